@@ -1,0 +1,213 @@
+//! The one place in kopnet that touches bincode.
+//!
+//! Every byte string that is signed, hashed, stored or sent over the network is
+//! produced here, so the rules hold everywhere:
+//!
+//! * bincode 2.0.1 (pinned: 3.0.0 on crates.io is a tombstone) through its serde
+//!   integration, so types only derive `serde::{Serialize, Deserialize}`;
+//! * fixed-width little-endian integers, so the encoding of a value never depends
+//!   on its magnitude or on the platform;
+//! * every decode is bounded: the input length is checked against a limit before
+//!   bincode sees it, and bincode itself is given the same limit for allocations;
+//! * decoding must consume the input exactly (no trailing bytes) and re-encoding
+//!   the decoded value must give back the same bytes. Signatures and hashes are
+//!   over exact bytes, so two encodings of one value must never both be accepted.
+
+use serde::{de::DeserializeOwned, Serialize};
+
+/// Upper bound for any single decoded object (a block, a network message).
+pub const MAX_DECODE_BYTES: usize = 16 * 1024 * 1024;
+
+/// The bincode configuration kopnet uses everywhere.
+const fn config() -> bincode::config::Configuration<
+    bincode::config::LittleEndian,
+    bincode::config::Fixint,
+    bincode::config::Limit<MAX_DECODE_BYTES>,
+> {
+    bincode::config::standard()
+        .with_little_endian()
+        .with_fixed_int_encoding()
+        .with_limit::<MAX_DECODE_BYTES>()
+}
+
+/// Why bytes could not be turned into a value. Decoding never panics.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    /// The input is longer than the caller's (or the global) limit.
+    #[error("input of {len} bytes exceeds the limit of {limit} bytes")]
+    TooLarge { len: usize, limit: usize },
+    /// The input ended before the value was complete.
+    #[error("input is truncated")]
+    Truncated,
+    /// The value was complete before the input ended.
+    #[error("{extra} trailing bytes after the value")]
+    TrailingBytes { extra: usize },
+    /// The bytes decode, but not to the canonical encoding of what they decode to.
+    #[error("input is not in canonical encoding")]
+    NonCanonical,
+    /// The bytes do not describe a value of the expected type.
+    #[error("malformed input: {0}")]
+    Malformed(String),
+}
+
+/// Why a value could not be encoded. Only reachable with types that serde
+/// cannot describe to bincode (for example maps of unknown length); kopnet's
+/// wire types never hit it, but the error is typed rather than a panic.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("cannot encode value: {0}")]
+pub struct EncodeError(pub String);
+
+/// Encode a value into its canonical bytes.
+pub fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, EncodeError> {
+    bincode::serde::encode_to_vec(value, config()).map_err(|e| EncodeError(e.to_string()))
+}
+
+/// Decode a value, allowing at most `limit` bytes of input (capped by
+/// [`MAX_DECODE_BYTES`]). Rejects truncated, trailing and non-canonical input.
+pub fn decode_bounded<T: Serialize + DeserializeOwned>(
+    bytes: &[u8],
+    limit: usize,
+) -> Result<T, DecodeError> {
+    let limit = limit.min(MAX_DECODE_BYTES);
+    if bytes.len() > limit {
+        return Err(DecodeError::TooLarge {
+            len: bytes.len(),
+            limit,
+        });
+    }
+    let (value, used): (T, usize) =
+        bincode::serde::decode_from_slice(bytes, config()).map_err(map_decode_error)?;
+    if used != bytes.len() {
+        return Err(DecodeError::TrailingBytes {
+            extra: bytes.len().saturating_sub(used),
+        });
+    }
+    match encode(&value) {
+        Ok(again) if again == bytes => Ok(value),
+        _ => Err(DecodeError::NonCanonical),
+    }
+}
+
+/// Decode a value of at most [`MAX_DECODE_BYTES`].
+pub fn decode<T: Serialize + DeserializeOwned>(bytes: &[u8]) -> Result<T, DecodeError> {
+    decode_bounded(bytes, MAX_DECODE_BYTES)
+}
+
+fn map_decode_error(error: bincode::error::DecodeError) -> DecodeError {
+    use bincode::error::DecodeError as B;
+    match error {
+        B::UnexpectedEnd { .. } => DecodeError::Truncated,
+        B::LimitExceeded => DecodeError::TooLarge {
+            len: MAX_DECODE_BYTES,
+            limit: MAX_DECODE_BYTES,
+        },
+        other => DecodeError::Malformed(other.to_string()),
+    }
+}
+
+/// Serde helpers for fixed byte arrays longer than serde's built-in 32, encoded
+/// as a fixed-length tuple (no length prefix), like the shorter arrays.
+pub mod fixed_bytes {
+    use serde::de::{Error, SeqAccess, Visitor};
+    use serde::ser::SerializeTuple;
+    use serde::{Deserializer, Serializer};
+    use std::fmt;
+
+    pub fn serialize<S: Serializer, const N: usize>(
+        bytes: &[u8; N],
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        let mut tuple = serializer.serialize_tuple(N)?;
+        for byte in bytes {
+            tuple.serialize_element(byte)?;
+        }
+        tuple.end()
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>, const N: usize>(
+        deserializer: D,
+    ) -> Result<[u8; N], D::Error> {
+        struct ArrayVisitor<const N: usize>;
+        impl<'de, const N: usize> Visitor<'de> for ArrayVisitor<N> {
+            type Value = [u8; N];
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                write!(f, "{N} bytes")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<[u8; N], A::Error> {
+                let mut out = [0u8; N];
+                for (index, slot) in out.iter_mut().enumerate() {
+                    *slot = seq
+                        .next_element()?
+                        .ok_or_else(|| A::Error::invalid_length(index, &self))?;
+                }
+                Ok(out)
+            }
+        }
+        deserializer.deserialize_tuple(N, ArrayVisitor::<N>)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    struct Sample {
+        flag: bool,
+        amount: u64,
+        memo: String,
+        tag: Option<u16>,
+    }
+
+    fn sample() -> Sample {
+        Sample {
+            flag: true,
+            amount: 25_000,
+            memo: "kopi".into(),
+            tag: Some(7),
+        }
+    }
+
+    #[test]
+    fn round_trips_with_fixed_width_integers() {
+        let bytes = encode(&sample()).unwrap();
+        // bool(1) + u64(8) + len u64(8) + 4 + option tag(1) + u16(2)
+        assert_eq!(bytes.len(), 24);
+        assert_eq!(decode::<Sample>(&bytes).unwrap(), sample());
+    }
+
+    #[test]
+    fn rejects_truncated_trailing_oversize_and_non_canonical() {
+        let bytes = encode(&sample()).unwrap();
+        assert_eq!(
+            decode::<Sample>(&bytes[..bytes.len() - 1]),
+            Err(DecodeError::Truncated)
+        );
+        let mut longer = bytes.clone();
+        longer.push(0);
+        assert_eq!(
+            decode::<Sample>(&longer),
+            Err(DecodeError::TrailingBytes { extra: 1 })
+        );
+        assert_eq!(
+            decode_bounded::<Sample>(&bytes, 10),
+            Err(DecodeError::TooLarge { len: 24, limit: 10 })
+        );
+        let mut bad_bool = bytes.clone();
+        bad_bool[0] = 2;
+        assert!(matches!(
+            decode::<Sample>(&bad_bool),
+            Err(DecodeError::Malformed(_))
+        ));
+    }
+
+    #[test]
+    fn huge_length_prefix_is_rejected_without_allocating() {
+        // A string claiming u64::MAX bytes must not allocate.
+        let mut bytes = vec![1u8];
+        bytes.extend_from_slice(&7u64.to_le_bytes());
+        bytes.extend_from_slice(&u64::MAX.to_le_bytes());
+        assert!(decode::<Sample>(&bytes).is_err());
+    }
+}

@@ -1,0 +1,324 @@
+//! Keys, signatures, hashes and the readable address form.
+//!
+//! * Hashes are blake3 in `derive_key` mode, so every hash carries a domain
+//!   (`"kopnet 2026 tx v1"`, `"kopnet 2026 block v1"`, ...) and a hash of one kind
+//!   can never be mistaken for a hash of another.
+//! * Signatures are ed25519 over `domain || 0x00 || bytes`, verified with
+//!   `verify_strict` (rejects malleable signatures and small-order keys).
+//! * Addresses are `kop` + base58(public key ‖ 4-byte checksum), so a mistyped
+//!   address is rejected instead of paying a stranger.
+
+use crate::codec::fixed_bytes;
+use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+/// Signing domains. A signature made for one can never verify for another.
+pub mod domain {
+    pub const TRANSACTION: &str = "kopnet/tx/v1";
+    pub const VOTE: &str = "kopnet/vote/v1";
+    pub const PROPOSAL: &str = "kopnet/proposal/v1";
+}
+
+/// A 32-byte blake3 digest.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default)]
+pub struct Hash(pub [u8; 32]);
+
+impl Hash {
+    pub const ZERO: Hash = Hash([0; 32]);
+
+    /// Hash `bytes` under a domain-separation context.
+    pub fn digest(context: &str, bytes: &[u8]) -> Hash {
+        let mut hasher = blake3::Hasher::new_derive_key(context);
+        hasher.update(bytes);
+        Hash(*hasher.finalize().as_bytes())
+    }
+
+    /// Hash several parts under one context; each part is length-prefixed so
+    /// that `["ab","c"]` and `["a","bc"]` hash differently.
+    pub fn digest_parts(context: &str, parts: &[&[u8]]) -> Hash {
+        let mut hasher = blake3::Hasher::new_derive_key(context);
+        for part in parts {
+            hasher.update(&(part.len() as u64).to_le_bytes());
+            hasher.update(part);
+        }
+        Hash(*hasher.finalize().as_bytes())
+    }
+
+    pub fn to_hex(&self) -> String {
+        let mut out = String::with_capacity(64);
+        for byte in self.0 {
+            out.push_str(&format!("{byte:02x}"));
+        }
+        out
+    }
+
+    pub fn from_hex(text: &str) -> Result<Hash, CryptoError> {
+        let text = text.trim();
+        if text.len() != 64 || !text.is_ascii() {
+            return Err(CryptoError::BadHex);
+        }
+        let mut out = [0u8; 32];
+        for (slot, pair) in out.iter_mut().zip(text.as_bytes().chunks(2)) {
+            let pair = std::str::from_utf8(pair).map_err(|_| CryptoError::BadHex)?;
+            *slot = u8::from_str_radix(pair, 16).map_err(|_| CryptoError::BadHex)?;
+        }
+        Ok(Hash(out))
+    }
+}
+
+impl fmt::Debug for Hash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let hex = self.to_hex();
+        write!(f, "Hash({})", hex.get(..12).unwrap_or(&hex))
+    }
+}
+
+impl fmt::Display for Hash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_hex())
+    }
+}
+
+/// Errors from key handling and signature checks.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CryptoError {
+    #[error("bytes are not a valid ed25519 public key")]
+    InvalidPublicKey,
+    #[error("public key is weak (small order) and cannot own an account")]
+    WeakPublicKey,
+    #[error("signature does not verify")]
+    BadSignature,
+    #[error("address must start with \"kop\"")]
+    AddressPrefix,
+    #[error("address is not valid base58")]
+    AddressEncoding,
+    #[error("address has the wrong length")]
+    AddressLength,
+    #[error("address checksum does not match (mistyped?)")]
+    AddressChecksum,
+    #[error("not a 64-character hex string")]
+    BadHex,
+}
+
+/// An ed25519 public key: the identity of a cooperative, a member or a node.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct PublicKey(pub [u8; 32]);
+
+const ADDRESS_PREFIX: &str = "kop";
+const ADDRESS_CHECKSUM_CONTEXT: &str = "kopnet 2026 address checksum v1";
+
+impl PublicKey {
+    /// Check that the bytes are a usable key: a valid curve point, not of small order.
+    pub fn validate(&self) -> Result<(), CryptoError> {
+        let key = VerifyingKey::from_bytes(&self.0).map_err(|_| CryptoError::InvalidPublicKey)?;
+        if key.is_weak() {
+            return Err(CryptoError::WeakPublicKey);
+        }
+        Ok(())
+    }
+
+    /// Verify `signature` over `domain || 0 || message` with `verify_strict`.
+    pub fn verify(
+        &self,
+        domain: &str,
+        message: &[u8],
+        signature: &Signature,
+    ) -> Result<(), CryptoError> {
+        let key = VerifyingKey::from_bytes(&self.0).map_err(|_| CryptoError::InvalidPublicKey)?;
+        let signature = ed25519_dalek::Signature::from_bytes(&signature.0);
+        key.verify_strict(&signing_bytes(domain, message), &signature)
+            .map_err(|_| CryptoError::BadSignature)
+    }
+
+    /// The readable address: `kop` + base58(key ‖ checksum[..4]).
+    pub fn to_address(&self) -> String {
+        let checksum = Hash::digest(ADDRESS_CHECKSUM_CONTEXT, &self.0);
+        let mut raw = Vec::with_capacity(36);
+        raw.extend_from_slice(&self.0);
+        raw.extend_from_slice(checksum.0.get(..4).unwrap_or_default());
+        format!("{ADDRESS_PREFIX}{}", bs58::encode(raw).into_string())
+    }
+
+    /// Parse an address, rejecting a wrong prefix, bad characters, a wrong length
+    /// or a checksum mismatch. Does not check the key is on the curve: use
+    /// [`PublicKey::validate`] where that matters.
+    pub fn from_address(text: &str) -> Result<PublicKey, CryptoError> {
+        let body = text
+            .trim()
+            .strip_prefix(ADDRESS_PREFIX)
+            .ok_or(CryptoError::AddressPrefix)?;
+        if body.len() > 64 {
+            return Err(CryptoError::AddressLength);
+        }
+        let raw = bs58::decode(body)
+            .into_vec()
+            .map_err(|_| CryptoError::AddressEncoding)?;
+        if raw.len() != 36 {
+            return Err(CryptoError::AddressLength);
+        }
+        let (key, checksum) = raw.split_at(32);
+        let mut bytes = [0u8; 32];
+        bytes.copy_from_slice(key);
+        let expected = Hash::digest(ADDRESS_CHECKSUM_CONTEXT, &bytes);
+        if expected.0.get(..4) != Some(checksum) {
+            return Err(CryptoError::AddressChecksum);
+        }
+        Ok(PublicKey(bytes))
+    }
+}
+
+impl fmt::Debug for PublicKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let address = self.to_address();
+        write!(f, "{}", address.get(..12).unwrap_or(&address))
+    }
+}
+
+impl fmt::Display for PublicKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_address())
+    }
+}
+
+impl FromStr for PublicKey {
+    type Err = CryptoError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        PublicKey::from_address(s)
+    }
+}
+
+/// A 64-byte ed25519 signature.
+#[derive(Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Signature(#[serde(with = "fixed_bytes")] pub [u8; 64]);
+
+impl fmt::Debug for Signature {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Signature({:02x}{:02x}..)", self.0[0], self.0[1])
+    }
+}
+
+fn signing_bytes(domain: &str, message: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(domain.len() + 1 + message.len());
+    out.extend_from_slice(domain.as_bytes());
+    out.push(0);
+    out.extend_from_slice(message);
+    out
+}
+
+/// A secret signing key. Never printed, never serialized by accident.
+pub struct Keypair {
+    signing: SigningKey,
+}
+
+impl Keypair {
+    /// Derive a key from 32 secret seed bytes.
+    pub fn from_seed(seed: [u8; 32]) -> Keypair {
+        Keypair {
+            signing: SigningKey::from_bytes(&seed),
+        }
+    }
+
+    /// A fresh key from a cryptographic RNG.
+    pub fn generate<R: rand_core::CryptoRngCore + ?Sized>(rng: &mut R) -> Keypair {
+        Keypair {
+            signing: SigningKey::generate(rng),
+        }
+    }
+
+    /// The 32 secret seed bytes (for writing a key file).
+    pub fn seed(&self) -> [u8; 32] {
+        self.signing.to_bytes()
+    }
+
+    pub fn public(&self) -> PublicKey {
+        PublicKey(self.signing.verifying_key().to_bytes())
+    }
+
+    /// Sign `domain || 0 || message`.
+    pub fn sign(&self, domain: &str, message: &[u8]) -> Signature {
+        Signature(
+            self.signing
+                .sign(&signing_bytes(domain, message))
+                .to_bytes(),
+        )
+    }
+}
+
+impl Clone for Keypair {
+    fn clone(&self) -> Self {
+        Keypair::from_seed(self.seed())
+    }
+}
+
+impl fmt::Debug for Keypair {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Keypair({:?})", self.public())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn address_round_trips_and_catches_typos() {
+        let key = Keypair::from_seed([7; 32]).public();
+        let address = key.to_address();
+        assert!(address.starts_with("kop"));
+        assert_eq!(PublicKey::from_address(&address).unwrap(), key);
+        // Change one character in the body.
+        let mut chars: Vec<char> = address.chars().collect();
+        chars[10] = if chars[10] == 'A' { 'B' } else { 'A' };
+        let typo: String = chars.into_iter().collect();
+        assert!(matches!(
+            PublicKey::from_address(&typo),
+            Err(CryptoError::AddressChecksum | CryptoError::AddressLength)
+        ));
+        assert_eq!(
+            PublicKey::from_address("abc"),
+            Err(CryptoError::AddressPrefix)
+        );
+        assert_eq!(
+            PublicKey::from_address("kop0OIl"),
+            Err(CryptoError::AddressEncoding)
+        );
+    }
+
+    #[test]
+    fn signatures_are_domain_separated() {
+        let key = Keypair::from_seed([1; 32]);
+        let sig = key.sign(domain::TRANSACTION, b"pay");
+        key.public()
+            .verify(domain::TRANSACTION, b"pay", &sig)
+            .unwrap();
+        assert_eq!(
+            key.public().verify(domain::VOTE, b"pay", &sig),
+            Err(CryptoError::BadSignature)
+        );
+        assert_eq!(
+            key.public().verify(domain::TRANSACTION, b"paz", &sig),
+            Err(CryptoError::BadSignature)
+        );
+    }
+
+    #[test]
+    fn weak_keys_are_rejected() {
+        // The identity point (small order) encoded as 0x01 followed by zeros.
+        let mut identity = [0u8; 32];
+        identity[0] = 1;
+        assert_eq!(
+            PublicKey(identity).validate(),
+            Err(CryptoError::WeakPublicKey)
+        );
+        Keypair::from_seed([3; 32]).public().validate().unwrap();
+    }
+
+    #[test]
+    fn hex_round_trip() {
+        let h = Hash::digest("kopnet test", b"x");
+        assert_eq!(Hash::from_hex(&h.to_hex()).unwrap(), h);
+        assert_eq!(Hash::from_hex("zz"), Err(CryptoError::BadHex));
+    }
+}

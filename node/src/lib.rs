@@ -1,0 +1,1 @@
+//! kopnet node (work in progress)

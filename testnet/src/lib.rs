@@ -1,0 +1,1 @@
+//! kopnet testnet (work in progress)
