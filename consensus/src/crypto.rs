@@ -22,7 +22,7 @@ pub mod domain {
 }
 
 /// A 32-byte blake3 digest.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default)]
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Hash(pub [u8; 32]);
 
 impl Hash {
@@ -103,7 +103,7 @@ pub enum CryptoError {
 }
 
 /// An ed25519 public key: the identity of a cooperative, a member or a node.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct PublicKey(pub [u8; 32]);
 
 const ADDRESS_PREFIX: &str = "kop";
@@ -188,6 +188,36 @@ impl FromStr for PublicKey {
         PublicKey::from_address(s)
     }
 }
+
+/// Binary formats (the codec) carry the raw 32 bytes; human-readable formats
+/// (JSON genesis files, the HTTP API) carry the text form, so people read
+/// `kop…` addresses and hex hashes rather than arrays of numbers.
+macro_rules! text_or_bytes_serde {
+    ($ty:ident, $to_text:expr, $from_text:expr) => {
+        impl Serialize for $ty {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                if serializer.is_human_readable() {
+                    serializer.serialize_str(&$to_text(self))
+                } else {
+                    self.0.serialize(serializer)
+                }
+            }
+        }
+        impl<'de> Deserialize<'de> for $ty {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                if deserializer.is_human_readable() {
+                    let text = String::deserialize(deserializer)?;
+                    $from_text(&text).map_err(serde::de::Error::custom)
+                } else {
+                    <[u8; 32]>::deserialize(deserializer).map($ty)
+                }
+            }
+        }
+    };
+}
+
+text_or_bytes_serde!(Hash, Hash::to_hex, Hash::from_hex);
+text_or_bytes_serde!(PublicKey, PublicKey::to_address, PublicKey::from_address);
 
 /// A 64-byte ed25519 signature.
 #[derive(Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -313,6 +343,19 @@ mod tests {
             Err(CryptoError::WeakPublicKey)
         );
         Keypair::from_seed([3; 32]).public().validate().unwrap();
+    }
+
+    #[test]
+    fn text_forms_in_json_and_bytes_in_codec() {
+        let key = Keypair::from_seed([9; 32]).public();
+        let json = serde_json::to_string(&key).unwrap();
+        assert_eq!(json, format!("\"{}\"", key.to_address()));
+        assert_eq!(serde_json::from_str::<PublicKey>(&json).unwrap(), key);
+        assert_eq!(crate::codec::encode(&key).unwrap(), key.0.to_vec());
+        let hash = Hash::digest("kopnet test", b"y");
+        let json = serde_json::to_string(&hash).unwrap();
+        assert_eq!(serde_json::from_str::<Hash>(&json).unwrap(), hash);
+        assert!(serde_json::from_str::<PublicKey>("\"kopnope\"").is_err());
     }
 
     #[test]

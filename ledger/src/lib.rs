@@ -1,1 +1,64 @@
-//! placeholder
+//! # kopnet-ledger: the cooperative money model as a deterministic state machine
+//!
+//! Every node runs this crate on every block and must reach the same state.
+//! There is no wall clock, no floating point, no hash-map iteration: state is
+//! one ordered map ([`state`]), amounts are whole rupiah in `u64` with checked
+//! arithmetic, positions are `i128`.
+//!
+//! * [`types`]: cooperatives, member accounts, tiers, account ids.
+//! * [`tx`]: signed transactions and their actions.
+//! * [`execute`]: admission (chain, signer, nonce) and execution of actions.
+//! * [`legs`]: the single rule for moving money: a leg from an account homed at
+//!   X to one homed at Y moves `position[X] -= a`, `position[Y] += a`, under
+//!   the net debit cap. Cash-in and cash-out are mint/burn at the agent's float
+//!   plus legs, so one rule covers every case.
+//! * [`fees`]: fee rules as data (governance-set), turned into extra legs.
+//! * [`settlement`]: windows, acknowledgements, the net debit cap's memory.
+//! * [`governance`]: proposals executed at more than 2/3 of voting power.
+//! * [`rejection`]: typed, precedence-ordered reason codes.
+//! * [`commitment`]: incrementally updated Merkle state root with proofs.
+//! * [`block`], [`ledger`]: blocks and their atomic application.
+//! * [`storage`]: the storage trait with sled, memory and fault-injecting backends.
+//! * [`invariants`]: conservation and position checks, runnable at any time.
+//!
+//! Transactions that fail admission (wrong chain, bad signature, unknown
+//! signer, stale or future nonce) can never be in a block. Every other
+//! transaction in a block uses its nonce and gets a result: applied, or
+//! rejected with a reason code and no other effect.
+
+#![cfg_attr(
+    not(test),
+    warn(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
+
+pub mod block;
+pub mod commitment;
+pub mod execute;
+pub mod fees;
+pub mod genesis;
+pub mod governance;
+pub mod invariants;
+pub mod keys;
+pub mod ledger;
+pub mod legs;
+pub mod rejection;
+pub mod settlement;
+pub mod state;
+pub mod storage;
+pub mod tx;
+pub mod types;
+
+pub use block::{Block, BlockHeader};
+pub use genesis::{Genesis, GenesisCooperative};
+pub use ledger::{
+    BlockLimits, BlockOutcome, Ledger, LedgerError, SignatureCheck, TxRecord, VerifyAll,
+};
+pub use rejection::Rejection;
+pub use storage::{MemoryStorage, SledStorage, Storage};
+pub use tx::{Action, GovAction, Transaction, TxBody};
+pub use types::{AccountId, AccountKind, Amount, CoopId, KycTier};

@@ -1,0 +1,93 @@
+//! Blocks: an ordered list of transactions under a header that chains them.
+//!
+//! A header commits to the state root *before* its transactions (the root after
+//! the parent block): every node knows it when the block is proposed, so
+//! proposing needs no speculative execution, and block `h + 1` certifies the
+//! state produced by block `h`.
+
+use crate::tx::Transaction;
+use kopnet_consensus::{codec, Hash, PublicKey};
+use serde::{Deserialize, Serialize};
+
+/// Most transactions in one block.
+pub const MAX_BLOCK_TXS: usize = 20_000;
+/// Largest encoded block.
+pub const MAX_BLOCK_BYTES: usize = 8 * 1024 * 1024;
+
+const BLOCK_HASH_CONTEXT: &str = "kopnet 2026 block header v1";
+const TX_ROOT_LEAF_CONTEXT: &str = "kopnet 2026 tx root leaf v1";
+const TX_ROOT_NODE_CONTEXT: &str = "kopnet 2026 tx root node v1";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlockHeader {
+    pub chain_id: String,
+    pub height: u64,
+    /// Hash of the previous block's header (the genesis hash for height 1).
+    pub parent: Hash,
+    /// State root after the previous block.
+    pub prev_state_root: Hash,
+    /// Merkle root of the transaction hashes.
+    pub tx_root: Hash,
+    pub tx_count: u32,
+    pub proposer: PublicKey,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Block {
+    pub header: BlockHeader,
+    pub txs: Vec<Transaction>,
+}
+
+/// Why bytes are not an acceptable block.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BlockDecodeError {
+    #[error("block does not decode: {0}")]
+    Codec(#[from] codec::DecodeError),
+    #[error("cannot encode block: {0}")]
+    Encode(#[from] codec::EncodeError),
+}
+
+impl BlockHeader {
+    pub fn hash(&self) -> Hash {
+        match codec::encode(self) {
+            Ok(bytes) => Hash::digest(BLOCK_HASH_CONTEXT, &bytes),
+            Err(_) => Hash::ZERO,
+        }
+    }
+}
+
+impl Block {
+    pub fn hash(&self) -> Hash {
+        self.header.hash()
+    }
+
+    pub fn encode(&self) -> Result<Vec<u8>, BlockDecodeError> {
+        Ok(codec::encode(self)?)
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<Block, BlockDecodeError> {
+        Ok(codec::decode_bounded(bytes, MAX_BLOCK_BYTES)?)
+    }
+}
+
+/// Binary Merkle root over transaction hashes (an odd node is paired with itself).
+pub fn tx_root(hashes: &[Hash]) -> Hash {
+    if hashes.is_empty() {
+        return Hash::digest(TX_ROOT_LEAF_CONTEXT, &[]);
+    }
+    let mut level: Vec<Hash> = hashes
+        .iter()
+        .map(|h| Hash::digest(TX_ROOT_LEAF_CONTEXT, &h.0))
+        .collect();
+    while level.len() > 1 {
+        level = level
+            .chunks(2)
+            .map(|pair| match pair {
+                [a, b] => Hash::digest_parts(TX_ROOT_NODE_CONTEXT, &[&a.0, &b.0]),
+                [a] => Hash::digest_parts(TX_ROOT_NODE_CONTEXT, &[&a.0, &a.0]),
+                _ => Hash::ZERO,
+            })
+            .collect();
+    }
+    level.first().copied().unwrap_or_default()
+}

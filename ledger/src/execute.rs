@@ -1,0 +1,373 @@
+//! Admission and execution of one transaction against state.
+
+use crate::fees::{FeeKind, FeeParty};
+use crate::governance;
+use crate::legs::{self, LegKind};
+use crate::rejection::Rejection;
+use crate::settlement;
+use crate::state::{IdempotencyRecord, Overlay, StateKey, StateRead, StateValue};
+use crate::tx::{Action, IdempotencyId, Transaction};
+use crate::types::{
+    AccountId, AccountKind, AccountStatus, Amount, CoopId, Cooperative, MemberAccount,
+};
+use kopnet_consensus::{Hash, PublicKey};
+
+/// Who signed a transaction.
+#[derive(Debug, Clone)]
+pub enum Signer {
+    Cooperative(Cooperative),
+    Member(PublicKey, MemberAccount),
+}
+
+impl Signer {
+    pub fn nonce(&self) -> u64 {
+        match self {
+            Signer::Cooperative(c) => c.nonce,
+            Signer::Member(_, m) => m.nonce,
+        }
+    }
+}
+
+/// Find the signer and check chain and nonce. Signatures are checked by the
+/// caller (once per node, see `SignatureCheck`).
+pub fn admit<S: StateRead + ?Sized>(
+    state: &S,
+    chain_id: &str,
+    tx: &Transaction,
+) -> Result<Signer, Rejection> {
+    tx.check_format()?;
+    if tx.body.chain_id != chain_id {
+        return Err(Rejection::WrongChain);
+    }
+    let key = tx.body.signer;
+    let signer = if let Some(id) = state.coop_by_key(&key) {
+        let coop = state.cooperative(&id).ok_or(Rejection::UnknownSigner)?;
+        if !coop.active {
+            return Err(Rejection::SignerInactive);
+        }
+        Signer::Cooperative(coop)
+    } else if let Some(member) = state.member(&key) {
+        Signer::Member(key, member)
+    } else {
+        return Err(Rejection::UnknownSigner);
+    };
+    let expected = signer.nonce().checked_add(1).ok_or(Rejection::Overflow)?;
+    match tx.body.nonce {
+        n if n < expected => Err(Rejection::StaleNonce { expected, got: n }),
+        n if n > expected => Err(Rejection::FutureNonce { expected, got: n }),
+        _ => Ok(signer),
+    }
+}
+
+/// Record that the signer used its nonce.
+pub fn bump_nonce<B: StateRead + ?Sized>(state: &mut Overlay<'_, B>, tx: &Transaction) {
+    let key = tx.body.signer;
+    if let Some(id) = state.coop_by_key(&key) {
+        if let Some(mut coop) = state.cooperative(&id) {
+            coop.nonce = tx.body.nonce;
+            state.put_cooperative(coop);
+        }
+    } else if let Some(mut member) = state.member(&key) {
+        member.nonce = tx.body.nonce;
+        state.put_member(key, member);
+    }
+}
+
+/// Everything `execute` needs to know about where it runs.
+#[derive(Debug, Clone, Copy)]
+pub struct ExecContext {
+    pub height: u64,
+    pub tx_hash: Hash,
+}
+
+/// Carry out an admitted transaction's action. On error the caller discards
+/// the overlay, so a rejected transaction changes nothing.
+pub fn execute<B: StateRead + ?Sized>(
+    state: &mut Overlay<'_, B>,
+    signer: &Signer,
+    action: &Action,
+    ctx: ExecContext,
+) -> Result<(), Rejection> {
+    match (action, signer) {
+        (Action::RegisterMember { member, kind, tier }, Signer::Cooperative(coop)) => {
+            member.validate().map_err(|_| Rejection::WeakKey)?;
+            if state.member(member).is_some() || state.coop_by_key(member).is_some() {
+                return Err(Rejection::AccountExists);
+            }
+            let account = MemberAccount {
+                home: coop.id.clone(),
+                kind: *kind,
+                status: AccountStatus::Active,
+                tier: *tier,
+                balance: 0,
+                nonce: 0,
+                registered_at_height: ctx.height,
+            };
+            state.put_member(*member, account);
+            Ok(())
+        }
+        (Action::Mint { member, amount }, Signer::Cooperative(coop)) => {
+            home_counter(state, coop, member, *amount)?;
+            legs::mint(state, &AccountId::Member(*member), *amount)
+        }
+        (Action::Burn { member, amount }, Signer::Cooperative(coop)) => {
+            home_counter(state, coop, member, *amount)?;
+            legs::burn(state, &AccountId::Member(*member), *amount)
+        }
+        (
+            Action::Payment {
+                to,
+                amount,
+                memo,
+                idempotency_id,
+            },
+            Signer::Member(payer, _),
+        ) => {
+            let payment = PaymentRequest {
+                payer: *payer,
+                to: *to,
+                amount: *amount,
+                memo,
+                idempotency_id,
+            };
+            pay(state, payment, ctx)
+        }
+        (
+            Action::CashIn {
+                agent,
+                member,
+                amount,
+            },
+            Signer::Cooperative(coop),
+        ) => {
+            if &coop.id != agent {
+                return Err(Rejection::NotAuthorized(
+                    "cash-in must be signed by the agent cooperative".into(),
+                ));
+            }
+            cash_in(state, agent, member, *amount)
+        }
+        (Action::CashOut { agent, amount }, Signer::Member(member, _)) => {
+            cash_out(state, agent, member, *amount)
+        }
+        (Action::CloseSettlementWindow { window }, Signer::Cooperative(_)) => {
+            settlement::close_window(state, *window, ctx.height)
+        }
+        (Action::AcknowledgeSettlement { window }, Signer::Cooperative(coop)) => {
+            settlement::acknowledge(state, &coop.id, *window)
+        }
+        (Action::Propose { action }, Signer::Cooperative(coop)) => {
+            governance::propose(state, coop, action.clone(), ctx.height).map(|_| ())
+        }
+        (Action::Approve { proposal }, Signer::Cooperative(coop)) => {
+            governance::approve(state, coop, *proposal, ctx.height)
+        }
+        (_, Signer::Member(..)) => Err(Rejection::NotAuthorized(
+            "this action must be signed by a cooperative".into(),
+        )),
+        (_, Signer::Cooperative(_)) => Err(Rejection::NotAuthorized(
+            "this action must be signed by a member".into(),
+        )),
+    }
+}
+
+/// Mint and burn: only the member's home cooperative is its counter.
+fn home_counter<S: StateRead + ?Sized>(
+    state: &S,
+    coop: &Cooperative,
+    member: &PublicKey,
+    amount: Amount,
+) -> Result<(), Rejection> {
+    if amount == 0 {
+        return Err(Rejection::ZeroAmount);
+    }
+    let account = state
+        .member(member)
+        .ok_or_else(|| Rejection::UnknownAccount(member.to_address()))?;
+    if account.home != coop.id {
+        return Err(Rejection::NotAuthorized(
+            "only the member's home cooperative can mint or burn; use cash-in/cash-out".into(),
+        ));
+    }
+    Ok(())
+}
+
+struct PaymentRequest<'a> {
+    payer: PublicKey,
+    to: PublicKey,
+    amount: Amount,
+    memo: &'a str,
+    idempotency_id: &'a IdempotencyId,
+}
+
+fn check_idempotency<S: StateRead + ?Sized>(
+    state: &S,
+    p: &PaymentRequest<'_>,
+) -> Result<(), Rejection> {
+    let Some(first) = state.idempotency(&p.payer, p.idempotency_id) else {
+        return Ok(());
+    };
+    let first_tx = first.tx;
+    if first.to != p.to {
+        Err(Rejection::ExistsWithDifferentPayee { first_tx })
+    } else if first.amount != p.amount {
+        Err(Rejection::ExistsWithDifferentAmount { first_tx })
+    } else if first.memo != p.memo {
+        Err(Rejection::ExistsWithDifferentMemo { first_tx })
+    } else {
+        Err(Rejection::Duplicate { first_tx })
+    }
+}
+
+fn pay<B: StateRead + ?Sized>(
+    state: &mut Overlay<'_, B>,
+    p: PaymentRequest<'_>,
+    ctx: ExecContext,
+) -> Result<(), Rejection> {
+    check_idempotency(state, &p)?;
+    if p.amount == 0 {
+        return Err(Rejection::ZeroAmount);
+    }
+    if p.payer == p.to {
+        return Err(Rejection::SelfPayment);
+    }
+    let payee = state
+        .member(&p.to)
+        .ok_or_else(|| Rejection::UnknownAccount(p.to.to_address()))?;
+    let payer_home = legs::home_of(state, &AccountId::Member(p.payer))?;
+    let from = AccountId::Member(p.payer);
+    let to = AccountId::Member(p.to);
+    legs::transfer(state, &from, &to, p.amount, LegKind::Principal)?;
+    let kind = match payee.kind {
+        AccountKind::Merchant => FeeKind::PaymentToMerchant,
+        AccountKind::Member => FeeKind::PaymentToMember,
+    };
+    let parties = Parties {
+        payer: Some(from),
+        payee: Some(to),
+        payer_coop: payer_home.clone(),
+        payee_coop: Some(payee.home.clone()),
+        agent: None,
+    };
+    charge_fees(state, kind, payer_home != payee.home, p.amount, &parties)?;
+    state.put(
+        StateKey::Idempotency(p.payer, *p.idempotency_id),
+        StateValue::Idempotency(IdempotencyRecord {
+            tx: ctx.tx_hash,
+            to: p.to,
+            amount: p.amount,
+            memo: p.memo.to_string(),
+        }),
+    );
+    Ok(())
+}
+
+fn active_coop<S: StateRead + ?Sized>(state: &S, id: &CoopId) -> Result<Cooperative, Rejection> {
+    state
+        .cooperative(id)
+        .filter(|c| c.active && !c.id.is_network())
+        .ok_or_else(|| Rejection::UnknownCooperative(id.to_string()))
+}
+
+/// Cash-in at `agent`: mint into the agent's float, then transfer to the member.
+fn cash_in<B: StateRead + ?Sized>(
+    state: &mut Overlay<'_, B>,
+    agent: &CoopId,
+    member: &PublicKey,
+    amount: Amount,
+) -> Result<(), Rejection> {
+    if amount == 0 {
+        return Err(Rejection::ZeroAmount);
+    }
+    let account = state
+        .member(member)
+        .ok_or_else(|| Rejection::UnknownAccount(member.to_address()))?;
+    let float = AccountId::Float(agent.clone());
+    let to = AccountId::Member(*member);
+    legs::mint(state, &float, amount)?;
+    legs::transfer(state, &float, &to, amount, LegKind::Principal)?;
+    let parties = Parties {
+        payer: Some(to),
+        payee: None,
+        payer_coop: account.home.clone(),
+        payee_coop: None,
+        agent: Some(agent.clone()),
+    };
+    charge_fees(
+        state,
+        FeeKind::CashIn,
+        &account.home != agent,
+        amount,
+        &parties,
+    )
+}
+
+/// Cash-out at `agent`: transfer to the agent's float, then burn there.
+fn cash_out<B: StateRead + ?Sized>(
+    state: &mut Overlay<'_, B>,
+    agent: &CoopId,
+    member: &PublicKey,
+    amount: Amount,
+) -> Result<(), Rejection> {
+    if amount == 0 {
+        return Err(Rejection::ZeroAmount);
+    }
+    active_coop(state, agent)?;
+    let home = legs::home_of(state, &AccountId::Member(*member))?;
+    let float = AccountId::Float(agent.clone());
+    let from = AccountId::Member(*member);
+    legs::transfer(state, &from, &float, amount, LegKind::Principal)?;
+    let parties = Parties {
+        payer: Some(from),
+        payee: None,
+        payer_coop: home.clone(),
+        payee_coop: None,
+        agent: Some(agent.clone()),
+    };
+    charge_fees(state, FeeKind::CashOut, &home != agent, amount, &parties)?;
+    legs::burn(state, &float, amount)
+}
+
+/// The concrete accounts behind the fee parties of one transaction.
+struct Parties {
+    payer: Option<AccountId>,
+    payee: Option<AccountId>,
+    payer_coop: CoopId,
+    payee_coop: Option<CoopId>,
+    agent: Option<CoopId>,
+}
+
+impl Parties {
+    fn resolve(&self, party: FeeParty) -> Result<AccountId, Rejection> {
+        let missing = || Rejection::InvalidAction(format!("fee party {party:?} does not apply"));
+        match party {
+            FeeParty::Payer => self.payer.clone().ok_or_else(missing),
+            FeeParty::Payee => self.payee.clone().ok_or_else(missing),
+            FeeParty::PayerCoop => Ok(AccountId::Fee(self.payer_coop.clone())),
+            FeeParty::PayeeCoop => self
+                .payee_coop
+                .clone()
+                .map(AccountId::Fee)
+                .ok_or_else(missing),
+            FeeParty::AgentCoop => self.agent.clone().map(AccountId::Fee).ok_or_else(missing),
+            FeeParty::NetworkFund => Ok(AccountId::NetworkFund),
+        }
+    }
+}
+
+fn charge_fees<B: StateRead + ?Sized>(
+    state: &mut Overlay<'_, B>,
+    kind: FeeKind,
+    cross: bool,
+    amount: Amount,
+    parties: &Parties,
+) -> Result<(), Rejection> {
+    let rules = state.params().ok_or(Rejection::Overflow)?.fee_rules;
+    for rule in rules.iter().filter(|r| r.applies(kind, cross)) {
+        let fee = rule.fee(amount).ok_or(Rejection::Overflow)?;
+        let from = parties.resolve(rule.from)?;
+        let to = parties.resolve(rule.to)?;
+        legs::transfer(state, &from, &to, fee, LegKind::Fee)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,173 @@
+//! The genesis: the founding cooperatives and the initial rules.
+
+use crate::fees::{default_fee_rules, FeeRule};
+use crate::state::{Counters, Params, State, StateKey, StateValue};
+use crate::types::{Amount, CoopId, Cooperative, TierLimits, WindowStats, COOP_NAME_MAX_BYTES};
+use kopnet_consensus::{codec, Hash, PublicKey};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+
+const GENESIS_HASH_CONTEXT: &str = "kopnet 2026 genesis v1";
+
+/// Most cooperatives in a genesis.
+pub const MAX_GENESIS_COOPERATIVES: usize = 256;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GenesisCooperative {
+    pub id: CoopId,
+    pub name: String,
+    pub key: PublicKey,
+    pub voting_power: u64,
+    pub ndc: Amount,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Genesis {
+    pub chain_id: String,
+    pub cooperatives: Vec<GenesisCooperative>,
+    pub fee_rules: Vec<FeeRule>,
+    pub tier_limits: TierLimits,
+    /// Net debit cap of the `network` pseudo-participant.
+    pub network_ndc: Amount,
+}
+
+/// A genesis that cannot start a network.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GenesisError {
+    #[error("chain_id must be 1-32 bytes")]
+    ChainId,
+    #[error("cooperatives: at least one with voting power, at most 256")]
+    CooperativeCount,
+    #[error("cooperative {0}: duplicate id")]
+    DuplicateId(String),
+    #[error("cooperative {0}: key used twice or weak")]
+    BadKey(String),
+    #[error("cooperative {0}: name must be 1-64 bytes")]
+    Name(String),
+    #[error("cooperative id \"network\" is reserved")]
+    Reserved,
+    #[error("fee rule {index}: {reason}")]
+    FeeRule { index: usize, reason: String },
+    #[error("total voting power overflows")]
+    Power,
+}
+
+impl Genesis {
+    /// A genesis with the default fee rules and tier limits.
+    pub fn new(chain_id: &str, cooperatives: Vec<GenesisCooperative>) -> Genesis {
+        Genesis {
+            chain_id: chain_id.to_string(),
+            cooperatives,
+            fee_rules: default_fee_rules(),
+            tier_limits: TierLimits::default(),
+            network_ndc: 0,
+        }
+    }
+
+    pub fn hash(&self) -> Hash {
+        match codec::encode(self) {
+            Ok(bytes) => Hash::digest(GENESIS_HASH_CONTEXT, &bytes),
+            Err(_) => Hash::ZERO,
+        }
+    }
+
+    pub fn validate(&self) -> Result<(), GenesisError> {
+        if self.chain_id.is_empty() || self.chain_id.len() > crate::tx::MAX_CHAIN_ID_BYTES {
+            return Err(GenesisError::ChainId);
+        }
+        let count = self.cooperatives.len();
+        if count == 0 || count > MAX_GENESIS_COOPERATIVES {
+            return Err(GenesisError::CooperativeCount);
+        }
+        let mut ids = BTreeSet::new();
+        let mut keys = BTreeSet::new();
+        let mut power = 0u64;
+        for coop in &self.cooperatives {
+            let id = coop.id.to_string();
+            if coop.id.is_network() {
+                return Err(GenesisError::Reserved);
+            }
+            if !ids.insert(coop.id.clone()) {
+                return Err(GenesisError::DuplicateId(id));
+            }
+            if !keys.insert(coop.key) || coop.key.validate().is_err() {
+                return Err(GenesisError::BadKey(id));
+            }
+            if coop.name.is_empty() || coop.name.len() > COOP_NAME_MAX_BYTES {
+                return Err(GenesisError::Name(id));
+            }
+            power = power
+                .checked_add(coop.voting_power)
+                .ok_or(GenesisError::Power)?;
+        }
+        if power == 0 {
+            return Err(GenesisError::CooperativeCount);
+        }
+        for (index, rule) in self.fee_rules.iter().enumerate() {
+            rule.validate()
+                .map_err(|reason| GenesisError::FeeRule { index, reason })?;
+        }
+        Ok(())
+    }
+
+    /// The state at height 0.
+    pub fn initial_state(&self) -> Result<State, GenesisError> {
+        self.validate()?;
+        let mut state = State::default();
+        let mut participants: Vec<CoopId> =
+            self.cooperatives.iter().map(|c| c.id.clone()).collect();
+        participants.push(CoopId::network());
+        participants.sort();
+        state.insert(
+            StateKey::Params,
+            StateValue::Params(Params {
+                chain_id: self.chain_id.clone(),
+                fee_rules: self.fee_rules.clone(),
+                tier_limits: self.tier_limits,
+                participants,
+            }),
+        );
+        state.insert(
+            StateKey::Counters,
+            StateValue::Counters(Counters::default()),
+        );
+        let network = Cooperative {
+            id: CoopId::network(),
+            name: "kopnet network fund".into(),
+            key: None,
+            voting_power: 0,
+            ndc: self.network_ndc,
+            position: 0,
+            unsettled: 0,
+            stats: WindowStats::default(),
+            nonce: 0,
+            active: true,
+        };
+        state.insert(
+            StateKey::Cooperative(network.id.clone()),
+            StateValue::Cooperative(network),
+        );
+        for coop in &self.cooperatives {
+            state.insert(
+                StateKey::CoopKey(coop.key),
+                StateValue::CoopKey(coop.id.clone()),
+            );
+            state.insert(
+                StateKey::Cooperative(coop.id.clone()),
+                StateValue::Cooperative(Cooperative {
+                    id: coop.id.clone(),
+                    name: coop.name.clone(),
+                    key: Some(coop.key),
+                    voting_power: coop.voting_power,
+                    ndc: coop.ndc,
+                    position: 0,
+                    unsettled: 0,
+                    stats: WindowStats::default(),
+                    nonce: 0,
+                    active: true,
+                }),
+            );
+        }
+        Ok(state)
+    }
+}

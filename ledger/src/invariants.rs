@@ -1,0 +1,130 @@
+//! Invariants that must hold after every block, checkable at run time.
+
+use crate::state::{State, StateRead, StateValue};
+use crate::types::Position;
+
+/// A broken invariant: this is a bug, never a user error.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InvariantViolation {
+    #[error("money not conserved: balances {balances}, minted - burned {supply}")]
+    Conservation { balances: i128, supply: i128 },
+    #[error("open-window positions sum to {0}, not 0")]
+    OpenPositions(Position),
+    #[error("window {window} positions sum to {sum}, not 0")]
+    WindowPositions { window: u64, sum: Position },
+    #[error("unsettled positions sum to {0}, not 0")]
+    UnsettledPositions(Position),
+    #[error("account balance {balance} above its cap {cap}")]
+    BalanceCap { balance: u64, cap: u64 },
+    #[error("participant {participant} beyond its net debit cap")]
+    NetDebitCap { participant: String },
+    #[error("arithmetic overflow while checking")]
+    Overflow,
+}
+
+/// Totals a check computed, for reports.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Totals {
+    pub balances: u128,
+    pub minted: u128,
+    pub burned: u128,
+    pub members: u64,
+}
+
+/// Check conservation (Σ balances = minted − burned) and that positions sum to
+/// zero in the open window, in every closed window and across unsettled sums.
+/// Balances are `u64`, so none can be below zero.
+///
+/// Caps are checked by [`check_caps`]: governance may lower a tier limit or a
+/// net debit cap below what an account or participant already holds (it then
+/// cannot receive or owe more), so caps are an invariant only while limits
+/// are not lowered.
+pub fn check(state: &State) -> Result<Totals, InvariantViolation> {
+    let overflow = || InvariantViolation::Overflow;
+    let mut totals = Totals::default();
+    let mut open: Position = 0;
+    let mut unsettled: Position = 0;
+    for (_, value) in state.iter() {
+        match value {
+            StateValue::Member(m) => {
+                totals.balances = totals
+                    .balances
+                    .checked_add(u128::from(m.balance))
+                    .ok_or_else(overflow)?;
+                totals.members = totals.members.saturating_add(1);
+            }
+            StateValue::Balance(b) => {
+                totals.balances = totals
+                    .balances
+                    .checked_add(u128::from(*b))
+                    .ok_or_else(overflow)?;
+            }
+            StateValue::Cooperative(c) => {
+                open = open.checked_add(c.position).ok_or_else(overflow)?;
+                unsettled = unsettled.checked_add(c.unsettled).ok_or_else(overflow)?;
+            }
+            StateValue::Window(w) => {
+                let sum = w.position_sum().ok_or_else(overflow)?;
+                if sum != 0 {
+                    return Err(InvariantViolation::WindowPositions {
+                        window: w.number,
+                        sum,
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+    let counters = state.counters();
+    totals.minted = counters.minted;
+    totals.burned = counters.burned;
+    let supply = counters
+        .minted
+        .checked_sub(counters.burned)
+        .ok_or_else(overflow)?;
+    if supply != totals.balances {
+        return Err(InvariantViolation::Conservation {
+            balances: i128::try_from(totals.balances).unwrap_or(i128::MAX),
+            supply: i128::try_from(supply).unwrap_or(i128::MAX),
+        });
+    }
+    if open != 0 {
+        return Err(InvariantViolation::OpenPositions(open));
+    }
+    if unsettled != 0 {
+        return Err(InvariantViolation::UnsettledPositions(unsettled));
+    }
+    Ok(totals)
+}
+
+/// No member balance above its tier's cap and no participant beyond its net
+/// debit cap (holds as long as governance has not lowered a limit).
+pub fn check_caps(state: &State) -> Result<(), InvariantViolation> {
+    let limits = state.params().map(|p| p.tier_limits).unwrap_or_default();
+    for (_, value) in state.iter() {
+        match value {
+            StateValue::Member(m) => {
+                let cap = limits.cap(m.tier);
+                if m.balance > cap {
+                    return Err(InvariantViolation::BalanceCap {
+                        balance: m.balance,
+                        cap,
+                    });
+                }
+            }
+            StateValue::Cooperative(c) => {
+                let exposure = c
+                    .position
+                    .checked_add(c.unsettled)
+                    .ok_or(InvariantViolation::Overflow)?;
+                if exposure < -Position::from(c.ndc) {
+                    return Err(InvariantViolation::NetDebitCap {
+                        participant: c.id.to_string(),
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}

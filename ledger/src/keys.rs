@@ -1,0 +1,59 @@
+//! The storage key layout. One keyspace, split by a one-byte prefix, so that a
+//! block's writes go to the store in a single atomic batch.
+//!
+//! | prefix | key                         | value                     |
+//! |--------|-----------------------------|---------------------------|
+//! | `S`    | encoded `StateKey`          | encoded `StateValue`      |
+//! | `B`    | height (u64 BE)             | encoded block             |
+//! | `K`    | block hash                  | height (u64 BE)           |
+//! | `R`    | height (u64 BE)             | state root after it       |
+//! | `T`    | tx hash                     | encoded `TxRecord`        |
+//! | `H`    | member key, height, index   | tx hash                   |
+//! | `X`    | host-chosen key             | host data (certificates)  |
+//! | `M`    | meta name                   | genesis hash, height, ... |
+
+use kopnet_consensus::{Hash, PublicKey};
+
+/// Largest page a history query returns.
+pub const MAX_PAGE: usize = 1_000;
+
+pub const STATE_PREFIX: &[u8] = b"S";
+pub const META_GENESIS: &[u8] = b"Mgenesis";
+pub const META_HEIGHT: &[u8] = b"Mheight";
+pub const META_LAST_HASH: &[u8] = b"Mlast_hash";
+
+fn with_prefix(prefix: u8, parts: &[&[u8]]) -> Vec<u8> {
+    let mut out = vec![prefix];
+    for part in parts {
+        out.extend_from_slice(part);
+    }
+    out
+}
+
+pub fn state(encoded_key: &[u8]) -> Vec<u8> {
+    with_prefix(b'S', &[encoded_key])
+}
+pub fn block(height: u64) -> Vec<u8> {
+    with_prefix(b'B', &[&height.to_be_bytes()])
+}
+pub fn block_hash(hash: &Hash) -> Vec<u8> {
+    with_prefix(b'K', &[&hash.0])
+}
+pub fn root(height: u64) -> Vec<u8> {
+    with_prefix(b'R', &[&height.to_be_bytes()])
+}
+pub fn tx(hash: &Hash) -> Vec<u8> {
+    with_prefix(b'T', &[&hash.0])
+}
+pub fn history_prefix(member: &PublicKey) -> Vec<u8> {
+    with_prefix(b'H', &[&member.0])
+}
+pub fn history(member: &PublicKey, height: u64, index: u32) -> Vec<u8> {
+    with_prefix(
+        b'H',
+        &[&member.0, &height.to_be_bytes(), &index.to_be_bytes()],
+    )
+}
+pub fn host(key: &[u8]) -> Vec<u8> {
+    with_prefix(b'X', &[key])
+}

@@ -1,0 +1,592 @@
+//! The ledger: committed state, its commitment, and atomic block application.
+
+use crate::block::{tx_root, Block, BlockHeader, MAX_BLOCK_BYTES, MAX_BLOCK_TXS};
+use crate::commitment::{StateProof, StateTree};
+use crate::execute::{self, ExecContext};
+use crate::genesis::{Genesis, GenesisError};
+use crate::keys;
+use crate::rejection::Rejection;
+use crate::state::{Overlay, State, StateKey, StateRead, StateValue};
+use crate::storage::{Storage, StorageError, WriteBatch};
+use crate::tx::{Action, GovAction, Transaction};
+use kopnet_consensus::{codec, Hash, PublicKey};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// How a committed transaction ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TxRecord {
+    pub height: u64,
+    pub index: u32,
+    pub result: Result<(), Rejection>,
+}
+
+/// Decides whether a transaction's signature is good. Nodes verify each
+/// signature once (in the mempool) and answer from a cache here.
+pub trait SignatureCheck {
+    fn is_valid(&self, tx_hash: &Hash, tx: &Transaction) -> bool;
+}
+
+/// Verifies every signature (for audits, catch-up and tests).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct VerifyAll;
+
+impl SignatureCheck for VerifyAll {
+    fn is_valid(&self, _tx_hash: &Hash, tx: &Transaction) -> bool {
+        tx.verify_signature().is_ok()
+    }
+}
+
+/// Why a block cannot be applied. The ledger is unchanged when this is returned.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BlockError {
+    #[error("block is for chain {0:?}")]
+    WrongChain(String),
+    #[error("block height {got}, expected {expected}")]
+    WrongHeight { expected: u64, got: u64 },
+    #[error("block parent does not match the last block hash")]
+    WrongParent,
+    #[error("block's previous state root does not match ours")]
+    WrongStateRoot,
+    #[error("block's transaction root or count does not match its transactions")]
+    WrongTxRoot,
+    #[error("block has too many transactions or bytes")]
+    TooLarge,
+    #[error("transaction {index} cannot be in a block: {reason}")]
+    InvalidTx { index: usize, reason: Rejection },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LedgerError {
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    #[error(transparent)]
+    Block(#[from] BlockError),
+    #[error("invalid genesis: {0}")]
+    Genesis(#[from] GenesisError),
+    #[error("store belongs to another genesis")]
+    GenesisMismatch,
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+}
+
+/// What applying a block produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlockOutcome {
+    pub height: u64,
+    pub hash: Hash,
+    pub state_root: Hash,
+    pub results: Vec<(Hash, Result<(), Rejection>)>,
+    /// Whether the set of validators or their power changed in this block.
+    pub validators_changed: bool,
+}
+
+/// Limits for building a block.
+#[derive(Debug, Clone, Copy)]
+pub struct BlockLimits {
+    pub max_txs: usize,
+    pub max_bytes: usize,
+}
+
+impl Default for BlockLimits {
+    fn default() -> Self {
+        BlockLimits {
+            max_txs: 5_000,
+            max_bytes: 2 * 1024 * 1024,
+        }
+    }
+}
+
+/// The deterministic ledger state machine over a storage backend.
+#[derive(Debug)]
+pub struct Ledger<S: Storage> {
+    store: S,
+    chain_id: String,
+    genesis_hash: Hash,
+    state: State,
+    tree: StateTree,
+    height: u64,
+    last_block_hash: Hash,
+    state_root: Hash,
+}
+
+struct Executed {
+    writes: BTreeMap<StateKey, Option<StateValue>>,
+    results: Vec<(Hash, Result<(), Rejection>)>,
+}
+
+fn corrupt(what: impl std::fmt::Display) -> LedgerError {
+    LedgerError::Corrupt(what.to_string())
+}
+
+impl<S: Storage> Ledger<S> {
+    /// Open a store, initialising it from `genesis` when it is empty.
+    pub fn open(store: S, genesis: &Genesis) -> Result<Self, LedgerError> {
+        let genesis_hash = genesis.hash();
+        match store.get(keys::META_GENESIS)? {
+            Some(stored) if stored != genesis_hash.0 => Err(LedgerError::GenesisMismatch),
+            Some(_) => Self::load(store, genesis, genesis_hash),
+            None => Self::init(store, genesis, genesis_hash),
+        }
+    }
+
+    fn init(store: S, genesis: &Genesis, genesis_hash: Hash) -> Result<Self, LedgerError> {
+        let state = genesis.initial_state()?;
+        let mut tree = StateTree::new();
+        let mut batch = WriteBatch::default();
+        for (key, value) in state.iter() {
+            let (k, v) = encode_entry(key, value)?;
+            tree.update(&k, Some(&v));
+            batch.put(keys::state(&k), v);
+        }
+        let root = tree.recompute();
+        batch.put(keys::META_GENESIS.to_vec(), genesis_hash.0.to_vec());
+        batch.put(keys::META_HEIGHT.to_vec(), 0u64.to_be_bytes().to_vec());
+        batch.put(keys::META_LAST_HASH.to_vec(), genesis_hash.0.to_vec());
+        batch.put(keys::root(0), root.0.to_vec());
+        store.commit(batch)?;
+        Ok(Ledger {
+            store,
+            chain_id: genesis.chain_id.clone(),
+            genesis_hash,
+            state,
+            tree,
+            height: 0,
+            last_block_hash: genesis_hash,
+            state_root: root,
+        })
+    }
+
+    fn load(store: S, genesis: &Genesis, genesis_hash: Hash) -> Result<Self, LedgerError> {
+        let mut state = State::default();
+        let mut tree = StateTree::new();
+        for (k, v) in store.scan_prefix(keys::STATE_PREFIX)? {
+            let raw_key = k.get(keys::STATE_PREFIX.len()..).unwrap_or_default();
+            let key: StateKey = codec::decode(raw_key).map_err(corrupt)?;
+            let value: StateValue = codec::decode(&v).map_err(corrupt)?;
+            tree.update(raw_key, Some(&v));
+            state.insert(key, value);
+        }
+        let root = tree.recompute();
+        let height = read_u64(&store, keys::META_HEIGHT)?;
+        let last = store
+            .get(keys::META_LAST_HASH)?
+            .and_then(|b| <[u8; 32]>::try_from(b.as_slice()).ok())
+            .ok_or_else(|| corrupt("missing last block hash"))?;
+        let stored_root = store.get(&keys::root(height))?;
+        if stored_root.as_deref() != Some(&root.0[..]) {
+            return Err(corrupt(format!(
+                "state root at height {height} does not match the stored state"
+            )));
+        }
+        Ok(Ledger {
+            store,
+            chain_id: genesis.chain_id.clone(),
+            genesis_hash,
+            state,
+            tree,
+            height,
+            last_block_hash: Hash(last),
+            state_root: root,
+        })
+    }
+
+    pub fn chain_id(&self) -> &str {
+        &self.chain_id
+    }
+    pub fn genesis_hash(&self) -> Hash {
+        self.genesis_hash
+    }
+    pub fn height(&self) -> u64 {
+        self.height
+    }
+    pub fn last_block_hash(&self) -> Hash {
+        self.last_block_hash
+    }
+    pub fn state_root(&self) -> Hash {
+        self.state_root
+    }
+    pub fn state(&self) -> &State {
+        &self.state
+    }
+    pub fn storage(&self) -> &S {
+        &self.store
+    }
+
+    /// Would `tx` be admitted to the next block (chain, signer, nonce)?
+    /// Signatures are checked separately, once per node.
+    pub fn check_admission(&self, tx: &Transaction) -> Result<(), Rejection> {
+        execute::admit(&self.state, &self.chain_id, tx).map(|_| ())
+    }
+
+    /// Build the next block from candidates in order, skipping those that
+    /// cannot be admitted (bad signature, stale or future nonce, ...).
+    pub fn build_block(
+        &self,
+        candidates: &[Transaction],
+        proposer: PublicKey,
+        limits: BlockLimits,
+        sigs: &dyn SignatureCheck,
+    ) -> (Block, Vec<(Hash, Rejection)>) {
+        let height = self.height.saturating_add(1);
+        let mut overlay = Overlay::new(&self.state);
+        let mut chosen = Vec::new();
+        let mut skipped = Vec::new();
+        let mut bytes = 0usize;
+        let max_txs = limits.max_txs.min(MAX_BLOCK_TXS);
+        let max_bytes = limits.max_bytes.min(MAX_BLOCK_BYTES / 2);
+        for tx in candidates {
+            if chosen.len() >= max_txs {
+                break;
+            }
+            let size = tx.encoded_len();
+            if bytes.saturating_add(size) > max_bytes {
+                break;
+            }
+            let hash = tx.hash();
+            match self.run_tx(&mut overlay, tx, hash, height, sigs) {
+                Ok(_) => {
+                    bytes = bytes.saturating_add(size);
+                    chosen.push((hash, tx.clone()));
+                }
+                Err(reason) => skipped.push((hash, reason)),
+            }
+        }
+        let hashes: Vec<Hash> = chosen.iter().map(|(h, _)| *h).collect();
+        let header = BlockHeader {
+            chain_id: self.chain_id.clone(),
+            height,
+            parent: self.last_block_hash,
+            prev_state_root: self.state_root,
+            tx_root: tx_root(&hashes),
+            tx_count: u32::try_from(hashes.len()).unwrap_or(u32::MAX),
+            proposer,
+        };
+        let txs = chosen.into_iter().map(|(_, tx)| tx).collect();
+        (Block { header, txs }, skipped)
+    }
+
+    /// Admit and execute one transaction on `overlay`. `Err` means the
+    /// transaction could not be admitted; `Ok(result)` is its execution result.
+    fn run_tx<B: StateRead + ?Sized>(
+        &self,
+        overlay: &mut Overlay<'_, B>,
+        tx: &Transaction,
+        hash: Hash,
+        height: u64,
+        sigs: &dyn SignatureCheck,
+    ) -> Result<Result<(), Rejection>, Rejection> {
+        let signer = execute::admit(&*overlay, &self.chain_id, tx)?;
+        if !sigs.is_valid(&hash, tx) {
+            return Err(Rejection::BadSignature);
+        }
+        let ctx = ExecContext {
+            height,
+            tx_hash: hash,
+        };
+        let mut nested = Overlay::new(&*overlay);
+        let result = execute::execute(&mut nested, &signer, &tx.body.action, ctx);
+        let writes = nested.into_writes();
+        if result.is_ok() {
+            overlay.merge(writes);
+        }
+        execute::bump_nonce(overlay, tx);
+        Ok(result)
+    }
+
+    /// Check a proposed block without changing anything.
+    pub fn validate_block(
+        &self,
+        block: &Block,
+        sigs: &dyn SignatureCheck,
+    ) -> Result<(), BlockError> {
+        self.execute_block(block, sigs).map(|_| ())
+    }
+
+    fn check_header(&self, block: &Block) -> Result<Vec<Hash>, BlockError> {
+        let header = &block.header;
+        if header.chain_id != self.chain_id {
+            return Err(BlockError::WrongChain(header.chain_id.clone()));
+        }
+        let expected = self.height.saturating_add(1);
+        if header.height != expected {
+            return Err(BlockError::WrongHeight {
+                expected,
+                got: header.height,
+            });
+        }
+        if header.parent != self.last_block_hash {
+            return Err(BlockError::WrongParent);
+        }
+        if header.prev_state_root != self.state_root {
+            return Err(BlockError::WrongStateRoot);
+        }
+        if block.txs.len() > MAX_BLOCK_TXS {
+            return Err(BlockError::TooLarge);
+        }
+        let hashes: Vec<Hash> = block.txs.iter().map(Transaction::hash).collect();
+        let count_ok = usize::try_from(header.tx_count).ok() == Some(hashes.len());
+        if !count_ok || tx_root(&hashes) != header.tx_root {
+            return Err(BlockError::WrongTxRoot);
+        }
+        Ok(hashes)
+    }
+
+    fn execute_block(
+        &self,
+        block: &Block,
+        sigs: &dyn SignatureCheck,
+    ) -> Result<Executed, BlockError> {
+        let hashes = self.check_header(block)?;
+        let mut overlay = Overlay::new(&self.state);
+        let mut results = Vec::with_capacity(block.txs.len());
+        for (index, (tx, hash)) in block.txs.iter().zip(hashes).enumerate() {
+            let result = self
+                .run_tx(&mut overlay, tx, hash, block.header.height, sigs)
+                .map_err(|reason| BlockError::InvalidTx { index, reason })?;
+            results.push((hash, result));
+        }
+        Ok(Executed {
+            writes: overlay.into_writes(),
+            results,
+        })
+    }
+
+    /// Apply a block: all of its effects land in storage in one atomic,
+    /// durable batch, or none do. `extra` entries (for example the commit
+    /// certificate) are written in the same batch under the host prefix.
+    pub fn apply_block(
+        &mut self,
+        block: &Block,
+        sigs: &dyn SignatureCheck,
+        extra: Vec<(Vec<u8>, Vec<u8>)>,
+    ) -> Result<BlockOutcome, LedgerError> {
+        let executed = self.execute_block(block, sigs)?;
+        let height = block.header.height;
+        let hash = block.hash();
+        let validators_before = self.validators();
+
+        let mut batch = WriteBatch::default();
+        let mut encoded = Vec::with_capacity(executed.writes.len());
+        for (key, value) in &executed.writes {
+            let k = codec::encode(key).map_err(corrupt)?;
+            let v = match value {
+                Some(v) => Some(codec::encode(v).map_err(corrupt)?),
+                None => None,
+            };
+            encoded.push((k, v));
+        }
+        for (k, v) in &encoded {
+            self.tree.update(k, v.as_deref());
+            match v {
+                Some(v) => batch.put(keys::state(k), v.clone()),
+                None => batch.delete(keys::state(k)),
+            }
+        }
+        let root = self.tree.recompute();
+        self.index_block(&mut batch, block, hash, &executed.results)?;
+        batch.put(keys::META_HEIGHT.to_vec(), height.to_be_bytes().to_vec());
+        batch.put(keys::META_LAST_HASH.to_vec(), hash.0.to_vec());
+        batch.put(keys::root(height), root.0.to_vec());
+        for (k, v) in extra {
+            batch.put(keys::host(&k), v);
+        }
+
+        if let Err(error) = self.store.commit(batch) {
+            // Put the commitment back as it was: the state map is untouched.
+            for (k, _) in &encoded {
+                let old = match codec::decode::<StateKey>(k)
+                    .ok()
+                    .and_then(|key| self.state.get(&key))
+                {
+                    Some(value) => Some(codec::encode(&value).map_err(corrupt)?),
+                    None => None,
+                };
+                self.tree.update(k, old.as_deref());
+            }
+            self.tree.recompute();
+            return Err(error.into());
+        }
+        self.state.apply(&executed.writes);
+        self.height = height;
+        self.last_block_hash = hash;
+        self.state_root = root;
+        let validators_changed = self.validators() != validators_before;
+        Ok(BlockOutcome {
+            height,
+            hash,
+            state_root: root,
+            results: executed.results,
+            validators_changed,
+        })
+    }
+
+    fn index_block(
+        &self,
+        batch: &mut WriteBatch,
+        block: &Block,
+        hash: Hash,
+        results: &[(Hash, Result<(), Rejection>)],
+    ) -> Result<(), LedgerError> {
+        let height = block.header.height;
+        batch.put(keys::block(height), block.encode().map_err(corrupt)?);
+        batch.put(keys::block_hash(&hash), height.to_be_bytes().to_vec());
+        for (index, (tx, (tx_hash, result))) in block.txs.iter().zip(results).enumerate() {
+            let index = u32::try_from(index).map_err(corrupt)?;
+            let record = TxRecord {
+                height,
+                index,
+                result: result.clone(),
+            };
+            batch.put(keys::tx(tx_hash), codec::encode(&record).map_err(corrupt)?);
+            for member in touched_members(tx) {
+                batch.put(keys::history(&member, height, index), tx_hash.0.to_vec());
+            }
+        }
+        Ok(())
+    }
+
+    // ---- queries ----
+
+    /// Validators and their voting power, sorted by key (power > 0, active).
+    pub fn validators(&self) -> Vec<(PublicKey, u64)> {
+        let mut out: Vec<(PublicKey, u64)> = self
+            .cooperatives()
+            .into_iter()
+            .filter(|c| c.active && c.voting_power > 0)
+            .filter_map(|c| c.key.map(|k| (k, c.voting_power)))
+            .collect();
+        out.sort();
+        out
+    }
+
+    pub fn cooperatives(&self) -> Vec<crate::types::Cooperative> {
+        let ids = self
+            .state
+            .params()
+            .map(|p| p.participants)
+            .unwrap_or_default();
+        ids.iter()
+            .filter_map(|id| self.state.cooperative(id))
+            .collect()
+    }
+
+    pub fn member(&self, key: &PublicKey) -> Option<crate::types::MemberAccount> {
+        self.state.member(key)
+    }
+
+    pub fn block(&self, height: u64) -> Result<Option<Block>, LedgerError> {
+        match self.store.get(&keys::block(height))? {
+            Some(bytes) => Ok(Some(Block::decode(&bytes).map_err(corrupt)?)),
+            None => Ok(None),
+        }
+    }
+
+    pub fn block_height_by_hash(&self, hash: &Hash) -> Result<Option<u64>, LedgerError> {
+        match self.store.get(&keys::block_hash(hash))? {
+            Some(bytes) => Ok(Some(decode_u64(&bytes)?)),
+            None => Ok(None),
+        }
+    }
+
+    pub fn state_root_at(&self, height: u64) -> Result<Option<Hash>, LedgerError> {
+        Ok(self
+            .store
+            .get(&keys::root(height))?
+            .and_then(|b| <[u8; 32]>::try_from(b.as_slice()).ok())
+            .map(Hash))
+    }
+
+    pub fn tx(&self, hash: &Hash) -> Result<Option<TxRecord>, LedgerError> {
+        match self.store.get(&keys::tx(hash))? {
+            Some(bytes) => Ok(Some(codec::decode(&bytes).map_err(corrupt)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// A member's transactions, newest first: up to `limit` strictly before
+    /// the position `(height, index)` if given.
+    pub fn history(
+        &self,
+        member: &PublicKey,
+        before: Option<(u64, u32)>,
+        limit: usize,
+    ) -> Result<Vec<(Hash, TxRecord)>, LedgerError> {
+        let prefix = keys::history_prefix(member);
+        let upper = before.map(|(h, i)| keys::history(member, h, i));
+        let rows =
+            self.store
+                .scan_prefix_rev(&prefix, upper.as_deref(), limit.min(keys::MAX_PAGE))?;
+        let mut out = Vec::with_capacity(rows.len());
+        for (_, value) in rows {
+            let hash = Hash(<[u8; 32]>::try_from(value.as_slice()).map_err(corrupt)?);
+            if let Some(record) = self.tx(&hash)? {
+                out.push((hash, record));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Host data written with a block (see [`Ledger::apply_block`]).
+    pub fn host_data(&self, key: &[u8]) -> Result<Option<Vec<u8>>, LedgerError> {
+        Ok(self.store.get(&keys::host(key))?)
+    }
+
+    /// A proof of one state entry against the current state root.
+    pub fn prove(&self, key: &StateKey) -> Result<(Option<Vec<u8>>, StateProof), LedgerError> {
+        let k = codec::encode(key).map_err(corrupt)?;
+        let value = match self.state.get(key) {
+            Some(v) => Some(codec::encode(&v).map_err(corrupt)?),
+            None => None,
+        };
+        Ok((value, self.tree.prove(&k)))
+    }
+}
+
+fn encode_entry(key: &StateKey, value: &StateValue) -> Result<(Vec<u8>, Vec<u8>), LedgerError> {
+    Ok((
+        codec::encode(key).map_err(corrupt)?,
+        codec::encode(value).map_err(corrupt)?,
+    ))
+}
+
+fn decode_u64(bytes: &[u8]) -> Result<u64, LedgerError> {
+    <[u8; 8]>::try_from(bytes)
+        .map(u64::from_be_bytes)
+        .map_err(|_| corrupt("bad u64"))
+}
+
+fn read_u64<S: Storage>(store: &S, key: &[u8]) -> Result<u64, LedgerError> {
+    decode_u64(&store.get(key)?.ok_or_else(|| corrupt("missing height"))?)
+}
+
+/// Member accounts whose history shows this transaction.
+pub fn touched_members(tx: &Transaction) -> Vec<PublicKey> {
+    let mut out = vec![tx.body.signer];
+    match &tx.body.action {
+        Action::RegisterMember { member, .. }
+        | Action::Mint { member, .. }
+        | Action::Burn { member, .. }
+        | Action::CashIn { member, .. } => out.push(*member),
+        Action::Payment { to, .. } => out.push(*to),
+        Action::Propose {
+            action:
+                GovAction::Freeze { member }
+                | GovAction::Unfreeze { member }
+                | GovAction::FundIncentive { member, .. },
+        } => out.push(*member),
+        _ => {}
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+impl<S: Storage> Ledger<S> {
+    /// Check conservation and position invariants over the whole state.
+    pub fn check_invariants(
+        &self,
+    ) -> Result<crate::invariants::Totals, crate::invariants::InvariantViolation> {
+        crate::invariants::check(&self.state)
+    }
+}

@@ -1,0 +1,242 @@
+//! Transfer legs: the one place balances and positions move.
+//!
+//! The position rule covers every kind of transaction: a leg from an account
+//! homed at X to an account homed at Y (X ≠ Y) moves `position[X] -= a` and
+//! `position[Y] += a`. A leg that would take X's open position plus its
+//! unsettled closed-window net below `-NDC[X]` is rejected.
+//!
+//! Checks run in this order, so every node reports the same reason: frozen
+//! accounts, insufficient funds, balance cap, net debit cap.
+
+use crate::rejection::Rejection;
+use crate::state::{Overlay, StateRead};
+use crate::types::{AccountId, AccountStatus, Amount, CoopId, Position};
+
+/// Whether a leg pays a fee (fees are counted in `fees_earned`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LegKind {
+    Principal,
+    Fee,
+}
+
+/// The participant an account is homed at.
+pub fn home_of<S: StateRead + ?Sized>(state: &S, account: &AccountId) -> Result<CoopId, Rejection> {
+    match account {
+        AccountId::Member(key) => state
+            .member(key)
+            .map(|m| m.home)
+            .ok_or_else(|| Rejection::UnknownAccount(key.to_address())),
+        AccountId::Fee(coop) | AccountId::Float(coop) => Ok(coop.clone()),
+        AccountId::NetworkFund => Ok(CoopId::network()),
+    }
+}
+
+/// The balance of any account.
+pub fn balance_of<S: StateRead + ?Sized>(
+    state: &S,
+    account: &AccountId,
+) -> Result<Amount, Rejection> {
+    match account {
+        AccountId::Member(key) => state
+            .member(key)
+            .map(|m| m.balance)
+            .ok_or_else(|| Rejection::UnknownAccount(key.to_address())),
+        other => Ok(state.internal_balance(other)),
+    }
+}
+
+fn set_balance<B: StateRead + ?Sized>(
+    state: &mut Overlay<'_, B>,
+    account: &AccountId,
+    balance: Amount,
+) -> Result<(), Rejection> {
+    match account {
+        AccountId::Member(key) => {
+            let mut member = state
+                .member(key)
+                .ok_or_else(|| Rejection::UnknownAccount(key.to_address()))?;
+            member.balance = balance;
+            state.put_member(*key, member);
+        }
+        other => state.put_internal_balance(other.clone(), balance),
+    }
+    Ok(())
+}
+
+fn check_not_frozen<S: StateRead + ?Sized>(
+    state: &S,
+    account: &AccountId,
+) -> Result<(), Rejection> {
+    if let AccountId::Member(key) = account {
+        let member = state
+            .member(key)
+            .ok_or_else(|| Rejection::UnknownAccount(key.to_address()))?;
+        if member.status == AccountStatus::Frozen {
+            return Err(Rejection::AccountFrozen(key.to_address()));
+        }
+    }
+    Ok(())
+}
+
+/// The balance cap that applies to receiving into `account` (`None`: uncapped).
+fn cap_of<S: StateRead + ?Sized>(
+    state: &S,
+    account: &AccountId,
+) -> Result<Option<Amount>, Rejection> {
+    match account {
+        AccountId::Member(key) => {
+            let member = state
+                .member(key)
+                .ok_or_else(|| Rejection::UnknownAccount(key.to_address()))?;
+            let params = state.params().ok_or(Rejection::Overflow)?;
+            Ok(Some(params.tier_limits.cap(member.tier)))
+        }
+        _ => Ok(None),
+    }
+}
+
+fn credit<B: StateRead + ?Sized>(
+    state: &mut Overlay<'_, B>,
+    to: &AccountId,
+    amount: Amount,
+) -> Result<(), Rejection> {
+    check_not_frozen(state, to)?;
+    let balance = balance_of(state, to)?;
+    let new_balance = balance.checked_add(amount).ok_or(Rejection::Overflow)?;
+    if let Some(cap) = cap_of(state, to)? {
+        if new_balance > cap {
+            return Err(Rejection::BalanceCapExceeded { cap });
+        }
+    }
+    set_balance(state, to, new_balance)
+}
+
+fn debit<B: StateRead + ?Sized>(
+    state: &mut Overlay<'_, B>,
+    from: &AccountId,
+    amount: Amount,
+) -> Result<(), Rejection> {
+    check_not_frozen(state, from)?;
+    let balance = balance_of(state, from)?;
+    let new_balance = balance
+        .checked_sub(amount)
+        .ok_or(Rejection::InsufficientFunds {
+            balance,
+            needed: amount,
+        })?;
+    set_balance(state, from, new_balance)
+}
+
+/// Move `amount` from one account to another, updating positions across
+/// cooperatives. Zero-amount legs do nothing.
+pub fn transfer<B: StateRead + ?Sized>(
+    state: &mut Overlay<'_, B>,
+    from: &AccountId,
+    to: &AccountId,
+    amount: Amount,
+    kind: LegKind,
+) -> Result<(), Rejection> {
+    if amount == 0 {
+        return Ok(());
+    }
+    check_not_frozen(state, from)?;
+    check_not_frozen(state, to)?;
+    debit(state, from, amount)?;
+    credit(state, to, amount)?;
+    let payer_home = home_of(state, from)?;
+    let payee_home = home_of(state, to)?;
+    if payer_home != payee_home {
+        move_position(state, &payer_home, &payee_home, amount)?;
+    }
+    if kind == LegKind::Fee {
+        let mut earner = state
+            .cooperative(&payee_home)
+            .ok_or_else(|| Rejection::UnknownCooperative(payee_home.to_string()))?;
+        earner.stats.fees_earned = earner
+            .stats
+            .fees_earned
+            .checked_add(amount)
+            .ok_or(Rejection::Overflow)?;
+        state.put_cooperative(earner);
+    }
+    Ok(())
+}
+
+fn move_position<B: StateRead + ?Sized>(
+    state: &mut Overlay<'_, B>,
+    debtor_id: &CoopId,
+    creditor_id: &CoopId,
+    amount: Amount,
+) -> Result<(), Rejection> {
+    let unknown = |id: &CoopId| Rejection::UnknownCooperative(id.to_string());
+    let mut debtor = state
+        .cooperative(debtor_id)
+        .ok_or_else(|| unknown(debtor_id))?;
+    let a = Position::from(amount);
+    let new_position = debtor.position.checked_sub(a).ok_or(Rejection::Overflow)?;
+    let exposure = new_position
+        .checked_add(debtor.unsettled)
+        .ok_or(Rejection::Overflow)?;
+    let floor = Position::from(debtor.ndc)
+        .checked_neg()
+        .ok_or(Rejection::Overflow)?;
+    if exposure < floor {
+        return Err(Rejection::NetDebitCapExceeded {
+            participant: debtor_id.to_string(),
+        });
+    }
+    debtor.position = new_position;
+    debtor.stats.gross_sent = debtor
+        .stats
+        .gross_sent
+        .checked_add(amount)
+        .ok_or(Rejection::Overflow)?;
+    state.put_cooperative(debtor);
+
+    let mut creditor = state
+        .cooperative(creditor_id)
+        .ok_or_else(|| unknown(creditor_id))?;
+    creditor.position = creditor
+        .position
+        .checked_add(a)
+        .ok_or(Rejection::Overflow)?;
+    creditor.stats.gross_received = creditor
+        .stats
+        .gross_received
+        .checked_add(amount)
+        .ok_or(Rejection::Overflow)?;
+    state.put_cooperative(creditor);
+    Ok(())
+}
+
+/// Create e-money in `to` (cash received at the counter of `to`'s home).
+pub fn mint<B: StateRead + ?Sized>(
+    state: &mut Overlay<'_, B>,
+    to: &AccountId,
+    amount: Amount,
+) -> Result<(), Rejection> {
+    credit(state, to, amount)?;
+    let mut counters = state.counters();
+    counters.minted = counters
+        .minted
+        .checked_add(u128::from(amount))
+        .ok_or(Rejection::Overflow)?;
+    state.put_counters(counters);
+    Ok(())
+}
+
+/// Destroy e-money in `from` (cash paid out at the counter of `from`'s home).
+pub fn burn<B: StateRead + ?Sized>(
+    state: &mut Overlay<'_, B>,
+    from: &AccountId,
+    amount: Amount,
+) -> Result<(), Rejection> {
+    debit(state, from, amount)?;
+    let mut counters = state.counters();
+    counters.burned = counters
+        .burned
+        .checked_add(u128::from(amount))
+        .ok_or(Rejection::Overflow)?;
+    state.put_counters(counters);
+    Ok(())
+}

@@ -1,0 +1,168 @@
+//! Why a transaction was not applied.
+//!
+//! Codes are checked in a fixed precedence (TigerBeetle style): the first rule
+//! in the order below that a transaction breaks is the one reported, so every
+//! node reports the same code for the same transaction.
+//!
+//! Admission codes (the transaction cannot enter a block at all and consumes no
+//! nonce): `malformed`, `wrong_chain`, `bad_signature`, `unknown_signer`,
+//! `signer_inactive`, `stale_nonce`, `future_nonce`.
+//!
+//! Execution codes (the transaction is in a block, its nonce is used, nothing
+//! else changes): everything else.
+
+use kopnet_consensus::Hash;
+use serde::{Deserialize, Serialize};
+
+/// A typed, documented reason for rejecting a transaction.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum Rejection {
+    // ---- admission, in precedence order ----
+    /// The bytes do not decode, or a field breaks its format rule.
+    #[error("malformed: {0}")]
+    Malformed(String),
+    /// The transaction names another chain.
+    #[error("wrong_chain: transaction is for another network")]
+    WrongChain,
+    /// The signature does not verify against the signer's key.
+    #[error("bad_signature: signature does not verify")]
+    BadSignature,
+    /// No cooperative or member account has this key.
+    #[error("unknown_signer: no account or cooperative has this key")]
+    UnknownSigner,
+    /// The signer's cooperative was removed.
+    #[error("signer_inactive: the signer's cooperative is no longer active")]
+    SignerInactive,
+    /// The nonce was used already (this is how replays are stopped).
+    #[error("stale_nonce: expected {expected}, got {got}")]
+    StaleNonce { expected: u64, got: u64 },
+    /// The nonce skips ahead of the signer's next nonce.
+    #[error("future_nonce: expected {expected}, got {got}")]
+    FutureNonce { expected: u64, got: u64 },
+
+    // ---- execution ----
+    /// The signer may not perform this action.
+    #[error("not_authorized: {0}")]
+    NotAuthorized(String),
+    /// Amounts must be at least Rp 1.
+    #[error("zero_amount: amount must be positive")]
+    ZeroAmount,
+    /// A payer cannot pay itself.
+    #[error("self_payment: payer and payee are the same account")]
+    SelfPayment,
+    /// The idempotency id was used before for the same payment: nothing happens
+    /// again; `first_tx` is the transaction that used it (and succeeded: a
+    /// rejected payment does not use up its idempotency id).
+    #[error("duplicate: idempotency id already used by {first_tx}")]
+    Duplicate { first_tx: Hash },
+    /// The idempotency id was used before for a payment to someone else.
+    #[error("exists_with_different_payee")]
+    ExistsWithDifferentPayee { first_tx: Hash },
+    /// The idempotency id was used before for another amount.
+    #[error("exists_with_different_amount")]
+    ExistsWithDifferentAmount { first_tx: Hash },
+    /// The idempotency id was used before with another memo.
+    #[error("exists_with_different_memo")]
+    ExistsWithDifferentMemo { first_tx: Hash },
+    /// The named cooperative does not exist or is inactive.
+    #[error("unknown_cooperative: {0}")]
+    UnknownCooperative(String),
+    /// The named account does not exist.
+    #[error("unknown_account: {0}")]
+    UnknownAccount(String),
+    /// The account (or key) is registered already.
+    #[error("account_exists: key is already registered")]
+    AccountExists,
+    /// The key is a weak (small-order) or invalid ed25519 key.
+    #[error("weak_key: key cannot own an account")]
+    WeakKey,
+    /// An account involved is frozen.
+    #[error("account_frozen: {0}")]
+    AccountFrozen(String),
+    /// The paying account does not hold enough.
+    #[error("insufficient_funds: balance {balance}, needed {needed}")]
+    InsufficientFunds { balance: u64, needed: u64 },
+    /// The receiving account would exceed its KYC tier's balance cap.
+    #[error("balance_cap_exceeded: cap {cap}")]
+    BalanceCapExceeded { cap: u64 },
+    /// A participant's net debit would go below its net debit cap.
+    #[error("net_debit_cap_exceeded: {participant}")]
+    NetDebitCapExceeded { participant: String },
+    /// The settlement window is not the open one.
+    #[error("window_not_open: window {0}")]
+    WindowNotOpen(u64),
+    /// The settlement window does not exist or is not closed.
+    #[error("unknown_window: window {0}")]
+    UnknownWindow(u64),
+    /// The cooperative acknowledged this window already, or had nothing to settle.
+    #[error("nothing_to_acknowledge: window {0}")]
+    NothingToAcknowledge(u64),
+    /// No open proposal has this number.
+    #[error("unknown_proposal: {0}")]
+    UnknownProposal(u64),
+    /// The cooperative approved this proposal already.
+    #[error("already_approved: proposal {0}")]
+    AlreadyApproved(u64),
+    /// Too many open proposals.
+    #[error("too_many_proposals")]
+    TooManyProposals,
+    /// The governance action cannot be carried out as stated.
+    #[error("invalid_action: {0}")]
+    InvalidAction(String),
+    /// A sum would leave the range of its integer type.
+    #[error("overflow")]
+    Overflow,
+}
+
+impl Rejection {
+    /// The stable snake_case code clients and metrics use.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Rejection::Malformed(_) => "malformed",
+            Rejection::WrongChain => "wrong_chain",
+            Rejection::BadSignature => "bad_signature",
+            Rejection::UnknownSigner => "unknown_signer",
+            Rejection::SignerInactive => "signer_inactive",
+            Rejection::StaleNonce { .. } => "stale_nonce",
+            Rejection::FutureNonce { .. } => "future_nonce",
+            Rejection::NotAuthorized(_) => "not_authorized",
+            Rejection::ZeroAmount => "zero_amount",
+            Rejection::SelfPayment => "self_payment",
+            Rejection::Duplicate { .. } => "duplicate",
+            Rejection::ExistsWithDifferentPayee { .. } => "exists_with_different_payee",
+            Rejection::ExistsWithDifferentAmount { .. } => "exists_with_different_amount",
+            Rejection::ExistsWithDifferentMemo { .. } => "exists_with_different_memo",
+            Rejection::UnknownCooperative(_) => "unknown_cooperative",
+            Rejection::UnknownAccount(_) => "unknown_account",
+            Rejection::AccountExists => "account_exists",
+            Rejection::WeakKey => "weak_key",
+            Rejection::AccountFrozen(_) => "account_frozen",
+            Rejection::InsufficientFunds { .. } => "insufficient_funds",
+            Rejection::BalanceCapExceeded { .. } => "balance_cap_exceeded",
+            Rejection::NetDebitCapExceeded { .. } => "net_debit_cap_exceeded",
+            Rejection::WindowNotOpen(_) => "window_not_open",
+            Rejection::UnknownWindow(_) => "unknown_window",
+            Rejection::NothingToAcknowledge(_) => "nothing_to_acknowledge",
+            Rejection::UnknownProposal(_) => "unknown_proposal",
+            Rejection::AlreadyApproved(_) => "already_approved",
+            Rejection::TooManyProposals => "too_many_proposals",
+            Rejection::InvalidAction(_) => "invalid_action",
+            Rejection::Overflow => "overflow",
+        }
+    }
+
+    /// Whether the rejection happens at admission (no block may contain the
+    /// transaction) rather than at execution.
+    pub fn is_admission(&self) -> bool {
+        matches!(
+            self,
+            Rejection::Malformed(_)
+                | Rejection::WrongChain
+                | Rejection::BadSignature
+                | Rejection::UnknownSigner
+                | Rejection::SignerInactive
+                | Rejection::StaleNonce { .. }
+                | Rejection::FutureNonce { .. }
+        )
+    }
+}

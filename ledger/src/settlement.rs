@@ -1,0 +1,148 @@
+//! Settlement windows: positions are frozen per window and settled off-ledger.
+//!
+//! `CloseSettlementWindow { window }` (any active cooperative) freezes the open
+//! positions into window `window` and opens `window + 1`; the frozen positions
+//! move into each participant's `unsettled` sum, which still counts against its
+//! net debit cap. Each cooperative with a non-zero position signs
+//! `AcknowledgeSettlement` once its bank transfer is done. When every such
+//! cooperative has acknowledged, the window is settled and its positions leave
+//! the `unsettled` sums. The `network` pseudo-participant has no key: its
+//! transfers are part of the cooperatives' own, so it never acknowledges.
+
+use crate::rejection::Rejection;
+use crate::state::{Overlay, StateRead};
+use crate::types::{CoopId, Position, WindowStats};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// One participant's figures in a closed window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WindowEntry {
+    pub position: Position,
+    pub stats: WindowStats,
+}
+
+/// A closed settlement window.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SettlementWindow {
+    pub number: u64,
+    pub closed_at_height: u64,
+    /// Participants with any activity in the window.
+    pub entries: BTreeMap<CoopId, WindowEntry>,
+    pub acknowledged: BTreeSet<CoopId>,
+    pub settled: bool,
+}
+
+impl SettlementWindow {
+    /// Cooperatives that must acknowledge before the window is settled.
+    pub fn required_acks(&self) -> impl Iterator<Item = &CoopId> {
+        self.entries
+            .iter()
+            .filter(|(id, e)| e.position != 0 && !id.is_network())
+            .map(|(id, _)| id)
+    }
+
+    fn fully_acknowledged(&self) -> bool {
+        self.required_acks()
+            .all(|id| self.acknowledged.contains(id))
+    }
+
+    /// Sum of the frozen positions; always zero.
+    pub fn position_sum(&self) -> Option<Position> {
+        self.entries
+            .values()
+            .try_fold(0i128, |acc, e| acc.checked_add(e.position))
+    }
+}
+
+/// Close the open window `number` at `height`.
+pub fn close_window<B: StateRead + ?Sized>(
+    state: &mut Overlay<'_, B>,
+    number: u64,
+    height: u64,
+) -> Result<(), Rejection> {
+    let mut counters = state.counters();
+    if number != counters.open_window {
+        return Err(Rejection::WindowNotOpen(number));
+    }
+    let params = state.params().ok_or(Rejection::Overflow)?;
+    let mut entries = BTreeMap::new();
+    for id in &params.participants {
+        let Some(mut coop) = state.cooperative(id) else {
+            continue;
+        };
+        if coop.position == 0 && coop.stats == WindowStats::default() {
+            continue;
+        }
+        entries.insert(
+            id.clone(),
+            WindowEntry {
+                position: coop.position,
+                stats: coop.stats,
+            },
+        );
+        coop.unsettled = coop
+            .unsettled
+            .checked_add(coop.position)
+            .ok_or(Rejection::Overflow)?;
+        coop.position = 0;
+        coop.stats = WindowStats::default();
+        state.put_cooperative(coop);
+    }
+    let mut window = SettlementWindow {
+        number,
+        closed_at_height: height,
+        entries,
+        acknowledged: BTreeSet::new(),
+        settled: false,
+    };
+    if window.fully_acknowledged() {
+        settle(state, &mut window)?;
+    }
+    state.put_window(window);
+    counters.open_window = counters
+        .open_window
+        .checked_add(1)
+        .ok_or(Rejection::Overflow)?;
+    state.put_counters(counters);
+    Ok(())
+}
+
+/// Record `coop`'s acknowledgement of window `number`.
+pub fn acknowledge<B: StateRead + ?Sized>(
+    state: &mut Overlay<'_, B>,
+    coop: &CoopId,
+    number: u64,
+) -> Result<(), Rejection> {
+    let mut window = state
+        .window(number)
+        .ok_or(Rejection::UnknownWindow(number))?;
+    let owes_ack = window.required_acks().any(|id| id == coop);
+    if window.settled || !owes_ack || window.acknowledged.contains(coop) {
+        return Err(Rejection::NothingToAcknowledge(number));
+    }
+    window.acknowledged.insert(coop.clone());
+    if window.fully_acknowledged() {
+        settle(state, &mut window)?;
+    }
+    state.put_window(window);
+    Ok(())
+}
+
+fn settle<B: StateRead + ?Sized>(
+    state: &mut Overlay<'_, B>,
+    window: &mut SettlementWindow,
+) -> Result<(), Rejection> {
+    for (id, entry) in &window.entries {
+        let mut coop = state
+            .cooperative(id)
+            .ok_or_else(|| Rejection::UnknownCooperative(id.to_string()))?;
+        coop.unsettled = coop
+            .unsettled
+            .checked_sub(entry.position)
+            .ok_or(Rejection::Overflow)?;
+        state.put_cooperative(coop);
+    }
+    window.settled = true;
+    Ok(())
+}

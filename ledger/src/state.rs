@@ -1,0 +1,252 @@
+//! The ledger state as one ordered key-value map, plus overlays.
+//!
+//! Everything that consensus agrees on lives under a [`StateKey`], so the state
+//! commitment, the storage batch and the equivalence between stores all fall
+//! out of one representation. Execution never mutates the committed map
+//! directly: a block runs in a block [`Overlay`], each transaction in a nested
+//! overlay that is merged only when the transaction succeeds. A failed
+//! transaction or a failed store write therefore changes nothing.
+
+use crate::fees::FeeRule;
+use crate::governance::Proposal;
+use crate::settlement::SettlementWindow;
+use crate::tx::IdempotencyId;
+use crate::types::TierLimits;
+use crate::types::{AccountId, Amount, CoopId, Cooperative, MemberAccount};
+use kopnet_consensus::{Hash, PublicKey};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Network-wide parameters, changed only by governance.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Params {
+    pub chain_id: String,
+    pub fee_rules: Vec<FeeRule>,
+    pub tier_limits: TierLimits,
+    /// Every participant ever added, sorted; includes `network`.
+    pub participants: Vec<CoopId>,
+}
+
+/// Counters that change often, kept apart from [`Params`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counters {
+    pub minted: u128,
+    pub burned: u128,
+    /// Number of the open settlement window.
+    pub open_window: u64,
+    pub next_proposal: u64,
+    pub open_proposals: u32,
+}
+
+/// What a payment's idempotency id was first used for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdempotencyRecord {
+    pub tx: Hash,
+    pub to: PublicKey,
+    pub amount: Amount,
+    pub memo: String,
+}
+
+/// Names every entry of the agreed state.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum StateKey {
+    Params,
+    Counters,
+    Cooperative(CoopId),
+    /// Which cooperative an operational key belongs to.
+    CoopKey(PublicKey),
+    Member(PublicKey),
+    /// Balances of accounts that are not member accounts.
+    Balance(AccountId),
+    Window(u64),
+    Proposal(u64),
+    Idempotency(PublicKey, IdempotencyId),
+}
+
+/// The value stored under a [`StateKey`] (the variant always matches the key).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum StateValue {
+    Params(Params),
+    Counters(Counters),
+    Cooperative(Cooperative),
+    CoopKey(CoopId),
+    Member(MemberAccount),
+    Balance(Amount),
+    Window(SettlementWindow),
+    Proposal(Proposal),
+    Idempotency(IdempotencyRecord),
+}
+
+/// Read access to state; typed getters are provided on top of `get`.
+pub trait StateRead {
+    fn get(&self, key: &StateKey) -> Option<StateValue>;
+
+    fn params(&self) -> Option<Params> {
+        match self.get(&StateKey::Params) {
+            Some(StateValue::Params(p)) => Some(p),
+            _ => None,
+        }
+    }
+    fn counters(&self) -> Counters {
+        match self.get(&StateKey::Counters) {
+            Some(StateValue::Counters(c)) => c,
+            _ => Counters::default(),
+        }
+    }
+    fn cooperative(&self, id: &CoopId) -> Option<Cooperative> {
+        match self.get(&StateKey::Cooperative(id.clone())) {
+            Some(StateValue::Cooperative(c)) => Some(c),
+            _ => None,
+        }
+    }
+    fn coop_by_key(&self, key: &PublicKey) -> Option<CoopId> {
+        match self.get(&StateKey::CoopKey(*key)) {
+            Some(StateValue::CoopKey(id)) => Some(id),
+            _ => None,
+        }
+    }
+    fn member(&self, key: &PublicKey) -> Option<MemberAccount> {
+        match self.get(&StateKey::Member(*key)) {
+            Some(StateValue::Member(m)) => Some(m),
+            _ => None,
+        }
+    }
+    fn internal_balance(&self, account: &AccountId) -> Amount {
+        match self.get(&StateKey::Balance(account.clone())) {
+            Some(StateValue::Balance(b)) => b,
+            _ => 0,
+        }
+    }
+    fn window(&self, number: u64) -> Option<SettlementWindow> {
+        match self.get(&StateKey::Window(number)) {
+            Some(StateValue::Window(w)) => Some(w),
+            _ => None,
+        }
+    }
+    fn proposal(&self, id: u64) -> Option<Proposal> {
+        match self.get(&StateKey::Proposal(id)) {
+            Some(StateValue::Proposal(p)) => Some(p),
+            _ => None,
+        }
+    }
+    fn idempotency(&self, payer: &PublicKey, id: &IdempotencyId) -> Option<IdempotencyRecord> {
+        match self.get(&StateKey::Idempotency(*payer, *id)) {
+            Some(StateValue::Idempotency(r)) => Some(r),
+            _ => None,
+        }
+    }
+}
+
+/// The committed state: one ordered map.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct State {
+    entries: BTreeMap<StateKey, StateValue>,
+}
+
+impl State {
+    pub fn iter(&self) -> impl Iterator<Item = (&StateKey, &StateValue)> {
+        self.entries.iter()
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Apply a set of writes (`None` deletes).
+    pub fn apply(&mut self, writes: &BTreeMap<StateKey, Option<StateValue>>) {
+        for (key, value) in writes {
+            match value {
+                Some(v) => {
+                    self.entries.insert(key.clone(), v.clone());
+                }
+                None => {
+                    self.entries.remove(key);
+                }
+            }
+        }
+    }
+
+    pub fn insert(&mut self, key: StateKey, value: StateValue) {
+        self.entries.insert(key, value);
+    }
+}
+
+impl StateRead for State {
+    fn get(&self, key: &StateKey) -> Option<StateValue> {
+        self.entries.get(key).cloned()
+    }
+}
+
+/// Buffered writes on top of a readable base.
+#[derive(Debug)]
+pub struct Overlay<'a, B: StateRead + ?Sized> {
+    base: &'a B,
+    writes: BTreeMap<StateKey, Option<StateValue>>,
+}
+
+impl<'a, B: StateRead + ?Sized> Overlay<'a, B> {
+    pub fn new(base: &'a B) -> Self {
+        Overlay {
+            base,
+            writes: BTreeMap::new(),
+        }
+    }
+
+    pub fn put(&mut self, key: StateKey, value: StateValue) {
+        self.writes.insert(key, Some(value));
+    }
+
+    pub fn writes(&self) -> &BTreeMap<StateKey, Option<StateValue>> {
+        &self.writes
+    }
+
+    pub fn into_writes(self) -> BTreeMap<StateKey, Option<StateValue>> {
+        self.writes
+    }
+
+    /// Take over the writes of a nested overlay that succeeded.
+    pub fn merge(&mut self, writes: BTreeMap<StateKey, Option<StateValue>>) {
+        self.writes.extend(writes);
+    }
+
+    pub fn put_member(&mut self, key: PublicKey, account: MemberAccount) {
+        self.put(StateKey::Member(key), StateValue::Member(account));
+    }
+    pub fn put_cooperative(&mut self, coop: Cooperative) {
+        self.put(
+            StateKey::Cooperative(coop.id.clone()),
+            StateValue::Cooperative(coop),
+        );
+    }
+    pub fn put_internal_balance(&mut self, account: AccountId, balance: Amount) {
+        self.put(StateKey::Balance(account), StateValue::Balance(balance));
+    }
+    pub fn put_counters(&mut self, counters: Counters) {
+        self.put(StateKey::Counters, StateValue::Counters(counters));
+    }
+    pub fn put_params(&mut self, params: Params) {
+        self.put(StateKey::Params, StateValue::Params(params));
+    }
+    pub fn put_window(&mut self, window: SettlementWindow) {
+        self.put(StateKey::Window(window.number), StateValue::Window(window));
+    }
+    pub fn put_proposal(&mut self, proposal: Proposal) {
+        self.put(
+            StateKey::Proposal(proposal.id),
+            StateValue::Proposal(proposal),
+        );
+    }
+}
+
+impl<B: StateRead + ?Sized> StateRead for Overlay<'_, B> {
+    fn get(&self, key: &StateKey) -> Option<StateValue> {
+        match self.writes.get(key) {
+            Some(value) => value.clone(),
+            None => self.base.get(key),
+        }
+    }
+}

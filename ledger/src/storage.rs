@@ -1,0 +1,255 @@
+//! Storage behind a small trait: sled for nodes, memory for tests and
+//! simulations, and a fault-injecting wrapper that fails writes on demand.
+//!
+//! The ledger needs only point reads, prefix scans and one atomic, durable
+//! batch write per block.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// Default sled page cache: modest, so that several nodes fit on one machine.
+pub const DEFAULT_CACHE_BYTES: u64 = 64 * 1024 * 1024;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StorageError {
+    #[error("storage I/O failed: {0}")]
+    Io(String),
+    #[error("injected fault: {0}")]
+    Injected(&'static str),
+}
+
+/// Puts (`Some`) and deletes (`None`) applied together or not at all.
+#[derive(Debug, Clone, Default)]
+pub struct WriteBatch {
+    pub ops: Vec<(Vec<u8>, Option<Vec<u8>>)>,
+}
+
+impl WriteBatch {
+    pub fn put(&mut self, key: Vec<u8>, value: Vec<u8>) {
+        self.ops.push((key, Some(value)));
+    }
+    pub fn delete(&mut self, key: Vec<u8>) {
+        self.ops.push((key, None));
+    }
+}
+
+pub type KeyValue = (Vec<u8>, Vec<u8>);
+
+/// What the ledger needs from a key-value store.
+pub trait Storage: Send + Sync {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError>;
+    /// All entries whose key starts with `prefix`, in key order.
+    fn scan_prefix(&self, prefix: &[u8]) -> Result<Vec<KeyValue>, StorageError>;
+    /// Up to `limit` entries with key starting with `prefix` and below `before`
+    /// (if given), in descending key order.
+    fn scan_prefix_rev(
+        &self,
+        prefix: &[u8],
+        before: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<KeyValue>, StorageError>;
+    /// Apply a batch atomically; when this returns `Ok` the batch is durable.
+    fn commit(&self, batch: WriteBatch) -> Result<(), StorageError>;
+}
+
+/// An in-memory store (a `BTreeMap` behind a mutex).
+#[derive(Debug, Default, Clone)]
+pub struct MemoryStorage {
+    map: Arc<Mutex<BTreeMap<Vec<u8>, Vec<u8>>>>,
+}
+
+impl MemoryStorage {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> Result<std::sync::MutexGuard<'_, BTreeMap<Vec<u8>, Vec<u8>>>, StorageError> {
+        self.map
+            .lock()
+            .map_err(|_| StorageError::Io("memory store lock poisoned".into()))
+    }
+}
+
+impl Storage for MemoryStorage {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
+        Ok(self.lock()?.get(key).cloned())
+    }
+
+    fn scan_prefix(&self, prefix: &[u8]) -> Result<Vec<KeyValue>, StorageError> {
+        Ok(self
+            .lock()?
+            .range(prefix.to_vec()..)
+            .take_while(|(k, _)| k.starts_with(prefix))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect())
+    }
+
+    fn scan_prefix_rev(
+        &self,
+        prefix: &[u8],
+        before: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<KeyValue>, StorageError> {
+        let map = self.lock()?;
+        let upper = match before {
+            Some(b) => std::ops::Bound::Excluded(b.to_vec()),
+            None => std::ops::Bound::Unbounded,
+        };
+        Ok(map
+            .range((std::ops::Bound::Included(prefix.to_vec()), upper))
+            .rev()
+            .filter(|(k, _)| k.starts_with(prefix))
+            .take(limit)
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect())
+    }
+
+    fn commit(&self, batch: WriteBatch) -> Result<(), StorageError> {
+        let mut map = self.lock()?;
+        for (key, value) in batch.ops {
+            match value {
+                Some(v) => map.insert(key, v),
+                None => map.remove(&key),
+            };
+        }
+        Ok(())
+    }
+}
+
+/// sled 0.34.7 with a bounded page cache; every commit is flushed.
+#[derive(Debug, Clone)]
+pub struct SledStorage {
+    db: sled::Db,
+}
+
+fn io(e: sled::Error) -> StorageError {
+    StorageError::Io(e.to_string())
+}
+
+impl SledStorage {
+    pub fn open(path: &Path, cache_bytes: u64) -> Result<Self, StorageError> {
+        let db = sled::Config::new()
+            .path(path)
+            .cache_capacity(cache_bytes)
+            .open()
+            .map_err(io)?;
+        Ok(SledStorage { db })
+    }
+
+    /// Bytes sled uses on disk.
+    pub fn size_on_disk(&self) -> Result<u64, StorageError> {
+        self.db.size_on_disk().map_err(io)
+    }
+}
+
+impl Storage for SledStorage {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
+        Ok(self.db.get(key).map_err(io)?.map(|v| v.to_vec()))
+    }
+
+    fn scan_prefix(&self, prefix: &[u8]) -> Result<Vec<KeyValue>, StorageError> {
+        self.db
+            .scan_prefix(prefix)
+            .map(|r| r.map(|(k, v)| (k.to_vec(), v.to_vec())).map_err(io))
+            .collect()
+    }
+
+    fn scan_prefix_rev(
+        &self,
+        prefix: &[u8],
+        before: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<KeyValue>, StorageError> {
+        let iter = match before {
+            Some(b) => self.db.range(prefix.to_vec()..b.to_vec()),
+            None => self.db.scan_prefix(prefix),
+        };
+        iter.rev()
+            .filter(|r| matches!(r, Ok((k, _)) if k.starts_with(prefix)) || r.is_err())
+            .take(limit)
+            .map(|r| r.map(|(k, v)| (k.to_vec(), v.to_vec())).map_err(io))
+            .collect()
+    }
+
+    fn commit(&self, batch: WriteBatch) -> Result<(), StorageError> {
+        let mut sled_batch = sled::Batch::default();
+        for (key, value) in batch.ops {
+            match value {
+                Some(v) => sled_batch.insert(key, v),
+                None => sled_batch.remove(key),
+            }
+        }
+        self.db.apply_batch(sled_batch).map_err(io)?;
+        self.db.flush().map_err(io)?;
+        Ok(())
+    }
+}
+
+/// Wraps a store and fails every commit after the first `commits_ok` ones.
+#[derive(Debug)]
+pub struct FaultyStorage<S> {
+    inner: S,
+    commits_left: AtomicU64,
+}
+
+impl<S: Storage> FaultyStorage<S> {
+    pub fn new(inner: S, commits_ok: u64) -> Self {
+        FaultyStorage {
+            inner,
+            commits_left: AtomicU64::new(commits_ok),
+        }
+    }
+
+    /// Allow `n` more commits.
+    pub fn allow(&self, n: u64) {
+        self.commits_left.store(n, Ordering::SeqCst);
+    }
+}
+
+impl<S: Storage> Storage for FaultyStorage<S> {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
+        self.inner.get(key)
+    }
+    fn scan_prefix(&self, prefix: &[u8]) -> Result<Vec<KeyValue>, StorageError> {
+        self.inner.scan_prefix(prefix)
+    }
+    fn scan_prefix_rev(
+        &self,
+        prefix: &[u8],
+        before: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<KeyValue>, StorageError> {
+        self.inner.scan_prefix_rev(prefix, before, limit)
+    }
+    fn commit(&self, batch: WriteBatch) -> Result<(), StorageError> {
+        let left = self.commits_left.load(Ordering::SeqCst);
+        if left == 0 {
+            return Err(StorageError::Injected("commit refused"));
+        }
+        self.commits_left
+            .store(left.saturating_sub(1), Ordering::SeqCst);
+        self.inner.commit(batch)
+    }
+}
+
+impl<S: Storage + ?Sized> Storage for Arc<S> {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
+        (**self).get(key)
+    }
+    fn scan_prefix(&self, prefix: &[u8]) -> Result<Vec<KeyValue>, StorageError> {
+        (**self).scan_prefix(prefix)
+    }
+    fn scan_prefix_rev(
+        &self,
+        prefix: &[u8],
+        before: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<KeyValue>, StorageError> {
+        (**self).scan_prefix_rev(prefix, before, limit)
+    }
+    fn commit(&self, batch: WriteBatch) -> Result<(), StorageError> {
+        (**self).commit(batch)
+    }
+}

@@ -1,0 +1,206 @@
+//! Signed transactions: what members and cooperatives submit.
+
+use crate::fees::FeeRule;
+use crate::rejection::Rejection;
+use crate::types::{AccountKind, Amount, CoopId, KycTier};
+use kopnet_consensus::crypto::domain;
+use kopnet_consensus::{codec, Hash, Keypair, PublicKey, Signature};
+use serde::{Deserialize, Serialize};
+
+/// Largest encoded transaction accepted anywhere.
+pub const MAX_TX_BYTES: usize = 16 * 1024;
+/// Longest payment memo, in bytes.
+pub const MAX_MEMO_BYTES: usize = 64;
+/// Longest chain id, in bytes.
+pub const MAX_CHAIN_ID_BYTES: usize = 32;
+/// Most fee rules one governance action may install.
+pub const MAX_FEE_RULES: usize = 64;
+
+const TX_HASH_CONTEXT: &str = "kopnet 2026 transaction v1";
+
+/// A client-chosen id that makes a payment safe to retry.
+pub type IdempotencyId = [u8; 16];
+
+/// The part of a transaction that is signed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TxBody {
+    pub chain_id: String,
+    pub signer: PublicKey,
+    /// The signer's next nonce (its last used nonce + 1).
+    pub nonce: u64,
+    pub action: Action,
+}
+
+/// What a transaction asks the ledger to do.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Action {
+    /// A cooperative registers a member (or merchant) whose home it becomes.
+    RegisterMember {
+        member: PublicKey,
+        kind: AccountKind,
+        tier: KycTier,
+    },
+    /// Cash deposited at the member's home cooperative becomes e-money.
+    Mint { member: PublicKey, amount: Amount },
+    /// E-money paid out as cash at the member's home cooperative.
+    Burn { member: PublicKey, amount: Amount },
+    /// A member pays another member or a merchant, at any cooperative.
+    Payment {
+        to: PublicKey,
+        amount: Amount,
+        memo: String,
+        idempotency_id: IdempotencyId,
+    },
+    /// Cash deposited for `member` at `agent`'s counter (signed by the agent).
+    CashIn {
+        agent: CoopId,
+        member: PublicKey,
+        amount: Amount,
+    },
+    /// The signing member withdraws cash at `agent`'s counter.
+    CashOut { agent: CoopId, amount: Amount },
+    /// Freeze the open settlement window `window` and open the next one.
+    CloseSettlementWindow { window: u64 },
+    /// The signing cooperative confirms its off-ledger transfer for `window`.
+    AcknowledgeSettlement { window: u64 },
+    /// A validator cooperative proposes a governance action.
+    Propose { action: GovAction },
+    /// A validator cooperative approves an open proposal.
+    Approve { proposal: u64 },
+}
+
+/// Changes to the network itself, executed once approvals reach more than
+/// two thirds of the voting power.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum GovAction {
+    AddCooperative {
+        id: CoopId,
+        name: String,
+        key: PublicKey,
+        voting_power: u64,
+        ndc: Amount,
+    },
+    RemoveCooperative {
+        id: CoopId,
+    },
+    SetVotingPower {
+        id: CoopId,
+        voting_power: u64,
+    },
+    SetNetDebitCap {
+        id: CoopId,
+        ndc: Amount,
+    },
+    SetFeeRules {
+        rules: Vec<FeeRule>,
+    },
+    SetTierLimit {
+        tier: KycTier,
+        cap: Amount,
+    },
+    Freeze {
+        member: PublicKey,
+    },
+    Unfreeze {
+        member: PublicKey,
+    },
+    /// Pay an incentive from the network fund to a member.
+    FundIncentive {
+        member: PublicKey,
+        amount: Amount,
+    },
+}
+
+/// A signed transaction as it travels and is stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Transaction {
+    pub body: TxBody,
+    pub signature: Signature,
+}
+
+impl Transaction {
+    /// Sign a body with the signer's key (the body's `signer` must match).
+    pub fn sign(body: TxBody, key: &Keypair) -> Result<Transaction, Rejection> {
+        let bytes = codec::encode(&body).map_err(|e| Rejection::Malformed(e.to_string()))?;
+        let signature = key.sign(domain::TRANSACTION, &bytes);
+        Ok(Transaction { body, signature })
+    }
+
+    /// Decode a transaction from untrusted bytes; never panics.
+    pub fn decode(bytes: &[u8]) -> Result<Transaction, Rejection> {
+        let tx: Transaction = codec::decode_bounded(bytes, MAX_TX_BYTES)
+            .map_err(|e| Rejection::Malformed(e.to_string()))?;
+        tx.check_format()?;
+        Ok(tx)
+    }
+
+    pub fn encode(&self) -> Result<Vec<u8>, Rejection> {
+        codec::encode(self).map_err(|e| Rejection::Malformed(e.to_string()))
+    }
+
+    /// The transaction's id: a domain-separated hash of its exact bytes.
+    pub fn hash(&self) -> Hash {
+        match self.encode() {
+            Ok(bytes) => Hash::digest(TX_HASH_CONTEXT, &bytes),
+            Err(_) => Hash::ZERO,
+        }
+    }
+
+    /// Check the signature with `verify_strict`.
+    pub fn verify_signature(&self) -> Result<(), Rejection> {
+        let bytes = codec::encode(&self.body).map_err(|e| Rejection::Malformed(e.to_string()))?;
+        self.body
+            .signer
+            .verify(domain::TRANSACTION, &bytes, &self.signature)
+            .map_err(|_| Rejection::BadSignature)
+    }
+
+    /// Field rules that decoding alone cannot enforce.
+    pub fn check_format(&self) -> Result<(), Rejection> {
+        let malformed = |what: &str| Err(Rejection::Malformed(what.to_string()));
+        if self.body.chain_id.len() > MAX_CHAIN_ID_BYTES {
+            return malformed("chain id too long");
+        }
+        match &self.body.action {
+            Action::Payment { memo, .. } if memo.len() > MAX_MEMO_BYTES => {
+                malformed("memo longer than 64 bytes")
+            }
+            Action::CashIn { agent, .. } | Action::CashOut { agent, .. } if !agent.is_valid() => {
+                malformed("invalid cooperative id")
+            }
+            Action::Propose { action } => check_gov_format(action),
+            _ => Ok(()),
+        }
+    }
+
+    /// The encoded size in bytes.
+    pub fn encoded_len(&self) -> usize {
+        self.encode().map(|b| b.len()).unwrap_or(usize::MAX)
+    }
+}
+
+fn check_gov_format(action: &GovAction) -> Result<(), Rejection> {
+    let malformed = |what: &str| Err(Rejection::Malformed(what.to_string()));
+    match action {
+        GovAction::AddCooperative { id, name, .. } => {
+            if !id.is_valid() || id.is_network() {
+                return malformed("invalid cooperative id");
+            }
+            if name.is_empty() || name.len() > crate::types::COOP_NAME_MAX_BYTES {
+                return malformed("cooperative name must be 1-64 bytes");
+            }
+            Ok(())
+        }
+        GovAction::RemoveCooperative { id }
+        | GovAction::SetVotingPower { id, .. }
+        | GovAction::SetNetDebitCap { id, .. }
+            if !id.is_valid() =>
+        {
+            malformed("invalid cooperative id")
+        }
+        GovAction::SetFeeRules { rules } if rules.len() > MAX_FEE_RULES => {
+            malformed("too many fee rules")
+        }
+        _ => Ok(()),
+    }
+}

@@ -1,0 +1,215 @@
+//! The nouns of the money model: cooperatives, member accounts, internal
+//! accounts and the identifiers that name them.
+
+use kopnet_consensus::PublicKey;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Whole rupiah. Every sum is checked.
+pub type Amount = u64;
+
+/// A signed position in rupiah: positive means the participant is owed money
+/// in settlement, negative means it owes.
+pub type Position = i128;
+
+/// Longest cooperative slug, in bytes.
+pub const COOP_ID_MAX_BYTES: usize = 16;
+/// Longest cooperative display name, in bytes.
+pub const COOP_NAME_MAX_BYTES: usize = 64;
+/// The reserved participant that homes the network fund.
+pub const NETWORK_PARTICIPANT: &str = "network";
+
+/// A cooperative's short slug: 1-16 bytes of `[a-z0-9-]`, e.g. `ksp-sejahtera`.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String")]
+pub struct CoopId(String);
+
+impl TryFrom<String> for CoopId {
+    type Error = InvalidCoopId;
+    fn try_from(slug: String) -> Result<Self, Self::Error> {
+        CoopId::new(&slug)
+    }
+}
+
+impl CoopId {
+    /// Validate and wrap a slug.
+    pub fn new(slug: &str) -> Result<CoopId, InvalidCoopId> {
+        let ok_len = !slug.is_empty() && slug.len() <= COOP_ID_MAX_BYTES;
+        let ok_chars = slug
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        if ok_len && ok_chars {
+            Ok(CoopId(slug.to_string()))
+        } else {
+            Err(InvalidCoopId(slug.chars().take(40).collect()))
+        }
+    }
+
+    /// The pseudo-participant that homes the network fund.
+    pub fn network() -> CoopId {
+        CoopId(NETWORK_PARTICIPANT.to_string())
+    }
+
+    pub fn is_network(&self) -> bool {
+        self.0 == NETWORK_PARTICIPANT
+    }
+
+    /// Whether a decoded value obeys the slug rules (decoding bypasses `new`).
+    pub fn is_valid(&self) -> bool {
+        CoopId::new(&self.0).is_ok()
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for CoopId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Display for CoopId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A cooperative id that breaks the slug rules.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid cooperative id {0:?}: use 1-16 characters of a-z, 0-9 and '-'")]
+pub struct InvalidCoopId(pub String);
+
+/// What a member account is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum AccountKind {
+    Member,
+    Merchant,
+}
+
+/// Frozen accounts can neither send nor receive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AccountStatus {
+    Active,
+    Frozen,
+}
+
+/// Know-your-customer tier; each has a balance cap set by governance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum KycTier {
+    /// Unregistered e-money account (Bank Indonesia cap: Rp 2,000,000).
+    Basic,
+    /// Registered account (Bank Indonesia cap: Rp 10,000,000).
+    Registered,
+    /// Merchants and businesses.
+    Business,
+}
+
+impl KycTier {
+    pub const ALL: [KycTier; 3] = [KycTier::Basic, KycTier::Registered, KycTier::Business];
+}
+
+/// Balance caps per tier, in rupiah.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TierLimits {
+    pub basic: Amount,
+    pub registered: Amount,
+    pub business: Amount,
+}
+
+impl Default for TierLimits {
+    fn default() -> Self {
+        TierLimits {
+            basic: 2_000_000,
+            registered: 10_000_000,
+            business: 100_000_000,
+        }
+    }
+}
+
+impl TierLimits {
+    pub fn cap(&self, tier: KycTier) -> Amount {
+        match tier {
+            KycTier::Basic => self.basic,
+            KycTier::Registered => self.registered,
+            KycTier::Business => self.business,
+        }
+    }
+
+    pub fn set(&mut self, tier: KycTier, cap: Amount) {
+        match tier {
+            KycTier::Basic => self.basic = cap,
+            KycTier::Registered => self.registered = cap,
+            KycTier::Business => self.business = cap,
+        }
+    }
+}
+
+/// A member's (or merchant's) e-money account, owned by the member's key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberAccount {
+    pub home: CoopId,
+    pub kind: AccountKind,
+    pub status: AccountStatus,
+    pub tier: KycTier,
+    pub balance: Amount,
+    /// The last nonce this key used; the next transaction carries `nonce + 1`.
+    pub nonce: u64,
+    pub registered_at_height: u64,
+}
+
+/// Activity of one cooperative in the open settlement window.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WindowStats {
+    /// Rupiah that left accounts homed here for other participants.
+    pub gross_sent: Amount,
+    /// Rupiah that arrived at accounts homed here from other participants.
+    pub gross_received: Amount,
+    /// Fees credited to this participant's fee account (or the network fund).
+    pub fees_earned: Amount,
+}
+
+/// A participant of the network: a cooperative, or the `network` pseudo-participant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cooperative {
+    pub id: CoopId,
+    pub name: String,
+    /// Operational key; `None` only for the `network` pseudo-participant.
+    pub key: Option<PublicKey>,
+    /// Validator voting power; 0 means a non-validating participant.
+    pub voting_power: u64,
+    /// Net debit cap in rupiah.
+    pub ndc: Amount,
+    /// Position in the open settlement window.
+    pub position: Position,
+    /// Sum of this participant's net positions in closed, not yet settled windows.
+    pub unsettled: Position,
+    pub stats: WindowStats,
+    pub nonce: u64,
+    /// Removed cooperatives keep their history but can no longer act.
+    pub active: bool,
+}
+
+/// Every account that can hold a balance.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum AccountId {
+    Member(PublicKey),
+    /// Where a cooperative's fee income accrues.
+    Fee(CoopId),
+    /// A cooperative's own e-money float, used for cash services.
+    Float(CoopId),
+    /// The network's own account for processing fees and incentives.
+    NetworkFund,
+}
+
+impl fmt::Display for AccountId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AccountId::Member(key) => write!(f, "{key}"),
+            AccountId::Fee(coop) => write!(f, "fee:{coop}"),
+            AccountId::Float(coop) => write!(f, "float:{coop}"),
+            AccountId::NetworkFund => f.write_str("network-fund"),
+        }
+    }
+}
