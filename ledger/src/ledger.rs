@@ -590,3 +590,26 @@ impl<S: Storage> Ledger<S> {
         crate::invariants::check(&self.state)
     }
 }
+
+impl<S: Storage> Ledger<S> {
+    /// A closed settlement window.
+    pub fn state_window(&self, number: u64) -> Option<crate::settlement::SettlementWindow> {
+        self.state.window(number)
+    }
+
+    /// All closed settlement windows, oldest first.
+    pub fn windows(&self) -> Vec<crate::settlement::SettlementWindow> {
+        let open = self.state.counters().open_window;
+        (0..open).filter_map(|n| self.state.window(n)).collect()
+    }
+
+    /// Network parameters (fee rules, tier limits, participants).
+    pub fn params(&self) -> Option<crate::state::Params> {
+        self.state.params()
+    }
+
+    /// The open window's number and other counters.
+    pub fn counters(&self) -> crate::state::Counters {
+        self.state.counters()
+    }
+}

@@ -50,6 +50,7 @@ pub mod rejection;
 pub mod settlement;
 pub mod state;
 pub mod storage;
+pub mod testkit;
 pub mod tx;
 pub mod types;
 

@@ -1,0 +1,100 @@
+//! Deterministic fixtures for tests, simulations and demos: a cooperative
+//! city with fixed keys, and a signer that tracks nonces.
+//!
+//! Keys come from fixed seeds, so they are for tests and local demos only.
+
+use crate::genesis::{Genesis, GenesisCooperative};
+use crate::tx::{Action, Transaction, TxBody};
+use crate::types::CoopId;
+use kopnet_consensus::{Hash, Keypair, PublicKey};
+use std::collections::BTreeMap;
+
+/// The demo city's cooperatives: (slug, display name).
+pub const DEMO_COOPERATIVES: [(&str, &str); 5] = [
+    ("ksp-sejahtera", "KSP Sejahtera (savings and credit)"),
+    (
+        "pasar-makmur",
+        "Koperasi Pedagang Pasar Makmur (market traders)",
+    ),
+    ("angkot-maju", "Koperasi Angkot Maju (city transport)"),
+    ("taksi-bersama", "Koperasi Taksi Bersama (taxi)"),
+    ("konsumen-rukun", "Koperasi Konsumen Rukun (consumer)"),
+];
+
+/// A key derived from a name: the same name always gives the same key.
+pub fn key_for(name: &str) -> Keypair {
+    let seed = Hash::digest("kopnet 2026 testkit key v1", name.as_bytes());
+    Keypair::from_seed(seed.0)
+}
+
+/// Holds keys and next nonces, and signs transactions.
+#[derive(Debug, Clone, Default)]
+pub struct Signers {
+    keys: BTreeMap<PublicKey, Keypair>,
+    nonces: BTreeMap<PublicKey, u64>,
+}
+
+impl Signers {
+    pub fn add(&mut self, key: Keypair) -> PublicKey {
+        let public = key.public();
+        self.keys.insert(public, key);
+        public
+    }
+
+    /// Sign `action` by `signer` with its next nonce.
+    pub fn sign(&mut self, chain_id: &str, signer: &PublicKey, action: Action) -> Transaction {
+        let nonce = self.nonces.entry(*signer).or_insert(0);
+        *nonce = nonce.saturating_add(1);
+        let body = TxBody {
+            chain_id: chain_id.to_string(),
+            signer: *signer,
+            nonce: *nonce,
+            action,
+        };
+        let key = self
+            .keys
+            .get(signer)
+            .cloned()
+            .unwrap_or_else(|| Keypair::from_seed([0; 32]));
+        match Transaction::sign(body.clone(), &key) {
+            Ok(tx) => tx,
+            Err(_) => Transaction {
+                body,
+                signature: kopnet_consensus::Signature([0; 64]),
+            },
+        }
+    }
+
+    /// Forget a nonce use (after a transaction was not admitted).
+    pub fn rewind(&mut self, signer: &PublicKey) {
+        if let Some(nonce) = self.nonces.get_mut(signer) {
+            *nonce = nonce.saturating_sub(1);
+        }
+    }
+}
+
+/// A genesis for the first `validators` demo cooperatives (all validators,
+/// voting power 1) plus any further ones as non-validating participants.
+pub fn demo_genesis(chain_id: &str, validators: usize, ndc: u64) -> Genesis {
+    let cooperatives = DEMO_COOPERATIVES
+        .iter()
+        .enumerate()
+        .map(|(index, (slug, name))| GenesisCooperative {
+            id: CoopId::new(slug).unwrap_or_else(|_| CoopId::network()),
+            name: (*name).to_string(),
+            key: key_for(slug).public(),
+            voting_power: u64::from(index < validators),
+            ndc,
+        })
+        .collect();
+    Genesis::new(chain_id, cooperatives)
+}
+
+/// Signers for all demo cooperatives.
+pub fn demo_signers() -> Signers {
+    let mut signers = Signers::default();
+    for (slug, _) in DEMO_COOPERATIVES {
+        signers.add(key_for(slug));
+    }
+    signers
+}

@@ -1,0 +1,138 @@
+//! The seed story end to end, with figures computed by hand.
+//!
+//! Default fees: cross-cooperative merchant payments pay 0.7 % (0.3 % to each
+//! cooperative, 0.1 % to the network fund) out of the merchant's receipt;
+//! cash-out at another counter pays Rp 2.500 to the agent and Rp 1.000 to the
+//! home cooperative; cash-in at another counter pays Rp 1.000 to the agent.
+
+mod common;
+use common::*;
+use kopnet_ledger::{AccountKind, Action, MemoryStorage};
+
+#[test]
+fn cooperative_city_story() {
+    let mut h = Harness::new(MemoryStorage::new(), 50_000_000);
+    // A savings-cooperative member, a market trader, a taxi driver and a
+    // consumer-cooperative shop.
+    let ani = h.member("ani", "ksp-sejahtera", AccountKind::Member, 1_000_000);
+    let budi = h.member("budi", "pasar-makmur", AccountKind::Merchant, 0);
+    let tono = h.member("tono", "taksi-bersama", AccountKind::Member, 500_000);
+    let warung = h.member("warung", "konsumen-rukun", AccountKind::Merchant, 0);
+
+    // Ani (savings coop) pays Budi's market stall Rp 25.000.
+    let pay_budi = h.sign(&ani, pay(budi, 25_000, 1));
+    // Tono the taxi driver pays at the consumer cooperative's shop Rp 40.000.
+    let pay_warung = h.sign(&tono, pay(warung, 40_000, 1));
+    // Ani withdraws Rp 100.000 at the angkot cooperative's counter.
+    let cash_out = h.sign(
+        &ani,
+        Action::CashOut {
+            agent: id("angkot-maju"),
+            amount: 100_000,
+        },
+    );
+    // Tono deposits Rp 50.000 at the savings cooperative's counter.
+    let cash_in = h.sign(
+        &coop("ksp-sejahtera"),
+        Action::CashIn {
+            agent: id("ksp-sejahtera"),
+            member: tono,
+            amount: 50_000,
+        },
+    );
+    let results = h.block(vec![pay_budi, pay_warung, cash_out, cash_in]);
+    assert!(results.iter().all(|r| r.is_ok()), "{results:?}");
+
+    // Balances.
+    assert_eq!(
+        h.balance(&ani),
+        1_000_000 - 25_000 - 100_000 - 2_500 - 1_000
+    );
+    assert_eq!(h.balance(&budi), 25_000 - 75 - 75 - 25);
+    assert_eq!(h.balance(&tono), 500_000 - 40_000 + 50_000 - 1_000);
+    assert_eq!(h.balance(&warung), 40_000 - 120 - 120 - 40);
+
+    // Fees land where the rules say.
+    assert_eq!(h.fee_balance("pasar-makmur"), 75);
+    assert_eq!(h.fee_balance("ksp-sejahtera"), 75 + 1_000 + 1_000);
+    assert_eq!(h.fee_balance("konsumen-rukun"), 120);
+    assert_eq!(h.fee_balance("taksi-bersama"), 120);
+    assert_eq!(h.fee_balance("angkot-maju"), 2_500);
+    {
+        use kopnet_ledger::state::StateRead;
+        let fund = h
+            .ledger
+            .state()
+            .internal_balance(&kopnet_ledger::AccountId::NetworkFund);
+        assert_eq!(fund, 25 + 40);
+    }
+
+    // Positions, by hand:
+    // ksp:     -25.000 +75 (fee from Budi)  -100.000 -2.500 (cash-out)  -50.000 +1.000 (cash-in)
+    // pasar:   +25.000 -75 -25
+    // angkot:  +100.000 +2.500
+    // taksi:   -40.000 +120  +50.000 -1.000
+    // konsumen:+40.000 -120 -40
+    // network: +25 +40
+    let expected = [
+        ("ksp-sejahtera", -176_425),
+        ("pasar-makmur", 24_900),
+        ("angkot-maju", 102_500),
+        ("taksi-bersama", 9_120),
+        ("konsumen-rukun", 39_840),
+        ("network", 65),
+    ];
+    for (slug, position) in expected {
+        assert_eq!(h.position(slug), position, "{slug}");
+    }
+    assert_eq!(expected.iter().map(|(_, p)| p).sum::<i128>(), 0);
+
+    // The window closes: positions freeze into window 0 and the open ones reset.
+    h.run(
+        &coop("angkot-maju"),
+        Action::CloseSettlementWindow { window: 0 },
+    )
+    .unwrap();
+    let window = h.ledger.state_window(0).unwrap();
+    for (slug, position) in expected {
+        assert_eq!(window.entries[&id(slug)].position, position, "{slug}");
+        assert_eq!(h.position(slug), 0);
+        assert_eq!(h.coop_record(slug).unsettled, position);
+    }
+    assert_eq!(window.entries[&id("angkot-maju")].stats.fees_earned, 2_500);
+    assert!(!window.settled);
+
+    // Each cooperative acknowledges its bank transfer; then the window is settled.
+    for slug in [
+        "ksp-sejahtera",
+        "pasar-makmur",
+        "angkot-maju",
+        "taksi-bersama",
+    ] {
+        h.run(&coop(slug), Action::AcknowledgeSettlement { window: 0 })
+            .unwrap();
+        assert!(!h.ledger.state_window(0).unwrap().settled);
+    }
+    h.run(
+        &coop("konsumen-rukun"),
+        Action::AcknowledgeSettlement { window: 0 },
+    )
+    .unwrap();
+    assert!(h.ledger.state_window(0).unwrap().settled);
+    for (slug, _) in expected {
+        assert_eq!(h.coop_record(slug).unsettled, 0, "{slug}");
+    }
+    // A second acknowledgement has nothing to acknowledge.
+    assert_eq!(
+        h.run(
+            &coop("konsumen-rukun"),
+            Action::AcknowledgeSettlement { window: 0 }
+        )
+        .unwrap_err()
+        .code(),
+        "nothing_to_acknowledge"
+    );
+    let totals = h.ledger.check_invariants().unwrap();
+    assert_eq!(totals.minted, 1_550_000);
+    assert_eq!(totals.burned, 100_000);
+}

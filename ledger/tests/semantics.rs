@@ -1,0 +1,260 @@
+//! One rule at a time: each rejection code, and governance.
+
+mod common;
+use common::*;
+use kopnet_ledger::ledger::BlockLimits;
+use kopnet_ledger::{AccountKind, Action, GovAction, KycTier, MemoryStorage, VerifyAll};
+
+fn city() -> Harness<MemoryStorage> {
+    Harness::new(MemoryStorage::new(), 50_000)
+}
+
+#[test]
+fn net_debit_cap_stops_a_cooperative_owing_too_much() {
+    let mut h = city();
+    let ani = h.member("ani", "ksp-sejahtera", AccountKind::Member, 200_000);
+    let budi = h.member("budi", "pasar-makmur", AccountKind::Member, 0);
+    h.run(&ani, pay(budi, 30_000, 1)).unwrap();
+    let before = h.ledger.state_root();
+    let err = h.run(&ani, pay(budi, 30_000, 2)).unwrap_err();
+    assert_eq!(err.code(), "net_debit_cap_exceeded");
+    assert_eq!(h.position("ksp-sejahtera"), -30_000);
+    assert_eq!(h.balance(&ani), 170_000);
+    // The rejected transaction used its nonce and nothing else.
+    assert_ne!(h.ledger.state_root(), before);
+    // Closing the window does not free the cap: unsettled debt still counts.
+    h.run(
+        &coop("ksp-sejahtera"),
+        Action::CloseSettlementWindow { window: 0 },
+    )
+    .unwrap();
+    assert_eq!(
+        h.run(&ani, pay(budi, 30_000, 3)).unwrap_err().code(),
+        "net_debit_cap_exceeded"
+    );
+    // Settling it does.
+    for slug in ["ksp-sejahtera", "pasar-makmur"] {
+        h.run(&coop(slug), Action::AcknowledgeSettlement { window: 0 })
+            .unwrap();
+    }
+    h.run(&ani, pay(budi, 30_000, 3)).unwrap();
+}
+
+#[test]
+fn idempotency_returns_the_first_result_and_flags_changes() {
+    let mut h = city();
+    let ani = h.member("ani", "ksp-sejahtera", AccountKind::Member, 100_000);
+    let budi = h.member("budi", "ksp-sejahtera", AccountKind::Member, 0);
+    let cici = h.member("cici", "ksp-sejahtera", AccountKind::Member, 0);
+    let first = h.sign(&ani, pay(budi, 10_000, 9));
+    let first_hash = first.hash();
+    assert!(h.block(vec![first])[0].is_ok());
+    let retry = h.run(&ani, pay(budi, 10_000, 9)).unwrap_err();
+    assert_eq!(
+        retry,
+        kopnet_ledger::Rejection::Duplicate {
+            first_tx: first_hash
+        }
+    );
+    assert_eq!(h.balance(&budi), 10_000);
+    assert_eq!(
+        h.run(&ani, pay(cici, 10_000, 9)).unwrap_err().code(),
+        "exists_with_different_payee"
+    );
+    assert_eq!(
+        h.run(&ani, pay(budi, 11_000, 9)).unwrap_err().code(),
+        "exists_with_different_amount"
+    );
+    let other_memo = Action::Payment {
+        to: budi,
+        amount: 10_000,
+        memo: "lain".into(),
+        idempotency_id: [9; 16],
+    };
+    assert_eq!(
+        h.run(&ani, other_memo).unwrap_err().code(),
+        "exists_with_different_memo"
+    );
+    // A rejected payment does not use up its id.
+    assert_eq!(
+        h.run(&ani, pay(budi, 1_000_000, 10)).unwrap_err().code(),
+        "insufficient_funds"
+    );
+    h.run(&ani, pay(budi, 1_000, 10)).unwrap();
+}
+
+#[test]
+fn balance_cap_frozen_and_authorization() {
+    let mut h = city();
+    let ani = h.member("ani", "ksp-sejahtera", AccountKind::Member, 9_000_000);
+    assert_eq!(
+        h.run(
+            &coop("ksp-sejahtera"),
+            Action::Mint {
+                member: ani,
+                amount: 1_000_001
+            }
+        )
+        .unwrap_err()
+        .code(),
+        "balance_cap_exceeded"
+    );
+    // Only the home cooperative mints.
+    assert_eq!(
+        h.run(
+            &coop("pasar-makmur"),
+            Action::Mint {
+                member: ani,
+                amount: 1
+            }
+        )
+        .unwrap_err()
+        .code(),
+        "not_authorized"
+    );
+    // A member cannot mint; a cooperative cannot pay as a member.
+    assert_eq!(
+        h.run(
+            &ani,
+            Action::Mint {
+                member: ani,
+                amount: 1
+            }
+        )
+        .unwrap_err()
+        .code(),
+        "not_authorized"
+    );
+    assert_eq!(
+        h.run(&ani, pay(ani, 1, 1)).unwrap_err().code(),
+        "self_payment"
+    );
+    assert_eq!(
+        h.run(&ani, pay(ani, 0, 1)).unwrap_err().code(),
+        "zero_amount"
+    );
+    // Governance freezes the account: 3 of 4 validators approve.
+    h.run(
+        &coop("ksp-sejahtera"),
+        Action::Propose {
+            action: GovAction::Freeze { member: ani },
+        },
+    )
+    .unwrap();
+    h.run(&coop("pasar-makmur"), Action::Approve { proposal: 0 })
+        .unwrap();
+    // 2 of 4 is not enough.
+    let budi = h.member("budi", "pasar-makmur", AccountKind::Member, 0);
+    h.run(&ani, pay(budi, 1, 1)).unwrap();
+    h.run(&coop("angkot-maju"), Action::Approve { proposal: 0 })
+        .unwrap();
+    assert_eq!(
+        h.run(&ani, pay(budi, 1, 2)).unwrap_err().code(),
+        "account_frozen"
+    );
+    assert_eq!(
+        h.run(&coop("taksi-bersama"), Action::Approve { proposal: 0 })
+            .unwrap_err()
+            .code(),
+        "unknown_proposal"
+    );
+    // Non-validators cannot propose.
+    assert_eq!(
+        h.run(
+            &coop("konsumen-rukun"),
+            Action::Propose {
+                action: GovAction::Unfreeze { member: ani }
+            }
+        )
+        .unwrap_err()
+        .code(),
+        "not_authorized"
+    );
+}
+
+#[test]
+fn governance_changes_validators_and_fees() {
+    let mut h = city();
+    let new_key = keypair("koperasi-baru").public();
+    let add = GovAction::AddCooperative {
+        id: id("koperasi-baru"),
+        name: "Koperasi Baru".into(),
+        key: new_key,
+        voting_power: 2,
+        ndc: 1_000,
+    };
+    let before = h.ledger.validators();
+    h.run(&coop("ksp-sejahtera"), Action::Propose { action: add })
+        .unwrap();
+    h.run(&coop("pasar-makmur"), Action::Approve { proposal: 0 })
+        .unwrap();
+    let tx = h.sign(&coop("angkot-maju"), Action::Approve { proposal: 0 });
+    let (block, _) = h.ledger.build_block(
+        &[tx],
+        coop("ksp-sejahtera"),
+        BlockLimits::default(),
+        &VerifyAll,
+    );
+    let outcome = h.ledger.apply_block(&block, &VerifyAll, vec![]).unwrap();
+    assert!(outcome.validators_changed);
+    assert_eq!(h.ledger.validators().len(), before.len() + 1);
+    assert!(h.ledger.validators().contains(&(new_key, 2)));
+
+    // Fees off: a cross merchant payment then pays no discount.
+    h.run(
+        &coop("ksp-sejahtera"),
+        Action::Propose {
+            action: GovAction::SetFeeRules { rules: vec![] },
+        },
+    )
+    .unwrap();
+    // Total power is now 6: approvals must exceed 4, so 4 of 6 is not enough.
+    for slug in ["pasar-makmur", "angkot-maju", "taksi-bersama"] {
+        h.run(&coop(slug), Action::Approve { proposal: 1 }).unwrap();
+    }
+    let ani = h.member("ani", "ksp-sejahtera", AccountKind::Member, 10_000);
+    let budi = h.member("budi", "pasar-makmur", AccountKind::Merchant, 0);
+    h.run(&ani, pay(budi, 10_000, 1)).unwrap();
+    assert_eq!(h.balance(&budi), 9_930, "proposal needs more than 2/3 of 6");
+    h.signers.add(keypair("koperasi-baru"));
+    h.run(&new_key, Action::Approve { proposal: 1 }).unwrap();
+    h.run(
+        &coop("ksp-sejahtera"),
+        Action::Mint {
+            member: ani,
+            amount: 10_000,
+        },
+    )
+    .unwrap();
+    let carla = h.member("carla", "pasar-makmur", AccountKind::Merchant, 0);
+    h.run(&ani, pay(carla, 10_000, 2)).unwrap();
+    assert_eq!(h.balance(&carla), 10_000, "fee rules were cleared");
+    let _ = KycTier::Basic;
+}
+
+#[test]
+fn replays_and_wrong_nonces_are_not_admitted() {
+    let mut h = city();
+    let ani = h.member("ani", "ksp-sejahtera", AccountKind::Member, 10_000);
+    let budi = h.member("budi", "ksp-sejahtera", AccountKind::Member, 0);
+    let tx = h.sign(&ani, pay(budi, 1_000, 1));
+    h.block(vec![tx.clone()]);
+    assert_eq!(
+        h.ledger.check_admission(&tx).unwrap_err().code(),
+        "stale_nonce"
+    );
+    let (block, skipped) = h.ledger.build_block(
+        &[tx],
+        coop("ksp-sejahtera"),
+        BlockLimits::default(),
+        &VerifyAll,
+    );
+    assert!(block.txs.is_empty());
+    assert_eq!(skipped[0].1.code(), "stale_nonce");
+    let _skip = h.sign(&ani, pay(budi, 1, 2));
+    let future = h.sign(&ani, pay(budi, 1, 3));
+    assert_eq!(
+        h.ledger.check_admission(&future).unwrap_err().code(),
+        "future_nonce"
+    );
+}
