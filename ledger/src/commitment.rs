@@ -173,7 +173,7 @@ impl StateProof {
         let mut hash = Hash::digest(BUCKET_CONTEXT, &input);
         let mut index = BUCKETS + self.bucket;
         for sibling in &self.siblings {
-            hash = if index % 2 == 0 {
+            hash = if index.is_multiple_of(2) {
                 Hash::digest_parts(NODE_CONTEXT, &[&hash.0, &sibling.0])
             } else {
                 Hash::digest_parts(NODE_CONTEXT, &[&sibling.0, &hash.0])

@@ -54,10 +54,12 @@ pub trait Storage: Send + Sync {
     fn commit(&self, batch: WriteBatch) -> Result<(), StorageError>;
 }
 
+type MemoryMap = BTreeMap<Vec<u8>, Vec<u8>>;
+
 /// An in-memory store (a `BTreeMap` behind a mutex).
 #[derive(Debug, Default, Clone)]
 pub struct MemoryStorage {
-    map: Arc<Mutex<BTreeMap<Vec<u8>, Vec<u8>>>>,
+    map: Arc<Mutex<MemoryMap>>,
 }
 
 impl MemoryStorage {
@@ -65,7 +67,7 @@ impl MemoryStorage {
         Self::default()
     }
 
-    fn lock(&self) -> Result<std::sync::MutexGuard<'_, BTreeMap<Vec<u8>, Vec<u8>>>, StorageError> {
+    fn lock(&self) -> Result<std::sync::MutexGuard<'_, MemoryMap>, StorageError> {
         self.map
             .lock()
             .map_err(|_| StorageError::Io("memory store lock poisoned".into()))

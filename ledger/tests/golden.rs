@@ -1,0 +1,94 @@
+//! Golden vectors: the exact bytes and hashes of fixed signed transactions and
+//! a block. If one of these changes, the wire and storage format changed: that
+//! must be a deliberate, versioned decision, never an accident.
+
+mod common;
+use common::*;
+use kopnet_consensus::Hash;
+use kopnet_ledger::{AccountKind, Action, Block, BlockHeader, KycTier, Transaction, TxBody};
+
+fn fixtures() -> (Transaction, Transaction, Block) {
+    let ksp = keypair("ksp-sejahtera");
+    let ani = keypair("ani");
+    let budi = keypair("budi").public();
+    let register = Transaction::sign(
+        TxBody {
+            chain_id: "kopnet-golden".into(),
+            signer: ksp.public(),
+            nonce: 1,
+            action: Action::RegisterMember {
+                member: ani.public(),
+                kind: AccountKind::Member,
+                tier: KycTier::Registered,
+            },
+        },
+        &ksp,
+    )
+    .unwrap();
+    let payment = Transaction::sign(
+        TxBody {
+            chain_id: "kopnet-golden".into(),
+            signer: ani.public(),
+            nonce: 7,
+            action: Action::Payment {
+                to: budi,
+                amount: 25_000,
+                memo: "bakso".into(),
+                idempotency_id: [0xab; 16],
+            },
+        },
+        &ani,
+    )
+    .unwrap();
+    let txs = vec![register.clone(), payment.clone()];
+    let hashes: Vec<Hash> = txs.iter().map(Transaction::hash).collect();
+    let block = Block {
+        header: BlockHeader {
+            chain_id: "kopnet-golden".into(),
+            height: 42,
+            parent: Hash([1; 32]),
+            prev_state_root: Hash([2; 32]),
+            tx_root: kopnet_ledger::block::tx_root(&hashes),
+            tx_count: 2,
+            proposer: ksp.public(),
+        },
+        txs,
+    };
+    (register, payment, block)
+}
+
+const REGISTER_HEX: &str = "0d000000000000006b6f706e65742d676f6c64656ee013e503c4bce432ee7a3d093581269a48fc25469f2416278c80215ddc64574b010000000000000000000000a6ae64cc54fe8de3264dd6bf2c479928147437a1e1df7dc7395a8735f42d253a0000000001000000b3ac6c99fe025320fe933c2a43362325dd52f7b201fb7f4c7c09cdf00943c5a7da7faff34c5465f424b54a4d28f939857e3312482e5d87dd2d40f065b28aa109";
+const REGISTER_HASH: &str = "77c161fd6332683d0f06340dc81922369c662e8ca5c669b55db6d563709b866c";
+const PAYMENT_HEX: &str = "0d000000000000006b6f706e65742d676f6c64656ea6ae64cc54fe8de3264dd6bf2c479928147437a1e1df7dc7395a8735f42d253a07000000000000000300000039344ef065672ca2cf46cf84b98dce055028336981b0615a9328f064cd6114ffa861000000000000050000000000000062616b736fababababababababababababababababf761fe2240fc512543de44b98bda65d09179c8f954c03daf18430442c79c3292303422d6f40577c69622de9d0a5de83958c8cfdc6b318613378de9519e4e3305";
+const PAYMENT_HASH: &str = "137bb9899cd4aec4c22a30acae772d593b2e821a529bb0c68388846da2fc16b5";
+const BLOCK_HASH: &str = "5b6e675fd66049677109c78f1f016585897c4bbbe89c7d584a79680a3caea9c4";
+const BLOCK_BYTES_HASH: &str = "6a48c4d8fae3494a3f83aa4c000d14eb2e82a22b9eedeff9d2a75db118fa437c";
+
+#[test]
+fn transactions_and_block_have_fixed_bytes_and_hashes() {
+    let (register, payment, block) = fixtures();
+    let print = std::env::var("KOPNET_PRINT_GOLDEN").is_ok();
+    let bytes = block.encode().unwrap();
+    let block_bytes_hash = Hash::digest("kopnet golden block bytes", &bytes);
+    if print {
+        println!("REGISTER_HEX {}", hex::encode(register.encode().unwrap()));
+        println!("REGISTER_HASH {}", register.hash());
+        println!("PAYMENT_HEX {}", hex::encode(payment.encode().unwrap()));
+        println!("PAYMENT_HASH {}", payment.hash());
+        println!("BLOCK_HASH {}", block.hash());
+        println!("BLOCK_BYTES_HASH {block_bytes_hash}");
+    }
+    assert_eq!(hex::encode(register.encode().unwrap()), REGISTER_HEX);
+    assert_eq!(register.hash().to_hex(), REGISTER_HASH);
+    assert_eq!(hex::encode(payment.encode().unwrap()), PAYMENT_HEX);
+    assert_eq!(payment.hash().to_hex(), PAYMENT_HASH);
+    assert_eq!(block.hash().to_hex(), BLOCK_HASH);
+    assert_eq!(block_bytes_hash.to_hex(), BLOCK_BYTES_HASH);
+    // And they decode back to the same values.
+    assert_eq!(
+        Transaction::decode(&payment.encode().unwrap()).unwrap(),
+        payment
+    );
+    assert_eq!(Block::decode(&bytes).unwrap(), block);
+    payment.verify_signature().unwrap();
+}
