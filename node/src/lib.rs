@@ -1,1 +1,26 @@
-//! kopnet node (work in progress)
+//! # kopnet-node: one cooperative's node
+//!
+//! `kopnet node run --home DIR` runs [`run`]: it opens the sled ledger,
+//! joins the other cooperatives over libp2p ([`p2p`]), drives the consensus
+//! engine ([`runtime`]), commits blocks ([`commit`]), catches up from peers
+//! ([`sync`]) and serves the HTTP API ([`api`]). Observers run the same code
+//! without an engine: they only follow, verify and serve reads.
+//!
+//! Bounds: the mempool (count, bytes, per signer), gossip batches, sync
+//! pages, the verified-signature cache, the recent-rejection map, the SSE
+//! buffer, every channel and the HTTP body size all have named limits.
+
+pub mod commit;
+pub mod config;
+pub mod genesis_file;
+pub mod keyfile;
+pub mod mempool;
+pub mod metrics;
+pub mod safety_file;
+pub mod shared;
+pub mod submit;
+pub mod verified;
+pub mod wire;
+
+// Wired in once the p2p module lands (see node/src/p2p):
+// pub mod api; pub mod p2p; pub mod runtime; pub mod sync; mod start;

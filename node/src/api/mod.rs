@@ -1,0 +1,48 @@
+//! The HTTP API (axum, JSON), served by every node. Observers refuse writes.
+//!
+//! Every error is `{"error":{"code":"...","message":"..."}}` with a 4xx status
+//! for bad input; request bodies are limited (`api_body_max_bytes`).
+
+mod error;
+mod events;
+mod queries;
+mod views;
+mod write;
+
+pub use error::{ApiError, ApiResult};
+
+use crate::p2p::P2pHandle;
+use crate::shared::NodeState;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use axum::Router;
+use std::sync::Arc;
+
+/// What handlers share.
+#[derive(Clone, Debug)]
+pub struct ApiState {
+    pub node: Arc<NodeState>,
+    pub p2p: Option<P2pHandle>,
+    pub admin: bool,
+}
+
+pub fn router(state: ApiState, body_max_bytes: usize) -> Router {
+    Router::new()
+        .route("/health", get(queries::health))
+        .route("/metrics", get(queries::metrics))
+        .route("/v1/status", get(queries::status))
+        .route("/v1/tx", post(write::submit_tx))
+        .route("/v1/tx/{hash}", get(queries::tx))
+        .route("/v1/blocks", get(queries::blocks))
+        .route("/v1/blocks/{height}", get(queries::block))
+        .route("/v1/accounts/{address}", get(queries::account))
+        .route("/v1/accounts/{address}/history", get(queries::history))
+        .route("/v1/cooperatives", get(queries::cooperatives))
+        .route("/v1/settlement/windows", get(queries::windows))
+        .route("/v1/settlement/windows/{number}", get(queries::window))
+        .route("/v1/events", get(events::events))
+        .route("/v1/admin/isolate", post(write::isolate))
+        .fallback(queries::not_found)
+        .layer(DefaultBodyLimit::max(body_max_bytes))
+        .with_state(state)
+}

@@ -1,0 +1,134 @@
+//! JSON shapes of ledger objects, as clients see them.
+
+use crate::commit::{action_kind, summarize};
+use kopnet_consensus::{CommitCertificate, Hash};
+use kopnet_ledger::settlement::SettlementWindow;
+use kopnet_ledger::types::{AccountStatus, Cooperative, MemberAccount};
+use kopnet_ledger::{Block, Rejection, Transaction, TxRecord};
+use serde_json::{json, Value};
+
+pub fn result_json(result: &Result<(), Rejection>) -> Value {
+    match result {
+        Ok(()) => json!({"code": "ok"}),
+        Err(r) => json!({"code": r.code(), "message": r.to_string()}),
+    }
+}
+
+pub fn tx_json(tx: &Transaction, hash: &Hash, record: Option<&TxRecord>) -> Value {
+    let result = record.map(|r| r.result.clone()).unwrap_or(Ok(()));
+    let summary = summarize(tx, hash, &result);
+    json!({
+        "hash": hash.to_hex(),
+        "kind": action_kind(&tx.body.action),
+        "signer": tx.body.signer.to_address(),
+        "nonce": tx.body.nonce,
+        "to": summary.to,
+        "amount": summary.amount,
+        "action": serde_json::to_value(&tx.body.action).unwrap_or(Value::Null),
+        "height": record.map(|r| r.height),
+        "index": record.map(|r| r.index),
+        "result": record.map(|r| result_json(&r.result)),
+    })
+}
+
+pub fn block_json(
+    block: &Block,
+    state_root_after: Option<Hash>,
+    cert: Option<&CommitCertificate>,
+) -> Value {
+    let txs: Vec<Value> = block
+        .txs
+        .iter()
+        .map(|tx| {
+            let hash = tx.hash();
+            json!({"hash": hash.to_hex(), "kind": action_kind(&tx.body.action), "signer": tx.body.signer.to_address(), "nonce": tx.body.nonce})
+        })
+        .collect();
+    let h = &block.header;
+    json!({
+        "height": h.height,
+        "hash": block.hash().to_hex(),
+        "parent": h.parent.to_hex(),
+        "prev_state_root": h.prev_state_root.to_hex(),
+        "state_root": state_root_after.map(|r| r.to_hex()),
+        "tx_root": h.tx_root.to_hex(),
+        "tx_count": h.tx_count,
+        "proposer": h.proposer.to_address(),
+        "certificate": cert.map(|c| json!({
+            "round": c.round,
+            "signers": c.signatures.iter().map(|s| s.validator.to_address()).collect::<Vec<_>>(),
+        })),
+        "txs": txs,
+    })
+}
+
+pub fn account_json(address: &str, account: &MemberAccount, cap: u64) -> Value {
+    json!({
+        "address": address,
+        "balance": account.balance,
+        "nonce": account.nonce,
+        "next_nonce": account.nonce.saturating_add(1),
+        "home": account.home.as_str(),
+        "kind": match account.kind { kopnet_ledger::AccountKind::Member => "member", kopnet_ledger::AccountKind::Merchant => "merchant" },
+        "status": match account.status { AccountStatus::Active => "active", AccountStatus::Frozen => "frozen" },
+        "tier": format!("{:?}", account.tier).to_lowercase(),
+        "balance_cap": cap,
+        "registered_at_height": account.registered_at_height,
+    })
+}
+
+pub fn coop_json(
+    coop: &Cooperative,
+    fee_balance: u64,
+    float_balance: u64,
+    members: u64,
+    merchants: u64,
+) -> Value {
+    let exposure = coop.position.saturating_add(coop.unsettled);
+    let headroom = i128::from(coop.ndc).saturating_add(exposure).max(0);
+    json!({
+        "id": coop.id.as_str(),
+        "name": coop.name,
+        "key": coop.key.map(|k| k.to_address()),
+        "voting_power": coop.voting_power,
+        "ndc": coop.ndc,
+        "position": i64::try_from(coop.position).unwrap_or(i64::MAX),
+        "unsettled": i64::try_from(coop.unsettled).unwrap_or(i64::MAX),
+        "ndc_headroom": i64::try_from(headroom).unwrap_or(i64::MAX),
+        "gross_sent": coop.stats.gross_sent,
+        "gross_received": coop.stats.gross_received,
+        "fees_earned": coop.stats.fees_earned,
+        "fee_balance": fee_balance,
+        "float_balance": float_balance,
+        "members": members,
+        "merchants": merchants,
+        "nonce": coop.nonce,
+        "next_nonce": coop.nonce.saturating_add(1),
+        "active": coop.active,
+    })
+}
+
+pub fn window_json(window: &SettlementWindow) -> Value {
+    let entries: serde_json::Map<String, Value> = window
+        .entries
+        .iter()
+        .map(|(id, e)| {
+            (
+                id.to_string(),
+                json!({
+                    "position": i64::try_from(e.position).unwrap_or(i64::MAX),
+                    "gross_sent": e.stats.gross_sent,
+                    "gross_received": e.stats.gross_received,
+                    "fees_earned": e.stats.fees_earned,
+                    "acknowledged": window.acknowledged.contains(id),
+                }),
+            )
+        })
+        .collect();
+    json!({
+        "number": window.number,
+        "closed_at_height": window.closed_at_height,
+        "settled": window.settled,
+        "entries": entries,
+    })
+}

@@ -1,0 +1,120 @@
+//! Writes: submitting transactions, and the admin isolate switch.
+
+use super::{ApiError, ApiResult, ApiState};
+use crate::config::Role;
+use crate::submit::{submit_bytes, Accepted};
+use axum::extract::rejection::JsonRejection;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use base64::Engine as _;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubmitBody {
+    /// The encoded signed transaction, base64 (standard) or hex.
+    pub tx: String,
+}
+
+pub fn json_error(rejection: JsonRejection) -> ApiError {
+    let status = rejection.status();
+    let code = if status == StatusCode::PAYLOAD_TOO_LARGE {
+        "body_too_large"
+    } else {
+        "malformed_json"
+    };
+    ApiError::new(status, code, rejection.body_text())
+}
+
+fn decode_tx_text(text: &str) -> ApiResult<Vec<u8>> {
+    let text = text.trim();
+    let is_hex =
+        !text.is_empty() && text.len() % 2 == 0 && text.bytes().all(|b| b.is_ascii_hexdigit());
+    if is_hex {
+        if let Ok(bytes) = hex::decode(text) {
+            return Ok(bytes);
+        }
+    }
+    base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .map_err(|_| ApiError::bad_request("bad_encoding", "tx must be base64 or hex"))
+}
+
+pub async fn submit_tx(
+    State(state): State<ApiState>,
+    body: Result<Json<SubmitBody>, JsonRejection>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    if state.node.role == Role::Observer {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "read_only_observer",
+            "this node is a read-only observer; submit transactions to a cooperative's node",
+        ));
+    }
+    let Json(body) = body.map_err(json_error)?;
+    let bytes = decode_tx_text(&body.tx)?;
+    let node = state.node.clone();
+    let result = tokio::task::spawn_blocking(move || {
+        let result = submit_bytes(&node, &bytes);
+        if let Ok((hash, _, Accepted::Pending)) = &result {
+            node.note_submitted(*hash);
+            if node.outbox.try_send(bytes).is_err() {
+                tracing::warn!("gossip outbox full; transaction stays local until a block");
+            }
+        }
+        result
+    })
+    .await
+    .map_err(|e| ApiError::internal(e.to_string()))?;
+    match result {
+        Ok((hash, _, accepted)) => {
+            let status = match accepted {
+                Accepted::Pending | Accepted::AlreadyPending => "pending",
+                Accepted::Committed => "committed",
+            };
+            Ok((
+                StatusCode::ACCEPTED,
+                Json(json!({"hash": hash.to_hex(), "status": status})),
+            ))
+        }
+        Err(e) => {
+            let status = match e.code() {
+                "mempool_full" | "signer_limit" => StatusCode::SERVICE_UNAVAILABLE,
+                _ => StatusCode::UNPROCESSABLE_ENTITY,
+            };
+            Err(ApiError::new(status, e.code(), e.to_string()))
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IsolateBody {
+    pub isolated: bool,
+}
+
+/// Fault injection for test networks: drop all peers (and refuse new ones)
+/// while isolated. Only when `admin_api = true` in config.toml.
+pub async fn isolate(
+    State(state): State<ApiState>,
+    body: Result<Json<IsolateBody>, JsonRejection>,
+) -> ApiResult<Json<Value>> {
+    if !state.admin {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "admin_disabled",
+            "admin API is disabled",
+        ));
+    }
+    let Json(body) = body.map_err(json_error)?;
+    let p2p = state
+        .p2p
+        .as_ref()
+        .ok_or_else(|| ApiError::internal("no network"))?;
+    p2p.set_isolated(body.isolated)
+        .await
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    Ok(Json(json!({"isolated": body.isolated})))
+}

@@ -1,0 +1,194 @@
+//! Committing a decided (or synced) block: one atomic sled write with its
+//! certificate, then the mempool, metrics, status and block events.
+
+use crate::shared::{BlockEvent, NodeState, TxSummary};
+use kopnet_consensus::{codec, CommitCertificate, Validator, ValidatorSet};
+use kopnet_ledger::ledger::BlockOutcome;
+use kopnet_ledger::{Action, Block, Ledger, LedgerError, SledStorage, Storage};
+use std::sync::atomic::Ordering;
+
+/// Host-data key of a block's commit certificate.
+pub fn certificate_key(height: u64) -> Vec<u8> {
+    let mut key = b"cert".to_vec();
+    key.extend_from_slice(&height.to_be_bytes());
+    key
+}
+
+fn vset_key(height: u64) -> Vec<u8> {
+    let mut key = b"vset".to_vec();
+    key.extend_from_slice(&height.to_be_bytes());
+    key
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CommitError {
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+    #[error("validator set: {0}")]
+    ValidatorSet(String),
+    #[error("ledger lock poisoned")]
+    Poisoned,
+}
+
+/// The validator set from the ledger's current validators.
+pub fn current_set<S: Storage>(ledger: &Ledger<S>) -> Result<ValidatorSet, CommitError> {
+    let validators = ledger
+        .validators()
+        .into_iter()
+        .map(|(key, voting_power)| Validator { key, voting_power })
+        .collect();
+    ValidatorSet::new(validators).map_err(|e| CommitError::ValidatorSet(e.to_string()))
+}
+
+/// The validator set that signs height `height`: the ledger's validators as of
+/// block `height - 2` (changes take effect two heights after they commit;
+/// genesis validators sign heights 1 and 2).
+pub fn validator_set_for<S: Storage>(
+    ledger: &Ledger<S>,
+    height: u64,
+) -> Result<ValidatorSet, CommitError> {
+    if height == ledger.height().saturating_add(2) {
+        return current_set(ledger);
+    }
+    match ledger.host_data(&vset_key(height))? {
+        Some(bytes) => codec::decode(&bytes).map_err(|e| CommitError::ValidatorSet(e.to_string())),
+        None => Err(CommitError::ValidatorSet(format!(
+            "no validator set recorded for height {height}"
+        ))),
+    }
+}
+
+/// Record the set for `height + 2` after applying block `height`.
+fn remember_next_set(ledger: &Ledger<SledStorage>, height: u64) -> Result<(), CommitError> {
+    let set = current_set(ledger)?;
+    let bytes = codec::encode(&set).map_err(|e| CommitError::ValidatorSet(e.to_string()))?;
+    let mut batch = kopnet_ledger::storage::WriteBatch::default();
+    batch.put(
+        kopnet_ledger::keys::host(&vset_key(height.saturating_add(2))),
+        bytes,
+    );
+    ledger.storage().commit(batch).map_err(LedgerError::from)?;
+    Ok(())
+}
+
+/// Apply `block` with `certificate`; update everything that follows a commit.
+pub fn commit_block(
+    state: &NodeState,
+    block: &Block,
+    certificate: &CommitCertificate,
+) -> Result<BlockOutcome, CommitError> {
+    let cert_bytes =
+        codec::encode(certificate).map_err(|e| CommitError::ValidatorSet(e.to_string()))?;
+    let height = block.header.height;
+    let outcome = {
+        let mut ledger = state.ledger.write().map_err(|_| CommitError::Poisoned)?;
+        let outcome = ledger.apply_block(
+            block,
+            &state.verified,
+            vec![(certificate_key(height), cert_bytes)],
+        )?;
+        remember_next_set(&ledger, height)?;
+        outcome
+    };
+    after_commit(state, block, &outcome);
+    Ok(outcome)
+}
+
+fn after_commit(state: &NodeState, block: &Block, outcome: &BlockOutcome) {
+    let hashes: Vec<_> = outcome.results.iter().map(|(h, _)| *h).collect();
+    if let (Ok(mut mempool), Ok(ledger)) = (state.mempool.lock(), state.ledger.read()) {
+        mempool.after_block(&hashes, |signer| ledger.next_nonce(signer).ok());
+        state
+            .metrics
+            .mempool_size
+            .store(mempool.len() as u64, Ordering::Relaxed);
+    }
+    let m = &state.metrics;
+    m.height.store(outcome.height, Ordering::Relaxed);
+    m.blocks_committed.fetch_add(1, Ordering::Relaxed);
+    m.txs_committed
+        .fetch_add(hashes.len() as u64, Ordering::Relaxed);
+    if let Ok(mut submitted) = state.submitted_at.lock() {
+        for hash in &hashes {
+            if let Some(at) = submitted.remove(hash) {
+                m.observe_commit_latency(
+                    u64::try_from(at.elapsed().as_millis()).unwrap_or(u64::MAX),
+                );
+            }
+        }
+    }
+    let mut txs = Vec::with_capacity(block.txs.len());
+    for (tx, (hash, result)) in block.txs.iter().zip(&outcome.results) {
+        if let Err(reason) = result {
+            m.txs_failed.fetch_add(1, Ordering::Relaxed);
+            m.reject(reason.code());
+        }
+        txs.push(summarize(tx, hash, result));
+    }
+    // Nobody listening is fine.
+    let _ = state.events.send(BlockEvent {
+        height: outcome.height,
+        hash: outcome.hash.to_hex(),
+        state_root: outcome.state_root.to_hex(),
+        txs,
+    });
+}
+
+/// The short name of an action, as shown in APIs.
+pub fn action_kind(action: &Action) -> &'static str {
+    match action {
+        Action::RegisterMember { .. } => "register_member",
+        Action::Mint { .. } => "mint",
+        Action::Burn { .. } => "burn",
+        Action::Payment { .. } => "payment",
+        Action::CashIn { .. } => "cash_in",
+        Action::CashOut { .. } => "cash_out",
+        Action::CloseSettlementWindow { .. } => "close_settlement_window",
+        Action::AcknowledgeSettlement { .. } => "acknowledge_settlement",
+        Action::Propose { .. } => "propose",
+        Action::Approve { .. } => "approve",
+    }
+}
+
+pub fn summarize(
+    tx: &kopnet_ledger::Transaction,
+    hash: &kopnet_consensus::Hash,
+    result: &Result<(), kopnet_ledger::Rejection>,
+) -> TxSummary {
+    let (to, amount) = match &tx.body.action {
+        Action::Payment { to, amount, .. } => (Some(to.to_address()), Some(*amount)),
+        Action::Mint { member, amount } | Action::Burn { member, amount } => {
+            (Some(member.to_address()), Some(*amount))
+        }
+        Action::CashIn { member, amount, .. } => (Some(member.to_address()), Some(*amount)),
+        Action::CashOut { amount, .. } => (None, Some(*amount)),
+        Action::RegisterMember { member, .. } => (Some(member.to_address()), None),
+        _ => (None, None),
+    };
+    TxSummary {
+        hash: hash.to_hex(),
+        kind: action_kind(&tx.body.action),
+        signer: tx.body.signer.to_address(),
+        to,
+        amount,
+        result: match result {
+            Ok(()) => "ok",
+            Err(r) => r.code(),
+        },
+    }
+}
+
+/// On a fresh store, record that the genesis validators sign heights 1 and 2.
+pub fn init_validator_sets(ledger: &Ledger<SledStorage>) -> Result<(), CommitError> {
+    if ledger.height() != 0 || ledger.host_data(&vset_key(1))?.is_some() {
+        return Ok(());
+    }
+    let set = current_set(ledger)?;
+    let bytes = codec::encode(&set).map_err(|e| CommitError::ValidatorSet(e.to_string()))?;
+    let mut batch = kopnet_ledger::storage::WriteBatch::default();
+    for height in [1u64, 2] {
+        batch.put(kopnet_ledger::keys::host(&vset_key(height)), bytes.clone());
+    }
+    ledger.storage().commit(batch).map_err(LedgerError::from)?;
+    Ok(())
+}

@@ -1,0 +1,73 @@
+//! `DIR/genesis.json`: the ledger genesis plus who may connect.
+
+use kopnet_consensus::PublicKey;
+use kopnet_ledger::Genesis;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// A registered read-only observer (a regulator's node).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObserverEntry {
+    pub name: String,
+    pub key: PublicKey,
+}
+
+/// The network's founding document, identical on every node.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkGenesis {
+    pub ledger: Genesis,
+    pub observers: Vec<ObserverEntry>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GenesisFileError {
+    #[error("cannot read genesis {path}: {reason}")]
+    Read { path: String, reason: String },
+    #[error("genesis {path} is not valid: {reason}")]
+    Invalid { path: String, reason: String },
+}
+
+impl NetworkGenesis {
+    pub fn load(path: &Path) -> Result<NetworkGenesis, GenesisFileError> {
+        let text = std::fs::read_to_string(path).map_err(|e| GenesisFileError::Read {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })?;
+        let invalid = |reason: String| GenesisFileError::Invalid {
+            path: path.display().to_string(),
+            reason,
+        };
+        let genesis: NetworkGenesis =
+            serde_json::from_str(&text).map_err(|e| invalid(e.to_string()))?;
+        genesis
+            .ledger
+            .validate()
+            .map_err(|e| invalid(e.to_string()))?;
+        for observer in &genesis.observers {
+            observer
+                .key
+                .validate()
+                .map_err(|e| invalid(format!("observer {}: {e}", observer.name)))?;
+        }
+        Ok(genesis)
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+
+    /// Every key allowed to connect: cooperatives and observers.
+    pub fn allowed_keys(&self) -> Vec<PublicKey> {
+        let mut keys: Vec<PublicKey> = self
+            .ledger
+            .cooperatives
+            .iter()
+            .map(|c| c.key)
+            .chain(self.observers.iter().map(|o| o.key))
+            .collect();
+        keys.sort();
+        keys.dedup();
+        keys
+    }
+}

@@ -1,0 +1,297 @@
+//! The mempool: pending transactions, bounded by count, bytes and per signer.
+//!
+//! * dedup by hash; one transaction per (signer, nonce);
+//! * a transaction enters only with a verified signature and a nonce in
+//!   `[next, next + max_per_signer)` for its signer;
+//! * block candidates come out in arrival order, each signer's nonces in
+//!   sequence, so a block never skips a nonce;
+//! * after each block, committed and stale entries are evicted.
+//!
+//! Iteration order never depends on a hash map: candidates follow the
+//! arrival sequence (a `BTreeMap`).
+
+use crate::config::MempoolConfig;
+use kopnet_consensus::{Hash, PublicKey};
+use kopnet_ledger::{Rejection, Transaction};
+use std::collections::{BTreeMap, HashMap};
+
+/// Why the mempool did not take a transaction.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MempoolError {
+    #[error("mempool_full: the node has too many pending transactions")]
+    Full,
+    #[error("signer_limit: too many pending transactions from this signer")]
+    SignerLimit,
+    #[error("nonce_taken: another pending transaction uses this nonce")]
+    NonceTaken,
+    #[error(transparent)]
+    Rejected(#[from] Rejection),
+}
+
+impl MempoolError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            MempoolError::Full => "mempool_full",
+            MempoolError::SignerLimit => "signer_limit",
+            MempoolError::NonceTaken => "nonce_taken",
+            MempoolError::Rejected(r) => r.code(),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Entry {
+    tx: Transaction,
+    size: usize,
+    seq: u64,
+}
+
+/// Whether an insert added something new.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Inserted {
+    New,
+    AlreadyPending,
+}
+
+#[derive(Debug)]
+pub struct Mempool {
+    config: MempoolConfig,
+    entries: HashMap<Hash, Entry>,
+    by_signer: BTreeMap<PublicKey, BTreeMap<u64, Hash>>,
+    arrival: BTreeMap<u64, Hash>,
+    next_seq: u64,
+    bytes: usize,
+}
+
+impl Mempool {
+    pub fn new(config: MempoolConfig) -> Self {
+        Mempool {
+            config,
+            entries: HashMap::new(),
+            by_signer: BTreeMap::new(),
+            arrival: BTreeMap::new(),
+            next_seq: 0,
+            bytes: 0,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    pub fn contains(&self, hash: &Hash) -> bool {
+        self.entries.contains_key(hash)
+    }
+
+    /// Add a transaction whose signature was verified. `next_nonce` is the
+    /// ledger's next nonce for the signer.
+    pub fn insert(
+        &mut self,
+        tx: Transaction,
+        hash: Hash,
+        size: usize,
+        next_nonce: u64,
+    ) -> Result<Inserted, MempoolError> {
+        if self.entries.contains_key(&hash) {
+            return Ok(Inserted::AlreadyPending);
+        }
+        let nonce = tx.body.nonce;
+        if nonce < next_nonce {
+            return Err(Rejection::StaleNonce {
+                expected: next_nonce,
+                got: nonce,
+            }
+            .into());
+        }
+        let window = u64::try_from(self.config.max_per_signer).unwrap_or(u64::MAX);
+        if nonce >= next_nonce.saturating_add(window) {
+            return Err(Rejection::FutureNonce {
+                expected: next_nonce,
+                got: nonce,
+            }
+            .into());
+        }
+        let signer = tx.body.signer;
+        let pending = self.by_signer.get(&signer);
+        if pending.is_some_and(|p| p.contains_key(&nonce)) {
+            return Err(MempoolError::NonceTaken);
+        }
+        if pending.is_some_and(|p| p.len() >= self.config.max_per_signer) {
+            return Err(MempoolError::SignerLimit);
+        }
+        if self.entries.len() >= self.config.max_txs
+            || self.bytes.saturating_add(size) > self.config.max_bytes
+        {
+            return Err(MempoolError::Full);
+        }
+        let seq = self.next_seq;
+        self.next_seq = self.next_seq.saturating_add(1);
+        self.by_signer
+            .entry(signer)
+            .or_default()
+            .insert(nonce, hash);
+        self.arrival.insert(seq, hash);
+        self.bytes = self.bytes.saturating_add(size);
+        self.entries.insert(hash, Entry { tx, size, seq });
+        Ok(Inserted::New)
+    }
+
+    /// Up to `max` transactions for the next block, in arrival order with each
+    /// signer's nonces contiguous from `next_nonce(signer)`.
+    pub fn candidates(
+        &self,
+        max: usize,
+        next_nonce: impl Fn(&PublicKey) -> Option<u64>,
+    ) -> Vec<Transaction> {
+        let mut out = Vec::new();
+        let mut expected: BTreeMap<PublicKey, u64> = BTreeMap::new();
+        for hash in self.arrival.values() {
+            if out.len() >= max {
+                break;
+            }
+            let Some(entry) = self.entries.get(hash) else {
+                continue;
+            };
+            let signer = entry.tx.body.signer;
+            let next = match expected.get(&signer) {
+                Some(n) => *n,
+                None => match next_nonce(&signer) {
+                    Some(n) => n,
+                    None => continue,
+                },
+            };
+            if entry.tx.body.nonce != next {
+                expected.insert(signer, next);
+                continue;
+            }
+            // Emit this one and any contiguous successors.
+            let mut n = next;
+            if let Some(pending) = self.by_signer.get(&signer) {
+                while out.len() < max {
+                    let Some(h) = pending.get(&n) else { break };
+                    let Some(e) = self.entries.get(h) else { break };
+                    out.push(e.tx.clone());
+                    n = n.saturating_add(1);
+                }
+            }
+            expected.insert(signer, n);
+        }
+        out
+    }
+
+    fn remove(&mut self, hash: &Hash) -> Option<Transaction> {
+        let entry = self.entries.remove(hash)?;
+        self.arrival.remove(&entry.seq);
+        self.bytes = self.bytes.saturating_sub(entry.size);
+        let signer = entry.tx.body.signer;
+        if let Some(pending) = self.by_signer.get_mut(&signer) {
+            pending.remove(&entry.tx.body.nonce);
+            if pending.is_empty() {
+                self.by_signer.remove(&signer);
+            }
+        }
+        Some(entry.tx)
+    }
+
+    /// After a block: drop what it committed and everything whose nonce is
+    /// now stale. Returns the hashes evicted as stale (not committed).
+    pub fn after_block(
+        &mut self,
+        committed: &[Hash],
+        next_nonce: impl Fn(&PublicKey) -> Option<u64>,
+    ) -> Vec<Hash> {
+        for hash in committed {
+            self.remove(hash);
+        }
+        let mut stale = Vec::new();
+        for (signer, pending) in &self.by_signer {
+            let next = next_nonce(signer);
+            for (nonce, hash) in pending {
+                match next {
+                    Some(n) if *nonce >= n => break,
+                    _ => stale.push(*hash),
+                }
+            }
+        }
+        for hash in &stale {
+            self.remove(hash);
+        }
+        stale
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kopnet_ledger::testkit::Signers;
+    use kopnet_ledger::Action;
+
+    fn tx(signers: &mut Signers, who: &PublicKey) -> Transaction {
+        signers.sign("c", who, Action::CloseSettlementWindow { window: 0 })
+    }
+
+    fn config(max_txs: usize) -> MempoolConfig {
+        MempoolConfig {
+            max_txs,
+            max_bytes: 1 << 20,
+            max_per_signer: 2,
+        }
+    }
+
+    #[test]
+    fn orders_nonces_dedups_bounds_and_evicts() {
+        let mut signers = Signers::default();
+        let a = signers.add(kopnet_consensus::Keypair::from_seed([1; 32]));
+        let b = signers.add(kopnet_consensus::Keypair::from_seed([2; 32]));
+        let a1 = tx(&mut signers, &a);
+        let a2 = tx(&mut signers, &a);
+        let b1 = tx(&mut signers, &b);
+        let mut pool = Mempool::new(config(3));
+        // a2 arrives before a1: it must still come out after a1.
+        assert_eq!(pool.insert(a2.clone(), a2.hash(), 10, 1), Ok(Inserted::New));
+        assert_eq!(pool.insert(b1.clone(), b1.hash(), 10, 1), Ok(Inserted::New));
+        assert_eq!(pool.insert(a1.clone(), a1.hash(), 10, 1), Ok(Inserted::New));
+        assert_eq!(
+            pool.insert(a1.clone(), a1.hash(), 10, 1),
+            Ok(Inserted::AlreadyPending)
+        );
+        let order: Vec<u64> = pool
+            .candidates(10, |_| Some(1))
+            .iter()
+            .map(|t| t.body.nonce + if t.body.signer == b { 100 } else { 0 })
+            .collect();
+        assert_eq!(order, vec![101, 1, 2]);
+        // Full by count.
+        let b2 = tx(&mut signers, &b);
+        assert_eq!(
+            pool.insert(b2.clone(), b2.hash(), 10, 1),
+            Err(MempoolError::Full)
+        );
+        // Stale and far-future nonces.
+        assert_eq!(
+            pool.insert(b2.clone(), b2.hash(), 10, 3)
+                .unwrap_err()
+                .code(),
+            "stale_nonce"
+        );
+        assert_eq!(
+            pool.insert(b2.clone(), b2.hash(), 10, 0)
+                .unwrap_err()
+                .code(),
+            "future_nonce"
+        );
+        // After a block that committed a1 and moved b to nonce 2.
+        let stale = pool.after_block(&[a1.hash()], |_| Some(2));
+        assert_eq!(stale, vec![b1.hash()]);
+        assert_eq!(pool.len(), 1);
+        assert_eq!(pool.bytes(), 10);
+    }
+}

@@ -1,0 +1,60 @@
+//! What travels between nodes, encoded with the shared codec.
+
+use kopnet_consensus::codec;
+use kopnet_consensus::types::Message;
+use serde::{Deserialize, Serialize};
+
+/// Most transactions in one gossip batch.
+pub const TX_BATCH_MAX: usize = 512;
+/// Most blocks in one catch-up page.
+pub const SYNC_PAGE_MAX: u32 = 64;
+/// Largest gossip or sync message.
+pub const WIRE_BYTES_MAX: usize = 12 * 1024 * 1024;
+
+/// Gossip on the transactions topic: encoded transactions.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TxBatch {
+    pub txs: Vec<Vec<u8>>,
+}
+
+/// Gossip on the consensus topic.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ConsensusGossip {
+    Message(Message),
+    /// "I committed up to this height": a hint for lagging peers to sync.
+    Committed {
+        height: u64,
+    },
+}
+
+/// Catch-up request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SyncRequest {
+    /// Blocks `from..from+limit` with their commit certificates.
+    Blocks { from: u64, limit: u32 },
+}
+
+/// One committed block with its certificate, both encoded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncedBlock {
+    pub block: Vec<u8>,
+    pub certificate: Vec<u8>,
+}
+
+/// Catch-up response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncResponse {
+    /// The responder's committed height.
+    pub height: u64,
+    pub blocks: Vec<SyncedBlock>,
+}
+
+pub fn encode<T: Serialize>(value: &T) -> Vec<u8> {
+    codec::encode(value).unwrap_or_default()
+}
+
+pub fn decode<T: Serialize + serde::de::DeserializeOwned>(
+    bytes: &[u8],
+) -> Result<T, codec::DecodeError> {
+    codec::decode_bounded(bytes, WIRE_BYTES_MAX)
+}
