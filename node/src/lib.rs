@@ -16,6 +16,7 @@ pub mod genesis_file;
 pub mod keyfile;
 pub mod mempool;
 pub mod metrics;
+pub mod p2p;
 pub mod safety_file;
 pub mod shared;
 pub mod submit;

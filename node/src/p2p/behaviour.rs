@@ -1,0 +1,98 @@
+//! The composed libp2p behaviour: allow-list, connection limits, gossipsub,
+//! catch-up request-response, identify and ping.
+
+use super::codec::SyncCodec;
+use super::config::{P2pConfig, CONNECTIONS_PER_PEER_MAX, SYNC_PROTOCOL, SYNC_REQUEST_TIMEOUT};
+use super::error::P2pError;
+use kopnet_consensus::crypto::Hash;
+use libp2p::allow_block_list::{self, AllowedPeers};
+use libp2p::swarm::NetworkBehaviour;
+use libp2p::{connection_limits, gossipsub, identify, identity, ping, request_response};
+use libp2p::{PeerId, StreamProtocol};
+use std::collections::HashSet;
+
+/// blake3 context of gossip message ids (content hash of topic and data).
+const MESSAGE_ID_CONTEXT: &str = "kopnet 2026 p2p message id v1";
+
+#[derive(NetworkBehaviour)]
+pub(crate) struct Behaviour {
+    /// Only genesis peers may hold a connection; first so it denies before anyone else sees one.
+    pub(crate) allow: allow_block_list::Behaviour<AllowedPeers>,
+    pub(crate) limits: connection_limits::Behaviour,
+    pub(crate) gossipsub: gossipsub::Behaviour,
+    pub(crate) sync: request_response::Behaviour<SyncCodec>,
+    pub(crate) identify: identify::Behaviour,
+    pub(crate) ping: ping::Behaviour,
+}
+
+/// Gossip message id: blake3 of (topic, data), so the same content is one message.
+fn message_id(message: &gossipsub::Message) -> gossipsub::MessageId {
+    let digest = Hash::digest_parts(
+        MESSAGE_ID_CONTEXT,
+        &[message.topic.as_str().as_bytes(), &message.data],
+    );
+    gossipsub::MessageId::from(digest.0.to_vec())
+}
+
+pub(crate) fn gossipsub_config(config: &P2pConfig) -> Result<gossipsub::Config, P2pError> {
+    gossipsub::ConfigBuilder::default()
+        .mesh_outbound_min(1)
+        .mesh_n_low(2)
+        .mesh_n(4)
+        .mesh_n_high(8)
+        .max_transmit_size(config.max_transmit_bytes)
+        .message_id_fn(message_id)
+        .validate_messages()
+        .validation_mode(gossipsub::ValidationMode::Strict)
+        .build()
+        .map_err(|error| P2pError::InvalidConfig(format!("gossipsub: {error}")))
+}
+
+pub(crate) fn build(
+    key: &identity::Keypair,
+    config: &P2pConfig,
+    allowed: &HashSet<PeerId>,
+) -> Result<Behaviour, P2pError> {
+    let local = key.public().to_peer_id();
+    let mut allow = allow_block_list::Behaviour::<AllowedPeers>::default();
+    let mut gossipsub = gossipsub::Behaviour::new(
+        gossipsub::MessageAuthenticity::Signed(key.clone()),
+        gossipsub_config(config)?,
+    )
+    .map_err(|error| P2pError::InvalidConfig(format!("gossipsub: {error}")))?;
+    for peer in allowed.iter().filter(|peer| **peer != local) {
+        allow.allow_peer(*peer);
+        gossipsub.add_explicit_peer(peer);
+    }
+    for topic in super::Topic::ALL {
+        gossipsub
+            .subscribe(&topic.ident(&config.chain_id))
+            .map_err(|error| P2pError::InvalidConfig(format!("subscribe: {error}")))?;
+    }
+    let limits = connection_limits::Behaviour::new(
+        connection_limits::ConnectionLimits::default()
+            .with_max_established(Some(config.max_connections))
+            .with_max_pending_incoming(Some(config.max_connections))
+            .with_max_established_per_peer(Some(CONNECTIONS_PER_PEER_MAX)),
+    );
+    let sync = request_response::Behaviour::with_codec(
+        SyncCodec,
+        [(
+            StreamProtocol::new(SYNC_PROTOCOL),
+            request_response::ProtocolSupport::Full,
+        )],
+        request_response::Config::default().with_request_timeout(SYNC_REQUEST_TIMEOUT),
+    );
+    let identify = identify::Behaviour::new(
+        identify::Config::new(format!("/kopnet/{}/1", config.chain_id), key.public())
+            .with_cache_size(0),
+    );
+    Ok(Behaviour {
+        allow,
+        limits,
+        gossipsub,
+        sync,
+        identify,
+        ping: ping::Behaviour::default(),
+    })
+}

@@ -1,0 +1,138 @@
+//! Configuration, topics and key conversion.
+
+use super::error::P2pError;
+use libp2p::{gossipsub, identity, Multiaddr, PeerId};
+use std::time::Duration;
+
+/// Largest catch-up request or response accepted on `/kopnet/sync/1`.
+pub const SYNC_MESSAGE_BYTES_MAX: usize = 16 * 1024 * 1024;
+/// How long a catch-up request may take before it fails.
+pub const SYNC_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// Protocol name of the catch-up request-response protocol.
+pub const SYNC_PROTOCOL: &str = "/kopnet/sync/1";
+/// Messages kept while no peer is subscribed to their topic (oldest dropped first).
+pub const PUBLISH_QUEUE_MESSAGES_MAX: usize = 1024;
+/// Bytes kept in the publish queue (oldest dropped first).
+pub const PUBLISH_QUEUE_BYTES_MAX: usize = 64 * 1024 * 1024;
+/// How often the publish queue is retried even without a new subscription.
+pub const PUBLISH_RETRY_INTERVAL: Duration = Duration::from_millis(250);
+/// Outstanding outbound catch-up requests.
+pub const OUTBOUND_REQUESTS_MAX: usize = 256;
+/// Inbound catch-up requests handed to the node and not yet answered.
+pub const INBOUND_REQUESTS_MAX: usize = 256;
+/// Addresses remembered per allowed peer (learned from identify or dialing).
+pub const ADDRESSES_PER_PEER_MAX: usize = 8;
+/// Connections to one peer (two allow a simultaneous dial from both sides).
+pub const CONNECTIONS_PER_PEER_MAX: u32 = 2;
+/// How long [`super::spawn`] waits for the listeners to report their addresses.
+pub const LISTEN_STARTUP_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The gossip channels a node uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Topic {
+    /// Signed transactions for the mempool.
+    Transactions,
+    /// Proposals and votes.
+    Consensus,
+}
+
+impl Topic {
+    pub const ALL: [Topic; 2] = [Topic::Transactions, Topic::Consensus];
+
+    /// The gossipsub topic name: `kopnet/<chain_id>/tx/1` or `kopnet/<chain_id>/consensus/1`.
+    pub fn name(self, chain_id: &str) -> String {
+        match self {
+            Topic::Transactions => format!("kopnet/{chain_id}/tx/1"),
+            Topic::Consensus => format!("kopnet/{chain_id}/consensus/1"),
+        }
+    }
+
+    pub(crate) fn ident(self, chain_id: &str) -> gossipsub::IdentTopic {
+        gossipsub::IdentTopic::new(self.name(chain_id))
+    }
+}
+
+/// Everything the networking layer needs; see the field docs for the bounds.
+#[derive(Debug, Clone)]
+pub struct P2pConfig {
+    /// Part of every topic name, so two chains never mix gossip.
+    pub chain_id: String,
+    /// The cooperative's ed25519 secret seed; the libp2p identity derives from it.
+    pub identity_seed: [u8; 32],
+    /// Addresses to listen on, e.g. `/ip4/127.0.0.1/tcp/0`.
+    pub listen: Vec<Multiaddr>,
+    /// Addresses of other nodes to dial and redial (with or without `/p2p/<peer id>`).
+    pub bootstrap: Vec<Multiaddr>,
+    /// ed25519 public keys allowed to connect (validators and observers from genesis).
+    pub allowed_keys: Vec<[u8; 32]>,
+    /// Largest gossip message (must be the same on every node).
+    pub max_transmit_bytes: usize,
+    /// Total established connection limit.
+    pub max_connections: u32,
+    /// How often disconnected bootstrap and known peers are redialed.
+    pub redial_interval: Duration,
+    /// How long a connection without active streams stays open.
+    pub idle_connection_timeout: Duration,
+    /// Bound of the event channel to the node.
+    pub event_queue: usize,
+    /// Bound of the command channel from the node.
+    pub command_queue: usize,
+}
+
+impl P2pConfig {
+    /// A configuration with the usual bounds: 4 MiB gossip, 64 connections,
+    /// redial every 2 s, idle timeout 1 h, queues of 1024.
+    pub fn new(chain_id: impl Into<String>, identity_seed: [u8; 32]) -> P2pConfig {
+        P2pConfig {
+            chain_id: chain_id.into(),
+            identity_seed,
+            listen: Vec::new(),
+            bootstrap: Vec::new(),
+            allowed_keys: Vec::new(),
+            max_transmit_bytes: 4 * 1024 * 1024,
+            max_connections: 64,
+            redial_interval: Duration::from_secs(2),
+            idle_connection_timeout: Duration::from_secs(3600),
+            event_queue: 1024,
+            command_queue: 1024,
+        }
+    }
+
+    pub(crate) fn check(&self) -> Result<(), P2pError> {
+        let fail = |reason: &str| Err(P2pError::InvalidConfig(reason.to_string()));
+        if self.chain_id.is_empty() {
+            return fail("chain_id is empty");
+        }
+        if self.max_transmit_bytes < 1024 {
+            return fail("max_transmit_bytes must be at least 1024");
+        }
+        if self.max_connections == 0 {
+            return fail("max_connections must be positive");
+        }
+        if self.event_queue == 0 || self.command_queue == 0 {
+            return fail("event_queue and command_queue must be positive");
+        }
+        if self.redial_interval.is_zero() {
+            return fail("redial_interval must be positive");
+        }
+        Ok(())
+    }
+}
+
+/// The libp2p identity of the holder of an ed25519 public key.
+pub fn peer_id_from_key(key: &[u8; 32]) -> Result<PeerId, P2pError> {
+    let public = identity::ed25519::PublicKey::try_from_bytes(key).map_err(|error| {
+        P2pError::InvalidPublicKey {
+            key: hex::encode(key),
+            reason: error.to_string(),
+        }
+    })?;
+    Ok(identity::PublicKey::from(public).to_peer_id())
+}
+
+/// The libp2p keypair for a cooperative's secret seed.
+pub(crate) fn keypair_from_seed(seed: &[u8; 32]) -> Result<identity::Keypair, P2pError> {
+    let mut bytes = *seed;
+    identity::Keypair::ed25519_from_bytes(&mut bytes)
+        .map_err(|error| P2pError::InvalidIdentity(error.to_string()))
+}

@@ -1,0 +1,201 @@
+//! The node's side: [`P2pHandle`] sends commands to the swarm task, which
+//! answers with [`NetEvent`]s. Both channels are bounded.
+
+use super::config::{SYNC_MESSAGE_BYTES_MAX, SYNC_REQUEST_TIMEOUT};
+use super::error::P2pError;
+use super::Topic;
+use libp2p::gossipsub::MessageId;
+use libp2p::request_response::InboundRequestId;
+use libp2p::{Multiaddr, PeerId};
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
+
+/// Extra time the handle waits beyond the protocol's request timeout, so the
+/// swarm's own timeout (with its precise error) normally fires first.
+const REQUEST_TIMEOUT_SLACK: Duration = Duration::from_secs(2);
+
+/// The node's verdict on a gossip message, fed back to gossipsub.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Valid: forward it to other peers.
+    Accept,
+    /// Invalid: do not forward; penalise the sender.
+    Reject,
+    /// Not forwarded, no penalty (e.g. already known, too old).
+    Ignore,
+}
+
+/// What the network tells the node.
+#[derive(Debug)]
+pub enum NetEvent {
+    /// A gossip message from an allowed peer, not yet forwarded: answer with
+    /// [`P2pHandle::report`]`(id, source, verdict)`. `source` is the peer that
+    /// sent it to us; `author` is the peer that signed it.
+    Gossip {
+        topic: Topic,
+        source: PeerId,
+        author: PeerId,
+        id: MessageId,
+        data: Vec<u8>,
+    },
+    /// A catch-up request; answer with [`Responder::send`].
+    Request {
+        peer: PeerId,
+        data: Vec<u8>,
+        reply: Responder,
+    },
+    /// The first connection to an allowed peer was established.
+    PeerConnected(PeerId),
+    /// The last connection to an allowed peer closed.
+    PeerDisconnected(PeerId),
+}
+
+/// Answers one inbound catch-up request. Dropping it without answering lets
+/// the requester time out.
+#[derive(Debug)]
+pub struct Responder {
+    pub(crate) id: InboundRequestId,
+    pub(crate) commands: mpsc::Sender<Command>,
+}
+
+impl Responder {
+    /// Send the response (through the command channel).
+    pub async fn send(self, data: Vec<u8>) -> Result<(), P2pError> {
+        check_size(data.len(), SYNC_MESSAGE_BYTES_MAX)?;
+        self.commands
+            .send(Command::Respond { id: self.id, data })
+            .await
+            .map_err(|_| P2pError::Stopped)
+    }
+}
+
+pub(crate) enum Command {
+    Publish {
+        topic: Topic,
+        data: Vec<u8>,
+        done: oneshot::Sender<Result<(), P2pError>>,
+    },
+    Report {
+        id: MessageId,
+        source: PeerId,
+        verdict: Verdict,
+    },
+    Request {
+        peer: PeerId,
+        data: Vec<u8>,
+        done: oneshot::Sender<Result<Vec<u8>, P2pError>>,
+    },
+    Respond {
+        id: InboundRequestId,
+        data: Vec<u8>,
+    },
+    ConnectedPeers {
+        done: oneshot::Sender<Vec<PeerId>>,
+    },
+    ListenAddrs {
+        done: oneshot::Sender<Vec<Multiaddr>>,
+    },
+    SetIsolated {
+        isolated: bool,
+        done: oneshot::Sender<()>,
+    },
+    Shutdown {
+        done: oneshot::Sender<()>,
+    },
+}
+
+fn check_size(size: usize, limit: usize) -> Result<(), P2pError> {
+    if size > limit {
+        return Err(P2pError::MessageTooLarge { size, limit });
+    }
+    Ok(())
+}
+
+/// A cheap, cloneable handle to the swarm task.
+#[derive(Debug, Clone)]
+pub struct P2pHandle {
+    pub(crate) local_peer_id: PeerId,
+    pub(crate) max_transmit_bytes: usize,
+    pub(crate) commands: mpsc::Sender<Command>,
+}
+
+impl P2pHandle {
+    pub fn local_peer_id(&self) -> PeerId {
+        self.local_peer_id
+    }
+
+    async fn call<T>(
+        &self,
+        make: impl FnOnce(oneshot::Sender<T>) -> Command,
+    ) -> Result<T, P2pError> {
+        let (done, answer) = oneshot::channel();
+        self.commands
+            .send(make(done))
+            .await
+            .map_err(|_| P2pError::Stopped)?;
+        answer.await.map_err(|_| P2pError::Stopped)
+    }
+
+    /// Gossip `data` on `topic`. Succeeds once published, or once queued when
+    /// no peer is subscribed yet (the queue is retried on every new
+    /// subscription and every 250 ms); a duplicate counts as success.
+    pub async fn publish(&self, topic: Topic, data: Vec<u8>) -> Result<(), P2pError> {
+        check_size(data.len(), self.max_transmit_bytes)?;
+        self.call(|done| Command::Publish { topic, data, done })
+            .await?
+    }
+
+    /// Report the validation result of a [`NetEvent::Gossip`] (once per message).
+    pub async fn report(
+        &self,
+        id: MessageId,
+        source: PeerId,
+        verdict: Verdict,
+    ) -> Result<(), P2pError> {
+        self.commands
+            .send(Command::Report {
+                id,
+                source,
+                verdict,
+            })
+            .await
+            .map_err(|_| P2pError::Stopped)
+    }
+
+    /// Send a catch-up request and wait for the answer (at most ~10 s).
+    pub async fn request(&self, peer: PeerId, data: Vec<u8>) -> Result<Vec<u8>, P2pError> {
+        check_size(data.len(), SYNC_MESSAGE_BYTES_MAX)?;
+        let deadline = SYNC_REQUEST_TIMEOUT + REQUEST_TIMEOUT_SLACK;
+        match tokio::time::timeout(
+            deadline,
+            self.call(|done| Command::Request { peer, data, done }),
+        )
+        .await
+        {
+            Ok(result) => result?,
+            Err(_) => Err(P2pError::RequestTimeout { peer }),
+        }
+    }
+
+    /// Allowed peers with at least one established connection.
+    pub async fn connected_peers(&self) -> Result<Vec<PeerId>, P2pError> {
+        self.call(|done| Command::ConnectedPeers { done }).await
+    }
+
+    /// The addresses the node listens on (ports resolved).
+    pub async fn listen_addrs(&self) -> Result<Vec<Multiaddr>, P2pError> {
+        self.call(|done| Command::ListenAddrs { done }).await
+    }
+
+    /// Fault injection: while isolated, every connection is closed and every
+    /// dial, inbound or outbound, is refused.
+    pub async fn set_isolated(&self, isolated: bool) -> Result<(), P2pError> {
+        self.call(|done| Command::SetIsolated { isolated, done })
+            .await
+    }
+
+    /// Stop the swarm task and wait until it has dropped the swarm.
+    pub async fn shutdown(&self) {
+        let _ = self.call(|done| Command::Shutdown { done }).await;
+    }
+}

@@ -1,0 +1,153 @@
+//! The node's libp2p networking layer: it moves opaque bytes between the
+//! cooperatives' nodes and knows nothing about blocks or transactions.
+//!
+//! # Design
+//!
+//! * **Transport**: TCP + noise + yamux. The libp2p identity is the
+//!   cooperative's ed25519 key ([`P2pConfig::identity_seed`]), so a peer id
+//!   *is* a genesis key ([`peer_id_from_key`]).
+//! * **Who may connect**: only the keys in [`P2pConfig::allowed_keys`]. An
+//!   `allow_block_list::Behaviour<AllowedPeers>` denies every other peer right
+//!   after the noise handshake (inbound and outbound), logging
+//!   `rejected connection from peer not in genesis`; a second check on
+//!   `ConnectionEstablished` and on every gossip message and request
+//!   (`source` and signed `author`) makes sure nothing from a stranger
+//!   becomes a [`NetEvent`]. `connection_limits` bounds the total
+//!   ([`P2pConfig::max_connections`]) and per-peer connections.
+//! * **Gossip**: gossipsub on `kopnet/<chain_id>/tx/1` and
+//!   `kopnet/<chain_id>/consensus/1`, signed messages, strict validation, a
+//!   content-hash (blake3) message id, every genesis peer an explicit peer.
+//!   Messages are not forwarded until the node answers with
+//!   [`P2pHandle::report`]. Publishing before any peer has subscribed queues
+//!   the message (bounded, oldest dropped) and retries on every
+//!   subscription and every 250 ms; a duplicate publish counts as success.
+//! * **Catch-up**: request-response on `/kopnet/sync/1` with a 4-byte length
+//!   prefix, frames of at most 16 MiB, a 10 s timeout.
+//! * **Liveness**: a long idle-connection timeout plus a periodic redial of
+//!   bootstrap addresses and of known addresses of disconnected genesis peers.
+//! * **Bounds**: the command and event channels are bounded; the swarm task
+//!   never blocks on the node (a full event queue drops the event with a
+//!   warning and lets gossipsub `Ignore` the message). See [`config`] for
+//!   every named bound.
+//! * **Fault injection**: [`P2pHandle::set_isolated`] disallows every peer
+//!   (closing connections and refusing dials both ways) until lifted.
+
+pub mod behaviour;
+pub mod codec;
+pub mod config;
+pub mod error;
+pub mod handle;
+mod swarm_task;
+
+pub use config::{peer_id_from_key, P2pConfig, Topic};
+pub use error::P2pError;
+pub use handle::{NetEvent, P2pHandle, Responder, Verdict};
+pub use libp2p::gossipsub::MessageId;
+pub use libp2p::{Multiaddr, PeerId};
+
+use futures::StreamExt;
+use libp2p::swarm::SwarmEvent;
+use libp2p::{noise, tcp, yamux};
+use std::collections::HashSet;
+use tokio::sync::mpsc;
+
+/// Build the swarm, bind the listeners, and spawn the task that runs it.
+///
+/// Returns once every listener has reported its address (so
+/// [`P2pHandle::listen_addrs`] is complete), with the handle and the bounded
+/// event receiver.
+pub async fn spawn(config: P2pConfig) -> Result<(P2pHandle, mpsc::Receiver<NetEvent>), P2pError> {
+    config.check()?;
+    let key = config::keypair_from_seed(&config.identity_seed)?;
+    let local_peer_id = key.public().to_peer_id();
+    let allowed = config
+        .allowed_keys
+        .iter()
+        .map(peer_id_from_key)
+        .filter(|peer| peer.as_ref().map_or(true, |peer| *peer != local_peer_id))
+        .collect::<Result<HashSet<PeerId>, P2pError>>()?;
+    let behaviour = behaviour::build(&key, &config, &allowed)?;
+    let idle = config.idle_connection_timeout;
+    let mut swarm = libp2p::SwarmBuilder::with_existing_identity(key)
+        .with_tokio()
+        .with_tcp(
+            tcp::Config::default().nodelay(true),
+            noise::Config::new,
+            yamux::Config::default,
+        )
+        .map_err(|error| P2pError::Transport(error.to_string()))?
+        .with_behaviour(|_| behaviour)
+        .map_err(|error| P2pError::Transport(error.to_string()))?
+        .with_swarm_config(|swarm_config| swarm_config.with_idle_connection_timeout(idle))
+        .build();
+
+    for addr in &config.listen {
+        swarm
+            .listen_on(addr.clone())
+            .map_err(|error| P2pError::Listen {
+                addr: addr.to_string(),
+                reason: error.to_string(),
+            })?;
+    }
+    wait_for_listeners(&mut swarm, config.listen.len()).await?;
+
+    let (command_sender, commands) = mpsc::channel(config.command_queue);
+    let (events, event_receiver) = mpsc::channel(config.event_queue);
+    let handle = P2pHandle {
+        local_peer_id,
+        max_transmit_bytes: config.max_transmit_bytes,
+        commands: command_sender.clone(),
+    };
+    let task = swarm_task::SwarmTask::new(
+        swarm,
+        &config,
+        allowed,
+        commands,
+        command_sender.downgrade(),
+        events,
+    );
+    drop(command_sender);
+    tokio::spawn(task.run());
+    tracing::info!(peer = %local_peer_id, "p2p started");
+    Ok((handle, event_receiver))
+}
+
+/// Drive the swarm until `count` listeners have reported an address.
+async fn wait_for_listeners(
+    swarm: &mut libp2p::Swarm<behaviour::Behaviour>,
+    count: usize,
+) -> Result<(), P2pError> {
+    let wait = async {
+        let mut reported = 0;
+        while reported < count {
+            match swarm.select_next_some().await {
+                SwarmEvent::NewListenAddr { address, .. } => {
+                    tracing::info!(%address, "listening");
+                    reported += 1;
+                }
+                SwarmEvent::ListenerError { error, .. } => {
+                    return Err(P2pError::Listen {
+                        addr: String::new(),
+                        reason: error.to_string(),
+                    })
+                }
+                SwarmEvent::ListenerClosed {
+                    addresses, reason, ..
+                } => {
+                    return Err(P2pError::Listen {
+                        addr: format!("{addresses:?}"),
+                        reason: format!("{reason:?}"),
+                    })
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    };
+    tokio::time::timeout(config::LISTEN_STARTUP_TIMEOUT, wait)
+        .await
+        .map_err(|_| P2pError::Listen {
+            addr: String::new(),
+            reason: "listeners did not report an address in time".to_string(),
+        })?
+}

@@ -1,0 +1,605 @@
+//! The task that owns the swarm: one loop over swarm events, node commands
+//! and two timers (publish retry, redial). Local work (commands) is polled
+//! before remote work (swarm events).
+
+use super::behaviour::{Behaviour, BehaviourEvent};
+use super::config::{
+    P2pConfig, ADDRESSES_PER_PEER_MAX, INBOUND_REQUESTS_MAX, OUTBOUND_REQUESTS_MAX,
+    PUBLISH_QUEUE_BYTES_MAX, PUBLISH_QUEUE_MESSAGES_MAX, PUBLISH_RETRY_INTERVAL,
+};
+use super::error::P2pError;
+use super::handle::{Command, NetEvent, Responder, Verdict};
+use super::Topic;
+use futures::StreamExt;
+use libp2p::allow_block_list::NotAllowed;
+use libp2p::core::ConnectedPoint;
+use libp2p::gossipsub::{self, MessageAcceptance, PublishError};
+use libp2p::multiaddr::Protocol;
+use libp2p::request_response::{self, InboundRequestId, OutboundRequestId, ResponseChannel};
+use libp2p::swarm::dial_opts::{DialOpts, PeerCondition};
+use libp2p::swarm::{ConnectionDenied, DialError, ListenError, SwarmEvent};
+use libp2p::{identify, Multiaddr, PeerId, Swarm};
+use std::collections::{HashMap, HashSet, VecDeque};
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::MissedTickBehavior;
+
+/// Where the answer to one outbound catch-up request goes.
+type ResponseSender = oneshot::Sender<Result<Vec<u8>, P2pError>>;
+
+pub(crate) struct SwarmTask {
+    pub(crate) swarm: Swarm<Behaviour>,
+    pub(crate) chain_id: String,
+    /// Genesis peers (without ourselves).
+    pub(crate) allowed: HashSet<PeerId>,
+    pub(crate) bootstrap: Vec<Multiaddr>,
+    pub(crate) redial_interval: std::time::Duration,
+    pub(crate) commands: mpsc::Receiver<Command>,
+    /// Weak, so the task stops once every handle and responder is gone.
+    pub(crate) command_sender: mpsc::WeakSender<Command>,
+    pub(crate) events: mpsc::Sender<NetEvent>,
+    pub(crate) publish_queue: VecDeque<(Topic, Vec<u8>)>,
+    pub(crate) publish_queue_bytes: usize,
+    pub(crate) outbound: HashMap<OutboundRequestId, ResponseSender>,
+    pub(crate) inbound: HashMap<InboundRequestId, ResponseChannel<Vec<u8>>>,
+    /// Addresses we dialed, and who answered there.
+    pub(crate) dialed: HashMap<Multiaddr, PeerId>,
+    /// Addresses of allowed peers, for redialing.
+    pub(crate) known_addrs: HashMap<PeerId, Vec<Multiaddr>>,
+    pub(crate) isolated: bool,
+}
+
+impl SwarmTask {
+    pub(crate) fn new(
+        swarm: Swarm<Behaviour>,
+        config: &P2pConfig,
+        allowed: HashSet<PeerId>,
+        commands: mpsc::Receiver<Command>,
+        command_sender: mpsc::WeakSender<Command>,
+        events: mpsc::Sender<NetEvent>,
+    ) -> SwarmTask {
+        SwarmTask {
+            swarm,
+            chain_id: config.chain_id.clone(),
+            allowed,
+            bootstrap: config.bootstrap.clone(),
+            redial_interval: config.redial_interval,
+            commands,
+            command_sender,
+            events,
+            publish_queue: VecDeque::new(),
+            publish_queue_bytes: 0,
+            outbound: HashMap::new(),
+            inbound: HashMap::new(),
+            dialed: HashMap::new(),
+            known_addrs: HashMap::new(),
+            isolated: false,
+        }
+    }
+
+    pub(crate) async fn run(mut self) {
+        let mut retry = tokio::time::interval(PUBLISH_RETRY_INTERVAL);
+        retry.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let mut redial = tokio::time::interval(self.redial_interval);
+        redial.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let mut shutdown_ack = None;
+        loop {
+            tokio::select! {
+                biased;
+                command = self.commands.recv() => match command {
+                    Some(Command::Shutdown { done }) => {
+                        shutdown_ack = Some(done);
+                        break;
+                    }
+                    Some(command) => self.on_command(command),
+                    None => break,
+                },
+                _ = redial.tick() => self.redial(),
+                _ = retry.tick() => self.flush_publish_queue(),
+                event = self.swarm.select_next_some() => self.on_swarm_event(event),
+            }
+        }
+        tracing::info!("p2p task stopped");
+        drop(self);
+        if let Some(done) = shutdown_ack {
+            let _ = done.send(());
+        }
+    }
+
+    fn is_allowed(&self, peer: &PeerId) -> bool {
+        self.allowed.contains(peer)
+    }
+
+    fn topic_of(&self, hash: &gossipsub::TopicHash) -> Option<Topic> {
+        Topic::ALL
+            .into_iter()
+            .find(|topic| topic.ident(&self.chain_id).hash() == *hash)
+    }
+
+    // ---- commands -------------------------------------------------------
+
+    fn on_command(&mut self, command: Command) {
+        match command {
+            Command::Publish { topic, data, done } => {
+                let result = self.publish(topic, data);
+                let _ = done.send(result);
+            }
+            Command::Report {
+                id,
+                source,
+                verdict,
+            } => {
+                let acceptance = match verdict {
+                    Verdict::Accept => MessageAcceptance::Accept,
+                    Verdict::Reject => MessageAcceptance::Reject,
+                    Verdict::Ignore => MessageAcceptance::Ignore,
+                };
+                let known = self
+                    .swarm
+                    .behaviour_mut()
+                    .gossipsub
+                    .report_message_validation_result(&id, &source, acceptance);
+                if !known {
+                    tracing::debug!(%id, "validation result for a message no longer cached");
+                }
+            }
+            Command::Request { peer, data, done } => {
+                if !self.is_allowed(&peer) {
+                    let _ = done.send(Err(P2pError::PeerNotAllowed(peer)));
+                } else if self.outbound.len() >= OUTBOUND_REQUESTS_MAX {
+                    let _ = done.send(Err(P2pError::Busy {
+                        limit: OUTBOUND_REQUESTS_MAX,
+                    }));
+                } else {
+                    let id = self.swarm.behaviour_mut().sync.send_request(&peer, data);
+                    self.outbound.insert(id, done);
+                }
+            }
+            Command::Respond { id, data } => match self.inbound.remove(&id) {
+                Some(channel) => {
+                    if self
+                        .swarm
+                        .behaviour_mut()
+                        .sync
+                        .send_response(channel, data)
+                        .is_err()
+                    {
+                        tracing::debug!("catch-up requester went away before the response");
+                    }
+                }
+                None => tracing::debug!("response to an expired catch-up request dropped"),
+            },
+            Command::ConnectedPeers { done } => {
+                let peers = self
+                    .swarm
+                    .connected_peers()
+                    .filter(|peer| self.allowed.contains(peer))
+                    .copied()
+                    .collect();
+                let _ = done.send(peers);
+            }
+            Command::ListenAddrs { done } => {
+                let _ = done.send(self.swarm.listeners().cloned().collect());
+            }
+            Command::SetIsolated { isolated, done } => {
+                self.set_isolated(isolated);
+                let _ = done.send(());
+            }
+            Command::Shutdown { done } => {
+                // Handled in `run`; kept total for the match.
+                let _ = done.send(());
+            }
+        }
+    }
+
+    fn set_isolated(&mut self, isolated: bool) {
+        if self.isolated == isolated {
+            return;
+        }
+        self.isolated = isolated;
+        tracing::info!(isolated, "p2p isolation changed");
+        let allowed: Vec<PeerId> = self.allowed.iter().copied().collect();
+        for peer in allowed {
+            if isolated {
+                // Closes every connection to the peer and refuses new ones.
+                self.swarm.behaviour_mut().allow.disallow_peer(peer);
+            } else {
+                self.swarm.behaviour_mut().allow.allow_peer(peer);
+            }
+        }
+        if isolated {
+            let connected: Vec<PeerId> = self.swarm.connected_peers().copied().collect();
+            for peer in connected {
+                let _ = self.swarm.disconnect_peer_id(peer);
+            }
+        } else {
+            self.redial();
+        }
+    }
+
+    // ---- publishing -----------------------------------------------------
+
+    /// Publish now, or queue when no peer can take it yet.
+    fn publish(&mut self, topic: Topic, data: Vec<u8>) -> Result<(), P2pError> {
+        match self.try_publish(topic, data)? {
+            None => Ok(()),
+            Some(data) => {
+                self.enqueue(topic, data);
+                Ok(())
+            }
+        }
+    }
+
+    /// `Ok(None)`: published (or a duplicate). `Ok(Some(data))`: retry later.
+    fn try_publish(&mut self, topic: Topic, data: Vec<u8>) -> Result<Option<Vec<u8>>, P2pError> {
+        let ident = topic.ident(&self.chain_id);
+        match self
+            .swarm
+            .behaviour_mut()
+            .gossipsub
+            .publish(ident.clone(), data.clone())
+        {
+            Ok(_) | Err(PublishError::Duplicate) => Ok(None),
+            Err(PublishError::NoPeersSubscribedToTopic) | Err(PublishError::AllQueuesFull(_)) => {
+                Ok(Some(data))
+            }
+            Err(error) => Err(P2pError::Publish {
+                topic: ident.to_string(),
+                reason: error.to_string(),
+            }),
+        }
+    }
+
+    fn enqueue(&mut self, topic: Topic, data: Vec<u8>) {
+        self.publish_queue_bytes = self.publish_queue_bytes.saturating_add(data.len());
+        self.publish_queue.push_back((topic, data));
+        while self.publish_queue.len() > PUBLISH_QUEUE_MESSAGES_MAX
+            || self.publish_queue_bytes > PUBLISH_QUEUE_BYTES_MAX
+        {
+            let Some((dropped_topic, dropped)) = self.publish_queue.pop_front() else {
+                break;
+            };
+            self.publish_queue_bytes = self.publish_queue_bytes.saturating_sub(dropped.len());
+            tracing::warn!(
+                topic = ?dropped_topic,
+                bytes = dropped.len(),
+                "publish queue full: dropped the oldest unpublished message"
+            );
+        }
+    }
+
+    fn flush_publish_queue(&mut self) {
+        if self.publish_queue.is_empty() || self.isolated {
+            return;
+        }
+        let pending = std::mem::take(&mut self.publish_queue);
+        self.publish_queue_bytes = 0;
+        for (topic, data) in pending {
+            match self.try_publish(topic, data) {
+                Ok(None) => {}
+                Ok(Some(data)) => {
+                    self.publish_queue_bytes = self.publish_queue_bytes.saturating_add(data.len());
+                    self.publish_queue.push_back((topic, data));
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "dropped a queued message that cannot be published")
+                }
+            }
+        }
+    }
+
+    // ---- dialing --------------------------------------------------------
+
+    fn redial(&mut self) {
+        if self.isolated {
+            return;
+        }
+        let local = *self.swarm.local_peer_id();
+        for addr in self.bootstrap.clone() {
+            let target = match addr.iter().last() {
+                Some(Protocol::P2p(peer)) => Some(peer),
+                _ => self.dialed.get(&addr).copied(),
+            };
+            let result = match target {
+                Some(peer) if peer == local || self.swarm.is_connected(&peer) => continue,
+                Some(peer) => self.swarm.dial(
+                    DialOpts::peer_id(peer)
+                        .addresses(vec![addr.clone()])
+                        .condition(PeerCondition::DisconnectedAndNotDialing)
+                        .build(),
+                ),
+                None => self.swarm.dial(addr.clone()),
+            };
+            if let Err(error) = result {
+                tracing::debug!(%addr, %error, "bootstrap dial not started");
+            }
+        }
+        let missing: Vec<(PeerId, Vec<Multiaddr>)> = self
+            .known_addrs
+            .iter()
+            .filter(|(peer, _)| !self.swarm.is_connected(peer))
+            .map(|(peer, addrs)| (*peer, addrs.clone()))
+            .collect();
+        for (peer, addrs) in missing {
+            let opts = DialOpts::peer_id(peer)
+                .addresses(addrs)
+                .condition(PeerCondition::DisconnectedAndNotDialing)
+                .build();
+            if let Err(error) = self.swarm.dial(opts) {
+                tracing::debug!(%peer, %error, "redial not started");
+            }
+        }
+    }
+
+    fn remember_addr(&mut self, peer: PeerId, addr: Multiaddr) {
+        if !self.is_allowed(&peer) {
+            return;
+        }
+        let addr = match addr.iter().last() {
+            Some(Protocol::P2p(_)) => addr,
+            _ => addr.with(Protocol::P2p(peer)),
+        };
+        let addrs = self.known_addrs.entry(peer).or_default();
+        if !addrs.contains(&addr) && addrs.len() < ADDRESSES_PER_PEER_MAX {
+            addrs.push(addr);
+        }
+    }
+
+    /// Log a denied connection: a warning for strangers, debug while isolated.
+    fn on_denied(&self, peer: Option<PeerId>, cause: &ConnectionDenied) {
+        if cause.downcast_ref::<NotAllowed>().is_none() {
+            tracing::debug!(?peer, %cause, "connection denied");
+            return;
+        }
+        match peer {
+            Some(peer_id) if !self.is_allowed(&peer_id) => {
+                tracing::warn!(peer = %peer_id, "rejected connection from peer not in genesis")
+            }
+            Some(peer_id) => tracing::debug!(peer = %peer_id, "refused connection while isolated"),
+            None => tracing::debug!(%cause, "connection denied"),
+        }
+    }
+
+    // ---- swarm events ---------------------------------------------------
+
+    fn on_swarm_event(&mut self, event: SwarmEvent<BehaviourEvent>) {
+        match event {
+            SwarmEvent::Behaviour(event) => self.on_behaviour_event(event),
+            SwarmEvent::ConnectionEstablished {
+                peer_id,
+                endpoint,
+                num_established,
+                ..
+            } => {
+                if !self.is_allowed(&peer_id) {
+                    // The allow-list denies these before they are established;
+                    // this is the second line of defence.
+                    tracing::warn!(peer = %peer_id, "rejected connection from peer not in genesis");
+                    let _ = self.swarm.disconnect_peer_id(peer_id);
+                    return;
+                }
+                if let ConnectedPoint::Dialer { address, .. } = &endpoint {
+                    if self.bootstrap.contains(address) {
+                        self.dialed.insert(address.clone(), peer_id);
+                    }
+                    self.remember_addr(peer_id, address.clone());
+                }
+                if num_established.get() == 1 {
+                    tracing::info!(peer = %peer_id, "peer connected");
+                    self.emit(NetEvent::PeerConnected(peer_id));
+                    // A new peer may be subscribed already.
+                    self.flush_publish_queue();
+                }
+            }
+            SwarmEvent::ConnectionClosed {
+                peer_id,
+                num_established: 0,
+                cause,
+                ..
+            } if self.is_allowed(&peer_id) => {
+                tracing::info!(peer = %peer_id, ?cause, "peer disconnected");
+                self.emit(NetEvent::PeerDisconnected(peer_id));
+            }
+            SwarmEvent::IncomingConnectionError {
+                peer_id,
+                error,
+                send_back_addr,
+                ..
+            } => match &error {
+                ListenError::Denied { cause } => self.on_denied(peer_id, cause),
+                _ => tracing::debug!(%send_back_addr, %error, "incoming connection failed"),
+            },
+            SwarmEvent::OutgoingConnectionError { peer_id, error, .. } => match &error {
+                DialError::Denied { cause } => self.on_denied(peer_id, cause),
+                _ => tracing::debug!(?peer_id, %error, "dial failed"),
+            },
+            SwarmEvent::NewListenAddr { address, .. } => {
+                tracing::info!(%address, "listening");
+            }
+            SwarmEvent::ListenerError { error, .. } => tracing::warn!(%error, "listener error"),
+            SwarmEvent::ListenerClosed {
+                addresses, reason, ..
+            } => {
+                tracing::warn!(?addresses, ?reason, "listener closed")
+            }
+            _ => {}
+        }
+    }
+
+    fn on_behaviour_event(&mut self, event: BehaviourEvent) {
+        match event {
+            BehaviourEvent::Gossipsub(event) => self.on_gossip_event(event),
+            BehaviourEvent::Sync(event) => self.on_sync_event(event),
+            BehaviourEvent::Identify(identify::Event::Received { peer_id, info, .. }) => {
+                for addr in info.listen_addrs.into_iter().take(ADDRESSES_PER_PEER_MAX) {
+                    self.remember_addr(peer_id, addr);
+                }
+            }
+            BehaviourEvent::Identify(_) | BehaviourEvent::Ping(_) => {}
+            BehaviourEvent::Allow(never) => match never {},
+            BehaviourEvent::Limits(never) => match never {},
+        }
+    }
+
+    fn on_gossip_event(&mut self, event: gossipsub::Event) {
+        match event {
+            gossipsub::Event::Message {
+                propagation_source,
+                message_id,
+                message,
+            } => {
+                let gossipsub = &mut self.swarm.behaviour_mut().gossipsub;
+                let author = message.source;
+                let allowed_author = author.filter(|author| self.allowed.contains(author));
+                let (Some(author), true) =
+                    (allowed_author, self.allowed.contains(&propagation_source))
+                else {
+                    tracing::warn!(peer = %propagation_source, ?author, "gossip from peer not in genesis dropped");
+                    gossipsub.report_message_validation_result(
+                        &message_id,
+                        &propagation_source,
+                        MessageAcceptance::Reject,
+                    );
+                    return;
+                };
+                let Some(topic) = self.topic_of(&message.topic) else {
+                    let gossipsub = &mut self.swarm.behaviour_mut().gossipsub;
+                    gossipsub.report_message_validation_result(
+                        &message_id,
+                        &propagation_source,
+                        MessageAcceptance::Ignore,
+                    );
+                    return;
+                };
+                let event = NetEvent::Gossip {
+                    topic,
+                    source: propagation_source,
+                    author,
+                    id: message_id.clone(),
+                    data: message.data,
+                };
+                if !self.emit(event) {
+                    self.swarm
+                        .behaviour_mut()
+                        .gossipsub
+                        .report_message_validation_result(
+                            &message_id,
+                            &propagation_source,
+                            MessageAcceptance::Ignore,
+                        );
+                }
+            }
+            gossipsub::Event::Subscribed { peer_id, topic } => {
+                tracing::debug!(peer = %peer_id, %topic, "peer subscribed");
+                self.flush_publish_queue();
+            }
+            gossipsub::Event::SlowPeer { peer_id, .. } => {
+                tracing::warn!(peer = %peer_id, "gossip peer too slow: messages dropped");
+            }
+            gossipsub::Event::GossipsubNotSupported { peer_id } => {
+                tracing::warn!(peer = %peer_id, "peer does not speak gossipsub");
+            }
+            _ => {}
+        }
+    }
+
+    fn on_sync_event(&mut self, event: request_response::Event<Vec<u8>, Vec<u8>>) {
+        match event {
+            request_response::Event::Message { peer, message, .. } => match message {
+                request_response::Message::Request {
+                    request_id,
+                    request,
+                    channel,
+                } => self.on_inbound_request(peer, request_id, request, channel),
+                request_response::Message::Response {
+                    request_id,
+                    response,
+                } => {
+                    if let Some(done) = self.outbound.remove(&request_id) {
+                        let _ = done.send(Ok(response));
+                    }
+                }
+            },
+            request_response::Event::OutboundFailure {
+                peer,
+                request_id,
+                error,
+                ..
+            } => {
+                if let Some(done) = self.outbound.remove(&request_id) {
+                    let error = match error {
+                        request_response::OutboundFailure::Timeout => {
+                            P2pError::RequestTimeout { peer }
+                        }
+                        other => P2pError::Request {
+                            peer,
+                            reason: other.to_string(),
+                        },
+                    };
+                    let _ = done.send(Err(error));
+                }
+            }
+            request_response::Event::InboundFailure {
+                peer,
+                request_id,
+                error,
+                ..
+            } => {
+                self.inbound.remove(&request_id);
+                tracing::debug!(%peer, %error, "inbound catch-up request failed");
+            }
+            request_response::Event::ResponseSent { request_id, .. } => {
+                self.inbound.remove(&request_id);
+            }
+        }
+    }
+
+    fn on_inbound_request(
+        &mut self,
+        peer: PeerId,
+        id: InboundRequestId,
+        data: Vec<u8>,
+        channel: ResponseChannel<Vec<u8>>,
+    ) {
+        if !self.is_allowed(&peer) {
+            tracing::warn!(peer = %peer, "catch-up request from peer not in genesis dropped");
+            return;
+        }
+        if self.inbound.len() >= INBOUND_REQUESTS_MAX {
+            tracing::warn!(peer = %peer, limit = INBOUND_REQUESTS_MAX, "too many unanswered catch-up requests: dropped");
+            return;
+        }
+        let Some(commands) = self.command_sender.upgrade() else {
+            return;
+        };
+        self.inbound.insert(id, channel);
+        let reply = Responder { id, commands };
+        if !self.emit(NetEvent::Request { peer, data, reply }) {
+            self.inbound.remove(&id);
+        }
+    }
+
+    /// Hand an event to the node without ever blocking the swarm; returns
+    /// whether it was delivered.
+    fn emit(&self, event: NetEvent) -> bool {
+        match self.events.try_send(event) {
+            Ok(()) => true,
+            Err(mpsc::error::TrySendError::Full(event)) => {
+                tracing::warn!(
+                    event = event_name(&event),
+                    "event queue to the node is full: event dropped"
+                );
+                false
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => false,
+        }
+    }
+}
+
+fn event_name(event: &NetEvent) -> &'static str {
+    match event {
+        NetEvent::Gossip { .. } => "gossip",
+        NetEvent::Request { .. } => "request",
+        NetEvent::PeerConnected(_) => "peer connected",
+        NetEvent::PeerDisconnected(_) => "peer disconnected",
+    }
+}
