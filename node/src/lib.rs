@@ -10,6 +10,7 @@
 //! pages, the verified-signature cache, the recent-rejection map, the SSE
 //! buffer, every channel and the HTTP body size all have named limits.
 
+pub mod api;
 pub mod commit;
 pub mod config;
 pub mod genesis_file;
@@ -17,11 +18,13 @@ pub mod keyfile;
 pub mod mempool;
 pub mod metrics;
 pub mod p2p;
+pub mod runtime;
 pub mod safety_file;
 pub mod shared;
+mod start;
 pub mod submit;
+pub mod sync;
 pub mod verified;
 pub mod wire;
 
-// Wired in once the p2p module lands (see node/src/p2p):
-// pub mod api; pub mod p2p; pub mod runtime; pub mod sync; mod start;
+pub use start::{run, NodeError, NodeHome};

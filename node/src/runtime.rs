@@ -349,7 +349,10 @@ impl Runtime {
     }
 
     async fn announce(&mut self, height: u64) {
-        let bytes = wire::encode(&ConsensusGossip::Committed { height });
+        let bytes = wire::encode(&ConsensusGossip::Committed {
+            height,
+            from: self.keypair.public(),
+        });
         let _ = self.p2p.publish(Topic::Consensus, bytes).await;
     }
 
@@ -360,6 +363,7 @@ impl Runtime {
                 source,
                 id,
                 data,
+                ..
             } => {
                 let verdict = self.on_tx_gossip(&data);
                 let _ = self.p2p.report(id, source, verdict).await;
@@ -369,6 +373,7 @@ impl Runtime {
                 source,
                 id,
                 data,
+                ..
             } => {
                 let verdict = self.on_consensus_gossip(&data).await;
                 let _ = self.p2p.report(id, source, verdict).await;
@@ -384,7 +389,7 @@ impl Runtime {
                         }
                     }
                 };
-                reply.send(wire::encode(&response));
+                let _ = reply.send(wire::encode(&response)).await;
             }
             NetEvent::PeerConnected(_) | NetEvent::PeerDisconnected(_) => {
                 if let Ok(peers) = self.p2p.connected_peers().await {
@@ -427,7 +432,7 @@ impl Runtime {
             return Verdict::Reject;
         };
         match gossip {
-            ConsensusGossip::Committed { height } => {
+            ConsensusGossip::Committed { height, .. } => {
                 self.best_seen_height = self.best_seen_height.max(height);
                 let ours = self.state.ledger.read().map(|l| l.height()).unwrap_or(0);
                 if height > ours {
@@ -498,7 +503,11 @@ impl Runtime {
             live.syncing = self.best_seen_height > height;
         }
         if applied > 0 {
-            tracing::info!(height, applied, "caught up from peers");
+            if applied > 1 {
+                tracing::info!(height, applied, "caught up from peers");
+            } else {
+                tracing::debug!(height, "block from peers");
+            }
             self.restart_engine_at(height.saturating_add(1)).await;
             if self.best_seen_height > height {
                 self.start_sync();

@@ -79,6 +79,7 @@ pub struct NodeState {
     /// The cooperative this node belongs to (validators), if any.
     pub coop_id: Option<String>,
     pub node_key: PublicKey,
+    pub genesis: crate::genesis_file::NetworkGenesis,
     pub ledger: RwLock<Ledger<SledStorage>>,
     pub mempool: Mutex<Mempool>,
     pub verified: VerifiedSignatures,

@@ -22,8 +22,11 @@ pub struct TxBatch {
 pub enum ConsensusGossip {
     Message(Message),
     /// "I committed up to this height": a hint for lagging peers to sync.
+    /// Carries the sender so that equal announcements from different nodes
+    /// are different gossip messages.
     Committed {
         height: u64,
+        from: kopnet_consensus::PublicKey,
     },
 }
 

@@ -299,3 +299,57 @@ pub async fn window(
         )),
     }
 }
+
+/// The network genesis this node runs (for auditors replaying from scratch).
+pub async fn genesis(State(state): State<ApiState>) -> Json<Value> {
+    Json(serde_json::to_value(&state.node.genesis).unwrap_or(Value::Null))
+}
+
+/// A block and its commit certificate as the exact encoded bytes (base64),
+/// with the state root this node computed after it: what an auditor verifies.
+pub async fn block_raw(
+    State(state): State<ApiState>,
+    Path(height): Path<String>,
+) -> ApiResult<Json<Value>> {
+    use base64::Engine as _;
+    let height: u64 = height.parse().map_err(|_| {
+        ApiError::bad_request("bad_height", "height must be a non-negative integer")
+    })?;
+    let ledger = ledger_read(&state)?;
+    let block = ledger.block(height).map_err(internal)?.ok_or_else(|| {
+        ApiError::not_found("unknown_block", format!("no block at height {height}"))
+    })?;
+    let cert = ledger
+        .host_data(&crate::commit::certificate_key(height))
+        .map_err(internal)?
+        .unwrap_or_default();
+    let root = ledger.state_root_at(height).map_err(internal)?;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    Ok(Json(json!({
+        "height": height,
+        "block": b64.encode(block.encode().map_err(internal)?),
+        "certificate": b64.encode(cert),
+        "state_root": root.map(|r| r.to_hex()),
+    })))
+}
+
+/// Conservation and position invariants over this node's whole state.
+pub async fn invariants(State(state): State<ApiState>) -> ApiResult<Json<Value>> {
+    let ledger = ledger_read(&state)?;
+    let height = ledger.height();
+    let root = ledger.state_root().to_hex();
+    Ok(Json(match ledger.check_invariants() {
+        Ok(t) => json!({
+            "ok": true,
+            "height": height,
+            "state_root": root,
+            "minted": t.minted.to_string(),
+            "burned": t.burned.to_string(),
+            "balances": t.balances.to_string(),
+            "members": t.members,
+        }),
+        Err(e) => {
+            json!({"ok": false, "height": height, "state_root": root, "error": e.to_string()})
+        }
+    }))
+}

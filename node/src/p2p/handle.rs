@@ -92,6 +92,10 @@ pub(crate) enum Command {
     ConnectedPeers {
         done: oneshot::Sender<Vec<PeerId>>,
     },
+    SubscribedPeers {
+        topic: Topic,
+        done: oneshot::Sender<Vec<PeerId>>,
+    },
     ListenAddrs {
         done: oneshot::Sender<Vec<Multiaddr>>,
     },
@@ -180,6 +184,12 @@ impl P2pHandle {
     /// Allowed peers with at least one established connection.
     pub async fn connected_peers(&self) -> Result<Vec<PeerId>, P2pError> {
         self.call(|done| Command::ConnectedPeers { done }).await
+    }
+
+    /// Connected genesis peers that have subscribed to `topic` (a publish now reaches them).
+    pub async fn subscribed_peers(&self, topic: Topic) -> Result<Vec<PeerId>, P2pError> {
+        self.call(|done| Command::SubscribedPeers { topic, done })
+            .await
     }
 
     /// The addresses the node listens on (ports resolved).

@@ -177,6 +177,18 @@ impl SwarmTask {
                     .collect();
                 let _ = done.send(peers);
             }
+            Command::SubscribedPeers { topic, done } => {
+                let hash = topic.ident(&self.chain_id).hash();
+                let peers = self
+                    .swarm
+                    .behaviour()
+                    .gossipsub
+                    .all_peers()
+                    .filter(|(peer, topics)| self.allowed.contains(peer) && topics.contains(&&hash))
+                    .map(|(peer, _)| *peer)
+                    .collect();
+                let _ = done.send(peers);
+            }
             Command::ListenAddrs { done } => {
                 let _ = done.send(self.swarm.listeners().cloned().collect());
             }

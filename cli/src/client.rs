@@ -1,0 +1,197 @@
+//! A small client for a node's HTTP API.
+
+use base64::Engine as _;
+use kopnet_consensus::{Hash, PublicKey};
+use kopnet_ledger::Transaction;
+use serde_json::Value;
+use std::time::{Duration, Instant};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("cannot reach node at {url}: {reason}")]
+    Unreachable { url: String, reason: String },
+    #[error("{code}: {message}")]
+    Api {
+        status: u16,
+        code: String,
+        message: String,
+    },
+    #[error("unexpected answer from node: {0}")]
+    Decode(String),
+    #[error("transaction {0} did not commit within {1} s")]
+    Timeout(String, u64),
+}
+
+impl ClientError {
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            ClientError::Api { code, .. } => Some(code),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Client {
+    base: String,
+    http: reqwest::Client,
+}
+
+/// How a transaction ended.
+#[derive(Debug, Clone)]
+pub struct TxOutcome {
+    pub hash: Hash,
+    pub status: String,
+    pub code: String,
+    pub message: Option<String>,
+    pub height: Option<u64>,
+}
+
+impl TxOutcome {
+    pub fn ok(&self) -> bool {
+        self.status == "committed" && self.code == "ok"
+    }
+}
+
+impl Client {
+    pub fn new(base: &str) -> Client {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(15))
+            .pool_max_idle_per_host(64)
+            .build()
+            .unwrap_or_default();
+        Client {
+            base: base.trim_end_matches('/').to_string(),
+            http,
+        }
+    }
+
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    async fn read(
+        &self,
+        response: Result<reqwest::Response, reqwest::Error>,
+    ) -> Result<Value, ClientError> {
+        let response = response.map_err(|e| ClientError::Unreachable {
+            url: self.base.clone(),
+            reason: short_reason(&e),
+        })?;
+        let status = response.status().as_u16();
+        let body: Value = response
+            .json()
+            .await
+            .map_err(|e| ClientError::Decode(e.to_string()))?;
+        if status >= 400 {
+            let code = body["error"]["code"]
+                .as_str()
+                .unwrap_or("error")
+                .to_string();
+            let message = body["error"]["message"].as_str().unwrap_or("").to_string();
+            return Err(ClientError::Api {
+                status,
+                code,
+                message,
+            });
+        }
+        Ok(body)
+    }
+
+    pub async fn get(&self, path: &str) -> Result<Value, ClientError> {
+        let response = self.http.get(format!("{}{path}", self.base)).send().await;
+        self.read(response).await
+    }
+
+    pub async fn status(&self) -> Result<Value, ClientError> {
+        self.get("/v1/status").await
+    }
+
+    pub async fn account(&self, key: &PublicKey) -> Result<Value, ClientError> {
+        self.get(&format!("/v1/accounts/{}", key.to_address()))
+            .await
+    }
+
+    /// The next nonce for `key`, whether it is a member or a cooperative.
+    pub async fn next_nonce(&self, key: &PublicKey) -> Result<u64, ClientError> {
+        match self.account(key).await {
+            Ok(account) => {
+                return account["next_nonce"]
+                    .as_u64()
+                    .ok_or_else(|| ClientError::Decode("next_nonce".into()))
+            }
+            Err(ClientError::Api { status: 404, .. }) => {}
+            Err(e) => return Err(e),
+        }
+        let coops = self.get("/v1/cooperatives").await?;
+        let address = key.to_address();
+        coops["cooperatives"]
+            .as_array()
+            .and_then(|list| {
+                list.iter()
+                    .find(|c| c["key"].as_str() == Some(address.as_str()))
+            })
+            .and_then(|c| c["next_nonce"].as_u64())
+            .ok_or(ClientError::Api {
+                status: 404,
+                code: "unknown_signer".into(),
+                message: format!("{address} is neither a registered member nor a cooperative"),
+            })
+    }
+
+    /// Submit a signed transaction; returns its hash.
+    pub async fn submit(&self, tx: &Transaction) -> Result<Hash, ClientError> {
+        let bytes = tx
+            .encode()
+            .map_err(|e| ClientError::Decode(e.to_string()))?;
+        let body =
+            serde_json::json!({"tx": base64::engine::general_purpose::STANDARD.encode(bytes)});
+        let response = self
+            .http
+            .post(format!("{}/v1/tx", self.base))
+            .json(&body)
+            .send()
+            .await;
+        let answer = self.read(response).await?;
+        let hash = answer["hash"].as_str().unwrap_or_default();
+        Hash::from_hex(hash).map_err(|_| ClientError::Decode("hash".into()))
+    }
+
+    /// The current view of a transaction.
+    pub async fn tx(&self, hash: &Hash) -> Result<TxOutcome, ClientError> {
+        let body = self.get(&format!("/v1/tx/{}", hash.to_hex())).await?;
+        Ok(TxOutcome {
+            hash: *hash,
+            status: body["status"].as_str().unwrap_or("").to_string(),
+            code: body["result"]["code"].as_str().unwrap_or("").to_string(),
+            message: body["result"]["message"].as_str().map(str::to_string),
+            height: body["height"].as_u64(),
+        })
+    }
+
+    /// Poll until the transaction is committed or rejected.
+    pub async fn wait(&self, hash: &Hash, timeout: Duration) -> Result<TxOutcome, ClientError> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            match self.tx(hash).await {
+                Ok(outcome) if outcome.status != "pending" => return Ok(outcome),
+                Ok(_) | Err(ClientError::Api { status: 404, .. }) => {}
+                Err(e) => return Err(e),
+            }
+            if Instant::now() >= deadline {
+                return Err(ClientError::Timeout(hash.to_hex(), timeout.as_secs()));
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+fn short_reason(e: &reqwest::Error) -> String {
+    if e.is_connect() {
+        "connection refused".into()
+    } else if e.is_timeout() {
+        "timed out".into()
+    } else {
+        e.to_string()
+    }
+}

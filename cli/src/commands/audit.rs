@@ -1,0 +1,172 @@
+//! `kopnet audit verify`: replay the chain from genesis and check everything.
+//!
+//! For every height: the commit certificate is verified against the validator
+//! set of that height (changes take effect two heights after they commit),
+//! every transaction signature is verified, the block is re-executed on a
+//! fresh in-memory ledger, and the state root is compared with the node's.
+
+use crate::client::Client;
+use anyhow::{anyhow, bail, Context, Result};
+use base64::Engine as _;
+use kopnet_consensus::{codec, CommitCertificate, Hash, Validator, ValidatorSet};
+use kopnet_ledger::{Block, Ledger, MemoryStorage, SledStorage, Storage, VerifyAll};
+use kopnet_node::commit::certificate_key;
+use kopnet_node::genesis_file::NetworkGenesis;
+use kopnet_node::NodeHome;
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::PathBuf;
+
+#[derive(Debug, clap::Args)]
+pub struct VerifyArgs {
+    /// Audit a running node over its API.
+    #[arg(long, conflicts_with = "home")]
+    pub node: Option<String>,
+    /// Audit a stopped node's home directory offline.
+    #[arg(long)]
+    pub home: Option<PathBuf>,
+}
+
+/// Where the chain comes from.
+enum Source {
+    Api(Client),
+    Home(Ledger<SledStorage>),
+}
+
+struct RawBlock {
+    block: Vec<u8>,
+    certificate: Vec<u8>,
+    state_root: Option<Hash>,
+}
+
+impl Source {
+    async fn height(&self) -> Result<u64> {
+        match self {
+            Source::Api(c) => c.status().await?["height"]
+                .as_u64()
+                .context("status has no height"),
+            Source::Home(l) => Ok(l.height()),
+        }
+    }
+
+    async fn raw(&self, height: u64) -> Result<RawBlock> {
+        match self {
+            Source::Api(c) => {
+                let body = c.get(&format!("/v1/blocks/{height}/raw")).await?;
+                let b64 = base64::engine::general_purpose::STANDARD;
+                let field = |name: &str| -> Result<Vec<u8>> {
+                    b64.decode(body[name].as_str().unwrap_or_default())
+                        .map_err(|_| anyhow!("{name} of block {height} is not base64"))
+                };
+                Ok(RawBlock {
+                    block: field("block")?,
+                    certificate: field("certificate")?,
+                    state_root: body["state_root"]
+                        .as_str()
+                        .and_then(|s| Hash::from_hex(s).ok()),
+                })
+            }
+            Source::Home(l) => {
+                let block = l
+                    .block(height)?
+                    .ok_or_else(|| anyhow!("block {height} is missing"))?;
+                Ok(RawBlock {
+                    block: block.encode()?,
+                    certificate: l.host_data(&certificate_key(height))?.unwrap_or_default(),
+                    state_root: l.state_root_at(height)?,
+                })
+            }
+        }
+    }
+}
+
+fn set_of<S: Storage>(ledger: &Ledger<S>) -> Result<ValidatorSet> {
+    let validators = ledger
+        .validators()
+        .into_iter()
+        .map(|(key, voting_power)| Validator { key, voting_power })
+        .collect();
+    ValidatorSet::new(validators).map_err(|e| anyhow!("validator set: {e}"))
+}
+
+pub async fn verify(args: VerifyArgs) -> Result<i32> {
+    let (source, genesis) = match (&args.node, &args.home) {
+        (Some(url), None) => {
+            let client = Client::new(url);
+            let genesis: NetworkGenesis = serde_json::from_value(client.get("/v1/genesis").await?)
+                .context("node returned an unreadable genesis")?;
+            (Source::Api(client), genesis)
+        }
+        (None, Some(dir)) => {
+            let home = NodeHome::new(dir);
+            let genesis = NetworkGenesis::load(&home.genesis())?;
+            let store = SledStorage::open(&home.ledger(), 16 * 1024 * 1024).map_err(|e| {
+                anyhow!(
+                    "cannot open {} (is the node still running?): {e}",
+                    home.ledger().display()
+                )
+            })?;
+            let ledger = Ledger::open(store, &genesis.ledger)?;
+            (Source::Home(ledger), genesis)
+        }
+        _ => bail!("give --node URL or --home DIR"),
+    };
+    let chain_id = genesis.ledger.chain_id.clone();
+    let mut replay = Ledger::open(MemoryStorage::new(), &genesis.ledger)?;
+    let mut sets: BTreeMap<u64, ValidatorSet> = BTreeMap::new();
+    let initial = set_of(&replay)?;
+    sets.insert(1, initial.clone());
+    sets.insert(2, initial);
+    let top = source.height().await?;
+    let mut txs = 0u64;
+    for height in 1..=top {
+        if height % 50 == 0 || height == top {
+            eprint!("\rverifying {height}/{top}");
+            let _ = std::io::stderr().flush();
+        }
+        let raw = source.raw(height).await?;
+        let fail = |why: String| -> Result<i32> {
+            eprintln!();
+            println!("FAIL height={height}: {why}");
+            Ok(2)
+        };
+        let block = match Block::decode(&raw.block) {
+            Ok(b) => b,
+            Err(e) => return fail(format!("block does not decode: {e}")),
+        };
+        let certificate: CommitCertificate = match codec::decode(&raw.certificate) {
+            Ok(c) => c,
+            Err(e) => return fail(format!("certificate does not decode: {e}")),
+        };
+        let Some(set) = sets.get(&height) else {
+            return fail("no validator set known for this height".into());
+        };
+        if certificate.height != height || certificate.value_id != block.hash() {
+            return fail("certificate is for another block".into());
+        }
+        if let Err(e) = certificate.verify(&chain_id, set) {
+            return fail(format!("commit certificate: {e}"));
+        }
+        let outcome = match replay.apply_block(&block, &VerifyAll, vec![]) {
+            Ok(o) => o,
+            Err(e) => return fail(format!("re-execution: {e}")),
+        };
+        if raw.state_root.is_some_and(|r| r != outcome.state_root) {
+            return fail(format!(
+                "state root differs: node {:?}, replay {}",
+                raw.state_root, outcome.state_root
+            ));
+        }
+        txs += block.txs.len() as u64;
+        sets.insert(height + 2, set_of(&replay)?);
+        sets.retain(|h, _| *h + 2 > height);
+    }
+    if let Err(e) = replay.check_invariants() {
+        eprintln!();
+        println!("FAIL invariants: {e}");
+        return Ok(2);
+    }
+    eprintln!();
+    println!("OK height={top} txs={txs}");
+    Ok(0)
+}

@@ -1,0 +1,33 @@
+//! `kopnet keys new|show`.
+
+use anyhow::Result;
+use clap::Subcommand;
+use kopnet_consensus::Keypair;
+use kopnet_node::keyfile;
+use std::path::PathBuf;
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Create a new key file (mode 0600; never overwrites).
+    New {
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Show the address of a key file (never the secret).
+    Show { file: PathBuf },
+}
+
+pub fn run(cmd: KeysCommand) -> Result<i32> {
+    match cmd {
+        KeysCommand::New { out } => {
+            let key = Keypair::generate(&mut rand::rngs::OsRng);
+            keyfile::write_new(&out, &key)?;
+            println!("{}", key.public().to_address());
+        }
+        KeysCommand::Show { file } => {
+            let key = keyfile::read(&file)?;
+            println!("{}", key.public().to_address());
+        }
+    }
+    Ok(0)
+}

@@ -1,0 +1,82 @@
+//! Command-line definitions and dispatch.
+
+mod audit;
+mod coop;
+mod keys;
+mod node;
+mod settlement;
+mod status;
+mod testnet_cmd;
+mod wallet;
+
+use crate::output::OutputFormat;
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+/// kopnet: the cooperative city ledger network.
+#[derive(Debug, Parser)]
+#[command(name = "kopnet", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create and show key files.
+    #[command(subcommand)]
+    Keys(keys::KeysCommand),
+    /// Set up and run a node.
+    #[command(subcommand)]
+    Node(node::NodeCommand),
+    /// Run a local cooperative-city network.
+    #[command(subcommand)]
+    Testnet(testnet_cmd::TestnetCommand),
+    /// Show a node's status.
+    Status(status::StatusArgs),
+    /// A member's wallet.
+    #[command(subcommand)]
+    Wallet(wallet::WalletCommand),
+    /// A cooperative's teller desk and governance.
+    #[command(subcommand)]
+    Coop(coop::CoopCommand),
+    /// Regulator's audit.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+    /// Settlement reports.
+    #[command(subcommand)]
+    Settlement(SettlementCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Replay every block from genesis and verify certificates, signatures and state roots.
+    Verify(audit::VerifyArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SettlementCommand {
+    /// Per-cooperative gross flows, fees, net position and NDC headroom.
+    Report(settlement::ReportArgs),
+}
+
+/// Options shared by commands that read.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ReadOpts {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+}
+
+pub async fn dispatch(cli: Cli) -> Result<i32> {
+    match cli.command {
+        Command::Keys(cmd) => keys::run(cmd),
+        Command::Node(cmd) => node::run(cmd).await,
+        Command::Testnet(cmd) => testnet_cmd::run(cmd).await,
+        Command::Status(args) => status::run(args).await,
+        Command::Wallet(cmd) => wallet::run(cmd).await,
+        Command::Coop(cmd) => coop::run(cmd).await,
+        Command::Audit(AuditCommand::Verify(args)) => audit::verify(args).await,
+        Command::Settlement(SettlementCommand::Report(args)) => settlement::report(args).await,
+    }
+}

@@ -1,0 +1,137 @@
+//! `kopnet node init|run`.
+
+use anyhow::{bail, Context, Result};
+use clap::Subcommand;
+use kopnet_node::config::{LogFormat, NodeConfig, Role};
+use kopnet_node::genesis_file::NetworkGenesis;
+use kopnet_node::{keyfile, NodeHome};
+use std::path::PathBuf;
+
+#[derive(Debug, Subcommand)]
+pub enum NodeCommand {
+    /// Create a node home from a genesis and a key.
+    Init {
+        #[arg(long)]
+        home: PathBuf,
+        #[arg(long)]
+        genesis: PathBuf,
+        #[arg(long)]
+        key: PathBuf,
+        /// Run as a read-only observer.
+        #[arg(long)]
+        observer: bool,
+        /// HTTP API address.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        api: std::net::SocketAddr,
+        /// libp2p listen address.
+        #[arg(long, default_value = "/ip4/127.0.0.1/tcp/26656")]
+        listen: String,
+        /// Addresses of other nodes (repeatable).
+        #[arg(long = "peer")]
+        peers: Vec<String>,
+    },
+    /// Run the node in a home directory until SIGINT/SIGTERM.
+    Run {
+        #[arg(long)]
+        home: PathBuf,
+        /// Log as JSON lines instead of human text.
+        #[arg(long)]
+        log_json: bool,
+    },
+}
+
+pub async fn run(cmd: NodeCommand) -> Result<i32> {
+    match cmd {
+        NodeCommand::Init {
+            home,
+            genesis,
+            key,
+            observer,
+            api,
+            listen,
+            peers,
+        } => {
+            let parsed = NetworkGenesis::load(&genesis)?;
+            let keypair = keyfile::read(&key)?;
+            if home.join("config.toml").exists() {
+                bail!("{} already has a config.toml", home.display());
+            }
+            std::fs::create_dir_all(&home)
+                .with_context(|| format!("cannot create {}", home.display()))?;
+            keyfile::write_new(&home.join("node.key"), &keypair)?;
+            std::fs::write(home.join("genesis.json"), parsed.to_json())?;
+            let config = NodeConfig {
+                role: if observer {
+                    Role::Observer
+                } else {
+                    Role::Validator
+                },
+                listen: vec![listen],
+                peers,
+                api,
+                ..NodeConfig::default()
+            };
+            config.validate()?;
+            std::fs::write(home.join("config.toml"), config.to_toml())?;
+            println!(
+                "initialised {} for {}",
+                home.display(),
+                keypair.public().to_address()
+            );
+            Ok(0)
+        }
+        NodeCommand::Run { home, log_json } => {
+            let node_home = NodeHome::new(&home);
+            let config = NodeConfig::load(&node_home.config())?;
+            init_logging(log_json || config.log_format == LogFormat::Json);
+            let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+            tokio::spawn(async move {
+                wait_for_signal().await;
+                tracing::info!("shutting down");
+                let _ = stop_tx.send(true);
+            });
+            kopnet_node::run(&node_home, stop_rx).await?;
+            Ok(0)
+        }
+    }
+}
+
+fn init_logging(json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,libp2p=warn"));
+    use std::io::IsTerminal;
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) {
+            (Ok(mut term), Ok(mut int)) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = int.recv() => {}
+                }
+            }
+            _ => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

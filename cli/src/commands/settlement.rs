@@ -1,0 +1,124 @@
+//! `kopnet settlement report`: what each cooperative sent, received, earned
+//! and owes, for the open window or a closed one.
+
+use crate::amount::format_signed;
+use crate::client::Client;
+use anyhow::{Context, Result};
+use serde_json::{json, Value};
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum ReportFormat {
+    Table,
+    Csv,
+    Json,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ReportArgs {
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    pub node: String,
+    /// A closed window (default: the open one).
+    #[arg(long)]
+    pub window: Option<u64>,
+    #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
+    pub format: ReportFormat,
+    /// Same as --format json.
+    #[arg(long, value_enum)]
+    pub output: Option<crate::output::OutputFormat>,
+}
+
+pub async fn report(args: ReportArgs) -> Result<i32> {
+    let client = Client::new(&args.node);
+    let coops = client.get("/v1/cooperatives").await?;
+    let list = coops["cooperatives"]
+        .as_array()
+        .context("no cooperatives")?;
+    let (window_label, settled, rows): (String, Option<bool>, Vec<Value>) = match args.window {
+        None => {
+            let rows = list
+                .iter()
+                .map(|c| {
+                    json!({
+                        "cooperative": c["id"], "gross_sent": c["gross_sent"], "gross_received": c["gross_received"],
+                        "fees_earned": c["fees_earned"], "net_position": c["position"], "ndc_headroom": c["ndc_headroom"],
+                    })
+                })
+                .collect();
+            (format!("{} (open)", coops["open_window"]), None, rows)
+        }
+        Some(n) => {
+            let window = client.get(&format!("/v1/settlement/windows/{n}")).await?;
+            let entries = window["entries"].as_object().cloned().unwrap_or_default();
+            let rows = list
+                .iter()
+                .filter_map(|c| {
+                    let id = c["id"].as_str()?;
+                    let e = entries.get(id)?;
+                    Some(json!({
+                        "cooperative": id, "gross_sent": e["gross_sent"], "gross_received": e["gross_received"],
+                        "fees_earned": e["fees_earned"], "net_position": e["position"], "ndc_headroom": c["ndc_headroom"],
+                        "acknowledged": e["acknowledged"],
+                    }))
+                })
+                .collect();
+            (n.to_string(), window["settled"].as_bool(), rows)
+        }
+    };
+    let json_out = matches!(args.format, ReportFormat::Json)
+        || matches!(args.output, Some(crate::output::OutputFormat::Json));
+    if json_out {
+        println!(
+            "{}",
+            json!({"window": window_label, "settled": settled, "rows": rows})
+        );
+        return Ok(0);
+    }
+    let num = |v: &Value| v.as_i64().unwrap_or(0);
+    match args.format {
+        ReportFormat::Csv => {
+            println!("cooperative,gross_sent,gross_received,fees_earned,net_position,ndc_headroom");
+            for r in &rows {
+                println!(
+                    "{},{},{},{},{},{}",
+                    r["cooperative"].as_str().unwrap_or("?"),
+                    num(&r["gross_sent"]),
+                    num(&r["gross_received"]),
+                    num(&r["fees_earned"]),
+                    num(&r["net_position"]),
+                    num(&r["ndc_headroom"])
+                );
+            }
+        }
+        _ => {
+            println!(
+                "settlement window {window_label}{}",
+                match settled {
+                    Some(true) => " — settled",
+                    Some(false) => " — awaiting acknowledgements",
+                    None => "",
+                }
+            );
+            println!(
+                "{:<16} {:>16} {:>16} {:>12} {:>16} {:>16}",
+                "cooperative",
+                "gross sent",
+                "gross received",
+                "fees",
+                "net position",
+                "NDC headroom"
+            );
+            for r in &rows {
+                println!(
+                    "{:<16} {:>16} {:>16} {:>12} {:>16} {:>16}",
+                    r["cooperative"].as_str().unwrap_or("?"),
+                    format_signed(num(&r["gross_sent"])),
+                    format_signed(num(&r["gross_received"])),
+                    format_signed(num(&r["fees_earned"])),
+                    format_signed(num(&r["net_position"])),
+                    format_signed(num(&r["ndc_headroom"]))
+                );
+            }
+        }
+    }
+    Ok(0)
+}

@@ -1,0 +1,42 @@
+//! `kopnet status --node URL`.
+
+use super::ReadOpts;
+use crate::client::Client;
+use crate::output::{print_json, OutputFormat};
+use anyhow::Result;
+
+#[derive(Debug, clap::Args)]
+pub struct StatusArgs {
+    /// The node's API URL.
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    pub node: String,
+    #[command(flatten)]
+    pub read: ReadOpts,
+}
+
+pub async fn run(args: StatusArgs) -> Result<i32> {
+    let status = Client::new(&args.node).status().await?;
+    match args.read.output {
+        OutputFormat::Json => print_json(&status),
+        OutputFormat::Text => {
+            println!("chain      {}", status["chain_id"].as_str().unwrap_or("?"));
+            println!("role       {}", status["role"].as_str().unwrap_or("?"));
+            println!(
+                "cooperative {}",
+                status["cooperative"].as_str().unwrap_or("-")
+            );
+            println!("height     {}", status["height"]);
+            println!(
+                "last block {}",
+                status["last_block_hash"].as_str().unwrap_or("?")
+            );
+            println!(
+                "state root {}",
+                status["state_root"].as_str().unwrap_or("?")
+            );
+            println!("peers      {}", status["peer_count"]);
+            println!("syncing    {}", status["syncing"]);
+        }
+    }
+    Ok(0)
+}

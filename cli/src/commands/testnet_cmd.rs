@@ -1,0 +1,45 @@
+//! `kopnet testnet init|up`.
+
+use crate::testnet::layout;
+use anyhow::Result;
+use clap::Subcommand;
+use std::path::PathBuf;
+
+#[derive(Debug, Subcommand)]
+pub enum TestnetCommand {
+    /// Write keys, genesis and node homes without starting anything.
+    Init {
+        #[arg(long)]
+        dir: PathBuf,
+        #[arg(long, default_value_t = 4)]
+        validators: usize,
+        #[arg(long, default_value_t = 1)]
+        observers: usize,
+    },
+    /// Create a local cooperative city, start its nodes and drive demo traffic.
+    Up(crate::testnet::up::UpArgs),
+}
+
+pub async fn run(cmd: TestnetCommand) -> Result<i32> {
+    match cmd {
+        TestnetCommand::Init {
+            dir,
+            validators,
+            observers,
+        } => {
+            let layout = layout::init(&dir, validators, observers)?;
+            for node in &layout.nodes {
+                println!(
+                    "{:<10} {:<20} {}  {}",
+                    node.role,
+                    node.id,
+                    node.api_url,
+                    node.home.display()
+                );
+            }
+            println!("wrote {}", dir.join("testnet.json").display());
+            Ok(0)
+        }
+        TestnetCommand::Up(args) => crate::testnet::up::up(args).await,
+    }
+}

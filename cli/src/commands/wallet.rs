@@ -1,0 +1,225 @@
+//! `kopnet wallet ...`: a member's wallet.
+
+use super::ReadOpts;
+use crate::amount;
+use crate::output::{print_json, OutputFormat};
+use crate::sender::{parse_address, Sender};
+use anyhow::{Context, Result};
+use clap::Subcommand;
+use futures::StreamExt;
+use kopnet_consensus::Keypair;
+use kopnet_ledger::{Action, CoopId};
+use kopnet_node::keyfile;
+use std::path::PathBuf;
+
+#[derive(Debug, clap::Args)]
+pub struct WalletOpts {
+    /// The member's key file.
+    #[arg(long)]
+    pub key: PathBuf,
+    /// The node's API URL.
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    pub node: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WalletCommand {
+    /// Create a new wallet key file and print its address.
+    New {
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Show balance, home cooperative and status.
+    Balance {
+        #[command(flatten)]
+        wallet: WalletOpts,
+        #[command(flatten)]
+        read: ReadOpts,
+    },
+    /// Pay a member or merchant.
+    Pay {
+        #[command(flatten)]
+        wallet: WalletOpts,
+        #[arg(long)]
+        to: String,
+        /// 25000, 25.000 or Rp25.000.
+        #[arg(long)]
+        amount: String,
+        #[arg(long, default_value = "")]
+        memo: String,
+        /// Return after submitting, without waiting for the commit.
+        #[arg(long)]
+        no_wait: bool,
+    },
+    /// Withdraw cash at a cooperative's counter.
+    CashOut {
+        #[command(flatten)]
+        wallet: WalletOpts,
+        /// The cooperative whose counter pays out.
+        #[arg(long)]
+        agent: String,
+        #[arg(long)]
+        amount: String,
+        #[arg(long)]
+        no_wait: bool,
+    },
+    /// Recent transactions, newest first.
+    History {
+        #[command(flatten)]
+        wallet: WalletOpts,
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        #[command(flatten)]
+        read: ReadOpts,
+    },
+    /// Follow committed blocks and print payments to this wallet as they land.
+    Watch {
+        #[command(flatten)]
+        wallet: WalletOpts,
+    },
+}
+
+pub async fn run(cmd: WalletCommand) -> Result<i32> {
+    match cmd {
+        WalletCommand::New { out } => {
+            let key = Keypair::generate(&mut rand::rngs::OsRng);
+            keyfile::write_new(&out, &key)?;
+            println!("{}", key.public().to_address());
+            Ok(0)
+        }
+        WalletCommand::Balance { wallet, read } => {
+            let sender = Sender::open(&wallet.node, &wallet.key)?;
+            let account = sender.client.account(&sender.key.public()).await?;
+            match read.output {
+                OutputFormat::Json => print_json(&account),
+                OutputFormat::Text => {
+                    let balance = account["balance"].as_u64().unwrap_or(0);
+                    println!("{}  {}", sender.address(), amount::format(balance));
+                    println!(
+                        "home {}  kind {}  status {}  cap {}",
+                        account["home"].as_str().unwrap_or("?"),
+                        account["kind"].as_str().unwrap_or("?"),
+                        account["status"].as_str().unwrap_or("?"),
+                        amount::format(account["balance_cap"].as_u64().unwrap_or(0))
+                    );
+                }
+            }
+            Ok(0)
+        }
+        WalletCommand::Pay {
+            wallet,
+            to,
+            amount: text,
+            memo,
+            no_wait,
+        } => {
+            let to = parse_address(&to)?;
+            let value = amount::parse(&text)?;
+            let sender = Sender::open(&wallet.node, &wallet.key)?;
+            let action = Action::Payment {
+                to,
+                amount: value,
+                memo,
+                idempotency_id: rand::random(),
+            };
+            sender.send_and_report(action, !no_wait).await
+        }
+        WalletCommand::CashOut {
+            wallet,
+            agent,
+            amount: text,
+            no_wait,
+        } => {
+            let agent = CoopId::new(&agent)?;
+            let value = amount::parse(&text)?;
+            let sender = Sender::open(&wallet.node, &wallet.key)?;
+            sender
+                .send_and_report(
+                    Action::CashOut {
+                        agent,
+                        amount: value,
+                    },
+                    !no_wait,
+                )
+                .await
+        }
+        WalletCommand::History {
+            wallet,
+            limit,
+            read,
+        } => {
+            let sender = Sender::open(&wallet.node, &wallet.key)?;
+            let path = format!(
+                "/v1/accounts/{}/history?limit={}",
+                sender.address(),
+                limit.clamp(1, 100)
+            );
+            let history = sender.client.get(&path).await?;
+            match read.output {
+                OutputFormat::Json => print_json(&history),
+                OutputFormat::Text => {
+                    for item in history["items"].as_array().into_iter().flatten() {
+                        println!(
+                            "{:>7}  {:<24} {:>14}  {}  {}",
+                            item["height"],
+                            item["kind"].as_str().unwrap_or("?"),
+                            item["amount"]
+                                .as_u64()
+                                .map(amount::format)
+                                .unwrap_or_default(),
+                            item["result"]["code"].as_str().unwrap_or("?"),
+                            item["hash"].as_str().unwrap_or("?"),
+                        );
+                    }
+                }
+            }
+            Ok(0)
+        }
+        WalletCommand::Watch { wallet } => watch(&wallet).await,
+    }
+}
+
+async fn watch(wallet: &WalletOpts) -> Result<i32> {
+    let sender = Sender::open(&wallet.node, &wallet.key)?;
+    let me = sender.address();
+    let url = format!("{}/v1/events", sender.client.base());
+    let response = reqwest::get(&url)
+        .await
+        .with_context(|| format!("cannot reach {url}"))?;
+    let mut stream = response.bytes_stream();
+    let mut buffer = String::new();
+    println!("watching {me} (Ctrl-C to stop)");
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.context("event stream broke")?;
+        buffer.push_str(&String::from_utf8_lossy(&chunk));
+        while let Some(end) = buffer.find("\n\n") {
+            let event: String = buffer.drain(..end + 2).collect();
+            for line in event.lines() {
+                let Some(data) = line.strip_prefix("data:") else {
+                    continue;
+                };
+                let Ok(block) = serde_json::from_str::<serde_json::Value>(data.trim()) else {
+                    continue;
+                };
+                for tx in block["txs"].as_array().into_iter().flatten() {
+                    if tx["to"].as_str() == Some(me.as_str()) && tx["result"] == "ok" {
+                        println!(
+                            "height {}: {} {} from {}",
+                            block["height"],
+                            tx["kind"].as_str().unwrap_or("?"),
+                            tx["amount"]
+                                .as_u64()
+                                .map(amount::format)
+                                .unwrap_or_default(),
+                            tx["signer"].as_str().unwrap_or("?")
+                        );
+                    }
+                }
+            }
+        }
+        if buffer.len() > 1 << 20 {
+            buffer.clear();
+        }
+    }
+    Ok(0)
+}

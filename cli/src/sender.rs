@@ -1,0 +1,122 @@
+//! Sign an action with a key file, submit it to a node and wait for the result.
+
+use crate::client::{Client, TxOutcome};
+use anyhow::{anyhow, bail, Context, Result};
+use kopnet_consensus::{Keypair, PublicKey};
+use kopnet_ledger::{Action, Transaction, TxBody};
+use kopnet_node::keyfile;
+use std::path::Path;
+use std::time::Duration;
+
+/// How long commands wait for a transaction to commit.
+pub const WAIT: Duration = Duration::from_secs(30);
+
+pub struct Sender {
+    pub client: Client,
+    pub key: Keypair,
+}
+
+impl std::fmt::Debug for Sender {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Sender({})", self.key.public())
+    }
+}
+
+pub fn parse_address(text: &str) -> Result<PublicKey> {
+    PublicKey::from_address(text).map_err(|e| anyhow!("invalid address {text:?}: {e}"))
+}
+
+impl Sender {
+    pub fn open(node: &str, key_file: &Path) -> Result<Sender> {
+        let key = keyfile::read(key_file)?;
+        Ok(Sender {
+            client: Client::new(node),
+            key,
+        })
+    }
+
+    pub fn address(&self) -> String {
+        self.key.public().to_address()
+    }
+
+    /// Sign and submit; returns the hash (printed) and, if `wait`, the outcome.
+    pub async fn send(&self, action: Action, wait: bool) -> Result<Option<TxOutcome>> {
+        let status = self.client.status().await?;
+        let chain_id = status["chain_id"]
+            .as_str()
+            .context("node did not say its chain id")?
+            .to_string();
+        let nonce = self.client.next_nonce(&self.key.public()).await?;
+        let body = TxBody {
+            chain_id,
+            signer: self.key.public(),
+            nonce,
+            action,
+        };
+        let tx = Transaction::sign(body, &self.key).map_err(|e| anyhow!("cannot sign: {e}"))?;
+        let hash = self.client.submit(&tx).await?;
+        println!("tx {}", hash.to_hex());
+        if !wait {
+            return Ok(None);
+        }
+        let outcome = self.client.wait(&hash, WAIT).await?;
+        Ok(Some(outcome))
+    }
+
+    /// Send and turn a rejection into an error line.
+    pub async fn send_and_report(&self, action: Action, wait: bool) -> Result<i32> {
+        match self.send(action, wait).await? {
+            None => Ok(0),
+            Some(outcome) if outcome.ok() => {
+                println!("committed at height {}: ok", outcome.height.unwrap_or(0));
+                Ok(0)
+            }
+            Some(outcome) => bail!("{}", describe_rejection(&outcome)),
+        }
+    }
+}
+
+/// A rejection in words, with its code.
+pub fn describe_rejection(outcome: &TxOutcome) -> String {
+    let words = match outcome.code.as_str() {
+        "insufficient_funds" => "insufficient funds",
+        "balance_cap_exceeded" => "the receiving account would exceed its balance cap",
+        "net_debit_cap_exceeded" => "a cooperative would exceed its net debit cap",
+        "account_frozen" => "the account is frozen",
+        "unknown_account" => "unknown account",
+        "unknown_cooperative" => "unknown cooperative",
+        "not_authorized" => "not authorized",
+        "duplicate" => "this payment was already made (same idempotency id)",
+        "zero_amount" => "amount must be more than zero",
+        "self_payment" => "cannot pay yourself",
+        "stale_nonce" | "future_nonce" => "out-of-order transaction; try again",
+        "bad_signature" => "the signature does not verify",
+        "wrong_chain" => "the transaction is for another network",
+        "window_not_open" => "that settlement window is not the open one",
+        "nothing_to_acknowledge" => "nothing to acknowledge in that window",
+        other => other,
+    };
+    let detail = outcome.message.clone().unwrap_or_default();
+    format!(
+        "transaction {} rejected: {words} ({}{}{})",
+        outcome.hash.to_hex(),
+        outcome.code,
+        if detail.is_empty() { "" } else { " — " },
+        detail
+    )
+}
+
+/// Look up the cooperative id a key belongs to.
+pub async fn coop_of(client: &Client, key: &PublicKey) -> Result<String> {
+    let coops = client.get("/v1/cooperatives").await?;
+    let address = key.to_address();
+    coops["cooperatives"]
+        .as_array()
+        .and_then(|l| {
+            l.iter()
+                .find(|c| c["key"].as_str() == Some(address.as_str()))
+        })
+        .and_then(|c| c["id"].as_str())
+        .map(str::to_string)
+        .ok_or_else(|| anyhow!("key {address} is not a cooperative's key"))
+}

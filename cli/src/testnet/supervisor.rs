@@ -1,0 +1,99 @@
+//! Child node processes: started as `kopnet node run --home H`, logs in
+//! `H/node.log`, stopped with SIGTERM (then SIGKILL after a grace period).
+
+use anyhow::{Context, Result};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+#[derive(Debug)]
+pub struct NodeProcess {
+    pub id: String,
+    pub home: PathBuf,
+    child: Option<Child>,
+}
+
+impl NodeProcess {
+    pub fn start(id: &str, home: &Path) -> Result<NodeProcess> {
+        let exe = std::env::current_exe().context("cannot find the kopnet binary")?;
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(home.join("node.log"))
+            .with_context(|| format!("cannot open log in {}", home.display()))?;
+        let err = log.try_clone()?;
+        let child = Command::new(exe)
+            .args(["node", "run", "--home"])
+            .arg(home)
+            .stdin(Stdio::null())
+            .stdout(log)
+            .stderr(err)
+            .spawn()
+            .with_context(|| format!("cannot start node {id}"))?;
+        Ok(NodeProcess {
+            id: id.to_string(),
+            home: home.to_path_buf(),
+            child: Some(child),
+        })
+    }
+
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    /// Whether the process is still running.
+    pub fn running(&mut self) -> bool {
+        match self.child.as_mut() {
+            Some(child) => matches!(child.try_wait(), Ok(None)),
+            None => false,
+        }
+    }
+
+    fn signal(&self, signal: &str) {
+        if let Some(pid) = self.pid() {
+            let _ = Command::new("kill")
+                .args([signal, &pid.to_string()])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
+        }
+    }
+
+    /// SIGTERM, wait up to `grace`, then SIGKILL. Returns whether it exited cleanly.
+    pub fn stop(&mut self, grace: Duration) -> bool {
+        let Some(mut child) = self.child.take() else {
+            return true;
+        };
+        self.child = Some(match child.try_wait() {
+            Ok(Some(status)) => return status.success(),
+            _ => child,
+        });
+        self.signal("-TERM");
+        let deadline = Instant::now() + grace;
+        let Some(mut child) = self.child.take() else {
+            return true;
+        };
+        loop {
+            match child.try_wait() {
+                Ok(Some(status)) => return status.success(),
+                Ok(None) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(50))
+                }
+                _ => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    return false;
+                }
+            }
+        }
+    }
+}
+
+impl Drop for NodeProcess {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}

@@ -1,0 +1,576 @@
+//! Demo traffic for a local cooperative city: members and merchants at every
+//! cooperative, an open-loop load at a target rate with a story-telling mix
+//! (cross-cooperative merchant payments, a taxi driver paying at the consumer
+//! cooperative's shop, cash-in and cash-out at other counters, ...), and
+//! commit tracking from a node's `/v1/events` stream.
+
+use crate::client::Client;
+use anyhow::{anyhow, Context, Result};
+use futures::StreamExt;
+use kopnet_consensus::{Hash, Keypair, PublicKey};
+use kopnet_ledger::{AccountKind, Action, CoopId, KycTier, Transaction, TxBody};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::Semaphore;
+
+/// Opening balance of each demo member: Rp 2.000.000.
+pub const OPENING_BALANCE: u64 = 2_000_000;
+/// Most submissions in flight at once.
+const IN_FLIGHT_MAX: usize = 256;
+/// Most unconfirmed transactions per member (a person pays one at a time).
+const PER_SIGNER_MAX: u32 = 1;
+/// A submission not seen in a block after this long is counted as lost.
+const LOST_AFTER: Duration = Duration::from_secs(30);
+/// Submit times kept for latency (older ones are dropped).
+const TRACKED_MAX: usize = 500_000;
+
+#[derive(Debug)]
+pub struct Signer {
+    pub key: Keypair,
+    pub next_nonce: u64,
+    pub in_flight: u32,
+}
+
+/// One cooperative with its key, node and demo accounts.
+#[derive(Debug)]
+pub struct CoopDemo {
+    pub id: CoopId,
+    pub node: Client,
+    pub signer: Mutex<Signer>,
+    pub members: Vec<usize>,
+    pub merchants: Vec<usize>,
+}
+
+/// What the load has seen so far.
+#[derive(Debug, Default)]
+pub struct Stats {
+    pub submitted: u64,
+    pub committed: u64,
+    pub committed_ok: u64,
+    pub by_kind: BTreeMap<&'static str, u64>,
+    pub rejected: BTreeMap<String, u64>,
+    pub latencies_ms: Vec<u64>,
+    pub last_height: u64,
+    pub per_second: Vec<(u64, u64)>,
+}
+
+pub struct Traffic {
+    pub chain_id: String,
+    pub coops: Vec<CoopDemo>,
+    /// Member and merchant signers, indexed by `CoopDemo::{members,merchants}`.
+    pub accounts: Vec<(PublicKey, CoopId, Mutex<Signer>)>,
+    pub stats: Arc<Mutex<Stats>>,
+    tracked: Arc<Mutex<HashMap<Hash, (Instant, usize, &'static str)>>>,
+    rng: Mutex<StdRng>,
+}
+
+impl std::fmt::Debug for Traffic {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Traffic")
+            .field("coops", &self.coops.len())
+            .finish()
+    }
+}
+
+/// A signed transaction ready to send, and whose slot it holds.
+struct Prepared {
+    tx: Transaction,
+    node: Client,
+    /// Index in `accounts`, or `usize::MAX - coop` for a cooperative signer.
+    slot: usize,
+    kind: &'static str,
+}
+
+const COOP_SLOT_BASE: usize = usize::MAX / 2;
+
+impl Traffic {
+    pub fn new(
+        chain_id: &str,
+        coops: Vec<(CoopId, Keypair, Client)>,
+        members_per_coop: usize,
+        merchants_per_coop: usize,
+    ) -> Traffic {
+        let mut accounts = Vec::new();
+        let mut demos = Vec::new();
+        for (id, key, node) in coops {
+            let mut members = Vec::new();
+            let mut merchants = Vec::new();
+            for i in 0..members_per_coop + merchants_per_coop {
+                let k = Keypair::generate(&mut rand::rngs::OsRng);
+                let index = accounts.len();
+                accounts.push((
+                    k.public(),
+                    id.clone(),
+                    Mutex::new(Signer {
+                        key: k,
+                        next_nonce: 1,
+                        in_flight: 0,
+                    }),
+                ));
+                if i < members_per_coop {
+                    members.push(index);
+                } else {
+                    merchants.push(index);
+                }
+            }
+            demos.push(CoopDemo {
+                id,
+                node,
+                signer: Mutex::new(Signer {
+                    key,
+                    next_nonce: 0,
+                    in_flight: 0,
+                }),
+                members,
+                merchants,
+            });
+        }
+        Traffic {
+            chain_id: chain_id.to_string(),
+            coops: demos,
+            accounts,
+            stats: Arc::default(),
+            tracked: Arc::default(),
+            rng: Mutex::new(StdRng::from_entropy()),
+        }
+    }
+
+    fn sign(&self, key: &Keypair, nonce: u64, action: Action) -> Result<Transaction> {
+        let body = TxBody {
+            chain_id: self.chain_id.clone(),
+            signer: key.public(),
+            nonce,
+            action,
+        };
+        Transaction::sign(body, key).map_err(|e| anyhow!("sign: {e}"))
+    }
+
+    /// Register every demo account and mint opening balances; wait for all.
+    pub async fn setup(&mut self) -> Result<()> {
+        for coop in &self.coops {
+            let key = coop
+                .signer
+                .lock()
+                .map_err(|_| anyhow!("lock"))?
+                .key
+                .public();
+            let nonce = coop.node.next_nonce(&key).await?;
+            coop.signer.lock().map_err(|_| anyhow!("lock"))?.next_nonce = nonce;
+        }
+        let mut hashes = Vec::new();
+        for c in 0..self.coops.len() {
+            let (members, merchants) = (
+                self.coops[c].members.clone(),
+                self.coops[c].merchants.clone(),
+            );
+            let mut txs = Vec::new();
+            for &index in members.iter().chain(&merchants) {
+                let merchant = merchants.contains(&index);
+                let member = self.accounts[index].0;
+                let (kind, tier) = if merchant {
+                    (AccountKind::Merchant, KycTier::Business)
+                } else {
+                    (AccountKind::Member, KycTier::Registered)
+                };
+                txs.push(Action::RegisterMember { member, kind, tier });
+                if !merchant {
+                    txs.push(Action::Mint {
+                        member,
+                        amount: OPENING_BALANCE,
+                    });
+                }
+            }
+            for action in txs {
+                let tx = self
+                    .sign_coop(c, action)
+                    .ok_or_else(|| anyhow!("cannot sign for cooperative"))?;
+                let node = self.coops[c].node.clone();
+                hashes.push((node.clone(), node.submit(&tx).await?));
+            }
+        }
+        for (node, hash) in hashes {
+            let outcome = node.wait(&hash, Duration::from_secs(60)).await?;
+            if !outcome.ok() {
+                return Err(anyhow!(
+                    "setup transaction {} failed: {}",
+                    hash.to_hex(),
+                    outcome.code
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn pick_amount(rng: &mut StdRng, low: u64, high: u64) -> u64 {
+        rng.gen_range(low / 500..=high / 500) * 500
+    }
+
+    /// Choose and sign the next transaction, or None if the chosen signer is busy.
+    fn prepare(&self) -> Option<Prepared> {
+        let mut rng = self.rng.lock().ok()?;
+        let n = self.coops.len();
+        let roll: u32 = rng.gen_range(0..100);
+        let a = rng.gen_range(0..n);
+        let mut b = rng.gen_range(0..n);
+        if n > 1 && b == a {
+            b = (a + 1 + rng.gen_range(0..n - 1)) % n;
+        }
+        let pick = |rng: &mut StdRng, list: &[usize]| {
+            list.get(rng.gen_range(0..list.len().max(1))).copied()
+        };
+        let taxi = self
+            .coops
+            .iter()
+            .position(|c| c.id.as_str() == "taksi-bersama");
+        let consumer = self
+            .coops
+            .iter()
+            .position(|c| c.id.as_str() == "konsumen-rukun");
+        let (signer_slot, action, kind) = match roll {
+            0..=54 => {
+                let from = pick(&mut rng, &self.coops[a].members)?;
+                let to = pick(&mut rng, &self.coops[b].merchants)?;
+                let amount = Self::pick_amount(&mut rng, 5_000, 150_000);
+                (
+                    from,
+                    Action::Payment {
+                        to: self.accounts[to].0,
+                        amount,
+                        memo: "belanja".into(),
+                        idempotency_id: rng.gen(),
+                    },
+                    "merchant_payment_cross",
+                )
+            }
+            55..=62 => {
+                let from = pick(&mut rng, &self.coops[a].members)?;
+                let to = pick(&mut rng, &self.coops[a].merchants)?;
+                let amount = Self::pick_amount(&mut rng, 5_000, 100_000);
+                (
+                    from,
+                    Action::Payment {
+                        to: self.accounts[to].0,
+                        amount,
+                        memo: "warung".into(),
+                        idempotency_id: rng.gen(),
+                    },
+                    "merchant_payment_on_us",
+                )
+            }
+            63..=72 => {
+                let from = pick(&mut rng, &self.coops[a].members)?;
+                let to = pick(&mut rng, &self.coops[b].members)?;
+                if from == to {
+                    return None;
+                }
+                let amount = Self::pick_amount(&mut rng, 10_000, 200_000);
+                (
+                    from,
+                    Action::Payment {
+                        to: self.accounts[to].0,
+                        amount,
+                        memo: "kirim".into(),
+                        idempotency_id: rng.gen(),
+                    },
+                    "member_transfer",
+                )
+            }
+            73..=79 => {
+                let (t, c) = (taxi.unwrap_or(a), consumer.unwrap_or(b));
+                let from = pick(&mut rng, &self.coops[t].members)?;
+                let to = pick(&mut rng, &self.coops[c].merchants)?;
+                let amount = Self::pick_amount(&mut rng, 20_000, 250_000);
+                (
+                    from,
+                    Action::Payment {
+                        to: self.accounts[to].0,
+                        amount,
+                        memo: "sembako".into(),
+                        idempotency_id: rng.gen(),
+                    },
+                    "taxi_driver_at_consumer_coop",
+                )
+            }
+            80..=89 => {
+                let member = pick(&mut rng, &self.coops[b].members)?;
+                let amount = Self::pick_amount(&mut rng, 100_000, 1_000_000);
+                let action = Action::CashIn {
+                    agent: self.coops[a].id.clone(),
+                    member: self.accounts[member].0,
+                    amount,
+                };
+                (COOP_SLOT_BASE + a, action, "cash_in_other_counter")
+            }
+            _ => {
+                let member = pick(&mut rng, &self.coops[a].members)?;
+                let amount = Self::pick_amount(&mut rng, 20_000, 200_000);
+                (
+                    member,
+                    Action::CashOut {
+                        agent: self.coops[b].id.clone(),
+                        amount,
+                    },
+                    "cash_out_other_counter",
+                )
+            }
+        };
+        drop(rng);
+        if signer_slot >= COOP_SLOT_BASE {
+            let c = signer_slot - COOP_SLOT_BASE;
+            let tx = self.sign_coop(c, action)?;
+            let node = self.coops.get(c)?.node.clone();
+            return Some(Prepared {
+                tx,
+                node,
+                slot: signer_slot,
+                kind,
+            });
+        }
+        let (_, home, cell) = self.accounts.get(signer_slot)?;
+        let mut signer = cell.lock().ok()?;
+        if signer.in_flight >= PER_SIGNER_MAX {
+            return None;
+        }
+        let tx = self.sign(&signer.key, signer.next_nonce, action).ok()?;
+        signer.next_nonce += 1;
+        signer.in_flight += 1;
+        let node = self
+            .coops
+            .iter()
+            .find(|c| &c.id == home)
+            .map(|c| c.node.clone())?;
+        Some(Prepared {
+            tx,
+            node,
+            slot: signer_slot,
+            kind,
+        })
+    }
+}
+
+impl Traffic {
+    /// Sign with a cooperative's key and its next nonce.
+    fn sign_coop(&self, c: usize, action: Action) -> Option<Transaction> {
+        let coop = self.coops.get(c)?;
+        let mut signer = coop.signer.lock().ok()?;
+        let tx = self.sign(&signer.key, signer.next_nonce, action).ok()?;
+        signer.next_nonce += 1;
+        signer.in_flight += 1;
+        Some(tx)
+    }
+
+    /// Sign and submit one cooperative transaction now (window closes, acks).
+    pub async fn submit_coop(&self, c: usize, action: Action) -> Result<Hash> {
+        let tx = self.sign_coop(c, action).context("cannot sign")?;
+        let node = self
+            .coops
+            .get(c)
+            .context("no such cooperative")?
+            .node
+            .clone();
+        let hash = node.submit(&tx).await?;
+        self.track(hash, COOP_SLOT_BASE + c, "settlement");
+        Ok(hash)
+    }
+
+    fn track(&self, hash: Hash, slot: usize, kind: &'static str) {
+        if let Ok(mut tracked) = self.tracked.lock() {
+            if tracked.len() < TRACKED_MAX {
+                tracked.insert(hash, (Instant::now(), slot, kind));
+            }
+        }
+        if let Ok(mut stats) = self.stats.lock() {
+            stats.submitted += 1;
+        }
+    }
+
+    fn release(&self, slot: usize) {
+        let cell = if slot >= COOP_SLOT_BASE {
+            self.coops.get(slot - COOP_SLOT_BASE).map(|c| &c.signer)
+        } else {
+            self.accounts.get(slot).map(|a| &a.2)
+        };
+        if let Some(Ok(mut signer)) = cell.map(|c| c.lock()) {
+            signer.in_flight = signer.in_flight.saturating_sub(1);
+        }
+    }
+
+    /// A submission failed before reaching a block: count it, and resync the
+    /// signer's nonce from the node so its later transactions are not stuck.
+    async fn failed(&self, prepared: &Prepared, code: String) {
+        if let Ok(mut stats) = self.stats.lock() {
+            *stats.rejected.entry(code).or_insert(0) += 1;
+        }
+        self.release(prepared.slot);
+        let key = prepared.tx.body.signer;
+        if let Ok(nonce) = prepared.node.next_nonce(&key).await {
+            let cell = if prepared.slot >= COOP_SLOT_BASE {
+                self.coops
+                    .get(prepared.slot - COOP_SLOT_BASE)
+                    .map(|c| &c.signer)
+            } else {
+                self.accounts.get(prepared.slot).map(|a| &a.2)
+            };
+            if let Some(Ok(mut signer)) = cell.map(|c| c.lock()) {
+                if signer.in_flight == 0 || prepared.slot >= COOP_SLOT_BASE {
+                    signer.next_nonce = nonce;
+                }
+            }
+        }
+    }
+
+    /// Send load at `rate` transactions per second until `stop` says so.
+    pub async fn run_load(
+        self: Arc<Self>,
+        rate: u64,
+        mut stop: tokio::sync::watch::Receiver<bool>,
+    ) {
+        let permits = Arc::new(Semaphore::new(IN_FLIGHT_MAX));
+        let tick = Duration::from_millis(10);
+        let mut interval = tokio::time::interval(tick);
+        let per_tick = rate as f64 / 100.0;
+        let mut owed = 0.0f64;
+        loop {
+            tokio::select! {
+                _ = stop.changed() => break,
+                _ = interval.tick() => {}
+            }
+            owed += per_tick;
+            while owed >= 1.0 {
+                owed -= 1.0;
+                let Some(prepared) = self.prepare() else {
+                    continue;
+                };
+                let Ok(permit) = permits.clone().try_acquire_owned() else {
+                    self.release(prepared.slot);
+                    continue;
+                };
+                let me = self.clone();
+                tokio::spawn(async move {
+                    let _permit = permit;
+                    match prepared.node.submit(&prepared.tx).await {
+                        Ok(hash) => me.track(hash, prepared.slot, prepared.kind),
+                        Err(e) => {
+                            let code = e.code().unwrap_or("unreachable").to_string();
+                            me.failed(&prepared, code).await;
+                        }
+                    }
+                });
+            }
+        }
+    }
+
+    /// Follow `/v1/events` on `node`, matching commits to submissions.
+    pub async fn follow_commits(
+        self: Arc<Self>,
+        node: Client,
+        mut stop: tokio::sync::watch::Receiver<bool>,
+    ) -> Result<()> {
+        let url = format!("{}/v1/events", node.base());
+        let response = reqwest::get(&url)
+            .await
+            .with_context(|| format!("cannot reach {url}"))?;
+        let mut stream = response.bytes_stream();
+        let mut buffer = String::new();
+        let started = Instant::now();
+        loop {
+            let chunk = tokio::select! {
+                _ = stop.changed() => return Ok(()),
+                chunk = stream.next() => chunk,
+            };
+            let Some(chunk) = chunk else { return Ok(()) };
+            buffer.push_str(&String::from_utf8_lossy(&chunk?));
+            while let Some(end) = buffer.find("\n\n") {
+                let event: String = buffer.drain(..end + 2).collect();
+                if let Some(data) = event.lines().find_map(|l| l.strip_prefix("data:")) {
+                    if let Ok(block) = serde_json::from_str::<serde_json::Value>(data.trim()) {
+                        self.on_block(&block, started);
+                    }
+                }
+            }
+        }
+    }
+
+    fn on_block(&self, block: &serde_json::Value, started: Instant) {
+        let txs = block["txs"].as_array().cloned().unwrap_or_default();
+        let mut releases = Vec::new();
+        let (Ok(mut tracked), Ok(mut stats)) = (self.tracked.lock(), self.stats.lock()) else {
+            return;
+        };
+        stats.last_height = block["height"].as_u64().unwrap_or(stats.last_height);
+        let second = started.elapsed().as_secs();
+        for tx in &txs {
+            let Some(hash) = tx["hash"].as_str().and_then(|h| Hash::from_hex(h).ok()) else {
+                continue;
+            };
+            let result = tx["result"].as_str().unwrap_or("?").to_string();
+            let Some((at, slot, kind)) = tracked.remove(&hash) else {
+                continue;
+            };
+            stats.committed += 1;
+            stats
+                .latencies_ms
+                .push(u64::try_from(at.elapsed().as_millis()).unwrap_or(u64::MAX));
+            if result == "ok" {
+                stats.committed_ok += 1;
+                *stats.by_kind.entry(kind).or_insert(0) += 1;
+            } else {
+                *stats.rejected.entry(result).or_insert(0) += 1;
+            }
+            match stats.per_second.last_mut() {
+                Some((s, n)) if *s == second => *n += 1,
+                _ => stats.per_second.push((second, 1)),
+            }
+            releases.push(slot);
+        }
+        drop(tracked);
+        drop(stats);
+        for slot in releases {
+            self.release(slot);
+        }
+    }
+
+    /// Count submissions older than [`LOST_AFTER`] as lost and free their signers.
+    pub fn sweep(&self) {
+        let mut lost = Vec::new();
+        if let Ok(mut tracked) = self.tracked.lock() {
+            tracked.retain(|_, (at, slot, _)| {
+                let keep = at.elapsed() < LOST_AFTER;
+                if !keep {
+                    lost.push(*slot);
+                }
+                keep
+            });
+        }
+        if !lost.is_empty() {
+            if let Ok(mut stats) = self.stats.lock() {
+                *stats.rejected.entry("lost".into()).or_insert(0) += lost.len() as u64;
+            }
+        }
+        for slot in lost {
+            self.release(slot);
+        }
+    }
+
+    /// Transactions submitted but not yet seen in a block.
+    pub fn outstanding(&self) -> usize {
+        self.tracked.lock().map(|t| t.len()).unwrap_or(0)
+    }
+}
+
+/// The `p`-th percentile (0-100) of unsorted values.
+pub fn percentile(values: &[u64], p: u64) -> u64 {
+    if values.is_empty() {
+        return 0;
+    }
+    let mut sorted = values.to_vec();
+    sorted.sort_unstable();
+    let index = (sorted.len() as u64 - 1) * p / 100;
+    sorted
+        .get(usize::try_from(index).unwrap_or(0))
+        .copied()
+        .unwrap_or(0)
+}

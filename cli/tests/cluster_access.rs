@@ -1,0 +1,115 @@
+//! A node that is not in genesis cannot connect or inject messages, and an
+//! observer refuses writes with 403.
+
+mod common;
+use common::*;
+use kopnet_consensus::Keypair;
+use kopnet_ledger::{AccountKind, Action, KycTier};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[test]
+fn outsiders_are_refused_and_observers_are_read_only() {
+    let cluster = Cluster::start(4, 1);
+    let observer = cluster
+        .nodes
+        .iter()
+        .position(|n| n.role == "observer")
+        .unwrap();
+    // An observer answers writes with 403 read_only_observer.
+    let mut teller = Wallet::new(cluster.coop_key("ksp-sejahtera"), &cluster.chain_id);
+    let tx = teller.sign(Action::RegisterMember {
+        member: Keypair::from_seed([9; 32]).public(),
+        kind: AccountKind::Member,
+        tier: KycTier::Registered,
+    });
+    let response = cluster.submit(observer, &tx);
+    assert_eq!(response.status().as_u16(), 403);
+    let body: serde_json::Value = response.json().unwrap();
+    assert_eq!(body["error"]["code"], "read_only_observer");
+
+    // An outsider with a key that is not in genesis.
+    let outsider = cluster.dir.path().join("outsider");
+    let key = cluster.dir.path().join("outsider.key");
+    assert!(Command::new(kopnet())
+        .args(["keys", "new", "--out"])
+        .arg(&key)
+        .stdout(Stdio::null())
+        .status()
+        .unwrap()
+        .success());
+    let config: String =
+        std::fs::read_to_string(cluster.nodes[0].home.join("config.toml")).unwrap();
+    let listen_line = config
+        .lines()
+        .find(|l| l.contains("/ip4/127.0.0.1/tcp/"))
+        .unwrap();
+    let peer = listen_line.split('"').nth(1).unwrap().to_string();
+    let api_port = free_port();
+    let status = Command::new(kopnet())
+        .args(["node", "init", "--home"])
+        .arg(&outsider)
+        .arg("--genesis")
+        .arg(cluster.net_dir().join("genesis.json"))
+        .arg("--key")
+        .arg(&key)
+        .args(["--observer", "--api", &format!("127.0.0.1:{api_port}")])
+        .args([
+            "--listen",
+            &format!("/ip4/127.0.0.1/tcp/{}", free_port()),
+            "--peer",
+            &peer,
+        ])
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let log = std::fs::File::create(outsider.join("node.log")).unwrap();
+    let mut child = Command::new(kopnet())
+        .args(["node", "run", "--home"])
+        .arg(&outsider)
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    wait_for(
+        "a cluster node to log the refused connection",
+        Duration::from_secs(30),
+        || {
+            (0..cluster.nodes.len())
+                .any(|i| cluster.log(i).contains("not in genesis"))
+                .then_some(())
+        },
+    );
+    // The cluster moves on; the outsider learns nothing.
+    let now = cluster.height(0).unwrap();
+    cluster.wait_height(0, now + 2, Duration::from_secs(60));
+    let outsider_height = http()
+        .get(format!("http://127.0.0.1:{api_port}/v1/status"))
+        .send()
+        .ok()
+        .and_then(|r| r.json::<serde_json::Value>().ok())
+        .and_then(|v| v["height"].as_u64());
+    assert_eq!(outsider_height, Some(0));
+    let line = (0..cluster.nodes.len())
+        .flat_map(|i| {
+            cluster
+                .log(i)
+                .lines()
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
+        .find(|l| l.contains("not in genesis"))
+        .unwrap();
+    println!("refusal logged: {line}");
+    let _ = child.kill();
+    let _ = child.wait();
+}

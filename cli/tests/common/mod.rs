@@ -1,0 +1,236 @@
+//! A local network of real `kopnet node run` processes on 127.0.0.1, and a
+//! blocking HTTP client. Every wait is a condition with a deadline.
+#![allow(dead_code)]
+
+use base64::Engine as _;
+use kopnet_consensus::{Hash, Keypair, PublicKey};
+use kopnet_ledger::{Action, Transaction, TxBody};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub fn kopnet() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_kopnet"))
+}
+
+pub fn http() -> reqwest::blocking::Client {
+    reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap()
+}
+
+/// Wait until `f` returns Some, or panic after `timeout` with `what`.
+pub fn wait_for<T>(what: &str, timeout: Duration, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(value) = f() {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+pub struct NodeInfo {
+    pub id: String,
+    pub role: String,
+    pub home: PathBuf,
+    pub api: String,
+    pub child: Option<Child>,
+}
+
+pub struct Cluster {
+    pub dir: tempfile::TempDir,
+    pub layout: Value,
+    pub nodes: Vec<NodeInfo>,
+    pub chain_id: String,
+}
+
+impl Cluster {
+    pub fn init(validators: usize, observers: usize) -> Cluster {
+        let dir = tempfile::tempdir().unwrap();
+        let net = dir.path().join("net");
+        let status = Command::new(kopnet())
+            .args(["testnet", "init", "--dir"])
+            .arg(&net)
+            .args([
+                "--validators",
+                &validators.to_string(),
+                "--observers",
+                &observers.to_string(),
+            ])
+            .stdout(Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let layout: Value =
+            serde_json::from_str(&std::fs::read_to_string(net.join("testnet.json")).unwrap())
+                .unwrap();
+        let nodes = layout["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| NodeInfo {
+                id: n["id"].as_str().unwrap().to_string(),
+                role: n["role"].as_str().unwrap().to_string(),
+                home: PathBuf::from(n["home"].as_str().unwrap()),
+                api: n["api_url"].as_str().unwrap().to_string(),
+                child: None,
+            })
+            .collect();
+        let chain_id = layout["chain_id"].as_str().unwrap().to_string();
+        Cluster {
+            dir,
+            layout,
+            nodes,
+            chain_id,
+        }
+    }
+
+    pub fn start(validators: usize, observers: usize) -> Cluster {
+        let mut cluster = Cluster::init(validators, observers);
+        for i in 0..cluster.nodes.len() {
+            cluster.start_node(i);
+        }
+        cluster.wait_height_all(1, Duration::from_secs(60));
+        cluster
+    }
+
+    pub fn net_dir(&self) -> PathBuf {
+        self.dir.path().join("net")
+    }
+
+    pub fn start_node(&mut self, i: usize) {
+        let node = &mut self.nodes[i];
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(node.home.join("node.log"))
+            .unwrap();
+        let child = Command::new(kopnet())
+            .args(["node", "run", "--home"])
+            .arg(&node.home)
+            .env("RUST_LOG", "info,libp2p=warn")
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        node.child = Some(child);
+    }
+
+    pub fn kill9(&mut self, i: usize) {
+        if let Some(mut child) = self.nodes[i].child.take() {
+            child.kill().unwrap();
+            child.wait().unwrap();
+        }
+    }
+
+    pub fn log(&self, i: usize) -> String {
+        std::fs::read_to_string(self.nodes[i].home.join("node.log")).unwrap_or_default()
+    }
+
+    pub fn get(&self, i: usize, path: &str) -> Option<Value> {
+        let response = http()
+            .get(format!("{}{path}", self.nodes[i].api))
+            .send()
+            .ok()?;
+        if !response.status().is_success() {
+            return None;
+        }
+        response.json().ok()
+    }
+
+    pub fn height(&self, i: usize) -> Option<u64> {
+        self.get(i, "/v1/status")?["height"].as_u64()
+    }
+
+    pub fn wait_height(&self, i: usize, height: u64, timeout: Duration) {
+        wait_for(
+            &format!("node {} to reach height {height}", self.nodes[i].id),
+            timeout,
+            || self.height(i).filter(|h| *h >= height),
+        );
+    }
+
+    pub fn wait_height_all(&self, height: u64, timeout: Duration) {
+        for i in 0..self.nodes.len() {
+            if self.nodes[i].child.is_some() {
+                self.wait_height(i, height, timeout);
+            }
+        }
+    }
+
+    pub fn coop_key(&self, id: &str) -> Keypair {
+        kopnet_node::keyfile::read(&self.net_dir().join("coops").join(format!("{id}.key"))).unwrap()
+    }
+
+    /// Index of the validator node of cooperative `id`.
+    pub fn node_of(&self, id: &str) -> usize {
+        self.nodes.iter().position(|n| n.id == id).unwrap_or(0)
+    }
+
+    pub fn submit(&self, i: usize, tx: &Transaction) -> reqwest::blocking::Response {
+        let b64 = base64::engine::general_purpose::STANDARD.encode(tx.encode().unwrap());
+        http()
+            .post(format!("{}/v1/tx", self.nodes[i].api))
+            .json(&serde_json::json!({"tx": b64}))
+            .send()
+            .unwrap()
+    }
+
+    /// Wait until tx `hash` is committed on node `i`; returns its result code.
+    pub fn wait_tx(&self, i: usize, hash: &Hash, timeout: Duration) -> String {
+        wait_for(&format!("tx {hash} to commit"), timeout, || {
+            let v = self.get(i, &format!("/v1/tx/{}", hash.to_hex()))?;
+            (v["status"] == "committed")
+                .then(|| v["result"]["code"].as_str().unwrap_or("").to_string())
+        })
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        for node in &mut self.nodes {
+            if let Some(mut child) = node.child.take() {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+        }
+    }
+}
+
+/// Signs for one key, counting nonces locally.
+pub struct Wallet {
+    pub key: Keypair,
+    pub nonce: u64,
+    pub chain_id: String,
+}
+
+impl Wallet {
+    pub fn new(key: Keypair, chain_id: &str) -> Wallet {
+        Wallet {
+            key,
+            nonce: 0,
+            chain_id: chain_id.to_string(),
+        }
+    }
+    pub fn public(&self) -> PublicKey {
+        self.key.public()
+    }
+    pub fn sign(&mut self, action: Action) -> Transaction {
+        self.nonce += 1;
+        let body = TxBody {
+            chain_id: self.chain_id.clone(),
+            signer: self.key.public(),
+            nonce: self.nonce,
+            action,
+        };
+        Transaction::sign(body, &self.key).unwrap()
+    }
+}
+
+pub fn read_to_string(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_default()
+}
