@@ -30,7 +30,7 @@ pub struct VerifyArgs {
 /// Where the chain comes from.
 enum Source {
     Api(Client),
-    Home(Ledger<SledStorage>),
+    Home(Box<Ledger<SledStorage>>),
 }
 
 struct RawBlock {
@@ -107,7 +107,7 @@ pub async fn verify(args: VerifyArgs) -> Result<i32> {
                 )
             })?;
             let ledger = Ledger::open(store, &genesis.ledger)?;
-            (Source::Home(ledger), genesis)
+            (Source::Home(Box::new(ledger)), genesis)
         }
         _ => bail!("give --node URL or --home DIR"),
     };

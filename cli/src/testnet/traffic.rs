@@ -63,7 +63,7 @@ pub struct Traffic {
     /// Member and merchant signers, indexed by `CoopDemo::{members,merchants}`.
     pub accounts: Vec<(PublicKey, CoopId, Mutex<Signer>)>,
     pub stats: Arc<Mutex<Stats>>,
-    tracked: Arc<Mutex<HashMap<Hash, (Instant, usize, &'static str)>>>,
+    tracked: Arc<Mutex<HashMap<Hash, Submission>>>,
     rng: Mutex<StdRng>,
 }
 
@@ -83,6 +83,9 @@ struct Prepared {
     slot: usize,
     kind: &'static str,
 }
+
+/// When a transaction was submitted, by which signer slot, of which kind.
+type Submission = (Instant, usize, &'static str);
 
 const COOP_SLOT_BASE: usize = usize::MAX / 2;
 

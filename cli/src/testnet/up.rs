@@ -306,7 +306,7 @@ async fn run_network(
         };
         let tps = committed.saturating_sub(last_committed);
         last_committed = committed;
-        if tty || started.elapsed().as_secs() % 5 == 0 {
+        if tty || started.elapsed().as_secs().is_multiple_of(5) {
             let positions = positions_line(&clients[0].1).await;
             let line = format!("height {height:>6} | {tps:>5} tx/s | p50 {p50:>5} ms p99 {p99:>5} ms | committed {committed:>7} | {positions}");
             if tty {

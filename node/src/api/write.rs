@@ -30,8 +30,9 @@ pub fn json_error(rejection: JsonRejection) -> ApiError {
 
 fn decode_tx_text(text: &str) -> ApiResult<Vec<u8>> {
     let text = text.trim();
-    let is_hex =
-        !text.is_empty() && text.len() % 2 == 0 && text.bytes().all(|b| b.is_ascii_hexdigit());
+    let is_hex = !text.is_empty()
+        && text.len().is_multiple_of(2)
+        && text.bytes().all(|b| b.is_ascii_hexdigit());
     if is_hex {
         if let Ok(bytes) = hex::decode(text) {
             return Ok(bytes);
