@@ -176,12 +176,12 @@ async fn gossip_published_before_any_subscriber_reaches_every_node() {
         .unwrap();
     let a_addr = a.addr().await;
     let mut b = start(2, &allowed, vec![a_addr.clone()]).await;
-    let mut c = start(3, &allowed, vec![a_addr]).await;
+    // There is no peer discovery: bootstrap lists the peers to dial.
+    let mut c = start(3, &allowed, vec![a_addr, b.addr().await]).await;
 
     let (id, source, author) = b.expect_gossip(b"early").await;
     assert_eq!((source, author), (a.id(), a.id()));
-    // B forwards only after validation: let it see C subscribed (C learns
-    // B's address through identify), then accept.
+    // B forwards only after validation: let it see C subscribed, then accept.
     let (b_handle, c_id) = (b.handle.clone(), c.id());
     eventually("B sees C subscribed to transactions", || {
         let b_handle = b_handle.clone();
