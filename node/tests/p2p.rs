@@ -200,6 +200,18 @@ async fn gossip_published_before_any_subscriber_reaches_every_node() {
     c.handle.report(id, source, Verdict::Accept).await.unwrap();
 
     // Once everyone is subscribed, a publish goes out at once; B rejects it.
+    let (a_handle, b_id) = (a.handle.clone(), b.id());
+    eventually("A sees B and C subscribed to transactions", || {
+        let a_handle = a_handle.clone();
+        async move {
+            let peers = a_handle
+                .subscribed_peers(Topic::Transactions)
+                .await
+                .unwrap();
+            peers.contains(&b_id) && peers.contains(&c_id)
+        }
+    })
+    .await;
     a.handle
         .publish(Topic::Transactions, b"second".to_vec())
         .await

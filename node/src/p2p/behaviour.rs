@@ -2,7 +2,9 @@
 //! catch-up request-response, identify and ping.
 
 use super::codec::SyncCodec;
-use super::config::{P2pConfig, CONNECTIONS_PER_PEER_MAX, SYNC_PROTOCOL, SYNC_REQUEST_TIMEOUT};
+use super::config::{
+    P2pConfig, CONNECTIONS_PER_PEER_MAX, GOSSIP_ENVELOPE_BYTES, SYNC_PROTOCOL, SYNC_REQUEST_TIMEOUT,
+};
 use super::error::P2pError;
 use kopnet_consensus::crypto::Hash;
 use libp2p::allow_block_list::{self, AllowedPeers};
@@ -40,7 +42,11 @@ pub(crate) fn gossipsub_config(config: &P2pConfig) -> Result<gossipsub::Config, 
         .mesh_n_low(2)
         .mesh_n(4)
         .mesh_n_high(8)
-        .max_transmit_size(config.max_transmit_bytes)
+        .max_transmit_size(
+            config
+                .max_transmit_bytes
+                .saturating_add(GOSSIP_ENVELOPE_BYTES),
+        )
         .message_id_fn(message_id)
         .validate_messages()
         .validation_mode(gossipsub::ValidationMode::Strict)

@@ -14,6 +14,11 @@ pub const SYNC_PROTOCOL: &str = "/kopnet/sync/1";
 pub const PUBLISH_QUEUE_MESSAGES_MAX: usize = 1024;
 /// Bytes kept in the publish queue (oldest dropped first).
 pub const PUBLISH_QUEUE_BYTES_MAX: usize = 64 * 1024 * 1024;
+/// A queued message older than this is dropped: gossip that late is stale.
+pub const PUBLISH_QUEUE_AGE_MAX: Duration = Duration::from_secs(30);
+/// Room for the gossipsub envelope (topic, signature, key, sequence number,
+/// protobuf framing) on top of a payload of `max_transmit_bytes`.
+pub const GOSSIP_ENVELOPE_BYTES: usize = 1024;
 /// How often the publish queue is retried even without a new subscription.
 pub const PUBLISH_RETRY_INTERVAL: Duration = Duration::from_millis(250);
 /// Outstanding outbound catch-up requests.
@@ -65,7 +70,8 @@ pub struct P2pConfig {
     pub bootstrap: Vec<Multiaddr>,
     /// ed25519 public keys allowed to connect (validators and observers from genesis).
     pub allowed_keys: Vec<[u8; 32]>,
-    /// Largest gossip message (must be the same on every node).
+    /// Largest gossip payload (must be the same on every node); the
+    /// gossipsub transmit size adds [`GOSSIP_ENVELOPE_BYTES`] to it.
     pub max_transmit_bytes: usize,
     /// Total established connection limit.
     pub max_connections: u32,

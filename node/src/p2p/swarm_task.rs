@@ -5,7 +5,8 @@
 use super::behaviour::{Behaviour, BehaviourEvent};
 use super::config::{
     P2pConfig, ADDRESSES_PER_PEER_MAX, INBOUND_REQUESTS_MAX, OUTBOUND_REQUESTS_MAX,
-    PUBLISH_QUEUE_BYTES_MAX, PUBLISH_QUEUE_MESSAGES_MAX, PUBLISH_RETRY_INTERVAL,
+    PUBLISH_QUEUE_AGE_MAX, PUBLISH_QUEUE_BYTES_MAX, PUBLISH_QUEUE_MESSAGES_MAX,
+    PUBLISH_RETRY_INTERVAL,
 };
 use super::error::P2pError;
 use super::handle::{Command, NetEvent, Responder, Verdict};
@@ -21,7 +22,14 @@ use libp2p::swarm::{ConnectionDenied, DialError, ListenError, SwarmEvent};
 use libp2p::{identify, Multiaddr, PeerId, Swarm};
 use std::collections::{HashMap, HashSet, VecDeque};
 use tokio::sync::{mpsc, oneshot};
-use tokio::time::MissedTickBehavior;
+use tokio::time::{Instant, MissedTickBehavior};
+
+/// A message waiting for a subscriber.
+pub(crate) struct Queued {
+    topic: Topic,
+    data: Vec<u8>,
+    since: Instant,
+}
 
 /// Where the answer to one outbound catch-up request goes.
 type ResponseSender = oneshot::Sender<Result<Vec<u8>, P2pError>>;
@@ -37,7 +45,7 @@ pub(crate) struct SwarmTask {
     /// Weak, so the task stops once every handle and responder is gone.
     pub(crate) command_sender: mpsc::WeakSender<Command>,
     pub(crate) events: mpsc::Sender<NetEvent>,
-    pub(crate) publish_queue: VecDeque<(Topic, Vec<u8>)>,
+    pub(crate) publish_queue: VecDeque<Queued>,
     pub(crate) publish_queue_bytes: usize,
     pub(crate) outbound: HashMap<OutboundRequestId, ResponseSender>,
     pub(crate) inbound: HashMap<InboundRequestId, ResponseChannel<Vec<u8>>>,
@@ -150,7 +158,12 @@ impl SwarmTask {
                         limit: OUTBOUND_REQUESTS_MAX,
                     }));
                 } else {
-                    let id = self.swarm.behaviour_mut().sync.send_request(&peer, data);
+                    let addrs = self.known_addrs.get(&peer).cloned().unwrap_or_default();
+                    let id = self
+                        .swarm
+                        .behaviour_mut()
+                        .sync
+                        .send_request_with_addresses(&peer, data, addrs);
                     self.outbound.insert(id, done);
                 }
             }
@@ -232,13 +245,18 @@ impl SwarmTask {
 
     /// Publish now, or queue when no peer can take it yet.
     fn publish(&mut self, topic: Topic, data: Vec<u8>) -> Result<(), P2pError> {
-        match self.try_publish(topic, data)? {
-            None => Ok(()),
-            Some(data) => {
-                self.enqueue(topic, data);
-                Ok(())
-            }
+        if self.allowed.is_empty() {
+            // A network of one: nobody could ever receive it.
+            return Ok(());
         }
+        if let Some(data) = self.try_publish(topic, data)? {
+            self.enqueue(Queued {
+                topic,
+                data,
+                since: Instant::now(),
+            });
+        }
+        Ok(())
     }
 
     /// `Ok(None)`: published (or a duplicate). `Ok(Some(data))`: retry later.
@@ -261,41 +279,53 @@ impl SwarmTask {
         }
     }
 
-    fn enqueue(&mut self, topic: Topic, data: Vec<u8>) {
-        self.publish_queue_bytes = self.publish_queue_bytes.saturating_add(data.len());
-        self.publish_queue.push_back((topic, data));
+    fn enqueue(&mut self, queued: Queued) {
+        self.publish_queue_bytes = self.publish_queue_bytes.saturating_add(queued.data.len());
+        self.publish_queue.push_back(queued);
         while self.publish_queue.len() > PUBLISH_QUEUE_MESSAGES_MAX
             || self.publish_queue_bytes > PUBLISH_QUEUE_BYTES_MAX
         {
-            let Some((dropped_topic, dropped)) = self.publish_queue.pop_front() else {
+            let Some(dropped) = self.publish_queue.pop_front() else {
                 break;
             };
-            self.publish_queue_bytes = self.publish_queue_bytes.saturating_sub(dropped.len());
+            self.publish_queue_bytes = self.publish_queue_bytes.saturating_sub(dropped.data.len());
             tracing::warn!(
-                topic = ?dropped_topic,
-                bytes = dropped.len(),
+                topic = ?dropped.topic,
+                bytes = dropped.data.len(),
                 "publish queue full: dropped the oldest unpublished message"
             );
         }
     }
 
+    /// Retry every queued message in order; drop the ones that went stale.
     fn flush_publish_queue(&mut self) {
         if self.publish_queue.is_empty() || self.isolated {
             return;
         }
         let pending = std::mem::take(&mut self.publish_queue);
         self.publish_queue_bytes = 0;
-        for (topic, data) in pending {
-            match self.try_publish(topic, data) {
+        let mut expired = 0usize;
+        for queued in pending {
+            if queued.since.elapsed() > PUBLISH_QUEUE_AGE_MAX {
+                expired += 1;
+                continue;
+            }
+            match self.try_publish(queued.topic, queued.data) {
                 Ok(None) => {}
                 Ok(Some(data)) => {
                     self.publish_queue_bytes = self.publish_queue_bytes.saturating_add(data.len());
-                    self.publish_queue.push_back((topic, data));
+                    self.publish_queue.push_back(Queued { data, ..queued });
                 }
                 Err(error) => {
                     tracing::warn!(%error, "dropped a queued message that cannot be published")
                 }
             }
+        }
+        if expired > 0 {
+            tracing::info!(
+                expired,
+                "dropped queued gossip that found no subscriber in time"
+            );
         }
     }
 
@@ -342,18 +372,35 @@ impl SwarmTask {
         }
     }
 
+    /// Remember an address we reached `peer` at (most recent first).
     fn remember_addr(&mut self, peer: PeerId, addr: Multiaddr) {
         if !self.is_allowed(&peer) {
             return;
         }
-        let addr = match addr.iter().last() {
-            Some(Protocol::P2p(_)) => addr,
-            _ => addr.with(Protocol::P2p(peer)),
-        };
+        let addr = with_peer_id(addr, peer);
         let addrs = self.known_addrs.entry(peer).or_default();
-        if !addrs.contains(&addr) && addrs.len() < ADDRESSES_PER_PEER_MAX {
-            addrs.push(addr);
+        addrs.retain(|known| *known != addr);
+        addrs.insert(0, addr);
+        addrs.truncate(ADDRESSES_PER_PEER_MAX);
+    }
+
+    /// Put what `peer` announces first, then what we knew (bounded).
+    fn announce_addrs(&mut self, peer: PeerId, announced: Vec<Multiaddr>) {
+        if !self.is_allowed(&peer) {
+            return;
         }
+        let mut addrs: Vec<Multiaddr> = Vec::with_capacity(ADDRESSES_PER_PEER_MAX);
+        let known = self.known_addrs.remove(&peer).unwrap_or_default();
+        let announced = announced
+            .into_iter()
+            .take(ADDRESSES_PER_PEER_MAX)
+            .map(|addr| with_peer_id(addr, peer));
+        for addr in announced.chain(known) {
+            if addrs.len() < ADDRESSES_PER_PEER_MAX && !addrs.contains(&addr) {
+                addrs.push(addr);
+            }
+        }
+        self.known_addrs.insert(peer, addrs);
     }
 
     /// Log a denied connection: a warning for strangers, debug while isolated.
@@ -442,9 +489,7 @@ impl SwarmTask {
             BehaviourEvent::Gossipsub(event) => self.on_gossip_event(event),
             BehaviourEvent::Sync(event) => self.on_sync_event(event),
             BehaviourEvent::Identify(identify::Event::Received { peer_id, info, .. }) => {
-                for addr in info.listen_addrs.into_iter().take(ADDRESSES_PER_PEER_MAX) {
-                    self.remember_addr(peer_id, addr);
-                }
+                self.announce_addrs(peer_id, info.listen_addrs)
             }
             BehaviourEvent::Identify(_) | BehaviourEvent::Ping(_) => {}
             BehaviourEvent::Allow(never) => match never {},
@@ -604,6 +649,13 @@ impl SwarmTask {
             }
             Err(mpsc::error::TrySendError::Closed(_)) => false,
         }
+    }
+}
+
+fn with_peer_id(addr: Multiaddr, peer: PeerId) -> Multiaddr {
+    match addr.iter().last() {
+        Some(Protocol::P2p(_)) => addr,
+        _ => addr.with(Protocol::P2p(peer)),
     }
 }
 
