@@ -97,6 +97,13 @@ pub fn describe_rejection(outcome: &TxOutcome) -> String {
         other => other,
     };
     let detail = outcome.message.clone().unwrap_or_default();
+    let prefix = format!("{}: ", outcome.code);
+    let detail = detail.strip_prefix(&prefix).unwrap_or(&detail).to_string();
+    let detail = if detail == outcome.code {
+        String::new()
+    } else {
+        detail
+    };
     format!(
         "transaction {} rejected: {words} ({}{}{})",
         outcome.hash.to_hex(),

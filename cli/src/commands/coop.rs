@@ -59,7 +59,7 @@ pub enum CoopCommand {
         coop: CoopOpts,
         #[arg(long)]
         member: String,
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true)]
         amount: String,
     },
     /// Cash paid out at the counter of the member's home cooperative.
@@ -68,7 +68,7 @@ pub enum CoopCommand {
         coop: CoopOpts,
         #[arg(long)]
         member: String,
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true)]
         amount: String,
     },
     /// Cash deposited for any cooperative's member at this counter.
@@ -77,7 +77,7 @@ pub enum CoopCommand {
         coop: CoopOpts,
         #[arg(long)]
         member: String,
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true)]
         amount: String,
     },
     /// Close the open settlement window.
@@ -118,7 +118,7 @@ pub enum ProposeAction {
         key: String,
         #[arg(long, default_value_t = 0)]
         voting_power: u64,
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true)]
         ndc: String,
     },
     RemoveCooperative {
@@ -134,7 +134,7 @@ pub enum ProposeAction {
     SetNdc {
         #[arg(long)]
         id: String,
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true)]
         ndc: String,
     },
     /// Replace the fee rules with those in a JSON file (a list of rules).
@@ -145,7 +145,7 @@ pub enum ProposeAction {
     SetTierLimit {
         #[arg(long, value_enum)]
         tier: Tier,
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true)]
         cap: String,
     },
     Freeze {

@@ -43,7 +43,7 @@ pub enum WalletCommand {
         #[arg(long)]
         to: String,
         /// 25000, 25.000 or Rp25.000.
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true)]
         amount: String,
         #[arg(long, default_value = "")]
         memo: String,
@@ -58,7 +58,7 @@ pub enum WalletCommand {
         /// The cooperative whose counter pays out.
         #[arg(long)]
         agent: String,
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true)]
         amount: String,
         #[arg(long)]
         no_wait: bool,

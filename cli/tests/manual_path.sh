@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# The manual path a cooperative's IT person, a teller, a member and a regulator
+# take, with the kopnet binary only. Run by tests/manual_path.rs.
+set -euo pipefail
+K=${KOPNET:?set KOPNET to the kopnet binary}
+D=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done; rm -rf "$D"; }
+trap cleanup EXIT
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+# Wait (with a deadline) until a command's output matches a pattern.
+wait_for() { # seconds pattern command...
+  local deadline=$((SECONDS + $1)) pattern=$2; shift 2
+  until "$@" 2>/dev/null | grep -- "$pattern" > /dev/null; do
+    [ $SECONDS -lt $deadline ] || fail "timed out waiting for '$pattern' from: $*"
+    sleep 0.2
+  done
+}
+json_field() { # field, reads one JSON line on stdin
+  python3 -c "import json,sys; v=json.load(sys.stdin); print(v$1)"
+}
+
+"$K" testnet init --dir "$D/net" --validators 4 --observers 1 > "$D/init.txt"
+N=$D/net
+api() { python3 -c "import json; print([n['api_url'] for n in json.load(open('$N/testnet.json'))['nodes'] if n['id']=='$1'][0])"; }
+KSP=$(api ksp-sejahtera); PASAR=$(api pasar-makmur); OBS=$(api observer-0)
+for home in "$N"/node-* "$N"/observer-0; do
+  "$K" node run --home "$home" > "$home/node.log" 2>&1 &
+  pids+=($!)
+done
+for url in "$KSP" "$PASAR" "$OBS"; do
+  wait_for 60 '"height":[1-9]' "$K" status --node "$url" --output json
+done
+echo "network up"
+
+A=$("$K" keys show "$N/wallets/ksp-anggota-1.key")
+M=$("$K" keys show "$N/wallets/pasar-pedagang.key")
+"$K" coop register-member --key "$N/coops/ksp-sejahtera.key" --node "$KSP" --member "$A"
+"$K" coop mint --key "$N/coops/ksp-sejahtera.key" --node "$KSP" --member "$A" --amount Rp100.000
+"$K" coop register-member --key "$N/coops/pasar-makmur.key" --node "$PASAR" --member "$M" --merchant
+
+# A member of the savings cooperative pays a market trader of another cooperative.
+"$K" wallet pay --key "$N/wallets/ksp-anggota-1.key" --node "$KSP" --to "$M" --amount 25.000 --memo bakso
+# Balances through the observer (the regulator's view): 0.7 % merchant discount.
+wait_for 30 '"balance":24825' "$K" wallet balance --key "$N/wallets/pasar-pedagang.key" --node "$OBS" --output json
+member=$("$K" wallet balance --key "$N/wallets/ksp-anggota-1.key" --node "$OBS" --output json | json_field "['balance']")
+[ "$member" = 75000 ] || fail "member balance $member, expected 75000"
+history=$("$K" wallet history --key "$N/wallets/ksp-anggota-1.key" --node "$KSP")
+echo "$history" | grep payment > /dev/null || fail "history lacks the payment: $history"
+
+# Positions: ksp owes 25.000 minus the 75 fee it earned; pasar is owed 24.900.
+report=$("$K" settlement report --node "$OBS" --format json)
+ksp_pos=$(echo "$report" | json_field "['rows'][[r['cooperative'] for r in v['rows']].index('ksp-sejahtera')]['net_position']")
+pasar_pos=$(echo "$report" | json_field "['rows'][[r['cooperative'] for r in v['rows']].index('pasar-makmur')]['net_position']")
+[ "$ksp_pos" = -24925 ] || fail "ksp position $ksp_pos, expected -24925"
+[ "$pasar_pos" = 24900 ] || fail "pasar position $pasar_pos, expected 24900"
+
+# Close the window and read the settlement report of window 0.
+"$K" coop close-window --key "$N/coops/angkot-maju.key" --node "$(api angkot-maju)"
+wait_for 30 'awaiting acknowledgements' "$K" settlement report --node "$OBS" --window 0
+"$K" settlement report --node "$OBS" --window 0
+"$K" coop ack-settlement --key "$N/coops/ksp-sejahtera.key" --node "$KSP" --window 0
+"$K" coop ack-settlement --key "$N/coops/pasar-makmur.key" --node "$PASAR" --window 0
+wait_for 30 'settled' "$K" settlement report --node "$OBS" --window 0
+
+# The regulator replays everything from genesis.
+"$K" audit verify --node "$OBS" | tee "$D/audit.txt"
+grep '^OK height=' "$D/audit.txt" > /dev/null || fail "audit did not print OK"
+
+# Bad input: one clear line, non-zero exit, never a panic.
+bad() { # expected-substring, command...
+  local expect=$1; shift
+  if out=$("$@" 2>&1); then fail "expected failure: $*"; fi
+  echo "$out" | grep -qi -- "$expect" || fail "expected '$expect' in: $out"
+  if echo "$out" | grep -q panicked; then fail "panic: $out"; fi
+  [ "$(echo "$out" | grep -c .)" -le 2 ] || fail "more than one line of error: $out"
+  echo "ok (rejected): $(echo "$out" | tail -1)"
+}
+W=(--key "$N/wallets/ksp-anggota-1.key" --node "$KSP")
+bad "unknown account" "$K" wallet pay "${W[@]}" --to "$("$K" keys show "$N/wallets/taksi-anggota-2.key")" --amount 1000
+bad "checksum" "$K" wallet pay "${W[@]}" --to "${M%?}x" --amount 1000
+bad "not a whole number" "$K" wallet pay "${W[@]}" --to "$M" --amount 12abc
+bad "more than zero" "$K" wallet pay "${W[@]}" --to "$M" --amount -5
+bad "more than zero" "$K" wallet pay "${W[@]}" --to "$M" --amount 0
+bad "cannot reach node" "$K" wallet balance --key "$N/wallets/ksp-anggota-1.key" --node http://127.0.0.1:1
+bad "cannot read key file" "$K" wallet balance --key "$D/missing.key" --node "$KSP"
+bad "insufficient funds" "$K" wallet pay "${W[@]}" --to "$M" --amount Rp1.000.000
+echo "manual path OK"
