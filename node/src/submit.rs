@@ -23,7 +23,10 @@ pub fn submit_bytes(
     state: &NodeState,
     bytes: &[u8],
 ) -> Result<(Hash, Transaction, Accepted), MempoolError> {
-    let tx = Transaction::decode(bytes).map_err(MempoolError::Rejected)?;
+    let tx = Transaction::decode(bytes).map_err(|e| {
+        state.metrics.reject(e.code());
+        MempoolError::Rejected(e)
+    })?;
     let hash = tx.hash();
     let accepted = submit(state, &tx, hash, bytes.len()).inspect_err(|e| {
         state.note_rejection(hash, e.code());

@@ -226,8 +226,25 @@ async fn gossip_published_before_any_subscriber_reaches_every_node() {
         .publish(Topic::Transactions, b"second".to_vec())
         .await
         .unwrap();
+    // A payload of exactly the configured maximum fits the gossip envelope.
+    let max = P2pConfig::new(CHAIN, seed(1)).max_transmit_bytes;
+    a.handle
+        .publish(Topic::Consensus, vec![7u8; max])
+        .await
+        .unwrap();
+    let got = b
+        .expect("the largest consensus gossip at B", |event| match event {
+            NetEvent::Gossip {
+                topic: Topic::Consensus,
+                data,
+                ..
+            } => Some(data.len()),
+            _ => None,
+        })
+        .await;
+    assert_eq!(got, max);
     // Too large for the configured transmit size: a typed error, not a panic.
-    let huge = vec![0u8; P2pConfig::new(CHAIN, seed(1)).max_transmit_bytes + 1];
+    let huge = vec![0u8; max + 1];
     assert!(matches!(
         a.handle.publish(Topic::Consensus, huge).await,
         Err(P2pError::MessageTooLarge { .. })
