@@ -620,7 +620,10 @@ impl<S: Storage> Ledger<S> {
     pub fn next_nonce(&self, signer: &PublicKey) -> Result<u64, Rejection> {
         use crate::state::StateRead;
         let nonce = if let Some(id) = self.state.coop_by_key(signer) {
-            let coop = self.state.cooperative(&id).ok_or(Rejection::UnknownSigner)?;
+            let coop = self
+                .state
+                .cooperative(&id)
+                .ok_or(Rejection::UnknownSigner)?;
             if !coop.active {
                 return Err(Rejection::SignerInactive);
             }

@@ -1,0 +1,453 @@
+//! The engine: validates untrusted inputs, keeps votes and proposals of the
+//! current height, and runs the state machine through the driver.
+
+use crate::certificate::CommitCertificate;
+use crate::config::EngineConfig;
+use crate::crypto::{Hash, Keypair, PublicKey};
+use crate::error::{EngineError, InputError};
+use crate::io::{Decision, Input, Output, Outputs};
+use crate::proposer::proposer;
+use crate::safety::SafetyRecord;
+use crate::state_machine::{Event, State, Step, TimeoutStep};
+use crate::types::{Height, Message, Round, SignedProposal, SignedVote, Value, VoteKind};
+use crate::validator_set::ValidatorSet;
+use crate::vote_keeper::{AddOutcome, VoteKeeper, ROUNDS_AHEAD_MAX};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// A proposal of the current height and what the host said about its value.
+#[derive(Clone, Debug)]
+pub(crate) struct ProposalEntry {
+    pub(crate) signed: SignedProposal,
+    /// None until the host answers [`Output::ValidateValue`].
+    pub(crate) valid: Option<bool>,
+}
+
+/// One validator's (or observer's) consensus engine for one chain.
+#[derive(Debug)]
+pub struct Engine {
+    pub(crate) config: EngineConfig,
+    pub(crate) keypair: Keypair,
+    pub(crate) validators: ValidatorSet,
+    pub(crate) state: State,
+    pub(crate) votes: VoteKeeper,
+    pub(crate) proposals: BTreeMap<Round, ProposalEntry>,
+    pub(crate) safety: SafetyRecord,
+    /// Messages for the next height, replayed when it starts.
+    pub(crate) future: Vec<Message>,
+    pub(crate) evidence_reported: BTreeSet<(PublicKey, Round, VoteKind)>,
+    /// Signed during the current input, released after the record is durable.
+    pub(crate) unsent: Vec<Message>,
+    pub(crate) now_ms: u64,
+    pub(crate) refused_signatures: u64,
+}
+
+impl Engine {
+    /// An engine at `height` with that height's validator set. `record` is the
+    /// last persisted safety record (None on first start): the engine never
+    /// signs below its last signed position, and resumes its lock and round if
+    /// the record is for `height`.
+    pub fn new(
+        config: EngineConfig,
+        keypair: Keypair,
+        height: Height,
+        validators: ValidatorSet,
+        record: Option<SafetyRecord>,
+    ) -> Result<Self, EngineError> {
+        if height == 0 {
+            return Err(EngineError::HeightZero);
+        }
+        let mut state = State::new(height);
+        let safety = record.unwrap_or_default();
+        if safety.height == height {
+            state.locked = safety.locked;
+            state.valid = safety.valid.clone();
+        }
+        Ok(Engine {
+            config,
+            keypair,
+            validators,
+            state,
+            votes: VoteKeeper::new(),
+            proposals: BTreeMap::new(),
+            safety,
+            future: Vec::new(),
+            evidence_reported: BTreeSet::new(),
+            unsent: Vec::new(),
+            now_ms: 0,
+            refused_signatures: 0,
+        })
+    }
+
+    /// Start the height the engine was built for. A restarted engine resumes
+    /// the round of its record; a fresh one waits for transactions (or the
+    /// empty-block interval) before round 0.
+    pub fn start(&mut self, now_ms: u64) -> Outputs {
+        self.now_ms = now_ms;
+        let mut out = Outputs::default();
+        let resume = self.safety.height == self.state.height && self.safety.last_signed.is_some();
+        if resume {
+            let round = self.safety.round;
+            self.enter_round(round, &mut out);
+        } else {
+            out.push(self.timeout(0, TimeoutStep::EmptyBlock));
+        }
+        self.finish(out)
+    }
+
+    pub fn height(&self) -> Height {
+        self.state.height
+    }
+
+    pub fn round(&self) -> Round {
+        self.state.round
+    }
+
+    pub fn step(&self) -> Step {
+        self.state.step
+    }
+
+    pub fn validators(&self) -> &ValidatorSet {
+        &self.validators
+    }
+
+    pub fn public_key(&self) -> PublicKey {
+        self.keypair.public()
+    }
+
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    /// The in-memory safety record (what the next [`Output::Send`] persists).
+    pub fn safety_record(&self) -> &SafetyRecord {
+        &self.safety
+    }
+
+    /// How often the safety record stopped the engine from signing (only
+    /// after a restart can this be non-zero).
+    pub fn refused_signatures(&self) -> u64 {
+        self.refused_signatures
+    }
+
+    /// Handle one input at host time `now_ms`. An `Err` means the input was
+    /// dropped and nothing changed.
+    pub fn handle(&mut self, now_ms: u64, input: Input) -> Result<Outputs, InputError> {
+        self.now_ms = now_ms;
+        let mut out = Outputs::default();
+        match input {
+            Input::Proposal(p) => self.on_proposal(p, &mut out)?,
+            Input::Vote(v) => self.on_vote(v, &mut out)?,
+            Input::TimeoutElapsed {
+                height,
+                round,
+                step,
+            } => self.on_timeout(height, round, step, &mut out),
+            Input::ValueReady {
+                height,
+                round,
+                value,
+            } => {
+                if height == self.state.height && round == self.state.round {
+                    self.apply(Event::ValueReady { value }, &mut out);
+                }
+            }
+            Input::ValueValidated {
+                height,
+                round,
+                value_id,
+                valid,
+            } => self.on_validated(height, round, value_id, valid),
+            Input::TxsAvailable { height } => {
+                if height == self.state.height && self.state.step == Step::NewHeight {
+                    self.enter_round(0, &mut out);
+                }
+            }
+            Input::BlockSynced { value, certificate } => {
+                self.on_synced(value, certificate, &mut out)?
+            }
+            Input::NextHeight { height, validators } => {
+                return self.next_height(height, validators);
+            }
+        }
+        self.drive(&mut out);
+        Ok(self.finish(out))
+    }
+
+    /// Put the signed messages of this input, behind the record, first.
+    fn finish(&mut self, mut out: Outputs) -> Outputs {
+        if !self.unsent.is_empty() {
+            let mut record = self.safety.clone();
+            record.locked = self.state.locked;
+            record.valid = self.state.valid.clone();
+            self.safety = record.clone();
+            let messages = std::mem::take(&mut self.unsent);
+            out.push_front(Output::Send(crate::safety::PendingSend::new(
+                record, messages,
+            )));
+        }
+        out
+    }
+
+    /// Check height: current is fine, next height is buffered (returns false).
+    fn admit_height(&mut self, message: &Message) -> Result<bool, InputError> {
+        let (current, got) = (self.state.height, message.height());
+        if got == current {
+            return Ok(true);
+        }
+        if Some(got) == current.checked_add(1) {
+            if self.future.len() >= self.config.future_messages_max {
+                return Err(InputError::FutureBufferFull { height: got });
+            }
+            if !self.future.contains(message) {
+                self.future.push(message.clone());
+            }
+            return Ok(false);
+        }
+        Err(InputError::WrongHeight { current, got })
+    }
+
+    fn check_round_window(&self, round: Round) -> Result<(), InputError> {
+        if round > self.state.round.saturating_add(ROUNDS_AHEAD_MAX) {
+            return Err(InputError::RoundTooFarAhead {
+                height: self.state.height,
+                round,
+                current: self.state.round,
+            });
+        }
+        Ok(())
+    }
+
+    fn on_proposal(&mut self, signed: SignedProposal, out: &mut Outputs) -> Result<(), InputError> {
+        if !self.admit_height(&Message::Proposal(signed.clone()))? {
+            return Ok(());
+        }
+        let p = &signed.proposal;
+        let (height, round, validator) = (p.height, p.round, p.proposer);
+        self.check_round_window(round)?;
+        let expected = proposer(&self.validators, height, round)
+            .ok_or(InputError::ProposerNotFound { height, round })?;
+        if expected.key != validator {
+            return Err(InputError::NotProposer {
+                height,
+                round,
+                validator,
+            });
+        }
+        if let Some(valid_round) = p.valid_round.filter(|vr| *vr >= round) {
+            return Err(InputError::InvalidValidRound {
+                height,
+                round,
+                valid_round,
+                validator,
+            });
+        }
+        let len = p.value.bytes.len();
+        if len > self.config.value_bytes_max {
+            let max = self.config.value_bytes_max;
+            return Err(InputError::ValueTooLarge {
+                height,
+                round,
+                len,
+                max,
+            });
+        }
+        if let Some(existing) = self.proposals.get(&round) {
+            if existing.signed == signed {
+                return Ok(());
+            }
+            signed
+                .verify(self.config.chain_id())
+                .map_err(|source| InputError::BadSignature {
+                    height,
+                    round,
+                    validator,
+                    source,
+                })?;
+            return Err(InputError::ConflictingProposal {
+                height,
+                round,
+                validator,
+            });
+        }
+        signed
+            .verify(self.config.chain_id())
+            .map_err(|source| InputError::BadSignature {
+                height,
+                round,
+                validator,
+                source,
+            })?;
+        let value = p.value.clone();
+        let known = self.known_validity(value.id);
+        self.proposals.insert(
+            round,
+            ProposalEntry {
+                signed,
+                valid: known,
+            },
+        );
+        if known.is_none() {
+            out.push(Output::ValidateValue {
+                height,
+                round,
+                value,
+            });
+        }
+        self.leave_new_height(out);
+        Ok(())
+    }
+
+    /// The host's verdict on `value_id` from an earlier round, if any.
+    fn known_validity(&self, value_id: Hash) -> Option<bool> {
+        self.proposals
+            .values()
+            .find(|e| e.signed.proposal.value.id == value_id && e.valid.is_some())
+            .and_then(|e| e.valid)
+    }
+
+    fn on_vote(&mut self, signed: SignedVote, out: &mut Outputs) -> Result<(), InputError> {
+        if !self.admit_height(&Message::Vote(signed.clone()))? {
+            return Ok(());
+        }
+        let v = &signed.vote;
+        let (height, round, validator) = (v.height, v.round, v.validator);
+        let power = self.validators.power_of(&validator);
+        if power == 0 {
+            return Err(InputError::UnknownValidator { height, validator });
+        }
+        self.check_round_window(round)?;
+        if self.votes.get(round, v.kind, &validator) == Some(&signed) {
+            return Ok(()); // exact duplicate of a verified vote
+        }
+        signed
+            .verify(self.config.chain_id())
+            .map_err(|source| InputError::BadSignature {
+                height,
+                round,
+                validator,
+                source,
+            })?;
+        let kind = v.kind;
+        if let AddOutcome::Conflict(evidence) = self.votes.add(signed, power) {
+            if self.evidence_reported.insert((validator, round, kind)) {
+                out.push(Output::Evidence(*evidence));
+            }
+        }
+        self.leave_new_height(out);
+        Ok(())
+    }
+
+    /// A message of this height arrived while waiting for transactions:
+    /// the others have started, so start round 0 too.
+    fn leave_new_height(&mut self, out: &mut Outputs) {
+        if self.state.step == Step::NewHeight {
+            self.enter_round(0, out);
+        }
+    }
+
+    fn on_timeout(&mut self, height: Height, round: Round, step: TimeoutStep, out: &mut Outputs) {
+        if height != self.state.height {
+            return;
+        }
+        let event = match step {
+            TimeoutStep::EmptyBlock => return self.leave_new_height(out),
+            TimeoutStep::Propose => Event::TimeoutPropose { round },
+            TimeoutStep::Prevote => Event::TimeoutPrevote { round },
+            TimeoutStep::Precommit => Event::TimeoutPrecommit { round },
+        };
+        self.apply(event, out);
+    }
+
+    fn on_validated(&mut self, height: Height, round: Round, value_id: Hash, valid: bool) {
+        if height != self.state.height {
+            return;
+        }
+        for (r, entry) in self.proposals.iter_mut() {
+            if entry.signed.proposal.value.id == value_id && (*r == round || entry.valid.is_none())
+            {
+                entry.valid = Some(valid);
+            }
+        }
+    }
+
+    fn on_synced(
+        &mut self,
+        value: Value,
+        certificate: CommitCertificate,
+        out: &mut Outputs,
+    ) -> Result<(), InputError> {
+        let height = self.state.height;
+        if certificate.height != height {
+            return Err(InputError::WrongHeight {
+                current: height,
+                got: certificate.height,
+            });
+        }
+        if self.state.step == Step::Commit {
+            return Ok(());
+        }
+        if value.id != certificate.value_id {
+            return Err(InputError::SyncedValueMismatch {
+                height,
+                value_id: value.id,
+                certified: certificate.value_id,
+            });
+        }
+        certificate
+            .verify_with_rule(
+                self.config.chain_id(),
+                &self.validators,
+                self.config.quorum_rule,
+            )
+            .map_err(|source| InputError::BadCertificate { height, source })?;
+        self.state.step = Step::Commit;
+        out.push(Output::Decide(Decision {
+            height,
+            value,
+            certificate,
+        }));
+        Ok(())
+    }
+
+    fn next_height(
+        &mut self,
+        height: Height,
+        validators: ValidatorSet,
+    ) -> Result<Outputs, InputError> {
+        let current = self.state.height;
+        if self.state.step != Step::Commit || Some(height) != current.checked_add(1) {
+            return Err(InputError::NotDecided {
+                current,
+                requested: height,
+            });
+        }
+        self.validators = validators;
+        self.state = State::new(height);
+        self.votes = VoteKeeper::new();
+        self.proposals.clear();
+        self.evidence_reported.clear();
+        let mut out = self.start(self.now_ms);
+        for message in std::mem::take(&mut self.future) {
+            let input = match message {
+                Message::Proposal(p) => Input::Proposal(p),
+                Message::Vote(v) => Input::Vote(v),
+            };
+            // A buffered message that is now invalid is dropped, as it would
+            // have been on arrival.
+            if let Ok(more) = self.handle(self.now_ms, input) {
+                out.append(more);
+            }
+        }
+        Ok(out)
+    }
+
+    pub(crate) fn timeout(&self, round: Round, step: TimeoutStep) -> Output {
+        let duration = self.config.timeouts.duration_ms(step, round);
+        Output::ScheduleTimeout {
+            height: self.state.height,
+            round,
+            step,
+            deadline_ms: self.now_ms.saturating_add(duration),
+        }
+    }
+}

@@ -1,0 +1,299 @@
+//! Votes of the current height, counted by voting power.
+//!
+//! Bounded: one vote per validator per (round, kind), for rounds up to
+//! `current round + ROUNDS_AHEAD_MAX`; a validator set has at most
+//! [`crate::validator_set::VALIDATORS_MAX`] members. Rounds below the current
+//! one are kept, because a later proposal may re-propose a value locked in an
+//! earlier round (paper line 28); they only grow as fast as rounds time out.
+
+use crate::crypto::{Hash, PublicKey};
+use crate::evidence::Evidence;
+use crate::quorum::{is_one_third_plus, QuorumRule};
+use crate::types::{Round, SignedVote, VoteKind};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// How many rounds past the current one votes are stored for.
+pub const ROUNDS_AHEAD_MAX: Round = 16;
+
+/// The votes of one kind in one round.
+#[derive(Clone, Debug, Default)]
+struct Tally {
+    votes: BTreeMap<PublicKey, SignedVote>,
+    power_by_value: BTreeMap<Option<Hash>, u64>,
+    power_total: u64,
+}
+
+/// What adding a vote did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AddOutcome {
+    /// A new vote was counted.
+    Added,
+    /// The same vote was already counted.
+    Duplicate,
+    /// The validator already voted differently: the first vote stays counted
+    /// and the pair is evidence.
+    Conflict(Box<Evidence>),
+}
+
+/// All votes of one height.
+#[derive(Clone, Debug, Default)]
+pub struct VoteKeeper {
+    rounds: BTreeMap<(Round, VoteKind), Tally>,
+}
+
+impl VoteKeeper {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The vote already stored for this validator, round and kind.
+    pub fn get(&self, round: Round, kind: VoteKind, validator: &PublicKey) -> Option<&SignedVote> {
+        self.rounds.get(&(round, kind))?.votes.get(validator)
+    }
+
+    /// Count `vote` with `power`. The caller has checked height, membership,
+    /// signature and the round window.
+    pub fn add(&mut self, vote: SignedVote, power: u64) -> AddOutcome {
+        let v = &vote.vote;
+        let tally = self.rounds.entry((v.round, v.kind)).or_default();
+        if let Some(existing) = tally.votes.get(&v.validator) {
+            if existing.vote.value_id == v.value_id {
+                return AddOutcome::Duplicate;
+            }
+            return AddOutcome::Conflict(Box::new(Evidence::DuplicateVote {
+                first: existing.clone(),
+                second: vote,
+            }));
+        }
+        let slot = tally.power_by_value.entry(v.value_id).or_default();
+        *slot = slot.saturating_add(power);
+        tally.power_total = tally.power_total.saturating_add(power);
+        tally.votes.insert(v.validator, vote);
+        AddOutcome::Added
+    }
+
+    /// Power that voted `value` (None = nil) in `(round, kind)`.
+    pub fn power_for(&self, round: Round, kind: VoteKind, value: Option<Hash>) -> u64 {
+        self.rounds
+            .get(&(round, kind))
+            .and_then(|t| t.power_by_value.get(&value))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Power that voted anything in `(round, kind)`.
+    pub fn power_any(&self, round: Round, kind: VoteKind) -> u64 {
+        self.rounds.get(&(round, kind)).map_or(0, |t| t.power_total)
+    }
+
+    /// Whether `value` has a quorum in `(round, kind)`.
+    pub fn has_quorum_for(
+        &self,
+        rule: QuorumRule,
+        total: u64,
+        round: Round,
+        kind: VoteKind,
+        value: Option<Hash>,
+    ) -> bool {
+        rule.is_quorum(self.power_for(round, kind, value), total)
+    }
+
+    /// Whether votes of any values together have a quorum in `(round, kind)`.
+    pub fn has_quorum_any(
+        &self,
+        rule: QuorumRule,
+        total: u64,
+        round: Round,
+        kind: VoteKind,
+    ) -> bool {
+        rule.is_quorum(self.power_any(round, kind), total)
+    }
+
+    /// The highest round above `above` in which validators holding more than
+    /// 1/3 of the power sent some vote (paper line 55: f+1 messages).
+    pub fn skip_round(
+        &self,
+        above: Round,
+        total: u64,
+        power_of: impl Fn(&PublicKey) -> u64,
+    ) -> Option<Round> {
+        let mut rounds: BTreeSet<Round> = BTreeSet::new();
+        for (round, _) in self.rounds.keys() {
+            if *round > above {
+                rounds.insert(*round);
+            }
+        }
+        rounds.into_iter().rev().find(|&round| {
+            let mut voters: BTreeSet<PublicKey> = BTreeSet::new();
+            for kind in [VoteKind::Prevote, VoteKind::Precommit] {
+                if let Some(t) = self.rounds.get(&(round, kind)) {
+                    voters.extend(t.votes.keys().copied());
+                }
+            }
+            let power = voters
+                .iter()
+                .fold(0u64, |sum, key| sum.saturating_add(power_of(key)));
+            is_one_third_plus(power, total)
+        })
+    }
+
+    /// The precommits for `value` in `round`, in key order.
+    pub fn precommits_for(&self, round: Round, value: Hash) -> Vec<&SignedVote> {
+        self.rounds
+            .get(&(round, VoteKind::Precommit))
+            .map(|t| {
+                t.votes
+                    .values()
+                    .filter(|v| v.vote.value_id == Some(value))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Rounds with a precommit quorum for some value, with that value.
+    pub fn decided_candidates(&self, rule: QuorumRule, total: u64) -> Vec<(Round, Hash)> {
+        let mut out = Vec::new();
+        for ((round, kind), tally) in &self.rounds {
+            if *kind != VoteKind::Precommit {
+                continue;
+            }
+            for (value, power) in &tally.power_by_value {
+                if let Some(id) = value {
+                    if rule.is_quorum(*power, total) {
+                        out.push((*round, *id));
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Number of stored votes (for bounds checks in tests).
+    pub fn len(&self) -> usize {
+        self.rounds.values().map(|t| t.votes.len()).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::Keypair;
+    use crate::types::Vote;
+    use crate::validator_set::{Validator, ValidatorSet};
+
+    const CHAIN: &str = "test-chain";
+
+    fn keys(n: u8) -> Vec<Keypair> {
+        (1..=n).map(|i| Keypair::from_seed([i; 32])).collect()
+    }
+
+    fn vote(k: &Keypair, round: Round, kind: VoteKind, value: Option<Hash>) -> SignedVote {
+        SignedVote::sign(
+            CHAIN,
+            k,
+            Vote {
+                height: 1,
+                round,
+                kind,
+                value_id: value,
+                validator: k.public(),
+            },
+        )
+        .unwrap()
+    }
+
+    /// Table: powers of the validators, which of them vote for value A,
+    /// whether A has a quorum, whether the voters are "f+1".
+    #[test]
+    fn quorum_with_unequal_power() {
+        let a = Some(Hash::digest("test", b"A"));
+        let ks = keys(4);
+        #[allow(clippy::type_complexity)]
+        let table: &[(&[u64], &[usize], bool, bool)] = &[
+            (&[1, 1, 1, 1], &[0, 1, 2], true, true),
+            (&[1, 1, 1, 1], &[0, 1], false, true),
+            (&[1, 1, 1, 1], &[0], false, false),
+            (&[2, 1, 1, 2], &[0, 3], false, true), // 4 of 6 = exactly 2/3
+            (&[2, 1, 1, 2], &[0, 3, 1], true, true), // 5 of 6
+            (&[1, 1, 1, 3], &[3], false, true),    // 3 of 6 is > 1/3
+            (&[1, 1, 2, 2], &[2], false, false),   // 2 of 6 = exactly 1/3
+            (&[10, 1, 1, 1], &[0], true, true),    // one heavy validator
+            (&[3, 3, 3, 1], &[0, 1], false, true), // 6 of 10
+            (&[3, 3, 3, 1], &[0, 1, 3], true, true), // 7 of 10
+        ];
+        for (powers, voters, quorum, third) in table {
+            let set = ValidatorSet::new(
+                ks.iter()
+                    .zip(powers.iter())
+                    .map(|(k, &p)| Validator {
+                        key: k.public(),
+                        voting_power: p,
+                    })
+                    .collect(),
+            )
+            .unwrap();
+            let total = set.total_power();
+            let mut keeper = VoteKeeper::new();
+            for &i in *voters {
+                let k = &ks[i];
+                keeper.add(vote(k, 0, VoteKind::Prevote, a), set.power_of(&k.public()));
+            }
+            // A nil vote from a non-voter must not count for A.
+            let others: Vec<usize> = (0..4).filter(|i| !voters.contains(i)).collect();
+            if let Some(&i) = others.first() {
+                let k = &ks[i];
+                keeper.add(
+                    vote(k, 0, VoteKind::Prevote, None),
+                    set.power_of(&k.public()),
+                );
+            }
+            assert_eq!(
+                keeper.has_quorum_for(QuorumRule::Bft, total, 0, VoteKind::Prevote, a),
+                *quorum,
+                "powers {powers:?} voters {voters:?}"
+            );
+            assert_eq!(
+                is_one_third_plus(keeper.power_for(0, VoteKind::Prevote, a), total),
+                *third,
+                "powers {powers:?} voters {voters:?}"
+            );
+            assert!(!keeper.has_quorum_for(QuorumRule::Bft, total, 0, VoteKind::Precommit, a));
+        }
+    }
+
+    #[test]
+    fn duplicates_and_conflicts() {
+        let ks = keys(1);
+        let a = Some(Hash::digest("test", b"A"));
+        let mut keeper = VoteKeeper::new();
+        assert_eq!(
+            keeper.add(vote(&ks[0], 0, VoteKind::Prevote, a), 1),
+            AddOutcome::Added
+        );
+        assert_eq!(
+            keeper.add(vote(&ks[0], 0, VoteKind::Prevote, a), 1),
+            AddOutcome::Duplicate
+        );
+        let outcome = keeper.add(vote(&ks[0], 0, VoteKind::Prevote, None), 1);
+        assert!(matches!(outcome, AddOutcome::Conflict(_)));
+        // The conflicting vote is not counted twice.
+        assert_eq!(keeper.power_any(0, VoteKind::Prevote), 1);
+        assert_eq!(keeper.power_for(0, VoteKind::Prevote, None), 0);
+        assert_eq!(keeper.len(), 1);
+    }
+
+    #[test]
+    fn skip_round_needs_more_than_one_third() {
+        let ks = keys(4);
+        let mut keeper = VoteKeeper::new();
+        keeper.add(vote(&ks[0], 3, VoteKind::Prevote, None), 1);
+        assert_eq!(keeper.skip_round(0, 4, |_| 1), None);
+        keeper.add(vote(&ks[1], 3, VoteKind::Precommit, None), 1);
+        assert_eq!(keeper.skip_round(0, 4, |_| 1), Some(3));
+        assert_eq!(keeper.skip_round(3, 4, |_| 1), None);
+    }
+}
