@@ -179,25 +179,45 @@ async fn gossip_published_before_any_subscriber_reaches_every_node() {
     // There is no peer discovery: bootstrap lists the peers to dial.
     let mut c = start(3, &allowed, vec![a_addr, b.addr().await]).await;
 
-    let (id, source, author) = b.expect_gossip(b"early").await;
+    // A's queue goes out to whichever of B and C subscribes first.
+    let (got, b_first) = tokio::select! {
+        got = b.expect_gossip(b"early") => (got, true),
+        got = c.expect_gossip(b"early") => (got, false),
+    };
+    let (id, source, author) = got;
     assert_eq!((source, author), (a.id(), a.id()));
-    // B forwards only after validation: let it see C subscribed, then accept.
-    let (b_handle, c_id) = (b.handle.clone(), c.id());
-    eventually("B sees C subscribed to transactions", || {
-        let b_handle = b_handle.clone();
+    let (first, second) = if b_first {
+        (&mut b, &mut c)
+    } else {
+        (&mut c, &mut b)
+    };
+    // The first forwards only after validation: let it see the second
+    // subscribed (if A has not reached it directly by then), then accept.
+    let (first_handle, second_id) = (first.handle.clone(), second.id());
+    eventually("the first receiver sees the second subscribed", || {
+        let first_handle = first_handle.clone();
         async move {
-            let peers = b_handle
+            let peers = first_handle
                 .subscribed_peers(Topic::Transactions)
                 .await
                 .unwrap();
-            peers.contains(&c_id)
+            peers.contains(&second_id)
         }
     })
     .await;
-    b.handle.report(id, source, Verdict::Accept).await.unwrap();
-    let (id, source, author) = c.expect_gossip(b"early").await;
+    first
+        .handle
+        .report(id, source, Verdict::Accept)
+        .await
+        .unwrap();
+    let (id, source, author) = second.expect_gossip(b"early").await;
     assert_eq!(author, a.id());
-    c.handle.report(id, source, Verdict::Accept).await.unwrap();
+    second
+        .handle
+        .report(id, source, Verdict::Accept)
+        .await
+        .unwrap();
+    let c_id = c.id();
 
     // Once everyone is subscribed, a publish goes out at once; B rejects it.
     let (a_handle, b_id) = (a.handle.clone(), b.id());

@@ -269,9 +269,11 @@ impl SwarmTask {
             .publish(ident.clone(), data.clone())
         {
             Ok(_) | Err(PublishError::Duplicate) => Ok(None),
-            Err(PublishError::NoPeersSubscribedToTopic) | Err(PublishError::AllQueuesFull(_)) => {
-                Ok(Some(data))
-            }
+            // Nothing was recorded: safe to retry later.
+            Err(PublishError::NoPeersSubscribedToTopic) => Ok(Some(data)),
+            // Everything else is surfaced. `AllQueuesFull` included: the
+            // message already entered gossipsub's duplicate cache, so a retry
+            // would only report `Duplicate` and lose it silently.
             Err(error) => Err(P2pError::Publish {
                 topic: ident.to_string(),
                 reason: error.to_string(),
