@@ -282,6 +282,59 @@ async fn gossip_published_before_any_subscriber_reaches_every_node() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rejected_gossip_is_not_forwarded() {
+    // A line A - B - C: C only knows B, and nobody tells A where C is.
+    let allowed = [41, 42, 43];
+    let a = start(41, &allowed, vec![]).await;
+    let mut b = start(42, &allowed, vec![a.addr().await]).await;
+    let mut c = start(43, &allowed, vec![b.addr().await]).await;
+    let (a_handle, b_handle) = (a.handle.clone(), b.handle.clone());
+    let (a_id, b_id, c_id) = (a.id(), b.id(), c.id());
+    eventually("A and C are subscribed at B, B at A", || async {
+        let at_b = b_handle
+            .subscribed_peers(Topic::Transactions)
+            .await
+            .unwrap();
+        let at_a = a_handle
+            .subscribed_peers(Topic::Transactions)
+            .await
+            .unwrap();
+        at_b.contains(&a_id) && at_b.contains(&c_id) && at_a.contains(&b_id)
+    })
+    .await;
+
+    a.handle
+        .publish(Topic::Transactions, b"bad".to_vec())
+        .await
+        .unwrap();
+    let (id, source, _) = b.expect_gossip(b"bad").await;
+    b.handle.report(id, source, Verdict::Reject).await.unwrap();
+    a.handle
+        .publish(Topic::Transactions, b"good".to_vec())
+        .await
+        .unwrap();
+    let (id, source, _) = b.expect_gossip(b"good").await;
+    b.handle.report(id, source, Verdict::Accept).await.unwrap();
+    // B forwards in order on one stream: had it forwarded "bad", C would see
+    // it before "good".
+    let mut before_good = Vec::new();
+    c.expect("good forwarded by B", |event| match event {
+        NetEvent::Gossip { data, .. } if data == b"good" => Some(()),
+        NetEvent::Gossip { data, .. } => {
+            before_good.push(data.clone());
+            None
+        }
+        _ => None,
+    })
+    .await;
+    assert!(before_good.is_empty(), "C saw {before_good:?} before good");
+    assert!(!connected_to(&a.handle, c_id).await);
+    for node in [&a, &b, &c] {
+        node.handle.shutdown().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn catch_up_request_round_trips_bytes() {
     let allowed = [11, 12];
     let a = start(11, &allowed, vec![]).await;
