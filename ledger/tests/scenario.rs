@@ -136,3 +136,28 @@ fn cooperative_city_story() {
     assert_eq!(totals.minted, 1_550_000);
     assert_eq!(totals.burned, 100_000);
 }
+
+#[test]
+fn quote_shows_fees_before_confirming_and_changes_nothing() {
+    let mut h = Harness::new(MemoryStorage::new(), 50_000_000);
+    let ani = h.member("ani", "ksp-sejahtera", AccountKind::Member, 200_000);
+    let budi = h.member("budi", "pasar-makmur", AccountKind::Merchant, 0);
+    let root = h.ledger.state_root();
+    let quote = h.ledger.quote(&ani, &pay(budi, 25_000, 1)).unwrap();
+    assert_eq!(quote.signer_fees, 0);
+    assert_eq!(quote.payee_receives, Some(25_000 - 175));
+    let cash_out = Action::CashOut {
+        agent: id("angkot-maju"),
+        amount: 100_000,
+    };
+    assert_eq!(h.ledger.quote(&ani, &cash_out).unwrap().signer_fees, 3_500);
+    let too_much = Action::CashOut {
+        agent: id("angkot-maju"),
+        amount: 199_000,
+    };
+    assert_eq!(
+        h.ledger.quote(&ani, &too_much).unwrap_err().code(),
+        "insufficient_funds"
+    );
+    assert_eq!(h.ledger.state_root(), root);
+}

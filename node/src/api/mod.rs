@@ -33,6 +33,7 @@ pub fn router(state: ApiState, body_max_bytes: usize) -> Router {
         .route("/v1/status", get(queries::status))
         .route("/v1/tx", post(write::submit_tx))
         .route("/v1/tx/{hash}", get(queries::tx))
+        .route("/v1/quote", post(write::quote))
         .route("/v1/blocks", get(queries::blocks))
         .route("/v1/blocks/{height}", get(queries::block))
         .route("/v1/blocks/{height}/raw", get(queries::block_raw))

@@ -119,3 +119,39 @@ pub async fn isolate(
         .map_err(|e| ApiError::internal(e.to_string()))?;
     Ok(Json(json!({"isolated": body.isolated})))
 }
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuoteBody {
+    /// The address that would sign.
+    pub signer: String,
+    /// The action, in the JSON form `/v1/tx/{hash}` shows.
+    pub action: kopnet_ledger::Action,
+}
+
+/// Dry-run an action: the fee the signer would pay and what the payee would
+/// receive, or the rejection it would get. Changes nothing.
+pub async fn quote(
+    State(state): State<ApiState>,
+    body: Result<Json<QuoteBody>, JsonRejection>,
+) -> ApiResult<Json<Value>> {
+    let Json(body) = body.map_err(json_error)?;
+    let signer = kopnet_consensus::PublicKey::from_address(&body.signer)
+        .map_err(|e| ApiError::bad_request("bad_address", e.to_string()))?;
+    let ledger = state
+        .node
+        .ledger
+        .read()
+        .map_err(|_| ApiError::internal("ledger lock poisoned"))?;
+    match ledger.quote(&signer, &body.action) {
+        Ok(q) => Ok(Json(json!({
+            "ok": true,
+            "fees": q.signer_fees,
+            "payee_receives": q.payee_receives,
+            "deltas": q.deltas.iter().map(|(a, d)| json!({"account": a.to_string(), "delta": i64::try_from(*d).unwrap_or(0)})).collect::<Vec<_>>(),
+        }))),
+        Err(r) => Ok(Json(
+            json!({"ok": false, "result": {"code": r.code(), "message": r.to_string()}}),
+        )),
+    }
+}
