@@ -653,7 +653,6 @@ impl<S: Storage> Ledger<S> {
     /// it would get, or the balance changes and fees it would cause. Used to
     /// show a member the fee before they confirm.
     pub fn quote(&self, signer: &PublicKey, action: &Action) -> Result<Quote, Rejection> {
-        use crate::state::StateRead;
         use crate::types::AccountId;
         let nonce = self.next_nonce(signer)?;
         let tx = Transaction {
