@@ -32,11 +32,13 @@
 //! * **Fault injection**: [`P2pHandle::set_isolated`] disallows every peer
 //!   (closing connections and refusing dials both ways) until lifted.
 
+mod address_book;
 pub mod behaviour;
 pub mod codec;
 pub mod config;
 pub mod error;
 pub mod handle;
+mod publish_queue;
 mod swarm_task;
 
 pub use config::{peer_id_from_key, P2pConfig, Topic};

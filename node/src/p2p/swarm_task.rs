@@ -2,14 +2,14 @@
 //! and two timers (publish retry, redial). Local work (commands) is polled
 //! before remote work (swarm events).
 
+use super::address_book::AddressBook;
 use super::behaviour::{Behaviour, BehaviourEvent};
 use super::config::{
-    P2pConfig, ADDRESSES_PER_PEER_MAX, INBOUND_REQUESTS_MAX, OUTBOUND_REQUESTS_MAX,
-    PUBLISH_QUEUE_AGE_MAX, PUBLISH_QUEUE_BYTES_MAX, PUBLISH_QUEUE_MESSAGES_MAX,
-    PUBLISH_RETRY_INTERVAL,
+    P2pConfig, INBOUND_REQUESTS_MAX, OUTBOUND_REQUESTS_MAX, PUBLISH_RETRY_INTERVAL,
 };
 use super::error::P2pError;
 use super::handle::{Command, NetEvent, Responder, Verdict};
+use super::publish_queue::{PublishQueue, Queued};
 use super::Topic;
 use futures::StreamExt;
 use libp2p::allow_block_list::NotAllowed;
@@ -20,16 +20,9 @@ use libp2p::request_response::{self, InboundRequestId, OutboundRequestId, Respon
 use libp2p::swarm::dial_opts::{DialOpts, PeerCondition};
 use libp2p::swarm::{ConnectionDenied, DialError, ListenError, SwarmEvent};
 use libp2p::{identify, Multiaddr, PeerId, Swarm};
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, HashSet};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::{Instant, MissedTickBehavior};
-
-/// A message waiting for a subscriber.
-pub(crate) struct Queued {
-    topic: Topic,
-    data: Vec<u8>,
-    since: Instant,
-}
 
 /// Where the answer to one outbound catch-up request goes.
 type ResponseSender = oneshot::Sender<Result<Vec<u8>, P2pError>>;
@@ -45,14 +38,13 @@ pub(crate) struct SwarmTask {
     /// Weak, so the task stops once every handle and responder is gone.
     pub(crate) command_sender: mpsc::WeakSender<Command>,
     pub(crate) events: mpsc::Sender<NetEvent>,
-    pub(crate) publish_queue: VecDeque<Queued>,
-    pub(crate) publish_queue_bytes: usize,
+    pub(crate) publish_queue: PublishQueue,
     pub(crate) outbound: HashMap<OutboundRequestId, ResponseSender>,
     pub(crate) inbound: HashMap<InboundRequestId, ResponseChannel<Vec<u8>>>,
     /// Addresses we dialed, and who answered there.
     pub(crate) dialed: HashMap<Multiaddr, PeerId>,
     /// Addresses of allowed peers, for redialing.
-    pub(crate) known_addrs: HashMap<PeerId, Vec<Multiaddr>>,
+    pub(crate) known_addrs: AddressBook,
     pub(crate) isolated: bool,
 }
 
@@ -74,12 +66,11 @@ impl SwarmTask {
             commands,
             command_sender,
             events,
-            publish_queue: VecDeque::new(),
-            publish_queue_bytes: 0,
+            publish_queue: PublishQueue::default(),
             outbound: HashMap::new(),
             inbound: HashMap::new(),
             dialed: HashMap::new(),
-            known_addrs: HashMap::new(),
+            known_addrs: AddressBook::default(),
             isolated: false,
         }
     }
@@ -158,7 +149,7 @@ impl SwarmTask {
                         limit: OUTBOUND_REQUESTS_MAX,
                     }));
                 } else {
-                    let addrs = self.known_addrs.get(&peer).cloned().unwrap_or_default();
+                    let addrs = self.known_addrs.get(&peer);
                     let id = self
                         .swarm
                         .behaviour_mut()
@@ -250,7 +241,7 @@ impl SwarmTask {
             return Ok(());
         }
         if let Some(data) = self.try_publish(topic, data)? {
-            self.enqueue(Queued {
+            self.publish_queue.push(Queued {
                 topic,
                 data,
                 since: Instant::now(),
@@ -281,43 +272,21 @@ impl SwarmTask {
         }
     }
 
-    fn enqueue(&mut self, queued: Queued) {
-        self.publish_queue_bytes = self.publish_queue_bytes.saturating_add(queued.data.len());
-        self.publish_queue.push_back(queued);
-        while self.publish_queue.len() > PUBLISH_QUEUE_MESSAGES_MAX
-            || self.publish_queue_bytes > PUBLISH_QUEUE_BYTES_MAX
-        {
-            let Some(dropped) = self.publish_queue.pop_front() else {
-                break;
-            };
-            self.publish_queue_bytes = self.publish_queue_bytes.saturating_sub(dropped.data.len());
-            tracing::warn!(
-                topic = ?dropped.topic,
-                bytes = dropped.data.len(),
-                "publish queue full: dropped the oldest unpublished message"
-            );
-        }
-    }
-
     /// Retry every queued message in order; drop the ones that went stale.
     fn flush_publish_queue(&mut self) {
         if self.publish_queue.is_empty() || self.isolated {
             return;
         }
-        let pending = std::mem::take(&mut self.publish_queue);
-        self.publish_queue_bytes = 0;
+        let pending = self.publish_queue.take();
         let mut expired = 0usize;
         for queued in pending {
-            if queued.since.elapsed() > PUBLISH_QUEUE_AGE_MAX {
+            if queued.is_stale() {
                 expired += 1;
                 continue;
             }
             match self.try_publish(queued.topic, queued.data) {
                 Ok(None) => {}
-                Ok(Some(data)) => {
-                    self.publish_queue_bytes = self.publish_queue_bytes.saturating_add(data.len());
-                    self.publish_queue.push_back(Queued { data, ..queued });
-                }
+                Ok(Some(data)) => self.publish_queue.push(Queued { data, ..queued }),
                 Err(error) => {
                     tracing::warn!(%error, "dropped a queued message that cannot be published")
                 }
@@ -374,35 +343,10 @@ impl SwarmTask {
         }
     }
 
-    /// Remember an address we reached `peer` at (most recent first).
     fn remember_addr(&mut self, peer: PeerId, addr: Multiaddr) {
-        if !self.is_allowed(&peer) {
-            return;
+        if self.is_allowed(&peer) {
+            self.known_addrs.remember(peer, addr);
         }
-        let addr = with_peer_id(addr, peer);
-        let addrs = self.known_addrs.entry(peer).or_default();
-        addrs.retain(|known| *known != addr);
-        addrs.insert(0, addr);
-        addrs.truncate(ADDRESSES_PER_PEER_MAX);
-    }
-
-    /// Put what `peer` announces first, then what we knew (bounded).
-    fn announce_addrs(&mut self, peer: PeerId, announced: Vec<Multiaddr>) {
-        if !self.is_allowed(&peer) {
-            return;
-        }
-        let mut addrs: Vec<Multiaddr> = Vec::with_capacity(ADDRESSES_PER_PEER_MAX);
-        let known = self.known_addrs.remove(&peer).unwrap_or_default();
-        let announced = announced
-            .into_iter()
-            .take(ADDRESSES_PER_PEER_MAX)
-            .map(|addr| with_peer_id(addr, peer));
-        for addr in announced.chain(known) {
-            if addrs.len() < ADDRESSES_PER_PEER_MAX && !addrs.contains(&addr) {
-                addrs.push(addr);
-            }
-        }
-        self.known_addrs.insert(peer, addrs);
     }
 
     /// Log a denied connection: a warning for strangers, debug while isolated.
@@ -491,7 +435,9 @@ impl SwarmTask {
             BehaviourEvent::Gossipsub(event) => self.on_gossip_event(event),
             BehaviourEvent::Sync(event) => self.on_sync_event(event),
             BehaviourEvent::Identify(identify::Event::Received { peer_id, info, .. }) => {
-                self.announce_addrs(peer_id, info.listen_addrs)
+                if self.is_allowed(&peer_id) {
+                    self.known_addrs.announce(peer_id, info.listen_addrs)
+                }
             }
             BehaviourEvent::Identify(_) | BehaviourEvent::Ping(_) => {}
             BehaviourEvent::Allow(never) => match never {},
@@ -651,13 +597,6 @@ impl SwarmTask {
             }
             Err(mpsc::error::TrySendError::Closed(_)) => false,
         }
-    }
-}
-
-fn with_peer_id(addr: Multiaddr, peer: PeerId) -> Multiaddr {
-    match addr.iter().last() {
-        Some(Protocol::P2p(_)) => addr,
-        _ => addr.with(Protocol::P2p(peer)),
     }
 }
 
