@@ -141,23 +141,7 @@ impl SwarmTask {
                     tracing::debug!(%id, "validation result for a message no longer cached");
                 }
             }
-            Command::Request { peer, data, done } => {
-                if !self.is_allowed(&peer) {
-                    let _ = done.send(Err(P2pError::PeerNotAllowed(peer)));
-                } else if self.outbound.len() >= OUTBOUND_REQUESTS_MAX {
-                    let _ = done.send(Err(P2pError::Busy {
-                        limit: OUTBOUND_REQUESTS_MAX,
-                    }));
-                } else {
-                    let addrs = self.known_addrs.get(&peer);
-                    let id = self
-                        .swarm
-                        .behaviour_mut()
-                        .sync
-                        .send_request_with_addresses(&peer, data, addrs);
-                    self.outbound.insert(id, done);
-                }
-            }
+            Command::Request { peer, data, done } => self.send_request(peer, data, done),
             Command::Respond { id, data } => match self.inbound.remove(&id) {
                 Some(channel) => {
                     if self
@@ -182,16 +166,7 @@ impl SwarmTask {
                 let _ = done.send(peers);
             }
             Command::SubscribedPeers { topic, done } => {
-                let hash = topic.ident(&self.chain_id).hash();
-                let peers = self
-                    .swarm
-                    .behaviour()
-                    .gossipsub
-                    .all_peers()
-                    .filter(|(peer, topics)| self.allowed.contains(peer) && topics.contains(&&hash))
-                    .map(|(peer, _)| *peer)
-                    .collect();
-                let _ = done.send(peers);
+                let _ = done.send(self.subscribed_peers(topic));
             }
             Command::ListenAddrs { done } => {
                 let _ = done.send(self.swarm.listeners().cloned().collect());
@@ -205,6 +180,36 @@ impl SwarmTask {
                 let _ = done.send(());
             }
         }
+    }
+
+    fn send_request(&mut self, peer: PeerId, data: Vec<u8>, done: ResponseSender) {
+        if !self.is_allowed(&peer) {
+            let _ = done.send(Err(P2pError::PeerNotAllowed(peer)));
+        } else if self.outbound.len() >= OUTBOUND_REQUESTS_MAX {
+            let _ = done.send(Err(P2pError::Busy {
+                limit: OUTBOUND_REQUESTS_MAX,
+            }));
+        } else {
+            // Addresses in case it is not connected right now.
+            let addrs = self.known_addrs.get(&peer);
+            let id = self
+                .swarm
+                .behaviour_mut()
+                .sync
+                .send_request_with_addresses(&peer, data, addrs);
+            self.outbound.insert(id, done);
+        }
+    }
+
+    fn subscribed_peers(&self, topic: Topic) -> Vec<PeerId> {
+        let hash = topic.ident(&self.chain_id).hash();
+        self.swarm
+            .behaviour()
+            .gossipsub
+            .all_peers()
+            .filter(|(peer, topics)| self.allowed.contains(peer) && topics.contains(&&hash))
+            .map(|(peer, _)| *peer)
+            .collect()
     }
 
     fn set_isolated(&mut self, isolated: bool) {
