@@ -185,6 +185,40 @@ impl Engine {
         true
     }
 
+    /// After a restart: re-sign the votes the record says were signed in
+    /// this round (identical bytes, so no new signing decision), count them,
+    /// send them again, and put the state machine past those steps.
+    pub(crate) fn resend_round_votes(&mut self) {
+        let (height, round) = (self.state.height, self.state.round);
+        if (self.safety.height, self.safety.round) != (height, round) {
+            return;
+        }
+        let me = self.keypair.public();
+        let power = self.validators.power_of(&me);
+        if power == 0 {
+            return;
+        }
+        for (kind, value_id) in self.safety.round_votes.clone() {
+            let vote = Vote {
+                height,
+                round,
+                kind,
+                value_id,
+                validator: me,
+            };
+            let Ok(signed) = SignedVote::sign(self.config.chain_id(), &self.keypair, vote) else {
+                continue;
+            };
+            let _ = self.votes.add(signed.clone(), power);
+            self.unsent.push(Message::Vote(signed));
+            let step = match kind {
+                VoteKind::Prevote => Step::Prevote,
+                VoteKind::Precommit => Step::Precommit,
+            };
+            self.state.step = self.state.step.max(step);
+        }
+    }
+
     fn propose(&mut self, round: Round, value: Value, valid_round: Option<Round>) {
         if !self.may_sign(round, SignStep::Proposal, Some(value.id)) {
             return;

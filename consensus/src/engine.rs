@@ -88,6 +88,8 @@ impl Engine {
         if resume {
             let round = self.safety.round;
             self.enter_round(round, &mut out);
+            self.resend_round_votes();
+            self.drive(&mut out);
         } else {
             out.push(self.timeout(0, TimeoutStep::EmptyBlock));
         }
@@ -121,6 +123,22 @@ impl Engine {
     /// The in-memory safety record (what the next [`Output::Send`] persists).
     pub fn safety_record(&self) -> &SafetyRecord {
         &self.safety
+    }
+
+    /// The proof of lock for our `validValue`: the prevotes for it in
+    /// `validRound`. Hosts gossip these along with our own messages, so that
+    /// when we re-propose the value (paper line 16) the others can check line
+    /// 28 even if some of those prevotes reached only us.
+    pub fn proof_of_lock(&self) -> Vec<SignedVote> {
+        match &self.state.valid {
+            Some((round, value)) => self
+                .votes
+                .votes_for(*round, VoteKind::Prevote, Some(value.id))
+                .into_iter()
+                .cloned()
+                .collect(),
+            None => Vec::new(),
+        }
     }
 
     /// How often the safety record stopped the engine from signing (only
@@ -316,7 +334,7 @@ impl Engine {
             return Err(InputError::UnknownValidator { height, validator });
         }
         self.check_round_window(round)?;
-        if self.votes.get(round, v.kind, &validator) == Some(&signed) {
+        if self.votes.contains(&signed) {
             return Ok(()); // exact duplicate of a verified vote
         }
         signed

@@ -10,7 +10,7 @@
 
 use crate::codec::{self, DecodeError, EncodeError};
 use crate::crypto::Hash;
-use crate::types::{Height, Message, Round, Value};
+use crate::types::{Height, Message, Round, Value, VoteKind};
 use serde::{Deserialize, Serialize};
 
 /// What a signature was for, in signing order within a round.
@@ -43,6 +43,11 @@ pub struct SafetyRecord {
     pub locked: Option<(Round, Hash)>,
     /// `validRound`, `validValue` (full value: a proposer re-proposes it).
     pub valid: Option<(Round, Value)>,
+    /// The votes signed at `height`/`round` (at most a prevote and a
+    /// precommit). A restarted engine re-signs exactly these (ed25519 is
+    /// deterministic: the same bytes) and sends them again, so a crash between
+    /// persisting and sending cannot withhold a vote others need to progress.
+    pub round_votes: Vec<(VoteKind, Option<Hash>)>,
 }
 
 /// Why the engine refused to sign.
@@ -74,9 +79,20 @@ impl SafetyRecord {
 
     /// Record a signature at `position` (after [`SafetyRecord::check`]).
     pub fn record(&mut self, position: SignPosition, value: Option<Hash>) {
+        if (self.height, self.round) != (position.height, position.round) {
+            self.round_votes.clear();
+        }
         self.height = position.height;
         self.round = position.round;
         self.last_signed = Some((position, value));
+        let kind = match position.step {
+            SignStep::Proposal => return,
+            SignStep::Prevote => VoteKind::Prevote,
+            SignStep::Precommit => VoteKind::Precommit,
+        };
+        if !self.round_votes.iter().any(|(k, _)| *k == kind) {
+            self.round_votes.push((kind, value));
+        }
     }
 
     pub fn encode(&self) -> Result<Vec<u8>, EncodeError> {

@@ -15,10 +15,17 @@ use std::collections::{BTreeMap, BTreeSet};
 /// How many rounds past the current one votes are stored for.
 pub const ROUNDS_AHEAD_MAX: Round = 16;
 
+/// How many different values one validator's votes are counted for in one
+/// (round, kind). An equivocating validator's vote for `v` is still a vote for
+/// `v` (the paper counts messages): a correct process that saw a polka must be
+/// able to prove it to the others. More than this are dropped.
+pub const VALUES_PER_VALIDATOR_MAX: usize = 2;
+
 /// The votes of one kind in one round.
 #[derive(Clone, Debug, Default)]
 struct Tally {
-    votes: BTreeMap<PublicKey, SignedVote>,
+    /// Each validator's votes, first one first; distinct values only.
+    votes: BTreeMap<PublicKey, Vec<SignedVote>>,
     power_by_value: BTreeMap<Option<Hash>, u64>,
     power_total: u64,
 }
@@ -46,30 +53,41 @@ impl VoteKeeper {
         Self::default()
     }
 
-    /// The vote already stored for this validator, round and kind.
-    pub fn get(&self, round: Round, kind: VoteKind, validator: &PublicKey) -> Option<&SignedVote> {
-        self.rounds.get(&(round, kind))?.votes.get(validator)
+    /// Whether exactly this signed vote is already stored.
+    pub fn contains(&self, vote: &SignedVote) -> bool {
+        let v = &vote.vote;
+        self.rounds
+            .get(&(v.round, v.kind))
+            .and_then(|t| t.votes.get(&v.validator))
+            .is_some_and(|votes| votes.contains(vote))
     }
 
     /// Count `vote` with `power`. The caller has checked height, membership,
-    /// signature and the round window.
+    /// signature and the round window. A validator counts once towards the
+    /// total of a (round, kind), and once for each value it voted.
     pub fn add(&mut self, vote: SignedVote, power: u64) -> AddOutcome {
         let v = &vote.vote;
         let tally = self.rounds.entry((v.round, v.kind)).or_default();
-        if let Some(existing) = tally.votes.get(&v.validator) {
-            if existing.vote.value_id == v.value_id {
-                return AddOutcome::Duplicate;
-            }
-            return AddOutcome::Conflict(Box::new(Evidence::DuplicateVote {
-                first: existing.clone(),
-                second: vote,
-            }));
+        let votes = tally.votes.entry(v.validator).or_default();
+        if votes.iter().any(|e| e.vote.value_id == v.value_id) {
+            return AddOutcome::Duplicate;
         }
-        let slot = tally.power_by_value.entry(v.value_id).or_default();
-        *slot = slot.saturating_add(power);
-        tally.power_total = tally.power_total.saturating_add(power);
-        tally.votes.insert(v.validator, vote);
-        AddOutcome::Added
+        let first = votes.first().cloned();
+        if first.is_none() {
+            tally.power_total = tally.power_total.saturating_add(power);
+        }
+        if votes.len() < VALUES_PER_VALIDATOR_MAX {
+            let slot = tally.power_by_value.entry(v.value_id).or_default();
+            *slot = slot.saturating_add(power);
+            votes.push(vote.clone());
+        }
+        match first {
+            None => AddOutcome::Added,
+            Some(first) => AddOutcome::Conflict(Box::new(Evidence::DuplicateVote {
+                first,
+                second: vote,
+            })),
+        }
     }
 
     /// Power that voted `value` (None = nil) in `(round, kind)`.
@@ -139,12 +157,19 @@ impl VoteKeeper {
 
     /// The precommits for `value` in `round`, in key order.
     pub fn precommits_for(&self, round: Round, value: Hash) -> Vec<&SignedVote> {
+        self.votes_for(round, VoteKind::Precommit, Some(value))
+    }
+
+    /// The votes of `(round, kind)` for `value`, in key order (at most one
+    /// per validator).
+    pub fn votes_for(&self, round: Round, kind: VoteKind, value: Option<Hash>) -> Vec<&SignedVote> {
         self.rounds
-            .get(&(round, VoteKind::Precommit))
+            .get(&(round, kind))
             .map(|t| {
                 t.votes
                     .values()
-                    .filter(|v| v.vote.value_id == Some(value))
+                    .flatten()
+                    .filter(|v| v.vote.value_id == value)
                     .collect()
             })
             .unwrap_or_default()
@@ -170,7 +195,11 @@ impl VoteKeeper {
 
     /// Number of stored votes (for bounds checks in tests).
     pub fn len(&self) -> usize {
-        self.rounds.values().map(|t| t.votes.len()).sum()
+        self.rounds
+            .values()
+            .flat_map(|t| t.votes.values())
+            .map(Vec::len)
+            .sum()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -280,10 +309,19 @@ mod tests {
         );
         let outcome = keeper.add(vote(&ks[0], 0, VoteKind::Prevote, None), 1);
         assert!(matches!(outcome, AddOutcome::Conflict(_)));
-        // The conflicting vote is not counted twice.
+        // The validator counts once towards the total, and once per value.
         assert_eq!(keeper.power_any(0, VoteKind::Prevote), 1);
-        assert_eq!(keeper.power_for(0, VoteKind::Prevote, None), 0);
-        assert_eq!(keeper.len(), 1);
+        assert_eq!(keeper.power_for(0, VoteKind::Prevote, None), 1);
+        assert_eq!(keeper.power_for(0, VoteKind::Prevote, a), 1);
+        assert_eq!(keeper.len(), 2);
+        // A third value is evidence too, but no longer stored or counted.
+        let b = Some(Hash::digest("test", b"B"));
+        assert!(matches!(
+            keeper.add(vote(&ks[0], 0, VoteKind::Prevote, b), 1),
+            AddOutcome::Conflict(_)
+        ));
+        assert_eq!(keeper.power_for(0, VoteKind::Prevote, b), 0);
+        assert_eq!(keeper.len(), 2);
     }
 
     #[test]

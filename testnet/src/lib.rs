@@ -1,1 +1,6 @@
 //! kopnet testnet (work in progress)
+//!
+//! [`sim`]: a deterministic, seeded simulation of a validator network running
+//! the real consensus engine (`kopnet-sim` binary).
+
+pub mod sim;

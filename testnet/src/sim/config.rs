@@ -1,0 +1,66 @@
+//! Simulation parameters.
+
+use kopnet_consensus::QuorumRule;
+
+/// One simulation run's shape; faults are drawn from the seed.
+#[derive(Clone, Debug)]
+pub struct SimConfig {
+    pub seed: u64,
+    pub validators: usize,
+    pub byzantine: usize,
+    /// Heights every honest node must decide after the network heals.
+    pub heights: u64,
+    /// Deliberately broken quorum rule (to show the checker catches it).
+    pub quorum_rule: QuorumRule,
+    /// Allow crashes, partitions and drops (off: a clean network).
+    pub faults: bool,
+}
+
+impl SimConfig {
+    pub fn new(seed: u64, validators: usize, byzantine: usize, heights: u64) -> Self {
+        SimConfig {
+            seed,
+            validators,
+            byzantine,
+            heights,
+            quorum_rule: QuorumRule::Bft,
+            faults: true,
+        }
+    }
+
+    /// The command line that replays this run.
+    pub fn replay_command(&self) -> String {
+        let unsafe_flag = if self.quorum_rule == QuorumRule::Bft {
+            ""
+        } else {
+            " --unsafe-quorum"
+        };
+        format!(
+            "cargo run --release -p kopnet-testnet --bin kopnet-sim -- --seeds 1 --start-seed {} --validators {} --byzantine {} --heights {}{}",
+            self.seed, self.validators, self.byzantine, self.heights, unsafe_flag
+        )
+    }
+}
+
+/// Simulated-time constants (milliseconds).
+pub mod timing {
+    pub const PROPOSE_MS: u64 = 400;
+    pub const PREVOTE_MS: u64 = 200;
+    pub const PRECOMMIT_MS: u64 = 200;
+    pub const DELTA_MS: u64 = 100;
+    pub const EMPTY_BLOCK_INTERVAL_MS: u64 = 600;
+    pub const GOSSIP_INTERVAL_MS: u64 = 250;
+    pub const DELAY_MS_MAX: u64 = 150;
+    /// Faults (partitions, crashes) all end by this time.
+    pub const FAULT_WINDOW_MS_MAX: u64 = 8_000;
+    /// After healing, honest nodes must reach the target within this, plus
+    /// `PER_HEIGHT_BUDGET_MS` per height.
+    pub const LIVENESS_BASE_MS: u64 = 30_000;
+    pub const PER_HEIGHT_BUDGET_MS: u64 = 6_000;
+    /// Hard bound on events per run.
+    pub const EVENTS_MAX: u64 = 3_000_000;
+    /// Blocks per sync response.
+    pub const SYNC_BATCH_MAX: usize = 8;
+    /// Own messages kept for re-gossip.
+    pub const OUTBOX_MAX: usize = 8;
+}

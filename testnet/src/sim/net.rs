@@ -1,0 +1,138 @@
+//! The simulated network: an event queue ordered by (time, sequence), and a
+//! link model with seeded drop, duplication, delay (hence reordering) and
+//! partitions.
+
+use kopnet_consensus::{CommitCertificate, Height, Message, Round, TimeoutStep, Value};
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+use std::collections::BTreeMap;
+
+pub type NodeId = usize;
+
+/// What travels between simulated nodes.
+#[derive(Clone, Debug)]
+pub enum NetMsg {
+    Consensus(Message),
+    /// "I am at this height" (sent with every gossip tick).
+    Status {
+        height: Height,
+    },
+    /// "Send me decided blocks from this height on."
+    SyncRequest {
+        from_height: Height,
+    },
+    SyncResponse {
+        blocks: Vec<(Value, CommitCertificate)>,
+    },
+}
+
+/// Something scheduled to happen.
+#[derive(Clone, Debug)]
+pub enum Event {
+    Deliver {
+        from: NodeId,
+        to: NodeId,
+        msg: NetMsg,
+    },
+    Timer {
+        node: NodeId,
+        incarnation: u64,
+        height: Height,
+        round: Round,
+        step: TimeoutStep,
+    },
+    Gossip {
+        node: NodeId,
+    },
+    Txs {
+        node: NodeId,
+    },
+    Crash {
+        node: NodeId,
+        mid_send: bool,
+    },
+    Restart {
+        node: NodeId,
+    },
+    Partition {
+        groups: Vec<u8>,
+    },
+    Heal,
+}
+
+/// Events ordered by time, then by insertion order: deterministic.
+#[derive(Default)]
+pub struct EventQueue {
+    events: BTreeMap<(u64, u64), Event>,
+    sequence: u64,
+}
+
+impl EventQueue {
+    pub fn push(&mut self, at_ms: u64, event: Event) {
+        self.sequence += 1;
+        self.events.insert((at_ms, self.sequence), event);
+    }
+
+    pub fn pop(&mut self) -> Option<(u64, Event)> {
+        self.events.pop_first().map(|((at, _), e)| (at, e))
+    }
+
+    pub fn len(&self) -> usize {
+        self.events.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.events.is_empty()
+    }
+}
+
+/// Link behaviour, drawn once per seed.
+#[derive(Clone, Debug)]
+pub struct LinkModel {
+    pub drop_probability: f64,
+    pub duplicate_probability: f64,
+    pub delay_ms_min: u64,
+    pub delay_ms_max: u64,
+    /// Partition group of every node; messages cross groups only when equal.
+    pub groups: Vec<u8>,
+}
+
+impl LinkModel {
+    pub fn clean(nodes: usize) -> Self {
+        LinkModel {
+            drop_probability: 0.0,
+            duplicate_probability: 0.0,
+            delay_ms_min: 1,
+            delay_ms_max: 10,
+            groups: vec![0; nodes],
+        }
+    }
+
+    pub fn connected(&self, a: NodeId, b: NodeId) -> bool {
+        self.groups.get(a) == self.groups.get(b)
+    }
+
+    /// Deliver times for one send: empty if dropped, two if duplicated.
+    pub fn deliveries(
+        &self,
+        rng: &mut ChaCha8Rng,
+        now_ms: u64,
+        from: NodeId,
+        to: NodeId,
+    ) -> Vec<u64> {
+        if from != to && !self.connected(from, to) {
+            return vec![];
+        }
+        if from != to && rng.gen_bool(self.drop_probability) {
+            return vec![];
+        }
+        let copies = if rng.gen_bool(self.duplicate_probability) {
+            2
+        } else {
+            1
+        };
+        (0..copies)
+            .map(|_| now_ms + rng.gen_range(self.delay_ms_min..=self.delay_ms_max))
+            .collect()
+    }
+}
