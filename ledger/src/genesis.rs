@@ -140,6 +140,7 @@ impl Genesis {
             position: 0,
             unsettled: 0,
             stats: WindowStats::default(),
+            bilateral: Default::default(),
             nonce: 0,
             active: true,
         };
@@ -163,6 +164,7 @@ impl Genesis {
                     position: 0,
                     unsettled: 0,
                     stats: WindowStats::default(),
+                    bilateral: Default::default(),
                     nonce: 0,
                     active: true,
                 }),

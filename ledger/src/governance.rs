@@ -180,6 +180,7 @@ fn execute<B: StateRead + ?Sized>(
                 position: 0,
                 unsettled: 0,
                 stats: WindowStats::default(),
+                bilateral: Default::default(),
                 nonce: 0,
                 active: true,
             });

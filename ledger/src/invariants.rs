@@ -18,6 +18,8 @@ pub enum InvariantViolation {
     BalanceCap { balance: u64, cap: u64 },
     #[error("participant {participant} beyond its net debit cap")]
     NetDebitCap { participant: String },
+    #[error("bilateral positions of {participant} do not match its net position")]
+    Bilateral { participant: String },
     #[error("arithmetic overflow while checking")]
     Overflow,
 }
@@ -60,6 +62,7 @@ pub fn check(state: &State) -> Result<Totals, InvariantViolation> {
                     .ok_or_else(overflow)?;
             }
             StateValue::Cooperative(c) => {
+                check_bilateral(state, &c.id, c.position, &c.bilateral, None)?;
                 open = open.checked_add(c.position).ok_or_else(overflow)?;
                 unsettled = unsettled.checked_add(c.unsettled).ok_or_else(overflow)?;
             }
@@ -124,6 +127,43 @@ pub fn check_caps(state: &State) -> Result<(), InvariantViolation> {
                 }
             }
             _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// A participant's bilateral row sums to its net position, and the matrix is
+/// antisymmetric: what X is owed by Y, Y owes X.
+fn check_bilateral(
+    state: &State,
+    id: &crate::types::CoopId,
+    position: Position,
+    row: &std::collections::BTreeMap<crate::types::CoopId, Position>,
+    window: Option<&crate::settlement::SettlementWindow>,
+) -> Result<(), InvariantViolation> {
+    let broken = || InvariantViolation::Bilateral {
+        participant: id.to_string(),
+    };
+    let sum = row
+        .values()
+        .try_fold(0i128, |acc, v| acc.checked_add(*v))
+        .ok_or(InvariantViolation::Overflow)?;
+    if sum != position {
+        return Err(broken());
+    }
+    for (other, amount) in row {
+        let mirror = match window {
+            Some(w) => w
+                .entries
+                .get(other)
+                .and_then(|e| e.bilateral.get(id))
+                .copied(),
+            None => state
+                .cooperative(other)
+                .and_then(|c| c.bilateral.get(id).copied()),
+        };
+        if mirror.unwrap_or(0).checked_neg() != Some(*amount) {
+            return Err(broken());
         }
     }
     Ok(())

@@ -186,6 +186,8 @@ fn move_position<B: StateRead + ?Sized>(
         });
     }
     debtor.position = new_position;
+    let row = debtor.bilateral.entry(creditor_id.clone()).or_insert(0);
+    *row = row.checked_sub(a).ok_or(Rejection::Overflow)?;
     debtor.stats.gross_sent = debtor
         .stats
         .gross_sent
@@ -200,6 +202,8 @@ fn move_position<B: StateRead + ?Sized>(
         .position
         .checked_add(a)
         .ok_or(Rejection::Overflow)?;
+    let row = creditor.bilateral.entry(debtor_id.clone()).or_insert(0);
+    *row = row.checked_add(a).ok_or(Rejection::Overflow)?;
     creditor.stats.gross_received = creditor
         .stats
         .gross_received

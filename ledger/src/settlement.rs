@@ -16,10 +16,12 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// One participant's figures in a closed window.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WindowEntry {
     pub position: Position,
     pub stats: WindowStats,
+    /// Net owed to (+) or by (−) each counterparty in this window.
+    pub bilateral: BTreeMap<CoopId, Position>,
 }
 
 /// A closed settlement window.
@@ -79,6 +81,7 @@ pub fn close_window<B: StateRead + ?Sized>(
             WindowEntry {
                 position: coop.position,
                 stats: coop.stats,
+                bilateral: std::mem::take(&mut coop.bilateral),
             },
         );
         coop.unsettled = coop

@@ -186,6 +186,9 @@ pub struct Cooperative {
     /// Sum of this participant's net positions in closed, not yet settled windows.
     pub unsettled: Position,
     pub stats: WindowStats,
+    /// Net amount owed to (+) or by (−) each counterparty in the open window:
+    /// the bilateral matrix row of this participant.
+    pub bilateral: std::collections::BTreeMap<CoopId, Position>,
     pub nonce: u64,
     /// Removed cooperatives keep their history but can no longer act.
     pub active: bool,

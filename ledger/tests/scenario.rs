@@ -101,6 +101,14 @@ fn cooperative_city_story() {
     }
     assert_eq!(window.entries[&id("angkot-maju")].stats.fees_earned, 2_500);
     assert!(!window.settled);
+    // The bilateral matrix, by hand: who owes whom in window 0.
+    let ksp = &window.entries[&id("ksp-sejahtera")].bilateral;
+    assert_eq!(ksp[&id("pasar-makmur")], -24_925);
+    assert_eq!(ksp[&id("angkot-maju")], -102_500);
+    assert_eq!(ksp[&id("taksi-bersama")], -49_000);
+    let pasar = &window.entries[&id("pasar-makmur")].bilateral;
+    assert_eq!(pasar[&id("ksp-sejahtera")], 24_925);
+    assert_eq!(pasar[&id("network")], -25);
 
     // Each cooperative acknowledges its bank transfer; then the window is settled.
     for slug in [

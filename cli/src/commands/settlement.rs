@@ -22,6 +22,9 @@ pub struct ReportArgs {
     pub window: Option<u64>,
     #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
     pub format: ReportFormat,
+    /// Also print the bilateral matrix (who owes whom).
+    #[arg(long)]
+    pub matrix: bool,
     /// Same as --format json.
     #[arg(long, value_enum)]
     pub output: Option<crate::output::OutputFormat>,
@@ -41,6 +44,7 @@ pub async fn report(args: ReportArgs) -> Result<i32> {
                     json!({
                         "cooperative": c["id"], "gross_sent": c["gross_sent"], "gross_received": c["gross_received"],
                         "fees_earned": c["fees_earned"], "net_position": c["position"], "ndc_headroom": c["ndc_headroom"],
+                        "bilateral": c["bilateral"],
                     })
                 })
                 .collect();
@@ -58,6 +62,7 @@ pub async fn report(args: ReportArgs) -> Result<i32> {
                         "cooperative": id, "gross_sent": e["gross_sent"], "gross_received": e["gross_received"],
                         "fees_earned": e["fees_earned"], "net_position": e["position"], "ndc_headroom": c["ndc_headroom"],
                         "acknowledged": e["acknowledged"],
+                        "bilateral": e["bilateral"],
                     }))
                 })
                 .collect();
@@ -120,5 +125,31 @@ pub async fn report(args: ReportArgs) -> Result<i32> {
             }
         }
     }
+    if args.matrix {
+        print_matrix(&rows);
+    }
     Ok(0)
+}
+
+/// Rows owe columns: a negative cell means the row cooperative owes the column.
+fn print_matrix(rows: &[Value]) {
+    let ids: Vec<String> = rows
+        .iter()
+        .filter_map(|r| r["cooperative"].as_str().map(str::to_string))
+        .collect();
+    println!();
+    println!("bilateral net positions (row vs column; negative: row owes column)");
+    print!("{:<16}", "");
+    for id in &ids {
+        print!(" {:>14}", id.chars().take(14).collect::<String>());
+    }
+    println!();
+    for r in rows {
+        print!("{:<16}", r["cooperative"].as_str().unwrap_or("?"));
+        for id in &ids {
+            let cell = r["bilateral"][id.as_str()].as_i64().unwrap_or(0);
+            print!(" {:>14}", format_signed(cell));
+        }
+        println!();
+    }
 }

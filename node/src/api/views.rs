@@ -105,6 +105,7 @@ pub fn coop_json(
         "nonce": coop.nonce,
         "next_nonce": coop.nonce.saturating_add(1),
         "active": coop.active,
+        "bilateral": bilateral_json(&coop.bilateral),
     })
 }
 
@@ -121,6 +122,7 @@ pub fn window_json(window: &SettlementWindow) -> Value {
                     "gross_received": e.stats.gross_received,
                     "fees_earned": e.stats.fees_earned,
                     "acknowledged": window.acknowledged.contains(id),
+                    "bilateral": bilateral_json(&e.bilateral),
                 }),
             )
         })
@@ -131,4 +133,13 @@ pub fn window_json(window: &SettlementWindow) -> Value {
         "settled": window.settled,
         "entries": entries,
     })
+}
+
+/// A bilateral row: counterparty → net owed to (+) or by (−) this participant.
+pub fn bilateral_json(row: &std::collections::BTreeMap<kopnet_ledger::CoopId, i128>) -> Value {
+    Value::Object(
+        row.iter()
+            .map(|(k, v)| (k.to_string(), json!(i64::try_from(*v).unwrap_or(i64::MAX))))
+            .collect(),
+    )
 }
