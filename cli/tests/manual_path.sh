@@ -58,7 +58,7 @@ pasar_pos=$(echo "$report" | json_field "['rows'][[r['cooperative'] for r in v['
 
 # Close the window and read the settlement report of window 0.
 "$K" coop close-window --key "$N/coops/angkot-maju.key" --node "$(api angkot-maju)"
-wait_for 30 'awaiting acknowledgements' "$K" settlement report --node "$OBS" --window 0
+wait_for 30 'awaiting acknowledgements' "$K" settlement report --node "$OBS" --window 0 --matrix
 "$K" settlement report --node "$OBS" --window 0
 "$K" coop ack-settlement --key "$N/coops/ksp-sejahtera.key" --node "$KSP" --window 0
 "$K" coop ack-settlement --key "$N/coops/pasar-makmur.key" --node "$PASAR" --window 0

@@ -25,6 +25,8 @@ pub struct VerifyArgs {
     /// Audit a stopped node's home directory offline.
     #[arg(long)]
     pub home: Option<PathBuf>,
+    #[command(flatten)]
+    pub read: super::ReadOpts,
 }
 
 /// Where the chain comes from.
@@ -112,6 +114,7 @@ pub async fn verify(args: VerifyArgs) -> Result<i32> {
         _ => bail!("give --node URL or --home DIR"),
     };
     let chain_id = genesis.ledger.chain_id.clone();
+    let json = args.read.output == crate::output::OutputFormat::Json;
     let mut replay = Ledger::open(MemoryStorage::new(), &genesis.ledger)?;
     let mut sets: BTreeMap<u64, ValidatorSet> = BTreeMap::new();
     let initial = set_of(&replay)?;
@@ -126,8 +129,7 @@ pub async fn verify(args: VerifyArgs) -> Result<i32> {
         }
         let raw = source.raw(height).await?;
         let fail = |why: String| -> Result<i32> {
-            eprintln!();
-            println!("FAIL height={height}: {why}");
+            report(json, false, height, txs, &why);
             Ok(2)
         };
         let block = match Block::decode(&raw.block) {
@@ -162,11 +164,23 @@ pub async fn verify(args: VerifyArgs) -> Result<i32> {
         sets.retain(|h, _| *h + 2 > height);
     }
     if let Err(e) = replay.check_invariants() {
-        eprintln!();
-        println!("FAIL invariants: {e}");
+        report(json, false, top, txs, &format!("invariants: {e}"));
         return Ok(2);
     }
-    eprintln!();
-    println!("OK height={top} txs={txs}");
+    report(json, true, top, txs, "");
     Ok(0)
+}
+
+fn report(json: bool, ok: bool, height: u64, txs: u64, why: &str) {
+    eprintln!();
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({"ok": ok, "height": height, "txs": txs, "error": if ok { None } else { Some(why) }})
+        );
+    } else if ok {
+        println!("OK height={height} txs={txs}");
+    } else {
+        println!("FAIL height={height}: {why}");
+    }
 }

@@ -366,10 +366,14 @@ async fn acknowledge(traffic: &Traffic, window: u64) {
 }
 
 async fn positions_line(client: &Client) -> String {
+    let peers = match client.status().await {
+        Ok(status) => status["peer_count"].as_u64().unwrap_or(0),
+        Err(_) => 0,
+    };
     let Ok(coops) = client.get("/v1/cooperatives").await else {
         return String::new();
     };
-    coops["cooperatives"]
+    let positions = coops["cooperatives"]
         .as_array()
         .into_iter()
         .flatten()
@@ -387,7 +391,8 @@ async fn positions_line(client: &Client) -> String {
             )
         })
         .collect::<Vec<_>>()
-        .join("  ")
+        .join("  ");
+    format!("peers {peers} | {positions}")
 }
 
 fn summarize(traffic: &Traffic, checks: &Checks, elapsed: Duration, json_out: bool) -> Result<i32> {
