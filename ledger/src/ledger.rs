@@ -108,8 +108,13 @@ pub struct Ledger<S: Storage> {
     height: u64,
     last_block_hash: Hash,
     state_root: Hash,
+    /// The last block validated against the current state, so that applying
+    /// it does not execute it a second time. Keyed by block hash; cleared
+    /// whenever the state moves.
+    validated: std::sync::Mutex<Option<(Hash, Executed)>>,
 }
 
+#[derive(Debug, Clone)]
 struct Executed {
     writes: BTreeMap<StateKey, Option<StateValue>>,
     results: Vec<(Hash, Result<(), Rejection>)>,
@@ -154,6 +159,7 @@ impl<S: Storage> Ledger<S> {
             height: 0,
             last_block_hash: genesis_hash,
             state_root: root,
+            validated: std::sync::Mutex::new(None),
         })
     }
 
@@ -188,6 +194,7 @@ impl<S: Storage> Ledger<S> {
             height,
             last_block_hash: Hash(last),
             state_root: root,
+            validated: std::sync::Mutex::new(None),
         })
     }
 
@@ -300,7 +307,11 @@ impl<S: Storage> Ledger<S> {
         block: &Block,
         sigs: &dyn SignatureCheck,
     ) -> Result<(), BlockError> {
-        self.execute_block(block, sigs).map(|_| ())
+        let executed = self.execute_block(block, sigs)?;
+        if let Ok(mut cache) = self.validated.lock() {
+            *cache = Some((block.hash(), executed));
+        }
+        Ok(())
     }
 
     fn check_header(&self, block: &Block) -> Result<Vec<Hash>, BlockError> {
@@ -361,9 +372,20 @@ impl<S: Storage> Ledger<S> {
         sigs: &dyn SignatureCheck,
         extra: Vec<(Vec<u8>, Vec<u8>)>,
     ) -> Result<BlockOutcome, LedgerError> {
-        let executed = self.execute_block(block, sigs)?;
-        let height = block.header.height;
         let hash = block.hash();
+        let cached = self
+            .validated
+            .lock()
+            .ok()
+            .and_then(|mut cache| cache.take())
+            .filter(|(validated, _)| *validated == hash);
+        let executed = match cached {
+            // Same hash: same header (parent, previous root, tx root) on the
+            // same state, so executing again would give the same result.
+            Some((_, executed)) if self.check_header(block).is_ok() => executed,
+            _ => self.execute_block(block, sigs)?,
+        };
+        let height = block.header.height;
         let validators_before = self.validators();
 
         let mut batch = WriteBatch::default();
