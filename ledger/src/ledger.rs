@@ -238,6 +238,7 @@ impl<S: Storage> Ledger<S> {
         let height = self.height.saturating_add(1);
         let mut overlay = Overlay::new(&self.state);
         let mut chosen = Vec::new();
+        let mut results = Vec::new();
         let mut skipped = Vec::new();
         let mut bytes = 0usize;
         let max_txs = limits.max_txs.min(MAX_BLOCK_TXS);
@@ -252,9 +253,10 @@ impl<S: Storage> Ledger<S> {
             }
             let hash = tx.hash();
             match self.run_tx(&mut overlay, tx, hash, height, sigs) {
-                Ok(_) => {
+                Ok(result) => {
                     bytes = bytes.saturating_add(size);
                     chosen.push((hash, tx.clone()));
+                    results.push((hash, result));
                 }
                 Err(reason) => skipped.push((hash, reason)),
             }
@@ -270,7 +272,16 @@ impl<S: Storage> Ledger<S> {
             proposer,
         };
         let txs = chosen.into_iter().map(|(_, tx)| tx).collect();
-        (Block { header, txs }, skipped)
+        let block = Block { header, txs };
+        // The proposer applies what it built without executing it again.
+        if let Ok(mut cache) = self.validated.lock() {
+            let executed = Executed {
+                writes: overlay.into_writes(),
+                results,
+            };
+            *cache = Some((block.hash(), executed));
+        }
+        (block, skipped)
     }
 
     /// Admit and execute one transaction on `overlay`. `Err` means the
