@@ -25,6 +25,7 @@ mod start;
 pub mod submit;
 pub mod sync;
 pub mod verified;
+pub mod web;
 pub mod wire;
 
 pub use start::{run, NodeError, NodeHome};

@@ -51,6 +51,8 @@ pub struct Runtime {
     pub(crate) sync_in_flight: bool,
     pub(crate) sync_peer: usize,
     pub(crate) best_seen_height: u64,
+    /// Gossiped transaction batches being verified at once.
+    pub(crate) ingest: Arc<tokio::sync::Semaphore>,
 }
 
 impl std::fmt::Debug for Runtime {
@@ -365,8 +367,7 @@ impl Runtime {
                 data,
                 ..
             } => {
-                let verdict = self.on_tx_gossip(&data);
-                let _ = self.p2p.report(id, source, verdict).await;
+                self.on_tx_gossip(id, source, data).await;
             }
             NetEvent::Gossip {
                 topic: Topic::Consensus,
@@ -405,26 +406,33 @@ impl Runtime {
         }
     }
 
-    fn on_tx_gossip(&self, data: &[u8]) -> Verdict {
+    /// Verify gossiped transactions off the consensus loop: a bounded number
+    /// of batches at a time on the blocking pool; beyond that, batches are
+    /// ignored here (their transactions still arrive in proposals).
+    async fn on_tx_gossip(
+        &mut self,
+        id: crate::p2p::MessageId,
+        source: libp2p::PeerId,
+        data: Vec<u8>,
+    ) {
         if self.engine.is_none() {
             // Observers do not keep a mempool.
-            return Verdict::Ignore;
+            let _ = self.p2p.report(id, source, Verdict::Ignore).await;
+            return;
         }
-        let Ok(batch) = wire::decode::<TxBatch>(data) else {
-            return Verdict::Reject;
+        let Ok(permit) = self.ingest.clone().try_acquire_owned() else {
+            let _ = self.p2p.report(id, source, Verdict::Ignore).await;
+            return;
         };
-        if batch.txs.len() > TX_BATCH_MAX {
-            return Verdict::Reject;
-        }
-        let mut verdict = Verdict::Accept;
-        for bytes in &batch.txs {
-            if let Err(e) = submit::submit_bytes(&self.state, bytes) {
-                if matches!(e.code(), "malformed" | "bad_signature" | "wrong_chain") {
-                    verdict = Verdict::Reject;
-                }
-            }
-        }
-        verdict
+        let state = self.state.clone();
+        let p2p = self.p2p.clone();
+        tokio::spawn(async move {
+            let verdict = tokio::task::spawn_blocking(move || tx_batch_verdict(&state, &data))
+                .await
+                .unwrap_or(Verdict::Ignore);
+            let _ = p2p.report(id, source, verdict).await;
+            drop(permit);
+        });
     }
 
     async fn on_consensus_gossip(&mut self, data: &[u8]) -> Verdict {
@@ -564,3 +572,23 @@ pub fn stored_certificate(state: &NodeState, height: u64) -> Option<CommitCertif
 
 #[allow(dead_code)]
 fn _uses(_: &commit::CommitError) {}
+
+/// Submit every transaction of a gossiped batch; reject the batch if any is
+/// forged or malformed (the sender verified them, so it is misbehaving).
+fn tx_batch_verdict(state: &NodeState, data: &[u8]) -> Verdict {
+    let Ok(batch) = wire::decode::<TxBatch>(data) else {
+        return Verdict::Reject;
+    };
+    if batch.txs.len() > TX_BATCH_MAX {
+        return Verdict::Reject;
+    }
+    let mut verdict = Verdict::Accept;
+    for bytes in &batch.txs {
+        if let Err(e) = submit::submit_bytes(state, bytes) {
+            if matches!(e.code(), "malformed" | "bad_signature" | "wrong_chain") {
+                verdict = Verdict::Reject;
+            }
+        }
+    }
+    verdict
+}

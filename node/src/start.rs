@@ -20,6 +20,8 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 use tokio::sync::{broadcast, mpsc, watch};
 
+/// Gossiped transaction batches verified concurrently.
+const INGEST_BATCHES: usize = 4;
 /// Verified signatures remembered per node.
 const VERIFIED_CACHE: usize = 262_144;
 
@@ -233,6 +235,7 @@ pub async fn run(home: &NodeHome, shutdown: watch::Receiver<bool>) -> Result<(),
         sync_in_flight: false,
         sync_peer: 0,
         best_seen_height: height,
+        ingest: Arc::new(tokio::sync::Semaphore::new(INGEST_BATCHES)),
     };
     runtime.run().await;
     let _ = api_task.await;

@@ -46,6 +46,7 @@ pub fn router(state: ApiState, body_max_bytes: usize) -> Router {
         .route("/v1/settlement/windows/{number}", get(queries::window))
         .route("/v1/events", get(events::events))
         .route("/v1/admin/isolate", post(write::isolate))
+        .merge(crate::web::router())
         .fallback(queries::not_found)
         .layer(DefaultBodyLimit::max(body_max_bytes))
         .with_state(state)

@@ -1,0 +1,264 @@
+//! The phone wallet (`/wallet`) and the public explorer (`/explorer`), served
+//! by every node from its API port.
+//!
+//! The pages are plain HTML, CSS and JavaScript modules in `node/web/`,
+//! embedded in the binary with `include_bytes!` (no build step, no npm). Keys
+//! never leave the phone: the browser generates and signs with WebCrypto
+//! Ed25519 and talks only to the node's `/v1` API. The server adds two small
+//! helpers: QR codes rendered as SVG (`/v1/qr`, `/v1/qr/pay`) and the EMVCo
+//! payment-request encoder/parser ([`qris`]).
+//!
+//! Caching: every asset carries a strong `ETag` (a hash of its bytes) and
+//! `Cache-Control: no-cache`, so a phone revalidates with a cheap 304 and
+//! never runs stale code after a node upgrade; QR images are a pure function
+//! of their query and are cached for a day.
+
+pub mod qris;
+#[cfg(test)]
+mod vectors;
+
+use crate::api::ApiError;
+use axum::extract::{Path, Query};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use kopnet_consensus::Hash;
+use serde::Deserialize;
+use serde_json::json;
+
+/// One embedded file.
+pub struct Asset {
+    pub name: &'static str,
+    pub content_type: &'static str,
+    pub bytes: &'static [u8],
+}
+
+const HTML: &str = "text/html; charset=utf-8";
+const JS: &str = "text/javascript; charset=utf-8";
+const CSS: &str = "text/css; charset=utf-8";
+const JSON_TYPE: &str = "application/json";
+const SVG: &str = "image/svg+xml";
+
+macro_rules! asset {
+    ($name:literal, $type:expr) => {
+        Asset {
+            name: $name,
+            content_type: $type,
+            bytes: include_bytes!(concat!("../../web/", $name)),
+        }
+    };
+}
+
+/// Every file served under `/static/`, plus the two pages.
+pub const ASSETS: &[Asset] = &[
+    asset!("wallet.html", HTML),
+    asset!("explorer.html", HTML),
+    asset!("selftest.html", HTML),
+    asset!("app.css", CSS),
+    asset!("blake3.js", JS),
+    asset!("address.js", JS),
+    asset!("codec.js", JS),
+    asset!("keys.js", JS),
+    asset!("i18n.js", JS),
+    asset!("format.js", JS),
+    asset!("api.js", JS),
+    asset!("qris.js", JS),
+    asset!("wallet.js", JS),
+    asset!("explorer.js", JS),
+    asset!("selftest.js", JS),
+    asset!("sw.js", JS),
+    asset!("icon.svg", SVG),
+    asset!("manifest.json", JSON_TYPE),
+    asset!("test/vectors.json", JSON_TYPE),
+];
+
+/// Look up an embedded file by name.
+pub fn asset(name: &str) -> Option<&'static Asset> {
+    ASSETS.iter().find(|a| a.name == name)
+}
+
+/// Routes for the pages, their static files and the QR helpers. Stateless,
+/// so it merges into the API router whatever its state type.
+pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
+    Router::new()
+        .route("/", get(|| async { Redirect::to("/wallet") }))
+        .route(
+            "/wallet",
+            get(|h: HeaderMap| async move { page("wallet.html", &h) }),
+        )
+        .route("/wallet/", get(|| async { Redirect::to("/wallet") }))
+        .route(
+            "/wallet/selftest",
+            get(|h: HeaderMap| async move { page("selftest.html", &h) }),
+        )
+        .route(
+            "/explorer",
+            get(|h: HeaderMap| async move { page("explorer.html", &h) }),
+        )
+        .route("/explorer/", get(|| async { Redirect::to("/explorer") }))
+        // The service worker must be served from the root of what it controls.
+        .route(
+            "/sw.js",
+            get(|h: HeaderMap| async move { page("sw.js", &h) }),
+        )
+        .route("/static/{*file}", get(static_file))
+        .route("/v1/qr", get(qr_text))
+        .route("/v1/qr/pay", get(qr_pay))
+        .route("/v1/qr/parse", get(qr_parse))
+}
+
+fn etag(bytes: &[u8]) -> String {
+    let hash = Hash::digest("kopnet 2026 web asset etag v1", bytes).to_hex();
+    format!("\"{}\"", hash.get(..20).unwrap_or(&hash))
+}
+
+fn serve(asset: &Asset, headers: &HeaderMap) -> Response {
+    let tag = etag(asset.bytes);
+    let matches = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == tag || t.trim() == "*"));
+    let common = [
+        (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+        (
+            header::ETAG,
+            HeaderValue::from_str(&tag).unwrap_or(HeaderValue::from_static("\"0\"")),
+        ),
+        (
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ),
+    ];
+    if matches {
+        return (StatusCode::NOT_MODIFIED, common).into_response();
+    }
+    (
+        common,
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(asset.content_type),
+        )],
+        asset.bytes,
+    )
+        .into_response()
+}
+
+fn page(name: &str, headers: &HeaderMap) -> Response {
+    match asset(name) {
+        Some(a) => serve(a, headers),
+        None => ApiError::not_found("not_found", "no such page").into_response(),
+    }
+}
+
+async fn static_file(Path(file): Path<String>, headers: HeaderMap) -> Response {
+    match asset(&file) {
+        Some(a) => serve(a, &headers),
+        None => ApiError::not_found("not_found", "no such file").into_response(),
+    }
+}
+
+/// Longest text `/v1/qr` will encode.
+pub const QR_TEXT_MAX: usize = 512;
+
+/// Render `text` as an SVG QR code (medium error correction, quiet zone).
+pub fn qr_svg(text: &str) -> Result<String, ApiError> {
+    if text.is_empty() || text.len() > QR_TEXT_MAX {
+        return Err(ApiError::bad_request(
+            "bad_qr_text",
+            format!("text must be 1..{QR_TEXT_MAX} bytes"),
+        ));
+    }
+    let code = qrcode::QrCode::with_error_correction_level(text.as_bytes(), qrcode::EcLevel::M)
+        .map_err(|e| ApiError::bad_request("bad_qr_text", e.to_string()))?;
+    Ok(code
+        .render::<qrcode::render::svg::Color>()
+        .min_dimensions(200, 200)
+        .quiet_zone(true)
+        .build())
+}
+
+fn svg_response(svg: String) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, SVG),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        ],
+        svg,
+    )
+        .into_response()
+}
+
+#[derive(Debug, Deserialize)]
+pub struct QrTextQuery {
+    data: String,
+}
+
+type QueryResult<T> = Result<Query<T>, axum::extract::rejection::QueryRejection>;
+
+fn query<T>(q: QueryResult<T>) -> Result<T, ApiError> {
+    q.map(|Query(v)| v)
+        .map_err(|e| ApiError::bad_request("bad_query", e.body_text()))
+}
+
+/// `GET /v1/qr?data=TEXT`: any short text (an address, a payload) as SVG.
+async fn qr_text(q: QueryResult<QrTextQuery>) -> Result<Response, ApiError> {
+    let q = query(q)?;
+    Ok(svg_response(qr_svg(&q.data)?))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct QrPayQuery {
+    to: String,
+    amount: Option<u64>,
+    name: Option<String>,
+    city: Option<String>,
+    mcc: Option<String>,
+    #[serde(rename = "ref")]
+    reference: Option<String>,
+    /// `svg` (default) or `text` (the payload itself).
+    format: Option<String>,
+}
+
+/// `GET /v1/qr/pay?to=&amount=&ref=&name=&city=&mcc=&format=svg|text`: a
+/// kopnet payment request as an EMVCo payload, rendered as a QR code.
+async fn qr_pay(q: QueryResult<QrPayQuery>) -> Result<Response, ApiError> {
+    let q = query(q)?;
+    let request = qris::PaymentRequest {
+        to: q.to,
+        amount: q.amount.filter(|a| *a > 0),
+        name: q.name.unwrap_or_else(|| "KOPNET".into()),
+        city: q.city.unwrap_or_else(|| "INDONESIA".into()),
+        mcc: q.mcc.unwrap_or_else(|| "0000".into()),
+        reference: q.reference.filter(|r| !r.is_empty()),
+    };
+    let payload = request
+        .encode()
+        .map_err(|e| ApiError::bad_request("bad_payment_request", e.to_string()))?;
+    if q.format.as_deref() == Some("text") {
+        return Ok((
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            payload,
+        )
+            .into_response());
+    }
+    Ok(svg_response(qr_svg(&payload)?))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct QrParseQuery {
+    payload: String,
+}
+
+/// `GET /v1/qr/parse?payload=`: check a scanned payload (the wallet parses
+/// locally too; this is for other clients).
+async fn qr_parse(q: QueryResult<QrParseQuery>) -> Result<Json<serde_json::Value>, ApiError> {
+    let q = query(q)?;
+    let r = qris::PaymentRequest::parse(&q.payload)
+        .map_err(|e| ApiError::bad_request("bad_payment_request", e.to_string()))?;
+    Ok(Json(json!({
+        "to": r.to, "amount": r.amount, "name": r.name, "city": r.city,
+        "mcc": r.mcc, "reference": r.reference,
+    })))
+}
