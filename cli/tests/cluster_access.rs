@@ -112,4 +112,13 @@ fn outsiders_are_refused_and_observers_are_read_only() {
     println!("refusal logged: {line}");
     let _ = child.kill();
     let _ = child.wait();
+
+    // SIGTERM shuts a node down cleanly (exit 0) and it resumes on restart.
+    let mut cluster = cluster;
+    let stopped_at = cluster.height(observer).unwrap();
+    let status = cluster.terminate(observer);
+    assert!(status.success(), "observer exited with {status:?}");
+    assert!(cluster.log(observer).contains("node stopped"));
+    cluster.start_node(observer);
+    cluster.wait_height(observer, stopped_at + 1, Duration::from_secs(60));
 }

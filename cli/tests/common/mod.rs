@@ -127,6 +127,21 @@ impl Cluster {
         }
     }
 
+    /// SIGTERM, then wait (with a deadline) for the exit status.
+    pub fn terminate(&mut self, i: usize) -> std::process::ExitStatus {
+        let mut child = self.nodes[i].child.take().expect("node running");
+        let status = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        wait_for(
+            "the node to exit after SIGTERM",
+            Duration::from_secs(30),
+            || child.try_wait().unwrap(),
+        )
+    }
+
     pub fn log(&self, i: usize) -> String {
         std::fs::read_to_string(self.nodes[i].home.join("node.log")).unwrap_or_default()
     }
