@@ -2,7 +2,7 @@
 
 use crate::fees::{default_fee_rules, FeeRule};
 use crate::state::{Counters, Params, State, StateKey, StateValue};
-use crate::types::{Amount, CoopId, Cooperative, TierLimits, WindowStats, COOP_NAME_MAX_BYTES};
+use crate::types::{Amount, CoopId, Cooperative, TierLimits, COOP_NAME_MAX_BYTES};
 use kopnet_consensus::{codec, Hash, PublicKey};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -131,19 +131,13 @@ impl Genesis {
             StateKey::Counters,
             StateValue::Counters(Counters::default()),
         );
-        let network = Cooperative {
-            id: CoopId::network(),
-            name: "kopnet network fund".into(),
-            key: None,
-            voting_power: 0,
-            ndc: self.network_ndc,
-            position: 0,
-            unsettled: 0,
-            stats: WindowStats::default(),
-            bilateral: Default::default(),
-            nonce: 0,
-            active: true,
-        };
+        let network = Cooperative::new(
+            CoopId::network(),
+            "kopnet network fund".into(),
+            None,
+            0,
+            self.network_ndc,
+        );
         state.insert(
             StateKey::Cooperative(network.id.clone()),
             StateValue::Cooperative(network),
@@ -155,19 +149,13 @@ impl Genesis {
             );
             state.insert(
                 StateKey::Cooperative(coop.id.clone()),
-                StateValue::Cooperative(Cooperative {
-                    id: coop.id.clone(),
-                    name: coop.name.clone(),
-                    key: Some(coop.key),
-                    voting_power: coop.voting_power,
-                    ndc: coop.ndc,
-                    position: 0,
-                    unsettled: 0,
-                    stats: WindowStats::default(),
-                    bilateral: Default::default(),
-                    nonce: 0,
-                    active: true,
-                }),
+                StateValue::Cooperative(Cooperative::new(
+                    coop.id.clone(),
+                    coop.name.clone(),
+                    Some(coop.key),
+                    coop.voting_power,
+                    coop.ndc,
+                )),
             );
         }
         Ok(state)

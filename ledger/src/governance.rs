@@ -7,7 +7,7 @@ use crate::legs::{self, LegKind};
 use crate::rejection::Rejection;
 use crate::state::{Overlay, StateKey, StateRead, StateValue};
 use crate::tx::GovAction;
-use crate::types::{AccountId, AccountStatus, CoopId, Cooperative, WindowStats};
+use crate::types::{AccountId, AccountStatus, CoopId, Cooperative};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
@@ -171,19 +171,13 @@ fn execute<B: StateRead + ?Sized>(
             params.participants.sort();
             state.put_params(params);
             state.put(StateKey::CoopKey(*key), StateValue::CoopKey(id.clone()));
-            state.put_cooperative(Cooperative {
-                id: id.clone(),
-                name: name.clone(),
-                key: Some(*key),
-                voting_power: *voting_power,
-                ndc: *ndc,
-                position: 0,
-                unsettled: 0,
-                stats: WindowStats::default(),
-                bilateral: Default::default(),
-                nonce: 0,
-                active: true,
-            });
+            state.put_cooperative(Cooperative::new(
+                id.clone(),
+                name.clone(),
+                Some(*key),
+                *voting_power,
+                *ndc,
+            ));
         }
         GovAction::RemoveCooperative { id } => {
             let mut coop = existing(state, id)?;

@@ -194,6 +194,31 @@ pub struct Cooperative {
     pub active: bool,
 }
 
+impl Cooperative {
+    /// A newly admitted participant: no position, no activity, nonce 0.
+    pub fn new(
+        id: CoopId,
+        name: String,
+        key: Option<PublicKey>,
+        voting_power: u64,
+        ndc: Amount,
+    ) -> Self {
+        Cooperative {
+            id,
+            name,
+            key,
+            voting_power,
+            ndc,
+            position: 0,
+            unsettled: 0,
+            stats: WindowStats::default(),
+            bilateral: std::collections::BTreeMap::new(),
+            nonce: 0,
+            active: true,
+        }
+    }
+}
+
 /// Every account that can hold a balance.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum AccountId {
