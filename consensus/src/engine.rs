@@ -141,6 +141,22 @@ impl Engine {
         }
     }
 
+    /// The precommits of the previous round: the proof that it ended (paper
+    /// line 47 needs 2f+1 of them). Hosts re-gossip these so a validator that
+    /// missed some (say, from a peer that crashed before re-sending them) can
+    /// time out of that round too. Empty in round 0.
+    pub fn round_change_proof(&self) -> Vec<SignedVote> {
+        match self.state.round.checked_sub(1) {
+            Some(previous) => self
+                .votes
+                .votes(previous, VoteKind::Precommit)
+                .into_iter()
+                .cloned()
+                .collect(),
+            None => Vec::new(),
+        }
+    }
+
     /// How often the safety record stopped the engine from signing (only
     /// after a restart can this be non-zero).
     pub fn refused_signatures(&self) -> u64 {

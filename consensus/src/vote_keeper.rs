@@ -160,6 +160,14 @@ impl VoteKeeper {
         self.votes_for(round, VoteKind::Precommit, Some(value))
     }
 
+    /// All votes of `(round, kind)`, in key order.
+    pub fn votes(&self, round: Round, kind: VoteKind) -> Vec<&SignedVote> {
+        self.rounds
+            .get(&(round, kind))
+            .map(|t| t.votes.values().flatten().collect())
+            .unwrap_or_default()
+    }
+
     /// The votes of `(round, kind)` for `value`, in key order (at most one
     /// per validator).
     pub fn votes_for(&self, round: Round, kind: VoteKind, value: Option<Hash>) -> Vec<&SignedVote> {

@@ -59,24 +59,8 @@ impl Simulation {
         for output in outputs {
             match output {
                 Output::Send(pending) => {
-                    let Ok(messages) = pending.persist(&mut self.nodes[node].store);
-                    if self.nodes[node].crash_mid_send {
-                        // Crash after the record is durable, before sending.
-                        self.nodes[node].crash();
-                        work.retain(|(n, _)| *n != node);
+                    if !self.release(node, pending, work)? {
                         return Ok(());
-                    }
-                    for message in messages {
-                        self.checker.saw_proposal(&message);
-                        if self.nodes[node].is_honest() {
-                            self.checker.honest_signed(node, &message)?;
-                        }
-                        let outbox = &mut self.nodes[node].outbox;
-                        if outbox.len() == timing::OUTBOX_MAX {
-                            outbox.pop_front();
-                        }
-                        outbox.push_back(message.clone());
-                        self.broadcast(node, &message);
                     }
                 }
                 Output::ScheduleTimeout {
@@ -132,40 +116,7 @@ impl Simulation {
                         },
                     ));
                 }
-                Output::Decide(decision) => {
-                    let height = decision.height;
-                    self.trace.record(
-                        self.now_ms,
-                        TraceEvent::Decide {
-                            node: node as u32,
-                            height,
-                            round: decision.certificate.round,
-                            value: format!("{:?}", decision.value.id),
-                        },
-                    );
-                    if self.nodes[node].is_honest() {
-                        self.checker.honest_decided(
-                            node,
-                            &decision,
-                            CHAIN_ID,
-                            &self.validators,
-                            self.config.quorum_rule,
-                        )?;
-                    }
-                    let n = &mut self.nodes[node];
-                    n.chain.push((decision.value, decision.certificate));
-                    n.outbox.clear();
-                    n.txs_pending = false;
-                    // The validator set never changes in the sim; the host
-                    // passes the set of the next height all the same.
-                    work.push_back((
-                        node,
-                        Input::NextHeight {
-                            height: height + 1,
-                            validators: self.validators.clone(),
-                        },
-                    ));
-                }
+                Output::Decide(decision) => self.decided(node, decision, work)?,
                 Output::Evidence(evidence) => {
                     let offender = evidence.offender();
                     let index = self
@@ -187,6 +138,77 @@ impl Simulation {
                 }
             }
         }
+        Ok(())
+    }
+
+    /// Persist, then send (unless the node crashes in between). False if
+    /// the node crashed.
+    fn release(
+        &mut self,
+        node: NodeId,
+        pending: kopnet_consensus::PendingSend,
+        work: &mut Work,
+    ) -> Result<bool, Violation> {
+        let Ok(messages) = pending.persist(&mut self.nodes[node].store);
+        if self.nodes[node].crash_mid_send {
+            // Crash after the record is durable, before sending.
+            self.nodes[node].crash();
+            work.retain(|(n, _)| *n != node);
+            return Ok(false);
+        }
+        for message in messages {
+            self.checker.saw_proposal(&message);
+            if self.nodes[node].is_honest() {
+                self.checker.honest_signed(node, &message)?;
+            }
+            let outbox = &mut self.nodes[node].outbox;
+            if outbox.len() == timing::OUTBOX_MAX {
+                outbox.pop_front();
+            }
+            outbox.push_back(message.clone());
+            self.broadcast(node, &message);
+        }
+        Ok(true)
+    }
+
+    fn decided(
+        &mut self,
+        node: NodeId,
+        decision: kopnet_consensus::Decision,
+        work: &mut Work,
+    ) -> Result<(), Violation> {
+        let height = decision.height;
+        self.trace.record(
+            self.now_ms,
+            TraceEvent::Decide {
+                node: node as u32,
+                height,
+                round: decision.certificate.round,
+                value: format!("{:?}", decision.value.id),
+            },
+        );
+        if self.nodes[node].is_honest() {
+            self.checker.honest_decided(
+                node,
+                &decision,
+                CHAIN_ID,
+                &self.validators,
+                self.config.quorum_rule,
+            )?;
+        }
+        let n = &mut self.nodes[node];
+        n.chain.push((decision.value, decision.certificate));
+        n.outbox.clear();
+        n.txs_pending = false;
+        // The validator set never changes in the sim; the host
+        // passes the set of the next height all the same.
+        work.push_back((
+            node,
+            Input::NextHeight {
+                height: height + 1,
+                validators: self.validators.clone(),
+            },
+        ));
         Ok(())
     }
 
@@ -320,6 +342,7 @@ impl Simulation {
         let mut outbox: Vec<Message> = n.outbox.iter().cloned().collect();
         if let Some(engine) = &n.engine {
             outbox.extend(engine.proof_of_lock().into_iter().map(Message::Vote));
+            outbox.extend(engine.round_change_proof().into_iter().map(Message::Vote));
         }
         for to in 0..self.nodes.len() {
             if to == node {
