@@ -31,6 +31,16 @@
 //! * [`Output::Decide`] carries a [`CommitCertificate`] (precommits of more
 //!   than 2/3 of the power) that anyone can `verify`.
 //!
+//! The engine assumes Tendermint's gossip: a vote one correct validator
+//! received eventually reaches the others. Besides re-sending its own
+//! messages of the current height, a host should periodically gossip
+//! [`Engine::proof_of_lock`] (the prevotes behind our `validValue`) and
+//! [`Engine::round_change_proof`] (the previous round's precommits); the
+//! simulator showed both are needed for liveness when a Byzantine validator
+//! sends different votes to different peers or a node crashes before
+//! sending. A restarted engine re-sends the votes its record says it signed
+//! in its current round.
+//!
 //! Round 0 of a height starts when transactions are available, when a message
 //! of the height arrives, or after `empty_block_interval_ms`, so an idle
 //! network makes at most one empty block per interval. Proposers rotate by
