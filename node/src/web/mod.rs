@@ -67,6 +67,7 @@ pub const ASSETS: &[Asset] = &[
     asset!("wallet.js", JS),
     asset!("explorer.js", JS),
     asset!("selftest.js", JS),
+    asset!("selftest-core.js", JS),
     asset!("sw.js", JS),
     asset!("icon.svg", SVG),
     asset!("manifest.json", JSON_TYPE),

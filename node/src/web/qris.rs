@@ -444,7 +444,7 @@ mod tests {
     fn decimal_zero_amount_accepted_and_other_templates_skipped() {
         // Another scheme's template at 27 before kopnet's at 28.
         let payload = with_crc(&format!(
-            "00020101021227140010ID.CO.XYZ28690009ID.KOPNET0152{}52045812530336054072500.005802ID5901A6001B",
+            "00020101021227130009ID.CO.XYZ28690009ID.KOPNET0152{}52045812530336054072500.005802ID5901A6001B",
             merchant()
         ));
         let parsed = PaymentRequest::parse(&payload).unwrap();

@@ -168,3 +168,30 @@ fn shared_vectors_match() {
         assert!(kopnet_consensus::PublicKey::from_address(bad.as_str().unwrap()).is_err());
     }
 }
+
+/// The same JavaScript checks outside the browser, with `node --test` (the
+/// browser test in `cli/tests/browser_wallet.rs` runs them in Chromium).
+#[test]
+fn javascript_matches_vectors_under_node() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("web/test");
+    let output = match std::process::Command::new("node")
+        .arg("--test")
+        .arg(&dir)
+        .output()
+    {
+        Ok(output) => output,
+        Err(e) => {
+            println!(
+                "SKIPPED: node is not available ({e}); the browser test covers the JavaScript"
+            );
+            return;
+        }
+    };
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    println!("{stdout}");
+    assert!(
+        output.status.success(),
+        "node --test failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}

@@ -1,0 +1,557 @@
+//! End to end through a real phone browser: headless Chromium driven over
+//! WebDriver (Debian's `chromium` and `chromium-driver`) against a local
+//! network of real `kopnet node run` processes.
+//!
+//! 1. `/wallet/selftest`: the wallet's JavaScript (codec, addresses, WebCrypto
+//!    Ed25519 signatures, QR payloads, backup) against the Rust golden vectors.
+//! 2. `/wallet` on a 360-px-wide phone screen: create a key in the page, read
+//!    its address; a cooperative registers and mints for it with the CLI; the
+//!    balance appears live; pay a merchant of another cooperative through the
+//!    page (fee shown before confirming), watch it commit; both balances
+//!    change on the pages (wallet and explorer) and through the API.
+//! 3. The explorer's cooperatives page.
+//!
+//! Screenshots go to `target/tmp/screenshots/`, or to `docs/screenshots/`
+//! with `KOPNET_UPDATE_SCREENSHOTS=1`. The test skips (with the reason) when
+//! `chromedriver` or `chromium` is not installed.
+//!
+//! The WebDriver client is a few blocking HTTP calls (the protocol is plain
+//! JSON), so the test stays synchronous like the cluster helpers it uses.
+
+mod common;
+
+use base64::Engine as _;
+use common::*;
+use kopnet_ledger::{AccountKind, Action, KycTier};
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+fn find_program(names: &[&str]) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    for dir in std::env::split_paths(&path) {
+        for name in names {
+            let candidate = dir.join(name);
+            if candidate.is_file() {
+                return Some(candidate);
+            }
+        }
+    }
+    None
+}
+
+/// A chromedriver process and one browser session.
+struct Browser {
+    driver: Child,
+    base: String,
+    session: String,
+    http: reqwest::blocking::Client,
+}
+
+impl Browser {
+    fn start(chromedriver: &Path, chromium: &Path) -> Browser {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let driver = Command::new(chromedriver)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start chromedriver");
+        let base = format!("http://127.0.0.1:{port}");
+        let http = reqwest::blocking::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .unwrap();
+        let mut browser = Browser {
+            driver,
+            base,
+            session: String::new(),
+            http,
+        };
+        wait_for("chromedriver to be ready", Duration::from_secs(20), || {
+            let v: Value = browser
+                .http
+                .get(format!("{}/status", browser.base))
+                .send()
+                .ok()?
+                .json()
+                .ok()?;
+            v["value"]["ready"].as_bool().filter(|r| *r)
+        });
+        let caps = json!({"capabilities": {"alwaysMatch": {
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": chromium.to_string_lossy(),
+                "args": ["--headless=new", "--no-sandbox", "--disable-gpu",
+                         "--disable-dev-shm-usage", "--no-first-run", "--lang=id",
+                         "--window-size=360,800"],
+                // A 360-px-wide phone screen.
+                "mobileEmulation": {"deviceMetrics": {"width": 360, "height": 800, "pixelRatio": 2.0},
+                                    "userAgent": "Mozilla/5.0 (Linux; Android 14) Mobile kopnet-test"},
+            },
+        }}});
+        let v = browser.call("POST", "/session", caps);
+        browser.session = v["sessionId"].as_str().expect("session id").to_string();
+        browser
+    }
+
+    fn call(&self, method: &str, path: &str, body: Value) -> Value {
+        let url = format!("{}{path}", self.base);
+        let request = match method {
+            "GET" => self.http.get(url),
+            "DELETE" => self.http.delete(url),
+            _ => self.http.post(url).json(&body),
+        };
+        let response = request.send().expect("webdriver request");
+        let status = response.status();
+        let v: Value = response.json().expect("webdriver json");
+        assert!(status.is_success(), "webdriver {method} {path}: {v}");
+        v["value"].clone()
+    }
+
+    fn s(&self, path: &str) -> String {
+        format!("/session/{}{path}", self.session)
+    }
+
+    fn goto(&self, url: &str) {
+        self.call("POST", &self.s("/url"), json!({ "url": url }));
+    }
+
+    fn js(&self, script: &str) -> Value {
+        self.call(
+            "POST",
+            &self.s("/execute/sync"),
+            json!({"script": script, "args": []}),
+        )
+    }
+
+    /// Text of the first element matching `css`, if it exists.
+    fn text(&self, css: &str) -> Option<String> {
+        let script = format!(
+            "const e = document.querySelector({}); return e ? e.textContent : null;",
+            json!(css)
+        );
+        self.js(&script).as_str().map(str::to_string)
+    }
+
+    fn attr(&self, css: &str, name: &str) -> Option<String> {
+        let script = format!(
+            "const e = document.querySelector({}); return e ? e.getAttribute({}) : null;",
+            json!(css),
+            json!(name)
+        );
+        self.js(&script).as_str().map(str::to_string)
+    }
+
+    fn visible(&self, css: &str) -> bool {
+        let script = format!(
+            "const e = document.querySelector({}); return !!e && e.offsetParent !== null && !e.disabled;",
+            json!(css)
+        );
+        self.js(&script).as_bool().unwrap_or(false)
+    }
+
+    fn element(&self, css: &str) -> String {
+        let v = self.call(
+            "POST",
+            &self.s("/element"),
+            json!({"using": "css selector", "value": css}),
+        );
+        match v[ELEMENT_KEY].as_str() {
+            Some(id) => id.to_string(),
+            None => panic!("no element id for {css}: {v}"),
+        }
+    }
+
+    /// Wait until `css` is visible and enabled, then click it like a finger.
+    fn click(&self, css: &str) {
+        wait_for(
+            &format!("{css} to be clickable"),
+            Duration::from_secs(15),
+            || self.visible(css).then_some(()),
+        );
+        let id = self.element(css);
+        self.call("POST", &self.s(&format!("/element/{id}/click")), json!({}));
+    }
+
+    fn type_into(&self, css: &str, text: &str) {
+        let id = self.element(css);
+        self.call("POST", &self.s(&format!("/element/{id}/clear")), json!({}));
+        self.call(
+            "POST",
+            &self.s(&format!("/element/{id}/value")),
+            json!({ "text": text }),
+        );
+    }
+
+    fn screenshot(&self, path: &Path) {
+        let v = self.call("GET", &self.s("/screenshot"), Value::Null);
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(v.as_str().expect("screenshot"))
+            .unwrap();
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, png).unwrap();
+        println!("screenshot: {}", path.display());
+    }
+
+    /// Wait for a page condition, showing the page's text if it never holds.
+    fn wait<T>(
+        &self,
+        what: &str,
+        timeout: Duration,
+        mut f: impl FnMut(&Browser) -> Option<T>,
+    ) -> T {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(v) = f(self) {
+                return v;
+            }
+            if Instant::now() > deadline {
+                let body = self.text("body").unwrap_or_default();
+                let body: String = body.split_whitespace().collect::<Vec<_>>().join(" ");
+                panic!("timed out waiting for {what}; page says: {body}");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        if !self.session.is_empty() {
+            let _ = self
+                .http
+                .delete(format!("{}/session/{}", self.base, self.session))
+                .send();
+        }
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+fn screenshot_dir() -> PathBuf {
+    if std::env::var_os("KOPNET_UPDATE_SCREENSHOTS").is_some() {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/screenshots")
+    } else {
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots")
+    }
+}
+
+fn cli(args: &[&str]) -> String {
+    let out = Command::new(kopnet()).args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "kopnet {args:?} failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn balance(cluster: &Cluster, node: usize, address: &str) -> Option<u64> {
+    cluster.get(node, &format!("/v1/accounts/{address}"))?["balance"].as_u64()
+}
+
+#[test]
+fn phone_wallet_pays_a_merchant_at_another_cooperative() {
+    let Some(chromedriver) = find_program(&["chromedriver"]) else {
+        println!("SKIPPED: chromedriver not found on PATH (apt-get install chromium-driver)");
+        return;
+    };
+    let Some(chromium) = find_program(&["chromium", "chromium-browser", "google-chrome"]) else {
+        println!("SKIPPED: chromium not found on PATH (apt-get install chromium)");
+        return;
+    };
+    let started = Instant::now();
+    let cluster = Cluster::start(4, 0);
+    let browser = Browser::start(&chromedriver, &chromium);
+    let shots = screenshot_dir();
+    let payer_node = 0;
+    let merchant_node = 1;
+    let payer_coop = cluster.nodes[payer_node].id.clone();
+    let merchant_coop = cluster.nodes[merchant_node].id.clone();
+    let url = |i: usize, path: &str| format!("{}{path}", cluster.nodes[i].api);
+    println!("cluster up in {:?}", started.elapsed());
+
+    // 1. The JavaScript against the Rust golden vectors, in the real browser.
+    browser.goto(&url(payer_node, "/wallet/selftest"));
+    let state = browser.wait("the self-test", Duration::from_secs(30), |b| {
+        b.attr("#summary", "data-state").filter(|s| s != "running")
+    });
+    let summary = browser.text("#summary").unwrap_or_default();
+    println!("browser self-test: {summary}");
+    assert_eq!(
+        state,
+        "passed",
+        "self-test failed: {}",
+        browser.text("#results").unwrap_or_default()
+    );
+
+    // 2. A new wallet: the key is generated in the page.
+    browser.goto(&url(payer_node, "/wallet"));
+    browser.click("#create-key");
+    let address = browser.wait("the new address", Duration::from_secs(15), |b| {
+        b.text("#my-address").filter(|a| a.starts_with("kop"))
+    });
+    println!("wallet address (made in the browser): {address}");
+    // Not registered yet: the page shows the address as a QR for the teller.
+    browser.wait("the register card", Duration::from_secs(15), |b| {
+        b.visible("#register-card").then_some(())
+    });
+    assert!(browser
+        .attr("#register-qr", "src")
+        .unwrap_or_default()
+        .starts_with("/v1/qr?data=kop"));
+
+    // The teller registers and mints for it with the CLI.
+    let net = cluster.net_dir();
+    let coop_key = net.join("coops").join(format!("{payer_coop}.key"));
+    let coop_key = coop_key.to_str().unwrap();
+    let node_url = cluster.nodes[payer_node].api.clone();
+    cli(&[
+        "coop",
+        "register-member",
+        "--key",
+        coop_key,
+        "--node",
+        &node_url,
+        "--member",
+        &address,
+    ]);
+    cli(&[
+        "coop",
+        "mint",
+        "--key",
+        coop_key,
+        "--node",
+        &node_url,
+        "--member",
+        &address,
+        "--amount",
+        "Rp100.000",
+    ]);
+    // The merchant, at another cooperative, registered by that cooperative.
+    let merchant_key = kopnet_ledger::testkit::key_for("browser-test warung");
+    let merchant = merchant_key.public().to_address();
+    let mut teller = Wallet::new(cluster.coop_key(&merchant_coop), &cluster.chain_id);
+    let next = cluster.get(merchant_node, "/v1/cooperatives").unwrap()["cooperatives"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == merchant_coop.as_str())
+        .unwrap()["next_nonce"]
+        .as_u64()
+        .unwrap();
+    teller.nonce = next - 1;
+    let register = teller.sign(Action::RegisterMember {
+        member: merchant_key.public(),
+        kind: AccountKind::Merchant,
+        tier: KycTier::Business,
+    });
+    assert!(cluster
+        .submit(merchant_node, &register)
+        .status()
+        .is_success());
+    assert_eq!(
+        cluster.wait_tx(merchant_node, &register.hash(), Duration::from_secs(30)),
+        "ok"
+    );
+
+    // The balance arrives on the page by itself (live events).
+    browser.wait(
+        "the minted balance on the page",
+        Duration::from_secs(30),
+        |b| b.attr("#balance", "data-value").filter(|v| v == "100000"),
+    );
+    assert_eq!(browser.text("#balance").as_deref(), Some("Rp100.000"));
+    browser.wait("the home cooperative", Duration::from_secs(10), |b| {
+        b.text("#home-coop").filter(|t| t.contains(&payer_coop))
+    });
+    browser.wait("the history", Duration::from_secs(10), |b| {
+        b.text("#history").filter(|t| t.contains("Rp100.000"))
+    });
+    browser.screenshot(&shots.join("wallet-home.png"));
+
+    // 3. Pay the merchant through the page; the fee is shown first.
+    browser.click("#nav-pay");
+    browser.type_into("#pay-to", &merchant);
+    browser.type_into("#pay-amount", "25.000");
+    browser.type_into("#pay-memo", "bakso");
+    browser.click("#pay-next");
+    let fee = browser.wait("the quoted fee", Duration::from_secs(15), |b| {
+        b.text("#confirm-fee")
+    });
+    let payee = browser.text("#confirm-payee").unwrap_or_default();
+    let total = browser.text("#confirm-total").unwrap_or_default();
+    println!("confirm screen: fee {fee}, merchant receives {payee}, total {total}");
+    // Cross-cooperative merchant payment: 0.7 % out of the merchant's receipt.
+    assert_eq!(fee, "Rp0");
+    assert_eq!(payee, "Rp24.825");
+    assert_eq!(total, "Rp25.000");
+    browser.screenshot(&shots.join("wallet-pay-confirm.png"));
+    browser.click("#confirm-go");
+    let status = browser.wait("the payment to commit", Duration::from_secs(30), |b| {
+        b.attr("#tx-status", "data-state")
+            .filter(|s| s != "pending")
+    });
+    let status_text = browser.text("#tx-status").unwrap_or_default();
+    println!("payment status on the page: {status_text}");
+    assert_eq!(status, "committed", "{status_text}");
+    let hash = browser.attr("#tx-status", "data-hash").unwrap();
+
+    // Both balances, through the API (on the merchant's node too) ...
+    let payer_balance = wait_for("payer balance via API", Duration::from_secs(15), || {
+        balance(&cluster, merchant_node, &address).filter(|b| *b == 75_000)
+    });
+    let merchant_balance = wait_for("merchant balance via API", Duration::from_secs(15), || {
+        balance(&cluster, payer_node, &merchant).filter(|b| *b == 24_825)
+    });
+    println!("API: payer {payer_balance}, merchant {merchant_balance}, tx {hash}");
+    let tx = cluster
+        .get(merchant_node, &format!("/v1/tx/{hash}"))
+        .unwrap();
+    assert_eq!(tx["result"]["code"], "ok");
+    assert_eq!(tx["kind"], "payment");
+
+    // ... and on the pages: the wallet's home, then the explorer's account page.
+    browser.click("#confirm-done");
+    browser.wait(
+        "the new balance on the wallet",
+        Duration::from_secs(15),
+        |b| b.attr("#balance", "data-value").filter(|v| v == "75000"),
+    );
+    browser.goto(&url(
+        merchant_node,
+        &format!("/explorer#/account/{merchant}"),
+    ));
+    browser.wait(
+        "the merchant's balance in the explorer",
+        Duration::from_secs(15),
+        |b| b.text("#main").filter(|t| t.contains("Rp24.825")),
+    );
+
+    // 4. The explorer: the transaction and the cooperatives page.
+    browser.goto(&url(merchant_node, &format!("/explorer#/tx/{hash}")));
+    browser.wait("the transaction page", Duration::from_secs(15), |b| {
+        b.text("#main")
+            .filter(|t| t.contains("committed") && t.contains("Rp25.000"))
+    });
+    browser.goto(&url(merchant_node, "/explorer#/coops"));
+    browser.wait("the cooperatives page", Duration::from_secs(15), |b| {
+        b.text(&format!("[data-coop=\"{merchant_coop}\"]"))
+            .filter(|t| t.contains("Rp25.000"))
+    });
+    browser.screenshot(&shots.join("explorer-cooperatives.png"));
+    for view in ["#/settlement", "#/network", "#/"] {
+        browser.goto(&url(merchant_node, &format!("/explorer{view}")));
+        browser.wait(&format!("explorer {view}"), Duration::from_secs(15), |b| {
+            b.attr("#main", "data-ready").filter(|r| r == "true")
+        });
+        assert!(
+            browser.text("#main .error").is_none(),
+            "explorer {view}: {}",
+            browser.text("#main").unwrap_or_default()
+        );
+    }
+    // The English switch.
+    browser.click("#lang");
+    browser.wait("English labels", Duration::from_secs(5), |b| {
+        b.text("nav.tabs").filter(|t| t.contains("Cooperatives"))
+    });
+    println!("browser test done in {:?}", started.elapsed());
+}
+
+#[test]
+fn pages_and_assets_have_types_and_cache_headers() {
+    // No browser needed: one node is enough to check what the server sends.
+    let cluster = Cluster::start(1, 0);
+    let base = &cluster.nodes[0].api;
+    let client = http();
+    for (path, ty) in [
+        ("/wallet", "text/html"),
+        ("/explorer", "text/html"),
+        ("/static/app.css", "text/css"),
+        ("/static/codec.js", "text/javascript"),
+        ("/static/test/vectors.json", "application/json"),
+        ("/sw.js", "text/javascript"),
+    ] {
+        let r = client.get(format!("{base}{path}")).send().unwrap();
+        assert_eq!(r.status(), 200, "{path}");
+        let h = r.headers();
+        assert!(
+            h["content-type"].to_str().unwrap().starts_with(ty),
+            "{path}"
+        );
+        assert_eq!(h["cache-control"], "no-cache", "{path}");
+        let etag = h["etag"].to_str().unwrap().to_string();
+        let again = client
+            .get(format!("{base}{path}"))
+            .header("if-none-match", &etag)
+            .send()
+            .unwrap();
+        assert_eq!(again.status(), 304, "{path}");
+    }
+    let missing = client.get(format!("{base}/static/nope.js")).send().unwrap();
+    assert_eq!(missing.status(), 404);
+    let merchant = kopnet_ledger::testkit::key_for("warung-bu-sri")
+        .public()
+        .to_address();
+    let svg = client
+        .get(format!(
+            "{base}/v1/qr/pay?to={merchant}&amount=25000&ref=INV-042"
+        ))
+        .send()
+        .unwrap();
+    assert_eq!(svg.status(), 200);
+    assert_eq!(svg.headers()["content-type"], "image/svg+xml");
+    assert!(svg.text().unwrap().contains("<svg"));
+    let text = client
+        .get(format!(
+            "{base}/v1/qr/pay?to={merchant}&amount=25000&ref=INV-042&name=Warung%20Bu%20Sri&city=Yogyakarta&mcc=5812&format=text"
+        ))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    let parsed: Value = client
+        .get(format!("{base}/v1/qr/parse"))
+        .query(&[("payload", &text)])
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(parsed["to"], merchant.as_str());
+    assert_eq!(parsed["amount"], 25000);
+    let mut bad = text.clone();
+    bad.replace_range(bad.len() - 4.., "0000");
+    let r = client
+        .get(format!("{base}/v1/qr/parse"))
+        .query(&[("payload", &bad)])
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let v: Value = r.json().unwrap();
+    assert_eq!(v["error"]["code"], "bad_payment_request");
+    for bad in [
+        "/v1/qr",
+        "/v1/qr?data=",
+        "/v1/qr/pay?to=kop123",
+        "/v1/qr/pay?to=x&amount=-1",
+    ] {
+        let r = client.get(format!("{base}{bad}")).send().unwrap();
+        assert_eq!(r.status(), 400, "{bad}");
+    }
+    let long = "x".repeat(600);
+    let r = client
+        .get(format!("{base}/v1/qr?data={long}"))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 400);
+}
