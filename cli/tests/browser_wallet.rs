@@ -255,6 +255,18 @@ fn cli(args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+fn group_thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push('.');
+        }
+        out.push(ch);
+    }
+    out
+}
+
 fn balance(cluster: &Cluster, node: usize, address: &str) -> Option<u64> {
     cluster.get(node, &format!("/v1/accounts/{address}"))?["balance"].as_u64()
 }
@@ -427,6 +439,74 @@ fn phone_wallet_pays_a_merchant_at_another_cooperative() {
         Duration::from_secs(15),
         |b| b.attr("#balance", "data-value").filter(|v| v == "75000"),
     );
+    // 4. Receive: a payment request as an EMVCo QR code, checked by the server.
+    browser.click("#nav-receive");
+    browser.type_into("#rc-amount", "15.000");
+    browser.type_into("#rc-ref", "INV-7");
+    browser.type_into("#rc-name", "Ani");
+    browser.click("#rc-make");
+    let payload = browser.wait("the payment request", Duration::from_secs(10), |b| {
+        b.text("#rc-payload").filter(|p| p.starts_with("000201"))
+    });
+    let parsed: Value = http()
+        .get(url(payer_node, "/v1/qr/parse"))
+        .query(&[("payload", &payload)])
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(parsed["to"], address.as_str(), "{parsed}");
+    assert_eq!(parsed["amount"], 15000);
+    assert_eq!(parsed["reference"], "INV-7");
+    browser.wait("the QR image", Duration::from_secs(10), |b| {
+        b.js("const i = document.querySelector('#rc-qr'); return i.complete && i.naturalWidth > 0;")
+            .as_bool()
+            .filter(|ok| *ok)
+    });
+    browser.click("section[data-view=receive] button.back");
+
+    // 5. Cash-out at the merchant's cooperative's counter, fee shown first.
+    browser.click("#nav-cashout");
+    // Pick the counter (a <select>; options are not clickable elements on their own).
+    let picked = browser.wait("the cooperative list", Duration::from_secs(10), |b| {
+        b.js(&format!(
+            "const s = document.querySelector('#co-agent'); \
+             if (![...s.options].some(o => o.value === '{merchant_coop}')) return null; \
+             s.value = '{merchant_coop}'; return s.value;"
+        ))
+        .as_str()
+        .map(str::to_string)
+    });
+    assert_eq!(picked, merchant_coop);
+    browser.type_into("#co-amount", "10.000");
+    browser.click("#co-next");
+    let fee = browser.wait("the cash-out fee", Duration::from_secs(15), |b| {
+        b.text("#confirm-agent")?;
+        b.text("#confirm-fee")
+    });
+    assert_eq!(
+        fee,
+        "Rp3.500",
+        "agent Rp2.500 + home cooperative Rp1.000: {:?}",
+        browser.text("#confirm-card")
+    );
+    assert_eq!(browser.text("#confirm-total").as_deref(), Some("Rp13.500"));
+    browser.click("#confirm-go");
+    let status = browser.wait("the cash-out to commit", Duration::from_secs(30), |b| {
+        b.attr("#tx-status", "data-state")
+            .filter(|s| s != "pending")
+    });
+    assert_eq!(status, "committed", "{:?}", browser.text("#tx-status"));
+    wait_for(
+        "payer balance after cash-out",
+        Duration::from_secs(15),
+        || balance(&cluster, merchant_node, &address).filter(|b| *b == 61_500),
+    );
+    browser.click("#confirm-done");
+    browser.wait("the balance after cash-out", Duration::from_secs(15), |b| {
+        b.attr("#balance", "data-value").filter(|v| v == "61500")
+    });
+
     browser.goto(&url(
         merchant_node,
         &format!("/explorer#/account/{merchant}"),
@@ -443,10 +523,20 @@ fn phone_wallet_pays_a_merchant_at_another_cooperative() {
         b.text("#main")
             .filter(|t| t.contains("committed") && t.contains("Rp25.000"))
     });
+    let coop = cluster.get(merchant_node, "/v1/cooperatives").unwrap()["cooperatives"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == merchant_coop.as_str())
+        .cloned()
+        .unwrap();
+    assert_eq!(coop["merchants"], 1);
+    let volume = coop["gross_sent"].as_u64().unwrap() + coop["gross_received"].as_u64().unwrap();
+    let volume = format!("Rp{}", group_thousands(volume));
     browser.goto(&url(merchant_node, "/explorer#/coops"));
     browser.wait("the cooperatives page", Duration::from_secs(15), |b| {
         b.text(&format!("[data-coop=\"{merchant_coop}\"]"))
-            .filter(|t| t.contains("Rp25.000"))
+            .filter(|t| t.contains(&volume))
     });
     browser.screenshot(&shots.join("explorer-cooperatives.png"));
     for view in ["#/settlement", "#/network", "#/"] {

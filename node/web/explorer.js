@@ -144,25 +144,27 @@ async function coopsView() {
   const data = await api.get("/v1/cooperatives");
   const coops = data.cooperatives;
   const totalVolume = coops.reduce((a, c) => a + c.gross_sent + c.gross_received, 0);
-  const cards = coops.map((c) => {
+  const metric = (label, value) => el("div", { class: "metric" }, el("div", { class: "muted" }, label), el("strong", {}, value));
+  // Busiest first, so a phone shows the active cooperatives without scrolling.
+  const byVolume = [...coops].sort((a, b) => (b.gross_sent + b.gross_received) - (a.gross_sent + a.gross_received));
+  const cards = byVolume.map((c) => {
     const volume = c.gross_sent + c.gross_received;
     const share = totalVolume ? volume / totalVolume : 0;
-    const used = c.ndc ? 1 - c.ndc_headroom / c.ndc : 0;
+    const used = c.ndc ? Math.max(0, 1 - c.ndc_headroom / c.ndc) : 0;
     return el("div", { class: "card coop", "data-coop": c.id },
       el("h3", {}, c.name, " ", el("span", { class: "muted" }, c.id), c.active ? "" : el("span", { class: "pill bad" }, "inactive")),
-      kv([
-        [t("members"), String(c.members)],
-        [t("merchants"), String(c.merchants)],
-        [t("volume"), rupiah(volume)],
-        [t("fees_earned"), rupiah(c.fees_earned)],
-        [t("position"), rupiah(c.position)],
-        [t("ndc_headroom"), `${rupiah(c.ndc_headroom)} / ${rupiah(c.ndc)}`],
-      ]),
+      el("div", { class: "metrics" },
+        metric(t("members"), String(c.members)),
+        metric(t("merchants"), String(c.merchants)),
+        metric(t("fees_earned"), rupiah(c.fees_earned)),
+        metric(t("volume_short"), rupiah(volume)),
+        metric(t("position"), rupiah(c.position)),
+        metric(t("ndc_headroom"), rupiah(c.ndc_headroom))),
       el("div", { class: "muted" }, t("volume")),
       bars([{ label: "sent", value: c.gross_sent, color: "#d08a1f" }, { label: "received", value: c.gross_received }]),
       el("div", { class: "muted" }, `${t("cross_share")}: ${(share * 100).toFixed(1)} %`),
       gauge(share, "#3a6ea5"),
-      el("div", { class: "muted" }, `NDC: ${(used * 100).toFixed(0)} %`),
+      el("div", { class: "muted" }, `NDC ${rupiah(c.ndc)}: ${(used * 100).toFixed(0)} %`),
       gauge(used, used > 0.8 ? "#b3261e" : "#0f7a4f"),
     );
   });

@@ -218,9 +218,9 @@ async function payNext() {
   await confirmScreen(action, (q) => [
     [t("to"), payee.name ? `${payee.name} · ${short(payee.to, 12)}` : short(payee.to, 16), "confirm-to"],
     [t("amount"), rupiah(amount), "confirm-amount"],
-    [t("fee"), rupiah(q.fees ?? 0), "confirm-fee"],
-    [t("payee_receives"), rupiah(q.payee_receives ?? amount), "confirm-payee"],
-    [t("total"), rupiah(amount + (q.fees ?? 0)), "confirm-total"],
+    [t("fee"), money(q.fees), "confirm-fee"],
+    [t("payee_receives"), q.fees == null ? "—" : rupiah(q.payee_receives ?? amount), "confirm-payee"],
+    [t("total"), q.fees == null ? "—" : rupiah(amount + q.fees), "confirm-total"],
   ]);
 }
 
@@ -243,14 +243,21 @@ async function cashOutNext() {
   await confirmScreen({ CashOut: { agent, amount } }, (q) => [
     [t("agent"), coopName(agent), "confirm-agent"],
     [t("cash_you_get"), rupiah(amount), "confirm-amount"],
-    [t("fee"), rupiah(q.fees ?? 0), "confirm-fee"],
-    [t("total"), rupiah(amount + (q.fees ?? 0)), "confirm-total"],
+    [t("fee"), money(q.fees), "confirm-fee"],
+    [t("total"), q.fees == null ? "—" : rupiah(amount + q.fees), "confirm-total"],
   ]);
 }
 
 // ---------- confirm, sign, submit, watch ----------
 
+const money = (v) => (v == null ? "—" : rupiah(v));
+
 async function confirmScreen(action, rows) {
+  // Never show a previous confirmation while the new quote is on its way.
+  $("confirm-details").replaceChildren();
+  $("tx-status").hidden = true;
+  delete $("tx-status").dataset.state;
+  delete $("tx-status").dataset.hash;
   let quote;
   try {
     quote = await api.post("/v1/quote", { signer: state.key.address, action });
