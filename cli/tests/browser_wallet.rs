@@ -158,6 +158,13 @@ impl Browser {
         self.js(&script).as_bool().unwrap_or(false)
     }
 
+    /// Whether the page fits the 360-px screen without sideways scrolling.
+    fn fits_width(&self) -> bool {
+        self.js("return document.documentElement.scrollWidth <= window.innerWidth;")
+            .as_bool()
+            .unwrap_or(false)
+    }
+
     fn element(&self, css: &str) -> String {
         let v = self.call(
             "POST",
@@ -389,9 +396,25 @@ fn phone_wallet_pays_a_merchant_at_another_cooperative() {
     browser.wait("the history", Duration::from_secs(10), |b| {
         b.text("#history").filter(|t| t.contains("Rp100.000"))
     });
+    assert!(browser.fits_width(), "the wallet is wider than 360 px");
     browser.screenshot(&shots.join("wallet-home.png"));
 
-    // 3. Pay the merchant through the page; the fee is shown first.
+    // 3. Pay the merchant through the page. First too much: the quote says
+    // why in words and the confirm button stays off.
+    browser.click("#nav-pay");
+    browser.type_into("#pay-to", &merchant);
+    browser.type_into("#pay-amount", "Rp500.000");
+    browser.click("#pay-next");
+    let why = browser.wait("the rejection reason", Duration::from_secs(15), |b| {
+        b.visible("#confirm-error")
+            .then(|| b.text("#confirm-error"))
+            .flatten()
+    });
+    println!("quote for Rp500.000: {why}");
+    assert_eq!(why, "saldo tidak cukup");
+    assert!(!browser.visible("#confirm-go"), "confirm must be disabled");
+    browser.click("section[data-view=confirm] button.back");
+    // Then the real payment; the fee is shown first.
     browser.click("#nav-pay");
     browser.type_into("#pay-to", &merchant);
     browser.type_into("#pay-amount", "25.000");
@@ -507,6 +530,16 @@ fn phone_wallet_pays_a_merchant_at_another_cooperative() {
         b.attr("#balance", "data-value").filter(|v| v == "61500")
     });
 
+    // Close the settlement window: the explorer shows its net positions and
+    // the bilateral matrix.
+    cli(&[
+        "coop",
+        "close-window",
+        "--key",
+        coop_key,
+        "--node",
+        &node_url,
+    ]);
     browser.goto(&url(
         merchant_node,
         &format!("/explorer#/account/{merchant}"),
@@ -538,7 +571,24 @@ fn phone_wallet_pays_a_merchant_at_another_cooperative() {
         b.text(&format!("[data-coop=\"{merchant_coop}\"]"))
             .filter(|t| t.contains(&volume))
     });
+    assert!(
+        browser.fits_width(),
+        "the cooperatives page is wider than 360 px"
+    );
     browser.screenshot(&shots.join("explorer-cooperatives.png"));
+    browser.goto(&url(merchant_node, "/explorer#/settlement"));
+    let settlement = browser.wait("the closed window", Duration::from_secs(15), |b| {
+        b.text("#main")
+            .filter(|t| t.contains("Jendela 0 — Belum diselesaikan"))
+    });
+    assert!(settlement.contains("Matriks bilateral"), "{settlement}");
+    assert!(settlement.contains("Rp37.400"), "{settlement}");
+    browser.goto(&url(merchant_node, "/explorer#/network"));
+    let network = browser.wait("network health", Duration::from_secs(15), |b| {
+        b.text("#main")
+            .filter(|t| t.contains(&merchant_coop) && t.contains("Peer"))
+    });
+    assert!(!network.contains("undefined"), "{network}");
     for view in ["#/settlement", "#/network", "#/"] {
         browser.goto(&url(merchant_node, &format!("/explorer{view}")));
         browser.wait(&format!("explorer {view}"), Duration::from_secs(15), |b| {
