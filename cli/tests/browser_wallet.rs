@@ -264,9 +264,10 @@ fn cli(args: &[&str]) -> String {
 
 fn group_thousands(n: u64) -> String {
     let digits = n.to_string();
+    let lead = digits.len() % 3;
     let mut out = String::new();
     for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && i % 3 == lead {
             out.push('.');
         }
         out.push(ch);
