@@ -132,6 +132,16 @@ impl Browser {
         )
     }
 
+    /// Run an async script: it calls `done(value)` when finished.
+    fn js_async(&self, body: &str) -> Value {
+        let script = format!("const done = arguments[arguments.length - 1]; {body}");
+        self.call(
+            "POST",
+            &self.s("/execute/async"),
+            json!({"script": script, "args": []}),
+        )
+    }
+
     /// Text of the first element matching `css`, if it exists.
     fn text(&self, css: &str) -> Option<String> {
         let script = format!(
@@ -606,6 +616,53 @@ fn phone_wallet_pays_a_merchant_at_another_cooperative() {
     browser.wait("English labels", Duration::from_secs(5), |b| {
         b.text("nav.tabs").filter(|t| t.contains("Cooperatives"))
     });
+
+    // 6. Backup and restore: export an encrypted backup of the page's key,
+    // remove the key from the browser, restore it through the page.
+    browser.goto(&url(payer_node, "/wallet"));
+    browser.wait("the wallet", Duration::from_secs(15), |b| {
+        b.attr("#balance", "data-value").filter(|v| v == "61500")
+    });
+    let backup = browser.js_async(
+        "import('/static/keys.js').then(async (k) => { \
+           const key = await k.load(); \
+           const text = await k.exportBackup(key, 'sandi rahasia kopnet'); \
+           await k.forget(); done(text); }).catch((e) => done('error: ' + e));",
+    );
+    let backup = backup.as_str().unwrap().to_string();
+    assert!(backup.contains("kopnet-wallet-backup"), "{backup}");
+    assert!(backup.contains(&address));
+    let file = cluster.dir.path().join("wallet-backup.json");
+    std::fs::write(&file, &backup).unwrap();
+    browser.goto(&url(payer_node, "/wallet"));
+    browser.click("section[data-view=setup] summary");
+    let input = browser.element("#restore-file");
+    browser.call(
+        "POST",
+        &browser.s(&format!("/element/{input}/value")),
+        json!({ "text": file.to_str().unwrap() }),
+    );
+    browser.type_into("#restore-pass", "salah");
+    browser.click("#restore-go");
+    browser.wait(
+        "the wrong-passphrase message",
+        Duration::from_secs(15),
+        |b| {
+            b.visible("#error")
+                .then(|| b.text("#error"))
+                .flatten()
+                .filter(|t| t.contains("Kata sandi salah"))
+        },
+    );
+    browser.type_into("#restore-pass", "sandi rahasia kopnet");
+    browser.click("#restore-go");
+    browser.wait("the restored wallet", Duration::from_secs(20), |b| {
+        b.attr("#balance", "data-value").filter(|v| v == "61500")
+    });
+    assert_eq!(
+        browser.text("#my-address").as_deref(),
+        Some(address.as_str())
+    );
     println!("browser test done in {:?}", started.elapsed());
 }
 
