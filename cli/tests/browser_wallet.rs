@@ -541,16 +541,6 @@ fn phone_wallet_pays_a_merchant_at_another_cooperative() {
         b.attr("#balance", "data-value").filter(|v| v == "61500")
     });
 
-    // Close the settlement window: the explorer shows its net positions and
-    // the bilateral matrix.
-    cli(&[
-        "coop",
-        "close-window",
-        "--key",
-        coop_key,
-        "--node",
-        &node_url,
-    ]);
     browser.goto(&url(
         merchant_node,
         &format!("/explorer#/account/{merchant}"),
@@ -587,6 +577,16 @@ fn phone_wallet_pays_a_merchant_at_another_cooperative() {
         "the cooperatives page is wider than 360 px"
     );
     browser.screenshot(&shots.join("explorer-cooperatives.png"));
+    // Close the settlement window: the explorer shows its net positions and
+    // the bilateral matrix.
+    cli(&[
+        "coop",
+        "close-window",
+        "--key",
+        coop_key,
+        "--node",
+        &node_url,
+    ]);
     browser.goto(&url(merchant_node, "/explorer#/settlement"));
     let settlement = browser.wait("the closed window", Duration::from_secs(15), |b| {
         b.text("#main")

@@ -161,7 +161,7 @@ async function coopsView() {
         metric(t("position"), rupiah(c.position)),
         metric(t("ndc_headroom"), rupiah(c.ndc_headroom))),
       el("div", { class: "muted" }, t("volume")),
-      bars([{ label: "sent", value: c.gross_sent, color: "#d08a1f" }, { label: "received", value: c.gross_received }]),
+      bars([{ label: t("sent"), value: c.gross_sent, color: "#d08a1f" }, { label: t("received"), value: c.gross_received }]),
       el("div", { class: "muted" }, `${t("cross_share")}: ${(share * 100).toFixed(1)} %`),
       gauge(share, "#3a6ea5"),
       el("div", { class: "muted" }, `NDC ${rupiah(c.ndc)}: ${(used * 100).toFixed(0)} %`),
