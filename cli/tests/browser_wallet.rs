@@ -497,6 +497,7 @@ fn phone_wallet_pays_a_merchant_at_another_cooperative() {
             .as_bool()
             .filter(|ok| *ok)
     });
+    browser.screenshot(&shots.join("wallet-receive.png"));
     browser.click("section[data-view=receive] button.back");
 
     // 5. Cash-out at the merchant's cooperative's counter, fee shown first.
@@ -593,6 +594,7 @@ fn phone_wallet_pays_a_merchant_at_another_cooperative() {
             .filter(|t| t.contains("Jendela 0 — Belum diselesaikan"))
     });
     assert!(settlement.contains("Matriks bilateral"), "{settlement}");
+    browser.screenshot(&shots.join("explorer-settlement.png"));
     assert!(settlement.contains("Rp37.400"), "{settlement}");
     browser.goto(&url(merchant_node, "/explorer#/network"));
     let network = browser.wait("network health", Duration::from_secs(15), |b| {
@@ -600,6 +602,8 @@ fn phone_wallet_pays_a_merchant_at_another_cooperative() {
             .filter(|t| t.contains(&merchant_coop) && t.contains("Peer"))
     });
     assert!(!network.contains("undefined"), "{network}");
+    assert!(browser.fits_width(), "the network page is wider than 360 px");
+    browser.screenshot(&shots.join("explorer-network.png"));
     for view in ["#/settlement", "#/network", "#/"] {
         browser.goto(&url(merchant_node, &format!("/explorer{view}")));
         browser.wait(&format!("explorer {view}"), Duration::from_secs(15), |b| {

@@ -219,9 +219,9 @@ async function networkView() {
       [t("peers"), String(status.peer_count)], ["round", String(status.round)], ["syncing", String(status.syncing)],
       ["mempool", String(status.mempool_size)], [t("block_interval"), interval],
     ])),
-    card(t("validators"), table([t("cooperatives"), t("voting_power"), t("last_proposed"), t("last_signed")],
-      validators.map((v) => [`${v.name} (${v.id})`, String(v.voting_power),
-        lastProposed[v.key] ? blockLink(lastProposed[v.key]) : "—", lastSigned[v.key] ? blockLink(lastSigned[v.key]) : "—"]), [1])),
+    card(t("validators"), table([t("cooperatives"), t("last_proposed"), t("last_signed")],
+      validators.map((v) => [el("span", { title: `${v.name} · ${t("voting_power")} ${v.voting_power}` }, v.id),
+        lastProposed[v.key] ? blockLink(lastProposed[v.key]) : "—", lastSigned[v.key] ? blockLink(lastSigned[v.key]) : "—"]))),
     card(t("peers"), el("ul", { class: "list mono" }, status.peers.map((p) => el("li", {}, p)))),
   );
 }

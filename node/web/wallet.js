@@ -46,8 +46,7 @@ async function start() {
   }
   if (!state.key) return show("setup");
   goHome();
-  api.onBlocks(onBlock);
-  $("live").classList.add("on");
+  goLive();
   if ("serviceWorker" in navigator) navigator.serviceWorker.register("/sw.js").catch(() => {});
 }
 
@@ -61,8 +60,7 @@ async function createKey() {
     return show("unsupported");
   }
   goHome();
-  api.onBlocks(onBlock);
-  $("live").classList.add("on");
+  goLive();
 }
 
 async function restoreKey() {
@@ -75,7 +73,14 @@ async function restoreKey() {
     return fail(t(e.message === "wrong_passphrase" ? "wrong_passphrase" : "bad_backup"));
   }
   goHome();
-  api.onBlocks(onBlock);
+  goLive();
+}
+
+let unsubscribe = null;
+function goLive() {
+  if (unsubscribe) return;
+  unsubscribe = api.onBlocks(onBlock);
+  $("live").classList.add("on");
 }
 
 // ---------- home ----------
@@ -145,7 +150,6 @@ function onBlock(block) {
   const mine = block.txs?.some((tx) => tx.signer === me || tx.to === me);
   if (state.pending && block.txs?.some((tx) => tx.hash === state.pending.hash)) checkPending();
   if (mine && state.view === "home") refresh();
-  else if (mine) state.stale = true;
 }
 
 // ---------- pay ----------
@@ -218,6 +222,7 @@ async function payNext() {
   await confirmScreen(action, (q) => [
     [t("to"), payee.name ? `${payee.name} · ${short(payee.to, 12)}` : short(payee.to, 16), "confirm-to"],
     [t("amount"), rupiah(amount), "confirm-amount"],
+    ...(memo ? [[t("memo"), memo, "confirm-memo"]] : []),
     [t("fee"), money(q.fees), "confirm-fee"],
     [t("payee_receives"), q.fees == null ? "—" : rupiah(q.payee_receives ?? amount), "confirm-payee"],
     [t("total"), q.fees == null ? "—" : rupiah(amount + q.fees), "confirm-total"],
