@@ -602,7 +602,10 @@ fn phone_wallet_pays_a_merchant_at_another_cooperative() {
             .filter(|t| t.contains(&merchant_coop) && t.contains("Peer"))
     });
     assert!(!network.contains("undefined"), "{network}");
-    assert!(browser.fits_width(), "the network page is wider than 360 px");
+    assert!(
+        browser.fits_width(),
+        "the network page is wider than 360 px"
+    );
     browser.screenshot(&shots.join("explorer-network.png"));
     for view in ["#/settlement", "#/network", "#/"] {
         browser.goto(&url(merchant_node, &format!("/explorer{view}")));
