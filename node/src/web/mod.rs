@@ -263,3 +263,60 @@ async fn qr_parse(q: QueryResult<QrParseQuery>) -> Result<Json<serde_json::Value
         "mcc": r.mcc, "reference": r.reference,
     })))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn files(dir: &std::path::Path, base: &std::path::Path, out: &mut Vec<String>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                files(&path, base, out);
+            } else {
+                let rel = path
+                    .strip_prefix(base)
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned();
+                out.push(rel.replace('\\', "/"));
+            }
+        }
+    }
+
+    /// Every file in `node/web/` is served (a new module that is not listed
+    /// would 404 in the browser), except the `node --test` runner.
+    #[test]
+    fn every_web_file_is_embedded_and_every_import_resolves() {
+        let base = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("web");
+        let mut all = Vec::new();
+        files(&base, &base, &mut all);
+        for name in &all {
+            if name.ends_with(".mjs") {
+                continue;
+            }
+            assert!(asset(name).is_some(), "node/web/{name} is not in ASSETS");
+        }
+        for a in ASSETS {
+            let text = String::from_utf8_lossy(a.bytes);
+            for line in text.lines() {
+                let Some(rest) = line.split(" from \"./").nth(1) else {
+                    continue;
+                };
+                let module = rest.split('"').next().unwrap_or("");
+                assert!(
+                    asset(module).is_some(),
+                    "{} imports ./{module}, which is not served",
+                    a.name
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn qr_svg_refuses_empty_and_long_text() {
+        assert!(qr_svg("").is_err());
+        assert!(qr_svg(&"x".repeat(QR_TEXT_MAX + 1)).is_err());
+        assert!(qr_svg("kop123").unwrap().contains("<svg"));
+    }
+}
