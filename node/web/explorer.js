@@ -76,6 +76,11 @@ async function latest() {
   live.blocks = data.blocks.map((b) => ({ height: b.height, hash: b.hash, txs: b.tx_count, proposer: b.proposer }));
   if (!live.txs.length) {
     live.txs = data.blocks.flatMap((b) => b.txs.map((tx) => ({ ...tx, height: b.height }))).slice(0, 20);
+    // Block listings carry no amounts or results: fill in the newest few.
+    const details = await Promise.all(live.txs.slice(0, 10).map((tx) => api.get(`/v1/tx/${tx.hash}`).catch(() => null)));
+    details.forEach((d, i) => {
+      if (d) Object.assign(live.txs[i], { to: d.to, amount: d.amount, result: d.result?.code });
+    });
   }
   renderLatest();
 }

@@ -8,7 +8,8 @@ const DB = "kopnet-wallet";
 const STORE = "keys";
 const SLOT = "main";
 export const BACKUP_FORMAT = "kopnet-wallet-backup";
-export const PBKDF2_ITERATIONS = 210000;
+// OWASP (2023) guidance for PBKDF2-HMAC-SHA-256.
+export const PBKDF2_ITERATIONS = 600000;
 // PKCS#8 wrapping of a raw 32-byte Ed25519 seed (RFC 8410).
 const PKCS8_PREFIX = Uint8Array.from([
   0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
