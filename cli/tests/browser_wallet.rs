@@ -6,10 +6,14 @@
 //!    Ed25519 signatures, QR payloads, backup) against the Rust golden vectors.
 //! 2. `/wallet` on a 360-px-wide phone screen: create a key in the page, read
 //!    its address; a cooperative registers and mints for it with the CLI; the
-//!    balance appears live; pay a merchant of another cooperative through the
-//!    page (fee shown before confirming), watch it commit; both balances
-//!    change on the pages (wallet and explorer) and through the API.
-//! 3. The explorer's cooperatives page.
+//!    balance appears live. Too large a payment is refused with the reason in
+//!    words; then pay a merchant of another cooperative from its
+//!    payment-request QR payload (fee shown before confirming), watch it
+//!    commit; both balances change on the pages (wallet and explorer) and
+//!    through the API. Then a payment request (receive), a cash-out at another
+//!    cooperative's counter, and an encrypted backup restored through the page.
+//! 3. The explorer: transaction, cooperatives, a closed settlement window with
+//!    its bilateral matrix, network health, the English switch.
 //!
 //! Screenshots go to `target/tmp/screenshots/`, or to `docs/screenshots/`
 //! with `KOPNET_UPDATE_SCREENSHOTS=1`. The test skips (with the reason) when
@@ -425,10 +429,36 @@ fn phone_wallet_pays_a_merchant_at_another_cooperative() {
     assert_eq!(why, "saldo tidak cukup");
     assert!(!browser.visible("#confirm-go"), "confirm must be disabled");
     browser.click("section[data-view=confirm] button.back");
-    // Then the real payment; the fee is shown first.
+    // Then the real payment, from the merchant's payment-request QR payload
+    // (what a scan yields): the page fills in the amount and shows the
+    // merchant's name; the fee is shown before confirming.
+    let payload = http()
+        .get(url(merchant_node, "/v1/qr/pay"))
+        .query(&[
+            ("to", merchant.as_str()),
+            ("amount", "25000"),
+            ("name", "Warung Bu Sri"),
+            ("city", "Yogyakarta"),
+            ("ref", "INV-042"),
+            ("format", "text"),
+        ])
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
     browser.click("#nav-pay");
-    browser.type_into("#pay-to", &merchant);
-    browser.type_into("#pay-amount", "25.000");
+    browser.type_into("#pay-amount", "");
+    browser.type_into("#pay-to", &payload);
+    browser.wait("the amount from the QR", Duration::from_secs(10), |b| {
+        b.js("return document.querySelector('#pay-amount').value;")
+            .as_str()
+            .filter(|v| *v == "25.000")
+            .map(str::to_string)
+    });
+    assert!(browser
+        .text("#pay-merchant")
+        .unwrap_or_default()
+        .contains("Warung Bu Sri"));
     browser.type_into("#pay-memo", "bakso");
     browser.click("#pay-next");
     let fee = browser.wait("the quoted fee", Duration::from_secs(15), |b| {
