@@ -500,7 +500,10 @@ impl Run {
         assert_eq!(block.txs.len(), txs.len() - skipped.len());
         // The in-memory ledger applies from its validation cache, sled
         // executes afresh: both must reach the same root.
-        self.memory.ledger.validate_block(&block, &VerifyAll).unwrap();
+        self.memory
+            .ledger
+            .validate_block(&block, &VerifyAll)
+            .unwrap();
         let a = self
             .memory
             .ledger
