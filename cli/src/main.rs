@@ -2,7 +2,7 @@
 //! regulators. Errors print as one line on stderr with a non-zero exit.
 
 mod amount;
-mod client;
+use kopnet_testnet::cluster::client;
 mod commands;
 mod output;
 mod sender;

@@ -3,4 +3,5 @@
 //! [`sim`]: a deterministic, seeded simulation of a validator network running
 //! the real consensus engine (`kopnet-sim` binary).
 
+pub mod cluster;
 pub mod sim;

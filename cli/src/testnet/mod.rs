@@ -1,6 +1,5 @@
-//! Local networks: `testnet init` and `testnet up`.
+//! Local networks: `testnet init` and `testnet up` (the cluster machinery
+//! itself lives in `kopnet-testnet`).
 
-pub mod layout;
-pub mod supervisor;
-pub mod traffic;
+pub use kopnet_testnet::cluster::{layout, process as supervisor, traffic};
 pub mod up;

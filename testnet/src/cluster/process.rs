@@ -14,8 +14,20 @@ pub struct NodeProcess {
 }
 
 impl NodeProcess {
+    /// Start `kopnet node run` from the running `kopnet` binary itself.
     pub fn start(id: &str, home: &Path) -> Result<NodeProcess> {
         let exe = std::env::current_exe().context("cannot find the kopnet binary")?;
+        NodeProcess::start_with(&exe, id, home, &[])
+    }
+
+    /// Start `exe node run --home home` with extra environment variables
+    /// (the fault-injection runner passes `KOPNET_FAULT` this way).
+    pub fn start_with(
+        exe: &Path,
+        id: &str,
+        home: &Path,
+        env: &[(String, String)],
+    ) -> Result<NodeProcess> {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -25,6 +37,7 @@ impl NodeProcess {
         let child = Command::new(exe)
             .args(["node", "run", "--home"])
             .arg(home)
+            .envs(env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(log)
             .stderr(err)
@@ -49,7 +62,8 @@ impl NodeProcess {
         }
     }
 
-    fn signal(&self, signal: &str) {
+    /// Send a signal by name (`-STOP`, `-CONT`, `-KILL`, `-TERM`).
+    pub fn signal(&self, signal: &str) {
         if let Some(pid) = self.pid() {
             let _ = Command::new("kill")
                 .args([signal, &pid.to_string()])

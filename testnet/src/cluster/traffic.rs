@@ -4,7 +4,7 @@
 //! cooperative's shop, cash-in and cash-out at other counters, ...), and
 //! commit tracking from a node's `/v1/events` stream.
 
-use crate::client::Client;
+use super::client::Client;
 use anyhow::{anyhow, Context, Result};
 use futures::StreamExt;
 use kopnet_consensus::{Hash, Keypair, PublicKey};
