@@ -4,4 +4,5 @@
 //! the real consensus engine (`kopnet-sim` binary).
 
 pub mod cluster;
+pub mod runner;
 pub mod sim;

@@ -1,0 +1,540 @@
+//! Fault-injection manifests (TOML): the network, its load, and a schedule
+//! of perturbations per node. Parsing is strict: unknown fields, unknown
+//! node names, unknown perturbation kinds and nonsensical numbers are typed
+//! errors, so a typo in a manifest never silently runs a weaker test.
+//!
+//! Nodes are named by role and index in the order the network is laid out:
+//! `validator-0 .. validator-{validators-1}`, `observer-0 ..`.
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// Largest manifest file read (bytes).
+pub const MANIFEST_MAX_BYTES: u64 = 64 * 1024;
+/// Bounds that keep a manifest within what one host can run.
+pub const VALIDATORS_MAX: usize = 20;
+pub const OBSERVERS_MAX: usize = 8;
+pub const PERTURBATIONS_MAX: usize = 1_000;
+pub const RATE_MAX: u64 = 100_000;
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ManifestError {
+    #[error("cannot read manifest {path}: {reason}")]
+    Read { path: String, reason: String },
+    #[error("manifest {path} is larger than {MANIFEST_MAX_BYTES} bytes")]
+    TooLarge { path: String },
+    #[error("manifest is not valid: {0}")]
+    Syntax(String),
+    #[error("manifest needs 1 to {VALIDATORS_MAX} validators, got {0}")]
+    Validators(usize),
+    #[error("manifest allows at most {OBSERVERS_MAX} observers, got {0}")]
+    Observers(usize),
+    #[error("voting_power has {got} entries but there are {validators} validators")]
+    VotingPowerLength { got: usize, validators: usize },
+    #[error("voting_power entries must be at least 1")]
+    VotingPowerZero,
+    #[error("load rate must be 1 to {RATE_MAX} tx/s, got {0}")]
+    Rate(u64),
+    #[error("load duration_secs must be at least 1")]
+    Duration,
+    #[error("load mix is empty or all zero")]
+    Mix,
+    #[error("unknown load mix entry {0:?} (known: {known})", known = MixKind::NAMES.join(", "))]
+    MixKind(String),
+    #[error("too many perturbations (at most {PERTURBATIONS_MAX})")]
+    TooManyPerturbations,
+    #[error("perturbation {index}: unknown node {node:?}")]
+    UnknownNode { index: usize, node: String },
+    #[error("perturbation {index}: {kind} needs secs >= 1")]
+    Secs { index: usize, kind: &'static str },
+    #[error("perturbation {index}: late-join must be the only perturbation of {node}")]
+    LateJoinAlone { index: usize, node: String },
+}
+
+/// The kinds of transactions the load generator can send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum MixKind {
+    CrossCoopPayment,
+    OnUsPayment,
+    MemberTransfer,
+    TaxiAtConsumerCoop,
+    CashIn,
+    CashOut,
+}
+
+impl MixKind {
+    pub const NAMES: [&'static str; 6] = [
+        "cross_coop_payment",
+        "on_us_payment",
+        "member_transfer",
+        "taxi_at_consumer_coop",
+        "cash_in",
+        "cash_out",
+    ];
+
+    fn parse(name: &str) -> Option<MixKind> {
+        Some(match name {
+            "cross_coop_payment" => MixKind::CrossCoopPayment,
+            "on_us_payment" => MixKind::OnUsPayment,
+            "member_transfer" => MixKind::MemberTransfer,
+            "taxi_at_consumer_coop" => MixKind::TaxiAtConsumerCoop,
+            "cash_in" => MixKind::CashIn,
+            "cash_out" => MixKind::CashOut,
+            _ => return None,
+        })
+    }
+}
+
+/// Which backend runs the nodes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BackendKind {
+    Process,
+    Docker,
+}
+
+/// What happens to a node, and when (the observer's committed height).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Perturbation {
+    /// SIGKILL, then start again.
+    Kill,
+    /// SIGTERM (clean stop), then start again.
+    Restart,
+    /// Stopped (SIGSTOP / docker pause) for `secs`, then resumed.
+    Pause { secs: u64 },
+    /// Cut off from every other node for `secs`, then reconnected.
+    Disconnect { secs: u64 },
+    /// Not started until the network reaches the height; must catch up.
+    LateJoin,
+}
+
+impl Perturbation {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Perturbation::Kill => "kill",
+            Perturbation::Restart => "restart",
+            Perturbation::Pause { .. } => "pause",
+            Perturbation::Disconnect { .. } => "disconnect",
+            Perturbation::LateJoin => "late-join",
+        }
+    }
+}
+
+/// A node reference, resolved against the manifest's network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum NodeRef {
+    Validator(usize),
+    Observer(usize),
+}
+
+impl std::fmt::Display for NodeRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NodeRef::Validator(i) => write!(f, "validator-{i}"),
+            NodeRef::Observer(i) => write!(f, "observer-{i}"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScheduledPerturbation {
+    pub node: NodeRef,
+    pub at_height: u64,
+    pub perturbation: Perturbation,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Load {
+    pub rate: u64,
+    pub duration_secs: u64,
+    /// Relative weights; at least one is non-zero.
+    pub mix: BTreeMap<MixKind, u32>,
+}
+
+/// A checked manifest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Manifest {
+    pub name: String,
+    pub backend: BackendKind,
+    pub validators: usize,
+    pub observers: usize,
+    pub voting_power: Vec<u64>,
+    pub load: Load,
+    /// Sorted by height, then by node (a deterministic schedule).
+    pub perturbations: Vec<ScheduledPerturbation>,
+    pub catch_up_timeout_secs: u64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawManifest {
+    name: String,
+    #[serde(default = "default_backend")]
+    backend: BackendKind,
+    validators: usize,
+    #[serde(default)]
+    observers: usize,
+    voting_power: Option<Vec<u64>>,
+    load: RawLoad,
+    #[serde(default)]
+    perturb: Vec<RawPerturb>,
+    #[serde(default)]
+    wait: RawWait,
+}
+
+fn default_backend() -> BackendKind {
+    BackendKind::Process
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLoad {
+    rate: u64,
+    duration_secs: u64,
+    mix: BTreeMap<String, u32>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPerturb {
+    node: String,
+    kind: RawKind,
+    at_height: u64,
+    secs: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+enum RawKind {
+    Kill,
+    Restart,
+    Pause,
+    Disconnect,
+    LateJoin,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawWait {
+    #[serde(default = "default_catch_up")]
+    catch_up_timeout_secs: u64,
+}
+
+impl Default for RawWait {
+    fn default() -> Self {
+        RawWait {
+            catch_up_timeout_secs: default_catch_up(),
+        }
+    }
+}
+
+fn default_catch_up() -> u64 {
+    60
+}
+
+impl Manifest {
+    /// Read and check a manifest file.
+    pub fn load(path: &Path) -> Result<Manifest, ManifestError> {
+        let shown = path.display().to_string();
+        let meta = std::fs::metadata(path).map_err(|e| ManifestError::Read {
+            path: shown.clone(),
+            reason: e.to_string(),
+        })?;
+        if meta.len() > MANIFEST_MAX_BYTES {
+            return Err(ManifestError::TooLarge { path: shown });
+        }
+        let text = std::fs::read_to_string(path).map_err(|e| ManifestError::Read {
+            path: shown,
+            reason: e.to_string(),
+        })?;
+        Manifest::parse(&text)
+    }
+
+    /// Parse and check manifest text.
+    pub fn parse(text: &str) -> Result<Manifest, ManifestError> {
+        let raw: RawManifest =
+            toml::from_str(text).map_err(|e| ManifestError::Syntax(e.message().to_string()))?;
+        if raw.validators == 0 || raw.validators > VALIDATORS_MAX {
+            return Err(ManifestError::Validators(raw.validators));
+        }
+        if raw.observers > OBSERVERS_MAX {
+            return Err(ManifestError::Observers(raw.observers));
+        }
+        let voting_power = raw.voting_power.unwrap_or_else(|| vec![1; raw.validators]);
+        if voting_power.len() != raw.validators {
+            return Err(ManifestError::VotingPowerLength {
+                got: voting_power.len(),
+                validators: raw.validators,
+            });
+        }
+        if voting_power.contains(&0) {
+            return Err(ManifestError::VotingPowerZero);
+        }
+        let load = check_load(raw.load)?;
+        if raw.perturb.len() > PERTURBATIONS_MAX {
+            return Err(ManifestError::TooManyPerturbations);
+        }
+        let mut perturbations = Vec::with_capacity(raw.perturb.len());
+        for (index, p) in raw.perturb.into_iter().enumerate() {
+            let node = resolve(&p.node, raw.validators, raw.observers).ok_or_else(|| {
+                ManifestError::UnknownNode {
+                    index,
+                    node: p.node.clone(),
+                }
+            })?;
+            let secs = |kind| match p.secs {
+                Some(secs) if secs >= 1 => Ok(secs),
+                _ => Err(ManifestError::Secs { index, kind }),
+            };
+            let perturbation = match p.kind {
+                RawKind::Kill => Perturbation::Kill,
+                RawKind::Restart => Perturbation::Restart,
+                RawKind::Pause => Perturbation::Pause {
+                    secs: secs("pause")?,
+                },
+                RawKind::Disconnect => Perturbation::Disconnect {
+                    secs: secs("disconnect")?,
+                },
+                RawKind::LateJoin => Perturbation::LateJoin,
+            };
+            perturbations.push(ScheduledPerturbation {
+                node,
+                at_height: p.at_height,
+                perturbation,
+            });
+        }
+        for (index, p) in perturbations.iter().enumerate() {
+            let others = perturbations.iter().filter(|q| q.node == p.node).count();
+            if p.perturbation == Perturbation::LateJoin && others > 1 {
+                return Err(ManifestError::LateJoinAlone {
+                    index,
+                    node: p.node.to_string(),
+                });
+            }
+        }
+        perturbations.sort_by_key(|p| (p.at_height, p.node));
+        Ok(Manifest {
+            name: raw.name,
+            backend: raw.backend,
+            validators: raw.validators,
+            observers: raw.observers,
+            voting_power,
+            load,
+            perturbations,
+            catch_up_timeout_secs: raw.wait.catch_up_timeout_secs,
+        })
+    }
+
+    /// Every perturbation kind appears at least once (what `ci.toml` promises).
+    pub fn covers_every_perturbation(&self) -> bool {
+        ["kill", "restart", "pause", "disconnect", "late-join"]
+            .iter()
+            .all(|kind| {
+                self.perturbations
+                    .iter()
+                    .any(|p| p.perturbation.name() == *kind)
+            })
+    }
+}
+
+fn check_load(raw: RawLoad) -> Result<Load, ManifestError> {
+    if raw.rate == 0 || raw.rate > RATE_MAX {
+        return Err(ManifestError::Rate(raw.rate));
+    }
+    if raw.duration_secs == 0 {
+        return Err(ManifestError::Duration);
+    }
+    let mut mix = BTreeMap::new();
+    for (name, weight) in raw.mix {
+        let kind = MixKind::parse(&name).ok_or(ManifestError::MixKind(name))?;
+        mix.insert(kind, weight);
+    }
+    if mix.values().all(|w| *w == 0) {
+        return Err(ManifestError::Mix);
+    }
+    Ok(Load {
+        rate: raw.rate,
+        duration_secs: raw.duration_secs,
+        mix,
+    })
+}
+
+fn resolve(name: &str, validators: usize, observers: usize) -> Option<NodeRef> {
+    let (role, index) = name.rsplit_once('-')?;
+    // Reject "+1", "01" and the like: exactly the canonical decimal form.
+    let n: usize = index.parse().ok()?;
+    if n.to_string() != index {
+        return None;
+    }
+    match role {
+        "validator" if n < validators => Some(NodeRef::Validator(n)),
+        "observer" if n < observers => Some(NodeRef::Observer(n)),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SMALL: &str = r#"
+name = "t"
+validators = 4
+observers = 1
+[load]
+rate = 10
+duration_secs = 5
+mix = { cross_coop_payment = 1 }
+"#;
+
+    fn with(extra: &str) -> Result<Manifest, ManifestError> {
+        Manifest::parse(&format!("{SMALL}{extra}"))
+    }
+
+    #[test]
+    fn shipped_manifests_parse_and_ci_covers_every_perturbation() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("manifests");
+        let ci = Manifest::load(&dir.join("ci.toml")).unwrap();
+        assert!(ci.covers_every_perturbation(), "{ci:?}");
+        let soak = Manifest::load(&dir.join("soak.toml")).unwrap();
+        assert!(soak.covers_every_perturbation());
+        assert!(soak.load.duration_secs > ci.load.duration_secs);
+    }
+
+    #[test]
+    fn schedule_is_sorted_and_defaults_apply() {
+        let m = with(
+            r#"
+[[perturb]]
+node = "validator-2"
+kind = "pause"
+at_height = 30
+secs = 3
+[[perturb]]
+node = "validator-1"
+kind = "kill"
+at_height = 10
+"#,
+        )
+        .unwrap();
+        assert_eq!(m.backend, BackendKind::Process);
+        assert_eq!(m.voting_power, vec![1, 1, 1, 1]);
+        assert_eq!(m.catch_up_timeout_secs, 60);
+        assert_eq!(
+            m.perturbations,
+            vec![
+                ScheduledPerturbation {
+                    node: NodeRef::Validator(1),
+                    at_height: 10,
+                    perturbation: Perturbation::Kill
+                },
+                ScheduledPerturbation {
+                    node: NodeRef::Validator(2),
+                    at_height: 30,
+                    perturbation: Perturbation::Pause { secs: 3 }
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn bad_manifests_get_typed_errors() {
+        let perturb = |node: &str, kind: &str, secs: &str| {
+            with(&format!(
+                "[[perturb]]\nnode = \"{node}\"\nkind = \"{kind}\"\nat_height = 5\n{secs}"
+            ))
+        };
+        assert_eq!(
+            perturb("validator-4", "kill", ""),
+            Err(ManifestError::UnknownNode {
+                index: 0,
+                node: "validator-4".into()
+            })
+        );
+        assert!(matches!(
+            perturb("validator-01", "kill", ""),
+            Err(ManifestError::UnknownNode { .. })
+        ));
+        assert!(matches!(
+            perturb("observer-1", "kill", ""),
+            Err(ManifestError::UnknownNode { .. })
+        ));
+        assert_eq!(
+            perturb("validator-0", "pause", ""),
+            Err(ManifestError::Secs {
+                index: 0,
+                kind: "pause"
+            })
+        );
+        assert_eq!(
+            perturb("validator-0", "disconnect", "secs = 0"),
+            Err(ManifestError::Secs {
+                index: 0,
+                kind: "disconnect"
+            })
+        );
+        assert!(matches!(
+            perturb("validator-0", "explode", ""),
+            Err(ManifestError::Syntax(_))
+        ));
+        assert!(matches!(with("colour = 1"), Err(ManifestError::Syntax(_))));
+        assert_eq!(
+            Manifest::parse(&SMALL.replace("validators = 4", "validators = 0")),
+            Err(ManifestError::Validators(0))
+        );
+        assert_eq!(
+            Manifest::parse(&SMALL.replace("rate = 10", "rate = 0")),
+            Err(ManifestError::Rate(0))
+        );
+        assert_eq!(
+            Manifest::parse(&SMALL.replace("cross_coop_payment = 1", "teleport = 1")),
+            Err(ManifestError::MixKind("teleport".into()))
+        );
+        assert_eq!(
+            Manifest::parse(&SMALL.replace("cross_coop_payment = 1", "cash_in = 0")),
+            Err(ManifestError::Mix)
+        );
+        // After a table header the key belongs to [load], which has no such field.
+        assert!(matches!(
+            with("voting_power = [1, 1]"),
+            Err(ManifestError::Syntax(_))
+        ));
+        assert_eq!(
+            Manifest::parse(&format!("voting_power = [1, 1]\n{SMALL}")),
+            Err(ManifestError::VotingPowerLength {
+                got: 2,
+                validators: 4
+            })
+        );
+        assert_eq!(
+            Manifest::parse(&format!("voting_power = [1, 0, 1, 1]\n{SMALL}")),
+            Err(ManifestError::VotingPowerZero)
+        );
+        let twice = "[[perturb]]\nnode = \"observer-0\"\nkind = \"late-join\"\nat_height = 5\n\
+                     [[perturb]]\nnode = \"observer-0\"\nkind = \"kill\"\nat_height = 9\n";
+        assert!(matches!(
+            with(twice),
+            Err(ManifestError::LateJoinAlone { .. })
+        ));
+        assert!(matches!(
+            Manifest::parse("\u{0}garbage"),
+            Err(ManifestError::Syntax(_))
+        ));
+    }
+
+    #[test]
+    fn oversize_and_missing_files_are_rejected() {
+        let dir = tempfile::tempdir().unwrap();
+        let big = dir.path().join("big.toml");
+        std::fs::write(&big, vec![b'#'; MANIFEST_MAX_BYTES as usize + 1]).unwrap();
+        assert!(matches!(
+            Manifest::load(&big),
+            Err(ManifestError::TooLarge { .. })
+        ));
+        assert!(matches!(
+            Manifest::load(&dir.path().join("missing.toml")),
+            Err(ManifestError::Read { .. })
+        ));
+    }
+}
