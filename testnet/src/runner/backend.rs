@@ -1,0 +1,64 @@
+//! The interface between the runner and whatever runs the nodes: child
+//! processes on 127.0.0.1 ([`super::process`]) or containers (docker, not
+//! written yet). Nodes are addressed by their index in the network layout
+//! (validators first, then observers, as `cluster::layout` writes them).
+
+#[derive(Debug, thiserror::Error)]
+pub enum BackendError {
+    #[error("no node with index {0}")]
+    NoSuchNode(usize),
+    #[error("node {node}: {action} failed: {reason}")]
+    Action {
+        node: String,
+        action: &'static str,
+        reason: String,
+    },
+}
+
+/// How a backend cuts a node off from its peers, for the report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DisconnectMethod {
+    /// `POST /v1/admin/isolate` on the node: it drops and refuses peers.
+    AdminEndpoint,
+    /// `docker network disconnect` of the node's container.
+    DockerNetwork,
+}
+
+impl DisconnectMethod {
+    pub fn describe(&self) -> &'static str {
+        match self {
+            DisconnectMethod::AdminEndpoint => {
+                "admin endpoint POST /v1/admin/isolate (the node drops and refuses its peers)"
+            }
+            DisconnectMethod::DockerNetwork => "docker network disconnect / connect",
+        }
+    }
+}
+
+/// What the runner needs from a backend. Every method acts on one node and
+/// returns once the action has been carried out (not once the node has
+/// recovered: the runner waits on heights for that).
+#[allow(async_fn_in_trait)] // used with concrete types only, never as dyn
+pub trait Backend {
+    /// A short name for reports (`process`, `docker`).
+    fn name(&self) -> &'static str;
+    fn disconnect_method(&self) -> DisconnectMethod;
+    /// Start a node that is not running (first start, or after a stop).
+    async fn start(&mut self, node: usize) -> Result<(), BackendError>;
+    /// Hard crash: SIGKILL (or `docker kill`).
+    async fn kill(&mut self, node: usize) -> Result<(), BackendError>;
+    /// Clean stop: SIGTERM and wait for the exit (or `docker stop`).
+    async fn terminate(&mut self, node: usize) -> Result<(), BackendError>;
+    /// Freeze and thaw the node's process (SIGSTOP/SIGCONT, `docker pause`).
+    async fn pause(&mut self, node: usize) -> Result<(), BackendError>;
+    async fn resume(&mut self, node: usize) -> Result<(), BackendError>;
+    /// Cut the node off from every other node, and restore it.
+    async fn disconnect(&mut self, node: usize) -> Result<(), BackendError>;
+    async fn reconnect(&mut self, node: usize) -> Result<(), BackendError>;
+    /// Whether the node's process/container is alive.
+    fn running(&mut self, node: usize) -> bool;
+    /// The node's log so far (bounded by the caller's reading).
+    fn log(&self, node: usize) -> Result<String, BackendError>;
+    /// Stop everything (end of run or abort).
+    async fn stop_all(&mut self);
+}
