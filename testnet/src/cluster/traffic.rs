@@ -55,6 +55,10 @@ pub struct Stats {
     pub latencies_ms: Vec<u64>,
     pub last_height: u64,
     pub per_second: Vec<(u64, u64)>,
+    /// Every submission seen committed, with its result code (first
+    /// [`TRACKED_MAX`] only): what the fault-injection runner checks on
+    /// every node afterwards.
+    pub acknowledged: Vec<(Hash, String)>,
 }
 
 pub struct Traffic {
@@ -514,6 +518,9 @@ impl Traffic {
                 continue;
             };
             stats.committed += 1;
+            if stats.acknowledged.len() < TRACKED_MAX {
+                stats.acknowledged.push((hash, result.clone()));
+            }
             stats
                 .latencies_ms
                 .push(u64::try_from(at.elapsed().as_millis()).unwrap_or(u64::MAX));
