@@ -1,4 +1,4 @@
-//! `kopnet testnet init|up`.
+//! `kopnet testnet init|up|run`.
 
 use crate::testnet::layout;
 use anyhow::Result;
@@ -18,6 +18,8 @@ pub enum TestnetCommand {
     },
     /// Create a local cooperative city, start its nodes and drive demo traffic.
     Up(crate::testnet::up::UpArgs),
+    /// Fault-injection run from a manifest, with checks afterwards.
+    Run(crate::testnet::run::RunArgs),
 }
 
 pub async fn run(cmd: TestnetCommand) -> Result<i32> {
@@ -41,5 +43,6 @@ pub async fn run(cmd: TestnetCommand) -> Result<i32> {
             Ok(0)
         }
         TestnetCommand::Up(args) => crate::testnet::up::up(args).await,
+        TestnetCommand::Run(args) => crate::testnet::run::run_manifest(args).await,
     }
 }

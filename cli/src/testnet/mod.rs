@@ -2,4 +2,5 @@
 //! itself lives in `kopnet-testnet`).
 
 pub use kopnet_testnet::cluster::{layout, process as supervisor, traffic};
+pub mod run;
 pub mod up;

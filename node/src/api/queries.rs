@@ -126,16 +126,54 @@ pub async fn block(
     let height: u64 = height.parse().map_err(|_| {
         ApiError::bad_request("bad_height", "height must be a non-negative integer")
     })?;
-    let (block, root) = {
+    let (block, root, results) = {
         let ledger = ledger_read(&state)?;
         let block = ledger.block(height).map_err(internal)?;
-        (block, ledger.state_root_at(height).map_err(internal)?)
+        let results = match &block {
+            Some(block) => tx_result_codes(&ledger, block)?,
+            None => Vec::new(),
+        };
+        (
+            block,
+            ledger.state_root_at(height).map_err(internal)?,
+            results,
+        )
     };
     let block = block.ok_or_else(|| {
         ApiError::not_found("unknown_block", format!("no block at height {height}"))
     })?;
     let cert = stored_certificate(&state.node, height);
-    Ok(Json(block_json(&block, root, cert.as_ref())))
+    let mut body = block_json(&block, root, cert.as_ref());
+    attach_results(&mut body, results);
+    Ok(Json(body))
+}
+
+/// Each transaction's result code in a committed block (`ok` or the
+/// rejection code), in block order, as the event stream reports them.
+fn tx_result_codes<S: kopnet_ledger::storage::Storage>(
+    ledger: &kopnet_ledger::Ledger<S>,
+    block: &kopnet_ledger::Block,
+) -> ApiResult<Vec<String>> {
+    block
+        .txs
+        .iter()
+        .map(|tx| {
+            let record = ledger.tx(&tx.hash()).map_err(internal)?;
+            Ok(match record.map(|r| r.result) {
+                Some(Ok(())) => "ok".to_string(),
+                Some(Err(reason)) => reason.code().to_string(),
+                None => "unknown".to_string(),
+            })
+        })
+        .collect()
+}
+
+fn attach_results(body: &mut Value, results: Vec<String>) {
+    if let Some(txs) = body["txs"].as_array_mut() {
+        for (tx, result) in txs.iter_mut().zip(results) {
+            tx["result"] = Value::String(result);
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -162,7 +200,9 @@ pub async fn blocks(
     for h in heights {
         if let Some(block) = ledger.block(h).map_err(internal)? {
             let root = ledger.state_root_at(h).map_err(internal)?;
-            out.push(block_json(&block, root, None));
+            let mut body = block_json(&block, root, None);
+            attach_results(&mut body, tx_result_codes(&ledger, &block)?);
+            out.push(body);
         }
     }
     Ok(Json(json!({"height": top, "blocks": out})))

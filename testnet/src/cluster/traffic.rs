@@ -26,6 +26,8 @@ const PER_SIGNER_MAX: u32 = 1;
 const LOST_AFTER: Duration = Duration::from_secs(30);
 /// Submit times kept for latency (older ones are dropped).
 const TRACKED_MAX: usize = 500_000;
+/// Blocks read per request by [`Traffic::follow_blocks`].
+const FOLLOW_PAGE: u64 = 100;
 
 #[derive(Debug)]
 pub struct Signer {
@@ -497,6 +499,53 @@ impl Traffic {
                         self.on_block(&block, started);
                     }
                 }
+            }
+        }
+    }
+
+    /// Follow commits by reading blocks in height order from whichever of
+    /// `nodes` answers (`GET /v1/blocks?from=H`), so that no block is missed
+    /// when the node being read is killed, paused or cut off. Starts after
+    /// the height the first answering node reports now.
+    pub async fn follow_blocks(
+        self: Arc<Self>,
+        nodes: Vec<Client>,
+        mut stop: tokio::sync::watch::Receiver<bool>,
+    ) {
+        let started = Instant::now();
+        let mut next: Option<u64> = None;
+        let mut turn = 0usize;
+        let mut poll = tokio::time::interval(Duration::from_millis(100));
+        loop {
+            tokio::select! {
+                _ = stop.changed() => return,
+                _ = poll.tick() => {}
+            }
+            let Some(node) = nodes.get(turn % nodes.len().max(1)) else {
+                return;
+            };
+            let Some(from) = next else {
+                match node.status().await {
+                    Ok(status) => next = Some(status["height"].as_u64().unwrap_or(0) + 1),
+                    Err(_) => turn = turn.wrapping_add(1),
+                }
+                continue;
+            };
+            let page = tokio::time::timeout(
+                Duration::from_secs(2),
+                node.get(&format!("/v1/blocks?from={from}&limit={FOLLOW_PAGE}")),
+            )
+            .await;
+            let Ok(Ok(page)) = page else {
+                turn = turn.wrapping_add(1);
+                continue;
+            };
+            for block in page["blocks"].as_array().into_iter().flatten() {
+                if block["height"].as_u64() != next {
+                    break;
+                }
+                self.on_block(block, started);
+                next = next.map(|h| h + 1);
             }
         }
     }

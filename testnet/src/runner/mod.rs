@@ -9,3 +9,4 @@ pub mod backend;
 pub mod checks;
 pub mod manifest;
 pub mod process;
+pub mod run;

@@ -1,0 +1,141 @@
+//! `kopnet testnet run --manifest FILE`: a fault-injection run on real
+//! processes (see `kopnet_testnet::runner`). Exit 0 when every check
+//! passed, 1 when a check failed (the first difference is printed), 2 when
+//! the run could not be carried out.
+
+use anyhow::{bail, Context, Result};
+use kopnet_testnet::runner::manifest::{BackendKind, Manifest};
+use kopnet_testnet::runner::process::ProcessBackend;
+use kopnet_testnet::runner::run::{prepare, run, RunReport};
+use serde_json::json;
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct RunArgs {
+    /// The manifest (TOML), e.g. testnet/manifests/ci.toml.
+    #[arg(long)]
+    pub manifest: PathBuf,
+    /// Overrides the manifest's backend.
+    #[arg(long, value_enum)]
+    pub backend: Option<BackendArg>,
+    /// Where to lay out the network (default: a new folder under the temp dir).
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+    /// Break one node on purpose, e.g. `validator-2=double-credit`: the
+    /// node starts with `KOPNET_FAULT=double-credit`. For showing that the
+    /// checks catch a faulty node; never use on a real network.
+    #[arg(long, value_name = "NODE=FAULT")]
+    pub fault: Option<String>,
+    #[arg(long, value_enum, default_value_t = crate::output::OutputFormat::Text)]
+    pub output: crate::output::OutputFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BackendArg {
+    Process,
+    Docker,
+}
+
+pub async fn run_manifest(args: RunArgs) -> Result<i32> {
+    let json_out = args.output == crate::output::OutputFormat::Json;
+    let manifest = Manifest::load(&args.manifest)?;
+    let backend = match args.backend {
+        Some(BackendArg::Process) => BackendKind::Process,
+        Some(BackendArg::Docker) => BackendKind::Docker,
+        None => manifest.backend,
+    };
+    if backend == BackendKind::Docker {
+        bail!("the docker backend is not written yet (issue 6); use --backend process");
+    }
+    let node_count = manifest.validators + manifest.observers;
+    let mut env = vec![Vec::new(); node_count];
+    if let Some(spec) = &args.fault {
+        let (node, fault) = spec
+            .split_once('=')
+            .context("--fault must look like NODE=FAULT, e.g. validator-2=double-credit")?;
+        let index = node_index(&manifest, node)
+            .with_context(|| format!("--fault: unknown node {node:?}"))?;
+        if fault.is_empty() || fault.len() > 64 {
+            bail!("--fault: the fault name must be 1 to 64 characters");
+        }
+        if let Some(slot) = env.get_mut(index) {
+            slot.push(("KOPNET_FAULT".to_string(), fault.to_string()));
+        }
+    }
+    let dir = args.dir.clone().unwrap_or_else(|| {
+        std::env::temp_dir().join(format!(
+            "kopnet-run-{}-{}",
+            std::process::id(),
+            rand::random::<u32>()
+        ))
+    });
+    let layout = prepare(&manifest, &dir)?;
+    let say = |line: &str| {
+        if json_out {
+            eprintln!("{line}");
+        } else {
+            println!("{line}");
+        }
+    };
+    say(&format!(
+        "manifest {} in {} (backend process)",
+        manifest.name,
+        dir.display()
+    ));
+    let exe = std::env::current_exe().context("cannot find the kopnet binary")?;
+    let mut backend = ProcessBackend::new(exe, &layout, env);
+    let report = run(&manifest, &layout, &mut backend, &say).await?;
+    print_report(&report, json_out);
+    Ok(if report.passed() { 0 } else { 1 })
+}
+
+fn node_index(manifest: &Manifest, name: &str) -> Option<usize> {
+    let (role, n) = name.rsplit_once('-')?;
+    let n: usize = n.parse().ok()?;
+    match role {
+        "validator" if n < manifest.validators => Some(n),
+        "observer" if n < manifest.observers => Some(manifest.validators + n),
+        _ => None,
+    }
+}
+
+fn print_report(report: &RunReport, json_out: bool) {
+    if json_out {
+        let value = json!({
+            "manifest": report.manifest,
+            "backend": report.backend,
+            "disconnect_method": report.disconnect_method,
+            "perturbations": report.events,
+            "submitted": report.submitted,
+            "committed_txs": report.committed,
+            "rejected_by_reason": report.rejected,
+            "passed": report.passed(),
+            "common_height": report.result.as_ref().ok().map(|s| s.common_height),
+            "proposed": report.result.as_ref().ok().map(|s| s.proposed.clone()),
+            "failure": report.result.as_ref().err().map(|e| e.to_string()),
+            "elapsed_secs": report.elapsed_secs,
+        });
+        println!("{value}");
+        return;
+    }
+    println!("--- report: manifest {} ---", report.manifest);
+    println!("backend:     {}", report.backend);
+    println!("disconnect:  {}", report.disconnect_method);
+    for event in &report.events {
+        println!("  {event}");
+    }
+    println!(
+        "load:        {} submitted, {} committed, rejected {:?}",
+        report.submitted, report.committed, report.rejected
+    );
+    match &report.result {
+        Ok(summary) => {
+            println!(
+                "checks:      PASSED — {} nodes identical at heights 1..={}, {} acknowledged txs on every node with the same result, invariants hold, every validator proposed ({:?}), no panics, no evidence",
+                summary.nodes, summary.common_height, summary.acknowledged_txs, summary.proposed
+            );
+        }
+        Err(failure) => println!("checks:      FAILED — {failure}"),
+    }
+    println!("elapsed:     {} s", report.elapsed_secs);
+}

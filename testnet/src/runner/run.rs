@@ -1,0 +1,484 @@
+//! One fault-injection run: setup → start → load throughout → perturbations
+//! → wait → stop load → collect → checks.
+//!
+//! Perturbations fire when the network's committed height (the highest any
+//! running node reports) is `at_height` blocks past the height at which the
+//! load started (setup commits a varying number of blocks first). `pause` and `disconnect`
+//! end after their `secs`; `kill` and `restart` start the node again at
+//! once. The run ends when the load duration is over and every perturbation
+//! has run and ended; a perturbation whose height is never reached within
+//! the catch-up timeout after the load ends fails the run.
+
+use super::backend::Backend;
+use super::checks::{self, Acknowledged, BlockSeen, CheckFailure, CheckSummary, NodeSnapshot};
+use super::manifest::{Manifest, NodeRef, Perturbation};
+use crate::cluster::client::Client;
+use crate::cluster::layout::{self, Layout};
+use crate::cluster::traffic::Traffic;
+use anyhow::{bail, Context, Result};
+use futures::StreamExt;
+use kopnet_ledger::CoopId;
+use kopnet_node::keyfile;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Requests in flight while collecting blocks and transactions.
+const COLLECT_CONCURRENCY: usize = 32;
+/// How long in-flight transactions get to land after the load stops.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long the network gets to commit its first block.
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+/// Demo members per cooperative for the load.
+const MEMBERS_PER_COOP: usize = 40;
+
+/// What a run did and found.
+#[derive(Debug)]
+pub struct RunReport {
+    pub manifest: String,
+    pub backend: &'static str,
+    pub disconnect_method: &'static str,
+    /// One line per perturbation, in the order they ran.
+    pub events: Vec<String>,
+    pub submitted: u64,
+    pub committed: u64,
+    pub rejected: BTreeMap<String, u64>,
+    pub result: Result<CheckSummary, CheckFailure>,
+    pub elapsed_secs: u64,
+}
+
+impl RunReport {
+    pub fn passed(&self) -> bool {
+        self.result.is_ok()
+    }
+}
+
+fn node_index(manifest: &Manifest, node: NodeRef) -> usize {
+    match node {
+        NodeRef::Validator(i) => i,
+        NodeRef::Observer(i) => manifest.validators + i,
+    }
+}
+
+/// A scheduled perturbation and how far it has got.
+struct Step {
+    node: usize,
+    name: String,
+    at_height: u64,
+    perturbation: Perturbation,
+    /// When a pause/disconnect must end (set once it began).
+    ends_at: Option<Instant>,
+    done: bool,
+}
+
+/// Run `manifest` on `backend` over the network `layout` (already written
+/// with [`layout::init`]); `say` receives progress lines.
+pub async fn run<B: Backend>(
+    manifest: &Manifest,
+    layout: &Layout,
+    backend: &mut B,
+    say: &(dyn Fn(&str) + Sync),
+) -> Result<RunReport> {
+    let started = Instant::now();
+    let result = drive(manifest, layout, backend, say).await;
+    backend.stop_all().await;
+    let (events, traffic, result) = result?;
+    let stats = traffic
+        .stats
+        .lock()
+        .map_err(|_| anyhow::anyhow!("stats lock poisoned"))?;
+    Ok(RunReport {
+        manifest: manifest.name.clone(),
+        backend: backend.name(),
+        disconnect_method: backend.disconnect_method().describe(),
+        events,
+        submitted: stats.submitted,
+        committed: stats.committed,
+        rejected: stats.rejected.clone(),
+        result,
+        elapsed_secs: started.elapsed().as_secs(),
+    })
+}
+
+type Driven = (
+    Vec<String>,
+    Arc<Traffic>,
+    Result<CheckSummary, CheckFailure>,
+);
+
+async fn drive<B: Backend>(
+    manifest: &Manifest,
+    layout: &Layout,
+    backend: &mut B,
+    say: &(dyn Fn(&str) + Sync),
+) -> Result<Driven> {
+    if manifest.voting_power.iter().any(|p| *p != 1) {
+        bail!("unequal voting power is not supported by the local layout yet (every validator has power 1)");
+    }
+    if layout.nodes.len() != manifest.validators + manifest.observers {
+        bail!("the layout does not match the manifest's node count");
+    }
+    let clients: Vec<Client> = layout
+        .nodes
+        .iter()
+        .map(|n| Client::new(&n.api_url))
+        .collect();
+    let mut steps: Vec<Step> = manifest
+        .perturbations
+        .iter()
+        .map(|p| Step {
+            node: node_index(manifest, p.node),
+            name: p.node.to_string(),
+            at_height: p.at_height,
+            perturbation: p.perturbation,
+            ends_at: None,
+            done: false,
+        })
+        .collect();
+    let late: BTreeSet<usize> = steps
+        .iter()
+        .filter(|s| s.perturbation == Perturbation::LateJoin)
+        .map(|s| s.node)
+        .collect();
+    for node in 0..layout.nodes.len() {
+        if !late.contains(&node) {
+            backend.start(node).await?;
+        }
+    }
+    say("waiting for the first block ...");
+    let first: Vec<usize> = (0..layout.nodes.len())
+        .filter(|n| !late.contains(n))
+        .collect();
+    wait_for_height(&clients, &first, 1, START_TIMEOUT)
+        .await
+        .context("the network did not start")?;
+
+    let coops = layout
+        .cooperatives
+        .iter()
+        .map(|c| {
+            Ok((
+                CoopId::new(&c.id)?,
+                keyfile::read(&c.key)?,
+                Client::new(&c.node),
+            ))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let mut traffic = Traffic::new(&layout.chain_id, coops, MEMBERS_PER_COOP, 4);
+    say(&format!(
+        "registering {} members and merchants ...",
+        traffic.accounts.len()
+    ));
+    traffic.setup().await.context("registering load accounts")?;
+    let traffic = Arc::new(traffic);
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let follower = tokio::spawn(
+        traffic
+            .clone()
+            .follow_blocks(clients.clone(), stop_rx.clone()),
+    );
+    let load = tokio::spawn(traffic.clone().run_load(manifest.load.rate, stop_rx));
+    say(&format!(
+        "load: {} tx/s for {} s; {} perturbations scheduled",
+        manifest.load.rate,
+        manifest.load.duration_secs,
+        steps.len()
+    ));
+
+    let base = network_height(&clients).await;
+    let load_ends = Instant::now() + Duration::from_secs(manifest.load.duration_secs);
+    let give_up = load_ends + Duration::from_secs(manifest.catch_up_timeout_secs);
+    let mut events = Vec::new();
+    let mut tick = tokio::time::interval(Duration::from_millis(250));
+    let mut load_stopped = false;
+    loop {
+        tick.tick().await;
+        traffic.sweep();
+        let now = Instant::now();
+        if !load_stopped && now >= load_ends {
+            let _ = stop_tx.send(true);
+            load_stopped = true;
+        }
+        let height = network_height(&clients).await;
+        for step in steps.iter_mut().filter(|s| !s.done) {
+            if let Some(end) = step.ends_at {
+                if now >= end {
+                    match step.perturbation {
+                        Perturbation::Pause { .. } => backend.resume(step.node).await?,
+                        Perturbation::Disconnect { .. } => backend.reconnect(step.node).await?,
+                        _ => {}
+                    }
+                    events.push(format!(
+                        "height {height}: {} {} ended",
+                        step.name,
+                        step.perturbation.name()
+                    ));
+                    step.done = true;
+                }
+                continue;
+            }
+            if height < base.saturating_add(step.at_height) {
+                continue;
+            }
+            match step.perturbation {
+                Perturbation::Kill => {
+                    backend.kill(step.node).await?;
+                    backend.start(step.node).await?;
+                    step.done = true;
+                }
+                Perturbation::Restart => {
+                    backend.terminate(step.node).await?;
+                    backend.start(step.node).await?;
+                    step.done = true;
+                }
+                Perturbation::LateJoin => {
+                    backend.start(step.node).await?;
+                    step.done = true;
+                }
+                Perturbation::Pause { secs } => {
+                    backend.pause(step.node).await?;
+                    step.ends_at = Some(now + Duration::from_secs(secs));
+                }
+                Perturbation::Disconnect { secs } => {
+                    backend.disconnect(step.node).await?;
+                    step.ends_at = Some(now + Duration::from_secs(secs));
+                }
+            }
+            let line = format!(
+                "height {height}: {} {}",
+                step.name,
+                step.perturbation.name()
+            );
+            say(&line);
+            events.push(line);
+        }
+        if load_stopped && steps.iter().all(|s| s.done) {
+            break;
+        }
+        if now >= give_up {
+            let pending: Vec<String> = steps
+                .iter()
+                .filter(|s| !s.done)
+                .map(|s| {
+                    format!(
+                        "{} {} at load height +{}",
+                        s.name,
+                        s.perturbation.name(),
+                        s.at_height
+                    )
+                })
+                .collect();
+            bail!(
+                "perturbations never ran or ended (network at height {height}): {}",
+                pending.join(", ")
+            );
+        }
+    }
+    let _ = load.await;
+    say("load stopped; waiting for in-flight transactions ...");
+    let drain_until = Instant::now() + DRAIN_TIMEOUT;
+    while traffic.outstanding() > 0 && Instant::now() < drain_until {
+        tick.tick().await;
+        traffic.sweep();
+    }
+    follower.abort();
+
+    for node in 0..layout.nodes.len() {
+        if !backend.running(node) {
+            bail!(
+                "node {} is not running at the end of the run; see {}",
+                layout.nodes.get(node).map(|n| n.id.as_str()).unwrap_or("?"),
+                layout
+                    .nodes
+                    .get(node)
+                    .map(|n| n.home.join("node.log").display().to_string())
+                    .unwrap_or_default()
+            );
+        }
+    }
+    let target = network_height(&clients).await;
+    say(&format!(
+        "waiting for every node to reach height {target} ..."
+    ));
+    let all: Vec<usize> = (0..layout.nodes.len()).collect();
+    // Not reaching it is reported by the checks (`Behind`), naming the node.
+    let _ = wait_for_height(
+        &clients,
+        &all,
+        target,
+        Duration::from_secs(manifest.catch_up_timeout_secs),
+    )
+    .await;
+
+    let acknowledged: Vec<Acknowledged> = traffic
+        .stats
+        .lock()
+        .map_err(|_| anyhow::anyhow!("stats lock poisoned"))?
+        .acknowledged
+        .iter()
+        .map(|(hash, result)| Acknowledged {
+            hash: hash.to_hex(),
+            result: result.clone(),
+        })
+        .collect();
+    let validators = validator_addresses(layout)?;
+    say(&format!(
+        "collecting blocks 1..={target} and {} acknowledged transactions from {} nodes ...",
+        acknowledged.len(),
+        clients.len()
+    ));
+    let mut snapshots = Vec::new();
+    for (index, entry) in layout.nodes.iter().enumerate() {
+        let log = backend.log(index).unwrap_or_default();
+        snapshots.push(
+            collect(
+                &entry.id,
+                &clients[index],
+                target,
+                &acknowledged,
+                &log,
+                &validators,
+            )
+            .await,
+        );
+    }
+    let result = checks::check(
+        &snapshots,
+        &acknowledged,
+        &validators,
+        &BTreeSet::new(),
+        target,
+    );
+    Ok((events, traffic, result))
+}
+
+/// The highest committed height any node reports (0 if none answers).
+async fn network_height(clients: &[Client]) -> u64 {
+    let heights = futures::future::join_all(clients.iter().map(|c| async move {
+        match tokio::time::timeout(Duration::from_secs(2), c.status()).await {
+            Ok(Ok(status)) => status["height"].as_u64().unwrap_or(0),
+            _ => 0,
+        }
+    }))
+    .await;
+    heights.into_iter().max().unwrap_or(0)
+}
+
+async fn wait_for_height(
+    clients: &[Client],
+    nodes: &[usize],
+    height: u64,
+    timeout: Duration,
+) -> Result<()> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let mut behind = Vec::new();
+        for &n in nodes {
+            let Some(client) = clients.get(n) else {
+                continue;
+            };
+            let h = match client.status().await {
+                Ok(status) => status["height"].as_u64().unwrap_or(0),
+                Err(_) => 0,
+            };
+            if h < height {
+                behind.push(format!("node {n} at {h}"));
+            }
+        }
+        if behind.is_empty() {
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            bail!(
+                "not at height {height} within {} s: {}",
+                timeout.as_secs(),
+                behind.join(", ")
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+fn validator_addresses(layout: &Layout) -> Result<Vec<String>> {
+    layout
+        .nodes
+        .iter()
+        .filter(|n| n.role == "validator")
+        .map(|n| Ok(keyfile::read(&n.key)?.public().to_address()))
+        .collect()
+}
+
+/// Everything the checks need from one node.
+async fn collect(
+    id: &str,
+    client: &Client,
+    target: u64,
+    acknowledged: &[Acknowledged],
+    log: &str,
+    validators: &[String],
+) -> NodeSnapshot {
+    let height = match client.status().await {
+        Ok(status) => status["height"].as_u64().unwrap_or(0),
+        Err(_) => 0,
+    };
+    let upto = height.min(target);
+    let blocks: BTreeMap<u64, BlockSeen> = futures::stream::iter(1..=upto)
+        .map(|h| async move {
+            let block = client.get(&format!("/v1/blocks/{h}")).await.ok()?;
+            let text = |key: &str| block[key].as_str().unwrap_or("").to_string();
+            Some((
+                h,
+                BlockSeen {
+                    hash: text("hash"),
+                    state_root: text("state_root"),
+                    proposer: text("proposer"),
+                },
+            ))
+        })
+        .buffer_unordered(COLLECT_CONCURRENCY)
+        .filter_map(futures::future::ready)
+        .collect()
+        .await;
+    let tx_results: BTreeMap<String, String> = futures::stream::iter(acknowledged)
+        .map(|ack| async move {
+            let hash = kopnet_consensus::Hash::from_hex(&ack.hash).ok()?;
+            let outcome = client.tx(&hash).await.ok()?;
+            (outcome.status == "committed").then(|| (ack.hash.clone(), outcome.code))
+        })
+        .buffer_unordered(COLLECT_CONCURRENCY)
+        .filter_map(futures::future::ready)
+        .collect()
+        .await;
+    let invariant_error = match client.get("/v1/invariants").await {
+        Ok(body) if body["ok"] == true => None,
+        Ok(body) => Some(body["error"].to_string()),
+        Err(e) => Some(format!("invariants unavailable: {e}")),
+    };
+    let mut evidence_against = BTreeSet::new();
+    for line in log
+        .lines()
+        .filter(|l| l.contains("conflicting votes observed"))
+    {
+        for validator in validators {
+            // Logged keys are shortened to their first 12 characters.
+            let short = validator.get(..12).unwrap_or(validator);
+            if line.contains(short) {
+                evidence_against.insert(validator.clone());
+            }
+        }
+    }
+    NodeSnapshot {
+        id: id.to_string(),
+        height: upto,
+        blocks,
+        tx_results,
+        invariant_error,
+        panic_line: checks::find_panic(log),
+        evidence_against,
+    }
+}
+
+/// Lay out the network a manifest describes in `dir` (fresh keys and genesis).
+pub fn prepare(manifest: &Manifest, dir: &std::path::Path) -> Result<Layout> {
+    layout::init(dir, manifest.validators, manifest.observers)
+}
