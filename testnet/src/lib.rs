@@ -3,6 +3,7 @@
 //! [`sim`]: a deterministic, seeded simulation of a validator network running
 //! the real consensus engine (`kopnet-sim` binary).
 
+pub mod bench;
 pub mod cluster;
 pub mod runner;
 pub mod sim;

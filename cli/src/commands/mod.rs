@@ -1,6 +1,7 @@
 //! Command-line definitions and dispatch.
 
 mod audit;
+mod bench;
 mod coop;
 mod keys;
 mod node;
@@ -46,6 +47,8 @@ pub enum Command {
     /// Settlement reports.
     #[command(subcommand)]
     Settlement(SettlementCommand),
+    /// Measure throughput, latency and resource use of a local network.
+    Bench(bench::BenchArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -78,5 +81,6 @@ pub async fn dispatch(cli: Cli) -> Result<i32> {
         Command::Coop(cmd) => coop::run(cmd).await,
         Command::Audit(AuditCommand::Verify(args)) => audit::verify(args).await,
         Command::Settlement(SettlementCommand::Report(args)) => settlement::report(args).await,
+        Command::Bench(args) => bench::run(args).await,
     }
 }

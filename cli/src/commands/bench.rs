@@ -1,0 +1,54 @@
+//! `kopnet bench`: throughput, latency and resource use of a local network.
+
+use crate::output::OutputFormat;
+use anyhow::Result;
+use kopnet_testnet::bench::{self, BenchConfig};
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct BenchArgs {
+    #[arg(long, default_value_t = 4)]
+    pub validators: usize,
+    #[arg(long, default_value_t = 1)]
+    pub observers: usize,
+    /// Seconds of load.
+    #[arg(long, default_value_t = 30)]
+    pub duration: u64,
+    /// Offered load in transactions per second.
+    #[arg(long, default_value_t = 1000, conflicts_with = "max")]
+    pub rate: u64,
+    /// Offer as much as the driver can (its in-flight bound limits the rate).
+    #[arg(long)]
+    pub max: bool,
+    /// Where to create the network (default: a new folder under the system temp dir).
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+    /// Where to write bench.json and bench.svg.
+    #[arg(long, default_value = "bench-out")]
+    pub out: PathBuf,
+    /// Demo members per cooperative.
+    #[arg(long, default_value_t = 100)]
+    pub members: usize,
+    /// `json`: the result as one JSON object on stdout, everything else on stderr.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+}
+
+pub async fn run(args: BenchArgs) -> Result<i32> {
+    let config = BenchConfig {
+        dir: args.dir,
+        validators: args.validators,
+        observers: args.observers,
+        duration_secs: args.duration,
+        rate: if args.max { bench::MAX_RATE } else { args.rate },
+        members: args.members,
+        out: args.out,
+    };
+    let report = bench::run(&config).await?;
+    if args.output == OutputFormat::Json {
+        println!("{report}");
+    } else {
+        print!("{}", bench::render_table(&report));
+    }
+    Ok(0)
+}

@@ -1,0 +1,395 @@
+//! `kopnet bench`: start a local network as `kopnet testnet up` does, drive an
+//! open-loop load, and measure committed throughput at the observer,
+//! submit-to-commit latency, CPU, peak RSS and bytes on disk per committed tx.
+
+pub mod chart;
+pub mod sampler;
+
+use crate::cluster::client::Client;
+use crate::cluster::layout::{self, Layout};
+use crate::cluster::process::NodeProcess;
+use crate::cluster::traffic::{percentile, Traffic};
+use anyhow::{bail, Context, Result};
+use kopnet_ledger::CoopId;
+use kopnet_node::keyfile;
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// The rate `--max` stands for; the driver's in-flight bound limits it.
+pub const MAX_RATE: u64 = 20_000;
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct BenchConfig {
+    pub dir: Option<PathBuf>,
+    pub validators: usize,
+    pub observers: usize,
+    pub duration_secs: u64,
+    pub rate: u64,
+    pub members: usize,
+    pub out: PathBuf,
+}
+
+/// One second of the run, as seen at the observer.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct SecondSample {
+    pub second: u64,
+    pub committed: u64,
+    pub latency_ms_p50: u64,
+    pub latency_ms_p99: u64,
+}
+
+/// Resource figures of one node after the run.
+#[derive(Debug, Clone, Default)]
+pub struct NodeFigures {
+    pub id: String,
+    pub role: String,
+    pub cpu_seconds: f64,
+    pub rss_mb_peak: f64,
+    pub disk_bytes: u64,
+}
+
+fn log(text: &str) {
+    eprintln!("{text}");
+}
+
+async fn wait_until_ready(
+    nodes: &[(String, Client)],
+    procs: &mut [NodeProcess],
+    timeout: Duration,
+) -> Result<()> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let mut ready = 0;
+        for (id, client) in nodes {
+            if let Ok(status) = client.status().await {
+                if status["height"].as_u64().unwrap_or(0) >= 1 {
+                    ready += 1;
+                }
+            } else if let Some(p) = procs.iter_mut().find(|p| &p.id == id) {
+                if !p.running() {
+                    bail!(
+                        "node {id} exited during start-up; see {}",
+                        p.home.join("node.log").display()
+                    );
+                }
+            }
+        }
+        if ready == nodes.len() {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            bail!(
+                "the network did not commit its first block within {} s",
+                timeout.as_secs()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Run the benchmark; returns the result as one JSON object. Progress goes to stderr.
+pub async fn run(config: &BenchConfig) -> Result<Value> {
+    let dir = config.dir.clone().unwrap_or_else(|| {
+        std::env::temp_dir().join(format!(
+            "kopnet-bench-{}-{}",
+            std::process::id(),
+            rand::random::<u32>()
+        ))
+    });
+    let layout = layout::init(&dir, config.validators, config.observers)?;
+    log(&format!("kopnet bench network in {}", dir.display()));
+    let mut procs = Vec::new();
+    for node in &layout.nodes {
+        procs.push(NodeProcess::start(&node.id, &node.home)?);
+    }
+    let result = drive(config, &layout, &mut procs).await;
+    // Read the resource figures while the processes still exist.
+    let figures: Vec<NodeFigures> = layout
+        .nodes
+        .iter()
+        .zip(procs.iter())
+        .map(|(n, p)| {
+            let pid = p.pid().unwrap_or(0);
+            NodeFigures {
+                id: n.id.clone(),
+                role: n.role.clone(),
+                cpu_seconds: sampler::cpu_seconds(pid),
+                rss_mb_peak: sampler::peak_rss_bytes(pid) as f64 / (1024.0 * 1024.0),
+                disk_bytes: 0,
+            }
+        })
+        .collect();
+    let mut clean = true;
+    for p in &mut procs {
+        clean &= p.stop(Duration::from_secs(10));
+    }
+    if !clean {
+        log("warning: some nodes did not stop cleanly");
+    }
+    let (summary, samples) = result?;
+    let figures: Vec<NodeFigures> = figures
+        .into_iter()
+        .zip(layout.nodes.iter())
+        .map(|(mut f, n)| {
+            f.disk_bytes = data_bytes(&n.home);
+            f
+        })
+        .collect();
+    let report = build_report(config, &summary, &samples, &figures);
+    std::fs::create_dir_all(&config.out)
+        .with_context(|| format!("creating {}", config.out.display()))?;
+    let json_path = config.out.join("bench.json");
+    std::fs::write(&json_path, serde_json::to_string_pretty(&report)?)
+        .with_context(|| format!("writing {}", json_path.display()))?;
+    let svg_path = config.out.join("bench.svg");
+    chart::write_svg(&svg_path, &samples)?;
+    log(&format!(
+        "wrote {} and {}",
+        json_path.display(),
+        svg_path.display()
+    ));
+    Ok(report)
+}
+
+/// Bytes of a node's home except its log file (the sled data and keys).
+fn data_bytes(home: &Path) -> u64 {
+    let log_len = std::fs::metadata(home.join("node.log"))
+        .map(|m| m.len())
+        .unwrap_or(0);
+    sampler::dir_bytes(home).saturating_sub(log_len)
+}
+
+/// What the load measured.
+#[derive(Debug, Clone, Default)]
+struct LoadSummary {
+    elapsed_secs: f64,
+    submitted: u64,
+    committed: u64,
+    committed_ok: u64,
+    p50: u64,
+    p95: u64,
+    p99: u64,
+    rejected: Value,
+}
+
+async fn drive(
+    config: &BenchConfig,
+    layout: &Layout,
+    procs: &mut [NodeProcess],
+) -> Result<(LoadSummary, Vec<SecondSample>)> {
+    let clients: Vec<(String, Client)> = layout
+        .nodes
+        .iter()
+        .map(|n| (n.id.clone(), Client::new(&n.api_url)))
+        .collect();
+    log("waiting for the first block ...");
+    wait_until_ready(&clients, procs, Duration::from_secs(60)).await?;
+    let coops = layout
+        .cooperatives
+        .iter()
+        .map(|c| {
+            Ok((
+                CoopId::new(&c.id)?,
+                keyfile::read(&c.key)?,
+                Client::new(&c.node),
+            ))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let mut traffic = Traffic::new(
+        &layout.chain_id,
+        coops,
+        config.members.max(1),
+        (config.members / 10).max(2),
+    );
+    log(&format!(
+        "registering {} members and merchants ...",
+        traffic.accounts.len()
+    ));
+    traffic
+        .setup()
+        .await
+        .context("registering bench accounts")?;
+    let traffic = Arc::new(traffic);
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let follow_node = layout
+        .nodes
+        .iter()
+        .find(|n| n.role == "observer")
+        .or(layout.nodes.iter().find(|n| n.role == "validator"))
+        .map(|n| Client::new(&n.api_url))
+        .context("no nodes")?;
+    let follower = tokio::spawn(traffic.clone().follow_commits(follow_node, stop_rx.clone()));
+    let (base_committed, base_latencies) = {
+        let stats = traffic
+            .stats
+            .lock()
+            .map_err(|_| anyhow::anyhow!("stats lock"))?;
+        (stats.committed, stats.latencies_ms.len())
+    };
+    log(&format!(
+        "load: {} tx/s offered for {} s",
+        config.rate, config.duration_secs
+    ));
+    let load = tokio::spawn(traffic.clone().run_load(config.rate, stop_rx.clone()));
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(config.duration_secs);
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.tick().await;
+    let mut samples = Vec::new();
+    let mut last_committed = base_committed;
+    let mut last_latencies = base_latencies;
+    while Instant::now() < deadline {
+        tick.tick().await;
+        traffic.sweep();
+        let (committed, len, p50, p99) = {
+            let stats = traffic
+                .stats
+                .lock()
+                .map_err(|_| anyhow::anyhow!("stats lock"))?;
+            let len = stats.latencies_ms.len();
+            let window = stats
+                .latencies_ms
+                .get(last_latencies.min(len)..)
+                .unwrap_or(&[]);
+            (
+                stats.committed,
+                len,
+                percentile(window, 50),
+                percentile(window, 99),
+            )
+        };
+        let sample = SecondSample {
+            second: started.elapsed().as_secs(),
+            committed: committed.saturating_sub(last_committed),
+            latency_ms_p50: p50,
+            latency_ms_p99: p99,
+        };
+        last_committed = committed;
+        last_latencies = len;
+        log(&format!(
+            "t={:>4}s {:>6} tx/s  p50 {:>5} ms  p99 {:>5} ms",
+            sample.second, sample.committed, p50, p99
+        ));
+        samples.push(sample);
+    }
+    let elapsed = started.elapsed();
+    let _ = stop_tx.send(true);
+    let _ = load.await;
+    let drain_deadline = Instant::now() + Duration::from_secs(10);
+    while traffic.outstanding() > 0 && Instant::now() < drain_deadline {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    follower.abort();
+    let stats = traffic
+        .stats
+        .lock()
+        .map_err(|_| anyhow::anyhow!("stats lock"))?;
+    let lat = stats.latencies_ms.get(base_latencies..).unwrap_or(&[]);
+    // Throughput counts only what committed during the timed window.
+    let committed_in_window: u64 = samples.iter().map(|s| s.committed).sum();
+    let summary = LoadSummary {
+        elapsed_secs: elapsed.as_secs_f64(),
+        submitted: stats.submitted,
+        committed: committed_in_window,
+        committed_ok: stats.committed_ok,
+        p50: percentile(lat, 50),
+        p95: percentile(lat, 95),
+        p99: percentile(lat, 99),
+        rejected: json!(stats.rejected),
+    };
+    Ok((summary, samples))
+}
+
+fn round1(x: f64) -> f64 {
+    (x * 10.0).round() / 10.0
+}
+
+fn build_report(
+    config: &BenchConfig,
+    s: &LoadSummary,
+    samples: &[SecondSample],
+    nodes: &[NodeFigures],
+) -> Value {
+    let secs = s.elapsed_secs.max(1.0);
+    let tps = s.committed as f64 / secs;
+    let committed = s.committed.max(1);
+    let disk_per_tx: Vec<f64> = nodes
+        .iter()
+        .map(|n| n.disk_bytes as f64 / committed as f64)
+        .collect();
+    let rss_max = nodes.iter().map(|n| n.rss_mb_peak).fold(0.0, f64::max);
+    let disk_max = disk_per_tx.iter().copied().fold(0.0, f64::max);
+    json!({
+        "validators": config.validators,
+        "observers": config.observers,
+        "duration_s": config.duration_secs,
+        "offered_rate": config.rate,
+        "elapsed_s": round1(s.elapsed_secs),
+        "submitted_txs": s.submitted,
+        "committed_txs": s.committed,
+        "committed_ok_total": s.committed_ok,
+        "rejected_by_reason": s.rejected,
+        "tps": round1(tps),
+        "latency_ms_p50": s.p50,
+        "latency_ms_p95": s.p95,
+        "latency_ms_p99": s.p99,
+        "rss_mb_max": round1(rss_max),
+        "disk_bytes_per_tx": round1(disk_max),
+        "nodes": nodes.iter().zip(disk_per_tx.iter()).map(|(n, d)| json!({
+            "id": n.id,
+            "role": n.role,
+            "cpu_seconds": round1(n.cpu_seconds),
+            "cpu_percent_of_one_core": round1(100.0 * n.cpu_seconds / secs),
+            "rss_mb_peak": round1(n.rss_mb_peak),
+            "disk_bytes": n.disk_bytes,
+            "disk_bytes_per_tx": round1(*d),
+        })).collect::<Vec<_>>(),
+        "per_second": samples.iter().map(|x| json!({
+            "second": x.second,
+            "committed": x.committed,
+            "latency_ms_p50": x.latency_ms_p50,
+            "latency_ms_p99": x.latency_ms_p99,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// The human table.
+pub fn render_table(report: &Value) -> String {
+    let mut out = String::new();
+    out.push_str(&format!(
+        "kopnet bench: {} validators + {} observers, offered {} tx/s for {} s\n",
+        report["validators"], report["observers"], report["offered_rate"], report["duration_s"]
+    ));
+    out.push_str(&format!(
+        "  committed tx/s (observer)   {}\n  committed txs               {}\n  submitted txs               {}\n",
+        report["tps"], report["committed_txs"], report["submitted_txs"]
+    ));
+    out.push_str(&format!(
+        "  latency p50/p95/p99 (ms)    {} / {} / {}\n",
+        report["latency_ms_p50"], report["latency_ms_p95"], report["latency_ms_p99"]
+    ));
+    out.push_str(&format!(
+        "  peak RSS max (MB)           {}\n  disk bytes per tx (max)     {}\n  rejected                    {}\n",
+        report["rss_mb_max"], report["disk_bytes_per_tx"], report["rejected_by_reason"]
+    ));
+    out.push_str(&format!(
+        "\n  {:<18} {:<10} {:>8} {:>8} {:>10} {:>12} {:>10}\n",
+        "node", "role", "cpu s", "cpu %", "rss MB", "disk bytes", "bytes/tx"
+    ));
+    for n in report["nodes"].as_array().into_iter().flatten() {
+        out.push_str(&format!(
+            "  {:<18} {:<10} {:>8} {:>8} {:>10} {:>12} {:>10}\n",
+            n["id"].as_str().unwrap_or("?"),
+            n["role"].as_str().unwrap_or("?"),
+            n["cpu_seconds"],
+            n["cpu_percent_of_one_core"],
+            n["rss_mb_peak"],
+            n["disk_bytes"],
+            n["disk_bytes_per_tx"]
+        ));
+    }
+    out
+}
