@@ -625,6 +625,33 @@ impl<S: Storage> Ledger<S> {
 }
 
 impl<S: Storage> Ledger<S> {
+    /// FAULT INJECTION ONLY, for the node's `KOPNET_FAULT=double-credit`:
+    /// overwrite a member account in the state and in storage outside of
+    /// any block, leaving the state root as it was: the kind of corruption
+    /// the testnet runner must catch. A healthy node never calls this.
+    #[doc(hidden)]
+    pub fn fault_overwrite_member(
+        &mut self,
+        key: PublicKey,
+        account: crate::types::MemberAccount,
+    ) -> Result<(), LedgerError> {
+        let state_key = StateKey::Member(key);
+        let value = StateValue::Member(account);
+        let mut batch = WriteBatch::default();
+        batch.put(
+            keys::state(&codec::encode(&state_key).map_err(corrupt)?),
+            codec::encode(&value).map_err(corrupt)?,
+        );
+        self.store.commit(batch)?;
+        self.state.insert(state_key, value);
+        if let Ok(mut cache) = self.validated.lock() {
+            *cache = None;
+        }
+        Ok(())
+    }
+}
+
+impl<S: Storage> Ledger<S> {
     /// A closed settlement window.
     pub fn state_window(&self, number: u64) -> Option<crate::settlement::SettlementWindow> {
         self.state.window(number)

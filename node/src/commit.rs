@@ -88,6 +88,7 @@ pub fn commit_block(
             vec![(certificate_key(height), cert_bytes)],
         )?;
         remember_next_set(&ledger, height)?;
+        crate::fault::after_commit(&mut ledger, block, &outcome);
         outcome
     };
     after_commit(state, block, &outcome);

@@ -13,6 +13,7 @@
 pub mod api;
 pub mod commit;
 pub mod config;
+pub mod fault;
 pub mod genesis_file;
 pub mod keyfile;
 pub mod mempool;

@@ -92,6 +92,7 @@ fn engine_config(chain_id: &str, config: &NodeConfig) -> Result<EngineConfig, No
 /// Run the node in `home` until `shutdown` becomes true.
 pub async fn run(home: &NodeHome, shutdown: watch::Receiver<bool>) -> Result<(), NodeError> {
     let config = NodeConfig::load(&home.config())?;
+    crate::fault::init_from_env().map_err(|e| NodeError::Setup(e.to_string()))?;
     let genesis = NetworkGenesis::load(&home.genesis())?;
     let key_path = home.dir.join(&config.key_file);
     let keypair = keyfile::read(&key_path)?;

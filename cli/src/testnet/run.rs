@@ -113,6 +113,7 @@ fn print_report(report: &RunReport, json_out: bool) {
             "common_height": report.result.as_ref().ok().map(|s| s.common_height),
             "proposed": report.result.as_ref().ok().map(|s| s.proposed.clone()),
             "failure": report.result.as_ref().err().map(|e| e.to_string()),
+            "failure_kind": report.result.as_ref().err().map(|e| e.kind()),
             "elapsed_secs": report.elapsed_secs,
         });
         println!("{value}");

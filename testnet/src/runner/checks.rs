@@ -4,13 +4,15 @@
 //! whose message names the node, height or transaction, so a failed run
 //! says exactly where to look.
 //!
-//! Order of checks (the first failure wins):
-//! 1. every node reached the target height (observers and late joiners
+//! Order of checks (the first failure wins; a divergence or a broken
+//! invariant comes first because it explains a node that fell behind, never
+//! the other way round):
+//! 1. same block hash and state root at every common height;
+//! 2. each node's ledger invariants hold (conservation, positions sum to 0);
+//! 3. every node reached the target height (observers and late joiners
 //!    caught up);
-//! 2. same block hash and state root at every common height;
-//! 3. every transaction the load generator saw committed is on every node,
+//! 4. every transaction the load generator saw committed is on every node,
 //!    with the same result;
-//! 4. each node's ledger invariants hold (conservation, positions sum to 0);
 //! 5. every validator proposed at least once;
 //! 6. no node logged a panic;
 //! 7. no evidence of double-signing against an honest validator.
@@ -104,6 +106,33 @@ pub enum CheckFailure {
     Panic { node: String, line: String },
     #[error("node {node} recorded double-sign evidence against honest validator {validator}")]
     Evidence { node: String, validator: String },
+    /// Every data check passed, but the network stopped making progress
+    /// before the schedule was done (reported only when nothing more
+    /// specific was found).
+    #[error(
+        "the network stalled at height {height}; perturbations that never ran or ended: {pending}"
+    )]
+    Stalled { height: u64, pending: String },
+}
+
+impl CheckFailure {
+    /// A stable snake_case name of the failure, for scripts and tests.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            CheckFailure::NoNodes => "no_nodes",
+            CheckFailure::Behind { .. } => "behind",
+            CheckFailure::MissingBlock { .. } => "missing_block",
+            CheckFailure::BlockHash { .. } => "block_hash",
+            CheckFailure::StateRoot { .. } => "state_root",
+            CheckFailure::TxMissing { .. } => "tx_missing",
+            CheckFailure::TxResult { .. } => "tx_result",
+            CheckFailure::Invariant { .. } => "invariant",
+            CheckFailure::NeverProposed { .. } => "never_proposed",
+            CheckFailure::Panic { .. } => "panic",
+            CheckFailure::Evidence { .. } => "evidence",
+            CheckFailure::Stalled { .. } => "stalled",
+        }
+    }
 }
 
 /// What passed, for the report.
@@ -127,15 +156,6 @@ pub fn check(
     target: u64,
 ) -> Result<CheckSummary, CheckFailure> {
     let first = nodes.first().ok_or(CheckFailure::NoNodes)?;
-    for node in nodes {
-        if node.height < target {
-            return Err(CheckFailure::Behind {
-                node: node.id.clone(),
-                height: node.height,
-                target,
-            });
-        }
-    }
     let common = nodes.iter().map(|n| n.height).min().unwrap_or(0);
     for height in 1..=common {
         let reference = block_at(first, height)?;
@@ -161,6 +181,23 @@ pub fn check(
             }
         }
     }
+    for node in nodes {
+        if let Some(error) = &node.invariant_error {
+            return Err(CheckFailure::Invariant {
+                node: node.id.clone(),
+                error: error.clone(),
+            });
+        }
+    }
+    for node in nodes {
+        if node.height < target {
+            return Err(CheckFailure::Behind {
+                node: node.id.clone(),
+                height: node.height,
+                target,
+            });
+        }
+    }
     for ack in acknowledged {
         for node in nodes {
             match node.tx_results.get(&ack.hash) {
@@ -181,14 +218,6 @@ pub fn check(
                 }
                 Some(_) => {}
             }
-        }
-    }
-    for node in nodes {
-        if let Some(error) = &node.invariant_error {
-            return Err(CheckFailure::Invariant {
-                node: node.id.clone(),
-                error: error.clone(),
-            });
         }
     }
     let mut proposed: BTreeMap<String, u64> = validators.iter().map(|v| (v.clone(), 0)).collect();
@@ -347,6 +376,15 @@ mod tests {
         assert!(matches!(
             run(&[node("a", 4), broken], 4),
             Err(CheckFailure::Invariant { .. })
+        ));
+
+        // A node that is behind *because* its state broke is reported for
+        // the broken invariant, the cause, not for being behind.
+        let mut stuck = node("b", 2);
+        stuck.invariant_error = Some("conservation".into());
+        assert!(matches!(
+            run(&[node("a", 4), stuck], 4),
+            Err(CheckFailure::Invariant { ref node, .. }) if node == "b"
         ));
 
         let mut lazy = node("a", 4);

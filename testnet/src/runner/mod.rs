@@ -1,9 +1,8 @@
-//! The fault-injection runner (issue 6), being built. Written so far: the
-//! manifest format ([`manifest`]), the after-run checks as a pure function
-//! over what is collected from each node ([`checks`]), the backend interface
-//! ([`backend`]) and the process backend ([`process`]). Not written yet: the
-//! docker backend, executing the perturbation schedule under load,
-//! collecting node snapshots over HTTP and logs, and `kopnet testnet run`.
+//! The fault-injection runner (`kopnet testnet run`): the manifest format
+//! ([`manifest`]), the backend interface ([`backend`]) and its process
+//! implementation ([`process`]), the run itself — setup, load, perturbation
+//! schedule, collection ([`run`]) — and the after-run checks as a pure
+//! function over what was collected from each node ([`checks`]).
 
 pub mod backend;
 pub mod checks;

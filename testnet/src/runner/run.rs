@@ -6,8 +6,12 @@
 //! load started (setup commits a varying number of blocks first). `pause` and `disconnect`
 //! end after their `secs`; `kill` and `restart` start the node again at
 //! once. The run ends when the load duration is over and every perturbation
-//! has run and ended; a perturbation whose height is never reached within
-//! the catch-up timeout after the load ends fails the run.
+//! has run and ended. If the network stalls (a perturbation's height is
+//! never reached within the catch-up timeout after the load ends), the
+//! schedule is ended early, every node is brought back and the checks still
+//! run, so the report names the cause (a diverged state root, a broken
+//! invariant) and not only the symptom; with no such cause found the run
+//! fails as `Stalled`.
 
 use super::backend::Backend;
 use super::checks::{self, Acknowledged, BlockSeen, CheckFailure, CheckSummary, NodeSnapshot};
@@ -191,6 +195,7 @@ async fn drive<B: Backend>(
     let mut events = Vec::new();
     let mut tick = tokio::time::interval(Duration::from_millis(250));
     let mut load_stopped = false;
+    let mut stalled: Option<CheckFailure> = None;
     loop {
         tick.tick().await;
         traffic.sweep();
@@ -268,12 +273,30 @@ async fn drive<B: Backend>(
                     )
                 })
                 .collect();
-            bail!(
-                "perturbations never ran or ended (network at height {height}): {}",
+            let line = format!(
+                "height {height}: the network stalled; ending the schedule early ({})",
                 pending.join(", ")
             );
+            say(&line);
+            events.push(line);
+            // Undo what is still in force so every node can be inspected.
+            for step in steps.iter_mut().filter(|s| !s.done) {
+                match (step.perturbation, step.ends_at.is_some()) {
+                    (Perturbation::Pause { .. }, true) => backend.resume(step.node).await?,
+                    (Perturbation::Disconnect { .. }, true) => backend.reconnect(step.node).await?,
+                    (Perturbation::LateJoin, _) => backend.start(step.node).await?,
+                    _ => {}
+                }
+                step.done = true;
+            }
+            stalled = Some(CheckFailure::Stalled {
+                height,
+                pending: pending.join(", "),
+            });
+            break;
         }
     }
+    let _ = stop_tx.send(true);
     let _ = load.await;
     say("load stopped; waiting for in-flight transactions ...");
     let drain_until = Instant::now() + DRAIN_TIMEOUT;
@@ -349,6 +372,10 @@ async fn drive<B: Backend>(
         &BTreeSet::new(),
         target,
     );
+    let result = match (result, stalled) {
+        (Ok(_), Some(stall)) => Err(stall),
+        (result, _) => result,
+    };
     Ok((events, traffic, result))
 }
 
