@@ -4,6 +4,7 @@
 //! the run could not be carried out.
 
 use anyhow::{bail, Context, Result};
+use kopnet_testnet::runner::docker::DockerBackend;
 use kopnet_testnet::runner::manifest::{BackendKind, Manifest};
 use kopnet_testnet::runner::process::ProcessBackend;
 use kopnet_testnet::runner::run::{prepare, run, RunReport};
@@ -36,7 +37,20 @@ pub enum BackendArg {
     Docker,
 }
 
+/// Exit code 2 (with the reason on one line) when the run could not be
+/// carried out, so scripts can tell "failed a check" (1) from "did not run".
 pub async fn run_manifest(args: RunArgs) -> Result<i32> {
+    match carry_out(args).await {
+        Ok(code) => Ok(code),
+        Err(e) => {
+            let chain: Vec<String> = e.chain().map(|c| c.to_string()).collect();
+            eprintln!("error: {}", chain.join(": "));
+            Ok(2)
+        }
+    }
+}
+
+async fn carry_out(args: RunArgs) -> Result<i32> {
     let json_out = args.output == crate::output::OutputFormat::Json;
     let manifest = Manifest::load(&args.manifest)?;
     let backend = match args.backend {
@@ -44,9 +58,6 @@ pub async fn run_manifest(args: RunArgs) -> Result<i32> {
         Some(BackendArg::Docker) => BackendKind::Docker,
         None => manifest.backend,
     };
-    if backend == BackendKind::Docker {
-        bail!("the docker backend is not written yet (issue 6); use --backend process");
-    }
     let node_count = manifest.validators + manifest.observers;
     let mut env = vec![Vec::new(); node_count];
     if let Some(spec) = &args.fault {
@@ -69,6 +80,9 @@ pub async fn run_manifest(args: RunArgs) -> Result<i32> {
             rand::random::<u32>()
         ))
     });
+    if backend == BackendKind::Docker {
+        kopnet_testnet::runner::docker::engine_answers().await?;
+    }
     let layout = prepare(&manifest, &dir)?;
     let say = |line: &str| {
         if json_out {
@@ -77,14 +91,28 @@ pub async fn run_manifest(args: RunArgs) -> Result<i32> {
             println!("{line}");
         }
     };
-    say(&format!(
-        "manifest {} in {} (backend process)",
-        manifest.name,
-        dir.display()
-    ));
     let exe = std::env::current_exe().context("cannot find the kopnet binary")?;
-    let mut backend = ProcessBackend::new(exe, &layout, env);
-    let report = run(&manifest, &layout, &mut backend, &say).await?;
+    let report = match backend {
+        BackendKind::Process => {
+            say(&format!(
+                "manifest {} in {} (backend process)",
+                manifest.name,
+                dir.display()
+            ));
+            let mut backend = ProcessBackend::new(exe, &layout, env);
+            run(&manifest, &layout, &mut backend, &say).await?
+        }
+        BackendKind::Docker => {
+            say(&format!(
+                "manifest {} in {} (backend docker; building or reusing the node image ...)",
+                manifest.name,
+                dir.display()
+            ));
+            let (mut backend, layout) = DockerBackend::prepare(&exe, &layout, &dir, env).await?;
+            say(&format!("docker network {}", backend.network()));
+            run(&manifest, &layout, &mut backend, &say).await?
+        }
+    };
     print_report(&report, json_out);
     Ok(if report.passed() { 0 } else { 1 })
 }

@@ -1,11 +1,14 @@
 //! The fault-injection runner (`kopnet testnet run`): the manifest format
 //! ([`manifest`]), the backend interface ([`backend`]) and its process
-//! implementation ([`process`]), the run itself — setup, load, perturbation
+//! implementations ([`process`]; [`docker`], with its locally built
+//! `FROM scratch` image in [`docker_image`]), the run itself — setup, load, perturbation
 //! schedule, collection ([`run`]) — and the after-run checks as a pure
 //! function over what was collected from each node ([`checks`]).
 
 pub mod backend;
 pub mod checks;
+pub mod docker;
+pub mod docker_image;
 pub mod manifest;
 pub mod process;
 pub mod run;

@@ -1,0 +1,489 @@
+//! The docker backend: one container per node, from an image built locally
+//! `FROM scratch` ([`super::docker_image`]), on a private bridge network the
+//! run creates and removes. Each container has a fixed address on that
+//! network; its node home (from `cluster::layout`) is mounted at the same
+//! path, rewritten by [`relayout`] so nodes listen on every interface and
+//! dial their peers at the containers' addresses. The runner reaches each
+//! node's API at its container address (the host routes to its bridges).
+//!
+//! kill = `docker kill` + `docker start`; restart = `docker stop` + `docker
+//! start`; pause = `docker pause`/`unpause`; disconnect = `docker network
+//! disconnect`/`connect` (same address back). Everything the run created —
+//! containers and the network — is removed by `stop_all`, also after a
+//! failed run.
+
+use super::backend::{Backend, BackendError, DisconnectMethod};
+use crate::cluster::layout::Layout;
+use kopnet_node::config::NodeConfig;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Deadline of an ordinary docker command.
+pub const DOCKER_TIMEOUT: Duration = Duration::from_secs(60);
+/// Largest docker command output kept (errors and ids are short).
+const OUTPUT_MAX: usize = 64 * 1024;
+/// Log lines read back for the checks (the tail is what matters).
+const LOG_TAIL_LINES: &str = "200000";
+/// Seconds a `docker stop` waits before it kills.
+const STOP_GRACE_SECS: &str = "10";
+/// First host number of the nodes on the run's /24.
+const FIRST_HOST: usize = 10;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DockerError {
+    #[error("no Docker engine answers: {0}")]
+    NoEngine(String),
+    #[error("docker {command} failed: {reason}")]
+    Command { command: String, reason: String },
+    #[error("docker {command} did not finish within {secs} s")]
+    Timeout { command: String, secs: u64 },
+    #[error("building the node image failed: {reason}")]
+    Image { reason: String },
+    #[error("cannot prepare the docker layout: {0}")]
+    Layout(String),
+    #[error(
+        "no free private subnet for the run's network (tried 10.213.0.0/24 .. 10.213.255.0/24)"
+    )]
+    NoSubnet,
+}
+
+/// Run `docker args...`, with a deadline; the trimmed stdout on success.
+pub async fn docker(args: &[&str], timeout: Duration) -> Result<String, DockerError> {
+    let command = args.first().copied().unwrap_or("").to_string();
+    let child = tokio::process::Command::new("docker")
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .output();
+    let out = match tokio::time::timeout(timeout, child).await {
+        Err(_) => {
+            return Err(DockerError::Timeout {
+                command,
+                secs: timeout.as_secs(),
+            })
+        }
+        Ok(Err(e)) => {
+            return Err(DockerError::Command {
+                command,
+                reason: format!("cannot run docker: {e}"),
+            })
+        }
+        Ok(Ok(out)) => out,
+    };
+    let text = |bytes: &[u8]| {
+        let s = String::from_utf8_lossy(bytes);
+        s.chars()
+            .take(OUTPUT_MAX)
+            .collect::<String>()
+            .trim()
+            .to_string()
+    };
+    if out.status.success() {
+        Ok(text(&out.stdout))
+    } else {
+        Err(DockerError::Command {
+            command,
+            reason: text(&out.stderr),
+        })
+    }
+}
+
+/// Whether a Docker engine answers (the server, not only the client).
+pub async fn engine_answers() -> Result<String, DockerError> {
+    docker(
+        &["version", "--format", "{{.Server.Version}}"],
+        Duration::from_secs(10),
+    )
+    .await
+    .map_err(|e| DockerError::NoEngine(e.to_string()))
+}
+
+/// The address plan of one run: node `i` is `10.213.<subnet>.<10 + i>`.
+#[derive(Debug, Clone, Copy)]
+pub struct AddressPlan {
+    pub subnet: u8,
+}
+
+impl AddressPlan {
+    pub fn cidr(&self) -> String {
+        format!("10.213.{}.0/24", self.subnet)
+    }
+    pub fn ip(&self, node: usize) -> String {
+        format!("10.213.{}.{}", self.subnet, FIRST_HOST + node)
+    }
+}
+
+/// The TCP port of a multiaddr like `/ip4/127.0.0.1/tcp/4001`.
+fn tcp_port(addr: &str) -> Option<u16> {
+    let mut parts = addr.split('/');
+    while let Some(part) = parts.next() {
+        if part == "tcp" {
+            return parts.next()?.parse().ok();
+        }
+    }
+    None
+}
+
+/// Rewrite a layout written for 127.0.0.1 so it runs in containers on
+/// `plan`: every node listens on all interfaces (same ports), dials its
+/// peers at their container addresses and serves its API there; the
+/// returned layout (and `testnet.json`) carry the new API URLs.
+pub fn relayout(layout: &Layout, dir: &Path, plan: AddressPlan) -> Result<Layout, DockerError> {
+    let bad = |e: String| DockerError::Layout(e);
+    let mut configs = Vec::new();
+    for node in &layout.nodes {
+        let path = node.home.join("config.toml");
+        let config =
+            NodeConfig::load(&path).map_err(|e| bad(format!("{}: {e}", path.display())))?;
+        let port = config
+            .listen
+            .first()
+            .and_then(|a| tcp_port(a))
+            .ok_or_else(|| bad(format!("{}: no tcp listen address", path.display())))?;
+        configs.push((path, config, port));
+    }
+    let ports: Vec<u16> = configs.iter().map(|(_, _, p)| *p).collect();
+    let mut urls = BTreeMap::new();
+    let mut new = layout.clone();
+    for (index, (path, mut config, port)) in configs.into_iter().enumerate() {
+        config.listen = vec![format!("/ip4/0.0.0.0/tcp/{port}")];
+        config.peers = ports
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != index)
+            .map(|(i, p)| format!("/ip4/{}/tcp/{p}", plan.ip(i)))
+            .collect();
+        let api_port = config.api.port();
+        config.api = std::net::SocketAddr::from(([0, 0, 0, 0], api_port));
+        // Disconnects are done by docker; no admin switch on a published API.
+        config.admin_api = false;
+        std::fs::write(&path, config.to_toml())
+            .map_err(|e| bad(format!("{}: {e}", path.display())))?;
+        let url = format!("http://{}:{api_port}", plan.ip(index));
+        if let Some(entry) = new.nodes.get_mut(index) {
+            urls.insert(entry.api_url.clone(), url.clone());
+            entry.api_url = url;
+        }
+    }
+    for coop in &mut new.cooperatives {
+        if let Some(url) = urls.get(&coop.node) {
+            coop.node = url.clone();
+        }
+    }
+    let json = serde_json::to_string_pretty(&new).map_err(|e| bad(e.to_string()))?;
+    std::fs::write(dir.join("testnet.json"), json).map_err(|e| bad(e.to_string()))?;
+    Ok(new)
+}
+
+#[derive(Debug)]
+struct Container {
+    id: String,
+    name: String,
+    home: PathBuf,
+    created: bool,
+}
+
+#[derive(Debug)]
+pub struct DockerBackend {
+    image: String,
+    network: String,
+    plan: AddressPlan,
+    env: Vec<Vec<(String, String)>>,
+    containers: Vec<Container>,
+}
+
+impl DockerBackend {
+    /// Build (or reuse) the image for `binary`, create the run's private
+    /// network, and rewrite `layout` in `dir` for it. Returns the backend
+    /// and the layout the runner must use.
+    pub async fn prepare(
+        binary: &Path,
+        layout: &Layout,
+        dir: &Path,
+        env: Vec<Vec<(String, String)>>,
+    ) -> Result<(DockerBackend, Layout), DockerError> {
+        engine_answers().await?;
+        let image = super::docker_image::ensure(binary).await?;
+        let run = format!(
+            "kopnet-{}-{:08x}",
+            std::process::id(),
+            rand::random::<u32>()
+        );
+        let plan = create_network(&run).await?;
+        let layout = match relayout(layout, dir, plan) {
+            Ok(layout) => layout,
+            Err(e) => {
+                let _ = docker(&["network", "rm", &run], DOCKER_TIMEOUT).await;
+                return Err(e);
+            }
+        };
+        let containers = layout
+            .nodes
+            .iter()
+            .map(|n| Container {
+                id: n.id.clone(),
+                name: format!("{run}-{}", n.id),
+                home: n.home.clone(),
+                created: false,
+            })
+            .collect();
+        Ok((
+            DockerBackend {
+                image,
+                network: run,
+                plan,
+                env,
+                containers,
+            },
+            layout,
+        ))
+    }
+
+    /// The run's network name (containers are named `<network>-<node id>`).
+    pub fn network(&self) -> &str {
+        &self.network
+    }
+
+    fn container(&self, node: usize) -> Result<&Container, BackendError> {
+        self.containers
+            .get(node)
+            .ok_or(BackendError::NoSuchNode(node))
+    }
+
+    async fn act(
+        &self,
+        node: usize,
+        action: &'static str,
+        args: &[&str],
+    ) -> Result<(), BackendError> {
+        let container = self.container(node)?;
+        let mut full: Vec<&str> = args.to_vec();
+        full.push(&container.name);
+        docker(&full, DOCKER_TIMEOUT)
+            .await
+            .map(|_| ())
+            .map_err(|e| BackendError::Action {
+                node: container.id.clone(),
+                action,
+                reason: e.to_string(),
+            })
+    }
+}
+
+/// Create the run's bridge network on the first free 10.213.x.0/24.
+async fn create_network(name: &str) -> Result<AddressPlan, DockerError> {
+    let first: u8 = rand::random();
+    for step in 0..=255u8 {
+        let plan = AddressPlan {
+            subnet: first.wrapping_add(step),
+        };
+        match docker(
+            &[
+                "network",
+                "create",
+                "--driver",
+                "bridge",
+                "--subnet",
+                &plan.cidr(),
+                name,
+            ],
+            DOCKER_TIMEOUT,
+        )
+        .await
+        {
+            Ok(_) => return Ok(plan),
+            // Another network holds this range: try the next one.
+            Err(DockerError::Command { reason, .. })
+                if reason.contains("overlap") || reason.contains("in use") =>
+            {
+                continue
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Err(DockerError::NoSubnet)
+}
+
+impl Backend for DockerBackend {
+    fn name(&self) -> &'static str {
+        "docker"
+    }
+
+    fn disconnect_method(&self) -> DisconnectMethod {
+        DisconnectMethod::DockerNetwork
+    }
+
+    async fn start(&mut self, node: usize) -> Result<(), BackendError> {
+        let container = self.container(node)?;
+        if container.created {
+            return self.act(node, "start", &["start"]).await;
+        }
+        let home = container.home.to_string_lossy().to_string();
+        let mount = format!("{home}:{home}");
+        let ip = self.plan.ip(node);
+        let mut args: Vec<String> = [
+            "run",
+            "-d",
+            "--name",
+            &container.name,
+            "--network",
+            &self.network,
+            "--ip",
+            &ip,
+            "-v",
+            &mount,
+            "--stop-timeout",
+            STOP_GRACE_SECS,
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        for (key, value) in self.env.get(node).into_iter().flatten() {
+            args.push("-e".into());
+            args.push(format!("{key}={value}"));
+        }
+        args.extend([
+            self.image.clone(),
+            "node".into(),
+            "run".into(),
+            "--home".into(),
+            home,
+        ]);
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        let id = container.id.clone();
+        docker(&refs, DOCKER_TIMEOUT)
+            .await
+            .map_err(|e| BackendError::Action {
+                node: id,
+                action: "start",
+                reason: e.to_string(),
+            })?;
+        if let Some(c) = self.containers.get_mut(node) {
+            c.created = true;
+        }
+        Ok(())
+    }
+
+    async fn kill(&mut self, node: usize) -> Result<(), BackendError> {
+        self.act(node, "kill", &["kill", "--signal", "KILL"]).await
+    }
+
+    async fn terminate(&mut self, node: usize) -> Result<(), BackendError> {
+        self.act(node, "restart", &["stop", "-t", STOP_GRACE_SECS])
+            .await
+    }
+
+    async fn pause(&mut self, node: usize) -> Result<(), BackendError> {
+        self.act(node, "pause", &["pause"]).await
+    }
+
+    async fn resume(&mut self, node: usize) -> Result<(), BackendError> {
+        self.act(node, "resume", &["unpause"]).await
+    }
+
+    async fn disconnect(&mut self, node: usize) -> Result<(), BackendError> {
+        let network = self.network.clone();
+        self.act(node, "disconnect", &["network", "disconnect", &network])
+            .await
+    }
+
+    async fn reconnect(&mut self, node: usize) -> Result<(), BackendError> {
+        let network = self.network.clone();
+        let ip = self.plan.ip(node);
+        self.act(
+            node,
+            "reconnect",
+            &["network", "connect", "--ip", &ip, &network],
+        )
+        .await
+    }
+
+    fn running(&mut self, node: usize) -> bool {
+        let Ok(container) = self.container(node) else {
+            return false;
+        };
+        std::process::Command::new("docker")
+            .args(["inspect", "-f", "{{.State.Running}}", &container.name])
+            .output()
+            .map(|out| String::from_utf8_lossy(&out.stdout).trim() == "true")
+            .unwrap_or(false)
+    }
+
+    fn log(&self, node: usize) -> Result<String, BackendError> {
+        let container = self.container(node)?;
+        let out = std::process::Command::new("docker")
+            .args(["logs", "--tail", LOG_TAIL_LINES, &container.name])
+            .output()
+            .map_err(|e| BackendError::Action {
+                node: container.id.clone(),
+                action: "read log",
+                reason: e.to_string(),
+            })?;
+        let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
+        text.push_str(&String::from_utf8_lossy(&out.stderr));
+        Ok(text)
+    }
+
+    async fn stop_all(&mut self) {
+        let names: Vec<String> = self
+            .containers
+            .iter()
+            .filter(|c| c.created)
+            .map(|c| c.name.clone())
+            .collect();
+        if !names.is_empty() {
+            let mut args = vec!["rm", "-f"];
+            args.extend(names.iter().map(String::as_str));
+            let _ = docker(&args, DOCKER_TIMEOUT).await;
+        }
+        for c in &mut self.containers {
+            c.created = false;
+        }
+        let _ = docker(&["network", "rm", &self.network], DOCKER_TIMEOUT).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn address_plan_and_ports() {
+        let plan = AddressPlan { subnet: 7 };
+        assert_eq!(plan.cidr(), "10.213.7.0/24");
+        assert_eq!(plan.ip(0), "10.213.7.10");
+        assert_eq!(plan.ip(4), "10.213.7.14");
+        assert_eq!(tcp_port("/ip4/127.0.0.1/tcp/4001"), Some(4001));
+        assert_eq!(tcp_port("/ip4/127.0.0.1/udp/4001"), None);
+        assert_eq!(tcp_port("/ip4/127.0.0.1/tcp/x"), None);
+    }
+
+    #[test]
+    fn relayout_points_every_node_at_the_containers() {
+        let dir = tempfile::tempdir().unwrap();
+        let layout = crate::cluster::layout::init(dir.path(), 4, 1).unwrap();
+        let plan = AddressPlan { subnet: 9 };
+        let new = relayout(&layout, dir.path(), plan).unwrap();
+        for (i, node) in new.nodes.iter().enumerate() {
+            assert!(node
+                .api_url
+                .starts_with(&format!("http://10.213.9.{}:", 10 + i)));
+            let config = NodeConfig::load(&node.home.join("config.toml")).unwrap();
+            assert!(config.listen[0].starts_with("/ip4/0.0.0.0/tcp/"));
+            assert_eq!(config.peers.len(), 4);
+            assert!(config.peers.iter().all(|p| p.starts_with("/ip4/10.213.9.")));
+            assert!(!config.peers.iter().any(|p| p.contains(&plan.ip(i))));
+        }
+        // Every teller desk points at a container URL.
+        assert!(new
+            .cooperatives
+            .iter()
+            .all(|c| c.node.starts_with("http://10.213.9.")));
+        let written: Layout = serde_json::from_str(
+            &std::fs::read_to_string(dir.path().join("testnet.json")).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(written.nodes[0].api_url, new.nodes[0].api_url);
+    }
+}
