@@ -384,11 +384,12 @@ pub fn render_table(report: &Value) -> String {
             "  {:<18} {:<10} {:>8} {:>8} {:>10} {:>12} {:>10}\n",
             n["id"].as_str().unwrap_or("?"),
             n["role"].as_str().unwrap_or("?"),
-            n["cpu_seconds"],
-            n["cpu_percent_of_one_core"],
-            n["rss_mb_peak"],
-            n["disk_bytes"],
-            n["disk_bytes_per_tx"]
+            // serde_json's Display ignores width: pad the text instead.
+            n["cpu_seconds"].to_string(),
+            n["cpu_percent_of_one_core"].to_string(),
+            n["rss_mb_peak"].to_string(),
+            n["disk_bytes"].to_string(),
+            n["disk_bytes_per_tx"].to_string()
         ));
     }
     out

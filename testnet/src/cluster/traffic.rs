@@ -11,7 +11,7 @@ use kopnet_consensus::{Hash, Keypair, PublicKey};
 use kopnet_ledger::{AccountKind, Action, CoopId, KycTier, Transaction, TxBody};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::Semaphore;
@@ -22,18 +22,68 @@ pub const OPENING_BALANCE: u64 = 2_000_000;
 const IN_FLIGHT_MAX: usize = 256;
 /// Most unconfirmed transactions per member (a person pays one at a time).
 const PER_SIGNER_MAX: u32 = 1;
+/// Picks per offered transaction before it is counted as not offered.
+const PICK_TRIES: usize = 8;
 /// A submission not seen in a block after this long is counted as lost.
 const LOST_AFTER: Duration = Duration::from_secs(30);
 /// Submit times kept for latency (older ones are dropped).
 const TRACKED_MAX: usize = 500_000;
 /// Blocks read per request by [`Traffic::follow_blocks`].
 const FOLLOW_PAGE: u64 = 100;
+/// Latency samples kept (the first ones; 16 MB; over half an hour at
+/// 1,000 tx/s). Later commits still count, without a latency sample.
+const LATENCIES_MAX: usize = 2_000_000;
+/// Returned nonces remembered per signer.
+const FREE_NONCES_MAX: usize = 1024;
+/// Most load transactions of one cooperative in flight (below the node's
+/// per-signer mempool window of 256, so none is refused as future_nonce).
+const COOP_IN_FLIGHT_MAX: u32 = 128;
 
 #[derive(Debug)]
 pub struct Signer {
     pub key: Keypair,
     pub next_nonce: u64,
     pub in_flight: u32,
+    /// Nonces handed out whose submission failed before the node took it:
+    /// reused first, so one failure does not leave a gap that strands every
+    /// later nonce (bounded by [`FREE_NONCES_MAX`]).
+    pub free: BTreeSet<u64>,
+}
+
+impl Signer {
+    pub fn new(key: Keypair, next_nonce: u64) -> Signer {
+        Signer {
+            key,
+            next_nonce,
+            in_flight: 0,
+            free: BTreeSet::new(),
+        }
+    }
+
+    /// The nonce for the next transaction: the lowest returned one, else the next new one.
+    pub fn take_nonce(&mut self) -> u64 {
+        match self.free.pop_first() {
+            Some(nonce) => nonce,
+            None => {
+                let nonce = self.next_nonce;
+                self.next_nonce = self.next_nonce.saturating_add(1);
+                nonce
+            }
+        }
+    }
+
+    /// A submission with `nonce` failed and the node did not take it.
+    pub fn give_back(&mut self, nonce: u64) {
+        if nonce < self.next_nonce && self.free.len() < FREE_NONCES_MAX {
+            self.free.insert(nonce);
+        }
+    }
+
+    /// Start again from the node's view (nothing of ours is in flight).
+    pub fn resync(&mut self, next_nonce: u64) {
+        self.next_nonce = next_nonce;
+        self.free.clear();
+    }
 }
 
 /// One cooperative with its key, node and demo accounts.
@@ -110,15 +160,7 @@ impl Traffic {
             for i in 0..members_per_coop + merchants_per_coop {
                 let k = Keypair::generate(&mut rand::rngs::OsRng);
                 let index = accounts.len();
-                accounts.push((
-                    k.public(),
-                    id.clone(),
-                    Mutex::new(Signer {
-                        key: k,
-                        next_nonce: 1,
-                        in_flight: 0,
-                    }),
-                ));
+                accounts.push((k.public(), id.clone(), Mutex::new(Signer::new(k, 1))));
                 if i < members_per_coop {
                     members.push(index);
                 } else {
@@ -128,11 +170,7 @@ impl Traffic {
             demos.push(CoopDemo {
                 id,
                 node,
-                signer: Mutex::new(Signer {
-                    key,
-                    next_nonce: 0,
-                    in_flight: 0,
-                }),
+                signer: Mutex::new(Signer::new(key, 0)),
                 members,
                 merchants,
             });
@@ -167,7 +205,10 @@ impl Traffic {
                 .key
                 .public();
             let nonce = coop.node.next_nonce(&key).await?;
-            coop.signer.lock().map_err(|_| anyhow!("lock"))?.next_nonce = nonce;
+            coop.signer
+                .lock()
+                .map_err(|_| anyhow!("lock"))?
+                .resync(nonce);
         }
         let mut hashes = Vec::new();
         for c in 0..self.coops.len() {
@@ -209,6 +250,10 @@ impl Traffic {
                     outcome.code
                 ));
             }
+        }
+        // Every setup transaction has landed: none is in flight any more.
+        for coop in &self.coops {
+            coop.signer.lock().map_err(|_| anyhow!("lock"))?.in_flight = 0;
         }
         Ok(())
     }
@@ -329,6 +374,16 @@ impl Traffic {
         drop(rng);
         if signer_slot >= COOP_SLOT_BASE {
             let c = signer_slot - COOP_SLOT_BASE;
+            let busy = self
+                .coops
+                .get(c)?
+                .signer
+                .lock()
+                .ok()
+                .is_none_or(|s| s.in_flight >= COOP_IN_FLIGHT_MAX);
+            if busy {
+                return None;
+            }
             let tx = self.sign_coop(c, action)?;
             let node = self.coops.get(c)?.node.clone();
             return Some(Prepared {
@@ -343,8 +398,11 @@ impl Traffic {
         if signer.in_flight >= PER_SIGNER_MAX {
             return None;
         }
-        let tx = self.sign(&signer.key, signer.next_nonce, action).ok()?;
-        signer.next_nonce += 1;
+        let nonce = signer.take_nonce();
+        let Ok(tx) = self.sign(&signer.key, nonce, action) else {
+            signer.give_back(nonce);
+            return None;
+        };
         signer.in_flight += 1;
         let node = self
             .coops
@@ -365,8 +423,11 @@ impl Traffic {
     fn sign_coop(&self, c: usize, action: Action) -> Option<Transaction> {
         let coop = self.coops.get(c)?;
         let mut signer = coop.signer.lock().ok()?;
-        let tx = self.sign(&signer.key, signer.next_nonce, action).ok()?;
-        signer.next_nonce += 1;
+        let nonce = signer.take_nonce();
+        let Ok(tx) = self.sign(&signer.key, nonce, action) else {
+            signer.give_back(nonce);
+            return None;
+        };
         signer.in_flight += 1;
         Some(tx)
     }
@@ -397,35 +458,58 @@ impl Traffic {
     }
 
     fn release(&self, slot: usize) {
-        let cell = if slot >= COOP_SLOT_BASE {
-            self.coops.get(slot - COOP_SLOT_BASE).map(|c| &c.signer)
-        } else {
-            self.accounts.get(slot).map(|a| &a.2)
-        };
+        let cell = self.signer_cell(slot);
         if let Some(Ok(mut signer)) = cell.map(|c| c.lock()) {
             signer.in_flight = signer.in_flight.saturating_sub(1);
         }
     }
 
-    /// A submission failed before reaching a block: count it, and resync the
-    /// signer's nonce from the node so its later transactions are not stuck.
+    /// The signer behind a load slot (a member account or a cooperative).
+    fn signer_cell(&self, slot: usize) -> Option<&Mutex<Signer>> {
+        if slot >= COOP_SLOT_BASE {
+            self.coops.get(slot - COOP_SLOT_BASE).map(|c| &c.signer)
+        } else {
+            self.accounts.get(slot).map(|a| &a.2)
+        }
+    }
+
+    /// A prepared transaction was never sent: free its signer's slot and nonce.
+    fn unsent(&self, prepared: &Prepared) {
+        let cell = self.signer_cell(prepared.slot);
+        if let Some(Ok(mut signer)) = cell.map(|c| c.lock()) {
+            signer.in_flight = signer.in_flight.saturating_sub(1);
+            signer.give_back(prepared.tx.body.nonce);
+        }
+    }
+
+    /// A submission failed before reaching a block: count it, and put its
+    /// nonce back for reuse, unless the node says the nonce is already used
+    /// (`stale_nonce`, `nonce_taken`); then, once nothing else of the signer
+    /// is in flight, resync the signer's nonce from the node.
     async fn failed(&self, prepared: &Prepared, code: String) {
+        let used = code == "stale_nonce" || code == "nonce_taken";
         if let Ok(mut stats) = self.stats.lock() {
             *stats.rejected.entry(code).or_insert(0) += 1;
         }
-        self.release(prepared.slot);
+        let cell = self.signer_cell(prepared.slot);
+        let idle = match cell.map(|c| c.lock()) {
+            Some(Ok(mut signer)) => {
+                signer.in_flight = signer.in_flight.saturating_sub(1);
+                if !used {
+                    signer.give_back(prepared.tx.body.nonce);
+                }
+                signer.in_flight == 0
+            }
+            _ => false,
+        };
+        if !(used && idle) {
+            return;
+        }
         let key = prepared.tx.body.signer;
         if let Ok(nonce) = prepared.node.next_nonce(&key).await {
-            let cell = if prepared.slot >= COOP_SLOT_BASE {
-                self.coops
-                    .get(prepared.slot - COOP_SLOT_BASE)
-                    .map(|c| &c.signer)
-            } else {
-                self.accounts.get(prepared.slot).map(|a| &a.2)
-            };
             if let Some(Ok(mut signer)) = cell.map(|c| c.lock()) {
-                if signer.in_flight == 0 || prepared.slot >= COOP_SLOT_BASE {
-                    signer.next_nonce = nonce;
+                if signer.in_flight == 0 {
+                    signer.resync(nonce);
                 }
             }
         }
@@ -450,11 +534,13 @@ impl Traffic {
             owed += per_tick;
             while owed >= 1.0 {
                 owed -= 1.0;
-                let Some(prepared) = self.prepare() else {
+                // A picked signer may still have a transaction in flight:
+                // pick again (bounded) rather than offer less than `rate`.
+                let Some(prepared) = (0..PICK_TRIES).find_map(|_| self.prepare()) else {
                     continue;
                 };
                 let Ok(permit) = permits.clone().try_acquire_owned() else {
-                    self.release(prepared.slot);
+                    self.unsent(&prepared);
                     continue;
                 };
                 let me = self.clone();
@@ -570,18 +656,22 @@ impl Traffic {
             if stats.acknowledged.len() < TRACKED_MAX {
                 stats.acknowledged.push((hash, result.clone()));
             }
-            stats
-                .latencies_ms
-                .push(u64::try_from(at.elapsed().as_millis()).unwrap_or(u64::MAX));
+            if stats.latencies_ms.len() < LATENCIES_MAX {
+                stats
+                    .latencies_ms
+                    .push(u64::try_from(at.elapsed().as_millis()).unwrap_or(u64::MAX));
+            }
             if result == "ok" {
                 stats.committed_ok += 1;
                 *stats.by_kind.entry(kind).or_insert(0) += 1;
             } else {
                 *stats.rejected.entry(result).or_insert(0) += 1;
             }
+            let room = stats.per_second.len() < TRACKED_MAX;
             match stats.per_second.last_mut() {
                 Some((s, n)) if *s == second => *n += 1,
-                _ => stats.per_second.push((second, 1)),
+                _ if room => stats.per_second.push((second, 1)),
+                _ => {}
             }
             releases.push(slot);
         }
