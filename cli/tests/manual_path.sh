@@ -79,7 +79,9 @@ bad() { # expected-substring, command...
 }
 W=(--key "$N/wallets/ksp-anggota-1.key" --node "$KSP")
 bad "unknown account" "$K" wallet pay "${W[@]}" --to "$("$K" keys show "$N/wallets/taksi-anggota-2.key")" --amount 1000
-bad "checksum" "$K" wallet pay "${W[@]}" --to "${M%?}x" --amount 1000
+# Change the address's last character (to one it is not) so its checksum breaks.
+last=${M: -1}; swap=x; [ "$last" != x ] || swap=y
+bad "checksum" "$K" wallet pay "${W[@]}" --to "${M%?}$swap" --amount 1000
 bad "not a whole number" "$K" wallet pay "${W[@]}" --to "$M" --amount 12abc
 bad "more than zero" "$K" wallet pay "${W[@]}" --to "$M" --amount -5
 bad "more than zero" "$K" wallet pay "${W[@]}" --to "$M" --amount 0
