@@ -4,6 +4,8 @@
 //! validator broken on purpose (`KOPNET_FAULT=double-credit`: it applies a
 //! payment twice) fails, naming that node.
 
+mod common;
+
 use serde_json::Value;
 use std::path::Path;
 use std::process::Command;
@@ -36,9 +38,12 @@ fn run_ci_manifest(dir: &Path, fault: Option<&str>) -> (i32, Value, String) {
 #[test]
 fn ci_manifest_passes_on_processes() {
     let dir = tempfile::tempdir().unwrap();
-    let (code, report, log) = run_ci_manifest(&dir.path().join("net"), None);
+    let net = dir.path().join("net");
+    let (code, report, log) = run_ci_manifest(&net, None);
+    if report["passed"] != true {
+        panic!("{report}\n{log}\n{}", common::log_tails(&net, 60));
+    }
     assert_eq!(code, 0, "{report}\n{log}");
-    assert_eq!(report["passed"], true, "{report}");
     assert_eq!(report["backend"], "process");
     let events: Vec<String> = report["perturbations"]
         .as_array()

@@ -4,6 +4,8 @@
 //! check, and the run leaves no container or network behind. Skips, saying
 //! why, where no Docker engine answers.
 
+mod common;
+
 use serde_json::Value;
 use std::path::Path;
 use std::process::Command;
@@ -63,8 +65,11 @@ fn ci_manifest_passes_on_containers() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     let report: Value = serde_json::from_str(stdout.trim())
         .unwrap_or_else(|e| panic!("report is not JSON ({e}): {stdout}\n{stderr}"));
+    if report["passed"] != true {
+        let tails = common::log_tails(&dir.path().join("net"), 60);
+        panic!("{report}\n{stderr}\n{tails}");
+    }
     assert_eq!(out.status.code(), Some(0), "{report}\n{stderr}");
-    assert_eq!(report["passed"], true, "{report}");
     assert_eq!(report["backend"], "docker");
     assert!(report["disconnect_method"]
         .as_str()

@@ -179,17 +179,66 @@ pub fn summarize(
     }
 }
 
-/// On a fresh store, record that the genesis validators sign heights 1 and 2.
+/// At start: on a fresh store, record that the genesis validators sign
+/// heights 1 and 2; on any store at height `h`, make sure the set for
+/// `h + 2` is recorded.
+///
+/// The set for `h + 2` is written right after block `h` is applied, in its
+/// own batch ([`remember_next_set`]); a crash between the two leaves it
+/// missing, and without it the node could never verify block `h + 2`. It is
+/// the ledger's validators as of block `h` — the current ones — so it can be
+/// written again here exactly as it would have been.
 pub fn init_validator_sets(ledger: &Ledger<SledStorage>) -> Result<(), CommitError> {
-    if ledger.height() != 0 || ledger.host_data(&vset_key(1))?.is_some() {
-        return Ok(());
-    }
     let set = current_set(ledger)?;
     let bytes = codec::encode(&set).map_err(|e| CommitError::ValidatorSet(e.to_string()))?;
     let mut batch = kopnet_ledger::storage::WriteBatch::default();
-    for height in [1u64, 2] {
-        batch.put(kopnet_ledger::keys::host(&vset_key(height)), bytes.clone());
+    let heights: &[u64] = if ledger.height() == 0 { &[1, 2] } else { &[] };
+    for height in heights
+        .iter()
+        .copied()
+        .chain([ledger.height().saturating_add(2)])
+    {
+        if ledger.host_data(&vset_key(height))?.is_none() {
+            batch.put(kopnet_ledger::keys::host(&vset_key(height)), bytes.clone());
+        }
     }
-    ledger.storage().commit(batch).map_err(LedgerError::from)?;
+    if !batch.ops.is_empty() {
+        ledger.storage().commit(batch).map_err(LedgerError::from)?;
+    }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kopnet_ledger::ledger::{BlockLimits, VerifyAll};
+    use kopnet_ledger::testkit;
+
+    /// A crash after block `h` landed but before the set for `h + 2` was
+    /// written must not leave the node unable to verify `h + 2`: the next
+    /// start writes it again, equal to what a clean commit writes.
+    #[test]
+    fn start_repairs_the_set_a_crash_left_unwritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let genesis = testkit::demo_genesis("kopnet-test", 4, 1_000_000);
+        let store = SledStorage::open(dir.path(), 1 << 20).unwrap();
+        let mut ledger = Ledger::open(store, &genesis).unwrap();
+        init_validator_sets(&ledger).unwrap();
+        let proposer = testkit::key_for("ksp-sejahtera").public();
+        let (block, _) = ledger.build_block(&[], proposer, BlockLimits::default(), &VerifyAll);
+        // Block 1 lands; the process dies before `remember_next_set`.
+        ledger.apply_block(&block, &VerifyAll, vec![]).unwrap();
+        assert_eq!(ledger.height(), 1);
+        assert!(ledger.host_data(&vset_key(3)).unwrap().is_none());
+
+        init_validator_sets(&ledger).unwrap();
+        let repaired = ledger.host_data(&vset_key(3)).unwrap().unwrap();
+        remember_next_set(&ledger, 1).unwrap();
+        let clean = ledger.host_data(&vset_key(3)).unwrap().unwrap();
+        assert_eq!(repaired, clean);
+        // Heights 1 and 2 keep the genesis set; 3 now verifies.
+        let set3 = validator_set_for(&ledger, 3).unwrap();
+        assert_eq!(set3, current_set(&ledger).unwrap());
+        assert!(ledger.host_data(&vset_key(1)).unwrap().is_some());
+    }
 }

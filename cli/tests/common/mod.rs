@@ -249,3 +249,28 @@ impl Wallet {
 pub fn read_to_string(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_default()
 }
+
+/// The last `lines` lines of every `*/node.log` under a network folder, for
+/// a failed run's message (the runner keeps each node's log in its home).
+pub fn log_tails(net: &Path, lines: usize) -> String {
+    let mut out = String::new();
+    let Ok(entries) = std::fs::read_dir(net) else {
+        return format!("(no network folder at {})", net.display());
+    };
+    let mut homes: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
+    homes.sort();
+    for home in homes {
+        let Ok(text) = std::fs::read_to_string(home.join("node.log")) else {
+            continue;
+        };
+        let all: Vec<&str> = text.lines().collect();
+        let tail = &all[all.len().saturating_sub(lines)..];
+        out.push_str(&format!(
+            "\n--- {} (last {} lines) ---\n",
+            home.display(),
+            tail.len()
+        ));
+        out.push_str(&tail.join("\n"));
+    }
+    out
+}

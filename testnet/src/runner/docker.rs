@@ -426,6 +426,18 @@ impl Backend for DockerBackend {
     }
 
     async fn stop_all(&mut self) {
+        // Keep each container's whole log in its node's home (as the process
+        // backend's `node.log`), so a failed run can be read afterwards.
+        for c in self.containers.iter().filter(|c| c.created) {
+            if let Ok(out) = std::process::Command::new("docker")
+                .args(["logs", &c.name])
+                .output()
+            {
+                let mut text = out.stdout;
+                text.extend_from_slice(&out.stderr);
+                let _ = std::fs::write(c.home.join("node.log"), text);
+            }
+        }
         let names: Vec<String> = self
             .containers
             .iter()
