@@ -5,7 +5,7 @@
 mod common;
 use common::*;
 use kopnet_consensus::Keypair;
-use kopnet_ledger::{AccountKind, Action, CoopId, KycTier};
+use kopnet_ledger::{AccountKind, Action, KycTier};
 use std::time::Duration;
 
 const VALIDATOR_COOPS: [&str; 4] = [
@@ -75,7 +75,6 @@ fn five_nodes_agree_on_blocks_roots_and_balances() {
             hashes.push((*node, tx.hash()));
         }
     }
-    let _ = CoopId::new("x");
     for (node, hash) in &hashes {
         assert_eq!(cluster.wait_tx(*node, hash, Duration::from_secs(120)), "ok");
     }
