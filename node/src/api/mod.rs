@@ -32,6 +32,7 @@ pub fn router(state: ApiState, body_max_bytes: usize) -> Router {
         .route("/metrics", get(queries::metrics))
         .route("/v1/status", get(queries::status))
         .route("/v1/tx", post(write::submit_tx))
+        .route("/v1/txs", post(write::submit_txs))
         .route("/v1/tx/{hash}", get(queries::tx))
         .route("/v1/quote", post(write::quote))
         .route("/v1/blocks", get(queries::blocks))

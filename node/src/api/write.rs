@@ -2,12 +2,15 @@
 
 use super::{ApiError, ApiResult, ApiState};
 use crate::config::Role;
+use crate::mempool::MempoolError;
+use crate::shared::NodeState;
 use crate::submit::{submit_bytes, Accepted};
 use axum::extract::rejection::JsonRejection;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use base64::Engine as _;
+use kopnet_consensus::Hash;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -43,10 +46,17 @@ fn decode_tx_text(text: &str) -> ApiResult<Vec<u8>> {
         .map_err(|_| ApiError::bad_request("bad_encoding", "tx must be base64 or hex"))
 }
 
-pub async fn submit_tx(
-    State(state): State<ApiState>,
-    body: Result<Json<SubmitBody>, JsonRejection>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+/// Most transactions one `POST /v1/txs` may carry.
+pub const TXS_PER_REQUEST_MAX: usize = 256;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubmitBatchBody {
+    /// Encoded signed transactions, each base64 (standard) or hex.
+    pub txs: Vec<String>,
+}
+
+fn refuse_on_observer(state: &ApiState) -> ApiResult<()> {
     if state.node.role == Role::Observer {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
@@ -54,40 +64,99 @@ pub async fn submit_tx(
             "this node is a read-only observer; submit transactions to a cooperative's node",
         ));
     }
+    Ok(())
+}
+
+/// Take one encoded transaction: into the mempool and, when new, into the
+/// gossip outbox. Runs on the blocking pool (it verifies a signature).
+fn accept(node: &NodeState, bytes: Vec<u8>) -> Result<(Hash, Accepted), MempoolError> {
+    let (hash, _, accepted) = submit_bytes(node, &bytes)?;
+    if accepted == Accepted::Pending {
+        node.note_submitted(hash);
+        if node.outbox.try_send(bytes).is_err() {
+            tracing::warn!("gossip outbox full; transaction stays local until a block");
+        }
+    }
+    Ok((hash, accepted))
+}
+
+fn status_word(accepted: Accepted) -> &'static str {
+    match accepted {
+        Accepted::Pending | Accepted::AlreadyPending => "pending",
+        Accepted::Committed => "committed",
+    }
+}
+
+fn rejection(e: &MempoolError) -> ApiError {
+    let status = match e.code() {
+        "mempool_full" | "signer_limit" => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::UNPROCESSABLE_ENTITY,
+    };
+    ApiError::new(status, e.code(), e.to_string())
+}
+
+pub async fn submit_tx(
+    State(state): State<ApiState>,
+    body: Result<Json<SubmitBody>, JsonRejection>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    refuse_on_observer(&state)?;
     let Json(body) = body.map_err(json_error)?;
     let bytes = decode_tx_text(&body.tx)?;
     let node = state.node.clone();
-    let result = tokio::task::spawn_blocking(move || {
-        let result = submit_bytes(&node, &bytes);
-        if let Ok((hash, _, Accepted::Pending)) = &result {
-            node.note_submitted(*hash);
-            if node.outbox.try_send(bytes).is_err() {
-                tracing::warn!("gossip outbox full; transaction stays local until a block");
-            }
-        }
-        result
+    let result = tokio::task::spawn_blocking(move || accept(&node, bytes))
+        .await
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    let (hash, accepted) = result.map_err(|e| rejection(&e))?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({"hash": hash.to_hex(), "status": status_word(accepted)})),
+    ))
+}
+
+/// `POST /v1/txs {"txs": [...]}`: up to [`TXS_PER_REQUEST_MAX`] transactions
+/// in one request, for tellers' systems, merchant aggregators and load
+/// drivers. Each is taken exactly as `POST /v1/tx` would take it, in order
+/// and on its own: one bad transaction does not affect the others. The
+/// answer is 200 with one entry per transaction, in the same order:
+/// `{"hash", "status"}` or `{"error": {"code", "message"}}`.
+pub async fn submit_txs(
+    State(state): State<ApiState>,
+    body: Result<Json<SubmitBatchBody>, JsonRejection>,
+) -> ApiResult<Json<Value>> {
+    refuse_on_observer(&state)?;
+    let Json(body) = body.map_err(json_error)?;
+    if body.txs.is_empty() {
+        return Err(ApiError::bad_request("empty_batch", "txs is empty"));
+    }
+    if body.txs.len() > TXS_PER_REQUEST_MAX {
+        return Err(ApiError::bad_request(
+            "batch_too_large",
+            format!(
+                "{} transactions; at most {TXS_PER_REQUEST_MAX} per request",
+                body.txs.len()
+            ),
+        ));
+    }
+    let decoded: Vec<ApiResult<Vec<u8>>> = body.txs.iter().map(|t| decode_tx_text(t)).collect();
+    let node = state.node.clone();
+    let results = tokio::task::spawn_blocking(move || {
+        decoded
+            .into_iter()
+            .map(|bytes| accept(&node, bytes?).map_err(|e| rejection(&e)))
+            .collect::<Vec<_>>()
     })
     .await
     .map_err(|e| ApiError::internal(e.to_string()))?;
-    match result {
-        Ok((hash, _, accepted)) => {
-            let status = match accepted {
-                Accepted::Pending | Accepted::AlreadyPending => "pending",
-                Accepted::Committed => "committed",
-            };
-            Ok((
-                StatusCode::ACCEPTED,
-                Json(json!({"hash": hash.to_hex(), "status": status})),
-            ))
-        }
-        Err(e) => {
-            let status = match e.code() {
-                "mempool_full" | "signer_limit" => StatusCode::SERVICE_UNAVAILABLE,
-                _ => StatusCode::UNPROCESSABLE_ENTITY,
-            };
-            Err(ApiError::new(status, e.code(), e.to_string()))
-        }
-    }
+    let entries: Vec<Value> = results
+        .into_iter()
+        .map(|result| match result {
+            Ok((hash, accepted)) => {
+                json!({"hash": hash.to_hex(), "status": status_word(accepted)})
+            }
+            Err(e) => json!({"error": {"code": e.code, "message": e.message}}),
+        })
+        .collect();
+    Ok(Json(json!({ "results": entries })))
 }
 
 #[derive(Debug, Deserialize)]

@@ -157,6 +157,47 @@ impl Client {
         Hash::from_hex(hash).map_err(|_| ClientError::Decode("hash".into()))
     }
 
+    /// Submit up to `TXS_PER_REQUEST_MAX` signed transactions in one request
+    /// (`POST /v1/txs`); one result per transaction, in order. `Err` when the
+    /// request as a whole failed (unreachable, refused, malformed answer).
+    pub async fn submit_batch(
+        &self,
+        txs: &[Transaction],
+    ) -> Result<Vec<Result<Hash, ClientError>>, ClientError> {
+        let mut encoded = Vec::with_capacity(txs.len());
+        for tx in txs {
+            let bytes = tx
+                .encode()
+                .map_err(|e| ClientError::Decode(e.to_string()))?;
+            encoded.push(base64::engine::general_purpose::STANDARD.encode(bytes));
+        }
+        let response = self
+            .http
+            .post(format!("{}/v1/txs", self.base))
+            .json(&serde_json::json!({ "txs": encoded }))
+            .send()
+            .await;
+        let answer = self.read(response).await?;
+        let entries = answer["results"]
+            .as_array()
+            .filter(|entries| entries.len() == txs.len())
+            .ok_or_else(|| ClientError::Decode("results".into()))?;
+        Ok(entries
+            .iter()
+            .map(|entry| match entry["hash"].as_str() {
+                Some(hash) => Hash::from_hex(hash).map_err(|_| ClientError::Decode("hash".into())),
+                None => Err(ClientError::Api {
+                    status: 422,
+                    code: entry["error"]["code"]
+                        .as_str()
+                        .unwrap_or("unknown")
+                        .to_string(),
+                    message: entry["error"]["message"].as_str().unwrap_or("").to_string(),
+                }),
+            })
+            .collect())
+    }
+
     /// The current view of a transaction.
     pub async fn tx(&self, hash: &Hash) -> Result<TxOutcome, ClientError> {
         let body = self.get(&format!("/v1/tx/{}", hash.to_hex())).await?;

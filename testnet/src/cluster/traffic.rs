@@ -38,6 +38,9 @@ const FREE_NONCES_MAX: usize = 1024;
 /// Most load transactions of one cooperative in flight (below the node's
 /// per-signer mempool window of 256, so none is refused as future_nonce).
 const COOP_IN_FLIGHT_MAX: u32 = 128;
+/// Most transactions the driver sends in one `POST /v1/txs` (within the
+/// node's own limit of 256 and its 64 KiB body limit).
+const SUBMIT_BATCH_MAX: usize = 128;
 
 #[derive(Debug)]
 pub struct Signer {
@@ -532,6 +535,8 @@ impl Traffic {
                 _ = interval.tick() => {}
             }
             owed += per_tick;
+            // This tick's transactions, one batch request per node.
+            let mut batches: Vec<(Client, Vec<Prepared>)> = Vec::new();
             while owed >= 1.0 {
                 owed -= 1.0;
                 // A picked signer may still have a transaction in flight:
@@ -539,18 +544,44 @@ impl Traffic {
                 let Some(prepared) = (0..PICK_TRIES).find_map(|_| self.prepare()) else {
                     continue;
                 };
-                let Ok(permit) = permits.clone().try_acquire_owned() else {
-                    self.unsent(&prepared);
+                let base = prepared.node.base().to_string();
+                match batches
+                    .iter_mut()
+                    .find(|(node, list)| node.base() == base && list.len() < SUBMIT_BATCH_MAX)
+                {
+                    Some((_, list)) => list.push(prepared),
+                    None => batches.push((prepared.node.clone(), vec![prepared])),
+                }
+            }
+            for (node, batch) in batches {
+                let count = u32::try_from(batch.len()).unwrap_or(u32::MAX);
+                let Ok(permit) = permits.clone().try_acquire_many_owned(count) else {
+                    for prepared in &batch {
+                        self.unsent(prepared);
+                    }
                     continue;
                 };
                 let me = self.clone();
                 tokio::spawn(async move {
                     let _permit = permit;
-                    match prepared.node.submit(&prepared.tx).await {
-                        Ok(hash) => me.track(hash, prepared.slot, prepared.kind),
+                    let txs: Vec<Transaction> = batch.iter().map(|p| p.tx.clone()).collect();
+                    match node.submit_batch(&txs).await {
+                        Ok(results) => {
+                            for (prepared, result) in batch.iter().zip(results) {
+                                match result {
+                                    Ok(hash) => me.track(hash, prepared.slot, prepared.kind),
+                                    Err(e) => {
+                                        let code = e.code().unwrap_or("unreachable").to_string();
+                                        me.failed(prepared, code).await;
+                                    }
+                                }
+                            }
+                        }
                         Err(e) => {
                             let code = e.code().unwrap_or("unreachable").to_string();
-                            me.failed(&prepared, code).await;
+                            for prepared in &batch {
+                                me.failed(prepared, code.clone()).await;
+                            }
                         }
                     }
                 });
