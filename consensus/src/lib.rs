@@ -77,7 +77,7 @@ pub mod vote_keeper;
 
 pub use certificate::{CertificateError, CommitCertificate, CommitSignature};
 pub use config::{ConfigError, EngineConfig, TimeoutConfig};
-pub use crypto::{Hash, Keypair, PublicKey, Signature};
+pub use crypto::{Hash, Keypair, PreparedKey, PublicKey, Signature};
 pub use engine::Engine;
 pub use error::{EngineError, InputError};
 pub use evidence::{Evidence, EvidenceError};

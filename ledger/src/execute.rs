@@ -1,6 +1,6 @@
 //! Admission and execution of one transaction against state.
 
-use crate::fees::{FeeKind, FeeParty};
+use crate::fees::{FeeKind, FeeParty, FeeRule};
 use crate::governance;
 use crate::legs::{self, LegKind};
 use crate::rejection::Rejection;
@@ -362,8 +362,16 @@ fn charge_fees<B: StateRead + ?Sized>(
     amount: Amount,
     parties: &Parties,
 ) -> Result<(), Rejection> {
-    let rules = state.params().ok_or(Rejection::Overflow)?.fee_rules;
-    for rule in rules.iter().filter(|r| r.applies(kind, cross)) {
+    // Only the rules that apply are copied out (the legs below write state).
+    let rules: Vec<FeeRule> = state
+        .params_ref()
+        .ok_or(Rejection::Overflow)?
+        .fee_rules
+        .iter()
+        .filter(|r| r.applies(kind, cross))
+        .cloned()
+        .collect();
+    for rule in &rules {
         let fee = rule.fee(amount).ok_or(Rejection::Overflow)?;
         let from = parties.resolve(rule.from)?;
         let to = parties.resolve(rule.to)?;

@@ -9,7 +9,7 @@
 //! accounts, insufficient funds, balance cap, net debit cap.
 
 use crate::rejection::Rejection;
-use crate::state::{Overlay, StateRead};
+use crate::state::{Overlay, StateKey, StateRead, StateValue};
 use crate::types::{AccountId, AccountStatus, Amount, CoopId, Position};
 
 /// Whether a leg pays a fee (fees are counted in `fees_earned`).
@@ -85,11 +85,12 @@ fn cap_of<S: StateRead + ?Sized>(
 ) -> Result<Option<Amount>, Rejection> {
     match account {
         AccountId::Member(key) => {
-            let member = state
-                .member(key)
-                .ok_or_else(|| Rejection::UnknownAccount(key.to_address()))?;
-            let params = state.params().ok_or(Rejection::Overflow)?;
-            Ok(Some(params.tier_limits.cap(member.tier)))
+            let tier = match state.get_ref(&StateKey::Member(*key)) {
+                Some(StateValue::Member(member)) => member.tier,
+                _ => return Err(Rejection::UnknownAccount(key.to_address())),
+            };
+            let params = state.params_ref().ok_or(Rejection::Overflow)?;
+            Ok(Some(params.tier_limits.cap(tier)))
         }
         _ => Ok(None),
     }

@@ -77,9 +77,23 @@ pub enum StateValue {
     Idempotency(IdempotencyRecord),
 }
 
-/// Read access to state; typed getters are provided on top of `get`.
+/// Read access to state; typed getters are provided on top of `get_ref`.
 pub trait StateRead {
-    fn get(&self, key: &StateKey) -> Option<StateValue>;
+    /// The value at `key`, borrowed: reading need not clone.
+    fn get_ref(&self, key: &StateKey) -> Option<&StateValue>;
+
+    fn get(&self, key: &StateKey) -> Option<StateValue> {
+        self.get_ref(key).cloned()
+    }
+
+    /// The parameters, borrowed (fee rules and participants are vectors;
+    /// hot paths read one field of them per leg).
+    fn params_ref(&self) -> Option<&Params> {
+        match self.get_ref(&StateKey::Params) {
+            Some(StateValue::Params(p)) => Some(p),
+            _ => None,
+        }
+    }
 
     fn params(&self) -> Option<Params> {
         match self.get(&StateKey::Params) {
@@ -176,8 +190,8 @@ impl State {
 }
 
 impl StateRead for State {
-    fn get(&self, key: &StateKey) -> Option<StateValue> {
-        self.entries.get(key).cloned()
+    fn get_ref(&self, key: &StateKey) -> Option<&StateValue> {
+        self.entries.get(key)
     }
 }
 
@@ -243,10 +257,10 @@ impl<'a, B: StateRead + ?Sized> Overlay<'a, B> {
 }
 
 impl<B: StateRead + ?Sized> StateRead for Overlay<'_, B> {
-    fn get(&self, key: &StateKey) -> Option<StateValue> {
+    fn get_ref(&self, key: &StateKey) -> Option<&StateValue> {
         match self.writes.get(key) {
-            Some(value) => value.clone(),
-            None => self.base.get(key),
+            Some(value) => value.as_ref(),
+            None => self.base.get_ref(key),
         }
     }
 }

@@ -4,7 +4,7 @@ use crate::fees::FeeRule;
 use crate::rejection::Rejection;
 use crate::types::{AccountKind, Amount, CoopId, KycTier};
 use kopnet_consensus::crypto::domain;
-use kopnet_consensus::{codec, Hash, Keypair, PublicKey, Signature};
+use kopnet_consensus::{codec, Hash, Keypair, PreparedKey, PublicKey, Signature};
 use serde::{Deserialize, Serialize};
 
 /// Largest encoded transaction accepted anywhere.
@@ -148,10 +148,22 @@ impl Transaction {
 
     /// Check the signature with `verify_strict`.
     pub fn verify_signature(&self) -> Result<(), Rejection> {
-        let bytes = codec::encode(&self.body).map_err(|e| Rejection::Malformed(e.to_string()))?;
-        self.body
+        let key = self
+            .body
             .signer
-            .verify(domain::TRANSACTION, &bytes, &self.signature)
+            .prepare()
+            .map_err(|_| Rejection::BadSignature)?;
+        self.verify_signature_with(&key)
+    }
+
+    /// [`Transaction::verify_signature`] with the signer's key already
+    /// decompressed; a key of another signer is a bad signature.
+    pub fn verify_signature_with(&self, key: &PreparedKey) -> Result<(), Rejection> {
+        if key.public() != self.body.signer {
+            return Err(Rejection::BadSignature);
+        }
+        let bytes = codec::encode(&self.body).map_err(|e| Rejection::Malformed(e.to_string()))?;
+        key.verify(domain::TRANSACTION, &bytes, &self.signature)
             .map_err(|_| Rejection::BadSignature)
     }
 

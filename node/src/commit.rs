@@ -118,15 +118,24 @@ fn after_commit(state: &NodeState, block: &Block, outcome: &BlockOutcome) {
             }
         }
     }
-    let mut txs = Vec::with_capacity(block.txs.len());
-    for (tx, (hash, result)) in block.txs.iter().zip(&outcome.results) {
+    for (_, result) in &outcome.results {
         if let Err(reason) = result {
             m.txs_failed.fetch_add(1, Ordering::Relaxed);
             m.reject(reason.code());
         }
-        txs.push(summarize(tx, hash, result));
     }
-    // Nobody listening is fine.
+    // The event's per-transaction summaries (hex hashes, base58 addresses)
+    // cost more than the commit's bookkeeping: build them only for listeners.
+    if state.events.receiver_count() == 0 {
+        return;
+    }
+    let txs = block
+        .txs
+        .iter()
+        .zip(&outcome.results)
+        .map(|(tx, (hash, result))| summarize(tx, hash, result))
+        .collect();
+    // A listener that left meanwhile is fine.
     let _ = state.events.send(BlockEvent {
         height: outcome.height,
         hash: outcome.hash.to_hex(),
