@@ -45,14 +45,15 @@ fn submit(
         return Err(Rejection::WrongChain.into());
     }
     let busy = || MempoolError::Rejected(Rejection::Malformed("node busy".into()));
-    let committed = state
-        .ledger
-        .read()
-        .map_err(|_| busy())?
-        .tx(&hash)
-        .ok()
-        .flatten()
-        .is_some();
+    let (next_nonce, committed) = {
+        let ledger = state.ledger.read().map_err(|_| busy())?;
+        let next_nonce = ledger.next_nonce(&tx.body.signer);
+        // A committed transaction used its nonce: one whose nonce is still
+        // ahead cannot be in a block, so the store is asked only otherwise.
+        let fresh = matches!(next_nonce, Ok(next) if tx.body.nonce >= next);
+        let committed = !fresh && ledger.tx(&hash).ok().flatten().is_some();
+        (next_nonce, committed)
+    };
     if committed {
         return Ok(Accepted::Committed);
     }
@@ -60,11 +61,7 @@ fn submit(
     if !state.verified.verify(&hash, tx) {
         return Err(Rejection::BadSignature.into());
     }
-    let next_nonce = state
-        .ledger
-        .read()
-        .map_err(|_| busy())?
-        .next_nonce(&tx.body.signer)?;
+    let next_nonce = next_nonce?;
     let mut mempool = state
         .mempool
         .lock()
