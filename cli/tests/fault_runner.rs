@@ -30,8 +30,10 @@ fn run_ci_manifest(dir: &Path, fault: Option<&str>) -> (i32, Value, String) {
     let out = cmd.output().expect("run kopnet testnet run");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr).to_string();
-    let report: Value = serde_json::from_str(stdout.trim())
-        .unwrap_or_else(|e| panic!("report is not JSON ({e}): {stdout}\n{stderr}"));
+    let report: Value = serde_json::from_str(stdout.trim()).unwrap_or_else(|e| {
+        let tails = common::log_tails(dir, 60);
+        panic!("report is not JSON ({e}): {stdout}\n{stderr}\n{tails}")
+    });
     (out.status.code().unwrap_or(-1), report, stderr)
 }
 

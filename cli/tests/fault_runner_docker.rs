@@ -63,11 +63,11 @@ fn ci_manifest_passes_on_containers() {
         .expect("run kopnet testnet run");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
+    let tails = || common::log_tails(&dir.path().join("net"), 60);
     let report: Value = serde_json::from_str(stdout.trim())
-        .unwrap_or_else(|e| panic!("report is not JSON ({e}): {stdout}\n{stderr}"));
+        .unwrap_or_else(|e| panic!("report is not JSON ({e}): {stdout}\n{stderr}\n{}", tails()));
     if report["passed"] != true {
-        let tails = common::log_tails(&dir.path().join("net"), 60);
-        panic!("{report}\n{stderr}\n{tails}");
+        panic!("{report}\n{stderr}\n{}", tails());
     }
     assert_eq!(out.status.code(), Some(0), "{report}\n{stderr}");
     assert_eq!(report["backend"], "docker");

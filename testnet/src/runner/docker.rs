@@ -366,7 +366,13 @@ impl Backend for DockerBackend {
     }
 
     async fn kill(&mut self, node: usize) -> Result<(), BackendError> {
-        self.act(node, "kill", &["kill", "--signal", "KILL"]).await
+        self.act(node, "kill", &["kill", "--signal", "KILL"])
+            .await?;
+        // `docker kill` returns once the signal is sent, not once the
+        // container has stopped; a `docker start` in between is a no-op on
+        // a container still running, which then exits and stays down. Wait
+        // until it has stopped (as the process backend reaps its child).
+        self.act(node, "kill", &["wait"]).await
     }
 
     async fn terminate(&mut self, node: usize) -> Result<(), BackendError> {
