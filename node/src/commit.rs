@@ -201,12 +201,11 @@ pub fn init_validator_sets(ledger: &Ledger<SledStorage>) -> Result<(), CommitErr
     let set = current_set(ledger)?;
     let bytes = codec::encode(&set).map_err(|e| CommitError::ValidatorSet(e.to_string()))?;
     let mut batch = kopnet_ledger::storage::WriteBatch::default();
-    let heights: &[u64] = if ledger.height() == 0 { &[1, 2] } else { &[] };
-    for height in heights
-        .iter()
-        .copied()
-        .chain([ledger.height().saturating_add(2)])
-    {
+    let heights = match ledger.height() {
+        0 => vec![1, 2],
+        h => vec![h.saturating_add(2)],
+    };
+    for height in heights {
         if ledger.host_data(&vset_key(height))?.is_none() {
             batch.put(kopnet_ledger::keys::host(&vset_key(height)), bytes.clone());
         }
