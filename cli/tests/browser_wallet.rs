@@ -57,11 +57,7 @@ struct Browser {
 
 impl Browser {
     fn start(chromedriver: &Path, chromium: &Path) -> Browser {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = kopnet_testnet::cluster::ports::reserve(1).unwrap()[0];
         let driver = Command::new(chromedriver)
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())

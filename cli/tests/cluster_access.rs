@@ -8,14 +8,6 @@ use kopnet_ledger::{AccountKind, Action, KycTier};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 #[test]
 fn outsiders_are_refused_and_observers_are_read_only() {
     let cluster = Cluster::start(4, 1);
@@ -53,7 +45,8 @@ fn outsiders_are_refused_and_observers_are_read_only() {
         .find(|l| l.contains("/ip4/127.0.0.1/tcp/"))
         .unwrap();
     let peer = listen_line.split('"').nth(1).unwrap().to_string();
-    let api_port = free_port();
+    let ports = kopnet_testnet::cluster::ports::reserve(2).unwrap();
+    let (api_port, p2p_port) = (ports[0], ports[1]);
     let status = Command::new(kopnet())
         .args(["node", "init", "--home"])
         .arg(&outsider)
@@ -64,7 +57,7 @@ fn outsiders_are_refused_and_observers_are_read_only() {
         .args(["--observer", "--api", &format!("127.0.0.1:{api_port}")])
         .args([
             "--listen",
-            &format!("/ip4/127.0.0.1/tcp/{}", free_port()),
+            &format!("/ip4/127.0.0.1/tcp/{p2p_port}"),
             "--peer",
             &peer,
         ])

@@ -8,7 +8,16 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done; rm -rf "$D"; }
 trap cleanup EXIT
 
-fail() { echo "FAIL: $*" >&2; exit 1; }
+# On failure, every node's log tail goes with the message: the cause is in there.
+fail() {
+  echo "FAIL: $*" >&2
+  for log in "$D"/net/*/node.log; do
+    [ -f "$log" ] || continue
+    echo "--- last lines of $log" >&2
+    tail -n 30 "$log" >&2
+  done
+  exit 1
+}
 # Wait (with a deadline) until a command's output matches a pattern.
 wait_for() { # seconds pattern command...
   local deadline=$((SECONDS + $1)) pattern=$2; shift 2
@@ -30,7 +39,7 @@ for home in "$N"/node-* "$N"/observer-0; do
   pids+=($!)
 done
 for url in "$KSP" "$PASAR" "$OBS"; do
-  wait_for 60 '"height":[1-9]' "$K" status --node "$url" --output json
+  wait_for 120 '"height":[1-9]' "$K" status --node "$url" --output json
 done
 echo "network up"
 

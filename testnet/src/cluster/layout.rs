@@ -10,7 +10,7 @@
 //! DIR/wallets/<name>.key      demo member and merchant keys
 //! ```
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use kopnet_consensus::Keypair;
 use kopnet_ledger::{CoopId, Genesis, GenesisCooperative};
 use kopnet_node::config::{ConsensusConfig, NodeConfig, Role};
@@ -67,11 +67,6 @@ pub struct Layout {
     pub nodes: Vec<NodeEntry>,
     pub cooperatives: Vec<CoopEntry>,
     pub wallets: Vec<WalletEntry>,
-}
-
-fn free_port() -> Result<u16> {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").context("no free local port")?;
-    Ok(listener.local_addr()?.port())
 }
 
 fn coop_names(validators: usize) -> Vec<(String, String)> {
@@ -174,10 +169,10 @@ pub fn init(dir: &Path, validators: usize, observers: usize) -> Result<Layout> {
         let key = home.join("node.key");
         homes.push((format!("observer-{n}"), Role::Observer, home, key));
     }
-    let ports: Vec<(u16, u16)> = homes
-        .iter()
-        .map(|_| Ok((free_port()?, free_port()?)))
-        .collect::<Result<_>>()?;
+    let ports: Vec<(u16, u16)> = super::ports::reserve(homes.len() * 2)?
+        .chunks_exact(2)
+        .map(|pair| (pair[0], pair[1]))
+        .collect();
     let mut nodes = Vec::new();
     for (index, (id, role, home, key)) in homes.iter().enumerate() {
         let (p2p, api) = ports.get(index).copied().unwrap_or_default();

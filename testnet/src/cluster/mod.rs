@@ -6,5 +6,6 @@
 
 pub mod client;
 pub mod layout;
+pub mod ports;
 pub mod process;
 pub mod traffic;
