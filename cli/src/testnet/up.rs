@@ -170,7 +170,16 @@ pub async fn up(args: UpArgs) -> Result<i32> {
             &format!("  {:<9} {:<16} {}", node.role, node.id, node.api_url),
         );
     }
-    let result = run_network(&args, &layout, &clients, &mut procs, json_out).await;
+    // Ctrl-C at any moment (start-up, registration, traffic) ends the run
+    // with a summary; the nodes are in their own process groups, so they
+    // keep running until stopped below.
+    let (interrupt_tx, interrupt_rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            let _ = interrupt_tx.send(true);
+        }
+    });
+    let result = run_network(&args, &layout, &clients, &mut procs, interrupt_rx, json_out).await;
     let mut clean = true;
     for p in &mut procs {
         clean &= p.stop(Duration::from_secs(10));
@@ -181,15 +190,30 @@ pub async fn up(args: UpArgs) -> Result<i32> {
     result
 }
 
+/// Resolves once Ctrl-C was pressed.
+async fn interrupted(mut interrupt: tokio::sync::watch::Receiver<bool>) {
+    let _ = interrupt.wait_for(|pressed| *pressed).await;
+}
+
+/// Exit code of a run stopped by Ctrl-C before its traffic started.
+const EXIT_INTERRUPTED: i32 = 130;
+
 async fn run_network(
     args: &UpArgs,
     layout: &Layout,
     clients: &[(String, Client)],
     procs: &mut [NodeProcess],
+    interrupt: tokio::sync::watch::Receiver<bool>,
     json_out: bool,
 ) -> Result<i32> {
     say(json_out, "waiting for the first block ...");
-    wait_until_ready(clients, procs, Duration::from_secs(60)).await?;
+    tokio::select! {
+        ready = wait_until_ready(clients, procs, Duration::from_secs(60)) => ready?,
+        _ = interrupted(interrupt.clone()) => {
+            say(json_out, "interrupted during start-up; stopping the nodes");
+            return Ok(EXIT_INTERRUPTED);
+        }
+    }
     let validators: Vec<&layout::NodeEntry> = layout
         .nodes
         .iter()
@@ -219,7 +243,13 @@ async fn run_network(
             traffic.accounts.len()
         ),
     );
-    traffic.setup().await.context("registering demo accounts")?;
+    tokio::select! {
+        setup = traffic.setup() => setup.context("registering demo accounts")?,
+        _ = interrupted(interrupt.clone()) => {
+            say(json_out, "interrupted while registering demo accounts; stopping the nodes");
+            return Ok(EXIT_INTERRUPTED);
+        }
+    }
     let traffic = Arc::new(traffic);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let follow_node = layout
@@ -249,12 +279,31 @@ async fn run_network(
     let mut window = 0u64;
     let mut last_committed = 0u64;
     let tty = std::io::stdout().is_terminal() && !json_out;
-    let ctrl_c = tokio::signal::ctrl_c();
-    tokio::pin!(ctrl_c);
+    let stopped = interrupted(interrupt.clone());
+    tokio::pin!(stopped);
     loop {
         tokio::select! {
-            _ = &mut ctrl_c => break,
+            _ = &mut stopped => break,
             _ = tick.tick() => {}
+        }
+        // A window falls due before the deadline is looked at, so a run of
+        // `--duration 60` with the default 60-s window still closes one.
+        if !args.no_traffic && last_window.elapsed() >= Duration::from_secs(args.window_secs) {
+            last_window = Instant::now();
+            if let Err(e) = traffic
+                .submit_coop(
+                    0,
+                    Action::CloseSettlementWindow { window },
+                    "settlement_close",
+                )
+                .await
+            {
+                say(json_out, &format!("closing window {window} failed: {e}"));
+            } else {
+                let closed = window;
+                window += 1;
+                acknowledge(&traffic, closed).await;
+            }
         }
         if deadline.is_some_and(|d| Instant::now() >= d) {
             break;
@@ -270,19 +319,6 @@ async fn run_network(
                         p.home.join("node.log").display()
                     ),
                 );
-            }
-        }
-        if !args.no_traffic && last_window.elapsed() >= Duration::from_secs(args.window_secs) {
-            last_window = Instant::now();
-            if let Err(e) = traffic
-                .submit_coop(0, Action::CloseSettlementWindow { window })
-                .await
-            {
-                say(json_out, &format!("closing window {window} failed: {e}"));
-            } else {
-                let closed = window;
-                window += 1;
-                acknowledge(&traffic, closed).await;
             }
         }
         let (committed, p50, p99, height) = {
@@ -325,15 +361,17 @@ async fn run_network(
     if let Some(load) = load {
         let _ = load.await;
     }
-    // Let the last submissions land (bounded wait).
-    let drain_deadline = Instant::now() + Duration::from_secs(15);
+    // Let the last submissions land (bounded wait; no wait at all when a
+    // node is down: the checks below will say which).
+    let all_running = procs.iter_mut().all(|p| p.running());
+    let drain_deadline = Instant::now() + Duration::from_secs(if all_running { 15 } else { 0 });
     while traffic.outstanding() > 0 && Instant::now() < drain_deadline {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     follower.abort();
     // Give every node a moment to reach the same height, then check.
     let mut checks = check_network(layout).await;
-    let settle_deadline = Instant::now() + Duration::from_secs(20);
+    let settle_deadline = Instant::now() + Duration::from_secs(if all_running { 20 } else { 0 });
     while !checks.ok && Instant::now() < settle_deadline {
         tokio::time::sleep(Duration::from_millis(500)).await;
         checks = check_network(layout).await;
@@ -355,7 +393,11 @@ async fn acknowledge(traffic: &Traffic, window: u64) {
                     .is_some_and(|e| e["position"].as_i64().unwrap_or(0) != 0);
                 if owes {
                     let _ = traffic
-                        .submit_coop(c, Action::AcknowledgeSettlement { window })
+                        .submit_coop(
+                            c,
+                            Action::AcknowledgeSettlement { window },
+                            "settlement_ack",
+                        )
                         .await;
                 }
             }

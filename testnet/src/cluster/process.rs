@@ -1,7 +1,10 @@
 //! Child node processes: started as `kopnet node run --home H`, logs in
-//! `H/node.log`, stopped with SIGTERM (then SIGKILL after a grace period).
+//! `H/node.log`, each in its own process group (so the terminal's Ctrl-C goes
+//! to the supervisor only), stopped with SIGTERM (then SIGKILL after a grace
+//! period).
 
 use anyhow::{Context, Result};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -41,6 +44,10 @@ impl NodeProcess {
             .stdin(Stdio::null())
             .stdout(log)
             .stderr(err)
+            // Its own process group: a Ctrl-C in the terminal reaches only
+            // the supervising `kopnet`, which then stops its nodes in order
+            // (and still reads their state for the summary).
+            .process_group(0)
             .spawn()
             .with_context(|| format!("cannot start node {id}"))?;
         Ok(NodeProcess {

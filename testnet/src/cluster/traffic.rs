@@ -41,6 +41,9 @@ const COOP_IN_FLIGHT_MAX: u32 = 128;
 /// Most transactions the driver sends in one `POST /v1/txs` (within the
 /// node's own limit of 256 and its 64 KiB body limit).
 const SUBMIT_BATCH_MAX: usize = 128;
+/// Setup transactions of one cooperative sent before waiting for them
+/// (within one batch request and below the per-signer mempool window).
+const SETUP_CHUNK: usize = 128;
 
 #[derive(Debug)]
 pub struct Signer {
@@ -213,45 +216,63 @@ impl Traffic {
                 .map_err(|_| anyhow!("lock"))?
                 .resync(nonce);
         }
-        let mut hashes = Vec::new();
-        for c in 0..self.coops.len() {
-            let (members, merchants) = (
-                self.coops[c].members.clone(),
-                self.coops[c].merchants.clone(),
-            );
-            let mut txs = Vec::new();
-            for &index in members.iter().chain(&merchants) {
-                let merchant = merchants.contains(&index);
+        // Each cooperative's setup goes in chunks of SETUP_CHUNK, each
+        // waited for, so no chunk goes past the node's per-signer window
+        // (a cooperative with many members would otherwise see its later
+        // registrations refused as future_nonce).
+        let mut plans: Vec<Vec<Action>> = Vec::new();
+        for coop in &self.coops {
+            let mut actions = Vec::new();
+            for &index in coop.members.iter().chain(&coop.merchants) {
+                let merchant = coop.merchants.contains(&index);
                 let member = self.accounts[index].0;
                 let (kind, tier) = if merchant {
                     (AccountKind::Merchant, KycTier::Business)
                 } else {
                     (AccountKind::Member, KycTier::Registered)
                 };
-                txs.push(Action::RegisterMember { member, kind, tier });
+                actions.push(Action::RegisterMember { member, kind, tier });
                 if !merchant {
-                    txs.push(Action::Mint {
+                    actions.push(Action::Mint {
                         member,
                         amount: OPENING_BALANCE,
                     });
                 }
             }
-            for action in txs {
-                let tx = self
-                    .sign_coop(c, action)
-                    .ok_or_else(|| anyhow!("cannot sign for cooperative"))?;
-                let node = self.coops[c].node.clone();
-                hashes.push((node.clone(), node.submit(&tx).await?));
-            }
+            plans.push(actions);
         }
-        for (node, hash) in hashes {
-            let outcome = node.wait(&hash, Duration::from_secs(60)).await?;
-            if !outcome.ok() {
-                return Err(anyhow!(
-                    "setup transaction {} failed: {}",
-                    hash.to_hex(),
-                    outcome.code
-                ));
+        let rounds = plans
+            .iter()
+            .map(|p| p.len().div_ceil(SETUP_CHUNK))
+            .max()
+            .unwrap_or(0);
+        for round in 0..rounds {
+            let mut hashes = Vec::new();
+            for (c, actions) in plans.iter().enumerate() {
+                let chunk = actions.iter().skip(round * SETUP_CHUNK).take(SETUP_CHUNK);
+                let txs = chunk
+                    .map(|action| {
+                        self.sign_coop(c, action.clone())
+                            .ok_or_else(|| anyhow!("cannot sign for cooperative"))
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                if txs.is_empty() {
+                    continue;
+                }
+                let node = self.coops[c].node.clone();
+                for result in node.submit_batch(&txs).await? {
+                    hashes.push((node.clone(), result?));
+                }
+            }
+            for (node, hash) in hashes {
+                let outcome = node.wait(&hash, Duration::from_secs(60)).await?;
+                if !outcome.ok() {
+                    return Err(anyhow!(
+                        "setup transaction {} failed: {}",
+                        hash.to_hex(),
+                        outcome.code
+                    ));
+                }
             }
         }
         // Every setup transaction has landed: none is in flight any more.
@@ -435,8 +456,9 @@ impl Traffic {
         Some(tx)
     }
 
-    /// Sign and submit one cooperative transaction now (window closes, acks).
-    pub async fn submit_coop(&self, c: usize, action: Action) -> Result<Hash> {
+    /// Sign and submit one cooperative transaction now (window closes, acks),
+    /// counted under `kind` once it commits.
+    pub async fn submit_coop(&self, c: usize, action: Action, kind: &'static str) -> Result<Hash> {
         let tx = self.sign_coop(c, action).context("cannot sign")?;
         let node = self
             .coops
@@ -445,7 +467,7 @@ impl Traffic {
             .node
             .clone();
         let hash = node.submit(&tx).await?;
-        self.track(hash, COOP_SLOT_BASE + c, "settlement");
+        self.track(hash, COOP_SLOT_BASE + c, kind);
         Ok(hash)
     }
 
