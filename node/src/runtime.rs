@@ -390,7 +390,10 @@ impl Runtime {
                         }
                     }
                 };
-                let _ = reply.send(wire::encode(&response)).await;
+                let blocks = response.blocks.len();
+                if let Err(error) = reply.send(wire::encode(&response)).await {
+                    tracing::warn!(%peer, blocks, %error, "could not answer a sync request");
+                }
             }
             NetEvent::PeerConnected(_) | NetEvent::PeerDisconnected(_) => {
                 if let Ok(peers) = self.p2p.connected_peers().await {

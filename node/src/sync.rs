@@ -5,7 +5,9 @@
 use crate::commit::{certificate_key, commit_block, validator_set_for};
 use crate::p2p::P2pHandle;
 use crate::shared::NodeState;
-use crate::wire::{self, SyncRequest, SyncResponse, SyncedBlock, SYNC_PAGE_MAX};
+use crate::wire::{
+    self, SyncRequest, SyncResponse, SyncedBlock, SYNC_PAGE_BYTES_MAX, SYNC_PAGE_MAX,
+};
 use kopnet_consensus::{codec, CommitCertificate};
 use kopnet_ledger::Block;
 
@@ -26,24 +28,54 @@ pub fn serve(state: &NodeState, request: &SyncRequest) -> SyncResponse {
         };
     };
     let height = ledger.height();
-    let mut blocks = Vec::new();
-    let limit = u64::from(limit.min(SYNC_PAGE_MAX));
-    let mut h = from.max(1);
-    while h <= height && h < from.saturating_add(limit) {
-        let (Ok(Some(block)), Ok(Some(cert))) =
+    let blocks = page(from, limit, height, SYNC_PAGE_BYTES_MAX, |h| {
+        let (Ok(Some(block)), Ok(Some(certificate))) =
             (ledger.block(h), ledger.host_data(&certificate_key(h)))
         else {
-            break;
+            return None;
         };
-        let Ok(bytes) = block.encode() else { break };
-        blocks.push(SyncedBlock {
-            block: bytes,
-            certificate: cert,
-        });
-        h = h.saturating_add(1);
-    }
+        let block = block.encode().ok()?;
+        Some(SyncedBlock { block, certificate })
+    });
     SyncResponse { height, blocks }
 }
+
+/// Blocks `from..` up to `height`, at most `limit` (and [`SYNC_PAGE_MAX`])
+/// of them and at most `bytes_max` of block and certificate bytes, but
+/// always the first one (a block alone always fits a wire message: blocks
+/// are bounded well below [`wire::WIRE_BYTES_MAX`]). Stops at the first
+/// height `read` cannot supply.
+fn page(
+    from: u64,
+    limit: u32,
+    height: u64,
+    bytes_max: usize,
+    mut read: impl FnMut(u64) -> Option<SyncedBlock>,
+) -> Vec<SyncedBlock> {
+    let limit = u64::from(limit.min(SYNC_PAGE_MAX));
+    let mut blocks = Vec::new();
+    let mut bytes = 0usize;
+    let mut h = from.max(1);
+    while h <= height && h < from.saturating_add(limit) {
+        let Some(synced) = read(h) else { break };
+        let size = synced
+            .block
+            .len()
+            .saturating_add(synced.certificate.len())
+            .saturating_add(SYNCED_BLOCK_OVERHEAD_BYTES);
+        if !blocks.is_empty() && bytes.saturating_add(size) > bytes_max {
+            break;
+        }
+        bytes = bytes.saturating_add(size);
+        blocks.push(synced);
+        h = h.saturating_add(1);
+    }
+    blocks
+}
+
+/// Encoding overhead of one [`SyncedBlock`] beyond its two byte strings
+/// (two length prefixes).
+const SYNCED_BLOCK_OVERHEAD_BYTES: usize = 16;
 
 /// Ask the `index`-th connected peer (mod count) for blocks from `from`.
 pub async fn fetch(p2p: &P2pHandle, index: usize, from: u64) -> SyncOutcome {
@@ -109,4 +141,50 @@ fn apply_one(state: &NodeState, synced: &SyncedBlock) -> Result<bool, String> {
         .map_err(|e| format!("certificate of block {height}: {e}"))?;
     commit_block(state, &block, &certificate).map_err(|e| e.to_string())?;
     Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn synced(bytes: usize) -> SyncedBlock {
+        SyncedBlock {
+            block: vec![7; bytes],
+            certificate: vec![1; 300],
+        }
+    }
+
+    #[test]
+    fn a_page_stops_at_its_byte_budget_and_fits_a_wire_message() {
+        const MIB: usize = 1024 * 1024;
+        // 40 blocks of 3 MiB: a page of 64 would be 120 MiB.
+        let blocks = page(1, 64, 40, SYNC_PAGE_BYTES_MAX, |_| Some(synced(3 * MIB)));
+        assert_eq!(blocks.len(), SYNC_PAGE_BYTES_MAX / (3 * MIB + 316));
+        let response = SyncResponse { height: 40, blocks };
+        let encoded = wire::encode(&response);
+        assert!(!encoded.is_empty() && encoded.len() <= wire::WIRE_BYTES_MAX);
+        assert_eq!(wire::decode::<SyncResponse>(&encoded).unwrap(), response);
+    }
+
+    #[test]
+    fn a_page_always_carries_one_block_even_over_budget() {
+        let blocks = page(5, 64, 40, 1_000, |_| Some(synced(5_000)));
+        assert_eq!(blocks.len(), 1);
+    }
+
+    #[test]
+    fn a_page_is_bounded_by_count_height_and_missing_blocks() {
+        assert_eq!(
+            page(1, 1_000, 500, usize::MAX, |_| Some(synced(10))).len(),
+            64
+        );
+        assert_eq!(page(1, 10, 500, usize::MAX, |_| Some(synced(10))).len(), 10);
+        assert_eq!(
+            page(498, 64, 500, usize::MAX, |_| Some(synced(10))).len(),
+            3
+        );
+        let missing_after_3 = |h: u64| (h < 4).then(|| synced(10));
+        assert_eq!(page(1, 64, 500, usize::MAX, missing_after_3).len(), 3);
+        assert!(page(0, 64, 0, usize::MAX, |_| Some(synced(10))).is_empty());
+    }
 }

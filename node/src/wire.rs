@@ -10,6 +10,10 @@ pub const TX_BATCH_MAX: usize = 512;
 pub const SYNC_PAGE_MAX: u32 = 64;
 /// Largest gossip or sync message.
 pub const WIRE_BYTES_MAX: usize = 12 * 1024 * 1024;
+/// Block and certificate bytes in one catch-up page (one block alone may
+/// exceed it; a block is at most [`kopnet_ledger::block::MAX_BLOCK_BYTES`]).
+/// Well under [`WIRE_BYTES_MAX`], so a page always fits one message.
+pub const SYNC_PAGE_BYTES_MAX: usize = 8 * 1024 * 1024;
 
 /// Gossip on the transactions topic: encoded transactions.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -61,3 +65,8 @@ pub fn decode<T: Serialize + serde::de::DeserializeOwned>(
 ) -> Result<T, codec::DecodeError> {
     codec::decode_bounded(bytes, WIRE_BYTES_MAX)
 }
+
+// A page of catch-up, or one maximal block with its certificate, always fits
+// one wire message.
+const _: () = assert!(SYNC_PAGE_BYTES_MAX + 1024 * 1024 <= WIRE_BYTES_MAX);
+const _: () = assert!(kopnet_ledger::block::MAX_BLOCK_BYTES + 1024 * 1024 <= WIRE_BYTES_MAX);
