@@ -106,12 +106,29 @@ fn outsiders_are_refused_and_observers_are_read_only() {
     let _ = child.kill();
     let _ = child.wait();
 
-    // SIGTERM shuts a node down cleanly (exit 0) and it resumes on restart.
+    // SIGTERM shuts a node down cleanly (exit 0) and it resumes on restart,
+    // even while a wallet page follows its event stream: the stream ends
+    // with the node instead of holding the shutdown open.
     let mut cluster = cluster;
     let stopped_at = cluster.height(observer).unwrap();
+    let mut events = reqwest::blocking::Client::builder()
+        .build()
+        .unwrap()
+        .get(format!("{}/v1/events", cluster.nodes[observer].api))
+        .send()
+        .unwrap();
+    assert!(events.status().is_success());
     let status = cluster.terminate(observer);
     assert!(status.success(), "observer exited with {status:?}");
-    assert!(cluster.log(observer).contains("node stopped"));
+    let log = cluster.log(observer);
+    assert!(log.contains("node stopped"), "{log}");
+    assert!(
+        !log.contains("API requests still open"),
+        "the event stream held the shutdown open: {log}"
+    );
+    // The stream was closed by the node (read to its end, no hang).
+    let mut rest = Vec::new();
+    let _ = std::io::Read::read_to_end(&mut events, &mut rest);
     cluster.start_node(observer);
     cluster.wait_height(observer, stopped_at + 1, Duration::from_secs(60));
 }

@@ -20,6 +20,9 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 use tokio::sync::{broadcast, mpsc, watch};
 
+/// Longest wait for open API requests at shutdown.
+const API_DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Gossiped transaction batches verified concurrently.
 const INGEST_BATCHES: usize = 4;
 /// Verified signatures remembered per node.
@@ -200,6 +203,7 @@ pub async fn run(home: &NodeHome, shutdown: watch::Receiver<bool>) -> Result<(),
             node: state.clone(),
             p2p: Some(p2p.clone()),
             admin: config.admin_api,
+            stopping: shutdown.clone(),
         },
         config.api_body_max_bytes,
     );
@@ -239,7 +243,13 @@ pub async fn run(home: &NodeHome, shutdown: watch::Receiver<bool>) -> Result<(),
         ingest: Arc::new(tokio::sync::Semaphore::new(INGEST_BATCHES)),
     };
     runtime.run().await;
-    let _ = api_task.await;
+    // Graceful: in-flight requests finish; bounded all the same.
+    if tokio::time::timeout(API_DRAIN_TIMEOUT, api_task)
+        .await
+        .is_err()
+    {
+        tracing::warn!("API requests still open after shutdown; closing them");
+    }
     tracing::info!("node stopped");
     Ok(())
 }

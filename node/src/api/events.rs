@@ -24,5 +24,12 @@ pub async fn events(
             .event("lagged")
             .data("some blocks were skipped"))),
     });
+    // The stream ends when the node shuts down (else the graceful shutdown
+    // would wait for every open event stream forever).
+    let mut stopping = state.stopping.clone();
+    let stop = async move {
+        let _ = stopping.wait_for(|stop| *stop).await;
+    };
+    let stream = futures::StreamExt::take_until(stream, Box::pin(stop));
     Sse::new(stream).keep_alive(KeepAlive::default())
 }

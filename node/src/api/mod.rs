@@ -24,6 +24,10 @@ pub struct ApiState {
     pub node: Arc<NodeState>,
     pub p2p: Option<P2pHandle>,
     pub admin: bool,
+    /// Becomes true when the node shuts down: long-lived responses (the
+    /// event stream) end then, so the graceful shutdown never waits on an
+    /// open wallet page.
+    pub stopping: tokio::sync::watch::Receiver<bool>,
 }
 
 pub fn router(state: ApiState, body_max_bytes: usize) -> Router {
