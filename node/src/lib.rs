@@ -15,6 +15,7 @@ pub mod commit;
 pub mod config;
 pub mod fault;
 pub mod genesis_file;
+pub mod gossip_verdict;
 pub mod keyfile;
 pub mod mempool;
 pub mod metrics;

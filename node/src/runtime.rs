@@ -8,6 +8,7 @@
 //! and before clients can see it.
 
 use crate::commit::{self, certificate_key, commit_block, validator_set_for};
+use crate::gossip_verdict;
 use crate::p2p::{NetEvent, P2pHandle, Topic, Verdict};
 use crate::safety_file::SafetyFile;
 use crate::shared::NodeState;
@@ -453,7 +454,15 @@ impl Runtime {
             }
             ConsensusGossip::Message(message) => {
                 let Some(engine) = self.engine.as_mut() else {
-                    return Verdict::Accept;
+                    let validators: Vec<_> = match self.state.ledger.read() {
+                        Ok(ledger) => ledger.validators().into_iter().map(|(k, _)| k).collect(),
+                        Err(_) => return Verdict::Ignore,
+                    };
+                    return gossip_verdict::for_observer(
+                        &self.state.chain_id,
+                        &validators,
+                        &message,
+                    );
                 };
                 let input = match message {
                     Message::Proposal(p) => Input::Proposal(p),
@@ -467,7 +476,7 @@ impl Runtime {
                     }
                     Err(e) => {
                         tracing::trace!(error = %e, "consensus message dropped");
-                        Verdict::Ignore
+                        gossip_verdict::for_engine_error(&e)
                     }
                 }
             }

@@ -44,7 +44,6 @@ pub struct BlockEvent {
 /// Facts the runtime publishes for `/v1/status`.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct LiveStatus {
-    pub round: u32,
     pub syncing: bool,
     pub peers: Vec<String>,
 }

@@ -59,7 +59,8 @@ pub async fn status(State(state): State<ApiState>) -> ApiResult<Json<Value>> {
         "height": ledger.height(),
         "last_block_hash": ledger.last_block_hash().to_hex(),
         "state_root": ledger.state_root().to_hex(),
-        "round": live.round,
+        // The consensus round at the node's current height (0 on observers).
+        "round": node.metrics.round.load(std::sync::atomic::Ordering::Relaxed),
         "peers": live.peers,
         "peer_count": live.peers.len(),
         "syncing": live.syncing,
