@@ -10,6 +10,7 @@
 //! pages, the verified-signature cache, the recent-rejection map, the SSE
 //! buffer, every channel and the HTTP body size all have named limits.
 
+pub mod allow_list;
 pub mod api;
 pub mod commit;
 pub mod config;

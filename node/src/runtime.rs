@@ -7,6 +7,7 @@
 //! (one atomic, flushed sled batch) before the engine moves to the next height
 //! and before clients can see it.
 
+use crate::allow_list;
 use crate::commit::{self, certificate_key, commit_block, validator_set_for};
 use crate::gossip_verdict;
 use crate::p2p::{NetEvent, P2pHandle, Topic, Verdict};
@@ -54,6 +55,8 @@ pub struct Runtime {
     pub(crate) best_seen_height: u64,
     /// Gossiped transaction batches being verified at once.
     pub(crate) ingest: Arc<tokio::sync::Semaphore>,
+    /// The allow-list last given to the network (see [`allow_list`]).
+    pub(crate) allowed: Vec<kopnet_consensus::PublicKey>,
 }
 
 impl std::fmt::Debug for Runtime {
@@ -69,6 +72,7 @@ impl Runtime {
 
     /// Run until shutdown.
     pub async fn run(mut self) {
+        self.refresh_allow_list().await;
         if let Some(engine) = self.engine.as_mut() {
             let now = u64::try_from(self.clock.elapsed().as_millis()).unwrap_or(0);
             let out = engine.start(now);
@@ -342,6 +346,7 @@ impl Runtime {
             }
             tracing::info!(height, txs = block.txs.len(), "committed block");
             self.announce(height).await;
+            self.refresh_allow_list().await;
         }
         let ledger = self.state.ledger.read().ok()?;
         let validators = validator_set_for(&ledger, height.saturating_add(1)).ok()?;
@@ -349,6 +354,23 @@ impl Runtime {
             height: height.saturating_add(1),
             validators,
         })
+    }
+
+    /// Give the network the ledger's allow-list if it changed (a cooperative
+    /// added or removed by governance).
+    async fn refresh_allow_list(&mut self) {
+        let keys = match self.state.ledger.read() {
+            Ok(ledger) => allow_list::current(&ledger, &self.state.genesis),
+            Err(_) => return,
+        };
+        if keys == self.allowed {
+            return;
+        }
+        let raw: Vec<[u8; 32]> = keys.iter().map(|k| k.0).collect();
+        match self.p2p.set_allowed(&raw).await {
+            Ok(()) => self.allowed = keys,
+            Err(error) => tracing::warn!(%error, "cannot update the peer allow-list"),
+        }
     }
 
     async fn announce(&mut self, height: u64) {
@@ -528,6 +550,7 @@ impl Runtime {
             } else {
                 tracing::debug!(height, "block from peers");
             }
+            self.refresh_allow_list().await;
             self.restart_engine_at(height.saturating_add(1)).await;
             if self.best_seen_height > height {
                 self.start_sync();

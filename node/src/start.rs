@@ -101,14 +101,11 @@ pub async fn run(home: &NodeHome, shutdown: watch::Receiver<bool>) -> Result<(),
     let keypair = keyfile::read(&key_path)?;
     let chain_id = genesis.ledger.chain_id.clone();
     let me = keypair.public();
-    let coop = genesis.ledger.cooperatives.iter().find(|c| c.key == me);
-    if config.role == Role::Validator && coop.is_none() {
-        return Err(NodeError::Setup(format!(
-            "role is validator but key {me} belongs to no cooperative in genesis"
-        )));
-    }
     if !genesis.allowed_keys().contains(&me) {
-        tracing::warn!(key = %me, "this node's key is not in genesis: peers will refuse it");
+        tracing::warn!(
+            key = %me,
+            "this node's key is not in genesis: peers refuse it until governance adds its cooperative"
+        );
     }
 
     std::fs::create_dir_all(home.data()).map_err(|e| NodeError::Storage(e.to_string()))?;
@@ -117,6 +114,20 @@ pub async fn run(home: &NodeHome, shutdown: watch::Receiver<bool>) -> Result<(),
     let ledger =
         Ledger::open(store, &genesis.ledger).map_err(|e| NodeError::Storage(e.to_string()))?;
     init_validator_sets(&ledger).map_err(|e| NodeError::Storage(e.to_string()))?;
+    // A validator's cooperative: from genesis, or added later by governance
+    // (then the node follows the chain and signs once it has voting power).
+    let coop = ledger
+        .cooperatives()
+        .into_iter()
+        .find(|c| c.key == Some(me))
+        .map(|c| c.id.to_string());
+    if config.role == Role::Validator && coop.is_none() {
+        tracing::warn!(
+            key = %me,
+            height = ledger.height(),
+            "role is validator but no cooperative has this key yet: following the chain until governance adds it"
+        );
+    }
     let height = ledger.height();
     tracing::info!(height, root = %ledger.state_root(), role = config.role.as_str(), "ledger opened");
 
@@ -173,7 +184,7 @@ pub async fn run(home: &NodeHome, shutdown: watch::Receiver<bool>) -> Result<(),
     let state = Arc::new(NodeState {
         role: config.role,
         chain_id: chain_id.clone(),
-        coop_id: coop.map(|c| c.id.to_string()),
+        coop_id: coop,
         node_key: me,
         genesis: genesis.clone(),
         ledger: RwLock::new(ledger),
@@ -241,6 +252,7 @@ pub async fn run(home: &NodeHome, shutdown: watch::Receiver<bool>) -> Result<(),
         sync_peer: 0,
         best_seen_height: height,
         ingest: Arc::new(tokio::sync::Semaphore::new(INGEST_BATCHES)),
+        allowed: genesis.allowed_keys(),
     };
     runtime.run().await;
     // Graceful: in-flight requests finish; bounded all the same.

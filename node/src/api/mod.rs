@@ -5,6 +5,7 @@
 
 mod error;
 mod events;
+mod governance;
 mod queries;
 mod views;
 mod write;
@@ -50,6 +51,8 @@ pub fn router(state: ApiState, body_max_bytes: usize) -> Router {
         .route("/v1/settlement/windows", get(queries::windows))
         .route("/v1/settlement/windows/{number}", get(queries::window))
         .route("/v1/events", get(events::events))
+        .route("/v1/proposals", get(governance::proposals))
+        .route("/v1/proposals/{id}", get(governance::proposal))
         .route("/v1/admin/isolate", post(write::isolate))
         .merge(crate::web::router())
         .fallback(queries::not_found)

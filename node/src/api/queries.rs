@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 /// Largest page of blocks or history entries.
 pub const PAGE_MAX: usize = 100;
 
-fn ledger_read(
+pub(super) fn ledger_read(
     state: &ApiState,
 ) -> ApiResult<std::sync::RwLockReadGuard<'_, kopnet_ledger::Ledger<kopnet_ledger::SledStorage>>> {
     state

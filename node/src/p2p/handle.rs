@@ -103,6 +103,10 @@ pub(crate) enum Command {
         isolated: bool,
         done: oneshot::Sender<()>,
     },
+    SetAllowed {
+        peers: std::collections::HashSet<PeerId>,
+        done: oneshot::Sender<()>,
+    },
     Shutdown {
         done: oneshot::Sender<()>,
     },
@@ -195,6 +199,18 @@ impl P2pHandle {
     /// The addresses the node listens on (ports resolved).
     pub async fn listen_addrs(&self) -> Result<Vec<Multiaddr>, P2pError> {
         self.call(|done| Command::ListenAddrs { done }).await
+    }
+
+    /// Replace the allow-list (the ledger's cooperatives and the genesis
+    /// observers, ed25519 keys): newly listed peers may connect and become
+    /// explicit gossip peers; peers no longer listed are disconnected and
+    /// refused from now on.
+    pub async fn set_allowed(&self, keys: &[[u8; 32]]) -> Result<(), P2pError> {
+        let peers = keys
+            .iter()
+            .map(super::config::peer_id_from_key)
+            .collect::<Result<std::collections::HashSet<PeerId>, P2pError>>()?;
+        self.call(|done| Command::SetAllowed { peers, done }).await
     }
 
     /// Fault injection: while isolated, every connection is closed and every

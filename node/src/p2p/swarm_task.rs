@@ -175,6 +175,10 @@ impl SwarmTask {
                 self.set_isolated(isolated);
                 let _ = done.send(());
             }
+            Command::SetAllowed { peers, done } => {
+                self.set_allowed(peers);
+                let _ = done.send(());
+            }
             Command::Shutdown { done } => {
                 // Handled in `run`; kept total for the match.
                 let _ = done.send(());
@@ -210,6 +214,40 @@ impl SwarmTask {
             .filter(|(peer, topics)| self.allowed.contains(peer) && topics.contains(&&hash))
             .map(|(peer, _)| *peer)
             .collect()
+    }
+
+    fn set_allowed(&mut self, peers: HashSet<PeerId>) {
+        let local = *self.swarm.local_peer_id();
+        let peers: HashSet<PeerId> = peers.into_iter().filter(|p| *p != local).collect();
+        let added: Vec<PeerId> = peers.difference(&self.allowed).copied().collect();
+        let removed: Vec<PeerId> = self.allowed.difference(&peers).copied().collect();
+        if added.is_empty() && removed.is_empty() {
+            return;
+        }
+        for peer in &added {
+            if !self.isolated {
+                self.swarm.behaviour_mut().allow.allow_peer(*peer);
+            }
+            self.swarm.behaviour_mut().gossipsub.add_explicit_peer(peer);
+        }
+        for peer in &removed {
+            self.swarm.behaviour_mut().allow.disallow_peer(*peer);
+            self.swarm
+                .behaviour_mut()
+                .gossipsub
+                .remove_explicit_peer(peer);
+            let _ = self.swarm.disconnect_peer_id(*peer);
+        }
+        self.allowed = peers;
+        tracing::info!(
+            added = added.len(),
+            removed = removed.len(),
+            allowed = self.allowed.len(),
+            "peer allow-list updated from the ledger"
+        );
+        if !added.is_empty() {
+            self.redial();
+        }
     }
 
     fn set_isolated(&mut self, isolated: bool) {
@@ -362,7 +400,7 @@ impl SwarmTask {
         }
         match peer {
             Some(peer_id) if !self.is_allowed(&peer_id) => {
-                tracing::warn!(peer = %peer_id, "rejected connection from peer not in genesis")
+                tracing::warn!(peer = %peer_id, "rejected connection from peer not in genesis (nor added by governance)")
             }
             Some(peer_id) => tracing::debug!(peer = %peer_id, "refused connection while isolated"),
             None => tracing::debug!(%cause, "connection denied"),
@@ -383,7 +421,7 @@ impl SwarmTask {
                 if !self.is_allowed(&peer_id) {
                     // The allow-list denies these before they are established;
                     // this is the second line of defence.
-                    tracing::warn!(peer = %peer_id, "rejected connection from peer not in genesis");
+                    tracing::warn!(peer = %peer_id, "rejected connection from peer not in genesis (nor added by governance)");
                     let _ = self.swarm.disconnect_peer_id(peer_id);
                     return;
                 }

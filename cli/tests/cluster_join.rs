@@ -1,0 +1,162 @@
+//! A cooperative joins a running network through governance: before the
+//! vote its node is refused by every peer; once the AddCooperative proposal
+//! executes (approvals over 2/3 of voting power), the peers' allow-lists
+//! follow the ledger, the new node catches up from genesis, and from the
+//! height its voting power takes effect it signs commit certificates.
+
+mod common;
+use common::*;
+use kopnet_ledger::{Action, CoopId, GovAction};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+#[test]
+fn a_cooperative_added_by_governance_joins_catches_up_and_signs() {
+    let cluster = Cluster::start(4, 1);
+    let net = cluster.net_dir();
+
+    // The newcomer's node, set up by hand with a key no one knows yet.
+    let home = cluster.dir.path().join("koperasi-baru");
+    let key_file = cluster.dir.path().join("koperasi-baru.key");
+    assert!(Command::new(kopnet())
+        .args(["keys", "new", "--out"])
+        .arg(&key_file)
+        .stdout(Stdio::null())
+        .status()
+        .unwrap()
+        .success());
+    let newcomer = kopnet_node::keyfile::read(&key_file).unwrap();
+    let ports = kopnet_testnet::cluster::ports::reserve(2).unwrap();
+    let peers: Vec<String> = cluster
+        .nodes
+        .iter()
+        .map(|n| {
+            let config = std::fs::read_to_string(n.home.join("config.toml")).unwrap();
+            let line = config
+                .lines()
+                .find(|l| l.contains("/ip4/127.0.0.1/tcp/"))
+                .unwrap()
+                .to_string();
+            line.split('"').nth(1).unwrap().to_string()
+        })
+        .collect();
+    let mut init = Command::new(kopnet());
+    init.args(["node", "init", "--home"])
+        .arg(&home)
+        .arg("--genesis")
+        .arg(net.join("genesis.json"))
+        .arg("--key")
+        .arg(&key_file)
+        .args(["--api", &format!("127.0.0.1:{}", ports[0])])
+        .args(["--listen", &format!("/ip4/127.0.0.1/tcp/{}", ports[1])]);
+    for peer in &peers {
+        init.args(["--peer", peer]);
+    }
+    assert!(init.stdout(Stdio::null()).status().unwrap().success());
+    let log = std::fs::File::create(home.join("node.log")).unwrap();
+    let _newcomer_node = KillOnDrop(
+        Command::new(kopnet())
+            .args(["node", "run", "--home"])
+            .arg(&home)
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap(),
+    );
+    let api = format!("http://127.0.0.1:{}", ports[0]);
+    let newcomer_height = || {
+        http()
+            .get(format!("{api}/v1/status"))
+            .send()
+            .ok()
+            .and_then(|r| r.json::<serde_json::Value>().ok())
+            .and_then(|v| v["height"].as_u64())
+    };
+
+    // Refused while it is no cooperative.
+    wait_for(
+        "a peer to refuse the newcomer",
+        Duration::from_secs(30),
+        || {
+            (0..cluster.nodes.len())
+                .any(|i| cluster.log(i).contains("not in genesis"))
+                .then_some(())
+        },
+    );
+    let before = cluster.height(0).unwrap();
+    cluster.wait_height(0, before + 2, Duration::from_secs(60));
+    assert_eq!(newcomer_height(), Some(0), "learned blocks while refused");
+
+    // Governance: one proposal, two more approvals (3 of 4 > 2/3).
+    let chain = cluster.chain_id.clone();
+    let mut ksp = Wallet::new(cluster.coop_key("ksp-sejahtera"), &chain);
+    let propose = ksp.sign(Action::Propose {
+        action: GovAction::AddCooperative {
+            id: CoopId::new("koperasi-baru").unwrap(),
+            name: "Koperasi Baru".into(),
+            key: newcomer.public(),
+            voting_power: 1,
+            ndc: 10_000_000,
+        },
+    });
+    let ksp_node = cluster.node_of("ksp-sejahtera");
+    assert!(cluster.submit(ksp_node, &propose).status().is_success());
+    assert_eq!(
+        cluster.wait_tx(ksp_node, &propose.hash(), Duration::from_secs(60)),
+        "ok"
+    );
+    let proposal = cluster.get(0, "/v1/proposals").unwrap()["proposals"][0]["id"]
+        .as_u64()
+        .unwrap();
+    for coop in ["pasar-makmur", "angkot-maju"] {
+        let mut wallet = Wallet::new(cluster.coop_key(coop), &chain);
+        let approve = wallet.sign(Action::Approve { proposal });
+        let node = cluster.node_of(coop);
+        assert!(cluster.submit(node, &approve).status().is_success());
+        assert_eq!(
+            cluster.wait_tx(node, &approve.hash(), Duration::from_secs(60)),
+            "ok"
+        );
+    }
+    let executed = wait_for("the proposal to execute", Duration::from_secs(30), || {
+        let p = cluster.get(0, &format!("/v1/proposals/{proposal}"))?;
+        p["executed_height"].as_u64()
+    });
+
+    // The peers now let it in: it catches up past the executing block ...
+    wait_for("the newcomer to catch up", Duration::from_secs(90), || {
+        (newcomer_height()? > executed).then_some(())
+    });
+    // ... and signs certificates once its power takes effect (h + 2).
+    let address = newcomer.public().to_address();
+    wait_for(
+        "the newcomer to sign a commit certificate",
+        Duration::from_secs(90),
+        || {
+            let top = cluster.height(0)?;
+            (executed + 2..=top).find(|h| {
+                cluster
+                    .get(0, &format!("/v1/blocks/{h}"))
+                    .and_then(|b| b["certificate"]["signers"].as_array().cloned())
+                    .is_some_and(|signers| signers.iter().any(|s| s.as_str() == Some(&address)))
+            })
+        },
+    );
+    let status: serde_json::Value = http()
+        .get(format!("{api}/v1/status"))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(status["role"], "validator");
+}
+
+/// Kills the newcomer's node however the test ends.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
