@@ -73,9 +73,30 @@ wait_for 30 'awaiting acknowledgements' "$K" settlement report --node "$OBS" --w
 "$K" coop ack-settlement --key "$N/coops/pasar-makmur.key" --node "$PASAR" --window 0
 wait_for 30 'settled' "$K" settlement report --node "$OBS" --window 0
 
-# The regulator replays everything from genesis.
+# Governance: the savings cooperative proposes a higher net debit cap for the
+# market traders; two more cooperatives approve (3 of 4 voting power > 2/3).
+proposed=$("$K" coop propose --key "$N/coops/ksp-sejahtera.key" --node "$KSP" \
+  set-ndc --id pasar-makmur --ndc Rp75.000.000)
+echo "$proposed"
+pid=$(echo "$proposed" | sed -n 's/^proposal \([0-9]*\) .*/\1/p')
+[ -n "$pid" ] || fail "propose did not print the proposal id: $proposed"
+echo "$proposed" | grep -q "open" || fail "a lone approval executed: $proposed"
+"$K" coop approve --key "$N/coops/pasar-makmur.key" --node "$PASAR" "$pid" | grep -q "open" \
+  || fail "2 of 4 approvals executed"
+"$K" coop approve --key "$N/coops/angkot-maju.key" --node "$(api angkot-maju)" "$pid" \
+  | grep -q "executed at height" || fail "3 of 4 approvals did not execute"
+"$K" coop proposals --node "$OBS" --output json \
+  | json_field "['proposals'][0]['status']" | grep -qx executed || fail "proposals list"
+wait_for 30 'ndc_headroom":75000000' "$K" settlement report --node "$OBS" --format json
+
+# The regulator replays everything from genesis, over the API ...
 "$K" audit verify --node "$OBS" | tee "$D/audit.txt"
 grep '^OK height=' "$D/audit.txt" > /dev/null || fail "audit did not print OK"
+# ... and offline from a stopped node's own store.
+kill -TERM "${pids[4]}"
+wait "${pids[4]}" || fail "the observer did not stop cleanly"
+"$K" audit verify --home "$N/observer-0" | tee "$D/audit-offline.txt"
+grep '^OK height=' "$D/audit-offline.txt" > /dev/null || fail "offline audit did not print OK"
 
 # Bad input: one clear line, non-zero exit, never a panic.
 bad() { # expected-substring, command...

@@ -45,8 +45,10 @@ pub enum CoopCommand {
     RegisterMember {
         #[command(flatten)]
         coop: CoopOpts,
+        /// The member's address (`kop...`, from `kopnet wallet new`).
         #[arg(long)]
         member: String,
+        /// Register a merchant account (receives payments, pays the merchant discount).
         #[arg(long)]
         merchant: bool,
         /// KYC tier (default: registered for members, business for merchants).
@@ -57,8 +59,10 @@ pub enum CoopCommand {
     Mint {
         #[command(flatten)]
         coop: CoopOpts,
+        /// The member's address.
         #[arg(long)]
         member: String,
+        /// Amount: `25000`, `25.000` or `Rp25.000`.
         #[arg(long, allow_hyphen_values = true)]
         amount: String,
     },
@@ -66,8 +70,10 @@ pub enum CoopCommand {
     Burn {
         #[command(flatten)]
         coop: CoopOpts,
+        /// The member's address.
         #[arg(long)]
         member: String,
+        /// Amount: `25000`, `25.000` or `Rp25.000`.
         #[arg(long, allow_hyphen_values = true)]
         amount: String,
     },
@@ -75,8 +81,10 @@ pub enum CoopCommand {
     CashIn {
         #[command(flatten)]
         coop: CoopOpts,
+        /// The member's address.
         #[arg(long)]
         member: String,
+        /// Amount: `25000`, `25.000` or `Rp25.000`.
         #[arg(long, allow_hyphen_values = true)]
         amount: String,
     },
@@ -89,6 +97,7 @@ pub enum CoopCommand {
     AckSettlement {
         #[command(flatten)]
         coop: CoopOpts,
+        /// The closed window's number.
         #[arg(long)]
         window: u64,
     },
@@ -99,60 +108,91 @@ pub enum CoopCommand {
         #[command(subcommand)]
         action: ProposeAction,
     },
-    /// Approve an open proposal.
+    /// Approve an open proposal (it executes once approvals pass 2/3 of voting power).
     Approve {
         #[command(flatten)]
         coop: CoopOpts,
+        /// The proposal's id (see `kopnet coop proposals`).
         proposal: u64,
+    },
+    /// List governance proposals, newest first, with approvals and status.
+    Proposals {
+        /// The node's API URL.
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        node: String,
+        #[arg(long, value_enum, default_value_t = crate::output::OutputFormat::Text)]
+        output: crate::output::OutputFormat,
     },
 }
 
 #[derive(Debug, Subcommand)]
 pub enum ProposeAction {
+    /// Admit a new cooperative (its node may connect once this executes).
     AddCooperative {
+        /// Short id (slug), e.g. `koperasi-baru`.
         #[arg(long)]
         id: String,
+        /// Display name.
         #[arg(long)]
         name: String,
+        /// Address (`kop...`) of the new cooperative's operational key.
         #[arg(long)]
-        key: String,
+        coop_address: String,
+        /// Validator voting power (0: a participant that does not validate).
         #[arg(long, default_value_t = 0)]
         voting_power: u64,
+        /// Net debit cap, e.g. `Rp50.000.000`.
         #[arg(long, allow_hyphen_values = true)]
         ndc: String,
     },
+    /// Retire a cooperative (its positions must be settled).
     RemoveCooperative {
+        /// The cooperative's id.
         #[arg(long)]
         id: String,
     },
+    /// Change a cooperative's validator voting power (takes effect two blocks later).
     SetVotingPower {
+        /// The cooperative's id.
         #[arg(long)]
         id: String,
+        /// New voting power (0 stops it validating).
         #[arg(long)]
         voting_power: u64,
     },
+    /// Change a cooperative's net debit cap.
     SetNdc {
+        /// The cooperative's id.
         #[arg(long)]
         id: String,
+        /// New net debit cap, e.g. `Rp50.000.000`.
         #[arg(long, allow_hyphen_values = true)]
         ndc: String,
     },
     /// Replace the fee rules with those in a JSON file (a list of rules).
     SetFeeRules {
+        /// JSON file with the list of fee rules.
         #[arg(long)]
         file: PathBuf,
     },
+    /// Change the balance cap of a KYC tier.
     SetTierLimit {
+        /// The tier.
         #[arg(long, value_enum)]
         tier: Tier,
+        /// New balance cap, e.g. `Rp10.000.000`.
         #[arg(long, allow_hyphen_values = true)]
         cap: String,
     },
+    /// Freeze a member's or merchant's account.
     Freeze {
+        /// The account's address.
         #[arg(long)]
         member: String,
     },
+    /// Unfreeze a member's or merchant's account.
     Unfreeze {
+        /// The account's address.
         #[arg(long)]
         member: String,
     },
@@ -163,13 +203,13 @@ fn gov_action(action: ProposeAction) -> Result<GovAction> {
         ProposeAction::AddCooperative {
             id,
             name,
-            key,
+            coop_address,
             voting_power,
             ndc,
         } => GovAction::AddCooperative {
             id: CoopId::new(&id)?,
             name,
-            key: parse_address(&key)?,
+            key: parse_address(&coop_address)?,
             voting_power,
             ndc: amount::parse(&ndc)?,
         },
@@ -280,13 +320,35 @@ pub async fn run(cmd: CoopCommand) -> Result<i32> {
         CoopCommand::AckSettlement { coop, window } => {
             (coop, Action::AcknowledgeSettlement { window })
         }
-        CoopCommand::Propose { coop, action } => (
-            coop,
-            Action::Propose {
-                action: gov_action(action)?,
-            },
-        ),
-        CoopCommand::Approve { coop, proposal } => (coop, Action::Approve { proposal }),
+        CoopCommand::Propose { coop, action } => {
+            let action = gov_action(action)?;
+            let sender = Sender::open(&coop.node, &coop.key)?;
+            let code = sender
+                .send_and_report(
+                    Action::Propose {
+                        action: action.clone(),
+                    },
+                    !coop.no_wait,
+                )
+                .await?;
+            if !coop.no_wait {
+                super::proposals::print_new(&sender, &action).await?;
+            }
+            return Ok(code);
+        }
+        CoopCommand::Approve { coop, proposal } => {
+            let sender = Sender::open(&coop.node, &coop.key)?;
+            let code = sender
+                .send_and_report(Action::Approve { proposal }, !coop.no_wait)
+                .await?;
+            if !coop.no_wait {
+                super::proposals::print_one(&sender.client, proposal).await?;
+            }
+            return Ok(code);
+        }
+        CoopCommand::Proposals { node, output } => {
+            return super::proposals::list(&node, output).await;
+        }
     };
     let sender = Sender::open(&opts.node, &opts.key)?;
     sender.send_and_report(action, !opts.no_wait).await

@@ -5,6 +5,7 @@ mod bench;
 mod coop;
 mod keys;
 mod node;
+mod proposals;
 mod settlement;
 mod status;
 mod testnet_cmd;

@@ -1,0 +1,84 @@
+//! Governance proposals as the cooperatives voting on them see them: the id
+//! of a proposal just made, where one stands after an approval, and the list
+//! (`kopnet coop proposals`).
+
+use crate::client::Client;
+use crate::output::OutputFormat;
+use crate::sender::{coop_of, Sender};
+use anyhow::{Context, Result};
+use kopnet_ledger::GovAction;
+use serde_json::Value;
+
+/// After `coop propose` committed: find and print the new proposal's id.
+pub async fn print_new(sender: &Sender, action: &GovAction) -> Result<()> {
+    let coop = coop_of(&sender.client, &sender.key.public()).await?;
+    let wanted = serde_json::to_value(action)?;
+    let list = sender.client.get("/v1/proposals").await?;
+    // Newest first: the first proposal of ours with this action is the new one.
+    let found = list["proposals"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|p| p["proposer"].as_str() == Some(coop.as_str()) && p["action"] == wanted)
+        .context("the proposal committed but the node does not list it")?;
+    println!("{}", describe(found));
+    Ok(())
+}
+
+/// After `coop approve` committed: where the proposal stands now.
+pub async fn print_one(client: &Client, id: u64) -> Result<()> {
+    let proposal = client.get(&format!("/v1/proposals/{id}")).await?;
+    println!("{}", describe(&proposal));
+    Ok(())
+}
+
+/// `kopnet coop proposals`.
+pub async fn list(node: &str, output: OutputFormat) -> Result<i32> {
+    let client = Client::new(node);
+    let list = client.get("/v1/proposals").await?;
+    if output == OutputFormat::Json {
+        println!("{list}");
+        return Ok(0);
+    }
+    let proposals = list["proposals"].as_array().cloned().unwrap_or_default();
+    if proposals.is_empty() {
+        println!("no proposals");
+    }
+    for proposal in &proposals {
+        println!("{}", describe(proposal));
+    }
+    Ok(0)
+}
+
+/// One line: id, action, status, approvals against voting power.
+fn describe(p: &Value) -> String {
+    let action = match &p["action"] {
+        Value::Object(map) => map.keys().next().cloned().unwrap_or_default(),
+        Value::String(name) => name.clone(),
+        _ => "?".into(),
+    };
+    let status = match p["status"].as_str() {
+        Some("executed") => format!("executed at height {}", p["executed_height"]),
+        Some("failed") => format!(
+            "failed at height {}: {}",
+            p["failed"]["height"],
+            p["failed"]["reason"].as_str().unwrap_or("?")
+        ),
+        Some(other) => other.to_string(),
+        None => "?".into(),
+    };
+    let approvals: Vec<&str> = p["approvals"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    format!(
+        "proposal {} {action} by {}: {status}; approved by {} ({} of {} voting power, executes above 2/3)",
+        p["id"],
+        p["proposer"].as_str().unwrap_or("?"),
+        approvals.join(", "),
+        p["approved_power"],
+        p["total_power"],
+    )
+}
