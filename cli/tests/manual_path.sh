@@ -44,15 +44,23 @@ done
 echo "network up"
 
 A=$("$K" keys show "$N/wallets/ksp-anggota-1.key")
+[ "$("$K" keys show --output json "$N/wallets/ksp-anggota-1.key" | json_field "['address']")" = "$A" ] \
+  || fail "keys show --output json"
 M=$("$K" keys show "$N/wallets/pasar-pedagang.key")
 "$K" coop register-member --key "$N/coops/ksp-sejahtera.key" --node "$KSP" --member "$A"
 "$K" coop mint --key "$N/coops/ksp-sejahtera.key" --node "$KSP" --member "$A" --amount Rp100.000
 "$K" coop register-member --key "$N/coops/pasar-makmur.key" --node "$PASAR" --member "$M" --merchant
 
+# The merchant's phone-less wallet follows incoming payments.
+"$K" wallet watch --key "$N/wallets/pasar-pedagang.key" --node "$PASAR" --output json > "$D/watch.jsonl" 2> "$D/watch.err" &
+pids+=($!)
+wait_for 30 'watching' cat "$D/watch.err"
 # A member of the savings cooperative pays a market trader of another cooperative.
 "$K" wallet pay --key "$N/wallets/ksp-anggota-1.key" --node "$KSP" --to "$M" --amount 25.000 --memo bakso
 # Balances through the observer (the regulator's view): 0.7 % merchant discount.
 wait_for 30 '"balance":24825' "$K" wallet balance --key "$N/wallets/pasar-pedagang.key" --node "$OBS" --output json
+wait_for 30 '"kind":"payment"' cat "$D/watch.jsonl"
+grep -q "\"from\":\"$A\"" "$D/watch.jsonl" || fail "watch did not show the payer: $(cat "$D/watch.jsonl")"
 member=$("$K" wallet balance --key "$N/wallets/ksp-anggota-1.key" --node "$OBS" --output json | json_field "['balance']")
 [ "$member" = 75000 ] || fail "member balance $member, expected 75000"
 history=$("$K" wallet history --key "$N/wallets/ksp-anggota-1.key" --node "$KSP")
@@ -69,6 +77,17 @@ pasar_pos=$(echo "$report" | json_field "['rows'][[r['cooperative'] for r in v['
 "$K" coop close-window --key "$N/coops/angkot-maju.key" --node "$(api angkot-maju)"
 wait_for 30 'awaiting acknowledgements' "$K" settlement report --node "$OBS" --window 0 --matrix
 "$K" settlement report --node "$OBS" --window 0
+# The bilateral matrix as CSV: one header, antisymmetric cells.
+"$K" settlement report --node "$OBS" --window 0 --format csv --matrix > "$D/matrix.csv"
+python3 - "$D/matrix.csv" <<'PY' || fail "bilateral matrix CSV"
+import csv, sys
+rows = list(csv.reader(open(sys.argv[1])))
+ids = rows[0][1:]
+m = {r[0]: dict(zip(ids, map(int, r[1:]))) for r in rows[1:]}
+assert rows[0][0] == "cooperative" and set(m) == set(ids), rows
+assert all(m[a][b] == -m[b][a] for a in ids for b in ids), m
+assert m["ksp-sejahtera"]["pasar-makmur"] < 0, m
+PY
 "$K" coop ack-settlement --key "$N/coops/ksp-sejahtera.key" --node "$KSP" --window 0
 "$K" coop ack-settlement --key "$N/coops/pasar-makmur.key" --node "$PASAR" --window 0
 wait_for 30 'settled' "$K" settlement report --node "$OBS" --window 0
@@ -116,6 +135,7 @@ bad "not a whole number" "$K" wallet pay "${W[@]}" --to "$M" --amount 12abc
 bad "more than zero" "$K" wallet pay "${W[@]}" --to "$M" --amount -5
 bad "more than zero" "$K" wallet pay "${W[@]}" --to "$M" --amount 0
 bad "cannot reach node" "$K" wallet balance --key "$N/wallets/ksp-anggota-1.key" --node http://127.0.0.1:1
+bad "not a valid node URL" "$K" status --node notaurl
 bad "cannot read key file" "$K" wallet balance --key "$D/missing.key" --node "$KSP"
 bad "insufficient funds" "$K" wallet pay "${W[@]}" --to "$M" --amount Rp1.000.000
 echo "manual path OK"

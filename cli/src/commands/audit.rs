@@ -14,7 +14,7 @@ use kopnet_node::commit::certificate_key;
 use kopnet_node::genesis_file::NetworkGenesis;
 use kopnet_node::NodeHome;
 use std::collections::BTreeMap;
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
 #[derive(Debug, clap::Args)]
@@ -122,11 +122,9 @@ pub async fn verify(args: VerifyArgs) -> Result<i32> {
     sets.insert(2, initial);
     let top = source.height().await?;
     let mut txs = 0u64;
+    let mut progress = Progress::new();
     for height in 1..=top {
-        if height % 50 == 0 || height == top {
-            eprint!("\rverifying {height}/{top}");
-            let _ = std::io::stderr().flush();
-        }
+        progress.show(height, top);
         let raw = source.raw(height).await?;
         let fail = |why: String| -> Result<i32> {
             report(json, false, height, txs, &why);
@@ -153,11 +151,15 @@ pub async fn verify(args: VerifyArgs) -> Result<i32> {
             Ok(o) => o,
             Err(e) => return fail(format!("re-execution: {e}")),
         };
-        if raw.state_root.is_some_and(|r| r != outcome.state_root) {
-            return fail(format!(
-                "state root differs: node {:?}, replay {}",
-                raw.state_root, outcome.state_root
-            ));
+        match raw.state_root {
+            Some(root) if root == outcome.state_root => {}
+            Some(root) => {
+                return fail(format!(
+                    "state root differs: node {root}, replay {}",
+                    outcome.state_root
+                ))
+            }
+            None => return fail("the node has no state root recorded for this height".into()),
         }
         txs += block.txs.len() as u64;
         sets.insert(height + 2, set_of(&replay)?);
@@ -171,8 +173,49 @@ pub async fn verify(args: VerifyArgs) -> Result<i32> {
     Ok(0)
 }
 
+/// A progress bar on stderr: redrawn in place on a terminal (at most every
+/// percent), one line every tenth of the way otherwise.
+struct Progress {
+    terminal: bool,
+    shown: Option<u64>,
+}
+
+/// Width of the bar in characters.
+const BAR_WIDTH: u64 = 30;
+
+impl Progress {
+    fn new() -> Progress {
+        Progress {
+            terminal: std::io::stderr().is_terminal(),
+            shown: None,
+        }
+    }
+
+    fn show(&mut self, height: u64, top: u64) {
+        let steps = if self.terminal { 100 } else { 10 };
+        let step = height.saturating_mul(steps) / top.max(1);
+        if self.shown == Some(step) {
+            return;
+        }
+        self.shown = Some(step);
+        let filled = height.saturating_mul(BAR_WIDTH) / top.max(1);
+        let bar: String = (0..BAR_WIDTH)
+            .map(|i| if i < filled { '#' } else { '.' })
+            .collect();
+        let line = format!("verifying [{bar}] {height}/{top} blocks");
+        if self.terminal {
+            eprint!("\r{line}");
+            let _ = std::io::stderr().flush();
+        } else {
+            eprintln!("{line}");
+        }
+    }
+}
+
 fn report(json: bool, ok: bool, height: u64, txs: u64, why: &str) {
-    eprintln!();
+    if std::io::stderr().is_terminal() {
+        eprintln!();
+    }
     if json {
         println!(
             "{}",

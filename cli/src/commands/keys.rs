@@ -10,11 +10,16 @@ use std::path::PathBuf;
 pub enum KeysCommand {
     /// Create a new key file (mode 0600; never overwrites).
     New {
+        /// Where to write the key (must not exist yet).
         #[arg(long)]
         out: PathBuf,
     },
     /// Show the address of a key file (never the secret).
-    Show { file: PathBuf },
+    Show {
+        file: PathBuf,
+        #[command(flatten)]
+        read: super::ReadOpts,
+    },
 }
 
 pub fn run(cmd: KeysCommand) -> Result<i32> {
@@ -24,9 +29,15 @@ pub fn run(cmd: KeysCommand) -> Result<i32> {
             keyfile::write_new(&out, &key)?;
             println!("{}", key.public().to_address());
         }
-        KeysCommand::Show { file } => {
+        KeysCommand::Show { file, read } => {
             let key = keyfile::read(&file)?;
-            println!("{}", key.public().to_address());
+            let address = key.public().to_address();
+            match read.output {
+                crate::output::OutputFormat::Json => {
+                    println!("{}", serde_json::json!({ "address": address }))
+                }
+                crate::output::OutputFormat::Text => println!("{address}"),
+            }
         }
     }
     Ok(0)

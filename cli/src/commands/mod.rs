@@ -10,6 +10,7 @@ mod settlement;
 mod status;
 mod testnet_cmd;
 mod wallet;
+mod watch;
 
 use crate::output::OutputFormat;
 use anyhow::Result;

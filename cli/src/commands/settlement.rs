@@ -22,7 +22,8 @@ pub struct ReportArgs {
     pub window: Option<u64>,
     #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
     pub format: ReportFormat,
-    /// Also print the bilateral matrix (who owes whom).
+    /// Also print the bilateral matrix (who owes whom). With `--format csv`
+    /// the matrix is printed instead of the summary, as its own CSV table.
     #[arg(long)]
     pub matrix: bool,
     /// Same as --format json.
@@ -36,7 +37,7 @@ pub async fn report(args: ReportArgs) -> Result<i32> {
     let list = coops["cooperatives"]
         .as_array()
         .context("no cooperatives")?;
-    let (window_label, settled, rows): (String, Option<bool>, Vec<Value>) = match args.window {
+    let (window_number, settled, rows): (u64, Option<bool>, Vec<Value>) = match args.window {
         None => {
             let rows = list
                 .iter()
@@ -48,7 +49,10 @@ pub async fn report(args: ReportArgs) -> Result<i32> {
                     })
                 })
                 .collect();
-            (format!("{} (open)", coops["open_window"]), None, rows)
+            let open = coops["open_window"]
+                .as_u64()
+                .context("node did not say the open window")?;
+            (open, None, rows)
         }
         Some(n) => {
             let window = client.get(&format!("/v1/settlement/windows/{n}")).await?;
@@ -66,7 +70,7 @@ pub async fn report(args: ReportArgs) -> Result<i32> {
                     }))
                 })
                 .collect();
-            (n.to_string(), window["settled"].as_bool(), rows)
+            (n, window["settled"].as_bool(), rows)
         }
     };
     let json_out = matches!(args.format, ReportFormat::Json)
@@ -74,12 +78,20 @@ pub async fn report(args: ReportArgs) -> Result<i32> {
     if json_out {
         println!(
             "{}",
-            json!({"window": window_label, "settled": settled, "rows": rows})
+            json!({"window": window_number, "open": settled.is_none(), "settled": settled, "rows": rows})
         );
         return Ok(0);
     }
     let num = |v: &Value| v.as_i64().unwrap_or(0);
+    let window_label = match settled {
+        None => format!("{window_number} (open)"),
+        Some(_) => window_number.to_string(),
+    };
     match args.format {
+        ReportFormat::Csv if args.matrix => {
+            print_matrix_csv(&rows);
+            return Ok(0);
+        }
         ReportFormat::Csv => {
             println!("cooperative,gross_sent,gross_received,fees_earned,net_position,ndc_headroom");
             for r in &rows {
@@ -110,7 +122,12 @@ pub async fn report(args: ReportArgs) -> Result<i32> {
                 "gross received",
                 "fees",
                 "net position",
-                "NDC headroom"
+                // A closed window's report shows today's headroom.
+                if settled.is_some() {
+                    "NDC headroom now"
+                } else {
+                    "NDC headroom"
+                }
             );
             for r in &rows {
                 println!(
@@ -129,6 +146,27 @@ pub async fn report(args: ReportArgs) -> Result<i32> {
         print_matrix(&rows);
     }
     Ok(0)
+}
+
+/// The bilateral matrix as CSV: first column the row cooperative, then one
+/// column per cooperative (negative: the row owes the column).
+fn print_matrix_csv(rows: &[Value]) {
+    let ids: Vec<&str> = rows
+        .iter()
+        .filter_map(|r| r["cooperative"].as_str())
+        .collect();
+    println!("cooperative,{}", ids.join(","));
+    for r in rows {
+        let cells: Vec<String> = ids
+            .iter()
+            .map(|id| r["bilateral"][*id].as_i64().unwrap_or(0).to_string())
+            .collect();
+        println!(
+            "{},{}",
+            r["cooperative"].as_str().unwrap_or("?"),
+            cells.join(",")
+        );
+    }
 }
 
 /// Rows owe columns: a negative cell means the row cooperative owes the column.

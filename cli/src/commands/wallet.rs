@@ -4,9 +4,8 @@ use super::ReadOpts;
 use crate::amount;
 use crate::output::{print_json, OutputFormat};
 use crate::sender::{parse_address, Sender};
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::Subcommand;
-use futures::StreamExt;
 use kopnet_consensus::Keypair;
 use kopnet_ledger::{Action, CoopId};
 use kopnet_node::keyfile;
@@ -76,6 +75,8 @@ pub enum WalletCommand {
     Watch {
         #[command(flatten)]
         wallet: WalletOpts,
+        #[command(flatten)]
+        read: ReadOpts,
     },
 }
 
@@ -175,51 +176,9 @@ pub async fn run(cmd: WalletCommand) -> Result<i32> {
             }
             Ok(0)
         }
-        WalletCommand::Watch { wallet } => watch(&wallet).await,
-    }
-}
-
-async fn watch(wallet: &WalletOpts) -> Result<i32> {
-    let sender = Sender::open(&wallet.node, &wallet.key)?;
-    let me = sender.address();
-    let url = format!("{}/v1/events", sender.client.base());
-    let response = reqwest::get(&url)
-        .await
-        .with_context(|| format!("cannot reach {url}"))?;
-    let mut stream = response.bytes_stream();
-    let mut buffer = String::new();
-    println!("watching {me} (Ctrl-C to stop)");
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.context("event stream broke")?;
-        buffer.push_str(&String::from_utf8_lossy(&chunk));
-        while let Some(end) = buffer.find("\n\n") {
-            let event: String = buffer.drain(..end + 2).collect();
-            for line in event.lines() {
-                let Some(data) = line.strip_prefix("data:") else {
-                    continue;
-                };
-                let Ok(block) = serde_json::from_str::<serde_json::Value>(data.trim()) else {
-                    continue;
-                };
-                for tx in block["txs"].as_array().into_iter().flatten() {
-                    if tx["to"].as_str() == Some(me.as_str()) && tx["result"] == "ok" {
-                        println!(
-                            "height {}: {} {} from {}",
-                            block["height"],
-                            tx["kind"].as_str().unwrap_or("?"),
-                            tx["amount"]
-                                .as_u64()
-                                .map(amount::format)
-                                .unwrap_or_default(),
-                            tx["signer"].as_str().unwrap_or("?")
-                        );
-                    }
-                }
-            }
-        }
-        if buffer.len() > 1 << 20 {
-            buffer.clear();
+        WalletCommand::Watch { wallet, read } => {
+            let sender = Sender::open(&wallet.node, &wallet.key)?;
+            super::watch::run(&sender.client, &sender.address(), read.output).await
         }
     }
-    Ok(0)
 }

@@ -232,6 +232,8 @@ fn short_reason(e: &reqwest::Error) -> String {
         "connection refused".into()
     } else if e.is_timeout() {
         "timed out".into()
+    } else if e.is_builder() {
+        "not a valid node URL (expected http://HOST:PORT)".into()
     } else {
         e.to_string()
     }
