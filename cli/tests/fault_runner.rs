@@ -60,6 +60,19 @@ fn ci_manifest_passes_on_processes() {
         );
     }
     assert!(report["committed_txs"].as_u64().unwrap() > 100, "{report}");
+    // The load followed the manifest's mix: its four kinds, nothing else.
+    let by_kind = report["committed_by_kind"].as_object().unwrap();
+    let kinds: Vec<&str> = by_kind.keys().map(String::as_str).collect();
+    assert_eq!(
+        kinds,
+        [
+            "cash_in_other_counter",
+            "cash_out_other_counter",
+            "merchant_payment_cross",
+            "merchant_payment_on_us"
+        ],
+        "{report}"
+    );
     assert!(report["common_height"].as_u64().unwrap() > 350, "{report}");
     assert_eq!(report["proposed"].as_object().unwrap().len(), 4);
 }

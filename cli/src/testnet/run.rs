@@ -136,6 +136,7 @@ fn print_report(report: &RunReport, json_out: bool) {
             "perturbations": report.events,
             "submitted": report.submitted,
             "committed_txs": report.committed,
+            "committed_by_kind": report.committed_by_kind,
             "rejected_by_reason": report.rejected,
             "passed": report.passed(),
             "common_height": report.result.as_ref().ok().map(|s| s.common_height),
@@ -157,6 +158,7 @@ fn print_report(report: &RunReport, json_out: bool) {
         "load:        {} submitted, {} committed, rejected {:?}",
         report.submitted, report.committed, report.rejected
     );
+    println!("by kind:     {:?}", report.committed_by_kind);
     match &report.result {
         Ok(summary) => {
             println!(

@@ -173,6 +173,11 @@ struct LoadSummary {
     p95: u64,
     p99: u64,
     rejected: Value,
+    /// Per node (layout order), when the timed load started: bytes on disk
+    /// and CPU seconds used so far (start-up and account setup), so that
+    /// the report counts only what the timed load cost.
+    disk_bytes_at_start: Vec<u64>,
+    cpu_seconds_at_start: Vec<f64>,
 }
 
 async fn drive(
@@ -229,6 +234,11 @@ async fn drive(
             .map_err(|_| anyhow::anyhow!("stats lock"))?;
         (stats.committed, stats.latencies_ms.len())
     };
+    let disk_bytes_at_start: Vec<u64> = layout.nodes.iter().map(|n| data_bytes(&n.home)).collect();
+    let cpu_seconds_at_start: Vec<f64> = procs
+        .iter()
+        .map(|p| sampler::cpu_seconds(p.pid().unwrap_or(0)))
+        .collect();
     log(&format!(
         "load: {} tx/s offered for {} s",
         config.rate, config.duration_secs
@@ -299,6 +309,8 @@ async fn drive(
         p95: percentile(lat, 95),
         p99: percentile(lat, 99),
         rejected: json!(stats.rejected),
+        disk_bytes_at_start,
+        cpu_seconds_at_start,
     };
     Ok((summary, samples))
 }
@@ -316,9 +328,22 @@ fn build_report(
     let secs = s.elapsed_secs.max(1.0);
     let tps = s.committed as f64 / secs;
     let committed = s.committed.max(1);
+    // What the timed load added, per committed transaction.
     let disk_per_tx: Vec<f64> = nodes
         .iter()
-        .map(|n| n.disk_bytes as f64 / committed as f64)
+        .enumerate()
+        .map(|(i, n)| {
+            let start = s.disk_bytes_at_start.get(i).copied().unwrap_or(0);
+            n.disk_bytes.saturating_sub(start) as f64 / committed as f64
+        })
+        .collect();
+    let load_cpu: Vec<f64> = nodes
+        .iter()
+        .enumerate()
+        .map(|(i, n)| {
+            let start = s.cpu_seconds_at_start.get(i).copied().unwrap_or(0.0);
+            (n.cpu_seconds - start).max(0.0)
+        })
         .collect();
     let rss_max = nodes.iter().map(|n| n.rss_mb_peak).fold(0.0, f64::max);
     let disk_max = disk_per_tx.iter().copied().fold(0.0, f64::max);
@@ -338,11 +363,12 @@ fn build_report(
         "latency_ms_p99": s.p99,
         "rss_mb_max": round1(rss_max),
         "disk_bytes_per_tx": round1(disk_max),
-        "nodes": nodes.iter().zip(disk_per_tx.iter()).map(|(n, d)| json!({
+        "nodes": nodes.iter().zip(disk_per_tx.iter()).zip(load_cpu.iter()).map(|((n, d), cpu)| json!({
             "id": n.id,
             "role": n.role,
-            "cpu_seconds": round1(n.cpu_seconds),
-            "cpu_percent_of_one_core": round1(100.0 * n.cpu_seconds / secs),
+            "cpu_seconds": round1(*cpu),
+            "cpu_seconds_total": round1(n.cpu_seconds),
+            "cpu_percent_of_one_core": round1(100.0 * cpu / secs),
             "rss_mb_peak": round1(n.rss_mb_peak),
             "disk_bytes": n.disk_bytes,
             "disk_bytes_per_tx": round1(*d),

@@ -107,8 +107,33 @@ fn testnet_consensus() -> ConsensusConfig {
     }
 }
 
-/// Write a fresh testnet into `dir` (which must be empty or missing).
+/// Ids of the cooperatives a layout with `validators` validators has: the
+/// validators' cooperatives in order, then the consumer cooperative.
+pub fn cooperative_ids(validators: usize) -> Vec<String> {
+    let mut ids: Vec<String> = coop_names(validators)
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    ids.push(CONSUMER.0.to_string());
+    ids
+}
+
+/// Write a fresh testnet into `dir` (which must be empty or missing), every
+/// validator with voting power 1.
 pub fn init(dir: &Path, validators: usize, observers: usize) -> Result<Layout> {
+    init_with_power(dir, validators, observers, &vec![1; validators])
+}
+
+/// [`init`] with the given voting power per validator.
+pub fn init_with_power(
+    dir: &Path,
+    validators: usize,
+    observers: usize,
+    voting_power: &[u64],
+) -> Result<Layout> {
+    if voting_power.len() != validators || voting_power.contains(&0) {
+        bail!("give one non-zero voting power per validator");
+    }
     if !(1..=20).contains(&validators) {
         bail!("--validators must be between 1 and 20");
     }
@@ -133,7 +158,7 @@ pub fn init(dir: &Path, validators: usize, observers: usize) -> Result<Layout> {
             id: CoopId::new(id)?,
             name: name.clone(),
             key: key.public(),
-            voting_power: u64::from(index < validators),
+            voting_power: voting_power.get(index).copied().unwrap_or(0),
             ndc: DEMO_NDC,
         });
         coop_keys.push((id.clone(), name.clone(), path, key));

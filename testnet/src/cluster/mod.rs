@@ -6,6 +6,7 @@
 
 pub mod client;
 pub mod layout;
+pub mod mix;
 pub mod ports;
 pub mod process;
 pub mod traffic;

@@ -5,6 +5,7 @@
 //! commit tracking from a node's `/v1/events` stream.
 
 use super::client::Client;
+use super::mix::{LoadKind, Mix};
 use anyhow::{anyhow, Context, Result};
 use futures::StreamExt;
 use kopnet_consensus::{Hash, Keypair, PublicKey};
@@ -127,6 +128,8 @@ pub struct Traffic {
     pub stats: Arc<Mutex<Stats>>,
     tracked: Arc<Mutex<HashMap<Hash, Submission>>>,
     rng: Mutex<StdRng>,
+    /// What the load sends (see [`Mix`]).
+    mix: Mix,
 }
 
 impl std::fmt::Debug for Traffic {
@@ -188,7 +191,14 @@ impl Traffic {
             stats: Arc::default(),
             tracked: Arc::default(),
             rng: Mutex::new(StdRng::from_entropy()),
+            mix: Mix::default(),
         }
+    }
+
+    /// Send `mix` instead of the demo story's default mix.
+    pub fn with_mix(mut self, mix: Mix) -> Traffic {
+        self.mix = mix;
+        self
     }
 
     fn sign(&self, key: &Keypair, nonce: u64, action: Action) -> Result<Transaction> {
@@ -290,8 +300,9 @@ impl Traffic {
     fn prepare(&self) -> Option<Prepared> {
         let mut rng = self.rng.lock().ok()?;
         let n = self.coops.len();
-        let roll: u32 = rng.gen_range(0..100);
-        let a = rng.gen_range(0..n);
+        let kind = self.mix.pick_kind(&mut *rng)?;
+        let ids: Vec<&str> = self.coops.iter().map(|c| c.id.as_str()).collect();
+        let a = self.mix.pick_coop(&mut *rng, &ids)?;
         let mut b = rng.gen_range(0..n);
         if n > 1 && b == a {
             b = (a + 1 + rng.gen_range(0..n - 1)) % n;
@@ -307,8 +318,8 @@ impl Traffic {
             .coops
             .iter()
             .position(|c| c.id.as_str() == "konsumen-rukun");
-        let (signer_slot, action, kind) = match roll {
-            0..=54 => {
+        let (signer_slot, action) = match kind {
+            LoadKind::CrossCoopPayment => {
                 let from = pick(&mut rng, &self.coops[a].members)?;
                 let to = pick(&mut rng, &self.coops[b].merchants)?;
                 let amount = Self::pick_amount(&mut rng, 5_000, 150_000);
@@ -320,10 +331,9 @@ impl Traffic {
                         memo: "belanja".into(),
                         idempotency_id: rng.gen(),
                     },
-                    "merchant_payment_cross",
                 )
             }
-            55..=62 => {
+            LoadKind::OnUsPayment => {
                 let from = pick(&mut rng, &self.coops[a].members)?;
                 let to = pick(&mut rng, &self.coops[a].merchants)?;
                 let amount = Self::pick_amount(&mut rng, 5_000, 100_000);
@@ -335,10 +345,9 @@ impl Traffic {
                         memo: "warung".into(),
                         idempotency_id: rng.gen(),
                     },
-                    "merchant_payment_on_us",
                 )
             }
-            63..=72 => {
+            LoadKind::MemberTransfer => {
                 let from = pick(&mut rng, &self.coops[a].members)?;
                 let to = pick(&mut rng, &self.coops[b].members)?;
                 if from == to {
@@ -353,10 +362,9 @@ impl Traffic {
                         memo: "kirim".into(),
                         idempotency_id: rng.gen(),
                     },
-                    "member_transfer",
                 )
             }
-            73..=79 => {
+            LoadKind::TaxiAtConsumerCoop => {
                 let (t, c) = (taxi.unwrap_or(a), consumer.unwrap_or(b));
                 let from = pick(&mut rng, &self.coops[t].members)?;
                 let to = pick(&mut rng, &self.coops[c].merchants)?;
@@ -369,10 +377,9 @@ impl Traffic {
                         memo: "sembako".into(),
                         idempotency_id: rng.gen(),
                     },
-                    "taxi_driver_at_consumer_coop",
                 )
             }
-            80..=89 => {
+            LoadKind::CashIn => {
                 let member = pick(&mut rng, &self.coops[b].members)?;
                 let amount = Self::pick_amount(&mut rng, 100_000, 1_000_000);
                 let action = Action::CashIn {
@@ -380,9 +387,9 @@ impl Traffic {
                     member: self.accounts[member].0,
                     amount,
                 };
-                (COOP_SLOT_BASE + a, action, "cash_in_other_counter")
+                (COOP_SLOT_BASE + a, action)
             }
-            _ => {
+            LoadKind::CashOut => {
                 let member = pick(&mut rng, &self.coops[a].members)?;
                 let amount = Self::pick_amount(&mut rng, 20_000, 200_000);
                 (
@@ -391,11 +398,11 @@ impl Traffic {
                         agent: self.coops[b].id.clone(),
                         amount,
                     },
-                    "cash_out_other_counter",
                 )
             }
         };
         drop(rng);
+        let kind = kind.label();
         if signer_slot >= COOP_SLOT_BASE {
             let c = signer_slot - COOP_SLOT_BASE;
             let busy = self

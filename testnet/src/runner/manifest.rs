@@ -40,6 +40,16 @@ pub enum ManifestError {
     Duration,
     #[error("load mix is empty or all zero")]
     Mix,
+    #[error("load coops: unknown cooperative {name:?} (known: {known})")]
+    UnknownCoop { name: String, known: String },
+    #[error("load coops: every weight is zero")]
+    CoopWeights,
+    #[error("voting power {power} of validator-{index} is a third or more of the total {total}: the network would stop whenever it is perturbed")]
+    VotingPowerTooLarge {
+        index: usize,
+        power: u64,
+        total: u64,
+    },
     #[error("unknown load mix entry {0:?} (known: {known})", known = MixKind::NAMES.join(", "))]
     MixKind(String),
     #[error("too many perturbations (at most {PERTURBATIONS_MAX})")]
@@ -53,38 +63,7 @@ pub enum ManifestError {
 }
 
 /// The kinds of transactions the load generator can send.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum MixKind {
-    CrossCoopPayment,
-    OnUsPayment,
-    MemberTransfer,
-    TaxiAtConsumerCoop,
-    CashIn,
-    CashOut,
-}
-
-impl MixKind {
-    pub const NAMES: [&'static str; 6] = [
-        "cross_coop_payment",
-        "on_us_payment",
-        "member_transfer",
-        "taxi_at_consumer_coop",
-        "cash_in",
-        "cash_out",
-    ];
-
-    fn parse(name: &str) -> Option<MixKind> {
-        Some(match name {
-            "cross_coop_payment" => MixKind::CrossCoopPayment,
-            "on_us_payment" => MixKind::OnUsPayment,
-            "member_transfer" => MixKind::MemberTransfer,
-            "taxi_at_consumer_coop" => MixKind::TaxiAtConsumerCoop,
-            "cash_in" => MixKind::CashIn,
-            "cash_out" => MixKind::CashOut,
-            _ => return None,
-        })
-    }
-}
+pub use crate::cluster::mix::LoadKind as MixKind;
 
 /// Which backend runs the nodes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -150,6 +129,18 @@ pub struct Load {
     pub duration_secs: u64,
     /// Relative weights; at least one is non-zero.
     pub mix: BTreeMap<MixKind, u32>,
+    /// Relative weights of the paying cooperatives by id (empty: equal).
+    pub coops: BTreeMap<String, u32>,
+}
+
+impl Load {
+    /// The load generator's mix for this load.
+    pub fn to_mix(&self) -> crate::cluster::mix::Mix {
+        crate::cluster::mix::Mix {
+            kinds: self.mix.clone(),
+            coops: self.coops.clone(),
+        }
+    }
 }
 
 /// A checked manifest.
@@ -193,6 +184,8 @@ struct RawLoad {
     rate: u64,
     duration_secs: u64,
     mix: BTreeMap<String, u32>,
+    #[serde(default)]
+    coops: BTreeMap<String, u32>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -271,7 +264,21 @@ impl Manifest {
         if voting_power.contains(&0) {
             return Err(ManifestError::VotingPowerZero);
         }
-        let load = check_load(raw.load)?;
+        // Any one validator may be killed, paused or cut off: the others
+        // must still hold more than 2/3 of the power.
+        let total: u64 = voting_power.iter().sum();
+        if raw.validators > 1 {
+            for (index, power) in voting_power.iter().enumerate() {
+                if u128::from(*power) * 3 >= u128::from(total) {
+                    return Err(ManifestError::VotingPowerTooLarge {
+                        index,
+                        power: *power,
+                        total,
+                    });
+                }
+            }
+        }
+        let load = check_load(raw.load, raw.validators)?;
         if raw.perturb.len() > PERTURBATIONS_MAX {
             return Err(ManifestError::TooManyPerturbations);
         }
@@ -338,7 +345,7 @@ impl Manifest {
     }
 }
 
-fn check_load(raw: RawLoad) -> Result<Load, ManifestError> {
+fn check_load(raw: RawLoad, validators: usize) -> Result<Load, ManifestError> {
     if raw.rate == 0 || raw.rate > RATE_MAX {
         return Err(ManifestError::Rate(raw.rate));
     }
@@ -353,10 +360,23 @@ fn check_load(raw: RawLoad) -> Result<Load, ManifestError> {
     if mix.values().all(|w| *w == 0) {
         return Err(ManifestError::Mix);
     }
+    let known = crate::cluster::layout::cooperative_ids(validators);
+    for name in raw.coops.keys() {
+        if !known.contains(name) {
+            return Err(ManifestError::UnknownCoop {
+                name: name.clone(),
+                known: known.join(", "),
+            });
+        }
+    }
+    if !raw.coops.is_empty() && raw.coops.values().all(|w| *w == 0) {
+        return Err(ManifestError::CoopWeights);
+    }
     Ok(Load {
         rate: raw.rate,
         duration_secs: raw.duration_secs,
         mix,
+        coops: raw.coops,
     })
 }
 
@@ -397,6 +417,8 @@ mix = { cross_coop_payment = 1 }
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("manifests");
         let ci = Manifest::load(&dir.join("ci.toml")).unwrap();
         assert!(ci.covers_every_perturbation(), "{ci:?}");
+        assert_eq!(ci.voting_power, vec![2, 2, 2, 1]);
+        assert_eq!(ci.load.coops.len(), 5);
         let soak = Manifest::load(&dir.join("soak.toml")).unwrap();
         assert!(soak.covers_every_perturbation());
         assert!(soak.load.duration_secs > ci.load.duration_secs);
@@ -511,6 +533,30 @@ at_height = 10
             Manifest::parse(&format!("voting_power = [1, 0, 1, 1]\n{SMALL}")),
             Err(ManifestError::VotingPowerZero)
         );
+        assert_eq!(
+            Manifest::parse(&format!("voting_power = [3, 2, 2, 2]\n{SMALL}")),
+            Err(ManifestError::VotingPowerTooLarge {
+                index: 0,
+                power: 3,
+                total: 9
+            })
+        );
+        let coops = |line: &str| {
+            SMALL.replace(
+                "cross_coop_payment = 1 }",
+                &format!("cross_coop_payment = 1 }}\ncoops = {{ {line} }}"),
+            )
+        };
+        assert!(matches!(
+            Manifest::parse(&coops("atlantis = 1")),
+            Err(ManifestError::UnknownCoop { name, .. }) if name == "atlantis"
+        ));
+        assert_eq!(
+            Manifest::parse(&coops("ksp-sejahtera = 0")),
+            Err(ManifestError::CoopWeights)
+        );
+        let weighted = Manifest::parse(&coops("konsumen-rukun = 2, taksi-bersama = 1")).unwrap();
+        assert_eq!(weighted.load.to_mix().coops.len(), 2);
         let twice = "[[perturb]]\nnode = \"observer-0\"\nkind = \"late-join\"\nat_height = 5\n\
                      [[perturb]]\nnode = \"observer-0\"\nkind = \"kill\"\nat_height = 9\n";
         assert!(matches!(

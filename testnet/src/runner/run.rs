@@ -46,6 +46,8 @@ pub struct RunReport {
     pub events: Vec<String>,
     pub submitted: u64,
     pub committed: u64,
+    /// Committed and applied load transactions by kind (the manifest's mix).
+    pub committed_by_kind: BTreeMap<String, u64>,
     pub rejected: BTreeMap<String, u64>,
     pub result: Result<CheckSummary, CheckFailure>,
     pub elapsed_secs: u64,
@@ -98,6 +100,11 @@ pub async fn run<B: Backend>(
         events,
         submitted: stats.submitted,
         committed: stats.committed,
+        committed_by_kind: stats
+            .by_kind
+            .iter()
+            .map(|(kind, n)| (kind.to_string(), *n))
+            .collect(),
         rejected: stats.rejected.clone(),
         result,
         elapsed_secs: started.elapsed().as_secs(),
@@ -116,9 +123,6 @@ async fn drive<B: Backend>(
     backend: &mut B,
     say: &(dyn Fn(&str) + Sync),
 ) -> Result<Driven> {
-    if manifest.voting_power.iter().any(|p| *p != 1) {
-        bail!("unequal voting power is not supported by the local layout yet (every validator has power 1)");
-    }
     if layout.nodes.len() != manifest.validators + manifest.observers {
         bail!("the layout does not match the manifest's node count");
     }
@@ -168,7 +172,8 @@ async fn drive<B: Backend>(
             ))
         })
         .collect::<Result<Vec<_>>>()?;
-    let mut traffic = Traffic::new(&layout.chain_id, coops, MEMBERS_PER_COOP, 4);
+    let mut traffic =
+        Traffic::new(&layout.chain_id, coops, MEMBERS_PER_COOP, 4).with_mix(manifest.load.to_mix());
     say(&format!(
         "registering {} members and merchants ...",
         traffic.accounts.len()
@@ -507,5 +512,10 @@ async fn collect(
 
 /// Lay out the network a manifest describes in `dir` (fresh keys and genesis).
 pub fn prepare(manifest: &Manifest, dir: &std::path::Path) -> Result<Layout> {
-    layout::init(dir, manifest.validators, manifest.observers)
+    layout::init_with_power(
+        dir,
+        manifest.validators,
+        manifest.observers,
+        &manifest.voting_power,
+    )
 }
