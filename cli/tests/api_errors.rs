@@ -82,6 +82,18 @@ fn bad_requests_get_typed_json_errors() {
         (400, "bad_query".into())
     );
     assert_eq!(error_code(get("/v1/nothing")), (404, "not_found".into()));
+    assert_eq!(
+        error_code(client.delete(format!("{api}/v1/tx")).send().unwrap()),
+        (405, "method_not_allowed".into())
+    );
+    assert_eq!(
+        error_code(get("/v1/proposals/x")),
+        (400, "bad_proposal".into())
+    );
+    assert_eq!(
+        error_code(get("/v1/proposals/99")),
+        (404, "unknown_proposal".into())
+    );
     // The node is still alive and nothing changed but the height.
     // Empty blocks change no state, so the root is exactly as before.
     let status = wait_for("status", Duration::from_secs(10), || {

@@ -216,6 +216,14 @@ impl NodeConfig {
                 return Err(field(name, "must be between 10 and 600000"));
             }
         }
+        // Added per round to every timeout: 0 would keep rounds from
+        // growing, so a slow network might never decide.
+        if !(1..=600_000).contains(&c.timeout_delta_ms) {
+            return Err(field(
+                "consensus.timeout_delta_ms",
+                "must be between 1 and 600000",
+            ));
+        }
         if !(1..=10_000_000).contains(&self.mempool.max_txs) {
             return Err(field("mempool.max_txs", "must be between 1 and 10000000"));
         }
@@ -266,6 +274,11 @@ mod tests {
         assert!(err.to_string().contains("mempool.max_txs"), "{err}");
         let err = NodeConfig::parse("listen = [\"nonsense\"]\n", "c.toml").unwrap_err();
         assert!(err.to_string().contains("`listen`"), "{err}");
+        let err = NodeConfig::parse("[consensus]\ntimeout_delta_ms = 0\n", "c.toml").unwrap_err();
+        assert!(
+            err.to_string().contains("consensus.timeout_delta_ms"),
+            "{err}"
+        );
         let err = NodeConfig::parse("colour = 1\n", "c.toml").unwrap_err();
         assert!(err.to_string().contains("colour"), "{err}");
         let err = NodeConfig::parse("role = \"king\"\n", "c.toml").unwrap_err();

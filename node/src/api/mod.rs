@@ -56,6 +56,7 @@ pub fn router(state: ApiState, body_max_bytes: usize) -> Router {
         .route("/v1/admin/isolate", post(write::isolate))
         .merge(crate::web::router())
         .fallback(queries::not_found)
+        .method_not_allowed_fallback(queries::method_not_allowed)
         .layer(DefaultBodyLimit::max(body_max_bytes))
         .with_state(state)
 }
