@@ -85,7 +85,9 @@ pub enum Rejection {
     /// The receiving account would exceed its KYC tier's balance cap.
     #[error("balance_cap_exceeded: cap {cap}")]
     BalanceCapExceeded { cap: u64 },
-    /// A participant's net debit would go below its net debit cap.
+    /// A leg would take a participant's open position plus its unsettled
+    /// closed-window net debit (credits in unsettled windows do not count)
+    /// below minus its net debit cap.
     #[error("net_debit_cap_exceeded: {participant}")]
     NetDebitCapExceeded { participant: String },
     /// The settlement window is not the open one.

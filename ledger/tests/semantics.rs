@@ -41,6 +41,77 @@ fn net_debit_cap_stops_a_cooperative_owing_too_much() {
 }
 
 #[test]
+fn credits_in_an_unsettled_window_are_not_headroom() {
+    // NDC 50.000. In window 0 KSP's member pays Pasar's member 30.000:
+    // Pasar is owed 30.000, KSP owes it.
+    let mut h = city();
+    let ani = h.member("ani", "ksp-sejahtera", AccountKind::Member, 200_000);
+    let budi = h.member("budi", "pasar-makmur", AccountKind::Member, 200_000);
+    h.run(&ani, pay(budi, 30_000, 1)).unwrap();
+    h.run(
+        &coop("angkot-maju"),
+        Action::CloseSettlementWindow { window: 0 },
+    )
+    .unwrap();
+    let pasar = h.coop_record("pasar-makmur");
+    assert_eq!((pasar.unsettled, pasar.unsettled_debit), (30_000, 0));
+    let ksp = h.coop_record("ksp-sejahtera");
+    assert_eq!((ksp.unsettled, ksp.unsettled_debit), (-30_000, -30_000));
+    // Pasar has not received the 30.000 yet: its room to owe is the NDC,
+    // not NDC + 30.000.
+    assert_eq!(pasar.ndc_headroom(), 50_000);
+    assert_eq!(
+        h.run(&budi, pay(ani, 50_001, 1)).unwrap_err().code(),
+        "net_debit_cap_exceeded"
+    );
+    h.run(&budi, pay(ani, 50_000, 2)).unwrap();
+    assert_eq!(h.coop_record("pasar-makmur").ndc_headroom(), 0);
+    // KSP is now owed 50.000 in the open window, which nets against its
+    // open debits as usual, but its 30.000 debt in window 0 still counts.
+    let ksp = h.coop_record("ksp-sejahtera");
+    assert_eq!((ksp.position, ksp.unsettled_debit), (50_000, -30_000));
+    assert_eq!(ksp.ndc_headroom(), 70_000);
+
+    // A credit in one unsettled window does not offset a debit in another:
+    // close window 1 (KSP +50.000 there) and KSP still has 30.000 of debt
+    // from window 0 against its cap.
+    h.run(
+        &coop("angkot-maju"),
+        Action::CloseSettlementWindow { window: 1 },
+    )
+    .unwrap();
+    let ksp = h.coop_record("ksp-sejahtera");
+    assert_eq!((ksp.unsettled, ksp.unsettled_debit), (20_000, -30_000));
+    assert_eq!(ksp.ndc_headroom(), 20_000);
+    assert_eq!(
+        h.run(&ani, pay(budi, 20_001, 3)).unwrap_err().code(),
+        "net_debit_cap_exceeded"
+    );
+
+    // Settling window 0 clears KSP's debt and Pasar's claim from it.
+    for slug in ["ksp-sejahtera", "pasar-makmur"] {
+        h.run(&coop(slug), Action::AcknowledgeSettlement { window: 0 })
+            .unwrap();
+    }
+    assert!(h.ledger.state_window(0).unwrap().settled);
+    let ksp = h.coop_record("ksp-sejahtera");
+    assert_eq!((ksp.unsettled, ksp.unsettled_debit), (50_000, 0));
+    assert_eq!(ksp.ndc_headroom(), 50_000);
+    let pasar = h.coop_record("pasar-makmur");
+    assert_eq!((pasar.unsettled, pasar.unsettled_debit), (-50_000, -50_000));
+    h.run(&ani, pay(budi, 50_000, 3)).unwrap();
+    // Settling window 1 clears the rest.
+    for slug in ["ksp-sejahtera", "pasar-makmur"] {
+        h.run(&coop(slug), Action::AcknowledgeSettlement { window: 1 })
+            .unwrap();
+    }
+    for slug in ["ksp-sejahtera", "pasar-makmur"] {
+        let record = h.coop_record(slug);
+        assert_eq!((record.unsettled, record.unsettled_debit), (0, 0), "{slug}");
+    }
+}
+
+#[test]
 fn idempotency_returns_the_first_result_and_flags_changes() {
     let mut h = city();
     let ani = h.member("ani", "ksp-sejahtera", AccountKind::Member, 100_000);
