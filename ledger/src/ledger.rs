@@ -220,8 +220,10 @@ impl<S: Storage> Ledger<S> {
         &self.store
     }
 
-    /// Would `tx` be admitted to the next block (chain, signer, nonce)?
-    /// Signatures are checked separately, once per node.
+    /// Would `tx` be admitted to the next block (format, chain, signer,
+    /// nonce)? Signatures are checked separately, once per node; a caller
+    /// that reports one code checks the signature after the chain and before
+    /// this (see [`crate::rejection`]).
     pub fn check_admission(&self, tx: &Transaction) -> Result<(), Rejection> {
         execute::admit(&self.state, &self.chain_id, tx).map(|_| ())
     }
@@ -286,6 +288,8 @@ impl<S: Storage> Ledger<S> {
 
     /// Admit and execute one transaction on `overlay`. `Err` means the
     /// transaction could not be admitted; `Ok(result)` is its execution result.
+    /// Admission follows the precedence in [`crate::rejection`]: format and
+    /// chain, then the signature, then signer and nonce.
     fn run_tx<B: StateRead + ?Sized>(
         &self,
         overlay: &mut Overlay<'_, B>,
@@ -294,10 +298,11 @@ impl<S: Storage> Ledger<S> {
         height: u64,
         sigs: &dyn SignatureCheck,
     ) -> Result<Result<(), Rejection>, Rejection> {
-        let signer = execute::admit(&*overlay, &self.chain_id, tx)?;
+        execute::check_stateless(&self.chain_id, tx)?;
         if !sigs.is_valid(&hash, tx) {
             return Err(Rejection::BadSignature);
         }
+        let signer = execute::find_signer(&*overlay, tx)?;
         let ctx = ExecContext {
             height,
             tx_hash: hash,

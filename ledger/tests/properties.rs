@@ -230,6 +230,14 @@ impl Run {
                 let tx = self.memory.sign(&key, self.action(&op));
                 Some((tx, Expect::Execute(op, signer)))
             }
+            Step::ForgeReplay(index) => {
+                if self.sent.is_empty() {
+                    return None;
+                }
+                let mut tx = self.sent[index % self.sent.len()].clone();
+                tx.signature.0[63] ^= 0x10;
+                Some((tx, Expect::Skip("bad_signature")))
+            }
             Step::Retry(index) => {
                 if self.payments.is_empty() {
                     return None;

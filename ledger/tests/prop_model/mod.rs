@@ -131,13 +131,16 @@ impl Op {
 /// One generated step: an operation and who signs it. `Replay` resends an
 /// earlier committed transaction; `Retry` signs an earlier payment again
 /// (new nonce, same idempotency id, payee and amount); `Forge` sends a
-/// transaction whose signature does not verify.
+/// transaction whose signature does not verify; `ForgeReplay` resends an
+/// earlier committed transaction with its signature broken (a forgery
+/// first: `bad_signature`, not `stale_nonce`).
 #[derive(Debug, Clone)]
 pub enum Step {
     Do(Op, Who),
     Replay(usize),
     Retry(usize),
     Forge(Op),
+    ForgeReplay(usize),
 }
 
 fn amount() -> impl Strategy<Value = u64> {
@@ -193,6 +196,7 @@ fn step() -> impl Strategy<Value = Step> {
         1 => (0usize..1000).prop_map(Step::Replay),
         2 => (0usize..1000).prop_map(Step::Retry),
         1 => op().prop_map(Step::Forge),
+        1 => (0usize..1000).prop_map(Step::ForgeReplay),
     ]
 }
 
