@@ -36,7 +36,7 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 
 /// Cases per run (about 15 s in the dev profile on a shared 2-core machine).
-const CASES: u32 = 100;
+const CASES: u32 = 200;
 const SLED_CACHE: u64 = 1 << 20;
 
 fn coop_slug(c: usize) -> &'static str {
