@@ -50,7 +50,7 @@ pub enum BlockError {
     WrongStateRoot,
     #[error("block's transaction root or count does not match its transactions")]
     WrongTxRoot,
-    #[error("block has too many transactions or bytes")]
+    #[error("block has more than MAX_BLOCK_TXS transactions or MAX_BLOCK_BYTES bytes")]
     TooLarge,
     #[error("transaction {index} cannot be in a block: {reason}")]
     InvalidTx { index: usize, reason: Rejection },
@@ -351,7 +351,20 @@ impl<S: Storage> Ledger<S> {
         if block.txs.len() > MAX_BLOCK_TXS {
             return Err(BlockError::TooLarge);
         }
-        let hashes: Vec<Hash> = block.txs.iter().map(Transaction::hash).collect();
+        // The block's encoded size: header, the list's length, each tx. A
+        // block larger than any node would decode is invalid however it
+        // arrived.
+        let mut hashes = Vec::with_capacity(block.txs.len());
+        let header_bytes = codec::encode(header).map_or(usize::MAX, |b| b.len());
+        let mut bytes = header_bytes.saturating_add(8);
+        for tx in &block.txs {
+            let (hash, size) = tx.hash_and_size();
+            hashes.push(hash);
+            bytes = bytes.saturating_add(size);
+        }
+        if bytes > MAX_BLOCK_BYTES {
+            return Err(BlockError::TooLarge);
+        }
         let count_ok = usize::try_from(header.tx_count).ok() == Some(hashes.len());
         if !count_ok || tx_root(&hashes) != header.tx_root {
             return Err(BlockError::WrongTxRoot);

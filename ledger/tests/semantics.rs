@@ -329,3 +329,72 @@ fn replays_and_wrong_nonces_are_not_admitted() {
         "future_nonce"
     );
 }
+
+#[test]
+fn weak_or_invalid_keys_cannot_own_an_account() {
+    use kopnet_consensus::PublicKey;
+    let mut h = city();
+    // Small-order points: the identity (order 1), y = -1 (order 2), y = 0
+    // (order 4); and bytes that are no curve point at all.
+    let mut minus_one = [0xffu8; 32];
+    minus_one[0] = 0xec;
+    minus_one[31] = 0x7f;
+    let mut identity = [0u8; 32];
+    identity[0] = 1;
+    let not_a_point = (0u8..=255)
+        .map(|b| PublicKey([b; 32]))
+        .find(|k| k.prepare().is_err())
+        .unwrap();
+    for key in [
+        PublicKey(identity),
+        PublicKey(minus_one),
+        PublicKey([0; 32]),
+        not_a_point,
+    ] {
+        let root = h.ledger.state_root();
+        let nonce_before = h.coop_record("ksp-sejahtera").nonce;
+        let err = h
+            .run(
+                &coop("ksp-sejahtera"),
+                Action::RegisterMember {
+                    member: key,
+                    kind: AccountKind::Member,
+                    tier: KycTier::Basic,
+                },
+            )
+            .unwrap_err();
+        assert_eq!(err.code(), "weak_key", "{key:?}");
+        assert!(h.ledger.member(&key).is_none());
+        // Only the cooperative's nonce moved.
+        assert_eq!(h.coop_record("ksp-sejahtera").nonce, nonce_before + 1);
+        assert_ne!(h.ledger.state_root(), root);
+    }
+    // Governance cannot add a cooperative with a weak key either: the
+    // proposal executes and fails with the same code.
+    let add = GovAction::AddCooperative {
+        id: id("koperasi-lemah"),
+        name: "Koperasi Lemah".into(),
+        key: PublicKey(identity),
+        voting_power: 1,
+        ndc: 0,
+    };
+    h.run(&coop("ksp-sejahtera"), Action::Propose { action: add })
+        .unwrap();
+    for slug in ["pasar-makmur", "angkot-maju"] {
+        h.run(&coop(slug), Action::Approve { proposal: 0 }).unwrap();
+    }
+    let proposal = {
+        use kopnet_ledger::state::StateRead;
+        h.ledger.state().proposal(0).unwrap()
+    };
+    assert!(
+        matches!(proposal.status, kopnet_ledger::governance::ProposalStatus::Failed { ref reason, .. } if reason.starts_with("weak_key")),
+        "{:?}",
+        proposal.status
+    );
+    assert!(h
+        .ledger
+        .cooperatives()
+        .iter()
+        .all(|c| c.id.as_str() != "koperasi-lemah"));
+}
