@@ -108,3 +108,53 @@ fn transaction_by_hash_carries_its_result() {
     // An unknown hash is simply absent.
     assert_eq!(h.ledger.tx(&Hash([9; 32])).unwrap(), None);
 }
+
+#[test]
+fn governance_effects_are_in_the_members_history() {
+    use kopnet_ledger::GovAction;
+    // Four validators of power 1: the third approval executes.
+    let mut h = Harness::new(MemoryStorage::new(), 50_000_000);
+    let ani = h.member("ani", "ksp-sejahtera", AccountKind::Member, 0);
+    let budi = h.member("budi", "ksp-sejahtera", AccountKind::Member, 2_000_000);
+    let shop = h.member("shop", "pasar-makmur", AccountKind::Merchant, 0);
+    // A cross-cooperative merchant payment gives the network fund 0.1 %.
+    h.run(&budi, pay(shop, 1_000_000, 1)).unwrap();
+    let history = |h: &Harness<MemoryStorage>| -> Vec<Hash> {
+        h.ledger
+            .history(&ani, None, 100)
+            .unwrap()
+            .into_iter()
+            .map(|(hash, _)| hash)
+            .collect()
+    };
+    let actions = [
+        GovAction::Freeze { member: ani },
+        GovAction::Unfreeze { member: ani },
+        GovAction::FundIncentive {
+            member: ani,
+            amount: 500,
+        },
+    ];
+    for (proposal, action) in actions.into_iter().enumerate() {
+        let proposal = proposal as u64;
+        let propose = h.sign(&coop("ksp-sejahtera"), Action::Propose { action });
+        let propose_hash = propose.hash();
+        h.block(vec![propose]);
+        let second = h.sign(&coop("pasar-makmur"), Action::Approve { proposal });
+        let second_hash = second.hash();
+        h.block(vec![second]);
+        let third = h.sign(&coop("angkot-maju"), Action::Approve { proposal });
+        let third_hash = third.hash();
+        assert!(h.block(vec![third])[0].is_ok());
+        let shown = history(&h);
+        // Newest first: the approval that executed it, then the proposal;
+        // the approval that did not reach 2/3 changed nothing of Ani's.
+        assert_eq!(
+            &shown[..2],
+            &[third_hash, propose_hash],
+            "proposal {proposal}"
+        );
+        assert!(!shown.contains(&second_hash), "proposal {proposal}");
+    }
+    assert_eq!(h.balance(&ani), 500);
+}
