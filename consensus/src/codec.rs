@@ -202,6 +202,48 @@ mod tests {
         ));
     }
 
+    /// Bytes that decode, but to a value whose encoding is other bytes: two
+    /// encodings of one value must never both be accepted.
+    #[test]
+    fn decodable_but_non_canonical_input_is_rejected() {
+        use std::collections::{BTreeMap, BTreeSet};
+        let entry = |key: u8, value: u8| [key, value];
+        let map_bytes = |entries: &[[u8; 2]]| {
+            let mut bytes = (entries.len() as u64).to_le_bytes().to_vec();
+            for e in entries {
+                bytes.extend_from_slice(e);
+            }
+            bytes
+        };
+        // The canonical form decodes.
+        let sorted = map_bytes(&[entry(1, 10), entry(2, 20)]);
+        let map: BTreeMap<u8, u8> = decode(&sorted).unwrap();
+        assert_eq!(encode(&map).unwrap(), sorted);
+        // Keys out of order: the same map, other bytes.
+        let unsorted = map_bytes(&[entry(2, 20), entry(1, 10)]);
+        assert_eq!(
+            decode::<BTreeMap<u8, u8>>(&unsorted),
+            Err(DecodeError::NonCanonical)
+        );
+        // A duplicate key: the map keeps one, so it re-encodes shorter.
+        let duplicate = map_bytes(&[entry(1, 10), entry(1, 11)]);
+        assert_eq!(
+            decode::<BTreeMap<u8, u8>>(&duplicate),
+            Err(DecodeError::NonCanonical)
+        );
+        // The same for sets.
+        let set_bytes = |items: &[u8]| {
+            let mut bytes = (items.len() as u64).to_le_bytes().to_vec();
+            bytes.extend_from_slice(items);
+            bytes
+        };
+        let set: BTreeSet<u8> = decode(&set_bytes(&[3, 5])).unwrap();
+        assert_eq!(set.len(), 2);
+        for bad in [set_bytes(&[5, 3]), set_bytes(&[3, 3])] {
+            assert_eq!(decode::<BTreeSet<u8>>(&bad), Err(DecodeError::NonCanonical));
+        }
+    }
+
     #[test]
     fn huge_length_prefix_is_rejected_without_allocating() {
         // A string claiming u64::MAX bytes must not allocate.

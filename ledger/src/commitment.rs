@@ -1,37 +1,91 @@
-//! The state commitment: a fixed-shape Merkle tree over hashed state entries.
+//! The state commitment: a Merkle tree over hashed state entries whose shape
+//! follows the number of entries, updated incrementally.
 //!
-//! Every state entry `(key, value)` becomes a leaf `H_leaf(key ‖ value)` and
-//! falls into one of [`BUCKETS`] buckets chosen by the first bits of
-//! `H_key(key)`. A bucket's hash covers its leaves in key order; a binary tree
-//! over the bucket hashes gives the root. Updating a block's changed entries
-//! re-hashes only the touched buckets and their paths to the root: the cost is
-//! proportional to what the block changed, not to the number of accounts.
-//! A proof for one account is its bucket's leaves plus the sibling path.
+//! Every state entry `(key, value)` becomes a leaf `H_leaf(key ‖ value)`,
+//! filed under `H_key(key)`. The leaves are split into `2^bits` buckets by
+//! the first `bits` bits of their key hash; a bucket's hash covers its
+//! `(key hash, leaf)` pairs in key-hash order; a binary tree over the bucket
+//! hashes gives `top`; the root is `H_root(bits ‖ top)`, so it commits to the
+//! shape as well.
+//!
+//! **Shape.** `bits` is a pure function of the number of entries `n`
+//! ([`bucket_bits`]): the smallest `b >= MIN_BUCKET_BITS` with
+//! `n <= TARGET_BUCKET_LEAVES * 2^b`. Every node, including one that rebuilds
+//! the tree from storage, therefore gets the same shape for the same state,
+//! and a bucket holds `TARGET_BUCKET_LEAVES / 2` to `TARGET_BUCKET_LEAVES`
+//! leaves on average once the tree has grown past its minimum size.
+//!
+//! **Cost.** Changing an entry re-hashes its bucket (on average at most
+//! [`TARGET_BUCKET_LEAVES`] leaves, whatever the number of entries) and the
+//! `bits` nodes on its path to the root, once per block however many of the
+//! block's changes share them. When a block moves `n` across a threshold, the
+//! tree is re-bucketed: leaf hashes are kept, but every bucket and node hash is
+//! recomputed (`O(n)`, once per doubling or halving of the state, so `O(1)`
+//! amortised per inserted entry; state entries are not deleted by the current
+//! ledger, so the shape cannot flap). The averages hold for key hashes that
+//! are spread evenly, which blake3 gives keys not chosen to collide; someone
+//! able to register many ground keys could crowd one bucket and make updates
+//! to that bucket cost its size, not more. [`StateTree::last_work`] reports
+//! what the last recomputation hashed, so tests count work rather than time.
+//!
+//! **Proofs.** A proof for one key carries `bits`, its bucket number, the
+//! bucket's leaves and the `bits` sibling hashes up to `top`; it shows either
+//! the key's value or that the key is absent.
 //!
 //! All hashes are blake3 in derive-key mode with their own contexts.
 
 use kopnet_consensus::Hash;
 use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Bound;
 
-/// log2 of the bucket count.
-pub const BUCKET_BITS: u32 = 12;
-/// Number of buckets (leaves of the binary tree).
-pub const BUCKETS: usize = 1 << BUCKET_BITS;
+/// Fewest bucket bits (the shape of a small state: 256 buckets).
+pub const MIN_BUCKET_BITS: u32 = 8;
+/// Most bucket bits (2^32 buckets: far beyond any state this ledger holds).
+pub const MAX_BUCKET_BITS: u32 = 32;
+/// Most leaves per bucket on average before the bucket count doubles.
+pub const TARGET_BUCKET_LEAVES: u64 = 32;
 
 const KEY_CONTEXT: &str = "kopnet 2026 state key v1";
 const LEAF_CONTEXT: &str = "kopnet 2026 state leaf v1";
 const BUCKET_CONTEXT: &str = "kopnet 2026 state bucket v1";
 const NODE_CONTEXT: &str = "kopnet 2026 state node v1";
 const EMPTY_CONTEXT: &str = "kopnet 2026 state empty v1";
+const ROOT_CONTEXT: &str = "kopnet 2026 state root v2";
+
+/// The bucket bits for a state of `entries` entries.
+pub fn bucket_bits(entries: u64) -> u32 {
+    let mut bits = MIN_BUCKET_BITS;
+    while bits < MAX_BUCKET_BITS && entries > TARGET_BUCKET_LEAVES << bits {
+        bits += 1;
+    }
+    bits
+}
+
+/// What one [`StateTree::recompute`] hashed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TreeWork {
+    /// Buckets re-hashed.
+    pub buckets: u64,
+    /// Leaves fed into those bucket hashes.
+    pub leaves: u64,
+    /// Inner nodes re-hashed.
+    pub nodes: u64,
+    /// Whether the bucket count changed (every bucket was re-hashed).
+    pub resized: bool,
+}
 
 /// Incrementally maintained commitment to the ledger state.
 #[derive(Debug, Clone)]
 pub struct StateTree {
-    /// Per bucket: key hash → leaf hash.
-    buckets: Vec<BTreeMap<Hash, Hash>>,
-    /// Heap-ordered binary tree: node 1 is the root, leaves at BUCKETS..2*BUCKETS.
+    /// Key hash → leaf hash, for every entry; a bucket is a range of this map.
+    leaves: BTreeMap<Hash, Hash>,
+    bits: u32,
+    /// Heap-ordered binary tree over the buckets: node 1 is `top`, bucket `i`
+    /// is node `2^bits + i`.
     nodes: Vec<Hash>,
-    dirty: BTreeSet<usize>,
+    dirty: BTreeSet<u64>,
+    root: Hash,
+    work: TreeWork,
 }
 
 impl Default for StateTree {
@@ -40,46 +94,126 @@ impl Default for StateTree {
     }
 }
 
-fn bucket_of(key_hash: &Hash) -> usize {
-    let prefix = u16::from_be_bytes([key_hash.0[0], key_hash.0[1]]);
-    usize::from(prefix >> (16 - BUCKET_BITS))
+fn key_hash(key: &[u8]) -> Hash {
+    Hash::digest(KEY_CONTEXT, key)
+}
+
+fn leaf_hash(key: &[u8], value: &[u8]) -> Hash {
+    Hash::digest_parts(LEAF_CONTEXT, &[key, value])
+}
+
+/// The bucket of `key_hash` among `2^bits` buckets (its first `bits` bits).
+fn bucket_of(key_hash: &Hash, bits: u32) -> u64 {
+    let mut prefix = [0u8; 8];
+    prefix.copy_from_slice(key_hash.0.get(..8).unwrap_or(&[0; 8]));
+    u64::from_be_bytes(prefix)
+        .checked_shr(64 - bits)
+        .unwrap_or(0)
+}
+
+/// The smallest key hash in bucket `bucket`.
+fn bucket_start(bucket: u64, bits: u32) -> Hash {
+    let mut bytes = [0u8; 32];
+    let prefix = bucket.checked_shl(64 - bits).unwrap_or(0);
+    if let Some(head) = bytes.get_mut(..8) {
+        head.copy_from_slice(&prefix.to_be_bytes());
+    }
+    Hash(bytes)
+}
+
+fn bucket_range(bucket: u64, bits: u32) -> (Bound<Hash>, Bound<Hash>) {
+    let lower = Bound::Included(bucket_start(bucket, bits));
+    let next = bucket.saturating_add(1);
+    let upper = if next >> bits == 0 {
+        Bound::Excluded(bucket_start(next, bits))
+    } else {
+        Bound::Unbounded
+    };
+    (lower, upper)
+}
+
+fn hash_bucket<'a>(leaves: impl Iterator<Item = (&'a Hash, &'a Hash)>) -> (Hash, u64) {
+    let mut input = Vec::new();
+    let mut count = 0u64;
+    for (key_hash, leaf) in leaves {
+        input.extend_from_slice(&key_hash.0);
+        input.extend_from_slice(&leaf.0);
+        count += 1;
+    }
+    if count == 0 {
+        return (Hash::digest(EMPTY_CONTEXT, &[]), 0);
+    }
+    (Hash::digest(BUCKET_CONTEXT, &input), count)
+}
+
+fn node_hash(left: &Hash, right: &Hash) -> Hash {
+    Hash::digest_parts(NODE_CONTEXT, &[&left.0, &right.0])
+}
+
+fn root_hash(bits: u32, top: &Hash) -> Hash {
+    Hash::digest_parts(ROOT_CONTEXT, &[&bits.to_le_bytes(), &top.0])
 }
 
 impl StateTree {
+    /// The commitment to an empty state.
     pub fn new() -> StateTree {
         let mut tree = StateTree {
-            buckets: vec![BTreeMap::new(); BUCKETS],
-            nodes: vec![Hash::ZERO; 2 * BUCKETS],
-            dirty: (0..BUCKETS).collect(),
+            leaves: BTreeMap::new(),
+            bits: MIN_BUCKET_BITS,
+            nodes: Vec::new(),
+            dirty: BTreeSet::new(),
+            root: Hash::ZERO,
+            work: TreeWork::default(),
         };
-        tree.recompute();
+        tree.rebuild();
         tree
     }
 
-    /// Insert or replace an entry (`value = None` removes it).
-    pub fn update(&mut self, key: &[u8], value: Option<&[u8]>) {
-        let key_hash = Hash::digest(KEY_CONTEXT, key);
-        let bucket = bucket_of(&key_hash);
-        let Some(entries) = self.buckets.get_mut(bucket) else {
-            return;
-        };
-        match value {
-            Some(value) => {
-                entries.insert(key_hash, Hash::digest_parts(LEAF_CONTEXT, &[key, value]));
-            }
-            None => {
-                entries.remove(&key_hash);
-            }
-        }
-        self.dirty.insert(bucket);
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        self.leaves.len()
     }
 
-    /// Re-hash touched buckets and their paths; returns the root.
+    pub fn is_empty(&self) -> bool {
+        self.leaves.is_empty()
+    }
+
+    /// The current bucket bits (as of the last [`StateTree::recompute`]).
+    pub fn bits(&self) -> u32 {
+        self.bits
+    }
+
+    /// Insert or replace an entry (`value = None` removes it). Takes effect
+    /// in the root at the next [`StateTree::recompute`].
+    pub fn update(&mut self, key: &[u8], value: Option<&[u8]>) {
+        let key_hash = key_hash(key);
+        match value {
+            Some(value) => {
+                self.leaves.insert(key_hash, leaf_hash(key, value));
+            }
+            None => {
+                self.leaves.remove(&key_hash);
+            }
+        }
+        self.dirty.insert(bucket_of(&key_hash, self.bits));
+    }
+
+    /// Re-hash touched buckets and their paths (or, when the number of
+    /// entries calls for another shape, every bucket); returns the root.
     pub fn recompute(&mut self) -> Hash {
+        let entries = u64::try_from(self.leaves.len()).unwrap_or(u64::MAX);
+        if bucket_bits(entries) != self.bits || self.nodes.is_empty() {
+            self.rebuild();
+            return self.root;
+        }
+        let mut work = TreeWork::default();
+        let first_bucket = 1usize << self.bits;
         let mut level: BTreeSet<usize> = BTreeSet::new();
         for bucket in std::mem::take(&mut self.dirty) {
-            let hash = self.bucket_hash(bucket);
-            let index = BUCKETS + bucket;
+            let (hash, count) = hash_bucket(self.leaves.range(bucket_range(bucket, self.bits)));
+            work.buckets += 1;
+            work.leaves += count;
+            let index = first_bucket.saturating_add(usize::try_from(bucket).unwrap_or(0));
             if let Some(slot) = self.nodes.get_mut(index) {
                 *slot = hash;
             }
@@ -88,53 +222,93 @@ impl StateTree {
         while !level.is_empty() {
             let mut next = BTreeSet::new();
             for index in level {
-                let left = self.nodes.get(2 * index).copied().unwrap_or_default();
-                let right = self.nodes.get(2 * index + 1).copied().unwrap_or_default();
-                if let Some(slot) = self.nodes.get_mut(index) {
-                    *slot = Hash::digest_parts(NODE_CONTEXT, &[&left.0, &right.0]);
-                }
+                self.hash_node(index);
+                work.nodes += 1;
                 if index > 1 {
                     next.insert(index / 2);
                 }
             }
             level = next;
         }
-        self.root()
+        self.root = root_hash(self.bits, &self.top());
+        self.work = work;
+        self.root
     }
 
-    fn bucket_hash(&self, bucket: usize) -> Hash {
-        let Some(entries) = self.buckets.get(bucket).filter(|e| !e.is_empty()) else {
-            return Hash::digest(EMPTY_CONTEXT, &[]);
+    /// Take the shape the number of entries calls for and hash everything.
+    fn rebuild(&mut self) {
+        let entries = u64::try_from(self.leaves.len()).unwrap_or(u64::MAX);
+        self.bits = bucket_bits(entries);
+        let buckets = 1usize << self.bits;
+        self.nodes = vec![Hash::ZERO; 2 * buckets];
+        self.dirty.clear();
+        let mut work = TreeWork {
+            resized: true,
+            ..TreeWork::default()
         };
-        let mut hasher_input = Vec::with_capacity(entries.len() * 64);
-        for (key_hash, leaf) in entries {
-            hasher_input.extend_from_slice(&key_hash.0);
-            hasher_input.extend_from_slice(&leaf.0);
+        // One ordered pass over the leaves: buckets are contiguous ranges.
+        let mut leaves = self.leaves.iter().peekable();
+        for bucket in 0..buckets {
+            let number = u64::try_from(bucket).unwrap_or(u64::MAX);
+            let bits = self.bits;
+            let mut members = Vec::new();
+            while let Some((k, v)) = leaves.next_if(|(k, _)| bucket_of(k, bits) == number) {
+                members.push((k, v));
+            }
+            let (hash, count) = hash_bucket(members.into_iter());
+            work.buckets += 1;
+            work.leaves += count;
+            if let Some(slot) = self.nodes.get_mut(buckets + bucket) {
+                *slot = hash;
+            }
         }
-        Hash::digest(BUCKET_CONTEXT, &hasher_input)
+        for index in (1..buckets).rev() {
+            self.hash_node(index);
+            work.nodes += 1;
+        }
+        self.root = root_hash(self.bits, &self.top());
+        self.work = work;
+    }
+
+    fn hash_node(&mut self, index: usize) {
+        let left = self.nodes.get(2 * index).copied().unwrap_or_default();
+        let right = self.nodes.get(2 * index + 1).copied().unwrap_or_default();
+        if let Some(slot) = self.nodes.get_mut(index) {
+            *slot = node_hash(&left, &right);
+        }
+    }
+
+    fn top(&self) -> Hash {
+        self.nodes.get(1).copied().unwrap_or_default()
     }
 
     /// The root as of the last [`StateTree::recompute`].
     pub fn root(&self) -> Hash {
-        self.nodes.get(1).copied().unwrap_or_default()
+        self.root
     }
 
-    /// A proof that `key` has `value` under the current root.
+    /// What the last [`StateTree::recompute`] (or construction) hashed.
+    pub fn last_work(&self) -> TreeWork {
+        self.work
+    }
+
+    /// A proof for `key` (of its value, or of its absence) under the root of
+    /// the last [`StateTree::recompute`]. Call it with no updates pending.
     pub fn prove(&self, key: &[u8]) -> StateProof {
-        let key_hash = Hash::digest(KEY_CONTEXT, key);
-        let bucket = bucket_of(&key_hash);
+        let bucket = bucket_of(&key_hash(key), self.bits);
         let leaves = self
-            .buckets
-            .get(bucket)
-            .map(|e| e.iter().map(|(k, v)| (*k, *v)).collect())
-            .unwrap_or_default();
+            .leaves
+            .range(bucket_range(bucket, self.bits))
+            .map(|(k, v)| (*k, *v))
+            .collect();
         let mut siblings = Vec::new();
-        let mut index = BUCKETS + bucket;
+        let mut index = (1usize << self.bits).saturating_add(usize::try_from(bucket).unwrap_or(0));
         while index > 1 {
             siblings.push(self.nodes.get(index ^ 1).copied().unwrap_or_default());
             index /= 2;
         }
         StateProof {
+            bits: self.bits,
             bucket,
             leaves,
             siblings,
@@ -142,10 +316,12 @@ impl StateTree {
     }
 }
 
-/// Proof of one entry: the bucket's leaves and the sibling hashes up to the root.
+/// Proof for one key: the tree's bucket bits, the key's bucket with all of
+/// its leaves, and the sibling hashes from the bucket up to the top.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StateProof {
-    pub bucket: usize,
+    pub bits: u32,
+    pub bucket: u64,
     pub leaves: Vec<(Hash, Hash)>,
     pub siblings: Vec<Hash>,
 }
@@ -153,34 +329,48 @@ pub struct StateProof {
 impl StateProof {
     /// Check that `key` maps to `value` under `root`.
     pub fn verify(&self, root: &Hash, key: &[u8], value: &[u8]) -> bool {
-        let key_hash = Hash::digest(KEY_CONTEXT, key);
-        let leaf = Hash::digest_parts(LEAF_CONTEXT, &[key, value]);
-        if bucket_of(&key_hash) != self.bucket || !self.leaves.contains(&(key_hash, leaf)) {
+        let key_hash = key_hash(key);
+        self.leaves.contains(&(key_hash, leaf_hash(key, value)))
+            && self.verify_bucket(root, &key_hash)
+    }
+
+    /// Check that `key` has no entry under `root`.
+    pub fn verify_absent(&self, root: &Hash, key: &[u8]) -> bool {
+        let key_hash = key_hash(key);
+        !self.leaves.iter().any(|(k, _)| *k == key_hash) && self.verify_bucket(root, &key_hash)
+    }
+
+    /// The bucket is the key's, holds only its own keys in order, and hashes
+    /// up to `root`.
+    fn verify_bucket(&self, root: &Hash, key_hash: &Hash) -> bool {
+        let shape_ok = (MIN_BUCKET_BITS..=MAX_BUCKET_BITS).contains(&self.bits)
+            && u32::try_from(self.siblings.len()).ok() == Some(self.bits)
+            && bucket_of(key_hash, self.bits) == self.bucket;
+        if !shape_ok {
             return false;
         }
         let sorted = self
             .leaves
             .windows(2)
             .all(|w| matches!(w, [a, b] if a.0 < b.0));
-        if !sorted {
+        let own = self
+            .leaves
+            .iter()
+            .all(|(k, _)| bucket_of(k, self.bits) == self.bucket);
+        if !sorted || !own {
             return false;
         }
-        let mut input = Vec::with_capacity(self.leaves.len() * 64);
-        for (k, v) in &self.leaves {
-            input.extend_from_slice(&k.0);
-            input.extend_from_slice(&v.0);
-        }
-        let mut hash = Hash::digest(BUCKET_CONTEXT, &input);
-        let mut index = BUCKETS + self.bucket;
+        let (mut hash, _) = hash_bucket(self.leaves.iter().map(|(k, v)| (k, v)));
+        let mut index = self.bucket;
         for sibling in &self.siblings {
             hash = if index.is_multiple_of(2) {
-                Hash::digest_parts(NODE_CONTEXT, &[&hash.0, &sibling.0])
+                node_hash(&hash, sibling)
             } else {
-                Hash::digest_parts(NODE_CONTEXT, &[&sibling.0, &hash.0])
+                node_hash(sibling, &hash)
             };
             index /= 2;
         }
-        index == 1 && &hash == root
+        &root_hash(self.bits, &hash) == root
     }
 }
 
@@ -218,5 +408,26 @@ mod tests {
         assert!(proof.verify(&root, &42u32.to_le_bytes(), &42u32.to_be_bytes()));
         assert!(!proof.verify(&root, &42u32.to_le_bytes(), &43u32.to_be_bytes()));
         assert!(!proof.verify(&Hash::ZERO, &42u32.to_le_bytes(), &42u32.to_be_bytes()));
+        assert!(!proof.verify_absent(&root, &42u32.to_le_bytes()));
+        let absent = tree.prove(&5000u32.to_le_bytes());
+        assert!(absent.verify_absent(&root, &5000u32.to_le_bytes()));
+        assert!(!absent.verify(&root, &5000u32.to_le_bytes(), b""));
+    }
+
+    #[test]
+    fn bucket_bits_keep_the_average_bucket_at_most_the_target() {
+        assert_eq!(bucket_bits(0), MIN_BUCKET_BITS);
+        let at_min = TARGET_BUCKET_LEAVES << MIN_BUCKET_BITS;
+        assert_eq!(bucket_bits(at_min), MIN_BUCKET_BITS);
+        assert_eq!(bucket_bits(at_min + 1), MIN_BUCKET_BITS + 1);
+        assert_eq!(bucket_bits(2 * at_min), MIN_BUCKET_BITS + 1);
+        assert_eq!(bucket_bits(2 * at_min + 1), MIN_BUCKET_BITS + 2);
+        assert_eq!(bucket_bits(u64::MAX), MAX_BUCKET_BITS);
+        for bits in MIN_BUCKET_BITS..=MAX_BUCKET_BITS {
+            for bucket in [0u64, 1, (1u64 << bits) - 1] {
+                let start = bucket_start(bucket, bits);
+                assert_eq!(bucket_of(&start, bits), bucket);
+            }
+        }
     }
 }

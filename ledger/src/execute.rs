@@ -28,17 +28,35 @@ impl Signer {
     }
 }
 
-/// Find the signer and check chain and nonce. Signatures are checked by the
-/// caller (once per node, see `SignatureCheck`).
+/// Check format and chain, find the signer and check its nonce: every
+/// admission rule but the signature, in the documented precedence (see
+/// [`crate::rejection`]). Block building and validation check the
+/// signature between [`check_stateless`] and [`find_signer`] instead.
 pub fn admit<S: StateRead + ?Sized>(
     state: &S,
     chain_id: &str,
     tx: &Transaction,
 ) -> Result<Signer, Rejection> {
+    check_stateless(chain_id, tx)?;
+    find_signer(state, tx)
+}
+
+/// The admission rules that do not read state: format, then chain.
+pub fn check_stateless(chain_id: &str, tx: &Transaction) -> Result<(), Rejection> {
     tx.check_format()?;
     if tx.body.chain_id != chain_id {
         return Err(Rejection::WrongChain);
     }
+    Ok(())
+}
+
+/// The admission rules that read state, after the signature: the signer
+/// must be a known, active cooperative or a member account, and the nonce
+/// must be its next one.
+pub fn find_signer<S: StateRead + ?Sized>(
+    state: &S,
+    tx: &Transaction,
+) -> Result<Signer, Rejection> {
     let key = tx.body.signer;
     let signer = if let Some(id) = state.coop_by_key(&key) {
         let coop = state.cooperative(&id).ok_or(Rejection::UnknownSigner)?;

@@ -181,7 +181,7 @@ fn execute<B: StateRead + ?Sized>(
         }
         GovAction::RemoveCooperative { id } => {
             let mut coop = existing(state, id)?;
-            if coop.position != 0 || coop.unsettled != 0 {
+            if coop.position != 0 || coop.unsettled != 0 || coop.unsettled_debit != 0 {
                 return Err(invalid("cooperative still has an unsettled position"));
             }
             coop.active = false;

@@ -1,7 +1,8 @@
 //! Invariants that must hold after every block, checkable at run time.
 
 use crate::state::{State, StateRead, StateValue};
-use crate::types::Position;
+use crate::types::{CoopId, Position};
+use std::collections::BTreeMap;
 
 /// A broken invariant: this is a bug, never a user error.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -14,6 +15,8 @@ pub enum InvariantViolation {
     WindowPositions { window: u64, sum: Position },
     #[error("unsettled positions sum to {0}, not 0")]
     UnsettledPositions(Position),
+    #[error("unsettled sums of {participant} do not match its unsettled windows")]
+    UnsettledSums { participant: String },
     #[error("account balance {balance} above its cap {cap}")]
     BalanceCap { balance: u64, cap: u64 },
     #[error("participant {participant} beyond its net debit cap")]
@@ -34,7 +37,9 @@ pub struct Totals {
 }
 
 /// Check conservation (Σ balances = minted − burned) and that positions sum to
-/// zero in the open window, in every closed window and across unsettled sums.
+/// zero in the open window, in every closed window and across unsettled sums,
+/// and that each participant's `unsettled` and `unsettled_debit` are the sums
+/// of its positions (and of its negative positions) in unsettled windows.
 /// Balances are `u64`, so none can be below zero.
 ///
 /// Caps are checked by [`check_caps`]: governance may lower a tier limit or a
@@ -46,6 +51,10 @@ pub fn check(state: &State) -> Result<Totals, InvariantViolation> {
     let mut totals = Totals::default();
     let mut open: Position = 0;
     let mut unsettled: Position = 0;
+    // Per participant: (unsettled, unsettled_debit) as recorded, and as
+    // recomputed from the windows that are not settled.
+    let mut recorded: BTreeMap<&CoopId, (Position, Position)> = BTreeMap::new();
+    let mut from_windows: BTreeMap<&CoopId, (Position, Position)> = BTreeMap::new();
     for (_, value) in state.iter() {
         match value {
             StateValue::Member(m) => {
@@ -65,6 +74,7 @@ pub fn check(state: &State) -> Result<Totals, InvariantViolation> {
                 check_bilateral(state, &c.id, c.position, &c.bilateral, None)?;
                 open = open.checked_add(c.position).ok_or_else(overflow)?;
                 unsettled = unsettled.checked_add(c.unsettled).ok_or_else(overflow)?;
+                recorded.insert(&c.id, (c.unsettled, c.unsettled_debit));
             }
             StateValue::Window(w) => {
                 let sum = w.position_sum().ok_or_else(overflow)?;
@@ -73,6 +83,16 @@ pub fn check(state: &State) -> Result<Totals, InvariantViolation> {
                         window: w.number,
                         sum,
                     });
+                }
+                if !w.settled {
+                    for (id, entry) in &w.entries {
+                        let sums = from_windows.entry(id).or_default();
+                        sums.0 = sums.0.checked_add(entry.position).ok_or_else(overflow)?;
+                        sums.1 = sums
+                            .1
+                            .checked_add(entry.position.min(0))
+                            .ok_or_else(overflow)?;
+                    }
                 }
             }
             _ => {}
@@ -97,6 +117,18 @@ pub fn check(state: &State) -> Result<Totals, InvariantViolation> {
     if unsettled != 0 {
         return Err(InvariantViolation::UnsettledPositions(unsettled));
     }
+    for (id, sums) in &recorded {
+        if from_windows.get(id).copied().unwrap_or_default() != *sums {
+            return Err(InvariantViolation::UnsettledSums {
+                participant: id.to_string(),
+            });
+        }
+    }
+    if let Some(id) = from_windows.keys().find(|id| !recorded.contains_key(*id)) {
+        return Err(InvariantViolation::UnsettledSums {
+            participant: id.to_string(),
+        });
+    }
     Ok(totals)
 }
 
@@ -116,10 +148,7 @@ pub fn check_caps(state: &State) -> Result<(), InvariantViolation> {
                 }
             }
             StateValue::Cooperative(c) => {
-                let exposure = c
-                    .position
-                    .checked_add(c.unsettled)
-                    .ok_or(InvariantViolation::Overflow)?;
+                let exposure = c.ndc_exposure().ok_or(InvariantViolation::Overflow)?;
                 if exposure < -Position::from(c.ndc) {
                     return Err(InvariantViolation::NetDebitCap {
                         participant: c.id.to_string(),

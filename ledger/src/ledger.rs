@@ -50,7 +50,7 @@ pub enum BlockError {
     WrongStateRoot,
     #[error("block's transaction root or count does not match its transactions")]
     WrongTxRoot,
-    #[error("block has too many transactions or bytes")]
+    #[error("block has more than MAX_BLOCK_TXS transactions or MAX_BLOCK_BYTES bytes")]
     TooLarge,
     #[error("transaction {index} cannot be in a block: {reason}")]
     InvalidTx { index: usize, reason: Rejection },
@@ -118,6 +118,15 @@ pub struct Ledger<S: Storage> {
 struct Executed {
     writes: BTreeMap<StateKey, Option<StateValue>>,
     results: Vec<(Hash, Result<(), Rejection>)>,
+    /// Per transaction, the member accounts its execution changed.
+    changed: Vec<Vec<PublicKey>>,
+}
+
+/// One admitted transaction's execution.
+struct Ran {
+    result: Result<(), Rejection>,
+    /// Member accounts the execution changed (none if it was rejected).
+    changed: Vec<PublicKey>,
 }
 
 fn corrupt(what: impl std::fmt::Display) -> LedgerError {
@@ -220,8 +229,10 @@ impl<S: Storage> Ledger<S> {
         &self.store
     }
 
-    /// Would `tx` be admitted to the next block (chain, signer, nonce)?
-    /// Signatures are checked separately, once per node.
+    /// Would `tx` be admitted to the next block (format, chain, signer,
+    /// nonce)? Signatures are checked separately, once per node; a caller
+    /// that reports one code checks the signature after the chain and before
+    /// this (see [`crate::rejection`]).
     pub fn check_admission(&self, tx: &Transaction) -> Result<(), Rejection> {
         execute::admit(&self.state, &self.chain_id, tx).map(|_| ())
     }
@@ -239,6 +250,7 @@ impl<S: Storage> Ledger<S> {
         let mut overlay = Overlay::new(&self.state);
         let mut chosen = Vec::new();
         let mut results = Vec::new();
+        let mut changed = Vec::new();
         let mut skipped = Vec::new();
         let mut bytes = 0usize;
         let max_txs = limits.max_txs.min(MAX_BLOCK_TXS);
@@ -253,10 +265,11 @@ impl<S: Storage> Ledger<S> {
             }
             let hash = tx.hash();
             match self.run_tx(&mut overlay, tx, hash, height, sigs) {
-                Ok(result) => {
+                Ok(ran) => {
                     bytes = bytes.saturating_add(size);
                     chosen.push((hash, tx.clone()));
-                    results.push((hash, result));
+                    results.push((hash, ran.result));
+                    changed.push(ran.changed);
                 }
                 Err(reason) => skipped.push((hash, reason)),
             }
@@ -278,6 +291,7 @@ impl<S: Storage> Ledger<S> {
             let executed = Executed {
                 writes: overlay.into_writes(),
                 results,
+                changed,
             };
             *cache = Some((block.hash(), executed));
         }
@@ -285,7 +299,10 @@ impl<S: Storage> Ledger<S> {
     }
 
     /// Admit and execute one transaction on `overlay`. `Err` means the
-    /// transaction could not be admitted; `Ok(result)` is its execution result.
+    /// transaction could not be admitted; `Ok` holds its execution result and
+    /// the member accounts it changed.
+    /// Admission follows the precedence in [`crate::rejection`]: format and
+    /// chain, then the signature, then signer and nonce.
     fn run_tx<B: StateRead + ?Sized>(
         &self,
         overlay: &mut Overlay<'_, B>,
@@ -293,11 +310,12 @@ impl<S: Storage> Ledger<S> {
         hash: Hash,
         height: u64,
         sigs: &dyn SignatureCheck,
-    ) -> Result<Result<(), Rejection>, Rejection> {
-        let signer = execute::admit(&*overlay, &self.chain_id, tx)?;
+    ) -> Result<Ran, Rejection> {
+        execute::check_stateless(&self.chain_id, tx)?;
         if !sigs.is_valid(&hash, tx) {
             return Err(Rejection::BadSignature);
         }
+        let signer = execute::find_signer(&*overlay, tx)?;
         let ctx = ExecContext {
             height,
             tx_hash: hash,
@@ -305,11 +323,19 @@ impl<S: Storage> Ledger<S> {
         let mut nested = Overlay::new(&*overlay);
         let result = execute::execute(&mut nested, &signer, &tx.body.action, ctx);
         let writes = nested.into_writes();
+        let mut changed = Vec::new();
         if result.is_ok() {
+            changed = writes
+                .keys()
+                .filter_map(|key| match key {
+                    StateKey::Member(member) => Some(*member),
+                    _ => None,
+                })
+                .collect();
             overlay.merge(writes);
         }
         execute::bump_nonce(overlay, tx);
-        Ok(result)
+        Ok(Ran { result, changed })
     }
 
     /// Check a proposed block without changing anything.
@@ -346,7 +372,20 @@ impl<S: Storage> Ledger<S> {
         if block.txs.len() > MAX_BLOCK_TXS {
             return Err(BlockError::TooLarge);
         }
-        let hashes: Vec<Hash> = block.txs.iter().map(Transaction::hash).collect();
+        // The block's encoded size: header, the list's length, each tx. A
+        // block larger than any node would decode is invalid however it
+        // arrived.
+        let mut hashes = Vec::with_capacity(block.txs.len());
+        let header_bytes = codec::encode(header).map_or(usize::MAX, |b| b.len());
+        let mut bytes = header_bytes.saturating_add(8);
+        for tx in &block.txs {
+            let (hash, size) = tx.hash_and_size();
+            hashes.push(hash);
+            bytes = bytes.saturating_add(size);
+        }
+        if bytes > MAX_BLOCK_BYTES {
+            return Err(BlockError::TooLarge);
+        }
         let count_ok = usize::try_from(header.tx_count).ok() == Some(hashes.len());
         if !count_ok || tx_root(&hashes) != header.tx_root {
             return Err(BlockError::WrongTxRoot);
@@ -362,15 +401,18 @@ impl<S: Storage> Ledger<S> {
         let hashes = self.check_header(block)?;
         let mut overlay = Overlay::new(&self.state);
         let mut results = Vec::with_capacity(block.txs.len());
+        let mut changed = Vec::with_capacity(block.txs.len());
         for (index, (tx, hash)) in block.txs.iter().zip(hashes).enumerate() {
-            let result = self
+            let ran = self
                 .run_tx(&mut overlay, tx, hash, block.header.height, sigs)
                 .map_err(|reason| BlockError::InvalidTx { index, reason })?;
-            results.push((hash, result));
+            results.push((hash, ran.result));
+            changed.push(ran.changed);
         }
         Ok(Executed {
             writes: overlay.into_writes(),
             results,
+            changed,
         })
     }
 
@@ -417,7 +459,7 @@ impl<S: Storage> Ledger<S> {
             }
         }
         let root = self.tree.recompute();
-        self.index_block(&mut batch, block, hash, &executed.results)?;
+        self.index_block(&mut batch, block, hash, &executed)?;
         batch.put(keys::META_HEIGHT.to_vec(), height.to_be_bytes().to_vec());
         batch.put(keys::META_LAST_HASH.to_vec(), hash.0.to_vec());
         batch.put(keys::root(height), root.0.to_vec());
@@ -459,12 +501,13 @@ impl<S: Storage> Ledger<S> {
         batch: &mut WriteBatch,
         block: &Block,
         hash: Hash,
-        results: &[(Hash, Result<(), Rejection>)],
+        executed: &Executed,
     ) -> Result<(), LedgerError> {
         let height = block.header.height;
         batch.put(keys::block(height), block.encode().map_err(corrupt)?);
         batch.put(keys::block_hash(&hash), height.to_be_bytes().to_vec());
-        for (index, (tx, (tx_hash, result))) in block.txs.iter().zip(results).enumerate() {
+        let runs = executed.results.iter().zip(&executed.changed);
+        for (index, (tx, ((tx_hash, result), changed))) in block.txs.iter().zip(runs).enumerate() {
             let index = u32::try_from(index).map_err(corrupt)?;
             let record = TxRecord {
                 height,
@@ -472,7 +515,14 @@ impl<S: Storage> Ledger<S> {
                 result: result.clone(),
             };
             batch.put(keys::tx(tx_hash), codec::encode(&record).map_err(corrupt)?);
-            for member in touched_members(tx) {
+            // Those the transaction names, and those whose account it
+            // changed: a freeze, unfreeze or incentive lands in the member's
+            // history under the approval that executed it.
+            let mut members = touched_members(tx);
+            members.extend(changed);
+            members.sort();
+            members.dedup();
+            for member in members {
                 batch.put(keys::history(&member, height, index), tx_hash.0.to_vec());
             }
         }
@@ -593,7 +643,11 @@ fn read_u64<S: Storage>(store: &S, key: &[u8]) -> Result<u64, LedgerError> {
     decode_u64(&store.get(key)?.ok_or_else(|| corrupt("missing height"))?)
 }
 
-/// Member accounts whose history shows this transaction.
+/// Member accounts a transaction names (signer, payee, registered or minted
+/// member, the member of a proposed freeze, unfreeze or incentive). The
+/// history index shows a transaction under these and under every member
+/// account its execution changed, so a governance action's effect is also
+/// found under the approval that executed it.
 pub fn touched_members(tx: &Transaction) -> Vec<PublicKey> {
     let mut out = vec![tx.body.signer];
     match &tx.body.action {

@@ -2,8 +2,17 @@
 //!
 //! The position rule covers every kind of transaction: a leg from an account
 //! homed at X to an account homed at Y (X ≠ Y) moves `position[X] -= a` and
-//! `position[Y] += a`. A leg that would take X's open position plus its
-//! unsettled closed-window net below `-NDC[X]` is rejected.
+//! `position[Y] += a`.
+//!
+//! Net debit cap: a leg that would take X's open position plus X's
+//! unsettled closed-window net *debit* below `-NDC[X]` is rejected. The
+//! closed-window part is Σ min(0, position) over X's closed windows that are
+//! not settled yet ([`Cooperative::unsettled_debit`]): what X owes there
+//! counts, what X is owed there does not, because that money has not reached
+//! X until the window is settled. Within the open window credits and debits
+//! net as usual.
+//!
+//! [`Cooperative::unsettled_debit`]: crate::types::Cooperative::unsettled_debit
 //!
 //! Checks run in this order, so every node reports the same reason: frozen
 //! accounts, insufficient funds, balance cap, net debit cap.
@@ -175,8 +184,9 @@ fn move_position<B: StateRead + ?Sized>(
         .ok_or_else(|| unknown(debtor_id))?;
     let a = Position::from(amount);
     let new_position = debtor.position.checked_sub(a).ok_or(Rejection::Overflow)?;
+    // Unsettled credits give no headroom: only closed-window debits count.
     let exposure = new_position
-        .checked_add(debtor.unsettled)
+        .checked_add(debtor.unsettled_debit)
         .ok_or(Rejection::Overflow)?;
     let floor = Position::from(debtor.ndc)
         .checked_neg()

@@ -5,8 +5,27 @@
 //! node reports the same code for the same transaction.
 //!
 //! Admission codes (the transaction cannot enter a block at all and consumes no
-//! nonce): `malformed`, `wrong_chain`, `bad_signature`, `unknown_signer`,
-//! `signer_inactive`, `stale_nonce`, `future_nonce`.
+//! nonce), in this order:
+//!
+//! 1. `malformed`: the bytes or a field break a format rule;
+//! 2. `wrong_chain`: the transaction names another network;
+//! 3. `bad_signature`: the signature does not verify (`verify_strict`) under
+//!    the key the transaction names as its signer;
+//! 4. `unknown_signer`: no cooperative or member account has that key;
+//! 5. `signer_inactive`: the key's cooperative was removed;
+//! 6. `stale_nonce`, 7. `future_nonce`: the nonce is not the signer's next.
+//!
+//! Why this order: the first three need no state, so their answer for a
+//! given transaction is the same on every node at every height, and the
+//! signature is checked before anything that depends on who the claimed
+//! signer is. Accounts are addressed by their key and the key travels in the
+//! transaction, so even an unknown key's signature can be checked (a key
+//! that is not a valid curve point is a bad signature). A forged copy of a
+//! committed transaction is therefore `bad_signature`, not `stale_nonce`, and
+//! someone who cannot sign for a key learns nothing about its account.
+//! The node's submission path and block building/validation
+//! (`Ledger::run_tx`) follow this order; `Ledger::check_admission` checks
+//! rules 1, 2 and 4-7 (signatures are verified once per node, separately).
 //!
 //! Execution codes (the transaction is in a block, its nonce is used, nothing
 //! else changes): everything else.
@@ -85,7 +104,9 @@ pub enum Rejection {
     /// The receiving account would exceed its KYC tier's balance cap.
     #[error("balance_cap_exceeded: cap {cap}")]
     BalanceCapExceeded { cap: u64 },
-    /// A participant's net debit would go below its net debit cap.
+    /// A leg would take a participant's open position plus its unsettled
+    /// closed-window net debit (credits in unsettled windows do not count)
+    /// below minus its net debit cap.
     #[error("net_debit_cap_exceeded: {participant}")]
     NetDebitCapExceeded { participant: String },
     /// The settlement window is not the open one.

@@ -2,11 +2,14 @@
 //!
 //! `CloseSettlementWindow { window }` (any active cooperative) freezes the open
 //! positions into window `window` and opens `window + 1`; the frozen positions
-//! move into each participant's `unsettled` sum, which still counts against its
-//! net debit cap. Each cooperative with a non-zero position signs
+//! move into each participant's `unsettled` sum, and the negative ones (what a
+//! participant owes) also into its `unsettled_debit` sum, which still counts
+//! against its net debit cap. A positive frozen position (what it is owed)
+//! gives no headroom until the window is settled: the money has not arrived.
+//! Each cooperative with a non-zero position signs
 //! `AcknowledgeSettlement` once its bank transfer is done. When every such
 //! cooperative has acknowledged, the window is settled and its positions leave
-//! the `unsettled` sums. The `network` pseudo-participant has no key: its
+//! the `unsettled` and `unsettled_debit` sums. The `network` pseudo-participant has no key: its
 //! transfers are part of the cooperatives' own, so it never acknowledges.
 
 use crate::rejection::Rejection;
@@ -88,6 +91,10 @@ pub fn close_window<B: StateRead + ?Sized>(
             .unsettled
             .checked_add(coop.position)
             .ok_or(Rejection::Overflow)?;
+        coop.unsettled_debit = coop
+            .unsettled_debit
+            .checked_add(coop.position.min(0))
+            .ok_or(Rejection::Overflow)?;
         coop.position = 0;
         coop.stats = WindowStats::default();
         state.put_cooperative(coop);
@@ -143,6 +150,10 @@ fn settle<B: StateRead + ?Sized>(
         coop.unsettled = coop
             .unsettled
             .checked_sub(entry.position)
+            .ok_or(Rejection::Overflow)?;
+        coop.unsettled_debit = coop
+            .unsettled_debit
+            .checked_sub(entry.position.min(0))
             .ok_or(Rejection::Overflow)?;
         state.put_cooperative(coop);
     }

@@ -146,6 +146,15 @@ impl Transaction {
         }
     }
 
+    /// The transaction's id and its encoded size, from one encoding
+    /// (`usize::MAX` if it cannot be encoded).
+    pub fn hash_and_size(&self) -> (Hash, usize) {
+        match self.encode() {
+            Ok(bytes) => (Hash::digest(TX_HASH_CONTEXT, &bytes), bytes.len()),
+            Err(_) => (Hash::ZERO, usize::MAX),
+        }
+    }
+
     /// Check the signature with `verify_strict`.
     pub fn verify_signature(&self) -> Result<(), Rejection> {
         let key = self

@@ -185,6 +185,12 @@ pub struct Cooperative {
     pub position: Position,
     /// Sum of this participant's net positions in closed, not yet settled windows.
     pub unsettled: Position,
+    /// Sum of this participant's net *debits* in closed, not yet settled
+    /// windows: Σ min(0, position) over those windows, so never positive.
+    /// This, not [`Cooperative::unsettled`], counts against the net debit
+    /// cap: money a participant is owed in an unsettled window has not
+    /// reached it yet, so it cannot be spent as room to owe more.
+    pub unsettled_debit: Position,
     pub stats: WindowStats,
     /// Net amount owed to (+) or by (−) each counterparty in the open window:
     /// the bilateral matrix row of this participant.
@@ -211,11 +217,30 @@ impl Cooperative {
             ndc,
             position: 0,
             unsettled: 0,
+            unsettled_debit: 0,
             stats: WindowStats::default(),
             bilateral: std::collections::BTreeMap::new(),
             nonce: 0,
             active: true,
         }
+    }
+}
+
+impl Cooperative {
+    /// What counts against the net debit cap: the open position plus the
+    /// net debits of closed, unsettled windows (`None` on overflow).
+    pub fn ndc_exposure(&self) -> Option<Position> {
+        self.position.checked_add(self.unsettled_debit)
+    }
+
+    /// How much more this participant may come to owe before a leg is
+    /// rejected with `net_debit_cap_exceeded` (zero when at or beyond the
+    /// cap, for example after governance lowered it).
+    pub fn ndc_headroom(&self) -> Position {
+        self.ndc_exposure()
+            .and_then(|e| Position::from(self.ndc).checked_add(e))
+            .unwrap_or(0)
+            .max(0)
     }
 }
 

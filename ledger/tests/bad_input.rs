@@ -171,3 +171,82 @@ fn a_failed_store_write_leaves_the_ledger_unchanged() {
     let reopened = kopnet_ledger::Ledger::open(store, &h.genesis).unwrap();
     assert_eq!(reopened.state_root(), outcome.state_root);
 }
+
+#[test]
+fn oversize_blocks_are_rejected_and_change_nothing() {
+    use kopnet_consensus::codec;
+    use kopnet_ledger::block::{tx_root, MAX_BLOCK_BYTES, MAX_BLOCK_TXS};
+    use kopnet_ledger::fees::default_fee_rules;
+    use kopnet_ledger::GovAction;
+
+    let mut h = Harness::new(MemoryStorage::new(), 1_000_000);
+    let tx = payment_tx(&mut h);
+    let root = h.ledger.state_root();
+    let height = h.ledger.height();
+    let (empty, _) = h.ledger.build_block(
+        &[],
+        coop("ksp-sejahtera"),
+        BlockLimits::default(),
+        &VerifyAll,
+    );
+    let with_txs = |txs: Vec<Transaction>| {
+        let mut block = empty.clone();
+        let hashes: Vec<_> = txs.iter().map(Transaction::hash).collect();
+        block.header.tx_root = tx_root(&hashes);
+        block.header.tx_count = u32::try_from(txs.len()).unwrap();
+        block.txs = txs;
+        block
+    };
+    // The size the ledger counts is the block's encoded size.
+    let small = with_txs(vec![tx.clone(), tx.clone()]);
+    let counted = codec::encode(&small.header).unwrap().len()
+        + 8
+        + small.txs.iter().map(|t| t.encoded_len()).sum::<usize>();
+    assert_eq!(counted, small.encode().unwrap().len());
+
+    // Too many transactions.
+    let too_many = with_txs(vec![tx.clone(); MAX_BLOCK_TXS + 1]);
+    // Too many bytes, in fewer transactions than the count limit: big
+    // governance transactions.
+    let mut rules = default_fee_rules();
+    while rules.len() < kopnet_ledger::tx::MAX_FEE_RULES {
+        rules.extend(default_fee_rules());
+    }
+    rules.truncate(kopnet_ledger::tx::MAX_FEE_RULES);
+    let big = h.sign(
+        &coop("ksp-sejahtera"),
+        Action::Propose {
+            action: GovAction::SetFeeRules { rules },
+        },
+    );
+    let per_block = MAX_BLOCK_BYTES / big.encoded_len() + 1;
+    assert!(per_block < MAX_BLOCK_TXS);
+    let too_big = with_txs(vec![big; per_block]);
+    assert!(too_big.encode().unwrap().len() > MAX_BLOCK_BYTES);
+
+    for block in [too_many, too_big] {
+        assert_eq!(
+            h.ledger.validate_block(&block, &VerifyAll),
+            Err(BlockError::TooLarge)
+        );
+        assert_eq!(
+            h.ledger
+                .apply_block(&block, &VerifyAll, vec![])
+                .unwrap_err(),
+            LedgerError::Block(BlockError::TooLarge)
+        );
+        // Bytes over the limit do not even decode (a block of too many
+        // small transactions does, and is refused by validation above).
+        let bytes = block.encode().unwrap();
+        if bytes.len() > MAX_BLOCK_BYTES {
+            assert!(matches!(
+                Block::decode(&bytes),
+                Err(kopnet_ledger::block::BlockDecodeError::Codec(
+                    DecodeError::TooLarge { .. }
+                ))
+            ));
+        }
+        assert_eq!(h.ledger.state_root(), root);
+        assert_eq!(h.ledger.height(), height);
+    }
+}

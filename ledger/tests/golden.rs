@@ -1,6 +1,7 @@
 //! Golden vectors: the exact bytes and hashes of fixed signed transactions and
-//! a block. If one of these changes, the wire and storage format changed: that
-//! must be a deliberate, versioned decision, never an accident.
+//! a block, and the state roots of a fixed history. If one of these changes,
+//! the wire, storage or commitment format changed: that must be a deliberate,
+//! versioned decision, never an accident.
 
 mod common;
 use common::*;
@@ -91,4 +92,45 @@ fn transactions_and_block_have_fixed_bytes_and_hashes() {
     );
     assert_eq!(Block::decode(&bytes).unwrap(), block);
     payment.verify_signature().unwrap();
+}
+
+const GENESIS_ROOT: &str = "421b4b41fa2111408934602a9823eb7dc555e21d80ddcc1f71717ff918d6ba7e";
+const STORY_ROOT: &str = "fbeb0773f6162e5dbc7c709c7e6005a6d6697947ac47dfc8a3037a23b68c92f2";
+
+/// The state root after the demo genesis and after a fixed block: pins the
+/// state encoding and the commitment (shape rule, contexts, root).
+#[test]
+fn state_roots_of_a_fixed_history_are_fixed() {
+    let mut h = Harness::new(kopnet_ledger::MemoryStorage::new(), 50_000_000);
+    let genesis_root = h.ledger.state_root();
+    let ani = h.member_key("ani");
+    let budi = h.member_key("budi");
+    let ksp = coop("ksp-sejahtera");
+    let pasar = coop("pasar-makmur");
+    let register = |member| Action::RegisterMember {
+        member,
+        kind: AccountKind::Member,
+        tier: KycTier::Registered,
+    };
+    let txs = vec![
+        h.sign(&ksp, register(ani)),
+        h.sign(&pasar, register(budi)),
+        h.sign(
+            &ksp,
+            Action::Mint {
+                member: ani,
+                amount: 100_000,
+            },
+        ),
+        h.sign(&ani, pay(budi, 25_000, 1)),
+    ];
+    let results = h.block(txs);
+    assert!(results.iter().all(|r| r.is_ok()), "{results:?}");
+    let story_root = h.ledger.state_root();
+    if std::env::var("KOPNET_PRINT_GOLDEN").is_ok() {
+        println!("GENESIS_ROOT {genesis_root}");
+        println!("STORY_ROOT {story_root}");
+    }
+    assert_eq!(genesis_root.to_hex(), GENESIS_ROOT);
+    assert_eq!(story_root.to_hex(), STORY_ROOT);
 }

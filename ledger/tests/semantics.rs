@@ -41,6 +41,77 @@ fn net_debit_cap_stops_a_cooperative_owing_too_much() {
 }
 
 #[test]
+fn credits_in_an_unsettled_window_are_not_headroom() {
+    // NDC 50.000. In window 0 KSP's member pays Pasar's member 30.000:
+    // Pasar is owed 30.000, KSP owes it.
+    let mut h = city();
+    let ani = h.member("ani", "ksp-sejahtera", AccountKind::Member, 200_000);
+    let budi = h.member("budi", "pasar-makmur", AccountKind::Member, 200_000);
+    h.run(&ani, pay(budi, 30_000, 1)).unwrap();
+    h.run(
+        &coop("angkot-maju"),
+        Action::CloseSettlementWindow { window: 0 },
+    )
+    .unwrap();
+    let pasar = h.coop_record("pasar-makmur");
+    assert_eq!((pasar.unsettled, pasar.unsettled_debit), (30_000, 0));
+    let ksp = h.coop_record("ksp-sejahtera");
+    assert_eq!((ksp.unsettled, ksp.unsettled_debit), (-30_000, -30_000));
+    // Pasar has not received the 30.000 yet: its room to owe is the NDC,
+    // not NDC + 30.000.
+    assert_eq!(pasar.ndc_headroom(), 50_000);
+    assert_eq!(
+        h.run(&budi, pay(ani, 50_001, 1)).unwrap_err().code(),
+        "net_debit_cap_exceeded"
+    );
+    h.run(&budi, pay(ani, 50_000, 2)).unwrap();
+    assert_eq!(h.coop_record("pasar-makmur").ndc_headroom(), 0);
+    // KSP is now owed 50.000 in the open window, which nets against its
+    // open debits as usual, but its 30.000 debt in window 0 still counts.
+    let ksp = h.coop_record("ksp-sejahtera");
+    assert_eq!((ksp.position, ksp.unsettled_debit), (50_000, -30_000));
+    assert_eq!(ksp.ndc_headroom(), 70_000);
+
+    // A credit in one unsettled window does not offset a debit in another:
+    // close window 1 (KSP +50.000 there) and KSP still has 30.000 of debt
+    // from window 0 against its cap.
+    h.run(
+        &coop("angkot-maju"),
+        Action::CloseSettlementWindow { window: 1 },
+    )
+    .unwrap();
+    let ksp = h.coop_record("ksp-sejahtera");
+    assert_eq!((ksp.unsettled, ksp.unsettled_debit), (20_000, -30_000));
+    assert_eq!(ksp.ndc_headroom(), 20_000);
+    assert_eq!(
+        h.run(&ani, pay(budi, 20_001, 3)).unwrap_err().code(),
+        "net_debit_cap_exceeded"
+    );
+
+    // Settling window 0 clears KSP's debt and Pasar's claim from it.
+    for slug in ["ksp-sejahtera", "pasar-makmur"] {
+        h.run(&coop(slug), Action::AcknowledgeSettlement { window: 0 })
+            .unwrap();
+    }
+    assert!(h.ledger.state_window(0).unwrap().settled);
+    let ksp = h.coop_record("ksp-sejahtera");
+    assert_eq!((ksp.unsettled, ksp.unsettled_debit), (50_000, 0));
+    assert_eq!(ksp.ndc_headroom(), 50_000);
+    let pasar = h.coop_record("pasar-makmur");
+    assert_eq!((pasar.unsettled, pasar.unsettled_debit), (-50_000, -50_000));
+    h.run(&ani, pay(budi, 50_000, 3)).unwrap();
+    // Settling window 1 clears the rest.
+    for slug in ["ksp-sejahtera", "pasar-makmur"] {
+        h.run(&coop(slug), Action::AcknowledgeSettlement { window: 1 })
+            .unwrap();
+    }
+    for slug in ["ksp-sejahtera", "pasar-makmur"] {
+        let record = h.coop_record(slug);
+        assert_eq!((record.unsettled, record.unsettled_debit), (0, 0), "{slug}");
+    }
+}
+
+#[test]
 fn idempotency_returns_the_first_result_and_flags_changes() {
     let mut h = city();
     let ani = h.member("ani", "ksp-sejahtera", AccountKind::Member, 100_000);
@@ -257,4 +328,73 @@ fn replays_and_wrong_nonces_are_not_admitted() {
         h.ledger.check_admission(&future).unwrap_err().code(),
         "future_nonce"
     );
+}
+
+#[test]
+fn weak_or_invalid_keys_cannot_own_an_account() {
+    use kopnet_consensus::PublicKey;
+    let mut h = city();
+    // Small-order points: the identity (order 1), y = -1 (order 2), y = 0
+    // (order 4); and bytes that are no curve point at all.
+    let mut minus_one = [0xffu8; 32];
+    minus_one[0] = 0xec;
+    minus_one[31] = 0x7f;
+    let mut identity = [0u8; 32];
+    identity[0] = 1;
+    let not_a_point = (0u8..=255)
+        .map(|b| PublicKey([b; 32]))
+        .find(|k| k.prepare().is_err())
+        .unwrap();
+    for key in [
+        PublicKey(identity),
+        PublicKey(minus_one),
+        PublicKey([0; 32]),
+        not_a_point,
+    ] {
+        let root = h.ledger.state_root();
+        let nonce_before = h.coop_record("ksp-sejahtera").nonce;
+        let err = h
+            .run(
+                &coop("ksp-sejahtera"),
+                Action::RegisterMember {
+                    member: key,
+                    kind: AccountKind::Member,
+                    tier: KycTier::Basic,
+                },
+            )
+            .unwrap_err();
+        assert_eq!(err.code(), "weak_key", "{key:?}");
+        assert!(h.ledger.member(&key).is_none());
+        // Only the cooperative's nonce moved.
+        assert_eq!(h.coop_record("ksp-sejahtera").nonce, nonce_before + 1);
+        assert_ne!(h.ledger.state_root(), root);
+    }
+    // Governance cannot add a cooperative with a weak key either: the
+    // proposal executes and fails with the same code.
+    let add = GovAction::AddCooperative {
+        id: id("koperasi-lemah"),
+        name: "Koperasi Lemah".into(),
+        key: PublicKey(identity),
+        voting_power: 1,
+        ndc: 0,
+    };
+    h.run(&coop("ksp-sejahtera"), Action::Propose { action: add })
+        .unwrap();
+    for slug in ["pasar-makmur", "angkot-maju"] {
+        h.run(&coop(slug), Action::Approve { proposal: 0 }).unwrap();
+    }
+    let proposal = {
+        use kopnet_ledger::state::StateRead;
+        h.ledger.state().proposal(0).unwrap()
+    };
+    assert!(
+        matches!(proposal.status, kopnet_ledger::governance::ProposalStatus::Failed { ref reason, .. } if reason.starts_with("weak_key")),
+        "{:?}",
+        proposal.status
+    );
+    assert!(h
+        .ledger
+        .cooperatives()
+        .iter()
+        .all(|c| c.id.as_str() != "koperasi-lemah"));
 }

@@ -84,8 +84,7 @@ pub fn coop_json(
     members: u64,
     merchants: u64,
 ) -> Value {
-    let exposure = coop.position.saturating_add(coop.unsettled);
-    let headroom = i128::from(coop.ndc).saturating_add(exposure).max(0);
+    let headroom = coop.ndc_headroom();
     json!({
         "id": coop.id.as_str(),
         "name": coop.name,
@@ -94,6 +93,7 @@ pub fn coop_json(
         "ndc": coop.ndc,
         "position": i64::try_from(coop.position).unwrap_or(i64::MAX),
         "unsettled": i64::try_from(coop.unsettled).unwrap_or(i64::MAX),
+        "unsettled_debit": i64::try_from(coop.unsettled_debit).unwrap_or(i64::MIN),
         "ndc_headroom": i64::try_from(headroom).unwrap_or(i64::MAX),
         "gross_sent": coop.stats.gross_sent,
         "gross_received": coop.stats.gross_received,

@@ -1,0 +1,97 @@
+//! Governance actions execute when approvals reach more than 2/3 of the
+//! voting power, and not at exactly 2/3.
+//!
+//! Voting power: ksp-sejahtera 1, pasar-makmur 1, angkot-maju 1,
+//! taksi-bersama 3 (total 6); konsumen-rukun does not validate. Proposed by
+//! ksp (1/6), approved by taksi (4/6: exactly 2/3, nothing happens), then by
+//! pasar (5/6: executed).
+
+mod common;
+use common::*;
+use kopnet_ledger::governance::ProposalStatus;
+use kopnet_ledger::state::StateRead;
+use kopnet_ledger::testkit::demo_genesis;
+use kopnet_ledger::{GovAction, KycTier, MemoryStorage};
+
+fn city() -> Harness<MemoryStorage> {
+    let mut genesis = demo_genesis(CHAIN, 4, 1_000_000);
+    genesis.cooperatives[3].voting_power = 3;
+    assert_eq!(genesis.cooperatives[3].id.as_str(), "taksi-bersama");
+    Harness::with_genesis(MemoryStorage::new(), genesis)
+}
+
+type Check = fn(&Harness<MemoryStorage>) -> bool;
+
+#[test]
+fn each_action_executes_above_two_thirds_and_not_at_two_thirds() {
+    let cases: Vec<(&str, GovAction, Check)> = vec![
+        (
+            "remove cooperative",
+            GovAction::RemoveCooperative {
+                id: id("konsumen-rukun"),
+            },
+            |h| !h.coop_record("konsumen-rukun").active,
+        ),
+        (
+            "change voting power",
+            GovAction::SetVotingPower {
+                id: id("angkot-maju"),
+                voting_power: 2,
+            },
+            |h| h.ledger.validators().contains(&(coop("angkot-maju"), 2)),
+        ),
+        (
+            "set net debit cap",
+            GovAction::SetNetDebitCap {
+                id: id("pasar-makmur"),
+                ndc: 123_456,
+            },
+            |h| h.coop_record("pasar-makmur").ndc == 123_456,
+        ),
+        (
+            "set tier limit",
+            GovAction::SetTierLimit {
+                tier: KycTier::Basic,
+                cap: 500_000,
+            },
+            |h| h.ledger.params().unwrap().tier_limits.basic == 500_000,
+        ),
+    ];
+    for (name, action, done) in cases {
+        let mut h = city();
+        let approve = |h: &mut Harness<MemoryStorage>, slug: &str| {
+            h.run(&coop(slug), kopnet_ledger::Action::Approve { proposal: 0 })
+                .unwrap();
+        };
+        h.run(
+            &coop("ksp-sejahtera"),
+            kopnet_ledger::Action::Propose { action },
+        )
+        .unwrap();
+        assert!(!done(&h), "{name}: executed at 1/6");
+        approve(&mut h, "taksi-bersama");
+        let proposal = h.ledger.state().proposal(0).unwrap();
+        assert_eq!(proposal.status, ProposalStatus::Open, "{name} at 4/6");
+        assert!(!done(&h), "{name}: executed at exactly 2/3");
+        approve(&mut h, "pasar-makmur");
+        let proposal = h.ledger.state().proposal(0).unwrap();
+        assert_eq!(
+            proposal.status,
+            ProposalStatus::Executed {
+                height: h.ledger.height()
+            },
+            "{name} at 5/6"
+        );
+        assert!(done(&h), "{name}: not executed at 5/6");
+        // Executed proposals take no more approvals.
+        assert_eq!(
+            h.run(
+                &coop("angkot-maju"),
+                kopnet_ledger::Action::Approve { proposal: 0 }
+            )
+            .unwrap_err()
+            .code(),
+            "unknown_proposal"
+        );
+    }
+}

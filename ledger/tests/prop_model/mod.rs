@@ -1,0 +1,470 @@
+//! The reference model for the property tests: random operations, who signs
+//! them, and the money rules written as plainly as possible (no overlays, no
+//! encoding, no storage), so that the ledger is checked against an
+//! independent statement of what should happen.
+#![allow(dead_code)]
+
+use proptest::prelude::*;
+use std::collections::{BTreeMap, BTreeSet};
+
+pub const MEMBERS: usize = 8;
+pub const COOPS: usize = 5;
+/// Keys that are never registered.
+pub const UNKNOWN_KEYS: usize = 2;
+pub const NETWORK: usize = COOPS;
+pub const NDC: u64 = 400_000;
+pub const CAP_MEMBER: u64 = 10_000_000;
+pub const CAP_MERCHANT: u64 = 100_000_000;
+
+pub fn member_home(m: usize) -> usize {
+    m % COOPS
+}
+pub fn is_merchant(m: usize) -> bool {
+    m >= 6
+}
+pub fn member_name(m: usize) -> String {
+    format!("member-{m}")
+}
+pub fn unknown_name(u: usize) -> String {
+    format!("stranger-{u}")
+}
+
+/// Who signs an operation: the signer the operation is meant for, or
+/// someone else (a random cooperative, a random member, an unknown key).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Who {
+    Proper,
+    Coop(usize),
+    Member(usize),
+    Unknown(usize),
+}
+
+/// A signer that exists in the ledger.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signer {
+    Coop(usize),
+    Member(usize),
+}
+
+#[derive(Debug, Clone)]
+pub enum Op {
+    Mint {
+        member: usize,
+        amount: u64,
+    },
+    Burn {
+        member: usize,
+        amount: u64,
+    },
+    Pay {
+        from: usize,
+        to: usize,
+        amount: u64,
+        idem: u8,
+    },
+    /// A cross-cooperative payment resolved when signed, from the committed
+    /// state: from the richest member of a cooperative that is owed money in
+    /// an unsettled window (any cooperative if none is), of that
+    /// cooperative's room to owe counted as if unsettled credits were
+    /// headroom, plus `delta`. Probes the cap's exact edge and the gap
+    /// between counting only unsettled debits and netting credits in.
+    PayNearCap {
+        pick: usize,
+        to: usize,
+        delta: i8,
+        idem: u8,
+    },
+    CashIn {
+        agent: usize,
+        member: usize,
+        amount: u64,
+    },
+    CashOut {
+        member: usize,
+        agent: usize,
+        amount: u64,
+    },
+    Close {
+        by: usize,
+        window_offset: u8,
+    },
+    /// `Close` with its window number resolved when signed.
+    CloseAt {
+        by: usize,
+        window: u64,
+    },
+    Ack {
+        coop: usize,
+        window: u8,
+    },
+}
+
+impl Op {
+    /// The signer this operation is meant for.
+    pub fn proper_signer(&self) -> Signer {
+        match *self {
+            Op::Mint { member, .. } | Op::Burn { member, .. } => Signer::Coop(member_home(member)),
+            Op::Pay { from, .. } => Signer::Member(from),
+            Op::PayNearCap { .. } => unreachable!("resolved before signing"),
+            Op::CashIn { agent, .. } => Signer::Coop(agent),
+            Op::CashOut { member, .. } => Signer::Member(member),
+            Op::Close { by, .. } | Op::CloseAt { by, .. } => Signer::Coop(by),
+            Op::Ack { coop, .. } => Signer::Coop(coop),
+        }
+    }
+
+    /// The same operation as signed by `signer` (the signer is the payer of a
+    /// payment or cash-out, the closer or acknowledger of a window).
+    pub fn as_signed_by(&self, signer: Signer) -> Op {
+        let mut op = self.clone();
+        match (&mut op, signer) {
+            (Op::Pay { from, .. }, Signer::Member(m)) => *from = m,
+            (Op::CashOut { member, .. }, Signer::Member(m)) => *member = m,
+            (Op::Close { by, .. } | Op::CloseAt { by, .. }, Signer::Coop(c)) => *by = c,
+            (Op::Ack { coop, .. }, Signer::Coop(c)) => *coop = c,
+            _ => {}
+        }
+        op
+    }
+}
+
+/// One generated step: an operation and who signs it. `Replay` resends an
+/// earlier committed transaction; `Retry` signs an earlier payment again
+/// (new nonce, same idempotency id, payee and amount); `Forge` sends a
+/// transaction whose signature does not verify; `ForgeReplay` resends an
+/// earlier committed transaction with its signature broken (a forgery
+/// first: `bad_signature`, not `stale_nonce`).
+#[derive(Debug, Clone)]
+pub enum Step {
+    Do(Op, Who),
+    Replay(usize),
+    Retry(usize),
+    Forge(Op),
+    ForgeReplay(usize),
+}
+
+fn amount() -> impl Strategy<Value = u64> {
+    prop_oneof![
+        1 => Just(0u64),
+        6 => 1u64..200_000,
+        // Around the net debit cap, so positions end up near it.
+        3 => 200_000u64..1_200_000,
+        1 => 1_200_000u64..4_000_000,
+    ]
+}
+
+/// Larger amounts for deposits, so balance caps are reached.
+fn deposit() -> impl Strategy<Value = u64> {
+    prop_oneof![
+        2 => amount(),
+        2 => 500_000u64..3_000_000,
+        1 => 4_000_000u64..12_000_000,
+    ]
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    let m = 0..MEMBERS;
+    let c = 0..COOPS;
+    prop_oneof![
+        4 => (m.clone(), deposit()).prop_map(|(member, amount)| Op::Mint { member, amount }),
+        1 => (m.clone(), amount()).prop_map(|(member, amount)| Op::Burn { member, amount }),
+        8 => (m.clone(), m.clone(), amount(), 0u8..6)
+            .prop_map(|(from, to, amount, idem)| Op::Pay { from, to, amount, idem }),
+        3 => (0..COOPS, 0..MEMBERS, -1i8..=1, 0u8..6)
+            .prop_map(|(pick, to, delta, idem)| Op::PayNearCap { pick, to, delta, idem }),
+        2 => (c.clone(), m.clone(), deposit())
+            .prop_map(|(agent, member, amount)| Op::CashIn { agent, member, amount }),
+        2 => (m.clone(), c.clone(), amount())
+            .prop_map(|(member, agent, amount)| Op::CashOut { member, agent, amount }),
+        2 => (c.clone(), 0u8..2).prop_map(|(by, window_offset)| Op::Close { by, window_offset }),
+        2 => (c.clone(), 0u8..4).prop_map(|(coop, window)| Op::Ack { coop, window }),
+    ]
+}
+
+fn who() -> impl Strategy<Value = Who> {
+    prop_oneof![
+        16 => Just(Who::Proper),
+        1 => (0..COOPS).prop_map(Who::Coop),
+        1 => (0..MEMBERS).prop_map(Who::Member),
+        1 => (0..UNKNOWN_KEYS).prop_map(Who::Unknown),
+    ]
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    prop_oneof![
+        30 => (op(), who()).prop_map(|(op, who)| Step::Do(op, who)),
+        1 => (0usize..1000).prop_map(Step::Replay),
+        2 => (0usize..1000).prop_map(Step::Retry),
+        1 => op().prop_map(Step::Forge),
+        1 => (0usize..1000).prop_map(Step::ForgeReplay),
+    ]
+}
+
+pub fn blocks() -> impl Strategy<Value = Vec<Vec<Step>>> {
+    prop::collection::vec(prop::collection::vec(step(), 1..10), 1..14)
+}
+
+// ---------------------------------------------------------------- the model
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Acct {
+    M(usize),
+    Fee(usize),
+    Float(usize),
+    Net,
+}
+
+#[derive(Debug, Clone)]
+pub struct ModelWindow {
+    pub positions: BTreeMap<usize, i128>,
+    pub acked: BTreeSet<usize>,
+    pub settled: bool,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Model {
+    pub balances: BTreeMap<Acct, u64>,
+    pub position: [i128; COOPS + 1],
+    pub unsettled: [i128; COOPS + 1],
+    /// Σ min(0, position) over closed, unsettled windows: what counts
+    /// against the NDC besides the open position.
+    pub unsettled_debit: [i128; COOPS + 1],
+    /// Legs rejected by the NDC that netting unsettled credits against
+    /// debits would have allowed (kept across rejections, for coverage).
+    pub credit_not_counted: u64,
+    pub idem: BTreeMap<(usize, u8), (usize, u64)>,
+    pub windows: Vec<ModelWindow>,
+}
+
+impl Model {
+    fn home(&self, a: Acct) -> usize {
+        match a {
+            Acct::M(m) => member_home(m),
+            Acct::Fee(c) | Acct::Float(c) => c,
+            Acct::Net => NETWORK,
+        }
+    }
+
+    pub fn bal(&self, a: Acct) -> u64 {
+        self.balances.get(&a).copied().unwrap_or(0)
+    }
+
+    fn credit(&mut self, to: Acct, amount: u64) -> Result<(), &'static str> {
+        let new = self.bal(to) + amount;
+        if let Acct::M(m) = to {
+            let cap = if is_merchant(m) {
+                CAP_MERCHANT
+            } else {
+                CAP_MEMBER
+            };
+            if new > cap {
+                return Err("balance_cap_exceeded");
+            }
+        }
+        self.balances.insert(to, new);
+        Ok(())
+    }
+
+    fn transfer(&mut self, from: Acct, to: Acct, amount: u64) -> Result<(), &'static str> {
+        if amount == 0 {
+            return Ok(());
+        }
+        let have = self.bal(from);
+        if have < amount {
+            return Err("insufficient_funds");
+        }
+        self.balances.insert(from, have - amount);
+        self.credit(to, amount)?;
+        let (x, y) = (self.home(from), self.home(to));
+        if x != y {
+            let a = i128::from(amount);
+            let ndc = if x == NETWORK { 0 } else { i128::from(NDC) };
+            if self.position[x] - a + self.unsettled_debit[x] < -ndc {
+                if self.position[x] - a + self.unsettled[x] >= -ndc {
+                    self.credit_not_counted += 1;
+                }
+                return Err("net_debit_cap_exceeded");
+            }
+            self.position[x] -= a;
+            self.position[y] += a;
+        }
+        Ok(())
+    }
+
+    fn fee(amount: u64, bps: u64) -> u64 {
+        amount * bps / 10_000
+    }
+
+    /// Apply one operation signed by `signer`; `Err(code)` leaves the model
+    /// unchanged.
+    pub fn apply(&mut self, op: &Op, signer: Signer) -> Result<(), &'static str> {
+        let mut next = self.clone();
+        let result = next
+            .authorize(op, signer)
+            .and_then(|()| next.apply_inner(op));
+        let credit_not_counted = next.credit_not_counted;
+        if result.is_ok() {
+            *self = next;
+        }
+        self.credit_not_counted = credit_not_counted;
+        result
+    }
+
+    /// Who may do what. `op` is already in the signer's terms (see
+    /// [`Op::as_signed_by`]).
+    fn authorize(&self, op: &Op, signer: Signer) -> Result<(), &'static str> {
+        match (op, signer) {
+            (Op::Pay { .. } | Op::CashOut { .. }, Signer::Member(_)) => Ok(()),
+            (Op::Pay { .. } | Op::CashOut { .. }, Signer::Coop(_)) => Err("not_authorized"),
+            (_, Signer::Member(_)) => Err("not_authorized"),
+            (Op::Mint { member, amount } | Op::Burn { member, amount }, Signer::Coop(c)) => {
+                if *amount == 0 {
+                    Err("zero_amount")
+                } else if member_home(*member) != c {
+                    Err("not_authorized")
+                } else {
+                    Ok(())
+                }
+            }
+            (Op::CashIn { agent, .. }, Signer::Coop(c)) if *agent != c => Err("not_authorized"),
+            _ => Ok(()),
+        }
+    }
+
+    fn apply_inner(&mut self, op: &Op) -> Result<(), &'static str> {
+        match *op {
+            Op::Mint { member, amount } => {
+                if amount == 0 {
+                    return Err("zero_amount");
+                }
+                self.credit(Acct::M(member), amount)
+            }
+            Op::Burn { member, amount } => {
+                if amount == 0 {
+                    return Err("zero_amount");
+                }
+                let have = self.bal(Acct::M(member));
+                if have < amount {
+                    return Err("insufficient_funds");
+                }
+                self.balances.insert(Acct::M(member), have - amount);
+                Ok(())
+            }
+            Op::Pay {
+                from,
+                to,
+                amount,
+                idem,
+            } => {
+                if let Some(&(first_to, first_amount)) = self.idem.get(&(from, idem)) {
+                    return Err(if first_to != to {
+                        "exists_with_different_payee"
+                    } else if first_amount != amount {
+                        "exists_with_different_amount"
+                    } else {
+                        "duplicate"
+                    });
+                }
+                if amount == 0 {
+                    return Err("zero_amount");
+                }
+                if from == to {
+                    return Err("self_payment");
+                }
+                self.transfer(Acct::M(from), Acct::M(to), amount)?;
+                let (x, y) = (member_home(from), member_home(to));
+                if is_merchant(to) && x != y {
+                    self.transfer(Acct::M(to), Acct::Fee(y), Self::fee(amount, 30))?;
+                    self.transfer(Acct::M(to), Acct::Fee(x), Self::fee(amount, 30))?;
+                    self.transfer(Acct::M(to), Acct::Net, Self::fee(amount, 10))?;
+                }
+                self.idem.insert((from, idem), (to, amount));
+                Ok(())
+            }
+            Op::CashIn {
+                agent,
+                member,
+                amount,
+            } => {
+                if amount == 0 {
+                    return Err("zero_amount");
+                }
+                self.credit(Acct::Float(agent), amount)?;
+                self.transfer(Acct::Float(agent), Acct::M(member), amount)?;
+                if member_home(member) != agent {
+                    self.transfer(Acct::M(member), Acct::Fee(agent), 1_000)?;
+                }
+                Ok(())
+            }
+            Op::CashOut {
+                member,
+                agent,
+                amount,
+            } => {
+                if amount == 0 {
+                    return Err("zero_amount");
+                }
+                self.transfer(Acct::M(member), Acct::Float(agent), amount)?;
+                let home = member_home(member);
+                if home != agent {
+                    self.transfer(Acct::M(member), Acct::Fee(agent), 2_500)?;
+                    self.transfer(Acct::M(member), Acct::Fee(home), 1_000)?;
+                }
+                let have = self.bal(Acct::Float(agent));
+                self.balances.insert(Acct::Float(agent), have - amount);
+                Ok(())
+            }
+            Op::Close { .. } | Op::PayNearCap { .. } => unreachable!("resolved when signed"),
+            Op::CloseAt { window, .. } => {
+                if window != self.windows.len() as u64 {
+                    return Err("window_not_open");
+                }
+                let mut positions = BTreeMap::new();
+                for p in 0..=COOPS {
+                    if self.position[p] != 0 {
+                        positions.insert(p, self.position[p]);
+                    }
+                    self.unsettled[p] += self.position[p];
+                    self.unsettled_debit[p] += self.position[p].min(0);
+                    self.position[p] = 0;
+                }
+                let mut window = ModelWindow {
+                    positions,
+                    acked: BTreeSet::new(),
+                    settled: false,
+                };
+                if window.positions.keys().all(|p| *p == NETWORK) {
+                    self.settle(&mut window);
+                }
+                self.windows.push(window);
+                Ok(())
+            }
+            Op::Ack { coop, window } => {
+                let mut w = self
+                    .windows
+                    .get(usize::from(window))
+                    .cloned()
+                    .ok_or("unknown_window")?;
+                if w.settled || !w.positions.contains_key(&coop) || !w.acked.insert(coop) {
+                    return Err("nothing_to_acknowledge");
+                }
+                if w.positions
+                    .keys()
+                    .all(|p| *p == NETWORK || w.acked.contains(p))
+                {
+                    self.settle(&mut w);
+                }
+                self.windows[usize::from(window)] = w;
+                Ok(())
+            }
+        }
+    }
+
+    fn settle(&mut self, window: &mut ModelWindow) {
+        for (p, pos) in &window.positions {
+            self.unsettled[*p] -= pos;
+            self.unsettled_debit[*p] -= (*pos).min(0);
+        }
+        window.settled = true;
+    }
+}
