@@ -425,6 +425,21 @@ impl<S: Storage> Ledger<S> {
         sigs: &dyn SignatureCheck,
         extra: Vec<(Vec<u8>, Vec<u8>)>,
     ) -> Result<BlockOutcome, LedgerError> {
+        self.apply_block_with(block, sigs, extra, |_| Vec::new())
+    }
+
+    /// [`Ledger::apply_block`], where `after` sees the validators (key,
+    /// power; sorted) the state will have after the block and returns more
+    /// host entries for the same batch: the node records the validator set
+    /// that signs two heights later in the block's own write, so no crash
+    /// can separate the two.
+    pub fn apply_block_with(
+        &mut self,
+        block: &Block,
+        sigs: &dyn SignatureCheck,
+        mut extra: Vec<(Vec<u8>, Vec<u8>)>,
+        after: impl FnOnce(&[(PublicKey, u64)]) -> Vec<(Vec<u8>, Vec<u8>)>,
+    ) -> Result<BlockOutcome, LedgerError> {
         let hash = block.hash();
         let cached = self
             .validated
@@ -438,8 +453,17 @@ impl<S: Storage> Ledger<S> {
             Some((_, executed)) if self.check_header(block).is_ok() => executed,
             _ => self.execute_block(block, sigs)?,
         };
+        let mut executed = executed;
         let height = block.header.height;
         let validators_before = self.validators();
+        let validators_after = {
+            let mut post = Overlay::new(&self.state);
+            post.merge(std::mem::take(&mut executed.writes));
+            let validators = validators_of(&post);
+            executed.writes = post.into_writes();
+            validators
+        };
+        extra.extend(after(&validators_after));
 
         let mut batch = WriteBatch::default();
         let mut encoded = Vec::with_capacity(executed.writes.len());
@@ -486,7 +510,7 @@ impl<S: Storage> Ledger<S> {
         self.height = height;
         self.last_block_hash = hash;
         self.state_root = root;
-        let validators_changed = self.validators() != validators_before;
+        let validators_changed = validators_after != validators_before;
         Ok(BlockOutcome {
             height,
             hash,
@@ -533,14 +557,7 @@ impl<S: Storage> Ledger<S> {
 
     /// Validators and their voting power, sorted by key (power > 0, active).
     pub fn validators(&self) -> Vec<(PublicKey, u64)> {
-        let mut out: Vec<(PublicKey, u64)> = self
-            .cooperatives()
-            .into_iter()
-            .filter(|c| c.active && c.voting_power > 0)
-            .filter_map(|c| c.key.map(|k| (k, c.voting_power)))
-            .collect();
-        out.sort();
-        out
+        validators_of(&self.state)
     }
 
     pub fn cooperatives(&self) -> Vec<crate::types::Cooperative> {
@@ -825,4 +842,18 @@ impl<S: Storage> Ledger<S> {
             payee_receives,
         })
     }
+}
+
+/// Validators of a state: active cooperatives with voting power and a key,
+/// as (key, power), sorted.
+fn validators_of<S: StateRead + ?Sized>(state: &S) -> Vec<(PublicKey, u64)> {
+    let ids = state.params().map(|p| p.participants).unwrap_or_default();
+    let mut out: Vec<(PublicKey, u64)> = ids
+        .iter()
+        .filter_map(|id| state.cooperative(id))
+        .filter(|c| c.active && c.voting_power > 0)
+        .filter_map(|c| c.key.map(|k| (k, c.voting_power)))
+        .collect();
+    out.sort();
+    out
 }

@@ -95,3 +95,50 @@ fn each_action_executes_above_two_thirds_and_not_at_two_thirds() {
         );
     }
 }
+
+/// The block that executes a voting-power change shows the new validators
+/// to `apply_block_with` before its batch is written (the node records the
+/// set for `h + 2` in that same batch).
+#[test]
+fn apply_block_with_sees_the_validators_after_the_block() {
+    let mut h = city();
+    let propose = GovAction::SetVotingPower {
+        id: id("angkot-maju"),
+        voting_power: 2,
+    };
+    h.run(
+        &coop("ksp-sejahtera"),
+        kopnet_ledger::Action::Propose { action: propose },
+    )
+    .unwrap();
+    h.run(
+        &coop("taksi-bersama"),
+        kopnet_ledger::Action::Approve { proposal: 0 },
+    )
+    .unwrap();
+    let before = h.ledger.validators();
+    let tx = h.sign(
+        &coop("pasar-makmur"),
+        kopnet_ledger::Action::Approve { proposal: 0 },
+    );
+    let proposer = coop("ksp-sejahtera");
+    let (block, _) = h.ledger.build_block(
+        &[tx],
+        proposer,
+        kopnet_ledger::ledger::BlockLimits::default(),
+        &kopnet_ledger::VerifyAll,
+    );
+    let mut seen = Vec::new();
+    let outcome = h
+        .ledger
+        .apply_block_with(&block, &kopnet_ledger::VerifyAll, vec![], |validators| {
+            seen = validators.to_vec();
+            vec![(b"probe".to_vec(), b"1".to_vec())]
+        })
+        .unwrap();
+    assert!(outcome.validators_changed);
+    assert_ne!(seen, before);
+    assert!(seen.contains(&(coop("angkot-maju"), 2)), "{seen:?}");
+    assert_eq!(seen, h.ledger.validators());
+    assert_eq!(h.ledger.host_data(b"probe").unwrap(), Some(b"1".to_vec()));
+}

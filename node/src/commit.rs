@@ -1,8 +1,11 @@
 //! Committing a decided (or synced) block: one atomic sled write with its
-//! certificate, then the mempool, metrics, status and block events.
+//! certificate and the validator set that signs [`VALIDATOR_SET_CHANGE_DELAY`]
+//! heights later, then the mempool, metrics, status and block events.
 
 use crate::shared::{BlockEvent, NodeState, TxSummary};
-use kopnet_consensus::{codec, CommitCertificate, Validator, ValidatorSet};
+use kopnet_consensus::{
+    codec, CommitCertificate, PublicKey, Validator, ValidatorSet, VALIDATOR_SET_CHANGE_DELAY,
+};
 use kopnet_ledger::ledger::BlockOutcome;
 use kopnet_ledger::{Action, Block, Ledger, LedgerError, SledStorage, Storage};
 use std::sync::atomic::Ordering;
@@ -47,7 +50,7 @@ pub fn validator_set_for<S: Storage>(
     ledger: &Ledger<S>,
     height: u64,
 ) -> Result<ValidatorSet, CommitError> {
-    if height == ledger.height().saturating_add(2) {
+    if height == ledger.height().saturating_add(VALIDATOR_SET_CHANGE_DELAY) {
         return current_set(ledger);
     }
     match ledger.host_data(&vset_key(height))? {
@@ -58,17 +61,31 @@ pub fn validator_set_for<S: Storage>(
     }
 }
 
-/// Record the set for `height + 2` after applying block `height`.
-fn remember_next_set(ledger: &Ledger<SledStorage>, height: u64) -> Result<(), CommitError> {
-    let set = current_set(ledger)?;
-    let bytes = codec::encode(&set).map_err(|e| CommitError::ValidatorSet(e.to_string()))?;
-    let mut batch = kopnet_ledger::storage::WriteBatch::default();
-    batch.put(
-        kopnet_ledger::keys::host(&vset_key(height.saturating_add(2))),
-        bytes,
-    );
-    ledger.storage().commit(batch).map_err(LedgerError::from)?;
-    Ok(())
+/// The host entry recording the validator set that signs height `height +`
+/// [`VALIDATOR_SET_CHANGE_DELAY`], written in block `height`'s own batch.
+/// Empty only if the ledger has no validator left, which governance
+/// forbids; catching up past such a height would then stop with an error.
+fn next_set_entry(height: u64, validators: &[(PublicKey, u64)]) -> Vec<(Vec<u8>, Vec<u8>)> {
+    let validators = validators
+        .iter()
+        .map(|(key, voting_power)| Validator {
+            key: *key,
+            voting_power: *voting_power,
+        })
+        .collect();
+    let encoded = ValidatorSet::new(validators)
+        .map_err(|e| e.to_string())
+        .and_then(|set| codec::encode(&set).map_err(|e| e.to_string()));
+    match encoded {
+        Ok(bytes) => vec![(
+            vset_key(height.saturating_add(VALIDATOR_SET_CHANGE_DELAY)),
+            bytes,
+        )],
+        Err(error) => {
+            tracing::error!(height, %error, "cannot record the next validator set");
+            Vec::new()
+        }
+    }
 }
 
 /// Apply `block` with `certificate`; update everything that follows a commit.
@@ -82,12 +99,12 @@ pub fn commit_block(
     let height = block.header.height;
     let outcome = {
         let mut ledger = state.ledger.write().map_err(|_| CommitError::Poisoned)?;
-        let outcome = ledger.apply_block(
+        let outcome = ledger.apply_block_with(
             block,
             &state.verified,
             vec![(certificate_key(height), cert_bytes)],
+            |validators| next_set_entry(height, validators),
         )?;
-        remember_next_set(&ledger, height)?;
         crate::fault::after_commit(&mut ledger, block, &outcome);
         outcome
     };
@@ -192,18 +209,19 @@ pub fn summarize(
 /// heights 1 and 2; on any store at height `h`, make sure the set for
 /// `h + 2` is recorded.
 ///
-/// The set for `h + 2` is written right after block `h` is applied, in its
-/// own batch ([`remember_next_set`]); a crash between the two leaves it
-/// missing, and without it the node could never verify block `h + 2`. It is
-/// the ledger's validators as of block `h` — the current ones — so it can be
-/// written again here exactly as it would have been.
+/// The set for `h + 2` is written in block `h`'s own batch
+/// ([`next_set_entry`]), so a crash cannot separate them; stores written by
+/// earlier versions (which wrote it in a second batch, after the block)
+/// may lack it, and without it the node could never verify block `h + 2`.
+/// It is the ledger's validators as of block `h` — the current ones — so it
+/// can be written here exactly as it would have been.
 pub fn init_validator_sets(ledger: &Ledger<SledStorage>) -> Result<(), CommitError> {
     let set = current_set(ledger)?;
     let bytes = codec::encode(&set).map_err(|e| CommitError::ValidatorSet(e.to_string()))?;
     let mut batch = kopnet_ledger::storage::WriteBatch::default();
     let heights = match ledger.height() {
         0 => vec![1, 2],
-        h => vec![h.saturating_add(2)],
+        h => vec![h.saturating_add(VALIDATOR_SET_CHANGE_DELAY)],
     };
     for height in heights {
         if ledger.host_data(&vset_key(height))?.is_none() {
@@ -234,19 +252,41 @@ mod tests {
         init_validator_sets(&ledger).unwrap();
         let proposer = testkit::key_for("ksp-sejahtera").public();
         let (block, _) = ledger.build_block(&[], proposer, BlockLimits::default(), &VerifyAll);
-        // Block 1 lands; the process dies before `remember_next_set`.
+        // Block 1 lands without its next set (as an earlier version could
+        // leave it after a crash between two batches).
         ledger.apply_block(&block, &VerifyAll, vec![]).unwrap();
         assert_eq!(ledger.height(), 1);
         assert!(ledger.host_data(&vset_key(3)).unwrap().is_none());
 
         init_validator_sets(&ledger).unwrap();
         let repaired = ledger.host_data(&vset_key(3)).unwrap().unwrap();
-        remember_next_set(&ledger, 1).unwrap();
-        let clean = ledger.host_data(&vset_key(3)).unwrap().unwrap();
-        assert_eq!(repaired, clean);
+        let clean = next_set_entry(1, &ledger.validators());
+        assert_eq!(clean, vec![(vset_key(3), repaired)]);
         // Heights 1 and 2 keep the genesis set; 3 now verifies.
         let set3 = validator_set_for(&ledger, 3).unwrap();
         assert_eq!(set3, current_set(&ledger).unwrap());
         assert!(ledger.host_data(&vset_key(1)).unwrap().is_some());
+    }
+
+    /// A committed block carries the set that signs two heights later in
+    /// its own batch.
+    #[test]
+    fn a_block_and_the_set_it_decides_land_together() {
+        let dir = tempfile::tempdir().unwrap();
+        let genesis = testkit::demo_genesis("kopnet-test", 4, 1_000_000);
+        let store = SledStorage::open(dir.path(), 1 << 20).unwrap();
+        let mut ledger = Ledger::open(store, &genesis).unwrap();
+        let proposer = testkit::key_for("ksp-sejahtera").public();
+        let (block, _) = ledger.build_block(&[], proposer, BlockLimits::default(), &VerifyAll);
+        ledger
+            .apply_block_with(&block, &VerifyAll, vec![], |validators| {
+                next_set_entry(1, validators)
+            })
+            .unwrap();
+        let recorded = ledger.host_data(&vset_key(3)).unwrap().unwrap();
+        assert_eq!(
+            recorded,
+            codec::encode(&current_set(&ledger).unwrap()).unwrap()
+        );
     }
 }
