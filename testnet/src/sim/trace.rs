@@ -1,6 +1,7 @@
 //! The trace of a run: every applied event, hashed as it is recorded (blake3
 //! over the codec encoding of each entry in order, which equals hashing the
-//! encoded trace), with a bounded tail kept for failure reports.
+//! encoded trace), with a bounded tail kept for failure reports and, on
+//! request, every line (`kopnet-sim --seed S --trace`).
 
 use kopnet_consensus::codec;
 use serde::Serialize;
@@ -17,12 +18,6 @@ pub enum TraceEvent {
         to: u32,
         what: String,
     },
-    Dropped {
-        from: u32,
-        to: u32,
-        what: String,
-        reason: String,
-    },
     Timer {
         node: u32,
         height: u64,
@@ -32,19 +27,32 @@ pub enum TraceEvent {
     Gossip {
         node: u32,
     },
-    Txs {
+    Clients,
+    /// A client handed a transaction to a node.
+    Submit {
         node: u32,
+        tx: String,
+        resubmit: bool,
+    },
+    Governance {
+        what: String,
     },
     Crash {
         node: u32,
         mid_send: bool,
     },
+    /// The node crashed after persisting its record, before sending.
+    CrashedMidSend {
+        node: u32,
+    },
     Restart {
         node: u32,
         height: u64,
+        state_root: String,
     },
     Partition {
         groups: Vec<u8>,
+        kind: String,
     },
     Heal,
     Decide {
@@ -52,6 +60,19 @@ pub enum TraceEvent {
         height: u64,
         round: u32,
         value: String,
+    },
+    /// The decided block applied on the node's ledger.
+    Commit {
+        node: u32,
+        height: u64,
+        txs: u32,
+        rejected: u32,
+        state_root: String,
+    },
+    /// The first time any node used the validator set of `height`.
+    ValidatorSet {
+        height: u64,
+        powers: String,
     },
     Evidence {
         node: u32,
@@ -69,20 +90,21 @@ struct Entry<'a> {
 pub struct Trace {
     hasher: blake3::Hasher,
     tail: VecDeque<String>,
+    full: Option<Vec<String>>,
     count: u64,
 }
 
-impl Default for Trace {
-    fn default() -> Self {
+impl Trace {
+    /// A trace; `full` keeps every line.
+    pub fn new(full: bool) -> Self {
         Trace {
-            hasher: blake3::Hasher::new_derive_key("kopnet sim trace v1"),
+            hasher: blake3::Hasher::new_derive_key("kopnet sim trace v2"),
             tail: VecDeque::new(),
+            full: full.then(Vec::new),
             count: 0,
         }
     }
-}
 
-impl Trace {
     pub fn record(&mut self, time_ms: u64, event: TraceEvent) {
         let entry = Entry {
             index: self.count,
@@ -96,8 +118,11 @@ impl Trace {
         if self.tail.len() == TAIL_MAX {
             self.tail.pop_front();
         }
-        self.tail
-            .push_back(format!("#{} t={}ms {:?}", self.count - 1, time_ms, event));
+        let line = format!("#{} t={}ms {:?}", self.count - 1, time_ms, event);
+        if let Some(full) = &mut self.full {
+            full.push(line.clone());
+        }
+        self.tail.push_back(line);
     }
 
     pub fn hash_hex(&self) -> String {
@@ -114,5 +139,10 @@ impl Trace {
 
     pub fn tail(&self) -> Vec<String> {
         self.tail.iter().cloned().collect()
+    }
+
+    /// Every line, if the trace was created with `full`.
+    pub fn take_full(&mut self) -> Option<Vec<String>> {
+        self.full.take()
     }
 }
