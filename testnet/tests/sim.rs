@@ -5,7 +5,7 @@
 
 use kopnet_consensus::QuorumRule;
 use kopnet_testnet::sim::{
-    run, run_many, run_traced, FaultCounts, LedgerCounts, SimConfig, SimReport,
+    run, run_many, run_traced, FaultCounts, LedgerCounts, SimConfig, SimReport, Violation,
 };
 
 fn threads() -> usize {
@@ -38,6 +38,7 @@ fn assert_everything_fired(reports: &[SimReport]) {
     assert!(ledger.txs_rejected > 0, "{ledger}");
     assert!(ledger.governance_executed > 0, "{ledger}");
     assert!(ledger.set_changes > 0, "{ledger}");
+    assert!(ledger.joined_precommits > 0, "{ledger}");
 }
 
 #[test]
@@ -101,4 +102,25 @@ fn broken_quorum_rule_is_caught() {
     assert!(report.contains("--unsafe-quorum"));
     assert!(report.contains(&format!("--seed {}", failure.config.seed)));
     assert!(report.contains("--trace"));
+}
+
+#[test]
+fn diverging_ledger_state_is_caught() {
+    let mut config = SimConfig::new(0, 4, 1, 3);
+    config.faulty_ledger = true;
+    let failure = (0..50)
+        .find_map(|seed| {
+            config.seed = seed;
+            run(&config).err()
+        })
+        .expect("a node whose ledger moved money outside a block must be caught");
+    assert!(
+        matches!(
+            failure.violation,
+            Violation::StateRoot { .. } | Violation::Validity { .. }
+        ),
+        "expected a state-root divergence, got {}",
+        failure.violation
+    );
+    assert!(failure.to_string().contains("--faulty-ledger"));
 }

@@ -52,6 +52,10 @@ struct Args {
     /// No governance changes and no standby node.
     #[arg(long)]
     no_governance: bool,
+    /// Corrupt one honest node's ledger on purpose, to show the state-root
+    /// check catches it.
+    #[arg(long)]
+    faulty_ledger: bool,
     /// Worker threads (each simulation is single-threaded).
     #[arg(long)]
     threads: Option<usize>,
@@ -87,6 +91,7 @@ fn main() -> ExitCode {
     }
     template.faults = !args.no_faults;
     template.governance = !args.no_governance;
+    template.faulty_ledger = args.faulty_ledger;
     if args.trace {
         return trace_one(template);
     }
@@ -128,7 +133,7 @@ fn main() -> ExitCode {
         heights += report.heights_decided;
     }
     println!(
-        "{}/{} seeds passed ({} validators, {} byzantine, {} heights after heal{}{}{}; {} events, {} heights decided; {:.1}s on {} threads)",
+        "{}/{} seeds passed ({} validators, {} byzantine, {} heights after heal{}{}{}{}; {} events, {} heights decided; {:.1}s on {} threads)",
         passed.len(),
         seeds,
         args.validators,
@@ -137,6 +142,7 @@ fn main() -> ExitCode {
         if args.unsafe_quorum { ", UNSAFE quorum" } else { "" },
         if args.no_faults { ", no faults" } else { "" },
         if args.no_governance { ", no governance" } else { "" },
+        if args.faulty_ledger { ", FAULTY ledger" } else { "" },
         events,
         heights,
         elapsed.as_secs_f64(),

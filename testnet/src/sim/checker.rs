@@ -16,6 +16,7 @@ use std::collections::{BTreeMap, BTreeSet};
 pub struct Checker {
     chain_id: String,
     byzantine: Vec<PublicKey>,
+    standby: Option<PublicKey>,
     decided: BTreeMap<Height, Hash>,
     roots: BTreeMap<Height, Hash>,
     sets: BTreeMap<Height, ValidatorSet>,
@@ -23,6 +24,8 @@ pub struct Checker {
     proposed: BTreeSet<Hash>,
     pub evidence_seen: u64,
     pub set_changes: u64,
+    /// Signatures of the standby cooperative in agreed certificates.
+    pub standby_precommits: u64,
 }
 
 /// A validator set seen for the first time at a height.
@@ -31,10 +34,11 @@ pub struct NewSet {
 }
 
 impl Checker {
-    pub fn new(chain_id: &str, byzantine: Vec<PublicKey>) -> Self {
+    pub fn new(chain_id: &str, byzantine: Vec<PublicKey>, standby: Option<PublicKey>) -> Self {
         Checker {
             chain_id: chain_id.to_string(),
             byzantine,
+            standby,
             decided: BTreeMap::new(),
             roots: BTreeMap::new(),
             sets: BTreeMap::new(),
@@ -42,6 +46,7 @@ impl Checker {
             proposed: BTreeSet::new(),
             evidence_seen: 0,
             set_changes: 0,
+            standby_precommits: 0,
         }
     }
 
@@ -135,6 +140,13 @@ impl Checker {
             Some(_) => {}
             None => {
                 self.decided.insert(height, id);
+                let standby = self.standby;
+                self.standby_precommits += decision
+                    .certificate
+                    .signatures
+                    .iter()
+                    .filter(|s| Some(s.validator) == standby)
+                    .count() as u64;
             }
         }
         if !self.proposed.contains(&id) {

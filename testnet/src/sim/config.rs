@@ -18,6 +18,10 @@ pub struct SimConfig {
     /// Seeded governance changes (voting power, a cooperative joining and
     /// leaving the validator set) and the standby node that may join.
     pub governance: bool,
+    /// Deliberately corrupt one honest node's ledger (money moved between
+    /// two members outside any block), to show the state-root check
+    /// catches it.
+    pub faulty_ledger: bool,
     /// Keep every trace line, not only the tail (for `kopnet-sim --trace`).
     /// Does not change the run or its trace hash.
     pub full_trace: bool,
@@ -33,6 +37,7 @@ impl SimConfig {
             quorum_rule: QuorumRule::Bft,
             faults: true,
             governance: true,
+            faulty_ledger: false,
             full_trace: false,
         }
     }
@@ -48,6 +53,9 @@ impl SimConfig {
         }
         if !self.governance {
             flags.push_str(" --no-governance");
+        }
+        if self.faulty_ledger {
+            flags.push_str(" --faulty-ledger");
         }
         format!(
             "cargo run --release -p kopnet-testnet --bin kopnet-sim -- --seed {} --validators {} --byzantine {} --heights {}{} --trace",

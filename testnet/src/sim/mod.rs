@@ -45,6 +45,7 @@ pub mod byzantine;
 pub mod checker;
 pub mod clients;
 pub mod config;
+pub mod corrupt;
 pub mod forge;
 pub mod governance;
 pub mod ledger_host;

@@ -108,6 +108,8 @@ pub(super) struct Simulation {
     pub(super) send_seq: u64,
     /// Highest send order delivered per link (from * nodes + to).
     pub(super) last_delivered: Vec<u64>,
+    /// `--faulty-ledger`: the node to corrupt, until it is done.
+    pub(super) corrupt: Option<usize>,
     /// Set if the world could not be built.
     setup_error: Option<String>,
 }
@@ -175,10 +177,19 @@ impl Simulation {
             Err(e) => setup_error = Some(e.to_string()),
         }
         let n = world.nodes();
+        let corrupt = config
+            .faulty_ledger
+            .then(|| (0..n).find(|&i| !world.is_byzantine(i)))
+            .flatten();
         Simulation {
+            corrupt,
             engine_config: engine_config(&config),
             clients: Clients::new(&world, Governance::new(plan)),
-            checker: Checker::new(CHAIN_ID, world.byzantine_keys()),
+            checker: Checker::new(
+                CHAIN_ID,
+                world.byzantine_keys(),
+                world.standby.map(|i| world.coops[i].keypair.public()),
+            ),
             trace: Trace::new(config.full_trace),
             config,
             rng,
@@ -203,6 +214,7 @@ impl Simulation {
         ledger.txs_resubmitted = self.clients.counts.txs_resubmitted;
         ledger.governance_executed = self.clients.governance().executed;
         ledger.set_changes = self.checker.set_changes;
+        ledger.joined_precommits = self.checker.standby_precommits;
         let mut faults = self.faults;
         faults.evidence = self.checker.evidence_seen;
         SimReport {

@@ -101,6 +101,9 @@ pub struct LedgerCounts {
     pub governance_executed: u64,
     /// Heights whose validator set differs from the previous height's.
     pub set_changes: u64,
+    /// Precommits in agreed certificates by the cooperative that joined
+    /// through governance.
+    pub joined_precommits: u64,
 }
 
 impl AddAssign for LedgerCounts {
@@ -112,6 +115,7 @@ impl AddAssign for LedgerCounts {
         self.empty_blocks += o.empty_blocks;
         self.governance_executed += o.governance_executed;
         self.set_changes += o.set_changes;
+        self.joined_precommits += o.joined_precommits;
     }
 }
 
@@ -125,6 +129,7 @@ impl fmt::Display for LedgerCounts {
             ("empty blocks", self.empty_blocks),
             ("governance proposals executed", self.governance_executed),
             ("validator-set changes in effect", self.set_changes),
+            ("precommits by the joined validator", self.joined_precommits),
         ];
         for (name, count) in rows {
             writeln!(f, "  {name:<36} {count}")?;

@@ -69,6 +69,10 @@ pub enum TraceEvent {
         rejected: u32,
         state_root: String,
     },
+    /// `--faulty-ledger`: the node's ledger was corrupted outside any block.
+    Corrupted {
+        node: u32,
+    },
     /// The first time any node used the validator set of `height`.
     ValidatorSet {
         height: u64,

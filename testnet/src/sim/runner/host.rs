@@ -5,6 +5,7 @@
 use super::super::byzantine::{disseminate, Behaviour};
 use super::super::clients::Submission;
 use super::super::config::timing;
+use super::super::corrupt;
 use super::super::forge;
 use super::super::ledger_host;
 use super::super::net::{Event, Fate, NetMsg, NodeId};
@@ -250,6 +251,19 @@ impl Simulation {
                 state_root: format!("{:?}", outcome.state_root),
             },
         );
+        if self.corrupt == Some(node) {
+            let members: Vec<_> = self
+                .world
+                .members
+                .iter()
+                .map(|m| m.keypair.public())
+                .collect();
+            if corrupt::shift_balance(&mut self.nodes[node].ledger, &members) {
+                self.corrupt = None;
+                self.trace
+                    .record(self.now_ms, TraceEvent::Corrupted { node: node as u32 });
+            }
+        }
         let set = next_set(&self.nodes[node])?;
         let n = &mut self.nodes[node];
         let Some(effective) = effective_height(height) else {
