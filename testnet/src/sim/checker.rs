@@ -8,7 +8,8 @@
 use super::net::NodeId;
 use super::violation::Violation;
 use kopnet_consensus::{
-    Decision, Evidence, Hash, Height, Message, PublicKey, Round, SignStep, ValidatorSet, VoteKind,
+    codec, Decision, Evidence, Hash, Height, Message, PublicKey, Round, SignStep, ValidatorSet,
+    VoteKind,
 };
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -22,6 +23,8 @@ pub struct Checker {
     sets: BTreeMap<Height, ValidatorSet>,
     signed: BTreeMap<(NodeId, Height, Round, SignStep), Option<Hash>>,
     proposed: BTreeSet<Hash>,
+    /// Digests of certificates already verified (nodes often hold the same).
+    verified: BTreeSet<Hash>,
     pub evidence_seen: u64,
     pub set_changes: u64,
     /// Signatures of the standby cooperative in agreed certificates.
@@ -44,6 +47,7 @@ impl Checker {
             sets: BTreeMap::new(),
             signed: BTreeMap::new(),
             proposed: BTreeSet::new(),
+            verified: BTreeSet::new(),
             evidence_seen: 0,
             set_changes: 0,
             standby_precommits: 0,
@@ -170,10 +174,18 @@ impl Checker {
             .sets
             .get(&height)
             .ok_or_else(|| bad("no node used a validator set for this height".into()))?;
+        let digest = codec::encode(cert)
+            .map(|bytes| Hash::digest("kopnet sim certificate", &bytes))
+            .map_err(|e| bad(e.to_string()))?;
+        if self.verified.contains(&digest) {
+            return Ok(());
+        }
         // Always the strict rule: a certificate proves a decision only with
         // more than 2/3 of the power, whatever the engines were told.
         cert.verify(&self.chain_id, set)
-            .map_err(|e| bad(e.to_string()))
+            .map_err(|e| bad(e.to_string()))?;
+        self.verified.insert(digest);
+        Ok(())
     }
 
     /// An honest node applied the block of `height`: its state root must

@@ -499,7 +499,7 @@ impl Simulation {
             });
         };
         let record = n.store.load();
-        let state_root = format!("{:?}", n.ledger.state_root());
+        let state_root = super::trace::short(&n.ledger.state_root());
         let Ok(mut engine) = Engine::new(
             self.engine_config.clone(),
             n.keypair.clone(),

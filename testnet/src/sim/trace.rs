@@ -3,12 +3,17 @@
 //! encoded trace), with a bounded tail kept for failure reports and, on
 //! request, every line (`kopnet-sim --seed S --trace`).
 
-use kopnet_consensus::codec;
+use kopnet_consensus::{codec, Hash};
 use serde::Serialize;
 use std::collections::VecDeque;
 
 /// Trace lines kept for a failure report.
 pub const TAIL_MAX: usize = 40;
+
+/// The first 6 bytes of a hash in hex: enough to tell values apart in a trace.
+pub fn short(hash: &Hash) -> String {
+    hex::encode(&hash.0[..6])
+}
 
 /// One applied event, in a form that does not depend on memory layout.
 #[derive(Clone, Debug, Serialize)]
@@ -91,9 +96,22 @@ struct Entry<'a> {
     event: &'a TraceEvent,
 }
 
+/// A recorded entry, formatted only when a report needs it.
+struct Line {
+    index: u64,
+    time_ms: u64,
+    event: TraceEvent,
+}
+
+impl Line {
+    fn render(&self) -> String {
+        format!("#{} t={}ms {:?}", self.index, self.time_ms, self.event)
+    }
+}
+
 pub struct Trace {
     hasher: blake3::Hasher,
-    tail: VecDeque<String>,
+    tail: VecDeque<Line>,
     full: Option<Vec<String>>,
     count: u64,
 }
@@ -118,13 +136,17 @@ impl Trace {
         if let Ok(bytes) = codec::encode(&entry) {
             self.hasher.update(&bytes);
         }
+        let line = Line {
+            index: self.count,
+            time_ms,
+            event,
+        };
         self.count += 1;
+        if let Some(full) = &mut self.full {
+            full.push(line.render());
+        }
         if self.tail.len() == TAIL_MAX {
             self.tail.pop_front();
-        }
-        let line = format!("#{} t={}ms {:?}", self.count - 1, time_ms, event);
-        if let Some(full) = &mut self.full {
-            full.push(line.clone());
         }
         self.tail.push_back(line);
     }
@@ -142,7 +164,7 @@ impl Trace {
     }
 
     pub fn tail(&self) -> Vec<String> {
-        self.tail.iter().cloned().collect()
+        self.tail.iter().map(Line::render).collect()
     }
 
     /// Every line, if the trace was created with `full`.

@@ -9,32 +9,41 @@ use super::super::corrupt;
 use super::super::forge;
 use super::super::ledger_host;
 use super::super::net::{Event, Fate, NetMsg, NodeId};
-use super::super::trace::TraceEvent;
+use super::super::trace::{short, TraceEvent};
 use super::super::violation::Violation;
 use super::super::world::CHAIN_ID;
 use super::{count_block, next_set, Simulation};
 use kopnet_consensus::validator_set::effective_height;
-use kopnet_consensus::{Input, Message, Output, Outputs};
+use kopnet_consensus::{Hash, Input, Message, Output, Outputs};
 use kopnet_ledger::Block;
 use std::collections::VecDeque;
 
 /// Inputs a host generates for its own engine (answers to GetValue, ...).
 pub(super) type Work = VecDeque<(NodeId, Input)>;
 
-fn describe(message: &Message) -> String {
+/// A message for the trace: signers by node index, values by short id (a
+/// proposal also shows a digest of its bytes, which a forged proposal may
+/// pair with another value's id).
+fn describe(message: &Message, signer: Option<usize>) -> String {
+    let by = signer.map_or_else(|| "?".to_string(), |i| i.to_string());
     match message {
-        Message::Proposal(p) => format!(
-            "proposal h{} r{} vr{:?} {:?} bytes {:?}",
-            p.proposal.height,
-            p.proposal.round,
-            p.proposal.valid_round,
-            p.proposal.value.id,
-            kopnet_consensus::Hash::digest("bytes", &p.proposal.value.bytes)
-        ),
-        Message::Vote(v) => format!(
-            "{:?} h{} r{} {:?} by {:?}",
-            v.vote.kind, v.vote.height, v.vote.round, v.vote.value_id, v.vote.validator
-        ),
+        Message::Proposal(p) => {
+            let p = &p.proposal;
+            let valid_round = p.valid_round.map_or_else(|| "-".into(), |r| r.to_string());
+            format!(
+                "proposal h{} r{} vr {} id {} bytes {} by {by}",
+                p.height,
+                p.round,
+                valid_round,
+                short(&p.value.id),
+                short(&Hash::digest("kopnet sim trace bytes", &p.value.bytes)),
+            )
+        }
+        Message::Vote(v) => {
+            let v = &v.vote;
+            let value = v.value_id.as_ref().map_or_else(|| "nil".into(), short);
+            format!("{:?} h{} r{} {value} by {by}", v.kind, v.height, v.round)
+        }
     }
 }
 
@@ -141,7 +150,7 @@ impl Simulation {
                         self.now_ms,
                         TraceEvent::Evidence {
                             node: node as u32,
-                            offender: format!("{offender:?}"),
+                            offender: index.map_or_else(|| "?".into(), |i| i.to_string()),
                         },
                     );
                     if self.nodes[node].is_honest() {
@@ -204,7 +213,7 @@ impl Simulation {
                 node: node as u32,
                 height,
                 round: decision.certificate.round,
-                value: format!("{:?}", decision.value.id),
+                value: short(&decision.value.id),
             },
         );
         let honest = self.nodes[node].is_honest();
@@ -248,7 +257,7 @@ impl Simulation {
                 height,
                 txs: block.txs.len() as u32,
                 rejected,
-                state_root: format!("{:?}", outcome.state_root),
+                state_root: short(&outcome.state_root),
             },
         );
         if self.corrupt == Some(node) {
@@ -376,7 +385,7 @@ impl Simulation {
             self.now_ms,
             TraceEvent::Submit {
                 node: node as u32,
-                tx: format!("{:?} nonce {}", tx.hash(), tx.body.nonce),
+                tx: format!("{} nonce {}", short(&tx.hash()), tx.body.nonce),
                 resubmit,
             },
         );
@@ -415,7 +424,9 @@ impl Simulation {
         }
         match msg {
             NetMsg::Consensus(message) => {
-                let what = describe(&message);
+                let signer = message.signer();
+                let index = self.nodes.iter().position(|n| n.keypair.public() == signer);
+                let what = describe(&message, index);
                 self.trace.record(
                     self.now_ms,
                     TraceEvent::Deliver {
@@ -436,7 +447,7 @@ impl Simulation {
                     TraceEvent::Deliver {
                         from: from as u32,
                         to: to as u32,
-                        what: format!("tx {:?}", tx.hash()),
+                        what: format!("tx {}", short(&tx.hash())),
                     },
                 );
                 let n = &mut self.nodes[to];
