@@ -39,7 +39,13 @@
 //!
 //! Every applied event goes into a trace whose blake3 hash is deterministic
 //! for a seed; a failure prints the seed, the invariant, the trace tail and
-//! the command line that replays it with the full trace.
+//! the command line that replays it with the full trace
+//! (`kopnet-sim --seed S ... --trace`).
+//!
+//! Two deliberately broken modes show the checks can fail: an unsafe quorum
+//! rule (`--unsafe-quorum`; the strict certificate check catches the first
+//! decision), and a corrupted ledger on one honest node (`--faulty-ledger`,
+//! [`corrupt`]; the state-root check catches it).
 
 pub mod byzantine;
 pub mod checker;
