@@ -312,7 +312,7 @@ impl Engine {
                 source,
             })?;
         let value = p.value.clone();
-        let known = self.known_validity(value.id);
+        let known = self.known_validity(&value);
         self.proposals.insert(
             round,
             ProposalEntry {
@@ -331,11 +331,14 @@ impl Engine {
         Ok(())
     }
 
-    /// The host's verdict on `value_id` from an earlier round, if any.
-    fn known_validity(&self, value_id: Hash) -> Option<bool> {
+    /// The host's verdict on `value` from an earlier round, if any. Only a
+    /// proposal with the same id *and bytes* shares a verdict: a proposal
+    /// signs the id, not the bytes, so a Byzantine proposer can pair a valid
+    /// value's id with other bytes, and those must be validated on their own.
+    fn known_validity(&self, value: &Value) -> Option<bool> {
         self.proposals
             .values()
-            .find(|e| e.signed.proposal.value.id == value_id && e.valid.is_some())
+            .find(|e| e.signed.proposal.value == *value && e.valid.is_some())
             .and_then(|e| e.valid)
     }
 
@@ -392,13 +395,31 @@ impl Engine {
         self.apply(event, out);
     }
 
+    /// The verdict is for the value of `round`'s proposal; proposals of
+    /// other rounds with the same value (id and bytes) still waiting for a
+    /// verdict share it.
     fn on_validated(&mut self, height: Height, round: Round, value_id: Hash, valid: bool) {
         if height != self.state.height {
             return;
         }
-        for (r, entry) in self.proposals.iter_mut() {
-            if entry.signed.proposal.value.id == value_id && (*r == round || entry.valid.is_none())
-            {
+        let Some(value) = self
+            .proposals
+            .get(&round)
+            .map(|e| &e.signed.proposal.value)
+            .filter(|v| v.id == value_id)
+        else {
+            return;
+        };
+        let rounds: Vec<Round> = self
+            .proposals
+            .iter()
+            .filter(|(r, e)| {
+                e.signed.proposal.value == *value && (**r == round || e.valid.is_none())
+            })
+            .map(|(r, _)| *r)
+            .collect();
+        for r in rounds {
+            if let Some(entry) = self.proposals.get_mut(&r) {
                 entry.valid = Some(valid);
             }
         }

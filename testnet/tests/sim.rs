@@ -1,21 +1,44 @@
-//! The simulator as a test: determinism, passing seed batches, and a
-//! deliberately broken quorum rule being caught. Long runs (10,000+ seeds)
-//! are the `kopnet-sim` command, not tests.
+//! The simulator as a test: determinism, passing seed batches in which every
+//! fault kind fired and the ledger did real work, validator-set changes
+//! through governance, and a deliberately broken quorum rule being caught.
+//! Long runs (10,000+ seeds) are the `kopnet-sim` command, not tests.
 
 use kopnet_consensus::QuorumRule;
-use kopnet_testnet::sim::{run, run_many, SimConfig, Violation};
+use kopnet_testnet::sim::{
+    run, run_many, run_traced, FaultCounts, LedgerCounts, SimConfig, SimReport, Violation,
+};
 
 fn threads() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
-fn assert_all_pass(template: &SimConfig, count: u64) {
+fn assert_all_pass(template: &SimConfig, count: u64) -> Vec<SimReport> {
     let (passed, failed) = run_many(template, 0, count, threads());
     if let Some(first) = failed.first() {
         panic!("{first}");
     }
     assert_eq!(passed.len() as u64, count);
     assert!(passed.iter().all(|r| r.heights_decided >= template.heights));
+    passed
+}
+
+/// Every fault kind fired somewhere in the batch, and the ledger agreed on
+/// transactions, governance changes and validator-set changes.
+fn assert_everything_fired(reports: &[SimReport]) {
+    let mut faults = FaultCounts::default();
+    let mut ledger = LedgerCounts::default();
+    for r in reports {
+        faults += r.faults;
+        ledger += r.ledger;
+    }
+    for (name, count) in faults.named() {
+        assert!(count > 0, "no {name} over the batch:\n{faults}");
+    }
+    assert!(ledger.txs_applied > 0, "{ledger}");
+    assert!(ledger.txs_rejected > 0, "{ledger}");
+    assert!(ledger.governance_executed > 0, "{ledger}");
+    assert!(ledger.set_changes > 0, "{ledger}");
+    assert!(ledger.joined_precommits > 0, "{ledger}");
 }
 
 #[test]
@@ -25,8 +48,15 @@ fn same_seed_gives_the_same_trace_hash() {
     let second = run(&config).unwrap();
     assert_eq!(first, second);
     assert!(first.events > 100);
+    assert!(first.ledger.txs_applied > 0);
     let other = run(&SimConfig::new(8, 4, 1, 4)).unwrap();
     assert_ne!(first.trace_hash, other.trace_hash);
+    // Keeping the full trace changes nothing but what is kept.
+    let mut traced = config.clone();
+    traced.full_trace = true;
+    let run = run_traced(&traced);
+    assert_eq!(run.result.unwrap(), first);
+    assert_eq!(run.trace.unwrap().len() as u64, first.events);
 }
 
 #[test]
@@ -35,17 +65,22 @@ fn clean_network_decides_every_height() {
     config.faults = false;
     let report = run(&config).unwrap();
     assert!(report.heights_decided >= 10);
-    assert_eq!(report.evidence, 0);
+    // Only the delay jitter of a clean link (which reorders) is left.
+    let f = report.faults;
+    assert_eq!(FaultCounts { reordered: 0, ..f }, FaultCounts::default());
+    assert!(report.ledger.txs_applied > 0);
 }
 
 #[test]
 fn four_validators_one_byzantine_pass_300_seeds() {
-    assert_all_pass(&SimConfig::new(0, 4, 1, 3), 300);
+    let reports = assert_all_pass(&SimConfig::new(0, 4, 1, 3), 300);
+    assert_everything_fired(&reports);
 }
 
 #[test]
 fn seven_validators_two_byzantine_pass_60_seeds() {
-    assert_all_pass(&SimConfig::new(0, 7, 2, 3), 60);
+    let reports = assert_all_pass(&SimConfig::new(0, 7, 2, 3), 60);
+    assert_everything_fired(&reports);
 }
 
 #[test]
@@ -59,14 +94,33 @@ fn broken_quorum_rule_is_caught() {
         })
         .expect("a > 1/3 quorum must break safety within 300 seeds");
     assert!(
-        matches!(
-            failure.violation,
-            Violation::Agreement { .. } | Violation::Validity { .. } | Violation::DoubleSign { .. }
-        ),
+        failure.violation.is_safety(),
         "expected a safety violation, got {}",
         failure.violation
     );
     let report = failure.to_string();
     assert!(report.contains("--unsafe-quorum"));
-    assert!(report.contains(&format!("--start-seed {}", failure.config.seed)));
+    assert!(report.contains(&format!("--seed {}", failure.config.seed)));
+    assert!(report.contains("--trace"));
+}
+
+#[test]
+fn diverging_ledger_state_is_caught() {
+    let mut config = SimConfig::new(0, 4, 1, 3);
+    config.faulty_ledger = true;
+    let failure = (0..50)
+        .find_map(|seed| {
+            config.seed = seed;
+            run(&config).err()
+        })
+        .expect("a node whose ledger moved money outside a block must be caught");
+    assert!(
+        matches!(
+            failure.violation,
+            Violation::StateRoot { .. } | Violation::Validity { .. }
+        ),
+        "expected a state-root divergence, got {}",
+        failure.violation
+    );
+    assert!(failure.to_string().contains("--faulty-ledger"));
 }

@@ -1,21 +1,24 @@
-//! `kopnet-sim`: run the deterministic consensus simulation over many seeds.
+//! `kopnet-sim`: run the deterministic consensus-and-ledger simulation over
+//! many seeds, or one seed with its full trace.
 //!
 //! ```sh
 //! cargo run --release -p kopnet-testnet --bin kopnet-sim -- --seeds 10000
 //! cargo run --release -p kopnet-testnet --bin kopnet-sim -- --seeds 1000 --validators 7 --byzantine 2
+//! cargo run --release -p kopnet-testnet --bin kopnet-sim -- --seed 42 --trace
 //! ```
 //! Exits non-zero if any seed fails, after printing the first failure with
-//! the command that replays it.
+//! the command that replays it with the full trace.
 
 use clap::Parser;
 use kopnet_consensus::QuorumRule;
-use kopnet_testnet::sim::{run_many, SimConfig};
+use kopnet_testnet::sim::{run_many, run_traced, FaultCounts, LedgerCounts, SimConfig};
 use std::process::ExitCode;
+use std::time::Instant;
 
 #[derive(Parser, Debug)]
 #[command(
     name = "kopnet-sim",
-    about = "Deterministic simulation of the kopnet consensus engine"
+    about = "Deterministic simulation of the kopnet consensus engine and ledger"
 )]
 struct Args {
     /// Number of seeds to run.
@@ -24,7 +27,13 @@ struct Args {
     /// First seed.
     #[arg(long, default_value_t = 0)]
     start_seed: u64,
-    /// Validators (equal voting power).
+    /// Run exactly this seed (same as --seeds 1 --start-seed S).
+    #[arg(long, conflicts_with_all = ["seeds", "start_seed"])]
+    seed: Option<u64>,
+    /// Print every line of the trace (one seed only).
+    #[arg(long)]
+    trace: bool,
+    /// Genesis validators (voting power drawn from the seed).
     #[arg(long, default_value_t = 4)]
     validators: usize,
     /// Byzantine validators; must be below validators / 3.
@@ -37,6 +46,16 @@ struct Args {
     /// to show the simulator catches it.
     #[arg(long)]
     unsafe_quorum: bool,
+    /// No crashes, partitions, drops or duplicates.
+    #[arg(long)]
+    no_faults: bool,
+    /// No governance changes and no standby node.
+    #[arg(long)]
+    no_governance: bool,
+    /// Corrupt one honest node's ledger on purpose, to show the state-root
+    /// check catches it.
+    #[arg(long)]
+    faulty_ledger: bool,
     /// Worker threads (each simulation is single-threaded).
     #[arg(long)]
     threads: Option<usize>,
@@ -54,23 +73,34 @@ fn main() -> ExitCode {
         );
         return ExitCode::from(2);
     }
-    if args.heights == 0 || args.seeds == 0 {
+    let (start, seeds) = match args.seed {
+        Some(seed) => (seed, 1),
+        None => (args.start_seed, args.seeds),
+    };
+    if args.heights == 0 || seeds == 0 {
         eprintln!("error: --seeds and --heights must be at least 1");
         return ExitCode::from(2);
     }
-    let mut template = SimConfig::new(
-        args.start_seed,
-        args.validators,
-        args.byzantine,
-        args.heights,
-    );
+    if args.trace && seeds != 1 {
+        eprintln!("error: --trace prints one seed: use --seed S");
+        return ExitCode::from(2);
+    }
+    let mut template = SimConfig::new(start, args.validators, args.byzantine, args.heights);
     if args.unsafe_quorum {
         template.quorum_rule = QuorumRule::UnsafeOneThird;
+    }
+    template.faults = !args.no_faults;
+    template.governance = !args.no_governance;
+    template.faulty_ledger = args.faulty_ledger;
+    if args.trace {
+        return trace_one(template);
     }
     let threads = args
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    let (passed, failed) = run_many(&template, args.start_seed, args.seeds, threads);
+    let started = Instant::now();
+    let (passed, failed) = run_many(&template, start, seeds, threads);
+    let elapsed = started.elapsed();
     if args.verbose {
         for report in &passed {
             println!(
@@ -92,22 +122,68 @@ fn main() -> ExitCode {
             .collect();
         println!("failed seeds (first 20): {}", seeds.join(", "));
     }
-    let events: u64 = passed.iter().map(|r| r.events).sum();
-    let evidence: u64 = passed.iter().map(|r| r.evidence).sum();
+    let mut faults = FaultCounts::default();
+    let mut ledger = LedgerCounts::default();
+    let mut events = 0u64;
+    let mut heights = 0u64;
+    for report in &passed {
+        faults += report.faults;
+        ledger += report.ledger;
+        events += report.events;
+        heights += report.heights_decided;
+    }
     println!(
-        "{}/{} seeds passed ({} validators, {} byzantine, {} heights{}; {} events, {} evidence reports)",
+        "{}/{} seeds passed ({} validators, {} byzantine, {} heights after heal{}{}{}{}; {} events, {} heights decided; {:.1}s on {} threads)",
         passed.len(),
-        args.seeds,
+        seeds,
         args.validators,
         args.byzantine,
         args.heights,
         if args.unsafe_quorum { ", UNSAFE quorum" } else { "" },
+        if args.no_faults { ", no faults" } else { "" },
+        if args.no_governance { ", no governance" } else { "" },
+        if args.faulty_ledger { ", FAULTY ledger" } else { "" },
         events,
-        evidence
+        heights,
+        elapsed.as_secs_f64(),
+        threads
     );
+    println!("faults fired over the passed seeds:\n{faults}");
+    println!("ledger work agreed over the passed seeds:\n{ledger}");
     if failed.is_empty() {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
+    }
+}
+
+/// One seed with every trace line, then its result.
+fn trace_one(mut config: SimConfig) -> ExitCode {
+    config.full_trace = true;
+    let run = run_traced(&config);
+    for line in run.trace.unwrap_or_default() {
+        println!("{line}");
+    }
+    match run.result {
+        Ok(report) => {
+            println!(
+                "seed {} passed: {} events, {} heights, t={}ms, trace hash {}",
+                report.seed,
+                report.events,
+                report.heights_decided,
+                report.sim_time_ms,
+                report.trace_hash
+            );
+            println!("faults fired:\n{}", report.faults);
+            println!("ledger work agreed:\n{}", report.ledger);
+            ExitCode::SUCCESS
+        }
+        Err(failure) => {
+            println!(
+                "seed {} FAILED at t={}ms: {}",
+                failure.config.seed, failure.time_ms, failure.violation
+            );
+            ExitCode::FAILURE
+        }
     }
 }

@@ -1,9 +1,9 @@
 //! Byzantine behaviours, as middleware around an honest engine: the engine
-//! runs unchanged, and its outgoing messages are dropped or doubled with
-//! conflicting signed copies sent to part of the network.
+//! runs unchanged, and its outgoing messages are dropped, replaced or
+//! doubled with conflicting signed copies sent to part of the network.
 
-use super::value::SimBlock;
-use kopnet_consensus::{codec, Hash, Keypair, Message, SignedProposal, SignedVote, Vote};
+use super::forge::Forged;
+use kopnet_consensus::{Hash, Keypair, Message, SignedProposal, SignedVote, Vote};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
@@ -12,9 +12,9 @@ pub enum Behaviour {
     Honest,
     /// Sends nothing, answers nothing.
     Silent,
-    /// As proposer, sends a second proposal with a different value to half of
-    /// the validators, and sends conflicting votes (value vs nil) like a
-    /// double voter.
+    /// As proposer, either sends a tampered block to everyone or sends a
+    /// second proposal (another block, valid or not) to part of the
+    /// validators; sends conflicting votes like a double voter.
     Equivocator,
     /// Sends every vote plus a conflicting vote (value vs nil) to a random half.
     DoubleVoter,
@@ -30,52 +30,80 @@ impl Behaviour {
     }
 }
 
-/// For one outgoing message: `(message, recipients-mask)` pairs, where the
-/// mask says which peers (by index) receive that copy.
+/// What a Byzantine node did with one message (for the fault counts).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Misbehaviour {
+    /// Two different signed proposals for one height and round.
+    pub equivocation: bool,
+    /// Two different signed votes for one height, round and step.
+    pub double_vote: bool,
+    /// A proposal of a value honest validators refuse.
+    pub invalid_proposal: bool,
+}
+
+/// Copies of one outgoing message: `(message, recipients-mask)` pairs, the
+/// mask saying which peers (by index) receive that copy.
+pub struct Dissemination {
+    pub copies: Vec<(Message, Vec<bool>)>,
+    pub misbehaviour: Misbehaviour,
+}
+
+/// How `behaviour` sends `message`. `forged` is the Equivocator's other
+/// value when `message` is its proposal.
 pub fn disseminate(
     behaviour: Behaviour,
     chain_id: &str,
     keypair: &Keypair,
     message: &Message,
+    forged: Option<Forged>,
     peers: usize,
     rng: &mut ChaCha8Rng,
-) -> Vec<(Message, Vec<bool>)> {
+) -> Dissemination {
     let all = vec![true; peers];
-    match behaviour {
-        Behaviour::Honest => vec![(message.clone(), all)],
-        Behaviour::Silent => vec![],
-        Behaviour::Equivocator | Behaviour::DoubleVoter => {
-            let Some(conflict) = conflicting(behaviour, chain_id, keypair, message, rng) else {
-                return vec![(message.clone(), all)];
+    let honest = |message: &Message| Dissemination {
+        copies: vec![(message.clone(), all.clone())],
+        misbehaviour: Misbehaviour::default(),
+    };
+    match (behaviour, message) {
+        (Behaviour::Honest, _) => honest(message),
+        (Behaviour::Silent, _) => Dissemination {
+            copies: vec![],
+            misbehaviour: Misbehaviour::default(),
+        },
+        (Behaviour::Equivocator, Message::Proposal(signed)) => {
+            let Some(forged) = forged else {
+                return honest(message);
             };
-            let half: Vec<bool> = (0..peers).map(|_| rng.gen_bool(0.5)).collect();
-            let other: Vec<bool> = half.iter().map(|b| !b).collect();
-            vec![(message.clone(), half), (conflict, other)]
-        }
-    }
-}
-
-/// A signed message that conflicts with `message` at the same position.
-fn conflicting(
-    behaviour: Behaviour,
-    chain_id: &str,
-    keypair: &Keypair,
-    message: &Message,
-    rng: &mut ChaCha8Rng,
-) -> Option<Message> {
-    match message {
-        Message::Proposal(signed) if behaviour == Behaviour::Equivocator => {
             let mut proposal = signed.proposal.clone();
-            let mut block = codec::decode::<SimBlock>(&proposal.value.bytes).ok()?;
-            block.nonce = block.nonce.wrapping_add(1_000_000);
-            block.valid = rng.gen_bool(0.7);
-            proposal.value = block.to_value();
+            proposal.value = forged.value;
             proposal.valid_round = None;
-            SignedProposal::sign(chain_id, keypair, proposal)
-                .ok()
-                .map(Message::Proposal)
+            let Ok(other) = SignedProposal::sign(chain_id, keypair, proposal) else {
+                return honest(message);
+            };
+            let other = Message::Proposal(other);
+            if !forged.valid && rng.gen_bool(0.25) {
+                // A tampered block to everyone, no equivocation.
+                return Dissemination {
+                    copies: vec![(other, all)],
+                    misbehaviour: Misbehaviour {
+                        invalid_proposal: true,
+                        ..Misbehaviour::default()
+                    },
+                };
+            }
+            split(
+                message,
+                other,
+                peers,
+                rng,
+                Misbehaviour {
+                    equivocation: true,
+                    invalid_proposal: !forged.valid,
+                    ..Misbehaviour::default()
+                },
+            )
         }
-        Message::Vote(signed) => {
+        (Behaviour::Equivocator | Behaviour::DoubleVoter, Message::Vote(signed)) => {
             let v = &signed.vote;
             let value_id = match v.value_id {
                 Some(_) => None,
@@ -85,10 +113,36 @@ fn conflicting(
                 value_id,
                 ..v.clone()
             };
-            SignedVote::sign(chain_id, keypair, vote)
-                .ok()
-                .map(Message::Vote)
+            match SignedVote::sign(chain_id, keypair, vote) {
+                Ok(other) => split(
+                    message,
+                    Message::Vote(other),
+                    peers,
+                    rng,
+                    Misbehaviour {
+                        double_vote: true,
+                        ..Misbehaviour::default()
+                    },
+                ),
+                Err(_) => honest(message),
+            }
         }
-        Message::Proposal(_) => None,
+        (Behaviour::DoubleVoter, Message::Proposal(_)) => honest(message),
+    }
+}
+
+/// `first` to a random part of the peers, `second` to the rest.
+fn split(
+    first: &Message,
+    second: Message,
+    peers: usize,
+    rng: &mut ChaCha8Rng,
+    misbehaviour: Misbehaviour,
+) -> Dissemination {
+    let half: Vec<bool> = (0..peers).map(|_| rng.gen_bool(0.5)).collect();
+    let other: Vec<bool> = half.iter().map(|b| !b).collect();
+    Dissemination {
+        copies: vec![(first.clone(), half), (second, other)],
+        misbehaviour,
     }
 }

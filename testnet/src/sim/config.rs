@@ -6,6 +6,7 @@ use kopnet_consensus::QuorumRule;
 #[derive(Clone, Debug)]
 pub struct SimConfig {
     pub seed: u64,
+    /// Validators at genesis (one cooperative each).
     pub validators: usize,
     pub byzantine: usize,
     /// Heights every honest node must decide after the network heals.
@@ -14,6 +15,16 @@ pub struct SimConfig {
     pub quorum_rule: QuorumRule,
     /// Allow crashes, partitions and drops (off: a clean network).
     pub faults: bool,
+    /// Seeded governance changes (voting power, a cooperative joining and
+    /// leaving the validator set) and the standby node that may join.
+    pub governance: bool,
+    /// Deliberately corrupt one honest node's ledger (money moved between
+    /// two members outside any block), to show the state-root check
+    /// catches it.
+    pub faulty_ledger: bool,
+    /// Keep every trace line, not only the tail (for `kopnet-sim --trace`).
+    /// Does not change the run or its trace hash.
+    pub full_trace: bool,
 }
 
 impl SimConfig {
@@ -25,19 +36,30 @@ impl SimConfig {
             heights,
             quorum_rule: QuorumRule::Bft,
             faults: true,
+            governance: true,
+            faulty_ledger: false,
+            full_trace: false,
         }
     }
 
-    /// The command line that replays this run.
+    /// The command line that replays this run and prints its full trace.
     pub fn replay_command(&self) -> String {
-        let unsafe_flag = if self.quorum_rule == QuorumRule::Bft {
-            ""
-        } else {
-            " --unsafe-quorum"
-        };
+        let mut flags = String::new();
+        if self.quorum_rule != QuorumRule::Bft {
+            flags.push_str(" --unsafe-quorum");
+        }
+        if !self.faults {
+            flags.push_str(" --no-faults");
+        }
+        if !self.governance {
+            flags.push_str(" --no-governance");
+        }
+        if self.faulty_ledger {
+            flags.push_str(" --faulty-ledger");
+        }
         format!(
-            "cargo run --release -p kopnet-testnet --bin kopnet-sim -- --seeds 1 --start-seed {} --validators {} --byzantine {} --heights {}{}",
-            self.seed, self.validators, self.byzantine, self.heights, unsafe_flag
+            "cargo run --release -p kopnet-testnet --bin kopnet-sim -- --seed {} --validators {} --byzantine {} --heights {}{} --trace",
+            self.seed, self.validators, self.byzantine, self.heights, flags
         )
     }
 }
@@ -63,4 +85,11 @@ pub mod timing {
     pub const SYNC_BATCH_MAX: usize = 8;
     /// Own messages kept for re-gossip.
     pub const OUTBOX_MAX: usize = 8;
+    /// Clients act (new intents, signing, resubmission) every 150-600 ms.
+    pub const CLIENT_TICK_MS_MIN: u64 = 150;
+    pub const CLIENT_TICK_MS_MAX: u64 = 600;
+    /// A client resubmits a transaction not committed after this long.
+    pub const RESUBMIT_MS: u64 = 2_000;
+    /// Governance starts after this (members are registered by then).
+    pub const GOVERNANCE_START_MS: u64 = 1_000;
 }

@@ -2,39 +2,72 @@
 //!
 //! One thread, one seeded `ChaCha8Rng`, a simulated clock and an event queue
 //! ordered by (time, insertion). `n` nodes run the real
-//! [`kopnet_consensus::Engine`]; the simulated host persists safety records to
-//! an in-memory "disk", builds and validates values, gossips, and syncs
-//! decided blocks (with certificates) to nodes that fell behind.
+//! [`kopnet_consensus::Engine`] and the real [`kopnet_ledger::Ledger`] over
+//! in-memory storage, opened from a seeded genesis ([`world`]): one
+//! cooperative per node with voting power drawn from the seed (Byzantine
+//! power strictly below a third), members and a merchant at each, and a
+//! standby cooperative whose node starts as a non-validator.
+//!
+//! Values are real blocks: a proposer's host builds one with
+//! `Ledger::build_block` from its pool, validators answer with
+//! `Ledger::validate_block`, and a decision is committed with
+//! `Ledger::apply_block`. Transactions come from one seeded source, the
+//! [`clients`]: each is submitted to a node, which passes it to its peers
+//! over the simulated network; clients resubmit what is not committed in
+//! time. Governance ([`governance`]) proposes and approves validator-set
+//! changes through the ledger; each height's set is the ledger's validators
+//! as of block `h - VALIDATOR_SET_CHANGE_DELAY` (`effective_height`).
 //!
 //! Faults drawn from the seed: message drop, duplication and delay (hence
 //! reordering); a partition (one node isolated, a minority cut off, or the
-//! majority split) healing at a random time; crashes and restarts from the
-//! persisted record, including a crash between persisting and sending; up to
-//! `f` Byzantine validators (silent, equivocating proposer, double voter).
+//! nodes split in halves) healing at a random time; crashes and restarts
+//! from the persisted record and ledger storage, including a crash between
+//! persisting and sending; up to `f` Byzantine validators (silent,
+//! equivocating proposer that may also propose tampered blocks, double
+//! voter). [`stats::FaultCounts`] counts the ones that actually fired.
 //!
-//! Invariants checked as events apply: agreement, validity (decided values
-//! were proposed and pass the sim's validity function), no double-signing by
-//! honest nodes (every released signature is recorded by height, round and
-//! step), every decision's certificate verifies, evidence only ever accuses
-//! Byzantine nodes. Liveness: after the heal, every honest node decides
-//! `heights` more heights within a bounded simulated time.
+//! Invariants checked as events apply ([`checker`]): agreement on block
+//! hashes and on state roots after every height, validity (decided blocks
+//! were proposed and the ledger applies them), the ledger's own invariants
+//! (conservation, positions summing to zero) on every node after every
+//! block, no double-signing by honest nodes, every decision's certificate
+//! verifies with the strict > 2/3 rule against its height's validator set,
+//! every node uses the same set per height, evidence only ever accuses
+//! Byzantine nodes, and a restarted node's ledger is what it had committed.
+//! Liveness: after the heal, every honest node decides `heights` more
+//! heights within a bounded simulated time.
 //!
 //! Every applied event goes into a trace whose blake3 hash is deterministic
 //! for a seed; a failure prints the seed, the invariant, the trace tail and
-//! the command line that replays it.
+//! the command line that replays it with the full trace
+//! (`kopnet-sim --seed S ... --trace`).
+//!
+//! Two deliberately broken modes show the checks can fail: an unsafe quorum
+//! rule (`--unsafe-quorum`; the strict certificate check catches the first
+//! decision), and a corrupted ledger on one honest node (`--faulty-ledger`,
+//! [`corrupt`]; the state-root check catches it).
 
 pub mod byzantine;
+pub mod checker;
+pub mod clients;
 pub mod config;
-pub mod invariants;
+pub mod corrupt;
+pub mod forge;
+pub mod governance;
+pub mod ledger_host;
+pub mod mempool;
 pub mod net;
 pub mod node;
 pub mod runner;
+pub mod stats;
 pub mod trace;
-pub mod value;
+pub mod violation;
+pub mod world;
 
 pub use config::SimConfig;
-pub use invariants::Violation;
-pub use runner::{run, SimFailure, SimReport};
+pub use runner::{run, run_traced, SimFailure, SimReport, SimRun};
+pub use stats::{FaultCounts, LedgerCounts};
+pub use violation::Violation;
 
 /// Run `count` seeds from `start`, spread over `threads` OS threads (each
 /// simulation stays single-threaded and deterministic). Returns the reports

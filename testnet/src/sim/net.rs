@@ -3,6 +3,7 @@
 //! partitions.
 
 use kopnet_consensus::{CommitCertificate, Height, Message, Round, TimeoutStep, Value};
+use kopnet_ledger::Transaction;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use std::collections::BTreeMap;
@@ -13,6 +14,8 @@ pub type NodeId = usize;
 #[derive(Clone, Debug)]
 pub enum NetMsg {
     Consensus(Message),
+    /// A transaction a client submitted to the sender, passed on to peers.
+    Tx(Box<Transaction>),
     /// "I am at this height" (sent with every gossip tick).
     Status {
         height: Height,
@@ -26,12 +29,26 @@ pub enum NetMsg {
     },
 }
 
+/// The three partition shapes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PartitionKind {
+    /// One node cut off from all others.
+    Isolate,
+    /// Fewer than a third of the nodes cut off.
+    Minority,
+    /// The nodes split in halves.
+    Split,
+}
+
 /// Something scheduled to happen.
 #[derive(Clone, Debug)]
 pub enum Event {
     Deliver {
         from: NodeId,
         to: NodeId,
+        /// Send order (duplicates share it): a delivery below the highest
+        /// already delivered on the link was reordered.
+        seq: u64,
         msg: NetMsg,
     },
     Timer {
@@ -44,9 +61,8 @@ pub enum Event {
     Gossip {
         node: NodeId,
     },
-    Txs {
-        node: NodeId,
-    },
+    /// The clients act: new intents, signing, submission, resubmission.
+    Clients,
     Crash {
         node: NodeId,
         mid_send: bool,
@@ -56,6 +72,7 @@ pub enum Event {
     },
     Partition {
         groups: Vec<u8>,
+        kind: PartitionKind,
     },
     Heal,
 }
@@ -86,6 +103,17 @@ impl EventQueue {
     }
 }
 
+/// What the link did with one send.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Fate {
+    /// Delivered at these times (two: duplicated).
+    Deliver(Vec<u64>),
+    /// Lost by the link's drop probability.
+    Dropped,
+    /// Not connected: a partition separates the two nodes.
+    Cut,
+}
+
 /// Link behaviour, drawn once per seed.
 #[derive(Clone, Debug)]
 pub struct LinkModel {
@@ -112,27 +140,23 @@ impl LinkModel {
         self.groups.get(a) == self.groups.get(b)
     }
 
-    /// Deliver times for one send: empty if dropped, two if duplicated.
-    pub fn deliveries(
-        &self,
-        rng: &mut ChaCha8Rng,
-        now_ms: u64,
-        from: NodeId,
-        to: NodeId,
-    ) -> Vec<u64> {
+    /// The fate of one send.
+    pub fn fate(&self, rng: &mut ChaCha8Rng, now_ms: u64, from: NodeId, to: NodeId) -> Fate {
         if from != to && !self.connected(from, to) {
-            return vec![];
+            return Fate::Cut;
         }
         if from != to && rng.gen_bool(self.drop_probability) {
-            return vec![];
+            return Fate::Dropped;
         }
         let copies = if rng.gen_bool(self.duplicate_probability) {
             2
         } else {
             1
         };
-        (0..copies)
-            .map(|_| now_ms + rng.gen_range(self.delay_ms_min..=self.delay_ms_max))
-            .collect()
+        Fate::Deliver(
+            (0..copies)
+                .map(|_| now_ms + rng.gen_range(self.delay_ms_min..=self.delay_ms_max))
+                .collect(),
+        )
     }
 }

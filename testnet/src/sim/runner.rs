@@ -1,22 +1,24 @@
-//! The simulation loop: pop the next event, apply it to the real engines,
-//! carry out their outputs like a host would, check invariants.
+//! The simulation loop: pop the next event, apply it to the real engines and
+//! ledgers, carry out their outputs like a host would, check invariants.
 
 use super::byzantine::Behaviour;
+use super::checker::Checker;
+use super::clients::Clients;
 use super::config::{timing, SimConfig};
-use super::invariants::{Checker, Violation};
-use super::net::{Event, EventQueue, LinkModel};
+use super::governance::{self, Governance};
+use super::ledger_host;
+use super::net::{Event, EventQueue, LinkModel, PartitionKind};
 use super::node::SimNode;
+use super::stats::{FaultCounts, LedgerCounts};
 use super::trace::{Trace, TraceEvent};
-use kopnet_consensus::{
-    Engine, EngineConfig, Hash, Input, Keypair, TimeoutConfig, Validator, ValidatorSet,
-};
+use super::violation::Violation;
+use super::world::{World, CHAIN_ID};
+use kopnet_consensus::{Engine, EngineConfig, Height, Input, TimeoutConfig, ValidatorSet};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::collections::VecDeque;
 use std::fmt;
-
-pub const CHAIN_ID: &str = "kopnet-sim";
 
 /// A passed run.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -26,7 +28,8 @@ pub struct SimReport {
     pub events: u64,
     pub sim_time_ms: u64,
     pub heights_decided: u64,
-    pub evidence: u64,
+    pub faults: FaultCounts,
+    pub ledger: LedgerCounts,
 }
 
 /// A failed run: the seed, what broke, and the end of the trace.
@@ -49,46 +52,66 @@ impl fmt::Display for SimFailure {
         for line in &self.trace_tail {
             writeln!(f, "  {line}")?;
         }
-        write!(f, "replay: {}", self.config.replay_command())
+        write!(f, "replay (full trace): {}", self.config.replay_command())
     }
+}
+
+/// One run's result and, if `config.full_trace`, every trace line.
+pub struct SimRun {
+    pub result: Result<SimReport, Box<SimFailure>>,
+    pub trace: Option<Vec<String>>,
 }
 
 /// Run one seed.
 pub fn run(config: &SimConfig) -> Result<SimReport, Box<SimFailure>> {
+    run_traced(config).result
+}
+
+/// Run one seed, keeping the full trace if the config asks for it.
+pub fn run_traced(config: &SimConfig) -> SimRun {
     let mut sim = Simulation::new(config.clone());
-    match sim.run_loop() {
-        Ok(()) => Ok(SimReport {
-            seed: config.seed,
-            trace_hash: sim.trace.hash_hex(),
-            events: sim.trace.len(),
-            sim_time_ms: sim.now_ms,
-            heights_decided: sim.checker.decided_heights(),
-            evidence: sim.checker.evidence_seen,
-        }),
+    let outcome = sim.run_loop();
+    let result = match outcome {
+        Ok(()) => Ok(sim.report()),
         Err(violation) => Err(Box::new(SimFailure {
             config: config.clone(),
             violation,
             time_ms: sim.now_ms,
             trace_tail: sim.trace.tail(),
         })),
+    };
+    SimRun {
+        result,
+        trace: sim.trace.take_full(),
     }
 }
 
-struct Simulation {
-    config: SimConfig,
-    engine_config: EngineConfig,
-    rng: ChaCha8Rng,
-    queue: EventQueue,
-    link: LinkModel,
-    nodes: Vec<SimNode>,
-    validators: ValidatorSet,
-    checker: Checker,
-    trace: Trace,
-    now_ms: u64,
-    heal_ms: u64,
+pub(super) struct Simulation {
+    pub(super) config: SimConfig,
+    pub(super) engine_config: EngineConfig,
+    pub(super) rng: ChaCha8Rng,
+    pub(super) queue: EventQueue,
+    pub(super) link: LinkModel,
+    pub(super) world: World,
+    pub(super) nodes: Vec<SimNode>,
+    pub(super) clients: Clients,
+    pub(super) checker: Checker,
+    pub(super) trace: Trace,
+    pub(super) faults: FaultCounts,
+    /// Transactions and blocks of the agreed chain.
+    pub(super) agreed: LedgerCounts,
+    pub(super) now_ms: u64,
+    pub(super) heal_ms: u64,
     /// Height every honest node must reach, fixed when the network heals.
-    target: Option<u64>,
-    healed: bool,
+    pub(super) target: Option<u64>,
+    /// Sends so far (orders deliveries per link).
+    pub(super) send_seq: u64,
+    /// Highest send order delivered per link (from * nodes + to).
+    pub(super) last_delivered: Vec<u64>,
+    /// `--faulty-ledger`: the node to corrupt, until it is done.
+    pub(super) corrupt: Option<usize>,
+    /// Set if the world could not be built.
+    setup_error: Option<String>,
 }
 
 fn engine_config(config: &SimConfig) -> EngineConfig {
@@ -108,61 +131,108 @@ fn engine_config(config: &SimConfig) -> EngineConfig {
 impl Simulation {
     fn new(config: SimConfig) -> Self {
         let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
-        let n = config.validators;
-        let keys: Vec<Keypair> = (0..n)
+        let world = World::new(
+            &mut rng,
+            config.seed,
+            config.validators,
+            config.byzantine,
+            config.governance,
+        );
+        let behaviours: Vec<Behaviour> = (0..world.nodes())
             .map(|i| {
-                let h = Hash::digest_parts(
-                    "kopnet sim key",
-                    &[&config.seed.to_le_bytes(), &(i as u64).to_le_bytes()],
-                );
-                Keypair::from_seed(h.0)
-            })
-            .collect();
-        #[allow(clippy::expect_used)]
-        let validators = ValidatorSet::new(
-            keys.iter()
-                .map(|k| Validator {
-                    key: k.public(),
-                    voting_power: 1,
-                })
-                .collect(),
-        )
-        .expect("distinct generated keys");
-        let mut indices: Vec<usize> = (0..n).collect();
-        indices.shuffle(&mut rng);
-        let byzantine: Vec<usize> = indices.into_iter().take(config.byzantine).collect();
-        let nodes = keys
-            .into_iter()
-            .enumerate()
-            .map(|(i, k)| {
-                let behaviour = if byzantine.contains(&i) {
+                if world.is_byzantine(i) {
                     Behaviour::pick(&mut rng)
                 } else {
                     Behaviour::Honest
-                };
-                SimNode::new(k, behaviour)
+                }
             })
             .collect();
-        let link = LinkModel::clean(n);
+        let plan = if config.governance {
+            governance::plan(&mut rng, &world)
+        } else {
+            Vec::new()
+        };
+        let mut setup_error = None;
+        let genesis_set = ValidatorSet::new(
+            world
+                .genesis
+                .cooperatives
+                .iter()
+                .map(|c| kopnet_consensus::Validator {
+                    key: c.key,
+                    voting_power: c.voting_power,
+                })
+                .collect(),
+        );
+        let mut nodes = Vec::new();
+        match genesis_set {
+            Ok(set) => {
+                for (coop, behaviour) in world.coops.iter().zip(behaviours) {
+                    match SimNode::new(coop.keypair.clone(), behaviour, &world.genesis, &set) {
+                        Ok(node) => nodes.push(node),
+                        Err(e) => setup_error = Some(e.to_string()),
+                    }
+                }
+            }
+            Err(e) => setup_error = Some(e.to_string()),
+        }
+        let n = world.nodes();
+        let corrupt = config
+            .faulty_ledger
+            .then(|| (0..n).find(|&i| !world.is_byzantine(i)))
+            .flatten();
         Simulation {
+            corrupt,
             engine_config: engine_config(&config),
+            clients: Clients::new(&world, Governance::new(plan)),
+            checker: Checker::new(
+                CHAIN_ID,
+                world.byzantine_keys(),
+                world.standby.map(|i| world.coops[i].keypair.public()),
+            ),
+            trace: Trace::new(config.full_trace),
             config,
             rng,
             queue: EventQueue::default(),
-            link,
+            link: LinkModel::clean(n),
+            world,
             nodes,
-            validators,
-            checker: Checker::default(),
-            trace: Trace::default(),
+            faults: FaultCounts::default(),
+            agreed: LedgerCounts::default(),
             now_ms: 0,
             heal_ms: 0,
             target: None,
-            healed: false,
+            send_seq: 0,
+            last_delivered: vec![0; n * n],
+            setup_error,
+        }
+    }
+
+    fn report(&self) -> SimReport {
+        let mut ledger = self.agreed;
+        ledger.txs_signed = self.clients.counts.txs_signed;
+        ledger.txs_resubmitted = self.clients.counts.txs_resubmitted;
+        ledger.governance_executed = self.clients.governance().executed;
+        ledger.set_changes = self.checker.set_changes;
+        ledger.joined_precommits = self.checker.standby_precommits;
+        let mut faults = self.faults;
+        faults.evidence = self.checker.evidence_seen;
+        SimReport {
+            seed: self.config.seed,
+            trace_hash: self.trace.hash_hex(),
+            events: self.trace.len(),
+            sim_time_ms: self.now_ms,
+            heights_decided: self.checker.decided_heights(),
+            faults,
+            ledger,
         }
     }
 
     /// Draw the fault schedule and start every node.
     fn setup(&mut self) -> Result<(), Violation> {
+        if let Some(error) = self.setup_error.take() {
+            return Err(Violation::Setup { error });
+        }
         let n = self.nodes.len();
         if self.config.faults {
             self.link.drop_probability = self.rng.gen_range(0.0..0.15);
@@ -171,8 +241,8 @@ impl Simulation {
             self.heal_ms = self.rng.gen_range(1_000..=timing::FAULT_WINDOW_MS_MAX);
             if self.rng.gen_bool(0.7) {
                 let at = self.rng.gen_range(0..self.heal_ms);
-                let groups = self.partition_groups();
-                self.queue.push(at, Event::Partition { groups });
+                let (groups, kind) = self.partition_groups();
+                self.queue.push(at, Event::Partition { groups, kind });
             }
             let crashes = self.rng.gen_range(0..=2usize);
             for _ in 0..crashes {
@@ -185,31 +255,34 @@ impl Simulation {
             }
         }
         self.queue.push(self.heal_ms, Event::Heal);
+        let clients_at = self.rng.gen_range(0..timing::CLIENT_TICK_MS_MAX);
+        self.queue.push(clients_at, Event::Clients);
         for node in 0..n {
             let gossip_at = self.rng.gen_range(0..timing::GOSSIP_INTERVAL_MS);
             self.queue.push(gossip_at, Event::Gossip { node });
-            let txs_at = self.rng.gen_range(0..3_000);
-            self.queue.push(txs_at, Event::Txs { node });
             self.restart(node)?;
         }
         Ok(())
     }
 
-    /// A minority cut off, a majority split, or one node isolated.
-    fn partition_groups(&mut self) -> Vec<u8> {
+    /// One node isolated, a minority cut off, or the nodes split in halves.
+    fn partition_groups(&mut self) -> (Vec<u8>, PartitionKind) {
         let n = self.nodes.len();
         let mut order: Vec<usize> = (0..n).collect();
         order.shuffle(&mut self.rng);
-        let cut = match self.rng.gen_range(0..3) {
-            0 => 1,                                          // isolate one node
-            1 => self.rng.gen_range(1..=(n - 1) / 3).max(1), // a minority
-            _ => n / 2,                                      // split: no side has a quorum
+        let (cut, kind) = match self.rng.gen_range(0..3) {
+            0 => (1, PartitionKind::Isolate),
+            1 => (
+                self.rng.gen_range(1..=(n - 1) / 3).max(1),
+                PartitionKind::Minority,
+            ),
+            _ => (n / 2, PartitionKind::Split),
         };
         let mut groups = vec![0u8; n];
         for &i in order.iter().take(cut) {
             groups[i] = 1;
         }
-        groups
+        (groups, kind)
     }
 
     fn run_loop(&mut self) -> Result<(), Violation> {
@@ -237,7 +310,7 @@ impl Simulation {
         Err(self.liveness_violation(deadline))
     }
 
-    fn honest(&self) -> impl Iterator<Item = &SimNode> {
+    pub(super) fn honest(&self) -> impl Iterator<Item = &SimNode> {
         self.nodes.iter().filter(|n| n.is_honest())
     }
 
@@ -279,7 +352,7 @@ impl Simulation {
 
     fn apply(&mut self, event: Event) -> Result<(), Violation> {
         match event {
-            Event::Deliver { from, to, msg } => self.deliver(from, to, msg),
+            Event::Deliver { from, to, seq, msg } => self.deliver(from, to, seq, msg),
             Event::Timer {
                 node,
                 incarnation,
@@ -310,19 +383,11 @@ impl Simulation {
                 )
             }
             Event::Gossip { node } => self.gossip(node),
-            Event::Txs { node } => {
-                self.trace
-                    .record(self.now_ms, TraceEvent::Txs { node: node as u32 });
-                let next = self.now_ms + self.rng.gen_range(200..4_000);
-                self.queue.push(next, Event::Txs { node });
-                self.nodes[node].txs_pending = true;
-                let height = self.nodes[node].next_height();
-                if self.nodes[node].engine.is_some() {
-                    return self.feed(node, Input::TxsAvailable { height });
-                }
-                Ok(())
-            }
+            Event::Clients => self.clients_tick(),
             Event::Crash { node, mid_send } => {
+                if self.nodes[node].engine.is_none() {
+                    return Ok(()); // already down
+                }
                 self.trace.record(
                     self.now_ms,
                     TraceEvent::Crash {
@@ -333,6 +398,7 @@ impl Simulation {
                 if mid_send {
                     self.nodes[node].crash_mid_send = true;
                 } else {
+                    self.faults.crashes += 1;
                     self.nodes[node].crash();
                 }
                 Ok(())
@@ -342,22 +408,28 @@ impl Simulation {
                 if self.nodes[node].engine.is_some() {
                     return Ok(());
                 }
+                self.faults.restarts += 1;
                 self.restart(node)
             }
-            Event::Partition { groups } => {
+            Event::Partition { groups, kind } => {
                 self.trace.record(
                     self.now_ms,
                     TraceEvent::Partition {
                         groups: groups.clone(),
+                        kind: format!("{kind:?}"),
                     },
                 );
+                match kind {
+                    PartitionKind::Isolate => self.faults.partitions_isolate += 1,
+                    PartitionKind::Minority => self.faults.partitions_minority += 1,
+                    PartitionKind::Split => self.faults.partitions_split += 1,
+                }
                 self.link.groups = groups;
                 Ok(())
             }
             Event::Heal => {
                 self.trace.record(self.now_ms, TraceEvent::Heal);
                 self.link.groups = vec![0; self.nodes.len()];
-                self.healed = true;
                 let highest = self
                     .honest()
                     .map(|n| n.chain.len() as u64)
@@ -369,16 +441,70 @@ impl Simulation {
         }
     }
 
-    /// (Re)start a node from its durable state: chain and safety record.
+    /// A node starts `height` with `set` (at start, restart or next height):
+    /// the checker sees which set every node uses for every height.
+    pub(super) fn use_set(
+        &mut self,
+        node: usize,
+        height: Height,
+        set: &ValidatorSet,
+    ) -> Result<(), Violation> {
+        if let Some(new) = self.checker.used_set(node, height, set)? {
+            if height == 1 || new.changed {
+                let powers = set
+                    .validators()
+                    .iter()
+                    .map(|v| {
+                        let index = self
+                            .world
+                            .coops
+                            .iter()
+                            .position(|c| c.keypair.public() == v.key)
+                            .map_or_else(|| "?".to_string(), |i| i.to_string());
+                        format!("{index}:{}", v.voting_power)
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                self.trace
+                    .record(self.now_ms, TraceEvent::ValidatorSet { height, powers });
+            }
+        }
+        Ok(())
+    }
+
+    /// (Re)start a node from its durable state: ledger storage, chain,
+    /// validator sets and safety record.
     fn restart(&mut self, node: usize) -> Result<(), Violation> {
         let n = &mut self.nodes[node];
+        if n.incarnation > 0 {
+            let (height, root) = (n.ledger.height(), n.ledger.state_root());
+            let recovery = |error: String| Violation::Recovery { node, error };
+            n.reopen_ledger(&self.world.genesis)
+                .map_err(|e| recovery(e.to_string()))?;
+            if (n.ledger.height(), n.ledger.state_root()) != (height, root)
+                || height != n.chain.len() as u64
+            {
+                return Err(recovery(format!(
+                    "height {} root {:?} after reopening, had height {height} root {root:?} and {} decided blocks",
+                    n.ledger.height(),
+                    n.ledger.state_root(),
+                    n.chain.len()
+                )));
+            }
+        }
         let height = n.next_height();
+        let Some(set) = n.sets.get(&height).cloned() else {
+            return Err(Violation::Setup {
+                error: format!("node {node} has no validator set for height {height}"),
+            });
+        };
         let record = n.store.load();
+        let state_root = super::trace::short(&n.ledger.state_root());
         let Ok(mut engine) = Engine::new(
             self.engine_config.clone(),
             n.keypair.clone(),
             height,
-            self.validators.clone(),
+            set.clone(),
             record,
         ) else {
             return Ok(());
@@ -390,12 +516,68 @@ impl Simulation {
             TraceEvent::Restart {
                 node: node as u32,
                 height,
+                state_root,
             },
         );
+        self.use_set(node, height, &set)?;
         let mut work = VecDeque::new();
         self.handle_outputs(node, outputs, &mut work)?;
         self.run_work(work)
     }
+
+    /// The clients act against the longest honest chain's committed state.
+    fn clients_tick(&mut self) -> Result<(), Violation> {
+        self.trace.record(self.now_ms, TraceEvent::Clients);
+        let next = self.now_ms
+            + self
+                .rng
+                .gen_range(timing::CLIENT_TICK_MS_MIN..=timing::CLIENT_TICK_MS_MAX);
+        self.queue.push(next, Event::Clients);
+        let reference = self
+            .nodes
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| n.is_honest())
+            .max_by_key(|(i, n)| (n.ledger.height(), std::cmp::Reverse(*i)))
+            .map(|(i, _)| i)
+            .unwrap_or(0);
+        let (submissions, notes) = self.clients.tick(
+            self.now_ms,
+            &self.nodes[reference].ledger,
+            &self.world,
+            self.nodes.len(),
+            &mut self.rng,
+        );
+        for what in notes {
+            self.trace
+                .record(self.now_ms, TraceEvent::Governance { what });
+        }
+        for submission in submissions {
+            self.submit(submission)?;
+        }
+        Ok(())
+    }
+}
+
+/// Blocks of the agreed chain, counted once per height.
+pub(super) fn count_block(counts: &mut LedgerCounts, outcome: &kopnet_ledger::BlockOutcome) {
+    if outcome.results.is_empty() {
+        counts.empty_blocks += 1;
+    }
+    for (_, result) in &outcome.results {
+        if result.is_ok() {
+            counts.txs_applied += 1;
+        } else {
+            counts.txs_rejected += 1;
+        }
+    }
+}
+
+/// The ledger's validator set, for the height a change in this block applies.
+pub(super) fn next_set(node: &SimNode) -> Result<ValidatorSet, Violation> {
+    ledger_host::current_set(&node.ledger).map_err(|e| Violation::Setup {
+        error: format!("ledger validators are not a valid set: {e}"),
+    })
 }
 
 mod host;

@@ -1,13 +1,19 @@
 //! The trace of a run: every applied event, hashed as it is recorded (blake3
 //! over the codec encoding of each entry in order, which equals hashing the
-//! encoded trace), with a bounded tail kept for failure reports.
+//! encoded trace), with a bounded tail kept for failure reports and, on
+//! request, every line (`kopnet-sim --seed S --trace`).
 
-use kopnet_consensus::codec;
+use kopnet_consensus::{codec, Hash};
 use serde::Serialize;
 use std::collections::VecDeque;
 
 /// Trace lines kept for a failure report.
 pub const TAIL_MAX: usize = 40;
+
+/// The first 6 bytes of a hash in hex: enough to tell values apart in a trace.
+pub fn short(hash: &Hash) -> String {
+    hex::encode(&hash.0[..6])
+}
 
 /// One applied event, in a form that does not depend on memory layout.
 #[derive(Clone, Debug, Serialize)]
@@ -16,12 +22,6 @@ pub enum TraceEvent {
         from: u32,
         to: u32,
         what: String,
-    },
-    Dropped {
-        from: u32,
-        to: u32,
-        what: String,
-        reason: String,
     },
     Timer {
         node: u32,
@@ -32,19 +32,32 @@ pub enum TraceEvent {
     Gossip {
         node: u32,
     },
-    Txs {
+    Clients,
+    /// A client handed a transaction to a node.
+    Submit {
         node: u32,
+        tx: String,
+        resubmit: bool,
+    },
+    Governance {
+        what: String,
     },
     Crash {
         node: u32,
         mid_send: bool,
     },
+    /// The node crashed after persisting its record, before sending.
+    CrashedMidSend {
+        node: u32,
+    },
     Restart {
         node: u32,
         height: u64,
+        state_root: String,
     },
     Partition {
         groups: Vec<u8>,
+        kind: String,
     },
     Heal,
     Decide {
@@ -52,6 +65,23 @@ pub enum TraceEvent {
         height: u64,
         round: u32,
         value: String,
+    },
+    /// The decided block applied on the node's ledger.
+    Commit {
+        node: u32,
+        height: u64,
+        txs: u32,
+        rejected: u32,
+        state_root: String,
+    },
+    /// `--faulty-ledger`: the node's ledger was corrupted outside any block.
+    Corrupted {
+        node: u32,
+    },
+    /// The first time any node used the validator set of `height`.
+    ValidatorSet {
+        height: u64,
+        powers: String,
     },
     Evidence {
         node: u32,
@@ -66,23 +96,37 @@ struct Entry<'a> {
     event: &'a TraceEvent,
 }
 
-pub struct Trace {
-    hasher: blake3::Hasher,
-    tail: VecDeque<String>,
-    count: u64,
+/// A recorded entry, formatted only when a report needs it.
+struct Line {
+    index: u64,
+    time_ms: u64,
+    event: TraceEvent,
 }
 
-impl Default for Trace {
-    fn default() -> Self {
-        Trace {
-            hasher: blake3::Hasher::new_derive_key("kopnet sim trace v1"),
-            tail: VecDeque::new(),
-            count: 0,
-        }
+impl Line {
+    fn render(&self) -> String {
+        format!("#{} t={}ms {:?}", self.index, self.time_ms, self.event)
     }
 }
 
+pub struct Trace {
+    hasher: blake3::Hasher,
+    tail: VecDeque<Line>,
+    full: Option<Vec<String>>,
+    count: u64,
+}
+
 impl Trace {
+    /// A trace; `full` keeps every line.
+    pub fn new(full: bool) -> Self {
+        Trace {
+            hasher: blake3::Hasher::new_derive_key("kopnet sim trace v2"),
+            tail: VecDeque::new(),
+            full: full.then(Vec::new),
+            count: 0,
+        }
+    }
+
     pub fn record(&mut self, time_ms: u64, event: TraceEvent) {
         let entry = Entry {
             index: self.count,
@@ -92,12 +136,19 @@ impl Trace {
         if let Ok(bytes) = codec::encode(&entry) {
             self.hasher.update(&bytes);
         }
+        let line = Line {
+            index: self.count,
+            time_ms,
+            event,
+        };
         self.count += 1;
+        if let Some(full) = &mut self.full {
+            full.push(line.render());
+        }
         if self.tail.len() == TAIL_MAX {
             self.tail.pop_front();
         }
-        self.tail
-            .push_back(format!("#{} t={}ms {:?}", self.count - 1, time_ms, event));
+        self.tail.push_back(line);
     }
 
     pub fn hash_hex(&self) -> String {
@@ -113,6 +164,11 @@ impl Trace {
     }
 
     pub fn tail(&self) -> Vec<String> {
-        self.tail.iter().cloned().collect()
+        self.tail.iter().map(Line::render).collect()
+    }
+
+    /// Every line, if the trace was created with `full`.
+    pub fn take_full(&mut self) -> Option<Vec<String>> {
+        self.full.take()
     }
 }

@@ -1,0 +1,139 @@
+//! What a run did: the faults that fired and the ledger work that was
+//! agreed, so a batch can show that every fault kind was exercised.
+
+use std::fmt;
+use std::ops::AddAssign;
+
+/// Faults that actually happened in a run (not merely scheduled).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FaultCounts {
+    /// Crashes at an event boundary.
+    pub crashes: u64,
+    /// Crashes after persisting the safety record, before sending.
+    pub crashes_mid_send: u64,
+    pub restarts: u64,
+    pub partitions_isolate: u64,
+    pub partitions_minority: u64,
+    pub partitions_split: u64,
+    /// Conflicting proposals sent by a Byzantine proposer.
+    pub equivocations: u64,
+    /// Conflicting votes sent by a Byzantine validator.
+    pub double_votes: u64,
+    /// Proposals of values honest validators refuse (tampered blocks).
+    pub invalid_proposals: u64,
+    /// Messages lost by the link's drop probability.
+    pub dropped: u64,
+    /// Messages not sent across a partition.
+    pub cut: u64,
+    pub duplicated: u64,
+    /// Messages delivered after one sent later on the same link.
+    pub reordered: u64,
+    /// Evidence of double votes reported by honest nodes.
+    pub evidence: u64,
+}
+
+impl AddAssign for FaultCounts {
+    fn add_assign(&mut self, o: FaultCounts) {
+        self.crashes += o.crashes;
+        self.crashes_mid_send += o.crashes_mid_send;
+        self.restarts += o.restarts;
+        self.partitions_isolate += o.partitions_isolate;
+        self.partitions_minority += o.partitions_minority;
+        self.partitions_split += o.partitions_split;
+        self.equivocations += o.equivocations;
+        self.double_votes += o.double_votes;
+        self.invalid_proposals += o.invalid_proposals;
+        self.dropped += o.dropped;
+        self.cut += o.cut;
+        self.duplicated += o.duplicated;
+        self.reordered += o.reordered;
+        self.evidence += o.evidence;
+    }
+}
+
+impl FaultCounts {
+    /// Every counted kind with its name, for reports and batch assertions.
+    pub fn named(&self) -> [(&'static str, u64); 14] {
+        [
+            ("crashes", self.crashes),
+            ("crashes between persist and send", self.crashes_mid_send),
+            ("restarts", self.restarts),
+            ("partitions isolating one node", self.partitions_isolate),
+            (
+                "partitions cutting off a minority",
+                self.partitions_minority,
+            ),
+            ("partitions splitting the majority", self.partitions_split),
+            ("equivocating proposals", self.equivocations),
+            ("double votes", self.double_votes),
+            ("invalid (tampered) proposals", self.invalid_proposals),
+            ("messages dropped", self.dropped),
+            ("messages cut by partitions", self.cut),
+            ("messages duplicated", self.duplicated),
+            ("messages reordered", self.reordered),
+            ("evidence reports", self.evidence),
+        ]
+    }
+}
+
+impl fmt::Display for FaultCounts {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (name, count) in self.named() {
+            writeln!(f, "  {name:<36} {count}")?;
+        }
+        Ok(())
+    }
+}
+
+/// The ledger work of a run, as agreed by the honest nodes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LedgerCounts {
+    /// Transactions clients signed (first submissions).
+    pub txs_signed: u64,
+    /// Resubmissions of transactions not committed in time.
+    pub txs_resubmitted: u64,
+    /// Transactions in agreed blocks, applied / rejected with a reason code.
+    pub txs_applied: u64,
+    pub txs_rejected: u64,
+    /// Agreed blocks with no transactions.
+    pub empty_blocks: u64,
+    /// Governance proposals executed.
+    pub governance_executed: u64,
+    /// Heights whose validator set differs from the previous height's.
+    pub set_changes: u64,
+    /// Precommits in agreed certificates by the cooperative that joined
+    /// through governance.
+    pub joined_precommits: u64,
+}
+
+impl AddAssign for LedgerCounts {
+    fn add_assign(&mut self, o: LedgerCounts) {
+        self.txs_signed += o.txs_signed;
+        self.txs_resubmitted += o.txs_resubmitted;
+        self.txs_applied += o.txs_applied;
+        self.txs_rejected += o.txs_rejected;
+        self.empty_blocks += o.empty_blocks;
+        self.governance_executed += o.governance_executed;
+        self.set_changes += o.set_changes;
+        self.joined_precommits += o.joined_precommits;
+    }
+}
+
+impl fmt::Display for LedgerCounts {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let rows = [
+            ("transactions signed", self.txs_signed),
+            ("transactions resubmitted", self.txs_resubmitted),
+            ("transactions applied", self.txs_applied),
+            ("transactions rejected (reason code)", self.txs_rejected),
+            ("empty blocks", self.empty_blocks),
+            ("governance proposals executed", self.governance_executed),
+            ("validator-set changes in effect", self.set_changes),
+            ("precommits by the joined validator", self.joined_precommits),
+        ];
+        for (name, count) in rows {
+            writeln!(f, "  {name:<36} {count}")?;
+        }
+        Ok(())
+    }
+}

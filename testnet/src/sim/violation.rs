@@ -1,0 +1,151 @@
+//! What can go wrong in a run, with a message that names the invariant.
+
+use super::net::NodeId;
+use kopnet_consensus::{Hash, Height, Round, SignStep};
+use std::fmt;
+
+/// A broken invariant (or a run that could not be carried out).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Violation {
+    /// Two honest nodes decided different blocks at one height.
+    Agreement {
+        height: Height,
+        first: Hash,
+        second: Hash,
+        node: NodeId,
+    },
+    /// Two honest nodes have different state roots after one height.
+    StateRoot {
+        height: Height,
+        first: Hash,
+        second: Hash,
+        node: NodeId,
+    },
+    /// A decided block was never proposed, or the ledger refuses it.
+    Validity {
+        height: Height,
+        value: Hash,
+        node: NodeId,
+        reason: String,
+    },
+    DoubleSign {
+        node: NodeId,
+        height: Height,
+        round: Round,
+        step: SignStep,
+        first: Option<Hash>,
+        second: Option<Hash>,
+    },
+    /// A decision whose certificate does not verify (strict > 2/3 rule)
+    /// against the validator set of its height.
+    Certificate {
+        node: NodeId,
+        height: Height,
+        error: String,
+    },
+    /// A node used another validator set for a height than other nodes.
+    ValidatorSet {
+        node: NodeId,
+        height: Height,
+    },
+    /// The Byzantine validators hold a third of a height's power or more.
+    ByzantinePower {
+        height: Height,
+        byzantine: u64,
+        total: u64,
+    },
+    /// Conservation or positions broken on a node's ledger.
+    Ledger {
+        node: NodeId,
+        height: Height,
+        error: String,
+    },
+    /// A restarted node's ledger does not match what it had committed.
+    Recovery {
+        node: NodeId,
+        error: String,
+    },
+    HonestAccused {
+        node: NodeId,
+        offender: NodeId,
+    },
+    BadEvidence {
+        node: NodeId,
+        error: String,
+    },
+    Liveness {
+        node: NodeId,
+        decided: u64,
+        target: u64,
+        deadline_ms: u64,
+        nodes: String,
+    },
+    EventBudget {
+        events: u64,
+    },
+    /// The simulation could not be set up (a bug in the simulator).
+    Setup {
+        error: String,
+    },
+}
+
+impl Violation {
+    /// Whether this is a safety violation (as opposed to liveness or setup).
+    pub fn is_safety(&self) -> bool {
+        !matches!(
+            self,
+            Violation::Liveness { .. } | Violation::EventBudget { .. } | Violation::Setup { .. }
+        )
+    }
+}
+
+impl fmt::Display for Violation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Violation::Agreement { height, first, second, node } => write!(
+                f,
+                "AGREEMENT: node {node} decided {second:?} at height {height}, another honest node decided {first:?}"
+            ),
+            Violation::StateRoot { height, first, second, node } => write!(
+                f,
+                "STATE ROOT: node {node} has state root {second:?} after height {height}, another honest node has {first:?}"
+            ),
+            Violation::Validity { height, value, node, reason } => {
+                write!(f, "VALIDITY: node {node} decided {value:?} at height {height}: {reason}")
+            }
+            Violation::DoubleSign { node, height, round, step, first, second } => write!(
+                f,
+                "DOUBLE-SIGN: honest node {node} signed {first:?} and {second:?} at height {height} round {round} {step:?}"
+            ),
+            Violation::Certificate { node, height, error } => {
+                write!(f, "CERTIFICATE: node {node} decided height {height} with a bad certificate: {error}")
+            }
+            Violation::ValidatorSet { node, height } => write!(
+                f,
+                "VALIDATOR SET: node {node} used a different validator set for height {height} than other nodes"
+            ),
+            Violation::ByzantinePower { height, byzantine, total } => write!(
+                f,
+                "BYZANTINE POWER: {byzantine} of {total} at height {height} is not below a third"
+            ),
+            Violation::Ledger { node, height, error } => {
+                write!(f, "LEDGER INVARIANT: node {node} after height {height}: {error}")
+            }
+            Violation::Recovery { node, error } => {
+                write!(f, "RECOVERY: node {node} restarted with a different ledger: {error}")
+            }
+            Violation::HonestAccused { node, offender } => {
+                write!(f, "EVIDENCE: node {node} produced evidence against honest node {offender}")
+            }
+            Violation::BadEvidence { node, error } => {
+                write!(f, "EVIDENCE: node {node} produced unverifiable evidence: {error}")
+            }
+            Violation::Liveness { node, decided, target, deadline_ms, nodes } => write!(
+                f,
+                "LIVENESS: honest node {node} decided {decided} of {target} heights by t={deadline_ms}ms; nodes: {nodes}"
+            ),
+            Violation::EventBudget { events } => write!(f, "LIVENESS: event budget of {events} exhausted"),
+            Violation::Setup { error } => write!(f, "SETUP: {error}"),
+        }
+    }
+}
