@@ -115,7 +115,17 @@ pub fn commit_block(
 fn after_commit(state: &NodeState, block: &Block, outcome: &BlockOutcome) {
     let hashes: Vec<_> = outcome.results.iter().map(|(h, _)| *h).collect();
     if let (Ok(mut mempool), Ok(ledger)) = (state.mempool.lock(), state.ledger.read()) {
-        mempool.after_block(&hashes, |signer| ledger.next_nonce(signer).ok());
+        let evicted = mempool.after_block(&hashes, |signer| ledger.next_nonce(signer).ok());
+        // `GET /v1/tx/{hash}` says why a pending transaction went away.
+        if let Ok(mut rejections) = state.rejections.lock() {
+            for hash in evicted.stale {
+                rejections.insert(hash, "stale_nonce".into());
+            }
+            for hash in &evicted.expired {
+                rejections.insert(*hash, "expired".into());
+                state.metrics.reject("expired");
+            }
+        }
         state
             .metrics
             .mempool_size

@@ -62,6 +62,8 @@ pub struct MempoolConfig {
     pub max_bytes: usize,
     /// Most pending transactions from one signer.
     pub max_per_signer: usize,
+    /// Blocks a transaction may wait before it is dropped as `expired`.
+    pub max_age_blocks: u64,
 }
 
 impl Default for MempoolConfig {
@@ -70,6 +72,7 @@ impl Default for MempoolConfig {
             max_txs: 100_000,
             max_bytes: 64 * 1024 * 1024,
             max_per_signer: 256,
+            max_age_blocks: 600,
         }
     }
 }
@@ -232,6 +235,9 @@ impl NodeConfig {
         }
         if self.mempool.max_per_signer == 0 {
             return Err(field("mempool.max_per_signer", "must be at least 1"));
+        }
+        if self.mempool.max_age_blocks == 0 {
+            return Err(field("mempool.max_age_blocks", "must be at least 1"));
         }
         if !(1..=kopnet_ledger::block::MAX_BLOCK_TXS).contains(&self.block.max_txs) {
             return Err(field("block.max_txs", "must be between 1 and 20000"));

@@ -5,7 +5,9 @@
 //!   `[next, next + max_per_signer)` for its signer;
 //! * block candidates come out in arrival order, each signer's nonces in
 //!   sequence, so a block never skips a nonce;
-//! * after each block, committed and stale entries are evicted.
+//! * after each block, committed and stale entries are evicted, and so are
+//!   entries that waited more than `max_age_blocks` blocks (e.g. behind a
+//!   nonce gap that never closes), so nothing stays forever.
 //!
 //! Iteration order never depends on a hash map: candidates follow the
 //! arrival sequence (a `BTreeMap`).
@@ -44,6 +46,17 @@ struct Entry {
     tx: Transaction,
     size: usize,
     seq: u64,
+    /// [`Mempool::blocks_seen`] when it arrived.
+    arrived_at_block: u64,
+}
+
+/// What one block evicted besides what it committed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Evicted {
+    /// Nonce already used (another transaction of the signer committed).
+    pub stale: Vec<Hash>,
+    /// Waited more than `max_age_blocks` blocks.
+    pub expired: Vec<Hash>,
 }
 
 /// Whether an insert added something new.
@@ -61,6 +74,8 @@ pub struct Mempool {
     arrival: BTreeMap<u64, Hash>,
     next_seq: u64,
     bytes: usize,
+    /// Blocks this pool has seen (the clock of `max_age_blocks`).
+    blocks_seen: u64,
 }
 
 impl Mempool {
@@ -72,6 +87,7 @@ impl Mempool {
             arrival: BTreeMap::new(),
             next_seq: 0,
             bytes: 0,
+            blocks_seen: 0,
         }
     }
 
@@ -140,7 +156,15 @@ impl Mempool {
             .insert(nonce, hash);
         self.arrival.insert(seq, hash);
         self.bytes = self.bytes.saturating_add(size);
-        self.entries.insert(hash, Entry { tx, size, seq });
+        self.entries.insert(
+            hash,
+            Entry {
+                tx,
+                size,
+                seq,
+                arrived_at_block: self.blocks_seen,
+            },
+        );
         Ok(Inserted::New)
     }
 
@@ -201,30 +225,42 @@ impl Mempool {
         Some(entry.tx)
     }
 
-    /// After a block: drop what it committed and everything whose nonce is
-    /// now stale. Returns the hashes evicted as stale (not committed).
+    /// After a block: drop what it committed, everything whose nonce is now
+    /// stale, and everything older than `max_age_blocks` blocks.
     pub fn after_block(
         &mut self,
         committed: &[Hash],
         next_nonce: impl Fn(&PublicKey) -> Option<u64>,
-    ) -> Vec<Hash> {
+    ) -> Evicted {
+        self.blocks_seen = self.blocks_seen.saturating_add(1);
         for hash in committed {
             self.remove(hash);
         }
-        let mut stale = Vec::new();
+        let mut evicted = Evicted::default();
         for (signer, pending) in &self.by_signer {
             let next = next_nonce(signer);
             for (nonce, hash) in pending {
                 match next {
                     Some(n) if *nonce >= n => break,
-                    _ => stale.push(*hash),
+                    _ => evicted.stale.push(*hash),
                 }
             }
         }
-        for hash in &stale {
+        for hash in &evicted.stale {
             self.remove(hash);
         }
-        stale
+        // Arrival order is age order: expire from the front.
+        let oldest_kept = self.blocks_seen.saturating_sub(self.config.max_age_blocks);
+        for hash in self.arrival.values() {
+            match self.entries.get(hash) {
+                Some(entry) if entry.arrived_at_block < oldest_kept => evicted.expired.push(*hash),
+                _ => break,
+            }
+        }
+        for hash in &evicted.expired {
+            self.remove(hash);
+        }
+        evicted
     }
 }
 
@@ -243,6 +279,7 @@ mod tests {
             max_txs,
             max_bytes: 1 << 20,
             max_per_signer: 2,
+            max_age_blocks: 3,
         }
     }
 
@@ -289,9 +326,29 @@ mod tests {
             "future_nonce"
         );
         // After a block that committed a1 and moved b to nonce 2.
-        let stale = pool.after_block(&[a1.hash()], |_| Some(2));
-        assert_eq!(stale, vec![b1.hash()]);
+        let evicted = pool.after_block(&[a1.hash()], |_| Some(2));
+        assert_eq!(evicted.stale, vec![b1.hash()]);
+        assert!(evicted.expired.is_empty());
         assert_eq!(pool.len(), 1);
         assert_eq!(pool.bytes(), 10);
+    }
+
+    #[test]
+    fn entries_stuck_behind_a_nonce_gap_expire() {
+        let mut signers = Signers::default();
+        let a = signers.add(kopnet_consensus::Keypair::from_seed([1; 32]));
+        let _a1 = tx(&mut signers, &a); // never arrives
+        let a2 = tx(&mut signers, &a);
+        let mut pool = Mempool::new(config(10));
+        pool.insert(a2.clone(), a2.hash(), 10, 1).unwrap();
+        // a2 cannot go into a block (a1 is missing); max_age_blocks = 3.
+        for _ in 0..3 {
+            assert!(pool.candidates(10, |_| Some(1)).is_empty());
+            assert_eq!(pool.after_block(&[], |_| Some(1)), Evicted::default());
+        }
+        let evicted = pool.after_block(&[], |_| Some(1));
+        assert_eq!(evicted.expired, vec![a2.hash()]);
+        assert!(pool.is_empty());
+        assert_eq!(pool.bytes(), 0);
     }
 }
