@@ -395,11 +395,11 @@ impl Runtime {
             NetEvent::Gossip {
                 topic: Topic::Consensus,
                 source,
+                author,
                 id,
                 data,
-                ..
             } => {
-                let verdict = self.on_consensus_gossip(&data).await;
+                let verdict = self.on_consensus_gossip(&data, author).await;
                 let _ = self.p2p.report(id, source, verdict).await;
             }
             NetEvent::Request { peer, data, reply } => {
@@ -461,12 +461,16 @@ impl Runtime {
         });
     }
 
-    async fn on_consensus_gossip(&mut self, data: &[u8]) -> Verdict {
+    async fn on_consensus_gossip(&mut self, data: &[u8], author: crate::p2p::PeerId) -> Verdict {
         let Ok(gossip) = wire::decode::<ConsensusGossip>(data) else {
             return Verdict::Reject;
         };
         match gossip {
-            ConsensusGossip::Committed { height, .. } => {
+            ConsensusGossip::Committed { height, from } => {
+                // The hint names its sender; gossipsub signed who that was.
+                if crate::p2p::peer_id_from_key(&from.0).ok() != Some(author) {
+                    return Verdict::Reject;
+                }
                 self.best_seen_height = self.best_seen_height.max(height);
                 let ours = self.state.ledger.read().map(|l| l.height()).unwrap_or(0);
                 if height > ours {
