@@ -112,4 +112,53 @@ fn five_nodes_agree_on_blocks_roots_and_balances() {
     for i in 0..cluster.nodes.len() {
         assert_eq!(cluster.get(i, "/v1/invariants").unwrap()["ok"], true);
     }
+    // A phone checks its balance without trusting the node: the account's
+    // record is proven against the state root of height h, and block h + 1
+    // (certified by the validators) commits to that root.
+    let observer = cluster.nodes.len() - 1;
+    let address = members[0].0.public().to_address();
+    let answer = cluster
+        .get(observer, &format!("/v1/accounts/{address}/proof"))
+        .unwrap();
+    let hex = |v: &serde_json::Value| ::hex::decode(v.as_str().unwrap()).unwrap();
+    let hash =
+        |v: &serde_json::Value| kopnet_consensus::Hash::from_hex(v.as_str().unwrap()).unwrap();
+    let proof = kopnet_ledger::commitment::StateProof {
+        bits: answer["proof"]["bits"].as_u64().unwrap() as u32,
+        bucket: answer["proof"]["bucket"].as_u64().unwrap(),
+        leaves: answer["proof"]["leaves"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|pair| (hash(&pair[0]), hash(&pair[1])))
+            .collect(),
+        siblings: answer["proof"]["siblings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(hash)
+            .collect(),
+    };
+    let root = hash(&answer["state_root"]);
+    let (key, value) = (hex(&answer["key"]), hex(&answer["value"]));
+    assert!(proof.verify(&root, &key, &value), "{answer}");
+    let Ok(kopnet_ledger::state::StateValue::Member(account)) =
+        kopnet_consensus::codec::decode(&value)
+    else {
+        panic!("the proven value is not a member record: {answer}");
+    };
+    assert_eq!(Some(account.balance), answer["balance"].as_u64());
+    let mut forged = value.clone();
+    *forged.last_mut().unwrap() ^= 1;
+    assert!(!proof.verify(&root, &key, &forged));
+    let next = answer["certified_by_block"].as_u64().unwrap();
+    cluster.wait_height(observer, next, Duration::from_secs(60));
+    let block = cluster
+        .get(observer, &format!("/v1/blocks/{next}"))
+        .unwrap();
+    assert_eq!(block["prev_state_root"], answer["state_root"]);
+    assert!(!block["certificate"]["signers"]
+        .as_array()
+        .unwrap()
+        .is_empty());
 }

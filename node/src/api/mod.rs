@@ -6,6 +6,7 @@
 mod error;
 mod events;
 mod governance;
+mod proof;
 mod queries;
 mod views;
 mod write;
@@ -47,6 +48,7 @@ pub fn router(state: ApiState, body_max_bytes: usize) -> Router {
         .route("/v1/invariants", get(queries::invariants))
         .route("/v1/accounts/{address}", get(queries::account))
         .route("/v1/accounts/{address}/history", get(queries::history))
+        .route("/v1/accounts/{address}/proof", get(proof::account_proof))
         .route("/v1/cooperatives", get(queries::cooperatives))
         .route("/v1/settlement/windows", get(queries::windows))
         .route("/v1/settlement/windows/{number}", get(queries::window))

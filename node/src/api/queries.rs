@@ -81,7 +81,7 @@ fn parse_hash(text: &str) -> ApiResult<Hash> {
         .map_err(|_| ApiError::bad_request("bad_hash", "hash must be 64 hex characters"))
 }
 
-fn parse_address(text: &str) -> ApiResult<PublicKey> {
+pub(super) fn parse_address(text: &str) -> ApiResult<PublicKey> {
     PublicKey::from_address(text).map_err(|e| ApiError::bad_request("bad_address", e.to_string()))
 }
 

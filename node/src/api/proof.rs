@@ -1,0 +1,45 @@
+//! `GET /v1/accounts/{address}/proof`: a Merkle proof that the account's
+//! record (balance, home, kind, status, tier, nonce) is in the state whose
+//! root the node reports for its current height `h`. That root is certified
+//! by the network in block `h + 1`'s header (`prev_state_root`, covered by
+//! its commit certificate), so a phone can check its balance without
+//! trusting the node it asked.
+
+use super::queries::{ledger_read, parse_address};
+use super::{ApiError, ApiResult, ApiState};
+use axum::extract::{Path, State};
+use axum::Json;
+use kopnet_consensus::codec;
+use kopnet_ledger::state::StateKey;
+use serde_json::{json, Value};
+
+pub async fn account_proof(
+    State(state): State<ApiState>,
+    Path(address): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let key = parse_address(&address)?;
+    let ledger = ledger_read(&state)?;
+    let state_key = StateKey::Member(key);
+    let (value, proof) = ledger
+        .prove(&state_key)
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    let value = value
+        .ok_or_else(|| ApiError::not_found("unknown_account", "no account with this address"))?;
+    let key_bytes = codec::encode(&state_key).map_err(|e| ApiError::internal(e.to_string()))?;
+    let account = ledger.member(&key);
+    Ok(Json(json!({
+        "address": key.to_address(),
+        "height": ledger.height(),
+        "state_root": ledger.state_root().to_hex(),
+        "certified_by_block": ledger.height().saturating_add(1),
+        "balance": account.map(|a| a.balance),
+        "key": hex::encode(key_bytes),
+        "value": hex::encode(value),
+        "proof": {
+            "bits": proof.bits,
+            "bucket": proof.bucket,
+            "leaves": proof.leaves.iter().map(|(k, v)| [k.to_hex(), v.to_hex()]).collect::<Vec<_>>(),
+            "siblings": proof.siblings.iter().map(|h| h.to_hex()).collect::<Vec<_>>(),
+        },
+    })))
+}
