@@ -40,8 +40,12 @@ fn cooperative_city_story() {
             amount: 50_000,
         },
     );
+    let hashes = [&pay_budi, &pay_warung, &cash_out, &cash_in].map(|tx| tx.hash());
     let results = h.block(vec![pay_budi, pay_warung, cash_out, cash_in]);
     assert!(results.iter().all(|r| r.is_ok()), "{results:?}");
+    // Each transaction's record says what its fee legs moved.
+    let fees = hashes.map(|hash| h.ledger.tx(&hash).unwrap().unwrap().fees);
+    assert_eq!(fees, [75 + 75 + 25, 120 + 120 + 40, 2_500 + 1_000, 1_000]);
 
     // Balances.
     assert_eq!(
