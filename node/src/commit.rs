@@ -107,6 +107,7 @@ fn after_commit(state: &NodeState, block: &Block, outcome: &BlockOutcome) {
     let m = &state.metrics;
     m.height.store(outcome.height, Ordering::Relaxed);
     m.blocks_committed.fetch_add(1, Ordering::Relaxed);
+    m.observe_commit(std::time::Instant::now());
     m.txs_committed
         .fetch_add(hashes.len() as u64, Ordering::Relaxed);
     if let Ok(mut submitted) = state.submitted_at.lock() {
