@@ -12,8 +12,11 @@
 //!    commit; both balances change on the pages (wallet and explorer) and
 //!    through the API. Then a payment request (receive), a cash-out at another
 //!    cooperative's counter, and an encrypted backup restored through the page.
-//! 3. The explorer: transaction, cooperatives, a closed settlement window with
-//!    its bilateral matrix, network health, the English switch.
+//! 3. The explorer: transaction; the teller's counter view of the agent
+//!    cooperative, which shows the page's cash-out and then, live, a cash-in;
+//!    cooperatives (volume = on-us + cross, cross share of its own volume);
+//!    a closed settlement window with its bilateral matrix; network health
+//!    with the node's commit latency; the English switch.
 //!
 //! Screenshots go to `target/tmp/screenshots/`, or to `docs/screenshots/`
 //! with `KOPNET_UPDATE_SCREENSHOTS=1`. The test skips (with the reason) when
@@ -558,6 +561,7 @@ fn phone_wallet_pays_a_merchant_at_another_cooperative() {
             .filter(|s| s != "pending")
     });
     assert_eq!(status, "committed", "{:?}", browser.text("#tx-status"));
+    let cash_out_hash = browser.attr("#tx-status", "data-hash").unwrap();
     wait_for(
         "payer balance after cash-out",
         Duration::from_secs(15),
@@ -582,8 +586,83 @@ fn phone_wallet_pays_a_merchant_at_another_cooperative() {
     browser.goto(&url(merchant_node, &format!("/explorer#/tx/{hash}")));
     browser.wait("the transaction page", Duration::from_secs(15), |b| {
         b.text("#main")
-            .filter(|t| t.contains("committed") && t.contains("Rp25.000"))
+            .filter(|t| t.contains("tercatat") && t.contains("Rp25.000"))
     });
+    // The merchant discount, 0.7 % of Rp25.000, as the fees the payment charged.
+    assert!(browser.text("#main").unwrap_or_default().contains("Rp175"));
+
+    // The teller's counter: from the agent cooperative's card to its
+    // counter view, which lists the page's cash-out ...
+    browser.goto(&url(merchant_node, "/explorer#/coops"));
+    browser.click(&format!("[data-coop=\"{merchant_coop}\"] a.counter-link"));
+    let row = format!("#counter-list li[data-tx=\"{cash_out_hash}\"]");
+    let text = browser.wait(
+        "the cash-out at the counter",
+        Duration::from_secs(15),
+        |b| b.text(&row),
+    );
+    println!("counter row: {text}");
+    assert!(text.contains("Tarik tunai"), "{text}");
+    assert!(
+        text.contains("Rp10.000") && text.contains("Rp3.500"),
+        "{text}"
+    );
+    assert_eq!(browser.attr(&row, "data-result").as_deref(), Some("ok"));
+    assert!(browser
+        .attr(&format!("{row} a[href^=\"#/account/\"]"), "href")
+        .unwrap_or_default()
+        .ends_with(&address));
+    // ... and only cash at this counter (not the payment).
+    assert!(browser.text(&format!("[data-tx=\"{hash}\"]")).is_none());
+    // A cash-in at the same counter lands on the open page by itself: the
+    // teller registers the merchant's Rp20.000 (on-us: no fee).
+    browser.js("window.kopnetNotReloaded = true; return null;");
+    let cash_in = teller.sign(Action::CashIn {
+        agent: kopnet_ledger::CoopId::new(&merchant_coop).unwrap(),
+        member: merchant_key.public(),
+        amount: 20_000,
+    });
+    assert!(cluster
+        .submit(merchant_node, &cash_in)
+        .status()
+        .is_success());
+    let cash_in_hash = cash_in.hash().to_hex();
+    let first = browser.wait(
+        "the live cash-in at the counter",
+        Duration::from_secs(30),
+        |b| {
+            b.attr("#counter-list li:first-child", "data-tx")
+                .filter(|h| *h == cash_in_hash)
+        },
+    );
+    assert_eq!(first, cash_in_hash, "newest first");
+    let text = browser
+        .text(&format!("[data-tx=\"{cash_in_hash}\"]"))
+        .unwrap_or_default();
+    assert!(
+        text.contains("Setor tunai") && text.contains("Rp20.000") && text.contains("Rp0"),
+        "{text}"
+    );
+    assert_eq!(
+        browser.js("return window.kopnetNotReloaded === true;"),
+        json!(true),
+        "the row came live, without reloading the page"
+    );
+    assert!(browser.text(&row).is_some(), "the cash-out is still listed");
+    assert!(
+        browser.fits_width(),
+        "the counter page is wider than 360 px"
+    );
+    browser.screenshot(&shots.join("explorer-counter.png"));
+    // The payer's own cooperative took no cash at its counter.
+    browser.goto(&url(
+        merchant_node,
+        &format!("/explorer#/counter/{payer_coop}"),
+    ));
+    browser.wait("the other counter", Duration::from_secs(15), |b| {
+        b.text("#counter-empty")
+    });
+    assert!(browser.text(&row).is_none());
     let coop = cluster.get(merchant_node, "/v1/cooperatives").unwrap()["cooperatives"]
         .as_array()
         .unwrap()
@@ -592,13 +671,35 @@ fn phone_wallet_pays_a_merchant_at_another_cooperative() {
         .cloned()
         .unwrap();
     assert_eq!(coop["merchants"], 1);
-    let volume = coop["gross_sent"].as_u64().unwrap() + coop["gross_received"].as_u64().unwrap();
-    let volume = format!("Rp{}", group_thousands(volume));
+    // The merchant's cooperative, by hand. Cross: in 25.000 (payment) +
+    // 10.000 + 2.500 (cash-out and its agent fee), out 75 + 25 (the
+    // discount's shares for the payer's cooperative and the network fund).
+    // On-us: 75 (its own share of the discount) + 20.000 (the cash-in).
+    assert_eq!(
+        (coop["gross_received"].as_u64(), coop["gross_sent"].as_u64()),
+        (Some(37_500), Some(100))
+    );
+    assert_eq!(coop["on_us_volume"], 20_075, "{coop}");
+    assert_eq!(coop["cross_volume"], 37_600);
+    assert_eq!(coop["volume"], 57_675);
+    let volume = format!("Rp{}", group_thousands(57_675));
+    let card = format!("[data-coop=\"{merchant_coop}\"]");
     browser.goto(&url(merchant_node, "/explorer#/coops"));
     browser.wait("the cooperatives page", Duration::from_secs(15), |b| {
-        b.text(&format!("[data-coop=\"{merchant_coop}\"]"))
+        b.text(&format!("{card} [data-field=volume]"))
             .filter(|t| t.contains(&volume))
     });
+    // Cross share of its own volume: 37.600 / 57.675.
+    assert_eq!(
+        browser
+            .text(&format!("{card} [data-field=cross-share] strong"))
+            .as_deref(),
+        Some("65,2 %")
+    );
+    // No amount wraps mid-number: each amount is one line high.
+    let wrapped = browser.js("return [...document.querySelectorAll('#main .amount')] \
+           .filter((e) => e.getClientRects().length > 1).map((e) => e.textContent);");
+    assert_eq!(wrapped, json!([]), "amounts wrapped across lines");
     assert!(
         browser.fits_width(),
         "the cooperatives page is wider than 360 px"
@@ -622,12 +723,54 @@ fn phone_wallet_pays_a_merchant_at_another_cooperative() {
     assert!(settlement.contains("Matriks bilateral"), "{settlement}");
     browser.screenshot(&shots.join("explorer-settlement.png"));
     assert!(settlement.contains("Rp37.400"), "{settlement}");
+    // Network health: the node's own commit latency and block interval are
+    // there on the first render (the merchant's node took the teller's
+    // transactions, so it has latencies to report).
+    let status = cluster.get(merchant_node, "/v1/status").unwrap();
+    assert!(
+        status["commit_latency"]["samples"].as_u64() >= Some(2),
+        "{status}"
+    );
+    assert!(
+        status["block_interval"]["intervals"].as_u64() >= Some(1),
+        "{status}"
+    );
     browser.goto(&url(merchant_node, "/explorer#/network"));
     let network = browser.wait("network health", Duration::from_secs(15), |b| {
         b.text("#main")
             .filter(|t| t.contains(&merchant_coop) && t.contains("Peer"))
     });
     assert!(!network.contains("undefined"), "{network}");
+    let latency = browser
+        .text("[data-field=commit-latency]")
+        .unwrap_or_default();
+    println!("network page: commit latency {latency}");
+    assert!(
+        latency.starts_with("p50 ") && latency.contains(" · p99 "),
+        "{latency}"
+    );
+    let interval = browser
+        .text("[data-field=block-interval]")
+        .unwrap_or_default();
+    // "734 ms" (or "1,2 s"), then "rata-rata 13 jeda terakhir; ...".
+    let (mean, detail) = interval.split_once("rata-rata ").unwrap_or_default();
+    assert!(
+        mean.starts_with(|c: char| c.is_ascii_digit())
+            && (mean.ends_with(" ms") || mean.ends_with(" s")),
+        "{interval}"
+    );
+    assert!(detail.contains(" jeda terakhir"), "{interval}");
+    let health = browser.text("#main dl.kv").unwrap_or_default();
+    for english in ["role", "round", "syncing", "mempool", "false", "true", "…"] {
+        assert!(
+            !health.contains(english),
+            "untranslated {english:?}: {health}"
+        );
+    }
+    assert!(
+        health.contains("Peran") && health.contains("Putaran"),
+        "{health}"
+    );
     assert!(
         browser.fits_width(),
         "the network page is wider than 360 px"
@@ -649,6 +792,12 @@ fn phone_wallet_pays_a_merchant_at_another_cooperative() {
     browser.wait("English labels", Duration::from_secs(5), |b| {
         b.text("nav.tabs").filter(|t| t.contains("Cooperatives"))
     });
+    browser.goto(&url(merchant_node, "/explorer#/network"));
+    browser.wait("English network labels", Duration::from_secs(15), |b| {
+        b.text("#main")
+            .filter(|t| t.contains("Role") && t.contains("Commit latency"))
+    });
+    browser.click("#lang");
 
     // 6. Backup and restore: export an encrypted backup of the page's key,
     // remove the key from the browser, restore it through the page.

@@ -9,6 +9,7 @@ use crate::rejection::Rejection;
 use crate::state::{Overlay, State, StateKey, StateRead, StateValue};
 use crate::storage::{Storage, StorageError, WriteBatch};
 use crate::tx::{Action, GovAction, Transaction};
+use crate::types::Amount;
 use kopnet_consensus::{codec, Hash, PublicKey};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -19,6 +20,9 @@ pub struct TxRecord {
     pub height: u64,
     pub index: u32,
     pub result: Result<(), Rejection>,
+    /// Rupiah the transaction's fee legs moved, whoever paid them (0 when
+    /// rejected or when no fee applies).
+    pub fees: Amount,
 }
 
 /// Decides whether a transaction's signature is good. Nodes verify each
@@ -77,6 +81,8 @@ pub struct BlockOutcome {
     pub hash: Hash,
     pub state_root: Hash,
     pub results: Vec<(Hash, Result<(), Rejection>)>,
+    /// Per transaction, in block order: the fees it charged ([`TxRecord::fees`]).
+    pub fees: Vec<Amount>,
     /// Whether the set of validators or their power changed in this block.
     pub validators_changed: bool,
 }
@@ -120,6 +126,8 @@ struct Executed {
     results: Vec<(Hash, Result<(), Rejection>)>,
     /// Per transaction, the member accounts its execution changed.
     changed: Vec<Vec<PublicKey>>,
+    /// Per transaction, the fees it charged.
+    fees: Vec<Amount>,
 }
 
 /// One admitted transaction's execution.
@@ -127,6 +135,31 @@ struct Ran {
     result: Result<(), Rejection>,
     /// Member accounts the execution changed (none if it was rejected).
     changed: Vec<PublicKey>,
+    /// Fees charged (0 if it was rejected).
+    fees: Amount,
+}
+
+/// The fees a transaction's writes charged: what its fee legs added to the
+/// participants' `fees_earned` (only fee legs add to it; closing a window
+/// resets it, which charges nothing).
+fn fees_charged<B: StateRead + ?Sized>(
+    before: &B,
+    writes: &BTreeMap<StateKey, Option<StateValue>>,
+) -> Amount {
+    let mut total: Amount = 0;
+    for (key, value) in writes {
+        let (StateKey::Cooperative(id), Some(StateValue::Cooperative(after))) = (key, value) else {
+            continue;
+        };
+        let earlier = match before.get_ref(&StateKey::Cooperative(id.clone())) {
+            Some(StateValue::Cooperative(c)) => c.stats.fees_earned,
+            _ => 0,
+        };
+        let added = after.stats.fees_earned.saturating_sub(earlier);
+        // A display figure: saturate rather than fail a committed block.
+        total = total.checked_add(added).unwrap_or(Amount::MAX);
+    }
+    total
 }
 
 fn corrupt(what: impl std::fmt::Display) -> LedgerError {
@@ -251,6 +284,7 @@ impl<S: Storage> Ledger<S> {
         let mut chosen = Vec::new();
         let mut results = Vec::new();
         let mut changed = Vec::new();
+        let mut fees = Vec::new();
         let mut skipped = Vec::new();
         let mut bytes = 0usize;
         let max_txs = limits.max_txs.min(MAX_BLOCK_TXS);
@@ -270,6 +304,7 @@ impl<S: Storage> Ledger<S> {
                     chosen.push((hash, tx.clone()));
                     results.push((hash, ran.result));
                     changed.push(ran.changed);
+                    fees.push(ran.fees);
                 }
                 Err(reason) => skipped.push((hash, reason)),
             }
@@ -292,6 +327,7 @@ impl<S: Storage> Ledger<S> {
                 writes: overlay.into_writes(),
                 results,
                 changed,
+                fees,
             };
             *cache = Some((block.hash(), executed));
         }
@@ -324,6 +360,7 @@ impl<S: Storage> Ledger<S> {
         let result = execute::execute(&mut nested, &signer, &tx.body.action, ctx);
         let writes = nested.into_writes();
         let mut changed = Vec::new();
+        let mut fees = 0;
         if result.is_ok() {
             changed = writes
                 .keys()
@@ -332,10 +369,15 @@ impl<S: Storage> Ledger<S> {
                     _ => None,
                 })
                 .collect();
+            fees = fees_charged(&*overlay, &writes);
             overlay.merge(writes);
         }
         execute::bump_nonce(overlay, tx);
-        Ok(Ran { result, changed })
+        Ok(Ran {
+            result,
+            changed,
+            fees,
+        })
     }
 
     /// Check a proposed block without changing anything.
@@ -402,17 +444,20 @@ impl<S: Storage> Ledger<S> {
         let mut overlay = Overlay::new(&self.state);
         let mut results = Vec::with_capacity(block.txs.len());
         let mut changed = Vec::with_capacity(block.txs.len());
+        let mut fees = Vec::with_capacity(block.txs.len());
         for (index, (tx, hash)) in block.txs.iter().zip(hashes).enumerate() {
             let ran = self
                 .run_tx(&mut overlay, tx, hash, block.header.height, sigs)
                 .map_err(|reason| BlockError::InvalidTx { index, reason })?;
             results.push((hash, ran.result));
             changed.push(ran.changed);
+            fees.push(ran.fees);
         }
         Ok(Executed {
             writes: overlay.into_writes(),
             results,
             changed,
+            fees,
         })
     }
 
@@ -516,6 +561,7 @@ impl<S: Storage> Ledger<S> {
             hash,
             state_root: root,
             results: executed.results,
+            fees: executed.fees,
             validators_changed,
         })
     }
@@ -530,13 +576,20 @@ impl<S: Storage> Ledger<S> {
         let height = block.header.height;
         batch.put(keys::block(height), block.encode().map_err(corrupt)?);
         batch.put(keys::block_hash(&hash), height.to_be_bytes().to_vec());
-        let runs = executed.results.iter().zip(&executed.changed);
-        for (index, (tx, ((tx_hash, result), changed))) in block.txs.iter().zip(runs).enumerate() {
+        let runs = executed
+            .results
+            .iter()
+            .zip(&executed.changed)
+            .zip(&executed.fees);
+        for (index, (tx, (((tx_hash, result), changed), fees))) in
+            block.txs.iter().zip(runs).enumerate()
+        {
             let index = u32::try_from(index).map_err(corrupt)?;
             let record = TxRecord {
                 height,
                 index,
                 result: result.clone(),
+                fees: *fees,
             };
             batch.put(keys::tx(tx_hash), codec::encode(&record).map_err(corrupt)?);
             // Those the transaction names, and those whose account it

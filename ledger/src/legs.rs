@@ -157,6 +157,8 @@ pub fn transfer<B: StateRead + ?Sized>(
     let payee_home = home_of(state, to)?;
     if payer_home != payee_home {
         move_position(state, &payer_home, &payee_home, amount)?;
+    } else {
+        count_on_us(state, &payer_home, amount)?;
     }
     if kind == LegKind::Fee {
         let mut earner = state
@@ -169,6 +171,24 @@ pub fn transfer<B: StateRead + ?Sized>(
             .ok_or(Rejection::Overflow)?;
         state.put_cooperative(earner);
     }
+    Ok(())
+}
+
+/// Count a leg between two accounts homed at `home` in its on-us volume.
+fn count_on_us<B: StateRead + ?Sized>(
+    state: &mut Overlay<'_, B>,
+    home: &CoopId,
+    amount: Amount,
+) -> Result<(), Rejection> {
+    let mut coop = state
+        .cooperative(home)
+        .ok_or_else(|| Rejection::UnknownCooperative(home.to_string()))?;
+    coop.stats.on_us_volume = coop
+        .stats
+        .on_us_volume
+        .checked_add(amount)
+        .ok_or(Rejection::Overflow)?;
+    state.put_cooperative(coop);
     Ok(())
 }
 

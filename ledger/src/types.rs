@@ -160,6 +160,12 @@ pub struct MemberAccount {
 }
 
 /// Activity of one cooperative in the open settlement window.
+///
+/// Every transfer leg (payment, the leg of a cash-in or cash-out, a fee) that
+/// touches an account homed here is counted exactly once: in `gross_sent` or
+/// `gross_received` when the other end is homed at another participant (the
+/// cross-cooperative volume), in `on_us_volume` when both ends are homed here.
+/// Mint and burn at the home counter move no leg and are not counted.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WindowStats {
     /// Rupiah that left accounts homed here for other participants.
@@ -168,6 +174,20 @@ pub struct WindowStats {
     pub gross_received: Amount,
     /// Fees credited to this participant's fee account (or the network fund).
     pub fees_earned: Amount,
+    /// Rupiah moved between two accounts both homed here (on-us legs).
+    pub on_us_volume: Amount,
+}
+
+impl WindowStats {
+    /// Cross-cooperative volume: `gross_sent + gross_received`.
+    pub fn cross_volume(&self) -> Option<Amount> {
+        self.gross_sent.checked_add(self.gross_received)
+    }
+
+    /// Total volume: on-us plus cross-cooperative.
+    pub fn total_volume(&self) -> Option<Amount> {
+        self.cross_volume()?.checked_add(self.on_us_volume)
+    }
 }
 
 /// A participant of the network: a cooperative, or the `network` pseudo-participant.

@@ -95,12 +95,15 @@ fn transaction_by_hash_carries_its_result() {
         TxRecord {
             height,
             index: 0,
-            result: Ok(())
+            result: Ok(()),
+            // Member to member across cooperatives: no fee rule applies.
+            fees: 0,
         }
     );
     let record = h.ledger.tx(&rejected_hash).unwrap().unwrap();
     assert_eq!((record.height, record.index), (height, 1));
     assert_eq!(record.result.unwrap_err().code(), "insufficient_funds");
+    assert_eq!(record.fees, 0);
     // The block at that height holds them, in that order.
     let block = h.ledger.block(height).unwrap().unwrap();
     assert_eq!(block.txs[0].hash(), ok_hash);

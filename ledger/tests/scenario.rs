@@ -40,8 +40,12 @@ fn cooperative_city_story() {
             amount: 50_000,
         },
     );
+    let hashes = [&pay_budi, &pay_warung, &cash_out, &cash_in].map(|tx| tx.hash());
     let results = h.block(vec![pay_budi, pay_warung, cash_out, cash_in]);
     assert!(results.iter().all(|r| r.is_ok()), "{results:?}");
+    // Each transaction's record says what its fee legs moved.
+    let fees = hashes.map(|hash| h.ledger.tx(&hash).unwrap().unwrap().fees);
+    assert_eq!(fees, [75 + 75 + 25, 120 + 120 + 40, 2_500 + 1_000, 1_000]);
 
     // Balances.
     assert_eq!(
@@ -87,6 +91,33 @@ fn cooperative_city_story() {
     }
     assert_eq!(expected.iter().map(|(_, p)| p).sum::<i128>(), 0);
 
+    // Volume, by hand: every leg touching a cooperative's accounts, once.
+    // Cross legs go to gross sent/received, legs between two accounts homed
+    // at the same cooperative (a fee paid to one's own cooperative) to on-us.
+    // ksp:     sent 25.000 + 100.000 + 2.500 + 50.000; received 75 + 1.000;
+    //          on-us 1.000 (Ani's cash-out fee to her own cooperative)
+    // pasar:   received 25.000; sent 75 + 25; on-us 75 (Budi's fee to pasar)
+    // taksi:   sent 40.000 + 1.000; received 120 + 50.000
+    // konsumen:received 40.000; sent 120 + 40; on-us 120
+    // angkot:  received 100.000 + 2.500; network: received 25 + 40
+    let volumes = [
+        ("ksp-sejahtera", 177_500, 1_075, 1_000),
+        ("pasar-makmur", 100, 25_000, 75),
+        ("angkot-maju", 0, 102_500, 0),
+        ("taksi-bersama", 41_000, 50_120, 0),
+        ("konsumen-rukun", 160, 40_000, 120),
+        ("network", 0, 65, 0),
+    ];
+    for (slug, sent, received, on_us) in volumes {
+        let stats = h.coop_record(slug).stats;
+        assert_eq!(
+            (stats.gross_sent, stats.gross_received, stats.on_us_volume),
+            (sent, received, on_us),
+            "{slug}"
+        );
+        assert_eq!(stats.total_volume(), Some(sent + received + on_us));
+    }
+
     // The window closes: positions freeze into window 0 and the open ones reset.
     h.run(
         &coop("angkot-maju"),
@@ -100,6 +131,8 @@ fn cooperative_city_story() {
         assert_eq!(h.coop_record(slug).unsettled, position);
     }
     assert_eq!(window.entries[&id("angkot-maju")].stats.fees_earned, 2_500);
+    assert_eq!(window.entries[&id("pasar-makmur")].stats.on_us_volume, 75);
+    assert_eq!(h.coop_record("pasar-makmur").stats.on_us_volume, 0);
     assert!(!window.settled);
     // The bilateral matrix, by hand: who owes whom in window 0.
     let ksp = &window.entries[&id("ksp-sejahtera")].bilateral;

@@ -398,3 +398,52 @@ fn weak_or_invalid_keys_cannot_own_an_account() {
         .iter()
         .all(|c| c.id.as_str() != "koperasi-lemah"));
 }
+
+#[test]
+fn on_us_legs_count_as_on_us_volume_and_move_no_position() {
+    let mut h = city();
+    let ani = h.member("ani", "ksp-sejahtera", AccountKind::Member, 40_000);
+    let cici = h.member("cici", "ksp-sejahtera", AccountKind::Member, 0);
+    // Mint at the home counter moves no leg: no volume.
+    assert_eq!(
+        h.coop_record("ksp-sejahtera").stats,
+        kopnet_ledger::types::WindowStats::default()
+    );
+    // Member to member at the same cooperative: on-us, free.
+    h.run(&ani, pay(cici, 10_000, 1)).unwrap();
+    // Cash-in at the home cooperative's counter: float → member, on-us.
+    h.run(
+        &coop("ksp-sejahtera"),
+        Action::CashIn {
+            agent: id("ksp-sejahtera"),
+            member: cici,
+            amount: 5_000,
+        },
+    )
+    .unwrap();
+    // A rejected payment counts nothing.
+    assert_eq!(
+        h.run(&ani, pay(cici, 1_000_000, 2)).unwrap_err().code(),
+        "insufficient_funds"
+    );
+    let stats = h.coop_record("ksp-sejahtera").stats;
+    assert_eq!(stats.on_us_volume, 15_000);
+    assert_eq!((stats.gross_sent, stats.gross_received), (0, 0));
+    assert_eq!(stats.cross_volume(), Some(0));
+    assert_eq!(stats.total_volume(), Some(15_000));
+    assert_eq!(h.position("ksp-sejahtera"), 0);
+    // Closing the window keeps the figures in the window and resets them.
+    h.run(
+        &coop("ksp-sejahtera"),
+        Action::CloseSettlementWindow { window: 0 },
+    )
+    .unwrap();
+    let window = h.ledger.state_window(0).unwrap();
+    assert_eq!(
+        window.entries[&id("ksp-sejahtera")].stats.on_us_volume,
+        15_000
+    );
+    // Position 0: nothing to acknowledge, so the window is settled at once.
+    assert!(window.settled);
+    assert_eq!(h.coop_record("ksp-sejahtera").stats.on_us_volume, 0);
+}

@@ -134,6 +134,7 @@ fn after_commit(state: &NodeState, block: &Block, outcome: &BlockOutcome) {
     let m = &state.metrics;
     m.height.store(outcome.height, Ordering::Relaxed);
     m.blocks_committed.fetch_add(1, Ordering::Relaxed);
+    m.observe_commit(std::time::Instant::now());
     m.txs_committed
         .fetch_add(hashes.len() as u64, Ordering::Relaxed);
     if let Ok(mut submitted) = state.submitted_at.lock() {
@@ -160,7 +161,11 @@ fn after_commit(state: &NodeState, block: &Block, outcome: &BlockOutcome) {
         .txs
         .iter()
         .zip(&outcome.results)
-        .map(|(tx, (hash, result))| summarize(tx, hash, result))
+        .enumerate()
+        .map(|(i, (tx, (hash, result)))| {
+            let fees = outcome.fees.get(i).copied().unwrap_or(0);
+            summarize(tx, hash, result, fees)
+        })
         .collect();
     // A listener that left meanwhile is fine.
     let _ = state.events.send(BlockEvent {
@@ -187,10 +192,19 @@ pub fn action_kind(action: &Action) -> &'static str {
     }
 }
 
+/// The cooperative whose counter a cash-in or cash-out used.
+pub fn action_agent(action: &Action) -> Option<String> {
+    match action {
+        Action::CashIn { agent, .. } | Action::CashOut { agent, .. } => Some(agent.to_string()),
+        _ => None,
+    }
+}
+
 pub fn summarize(
     tx: &kopnet_ledger::Transaction,
     hash: &kopnet_consensus::Hash,
     result: &Result<(), kopnet_ledger::Rejection>,
+    fees: u64,
 ) -> TxSummary {
     let (to, amount) = match &tx.body.action {
         Action::Payment { to, amount, .. } => (Some(to.to_address()), Some(*amount)),
@@ -208,6 +222,8 @@ pub fn summarize(
         signer: tx.body.signer.to_address(),
         to,
         amount,
+        agent: action_agent(&tx.body.action),
+        fees,
         result: match result {
             Ok(()) => "ok",
             Err(r) => r.code(),

@@ -1,14 +1,37 @@
 //! Counters and a latency histogram, rendered in Prometheus text format.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
+use std::time::Instant;
 
 /// Upper bounds (ms) of the commit latency histogram buckets.
 pub const LATENCY_BUCKETS_MS: [u64; 12] = [
     5, 10, 25, 50, 100, 200, 400, 800, 1_600, 3_200, 6_400, 12_800,
 ];
+
+/// How many recent commit instants are kept to measure the block interval.
+pub const COMMIT_TIMES_MAX: usize = 21;
+
+/// A percentile of the commit latency histogram: the upper bound of the bucket
+/// it falls in, so "at most this many ms"; `over_max` when it lies beyond the
+/// last bucket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LatencyBound {
+    AtMost(u64),
+    OverMax,
+}
+
+/// The node's own measure of the time between its last commits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CommitIntervals {
+    /// Between the last two commits.
+    pub last_ms: u64,
+    /// Mean over the last `intervals` gaps.
+    pub mean_ms: u64,
+    pub intervals: u64,
+}
 
 #[derive(Debug, Default)]
 pub struct Metrics {
@@ -23,6 +46,8 @@ pub struct Metrics {
     latency_count: AtomicU64,
     latency_sum_ms: AtomicU64,
     rejected: Mutex<BTreeMap<&'static str, u64>>,
+    /// When the last few blocks were committed here (oldest first).
+    commit_times: Mutex<VecDeque<Instant>>,
 }
 
 impl Metrics {
@@ -35,6 +60,62 @@ impl Metrics {
         }
         self.latency_count.fetch_add(1, Ordering::Relaxed);
         self.latency_sum_ms.fetch_add(ms, Ordering::Relaxed);
+    }
+
+    /// How many submit-to-commit latencies were recorded.
+    pub fn latency_count(&self) -> u64 {
+        self.latency_count.load(Ordering::Relaxed)
+    }
+
+    /// The `percent`-th percentile (1..=100) of the recorded latencies,
+    /// read from the histogram; `None` when nothing was recorded.
+    pub fn latency_percentile(&self, percent: u64) -> Option<LatencyBound> {
+        let count = self.latency_count();
+        if count == 0 || !(1..=100).contains(&percent) {
+            return None;
+        }
+        // The 1-based rank of the percentile sample: ceil(percent * count / 100).
+        let rank = u128::from(count)
+            .checked_mul(u128::from(percent))?
+            .div_ceil(100);
+        let rank = u64::try_from(rank).ok()?.clamp(1, count);
+        // Buckets are cumulative: each counts every latency at or below its bound.
+        Some(
+            LATENCY_BUCKETS_MS
+                .iter()
+                .zip(&self.latency_buckets)
+                .find(|(_, bucket)| bucket.load(Ordering::Relaxed) >= rank)
+                .map_or(LatencyBound::OverMax, |(bound, _)| {
+                    LatencyBound::AtMost(*bound)
+                }),
+        )
+    }
+
+    /// Note that a block was just committed.
+    pub fn observe_commit(&self, at: Instant) {
+        if let Ok(mut times) = self.commit_times.lock() {
+            times.push_back(at);
+            while times.len() > COMMIT_TIMES_MAX {
+                times.pop_front();
+            }
+        }
+    }
+
+    /// The interval between the last commits; `None` before the second.
+    pub fn commit_intervals(&self) -> Option<CommitIntervals> {
+        let times = self.commit_times.lock().ok()?;
+        let (first, last) = (times.front()?, times.back()?);
+        let intervals = u64::try_from(times.len().checked_sub(1)?).ok()?;
+        if intervals == 0 {
+            return None;
+        }
+        let ms = |d: std::time::Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+        let before_last = times.get(times.len().checked_sub(2)?)?;
+        Some(CommitIntervals {
+            last_ms: ms(last.saturating_duration_since(*before_last)),
+            mean_ms: ms(last.saturating_duration_since(*first)) / intervals,
+            intervals,
+        })
     }
 
     /// Count a rejection by reason code.
@@ -131,5 +212,55 @@ impl Metrics {
             let _ = writeln!(out, "kopnet_txs_rejected_total{{reason=\"{code}\"}} {n}");
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn percentiles_come_from_the_histogram_buckets() {
+        let m = Metrics::default();
+        assert_eq!(m.latency_percentile(50), None);
+        // 98 fast commits, one slow, one beyond the last bucket.
+        for _ in 0..98 {
+            m.observe_commit_latency(30);
+        }
+        m.observe_commit_latency(700);
+        m.observe_commit_latency(20_000);
+        assert_eq!(m.latency_count(), 100);
+        assert_eq!(m.latency_percentile(50), Some(LatencyBound::AtMost(50)));
+        assert_eq!(m.latency_percentile(98), Some(LatencyBound::AtMost(50)));
+        assert_eq!(m.latency_percentile(99), Some(LatencyBound::AtMost(800)));
+        assert_eq!(m.latency_percentile(100), Some(LatencyBound::OverMax));
+        assert_eq!(m.latency_percentile(0), None);
+        assert_eq!(m.latency_percentile(101), None);
+    }
+
+    #[test]
+    fn commit_intervals_are_measured_over_the_last_commits() {
+        let m = Metrics::default();
+        let t0 = Instant::now();
+        assert_eq!(m.commit_intervals(), None);
+        m.observe_commit(t0);
+        assert_eq!(m.commit_intervals(), None);
+        m.observe_commit(t0 + Duration::from_millis(300));
+        m.observe_commit(t0 + Duration::from_millis(1_000));
+        assert_eq!(
+            m.commit_intervals(),
+            Some(CommitIntervals {
+                last_ms: 700,
+                mean_ms: 500,
+                intervals: 2
+            })
+        );
+        // Bounded: only the last COMMIT_TIMES_MAX instants count.
+        for i in 0..100u64 {
+            m.observe_commit(t0 + Duration::from_millis(2_000 + i * 100));
+        }
+        let c = m.commit_intervals().unwrap();
+        assert_eq!((c.last_ms, c.mean_ms, c.intervals), (100, 100, 20));
     }
 }

@@ -29,6 +29,11 @@ pub struct TxSummary {
     pub signer: String,
     pub to: Option<String>,
     pub amount: Option<u64>,
+    /// The cooperative whose counter took the cash (cash-in and cash-out only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agent: Option<String>,
+    /// Rupiah the transaction's fee legs moved (0 when rejected).
+    pub fees: u64,
     pub result: &'static str,
 }
 

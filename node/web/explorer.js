@@ -1,73 +1,25 @@
 // The public explorer: blocks and transactions (live over /v1/events),
-// cooperatives with small inline SVG charts, settlement windows and network
-// health. Hash routes: #/, #/coops, #/settlement, #/network, #/block/N,
-// #/tx/HASH, #/account/ADDRESS.
+// cooperatives with small inline SVG charts, a teller's counter view,
+// settlement windows and network health. Hash routes: #/, #/coops,
+// #/counter/COOP, #/settlement, #/network, #/block/N, #/tx/HASH,
+// #/account/ADDRESS.
 import * as api from "./api.js";
 import { isAddress } from "./address.js";
 import { el, rupiah, short } from "./format.js";
-import { apply, reason, t, toggle } from "./i18n.js";
+import { apply, lang, reason, t, toggle } from "./i18n.js";
+import { bars, gauge } from "./charts.js";
+import { counterOnBlock, counterView, leaveCounter } from "./counter.js";
+import { accLink, blockLink, card, kind, kv, link, money, resultPill, table, txLink } from "./ui.js";
 
 const main = document.getElementById("main");
-const live = { blocks: [], txs: [], times: [] };
-const kind = (k) => { const s = t(`kind_${k}`); return s.startsWith("kind_") ? k : s; };
-const link = (href, text, cls) => el("a", { href, class: cls }, text);
-const blockLink = (h) => link(`#/block/${h}`, `#${h}`);
-const txLink = (h) => link(`#/tx/${h}`, short(h, 12), "mono");
-const accLink = (a) => (a ? link(`#/account/${a}`, short(a, 14), "mono") : "—");
-const resultPill = (code) => code == null ? el("span", { class: "pill" }, "…")
-  : el("span", { class: `pill ${code === "ok" ? "ok" : "bad"}`, title: code === "ok" ? "" : reason(code) }, code);
-
-function card(title, ...children) {
-  return el("div", { class: "card" }, title ? el("h2", { style: "margin:0 0 8px;font-size:1.1rem" }, title) : null, ...children);
-}
-
-function table(headers, rows, numeric = []) {
-  return el("div", { class: "scroll" }, el("table", {},
-    el("thead", {}, el("tr", {}, headers.map((h, i) => el("th", { class: numeric.includes(i) ? "num" : "" }, h)))),
-    el("tbody", {}, rows.map((r) => el("tr", {}, r.map((c, i) => el("td", { class: numeric.includes(i) ? "num" : "" }, c)))))));
-}
-
-function kv(pairs) {
-  return el("dl", { class: "kv" }, pairs.flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v ?? "—")]));
-}
-
-// ---------- tiny SVG charts ----------
-
-const SVGNS = "http://www.w3.org/2000/svg";
-function svg(tag, attrs = {}, ...kids) {
-  const e = document.createElementNS(SVGNS, tag);
-  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
-  for (const k of kids) e.append(k);
-  return e;
-}
-
-/** Horizontal bars: [{label, value, color}] scaled to the largest |value|. */
-function bars(items, fmt = rupiah) {
-  const w = 320, rowH = 22, labelW = 120;
-  const max = Math.max(1, ...items.map((i) => Math.abs(Number(i.value))));
-  const signed = items.some((i) => Number(i.value) < 0);
-  const zero = signed ? labelW + (w - labelW) / 2 : labelW;
-  const span = signed ? (w - labelW) / 2 - 4 : w - labelW - 4;
-  const g = svg("svg", { viewBox: `0 0 ${w} ${items.length * rowH + 4}`, class: "chart", role: "img" });
-  items.forEach((item, i) => {
-    const v = Number(item.value);
-    const len = (Math.abs(v) / max) * span;
-    const y = i * rowH + 4;
-    g.append(svg("text", { x: 0, y: y + 13, "font-size": 11, fill: "#5d6a63" }, item.label));
-    g.append(svg("rect", { x: v < 0 ? zero - len : zero, y, width: Math.max(1, len), height: rowH - 8, rx: 3,
-      fill: item.color ?? (v < 0 ? "#b3261e" : "#0f7a4f") }, svg("title", {}, `${item.label}: ${fmt(v)}`)));
-  });
-  if (signed) g.append(svg("line", { x1: zero, x2: zero, y1: 0, y2: items.length * rowH + 4, stroke: "#999" }));
-  return g;
-}
-
-/** A gauge: used / total as a filled bar. */
-function gauge(fraction, color = "#0f7a4f") {
-  const f = Math.max(0, Math.min(1, fraction || 0));
-  return svg("svg", { viewBox: "0 0 200 14", class: "chart", role: "img" },
-    svg("rect", { x: 0, y: 0, width: 200, height: 14, rx: 7, fill: "#e9e6de" }),
-    svg("rect", { x: 0, y: 0, width: 200 * f, height: 14, rx: 7, fill: color }));
-}
+const live = { blocks: [], txs: [] };
+/** A value translated by prefix ("role_" + "observer"), or the value itself. */
+const word = (prefix, v) => { const s = t(`${prefix}${v}`); return s.startsWith(prefix) ? String(v ?? "—") : s; };
+const locale = () => (lang === "id" ? "id-ID" : "en-GB");
+const pct = (f) => `${(f * 100).toLocaleString(locale(), { minimumFractionDigits: 1, maximumFractionDigits: 1 })} %`;
+/** Milliseconds for people: "850 ms", "1,6 s". */
+const duration = (ms) => (ms < 1000 ? `${ms} ms`
+  : `${(ms / 1000).toLocaleString(locale(), { maximumFractionDigits: 1 })} s`);
 
 // ---------- views ----------
 
@@ -88,9 +40,9 @@ async function latest() {
 function renderLatest() {
   if (route().name !== "latest") return;
   main.replaceChildren(
-    card(t("blocks"), table([t("height"), "hash", t("txs"), t("proposer")],
+    card(t("blocks"), table([t("height"), t("hash"), t("txs"), t("proposer")],
       live.blocks.slice(0, 15).map((b) => [blockLink(b.height), el("span", { class: "mono" }, short(b.hash, 12)), b.txs, accLink(b.proposer)]), [2])),
-    card(t("transactions"), table(["hash", "", t("signer"), t("to"), t("amount"), t("result")],
+    card(t("transactions"), table([t("hash"), t("kind"), t("signer"), t("to"), t("amount_col"), t("result")],
       live.txs.slice(0, 20).map((tx) => [txLink(tx.hash), kind(tx.kind), accLink(tx.signer), accLink(tx.to),
         tx.amount != null ? rupiah(tx.amount) : "", resultPill(tx.result?.code ?? tx.result)]), [4])),
   );
@@ -100,14 +52,14 @@ async function blockView(h) {
   const b = await api.get(`/v1/blocks/${encodeURIComponent(h)}`);
   main.replaceChildren(
     card(`${t("block")} #${b.height}`, kv([
-      ["hash", el("span", { class: "mono" }, b.hash)],
-      ["parent", el("span", { class: "mono" }, b.parent)],
-      ["state root", el("span", { class: "mono" }, b.state_root)],
+      [t("hash"), el("span", { class: "mono" }, b.hash)],
+      [t("parent"), el("span", { class: "mono" }, b.parent)],
+      [t("state_root"), el("span", { class: "mono" }, b.state_root)],
       [t("proposer"), accLink(b.proposer)],
-      [t("validators"), b.certificate ? `${b.certificate.signers.length} (round ${b.certificate.round})` : "—"],
+      [t("validators"), b.certificate ? `${b.certificate.signers.length} (${t("round")} ${b.certificate.round})` : "—"],
     ]),
     el("p"), el("div", { class: "row" }, b.height > 1 ? link(`#/block/${b.height - 1}`, `← #${b.height - 1}`) : "", link(`#/block/${b.height + 1}`, `#${b.height + 1} →`))),
-    card(t("transactions"), table(["hash", "", t("signer")], b.txs.map((tx) => [txLink(tx.hash), kind(tx.kind), accLink(tx.signer)]))),
+    card(t("transactions"), table([t("hash"), t("kind"), t("signer")], b.txs.map((tx) => [txLink(tx.hash), kind(tx.kind), accLink(tx.signer)]))),
   );
 }
 
@@ -115,15 +67,17 @@ async function txView(hash) {
   const tx = await api.get(`/v1/tx/${encodeURIComponent(hash)}`);
   const code = tx.result?.code;
   main.replaceChildren(card(`${t("tx")}`, kv([
-    ["hash", el("span", { class: "mono" }, tx.hash)],
-    [t("status"), tx.status],
+    [t("hash"), el("span", { class: "mono" }, tx.hash)],
+    [t("status"), word("status_", tx.status)],
     [t("result"), el("span", {}, resultPill(code), " ", code && code !== "ok" ? reason(code, tx.result?.message) : "")],
-    ["", tx.kind ? kind(tx.kind) : ""],
+    [t("kind"), tx.kind ? kind(tx.kind) : ""],
     [t("block"), tx.height != null ? blockLink(tx.height) : "—"],
     [t("signer"), accLink(tx.signer)],
     [t("to"), accLink(tx.to)],
-    [t("amount"), tx.amount != null ? rupiah(tx.amount) : "—"],
-    ["nonce", tx.nonce],
+    ...(tx.agent ? [[t("agent"), link(`#/counter/${tx.agent}`, tx.agent)]] : []),
+    [t("amount_col"), tx.amount != null ? money(tx.amount) : "—"],
+    [t("fee"), tx.fees != null ? money(tx.fees) : "—"],
+    [t("nonce"), tx.nonce],
   ]), el("pre", { class: "mono", style: "white-space:pre-wrap" }, JSON.stringify(tx.action ?? {}, null, 1))));
 }
 
@@ -135,11 +89,11 @@ async function accountView(address) {
   main.replaceChildren(
     card(t("account"), kv([
       ["", el("span", { class: "mono" }, acc.address)],
-      [t("balance"), rupiah(acc.balance)],
-      [t("home_coop"), acc.home], ["kind", acc.kind], [t("status"), acc.status], ["tier", acc.tier],
-      ["cap", rupiah(acc.balance_cap)], ["nonce", acc.nonce],
+      [t("balance"), money(acc.balance)],
+      [t("home_coop"), acc.home], [t("kind"), word("acct_", acc.kind)], [t("status"), word("acct_", acc.status)],
+      [t("tier"), word("tier_", acc.tier)], [t("balance_cap"), money(acc.balance_cap)], [t("nonce"), acc.nonce],
     ])),
-    card(t("history"), table(["hash", "", t("block"), t("signer"), t("to"), t("amount"), t("result")],
+    card(t("history"), table([t("hash"), t("kind"), t("block"), t("signer"), t("to"), t("amount_col"), t("result")],
       hist.items.map((tx) => [txLink(tx.hash), kind(tx.kind), blockLink(tx.height), accLink(tx.signer), accLink(tx.to),
         tx.amount != null ? rupiah(tx.amount) : "", resultPill(tx.result?.code)]), [5])),
   );
@@ -148,34 +102,43 @@ async function accountView(address) {
 async function coopsView() {
   const data = await api.get("/v1/cooperatives");
   const coops = data.cooperatives;
-  const totalVolume = coops.reduce((a, c) => a + c.gross_sent + c.gross_received, 0);
-  const metric = (label, value) => el("div", { class: "metric" }, el("div", { class: "muted" }, label), el("strong", {}, value));
+  const metric = (label, value, field) => el("div", { class: "metric", "data-field": field },
+    el("div", { class: "muted" }, label), el("strong", {}, value));
   // Busiest first, so a phone shows the active cooperatives without scrolling.
-  const byVolume = [...coops].sort((a, b) => (b.gross_sent + b.gross_received) - (a.gross_sent + a.gross_received));
+  const byVolume = [...coops].sort((a, b) => b.volume - a.volume);
   const cards = byVolume.map((c) => {
-    const volume = c.gross_sent + c.gross_received;
-    const share = totalVolume ? volume / totalVolume : 0;
+    // Share of this cooperative's own volume that crossed to or from others.
+    const share = c.volume ? c.cross_volume / c.volume : 0;
     const used = c.ndc ? Math.max(0, 1 - c.ndc_headroom / c.ndc) : 0;
     return el("div", { class: "card coop", "data-coop": c.id },
-      el("h3", {}, c.name, " ", el("span", { class: "muted" }, c.id), c.active ? "" : el("span", { class: "pill bad" }, "inactive")),
+      el("h3", {}, c.name, " ", el("span", { class: "muted" }, c.id), c.active ? "" : el("span", { class: "pill bad" }, t("inactive"))),
       el("div", { class: "metrics" },
-        metric(t("members"), String(c.members)),
-        metric(t("merchants"), String(c.merchants)),
-        metric(t("fees_earned"), rupiah(c.fees_earned)),
-        metric(t("volume_short"), rupiah(volume)),
-        metric(t("position"), rupiah(c.position)),
-        metric(t("ndc_headroom"), rupiah(c.ndc_headroom))),
+        metric(t("members"), String(c.members), "members"),
+        metric(t("merchants"), String(c.merchants), "merchants"),
+        metric(t("fees_earned"), money(c.fees_earned), "fees"),
+        metric(t("volume_short"), money(c.volume), "volume"),
+        metric(t("cross_share_short"), c.volume ? pct(share) : "—", "cross-share"),
+        metric(t("position"), money(c.position), "position"),
+        metric(t("ndc_headroom"), money(c.ndc_headroom), "headroom")),
       el("div", { class: "muted" }, t("volume")),
-      bars([{ label: t("sent"), value: c.gross_sent, color: "#d08a1f" }, { label: t("received"), value: c.gross_received }]),
-      el("div", { class: "muted" }, `${t("cross_share")}: ${(share * 100).toFixed(1)} %`),
-      gauge(share, "#3a6ea5"),
-      el("div", { class: "muted" }, `NDC ${rupiah(c.ndc)}: ${(used * 100).toFixed(0)} %`),
+      bars([
+        { label: t("on_us"), value: c.on_us_volume, color: "#3a6ea5" },
+        { label: t("cross_out"), value: c.gross_sent, color: "#d08a1f" },
+        { label: t("cross_in"), value: c.gross_received },
+      ]),
+      el("div", { class: "muted" }, `${t("cross_share")}: ${c.volume ? pct(share) : "—"}`),
+      gauge(share, "#d08a1f"),
+      el("div", { class: "muted" }, t("ndc_used", { ndc: rupiah(c.ndc), pct: pct(used) })),
       gauge(used, used > 0.8 ? "#b3261e" : "#0f7a4f"),
+      c.id === "network" ? null : el("p", { class: "card-link" }, link(`#/counter/${c.id}`, `${t("counter_link")} →`, "counter-link")),
     );
   });
+  // The cooperatives first (a phone shows the busiest one at once), then
+  // the network's positions and what the figures mean.
   main.replaceChildren(
-    card(t("position"), bars(coops.map((c) => ({ label: c.id, value: c.position })))),
     el("div", { class: "coop-grid", id: "coops" }, cards),
+    card(t("position"), bars(coops.map((c) => ({ label: c.id, value: c.position })))),
+    card(t("definitions"), el("p", { class: "muted", id: "volume-def" }, t("volume_def"))),
   );
 }
 
@@ -208,6 +171,21 @@ async function settlementView() {
   main.replaceChildren(...sections);
 }
 
+const nowrap = (text) => el("span", { class: "amount" }, text);
+
+function latencyText(lat) {
+  if (!lat?.samples) return t("no_latency");
+  const one = (name, ms, over) => nowrap(`${name} ${over ? `> ${duration(lat.max_bucket_ms)}` : `≤ ${duration(ms)}`}`);
+  return el("span", {}, one("p50", lat.p50_ms, lat.p50_over_max), " · ", one("p99", lat.p99_ms, lat.p99_over_max),
+    el("div", { class: "muted small" }, t("latency_samples", { n: lat.samples })));
+}
+
+function intervalText(iv) {
+  if (!iv?.intervals) return t("no_interval");
+  return el("span", {}, nowrap(duration(iv.mean_ms)),
+    el("div", { class: "muted small" }, t("interval_detail", { n: iv.intervals, last: duration(iv.last_ms) })));
+}
+
 async function networkView() {
   const [status, genesis, list] = await Promise.all([api.get("/v1/status"), api.get("/v1/genesis"), api.get("/v1/blocks?limit=50")]);
   const validators = (genesis.ledger ?? genesis).cooperatives.filter((c) => c.voting_power > 0);
@@ -216,13 +194,14 @@ async function networkView() {
   const lastSigned = {};
   const recent = await Promise.all(list.blocks.slice(0, 8).map((b) => api.get(`/v1/blocks/${b.height}`).catch(() => null)));
   for (const b of recent) for (const s of b?.certificate?.signers ?? []) lastSigned[s] ??= b.height;
-  const gaps = live.times.slice(1).map((x, i) => x - live.times[i]);
-  const interval = gaps.length ? `${(gaps.reduce((a, b) => a + b, 0) / gaps.length / 1000).toFixed(2)} s` : "…";
+  const field = (name, value) => el("span", { "data-field": name }, value);
   main.replaceChildren(
     card(t("network"), kv([
-      [t("chain"), status.chain_id], [t("height"), String(status.height)], ["role", status.role],
-      [t("peers"), String(status.peer_count)], ["round", String(status.round)], ["syncing", String(status.syncing)],
-      ["mempool", String(status.mempool_size)], [t("block_interval"), interval],
+      [t("chain"), status.chain_id], [t("height"), String(status.height)], [t("role"), word("role_", status.role)],
+      [t("peers"), String(status.peer_count)], [t("round"), String(status.round)],
+      [t("syncing"), status.syncing ? t("yes") : t("no")], [t("mempool"), String(status.mempool_size)],
+      [t("commit_latency"), field("commit-latency", latencyText(status.commit_latency))],
+      [t("block_interval"), field("block-interval", intervalText(status.block_interval))],
     ])),
     card(t("validators"), table([t("cooperatives"), t("last_proposed"), t("last_signed")],
       validators.map((v) => [el("span", { title: `${v.name} · ${t("voting_power")} ${v.voting_power}` }, v.id),
@@ -244,9 +223,11 @@ async function render() {
   for (const a of document.querySelectorAll("nav.tabs a[data-tab]")) a.classList.toggle("active", a.dataset.tab === r.name);
   main.dataset.view = r.name;
   main.dataset.ready = "false";
+  if (r.name !== "counter") leaveCounter();
   try {
     switch (r.name) {
       case "coops": await coopsView(); break;
+      case "counter": await counterView(main, r.arg); break;
       case "settlement": await settlementView(); break;
       case "network": await networkView(); break;
       case "block": await blockView(r.arg); break;
@@ -255,7 +236,7 @@ async function render() {
       default: await latest();
     }
   } catch (e) {
-    main.replaceChildren(card("", el("p", { class: "error" }, e.code === "unknown_tx" || e.status === 404 ? t("not_found") : String(e.message))));
+    main.replaceChildren(card("", el("p", { class: "error" }, e.code === "unknown_tx" || e.code === "unknown_cooperative" || e.status === 404 ? t("not_found") : String(e.message))));
   }
   main.dataset.ready = "true";
 }
@@ -263,15 +244,14 @@ async function render() {
 let refreshTimer = null;
 function onBlock(b) {
   document.getElementById("top-height").textContent = `#${b.height}`;
-  live.times.push(Date.now());
-  if (live.times.length > 20) live.times.shift();
   live.blocks.unshift({ height: b.height, hash: b.hash, txs: b.txs.length, proposer: "" });
   live.blocks = live.blocks.slice(0, 15);
   live.txs = [...b.txs.map((tx) => ({ ...tx, height: b.height })), ...live.txs].slice(0, 20);
   const name = route().name;
   if (name === "latest") renderLatest();
-  else if (["coops", "settlement"].includes(name) && b.txs.length && !refreshTimer) {
-    refreshTimer = setTimeout(() => { refreshTimer = null; render(); }, 1000);
+  else if (name === "counter") counterOnBlock(b);
+  else if (((["coops", "settlement"].includes(name) && b.txs.length) || name === "network") && !refreshTimer) {
+    refreshTimer = setTimeout(() => { refreshTimer = null; render(); }, name === "network" ? 5000 : 1000);
   }
 }
 

@@ -1,10 +1,11 @@
 // Offline shell: the wallet and explorer pages and their static files are
 // cached; API calls always go to the network (balances are never stale).
-const CACHE = "kopnet-shell-v1";
+const CACHE = "kopnet-shell-v2";
 const SHELL = [
   "/wallet", "/explorer", "/static/app.css", "/static/icon.svg", "/static/manifest.json",
   "/static/blake3.js", "/static/address.js", "/static/codec.js", "/static/keys.js", "/static/i18n.js",
   "/static/format.js", "/static/api.js", "/static/qris.js", "/static/wallet.js", "/static/explorer.js",
+  "/static/ui.js", "/static/charts.js", "/static/counter.js",
 ];
 self.addEventListener("install", (e) => {
   e.waitUntil(caches.open(CACHE).then((c) => c.addAll(SHELL)).then(() => self.skipWaiting()));

@@ -73,7 +73,37 @@ pub async fn status(State(state): State<ApiState>) -> ApiResult<Json<Value>> {
         "peer_count": live.peers.len(),
         "syncing": live.syncing,
         "mempool_size": mempool,
+        "commit_latency": commit_latency_json(&node.metrics),
+        "block_interval": block_interval_json(&node.metrics),
     })))
+}
+
+/// Submit-to-commit latency of the transactions submitted to this node since
+/// it started, as histogram bounds: `p50_ms: 200` means half took at most
+/// 200 ms; `null` with `over_max_ms` when beyond the last bucket.
+fn commit_latency_json(metrics: &crate::metrics::Metrics) -> Value {
+    use crate::metrics::{LatencyBound, LATENCY_BUCKETS_MS};
+    let bound = |p| match metrics.latency_percentile(p) {
+        Some(LatencyBound::AtMost(ms)) => json!(ms),
+        _ => Value::Null,
+    };
+    let over = |p| metrics.latency_percentile(p) == Some(LatencyBound::OverMax);
+    json!({
+        "samples": metrics.latency_count(),
+        "p50_ms": bound(50),
+        "p99_ms": bound(99),
+        "p50_over_max": over(50),
+        "p99_over_max": over(99),
+        "max_bucket_ms": LATENCY_BUCKETS_MS.last(),
+    })
+}
+
+/// The time between this node's last commits, measured by the node.
+fn block_interval_json(metrics: &crate::metrics::Metrics) -> Value {
+    match metrics.commit_intervals() {
+        Some(c) => json!({"last_ms": c.last_ms, "mean_ms": c.mean_ms, "intervals": c.intervals}),
+        None => json!({"last_ms": null, "mean_ms": null, "intervals": 0}),
+    }
 }
 
 fn parse_hash(text: &str) -> ApiResult<Hash> {

@@ -1,6 +1,6 @@
 //! JSON shapes of ledger objects, as clients see them.
 
-use crate::commit::{action_kind, summarize};
+use crate::commit::{action_agent, action_kind, summarize};
 use kopnet_consensus::{CommitCertificate, Hash};
 use kopnet_ledger::settlement::SettlementWindow;
 use kopnet_ledger::types::{AccountStatus, Cooperative, MemberAccount};
@@ -16,7 +16,8 @@ pub fn result_json(result: &Result<(), Rejection>) -> Value {
 
 pub fn tx_json(tx: &Transaction, hash: &Hash, record: Option<&TxRecord>) -> Value {
     let result = record.map(|r| r.result.clone()).unwrap_or(Ok(()));
-    let summary = summarize(tx, hash, &result);
+    let fees = record.map_or(0, |r| r.fees);
+    let summary = summarize(tx, hash, &result, fees);
     json!({
         "hash": hash.to_hex(),
         "kind": action_kind(&tx.body.action),
@@ -24,6 +25,8 @@ pub fn tx_json(tx: &Transaction, hash: &Hash, record: Option<&TxRecord>) -> Valu
         "nonce": tx.body.nonce,
         "to": summary.to,
         "amount": summary.amount,
+        "agent": summary.agent,
+        "fees": record.map(|r| r.fees),
         "action": serde_json::to_value(&tx.body.action).unwrap_or(Value::Null),
         "height": record.map(|r| r.height),
         "index": record.map(|r| r.index),
@@ -41,7 +44,11 @@ pub fn block_json(
         .iter()
         .map(|tx| {
             let hash = tx.hash();
-            json!({"hash": hash.to_hex(), "kind": action_kind(&tx.body.action), "signer": tx.body.signer.to_address(), "nonce": tx.body.nonce})
+            let mut v = json!({"hash": hash.to_hex(), "kind": action_kind(&tx.body.action), "signer": tx.body.signer.to_address(), "nonce": tx.body.nonce});
+            if let Some(agent) = action_agent(&tx.body.action) {
+                v["agent"] = json!(agent);
+            }
+            v
         })
         .collect();
     let h = &block.header;
@@ -97,6 +104,9 @@ pub fn coop_json(
         "ndc_headroom": i64::try_from(headroom).unwrap_or(i64::MAX),
         "gross_sent": coop.stats.gross_sent,
         "gross_received": coop.stats.gross_received,
+        "on_us_volume": coop.stats.on_us_volume,
+        "cross_volume": coop.stats.cross_volume().unwrap_or(u64::MAX),
+        "volume": coop.stats.total_volume().unwrap_or(u64::MAX),
         "fees_earned": coop.stats.fees_earned,
         "fee_balance": fee_balance,
         "float_balance": float_balance,
@@ -120,6 +130,8 @@ pub fn window_json(window: &SettlementWindow) -> Value {
                     "position": i64::try_from(e.position).unwrap_or(i64::MAX),
                     "gross_sent": e.stats.gross_sent,
                     "gross_received": e.stats.gross_received,
+                    "on_us_volume": e.stats.on_us_volume,
+                    "volume": e.stats.total_volume().unwrap_or(u64::MAX),
                     "fees_earned": e.stats.fees_earned,
                     "acknowledged": window.acknowledged.contains(id),
                     "bilateral": bilateral_json(&e.bilateral),
@@ -142,4 +154,109 @@ pub fn bilateral_json(row: &std::collections::BTreeMap<kopnet_ledger::CoopId, i1
             .map(|(k, v)| (k.to_string(), json!(i64::try_from(*v).unwrap_or(i64::MAX))))
             .collect(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kopnet_ledger::testkit::key_for;
+    use kopnet_ledger::{Action, CoopId, TxBody};
+
+    fn cash_out(agent: &str) -> Transaction {
+        let member = key_for("ani");
+        Transaction::sign(
+            TxBody {
+                chain_id: "kopnet-test".into(),
+                signer: member.public(),
+                nonce: 1,
+                action: Action::CashOut {
+                    agent: CoopId::new(agent).unwrap(),
+                    amount: 10_000,
+                },
+            },
+            &member,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn cash_transactions_name_their_counter() {
+        let tx = cash_out("pasar-makmur");
+        let hash = tx.hash();
+        let record = TxRecord {
+            height: 7,
+            index: 0,
+            result: Ok(()),
+            fees: 3_500,
+        };
+        let v = tx_json(&tx, &hash, Some(&record));
+        assert_eq!(v["agent"], "pasar-makmur");
+        assert_eq!(v["fees"], 3_500);
+        assert_eq!(v["amount"], 10_000);
+        let summary = summarize(&tx, &hash, &Ok(()), 3_500);
+        assert_eq!(summary.agent.as_deref(), Some("pasar-makmur"));
+        let event = serde_json::to_value(&summary).unwrap();
+        assert_eq!(event["agent"], "pasar-makmur");
+        assert_eq!(event["fees"], 3_500);
+        assert_eq!(event["result"], "ok");
+        let block = Block {
+            header: kopnet_ledger::BlockHeader {
+                chain_id: "kopnet-test".into(),
+                height: 7,
+                parent: Hash::ZERO,
+                prev_state_root: Hash::ZERO,
+                tx_root: Hash::ZERO,
+                tx_count: 1,
+                proposer: key_for("ksp-sejahtera").public(),
+            },
+            txs: vec![tx],
+        };
+        assert_eq!(
+            block_json(&block, None, None)["txs"][0]["agent"],
+            "pasar-makmur"
+        );
+    }
+
+    #[test]
+    fn other_transactions_have_no_agent() {
+        let member = key_for("ani");
+        let tx = Transaction::sign(
+            TxBody {
+                chain_id: "kopnet-test".into(),
+                signer: member.public(),
+                nonce: 1,
+                action: Action::Payment {
+                    to: key_for("budi").public(),
+                    amount: 25_000,
+                    memo: String::new(),
+                    idempotency_id: [1; 16],
+                },
+            },
+            &member,
+        )
+        .unwrap();
+        let summary = summarize(&tx, &tx.hash(), &Ok(()), 0);
+        assert_eq!(summary.agent, None);
+        let event = serde_json::to_value(&summary).unwrap();
+        assert!(event.get("agent").is_none(), "{event}");
+        assert_eq!(tx_json(&tx, &tx.hash(), None)["agent"], Value::Null);
+    }
+
+    #[test]
+    fn a_cooperatives_volume_is_on_us_plus_cross() {
+        let mut coop = Cooperative::new(
+            CoopId::new("ksp-sejahtera").unwrap(),
+            "KSP".into(),
+            Some(key_for("ksp-sejahtera").public()),
+            1,
+            50_000_000,
+        );
+        coop.stats.gross_sent = 30_000;
+        coop.stats.gross_received = 10_000;
+        coop.stats.on_us_volume = 60_000;
+        let v = coop_json(&coop, 0, 0, 2, 1);
+        assert_eq!(v["on_us_volume"], 60_000);
+        assert_eq!(v["cross_volume"], 40_000);
+        assert_eq!(v["volume"], 100_000);
+    }
 }
