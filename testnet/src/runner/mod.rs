@@ -1,10 +1,12 @@
 //! The fault-injection runner (`kopnet testnet run`): the manifest format
 //! ([`manifest`]), the backend interface ([`backend`]) and its process
 //! implementations ([`process`]; [`docker`], with its locally built
-//! `FROM scratch` image in [`docker_image`]), the run itself — setup, load, perturbation
+//! `FROM scratch` image in [`docker_image`], moving the layout off
+//! 127.0.0.1 with [`addressing`]), the run itself — setup, load, perturbation
 //! schedule, collection ([`run`]) — and the after-run checks as a pure
 //! function over what was collected from each node ([`checks`]).
 
+pub mod addressing;
 pub mod backend;
 pub mod checks;
 pub mod docker;
