@@ -11,6 +11,8 @@ pub mod backend;
 pub mod checks;
 pub mod docker;
 pub mod docker_image;
+pub mod ip;
 pub mod manifest;
+pub mod netns;
 pub mod process;
 pub mod run;
