@@ -1,8 +1,9 @@
 //! The fault-injection runner (`kopnet testnet run`): the manifest format
-//! ([`manifest`]), the backend interface ([`backend`]) and its process
-//! implementations ([`process`]; [`docker`], with its locally built
-//! `FROM scratch` image in [`docker_image`], moving the layout off
-//! 127.0.0.1 with [`addressing`]), the run itself — setup, load, perturbation
+//! ([`manifest`]), the backend interface ([`backend`]) and its
+//! implementations ([`process`], with a network namespace per node from
+//! [`netns`] where it can; [`docker`], with its locally built `FROM
+//! scratch` image in [`docker_image`]; both move the layout off 127.0.0.1
+//! with [`addressing`]), the run itself — setup, load, perturbation
 //! schedule, collection ([`run`]) — and the after-run checks as a pure
 //! function over what was collected from each node ([`checks`]).
 
