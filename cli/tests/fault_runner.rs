@@ -1,8 +1,11 @@
 //! The fault-injection runner end to end with the process backend:
 //! `testnet/manifests/ci.toml` (kill, restart, pause, disconnect and a late
-//! joiner, under load) passes every check, and the same run with one
-//! validator broken on purpose (`KOPNET_FAULT=double-credit`: it applies a
-//! payment twice) fails, naming that node.
+//! joiner, under load) passes every check, with the disconnect method this
+//! machine allows (a network namespace per node where this runs as root
+//! and `ip netns` works, else the admin endpoint); and the same run with
+//! one validator broken on purpose (`KOPNET_FAULT=double-credit`: it
+//! applies a payment twice), with `--disconnect admin`, fails naming that
+//! node.
 
 mod common;
 
@@ -15,11 +18,32 @@ use std::sync::Mutex;
 /// each run slower than its schedule expects.
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
-fn run_ci_manifest(dir: &Path, fault: Option<&str>) -> (i32, Value, String) {
+/// The disconnect method `--disconnect auto` must pick here. Where
+/// `KOPNET_REQUIRE_NETNS` is set (`.ci/run` sets it where namespaces work)
+/// namespaces are required, so a broken probe cannot pass as a fallback.
+fn expected_auto_method() -> &'static str {
+    match kopnet_testnet::runner::netns::usable_in_tests() {
+        Ok(true) => "network-namespace",
+        Ok(false) => "admin-endpoint",
+        Err(e) => panic!("KOPNET_REQUIRE_NETNS is set but namespaces are unavailable: {e}"),
+    }
+}
+
+/// `ip` output, or "" where iproute2 is missing.
+fn ip(args: &[&str]) -> String {
+    Command::new("ip")
+        .args(args)
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default()
+}
+
+fn run_ci_manifest(dir: &Path, fault: Option<&str>, disconnect: &str) -> (i32, Value, String) {
     let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../testnet/manifests/ci.toml");
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_kopnet"));
     cmd.args(["testnet", "run", "--backend", "process", "--output", "json"])
+        .args(["--disconnect", disconnect])
         .arg("--manifest")
         .arg(&manifest)
         .arg("--dir")
@@ -41,12 +65,36 @@ fn run_ci_manifest(dir: &Path, fault: Option<&str>) -> (i32, Value, String) {
 fn ci_manifest_passes_on_processes() {
     let dir = tempfile::tempdir().unwrap();
     let net = dir.path().join("net");
-    let (code, report, log) = run_ci_manifest(&net, None);
+    let expected = expected_auto_method();
+    let (code, report, log) = run_ci_manifest(&net, None, "auto");
     if report["passed"] != true {
         panic!("{report}\n{log}\n{}", common::log_tails(&net, 60));
     }
     assert_eq!(code, 0, "{report}\n{log}");
     assert_eq!(report["backend"], "process");
+    assert_eq!(report["disconnect_method"], expected, "{report}");
+    if expected == "network-namespace" {
+        // The run's uplink and namespaces are gone.
+        let detail = report["disconnect_detail"].as_str().unwrap_or("");
+        let named = |after: &str| {
+            detail
+                .split_once(after)
+                .and_then(|(_, rest)| rest.split([' ', ',']).next())
+                .unwrap_or_else(|| panic!("no {after:?} in {detail:?}"))
+                .to_string()
+        };
+        let (uplink, switch) = (named("uplink "), named("switch namespace "));
+        let links = ip(&["-o", "link", "show"]);
+        assert!(!links.contains(&format!(" {uplink}@")), "{links}");
+        let run_ns = format!("{}n", switch.trim_end_matches('s'));
+        let namespaces = ip(&["netns", "list"]);
+        assert!(
+            !namespaces
+                .lines()
+                .any(|l| l.starts_with(&run_ns) || l.split_whitespace().next() == Some(&switch)),
+            "{namespaces}"
+        );
+    }
     let events: Vec<String> = report["perturbations"]
         .as_array()
         .unwrap()
@@ -80,10 +128,14 @@ fn ci_manifest_passes_on_processes() {
 #[test]
 fn a_node_that_applies_a_payment_twice_is_caught() {
     let dir = tempfile::tempdir().unwrap();
-    let (code, report, log) =
-        run_ci_manifest(&dir.path().join("net"), Some("validator-2=double-credit"));
+    let (code, report, log) = run_ci_manifest(
+        &dir.path().join("net"),
+        Some("validator-2=double-credit"),
+        "admin",
+    );
     assert_eq!(code, 1, "{report}\n{log}");
     assert_eq!(report["passed"], false, "{report}");
+    assert_eq!(report["disconnect_method"], "admin-endpoint", "{report}");
     let kind = report["failure_kind"].as_str().unwrap_or("");
     assert!(
         kind == "state_root" || kind == "invariant",

@@ -4,8 +4,9 @@
 //! the run could not be carried out.
 
 use anyhow::{bail, Context, Result};
+use kopnet_testnet::runner::backend::Backend;
 use kopnet_testnet::runner::docker::DockerBackend;
-use kopnet_testnet::runner::manifest::{BackendKind, Manifest};
+use kopnet_testnet::runner::manifest::{BackendKind, DisconnectChoice, Manifest};
 use kopnet_testnet::runner::process::ProcessBackend;
 use kopnet_testnet::runner::run::{prepare, run, RunReport};
 use serde_json::json;
@@ -19,6 +20,12 @@ pub struct RunArgs {
     /// Overrides the manifest's backend.
     #[arg(long, value_enum)]
     pub backend: Option<BackendArg>,
+    /// How the process backend cuts a node off (overrides the manifest's
+    /// `disconnect`): `auto` = a network namespace per node where this
+    /// runs as root and `ip netns` works, else the admin endpoint;
+    /// `namespace` = namespaces or fail; `admin` = the node's admin endpoint.
+    #[arg(long, value_enum)]
+    pub disconnect: Option<DisconnectArg>,
     /// Where to lay out the network (default: a new folder under the temp dir).
     #[arg(long)]
     pub dir: Option<PathBuf>,
@@ -35,6 +42,13 @@ pub struct RunArgs {
 pub enum BackendArg {
     Process,
     Docker,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DisconnectArg {
+    Auto,
+    Namespace,
+    Admin,
 }
 
 /// Exit code 2 (with the reason on one line) when the run could not be
@@ -58,6 +72,15 @@ async fn carry_out(args: RunArgs) -> Result<i32> {
         Some(BackendArg::Docker) => BackendKind::Docker,
         None => manifest.backend,
     };
+    let disconnect = match args.disconnect {
+        Some(DisconnectArg::Auto) => DisconnectChoice::Auto,
+        Some(DisconnectArg::Namespace) => DisconnectChoice::Namespace,
+        Some(DisconnectArg::Admin) => DisconnectChoice::Admin,
+        None => manifest.disconnect,
+    };
+    if backend == BackendKind::Docker && disconnect != DisconnectChoice::Auto {
+        bail!("--disconnect / disconnect = \"...\" applies to the process backend only (docker disconnects with docker network disconnect)");
+    }
     let node_count = manifest.validators + manifest.observers;
     let mut env = vec![Vec::new(); node_count];
     if let Some(spec) = &args.fault {
@@ -99,7 +122,9 @@ async fn carry_out(args: RunArgs) -> Result<i32> {
                 manifest.name,
                 dir.display()
             ));
-            let mut backend = ProcessBackend::new(exe, &layout, env);
+            let (mut backend, layout) =
+                ProcessBackend::prepare(exe, &layout, &dir, env, disconnect)?;
+            say(&format!("disconnect: {}", backend.disconnect_detail()));
             run(&manifest, &layout, &mut backend, &say).await?
         }
         BackendKind::Docker => {
@@ -133,6 +158,7 @@ fn print_report(report: &RunReport, json_out: bool) {
             "manifest": report.manifest,
             "backend": report.backend,
             "disconnect_method": report.disconnect_method,
+            "disconnect_detail": report.disconnect_detail,
             "perturbations": report.events,
             "submitted": report.submitted,
             "committed_txs": report.committed,
@@ -150,7 +176,10 @@ fn print_report(report: &RunReport, json_out: bool) {
     }
     println!("--- report: manifest {} ---", report.manifest);
     println!("backend:     {}", report.backend);
-    println!("disconnect:  {}", report.disconnect_method);
+    println!(
+        "disconnect:  {} ({})",
+        report.disconnect_method, report.disconnect_detail
+    );
     for event in &report.events {
         println!("  {event}");
     }

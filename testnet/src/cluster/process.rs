@@ -31,13 +31,35 @@ impl NodeProcess {
         home: &Path,
         env: &[(String, String)],
     ) -> Result<NodeProcess> {
+        NodeProcess::start_under(&[], exe, id, home, env)
+    }
+
+    /// [`Self::start_with`] through a launcher that execs its arguments
+    /// without forking (e.g. `ip netns exec NS`), so the child's pid is the
+    /// node's and signals reach the node itself. An empty `launcher` starts
+    /// `exe` directly.
+    pub fn start_under(
+        launcher: &[String],
+        exe: &Path,
+        id: &str,
+        home: &Path,
+        env: &[(String, String)],
+    ) -> Result<NodeProcess> {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(home.join("node.log"))
             .with_context(|| format!("cannot open log in {}", home.display()))?;
         let err = log.try_clone()?;
-        let child = Command::new(exe)
+        let mut command = match launcher.split_first() {
+            Some((program, args)) => {
+                let mut command = Command::new(program);
+                command.args(args).arg(exe);
+                command
+            }
+            None => Command::new(exe),
+        };
+        let child = command
             .args(["node", "run", "--home"])
             .arg(home)
             .envs(env.iter().map(|(k, v)| (k, v)))

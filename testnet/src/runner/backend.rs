@@ -1,6 +1,5 @@
 //! The interface between the runner and whatever runs the nodes: child
-//! processes on 127.0.0.1 ([`super::process`]) or containers (docker, not
-//! written yet). Nodes are addressed by their index in the network layout
+//! processes ([`super::process`]) or containers ([`super::docker`]). Nodes are addressed by their index in the network layout
 //! (validators first, then observers, as `cluster::layout` writes them).
 
 #[derive(Debug, thiserror::Error)]
@@ -20,15 +19,29 @@ pub enum BackendError {
 pub enum DisconnectMethod {
     /// `POST /v1/admin/isolate` on the node: it drops and refuses peers.
     AdminEndpoint,
+    /// The bridge end of the veth of the node's network namespace goes down.
+    NetworkNamespace,
     /// `docker network disconnect` of the node's container.
     DockerNetwork,
 }
 
 impl DisconnectMethod {
+    /// The report's `disconnect_method`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            DisconnectMethod::AdminEndpoint => "admin-endpoint",
+            DisconnectMethod::NetworkNamespace => "network-namespace",
+            DisconnectMethod::DockerNetwork => "docker-network",
+        }
+    }
+
     pub fn describe(&self) -> &'static str {
         match self {
             DisconnectMethod::AdminEndpoint => {
                 "admin endpoint POST /v1/admin/isolate (the node drops and refuses its peers)"
+            }
+            DisconnectMethod::NetworkNamespace => {
+                "network namespace per node: its veth's bridge end set down / up (cut off from its peers and the runner)"
             }
             DisconnectMethod::DockerNetwork => "docker network disconnect / connect",
         }
@@ -43,6 +56,10 @@ pub trait Backend {
     /// A short name for reports (`process`, `docker`).
     fn name(&self) -> &'static str;
     fn disconnect_method(&self) -> DisconnectMethod;
+    /// The method in words, and why it was chosen where there was a choice.
+    fn disconnect_detail(&self) -> String {
+        self.disconnect_method().describe().to_string()
+    }
     /// Start a node that is not running (first start, or after a stop).
     async fn start(&mut self, node: usize) -> Result<(), BackendError>;
     /// Hard crash: SIGKILL (or `docker kill`).

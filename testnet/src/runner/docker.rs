@@ -12,10 +12,9 @@
 //! containers and the network — is removed by `stop_all`, also after a
 //! failed run.
 
+use super::addressing::{relayout, AddressPlan, Bind};
 use super::backend::{Backend, BackendError, DisconnectMethod};
 use crate::cluster::layout::Layout;
-use kopnet_node::config::NodeConfig;
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -27,8 +26,6 @@ const OUTPUT_MAX: usize = 64 * 1024;
 const LOG_TAIL_LINES: &str = "200000";
 /// Seconds a `docker stop` waits before it kills.
 const STOP_GRACE_SECS: &str = "10";
-/// First host number of the nodes on the run's /24.
-const FIRST_HOST: usize = 10;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DockerError {
@@ -41,7 +38,7 @@ pub enum DockerError {
     #[error("building the node image failed: {reason}")]
     Image { reason: String },
     #[error("cannot prepare the docker layout: {0}")]
-    Layout(String),
+    Layout(#[from] super::addressing::LayoutError),
     #[error(
         "no free private subnet for the run's network (tried 10.213.0.0/24 .. 10.213.255.0/24)"
     )]
@@ -99,82 +96,8 @@ pub async fn engine_answers() -> Result<String, DockerError> {
     .map_err(|e| DockerError::NoEngine(e.to_string()))
 }
 
-/// The address plan of one run: node `i` is `10.213.<subnet>.<10 + i>`.
-#[derive(Debug, Clone, Copy)]
-pub struct AddressPlan {
-    pub subnet: u8,
-}
-
-impl AddressPlan {
-    pub fn cidr(&self) -> String {
-        format!("10.213.{}.0/24", self.subnet)
-    }
-    pub fn ip(&self, node: usize) -> String {
-        format!("10.213.{}.{}", self.subnet, FIRST_HOST + node)
-    }
-}
-
-/// The TCP port of a multiaddr like `/ip4/127.0.0.1/tcp/4001`.
-fn tcp_port(addr: &str) -> Option<u16> {
-    let mut parts = addr.split('/');
-    while let Some(part) = parts.next() {
-        if part == "tcp" {
-            return parts.next()?.parse().ok();
-        }
-    }
-    None
-}
-
-/// Rewrite a layout written for 127.0.0.1 so it runs in containers on
-/// `plan`: every node listens on all interfaces (same ports), dials its
-/// peers at their container addresses and serves its API there; the
-/// returned layout (and `testnet.json`) carry the new API URLs.
-pub fn relayout(layout: &Layout, dir: &Path, plan: AddressPlan) -> Result<Layout, DockerError> {
-    let bad = |e: String| DockerError::Layout(e);
-    let mut configs = Vec::new();
-    for node in &layout.nodes {
-        let path = node.home.join("config.toml");
-        let config =
-            NodeConfig::load(&path).map_err(|e| bad(format!("{}: {e}", path.display())))?;
-        let port = config
-            .listen
-            .first()
-            .and_then(|a| tcp_port(a))
-            .ok_or_else(|| bad(format!("{}: no tcp listen address", path.display())))?;
-        configs.push((path, config, port));
-    }
-    let ports: Vec<u16> = configs.iter().map(|(_, _, p)| *p).collect();
-    let mut urls = BTreeMap::new();
-    let mut new = layout.clone();
-    for (index, (path, mut config, port)) in configs.into_iter().enumerate() {
-        config.listen = vec![format!("/ip4/0.0.0.0/tcp/{port}")];
-        config.peers = ports
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| *i != index)
-            .map(|(i, p)| format!("/ip4/{}/tcp/{p}", plan.ip(i)))
-            .collect();
-        let api_port = config.api.port();
-        config.api = std::net::SocketAddr::from(([0, 0, 0, 0], api_port));
-        // Disconnects are done by docker; no admin switch on a published API.
-        config.admin_api = false;
-        std::fs::write(&path, config.to_toml())
-            .map_err(|e| bad(format!("{}: {e}", path.display())))?;
-        let url = format!("http://{}:{api_port}", plan.ip(index));
-        if let Some(entry) = new.nodes.get_mut(index) {
-            urls.insert(entry.api_url.clone(), url.clone());
-            entry.api_url = url;
-        }
-    }
-    for coop in &mut new.cooperatives {
-        if let Some(url) = urls.get(&coop.node) {
-            coop.node = url.clone();
-        }
-    }
-    let json = serde_json::to_string_pretty(&new).map_err(|e| bad(e.to_string()))?;
-    std::fs::write(dir.join("testnet.json"), json).map_err(|e| bad(e.to_string()))?;
-    Ok(new)
-}
+/// Second octet of the docker runs' subnets: `10.213.<x>.0/24`.
+pub const DOCKER_SECOND_OCTET: u8 = 213;
 
 #[derive(Debug)]
 struct Container {
@@ -211,11 +134,11 @@ impl DockerBackend {
             rand::random::<u32>()
         );
         let plan = create_network(&run).await?;
-        let layout = match relayout(layout, dir, plan) {
+        let layout = match relayout(layout, dir, plan, Bind::AnyInterface) {
             Ok(layout) => layout,
             Err(e) => {
                 let _ = docker(&["network", "rm", &run], DOCKER_TIMEOUT).await;
-                return Err(e);
+                return Err(e.into());
             }
         };
         let containers = layout
@@ -275,9 +198,7 @@ impl DockerBackend {
 async fn create_network(name: &str) -> Result<AddressPlan, DockerError> {
     let first: u8 = rand::random();
     for step in 0..=255u8 {
-        let plan = AddressPlan {
-            subnet: first.wrapping_add(step),
-        };
+        let plan = AddressPlan::new(DOCKER_SECOND_OCTET, first.wrapping_add(step));
         match docker(
             &[
                 "network",
@@ -459,49 +380,5 @@ impl Backend for DockerBackend {
             c.created = false;
         }
         let _ = docker(&["network", "rm", &self.network], DOCKER_TIMEOUT).await;
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn address_plan_and_ports() {
-        let plan = AddressPlan { subnet: 7 };
-        assert_eq!(plan.cidr(), "10.213.7.0/24");
-        assert_eq!(plan.ip(0), "10.213.7.10");
-        assert_eq!(plan.ip(4), "10.213.7.14");
-        assert_eq!(tcp_port("/ip4/127.0.0.1/tcp/4001"), Some(4001));
-        assert_eq!(tcp_port("/ip4/127.0.0.1/udp/4001"), None);
-        assert_eq!(tcp_port("/ip4/127.0.0.1/tcp/x"), None);
-    }
-
-    #[test]
-    fn relayout_points_every_node_at_the_containers() {
-        let dir = tempfile::tempdir().unwrap();
-        let layout = crate::cluster::layout::init(dir.path(), 4, 1).unwrap();
-        let plan = AddressPlan { subnet: 9 };
-        let new = relayout(&layout, dir.path(), plan).unwrap();
-        for (i, node) in new.nodes.iter().enumerate() {
-            assert!(node
-                .api_url
-                .starts_with(&format!("http://10.213.9.{}:", 10 + i)));
-            let config = NodeConfig::load(&node.home.join("config.toml")).unwrap();
-            assert!(config.listen[0].starts_with("/ip4/0.0.0.0/tcp/"));
-            assert_eq!(config.peers.len(), 4);
-            assert!(config.peers.iter().all(|p| p.starts_with("/ip4/10.213.9.")));
-            assert!(!config.peers.iter().any(|p| p.contains(&plan.ip(i))));
-        }
-        // Every teller desk points at a container URL.
-        assert!(new
-            .cooperatives
-            .iter()
-            .all(|c| c.node.starts_with("http://10.213.9.")));
-        let written: Layout = serde_json::from_str(
-            &std::fs::read_to_string(dir.path().join("testnet.json")).unwrap(),
-        )
-        .unwrap();
-        assert_eq!(written.nodes[0].api_url, new.nodes[0].api_url);
     }
 }

@@ -73,6 +73,21 @@ pub enum BackendKind {
     Docker,
 }
 
+/// How the process backend disconnects a node (`disconnect = "..."` in a
+/// manifest, `--disconnect` on the command line).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum DisconnectChoice {
+    /// A network namespace per node where they can be made, else the
+    /// node's admin endpoint.
+    #[default]
+    Auto,
+    /// Network namespaces, or the run does not start.
+    Namespace,
+    /// The node's admin endpoint (`POST /v1/admin/isolate`).
+    Admin,
+}
+
 /// What happens to a node, and when (the observer's committed height).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Perturbation {
@@ -148,6 +163,7 @@ impl Load {
 pub struct Manifest {
     pub name: String,
     pub backend: BackendKind,
+    pub disconnect: DisconnectChoice,
     pub validators: usize,
     pub observers: usize,
     pub voting_power: Vec<u64>,
@@ -163,6 +179,8 @@ struct RawManifest {
     name: String,
     #[serde(default = "default_backend")]
     backend: BackendKind,
+    #[serde(default)]
+    disconnect: DisconnectChoice,
     validators: usize,
     #[serde(default)]
     observers: usize,
@@ -324,6 +342,7 @@ impl Manifest {
         Ok(Manifest {
             name: raw.name,
             backend: raw.backend,
+            disconnect: raw.disconnect,
             validators: raw.validators,
             observers: raw.observers,
             voting_power,
@@ -425,6 +444,27 @@ mix = { cross_coop_payment = 1 }
     }
 
     #[test]
+    fn the_disconnect_method_can_be_chosen() {
+        let choose = |value: &str| Manifest::parse(&format!("disconnect = {value}\n{SMALL}"));
+        assert_eq!(
+            choose("\"admin\"").unwrap().disconnect,
+            DisconnectChoice::Admin
+        );
+        assert_eq!(
+            choose("\"namespace\"").unwrap().disconnect,
+            DisconnectChoice::Namespace
+        );
+        assert_eq!(
+            choose("\"auto\"").unwrap().disconnect,
+            DisconnectChoice::Auto
+        );
+        assert!(matches!(
+            choose("\"iptables\""),
+            Err(ManifestError::Syntax(_))
+        ));
+    }
+
+    #[test]
     fn schedule_is_sorted_and_defaults_apply() {
         let m = with(
             r#"
@@ -441,6 +481,7 @@ at_height = 10
         )
         .unwrap();
         assert_eq!(m.backend, BackendKind::Process);
+        assert_eq!(m.disconnect, DisconnectChoice::Auto);
         assert_eq!(m.voting_power, vec![1, 1, 1, 1]);
         assert_eq!(m.catch_up_timeout_secs, 60);
         assert_eq!(

@@ -1,14 +1,19 @@
 //! The fault-injection runner (`kopnet testnet run`): the manifest format
-//! ([`manifest`]), the backend interface ([`backend`]) and its process
-//! implementations ([`process`]; [`docker`], with its locally built
-//! `FROM scratch` image in [`docker_image`]), the run itself — setup, load, perturbation
+//! ([`manifest`]), the backend interface ([`backend`]) and its
+//! implementations ([`process`], with a network namespace per node from
+//! [`netns`] where it can; [`docker`], with its locally built `FROM
+//! scratch` image in [`docker_image`]; both move the layout off 127.0.0.1
+//! with [`addressing`]), the run itself — setup, load, perturbation
 //! schedule, collection ([`run`]) — and the after-run checks as a pure
 //! function over what was collected from each node ([`checks`]).
 
+pub mod addressing;
 pub mod backend;
 pub mod checks;
 pub mod docker;
 pub mod docker_image;
+pub mod ip;
 pub mod manifest;
+pub mod netns;
 pub mod process;
 pub mod run;

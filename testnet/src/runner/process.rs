@@ -1,13 +1,44 @@
-//! The process backend: each node is a `kopnet node run` child process on
-//! 127.0.0.1 (ports from `cluster::layout`). Pause is SIGSTOP/SIGCONT;
-//! disconnect uses the node's admin endpoint (`admin_api = true` in the
-//! test layout), because per-node network namespaces would need root and
-//! a different address plan. The report says which method ran.
+//! The process backend: each node is a `kopnet node run` child process.
+//! kill = SIGKILL and start, restart = SIGTERM (SIGKILL after
+//! [`STOP_GRACE`]) and start, pause = SIGSTOP/SIGCONT.
+//!
+//! How `disconnect` works is settled once, by [`ProcessBackend::prepare`]
+//! (manifest `disconnect = "auto" | "namespace" | "admin"`, CLI
+//! `--disconnect`); the report's `disconnect_method` says which ran and
+//! `disconnect_detail` why:
+//!
+//! - `network-namespace`, chosen by `auto` where it can be used (the
+//!   process runs as root and `ip netns add` works, tried with a throwaway
+//!   namespace): every node runs in a namespace of its own, joined by a
+//!   per-run bridge ([`super::netns`]: the bridge sits in a switch
+//!   namespace of its own, out of reach of the host's firewall), started as
+//!   `ip netns exec NS kopnet node run --home H`. `ip netns exec` execs the
+//!   node without forking, so the pid held is the node's and
+//!   SIGKILL/SIGSTOP/SIGTERM reach it. The layout is rewritten by
+//!   [`relayout`] so nodes listen, dial and serve their API at
+//!   `10.214.<t>.<10 + i>`; the load and the checks reach the APIs through
+//!   the run's uplink (`10.214.<t>.1` in the root namespace) and the
+//!   bridge. disconnect = the node's port on the bridge (the bridge end of
+//!   its veth) down, reconnect = up: the node is cut off from every peer
+//!   *and* from the runner, like a pulled cable, without its cooperation
+//!   (the runner copes with an unreachable API as with a paused node).
+//!   Namespaces, veths and bridge are removed by `stop_all` and, on every
+//!   other path, when the backend is dropped (nodes first: a live process
+//!   would keep its namespace).
+//! - `admin-endpoint`, where namespaces cannot be made (or forced with
+//!   `admin`): nodes on 127.0.0.1 as laid out, disconnect =
+//!   `POST /v1/admin/isolate {"isolated": true}` on the node
+//!   (`admin_api = true` in the test layout): it drops every peer
+//!   connection and refuses new ones while its API stays reachable. This
+//!   relies on the node's own code to cut itself off.
 
+use super::addressing::{relayout, Bind, LayoutError};
 use super::backend::{Backend, BackendError, DisconnectMethod};
+use super::manifest::DisconnectChoice;
+use super::netns::{probe, Netns, NetnsError};
 use crate::cluster::layout::Layout;
 use crate::cluster::process::NodeProcess;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// Largest node log read back for the checks (the tail is what matters).
@@ -23,17 +54,79 @@ struct Slot {
     process: Option<NodeProcess>,
 }
 
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    #[error("network namespaces were asked for (disconnect = namespace) but cannot be used: {0}")]
+    Namespaces(NetnsError),
+    #[error("cannot move the layout into the namespaces: {0}")]
+    Layout(#[from] LayoutError),
+}
+
 #[derive(Debug)]
 pub struct ProcessBackend {
     exe: PathBuf,
     env: Vec<Vec<(String, String)>>,
     slots: Vec<Slot>,
     http: reqwest::Client,
+    method: DisconnectMethod,
+    /// Why `method` was chosen (for the report).
+    reason: String,
+    /// Declared after `slots`, so on drop every node is killed before its
+    /// namespace is removed (a live process would keep it alive).
+    netns: Option<Netns>,
 }
 
 impl ProcessBackend {
-    /// `exe` is the `kopnet` binary; `env[i]` extra environment for node i
-    /// (how a deliberately broken node gets `KOPNET_FAULT`).
+    /// Set up the backend for `layout` (laid out in `dir`) with the
+    /// disconnect method `choice` asks for; returns the layout the runner
+    /// must use (moved into the namespaces, or `layout` itself). `exe` is
+    /// the `kopnet` binary; `env[i]` extra environment for node i (how a
+    /// deliberately broken node gets `KOPNET_FAULT`).
+    pub fn prepare(
+        exe: PathBuf,
+        layout: &Layout,
+        dir: &Path,
+        env: Vec<Vec<(String, String)>>,
+        choice: DisconnectChoice,
+    ) -> Result<(ProcessBackend, Layout), SetupError> {
+        let namespaces = match choice {
+            DisconnectChoice::Admin => Err("chosen (disconnect = admin)".to_string()),
+            DisconnectChoice::Auto | DisconnectChoice::Namespace => {
+                match probe().and_then(|()| Netns::create(layout.nodes.len())) {
+                    Ok(net) => Ok(net),
+                    Err(e) if choice == DisconnectChoice::Namespace => {
+                        return Err(SetupError::Namespaces(e))
+                    }
+                    Err(e) => Err(format!("network namespaces unavailable: {e}")),
+                }
+            }
+        };
+        match namespaces {
+            Ok(net) => {
+                // On an error `net` is dropped, which removes it again.
+                let moved = relayout(layout, dir, net.plan(), Bind::PlanAddress)?;
+                let mut backend = ProcessBackend::new(exe, &moved, env);
+                backend.method = DisconnectMethod::NetworkNamespace;
+                backend.reason = format!(
+                    "uplink {} to {} in switch namespace {}, namespaces {} .. {}",
+                    net.names().uplink(),
+                    net.plan().cidr(),
+                    net.names().switch(),
+                    net.names().namespace(0),
+                    net.names().namespace(moved.nodes.len().saturating_sub(1))
+                );
+                backend.netns = Some(net);
+                Ok((backend, moved))
+            }
+            Err(reason) => {
+                let mut backend = ProcessBackend::new(exe, layout, env);
+                backend.reason = reason;
+                Ok((backend, layout.clone()))
+            }
+        }
+    }
+
+    /// The backend with the admin-endpoint method, nodes as laid out.
     pub fn new(exe: PathBuf, layout: &Layout, env: Vec<Vec<(String, String)>>) -> ProcessBackend {
         let slots = layout
             .nodes
@@ -53,7 +146,20 @@ impl ProcessBackend {
                 .timeout(Duration::from_secs(10))
                 .build()
                 .unwrap_or_default(),
+            method: DisconnectMethod::AdminEndpoint,
+            reason: String::new(),
+            netns: None,
         }
+    }
+
+    /// The pid of node `node`'s process, while it runs.
+    pub fn pid(&self, node: usize) -> Option<u32> {
+        self.slots.get(node)?.process.as_ref()?.pid()
+    }
+
+    /// The run's namespaces, when the method is `network-namespace`.
+    pub fn netns(&self) -> Option<&Netns> {
+        self.netns.as_ref()
     }
 
     fn slot(&mut self, node: usize) -> Result<&mut Slot, BackendError> {
@@ -80,6 +186,24 @@ impl ProcessBackend {
                 reason: "not running".into(),
             }),
         }
+    }
+
+    /// Cut node `node` off (or connect it again) by the chosen method.
+    async fn cut(&mut self, node: usize, cut: bool) -> Result<(), BackendError> {
+        let Some(net) = &self.netns else {
+            return self.isolate(node, cut).await;
+        };
+        let id = self
+            .slots
+            .get(node)
+            .ok_or(BackendError::NoSuchNode(node))?
+            .id
+            .clone();
+        net.set_link(node, !cut).map_err(|e| BackendError::Action {
+            node: id,
+            action: if cut { "disconnect" } else { "reconnect" },
+            reason: e.to_string(),
+        })
     }
 
     async fn isolate(&mut self, node: usize, isolated: bool) -> Result<(), BackendError> {
@@ -112,23 +236,35 @@ impl Backend for ProcessBackend {
     }
 
     fn disconnect_method(&self) -> DisconnectMethod {
-        DisconnectMethod::AdminEndpoint
+        self.method
+    }
+
+    fn disconnect_detail(&self) -> String {
+        match self.reason.as_str() {
+            "" => self.method.describe().to_string(),
+            reason => format!("{}; {reason}", self.method.describe()),
+        }
     }
 
     async fn start(&mut self, node: usize) -> Result<(), BackendError> {
         let exe = self.exe.clone();
         let env = self.env.get(node).cloned().unwrap_or_default();
+        let launcher = match &self.netns {
+            Some(net) => net
+                .exec_args(node)
+                .map_err(|_| BackendError::NoSuchNode(node))?,
+            None => Vec::new(),
+        };
         let slot = self.slot(node)?;
         if slot.process.as_mut().is_some_and(NodeProcess::running) {
             return Ok(());
         }
-        let process = NodeProcess::start_with(&exe, &slot.id, &slot.home, &env).map_err(|e| {
-            BackendError::Action {
+        let process = NodeProcess::start_under(&launcher, &exe, &slot.id, &slot.home, &env)
+            .map_err(|e| BackendError::Action {
                 node: slot.id.clone(),
                 action: "start",
                 reason: format!("{e:#}"),
-            }
-        })?;
+            })?;
         slot.process = Some(process);
         Ok(())
     }
@@ -157,11 +293,11 @@ impl Backend for ProcessBackend {
     }
 
     async fn disconnect(&mut self, node: usize) -> Result<(), BackendError> {
-        self.isolate(node, true).await
+        self.cut(node, true).await
     }
 
     async fn reconnect(&mut self, node: usize) -> Result<(), BackendError> {
-        self.isolate(node, false).await
+        self.cut(node, false).await
     }
 
     fn running(&mut self, node: usize) -> bool {
@@ -196,6 +332,11 @@ impl Backend for ProcessBackend {
                 // A paused process cannot handle SIGTERM until continued.
                 process.signal("-CONT");
                 stop_off_runtime(process).await;
+            }
+        }
+        if let Some(net) = self.netns.as_mut() {
+            for problem in net.teardown() {
+                eprintln!("warning: removing the run's network namespaces: {problem}");
             }
         }
     }

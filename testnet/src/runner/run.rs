@@ -41,7 +41,10 @@ const MEMBERS_PER_COOP: usize = 40;
 pub struct RunReport {
     pub manifest: String,
     pub backend: &'static str,
+    /// `network-namespace`, `admin-endpoint` or `docker-network`.
     pub disconnect_method: &'static str,
+    /// The method in words and why it was chosen.
+    pub disconnect_detail: String,
     /// One line per perturbation, in the order they ran.
     pub events: Vec<String>,
     pub submitted: u64,
@@ -96,7 +99,8 @@ pub async fn run<B: Backend>(
     Ok(RunReport {
         manifest: manifest.name.clone(),
         backend: backend.name(),
-        disconnect_method: backend.disconnect_method().describe(),
+        disconnect_method: backend.disconnect_method().name(),
+        disconnect_detail: backend.disconnect_detail(),
         events,
         submitted: stats.submitted,
         committed: stats.committed,
