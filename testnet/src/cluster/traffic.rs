@@ -478,6 +478,56 @@ impl Traffic {
         Ok(hash)
     }
 
+    /// After the load has stopped: every cooperative that has a position in
+    /// closed window `window` and has not acknowledged it does so now, and
+    /// the acknowledgement is waited for. An acknowledgement sent while the
+    /// load ran can sit behind a nonce the load gave back (and never reused
+    /// once it stopped), so each signer restarts from the node's next nonce.
+    /// Returns how many acknowledgements committed.
+    pub async fn settle_window(&self, window: u64) -> Result<u64> {
+        let mut settled = 0;
+        for (c, coop) in self.coops.iter().enumerate() {
+            let record = coop
+                .node
+                .get(&format!("/v1/settlement/windows/{window}"))
+                .await?;
+            let entry = &record["entries"][coop.id.as_str()];
+            let owes = entry["position"].as_i64().unwrap_or(0) != 0;
+            if !owes || entry["acknowledged"] == true {
+                continue;
+            }
+            let key = coop
+                .signer
+                .lock()
+                .map_err(|_| anyhow!("lock"))?
+                .key
+                .public();
+            let nonce = coop.node.next_nonce(&key).await?;
+            {
+                let mut signer = coop.signer.lock().map_err(|_| anyhow!("lock"))?;
+                signer.resync(nonce);
+                signer.in_flight = 0;
+            }
+            let tx = self
+                .sign_coop(c, Action::AcknowledgeSettlement { window })
+                .context("cannot sign")?;
+            let hash = coop.node.submit(&tx).await?;
+            let outcome = coop.node.wait(&hash, Duration::from_secs(30)).await?;
+            if let Ok(mut stats) = self.stats.lock() {
+                stats.submitted += 1;
+                stats.committed += 1;
+                if outcome.ok() {
+                    stats.committed_ok += 1;
+                    *stats.by_kind.entry("settlement_ack").or_insert(0) += 1;
+                } else {
+                    *stats.rejected.entry(outcome.code.clone()).or_insert(0) += 1;
+                }
+            }
+            settled += u64::from(outcome.ok());
+        }
+        Ok(settled)
+    }
+
     fn track(&self, hash: Hash, slot: usize, kind: &'static str) {
         if let Ok(mut tracked) = self.tracked.lock() {
             if tracked.len() < TRACKED_MAX {
