@@ -277,6 +277,7 @@ async fn run_network(
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let mut last_window = Instant::now();
     let mut window = 0u64;
+    let mut final_window_due = false;
     let mut last_committed = 0u64;
     let tty = std::io::stdout().is_terminal() && !json_out;
     let stopped = interrupted(interrupt.clone());
@@ -286,9 +287,15 @@ async fn run_network(
             _ = &mut stopped => break,
             _ = tick.tick() => {}
         }
-        // A window falls due before the deadline is looked at, so a run of
-        // `--duration 60` with the default 60-s window still closes one.
-        if !args.no_traffic && last_window.elapsed() >= Duration::from_secs(args.window_secs) {
+        let window_due =
+            !args.no_traffic && last_window.elapsed() >= Duration::from_secs(args.window_secs);
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            // A window due now (`--duration 60` with the default 60-s
+            // window) is closed after the load stops, with the others'.
+            final_window_due = window_due;
+            break;
+        }
+        if window_due {
             last_window = Instant::now();
             if let Err(e) = traffic
                 .submit_coop(
@@ -304,9 +311,6 @@ async fn run_network(
                 window += 1;
                 acknowledge(&traffic, closed).await;
             }
-        }
-        if deadline.is_some_and(|d| Instant::now() >= d) {
-            break;
         }
         traffic.sweep();
         for p in procs.iter_mut() {
@@ -369,8 +373,15 @@ async fn run_network(
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     follower.abort();
-    // The last closed window is settled before the summary: the demo's
+    // With the load stopped, a window that fell due at the end is closed,
+    // and the last closed window is settled, before the summary: the demo's
     // banks pay at once, so every window ends acknowledged.
+    if all_running && final_window_due {
+        match traffic.close_window().await {
+            Ok(closed) => window = closed + 1,
+            Err(e) => say(json_out, &format!("closing the last window failed: {e}")),
+        }
+    }
     if all_running && window > 0 {
         if let Err(e) = traffic.settle_window(window - 1).await {
             say(

@@ -478,6 +478,65 @@ impl Traffic {
         Ok(hash)
     }
 
+    /// After the load has stopped: close the open settlement window (the
+    /// first cooperative signs, from the node's next nonce) and wait for it.
+    /// Returns the closed window's number.
+    pub async fn close_window(&self) -> Result<u64> {
+        let coop = self.coops.first().context("no cooperatives")?;
+        let open = coop.node.get("/v1/cooperatives").await?["open_window"]
+            .as_u64()
+            .context("node did not say the open window")?;
+        let outcome = self
+            .submit_settled(
+                0,
+                Action::CloseSettlementWindow { window: open },
+                "settlement_close",
+            )
+            .await?;
+        if !outcome.ok() {
+            return Err(anyhow!("closing window {open}: {}", outcome.code));
+        }
+        Ok(open)
+    }
+
+    /// Sign with cooperative `c` from the node's next nonce (nothing else of
+    /// it in flight: the load has stopped), submit, wait for the commit and
+    /// count it under `kind`.
+    async fn submit_settled(
+        &self,
+        c: usize,
+        action: Action,
+        kind: &'static str,
+    ) -> Result<super::client::TxOutcome> {
+        let coop = self.coops.get(c).context("no such cooperative")?;
+        let key = coop
+            .signer
+            .lock()
+            .map_err(|_| anyhow!("lock"))?
+            .key
+            .public();
+        let nonce = coop.node.next_nonce(&key).await?;
+        {
+            let mut signer = coop.signer.lock().map_err(|_| anyhow!("lock"))?;
+            signer.resync(nonce);
+            signer.in_flight = 0;
+        }
+        let tx = self.sign_coop(c, action).context("cannot sign")?;
+        let hash = coop.node.submit(&tx).await?;
+        let outcome = coop.node.wait(&hash, Duration::from_secs(30)).await?;
+        if let Ok(mut stats) = self.stats.lock() {
+            stats.submitted += 1;
+            stats.committed += 1;
+            if outcome.ok() {
+                stats.committed_ok += 1;
+                *stats.by_kind.entry(kind).or_insert(0) += 1;
+            } else {
+                *stats.rejected.entry(outcome.code.clone()).or_insert(0) += 1;
+            }
+        }
+        Ok(outcome)
+    }
+
     /// After the load has stopped: every cooperative that has a position in
     /// closed window `window` and has not acknowledged it does so now, and
     /// the acknowledgement is waited for. An acknowledgement sent while the
@@ -496,33 +555,13 @@ impl Traffic {
             if !owes || entry["acknowledged"] == true {
                 continue;
             }
-            let key = coop
-                .signer
-                .lock()
-                .map_err(|_| anyhow!("lock"))?
-                .key
-                .public();
-            let nonce = coop.node.next_nonce(&key).await?;
-            {
-                let mut signer = coop.signer.lock().map_err(|_| anyhow!("lock"))?;
-                signer.resync(nonce);
-                signer.in_flight = 0;
-            }
-            let tx = self
-                .sign_coop(c, Action::AcknowledgeSettlement { window })
-                .context("cannot sign")?;
-            let hash = coop.node.submit(&tx).await?;
-            let outcome = coop.node.wait(&hash, Duration::from_secs(30)).await?;
-            if let Ok(mut stats) = self.stats.lock() {
-                stats.submitted += 1;
-                stats.committed += 1;
-                if outcome.ok() {
-                    stats.committed_ok += 1;
-                    *stats.by_kind.entry("settlement_ack").or_insert(0) += 1;
-                } else {
-                    *stats.rejected.entry(outcome.code.clone()).or_insert(0) += 1;
-                }
-            }
+            let outcome = self
+                .submit_settled(
+                    c,
+                    Action::AcknowledgeSettlement { window },
+                    "settlement_ack",
+                )
+                .await?;
             settled += u64::from(outcome.ok());
         }
         Ok(settled)
