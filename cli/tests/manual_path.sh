@@ -5,7 +5,18 @@ set -euo pipefail
 K=${KOPNET:?set KOPNET to the kopnet binary}
 D=$(mktemp -d)
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done; rm -rf "$D"; }
+# Stop what is still running: SIGTERM (nodes shut down cleanly), then, past
+# a deadline, SIGKILL; reap each so the shell reports nothing.
+cleanup() {
+  local p deadline=$((SECONDS + 20))
+  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do
+    while kill -0 "$p" 2>/dev/null && [ $SECONDS -lt $deadline ]; do sleep 0.1; done
+    kill -KILL "$p" 2>/dev/null || true
+    wait "$p" 2>/dev/null || true
+  done
+  rm -rf "$D"
+}
 trap cleanup EXIT
 
 # On failure, every node's log tail goes with the message: the cause is in there.
