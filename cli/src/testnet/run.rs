@@ -184,7 +184,8 @@ fn print_report(report: &RunReport, json_out: bool) {
         println!("  {event}");
     }
     println!(
-        "load:        {} submitted, {} committed, rejected {:?}",
+        "load:        {} accepted by a node, {} in blocks; refused or lost, by reason {:?} \
+         (lost: accepted but in no block within 30 s, e.g. held by a node that was then killed)",
         report.submitted, report.committed, report.rejected
     );
     println!("by kind:     {:?}", report.committed_by_kind);
