@@ -19,8 +19,10 @@
 //! as of block `h - VALIDATOR_SET_CHANGE_DELAY` (`effective_height`).
 //!
 //! Faults drawn from the seed: message drop, duplication and delay (hence
-//! reordering); a partition (one node isolated, a minority cut off, or the
-//! nodes split in halves) healing at a random time; crashes and restarts
+//! reordering); a partition (one node isolated, nodes holding less than a
+//! third of the genesis voting power cut off, or the nodes split into two
+//! sides of about half the power each, so neither can commit alone) healing
+//! at a random time; crashes and restarts
 //! from the persisted record and ledger storage, including a crash between
 //! persisting and sending; up to `f` Byzantine validators (silent,
 //! equivocating proposer that may also propose tampered blocks, double

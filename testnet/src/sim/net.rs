@@ -34,9 +34,9 @@ pub enum NetMsg {
 pub enum PartitionKind {
     /// One node cut off from all others.
     Isolate,
-    /// Fewer than a third of the nodes cut off.
+    /// Nodes holding less than a third of the voting power cut off.
     Minority,
-    /// The nodes split in halves.
+    /// The nodes split in two sides of about half the voting power each.
     Split,
 }
 

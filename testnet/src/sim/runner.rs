@@ -265,21 +265,27 @@ impl Simulation {
         Ok(())
     }
 
-    /// One node isolated, a minority cut off, or the nodes split in halves.
+    /// One node isolated, a minority cut off, or the nodes split in two.
+    /// The shapes are drawn by genesis voting power, not by node count
+    /// (with unequal power, "a third of the nodes" can hold most of the
+    /// power): see [`cut_by_power`].
     fn partition_groups(&mut self) -> (Vec<u8>, PartitionKind) {
         let n = self.nodes.len();
         let mut order: Vec<usize> = (0..n).collect();
         order.shuffle(&mut self.rng);
-        let (cut, kind) = match self.rng.gen_range(0..3) {
-            0 => (1, PartitionKind::Isolate),
-            1 => (
-                self.rng.gen_range(1..=(n - 1) / 3).max(1),
-                PartitionKind::Minority,
-            ),
-            _ => (n / 2, PartitionKind::Split),
+        let kind = match self.rng.gen_range(0..3) {
+            0 => PartitionKind::Isolate,
+            1 => PartitionKind::Minority,
+            _ => PartitionKind::Split,
         };
+        let wanted = match kind {
+            PartitionKind::Isolate => 1,
+            PartitionKind::Minority => self.rng.gen_range(1..n.max(2)),
+            PartitionKind::Split => n,
+        };
+        let cut = cut_by_power(&order, &self.world.powers, kind, wanted);
         let mut groups = vec![0u8; n];
-        for &i in order.iter().take(cut) {
+        for i in cut {
             groups[i] = 1;
         }
         (groups, kind)
@@ -581,3 +587,118 @@ pub(super) fn next_set(node: &SimNode) -> Result<ValidatorSet, Violation> {
 }
 
 mod host;
+
+/// The nodes a partition of `kind` cuts off, taken in `order` (a seeded
+/// shuffle) by their voting power `powers[i]`:
+/// - `Isolate`: the first node;
+/// - `Minority`: up to `wanted` nodes holding together less than a third of
+///   the voting power (at least one node: the least powerful if no node
+///   alone is below a third);
+/// - `Split`: as many nodes as fit in at most half of the voting power, so
+///   neither side is left with more than two thirds as far as the powers
+///   allow — the majority is split and no side can commit alone.
+///
+/// Nodes with no power (the standby) are never needed to reach a share and
+/// go wherever `order` puts them.
+pub(crate) fn cut_by_power(
+    order: &[usize],
+    powers: &[u64],
+    kind: PartitionKind,
+    wanted: usize,
+) -> Vec<usize> {
+    let power = |i: usize| powers.get(i).copied().unwrap_or(0);
+    let total: u64 = order.iter().map(|&i| power(i)).sum();
+    let fits = |cut: u64, p: u64| match kind {
+        PartitionKind::Isolate => true,
+        PartitionKind::Minority => (cut + p).saturating_mul(3) < total,
+        PartitionKind::Split => (cut + p).saturating_mul(2) <= total,
+    };
+    let wanted = if kind == PartitionKind::Isolate {
+        1
+    } else {
+        wanted
+    };
+    let take = |order: &[usize]| {
+        let mut cut = Vec::new();
+        let mut cut_power = 0u64;
+        for &i in order {
+            if cut.len() >= wanted {
+                break;
+            }
+            if fits(cut_power, power(i)) {
+                cut.push(i);
+                cut_power += power(i);
+            }
+        }
+        (cut, cut_power)
+    };
+    let (mut cut, cut_power) = take(order);
+    if kind == PartitionKind::Split
+        && (total - cut_power).saturating_mul(3) > total.saturating_mul(2)
+    {
+        // The shuffled order left one side a quorum: fill the cut side
+        // largest power first (ties in the shuffled order) instead.
+        let mut by_power = order.to_vec();
+        by_power.sort_by_key(|&i| std::cmp::Reverse(power(i)));
+        cut = take(&by_power).0;
+    }
+    if cut.is_empty() {
+        if let Some(&weakest) = order.iter().min_by_key(|&&i| (power(i), i)) {
+            cut.push(weakest);
+        }
+    }
+    cut
+}
+
+#[cfg(test)]
+mod partition_tests {
+    use super::*;
+
+    fn share(cut: &[usize], powers: &[u64]) -> (u64, u64) {
+        (cut.iter().map(|&i| powers[i]).sum(), powers.iter().sum())
+    }
+
+    #[test]
+    fn minority_holds_less_than_a_third_of_the_power() {
+        // By count, one of four nodes is a minority; by power node 1 is not.
+        let powers = [1, 8, 8, 4];
+        for order in [[1, 0, 2, 3], [2, 1, 3, 0], [3, 0, 1, 2]] {
+            for wanted in 1..4 {
+                let cut = cut_by_power(&order, &powers, PartitionKind::Minority, wanted);
+                let (cut_power, total) = share(&cut, &powers);
+                assert!(!cut.is_empty() && cut.len() <= wanted, "{cut:?}");
+                assert!(cut_power * 3 < total, "{order:?} {cut:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn split_leaves_no_side_a_quorum_when_the_powers_allow_it() {
+        let cases: [&[u64]; 4] = [
+            &[1, 1, 1, 1],
+            &[1, 8, 8, 4],
+            &[2, 2, 2, 1, 0],
+            &[5, 1, 1, 1, 1, 1, 3],
+        ];
+        for powers in cases {
+            let n = powers.len();
+            let order: Vec<usize> = (0..n).rev().collect();
+            let cut = cut_by_power(&order, powers, PartitionKind::Split, n);
+            let (cut_power, total) = share(&cut, powers);
+            assert!(cut_power * 2 <= total, "{powers:?} {cut:?}");
+            assert!((total - cut_power) * 3 <= total * 2, "{powers:?} {cut:?}");
+        }
+    }
+
+    #[test]
+    fn a_node_with_most_of_the_power_is_never_a_minority() {
+        let powers = [10, 1, 1];
+        let cut = cut_by_power(&[0, 1, 2], &powers, PartitionKind::Minority, 1);
+        assert_eq!(cut, vec![1]);
+        // No node alone is under a third: the weakest is cut.
+        let cut = cut_by_power(&[0, 1, 2], &[5, 5, 4], PartitionKind::Minority, 2);
+        assert_eq!(cut, vec![2]);
+        let cut = cut_by_power(&[2, 0, 1], &[5, 5, 4], PartitionKind::Isolate, 3);
+        assert_eq!(cut, vec![2]);
+    }
+}
