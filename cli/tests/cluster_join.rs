@@ -149,6 +149,8 @@ fn a_cooperative_added_by_governance_joins_catches_up_and_signs() {
         .json()
         .unwrap();
     assert_eq!(status["role"], "validator");
+    // It started outside genesis; its status names its cooperative now.
+    assert_eq!(status["cooperative"], "koperasi-baru", "{status}");
 }
 
 /// Kills the newcomer's node however the test ends.

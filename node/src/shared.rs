@@ -80,8 +80,6 @@ impl RecentRejections {
 pub struct NodeState {
     pub role: Role,
     pub chain_id: String,
-    /// The cooperative this node belongs to (validators), if any.
-    pub coop_id: Option<String>,
     pub node_key: PublicKey,
     pub genesis: crate::genesis_file::NetworkGenesis,
     pub ledger: RwLock<Ledger<SledStorage>>,

@@ -184,7 +184,6 @@ pub async fn run(home: &NodeHome, shutdown: watch::Receiver<bool>) -> Result<(),
     let state = Arc::new(NodeState {
         role: config.role,
         chain_id: chain_id.clone(),
-        coop_id: coop,
         node_key: me,
         genesis: genesis.clone(),
         ledger: RwLock::new(ledger),

@@ -59,10 +59,17 @@ pub async fn status(State(state): State<ApiState>) -> ApiResult<Json<Value>> {
     let live = node.live.read().map(|l| l.clone()).unwrap_or_default();
     let mempool = node.mempool.lock().map(|m| m.len()).unwrap_or(0);
     let ledger = ledger_read(&state)?;
+    // Read from the ledger on every call: a cooperative added (or removed)
+    // by governance shows here without restarting the node.
+    let cooperative = ledger
+        .cooperatives()
+        .into_iter()
+        .find(|c| c.key == Some(node.node_key))
+        .map(|c| c.id.to_string());
     Ok(Json(json!({
         "chain_id": node.chain_id,
         "role": node.role.as_str(),
-        "cooperative": node.coop_id,
+        "cooperative": cooperative,
         "node_key": node.node_key.to_address(),
         "height": ledger.height(),
         "last_block_hash": ledger.last_block_hash().to_hex(),
