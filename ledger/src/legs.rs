@@ -19,7 +19,7 @@
 
 use crate::rejection::Rejection;
 use crate::state::{Overlay, StateKey, StateRead, StateValue};
-use crate::types::{AccountId, AccountStatus, Amount, CoopId, Position};
+use crate::types::{AccountId, AccountStatus, Amount, CoopId, Position, WindowStats};
 
 /// Whether a leg pays a fee (fees are counted in `fees_earned`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -158,36 +158,31 @@ pub fn transfer<B: StateRead + ?Sized>(
     if payer_home != payee_home {
         move_position(state, &payer_home, &payee_home, amount)?;
     } else {
-        count_on_us(state, &payer_home, amount)?;
+        add_to_stat(state, &payer_home, amount, |s| &mut s.on_us_volume)?;
     }
     if kind == LegKind::Fee {
-        let mut earner = state
-            .cooperative(&payee_home)
-            .ok_or_else(|| Rejection::UnknownCooperative(payee_home.to_string()))?;
-        earner.stats.fees_earned = earner
-            .stats
-            .fees_earned
-            .checked_add(amount)
-            .ok_or(Rejection::Overflow)?;
-        state.put_cooperative(earner);
+        add_to_stat(state, &payee_home, amount, |s| &mut s.fees_earned)?;
     }
     Ok(())
 }
 
-/// Count a leg between two accounts homed at `home` in its on-us volume.
-fn count_on_us<B: StateRead + ?Sized>(
+/// `*total += amount`, refusing overflow.
+fn add_to(total: &mut Amount, amount: Amount) -> Result<(), Rejection> {
+    *total = total.checked_add(amount).ok_or(Rejection::Overflow)?;
+    Ok(())
+}
+
+/// Add `amount` to one of cooperative `id`'s open-window statistics.
+fn add_to_stat<B: StateRead + ?Sized>(
     state: &mut Overlay<'_, B>,
-    home: &CoopId,
+    id: &CoopId,
     amount: Amount,
+    stat: fn(&mut WindowStats) -> &mut Amount,
 ) -> Result<(), Rejection> {
     let mut coop = state
-        .cooperative(home)
-        .ok_or_else(|| Rejection::UnknownCooperative(home.to_string()))?;
-    coop.stats.on_us_volume = coop
-        .stats
-        .on_us_volume
-        .checked_add(amount)
-        .ok_or(Rejection::Overflow)?;
+        .cooperative(id)
+        .ok_or_else(|| Rejection::UnknownCooperative(id.to_string()))?;
+    add_to(stat(&mut coop.stats), amount)?;
     state.put_cooperative(coop);
     Ok(())
 }
@@ -219,11 +214,7 @@ fn move_position<B: StateRead + ?Sized>(
     debtor.position = new_position;
     let row = debtor.bilateral.entry(creditor_id.clone()).or_insert(0);
     *row = row.checked_sub(a).ok_or(Rejection::Overflow)?;
-    debtor.stats.gross_sent = debtor
-        .stats
-        .gross_sent
-        .checked_add(amount)
-        .ok_or(Rejection::Overflow)?;
+    add_to(&mut debtor.stats.gross_sent, amount)?;
     state.put_cooperative(debtor);
 
     let mut creditor = state
@@ -235,11 +226,7 @@ fn move_position<B: StateRead + ?Sized>(
         .ok_or(Rejection::Overflow)?;
     let row = creditor.bilateral.entry(debtor_id.clone()).or_insert(0);
     *row = row.checked_add(a).ok_or(Rejection::Overflow)?;
-    creditor.stats.gross_received = creditor
-        .stats
-        .gross_received
-        .checked_add(amount)
-        .ok_or(Rejection::Overflow)?;
+    add_to(&mut creditor.stats.gross_received, amount)?;
     state.put_cooperative(creditor);
     Ok(())
 }

@@ -103,6 +103,24 @@ pub struct CoopDemo {
     pub merchants: Vec<usize>,
 }
 
+impl CoopDemo {
+    /// Continue signing from the node's next nonce for this cooperative.
+    async fn resync_from_node(&self) -> Result<()> {
+        let key = self
+            .signer
+            .lock()
+            .map_err(|_| anyhow!("lock"))?
+            .key
+            .public();
+        let nonce = self.node.next_nonce(&key).await?;
+        self.signer
+            .lock()
+            .map_err(|_| anyhow!("lock"))?
+            .resync(nonce);
+        Ok(())
+    }
+}
+
 /// What the load has seen so far.
 #[derive(Debug, Default)]
 pub struct Stats {
@@ -214,17 +232,7 @@ impl Traffic {
     /// Register every demo account and mint opening balances; wait for all.
     pub async fn setup(&mut self) -> Result<()> {
         for coop in &self.coops {
-            let key = coop
-                .signer
-                .lock()
-                .map_err(|_| anyhow!("lock"))?
-                .key
-                .public();
-            let nonce = coop.node.next_nonce(&key).await?;
-            coop.signer
-                .lock()
-                .map_err(|_| anyhow!("lock"))?
-                .resync(nonce);
+            coop.resync_from_node().await?;
         }
         // Each cooperative's setup goes in chunks of SETUP_CHUNK, each
         // waited for, so no chunk goes past the node's per-signer window
@@ -509,18 +517,8 @@ impl Traffic {
         kind: &'static str,
     ) -> Result<super::client::TxOutcome> {
         let coop = self.coops.get(c).context("no such cooperative")?;
-        let key = coop
-            .signer
-            .lock()
-            .map_err(|_| anyhow!("lock"))?
-            .key
-            .public();
-        let nonce = coop.node.next_nonce(&key).await?;
-        {
-            let mut signer = coop.signer.lock().map_err(|_| anyhow!("lock"))?;
-            signer.resync(nonce);
-            signer.in_flight = 0;
-        }
+        coop.resync_from_node().await?;
+        coop.signer.lock().map_err(|_| anyhow!("lock"))?.in_flight = 0;
         let tx = self.sign_coop(c, action).context("cannot sign")?;
         let hash = coop.node.submit(&tx).await?;
         let outcome = coop.node.wait(&hash, Duration::from_secs(30)).await?;
