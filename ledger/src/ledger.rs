@@ -748,6 +748,7 @@ impl<S: Storage> Ledger<S> {
     }
 }
 
+#[cfg(feature = "fault-injection")]
 impl<S: Storage> Ledger<S> {
     /// FAULT INJECTION ONLY, for the node's `KOPNET_FAULT=double-credit`:
     /// overwrite a member account in the state and in storage outside of

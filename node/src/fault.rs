@@ -2,13 +2,18 @@
 //! broken node (`kopnet testnet run --fault validator-2=double-credit`).
 //! Off unless the environment variable `KOPNET_FAULT` names one; an unknown
 //! name stops the node at start-up. Never set this on a real network.
+//!
+//! Compiled only with the cargo feature `fault-injection` (the test suite
+//! turns it on; `cargo build --release --bin kopnet` leaves it out, and such
+//! a node refuses to start when `KOPNET_FAULT` is set). The fault is
+//! applied by the runtime shell after the host reports a commit, not inside
+//! the commit path.
 
+use crate::host::{Committed, HostState};
+use crate::FAULT_ENV;
 use kopnet_ledger::storage::Storage;
-use kopnet_ledger::{Action, Block, BlockOutcome, Ledger};
+use kopnet_ledger::Action;
 use std::sync::OnceLock;
-
-/// The environment variable that switches a fault on.
-pub const FAULT_ENV: &str = "KOPNET_FAULT";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fault {
@@ -51,20 +56,24 @@ pub fn active() -> Fault {
     ACTIVE.get().copied().unwrap_or(Fault::None)
 }
 
-/// Apply the active fault after `block` was committed.
-pub fn after_commit<S: Storage>(ledger: &mut Ledger<S>, block: &Block, outcome: &BlockOutcome) {
+/// Apply the active fault after a block was committed.
+pub fn after_commit<S: Storage>(state: &HostState<S>, committed: &Committed) {
     if active() != Fault::DoubleCredit {
         return;
     }
-    let paid = block
+    let paid = committed
+        .block
         .txs
         .iter()
-        .zip(&outcome.results)
+        .zip(&committed.outcome.results)
         .find_map(|(tx, (_, result))| match (&tx.body.action, result) {
             (Action::Payment { to, amount, .. }, Ok(())) => Some((*to, *amount)),
             _ => None,
         });
     let Some((to, amount)) = paid else { return };
+    let Ok(mut ledger) = state.ledger.write() else {
+        return;
+    };
     let Some(mut account) = ledger.member(&to) else {
         return;
     };

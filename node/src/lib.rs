@@ -1,10 +1,13 @@
 //! # kopnet-node: one cooperative's node
 //!
-//! `kopnet node run --home DIR` runs [`run`]: it opens the sled ledger,
-//! joins the other cooperatives over libp2p ([`p2p`]), drives the consensus
-//! engine ([`runtime`]), commits blocks ([`commit`]), catches up from peers
-//! ([`sync`]) and serves the HTTP API ([`api`]). Observers run the same code
-//! without an engine: they only follow, verify and serve reads.
+//! `kopnet node run --home DIR` runs [`run`]: it opens the sled ledger in a
+//! [`host::Host`] — the I/O-free node host that owns the ledger, mempool,
+//! signature cache, chain records ([`chain_store`]), safety record and
+//! catch-up, and drives the consensus engine — and runs it in a thin tokio
+//! shell ([`runtime`]) that joins the other cooperatives over libp2p
+//! ([`p2p`]) and serves the HTTP API ([`api`]). The simulator runs the same
+//! host over a simulated network and in-memory storage. Observers run the
+//! same code without an engine: they only follow, verify and serve reads.
 //!
 //! Bounds: the mempool (count, bytes, per signer), gossip batches, sync
 //! pages, the verified-signature cache, the recent-rejection map, the SSE
@@ -12,23 +15,28 @@
 
 pub mod allow_list;
 pub mod api;
-pub mod commit;
+pub mod chain_store;
 pub mod config;
+#[cfg(feature = "fault-injection")]
 pub mod fault;
 pub mod genesis_file;
-pub mod gossip_verdict;
+pub mod host;
 pub mod keyfile;
 pub mod mempool;
 pub mod metrics;
+pub mod node_state;
 pub mod p2p;
 pub mod runtime;
 pub mod safety_file;
-pub mod shared;
 mod start;
-pub mod submit;
 pub mod sync;
 pub mod verified;
 pub mod web;
 pub mod wire;
 
 pub use start::{run, NodeError, NodeHome};
+
+/// The environment variable that switches a deliberate fault on (only in
+/// builds with the `fault-injection` feature; others refuse to start when
+/// it is set).
+pub const FAULT_ENV: &str = "KOPNET_FAULT";

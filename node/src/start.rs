@@ -1,32 +1,28 @@
 //! Starting a node from its home directory.
 
 use crate::api::{self, ApiState};
-use crate::commit::{init_validator_sets, validator_set_for};
 use crate::config::{NodeConfig, Role};
 use crate::genesis_file::NetworkGenesis;
-use crate::mempool::Mempool;
+use crate::host::{Host, HostConfig};
 use crate::metrics::Metrics;
+use crate::node_state::{NodeState, EVENTS_BUFFER, OUTBOX_MAX};
 use crate::p2p::{self, P2pConfig};
 use crate::runtime::Runtime;
 use crate::safety_file::SafetyFile;
-use crate::shared::{NodeState, EVENTS_BUFFER, OUTBOX_MAX};
-use crate::verified::VerifiedSignatures;
 use crate::{keyfile, wire};
-use kopnet_consensus::{Engine, EngineConfig, TimeoutConfig};
+use kopnet_consensus::{EngineConfig, TimeoutConfig};
 use kopnet_ledger::ledger::BlockLimits;
-use kopnet_ledger::{Ledger, SledStorage};
+use kopnet_ledger::SledStorage;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, RwLock};
-use std::time::{Duration, Instant};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
 use tokio::sync::{broadcast, mpsc, watch};
 
 /// Longest wait for open API requests at shutdown.
 const API_DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
-/// Gossiped transaction batches verified concurrently.
-const INGEST_BATCHES: usize = 4;
 /// Verified signatures remembered per node.
-const VERIFIED_CACHE: usize = 262_144;
+const VERIFIED_SIGNATURES_MAX: usize = 262_144;
 
 /// The files of a node's home directory.
 #[derive(Debug, Clone)]
@@ -75,6 +71,23 @@ pub enum NodeError {
     Api { addr: String, reason: String },
     #[error("{0}")]
     Setup(String),
+    #[error("stopped: {0}")]
+    Host(#[from] crate::host::HostError),
+}
+
+/// Switch on the deliberate fault `KOPNET_FAULT` names; a build without
+/// the `fault-injection` feature refuses to start when it is set.
+fn init_fault() -> Result<(), NodeError> {
+    #[cfg(feature = "fault-injection")]
+    crate::fault::init_from_env().map_err(|e| NodeError::Setup(e.to_string()))?;
+    #[cfg(not(feature = "fault-injection"))]
+    if std::env::var_os(crate::FAULT_ENV).is_some_and(|v| !v.is_empty()) {
+        return Err(NodeError::Setup(format!(
+            "{} is set, but this build has no fault injection (build with --features fault-injection)",
+            crate::FAULT_ENV
+        )));
+    }
+    Ok(())
 }
 
 fn engine_config(chain_id: &str, config: &NodeConfig) -> Result<EngineConfig, NodeError> {
@@ -95,7 +108,7 @@ fn engine_config(chain_id: &str, config: &NodeConfig) -> Result<EngineConfig, No
 /// Run the node in `home` until `shutdown` becomes true.
 pub async fn run(home: &NodeHome, shutdown: watch::Receiver<bool>) -> Result<(), NodeError> {
     let config = NodeConfig::load(&home.config())?;
-    crate::fault::init_from_env().map_err(|e| NodeError::Setup(e.to_string()))?;
+    init_fault()?;
     let genesis = NetworkGenesis::load(&home.genesis())?;
     let key_path = home.dir.join(&config.key_file);
     let keypair = keyfile::read(&key_path)?;
@@ -111,48 +124,50 @@ pub async fn run(home: &NodeHome, shutdown: watch::Receiver<bool>) -> Result<(),
     std::fs::create_dir_all(home.data()).map_err(|e| NodeError::Storage(e.to_string()))?;
     let store = SledStorage::open(&home.ledger(), config.storage.cache_bytes)
         .map_err(|e| NodeError::Storage(e.to_string()))?;
-    let ledger =
-        Ledger::open(store, &genesis.ledger).map_err(|e| NodeError::Storage(e.to_string()))?;
-    init_validator_sets(&ledger).map_err(|e| NodeError::Storage(e.to_string()))?;
-    // A validator's cooperative: from genesis, or added later by governance
-    // (then the node follows the chain and signs once it has voting power).
-    let coop = ledger
-        .cooperatives()
-        .into_iter()
-        .find(|c| c.key == Some(me))
-        .map(|c| c.id.to_string());
-    if config.role == Role::Validator && coop.is_none() {
-        tracing::warn!(
-            key = %me,
-            height = ledger.height(),
-            "role is validator but no cooperative has this key yet: following the chain until governance adds it"
-        );
-    }
-    let height = ledger.height();
-    tracing::info!(height, root = %ledger.state_root(), role = config.role.as_str(), "ledger opened");
-
     let safety = SafetyFile::new(&home.safety());
     let record = safety
         .load()
         .map_err(|e| NodeError::Consensus(e.to_string()))?;
-    let engine_config = engine_config(&chain_id, &config)?;
-    let engine = match config.role {
-        Role::Observer => None,
-        Role::Validator => {
-            let validators = validator_set_for(&ledger, height.saturating_add(1))
-                .map_err(|e| NodeError::Consensus(e.to_string()))?;
-            Some(
-                Engine::new(
-                    engine_config.clone(),
-                    keypair.clone(),
-                    height.saturating_add(1),
-                    validators,
-                    record,
-                )
-                .map_err(|e| NodeError::Consensus(e.to_string()))?,
-            )
-        }
+    let host_config = HostConfig {
+        engine: engine_config(&chain_id, &config)?,
+        block_limits: BlockLimits {
+            max_txs: config.block.max_txs,
+            max_bytes: config.block.max_bytes,
+        },
+        mempool: config.mempool.clone(),
+        verified_signatures_max: VERIFIED_SIGNATURES_MAX,
+        runs_consensus: config.role == Role::Validator,
+        observers: genesis.observers.iter().map(|o| o.key).collect(),
     };
+    let host = Host::open(
+        store,
+        &genesis.ledger,
+        keypair.clone(),
+        safety,
+        record,
+        host_config,
+    )
+    .map_err(|e| NodeError::Storage(e.to_string()))?;
+    let height = host.height();
+    {
+        let ledger = host
+            .state()
+            .ledger
+            .read()
+            .map_err(|_| NodeError::Storage("ledger lock poisoned".into()))?;
+        // A validator's cooperative: from genesis, or added later by
+        // governance (then the node follows the chain and signs once it has
+        // voting power).
+        let has_coop = ledger.cooperatives().into_iter().any(|c| c.key == Some(me));
+        if config.role == Role::Validator && !has_coop {
+            tracing::warn!(
+                key = %me,
+                height,
+                "role is validator but no cooperative has this key yet: following the chain until governance adds it"
+            );
+        }
+        tracing::info!(height, root = %ledger.state_root(), role = config.role.as_str(), "ledger opened");
+    }
 
     let parse = |list: &[String]| -> Result<Vec<libp2p::Multiaddr>, NodeError> {
         list.iter()
@@ -186,13 +201,10 @@ pub async fn run(home: &NodeHome, shutdown: watch::Receiver<bool>) -> Result<(),
         chain_id: chain_id.clone(),
         node_key: me,
         genesis: genesis.clone(),
-        ledger: RwLock::new(ledger),
-        mempool: Mutex::new(Mempool::new(config.mempool.clone())),
-        verified: VerifiedSignatures::new(VERIFIED_CACHE),
+        host: host.state().clone(),
         metrics: Metrics::default(),
         events,
-        rejections: Mutex::default(),
-        submitted_at: Mutex::default(),
+        submitted_at: Default::default(),
         live: RwLock::default(),
         outbox: outbox_tx,
         txs_available: tokio::sync::Notify::new(),
@@ -228,32 +240,8 @@ pub async fn run(home: &NodeHome, shutdown: watch::Receiver<bool>) -> Result<(),
     });
     tracing::info!(api = %config.api, "API listening");
 
-    let runtime = Runtime {
-        state,
-        p2p,
-        net,
-        outbox: outbox_rx,
-        engine,
-        engine_config,
-        keypair,
-        safety,
-        block_limits: BlockLimits {
-            max_txs: config.block.max_txs,
-            max_bytes: config.block.max_bytes,
-        },
-        shutdown,
-        timers: Default::default(),
-        timer_seq: 0,
-        clock: Instant::now(),
-        batch: Vec::new(),
-        sync_results: mpsc::channel(4),
-        sync_in_flight: false,
-        sync_peer: 0,
-        best_seen_height: height,
-        ingest: Arc::new(tokio::sync::Semaphore::new(INGEST_BATCHES)),
-        allowed: genesis.allowed_keys(),
-    };
-    runtime.run().await;
+    let runtime = Runtime::new(host, state, p2p, net, outbox_rx, shutdown);
+    let stopped = runtime.run().await;
     // Graceful: in-flight requests finish; bounded all the same.
     if tokio::time::timeout(API_DRAIN_TIMEOUT, api_task)
         .await
@@ -261,6 +249,7 @@ pub async fn run(home: &NodeHome, shutdown: watch::Receiver<bool>) -> Result<(),
     {
         tracing::warn!("API requests still open after shutdown; closing them");
     }
+    stopped?;
     tracing::info!("node stopped");
     Ok(())
 }

@@ -56,6 +56,18 @@ pub struct SyncResponse {
     pub blocks: Vec<SyncedBlock>,
 }
 
+/// The node's verdict on a gossip message, fed back to gossipsub.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Verdict {
+    /// Valid: forward it to other peers.
+    Accept,
+    /// Invalid: do not forward; penalise the sender.
+    Reject,
+    /// Not forwarded, no penalty (e.g. already known, too old).
+    #[default]
+    Ignore,
+}
+
 pub fn encode<T: Serialize>(value: &T) -> Vec<u8> {
     codec::encode(value).unwrap_or_default()
 }

@@ -10,7 +10,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use base64::Engine as _;
 use kopnet_consensus::{codec, CommitCertificate, Hash, Validator, ValidatorSet};
 use kopnet_ledger::{Block, Ledger, MemoryStorage, SledStorage, Storage, VerifyAll};
-use kopnet_node::commit::certificate_key;
+use kopnet_node::chain_store::certificate_key;
 use kopnet_node::genesis_file::NetworkGenesis;
 use kopnet_node::NodeHome;
 use std::collections::BTreeMap;

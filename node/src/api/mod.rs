@@ -8,13 +8,13 @@ mod events;
 mod governance;
 mod proof;
 mod queries;
-mod views;
+pub mod views;
 mod write;
 
 pub use error::{ApiError, ApiResult};
 
+use crate::node_state::NodeState;
 use crate::p2p::P2pHandle;
-use crate::shared::NodeState;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use axum::Router;

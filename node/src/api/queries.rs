@@ -2,7 +2,6 @@
 
 use super::views::{account_json, block_json, coop_json, tx_json, window_json};
 use super::{ApiError, ApiResult, ApiState};
-use crate::runtime::stored_certificate;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
@@ -22,6 +21,7 @@ pub(super) fn ledger_read(
 ) -> ApiResult<std::sync::RwLockReadGuard<'_, kopnet_ledger::Ledger<kopnet_ledger::SledStorage>>> {
     state
         .node
+        .host
         .ledger
         .read()
         .map_err(|_| ApiError::internal("ledger lock poisoned"))
@@ -57,7 +57,7 @@ pub async fn metrics(State(state): State<ApiState>) -> impl IntoResponse {
 pub async fn status(State(state): State<ApiState>) -> ApiResult<Json<Value>> {
     let node = &state.node;
     let live = node.live.read().map(|l| l.clone()).unwrap_or_default();
-    let mempool = node.mempool.lock().map(|m| m.len()).unwrap_or(0);
+    let mempool = node.host.mempool_len();
     let ledger = ledger_read(&state)?;
     // Read from the ledger on every call: a cooperative added (or removed)
     // by governance shows here without restarting the node.
@@ -141,6 +141,7 @@ pub async fn tx(State(state): State<ApiState>, Path(hash): Path<String>) -> ApiR
     }
     if state
         .node
+        .host
         .mempool
         .lock()
         .map(|m| m.contains(&hash))
@@ -150,6 +151,7 @@ pub async fn tx(State(state): State<ApiState>, Path(hash): Path<String>) -> ApiR
     }
     let rejected = state
         .node
+        .host
         .rejections
         .lock()
         .ok()
@@ -188,7 +190,9 @@ pub async fn block(
     let block = block.ok_or_else(|| {
         ApiError::not_found("unknown_block", format!("no block at height {height}"))
     })?;
-    let cert = stored_certificate(&state.node, height);
+    let cert = ledger_read(&state)
+        .ok()
+        .and_then(|l| crate::chain_store::certificate(&l, height).ok().flatten());
     let mut body = block_json(&block, root, cert.as_ref());
     attach_results(&mut body, results);
     Ok(Json(body))
@@ -406,7 +410,7 @@ pub async fn block_raw(
         ApiError::not_found("unknown_block", format!("no block at height {height}"))
     })?;
     let cert = ledger
-        .host_data(&crate::commit::certificate_key(height))
+        .host_data(&crate::chain_store::certificate_key(height))
         .map_err(internal)?
         .unwrap_or_default();
     let root = ledger.state_root_at(height).map_err(internal)?;

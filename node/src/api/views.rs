@@ -1,11 +1,66 @@
 //! JSON shapes of ledger objects, as clients see them.
 
-use crate::commit::{action_agent, action_kind, summarize};
+use crate::node_state::TxSummary;
 use kopnet_consensus::{CommitCertificate, Hash};
 use kopnet_ledger::settlement::SettlementWindow;
 use kopnet_ledger::types::{AccountStatus, Cooperative, MemberAccount};
-use kopnet_ledger::{Block, Rejection, Transaction, TxRecord};
+use kopnet_ledger::{Action, Block, Rejection, Transaction, TxRecord};
 use serde_json::{json, Value};
+
+/// The short name of an action, as shown in APIs.
+pub fn action_kind(action: &Action) -> &'static str {
+    match action {
+        Action::RegisterMember { .. } => "register_member",
+        Action::Mint { .. } => "mint",
+        Action::Burn { .. } => "burn",
+        Action::Payment { .. } => "payment",
+        Action::CashIn { .. } => "cash_in",
+        Action::CashOut { .. } => "cash_out",
+        Action::CloseSettlementWindow { .. } => "close_settlement_window",
+        Action::AcknowledgeSettlement { .. } => "acknowledge_settlement",
+        Action::Propose { .. } => "propose",
+        Action::Approve { .. } => "approve",
+    }
+}
+
+/// The cooperative whose counter a cash-in or cash-out used.
+pub fn action_agent(action: &Action) -> Option<String> {
+    match action {
+        Action::CashIn { agent, .. } | Action::CashOut { agent, .. } => Some(agent.to_string()),
+        _ => None,
+    }
+}
+
+pub fn summarize(
+    tx: &Transaction,
+    hash: &Hash,
+    result: &Result<(), Rejection>,
+    fees: u64,
+) -> TxSummary {
+    let (to, amount) = match &tx.body.action {
+        Action::Payment { to, amount, .. } => (Some(to.to_address()), Some(*amount)),
+        Action::Mint { member, amount } | Action::Burn { member, amount } => {
+            (Some(member.to_address()), Some(*amount))
+        }
+        Action::CashIn { member, amount, .. } => (Some(member.to_address()), Some(*amount)),
+        Action::CashOut { amount, .. } => (None, Some(*amount)),
+        Action::RegisterMember { member, .. } => (Some(member.to_address()), None),
+        _ => (None, None),
+    };
+    TxSummary {
+        hash: hash.to_hex(),
+        kind: action_kind(&tx.body.action),
+        signer: tx.body.signer.to_address(),
+        to,
+        amount,
+        agent: action_agent(&tx.body.action),
+        fees,
+        result: match result {
+            Ok(()) => "ok",
+            Err(r) => r.code(),
+        },
+    }
+}
 
 pub fn result_json(result: &Result<(), Rejection>) -> Value {
     match result {

@@ -2,9 +2,9 @@
 
 use super::{ApiError, ApiResult, ApiState};
 use crate::config::Role;
+use crate::host::Accepted;
 use crate::mempool::MempoolError;
-use crate::shared::NodeState;
-use crate::submit::{submit_bytes, Accepted};
+use crate::node_state::NodeState;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -67,17 +67,12 @@ fn refuse_on_observer(state: &ApiState) -> ApiResult<()> {
     Ok(())
 }
 
-/// Take one encoded transaction: into the mempool and, when new, into the
-/// gossip outbox. Runs on the blocking pool (it verifies a signature).
+/// Take one encoded transaction through the host's admission path (the
+/// same one gossiped transactions take). Runs on the blocking pool (it
+/// verifies a signature).
 fn accept(node: &NodeState, bytes: Vec<u8>) -> Result<(Hash, Accepted), MempoolError> {
-    let (hash, _, accepted) = submit_bytes(node, &bytes)?;
-    if accepted == Accepted::Pending {
-        node.note_submitted(hash);
-        if node.outbox.try_send(bytes).is_err() {
-            tracing::warn!("gossip outbox full; transaction stays local until a block");
-        }
-    }
-    Ok((hash, accepted))
+    let admitted = node.submit_from_client(&bytes)?;
+    Ok((admitted.hash, admitted.accepted))
 }
 
 fn status_word(accepted: Accepted) -> &'static str {
@@ -209,6 +204,7 @@ pub async fn quote(
         .map_err(|e| ApiError::bad_request("bad_address", e.to_string()))?;
     let ledger = state
         .node
+        .host
         .ledger
         .read()
         .map_err(|_| ApiError::internal("ledger lock poisoned"))?;

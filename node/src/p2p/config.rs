@@ -136,6 +136,19 @@ pub fn peer_id_from_key(key: &[u8; 32]) -> Result<PeerId, P2pError> {
     Ok(identity::PublicKey::from(public).to_peer_id())
 }
 
+/// The ed25519 key behind a peer id, if the id carries one inline (as
+/// every kopnet peer's does).
+pub fn key_of_peer(peer: &PeerId) -> Option<kopnet_consensus::PublicKey> {
+    let multihash = peer.as_ref();
+    // Identity multihash (code 0): the protobuf-encoded public key.
+    if multihash.code() != 0 {
+        return None;
+    }
+    let public = identity::PublicKey::try_decode_protobuf(multihash.digest()).ok()?;
+    let ed25519 = public.try_into_ed25519().ok()?;
+    Some(kopnet_consensus::PublicKey(ed25519.to_bytes()))
+}
+
 /// The libp2p keypair for a cooperative's secret seed.
 pub(crate) fn keypair_from_seed(seed: &[u8; 32]) -> Result<identity::Keypair, P2pError> {
     let mut bytes = *seed;

@@ -14,16 +14,7 @@ use tokio::sync::{mpsc, oneshot};
 /// swarm's own timeout (with its precise error) normally fires first.
 const REQUEST_TIMEOUT_SLACK: Duration = Duration::from_secs(2);
 
-/// The node's verdict on a gossip message, fed back to gossipsub.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verdict {
-    /// Valid: forward it to other peers.
-    Accept,
-    /// Invalid: do not forward; penalise the sender.
-    Reject,
-    /// Not forwarded, no penalty (e.g. already known, too old).
-    Ignore,
-}
+pub use crate::wire::Verdict;
 
 /// What the network tells the node.
 #[derive(Debug)]

@@ -41,7 +41,7 @@ pub mod handle;
 mod publish_queue;
 mod swarm_task;
 
-pub use config::{peer_id_from_key, P2pConfig, Topic};
+pub use config::{key_of_peer, peer_id_from_key, P2pConfig, Topic};
 pub use error::P2pError;
 pub use handle::{NetEvent, P2pHandle, Responder, Verdict};
 pub use libp2p::gossipsub::MessageId;

@@ -1,19 +1,23 @@
-//! State shared between the consensus runtime and the HTTP API.
+//! What the node's HTTP API and its runtime share: the host's shared state
+//! (ledger, mempool, signature cache, refusals) plus the node's own
+//! operational facts — metrics, block events for subscribers, submit times
+//! for latency, live status, and the outbox of transactions to gossip.
 
 use crate::config::Role;
-use crate::mempool::Mempool;
+use crate::host::{self, Admitted, Effect, HostState, Origin};
+use crate::mempool::MempoolError;
 use crate::metrics::Metrics;
-use crate::verified::VerifiedSignatures;
 use kopnet_consensus::{Hash, PublicKey};
-use kopnet_ledger::{Ledger, SledStorage};
+use kopnet_ledger::SledStorage;
 use serde::Serialize;
-use std::collections::{HashMap, VecDeque};
-use std::sync::{Mutex, RwLock};
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
 use tokio::sync::{broadcast, mpsc, Notify};
 
-/// How many recent admission rejections `GET /v1/tx/{hash}` remembers.
-pub const RECENT_REJECTIONS_MAX: usize = 65_536;
+pub use crate::host::{RecentRejections, RECENT_REJECTIONS_MAX};
+
 /// How many submit times are tracked for latency metrics.
 pub const SUBMIT_TIMES_MAX: usize = 262_144;
 /// Block events buffered for slow SSE subscribers (older ones are skipped).
@@ -53,41 +57,16 @@ pub struct LiveStatus {
     pub peers: Vec<String>,
 }
 
-/// A bounded map from hash to the reason it was refused.
-#[derive(Debug, Default)]
-pub struct RecentRejections {
-    map: HashMap<Hash, String>,
-    order: VecDeque<Hash>,
-}
-
-impl RecentRejections {
-    pub fn insert(&mut self, hash: Hash, code: String) {
-        if self.map.insert(hash, code).is_none() {
-            self.order.push_back(hash);
-        }
-        while self.order.len() > RECENT_REJECTIONS_MAX {
-            if let Some(old) = self.order.pop_front() {
-                self.map.remove(&old);
-            }
-        }
-    }
-    pub fn get(&self, hash: &Hash) -> Option<&String> {
-        self.map.get(hash)
-    }
-}
-
 #[derive(Debug)]
 pub struct NodeState {
     pub role: Role,
     pub chain_id: String,
     pub node_key: PublicKey,
     pub genesis: crate::genesis_file::NetworkGenesis,
-    pub ledger: RwLock<Ledger<SledStorage>>,
-    pub mempool: Mutex<Mempool>,
-    pub verified: VerifiedSignatures,
+    /// The host's shared state: the ledger and the mempool live here.
+    pub host: Arc<HostState<SledStorage>>,
     pub metrics: Metrics,
     pub events: broadcast::Sender<BlockEvent>,
-    pub rejections: Mutex<RecentRejections>,
     pub submitted_at: Mutex<HashMap<Hash, Instant>>,
     pub live: RwLock<LiveStatus>,
     /// Encoded transactions accepted locally, for gossip.
@@ -97,17 +76,39 @@ pub struct NodeState {
 }
 
 impl NodeState {
-    pub fn note_rejection(&self, hash: Hash, code: &str) {
-        if let Ok(mut r) = self.rejections.lock() {
-            r.insert(hash, code.to_string());
-        }
-    }
-
     pub fn note_submitted(&self, hash: Hash) {
         if let Ok(mut map) = self.submitted_at.lock() {
             if map.len() < SUBMIT_TIMES_MAX {
                 map.insert(hash, Instant::now());
             }
         }
+    }
+
+    /// Take a transaction from a client: the host's admission path, then
+    /// what it asks for (gossip it, wake consensus) and the bookkeeping
+    /// (submit time for latency, refusal metrics). Blocking (it may verify
+    /// a signature): run it off the async workers.
+    pub fn submit_from_client(&self, bytes: &[u8]) -> Result<Admitted, MempoolError> {
+        let (admitted, effects) = host::admit(&self.host, bytes, Origin::Client);
+        match &admitted {
+            Ok(a) if !effects.is_empty() => self.note_submitted(a.hash),
+            Ok(_) => {}
+            Err(e) => self.metrics.reject(e.code()),
+        }
+        for effect in effects {
+            match effect {
+                Effect::GossipTx(bytes) => {
+                    if self.outbox.try_send(bytes).is_err() {
+                        tracing::warn!("gossip outbox full; transaction stays local until a block");
+                    }
+                }
+                Effect::TxsAvailable => self.txs_available.notify_one(),
+                _ => {}
+            }
+        }
+        self.metrics
+            .mempool_size
+            .store(self.host.mempool_len() as u64, Ordering::Relaxed);
+        admitted
     }
 }

@@ -3,7 +3,7 @@
 //! forged signature or a signer that is no validator), or drop it quietly
 //! (`Ignore`: fine but not useful now, e.g. for another height).
 
-use crate::p2p::Verdict;
+use crate::wire::Verdict;
 use kopnet_consensus::types::Message;
 use kopnet_consensus::{InputError, PublicKey};
 

@@ -1,0 +1,158 @@
+//! The single path by which a transaction enters a node, from a client
+//! (HTTP) or from a peer (gossip): decode, check the chain, verify the
+//! signature once, check the nonce against the ledger, and insert into the
+//! bounded mempool. Both origins end here; only what follows differs: a
+//! client's new transaction is gossiped ([`Effect::GossipTx`]), a peer's is
+//! forwarded by the gossip layer on an `Accept` verdict.
+//!
+//! These functions take the shared [`HostState`] and may run on any thread
+//! (signature checks run on the shell's blocking pool, off the consensus
+//! loop); they never panic and a refused transaction changes nothing.
+
+use super::effect::{Effect, Effects};
+use super::state::HostState;
+use crate::mempool::{Inserted, MempoolError};
+use crate::wire::Verdict;
+use crate::wire::{self, TxBatch, TX_BATCH_MAX};
+use kopnet_consensus::Hash;
+use kopnet_ledger::{Rejection, Storage, Transaction};
+
+/// Where a transaction came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// Submitted to this node by a client.
+    Client,
+    /// Gossiped by a peer.
+    Peer,
+}
+
+/// Where a submitted transaction stands right after submission.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Accepted {
+    /// New in the mempool.
+    Pending,
+    /// Already in the mempool.
+    AlreadyPending,
+    /// Already in a block.
+    Committed,
+}
+
+/// A transaction the node took.
+#[derive(Debug, Clone)]
+pub struct Admitted {
+    pub hash: Hash,
+    pub tx: Transaction,
+    pub accepted: Accepted,
+}
+
+/// Take encoded transaction bytes from `origin`. On success the effects say
+/// what follows (gossip it, wake consensus); on refusal the reason is
+/// remembered for `GET /v1/tx/{hash}` and nothing else changes.
+pub fn admit<S: Storage>(
+    state: &HostState<S>,
+    bytes: &[u8],
+    origin: Origin,
+) -> (Result<Admitted, MempoolError>, Effects) {
+    let mut effects = Effects::default();
+    let tx = match Transaction::decode(bytes) {
+        Ok(tx) => tx,
+        Err(e) => return (Err(MempoolError::Rejected(e)), effects),
+    };
+    let hash = tx.hash();
+    match admit_decoded(state, &tx, hash, bytes.len()) {
+        Ok(accepted) => {
+            if accepted == Accepted::Pending {
+                if origin == Origin::Client {
+                    effects.push(Effect::GossipTx(bytes.to_vec()));
+                }
+                effects.push(Effect::TxsAvailable);
+            }
+            (Ok(Admitted { hash, tx, accepted }), effects)
+        }
+        Err(e) => {
+            state.note_rejection(hash, e.code());
+            (Err(e), effects)
+        }
+    }
+}
+
+fn busy() -> MempoolError {
+    MempoolError::Rejected(Rejection::Malformed("node busy".into()))
+}
+
+fn admit_decoded<S: Storage>(
+    state: &HostState<S>,
+    tx: &Transaction,
+    hash: Hash,
+    size: usize,
+) -> Result<Accepted, MempoolError> {
+    if tx.body.chain_id != state.chain_id {
+        return Err(Rejection::WrongChain.into());
+    }
+    let (next_nonce, committed) = {
+        let ledger = state.ledger.read().map_err(|_| busy())?;
+        let next_nonce = ledger.next_nonce(&tx.body.signer);
+        // A committed transaction used its nonce: one whose nonce is still
+        // ahead cannot be in a block, so the store is asked only otherwise.
+        let fresh = matches!(next_nonce, Ok(next) if tx.body.nonce >= next);
+        let committed = !fresh && ledger.tx(&hash).ok().flatten().is_some();
+        (next_nonce, committed)
+    };
+    if committed {
+        return Ok(Accepted::Committed);
+    }
+    // Precedence as in the ledger: signature before signer and nonce.
+    if !state.verified.verify(&hash, tx) {
+        return Err(Rejection::BadSignature.into());
+    }
+    let next_nonce = next_nonce?;
+    let mut mempool = state.mempool.lock().map_err(|_| busy())?;
+    match mempool.insert(tx.clone(), hash, size, next_nonce)? {
+        Inserted::New => Ok(Accepted::Pending),
+        Inserted::AlreadyPending => Ok(Accepted::AlreadyPending),
+    }
+}
+
+/// What a gossiped batch of transactions led to.
+#[derive(Debug, Default)]
+pub struct BatchAdmission {
+    pub verdict: Verdict,
+    /// Refusal codes, one per refused transaction (for metrics).
+    pub refused: Vec<&'static str>,
+    pub effects: Effects,
+}
+
+/// Take every transaction of a gossiped batch. The batch is rejected (its
+/// sender penalised, nothing forwarded) if it is malformed, too long, or
+/// carries a forged, malformed or foreign-chain transaction: the sender
+/// verified them, so it is misbehaving.
+pub fn admit_batch<S: Storage>(state: &HostState<S>, data: &[u8]) -> BatchAdmission {
+    let mut result = BatchAdmission {
+        verdict: Verdict::Accept,
+        ..BatchAdmission::default()
+    };
+    let Ok(batch) = wire::decode::<TxBatch>(data) else {
+        result.verdict = Verdict::Reject;
+        return result;
+    };
+    if batch.txs.len() > TX_BATCH_MAX {
+        result.verdict = Verdict::Reject;
+        return result;
+    }
+    let mut available = false;
+    for bytes in &batch.txs {
+        let (admitted, effects) = admit(state, bytes, Origin::Peer);
+        available |= effects.iter().any(|e| matches!(e, Effect::TxsAvailable));
+        if let Err(e) = admitted {
+            let code = e.code();
+            if matches!(code, "malformed" | "bad_signature" | "wrong_chain") {
+                result.verdict = Verdict::Reject;
+            }
+            result.refused.push(code);
+        }
+    }
+    if available {
+        result.effects.push(Effect::TxsAvailable);
+    }
+    result
+}

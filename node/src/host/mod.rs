@@ -1,0 +1,572 @@
+//! # The node host: everything around the consensus engine, without I/O
+//!
+//! [`Host`] owns the ledger, the mempool, the verified-signature cache, the
+//! chain records kept beside the ledger (certificates and the validator set
+//! of each height, [`crate::chain_store`]), the safety record and the
+//! catch-up state. It turns each outside event — a transaction, a gossip
+//! message, a page of synced blocks, a timer — and each engine output into
+//! engine inputs plus [`Effect`]s for its shell: publish, schedule, request
+//! blocks, report a commit. No tokio, no sockets, no clock reads: time is
+//! the `now_ms` argument.
+//!
+//! Two shells run this very code:
+//! - the node's tokio runtime ([`crate::runtime`]) over libp2p, sled and
+//!   the wall clock;
+//! - the deterministic simulator (`kopnet_testnet::sim`) over a simulated
+//!   network, clock and in-memory storage, crashing and restarting hosts
+//!   from what their storage persisted.
+//!
+//! ## Rules kept here
+//! - **Persist, then send**: a signed message leaves the host (as
+//!   [`Effect::Broadcast`]) only after its safety record is durable.
+//! - **Commit atomically**: a block, its certificate and the validator set
+//!   it decides for `h + 2` land in one batch ([`commit`]); the engine
+//!   moves to the next height only after that.
+//! - **One error policy**: the engine refusing an input (stale, unknown
+//!   signer, bad signature) is normal and decides a gossip [`Verdict`];
+//!   anything that leaves memory and disk disagreeing or the node unable to
+//!   go on (safety record not saved, decided block not committed, no
+//!   validator set for the next height) is a [`HostError`]: the shell stops
+//!   the node and says why (fail-stop), never runs on.
+//! - **Admission** of transactions from clients and from peers is one path
+//!   ([`admission::admit`]), callable from any thread on the shared
+//!   [`HostState`].
+
+pub mod admission;
+pub mod catch_up;
+pub mod commit;
+pub mod effect;
+pub mod state;
+pub mod timers;
+pub mod values;
+pub mod verdict;
+
+pub use admission::{admit, admit_batch, Accepted, Admitted, BatchAdmission, Origin};
+pub use effect::{CommitPath, Committed, Effect, Effects};
+pub use state::{HostState, RecentRejections, RECENT_REJECTIONS_MAX};
+pub use timers::{Timer, Timers};
+
+use crate::allow_list;
+use crate::chain_store::{self, ChainStoreError};
+use crate::config::MempoolConfig;
+use crate::mempool::Mempool;
+use crate::verified::VerifiedSignatures;
+use crate::wire::{self, ConsensusGossip, SyncResponse, Verdict};
+use catch_up::{CatchUp, SyncedBlockOutcome};
+use kopnet_consensus::types::Message;
+use kopnet_consensus::{
+    Decision, Engine, EngineConfig, EngineError, Input, InputError, Keypair, Output, Outputs,
+    PublicKey, SafetyRecord, SafetyStore,
+};
+use kopnet_ledger::ledger::BlockLimits;
+use kopnet_ledger::{Block, Genesis, Ledger, LedgerError, Storage};
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, RwLock};
+
+/// How a host is set up.
+#[derive(Debug, Clone)]
+pub struct HostConfig {
+    pub engine: EngineConfig,
+    pub block_limits: BlockLimits,
+    pub mempool: MempoolConfig,
+    /// Verified transaction signatures remembered.
+    pub verified_signatures_max: usize,
+    /// Validators run a consensus engine; observers only follow.
+    pub runs_consensus: bool,
+    /// Keys always allowed to connect besides the ledger's cooperatives
+    /// (the observers registered in genesis).
+    pub observers: Vec<PublicKey>,
+}
+
+/// Why the host cannot go on. The shell stops the node and reports it.
+#[derive(Debug, thiserror::Error)]
+pub enum HostError {
+    #[error("cannot open the ledger: {0}")]
+    Open(#[source] LedgerError),
+    #[error(transparent)]
+    ChainStore(#[from] ChainStoreError),
+    #[error("cannot persist the safety record (no vote is sent unpersisted): {0}")]
+    Persist(String),
+    #[error("cannot commit block {height}: {reason}")]
+    Commit { height: u64, reason: String },
+    #[error("consensus engine: {0}")]
+    Engine(#[from] EngineError),
+}
+
+/// The node host. `S` stores the ledger, `K` the consensus safety record.
+pub struct Host<S: Storage, K: SafetyStore> {
+    state: Arc<HostState<S>>,
+    keypair: Keypair,
+    config: HostConfig,
+    engine: Option<Engine>,
+    safety: K,
+    catch_up: CatchUp,
+    /// The allow-list last given to the shell.
+    allowed: Vec<PublicKey>,
+}
+
+impl<S: Storage, K: SafetyStore> std::fmt::Debug for Host<S, K> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Host")
+            .field("key", &self.keypair.public())
+            .field("height", &self.state.height())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: Storage, K> Host<S, K>
+where
+    K: SafetyStore,
+    K::Error: std::fmt::Display,
+{
+    /// Open the ledger in `storage` (a fresh store starts from `genesis`),
+    /// make sure the validator sets of the next heights are recorded, and
+    /// set up the engine at the next height from `record` (the safety
+    /// record `safety` last persisted).
+    pub fn open(
+        storage: S,
+        genesis: &Genesis,
+        keypair: Keypair,
+        safety: K,
+        record: Option<SafetyRecord>,
+        config: HostConfig,
+    ) -> Result<Self, HostError> {
+        let ledger = Ledger::open(storage, genesis).map_err(HostError::Open)?;
+        chain_store::init_validator_sets(&ledger)?;
+        let height = ledger.height();
+        let engine = if config.runs_consensus {
+            let validators = chain_store::validator_set(&ledger, height.saturating_add(1))?;
+            Some(Engine::new(
+                config.engine.clone(),
+                keypair.clone(),
+                height.saturating_add(1),
+                validators,
+                record,
+            )?)
+        } else {
+            None
+        };
+        let state = Arc::new(HostState {
+            chain_id: genesis.chain_id.clone(),
+            ledger: RwLock::new(ledger),
+            mempool: Mutex::new(Mempool::new(config.mempool.clone())),
+            verified: VerifiedSignatures::new(config.verified_signatures_max),
+            rejections: Mutex::default(),
+        });
+        Ok(Host {
+            state,
+            keypair,
+            config,
+            engine,
+            safety,
+            catch_up: CatchUp::new(height),
+            allowed: Vec::new(),
+        })
+    }
+
+    /// What readers share (ledger, mempool, signature cache, refusals).
+    pub fn state(&self) -> &Arc<HostState<S>> {
+        &self.state
+    }
+
+    /// The consensus engine (validators only).
+    pub fn engine(&self) -> Option<&Engine> {
+        self.engine.as_ref()
+    }
+
+    pub fn public_key(&self) -> PublicKey {
+        self.keypair.public()
+    }
+
+    /// The committed height.
+    pub fn height(&self) -> u64 {
+        self.state.height()
+    }
+
+    /// Whether peers claim blocks this node has not committed yet.
+    pub fn syncing(&self) -> bool {
+        self.catch_up.behind(self.height())
+    }
+
+    /// Start: the allow-list, the engine's first height and its timers.
+    pub fn start(&mut self, now_ms: u64) -> Result<Effects, HostError> {
+        let mut effects = Effects::default();
+        self.refresh_allow_list(&mut effects);
+        if let Some(engine) = self.engine.as_mut() {
+            effects.push(Effect::HeightStarted {
+                height: engine.height(),
+                validators: engine.validators().clone(),
+            });
+            let outputs = engine.start(now_ms);
+            self.drive(now_ms, outputs, &mut effects)?;
+        }
+        Ok(effects)
+    }
+
+    /// A timer of [`Effect::Schedule`] fired.
+    pub fn on_timeout(&mut self, now_ms: u64, timer: Timer) -> Result<Effects, HostError> {
+        let mut effects = Effects::default();
+        let input = Input::TimeoutElapsed {
+            height: timer.height,
+            round: timer.round,
+            step: timer.step,
+        };
+        if let Err(e) = self.feed(now_ms, input, &mut effects)? {
+            tracing::trace!(error = %e, "stale timeout");
+        }
+        Ok(effects)
+    }
+
+    /// The mempool has transactions: the engine may start round 0 now.
+    pub fn on_txs_available(&mut self, now_ms: u64) -> Result<Effects, HostError> {
+        let mut effects = Effects::default();
+        let Some(height) = self.engine.as_ref().map(Engine::height) else {
+            return Ok(effects);
+        };
+        if self.state.mempool_len() == 0 {
+            return Ok(effects);
+        }
+        if let Err(e) = self.feed(now_ms, Input::TxsAvailable { height }, &mut effects)? {
+            tracing::trace!(error = %e, "transactions available, engine not interested");
+        }
+        Ok(effects)
+    }
+
+    /// Encoded consensus gossip signed by `author` (the gossip layer's
+    /// authenticated sender, if it is an ed25519 key).
+    pub fn on_consensus_gossip(
+        &mut self,
+        now_ms: u64,
+        data: &[u8],
+        author: Option<PublicKey>,
+    ) -> Result<(Verdict, Effects), HostError> {
+        let Ok(gossip) = wire::decode::<ConsensusGossip>(data) else {
+            return Ok((Verdict::Reject, Effects::default()));
+        };
+        match gossip {
+            ConsensusGossip::Committed { height, from } => {
+                // The hint names its sender; the gossip layer signed who that was.
+                if author != Some(from) {
+                    return Ok((Verdict::Reject, Effects::default()));
+                }
+                Ok((Verdict::Accept, self.on_peer_height(height)))
+            }
+            ConsensusGossip::Message(message) => self.on_consensus_message(now_ms, message),
+        }
+    }
+
+    /// A proposal or vote from the network (untrusted).
+    pub fn on_consensus_message(
+        &mut self,
+        now_ms: u64,
+        message: Message,
+    ) -> Result<(Verdict, Effects), HostError> {
+        let mut effects = Effects::default();
+        if self.engine.is_none() {
+            let validators: Vec<PublicKey> = match self.state.ledger.read() {
+                Ok(ledger) => ledger.validators().into_iter().map(|(k, _)| k).collect(),
+                Err(_) => return Ok((Verdict::Ignore, effects)),
+            };
+            let verdict = verdict::for_observer(&self.state.chain_id, &validators, &message);
+            return Ok((verdict, effects));
+        }
+        let input = match message {
+            Message::Proposal(p) => Input::Proposal(p),
+            Message::Vote(v) => Input::Vote(v),
+        };
+        let verdict = match self.feed(now_ms, input, &mut effects)? {
+            Ok(()) => Verdict::Accept,
+            Err(e) => {
+                tracing::trace!(error = %e, "consensus message dropped");
+                verdict::for_engine_error(&e)
+            }
+        };
+        Ok((verdict, effects))
+    }
+
+    /// A peer says it committed `height`: catch up if that is ahead of us.
+    pub fn on_peer_height(&mut self, height: u64) -> Effects {
+        let mut effects = Effects::default();
+        self.catch_up.saw_height(height);
+        let ours = self.height();
+        if height > ours {
+            self.catch_up.request(ours, &mut effects);
+        }
+        effects
+    }
+
+    /// Periodically: ask a peer for blocks we may have missed.
+    pub fn on_sync_tick(&mut self) -> Effects {
+        let mut effects = Effects::default();
+        self.catch_up.request(self.height(), &mut effects);
+        effects
+    }
+
+    /// A page of blocks answering [`Effect::RequestBlocks`] `attempt`:
+    /// verify and commit them in order, stop at the first bad one, then
+    /// run consensus from the new height (keeping the safety record, so
+    /// the node never signs twice).
+    pub fn on_blocks(
+        &mut self,
+        now_ms: u64,
+        attempt: u64,
+        response: &SyncResponse,
+    ) -> Result<Effects, HostError> {
+        let mut effects = Effects::default();
+        if !self.catch_up.answered(attempt) {
+            return Ok(effects);
+        }
+        self.catch_up.saw_height(response.height);
+        let mut applied = 0u64;
+        for synced in &response.blocks {
+            let taken = catch_up::take_one(&self.state, synced).map_err(|e| HostError::Commit {
+                height: self.height().saturating_add(1),
+                reason: e.to_string(),
+            })?;
+            match taken {
+                Ok(SyncedBlockOutcome::Committed(committed)) => {
+                    applied = applied.saturating_add(1);
+                    self.after_commit(*committed, &mut effects);
+                }
+                Ok(SyncedBlockOutcome::Known) => {}
+                Err(refusal) => {
+                    tracing::warn!(%refusal, "rejected synced block");
+                    break;
+                }
+            }
+        }
+        let height = self.height();
+        if applied > 0 {
+            if applied > 1 {
+                tracing::info!(height, applied, "caught up from peers");
+            } else {
+                tracing::debug!(height, "block from peers");
+            }
+            self.restart_engine_at(now_ms, height.saturating_add(1), &mut effects)?;
+            if self.catch_up.behind(height) {
+                self.catch_up.request(height, &mut effects);
+            }
+        }
+        Ok(effects)
+    }
+
+    /// The request `attempt` failed (no peer, timeout, bad answer).
+    pub fn on_blocks_failed(&mut self, attempt: u64) {
+        self.catch_up.answered(attempt);
+    }
+
+    /// Feed one input to the engine and carry out everything it leads to.
+    /// The inner error is the engine refusing the input (normal); the
+    /// outer one is fatal.
+    fn feed(
+        &mut self,
+        now_ms: u64,
+        input: Input,
+        effects: &mut Effects,
+    ) -> Result<Result<(), InputError>, HostError> {
+        let Some(engine) = self.engine.as_mut() else {
+            return Ok(Ok(()));
+        };
+        match engine.handle(now_ms, input) {
+            Ok(outputs) => {
+                self.drive(now_ms, outputs, effects)?;
+                Ok(Ok(()))
+            }
+            Err(e) => Ok(Err(e)),
+        }
+    }
+
+    /// Carry out engine outputs, feeding follow-up inputs back in, in order.
+    /// This is the one place that calls the engine with its own follow-ups.
+    fn drive(
+        &mut self,
+        now_ms: u64,
+        outputs: Outputs,
+        effects: &mut Effects,
+    ) -> Result<(), HostError> {
+        let mut queue: VecDeque<Output> = outputs.into_iter().collect();
+        while let Some(output) = queue.pop_front() {
+            let follow_ups = self.carry_out(output, effects)?;
+            for input in follow_ups {
+                let Some(engine) = self.engine.as_mut() else {
+                    break;
+                };
+                match engine.handle(now_ms, input) {
+                    Ok(more) => queue.extend(more),
+                    Err(e) => tracing::debug!(error = %e, "engine refused a follow-up input"),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// One engine output: effects for the shell, and the inputs that answer it.
+    fn carry_out(
+        &mut self,
+        output: Output,
+        effects: &mut Effects,
+    ) -> Result<Vec<Input>, HostError> {
+        match output {
+            Output::Send(pending) => {
+                let messages = pending
+                    .persist(&mut self.safety)
+                    .map_err(|e| HostError::Persist(e.to_string()))?;
+                for message in messages {
+                    effects.push(Effect::Broadcast(message));
+                }
+                Ok(Vec::new())
+            }
+            Output::ScheduleTimeout {
+                height,
+                round,
+                step,
+                deadline_ms,
+            } => {
+                effects.push(Effect::Schedule {
+                    deadline_ms,
+                    height,
+                    round,
+                    step,
+                });
+                Ok(Vec::new())
+            }
+            Output::GetValue { height, round } => {
+                let proposer = self.keypair.public();
+                let built = values::build(&self.state, height, proposer, self.config.block_limits);
+                Ok(built
+                    .map(|value| Input::ValueReady {
+                        height,
+                        round,
+                        value,
+                    })
+                    .into_iter()
+                    .collect())
+            }
+            Output::ValidateValue {
+                height,
+                round,
+                value,
+            } => {
+                let valid = match values::validate(&self.state, height, &value) {
+                    Ok(_) => true,
+                    Err(refusal) => {
+                        tracing::warn!(height, %refusal, "invalid proposal");
+                        false
+                    }
+                };
+                Ok(vec![Input::ValueValidated {
+                    height,
+                    round,
+                    value_id: value.id,
+                    valid,
+                }])
+            }
+            Output::Decide(decision) => self.on_decide(decision, effects),
+            Output::Evidence(evidence) => {
+                tracing::warn!(?evidence, "conflicting votes observed (evidence)");
+                effects.push(Effect::Evidence(evidence));
+                Ok(Vec::new())
+            }
+        }
+    }
+
+    /// Commit a decided block (unless catch-up already did), then start the
+    /// next height with its validator set.
+    fn on_decide(
+        &mut self,
+        decision: Decision,
+        effects: &mut Effects,
+    ) -> Result<Vec<Input>, HostError> {
+        let height = decision.height;
+        if self.height() < height {
+            let decided = |reason: String| HostError::Commit { height, reason };
+            let block = Block::decode(&decision.value.bytes)
+                .map_err(|e| decided(format!("decided value does not decode: {e}")))?;
+            if block.hash() != decision.value.id {
+                return Err(decided("decided value id is not the block hash".into()));
+            }
+            let committed = commit::commit_block(
+                &self.state,
+                block,
+                decision.certificate,
+                CommitPath::Decided,
+            )
+            .map_err(|e| decided(e.to_string()))?;
+            tracing::info!(height, txs = committed.block.txs.len(), "committed block");
+            effects.push(Effect::AnnounceCommitted { height });
+            self.after_commit(committed, effects);
+        }
+        let next = height.saturating_add(1);
+        let validators = {
+            let ledger = self.state.ledger.read().map_err(|_| HostError::Commit {
+                height,
+                reason: "ledger lock poisoned".into(),
+            })?;
+            chain_store::validator_set(&ledger, next)?
+        };
+        effects.push(Effect::HeightStarted {
+            height: next,
+            validators: validators.clone(),
+        });
+        let mut inputs = vec![Input::NextHeight {
+            height: next,
+            validators,
+        }];
+        if self.state.mempool_len() > 0 {
+            inputs.push(Input::TxsAvailable { height: next });
+        }
+        Ok(inputs)
+    }
+
+    /// Bookkeeping after any commit.
+    fn after_commit(&mut self, committed: Committed, effects: &mut Effects) {
+        self.catch_up.saw_height(committed.outcome.height);
+        self.refresh_allow_list(effects);
+        effects.push(Effect::Committed(Box::new(committed)));
+    }
+
+    /// After catching up, run consensus from `height` with a fresh engine
+    /// that keeps the safety record (so it never signs twice).
+    fn restart_engine_at(
+        &mut self,
+        now_ms: u64,
+        height: u64,
+        effects: &mut Effects,
+    ) -> Result<(), HostError> {
+        let Some(old) = self.engine.as_ref() else {
+            return Ok(());
+        };
+        let record = old.safety_record().clone();
+        let validators = {
+            let ledger = self.state.ledger.read().map_err(|_| HostError::Commit {
+                height,
+                reason: "ledger lock poisoned".into(),
+            })?;
+            chain_store::validator_set(&ledger, height)?
+        };
+        let mut engine = Engine::new(
+            self.config.engine.clone(),
+            self.keypair.clone(),
+            height,
+            validators.clone(),
+            Some(record),
+        )?;
+        effects.push(Effect::HeightStarted { height, validators });
+        let outputs = engine.start(now_ms);
+        self.engine = Some(engine);
+        self.drive(now_ms, outputs, effects)
+    }
+
+    /// Tell the shell the ledger's allow-list if it changed (a cooperative
+    /// added or removed by governance).
+    fn refresh_allow_list(&mut self, effects: &mut Effects) {
+        let keys = match self.state.ledger.read() {
+            Ok(ledger) => allow_list::current(&ledger, &self.config.observers),
+            Err(_) => return,
+        };
+        if keys != self.allowed {
+            self.allowed = keys.clone();
+            effects.push(Effect::AllowList(keys));
+        }
+    }
+}

@@ -1,0 +1,149 @@
+//! Carrying out the host's effects over libp2p, the timers and the API's
+//! shared facts (metrics, block events, latency).
+
+use super::Runtime;
+use crate::api::views::summarize;
+use crate::host::{Committed, Effect, Effects, HostError, Timer};
+use crate::node_state::{BlockEvent, NodeState};
+use crate::p2p::Topic;
+use crate::wire::{self, ConsensusGossip, TX_BATCH_MAX};
+use std::sync::atomic::Ordering;
+
+impl Runtime {
+    /// Carry out `effects` in order.
+    pub(super) async fn carry_out(&mut self, effects: Effects) -> Result<(), HostError> {
+        for effect in effects {
+            self.carry_out_one(effect).await;
+        }
+        self.update_status();
+        Ok(())
+    }
+
+    async fn carry_out_one(&mut self, effect: Effect) {
+        match effect {
+            Effect::Broadcast(message) => {
+                let bytes = wire::encode(&ConsensusGossip::Message(message));
+                if let Err(e) = self.p2p.publish(Topic::Consensus, bytes).await {
+                    tracing::debug!(error = %e, "consensus gossip not published");
+                }
+            }
+            Effect::AnnounceCommitted { height } => {
+                let bytes = wire::encode(&ConsensusGossip::Committed {
+                    height,
+                    from: self.host.public_key(),
+                });
+                let _ = self.p2p.publish(Topic::Consensus, bytes).await;
+            }
+            Effect::GossipTx(bytes) => {
+                self.batch.push(bytes);
+                if self.batch.len() >= TX_BATCH_MAX {
+                    self.flush_batch().await;
+                }
+            }
+            Effect::TxsAvailable => self.node.txs_available.notify_one(),
+            Effect::Schedule {
+                deadline_ms,
+                height,
+                round,
+                step,
+            } => self.schedule(
+                deadline_ms,
+                Timer {
+                    height,
+                    round,
+                    step,
+                },
+            ),
+            Effect::RequestBlocks { from, attempt } => self.request_blocks(from, attempt),
+            Effect::Committed(committed) => {
+                #[cfg(feature = "fault-injection")]
+                crate::fault::after_commit(self.host.state(), &committed);
+                after_commit(&self.node, &committed);
+            }
+            Effect::HeightStarted { height, validators } => {
+                tracing::debug!(
+                    height,
+                    validators = validators.validators().len(),
+                    "consensus height started"
+                );
+            }
+            Effect::AllowList(keys) => {
+                let raw: Vec<[u8; 32]> = keys.iter().map(|k| k.0).collect();
+                if let Err(error) = self.p2p.set_allowed(&raw).await {
+                    tracing::warn!(%error, "cannot update the peer allow-list");
+                }
+            }
+            // The host logged it; gossiping evidence is not done yet.
+            Effect::Evidence(_) => {}
+        }
+    }
+
+    /// Facts for `/v1/status` and the metrics that follow the host.
+    fn update_status(&self) {
+        let m = &self.node.metrics;
+        if let Some(engine) = self.host.engine() {
+            m.round.store(u64::from(engine.round()), Ordering::Relaxed);
+        }
+        m.mempool_size
+            .store(self.host.state().mempool_len() as u64, Ordering::Relaxed);
+        if let Ok(mut live) = self.node.live.write() {
+            live.syncing = self.host.syncing();
+        }
+    }
+}
+
+/// Metrics, latencies and the block event of one commit.
+fn after_commit(node: &NodeState, committed: &Committed) {
+    let Committed {
+        block,
+        outcome,
+        evicted,
+        ..
+    } = committed;
+    let m = &node.metrics;
+    for _ in &evicted.expired {
+        m.reject("expired");
+    }
+    m.height.store(outcome.height, Ordering::Relaxed);
+    m.blocks_committed.fetch_add(1, Ordering::Relaxed);
+    m.observe_commit(std::time::Instant::now());
+    m.txs_committed
+        .fetch_add(outcome.results.len() as u64, Ordering::Relaxed);
+    if let Ok(mut submitted) = node.submitted_at.lock() {
+        for (hash, _) in &outcome.results {
+            if let Some(at) = submitted.remove(hash) {
+                m.observe_commit_latency(
+                    u64::try_from(at.elapsed().as_millis()).unwrap_or(u64::MAX),
+                );
+            }
+        }
+    }
+    for (_, result) in &outcome.results {
+        if let Err(reason) = result {
+            m.txs_failed.fetch_add(1, Ordering::Relaxed);
+            m.reject(reason.code());
+        }
+    }
+    // The event's per-transaction summaries (hex hashes, base58 addresses)
+    // cost more than the commit's bookkeeping: build them only for listeners.
+    if node.events.receiver_count() == 0 {
+        return;
+    }
+    let txs = block
+        .txs
+        .iter()
+        .zip(&outcome.results)
+        .enumerate()
+        .map(|(i, (tx, (hash, result)))| {
+            let fees = outcome.fees.get(i).copied().unwrap_or(0);
+            summarize(tx, hash, result, fees)
+        })
+        .collect();
+    // A listener that left meanwhile is fine.
+    let _ = node.events.send(BlockEvent {
+        height: outcome.height,
+        hash: outcome.hash.to_hex(),
+        state_root: outcome.state_root.to_hex(),
+        txs,
+    });
+}

@@ -1,0 +1,300 @@
+//! The node's tokio shell around the [`Host`]: it feeds the host network
+//! events, timers, synced pages and locally submitted transactions, and
+//! carries the host's [`Effect`]s out over libp2p and the clock.
+//!
+//! There is no consensus logic here: every decision — what to verify, what
+//! to persist, when to commit, what to gossip — is the host's. This loop
+//! only owns what needs I/O: the wall clock and the timers
+//! ([`crate::host::Timers`]), the gossip batch of local transactions, the
+//! catch-up request in flight, and the verification of gossiped batches on
+//! the blocking pool (bounded by [`INGEST_BATCHES`]).
+//!
+//! Error policy: a [`HostError`] stops the node (fail-stop) — [`Runtime::run`]
+//! returns it and the process exits saying why.
+
+mod effects;
+
+use crate::host::{Host, HostError, Timer, Timers};
+use crate::node_state::NodeState;
+use crate::p2p::{NetEvent, P2pHandle, Topic, Verdict};
+use crate::safety_file::SafetyFile;
+use crate::sync::{self, SyncOutcome};
+use crate::wire::{self, SyncRequest, SyncResponse, TxBatch, TX_BATCH_MAX};
+use kopnet_ledger::SledStorage;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, watch};
+
+/// How often locally accepted transactions are flushed to gossip.
+const GOSSIP_FLUSH: Duration = Duration::from_millis(20);
+/// How often a node asks a peer for blocks it may have missed.
+const SYNC_INTERVAL: Duration = Duration::from_millis(500);
+/// Gossiped transaction batches being verified at once.
+pub const INGEST_BATCHES: usize = 4;
+/// Catch-up answers waiting for the loop.
+const SYNC_RESULTS_MAX: usize = 4;
+
+/// The node's host over sled and the safety file.
+pub type NodeHost = Host<SledStorage, SafetyFile>;
+
+pub struct Runtime {
+    host: NodeHost,
+    node: Arc<NodeState>,
+    p2p: P2pHandle,
+    net: mpsc::Receiver<NetEvent>,
+    outbox: mpsc::Receiver<Vec<u8>>,
+    shutdown: watch::Receiver<bool>,
+    timers: Timers,
+    clock: Instant,
+    /// Local transactions waiting to be gossiped as one batch.
+    batch: Vec<Vec<u8>>,
+    sync_results: (
+        mpsc::Sender<(u64, SyncOutcome)>,
+        mpsc::Receiver<(u64, SyncOutcome)>,
+    ),
+    ingest: Arc<tokio::sync::Semaphore>,
+}
+
+impl std::fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runtime").finish_non_exhaustive()
+    }
+}
+
+impl Runtime {
+    pub fn new(
+        host: NodeHost,
+        node: Arc<NodeState>,
+        p2p: P2pHandle,
+        net: mpsc::Receiver<NetEvent>,
+        outbox: mpsc::Receiver<Vec<u8>>,
+        shutdown: watch::Receiver<bool>,
+    ) -> Self {
+        Runtime {
+            host,
+            node,
+            p2p,
+            net,
+            outbox,
+            shutdown,
+            timers: Timers::default(),
+            clock: Instant::now(),
+            batch: Vec::new(),
+            sync_results: mpsc::channel(SYNC_RESULTS_MAX),
+            ingest: Arc::new(tokio::sync::Semaphore::new(INGEST_BATCHES)),
+        }
+    }
+
+    fn now_ms(&self) -> u64 {
+        u64::try_from(self.clock.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// Run until shutdown, or until the host cannot go on (then the error
+    /// says why and the node must stop).
+    pub async fn run(mut self) -> Result<(), HostError> {
+        let result = self.event_loop().await;
+        if let Err(error) = &result {
+            tracing::error!(%error, "node stops: the host cannot go on");
+        }
+        self.p2p.shutdown().await;
+        result
+    }
+
+    async fn event_loop(&mut self) -> Result<(), HostError> {
+        let now = self.now_ms();
+        let effects = tokio::task::block_in_place(|| self.host.start(now))?;
+        self.carry_out(effects).await?;
+        let mut flush = tokio::time::interval(GOSSIP_FLUSH);
+        let mut sync_tick = tokio::time::interval(SYNC_INTERVAL);
+        loop {
+            let sleep = match self.timers.next_deadline_ms() {
+                Some(deadline) => tokio::time::sleep(Duration::from_millis(
+                    deadline.saturating_sub(self.now_ms()),
+                )),
+                None => tokio::time::sleep(Duration::from_secs(3600)),
+            };
+            tokio::select! {
+                changed = self.shutdown.changed() => {
+                    if changed.is_err() || *self.shutdown.borrow() {
+                        return Ok(());
+                    }
+                }
+                event = self.net.recv() => match event {
+                    Some(event) => self.on_net(event).await?,
+                    None => return Ok(()),
+                },
+                Some(tx) = self.outbox.recv() => {
+                    self.batch.push(tx);
+                    if self.batch.len() >= TX_BATCH_MAX {
+                        self.flush_batch().await;
+                    }
+                }
+                _ = flush.tick() => {
+                    self.flush_batch().await;
+                    self.txs_available().await?;
+                }
+                _ = self.node.txs_available.notified() => self.txs_available().await?,
+                _ = sync_tick.tick() => {
+                    let effects = self.host.on_sync_tick();
+                    self.carry_out(effects).await?;
+                }
+                Some((attempt, outcome)) = self.sync_results.1.recv() => {
+                    self.on_sync(attempt, outcome).await?;
+                }
+                _ = sleep => self.fire_timers().await?,
+            }
+        }
+    }
+
+    async fn flush_batch(&mut self) {
+        if self.batch.is_empty() {
+            return;
+        }
+        let txs = std::mem::take(&mut self.batch);
+        let bytes = wire::encode(&TxBatch { txs });
+        if let Err(e) = self.p2p.publish(Topic::Transactions, bytes).await {
+            tracing::debug!(error = %e, "transaction gossip not published");
+        }
+    }
+
+    async fn txs_available(&mut self) -> Result<(), HostError> {
+        let now = self.now_ms();
+        let effects = tokio::task::block_in_place(|| self.host.on_txs_available(now))?;
+        self.carry_out(effects).await
+    }
+
+    async fn fire_timers(&mut self) -> Result<(), HostError> {
+        let now = self.now_ms();
+        for timer in self.timers.take_due(now) {
+            let effects = tokio::task::block_in_place(|| self.host.on_timeout(now, timer))?;
+            self.carry_out(effects).await?;
+        }
+        Ok(())
+    }
+
+    async fn on_net(&mut self, event: NetEvent) -> Result<(), HostError> {
+        match event {
+            NetEvent::Gossip {
+                topic: Topic::Transactions,
+                source,
+                id,
+                data,
+                ..
+            } => {
+                self.on_tx_gossip(id, source, data).await;
+            }
+            NetEvent::Gossip {
+                topic: Topic::Consensus,
+                source,
+                author,
+                id,
+                data,
+            } => {
+                let now = self.now_ms();
+                let author = crate::p2p::key_of_peer(&author);
+                let (verdict, effects) = tokio::task::block_in_place(|| {
+                    self.host.on_consensus_gossip(now, &data, author)
+                })?;
+                let _ = self.p2p.report(id, source, verdict).await;
+                self.carry_out(effects).await?;
+            }
+            NetEvent::Request { peer, data, reply } => {
+                let response = match wire::decode::<SyncRequest>(&data) {
+                    Ok(request) => crate::host::catch_up::serve(self.host.state(), &request),
+                    Err(e) => {
+                        tracing::warn!(%peer, error = %e, "malformed sync request");
+                        SyncResponse {
+                            height: 0,
+                            blocks: vec![],
+                        }
+                    }
+                };
+                let blocks = response.blocks.len();
+                if let Err(error) = reply.send(wire::encode(&response)).await {
+                    tracing::warn!(%peer, blocks, %error, "could not answer a sync request");
+                }
+            }
+            NetEvent::PeerConnected(_) | NetEvent::PeerDisconnected(_) => {
+                if let Ok(peers) = self.p2p.connected_peers().await {
+                    self.node
+                        .metrics
+                        .peers
+                        .store(peers.len() as u64, Ordering::Relaxed);
+                    if let Ok(mut live) = self.node.live.write() {
+                        live.peers = peers.iter().map(|p| p.to_string()).collect();
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Verify gossiped transactions off the consensus loop: a bounded number
+    /// of batches at a time on the blocking pool; beyond that, batches are
+    /// ignored here (their transactions still arrive in proposals).
+    async fn on_tx_gossip(
+        &mut self,
+        id: crate::p2p::MessageId,
+        source: libp2p::PeerId,
+        data: Vec<u8>,
+    ) {
+        if self.host.engine().is_none() {
+            // Observers do not keep a mempool.
+            let _ = self.p2p.report(id, source, Verdict::Ignore).await;
+            return;
+        }
+        let Ok(permit) = self.ingest.clone().try_acquire_owned() else {
+            let _ = self.p2p.report(id, source, Verdict::Ignore).await;
+            return;
+        };
+        let node = self.node.clone();
+        let p2p = self.p2p.clone();
+        tokio::spawn(async move {
+            let verdict = tokio::task::spawn_blocking(move || {
+                let admission = crate::host::admit_batch(&node.host, &data);
+                for code in &admission.refused {
+                    node.metrics.reject(code);
+                }
+                if !admission.effects.is_empty() {
+                    node.txs_available.notify_one();
+                }
+                admission.verdict
+            })
+            .await
+            .unwrap_or(Verdict::Ignore);
+            let _ = p2p.report(id, source, verdict).await;
+            drop(permit);
+        });
+    }
+
+    async fn on_sync(&mut self, attempt: u64, outcome: SyncOutcome) -> Result<(), HostError> {
+        let effects = match outcome {
+            SyncOutcome::Blocks(response) => {
+                let now = self.now_ms();
+                tokio::task::block_in_place(|| self.host.on_blocks(now, attempt, &response))?
+            }
+            SyncOutcome::Failed(reason) => {
+                tracing::debug!(%reason, "sync attempt failed");
+                self.host.on_blocks_failed(attempt);
+                return Ok(());
+            }
+        };
+        self.carry_out(effects).await
+    }
+
+    fn schedule(&mut self, deadline_ms: u64, timer: Timer) {
+        self.timers.schedule(deadline_ms, timer);
+    }
+
+    /// Ask a peer (rotating with `attempt`) for blocks from `from`.
+    fn request_blocks(&mut self, from: u64, attempt: u64) {
+        let p2p = self.p2p.clone();
+        let results = self.sync_results.0.clone();
+        let index = usize::try_from(attempt).unwrap_or(0);
+        tokio::spawn(async move {
+            let outcome = sync::fetch(&p2p, index, from).await;
+            let _ = results.send((attempt, outcome)).await;
+        });
+    }
+}
