@@ -84,6 +84,14 @@ impl NodeState {
         }
     }
 
+    /// Queue a locally accepted transaction for gossip (the runtime
+    /// batches the outbox).
+    fn gossip_later(&self, bytes: Vec<u8>) {
+        if self.outbox.try_send(bytes).is_err() {
+            tracing::warn!("gossip outbox full; transaction stays local until a block");
+        }
+    }
+
     /// Take a transaction from a client: the host's admission path, then
     /// what it asks for (gossip it, wake consensus) and the bookkeeping
     /// (submit time for latency, refusal metrics). Blocking (it may verify
@@ -97,11 +105,7 @@ impl NodeState {
         }
         for effect in effects {
             match effect {
-                Effect::GossipTx(bytes) => {
-                    if self.outbox.try_send(bytes).is_err() {
-                        tracing::warn!("gossip outbox full; transaction stays local until a block");
-                    }
-                }
+                Effect::GossipTx(bytes) => self.gossip_later(bytes),
                 Effect::TxsAvailable => self.txs_available.notify_one(),
                 _ => {}
             }

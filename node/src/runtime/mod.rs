@@ -35,6 +35,9 @@ pub const INGEST_BATCHES: usize = 4;
 /// Catch-up answers waiting for the loop.
 const SYNC_RESULTS_MAX: usize = 4;
 
+/// A catch-up answer: the host's attempt number and what came back.
+type SyncAnswer = (u64, SyncOutcome);
+
 /// The node's host over sled and the safety file.
 pub type NodeHost = Host<SledStorage, SafetyFile>;
 
@@ -49,10 +52,7 @@ pub struct Runtime {
     clock: Instant,
     /// Local transactions waiting to be gossiped as one batch.
     batch: Vec<Vec<u8>>,
-    sync_results: (
-        mpsc::Sender<(u64, SyncOutcome)>,
-        mpsc::Receiver<(u64, SyncOutcome)>,
-    ),
+    sync_results: (mpsc::Sender<SyncAnswer>, mpsc::Receiver<SyncAnswer>),
     ingest: Arc<tokio::sync::Semaphore>,
 }
 

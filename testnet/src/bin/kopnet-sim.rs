@@ -149,7 +149,7 @@ fn main() -> ExitCode {
         threads
     );
     println!("faults fired over the passed seeds:\n{faults}");
-    println!("ledger work agreed over the passed seeds:\n{ledger}");
+    println!("ledger and host work over the passed seeds (agreed blocks; catch-up, evictions and sets read back summed over nodes):\n{ledger}");
     if failed.is_empty() {
         ExitCode::SUCCESS
     } else {

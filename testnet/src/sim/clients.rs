@@ -20,7 +20,7 @@
 
 use super::config::timing;
 use super::governance::{Governance, Note};
-use super::ledger_host::SimLedger;
+use super::node::SimLedger;
 use super::stats::LedgerCounts;
 use super::world::World;
 use kopnet_consensus::Keypair;

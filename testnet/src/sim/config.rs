@@ -82,7 +82,9 @@ pub mod timing {
     /// Hard bound on events per run.
     pub const EVENTS_MAX: u64 = 3_000_000;
     /// Blocks per sync response.
-    pub const SYNC_BATCH_MAX: usize = 8;
+    pub const SYNC_BATCH_MAX: u32 = 8;
+    /// A catch-up request with no answer by then has failed.
+    pub const SYNC_TIMEOUT_MS: u64 = 1_000;
     /// Own messages kept for re-gossip.
     pub const OUTBOX_MAX: usize = 8;
     /// Clients act (new intents, signing, resubmission) every 150-600 ms.

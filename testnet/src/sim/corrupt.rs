@@ -4,7 +4,7 @@
 //! is left as it was, so only the next block touching either account makes
 //! that node's state root differ from the others'.
 
-use super::ledger_host::SimLedger;
+use super::node::SimLedger;
 use kopnet_consensus::PublicKey;
 
 /// Rupiah moved outside any block.

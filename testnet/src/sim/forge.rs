@@ -4,11 +4,12 @@
 //! that does not match its transactions, an id that is not the hash of the
 //! bytes, or bytes that are not a block at all).
 
-use super::ledger_host::{self, SimLedger};
+use super::node::{SimStorage, BLOCK_TXS_MAX};
 use kopnet_consensus::{Hash, PublicKey, Value};
 use kopnet_ledger::block::tx_root;
-use kopnet_ledger::ledger::SignatureCheck;
+use kopnet_ledger::ledger::BlockLimits;
 use kopnet_ledger::{Block, Transaction};
+use kopnet_node::host::{values, HostState};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
@@ -31,16 +32,40 @@ pub struct Forged {
     pub valid: bool,
 }
 
-/// Forge a value for the height of `original` (a block of `ledger`'s next
-/// height, built by the proposer `proposer`).
+/// A block as a consensus value: the id is the block hash.
+fn to_value(block: &Block) -> Value {
+    Value {
+        id: block.hash(),
+        // An empty value is simply refused by every validator.
+        bytes: block.encode().unwrap_or_default(),
+    }
+}
+
+/// Forge a value for the height of `original` (a block of the node's next
+/// height, built by the proposer `proposer` from its host's mempool).
 pub fn forge(
-    ledger: &SimLedger,
-    candidates: &[Transaction],
-    sigs: &dyn SignatureCheck,
+    state: &HostState<SimStorage>,
     proposer: PublicKey,
     original: &Value,
     rng: &mut ChaCha8Rng,
 ) -> Forged {
+    let Ok(ledger) = state.ledger.read() else {
+        return Forged {
+            value: garbage(rng),
+            forgery: Forgery::Garbage,
+            valid: false,
+        };
+    };
+    let height = ledger.height() + 1;
+    let candidates = state
+        .mempool
+        .lock()
+        .map(|m| m.candidates(BLOCK_TXS_MAX * 2, |k| ledger.next_nonce(k).ok()))
+        .unwrap_or_default();
+    let limits = BlockLimits {
+        max_txs: BLOCK_TXS_MAX,
+        ..BlockLimits::default()
+    };
     let forgery = match rng.gen_range(0..6) {
         0 => Forgery::OtherBlock,
         1 => Forgery::BadTxSignature,
@@ -60,10 +85,10 @@ pub fn forge(
                 .collect();
             let other = [subset.as_slice(), &[]]
                 .into_iter()
-                .map(|c| ledger_host::build(ledger, c, proposer, sigs))
+                .map(|c| ledger.build_block(c, proposer, limits, &state.verified).0)
                 .find(|b| b.hash() != original.id);
             match other {
-                Some(other) => (ledger_host::to_value(&other), Forgery::OtherBlock),
+                Some(other) => (to_value(&other), Forgery::OtherBlock),
                 None => (wrong_root(block), Forgery::WrongStateRoot),
             }
         }
@@ -72,11 +97,11 @@ pub fn forge(
             block.txs[index].signature.0[0] ^= 1;
             let hashes: Vec<Hash> = block.txs.iter().map(Transaction::hash).collect();
             block.header.tx_root = tx_root(&hashes);
-            (ledger_host::to_value(&block), Forgery::BadTxSignature)
+            (to_value(&block), Forgery::BadTxSignature)
         }
         (Forgery::WrongTxCount, Some(mut block)) => {
             block.header.tx_count = block.header.tx_count.wrapping_add(1);
-            (ledger_host::to_value(&block), Forgery::WrongTxCount)
+            (to_value(&block), Forgery::WrongTxCount)
         }
         (Forgery::IdMismatch, Some(block)) => {
             let mut value = wrong_root(block);
@@ -85,7 +110,8 @@ pub fn forge(
         }
         (_, Some(block)) => (wrong_root(block), Forgery::WrongStateRoot),
     };
-    let valid = ledger_host::validate(ledger, &value, sigs).is_ok();
+    drop(ledger);
+    let valid = values::validate(state, height, &value).is_ok();
     Forged {
         value,
         forgery,
@@ -96,7 +122,7 @@ pub fn forge(
 fn wrong_root(mut block: Block) -> Value {
     block.header.prev_state_root =
         Hash::digest("kopnet sim forged root", &block.header.prev_state_root.0);
-    ledger_host::to_value(&block)
+    to_value(&block)
 }
 
 fn garbage(rng: &mut ChaCha8Rng) -> Value {

@@ -4,7 +4,7 @@
 //! time. Every planned step keeps the Byzantine power strictly below a
 //! third of the total (the checker verifies it again for every height).
 
-use super::ledger_host::SimLedger;
+use super::node::SimLedger;
 use super::world::{World, NDC, POWER_MAX};
 use kopnet_ledger::governance::ProposalStatus;
 use kopnet_ledger::state::StateRead;

@@ -53,11 +53,10 @@ pub mod byzantine;
 pub mod checker;
 pub mod clients;
 pub mod config;
+#[cfg(feature = "fault-injection")]
 pub mod corrupt;
 pub mod forge;
 pub mod governance;
-pub mod ledger_host;
-pub mod mempool;
 pub mod net;
 pub mod node;
 pub mod runner;

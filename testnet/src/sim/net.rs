@@ -2,11 +2,12 @@
 //! link model with seeded drop, duplication, delay (hence reordering) and
 //! partitions.
 
-use kopnet_consensus::{CommitCertificate, Height, Message, Round, TimeoutStep, Value};
-use kopnet_ledger::Transaction;
+use kopnet_consensus::{Height, Message, Round, TimeoutStep};
+use kopnet_node::wire::SyncResponse;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 pub type NodeId = usize;
 
@@ -14,18 +15,22 @@ pub type NodeId = usize;
 #[derive(Clone, Debug)]
 pub enum NetMsg {
     Consensus(Message),
-    /// A transaction a client submitted to the sender, passed on to peers.
-    Tx(Box<Transaction>),
-    /// "I am at this height" (sent with every gossip tick).
+    /// An encoded transaction a client submitted to the sender, passed on
+    /// to peers.
+    Tx(Arc<[u8]>),
+    /// "I committed this height" (sent after each commit).
     Status {
         height: Height,
     },
-    /// "Send me decided blocks from this height on."
+    /// "Send me committed blocks from this height on" (catch-up request
+    /// `attempt` of the sender's host).
     SyncRequest {
-        from_height: Height,
+        from: Height,
+        attempt: u64,
     },
     SyncResponse {
-        blocks: Vec<(Value, CommitCertificate)>,
+        attempt: u64,
+        response: Arc<SyncResponse>,
     },
 }
 
@@ -61,11 +66,17 @@ pub enum Event {
     Gossip {
         node: NodeId,
     },
+    /// A catch-up request of the node's host got no answer in time.
+    SyncTimeout {
+        node: NodeId,
+        incarnation: u64,
+        attempt: u64,
+    },
     /// The clients act: new intents, signing, submission, resubmission.
     Clients,
     Crash {
         node: NodeId,
-        mid_send: bool,
+        how: CrashKind,
     },
     Restart {
         node: NodeId,
@@ -75,6 +86,17 @@ pub enum Event {
         kind: PartitionKind,
     },
     Heal,
+}
+
+/// When a scheduled crash strikes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CrashKind {
+    /// At once, between two events.
+    Now,
+    /// After the node persists its next safety record, before it sends.
+    MidSend,
+    /// At the node's storage write after the next `commits_ok` ones.
+    AtWrite { commits_ok: u64 },
 }
 
 /// Events ordered by time, then by insertion order: deterministic.

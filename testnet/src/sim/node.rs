@@ -1,44 +1,97 @@
-//! One simulated node: the real engine and the real ledger, plus the host
-//! state that survives a crash (safety record, ledger storage, certificates,
-//! validator sets by height) and the state that does not (engine, pool,
-//! outbox, the ledger's in-memory view).
+//! One simulated node: the node's own host ([`kopnet_node::host::Host`])
+//! over in-memory storage, plus what survives a crash (the ledger storage
+//! and the safety record) and the simulated network's per-node state.
+//!
+//! A crash drops the host — engine, mempool, signature cache, catch-up
+//! state, everything in memory — and a restart opens a new host from the
+//! storage exactly as `kopnet node run` opens one from sled: the same
+//! start-up repair, the same validator-set records read back.
 
 use super::byzantine::Behaviour;
-use super::ledger_host::SimLedger;
-use super::mempool::Mempool;
+use super::config::{timing, SimConfig};
+use super::world::CHAIN_ID;
 use kopnet_consensus::{
-    CommitCertificate, Engine, Height, Keypair, Message, SafetyRecord, SafetyStore, ValidatorSet,
-    Value,
+    EngineConfig, Hash, Keypair, Message, SafetyRecord, SafetyStore, TimeoutConfig,
 };
-use kopnet_ledger::{Genesis, LedgerError, MemoryStorage};
-use std::collections::{BTreeMap, VecDeque};
+use kopnet_ledger::ledger::BlockLimits;
+use kopnet_ledger::storage::FaultyStorage;
+use kopnet_ledger::{Genesis, Ledger, MemoryStorage};
+use kopnet_node::config::MempoolConfig;
+use kopnet_node::host::{Host, HostConfig, HostError};
+use std::collections::VecDeque;
 use std::convert::Infallible;
+use std::sync::{Arc, Mutex};
 
-/// "Disk": the encoded safety record, written synchronously.
-#[derive(Default)]
-pub struct MemStore {
-    pub bytes: Option<Vec<u8>>,
-    pub writes: u64,
+/// A node's ledger storage: memory behind a switch that can refuse writes
+/// from a chosen commit on (a crash in the middle of writing).
+pub type SimStorage = Arc<FaultyStorage<MemoryStorage>>;
+/// A simulated node's ledger.
+pub type SimLedger = Ledger<SimStorage>;
+/// The node host as the simulator runs it.
+pub type SimHost = Host<SimStorage, SimSafety>;
+
+/// "Disk" for the safety record: the encoded record, written synchronously.
+/// Clones share it (the host holds one, the node keeps one for restarts).
+#[derive(Clone, Default)]
+pub struct SimSafety {
+    bytes: Arc<Mutex<Option<Vec<u8>>>>,
 }
 
-impl SafetyStore for MemStore {
+impl SafetyStore for SimSafety {
     type Error = Infallible;
     fn persist(&mut self, record: &SafetyRecord) -> Result<(), Infallible> {
         // Encoding a record cannot fail (no maps of unknown length); if it
         // ever did, the old record stays, which only makes the node refuse more.
-        if let Ok(bytes) = record.encode() {
-            self.bytes = Some(bytes);
-            self.writes += 1;
+        if let (Ok(bytes), Ok(mut slot)) = (record.encode(), self.bytes.lock()) {
+            *slot = Some(bytes);
         }
         Ok(())
     }
 }
 
-impl MemStore {
+impl SimSafety {
     pub fn load(&self) -> Option<SafetyRecord> {
-        self.bytes
-            .as_deref()
-            .and_then(|b| SafetyRecord::decode(b).ok())
+        let slot = self.bytes.lock().ok()?;
+        slot.as_deref().and_then(|b| SafetyRecord::decode(b).ok())
+    }
+}
+
+/// Most transactions in one simulated block.
+pub const BLOCK_TXS_MAX: usize = 64;
+
+/// The simulated hosts' mempool: small, so that its bounds, stale
+/// evictions and expiry all happen in a run.
+pub fn mempool_config() -> MempoolConfig {
+    MempoolConfig {
+        max_txs: 256,
+        max_bytes: 1 << 20,
+        max_per_signer: 16,
+        max_age_blocks: 12,
+    }
+}
+
+/// How every simulated host is set up.
+pub fn host_config(config: &SimConfig) -> HostConfig {
+    #[allow(clippy::expect_used)]
+    let mut engine = EngineConfig::new(CHAIN_ID).expect("static chain id is valid");
+    engine.timeouts = TimeoutConfig {
+        propose_ms: timing::PROPOSE_MS,
+        prevote_ms: timing::PREVOTE_MS,
+        precommit_ms: timing::PRECOMMIT_MS,
+        delta_ms: timing::DELTA_MS,
+        empty_block_interval_ms: timing::EMPTY_BLOCK_INTERVAL_MS,
+    };
+    engine.quorum_rule = config.quorum_rule;
+    HostConfig {
+        engine,
+        block_limits: BlockLimits {
+            max_txs: BLOCK_TXS_MAX,
+            ..BlockLimits::default()
+        },
+        mempool: mempool_config(),
+        verified_signatures_max: 4_096,
+        runs_consensus: true,
+        observers: Vec::new(),
     }
 }
 
@@ -46,74 +99,88 @@ pub struct SimNode {
     pub keypair: Keypair,
     pub behaviour: Behaviour,
     /// None while crashed.
-    pub engine: Option<Engine>,
+    pub host: Option<SimHost>,
     /// Bumped on every crash; timers of an older incarnation are ignored.
     pub incarnation: u64,
     // Durable.
-    pub store: MemStore,
-    /// The ledger's storage (blocks and state, written atomically per block).
-    pub storage: MemoryStorage,
-    /// Decided values with their certificates (served to syncing peers).
-    pub chain: Vec<(Value, CommitCertificate)>,
-    /// The validator set of each height this node may still need.
-    pub sets: BTreeMap<Height, ValidatorSet>,
-    // Volatile.
-    /// The ledger opened over `storage` (re-opened on restart).
-    pub ledger: SimLedger,
-    pub mempool: Mempool,
+    pub storage: SimStorage,
+    pub safety: SimSafety,
+    /// The last block this node committed and its state root, as its
+    /// host reported it (a restart must find exactly this in storage).
+    pub committed: (u64, Hash),
+    // The simulated network's state for this node (volatile).
+    /// Own messages of the current height, re-sent on every gossip tick.
     pub outbox: VecDeque<Message>,
     pub crash_mid_send: bool,
+    /// The storage refuses writes from a chosen commit on: the node
+    /// crashes at that write.
+    pub crash_at_write: bool,
 }
 
 impl SimNode {
-    pub fn new(
-        keypair: Keypair,
-        behaviour: Behaviour,
-        genesis: &Genesis,
-        genesis_set: &ValidatorSet,
-    ) -> Result<Self, LedgerError> {
-        let storage = MemoryStorage::new();
-        let ledger = SimLedger::open(storage.clone(), genesis)?;
-        // Genesis validators sign the heights before the first change can apply.
-        let sets = (1..=kopnet_consensus::VALIDATOR_SET_CHANGE_DELAY)
-            .map(|h| (h, genesis_set.clone()))
-            .collect();
-        Ok(SimNode {
+    pub fn new(keypair: Keypair, behaviour: Behaviour) -> Self {
+        SimNode {
             keypair,
             behaviour,
-            engine: None,
+            host: None,
             incarnation: 0,
-            store: MemStore::default(),
-            storage,
-            chain: Vec::new(),
-            sets,
-            ledger,
-            mempool: Mempool::default(),
+            storage: Arc::new(FaultyStorage::new(MemoryStorage::new(), u64::MAX)),
+            safety: SimSafety::default(),
+            committed: (0, Hash::default()),
             outbox: VecDeque::new(),
             crash_mid_send: false,
-        })
+            crash_at_write: false,
+        }
     }
 
     pub fn is_honest(&self) -> bool {
         self.behaviour == Behaviour::Honest
     }
 
-    /// The height the node works on: one past its chain.
-    pub fn next_height(&self) -> u64 {
-        self.chain.len() as u64 + 1
+    /// The committed height (as last reported, also while crashed).
+    pub fn height(&self) -> u64 {
+        self.committed.0
     }
 
+    /// Open the host from what storage holds, as `kopnet node run` does.
+    pub fn open(&mut self, genesis: &Genesis, config: HostConfig) -> Result<(), HostError> {
+        self.storage.allow(u64::MAX);
+        self.crash_at_write = false;
+        let record = self.safety.load();
+        let host = Host::open(
+            self.storage.clone(),
+            genesis,
+            self.keypair.clone(),
+            self.safety.clone(),
+            record,
+            config,
+        )?;
+        self.host = Some(host);
+        Ok(())
+    }
+
+    /// Drop everything in memory. What the host's ledger held is what it
+    /// had committed (its commits are durable before memory moves on, even
+    /// those whose effects the crash cut short): a restart must find it.
     pub fn crash(&mut self) {
-        self.engine = None;
+        let durable = self.host.as_ref().and_then(|h| {
+            let ledger = h.state().ledger.read().ok()?;
+            Some((ledger.height(), ledger.state_root()))
+        });
+        if let Some(durable) = durable {
+            self.committed = durable;
+        }
+        self.host = None;
         self.incarnation += 1;
         self.outbox.clear();
-        self.mempool.clear();
         self.crash_mid_send = false;
+        self.crash_at_write = false;
+        self.storage.allow(u64::MAX);
     }
 
-    /// Re-open the ledger from storage, as a restarted process would.
-    pub fn reopen_ledger(&mut self, genesis: &Genesis) -> Result<(), LedgerError> {
-        self.ledger = SimLedger::open(self.storage.clone(), genesis)?;
-        Ok(())
+    /// Crash at the storage write after the next `commits_ok` ones.
+    pub fn arm_crash_at_write(&mut self, commits_ok: u64) {
+        self.crash_at_write = true;
+        self.storage.allow(commits_ok);
     }
 }

@@ -1,23 +1,23 @@
-//! The simulation loop: pop the next event, apply it to the real engines and
-//! ledgers, carry out their outputs like a host would, check invariants.
+//! The simulation loop: pop the next event, hand it to the node's own host
+//! ([`kopnet_node::host::Host`]), carry out the host's effects over the
+//! simulated network and clock ([`host`]), check invariants.
 
 use super::byzantine::Behaviour;
 use super::checker::Checker;
 use super::clients::Clients;
 use super::config::{timing, SimConfig};
 use super::governance::{self, Governance};
-use super::ledger_host;
-use super::net::{Event, EventQueue, LinkModel, PartitionKind};
-use super::node::SimNode;
+use super::net::{CrashKind, Event, EventQueue, LinkModel, PartitionKind};
+use super::node::{self, SimNode};
 use super::stats::{FaultCounts, LedgerCounts};
 use super::trace::{Trace, TraceEvent};
 use super::violation::Violation;
 use super::world::{World, CHAIN_ID};
-use kopnet_consensus::{Engine, EngineConfig, Height, Input, TimeoutConfig, ValidatorSet};
+use kopnet_consensus::{Height, ValidatorSet};
+use kopnet_node::host::{HostConfig, Timer};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use std::collections::VecDeque;
 use std::fmt;
 
 /// A passed run.
@@ -88,7 +88,7 @@ pub fn run_traced(config: &SimConfig) -> SimRun {
 
 pub(super) struct Simulation {
     pub(super) config: SimConfig,
-    pub(super) engine_config: EngineConfig,
+    pub(super) host_config: HostConfig,
     pub(super) rng: ChaCha8Rng,
     pub(super) queue: EventQueue,
     pub(super) link: LinkModel,
@@ -109,23 +109,10 @@ pub(super) struct Simulation {
     /// Highest send order delivered per link (from * nodes + to).
     pub(super) last_delivered: Vec<u64>,
     /// `--faulty-ledger`: the node to corrupt, until it is done.
+    #[cfg_attr(not(feature = "fault-injection"), allow(dead_code))]
     pub(super) corrupt: Option<usize>,
     /// Set if the world could not be built.
     setup_error: Option<String>,
-}
-
-fn engine_config(config: &SimConfig) -> EngineConfig {
-    #[allow(clippy::expect_used)]
-    let mut engine = EngineConfig::new(CHAIN_ID).expect("static chain id is valid");
-    engine.timeouts = TimeoutConfig {
-        propose_ms: timing::PROPOSE_MS,
-        prevote_ms: timing::PREVOTE_MS,
-        precommit_ms: timing::PRECOMMIT_MS,
-        delta_ms: timing::DELTA_MS,
-        empty_block_interval_ms: timing::EMPTY_BLOCK_INTERVAL_MS,
-    };
-    engine.quorum_rule = config.quorum_rule;
-    engine
 }
 
 impl Simulation {
@@ -152,30 +139,16 @@ impl Simulation {
         } else {
             Vec::new()
         };
-        let mut setup_error = None;
-        let genesis_set = ValidatorSet::new(
-            world
-                .genesis
-                .cooperatives
-                .iter()
-                .map(|c| kopnet_consensus::Validator {
-                    key: c.key,
-                    voting_power: c.voting_power,
-                })
-                .collect(),
-        );
-        let mut nodes = Vec::new();
-        match genesis_set {
-            Ok(set) => {
-                for (coop, behaviour) in world.coops.iter().zip(behaviours) {
-                    match SimNode::new(coop.keypair.clone(), behaviour, &world.genesis, &set) {
-                        Ok(node) => nodes.push(node),
-                        Err(e) => setup_error = Some(e.to_string()),
-                    }
-                }
-            }
-            Err(e) => setup_error = Some(e.to_string()),
-        }
+        let nodes: Vec<SimNode> = world
+            .coops
+            .iter()
+            .zip(behaviours)
+            .map(|(coop, behaviour)| SimNode::new(coop.keypair.clone(), behaviour))
+            .collect();
+        // `--faulty-ledger` corrupts a ledger, which only a build with the
+        // fault-injection feature can do.
+        let setup_error = (config.faulty_ledger && !cfg!(feature = "fault-injection"))
+            .then(|| "--faulty-ledger needs a build with --features fault-injection".to_string());
         let n = world.nodes();
         let corrupt = config
             .faulty_ledger
@@ -183,7 +156,7 @@ impl Simulation {
             .flatten();
         Simulation {
             corrupt,
-            engine_config: engine_config(&config),
+            host_config: node::host_config(&config),
             clients: Clients::new(&world, Governance::new(plan)),
             checker: Checker::new(
                 CHAIN_ID,
@@ -249,8 +222,14 @@ impl Simulation {
                 let node = self.rng.gen_range(0..n);
                 let at = self.rng.gen_range(0..self.heal_ms);
                 let back = self.rng.gen_range(at..=self.heal_ms);
-                let mid_send = self.rng.gen_bool(0.5);
-                self.queue.push(at, Event::Crash { node, mid_send });
+                let how = match self.rng.gen_range(0..3) {
+                    0 => CrashKind::Now,
+                    1 => CrashKind::MidSend,
+                    _ => CrashKind::AtWrite {
+                        commits_ok: self.rng.gen_range(0..=1),
+                    },
+                };
+                self.queue.push(at, Event::Crash { node, how });
                 self.queue.push(back, Event::Restart { node });
             }
         }
@@ -299,7 +278,7 @@ impl Simulation {
         while let Some((at, event)) = self.queue.pop() {
             self.now_ms = at;
             if let Some(target) = self.target {
-                if self.honest().all(|n| n.chain.len() as u64 >= target) {
+                if self.honest().all(|n| n.height() >= target) {
                     return Ok(());
                 }
             }
@@ -327,23 +306,23 @@ impl Simulation {
             .iter()
             .enumerate()
             .filter(|(_, n)| n.is_honest())
-            .map(|(i, n)| (i, n.chain.len() as u64))
+            .map(|(i, n)| (i, n.height()))
             .min_by_key(|(_, d)| *d)
             .unwrap_or((0, 0));
         let nodes = self
             .nodes
             .iter()
             .enumerate()
-            .map(|(i, n)| match &n.engine {
+            .map(|(i, n)| match n.host.as_ref().and_then(|h| h.engine()) {
                 Some(e) => format!(
-                    "[{i} {:?} h{} r{} {:?} chain {}]",
+                    "[{i} {:?} h{} r{} {:?} committed {}]",
                     n.behaviour,
                     e.height(),
                     e.round(),
                     e.step(),
-                    n.chain.len()
+                    n.height()
                 ),
-                None => format!("[{i} {:?} crashed chain {}]", n.behaviour, n.chain.len()),
+                None => format!("[{i} {:?} crashed committed {}]", n.behaviour, n.height()),
             })
             .collect::<Vec<_>>()
             .join(" ");
@@ -366,8 +345,7 @@ impl Simulation {
                 round,
                 step,
             } => {
-                if self.nodes[node].incarnation != incarnation || self.nodes[node].engine.is_none()
-                {
+                if self.nodes[node].incarnation != incarnation || self.nodes[node].host.is_none() {
                     return Ok(());
                 }
                 self.trace.record(
@@ -379,39 +357,60 @@ impl Simulation {
                         step: format!("{step:?}"),
                     },
                 );
-                self.feed(
+                self.timer(
                     node,
-                    Input::TimeoutElapsed {
+                    Timer {
                         height,
                         round,
                         step,
                     },
                 )
             }
+            Event::SyncTimeout {
+                node,
+                incarnation,
+                attempt,
+            } => {
+                if self.nodes[node].incarnation == incarnation {
+                    if let Some(h) = self.nodes[node].host.as_mut() {
+                        h.on_blocks_failed(attempt);
+                    }
+                }
+                Ok(())
+            }
             Event::Gossip { node } => self.gossip(node),
             Event::Clients => self.clients_tick(),
-            Event::Crash { node, mid_send } => {
-                if self.nodes[node].engine.is_none() {
+            Event::Crash { node, how } => {
+                if self.nodes[node].host.is_none() {
                     return Ok(()); // already down
                 }
                 self.trace.record(
                     self.now_ms,
                     TraceEvent::Crash {
                         node: node as u32,
-                        mid_send,
+                        how: format!("{how:?}"),
                     },
                 );
-                if mid_send {
-                    self.nodes[node].crash_mid_send = true;
-                } else {
-                    self.faults.crashes += 1;
-                    self.nodes[node].crash();
+                match how {
+                    CrashKind::Now => {
+                        self.faults.crashes += 1;
+                        self.nodes[node].crash();
+                    }
+                    CrashKind::MidSend => self.nodes[node].crash_mid_send = true,
+                    CrashKind::AtWrite { commits_ok } => {
+                        self.nodes[node].arm_crash_at_write(commits_ok)
+                    }
                 }
                 Ok(())
             }
             Event::Restart { node } => {
-                self.nodes[node].crash_mid_send = false;
-                if self.nodes[node].engine.is_some() {
+                if self.nodes[node].host.is_some() {
+                    // The crash never struck (no send or write came): call it off.
+                    self.nodes[node].crash_mid_send = false;
+                    if self.nodes[node].crash_at_write {
+                        self.nodes[node].crash_at_write = false;
+                        self.nodes[node].storage.allow(u64::MAX);
+                    }
                     return Ok(());
                 }
                 self.faults.restarts += 1;
@@ -436,11 +435,7 @@ impl Simulation {
             Event::Heal => {
                 self.trace.record(self.now_ms, TraceEvent::Heal);
                 self.link.groups = vec![0; self.nodes.len()];
-                let highest = self
-                    .honest()
-                    .map(|n| n.chain.len() as u64)
-                    .max()
-                    .unwrap_or(0);
+                let highest = self.honest().map(|n| n.height()).max().unwrap_or(0);
                 self.target = Some(highest + self.config.heights);
                 Ok(())
             }
@@ -478,57 +473,61 @@ impl Simulation {
         Ok(())
     }
 
-    /// (Re)start a node from its durable state: ledger storage, chain,
-    /// validator sets and safety record.
+    /// (Re)start a node from its durable state — ledger storage and safety
+    /// record — exactly as `kopnet node run` starts: a new host opened from
+    /// storage. After a crash it must find exactly what it had committed.
     fn restart(&mut self, node: usize) -> Result<(), Violation> {
         let n = &mut self.nodes[node];
-        if n.incarnation > 0 {
-            let (height, root) = (n.ledger.height(), n.ledger.state_root());
-            let recovery = |error: String| Violation::Recovery { node, error };
-            n.reopen_ledger(&self.world.genesis)
-                .map_err(|e| recovery(e.to_string()))?;
-            if (n.ledger.height(), n.ledger.state_root()) != (height, root)
-                || height != n.chain.len() as u64
-            {
-                return Err(recovery(format!(
-                    "height {} root {:?} after reopening, had height {height} root {root:?} and {} decided blocks",
-                    n.ledger.height(),
-                    n.ledger.state_root(),
-                    n.chain.len()
-                )));
+        let restarted = n.incarnation > 0;
+        let before = n.committed;
+        n.open(&self.world.genesis, self.host_config.clone())
+            .map_err(|e| Violation::Recovery {
+                node,
+                error: e.to_string(),
+            })?;
+        let (height, root) = match n.host.as_ref() {
+            Some(h) => {
+                let ledger = h.state().ledger.read().map_err(|_| Violation::Recovery {
+                    node,
+                    error: "ledger lock poisoned".into(),
+                })?;
+                (ledger.height(), ledger.state_root())
             }
-        }
-        let height = n.next_height();
-        let Some(set) = n.sets.get(&height).cloned() else {
-            return Err(Violation::Setup {
-                error: format!("node {node} has no validator set for height {height}"),
+            None => return Ok(()),
+        };
+        if restarted && (height, root) != before {
+            return Err(Violation::Recovery {
+                node,
+                error: format!(
+                    "height {height} root {} after reopening, had committed height {} root {}",
+                    super::trace::short(&root),
+                    before.0,
+                    super::trace::short(&before.1),
+                ),
             });
-        };
-        let record = n.store.load();
-        let state_root = super::trace::short(&n.ledger.state_root());
-        let Ok(mut engine) = Engine::new(
-            self.engine_config.clone(),
-            n.keypair.clone(),
-            height,
-            set.clone(),
-            record,
-        ) else {
-            return Ok(());
-        };
-        let outputs = engine.start(self.now_ms);
-        n.engine = Some(engine);
+        }
+        n.committed = (height, root);
+        let honest = n.is_honest();
+        if honest && self.checker.root(height).is_some() {
+            // What it committed before the crash is what everyone agreed.
+            self.checker.honest_committed(node, height, root)?;
+        }
+        if restarted && height > 0 {
+            // The set for `height + 1` came from the record block
+            // `height - 1` wrote; the checker compares it with every
+            // other node's set for that height (HeightStarted).
+            self.agreed.sets_read_back += 1;
+        }
         self.trace.record(
             self.now_ms,
             TraceEvent::Restart {
                 node: node as u32,
-                height,
-                state_root,
+                height: height + 1,
+                state_root: super::trace::short(&root),
             },
         );
-        self.use_set(node, height, &set)?;
-        let mut work = VecDeque::new();
-        self.handle_outputs(node, outputs, &mut work)?;
-        self.run_work(work)
+        let now = self.now_ms;
+        self.call(node, |h| h.start(now))
     }
 
     /// The clients act against the longest honest chain's committed state.
@@ -542,18 +541,24 @@ impl Simulation {
         let reference = self
             .nodes
             .iter()
-            .enumerate()
-            .filter(|(_, n)| n.is_honest())
-            .max_by_key(|(i, n)| (n.ledger.height(), std::cmp::Reverse(*i)))
-            .map(|(i, _)| i)
-            .unwrap_or(0);
+            .filter(|n| n.is_honest())
+            .filter_map(|n| n.host.as_ref())
+            .max_by_key(|h| h.height())
+            .map(|h| h.state().clone());
+        let Some(reference) = reference else {
+            return Ok(()); // every honest node is down
+        };
+        let ledger = reference.ledger.read().map_err(|_| Violation::Setup {
+            error: "ledger lock poisoned".into(),
+        })?;
         let (submissions, notes) = self.clients.tick(
             self.now_ms,
-            &self.nodes[reference].ledger,
+            &ledger,
             &self.world,
             self.nodes.len(),
             &mut self.rng,
         );
+        drop(ledger);
         for what in notes {
             self.trace
                 .record(self.now_ms, TraceEvent::Governance { what });
@@ -577,13 +582,6 @@ pub(super) fn count_block(counts: &mut LedgerCounts, outcome: &kopnet_ledger::Bl
             counts.txs_rejected += 1;
         }
     }
-}
-
-/// The ledger's validator set, for the height a change in this block applies.
-pub(super) fn next_set(node: &SimNode) -> Result<ValidatorSet, Violation> {
-    ledger_host::current_set(&node.ledger).map_err(|e| Violation::Setup {
-        error: format!("ledger validators are not a valid set: {e}"),
-    })
 }
 
 mod host;

@@ -11,6 +11,8 @@ pub struct FaultCounts {
     pub crashes: u64,
     /// Crashes after persisting the safety record, before sending.
     pub crashes_mid_send: u64,
+    /// Crashes at a storage write (the store refused it; the host stopped).
+    pub crashes_at_write: u64,
     pub restarts: u64,
     pub partitions_isolate: u64,
     pub partitions_minority: u64,
@@ -36,6 +38,7 @@ impl AddAssign for FaultCounts {
     fn add_assign(&mut self, o: FaultCounts) {
         self.crashes += o.crashes;
         self.crashes_mid_send += o.crashes_mid_send;
+        self.crashes_at_write += o.crashes_at_write;
         self.restarts += o.restarts;
         self.partitions_isolate += o.partitions_isolate;
         self.partitions_minority += o.partitions_minority;
@@ -53,10 +56,11 @@ impl AddAssign for FaultCounts {
 
 impl FaultCounts {
     /// Every counted kind with its name, for reports and batch assertions.
-    pub fn named(&self) -> [(&'static str, u64); 14] {
+    pub fn named(&self) -> [(&'static str, u64); 15] {
         [
             ("crashes", self.crashes),
             ("crashes between persist and send", self.crashes_mid_send),
+            ("crashes at a storage write", self.crashes_at_write),
             ("restarts", self.restarts),
             ("partitions isolating one node", self.partitions_isolate),
             (
@@ -104,6 +108,15 @@ pub struct LedgerCounts {
     /// Precommits in agreed certificates by the cooperative that joined
     /// through governance.
     pub joined_precommits: u64,
+    /// Blocks a node's host committed from a peer's page (catch-up), over
+    /// all nodes.
+    pub blocks_caught_up: u64,
+    /// Pending transactions a node's mempool evicted after a block (stale
+    /// nonce or waited too long), over all nodes.
+    pub mempool_evictions: u64,
+    /// Restarts whose host read the next height's validator set back from
+    /// storage (and used the same set as every other node, or the run fails).
+    pub sets_read_back: u64,
 }
 
 impl AddAssign for LedgerCounts {
@@ -116,6 +129,9 @@ impl AddAssign for LedgerCounts {
         self.governance_executed += o.governance_executed;
         self.set_changes += o.set_changes;
         self.joined_precommits += o.joined_precommits;
+        self.blocks_caught_up += o.blocks_caught_up;
+        self.mempool_evictions += o.mempool_evictions;
+        self.sets_read_back += o.sets_read_back;
     }
 }
 
@@ -130,6 +146,9 @@ impl fmt::Display for LedgerCounts {
             ("governance proposals executed", self.governance_executed),
             ("validator-set changes in effect", self.set_changes),
             ("precommits by the joined validator", self.joined_precommits),
+            ("blocks caught up (all nodes)", self.blocks_caught_up),
+            ("mempool evictions (all nodes)", self.mempool_evictions),
+            ("validator sets read back at restart", self.sets_read_back),
         ];
         for (name, count) in rows {
             writeln!(f, "  {name:<36} {count}")?;

@@ -44,11 +44,16 @@ pub enum TraceEvent {
     },
     Crash {
         node: u32,
-        mid_send: bool,
+        how: String,
     },
     /// The node crashed after persisting its record, before sending.
     CrashedMidSend {
         node: u32,
+    },
+    /// The node crashed at a storage write (its store refused it).
+    CrashedAtWrite {
+        node: u32,
+        error: String,
     },
     Restart {
         node: u32,

@@ -60,6 +60,12 @@ pub enum Violation {
         height: Height,
         error: String,
     },
+    /// The node host failed (it would stop the node) without a crash
+    /// having been injected: a bug in the host or the ledger.
+    Host {
+        node: NodeId,
+        error: String,
+    },
     /// A restarted node's ledger does not match what it had committed.
     Recovery {
         node: NodeId,
@@ -130,6 +136,9 @@ impl fmt::Display for Violation {
             ),
             Violation::Ledger { node, height, error } => {
                 write!(f, "LEDGER INVARIANT: node {node} after height {height}: {error}")
+            }
+            Violation::Host { node, error } => {
+                write!(f, "HOST: node {node}'s host stopped with no fault injected: {error}")
             }
             Violation::Recovery { node, error } => {
                 write!(f, "RECOVERY: node {node} restarted with a different ledger: {error}")

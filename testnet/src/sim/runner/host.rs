@@ -1,25 +1,26 @@
-//! What the simulated host does with engine outputs and network messages:
-//! build and validate blocks with the ledger, commit decisions, persist
-//! before sending, gossip, serve and apply synced blocks.
+//! Driving the node's own host: network messages, timers and client
+//! submissions go in through the host's entry points, and the host's
+//! effects come out over the simulated network and clock, checked as they
+//! pass (persist-then-send, agreement, state roots, validator sets).
 
 use super::super::byzantine::{disseminate, Behaviour};
 use super::super::clients::Submission;
 use super::super::config::timing;
-use super::super::corrupt;
 use super::super::forge;
-use super::super::ledger_host;
 use super::super::net::{Event, Fate, NetMsg, NodeId};
 use super::super::trace::{short, TraceEvent};
 use super::super::violation::Violation;
 use super::super::world::CHAIN_ID;
-use super::{count_block, next_set, Simulation};
-use kopnet_consensus::validator_set::effective_height;
-use kopnet_consensus::{Hash, Input, Message, Output, Outputs};
-use kopnet_ledger::Block;
+use super::{count_block, Simulation};
+use kopnet_consensus::{Decision, Hash, Message, Value};
+use kopnet_node::host::catch_up;
+use kopnet_node::host::{self, CommitPath, Committed, Effect, Effects, HostError, Origin, Timer};
+use kopnet_node::wire::SyncRequest;
 use std::collections::VecDeque;
+use std::sync::Arc;
 
-/// Inputs a host generates for its own engine (answers to GetValue, ...).
-pub(super) type Work = VecDeque<(NodeId, Input)>;
+/// Effects still to carry out, per node, in order.
+pub(super) type Work = VecDeque<(NodeId, Effect)>;
 
 /// A message for the trace: signers by node index, values by short id (a
 /// proposal also shows a digest of its bytes, which a forged proposal may
@@ -48,205 +49,219 @@ fn describe(message: &Message, signer: Option<usize>) -> String {
 }
 
 impl Simulation {
-    /// Feed one input and everything it leads to.
-    pub(super) fn feed(&mut self, node: NodeId, input: Input) -> Result<(), Violation> {
-        let mut work = Work::new();
-        work.push_back((node, input));
-        self.run_work(work)
-    }
-
-    pub(super) fn run_work(&mut self, mut work: Work) -> Result<(), Violation> {
-        while let Some((node, input)) = work.pop_front() {
-            let now = self.now_ms;
-            let Some(engine) = self.nodes[node].engine.as_mut() else {
-                continue;
-            };
-            match engine.handle(now, input) {
-                Ok(outputs) => self.handle_outputs(node, outputs, &mut work)?,
-                Err(_rejected) => {}
-            }
-        }
-        Ok(())
-    }
-
-    pub(super) fn handle_outputs(
+    /// Run one host call on `node` (if it is up) and carry out its effects.
+    /// A host error on a node whose storage was set to fail is the crash
+    /// it was meant to be; any other host error is a violation.
+    pub(super) fn call(
         &mut self,
         node: NodeId,
-        outputs: Outputs,
-        work: &mut Work,
+        f: impl FnOnce(
+            &mut host::Host<super::super::node::SimStorage, super::super::node::SimSafety>,
+        ) -> Result<Effects, HostError>,
     ) -> Result<(), Violation> {
-        for output in outputs {
-            match output {
-                Output::Send(pending) => {
-                    if !self.release(node, pending, work)? {
-                        return Ok(());
-                    }
-                }
-                Output::ScheduleTimeout {
-                    height,
-                    round,
-                    step,
-                    deadline_ms,
-                } => {
-                    let incarnation = self.nodes[node].incarnation;
-                    self.queue.push(
-                        deadline_ms,
-                        Event::Timer {
-                            node,
-                            incarnation,
-                            height,
-                            round,
-                            step,
-                        },
-                    );
-                }
-                Output::GetValue { height, round } => {
-                    let n = &self.nodes[node];
-                    if n.ledger.height() + 1 != height {
-                        continue;
-                    }
-                    let block = ledger_host::build(
-                        &n.ledger,
-                        &n.mempool.candidates(),
-                        n.keypair.public(),
-                        n.mempool.verified(),
-                    );
-                    work.push_back((
-                        node,
-                        Input::ValueReady {
-                            height,
-                            round,
-                            value: ledger_host::to_value(&block),
-                        },
-                    ));
-                }
-                Output::ValidateValue {
-                    height,
-                    round,
-                    value,
-                } => {
-                    let n = &self.nodes[node];
-                    let valid = n.ledger.height() + 1 == height
-                        && ledger_host::validate(&n.ledger, &value, n.mempool.verified()).is_ok();
-                    work.push_back((
-                        node,
-                        Input::ValueValidated {
-                            height,
-                            round,
-                            value_id: value.id,
-                            valid,
-                        },
-                    ));
-                }
-                Output::Decide(decision) => self.decided(node, decision, work)?,
-                Output::Evidence(evidence) => {
-                    let offender = evidence.offender();
-                    let index = self
-                        .nodes
-                        .iter()
-                        .position(|n| n.keypair.public() == offender);
-                    let info = index.map(|i| (i, !self.nodes[i].is_honest()));
-                    self.trace.record(
-                        self.now_ms,
-                        TraceEvent::Evidence {
-                            node: node as u32,
-                            offender: index.map_or_else(|| "?".into(), |i| i.to_string()),
-                        },
-                    );
-                    if self.nodes[node].is_honest() {
-                        self.checker.evidence(node, &evidence, info)?;
-                    }
-                }
-            }
+        let Some(h) = self.nodes[node].host.as_mut() else {
+            return Ok(());
+        };
+        match f(h) {
+            Ok(effects) => self.carry_out(node, effects),
+            Err(error) => self.host_failed(node, error),
         }
-        Ok(())
     }
 
-    /// Persist, then send (unless the node crashes in between). False if
-    /// the node crashed.
-    fn release(
-        &mut self,
-        node: NodeId,
-        pending: kopnet_consensus::PendingSend,
-        work: &mut Work,
-    ) -> Result<bool, Violation> {
-        let Ok(messages) = pending.persist(&mut self.nodes[node].store);
-        if self.nodes[node].crash_mid_send {
-            // Crash after the record is durable, before sending.
-            self.faults.crashes_mid_send += 1;
+    fn host_failed(&mut self, node: NodeId, error: HostError) -> Result<(), Violation> {
+        if self.nodes[node].crash_at_write {
+            self.faults.crashes_at_write += 1;
             self.trace.record(
                 self.now_ms,
-                TraceEvent::CrashedMidSend { node: node as u32 },
+                TraceEvent::CrashedAtWrite {
+                    node: node as u32,
+                    error: error.to_string(),
+                },
             );
             self.nodes[node].crash();
-            work.retain(|(n, _)| *n != node);
-            return Ok(false);
+            return Ok(());
         }
-        for message in messages {
-            self.checker.saw_proposal(&message);
-            if self.nodes[node].is_honest() {
-                self.checker.honest_signed(node, &message)?;
-            }
-            let outbox = &mut self.nodes[node].outbox;
-            if outbox.len() == timing::OUTBOX_MAX {
-                outbox.pop_front();
-            }
-            outbox.push_back(message.clone());
-            self.broadcast(node, &message);
-        }
-        Ok(true)
+        Err(Violation::Host {
+            node,
+            error: error.to_string(),
+        })
     }
 
-    /// Commit a decision: check it, apply the block on the node's ledger,
-    /// check the ledger, record the validator set the block's changes
-    /// apply to, and start the next height.
-    fn decided(
+    /// Carry out `effects` of `node`, and what they lead to, in order.
+    pub(super) fn carry_out(&mut self, node: NodeId, effects: Effects) -> Result<(), Violation> {
+        let mut work: Work = effects.into_iter().map(|e| (node, e)).collect();
+        while let Some((node, effect)) = work.pop_front() {
+            if self.nodes[node].host.is_none() {
+                continue;
+            }
+            self.carry_out_one(node, effect, &mut work)?;
+        }
+        Ok(())
+    }
+
+    fn carry_out_one(
         &mut self,
         node: NodeId,
-        decision: kopnet_consensus::Decision,
+        effect: Effect,
         work: &mut Work,
     ) -> Result<(), Violation> {
-        let height = decision.height;
+        match effect {
+            Effect::Broadcast(message) => {
+                if self.nodes[node].crash_mid_send {
+                    // Crash after the record is durable, before sending.
+                    self.faults.crashes_mid_send += 1;
+                    self.trace.record(
+                        self.now_ms,
+                        TraceEvent::CrashedMidSend { node: node as u32 },
+                    );
+                    self.nodes[node].crash();
+                    work.retain(|(n, _)| *n != node);
+                    return Ok(());
+                }
+                self.release(node, message)?;
+            }
+            Effect::AnnounceCommitted { height } => {
+                if self.nodes[node].behaviour != Behaviour::Silent {
+                    for to in 0..self.nodes.len() {
+                        if to != node {
+                            self.send(node, to, NetMsg::Status { height });
+                        }
+                    }
+                }
+            }
+            Effect::GossipTx(bytes) => {
+                if self.nodes[node].behaviour != Behaviour::Silent {
+                    let bytes: Arc<[u8]> = bytes.into();
+                    for to in 0..self.nodes.len() {
+                        if to != node {
+                            self.send(node, to, NetMsg::Tx(bytes.clone()));
+                        }
+                    }
+                }
+            }
+            Effect::TxsAvailable => {
+                let now = self.now_ms;
+                if let Some(h) = self.nodes[node].host.as_mut() {
+                    match h.on_txs_available(now) {
+                        Ok(more) => work.extend(more.into_iter().map(|e| (node, e))),
+                        Err(error) => return self.host_failed(node, error),
+                    }
+                }
+            }
+            Effect::Schedule {
+                deadline_ms,
+                height,
+                round,
+                step,
+            } => {
+                let incarnation = self.nodes[node].incarnation;
+                self.queue.push(
+                    deadline_ms,
+                    Event::Timer {
+                        node,
+                        incarnation,
+                        height,
+                        round,
+                        step,
+                    },
+                );
+            }
+            Effect::RequestBlocks { from, attempt } => self.request_blocks(node, from, attempt),
+            Effect::Committed(committed) => self.committed(node, &committed)?,
+            Effect::HeightStarted { height, validators } => {
+                self.nodes[node].outbox.clear();
+                self.use_set(node, height, &validators)?;
+            }
+            Effect::AllowList(_) => {}
+            Effect::Evidence(evidence) => {
+                let offender = evidence.offender();
+                let index = self
+                    .nodes
+                    .iter()
+                    .position(|n| n.keypair.public() == offender);
+                let info = index.map(|i| (i, !self.nodes[i].is_honest()));
+                self.trace.record(
+                    self.now_ms,
+                    TraceEvent::Evidence {
+                        node: node as u32,
+                        offender: index.map_or_else(|| "?".into(), |i| i.to_string()),
+                    },
+                );
+                if self.nodes[node].is_honest() {
+                    self.checker.evidence(node, &evidence, info)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A message the host released after persisting its record: check it,
+    /// keep it for re-gossip, send it through the node's behaviour.
+    fn release(&mut self, node: NodeId, message: Message) -> Result<(), Violation> {
+        self.checker.saw_proposal(&message);
+        if self.nodes[node].is_honest() {
+            self.checker.honest_signed(node, &message)?;
+        }
+        let outbox = &mut self.nodes[node].outbox;
+        if outbox.len() == timing::OUTBOX_MAX {
+            outbox.pop_front();
+        }
+        outbox.push_back(message.clone());
+        self.broadcast(node, &message);
+        Ok(())
+    }
+
+    /// A block the host committed (decided or caught up): the same block
+    /// and certificate every honest node agreed on, the same state root,
+    /// the ledger's invariants.
+    fn committed(&mut self, node: NodeId, committed: &Committed) -> Result<(), Violation> {
+        let height = committed.outcome.height;
+        let value = Value {
+            id: committed.block.hash(),
+            bytes: committed.block.encode().unwrap_or_default(),
+        };
         self.trace.record(
             self.now_ms,
             TraceEvent::Decide {
                 node: node as u32,
                 height,
-                round: decision.certificate.round,
-                value: short(&decision.value.id),
+                round: committed.certificate.round,
+                value: short(&value.id),
             },
         );
+        if committed.via == CommitPath::CaughtUp {
+            self.agreed.blocks_caught_up += 1;
+        }
+        self.agreed.mempool_evictions +=
+            (committed.evicted.stale.len() + committed.evicted.expired.len()) as u64;
         let honest = self.nodes[node].is_honest();
         if honest {
+            let decision = Decision {
+                height,
+                value,
+                certificate: committed.certificate.clone(),
+            };
             self.checker.honest_decided(node, &decision)?;
         }
-        let invalid = |reason: String| Violation::Validity {
-            height,
-            value: decision.value.id,
-            node,
-            reason,
-        };
-        let block = Block::decode(&decision.value.bytes)
-            .map_err(|e| invalid(format!("does not decode: {e}")))?;
-        if block.hash() != decision.value.id {
-            return Err(invalid("value id is not the block hash".into()));
+        if let Some(h) = self.nodes[node].host.as_ref() {
+            let ledger = h.state().ledger.read().map_err(|_| Violation::Ledger {
+                node,
+                height,
+                error: "ledger lock poisoned".into(),
+            })?;
+            ledger.check_invariants().map_err(|e| Violation::Ledger {
+                node,
+                height,
+                error: e.to_string(),
+            })?;
         }
-        let n = &mut self.nodes[node];
-        let outcome = n
-            .ledger
-            .apply_block(&block, n.mempool.verified(), vec![])
-            .map_err(|e| invalid(format!("the ledger refuses it: {e}")))?;
-        n.ledger.check_invariants().map_err(|e| Violation::Ledger {
-            node,
-            height,
-            error: e.to_string(),
-        })?;
+        let outcome = &committed.outcome;
         if honest {
             let first = self.checker.root(height).is_none();
             self.checker
                 .honest_committed(node, height, outcome.state_root)?;
             if first {
-                count_block(&mut self.agreed, &outcome);
+                count_block(&mut self.agreed, outcome);
             }
         }
         let rejected = outcome.results.iter().filter(|(_, r)| r.is_err()).count() as u32;
@@ -255,65 +270,72 @@ impl Simulation {
             TraceEvent::Commit {
                 node: node as u32,
                 height,
-                txs: block.txs.len() as u32,
+                txs: committed.block.txs.len() as u32,
                 rejected,
                 state_root: short(&outcome.state_root),
             },
         );
-        if self.corrupt == Some(node) {
-            let members: Vec<_> = self
-                .world
-                .members
-                .iter()
-                .map(|m| m.keypair.public())
-                .collect();
-            if corrupt::shift_balance(&mut self.nodes[node].ledger, &members) {
-                self.corrupt = None;
-                self.trace
-                    .record(self.now_ms, TraceEvent::Corrupted { node: node as u32 });
-            }
-        }
-        let set = next_set(&self.nodes[node])?;
-        let n = &mut self.nodes[node];
-        let Some(effective) = effective_height(height) else {
-            return Err(Violation::Setup {
-                error: format!("height {height} has no effective height"),
-            });
-        };
-        n.sets.insert(effective, set);
-        n.sets.retain(|h, _| *h > height);
-        n.chain.push((decision.value, decision.certificate));
-        n.outbox.clear();
-        n.mempool.prune(&n.ledger);
-        let next = height + 1;
-        let Some(set) = n.sets.get(&next).cloned() else {
-            return Err(Violation::Setup {
-                error: format!("node {node} has no validator set for height {next}"),
-            });
-        };
-        let txs_waiting = !n.mempool.is_empty();
-        self.use_set(node, next, &set)?;
-        work.push_back((
-            node,
-            Input::NextHeight {
-                height: next,
-                validators: set,
-            },
-        ));
-        if txs_waiting {
-            work.push_back((node, Input::TxsAvailable { height: next }));
-        }
+        self.nodes[node].committed = (height, outcome.state_root);
+        self.maybe_corrupt(node);
         Ok(())
+    }
+
+    /// `--faulty-ledger`: corrupt the chosen node's ledger once it can.
+    #[cfg(feature = "fault-injection")]
+    fn maybe_corrupt(&mut self, node: NodeId) {
+        if self.corrupt != Some(node) {
+            return;
+        }
+        let members: Vec<_> = self
+            .world
+            .members
+            .iter()
+            .map(|m| m.keypair.public())
+            .collect();
+        let Some(h) = self.nodes[node].host.as_ref() else {
+            return;
+        };
+        let shifted = match h.state().ledger.write() {
+            Ok(mut ledger) => super::super::corrupt::shift_balance(&mut ledger, &members),
+            Err(_) => false,
+        };
+        if shifted {
+            self.corrupt = None;
+            self.trace
+                .record(self.now_ms, TraceEvent::Corrupted { node: node as u32 });
+        }
+    }
+
+    #[cfg(not(feature = "fault-injection"))]
+    fn maybe_corrupt(&mut self, _node: NodeId) {}
+
+    /// Ask a peer (rotating with `attempt`) for blocks; the request fails
+    /// if no answer came back within the sync timeout.
+    fn request_blocks(&mut self, node: NodeId, from: u64, attempt: u64) {
+        let n = self.nodes.len();
+        if n < 2 {
+            return;
+        }
+        let offset = usize::try_from(attempt % (n as u64 - 1)).unwrap_or(0) + 1;
+        let peer = (node + offset) % n;
+        let incarnation = self.nodes[node].incarnation;
+        self.send(node, peer, NetMsg::SyncRequest { from, attempt });
+        self.queue.push(
+            self.now_ms + timing::SYNC_TIMEOUT_MS,
+            Event::SyncTimeout {
+                node,
+                incarnation,
+                attempt,
+            },
+        );
     }
 
     /// Send a freshly signed message, through the node's behaviour.
     fn broadcast(&mut self, from: NodeId, message: &Message) {
         let n = &self.nodes[from];
-        let forged = match (n.behaviour, message) {
-            (Behaviour::Equivocator, Message::Proposal(p)) => Some(forge::forge(
-                &n.ledger,
-                &n.mempool.candidates(),
-                n.mempool.verified(),
+        let forged = match (n.behaviour, message, n.host.as_ref()) {
+            (Behaviour::Equivocator, Message::Proposal(p), Some(h)) => Some(forge::forge(
+                h.state(),
                 n.keypair.public(),
                 &p.proposal.value,
                 &mut self.rng,
@@ -378,7 +400,8 @@ impl Simulation {
         }
     }
 
-    /// A client hands a transaction to a node, which passes it on.
+    /// A client hands a transaction to a node: the host's admission path,
+    /// exactly as `POST /v1/tx` takes it.
     pub(super) fn submit(&mut self, submission: Submission) -> Result<(), Violation> {
         let Submission { node, tx, resubmit } = submission;
         self.trace.record(
@@ -389,20 +412,14 @@ impl Simulation {
                 resubmit,
             },
         );
-        let n = &mut self.nodes[node];
-        if n.engine.is_none() || n.mempool.insert(&tx, &n.ledger) != Ok(true) {
+        let Some(h) = self.nodes[node].host.as_ref() else {
             return Ok(());
-        }
-        if n.behaviour != Behaviour::Silent {
-            let tx = Box::new(tx);
-            for to in 0..self.nodes.len() {
-                if to != node {
-                    self.send(node, to, NetMsg::Tx(tx.clone()));
-                }
-            }
-        }
-        let height = self.nodes[node].next_height();
-        self.feed(node, Input::TxsAvailable { height })
+        };
+        let Ok(bytes) = tx.encode() else {
+            return Ok(());
+        };
+        let (_, effects) = host::admit(h.state(), &bytes, Origin::Client);
+        self.carry_out(node, effects)
     }
 
     pub(super) fn deliver(
@@ -412,118 +429,105 @@ impl Simulation {
         seq: u64,
         msg: NetMsg,
     ) -> Result<(), Violation> {
-        let Some(engine) = self.nodes[to].engine.as_ref() else {
+        if self.nodes[to].host.is_none() {
             return Ok(());
-        };
-        let my_height = engine.height();
+        }
         let link = from * self.nodes.len() + to;
         if seq < self.last_delivered[link] {
             self.faults.reordered += 1;
         } else {
             self.last_delivered[link] = seq;
         }
+        let now = self.now_ms;
         match msg {
             NetMsg::Consensus(message) => {
                 let signer = message.signer();
                 let index = self.nodes.iter().position(|n| n.keypair.public() == signer);
                 let what = describe(&message, index);
-                self.trace.record(
-                    self.now_ms,
-                    TraceEvent::Deliver {
-                        from: from as u32,
-                        to: to as u32,
-                        what,
-                    },
-                );
-                let input = match message {
-                    Message::Proposal(p) => Input::Proposal(p),
-                    Message::Vote(v) => Input::Vote(v),
+                self.trace_delivery(from, to, what);
+                self.call(to, |h| h.on_consensus_message(now, message).map(|(_, e)| e))
+            }
+            NetMsg::Tx(bytes) => {
+                let what = match kopnet_ledger::Transaction::decode(&bytes) {
+                    Ok(tx) => format!("tx {}", short(&tx.hash())),
+                    Err(_) => "tx (malformed)".into(),
                 };
-                self.feed(to, input)
+                self.trace_delivery(from, to, what);
+                let Some(h) = self.nodes[to].host.as_ref() else {
+                    return Ok(());
+                };
+                let (_, effects) = host::admit(h.state(), &bytes, Origin::Peer);
+                self.carry_out(to, effects)
             }
-            NetMsg::Tx(tx) => {
-                self.trace.record(
-                    self.now_ms,
-                    TraceEvent::Deliver {
-                        from: from as u32,
-                        to: to as u32,
-                        what: format!("tx {}", short(&tx.hash())),
-                    },
-                );
-                let n = &mut self.nodes[to];
-                if n.mempool.insert(&tx, &n.ledger) == Ok(true) {
-                    return self.feed(to, Input::TxsAvailable { height: my_height });
-                }
-                Ok(())
-            }
-            NetMsg::Status { height } => {
-                if height > my_height {
-                    self.send(
-                        to,
-                        from,
-                        NetMsg::SyncRequest {
-                            from_height: my_height,
-                        },
-                    );
-                }
-                Ok(())
-            }
-            NetMsg::SyncRequest { from_height } => {
+            NetMsg::Status { height } => self.call(to, |h| Ok(h.on_peer_height(height))),
+            NetMsg::SyncRequest {
+                from: start,
+                attempt,
+            } => {
+                let Some(h) = self.nodes[to].host.as_ref() else {
+                    return Ok(());
+                };
                 if self.nodes[to].behaviour == Behaviour::Silent {
                     return Ok(());
                 }
-                let start = usize::try_from(from_height.saturating_sub(1)).unwrap_or(usize::MAX);
-                let blocks: Vec<_> = self.nodes[to]
-                    .chain
-                    .iter()
-                    .skip(start)
-                    .take(timing::SYNC_BATCH_MAX)
-                    .cloned()
-                    .collect();
-                if !blocks.is_empty() {
-                    self.send(to, from, NetMsg::SyncResponse { blocks });
-                }
-                Ok(())
-            }
-            NetMsg::SyncResponse { blocks } => {
-                self.trace.record(
-                    self.now_ms,
-                    TraceEvent::Deliver {
-                        from: from as u32,
-                        to: to as u32,
-                        what: format!("sync {} blocks", blocks.len()),
+                let request = SyncRequest::Blocks {
+                    from: start,
+                    limit: timing::SYNC_BATCH_MAX,
+                };
+                let response = catch_up::serve(h.state(), &request);
+                self.send(
+                    to,
+                    from,
+                    NetMsg::SyncResponse {
+                        attempt,
+                        response: Arc::new(response),
                     },
                 );
-                for (value, certificate) in blocks {
-                    let Some(engine) = self.nodes[to].engine.as_ref() else {
-                        return Ok(());
-                    };
-                    if certificate.height != engine.height() {
-                        continue;
-                    }
-                    self.feed(to, Input::BlockSynced { value, certificate })?;
-                }
                 Ok(())
+            }
+            NetMsg::SyncResponse { attempt, response } => {
+                self.trace_delivery(from, to, format!("sync {} blocks", response.blocks.len()));
+                self.call(to, |h| h.on_blocks(now, attempt, &response))
             }
         }
     }
 
-    /// Periodic gossip: re-send own messages of the current height, announce
-    /// the height (peers that are behind ask for blocks).
+    fn trace_delivery(&mut self, from: NodeId, to: NodeId, what: String) {
+        self.trace.record(
+            self.now_ms,
+            TraceEvent::Deliver {
+                from: from as u32,
+                to: to as u32,
+                what,
+            },
+        );
+    }
+
+    /// A timer of the node's host fired.
+    pub(super) fn timer(&mut self, node: NodeId, timer: Timer) -> Result<(), Violation> {
+        let now = self.now_ms;
+        self.call(node, |h| h.on_timeout(now, timer))
+    }
+
+    /// Periodic gossip, as gossipsub would repair a lossy link: re-send own
+    /// messages of the current height and the proofs that let a lagging
+    /// peer move on; and the host's periodic catch-up request.
     pub(super) fn gossip(&mut self, node: NodeId) -> Result<(), Violation> {
         self.queue.push(
             self.now_ms + timing::GOSSIP_INTERVAL_MS,
             Event::Gossip { node },
         );
         let n = &self.nodes[node];
-        if n.engine.is_none() || n.behaviour == Behaviour::Silent {
+        let Some(h) = n.host.as_ref() else {
+            return Ok(());
+        };
+        if n.behaviour == Behaviour::Silent {
             return Ok(());
         }
         self.trace
             .record(self.now_ms, TraceEvent::Gossip { node: node as u32 });
-        let height = n.next_height();
         let mut outbox: Vec<Message> = n.outbox.iter().cloned().collect();
-        if let Some(engine) = &n.engine {
+        if let Some(engine) = h.engine() {
             outbox.extend(engine.proof_of_lock().into_iter().map(Message::Vote));
             outbox.extend(engine.round_change_proof().into_iter().map(Message::Vote));
         }
@@ -534,8 +538,7 @@ impl Simulation {
             for message in &outbox {
                 self.send(node, to, NetMsg::Consensus(message.clone()));
             }
-            self.send(node, to, NetMsg::Status { height });
         }
-        Ok(())
+        self.call(node, |h| Ok(h.on_sync_tick()))
     }
 }
