@@ -6,11 +6,11 @@ use crate::genesis_file::NetworkGenesis;
 use crate::host::{Host, HostConfig};
 use crate::metrics::Metrics;
 use crate::node_state::{NodeState, EVENTS_BUFFER, OUTBOX_MAX};
-use crate::p2p::{self, P2pConfig};
-use crate::runtime::Runtime;
+use crate::p2p::{self, NetEvent, P2pConfig, P2pHandle};
+use crate::runtime::{NodeHost, Runtime};
 use crate::safety_file::SafetyFile;
 use crate::{keyfile, wire};
-use kopnet_consensus::{EngineConfig, TimeoutConfig};
+use kopnet_consensus::{EngineConfig, Keypair, TimeoutConfig};
 use kopnet_ledger::ledger::BlockLimits;
 use kopnet_ledger::SledStorage;
 use std::path::{Path, PathBuf};
@@ -105,22 +105,63 @@ fn engine_config(chain_id: &str, config: &NodeConfig) -> Result<EngineConfig, No
     Ok(engine)
 }
 
-/// Run the node in `home` until `shutdown` becomes true.
+/// Run the node in `home` until `shutdown` becomes true, or until its host
+/// cannot go on (then the error says why: fail-stop).
 pub async fn run(home: &NodeHome, shutdown: watch::Receiver<bool>) -> Result<(), NodeError> {
     let config = NodeConfig::load(&home.config())?;
     init_fault()?;
     let genesis = NetworkGenesis::load(&home.genesis())?;
-    let key_path = home.dir.join(&config.key_file);
-    let keypair = keyfile::read(&key_path)?;
-    let chain_id = genesis.ledger.chain_id.clone();
-    let me = keypair.public();
-    if !genesis.allowed_keys().contains(&me) {
+    let keypair = keyfile::read(&home.dir.join(&config.key_file))?;
+    if !genesis.allowed_keys().contains(&keypair.public()) {
         tracing::warn!(
-            key = %me,
+            key = %keypair.public(),
             "this node's key is not in genesis: peers refuse it until governance adds its cooperative"
         );
     }
+    let host = open_host(home, &config, &genesis, &keypair)?;
+    let (p2p, net) = start_p2p(&config, &genesis, &keypair).await?;
+    let (events, _) = broadcast::channel(EVENTS_BUFFER);
+    let (outbox_tx, outbox_rx) = mpsc::channel(OUTBOX_MAX);
+    let state = Arc::new(NodeState {
+        role: config.role,
+        chain_id: genesis.ledger.chain_id.clone(),
+        node_key: keypair.public(),
+        genesis: genesis.clone(),
+        host: host.state().clone(),
+        metrics: Metrics::default(),
+        events,
+        submitted_at: Default::default(),
+        live: RwLock::default(),
+        outbox: outbox_tx,
+        txs_available: tokio::sync::Notify::new(),
+    });
+    state
+        .metrics
+        .height
+        .store(host.height(), std::sync::atomic::Ordering::Relaxed);
+    let api_task = serve_api(&config, state.clone(), p2p.clone(), shutdown.clone()).await?;
 
+    let runtime = Runtime::new(host, state, p2p, net, outbox_rx, shutdown);
+    let stopped = runtime.run().await;
+    // Graceful: in-flight requests finish; bounded all the same.
+    if tokio::time::timeout(API_DRAIN_TIMEOUT, api_task)
+        .await
+        .is_err()
+    {
+        tracing::warn!("API requests still open after shutdown; closing them");
+    }
+    stopped?;
+    tracing::info!("node stopped");
+    Ok(())
+}
+
+/// Open the sled ledger and the safety record in a host.
+fn open_host(
+    home: &NodeHome,
+    config: &NodeConfig,
+    genesis: &NetworkGenesis,
+    keypair: &Keypair,
+) -> Result<NodeHost, NodeError> {
     std::fs::create_dir_all(home.data()).map_err(|e| NodeError::Storage(e.to_string()))?;
     let store = SledStorage::open(&home.ledger(), config.storage.cache_bytes)
         .map_err(|e| NodeError::Storage(e.to_string()))?;
@@ -129,7 +170,7 @@ pub async fn run(home: &NodeHome, shutdown: watch::Receiver<bool>) -> Result<(),
         .load()
         .map_err(|e| NodeError::Consensus(e.to_string()))?;
     let host_config = HostConfig {
-        engine: engine_config(&chain_id, &config)?,
+        engine: engine_config(&genesis.ledger.chain_id, config)?,
         block_limits: BlockLimits {
             max_txs: config.block.max_txs,
             max_bytes: config.block.max_bytes,
@@ -148,27 +189,34 @@ pub async fn run(home: &NodeHome, shutdown: watch::Receiver<bool>) -> Result<(),
         host_config,
     )
     .map_err(|e| NodeError::Storage(e.to_string()))?;
+    let me = keypair.public();
     let height = host.height();
-    {
-        let ledger = host
-            .state()
-            .ledger
-            .read()
-            .map_err(|_| NodeError::Storage("ledger lock poisoned".into()))?;
-        // A validator's cooperative: from genesis, or added later by
-        // governance (then the node follows the chain and signs once it has
-        // voting power).
-        let has_coop = ledger.cooperatives().into_iter().any(|c| c.key == Some(me));
-        if config.role == Role::Validator && !has_coop {
-            tracing::warn!(
-                key = %me,
-                height,
-                "role is validator but no cooperative has this key yet: following the chain until governance adds it"
-            );
-        }
-        tracing::info!(height, root = %ledger.state_root(), role = config.role.as_str(), "ledger opened");
+    let ledger = host
+        .state()
+        .ledger
+        .read()
+        .map_err(|_| NodeError::Storage("ledger lock poisoned".into()))?;
+    // A validator's cooperative: from genesis, or added later by governance
+    // (then the node follows the chain and signs once it has voting power).
+    let has_coop = ledger.cooperatives().into_iter().any(|c| c.key == Some(me));
+    if config.role == Role::Validator && !has_coop {
+        tracing::warn!(
+            key = %me,
+            height,
+            "role is validator but no cooperative has this key yet: following the chain until governance adds it"
+        );
     }
+    tracing::info!(height, root = %ledger.state_root(), role = config.role.as_str(), "ledger opened");
+    drop(ledger);
+    Ok(host)
+}
 
+/// Join the other cooperatives over libp2p.
+async fn start_p2p(
+    config: &NodeConfig,
+    genesis: &NetworkGenesis,
+    keypair: &Keypair,
+) -> Result<(P2pHandle, mpsc::Receiver<NetEvent>), NodeError> {
     let parse = |list: &[String]| -> Result<Vec<libp2p::Multiaddr>, NodeError> {
         list.iter()
             .map(|a| {
@@ -178,7 +226,7 @@ pub async fn run(home: &NodeHome, shutdown: watch::Receiver<bool>) -> Result<(),
             .collect()
     };
     let p2p_config = P2pConfig {
-        chain_id: chain_id.clone(),
+        chain_id: genesis.ledger.chain_id.clone(),
         identity_seed: keypair.seed(),
         listen: parse(&config.listen)?,
         bootstrap: parse(&config.peers)?,
@@ -190,30 +238,18 @@ pub async fn run(home: &NodeHome, shutdown: watch::Receiver<bool>) -> Result<(),
         event_queue: 4_096,
         command_queue: 4_096,
     };
-    let (p2p, net) = p2p::spawn(p2p_config)
+    p2p::spawn(p2p_config)
         .await
-        .map_err(|e| NodeError::Network(e.to_string()))?;
+        .map_err(|e| NodeError::Network(e.to_string()))
+}
 
-    let (events, _) = broadcast::channel(EVENTS_BUFFER);
-    let (outbox_tx, outbox_rx) = mpsc::channel(OUTBOX_MAX);
-    let state = Arc::new(NodeState {
-        role: config.role,
-        chain_id: chain_id.clone(),
-        node_key: me,
-        genesis: genesis.clone(),
-        host: host.state().clone(),
-        metrics: Metrics::default(),
-        events,
-        submitted_at: Default::default(),
-        live: RwLock::default(),
-        outbox: outbox_tx,
-        txs_available: tokio::sync::Notify::new(),
-    });
-    state
-        .metrics
-        .height
-        .store(height, std::sync::atomic::Ordering::Relaxed);
-
+/// Serve the HTTP API (and the web pages) until shutdown.
+async fn serve_api(
+    config: &NodeConfig,
+    state: Arc<NodeState>,
+    p2p: P2pHandle,
+    shutdown: watch::Receiver<bool>,
+) -> Result<tokio::task::JoinHandle<()>, NodeError> {
     let listener = tokio::net::TcpListener::bind(config.api)
         .await
         .map_err(|e| NodeError::Api {
@@ -222,14 +258,14 @@ pub async fn run(home: &NodeHome, shutdown: watch::Receiver<bool>) -> Result<(),
         })?;
     let router = api::router(
         ApiState {
-            node: state.clone(),
-            p2p: Some(p2p.clone()),
+            node: state,
+            p2p: Some(p2p),
             admin: config.admin_api,
             stopping: shutdown.clone(),
         },
         config.api_body_max_bytes,
     );
-    let mut api_shutdown = shutdown.clone();
+    let mut api_shutdown = shutdown;
     let api_task = tokio::spawn(async move {
         let serve = axum::serve(listener, router).with_graceful_shutdown(async move {
             let _ = api_shutdown.wait_for(|stop| *stop).await;
@@ -239,17 +275,5 @@ pub async fn run(home: &NodeHome, shutdown: watch::Receiver<bool>) -> Result<(),
         }
     });
     tracing::info!(api = %config.api, "API listening");
-
-    let runtime = Runtime::new(host, state, p2p, net, outbox_rx, shutdown);
-    let stopped = runtime.run().await;
-    // Graceful: in-flight requests finish; bounded all the same.
-    if tokio::time::timeout(API_DRAIN_TIMEOUT, api_task)
-        .await
-        .is_err()
-    {
-        tracing::warn!("API requests still open after shutdown; closing them");
-    }
-    stopped?;
-    tracing::info!("node stopped");
-    Ok(())
+    Ok(api_task)
 }

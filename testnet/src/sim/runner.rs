@@ -381,41 +381,10 @@ impl Simulation {
             Event::Gossip { node } => self.gossip(node),
             Event::Clients => self.clients_tick(),
             Event::Crash { node, how } => {
-                if self.nodes[node].host.is_none() {
-                    return Ok(()); // already down
-                }
-                self.trace.record(
-                    self.now_ms,
-                    TraceEvent::Crash {
-                        node: node as u32,
-                        how: format!("{how:?}"),
-                    },
-                );
-                match how {
-                    CrashKind::Now => {
-                        self.faults.crashes += 1;
-                        self.nodes[node].crash();
-                    }
-                    CrashKind::MidSend => self.nodes[node].crash_mid_send = true,
-                    CrashKind::AtWrite { commits_ok } => {
-                        self.nodes[node].arm_crash_at_write(commits_ok)
-                    }
-                }
+                self.crash(node, how);
                 Ok(())
             }
-            Event::Restart { node } => {
-                if self.nodes[node].host.is_some() {
-                    // The crash never struck (no send or write came): call it off.
-                    self.nodes[node].crash_mid_send = false;
-                    if self.nodes[node].crash_at_write {
-                        self.nodes[node].crash_at_write = false;
-                        self.nodes[node].storage.allow(u64::MAX);
-                    }
-                    return Ok(());
-                }
-                self.faults.restarts += 1;
-                self.restart(node)
-            }
+            Event::Restart { node } => self.restart_event(node),
             Event::Partition { groups, kind } => {
                 self.trace.record(
                     self.now_ms,
@@ -440,6 +409,45 @@ impl Simulation {
                 Ok(())
             }
         }
+    }
+
+    /// A scheduled crash strikes `node` now, or arms it for its next
+    /// send or storage write.
+    fn crash(&mut self, node: usize, how: CrashKind) {
+        if self.nodes[node].host.is_none() {
+            return; // already down
+        }
+        self.trace.record(
+            self.now_ms,
+            TraceEvent::Crash {
+                node: node as u32,
+                how: format!("{how:?}"),
+            },
+        );
+        match how {
+            CrashKind::Now => {
+                self.faults.crashes += 1;
+                self.nodes[node].crash();
+            }
+            CrashKind::MidSend => self.nodes[node].crash_mid_send = true,
+            CrashKind::AtWrite { commits_ok } => self.nodes[node].arm_crash_at_write(commits_ok),
+        }
+    }
+
+    /// A scheduled restart: bring a crashed node back, or call off a crash
+    /// that never struck (no send or write came).
+    fn restart_event(&mut self, node: usize) -> Result<(), Violation> {
+        let n = &mut self.nodes[node];
+        if n.host.is_some() {
+            n.crash_mid_send = false;
+            if n.crash_at_write {
+                n.crash_at_write = false;
+                n.storage.allow(u64::MAX);
+            }
+            return Ok(());
+        }
+        self.faults.restarts += 1;
+        self.restart(node)
     }
 
     /// A node starts `height` with `set` (at start, restart or next height):

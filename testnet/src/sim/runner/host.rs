@@ -12,7 +12,7 @@ use super::super::trace::{short, TraceEvent};
 use super::super::violation::Violation;
 use super::super::world::CHAIN_ID;
 use super::{count_block, Simulation};
-use kopnet_consensus::{Decision, Hash, Message, Value};
+use kopnet_consensus::{Decision, Evidence, Hash, Message, Value};
 use kopnet_node::host::catch_up;
 use kopnet_node::host::{self, CommitPath, Committed, Effect, Effects, HostError, Origin, Timer};
 use kopnet_node::wire::SyncRequest;
@@ -173,24 +173,28 @@ impl Simulation {
                 self.use_set(node, height, &validators)?;
             }
             Effect::AllowList(_) => {}
-            Effect::Evidence(evidence) => {
-                let offender = evidence.offender();
-                let index = self
-                    .nodes
-                    .iter()
-                    .position(|n| n.keypair.public() == offender);
-                let info = index.map(|i| (i, !self.nodes[i].is_honest()));
-                self.trace.record(
-                    self.now_ms,
-                    TraceEvent::Evidence {
-                        node: node as u32,
-                        offender: index.map_or_else(|| "?".into(), |i| i.to_string()),
-                    },
-                );
-                if self.nodes[node].is_honest() {
-                    self.checker.evidence(node, &evidence, info)?;
-                }
-            }
+            Effect::Evidence(evidence) => self.evidence(node, &evidence)?,
+        }
+        Ok(())
+    }
+
+    /// An honest node's evidence must accuse a Byzantine node, and verify.
+    fn evidence(&mut self, node: NodeId, evidence: &Evidence) -> Result<(), Violation> {
+        let offender = evidence.offender();
+        let index = self
+            .nodes
+            .iter()
+            .position(|n| n.keypair.public() == offender);
+        let info = index.map(|i| (i, !self.nodes[i].is_honest()));
+        self.trace.record(
+            self.now_ms,
+            TraceEvent::Evidence {
+                node: node as u32,
+                offender: index.map_or_else(|| "?".into(), |i| i.to_string()),
+            },
+        );
+        if self.nodes[node].is_honest() {
+            self.checker.evidence(node, evidence, info)?;
         }
         Ok(())
     }
