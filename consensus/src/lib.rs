@@ -59,9 +59,7 @@
 )]
 
 pub mod certificate;
-pub mod codec;
 pub mod config;
-pub mod crypto;
 mod driver;
 pub mod engine;
 pub mod error;
@@ -74,6 +72,8 @@ pub mod state_machine;
 pub mod types;
 pub mod validator_set;
 pub mod vote_keeper;
+
+pub use kopnet_primitives::{codec, crypto};
 
 pub use certificate::{CertificateError, CommitCertificate, CommitSignature};
 pub use config::{ConfigError, EngineConfig, TimeoutConfig};
