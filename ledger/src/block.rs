@@ -6,7 +6,7 @@
 //! state produced by block `h`.
 
 use crate::tx::Transaction;
-use kopnet_consensus::{codec, Hash, PublicKey};
+use kopnet_primitives::{codec, Hash, PublicKey};
 use serde::{Deserialize, Serialize};
 
 /// Most transactions in one block.

@@ -34,7 +34,7 @@
 //!
 //! All hashes are blake3 in derive-key mode with their own contexts.
 
-use kopnet_consensus::Hash;
+use kopnet_primitives::Hash;
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Bound;
 

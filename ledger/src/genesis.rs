@@ -3,7 +3,7 @@
 use crate::fees::{default_fee_rules, FeeRule};
 use crate::state::{Counters, Params, State, StateKey, StateValue};
 use crate::types::{Amount, CoopId, Cooperative, TierLimits, COOP_NAME_MAX_BYTES};
-use kopnet_consensus::{codec, Hash, PublicKey};
+use kopnet_primitives::{codec, Hash, PublicKey};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 

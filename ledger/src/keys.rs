@@ -12,7 +12,7 @@
 //! | `X`    | host-chosen key             | host data (certificates)  |
 //! | `M`    | meta name                   | genesis hash, height, ... |
 
-use kopnet_consensus::{Hash, PublicKey};
+use kopnet_primitives::{Hash, PublicKey};
 
 /// Largest page a history query returns.
 pub const MAX_PAGE: usize = 1_000;

@@ -10,7 +10,7 @@ use crate::state::{Overlay, State, StateKey, StateRead, StateValue};
 use crate::storage::{Storage, StorageError, WriteBatch};
 use crate::tx::{Action, GovAction, Transaction};
 use crate::types::Amount;
-use kopnet_consensus::{codec, Hash, PublicKey};
+use kopnet_primitives::{codec, Hash, PublicKey};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -846,7 +846,7 @@ impl<S: Storage> Ledger<S> {
                 nonce,
                 action: action.clone(),
             },
-            signature: kopnet_consensus::Signature([0; 64]),
+            signature: kopnet_primitives::Signature([0; 64]),
         };
         let admitted = execute::admit(&self.state, &self.chain_id, &tx)?;
         let mut overlay = Overlay::new(&self.state);

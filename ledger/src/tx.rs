@@ -3,8 +3,8 @@
 use crate::fees::FeeRule;
 use crate::rejection::Rejection;
 use crate::types::{AccountKind, Amount, CoopId, KycTier};
-use kopnet_consensus::crypto::domain;
-use kopnet_consensus::{codec, Hash, Keypair, PreparedKey, PublicKey, Signature};
+use kopnet_primitives::crypto::domain;
+use kopnet_primitives::{codec, Hash, Keypair, PreparedKey, PublicKey, Signature};
 use serde::{Deserialize, Serialize};
 
 /// Largest encoded transaction accepted anywhere.

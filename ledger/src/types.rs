@@ -1,7 +1,7 @@
 //! The nouns of the money model: cooperatives, member accounts, internal
 //! accounts and the identifiers that name them.
 
-use kopnet_consensus::PublicKey;
+use kopnet_primitives::PublicKey;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 

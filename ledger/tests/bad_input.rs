@@ -2,13 +2,13 @@
 
 mod common;
 use common::*;
-use kopnet_consensus::codec::DecodeError;
 use kopnet_ledger::ledger::{BlockError, BlockLimits, LedgerError};
 use kopnet_ledger::storage::FaultyStorage;
 use kopnet_ledger::tx::MAX_TX_BYTES;
 use kopnet_ledger::{
     AccountKind, Action, Block, MemoryStorage, Rejection, Transaction, TxBody, VerifyAll,
 };
+use kopnet_primitives::codec::DecodeError;
 
 fn payment_tx(h: &mut Harness<MemoryStorage>) -> Transaction {
     let ani = h.member("ani", "ksp-sejahtera", AccountKind::Member, 50_000);
@@ -174,10 +174,10 @@ fn a_failed_store_write_leaves_the_ledger_unchanged() {
 
 #[test]
 fn oversize_blocks_are_rejected_and_change_nothing() {
-    use kopnet_consensus::codec;
     use kopnet_ledger::block::{tx_root, MAX_BLOCK_BYTES, MAX_BLOCK_TXS};
     use kopnet_ledger::fees::default_fee_rules;
     use kopnet_ledger::GovAction;
+    use kopnet_primitives::codec;
 
     let mut h = Harness::new(MemoryStorage::new(), 1_000_000);
     let tx = payment_tx(&mut h);
