@@ -3,7 +3,6 @@
 use crate::fees::FeeRule;
 use crate::rejection::Rejection;
 use crate::types::{AccountKind, Amount, CoopId, KycTier};
-use kopnet_primitives::crypto::domain;
 use kopnet_primitives::{codec, Hash, Keypair, PreparedKey, PublicKey, Signature};
 use serde::{Deserialize, Serialize};
 
@@ -15,6 +14,12 @@ pub const MAX_MEMO_BYTES: usize = 64;
 pub const MAX_CHAIN_ID_BYTES: usize = 32;
 /// Most fee rules one governance action may install.
 pub const MAX_FEE_RULES: usize = 64;
+
+/// The signing domain of transactions (see
+/// [`kopnet_primitives::crypto::domain`]): a transaction signature never
+/// verifies as a consensus vote or proposal. Part of the wallet's format:
+/// the browser wallet signs under the same string.
+pub const TX_SIGNING_DOMAIN: &str = "kopnet/tx/v1";
 
 const TX_HASH_CONTEXT: &str = "kopnet 2026 transaction v1";
 
@@ -122,7 +127,7 @@ impl Transaction {
     /// Sign a body with the signer's key (the body's `signer` must match).
     pub fn sign(body: TxBody, key: &Keypair) -> Result<Transaction, Rejection> {
         let bytes = codec::encode(&body).map_err(|e| Rejection::Malformed(e.to_string()))?;
-        let signature = key.sign(domain::TRANSACTION, &bytes);
+        let signature = key.sign(TX_SIGNING_DOMAIN, &bytes);
         Ok(Transaction { body, signature })
     }
 
@@ -172,7 +177,7 @@ impl Transaction {
             return Err(Rejection::BadSignature);
         }
         let bytes = codec::encode(&self.body).map_err(|e| Rejection::Malformed(e.to_string()))?;
-        key.verify(domain::TRANSACTION, &bytes, &self.signature)
+        key.verify(TX_SIGNING_DOMAIN, &bytes, &self.signature)
             .map_err(|_| Rejection::BadSignature)
     }
 
