@@ -14,9 +14,6 @@ pub type Height = u64;
 /// A round within a height, starting at 0.
 pub type Round = u32;
 
-/// The longest chain id accepted in [`crate::EngineConfig`], in bytes.
-pub const CHAIN_ID_BYTES_MAX: usize = 32;
-
 /// The signing domain of votes (see [`crate::crypto::domain`]): a vote
 /// signature never verifies as a proposal or a transaction.
 pub const VOTE_SIGNING_DOMAIN: &str = "kopnet/vote/v1";

@@ -3,7 +3,7 @@
 use crate::fees::{default_fee_rules, FeeRule};
 use crate::state::{Counters, Params, State, StateKey, StateValue};
 use crate::types::{Amount, CoopId, Cooperative, TierLimits, COOP_NAME_MAX_BYTES};
-use kopnet_primitives::{codec, Hash, PublicKey};
+use kopnet_primitives::{codec, Hash, PublicKey, CHAIN_ID_BYTES_MAX};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
@@ -72,7 +72,7 @@ impl Genesis {
     }
 
     pub fn validate(&self) -> Result<(), GenesisError> {
-        if self.chain_id.is_empty() || self.chain_id.len() > crate::tx::MAX_CHAIN_ID_BYTES {
+        if self.chain_id.is_empty() || self.chain_id.len() > CHAIN_ID_BYTES_MAX {
             return Err(GenesisError::ChainId);
         }
         let count = self.cooperatives.len();

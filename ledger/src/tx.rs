@@ -3,15 +3,15 @@
 use crate::fees::FeeRule;
 use crate::rejection::Rejection;
 use crate::types::{AccountKind, Amount, CoopId, KycTier};
-use kopnet_primitives::{codec, Hash, Keypair, PreparedKey, PublicKey, Signature};
+use kopnet_primitives::{
+    codec, Hash, Keypair, PreparedKey, PublicKey, Signature, CHAIN_ID_BYTES_MAX,
+};
 use serde::{Deserialize, Serialize};
 
 /// Largest encoded transaction accepted anywhere.
 pub const MAX_TX_BYTES: usize = 16 * 1024;
 /// Longest payment memo, in bytes.
 pub const MAX_MEMO_BYTES: usize = 64;
-/// Longest chain id, in bytes.
-pub const MAX_CHAIN_ID_BYTES: usize = 32;
 /// Most fee rules one governance action may install.
 pub const MAX_FEE_RULES: usize = 64;
 
@@ -184,7 +184,7 @@ impl Transaction {
     /// Field rules that decoding alone cannot enforce.
     pub fn check_format(&self) -> Result<(), Rejection> {
         let malformed = |what: &str| Err(Rejection::Malformed(what.to_string()));
-        if self.body.chain_id.len() > MAX_CHAIN_ID_BYTES {
+        if self.body.chain_id.len() > CHAIN_ID_BYTES_MAX {
             return malformed("chain id too long");
         }
         match &self.body.action {

@@ -16,6 +16,8 @@
 //!   ed25519 [`Keypair`]s, [`PublicKey`]s (and [`PreparedKey`]s for verifying
 //!   many signatures by one signer), [`Signature`]s checked with
 //!   `verify_strict`, and the readable `kop…` text form of a key.
+//! * [`chain_id`]: the one bound on a network's name,
+//!   [`CHAIN_ID_BYTES_MAX`], shared by the ledger and consensus.
 //!
 //! Changing anything here changes bytes that are signed, hashed or stored: a
 //! hash, a signature or a state root computed before and after would differ.
@@ -33,7 +35,9 @@
     )
 )]
 
+pub mod chain_id;
 pub mod codec;
 pub mod crypto;
 
+pub use chain_id::CHAIN_ID_BYTES_MAX;
 pub use crypto::{CryptoError, Hash, Keypair, PreparedKey, PublicKey, Signature};
