@@ -1,6 +1,8 @@
 //! The ledger: committed state, its commitment, and atomic block application.
 
-use crate::block::{tx_root, Block, BlockHeader, MAX_BLOCK_BYTES, MAX_BLOCK_TXS};
+use crate::block::{
+    tx_root, Block, BlockHeader, BLOCK_BYTES_MAX as MAX_BLOCK_BYTES, BLOCK_TXS_MAX as MAX_BLOCK_TXS,
+};
 use crate::commitment::{StateProof, StateTree};
 use crate::execute::{self, ExecContext};
 use crate::genesis::{Genesis, GenesisError};
@@ -669,7 +671,7 @@ impl<S: Storage> Ledger<S> {
         let upper = before.map(|(h, i)| keys::history(member, h, i));
         let rows =
             self.store
-                .scan_prefix_rev(&prefix, upper.as_deref(), limit.min(keys::MAX_PAGE))?;
+                .scan_prefix_rev(&prefix, upper.as_deref(), limit.min(keys::PAGE_TXS_MAX))?;
         let mut out = Vec::with_capacity(rows.len());
         for (_, value) in rows {
             let hash = Hash(<[u8; 32]>::try_from(value.as_slice()).map_err(corrupt)?);

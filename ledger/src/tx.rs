@@ -9,11 +9,11 @@ use kopnet_primitives::{
 use serde::{Deserialize, Serialize};
 
 /// Largest encoded transaction accepted anywhere.
-pub const MAX_TX_BYTES: usize = 16 * 1024;
+pub const TX_BYTES_MAX: usize = 16 * 1024;
 /// Longest payment memo, in bytes.
-pub const MAX_MEMO_BYTES: usize = 64;
+pub const MEMO_BYTES_MAX: usize = 64;
 /// Most fee rules one governance action may install.
-pub const MAX_FEE_RULES: usize = 64;
+pub const FEE_RULES_MAX: usize = 64;
 
 /// The signing domain of transactions (see
 /// [`kopnet_primitives::crypto::domain`]): a transaction signature never
@@ -133,7 +133,7 @@ impl Transaction {
 
     /// Decode a transaction from untrusted bytes; never panics.
     pub fn decode(bytes: &[u8]) -> Result<Transaction, Rejection> {
-        let tx: Transaction = codec::decode_bounded(bytes, MAX_TX_BYTES)
+        let tx: Transaction = codec::decode_bounded(bytes, TX_BYTES_MAX)
             .map_err(|e| Rejection::Malformed(e.to_string()))?;
         tx.check_format()?;
         Ok(tx)
@@ -188,7 +188,7 @@ impl Transaction {
             return malformed("chain id too long");
         }
         match &self.body.action {
-            Action::Payment { memo, .. } if memo.len() > MAX_MEMO_BYTES => {
+            Action::Payment { memo, .. } if memo.len() > MEMO_BYTES_MAX => {
                 malformed("memo longer than 64 bytes")
             }
             Action::CashIn { agent, .. } | Action::CashOut { agent, .. } if !agent.is_valid() => {
@@ -212,7 +212,7 @@ fn check_gov_format(action: &GovAction) -> Result<(), Rejection> {
             if !id.is_valid() || id.is_network() {
                 return malformed("invalid cooperative id");
             }
-            if name.is_empty() || name.len() > crate::types::COOP_NAME_MAX_BYTES {
+            if name.is_empty() || name.len() > crate::types::COOP_NAME_BYTES_MAX {
                 return malformed("cooperative name must be 1-64 bytes");
             }
             Ok(())
@@ -224,7 +224,7 @@ fn check_gov_format(action: &GovAction) -> Result<(), Rejection> {
         {
             malformed("invalid cooperative id")
         }
-        GovAction::SetFeeRules { rules } if rules.len() > MAX_FEE_RULES => {
+        GovAction::SetFeeRules { rules } if rules.len() > FEE_RULES_MAX => {
             malformed("too many fee rules")
         }
         _ => Ok(()),
