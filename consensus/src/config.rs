@@ -2,7 +2,8 @@
 
 use crate::quorum::QuorumRule;
 use crate::state_machine::TimeoutStep;
-use crate::types::{Round, CHAIN_ID_BYTES_MAX};
+use crate::types::Round;
+use kopnet_primitives::CHAIN_ID_BYTES_MAX;
 use serde::{Deserialize, Serialize};
 
 /// Per-step timeouts. A timeout in round `r` lasts `base + r * delta_ms`, so

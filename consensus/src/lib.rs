@@ -1,9 +1,13 @@
-//! kopnet consensus: an I/O-free BFT engine, plus the codec and signing
-//! primitives that every other kopnet crate shares.
+//! kopnet consensus: an I/O-free BFT engine.
 //!
-//! This crate is the bottom of the dependency graph and does no I/O: no tokio,
-//! libp2p, sled, filesystem, threads, wall clock or randomness. `cargo tree -p
-//! kopnet-consensus -e normal` shows it.
+//! This crate does no I/O: no tokio, libp2p, sled, filesystem, threads, wall
+//! clock or randomness. It knows nothing of the ledger (the values it orders
+//! are opaque bytes) and depends on one kopnet crate, `kopnet-primitives`,
+//! the leaf that holds the codec, hashes, keys and signatures it shares with
+//! the ledger. They are re-exported here ([`codec`], [`crypto`],
+//! [`Hash`](struct@Hash), [`PublicKey`], ...) so hosts can keep using them
+//! from this crate. `cargo tree -p kopnet-consensus -e normal` shows all of
+//! it.
 //!
 //! # The engine
 //!
@@ -59,9 +63,7 @@
 )]
 
 pub mod certificate;
-pub mod codec;
 pub mod config;
-pub mod crypto;
 mod driver;
 pub mod engine;
 pub mod error;
@@ -74,6 +76,8 @@ pub mod state_machine;
 pub mod types;
 pub mod validator_set;
 pub mod vote_keeper;
+
+pub use kopnet_primitives::{codec, crypto};
 
 pub use certificate::{CertificateError, CommitCertificate, CommitSignature};
 pub use config::{ConfigError, EngineConfig, TimeoutConfig};

@@ -6,7 +6,7 @@
 //! network, and a prevote can never be replayed as a precommit.
 
 use crate::codec::{self, EncodeError};
-use crate::crypto::{domain, CryptoError, Hash, Keypair, PublicKey, Signature};
+use crate::crypto::{CryptoError, Hash, Keypair, PublicKey, Signature};
 use serde::{Deserialize, Serialize};
 
 /// A block height. Height 1 is the first block decided by consensus.
@@ -14,8 +14,11 @@ pub type Height = u64;
 /// A round within a height, starting at 0.
 pub type Round = u32;
 
-/// The longest chain id accepted in [`crate::EngineConfig`], in bytes.
-pub const CHAIN_ID_BYTES_MAX: usize = 32;
+/// The signing domain of votes (see [`crate::crypto::domain`]): a vote
+/// signature never verifies as a proposal or a transaction.
+pub const VOTE_SIGNING_DOMAIN: &str = "kopnet/vote/v1";
+/// The signing domain of proposals (see [`crate::crypto::domain`]).
+pub const PROPOSAL_SIGNING_DOMAIN: &str = "kopnet/proposal/v1";
 
 /// An opaque value (the host's block). The engine never looks inside `bytes`:
 /// the host computes `id` from the bytes and is asked to validate every value
@@ -67,7 +70,7 @@ impl Vote {
     }
 }
 
-/// A vote with its ed25519 signature (domain [`domain::VOTE`]).
+/// A vote with its ed25519 signature (domain [`VOTE_SIGNING_DOMAIN`]).
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
 pub struct SignedVote {
     pub vote: Vote,
@@ -87,7 +90,7 @@ impl SignedVote {
     /// Sign a vote with `keypair`.
     pub fn sign(chain_id: &str, keypair: &Keypair, vote: Vote) -> Result<Self, EncodeError> {
         let bytes = vote.sign_bytes(chain_id)?;
-        let signature = keypair.sign(domain::VOTE, &bytes);
+        let signature = keypair.sign(VOTE_SIGNING_DOMAIN, &bytes);
         Ok(SignedVote { vote, signature })
     }
 
@@ -96,7 +99,7 @@ impl SignedVote {
         let bytes = self.vote.sign_bytes(chain_id)?;
         self.vote
             .validator
-            .verify(domain::VOTE, &bytes, &self.signature)?;
+            .verify(VOTE_SIGNING_DOMAIN, &bytes, &self.signature)?;
         Ok(())
     }
 }
@@ -137,7 +140,7 @@ impl Proposal {
     }
 }
 
-/// A proposal with its ed25519 signature (domain [`domain::PROPOSAL`]).
+/// A proposal with its ed25519 signature (domain [`PROPOSAL_SIGNING_DOMAIN`]).
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
 pub struct SignedProposal {
     pub proposal: Proposal,
@@ -152,7 +155,7 @@ impl SignedProposal {
         proposal: Proposal,
     ) -> Result<Self, EncodeError> {
         let bytes = proposal.sign_bytes(chain_id)?;
-        let signature = keypair.sign(domain::PROPOSAL, &bytes);
+        let signature = keypair.sign(PROPOSAL_SIGNING_DOMAIN, &bytes);
         Ok(SignedProposal {
             proposal,
             signature,
@@ -164,7 +167,7 @@ impl SignedProposal {
         let bytes = self.proposal.sign_bytes(chain_id)?;
         self.proposal
             .proposer
-            .verify(domain::PROPOSAL, &bytes, &self.signature)?;
+            .verify(PROPOSAL_SIGNING_DOMAIN, &bytes, &self.signature)?;
         Ok(())
     }
 }

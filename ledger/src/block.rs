@@ -6,13 +6,13 @@
 //! state produced by block `h`.
 
 use crate::tx::Transaction;
-use kopnet_consensus::{codec, Hash, PublicKey};
+use kopnet_primitives::{codec, Hash, PublicKey};
 use serde::{Deserialize, Serialize};
 
 /// Most transactions in one block.
-pub const MAX_BLOCK_TXS: usize = 20_000;
-/// Largest encoded block.
-pub const MAX_BLOCK_BYTES: usize = 8 * 1024 * 1024;
+pub const BLOCK_TXS_MAX: usize = 20_000;
+/// Largest encoded block, in bytes.
+pub const BLOCK_BYTES_MAX: usize = 8 * 1024 * 1024;
 
 const BLOCK_HASH_CONTEXT: &str = "kopnet 2026 block header v1";
 const TX_ROOT_LEAF_CONTEXT: &str = "kopnet 2026 tx root leaf v1";
@@ -66,7 +66,7 @@ impl Block {
     }
 
     pub fn decode(bytes: &[u8]) -> Result<Block, BlockDecodeError> {
-        Ok(codec::decode_bounded(bytes, MAX_BLOCK_BYTES)?)
+        Ok(codec::decode_bounded(bytes, BLOCK_BYTES_MAX)?)
     }
 }
 

@@ -9,14 +9,14 @@
 //! shape as well.
 //!
 //! **Shape.** `bits` is a pure function of the number of entries `n`
-//! ([`bucket_bits`]): the smallest `b >= MIN_BUCKET_BITS` with
-//! `n <= TARGET_BUCKET_LEAVES * 2^b`. Every node, including one that rebuilds
+//! ([`bucket_bits`]): the smallest `b >= BUCKET_BITS_MIN` with
+//! `n <= BUCKET_LEAVES_TARGET * 2^b`. Every node, including one that rebuilds
 //! the tree from storage, therefore gets the same shape for the same state,
-//! and a bucket holds `TARGET_BUCKET_LEAVES / 2` to `TARGET_BUCKET_LEAVES`
+//! and a bucket holds `BUCKET_LEAVES_TARGET / 2` to `BUCKET_LEAVES_TARGET`
 //! leaves on average once the tree has grown past its minimum size.
 //!
 //! **Cost.** Changing an entry re-hashes its bucket (on average at most
-//! [`TARGET_BUCKET_LEAVES`] leaves, whatever the number of entries) and the
+//! [`BUCKET_LEAVES_TARGET`] leaves, whatever the number of entries) and the
 //! `bits` nodes on its path to the root, once per block however many of the
 //! block's changes share them. When a block moves `n` across a threshold, the
 //! tree is re-bucketed: leaf hashes are kept, but every bucket and node hash is
@@ -34,16 +34,16 @@
 //!
 //! All hashes are blake3 in derive-key mode with their own contexts.
 
-use kopnet_consensus::Hash;
+use kopnet_primitives::Hash;
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Bound;
 
 /// Fewest bucket bits (the shape of a small state: 256 buckets).
-pub const MIN_BUCKET_BITS: u32 = 8;
+pub const BUCKET_BITS_MIN: u32 = 8;
 /// Most bucket bits (2^32 buckets: far beyond any state this ledger holds).
-pub const MAX_BUCKET_BITS: u32 = 32;
+pub const BUCKET_BITS_MAX: u32 = 32;
 /// Most leaves per bucket on average before the bucket count doubles.
-pub const TARGET_BUCKET_LEAVES: u64 = 32;
+pub const BUCKET_LEAVES_TARGET: u64 = 32;
 
 const KEY_CONTEXT: &str = "kopnet 2026 state key v1";
 const LEAF_CONTEXT: &str = "kopnet 2026 state leaf v1";
@@ -54,8 +54,8 @@ const ROOT_CONTEXT: &str = "kopnet 2026 state root v2";
 
 /// The bucket bits for a state of `entries` entries.
 pub fn bucket_bits(entries: u64) -> u32 {
-    let mut bits = MIN_BUCKET_BITS;
-    while bits < MAX_BUCKET_BITS && entries > TARGET_BUCKET_LEAVES << bits {
+    let mut bits = BUCKET_BITS_MIN;
+    while bits < BUCKET_BITS_MAX && entries > BUCKET_LEAVES_TARGET << bits {
         bits += 1;
     }
     bits
@@ -159,7 +159,7 @@ impl StateTree {
     pub fn new() -> StateTree {
         let mut tree = StateTree {
             leaves: BTreeMap::new(),
-            bits: MIN_BUCKET_BITS,
+            bits: BUCKET_BITS_MIN,
             nodes: Vec::new(),
             dirty: BTreeSet::new(),
             root: Hash::ZERO,
@@ -343,7 +343,7 @@ impl StateProof {
     /// The bucket is the key's, holds only its own keys in order, and hashes
     /// up to `root`.
     fn verify_bucket(&self, root: &Hash, key_hash: &Hash) -> bool {
-        let shape_ok = (MIN_BUCKET_BITS..=MAX_BUCKET_BITS).contains(&self.bits)
+        let shape_ok = (BUCKET_BITS_MIN..=BUCKET_BITS_MAX).contains(&self.bits)
             && u32::try_from(self.siblings.len()).ok() == Some(self.bits)
             && bucket_of(key_hash, self.bits) == self.bucket;
         if !shape_ok {
@@ -416,14 +416,14 @@ mod tests {
 
     #[test]
     fn bucket_bits_keep_the_average_bucket_at_most_the_target() {
-        assert_eq!(bucket_bits(0), MIN_BUCKET_BITS);
-        let at_min = TARGET_BUCKET_LEAVES << MIN_BUCKET_BITS;
-        assert_eq!(bucket_bits(at_min), MIN_BUCKET_BITS);
-        assert_eq!(bucket_bits(at_min + 1), MIN_BUCKET_BITS + 1);
-        assert_eq!(bucket_bits(2 * at_min), MIN_BUCKET_BITS + 1);
-        assert_eq!(bucket_bits(2 * at_min + 1), MIN_BUCKET_BITS + 2);
-        assert_eq!(bucket_bits(u64::MAX), MAX_BUCKET_BITS);
-        for bits in MIN_BUCKET_BITS..=MAX_BUCKET_BITS {
+        assert_eq!(bucket_bits(0), BUCKET_BITS_MIN);
+        let at_min = BUCKET_LEAVES_TARGET << BUCKET_BITS_MIN;
+        assert_eq!(bucket_bits(at_min), BUCKET_BITS_MIN);
+        assert_eq!(bucket_bits(at_min + 1), BUCKET_BITS_MIN + 1);
+        assert_eq!(bucket_bits(2 * at_min), BUCKET_BITS_MIN + 1);
+        assert_eq!(bucket_bits(2 * at_min + 1), BUCKET_BITS_MIN + 2);
+        assert_eq!(bucket_bits(u64::MAX), BUCKET_BITS_MAX);
+        for bits in BUCKET_BITS_MIN..=BUCKET_BITS_MAX {
             for bucket in [0u64, 1, (1u64 << bits) - 1] {
                 let start = bucket_start(bucket, bits);
                 assert_eq!(bucket_of(&start, bits), bucket);

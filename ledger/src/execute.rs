@@ -10,7 +10,7 @@ use crate::tx::{Action, IdempotencyId, Transaction};
 use crate::types::{
     AccountId, AccountKind, AccountStatus, Amount, CoopId, Cooperative, MemberAccount,
 };
-use kopnet_consensus::{Hash, PublicKey};
+use kopnet_primitives::{Hash, PublicKey};
 
 /// Who signed a transaction.
 #[derive(Debug, Clone)]

@@ -69,7 +69,7 @@ pub struct FeeRule {
 }
 
 /// Largest basis points a rule may charge (10 %).
-pub const MAX_FEE_BPS: u32 = 1_000;
+pub const FEE_BPS_MAX: u32 = 1_000;
 
 impl FeeRule {
     pub fn applies(&self, kind: FeeKind, cross: bool) -> bool {
@@ -106,8 +106,8 @@ impl FeeRule {
         if !cash && uses(FeeParty::AgentCoop) {
             return Err("payment fees cannot name an agent cooperative".into());
         }
-        if self.bps > MAX_FEE_BPS {
-            return Err(format!("bps above {MAX_FEE_BPS}"));
+        if self.bps > FEE_BPS_MAX {
+            return Err(format!("bps above {FEE_BPS_MAX}"));
         }
         if matches!(self.max, Some(max) if max < self.min) {
             return Err("max below min".into());

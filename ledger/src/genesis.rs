@@ -2,15 +2,15 @@
 
 use crate::fees::{default_fee_rules, FeeRule};
 use crate::state::{Counters, Params, State, StateKey, StateValue};
-use crate::types::{Amount, CoopId, Cooperative, TierLimits, COOP_NAME_MAX_BYTES};
-use kopnet_consensus::{codec, Hash, PublicKey};
+use crate::types::{Amount, CoopId, Cooperative, TierLimits, COOP_NAME_BYTES_MAX};
+use kopnet_primitives::{codec, Hash, PublicKey, CHAIN_ID_BYTES_MAX};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
 const GENESIS_HASH_CONTEXT: &str = "kopnet 2026 genesis v1";
 
 /// Most cooperatives in a genesis.
-pub const MAX_GENESIS_COOPERATIVES: usize = 256;
+pub const GENESIS_COOPERATIVES_MAX: usize = 256;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GenesisCooperative {
@@ -72,11 +72,11 @@ impl Genesis {
     }
 
     pub fn validate(&self) -> Result<(), GenesisError> {
-        if self.chain_id.is_empty() || self.chain_id.len() > crate::tx::MAX_CHAIN_ID_BYTES {
+        if self.chain_id.is_empty() || self.chain_id.len() > CHAIN_ID_BYTES_MAX {
             return Err(GenesisError::ChainId);
         }
         let count = self.cooperatives.len();
-        if count == 0 || count > MAX_GENESIS_COOPERATIVES {
+        if count == 0 || count > GENESIS_COOPERATIVES_MAX {
             return Err(GenesisError::CooperativeCount);
         }
         let mut ids = BTreeSet::new();
@@ -93,7 +93,7 @@ impl Genesis {
             if !keys.insert(coop.key) || coop.key.validate().is_err() {
                 return Err(GenesisError::BadKey(id));
             }
-            if coop.name.is_empty() || coop.name.len() > COOP_NAME_MAX_BYTES {
+            if coop.name.is_empty() || coop.name.len() > COOP_NAME_BYTES_MAX {
                 return Err(GenesisError::Name(id));
             }
             power = power

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
 /// Most proposals open at once.
-pub const MAX_OPEN_PROPOSALS: u32 = 64;
+pub const OPEN_PROPOSALS_MAX: u32 = 64;
 
 /// Where a proposal stands.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -65,7 +65,7 @@ pub fn propose<B: StateRead + ?Sized>(
         }
     }
     let mut counters = state.counters();
-    if counters.open_proposals >= MAX_OPEN_PROPOSALS {
+    if counters.open_proposals >= OPEN_PROPOSALS_MAX {
         return Err(Rejection::TooManyProposals);
     }
     let id = counters.next_proposal;

@@ -12,10 +12,10 @@
 //! | `X`    | host-chosen key             | host data (certificates)  |
 //! | `M`    | meta name                   | genesis hash, height, ... |
 
-use kopnet_consensus::{Hash, PublicKey};
+use kopnet_primitives::{Hash, PublicKey};
 
-/// Largest page a history query returns.
-pub const MAX_PAGE: usize = 1_000;
+/// Most transactions one page of a member's history holds.
+pub const PAGE_TXS_MAX: usize = 1_000;
 
 pub const STATE_PREFIX: &[u8] = b"S";
 pub const META_GENESIS: &[u8] = b"Mgenesis";

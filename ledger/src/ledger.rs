@@ -1,6 +1,8 @@
 //! The ledger: committed state, its commitment, and atomic block application.
 
-use crate::block::{tx_root, Block, BlockHeader, MAX_BLOCK_BYTES, MAX_BLOCK_TXS};
+use crate::block::{
+    tx_root, Block, BlockHeader, BLOCK_BYTES_MAX as MAX_BLOCK_BYTES, BLOCK_TXS_MAX as MAX_BLOCK_TXS,
+};
 use crate::commitment::{StateProof, StateTree};
 use crate::execute::{self, ExecContext};
 use crate::genesis::{Genesis, GenesisError};
@@ -10,7 +12,7 @@ use crate::state::{Overlay, State, StateKey, StateRead, StateValue};
 use crate::storage::{Storage, StorageError, WriteBatch};
 use crate::tx::{Action, GovAction, Transaction};
 use crate::types::Amount;
-use kopnet_consensus::{codec, Hash, PublicKey};
+use kopnet_primitives::{codec, Hash, PublicKey};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -669,7 +671,7 @@ impl<S: Storage> Ledger<S> {
         let upper = before.map(|(h, i)| keys::history(member, h, i));
         let rows =
             self.store
-                .scan_prefix_rev(&prefix, upper.as_deref(), limit.min(keys::MAX_PAGE))?;
+                .scan_prefix_rev(&prefix, upper.as_deref(), limit.min(keys::PAGE_TXS_MAX))?;
         let mut out = Vec::with_capacity(rows.len());
         for (_, value) in rows {
             let hash = Hash(<[u8; 32]>::try_from(value.as_slice()).map_err(corrupt)?);
@@ -847,7 +849,7 @@ impl<S: Storage> Ledger<S> {
                 nonce,
                 action: action.clone(),
             },
-            signature: kopnet_consensus::Signature([0; 64]),
+            signature: kopnet_primitives::Signature([0; 64]),
         };
         let admitted = execute::admit(&self.state, &self.chain_id, &tx)?;
         let mut overlay = Overlay::new(&self.state);

@@ -21,6 +21,13 @@
 //! * [`storage`]: the storage trait with sled, memory and fault-injecting backends.
 //! * [`invariants`]: conservation and position checks, runnable at any time.
 //!
+//! Hashes, keys, signatures and the canonical codec come from
+//! `kopnet-primitives`, the leaf crate the ledger shares with consensus; the
+//! ledger does not depend on consensus, nor consensus on the ledger. What is
+//! the ledger's own stays here: the transaction signing domain
+//! ([`tx::TX_SIGNING_DOMAIN`]), the hash domains of transactions, blocks and
+//! state, and every bound on its inputs.
+//!
 //! Transactions that fail admission (wrong chain, bad signature, unknown
 //! signer, stale or future nonce) can never be in a block. Every other
 //! transaction in a block uses its nonce and gets a result: applied, or

@@ -30,7 +30,7 @@
 //! Execution codes (the transaction is in a block, its nonce is used, nothing
 //! else changes): everything else.
 
-use kopnet_consensus::Hash;
+use kopnet_primitives::Hash;
 use serde::{Deserialize, Serialize};
 
 /// A typed, documented reason for rejecting a transaction.

@@ -13,7 +13,7 @@ use crate::settlement::SettlementWindow;
 use crate::tx::IdempotencyId;
 use crate::types::TierLimits;
 use crate::types::{AccountId, Amount, CoopId, Cooperative, MemberAccount};
-use kopnet_consensus::{Hash, PublicKey};
+use kopnet_primitives::{Hash, PublicKey};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 

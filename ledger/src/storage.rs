@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// Default sled page cache: modest, so that several nodes fit on one machine.
-pub const DEFAULT_CACHE_BYTES: u64 = 64 * 1024 * 1024;
+pub const CACHE_BYTES_DEFAULT: u64 = 64 * 1024 * 1024;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StorageError {

@@ -6,7 +6,7 @@
 use crate::genesis::{Genesis, GenesisCooperative};
 use crate::tx::{Action, Transaction, TxBody};
 use crate::types::CoopId;
-use kopnet_consensus::{Hash, Keypair, PublicKey};
+use kopnet_primitives::{Hash, Keypair, PublicKey};
 use std::collections::BTreeMap;
 
 /// The demo city's cooperatives: (slug, display name).
@@ -60,7 +60,7 @@ impl Signers {
             Ok(tx) => tx,
             Err(_) => Transaction {
                 body,
-                signature: kopnet_consensus::Signature([0; 64]),
+                signature: kopnet_primitives::Signature([0; 64]),
             },
         }
     }

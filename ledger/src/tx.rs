@@ -3,18 +3,23 @@
 use crate::fees::FeeRule;
 use crate::rejection::Rejection;
 use crate::types::{AccountKind, Amount, CoopId, KycTier};
-use kopnet_consensus::crypto::domain;
-use kopnet_consensus::{codec, Hash, Keypair, PreparedKey, PublicKey, Signature};
+use kopnet_primitives::{
+    codec, Hash, Keypair, PreparedKey, PublicKey, Signature, CHAIN_ID_BYTES_MAX,
+};
 use serde::{Deserialize, Serialize};
 
 /// Largest encoded transaction accepted anywhere.
-pub const MAX_TX_BYTES: usize = 16 * 1024;
+pub const TX_BYTES_MAX: usize = 16 * 1024;
 /// Longest payment memo, in bytes.
-pub const MAX_MEMO_BYTES: usize = 64;
-/// Longest chain id, in bytes.
-pub const MAX_CHAIN_ID_BYTES: usize = 32;
+pub const MEMO_BYTES_MAX: usize = 64;
 /// Most fee rules one governance action may install.
-pub const MAX_FEE_RULES: usize = 64;
+pub const FEE_RULES_MAX: usize = 64;
+
+/// The signing domain of transactions (see
+/// [`kopnet_primitives::crypto::domain`]): a transaction signature never
+/// verifies as a consensus vote or proposal. Part of the wallet's format:
+/// the browser wallet signs under the same string.
+pub const TX_SIGNING_DOMAIN: &str = "kopnet/tx/v1";
 
 const TX_HASH_CONTEXT: &str = "kopnet 2026 transaction v1";
 
@@ -122,13 +127,13 @@ impl Transaction {
     /// Sign a body with the signer's key (the body's `signer` must match).
     pub fn sign(body: TxBody, key: &Keypair) -> Result<Transaction, Rejection> {
         let bytes = codec::encode(&body).map_err(|e| Rejection::Malformed(e.to_string()))?;
-        let signature = key.sign(domain::TRANSACTION, &bytes);
+        let signature = key.sign(TX_SIGNING_DOMAIN, &bytes);
         Ok(Transaction { body, signature })
     }
 
     /// Decode a transaction from untrusted bytes; never panics.
     pub fn decode(bytes: &[u8]) -> Result<Transaction, Rejection> {
-        let tx: Transaction = codec::decode_bounded(bytes, MAX_TX_BYTES)
+        let tx: Transaction = codec::decode_bounded(bytes, TX_BYTES_MAX)
             .map_err(|e| Rejection::Malformed(e.to_string()))?;
         tx.check_format()?;
         Ok(tx)
@@ -172,18 +177,18 @@ impl Transaction {
             return Err(Rejection::BadSignature);
         }
         let bytes = codec::encode(&self.body).map_err(|e| Rejection::Malformed(e.to_string()))?;
-        key.verify(domain::TRANSACTION, &bytes, &self.signature)
+        key.verify(TX_SIGNING_DOMAIN, &bytes, &self.signature)
             .map_err(|_| Rejection::BadSignature)
     }
 
     /// Field rules that decoding alone cannot enforce.
     pub fn check_format(&self) -> Result<(), Rejection> {
         let malformed = |what: &str| Err(Rejection::Malformed(what.to_string()));
-        if self.body.chain_id.len() > MAX_CHAIN_ID_BYTES {
+        if self.body.chain_id.len() > CHAIN_ID_BYTES_MAX {
             return malformed("chain id too long");
         }
         match &self.body.action {
-            Action::Payment { memo, .. } if memo.len() > MAX_MEMO_BYTES => {
+            Action::Payment { memo, .. } if memo.len() > MEMO_BYTES_MAX => {
                 malformed("memo longer than 64 bytes")
             }
             Action::CashIn { agent, .. } | Action::CashOut { agent, .. } if !agent.is_valid() => {
@@ -207,7 +212,7 @@ fn check_gov_format(action: &GovAction) -> Result<(), Rejection> {
             if !id.is_valid() || id.is_network() {
                 return malformed("invalid cooperative id");
             }
-            if name.is_empty() || name.len() > crate::types::COOP_NAME_MAX_BYTES {
+            if name.is_empty() || name.len() > crate::types::COOP_NAME_BYTES_MAX {
                 return malformed("cooperative name must be 1-64 bytes");
             }
             Ok(())
@@ -219,7 +224,7 @@ fn check_gov_format(action: &GovAction) -> Result<(), Rejection> {
         {
             malformed("invalid cooperative id")
         }
-        GovAction::SetFeeRules { rules } if rules.len() > MAX_FEE_RULES => {
+        GovAction::SetFeeRules { rules } if rules.len() > FEE_RULES_MAX => {
             malformed("too many fee rules")
         }
         _ => Ok(()),

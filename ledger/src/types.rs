@@ -1,7 +1,7 @@
 //! The nouns of the money model: cooperatives, member accounts, internal
 //! accounts and the identifiers that name them.
 
-use kopnet_consensus::PublicKey;
+use kopnet_primitives::PublicKey;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -13,9 +13,9 @@ pub type Amount = u64;
 pub type Position = i128;
 
 /// Longest cooperative slug, in bytes.
-pub const COOP_ID_MAX_BYTES: usize = 16;
+pub const COOP_ID_BYTES_MAX: usize = 16;
 /// Longest cooperative display name, in bytes.
-pub const COOP_NAME_MAX_BYTES: usize = 64;
+pub const COOP_NAME_BYTES_MAX: usize = 64;
 /// The reserved participant that homes the network fund.
 pub const NETWORK_PARTICIPANT: &str = "network";
 
@@ -34,7 +34,7 @@ impl TryFrom<String> for CoopId {
 impl CoopId {
     /// Validate and wrap a slug.
     pub fn new(slug: &str) -> Result<CoopId, InvalidCoopId> {
-        let ok_len = !slug.is_empty() && slug.len() <= COOP_ID_MAX_BYTES;
+        let ok_len = !slug.is_empty() && slug.len() <= COOP_ID_BYTES_MAX;
         let ok_chars = slug
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');

@@ -2,13 +2,13 @@
 
 mod common;
 use common::*;
-use kopnet_consensus::codec::DecodeError;
 use kopnet_ledger::ledger::{BlockError, BlockLimits, LedgerError};
 use kopnet_ledger::storage::FaultyStorage;
-use kopnet_ledger::tx::MAX_TX_BYTES;
+use kopnet_ledger::tx::TX_BYTES_MAX;
 use kopnet_ledger::{
     AccountKind, Action, Block, MemoryStorage, Rejection, Transaction, TxBody, VerifyAll,
 };
+use kopnet_primitives::codec::DecodeError;
 
 fn payment_tx(h: &mut Harness<MemoryStorage>) -> Transaction {
     let ani = h.member("ani", "ksp-sejahtera", AccountKind::Member, 50_000);
@@ -35,7 +35,7 @@ fn truncated_trailing_and_oversize_bytes_are_malformed() {
         Transaction::decode(&trailing).unwrap_err(),
         Rejection::Malformed(DecodeError::TrailingBytes { extra: 1 }.to_string())
     );
-    let oversize = vec![0u8; MAX_TX_BYTES + 1];
+    let oversize = vec![0u8; TX_BYTES_MAX + 1];
     assert!(matches!(
         Transaction::decode(&oversize).unwrap_err(),
         Rejection::Malformed(m) if m.contains("exceeds the limit")
@@ -174,10 +174,10 @@ fn a_failed_store_write_leaves_the_ledger_unchanged() {
 
 #[test]
 fn oversize_blocks_are_rejected_and_change_nothing() {
-    use kopnet_consensus::codec;
-    use kopnet_ledger::block::{tx_root, MAX_BLOCK_BYTES, MAX_BLOCK_TXS};
+    use kopnet_ledger::block::{tx_root, BLOCK_BYTES_MAX, BLOCK_TXS_MAX};
     use kopnet_ledger::fees::default_fee_rules;
     use kopnet_ledger::GovAction;
+    use kopnet_primitives::codec;
 
     let mut h = Harness::new(MemoryStorage::new(), 1_000_000);
     let tx = payment_tx(&mut h);
@@ -205,24 +205,24 @@ fn oversize_blocks_are_rejected_and_change_nothing() {
     assert_eq!(counted, small.encode().unwrap().len());
 
     // Too many transactions.
-    let too_many = with_txs(vec![tx.clone(); MAX_BLOCK_TXS + 1]);
+    let too_many = with_txs(vec![tx.clone(); BLOCK_TXS_MAX + 1]);
     // Too many bytes, in fewer transactions than the count limit: big
     // governance transactions.
     let mut rules = default_fee_rules();
-    while rules.len() < kopnet_ledger::tx::MAX_FEE_RULES {
+    while rules.len() < kopnet_ledger::tx::FEE_RULES_MAX {
         rules.extend(default_fee_rules());
     }
-    rules.truncate(kopnet_ledger::tx::MAX_FEE_RULES);
+    rules.truncate(kopnet_ledger::tx::FEE_RULES_MAX);
     let big = h.sign(
         &coop("ksp-sejahtera"),
         Action::Propose {
             action: GovAction::SetFeeRules { rules },
         },
     );
-    let per_block = MAX_BLOCK_BYTES / big.encoded_len() + 1;
-    assert!(per_block < MAX_BLOCK_TXS);
+    let per_block = BLOCK_BYTES_MAX / big.encoded_len() + 1;
+    assert!(per_block < BLOCK_TXS_MAX);
     let too_big = with_txs(vec![big; per_block]);
-    assert!(too_big.encode().unwrap().len() > MAX_BLOCK_BYTES);
+    assert!(too_big.encode().unwrap().len() > BLOCK_BYTES_MAX);
 
     for block in [too_many, too_big] {
         assert_eq!(
@@ -238,7 +238,7 @@ fn oversize_blocks_are_rejected_and_change_nothing() {
         // Bytes over the limit do not even decode (a block of too many
         // small transactions does, and is refused by validation above).
         let bytes = block.encode().unwrap();
-        if bytes.len() > MAX_BLOCK_BYTES {
+        if bytes.len() > BLOCK_BYTES_MAX {
             assert!(matches!(
                 Block::decode(&bytes),
                 Err(kopnet_ledger::block::BlockDecodeError::Codec(

@@ -5,8 +5,8 @@
 
 mod common;
 use common::*;
-use kopnet_consensus::Hash;
 use kopnet_ledger::{AccountKind, Action, Block, BlockHeader, KycTier, Transaction, TxBody};
+use kopnet_primitives::Hash;
 
 fn fixtures() -> (Transaction, Transaction, Block) {
     let ksp = keypair("ksp-sejahtera");

@@ -6,11 +6,11 @@
 
 mod common;
 use common::*;
-use kopnet_consensus::{PublicKey, Signature};
 use kopnet_ledger::ledger::{BlockError, BlockLimits};
 use kopnet_ledger::{
     AccountKind, Action, GovAction, MemoryStorage, Transaction, TxBody, VerifyAll,
 };
+use kopnet_primitives::{PublicKey, Signature};
 
 /// Which rules a case breaks (a case may break several).
 #[derive(Default, Clone, Copy)]

@@ -21,7 +21,6 @@
 mod common;
 mod prop_model;
 use common::*;
-use kopnet_consensus::PublicKey;
 use kopnet_ledger::invariants;
 use kopnet_ledger::ledger::BlockLimits;
 use kopnet_ledger::state::{State, StateRead};
@@ -30,6 +29,7 @@ use kopnet_ledger::{
     AccountId, AccountKind, Action, Ledger, MemoryStorage, Rejection, SledStorage, Transaction,
     VerifyAll,
 };
+use kopnet_primitives::PublicKey;
 use prop_model::*;
 use proptest::test_runner::{Config, FileFailurePersistence, TestCaseError, TestRunner};
 use std::cell::RefCell;

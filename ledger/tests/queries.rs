@@ -3,9 +3,9 @@
 
 mod common;
 use common::*;
-use kopnet_consensus::Hash;
 use kopnet_ledger::ledger::TxRecord;
 use kopnet_ledger::{AccountKind, Action, MemoryStorage};
+use kopnet_primitives::Hash;
 
 #[test]
 fn history_pages_newest_first_with_before() {

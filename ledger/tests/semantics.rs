@@ -332,7 +332,7 @@ fn replays_and_wrong_nonces_are_not_admitted() {
 
 #[test]
 fn weak_or_invalid_keys_cannot_own_an_account() {
-    use kopnet_consensus::PublicKey;
+    use kopnet_primitives::PublicKey;
     let mut h = city();
     // Small-order points: the identity (order 1), y = -1 (order 2), y = 0
     // (order 4); and bytes that are no curve point at all.

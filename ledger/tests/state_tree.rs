@@ -2,7 +2,7 @@
 //! scratch, across changes of shape; and an update's work (counted, not
 //! timed) does not grow with the number of entries.
 
-use kopnet_ledger::commitment::{bucket_bits, StateTree, MIN_BUCKET_BITS, TARGET_BUCKET_LEAVES};
+use kopnet_ledger::commitment::{bucket_bits, StateTree, BUCKET_BITS_MIN, BUCKET_LEAVES_TARGET};
 
 fn key(i: u64) -> [u8; 8] {
     i.to_le_bytes()
@@ -27,7 +27,7 @@ fn from_scratch(n: u64, version: impl Fn(u64) -> u64) -> StateTree {
 
 #[test]
 fn incremental_and_from_scratch_roots_agree_across_resizes() {
-    let first_resize = TARGET_BUCKET_LEAVES << MIN_BUCKET_BITS;
+    let first_resize = BUCKET_LEAVES_TARGET << BUCKET_BITS_MIN;
     let top = 2 * first_resize + 1_000; // two resizes on the way up
     let mut tree = StateTree::new();
     let mut bits_seen = vec![tree.bits()];
@@ -70,13 +70,13 @@ fn incremental_and_from_scratch_roots_agree_across_resizes() {
     }
     tree.recompute();
     assert!(tree.last_work().resized);
-    assert_eq!(tree.bits(), MIN_BUCKET_BITS);
+    assert_eq!(tree.bits(), BUCKET_BITS_MIN);
     let scratch = from_scratch(keep, |i| latest[i as usize]);
     assert_eq!(tree.root(), scratch.root());
 
     // The root commits to the shape: proofs carry it and verify.
     let proof = tree.prove(&key(3));
-    assert_eq!(proof.bits, MIN_BUCKET_BITS);
+    assert_eq!(proof.bits, BUCKET_BITS_MIN);
     assert!(proof.verify(&tree.root(), &key(3), &value(3, latest[3])));
     let mut wrong_shape = proof.clone();
     wrong_shape.bits += 1;
@@ -110,18 +110,18 @@ fn an_update_hashes_a_bounded_number_of_leaves_at_any_size() {
     // a fixed 4096-bucket tree would hash 64 leaves per update at the
     // larger size, and ever more as the state grows.
     for n in [
-        TARGET_BUCKET_LEAVES << MIN_BUCKET_BITS,
-        TARGET_BUCKET_LEAVES << 13,
+        BUCKET_LEAVES_TARGET << BUCKET_BITS_MIN,
+        BUCKET_LEAVES_TARGET << 13,
     ] {
         let mut tree = from_scratch(n, |_| 0);
         assert_eq!(u64::try_from(tree.len()).unwrap(), n);
         let (mean, max) = update_work(&mut tree, n);
         assert!(
-            mean <= TARGET_BUCKET_LEAVES + 8,
+            mean <= BUCKET_LEAVES_TARGET + 8,
             "{n} entries: mean {mean} leaves per update"
         );
         assert!(
-            max <= 3 * TARGET_BUCKET_LEAVES,
+            max <= 3 * BUCKET_LEAVES_TARGET,
             "{n} entries: max {max} leaves per update"
         );
     }

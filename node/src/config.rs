@@ -239,10 +239,10 @@ impl NodeConfig {
         if self.mempool.max_age_blocks == 0 {
             return Err(field("mempool.max_age_blocks", "must be at least 1"));
         }
-        if !(1..=kopnet_ledger::block::MAX_BLOCK_TXS).contains(&self.block.max_txs) {
+        if !(1..=kopnet_ledger::block::BLOCK_TXS_MAX).contains(&self.block.max_txs) {
             return Err(field("block.max_txs", "must be between 1 and 20000"));
         }
-        if !(16 * 1024..=kopnet_ledger::block::MAX_BLOCK_BYTES / 2).contains(&self.block.max_bytes)
+        if !(16 * 1024..=kopnet_ledger::block::BLOCK_BYTES_MAX / 2).contains(&self.block.max_bytes)
         {
             return Err(field(
                 "block.max_bytes",

@@ -11,7 +11,7 @@ pub const SYNC_PAGE_MAX: u32 = 64;
 /// Largest gossip or sync message.
 pub const WIRE_BYTES_MAX: usize = 12 * 1024 * 1024;
 /// Block and certificate bytes in one catch-up page (one block alone may
-/// exceed it; a block is at most [`kopnet_ledger::block::MAX_BLOCK_BYTES`]).
+/// exceed it; a block is at most [`kopnet_ledger::block::BLOCK_BYTES_MAX`]).
 /// Well under [`WIRE_BYTES_MAX`], so a page always fits one message.
 pub const SYNC_PAGE_BYTES_MAX: usize = 8 * 1024 * 1024;
 
@@ -81,4 +81,4 @@ pub fn decode<T: Serialize + serde::de::DeserializeOwned>(
 // A page of catch-up, or one maximal block with its certificate, always fits
 // one wire message.
 const _: () = assert!(SYNC_PAGE_BYTES_MAX + 1024 * 1024 <= WIRE_BYTES_MAX);
-const _: () = assert!(kopnet_ledger::block::MAX_BLOCK_BYTES + 1024 * 1024 <= WIRE_BYTES_MAX);
+const _: () = assert!(kopnet_ledger::block::BLOCK_BYTES_MAX + 1024 * 1024 <= WIRE_BYTES_MAX);

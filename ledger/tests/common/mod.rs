@@ -1,13 +1,13 @@
 //! Shared test harness: a demo city ledger and helpers to run blocks.
 #![allow(dead_code)]
 
-use kopnet_consensus::{Hash, Keypair, PublicKey};
 use kopnet_ledger::ledger::BlockLimits;
 use kopnet_ledger::testkit::{demo_genesis, demo_signers, key_for, Signers};
 use kopnet_ledger::{
     AccountKind, Action, CoopId, Genesis, KycTier, Ledger, Rejection, Storage, Transaction,
     VerifyAll,
 };
+use kopnet_primitives::{Hash, Keypair, PublicKey};
 
 pub const CHAIN: &str = "kopnet-test";
 

@@ -16,18 +16,18 @@
 use serde::{de::DeserializeOwned, Serialize};
 
 /// Upper bound for any single decoded object (a block, a network message).
-pub const MAX_DECODE_BYTES: usize = 16 * 1024 * 1024;
+pub const DECODE_BYTES_MAX: usize = 16 * 1024 * 1024;
 
 /// The bincode configuration kopnet uses everywhere.
 const fn config() -> bincode::config::Configuration<
     bincode::config::LittleEndian,
     bincode::config::Fixint,
-    bincode::config::Limit<MAX_DECODE_BYTES>,
+    bincode::config::Limit<DECODE_BYTES_MAX>,
 > {
     bincode::config::standard()
         .with_little_endian()
         .with_fixed_int_encoding()
-        .with_limit::<MAX_DECODE_BYTES>()
+        .with_limit::<DECODE_BYTES_MAX>()
 }
 
 /// Why bytes could not be turned into a value. Decoding never panics.
@@ -63,12 +63,12 @@ pub fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, EncodeError> 
 }
 
 /// Decode a value, allowing at most `limit` bytes of input (capped by
-/// [`MAX_DECODE_BYTES`]). Rejects truncated, trailing and non-canonical input.
+/// [`DECODE_BYTES_MAX`]). Rejects truncated, trailing and non-canonical input.
 pub fn decode_bounded<T: Serialize + DeserializeOwned>(
     bytes: &[u8],
     limit: usize,
 ) -> Result<T, DecodeError> {
-    let limit = limit.min(MAX_DECODE_BYTES);
+    let limit = limit.min(DECODE_BYTES_MAX);
     if bytes.len() > limit {
         return Err(DecodeError::TooLarge {
             len: bytes.len(),
@@ -88,9 +88,9 @@ pub fn decode_bounded<T: Serialize + DeserializeOwned>(
     }
 }
 
-/// Decode a value of at most [`MAX_DECODE_BYTES`].
+/// Decode a value of at most [`DECODE_BYTES_MAX`].
 pub fn decode<T: Serialize + DeserializeOwned>(bytes: &[u8]) -> Result<T, DecodeError> {
-    decode_bounded(bytes, MAX_DECODE_BYTES)
+    decode_bounded(bytes, DECODE_BYTES_MAX)
 }
 
 fn map_decode_error(error: bincode::error::DecodeError) -> DecodeError {
@@ -98,8 +98,8 @@ fn map_decode_error(error: bincode::error::DecodeError) -> DecodeError {
     match error {
         B::UnexpectedEnd { .. } => DecodeError::Truncated,
         B::LimitExceeded => DecodeError::TooLarge {
-            len: MAX_DECODE_BYTES,
-            limit: MAX_DECODE_BYTES,
+            len: DECODE_BYTES_MAX,
+            limit: DECODE_BYTES_MAX,
         },
         other => DecodeError::Malformed(other.to_string()),
     }

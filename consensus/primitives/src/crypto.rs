@@ -3,22 +3,38 @@
 //! * Hashes are blake3 in `derive_key` mode, so every hash carries a domain
 //!   (`"kopnet 2026 tx v1"`, `"kopnet 2026 block v1"`, ...) and a hash of one kind
 //!   can never be mistaken for a hash of another.
-//! * Signatures are ed25519 over `domain || 0x00 || bytes`, verified with
-//!   `verify_strict` (rejects malleable signatures and small-order keys).
+//! * Signatures are ed25519 over `domain || 0x00 || bytes` ([`domain`]),
+//!   verified with `verify_strict` (rejects malleable signatures and
+//!   small-order keys).
 //! * Addresses are `kop` + base58(public key ‖ 4-byte checksum), so a mistyped
 //!   address is rejected instead of paying a stranger.
 
 use crate::codec::fixed_bytes;
+use domain::signing_bytes;
 use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
 
-/// Signing domains. A signature made for one can never verify for another.
+/// Domain separation for signatures: every signature covers a domain string
+/// before the message, so a signature made for one kind of message (a
+/// transaction, a vote, a proposal) can never verify as another.
+///
+/// The domains themselves belong to the crate that owns the message: the
+/// ledger defines the transaction domain, consensus the vote and proposal
+/// domains. Each is a `kopnet/<what>/v<n>` string, distinct from all others;
+/// a new kind of signed message takes a new domain, never an existing one.
 pub mod domain {
-    pub const TRANSACTION: &str = "kopnet/tx/v1";
-    pub const VOTE: &str = "kopnet/vote/v1";
-    pub const PROPOSAL: &str = "kopnet/proposal/v1";
+    /// The exact bytes an ed25519 signature covers: `domain || 0x00 ||
+    /// message`. The zero byte ends the domain, which never contains one, so
+    /// no domain-and-message pair can be read as another.
+    pub fn signing_bytes(domain: &str, message: &[u8]) -> Vec<u8> {
+        let mut out = Vec::with_capacity(domain.len() + 1 + message.len());
+        out.extend_from_slice(domain.as_bytes());
+        out.push(0);
+        out.extend_from_slice(message);
+        out
+    }
 }
 
 /// A 32-byte blake3 digest.
@@ -261,14 +277,6 @@ impl fmt::Debug for Signature {
     }
 }
 
-fn signing_bytes(domain: &str, message: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(domain.len() + 1 + message.len());
-    out.extend_from_slice(domain.as_bytes());
-    out.push(0);
-    out.extend_from_slice(message);
-    out
-}
-
 /// A secret signing key. Never printed, never serialized by accident.
 pub struct Keypair {
     signing: SigningKey,
@@ -350,19 +358,30 @@ mod tests {
 
     #[test]
     fn signatures_are_domain_separated() {
+        const PAY: &str = "kopnet/test-pay/v1";
+        const OTHER: &str = "kopnet/test-other/v1";
         let key = Keypair::from_seed([1; 32]);
-        let sig = key.sign(domain::TRANSACTION, b"pay");
+        let sig = key.sign(PAY, b"pay");
+        key.public().verify(PAY, b"pay", &sig).unwrap();
         key.public()
-            .verify(domain::TRANSACTION, b"pay", &sig)
+            .prepare()
+            .unwrap()
+            .verify(PAY, b"pay", &sig)
             .unwrap();
         assert_eq!(
-            key.public().verify(domain::VOTE, b"pay", &sig),
+            key.public().verify(OTHER, b"pay", &sig),
             Err(CryptoError::BadSignature)
         );
         assert_eq!(
-            key.public().verify(domain::TRANSACTION, b"paz", &sig),
+            key.public().verify(PAY, b"paz", &sig),
             Err(CryptoError::BadSignature)
         );
+    }
+
+    #[test]
+    fn signing_bytes_are_domain_zero_message() {
+        assert_eq!(domain::signing_bytes("ab", b"cd"), b"ab\0cd".to_vec());
+        assert_eq!(domain::signing_bytes("", b""), vec![0]);
     }
 
     #[test]
