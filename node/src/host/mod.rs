@@ -41,6 +41,9 @@ pub mod timers;
 pub mod values;
 pub mod verdict;
 
+#[cfg(test)]
+mod tests;
+
 pub use admission::{admit, admit_batch, Accepted, Admitted, BatchAdmission, Origin};
 pub use effect::{CommitPath, Committed, Effect, Effects};
 pub use state::{HostState, RecentRejections, RECENT_REJECTIONS_MAX};

@@ -1,0 +1,260 @@
+//! The host on its own: one validator over in-memory storage, driven by a
+//! tiny shell that carries out timers, so that the host's rules show
+//! without a network: commits land with their records, a transaction
+//! from a client reaches a block, and a store or safety record that
+//! cannot be written stops the host (fail-stop) with memory as on disk.
+
+use super::*;
+use crate::config::MempoolConfig;
+use kopnet_consensus::{Keypair, SafetyRecord, SafetyStore, TimeoutConfig};
+use kopnet_ledger::storage::FaultyStorage;
+use kopnet_ledger::{testkit, Action, MemoryStorage};
+
+type Store = Arc<FaultyStorage<MemoryStorage>>;
+
+#[derive(Clone, Default)]
+struct MemorySafety {
+    record: Arc<Mutex<Option<SafetyRecord>>>,
+    broken: bool,
+}
+
+#[derive(Debug)]
+struct SafetyBroken;
+
+impl std::fmt::Display for SafetyBroken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("disk full")
+    }
+}
+
+impl SafetyStore for MemorySafety {
+    type Error = SafetyBroken;
+    fn persist(&mut self, record: &SafetyRecord) -> Result<(), SafetyBroken> {
+        if self.broken {
+            return Err(SafetyBroken);
+        }
+        if let Ok(mut slot) = self.record.lock() {
+            *slot = Some(record.clone());
+        }
+        Ok(())
+    }
+}
+
+const CHAIN: &str = "kopnet-test";
+
+fn validator() -> Keypair {
+    testkit::key_for("ksp-sejahtera")
+}
+
+fn config() -> HostConfig {
+    let mut engine = EngineConfig::new(CHAIN).unwrap();
+    engine.timeouts = TimeoutConfig {
+        propose_ms: 100,
+        prevote_ms: 100,
+        precommit_ms: 100,
+        delta_ms: 10,
+        empty_block_interval_ms: 50,
+    };
+    HostConfig {
+        engine,
+        block_limits: BlockLimits::default(),
+        mempool: MempoolConfig::default(),
+        verified_signatures_max: 1_024,
+        runs_consensus: true,
+        observers: Vec::new(),
+    }
+}
+
+fn open(store: &Store, safety: &MemorySafety) -> Result<Host<Store, MemorySafety>, HostError> {
+    let genesis = testkit::demo_genesis(CHAIN, 1, 1_000_000);
+    let record = safety.record.lock().unwrap().clone();
+    Host::open(
+        store.clone(),
+        &genesis,
+        validator(),
+        safety.clone(),
+        record,
+        config(),
+    )
+}
+
+/// A shell of the least kind: effects go to a list, timers fire in
+/// deadline order with the clock jumping to each.
+struct Shell {
+    now_ms: u64,
+    timers: Timers,
+    committed: Vec<Committed>,
+    broadcasts: usize,
+}
+
+impl Shell {
+    fn new() -> Self {
+        Shell {
+            now_ms: 0,
+            timers: Timers::default(),
+            committed: Vec::new(),
+            broadcasts: 0,
+        }
+    }
+
+    fn take(&mut self, effects: Effects) {
+        for effect in effects {
+            match effect {
+                Effect::Schedule {
+                    deadline_ms,
+                    height,
+                    round,
+                    step,
+                } => self.timers.schedule(
+                    deadline_ms,
+                    Timer {
+                        height,
+                        round,
+                        step,
+                    },
+                ),
+                Effect::Committed(c) => self.committed.push(*c),
+                Effect::Broadcast(_) => self.broadcasts += 1,
+                _ => {}
+            }
+        }
+    }
+
+    /// Fire timers until the host commits `height` (bounded).
+    fn run_until<S: Storage, K: SafetyStore>(
+        &mut self,
+        host: &mut Host<S, K>,
+        height: u64,
+    ) -> Result<(), HostError>
+    where
+        K::Error: std::fmt::Display,
+    {
+        for _ in 0..1_000 {
+            if host.height() >= height {
+                return Ok(());
+            }
+            let Some(deadline) = self.timers.next_deadline_ms() else {
+                panic!("no timer pending at height {}", host.height());
+            };
+            self.now_ms = self.now_ms.max(deadline);
+            for timer in self.timers.take_due(self.now_ms) {
+                let effects = host.on_timeout(self.now_ms, timer)?;
+                self.take(effects);
+            }
+        }
+        panic!("height {height} not reached");
+    }
+}
+
+#[test]
+fn a_lone_validator_commits_blocks_with_their_records() {
+    let store: Store = Arc::new(FaultyStorage::new(MemoryStorage::new(), u64::MAX));
+    let safety = MemorySafety::default();
+    let mut host = open(&store, &safety).unwrap();
+    let mut shell = Shell::new();
+    let effects = host.start(0).unwrap();
+    assert!(effects
+        .iter()
+        .any(|e| matches!(e, Effect::HeightStarted { height: 1, .. })));
+    shell.take(effects);
+    shell.run_until(&mut host, 3).unwrap();
+    assert_eq!(shell.committed.len(), 3);
+    assert!(shell.broadcasts > 0);
+    let ledger = host.state().ledger.read().unwrap();
+    for h in 1..=3 {
+        let certificate = chain_store::certificate(&ledger, h).unwrap().unwrap();
+        assert_eq!(certificate.height, h);
+        // The set that signs h + 2 landed with block h.
+        assert!(chain_store::validator_set(&ledger, h + 2).is_ok());
+    }
+    // Persist, then send: the record the votes came from is on "disk".
+    let record = safety.record.lock().unwrap().clone().unwrap();
+    assert!(record.height >= 3);
+}
+
+#[test]
+fn a_client_transaction_takes_the_admission_path_into_a_block() {
+    let store: Store = Arc::new(FaultyStorage::new(MemoryStorage::new(), u64::MAX));
+    let mut host = open(&store, &MemorySafety::default()).unwrap();
+    let mut shell = Shell::new();
+    shell.take(host.start(0).unwrap());
+    let mut signers = testkit::demo_signers();
+    let member = testkit::key_for("anggota").public();
+    let tx = signers.sign(
+        CHAIN,
+        &validator().public(),
+        Action::RegisterMember {
+            member,
+            kind: kopnet_ledger::types::AccountKind::Member,
+            tier: kopnet_ledger::types::KycTier::Registered,
+        },
+    );
+    let bytes = tx.encode().unwrap();
+    let (admitted, effects) = admit(host.state(), &bytes, Origin::Client);
+    assert_eq!(admitted.unwrap().accepted, Accepted::Pending);
+    assert!(effects.iter().any(|e| matches!(e, Effect::GossipTx(_))));
+    // From a peer the same bytes are already pending and not re-gossiped.
+    let (again, effects) = admit(host.state(), &bytes, Origin::Peer);
+    assert_eq!(again.unwrap().accepted, Accepted::AlreadyPending);
+    assert!(effects.is_empty());
+    // Garbage changes nothing and says why.
+    let (refused, _) = admit(host.state(), b"not a transaction", Origin::Client);
+    assert_eq!(refused.unwrap_err().code(), "malformed");
+    shell.take(host.on_txs_available(shell.now_ms).unwrap());
+    shell.run_until(&mut host, 2).unwrap();
+    let in_block = shell.committed.iter().any(|c| {
+        c.outcome
+            .results
+            .iter()
+            .any(|(h, r)| *h == tx.hash() && r.is_ok())
+    });
+    assert!(in_block, "the transaction was committed and applied");
+    assert_eq!(host.state().mempool_len(), 0);
+}
+
+#[test]
+fn a_store_that_refuses_a_block_stops_the_host_with_memory_as_on_disk() {
+    let store: Store = Arc::new(FaultyStorage::new(MemoryStorage::new(), u64::MAX));
+    let safety = MemorySafety::default();
+    let mut host = open(&store, &safety).unwrap();
+    let mut shell = Shell::new();
+    shell.take(host.start(0).unwrap());
+    shell.run_until(&mut host, 2).unwrap();
+    let (height, root) = {
+        let ledger = host.state().ledger.read().unwrap();
+        (ledger.height(), ledger.state_root())
+    };
+    store.allow(0);
+    let error = shell.run_until(&mut host, height + 1).unwrap_err();
+    assert!(
+        matches!(error, HostError::Commit { height: h, .. } if h == height + 1),
+        "{error}"
+    );
+    assert_eq!(host.height(), height, "memory did not move past the disk");
+    drop(host);
+    store.allow(u64::MAX);
+    let reopened = open(&store, &safety).unwrap();
+    let ledger = reopened.state().ledger.read().unwrap();
+    assert_eq!((ledger.height(), ledger.state_root()), (height, root));
+}
+
+#[test]
+fn a_safety_record_that_cannot_be_saved_stops_the_host_before_any_vote() {
+    let store: Store = Arc::new(FaultyStorage::new(MemoryStorage::new(), u64::MAX));
+    let safety = MemorySafety {
+        broken: true,
+        ..MemorySafety::default()
+    };
+    let mut host = open(&store, &safety).unwrap();
+    let mut shell = Shell::new();
+    let error = host
+        .start(0)
+        .and_then(|effects| {
+            shell.take(effects);
+            shell.run_until(&mut host, 1)
+        })
+        .unwrap_err();
+    assert!(matches!(error, HostError::Persist(_)), "{error}");
+    assert_eq!(shell.broadcasts, 0, "nothing was sent unpersisted");
+    assert_eq!(host.height(), 0);
+}
