@@ -23,15 +23,15 @@ pub const KOPNET_GUI: &str = "ID.KOPNET";
 /// The merchant-account template tag kopnet uses.
 pub const KOPNET_TEMPLATE_TAG: &str = "26";
 /// Longest payload accepted by the parser (EMVCo allows 512).
-pub const MAX_PAYLOAD_LEN: usize = 512;
+pub const PAYLOAD_LEN_MAX: usize = 512;
 /// Longest merchant name (EMVCo field 59).
-pub const MAX_NAME_LEN: usize = 25;
+pub const NAME_LEN_MAX: usize = 25;
 /// Longest city (EMVCo field 60).
-pub const MAX_CITY_LEN: usize = 15;
+pub const CITY_LEN_MAX: usize = 15;
 /// Longest reference label (field 62, sub-tag 05).
-pub const MAX_REFERENCE_LEN: usize = 25;
+pub const REFERENCE_LEN_MAX: usize = 25;
 /// Largest amount in the 13-character amount field.
-pub const MAX_AMOUNT: u64 = 9_999_999_999_999;
+pub const AMOUNT_MAX: u64 = 9_999_999_999_999;
 
 /// A kopnet payment request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,7 +53,7 @@ pub struct PaymentRequest {
 /// Why a payload was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum QrisError {
-    #[error("payload is empty or longer than {MAX_PAYLOAD_LEN} characters")]
+    #[error("payload is empty or longer than {PAYLOAD_LEN_MAX} characters")]
     BadLength,
     #[error("payload contains characters outside printable ASCII")]
     BadCharacter,
@@ -126,8 +126,8 @@ impl PaymentRequest {
     /// Check the fields an encoder must respect.
     pub fn validate(&self) -> Result<(), QrisError> {
         PublicKey::from_address(&self.to).map_err(|e| QrisError::BadAddress(e.to_string()))?;
-        check_text("59", &self.name, MAX_NAME_LEN)?;
-        check_text("60", &self.city, MAX_CITY_LEN)?;
+        check_text("59", &self.name, NAME_LEN_MAX)?;
+        check_text("60", &self.city, CITY_LEN_MAX)?;
         if self.mcc.len() != 4 || !self.mcc.bytes().all(|b| b.is_ascii_digit()) {
             return Err(QrisError::BadField {
                 tag: "52",
@@ -135,7 +135,7 @@ impl PaymentRequest {
             });
         }
         if let Some(amount) = self.amount {
-            if amount == 0 || amount > MAX_AMOUNT {
+            if amount == 0 || amount > AMOUNT_MAX {
                 return Err(QrisError::BadField {
                     tag: "54",
                     why: "amount must be 1..9999999999999",
@@ -143,7 +143,7 @@ impl PaymentRequest {
             }
         }
         if let Some(reference) = &self.reference {
-            check_text("62", reference, MAX_REFERENCE_LEN)?;
+            check_text("62", reference, REFERENCE_LEN_MAX)?;
         }
         Ok(())
     }
@@ -184,7 +184,7 @@ impl PaymentRequest {
     /// Parse and check a scanned payload.
     pub fn parse(payload: &str) -> Result<PaymentRequest, QrisError> {
         let payload = payload.trim();
-        if payload.is_empty() || payload.len() > MAX_PAYLOAD_LEN {
+        if payload.is_empty() || payload.len() > PAYLOAD_LEN_MAX {
             return Err(QrisError::BadLength);
         }
         if !printable(payload) {
@@ -357,7 +357,7 @@ mod tests {
             request(Some(25_000), Some("INV-042")),
             request(None, None),
             request(Some(1), None),
-            request(Some(MAX_AMOUNT), Some("x")),
+            request(Some(AMOUNT_MAX), Some("x")),
         ] {
             let payload = r.encode().unwrap();
             assert_eq!(PaymentRequest::parse(&payload).unwrap(), r);
