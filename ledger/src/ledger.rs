@@ -777,12 +777,12 @@ impl<S: Storage> Ledger<S> {
 
 impl<S: Storage> Ledger<S> {
     /// A closed settlement window.
-    pub fn state_window(&self, number: u64) -> Option<crate::settlement::SettlementWindow> {
+    pub fn state_window(&self, number: u64) -> Option<crate::settlement_window::SettlementWindow> {
         self.state.window(number)
     }
 
     /// All closed settlement windows, oldest first.
-    pub fn windows(&self) -> Vec<crate::settlement::SettlementWindow> {
+    pub fn windows(&self) -> Vec<crate::settlement_window::SettlementWindow> {
         let open = self.state.counters().open_window;
         (0..open).filter_map(|n| self.state.window(n)).collect()
     }
