@@ -314,7 +314,7 @@ impl Runtime {
             return false;
         };
         match tokio::task::block_in_place(|| ledger.validate_block(&block, &self.state.verified)) {
-            Ok(()) => true,
+            Ok(_) => true,
             Err(e) => {
                 tracing::warn!(height = block.header.height, error = %e, "invalid proposal");
                 false
