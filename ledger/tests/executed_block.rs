@@ -215,3 +215,24 @@ fn a_failed_write_of_an_execution_changes_nothing() {
     let reopened = Ledger::open(store, &h.genesis).unwrap();
     assert_eq!(reopened.state_root(), outcome.state_root);
 }
+
+/// An overwrite outside any block (fault injection) changes the state but
+/// not the height or the root: an execution from before it is refused.
+#[cfg(feature = "fault-injection")]
+#[test]
+fn an_execution_from_before_a_fault_overwrite_is_refused() {
+    let mut h = Harness::new(MemoryStorage::new(), 1_000_000);
+    let ani = h.member("ani", "ksp-sejahtera", AccountKind::Member, 50_000);
+    let budi = h.member("budi", "pasar-makmur", AccountKind::Member, 0);
+    let tx = h.sign(&ani, pay(budi, 1_000, 1));
+    let executed = build(&h.ledger, &[tx], "ksp-sejahtera");
+    let mut account = h.ledger.member(&budi).unwrap();
+    account.balance = 7;
+    h.ledger.fault_overwrite_member(budi, account).unwrap();
+    let err = h
+        .ledger
+        .apply_executed(executed, vec![], |_| Vec::new())
+        .unwrap_err();
+    assert!(matches!(err, LedgerError::ExecutedOnOtherState { .. }));
+    assert_eq!(h.balance(&budi), 7);
+}

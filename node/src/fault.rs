@@ -1,10 +1,11 @@
 //! Deliberate faults for proving that the fault-injection runner catches a
 //! broken node (`kopnet testnet run --fault validator-2=double-credit`).
 //! Off unless the environment variable `KOPNET_FAULT` names one; an unknown
-//! name stops the node at start-up. Never set this on a real network.
+//! name, or any name in a build without the `fault-injection` feature, stops
+//! the node at start-up. Never set this on a real network.
 
 use kopnet_ledger::storage::Storage;
-use kopnet_ledger::{Action, Block, BlockOutcome, Ledger};
+use kopnet_ledger::{Block, BlockOutcome, Ledger};
 use std::sync::OnceLock;
 
 /// The environment variable that switches a fault on.
@@ -21,14 +22,18 @@ pub enum Fault {
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("unknown {FAULT_ENV} value {0:?} (known: double-credit)")]
-pub struct UnknownFault(String);
+pub enum UnknownFault {
+    #[error("unknown {FAULT_ENV} value {0:?} (known: double-credit)")]
+    Name(String),
+    #[error("{FAULT_ENV} is set, but this node was built without the fault-injection feature")]
+    NotBuiltIn,
+}
 
 fn parse(value: Option<&str>) -> Result<Fault, UnknownFault> {
     match value {
         None | Some("") => Ok(Fault::None),
         Some("double-credit") => Ok(Fault::DoubleCredit),
-        Some(other) => Err(UnknownFault(other.chars().take(64).collect())),
+        Some(other) => Err(UnknownFault::Name(other.chars().take(64).collect())),
     }
 }
 
@@ -38,6 +43,9 @@ static ACTIVE: OnceLock<Fault> = OnceLock::new();
 pub fn init_from_env() -> Result<Fault, UnknownFault> {
     let value = std::env::var(FAULT_ENV).ok();
     let fault = parse(value.as_deref())?;
+    if fault != Fault::None && !cfg!(feature = "fault-injection") {
+        return Err(UnknownFault::NotBuiltIn);
+    }
     if fault != Fault::None {
         tracing::warn!(
             ?fault,
@@ -51,8 +59,15 @@ pub fn active() -> Fault {
     ACTIVE.get().copied().unwrap_or(Fault::None)
 }
 
+/// Apply the active fault after `block` was committed (nothing in a build
+/// without the fault-injection feature, whose start-up refuses any fault).
+#[cfg(not(feature = "fault-injection"))]
+pub fn after_commit<S: Storage>(_: &mut Ledger<S>, _: &Block, _: &BlockOutcome) {}
+
 /// Apply the active fault after `block` was committed.
+#[cfg(feature = "fault-injection")]
 pub fn after_commit<S: Storage>(ledger: &mut Ledger<S>, block: &Block, outcome: &BlockOutcome) {
+    use kopnet_ledger::Action;
     if active() != Fault::DoubleCredit {
         return;
     }

@@ -1,6 +1,6 @@
-//! Fault injection: a way to corrupt a ledger on purpose so that the testnet
-//! runner and the simulator can show their checks catch it. A healthy node
-//! never calls this.
+//! Fault injection, compiled only with the `fault-injection` feature: a way
+//! to corrupt a ledger on purpose so that the testnet runner and the
+//! simulator can show their checks catch it. A healthy node never has this.
 
 use super::{corrupt, Ledger, LedgerError};
 use crate::keys;

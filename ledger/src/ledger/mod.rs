@@ -18,6 +18,7 @@
 mod apply;
 mod errors;
 mod executed;
+#[cfg(feature = "fault-injection")]
 mod fault;
 mod index;
 mod propose;
