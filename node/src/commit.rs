@@ -6,7 +6,7 @@ use crate::shared::{BlockEvent, NodeState, TxSummary};
 use kopnet_consensus::{
     codec, CommitCertificate, PublicKey, Validator, ValidatorSet, VALIDATOR_SET_CHANGE_DELAY,
 };
-use kopnet_ledger::ledger::BlockOutcome;
+use kopnet_ledger::ledger::{BlockOutcome, ExecutedBlock};
 use kopnet_ledger::{Action, Block, Ledger, LedgerError, SledStorage, Storage};
 use std::sync::atomic::Ordering;
 
@@ -94,17 +94,37 @@ pub fn commit_block(
     block: &Block,
     certificate: &CommitCertificate,
 ) -> Result<BlockOutcome, CommitError> {
+    commit_executed(state, None, block, certificate)
+}
+
+/// [`commit_block`], writing `executed` (this node's execution of a block it
+/// built or validated) when it is `block`'s and the ledger has not moved
+/// since, so the block is not executed a second time; otherwise the block
+/// is executed afresh.
+pub fn commit_executed(
+    state: &NodeState,
+    executed: Option<ExecutedBlock>,
+    block: &Block,
+    certificate: &CommitCertificate,
+) -> Result<BlockOutcome, CommitError> {
     let cert_bytes =
         codec::encode(certificate).map_err(|e| CommitError::ValidatorSet(e.to_string()))?;
     let height = block.header.height;
+    let extra = vec![(certificate_key(height), cert_bytes)];
+    let after = |validators: &[(PublicKey, u64)]| next_set_entry(height, validators);
+    let executed = executed.filter(|e| e.hash() == block.hash());
     let outcome = {
         let mut ledger = state.ledger.write().map_err(|_| CommitError::Poisoned)?;
-        let outcome = ledger.apply_block_with(
-            block,
-            &state.verified,
-            vec![(certificate_key(height), cert_bytes)],
-            |validators| next_set_entry(height, validators),
-        )?;
+        let outcome = match executed {
+            Some(executed) => match ledger.apply_executed(executed, extra.clone(), after) {
+                // The ledger moved since (catch-up): execute afresh.
+                Err(LedgerError::ExecutedOnOtherState { .. }) => {
+                    ledger.apply_block_with(block, &state.verified, extra, after)
+                }
+                written => written,
+            },
+            None => ledger.apply_block_with(block, &state.verified, extra, after),
+        }?;
         crate::fault::after_commit(&mut ledger, block, &outcome);
         outcome
     };

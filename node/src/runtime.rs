@@ -8,7 +8,7 @@
 //! and before clients can see it.
 
 use crate::allow_list;
-use crate::commit::{self, certificate_key, commit_block, validator_set_for};
+use crate::commit::{self, certificate_key, commit_executed, validator_set_for};
 use crate::gossip_verdict;
 use crate::p2p::{NetEvent, P2pHandle, Topic, Verdict};
 use crate::safety_file::SafetyFile;
@@ -20,7 +20,7 @@ use kopnet_consensus::types::{Message, Value};
 use kopnet_consensus::{
     codec, CommitCertificate, Engine, EngineConfig, Input, Keypair, Output, Outputs, TimeoutStep,
 };
-use kopnet_ledger::ledger::BlockLimits;
+use kopnet_ledger::ledger::{BlockLimits, ExecutedBlock};
 use kopnet_ledger::Block;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -57,6 +57,9 @@ pub struct Runtime {
     pub(crate) ingest: Arc<tokio::sync::Semaphore>,
     /// The allow-list last given to the network (see [`allow_list`]).
     pub(crate) allowed: Vec<kopnet_consensus::PublicKey>,
+    /// The last block this node built or validated, executed: written at
+    /// commit if it is the decided one, so no block is executed twice.
+    pub(crate) executed: Option<ExecutedBlock>,
 }
 
 impl std::fmt::Debug for Runtime {
@@ -274,7 +277,7 @@ impl Runtime {
     }
 
     /// Build our proposal from the mempool.
-    fn build_value(&self, height: u64) -> Option<Value> {
+    fn build_value(&mut self, height: u64) -> Option<Value> {
         let ledger = self.state.ledger.read().ok()?;
         if ledger.height().saturating_add(1) != height {
             return None;
@@ -285,8 +288,8 @@ impl Runtime {
             .lock()
             .ok()?
             .candidates(self.block_limits.max_txs, |k| ledger.next_nonce(k).ok());
-        let (block, skipped) = tokio::task::block_in_place(|| {
-            ledger.build_block(
+        let (executed, skipped) = tokio::task::block_in_place(|| {
+            ledger.build_executed_block(
                 &candidates,
                 self.keypair.public(),
                 self.block_limits,
@@ -296,14 +299,13 @@ impl Runtime {
         for (hash, reason) in skipped {
             self.state.note_rejection(hash, reason.code());
         }
-        let bytes = block.encode().ok()?;
-        Some(Value {
-            id: block.hash(),
-            bytes,
-        })
+        let bytes = executed.block().encode().ok()?;
+        let id = executed.hash();
+        self.executed = Some(executed);
+        Some(Value { id, bytes })
     }
 
-    fn validate_value(&self, value: &Value) -> bool {
+    fn validate_value(&mut self, value: &Value) -> bool {
         let Ok(block) = Block::decode(&value.bytes) else {
             return false;
         };
@@ -314,7 +316,10 @@ impl Runtime {
             return false;
         };
         match tokio::task::block_in_place(|| ledger.validate_block(&block, &self.state.verified)) {
-            Ok(_) => true,
+            Ok(executed) => {
+                self.executed = Some(executed);
+                true
+            }
             Err(e) => {
                 tracing::warn!(height = block.header.height, error = %e, "invalid proposal");
                 false
@@ -337,9 +342,11 @@ impl Runtime {
             }
         };
         let committed = self.state.ledger.read().map(|l| l.height()).unwrap_or(0);
+        let executed = self.executed.take();
         if committed < height {
-            let result =
-                tokio::task::block_in_place(|| commit_block(&self.state, &block, certificate));
+            let result = tokio::task::block_in_place(|| {
+                commit_executed(&self.state, executed, &block, certificate)
+            });
             if let Err(e) = result {
                 tracing::error!(height, error = %e, "cannot commit decided block");
                 return None;

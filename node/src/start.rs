@@ -252,6 +252,7 @@ pub async fn run(home: &NodeHome, shutdown: watch::Receiver<bool>) -> Result<(),
         best_seen_height: height,
         ingest: Arc::new(tokio::sync::Semaphore::new(INGEST_BATCHES)),
         allowed: genesis.allowed_keys(),
+        executed: None,
     };
     runtime.run().await;
     // Graceful: in-flight requests finish; bounded all the same.
