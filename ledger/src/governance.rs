@@ -4,33 +4,15 @@
 //! enough). A failed execution changes nothing but the proposal's status.
 
 use crate::legs::{self, LegKind};
+pub use crate::proposal::{Proposal, ProposalStatus};
 use crate::rejection::Rejection;
 use crate::state::{Overlay, StateKey, StateRead, StateValue};
 use crate::tx::GovAction;
 use crate::types::{AccountId, AccountStatus, CoopId, Cooperative};
-use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
 /// Most proposals open at once.
 pub const OPEN_PROPOSALS_MAX: u32 = 64;
-
-/// Where a proposal stands.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub enum ProposalStatus {
-    Open,
-    Executed { height: u64 },
-    Failed { height: u64, reason: String },
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Proposal {
-    pub id: u64,
-    pub proposer: CoopId,
-    pub action: GovAction,
-    pub approvals: BTreeSet<CoopId>,
-    pub status: ProposalStatus,
-    pub created_height: u64,
-}
 
 /// Whether `signed` is strictly more than two thirds of `total`.
 pub fn is_supermajority(signed: u64, total: u64) -> bool {

@@ -168,7 +168,7 @@ fn check_bilateral(
     id: &crate::types::CoopId,
     position: Position,
     row: &std::collections::BTreeMap<crate::types::CoopId, Position>,
-    window: Option<&crate::settlement::SettlementWindow>,
+    window: Option<&crate::settlement_window::SettlementWindow>,
 ) -> Result<(), InvariantViolation> {
     let broken = || InvariantViolation::Bilateral {
         participant: id.to_string(),

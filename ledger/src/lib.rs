@@ -15,6 +15,9 @@
 //! * [`fees`]: fee rules as data (governance-set), turned into extra legs.
 //! * [`settlement`]: windows, acknowledgements, the net debit cap's memory.
 //! * [`governance`]: proposals executed at more than 2/3 of voting power.
+//! * [`proposal`], [`settlement_window`]: the records those two keep in the
+//!   state, in modules of their own so that [`state`] stores them without
+//!   importing the rules that change them (the modules form no cycle).
 //! * [`rejection`]: typed, precedence-ordered reason codes.
 //! * [`commitment`]: incrementally updated Merkle state root with proofs.
 //! * [`block`], [`ledger`]: blocks and their atomic application.
@@ -53,8 +56,10 @@ pub mod invariants;
 pub mod keys;
 pub mod ledger;
 pub mod legs;
+pub mod proposal;
 pub mod rejection;
 pub mod settlement;
+pub mod settlement_window;
 pub mod state;
 pub mod storage;
 pub mod testkit;

@@ -13,52 +13,10 @@
 //! transfers are part of the cooperatives' own, so it never acknowledges.
 
 use crate::rejection::Rejection;
+pub use crate::settlement_window::{SettlementWindow, WindowEntry};
 use crate::state::{Overlay, StateRead};
-use crate::types::{CoopId, Position, WindowStats};
-use serde::{Deserialize, Serialize};
+use crate::types::{CoopId, WindowStats};
 use std::collections::{BTreeMap, BTreeSet};
-
-/// One participant's figures in a closed window.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct WindowEntry {
-    pub position: Position,
-    pub stats: WindowStats,
-    /// Net owed to (+) or by (−) each counterparty in this window.
-    pub bilateral: BTreeMap<CoopId, Position>,
-}
-
-/// A closed settlement window.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SettlementWindow {
-    pub number: u64,
-    pub closed_at_height: u64,
-    /// Participants with any activity in the window.
-    pub entries: BTreeMap<CoopId, WindowEntry>,
-    pub acknowledged: BTreeSet<CoopId>,
-    pub settled: bool,
-}
-
-impl SettlementWindow {
-    /// Cooperatives that must acknowledge before the window is settled.
-    pub fn required_acks(&self) -> impl Iterator<Item = &CoopId> {
-        self.entries
-            .iter()
-            .filter(|(id, e)| e.position != 0 && !id.is_network())
-            .map(|(id, _)| id)
-    }
-
-    fn fully_acknowledged(&self) -> bool {
-        self.required_acks()
-            .all(|id| self.acknowledged.contains(id))
-    }
-
-    /// Sum of the frozen positions; always zero.
-    pub fn position_sum(&self) -> Option<Position> {
-        self.entries
-            .values()
-            .try_fold(0i128, |acc, e| acc.checked_add(e.position))
-    }
-}
 
 /// Close the open window `number` at `height`.
 pub fn close_window<B: StateRead + ?Sized>(

@@ -8,8 +8,8 @@
 //! transaction or a failed store write therefore changes nothing.
 
 use crate::fees::FeeRule;
-use crate::governance::Proposal;
-use crate::settlement::SettlementWindow;
+use crate::proposal::Proposal;
+use crate::settlement_window::SettlementWindow;
 use crate::tx::IdempotencyId;
 use crate::types::TierLimits;
 use crate::types::{AccountId, Amount, CoopId, Cooperative, MemberAccount};

@@ -284,16 +284,17 @@ impl Run {
             &VerifyAll,
         );
         assert_eq!(block.txs.len(), txs.len() - skipped.len());
-        // The in-memory ledger applies from its validation cache, sled
-        // executes afresh: both must reach the same root.
-        self.memory
+        // The in-memory ledger writes the execution its validation
+        // returned, sled executes afresh: both must reach the same root.
+        let executed = self
+            .memory
             .ledger
             .validate_block(&block, &VerifyAll)
             .unwrap();
         let a = self
             .memory
             .ledger
-            .apply_block(&block, &VerifyAll, vec![])
+            .apply_executed(executed, vec![], |_| Vec::new())
             .unwrap();
         let b = self
             .sled

@@ -1,0 +1,90 @@
+//! The indexes written with each block: the block by height and by hash,
+//! each transaction's [`TxRecord`], and each member's history.
+
+use super::executed::Execution;
+use super::{corrupt, LedgerError};
+use crate::block::Block;
+use crate::keys;
+use crate::rejection::Rejection;
+use crate::storage::WriteBatch;
+use crate::tx::{Action, GovAction, Transaction};
+use crate::types::Amount;
+use kopnet_primitives::{codec, Hash, PublicKey};
+use serde::{Deserialize, Serialize};
+
+/// How a committed transaction ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TxRecord {
+    pub height: u64,
+    pub index: u32,
+    pub result: Result<(), Rejection>,
+    /// Rupiah the transaction's fee legs moved, whoever paid them (0 when
+    /// rejected or when no fee applies).
+    pub fees: Amount,
+}
+
+/// Put `block`'s index entries into `batch`.
+pub(super) fn index_block(
+    batch: &mut WriteBatch,
+    block: &Block,
+    hash: Hash,
+    execution: &Execution,
+) -> Result<(), LedgerError> {
+    let height = block.header.height;
+    batch.put(keys::block(height), block.encode().map_err(corrupt)?);
+    batch.put(keys::block_hash(&hash), height.to_be_bytes().to_vec());
+    let runs = execution
+        .results
+        .iter()
+        .zip(&execution.changed)
+        .zip(&execution.fees);
+    for (index, (tx, (((tx_hash, result), changed), fees))) in
+        block.txs.iter().zip(runs).enumerate()
+    {
+        let index = u32::try_from(index).map_err(corrupt)?;
+        let record = TxRecord {
+            height,
+            index,
+            result: result.clone(),
+            fees: *fees,
+        };
+        batch.put(keys::tx(tx_hash), codec::encode(&record).map_err(corrupt)?);
+        // Those the transaction names, and those whose account it
+        // changed: a freeze, unfreeze or incentive lands in the member's
+        // history under the approval that executed it.
+        let mut members = touched_members(tx);
+        members.extend(changed);
+        members.sort();
+        members.dedup();
+        for member in members {
+            batch.put(keys::history(&member, height, index), tx_hash.0.to_vec());
+        }
+    }
+    Ok(())
+}
+
+/// Member accounts a transaction names (signer, payee, registered or minted
+/// member, the member of a proposed freeze, unfreeze or incentive). The
+/// history index shows a transaction under these and under every member
+/// account its execution changed, so a governance action's effect is also
+/// found under the approval that executed it.
+pub fn touched_members(tx: &Transaction) -> Vec<PublicKey> {
+    let mut out = vec![tx.body.signer];
+    match &tx.body.action {
+        Action::RegisterMember { member, .. }
+        | Action::Mint { member, .. }
+        | Action::Burn { member, .. }
+        | Action::CashIn { member, .. } => out.push(*member),
+        Action::Payment { to, .. } => out.push(*to),
+        Action::Propose {
+            action:
+                GovAction::Freeze { member }
+                | GovAction::Unfreeze { member }
+                | GovAction::FundIncentive { member, .. },
+        } => out.push(*member),
+        _ => {}
+    }
+    out.sort();
+    out.dedup();
+    out
+}

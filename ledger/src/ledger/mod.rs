@@ -1,0 +1,206 @@
+//! The ledger: committed state, its commitment, and atomic block application.
+//!
+//! A block passes through three steps, each in its own file:
+//!
+//! * [`Ledger::build_block`] / [`Ledger::build_executed_block`] (`propose.rs`):
+//!   the proposer picks admissible candidates and executes them as it goes;
+//! * [`Ledger::validate_block`] (`validate.rs`): every node checks a proposed
+//!   block's header and executes its transactions against the committed
+//!   state, changing nothing, and gets an [`ExecutedBlock`] (`executed.rs`);
+//! * [`Ledger::apply_executed`] (`apply.rs`): once the block is decided, the
+//!   executed block is written in one atomic batch, together with the
+//!   transaction and history indexes (`index.rs`).
+//!
+//! `run.rs` holds the rule for one transaction inside a block, shared by the
+//! proposer and the validators so the two cannot disagree. Reads are in
+//! `queries.rs` and `quote.rs`; typed errors in `errors.rs`.
+
+mod apply;
+mod errors;
+mod executed;
+#[cfg(feature = "fault-injection")]
+mod fault;
+mod index;
+mod propose;
+mod queries;
+mod quote;
+mod run;
+mod validate;
+
+pub use apply::BlockOutcome;
+pub use errors::{BlockError, LedgerError};
+pub use executed::ExecutedBlock;
+pub use index::{touched_members, TxRecord};
+pub use propose::BlockLimits;
+pub use quote::Quote;
+pub use run::{SignatureCheck, VerifyAll};
+
+use crate::commitment::StateTree;
+use crate::genesis::Genesis;
+use crate::keys;
+use crate::rejection::Rejection;
+use crate::state::{State, StateKey, StateValue};
+use crate::storage::{Storage, WriteBatch};
+use crate::tx::Transaction;
+use crate::{execute, invariants};
+use executed::Tip;
+use kopnet_primitives::{codec, Hash};
+
+/// The deterministic ledger state machine over a storage backend.
+#[derive(Debug)]
+pub struct Ledger<S: Storage> {
+    store: S,
+    chain_id: String,
+    genesis_hash: Hash,
+    state: State,
+    tree: StateTree,
+    height: u64,
+    last_block_hash: Hash,
+    state_root: Hash,
+    /// Changes to `state` since the ledger was opened: one per applied
+    /// block, one per fault-injected overwrite. An [`ExecutedBlock`] records
+    /// it and is written only on the same revision, since an overwrite
+    /// changes the state without changing the height or the root.
+    revision: u64,
+}
+
+impl<S: Storage> Ledger<S> {
+    /// Open a store, initialising it from `genesis` when it is empty.
+    pub fn open(store: S, genesis: &Genesis) -> Result<Self, LedgerError> {
+        let genesis_hash = genesis.hash();
+        match store.get(keys::META_GENESIS)? {
+            Some(stored) if stored != genesis_hash.0 => Err(LedgerError::GenesisMismatch),
+            Some(_) => Self::load(store, genesis, genesis_hash),
+            None => Self::init(store, genesis, genesis_hash),
+        }
+    }
+
+    fn init(store: S, genesis: &Genesis, genesis_hash: Hash) -> Result<Self, LedgerError> {
+        let state = genesis.initial_state()?;
+        let mut tree = StateTree::new();
+        let mut batch = WriteBatch::default();
+        for (key, value) in state.iter() {
+            let (k, v) = encode_entry(key, value)?;
+            tree.update(&k, Some(&v));
+            batch.put(keys::state(&k), v);
+        }
+        let root = tree.recompute();
+        batch.put(keys::META_GENESIS.to_vec(), genesis_hash.0.to_vec());
+        batch.put(keys::META_HEIGHT.to_vec(), 0u64.to_be_bytes().to_vec());
+        batch.put(keys::META_LAST_HASH.to_vec(), genesis_hash.0.to_vec());
+        batch.put(keys::root(0), root.0.to_vec());
+        store.commit(batch)?;
+        Ok(Ledger {
+            store,
+            chain_id: genesis.chain_id.clone(),
+            genesis_hash,
+            state,
+            tree,
+            height: 0,
+            last_block_hash: genesis_hash,
+            state_root: root,
+            revision: 0,
+        })
+    }
+
+    fn load(store: S, genesis: &Genesis, genesis_hash: Hash) -> Result<Self, LedgerError> {
+        let mut state = State::default();
+        let mut tree = StateTree::new();
+        for (k, v) in store.scan_prefix(keys::STATE_PREFIX)? {
+            let raw_key = k.get(keys::STATE_PREFIX.len()..).unwrap_or_default();
+            let key: StateKey = codec::decode(raw_key).map_err(corrupt)?;
+            let value: StateValue = codec::decode(&v).map_err(corrupt)?;
+            tree.update(raw_key, Some(&v));
+            state.insert(key, value);
+        }
+        let root = tree.recompute();
+        let height = read_u64(&store, keys::META_HEIGHT)?;
+        let last = store
+            .get(keys::META_LAST_HASH)?
+            .and_then(|b| <[u8; 32]>::try_from(b.as_slice()).ok())
+            .ok_or_else(|| corrupt("missing last block hash"))?;
+        let stored_root = store.get(&keys::root(height))?;
+        if stored_root.as_deref() != Some(&root.0[..]) {
+            return Err(corrupt(format!(
+                "state root at height {height} does not match the stored state"
+            )));
+        }
+        Ok(Ledger {
+            store,
+            chain_id: genesis.chain_id.clone(),
+            genesis_hash,
+            state,
+            tree,
+            height,
+            last_block_hash: Hash(last),
+            state_root: root,
+            revision: 0,
+        })
+    }
+
+    pub fn chain_id(&self) -> &str {
+        &self.chain_id
+    }
+    pub fn genesis_hash(&self) -> Hash {
+        self.genesis_hash
+    }
+    pub fn height(&self) -> u64 {
+        self.height
+    }
+    pub fn last_block_hash(&self) -> Hash {
+        self.last_block_hash
+    }
+    pub fn state_root(&self) -> Hash {
+        self.state_root
+    }
+    pub fn state(&self) -> &State {
+        &self.state
+    }
+    pub fn storage(&self) -> &S {
+        &self.store
+    }
+
+    /// Where the ledger stands: what an [`ExecutedBlock`] was executed on.
+    fn tip(&self) -> Tip {
+        Tip {
+            height: self.height,
+            last_block_hash: self.last_block_hash,
+            state_root: self.state_root,
+            revision: self.revision,
+        }
+    }
+
+    /// Would `tx` be admitted to the next block (format, chain, signer,
+    /// nonce)? Signatures are checked separately, once per node; a caller
+    /// that reports one code checks the signature after the chain and before
+    /// this (see [`crate::rejection`]).
+    pub fn check_admission(&self, tx: &Transaction) -> Result<(), Rejection> {
+        execute::admit(&self.state, &self.chain_id, tx).map(|_| ())
+    }
+
+    /// Check conservation and position invariants over the whole state.
+    pub fn check_invariants(&self) -> Result<invariants::Totals, invariants::InvariantViolation> {
+        invariants::check(&self.state)
+    }
+}
+
+fn corrupt(what: impl std::fmt::Display) -> LedgerError {
+    LedgerError::Corrupt(what.to_string())
+}
+
+fn encode_entry(key: &StateKey, value: &StateValue) -> Result<(Vec<u8>, Vec<u8>), LedgerError> {
+    Ok((
+        codec::encode(key).map_err(corrupt)?,
+        codec::encode(value).map_err(corrupt)?,
+    ))
+}
+
+fn decode_u64(bytes: &[u8]) -> Result<u64, LedgerError> {
+    <[u8; 8]>::try_from(bytes)
+        .map(u64::from_be_bytes)
+        .map_err(|_| corrupt("bad u64"))
+}
+
+fn read_u64<S: Storage>(store: &S, key: &[u8]) -> Result<u64, LedgerError> {
+    decode_u64(&store.get(key)?.ok_or_else(|| corrupt("missing height"))?)
+}

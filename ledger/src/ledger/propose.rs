@@ -1,0 +1,109 @@
+//! Building the next block: the proposer picks admissible candidates in
+//! order and executes them as it goes, so the block it proposes is already
+//! executed.
+
+use super::executed::Execution;
+use super::run::SignatureCheck;
+use super::{ExecutedBlock, Ledger};
+use crate::block::{tx_root, Block, BlockHeader, BLOCK_BYTES_MAX, BLOCK_TXS_MAX};
+use crate::rejection::Rejection;
+use crate::state::Overlay;
+use crate::storage::Storage;
+use crate::tx::Transaction;
+use kopnet_primitives::{Hash, PublicKey};
+
+/// Limits for building a block.
+#[derive(Debug, Clone, Copy)]
+pub struct BlockLimits {
+    pub max_txs: usize,
+    pub max_bytes: usize,
+}
+
+impl Default for BlockLimits {
+    fn default() -> Self {
+        BlockLimits {
+            max_txs: 5_000,
+            max_bytes: 2 * 1024 * 1024,
+        }
+    }
+}
+
+impl<S: Storage> Ledger<S> {
+    /// Build the next block from candidates in order, skipping those that
+    /// cannot be admitted (bad signature, stale or future nonce, ...).
+    pub fn build_block(
+        &self,
+        candidates: &[Transaction],
+        proposer: PublicKey,
+        limits: BlockLimits,
+        sigs: &dyn SignatureCheck,
+    ) -> (Block, Vec<(Hash, Rejection)>) {
+        let (executed, skipped) = self.build_executed_block(candidates, proposer, limits, sigs);
+        (executed.into_block(), skipped)
+    }
+
+    /// [`Ledger::build_block`], keeping the execution: the proposer writes
+    /// its own block with [`Ledger::apply_executed`] once it is decided,
+    /// without executing it again (see [`ExecutedBlock`]).
+    pub fn build_executed_block(
+        &self,
+        candidates: &[Transaction],
+        proposer: PublicKey,
+        limits: BlockLimits,
+        sigs: &dyn SignatureCheck,
+    ) -> (ExecutedBlock, Vec<(Hash, Rejection)>) {
+        let height = self.height.saturating_add(1);
+        let mut overlay = Overlay::new(&self.state);
+        let mut chosen = Vec::new();
+        let mut results = Vec::new();
+        let mut changed = Vec::new();
+        let mut fees = Vec::new();
+        let mut skipped = Vec::new();
+        let mut bytes = 0usize;
+        let max_txs = limits.max_txs.min(BLOCK_TXS_MAX);
+        let max_bytes = limits.max_bytes.min(BLOCK_BYTES_MAX / 2);
+        for tx in candidates {
+            if chosen.len() >= max_txs {
+                break;
+            }
+            let size = tx.encoded_len();
+            if bytes.saturating_add(size) > max_bytes {
+                break;
+            }
+            let hash = tx.hash();
+            match self.run_tx(&mut overlay, tx, hash, height, sigs) {
+                Ok(ran) => {
+                    bytes = bytes.saturating_add(size);
+                    chosen.push((hash, tx.clone()));
+                    results.push((hash, ran.result));
+                    changed.push(ran.changed);
+                    fees.push(ran.fees);
+                }
+                Err(reason) => skipped.push((hash, reason)),
+            }
+        }
+        let hashes: Vec<Hash> = chosen.iter().map(|(h, _)| *h).collect();
+        let header = BlockHeader {
+            chain_id: self.chain_id.clone(),
+            height,
+            parent: self.last_block_hash,
+            prev_state_root: self.state_root,
+            tx_root: tx_root(&hashes),
+            tx_count: u32::try_from(hashes.len()).unwrap_or(u32::MAX),
+            proposer,
+        };
+        let txs = chosen.into_iter().map(|(_, tx)| tx).collect();
+        let block = Block { header, txs };
+        let execution = Execution {
+            writes: overlay.into_writes(),
+            results,
+            changed,
+            fees,
+        };
+        let hash = block.hash();
+        (
+            ExecutedBlock::new(block, hash, self.tip(), execution),
+            skipped,
+        )
+    }
+}

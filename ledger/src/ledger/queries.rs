@@ -1,0 +1,157 @@
+//! Reads of the committed state and of the stored blocks, transactions and
+//! history. Nothing here changes the ledger.
+
+use super::{corrupt, decode_u64, Ledger, LedgerError, TxRecord};
+use crate::block::Block;
+use crate::commitment::StateProof;
+use crate::keys;
+use crate::rejection::Rejection;
+use crate::settlement_window::SettlementWindow;
+use crate::state::{Counters, Params, StateKey, StateRead};
+use crate::storage::Storage;
+use crate::types::{Cooperative, MemberAccount};
+use kopnet_primitives::{codec, Hash, PublicKey};
+
+impl<S: Storage> Ledger<S> {
+    /// Validators and their voting power, sorted by key (power > 0, active).
+    pub fn validators(&self) -> Vec<(PublicKey, u64)> {
+        validators_of(&self.state)
+    }
+
+    pub fn cooperatives(&self) -> Vec<Cooperative> {
+        let ids = self
+            .state
+            .params()
+            .map(|p| p.participants)
+            .unwrap_or_default();
+        ids.iter()
+            .filter_map(|id| self.state.cooperative(id))
+            .collect()
+    }
+
+    pub fn member(&self, key: &PublicKey) -> Option<MemberAccount> {
+        self.state.member(key)
+    }
+
+    /// The nonce the signer's next transaction must carry, or why the signer
+    /// cannot sign at all (unknown, inactive).
+    pub fn next_nonce(&self, signer: &PublicKey) -> Result<u64, Rejection> {
+        let nonce = if let Some(id) = self.state.coop_by_key(signer) {
+            let coop = self
+                .state
+                .cooperative(&id)
+                .ok_or(Rejection::UnknownSigner)?;
+            if !coop.active {
+                return Err(Rejection::SignerInactive);
+            }
+            coop.nonce
+        } else if let Some(member) = self.state.member(signer) {
+            member.nonce
+        } else {
+            return Err(Rejection::UnknownSigner);
+        };
+        nonce.checked_add(1).ok_or(Rejection::Overflow)
+    }
+
+    /// A closed settlement window.
+    pub fn state_window(&self, number: u64) -> Option<SettlementWindow> {
+        self.state.window(number)
+    }
+
+    /// All closed settlement windows, oldest first.
+    pub fn windows(&self) -> Vec<SettlementWindow> {
+        let open = self.state.counters().open_window;
+        (0..open).filter_map(|n| self.state.window(n)).collect()
+    }
+
+    /// Network parameters (fee rules, tier limits, participants).
+    pub fn params(&self) -> Option<Params> {
+        self.state.params()
+    }
+
+    /// The open window's number and other counters.
+    pub fn counters(&self) -> Counters {
+        self.state.counters()
+    }
+
+    pub fn block(&self, height: u64) -> Result<Option<Block>, LedgerError> {
+        match self.store.get(&keys::block(height))? {
+            Some(bytes) => Ok(Some(Block::decode(&bytes).map_err(corrupt)?)),
+            None => Ok(None),
+        }
+    }
+
+    pub fn block_height_by_hash(&self, hash: &Hash) -> Result<Option<u64>, LedgerError> {
+        match self.store.get(&keys::block_hash(hash))? {
+            Some(bytes) => Ok(Some(decode_u64(&bytes)?)),
+            None => Ok(None),
+        }
+    }
+
+    pub fn state_root_at(&self, height: u64) -> Result<Option<Hash>, LedgerError> {
+        Ok(self
+            .store
+            .get(&keys::root(height))?
+            .and_then(|b| <[u8; 32]>::try_from(b.as_slice()).ok())
+            .map(Hash))
+    }
+
+    pub fn tx(&self, hash: &Hash) -> Result<Option<TxRecord>, LedgerError> {
+        match self.store.get(&keys::tx(hash))? {
+            Some(bytes) => Ok(Some(codec::decode(&bytes).map_err(corrupt)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// A member's transactions, newest first: up to `limit` strictly before
+    /// the position `(height, index)` if given.
+    pub fn history(
+        &self,
+        member: &PublicKey,
+        before: Option<(u64, u32)>,
+        limit: usize,
+    ) -> Result<Vec<(Hash, TxRecord)>, LedgerError> {
+        let prefix = keys::history_prefix(member);
+        let upper = before.map(|(h, i)| keys::history(member, h, i));
+        let rows =
+            self.store
+                .scan_prefix_rev(&prefix, upper.as_deref(), limit.min(keys::PAGE_TXS_MAX))?;
+        let mut out = Vec::with_capacity(rows.len());
+        for (_, value) in rows {
+            let hash = Hash(<[u8; 32]>::try_from(value.as_slice()).map_err(corrupt)?);
+            if let Some(record) = self.tx(&hash)? {
+                out.push((hash, record));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Host data written with a block (see [`Ledger::apply_block`]).
+    pub fn host_data(&self, key: &[u8]) -> Result<Option<Vec<u8>>, LedgerError> {
+        Ok(self.store.get(&keys::host(key))?)
+    }
+
+    /// A proof of one state entry against the current state root.
+    pub fn prove(&self, key: &StateKey) -> Result<(Option<Vec<u8>>, StateProof), LedgerError> {
+        let k = codec::encode(key).map_err(corrupt)?;
+        let value = match self.state.get(key) {
+            Some(v) => Some(codec::encode(&v).map_err(corrupt)?),
+            None => None,
+        };
+        Ok((value, self.tree.prove(&k)))
+    }
+}
+
+/// Validators of a state: active cooperatives with voting power and a key,
+/// as (key, power), sorted.
+pub(super) fn validators_of<S: StateRead + ?Sized>(state: &S) -> Vec<(PublicKey, u64)> {
+    let ids = state.params().map(|p| p.participants).unwrap_or_default();
+    let mut out: Vec<(PublicKey, u64)> = ids
+        .iter()
+        .filter_map(|id| state.cooperative(id))
+        .filter(|c| c.active && c.voting_power > 0)
+        .filter_map(|c| c.key.map(|k| (k, c.voting_power)))
+        .collect();
+    out.sort();
+    out
+}

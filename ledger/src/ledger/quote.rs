@@ -1,0 +1,88 @@
+//! Quotes: what a transaction would do, computed on the committed state
+//! without signing or committing, to show a member the fee before they
+//! confirm.
+
+use super::Ledger;
+use crate::execute::{self, ExecContext};
+use crate::legs;
+use crate::rejection::Rejection;
+use crate::state::{Overlay, StateKey, StateValue};
+use crate::storage::Storage;
+use crate::tx::{Action, Transaction, TxBody};
+use crate::types::AccountId;
+use kopnet_primitives::{Hash, PublicKey, Signature};
+
+/// What a transaction would do, computed without signing or committing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Quote {
+    /// Balance changes by account, in account order.
+    pub deltas: Vec<(AccountId, i128)>,
+    /// What the signer pays beyond the principal (fees), if it is a member.
+    pub signer_fees: u64,
+    /// What the payee receives after fees taken from it (payments only).
+    pub payee_receives: Option<u64>,
+}
+
+impl<S: Storage> Ledger<S> {
+    /// Dry-run `action` as `signer` against the committed state: the rejection
+    /// it would get, or the balance changes and fees it would cause. Used to
+    /// show a member the fee before they confirm.
+    pub fn quote(&self, signer: &PublicKey, action: &Action) -> Result<Quote, Rejection> {
+        let nonce = self.next_nonce(signer)?;
+        let tx = Transaction {
+            body: TxBody {
+                chain_id: self.chain_id.clone(),
+                signer: *signer,
+                nonce,
+                action: action.clone(),
+            },
+            signature: Signature([0; 64]),
+        };
+        let admitted = execute::admit(&self.state, &self.chain_id, &tx)?;
+        let mut overlay = Overlay::new(&self.state);
+        let ctx = ExecContext {
+            height: self.height.saturating_add(1),
+            tx_hash: Hash::ZERO,
+        };
+        execute::execute(&mut overlay, &admitted, action, ctx)?;
+        let mut deltas = Vec::new();
+        for (key, value) in overlay.writes() {
+            let (account, after) = match (key, value) {
+                (StateKey::Member(k), Some(StateValue::Member(m))) => {
+                    (AccountId::Member(*k), m.balance)
+                }
+                (StateKey::Balance(a), Some(StateValue::Balance(b))) => (a.clone(), *b),
+                _ => continue,
+            };
+            let before = legs::balance_of(&self.state, &account).unwrap_or(0);
+            let delta = i128::from(after) - i128::from(before);
+            if delta != 0 {
+                deltas.push((account, delta));
+            }
+        }
+        let delta_of = |a: &AccountId| {
+            deltas
+                .iter()
+                .find(|(k, _)| k == a)
+                .map(|(_, d)| *d)
+                .unwrap_or(0)
+        };
+        let principal = match action {
+            Action::Payment { amount, .. } | Action::CashOut { amount, .. } => i128::from(*amount),
+            _ => 0,
+        };
+        let signer_delta = delta_of(&AccountId::Member(*signer));
+        let signer_fees = u64::try_from((-signer_delta - principal).max(0)).unwrap_or(0);
+        let payee_receives = match action {
+            Action::Payment { to, .. } => {
+                u64::try_from(delta_of(&AccountId::Member(*to)).max(0)).ok()
+            }
+            _ => None,
+        };
+        Ok(Quote {
+            deltas,
+            signer_fees,
+            payee_receives,
+        })
+    }
+}

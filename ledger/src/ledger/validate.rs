@@ -1,0 +1,105 @@
+//! Checking a proposed block: its header against the ledger's state, then
+//! every transaction executed on an overlay. Nothing is written; the
+//! execution is handed back as an [`ExecutedBlock`] for the apply step.
+
+use super::errors::BlockError;
+use super::executed::Execution;
+use super::run::SignatureCheck;
+use super::{ExecutedBlock, Ledger};
+use crate::block::{tx_root, Block, BLOCK_BYTES_MAX, BLOCK_TXS_MAX};
+use crate::state::Overlay;
+use crate::storage::Storage;
+use kopnet_primitives::{codec, Hash};
+
+impl<S: Storage> Ledger<S> {
+    /// Check a proposed block without changing anything, and return its
+    /// execution against the current state. Write it with
+    /// [`Ledger::apply_executed`] once the block is decided, so it is not
+    /// executed twice; dropping it is safe (see [`ExecutedBlock`]).
+    pub fn validate_block(
+        &self,
+        block: &Block,
+        sigs: &dyn SignatureCheck,
+    ) -> Result<ExecutedBlock, BlockError> {
+        let execution = self.execute_block(block, sigs)?;
+        Ok(ExecutedBlock::new(
+            block.clone(),
+            block.hash(),
+            self.tip(),
+            execution,
+        ))
+    }
+
+    /// The header checks (chain, height, parent, previous state root, size,
+    /// transaction root) and each transaction run in block order. The first
+    /// transaction that cannot be admitted makes the whole block invalid.
+    pub(super) fn execute_block(
+        &self,
+        block: &Block,
+        sigs: &dyn SignatureCheck,
+    ) -> Result<Execution, BlockError> {
+        let hashes = self.check_header(block)?;
+        let mut overlay = Overlay::new(&self.state);
+        let mut results = Vec::with_capacity(block.txs.len());
+        let mut changed = Vec::with_capacity(block.txs.len());
+        let mut fees = Vec::with_capacity(block.txs.len());
+        for (index, (tx, hash)) in block.txs.iter().zip(hashes).enumerate() {
+            let ran = self
+                .run_tx(&mut overlay, tx, hash, block.header.height, sigs)
+                .map_err(|reason| BlockError::InvalidTx { index, reason })?;
+            results.push((hash, ran.result));
+            changed.push(ran.changed);
+            fees.push(ran.fees);
+        }
+        Ok(Execution {
+            writes: overlay.into_writes(),
+            results,
+            changed,
+            fees,
+        })
+    }
+
+    /// Check the header against the ledger's state and the block's size and
+    /// transactions; return the transaction hashes.
+    fn check_header(&self, block: &Block) -> Result<Vec<Hash>, BlockError> {
+        let header = &block.header;
+        if header.chain_id != self.chain_id {
+            return Err(BlockError::WrongChain(header.chain_id.clone()));
+        }
+        let expected = self.height.saturating_add(1);
+        if header.height != expected {
+            return Err(BlockError::WrongHeight {
+                expected,
+                got: header.height,
+            });
+        }
+        if header.parent != self.last_block_hash {
+            return Err(BlockError::WrongParent);
+        }
+        if header.prev_state_root != self.state_root {
+            return Err(BlockError::WrongStateRoot);
+        }
+        if block.txs.len() > BLOCK_TXS_MAX {
+            return Err(BlockError::TooLarge);
+        }
+        // The block's encoded size: header, the list's length, each tx. A
+        // block larger than any node would decode is invalid however it
+        // arrived.
+        let mut hashes = Vec::with_capacity(block.txs.len());
+        let header_bytes = codec::encode(header).map_or(usize::MAX, |b| b.len());
+        let mut bytes = header_bytes.saturating_add(8);
+        for tx in &block.txs {
+            let (hash, size) = tx.hash_and_size();
+            hashes.push(hash);
+            bytes = bytes.saturating_add(size);
+        }
+        if bytes > BLOCK_BYTES_MAX {
+            return Err(BlockError::TooLarge);
+        }
+        let count_ok = usize::try_from(header.tx_count).ok() == Some(hashes.len());
+        if !count_ok || tx_root(&hashes) != header.tx_root {
+            return Err(BlockError::WrongTxRoot);
+        }
+        Ok(hashes)
+    }
+}
