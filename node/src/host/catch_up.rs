@@ -189,7 +189,7 @@ pub fn take_one<S: Storage>(
             reason: e.to_string(),
         });
     }
-    let committed = commit_block(state, block, certificate, CommitPath::CaughtUp)?;
+    let committed = commit_block(state, block, None, certificate, CommitPath::CaughtUp)?;
     Ok(Ok(SyncedBlockOutcome::Committed(Box::new(committed))))
 }
 

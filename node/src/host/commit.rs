@@ -6,8 +6,9 @@
 use super::effect::{CommitPath, Committed};
 use super::state::HostState;
 use crate::chain_store::{self, ChainStoreError};
-use kopnet_consensus::CommitCertificate;
-use kopnet_ledger::{Block, LedgerError, Storage};
+use kopnet_consensus::{CommitCertificate, PublicKey};
+use kopnet_ledger::ledger::{BlockOutcome, ExecutedBlock};
+use kopnet_ledger::{Block, Ledger, LedgerError, Storage};
 
 /// Why a block could not be committed. Any of these leaves the node unable
 /// to go on at this height: the host fails stop.
@@ -26,38 +27,24 @@ pub enum CommitError {
 }
 
 /// Apply `block` with `certificate`; evict what it made stale from the
-/// mempool (remembering why for `GET /v1/tx/{hash}`).
+/// mempool (remembering why for `GET /v1/tx/{hash}`). `executed` is this
+/// node's execution of the block, if it built or validated it: written as
+/// is when it still fits the ledger, so the block is not executed twice.
 pub fn commit_block<S: Storage>(
     state: &HostState<S>,
     block: Block,
+    executed: Option<ExecutedBlock>,
     certificate: CommitCertificate,
     via: CommitPath,
 ) -> Result<Committed, CommitError> {
     let height = block.header.height;
     let certificate_entry = chain_store::certificate_entry(&certificate)?;
-    let mut set_error = None;
+    let executed = executed.filter(|e| e.hash() == block.hash());
     let outcome = {
         let mut ledger = state.ledger.write().map_err(|_| CommitError::Poisoned)?;
-        ledger
-            .apply_block_with(
-                &block,
-                &state.verified,
-                vec![certificate_entry],
-                |validators| match chain_store::next_set_entry(height, validators) {
-                    Ok(entry) => vec![entry],
-                    Err(error) => {
-                        set_error = Some(error);
-                        Vec::new()
-                    }
-                },
-            )
+        write_block(&mut ledger, state, &block, executed, certificate_entry)
             .map_err(|source| CommitError::Ledger { height, source })?
     };
-    if let Some(error) = set_error {
-        // The block is valid and committed everywhere alike; the chain
-        // cannot name the signers of `height + 2`, so it will stop there.
-        tracing::error!(height, %error, "cannot record the next validator set");
-    }
     let hashes: Vec<_> = outcome.results.iter().map(|(h, _)| *h).collect();
     let evicted = {
         let ledger = state.ledger.read().map_err(|_| CommitError::Poisoned)?;
@@ -77,4 +64,36 @@ pub fn commit_block<S: Storage>(
         evicted,
         via,
     })
+}
+
+/// One atomic batch: the block (its kept execution, or executed afresh
+/// if the ledger moved since), its certificate, and the validator set it
+/// decides for `h + 2`.
+fn write_block<S: Storage>(
+    ledger: &mut Ledger<S>,
+    state: &HostState<S>,
+    block: &Block,
+    executed: Option<ExecutedBlock>,
+    certificate_entry: (Vec<u8>, Vec<u8>),
+) -> Result<BlockOutcome, LedgerError> {
+    let height = block.header.height;
+    let next_set =
+        |validators: &[(PublicKey, u64)]| match chain_store::next_set_entry(height, validators) {
+            Ok(entry) => vec![entry],
+            Err(error) => {
+                // The block is valid and committed everywhere alike; the chain
+                // cannot name the signers of `height + 2`, so it will stop there.
+                tracing::error!(height, %error, "cannot record the next validator set");
+                Vec::new()
+            }
+        };
+    let extra = vec![certificate_entry];
+    if let Some(executed) = executed {
+        match ledger.apply_executed(executed, extra.clone(), next_set) {
+            // Nothing was written: the ledger moved since (catch-up).
+            Err(LedgerError::ExecutedOnOtherState { .. }) => {}
+            written => return written,
+        }
+    }
+    ledger.apply_block_with(block, &state.verified, extra, next_set)
 }

@@ -61,10 +61,15 @@ use kopnet_consensus::{
     Decision, Engine, EngineConfig, EngineError, Input, InputError, Keypair, Output, Outputs,
     PublicKey, SafetyRecord, SafetyStore,
 };
-use kopnet_ledger::ledger::BlockLimits;
+use kopnet_ledger::ledger::{BlockLimits, ExecutedBlock};
 use kopnet_ledger::{Block, Genesis, Ledger, LedgerError, Storage};
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, RwLock};
+
+/// Executions of blocks this node built or validated at the current
+/// height, kept so the decided one is written without executing it again
+/// (oldest dropped first; cleared at every commit).
+pub const EXECUTED_BLOCKS_MAX: usize = 4;
 
 /// How a host is set up.
 #[derive(Debug, Clone)]
@@ -106,6 +111,8 @@ pub struct Host<S: Storage, K: SafetyStore> {
     catch_up: CatchUp,
     /// The allow-list last given to the shell.
     allowed: Vec<PublicKey>,
+    /// See [`EXECUTED_BLOCKS_MAX`].
+    executed: VecDeque<ExecutedBlock>,
 }
 
 impl<S: Storage, K: SafetyStore> std::fmt::Debug for Host<S, K> {
@@ -164,6 +171,7 @@ where
             safety,
             catch_up: CatchUp::new(height),
             allowed: Vec::new(),
+            executed: VecDeque::new(),
         })
     }
 
@@ -437,10 +445,13 @@ where
                 let proposer = self.keypair.public();
                 let built = values::build(&self.state, height, proposer, self.config.block_limits);
                 Ok(built
-                    .map(|value| Input::ValueReady {
-                        height,
-                        round,
-                        value,
+                    .map(|(value, executed)| {
+                        self.keep_executed(executed);
+                        Input::ValueReady {
+                            height,
+                            round,
+                            value,
+                        }
                     })
                     .into_iter()
                     .collect())
@@ -451,7 +462,10 @@ where
                 value,
             } => {
                 let valid = match values::validate(&self.state, height, &value) {
-                    Ok(_) => true,
+                    Ok(executed) => {
+                        self.keep_executed(executed);
+                        true
+                    }
                     Err(refusal) => {
                         tracing::warn!(height, %refusal, "invalid proposal");
                         false
@@ -488,9 +502,15 @@ where
             if block.hash() != decision.value.id {
                 return Err(decided("decided value id is not the block hash".into()));
             }
+            let executed = self
+                .executed
+                .iter()
+                .position(|e| e.hash() == decision.value.id)
+                .and_then(|i| self.executed.remove(i));
             let committed = commit::commit_block(
                 &self.state,
                 block,
+                executed,
                 decision.certificate,
                 CommitPath::Decided,
             )
@@ -521,8 +541,19 @@ where
         Ok(inputs)
     }
 
+    fn keep_executed(&mut self, executed: ExecutedBlock) {
+        if self.executed.iter().any(|e| e.hash() == executed.hash()) {
+            return;
+        }
+        if self.executed.len() >= EXECUTED_BLOCKS_MAX {
+            self.executed.pop_front();
+        }
+        self.executed.push_back(executed);
+    }
+
     /// Bookkeeping after any commit.
     fn after_commit(&mut self, committed: Committed, effects: &mut Effects) {
+        self.executed.clear();
         self.catch_up.saw_height(committed.outcome.height);
         self.refresh_allow_list(effects);
         effects.push(Effect::Committed(Box::new(committed)));

@@ -4,18 +4,19 @@
 use super::state::HostState;
 use kopnet_consensus::types::Value;
 use kopnet_consensus::PublicKey;
-use kopnet_ledger::ledger::BlockLimits;
+use kopnet_ledger::ledger::{BlockLimits, ExecutedBlock};
 use kopnet_ledger::{Block, Storage};
 
 /// Build the block for our proposal at `height` from the mempool; `None` if
 /// the ledger is not at `height - 1` (a stale request) or its lock is
 /// poisoned. Transactions the ledger skips are remembered with the reason.
+/// The block's execution comes back too, to be written if it is decided.
 pub fn build<S: Storage>(
     state: &HostState<S>,
     height: u64,
     proposer: PublicKey,
     limits: BlockLimits,
-) -> Option<Value> {
+) -> Option<(Value, ExecutedBlock)> {
     let ledger = state.ledger.read().ok()?;
     if ledger.height().saturating_add(1) != height {
         return None;
@@ -25,15 +26,17 @@ pub fn build<S: Storage>(
         .lock()
         .ok()?
         .candidates(limits.max_txs, |k| ledger.next_nonce(k).ok());
-    let (block, skipped) = ledger.build_block(&candidates, proposer, limits, &state.verified);
+    let (executed, skipped) =
+        ledger.build_executed_block(&candidates, proposer, limits, &state.verified);
     for (hash, reason) in skipped {
         state.note_rejection(hash, reason.code());
     }
-    let bytes = block.encode().ok()?;
-    Some(Value {
-        id: block.hash(),
+    let bytes = executed.block().encode().ok()?;
+    let value = Value {
+        id: executed.hash(),
         bytes,
-    })
+    };
+    Some((value, executed))
 }
 
 /// Why a proposed value is not a valid next block.
@@ -51,12 +54,13 @@ pub enum ValueRefusal {
     Poisoned,
 }
 
-/// Check that `value` is a valid block at `height` on top of our ledger.
+/// Check that `value` is a valid block at `height` on top of our ledger;
+/// its execution comes back, to be written if it is decided.
 pub fn validate<S: Storage>(
     state: &HostState<S>,
     height: u64,
     value: &Value,
-) -> Result<Block, ValueRefusal> {
+) -> Result<ExecutedBlock, ValueRefusal> {
     let block = Block::decode(&value.bytes).map_err(|e| ValueRefusal::Decode(e.to_string()))?;
     if block.hash() != value.id {
         return Err(ValueRefusal::IdMismatch);
@@ -71,6 +75,5 @@ pub fn validate<S: Storage>(
     }
     ledger
         .validate_block(&block, &state.verified)
-        .map_err(|e| ValueRefusal::Ledger(e.to_string()))?;
-    Ok(block)
+        .map_err(|e| ValueRefusal::Ledger(e.to_string()))
 }
