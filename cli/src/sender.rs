@@ -1,9 +1,9 @@
 //! Sign an action with a key file, submit it to a node and wait for the result.
 
-use crate::client::{Client, TxOutcome};
 use anyhow::{anyhow, bail, Context, Result};
 use kopnet_consensus::{Keypair, PublicKey};
 use kopnet_ledger::{Action, Transaction, TxBody};
+use kopnet_node::api::client::{Client, TxOutcome};
 use kopnet_node::keyfile;
 use std::path::Path;
 use std::time::Duration;

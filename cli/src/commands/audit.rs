@@ -5,11 +5,11 @@
 //! every transaction signature is verified, the block is re-executed on a
 //! fresh in-memory ledger, and the state root is compared with the node's.
 
-use crate::client::Client;
 use anyhow::{anyhow, bail, Context, Result};
 use base64::Engine as _;
 use kopnet_consensus::{codec, CommitCertificate, Hash, Validator, ValidatorSet};
 use kopnet_ledger::{Block, Ledger, MemoryStorage, SledStorage, Storage, VerifyAll};
+use kopnet_node::api::client::Client;
 use kopnet_node::commit::certificate_key;
 use kopnet_node::genesis_file::NetworkGenesis;
 use kopnet_node::NodeHome;

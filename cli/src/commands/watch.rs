@@ -7,10 +7,10 @@
 //! or one JSON object per line with `--output json`.
 
 use crate::amount;
-use crate::client::Client;
 use crate::output::OutputFormat;
 use anyhow::{bail, Context, Result};
 use futures::StreamExt;
+use kopnet_node::api::client::Client;
 use serde_json::{json, Value};
 use std::time::Duration;
 

@@ -2,7 +2,11 @@
 //!
 //! Every error is `{"error":{"code":"...","message":"..."}}` with a 4xx status
 //! for bad input; request bodies are limited (`api_body_max_bytes`).
+//!
+//! [`client`] is the other side: the typed client the `kopnet` commands and
+//! the test rig use to talk to a node.
 
+pub mod client;
 mod error;
 mod events;
 mod governance;

@@ -5,12 +5,12 @@
 pub mod chart;
 pub mod sampler;
 
-use crate::cluster::client::Client;
 use crate::cluster::layout::{self, Layout};
 use crate::cluster::process::NodeProcess;
 use crate::cluster::traffic::{percentile, Traffic};
 use anyhow::{bail, Context, Result};
 use kopnet_ledger::CoopId;
+use kopnet_node::api::client::Client;
 use kopnet_node::keyfile;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};

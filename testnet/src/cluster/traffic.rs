@@ -4,12 +4,12 @@
 //! cooperative's shop, cash-in and cash-out at other counters, ...), and
 //! commit tracking from a node's `/v1/events` stream.
 
-use super::client::Client;
 use super::mix::{LoadKind, Mix};
 use anyhow::{anyhow, Context, Result};
 use futures::StreamExt;
 use kopnet_consensus::{Hash, Keypair, PublicKey};
 use kopnet_ledger::{AccountKind, Action, CoopId, KycTier, Transaction, TxBody};
+use kopnet_node::api::client::{Client, TxOutcome};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -515,7 +515,7 @@ impl Traffic {
         c: usize,
         action: Action,
         kind: &'static str,
-    ) -> Result<super::client::TxOutcome> {
+    ) -> Result<TxOutcome> {
         let coop = self.coops.get(c).context("no such cooperative")?;
         coop.resync_from_node().await?;
         coop.signer.lock().map_err(|_| anyhow!("lock"))?.in_flight = 0;

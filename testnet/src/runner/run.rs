@@ -16,12 +16,12 @@
 use super::backend::Backend;
 use super::checks::{self, Acknowledged, BlockSeen, CheckFailure, CheckSummary, NodeSnapshot};
 use super::manifest::{Manifest, NodeRef, Perturbation};
-use crate::cluster::client::Client;
 use crate::cluster::layout::{self, Layout};
 use crate::cluster::traffic::Traffic;
 use anyhow::{bail, Context, Result};
 use futures::StreamExt;
 use kopnet_ledger::CoopId;
+use kopnet_node::api::client::Client;
 use kopnet_node::keyfile;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
