@@ -3,7 +3,8 @@
 //! `kopnet node run --home DIR` runs [`run`]: it opens the sled ledger,
 //! joins the other cooperatives over libp2p ([`p2p`]), drives the consensus
 //! engine ([`runtime`]), commits blocks ([`commit`]), catches up from peers
-//! ([`sync`]) and serves the HTTP API ([`api`]). Observers run the same code
+//! ([`sync`]) and serves the HTTP API ([`api`]) beside the wallet and
+//! explorer pages ([`web`]), put together by [`router`]. Observers run the same code
 //! without an engine: they only follow, verify and serve reads.
 //!
 //! Bounds: the mempool (count, bytes, per signer), gossip batches, sync
@@ -17,10 +18,12 @@ pub mod config;
 pub mod fault;
 pub mod genesis_file;
 pub mod gossip_verdict;
+pub mod http_error;
 pub mod keyfile;
 pub mod mempool;
 pub mod metrics;
 pub mod p2p;
+pub mod router;
 pub mod runtime;
 pub mod safety_file;
 pub mod shared;

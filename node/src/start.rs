@@ -1,6 +1,6 @@
 //! Starting a node from its home directory.
 
-use crate::api::{self, ApiState};
+use crate::api::ApiState;
 use crate::commit::{init_validator_sets, validator_set_for};
 use crate::config::{NodeConfig, Role};
 use crate::genesis_file::NetworkGenesis;
@@ -208,7 +208,7 @@ pub async fn run(home: &NodeHome, shutdown: watch::Receiver<bool>) -> Result<(),
             addr: config.api.to_string(),
             reason: e.to_string(),
         })?;
-    let router = api::router(
+    let router = crate::router::router(
         ApiState {
             node: state.clone(),
             p2p: Some(p2p.clone()),
