@@ -9,7 +9,7 @@ use std::path::Path;
 use std::time::Duration;
 
 /// How long commands wait for a transaction to commit.
-pub const WAIT: Duration = Duration::from_secs(30);
+pub const COMMIT_TIMEOUT: Duration = Duration::from_secs(30);
 
 pub struct Sender {
     pub client: Client,
@@ -59,7 +59,7 @@ impl Sender {
         if !wait {
             return Ok(None);
         }
-        let outcome = self.client.wait(&hash, WAIT).await?;
+        let outcome = self.client.wait(&hash, COMMIT_TIMEOUT).await?;
         Ok(Some(outcome))
     }
 

@@ -181,7 +181,7 @@ struct Progress {
 }
 
 /// Width of the bar in characters.
-const BAR_WIDTH: u64 = 30;
+const BAR_WIDTH_CHARS: u64 = 30;
 
 impl Progress {
     fn new() -> Progress {
@@ -198,8 +198,8 @@ impl Progress {
             return;
         }
         self.shown = Some(step);
-        let filled = height.saturating_mul(BAR_WIDTH) / top.max(1);
-        let bar: String = (0..BAR_WIDTH)
+        let filled = height.saturating_mul(BAR_WIDTH_CHARS) / top.max(1);
+        let bar: String = (0..BAR_WIDTH_CHARS)
             .map(|i| if i < filled { '#' } else { '.' })
             .collect();
         let line = format!("verifying [{bar}] {height}/{top} blocks");

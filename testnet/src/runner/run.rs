@@ -30,7 +30,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
 /// Requests in flight while collecting blocks and transactions.
-const COLLECT_CONCURRENCY: usize = 32;
+const COLLECT_REQUESTS_MAX: usize = 32;
 /// How long in-flight transactions get to land after the load stops.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long the network gets to commit its first block.
@@ -577,7 +577,7 @@ async fn collect(
                 },
             ))
         })
-        .buffer_unordered(COLLECT_CONCURRENCY)
+        .buffer_unordered(COLLECT_REQUESTS_MAX)
         .filter_map(futures::future::ready)
         .collect()
         .await;
@@ -587,7 +587,7 @@ async fn collect(
             let outcome = client.tx(&hash).await.ok()?;
             (outcome.status == "committed").then(|| (ack.hash.clone(), outcome.code))
         })
-        .buffer_unordered(COLLECT_CONCURRENCY)
+        .buffer_unordered(COLLECT_REQUESTS_MAX)
         .filter_map(futures::future::ready)
         .collect()
         .await;
