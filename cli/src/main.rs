@@ -1,8 +1,27 @@
 //! `kopnet`: one binary for cooperatives' IT people, tellers, members and
 //! regulators. Errors print as one line on stderr with a non-zero exit.
+//!
+//! # Layering
+//!
+//! ```text
+//!   product commands          test-rig commands
+//!   commands/{node,keys,      testnet/ (init, up, run)
+//!    coop,wallet,audit,       commands/bench.rs
+//!    settlement,status,             |
+//!    proposals,watch}               v
+//!          |                  kopnet-testnet (cluster, runner, bench)
+//!          v                        |
+//!   kopnet-node (+ api::client) <---+
+//!          |
+//!   kopnet-ledger, kopnet-consensus
+//! ```
+//!
+//! The product commands reach a node only through
+//! `kopnet_node::api::client`; they never import `kopnet_testnet`. Only the
+//! rig's own modules, beside them, do. `kopnet-node` itself never depends on
+//! the rig. `anyhow` is used here, at the binary's edge, and nowhere below.
 
 mod amount;
-use kopnet_testnet::cluster::client;
 mod commands;
 mod output;
 mod sender;

@@ -1,15 +1,15 @@
 //! Sign an action with a key file, submit it to a node and wait for the result.
 
-use crate::client::{Client, TxOutcome};
 use anyhow::{anyhow, bail, Context, Result};
 use kopnet_consensus::{Keypair, PublicKey};
 use kopnet_ledger::{Action, Transaction, TxBody};
+use kopnet_node::api::client::{Client, TxOutcome};
 use kopnet_node::keyfile;
 use std::path::Path;
 use std::time::Duration;
 
 /// How long commands wait for a transaction to commit.
-pub const WAIT: Duration = Duration::from_secs(30);
+pub const COMMIT_TIMEOUT: Duration = Duration::from_secs(30);
 
 pub struct Sender {
     pub client: Client,
@@ -59,7 +59,7 @@ impl Sender {
         if !wait {
             return Ok(None);
         }
-        let outcome = self.client.wait(&hash, WAIT).await?;
+        let outcome = self.client.wait(&hash, COMMIT_TIMEOUT).await?;
         Ok(Some(outcome))
     }
 

@@ -5,7 +5,8 @@
 //! signature cache, chain records ([`chain_store`]), safety record and
 //! catch-up, and drives the consensus engine — and runs it in a thin tokio
 //! shell ([`runtime`]) that joins the other cooperatives over libp2p
-//! ([`p2p`]) and serves the HTTP API ([`api`]). The simulator runs the same
+//! ([`p2p`]) and serves the HTTP API ([`api`]) beside the wallet and
+//! explorer pages ([`web`]), put together by [`router`]. The simulator runs the same
 //! host over a simulated network and in-memory storage. Observers run the
 //! same code without an engine: they only follow, verify and serve reads.
 //!
@@ -21,11 +22,13 @@ pub mod config;
 pub mod fault;
 pub mod genesis_file;
 pub mod host;
+pub mod http_error;
 pub mod keyfile;
 pub mod mempool;
 pub mod metrics;
 pub mod node_state;
 pub mod p2p;
+pub mod router;
 pub mod runtime;
 pub mod safety_file;
 mod start;

@@ -1,6 +1,6 @@
 //! Starting a node from its home directory.
 
-use crate::api::{self, ApiState};
+use crate::api::ApiState;
 use crate::config::{NodeConfig, Role};
 use crate::genesis_file::NetworkGenesis;
 use crate::host::{Host, HostConfig};
@@ -256,7 +256,7 @@ async fn serve_api(
             addr: config.api.to_string(),
             reason: e.to_string(),
         })?;
-    let router = api::router(
+    let router = crate::router::router(
         ApiState {
             node: state,
             p2p: Some(p2p),

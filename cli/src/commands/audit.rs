@@ -5,11 +5,11 @@
 //! every transaction signature is verified, the block is re-executed on a
 //! fresh in-memory ledger, and the state root is compared with the node's.
 
-use crate::client::Client;
 use anyhow::{anyhow, bail, Context, Result};
 use base64::Engine as _;
 use kopnet_consensus::{codec, CommitCertificate, Hash, Validator, ValidatorSet};
 use kopnet_ledger::{Block, Ledger, MemoryStorage, SledStorage, Storage, VerifyAll};
+use kopnet_node::api::client::Client;
 use kopnet_node::chain_store::certificate_key;
 use kopnet_node::genesis_file::NetworkGenesis;
 use kopnet_node::NodeHome;
@@ -181,7 +181,7 @@ struct Progress {
 }
 
 /// Width of the bar in characters.
-const BAR_WIDTH: u64 = 30;
+const BAR_WIDTH_CHARS: u64 = 30;
 
 impl Progress {
     fn new() -> Progress {
@@ -198,8 +198,8 @@ impl Progress {
             return;
         }
         self.shown = Some(step);
-        let filled = height.saturating_mul(BAR_WIDTH) / top.max(1);
-        let bar: String = (0..BAR_WIDTH)
+        let filled = height.saturating_mul(BAR_WIDTH_CHARS) / top.max(1);
+        let bar: String = (0..BAR_WIDTH_CHARS)
             .map(|i| if i < filled { '#' } else { '.' })
             .collect();
         let line = format!("verifying [{bar}] {height}/{top} blocks");

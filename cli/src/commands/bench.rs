@@ -40,7 +40,7 @@ pub async fn run(args: BenchArgs) -> Result<i32> {
         validators: args.validators,
         observers: args.observers,
         duration_secs: args.duration,
-        rate: if args.max { bench::MAX_RATE } else { args.rate },
+        rate: if args.max { bench::RATE_MAX } else { args.rate },
         members: args.members,
         out: args.out,
     };

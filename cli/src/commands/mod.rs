@@ -1,4 +1,9 @@
 //! Command-line definitions and dispatch.
+//!
+//! The product commands (node, keys, coop, wallet, audit, settlement,
+//! status, proposals, watch) stand on `kopnet-node` and its API client only.
+//! `bench` and `testnet` (in [`crate::testnet`]) are the test rig's
+//! commands: they alone use `kopnet-testnet`.
 
 mod audit;
 mod bench;
@@ -8,7 +13,6 @@ mod node;
 mod proposals;
 mod settlement;
 mod status;
-mod testnet_cmd;
 mod wallet;
 mod watch;
 
@@ -34,7 +38,7 @@ pub enum Command {
     Node(node::NodeCommand),
     /// Run a local cooperative-city network.
     #[command(subcommand)]
-    Testnet(testnet_cmd::TestnetCommand),
+    Testnet(crate::testnet::TestnetCommand),
     /// Show a node's status.
     Status(status::StatusArgs),
     /// A member's wallet.
@@ -77,7 +81,7 @@ pub async fn dispatch(cli: Cli) -> Result<i32> {
     match cli.command {
         Command::Keys(cmd) => keys::run(cmd),
         Command::Node(cmd) => node::run(cmd).await,
-        Command::Testnet(cmd) => testnet_cmd::run(cmd).await,
+        Command::Testnet(cmd) => crate::testnet::run(cmd).await,
         Command::Status(args) => status::run(args).await,
         Command::Wallet(cmd) => wallet::run(cmd).await,
         Command::Coop(cmd) => coop::run(cmd).await,

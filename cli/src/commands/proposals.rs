@@ -2,11 +2,11 @@
 //! of a proposal just made, where one stands after an approval, and the list
 //! (`kopnet coop proposals`).
 
-use crate::client::Client;
 use crate::output::OutputFormat;
 use crate::sender::{coop_of, Sender};
 use anyhow::{Context, Result};
 use kopnet_ledger::GovAction;
+use kopnet_node::api::client::Client;
 use serde_json::Value;
 
 /// After `coop propose` committed: find and print the new proposal's id.

@@ -2,8 +2,8 @@
 //! and owes, for the open window or a closed one.
 
 use crate::amount::format_signed;
-use crate::client::Client;
 use anyhow::{Context, Result};
+use kopnet_node::api::client::Client;
 use serde_json::{json, Value};
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]

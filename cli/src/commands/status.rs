@@ -1,9 +1,9 @@
 //! `kopnet status --node URL`.
 
 use super::ReadOpts;
-use crate::client::Client;
 use crate::output::{print_json, OutputFormat};
 use anyhow::Result;
+use kopnet_node::api::client::Client;
 
 #[derive(Debug, clap::Args)]
 pub struct StatusArgs {

@@ -7,15 +7,15 @@
 //! or one JSON object per line with `--output json`.
 
 use crate::amount;
-use crate::client::Client;
 use crate::output::OutputFormat;
 use anyhow::{bail, Context, Result};
 use futures::StreamExt;
+use kopnet_node::api::client::Client;
 use serde_json::{json, Value};
 use std::time::Duration;
 
 /// Blocks read per catch-up request.
-const CATCH_UP_PAGE: u64 = 100;
+const CATCH_UP_PAGE_BLOCKS: u64 = 100;
 /// Longest pause between reconnection attempts.
 const RECONNECT_PAUSE_MAX: Duration = Duration::from_secs(10);
 /// Largest partial event kept while reading the stream.
@@ -49,7 +49,9 @@ async fn catch_up(
 ) -> Result<()> {
     loop {
         let page = client
-            .get(&format!("/v1/blocks?from={next}&limit={CATCH_UP_PAGE}"))
+            .get(&format!(
+                "/v1/blocks?from={next}&limit={CATCH_UP_PAGE_BLOCKS}"
+            ))
             .await?;
         let blocks = page["blocks"].as_array().cloned().unwrap_or_default();
         let before = *next;

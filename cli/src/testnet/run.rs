@@ -104,7 +104,7 @@ async fn carry_out(args: RunArgs) -> Result<i32> {
         ))
     });
     if backend == BackendKind::Docker {
-        kopnet_testnet::runner::docker::engine_answers().await?;
+        kopnet_testnet::runner::docker_cli::engine_answers().await?;
     }
     let layout = prepare(&manifest, &dir)?;
     let say = |line: &str| {

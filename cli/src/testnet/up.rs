@@ -3,14 +3,14 @@
 //! traffic with fees and net debit caps in force, closes a settlement window
 //! every minute, shows live progress and ends with a checked summary.
 
-use super::layout::{self, Layout};
-use super::supervisor::NodeProcess;
-use super::traffic::{percentile, Traffic};
 use crate::amount::format_signed;
-use crate::client::Client;
 use anyhow::{bail, Context, Result};
 use kopnet_ledger::{Action, CoopId};
+use kopnet_node::api::client::Client;
 use kopnet_node::keyfile;
+use kopnet_testnet::cluster::layout::{self, Layout};
+use kopnet_testnet::cluster::process::NodeProcess;
+use kopnet_testnet::cluster::traffic::{percentile, Traffic};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};

@@ -1,6 +1,9 @@
 //! A local network of real `kopnet node run` processes on 127.0.0.1, and a
-//! blocking HTTP client. Every wait is a condition with a deadline.
+//! blocking HTTP client. Every wait is a condition with a deadline. The
+//! browser tests drive Chromium through [`webdriver`].
 #![allow(dead_code)]
+
+pub mod webdriver;
 
 use base64::Engine as _;
 use kopnet_consensus::{Hash, Keypair, PublicKey};

@@ -1,9 +1,12 @@
 //! The HTTP API (axum, JSON), served by every node. Observers refuse writes.
 //!
-//! Every error is `{"error":{"code":"...","message":"..."}}` with a 4xx status
+//! Every error is `{"error":{"code":"...","message":"..."}}` ([`crate::http_error`]) with a 4xx status
 //! for bad input; request bodies are limited (`api_body_max_bytes`).
+//!
+//! [`client`] is the other side: the typed client the `kopnet` commands and
+//! the test rig use to talk to a node.
 
-mod error;
+pub mod client;
 mod events;
 mod governance;
 mod proof;
@@ -11,11 +14,10 @@ mod queries;
 pub mod views;
 mod write;
 
-pub use error::{ApiError, ApiResult};
+pub use crate::http_error::{ApiError, ApiResult};
 
 use crate::node_state::NodeState;
 use crate::p2p::P2pHandle;
-use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use axum::Router;
 use std::sync::Arc;
@@ -32,7 +34,9 @@ pub struct ApiState {
     pub stopping: tokio::sync::watch::Receiver<bool>,
 }
 
-pub fn router(state: ApiState, body_max_bytes: usize) -> Router {
+/// The API's routes, without fallbacks, body limit or state: the node's
+/// top-level router ([`crate::router`]) puts them together with the pages.
+pub fn routes() -> Router<ApiState> {
     Router::new()
         .route("/health", get(queries::health))
         .route("/metrics", get(queries::metrics))
@@ -56,9 +60,4 @@ pub fn router(state: ApiState, body_max_bytes: usize) -> Router {
         .route("/v1/proposals", get(governance::proposals))
         .route("/v1/proposals/{id}", get(governance::proposal))
         .route("/v1/admin/isolate", post(write::isolate))
-        .merge(crate::web::router())
-        .fallback(queries::not_found)
-        .method_not_allowed_fallback(queries::method_not_allowed)
-        .layer(DefaultBodyLimit::max(body_max_bytes))
-        .with_state(state)
 }

@@ -17,7 +17,7 @@ pub mod qris;
 #[cfg(test)]
 mod vectors;
 
-use crate::api::ApiError;
+use crate::http_error::ApiError;
 use axum::extract::{Path, Query};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -83,7 +83,8 @@ pub fn asset(name: &str) -> Option<&'static Asset> {
 }
 
 /// Routes for the pages, their static files and the QR helpers. Stateless,
-/// so it merges into the API router whatever its state type.
+/// so the node's top-level router ([`crate::router`]) merges it beside the
+/// API whatever its state type.
 pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
     Router::new()
         .route("/", get(|| async { Redirect::to("/wallet") }))

@@ -1,14 +1,25 @@
 //! The SVG chart: committed tx/s and latency (p50, p99) per second.
 
 use super::SecondSample;
-use anyhow::{anyhow, Result};
 use plotters::prelude::*;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+/// The chart could not be drawn or written.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot draw the chart {}: {reason}", .path.display())]
+pub struct ChartError {
+    pub path: PathBuf,
+    pub reason: String,
+}
 
 /// Draw throughput (top) and latency (bottom) over time into an SVG file.
-pub fn write_svg(path: &Path, samples: &[SecondSample]) -> Result<()> {
+pub fn write_svg(path: &Path, samples: &[SecondSample]) -> Result<(), ChartError> {
+    let fail = |e: &dyn std::fmt::Display| ChartError {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    };
     let root = SVGBackend::new(path, (900, 600)).into_drawing_area();
-    root.fill(&WHITE).map_err(|e| anyhow!("chart: {e}"))?;
+    root.fill(&WHITE).map_err(|e| fail(&e))?;
     let (top, bottom) = root.split_vertically(300);
     let x_max = samples.iter().map(|s| s.second).max().unwrap_or(1).max(1);
     let tps_max = samples
@@ -30,19 +41,19 @@ pub fn write_svg(path: &Path, samples: &[SecondSample]) -> Result<()> {
         .x_label_area_size(30)
         .y_label_area_size(60)
         .build_cartesian_2d(0u64..x_max, 0u64..tps_max + tps_max / 10 + 1)
-        .map_err(|e| anyhow!("chart: {e}"))?;
+        .map_err(|e| fail(&e))?;
     chart
         .configure_mesh()
         .x_desc("second")
         .y_desc("tx/s")
         .draw()
-        .map_err(|e| anyhow!("chart: {e}"))?;
+        .map_err(|e| fail(&e))?;
     chart
         .draw_series(LineSeries::new(
             samples.iter().map(|s| (s.second, s.committed)),
             &BLUE,
         ))
-        .map_err(|e| anyhow!("chart: {e}"))?;
+        .map_err(|e| fail(&e))?;
 
     let mut chart = ChartBuilder::on(&bottom)
         .caption("submit-to-commit latency (ms)", ("sans-serif", 18))
@@ -50,19 +61,19 @@ pub fn write_svg(path: &Path, samples: &[SecondSample]) -> Result<()> {
         .x_label_area_size(30)
         .y_label_area_size(60)
         .build_cartesian_2d(0u64..x_max, 0u64..lat_max + lat_max / 10 + 1)
-        .map_err(|e| anyhow!("chart: {e}"))?;
+        .map_err(|e| fail(&e))?;
     chart
         .configure_mesh()
         .x_desc("second")
         .y_desc("ms")
         .draw()
-        .map_err(|e| anyhow!("chart: {e}"))?;
+        .map_err(|e| fail(&e))?;
     chart
         .draw_series(LineSeries::new(
             samples.iter().map(|s| (s.second, s.latency_ms_p50)),
             &GREEN,
         ))
-        .map_err(|e| anyhow!("chart: {e}"))?
+        .map_err(|e| fail(&e))?
         .label("p50")
         .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], GREEN));
     chart
@@ -70,7 +81,7 @@ pub fn write_svg(path: &Path, samples: &[SecondSample]) -> Result<()> {
             samples.iter().map(|s| (s.second, s.latency_ms_p99)),
             &RED,
         ))
-        .map_err(|e| anyhow!("chart: {e}"))?
+        .map_err(|e| fail(&e))?
         .label("p99")
         .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], RED));
     chart
@@ -78,8 +89,8 @@ pub fn write_svg(path: &Path, samples: &[SecondSample]) -> Result<()> {
         .border_style(BLACK)
         .background_style(WHITE)
         .draw()
-        .map_err(|e| anyhow!("chart: {e}"))?;
-    root.present().map_err(|e| anyhow!("chart: {e}"))?;
+        .map_err(|e| fail(&e))?;
+    root.present().map_err(|e| fail(&e))?;
     Ok(())
 }
 

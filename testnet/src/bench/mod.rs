@@ -5,20 +5,62 @@
 pub mod chart;
 pub mod sampler;
 
-use crate::cluster::client::Client;
-use crate::cluster::layout::{self, Layout};
-use crate::cluster::process::NodeProcess;
-use crate::cluster::traffic::{percentile, Traffic};
-use anyhow::{bail, Context, Result};
+use crate::cluster::layout::{self, InitError, Layout};
+use crate::cluster::process::{NodeProcess, NodeProcessError};
+use crate::cluster::traffic::{percentile, Traffic, TrafficError};
+use chart::ChartError;
+use kopnet_ledger::types::InvalidCoopId;
 use kopnet_ledger::CoopId;
-use kopnet_node::keyfile;
+use kopnet_node::api::client::Client;
+use kopnet_node::keyfile::{self, KeyFileError};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// The rate `--max` stands for; the driver's in-flight bound limits it.
-pub const MAX_RATE: u64 = 20_000;
+pub const RATE_MAX: u64 = 20_000;
+/// How long the network gets to commit its first block.
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long in-flight transactions get to land after the load stops.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long each node gets to stop after SIGTERM.
+const STOP_GRACE: Duration = Duration::from_secs(10);
+/// Pause between two looks at the nodes while starting and draining.
+const POLL_INTERVAL: Duration = Duration::from_millis(200);
+
+/// Why the benchmark could not be run.
+#[derive(Debug, thiserror::Error)]
+pub enum BenchError {
+    #[error(transparent)]
+    Init(#[from] InitError),
+    #[error(transparent)]
+    Process(#[from] NodeProcessError),
+    #[error("node {node} exited during start-up; see {}", .log.display())]
+    NodeExited { node: String, log: PathBuf },
+    #[error("the network did not commit its first block within {secs} s")]
+    NotStarted { secs: u64 },
+    #[error(transparent)]
+    Key(#[from] KeyFileError),
+    #[error(transparent)]
+    CoopId(#[from] InvalidCoopId),
+    #[error("registering bench accounts: {0}")]
+    Setup(TrafficError),
+    #[error("the layout has no nodes")]
+    NoNodes,
+    #[error("the load statistics are poisoned (a thread panicked holding them)")]
+    StatsPoisoned,
+    #[error("cannot {action} {}: {error}", .path.display())]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        error: std::io::Error,
+    },
+    #[error("cannot encode the report: {0}")]
+    Encode(serde_json::Error),
+    #[error(transparent)]
+    Chart(#[from] ChartError),
+}
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -59,7 +101,7 @@ async fn wait_until_ready(
     nodes: &[(String, Client)],
     procs: &mut [NodeProcess],
     timeout: Duration,
-) -> Result<()> {
+) -> Result<(), BenchError> {
     let deadline = Instant::now() + timeout;
     loop {
         let mut ready = 0;
@@ -70,10 +112,10 @@ async fn wait_until_ready(
                 }
             } else if let Some(p) = procs.iter_mut().find(|p| &p.id == id) {
                 if !p.running() {
-                    bail!(
-                        "node {id} exited during start-up; see {}",
-                        p.home.join("node.log").display()
-                    );
+                    return Err(BenchError::NodeExited {
+                        node: id.clone(),
+                        log: p.home.join("node.log"),
+                    });
                 }
             }
         }
@@ -81,17 +123,16 @@ async fn wait_until_ready(
             return Ok(());
         }
         if Instant::now() > deadline {
-            bail!(
-                "the network did not commit its first block within {} s",
-                timeout.as_secs()
-            );
+            return Err(BenchError::NotStarted {
+                secs: timeout.as_secs(),
+            });
         }
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        tokio::time::sleep(POLL_INTERVAL).await;
     }
 }
 
 /// Run the benchmark; returns the result as one JSON object. Progress goes to stderr.
-pub async fn run(config: &BenchConfig) -> Result<Value> {
+pub async fn run(config: &BenchConfig) -> Result<Value, BenchError> {
     let dir = config.dir.clone().unwrap_or_else(|| {
         std::env::temp_dir().join(format!(
             "kopnet-bench-{}-{}",
@@ -107,24 +148,10 @@ pub async fn run(config: &BenchConfig) -> Result<Value> {
     }
     let result = drive(config, &layout, &mut procs).await;
     // Read the resource figures while the processes still exist.
-    let figures: Vec<NodeFigures> = layout
-        .nodes
-        .iter()
-        .zip(procs.iter())
-        .map(|(n, p)| {
-            let pid = p.pid().unwrap_or(0);
-            NodeFigures {
-                id: n.id.clone(),
-                role: n.role.clone(),
-                cpu_seconds: sampler::cpu_seconds(pid),
-                rss_mb_peak: sampler::peak_rss_bytes(pid) as f64 / (1024.0 * 1024.0),
-                disk_bytes: 0,
-            }
-        })
-        .collect();
+    let figures = node_figures(&layout, &procs);
     let mut clean = true;
     for p in &mut procs {
-        clean &= p.stop(Duration::from_secs(10));
+        clean &= p.stop(STOP_GRACE);
     }
     if !clean {
         log("warning: some nodes did not stop cleanly");
@@ -139,19 +166,52 @@ pub async fn run(config: &BenchConfig) -> Result<Value> {
         })
         .collect();
     let report = build_report(config, &summary, &samples, &figures);
-    std::fs::create_dir_all(&config.out)
-        .with_context(|| format!("creating {}", config.out.display()))?;
-    let json_path = config.out.join("bench.json");
-    std::fs::write(&json_path, serde_json::to_string_pretty(&report)?)
-        .with_context(|| format!("writing {}", json_path.display()))?;
-    let svg_path = config.out.join("bench.svg");
-    chart::write_svg(&svg_path, &samples)?;
+    write_outputs(&config.out, &report, &samples)?;
+    Ok(report)
+}
+
+/// CPU and peak RSS of each node process, in layout order (disk comes later,
+/// once the nodes have stopped).
+fn node_figures(layout: &Layout, procs: &[NodeProcess]) -> Vec<NodeFigures> {
+    layout
+        .nodes
+        .iter()
+        .zip(procs.iter())
+        .map(|(n, p)| {
+            let pid = p.pid().unwrap_or(0);
+            NodeFigures {
+                id: n.id.clone(),
+                role: n.role.clone(),
+                cpu_seconds: sampler::cpu_seconds(pid),
+                rss_mb_peak: sampler::peak_rss_bytes(pid) as f64 / (1024.0 * 1024.0),
+                disk_bytes: 0,
+            }
+        })
+        .collect()
+}
+
+/// `out/bench.json` and `out/bench.svg`.
+fn write_outputs(out: &Path, report: &Value, samples: &[SecondSample]) -> Result<(), BenchError> {
+    let io = |action, path: &Path| {
+        let path = path.to_path_buf();
+        move |error| BenchError::Io {
+            action,
+            path,
+            error,
+        }
+    };
+    std::fs::create_dir_all(out).map_err(io("create", out))?;
+    let json_path = out.join("bench.json");
+    let json = serde_json::to_string_pretty(report).map_err(BenchError::Encode)?;
+    std::fs::write(&json_path, json).map_err(io("write", &json_path))?;
+    let svg_path = out.join("bench.svg");
+    chart::write_svg(&svg_path, samples)?;
     log(&format!(
         "wrote {} and {}",
         json_path.display(),
         svg_path.display()
     ));
-    Ok(report)
+    Ok(())
 }
 
 /// Bytes of a node's home except its log file (the sled data and keys).
@@ -169,9 +229,9 @@ struct LoadSummary {
     submitted: u64,
     committed: u64,
     committed_ok: u64,
-    p50: u64,
-    p95: u64,
-    p99: u64,
+    latency_ms_p50: u64,
+    latency_ms_p95: u64,
+    latency_ms_p99: u64,
     rejected: Value,
     /// Per node (layout order), when the timed load started: bytes on disk
     /// and CPU seconds used so far (start-up and account setup), so that
@@ -180,44 +240,26 @@ struct LoadSummary {
     cpu_seconds_at_start: Vec<f64>,
 }
 
+/// Where the latency samples and the commit count stood at the last sample.
+#[derive(Debug, Clone, Copy)]
+struct Mark {
+    committed: u64,
+    latencies: usize,
+}
+
 async fn drive(
     config: &BenchConfig,
     layout: &Layout,
     procs: &mut [NodeProcess],
-) -> Result<(LoadSummary, Vec<SecondSample>)> {
+) -> Result<(LoadSummary, Vec<SecondSample>), BenchError> {
     let clients: Vec<(String, Client)> = layout
         .nodes
         .iter()
         .map(|n| (n.id.clone(), Client::new(&n.api_url)))
         .collect();
     log("waiting for the first block ...");
-    wait_until_ready(&clients, procs, Duration::from_secs(60)).await?;
-    let coops = layout
-        .cooperatives
-        .iter()
-        .map(|c| {
-            Ok((
-                CoopId::new(&c.id)?,
-                keyfile::read(&c.key)?,
-                Client::new(&c.node),
-            ))
-        })
-        .collect::<Result<Vec<_>>>()?;
-    let mut traffic = Traffic::new(
-        &layout.chain_id,
-        coops,
-        config.members.max(1),
-        (config.members / 10).max(2),
-    );
-    log(&format!(
-        "registering {} members and merchants ...",
-        traffic.accounts.len()
-    ));
-    traffic
-        .setup()
-        .await
-        .context("registering bench accounts")?;
-    let traffic = Arc::new(traffic);
+    wait_until_ready(&clients, procs, START_TIMEOUT).await?;
+    let traffic = Arc::new(register_load(config, layout).await?);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let follow_node = layout
         .nodes
@@ -225,15 +267,9 @@ async fn drive(
         .find(|n| n.role == "observer")
         .or(layout.nodes.iter().find(|n| n.role == "validator"))
         .map(|n| Client::new(&n.api_url))
-        .context("no nodes")?;
+        .ok_or(BenchError::NoNodes)?;
     let follower = tokio::spawn(traffic.clone().follow_commits(follow_node, stop_rx.clone()));
-    let (base_committed, base_latencies) = {
-        let stats = traffic
-            .stats
-            .lock()
-            .map_err(|_| anyhow::anyhow!("stats lock"))?;
-        (stats.committed, stats.latencies_ms.len())
-    };
+    let base = mark(&traffic)?;
     let disk_bytes_at_start: Vec<u64> = layout.nodes.iter().map(|n| data_bytes(&n.home)).collect();
     let cpu_seconds_at_start: Vec<f64> = procs
         .iter()
@@ -245,59 +281,20 @@ async fn drive(
     ));
     let load = tokio::spawn(traffic.clone().run_load(config.rate, stop_rx.clone()));
     let started = Instant::now();
-    let deadline = started + Duration::from_secs(config.duration_secs);
-    let mut tick = tokio::time::interval(Duration::from_secs(1));
-    tick.tick().await;
-    let mut samples = Vec::new();
-    let mut last_committed = base_committed;
-    let mut last_latencies = base_latencies;
-    while Instant::now() < deadline {
-        tick.tick().await;
-        traffic.sweep();
-        let (committed, len, p50, p99) = {
-            let stats = traffic
-                .stats
-                .lock()
-                .map_err(|_| anyhow::anyhow!("stats lock"))?;
-            let len = stats.latencies_ms.len();
-            let window = stats
-                .latencies_ms
-                .get(last_latencies.min(len)..)
-                .unwrap_or(&[]);
-            (
-                stats.committed,
-                len,
-                percentile(window, 50),
-                percentile(window, 99),
-            )
-        };
-        let sample = SecondSample {
-            second: started.elapsed().as_secs(),
-            committed: committed.saturating_sub(last_committed),
-            latency_ms_p50: p50,
-            latency_ms_p99: p99,
-        };
-        last_committed = committed;
-        last_latencies = len;
-        log(&format!(
-            "t={:>4}s {:>6} tx/s  p50 {:>5} ms  p99 {:>5} ms",
-            sample.second, sample.committed, p50, p99
-        ));
-        samples.push(sample);
-    }
+    let samples = sample_seconds(&traffic, config.duration_secs, base).await?;
     let elapsed = started.elapsed();
     let _ = stop_tx.send(true);
     let _ = load.await;
-    let drain_deadline = Instant::now() + Duration::from_secs(10);
+    let drain_deadline = Instant::now() + DRAIN_TIMEOUT;
     while traffic.outstanding() > 0 && Instant::now() < drain_deadline {
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        tokio::time::sleep(POLL_INTERVAL).await;
     }
     follower.abort();
     let stats = traffic
         .stats
         .lock()
-        .map_err(|_| anyhow::anyhow!("stats lock"))?;
-    let lat = stats.latencies_ms.get(base_latencies..).unwrap_or(&[]);
+        .map_err(|_| BenchError::StatsPoisoned)?;
+    let lat = stats.latencies_ms.get(base.latencies..).unwrap_or(&[]);
     // Throughput counts only what committed during the timed window.
     let committed_in_window: u64 = samples.iter().map(|s| s.committed).sum();
     let summary = LoadSummary {
@@ -305,14 +302,100 @@ async fn drive(
         submitted: stats.submitted,
         committed: committed_in_window,
         committed_ok: stats.committed_ok,
-        p50: percentile(lat, 50),
-        p95: percentile(lat, 95),
-        p99: percentile(lat, 99),
+        latency_ms_p50: percentile(lat, 50),
+        latency_ms_p95: percentile(lat, 95),
+        latency_ms_p99: percentile(lat, 99),
         rejected: json!(stats.rejected),
         disk_bytes_at_start,
         cpu_seconds_at_start,
     };
     Ok((summary, samples))
+}
+
+/// The load driver over the layout's cooperatives, its accounts registered.
+async fn register_load(config: &BenchConfig, layout: &Layout) -> Result<Traffic, BenchError> {
+    let coops = layout
+        .cooperatives
+        .iter()
+        .map(|c| {
+            Ok((
+                CoopId::new(&c.id)?,
+                keyfile::read(&c.key)?,
+                Client::new(&c.node),
+            ))
+        })
+        .collect::<Result<Vec<_>, BenchError>>()?;
+    let mut traffic = Traffic::new(
+        &layout.chain_id,
+        coops,
+        config.members.max(1),
+        (config.members / 10).max(2),
+    );
+    log(&format!(
+        "registering {} members and merchants ...",
+        traffic.accounts.len()
+    ));
+    traffic.setup().await.map_err(BenchError::Setup)?;
+    Ok(traffic)
+}
+
+fn mark(traffic: &Traffic) -> Result<Mark, BenchError> {
+    let stats = traffic
+        .stats
+        .lock()
+        .map_err(|_| BenchError::StatsPoisoned)?;
+    Ok(Mark {
+        committed: stats.committed,
+        latencies: stats.latencies_ms.len(),
+    })
+}
+
+/// One sample per second for `duration_secs`, each counting what committed
+/// since the previous one, with the latencies of those commits.
+async fn sample_seconds(
+    traffic: &Traffic,
+    duration_secs: u64,
+    base: Mark,
+) -> Result<Vec<SecondSample>, BenchError> {
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(duration_secs);
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.tick().await;
+    let mut samples = Vec::new();
+    let mut last = base;
+    while Instant::now() < deadline {
+        tick.tick().await;
+        traffic.sweep();
+        let (now, p50, p99) = {
+            let stats = traffic
+                .stats
+                .lock()
+                .map_err(|_| BenchError::StatsPoisoned)?;
+            let len = stats.latencies_ms.len();
+            let window = stats
+                .latencies_ms
+                .get(last.latencies.min(len)..)
+                .unwrap_or(&[]);
+            let now = Mark {
+                committed: stats.committed,
+                latencies: len,
+            };
+            (now, percentile(window, 50), percentile(window, 99))
+        };
+        let sample = SecondSample {
+            second: started.elapsed().as_secs(),
+            committed: now.committed.saturating_sub(last.committed),
+            latency_ms_p50: p50,
+            latency_ms_p99: p99,
+        };
+        last = now;
+        log(&format!(
+            "t={:>4}s {:>6} tx/s  p50 {:>5} ms  p99 {:>5} ms",
+            sample.second, sample.committed, p50, p99
+        ));
+        samples.push(sample);
+    }
+    Ok(samples)
 }
 
 fn round1(x: f64) -> f64 {
@@ -358,9 +441,9 @@ fn build_report(
         "committed_ok_total": s.committed_ok,
         "rejected_by_reason": s.rejected,
         "tps": round1(tps),
-        "latency_ms_p50": s.p50,
-        "latency_ms_p95": s.p95,
-        "latency_ms_p99": s.p99,
+        "latency_ms_p50": s.latency_ms_p50,
+        "latency_ms_p95": s.latency_ms_p95,
+        "latency_ms_p99": s.latency_ms_p99,
         "rss_mb_max": round1(rss_max),
         "disk_bytes_per_tx": round1(disk_max),
         "nodes": nodes.iter().zip(disk_per_tx.iter()).zip(load_cpu.iter()).map(|((n, d), cpu)| json!({

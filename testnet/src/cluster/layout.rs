@@ -10,12 +10,13 @@
 //! DIR/wallets/<name>.key      demo member and merchant keys
 //! ```
 
-use anyhow::{bail, Result};
+use super::ports::PortsError;
 use kopnet_consensus::Keypair;
+use kopnet_ledger::types::InvalidCoopId;
 use kopnet_ledger::{CoopId, Genesis, GenesisCooperative};
 use kopnet_node::config::{ConsensusConfig, NodeConfig, Role};
 use kopnet_node::genesis_file::{NetworkGenesis, ObserverEntry};
-use kopnet_node::keyfile;
+use kopnet_node::keyfile::{self, KeyFileError};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -33,6 +34,54 @@ const CITY: [(&str, &str); 4] = [
 const CONSUMER: (&str, &str) = ("konsumen-rukun", "Koperasi Konsumen Rukun (consumer)");
 /// Net debit cap of every demo cooperative: Rp 50.000.000.
 pub const DEMO_NDC: u64 = 50_000_000;
+/// Most validators a local network has.
+const VALIDATORS_MAX: usize = 20;
+/// Most observers a local network has.
+const OBSERVERS_MAX: usize = 10;
+
+/// Why a testnet could not be laid out.
+#[derive(Debug, thiserror::Error)]
+pub enum InitError {
+    #[error("give one non-zero voting power per validator")]
+    VotingPower,
+    #[error("--validators must be between 1 and {VALIDATORS_MAX}")]
+    Validators,
+    #[error("--observers must be at most {OBSERVERS_MAX}")]
+    Observers,
+    #[error("{} is not empty; choose a new --dir", .0.display())]
+    NotEmpty(PathBuf),
+    #[error("cannot {action} {}: {error}", .path.display())]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        error: std::io::Error,
+    },
+    #[error(transparent)]
+    Key(#[from] KeyFileError),
+    #[error(transparent)]
+    CoopId(#[from] InvalidCoopId),
+    #[error(transparent)]
+    Ports(#[from] PortsError),
+    #[error("cannot encode testnet.json: {0}")]
+    Encode(serde_json::Error),
+}
+
+/// An I/O step of [`init`] on `path`, failing with that context.
+fn io<T>(action: &'static str, path: &Path, result: std::io::Result<T>) -> Result<T, InitError> {
+    result.map_err(|error| InitError::Io {
+        action,
+        path: path.to_path_buf(),
+        error,
+    })
+}
+
+fn create_dir(path: &Path) -> Result<(), InitError> {
+    io("create", path, std::fs::create_dir_all(path))
+}
+
+fn write(path: &Path, contents: impl AsRef<[u8]>) -> Result<(), InitError> {
+    io("write", path, std::fs::write(path, contents))
+}
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct NodeEntry {
@@ -91,7 +140,7 @@ fn wallet_names(coop: &str) -> Vec<(String, &'static str)> {
     ]
 }
 
-fn new_key(path: &Path) -> Result<Keypair> {
+fn new_key(path: &Path) -> Result<Keypair, InitError> {
     let key = Keypair::generate(&mut rand::rngs::OsRng);
     keyfile::write_new(path, &key)?;
     Ok(key)
@@ -120,8 +169,24 @@ pub fn cooperative_ids(validators: usize) -> Vec<String> {
 
 /// Write a fresh testnet into `dir` (which must be empty or missing), every
 /// validator with voting power 1.
-pub fn init(dir: &Path, validators: usize, observers: usize) -> Result<Layout> {
+pub fn init(dir: &Path, validators: usize, observers: usize) -> Result<Layout, InitError> {
     init_with_power(dir, validators, observers, &vec![1; validators])
+}
+
+/// A cooperative's key file and key, made by [`init_with_power`].
+struct CoopKey {
+    id: String,
+    name: String,
+    path: PathBuf,
+    key: Keypair,
+}
+
+/// A node home to configure: its id, role, folder and the key file it signs with.
+struct Home {
+    id: String,
+    role: Role,
+    dir: PathBuf,
+    key: PathBuf,
 }
 
 /// [`init`] with the given voting power per validator.
@@ -130,76 +195,113 @@ pub fn init_with_power(
     validators: usize,
     observers: usize,
     voting_power: &[u64],
-) -> Result<Layout> {
+) -> Result<Layout, InitError> {
     if voting_power.len() != validators || voting_power.contains(&0) {
-        bail!("give one non-zero voting power per validator");
+        return Err(InitError::VotingPower);
     }
-    if !(1..=20).contains(&validators) {
-        bail!("--validators must be between 1 and 20");
+    if !(1..=VALIDATORS_MAX).contains(&validators) {
+        return Err(InitError::Validators);
     }
-    if observers > 10 {
-        bail!("--observers must be at most 10");
+    if observers > OBSERVERS_MAX {
+        return Err(InitError::Observers);
     }
-    if dir.exists() && std::fs::read_dir(dir)?.next().is_some() {
-        bail!("{} is not empty; choose a new --dir", dir.display());
+    if dir.exists() && io("read", dir, std::fs::read_dir(dir))?.next().is_some() {
+        return Err(InitError::NotEmpty(dir.to_path_buf()));
     }
-    std::fs::create_dir_all(dir.join("coops"))?;
-    std::fs::create_dir_all(dir.join("wallets"))?;
+    create_dir(&dir.join("coops"))?;
+    create_dir(&dir.join("wallets"))?;
     let chain_id = format!("kopnet-local-{}", rand::random::<u16>());
 
     let mut coops = coop_names(validators);
     coops.push((CONSUMER.0.to_string(), CONSUMER.1.to_string()));
-    let mut genesis_coops = Vec::new();
-    let mut coop_keys = Vec::new();
-    for (index, (id, name)) in coops.iter().enumerate() {
-        let path = dir.join("coops").join(format!("{id}.key"));
-        let key = new_key(&path)?;
-        genesis_coops.push(GenesisCooperative {
-            id: CoopId::new(id)?,
-            name: name.clone(),
-            key: key.public(),
-            voting_power: voting_power.get(index).copied().unwrap_or(0),
-            ndc: DEMO_NDC,
-        });
-        coop_keys.push((id.clone(), name.clone(), path, key));
-    }
+    let coop_keys = coops
+        .into_iter()
+        .map(|(id, name)| {
+            let path = dir.join("coops").join(format!("{id}.key"));
+            let key = new_key(&path)?;
+            Ok(CoopKey {
+                id,
+                name,
+                path,
+                key,
+            })
+        })
+        .collect::<Result<Vec<_>, InitError>>()?;
+    let genesis_coops = coop_keys
+        .iter()
+        .enumerate()
+        .map(|(index, coop)| {
+            Ok(GenesisCooperative {
+                id: CoopId::new(&coop.id)?,
+                name: coop.name.clone(),
+                key: coop.key.public(),
+                voting_power: voting_power.get(index).copied().unwrap_or(0),
+                ndc: DEMO_NDC,
+            })
+        })
+        .collect::<Result<Vec<_>, InitError>>()?;
     let mut observer_entries = Vec::new();
-    let mut observer_keys = Vec::new();
+    let mut observer_homes = Vec::new();
     for n in 0..observers {
         let home = dir.join(format!("observer-{n}"));
-        std::fs::create_dir_all(&home)?;
+        create_dir(&home)?;
         let key = new_key(&home.join("node.key"))?;
         observer_entries.push(ObserverEntry {
             name: format!("regulator-{n}"),
             key: key.public(),
         });
-        observer_keys.push(home);
+        observer_homes.push(home);
     }
     let genesis = NetworkGenesis {
         ledger: Genesis::new(&chain_id, genesis_coops),
         observers: observer_entries,
     };
     let genesis_json = genesis.to_json();
-    std::fs::write(dir.join("genesis.json"), &genesis_json)?;
+    write(&dir.join("genesis.json"), &genesis_json)?;
 
     // Node homes: validators first, then observers.
-    let mut homes: Vec<(String, Role, PathBuf, PathBuf)> = Vec::new();
-    for (id, _, key_path, key) in coop_keys.iter().take(validators) {
-        let home = dir.join(format!("node-{id}"));
-        std::fs::create_dir_all(&home)?;
-        keyfile::write_new(&home.join("node.key"), key)?;
-        homes.push((id.clone(), Role::Validator, home, key_path.clone()));
+    let mut homes = Vec::new();
+    for coop in coop_keys.iter().take(validators) {
+        let home = dir.join(format!("node-{}", coop.id));
+        create_dir(&home)?;
+        keyfile::write_new(&home.join("node.key"), &coop.key)?;
+        homes.push(Home {
+            id: coop.id.clone(),
+            role: Role::Validator,
+            dir: home,
+            key: coop.path.clone(),
+        });
     }
-    for (n, home) in observer_keys.into_iter().enumerate() {
-        let key = home.join("node.key");
-        homes.push((format!("observer-{n}"), Role::Observer, home, key));
+    for (n, home) in observer_homes.into_iter().enumerate() {
+        homes.push(Home {
+            id: format!("observer-{n}"),
+            role: Role::Observer,
+            key: home.join("node.key"),
+            dir: home,
+        });
     }
+    let nodes = configure_nodes(&homes, &genesis_json)?;
+    let (cooperatives, wallets) = teller_desks(dir, &coop_keys, &nodes, validators)?;
+    let layout = Layout {
+        chain_id,
+        nodes,
+        cooperatives,
+        wallets,
+    };
+    let json = serde_json::to_string_pretty(&layout).map_err(InitError::Encode)?;
+    write(&dir.join("testnet.json"), json)?;
+    Ok(layout)
+}
+
+/// Give every home two local ports (p2p, API), a config that dials all the
+/// other nodes, and the genesis.
+fn configure_nodes(homes: &[Home], genesis_json: &str) -> Result<Vec<NodeEntry>, InitError> {
     let ports: Vec<(u16, u16)> = super::ports::reserve(homes.len() * 2)?
         .chunks_exact(2)
         .map(|pair| (pair[0], pair[1]))
         .collect();
     let mut nodes = Vec::new();
-    for (index, (id, role, home, key)) in homes.iter().enumerate() {
+    for (index, home) in homes.iter().enumerate() {
         let (p2p, api) = ports.get(index).copied().unwrap_or_default();
         let peers = ports
             .iter()
@@ -208,7 +310,7 @@ pub fn init_with_power(
             .map(|(_, (p, _))| format!("/ip4/127.0.0.1/tcp/{p}"))
             .collect();
         let config = NodeConfig {
-            role: *role,
+            role: home.role,
             listen: vec![format!("/ip4/127.0.0.1/tcp/{p2p}")],
             peers,
             api: std::net::SocketAddr::from(([127, 0, 0, 1], api)),
@@ -216,51 +318,52 @@ pub fn init_with_power(
             consensus: testnet_consensus(),
             ..NodeConfig::default()
         };
-        std::fs::write(home.join("config.toml"), config.to_toml())?;
-        std::fs::write(home.join("genesis.json"), &genesis_json)?;
+        write(&home.dir.join("config.toml"), config.to_toml())?;
+        write(&home.dir.join("genesis.json"), genesis_json)?;
         nodes.push(NodeEntry {
-            id: id.clone(),
-            role: role.as_str().to_string(),
-            home: home.clone(),
-            key: key.clone(),
+            id: home.id.clone(),
+            role: home.role.as_str().to_string(),
+            home: home.dir.clone(),
+            key: home.key.clone(),
             api_url: format!("http://127.0.0.1:{api}"),
         });
     }
+    Ok(nodes)
+}
 
+/// Every cooperative's teller desk (the node it uses: its own, or the
+/// last validator's for the consumer cooperative) and its demo wallets,
+/// whose keys are written under `dir/wallets`.
+fn teller_desks(
+    dir: &Path,
+    coop_keys: &[CoopKey],
+    nodes: &[NodeEntry],
+    validators: usize,
+) -> Result<(Vec<CoopEntry>, Vec<WalletEntry>), InitError> {
     let first_api = nodes.first().map(|n| n.api_url.clone()).unwrap_or_default();
     let mut cooperatives = Vec::new();
     let mut wallets = Vec::new();
-    for (index, (id, name, key_path, _)) in coop_keys.iter().enumerate() {
+    for (index, coop) in coop_keys.iter().enumerate() {
         let node = nodes
             .get(index.min(validators.saturating_sub(1)))
             .map(|n| n.api_url.clone())
             .unwrap_or_else(|| first_api.clone());
         cooperatives.push(CoopEntry {
-            id: id.clone(),
-            name: name.clone(),
-            key: key_path.clone(),
+            id: coop.id.clone(),
+            name: coop.name.clone(),
+            key: coop.path.clone(),
             node,
         });
-        for (wallet, kind) in wallet_names(id) {
+        for (wallet, kind) in wallet_names(&coop.id) {
             let path = dir.join("wallets").join(format!("{wallet}.key"));
             new_key(&path)?;
             wallets.push(WalletEntry {
                 name: wallet,
-                home: id.clone(),
+                home: coop.id.clone(),
                 kind: kind.to_string(),
                 key: path,
             });
         }
     }
-    let layout = Layout {
-        chain_id,
-        nodes,
-        cooperatives,
-        wallets,
-    };
-    std::fs::write(
-        dir.join("testnet.json"),
-        serde_json::to_string_pretty(&layout)?,
-    )?;
-    Ok(layout)
+    Ok((cooperatives, wallets))
 }

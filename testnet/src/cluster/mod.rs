@@ -1,8 +1,9 @@
 //! A local kopnet network on real processes and sockets, shared by
 //! `kopnet testnet up`, the fault-injection runner and the benchmark:
-//! the on-disk layout ([`layout`]), child node processes ([`process`]),
-//! an HTTP client for a node's API ([`client`]) and the demo/load traffic
-//! driver ([`traffic`]).
+//! the on-disk layout ([`layout`]) on free local ports ([`ports`]), child
+//! node processes ([`process`]) and the demo/load traffic driver
+//! ([`traffic`], sending the [`mix`]). Nodes are reached through the API's
+//! own client, `kopnet_node::api::client` ([`client`] re-exports it).
 
 pub mod client;
 pub mod layout;

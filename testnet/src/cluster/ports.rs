@@ -8,7 +8,6 @@
 //! of the scan is random, so two networks set up side by side (parallel
 //! tests) rarely look at the same ports at all.
 
-use anyhow::{bail, Result};
 use rand::Rng;
 use std::net::TcpListener;
 
@@ -17,8 +16,16 @@ const PORT_MIN: u16 = 20_000;
 /// One past the last port considered: the start of the ephemeral range.
 const PORT_END: u16 = 32_768;
 
+/// Not enough free ports in the range.
+#[derive(Debug, thiserror::Error)]
+#[error("found only {found} free local ports in {PORT_MIN}..{PORT_END}, needed {needed}")]
+pub struct PortsError {
+    pub found: usize,
+    pub needed: usize,
+}
+
 /// `count` distinct free ports on 127.0.0.1, none in the ephemeral range.
-pub fn reserve(count: usize) -> Result<Vec<u16>> {
+pub fn reserve(count: usize) -> Result<Vec<u16>, PortsError> {
     let span = PORT_END - PORT_MIN;
     let start = rand::thread_rng().gen_range(0..span);
     let mut held: Vec<TcpListener> = Vec::with_capacity(count);
@@ -34,10 +41,10 @@ pub fn reserve(count: usize) -> Result<Vec<u16>> {
         }
     }
     if ports.len() < count {
-        bail!(
-            "found only {} free local ports in {PORT_MIN}..{PORT_END}, needed {count}",
-            ports.len()
-        );
+        return Err(PortsError {
+            found: ports.len(),
+            needed: count,
+        });
     }
     Ok(ports)
 }

@@ -3,12 +3,31 @@
 //! to the supervisor only), stopped with SIGTERM (then SIGKILL after a grace
 //! period).
 
-use anyhow::{Context, Result};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// Why a node process could not be started.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeProcessError {
+    #[error("cannot find the kopnet binary: {0}")]
+    NoBinary(std::io::Error),
+    #[error("cannot open the log of node {node} in {}: {error}", .home.display())]
+    Log {
+        node: String,
+        home: PathBuf,
+        error: std::io::Error,
+    },
+    #[error("cannot start node {node} ({}): {error}", .exe.display())]
+    Spawn {
+        node: String,
+        exe: PathBuf,
+        error: std::io::Error,
+    },
+}
+
+/// One running `kopnet node run` child; killed when dropped.
 #[derive(Debug)]
 pub struct NodeProcess {
     pub id: String,
@@ -18,8 +37,8 @@ pub struct NodeProcess {
 
 impl NodeProcess {
     /// Start `kopnet node run` from the running `kopnet` binary itself.
-    pub fn start(id: &str, home: &Path) -> Result<NodeProcess> {
-        let exe = std::env::current_exe().context("cannot find the kopnet binary")?;
+    pub fn start(id: &str, home: &Path) -> Result<NodeProcess, NodeProcessError> {
+        let exe = std::env::current_exe().map_err(NodeProcessError::NoBinary)?;
         NodeProcess::start_with(&exe, id, home, &[])
     }
 
@@ -30,7 +49,7 @@ impl NodeProcess {
         id: &str,
         home: &Path,
         env: &[(String, String)],
-    ) -> Result<NodeProcess> {
+    ) -> Result<NodeProcess, NodeProcessError> {
         NodeProcess::start_under(&[], exe, id, home, env)
     }
 
@@ -44,13 +63,18 @@ impl NodeProcess {
         id: &str,
         home: &Path,
         env: &[(String, String)],
-    ) -> Result<NodeProcess> {
+    ) -> Result<NodeProcess, NodeProcessError> {
+        let log_error = |error| NodeProcessError::Log {
+            node: id.to_string(),
+            home: home.to_path_buf(),
+            error,
+        };
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(home.join("node.log"))
-            .with_context(|| format!("cannot open log in {}", home.display()))?;
-        let err = log.try_clone()?;
+            .map_err(log_error)?;
+        let err = log.try_clone().map_err(log_error)?;
         let mut command = match launcher.split_first() {
             Some((program, args)) => {
                 let mut command = Command::new(program);
@@ -71,7 +95,11 @@ impl NodeProcess {
             // (and still reads their state for the summary).
             .process_group(0)
             .spawn()
-            .with_context(|| format!("cannot start node {id}"))?;
+            .map_err(|error| NodeProcessError::Spawn {
+                node: id.to_string(),
+                exe: exe.to_path_buf(),
+                error,
+            })?;
         Ok(NodeProcess {
             id: id.to_string(),
             home: home.to_path_buf(),

@@ -14,87 +14,14 @@
 
 use super::addressing::{relayout, AddressPlan, Bind};
 use super::backend::{Backend, BackendError, DisconnectMethod};
+use super::docker_cli::{docker, engine_answers, DockerError, DOCKER_TIMEOUT};
 use crate::cluster::layout::Layout;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
-/// Deadline of an ordinary docker command.
-pub const DOCKER_TIMEOUT: Duration = Duration::from_secs(60);
-/// Largest docker command output kept (errors and ids are short).
-const OUTPUT_MAX: usize = 64 * 1024;
 /// Log lines read back for the checks (the tail is what matters).
 const LOG_TAIL_LINES: &str = "200000";
 /// Seconds a `docker stop` waits before it kills.
 const STOP_GRACE_SECS: &str = "10";
-
-#[derive(Debug, thiserror::Error)]
-pub enum DockerError {
-    #[error("no Docker engine answers: {0}")]
-    NoEngine(String),
-    #[error("docker {command} failed: {reason}")]
-    Command { command: String, reason: String },
-    #[error("docker {command} did not finish within {secs} s")]
-    Timeout { command: String, secs: u64 },
-    #[error("building the node image failed: {reason}")]
-    Image { reason: String },
-    #[error("cannot prepare the docker layout: {0}")]
-    Layout(#[from] super::addressing::LayoutError),
-    #[error(
-        "no free private subnet for the run's network (tried 10.213.0.0/24 .. 10.213.255.0/24)"
-    )]
-    NoSubnet,
-}
-
-/// Run `docker args...`, with a deadline; the trimmed stdout on success.
-pub async fn docker(args: &[&str], timeout: Duration) -> Result<String, DockerError> {
-    let command = args.first().copied().unwrap_or("").to_string();
-    let child = tokio::process::Command::new("docker")
-        .args(args)
-        .stdin(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .output();
-    let out = match tokio::time::timeout(timeout, child).await {
-        Err(_) => {
-            return Err(DockerError::Timeout {
-                command,
-                secs: timeout.as_secs(),
-            })
-        }
-        Ok(Err(e)) => {
-            return Err(DockerError::Command {
-                command,
-                reason: format!("cannot run docker: {e}"),
-            })
-        }
-        Ok(Ok(out)) => out,
-    };
-    let text = |bytes: &[u8]| {
-        let s = String::from_utf8_lossy(bytes);
-        s.chars()
-            .take(OUTPUT_MAX)
-            .collect::<String>()
-            .trim()
-            .to_string()
-    };
-    if out.status.success() {
-        Ok(text(&out.stdout))
-    } else {
-        Err(DockerError::Command {
-            command,
-            reason: text(&out.stderr),
-        })
-    }
-}
-
-/// Whether a Docker engine answers (the server, not only the client).
-pub async fn engine_answers() -> Result<String, DockerError> {
-    docker(
-        &["version", "--format", "{{.Server.Version}}"],
-        Duration::from_secs(10),
-    )
-    .await
-    .map_err(|e| DockerError::NoEngine(e.to_string()))
-}
 
 /// Second octet of the docker runs' subnets: `10.213.<x>.0/24`.
 pub const DOCKER_SECOND_OCTET: u8 = 213;

@@ -3,14 +3,14 @@
 //! shared libraries `ldd` lists for it and the dynamic loader. The tag is a
 //! hash of the binary, so an image is built once per binary and reused.
 
-use super::docker::{docker, DockerError, DOCKER_TIMEOUT};
+use super::docker_cli::{docker, DockerError, DOCKER_TIMEOUT};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// `docker build` of a ~300 MB context can take a while on a busy machine.
 const BUILD_TIMEOUT: Duration = Duration::from_secs(600);
 /// Longest `ldd` output we accept (a handful of lines in practice).
-const LDD_MAX_LIBS: usize = 64;
+const LDD_LIBS_MAX: usize = 64;
 
 /// The image tag for `binary`: `kopnet-node:<first 16 hex of blake3>`.
 pub fn tag_for(binary: &Path) -> Result<String, DockerError> {
@@ -54,7 +54,7 @@ pub fn parse_ldd(text: &str) -> Vec<PathBuf> {
             let path = candidate.split_whitespace().next()?;
             path.starts_with('/').then(|| PathBuf::from(path))
         })
-        .take(LDD_MAX_LIBS)
+        .take(LDD_LIBS_MAX)
         .collect()
 }
 

@@ -2,7 +2,8 @@
 //! ([`manifest`]), the backend interface ([`backend`]) and its
 //! implementations ([`process`], with a network namespace per node from
 //! [`netns`] where it can; [`docker`], with its locally built `FROM
-//! scratch` image in [`docker_image`]; both move the layout off 127.0.0.1
+//! scratch` image in [`docker_image`], both talking to the engine through
+//! [`docker_cli`]; both backends move the layout off 127.0.0.1
 //! with [`addressing`]), the run itself — setup, load, perturbation
 //! schedule, collection ([`run`]) — and the after-run checks as a pure
 //! function over what was collected from each node ([`checks`]).
@@ -11,6 +12,7 @@ pub mod addressing;
 pub mod backend;
 pub mod checks;
 pub mod docker;
+pub mod docker_cli;
 pub mod docker_image;
 pub mod ip;
 pub mod manifest;

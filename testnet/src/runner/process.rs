@@ -263,7 +263,7 @@ impl Backend for ProcessBackend {
             .map_err(|e| BackendError::Action {
                 node: slot.id.clone(),
                 action: "start",
-                reason: format!("{e:#}"),
+                reason: e.to_string(),
             })?;
         slot.process = Some(process);
         Ok(())

@@ -13,28 +13,72 @@
 //! invariant) and not only the symptom; with no such cause found the run
 //! fails as `Stalled`.
 
-use super::backend::Backend;
+use super::backend::{Backend, BackendError};
 use super::checks::{self, Acknowledged, BlockSeen, CheckFailure, CheckSummary, NodeSnapshot};
 use super::manifest::{Manifest, NodeRef, Perturbation};
-use crate::cluster::client::Client;
-use crate::cluster::layout::{self, Layout};
-use crate::cluster::traffic::Traffic;
-use anyhow::{bail, Context, Result};
+use crate::cluster::layout::{self, InitError, Layout};
+use crate::cluster::traffic::{Traffic, TrafficError};
 use futures::StreamExt;
+use kopnet_ledger::types::InvalidCoopId;
 use kopnet_ledger::CoopId;
-use kopnet_node::keyfile;
+use kopnet_node::api::client::Client;
+use kopnet_node::keyfile::{self, KeyFileError};
 use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tokio::sync::watch;
 
 /// Requests in flight while collecting blocks and transactions.
-const COLLECT_CONCURRENCY: usize = 32;
+const COLLECT_REQUESTS_MAX: usize = 32;
 /// How long in-flight transactions get to land after the load stops.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long the network gets to commit its first block.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 /// Demo members per cooperative for the load.
 const MEMBERS_PER_COOP: usize = 40;
+/// Demo merchants per cooperative for the load.
+const MERCHANTS_PER_COOP: usize = 4;
+/// How often the schedule looks at the network's height.
+const SCHEDULE_TICK: Duration = Duration::from_millis(250);
+/// Deadline of one status request while reading the network's height.
+const STATUS_TIMEOUT: Duration = Duration::from_secs(2);
+/// Pause between two looks at every node's height while waiting.
+const HEIGHT_POLL_INTERVAL: Duration = Duration::from_millis(200);
+
+/// Why a run could not be carried out (a check that fails is not an error:
+/// it is the run's [`RunReport::result`]).
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("the layout has {nodes} nodes, the manifest {expected}")]
+    LayoutMismatch { nodes: usize, expected: usize },
+    #[error(transparent)]
+    Init(#[from] InitError),
+    #[error(transparent)]
+    Backend(#[from] BackendError),
+    #[error("the network did not start: {0}")]
+    NotStarted(NotAtHeight),
+    #[error(transparent)]
+    Key(#[from] KeyFileError),
+    #[error(transparent)]
+    CoopId(#[from] InvalidCoopId),
+    #[error("registering load accounts: {0}")]
+    Setup(TrafficError),
+    #[error("node {node} is not running at the end of the run; see {}", .log.display())]
+    NodeDown { node: String, log: PathBuf },
+    #[error("the load statistics are poisoned (a thread panicked holding them)")]
+    StatsPoisoned,
+}
+
+/// Some nodes did not reach a height in time.
+#[derive(Debug, thiserror::Error)]
+#[error("not at height {height} within {secs} s: {behind}")]
+pub struct NotAtHeight {
+    pub height: u64,
+    pub secs: u64,
+    /// `node N at H`, for each node behind.
+    pub behind: String,
+}
 
 /// What a run did and found.
 #[derive(Debug)]
@@ -80,6 +124,13 @@ struct Step {
     done: bool,
 }
 
+impl Step {
+    /// `NAME PERTURBATION`, as in the event lines.
+    fn label(&self) -> String {
+        format!("{} {}", self.name, self.perturbation.name())
+    }
+}
+
 /// Run `manifest` on `backend` over the network `layout` (already written
 /// with [`layout::init`]); `say` receives progress lines.
 pub async fn run<B: Backend>(
@@ -87,15 +138,12 @@ pub async fn run<B: Backend>(
     layout: &Layout,
     backend: &mut B,
     say: &(dyn Fn(&str) + Sync),
-) -> Result<RunReport> {
+) -> Result<RunReport, RunError> {
     let started = Instant::now();
     let result = drive(manifest, layout, backend, say).await;
     backend.stop_all().await;
     let (events, traffic, result) = result?;
-    let stats = traffic
-        .stats
-        .lock()
-        .map_err(|_| anyhow::anyhow!("stats lock poisoned"))?;
+    let stats = traffic.stats.lock().map_err(|_| RunError::StatsPoisoned)?;
     Ok(RunReport {
         manifest: manifest.name.clone(),
         backend: backend.name(),
@@ -121,70 +169,29 @@ type Driven = (
     Result<CheckSummary, CheckFailure>,
 );
 
+/// Start, load, perturb, stop the load, then collect and check.
 async fn drive<B: Backend>(
     manifest: &Manifest,
     layout: &Layout,
     backend: &mut B,
     say: &(dyn Fn(&str) + Sync),
-) -> Result<Driven> {
-    if layout.nodes.len() != manifest.validators + manifest.observers {
-        bail!("the layout does not match the manifest's node count");
+) -> Result<Driven, RunError> {
+    let expected = manifest.validators + manifest.observers;
+    if layout.nodes.len() != expected {
+        return Err(RunError::LayoutMismatch {
+            nodes: layout.nodes.len(),
+            expected,
+        });
     }
     let clients: Vec<Client> = layout
         .nodes
         .iter()
         .map(|n| Client::new(&n.api_url))
         .collect();
-    let mut steps: Vec<Step> = manifest
-        .perturbations
-        .iter()
-        .map(|p| Step {
-            node: node_index(manifest, p.node),
-            name: p.node.to_string(),
-            at_height: p.at_height,
-            perturbation: p.perturbation,
-            ends_at: None,
-            done: false,
-        })
-        .collect();
-    let late: BTreeSet<usize> = steps
-        .iter()
-        .filter(|s| s.perturbation == Perturbation::LateJoin)
-        .map(|s| s.node)
-        .collect();
-    for node in 0..layout.nodes.len() {
-        if !late.contains(&node) {
-            backend.start(node).await?;
-        }
-    }
-    say("waiting for the first block ...");
-    let first: Vec<usize> = (0..layout.nodes.len())
-        .filter(|n| !late.contains(n))
-        .collect();
-    wait_for_height(&clients, &first, 1, START_TIMEOUT)
-        .await
-        .context("the network did not start")?;
-
-    let coops = layout
-        .cooperatives
-        .iter()
-        .map(|c| {
-            Ok((
-                CoopId::new(&c.id)?,
-                keyfile::read(&c.key)?,
-                Client::new(&c.node),
-            ))
-        })
-        .collect::<Result<Vec<_>>>()?;
-    let mut traffic =
-        Traffic::new(&layout.chain_id, coops, MEMBERS_PER_COOP, 4).with_mix(manifest.load.to_mix());
-    say(&format!(
-        "registering {} members and merchants ...",
-        traffic.accounts.len()
-    ));
-    traffic.setup().await.context("registering load accounts")?;
-    let traffic = Arc::new(traffic);
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut steps = schedule(manifest);
+    start_network(layout, backend, &clients, &steps, say).await?;
+    let traffic = Arc::new(register_load(manifest, layout, say).await?);
+    let (stop_tx, stop_rx) = watch::channel(false);
     let follower = tokio::spawn(
         traffic
             .clone()
@@ -197,145 +204,259 @@ async fn drive<B: Backend>(
         manifest.load.duration_secs,
         steps.len()
     ));
+    let (events, stalled) = perturb(
+        manifest, backend, &clients, &mut steps, &traffic, &stop_tx, say,
+    )
+    .await?;
+    let _ = stop_tx.send(true);
+    let _ = load.await;
+    say("load stopped; waiting for in-flight transactions ...");
+    let drain_until = Instant::now() + DRAIN_TIMEOUT;
+    let mut tick = tokio::time::interval(SCHEDULE_TICK);
+    while traffic.outstanding() > 0 && Instant::now() < drain_until {
+        tick.tick().await;
+        traffic.sweep();
+    }
+    follower.abort();
+    for (node, entry) in layout.nodes.iter().enumerate() {
+        if !backend.running(node) {
+            return Err(RunError::NodeDown {
+                node: entry.id.clone(),
+                log: entry.home.join("node.log"),
+            });
+        }
+    }
+    let result = collect_and_check(manifest, layout, backend, &clients, &traffic, say).await?;
+    let result = match (result, stalled) {
+        (Ok(_), Some(stall)) => Err(stall),
+        (result, _) => result,
+    };
+    Ok((events, traffic, result))
+}
 
-    let base = network_height(&clients).await;
+/// The manifest's perturbations, none begun.
+fn schedule(manifest: &Manifest) -> Vec<Step> {
+    manifest
+        .perturbations
+        .iter()
+        .map(|p| Step {
+            node: node_index(manifest, p.node),
+            name: p.node.to_string(),
+            at_height: p.at_height,
+            perturbation: p.perturbation,
+            ends_at: None,
+            done: false,
+        })
+        .collect()
+}
+
+/// Start every node that does not join late and wait for the first block.
+async fn start_network<B: Backend>(
+    layout: &Layout,
+    backend: &mut B,
+    clients: &[Client],
+    steps: &[Step],
+    say: &(dyn Fn(&str) + Sync),
+) -> Result<(), RunError> {
+    let late: BTreeSet<usize> = steps
+        .iter()
+        .filter(|s| s.perturbation == Perturbation::LateJoin)
+        .map(|s| s.node)
+        .collect();
+    let first: Vec<usize> = (0..layout.nodes.len())
+        .filter(|n| !late.contains(n))
+        .collect();
+    for &node in &first {
+        backend.start(node).await?;
+    }
+    say("waiting for the first block ...");
+    wait_for_height(clients, &first, 1, START_TIMEOUT)
+        .await
+        .map_err(RunError::NotStarted)
+}
+
+/// The load driver over the layout's cooperatives, its accounts registered.
+async fn register_load(
+    manifest: &Manifest,
+    layout: &Layout,
+    say: &(dyn Fn(&str) + Sync),
+) -> Result<Traffic, RunError> {
+    let coops = layout
+        .cooperatives
+        .iter()
+        .map(|c| {
+            Ok((
+                CoopId::new(&c.id)?,
+                keyfile::read(&c.key)?,
+                Client::new(&c.node),
+            ))
+        })
+        .collect::<Result<Vec<_>, RunError>>()?;
+    let mut traffic = Traffic::new(
+        &layout.chain_id,
+        coops,
+        MEMBERS_PER_COOP,
+        MERCHANTS_PER_COOP,
+    )
+    .with_mix(manifest.load.to_mix());
+    say(&format!(
+        "registering {} members and merchants ...",
+        traffic.accounts.len()
+    ));
+    traffic.setup().await.map_err(RunError::Setup)?;
+    Ok(traffic)
+}
+
+/// Run the schedule until the load is over and every step has run and
+/// ended, or the network stalls. Returns the event lines and, if it
+/// stalled, the failure to report when the checks find nothing worse.
+async fn perturb<B: Backend>(
+    manifest: &Manifest,
+    backend: &mut B,
+    clients: &[Client],
+    steps: &mut [Step],
+    traffic: &Traffic,
+    stop_load: &watch::Sender<bool>,
+    say: &(dyn Fn(&str) + Sync),
+) -> Result<(Vec<String>, Option<CheckFailure>), RunError> {
+    let base = network_height(clients).await;
     let load_ends = Instant::now() + Duration::from_secs(manifest.load.duration_secs);
     let give_up = load_ends + Duration::from_secs(manifest.catch_up_timeout_secs);
     let mut events = Vec::new();
-    let mut tick = tokio::time::interval(Duration::from_millis(250));
+    let mut tick = tokio::time::interval(SCHEDULE_TICK);
     let mut load_stopped = false;
-    let mut stalled: Option<CheckFailure> = None;
     loop {
         tick.tick().await;
         traffic.sweep();
         let now = Instant::now();
         if !load_stopped && now >= load_ends {
-            let _ = stop_tx.send(true);
+            let _ = stop_load.send(true);
             load_stopped = true;
         }
-        let height = network_height(&clients).await;
+        let height = network_height(clients).await;
         for step in steps.iter_mut().filter(|s| !s.done) {
             if let Some(end) = step.ends_at {
                 if now >= end {
-                    match step.perturbation {
-                        Perturbation::Pause { .. } => backend.resume(step.node).await?,
-                        Perturbation::Disconnect { .. } => backend.reconnect(step.node).await?,
-                        _ => {}
-                    }
-                    events.push(format!(
-                        "height {height}: {} {} ended",
-                        step.name,
-                        step.perturbation.name()
-                    ));
-                    step.done = true;
+                    end_step(backend, step).await?;
+                    events.push(format!("height {height}: {} ended", step.label()));
                 }
                 continue;
             }
             if height < base.saturating_add(step.at_height) {
                 continue;
             }
-            match step.perturbation {
-                Perturbation::Kill => {
-                    backend.kill(step.node).await?;
-                    backend.start(step.node).await?;
-                    step.done = true;
-                }
-                Perturbation::Restart => {
-                    backend.terminate(step.node).await?;
-                    backend.start(step.node).await?;
-                    step.done = true;
-                }
-                Perturbation::LateJoin => {
-                    backend.start(step.node).await?;
-                    step.done = true;
-                }
-                Perturbation::Pause { secs } => {
-                    backend.pause(step.node).await?;
-                    step.ends_at = Some(now + Duration::from_secs(secs));
-                }
-                Perturbation::Disconnect { secs } => {
-                    backend.disconnect(step.node).await?;
-                    step.ends_at = Some(now + Duration::from_secs(secs));
-                }
-            }
-            let line = format!(
-                "height {height}: {} {}",
-                step.name,
-                step.perturbation.name()
-            );
+            begin_step(backend, step, now).await?;
+            let line = format!("height {height}: {}", step.label());
             say(&line);
             events.push(line);
         }
         if load_stopped && steps.iter().all(|s| s.done) {
-            break;
+            return Ok((events, None));
         }
         if now >= give_up {
-            let pending: Vec<String> = steps
-                .iter()
-                .filter(|s| !s.done)
-                .map(|s| {
-                    format!(
-                        "{} {} at load height +{}",
-                        s.name,
-                        s.perturbation.name(),
-                        s.at_height
-                    )
-                })
-                .collect();
-            let line = format!(
-                "height {height}: the network stalled; ending the schedule early ({})",
-                pending.join(", ")
-            );
-            say(&line);
-            events.push(line);
-            // Undo what is still in force so every node can be inspected.
-            for step in steps.iter_mut().filter(|s| !s.done) {
-                match (step.perturbation, step.ends_at.is_some()) {
-                    (Perturbation::Pause { .. }, true) => backend.resume(step.node).await?,
-                    (Perturbation::Disconnect { .. }, true) => backend.reconnect(step.node).await?,
-                    (Perturbation::LateJoin, _) => backend.start(step.node).await?,
-                    _ => {}
-                }
-                step.done = true;
-            }
-            stalled = Some(CheckFailure::Stalled {
-                height,
-                pending: pending.join(", "),
-            });
-            break;
+            let stall = end_schedule_early(backend, steps, height, &mut events, say).await?;
+            return Ok((events, Some(stall)));
         }
     }
-    let _ = stop_tx.send(true);
-    let _ = load.await;
-    say("load stopped; waiting for in-flight transactions ...");
-    let drain_until = Instant::now() + DRAIN_TIMEOUT;
-    while traffic.outstanding() > 0 && Instant::now() < drain_until {
-        tick.tick().await;
-        traffic.sweep();
-    }
-    follower.abort();
+}
 
-    for node in 0..layout.nodes.len() {
-        if !backend.running(node) {
-            bail!(
-                "node {} is not running at the end of the run; see {}",
-                layout.nodes.get(node).map(|n| n.id.as_str()).unwrap_or("?"),
-                layout
-                    .nodes
-                    .get(node)
-                    .map(|n| n.home.join("node.log").display().to_string())
-                    .unwrap_or_default()
-            );
+/// Apply a step's perturbation; a pause or disconnect ends later.
+async fn begin_step<B: Backend>(
+    backend: &mut B,
+    step: &mut Step,
+    now: Instant,
+) -> Result<(), BackendError> {
+    match step.perturbation {
+        Perturbation::Kill => {
+            backend.kill(step.node).await?;
+            backend.start(step.node).await?;
+            step.done = true;
+        }
+        Perturbation::Restart => {
+            backend.terminate(step.node).await?;
+            backend.start(step.node).await?;
+            step.done = true;
+        }
+        Perturbation::LateJoin => {
+            backend.start(step.node).await?;
+            step.done = true;
+        }
+        Perturbation::Pause { secs } => {
+            backend.pause(step.node).await?;
+            step.ends_at = Some(now + Duration::from_secs(secs));
+        }
+        Perturbation::Disconnect { secs } => {
+            backend.disconnect(step.node).await?;
+            step.ends_at = Some(now + Duration::from_secs(secs));
         }
     }
-    let target = network_height(&clients).await;
+    Ok(())
+}
+
+/// End a pause or disconnect whose time is up.
+async fn end_step<B: Backend>(backend: &mut B, step: &mut Step) -> Result<(), BackendError> {
+    match step.perturbation {
+        Perturbation::Pause { .. } => backend.resume(step.node).await?,
+        Perturbation::Disconnect { .. } => backend.reconnect(step.node).await?,
+        _ => {}
+    }
+    step.done = true;
+    Ok(())
+}
+
+/// The network stalled: say so, undo what is still in force so every node
+/// can be inspected, and return the `Stalled` failure.
+async fn end_schedule_early<B: Backend>(
+    backend: &mut B,
+    steps: &mut [Step],
+    height: u64,
+    events: &mut Vec<String>,
+    say: &(dyn Fn(&str) + Sync),
+) -> Result<CheckFailure, BackendError> {
+    let pending: Vec<String> = steps
+        .iter()
+        .filter(|s| !s.done)
+        .map(|s| format!("{} at load height +{}", s.label(), s.at_height))
+        .collect();
+    let line = format!(
+        "height {height}: the network stalled; ending the schedule early ({})",
+        pending.join(", ")
+    );
+    say(&line);
+    events.push(line);
+    for step in steps.iter_mut().filter(|s| !s.done) {
+        match (step.perturbation, step.ends_at.is_some()) {
+            (Perturbation::Pause { .. }, true) => backend.resume(step.node).await?,
+            (Perturbation::Disconnect { .. }, true) => backend.reconnect(step.node).await?,
+            (Perturbation::LateJoin, _) => backend.start(step.node).await?,
+            _ => {}
+        }
+        step.done = true;
+    }
+    Ok(CheckFailure::Stalled {
+        height,
+        pending: pending.join(", "),
+    })
+}
+
+/// Wait for every node to reach the network's height, collect what each
+/// has (blocks, acknowledged transactions, invariants, log), and check it.
+async fn collect_and_check<B: Backend>(
+    manifest: &Manifest,
+    layout: &Layout,
+    backend: &mut B,
+    clients: &[Client],
+    traffic: &Traffic,
+    say: &(dyn Fn(&str) + Sync),
+) -> Result<Result<CheckSummary, CheckFailure>, RunError> {
+    let target = network_height(clients).await;
     say(&format!(
         "waiting for every node to reach height {target} ..."
     ));
     let all: Vec<usize> = (0..layout.nodes.len()).collect();
     // Not reaching it is reported by the checks (`Behind`), naming the node.
     let _ = wait_for_height(
-        &clients,
+        clients,
         &all,
         target,
         Duration::from_secs(manifest.catch_up_timeout_secs),
@@ -345,7 +466,7 @@ async fn drive<B: Backend>(
     let acknowledged: Vec<Acknowledged> = traffic
         .stats
         .lock()
-        .map_err(|_| anyhow::anyhow!("stats lock poisoned"))?
+        .map_err(|_| RunError::StatsPoisoned)?
         .acknowledged
         .iter()
         .map(|(hash, result)| Acknowledged {
@@ -360,38 +481,23 @@ async fn drive<B: Backend>(
         clients.len()
     ));
     let mut snapshots = Vec::new();
-    for (index, entry) in layout.nodes.iter().enumerate() {
+    for (index, (entry, client)) in layout.nodes.iter().zip(clients).enumerate() {
         let log = backend.log(index).unwrap_or_default();
-        snapshots.push(
-            collect(
-                &entry.id,
-                &clients[index],
-                target,
-                &acknowledged,
-                &log,
-                &validators,
-            )
-            .await,
-        );
+        snapshots.push(collect(&entry.id, client, target, &acknowledged, &log, &validators).await);
     }
-    let result = checks::check(
+    Ok(checks::check(
         &snapshots,
         &acknowledged,
         &validators,
         &BTreeSet::new(),
         target,
-    );
-    let result = match (result, stalled) {
-        (Ok(_), Some(stall)) => Err(stall),
-        (result, _) => result,
-    };
-    Ok((events, traffic, result))
+    ))
 }
 
 /// The highest committed height any node reports (0 if none answers).
 async fn network_height(clients: &[Client]) -> u64 {
     let heights = futures::future::join_all(clients.iter().map(|c| async move {
-        match tokio::time::timeout(Duration::from_secs(2), c.status()).await {
+        match tokio::time::timeout(STATUS_TIMEOUT, c.status()).await {
             Ok(Ok(status)) => status["height"].as_u64().unwrap_or(0),
             _ => 0,
         }
@@ -405,7 +511,7 @@ async fn wait_for_height(
     nodes: &[usize],
     height: u64,
     timeout: Duration,
-) -> Result<()> {
+) -> Result<(), NotAtHeight> {
     let deadline = Instant::now() + timeout;
     loop {
         let mut behind = Vec::new();
@@ -425,17 +531,17 @@ async fn wait_for_height(
             return Ok(());
         }
         if Instant::now() >= deadline {
-            bail!(
-                "not at height {height} within {} s: {}",
-                timeout.as_secs(),
-                behind.join(", ")
-            );
+            return Err(NotAtHeight {
+                height,
+                secs: timeout.as_secs(),
+                behind: behind.join(", "),
+            });
         }
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        tokio::time::sleep(HEIGHT_POLL_INTERVAL).await;
     }
 }
 
-fn validator_addresses(layout: &Layout) -> Result<Vec<String>> {
+fn validator_addresses(layout: &Layout) -> Result<Vec<String>, KeyFileError> {
     layout
         .nodes
         .iter()
@@ -471,7 +577,7 @@ async fn collect(
                 },
             ))
         })
-        .buffer_unordered(COLLECT_CONCURRENCY)
+        .buffer_unordered(COLLECT_REQUESTS_MAX)
         .filter_map(futures::future::ready)
         .collect()
         .await;
@@ -481,7 +587,7 @@ async fn collect(
             let outcome = client.tx(&hash).await.ok()?;
             (outcome.status == "committed").then(|| (ack.hash.clone(), outcome.code))
         })
-        .buffer_unordered(COLLECT_CONCURRENCY)
+        .buffer_unordered(COLLECT_REQUESTS_MAX)
         .filter_map(futures::future::ready)
         .collect()
         .await;
@@ -515,7 +621,7 @@ async fn collect(
 }
 
 /// Lay out the network a manifest describes in `dir` (fresh keys and genesis).
-pub fn prepare(manifest: &Manifest, dir: &std::path::Path) -> Result<Layout> {
+pub fn prepare(manifest: &Manifest, dir: &std::path::Path) -> Result<Layout, InitError> {
     layout::init_with_power(
         dir,
         manifest.validators,

@@ -1,10 +1,15 @@
-//! API errors: always `{"error": {"code": "...", "message": "..."}}` with a 4xx/5xx status.
+//! The error answer of every HTTP endpoint a node serves, the API's and the
+//! wallet pages' helpers alike: always `{"error": {"code": "...", "message":
+//! "..."}}` with a 4xx/5xx status. Its own module so that [`crate::api`] and
+//! [`crate::web`] both use it without importing each other; the fallbacks
+//! for unknown paths and methods live here for the same reason.
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
 
+/// An error answer: HTTP status, a stable machine-readable code, and words.
 #[derive(Debug)]
 pub struct ApiError {
     pub status: StatusCode,
@@ -39,3 +44,17 @@ impl IntoResponse for ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+/// Fallback for a path no route serves.
+pub async fn not_found() -> ApiError {
+    ApiError::not_found("not_found", "no such endpoint")
+}
+
+/// Fallback for a known path asked with a method it does not take.
+pub async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this endpoint does not take that HTTP method",
+    )
+}

@@ -1,0 +1,273 @@
+//! A client for a node's HTTP API, used by the `kopnet` commands (wallet,
+//! teller desk, audit, status) and by the test rig alike: it lives with the
+//! API it speaks so that neither needs the other's crate.
+//!
+//! Every failure is a [`ClientError`]: the node could not be reached, it
+//! refused the request (its `{"error":{"code","message"}}` body, kept), it
+//! answered something this client cannot read, or a transaction did not
+//! commit in time.
+
+use base64::Engine as _;
+use kopnet_consensus::{Hash, PublicKey};
+use kopnet_ledger::Transaction;
+use serde_json::Value;
+use std::time::{Duration, Instant};
+
+/// Deadline of one HTTP request.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
+/// Idle connections kept per node (the load driver sends in parallel).
+const IDLE_CONNECTIONS_PER_HOST_MAX: usize = 64;
+/// Pause between two looks at a pending transaction.
+const WAIT_POLL_INTERVAL: Duration = Duration::from_millis(100);
+
+/// Why a request to a node failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// No HTTP answer at all (connection refused, timed out, bad URL).
+    #[error("cannot reach node at {url}: {reason}")]
+    Unreachable { url: String, reason: String },
+    /// The node answered with an error status and its error body.
+    #[error("{code}: {message}")]
+    Api {
+        status: u16,
+        code: String,
+        message: String,
+    },
+    /// The answer was not what the API promises (names the missing part).
+    #[error("unexpected answer from node: {0}")]
+    Decode(String),
+    /// The transaction was still pending (or unknown) at the deadline.
+    #[error("transaction {hash} did not commit within {secs} s")]
+    Timeout { hash: String, secs: u64 },
+}
+
+impl ClientError {
+    /// The API's error code (`stale_nonce`, `not_found`, ...) when the node
+    /// answered with one.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            ClientError::Api { code, .. } => Some(code),
+            _ => None,
+        }
+    }
+}
+
+/// One node's API at `base` (`http://HOST:PORT`); cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Client {
+    base: String,
+    http: reqwest::Client,
+}
+
+/// How a transaction ended.
+#[derive(Debug, Clone)]
+pub struct TxOutcome {
+    pub hash: Hash,
+    pub status: String,
+    pub code: String,
+    pub message: Option<String>,
+    pub height: Option<u64>,
+}
+
+impl TxOutcome {
+    /// Committed and applied (not committed with a rejection code).
+    pub fn ok(&self) -> bool {
+        self.status == "committed" && self.code == "ok"
+    }
+}
+
+impl Client {
+    /// A client for the node at `base`; a malformed URL shows up as
+    /// [`ClientError::Unreachable`] on the first request.
+    pub fn new(base: &str) -> Client {
+        let http = reqwest::Client::builder()
+            .timeout(REQUEST_TIMEOUT)
+            .pool_max_idle_per_host(IDLE_CONNECTIONS_PER_HOST_MAX)
+            .build()
+            .unwrap_or_default();
+        Client {
+            base: base.trim_end_matches('/').to_string(),
+            http,
+        }
+    }
+
+    /// The node's base URL, without a trailing slash.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    async fn read(
+        &self,
+        response: Result<reqwest::Response, reqwest::Error>,
+    ) -> Result<Value, ClientError> {
+        let response = response.map_err(|e| ClientError::Unreachable {
+            url: self.base.clone(),
+            reason: short_reason(&e),
+        })?;
+        let status = response.status().as_u16();
+        let body: Value = response
+            .json()
+            .await
+            .map_err(|e| ClientError::Decode(e.to_string()))?;
+        if status >= 400 {
+            let code = body["error"]["code"]
+                .as_str()
+                .unwrap_or("error")
+                .to_string();
+            let message = body["error"]["message"].as_str().unwrap_or("").to_string();
+            return Err(ClientError::Api {
+                status,
+                code,
+                message,
+            });
+        }
+        Ok(body)
+    }
+
+    /// `GET path` (e.g. `/v1/blocks/3`) as JSON.
+    pub async fn get(&self, path: &str) -> Result<Value, ClientError> {
+        let response = self.http.get(format!("{}{path}", self.base)).send().await;
+        self.read(response).await
+    }
+
+    /// `GET /v1/status`.
+    pub async fn status(&self) -> Result<Value, ClientError> {
+        self.get("/v1/status").await
+    }
+
+    /// `GET /v1/accounts/{address}` of a member.
+    pub async fn account(&self, key: &PublicKey) -> Result<Value, ClientError> {
+        self.get(&format!("/v1/accounts/{}", key.to_address()))
+            .await
+    }
+
+    /// The next nonce for `key`, whether it is a member or a cooperative.
+    pub async fn next_nonce(&self, key: &PublicKey) -> Result<u64, ClientError> {
+        match self.account(key).await {
+            Ok(account) => {
+                return account["next_nonce"]
+                    .as_u64()
+                    .ok_or_else(|| ClientError::Decode("next_nonce".into()))
+            }
+            Err(ClientError::Api { status: 404, .. }) => {}
+            Err(e) => return Err(e),
+        }
+        let coops = self.get("/v1/cooperatives").await?;
+        let address = key.to_address();
+        coops["cooperatives"]
+            .as_array()
+            .and_then(|list| {
+                list.iter()
+                    .find(|c| c["key"].as_str() == Some(address.as_str()))
+            })
+            .and_then(|c| c["next_nonce"].as_u64())
+            .ok_or(ClientError::Api {
+                status: 404,
+                code: "unknown_signer".into(),
+                message: format!("{address} is neither a registered member nor a cooperative"),
+            })
+    }
+
+    /// Submit a signed transaction; returns its hash.
+    pub async fn submit(&self, tx: &Transaction) -> Result<Hash, ClientError> {
+        let bytes = tx
+            .encode()
+            .map_err(|e| ClientError::Decode(e.to_string()))?;
+        let body =
+            serde_json::json!({"tx": base64::engine::general_purpose::STANDARD.encode(bytes)});
+        let response = self
+            .http
+            .post(format!("{}/v1/tx", self.base))
+            .json(&body)
+            .send()
+            .await;
+        let answer = self.read(response).await?;
+        let hash = answer["hash"].as_str().unwrap_or_default();
+        Hash::from_hex(hash).map_err(|_| ClientError::Decode("hash".into()))
+    }
+
+    /// Submit up to `TXS_PER_REQUEST_MAX` signed transactions in one request
+    /// (`POST /v1/txs`); one result per transaction, in order. `Err` when the
+    /// request as a whole failed (unreachable, refused, malformed answer).
+    pub async fn submit_batch(
+        &self,
+        txs: &[Transaction],
+    ) -> Result<Vec<Result<Hash, ClientError>>, ClientError> {
+        let mut encoded = Vec::with_capacity(txs.len());
+        for tx in txs {
+            let bytes = tx
+                .encode()
+                .map_err(|e| ClientError::Decode(e.to_string()))?;
+            encoded.push(base64::engine::general_purpose::STANDARD.encode(bytes));
+        }
+        let response = self
+            .http
+            .post(format!("{}/v1/txs", self.base))
+            .json(&serde_json::json!({ "txs": encoded }))
+            .send()
+            .await;
+        let answer = self.read(response).await?;
+        let entries = answer["results"]
+            .as_array()
+            .filter(|entries| entries.len() == txs.len())
+            .ok_or_else(|| ClientError::Decode("results".into()))?;
+        Ok(entries
+            .iter()
+            .map(|entry| match entry["hash"].as_str() {
+                Some(hash) => Hash::from_hex(hash).map_err(|_| ClientError::Decode("hash".into())),
+                None => Err(ClientError::Api {
+                    status: 422,
+                    code: entry["error"]["code"]
+                        .as_str()
+                        .unwrap_or("unknown")
+                        .to_string(),
+                    message: entry["error"]["message"].as_str().unwrap_or("").to_string(),
+                }),
+            })
+            .collect())
+    }
+
+    /// The current view of a transaction.
+    pub async fn tx(&self, hash: &Hash) -> Result<TxOutcome, ClientError> {
+        let body = self.get(&format!("/v1/tx/{}", hash.to_hex())).await?;
+        Ok(TxOutcome {
+            hash: *hash,
+            status: body["status"].as_str().unwrap_or("").to_string(),
+            code: body["result"]["code"].as_str().unwrap_or("").to_string(),
+            message: body["result"]["message"].as_str().map(str::to_string),
+            height: body["height"].as_u64(),
+        })
+    }
+
+    /// Poll until the transaction is committed or rejected.
+    pub async fn wait(&self, hash: &Hash, timeout: Duration) -> Result<TxOutcome, ClientError> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            match self.tx(hash).await {
+                Ok(outcome) if outcome.status != "pending" => return Ok(outcome),
+                Ok(_) | Err(ClientError::Api { status: 404, .. }) => {}
+                Err(e) => return Err(e),
+            }
+            if Instant::now() >= deadline {
+                return Err(ClientError::Timeout {
+                    hash: hash.to_hex(),
+                    secs: timeout.as_secs(),
+                });
+            }
+            tokio::time::sleep(WAIT_POLL_INTERVAL).await;
+        }
+    }
+}
+
+/// The reason a request got no answer, in a few words.
+fn short_reason(e: &reqwest::Error) -> String {
+    if e.is_connect() {
+        "connection refused".into()
+    } else if e.is_timeout() {
+        "timed out".into()
+    } else if e.is_builder() {
+        "not a valid node URL (expected http://HOST:PORT)".into()
+    } else {
+        e.to_string()
+    }
+}

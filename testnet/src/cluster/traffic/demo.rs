@@ -1,0 +1,168 @@
+//! Each cooperative's demo state (its key, its node, its members and
+//! merchants) and the setup that registers the demo accounts and mints
+//! their opening balances.
+
+use super::{Signer, Traffic, TrafficError};
+use kopnet_ledger::{AccountKind, Action, CoopId, KycTier};
+use kopnet_node::api::client::{Client, ClientError};
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// Opening balance of each demo member: Rp 2.000.000.
+pub const OPENING_BALANCE: u64 = 2_000_000;
+/// Setup transactions of one cooperative sent before waiting for them
+/// (within one batch request and below the per-signer mempool window).
+const SETUP_CHUNK_TXS: usize = 128;
+/// How long one setup transaction gets to commit.
+const SETUP_COMMIT_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// One cooperative with its key, node and demo accounts.
+#[derive(Debug)]
+pub struct CoopDemo {
+    pub id: CoopId,
+    pub node: Client,
+    pub signer: Mutex<Signer>,
+    /// Its members, as indices into `Traffic::accounts`.
+    pub members: Vec<usize>,
+    /// Its merchants, as indices into `Traffic::accounts`.
+    pub merchants: Vec<usize>,
+}
+
+impl CoopDemo {
+    /// A failed request to this cooperative's node, with the cooperative named.
+    pub(super) fn node_error(&self, error: ClientError) -> TrafficError {
+        TrafficError::Node {
+            coop: self.id.to_string(),
+            error,
+        }
+    }
+
+    fn poisoned(&self) -> TrafficError {
+        TrafficError::Poisoned {
+            coop: self.id.to_string(),
+        }
+    }
+
+    /// Continue signing from the node's next nonce for this cooperative.
+    pub(super) async fn resync_from_node(&self) -> Result<(), TrafficError> {
+        let key = self
+            .signer
+            .lock()
+            .map_err(|_| self.poisoned())?
+            .key
+            .public();
+        let nonce = self
+            .node
+            .next_nonce(&key)
+            .await
+            .map_err(|e| self.node_error(e))?;
+        self.signer
+            .lock()
+            .map_err(|_| self.poisoned())?
+            .resync(nonce);
+        Ok(())
+    }
+
+    /// Nothing of this cooperative is in flight any more.
+    pub(super) fn idle(&self) -> Result<(), TrafficError> {
+        self.signer.lock().map_err(|_| self.poisoned())?.in_flight = 0;
+        Ok(())
+    }
+}
+
+impl Traffic {
+    /// Register every demo account and mint opening balances; wait for all.
+    pub async fn setup(&mut self) -> Result<(), TrafficError> {
+        for coop in &self.coops {
+            coop.resync_from_node().await?;
+        }
+        // Each cooperative's setup goes in chunks of SETUP_CHUNK_TXS, each
+        // waited for, so no chunk goes past the node's per-signer window
+        // (a cooperative with many members would otherwise see its later
+        // registrations refused as future_nonce).
+        let plans: Vec<Vec<Action>> = self.coops.iter().map(|c| self.setup_plan(c)).collect();
+        let rounds = plans
+            .iter()
+            .map(|p| p.len().div_ceil(SETUP_CHUNK_TXS))
+            .max()
+            .unwrap_or(0);
+        for round in 0..rounds {
+            self.setup_round(&plans, round).await?;
+        }
+        // Every setup transaction has landed: none is in flight any more.
+        for coop in &self.coops {
+            coop.idle()?;
+        }
+        Ok(())
+    }
+
+    /// A cooperative's setup: register each member (and mint its opening
+    /// balance) and each merchant.
+    fn setup_plan(&self, coop: &CoopDemo) -> Vec<Action> {
+        let mut actions = Vec::new();
+        for &index in coop.members.iter().chain(&coop.merchants) {
+            let merchant = coop.merchants.contains(&index);
+            let member = self.accounts[index].0;
+            let (kind, tier) = if merchant {
+                (AccountKind::Merchant, KycTier::Business)
+            } else {
+                (AccountKind::Member, KycTier::Registered)
+            };
+            actions.push(Action::RegisterMember { member, kind, tier });
+            if !merchant {
+                actions.push(Action::Mint {
+                    member,
+                    amount: OPENING_BALANCE,
+                });
+            }
+        }
+        actions
+    }
+
+    /// Chunk `round` of every cooperative's plan: sent in one batch per
+    /// cooperative, then each transaction waited for.
+    async fn setup_round(&self, plans: &[Vec<Action>], round: usize) -> Result<(), TrafficError> {
+        let mut hashes = Vec::new();
+        for (c, actions) in plans.iter().enumerate() {
+            let coop = self.coops.get(c).ok_or(TrafficError::NoSuchCoop(c))?;
+            let chunk = actions
+                .iter()
+                .skip(round * SETUP_CHUNK_TXS)
+                .take(SETUP_CHUNK_TXS);
+            let txs = chunk
+                .map(|action| {
+                    self.sign_coop(c, action.clone())
+                        .ok_or_else(|| TrafficError::Sign {
+                            coop: coop.id.to_string(),
+                        })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            if txs.is_empty() {
+                continue;
+            }
+            let results = coop
+                .node
+                .submit_batch(&txs)
+                .await
+                .map_err(|e| coop.node_error(e))?;
+            for result in results {
+                hashes.push((coop, result.map_err(|e| coop.node_error(e))?));
+            }
+        }
+        for (coop, hash) in hashes {
+            let outcome = coop
+                .node
+                .wait(&hash, SETUP_COMMIT_TIMEOUT)
+                .await
+                .map_err(|e| coop.node_error(e))?;
+            if !outcome.ok() {
+                return Err(TrafficError::SetupRejected {
+                    coop: coop.id.to_string(),
+                    hash: hash.to_hex(),
+                    code: outcome.code,
+                });
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,193 @@
+//! Demo traffic for a local cooperative city: members and merchants at every
+//! cooperative, an open-loop load at a target rate with a story-telling mix
+//! (cross-cooperative merchant payments, a taxi driver paying at the consumer
+//! cooperative's shop, cash-in and cash-out at other counters, ...), and
+//! commit tracking from a node's `/v1/events` stream or its blocks.
+//!
+//! The parts, one job each:
+//!
+//! - [`signer`]: a key's nonces and what it has in flight; [`SignerSlot`]
+//!   says whose signer a transaction holds (a demo account or a cooperative).
+//! - [`demo`]: the per-cooperative demo state and the setup that registers
+//!   and funds the demo accounts.
+//! - [`plan`]: what to send next, drawn from the [`Mix`], signed.
+//! - [`submit`]: the open-loop submission loop and what happens to a
+//!   submission that fails.
+//! - [`settle`]: cooperative transactions sent one at a time (settlement
+//!   window closes and acknowledgements).
+//! - [`follow`]: matching commits to submissions, giving up lost ones.
+//! - [`stats`]: the figures reported ([`Stats`], [`percentile`]).
+
+mod demo;
+mod follow;
+mod plan;
+mod settle;
+mod signer;
+mod stats;
+mod submit;
+
+pub use demo::{CoopDemo, OPENING_BALANCE};
+pub use signer::{Signer, SignerSlot};
+pub use stats::{percentile, Stats};
+
+use super::mix::Mix;
+use kopnet_consensus::{Hash, Keypair, PublicKey};
+use kopnet_ledger::{Action, CoopId, Transaction, TxBody};
+use kopnet_node::api::client::{Client, ClientError};
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+use stats::Submission;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// Why a step of the demo traffic failed (the load itself never fails: it
+/// counts what went wrong in [`Stats`]).
+#[derive(Debug, thiserror::Error)]
+pub enum TrafficError {
+    #[error("cooperative {coop}: {error}")]
+    Node { coop: String, error: ClientError },
+    #[error("cannot sign for cooperative {coop}")]
+    Sign { coop: String },
+    #[error("setup transaction {hash} of cooperative {coop} failed: {code}")]
+    SetupRejected {
+        coop: String,
+        hash: String,
+        code: String,
+    },
+    #[error("closing window {window}: {code}")]
+    CloseRejected { window: u64, code: String },
+    #[error("cooperative {coop}'s node did not say the open window")]
+    NoOpenWindow { coop: String },
+    #[error("no cooperative number {0}")]
+    NoSuchCoop(usize),
+    #[error("the signer of cooperative {coop} is poisoned (a thread panicked holding it)")]
+    Poisoned { coop: String },
+    #[error("cannot follow {url}: {error}")]
+    Events { url: String, error: reqwest::Error },
+}
+
+/// The demo city's traffic: its cooperatives, their demo accounts, what is
+/// in flight and what has been seen.
+pub struct Traffic {
+    pub chain_id: String,
+    pub coops: Vec<CoopDemo>,
+    /// Member and merchant signers, indexed by `CoopDemo::{members,merchants}`.
+    pub accounts: Vec<(PublicKey, CoopId, Mutex<Signer>)>,
+    pub stats: Arc<Mutex<Stats>>,
+    tracked: Arc<Mutex<HashMap<Hash, Submission>>>,
+    rng: Mutex<StdRng>,
+    /// What the load sends (see [`Mix`]).
+    mix: Mix,
+}
+
+impl std::fmt::Debug for Traffic {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Traffic")
+            .field("coops", &self.coops.len())
+            .finish()
+    }
+}
+
+impl Traffic {
+    /// Traffic for `coops` (id, key, the node its tellers use), each with
+    /// fresh keys for `members_per_coop` members and `merchants_per_coop`
+    /// merchants (registered later by [`Traffic::setup`]).
+    pub fn new(
+        chain_id: &str,
+        coops: Vec<(CoopId, Keypair, Client)>,
+        members_per_coop: usize,
+        merchants_per_coop: usize,
+    ) -> Traffic {
+        let mut accounts = Vec::new();
+        let mut demos = Vec::new();
+        for (id, key, node) in coops {
+            let mut members = Vec::new();
+            let mut merchants = Vec::new();
+            for i in 0..members_per_coop + merchants_per_coop {
+                let k = Keypair::generate(&mut rand::rngs::OsRng);
+                let index = accounts.len();
+                accounts.push((k.public(), id.clone(), Mutex::new(Signer::new(k, 1))));
+                if i < members_per_coop {
+                    members.push(index);
+                } else {
+                    merchants.push(index);
+                }
+            }
+            demos.push(CoopDemo {
+                id,
+                node,
+                signer: Mutex::new(Signer::new(key, 0)),
+                members,
+                merchants,
+            });
+        }
+        Traffic {
+            chain_id: chain_id.to_string(),
+            coops: demos,
+            accounts,
+            stats: Arc::default(),
+            tracked: Arc::default(),
+            rng: Mutex::new(StdRng::from_entropy()),
+            mix: Mix::default(),
+        }
+    }
+
+    /// Send `mix` instead of the demo story's default mix.
+    pub fn with_mix(mut self, mix: Mix) -> Traffic {
+        self.mix = mix;
+        self
+    }
+
+    /// Transactions submitted but not yet seen in a block.
+    pub fn outstanding(&self) -> usize {
+        self.tracked.lock().map(|t| t.len()).unwrap_or(0)
+    }
+
+    fn sign(&self, key: &Keypair, nonce: u64, action: Action) -> Option<Transaction> {
+        let body = TxBody {
+            chain_id: self.chain_id.clone(),
+            signer: key.public(),
+            nonce,
+            action,
+        };
+        Transaction::sign(body, key).ok()
+    }
+
+    /// Sign with `signer`'s next nonce and count it in flight; None (and the
+    /// nonce given back) if signing fails.
+    fn sign_with(&self, signer: &mut Signer, action: Action) -> Option<Transaction> {
+        let nonce = signer.take_nonce();
+        let Some(tx) = self.sign(&signer.key, nonce, action) else {
+            signer.give_back(nonce);
+            return None;
+        };
+        signer.in_flight += 1;
+        Some(tx)
+    }
+
+    /// Sign with cooperative `c`'s key and its next nonce.
+    fn sign_coop(&self, c: usize, action: Action) -> Option<Transaction> {
+        let coop = self.coops.get(c)?;
+        let mut signer = coop.signer.lock().ok()?;
+        self.sign_with(&mut signer, action)
+    }
+
+    /// The signer behind a slot.
+    fn signer_cell(&self, slot: SignerSlot) -> Option<&Mutex<Signer>> {
+        match slot {
+            SignerSlot::Account(index) => self.accounts.get(index).map(|a| &a.2),
+            SignerSlot::Coop(c) => self.coops.get(c).map(|c| &c.signer),
+        }
+    }
+
+    /// The node a slot's transactions go to (its cooperative's).
+    fn node_of(&self, slot: SignerSlot) -> Option<&Client> {
+        match slot {
+            SignerSlot::Account(index) => {
+                let (_, home, _) = self.accounts.get(index)?;
+                self.coops.iter().find(|c| &c.id == home).map(|c| &c.node)
+            }
+            SignerSlot::Coop(c) => self.coops.get(c).map(|c| &c.node),
+        }
+    }
+}

@@ -1,0 +1,178 @@
+//! What to send next: a kind drawn from the [`Mix`](super::Mix), the
+//! accounts and cooperatives it involves, an amount, and the transaction
+//! signed by the signer whose turn it is, unless that signer is busy.
+
+use super::signer::SignerSlot;
+use super::Traffic;
+use crate::cluster::mix::LoadKind;
+use kopnet_ledger::{Action, Transaction};
+use kopnet_node::api::client::Client;
+use rand::rngs::StdRng;
+use rand::Rng;
+
+/// Most unconfirmed transactions per member (a person pays one at a time).
+const MEMBER_IN_FLIGHT_MAX: u32 = 1;
+/// Most load transactions of one cooperative in flight (below the node's
+/// per-signer mempool window of 256, so none is refused as future_nonce).
+const COOP_IN_FLIGHT_MAX: u32 = 128;
+/// Amounts are whole multiples of this many rupiah.
+const AMOUNT_STEP: u64 = 500;
+
+/// A signed transaction ready to send, and whose slot it holds.
+pub(super) struct Prepared {
+    pub tx: Transaction,
+    pub node: Client,
+    pub slot: SignerSlot,
+    pub kind: &'static str,
+}
+
+/// The cooperatives a draw involves: `a` pays (by the mix's cooperative
+/// weights), `b` is another one (uniform); the taxi and consumer
+/// cooperatives of the story, where the city has them.
+struct Parties {
+    a: usize,
+    b: usize,
+    taxi: Option<usize>,
+    consumer: Option<usize>,
+}
+
+impl Traffic {
+    /// Choose and sign the next transaction, or None if the chosen signer is busy.
+    pub(super) fn prepare(&self) -> Option<Prepared> {
+        let mut rng = self.rng.lock().ok()?;
+        let kind = self.mix.pick_kind(&mut *rng)?;
+        let parties = self.pick_parties(&mut rng)?;
+        let (slot, action) = self.draw(&mut rng, kind, &parties)?;
+        drop(rng);
+        let kind = kind.label();
+        let cell = self.signer_cell(slot)?;
+        let node = self.node_of(slot)?.clone();
+        let mut signer = cell.lock().ok()?;
+        let in_flight_max = match slot {
+            SignerSlot::Account(_) => MEMBER_IN_FLIGHT_MAX,
+            SignerSlot::Coop(_) => COOP_IN_FLIGHT_MAX,
+        };
+        if signer.in_flight >= in_flight_max {
+            return None;
+        }
+        let tx = self.sign_with(&mut signer, action)?;
+        Some(Prepared {
+            tx,
+            node,
+            slot,
+            kind,
+        })
+    }
+
+    fn pick_parties(&self, rng: &mut StdRng) -> Option<Parties> {
+        let n = self.coops.len();
+        let ids: Vec<&str> = self.coops.iter().map(|c| c.id.as_str()).collect();
+        let a = self.mix.pick_coop(rng, &ids)?;
+        let mut b = rng.gen_range(0..n);
+        if n > 1 && b == a {
+            b = (a + 1 + rng.gen_range(0..n - 1)) % n;
+        }
+        let position = |id: &str| self.coops.iter().position(|c| c.id.as_str() == id);
+        Some(Parties {
+            a,
+            b,
+            taxi: position("taksi-bersama"),
+            consumer: position("konsumen-rukun"),
+        })
+    }
+
+    /// The signer and action of one transaction of `kind`, or None if a
+    /// list it draws from is empty (or a transfer would go to the payer).
+    fn draw(
+        &self,
+        rng: &mut StdRng,
+        kind: LoadKind,
+        parties: &Parties,
+    ) -> Option<(SignerSlot, Action)> {
+        let Parties { a, b, .. } = *parties;
+        let (coop_a, coop_b) = (self.coops.get(a)?, self.coops.get(b)?);
+        match kind {
+            LoadKind::CrossCoopPayment => self.payment(
+                rng,
+                (&coop_a.members, &coop_b.merchants),
+                (5_000, 150_000),
+                "belanja",
+            ),
+            LoadKind::OnUsPayment => self.payment(
+                rng,
+                (&coop_a.members, &coop_a.merchants),
+                (5_000, 100_000),
+                "warung",
+            ),
+            LoadKind::MemberTransfer => self.payment(
+                rng,
+                (&coop_a.members, &coop_b.members),
+                (10_000, 200_000),
+                "kirim",
+            ),
+            LoadKind::TaxiAtConsumerCoop => {
+                let taxi = self.coops.get(parties.taxi.unwrap_or(a))?;
+                let consumer = self.coops.get(parties.consumer.unwrap_or(b))?;
+                self.payment(
+                    rng,
+                    (&taxi.members, &consumer.merchants),
+                    (20_000, 250_000),
+                    "sembako",
+                )
+            }
+            LoadKind::CashIn => {
+                let member = pick(rng, &coop_b.members)?;
+                let amount = pick_amount(rng, 100_000, 1_000_000);
+                let action = Action::CashIn {
+                    agent: coop_a.id.clone(),
+                    member: self.accounts.get(member)?.0,
+                    amount,
+                };
+                Some((SignerSlot::Coop(a), action))
+            }
+            LoadKind::CashOut => {
+                let member = pick(rng, &coop_a.members)?;
+                let amount = pick_amount(rng, 20_000, 200_000);
+                let action = Action::CashOut {
+                    agent: coop_b.id.clone(),
+                    amount,
+                };
+                Some((SignerSlot::Account(member), action))
+            }
+        }
+    }
+
+    /// A payment from one of `from` to one of `to`, between `low` and `high`
+    /// rupiah; None if either list is empty or both picks are the same account.
+    fn payment(
+        &self,
+        rng: &mut StdRng,
+        (from, to): (&[usize], &[usize]),
+        (low, high): (u64, u64),
+        memo: &str,
+    ) -> Option<(SignerSlot, Action)> {
+        let payer = pick(rng, from)?;
+        let payee = pick(rng, to)?;
+        if payer == payee {
+            return None;
+        }
+        let amount = pick_amount(rng, low, high);
+        let action = Action::Payment {
+            to: self.accounts.get(payee)?.0,
+            amount,
+            memo: memo.into(),
+            idempotency_id: rng.gen(),
+        };
+        Some((SignerSlot::Account(payer), action))
+    }
+}
+
+/// One of `list`, uniformly; None if it is empty.
+fn pick(rng: &mut StdRng, list: &[usize]) -> Option<usize> {
+    list.get(rng.gen_range(0..list.len().max(1))).copied()
+}
+
+/// An amount between `low` and `high`, a whole multiple of [`AMOUNT_STEP`].
+fn pick_amount(rng: &mut StdRng, low: u64, high: u64) -> u64 {
+    rng.gen_range(low / AMOUNT_STEP..=high / AMOUNT_STEP) * AMOUNT_STEP
+}
