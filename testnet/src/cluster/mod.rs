@@ -3,9 +3,8 @@
 //! the on-disk layout ([`layout`]) on free local ports ([`ports`]), child
 //! node processes ([`process`]) and the demo/load traffic driver
 //! ([`traffic`], sending the [`mix`]). Nodes are reached through the API's
-//! own client, `kopnet_node::api::client` ([`client`] re-exports it).
+//! own client, `kopnet_node::api::client`.
 
-pub mod client;
 pub mod layout;
 pub mod mix;
 pub mod ports;

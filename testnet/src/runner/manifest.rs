@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 /// Largest manifest file read (bytes).
-pub const MANIFEST_MAX_BYTES: u64 = 64 * 1024;
+pub const MANIFEST_BYTES_MAX: u64 = 64 * 1024;
 /// Bounds that keep a manifest within what one host can run.
 pub const VALIDATORS_MAX: usize = 20;
 pub const OBSERVERS_MAX: usize = 8;
@@ -22,7 +22,7 @@ pub const RATE_MAX: u64 = 100_000;
 pub enum ManifestError {
     #[error("cannot read manifest {path}: {reason}")]
     Read { path: String, reason: String },
-    #[error("manifest {path} is larger than {MANIFEST_MAX_BYTES} bytes")]
+    #[error("manifest {path} is larger than {MANIFEST_BYTES_MAX} bytes")]
     TooLarge { path: String },
     #[error("manifest is not valid: {0}")]
     Syntax(String),
@@ -252,7 +252,7 @@ impl Manifest {
             path: shown.clone(),
             reason: e.to_string(),
         })?;
-        if meta.len() > MANIFEST_MAX_BYTES {
+        if meta.len() > MANIFEST_BYTES_MAX {
             return Err(ManifestError::TooLarge { path: shown });
         }
         let text = std::fs::read_to_string(path).map_err(|e| ManifestError::Read {
@@ -614,7 +614,7 @@ at_height = 10
     fn oversize_and_missing_files_are_rejected() {
         let dir = tempfile::tempdir().unwrap();
         let big = dir.path().join("big.toml");
-        std::fs::write(&big, vec![b'#'; MANIFEST_MAX_BYTES as usize + 1]).unwrap();
+        std::fs::write(&big, vec![b'#'; MANIFEST_BYTES_MAX as usize + 1]).unwrap();
         assert!(matches!(
             Manifest::load(&big),
             Err(ManifestError::TooLarge { .. })
