@@ -1,30 +1,37 @@
 //! A deterministic simulation of a kopnet validator network.
 //!
 //! One thread, one seeded `ChaCha8Rng`, a simulated clock and an event queue
-//! ordered by (time, insertion). `n` nodes run the real
-//! [`kopnet_consensus::Engine`] and the real [`kopnet_ledger::Ledger`] over
-//! in-memory storage, opened from a seeded genesis ([`world`]): one
+//! ordered by (time, insertion). Each of the `n` nodes is the node's own
+//! host, [`kopnet_node::host::Host`] — the code `kopnet node run` runs, with
+//! only I/O swapped: its ledger over in-memory storage ([`node`]), its
+//! safety record in memory, its effects carried over the simulated network
+//! and clock ([`runner`]). So the simulator exercises the real consensus
+//! engine, ledger, mempool (bounds, stale and expiry evictions), signature
+//! cache, admission path, catch-up (one request in flight, pages verified
+//! against the certified set of their height) and the crash-safe chain
+//! records (certificate and the `h + 2` validator set in the block's own
+//! batch). Each node opens from a seeded genesis ([`world`]): one
 //! cooperative per node with voting power drawn from the seed (Byzantine
 //! power strictly below a third), members and a merchant at each, and a
 //! standby cooperative whose node starts as a non-validator.
 //!
-//! Values are real blocks: a proposer's host builds one with
-//! `Ledger::build_block` from its pool, validators answer with
-//! `Ledger::validate_block`, and a decision is committed with
-//! `Ledger::apply_block`. Transactions come from one seeded source, the
-//! [`clients`]: each is submitted to a node, which passes it to its peers
-//! over the simulated network; clients resubmit what is not committed in
-//! time. Governance ([`governance`]) proposes and approves validator-set
-//! changes through the ledger; each height's set is the ledger's validators
-//! as of block `h - VALIDATOR_SET_CHANGE_DELAY` (`effective_height`).
+//! Transactions come from one seeded source, the [`clients`]: each is
+//! submitted to a node through the host's admission path (as `POST /v1/tx`
+//! would), which gossips it to its peers; clients resubmit what is not
+//! committed in time. Governance ([`governance`]) proposes and approves
+//! validator-set changes through the ledger; each height's set is the
+//! ledger's validators as of block `h - VALIDATOR_SET_CHANGE_DELAY`, as the
+//! host records it.
 //!
 //! Faults drawn from the seed: message drop, duplication and delay (hence
 //! reordering); a partition (one node isolated, nodes holding less than a
 //! third of the genesis voting power cut off, or the nodes split into two
 //! sides of about half the power each, so neither can commit alone) healing
-//! at a random time; crashes and restarts
-//! from the persisted record and ledger storage, including a crash between
-//! persisting and sending; up to `f` Byzantine validators (silent,
+//! at a random time; crashes that drop the host and restart a new one from
+//! what its storage persisted — at once, between persisting a vote and
+//! sending it, or at a storage write the store refuses (the host must fail
+//! stop: any host error without an injected fault is a violation); up to
+//! `f` Byzantine validators (silent,
 //! equivocating proposer that may also propose tampered blocks, double
 //! voter). [`stats::FaultCounts`] counts the ones that actually fired.
 //!
@@ -35,7 +42,8 @@
 //! block, no double-signing by honest nodes, every decision's certificate
 //! verifies with the strict > 2/3 rule against its height's validator set,
 //! every node uses the same set per height, evidence only ever accuses
-//! Byzantine nodes, and a restarted node's ledger is what it had committed.
+//! Byzantine nodes, and a restarted host finds exactly what it had committed
+//! and reads back the same validator set every other node uses.
 //! Liveness: after the heal, every honest node decides `heights` more
 //! heights within a bounded simulated time.
 //!
