@@ -71,7 +71,7 @@ pub enum NodeError {
     Api { addr: String, reason: String },
     #[error("{0}")]
     Setup(String),
-    #[error("stopped: {0}")]
+    #[error("the node stopped")]
     Host(#[from] crate::host::HostError),
 }
 
@@ -139,10 +139,14 @@ pub async fn run(home: &NodeHome, shutdown: watch::Receiver<bool>) -> Result<(),
         .metrics
         .height
         .store(host.height(), std::sync::atomic::Ordering::Relaxed);
-    let api_task = serve_api(&config, state.clone(), p2p.clone(), shutdown.clone()).await?;
+    // The API stops when the runtime does: at shutdown, and when the host
+    // fails stop (a node that cannot go on takes no more transactions).
+    let (api_stop, api_stopping) = watch::channel(false);
+    let api_task = serve_api(&config, state.clone(), p2p.clone(), api_stopping).await?;
 
     let runtime = Runtime::new(host, state, p2p, net, outbox_rx, shutdown);
     let stopped = runtime.run().await;
+    let _ = api_stop.send(true);
     // Graceful: in-flight requests finish; bounded all the same.
     if tokio::time::timeout(API_DRAIN_TIMEOUT, api_task)
         .await

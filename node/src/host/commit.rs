@@ -14,7 +14,7 @@ use kopnet_ledger::{Block, Ledger, LedgerError, Storage};
 /// to go on at this height: the host fails stop.
 #[derive(Debug, thiserror::Error)]
 pub enum CommitError {
-    #[error("block {height}: {source}")]
+    #[error("{source}")]
     Ledger {
         height: u64,
         #[source]

@@ -102,6 +102,12 @@ pub enum CheckFailure {
     Invariant { node: String, error: String },
     #[error("validator {validator} never proposed a block in heights 1..={height}")]
     NeverProposed { validator: String, height: u64 },
+    #[error("node {node} stopped by itself during the run: {reason} (log: {log})")]
+    Stopped {
+        node: String,
+        reason: String,
+        log: String,
+    },
     #[error("node {node} logged a panic: {line}")]
     Panic { node: String, line: String },
     #[error("node {node} recorded double-sign evidence against honest validator {validator}")]
@@ -128,6 +134,7 @@ impl CheckFailure {
             CheckFailure::TxResult { .. } => "tx_result",
             CheckFailure::Invariant { .. } => "invariant",
             CheckFailure::NeverProposed { .. } => "never_proposed",
+            CheckFailure::Stopped { .. } => "node_stopped",
             CheckFailure::Panic { .. } => "panic",
             CheckFailure::Evidence { .. } => "evidence",
             CheckFailure::Stalled { .. } => "stalled",

@@ -24,7 +24,6 @@ use kopnet_ledger::CoopId;
 use kopnet_node::api::client::Client;
 use kopnet_node::keyfile::{self, KeyFileError};
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
@@ -64,8 +63,6 @@ pub enum RunError {
     CoopId(#[from] InvalidCoopId),
     #[error("registering load accounts: {0}")]
     Setup(TrafficError),
-    #[error("node {node} is not running at the end of the run; see {}", .log.display())]
-    NodeDown { node: String, log: PathBuf },
     #[error("the load statistics are poisoned (a thread panicked holding them)")]
     StatsPoisoned,
 }
@@ -218,13 +215,11 @@ async fn drive<B: Backend>(
         traffic.sweep();
     }
     follower.abort();
-    for (node, entry) in layout.nodes.iter().enumerate() {
-        if !backend.running(node) {
-            return Err(RunError::NodeDown {
-                node: entry.id.clone(),
-                log: entry.home.join("node.log"),
-            });
-        }
+    // The schedule brings every node it stopped back: a node that is down
+    // now stopped by itself (a fail-stop or a crash). That is the finding;
+    // the other checks would only report its absence.
+    if let Some(stopped) = stopped_node(layout, backend) {
+        return Ok((events, traffic, Err(stopped)));
     }
     let result = collect_and_check(manifest, layout, backend, &clients, &traffic, say).await?;
     let result = match (result, stalled) {
@@ -232,6 +227,35 @@ async fn drive<B: Backend>(
         (result, _) => result,
     };
     Ok((events, traffic, result))
+}
+
+/// The first node that is not running, with the reason its log gives.
+fn stopped_node<B: Backend>(layout: &Layout, backend: &mut B) -> Option<CheckFailure> {
+    let (_, entry) = layout
+        .nodes
+        .iter()
+        .enumerate()
+        .find(|(node, _)| !backend.running(*node))?;
+    let log = entry.home.join("node.log");
+    Some(CheckFailure::Stopped {
+        node: entry.id.clone(),
+        reason: stop_reason(&log),
+        log: log.display().to_string(),
+    })
+}
+
+/// Longest stop reason quoted from a node's log.
+const STOP_REASON_CHARS_MAX: usize = 400;
+
+/// The last error line of a node's log (a fail-stop names its cause
+/// there), or a plain statement that there is none.
+fn stop_reason(log: &std::path::Path) -> String {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    text.lines()
+        .rev()
+        .find(|l| l.starts_with("error:") || l.contains(" ERROR "))
+        .map(|l| l.chars().take(STOP_REASON_CHARS_MAX).collect())
+        .unwrap_or_else(|| "no error in its log (killed?)".to_string())
 }
 
 /// The manifest's perturbations, none begun.
