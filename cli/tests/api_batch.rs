@@ -44,16 +44,9 @@ fn a_batch_is_taken_item_by_item_and_bounded() {
         amount: 1,
     });
     forged.signature.0[0] ^= 1;
-    let post = |node: usize, body: &Value| {
-        http()
-            .post(format!("{}/v1/txs", cluster.nodes[node].api))
-            .json(body)
-            .send()
-            .unwrap()
-    };
     let body =
         json!({"txs": [b64(&register), "!!!", b64(&mint), "AAAA", b64(&forged), b64(&register)]});
-    let response = post(validator, &body);
+    let response = post_txs(&cluster, validator, &body);
     assert_eq!(response.status().as_u16(), 200);
     let answer: Value = response.json().unwrap();
     let results = answer["results"].as_array().unwrap();
@@ -82,30 +75,52 @@ fn a_batch_is_taken_item_by_item_and_bounded() {
         true
     );
 
-    // The request as a whole: typed errors, nothing taken.
-    let code = |response: reqwest::blocking::Response| {
-        let status = response.status().as_u16();
-        let body: Value = response.json().unwrap();
-        (
-            status,
-            body["error"]["code"].as_str().unwrap_or("").to_string(),
-        )
-    };
+    bad_batches_get_typed_errors(&cluster, validator, observer, &register);
+}
+
+/// `POST /v1/txs` with `body` to node `node`.
+fn post_txs(cluster: &Cluster, node: usize, body: &Value) -> reqwest::blocking::Response {
+    http()
+        .post(format!("{}/v1/txs", cluster.nodes[node].api))
+        .json(body)
+        .send()
+        .unwrap()
+}
+
+/// The status and error code of a refused request.
+fn error_code(response: reqwest::blocking::Response) -> (u16, String) {
+    let status = response.status().as_u16();
+    let body: Value = response.json().unwrap();
+    (
+        status,
+        body["error"]["code"].as_str().unwrap_or("").to_string(),
+    )
+}
+
+/// The request as a whole: empty, too large, not a list, or sent to an
+/// observer; typed errors, nothing taken.
+fn bad_batches_get_typed_errors(
+    cluster: &Cluster,
+    validator: usize,
+    observer: usize,
+    register: &kopnet_ledger::Transaction,
+) {
+    let post = |node: usize, body: &Value| error_code(post_txs(cluster, node, body));
     assert_eq!(
-        code(post(validator, &json!({"txs": []}))),
+        post(validator, &json!({"txs": []})),
         (400, "empty_batch".into())
     );
     let too_many: Vec<&str> = vec!["AAAA"; 257];
     assert_eq!(
-        code(post(validator, &json!({ "txs": too_many }))),
+        post(validator, &json!({ "txs": too_many })),
         (400, "batch_too_large".into())
     );
     assert_eq!(
-        code(post(validator, &json!({"txs": "AAAA"}))),
+        post(validator, &json!({"txs": "AAAA"})),
         (422, "malformed_json".into())
     );
     assert_eq!(
-        code(post(observer, &json!({"txs": [b64(&register)]}))),
+        post(observer, &json!({"txs": [b64(register)]})),
         (403, "read_only_observer".into())
     );
 }

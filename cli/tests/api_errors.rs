@@ -20,6 +20,28 @@ fn bad_requests_get_typed_json_errors() {
     let api = &cluster.nodes[0].api;
     let client = http();
     let root_before = cluster.get(0, "/v1/status").unwrap()["state_root"].clone();
+    bad_posts_get_typed_errors(&client, api);
+    bad_reads_get_typed_errors(&client, api);
+    // The node is still alive and nothing changed but the height.
+    // Empty blocks change no state, so the root is exactly as before.
+    let status = wait_for("status", Duration::from_secs(10), || {
+        cluster.get(0, "/v1/status")
+    });
+    assert_eq!(status["state_root"], root_before);
+    assert_eq!(cluster.get(0, "/v1/invariants").unwrap()["ok"], true);
+    let metrics = client
+        .get(format!("{api}/metrics"))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(metrics.contains("kopnet_height"));
+    assert!(metrics.contains("kopnet_txs_rejected_total{reason=\"malformed\"}"));
+}
+
+/// Posting a transaction: bad JSON, bad base64, a malformed transaction and
+/// an oversize body.
+fn bad_posts_get_typed_errors(client: &reqwest::blocking::Client, api: &str) {
     let post = |body: &str| {
         client
             .post(format!("{api}/v1/tx"))
@@ -52,6 +74,11 @@ fn bad_requests_get_typed_json_errors() {
         .send()
         .unwrap();
     assert_eq!(error_code(oversize), (413, "body_too_large".into()));
+}
+
+/// Reading: bad addresses, hashes, heights, queries and ids, unknown ones,
+/// unknown paths and methods.
+fn bad_reads_get_typed_errors(client: &reqwest::blocking::Client, api: &str) {
     let get = |path: &str| client.get(format!("{api}{path}")).send().unwrap();
     assert_eq!(
         error_code(get("/v1/accounts/kopnope")),
@@ -94,19 +121,4 @@ fn bad_requests_get_typed_json_errors() {
         error_code(get("/v1/proposals/99")),
         (404, "unknown_proposal".into())
     );
-    // The node is still alive and nothing changed but the height.
-    // Empty blocks change no state, so the root is exactly as before.
-    let status = wait_for("status", Duration::from_secs(10), || {
-        cluster.get(0, "/v1/status")
-    });
-    assert_eq!(status["state_root"], root_before);
-    assert_eq!(cluster.get(0, "/v1/invariants").unwrap()["ok"], true);
-    let metrics = client
-        .get(format!("{api}/metrics"))
-        .send()
-        .unwrap()
-        .text()
-        .unwrap();
-    assert!(metrics.contains("kopnet_height"));
-    assert!(metrics.contains("kopnet_txs_rejected_total{reason=\"malformed\"}"));
 }

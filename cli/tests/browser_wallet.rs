@@ -811,6 +811,14 @@ fn pages_and_assets_have_types_and_cache_headers() {
     let cluster = Cluster::start(1, 0);
     let base = &cluster.nodes[0].api;
     let client = http();
+    pages_have_types_and_revalidate(&client, base);
+    payment_requests_render_and_parse(&client, base);
+    bad_qr_requests_are_refused(&client, base);
+}
+
+/// Pages and static assets: their content type, `no-cache`, and 304 for a
+/// matching ETag; an unknown asset is 404.
+fn pages_have_types_and_revalidate(client: &reqwest::blocking::Client, base: &str) {
     for (path, ty) in [
         ("/wallet", "text/html"),
         ("/explorer", "text/html"),
@@ -837,6 +845,11 @@ fn pages_and_assets_have_types_and_cache_headers() {
     }
     let missing = client.get(format!("{base}/static/nope.js")).send().unwrap();
     assert_eq!(missing.status(), 404);
+}
+
+/// A payment request's QR code as SVG, its payload as text parsed back, and
+/// a payload with a broken checksum refused.
+fn payment_requests_render_and_parse(client: &reqwest::blocking::Client, base: &str) {
     let merchant = kopnet_ledger::testkit::key_for("warung-bu-sri")
         .public()
         .to_address();
@@ -876,6 +889,10 @@ fn pages_and_assets_have_types_and_cache_headers() {
     assert_eq!(r.status(), 400);
     let v: Value = r.json().unwrap();
     assert_eq!(v["error"]["code"], "bad_payment_request");
+}
+
+/// QR requests without data, with a bad address or amount, or too long.
+fn bad_qr_requests_are_refused(client: &reqwest::blocking::Client, base: &str) {
     for bad in [
         "/v1/qr",
         "/v1/qr?data=",

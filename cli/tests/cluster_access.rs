@@ -5,18 +5,24 @@ mod common;
 use common::*;
 use kopnet_consensus::Keypair;
 use kopnet_ledger::{AccountKind, Action, KycTier};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 #[test]
 fn outsiders_are_refused_and_observers_are_read_only() {
-    let cluster = Cluster::start(4, 1);
+    let mut cluster = Cluster::start(4, 1);
     let observer = cluster
         .nodes
         .iter()
         .position(|n| n.role == "observer")
         .unwrap();
-    // An observer answers writes with 403 read_only_observer.
+    an_observer_refuses_writes(&cluster, observer);
+    an_outsider_is_refused_and_learns_nothing(&cluster);
+    sigterm_stops_a_node_cleanly_and_it_resumes(&mut cluster, observer);
+}
+
+/// An observer answers writes with 403 read_only_observer.
+fn an_observer_refuses_writes(cluster: &Cluster, observer: usize) {
     let mut teller = Wallet::new(cluster.coop_key("ksp-sejahtera"), &cluster.chain_id);
     let tx = teller.sign(Action::RegisterMember {
         member: Keypair::from_seed([9; 32]).public(),
@@ -27,8 +33,50 @@ fn outsiders_are_refused_and_observers_are_read_only() {
     assert_eq!(response.status().as_u16(), 403);
     let body: serde_json::Value = response.json().unwrap();
     assert_eq!(body["error"]["code"], "read_only_observer");
+}
 
-    // An outsider with a key that is not in genesis.
+/// A node with a key that is not in genesis, dialing the first node: a
+/// cluster node logs the refusal, the cluster moves on and the outsider
+/// stays at height 0.
+fn an_outsider_is_refused_and_learns_nothing(cluster: &Cluster) {
+    let (mut child, api_port) = start_outsider(cluster);
+    wait_for(
+        "a cluster node to log the refused connection",
+        Duration::from_secs(30),
+        || {
+            (0..cluster.nodes.len())
+                .any(|i| cluster.log(i).contains("not in genesis"))
+                .then_some(())
+        },
+    );
+    // The cluster moves on; the outsider learns nothing.
+    let now = cluster.height(0).unwrap();
+    cluster.wait_height(0, now + 2, Duration::from_secs(60));
+    let outsider_height = http()
+        .get(format!("http://127.0.0.1:{api_port}/v1/status"))
+        .send()
+        .ok()
+        .and_then(|r| r.json::<serde_json::Value>().ok())
+        .and_then(|v| v["height"].as_u64());
+    assert_eq!(outsider_height, Some(0));
+    let line = (0..cluster.nodes.len())
+        .flat_map(|i| {
+            cluster
+                .log(i)
+                .lines()
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
+        .find(|l| l.contains("not in genesis"))
+        .unwrap();
+    println!("refusal logged: {line}");
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// Start an observer node whose key is not in genesis, with the first
+/// node as its peer; returns its process and API port.
+fn start_outsider(cluster: &Cluster) -> (Child, u16) {
     let outsider = cluster.dir.path().join("outsider");
     let key = cluster.dir.path().join("outsider.key");
     assert!(Command::new(kopnet())
@@ -66,50 +114,20 @@ fn outsiders_are_refused_and_observers_are_read_only() {
         .unwrap();
     assert!(status.success());
     let log = std::fs::File::create(outsider.join("node.log")).unwrap();
-    let mut child = Command::new(kopnet())
+    let child = Command::new(kopnet())
         .args(["node", "run", "--home"])
         .arg(&outsider)
         .stdout(log.try_clone().unwrap())
         .stderr(log)
         .spawn()
         .unwrap();
-    wait_for(
-        "a cluster node to log the refused connection",
-        Duration::from_secs(30),
-        || {
-            (0..cluster.nodes.len())
-                .any(|i| cluster.log(i).contains("not in genesis"))
-                .then_some(())
-        },
-    );
-    // The cluster moves on; the outsider learns nothing.
-    let now = cluster.height(0).unwrap();
-    cluster.wait_height(0, now + 2, Duration::from_secs(60));
-    let outsider_height = http()
-        .get(format!("http://127.0.0.1:{api_port}/v1/status"))
-        .send()
-        .ok()
-        .and_then(|r| r.json::<serde_json::Value>().ok())
-        .and_then(|v| v["height"].as_u64());
-    assert_eq!(outsider_height, Some(0));
-    let line = (0..cluster.nodes.len())
-        .flat_map(|i| {
-            cluster
-                .log(i)
-                .lines()
-                .map(str::to_string)
-                .collect::<Vec<_>>()
-        })
-        .find(|l| l.contains("not in genesis"))
-        .unwrap();
-    println!("refusal logged: {line}");
-    let _ = child.kill();
-    let _ = child.wait();
+    (child, api_port)
+}
 
-    // SIGTERM shuts a node down cleanly (exit 0) and it resumes on restart,
-    // even while a wallet page follows its event stream: the stream ends
-    // with the node instead of holding the shutdown open.
-    let mut cluster = cluster;
+/// SIGTERM shuts a node down cleanly (exit 0) and it resumes on restart,
+/// even while a wallet page follows its event stream: the stream ends
+/// with the node instead of holding the shutdown open.
+fn sigterm_stops_a_node_cleanly_and_it_resumes(cluster: &mut Cluster, observer: usize) {
     let stopped_at = cluster.height(observer).unwrap();
     let mut events = reqwest::blocking::Client::builder()
         .build()

@@ -4,7 +4,7 @@
 
 mod common;
 use common::*;
-use kopnet_consensus::Keypair;
+use kopnet_consensus::{Keypair, PublicKey};
 use kopnet_ledger::{AccountKind, Action, KycTier};
 use std::time::Duration;
 
@@ -18,6 +18,18 @@ const VALIDATOR_COOPS: [&str; 4] = [
 #[test]
 fn five_nodes_agree_on_blocks_roots_and_balances() {
     let cluster = Cluster::start(4, 1);
+    let (mut members, merchants) = register_members_and_merchants(&cluster);
+    pay_merchants(&cluster, &mut members, &merchants);
+    every_node_has_the_same_blocks(&cluster);
+    every_node_has_the_same_balances(&cluster, &members);
+    let observer = cluster.nodes.len() - 1;
+    a_balance_is_proven_against_a_certified_root(&cluster, observer, &members[0].0);
+}
+
+/// At each validator's cooperative, 4 members with Rp 1.000.000 each and a
+/// merchant; returns the members' wallets with their node, and the
+/// merchants.
+fn register_members_and_merchants(cluster: &Cluster) -> (Vec<(Wallet, usize)>, Vec<PublicKey>) {
     let chain = cluster.chain_id.clone();
     let mut members: Vec<(Wallet, usize)> = Vec::new();
     let mut merchants = Vec::new();
@@ -59,6 +71,10 @@ fn five_nodes_agree_on_blocks_roots_and_balances() {
     for (node, hash) in &last {
         assert_eq!(cluster.wait_tx(*node, hash, Duration::from_secs(60)), "ok");
     }
+    (members, merchants)
+}
+
+fn pay_merchants(cluster: &Cluster, members: &mut [(Wallet, usize)], merchants: &[PublicKey]) {
     // 16 members × 20 payments = 320 transactions, most across cooperatives.
     let mut hashes = Vec::new();
     for round in 0..20usize {
@@ -78,6 +94,9 @@ fn five_nodes_agree_on_blocks_roots_and_balances() {
     for (node, hash) in &hashes {
         assert_eq!(cluster.wait_tx(*node, hash, Duration::from_secs(120)), "ok");
     }
+}
+
+fn every_node_has_the_same_blocks(cluster: &Cluster) {
     // Every node reaches the same height; compare everything up to it.
     let target = cluster.height(0).unwrap();
     cluster.wait_height_all(target, Duration::from_secs(60));
@@ -97,7 +116,11 @@ fn five_nodes_agree_on_blocks_roots_and_balances() {
             );
         }
     }
-    for (wallet, _) in &members {
+}
+
+/// Every member's balance is the same on every node (and was spent from).
+fn every_node_has_the_same_balances(cluster: &Cluster, members: &[(Wallet, usize)]) {
+    for (wallet, _) in members {
         let address = wallet.public().to_address();
         let reference =
             cluster.get(0, &format!("/v1/accounts/{address}")).unwrap()["balance"].clone();
@@ -112,11 +135,17 @@ fn five_nodes_agree_on_blocks_roots_and_balances() {
     for i in 0..cluster.nodes.len() {
         assert_eq!(cluster.get(i, "/v1/invariants").unwrap()["ok"], true);
     }
-    // A phone checks its balance without trusting the node: the account's
-    // record is proven against the state root of height h, and block h + 1
-    // (certified by the validators) commits to that root.
-    let observer = cluster.nodes.len() - 1;
-    let address = members[0].0.public().to_address();
+}
+
+/// A phone checks its balance without trusting the node: the account's
+/// record is proven against the state root of height h, and block h + 1
+/// (certified by the validators) commits to that root.
+fn a_balance_is_proven_against_a_certified_root(
+    cluster: &Cluster,
+    observer: usize,
+    member: &Wallet,
+) {
+    let address = member.public().to_address();
     let answer = cluster
         .get(observer, &format!("/v1/accounts/{address}/proof"))
         .unwrap();

@@ -6,14 +6,15 @@
 
 mod common;
 use common::*;
+use kopnet_consensus::PublicKey;
 use kopnet_ledger::{Action, CoopId, GovAction};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
 #[test]
 fn a_cooperative_added_by_governance_joins_catches_up_and_signs() {
     let cluster = Cluster::start(4, 1);
-    let net = cluster.net_dir();
 
     // The newcomer's node, set up by hand with a key no one knows yet.
     let home = cluster.dir.path().join("koperasi-baru");
@@ -27,51 +28,9 @@ fn a_cooperative_added_by_governance_joins_catches_up_and_signs() {
         .success());
     let newcomer = kopnet_node::keyfile::read(&key_file).unwrap();
     let ports = kopnet_testnet::cluster::ports::reserve(2).unwrap();
-    let peers: Vec<String> = cluster
-        .nodes
-        .iter()
-        .map(|n| {
-            let config = std::fs::read_to_string(n.home.join("config.toml")).unwrap();
-            let line = config
-                .lines()
-                .find(|l| l.contains("/ip4/127.0.0.1/tcp/"))
-                .unwrap()
-                .to_string();
-            line.split('"').nth(1).unwrap().to_string()
-        })
-        .collect();
-    let mut init = Command::new(kopnet());
-    init.args(["node", "init", "--home"])
-        .arg(&home)
-        .arg("--genesis")
-        .arg(net.join("genesis.json"))
-        .arg("--key")
-        .arg(&key_file)
-        .args(["--api", &format!("127.0.0.1:{}", ports[0])])
-        .args(["--listen", &format!("/ip4/127.0.0.1/tcp/{}", ports[1])]);
-    for peer in &peers {
-        init.args(["--peer", peer]);
-    }
-    assert!(init.stdout(Stdio::null()).status().unwrap().success());
-    let log = std::fs::File::create(home.join("node.log")).unwrap();
-    let _newcomer_node = KillOnDrop(
-        Command::new(kopnet())
-            .args(["node", "run", "--home"])
-            .arg(&home)
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .unwrap(),
-    );
+    let _newcomer_node = start_newcomer(&cluster, &home, &key_file, (ports[0], ports[1]));
     let api = format!("http://127.0.0.1:{}", ports[0]);
-    let newcomer_height = || {
-        http()
-            .get(format!("{api}/v1/status"))
-            .send()
-            .ok()
-            .and_then(|r| r.json::<serde_json::Value>().ok())
-            .and_then(|v| v["height"].as_u64())
-    };
+    let newcomer_height = || height_of(&api);
 
     // Refused while it is no cooperative.
     wait_for(
@@ -87,41 +46,7 @@ fn a_cooperative_added_by_governance_joins_catches_up_and_signs() {
     cluster.wait_height(0, before + 2, Duration::from_secs(60));
     assert_eq!(newcomer_height(), Some(0), "learned blocks while refused");
 
-    // Governance: one proposal, two more approvals (3 of 4 > 2/3).
-    let chain = cluster.chain_id.clone();
-    let mut ksp = Wallet::new(cluster.coop_key("ksp-sejahtera"), &chain);
-    let propose = ksp.sign(Action::Propose {
-        action: GovAction::AddCooperative {
-            id: CoopId::new("koperasi-baru").unwrap(),
-            name: "Koperasi Baru".into(),
-            key: newcomer.public(),
-            voting_power: 1,
-            ndc: 10_000_000,
-        },
-    });
-    let ksp_node = cluster.node_of("ksp-sejahtera");
-    assert!(cluster.submit(ksp_node, &propose).status().is_success());
-    assert_eq!(
-        cluster.wait_tx(ksp_node, &propose.hash(), Duration::from_secs(60)),
-        "ok"
-    );
-    let proposal = cluster.get(0, "/v1/proposals").unwrap()["proposals"][0]["id"]
-        .as_u64()
-        .unwrap();
-    for coop in ["pasar-makmur", "angkot-maju"] {
-        let mut wallet = Wallet::new(cluster.coop_key(coop), &chain);
-        let approve = wallet.sign(Action::Approve { proposal });
-        let node = cluster.node_of(coop);
-        assert!(cluster.submit(node, &approve).status().is_success());
-        assert_eq!(
-            cluster.wait_tx(node, &approve.hash(), Duration::from_secs(60)),
-            "ok"
-        );
-    }
-    let executed = wait_for("the proposal to execute", Duration::from_secs(30), || {
-        let p = cluster.get(0, &format!("/v1/proposals/{proposal}"))?;
-        p["executed_height"].as_u64()
-    });
+    let executed = add_by_governance(&cluster, newcomer.public());
 
     // The peers now let it in: it catches up past the executing block ...
     wait_for("the newcomer to catch up", Duration::from_secs(90), || {
@@ -151,6 +76,107 @@ fn a_cooperative_added_by_governance_joins_catches_up_and_signs() {
     assert_eq!(status["role"], "validator");
     // It started outside genesis; its status names its cooperative now.
     assert_eq!(status["cooperative"], "koperasi-baru", "{status}");
+}
+
+/// Every cluster node's p2p listen address, from its config.
+fn peer_addresses(cluster: &Cluster) -> Vec<String> {
+    cluster
+        .nodes
+        .iter()
+        .map(|n| {
+            let config = std::fs::read_to_string(n.home.join("config.toml")).unwrap();
+            let line = config
+                .lines()
+                .find(|l| l.contains("/ip4/127.0.0.1/tcp/"))
+                .unwrap()
+                .to_string();
+            line.split('"').nth(1).unwrap().to_string()
+        })
+        .collect()
+}
+
+/// Initialise the newcomer's node home (API and p2p on `ports`, every
+/// cluster node as a peer) and run it; killed when the guard drops.
+fn start_newcomer(
+    cluster: &Cluster,
+    home: &Path,
+    key_file: &Path,
+    ports: (u16, u16),
+) -> KillOnDrop {
+    let net = cluster.net_dir();
+    let peers = peer_addresses(cluster);
+    let mut init = Command::new(kopnet());
+    init.args(["node", "init", "--home"])
+        .arg(home)
+        .arg("--genesis")
+        .arg(net.join("genesis.json"))
+        .arg("--key")
+        .arg(key_file)
+        .args(["--api", &format!("127.0.0.1:{}", ports.0)])
+        .args(["--listen", &format!("/ip4/127.0.0.1/tcp/{}", ports.1)]);
+    for peer in &peers {
+        init.args(["--peer", peer]);
+    }
+    assert!(init.stdout(Stdio::null()).status().unwrap().success());
+    let log = std::fs::File::create(home.join("node.log")).unwrap();
+    KillOnDrop(
+        Command::new(kopnet())
+            .args(["node", "run", "--home"])
+            .arg(home)
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap(),
+    )
+}
+
+/// The height a node's API reports, if it answers.
+fn height_of(api: &str) -> Option<u64> {
+    http()
+        .get(format!("{api}/v1/status"))
+        .send()
+        .ok()
+        .and_then(|r| r.json::<serde_json::Value>().ok())
+        .and_then(|v| v["height"].as_u64())
+}
+
+/// Governance: one proposal to add `koperasi-baru` with `key`, two more
+/// approvals (3 of 4 > 2/3); returns the height it executed at.
+fn add_by_governance(cluster: &Cluster, key: PublicKey) -> u64 {
+    let chain = cluster.chain_id.clone();
+    let mut ksp = Wallet::new(cluster.coop_key("ksp-sejahtera"), &chain);
+    let propose = ksp.sign(Action::Propose {
+        action: GovAction::AddCooperative {
+            id: CoopId::new("koperasi-baru").unwrap(),
+            name: "Koperasi Baru".into(),
+            key,
+            voting_power: 1,
+            ndc: 10_000_000,
+        },
+    });
+    let ksp_node = cluster.node_of("ksp-sejahtera");
+    assert!(cluster.submit(ksp_node, &propose).status().is_success());
+    assert_eq!(
+        cluster.wait_tx(ksp_node, &propose.hash(), Duration::from_secs(60)),
+        "ok"
+    );
+    let proposal = cluster.get(0, "/v1/proposals").unwrap()["proposals"][0]["id"]
+        .as_u64()
+        .unwrap();
+    for coop in ["pasar-makmur", "angkot-maju"] {
+        let mut wallet = Wallet::new(cluster.coop_key(coop), &chain);
+        let approve = wallet.sign(Action::Approve { proposal });
+        let node = cluster.node_of(coop);
+        assert!(cluster.submit(node, &approve).status().is_success());
+        assert_eq!(
+            cluster.wait_tx(node, &approve.hash(), Duration::from_secs(60)),
+            "ok"
+        );
+    }
+    wait_for("the proposal to execute", Duration::from_secs(30), || {
+        let p = cluster.get(0, &format!("/v1/proposals/{proposal}"))?;
+        p["executed_height"].as_u64()
+    })
 }
 
 /// Kills the newcomer's node however the test ends.

@@ -13,7 +13,7 @@ mod common;
 use common::{http, kopnet, wait_for};
 use kopnet_testnet::runner::backend::{Backend, DisconnectMethod};
 use kopnet_testnet::runner::manifest::DisconnectChoice;
-use kopnet_testnet::runner::netns;
+use kopnet_testnet::runner::netns::{self, Names};
 use kopnet_testnet::runner::process::ProcessBackend;
 use serde_json::Value;
 use std::path::PathBuf;
@@ -95,8 +95,39 @@ fn a_disconnected_node_cannot_reach_its_peers_and_catches_up_after() {
         rt.block_on(backend.start(node)).unwrap();
     }
 
-    // The pid held is the node itself (ip netns exec did not fork), in
-    // the namespace named for it, not in the runner's.
+    each_pid_is_its_node_in_its_own_namespace(&backend, names);
+
+    let api: Vec<String> = layout.nodes.iter().map(|n| n.api_url.clone()).collect();
+    let client = http();
+    wait_for("every node at height 2", Duration::from_secs(60), || {
+        api.iter()
+            .all(|a| height(&client, a) >= Some(2))
+            .then_some(())
+    });
+
+    let cut = NODES - 1;
+    the_cut_off_node_stays_behind(&rt, &mut backend, &client, &api, names, cut);
+
+    // Connected again, it catches up with where the others were.
+    rt.block_on(backend.reconnect(cut)).unwrap();
+    let others = api[..cut]
+        .iter()
+        .filter_map(|a| height(&client, a))
+        .max()
+        .unwrap();
+    wait_for(
+        &format!("the reconnected node to reach {others}"),
+        Duration::from_secs(120),
+        || (height(&client, &api[cut])? >= others).then_some(()),
+    );
+
+    rt.block_on(backend.stop_all());
+    nothing_of_the_run_is_left(names);
+}
+
+/// The pid held is the node itself (ip netns exec did not fork), in the
+/// namespace named for it, not in the runner's.
+fn each_pid_is_its_node_in_its_own_namespace(backend: &ProcessBackend, names: Names) {
     let exe = kopnet().canonicalize().unwrap();
     for node in 0..NODES {
         let pid = backend.pid(node).unwrap();
@@ -112,16 +143,18 @@ fn a_disconnected_node_cannot_reach_its_peers_and_catches_up_after() {
         let identified = ip(&["netns", "identify", &pid.to_string()]);
         assert_eq!(identified.trim(), names.namespace(node));
     }
+}
 
-    let api: Vec<String> = layout.nodes.iter().map(|n| n.api_url.clone()).collect();
-    let client = http();
-    wait_for("every node at height 2", Duration::from_secs(60), || {
-        api.iter()
-            .all(|a| height(&client, a) >= Some(2))
-            .then_some(())
-    });
-
-    let cut = NODES - 1;
+/// Disconnect node `cut`: the runner cannot reach it, it runs but cannot
+/// reach a peer, and while the others advance it stays where it was.
+fn the_cut_off_node_stays_behind(
+    rt: &tokio::runtime::Runtime,
+    backend: &mut ProcessBackend,
+    client: &reqwest::blocking::Client,
+    api: &[String],
+    names: Names,
+    cut: usize,
+) {
     let inside = names.namespace(cut);
     rt.block_on(backend.disconnect(cut)).unwrap();
     // The runner cannot reach it ...
@@ -155,7 +188,7 @@ fn a_disconnected_node_cannot_reach_its_peers_and_catches_up_after() {
         || {
             api[..cut]
                 .iter()
-                .all(|a| height(&client, a) >= Some(target))
+                .all(|a| height(client, a) >= Some(target))
                 .then_some(())
         },
     );
@@ -164,21 +197,10 @@ fn a_disconnected_node_cannot_reach_its_peers_and_catches_up_after() {
         still <= cut_at + SLACK,
         "the cut-off node went from {cut_at} to {still}: it still hears its peers"
     );
+}
 
-    // Connected again, it catches up with where the others were.
-    rt.block_on(backend.reconnect(cut)).unwrap();
-    let others = api[..cut]
-        .iter()
-        .filter_map(|a| height(&client, a))
-        .max()
-        .unwrap();
-    wait_for(
-        &format!("the reconnected node to reach {others}"),
-        Duration::from_secs(120),
-        || (height(&client, &api[cut])? >= others).then_some(()),
-    );
-
-    rt.block_on(backend.stop_all());
+/// No namespace, switch or uplink of the run is left.
+fn nothing_of_the_run_is_left(names: Names) {
     let namespaces = ip(&["netns", "list"]);
     let listed = |ns: &str| {
         namespaces

@@ -152,6 +152,10 @@ impl State {
 
     /// Apply one event; return the actions it requires (empty if the event
     /// does not apply in the current step).
+    // One function on purpose (past ~80 lines): one flat `match (step,
+    // event)` mirroring Algorithm 1's `upon` rules, each arm citing its line,
+    // so it reads side by side with the paper; splitting it would scatter
+    // the rules' order of precedence over several functions.
     pub fn apply(&mut self, event: Event) -> Vec<Action> {
         let r = self.round;
         match (self.step, event) {

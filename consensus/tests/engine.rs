@@ -577,47 +577,16 @@ fn certificate_rejects_duplicates_strangers_and_forgeries() {
 fn same_id_with_other_bytes_is_validated_again() {
     let ks = keys(4);
     let set = set_of(&ks, &[1, 1, 1, 1]);
-    let index_of = |round: u32| {
-        let key = kopnet_consensus::proposer::proposer(&set, 1, round)
-            .unwrap()
-            .key;
-        ks.iter().position(|k| k.public() == key).unwrap()
-    };
-    let (p0, p1) = (index_of(0), index_of(1));
+    let (p0, p1) = (proposer_index(&ks, &set, 0), proposer_index(&ks, &set, 1));
     let me = (0..4).find(|i| *i != p0 && *i != p1).unwrap();
     let mut e = engine(&ks[me], &set, 1, None);
     let _ = e.start(0);
-    let propose = |round: u32, value: Value, proposer: usize| {
-        let signed = kopnet_consensus::SignedProposal::sign(
-            CHAIN,
-            &ks[proposer],
-            kopnet_consensus::Proposal {
-                height: 1,
-                round,
-                valid_round: None,
-                value,
-                proposer: ks[proposer].public(),
-            },
-        )
-        .unwrap();
-        Input::Proposal(signed)
-    };
     let good = value("A");
-    let out = e.handle(0, propose(0, good.clone(), p0)).unwrap();
+    let out = e.handle(0, proposal(&ks[p0], 0, good.clone())).unwrap();
     assert!(out
         .iter()
         .any(|o| matches!(o, Output::ValidateValue { round: 0, .. })));
-    let _ = e
-        .handle(
-            0,
-            Input::ValueValidated {
-                height: 1,
-                round: 0,
-                value_id: good.id,
-                valid: true,
-            },
-        )
-        .unwrap();
+    let _ = e.handle(0, validated(0, good.id, true)).unwrap();
     // f + 1 prevotes of round 1 move the engine there (paper line 55).
     for k in ks.iter().filter(|k| k.public() != ks[me].public()).take(2) {
         let _ = e.handle(0, Input::Vote(prevote(k, 1, 1, None)));
@@ -627,7 +596,7 @@ fn same_id_with_other_bytes_is_validated_again() {
         id: good.id,
         bytes: b"not A".to_vec(),
     };
-    let out = e.handle(0, propose(1, forged.clone(), p1)).unwrap();
+    let out = e.handle(0, proposal(&ks[p1], 1, forged.clone())).unwrap();
     let asked: Vec<&Value> = out
         .iter()
         .filter_map(|o| match o {
@@ -640,17 +609,7 @@ fn same_id_with_other_bytes_is_validated_again() {
     assert_eq!(asked, vec![&forged], "the other bytes must be validated");
     // Refusing them leaves the valid round-0 verdict untouched and makes the
     // engine prevote nil in round 1.
-    let out = e
-        .handle(
-            0,
-            Input::ValueValidated {
-                height: 1,
-                round: 1,
-                value_id: forged.id,
-                valid: false,
-            },
-        )
-        .unwrap();
+    let out = e.handle(0, validated(1, forged.id, false)).unwrap();
     let mut sent = vec![];
     for o in out {
         if let Output::Send(p) = o {
@@ -661,4 +620,40 @@ fn same_id_with_other_bytes_is_validated_again() {
         m,
         Message::Vote(v) if v.vote.round == 1 && v.vote.kind == VoteKind::Prevote && v.vote.value_id.is_none()
     )));
+}
+
+/// The index in `ks` of the proposer of height 1, `round`.
+fn proposer_index(ks: &[Keypair], set: &ValidatorSet, round: u32) -> usize {
+    let key = kopnet_consensus::proposer::proposer(set, 1, round)
+        .unwrap()
+        .key;
+    ks.iter().position(|k| k.public() == key).unwrap()
+}
+
+/// `proposer`'s signed proposal of `value` at height 1, `round`, with no
+/// valid round.
+fn proposal(proposer: &Keypair, round: u32, value: Value) -> Input {
+    let signed = kopnet_consensus::SignedProposal::sign(
+        CHAIN,
+        proposer,
+        kopnet_consensus::Proposal {
+            height: 1,
+            round,
+            valid_round: None,
+            value,
+            proposer: proposer.public(),
+        },
+    )
+    .unwrap();
+    Input::Proposal(signed)
+}
+
+/// The host's verdict on a value proposed at height 1, `round`.
+fn validated(round: u32, value_id: Hash, valid: bool) -> Input {
+    Input::ValueValidated {
+        height: 1,
+        round,
+        value_id,
+        valid,
+    }
 }

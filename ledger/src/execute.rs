@@ -8,7 +8,7 @@ use crate::settlement;
 use crate::state::{IdempotencyRecord, Overlay, StateKey, StateRead, StateValue};
 use crate::tx::{Action, IdempotencyId, Transaction};
 use crate::types::{
-    AccountId, AccountKind, AccountStatus, Amount, CoopId, Cooperative, MemberAccount,
+    AccountId, AccountKind, AccountStatus, Amount, CoopId, Cooperative, KycTier, MemberAccount,
 };
 use kopnet_primitives::{Hash, PublicKey};
 
@@ -108,21 +108,7 @@ pub fn execute<B: StateRead + ?Sized>(
 ) -> Result<(), Rejection> {
     match (action, signer) {
         (Action::RegisterMember { member, kind, tier }, Signer::Cooperative(coop)) => {
-            member.validate().map_err(|_| Rejection::WeakKey)?;
-            if state.member(member).is_some() || state.coop_by_key(member).is_some() {
-                return Err(Rejection::AccountExists);
-            }
-            let account = MemberAccount {
-                home: coop.id.clone(),
-                kind: *kind,
-                status: AccountStatus::Active,
-                tier: *tier,
-                balance: 0,
-                nonce: 0,
-                registered_at_height: ctx.height,
-            };
-            state.put_member(*member, account);
-            Ok(())
+            register_member(state, coop, member, *kind, *tier, ctx.height)
         }
         (Action::Mint { member, amount }, Signer::Cooperative(coop)) => {
             home_counter(state, coop, member, *amount)?;
@@ -158,11 +144,7 @@ pub fn execute<B: StateRead + ?Sized>(
             },
             Signer::Cooperative(coop),
         ) => {
-            if &coop.id != agent {
-                return Err(Rejection::NotAuthorized(
-                    "cash-in must be signed by the agent cooperative".into(),
-                ));
-            }
+            check_signed_by_agent(coop, agent)?;
             cash_in(state, agent, member, *amount)
         }
         (Action::CashOut { agent, amount }, Signer::Member(member, _)) => {
@@ -187,6 +169,43 @@ pub fn execute<B: StateRead + ?Sized>(
             "this action must be signed by a member".into(),
         )),
     }
+}
+
+/// Open an account for `member` at the signing cooperative, empty and
+/// active. The key must be strong and unused by any member or cooperative.
+fn register_member<B: StateRead + ?Sized>(
+    state: &mut Overlay<'_, B>,
+    coop: &Cooperative,
+    member: &PublicKey,
+    kind: AccountKind,
+    tier: KycTier,
+    height: u64,
+) -> Result<(), Rejection> {
+    member.validate().map_err(|_| Rejection::WeakKey)?;
+    if state.member(member).is_some() || state.coop_by_key(member).is_some() {
+        return Err(Rejection::AccountExists);
+    }
+    let account = MemberAccount {
+        home: coop.id.clone(),
+        kind,
+        status: AccountStatus::Active,
+        tier,
+        balance: 0,
+        nonce: 0,
+        registered_at_height: height,
+    };
+    state.put_member(*member, account);
+    Ok(())
+}
+
+/// Cash-in: only the agent cooperative itself may sign it.
+fn check_signed_by_agent(coop: &Cooperative, agent: &CoopId) -> Result<(), Rejection> {
+    if &coop.id != agent {
+        return Err(Rejection::NotAuthorized(
+            "cash-in must be signed by the agent cooperative".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// Mint and burn: only the member's home cooperative is its counter.

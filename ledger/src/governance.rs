@@ -8,7 +8,8 @@ pub use crate::proposal::{Proposal, ProposalStatus};
 use crate::rejection::Rejection;
 use crate::state::{Overlay, StateKey, StateRead, StateValue};
 use crate::tx::GovAction;
-use crate::types::{AccountId, AccountStatus, CoopId, Cooperative};
+use crate::types::{AccountId, AccountStatus, Amount, CoopId, Cooperative};
+use kopnet_primitives::PublicKey;
 use std::collections::BTreeSet;
 
 /// Most proposals open at once.
@@ -128,11 +129,12 @@ fn existing<S: StateRead + ?Sized>(state: &S, id: &CoopId) -> Result<Cooperative
         .ok_or_else(|| Rejection::UnknownCooperative(id.to_string()))
 }
 
+/// Carry out an approved action on `state`. The caller runs it in a nested
+/// overlay and keeps the writes only on success.
 fn execute<B: StateRead + ?Sized>(
     state: &mut Overlay<'_, B>,
     action: &GovAction,
 ) -> Result<(), Rejection> {
-    let invalid = |why: &str| Rejection::InvalidAction(why.to_string());
     match action {
         GovAction::AddCooperative {
             id,
@@ -140,47 +142,19 @@ fn execute<B: StateRead + ?Sized>(
             key,
             voting_power,
             ndc,
-        } => {
-            key.validate().map_err(|_| Rejection::WeakKey)?;
-            if state.cooperative(id).is_some() {
-                return Err(invalid("cooperative id already used"));
-            }
-            if state.coop_by_key(key).is_some() || state.member(key).is_some() {
-                return Err(Rejection::AccountExists);
-            }
-            let mut params = state.params().ok_or(Rejection::Overflow)?;
-            params.participants.push(id.clone());
-            params.participants.sort();
-            state.put_params(params);
-            state.put(StateKey::CoopKey(*key), StateValue::CoopKey(id.clone()));
-            state.put_cooperative(Cooperative::new(
-                id.clone(),
-                name.clone(),
-                Some(*key),
-                *voting_power,
-                *ndc,
-            ));
-        }
-        GovAction::RemoveCooperative { id } => {
-            let mut coop = existing(state, id)?;
-            if coop.position != 0 || coop.unsettled != 0 || coop.unsettled_debit != 0 {
-                return Err(invalid("cooperative still has an unsettled position"));
-            }
-            coop.active = false;
-            coop.voting_power = 0;
-            state.put_cooperative(coop);
-            require_some_power(state)?;
-        }
+        } => add_cooperative(state, id, name, key, *voting_power, *ndc),
+        GovAction::RemoveCooperative { id } => remove_cooperative(state, id),
         GovAction::SetVotingPower { id, voting_power } => {
             let mut coop = existing(state, id)?;
             coop.voting_power = *voting_power;
             state.put_cooperative(coop);
-            require_some_power(state)?;
+            require_some_power(state)
         }
         GovAction::SetNetDebitCap { id, ndc } => {
             let mut coop = existing(state, id)?;
             coop.ndc = *ndc;
             state.put_cooperative(coop);
+            Ok(())
         }
         GovAction::SetFeeRules { rules } => {
             for rule in rules {
@@ -189,37 +163,102 @@ fn execute<B: StateRead + ?Sized>(
             let mut params = state.params().ok_or(Rejection::Overflow)?;
             params.fee_rules = rules.clone();
             state.put_params(params);
+            Ok(())
         }
         GovAction::SetTierLimit { tier, cap } => {
             let mut params = state.params().ok_or(Rejection::Overflow)?;
             params.tier_limits.set(*tier, *cap);
             state.put_params(params);
+            Ok(())
         }
-        GovAction::Freeze { member } | GovAction::Unfreeze { member } => {
-            let mut account = state
-                .member(member)
-                .ok_or_else(|| Rejection::UnknownAccount(member.to_address()))?;
-            account.status = if matches!(action, GovAction::Freeze { .. }) {
-                AccountStatus::Frozen
-            } else {
-                AccountStatus::Active
-            };
-            state.put_member(*member, account);
-        }
-        GovAction::FundIncentive { member, amount } => {
-            if *amount == 0 {
-                return Err(Rejection::ZeroAmount);
-            }
-            legs::transfer(
-                state,
-                &AccountId::NetworkFund,
-                &AccountId::Member(*member),
-                *amount,
-                LegKind::Principal,
-            )?;
-        }
+        GovAction::Freeze { member } => set_member_status(state, member, AccountStatus::Frozen),
+        GovAction::Unfreeze { member } => set_member_status(state, member, AccountStatus::Active),
+        GovAction::FundIncentive { member, amount } => fund_incentive(state, member, *amount),
     }
+}
+
+/// Admit a new cooperative: a strong key no account uses, an unused id; it
+/// joins the participants (kept sorted) and is found by its key.
+fn add_cooperative<B: StateRead + ?Sized>(
+    state: &mut Overlay<'_, B>,
+    id: &CoopId,
+    name: &str,
+    key: &PublicKey,
+    voting_power: u64,
+    ndc: Amount,
+) -> Result<(), Rejection> {
+    key.validate().map_err(|_| Rejection::WeakKey)?;
+    if state.cooperative(id).is_some() {
+        return Err(Rejection::InvalidAction(
+            "cooperative id already used".to_string(),
+        ));
+    }
+    if state.coop_by_key(key).is_some() || state.member(key).is_some() {
+        return Err(Rejection::AccountExists);
+    }
+    let mut params = state.params().ok_or(Rejection::Overflow)?;
+    params.participants.push(id.clone());
+    params.participants.sort();
+    state.put_params(params);
+    state.put(StateKey::CoopKey(*key), StateValue::CoopKey(id.clone()));
+    state.put_cooperative(Cooperative::new(
+        id.clone(),
+        name.to_string(),
+        Some(*key),
+        voting_power,
+        ndc,
+    ));
     Ok(())
+}
+
+/// Retire a cooperative with nothing left to settle; its power goes to zero
+/// and the network must keep some validator.
+fn remove_cooperative<B: StateRead + ?Sized>(
+    state: &mut Overlay<'_, B>,
+    id: &CoopId,
+) -> Result<(), Rejection> {
+    let mut coop = existing(state, id)?;
+    if coop.position != 0 || coop.unsettled != 0 || coop.unsettled_debit != 0 {
+        return Err(Rejection::InvalidAction(
+            "cooperative still has an unsettled position".to_string(),
+        ));
+    }
+    coop.active = false;
+    coop.voting_power = 0;
+    state.put_cooperative(coop);
+    require_some_power(state)
+}
+
+/// Freeze or unfreeze a member account.
+fn set_member_status<B: StateRead + ?Sized>(
+    state: &mut Overlay<'_, B>,
+    member: &PublicKey,
+    status: AccountStatus,
+) -> Result<(), Rejection> {
+    let mut account = state
+        .member(member)
+        .ok_or_else(|| Rejection::UnknownAccount(member.to_address()))?;
+    account.status = status;
+    state.put_member(*member, account);
+    Ok(())
+}
+
+/// Pay a member an incentive out of the network fund.
+fn fund_incentive<B: StateRead + ?Sized>(
+    state: &mut Overlay<'_, B>,
+    member: &PublicKey,
+    amount: Amount,
+) -> Result<(), Rejection> {
+    if amount == 0 {
+        return Err(Rejection::ZeroAmount);
+    }
+    legs::transfer(
+        state,
+        &AccountId::NetworkFund,
+        &AccountId::Member(*member),
+        amount,
+        LegKind::Principal,
+    )
 }
 
 fn require_some_power<S: StateRead + ?Sized>(state: &S) -> Result<(), Rejection> {

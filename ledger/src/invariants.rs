@@ -1,5 +1,6 @@
 //! Invariants that must hold after every block, checkable at run time.
 
+use crate::settlement_window::SettlementWindow;
 use crate::state::{State, StateRead, StateValue};
 use crate::types::{CoopId, Position};
 use std::collections::BTreeMap;
@@ -47,89 +48,135 @@ pub struct Totals {
 /// cannot receive or owe more), so caps are an invariant only while limits
 /// are not lowered.
 pub fn check(state: &State) -> Result<Totals, InvariantViolation> {
-    let overflow = || InvariantViolation::Overflow;
-    let mut totals = Totals::default();
-    let mut open: Position = 0;
-    let mut unsettled: Position = 0;
-    // Per participant: (unsettled, unsettled_debit) as recorded, and as
-    // recomputed from the windows that are not settled.
-    let mut recorded: BTreeMap<&CoopId, (Position, Position)> = BTreeMap::new();
-    let mut from_windows: BTreeMap<&CoopId, (Position, Position)> = BTreeMap::new();
+    let mut tally = Tally::default();
     for (_, value) in state.iter() {
-        match value {
-            StateValue::Member(m) => {
-                totals.balances = totals
-                    .balances
-                    .checked_add(u128::from(m.balance))
-                    .ok_or_else(overflow)?;
-                totals.members = totals.members.saturating_add(1);
-            }
-            StateValue::Balance(b) => {
-                totals.balances = totals
-                    .balances
-                    .checked_add(u128::from(*b))
-                    .ok_or_else(overflow)?;
-            }
-            StateValue::Cooperative(c) => {
-                check_bilateral(state, &c.id, c.position, &c.bilateral, None)?;
-                open = open.checked_add(c.position).ok_or_else(overflow)?;
-                unsettled = unsettled.checked_add(c.unsettled).ok_or_else(overflow)?;
-                recorded.insert(&c.id, (c.unsettled, c.unsettled_debit));
-            }
-            StateValue::Window(w) => {
-                let sum = w.position_sum().ok_or_else(overflow)?;
-                if sum != 0 {
-                    return Err(InvariantViolation::WindowPositions {
-                        window: w.number,
-                        sum,
-                    });
-                }
-                if !w.settled {
-                    for (id, entry) in &w.entries {
-                        let sums = from_windows.entry(id).or_default();
-                        sums.0 = sums.0.checked_add(entry.position).ok_or_else(overflow)?;
-                        sums.1 = sums
-                            .1
-                            .checked_add(entry.position.min(0))
-                            .ok_or_else(overflow)?;
-                    }
-                }
-            }
-            _ => {}
-        }
+        tally.add(state, value)?;
     }
     let counters = state.counters();
-    totals.minted = counters.minted;
-    totals.burned = counters.burned;
-    let supply = counters
+    tally.totals.minted = counters.minted;
+    tally.totals.burned = counters.burned;
+    check_conservation(&tally.totals)?;
+    if tally.open != 0 {
+        return Err(InvariantViolation::OpenPositions(tally.open));
+    }
+    if tally.unsettled != 0 {
+        return Err(InvariantViolation::UnsettledPositions(tally.unsettled));
+    }
+    tally.check_unsettled_sums()?;
+    Ok(tally.totals)
+}
+
+/// What [`check`] adds up in one pass over the state.
+#[derive(Default)]
+struct Tally<'a> {
+    totals: Totals,
+    /// Sum of the participants' open-window positions.
+    open: Position,
+    /// Sum of the participants' unsettled positions.
+    unsettled: Position,
+    /// Per participant: (unsettled, unsettled_debit) as recorded.
+    recorded: BTreeMap<&'a CoopId, (Position, Position)>,
+    /// Per participant: (unsettled, unsettled_debit) as recomputed from the
+    /// windows that are not settled.
+    from_windows: BTreeMap<&'a CoopId, (Position, Position)>,
+}
+
+impl<'a> Tally<'a> {
+    /// Count one state value, checking what can be checked on its own (a
+    /// participant's bilateral row, a window's positions summing to zero).
+    fn add(&mut self, state: &State, value: &'a StateValue) -> Result<(), InvariantViolation> {
+        let overflow = || InvariantViolation::Overflow;
+        match value {
+            StateValue::Member(m) => {
+                self.add_balance(m.balance)?;
+                self.totals.members = self.totals.members.saturating_add(1);
+            }
+            StateValue::Balance(b) => self.add_balance(*b)?,
+            StateValue::Cooperative(c) => {
+                check_bilateral(state, &c.id, c.position, &c.bilateral, None)?;
+                self.open = self.open.checked_add(c.position).ok_or_else(overflow)?;
+                self.unsettled = self
+                    .unsettled
+                    .checked_add(c.unsettled)
+                    .ok_or_else(overflow)?;
+                self.recorded
+                    .insert(&c.id, (c.unsettled, c.unsettled_debit));
+            }
+            StateValue::Window(w) => self.add_window(w)?,
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn add_balance(&mut self, balance: u64) -> Result<(), InvariantViolation> {
+        self.totals.balances = self
+            .totals
+            .balances
+            .checked_add(u128::from(balance))
+            .ok_or(InvariantViolation::Overflow)?;
+        Ok(())
+    }
+
+    /// A window's positions sum to zero; an unsettled one adds to its
+    /// participants' recomputed unsettled sums.
+    fn add_window(&mut self, w: &'a SettlementWindow) -> Result<(), InvariantViolation> {
+        let overflow = || InvariantViolation::Overflow;
+        let sum = w.position_sum().ok_or_else(overflow)?;
+        if sum != 0 {
+            return Err(InvariantViolation::WindowPositions {
+                window: w.number,
+                sum,
+            });
+        }
+        if !w.settled {
+            for (id, entry) in &w.entries {
+                let sums = self.from_windows.entry(id).or_default();
+                sums.0 = sums.0.checked_add(entry.position).ok_or_else(overflow)?;
+                sums.1 = sums
+                    .1
+                    .checked_add(entry.position.min(0))
+                    .ok_or_else(overflow)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Each participant's recorded unsettled sums equal the ones recomputed
+    /// from its unsettled windows, and no window names an unknown one.
+    fn check_unsettled_sums(&self) -> Result<(), InvariantViolation> {
+        for (id, sums) in &self.recorded {
+            if self.from_windows.get(id).copied().unwrap_or_default() != *sums {
+                return Err(InvariantViolation::UnsettledSums {
+                    participant: id.to_string(),
+                });
+            }
+        }
+        if let Some(id) = self
+            .from_windows
+            .keys()
+            .find(|id| !self.recorded.contains_key(*id))
+        {
+            return Err(InvariantViolation::UnsettledSums {
+                participant: id.to_string(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Σ balances = minted − burned.
+fn check_conservation(totals: &Totals) -> Result<(), InvariantViolation> {
+    let supply = totals
         .minted
-        .checked_sub(counters.burned)
-        .ok_or_else(overflow)?;
+        .checked_sub(totals.burned)
+        .ok_or(InvariantViolation::Overflow)?;
     if supply != totals.balances {
         return Err(InvariantViolation::Conservation {
             balances: i128::try_from(totals.balances).unwrap_or(i128::MAX),
             supply: i128::try_from(supply).unwrap_or(i128::MAX),
         });
     }
-    if open != 0 {
-        return Err(InvariantViolation::OpenPositions(open));
-    }
-    if unsettled != 0 {
-        return Err(InvariantViolation::UnsettledPositions(unsettled));
-    }
-    for (id, sums) in &recorded {
-        if from_windows.get(id).copied().unwrap_or_default() != *sums {
-            return Err(InvariantViolation::UnsettledSums {
-                participant: id.to_string(),
-            });
-        }
-    }
-    if let Some(id) = from_windows.keys().find(|id| !recorded.contains_key(*id)) {
-        return Err(InvariantViolation::UnsettledSums {
-            participant: id.to_string(),
-        });
-    }
-    Ok(totals)
+    Ok(())
 }
 
 /// No member balance above its tier's cap and no participant beyond its net

@@ -10,6 +10,7 @@ use kopnet_ledger::storage::FaultyStorage;
 use kopnet_ledger::{
     AccountKind, Action, Block, GovAction, Ledger, MemoryStorage, Storage, Transaction, VerifyAll,
 };
+use kopnet_primitives::PublicKey;
 use std::sync::Arc;
 
 fn build<S: Storage>(ledger: &Ledger<S>, txs: &[Transaction], proposer: &str) -> ExecutedBlock {
@@ -64,60 +65,74 @@ fn writing_an_execution_equals_executing_afresh() {
             let tx = a.sign(&signer, action);
             txs.push(tx);
         }
-        let built = build(&a.ledger, &txs, "ksp-sejahtera");
-        let block: Block = built.block().clone();
-        assert_eq!(built.hash(), block.hash());
-        assert_eq!(built.height(), a.ledger.height() + 1);
-        // Alternate: the proposer's own execution, or a validator's.
-        let executed = if n % 2 == 0 {
-            built
-        } else {
-            drop(built);
-            a.ledger.validate_block(&block, &VerifyAll).unwrap()
-        };
-        let results = executed.results().to_vec();
-        let fees = executed.fees().to_vec();
-        let mut seen_a = Vec::new();
-        let written = a
-            .ledger
-            .apply_executed(executed, vec![(b"n".to_vec(), vec![n as u8])], |v| {
-                seen_a = v.to_vec();
-                Vec::new()
-            })
-            .unwrap();
-        let mut seen_b = Vec::new();
-        let afresh = b
-            .ledger
-            .apply_block_with(
-                &block,
-                &VerifyAll,
-                vec![(b"n".to_vec(), vec![n as u8])],
-                |v| {
-                    seen_b = v.to_vec();
-                    Vec::new()
-                },
-            )
-            .unwrap();
-        assert_eq!(written, afresh, "block {n}");
-        assert_eq!(written.results, results);
-        assert_eq!(written.fees, fees);
-        assert_eq!(seen_a, seen_b);
-        assert_eq!(a.ledger.state(), b.ledger.state());
-        assert_eq!(a.ledger.host_data(b"n").unwrap(), Some(vec![n as u8]));
-        for (hash, _) in &written.results {
-            assert_eq!(a.ledger.tx(hash).unwrap(), b.ledger.tx(hash).unwrap());
-        }
-        assert_eq!(
-            a.ledger.history(&ani, None, 100).unwrap(),
-            b.ledger.history(&ani, None, 100).unwrap()
-        );
-        a.ledger.check_invariants().unwrap();
+        write_on_a_and_execute_afresh_on_b(&mut a, &mut b, n, &txs, &ani);
     }
     assert!(a.ledger.validators().contains(&(coop("angkot-maju"), 2)));
     // Both stores reopen to the same state root.
     let root = a.ledger.state_root();
     let reopened = Ledger::open(a.ledger.storage().clone(), &a.genesis).unwrap();
     assert_eq!(reopened.state_root(), root);
+}
+
+/// Block `n` of `txs`: built on `a` and written there from its execution
+/// (the proposer's own for even `n`, a validator's for odd `n`), executed
+/// afresh on `b`; outcomes, state, host data, stored transactions and
+/// `ani`'s history agree.
+fn write_on_a_and_execute_afresh_on_b(
+    a: &mut Harness<MemoryStorage>,
+    b: &mut Harness<MemoryStorage>,
+    n: usize,
+    txs: &[Transaction],
+    ani: &PublicKey,
+) {
+    let built = build(&a.ledger, txs, "ksp-sejahtera");
+    let block: Block = built.block().clone();
+    assert_eq!(built.hash(), block.hash());
+    assert_eq!(built.height(), a.ledger.height() + 1);
+    // Alternate: the proposer's own execution, or a validator's.
+    let executed = if n.is_multiple_of(2) {
+        built
+    } else {
+        drop(built);
+        a.ledger.validate_block(&block, &VerifyAll).unwrap()
+    };
+    let results = executed.results().to_vec();
+    let fees = executed.fees().to_vec();
+    let mut seen_a = Vec::new();
+    let written = a
+        .ledger
+        .apply_executed(executed, vec![(b"n".to_vec(), vec![n as u8])], |v| {
+            seen_a = v.to_vec();
+            Vec::new()
+        })
+        .unwrap();
+    let mut seen_b = Vec::new();
+    let afresh = b
+        .ledger
+        .apply_block_with(
+            &block,
+            &VerifyAll,
+            vec![(b"n".to_vec(), vec![n as u8])],
+            |v| {
+                seen_b = v.to_vec();
+                Vec::new()
+            },
+        )
+        .unwrap();
+    assert_eq!(written, afresh, "block {n}");
+    assert_eq!(written.results, results);
+    assert_eq!(written.fees, fees);
+    assert_eq!(seen_a, seen_b);
+    assert_eq!(a.ledger.state(), b.ledger.state());
+    assert_eq!(a.ledger.host_data(b"n").unwrap(), Some(vec![n as u8]));
+    for (hash, _) in &written.results {
+        assert_eq!(a.ledger.tx(hash).unwrap(), b.ledger.tx(hash).unwrap());
+    }
+    assert_eq!(
+        a.ledger.history(ani, None, 100).unwrap(),
+        b.ledger.history(ani, None, 100).unwrap()
+    );
+    a.ledger.check_invariants().unwrap();
 }
 
 /// Two proposals for the same height, both validated; the other one is

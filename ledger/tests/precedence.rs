@@ -24,6 +24,52 @@ struct Breaks {
     future_nonce: bool,
 }
 
+/// Builders for the table: each adds one broken rule.
+impl Breaks {
+    fn malformed(self) -> Self {
+        Breaks {
+            malformed: true,
+            ..self
+        }
+    }
+    fn wrong_chain(self) -> Self {
+        Breaks {
+            wrong_chain: true,
+            ..self
+        }
+    }
+    fn bad_signature(self) -> Self {
+        Breaks {
+            bad_signature: true,
+            ..self
+        }
+    }
+    fn unknown_signer(self) -> Self {
+        Breaks {
+            unknown_signer: true,
+            ..self
+        }
+    }
+    fn inactive_signer(self) -> Self {
+        Breaks {
+            inactive_signer: true,
+            ..self
+        }
+    }
+    fn stale_nonce(self) -> Self {
+        Breaks {
+            stale_nonce: true,
+            ..self
+        }
+    }
+    fn future_nonce(self) -> Self {
+        Breaks {
+            future_nonce: true,
+            ..self
+        }
+    }
+}
+
 struct City {
     h: Harness<MemoryStorage>,
     ani: PublicKey,
@@ -134,15 +180,12 @@ fn codes(city: &City, tx: &Transaction) -> (&'static str, &'static str) {
 #[test]
 fn admission_reports_the_first_broken_rule() {
     let city = city();
-    let all = Breaks {
-        malformed: true,
-        wrong_chain: true,
-        bad_signature: true,
-        unknown_signer: true,
-        inactive_signer: false,
-        stale_nonce: true,
-        future_nonce: false,
-    };
+    let all = Breaks::default()
+        .malformed()
+        .wrong_chain()
+        .bad_signature()
+        .unknown_signer()
+        .stale_nonce();
     let none = Breaks::default();
     // (what the transaction breaks, the code reported)
     let table: Vec<(Breaks, &str)> = vec![
@@ -155,84 +198,20 @@ fn admission_reports_the_first_broken_rule() {
             "wrong_chain",
         ),
         // Signature before signer and nonce: a forged replay is a forgery.
+        (none.bad_signature().stale_nonce(), "bad_signature"),
+        (none.bad_signature().future_nonce(), "bad_signature"),
+        (none.bad_signature().unknown_signer(), "bad_signature"),
         (
-            Breaks {
-                bad_signature: true,
-                stale_nonce: true,
-                ..none
-            },
+            none.bad_signature().inactive_signer().stale_nonce(),
             "bad_signature",
         ),
-        (
-            Breaks {
-                bad_signature: true,
-                future_nonce: true,
-                ..none
-            },
-            "bad_signature",
-        ),
-        (
-            Breaks {
-                bad_signature: true,
-                unknown_signer: true,
-                ..none
-            },
-            "bad_signature",
-        ),
-        (
-            Breaks {
-                bad_signature: true,
-                inactive_signer: true,
-                stale_nonce: true,
-                ..none
-            },
-            "bad_signature",
-        ),
-        (
-            Breaks {
-                bad_signature: true,
-                ..none
-            },
-            "bad_signature",
-        ),
+        (none.bad_signature(), "bad_signature"),
         // Signer before nonce.
-        (
-            Breaks {
-                unknown_signer: true,
-                future_nonce: true,
-                ..none
-            },
-            "unknown_signer",
-        ),
-        (
-            Breaks {
-                inactive_signer: true,
-                stale_nonce: true,
-                ..none
-            },
-            "signer_inactive",
-        ),
-        (
-            Breaks {
-                inactive_signer: true,
-                ..none
-            },
-            "signer_inactive",
-        ),
-        (
-            Breaks {
-                stale_nonce: true,
-                ..none
-            },
-            "stale_nonce",
-        ),
-        (
-            Breaks {
-                future_nonce: true,
-                ..none
-            },
-            "future_nonce",
-        ),
+        (none.unknown_signer().future_nonce(), "unknown_signer"),
+        (none.inactive_signer().stale_nonce(), "signer_inactive"),
+        (none.inactive_signer(), "signer_inactive"),
+        (none.stale_nonce(), "stale_nonce"),
+        (none.future_nonce(), "future_nonce"),
     ];
     let root = city.h.ledger.state_root();
     for (index, (breaks, expected)) in table.into_iter().enumerate() {

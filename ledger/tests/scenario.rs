@@ -9,6 +9,7 @@ mod common;
 use common::*;
 use kopnet_ledger::{AccountKind, Action, MemoryStorage};
 
+// One story, read top to bottom: each step's figures depend on the previous ones.
 #[test]
 fn cooperative_city_story() {
     let mut h = Harness::new(MemoryStorage::new(), 50_000_000);

@@ -4,6 +4,7 @@ mod common;
 use common::*;
 use kopnet_ledger::ledger::BlockLimits;
 use kopnet_ledger::{AccountKind, Action, GovAction, KycTier, MemoryStorage, VerifyAll};
+use kopnet_primitives::PublicKey;
 
 fn city() -> Harness<MemoryStorage> {
     Harness::new(MemoryStorage::new(), 50_000)
@@ -158,6 +159,16 @@ fn idempotency_returns_the_first_result_and_flags_changes() {
 fn balance_cap_frozen_and_authorization() {
     let mut h = city();
     let ani = h.member("ani", "ksp-sejahtera", AccountKind::Member, 9_000_000);
+    mint_is_capped_and_signed_by_the_home_cooperative(&mut h, ani);
+    governance_freezes_the_account(&mut h, ani);
+}
+
+/// Ani (Rp 9.000.000) cannot be minted past the cap, only her home
+/// cooperative mints, and she cannot pay herself or pay nothing.
+fn mint_is_capped_and_signed_by_the_home_cooperative(
+    h: &mut Harness<MemoryStorage>,
+    ani: PublicKey,
+) {
     assert_eq!(
         h.run(
             &coop("ksp-sejahtera"),
@@ -204,6 +215,12 @@ fn balance_cap_frozen_and_authorization() {
         h.run(&ani, pay(ani, 0, 1)).unwrap_err().code(),
         "zero_amount"
     );
+}
+
+/// 3 of 4 validators freeze Ani's account (2 of 4 do not); then she cannot
+/// pay, the decided proposal takes no more approvals, and a cooperative
+/// without voting power cannot propose.
+fn governance_freezes_the_account(h: &mut Harness<MemoryStorage>, ani: PublicKey) {
     // Governance freezes the account: 3 of 4 validators approve.
     h.run(
         &coop("ksp-sejahtera"),

@@ -130,64 +130,63 @@ impl Metrics {
         self.rejected.lock().map(|m| m.clone()).unwrap_or_default()
     }
 
+    /// The metrics in Prometheus' text format: the counters and gauges, the
+    /// commit-latency histogram, then the rejections by reason.
     pub fn render(&self) -> String {
         let mut out = String::new();
-        let gauge = |out: &mut String, name: &str, help: &str, kind: &str, v: u64| {
+        self.render_counters_and_gauges(&mut out);
+        self.render_latency_histogram(&mut out);
+        self.render_rejections(&mut out);
+        out
+    }
+
+    fn render_counters_and_gauges(&self, out: &mut String) {
+        // (name, help, kind, value)
+        let series: [(&str, &str, &str, &AtomicU64); 7] = [
+            ("kopnet_height", "Committed height.", "gauge", &self.height),
+            (
+                "kopnet_round",
+                "Current consensus round.",
+                "gauge",
+                &self.round,
+            ),
+            (
+                "kopnet_txs_committed_total",
+                "Transactions committed (applied or rejected in a block).",
+                "counter",
+                &self.txs_committed,
+            ),
+            (
+                "kopnet_txs_failed_total",
+                "Committed transactions whose result was a rejection.",
+                "counter",
+                &self.txs_failed,
+            ),
+            (
+                "kopnet_blocks_committed_total",
+                "Blocks committed.",
+                "counter",
+                &self.blocks_committed,
+            ),
+            (
+                "kopnet_mempool_size",
+                "Pending transactions.",
+                "gauge",
+                &self.mempool_size,
+            ),
+            ("kopnet_peers", "Connected peers.", "gauge", &self.peers),
+        ];
+        for (name, help, kind, value) in series {
+            let v = value.load(Ordering::Relaxed);
             let _ = writeln!(
                 out,
                 "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}"
             );
-        };
+        }
+    }
+
+    fn render_latency_histogram(&self, out: &mut String) {
         let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
-        gauge(
-            &mut out,
-            "kopnet_height",
-            "Committed height.",
-            "gauge",
-            get(&self.height),
-        );
-        gauge(
-            &mut out,
-            "kopnet_round",
-            "Current consensus round.",
-            "gauge",
-            get(&self.round),
-        );
-        gauge(
-            &mut out,
-            "kopnet_txs_committed_total",
-            "Transactions committed (applied or rejected in a block).",
-            "counter",
-            get(&self.txs_committed),
-        );
-        gauge(
-            &mut out,
-            "kopnet_txs_failed_total",
-            "Committed transactions whose result was a rejection.",
-            "counter",
-            get(&self.txs_failed),
-        );
-        gauge(
-            &mut out,
-            "kopnet_blocks_committed_total",
-            "Blocks committed.",
-            "counter",
-            get(&self.blocks_committed),
-        );
-        gauge(
-            &mut out,
-            "kopnet_mempool_size",
-            "Pending transactions.",
-            "gauge",
-            get(&self.mempool_size),
-        );
-        gauge(
-            &mut out,
-            "kopnet_peers",
-            "Connected peers.",
-            "gauge",
-            get(&self.peers),
-        );
         let _ = writeln!(out, "# HELP kopnet_commit_latency_ms Submit-to-commit latency of transactions submitted to this node.\n# TYPE kopnet_commit_latency_ms histogram");
         for (bound, bucket) in LATENCY_BUCKETS_MS.iter().zip(&self.latency_buckets) {
             let _ = writeln!(
@@ -207,11 +206,13 @@ impl Metrics {
             get(&self.latency_sum_ms)
         );
         let _ = writeln!(out, "kopnet_commit_latency_ms_count {count}");
+    }
+
+    fn render_rejections(&self, out: &mut String) {
         let _ = writeln!(out, "# HELP kopnet_txs_rejected_total Transactions rejected, by reason.\n# TYPE kopnet_txs_rejected_total counter");
         for (code, n) in self.rejected() {
             let _ = writeln!(out, "kopnet_txs_rejected_total{{reason=\"{code}\"}} {n}");
         }
-        out
     }
 }
 

@@ -179,58 +179,14 @@ async fn gossip_published_before_any_subscriber_reaches_every_node() {
     // There is no peer discovery: bootstrap lists the peers to dial.
     let mut c = start(3, &allowed, vec![a_addr, b.addr().await]).await;
 
-    // A's queue goes out to whichever of B and C subscribes first.
-    let (got, b_first) = tokio::select! {
-        got = b.expect_gossip(b"early") => (got, true),
-        got = c.expect_gossip(b"early") => (got, false),
-    };
-    let (id, source, author) = got;
-    assert_eq!((source, author), (a.id(), a.id()));
-    let (first, second) = if b_first {
-        (&mut b, &mut c)
-    } else {
-        (&mut c, &mut b)
-    };
-    // The first forwards only after validation: let it see the second
-    // subscribed (if A has not reached it directly by then), then accept.
-    let (first_handle, second_id) = (first.handle.clone(), second.id());
-    eventually("the first receiver sees the second subscribed", || {
-        let first_handle = first_handle.clone();
-        async move {
-            let peers = first_handle
-                .subscribed_peers(Topic::Transactions)
-                .await
-                .unwrap();
-            peers.contains(&second_id)
-        }
-    })
-    .await;
-    first
-        .handle
-        .report(id, source, Verdict::Accept)
-        .await
-        .unwrap();
-    let (id, source, author) = second.expect_gossip(b"early").await;
-    assert_eq!(author, a.id());
-    second
-        .handle
-        .report(id, source, Verdict::Accept)
-        .await
-        .unwrap();
-    let c_id = c.id();
+    the_queued_publish_reaches_both(&a, &mut b, &mut c).await;
 
     // Once everyone is subscribed, a publish goes out at once; B rejects it.
-    let (a_handle, b_id) = (a.handle.clone(), b.id());
-    eventually("A sees B and C subscribed to transactions", || {
-        let a_handle = a_handle.clone();
-        async move {
-            let peers = a_handle
-                .subscribed_peers(Topic::Transactions)
-                .await
-                .unwrap();
-            peers.contains(&b_id) && peers.contains(&c_id)
-        }
-    })
+    wait_until_subscribed(
+        "A sees B and C subscribed to transactions",
+        &a.handle,
+        &[b.id(), c.id()],
+    )
     .await;
     a.handle
         .publish(Topic::Transactions, b"second".to_vec())
@@ -246,7 +202,66 @@ async fn gossip_published_before_any_subscriber_reaches_every_node() {
         .publish(Topic::Transactions, b"second".to_vec())
         .await
         .unwrap();
-    // A payload of exactly the configured maximum fits the gossip envelope.
+    the_largest_payload_fits_and_one_more_byte_is_refused(&a, &mut b).await;
+    // Nothing from A ever comes back to A.
+    while let Ok(event) = a.events.try_recv() {
+        assert!(
+            !matches!(event, NetEvent::Gossip { .. }),
+            "own gossip delivered to self"
+        );
+    }
+    for node in [&a, &b, &c] {
+        node.handle.shutdown().await;
+    }
+}
+
+/// A's queued "early" goes out to whichever of B and C subscribes first;
+/// that one forwards it to the other only once it has validated it.
+async fn the_queued_publish_reaches_both(a: &Node, b: &mut Node, c: &mut Node) {
+    let (got, b_first) = tokio::select! {
+        got = b.expect_gossip(b"early") => (got, true),
+        got = c.expect_gossip(b"early") => (got, false),
+    };
+    let (id, source, author) = got;
+    assert_eq!((source, author), (a.id(), a.id()));
+    let (first, second) = if b_first { (b, c) } else { (c, b) };
+    // The first forwards only after validation: let it see the second
+    // subscribed (if A has not reached it directly by then), then accept.
+    wait_until_subscribed(
+        "the first receiver sees the second subscribed",
+        &first.handle,
+        &[second.id()],
+    )
+    .await;
+    first
+        .handle
+        .report(id, source, Verdict::Accept)
+        .await
+        .unwrap();
+    let (id, source, author) = second.expect_gossip(b"early").await;
+    assert_eq!(author, a.id());
+    second
+        .handle
+        .report(id, source, Verdict::Accept)
+        .await
+        .unwrap();
+}
+
+/// Wait until `node` sees every one of `peers` subscribed to transactions.
+async fn wait_until_subscribed(what: &str, node: &P2pHandle, peers: &[PeerId]) {
+    eventually(what, || {
+        let node = node.clone();
+        async move {
+            let subscribed = node.subscribed_peers(Topic::Transactions).await.unwrap();
+            peers.iter().all(|peer| subscribed.contains(peer))
+        }
+    })
+    .await;
+}
+
+/// A payload of exactly the configured maximum fits the gossip envelope and
+/// reaches B; one byte more is a typed error, not a panic.
+async fn the_largest_payload_fits_and_one_more_byte_is_refused(a: &Node, b: &mut Node) {
     let max = P2pConfig::new(CHAIN, seed(1)).max_transmit_bytes;
     a.handle
         .publish(Topic::Consensus, vec![7u8; max])
@@ -263,22 +278,11 @@ async fn gossip_published_before_any_subscriber_reaches_every_node() {
         })
         .await;
     assert_eq!(got, max);
-    // Too large for the configured transmit size: a typed error, not a panic.
     let huge = vec![0u8; max + 1];
     assert!(matches!(
         a.handle.publish(Topic::Consensus, huge).await,
         Err(P2pError::MessageTooLarge { .. })
     ));
-    // Nothing from A ever comes back to A.
-    while let Ok(event) = a.events.try_recv() {
-        assert!(
-            !matches!(event, NetEvent::Gossip { .. }),
-            "own gossip delivered to self"
-        );
-    }
-    for node in [&a, &b, &c] {
-        node.handle.shutdown().await;
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -245,111 +245,130 @@ fn gov_action(action: ProposeAction) -> Result<GovAction> {
 }
 
 pub async fn run(cmd: CoopCommand) -> Result<i32> {
-    let (opts, action) = match cmd {
+    match cmd {
         CoopCommand::RegisterMember {
             coop,
             member,
             merchant,
             tier,
-        } => {
-            let kind = if merchant {
-                AccountKind::Merchant
-            } else {
-                AccountKind::Member
-            };
-            let tier = tier.map(KycTier::from).unwrap_or(if merchant {
-                KycTier::Business
-            } else {
-                KycTier::Registered
-            });
-            let member = parse_address(&member)?;
-            (coop, Action::RegisterMember { member, kind, tier })
-        }
+        } => send(&coop, register_member(&member, merchant, tier)?).await,
         CoopCommand::Mint {
             coop,
             member,
             amount: a,
-        } => (
-            coop,
-            Action::Mint {
+        } => {
+            let action = Action::Mint {
                 member: parse_address(&member)?,
                 amount: amount::parse(&a)?,
-            },
-        ),
+            };
+            send(&coop, action).await
+        }
         CoopCommand::Burn {
             coop,
             member,
             amount: a,
-        } => (
-            coop,
-            Action::Burn {
+        } => {
+            let action = Action::Burn {
                 member: parse_address(&member)?,
                 amount: amount::parse(&a)?,
-            },
-        ),
+            };
+            send(&coop, action).await
+        }
         CoopCommand::CashIn {
             coop,
             member,
             amount: a,
-        } => {
-            let member = parse_address(&member)?;
-            let value = amount::parse(&a)?;
-            let sender = Sender::open(&coop.node, &coop.key)?;
-            let agent = CoopId::new(&coop_of(&sender.client, &sender.key.public()).await?)?;
-            return sender
-                .send_and_report(
-                    Action::CashIn {
-                        agent,
-                        member,
-                        amount: value,
-                    },
-                    !coop.no_wait,
-                )
-                .await;
-        }
-        CoopCommand::CloseWindow { coop } => {
-            let sender = Sender::open(&coop.node, &coop.key)?;
-            let coops = sender.client.get("/v1/cooperatives").await?;
-            let window = coops["open_window"]
-                .as_u64()
-                .context("node did not say the open window")?;
-            return sender
-                .send_and_report(Action::CloseSettlementWindow { window }, !coop.no_wait)
-                .await;
-        }
+        } => cash_in(&coop, &member, &a).await,
+        CoopCommand::CloseWindow { coop } => close_window(&coop).await,
         CoopCommand::AckSettlement { coop, window } => {
-            (coop, Action::AcknowledgeSettlement { window })
+            send(&coop, Action::AcknowledgeSettlement { window }).await
         }
-        CoopCommand::Propose { coop, action } => {
-            let action = gov_action(action)?;
-            let sender = Sender::open(&coop.node, &coop.key)?;
-            let code = sender
-                .send_and_report(
-                    Action::Propose {
-                        action: action.clone(),
-                    },
-                    !coop.no_wait,
-                )
-                .await?;
-            if !coop.no_wait {
-                super::proposals::print_new(&sender, &action).await?;
-            }
-            return Ok(code);
-        }
-        CoopCommand::Approve { coop, proposal } => {
-            let sender = Sender::open(&coop.node, &coop.key)?;
-            let code = sender
-                .send_and_report(Action::Approve { proposal }, !coop.no_wait)
-                .await?;
-            if !coop.no_wait {
-                super::proposals::print_one(&sender.client, proposal).await?;
-            }
-            return Ok(code);
-        }
-        CoopCommand::Proposals { node, output } => {
-            return super::proposals::list(&node, output).await;
-        }
+        CoopCommand::Propose { coop, action } => propose(&coop, action).await,
+        CoopCommand::Approve { coop, proposal } => approve(&coop, proposal).await,
+        CoopCommand::Proposals { node, output } => super::proposals::list(&node, output).await,
+    }
+}
+
+/// Sign `action` with the cooperative's key, submit it and report the result.
+async fn send(coop: &CoopOpts, action: Action) -> Result<i32> {
+    let sender = Sender::open(&coop.node, &coop.key)?;
+    sender.send_and_report(action, !coop.no_wait).await
+}
+
+/// Registering a member or merchant; the tier defaults to registered for a
+/// member and business for a merchant.
+fn register_member(member: &str, merchant: bool, tier: Option<Tier>) -> Result<Action> {
+    let kind = if merchant {
+        AccountKind::Merchant
+    } else {
+        AccountKind::Member
     };
-    let sender = Sender::open(&opts.node, &opts.key)?;
-    sender.send_and_report(action, !opts.no_wait).await
+    let tier = tier.map(KycTier::from).unwrap_or(if merchant {
+        KycTier::Business
+    } else {
+        KycTier::Registered
+    });
+    let member = parse_address(member)?;
+    Ok(Action::RegisterMember { member, kind, tier })
+}
+
+/// Cash-in at this cooperative's counter: the node says which cooperative
+/// the key belongs to, which is the agent.
+async fn cash_in(coop: &CoopOpts, member: &str, a: &str) -> Result<i32> {
+    let member = parse_address(member)?;
+    let value = amount::parse(a)?;
+    let sender = Sender::open(&coop.node, &coop.key)?;
+    let agent = CoopId::new(&coop_of(&sender.client, &sender.key.public()).await?)?;
+    sender
+        .send_and_report(
+            Action::CashIn {
+                agent,
+                member,
+                amount: value,
+            },
+            !coop.no_wait,
+        )
+        .await
+}
+
+/// Close the settlement window the node says is open.
+async fn close_window(coop: &CoopOpts) -> Result<i32> {
+    let sender = Sender::open(&coop.node, &coop.key)?;
+    let coops = sender.client.get("/v1/cooperatives").await?;
+    let window = coops["open_window"]
+        .as_u64()
+        .context("node did not say the open window")?;
+    sender
+        .send_and_report(Action::CloseSettlementWindow { window }, !coop.no_wait)
+        .await
+}
+
+/// Propose a governance action; once committed, show the new proposal.
+async fn propose(coop: &CoopOpts, action: ProposeAction) -> Result<i32> {
+    let action = gov_action(action)?;
+    let sender = Sender::open(&coop.node, &coop.key)?;
+    let code = sender
+        .send_and_report(
+            Action::Propose {
+                action: action.clone(),
+            },
+            !coop.no_wait,
+        )
+        .await?;
+    if !coop.no_wait {
+        super::proposals::print_new(&sender, &action).await?;
+    }
+    Ok(code)
+}
+
+/// Approve a proposal; once committed, show where it stands.
+async fn approve(coop: &CoopOpts, proposal: u64) -> Result<i32> {
+    let sender = Sender::open(&coop.node, &coop.key)?;
+    let code = sender
+        .send_and_report(Action::Approve { proposal }, !coop.no_wait)
+        .await?;
+    if !coop.no_wait {
+        super::proposals::print_one(&sender.client, proposal).await?;
+    }
+    Ok(code)
 }

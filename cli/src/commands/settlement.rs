@@ -37,115 +37,150 @@ pub async fn report(args: ReportArgs) -> Result<i32> {
     let list = coops["cooperatives"]
         .as_array()
         .context("no cooperatives")?;
-    let (window_number, settled, rows): (u64, Option<bool>, Vec<Value>) = match args.window {
-        None => {
-            let rows = list
-                .iter()
-                .map(|c| {
-                    json!({
-                        "cooperative": c["id"], "gross_sent": c["gross_sent"], "gross_received": c["gross_received"],
-                        "fees_earned": c["fees_earned"], "net_position": c["position"], "ndc_headroom": c["ndc_headroom"],
-                        "bilateral": c["bilateral"],
-                    })
-                })
-                .collect();
-            let open = coops["open_window"]
-                .as_u64()
-                .context("node did not say the open window")?;
-            (open, None, rows)
-        }
-        Some(n) => {
-            let window = client.get(&format!("/v1/settlement/windows/{n}")).await?;
-            let entries = window["entries"].as_object().cloned().unwrap_or_default();
-            let rows = list
-                .iter()
-                .filter_map(|c| {
-                    let id = c["id"].as_str()?;
-                    let e = entries.get(id)?;
-                    Some(json!({
-                        "cooperative": id, "gross_sent": e["gross_sent"], "gross_received": e["gross_received"],
-                        "fees_earned": e["fees_earned"], "net_position": e["position"], "ndc_headroom": c["ndc_headroom"],
-                        "acknowledged": e["acknowledged"],
-                        "bilateral": e["bilateral"],
-                    }))
-                })
-                .collect();
-            (n, window["settled"].as_bool(), rows)
-        }
+    let window = match args.window {
+        None => open_window(&coops, list)?,
+        Some(n) => closed_window(&client, list, n).await?,
     };
     let json_out = matches!(args.format, ReportFormat::Json)
         || matches!(args.output, Some(crate::output::OutputFormat::Json));
     if json_out {
         println!(
             "{}",
-            json!({"window": window_number, "open": settled.is_none(), "settled": settled, "rows": rows})
+            json!({"window": window.number, "open": window.settled.is_none(), "settled": window.settled, "rows": window.rows})
         );
         return Ok(0);
     }
-    let num = |v: &Value| v.as_i64().unwrap_or(0);
-    let window_label = match settled {
-        None => format!("{window_number} (open)"),
-        Some(_) => window_number.to_string(),
-    };
     match args.format {
         ReportFormat::Csv if args.matrix => {
-            print_matrix_csv(&rows);
+            print_matrix_csv(&window.rows);
             return Ok(0);
         }
-        ReportFormat::Csv => {
-            println!("cooperative,gross_sent,gross_received,fees_earned,net_position,ndc_headroom");
-            for r in &rows {
-                println!(
-                    "{},{},{},{},{},{}",
-                    r["cooperative"].as_str().unwrap_or("?"),
-                    num(&r["gross_sent"]),
-                    num(&r["gross_received"]),
-                    num(&r["fees_earned"]),
-                    num(&r["net_position"]),
-                    num(&r["ndc_headroom"])
-                );
-            }
-        }
-        _ => {
-            println!(
-                "settlement window {window_label}{}",
-                match settled {
-                    Some(true) => " — settled",
-                    Some(false) => " — awaiting acknowledgements",
-                    None => "",
-                }
-            );
-            println!(
-                "{:<16} {:>16} {:>16} {:>12} {:>16} {:>16}",
-                "cooperative",
-                "gross sent",
-                "gross received",
-                "fees",
-                "net position",
-                // A closed window's report shows today's headroom.
-                if settled.is_some() {
-                    "NDC headroom now"
-                } else {
-                    "NDC headroom"
-                }
-            );
-            for r in &rows {
-                println!(
-                    "{:<16} {:>16} {:>16} {:>12} {:>16} {:>16}",
-                    r["cooperative"].as_str().unwrap_or("?"),
-                    format_signed(num(&r["gross_sent"])),
-                    format_signed(num(&r["gross_received"])),
-                    format_signed(num(&r["fees_earned"])),
-                    format_signed(num(&r["net_position"])),
-                    format_signed(num(&r["ndc_headroom"]))
-                );
-            }
-        }
+        ReportFormat::Csv => print_summary_csv(&window.rows),
+        _ => print_summary_table(&window),
     }
     if args.matrix {
-        print_matrix(&rows);
+        print_matrix(&window.rows);
     }
     Ok(0)
+}
+
+/// One window's report: its number, whether it is settled (`None` while it
+/// is the open one) and one row per cooperative.
+struct WindowReport {
+    number: u64,
+    settled: Option<bool>,
+    rows: Vec<Value>,
+}
+
+/// The open window: every cooperative's running figures.
+fn open_window(coops: &Value, list: &[Value]) -> Result<WindowReport> {
+    let rows = list
+        .iter()
+        .map(|c| {
+            json!({
+                "cooperative": c["id"], "gross_sent": c["gross_sent"], "gross_received": c["gross_received"],
+                "fees_earned": c["fees_earned"], "net_position": c["position"], "ndc_headroom": c["ndc_headroom"],
+                "bilateral": c["bilateral"],
+            })
+        })
+        .collect();
+    let open = coops["open_window"]
+        .as_u64()
+        .context("node did not say the open window")?;
+    Ok(WindowReport {
+        number: open,
+        settled: None,
+        rows,
+    })
+}
+
+/// Closed window `n`: the figures of the cooperatives it has an entry for,
+/// with today's headroom.
+async fn closed_window(client: &Client, list: &[Value], n: u64) -> Result<WindowReport> {
+    let window = client.get(&format!("/v1/settlement/windows/{n}")).await?;
+    let entries = window["entries"].as_object().cloned().unwrap_or_default();
+    let rows = list
+        .iter()
+        .filter_map(|c| {
+            let id = c["id"].as_str()?;
+            let e = entries.get(id)?;
+            Some(json!({
+                "cooperative": id, "gross_sent": e["gross_sent"], "gross_received": e["gross_received"],
+                "fees_earned": e["fees_earned"], "net_position": e["position"], "ndc_headroom": c["ndc_headroom"],
+                "acknowledged": e["acknowledged"],
+                "bilateral": e["bilateral"],
+            }))
+        })
+        .collect();
+    Ok(WindowReport {
+        number: n,
+        settled: window["settled"].as_bool(),
+        rows,
+    })
+}
+
+/// A figure of a row, 0 if missing.
+fn num(v: &Value) -> i64 {
+    v.as_i64().unwrap_or(0)
+}
+
+/// The summary as CSV, plain integers.
+fn print_summary_csv(rows: &[Value]) {
+    println!("cooperative,gross_sent,gross_received,fees_earned,net_position,ndc_headroom");
+    for r in rows {
+        println!(
+            "{},{},{},{},{},{}",
+            r["cooperative"].as_str().unwrap_or("?"),
+            num(&r["gross_sent"]),
+            num(&r["gross_received"]),
+            num(&r["fees_earned"]),
+            num(&r["net_position"]),
+            num(&r["ndc_headroom"])
+        );
+    }
+}
+
+/// The summary as a table with formatted amounts, under a title saying
+/// whether the window is open, settled or awaiting acknowledgements.
+fn print_summary_table(window: &WindowReport) {
+    let settled = window.settled;
+    let window_label = match settled {
+        None => format!("{} (open)", window.number),
+        Some(_) => window.number.to_string(),
+    };
+    println!(
+        "settlement window {window_label}{}",
+        match settled {
+            Some(true) => " — settled",
+            Some(false) => " — awaiting acknowledgements",
+            None => "",
+        }
+    );
+    println!(
+        "{:<16} {:>16} {:>16} {:>12} {:>16} {:>16}",
+        "cooperative",
+        "gross sent",
+        "gross received",
+        "fees",
+        "net position",
+        // A closed window's report shows today's headroom.
+        if settled.is_some() {
+            "NDC headroom now"
+        } else {
+            "NDC headroom"
+        }
+    );
+    for r in &window.rows {
+        println!(
+            "{:<16} {:>16} {:>16} {:>12} {:>16} {:>16}",
+            r["cooperative"].as_str().unwrap_or("?"),
+            format_signed(num(&r["gross_sent"])),
+            format_signed(num(&r["gross_received"])),
+            format_signed(num(&r["fees_earned"])),
+            format_signed(num(&r["net_position"])),
+            format_signed(num(&r["ndc_headroom"]))
+        );
+    }
 }
 
 /// The bilateral matrix as CSV: first column the row cooperative, then one

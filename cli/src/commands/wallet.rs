@@ -9,7 +9,7 @@ use clap::Subcommand;
 use kopnet_consensus::Keypair;
 use kopnet_ledger::{Action, CoopId};
 use kopnet_node::keyfile;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 #[derive(Debug, clap::Args)]
 pub struct WalletOpts {
@@ -82,103 +82,124 @@ pub enum WalletCommand {
 
 pub async fn run(cmd: WalletCommand) -> Result<i32> {
     match cmd {
-        WalletCommand::New { out } => {
-            let key = Keypair::generate(&mut rand::rngs::OsRng);
-            keyfile::write_new(&out, &key)?;
-            println!("{}", key.public().to_address());
-            Ok(0)
-        }
-        WalletCommand::Balance { wallet, read } => {
-            let sender = Sender::open(&wallet.node, &wallet.key)?;
-            let account = sender.client.account(&sender.key.public()).await?;
-            match read.output {
-                OutputFormat::Json => print_json(&account),
-                OutputFormat::Text => {
-                    let balance = account["balance"].as_u64().unwrap_or(0);
-                    println!("{}  {}", sender.address(), amount::format(balance));
-                    println!(
-                        "home {}  kind {}  status {}  cap {}",
-                        account["home"].as_str().unwrap_or("?"),
-                        account["kind"].as_str().unwrap_or("?"),
-                        account["status"].as_str().unwrap_or("?"),
-                        amount::format(account["balance_cap"].as_u64().unwrap_or(0))
-                    );
-                }
-            }
-            Ok(0)
-        }
+        WalletCommand::New { out } => new_wallet(&out),
+        WalletCommand::Balance { wallet, read } => balance(&wallet, read.output).await,
         WalletCommand::Pay {
             wallet,
             to,
             amount: text,
             memo,
             no_wait,
-        } => {
-            let to = parse_address(&to)?;
-            let value = amount::parse(&text)?;
-            let sender = Sender::open(&wallet.node, &wallet.key)?;
-            let action = Action::Payment {
-                to,
-                amount: value,
-                memo,
-                idempotency_id: rand::random(),
-            };
-            sender.send_and_report(action, !no_wait).await
-        }
+        } => pay(&wallet, &to, &text, memo, no_wait).await,
         WalletCommand::CashOut {
             wallet,
             agent,
             amount: text,
             no_wait,
-        } => {
-            let agent = CoopId::new(&agent)?;
-            let value = amount::parse(&text)?;
-            let sender = Sender::open(&wallet.node, &wallet.key)?;
-            sender
-                .send_and_report(
-                    Action::CashOut {
-                        agent,
-                        amount: value,
-                    },
-                    !no_wait,
-                )
-                .await
-        }
+        } => cash_out(&wallet, &agent, &text, no_wait).await,
         WalletCommand::History {
             wallet,
             limit,
             read,
-        } => {
-            let sender = Sender::open(&wallet.node, &wallet.key)?;
-            let path = format!(
-                "/v1/accounts/{}/history?limit={}",
-                sender.address(),
-                limit.clamp(1, 100)
-            );
-            let history = sender.client.get(&path).await?;
-            match read.output {
-                OutputFormat::Json => print_json(&history),
-                OutputFormat::Text => {
-                    for item in history["items"].as_array().into_iter().flatten() {
-                        println!(
-                            "{:>7}  {:<24} {:>14}  {}  {}",
-                            item["height"],
-                            item["kind"].as_str().unwrap_or("?"),
-                            item["amount"]
-                                .as_u64()
-                                .map(amount::format)
-                                .unwrap_or_default(),
-                            item["result"]["code"].as_str().unwrap_or("?"),
-                            item["hash"].as_str().unwrap_or("?"),
-                        );
-                    }
-                }
-            }
-            Ok(0)
-        }
+        } => history(&wallet, limit, read.output).await,
         WalletCommand::Watch { wallet, read } => {
             let sender = Sender::open(&wallet.node, &wallet.key)?;
             super::watch::run(&sender.client, &sender.address(), read.output).await
         }
     }
+}
+
+/// A new key in `out` (never overwriting a file); prints its address.
+fn new_wallet(out: &Path) -> Result<i32> {
+    let key = Keypair::generate(&mut rand::rngs::OsRng);
+    keyfile::write_new(out, &key)?;
+    println!("{}", key.public().to_address());
+    Ok(0)
+}
+
+/// The account's balance, home cooperative, kind, status and cap.
+async fn balance(wallet: &WalletOpts, output: OutputFormat) -> Result<i32> {
+    let sender = Sender::open(&wallet.node, &wallet.key)?;
+    let account = sender.client.account(&sender.key.public()).await?;
+    match output {
+        OutputFormat::Json => print_json(&account),
+        OutputFormat::Text => {
+            let balance = account["balance"].as_u64().unwrap_or(0);
+            println!("{}  {}", sender.address(), amount::format(balance));
+            println!(
+                "home {}  kind {}  status {}  cap {}",
+                account["home"].as_str().unwrap_or("?"),
+                account["kind"].as_str().unwrap_or("?"),
+                account["status"].as_str().unwrap_or("?"),
+                amount::format(account["balance_cap"].as_u64().unwrap_or(0))
+            );
+        }
+    }
+    Ok(0)
+}
+
+/// Pay `to`, with a fresh random idempotency id.
+async fn pay(
+    wallet: &WalletOpts,
+    to: &str,
+    text: &str,
+    memo: String,
+    no_wait: bool,
+) -> Result<i32> {
+    let to = parse_address(to)?;
+    let value = amount::parse(text)?;
+    let sender = Sender::open(&wallet.node, &wallet.key)?;
+    let action = Action::Payment {
+        to,
+        amount: value,
+        memo,
+        idempotency_id: rand::random(),
+    };
+    sender.send_and_report(action, !no_wait).await
+}
+
+/// Withdraw cash at `agent`'s counter.
+async fn cash_out(wallet: &WalletOpts, agent: &str, text: &str, no_wait: bool) -> Result<i32> {
+    let agent = CoopId::new(agent)?;
+    let value = amount::parse(text)?;
+    let sender = Sender::open(&wallet.node, &wallet.key)?;
+    sender
+        .send_and_report(
+            Action::CashOut {
+                agent,
+                amount: value,
+            },
+            !no_wait,
+        )
+        .await
+}
+
+/// The last `limit` (1 to 100) transactions, newest first.
+async fn history(wallet: &WalletOpts, limit: usize, output: OutputFormat) -> Result<i32> {
+    let sender = Sender::open(&wallet.node, &wallet.key)?;
+    let path = format!(
+        "/v1/accounts/{}/history?limit={}",
+        sender.address(),
+        limit.clamp(1, 100)
+    );
+    let history = sender.client.get(&path).await?;
+    match output {
+        OutputFormat::Json => print_json(&history),
+        OutputFormat::Text => {
+            for item in history["items"].as_array().into_iter().flatten() {
+                println!(
+                    "{:>7}  {:<24} {:>14}  {}  {}",
+                    item["height"],
+                    item["kind"].as_str().unwrap_or("?"),
+                    item["amount"]
+                        .as_u64()
+                        .map(amount::format)
+                        .unwrap_or_default(),
+                    item["result"]["code"].as_str().unwrap_or("?"),
+                    item["hash"].as_str().unwrap_or("?"),
+                );
+            }
+        }
+    }
+    Ok(0)
 }

@@ -4,6 +4,7 @@
 //! runner); the product commands in [`crate::commands`] never reach in here.
 
 mod run;
+mod summary;
 mod up;
 
 use anyhow::Result;

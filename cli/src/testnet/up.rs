@@ -1,8 +1,10 @@
 //! `kopnet testnet up`: the main job. Creates a cooperative city, starts its
 //! nodes as separate processes, registers members and merchants, drives demo
 //! traffic with fees and net debit caps in force, closes a settlement window
-//! every minute, shows live progress and ends with a checked summary.
+//! every minute, shows live progress and ends with a checked summary (the
+//! checks and the summary are in `summary.rs`).
 
+use super::summary::{check_until_agreed, summarize};
 use crate::amount::format_signed;
 use anyhow::{bail, Context, Result};
 use kopnet_ledger::{Action, CoopId};
@@ -11,8 +13,6 @@ use kopnet_node::keyfile;
 use kopnet_testnet::cluster::layout::{self, Layout};
 use kopnet_testnet::cluster::process::NodeProcess;
 use kopnet_testnet::cluster::traffic::{percentile, Traffic};
-use serde_json::{json, Value};
-use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -87,63 +87,6 @@ async fn wait_until_ready(
     }
 }
 
-/// Everything the final checks found.
-struct Checks {
-    ok: bool,
-    problems: Vec<String>,
-    nodes: Vec<Value>,
-    height: u64,
-}
-
-async fn check_network(layout: &Layout) -> Checks {
-    let mut problems = Vec::new();
-    let mut nodes = Vec::new();
-    let mut heights = Vec::new();
-    for node in &layout.nodes {
-        let client = Client::new(&node.api_url);
-        match client.status().await {
-            Ok(status) => {
-                let height = status["height"].as_u64().unwrap_or(0);
-                heights.push(height);
-                nodes.push(json!({"id": node.id, "role": node.role, "api_url": node.api_url, "height": height, "state_root": status["state_root"]}));
-            }
-            Err(e) => problems.push(format!("node {} unreachable: {e}", node.id)),
-        }
-        match client.get("/v1/invariants").await {
-            Ok(inv) if inv["ok"] == true => {}
-            Ok(inv) => problems.push(format!(
-                "node {}: invariant broken: {}",
-                node.id, inv["error"]
-            )),
-            Err(e) => problems.push(format!("node {}: invariants unavailable: {e}", node.id)),
-        }
-    }
-    // Same state root at the highest height every node has.
-    let common = heights.iter().copied().min().unwrap_or(0);
-    let mut roots = BTreeMap::new();
-    for node in &layout.nodes {
-        if let Ok(block) = Client::new(&node.api_url)
-            .get(&format!("/v1/blocks/{common}"))
-            .await
-        {
-            roots.insert(
-                node.id.clone(),
-                block["state_root"].as_str().unwrap_or("").to_string(),
-            );
-        }
-    }
-    let distinct: std::collections::BTreeSet<_> = roots.values().collect();
-    if distinct.len() > 1 {
-        problems.push(format!("state roots differ at height {common}: {roots:?}"));
-    }
-    Checks {
-        ok: problems.is_empty(),
-        problems,
-        nodes,
-        height: common,
-    }
-}
-
 pub async fn up(args: UpArgs) -> Result<i32> {
     let json_out = args.output == crate::output::OutputFormat::Json;
     let dir = args.dir.clone().unwrap_or_else(|| {
@@ -198,6 +141,8 @@ async fn interrupted(mut interrupt: tokio::sync::watch::Receiver<bool>) {
 /// Exit code of a run stopped by Ctrl-C before its traffic started.
 const EXIT_INTERRUPTED: i32 = 130;
 
+/// Wait for the first block, register the demo accounts, drive the load
+/// until the duration is up or Ctrl-C, then wind down, check and summarize.
 async fn run_network(
     args: &UpArgs,
     layout: &Layout,
@@ -214,11 +159,49 @@ async fn run_network(
             return Ok(EXIT_INTERRUPTED);
         }
     }
-    let validators: Vec<&layout::NodeEntry> = layout
-        .nodes
-        .iter()
-        .filter(|n| n.role == "validator")
-        .collect();
+    let Some(traffic) = register_demo_accounts(args, layout, &interrupt, json_out).await? else {
+        return Ok(EXIT_INTERRUPTED);
+    };
+    let traffic = Arc::new(traffic);
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let follower = tokio::spawn(
+        traffic
+            .clone()
+            .follow_commits(follow_node(layout)?, stop_rx.clone()),
+    );
+    let load = if args.no_traffic {
+        say(
+            json_out,
+            "network is up; no traffic (--no-traffic). Ctrl-C to stop.",
+        );
+        None
+    } else {
+        Some(tokio::spawn(
+            traffic.clone().run_load(args.rate, stop_rx.clone()),
+        ))
+    };
+    let driven = drive(args, &traffic, clients, procs, &interrupt, json_out).await?;
+    let _ = stop_tx.send(true);
+    if let Some(load) = load {
+        let _ = load.await;
+    }
+    let all_running = drain(&traffic, procs).await;
+    follower.abort();
+    if all_running {
+        settle_last_window(&traffic, &driven, json_out).await;
+    }
+    let checks = check_until_agreed(layout, all_running).await;
+    summarize(&traffic, &checks, driven.load_elapsed, json_out)
+}
+
+/// The demo's cooperatives with their keys, and its members and merchants
+/// registered; `None` if Ctrl-C came first.
+async fn register_demo_accounts(
+    args: &UpArgs,
+    layout: &Layout,
+    interrupt: &tokio::sync::watch::Receiver<bool>,
+    json_out: bool,
+) -> Result<Option<Traffic>> {
     let coops = layout
         .cooperatives
         .iter()
@@ -247,31 +230,50 @@ async fn run_network(
         setup = traffic.setup() => setup.context("registering demo accounts")?,
         _ = interrupted(interrupt.clone()) => {
             say(json_out, "interrupted while registering demo accounts; stopping the nodes");
-            return Ok(EXIT_INTERRUPTED);
+            return Ok(None);
         }
     }
-    let traffic = Arc::new(traffic);
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let follow_node = layout
+    Ok(Some(traffic))
+}
+
+/// The node whose commits the run follows: an observer if there is one,
+/// else the first validator.
+fn follow_node(layout: &Layout) -> Result<Client> {
+    let validators: Vec<&layout::NodeEntry> = layout
+        .nodes
+        .iter()
+        .filter(|n| n.role == "validator")
+        .collect();
+    layout
         .nodes
         .iter()
         .find(|n| n.role == "observer")
         .or(validators.first().copied())
         .map(|n| Client::new(&n.api_url))
-        .context("no nodes")?;
-    let follower = tokio::spawn(traffic.clone().follow_commits(follow_node, stop_rx.clone()));
-    let load = if args.no_traffic {
-        say(
-            json_out,
-            "network is up; no traffic (--no-traffic). Ctrl-C to stop.",
-        );
-        None
-    } else {
-        Some(tokio::spawn(
-            traffic.clone().run_load(args.rate, stop_rx.clone()),
-        ))
-    };
+        .context("no nodes")
+}
 
+/// What the drive loop leaves for the wind-down.
+struct Driven {
+    /// How long the load ran.
+    load_elapsed: Duration,
+    /// The next settlement window to close.
+    window: u64,
+    /// A window fell due as the run ended: it is closed after the load stops.
+    final_window_due: bool,
+}
+
+/// Once a second until the duration is up or Ctrl-C: close a settlement
+/// window when one is due, sweep expired submissions, warn of stopped nodes
+/// and show progress (every second on a terminal, every 5 s otherwise).
+async fn drive(
+    args: &UpArgs,
+    traffic: &Traffic,
+    clients: &[(String, Client)],
+    procs: &mut [NodeProcess],
+    interrupt: &tokio::sync::watch::Receiver<bool>,
+    json_out: bool,
+) -> Result<Driven> {
     let started = Instant::now();
     let deadline = args.duration.map(|d| started + Duration::from_secs(d));
     let mut tick = tokio::time::interval(Duration::from_secs(1));
@@ -297,92 +299,134 @@ async fn run_network(
         }
         if window_due {
             last_window = Instant::now();
-            if let Err(e) = traffic
-                .submit_coop(
-                    0,
-                    Action::CloseSettlementWindow { window },
-                    "settlement_close",
-                )
-                .await
-            {
-                say(json_out, &format!("closing window {window} failed: {e}"));
-            } else {
-                let closed = window;
-                window += 1;
-                acknowledge(&traffic, closed).await;
-            }
+            window = close_and_acknowledge(traffic, window, json_out).await;
         }
         traffic.sweep();
-        for p in procs.iter_mut() {
-            if !p.running() {
-                say(
-                    json_out,
-                    &format!(
-                        "node {} stopped unexpectedly; see {}",
-                        p.id,
-                        p.home.join("node.log").display()
-                    ),
-                );
-            }
-        }
-        let (committed, p50, p99, height) = {
-            let stats = traffic
-                .stats
-                .lock()
-                .map_err(|_| anyhow::anyhow!("stats lock"))?;
-            let recent: Vec<u64> = stats
-                .latencies_ms
-                .iter()
-                .rev()
-                .take(2_000)
-                .copied()
-                .collect();
-            (
-                stats.committed,
-                percentile(&recent, 50),
-                percentile(&recent, 99),
-                stats.last_height,
-            )
-        };
-        let tps = committed.saturating_sub(last_committed);
-        last_committed = committed;
+        warn_of_stopped_nodes(procs, json_out);
+        let progress = Progress::read(traffic)?;
+        let tps = progress.committed.saturating_sub(last_committed);
+        last_committed = progress.committed;
         if tty || started.elapsed().as_secs().is_multiple_of(5) {
-            let positions = positions_line(&clients[0].1).await;
-            let line = format!("height {height:>6} | {tps:>5} tx/s | p50 {p50:>5} ms p99 {p99:>5} ms | committed {committed:>7} | {positions}");
-            if tty {
-                print!("\r{line}   ");
-                let _ = std::io::stdout().flush();
-            } else if !json_out {
-                println!("{line}");
-            }
+            print_progress(&clients[0].1, &progress, tps, tty, json_out).await;
         }
     }
     if tty {
         println!();
     }
-    let load_elapsed = started.elapsed();
-    let _ = stop_tx.send(true);
-    if let Some(load) = load {
-        let _ = load.await;
+    Ok(Driven {
+        load_elapsed: started.elapsed(),
+        window,
+        final_window_due,
+    })
+}
+
+/// Close settlement window `window` and have the cooperatives with a
+/// position acknowledge it; returns the next window to close (the same one
+/// if closing failed).
+async fn close_and_acknowledge(traffic: &Traffic, window: u64, json_out: bool) -> u64 {
+    if let Err(e) = traffic
+        .submit_coop(
+            0,
+            Action::CloseSettlementWindow { window },
+            "settlement_close",
+        )
+        .await
+    {
+        say(json_out, &format!("closing window {window} failed: {e}"));
+        window
+    } else {
+        acknowledge(traffic, window).await;
+        window + 1
     }
-    // Let the last submissions land (bounded wait; no wait at all when a
-    // node is down: the checks below will say which).
+}
+
+fn warn_of_stopped_nodes(procs: &mut [NodeProcess], json_out: bool) {
+    for p in procs.iter_mut() {
+        if !p.running() {
+            say(
+                json_out,
+                &format!(
+                    "node {} stopped unexpectedly; see {}",
+                    p.id,
+                    p.home.join("node.log").display()
+                ),
+            );
+        }
+    }
+}
+
+/// The figures of one progress line: latencies over the last 2,000 commits.
+struct Progress {
+    committed: u64,
+    p50: u64,
+    p99: u64,
+    height: u64,
+}
+
+impl Progress {
+    fn read(traffic: &Traffic) -> Result<Progress> {
+        let stats = traffic
+            .stats
+            .lock()
+            .map_err(|_| anyhow::anyhow!("stats lock"))?;
+        let recent: Vec<u64> = stats
+            .latencies_ms
+            .iter()
+            .rev()
+            .take(2_000)
+            .copied()
+            .collect();
+        Ok(Progress {
+            committed: stats.committed,
+            p50: percentile(&recent, 50),
+            p99: percentile(&recent, 99),
+            height: stats.last_height,
+        })
+    }
+}
+
+/// One progress line, rewritten in place on a terminal; none with JSON
+/// output.
+async fn print_progress(client: &Client, progress: &Progress, tps: u64, tty: bool, json_out: bool) {
+    let Progress {
+        committed,
+        p50,
+        p99,
+        height,
+    } = progress;
+    let positions = positions_line(client).await;
+    let line = format!("height {height:>6} | {tps:>5} tx/s | p50 {p50:>5} ms p99 {p99:>5} ms | committed {committed:>7} | {positions}");
+    if tty {
+        print!("\r{line}   ");
+        let _ = std::io::stdout().flush();
+    } else if !json_out {
+        println!("{line}");
+    }
+}
+
+/// Let the last submissions land (bounded wait; no wait at all when a node
+/// is down: the checks will say which). Returns whether every node runs.
+async fn drain(traffic: &Traffic, procs: &mut [NodeProcess]) -> bool {
     let all_running = procs.iter_mut().all(|p| p.running());
     let drain_deadline = Instant::now() + Duration::from_secs(if all_running { 15 } else { 0 });
     while traffic.outstanding() > 0 && Instant::now() < drain_deadline {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    follower.abort();
-    // With the load stopped, a window that fell due at the end is closed,
-    // and the last closed window is settled, before the summary: the demo's
-    // banks pay at once, so every window ends acknowledged.
-    if all_running && final_window_due {
+    all_running
+}
+
+/// With the load stopped, a window that fell due at the end is closed, and
+/// the last closed window is settled, before the summary: the demo's banks
+/// pay at once, so every window ends acknowledged.
+async fn settle_last_window(traffic: &Traffic, driven: &Driven, json_out: bool) {
+    let mut window = driven.window;
+    if driven.final_window_due {
         match traffic.close_window().await {
             Ok(closed) => window = closed + 1,
             Err(e) => say(json_out, &format!("closing the last window failed: {e}")),
         }
     }
-    if all_running && window > 0 {
+    if window > 0 {
         if let Err(e) = traffic.settle_window(window - 1).await {
             say(
                 json_out,
@@ -390,14 +434,6 @@ async fn run_network(
             );
         }
     }
-    // Give every node a moment to reach the same height, then check.
-    let mut checks = check_network(layout).await;
-    let settle_deadline = Instant::now() + Duration::from_secs(if all_running { 20 } else { 0 });
-    while !checks.ok && Instant::now() < settle_deadline {
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        checks = check_network(layout).await;
-    }
-    summarize(&traffic, &checks, load_elapsed, json_out)
 }
 
 async fn acknowledge(traffic: &Traffic, window: u64) {
@@ -456,57 +492,4 @@ async fn positions_line(client: &Client) -> String {
         .collect::<Vec<_>>()
         .join("  ");
     format!("peers {peers} | {positions}")
-}
-
-fn summarize(traffic: &Traffic, checks: &Checks, elapsed: Duration, json_out: bool) -> Result<i32> {
-    let stats = traffic
-        .stats
-        .lock()
-        .map_err(|_| anyhow::anyhow!("stats lock"))?;
-    let secs = elapsed.as_secs_f64().max(1.0);
-    let tps = stats.committed as f64 / secs;
-    let p50 = percentile(&stats.latencies_ms, 50);
-    let p99 = percentile(&stats.latencies_ms, 99);
-    let summary = json!({
-        "blocks": checks.height,
-        "committed_txs": stats.committed,
-        "committed_ok": stats.committed_ok,
-        "committed_by_kind": stats.by_kind,
-        "submitted_txs": stats.submitted,
-        "rejected_by_reason": stats.rejected,
-        "invariants_ok": checks.ok,
-        "invariant_problems": checks.problems,
-        "invariants_checked": ["conservation: balances = minted - burned", "open, closed and unsettled positions sum to zero", "all nodes have the same state root at a common height"],
-        "tps": (tps * 10.0).round() / 10.0,
-        "latency_ms_p50": p50,
-        "latency_ms_p99": p99,
-        "nodes": checks.nodes,
-    });
-    if json_out {
-        println!("{summary}");
-    } else {
-        println!("\nsummary after {:.0} s", secs);
-        println!("  blocks          {}", checks.height);
-        println!(
-            "  committed txs   {} ({} ok) — {:.1} tx/s",
-            stats.committed, stats.committed_ok, tps
-        );
-        for (kind, n) in &stats.by_kind {
-            println!("    {kind:<30} {n}");
-        }
-        println!("  rejected        {:?}", stats.rejected);
-        println!("  latency         p50 {p50} ms, p99 {p99} ms (submit to commit)");
-        println!(
-            "  invariants      {}",
-            if checks.ok {
-                "all hold (conservation, positions sum to zero, same state root on every node)"
-            } else {
-                "BROKEN"
-            }
-        );
-        for p in &checks.problems {
-            println!("    {p}");
-        }
-    }
-    Ok(if checks.ok { 0 } else { 1 })
 }

@@ -355,32 +355,7 @@ impl Model {
                 to,
                 amount,
                 idem,
-            } => {
-                if let Some(&(first_to, first_amount)) = self.idem.get(&(from, idem)) {
-                    return Err(if first_to != to {
-                        "exists_with_different_payee"
-                    } else if first_amount != amount {
-                        "exists_with_different_amount"
-                    } else {
-                        "duplicate"
-                    });
-                }
-                if amount == 0 {
-                    return Err("zero_amount");
-                }
-                if from == to {
-                    return Err("self_payment");
-                }
-                self.transfer(Acct::M(from), Acct::M(to), amount)?;
-                let (x, y) = (member_home(from), member_home(to));
-                if is_merchant(to) && x != y {
-                    self.transfer(Acct::M(to), Acct::Fee(y), Self::fee(amount, 30))?;
-                    self.transfer(Acct::M(to), Acct::Fee(x), Self::fee(amount, 30))?;
-                    self.transfer(Acct::M(to), Acct::Net, Self::fee(amount, 10))?;
-                }
-                self.idem.insert((from, idem), (to, amount));
-                Ok(())
-            }
+            } => self.pay(from, to, amount, idem),
             Op::CashIn {
                 agent,
                 member,
@@ -415,49 +390,87 @@ impl Model {
                 Ok(())
             }
             Op::Close { .. } | Op::PayNearCap { .. } => unreachable!("resolved when signed"),
-            Op::CloseAt { window, .. } => {
-                if window != self.windows.len() as u64 {
-                    return Err("window_not_open");
-                }
-                let mut positions = BTreeMap::new();
-                for p in 0..=COOPS {
-                    if self.position[p] != 0 {
-                        positions.insert(p, self.position[p]);
-                    }
-                    self.unsettled[p] += self.position[p];
-                    self.unsettled_debit[p] += self.position[p].min(0);
-                    self.position[p] = 0;
-                }
-                let mut window = ModelWindow {
-                    positions,
-                    acked: BTreeSet::new(),
-                    settled: false,
-                };
-                if window.positions.keys().all(|p| *p == NETWORK) {
-                    self.settle(&mut window);
-                }
-                self.windows.push(window);
-                Ok(())
-            }
-            Op::Ack { coop, window } => {
-                let mut w = self
-                    .windows
-                    .get(usize::from(window))
-                    .cloned()
-                    .ok_or("unknown_window")?;
-                if w.settled || !w.positions.contains_key(&coop) || !w.acked.insert(coop) {
-                    return Err("nothing_to_acknowledge");
-                }
-                if w.positions
-                    .keys()
-                    .all(|p| *p == NETWORK || w.acked.contains(p))
-                {
-                    self.settle(&mut w);
-                }
-                self.windows[usize::from(window)] = w;
-                Ok(())
-            }
+            Op::CloseAt { window, .. } => self.close_window(window),
+            Op::Ack { coop, window } => self.acknowledge(coop, window),
         }
+    }
+
+    /// A payment: the idempotency id first, then the amount and payee; a
+    /// merchant paid across cooperatives pays 0.3% to each and 0.1% to the
+    /// network.
+    fn pay(&mut self, from: usize, to: usize, amount: u64, idem: u8) -> Result<(), &'static str> {
+        if let Some(&(first_to, first_amount)) = self.idem.get(&(from, idem)) {
+            return Err(if first_to != to {
+                "exists_with_different_payee"
+            } else if first_amount != amount {
+                "exists_with_different_amount"
+            } else {
+                "duplicate"
+            });
+        }
+        if amount == 0 {
+            return Err("zero_amount");
+        }
+        if from == to {
+            return Err("self_payment");
+        }
+        self.transfer(Acct::M(from), Acct::M(to), amount)?;
+        let (x, y) = (member_home(from), member_home(to));
+        if is_merchant(to) && x != y {
+            self.transfer(Acct::M(to), Acct::Fee(y), Self::fee(amount, 30))?;
+            self.transfer(Acct::M(to), Acct::Fee(x), Self::fee(amount, 30))?;
+            self.transfer(Acct::M(to), Acct::Net, Self::fee(amount, 10))?;
+        }
+        self.idem.insert((from, idem), (to, amount));
+        Ok(())
+    }
+
+    /// Close the open window: positions move to the unsettled sums; a window
+    /// only the network is in settles at once.
+    fn close_window(&mut self, window: u64) -> Result<(), &'static str> {
+        if window != self.windows.len() as u64 {
+            return Err("window_not_open");
+        }
+        let mut positions = BTreeMap::new();
+        for p in 0..=COOPS {
+            if self.position[p] != 0 {
+                positions.insert(p, self.position[p]);
+            }
+            self.unsettled[p] += self.position[p];
+            self.unsettled_debit[p] += self.position[p].min(0);
+            self.position[p] = 0;
+        }
+        let mut window = ModelWindow {
+            positions,
+            acked: BTreeSet::new(),
+            settled: false,
+        };
+        if window.positions.keys().all(|p| *p == NETWORK) {
+            self.settle(&mut window);
+        }
+        self.windows.push(window);
+        Ok(())
+    }
+
+    /// A participant acknowledges a window; the last acknowledgement (the
+    /// network needs none) settles it.
+    fn acknowledge(&mut self, coop: usize, window: u8) -> Result<(), &'static str> {
+        let mut w = self
+            .windows
+            .get(usize::from(window))
+            .cloned()
+            .ok_or("unknown_window")?;
+        if w.settled || !w.positions.contains_key(&coop) || !w.acked.insert(coop) {
+            return Err("nothing_to_acknowledge");
+        }
+        if w.positions
+            .keys()
+            .all(|p| *p == NETWORK || w.acked.contains(p))
+        {
+            self.settle(&mut w);
+        }
+        self.windows[usize::from(window)] = w;
+        Ok(())
     }
 
     fn settle(&mut self, window: &mut ModelWindow) {

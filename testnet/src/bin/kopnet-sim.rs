@@ -11,9 +11,11 @@
 
 use clap::Parser;
 use kopnet_consensus::QuorumRule;
-use kopnet_testnet::sim::{run_many, run_traced, FaultCounts, LedgerCounts, SimConfig};
+use kopnet_testnet::sim::{
+    run_many, run_traced, FaultCounts, LedgerCounts, SimConfig, SimFailure, SimReport,
+};
 use std::process::ExitCode;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -66,32 +68,14 @@ struct Args {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    if args.validators == 0 || 3 * args.byzantine >= args.validators {
-        eprintln!(
-            "error: need 3 * byzantine < validators (got {} byzantine of {})",
-            args.byzantine, args.validators
-        );
-        return ExitCode::from(2);
-    }
-    let (start, seeds) = match args.seed {
-        Some(seed) => (seed, 1),
-        None => (args.start_seed, args.seeds),
+    let (start, seeds) = match seed_range(&args) {
+        Ok(range) => range,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return ExitCode::from(2);
+        }
     };
-    if args.heights == 0 || seeds == 0 {
-        eprintln!("error: --seeds and --heights must be at least 1");
-        return ExitCode::from(2);
-    }
-    if args.trace && seeds != 1 {
-        eprintln!("error: --trace prints one seed: use --seed S");
-        return ExitCode::from(2);
-    }
-    let mut template = SimConfig::new(start, args.validators, args.byzantine, args.heights);
-    if args.unsafe_quorum {
-        template.quorum_rule = QuorumRule::UnsafeOneThird;
-    }
-    template.faults = !args.no_faults;
-    template.governance = !args.no_governance;
-    template.faulty_ledger = args.faulty_ledger;
+    let template = sim_template(&args, start);
     if args.trace {
         return trace_one(template);
     }
@@ -102,17 +86,68 @@ fn main() -> ExitCode {
     let (passed, failed) = run_many(&template, start, seeds, threads);
     let elapsed = started.elapsed();
     if args.verbose {
-        for report in &passed {
-            println!(
-                "seed {} ok: {} events, {} heights, t={}ms, trace {}",
-                report.seed,
-                report.events,
-                report.heights_decided,
-                report.sim_time_ms,
-                report.trace_hash
-            );
-        }
+        print_passed(&passed);
     }
+    print_failures(&failed);
+    print_summary(&args, seeds, &passed, elapsed, threads);
+    if failed.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+/// The first seed and how many to run, or why the arguments do not make a
+/// run.
+fn seed_range(args: &Args) -> Result<(u64, u64), String> {
+    if args.validators == 0 || 3 * args.byzantine >= args.validators {
+        return Err(format!(
+            "need 3 * byzantine < validators (got {} byzantine of {})",
+            args.byzantine, args.validators
+        ));
+    }
+    let (start, seeds) = match args.seed {
+        Some(seed) => (seed, 1),
+        None => (args.start_seed, args.seeds),
+    };
+    if args.heights == 0 || seeds == 0 {
+        return Err("--seeds and --heights must be at least 1".to_string());
+    }
+    if args.trace && seeds != 1 {
+        return Err("--trace prints one seed: use --seed S".to_string());
+    }
+    Ok((start, seeds))
+}
+
+/// The configuration every seed runs with, starting at seed `start`.
+fn sim_template(args: &Args, start: u64) -> SimConfig {
+    let mut template = SimConfig::new(start, args.validators, args.byzantine, args.heights);
+    if args.unsafe_quorum {
+        template.quorum_rule = QuorumRule::UnsafeOneThird;
+    }
+    template.faults = !args.no_faults;
+    template.governance = !args.no_governance;
+    template.faulty_ledger = args.faulty_ledger;
+    template
+}
+
+/// One line per passed seed, with its trace hash.
+fn print_passed(passed: &[SimReport]) {
+    for report in passed {
+        println!(
+            "seed {} ok: {} events, {} heights, t={}ms, trace {}",
+            report.seed,
+            report.events,
+            report.heights_decided,
+            report.sim_time_ms,
+            report.trace_hash
+        );
+    }
+}
+
+/// The first failure in full (with the command that replays it), then the
+/// first 20 failed seeds.
+fn print_failures(failed: &[SimFailure]) {
     if let Some(first) = failed.first() {
         println!("{first}");
         let seeds: Vec<String> = failed
@@ -122,11 +157,16 @@ fn main() -> ExitCode {
             .collect();
         println!("failed seeds (first 20): {}", seeds.join(", "));
     }
+}
+
+/// How many seeds passed with which settings, and the faults and ledger work
+/// summed over the passed seeds.
+fn print_summary(args: &Args, seeds: u64, passed: &[SimReport], elapsed: Duration, threads: usize) {
     let mut faults = FaultCounts::default();
     let mut ledger = LedgerCounts::default();
     let mut events = 0u64;
     let mut heights = 0u64;
-    for report in &passed {
+    for report in passed {
         faults += report.faults;
         ledger += report.ledger;
         events += report.events;
@@ -150,11 +190,6 @@ fn main() -> ExitCode {
     );
     println!("faults fired over the passed seeds:\n{faults}");
     println!("ledger and host work over the passed seeds (agreed blocks; catch-up, evictions and sets read back summed over nodes):\n{ledger}");
-    if failed.is_empty() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    }
 }
 
 /// One seed with every trace line, then its result.

@@ -196,6 +196,43 @@ pub fn init_with_power(
     observers: usize,
     voting_power: &[u64],
 ) -> Result<Layout, InitError> {
+    check_init(dir, validators, observers, voting_power)?;
+    create_dir(&dir.join("coops"))?;
+    create_dir(&dir.join("wallets"))?;
+    let chain_id = format!("kopnet-local-{}", rand::random::<u16>());
+
+    let coop_keys = new_coop_keys(dir, validators)?;
+    let genesis_coops = genesis_cooperatives(&coop_keys, voting_power)?;
+    let (observer_entries, observer_homes) = new_observer_homes(dir, observers)?;
+    let genesis = NetworkGenesis {
+        ledger: Genesis::new(&chain_id, genesis_coops),
+        observers: observer_entries,
+    };
+    let genesis_json = genesis.to_json();
+    write(&dir.join("genesis.json"), &genesis_json)?;
+
+    let homes = node_homes(dir, &coop_keys, validators, observer_homes)?;
+    let nodes = configure_nodes(&homes, &genesis_json)?;
+    let (cooperatives, wallets) = teller_desks(dir, &coop_keys, &nodes, validators)?;
+    let layout = Layout {
+        chain_id,
+        nodes,
+        cooperatives,
+        wallets,
+    };
+    let json = serde_json::to_string_pretty(&layout).map_err(InitError::Encode)?;
+    write(&dir.join("testnet.json"), json)?;
+    Ok(layout)
+}
+
+/// The arguments of [`init_with_power`] are in bounds, one non-zero power per
+/// validator, and `dir` is empty or missing.
+fn check_init(
+    dir: &Path,
+    validators: usize,
+    observers: usize,
+    voting_power: &[u64],
+) -> Result<(), InitError> {
     if voting_power.len() != validators || voting_power.contains(&0) {
         return Err(InitError::VotingPower);
     }
@@ -208,13 +245,15 @@ pub fn init_with_power(
     if dir.exists() && io("read", dir, std::fs::read_dir(dir))?.next().is_some() {
         return Err(InitError::NotEmpty(dir.to_path_buf()));
     }
-    create_dir(&dir.join("coops"))?;
-    create_dir(&dir.join("wallets"))?;
-    let chain_id = format!("kopnet-local-{}", rand::random::<u16>());
+    Ok(())
+}
 
+/// A new key in `coops/<id>.key` for each validator's cooperative, then the
+/// consumer cooperative's.
+fn new_coop_keys(dir: &Path, validators: usize) -> Result<Vec<CoopKey>, InitError> {
     let mut coops = coop_names(validators);
     coops.push((CONSUMER.0.to_string(), CONSUMER.1.to_string()));
-    let coop_keys = coops
+    coops
         .into_iter()
         .map(|(id, name)| {
             let path = dir.join("coops").join(format!("{id}.key"));
@@ -226,8 +265,16 @@ pub fn init_with_power(
                 key,
             })
         })
-        .collect::<Result<Vec<_>, InitError>>()?;
-    let genesis_coops = coop_keys
+        .collect()
+}
+
+/// The genesis entry of each cooperative: the validators with their voting
+/// power, the consumer cooperative (past `voting_power`) with none.
+fn genesis_cooperatives(
+    coop_keys: &[CoopKey],
+    voting_power: &[u64],
+) -> Result<Vec<GenesisCooperative>, InitError> {
+    coop_keys
         .iter()
         .enumerate()
         .map(|(index, coop)| {
@@ -239,7 +286,15 @@ pub fn init_with_power(
                 ndc: DEMO_NDC,
             })
         })
-        .collect::<Result<Vec<_>, InitError>>()?;
+        .collect()
+}
+
+/// `observer-<n>` homes, each with a new node key, and their genesis entries
+/// (`regulator-<n>`).
+fn new_observer_homes(
+    dir: &Path,
+    observers: usize,
+) -> Result<(Vec<ObserverEntry>, Vec<PathBuf>), InitError> {
     let mut observer_entries = Vec::new();
     let mut observer_homes = Vec::new();
     for n in 0..observers {
@@ -252,14 +307,17 @@ pub fn init_with_power(
         });
         observer_homes.push(home);
     }
-    let genesis = NetworkGenesis {
-        ledger: Genesis::new(&chain_id, genesis_coops),
-        observers: observer_entries,
-    };
-    let genesis_json = genesis.to_json();
-    write(&dir.join("genesis.json"), &genesis_json)?;
+    Ok((observer_entries, observer_homes))
+}
 
-    // Node homes: validators first, then observers.
+/// Node homes: validators first (`node-<coop id>`, the node key a copy of
+/// the cooperative's), then the observers.
+fn node_homes(
+    dir: &Path,
+    coop_keys: &[CoopKey],
+    validators: usize,
+    observer_homes: Vec<PathBuf>,
+) -> Result<Vec<Home>, InitError> {
     let mut homes = Vec::new();
     for coop in coop_keys.iter().take(validators) {
         let home = dir.join(format!("node-{}", coop.id));
@@ -280,17 +338,7 @@ pub fn init_with_power(
             dir: home,
         });
     }
-    let nodes = configure_nodes(&homes, &genesis_json)?;
-    let (cooperatives, wallets) = teller_desks(dir, &coop_keys, &nodes, validators)?;
-    let layout = Layout {
-        chain_id,
-        nodes,
-        cooperatives,
-        wallets,
-    };
-    let json = serde_json::to_string_pretty(&layout).map_err(InitError::Encode)?;
-    write(&dir.join("testnet.json"), json)?;
-    Ok(layout)
+    Ok(homes)
 }
 
 /// Give every home two local ports (p2p, API), a config that dials all the

@@ -164,6 +164,50 @@ pub fn check(
 ) -> Result<CheckSummary, CheckFailure> {
     let first = nodes.first().ok_or(CheckFailure::NoNodes)?;
     let common = nodes.iter().map(|n| n.height).min().unwrap_or(0);
+    check_same_blocks(first, nodes, common)?;
+    for node in nodes {
+        if let Some(error) = &node.invariant_error {
+            return Err(CheckFailure::Invariant {
+                node: node.id.clone(),
+                error: error.clone(),
+            });
+        }
+    }
+    for node in nodes {
+        if node.height < target {
+            return Err(CheckFailure::Behind {
+                node: node.id.clone(),
+                height: node.height,
+                target,
+            });
+        }
+    }
+    check_acknowledged(nodes, acknowledged)?;
+    let proposed = check_every_validator_proposed(first, validators, common)?;
+    for node in nodes {
+        if let Some(line) = &node.panic_line {
+            return Err(CheckFailure::Panic {
+                node: node.id.clone(),
+                line: line.clone(),
+            });
+        }
+    }
+    check_evidence_only_against_byzantine(nodes, byzantine)?;
+    Ok(CheckSummary {
+        nodes: nodes.len(),
+        common_height: common,
+        acknowledged_txs: acknowledged.len(),
+        proposed,
+    })
+}
+
+/// Every node has the same block hash and state root as `first` at each
+/// height up to `common`.
+fn check_same_blocks(
+    first: &NodeSnapshot,
+    nodes: &[NodeSnapshot],
+    common: u64,
+) -> Result<(), CheckFailure> {
     for height in 1..=common {
         let reference = block_at(first, height)?;
         for other in nodes.iter().skip(1) {
@@ -188,23 +232,15 @@ pub fn check(
             }
         }
     }
-    for node in nodes {
-        if let Some(error) = &node.invariant_error {
-            return Err(CheckFailure::Invariant {
-                node: node.id.clone(),
-                error: error.clone(),
-            });
-        }
-    }
-    for node in nodes {
-        if node.height < target {
-            return Err(CheckFailure::Behind {
-                node: node.id.clone(),
-                height: node.height,
-                target,
-            });
-        }
-    }
+    Ok(())
+}
+
+/// Every node has every acknowledged transaction, with the result the
+/// client was told.
+fn check_acknowledged(
+    nodes: &[NodeSnapshot],
+    acknowledged: &[Acknowledged],
+) -> Result<(), CheckFailure> {
     for ack in acknowledged {
         for node in nodes {
             match node.tx_results.get(&ack.hash) {
@@ -227,6 +263,16 @@ pub fn check(
             }
         }
     }
+    Ok(())
+}
+
+/// Blocks proposed per validator in `first`'s blocks up to `common`; each
+/// validator must have proposed at least one.
+fn check_every_validator_proposed(
+    first: &NodeSnapshot,
+    validators: &[String],
+    common: u64,
+) -> Result<BTreeMap<String, u64>, CheckFailure> {
     let mut proposed: BTreeMap<String, u64> = validators.iter().map(|v| (v.clone(), 0)).collect();
     for block in first.blocks.range(1..=common).map(|(_, b)| b) {
         if let Some(count) = proposed.get_mut(&block.proposer) {
@@ -239,14 +285,15 @@ pub fn check(
             height: common,
         });
     }
-    for node in nodes {
-        if let Some(line) = &node.panic_line {
-            return Err(CheckFailure::Panic {
-                node: node.id.clone(),
-                line: line.clone(),
-            });
-        }
-    }
+    Ok(proposed)
+}
+
+/// No node holds evidence against a validator the manifest did not declare
+/// Byzantine.
+fn check_evidence_only_against_byzantine(
+    nodes: &[NodeSnapshot],
+    byzantine: &BTreeSet<String>,
+) -> Result<(), CheckFailure> {
     for node in nodes {
         if let Some(validator) = node
             .evidence_against
@@ -259,12 +306,7 @@ pub fn check(
             });
         }
     }
-    Ok(CheckSummary {
-        nodes: nodes.len(),
-        common_height: common,
-        acknowledged_txs: acknowledged.len(),
-        proposed,
-    })
+    Ok(())
 }
 
 fn block_at(node: &NodeSnapshot, height: u64) -> Result<&BlockSeen, CheckFailure> {
@@ -331,7 +373,7 @@ mod tests {
     }
 
     #[test]
-    fn each_kind_of_difference_is_named() {
+    fn chains_that_lag_fork_diverge_or_have_gaps_are_named() {
         let behind = run(&[node("a", 4), node("late", 2)], 4);
         assert!(matches!(behind, Err(CheckFailure::Behind { ref node, .. }) if node == "late"));
 
@@ -361,7 +403,10 @@ mod tests {
             run(&[node("a", 4), gap], 4),
             Err(CheckFailure::MissingBlock { height: 1, .. })
         ));
+    }
 
+    #[test]
+    fn lost_or_different_transaction_results_are_named() {
         let mut lost = node("b", 4);
         lost.tx_results.clear();
         assert!(matches!(
@@ -377,7 +422,10 @@ mod tests {
             run(&[node("a", 4), other], 4),
             Err(CheckFailure::TxResult { ref found, .. }) if found == "insufficient_funds"
         ));
+    }
 
+    #[test]
+    fn a_broken_invariant_is_named_even_before_lag() {
         let mut broken = node("b", 4);
         broken.invariant_error = Some("conservation".into());
         assert!(matches!(
@@ -393,7 +441,10 @@ mod tests {
             run(&[node("a", 4), stuck], 4),
             Err(CheckFailure::Invariant { ref node, .. }) if node == "b"
         ));
+    }
 
+    #[test]
+    fn idle_validators_panics_and_unexpected_evidence_are_named() {
         let mut lazy = node("a", 4);
         for b in lazy.blocks.values_mut() {
             b.proposer = "kopA".into();

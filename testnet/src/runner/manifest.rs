@@ -272,73 +272,9 @@ impl Manifest {
         if raw.observers > OBSERVERS_MAX {
             return Err(ManifestError::Observers(raw.observers));
         }
-        let voting_power = raw.voting_power.unwrap_or_else(|| vec![1; raw.validators]);
-        if voting_power.len() != raw.validators {
-            return Err(ManifestError::VotingPowerLength {
-                got: voting_power.len(),
-                validators: raw.validators,
-            });
-        }
-        if voting_power.contains(&0) {
-            return Err(ManifestError::VotingPowerZero);
-        }
-        // Any one validator may be killed, paused or cut off: the others
-        // must still hold more than 2/3 of the power.
-        let total: u64 = voting_power.iter().sum();
-        if raw.validators > 1 {
-            for (index, power) in voting_power.iter().enumerate() {
-                if u128::from(*power) * 3 >= u128::from(total) {
-                    return Err(ManifestError::VotingPowerTooLarge {
-                        index,
-                        power: *power,
-                        total,
-                    });
-                }
-            }
-        }
+        let voting_power = check_voting_power(raw.voting_power, raw.validators)?;
         let load = check_load(raw.load, raw.validators)?;
-        if raw.perturb.len() > PERTURBATIONS_MAX {
-            return Err(ManifestError::TooManyPerturbations);
-        }
-        let mut perturbations = Vec::with_capacity(raw.perturb.len());
-        for (index, p) in raw.perturb.into_iter().enumerate() {
-            let node = resolve(&p.node, raw.validators, raw.observers).ok_or_else(|| {
-                ManifestError::UnknownNode {
-                    index,
-                    node: p.node.clone(),
-                }
-            })?;
-            let secs = |kind| match p.secs {
-                Some(secs) if secs >= 1 => Ok(secs),
-                _ => Err(ManifestError::Secs { index, kind }),
-            };
-            let perturbation = match p.kind {
-                RawKind::Kill => Perturbation::Kill,
-                RawKind::Restart => Perturbation::Restart,
-                RawKind::Pause => Perturbation::Pause {
-                    secs: secs("pause")?,
-                },
-                RawKind::Disconnect => Perturbation::Disconnect {
-                    secs: secs("disconnect")?,
-                },
-                RawKind::LateJoin => Perturbation::LateJoin,
-            };
-            perturbations.push(ScheduledPerturbation {
-                node,
-                at_height: p.at_height,
-                perturbation,
-            });
-        }
-        for (index, p) in perturbations.iter().enumerate() {
-            let others = perturbations.iter().filter(|q| q.node == p.node).count();
-            if p.perturbation == Perturbation::LateJoin && others > 1 {
-                return Err(ManifestError::LateJoinAlone {
-                    index,
-                    node: p.node.to_string(),
-                });
-            }
-        }
-        perturbations.sort_by_key(|p| (p.at_height, p.node));
+        let perturbations = check_perturbations(raw.perturb, raw.validators, raw.observers)?;
         Ok(Manifest {
             name: raw.name,
             backend: raw.backend,
@@ -362,6 +298,91 @@ impl Manifest {
                     .any(|p| p.perturbation.name() == *kind)
             })
     }
+}
+
+/// One non-zero power per validator (1 each if the manifest gives none),
+/// none so large that losing its validator leaves 2/3 or less of the total.
+fn check_voting_power(
+    voting_power: Option<Vec<u64>>,
+    validators: usize,
+) -> Result<Vec<u64>, ManifestError> {
+    let voting_power = voting_power.unwrap_or_else(|| vec![1; validators]);
+    if voting_power.len() != validators {
+        return Err(ManifestError::VotingPowerLength {
+            got: voting_power.len(),
+            validators,
+        });
+    }
+    if voting_power.contains(&0) {
+        return Err(ManifestError::VotingPowerZero);
+    }
+    // Any one validator may be killed, paused or cut off: the others
+    // must still hold more than 2/3 of the power.
+    let total: u64 = voting_power.iter().sum();
+    if validators > 1 {
+        for (index, power) in voting_power.iter().enumerate() {
+            if u128::from(*power) * 3 >= u128::from(total) {
+                return Err(ManifestError::VotingPowerTooLarge {
+                    index,
+                    power: *power,
+                    total,
+                });
+            }
+        }
+    }
+    Ok(voting_power)
+}
+
+/// The `[[perturb]]` entries, each on a node the network has, with the
+/// seconds its kind needs; a late joiner has no other perturbation. Sorted by
+/// height, then node.
+fn check_perturbations(
+    raw: Vec<RawPerturb>,
+    validators: usize,
+    observers: usize,
+) -> Result<Vec<ScheduledPerturbation>, ManifestError> {
+    if raw.len() > PERTURBATIONS_MAX {
+        return Err(ManifestError::TooManyPerturbations);
+    }
+    let mut perturbations = Vec::with_capacity(raw.len());
+    for (index, p) in raw.into_iter().enumerate() {
+        let node =
+            resolve(&p.node, validators, observers).ok_or_else(|| ManifestError::UnknownNode {
+                index,
+                node: p.node.clone(),
+            })?;
+        let secs = |kind| match p.secs {
+            Some(secs) if secs >= 1 => Ok(secs),
+            _ => Err(ManifestError::Secs { index, kind }),
+        };
+        let perturbation = match p.kind {
+            RawKind::Kill => Perturbation::Kill,
+            RawKind::Restart => Perturbation::Restart,
+            RawKind::Pause => Perturbation::Pause {
+                secs: secs("pause")?,
+            },
+            RawKind::Disconnect => Perturbation::Disconnect {
+                secs: secs("disconnect")?,
+            },
+            RawKind::LateJoin => Perturbation::LateJoin,
+        };
+        perturbations.push(ScheduledPerturbation {
+            node,
+            at_height: p.at_height,
+            perturbation,
+        });
+    }
+    for (index, p) in perturbations.iter().enumerate() {
+        let others = perturbations.iter().filter(|q| q.node == p.node).count();
+        if p.perturbation == Perturbation::LateJoin && others > 1 {
+            return Err(ManifestError::LateJoinAlone {
+                index,
+                node: p.node.to_string(),
+            });
+        }
+    }
+    perturbations.sort_by_key(|p| (p.at_height, p.node));
+    Ok(perturbations)
 }
 
 fn check_load(raw: RawLoad, validators: usize) -> Result<Load, ManifestError> {
@@ -502,7 +523,7 @@ at_height = 10
     }
 
     #[test]
-    fn bad_manifests_get_typed_errors() {
+    fn bad_perturbations_get_typed_errors() {
         let perturb = |node: &str, kind: &str, secs: &str| {
             with(&format!(
                 "[[perturb]]\nnode = \"{node}\"\nkind = \"{kind}\"\nat_height = 5\n{secs}"
@@ -541,6 +562,16 @@ at_height = 10
             perturb("validator-0", "explode", ""),
             Err(ManifestError::Syntax(_))
         ));
+        let twice = "[[perturb]]\nnode = \"observer-0\"\nkind = \"late-join\"\nat_height = 5\n\
+                     [[perturb]]\nnode = \"observer-0\"\nkind = \"kill\"\nat_height = 9\n";
+        assert!(matches!(
+            with(twice),
+            Err(ManifestError::LateJoinAlone { .. })
+        ));
+    }
+
+    #[test]
+    fn bad_fields_get_typed_errors() {
         assert!(matches!(with("colour = 1"), Err(ManifestError::Syntax(_))));
         assert_eq!(
             Manifest::parse(&SMALL.replace("validators = 4", "validators = 0")),
@@ -558,6 +589,14 @@ at_height = 10
             Manifest::parse(&SMALL.replace("cross_coop_payment = 1", "cash_in = 0")),
             Err(ManifestError::Mix)
         );
+        assert!(matches!(
+            Manifest::parse("\u{0}garbage"),
+            Err(ManifestError::Syntax(_))
+        ));
+    }
+
+    #[test]
+    fn bad_voting_power_gets_typed_errors() {
         // After a table header the key belongs to [load], which has no such field.
         assert!(matches!(
             with("voting_power = [1, 1]"),
@@ -582,6 +621,10 @@ at_height = 10
                 total: 9
             })
         );
+    }
+
+    #[test]
+    fn bad_coop_weights_get_typed_errors() {
         let coops = |line: &str| {
             SMALL.replace(
                 "cross_coop_payment = 1 }",
@@ -598,16 +641,6 @@ at_height = 10
         );
         let weighted = Manifest::parse(&coops("konsumen-rukun = 2, taksi-bersama = 1")).unwrap();
         assert_eq!(weighted.load.to_mix().coops.len(), 2);
-        let twice = "[[perturb]]\nnode = \"observer-0\"\nkind = \"late-join\"\nat_height = 5\n\
-                     [[perturb]]\nnode = \"observer-0\"\nkind = \"kill\"\nat_height = 9\n";
-        assert!(matches!(
-            with(twice),
-            Err(ManifestError::LateJoinAlone { .. })
-        ));
-        assert!(matches!(
-            Manifest::parse("\u{0}garbage"),
-            Err(ManifestError::Syntax(_))
-        ));
     }
 
     #[test]
