@@ -34,6 +34,8 @@ pub enum ManifestError {
     VotingPowerLength { got: usize, validators: usize },
     #[error("voting_power entries must be at least 1")]
     VotingPowerZero,
+    #[error("voting_power adds up to more than {max}", max = u64::MAX)]
+    VotingPowerOverflow,
     #[error("load rate must be 1 to {RATE_MAX} tx/s, got {0}")]
     Rate(u64),
     #[error("load duration_secs must be at least 1")]
@@ -318,7 +320,10 @@ fn check_voting_power(
     }
     // Any one validator may be killed, paused or cut off: the others
     // must still hold more than 2/3 of the power.
-    let total: u64 = voting_power.iter().sum();
+    let total = voting_power
+        .iter()
+        .try_fold(0u64, |sum, power| sum.checked_add(*power))
+        .ok_or(ManifestError::VotingPowerOverflow)?;
     if validators > 1 {
         for (index, power) in voting_power.iter().enumerate() {
             if u128::from(*power) * 3 >= u128::from(total) {
@@ -620,6 +625,13 @@ at_height = 10
                 power: 3,
                 total: 9
             })
+        );
+        let huge = u64::MAX / 2;
+        assert_eq!(
+            Manifest::parse(&format!(
+                "voting_power = [{huge}, {huge}, {huge}, {huge}]\n{SMALL}"
+            )),
+            Err(ManifestError::VotingPowerOverflow)
         );
     }
 
