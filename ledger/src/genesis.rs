@@ -48,7 +48,7 @@ pub enum GenesisError {
     Reserved,
     #[error("fee rule {index}: {reason}")]
     FeeRule { index: usize, reason: String },
-    #[error("total voting power overflows")]
+    #[error("total voting power is 0 or more than {}", crate::types::VOTING_POWER_TOTAL_MAX)]
     Power,
 }
 
@@ -98,6 +98,7 @@ impl Genesis {
             }
             power = power
                 .checked_add(coop.voting_power)
+                .filter(|total| *total <= crate::types::VOTING_POWER_TOTAL_MAX)
                 .ok_or(GenesisError::Power)?;
         }
         if power == 0 {

@@ -142,13 +142,16 @@ fn execute<B: StateRead + ?Sized>(
             key,
             voting_power,
             ndc,
-        } => add_cooperative(state, id, name, key, *voting_power, *ndc),
+        } => {
+            add_cooperative(state, id, name, key, *voting_power, *ndc)?;
+            require_valid_power(state)
+        }
         GovAction::RemoveCooperative { id } => remove_cooperative(state, id),
         GovAction::SetVotingPower { id, voting_power } => {
             let mut coop = existing(state, id)?;
             coop.voting_power = *voting_power;
             state.put_cooperative(coop);
-            require_some_power(state)
+            require_valid_power(state)
         }
         GovAction::SetNetDebitCap { id, ndc } => {
             let mut coop = existing(state, id)?;
@@ -226,7 +229,7 @@ fn remove_cooperative<B: StateRead + ?Sized>(
     coop.active = false;
     coop.voting_power = 0;
     state.put_cooperative(coop);
-    require_some_power(state)
+    require_valid_power(state)
 }
 
 /// Freeze or unfreeze a member account.
@@ -261,12 +264,29 @@ fn fund_incentive<B: StateRead + ?Sized>(
     )
 }
 
-fn require_some_power<S: StateRead + ?Sized>(state: &S) -> Result<(), Rejection> {
-    let (_, total) = voting_power(state, &BTreeSet::new());
+/// The validator set an action leaves must be one the chain can sign
+/// with: at least one validator, and a total voting power within
+/// [`VOTING_POWER_TOTAL_MAX`](crate::types::VOTING_POWER_TOTAL_MAX).
+fn require_valid_power<S: StateRead + ?Sized>(state: &S) -> Result<(), Rejection> {
+    let total: u128 = state
+        .params()
+        .map(|p| p.participants)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|id| state.cooperative(id))
+        .filter(|c| c.active)
+        .map(|c| u128::from(c.voting_power))
+        .sum();
     if total == 0 {
         return Err(Rejection::InvalidAction(
             "the network must keep at least one validator".into(),
         ));
+    }
+    let max = crate::types::VOTING_POWER_TOTAL_MAX;
+    if total > u128::from(max) {
+        return Err(Rejection::InvalidAction(format!(
+            "total voting power would be {total}, more than {max}"
+        )));
     }
     Ok(())
 }

@@ -16,6 +16,12 @@ pub type Position = i128;
 pub const COOP_ID_BYTES_MAX: usize = 16;
 /// Longest cooperative display name, in bytes.
 pub const COOP_NAME_BYTES_MAX: usize = 64;
+/// Most voting power the active cooperatives may hold together. Far above
+/// any real weighting, and far below where a sum or a quorum product could
+/// overflow: a genesis or a governance action going past it is refused, so
+/// the chain can always name its validator set (a set whose total
+/// overflowed would halt it for good).
+pub const VOTING_POWER_TOTAL_MAX: u64 = 1_000_000_000_000;
 /// The reserved participant that homes the network fund.
 pub const NETWORK_PARTICIPANT: &str = "network";
 

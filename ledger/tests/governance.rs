@@ -142,3 +142,43 @@ fn apply_block_with_sees_the_validators_after_the_block() {
     assert_eq!(seen, h.ledger.validators());
     assert_eq!(h.ledger.host_data(b"probe").unwrap(), Some(b"1".to_vec()));
 }
+
+/// A voting power that would take the total past the bound (the issue seen
+/// on a live network: `u64::MAX` approved by three cooperatives halted the
+/// chain for good) fails as a proposal and changes nothing; the chain keeps
+/// its validators. Genesis is held to the same bound.
+#[test]
+fn a_voting_power_past_the_bound_fails_and_changes_nothing() {
+    use kopnet_ledger::types::VOTING_POWER_TOTAL_MAX;
+    for voting_power in [u64::MAX, VOTING_POWER_TOTAL_MAX] {
+        let mut h = city();
+        let before = h.ledger.validators();
+        h.run(
+            &coop("ksp-sejahtera"),
+            kopnet_ledger::Action::Propose {
+                action: GovAction::SetVotingPower {
+                    id: id("pasar-makmur"),
+                    voting_power,
+                },
+            },
+        )
+        .unwrap();
+        for slug in ["taksi-bersama", "angkot-maju"] {
+            h.run(&coop(slug), kopnet_ledger::Action::Approve { proposal: 0 })
+                .unwrap();
+        }
+        let proposal = h.ledger.state().proposal(0).unwrap();
+        match proposal.status {
+            ProposalStatus::Failed { reason, .. } => {
+                assert!(reason.contains("total voting power"), "{reason}")
+            }
+            other => panic!("{voting_power}: expected a failed proposal, got {other:?}"),
+        }
+        assert_eq!(h.ledger.validators(), before);
+    }
+    let mut genesis = demo_genesis(CHAIN, 4, 1_000_000);
+    genesis.cooperatives[0].voting_power = VOTING_POWER_TOTAL_MAX;
+    assert!(genesis.validate().is_err());
+    genesis.cooperatives[0].voting_power = VOTING_POWER_TOTAL_MAX - 3;
+    assert!(genesis.validate().is_ok());
+}

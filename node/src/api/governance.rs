@@ -47,11 +47,14 @@ pub async fn proposal(
 /// A proposal with its approvals weighed against today's voting power.
 fn proposal_json(proposal: &Proposal, cooperatives: &[Cooperative]) -> Value {
     let active = cooperatives.iter().filter(|c| c.active);
-    let total_power: u64 = active.clone().map(|c| c.voting_power).sum();
-    let approved_power: u64 = active
+    // Saturating: a store written before the ledger bounded the total
+    // must not be able to take this handler down.
+    let total_power = active
+        .clone()
+        .fold(0u64, |sum, c| sum.saturating_add(c.voting_power));
+    let approved_power = active
         .filter(|c| proposal.approvals.contains(&c.id))
-        .map(|c| c.voting_power)
-        .sum();
+        .fold(0u64, |sum, c| sum.saturating_add(c.voting_power));
     let (status, executed_height, failed) = match &proposal.status {
         ProposalStatus::Open => ("open", None, None),
         ProposalStatus::Executed { height } => ("executed", Some(*height), None),
