@@ -48,7 +48,10 @@ pub enum GenesisError {
     Reserved,
     #[error("fee rule {index}: {reason}")]
     FeeRule { index: usize, reason: String },
-    #[error("total voting power is more than {}", crate::types::VOTING_POWER_TOTAL_MAX)]
+    #[error(
+        "total voting power is more than {}",
+        crate::types::VOTING_POWER_TOTAL_MAX
+    )]
     Power,
 }
 

@@ -58,7 +58,7 @@ impl Topic {
 }
 
 /// Everything the networking layer needs; see the field docs for the bounds.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct P2pConfig {
     /// Part of every topic name, so two chains never mix gossip.
     pub chain_id: String,
@@ -83,6 +83,25 @@ pub struct P2pConfig {
     pub event_queue: usize,
     /// Bound of the command channel from the node.
     pub command_queue: usize,
+}
+
+/// Every field but the secret seed, which is never printed.
+impl std::fmt::Debug for P2pConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("P2pConfig")
+            .field("chain_id", &self.chain_id)
+            .field("identity_seed", &"<redacted>")
+            .field("listen", &self.listen)
+            .field("bootstrap", &self.bootstrap)
+            .field("allowed_keys", &self.allowed_keys.len())
+            .field("max_transmit_bytes", &self.max_transmit_bytes)
+            .field("max_connections", &self.max_connections)
+            .field("redial_interval", &self.redial_interval)
+            .field("idle_connection_timeout", &self.idle_connection_timeout)
+            .field("event_queue", &self.event_queue)
+            .field("command_queue", &self.command_queue)
+            .finish()
+    }
 }
 
 impl P2pConfig {
@@ -154,4 +173,20 @@ pub(crate) fn keypair_from_seed(seed: &[u8; 32]) -> Result<identity::Keypair, P2
     let mut bytes = *seed;
     identity::Keypair::ed25519_from_bytes(&mut bytes)
         .map_err(|error| P2pError::InvalidIdentity(error.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_secret_seed_is_never_printed() {
+        let config = P2pConfig::new("chain", [0xab; 32]);
+        let shown = format!("{config:?}");
+        assert!(shown.contains("<redacted>"), "{shown}");
+        assert!(
+            !shown.contains("171") && !shown.to_lowercase().contains("abab"),
+            "{shown}"
+        );
+    }
 }
