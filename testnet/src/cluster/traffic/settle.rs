@@ -20,17 +20,7 @@ impl Traffic {
         action: Action,
         kind: &'static str,
     ) -> Result<Hash, TrafficError> {
-        let coop = self.coops.get(c).ok_or(TrafficError::NoSuchCoop(c))?;
-        let tx = self
-            .sign_coop(c, action)
-            .ok_or_else(|| TrafficError::Sign {
-                coop: coop.id.to_string(),
-            })?;
-        let hash = coop
-            .node
-            .submit(&tx)
-            .await
-            .map_err(|e| coop.node_error(e))?;
+        let hash = self.sign_and_submit(c, action).await?;
         self.track(hash, SignerSlot::Coop(c), kind);
         Ok(hash)
     }
@@ -67,6 +57,18 @@ impl Traffic {
         Ok(open)
     }
 
+    /// Sign `action` with cooperative `c`'s next nonce and submit it to its
+    /// node.
+    async fn sign_and_submit(&self, c: usize, action: Action) -> Result<Hash, TrafficError> {
+        let coop = self.coops.get(c).ok_or(TrafficError::NoSuchCoop(c))?;
+        let tx = self
+            .sign_coop(c, action)
+            .ok_or_else(|| TrafficError::Sign {
+                coop: coop.id.to_string(),
+            })?;
+        coop.node.submit(&tx).await.map_err(|e| coop.node_error(e))
+    }
+
     /// Sign with cooperative `c` from the node's next nonce (nothing else of
     /// it in flight: the load has stopped), submit, wait for the commit and
     /// count it under `kind`.
@@ -79,16 +81,7 @@ impl Traffic {
         let coop = self.coops.get(c).ok_or(TrafficError::NoSuchCoop(c))?;
         coop.resync_from_node().await?;
         coop.idle()?;
-        let tx = self
-            .sign_coop(c, action)
-            .ok_or_else(|| TrafficError::Sign {
-                coop: coop.id.to_string(),
-            })?;
-        let hash = coop
-            .node
-            .submit(&tx)
-            .await
-            .map_err(|e| coop.node_error(e))?;
+        let hash = self.sign_and_submit(c, action).await?;
         let outcome = coop
             .node
             .wait(&hash, SETTLED_COMMIT_TIMEOUT)
