@@ -99,7 +99,7 @@ impl NodeState {
     pub fn submit_from_client(&self, bytes: &[u8]) -> Result<Admitted, MempoolError> {
         let (admitted, effects) = host::admit(&self.host, bytes, Origin::Client);
         match &admitted {
-            Ok(a) if !effects.is_empty() => self.note_submitted(a.hash),
+            Ok(a) if a.accepted == host::Accepted::Pending => self.note_submitted(a.hash),
             Ok(_) => {}
             Err(e) => self.metrics.reject(e.code()),
         }

@@ -46,7 +46,7 @@ impl Runtime {
                 height,
                 round,
                 step,
-            } => self.schedule(
+            } => self.timers.schedule(
                 deadline_ms,
                 Timer {
                     height,

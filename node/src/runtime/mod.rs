@@ -14,7 +14,7 @@
 
 mod effects;
 
-use crate::host::{Host, HostError, Timer, Timers};
+use crate::host::{Host, HostError, Timers};
 use crate::node_state::NodeState;
 use crate::p2p::{NetEvent, P2pHandle, Topic, Verdict};
 use crate::safety_file::SafetyFile;
@@ -281,10 +281,6 @@ impl Runtime {
             }
         };
         self.carry_out(effects).await
-    }
-
-    fn schedule(&mut self, deadline_ms: u64, timer: Timer) {
-        self.timers.schedule(deadline_ms, timer);
     }
 
     /// Ask a peer (rotating with `attempt`) for blocks from `from`.

@@ -8,6 +8,7 @@ use super::super::clients::Submission;
 use super::super::config::timing;
 use super::super::forge;
 use super::super::net::{Event, Fate, NetMsg, NodeId};
+use super::super::node::SimHost;
 use super::super::trace::{short, TraceEvent};
 use super::super::violation::Violation;
 use super::super::world::CHAIN_ID;
@@ -55,9 +56,7 @@ impl Simulation {
     pub(super) fn call(
         &mut self,
         node: NodeId,
-        f: impl FnOnce(
-            &mut host::Host<super::super::node::SimStorage, super::super::node::SimSafety>,
-        ) -> Result<Effects, HostError>,
+        f: impl FnOnce(&mut SimHost) -> Result<Effects, HostError>,
     ) -> Result<(), Violation> {
         let Some(h) = self.nodes[node].host.as_mut() else {
             return Ok(());
