@@ -90,4 +90,13 @@ impl EngineConfig {
     pub fn chain_id(&self) -> &str {
         &self.chain_id
     }
+
+    /// Bytes the next height's buffer may hold: two proposals of the
+    /// largest value (round 0 and one more) and every vote slot.
+    pub fn future_bytes_max(&self) -> usize {
+        self.value_bytes_max.saturating_mul(2).saturating_add(
+            self.future_messages_max
+                .saturating_mul(crate::future::MESSAGE_OVERHEAD_BYTES),
+        )
+    }
 }

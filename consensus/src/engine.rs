@@ -5,6 +5,8 @@ use crate::certificate::CommitCertificate;
 use crate::config::EngineConfig;
 use crate::crypto::{Hash, Keypair, PublicKey};
 use crate::error::{EngineError, InputError};
+use crate::evidence::Evidence;
+use crate::future::{FutureBuffer, Kept};
 use crate::io::{Decision, Input, Output, Outputs};
 use crate::proposer::proposer;
 use crate::safety::SafetyRecord;
@@ -32,9 +34,14 @@ pub struct Engine {
     pub(crate) votes: VoteKeeper,
     pub(crate) proposals: BTreeMap<Round, ProposalEntry>,
     pub(crate) safety: SafetyRecord,
-    /// Messages for the next height, replayed when it starts.
-    pub(crate) future: Vec<Message>,
+    /// Verified messages for the next height, replayed when it starts.
+    pub(crate) future: FutureBuffer,
+    /// The next height's validator set, when the host knows it: messages
+    /// for the next height are verified against it before they are kept.
+    pub(crate) next_validators: Option<ValidatorSet>,
     pub(crate) evidence_reported: BTreeSet<(PublicKey, Round, VoteKind)>,
+    /// Rounds of this height whose conflicting proposals were reported.
+    pub(crate) evidence_proposals: BTreeSet<Round>,
     /// Signed during the current input, released after the record is durable.
     pub(crate) unsent: Vec<Message>,
     pub(crate) now_ms: u64,
@@ -63,19 +70,38 @@ impl Engine {
             state.valid = safety.valid.clone();
         }
         Ok(Engine {
-            config,
             keypair,
             validators,
             state,
             votes: VoteKeeper::new(),
             proposals: BTreeMap::new(),
+            future: FutureBuffer::new(config.future_messages_max, config.future_bytes_max()),
+            next_validators: None,
             safety,
-            future: Vec::new(),
             evidence_reported: BTreeSet::new(),
+            evidence_proposals: BTreeSet::new(),
             unsent: Vec::new(),
             now_ms: 0,
             refused_signatures: 0,
+            config,
         })
+    }
+
+    /// Tell the engine the next height's validator set, so that messages
+    /// for that height can be verified and kept (without it they are
+    /// refused). [`Input::NextHeight`] carries the set after that.
+    pub fn set_next_validators(&mut self, validators: ValidatorSet) {
+        self.next_validators = Some(validators);
+    }
+
+    /// The next height's validator set, if the host gave it.
+    pub fn next_validators(&self) -> Option<&ValidatorSet> {
+        self.next_validators.as_ref()
+    }
+
+    /// Messages and bytes kept for the next height.
+    pub fn future_buffered(&self) -> (usize, usize) {
+        (self.future.len(), self.future.bytes())
     }
 
     /// Start the height the engine was built for. A restarted engine resumes
@@ -199,8 +225,12 @@ impl Engine {
             Input::BlockSynced { value, certificate } => {
                 self.on_synced(value, certificate, &mut out)?
             }
-            Input::NextHeight { height, validators } => {
-                return self.next_height(height, validators);
+            Input::NextHeight {
+                height,
+                validators,
+                next_validators,
+            } => {
+                return self.next_height(height, validators, next_validators);
             }
         }
         self.drive(&mut out);
@@ -222,51 +252,80 @@ impl Engine {
         out
     }
 
-    /// Check height: current is fine, next height is buffered (returns false).
-    fn admit_height(&mut self, message: &Message) -> Result<bool, InputError> {
+    /// Check height: the current height is fine (true); a message for the
+    /// next height is verified and kept for later (false), a conflict with
+    /// a kept one becomes evidence.
+    fn admit_height(&mut self, message: &Message, out: &mut Outputs) -> Result<bool, InputError> {
         let (current, got) = (self.state.height, message.height());
         if got == current {
             return Ok(true);
         }
-        if Some(got) == current.checked_add(1) {
-            if self.future.len() >= self.config.future_messages_max {
-                return Err(InputError::FutureBufferFull { height: got });
-            }
-            if !self.future.contains(message) {
-                self.future.push(message.clone());
-            }
-            return Ok(false);
+        if Some(got) != current.checked_add(1) {
+            return Err(InputError::WrongHeight { current, got });
         }
-        Err(InputError::WrongHeight { current, got })
+        self.verify_future(message)?;
+        match self.future.keep(message.clone()) {
+            Kept::New | Kept::Duplicate => Ok(false),
+            Kept::Conflict(kept) => {
+                out.push(Output::Evidence(conflict_evidence(&kept, message)?));
+                Ok(false)
+            }
+            Kept::ConflictAgain => Err(InputError::ConflictAlreadyReported {
+                height: got,
+                round: message.round(),
+                validator: message.signer(),
+            }),
+            Kept::Full => Err(InputError::FutureBufferFull { height: got }),
+        }
     }
 
-    fn check_round_window(&self, round: Round) -> Result<(), InputError> {
-        if round > self.state.round.saturating_add(ROUNDS_AHEAD_MAX) {
+    /// The checks a next-height message passes before it is kept: the
+    /// signer is in the next set (and the round's proposer, for a
+    /// proposal), the round is within the window, the value within its
+    /// bound, and the signature verifies.
+    fn verify_future(&self, message: &Message) -> Result<(), InputError> {
+        let (height, round, validator) = (message.height(), message.round(), message.signer());
+        let Some(set) = self.next_validators.as_ref() else {
+            return Err(InputError::NextSetUnknown { height });
+        };
+        if round > ROUNDS_AHEAD_MAX {
             return Err(InputError::RoundTooFarAhead {
-                height: self.state.height,
-                round,
-                current: self.state.round,
-            });
-        }
-        Ok(())
-    }
-
-    fn on_proposal(&mut self, signed: SignedProposal, out: &mut Outputs) -> Result<(), InputError> {
-        if !self.admit_height(&Message::Proposal(signed.clone()))? {
-            return Ok(());
-        }
-        let p = &signed.proposal;
-        let (height, round, validator) = (p.height, p.round, p.proposer);
-        self.check_round_window(round)?;
-        let expected = proposer(&self.validators, height, round)
-            .ok_or(InputError::ProposerNotFound { height, round })?;
-        if expected.key != validator {
-            return Err(InputError::NotProposer {
                 height,
                 round,
-                validator,
+                current: 0,
             });
         }
+        if set.power_of(&validator) == 0 {
+            return Err(InputError::UnknownValidator { height, validator });
+        }
+        let bad_signature = |source| InputError::BadSignature {
+            height,
+            round,
+            validator,
+            source,
+        };
+        match message {
+            Message::Proposal(signed) => {
+                let expected = proposer(set, height, round)
+                    .ok_or(InputError::ProposerNotFound { height, round })?;
+                if expected.key != validator {
+                    return Err(InputError::NotProposer {
+                        height,
+                        round,
+                        validator,
+                    });
+                }
+                self.check_proposal_shape(signed)?;
+                signed.verify(self.config.chain_id()).map_err(bad_signature)
+            }
+            Message::Vote(signed) => signed.verify(self.config.chain_id()).map_err(bad_signature),
+        }
+    }
+
+    /// Valid round below the round, value within the size bound.
+    fn check_proposal_shape(&self, signed: &SignedProposal) -> Result<(), InputError> {
+        let p = &signed.proposal;
+        let (height, round, validator) = (p.height, p.round, p.proposer);
         if let Some(valid_round) = p.valid_round.filter(|vr| *vr >= round) {
             return Err(InputError::InvalidValidRound {
                 height,
@@ -285,6 +344,37 @@ impl Engine {
                 max,
             });
         }
+        Ok(())
+    }
+
+    fn check_round_window(&self, round: Round) -> Result<(), InputError> {
+        if round > self.state.round.saturating_add(ROUNDS_AHEAD_MAX) {
+            return Err(InputError::RoundTooFarAhead {
+                height: self.state.height,
+                round,
+                current: self.state.round,
+            });
+        }
+        Ok(())
+    }
+
+    fn on_proposal(&mut self, signed: SignedProposal, out: &mut Outputs) -> Result<(), InputError> {
+        if !self.admit_height(&Message::Proposal(signed.clone()), out)? {
+            return Ok(());
+        }
+        let p = &signed.proposal;
+        let (height, round, validator) = (p.height, p.round, p.proposer);
+        self.check_round_window(round)?;
+        let expected = proposer(&self.validators, height, round)
+            .ok_or(InputError::ProposerNotFound { height, round })?;
+        if expected.key != validator {
+            return Err(InputError::NotProposer {
+                height,
+                round,
+                validator,
+            });
+        }
+        self.check_proposal_shape(&signed)?;
         if let Some(existing) = self.proposals.get(&round) {
             if existing.signed == signed {
                 return Ok(());
@@ -297,6 +387,19 @@ impl Engine {
                     validator,
                     source,
                 })?;
+            // Two different signed proposals for one round: evidence (the
+            // second one is dropped, and reported once). The same signed
+            // content with other bytes proves nothing against the signer
+            // (anyone can swap the bytes under a signed id).
+            let proves =
+                !crate::future::proposals_sign_same(&existing.signed.proposal, &signed.proposal);
+            if proves && self.evidence_proposals.insert(round) {
+                let first = &existing.signed;
+                out.push(Output::Evidence(Evidence::conflicting_proposals(
+                    first, &signed,
+                )));
+                return Ok(());
+            }
             return Err(InputError::ConflictingProposal {
                 height,
                 round,
@@ -312,6 +415,7 @@ impl Engine {
                 source,
             })?;
         let value = p.value.clone();
+        let valid_round = p.valid_round;
         let known = self.known_validity(&value);
         self.proposals.insert(
             round,
@@ -325,6 +429,8 @@ impl Engine {
                 height,
                 round,
                 value,
+                proposer: validator,
+                valid_round,
             });
         }
         self.leave_new_height(out);
@@ -343,7 +449,7 @@ impl Engine {
     }
 
     fn on_vote(&mut self, signed: SignedVote, out: &mut Outputs) -> Result<(), InputError> {
-        if !self.admit_height(&Message::Vote(signed.clone()))? {
+        if !self.admit_height(&Message::Vote(signed.clone()), out)? {
             return Ok(());
         }
         let v = &signed.vote;
@@ -468,6 +574,7 @@ impl Engine {
         &mut self,
         height: Height,
         validators: ValidatorSet,
+        next_validators: Option<ValidatorSet>,
     ) -> Result<Outputs, InputError> {
         let current = self.state.height;
         if self.state.step != Step::Commit || Some(height) != current.checked_add(1) {
@@ -477,12 +584,14 @@ impl Engine {
             });
         }
         self.validators = validators;
+        self.next_validators = next_validators;
         self.state = State::new(height);
         self.votes = VoteKeeper::new();
         self.proposals.clear();
         self.evidence_reported.clear();
+        self.evidence_proposals.clear();
         let mut out = self.start(self.now_ms);
-        for message in std::mem::take(&mut self.future) {
+        for message in self.future.take() {
             let input = match message {
                 Message::Proposal(p) => Input::Proposal(p),
                 Message::Vote(v) => Input::Vote(v),
@@ -504,5 +613,24 @@ impl Engine {
             step,
             deadline_ms: self.now_ms.saturating_add(duration),
         }
+    }
+}
+
+/// Evidence from two different messages of one slot (same signer, height,
+/// round and kind; both verified).
+fn conflict_evidence(kept: &Message, new: &Message) -> Result<Evidence, InputError> {
+    match (kept, new) {
+        (Message::Vote(first), Message::Vote(second)) => Ok(Evidence::DuplicateVote {
+            first: first.clone(),
+            second: second.clone(),
+        }),
+        (Message::Proposal(first), Message::Proposal(second)) => {
+            Ok(Evidence::conflicting_proposals(first, second))
+        }
+        _ => Err(InputError::ConflictAlreadyReported {
+            height: new.height(),
+            round: new.round(),
+            validator: new.signer(),
+        }),
     }
 }

@@ -73,6 +73,16 @@ pub enum InputError {
     NotDecided { current: Height, requested: Height },
     #[error("buffer of messages for height {height} is full")]
     FutureBufferFull { height: Height },
+    #[error("the validator set of height {height} is not known yet")]
+    NextSetUnknown { height: Height },
+    #[error(
+        "{validator}'s conflicting messages at height {height} round {round} were reported already"
+    )]
+    ConflictAlreadyReported {
+        height: Height,
+        round: Round,
+        validator: PublicKey,
+    },
 }
 
 /// Why an engine could not be constructed.

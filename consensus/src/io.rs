@@ -50,6 +50,9 @@ pub enum Input {
     NextHeight {
         height: Height,
         validators: ValidatorSet,
+        /// The set of `height + 1`, if known: messages for it are then
+        /// verified and kept while `height` runs.
+        next_validators: Option<ValidatorSet>,
     },
 }
 
@@ -80,10 +83,15 @@ pub enum Output {
     /// Build a block for our proposal; answer with [`Input::ValueReady`].
     GetValue { height: Height, round: Round },
     /// Check a proposed value; answer with [`Input::ValueValidated`].
+    /// `proposer` signed the proposal; `valid_round` is its proof-of-lock
+    /// round when it re-proposes a value from an earlier round (whose
+    /// block another proposer may have built).
     ValidateValue {
         height: Height,
         round: Round,
         value: Value,
+        proposer: crate::crypto::PublicKey,
+        valid_round: Option<Round>,
     },
     /// Commit the decided value; answer with [`Input::NextHeight`].
     Decide(Decision),

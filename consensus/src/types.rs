@@ -130,14 +130,32 @@ struct ProposalSignBytes<'a> {
 impl Proposal {
     /// The canonical bytes signed for this proposal on `chain_id`.
     pub fn sign_bytes(&self, chain_id: &str) -> Result<Vec<u8>, EncodeError> {
-        codec::encode(&ProposalSignBytes {
+        proposal_sign_bytes(
             chain_id,
-            height: self.height,
-            round: self.round,
-            valid_round: self.valid_round,
-            value_id: self.value.id,
-        })
+            self.height,
+            self.round,
+            self.valid_round,
+            self.value.id,
+        )
     }
+}
+
+/// The bytes a proposal signature covers, from its parts (evidence keeps
+/// the parts without the value's bytes).
+pub(crate) fn proposal_sign_bytes(
+    chain_id: &str,
+    height: Height,
+    round: Round,
+    valid_round: Option<Round>,
+    value_id: Hash,
+) -> Result<Vec<u8>, EncodeError> {
+    codec::encode(&ProposalSignBytes {
+        chain_id,
+        height,
+        round,
+        valid_round,
+        value_id,
+    })
 }
 
 /// A proposal with its ed25519 signature (domain [`PROPOSAL_SIGNING_DOMAIN`]).

@@ -114,6 +114,7 @@ impl Cluster {
                     height,
                     round,
                     value,
+                    ..
                 } => {
                     let valid = value.id == Hash::digest("kopnet test value", &value.bytes);
                     self.queue.push_back((
@@ -163,6 +164,7 @@ impl Cluster {
                     Input::NextHeight {
                         height,
                         validators: set.clone(),
+                        next_validators: Some(set.clone()),
                     },
                 )
                 .unwrap();
@@ -344,8 +346,15 @@ fn untrusted_messages_are_dropped_with_typed_reasons() {
         e.handle(0, Input::Vote(prevote(&ks[1], 9, 0, a))),
         Err(InputError::WrongHeight { .. })
     ));
-    // Next height: buffered, not an error.
+    // Next height: refused while its validator set is unknown, buffered
+    // (verified) once it is known.
+    assert!(matches!(
+        e.handle(0, Input::Vote(prevote(&ks[1], 6, 0, a))),
+        Err(InputError::NextSetUnknown { height: 6 })
+    ));
+    e.set_next_validators(set.clone());
     assert!(e.handle(0, Input::Vote(prevote(&ks[1], 6, 0, a))).is_ok());
+    assert_eq!(e.future_buffered().0, 1);
     // Unknown signer.
     let stranger = Keypair::from_seed([99; 32]);
     assert!(matches!(
@@ -513,6 +522,7 @@ fn synced_blocks_are_accepted_only_with_a_valid_certificate() {
             Input::NextHeight {
                 height: 2,
                 validators: set,
+                next_validators: None,
             },
         )
         .unwrap();

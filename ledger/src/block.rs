@@ -5,6 +5,7 @@
 //! proposing needs no speculative execution, and block `h + 1` certifies the
 //! state produced by block `h`.
 
+use crate::evidence::EvidenceRecord;
 use crate::tx::Transaction;
 use kopnet_primitives::{codec, Hash, PublicKey};
 use serde::{Deserialize, Serialize};
@@ -14,7 +15,7 @@ pub const BLOCK_TXS_MAX: usize = 20_000;
 /// Largest encoded block, in bytes.
 pub const BLOCK_BYTES_MAX: usize = 8 * 1024 * 1024;
 
-const BLOCK_HASH_CONTEXT: &str = "kopnet 2026 block header v1";
+const BLOCK_HASH_CONTEXT: &str = "kopnet 2026 block header v2";
 const TX_ROOT_LEAF_CONTEXT: &str = "kopnet 2026 tx root leaf v1";
 const TX_ROOT_NODE_CONTEXT: &str = "kopnet 2026 tx root node v1";
 
@@ -29,13 +30,25 @@ pub struct BlockHeader {
     /// Merkle root of the transaction hashes.
     pub tx_root: Hash,
     pub tx_count: u32,
+    /// The validator whose signed proposal carried this block (the node
+    /// host refuses a proposal whose signer is not this key).
     pub proposer: PublicKey,
+    /// The proposer's clock when it built the block, in milliseconds since
+    /// the Unix epoch: always after the parent's time, and not ahead of a
+    /// validating node's clock by more than the node's drift bound (see
+    /// the node host). Calendar rules (monthly limits) read it.
+    pub time_ms: u64,
+    /// [`crate::evidence::evidence_root`] of [`Block::evidence`].
+    pub evidence_root: Hash,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Block {
     pub header: BlockHeader,
     pub txs: Vec<Transaction>,
+    /// Proof of consensus misbehaviour the proposer took in
+    /// ([`crate::evidence`]).
+    pub evidence: Vec<EvidenceRecord>,
 }
 
 /// Why bytes are not an acceptable block.

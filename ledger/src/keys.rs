@@ -9,6 +9,8 @@
 //! | `R`    | height (u64 BE)             | state root after it       |
 //! | `T`    | tx hash                     | encoded `TxRecord`        |
 //! | `H`    | member key, height, index   | tx hash                   |
+//! | `E`    | block height, index         | encoded `CommittedEvidence` |
+//! | `O`    | offender, height, round, kind, step | block height (u64 BE) |
 //! | `X`    | host-chosen key             | host data (certificates)  |
 //! | `M`    | meta name                   | genesis hash, height, ... |
 
@@ -53,6 +55,14 @@ pub fn history(member: &PublicKey, height: u64, index: u32) -> Vec<u8> {
         b'H',
         &[&member.0, &height.to_be_bytes(), &index.to_be_bytes()],
     )
+}
+pub const EVIDENCE_PREFIX: &[u8] = b"E";
+pub fn evidence(block_height: u64, index: u32) -> Vec<u8> {
+    with_prefix(b'E', &[&block_height.to_be_bytes(), &index.to_be_bytes()])
+}
+/// The offence's identity ([`crate::evidence::EvidenceRecord::identity_key`]).
+pub fn offence(identity: &[u8]) -> Vec<u8> {
+    with_prefix(b'O', &[identity])
 }
 pub fn host(key: &[u8]) -> Vec<u8> {
     with_prefix(b'X', &[key])

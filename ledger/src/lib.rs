@@ -48,6 +48,7 @@
 
 pub mod block;
 pub mod commitment;
+pub mod evidence;
 pub mod execute;
 pub mod fees;
 pub mod genesis;

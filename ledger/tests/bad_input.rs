@@ -201,6 +201,7 @@ fn oversize_blocks_are_rejected_and_change_nothing() {
     let small = with_txs(vec![tx.clone(), tx.clone()]);
     let counted = codec::encode(&small.header).unwrap().len()
         + 8
+        + codec::encode(&small.evidence).unwrap().len()
         + small.txs.iter().map(|t| t.encoded_len()).sum::<usize>();
     assert_eq!(counted, small.encode().unwrap().len());
 

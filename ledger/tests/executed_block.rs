@@ -5,7 +5,7 @@
 
 mod common;
 use common::*;
-use kopnet_ledger::ledger::{BlockLimits, ExecutedBlock, LedgerError};
+use kopnet_ledger::ledger::{BlockContext, BlockLimits, ExecutedBlock, LedgerError};
 use kopnet_ledger::storage::FaultyStorage;
 use kopnet_ledger::{
     AccountKind, Action, Block, GovAction, Ledger, MemoryStorage, Storage, Transaction, VerifyAll,
@@ -14,8 +14,12 @@ use kopnet_primitives::PublicKey;
 use std::sync::Arc;
 
 fn build<S: Storage>(ledger: &Ledger<S>, txs: &[Transaction], proposer: &str) -> ExecutedBlock {
-    let (executed, skipped) =
-        ledger.build_executed_block(txs, coop(proposer), BlockLimits::default(), &VerifyAll);
+    let (executed, skipped) = ledger.build_executed_block(
+        txs,
+        BlockContext::new(coop(proposer)),
+        BlockLimits::default(),
+        &VerifyAll,
+    );
     assert!(skipped.is_empty(), "not admitted: {skipped:?}");
     executed
 }

@@ -52,8 +52,11 @@ fn fixtures() -> (Transaction, Transaction, Block) {
             tx_root: kopnet_ledger::block::tx_root(&hashes),
             tx_count: 2,
             proposer: ksp.public(),
+            time_ms: 1_764_900_000_000,
+            evidence_root: kopnet_ledger::evidence::evidence_root(&[]),
         },
         txs,
+        evidence: Vec::new(),
     };
     (register, payment, block)
 }
@@ -62,8 +65,8 @@ const REGISTER_HEX: &str = "0d000000000000006b6f706e65742d676f6c64656ee013e503c4
 const REGISTER_HASH: &str = "77c161fd6332683d0f06340dc81922369c662e8ca5c669b55db6d563709b866c";
 const PAYMENT_HEX: &str = "0d000000000000006b6f706e65742d676f6c64656ea6ae64cc54fe8de3264dd6bf2c479928147437a1e1df7dc7395a8735f42d253a07000000000000000300000039344ef065672ca2cf46cf84b98dce055028336981b0615a9328f064cd6114ffa861000000000000050000000000000062616b736fababababababababababababababababf761fe2240fc512543de44b98bda65d09179c8f954c03daf18430442c79c3292303422d6f40577c69622de9d0a5de83958c8cfdc6b318613378de9519e4e3305";
 const PAYMENT_HASH: &str = "137bb9899cd4aec4c22a30acae772d593b2e821a529bb0c68388846da2fc16b5";
-const BLOCK_HASH: &str = "5b6e675fd66049677109c78f1f016585897c4bbbe89c7d584a79680a3caea9c4";
-const BLOCK_BYTES_HASH: &str = "6a48c4d8fae3494a3f83aa4c000d14eb2e82a22b9eedeff9d2a75db118fa437c";
+const BLOCK_HASH: &str = "4b9054c0cca640da9c5a645ea7dd84e222c0690d00d69fe53454974dee96973f";
+const BLOCK_BYTES_HASH: &str = "0420280ea0cbcc9827024b4d535570e429ed2d860541f36dc8c599df5d5736d5";
 
 #[test]
 fn transactions_and_block_have_fixed_bytes_and_hashes() {

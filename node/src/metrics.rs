@@ -42,6 +42,10 @@ pub struct Metrics {
     pub blocks_committed: AtomicU64,
     pub mempool_size: AtomicU64,
     pub peers: AtomicU64,
+    /// Conflicting consensus messages (equivocations) this node saw.
+    pub evidence_seen: AtomicU64,
+    /// Catch-up peers this node caught with a false claim or a bad page.
+    pub catch_up_penalties: AtomicU64,
     latency_buckets: [AtomicU64; LATENCY_BUCKETS_MS.len()],
     latency_count: AtomicU64,
     latency_sum_ms: AtomicU64,
@@ -142,7 +146,7 @@ impl Metrics {
 
     fn render_counters_and_gauges(&self, out: &mut String) {
         // (name, help, kind, value)
-        let series: [(&str, &str, &str, &AtomicU64); 7] = [
+        let series: [(&str, &str, &str, &AtomicU64); 9] = [
             ("kopnet_height", "Committed height.", "gauge", &self.height),
             (
                 "kopnet_round",
@@ -175,6 +179,18 @@ impl Metrics {
                 &self.mempool_size,
             ),
             ("kopnet_peers", "Connected peers.", "gauge", &self.peers),
+            (
+                "kopnet_evidence_seen_total",
+                "Equivocations (conflicting signed votes or proposals) this node saw.",
+                "counter",
+                &self.evidence_seen,
+            ),
+            (
+                "kopnet_catch_up_penalties_total",
+                "Catch-up peers caught with a false height claim or a page that does not verify.",
+                "counter",
+                &self.catch_up_penalties,
+            ),
         ];
         for (name, help, kind, value) in series {
             let v = value.load(Ordering::Relaxed);

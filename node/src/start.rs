@@ -101,7 +101,8 @@ fn engine_config(chain_id: &str, config: &NodeConfig) -> Result<EngineConfig, No
         delta_ms: c.timeout_delta_ms,
         empty_block_interval_ms: c.empty_block_interval_ms,
     };
-    engine.value_bytes_max = wire::WIRE_BYTES_MAX;
+    // A proposal's value is a block: bounded by the block size limit.
+    engine.value_bytes_max = kopnet_ledger::block::BLOCK_BYTES_MAX;
     Ok(engine)
 }
 
@@ -183,6 +184,7 @@ fn open_host(
         verified_signatures_max: VERIFIED_SIGNATURES_MAX,
         runs_consensus: config.role == Role::Validator,
         observers: genesis.observers.iter().map(|o| o.key).collect(),
+        include_evidence: true,
     };
     let host = Host::open(
         store,

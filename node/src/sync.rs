@@ -2,8 +2,9 @@
 //! committed blocks. Serving pages and verifying and committing what comes
 //! back is the host's job ([`crate::host::catch_up`]).
 
-use crate::p2p::P2pHandle;
+use crate::p2p::{key_of_peer, P2pHandle};
 use crate::wire::{self, SyncRequest, SyncResponse, SYNC_PAGE_MAX};
+use kopnet_consensus::PublicKey;
 
 /// What one fetch produced.
 #[derive(Debug)]
@@ -12,16 +13,33 @@ pub enum SyncOutcome {
     Failed(String),
 }
 
-/// Ask the `index`-th connected peer (mod count) for blocks from `from`.
-pub async fn fetch(p2p: &P2pHandle, index: usize, from: u64) -> SyncOutcome {
+/// Ask `target` if it is connected, else the `index`-th connected peer
+/// (mod count), for blocks from `from`. Returns the key of the peer asked.
+pub async fn fetch(
+    p2p: &P2pHandle,
+    index: usize,
+    from: u64,
+    target: Option<PublicKey>,
+) -> (Option<PublicKey>, SyncOutcome) {
     let peers = match p2p.connected_peers().await {
         Ok(peers) if !peers.is_empty() => peers,
-        Ok(_) => return SyncOutcome::Failed("no peers".into()),
-        Err(e) => return SyncOutcome::Failed(e.to_string()),
+        Ok(_) => return (target, SyncOutcome::Failed("no peers".into())),
+        Err(e) => return (target, SyncOutcome::Failed(e.to_string())),
     };
-    let Some(peer) = peers.get(index % peers.len()).copied() else {
-        return SyncOutcome::Failed("no peers".into());
+    let wanted = target.and_then(|key| {
+        peers
+            .iter()
+            .copied()
+            .find(|peer| key_of_peer(peer) == Some(key))
+    });
+    let Some(peer) = wanted.or_else(|| peers.get(index % peers.len()).copied()) else {
+        return (target, SyncOutcome::Failed("no peers".into()));
     };
+    let key = key_of_peer(&peer);
+    (key, ask(p2p, peer, from).await)
+}
+
+async fn ask(p2p: &P2pHandle, peer: libp2p::PeerId, from: u64) -> SyncOutcome {
     let request = wire::encode(&SyncRequest::Blocks {
         from,
         limit: SYNC_PAGE_MAX,

@@ -129,6 +129,7 @@ impl<S: Storage> Ledger<S> {
         self.state.apply(&execution.writes);
         self.height = height;
         self.last_block_hash = hash;
+        self.last_block_time_ms = block.header.time_ms;
         self.state_root = root;
         self.revision = self.revision.wrapping_add(1);
         Ok(BlockOutcome {

@@ -20,6 +20,10 @@ pub enum BlockError {
     WrongTxRoot,
     #[error("block has more than BLOCK_TXS_MAX transactions or BLOCK_BYTES_MAX bytes")]
     TooLarge,
+    #[error("block time {time_ms} ms is not after its parent's {parent_ms} ms")]
+    TimeNotAfterParent { time_ms: u64, parent_ms: u64 },
+    #[error("block evidence: {0}")]
+    Evidence(crate::evidence::EvidenceError),
     #[error("transaction {index} cannot be in a block: {reason}")]
     InvalidTx { index: usize, reason: Rejection },
 }

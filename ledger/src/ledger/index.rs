@@ -4,6 +4,7 @@
 use super::executed::Execution;
 use super::{corrupt, LedgerError};
 use crate::block::Block;
+use crate::evidence::CommittedEvidence;
 use crate::keys;
 use crate::rejection::Rejection;
 use crate::storage::WriteBatch;
@@ -33,6 +34,19 @@ pub(super) fn index_block(
     let height = block.header.height;
     batch.put(keys::block(height), block.encode().map_err(corrupt)?);
     batch.put(keys::block_hash(&hash), height.to_be_bytes().to_vec());
+    for (index, record) in block.evidence.iter().enumerate() {
+        let index = u32::try_from(index).map_err(corrupt)?;
+        let committed = CommittedEvidence {
+            record: record.clone(),
+            included_in_block: height,
+        };
+        let encoded = codec::encode(&committed).map_err(corrupt)?;
+        batch.put(keys::evidence(height, index), encoded);
+        batch.put(
+            keys::offence(&record.identity_key()),
+            height.to_be_bytes().to_vec(),
+        );
+    }
     let runs = execution
         .results
         .iter()

@@ -31,7 +31,7 @@ pub use apply::BlockOutcome;
 pub use errors::{BlockError, LedgerError};
 pub use executed::ExecutedBlock;
 pub use index::{touched_members, TxRecord};
-pub use propose::BlockLimits;
+pub use propose::{BlockContext, BlockLimits};
 pub use quote::Quote;
 pub use run::{SignatureCheck, VerifyAll};
 
@@ -56,6 +56,8 @@ pub struct Ledger<S: Storage> {
     tree: StateTree,
     height: u64,
     last_block_hash: Hash,
+    /// The last block's header time (0 before the first block).
+    last_block_time_ms: u64,
     state_root: Hash,
     /// Changes to `state` since the ledger was opened: one per applied
     /// block, one per fault-injected overwrite. An [`ExecutedBlock`] records
@@ -98,6 +100,7 @@ impl<S: Storage> Ledger<S> {
             tree,
             height: 0,
             last_block_hash: genesis_hash,
+            last_block_time_ms: 0,
             state_root: root,
             revision: 0,
         })
@@ -125,6 +128,18 @@ impl<S: Storage> Ledger<S> {
                 "state root at height {height} does not match the stored state"
             )));
         }
+        let last_block_time_ms = match height {
+            0 => 0,
+            h => match store.get(&keys::block(h))? {
+                Some(bytes) => {
+                    crate::block::Block::decode(&bytes)
+                        .map_err(corrupt)?
+                        .header
+                        .time_ms
+                }
+                None => return Err(corrupt(format!("missing block {h}"))),
+            },
+        };
         Ok(Ledger {
             store,
             chain_id: genesis.chain_id.clone(),
@@ -133,6 +148,7 @@ impl<S: Storage> Ledger<S> {
             tree,
             height,
             last_block_hash: Hash(last),
+            last_block_time_ms,
             state_root: root,
             revision: 0,
         })
@@ -152,6 +168,10 @@ impl<S: Storage> Ledger<S> {
     }
     pub fn state_root(&self) -> Hash {
         self.state_root
+    }
+    /// The last block's time (ms since the Unix epoch; 0 before block 1).
+    pub fn last_block_time_ms(&self) -> u64 {
+        self.last_block_time_ms
     }
     pub fn state(&self) -> &State {
         &self.state

@@ -6,6 +6,7 @@ use super::executed::Execution;
 use super::run::SignatureCheck;
 use super::{ExecutedBlock, Ledger};
 use crate::block::{tx_root, Block, BlockHeader, BLOCK_BYTES_MAX, BLOCK_TXS_MAX};
+use crate::evidence::{evidence_root, EvidenceRecord};
 use crate::rejection::Rejection;
 use crate::state::Overlay;
 use crate::storage::Storage;
@@ -28,6 +29,30 @@ impl Default for BlockLimits {
     }
 }
 
+/// What the proposer puts in a block besides transactions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlockContext {
+    pub proposer: PublicKey,
+    /// The proposer's clock (ms since the Unix epoch). The block's time is
+    /// this, or the parent's time + 1 if the clock is not past it.
+    pub time_ms: u64,
+    /// Evidence to take in, verified by the caller and not on the chain
+    /// yet (see [`Ledger::evidence_committed`]).
+    pub evidence: Vec<EvidenceRecord>,
+}
+
+impl BlockContext {
+    /// A context with no clock reading (the block's time is the parent's
+    /// + 1) and no evidence.
+    pub fn new(proposer: PublicKey) -> Self {
+        BlockContext {
+            proposer,
+            time_ms: 0,
+            evidence: Vec::new(),
+        }
+    }
+}
+
 impl<S: Storage> Ledger<S> {
     /// Build the next block from candidates in order, skipping those that
     /// cannot be admitted (bad signature, stale or future nonce, ...).
@@ -38,7 +63,8 @@ impl<S: Storage> Ledger<S> {
         limits: BlockLimits,
         sigs: &dyn SignatureCheck,
     ) -> (Block, Vec<(Hash, Rejection)>) {
-        let (executed, skipped) = self.build_executed_block(candidates, proposer, limits, sigs);
+        let context = BlockContext::new(proposer);
+        let (executed, skipped) = self.build_executed_block(candidates, context, limits, sigs);
         (executed.into_block(), skipped)
     }
 
@@ -48,7 +74,7 @@ impl<S: Storage> Ledger<S> {
     pub fn build_executed_block(
         &self,
         candidates: &[Transaction],
-        proposer: PublicKey,
+        context: BlockContext,
         limits: BlockLimits,
         sigs: &dyn SignatureCheck,
     ) -> (ExecutedBlock, Vec<(Hash, Rejection)>) {
@@ -83,6 +109,12 @@ impl<S: Storage> Ledger<S> {
             }
         }
         let hashes: Vec<Hash> = chosen.iter().map(|(h, _)| *h).collect();
+        let BlockContext {
+            proposer,
+            time_ms,
+            evidence,
+        } = context;
+        let evidence = self.admissible_evidence(height, evidence);
         let header = BlockHeader {
             chain_id: self.chain_id.clone(),
             height,
@@ -91,9 +123,15 @@ impl<S: Storage> Ledger<S> {
             tx_root: tx_root(&hashes),
             tx_count: u32::try_from(hashes.len()).unwrap_or(u32::MAX),
             proposer,
+            time_ms: time_ms.max(self.last_block_time_ms.saturating_add(1)),
+            evidence_root: evidence_root(&evidence),
         };
         let txs = chosen.into_iter().map(|(_, tx)| tx).collect();
-        let block = Block { header, txs };
+        let block = Block {
+            header,
+            txs,
+            evidence,
+        };
         let execution = Execution {
             writes: overlay.into_writes(),
             results,
@@ -105,5 +143,30 @@ impl<S: Storage> Ledger<S> {
             ExecutedBlock::new(block, hash, self.tip(), execution),
             skipped,
         )
+    }
+}
+
+impl<S: Storage> Ledger<S> {
+    /// The records of `evidence` that block `height` may carry: within the
+    /// bounds, each offence once, none already on the chain; at most
+    /// [`crate::evidence::BLOCK_EVIDENCE_MAX`].
+    fn admissible_evidence(
+        &self,
+        height: u64,
+        evidence: Vec<EvidenceRecord>,
+    ) -> Vec<EvidenceRecord> {
+        let mut taken: Vec<EvidenceRecord> = Vec::new();
+        for record in evidence {
+            if taken.len() >= crate::evidence::BLOCK_EVIDENCE_MAX {
+                break;
+            }
+            let mut candidate = taken.clone();
+            candidate.push(record.clone());
+            let fits = crate::evidence::check_list(height, &candidate).is_ok();
+            if fits && !self.evidence_committed(&record).unwrap_or(true) {
+                taken.push(record);
+            }
+        }
+        taken
     }
 }

@@ -4,6 +4,7 @@
 use super::{corrupt, decode_u64, Ledger, LedgerError, TxRecord};
 use crate::block::Block;
 use crate::commitment::StateProof;
+use crate::evidence::{CommittedEvidence, EvidenceRecord};
 use crate::keys;
 use crate::rejection::Rejection;
 use crate::settlement_window::SettlementWindow;
@@ -79,6 +80,23 @@ impl<S: Storage> Ledger<S> {
             Some(bytes) => Ok(Some(Block::decode(&bytes).map_err(corrupt)?)),
             None => Ok(None),
         }
+    }
+
+    /// Whether the offence of `record` is on the chain already.
+    pub fn evidence_committed(&self, record: &EvidenceRecord) -> Result<bool, LedgerError> {
+        Ok(self
+            .store
+            .get(&keys::offence(&record.identity_key()))?
+            .is_some())
+    }
+
+    /// Committed evidence, newest first, at most `limit` records.
+    pub fn evidence(&self, limit: usize) -> Result<Vec<CommittedEvidence>, LedgerError> {
+        self.store
+            .scan_prefix_rev(keys::EVIDENCE_PREFIX, None, limit)?
+            .into_iter()
+            .map(|(_, bytes)| codec::decode(&bytes).map_err(corrupt))
+            .collect()
     }
 
     pub fn block_height_by_hash(&self, hash: &Hash) -> Result<Option<u64>, LedgerError> {

@@ -7,6 +7,7 @@ use super::executed::Execution;
 use super::run::SignatureCheck;
 use super::{ExecutedBlock, Ledger};
 use crate::block::{tx_root, Block, BLOCK_BYTES_MAX, BLOCK_TXS_MAX};
+use crate::evidence::{check_list, evidence_root, EvidenceError};
 use crate::state::Overlay;
 use crate::storage::Storage;
 use kopnet_primitives::{codec, Hash};
@@ -79,6 +80,13 @@ impl<S: Storage> Ledger<S> {
         if header.prev_state_root != self.state_root {
             return Err(BlockError::WrongStateRoot);
         }
+        if header.time_ms <= self.last_block_time_ms {
+            return Err(BlockError::TimeNotAfterParent {
+                time_ms: header.time_ms,
+                parent_ms: self.last_block_time_ms,
+            });
+        }
+        self.check_evidence(block)?;
         if block.txs.len() > BLOCK_TXS_MAX {
             return Err(BlockError::TooLarge);
         }
@@ -87,7 +95,10 @@ impl<S: Storage> Ledger<S> {
         // arrived.
         let mut hashes = Vec::with_capacity(block.txs.len());
         let header_bytes = codec::encode(header).map_or(usize::MAX, |b| b.len());
-        let mut bytes = header_bytes.saturating_add(8);
+        let evidence_bytes = codec::encode(&block.evidence).map_or(usize::MAX, |b| b.len());
+        let mut bytes = header_bytes
+            .saturating_add(8)
+            .saturating_add(evidence_bytes);
         for tx in &block.txs {
             let (hash, size) = tx.hash_and_size();
             hashes.push(hash);
@@ -101,5 +112,23 @@ impl<S: Storage> Ledger<S> {
             return Err(BlockError::WrongTxRoot);
         }
         Ok(hashes)
+    }
+
+    /// The evidence list: bounds, its root, and no offence on the chain
+    /// already. (The proofs themselves are verified by the node host,
+    /// which knows consensus messages.)
+    fn check_evidence(&self, block: &Block) -> Result<(), BlockError> {
+        if evidence_root(&block.evidence) != block.header.evidence_root {
+            return Err(BlockError::Evidence(EvidenceError::WrongRoot));
+        }
+        check_list(block.header.height, &block.evidence).map_err(BlockError::Evidence)?;
+        for record in &block.evidence {
+            // A store that cannot answer counts as "already there": the
+            // block is refused rather than an offence recorded twice.
+            if self.evidence_committed(record).unwrap_or(true) {
+                return Err(BlockError::Evidence(EvidenceError::AlreadyCommitted));
+            }
+        }
+        Ok(())
     }
 }

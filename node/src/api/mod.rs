@@ -8,6 +8,7 @@
 
 pub mod client;
 mod events;
+mod evidence;
 mod governance;
 mod proof;
 mod queries;
@@ -57,6 +58,7 @@ pub fn routes() -> Router<ApiState> {
         .route("/v1/settlement/windows", get(queries::windows))
         .route("/v1/settlement/windows/{number}", get(queries::window))
         .route("/v1/events", get(events::events))
+        .route("/v1/evidence", get(evidence::evidence))
         .route("/v1/proposals", get(governance::proposals))
         .route("/v1/proposals/{id}", get(governance::proposal))
         .route("/v1/admin/isolate", post(write::isolate))

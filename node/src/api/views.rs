@@ -116,6 +116,13 @@ pub fn block_json(
         "tx_root": h.tx_root.to_hex(),
         "tx_count": h.tx_count,
         "proposer": h.proposer.to_address(),
+        "time_ms": h.time_ms,
+        "evidence": block.evidence.iter().map(|e| json!({
+            "offender": e.offender.to_address(),
+            "kind": e.kind.as_str(),
+            "height": e.height,
+            "round": e.round,
+        })).collect::<Vec<_>>(),
         "certificate": cert.map(|c| json!({
             "round": c.round,
             "signers": c.signatures.iter().map(|s| s.validator.to_address()).collect::<Vec<_>>(),
@@ -263,8 +270,11 @@ mod tests {
                 tx_root: Hash::ZERO,
                 tx_count: 1,
                 proposer: key_for("ksp-sejahtera").public(),
+                time_ms: 1,
+                evidence_root: Hash::ZERO,
             },
             txs: vec![tx],
+            evidence: Vec::new(),
         };
         assert_eq!(
             block_json(&block, None, None)["txs"][0]["agent"],

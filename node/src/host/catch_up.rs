@@ -8,58 +8,193 @@ use super::effect::{CommitPath, Committed, Effect, Effects};
 use super::state::HostState;
 use crate::chain_store;
 use crate::wire::{SyncRequest, SyncResponse, SyncedBlock, SYNC_PAGE_BYTES_MAX, SYNC_PAGE_MAX};
-use kopnet_consensus::{codec, CommitCertificate};
+use kopnet_consensus::{codec, CommitCertificate, PublicKey};
 use kopnet_ledger::{Block, Storage};
+use std::collections::BTreeMap;
 
-/// The catch-up state: the best height peers claimed, and the request in
-/// flight (at most one).
+/// Peers whose height claims are remembered (allowed peers only reach the
+/// host, so this is a bound, not a filter).
+pub const CLAIMS_MAX: usize = 256;
+/// How long a peer whose claim or page proved false is not believed.
+pub const DISCREDIT_MS: u64 = 60_000;
+/// Failed requests (timeouts, no answer) to a claimant before its claim is
+/// dropped without penalty (it may just be gone).
+pub const CLAIM_FAILURES_MAX: u32 = 3;
+
+/// Why the host wants a peer penalised.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PeerOffence {
+    /// It answered a catch-up request with a block or certificate that
+    /// does not verify.
+    BadSyncPage,
+    /// It claimed a committed height it then could not serve.
+    FalseHeightClaim,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Claim {
+    height: u64,
+    failures: u32,
+}
+
+/// The request in flight: its attempt number and the peer it targets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InFlight {
+    pub attempt: u64,
+    pub peer: Option<PublicKey>,
+}
+
+/// The catch-up state. Heights peers claim (in `Committed` hints and in
+/// the height of their catch-up answers) are *claims*: a claim makes the
+/// node ask that very peer for blocks; a peer that then cannot serve a
+/// block above our height, or serves one that does not verify, loses its
+/// claim, is not believed for [`DISCREDIT_MS`] and is reported for a
+/// penalty. The node is `syncing` while an unrefuted claim is above its
+/// height — never for good on one peer's word.
 #[derive(Debug, Default)]
 pub struct CatchUp {
-    best_seen_height: u64,
-    /// The attempt in flight, if any.
-    in_flight: Option<u64>,
+    claims: BTreeMap<PublicKey, Claim>,
+    /// Peers not believed until the given time (ms).
+    discredited: BTreeMap<PublicKey, u64>,
+    in_flight: Option<InFlight>,
     attempts: u64,
 }
 
 impl CatchUp {
-    pub fn new(height: u64) -> Self {
-        CatchUp {
-            best_seen_height: height,
-            ..CatchUp::default()
-        }
+    pub fn new() -> Self {
+        CatchUp::default()
     }
 
-    /// Whether peers claim heights above `height`.
+    /// Whether a peer's standing claim is above `height`.
     pub fn behind(&self, height: u64) -> bool {
-        self.best_seen_height > height
+        self.claims.values().any(|c| c.height > height)
     }
 
-    pub fn saw_height(&mut self, height: u64) {
-        self.best_seen_height = self.best_seen_height.max(height);
+    /// The highest standing claim, if any.
+    pub fn best_claim(&self) -> Option<u64> {
+        self.claims.values().map(|c| c.height).max()
     }
 
-    /// Ask for blocks after `height` unless a request is in flight.
+    /// `peer` says it committed `height`. Ignored from a discredited peer
+    /// (until its time is up) or when the table is full; returns whether
+    /// the claim stands.
+    pub fn claim(&mut self, now_ms: u64, peer: PublicKey, height: u64) -> bool {
+        match self.discredited.get(&peer) {
+            Some(until) if *until > now_ms => return false,
+            Some(_) => {
+                self.discredited.remove(&peer);
+            }
+            None => {}
+        }
+        if let Some(claim) = self.claims.get_mut(&peer) {
+            if height > claim.height {
+                *claim = Claim {
+                    height,
+                    failures: 0,
+                };
+            }
+            return true;
+        }
+        if self.claims.len() >= CLAIMS_MAX {
+            return false;
+        }
+        self.claims.insert(
+            peer,
+            Claim {
+                height,
+                failures: 0,
+            },
+        );
+        true
+    }
+
+    /// Drop claims at or below our `height` (fulfilled).
+    pub fn forget_up_to(&mut self, height: u64) {
+        self.claims.retain(|_, c| c.height > height);
+    }
+
+    /// Ask for blocks after `height` unless a request is in flight: from
+    /// the peer with the highest claim above it, or from any peer.
     pub fn request(&mut self, height: u64, effects: &mut Effects) {
         if self.in_flight.is_some() {
             return;
         }
+        let peer = self
+            .claims
+            .iter()
+            .filter(|(_, c)| c.height > height)
+            .max_by_key(|(key, c)| (c.height, std::cmp::Reverse(**key)))
+            .map(|(key, _)| *key);
         self.attempts = self.attempts.wrapping_add(1);
-        self.in_flight = Some(self.attempts);
+        self.in_flight = Some(InFlight {
+            attempt: self.attempts,
+            peer,
+        });
         effects.push(Effect::RequestBlocks {
             from: height.saturating_add(1),
             attempt: self.attempts,
+            peer,
         });
     }
 
-    /// The answer to `attempt` arrived (or failed): true if it was the one
-    /// in flight (a stale answer is ignored).
-    pub fn answered(&mut self, attempt: u64) -> bool {
-        if self.in_flight == Some(attempt) {
-            self.in_flight = None;
-            true
-        } else {
-            false
+    /// The answer to `attempt` arrived (or failed): the request, if it was
+    /// the one in flight (a stale answer is ignored).
+    pub fn answered(&mut self, attempt: u64) -> Option<InFlight> {
+        match self.in_flight {
+            Some(in_flight) if in_flight.attempt == attempt => self.in_flight.take(),
+            _ => None,
         }
+    }
+
+    /// A request to `peer` failed: after [`CLAIM_FAILURES_MAX`] failures
+    /// its claim is dropped.
+    pub fn failed(&mut self, peer: Option<PublicKey>) {
+        let Some(peer) = peer else { return };
+        if let Some(claim) = self.claims.get_mut(&peer) {
+            claim.failures = claim.failures.saturating_add(1);
+            if claim.failures >= CLAIM_FAILURES_MAX {
+                self.claims.remove(&peer);
+            }
+        }
+    }
+
+    /// `peer` proved false: drop its claim, do not believe it for a while.
+    pub fn discredit(&mut self, now_ms: u64, peer: PublicKey) {
+        self.claims.remove(&peer);
+        if self.discredited.len() >= CLAIMS_MAX {
+            // Expired entries first; the table stays bounded either way.
+            self.discredited.retain(|_, until| *until > now_ms);
+        }
+        if self.discredited.len() < CLAIMS_MAX {
+            self.discredited
+                .insert(peer, now_ms.saturating_add(DISCREDIT_MS));
+        }
+    }
+
+    /// What a page from `peer` says about it: `served` is whether it
+    /// carried any block, `refused` whether one failed verification,
+    /// `ours` our height before the page. Returns the offence, if any
+    /// (the claim is dropped and the peer discredited then).
+    pub fn judge_page(
+        &mut self,
+        now_ms: u64,
+        peer: PublicKey,
+        served: bool,
+        refused: bool,
+        ours: u64,
+    ) -> Option<PeerOffence> {
+        let claimed_more = self.claims.get(&peer).is_some_and(|c| c.height > ours);
+        let offence = if refused {
+            Some(PeerOffence::BadSyncPage)
+        } else if !served && claimed_more {
+            Some(PeerOffence::FalseHeightClaim)
+        } else {
+            None
+        };
+        if offence.is_some() {
+            self.discredit(now_ms, peer);
+        }
+        offence
     }
 }
 
@@ -239,25 +374,78 @@ mod tests {
         assert!(page(0, 64, 0, usize::MAX, |_| Some(synced(10))).is_empty());
     }
 
+    fn key(i: u8) -> PublicKey {
+        kopnet_consensus::Keypair::from_seed([i; 32]).public()
+    }
+
     #[test]
-    fn one_request_in_flight_and_stale_answers_ignored() {
-        let mut catch_up = CatchUp::new(5);
+    fn one_request_in_flight_to_the_best_claimant_and_stale_answers_ignored() {
+        let mut catch_up = CatchUp::new();
         let mut effects = Effects::default();
+        assert!(catch_up.claim(0, key(1), 7));
+        assert!(catch_up.claim(0, key(2), 9));
         catch_up.request(5, &mut effects);
         catch_up.request(5, &mut effects);
         assert_eq!(effects.len(), 1);
         assert!(matches!(
             effects.iter().next(),
-            Some(Effect::RequestBlocks {
-                from: 6,
-                attempt: 1
-            })
+            Some(Effect::RequestBlocks { from: 6, attempt: 1, peer: Some(p) }) if *p == key(2)
         ));
-        assert!(!catch_up.answered(7));
-        assert!(catch_up.answered(1));
-        assert!(!catch_up.answered(1));
-        assert!(!catch_up.behind(5));
-        catch_up.saw_height(9);
+        assert!(catch_up.answered(7).is_none());
+        assert_eq!(catch_up.answered(1).map(|f| f.peer), Some(Some(key(2))));
+        assert!(catch_up.answered(1).is_none());
         assert!(catch_up.behind(5));
+        catch_up.forget_up_to(9);
+        assert!(!catch_up.behind(9));
+    }
+
+    #[test]
+    fn a_false_claim_is_dropped_penalised_and_not_believed_for_a_while() {
+        let mut catch_up = CatchUp::new();
+        assert!(catch_up.claim(0, key(3), 1_000_000));
+        assert!(catch_up.behind(5));
+        // It answers with no block above ours: a false claim.
+        assert_eq!(
+            catch_up.judge_page(10, key(3), false, false, 5),
+            Some(PeerOffence::FalseHeightClaim)
+        );
+        assert!(!catch_up.behind(5));
+        // Its next hints are ignored until the discredit runs out.
+        assert!(!catch_up.claim(20, key(3), 2_000_000));
+        assert!(!catch_up.behind(5));
+        assert!(catch_up.claim(10 + DISCREDIT_MS, key(3), 6));
+        // A page that does not verify is a bad page.
+        assert_eq!(
+            catch_up.judge_page(10 + DISCREDIT_MS, key(3), true, true, 5),
+            Some(PeerOffence::BadSyncPage)
+        );
+        // An honest answer is no offence.
+        assert!(catch_up.claim(0, key(4), 8));
+        assert_eq!(catch_up.judge_page(0, key(4), true, false, 5), None);
+        assert!(catch_up.behind(5));
+    }
+
+    #[test]
+    fn a_silent_claimant_loses_its_claim_without_penalty() {
+        let mut catch_up = CatchUp::new();
+        assert!(catch_up.claim(0, key(5), 50));
+        for _ in 0..CLAIM_FAILURES_MAX {
+            assert!(catch_up.behind(10));
+            catch_up.failed(Some(key(5)));
+        }
+        assert!(!catch_up.behind(10));
+        assert!(catch_up.claim(0, key(5), 50));
+    }
+
+    #[test]
+    fn claims_are_bounded() {
+        let mut catch_up = CatchUp::new();
+        for i in 0..CLAIMS_MAX {
+            let mut bytes = [0u8; 32];
+            bytes[..8].copy_from_slice(&(i as u64).to_be_bytes());
+            let peer = PublicKey(bytes);
+            assert!(catch_up.claim(0, peer, 10));
+        }
+        assert!(!catch_up.claim(0, key(6), 10));
     }
 }

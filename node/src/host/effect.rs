@@ -58,7 +58,19 @@ pub enum Effect {
     /// for committed blocks from height `from`; answer with
     /// [`super::Host::on_blocks`] or [`super::Host::on_blocks_failed`]
     /// with the same `attempt`.
-    RequestBlocks { from: u64, attempt: u64 },
+    /// `peer` is the peer whose height claim the request checks, if any
+    /// (ask that one: a claim is verified by asking its claimant).
+    RequestBlocks {
+        from: u64,
+        attempt: u64,
+        peer: Option<PublicKey>,
+    },
+    /// A peer proved false (a page that does not verify, a height it could
+    /// not serve): have the network penalise it.
+    Penalise {
+        peer: PublicKey,
+        offence: super::catch_up::PeerOffence,
+    },
     /// A block was committed: update metrics, events and latencies.
     Committed(Box<Committed>),
     /// Consensus started `height` with `validators`.
@@ -69,7 +81,8 @@ pub enum Effect {
     /// The peers allowed to connect changed (a cooperative was added or
     /// removed by governance): give the network the new list.
     AllowList(Vec<PublicKey>),
-    /// Conflicting messages of one validator were seen.
+    /// Conflicting messages of one validator were seen (the host keeps the
+    /// evidence for its next proposal; this is for logs and metrics).
     Evidence(Evidence),
 }
 

@@ -36,6 +36,7 @@ pub mod admission;
 pub mod catch_up;
 pub mod commit;
 pub mod effect;
+pub mod evidence;
 pub mod state;
 pub mod timers;
 pub mod values;
@@ -56,6 +57,7 @@ use crate::mempool::Mempool;
 use crate::verified::VerifiedSignatures;
 use crate::wire::{self, ConsensusGossip, SyncResponse, Verdict};
 use catch_up::{CatchUp, SyncedBlockOutcome};
+use evidence::EvidencePool;
 use kopnet_consensus::types::Message;
 use kopnet_consensus::{
     Decision, Engine, EngineConfig, EngineError, Input, InputError, Keypair, Output, Outputs,
@@ -84,6 +86,10 @@ pub struct HostConfig {
     /// Keys always allowed to connect besides the ledger's cooperatives
     /// (the observers registered in genesis).
     pub observers: Vec<PublicKey>,
+    /// Take evidence of misbehaviour into the blocks this node proposes.
+    /// Always on in a real node; a test build switches it off to show that
+    /// the Byzantine runner notices.
+    pub include_evidence: bool,
 }
 
 /// Why the host cannot go on. The shell stops the node and reports it.
@@ -113,6 +119,8 @@ pub struct Host<S: Storage, K: SafetyStore> {
     allowed: Vec<PublicKey>,
     /// See [`EXECUTED_BLOCKS_MAX`].
     executed: VecDeque<ExecutedBlock>,
+    /// Evidence waiting for a block of ours.
+    evidence: EvidencePool,
 }
 
 impl<S: Storage, K: SafetyStore> std::fmt::Debug for Host<S, K> {
@@ -146,13 +154,17 @@ where
         let height = ledger.height();
         let engine = if config.runs_consensus {
             let validators = chain_store::validator_set(&ledger, height.saturating_add(1))?;
-            Some(Engine::new(
+            let mut engine = Engine::new(
                 config.engine.clone(),
                 keypair.clone(),
                 height.saturating_add(1),
                 validators,
                 record,
-            )?)
+            )?;
+            if let Ok(next) = chain_store::validator_set(&ledger, height.saturating_add(2)) {
+                engine.set_next_validators(next);
+            }
+            Some(engine)
         } else {
             None
         };
@@ -169,9 +181,10 @@ where
             config,
             engine,
             safety,
-            catch_up: CatchUp::new(height),
+            catch_up: CatchUp::new(),
             allowed: Vec::new(),
             executed: VecDeque::new(),
+            evidence: EvidencePool::default(),
         })
     }
 
@@ -194,9 +207,15 @@ where
         self.state.height()
     }
 
-    /// Whether peers claim blocks this node has not committed yet.
+    /// Whether a peer's standing claim is above this node's height (see
+    /// [`CatchUp`]: a claim that proves false is dropped).
     pub fn syncing(&self) -> bool {
         self.catch_up.behind(self.height())
+    }
+
+    /// Offences seen and not on the chain yet.
+    pub fn pending_evidence(&self) -> usize {
+        self.evidence.len()
     }
 
     /// Start: the allow-list, the engine's first height and its timers.
@@ -260,9 +279,35 @@ where
                 if author != Some(from) {
                     return Ok((Verdict::Reject, Effects::default()));
                 }
-                Ok((Verdict::Accept, self.on_peer_height(height)))
+                Ok((Verdict::Accept, self.on_peer_height(now_ms, from, height)))
             }
-            ConsensusGossip::Message(message) => self.on_consensus_message(now_ms, message),
+            ConsensusGossip::Message(message) => {
+                // Consensus messages travel under validators' names only: an
+                // observer (or a validator's leaked key that is no longer
+                // one) cannot inject or re-publish them as its own.
+                if !author.is_some_and(|a| self.is_validator(&a)) {
+                    return Ok((Verdict::Reject, Effects::default()));
+                }
+                self.on_consensus_message(now_ms, message)
+            }
+        }
+    }
+
+    /// Whether `key` is a validator of the height being decided or the next.
+    fn is_validator(&self, key: &PublicKey) -> bool {
+        match self.engine.as_ref() {
+            Some(engine) => {
+                engine.validators().power_of(key) > 0
+                    || engine
+                        .next_validators()
+                        .is_some_and(|s| s.power_of(key) > 0)
+            }
+            None => self
+                .state
+                .ledger
+                .read()
+                .map(|ledger| ledger.validators().iter().any(|(k, _)| k == key))
+                .unwrap_or(false),
         }
     }
 
@@ -286,6 +331,9 @@ where
             Message::Vote(v) => Input::Vote(v),
         };
         let verdict = match self.feed(now_ms, input, &mut effects)? {
+            // A message that conflicts with one kept (the evidence is ours
+            // now) is not forwarded.
+            Ok(()) if effects.iter().any(|e| matches!(e, Effect::Evidence(_))) => Verdict::Ignore,
             Ok(()) => Verdict::Accept,
             Err(e) => {
                 tracing::trace!(error = %e, "consensus message dropped");
@@ -295,12 +343,12 @@ where
         Ok((verdict, effects))
     }
 
-    /// A peer says it committed `height`: catch up if that is ahead of us.
-    pub fn on_peer_height(&mut self, height: u64) -> Effects {
+    /// `peer` says it committed `height`: a claim, checked by asking it
+    /// for the blocks if that is ahead of us.
+    pub fn on_peer_height(&mut self, now_ms: u64, peer: PublicKey, height: u64) -> Effects {
         let mut effects = Effects::default();
-        self.catch_up.saw_height(height);
         let ours = self.height();
-        if height > ours {
+        if height > ours && self.catch_up.claim(now_ms, peer, height) {
             self.catch_up.request(ours, &mut effects);
         }
         effects
@@ -313,21 +361,30 @@ where
         effects
     }
 
-    /// A page of blocks answering [`Effect::RequestBlocks`] `attempt`:
-    /// verify and commit them in order, stop at the first bad one, then
-    /// run consensus from the new height (keeping the safety record, so
-    /// the node never signs twice).
+    /// A page of blocks from `peer` answering [`Effect::RequestBlocks`]
+    /// `attempt`: verify and commit them in order, stop at the first bad
+    /// one, then run consensus from the new height (keeping the safety
+    /// record, so the node never signs twice). A page that does not verify,
+    /// or an empty page from a peer claiming more than we have, has the
+    /// peer penalised ([`Effect::Penalise`]).
     pub fn on_blocks(
         &mut self,
         now_ms: u64,
         attempt: u64,
+        peer: Option<PublicKey>,
         response: &SyncResponse,
     ) -> Result<Effects, HostError> {
         let mut effects = Effects::default();
-        if !self.catch_up.answered(attempt) {
+        if self.catch_up.answered(attempt).is_none() {
             return Ok(effects);
         }
-        self.catch_up.saw_height(response.height);
+        let ours = self.height();
+        if let Some(peer) = peer {
+            if response.height > ours {
+                self.catch_up.claim(now_ms, peer, response.height);
+            }
+        }
+        let mut refused = false;
         let mut applied = 0u64;
         for synced in &response.blocks {
             let taken = catch_up::take_one(&self.state, synced).map_err(|e| HostError::Commit {
@@ -341,9 +398,20 @@ where
                 }
                 Ok(SyncedBlockOutcome::Known) => {}
                 Err(refusal) => {
-                    tracing::warn!(%refusal, "rejected synced block");
+                    tracing::warn!(%refusal, ?peer, "rejected synced block");
+                    refused = true;
                     break;
                 }
+            }
+        }
+        if let Some(peer) = peer {
+            let served = !response.blocks.is_empty();
+            if let Some(offence) = self
+                .catch_up
+                .judge_page(now_ms, peer, served, refused, ours)
+            {
+                tracing::warn!(%peer, ?offence, claimed = response.height, "catch-up peer proved false");
+                effects.push(Effect::Penalise { peer, offence });
             }
         }
         let height = self.height();
@@ -363,7 +431,9 @@ where
 
     /// The request `attempt` failed (no peer, timeout, bad answer).
     pub fn on_blocks_failed(&mut self, attempt: u64) {
-        self.catch_up.answered(attempt);
+        if let Some(in_flight) = self.catch_up.answered(attempt) {
+            self.catch_up.failed(in_flight.peer);
+        }
     }
 
     /// Feed one input to the engine and carry out everything it leads to.
@@ -397,7 +467,7 @@ where
     ) -> Result<(), HostError> {
         let mut queue: VecDeque<Output> = outputs.into_iter().collect();
         while let Some(output) = queue.pop_front() {
-            let follow_ups = self.carry_out(output, effects)?;
+            let follow_ups = self.carry_out(now_ms, output, effects)?;
             for input in follow_ups {
                 let Some(engine) = self.engine.as_mut() else {
                     break;
@@ -414,6 +484,7 @@ where
     /// One engine output: effects for the shell, and the inputs that answer it.
     fn carry_out(
         &mut self,
+        now_ms: u64,
         output: Output,
         effects: &mut Effects,
     ) -> Result<Vec<Input>, HostError> {
@@ -443,7 +514,13 @@ where
             }
             Output::GetValue { height, round } => {
                 let proposer = self.keypair.public();
-                let built = values::build(&self.state, height, proposer, self.config.block_limits);
+                let evidence = if self.config.include_evidence {
+                    self.evidence.records()
+                } else {
+                    Vec::new()
+                };
+                let limits = self.config.block_limits;
+                let built = values::build(&self.state, height, proposer, now_ms, evidence, limits);
                 Ok(built
                     .map(|(value, executed)| {
                         self.keep_executed(executed);
@@ -460,8 +537,14 @@ where
                 height,
                 round,
                 value,
+                proposer,
+                valid_round,
             } => {
-                let valid = match values::validate(&self.state, height, &value) {
+                let by = values::ProposedBy {
+                    signer: proposer,
+                    fresh: valid_round.is_none(),
+                };
+                let valid = match values::validate(&self.state, height, by, now_ms, &value) {
                     Ok(executed) => {
                         self.keep_executed(executed);
                         true
@@ -480,7 +563,15 @@ where
             }
             Output::Decide(decision) => self.on_decide(decision, effects),
             Output::Evidence(evidence) => {
-                tracing::warn!(?evidence, "conflicting votes observed (evidence)");
+                let offence = evidence.offence();
+                tracing::warn!(
+                    offender = %offence.offender,
+                    height = offence.height,
+                    round = offence.round,
+                    vote = ?offence.vote,
+                    "conflicting messages observed: evidence kept for the next block"
+                );
+                self.evidence.add(&evidence);
                 effects.push(Effect::Evidence(evidence));
                 Ok(Vec::new())
             }
@@ -520,12 +611,13 @@ where
             self.after_commit(committed, effects);
         }
         let next = height.saturating_add(1);
-        let validators = {
+        let (validators, next_validators) = {
             let ledger = self.state.ledger.read().map_err(|_| HostError::Commit {
                 height,
                 reason: "ledger lock poisoned".into(),
             })?;
-            chain_store::validator_set(&ledger, next)?
+            let after = chain_store::validator_set(&ledger, next.saturating_add(1)).ok();
+            (chain_store::validator_set(&ledger, next)?, after)
         };
         effects.push(Effect::HeightStarted {
             height: next,
@@ -534,6 +626,7 @@ where
         let mut inputs = vec![Input::NextHeight {
             height: next,
             validators,
+            next_validators,
         }];
         if self.state.mempool_len() > 0 {
             inputs.push(Input::TxsAvailable { height: next });
@@ -554,7 +647,11 @@ where
     /// Bookkeeping after any commit.
     fn after_commit(&mut self, committed: Committed, effects: &mut Effects) {
         self.executed.clear();
-        self.catch_up.saw_height(committed.outcome.height);
+        let height = committed.outcome.height;
+        self.catch_up.forget_up_to(height);
+        if !self.evidence.is_empty() {
+            self.evidence.prune(&self.state, height);
+        }
         self.refresh_allow_list(effects);
         effects.push(Effect::Committed(Box::new(committed)));
     }
@@ -571,12 +668,13 @@ where
             return Ok(());
         };
         let record = old.safety_record().clone();
-        let validators = {
+        let (validators, next_validators) = {
             let ledger = self.state.ledger.read().map_err(|_| HostError::Commit {
                 height,
                 reason: "ledger lock poisoned".into(),
             })?;
-            chain_store::validator_set(&ledger, height)?
+            let after = chain_store::validator_set(&ledger, height.saturating_add(1)).ok();
+            (chain_store::validator_set(&ledger, height)?, after)
         };
         let mut engine = Engine::new(
             self.config.engine.clone(),
@@ -585,6 +683,9 @@ where
             validators.clone(),
             Some(record),
         )?;
+        if let Some(next) = next_validators {
+            engine.set_next_validators(next);
+        }
         effects.push(Effect::HeightStarted { height, validators });
         let outputs = engine.start(now_ms);
         self.engine = Some(engine);

@@ -56,6 +56,7 @@ fn config() -> HostConfig {
         empty_block_interval_ms: 50,
     };
     HostConfig {
+        include_evidence: true,
         engine,
         block_limits: BlockLimits::default(),
         mempool: MempoolConfig::default(),

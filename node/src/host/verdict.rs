@@ -22,7 +22,9 @@ pub fn for_engine_error(error: &InputError) -> Verdict {
         | InputError::BadCertificate { .. }
         | InputError::ProposerNotFound { .. }
         | InputError::NotDecided { .. }
-        | InputError::FutureBufferFull { .. } => Verdict::Ignore,
+        | InputError::FutureBufferFull { .. }
+        | InputError::NextSetUnknown { .. }
+        | InputError::ConflictAlreadyReported { .. } => Verdict::Ignore,
     }
 }
 

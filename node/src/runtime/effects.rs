@@ -54,7 +54,12 @@ impl Runtime {
                     step,
                 },
             ),
-            Effect::RequestBlocks { from, attempt } => self.request_blocks(from, attempt),
+            Effect::RequestBlocks {
+                from,
+                attempt,
+                peer,
+            } => self.request_blocks(from, attempt, peer),
+            Effect::Penalise { peer, offence } => self.penalise(peer, offence).await,
             Effect::Committed(committed) => {
                 #[cfg(feature = "fault-injection")]
                 crate::fault::after_commit(self.host.state(), &committed);
@@ -73,9 +78,27 @@ impl Runtime {
                     tracing::warn!(%error, "cannot update the peer allow-list");
                 }
             }
-            // The host logged it; gossiping evidence is not done yet.
-            Effect::Evidence(_) => {}
+            // The host logged it and keeps it for its next proposal.
+            Effect::Evidence(_) => {
+                self.node
+                    .metrics
+                    .evidence_seen
+                    .fetch_add(1, Ordering::Relaxed);
+            }
         }
+    }
+
+    /// Have the network penalise a peer the host caught out.
+    async fn penalise(
+        &mut self,
+        peer: kopnet_consensus::PublicKey,
+        offence: crate::host::catch_up::PeerOffence,
+    ) {
+        tracing::warn!(%peer, ?offence, "penalising a peer");
+        self.node
+            .metrics
+            .catch_up_penalties
+            .fetch_add(1, Ordering::Relaxed);
     }
 
     /// Facts for `/v1/status` and the metrics that follow the host.

@@ -35,8 +35,9 @@ pub const INGEST_BATCHES: usize = 4;
 /// Catch-up answers waiting for the loop.
 const SYNC_RESULTS_MAX: usize = 4;
 
-/// A catch-up answer: the host's attempt number and what came back.
-type SyncAnswer = (u64, SyncOutcome);
+/// A catch-up answer: the host's attempt number, the peer asked and what
+/// came back.
+type SyncAnswer = (u64, Option<kopnet_consensus::PublicKey>, SyncOutcome);
 
 /// The node's host over sled and the safety file.
 pub type NodeHost = Host<SledStorage, SafetyFile>;
@@ -50,6 +51,8 @@ pub struct Runtime {
     shutdown: watch::Receiver<bool>,
     timers: Timers,
     clock: Instant,
+    /// The wall clock at `clock` (ms since the Unix epoch).
+    clock_start_unix_ms: u64,
     /// Local transactions waiting to be gossiped as one batch.
     batch: Vec<Vec<u8>>,
     sync_results: (mpsc::Sender<SyncAnswer>, mpsc::Receiver<SyncAnswer>),
@@ -80,14 +83,23 @@ impl Runtime {
             shutdown,
             timers: Timers::default(),
             clock: Instant::now(),
+            clock_start_unix_ms: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+                .unwrap_or(0),
             batch: Vec::new(),
             sync_results: mpsc::channel(SYNC_RESULTS_MAX),
             ingest: Arc::new(tokio::sync::Semaphore::new(INGEST_BATCHES)),
         }
     }
 
+    /// The host's clock: milliseconds since the Unix epoch, read from the
+    /// wall clock once at start and advanced by the monotonic clock after
+    /// that, so it never goes backwards (block times and timers both use
+    /// it).
     fn now_ms(&self) -> u64 {
-        u64::try_from(self.clock.elapsed().as_millis()).unwrap_or(u64::MAX)
+        let elapsed = u64::try_from(self.clock.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.clock_start_unix_ms.saturating_add(elapsed)
     }
 
     /// Run until shutdown, or until the host cannot go on (then the error
@@ -139,8 +151,8 @@ impl Runtime {
                     let effects = self.host.on_sync_tick();
                     self.carry_out(effects).await?;
                 }
-                Some((attempt, outcome)) = self.sync_results.1.recv() => {
-                    self.on_sync(attempt, outcome).await?;
+                Some((attempt, peer, outcome)) = self.sync_results.1.recv() => {
+                    self.on_sync(attempt, peer, outcome).await?;
                 }
                 _ = sleep => self.fire_timers().await?,
             }
@@ -268,11 +280,16 @@ impl Runtime {
         });
     }
 
-    async fn on_sync(&mut self, attempt: u64, outcome: SyncOutcome) -> Result<(), HostError> {
+    async fn on_sync(
+        &mut self,
+        attempt: u64,
+        peer: Option<kopnet_consensus::PublicKey>,
+        outcome: SyncOutcome,
+    ) -> Result<(), HostError> {
         let effects = match outcome {
             SyncOutcome::Blocks(response) => {
                 let now = self.now_ms();
-                tokio::task::block_in_place(|| self.host.on_blocks(now, attempt, &response))?
+                tokio::task::block_in_place(|| self.host.on_blocks(now, attempt, peer, &response))?
             }
             SyncOutcome::Failed(reason) => {
                 tracing::debug!(%reason, "sync attempt failed");
@@ -283,14 +300,19 @@ impl Runtime {
         self.carry_out(effects).await
     }
 
-    /// Ask a peer (rotating with `attempt`) for blocks from `from`.
-    fn request_blocks(&mut self, from: u64, attempt: u64) {
+    /// Ask `peer` (or a peer rotating with `attempt`) for blocks from `from`.
+    fn request_blocks(
+        &mut self,
+        from: u64,
+        attempt: u64,
+        peer: Option<kopnet_consensus::PublicKey>,
+    ) {
         let p2p = self.p2p.clone();
         let results = self.sync_results.0.clone();
         let index = usize::try_from(attempt).unwrap_or(0);
         tokio::spawn(async move {
-            let outcome = sync::fetch(&p2p, index, from).await;
-            let _ = results.send((attempt, outcome)).await;
+            let (asked, outcome) = sync::fetch(&p2p, index, from, peer).await;
+            let _ = results.send((attempt, asked, outcome)).await;
         });
     }
 }

@@ -224,8 +224,7 @@ impl Checker {
         offender: Option<(NodeId, bool)>,
     ) -> Result<(), Violation> {
         self.evidence_seen += 1;
-        let Evidence::DuplicateVote { first, .. } = evidence;
-        let height = first.vote.height;
+        let height = evidence.offence().height;
         let set = self
             .sets
             .get(&height)

@@ -83,6 +83,7 @@ pub fn host_config(config: &SimConfig) -> HostConfig {
     };
     engine.quorum_rule = config.quorum_rule;
     HostConfig {
+        include_evidence: true,
         engine,
         block_limits: BlockLimits {
             max_txs: BLOCK_TXS_MAX,

@@ -165,13 +165,19 @@ impl Simulation {
                     },
                 );
             }
-            Effect::RequestBlocks { from, attempt } => self.request_blocks(node, from, attempt),
+            Effect::RequestBlocks {
+                from,
+                attempt,
+                peer,
+            } => self.request_blocks(node, from, attempt, peer),
             Effect::Committed(committed) => self.committed(node, &committed)?,
             Effect::HeightStarted { height, validators } => {
                 self.nodes[node].outbox.clear();
                 self.use_set(node, height, &validators)?;
             }
             Effect::AllowList(_) => {}
+            // The simulated network has no peer scoring (yet).
+            Effect::Penalise { .. } => {}
             Effect::Evidence(evidence) => self.evidence(node, &evidence)?,
         }
         Ok(())
@@ -314,13 +320,26 @@ impl Simulation {
 
     /// Ask a peer (rotating with `attempt`) for blocks; the request fails
     /// if no answer came back within the sync timeout.
-    fn request_blocks(&mut self, node: NodeId, from: u64, attempt: u64) {
+    /// Ask `target` (a node's key) or else a peer rotating with `attempt`.
+    fn request_blocks(
+        &mut self,
+        node: NodeId,
+        from: u64,
+        attempt: u64,
+        target: Option<kopnet_consensus::PublicKey>,
+    ) {
         let n = self.nodes.len();
         if n < 2 {
             return;
         }
         let offset = usize::try_from(attempt % (n as u64 - 1)).unwrap_or(0) + 1;
-        let peer = (node + offset) % n;
+        let targeted = target.and_then(|key| {
+            self.nodes
+                .iter()
+                .position(|m| m.keypair.public() == key)
+                .filter(|peer| *peer != node)
+        });
+        let peer = targeted.unwrap_or((node + offset) % n);
         let incarnation = self.nodes[node].incarnation;
         self.send(node, peer, NetMsg::SyncRequest { from, attempt });
         self.queue.push(
@@ -462,7 +481,10 @@ impl Simulation {
                 let (_, effects) = host::admit(h.state(), &bytes, Origin::Peer);
                 self.carry_out(to, effects)
             }
-            NetMsg::Status { height } => self.call(to, |h| Ok(h.on_peer_height(height))),
+            NetMsg::Status { height } => {
+                let peer = self.nodes[from].keypair.public();
+                self.call(to, |h| Ok(h.on_peer_height(now, peer, height)))
+            }
             NetMsg::SyncRequest {
                 from: start,
                 attempt,
@@ -490,7 +512,8 @@ impl Simulation {
             }
             NetMsg::SyncResponse { attempt, response } => {
                 self.trace_delivery(from, to, format!("sync {} blocks", response.blocks.len()));
-                self.call(to, |h| h.on_blocks(now, attempt, &response))
+                let peer = Some(self.nodes[from].keypair.public());
+                self.call(to, |h| h.on_blocks(now, attempt, peer, &response))
             }
         }
     }
