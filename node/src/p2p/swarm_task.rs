@@ -1,14 +1,18 @@
 //! The task that owns the swarm: one loop over swarm events, node commands
-//! and two timers (publish retry, redial). Local work (commands) is polled
-//! before remote work (swarm events).
+//! and three timers (publish retry, redial, ban expiry). Local work
+//! (commands) is polled before remote work (swarm events). The budget and
+//! bans live in [`super::discipline`].
 
 use super::address_book::AddressBook;
 use super::behaviour::{Behaviour, BehaviourEvent};
 use super::config::{
-    P2pConfig, INBOUND_REQUESTS_MAX, OUTBOUND_REQUESTS_MAX, PUBLISH_RETRY_INTERVAL,
+    P2pConfig, BAN_CHECK_INTERVAL, INBOUND_REQUESTS_MAX, OUTBOUND_REQUESTS_MAX,
+    PUBLISH_RETRY_INTERVAL,
 };
+use super::discipline::Discipline;
 use super::error::P2pError;
 use super::handle::{Command, NetEvent, Responder, Verdict};
+use super::offence::Offence;
 use super::publish_queue::{PublishQueue, Queued};
 use super::Topic;
 use futures::StreamExt;
@@ -26,6 +30,13 @@ use tokio::time::{Instant, MissedTickBehavior};
 
 /// Where the answer to one outbound catch-up request goes.
 type ResponseSender = oneshot::Sender<Result<Vec<u8>, P2pError>>;
+
+/// The task's channels to and from the node.
+pub(crate) struct Channels {
+    pub(crate) commands: mpsc::Receiver<Command>,
+    pub(crate) command_sender: mpsc::WeakSender<Command>,
+    pub(crate) events: mpsc::Sender<NetEvent>,
+}
 
 pub(crate) struct SwarmTask {
     pub(crate) swarm: Swarm<Behaviour>,
@@ -46,6 +57,8 @@ pub(crate) struct SwarmTask {
     /// Addresses of allowed peers, for redialing.
     pub(crate) known_addrs: AddressBook,
     pub(crate) isolated: bool,
+    /// Budgets, penalties and bans.
+    pub(crate) discipline: Discipline,
 }
 
 impl SwarmTask {
@@ -53,9 +66,8 @@ impl SwarmTask {
         swarm: Swarm<Behaviour>,
         config: &P2pConfig,
         allowed: HashSet<PeerId>,
-        commands: mpsc::Receiver<Command>,
-        command_sender: mpsc::WeakSender<Command>,
-        events: mpsc::Sender<NetEvent>,
+        channels: Channels,
+        discipline: Discipline,
     ) -> SwarmTask {
         SwarmTask {
             swarm,
@@ -63,15 +75,16 @@ impl SwarmTask {
             allowed,
             bootstrap: config.bootstrap.clone(),
             redial_interval: config.redial_interval,
-            commands,
-            command_sender,
-            events,
+            commands: channels.commands,
+            command_sender: channels.command_sender,
+            events: channels.events,
             publish_queue: PublishQueue::default(),
             outbound: HashMap::new(),
             inbound: HashMap::new(),
             dialed: HashMap::new(),
             known_addrs: AddressBook::default(),
             isolated: false,
+            discipline,
         }
     }
 
@@ -80,6 +93,8 @@ impl SwarmTask {
         retry.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let mut redial = tokio::time::interval(self.redial_interval);
         redial.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let mut bans = tokio::time::interval(BAN_CHECK_INTERVAL);
+        bans.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let mut shutdown_ack = None;
         loop {
             tokio::select! {
@@ -93,6 +108,7 @@ impl SwarmTask {
                     None => break,
                 },
                 _ = redial.tick() => self.redial(),
+                _ = bans.tick() => self.lift_expired_bans(),
                 _ = retry.tick() => self.flush_publish_queue(),
                 event = self.swarm.select_next_some() => self.on_swarm_event(event),
             }
@@ -140,7 +156,11 @@ impl SwarmTask {
                 if !known {
                     tracing::debug!(%id, "validation result for a message no longer cached");
                 }
+                if verdict == Verdict::Reject {
+                    self.penalise(source, Offence::InvalidGossip);
+                }
             }
+            Command::Penalise { peer, offence } => self.penalise(peer, offence),
             Command::Request { peer, data, done } => self.send_request(peer, data, done),
             Command::Respond { id, data } => match self.inbound.remove(&id) {
                 Some(channel) => {
@@ -225,7 +245,7 @@ impl SwarmTask {
             return;
         }
         for peer in &added {
-            if !self.isolated {
+            if !self.isolated && !self.is_banned(peer) {
                 self.swarm.behaviour_mut().allow.allow_peer(*peer);
             }
             self.swarm.behaviour_mut().gossipsub.add_explicit_peer(peer);
@@ -237,6 +257,7 @@ impl SwarmTask {
                 .gossipsub
                 .remove_explicit_peer(peer);
             let _ = self.swarm.disconnect_peer_id(*peer);
+            self.forget_peer(peer);
         }
         self.allowed = peers;
         tracing::info!(
@@ -261,7 +282,8 @@ impl SwarmTask {
             if isolated {
                 // Closes every connection to the peer and refuses new ones.
                 self.swarm.behaviour_mut().allow.disallow_peer(peer);
-            } else {
+            } else if !self.is_banned(&peer) {
+                // A banned peer stays refused until its ban is lifted.
                 self.swarm.behaviour_mut().allow.allow_peer(peer);
             }
         }
@@ -345,7 +367,7 @@ impl SwarmTask {
 
     // ---- dialing --------------------------------------------------------
 
-    fn redial(&mut self) {
+    pub(crate) fn redial(&mut self) {
         if self.isolated {
             return;
         }
@@ -356,7 +378,11 @@ impl SwarmTask {
                 _ => self.dialed.get(&addr).copied(),
             };
             let result = match target {
-                Some(peer) if peer == local || self.swarm.is_connected(&peer) => continue,
+                Some(peer)
+                    if peer == local || self.swarm.is_connected(&peer) || self.is_banned(&peer) =>
+                {
+                    continue
+                }
                 Some(peer) => self.swarm.dial(
                     DialOpts::peer_id(peer)
                         .addresses(vec![addr.clone()])
@@ -372,7 +398,7 @@ impl SwarmTask {
         let missing: Vec<(PeerId, Vec<Multiaddr>)> = self
             .known_addrs
             .iter()
-            .filter(|(peer, _)| !self.swarm.is_connected(peer))
+            .filter(|(peer, _)| !self.swarm.is_connected(peer) && !self.is_banned(peer))
             .map(|(peer, addrs)| (*peer, addrs.clone()))
             .collect();
         for (peer, addrs) in missing {
@@ -402,7 +428,9 @@ impl SwarmTask {
             Some(peer_id) if !self.is_allowed(&peer_id) => {
                 tracing::warn!(peer = %peer_id, "rejected connection from peer not in genesis (nor added by governance)")
             }
-            Some(peer_id) => tracing::debug!(peer = %peer_id, "refused connection while isolated"),
+            Some(peer_id) => {
+                tracing::debug!(peer = %peer_id, "refused connection while isolated or banned")
+            }
             None => tracing::debug!(%cause, "connection denied"),
         }
     }
@@ -484,6 +512,7 @@ impl SwarmTask {
             }
             BehaviourEvent::Identify(_) | BehaviourEvent::Ping(_) => {}
             BehaviourEvent::Allow(never) => match never {},
+            BehaviourEvent::IpLimits(never) => match never {},
             BehaviourEvent::Limits(never) => match never {},
         }
     }
@@ -509,7 +538,10 @@ impl SwarmTask {
                     );
                     return;
                 };
-                let Some(topic) = self.topic_of(&message.topic) else {
+                let topic = self.topic_of(&message.topic);
+                // Charged whatever the topic: a peer's budget covers all it sends.
+                let permit = self.admit_inbound(propagation_source, message.data.len());
+                let (Some(topic), Some(permit)) = (topic, permit) else {
                     let gossipsub = &mut self.swarm.behaviour_mut().gossipsub;
                     gossipsub.report_message_validation_result(
                         &message_id,
@@ -524,6 +556,7 @@ impl SwarmTask {
                     author,
                     id: message_id.clone(),
                     data: message.data,
+                    permit,
                 };
                 if !self.emit(event) {
                     self.swarm
@@ -612,6 +645,10 @@ impl SwarmTask {
             tracing::warn!(peer = %peer, "catch-up request from peer not in genesis dropped");
             return;
         }
+        // Dropping the channel fails the request at the requester.
+        let Some(permit) = self.admit_inbound(peer, data.len()) else {
+            return;
+        };
         if self.inbound.len() >= INBOUND_REQUESTS_MAX {
             tracing::warn!(peer = %peer, limit = INBOUND_REQUESTS_MAX, "too many unanswered catch-up requests: dropped");
             return;
@@ -621,7 +658,13 @@ impl SwarmTask {
         };
         self.inbound.insert(id, channel);
         let reply = Responder { id, commands };
-        if !self.emit(NetEvent::Request { peer, data, reply }) {
+        let event = NetEvent::Request {
+            peer,
+            data,
+            reply,
+            permit,
+        };
+        if !self.emit(event) {
             self.inbound.remove(&id);
         }
     }
@@ -632,6 +675,9 @@ impl SwarmTask {
         match self.events.try_send(event) {
             Ok(()) => true,
             Err(mpsc::error::TrySendError::Full(event)) => {
+                if matches!(event, NetEvent::Gossip { .. } | NetEvent::Request { .. }) {
+                    self.discipline.stats().count_dropped_queue_full();
+                }
                 tracing::warn!(
                     event = event_name(&event),
                     "event queue to the node is full: event dropped"
