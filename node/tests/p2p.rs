@@ -651,3 +651,66 @@ async fn a_flooding_peer_is_banned_then_let_back() {
     b_handle.shutdown().await;
     tokio::time::timeout(DEADLINE, node).await.unwrap().unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rejected_gossip_and_reported_offences_ban_a_peer_isolation_does_not_lift_it() {
+    let allowed = [61, 62];
+    let a = start(61, &allowed, vec![]).await;
+    let mut b = start(62, &allowed, vec![a.addr().await]).await;
+    let (a_id, b_id) = (a.id(), b.id());
+    wait_until_subscribed("A sees B subscribed", &a.handle, &[b_id]).await;
+    let stats = b.handle.stats();
+
+    // Three bad catch-up pages (25 points each) and one rejected message
+    // (20): 95 points, one short of a ban.
+    for _ in 0..3 {
+        b.handle
+            .penalise(a_id, p2p::Offence::BadSyncPage)
+            .await
+            .unwrap();
+    }
+    reject_from(&a, &mut b, b"bad one").await;
+    eventually("four strikes counted", || {
+        let stats = stats.clone();
+        async move { stats.penalties_total() == 4 }
+    })
+    .await;
+    assert_eq!(stats.bans_total(), 0);
+    assert!(connected_to(&b.handle, a_id).await);
+    reject_from(&a, &mut b, b"bad two").await;
+    let b_handle = b.handle.clone();
+    eventually("the second rejection bans A and B drops it", || {
+        let (stats, b_handle) = (stats.clone(), b_handle.clone());
+        async move {
+            stats.bans_total() == 1
+                && stats.banned_peers() == 1
+                && !connected_to(&b_handle, a_id).await
+        }
+    })
+    .await;
+    assert_eq!(stats.penalties_total(), 5);
+
+    // Lifting an isolation must not lift the ban (60 s by default): A keeps
+    // redialing B every 300 ms and B keeps refusing it.
+    b.handle.set_isolated(true).await.unwrap();
+    b.handle.set_isolated(false).await.unwrap();
+    for _ in 0..10 {
+        tokio::time::sleep(POLL.mul_f32(2.0)).await;
+        // Only B's side: A may glimpse a connection B refuses right after the handshake.
+        assert!(!connected_to(&b.handle, a_id).await);
+    }
+    assert_eq!(stats.banned_peers(), 1);
+    a.handle.shutdown().await;
+    b.handle.shutdown().await;
+}
+
+/// A publishes `data`; B receives it from A and rejects it.
+async fn reject_from(a: &Node, b: &mut Node, data: &[u8]) {
+    a.handle
+        .publish(Topic::Transactions, data.to_vec())
+        .await
+        .unwrap();
+    let (id, source, _) = b.expect_gossip(data).await;
+    assert_eq!(source, a.id());
+    b.handle.report(id, source, Verdict::Reject).await.unwrap();
+}

@@ -31,9 +31,11 @@
 //!   refused (the allow-list disallows it) for a ban that doubles on
 //!   repeat, then let back if it is still allowed and we are not isolated.
 //!   Gossipsub's own peer scoring stays off: every genesis peer is an
-//!   explicit peer, which never joins a mesh, so its mesh-delivery terms
-//!   say nothing, and a graylisted explicit peer would be silenced with no
-//!   way back but a restart; one score, ours, decides.
+//!   explicit peer, which never joins a mesh, so the mesh-delivery terms
+//!   that make up most of gossipsub's score never apply; its
+//!   invalid-message term would duplicate ours; and a low score would only
+//!   graylist the peer (everything it sends silently ignored, connection
+//!   kept). One score, ours, decides, and `/metrics` shows it.
 //! * **Counters**: [`P2pHandle::stats`] ([`P2pStats`]) for `/metrics`.
 //! * **Gossip**: gossipsub on `kopnet/<chain_id>/tx/1` and
 //!   `kopnet/<chain_id>/consensus/1`, signed messages, strict validation, a
