@@ -714,3 +714,69 @@ async fn reject_from(a: &Node, b: &mut Node, data: &[u8]) {
     assert_eq!(source, a.id());
     b.handle.report(id, source, Verdict::Reject).await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gossip_beyond_the_inbound_byte_bound_is_dropped_until_the_node_takes_it() {
+    let allowed = [71, 72];
+    let a = start(71, &allowed, vec![]).await;
+    // B holds at most 4 MiB of undelivered gossip: one 3 MiB message.
+    let limits = p2p::PeerLimits {
+        event_queue_bytes_max: 4 * 1024 * 1024,
+        ..p2p::PeerLimits::default()
+    };
+    let (b_handle, mut b_events) =
+        p2p::spawn_with_limits(config(72, &allowed, vec![a.addr().await]), limits)
+            .await
+            .unwrap();
+    wait_until_subscribed(
+        "A sees B subscribed",
+        &a.handle,
+        &[b_handle.local_peer_id()],
+    )
+    .await;
+    let big = |n: u8| vec![n; 3 * 1024 * 1024];
+    a.handle.publish(Topic::Consensus, big(1)).await.unwrap();
+    let held = next_consensus(&mut b_events).await;
+    assert!(matches!(&held, NetEvent::Gossip { data, .. } if *data == big(1)));
+    // The node has not dropped the first: the second does not fit.
+    a.handle.publish(Topic::Consensus, big(2)).await.unwrap();
+    let stats = b_handle.stats();
+    eventually("B drops the second for lack of room", || {
+        let stats = stats.clone();
+        async move { stats.dropped_queue_full_total() == 1 }
+    })
+    .await;
+    assert_eq!(
+        stats.penalties_total(),
+        0,
+        "a slow node is not the peer's fault"
+    );
+    // Once the node is done with the first, the next gets through.
+    drop(held);
+    a.handle.publish(Topic::Consensus, big(3)).await.unwrap();
+    let next = next_consensus(&mut b_events).await;
+    assert!(matches!(&next, NetEvent::Gossip { data, .. } if *data == big(3)));
+    a.handle.shutdown().await;
+    b_handle.shutdown().await;
+}
+
+/// The next consensus gossip event, kept whole (with its permit).
+async fn next_consensus(events: &mut mpsc::Receiver<NetEvent>) -> NetEvent {
+    let wait = async {
+        loop {
+            match events.recv().await {
+                Some(
+                    event @ NetEvent::Gossip {
+                        topic: Topic::Consensus,
+                        ..
+                    },
+                ) => return event,
+                Some(_) => {}
+                None => panic!("event channel closed"),
+            }
+        }
+    };
+    tokio::time::timeout(DEADLINE, wait)
+        .await
+        .expect("timed out waiting for consensus gossip")
+}
