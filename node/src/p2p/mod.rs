@@ -57,6 +57,7 @@
 //! * **Fault injection**: [`P2pHandle::set_isolated`] disallows every peer
 //!   (closing connections and refusing dials both ways) until lifted.
 
+mod access;
 mod address_book;
 pub mod behaviour;
 pub mod codec;
