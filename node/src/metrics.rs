@@ -1,9 +1,10 @@
 //! Counters and a latency histogram, rendered in Prometheus text format.
 
+use crate::p2p::P2pStats;
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 
 /// Upper bounds (ms) of the commit latency histogram buckets.
@@ -52,6 +53,8 @@ pub struct Metrics {
     rejected: Mutex<BTreeMap<&'static str, u64>>,
     /// When the last few blocks were committed here (oldest first).
     commit_times: Mutex<VecDeque<Instant>>,
+    /// The networking layer's budget and ban counters, once it runs.
+    p2p: OnceLock<Arc<P2pStats>>,
 }
 
 impl Metrics {
@@ -122,6 +125,12 @@ impl Metrics {
         })
     }
 
+    /// Export the networking layer's counters (the first call wins; a node
+    /// has one networking layer).
+    pub fn attach_p2p(&self, stats: Arc<P2pStats>) {
+        let _ = self.p2p.set(stats);
+    }
+
     /// Count a rejection by reason code.
     pub fn reject(&self, code: &'static str) {
         if let Ok(mut map) = self.rejected.lock() {
@@ -139,6 +148,7 @@ impl Metrics {
     pub fn render(&self) -> String {
         let mut out = String::new();
         self.render_counters_and_gauges(&mut out);
+        self.render_p2p(&mut out);
         self.render_latency_histogram(&mut out);
         self.render_rejections(&mut out);
         out
@@ -201,6 +211,52 @@ impl Metrics {
         }
     }
 
+    /// The per-peer budget and ban counters; zero until the networking
+    /// layer is attached, so the series always exist.
+    fn render_p2p(&self, out: &mut String) {
+        let stats = self.p2p.get();
+        let get = |read: fn(&P2pStats) -> u64| stats.map_or(0, |stats| read(stats));
+        // (name, help, kind, value)
+        let series: [(&str, &str, &str, u64); 5] = [
+            (
+                "kopnet_p2p_penalties_total",
+                "Strikes recorded against peers (any offence).",
+                "counter",
+                get(P2pStats::penalties_total),
+            ),
+            (
+                "kopnet_p2p_bans_total",
+                "Peers disconnected and banned.",
+                "counter",
+                get(P2pStats::bans_total),
+            ),
+            (
+                "kopnet_p2p_banned_peers",
+                "Peers banned right now.",
+                "gauge",
+                get(P2pStats::banned_peers),
+            ),
+            (
+                "kopnet_p2p_dropped_over_budget_total",
+                "Gossip messages and catch-up requests dropped because their sender was over its budget.",
+                "counter",
+                get(P2pStats::dropped_over_budget_total),
+            ),
+            (
+                "kopnet_p2p_dropped_queue_full_total",
+                "Gossip messages and catch-up requests dropped because the node had not taken earlier ones.",
+                "counter",
+                get(P2pStats::dropped_queue_full_total),
+            ),
+        ];
+        for (name, help, kind, v) in series {
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}"
+            );
+        }
+    }
+
     fn render_latency_histogram(&self, out: &mut String) {
         let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
         let _ = writeln!(out, "# HELP kopnet_commit_latency_ms Submit-to-commit latency of transactions submitted to this node.\n# TYPE kopnet_commit_latency_ms histogram");
@@ -254,6 +310,36 @@ mod tests {
         assert_eq!(m.latency_percentile(100), Some(LatencyBound::OverMax));
         assert_eq!(m.latency_percentile(0), None);
         assert_eq!(m.latency_percentile(101), None);
+    }
+
+    #[test]
+    fn p2p_series_are_exported_before_and_after_the_layer_is_attached() {
+        let m = Metrics::default();
+        let names = [
+            "kopnet_p2p_penalties_total",
+            "kopnet_p2p_bans_total",
+            "kopnet_p2p_banned_peers",
+            "kopnet_p2p_dropped_over_budget_total",
+        ];
+        let before = m.render();
+        for name in names {
+            assert!(before.lines().any(|l| l == format!("{name} 0")), "{before}");
+        }
+        let stats = Arc::new(P2pStats::default());
+        m.attach_p2p(stats.clone());
+        stats.count_penalty();
+        stats.count_penalty();
+        stats.count_ban();
+        stats.set_banned_peers(1);
+        stats.count_dropped_over_budget();
+        let after = m.render();
+        for (name, value) in names.into_iter().zip([2, 1, 1, 1]) {
+            assert!(
+                after.lines().any(|l| l == format!("{name} {value}")),
+                "{name} {value} in {after}"
+            );
+        }
+        assert!(after.contains("# TYPE kopnet_p2p_banned_peers gauge"));
     }
 
     #[test]

@@ -4,7 +4,7 @@
 
 use futures::io::Cursor;
 use kopnet_node::p2p::codec::SyncCodec;
-use kopnet_node::p2p::config::{SYNC_MESSAGE_BYTES_MAX, SYNC_PROTOCOL};
+use kopnet_node::p2p::config::{SYNC_MESSAGE_BYTES_MAX, SYNC_PROTOCOL, SYNC_REQUEST_BYTES_MAX};
 use kopnet_node::p2p::{
     self, Multiaddr, NetEvent, P2pConfig, P2pError, P2pHandle, PeerId, Topic, Verdict,
 };
@@ -118,6 +118,7 @@ impl Node {
                     author,
                     id,
                     data: got,
+                    ..
                 } if got == data => Some((id.clone(), *source, *author)),
                 _ => None,
             },
@@ -352,9 +353,17 @@ async fn catch_up_request_round_trips_bytes() {
         let mut answered = 0;
         while answered < 2 {
             match b.events.recv().await {
-                Some(NetEvent::Request { peer, data, reply }) => {
+                Some(NetEvent::Request {
+                    peer, data, reply, ..
+                }) => {
                     assert_eq!(peer, a_id);
-                    reply.send(data.into_iter().rev().collect()).await.unwrap();
+                    // "big" asks for a large answer; anything else comes back reversed.
+                    let answer = if data == b"big" {
+                        big_answer()
+                    } else {
+                        data.into_iter().rev().collect()
+                    };
+                    reply.send(answer).await.unwrap();
                     answered += 1;
                 }
                 Some(_) => {}
@@ -365,10 +374,15 @@ async fn catch_up_request_round_trips_bytes() {
     });
     let answer = a.handle.request(b_id, b"ping".to_vec()).await.unwrap();
     assert_eq!(answer, b"gnip");
-    // A larger payload exercises the framing across many reads.
-    let big: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
-    let answer = a.handle.request(b_id, big.clone()).await.unwrap();
-    assert_eq!(answer, big.into_iter().rev().collect::<Vec<u8>>());
+    // A larger response exercises the framing across many reads.
+    let answer = a.handle.request(b_id, b"big".to_vec()).await.unwrap();
+    assert_eq!(answer, big_answer());
+    // Requests have their own small bound.
+    let too_long = vec![0u8; SYNC_REQUEST_BYTES_MAX + 1];
+    assert!(matches!(
+        a.handle.request(b_id, too_long).await,
+        Err(P2pError::MessageTooLarge { .. })
+    ));
     let b = tokio::time::timeout(DEADLINE, responder)
         .await
         .unwrap()
@@ -386,6 +400,10 @@ async fn catch_up_request_round_trips_bytes() {
         a.handle.connected_peers().await,
         Err(P2pError::Stopped)
     ));
+}
+
+fn big_answer() -> Vec<u8> {
+    (0..200_000u32).map(|i| (i % 251) as u8).collect()
 }
 
 #[tokio::test]
@@ -530,4 +548,235 @@ async fn isolation_drops_peers_and_lifting_it_reconnects() {
     .await;
     a.handle.shutdown().await;
     b.handle.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flooding_peer_is_banned_then_let_back() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    captured_logs();
+    let allowed = [51, 52];
+    let a = start(51, &allowed, vec![]).await;
+    // B allows 20 messages a second per peer and bans for 2 s. The burst
+    // (1,200 messages) holds A's whole publish queue, which A flushes on
+    // reconnecting, as the default budget does.
+    let limits = p2p::PeerLimits {
+        messages_per_s: 20,
+        burst: Duration::from_secs(60),
+        ban_duration_min: Duration::from_secs(2),
+        ban_duration_max: Duration::from_secs(4),
+        ..p2p::PeerLimits::default()
+    };
+    let (b_handle, mut b_events) =
+        p2p::spawn_with_limits(config(52, &allowed, vec![a.addr().await]), limits)
+            .await
+            .unwrap();
+    let (a_id, b_id) = (a.id(), b_handle.local_peer_id());
+    wait_until_subscribed("A sees B subscribed", &a.handle, &[b_id]).await;
+
+    // B's node: takes every event, notes A leaving and coming back.
+    let disconnected = Arc::new(AtomicBool::new(false));
+    let reconnected = Arc::new(AtomicBool::new(false));
+    let node = {
+        let (disconnected, reconnected) = (disconnected.clone(), reconnected.clone());
+        tokio::spawn(async move {
+            while let Some(event) = b_events.recv().await {
+                match event {
+                    NetEvent::PeerDisconnected(peer) if peer == a_id => {
+                        disconnected.store(true, Ordering::SeqCst)
+                    }
+                    NetEvent::PeerConnected(peer)
+                        if peer == a_id && disconnected.load(Ordering::SeqCst) =>
+                    {
+                        reconnected.store(true, Ordering::SeqCst)
+                    }
+                    _ => {}
+                }
+            }
+        })
+    };
+    // A floods until B has banned it.
+    let stop = Arc::new(AtomicBool::new(false));
+    let flood = {
+        let (publisher, stop) = (a.handle.clone(), stop.clone());
+        tokio::spawn(async move {
+            for i in 0..1_000_000u64 {
+                if stop.load(Ordering::SeqCst) {
+                    break;
+                }
+                let data = format!("flood {i}").into_bytes();
+                let _ = publisher.publish(Topic::Transactions, data).await;
+            }
+        })
+    };
+    let stats = b_handle.stats();
+    eventually("B bans A", || {
+        let banned = stats.bans_total() >= 1;
+        async move { banned }
+    })
+    .await;
+    stop.store(true, Ordering::SeqCst);
+    tokio::time::timeout(DEADLINE, flood)
+        .await
+        .unwrap()
+        .unwrap();
+    // The strikes were the dropped messages, one point each up to the threshold.
+    assert!(stats.dropped_over_budget_total() >= 100);
+    assert!(stats.penalties_total() >= 100);
+    let needle = a_id.to_string();
+    assert!(
+        logs_text().lines().any(|line| line.contains("banned")
+            && line.contains(&needle)
+            && line.contains("over budget")),
+        "the ban names the peer and the offence"
+    );
+    eventually("B's node hears that A left", || {
+        let left = disconnected.load(Ordering::SeqCst);
+        async move { left }
+    })
+    .await;
+
+    // The ban runs out and A is let back in.
+    let b = b_handle.clone();
+    eventually("the ban is lifted and A reconnects", || {
+        let (b, stats, reconnected) = (b.clone(), stats.clone(), reconnected.clone());
+        async move {
+            stats.banned_peers() == 0
+                && reconnected.load(Ordering::SeqCst)
+                && connected_to(&b, a_id).await
+        }
+    })
+    .await;
+    assert_eq!(stats.bans_total(), 1);
+    a.handle.shutdown().await;
+    b_handle.shutdown().await;
+    tokio::time::timeout(DEADLINE, node).await.unwrap().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rejected_gossip_and_reported_offences_ban_a_peer_isolation_does_not_lift_it() {
+    let allowed = [61, 62];
+    let a = start(61, &allowed, vec![]).await;
+    let mut b = start(62, &allowed, vec![a.addr().await]).await;
+    let (a_id, b_id) = (a.id(), b.id());
+    wait_until_subscribed("A sees B subscribed", &a.handle, &[b_id]).await;
+    let stats = b.handle.stats();
+
+    // Three bad catch-up pages (25 points each) and one rejected message
+    // (20): 95 points, one short of a ban.
+    for _ in 0..3 {
+        b.handle
+            .penalise(a_id, p2p::Offence::BadSyncPage)
+            .await
+            .unwrap();
+    }
+    reject_from(&a, &mut b, b"bad one").await;
+    eventually("four strikes counted", || {
+        let stats = stats.clone();
+        async move { stats.penalties_total() == 4 }
+    })
+    .await;
+    assert_eq!(stats.bans_total(), 0);
+    assert!(connected_to(&b.handle, a_id).await);
+    reject_from(&a, &mut b, b"bad two").await;
+    let b_handle = b.handle.clone();
+    eventually("the second rejection bans A and B drops it", || {
+        let (stats, b_handle) = (stats.clone(), b_handle.clone());
+        async move {
+            stats.bans_total() == 1
+                && stats.banned_peers() == 1
+                && !connected_to(&b_handle, a_id).await
+        }
+    })
+    .await;
+    assert_eq!(stats.penalties_total(), 5);
+
+    // Lifting an isolation must not lift the ban (60 s by default): A keeps
+    // redialing B every 300 ms and B keeps refusing it.
+    b.handle.set_isolated(true).await.unwrap();
+    b.handle.set_isolated(false).await.unwrap();
+    for _ in 0..10 {
+        tokio::time::sleep(POLL.mul_f32(2.0)).await;
+        // Only B's side: A may glimpse a connection B refuses right after the handshake.
+        assert!(!connected_to(&b.handle, a_id).await);
+    }
+    assert_eq!(stats.banned_peers(), 1);
+    a.handle.shutdown().await;
+    b.handle.shutdown().await;
+}
+
+/// A publishes `data`; B receives it from A and rejects it.
+async fn reject_from(a: &Node, b: &mut Node, data: &[u8]) {
+    a.handle
+        .publish(Topic::Transactions, data.to_vec())
+        .await
+        .unwrap();
+    let (id, source, _) = b.expect_gossip(data).await;
+    assert_eq!(source, a.id());
+    b.handle.report(id, source, Verdict::Reject).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gossip_beyond_the_inbound_byte_bound_is_dropped_until_the_node_takes_it() {
+    let allowed = [71, 72];
+    let a = start(71, &allowed, vec![]).await;
+    // B holds at most 4 MiB of undelivered gossip: one 3 MiB message.
+    let limits = p2p::PeerLimits {
+        event_queue_bytes_max: 4 * 1024 * 1024,
+        ..p2p::PeerLimits::default()
+    };
+    let (b_handle, mut b_events) =
+        p2p::spawn_with_limits(config(72, &allowed, vec![a.addr().await]), limits)
+            .await
+            .unwrap();
+    wait_until_subscribed(
+        "A sees B subscribed",
+        &a.handle,
+        &[b_handle.local_peer_id()],
+    )
+    .await;
+    let big = |n: u8| vec![n; 3 * 1024 * 1024];
+    a.handle.publish(Topic::Consensus, big(1)).await.unwrap();
+    let held = next_consensus(&mut b_events).await;
+    assert!(matches!(&held, NetEvent::Gossip { data, .. } if *data == big(1)));
+    // The node has not dropped the first: the second does not fit.
+    a.handle.publish(Topic::Consensus, big(2)).await.unwrap();
+    let stats = b_handle.stats();
+    eventually("B drops the second for lack of room", || {
+        let stats = stats.clone();
+        async move { stats.dropped_queue_full_total() == 1 }
+    })
+    .await;
+    assert_eq!(
+        stats.penalties_total(),
+        0,
+        "a slow node is not the peer's fault"
+    );
+    // Once the node is done with the first, the next gets through.
+    drop(held);
+    a.handle.publish(Topic::Consensus, big(3)).await.unwrap();
+    let next = next_consensus(&mut b_events).await;
+    assert!(matches!(&next, NetEvent::Gossip { data, .. } if *data == big(3)));
+    a.handle.shutdown().await;
+    b_handle.shutdown().await;
+}
+
+/// The next consensus gossip event, kept whole (with its permit).
+async fn next_consensus(events: &mut mpsc::Receiver<NetEvent>) -> NetEvent {
+    let wait = async {
+        loop {
+            match events.recv().await {
+                Some(
+                    event @ NetEvent::Gossip {
+                        topic: Topic::Consensus,
+                        ..
+                    },
+                ) => return event,
+                Some(_) => {}
+                None => panic!("event channel closed"),
+            }
+        }
+    };
+    tokio::time::timeout(DEADLINE, wait)
+        .await
+        .expect("timed out waiting for consensus gossip")
 }

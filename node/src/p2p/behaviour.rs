@@ -1,11 +1,13 @@
-//! The composed libp2p behaviour: allow-list, connection limits, gossipsub,
-//! catch-up request-response, identify and ping.
+//! The composed libp2p behaviour: per-address limits, allow-list,
+//! connection limits, gossipsub, catch-up request-response, identify and ping.
 
 use super::codec::SyncCodec;
 use super::config::{
-    P2pConfig, CONNECTIONS_PER_PEER_MAX, GOSSIP_ENVELOPE_BYTES, SYNC_PROTOCOL, SYNC_REQUEST_TIMEOUT,
+    P2pConfig, CONNECTIONS_PER_PEER_MAX, ESTABLISHED_INBOUND_PER_IP_MAX, GOSSIP_ENVELOPE_BYTES,
+    PENDING_INBOUND_MAX, PENDING_INBOUND_PER_IP_MAX, SYNC_PROTOCOL, SYNC_REQUEST_TIMEOUT,
 };
 use super::error::P2pError;
+use super::ip_limits::{IpLimits, IpLimitsConfig};
 use kopnet_consensus::crypto::Hash;
 use libp2p::allow_block_list::{self, AllowedPeers};
 use libp2p::swarm::NetworkBehaviour;
@@ -18,7 +20,11 @@ const MESSAGE_ID_CONTEXT: &str = "kopnet 2026 p2p message id v1";
 
 #[derive(NetworkBehaviour)]
 pub(crate) struct Behaviour {
-    /// Only genesis peers may hold a connection; first so it denies before anyone else sees one.
+    /// Handshakes and inbound connections per remote address; first, so it
+    /// refuses before any handshake work is done.
+    pub(crate) ip_limits: IpLimits,
+    /// Only genesis peers (and not banned) may hold a connection; before every
+    /// behaviour that keeps state per connection.
     pub(crate) allow: allow_block_list::Behaviour<AllowedPeers>,
     pub(crate) limits: connection_limits::Behaviour,
     pub(crate) gossipsub: gossipsub::Behaviour,
@@ -78,7 +84,7 @@ pub(crate) fn build(
     let limits = connection_limits::Behaviour::new(
         connection_limits::ConnectionLimits::default()
             .with_max_established(Some(config.max_connections))
-            .with_max_pending_incoming(Some(config.max_connections))
+            .with_max_pending_incoming(Some(PENDING_INBOUND_MAX))
             .with_max_established_per_peer(Some(CONNECTIONS_PER_PEER_MAX)),
     );
     let sync = request_response::Behaviour::with_codec(
@@ -93,7 +99,13 @@ pub(crate) fn build(
         identify::Config::new(format!("/kopnet/{}/1", config.chain_id), key.public())
             .with_cache_size(0),
     );
+    let ip_limits = IpLimits::new(IpLimitsConfig {
+        pending_per_ip_max: PENDING_INBOUND_PER_IP_MAX,
+        pending_max: PENDING_INBOUND_MAX,
+        established_per_ip_max: ESTABLISHED_INBOUND_PER_IP_MAX,
+    });
     Ok(Behaviour {
+        ip_limits,
         allow,
         limits,
         gossipsub,

@@ -1,12 +1,16 @@
 //! The node's side: [`P2pHandle`] sends commands to the swarm task, which
 //! answers with [`NetEvent`]s. Both channels are bounded.
 
-use super::config::{SYNC_MESSAGE_BYTES_MAX, SYNC_REQUEST_TIMEOUT};
+use super::config::{SYNC_MESSAGE_BYTES_MAX, SYNC_REQUEST_BYTES_MAX, SYNC_REQUEST_TIMEOUT};
 use super::error::P2pError;
+use super::inbound_bytes::InboundPermit;
+use super::offence::Offence;
+use super::stats::P2pStats;
 use super::Topic;
 use libp2p::gossipsub::MessageId;
 use libp2p::request_response::InboundRequestId;
 use libp2p::{Multiaddr, PeerId};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
@@ -17,6 +21,11 @@ const REQUEST_TIMEOUT_SLACK: Duration = Duration::from_secs(2);
 pub use crate::wire::Verdict;
 
 /// What the network tells the node.
+///
+/// Gossip and requests carry an [`InboundPermit`] for their bytes: the
+/// networking layer hands the node at most
+/// [`super::config::EVENT_QUEUE_BYTES_MAX`] of them at a time, so drop the
+/// event once it is handled (match with `..`).
 #[derive(Debug)]
 pub enum NetEvent {
     /// A gossip message from an allowed peer, not yet forwarded: answer with
@@ -28,12 +37,14 @@ pub enum NetEvent {
         author: PeerId,
         id: MessageId,
         data: Vec<u8>,
+        permit: InboundPermit,
     },
     /// A catch-up request; answer with [`Responder::send`].
     Request {
         peer: PeerId,
         data: Vec<u8>,
         reply: Responder,
+        permit: InboundPermit,
     },
     /// The first connection to an allowed peer was established.
     PeerConnected(PeerId),
@@ -76,6 +87,10 @@ pub(crate) enum Command {
         data: Vec<u8>,
         done: oneshot::Sender<Result<Vec<u8>, P2pError>>,
     },
+    Penalise {
+        peer: PeerId,
+        offence: Offence,
+    },
     Respond {
         id: InboundRequestId,
         data: Vec<u8>,
@@ -116,6 +131,7 @@ pub struct P2pHandle {
     pub(crate) local_peer_id: PeerId,
     pub(crate) max_transmit_bytes: usize,
     pub(crate) commands: mpsc::Sender<Command>,
+    pub(crate) stats: Arc<P2pStats>,
 }
 
 impl P2pHandle {
@@ -144,7 +160,14 @@ impl P2pHandle {
             .await?
     }
 
-    /// Report the validation result of a [`NetEvent::Gossip`] (once per message).
+    /// The budget and ban counters (for `/metrics`).
+    pub fn stats(&self) -> Arc<P2pStats> {
+        self.stats.clone()
+    }
+
+    /// Report the validation result of a [`NetEvent::Gossip`] (once per
+    /// message). [`Verdict::Reject`] also counts [`Offence::InvalidGossip`]
+    /// against `source`.
     pub async fn report(
         &self,
         id: MessageId,
@@ -161,9 +184,21 @@ impl P2pHandle {
             .map_err(|_| P2pError::Stopped)
     }
 
-    /// Send a catch-up request and wait for the answer (at most ~10 s).
+    /// Count `offence` against `peer` (who sent a bad catch-up page,
+    /// claimed a height it could not serve, ...). Enough offences in a short
+    /// time disconnect and ban the peer for a while; see [`Offence`].
+    /// Returns once the command is queued.
+    pub async fn penalise(&self, peer: PeerId, offence: Offence) -> Result<(), P2pError> {
+        self.commands
+            .send(Command::Penalise { peer, offence })
+            .await
+            .map_err(|_| P2pError::Stopped)
+    }
+
+    /// Send a catch-up request (at most
+    /// [`SYNC_REQUEST_BYTES_MAX`]) and wait for the answer (at most ~10 s).
     pub async fn request(&self, peer: PeerId, data: Vec<u8>) -> Result<Vec<u8>, P2pError> {
-        check_size(data.len(), SYNC_MESSAGE_BYTES_MAX)?;
+        check_size(data.len(), SYNC_REQUEST_BYTES_MAX)?;
         let deadline = SYNC_REQUEST_TIMEOUT + REQUEST_TIMEOUT_SLACK;
         match tokio::time::timeout(
             deadline,

@@ -14,6 +14,29 @@
 //!   (`source` and signed `author`) makes sure nothing from a stranger
 //!   becomes a [`NetEvent`]. `connection_limits` bounds the total
 //!   ([`P2pConfig::max_connections`]) and per-peer connections.
+//! * **Before the handshake**: an `IpLimits` behaviour bounds inbound
+//!   connections per remote IP (in their handshake, and established) and
+//!   in their handshake in total; our own dials are never limited by it.
+//!   The transport gives up on a handshake after
+//!   [`config::HANDSHAKE_TIMEOUT`].
+//! * **A budget per peer**: every gossip message (by the peer that
+//!   delivered it, both topics) and every catch-up request is charged to
+//!   its sender's token buckets (messages/s and bytes/s, see
+//!   [`PeerLimits`]). Over budget, it is dropped (`Ignore`: not forwarded,
+//!   not handed to the node) and the sender gets a strike.
+//! * **Misbehaviour and bans**: strikes come from the budget, from every
+//!   [`Verdict::Reject`] the node reports, and from
+//!   [`P2pHandle::penalise`]; each [`Offence`] weighs some points, which
+//!   fade over time. A peer reaching the threshold is disconnected and
+//!   refused (the allow-list disallows it) for a ban that doubles on
+//!   repeat, then let back if it is still allowed and we are not isolated.
+//!   Gossipsub's own peer scoring stays off: every genesis peer is an
+//!   explicit peer, which never joins a mesh, so the mesh-delivery terms
+//!   that make up most of gossipsub's score never apply; its
+//!   invalid-message term would duplicate ours; and a low score would only
+//!   graylist the peer (everything it sends silently ignored, connection
+//!   kept). One score, ours, decides, and `/metrics` shows it.
+//! * **Counters**: [`P2pHandle::stats`] ([`P2pStats`]) for `/metrics`.
 //! * **Gossip**: gossipsub on `kopnet/<chain_id>/tx/1` and
 //!   `kopnet/<chain_id>/consensus/1`, signed messages, strict validation, a
 //!   content-hash (blake3) message id, every genesis peer an explicit peer.
@@ -22,44 +45,69 @@
 //!   the message (bounded, oldest dropped) and retries on every
 //!   subscription and every 250 ms; a duplicate publish counts as success.
 //! * **Catch-up**: request-response on `/kopnet/sync/1` with a 4-byte length
-//!   prefix, frames of at most 16 MiB, a 10 s timeout.
+//!   prefix, requests of at most 1 KiB, responses of at most 16 MiB (read as
+//!   they arrive, never allocated up front), a 10 s timeout.
 //! * **Liveness**: a long idle-connection timeout plus a periodic redial of
 //!   bootstrap addresses and of known addresses of disconnected genesis peers.
-//! * **Bounds**: the command and event channels are bounded; the swarm task
-//!   never blocks on the node (a full event queue drops the event with a
-//!   warning and lets gossipsub `Ignore` the message). See [`config`] for
-//!   every named bound.
+//! * **Bounds**: the command and event channels are bounded, the event
+//!   channel by count and by the bytes of the gossip and requests not yet
+//!   taken by the node ([`InboundPermit`]); the swarm task never blocks on
+//!   the node (a full event queue drops the event with a warning and lets
+//!   gossipsub `Ignore` the message). See [`config`] for every named bound.
 //! * **Fault injection**: [`P2pHandle::set_isolated`] disallows every peer
 //!   (closing connections and refusing dials both ways) until lifted.
 
+mod access;
 mod address_book;
 pub mod behaviour;
 pub mod codec;
 pub mod config;
+mod discipline;
 pub mod error;
 pub mod handle;
+mod inbound_bytes;
+pub mod ip_limits;
+mod offence;
+mod peer_budget;
+mod peer_records;
+mod peer_score;
 mod publish_queue;
+mod stats;
 mod swarm_task;
 
-pub use config::{key_of_peer, peer_id_from_key, P2pConfig, Topic};
+pub use config::{key_of_peer, peer_id_from_key, P2pConfig, PeerLimits, Topic};
 pub use error::P2pError;
 pub use handle::{NetEvent, P2pHandle, Responder, Verdict};
+pub use inbound_bytes::InboundPermit;
 pub use libp2p::gossipsub::MessageId;
 pub use libp2p::{Multiaddr, PeerId};
+pub use offence::Offence;
+pub use stats::P2pStats;
 
 use futures::StreamExt;
 use libp2p::swarm::SwarmEvent;
 use libp2p::{noise, tcp, yamux};
 use std::collections::HashSet;
+use std::sync::Arc;
 use tokio::sync::mpsc;
 
-/// Build the swarm, bind the listeners, and spawn the task that runs it.
+/// Build the swarm, bind the listeners, and spawn the task that runs it,
+/// with the default [`PeerLimits`].
 ///
 /// Returns once every listener has reported its address (so
 /// [`P2pHandle::listen_addrs`] is complete), with the handle and the bounded
 /// event receiver.
 pub async fn spawn(config: P2pConfig) -> Result<(P2pHandle, mpsc::Receiver<NetEvent>), P2pError> {
+    spawn_with_limits(config, PeerLimits::default()).await
+}
+
+/// [`spawn`] with other per-peer limits (tests shrink them).
+pub async fn spawn_with_limits(
+    config: P2pConfig,
+    limits: PeerLimits,
+) -> Result<(P2pHandle, mpsc::Receiver<NetEvent>), P2pError> {
     config.check()?;
+    limits.check(config.max_transmit_bytes)?;
     let key = config::keypair_from_seed(&config.identity_seed)?;
     let local_peer_id = key.public().to_peer_id();
     let allowed = config
@@ -81,6 +129,7 @@ pub async fn spawn(config: P2pConfig) -> Result<(P2pHandle, mpsc::Receiver<NetEv
         .with_behaviour(|_| behaviour)
         .map_err(|error| P2pError::Transport(error.to_string()))?
         .with_swarm_config(|swarm_config| swarm_config.with_idle_connection_timeout(idle))
+        .with_connection_timeout(config::HANDSHAKE_TIMEOUT)
         .build();
 
     for addr in &config.listen {
@@ -95,18 +144,23 @@ pub async fn spawn(config: P2pConfig) -> Result<(P2pHandle, mpsc::Receiver<NetEv
 
     let (command_sender, commands) = mpsc::channel(config.command_queue);
     let (events, event_receiver) = mpsc::channel(config.event_queue);
+    let stats = Arc::new(P2pStats::default());
     let handle = P2pHandle {
         local_peer_id,
         max_transmit_bytes: config.max_transmit_bytes,
         commands: command_sender.clone(),
+        stats: stats.clone(),
     };
     let task = swarm_task::SwarmTask::new(
         swarm,
         &config,
         allowed,
-        commands,
-        command_sender.downgrade(),
-        events,
+        swarm_task::Channels {
+            commands,
+            command_sender: command_sender.downgrade(),
+            events,
+        },
+        discipline::Discipline::new(limits, stats),
     );
     drop(command_sender);
     tokio::spawn(task.run());

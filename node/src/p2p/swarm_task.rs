@@ -1,24 +1,26 @@
 //! The task that owns the swarm: one loop over swarm events, node commands
-//! and two timers (publish retry, redial). Local work (commands) is polled
-//! before remote work (swarm events).
+//! and three timers (publish retry, redial, ban expiry). Local work
+//! (commands) is polled before remote work (swarm events). The allow-list,
+//! isolation and dialing live in [`super::access`], the budget and bans in
+//! [`super::discipline`].
 
 use super::address_book::AddressBook;
 use super::behaviour::{Behaviour, BehaviourEvent};
 use super::config::{
-    P2pConfig, INBOUND_REQUESTS_MAX, OUTBOUND_REQUESTS_MAX, PUBLISH_RETRY_INTERVAL,
+    P2pConfig, BAN_CHECK_INTERVAL, INBOUND_REQUESTS_MAX, OUTBOUND_REQUESTS_MAX,
+    PUBLISH_RETRY_INTERVAL,
 };
+use super::discipline::Discipline;
 use super::error::P2pError;
 use super::handle::{Command, NetEvent, Responder, Verdict};
+use super::offence::Offence;
 use super::publish_queue::{PublishQueue, Queued};
 use super::Topic;
 use futures::StreamExt;
-use libp2p::allow_block_list::NotAllowed;
 use libp2p::core::ConnectedPoint;
 use libp2p::gossipsub::{self, MessageAcceptance, PublishError};
-use libp2p::multiaddr::Protocol;
 use libp2p::request_response::{self, InboundRequestId, OutboundRequestId, ResponseChannel};
-use libp2p::swarm::dial_opts::{DialOpts, PeerCondition};
-use libp2p::swarm::{ConnectionDenied, DialError, ListenError, SwarmEvent};
+use libp2p::swarm::{DialError, ListenError, SwarmEvent};
 use libp2p::{identify, Multiaddr, PeerId, Swarm};
 use std::collections::{HashMap, HashSet};
 use tokio::sync::{mpsc, oneshot};
@@ -26,6 +28,13 @@ use tokio::time::{Instant, MissedTickBehavior};
 
 /// Where the answer to one outbound catch-up request goes.
 type ResponseSender = oneshot::Sender<Result<Vec<u8>, P2pError>>;
+
+/// The task's channels to and from the node.
+pub(crate) struct Channels {
+    pub(crate) commands: mpsc::Receiver<Command>,
+    pub(crate) command_sender: mpsc::WeakSender<Command>,
+    pub(crate) events: mpsc::Sender<NetEvent>,
+}
 
 pub(crate) struct SwarmTask {
     pub(crate) swarm: Swarm<Behaviour>,
@@ -46,6 +55,8 @@ pub(crate) struct SwarmTask {
     /// Addresses of allowed peers, for redialing.
     pub(crate) known_addrs: AddressBook,
     pub(crate) isolated: bool,
+    /// Budgets, penalties and bans.
+    pub(crate) discipline: Discipline,
 }
 
 impl SwarmTask {
@@ -53,9 +64,8 @@ impl SwarmTask {
         swarm: Swarm<Behaviour>,
         config: &P2pConfig,
         allowed: HashSet<PeerId>,
-        commands: mpsc::Receiver<Command>,
-        command_sender: mpsc::WeakSender<Command>,
-        events: mpsc::Sender<NetEvent>,
+        channels: Channels,
+        discipline: Discipline,
     ) -> SwarmTask {
         SwarmTask {
             swarm,
@@ -63,15 +73,16 @@ impl SwarmTask {
             allowed,
             bootstrap: config.bootstrap.clone(),
             redial_interval: config.redial_interval,
-            commands,
-            command_sender,
-            events,
+            commands: channels.commands,
+            command_sender: channels.command_sender,
+            events: channels.events,
             publish_queue: PublishQueue::default(),
             outbound: HashMap::new(),
             inbound: HashMap::new(),
             dialed: HashMap::new(),
             known_addrs: AddressBook::default(),
             isolated: false,
+            discipline,
         }
     }
 
@@ -80,6 +91,8 @@ impl SwarmTask {
         retry.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let mut redial = tokio::time::interval(self.redial_interval);
         redial.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let mut bans = tokio::time::interval(BAN_CHECK_INTERVAL);
+        bans.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let mut shutdown_ack = None;
         loop {
             tokio::select! {
@@ -93,6 +106,7 @@ impl SwarmTask {
                     None => break,
                 },
                 _ = redial.tick() => self.redial(),
+                _ = bans.tick() => self.lift_expired_bans(),
                 _ = retry.tick() => self.flush_publish_queue(),
                 event = self.swarm.select_next_some() => self.on_swarm_event(event),
             }
@@ -104,7 +118,7 @@ impl SwarmTask {
         }
     }
 
-    fn is_allowed(&self, peer: &PeerId) -> bool {
+    pub(crate) fn is_allowed(&self, peer: &PeerId) -> bool {
         self.allowed.contains(peer)
     }
 
@@ -140,7 +154,11 @@ impl SwarmTask {
                 if !known {
                     tracing::debug!(%id, "validation result for a message no longer cached");
                 }
+                if verdict == Verdict::Reject {
+                    self.penalise(source, Offence::InvalidGossip);
+                }
             }
+            Command::Penalise { peer, offence } => self.penalise(peer, offence),
             Command::Request { peer, data, done } => self.send_request(peer, data, done),
             Command::Respond { id, data } => match self.inbound.remove(&id) {
                 Some(channel) => {
@@ -216,65 +234,6 @@ impl SwarmTask {
             .collect()
     }
 
-    fn set_allowed(&mut self, peers: HashSet<PeerId>) {
-        let local = *self.swarm.local_peer_id();
-        let peers: HashSet<PeerId> = peers.into_iter().filter(|p| *p != local).collect();
-        let added: Vec<PeerId> = peers.difference(&self.allowed).copied().collect();
-        let removed: Vec<PeerId> = self.allowed.difference(&peers).copied().collect();
-        if added.is_empty() && removed.is_empty() {
-            return;
-        }
-        for peer in &added {
-            if !self.isolated {
-                self.swarm.behaviour_mut().allow.allow_peer(*peer);
-            }
-            self.swarm.behaviour_mut().gossipsub.add_explicit_peer(peer);
-        }
-        for peer in &removed {
-            self.swarm.behaviour_mut().allow.disallow_peer(*peer);
-            self.swarm
-                .behaviour_mut()
-                .gossipsub
-                .remove_explicit_peer(peer);
-            let _ = self.swarm.disconnect_peer_id(*peer);
-        }
-        self.allowed = peers;
-        tracing::info!(
-            added = added.len(),
-            removed = removed.len(),
-            allowed = self.allowed.len(),
-            "peer allow-list updated from the ledger"
-        );
-        if !added.is_empty() {
-            self.redial();
-        }
-    }
-
-    fn set_isolated(&mut self, isolated: bool) {
-        if self.isolated == isolated {
-            return;
-        }
-        self.isolated = isolated;
-        tracing::info!(isolated, "p2p isolation changed");
-        let allowed: Vec<PeerId> = self.allowed.iter().copied().collect();
-        for peer in allowed {
-            if isolated {
-                // Closes every connection to the peer and refuses new ones.
-                self.swarm.behaviour_mut().allow.disallow_peer(peer);
-            } else {
-                self.swarm.behaviour_mut().allow.allow_peer(peer);
-            }
-        }
-        if isolated {
-            let connected: Vec<PeerId> = self.swarm.connected_peers().copied().collect();
-            for peer in connected {
-                let _ = self.swarm.disconnect_peer_id(peer);
-            }
-        } else {
-            self.redial();
-        }
-    }
-
     // ---- publishing -----------------------------------------------------
 
     /// Publish now, or queue when no peer can take it yet.
@@ -340,70 +299,6 @@ impl SwarmTask {
                 expired,
                 "dropped queued gossip that found no subscriber in time"
             );
-        }
-    }
-
-    // ---- dialing --------------------------------------------------------
-
-    fn redial(&mut self) {
-        if self.isolated {
-            return;
-        }
-        let local = *self.swarm.local_peer_id();
-        for addr in self.bootstrap.clone() {
-            let target = match addr.iter().last() {
-                Some(Protocol::P2p(peer)) => Some(peer),
-                _ => self.dialed.get(&addr).copied(),
-            };
-            let result = match target {
-                Some(peer) if peer == local || self.swarm.is_connected(&peer) => continue,
-                Some(peer) => self.swarm.dial(
-                    DialOpts::peer_id(peer)
-                        .addresses(vec![addr.clone()])
-                        .condition(PeerCondition::DisconnectedAndNotDialing)
-                        .build(),
-                ),
-                None => self.swarm.dial(addr.clone()),
-            };
-            if let Err(error) = result {
-                tracing::debug!(%addr, %error, "bootstrap dial not started");
-            }
-        }
-        let missing: Vec<(PeerId, Vec<Multiaddr>)> = self
-            .known_addrs
-            .iter()
-            .filter(|(peer, _)| !self.swarm.is_connected(peer))
-            .map(|(peer, addrs)| (*peer, addrs.clone()))
-            .collect();
-        for (peer, addrs) in missing {
-            let opts = DialOpts::peer_id(peer)
-                .addresses(addrs)
-                .condition(PeerCondition::DisconnectedAndNotDialing)
-                .build();
-            if let Err(error) = self.swarm.dial(opts) {
-                tracing::debug!(%peer, %error, "redial not started");
-            }
-        }
-    }
-
-    fn remember_addr(&mut self, peer: PeerId, addr: Multiaddr) {
-        if self.is_allowed(&peer) {
-            self.known_addrs.remember(peer, addr);
-        }
-    }
-
-    /// Log a denied connection: a warning for strangers, debug while isolated.
-    fn on_denied(&self, peer: Option<PeerId>, cause: &ConnectionDenied) {
-        if cause.downcast_ref::<NotAllowed>().is_none() {
-            tracing::debug!(?peer, %cause, "connection denied");
-            return;
-        }
-        match peer {
-            Some(peer_id) if !self.is_allowed(&peer_id) => {
-                tracing::warn!(peer = %peer_id, "rejected connection from peer not in genesis (nor added by governance)")
-            }
-            Some(peer_id) => tracing::debug!(peer = %peer_id, "refused connection while isolated"),
-            None => tracing::debug!(%cause, "connection denied"),
         }
     }
 
@@ -484,6 +379,7 @@ impl SwarmTask {
             }
             BehaviourEvent::Identify(_) | BehaviourEvent::Ping(_) => {}
             BehaviourEvent::Allow(never) => match never {},
+            BehaviourEvent::IpLimits(never) => match never {},
             BehaviourEvent::Limits(never) => match never {},
         }
     }
@@ -509,7 +405,10 @@ impl SwarmTask {
                     );
                     return;
                 };
-                let Some(topic) = self.topic_of(&message.topic) else {
+                let topic = self.topic_of(&message.topic);
+                // Charged whatever the topic: a peer's budget covers all it sends.
+                let permit = self.admit_inbound(propagation_source, message.data.len());
+                let (Some(topic), Some(permit)) = (topic, permit) else {
                     let gossipsub = &mut self.swarm.behaviour_mut().gossipsub;
                     gossipsub.report_message_validation_result(
                         &message_id,
@@ -524,6 +423,7 @@ impl SwarmTask {
                     author,
                     id: message_id.clone(),
                     data: message.data,
+                    permit,
                 };
                 if !self.emit(event) {
                     self.swarm
@@ -612,6 +512,10 @@ impl SwarmTask {
             tracing::warn!(peer = %peer, "catch-up request from peer not in genesis dropped");
             return;
         }
+        // Dropping the channel fails the request at the requester.
+        let Some(permit) = self.admit_inbound(peer, data.len()) else {
+            return;
+        };
         if self.inbound.len() >= INBOUND_REQUESTS_MAX {
             tracing::warn!(peer = %peer, limit = INBOUND_REQUESTS_MAX, "too many unanswered catch-up requests: dropped");
             return;
@@ -621,7 +525,13 @@ impl SwarmTask {
         };
         self.inbound.insert(id, channel);
         let reply = Responder { id, commands };
-        if !self.emit(NetEvent::Request { peer, data, reply }) {
+        let event = NetEvent::Request {
+            peer,
+            data,
+            reply,
+            permit,
+        };
+        if !self.emit(event) {
             self.inbound.remove(&id);
         }
     }
@@ -632,6 +542,9 @@ impl SwarmTask {
         match self.events.try_send(event) {
             Ok(()) => true,
             Err(mpsc::error::TrySendError::Full(event)) => {
+                if matches!(event, NetEvent::Gossip { .. } | NetEvent::Request { .. }) {
+                    self.discipline.stats().count_dropped_queue_full();
+                }
                 tracing::warn!(
                     event = event_name(&event),
                     "event queue to the node is full: event dropped"

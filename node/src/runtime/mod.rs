@@ -74,6 +74,7 @@ impl Runtime {
         outbox: mpsc::Receiver<Vec<u8>>,
         shutdown: watch::Receiver<bool>,
     ) -> Self {
+        node.metrics.attach_p2p(p2p.stats());
         Runtime {
             host,
             node,
@@ -202,6 +203,7 @@ impl Runtime {
                 author,
                 id,
                 data,
+                ..
             } => {
                 let now = self.now_ms();
                 let author = crate::p2p::key_of_peer(&author);
@@ -211,7 +213,9 @@ impl Runtime {
                 let _ = self.p2p.report(id, source, verdict).await;
                 self.carry_out(effects).await?;
             }
-            NetEvent::Request { peer, data, reply } => {
+            NetEvent::Request {
+                peer, data, reply, ..
+            } => {
                 let response = match wire::decode::<SyncRequest>(&data) {
                     Ok(request) => crate::host::catch_up::serve(self.host.state(), &request),
                     Err(e) => {
