@@ -47,7 +47,13 @@ async fn ask(p2p: &P2pHandle, peer: libp2p::PeerId, from: u64) -> SyncOutcome {
     match p2p.request(peer, request).await {
         Ok(bytes) => match wire::decode::<SyncResponse>(&bytes) {
             Ok(response) => SyncOutcome::Blocks(response),
-            Err(e) => SyncOutcome::Failed(format!("bad sync response from {peer}: {e}")),
+            Err(e) => {
+                // Provably bad bytes from the peer we asked.
+                let _ = p2p
+                    .penalise(peer, crate::p2p::Offence::BadSyncPage)
+                    .await;
+                SyncOutcome::Failed(format!("bad sync response from {peer}: {e}"))
+            }
         },
         Err(e) => SyncOutcome::Failed(e.to_string()),
     }

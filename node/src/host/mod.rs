@@ -286,11 +286,25 @@ where
                 // observer (or a validator's leaked key that is no longer
                 // one) cannot inject or re-publish them as its own.
                 if !author.is_some_and(|a| self.is_validator(&a)) {
-                    return Ok((Verdict::Reject, Effects::default()));
+                    // Provably wrong only for a height whose set we know: a
+                    // node behind a set change must not punish the honest
+                    // peers forwarding a new validator's messages.
+                    let verdict = if message.height() <= self.known_set_height() {
+                        Verdict::Reject
+                    } else {
+                        Verdict::Ignore
+                    };
+                    return Ok((verdict, Effects::default()));
                 }
                 self.on_consensus_message(now_ms, message)
             }
         }
+    }
+
+    /// The highest height whose validator set this node knows.
+    fn known_set_height(&self) -> u64 {
+        self.height()
+            .saturating_add(kopnet_consensus::VALIDATOR_SET_CHANGE_DELAY)
     }
 
     /// Whether `key` is a validator of the height being decided or the next.

@@ -94,11 +94,23 @@ impl Runtime {
         peer: kopnet_consensus::PublicKey,
         offence: crate::host::catch_up::PeerOffence,
     ) {
-        tracing::warn!(%peer, ?offence, "penalising a peer");
+        use crate::host::catch_up::PeerOffence;
         self.node
             .metrics
             .catch_up_penalties
             .fetch_add(1, Ordering::Relaxed);
+        let offence = match offence {
+            PeerOffence::BadSyncPage => crate::p2p::Offence::BadSyncPage,
+            PeerOffence::FalseHeightClaim => crate::p2p::Offence::FalseHeightClaim,
+        };
+        match crate::p2p::peer_id_from_key(&peer.0) {
+            Ok(peer_id) => {
+                if let Err(error) = self.p2p.penalise(peer_id, offence).await {
+                    tracing::debug!(%error, "penalty not delivered to the network");
+                }
+            }
+            Err(error) => tracing::debug!(%error, "penalised key has no peer id"),
+        }
     }
 
     /// Facts for `/v1/status` and the metrics that follow the host.
