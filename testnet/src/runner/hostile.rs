@@ -240,7 +240,7 @@ impl HostilePhases {
             }
             let now = self.counters(url).await;
             let before = active.counters_before.get(*i).copied().unwrap_or_default();
-            defences = defences.add(now.since(before));
+            defences = defences.plus(now.since(before));
         }
         backend.set_env_var(hostile, FAULT_ENV, None)?;
         backend.set_env_var(hostile, RATE_ENV, None)?;

@@ -81,7 +81,7 @@ impl DefenceCounters {
         }
     }
 
-    pub fn add(self, other: DefenceCounters) -> DefenceCounters {
+    pub fn plus(self, other: DefenceCounters) -> DefenceCounters {
         DefenceCounters {
             penalties: self.penalties.saturating_add(other.penalties),
             bans: self.bans.saturating_add(other.bans),

@@ -64,7 +64,7 @@ fn nth_message(
                 },
                 proposer: keypair.public(),
             };
-            if n % PROPOSAL_EVERY == 0 {
+            if n.is_multiple_of(PROPOSAL_EVERY) {
                 SignedProposal::sign(chain_id, keypair, proposal)
                     .ok()
                     .map(Message::Proposal)
