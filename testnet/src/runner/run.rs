@@ -16,7 +16,7 @@
 use super::backend::{Backend, BackendError};
 use super::checks::{self, Acknowledged, BlockSeen, CheckFailure, CheckSummary, NodeSnapshot};
 use super::hostile::{HostilePhases, PhaseReport};
-use super::manifest::{HostileBehaviour, Manifest, NodeRef, Perturbation};
+use super::manifest::{Manifest, NodeRef, Perturbation};
 use crate::cluster::layout::{self, InitError, Layout};
 use crate::cluster::traffic::{Traffic, TrafficError};
 use futures::StreamExt;
@@ -553,11 +553,12 @@ async fn collect_and_check<B: Backend>(
         let log = backend.log(index).unwrap_or_default();
         snapshots.push(collect(&entry.id, client, target, &acknowledged, &log, &validators).await);
     }
-    // Evidence against a validator that equivocated on purpose is expected.
+    // Evidence against a validator made hostile is expected: `equivocate`
+    // double-signs on purpose, and `future-flood` signs votes for heights
+    // the network later reaches, for values it never votes for then.
     let byzantine: BTreeSet<String> = manifest
         .hostile_behaviours()
         .into_iter()
-        .filter(|(_, behaviour)| *behaviour == HostileBehaviour::Equivocate)
         .filter_map(|(node, _)| match node {
             NodeRef::Validator(i) => validators.get(i).cloned(),
             NodeRef::Observer(_) => None,
