@@ -55,6 +55,9 @@ pub struct Metrics {
     commit_times: Mutex<VecDeque<Instant>>,
     /// The networking layer's budget and ban counters, once it runs.
     p2p: OnceLock<Arc<P2pStats>>,
+    /// Messages a deliberately hostile node sent, by behaviour (only a
+    /// `fault-injection` build with `KOPNET_FAULT` set ever counts one).
+    hostile_sent: Mutex<BTreeMap<&'static str, u64>>,
 }
 
 impl Metrics {
@@ -139,6 +142,21 @@ impl Metrics {
         }
     }
 
+    /// Count `n` messages a hostile behaviour sent.
+    pub fn hostile_sent(&self, behaviour: &'static str, n: u64) {
+        if let Ok(mut map) = self.hostile_sent.lock() {
+            let count = map.entry(behaviour).or_insert(0);
+            *count = count.saturating_add(n);
+        }
+    }
+
+    pub fn hostile_sent_by_behaviour(&self) -> BTreeMap<&'static str, u64> {
+        self.hostile_sent
+            .lock()
+            .map(|m| m.clone())
+            .unwrap_or_default()
+    }
+
     pub fn rejected(&self) -> BTreeMap<&'static str, u64> {
         self.rejected.lock().map(|m| m.clone()).unwrap_or_default()
     }
@@ -151,6 +169,7 @@ impl Metrics {
         self.render_p2p(&mut out);
         self.render_latency_histogram(&mut out);
         self.render_rejections(&mut out);
+        self.render_hostile(&mut out);
         out
     }
 
@@ -288,6 +307,23 @@ impl Metrics {
     }
 }
 
+impl Metrics {
+    /// Only a hostile node has the series at all.
+    fn render_hostile(&self, out: &mut String) {
+        let sent = self.hostile_sent_by_behaviour();
+        if sent.is_empty() {
+            return;
+        }
+        let _ = writeln!(out, "# HELP kopnet_hostile_messages_sent_total Messages this deliberately hostile node sent (fault injection), by behaviour.\n# TYPE kopnet_hostile_messages_sent_total counter");
+        for (behaviour, n) in sent {
+            let _ = writeln!(
+                out,
+                "kopnet_hostile_messages_sent_total{{behaviour=\"{behaviour}\"}} {n}"
+            );
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -365,5 +401,17 @@ mod tests {
         }
         let c = m.commit_intervals().unwrap();
         assert_eq!((c.last_ms, c.mean_ms, c.intervals), (100, 100, 20));
+    }
+
+    #[test]
+    fn hostile_messages_are_counted_by_behaviour_and_only_then_rendered() {
+        let m = Metrics::default();
+        assert!(!m.render().contains("kopnet_hostile_messages_sent_total"));
+        m.hostile_sent("equivocate", 3);
+        m.hostile_sent("equivocate", 2);
+        m.hostile_sent("gossip-spam", 1);
+        let text = m.render();
+        assert!(text.contains("kopnet_hostile_messages_sent_total{behaviour=\"equivocate\"} 5"));
+        assert!(text.contains("kopnet_hostile_messages_sent_total{behaviour=\"gossip-spam\"} 1"));
     }
 }

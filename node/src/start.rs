@@ -81,13 +81,55 @@ fn init_fault() -> Result<(), NodeError> {
     #[cfg(feature = "fault-injection")]
     crate::fault::init_from_env().map_err(|e| NodeError::Setup(e.to_string()))?;
     #[cfg(not(feature = "fault-injection"))]
-    if std::env::var_os(crate::FAULT_ENV).is_some_and(|v| !v.is_empty()) {
-        return Err(NodeError::Setup(format!(
-            "{} is set, but this build has no fault injection (build with --features fault-injection)",
-            crate::FAULT_ENV
-        )));
+    for name in [
+        crate::FAULT_ENV,
+        "KOPNET_DEFENCE_OFF",
+        "KOPNET_HOSTILE_RATE",
+    ] {
+        if std::env::var_os(name).is_some_and(|v| !v.is_empty()) {
+            return Err(NodeError::Setup(format!(
+                "{name} is set, but this build has no fault injection (build with --features fault-injection)"
+            )));
+        }
     }
     Ok(())
+}
+
+/// Switch off the defences `KOPNET_DEFENCE_OFF` names (fault injection
+/// only: to show that a run then fails naming the defence).
+#[cfg(feature = "fault-injection")]
+fn defences_off(mut host_config: HostConfig) -> Result<HostConfig, NodeError> {
+    let off = crate::fault::defences_off_from_env().map_err(|e| NodeError::Setup(e.to_string()))?;
+    if off.evidence {
+        tracing::warn!(
+            "KOPNET_DEFENCE_OFF=evidence: this node never takes evidence into its blocks (test build)"
+        );
+        host_config.include_evidence = false;
+    }
+    Ok(host_config)
+}
+
+/// Make the runtime hostile when `KOPNET_FAULT` names a hostile behaviour.
+#[cfg(feature = "fault-injection")]
+fn hostile(
+    runtime: Runtime,
+    keypair: &Keypair,
+    node: &Arc<NodeState>,
+    p2p: &P2pHandle,
+    shutdown: &watch::Receiver<bool>,
+) -> Result<Runtime, NodeError> {
+    let crate::fault::Fault::Hostile(behaviour) = crate::fault::active() else {
+        return Ok(runtime);
+    };
+    let hook = crate::runtime::hostile::spawn(crate::runtime::hostile::Context {
+        behaviour,
+        keypair: keypair.clone(),
+        node: node.clone(),
+        p2p: p2p.clone(),
+        shutdown: shutdown.clone(),
+    })
+    .map_err(|e| NodeError::Setup(e.to_string()))?;
+    Ok(runtime.with_hostile(hook))
 }
 
 fn engine_config(chain_id: &str, config: &NodeConfig) -> Result<EngineConfig, NodeError> {
@@ -145,7 +187,11 @@ pub async fn run(home: &NodeHome, shutdown: watch::Receiver<bool>) -> Result<(),
     let (api_stop, api_stopping) = watch::channel(false);
     let api_task = serve_api(&config, state.clone(), p2p.clone(), api_stopping).await?;
 
-    let runtime = Runtime::new(host, state, p2p, net, outbox_rx, shutdown);
+    #[cfg(feature = "fault-injection")]
+    let (hostile_node, hostile_shutdown) = (state.clone(), shutdown.clone());
+    let runtime = Runtime::new(host, state, p2p.clone(), net, outbox_rx, shutdown);
+    #[cfg(feature = "fault-injection")]
+    let runtime = hostile(runtime, &keypair, &hostile_node, &p2p, &hostile_shutdown)?;
     let stopped = runtime.run().await;
     let _ = api_stop.send(true);
     // Graceful: in-flight requests finish; bounded all the same.
@@ -186,6 +232,8 @@ fn open_host(
         observers: genesis.observers.iter().map(|o| o.key).collect(),
         include_evidence: true,
     };
+    #[cfg(feature = "fault-injection")]
+    let host_config = defences_off(host_config)?;
     let host = Host::open(
         store,
         &genesis.ledger,

@@ -49,9 +49,7 @@ async fn ask(p2p: &P2pHandle, peer: libp2p::PeerId, from: u64) -> SyncOutcome {
             Ok(response) => SyncOutcome::Blocks(response),
             Err(e) => {
                 // Provably bad bytes from the peer we asked.
-                let _ = p2p
-                    .penalise(peer, crate::p2p::Offence::BadSyncPage)
-                    .await;
+                let _ = p2p.penalise(peer, crate::p2p::Offence::BadSyncPage).await;
                 SyncOutcome::Failed(format!("bad sync response from {peer}: {e}"))
             }
         },

@@ -6,7 +6,8 @@
 use anyhow::{bail, Context, Result};
 use kopnet_testnet::runner::backend::Backend;
 use kopnet_testnet::runner::docker::DockerBackend;
-use kopnet_testnet::runner::manifest::{BackendKind, DisconnectChoice, Manifest};
+use kopnet_testnet::runner::hostile::{describe, PhaseReport};
+use kopnet_testnet::runner::manifest::{BackendKind, Defence, DisconnectChoice, Manifest};
 use kopnet_testnet::runner::process::ProcessBackend;
 use kopnet_testnet::runner::run::{prepare, run, RunReport};
 use serde_json::json;
@@ -34,6 +35,13 @@ pub struct RunArgs {
     /// checks catch a faulty node; never use on a real network.
     #[arg(long, value_name = "NODE=FAULT")]
     pub fault: Option<String>,
+    /// Switch a defence off on every node (`KOPNET_DEFENCE_OFF`), as the
+    /// manifest's `defences_off` does: `evidence` = equivocation evidence
+    /// is not put into blocks. A test build's way to show that a
+    /// Byzantine run then fails naming the defence; needs nodes built
+    /// with fault injection.
+    #[arg(long, value_name = "DEFENCE")]
+    pub defence_off: Vec<String>,
     #[arg(long, value_enum, default_value_t = crate::output::OutputFormat::Text)]
     pub output: crate::output::OutputFormat,
 }
@@ -94,6 +102,20 @@ async fn carry_out(args: RunArgs) -> Result<i32> {
         }
         if let Some(slot) = env.get_mut(index) {
             slot.push(("KOPNET_FAULT".to_string(), fault.to_string()));
+        }
+    }
+    let mut defences: Vec<&str> = manifest.defences_off.iter().map(|d| d.name()).collect();
+    for name in &args.defence_off {
+        let defence = Defence::parse(name).with_context(|| {
+            format!("--defence-off: unknown defence {name:?} (known: evidence)")
+        })?;
+        if !defences.contains(&defence.name()) {
+            defences.push(defence.name());
+        }
+    }
+    if !defences.is_empty() {
+        for slot in &mut env {
+            slot.push(("KOPNET_DEFENCE_OFF".to_string(), defences.join(",")));
         }
     }
     let dir = args.dir.clone().unwrap_or_else(|| {
@@ -169,6 +191,7 @@ fn print_report(report: &RunReport, json_out: bool) {
             "proposed": report.result.as_ref().ok().map(|s| s.proposed.clone()),
             "failure": report.result.as_ref().err().map(|e| e.to_string()),
             "failure_kind": report.result.as_ref().err().map(|e| e.kind()),
+            "hostile": report.hostile.iter().map(phase_json).collect::<Vec<_>>(),
             "elapsed_secs": report.elapsed_secs,
         });
         println!("{value}");
@@ -198,5 +221,37 @@ fn print_report(report: &RunReport, json_out: bool) {
         }
         Err(failure) => println!("checks:      FAILED — {failure}"),
     }
+    for phase in &report.hostile {
+        println!("hostile:     {}", describe(phase));
+    }
     println!("elapsed:     {} s", report.elapsed_secs);
+}
+
+/// One hostile phase in the JSON report.
+fn phase_json(phase: &PhaseReport) -> serde_json::Value {
+    json!({
+        "node": phase.node,
+        "node_id": phase.node_id,
+        "behaviour": phase.behaviour.name(),
+        "secs": phase.secs,
+        "rate": phase.rate,
+        "messages_sent": phase.messages_sent,
+        "honest_blocks_min": phase.honest_blocks_min,
+        "penalties": phase.defences.penalties,
+        "bans": phase.defences.bans,
+        "dropped_over_budget": phase.defences.dropped_over_budget,
+        "evidence": phase.evidence.iter().map(|e| json!({
+            "offender": e.offender,
+            "kind": e.kind,
+            "height": e.height,
+            "round": e.round,
+            "included_in_block": e.included_in_block,
+        })).collect::<Vec<_>>(),
+        "evidence_height": phase.evidence_height(),
+        "honest_rss_peak_bytes": phase.rss_peak_bytes,
+        "honest_rss_peak_node": phase.rss_peak_node,
+        "honest_rss_bytes_max": kopnet_testnet::runner::hostile::HONEST_RSS_BYTES_MAX,
+        "passed": phase.failure.is_none(),
+        "failure": phase.failure,
+    })
 }

@@ -22,6 +22,11 @@ impl Runtime {
     async fn carry_out_one(&mut self, effect: Effect) {
         match effect {
             Effect::Broadcast(message) => {
+                // Its twin is published by the hostile task, after this one.
+                #[cfg(feature = "fault-injection")]
+                if let Some(hostile) = &self.hostile {
+                    hostile.own_broadcast(&message);
+                }
                 let bytes = wire::encode(&ConsensusGossip::Message(message));
                 if let Err(e) = self.p2p.publish(Topic::Consensus, bytes).await {
                     tracing::debug!(error = %e, "consensus gossip not published");

@@ -13,6 +13,8 @@
 //! returns it and the process exits saying why.
 
 mod effects;
+#[cfg(feature = "fault-injection")]
+pub mod hostile;
 
 use crate::host::{Host, HostError, Timers};
 use crate::node_state::NodeState;
@@ -57,6 +59,9 @@ pub struct Runtime {
     batch: Vec<Vec<u8>>,
     sync_results: (mpsc::Sender<SyncAnswer>, mpsc::Receiver<SyncAnswer>),
     ingest: Arc<tokio::sync::Semaphore>,
+    /// A deliberately hostile node's attack (fault injection only).
+    #[cfg(feature = "fault-injection")]
+    hostile: Option<hostile::HostileHook>,
 }
 
 impl std::fmt::Debug for Runtime {
@@ -91,7 +96,16 @@ impl Runtime {
             batch: Vec::new(),
             sync_results: mpsc::channel(SYNC_RESULTS_MAX),
             ingest: Arc::new(tokio::sync::Semaphore::new(INGEST_BATCHES)),
+            #[cfg(feature = "fault-injection")]
+            hostile: None,
         }
+    }
+
+    /// Make this node hostile (fault injection only).
+    #[cfg(feature = "fault-injection")]
+    pub fn with_hostile(mut self, hook: hostile::HostileHook) -> Self {
+        self.hostile = Some(hook);
+        self
     }
 
     /// The host's clock: milliseconds since the Unix epoch, read from the
@@ -195,6 +209,10 @@ impl Runtime {
                 data,
                 ..
             } => {
+                #[cfg(feature = "fault-injection")]
+                if let Some(hostile) = &self.hostile {
+                    hostile.gossip(Topic::Transactions, &data);
+                }
                 self.on_tx_gossip(id, source, data).await;
             }
             NetEvent::Gossip {
@@ -205,6 +223,10 @@ impl Runtime {
                 data,
                 ..
             } => {
+                #[cfg(feature = "fault-injection")]
+                if let Some(hostile) = &self.hostile {
+                    hostile.gossip(Topic::Consensus, &data);
+                }
                 let now = self.now_ms();
                 let author = crate::p2p::key_of_peer(&author);
                 let (verdict, effects) = tokio::task::block_in_place(|| {
@@ -225,6 +247,11 @@ impl Runtime {
                             blocks: vec![],
                         }
                     }
+                };
+                #[cfg(feature = "fault-injection")]
+                let response = match &self.hostile {
+                    Some(hostile) => hostile.sync_answer(&response).unwrap_or(response),
+                    None => response,
                 };
                 let blocks = response.blocks.len();
                 if let Err(error) = reply.send(wire::encode(&response)).await {

@@ -78,4 +78,30 @@ pub trait Backend {
     fn log(&self, node: usize) -> Result<String, BackendError>;
     /// Stop everything (end of run or abort).
     async fn stop_all(&mut self);
+    /// Set (or, with `None`, remove) an environment variable of the node's
+    /// next start (how a hostile phase restarts a node with
+    /// `KOPNET_FAULT`). Backends that fix the environment at creation
+    /// cannot.
+    fn set_env_var(
+        &mut self,
+        node: usize,
+        key: &str,
+        value: Option<&str>,
+    ) -> Result<(), BackendError> {
+        let _ = (key, value);
+        Err(BackendError::Action {
+            node: format!("node {node}"),
+            action: "set its environment",
+            reason: format!(
+                "the {} backend cannot restart a node with another environment (hostile phases need the process backend)",
+                self.name()
+            ),
+        })
+    }
+    /// The pid of the node's process while it runs, where the backend
+    /// knows it (for sampling its memory).
+    fn pid(&self, node: usize) -> Option<u32> {
+        let _ = node;
+        None
+    }
 }

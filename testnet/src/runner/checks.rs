@@ -119,6 +119,14 @@ pub enum CheckFailure {
         "the network stalled at height {height}; perturbations that never ran or ended: {pending}"
     )]
     Stalled { height: u64, pending: String },
+    /// Every data check passed, but a hostile phase did not (see
+    /// [`super::hostile`]).
+    #[error("hostile phase {behaviour} of {node} failed: {reason}")]
+    Hostile {
+        node: String,
+        behaviour: String,
+        reason: String,
+    },
 }
 
 impl CheckFailure {
@@ -138,6 +146,7 @@ impl CheckFailure {
             CheckFailure::Panic { .. } => "panic",
             CheckFailure::Evidence { .. } => "evidence",
             CheckFailure::Stalled { .. } => "stalled",
+            CheckFailure::Hostile { .. } => "hostile",
         }
     }
 }

@@ -5,6 +5,16 @@
 //!
 //! Nodes are named by role and index in the order the network is laid out:
 //! `validator-0 .. validator-{validators-1}`, `observer-0 ..`.
+//!
+//! Hostile phases (`kind = "hostile"`, needs a `fault-injection` build of
+//! the nodes): the node is restarted with `KOPNET_FAULT = behaviour`
+//! (`equivocate`, `future-flood`, `false-hints`, `gossip-spam`) and, when
+//! `rate` is given, `KOPNET_HOSTILE_RATE = rate` (messages a second; absent
+//! = as fast as its gossip layer takes them), stays hostile for `secs`,
+//! then is restarted honest. Hostile phases never overlap: one waits for
+//! the one before to end. `defences_off = ["evidence"]` at the top level
+//! starts every node with `KOPNET_DEFENCE_OFF=evidence` (a run that must
+//! fail, naming the missing evidence). See `testnet/manifests/byzantine.toml`.
 
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -62,6 +72,67 @@ pub enum ManifestError {
     Secs { index: usize, kind: &'static str },
     #[error("perturbation {index}: late-join must be the only perturbation of {node}")]
     LateJoinAlone { index: usize, node: String },
+    #[error("perturbation {index}: hostile needs behaviour = one of {known}", known = HostileBehaviour::NAMES.join(", "))]
+    Behaviour { index: usize },
+    #[error("perturbation {index}: {field} applies to kind = \"hostile\" only")]
+    HostileOnly { index: usize, field: &'static str },
+    #[error("unknown defences_off entry {0:?} (known: evidence)")]
+    Defence(String),
+}
+
+/// What a hostile node does (the node's `KOPNET_FAULT` names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum HostileBehaviour {
+    Equivocate,
+    FutureFlood,
+    FalseHints,
+    GossipSpam,
+}
+
+impl HostileBehaviour {
+    pub const ALL: [HostileBehaviour; 4] = [
+        HostileBehaviour::Equivocate,
+        HostileBehaviour::FutureFlood,
+        HostileBehaviour::FalseHints,
+        HostileBehaviour::GossipSpam,
+    ];
+    pub const NAMES: [&'static str; 4] =
+        ["equivocate", "future-flood", "false-hints", "gossip-spam"];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            HostileBehaviour::Equivocate => "equivocate",
+            HostileBehaviour::FutureFlood => "future-flood",
+            HostileBehaviour::FalseHints => "false-hints",
+            HostileBehaviour::GossipSpam => "gossip-spam",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<HostileBehaviour> {
+        HostileBehaviour::ALL.into_iter().find(|b| b.name() == name)
+    }
+}
+
+/// An honest node's defence a test run may switch off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Defence {
+    /// Evidence of equivocation put into blocks.
+    Evidence,
+}
+
+impl Defence {
+    pub fn name(self) -> &'static str {
+        match self {
+            Defence::Evidence => "evidence",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Defence> {
+        match name {
+            "evidence" => Some(Defence::Evidence),
+            _ => None,
+        }
+    }
 }
 
 /// The kinds of transactions the load generator can send.
@@ -103,6 +174,13 @@ pub enum Perturbation {
     Disconnect { secs: u64 },
     /// Not started until the network reaches the height; must catch up.
     LateJoin,
+    /// Restarted hostile for `secs` (at `rate` messages a second, `None` =
+    /// full rate), then restarted honest.
+    Hostile {
+        behaviour: HostileBehaviour,
+        secs: u64,
+        rate: Option<u32>,
+    },
 }
 
 impl Perturbation {
@@ -113,6 +191,7 @@ impl Perturbation {
             Perturbation::Pause { .. } => "pause",
             Perturbation::Disconnect { .. } => "disconnect",
             Perturbation::LateJoin => "late-join",
+            Perturbation::Hostile { .. } => "hostile",
         }
     }
 }
@@ -173,6 +252,8 @@ pub struct Manifest {
     /// Sorted by height, then by node (a deterministic schedule).
     pub perturbations: Vec<ScheduledPerturbation>,
     pub catch_up_timeout_secs: u64,
+    /// Defences every node runs without (`KOPNET_DEFENCE_OFF`).
+    pub defences_off: Vec<Defence>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -192,6 +273,8 @@ struct RawManifest {
     perturb: Vec<RawPerturb>,
     #[serde(default)]
     wait: RawWait,
+    #[serde(default)]
+    defences_off: Vec<String>,
 }
 
 fn default_backend() -> BackendKind {
@@ -215,6 +298,8 @@ struct RawPerturb {
     kind: RawKind,
     at_height: u64,
     secs: Option<u64>,
+    behaviour: Option<String>,
+    rate: Option<u32>,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]
@@ -225,6 +310,7 @@ enum RawKind {
     Pause,
     Disconnect,
     LateJoin,
+    Hostile,
 }
 
 #[derive(Debug, Deserialize)]
@@ -277,6 +363,11 @@ impl Manifest {
         let voting_power = check_voting_power(raw.voting_power, raw.validators)?;
         let load = check_load(raw.load, raw.validators)?;
         let perturbations = check_perturbations(raw.perturb, raw.validators, raw.observers)?;
+        let defences_off = raw
+            .defences_off
+            .into_iter()
+            .map(|name| Defence::parse(&name).ok_or(ManifestError::Defence(name)))
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Manifest {
             name: raw.name,
             backend: raw.backend,
@@ -287,7 +378,19 @@ impl Manifest {
             load,
             perturbations,
             catch_up_timeout_secs: raw.wait.catch_up_timeout_secs,
+            defences_off,
         })
+    }
+
+    /// The hostile behaviours the schedule runs, in order.
+    pub fn hostile_behaviours(&self) -> Vec<(NodeRef, HostileBehaviour)> {
+        self.perturbations
+            .iter()
+            .filter_map(|p| match p.perturbation {
+                Perturbation::Hostile { behaviour, .. } => Some((p.node, behaviour)),
+                _ => None,
+            })
+            .collect()
     }
 
     /// Every perturbation kind appears at least once (what `ci.toml` promises).
@@ -360,6 +463,20 @@ fn check_perturbations(
             Some(secs) if secs >= 1 => Ok(secs),
             _ => Err(ManifestError::Secs { index, kind }),
         };
+        if !matches!(p.kind, RawKind::Hostile) {
+            if p.behaviour.is_some() {
+                return Err(ManifestError::HostileOnly {
+                    index,
+                    field: "behaviour",
+                });
+            }
+            if p.rate.is_some() {
+                return Err(ManifestError::HostileOnly {
+                    index,
+                    field: "rate",
+                });
+            }
+        }
         let perturbation = match p.kind {
             RawKind::Kill => Perturbation::Kill,
             RawKind::Restart => Perturbation::Restart,
@@ -370,6 +487,15 @@ fn check_perturbations(
                 secs: secs("disconnect")?,
             },
             RawKind::LateJoin => Perturbation::LateJoin,
+            RawKind::Hostile => Perturbation::Hostile {
+                behaviour: p
+                    .behaviour
+                    .as_deref()
+                    .and_then(HostileBehaviour::parse)
+                    .ok_or(ManifestError::Behaviour { index })?,
+                secs: secs("hostile")?,
+                rate: p.rate.filter(|r| *r > 0),
+            },
         };
         perturbations.push(ScheduledPerturbation {
             node,
@@ -467,6 +593,31 @@ mix = { cross_coop_payment = 1 }
         let soak = Manifest::load(&dir.join("soak.toml")).unwrap();
         assert!(soak.covers_every_perturbation());
         assert!(soak.load.duration_secs > ci.load.duration_secs);
+        // The Byzantine manifests run every behaviour from a validator, and
+        // at least the flood and the spam from the observer's key.
+        for file in ["byzantine.toml", "byzantine-ci.toml"] {
+            let m = Manifest::load(&dir.join(file)).unwrap();
+            let phases = m.hostile_behaviours();
+            for behaviour in HostileBehaviour::ALL {
+                assert!(
+                    phases
+                        .iter()
+                        .any(|(node, b)| *b == behaviour && matches!(node, NodeRef::Validator(_))),
+                    "{file}: no {} from a validator",
+                    behaviour.name()
+                );
+            }
+            for behaviour in [HostileBehaviour::FutureFlood, HostileBehaviour::GossipSpam] {
+                assert!(
+                    phases
+                        .iter()
+                        .any(|(node, b)| *b == behaviour && matches!(node, NodeRef::Observer(_))),
+                    "{file}: no {} from the observer",
+                    behaviour.name()
+                );
+            }
+            assert!(m.defences_off.is_empty());
+        }
     }
 
     #[test]
@@ -573,6 +724,74 @@ at_height = 10
             with(twice),
             Err(ManifestError::LateJoinAlone { .. })
         ));
+    }
+
+    #[test]
+    fn hostile_phases_and_defences_parse_and_bad_ones_get_typed_errors() {
+        let m = Manifest::parse(&format!(
+            "defences_off = [\"evidence\"]\n{SMALL}\n\
+             [[perturb]]\nnode = \"validator-2\"\nkind = \"hostile\"\nbehaviour = \"equivocate\"\nat_height = 5\nsecs = 20\n\
+             [[perturb]]\nnode = \"observer-0\"\nkind = \"hostile\"\nbehaviour = \"gossip-spam\"\nat_height = 30\nsecs = 10\nrate = 500\n"
+        ))
+        .unwrap();
+        assert_eq!(m.defences_off, vec![Defence::Evidence]);
+        assert_eq!(
+            m.perturbations[0].perturbation,
+            Perturbation::Hostile {
+                behaviour: HostileBehaviour::Equivocate,
+                secs: 20,
+                rate: None
+            }
+        );
+        assert_eq!(
+            m.hostile_behaviours(),
+            vec![
+                (NodeRef::Validator(2), HostileBehaviour::Equivocate),
+                (NodeRef::Observer(0), HostileBehaviour::GossipSpam)
+            ]
+        );
+        assert_eq!(
+            m.perturbations[1].perturbation,
+            Perturbation::Hostile {
+                behaviour: HostileBehaviour::GossipSpam,
+                secs: 10,
+                rate: Some(500)
+            }
+        );
+        let hostile = |extra: &str| {
+            with(&format!(
+                "[[perturb]]\nnode = \"validator-1\"\nkind = \"hostile\"\nat_height = 5\n{extra}"
+            ))
+        };
+        assert_eq!(
+            hostile("secs = 5"),
+            Err(ManifestError::Behaviour { index: 0 })
+        );
+        assert_eq!(
+            hostile("secs = 5\nbehaviour = \"tantrum\""),
+            Err(ManifestError::Behaviour { index: 0 })
+        );
+        assert_eq!(
+            hostile("behaviour = \"equivocate\""),
+            Err(ManifestError::Secs {
+                index: 0,
+                kind: "hostile"
+            })
+        );
+        assert_eq!(
+            with("[[perturb]]\nnode = \"validator-1\"\nkind = \"kill\"\nat_height = 5\nbehaviour = \"equivocate\"\n"),
+            Err(ManifestError::HostileOnly {
+                index: 0,
+                field: "behaviour"
+            })
+        );
+        assert_eq!(
+            Manifest::parse(&format!("defences_off = [\"moat\"]\n{SMALL}")),
+            Err(ManifestError::Defence("moat".into()))
+        );
+        for name in HostileBehaviour::NAMES {
+            assert_eq!(HostileBehaviour::parse(name).map(|b| b.name()), Some(name));
+        }
     }
 
     #[test]

@@ -6,7 +6,9 @@
 //! [`docker_cli`]; both backends move the layout off 127.0.0.1
 //! with [`addressing`]), the run itself — setup, load, perturbation
 //! schedule, collection ([`run`]) — and the after-run checks as a pure
-//! function over what was collected from each node ([`checks`]).
+//! function over what was collected from each node ([`checks`]), and the
+//! hostile phases with their own pass criteria ([`hostile`], reading the
+//! nodes through [`hostile_probe`]).
 
 pub mod addressing;
 pub mod backend;
@@ -14,6 +16,8 @@ pub mod checks;
 pub mod docker;
 pub mod docker_cli;
 pub mod docker_image;
+pub mod hostile;
+pub mod hostile_probe;
 pub mod ip;
 pub mod manifest;
 pub mod netns;

@@ -326,6 +326,33 @@ impl Backend for ProcessBackend {
         })
     }
 
+    fn set_env_var(
+        &mut self,
+        node: usize,
+        key: &str,
+        value: Option<&str>,
+    ) -> Result<(), BackendError> {
+        if node >= self.slots.len() {
+            return Err(BackendError::NoSuchNode(node));
+        }
+        if self.env.len() <= node {
+            self.env.resize(self.slots.len(), Vec::new());
+        }
+        let env = self
+            .env
+            .get_mut(node)
+            .ok_or(BackendError::NoSuchNode(node))?;
+        env.retain(|(k, _)| k != key);
+        if let Some(value) = value {
+            env.push((key.to_string(), value.to_string()));
+        }
+        Ok(())
+    }
+
+    fn pid(&self, node: usize) -> Option<u32> {
+        ProcessBackend::pid(self, node)
+    }
+
     async fn stop_all(&mut self) {
         for slot in &mut self.slots {
             if let Some(process) = slot.process.take() {

@@ -15,6 +15,7 @@
 
 use super::backend::{Backend, BackendError};
 use super::checks::{self, Acknowledged, BlockSeen, CheckFailure, CheckSummary, NodeSnapshot};
+use super::hostile::{HostilePhases, PhaseReport};
 use super::manifest::{Manifest, NodeRef, Perturbation};
 use crate::cluster::layout::{self, InitError, Layout};
 use crate::cluster::traffic::{Traffic, TrafficError};
@@ -94,6 +95,8 @@ pub struct RunReport {
     pub committed_by_kind: BTreeMap<String, u64>,
     pub rejected: BTreeMap<String, u64>,
     pub result: Result<CheckSummary, CheckFailure>,
+    /// The hostile phases, in the order they ran.
+    pub hostile: Vec<PhaseReport>,
     pub elapsed_secs: u64,
 }
 
@@ -139,7 +142,7 @@ pub async fn run<B: Backend>(
     let started = Instant::now();
     let result = drive(manifest, layout, backend, say).await;
     backend.stop_all().await;
-    let (events, traffic, result) = result?;
+    let (events, traffic, hostile, result) = result?;
     let stats = traffic.stats.lock().map_err(|_| RunError::StatsPoisoned)?;
     Ok(RunReport {
         manifest: manifest.name.clone(),
@@ -156,6 +159,7 @@ pub async fn run<B: Backend>(
             .collect(),
         rejected: stats.rejected.clone(),
         result,
+        hostile,
         elapsed_secs: started.elapsed().as_secs(),
     })
 }
@@ -163,6 +167,7 @@ pub async fn run<B: Backend>(
 type Driven = (
     Vec<String>,
     Arc<Traffic>,
+    Vec<PhaseReport>,
     Result<CheckSummary, CheckFailure>,
 );
 
@@ -186,6 +191,7 @@ async fn drive<B: Backend>(
         .map(|n| Client::new(&n.api_url))
         .collect();
     let mut steps = schedule(manifest);
+    let mut phases = HostilePhases::new(layout)?;
     start_network(layout, backend, &clients, &steps, say).await?;
     let traffic = Arc::new(register_load(manifest, layout, say).await?);
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -202,7 +208,14 @@ async fn drive<B: Backend>(
         steps.len()
     ));
     let (events, stalled) = perturb(
-        manifest, backend, &clients, &mut steps, &traffic, &stop_tx, say,
+        manifest,
+        backend,
+        &clients,
+        &mut steps,
+        &mut phases,
+        &traffic,
+        &stop_tx,
+        say,
     )
     .await?;
     let _ = stop_tx.send(true);
@@ -219,14 +232,15 @@ async fn drive<B: Backend>(
     // now stopped by itself (a fail-stop or a crash). That is the finding;
     // the other checks would only report its absence.
     if let Some(stopped) = stopped_node(layout, backend) {
-        return Ok((events, traffic, Err(stopped)));
+        return Ok((events, traffic, phases.reports, Err(stopped)));
     }
     let result = collect_and_check(manifest, layout, backend, &clients, &traffic, say).await?;
-    let result = match (result, stalled) {
-        (Ok(_), Some(stall)) => Err(stall),
-        (result, _) => result,
+    let result = match (result, stalled, phases.first_failure()) {
+        (Ok(_), Some(stall), _) => Err(stall),
+        (Ok(_), None, Some(hostile)) => Err(hostile),
+        (result, _, _) => result,
     };
-    Ok((events, traffic, result))
+    Ok((events, traffic, phases.reports, result))
 }
 
 /// The first node that is not running, with the reason its log gives.
@@ -334,11 +348,14 @@ async fn register_load(
 /// Run the schedule until the load is over and every step has run and
 /// ended, or the network stalls. Returns the event lines and, if it
 /// stalled, the failure to report when the checks find nothing worse.
+/// Hostile phases run one at a time: a due one waits for the one before.
+#[allow(clippy::too_many_arguments)]
 async fn perturb<B: Backend>(
     manifest: &Manifest,
     backend: &mut B,
     clients: &[Client],
     steps: &mut [Step],
+    phases: &mut HostilePhases,
     traffic: &Traffic,
     stop_load: &watch::Sender<bool>,
     say: &(dyn Fn(&str) + Sync),
@@ -358,10 +375,11 @@ async fn perturb<B: Backend>(
             load_stopped = true;
         }
         let height = network_height(clients).await;
+        phases.sample(backend);
         for step in steps.iter_mut().filter(|s| !s.done) {
             if let Some(end) = step.ends_at {
-                if now >= end {
-                    end_step(backend, step).await?;
+                if Instant::now() >= end {
+                    end_step(backend, phases, step, say).await?;
                     events.push(format!("height {height}: {} ended", step.label()));
                 }
                 continue;
@@ -369,7 +387,11 @@ async fn perturb<B: Backend>(
             if height < base.saturating_add(step.at_height) {
                 continue;
             }
-            begin_step(backend, step, now).await?;
+            let hostile = matches!(step.perturbation, Perturbation::Hostile { .. });
+            if hostile && phases.active() {
+                continue;
+            }
+            begin_step(backend, phases, step, now).await?;
             let line = format!("height {height}: {}", step.label());
             say(&line);
             events.push(line);
@@ -378,19 +400,33 @@ async fn perturb<B: Backend>(
             return Ok((events, None));
         }
         if now >= give_up {
-            let stall = end_schedule_early(backend, steps, height, &mut events, say).await?;
+            let stall =
+                end_schedule_early(backend, phases, steps, height, &mut events, say).await?;
             return Ok((events, Some(stall)));
         }
     }
 }
 
-/// Apply a step's perturbation; a pause or disconnect ends later.
+/// Apply a step's perturbation; a pause, disconnect or hostile phase ends
+/// later.
 async fn begin_step<B: Backend>(
     backend: &mut B,
+    phases: &mut HostilePhases,
     step: &mut Step,
     now: Instant,
 ) -> Result<(), BackendError> {
     match step.perturbation {
+        Perturbation::Hostile {
+            behaviour,
+            secs,
+            rate,
+        } => {
+            phases
+                .begin(backend, step.node, &step.name, behaviour, secs, rate)
+                .await?;
+            // The phase counts from the hostile node's start.
+            step.ends_at = Some(Instant::now().max(now) + Duration::from_secs(secs));
+        }
         Perturbation::Kill => {
             backend.kill(step.node).await?;
             backend.start(step.node).await?;
@@ -417,11 +453,17 @@ async fn begin_step<B: Backend>(
     Ok(())
 }
 
-/// End a pause or disconnect whose time is up.
-async fn end_step<B: Backend>(backend: &mut B, step: &mut Step) -> Result<(), BackendError> {
+/// End a pause, disconnect or hostile phase whose time is up.
+async fn end_step<B: Backend>(
+    backend: &mut B,
+    phases: &mut HostilePhases,
+    step: &mut Step,
+    say: &(dyn Fn(&str) + Sync),
+) -> Result<(), BackendError> {
     match step.perturbation {
         Perturbation::Pause { .. } => backend.resume(step.node).await?,
         Perturbation::Disconnect { .. } => backend.reconnect(step.node).await?,
+        Perturbation::Hostile { .. } => phases.end(backend, say).await?,
         _ => {}
     }
     step.done = true;
@@ -432,6 +474,7 @@ async fn end_step<B: Backend>(backend: &mut B, step: &mut Step) -> Result<(), Ba
 /// can be inspected, and return the `Stalled` failure.
 async fn end_schedule_early<B: Backend>(
     backend: &mut B,
+    phases: &mut HostilePhases,
     steps: &mut [Step],
     height: u64,
     events: &mut Vec<String>,
@@ -453,6 +496,7 @@ async fn end_schedule_early<B: Backend>(
             (Perturbation::Pause { .. }, true) => backend.resume(step.node).await?,
             (Perturbation::Disconnect { .. }, true) => backend.reconnect(step.node).await?,
             (Perturbation::LateJoin, _) => backend.start(step.node).await?,
+            (Perturbation::Hostile { .. }, true) => phases.end(backend, say).await?,
             _ => {}
         }
         step.done = true;
@@ -509,11 +553,22 @@ async fn collect_and_check<B: Backend>(
         let log = backend.log(index).unwrap_or_default();
         snapshots.push(collect(&entry.id, client, target, &acknowledged, &log, &validators).await);
     }
+    // Evidence against a validator made hostile is expected: `equivocate`
+    // double-signs on purpose, and `future-flood` signs votes for heights
+    // the network later reaches, for values it never votes for then.
+    let byzantine: BTreeSet<String> = manifest
+        .hostile_behaviours()
+        .into_iter()
+        .filter_map(|(node, _)| match node {
+            NodeRef::Validator(i) => validators.get(i).cloned(),
+            NodeRef::Observer(_) => None,
+        })
+        .collect();
     Ok(checks::check(
         &snapshots,
         &acknowledged,
         &validators,
-        &BTreeSet::new(),
+        &byzantine,
         target,
     ))
 }
