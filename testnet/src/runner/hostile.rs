@@ -40,6 +40,11 @@ pub const EVIDENCE_WAIT_BLOCKS: u64 = 20;
 /// And the longest wall-clock wait for them.
 pub const EVIDENCE_WAIT: Duration = Duration::from_secs(60);
 /// Pause between two looks at the evidence.
+/// Longest wait for earlier phases' bans to run out before a validator
+/// turns hostile (the longest ban is 10 min).
+pub const BANS_LIFT_WAIT: Duration = Duration::from_secs(660);
+/// How often the bans are read while waiting.
+const BANS_POLL: Duration = Duration::from_secs(1);
 const EVIDENCE_POLL_INTERVAL: Duration = Duration::from_millis(500);
 /// Deadline of one status request.
 const STATUS_TIMEOUT: Duration = Duration::from_secs(2);
@@ -152,6 +157,9 @@ impl HostilePhases {
         secs: u64,
         rate: Option<u32>,
     ) -> Result<(), BackendError> {
+        if self.nodes.get(node).is_some_and(|n| n.role == "validator") {
+            self.wait_for_bans_to_lift().await;
+        }
         let mut heights_before = Vec::new();
         let mut counters_before = Vec::new();
         for info in &self.nodes {
@@ -283,6 +291,28 @@ impl HostilePhases {
         say(&describe(&report));
         self.reports.push(report);
         Ok(())
+    }
+
+    /// Before a validator turns hostile, let every ban from earlier phases
+    /// run out: a validator banned for an earlier phase (now honest again)
+    /// and the next hostile one would be two faulty validators of four, more
+    /// than the network is built to bear (fewer than a third). Waits at most
+    /// [`BANS_LIFT_WAIT`]; observers' bans do not matter for the quorum but
+    /// are waited for too (the gauge does not say whose they are).
+    async fn wait_for_bans_to_lift(&self) {
+        let deadline = tokio::time::Instant::now() + BANS_LIFT_WAIT;
+        loop {
+            let mut banned = 0u64;
+            for info in &self.nodes {
+                if let Some(text) = probe::fetch_metrics(&self.http, &info.api_url).await {
+                    banned += probe::metric_sum(&text, probe::BANNED_PEERS, None);
+                }
+            }
+            if banned == 0 || tokio::time::Instant::now() >= deadline {
+                return;
+            }
+            tokio::time::sleep(BANS_POLL).await;
+        }
     }
 
     async fn counters(&self, api_url: &str) -> DefenceCounters {

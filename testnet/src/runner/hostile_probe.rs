@@ -16,6 +16,8 @@ pub const PROBE_BYTES_MAX: usize = 4 * 1024 * 1024;
 pub const PENALTIES: &str = "kopnet_p2p_penalties_total";
 pub const BANS: &str = "kopnet_p2p_bans_total";
 pub const DROPPED_OVER_BUDGET: &str = "kopnet_p2p_dropped_over_budget_total";
+/// Peers a node bans right now (a gauge).
+pub const BANNED_PEERS: &str = "kopnet_p2p_banned_peers";
 /// What a hostile node counts of its own sending.
 pub const HOSTILE_SENT: &str = "kopnet_hostile_messages_sent_total";
 
