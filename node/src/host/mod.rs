@@ -213,6 +213,11 @@ where
         self.catch_up.behind(self.height())
     }
 
+    /// Whether `key` is an observer registered in genesis.
+    pub fn is_observer(&self, key: &PublicKey) -> bool {
+        self.config.observers.contains(key)
+    }
+
     /// Offences seen and not on the chain yet.
     pub fn pending_evidence(&self) -> usize {
         self.evidence.len()

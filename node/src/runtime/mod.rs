@@ -205,6 +205,7 @@ impl Runtime {
             NetEvent::Gossip {
                 topic: Topic::Transactions,
                 source,
+                author,
                 id,
                 data,
                 ..
@@ -212,6 +213,14 @@ impl Runtime {
                 #[cfg(feature = "fault-injection")]
                 if let Some(hostile) = &self.hostile {
                     hostile.gossip(Topic::Transactions, &data);
+                }
+                // Observers take no transactions from clients, so none of
+                // theirs travel: gossip under an observer's name is refused.
+                let by_observer = crate::p2p::key_of_peer(&author)
+                    .is_some_and(|key| self.host.is_observer(&key));
+                if by_observer {
+                    let _ = self.p2p.report(id, source, Verdict::Reject).await;
+                    return Ok(());
                 }
                 self.on_tx_gossip(id, source, data).await;
             }
