@@ -753,7 +753,7 @@ fn network_page_shows_no_misbehaviour_recorded(scene: &Scene) {
     assert_eq!(empty, "Belum ada pelanggaran tercatat.");
     let panel = browser.text("#evidence").unwrap_or_default();
     assert!(panel.starts_with("Bukti pelanggaran"), "{panel}");
-    assert!(browser.text("#evidence table").is_none(), "{panel}");
+    assert!(browser.text("#evidence li").is_none(), "{panel}");
 }
 
 /// `HH.MM.SS` (the Indonesian way) of `time_ms` in WIB, UTC+7.
@@ -928,16 +928,17 @@ fn network_page_lists_a_validators_equivocation() {
         offender.clone(),
         what.clone(),
         at.clone(),
-        format!("#{recorded}"),
+        format!("dicatat di blok #{recorded}"),
     ];
     let text = browser.wait(
         "the evidence entry on the network page",
         Duration::from_secs(30),
         |b| {
             let rows = b.js(
-                "return [...document.querySelectorAll('#evidence tbody tr')].map((tr) => \
-                   [...tr.children].map((td) => td.textContent).concat(\
-                     tr.querySelector('a[href^=\"#/block/\"]')?.getAttribute('href') ?? ''));",
+                "return [...document.querySelectorAll('#evidence li')].map((li) => \
+                   ['who', 'what', 'where', 'recorded'] \
+                     .map((f) => li.querySelector(`[data-field=${f}]`)?.textContent ?? '') \
+                     .concat(li.querySelector('a[href^=\"#/block/\"]')?.getAttribute('href') ?? ''));",
             );
             rows.as_array()?
                 .iter()

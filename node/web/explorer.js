@@ -208,10 +208,16 @@ function evidencePanel(answer) {
   if (answer instanceof Error) body = el("p", { class: "error" }, String(answer.message));
   else if (!answer.evidence.length) body = el("p", { class: "muted", "data-field": "evidence-empty" }, t("no_evidence"));
   else {
-    body = table([t("evidence_who"), t("evidence_what"), t("evidence_where"), t("evidence_recorded")],
-      answer.evidence.map((e) => [
-        e.cooperative ? el("span", { class: "mono", title: e.offender_address }, e.cooperative) : accLink(e.offender_address),
-        offence(e), offenceAt(e), blockLink(e.included_in_block)]));
+    // One entry a row of two lines (a phone has no room for four columns):
+    // who and what, then where and the block that recorded it.
+    body = el("ul", { class: "list" }, answer.evidence.map((e) => el("li", { class: "evidence-row" },
+      el("div", {},
+        el("strong", { class: "mono", "data-field": "who", title: e.offender_address },
+          e.cooperative ?? accLink(e.offender_address)),
+        " — ", el("span", { "data-field": "what" }, offence(e))),
+      el("div", { class: "muted" },
+        el("span", { "data-field": "where" }, offenceAt(e)), " · ",
+        el("span", { "data-field": "recorded" }, `${t("evidence_recorded").toLowerCase()} `, blockLink(e.included_in_block))))));
   }
   return el("div", { class: "card", id: "evidence" }, el("h2", { class: "card-title" }, t("evidence_title")),
     el("p", { class: "muted small" }, t("evidence_intro")), body);
