@@ -16,7 +16,13 @@
 //!    cooperative, which shows the page's cash-out and then, live, a cash-in;
 //!    cooperatives (volume = on-us + cross, cross share of its own volume);
 //!    a closed settlement window with its bilateral matrix; network health
-//!    with the node's commit latency; the English switch.
+//!    with the node's commit latency and the misbehaviour-evidence panel
+//!    (empty: every validator is honest); a block's time in WIB; the English
+//!    switch.
+//! 4. (With `--features fault-injection`, as CI runs it.) A validator
+//!    restarted with `KOPNET_FAULT=equivocate` double-signs; the honest
+//!    nodes put the evidence on the chain and the network page lists it,
+//!    with a link to the block that recorded it.
 //!
 //! Screenshots go to `target/tmp/screenshots/`, or to `docs/screenshots/`
 //! with `KOPNET_UPDATE_SCREENSHOTS=1`. The test skips (with the reason) when
@@ -170,6 +176,8 @@ fn phone_wallet_pays_a_merchant_at_another_cooperative() {
     cooperatives_page_shows_volume_and_cross_share(&scene);
     closed_window_shows_net_positions_and_the_bilateral_matrix(&scene);
     network_page_shows_commit_latency_in_indonesian(&scene);
+    network_page_shows_no_misbehaviour_recorded(&scene);
+    block_view_shows_the_block_time_in_wib(&scene);
     explorer_views_render_and_switch_to_english(&scene);
     // 6. Backup and restore.
     encrypted_backup_restores_through_the_page(&scene, &address);
@@ -729,6 +737,54 @@ fn network_page_shows_commit_latency_in_indonesian(scene: &Scene) {
     browser.screenshot(&scene.shots.join("explorer-network.png"));
 }
 
+/// The network page's evidence panel: the chain recorded no misbehaviour
+/// (every validator is honest), and the panel says so in words.
+fn network_page_shows_no_misbehaviour_recorded(scene: &Scene) {
+    let browser = &scene.browser;
+    let evidence = scene
+        .cluster
+        .get(scene.merchant_node, "/v1/evidence")
+        .unwrap();
+    assert_eq!(evidence, json!({ "evidence": [] }));
+    browser.goto(&scene.url(scene.merchant_node, "/explorer#/network"));
+    let empty = browser.wait("the empty evidence panel", Duration::from_secs(15), |b| {
+        b.text("#evidence [data-field=evidence-empty]")
+    });
+    assert_eq!(empty, "Belum ada pelanggaran tercatat.");
+    let panel = browser.text("#evidence").unwrap_or_default();
+    assert!(panel.starts_with("Bukti pelanggaran"), "{panel}");
+    assert!(browser.text("#evidence li").is_none(), "{panel}");
+}
+
+/// `HH.MM.SS` (the Indonesian way) of `time_ms` in WIB, UTC+7.
+fn wib_clock(time_ms: u64) -> String {
+    let secs = time_ms / 1000 + 7 * 3600;
+    let (h, m, s) = ((secs / 3600) % 24, (secs / 60) % 60, secs % 60);
+    format!("{h:02}.{m:02}.{s:02}")
+}
+
+/// The block view shows the block's time (`time_ms`) in WIB, whatever the
+/// browser's own time zone.
+fn block_view_shows_the_block_time_in_wib(scene: &Scene) {
+    let browser = &scene.browser;
+    let block = scene
+        .cluster
+        .get(scene.merchant_node, "/v1/blocks/2")
+        .unwrap();
+    let time_ms = block["time_ms"].as_u64().expect("time_ms");
+    assert!(time_ms > 1_600_000_000_000, "{block}");
+    browser.goto(&scene.url(scene.merchant_node, "/explorer#/block/2"));
+    let shown = browser.wait("the block time", Duration::from_secs(15), |b| {
+        b.text("[data-field=block-time]")
+    });
+    println!("block 2 time: {shown}");
+    let clock = wib_clock(time_ms);
+    assert!(
+        shown.ends_with(&format!("{clock} WIB")),
+        "{shown}, expected {clock} WIB"
+    );
+}
+
 /// Every explorer view renders without an error; the English switch
 /// relabels the tabs and the network page.
 fn explorer_views_render_and_switch_to_english(scene: &Scene) {
@@ -754,6 +810,16 @@ fn explorer_views_render_and_switch_to_english(scene: &Scene) {
         b.text("#main")
             .filter(|t| t.contains("Role") && t.contains("Commit latency"))
     });
+    assert_eq!(
+        browser.text("#evidence h2").as_deref(),
+        Some("Misbehaviour evidence")
+    );
+    assert_eq!(
+        browser
+            .text("#evidence [data-field=evidence-empty]")
+            .as_deref(),
+        Some("No misbehaviour recorded.")
+    );
     browser.click("#lang");
 }
 
@@ -803,6 +869,131 @@ fn encrypted_backup_restores_through_the_page(scene: &Scene, address: &str) {
         b.attr("#balance", "data-value").filter(|v| v == "61500")
     });
     assert_eq!(browser.text("#my-address").as_deref(), Some(address));
+}
+
+/// A validator that double-signs: its node is restarted with
+/// `KOPNET_FAULT=equivocate` (a test build's hostile behaviour), the honest
+/// nodes prove it and a block records the evidence; the network page of an
+/// honest node lists it (cooperative, offence, height and round, a link to
+/// the recording block) and the block view shows it too.
+#[cfg(feature = "fault-injection")]
+#[test]
+fn network_page_lists_a_validators_equivocation() {
+    let Some(chromedriver) = find_program(&["chromedriver"]) else {
+        println!("SKIPPED: chromedriver not found on PATH (apt-get install chromium-driver)");
+        return;
+    };
+    let Some(chromium) = find_program(&["chromium", "chromium-browser", "google-chrome"]) else {
+        println!("SKIPPED: chromium not found on PATH (apt-get install chromium)");
+        return;
+    };
+    let mut cluster = Cluster::start(4, 0);
+    let (honest, hostile) = (0, 3);
+    let offender = cluster.nodes[hostile].id.clone();
+    cluster.terminate(hostile);
+    restart_equivocating(&mut cluster, hostile);
+    let entry = wait_for(
+        "evidence against the equivocating validator on the chain",
+        Duration::from_secs(120),
+        || {
+            let answer = cluster.get(honest, "/v1/evidence")?;
+            answer["evidence"]
+                .as_array()?
+                .iter()
+                .find(|e| e["cooperative"] == offender.as_str())
+                .cloned()
+        },
+    );
+    println!("evidence: {entry}");
+    let recorded = entry["included_in_block"].as_u64().unwrap();
+    let (height, round) = (
+        entry["height"].as_u64().unwrap(),
+        entry["round"].as_u64().unwrap(),
+    );
+    let what = match (entry["kind"].as_str(), entry["vote"].as_str()) {
+        (Some("duplicate_vote"), Some(vote)) => format!("Suara ganda ({vote})"),
+        (Some("conflicting_proposal"), None) => "Usulan bertentangan".to_string(),
+        other => panic!("unexpected evidence kind {other:?}: {entry}"),
+    };
+
+    let browser = Browser::start(&chromedriver, &chromium);
+    let base = cluster.nodes[honest].api.clone();
+    browser.goto(&format!("{base}/explorer#/network"));
+    // The page lists everything on the chain, newest first: this entry's
+    // row is the one with its cooperative, offence, height and round, and
+    // a link to the block that recorded it.
+    let row = format!("#/block/{recorded}");
+    let at = format!("Tinggi {height} · putaran {round}");
+    let cells = [
+        offender.clone(),
+        what.clone(),
+        at.clone(),
+        format!("dicatat di blok #{recorded}"),
+    ];
+    let text = browser.wait(
+        "the evidence entry on the network page",
+        Duration::from_secs(30),
+        |b| {
+            let rows = b.js(
+                "return [...document.querySelectorAll('#evidence li')].map((li) => \
+                   ['who', 'what', 'where', 'recorded'] \
+                     .map((f) => li.querySelector(`[data-field=${f}]`)?.textContent ?? '') \
+                     .concat(li.querySelector('a[href^=\"#/block/\"]')?.getAttribute('href') ?? ''));",
+            );
+            rows.as_array()?
+                .iter()
+                .filter_map(|r| serde_json::from_value::<Vec<String>>(r.clone()).ok())
+                .find(|r| r.len() == 5 && r[..4] == cells[..] && r[4] == row)
+                .map(|r| r.join(" | "))
+        },
+    );
+    println!("network page evidence row: {text}");
+    assert!(browser
+        .text("#evidence [data-field=evidence-empty]")
+        .is_none());
+    assert!(
+        browser.fits_width(),
+        "the network page is wider than 360 px"
+    );
+    browser.js("document.getElementById('evidence').scrollIntoView();");
+    browser.screenshot(&screenshot_dir().join("explorer-network-evidence.png"));
+
+    // The link opens the recording block, which lists the evidence too.
+    // (Clicked in the page: the view re-renders as blocks arrive.)
+    browser.js(&format!(
+        "document.querySelector('#evidence a[href=\"{row}\"]').click();"
+    ));
+    let block = browser.wait(
+        "the recording block's evidence",
+        Duration::from_secs(15),
+        |b| {
+            b.text("#main").filter(|t| {
+                t.contains(&format!("Blok #{recorded}")) && t.contains("Bukti pelanggaran")
+            })
+        },
+    );
+    assert!(block.contains(&at), "{block}");
+}
+
+/// Start node `i` again as a hostile one that double-signs.
+#[cfg(feature = "fault-injection")]
+fn restart_equivocating(cluster: &mut Cluster, i: usize) {
+    let node = &mut cluster.nodes[i];
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(node.home.join("node.log"))
+        .unwrap();
+    let child = Command::new(kopnet())
+        .args(["node", "run", "--home"])
+        .arg(&node.home)
+        .env("RUST_LOG", "info,libp2p=warn")
+        .env("KOPNET_FAULT", "equivocate")
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    node.child = Some(child);
 }
 
 #[test]

@@ -20,6 +20,18 @@ const pct = (f) => `${(f * 100).toLocaleString(locale(), { minimumFractionDigits
 /** Milliseconds for people: "850 ms", "1,6 s". */
 const duration = (ms) => (ms < 1000 ? `${ms} ms`
   : `${(ms / 1000).toLocaleString(locale(), { maximumFractionDigits: 1 })} s`);
+/** A time in WIB (UTC+7, no daylight saving), whatever the phone's zone:
+ *  "3 Mei 2025 14.03.05 WIB". */
+const WIB_OFFSET_MS = 7 * 3600 * 1000;
+const wib = (ms) => (ms ? `${new Date(Number(ms) + WIB_OFFSET_MS).toLocaleString(locale(), {
+  timeZone: "UTC", day: "numeric", month: "short", year: "numeric",
+  hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23" })} WIB` : "—");
+/** What an offence was, in words: "Suara ganda (precommit)", "Usulan bertentangan". */
+const offence = (e) => (e.kind === "duplicate_vote"
+  ? `${t("evidence_duplicate_vote")}${e.vote ? ` (${e.vote})` : ""}`
+  : word("evidence_", e.kind));
+/** Where an offence was: "Tinggi 12 · putaran 0". */
+const offenceAt = (e) => `${t("height")} ${e.height} · ${t("round").toLowerCase()} ${e.round}`;
 
 // ---------- views ----------
 
@@ -56,10 +68,13 @@ async function blockView(h) {
       [t("parent"), el("span", { class: "mono" }, b.parent)],
       [t("state_root"), el("span", { class: "mono" }, b.state_root)],
       [t("proposer"), accLink(b.proposer)],
+      [t("block_time"), el("span", { "data-field": "block-time" }, wib(b.time_ms))],
       [t("validators"), b.certificate ? `${b.certificate.signers.length} (${t("round")} ${b.certificate.round})` : "—"],
     ]),
     el("p"), el("div", { class: "row" }, b.height > 1 ? link(`#/block/${b.height - 1}`, `← #${b.height - 1}`) : "", link(`#/block/${b.height + 1}`, `#${b.height + 1} →`))),
     card(t("transactions"), table([t("hash"), t("kind"), t("signer")], b.txs.map((tx) => [txLink(tx.hash), kind(tx.kind), accLink(tx.signer)]))),
+    b.evidence?.length ? card(t("evidence_title"), table([t("evidence_who"), t("evidence_what"), t("evidence_where")],
+      b.evidence.map((e) => [accLink(e.offender), offence(e), offenceAt(e)]))) : "",
   );
 }
 
@@ -186,8 +201,31 @@ function intervalText(iv) {
     el("div", { class: "muted small" }, t("interval_detail", { n: iv.intervals, last: duration(iv.last_ms) })));
 }
 
+/** The misbehaviour the chain recorded (GET /v1/evidence, newest first), or
+ *  why it could not be read. */
+function evidencePanel(answer) {
+  let body;
+  if (answer instanceof Error) body = el("p", { class: "error" }, String(answer.message));
+  else if (!answer.evidence.length) body = el("p", { class: "muted", "data-field": "evidence-empty" }, t("no_evidence"));
+  else {
+    // One entry a row of two lines (a phone has no room for four columns):
+    // who and what, then where and the block that recorded it.
+    body = el("ul", { class: "list" }, answer.evidence.map((e) => el("li", { class: "evidence-row" },
+      el("div", {},
+        el("strong", { class: "mono", "data-field": "who", title: e.offender_address },
+          e.cooperative ?? accLink(e.offender_address)),
+        " — ", el("span", { "data-field": "what" }, offence(e))),
+      el("div", { class: "muted" },
+        el("span", { "data-field": "where" }, offenceAt(e)), " · ",
+        el("span", { "data-field": "recorded" }, `${t("evidence_recorded").toLowerCase()} `, blockLink(e.included_in_block))))));
+  }
+  return el("div", { class: "card", id: "evidence" }, el("h2", { class: "card-title" }, t("evidence_title")),
+    el("p", { class: "muted small" }, t("evidence_intro")), body);
+}
+
 async function networkView() {
-  const [status, genesis, list] = await Promise.all([api.get("/v1/status"), api.get("/v1/genesis"), api.get("/v1/blocks?limit=50")]);
+  const [status, genesis, list, evidence] = await Promise.all([api.get("/v1/status"), api.get("/v1/genesis"),
+    api.get("/v1/blocks?limit=50"), api.get("/v1/evidence").catch((e) => e)]);
   const validators = (genesis.ledger ?? genesis).cooperatives.filter((c) => c.voting_power > 0);
   const lastProposed = {};
   for (const b of list.blocks) lastProposed[b.proposer] ??= b.height;
@@ -206,6 +244,7 @@ async function networkView() {
     card(t("validators"), table([t("cooperatives"), t("last_proposed"), t("last_signed")],
       validators.map((v) => [el("span", { title: `${v.name} · ${t("voting_power")} ${v.voting_power}` }, v.id),
         lastProposed[v.key] ? blockLink(lastProposed[v.key]) : "—", lastSigned[v.key] ? blockLink(lastSigned[v.key]) : "—"]))),
+    evidencePanel(evidence),
     card(t("peers"), el("ul", { class: "list mono" }, status.peers.map((p) => el("li", {}, p)))),
   );
 }
