@@ -43,6 +43,11 @@ pub const EVIDENCE_WAIT: Duration = Duration::from_secs(60);
 /// Longest wait for earlier phases' bans to run out before a validator
 /// turns hostile (the longest ban is 10 min).
 pub const BANS_LIFT_WAIT: Duration = Duration::from_secs(660);
+/// Blocks every validator commits between one validator's hostile phase
+/// and the next.
+pub const SETTLE_BLOCKS: u64 = 3;
+/// Longest wait for them.
+pub const SETTLE_WAIT: Duration = Duration::from_secs(60);
 /// How often the bans are read while waiting.
 const BANS_POLL: Duration = Duration::from_secs(1);
 const EVIDENCE_POLL_INTERVAL: Duration = Duration::from_millis(500);
@@ -159,6 +164,7 @@ impl HostilePhases {
     ) -> Result<(), BackendError> {
         if self.nodes.get(node).is_some_and(|n| n.role == "validator") {
             self.wait_for_bans_to_lift().await;
+            self.wait_for_blocks_since_last_phase().await;
         }
         let mut heights_before = Vec::new();
         let mut counters_before = Vec::new();
@@ -309,6 +315,31 @@ impl HostilePhases {
                 }
             }
             if banned == 0 || tokio::time::Instant::now() >= deadline {
+                return;
+            }
+            tokio::time::sleep(BANS_POLL).await;
+        }
+    }
+
+    /// Before a validator turns hostile, let the network commit
+    /// [`SETTLE_BLOCKS`] blocks past the height the last phase ended at:
+    /// a validator that signed votes ahead (the future flood does) is
+    /// still faulty at those heights after it was restarted honest, and
+    /// the next hostile validator on top of it would be two faulty of
+    /// four. Waits at most [`SETTLE_WAIT`].
+    async fn wait_for_blocks_since_last_phase(&self) {
+        let mut target = 0u64;
+        for info in &self.nodes {
+            target = target.max(height(&info.api_url).await.unwrap_or(0));
+        }
+        let target = target.saturating_add(SETTLE_BLOCKS);
+        let deadline = tokio::time::Instant::now() + SETTLE_WAIT;
+        loop {
+            let mut lowest = u64::MAX;
+            for info in self.nodes.iter().filter(|n| n.role == "validator") {
+                lowest = lowest.min(height(&info.api_url).await.unwrap_or(0));
+            }
+            if lowest >= target || tokio::time::Instant::now() >= deadline {
                 return;
             }
             tokio::time::sleep(BANS_POLL).await;
