@@ -200,7 +200,10 @@ pub async fn run_with(
         metrics: Metrics::default(),
         events,
         submitted_at: Default::default(),
-        live: RwLock::default(),
+        live: RwLock::new(crate::node_state::LiveStatus {
+            double_sign_check: host.double_sign_checking(),
+            ..Default::default()
+        }),
         outbox: outbox_tx,
         txs_available: tokio::sync::Notify::new(),
     });
