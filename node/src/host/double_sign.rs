@@ -410,7 +410,7 @@ mod tests {
         for h in 22..=30 {
             check.certificate(&certificate(h, &[&other])).unwrap();
         }
-        assert_eq!(check.to_scan(30), 31..=30, "nothing left to scan");
+        assert!(check.to_scan(30).is_empty(), "nothing left to scan");
         assert!(matches!(
             check.tick(100, 30, false),
             Progress::Wait(Waiting::OwnSignature { until: 31, .. })

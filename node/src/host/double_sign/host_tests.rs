@@ -165,10 +165,10 @@ impl Net {
             match effect {
                 Effect::Broadcast(message) => {
                     self.nodes[i].sent.push((self.now_ms, message.clone()));
-                    self.to_others(i, || Delivery::Message(message.clone()));
+                    self.send_to_others(i, || Delivery::Message(message.clone()));
                 }
                 Effect::AnnounceCommitted { height } => {
-                    self.to_others(i, || Delivery::Height { height, from: me });
+                    self.send_to_others(i, || Delivery::Height { height, from: me });
                 }
                 Effect::Schedule {
                     deadline_ms,
@@ -193,7 +193,7 @@ impl Net {
         }
     }
 
-    fn to_others(&mut self, from: usize, delivery: impl Fn() -> Delivery) {
+    fn send_to_others(&mut self, from: usize, delivery: impl Fn() -> Delivery) {
         for to in 0..self.nodes.len() {
             if to != from && self.nodes[to].host.is_some() {
                 self.queue.push_back((to, delivery()));
