@@ -37,7 +37,7 @@ pub mod verified;
 pub mod web;
 pub mod wire;
 
-pub use start::{run, NodeError, NodeHome};
+pub use start::{run, run_with, NodeError, NodeHome, RunOptions};
 
 /// The environment variable that switches a deliberate fault on (only in
 /// builds with the `fault-injection` feature; others refuse to start when

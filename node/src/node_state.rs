@@ -54,6 +54,9 @@ pub struct BlockEvent {
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct LiveStatus {
     pub syncing: bool,
+    /// A validator whose safety record was lost, not signing until its
+    /// double-sign check passes ([`crate::host::double_sign`]).
+    pub double_sign_check: bool,
     pub peers: Vec<String>,
 }
 

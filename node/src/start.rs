@@ -10,7 +10,7 @@ use crate::p2p::{self, NetEvent, P2pConfig, P2pHandle};
 use crate::runtime::{NodeHost, Runtime};
 use crate::safety_file::SafetyFile;
 use crate::{keyfile, wire};
-use kopnet_consensus::{EngineConfig, Keypair, TimeoutConfig};
+use kopnet_consensus::{EngineConfig, Keypair, SafetyStore, TimeoutConfig};
 use kopnet_ledger::ledger::BlockLimits;
 use kopnet_ledger::SledStorage;
 use std::path::{Path, PathBuf};
@@ -73,6 +73,23 @@ pub enum NodeError {
     Setup(String),
     #[error("the node stopped")]
     Host(#[from] crate::host::HostError),
+    #[error(
+        "the safety record {path} is missing, but this validator's ledger is at height {height}: \
+         the record of what it signed is lost. Signing without it can sign twice at a height and round \
+         it already voted on (equivocation: its peers put the evidence on the chain against this \
+         cooperative). Restore the file from a backup, or start with --new-safety-record to have the \
+         node follow the chain without signing until a double-sign check passes (see the README, \
+         \"Safety record and double signing\")"
+    )]
+    SafetyRecordLost { path: String, height: u64 },
+}
+
+/// How `kopnet node run` was asked to start.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RunOptions {
+    /// The safety record is lost and the operator knows: start a validator
+    /// anyway, behind the double-sign check ([`crate::host::double_sign`]).
+    pub new_safety_record: bool,
 }
 
 /// Switch on the deliberate fault `KOPNET_FAULT` names; a build without
@@ -151,6 +168,15 @@ fn engine_config(chain_id: &str, config: &NodeConfig) -> Result<EngineConfig, No
 /// Run the node in `home` until `shutdown` becomes true, or until its host
 /// cannot go on (then the error says why: fail-stop).
 pub async fn run(home: &NodeHome, shutdown: watch::Receiver<bool>) -> Result<(), NodeError> {
+    run_with(home, RunOptions::default(), shutdown).await
+}
+
+/// [`run`] with `options`.
+pub async fn run_with(
+    home: &NodeHome,
+    options: RunOptions,
+    shutdown: watch::Receiver<bool>,
+) -> Result<(), NodeError> {
     let config = NodeConfig::load(&home.config())?;
     init_fault()?;
     let genesis = NetworkGenesis::load(&home.genesis())?;
@@ -161,7 +187,7 @@ pub async fn run(home: &NodeHome, shutdown: watch::Receiver<bool>) -> Result<(),
             "this node's key is not in genesis: peers refuse it until governance adds its cooperative"
         );
     }
-    let host = open_host(home, &config, &genesis, &keypair)?;
+    let host = open_host(home, &config, &genesis, &keypair, options)?;
     let (p2p, net) = start_p2p(&config, &genesis, &keypair).await?;
     let (events, _) = broadcast::channel(EVENTS_BUFFER);
     let (outbox_tx, outbox_rx) = mpsc::channel(OUTBOX_MAX);
@@ -174,7 +200,10 @@ pub async fn run(home: &NodeHome, shutdown: watch::Receiver<bool>) -> Result<(),
         metrics: Metrics::default(),
         events,
         submitted_at: Default::default(),
-        live: RwLock::default(),
+        live: RwLock::new(crate::node_state::LiveStatus {
+            double_sign_check: host.double_sign_checking(),
+            ..Default::default()
+        }),
         outbox: outbox_tx,
         txs_available: tokio::sync::Notify::new(),
     });
@@ -207,11 +236,19 @@ pub async fn run(home: &NodeHome, shutdown: watch::Receiver<bool>) -> Result<(),
 }
 
 /// Open the sled ledger and the safety record in a host.
+///
+/// A missing safety record means a first start when the ledger is still at
+/// genesis (height 0): an empty record is written at once, so that from
+/// then on a missing file always means a lost one, even for a validator
+/// that has not signed yet. Past genesis, a validator refuses to start
+/// without its record unless `options.new_safety_record`, and then runs
+/// the double-sign check first. Observers sign nothing and need no record.
 fn open_host(
     home: &NodeHome,
     config: &NodeConfig,
     genesis: &NetworkGenesis,
     keypair: &Keypair,
+    options: RunOptions,
 ) -> Result<NodeHost, NodeError> {
     std::fs::create_dir_all(home.data()).map_err(|e| NodeError::Storage(e.to_string()))?;
     let store = SledStorage::open(&home.ledger(), config.storage.cache_bytes)
@@ -220,6 +257,7 @@ fn open_host(
     let record = safety
         .load()
         .map_err(|e| NodeError::Consensus(e.to_string()))?;
+    let has_record = record.is_some();
     let host_config = HostConfig {
         engine: engine_config(&genesis.ledger.chain_id, config)?,
         block_limits: BlockLimits {
@@ -243,6 +281,7 @@ fn open_host(
         host_config,
     )
     .map_err(|e| NodeError::Storage(e.to_string()))?;
+    let host = check_safety_record(home, config, host, has_record, options)?;
     let me = keypair.public();
     let height = host.height();
     let ledger = host
@@ -262,6 +301,45 @@ fn open_host(
     }
     tracing::info!(height, root = %ledger.state_root(), role = config.role.as_str(), "ledger opened");
     drop(ledger);
+    Ok(host)
+}
+
+/// See [`open_host`]: tell a first start from a lost record.
+fn check_safety_record(
+    home: &NodeHome,
+    config: &NodeConfig,
+    host: NodeHost,
+    has_record: bool,
+    options: RunOptions,
+) -> Result<NodeHost, NodeError> {
+    let height = host.height();
+    let validator = config.role == Role::Validator;
+    if options.new_safety_record && validator && !has_record {
+        // Nothing is written before the check passes: stopped before that,
+        // the node still needs the flag (and the check) next time.
+        return Ok(host.with_double_sign_check());
+    }
+    if options.new_safety_record {
+        tracing::warn!(
+            "--new-safety-record ignored: this node has its safety record or is no validator"
+        );
+    }
+    if has_record {
+        return Ok(host);
+    }
+    if height == 0 {
+        SafetyFile::new(&home.safety())
+            .persist(&kopnet_consensus::SafetyRecord::default())
+            .map_err(|e| NodeError::Storage(e.to_string()))?;
+        tracing::info!(path = %home.safety().display(), "first start: empty safety record written");
+        return Ok(host);
+    }
+    if validator {
+        return Err(NodeError::SafetyRecordLost {
+            path: home.safety().display().to_string(),
+            height,
+        });
+    }
     Ok(host)
 }
 

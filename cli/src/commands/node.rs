@@ -37,6 +37,14 @@ pub enum NodeCommand {
         /// Log as JSON lines instead of human text.
         #[arg(long)]
         log_json: bool,
+        /// Start a validator whose safety record (data/safety.bin) is lost.
+        /// Risky: signing without it can sign twice (equivocation, with the
+        /// evidence put on the chain). The node first follows the chain
+        /// without signing until none of the last 10 blocks carries its
+        /// signature and it hears no message signed by its key; it stops if
+        /// another instance is signing with the key.
+        #[arg(long)]
+        new_safety_record: bool,
     },
 }
 
@@ -80,7 +88,11 @@ pub async fn run(cmd: NodeCommand) -> Result<i32> {
             );
             Ok(0)
         }
-        NodeCommand::Run { home, log_json } => {
+        NodeCommand::Run {
+            home,
+            log_json,
+            new_safety_record,
+        } => {
             let node_home = NodeHome::new(&home);
             let config = NodeConfig::load(&node_home.config())?;
             init_logging(log_json || config.log_format == LogFormat::Json);
@@ -90,7 +102,8 @@ pub async fn run(cmd: NodeCommand) -> Result<i32> {
                 tracing::info!("shutting down");
                 let _ = stop_tx.send(true);
             });
-            kopnet_node::run(&node_home, stop_rx).await?;
+            let options = kopnet_node::RunOptions { new_safety_record };
+            kopnet_node::run_with(&node_home, options, stop_rx).await?;
             Ok(0)
         }
     }

@@ -106,6 +106,11 @@ impl Cluster {
     }
 
     pub fn start_node(&mut self, i: usize) {
+        self.start_node_with(i, &[]);
+    }
+
+    /// Start node `i` with extra `kopnet node run` flags.
+    pub fn start_node_with(&mut self, i: usize, flags: &[&str]) {
         let node = &mut self.nodes[i];
         let log = std::fs::OpenOptions::new()
             .create(true)
@@ -115,6 +120,7 @@ impl Cluster {
         let child = Command::new(kopnet())
             .args(["node", "run", "--home"])
             .arg(&node.home)
+            .args(flags)
             .env("RUST_LOG", "info,libp2p=warn")
             .stdout(log.try_clone().unwrap())
             .stderr(log)

@@ -67,6 +67,7 @@ pub async fn status(State(state): State<ApiState>) -> ApiResult<Json<Value>> {
         "peers": live.peers,
         "peer_count": live.peers.len(),
         "syncing": live.syncing,
+        "double_sign_check": live.double_sign_check,
         "mempool_size": mempool,
         "commit_latency": commit_latency_json(&node.metrics),
         "block_interval": block_interval_json(&node.metrics),

@@ -35,6 +35,7 @@
 pub mod admission;
 pub mod catch_up;
 pub mod commit;
+pub mod double_sign;
 pub mod effect;
 pub mod evidence;
 pub mod state;
@@ -105,6 +106,8 @@ pub enum HostError {
     Commit { height: u64, reason: String },
     #[error("consensus engine: {0}")]
     Engine(#[from] EngineError),
+    #[error(transparent)]
+    DoubleSign(#[from] double_sign::DoubleSignError),
 }
 
 /// The node host. `S` stores the ledger, `K` the consensus safety record.
@@ -121,6 +124,8 @@ pub struct Host<S: Storage, K: SafetyStore> {
     executed: VecDeque<ExecutedBlock>,
     /// Evidence waiting for a block of ours.
     evidence: EvidencePool,
+    /// Holds the engine back while its safety record is lost ([`double_sign`]).
+    double_sign: Option<double_sign::DoubleSignCheck>,
 }
 
 impl<S: Storage, K: SafetyStore> std::fmt::Debug for Host<S, K> {
@@ -185,6 +190,7 @@ where
             allowed: Vec::new(),
             executed: VecDeque::new(),
             evidence: EvidencePool::default(),
+            double_sign: None,
         })
     }
 
@@ -343,6 +349,9 @@ where
                 Err(_) => return Ok((Verdict::Ignore, effects)),
             };
             let verdict = verdict::for_observer(&self.state.chain_id, &validators, &message);
+            if verdict != Verdict::Reject {
+                self.double_sign_message(&message)?;
+            }
             return Ok((verdict, effects));
         }
         let input = match message {
@@ -366,6 +375,7 @@ where
     /// for the blocks if that is ahead of us.
     pub fn on_peer_height(&mut self, now_ms: u64, peer: PublicKey, height: u64) -> Effects {
         let mut effects = Effects::default();
+        self.double_sign_heard(height);
         let ours = self.height();
         if height > ours && self.catch_up.claim(now_ms, peer, height) {
             self.catch_up.request(ours, &mut effects);

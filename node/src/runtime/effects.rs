@@ -128,6 +128,7 @@ impl Runtime {
             .store(self.host.state().mempool_len() as u64, Ordering::Relaxed);
         if let Ok(mut live) = self.node.live.write() {
             live.syncing = self.host.syncing();
+            live.double_sign_check = self.host.double_sign_checking();
         }
     }
 }

@@ -163,7 +163,9 @@ impl Runtime {
                 }
                 _ = self.node.txs_available.notified() => self.txs_available().await?,
                 _ = sync_tick.tick() => {
-                    let effects = self.host.on_sync_tick();
+                    let mut effects = self.host.on_sync_tick();
+                    let now = self.now_ms();
+                    effects.append(tokio::task::block_in_place(|| self.host.on_tick(now))?);
                     self.carry_out(effects).await?;
                 }
                 Some((attempt, peer, outcome)) = self.sync_results.1.recv() => {
