@@ -110,7 +110,7 @@ fn without_evidence_inclusion_the_run_fails_naming_the_missing_evidence() {
         &manifest,
         format!(
             "{}[[perturb]]\nnode = \"validator-2\"\nkind = \"hostile\"\nbehaviour = \"equivocate\"\nat_height = 10\nsecs = 8\n",
-            head.replace("duration_secs = 150", "duration_secs = 25")
+            head.replace("duration_secs = 240", "duration_secs = 25")
         ),
     )
     .unwrap();

@@ -162,10 +162,11 @@ impl HostilePhases {
         secs: u64,
         rate: Option<u32>,
     ) -> Result<(), BackendError> {
-        if self.nodes.get(node).is_some_and(|n| n.role == "validator") {
-            self.wait_for_bans_to_lift().await;
-            self.wait_for_blocks_since_last_phase().await;
-        }
+        // Every phase starts from a healthy network: the last phase's node,
+        // restarted honest, is still banned (and so cannot commit) until its
+        // bans run out.
+        self.wait_for_bans_to_lift().await;
+        self.wait_for_blocks_since_last_phase().await;
         let mut heights_before = Vec::new();
         let mut counters_before = Vec::new();
         for info in &self.nodes {
@@ -299,12 +300,12 @@ impl HostilePhases {
         Ok(())
     }
 
-    /// Before a validator turns hostile, let every ban from earlier phases
-    /// run out: a validator banned for an earlier phase (now honest again)
-    /// and the next hostile one would be two faulty validators of four, more
-    /// than the network is built to bear (fewer than a third). Waits at most
-    /// [`BANS_LIFT_WAIT`]; observers' bans do not matter for the quorum but
-    /// are waited for too (the gauge does not say whose they are).
+    /// Before a node turns hostile, let every ban from earlier phases run
+    /// out: a validator banned for an earlier phase (now honest again) and
+    /// the next hostile one would be two faulty validators of four, more
+    /// than the network is built to bear (fewer than a third), and a node
+    /// still banned cannot show that it keeps committing. Waits at most
+    /// [`BANS_LIFT_WAIT`].
     async fn wait_for_bans_to_lift(&self) {
         let deadline = tokio::time::Instant::now() + BANS_LIFT_WAIT;
         loop {
@@ -321,7 +322,7 @@ impl HostilePhases {
         }
     }
 
-    /// Before a validator turns hostile, let the network commit
+    /// Before a node turns hostile, let the network commit
     /// [`SETTLE_BLOCKS`] blocks past the height the last phase ended at:
     /// a validator that signed votes ahead (the future flood does) is
     /// still faulty at those heights after it was restarted honest, and
