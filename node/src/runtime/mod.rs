@@ -218,8 +218,8 @@ impl Runtime {
                 }
                 // Observers take no transactions from clients, so none of
                 // theirs travel: gossip under an observer's name is refused.
-                let by_observer = crate::p2p::key_of_peer(&author)
-                    .is_some_and(|key| self.host.is_observer(&key));
+                let by_observer =
+                    crate::p2p::key_of_peer(&author).is_some_and(|key| self.host.is_observer(&key));
                 if by_observer {
                     let _ = self.p2p.report(id, source, Verdict::Reject).await;
                     return Ok(());
