@@ -215,7 +215,7 @@ fn print_report(report: &RunReport, json_out: bool) {
     match &report.result {
         Ok(summary) => {
             println!(
-                "checks:      PASSED — {} nodes identical at heights 1..={}, {} acknowledged txs on every node with the same result, invariants hold, every validator proposed ({:?}), no panics, no evidence",
+                "checks:      PASSED — {} nodes identical at heights 1..={}, {} acknowledged txs on every node with the same result, invariants hold, every validator proposed ({:?}), no panics, no evidence against an honest validator",
                 summary.nodes, summary.common_height, summary.acknowledged_txs, summary.proposed
             );
         }
