@@ -173,22 +173,31 @@ impl CatchUp {
 
     /// What a page from `peer` says about it: `served` is whether it
     /// carried any block, `refused` whether one failed verification,
-    /// `ours` our height before the page. Returns the offence, if any
-    /// (the claim is dropped and the peer discredited then).
+    /// `claimed` the height the page itself states, `ours` our height
+    /// before the page. Returns the offence, if any (the claim is dropped
+    /// and the peer discredited then).
+    ///
+    /// Only the page's own height proves a false claim: an honest page
+    /// written before its sender's newer hint (the two cross on the wire)
+    /// states a height we have and no block. Such a page counts as a
+    /// failed request against the standing claim instead.
     pub fn judge_page(
         &mut self,
         now_ms: u64,
         peer: PublicKey,
         served: bool,
         refused: bool,
+        claimed: u64,
         ours: u64,
     ) -> Option<PeerOffence> {
-        let claimed_more = self.claims.get(&peer).is_some_and(|c| c.height > ours);
         let offence = if refused {
             Some(PeerOffence::BadSyncPage)
-        } else if !served && claimed_more {
+        } else if !served && claimed > ours {
             Some(PeerOffence::FalseHeightClaim)
         } else {
+            if !served && self.claims.get(&peer).is_some_and(|c| c.height > ours) {
+                self.failed(Some(peer));
+            }
             None
         };
         if offence.is_some() {
@@ -406,7 +415,7 @@ mod tests {
         assert!(catch_up.behind(5));
         // It answers with no block above ours: a false claim.
         assert_eq!(
-            catch_up.judge_page(10, key(3), false, false, 5),
+            catch_up.judge_page(10, key(3), false, false, 1_000_000, 5),
             Some(PeerOffence::FalseHeightClaim)
         );
         assert!(!catch_up.behind(5));
@@ -416,13 +425,28 @@ mod tests {
         assert!(catch_up.claim(10 + DISCREDIT_MS, key(3), 6));
         // A page that does not verify is a bad page.
         assert_eq!(
-            catch_up.judge_page(10 + DISCREDIT_MS, key(3), true, true, 5),
+            catch_up.judge_page(10 + DISCREDIT_MS, key(3), true, true, 6, 5),
             Some(PeerOffence::BadSyncPage)
         );
         // An honest answer is no offence.
         assert!(catch_up.claim(0, key(4), 8));
-        assert_eq!(catch_up.judge_page(0, key(4), true, false, 5), None);
+        assert_eq!(catch_up.judge_page(0, key(4), true, false, 8, 5), None);
         assert!(catch_up.behind(5));
+    }
+
+    #[test]
+    fn an_empty_page_older_than_its_senders_hint_is_no_offence() {
+        let mut catch_up = CatchUp::new();
+        // The hint "I have 6" overtook the page the peer wrote at 5.
+        assert!(catch_up.claim(0, key(7), 6));
+        for _ in 0..CLAIM_FAILURES_MAX {
+            assert!(catch_up.behind(5));
+            assert_eq!(catch_up.judge_page(0, key(7), false, false, 5, 5), None);
+        }
+        // Unproven after as many pages as unanswered requests: dropped,
+        // not penalised, and believed again at once.
+        assert!(!catch_up.behind(5));
+        assert!(catch_up.claim(0, key(7), 6));
     }
 
     #[test]

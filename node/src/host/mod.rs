@@ -435,9 +435,9 @@ where
         }
         if let Some(peer) = peer {
             let served = !response.blocks.is_empty();
-            if let Some(offence) = self
-                .catch_up
-                .judge_page(now_ms, peer, served, refused, ours)
+            if let Some(offence) =
+                self.catch_up
+                    .judge_page(now_ms, peer, served, refused, response.height, ours)
             {
                 tracing::warn!(%peer, ?offence, claimed = response.height, "catch-up peer proved false");
                 effects.push(Effect::Penalise { peer, offence });

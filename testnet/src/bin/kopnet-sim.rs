@@ -12,7 +12,8 @@
 use clap::Parser;
 use kopnet_consensus::QuorumRule;
 use kopnet_testnet::sim::{
-    run_many, run_traced, FaultCounts, LedgerCounts, SimConfig, SimFailure, SimReport,
+    run_many, run_traced, FaultCounts, HostileCounts, LedgerCounts, SimConfig, SimFailure,
+    SimReport,
 };
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -58,6 +59,15 @@ struct Args {
     /// check catches it.
     #[arg(long)]
     faulty_ledger: bool,
+    /// Byzantine nodes keep to their consensus behaviour: no future flood,
+    /// no false hints, no bad catch-up pages.
+    #[arg(long)]
+    no_hostile: bool,
+    /// Every flooding node signs its flood votes and aims at its own height
+    /// being decided (shows the engine's liveness hole described in
+    /// docs/simulator.md).
+    #[arg(long)]
+    unrestricted_flood: bool,
     /// Worker threads (each simulation is single-threaded).
     #[arg(long)]
     threads: Option<usize>,
@@ -128,6 +138,8 @@ fn sim_template(args: &Args, start: u64) -> SimConfig {
     template.faults = !args.no_faults;
     template.governance = !args.no_governance;
     template.faulty_ledger = args.faulty_ledger;
+    template.hostile = !args.no_hostile;
+    template.unrestricted_flood = args.unrestricted_flood;
     template
 }
 
@@ -164,16 +176,18 @@ fn print_failures(failed: &[SimFailure]) {
 fn print_summary(args: &Args, seeds: u64, passed: &[SimReport], elapsed: Duration, threads: usize) {
     let mut faults = FaultCounts::default();
     let mut ledger = LedgerCounts::default();
+    let mut hostile = HostileCounts::default();
     let mut events = 0u64;
     let mut heights = 0u64;
     for report in passed {
         faults += report.faults;
         ledger += report.ledger;
+        hostile += report.hostile;
         events += report.events;
         heights += report.heights_decided;
     }
     println!(
-        "{}/{} seeds passed ({} validators, {} byzantine, {} heights after heal{}{}{}{}; {} events, {} heights decided; {:.1}s on {} threads)",
+        "{}/{} seeds passed ({} validators, {} byzantine, {} heights after heal{}{}{}{}{}; {} events, {} heights decided; {:.1}s on {} threads)",
         passed.len(),
         seeds,
         args.validators,
@@ -183,6 +197,7 @@ fn print_summary(args: &Args, seeds: u64, passed: &[SimReport], elapsed: Duratio
         if args.no_faults { ", no faults" } else { "" },
         if args.no_governance { ", no governance" } else { "" },
         if args.faulty_ledger { ", FAULTY ledger" } else { "" },
+        if args.no_hostile { ", no hostile behaviours" } else { "" },
         events,
         heights,
         elapsed.as_secs_f64(),
@@ -190,6 +205,7 @@ fn print_summary(args: &Args, seeds: u64, passed: &[SimReport], elapsed: Duratio
     );
     println!("faults fired over the passed seeds:\n{faults}");
     println!("ledger and host work over the passed seeds (agreed blocks; catch-up, evictions and sets read back summed over nodes):\n{ledger}");
+    println!("hostile behaviours and what honest hosts made of them (peaks: the largest of any seed):\n{hostile}");
 }
 
 /// One seed with every trace line, then its result.
@@ -211,6 +227,7 @@ fn trace_one(mut config: SimConfig) -> ExitCode {
             );
             println!("faults fired:\n{}", report.faults);
             println!("ledger work agreed:\n{}", report.ledger);
+            println!("hostile behaviours:\n{}", report.hostile);
             ExitCode::SUCCESS
         }
         Err(failure) => {

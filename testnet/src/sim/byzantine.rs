@@ -30,6 +30,26 @@ impl Behaviour {
     }
 }
 
+/// What a Byzantine node does besides its behaviour's consensus traffic
+/// (drawn per node from the seed).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Hostility {
+    /// Floods every node with messages for future heights ([`super::flood`]).
+    pub flood: bool,
+    /// Sends false height hints and answers catch-up with bad pages
+    /// ([`super::lies`]).
+    pub lies: bool,
+}
+
+impl Hostility {
+    pub fn pick(rng: &mut ChaCha8Rng) -> Hostility {
+        Hostility {
+            flood: rng.gen_bool(0.5),
+            lies: rng.gen_bool(0.5),
+        }
+    }
+}
+
 /// What a Byzantine node did with one message (for the fault counts).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Misbehaviour {

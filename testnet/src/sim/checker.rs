@@ -25,6 +25,9 @@ pub struct Checker {
     proposed: BTreeSet<Hash>,
     /// Digests of certificates already verified (nodes often hold the same).
     verified: BTreeSet<Hash>,
+    /// Evidence for a height no node has started yet (a next-height
+    /// conflict): verified once the height's set is known.
+    unverified: BTreeMap<Height, Vec<(NodeId, Evidence)>>,
     pub evidence_seen: u64,
     pub set_changes: u64,
     /// Signatures of the standby cooperative in agreed certificates.
@@ -48,6 +51,7 @@ impl Checker {
             signed: BTreeMap::new(),
             proposed: BTreeSet::new(),
             verified: BTreeSet::new(),
+            unverified: BTreeMap::new(),
             evidence_seen: 0,
             set_changes: 0,
             standby_precommits: 0,
@@ -94,6 +98,9 @@ impl Checker {
             self.set_changes += 1;
         }
         self.sets.insert(height, set.clone());
+        for (node, evidence) in self.unverified.remove(&height).unwrap_or_default() {
+            self.verify_evidence(node, &evidence, set)?;
+        }
         Ok(Some(NewSet { changed }))
     }
 
@@ -225,19 +232,14 @@ impl Checker {
     ) -> Result<(), Violation> {
         self.evidence_seen += 1;
         let height = evidence.offence().height;
-        let set = self
-            .sets
-            .get(&height)
-            .ok_or_else(|| Violation::BadEvidence {
-                node,
-                error: format!("no validator set known for height {height}"),
-            })?;
-        evidence
-            .verify(&self.chain_id, set)
-            .map_err(|e| Violation::BadEvidence {
-                node,
-                error: e.to_string(),
-            })?;
+        match self.sets.get(&height) {
+            Some(set) => self.verify_evidence(node, evidence, set)?,
+            None => self
+                .unverified
+                .entry(height)
+                .or_default()
+                .push((node, evidence.clone())),
+        }
         match offender {
             Some((index, false)) => Err(Violation::HonestAccused {
                 node,
@@ -245,6 +247,20 @@ impl Checker {
             }),
             _ => Ok(()),
         }
+    }
+
+    fn verify_evidence(
+        &self,
+        node: NodeId,
+        evidence: &Evidence,
+        set: &ValidatorSet,
+    ) -> Result<(), Violation> {
+        evidence
+            .verify(&self.chain_id, set)
+            .map_err(|e| Violation::BadEvidence {
+                node,
+                error: e.to_string(),
+            })
     }
 
     pub fn decided_heights(&self) -> u64 {

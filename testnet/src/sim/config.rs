@@ -22,6 +22,13 @@ pub struct SimConfig {
     /// two members outside any block), to show the state-root check
     /// catches it.
     pub faulty_ledger: bool,
+    /// Byzantine nodes may also flood future heights, send false height
+    /// hints and answer catch-up with bad pages (off: only their consensus
+    /// behaviour).
+    pub hostile: bool,
+    /// Every flooder signs its flood votes and aims at its own height being
+    /// decided (shows a liveness hole of the engine, see [`super::flood`]).
+    pub unrestricted_flood: bool,
     /// Keep every trace line, not only the tail (for `kopnet-sim --trace`).
     /// Does not change the run or its trace hash.
     pub full_trace: bool,
@@ -38,6 +45,8 @@ impl SimConfig {
             faults: true,
             governance: true,
             faulty_ledger: false,
+            hostile: true,
+            unrestricted_flood: false,
             full_trace: false,
         }
     }
@@ -56,6 +65,12 @@ impl SimConfig {
         }
         if self.faulty_ledger {
             flags.push_str(" --faulty-ledger");
+        }
+        if !self.hostile {
+            flags.push_str(" --no-hostile");
+        }
+        if self.unrestricted_flood {
+            flags.push_str(" --unrestricted-flood");
         }
         format!(
             "cargo run --release -p kopnet-testnet --bin kopnet-sim -- --seed {} --validators {} --byzantine {} --heights {}{} --trace",
@@ -92,6 +107,13 @@ pub mod timing {
     pub const CLIENT_TICK_MS_MAX: u64 = 600;
     /// A client resubmits a transaction not committed after this long.
     pub const RESUBMIT_MS: u64 = 2_000;
+    /// An honest node may be `syncing` on false claims alone (no node has
+    /// committed past it) for at most this long: a claim falls with one
+    /// answer of its claimant (a round trip of at most `2 * DELAY_MS_MAX`),
+    /// or after `CLAIM_FAILURES_MAX` (3) requests that went unanswered
+    /// (each `SYNC_TIMEOUT_MS`, sent at the latest one gossip tick later);
+    /// ten seconds is twice that with drops.
+    pub const FALSE_SYNC_MS_MAX: u64 = 10_000;
     /// Governance starts after this (members are registered by then).
     pub const GOVERNANCE_START_MS: u64 = 1_000;
 }

@@ -4,7 +4,7 @@
 //! that does not match its transactions, an id that is not the hash of the
 //! bytes, or bytes that are not a block at all).
 
-use super::node::{SimStorage, BLOCK_TXS_MAX};
+use super::node::{SimStorage, BLOCK_BYTES_MAX, BLOCK_TXS_MAX};
 use kopnet_consensus::{Hash, PublicKey, Value};
 use kopnet_ledger::block::tx_root;
 use kopnet_ledger::ledger::BlockLimits;
@@ -64,7 +64,7 @@ pub fn forge(
         .unwrap_or_default();
     let limits = BlockLimits {
         max_txs: BLOCK_TXS_MAX,
-        ..BlockLimits::default()
+        max_bytes: BLOCK_BYTES_MAX,
     };
     let forgery = match rng.gen_range(0..6) {
         0 => Forgery::OtherBlock,

@@ -63,8 +63,11 @@ pub mod clients;
 pub mod config;
 #[cfg(feature = "fault-injection")]
 pub mod corrupt;
+pub mod evidence_watch;
+pub mod flood;
 pub mod forge;
 pub mod governance;
+pub mod lies;
 pub mod net;
 pub mod node;
 pub mod runner;
@@ -75,7 +78,7 @@ pub mod world;
 
 pub use config::SimConfig;
 pub use runner::{run, run_traced, SimFailure, SimReport, SimRun};
-pub use stats::{FaultCounts, LedgerCounts};
+pub use stats::{FaultCounts, HostileCounts, LedgerCounts};
 pub use violation::Violation;
 
 /// Run `count` seeds from `start`, spread over `threads` OS threads (each

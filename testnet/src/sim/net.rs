@@ -15,6 +15,9 @@ pub type NodeId = usize;
 #[derive(Clone, Debug)]
 pub enum NetMsg {
     Consensus(Message),
+    /// A burst of consensus messages, delivered in order as one event (a
+    /// flooding node's, [`super::flood`]).
+    Flood(Arc<[Message]>),
     /// An encoded transaction a client submitted to the sender, passed on
     /// to peers.
     Tx(Arc<[u8]>),

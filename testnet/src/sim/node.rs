@@ -7,7 +7,7 @@
 //! storage exactly as `kopnet node run` opens one from sled: the same
 //! start-up repair, the same validator-set records read back.
 
-use super::byzantine::Behaviour;
+use super::byzantine::{Behaviour, Hostility};
 use super::config::{timing, SimConfig};
 use super::world::CHAIN_ID;
 use kopnet_consensus::{
@@ -58,6 +58,13 @@ impl SimSafety {
 
 /// Most transactions in one simulated block.
 pub const BLOCK_TXS_MAX: usize = 64;
+/// The simulated engines' bound on a proposal's value (the node's is
+/// 4 MiB): small, so that a flood of maximal proposals
+/// ([`super::flood`]) stays cheap in memory and time.
+pub const VALUE_BYTES_MAX: usize = 64 * 1024;
+/// The simulated blocks' byte bound, well inside [`VALUE_BYTES_MAX`] (a
+/// block of [`BLOCK_TXS_MAX`] transactions is far smaller anyway).
+pub const BLOCK_BYTES_MAX: usize = 48 * 1024;
 
 /// The simulated hosts' mempool: small, so that its bounds, stale
 /// evictions and expiry all happen in a run.
@@ -82,12 +89,13 @@ pub fn host_config(config: &SimConfig) -> HostConfig {
         empty_block_interval_ms: timing::EMPTY_BLOCK_INTERVAL_MS,
     };
     engine.quorum_rule = config.quorum_rule;
+    engine.value_bytes_max = VALUE_BYTES_MAX;
     HostConfig {
         include_evidence: true,
         engine,
         block_limits: BlockLimits {
             max_txs: BLOCK_TXS_MAX,
-            ..BlockLimits::default()
+            max_bytes: BLOCK_BYTES_MAX,
         },
         mempool: mempool_config(),
         verified_signatures_max: 4_096,
@@ -99,6 +107,10 @@ pub fn host_config(config: &SimConfig) -> HostConfig {
 pub struct SimNode {
     pub keypair: Keypair,
     pub behaviour: Behaviour,
+    /// Floods and lies besides the behaviour (Byzantine nodes only).
+    pub hostility: Hostility,
+    /// Gossip ticks so far (numbers the false hints and flood bursts).
+    pub ticks: u64,
     /// None while crashed.
     pub host: Option<SimHost>,
     /// Bumped on every crash; timers of an older incarnation are ignored.
@@ -119,10 +131,12 @@ pub struct SimNode {
 }
 
 impl SimNode {
-    pub fn new(keypair: Keypair, behaviour: Behaviour) -> Self {
+    pub fn new(keypair: Keypair, behaviour: Behaviour, hostility: Hostility) -> Self {
         SimNode {
             keypair,
             behaviour,
+            hostility,
+            ticks: 0,
             host: None,
             incarnation: 0,
             storage: Arc::new(FaultyStorage::new(MemoryStorage::new(), u64::MAX)),

@@ -2,14 +2,15 @@
 //! ([`kopnet_node::host::Host`]), carry out the host's effects over the
 //! simulated network and clock ([`host`]), check invariants.
 
-use super::byzantine::Behaviour;
+use super::byzantine::{Behaviour, Hostility};
 use super::checker::Checker;
 use super::clients::Clients;
 use super::config::{timing, SimConfig};
+use super::evidence_watch::EvidenceWatch;
 use super::governance::{self, Governance};
 use super::net::{CrashKind, Event, EventQueue, LinkModel, PartitionKind};
 use super::node::{self, SimNode};
-use super::stats::{FaultCounts, LedgerCounts};
+use super::stats::{FaultCounts, HostileCounts, LedgerCounts};
 use super::trace::{Trace, TraceEvent};
 use super::violation::Violation;
 use super::world::{World, CHAIN_ID};
@@ -30,6 +31,7 @@ pub struct SimReport {
     pub heights_decided: u64,
     pub faults: FaultCounts,
     pub ledger: LedgerCounts,
+    pub hostile: HostileCounts,
 }
 
 /// A failed run: the seed, what broke, and the end of the trace.
@@ -98,6 +100,10 @@ pub(super) struct Simulation {
     pub(super) checker: Checker,
     pub(super) trace: Trace,
     pub(super) faults: FaultCounts,
+    pub(super) hostile: HostileCounts,
+    pub(super) evidence_watch: EvidenceWatch,
+    /// Per node: since when it is `syncing` with no node past it.
+    pub(super) false_sync_since: Vec<Option<u64>>,
     /// Transactions and blocks of the agreed chain.
     pub(super) agreed: LedgerCounts,
     pub(super) now_ms: u64,
@@ -125,12 +131,12 @@ impl Simulation {
             config.byzantine,
             config.governance,
         );
-        let behaviours: Vec<Behaviour> = (0..world.nodes())
+        let behaviours: Vec<(Behaviour, Hostility)> = (0..world.nodes())
             .map(|i| {
                 if world.is_byzantine(i) {
-                    Behaviour::pick(&mut rng)
+                    (Behaviour::pick(&mut rng), Hostility::pick(&mut rng))
                 } else {
-                    Behaviour::Honest
+                    (Behaviour::Honest, Hostility::default())
                 }
             })
             .collect();
@@ -143,7 +149,9 @@ impl Simulation {
             .coops
             .iter()
             .zip(behaviours)
-            .map(|(coop, behaviour)| SimNode::new(coop.keypair.clone(), behaviour))
+            .map(|(coop, (behaviour, hostility))| {
+                SimNode::new(coop.keypair.clone(), behaviour, hostility)
+            })
             .collect();
         // `--faulty-ledger` corrupts a ledger, which only a build with the
         // fault-injection feature can do.
@@ -171,6 +179,9 @@ impl Simulation {
             world,
             nodes,
             faults: FaultCounts::default(),
+            hostile: HostileCounts::default(),
+            evidence_watch: EvidenceWatch::default(),
+            false_sync_since: vec![None; n],
             agreed: LedgerCounts::default(),
             now_ms: 0,
             heal_ms: 0,
@@ -190,6 +201,10 @@ impl Simulation {
         ledger.joined_precommits = self.checker.standby_precommits;
         let mut faults = self.faults;
         faults.evidence = self.checker.evidence_seen;
+        let mut hostile = self.hostile;
+        hostile.offences_observed = self.evidence_watch.observed;
+        hostile.evidence_confirmed = self.evidence_watch.confirmed;
+        hostile.evidence_unchecked = self.evidence_watch.unchecked;
         SimReport {
             seed: self.config.seed,
             trace_hash: self.trace.hash_hex(),
@@ -198,6 +213,7 @@ impl Simulation {
             heights_decided: self.checker.decided_heights(),
             faults,
             ledger,
+            hostile,
         }
     }
 
@@ -279,7 +295,7 @@ impl Simulation {
             self.now_ms = at;
             if let Some(target) = self.target {
                 if self.honest().all(|n| n.height() >= target) {
-                    return Ok(());
+                    return self.final_checks();
                 }
             }
             if at > deadline {
@@ -427,10 +443,69 @@ impl Simulation {
         match how {
             CrashKind::Now => {
                 self.faults.crashes += 1;
-                self.nodes[node].crash();
+                self.crash_node(node);
             }
             CrashKind::MidSend => self.nodes[node].crash_mid_send = true,
             CrashKind::AtWrite { commits_ok } => self.nodes[node].arm_crash_at_write(commits_ok),
+        }
+    }
+
+    /// Drop `node`'s host (everything in memory, its evidence pool too).
+    pub(super) fn crash_node(&mut self, node: usize) {
+        self.nodes[node].crash();
+        self.evidence_watch.crashed(node);
+        self.false_sync_since[node] = None;
+    }
+
+    /// At the end of a passed run: the evidence on the longest honest
+    /// chain accuses only Byzantine validators; count it.
+    fn final_checks(&mut self) -> Result<(), Violation> {
+        let reference = self
+            .nodes
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| n.is_honest())
+            .filter_map(|(i, n)| n.host.as_ref().map(|h| (i, h)))
+            .max_by_key(|(i, h)| (h.height(), std::cmp::Reverse(*i)));
+        let Some((node, host)) = reference else {
+            return Ok(());
+        };
+        let committed = {
+            let ledger = host.state().ledger.read().map_err(|_| Violation::Setup {
+                error: "ledger lock poisoned".into(),
+            })?;
+            ledger.evidence(usize::MAX).map_err(|e| Violation::Ledger {
+                node,
+                height: ledger.height(),
+                error: e.to_string(),
+            })?
+        };
+        for evidence in &committed {
+            self.accused_on_chain(node, evidence.included_in_block, &evidence.record.offender)?;
+        }
+        self.hostile.evidence_committed = committed.len() as u64;
+        Ok(())
+    }
+
+    /// A committed block of `height` accuses `offender`: it must be a
+    /// Byzantine validator.
+    pub(super) fn accused_on_chain(
+        &self,
+        node: usize,
+        height: Height,
+        offender: &kopnet_consensus::PublicKey,
+    ) -> Result<(), Violation> {
+        let index = self
+            .nodes
+            .iter()
+            .position(|n| n.keypair.public() == *offender);
+        match index {
+            Some(i) if self.nodes[i].is_honest() => Err(Violation::EvidenceOnChain {
+                node,
+                height,
+                offender: i,
+            }),
+            _ => Ok(()),
         }
     }
 
@@ -593,6 +668,7 @@ pub(super) fn count_block(counts: &mut LedgerCounts, outcome: &kopnet_ledger::Bl
 }
 
 mod host;
+mod hostile;
 
 /// The nodes a partition of `kind` cuts off, taken in `order` (a seeded
 /// shuffle) by their voting power `powers[i]`:

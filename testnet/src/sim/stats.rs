@@ -156,3 +156,90 @@ impl fmt::Display for LedgerCounts {
         Ok(())
     }
 }
+
+/// What the hostile behaviours did and what the honest hosts made of it
+/// ([`super::flood`], [`super::lies`], evidence on the chain).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct HostileCounts {
+    /// Flood bursts sent, and their messages delivered to honest hosts.
+    pub flood_bursts: u64,
+    pub flood_messages: u64,
+    /// Flood messages an honest host refused (not kept, not forwarded).
+    pub flood_refused: u64,
+    /// Most messages and bytes an honest engine held for the next height
+    /// (the largest over the run; a batch keeps the largest too).
+    pub future_messages_peak: u64,
+    pub future_bytes_peak: u64,
+    /// False height hints delivered to honest hosts.
+    pub false_hints: u64,
+    /// Catch-up requests a liar answered with a bad page, or left unanswered.
+    pub bad_pages: u64,
+    pub unanswered_requests: u64,
+    /// Penalties honest hosts gave Byzantine peers, by offence.
+    pub penalties_bad_page: u64,
+    pub penalties_false_claim: u64,
+    /// Offences honest hosts observed (each counted once per observer).
+    pub offences_observed: u64,
+    /// Evidence records on the agreed chain at the end (all against
+    /// Byzantine validators, or the run fails).
+    pub evidence_committed: u64,
+    /// Observations that a later block of the observer proved on the chain
+    /// (the inclusion check, [`super::evidence_watch`]).
+    pub evidence_confirmed: u64,
+    /// Observations the inclusion check could not hold the observer to: it
+    /// crashed (its pool is memory), or its pool was full.
+    pub evidence_unchecked: u64,
+}
+
+impl AddAssign for HostileCounts {
+    fn add_assign(&mut self, o: HostileCounts) {
+        self.flood_bursts += o.flood_bursts;
+        self.flood_messages += o.flood_messages;
+        self.flood_refused += o.flood_refused;
+        self.future_messages_peak = self.future_messages_peak.max(o.future_messages_peak);
+        self.future_bytes_peak = self.future_bytes_peak.max(o.future_bytes_peak);
+        self.false_hints += o.false_hints;
+        self.bad_pages += o.bad_pages;
+        self.unanswered_requests += o.unanswered_requests;
+        self.penalties_bad_page += o.penalties_bad_page;
+        self.penalties_false_claim += o.penalties_false_claim;
+        self.offences_observed += o.offences_observed;
+        self.evidence_committed += o.evidence_committed;
+        self.evidence_confirmed += o.evidence_confirmed;
+        self.evidence_unchecked += o.evidence_unchecked;
+    }
+}
+
+impl HostileCounts {
+    /// Every count with its name, for reports and batch assertions.
+    pub fn named(&self) -> [(&'static str, u64); 14] {
+        [
+            ("flood bursts", self.flood_bursts),
+            ("flood messages to honest hosts", self.flood_messages),
+            ("flood messages refused", self.flood_refused),
+            ("peak next-height messages held", self.future_messages_peak),
+            ("peak next-height bytes held", self.future_bytes_peak),
+            ("false hints to honest hosts", self.false_hints),
+            ("bad catch-up pages", self.bad_pages),
+            (
+                "catch-up requests left unanswered",
+                self.unanswered_requests,
+            ),
+            ("penalties for bad pages", self.penalties_bad_page),
+            ("penalties for false claims", self.penalties_false_claim),
+            ("offences observed (per observer)", self.offences_observed),
+            ("evidence records committed", self.evidence_committed),
+            ("observations confirmed on chain", self.evidence_confirmed),
+            ("observations not checkable", self.evidence_unchecked),
+        ]
+    }
+}
+
+impl fmt::Display for HostileCounts {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (name, count) in self.named() {
+            writeln!(f, "  {name:<36} {count}")?;
+        }
+        Ok(())
+    }
+}

@@ -92,6 +92,12 @@ pub enum TraceEvent {
         node: u32,
         offender: String,
     },
+    /// The node's host asked for a peer to be penalised.
+    Penalise {
+        node: u32,
+        peer: String,
+        offence: String,
+    },
 }
 
 #[derive(Serialize)]

@@ -79,6 +79,40 @@ pub enum Violation {
         node: NodeId,
         error: String,
     },
+    /// An honest host asked the network to penalise an honest peer.
+    FalseAccusation {
+        node: NodeId,
+        peer: NodeId,
+        offence: String,
+    },
+    /// An honest engine held more for the next height than its bound.
+    FutureBuffer {
+        node: NodeId,
+        messages: usize,
+        bytes: usize,
+        messages_max: usize,
+        bytes_max: usize,
+    },
+    /// A committed block carries evidence against an honest validator.
+    EvidenceOnChain {
+        node: NodeId,
+        height: Height,
+        offender: NodeId,
+    },
+    /// An honest proposer's committed block left out an offence it had
+    /// observed while it had room for it.
+    EvidenceMissing {
+        node: NodeId,
+        height: Height,
+        offence: String,
+    },
+    /// An honest node stayed `syncing` although no node had committed
+    /// past it (only a false claim can keep it so).
+    StuckSyncing {
+        node: NodeId,
+        since_ms: u64,
+        height: Height,
+    },
     Liveness {
         node: NodeId,
         decided: u64,
@@ -149,6 +183,26 @@ impl fmt::Display for Violation {
             Violation::BadEvidence { node, error } => {
                 write!(f, "EVIDENCE: node {node} produced unverifiable evidence: {error}")
             }
+            Violation::FalseAccusation { node, peer, offence } => write!(
+                f,
+                "FALSE ACCUSATION: honest node {node} penalised honest node {peer} ({offence})"
+            ),
+            Violation::FutureBuffer { node, messages, bytes, messages_max, bytes_max } => write!(
+                f,
+                "FUTURE BUFFER: node {node} holds {messages} messages / {bytes} bytes for the next height, bound {messages_max} / {bytes_max}"
+            ),
+            Violation::EvidenceOnChain { node, height, offender } => write!(
+                f,
+                "EVIDENCE ON CHAIN: block {height} (committed by node {node}) accuses honest node {offender}"
+            ),
+            Violation::EvidenceMissing { node, height, offence } => write!(
+                f,
+                "EVIDENCE MISSING: node {node}'s block {height} had room for, and left out, an offence it observed: {offence}"
+            ),
+            Violation::StuckSyncing { node, since_ms, height } => write!(
+                f,
+                "STUCK SYNCING: honest node {node} at height {height}, which no node has passed, is syncing since t={since_ms}ms"
+            ),
             Violation::Liveness { node, decided, target, deadline_ms, nodes } => write!(
                 f,
                 "LIVENESS: honest node {node} decided {decided} of {target} heights by t={deadline_ms}ms; nodes: {nodes}"

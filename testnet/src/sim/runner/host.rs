@@ -15,6 +15,7 @@ use super::super::world::CHAIN_ID;
 use super::{count_block, Simulation};
 use kopnet_consensus::{Decision, Evidence, Hash, Message, Value};
 use kopnet_node::host::catch_up;
+use kopnet_node::host::evidence::EVIDENCE_POOL_MAX;
 use kopnet_node::host::{self, CommitPath, Committed, Effect, Effects, HostError, Origin, Timer};
 use kopnet_node::wire::SyncRequest;
 use std::collections::VecDeque;
@@ -77,7 +78,7 @@ impl Simulation {
                     error: error.to_string(),
                 },
             );
-            self.nodes[node].crash();
+            self.crash_node(node);
             return Ok(());
         }
         Err(Violation::Host {
@@ -113,7 +114,7 @@ impl Simulation {
                         self.now_ms,
                         TraceEvent::CrashedMidSend { node: node as u32 },
                     );
-                    self.nodes[node].crash();
+                    self.crash_node(node);
                     work.retain(|(n, _)| *n != node);
                     return Ok(());
                 }
@@ -176,8 +177,7 @@ impl Simulation {
                 self.use_set(node, height, &validators)?;
             }
             Effect::AllowList(_) => {}
-            // The simulated network has no peer scoring (yet).
-            Effect::Penalise { .. } => {}
+            Effect::Penalise { peer, offence } => self.penalise(node, peer, offence)?,
             Effect::Evidence(evidence) => self.evidence(node, &evidence)?,
         }
         Ok(())
@@ -200,6 +200,13 @@ impl Simulation {
         );
         if self.nodes[node].is_honest() {
             self.checker.evidence(node, evidence, info)?;
+            let pool_full = self.nodes[node]
+                .host
+                .as_ref()
+                .is_some_and(|h| h.pending_evidence() >= EVIDENCE_POOL_MAX);
+            let committed = self.nodes[node].height();
+            self.evidence_watch
+                .observed(node, evidence, committed, pool_full);
         }
         Ok(())
     }
@@ -263,6 +270,14 @@ impl Simulation {
                 height,
                 error: e.to_string(),
             })?;
+            if honest {
+                for record in &committed.block.evidence {
+                    self.accused_on_chain(node, height, &record.offender)?;
+                }
+                let key = self.nodes[node].keypair.public();
+                self.evidence_watch
+                    .committed(node, &key, &committed.block, &ledger)?;
+            }
         }
         let outcome = &committed.outcome;
         if honest {
@@ -467,8 +482,10 @@ impl Simulation {
                 let index = self.nodes.iter().position(|n| n.keypair.public() == signer);
                 let what = describe(&message, index);
                 self.trace_delivery(from, to, what);
-                self.call(to, |h| h.on_consensus_message(now, message).map(|(_, e)| e))
+                self.call(to, |h| h.on_consensus_message(now, message).map(|(_, e)| e))?;
+                self.check_future_buffer(to)
             }
+            NetMsg::Flood(burst) => self.deliver_flood(from, to, burst),
             NetMsg::Tx(bytes) => {
                 let what = match kopnet_ledger::Transaction::decode(&bytes) {
                     Ok(tx) => format!("tx {}", short(&tx.hash())),
@@ -492,14 +509,14 @@ impl Simulation {
                 let Some(h) = self.nodes[to].host.as_ref() else {
                     return Ok(());
                 };
-                if self.nodes[to].behaviour == Behaviour::Silent {
-                    return Ok(());
-                }
                 let request = SyncRequest::Blocks {
                     from: start,
                     limit: timing::SYNC_BATCH_MAX,
                 };
-                let response = catch_up::serve(h.state(), &request);
+                let honest = catch_up::serve(h.state(), &request);
+                let Some(response) = self.liar_answer(to, from, honest) else {
+                    return Ok(());
+                };
                 self.send(
                     to,
                     from,
@@ -543,6 +560,11 @@ impl Simulation {
             self.now_ms + timing::GOSSIP_INTERVAL_MS,
             Event::Gossip { node },
         );
+        if self.nodes[node].is_honest() {
+            self.watch_syncing(node)?;
+        } else {
+            self.hostile_tick(node);
+        }
         let n = &self.nodes[node];
         let Some(h) = n.host.as_ref() else {
             return Ok(());
