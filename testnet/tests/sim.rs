@@ -5,7 +5,7 @@
 
 use kopnet_consensus::QuorumRule;
 use kopnet_testnet::sim::{
-    run, run_many, run_traced, FaultCounts, LedgerCounts, SimConfig, SimReport,
+    run, run_many, run_traced, FaultCounts, HostileCounts, LedgerCounts, SimConfig, SimReport,
 };
 
 fn threads() -> usize {
@@ -27,12 +27,19 @@ fn assert_all_pass(template: &SimConfig, count: u64) -> Vec<SimReport> {
 fn assert_everything_fired(reports: &[SimReport]) {
     let mut faults = FaultCounts::default();
     let mut ledger = LedgerCounts::default();
+    let mut hostile = HostileCounts::default();
     for r in reports {
         faults += r.faults;
         ledger += r.ledger;
+        hostile += r.hostile;
     }
     for (name, count) in faults.named() {
         assert!(count > 0, "no {name} over the batch:\n{faults}");
+    }
+    // The hostile behaviours fired and the honest hosts answered them:
+    // floods refused and buffered, liars penalised, evidence on the chain.
+    for (name, count) in hostile.named() {
+        assert!(count > 0, "no {name} over the batch:\n{hostile}");
     }
     assert!(ledger.txs_applied > 0, "{ledger}");
     assert!(ledger.txs_rejected > 0, "{ledger}");

@@ -3,7 +3,9 @@
 //! with the strict > 2/3 rule against the validator set of their height
 //! (whatever quorum rule the engines were configured with), one validator
 //! set per height on every node with Byzantine power below a third, and
-//! evidence only against Byzantine validators.
+//! evidence only against Byzantine validators (evidence about a height no
+//! node has started yet — a next-height conflict — is verified once some
+//! node starts it).
 
 use super::net::NodeId;
 use super::violation::Violation;

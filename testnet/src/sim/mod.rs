@@ -33,7 +33,10 @@
 //! stop: any host error without an injected fault is a violation); up to
 //! `f` Byzantine validators (silent,
 //! equivocating proposer that may also propose tampered blocks, double
-//! voter). [`stats::FaultCounts`] counts the ones that actually fired.
+//! voter), each of which may also be hostile: flood every node with
+//! messages for future heights ([`flood`]), and send false height hints
+//! and bad catch-up pages ([`lies`]). [`stats::FaultCounts`] and
+//! [`stats::HostileCounts`] count what actually fired.
 //!
 //! Invariants checked as events apply ([`checker`]): agreement on block
 //! hashes and on state roots after every height, validity (decided blocks
@@ -43,7 +46,13 @@
 //! verifies with the strict > 2/3 rule against its height's validator set,
 //! every node uses the same set per height, evidence only ever accuses
 //! Byzantine nodes, and a restarted host finds exactly what it had committed
-//! and reads back the same validator set every other node uses.
+//! and reads back the same validator set every other node uses. Against
+//! the hostile behaviours: every honest engine's next-height buffer stays
+//! within its bound, no honest host asks for an honest peer to be
+//! penalised, no honest node stays `syncing` on false claims alone, every
+//! committed block accuses only Byzantine validators, and an offence an
+//! honest node observed is in the next block it proposes with room for
+//! it ([`evidence_watch`]).
 //! Liveness: after the heal, every honest node decides `heights` more
 //! heights within a bounded simulated time.
 //!
