@@ -60,6 +60,14 @@ pub struct Metrics {
     hostile_sent: Mutex<BTreeMap<&'static str, u64>>,
 }
 
+/// One unlabelled series in Prometheus' text format.
+fn write_series(out: &mut String, name: &str, help: &str, kind: &str, value: u64) {
+    let _ = writeln!(
+        out,
+        "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
+    );
+}
+
 impl Metrics {
     /// Record one transaction's submit-to-commit latency.
     pub fn observe_commit_latency(&self, ms: u64) {
@@ -222,11 +230,7 @@ impl Metrics {
             ),
         ];
         for (name, help, kind, value) in series {
-            let v = value.load(Ordering::Relaxed);
-            let _ = writeln!(
-                out,
-                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}"
-            );
+            write_series(out, name, help, kind, value.load(Ordering::Relaxed));
         }
     }
 
@@ -269,10 +273,7 @@ impl Metrics {
             ),
         ];
         for (name, help, kind, v) in series {
-            let _ = writeln!(
-                out,
-                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}"
-            );
+            write_series(out, name, help, kind, v);
         }
     }
 

@@ -155,18 +155,15 @@ impl<S: Storage> Ledger<S> {
         height: u64,
         evidence: Vec<EvidenceRecord>,
     ) -> Vec<EvidenceRecord> {
-        let mut taken: Vec<EvidenceRecord> = Vec::new();
-        for record in evidence {
-            if taken.len() >= crate::evidence::BLOCK_EVIDENCE_MAX {
-                break;
-            }
-            let mut candidate = taken.clone();
-            candidate.push(record.clone());
-            let fits = crate::evidence::check_list(height, &candidate).is_ok();
-            if fits && !self.evidence_committed(&record).unwrap_or(true) {
-                taken.push(record);
-            }
-        }
-        taken
+        let mut seen = std::collections::BTreeSet::new();
+        evidence
+            .into_iter()
+            .filter(|record| {
+                crate::evidence::check_list(height, std::slice::from_ref(record)).is_ok()
+            })
+            .filter(|record| seen.insert(record.identity()))
+            .filter(|record| !self.evidence_committed(record).unwrap_or(true))
+            .take(crate::evidence::BLOCK_EVIDENCE_MAX)
+            .collect()
     }
 }

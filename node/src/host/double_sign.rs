@@ -38,11 +38,11 @@
 //! second instance is seen mostly through the certificates; the listening
 //! window catches what the network does deliver.
 
-use super::{Effect, Effects, Host, HostError};
+use super::{Effects, Host, HostError};
 use crate::chain_store;
 use kopnet_consensus::types::Message;
 use kopnet_consensus::{
-    CommitCertificate, Engine, Height, PublicKey, Round, SafetyRecord, SafetyStore, TimeoutConfig,
+    CommitCertificate, Height, PublicKey, Round, SafetyRecord, SafetyStore, TimeoutConfig,
 };
 use kopnet_ledger::Storage;
 
@@ -330,28 +330,7 @@ where
         self.safety
             .persist(&record)
             .map_err(|e| HostError::Persist(e.to_string()))?;
-        let (validators, next_validators) = {
-            let ledger = self.state.ledger.read().map_err(|_| HostError::Commit {
-                height,
-                reason: "ledger lock poisoned".into(),
-            })?;
-            let after = chain_store::validator_set(&ledger, height.saturating_add(1)).ok();
-            (chain_store::validator_set(&ledger, height)?, after)
-        };
-        let mut engine = Engine::new(
-            self.config.engine.clone(),
-            self.keypair.clone(),
-            height,
-            validators.clone(),
-            Some(record),
-        )?;
-        if let Some(next) = next_validators {
-            engine.set_next_validators(next);
-        }
-        effects.push(Effect::HeightStarted { height, validators });
-        let outputs = engine.start(now_ms);
-        self.engine = Some(engine);
-        self.drive(now_ms, outputs, effects)
+        self.run_engine_at(now_ms, height, record, effects)
     }
 }
 

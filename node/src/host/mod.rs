@@ -697,6 +697,18 @@ where
             return Ok(());
         };
         let record = old.safety_record().clone();
+        self.run_engine_at(now_ms, height, record, effects)
+    }
+
+    /// Replace the engine with one at `height` that resumes from `record`,
+    /// knows the next height's set where recorded, and has started.
+    fn run_engine_at(
+        &mut self,
+        now_ms: u64,
+        height: u64,
+        record: SafetyRecord,
+        effects: &mut Effects,
+    ) -> Result<(), HostError> {
         let (validators, next_validators) = {
             let ledger = self.state.ledger.read().map_err(|_| HostError::Commit {
                 height,

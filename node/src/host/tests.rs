@@ -47,7 +47,13 @@ fn validator() -> Keypair {
 }
 
 fn config() -> HostConfig {
-    let mut engine = EngineConfig::new(CHAIN).unwrap();
+    config_for(CHAIN)
+}
+
+/// A validator's host config on `chain` with short timeouts (shared with
+/// the double-sign check's host tests).
+pub(super) fn config_for(chain: &str) -> HostConfig {
+    let mut engine = EngineConfig::new(chain).unwrap();
     engine.timeouts = TimeoutConfig {
         propose_ms: 100,
         prevote_ms: 100,

@@ -5,9 +5,8 @@
 
 use super::super::*;
 use super::{DoubleSignError, SeenIn, DOUBLE_SIGN_CHECK_BLOCKS};
-use crate::config::MempoolConfig;
 use crate::wire::SyncRequest;
-use kopnet_consensus::{Keypair, SignedVote, TimeoutConfig, Vote, VoteKind};
+use kopnet_consensus::{Keypair, SignedVote, Vote, VoteKind};
 use kopnet_ledger::storage::FaultyStorage;
 use kopnet_ledger::{testkit, MemoryStorage};
 
@@ -40,23 +39,7 @@ fn key(i: usize) -> Keypair {
 }
 
 fn config() -> HostConfig {
-    let mut engine = EngineConfig::new(CHAIN).unwrap();
-    engine.timeouts = TimeoutConfig {
-        propose_ms: 100,
-        prevote_ms: 100,
-        precommit_ms: 100,
-        delta_ms: 10,
-        empty_block_interval_ms: 50,
-    };
-    HostConfig {
-        include_evidence: true,
-        engine,
-        block_limits: BlockLimits::default(),
-        mempool: MempoolConfig::default(),
-        verified_signatures_max: 1_024,
-        runs_consensus: true,
-        observers: Vec::new(),
-    }
+    super::super::tests::config_for(CHAIN)
 }
 
 fn window_ms() -> u64 {
