@@ -76,7 +76,7 @@ impl Engine {
         };
         // L49: a decision in any round.
         for (round, value_id) in self.votes.decided_candidates(rule, total) {
-            if self.valid_proposal(round, value_id).is_some() {
+            if self.decided_value(value_id).is_some() {
                 events.push(Event::ProposalAndPrecommitValue { round, value_id });
             }
         }
@@ -132,10 +132,21 @@ impl Engine {
     }
 
     /// The proposal of `round` if it carries `value_id` and the host said it is valid.
-    fn valid_proposal(&self, round: Round, value_id: Hash) -> Option<&Value> {
+    /// The value to decide once 2f+1 precommits for `value_id` are in (L49):
+    /// from any proposal of this height that carries it and that we found
+    /// valid, not only from the round of the precommits. A value is named
+    /// by its id (the hash of its bytes), so every proposal carrying the
+    /// id carries the same value; what decides is the precommit quorum.
+    /// Without this, a validator that kept a Byzantine proposer's other
+    /// proposal for the deciding round (or missed that round's proposal)
+    /// could never decide the value the others decided, even when an
+    /// honest validator re-proposes it in a later round (simulator seed
+    /// 9092: the round's proposer equivocated, one honest validator and
+    /// the proposer committed, the rest were stuck at that height).
+    fn decided_value(&self, value_id: Hash) -> Option<&Value> {
         self.proposals
-            .get(&round)
-            .filter(|e| e.valid == Some(true) && e.signed.proposal.value.id == value_id)
+            .values()
+            .find(|e| e.valid == Some(true) && e.signed.proposal.value.id == value_id)
             .map(|e| &e.signed.proposal.value)
     }
 
@@ -269,7 +280,7 @@ impl Engine {
     }
 
     fn decide(&mut self, round: Round, value_id: Hash, out: &mut Outputs) {
-        let Some(value) = self.valid_proposal(round, value_id).cloned() else {
+        let Some(value) = self.decided_value(value_id).cloned() else {
             return;
         };
         let height = self.state.height;

@@ -65,15 +65,17 @@ impl Engine {
         }
         let mut state = State::new(height);
         let safety = record.unwrap_or_default();
+        let mut votes = VoteKeeper::new();
         if safety.height == height {
             state.locked = safety.locked;
             state.valid = safety.valid.clone();
+            restore_valid_proof(&mut votes, &safety, &validators, config.chain_id());
         }
         Ok(Engine {
             keypair,
             validators,
             state,
-            votes: VoteKeeper::new(),
+            votes,
             proposals: BTreeMap::new(),
             future: FutureBuffer::new(config.future_messages_max, config.future_bytes_max()),
             next_validators: None,
@@ -242,6 +244,10 @@ impl Engine {
         if !self.unsent.is_empty() {
             let mut record = self.safety.clone();
             record.locked = self.state.locked;
+            let valid_of = |v: &Option<(Round, Value)>| v.as_ref().map(|(r, v)| (*r, v.id));
+            if valid_of(&record.valid) != valid_of(&self.state.valid) {
+                record.valid_proof = self.proof_of_lock();
+            }
             record.valid = self.state.valid.clone();
             self.safety = record.clone();
             let messages = std::mem::take(&mut self.unsent);
@@ -471,7 +477,17 @@ impl Engine {
                 source,
             })?;
         let kind = v.kind;
-        if let AddOutcome::Conflict(evidence) = self.votes.add(signed, power) {
+        let proposed = v.value_id.is_none_or(|id| {
+            self.proposals
+                .values()
+                .any(|e| e.signed.proposal.value.id == id)
+        });
+        let outcome = if proposed {
+            self.votes.add_proposed(signed, power)
+        } else {
+            self.votes.add(signed, power)
+        };
+        if let AddOutcome::Conflict(evidence) = outcome {
             if self.evidence_reported.insert((validator, round, kind)) {
                 out.push(Output::Evidence(*evidence));
             }
@@ -632,5 +648,33 @@ fn conflict_evidence(kept: &Message, new: &Message) -> Result<Evidence, InputErr
             round: new.round(),
             validator: new.signer(),
         }),
+    }
+}
+
+/// Count again, after a restart, the polka the record kept for its valid
+/// value ([`SafetyRecord::valid_proof`]). Each vote is checked as if it had
+/// come from a peer (the record is our own file, but nothing unverified is
+/// counted): a prevote at this height, in the valid round, for the valid
+/// value, by a validator of the height, correctly signed.
+fn restore_valid_proof(
+    votes: &mut VoteKeeper,
+    record: &SafetyRecord,
+    validators: &ValidatorSet,
+    chain_id: &str,
+) {
+    let Some((round, value)) = &record.valid else {
+        return;
+    };
+    for signed in &record.valid_proof {
+        let v = &signed.vote;
+        let power = validators.power_of(&v.validator);
+        let fits = v.height == record.height
+            && v.round == *round
+            && v.kind == VoteKind::Prevote
+            && v.value_id == Some(value.id)
+            && power > 0;
+        if fits && signed.verify(chain_id).is_ok() {
+            let _ = votes.add(signed.clone(), power);
+        }
     }
 }

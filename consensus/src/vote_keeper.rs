@@ -18,8 +18,21 @@ pub const ROUNDS_AHEAD_MAX: Round = 16;
 /// How many different values one validator's votes are counted for in one
 /// (round, kind). An equivocating validator's vote for `v` is still a vote for
 /// `v` (the paper counts messages): a correct process that saw a polka must be
-/// able to prove it to the others. More than this are dropped.
+/// able to prove it to the others. More than this are dropped, except
+/// votes for nil or for a value we hold a proposal of
+/// ([`VoteKeeper::add_proposed`]).
 pub const VALUES_PER_VALIDATOR_MAX: usize = 2;
+
+/// How many different values one validator's votes are counted for in one
+/// (round, kind) when the later ones are for nil or for a proposed value.
+/// Without this room, a flooder's two signed votes for values nobody
+/// proposed took both places and its real vote was dropped: a polka that
+/// included it could then never be proved to this validator, and the
+/// validators locked on it stalled the height for ever (simulator,
+/// `--validators 7 --byzantine 2 --unrestricted-flood --seed 26`). A vote
+/// dropped for want of room counts when it comes again after its value's
+/// proposal (hosts re-gossip the proof of a lock).
+pub const PROPOSED_VALUES_PER_VALIDATOR_MAX: usize = 8;
 
 /// The votes of one kind in one round.
 #[derive(Clone, Debug, Default)]
@@ -66,6 +79,17 @@ impl VoteKeeper {
     /// signature and the round window. A validator counts once towards the
     /// total of a (round, kind), and once for each value it voted.
     pub fn add(&mut self, vote: SignedVote, power: u64) -> AddOutcome {
+        self.add_within(vote, power, VALUES_PER_VALIDATOR_MAX)
+    }
+
+    /// [`VoteKeeper::add`] for a vote for nil or for a value we hold a
+    /// proposal of: counted even past [`VALUES_PER_VALIDATOR_MAX`] values of
+    /// its validator, up to [`PROPOSED_VALUES_PER_VALIDATOR_MAX`].
+    pub fn add_proposed(&mut self, vote: SignedVote, power: u64) -> AddOutcome {
+        self.add_within(vote, power, PROPOSED_VALUES_PER_VALIDATOR_MAX)
+    }
+
+    fn add_within(&mut self, vote: SignedVote, power: u64, values_max: usize) -> AddOutcome {
         let v = &vote.vote;
         let tally = self.rounds.entry((v.round, v.kind)).or_default();
         let votes = tally.votes.entry(v.validator).or_default();
@@ -76,7 +100,7 @@ impl VoteKeeper {
         if first.is_none() {
             tally.power_total = tally.power_total.saturating_add(power);
         }
-        if votes.len() < VALUES_PER_VALIDATOR_MAX {
+        if votes.len() < values_max {
             let slot = tally.power_by_value.entry(v.value_id).or_default();
             *slot = slot.saturating_add(power);
             votes.push(vote.clone());
@@ -330,6 +354,19 @@ mod tests {
         ));
         assert_eq!(keeper.power_for(0, VoteKind::Prevote, b), 0);
         assert_eq!(keeper.len(), 2);
+        // A vote for a proposed value still counts past the two, up to the
+        // hard bound; then it is dropped too.
+        assert!(matches!(
+            keeper.add_proposed(vote(&ks[0], 0, VoteKind::Prevote, b), 1),
+            AddOutcome::Conflict(_)
+        ));
+        assert_eq!(keeper.power_for(0, VoteKind::Prevote, b), 1);
+        for i in 3..=PROPOSED_VALUES_PER_VALIDATOR_MAX + 2 {
+            let c = Some(Hash::digest("test", &i.to_be_bytes()));
+            let _ = keeper.add_proposed(vote(&ks[0], 0, VoteKind::Prevote, c), 1);
+        }
+        assert_eq!(keeper.len(), PROPOSED_VALUES_PER_VALIDATOR_MAX);
+        assert_eq!(keeper.power_any(0, VoteKind::Prevote), 1);
     }
 
     #[test]

@@ -667,3 +667,138 @@ fn validated(round: u32, value_id: Hash, valid: bool) -> Input {
         valid,
     }
 }
+
+/// `proposer`'s signed proposal of `value` at height 1, `round`, re-proposed
+/// from `valid_round` (paper line 16).
+fn reproposal(proposer: &Keypair, round: u32, valid_round: u32, value: Value) -> Input {
+    let signed = kopnet_consensus::SignedProposal::sign(
+        CHAIN,
+        proposer,
+        kopnet_consensus::Proposal {
+            height: 1,
+            round,
+            valid_round: Some(valid_round),
+            value,
+            proposer: proposer.public(),
+        },
+    )
+    .unwrap();
+    Input::Proposal(signed)
+}
+
+fn precommit(key: &Keypair, height: Height, round: u32, value: Option<Hash>) -> SignedVote {
+    let vote = Vote {
+        height,
+        round,
+        kind: VoteKind::Precommit,
+        value_id: value,
+        validator: key.public(),
+    };
+    SignedVote::sign(CHAIN, key, vote).unwrap()
+}
+
+fn decisions(out: Outputs) -> Vec<Decision> {
+    out.into_iter()
+        .filter_map(|o| match o {
+            Output::Decide(d) => Some(d),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_value_decided_in_one_round_may_arrive_in_a_later_rounds_proposal() {
+    // The proposer of round 0 equivocates: we get its proposal of X, the
+    // others decide its proposal of A. An honest validator re-proposes A in
+    // round 1: its bytes are A's (same id), so we decide A on round 0's
+    // precommits, with round 0's certificate.
+    let ks = keys(4);
+    let set = set_of(&ks, &[1, 1, 1, 1]);
+    let (p0, p1) = (proposer_index(&ks, &set, 0), proposer_index(&ks, &set, 1));
+    let me = (0..4).find(|i| *i != p0 && *i != p1).unwrap();
+    let mut e = engine(&ks[me], &set, 1, None);
+    let _ = e.start(0);
+    let (a, x) = (value("A"), value("X"));
+    let _ = e.handle(0, proposal(&ks[p0], 0, x.clone())).unwrap();
+    let _ = e.handle(0, validated(0, x.id, true)).unwrap();
+    let others: Vec<&Keypair> = ks
+        .iter()
+        .filter(|k| k.public() != ks[me].public())
+        .collect();
+    for k in &others {
+        let out = e
+            .handle(0, Input::Vote(precommit(k, 1, 0, Some(a.id))))
+            .unwrap();
+        assert!(decisions(out).is_empty(), "A's bytes are not known yet");
+    }
+    for k in others.iter().take(2) {
+        let _ = e.handle(0, Input::Vote(prevote(k, 1, 1, None)));
+    }
+    assert_eq!(e.round(), 1);
+    let out = e.handle(0, reproposal(&ks[p1], 1, 0, a.clone())).unwrap();
+    assert!(
+        decisions(out).is_empty(),
+        "not before the bytes are validated"
+    );
+    let decided = decisions(e.handle(0, validated(1, a.id, true)).unwrap());
+    assert_eq!(decided.len(), 1);
+    assert_eq!(decided[0].value, a);
+    assert_eq!(decided[0].certificate.round, 0);
+    decided[0].certificate.verify(CHAIN, &set).unwrap();
+}
+
+#[test]
+fn a_restarted_validator_can_still_prove_its_lock() {
+    let ks = keys(4);
+    let set = set_of(&ks, &[1, 1, 1, 1]);
+    let p0 = proposer_index(&ks, &set, 0);
+    let me = (0..4).find(|i| *i != p0).unwrap();
+    let mut e = engine(&ks[me], &set, 1, None);
+    let mut store = Store::default();
+    let mut persist = |out: Outputs, store: &mut Store| {
+        for o in out {
+            if let Output::Send(p) = o {
+                let _ = p.persist(store).unwrap();
+            }
+        }
+    };
+    let _ = e.start(0);
+    let a = value("A");
+    persist(
+        e.handle(0, proposal(&ks[p0], 0, a.clone())).unwrap(),
+        &mut store,
+    );
+    persist(e.handle(0, validated(0, a.id, true)).unwrap(), &mut store);
+    let others: Vec<usize> = (0..4).filter(|i| *i != me).take(2).collect();
+    for i in &others {
+        persist(
+            e.handle(0, Input::Vote(prevote(&ks[*i], 1, 0, Some(a.id))))
+                .unwrap(),
+            &mut store,
+        );
+    }
+    let mut polka: Vec<_> = e.proof_of_lock().iter().map(|v| v.vote.validator).collect();
+    polka.sort();
+    assert_eq!(polka.len(), 3, "our prevote and the two others'");
+    let mut record = store.0.clone().expect("the lock was persisted");
+    assert_eq!(record.locked, Some((0, a.id)));
+    assert_eq!(record.valid_proof.len(), 3);
+    // A vote that is not part of the polka (another value), slipped into
+    // the record, is not counted after the restart.
+    record
+        .valid_proof
+        .push(prevote(&ks[others[0]], 1, 0, Some(value("B").id)));
+    let restarted = engine(&ks[me], &set, 1, Some(record.clone()));
+    let mut proved: Vec<_> = restarted
+        .proof_of_lock()
+        .iter()
+        .map(|v| v.vote.validator)
+        .collect();
+    proved.sort();
+    assert_eq!(proved, polka, "the restarted engine proves the same polka");
+    // Without the proof in the record, it could not (what happened before).
+    record.valid_proof.clear();
+    assert!(engine(&ks[me], &set, 1, Some(record))
+        .proof_of_lock()
+        .is_empty());
+}

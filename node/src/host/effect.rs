@@ -37,6 +37,13 @@ pub enum Effect {
     /// record is already durable (the host persisted it before releasing
     /// the message), so it may be sent at once.
     Broadcast(Message),
+    /// Publish again a consensus message that was published before (ours
+    /// or another validator's): the proof of our lock and the previous
+    /// round's precommits, for peers that missed them (a restarted peer, a
+    /// healed partition). The gossip layer drops a copy a peer has already
+    /// seen, so repeating is cheap; without it a locked validator could
+    /// not prove its lock to a peer that restarted after the polka.
+    Rebroadcast(Message),
     /// Tell peers that this node committed `height`; peers behind it catch
     /// up (they call [`super::Host::on_peer_height`]).
     AnnounceCommitted { height: u64 },

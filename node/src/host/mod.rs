@@ -383,10 +383,27 @@ where
         effects
     }
 
-    /// Periodically: ask a peer for blocks we may have missed.
+    /// Periodically: ask a peer for blocks we may have missed, and, as a
+    /// validator of the height, publish again the votes others may need to
+    /// move on ([`Effect::Rebroadcast`]): the proof of our lock
+    /// ([`Engine::proof_of_lock`], kept across restarts in the safety
+    /// record) and the previous round's precommits
+    /// ([`Engine::round_change_proof`]). Only validators publish consensus
+    /// messages (peers refuse them from anyone else).
     pub fn on_sync_tick(&mut self) -> Effects {
         let mut effects = Effects::default();
         self.catch_up.request(self.height(), &mut effects);
+        if let Some(engine) = self.engine() {
+            if engine.validators().power_of(&engine.public_key()) > 0 {
+                for vote in engine
+                    .proof_of_lock()
+                    .into_iter()
+                    .chain(engine.round_change_proof())
+                {
+                    effects.push(Effect::Rebroadcast(Message::Vote(vote)));
+                }
+            }
+        }
         effects
     }
 

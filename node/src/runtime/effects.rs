@@ -32,6 +32,12 @@ impl Runtime {
                     tracing::debug!(error = %e, "consensus gossip not published");
                 }
             }
+            Effect::Rebroadcast(message) => {
+                let bytes = wire::encode(&ConsensusGossip::Message(message));
+                if let Err(e) = self.p2p.publish(Topic::Consensus, bytes).await {
+                    tracing::debug!(error = %e, "consensus gossip not published again");
+                }
+            }
             Effect::AnnounceCommitted { height } => {
                 let bytes = wire::encode(&ConsensusGossip::Committed {
                     height,

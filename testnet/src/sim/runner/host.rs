@@ -120,6 +120,15 @@ impl Simulation {
                 }
                 self.release(node, message)?;
             }
+            Effect::Rebroadcast(message) => {
+                if self.nodes[node].behaviour != Behaviour::Silent {
+                    for to in 0..self.nodes.len() {
+                        if to != node {
+                            self.send(node, to, NetMsg::Consensus(message.clone()));
+                        }
+                    }
+                }
+            }
             Effect::AnnounceCommitted { height } => {
                 if self.nodes[node].behaviour != Behaviour::Silent {
                     for to in 0..self.nodes.len() {
@@ -566,19 +575,17 @@ impl Simulation {
             self.hostile_tick(node);
         }
         let n = &self.nodes[node];
-        let Some(h) = n.host.as_ref() else {
+        if n.host.is_none() {
             return Ok(());
-        };
+        }
         if n.behaviour == Behaviour::Silent {
             return Ok(());
         }
         self.trace
             .record(self.now_ms, TraceEvent::Gossip { node: node as u32 });
-        let mut outbox: Vec<Message> = n.outbox.iter().cloned().collect();
-        if let Some(engine) = h.engine() {
-            outbox.extend(engine.proof_of_lock().into_iter().map(Message::Vote));
-            outbox.extend(engine.round_change_proof().into_iter().map(Message::Vote));
-        }
+        // The host's own re-gossip (proof of lock, round change) comes as
+        // `Effect::Rebroadcast` from `on_sync_tick` below.
+        let outbox: Vec<Message> = n.outbox.iter().cloned().collect();
         for to in 0..self.nodes.len() {
             if to == node {
                 continue;
