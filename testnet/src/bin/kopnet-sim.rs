@@ -64,8 +64,8 @@ struct Args {
     #[arg(long)]
     no_hostile: bool,
     /// Every flooding node signs its flood votes and aims at its own height
-    /// being decided (shows the engine's liveness hole described in
-    /// docs/simulator.md).
+    /// being decided (the case that found the vote keeper's liveness hole,
+    /// fixed; docs/simulator.md).
     #[arg(long)]
     unrestricted_flood: bool,
     /// Worker threads (each simulation is single-threaded).

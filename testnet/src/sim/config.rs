@@ -27,7 +27,7 @@ pub struct SimConfig {
     /// behaviour).
     pub hostile: bool,
     /// Every flooder signs its flood votes and aims at its own height being
-    /// decided (shows a liveness hole of the engine, see [`super::flood`]).
+    /// decided (the case that found the vote keeper's hole, see [`super::flood`]).
     pub unrestricted_flood: bool,
     /// Keep every trace line, not only the tail (for `kopnet-sim --trace`).
     /// Does not change the run or its trace hash.

@@ -12,20 +12,21 @@
 //! the first: the flooder double-signs, and honest nodes must turn that
 //! into evidence.
 //!
-//! ## Restricted by default: the engine's liveness hole
+//! ## Restricted by default
 //! A flooder's signed bogus vote, replayed from the buffer when its height
 //! starts, takes one of the two values the engine's vote keeper counts per
 //! validator, round and kind (`VALUES_PER_VALIDATOR_MAX`); a flooder that
-//! also double-votes (equivocator, double voter) takes the other one. A
-//! node that took both can never count the flooder's real vote, so a lock
-//! that other honest nodes took on a polka including it cannot be proven
-//! to that node, and the height stalls for good (docs/simulator.md has
-//! the seeds). So by default only a silent flooder (whose real vote never
-//! exists) signs its flood votes; the others send them with a garbage
-//! signature, and the burst aims at the network's next height (the
-//! highest committed height plus two: the simulated adversary sees the
-//! whole network). `--unrestricted-flood` lifts both restrictions: every
-//! flooder signs its votes and aims at its own height being decided.
+//! also double-votes (equivocator, double voter) takes the other one. That
+//! used to strand a lock whose polka included the flooder's real vote
+//! (docs/simulator.md, "Found in the host and the engine", item 4); the
+//! vote keeper now makes room for votes for nil or a proposed value. By
+//! default only a silent flooder (whose real vote never exists) signs its
+//! flood votes; the others send them with a garbage signature, and the
+//! burst aims at the network's next height (the highest committed height
+//! plus two: the simulated adversary sees the whole network). The default
+//! stays so that long runs compare with the earlier ones;
+//! `--unrestricted-flood` lifts both restrictions: every flooder signs its
+//! votes and aims at its own height being decided.
 //!
 //! An honest node must keep at most its bound of them
 //! (`EngineConfig::future_messages_max`, `future_bytes_max()`) and go on
