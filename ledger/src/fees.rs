@@ -139,10 +139,11 @@ pub fn check_rules(rules: &[FeeRule]) -> Result<(), Rejection> {
         });
     }
     for (index, rule) in rules.iter().enumerate() {
-        rule.validate().map_err(|reason| Rejection::InvalidFeeRule {
-            index: u64::try_from(index).unwrap_or(u64::MAX),
-            reason,
-        })?;
+        rule.validate()
+            .map_err(|reason| Rejection::InvalidFeeRule {
+                index: u64::try_from(index).unwrap_or(u64::MAX),
+                reason,
+            })?;
     }
     Ok(())
 }
@@ -221,6 +222,9 @@ mod tests {
         rules[3].max = Some(u64::MAX);
         assert!(check_rules(&rules).is_err());
         let too_many = vec![default_fee_rules()[0].clone(); FEE_RULES_MAX + 1];
-        assert_eq!(check_rules(&too_many).unwrap_err().code(), "invalid_fee_rule");
+        assert_eq!(
+            check_rules(&too_many).unwrap_err().code(),
+            "invalid_fee_rule"
+        );
     }
 }

@@ -283,9 +283,7 @@ fn execute<B: StateRead + ?Sized>(
             state.put_cooperative(coop);
             Ok(())
         }
-        GovAction::SetFeeRules { rules } => {
-            update_params(state, |p| p.fee_rules = rules.clone())
-        }
+        GovAction::SetFeeRules { rules } => update_params(state, |p| p.fee_rules = rules.clone()),
         GovAction::SetTierLimit { tier, cap } => {
             update_params(state, |p| p.tier_limits.set(*tier, *cap))
         }

@@ -122,10 +122,14 @@ pub enum GovAction {
     },
     /// When settlement windows close (bounds in [`crate::schedule`]); the
     /// new schedule's cut-offs apply from the block after it executes.
-    SetSettlementSchedule { schedule: SettlementSchedule },
+    SetSettlementSchedule {
+        schedule: SettlementSchedule,
+    },
     /// The network's limits on its validator set (within the ceilings in
     /// [`crate::bounds`]; the validators of the day must fit them).
-    SetValidatorLimits { limits: ValidatorLimits },
+    SetValidatorLimits {
+        limits: ValidatorLimits,
+    },
 }
 
 /// A signed transaction as it travels and is stored.

@@ -277,10 +277,18 @@ fn proposals_past_a_bound_are_rejected_when_made() {
     ];
     for (action, code) in cases {
         let mut h = tight_city();
-        let before = (h.ledger.validators(), h.ledger.params(), h.ledger.counters());
+        let before = (
+            h.ledger.validators(),
+            h.ledger.params(),
+            h.ledger.counters(),
+        );
         let err = propose(&mut h, action.clone()).unwrap_err();
         assert_eq!(err.code(), code, "{action:?}: {err}");
-        let after = (h.ledger.validators(), h.ledger.params(), h.ledger.counters());
+        let after = (
+            h.ledger.validators(),
+            h.ledger.params(),
+            h.ledger.counters(),
+        );
         assert_eq!(before, after, "{action:?} changed the network");
     }
     // Removing validators one by one: the last one cannot go.
@@ -395,19 +403,28 @@ fn genesis_is_held_to_the_bounds() {
     let limits = ValidatorLimits::default();
     let mut g = genesis();
     g.cooperatives[0].voting_power = limits.voting_power_max + 1;
-    assert!(matches!(g.validate(), Err(GenesisError::VotingPower { .. })));
+    assert!(matches!(
+        g.validate(),
+        Err(GenesisError::VotingPower { .. })
+    ));
     g.cooperatives[0].voting_power = u64::MAX;
     assert!(g.validate().is_err());
     let mut g = genesis();
     g.validator_limits.validators_max = 3;
-    assert!(matches!(g.validate(), Err(GenesisError::ValidatorCount { .. })));
+    assert!(matches!(
+        g.validate(),
+        Err(GenesisError::ValidatorCount { .. })
+    ));
     let mut g = genesis();
     g.validator_limits.voting_power_total_max = 3;
     g.validator_limits.voting_power_max = 1;
     assert!(matches!(g.validate(), Err(GenesisError::Power { .. })));
     let mut g = genesis();
     g.validator_limits.validators_max = bounds::VALIDATORS_CEILING + 1;
-    assert!(matches!(g.validate(), Err(GenesisError::ValidatorLimits(_))));
+    assert!(matches!(
+        g.validate(),
+        Err(GenesisError::ValidatorLimits(_))
+    ));
     let mut g = genesis();
     g.settlement = SettlementSchedule::every(10);
     assert!(matches!(g.validate(), Err(GenesisError::Schedule(_))));

@@ -79,7 +79,9 @@ impl<S: Storage> Ledger<S> {
         sigs: &dyn SignatureCheck,
     ) -> (ExecutedBlock, Vec<(Hash, Rejection)>) {
         let height = self.height.saturating_add(1);
-        let time_ms = context.time_ms.max(self.last_block_time_ms.saturating_add(1));
+        let time_ms = context
+            .time_ms
+            .max(self.last_block_time_ms.saturating_add(1));
         let mut overlay = Overlay::new(&self.state);
         self.begin_block(&mut overlay, height, time_ms);
         let mut chosen = Vec::new();

@@ -94,7 +94,8 @@ impl<S: Storage> Harness<S> {
 
     /// [`Harness::cut_off`] for a window that must close: its number.
     pub fn close_window(&mut self) -> u64 {
-        self.cut_off().expect("the open window had activity and closes")
+        self.cut_off()
+            .expect("the open window had activity and closes")
     }
 
     /// One transaction in its own block.

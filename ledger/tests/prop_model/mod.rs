@@ -221,7 +221,10 @@ pub struct BlockPlan {
 }
 
 pub fn blocks() -> impl Strategy<Value = Vec<BlockPlan>> {
-    let block = (prop::bool::weighted(0.3), prop::collection::vec(step(), 1..10))
+    let block = (
+        prop::bool::weighted(0.3),
+        prop::collection::vec(step(), 1..10),
+    )
         .prop_map(|(cutoff, steps)| BlockPlan { cutoff, steps });
     prop::collection::vec(block, 1..14)
 }
