@@ -125,7 +125,9 @@ impl ValidatorLimits {
         }
         if total > u128::from(self.voting_power_total_max) {
             return Err(Rejection::TotalVotingPowerExceeded {
-                total,
+                // Every power is within the limit (checked above) and there
+                // are at most PARTICIPANTS_MAX of them: this fits.
+                total: u64::try_from(total).unwrap_or(u64::MAX),
                 max: self.voting_power_total_max,
             });
         }

@@ -166,7 +166,7 @@ pub enum Rejection {
     ValidatorCountExceeded { count: u64, max: u64 },
     /// The action would leave a total voting power past the network's limit.
     #[error("total_voting_power_exceeded: total {total}, more than the limit of {max}")]
-    TotalVotingPowerExceeded { total: u128, max: u64 },
+    TotalVotingPowerExceeded { total: u64, max: u64 },
     /// The action would leave no validator: the chain could not sign.
     #[error("no_validator_left: the network must keep at least one validator")]
     NoValidatorLeft,
