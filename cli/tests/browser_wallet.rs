@@ -680,7 +680,11 @@ fn closed_window_shows_net_positions_and_the_bilateral_matrix(scene: &Scene) {
         .take(2);
     for i in approvers {
         let node = &scene.cluster.nodes[i];
-        let key = scene.cluster.net_dir().join("coops").join(format!("{}.key", node.id));
+        let key = scene
+            .cluster
+            .net_dir()
+            .join("coops")
+            .join(format!("{}.key", node.id));
         cli(&[
             "coop",
             "approve",

@@ -138,7 +138,14 @@ fn proposals_past_a_bound_are_refused_and_the_chain_keeps_committing() {
         let (ok, text) = coop(
             &cluster,
             "ksp-sejahtera",
-            &["propose", "set-voting-power", "--id", id, "--voting-power", power],
+            &[
+                "propose",
+                "set-voting-power",
+                "--id",
+                id,
+                "--voting-power",
+                power,
+            ],
         );
         assert!(ok, "{text}");
         text
@@ -151,7 +158,10 @@ fn proposals_past_a_bound_are_refused_and_the_chain_keeps_committing() {
         assert!(ok, "{text}");
     }
     assert_eq!(proposal(&cluster, 0)["status"], "executed");
-    assert_eq!(cluster.get(0, "/v1/params").unwrap()["total_voting_power"], 11);
+    assert_eq!(
+        cluster.get(0, "/v1/params").unwrap()["total_voting_power"],
+        11
+    );
     // The second passes 2/3 with pasar's approval (ksp 1 + pasar 8 of 11)
     // but would now leave 1 + 8 + 3 + 1 = 13: it fails, and changes nothing.
     let (ok, text) = coop(&cluster, "pasar-makmur", &["approve", "1"]);
@@ -184,7 +194,9 @@ fn proposals_past_a_bound_are_refused_and_the_chain_keeps_committing() {
             assert!(p["status"].is_string(), "{p}");
         }
         assert!(
-            !cluster.log(i).contains("cannot record the next validator set"),
+            !cluster
+                .log(i)
+                .contains("cannot record the next validator set"),
             "node {i} met a set it cannot use:\n{}",
             cluster.log(i)
         );

@@ -35,7 +35,11 @@ impl Net {
     /// at the observer (where every figure is read).
     fn run(&self, node: usize, tx: &Transaction) -> String {
         let response = self.cluster.submit(node, tx);
-        assert!(response.status().is_success(), "{}", response.text().unwrap());
+        assert!(
+            response.status().is_success(),
+            "{}",
+            response.text().unwrap()
+        );
         self.cluster.wait_tx(node, &tx.hash(), TIMEOUT);
         self.cluster.wait_tx(self.observer, &tx.hash(), TIMEOUT)
     }
@@ -82,7 +86,10 @@ impl Net {
     fn assert_closed_on_schedule(&self, window: &Value) {
         let height = window["closed_at_height"].as_u64().unwrap();
         let time = window["closed_at_ms"].as_u64().unwrap();
-        let block = self.cluster.get(self.observer, &format!("/v1/blocks/{height}")).unwrap();
+        let block = self
+            .cluster
+            .get(self.observer, &format!("/v1/blocks/{height}"))
+            .unwrap();
         assert_eq!(block["time_ms"].as_u64(), Some(time), "{window}");
         let parent = self
             .cluster
@@ -101,13 +108,20 @@ impl Net {
 #[test]
 fn closing_at_will_is_refused_and_windows_close_on_schedule() {
     let cluster = Cluster::start_with(4, 1, &["--window-secs", "604800"]);
-    let observer = cluster.nodes.iter().position(|n| n.role == "observer").unwrap();
+    let observer = cluster
+        .nodes
+        .iter()
+        .position(|n| n.role == "observer")
+        .unwrap();
     let net = Net { cluster, observer };
     let chain = net.cluster.chain_id.clone();
     let node = |id: &str| net.cluster.node_of(id);
     let wallet = |id: &str| Wallet::new(net.cluster.coop_key(id), &chain);
-    let (mut ksp, mut pasar, mut angkot) =
-        (wallet("ksp-sejahtera"), wallet("pasar-makmur"), wallet("angkot-maju"));
+    let (mut ksp, mut pasar, mut angkot) = (
+        wallet("ksp-sejahtera"),
+        wallet("pasar-makmur"),
+        wallet("angkot-maju"),
+    );
     let id = |slug: &str| CoopId::new(slug).unwrap();
 
     // Governance lowers the market cooperative's cap to Rp 100.000 so the
@@ -123,8 +137,14 @@ fn closing_at_will_is_refused_and_windows_close_on_schedule() {
             },
         ),
     );
-    net.ok(node("pasar-makmur"), &pasar.sign(Action::Approve { proposal: 0 }));
-    net.ok(node("angkot-maju"), &angkot.sign(Action::Approve { proposal: 0 }));
+    net.ok(
+        node("pasar-makmur"),
+        &pasar.sign(Action::Approve { proposal: 0 }),
+    );
+    net.ok(
+        node("angkot-maju"),
+        &angkot.sign(Action::Approve { proposal: 0 }),
+    );
 
     // Ani (savings cooperative) and Budi (market cooperative).
     let mut ani = Wallet::new(Keypair::generate(&mut rand::rngs::OsRng), &chain);
@@ -137,8 +157,14 @@ fn closing_at_will_is_refused_and_windows_close_on_schedule() {
     net.ok(node("ksp-sejahtera"), &ksp.sign(register(ani.public())));
     net.ok(node("pasar-makmur"), &pasar.sign(register(budi.public())));
     let mint = |member, amount| Action::Mint { member, amount };
-    net.ok(node("ksp-sejahtera"), &ksp.sign(mint(ani.public(), 100_000)));
-    net.ok(node("pasar-makmur"), &pasar.sign(mint(budi.public(), 200_000)));
+    net.ok(
+        node("ksp-sejahtera"),
+        &ksp.sign(mint(ani.public(), 100_000)),
+    );
+    net.ok(
+        node("pasar-makmur"),
+        &pasar.sign(mint(budi.public(), 200_000)),
+    );
     let pay = |to, amount, n: u8| Action::Payment {
         to,
         amount,
@@ -147,7 +173,10 @@ fn closing_at_will_is_refused_and_windows_close_on_schedule() {
     };
     // Ani pays Budi 30.000: the market cooperative is owed 30.000 in the
     // open window, so it may owe up to 130.000.
-    net.ok(node("ksp-sejahtera"), &ani.sign(pay(budi.public(), 30_000, 1)));
+    net.ok(
+        node("ksp-sejahtera"),
+        &ani.sign(pay(budi.public(), 30_000, 1)),
+    );
     assert_eq!(net.open_window(), 0);
     assert_eq!(net.headroom("pasar-makmur"), 130_000);
 
@@ -167,8 +196,14 @@ fn closing_at_will_is_refused_and_windows_close_on_schedule() {
     assert_eq!(net.headroom("pasar-makmur"), 130_000);
     // Budi pays back across cooperatives up to exactly that headroom.
     let over = budi.sign(pay(ani.public(), 130_001, 1));
-    assert_eq!(net.run(node("pasar-makmur"), &over), "net_debit_cap_exceeded");
-    net.ok(node("pasar-makmur"), &budi.sign(pay(ani.public(), 130_000, 2)));
+    assert_eq!(
+        net.run(node("pasar-makmur"), &over),
+        "net_debit_cap_exceeded"
+    );
+    net.ok(
+        node("pasar-makmur"),
+        &budi.sign(pay(ani.public(), 130_000, 2)),
+    );
     assert_eq!(net.headroom("pasar-makmur"), 0);
 
     // Governance: windows close every 5 s from the block after this executes.
@@ -177,8 +212,14 @@ fn closing_at_will_is_refused_and_windows_close_on_schedule() {
         node("ksp-sejahtera"),
         &propose(&mut ksp, GovAction::SetSettlementSchedule { schedule }),
     );
-    net.ok(node("pasar-makmur"), &pasar.sign(Action::Approve { proposal: 1 }));
-    net.ok(node("angkot-maju"), &angkot.sign(Action::Approve { proposal: 1 }));
+    net.ok(
+        node("pasar-makmur"),
+        &pasar.sign(Action::Approve { proposal: 1 }),
+    );
+    net.ok(
+        node("angkot-maju"),
+        &angkot.sign(Action::Approve { proposal: 1 }),
+    );
     assert_eq!(net.params()["settlement"]["period_ms"], PERIOD_MS);
 
     // Window 0 closes at the next cut-off: the market cooperative owes
@@ -188,8 +229,14 @@ fn closing_at_will_is_refused_and_windows_close_on_schedule() {
     assert_eq!(window["entries"]["pasar-makmur"]["position"], -100_000);
     assert_eq!(window["settled"], false);
     assert_eq!(net.headroom("pasar-makmur"), 0);
-    net.ok(node("ksp-sejahtera"), &ksp.sign(Action::AcknowledgeSettlement { window: 0 }));
-    net.ok(node("pasar-makmur"), &pasar.sign(Action::AcknowledgeSettlement { window: 0 }));
+    net.ok(
+        node("ksp-sejahtera"),
+        &ksp.sign(Action::AcknowledgeSettlement { window: 0 }),
+    );
+    net.ok(
+        node("pasar-makmur"),
+        &pasar.sign(Action::AcknowledgeSettlement { window: 0 }),
+    );
     let window = net.wait_closed(0);
     assert_eq!(window["settled"], true, "{window}");
     assert_eq!(net.headroom("pasar-makmur"), 100_000);
@@ -207,7 +254,10 @@ fn closing_at_will_is_refused_and_windows_close_on_schedule() {
     assert_eq!(net.open_window(), 1, "an empty window was closed");
 
     // A payment: window 1 closes at the next cut-off.
-    net.ok(node("ksp-sejahtera"), &ani.sign(pay(budi.public(), 1_000, 3)));
+    net.ok(
+        node("ksp-sejahtera"),
+        &ani.sign(pay(budi.public(), 1_000, 3)),
+    );
     let window = net.wait_closed(1);
     net.assert_closed_on_schedule(&window);
     assert_eq!(window["entries"]["pasar-makmur"]["position"], 1_000);

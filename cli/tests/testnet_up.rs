@@ -68,7 +68,11 @@ fn timed_run_prints_a_json_summary_with_every_kind_and_invariants_holding() {
     assert_eq!(settlement["period_ms"], 5_000, "{summary}");
     let closed = settlement["windows_closed"].as_u64().unwrap();
     assert!(closed >= 1, "no window closed: {summary}");
-    assert_eq!(settlement["windows_settled"].as_u64(), Some(closed), "{summary}");
+    assert_eq!(
+        settlement["windows_settled"].as_u64(),
+        Some(closed),
+        "{summary}"
+    );
     for window in settlement["windows"].as_array().unwrap() {
         assert_eq!(window["settled"], true, "{window}");
         assert!(window["closed_at_ms"].as_u64().unwrap() > 0, "{window}");

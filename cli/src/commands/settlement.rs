@@ -175,7 +175,11 @@ fn print_summary_csv(rows: &[Value]) {
 fn print_summary_table(window: &WindowReport) {
     let settled = window.settled;
     let window_label = match settled {
-        None => format!("{} (open; {})", window.number, schedule_words(&window.schedule)),
+        None => format!(
+            "{} (open; {})",
+            window.number,
+            schedule_words(&window.schedule)
+        ),
         Some(_) => window.number.to_string(),
     };
     println!(

@@ -207,7 +207,13 @@ async fn run_network(
     follower.abort();
     let settlement = settle_windows(&traffic, all_running, json_out).await;
     let checks = check_until_agreed(layout, all_running).await;
-    summarize(&traffic, &checks, &settlement, driven.load_elapsed, json_out)
+    summarize(
+        &traffic,
+        &checks,
+        &settlement,
+        driven.load_elapsed,
+        json_out,
+    )
 }
 
 /// The demo's cooperatives with their keys, and its members and merchants
@@ -397,7 +403,11 @@ async fn drain(traffic: &Traffic, procs: &mut [NodeProcess]) -> bool {
 /// schedule closed is acknowledged and settled before the summary: the
 /// demo's banks pay at once. The open window stays open; it closes at its
 /// cut-off like every other.
-async fn settle_windows(traffic: &Traffic, all_running: bool, json_out: bool) -> SettlementProgress {
+async fn settle_windows(
+    traffic: &Traffic,
+    all_running: bool,
+    json_out: bool,
+) -> SettlementProgress {
     let settled = match all_running {
         true => traffic.settle_windows().await,
         false => traffic.acknowledge_windows(false).await,
@@ -405,7 +415,10 @@ async fn settle_windows(traffic: &Traffic, all_running: bool, json_out: bool) ->
     match settled {
         Ok(progress) => progress,
         Err(e) => {
-            say(json_out, &format!("settling the closed windows failed: {e}"));
+            say(
+                json_out,
+                &format!("settling the closed windows failed: {e}"),
+            );
             traffic.progress().unwrap_or_default()
         }
     }

@@ -5,8 +5,8 @@
 //! cooperative, and the genesis every node opens its ledger from.
 
 use kopnet_consensus::{Hash, Keypair, PublicKey};
-use kopnet_ledger::{AccountKind, CoopId, Genesis, GenesisCooperative, KycTier};
 use kopnet_ledger::schedule::{SettlementSchedule, SETTLEMENT_PERIOD_MS_MIN};
+use kopnet_ledger::{AccountKind, CoopId, Genesis, GenesisCooperative, KycTier};
 use rand::seq::SliceRandom;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;

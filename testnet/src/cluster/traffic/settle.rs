@@ -109,7 +109,10 @@ impl Traffic {
     /// from the node's next nonce and waited for; without, it is submitted
     /// beside the load, once per window and cooperative, and tracked.
     /// Returns where settlement stands.
-    pub async fn acknowledge_windows(&self, wait: bool) -> Result<SettlementProgress, TrafficError> {
+    pub async fn acknowledge_windows(
+        &self,
+        wait: bool,
+    ) -> Result<SettlementProgress, TrafficError> {
         let coop = self.coops.first().ok_or(TrafficError::NoSuchCoop(0))?;
         let params = coop
             .node
@@ -190,12 +193,9 @@ impl Traffic {
         &self,
         f: impl FnOnce(&mut SettlementProgress) -> T,
     ) -> Result<T, TrafficError> {
-        let mut progress = self
-            .settlement
-            .lock()
-            .map_err(|_| TrafficError::Poisoned {
-                coop: "settlement".into(),
-            })?;
+        let mut progress = self.settlement.lock().map_err(|_| TrafficError::Poisoned {
+            coop: "settlement".into(),
+        })?;
         Ok(f(&mut progress))
     }
 
