@@ -94,6 +94,21 @@ pub fn describe_rejection(outcome: &TxOutcome) -> String {
         "wrong_chain" => "the transaction is for another network",
         "window_not_open" => "that settlement window is not the open one",
         "nothing_to_acknowledge" => "nothing to acknowledge in that window",
+        "window_closes_on_schedule" => {
+            "settlement windows close on the governed schedule, not on request"
+        }
+        "voting_power_out_of_range" => "the voting power is past the network's limit",
+        "validator_count_exceeded" => "the network would have more validators than its limit",
+        "total_voting_power_exceeded" => {
+            "the validators' total voting power would pass the network's limit"
+        }
+        "no_validator_left" => "the network must keep at least one validator",
+        "cooperative_count_exceeded" => "the network cannot admit more cooperatives",
+        "invalid_fee_rule" => "a fee rule is not usable",
+        "tier_limit_out_of_range" => "balance caps must rise with the KYC tier",
+        "settlement_schedule_out_of_range" => "the settlement schedule is out of bounds",
+        "validator_limits_out_of_range" => "the validator limits are out of bounds",
+        "fee_exceeds_amount" => "the cash-in is not more than its fees",
         other => other,
     };
     let detail = outcome.message.clone().unwrap_or_default();

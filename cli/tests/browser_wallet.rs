@@ -135,7 +135,10 @@ fn phone_wallet_pays_a_merchant_at_another_cooperative() {
         return;
     };
     let started = Instant::now();
-    let cluster = Cluster::start(4, 0);
+    // Settlement windows close weekly until the scene has its figures in
+    // one open window; then governance moves the cut-offs to every 5 s
+    // (see `closed_window_shows_net_positions_and_the_bilateral_matrix`).
+    let cluster = Cluster::start_with(4, 0, &["--window-secs", "604800"]);
     let browser = Browser::start(&chromedriver, &chromium);
     let (payer_node, merchant_node) = (0, 1);
     let scene = Scene {
@@ -655,20 +658,45 @@ fn cooperatives_page_shows_volume_and_cross_share(scene: &Scene) {
     browser.screenshot(&scene.shots.join("explorer-cooperatives.png"));
 }
 
-/// Close the settlement window with the CLI: the explorer shows its net
-/// positions and the bilateral matrix.
+/// Governance moves the settlement cut-offs to every 5 s (the payer's
+/// cooperative proposes with the CLI, two others approve), so the open
+/// window closes at the next cut-off: the explorer shows its net positions
+/// and the bilateral matrix.
 fn closed_window_shows_net_positions_and_the_bilateral_matrix(scene: &Scene) {
     let browser = &scene.browser;
     cli(&[
         "coop",
-        "close-window",
+        "propose",
         "--key",
         &scene.payer_coop_key(),
         "--node",
         &scene.payer_node_url(),
+        "set-settlement-schedule",
+        "--every",
+        "5s",
     ]);
+    let approvers = (0..scene.cluster.nodes.len())
+        .filter(|i| *i != scene.payer_node)
+        .take(2);
+    for i in approvers {
+        let node = &scene.cluster.nodes[i];
+        let key = scene
+            .cluster
+            .net_dir()
+            .join("coops")
+            .join(format!("{}.key", node.id));
+        cli(&[
+            "coop",
+            "approve",
+            "--key",
+            key.to_str().unwrap(),
+            "--node",
+            &node.api,
+            "0",
+        ]);
+    }
     browser.goto(&scene.url(scene.merchant_node, "/explorer#/settlement"));
-    let settlement = browser.wait("the closed window", Duration::from_secs(15), |b| {
+    let settlement = browser.wait("the closed window", Duration::from_secs(30), |b| {
         b.text("#main")
             .filter(|t| t.contains("Jendela 0 — Belum diselesaikan"))
     });

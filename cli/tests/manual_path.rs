@@ -1,7 +1,8 @@
 //! Runs `manual_path.sh`: testnet init, nodes started with `node run`, a
 //! cross-cooperative payment with `wallet pay`, balances and positions read
-//! with `--output json`, a window closed and reported, `audit verify` OK, and
-//! bad input answered with one clear line.
+//! with `--output json`, a window closed on the schedule and reported,
+//! `audit verify` OK, and bad input (proposals past a bound included)
+//! answered with one clear line.
 
 use std::process::Command;
 

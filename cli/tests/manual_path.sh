@@ -41,7 +41,8 @@ json_field() { # field, reads one JSON line on stdin
   python3 -c "import json,sys; v=json.load(sys.stdin); print(v$1)"
 }
 
-"$K" testnet init --dir "$D/net" --validators 4 --observers 1 > "$D/init.txt"
+# Settlement windows close every 5 s (the genesis's schedule).
+"$K" testnet init --dir "$D/net" --validators 4 --observers 1 --window-secs 5 > "$D/init.txt"
 N=$D/net
 api() { python3 -c "import json; print([n['api_url'] for n in json.load(open('$N/testnet.json'))['nodes'] if n['id']=='$1'][0])"; }
 KSP=$(api ksp-sejahtera); PASAR=$(api pasar-makmur); OBS=$(api observer-0)
@@ -77,17 +78,18 @@ member=$("$K" wallet balance --key "$N/wallets/ksp-anggota-1.key" --node "$OBS" 
 history=$("$K" wallet history --key "$N/wallets/ksp-anggota-1.key" --node "$KSP")
 echo "$history" | grep payment > /dev/null || fail "history lacks the payment: $history"
 
+# The open window's report says when it closes; no cooperative can close it.
+"$K" settlement report --node "$OBS" | grep -q "windows close every 5 s" || fail "report lacks the schedule"
+# The window (the payment was its only money movement) closes at the next
+# cut-off; read the settlement report of window 0.
+wait_for 30 'awaiting acknowledgements' "$K" settlement report --node "$OBS" --window 0 --matrix
+"$K" settlement report --node "$OBS" --window 0
 # Positions: ksp owes 25.000 minus the 75 fee it earned; pasar is owed 24.900.
-report=$("$K" settlement report --node "$OBS" --format json)
+report=$("$K" settlement report --node "$OBS" --window 0 --format json)
 ksp_pos=$(echo "$report" | json_field "['rows'][[r['cooperative'] for r in v['rows']].index('ksp-sejahtera')]['net_position']")
 pasar_pos=$(echo "$report" | json_field "['rows'][[r['cooperative'] for r in v['rows']].index('pasar-makmur')]['net_position']")
 [ "$ksp_pos" = -24925 ] || fail "ksp position $ksp_pos, expected -24925"
 [ "$pasar_pos" = 24900 ] || fail "pasar position $pasar_pos, expected 24900"
-
-# Close the window and read the settlement report of window 0.
-"$K" coop close-window --key "$N/coops/angkot-maju.key" --node "$(api angkot-maju)"
-wait_for 30 'awaiting acknowledgements' "$K" settlement report --node "$OBS" --window 0 --matrix
-"$K" settlement report --node "$OBS" --window 0
 # The bilateral matrix as CSV: one header, antisymmetric cells.
 "$K" settlement report --node "$OBS" --window 0 --format csv --matrix > "$D/matrix.csv"
 python3 - "$D/matrix.csv" <<'PY' || fail "bilateral matrix CSV"
@@ -149,4 +151,9 @@ bad "cannot reach node" "$K" wallet balance --key "$N/wallets/ksp-anggota-1.key"
 bad "not a valid node URL" "$K" status --node notaurl
 bad "cannot read key file" "$K" wallet balance --key "$D/missing.key" --node "$KSP"
 bad "insufficient funds" "$K" wallet pay "${W[@]}" --to "$M" --amount Rp1.000.000
+# A proposal past a bound is refused when it is made (the chain goes on).
+bad "voting_power_out_of_range" "$K" coop propose --key "$N/coops/ksp-sejahtera.key" --node "$KSP" \
+  set-voting-power --id pasar-makmur --voting-power 18446744073709551615
+bad "settlement_schedule_out_of_range" "$K" coop propose --key "$N/coops/ksp-sejahtera.key" --node "$KSP" \
+  set-settlement-schedule --every 1s
 echo "manual path OK"

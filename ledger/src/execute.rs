@@ -150,8 +150,11 @@ pub fn execute<B: StateRead + ?Sized>(
         (Action::CashOut { agent, amount }, Signer::Member(member, _)) => {
             cash_out(state, agent, member, *amount)
         }
-        (Action::CloseSettlementWindow { window }, Signer::Cooperative(_)) => {
-            settlement::close_window(state, *window, ctx.height)
+        (Action::CloseSettlementWindow { .. }, Signer::Cooperative(_)) => {
+            // Windows close on the schedule (see `settlement`), never at a
+            // cooperative's request: closing at will let one cooperative
+            // split the others' credits from their debits.
+            Err(Rejection::WindowClosesOnSchedule)
         }
         (Action::AcknowledgeSettlement { window }, Signer::Cooperative(coop)) => {
             settlement::acknowledge(state, &coop.id, *window)
@@ -319,6 +322,15 @@ fn cash_in<B: StateRead + ?Sized>(
     let account = state
         .member(member)
         .ok_or_else(|| Rejection::UnknownAccount(member.to_address()))?;
+    let cross = &account.home != agent;
+    // The agent signs a cash-in alone: it must leave the member and the
+    // member's home cooperative better off, or an agent could charge
+    // another cooperative's members fees (and lower that cooperative's
+    // position) with deposits of Rp 1.
+    let fees = member_side_fees(state, FeeKind::CashIn, cross, amount)?;
+    if fees >= amount {
+        return Err(Rejection::FeeExceedsAmount { amount, fees });
+    }
     let float = AccountId::Float(agent.clone());
     let to = AccountId::Member(*member);
     legs::mint(state, &float, amount)?;
@@ -330,13 +342,26 @@ fn cash_in<B: StateRead + ?Sized>(
         payee_coop: None,
         agent: Some(agent.clone()),
     };
-    charge_fees(
-        state,
-        FeeKind::CashIn,
-        &account.home != agent,
-        amount,
-        &parties,
-    )
+    charge_fees(state, FeeKind::CashIn, cross, amount, &parties)
+}
+
+/// The fees the rules for `kind` would take from the payer or the payer's
+/// cooperative on a principal of `amount`.
+fn member_side_fees<S: StateRead + ?Sized>(
+    state: &S,
+    kind: FeeKind,
+    cross: bool,
+    amount: Amount,
+) -> Result<Amount, Rejection> {
+    let rules = &state.params_ref().ok_or(Rejection::Overflow)?.fee_rules;
+    let mut total: Amount = 0;
+    for rule in rules.iter().filter(|r| r.applies(kind, cross)) {
+        if matches!(rule.from, FeeParty::Payer | FeeParty::PayerCoop) {
+            let fee = rule.fee(amount).ok_or(Rejection::Overflow)?;
+            total = total.checked_add(fee).ok_or(Rejection::Overflow)?;
+        }
+    }
+    Ok(total)
 }
 
 /// Cash-out at `agent`: transfer to the agent's float, then burn there.

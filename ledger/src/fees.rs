@@ -6,6 +6,8 @@
 //! party to another. Rounding is always down, so every node computes the same
 //! rupiah.
 
+use crate::rejection::Rejection;
+use crate::tx::FEE_RULES_MAX;
 use crate::types::Amount;
 use serde::{Deserialize, Serialize};
 
@@ -70,6 +72,10 @@ pub struct FeeRule {
 
 /// Largest basis points a rule may charge (10 %).
 pub const FEE_BPS_MAX: u32 = 1_000;
+/// Largest fixed fee, minimum or maximum a rule may name (Rp 10.000.000,
+/// the registered tier's default balance cap): a rule past it could only
+/// make every transaction of its kind fail.
+pub const FEE_AMOUNT_MAX: Amount = 10_000_000;
 
 impl FeeRule {
     pub fn applies(&self, kind: FeeKind, cross: bool) -> bool {
@@ -109,11 +115,37 @@ impl FeeRule {
         if self.bps > FEE_BPS_MAX {
             return Err(format!("bps above {FEE_BPS_MAX}"));
         }
+        let amounts = [Some(self.fixed), Some(self.min), self.max];
+        if amounts.into_iter().flatten().any(|a| a > FEE_AMOUNT_MAX) {
+            return Err(format!(
+                "fixed, min and max must be at most {FEE_AMOUNT_MAX}"
+            ));
+        }
         if matches!(self.max, Some(max) if max < self.min) {
             return Err("max below min".into());
         }
         Ok(())
     }
+}
+
+/// A whole list of rules as governance installs it: at most
+/// [`FEE_RULES_MAX`] rules, each valid (`invalid_fee_rule` names the first
+/// that is not).
+pub fn check_rules(rules: &[FeeRule]) -> Result<(), Rejection> {
+    if rules.len() > FEE_RULES_MAX {
+        return Err(Rejection::InvalidFeeRule {
+            index: u64::try_from(FEE_RULES_MAX).unwrap_or(u64::MAX),
+            reason: format!("more than {FEE_RULES_MAX} rules"),
+        });
+    }
+    for (index, rule) in rules.iter().enumerate() {
+        rule.validate()
+            .map_err(|reason| Rejection::InvalidFeeRule {
+                index: u64::try_from(index).unwrap_or(u64::MAX),
+                reason,
+            })?;
+    }
+    Ok(())
 }
 
 /// The defaults that tell the story:
@@ -176,5 +208,23 @@ mod tests {
         for rule in default_fee_rules() {
             rule.validate().unwrap();
         }
+        check_rules(&default_fee_rules()).unwrap();
+    }
+
+    #[test]
+    fn unusable_rules_are_refused_with_their_index() {
+        let mut rules = default_fee_rules();
+        rules[2].fixed = FEE_AMOUNT_MAX + 1;
+        let err = check_rules(&rules).unwrap_err();
+        assert_eq!(err.code(), "invalid_fee_rule");
+        assert!(matches!(err, Rejection::InvalidFeeRule { index: 2, .. }));
+        rules[2].fixed = 0;
+        rules[3].max = Some(u64::MAX);
+        assert!(check_rules(&rules).is_err());
+        let too_many = vec![default_fee_rules()[0].clone(); FEE_RULES_MAX + 1];
+        assert_eq!(
+            check_rules(&too_many).unwrap_err().code(),
+            "invalid_fee_rule"
+        );
     }
 }

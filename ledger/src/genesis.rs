@@ -1,6 +1,8 @@
 //! The genesis: the founding cooperatives and the initial rules.
 
+use crate::bounds::ValidatorLimits;
 use crate::fees::{default_fee_rules, FeeRule};
+use crate::schedule::SettlementSchedule;
 use crate::state::{Counters, Params, State, StateKey, StateValue};
 use crate::types::{Amount, CoopId, Cooperative, TierLimits, COOP_NAME_BYTES_MAX};
 use kopnet_primitives::{codec, Hash, PublicKey, CHAIN_ID_BYTES_MAX};
@@ -9,7 +11,8 @@ use std::collections::BTreeSet;
 
 const GENESIS_HASH_CONTEXT: &str = "kopnet 2026 genesis v1";
 
-/// Most cooperatives in a genesis.
+/// Most cooperatives in a genesis (well inside
+/// [`crate::bounds::PARTICIPANTS_MAX`], leaving room for governance to add).
 pub const GENESIS_COOPERATIVES_MAX: usize = 256;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -29,6 +32,13 @@ pub struct Genesis {
     pub tier_limits: TierLimits,
     /// Net debit cap of the `network` pseudo-participant.
     pub network_ndc: Amount,
+    /// When settlement windows close (default: every hour, on the hour).
+    #[serde(default)]
+    pub settlement: SettlementSchedule,
+    /// The network's limits on its validator set (default:
+    /// [`ValidatorLimits::default`]).
+    #[serde(default)]
+    pub validator_limits: ValidatorLimits,
 }
 
 /// A genesis that cannot start a network.
@@ -48,11 +58,22 @@ pub enum GenesisError {
     Reserved,
     #[error("fee rule {index}: {reason}")]
     FeeRule { index: usize, reason: String },
-    #[error(
-        "total voting power is more than {}",
-        crate::types::VOTING_POWER_TOTAL_MAX
-    )]
-    Power,
+    #[error("total voting power is more than the limit of {max}")]
+    Power { max: u64 },
+    #[error("cooperative {id}: voting power {voting_power} is more than the limit of {max}")]
+    VotingPower {
+        id: String,
+        voting_power: u64,
+        max: u64,
+    },
+    #[error("{count} validators, more than the limit of {max}")]
+    ValidatorCount { count: usize, max: u32 },
+    #[error("validator limits: {0}")]
+    ValidatorLimits(String),
+    #[error("settlement schedule: {0}")]
+    Schedule(String),
+    #[error("tier limits: {0}")]
+    TierLimits(String),
 }
 
 impl Genesis {
@@ -64,6 +85,8 @@ impl Genesis {
             fee_rules: default_fee_rules(),
             tier_limits: TierLimits::default(),
             network_ndc: 0,
+            settlement: SettlementSchedule::default(),
+            validator_limits: ValidatorLimits::default(),
         }
     }
 
@@ -74,6 +97,8 @@ impl Genesis {
         }
     }
 
+    /// Every rule a genesis must keep; the same bounds governance keeps
+    /// afterwards (see [`crate::bounds`]).
     pub fn validate(&self) -> Result<(), GenesisError> {
         if self.chain_id.is_empty() || self.chain_id.len() > CHAIN_ID_BYTES_MAX {
             return Err(GenesisError::ChainId);
@@ -82,9 +107,17 @@ impl Genesis {
         if count == 0 || count > GENESIS_COOPERATIVES_MAX {
             return Err(GenesisError::CooperativeCount);
         }
+        let limits = self.validator_limits;
+        limits
+            .check()
+            .map_err(|e| GenesisError::ValidatorLimits(e.to_string()))?;
+        self.settlement.check().map_err(GenesisError::Schedule)?;
+        crate::governance::check_tier_limits(&self.tier_limits)
+            .map_err(|e| GenesisError::TierLimits(e.to_string()))?;
         let mut ids = BTreeSet::new();
         let mut keys = BTreeSet::new();
         let mut power = 0u64;
+        let mut validators = 0usize;
         for coop in &self.cooperatives {
             let id = coop.id.to_string();
             if coop.id.is_network() {
@@ -99,13 +132,35 @@ impl Genesis {
             if coop.name.is_empty() || coop.name.len() > COOP_NAME_BYTES_MAX {
                 return Err(GenesisError::Name(id));
             }
+            if coop.voting_power > limits.voting_power_max {
+                return Err(GenesisError::VotingPower {
+                    id,
+                    voting_power: coop.voting_power,
+                    max: limits.voting_power_max,
+                });
+            }
+            validators += usize::from(coop.voting_power > 0);
+            let max = limits.voting_power_total_max;
             power = power
                 .checked_add(coop.voting_power)
-                .filter(|total| *total <= crate::types::VOTING_POWER_TOTAL_MAX)
-                .ok_or(GenesisError::Power)?;
+                .filter(|total| *total <= max)
+                .ok_or(GenesisError::Power { max })?;
         }
         if power == 0 {
             return Err(GenesisError::CooperativeCount);
+        }
+        let validators_max = limits.validators_max;
+        if u32::try_from(validators).map_or(true, |v| v > validators_max) {
+            return Err(GenesisError::ValidatorCount {
+                count: validators,
+                max: validators_max,
+            });
+        }
+        if self.fee_rules.len() > crate::tx::FEE_RULES_MAX {
+            return Err(GenesisError::FeeRule {
+                index: crate::tx::FEE_RULES_MAX,
+                reason: format!("more than {} rules", crate::tx::FEE_RULES_MAX),
+            });
         }
         for (index, rule) in self.fee_rules.iter().enumerate() {
             rule.validate()
@@ -129,6 +184,8 @@ impl Genesis {
                 fee_rules: self.fee_rules.clone(),
                 tier_limits: self.tier_limits,
                 participants,
+                settlement: self.settlement,
+                validator_limits: self.validator_limits,
             }),
         );
         state.insert(

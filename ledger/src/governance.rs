@@ -2,13 +2,28 @@
 //! network. An action executes in the block where approvals first reach more
 //! than two thirds of the current total voting power (2/3 exactly is not
 //! enough). A failed execution changes nothing but the proposal's status.
+//!
+//! No action may leave a network the chain cannot run. Every proposal is
+//! checked when it is made — against its own bounds and the network's
+//! limits ([`check_action`]) and for the validator set and participant list
+//! it would leave if it executed now ([`check_outcome`]) — and rejected with
+//! a typed code if it fails (it is never opened). When it executes, the
+//! state may have changed since (other proposals, cooperatives removed), so
+//! the action runs in a nested overlay and the whole network it leaves is
+//! checked again ([`check_network`]); if that fails, the proposal is
+//! `Failed` with the code and reason, and nothing else changes. The bounds
+//! themselves are in [`crate::bounds`] (validator sets, participants),
+//! [`crate::fees`] (fee rules), [`crate::schedule`] (settlement cut-offs)
+//! and [`check_tier_limits`] (balance caps).
 
+use crate::bounds::{self, ValidatorLimits};
+use crate::fees;
 use crate::legs::{self, LegKind};
 pub use crate::proposal::{Proposal, ProposalStatus};
 use crate::rejection::Rejection;
-use crate::state::{Overlay, StateKey, StateRead, StateValue};
+use crate::state::{Overlay, Params, StateKey, StateRead, StateValue};
 use crate::tx::GovAction;
-use crate::types::{AccountId, AccountStatus, Amount, CoopId, Cooperative};
+use crate::types::{AccountId, AccountStatus, Amount, CoopId, Cooperative, TierLimits};
 use kopnet_primitives::PublicKey;
 use std::collections::BTreeSet;
 
@@ -42,11 +57,8 @@ pub fn propose<B: StateRead + ?Sized>(
     height: u64,
 ) -> Result<u64, Rejection> {
     require_validator(proposer)?;
-    if let GovAction::SetFeeRules { rules } = &action {
-        for rule in rules {
-            rule.validate().map_err(Rejection::InvalidAction)?;
-        }
-    }
+    check_action(state, &action)?;
+    check_outcome(state, &action)?;
     let mut counters = state.counters();
     if counters.open_proposals >= OPEN_PROPOSALS_MAX {
         return Err(Rejection::TooManyProposals);
@@ -102,7 +114,7 @@ fn decide<B: StateRead + ?Sized>(
     let (signed, total) = voting_power(state, &proposal.approvals);
     if is_supermajority(signed, total) {
         let mut nested = Overlay::new(&*state);
-        let result = execute(&mut nested, &proposal.action);
+        let result = execute(&mut nested, &proposal.action).and_then(|()| check_network(&nested));
         let writes = nested.into_writes();
         proposal.status = match result {
             Ok(()) => {
@@ -111,6 +123,7 @@ fn decide<B: StateRead + ?Sized>(
             }
             Err(reason) => ProposalStatus::Failed {
                 height,
+                code: reason.code().to_string(),
                 reason: reason.to_string(),
             },
         };
@@ -122,6 +135,118 @@ fn decide<B: StateRead + ?Sized>(
     Ok(())
 }
 
+/// The action against its own bounds and the network's limits of today:
+/// what can be said of it without knowing what else the network holds.
+pub fn check_action<S: StateRead + ?Sized>(state: &S, action: &GovAction) -> Result<(), Rejection> {
+    let params = state.params_ref().ok_or(Rejection::Overflow)?;
+    match action {
+        GovAction::AddCooperative { voting_power, .. }
+        | GovAction::SetVotingPower { voting_power, .. } => {
+            params.validator_limits.check_power(*voting_power)
+        }
+        GovAction::SetFeeRules { rules } => fees::check_rules(rules),
+        GovAction::SetTierLimit { tier, cap } => {
+            let mut limits = params.tier_limits;
+            limits.set(*tier, *cap);
+            check_tier_limits(&limits)
+        }
+        GovAction::SetSettlementSchedule { schedule } => {
+            schedule.check().map_err(Rejection::ScheduleOutOfRange)
+        }
+        GovAction::SetValidatorLimits { limits } => limits.check(),
+        GovAction::RemoveCooperative { .. }
+        | GovAction::SetNetDebitCap { .. }
+        | GovAction::Freeze { .. }
+        | GovAction::Unfreeze { .. }
+        | GovAction::FundIncentive { .. } => Ok(()),
+    }
+}
+
+/// The validator set and participant list the action would leave if it
+/// executed on `state` now. Actions on a cooperative that does not exist
+/// (yet) are left to execution, which reports `unknown_cooperative`.
+pub fn check_outcome<S: StateRead + ?Sized>(
+    state: &S,
+    action: &GovAction,
+) -> Result<(), Rejection> {
+    let params = state.params_ref().ok_or(Rejection::Overflow)?;
+    let mut powers = active_powers(state);
+    let limits = match action {
+        GovAction::AddCooperative {
+            id, voting_power, ..
+        } => {
+            bounds::check_participants(params.participants.len().saturating_add(1))?;
+            powers.push((id.clone(), *voting_power));
+            params.validator_limits
+        }
+        GovAction::SetVotingPower { id, voting_power } => {
+            match powers.iter_mut().find(|(c, _)| c == id) {
+                Some((_, power)) => *power = *voting_power,
+                None => return Ok(()),
+            }
+            params.validator_limits
+        }
+        GovAction::RemoveCooperative { id } => {
+            powers.retain(|(c, _)| c != id);
+            params.validator_limits
+        }
+        GovAction::SetValidatorLimits { limits } => *limits,
+        _ => return Ok(()),
+    };
+    limits.check_set(powers.into_iter().map(|(_, p)| p))
+}
+
+/// Everything the parameters and validators must always satisfy: checked
+/// on the state an executing proposal leaves, before its writes are kept.
+pub fn check_network<S: StateRead + ?Sized>(state: &S) -> Result<(), Rejection> {
+    let params = state.params_ref().ok_or(Rejection::Overflow)?;
+    check_params(params)?;
+    params
+        .validator_limits
+        .check_set(active_powers(state).into_iter().map(|(_, p)| p))
+}
+
+/// The parameters on their own: limits within the ceilings, the participant
+/// list within its bound, fee rules usable, tier caps in order, the
+/// settlement schedule within its bounds.
+pub fn check_params(params: &Params) -> Result<(), Rejection> {
+    params.validator_limits.check()?;
+    bounds::check_participants(params.participants.len())?;
+    fees::check_rules(&params.fee_rules)?;
+    check_tier_limits(&params.tier_limits)?;
+    params
+        .settlement
+        .check()
+        .map_err(Rejection::ScheduleOutOfRange)
+}
+
+/// Balance caps rise with the tier: a better-identified account never has a
+/// lower cap than a less identified one (basic ≤ registered ≤ business).
+pub fn check_tier_limits(limits: &TierLimits) -> Result<(), Rejection> {
+    if limits.basic > limits.registered || limits.registered > limits.business {
+        return Err(Rejection::TierLimitOutOfRange(format!(
+            "caps must rise with the tier: basic {} ≤ registered {} ≤ business {}",
+            limits.basic, limits.registered, limits.business
+        )));
+    }
+    Ok(())
+}
+
+/// The active cooperatives and their voting power (0 for those that do not
+/// validate), in participant order.
+fn active_powers<S: StateRead + ?Sized>(state: &S) -> Vec<(CoopId, u64)> {
+    let Some(params) = state.params_ref() else {
+        return Vec::new();
+    };
+    params
+        .participants
+        .iter()
+        .filter_map(|id| state.cooperative(id))
+        .filter(|c| c.active && !c.id.is_network())
+        .map(|c| (c.id, c.voting_power))
+        .collect()
+}
+
 fn existing<S: StateRead + ?Sized>(state: &S, id: &CoopId) -> Result<Cooperative, Rejection> {
     state
         .cooperative(id)
@@ -130,11 +255,13 @@ fn existing<S: StateRead + ?Sized>(state: &S, id: &CoopId) -> Result<Cooperative
 }
 
 /// Carry out an approved action on `state`. The caller runs it in a nested
-/// overlay and keeps the writes only on success.
+/// overlay, checks the network it leaves and keeps the writes only if both
+/// succeed.
 fn execute<B: StateRead + ?Sized>(
     state: &mut Overlay<'_, B>,
     action: &GovAction,
 ) -> Result<(), Rejection> {
+    check_action(state, action)?;
     match action {
         GovAction::AddCooperative {
             id,
@@ -142,16 +269,13 @@ fn execute<B: StateRead + ?Sized>(
             key,
             voting_power,
             ndc,
-        } => {
-            add_cooperative(state, id, name, key, *voting_power, *ndc)?;
-            require_valid_power(state)
-        }
+        } => add_cooperative(state, id, name, key, *voting_power, *ndc),
         GovAction::RemoveCooperative { id } => remove_cooperative(state, id),
         GovAction::SetVotingPower { id, voting_power } => {
             let mut coop = existing(state, id)?;
             coop.voting_power = *voting_power;
             state.put_cooperative(coop);
-            require_valid_power(state)
+            Ok(())
         }
         GovAction::SetNetDebitCap { id, ndc } => {
             let mut coop = existing(state, id)?;
@@ -159,25 +283,32 @@ fn execute<B: StateRead + ?Sized>(
             state.put_cooperative(coop);
             Ok(())
         }
-        GovAction::SetFeeRules { rules } => {
-            for rule in rules {
-                rule.validate().map_err(Rejection::InvalidAction)?;
-            }
-            let mut params = state.params().ok_or(Rejection::Overflow)?;
-            params.fee_rules = rules.clone();
-            state.put_params(params);
-            Ok(())
-        }
+        GovAction::SetFeeRules { rules } => update_params(state, |p| p.fee_rules = rules.clone()),
         GovAction::SetTierLimit { tier, cap } => {
-            let mut params = state.params().ok_or(Rejection::Overflow)?;
-            params.tier_limits.set(*tier, *cap);
-            state.put_params(params);
-            Ok(())
+            update_params(state, |p| p.tier_limits.set(*tier, *cap))
         }
         GovAction::Freeze { member } => set_member_status(state, member, AccountStatus::Frozen),
         GovAction::Unfreeze { member } => set_member_status(state, member, AccountStatus::Active),
         GovAction::FundIncentive { member, amount } => fund_incentive(state, member, *amount),
+        GovAction::SetSettlementSchedule { schedule } => {
+            update_params(state, |p| p.settlement = *schedule)
+        }
+        GovAction::SetValidatorLimits { limits } => {
+            let limits: ValidatorLimits = *limits;
+            update_params(state, |p| p.validator_limits = limits)
+        }
     }
+}
+
+/// Change the parameters with `change`.
+fn update_params<B: StateRead + ?Sized>(
+    state: &mut Overlay<'_, B>,
+    change: impl FnOnce(&mut Params),
+) -> Result<(), Rejection> {
+    let mut params = state.params().ok_or(Rejection::Overflow)?;
+    change(&mut params);
+    state.put_params(params);
+    Ok(())
 }
 
 /// Admit a new cooperative: a strong key no account uses, an unused id; it
@@ -199,10 +330,10 @@ fn add_cooperative<B: StateRead + ?Sized>(
     if state.coop_by_key(key).is_some() || state.member(key).is_some() {
         return Err(Rejection::AccountExists);
     }
-    let mut params = state.params().ok_or(Rejection::Overflow)?;
-    params.participants.push(id.clone());
-    params.participants.sort();
-    state.put_params(params);
+    update_params(state, |p| {
+        p.participants.push(id.clone());
+        p.participants.sort();
+    })?;
     state.put(StateKey::CoopKey(*key), StateValue::CoopKey(id.clone()));
     state.put_cooperative(Cooperative::new(
         id.clone(),
@@ -215,7 +346,7 @@ fn add_cooperative<B: StateRead + ?Sized>(
 }
 
 /// Retire a cooperative with nothing left to settle; its power goes to zero
-/// and the network must keep some validator.
+/// (the network must keep some validator: [`check_network`]).
 fn remove_cooperative<B: StateRead + ?Sized>(
     state: &mut Overlay<'_, B>,
     id: &CoopId,
@@ -229,7 +360,7 @@ fn remove_cooperative<B: StateRead + ?Sized>(
     coop.active = false;
     coop.voting_power = 0;
     state.put_cooperative(coop);
-    require_valid_power(state)
+    Ok(())
 }
 
 /// Freeze or unfreeze a member account.
@@ -262,33 +393,6 @@ fn fund_incentive<B: StateRead + ?Sized>(
         amount,
         LegKind::Principal,
     )
-}
-
-/// The validator set an action leaves must be one the chain can sign
-/// with: at least one validator, and a total voting power within
-/// [`VOTING_POWER_TOTAL_MAX`](crate::types::VOTING_POWER_TOTAL_MAX).
-fn require_valid_power<S: StateRead + ?Sized>(state: &S) -> Result<(), Rejection> {
-    let total: u128 = state
-        .params()
-        .map(|p| p.participants)
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|id| state.cooperative(id))
-        .filter(|c| c.active)
-        .map(|c| u128::from(c.voting_power))
-        .sum();
-    if total == 0 {
-        return Err(Rejection::InvalidAction(
-            "the network must keep at least one validator".into(),
-        ));
-    }
-    let max = crate::types::VOTING_POWER_TOTAL_MAX;
-    if total > u128::from(max) {
-        return Err(Rejection::InvalidAction(format!(
-            "total voting power would be {total}, more than {max}"
-        )));
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -14,7 +14,11 @@
 //!   plus legs, so one rule covers every case.
 //! * [`fees`]: fee rules as data (governance-set), turned into extra legs.
 //! * [`settlement`]: windows, acknowledgements, the net debit cap's memory.
-//! * [`governance`]: proposals executed at more than 2/3 of voting power.
+//! * [`governance`]: proposals executed at more than 2/3 of voting power,
+//!   held to the [`bounds`] on validator sets and parameters when they are
+//!   made and when they execute.
+//! * [`schedule`]: when settlement windows close (governed cut-offs in
+//!   block time; no cooperative closes a window at will).
 //! * [`proposal`], [`settlement_window`]: the records those two keep in the
 //!   state, in modules of their own so that [`state`] stores them without
 //!   importing the rules that change them (the modules form no cycle).
@@ -47,6 +51,7 @@
 )]
 
 pub mod block;
+pub mod bounds;
 pub mod commitment;
 pub mod evidence;
 pub mod execute;
@@ -59,6 +64,7 @@ pub mod ledger;
 pub mod legs;
 pub mod proposal;
 pub mod rejection;
+pub mod schedule;
 pub mod settlement;
 pub mod settlement_window;
 pub mod state;

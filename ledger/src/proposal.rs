@@ -12,8 +12,19 @@ use std::collections::BTreeSet;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ProposalStatus {
     Open,
-    Executed { height: u64 },
-    Failed { height: u64, reason: String },
+    Executed {
+        height: u64,
+    },
+    /// Approvals passed 2/3 at `height`, but the action could not be
+    /// carried out on the state of that moment (its checks run again then):
+    /// nothing changed but this status. `code` is the rejection code
+    /// (`total_voting_power_exceeded`, `unknown_cooperative`, ...),
+    /// `reason` the same in words.
+    Failed {
+        height: u64,
+        code: String,
+        reason: String,
+    },
 }
 
 /// A proposed governance action and the validators that approved it.

@@ -29,6 +29,27 @@
 //!
 //! Execution codes (the transaction is in a block, its nonce is used, nothing
 //! else changes): everything else.
+//!
+//! Governance proposals (`Propose`) report, in this order: `not_authorized`
+//! (the proposer does not validate); then the action against its own
+//! bounds and the network's limits (`voting_power_out_of_range`,
+//! `invalid_fee_rule`, `tier_limit_out_of_range`,
+//! `settlement_schedule_out_of_range`, `validator_limits_out_of_range`);
+//! then the network the action would leave if it executed now
+//! (`voting_power_out_of_range` for a power past new limits,
+//! `validator_count_exceeded`, `total_voting_power_exceeded`,
+//! `no_validator_left`, `cooperative_count_exceeded`); last
+//! `too_many_proposals`. A proposal that could never execute is reported as
+//! such whatever the queue holds; the queue is the one condition that
+//! clears by itself. When a proposal executes, the same checks run again on
+//! the state as it is then, with the action's own preconditions
+//! (`unknown_cooperative`, ...): a failure there is not a rejected
+//! transaction but the proposal's status (`failed`, with the code and the
+//! reason), and it changes nothing else.
+//!
+//! `window_closes_on_schedule`: `CloseSettlementWindow` stays decodable (old
+//! clients, stored blocks) but no cooperative may close a window; windows
+//! close at the schedule's cut-offs (see [`crate::schedule`]).
 
 use kopnet_primitives::Hash;
 use serde::{Deserialize, Serialize};
@@ -133,6 +154,41 @@ pub enum Rejection {
     /// A sum would leave the range of its integer type.
     #[error("overflow")]
     Overflow,
+    // New codes are appended, so stored results keep their encoding.
+    /// Settlement windows close at the schedule's cut-offs, not on request.
+    #[error("window_closes_on_schedule: settlement windows close at the governed cut-offs")]
+    WindowClosesOnSchedule,
+    /// A validator's voting power past the network's per-validator limit.
+    #[error("voting_power_out_of_range: {voting_power} is more than the limit of {max}")]
+    VotingPowerOutOfRange { voting_power: u64, max: u64 },
+    /// The action would leave more validators than the network's limit.
+    #[error("validator_count_exceeded: {count} validators, more than the limit of {max}")]
+    ValidatorCountExceeded { count: u64, max: u64 },
+    /// The action would leave a total voting power past the network's limit.
+    #[error("total_voting_power_exceeded: total {total}, more than the limit of {max}")]
+    TotalVotingPowerExceeded { total: u64, max: u64 },
+    /// The action would leave no validator: the chain could not sign.
+    #[error("no_validator_left: the network must keep at least one validator")]
+    NoValidatorLeft,
+    /// The action would admit more participants than the network can hold.
+    #[error("cooperative_count_exceeded: at most {max} participants ever")]
+    CooperativeCountExceeded { max: u64 },
+    /// A proposed fee rule is not usable.
+    #[error("invalid_fee_rule: rule {index}: {reason}")]
+    InvalidFeeRule { index: u64, reason: String },
+    /// A proposed balance cap breaks the tiers' bounds.
+    #[error("tier_limit_out_of_range: {0}")]
+    TierLimitOutOfRange(String),
+    /// A proposed settlement schedule is outside its bounds.
+    #[error("settlement_schedule_out_of_range: {0}")]
+    ScheduleOutOfRange(String),
+    /// Proposed validator limits are outside the ceilings.
+    #[error("validator_limits_out_of_range: {0}")]
+    ValidatorLimitsOutOfRange(String),
+    /// A cash-in would carry as much in fees as it deposits (the member's
+    /// balance and home cooperative's position would go down).
+    #[error("fee_exceeds_amount: fees {fees} for a cash-in of {amount}")]
+    FeeExceedsAmount { amount: u64, fees: u64 },
 }
 
 impl Rejection {
@@ -169,6 +225,17 @@ impl Rejection {
             Rejection::TooManyProposals => "too_many_proposals",
             Rejection::InvalidAction(_) => "invalid_action",
             Rejection::Overflow => "overflow",
+            Rejection::WindowClosesOnSchedule => "window_closes_on_schedule",
+            Rejection::VotingPowerOutOfRange { .. } => "voting_power_out_of_range",
+            Rejection::ValidatorCountExceeded { .. } => "validator_count_exceeded",
+            Rejection::TotalVotingPowerExceeded { .. } => "total_voting_power_exceeded",
+            Rejection::NoValidatorLeft => "no_validator_left",
+            Rejection::CooperativeCountExceeded { .. } => "cooperative_count_exceeded",
+            Rejection::InvalidFeeRule { .. } => "invalid_fee_rule",
+            Rejection::TierLimitOutOfRange(_) => "tier_limit_out_of_range",
+            Rejection::ScheduleOutOfRange(_) => "settlement_schedule_out_of_range",
+            Rejection::ValidatorLimitsOutOfRange(_) => "validator_limits_out_of_range",
+            Rejection::FeeExceedsAmount { .. } => "fee_exceeds_amount",
         }
     }
 

@@ -21,7 +21,10 @@ pub struct WindowEntry {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SettlementWindow {
     pub number: u64,
+    /// The block that closed it: the first past a cut-off.
     pub closed_at_height: u64,
+    /// That block's time (ms since the Unix epoch).
+    pub closed_at_ms: u64,
     /// Participants with any activity in the window.
     pub entries: BTreeMap<CoopId, WindowEntry>,
     pub acknowledged: BTreeSet<CoopId>,

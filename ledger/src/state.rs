@@ -7,8 +7,10 @@
 //! overlay that is merged only when the transaction succeeds. A failed
 //! transaction or a failed store write therefore changes nothing.
 
+use crate::bounds::ValidatorLimits;
 use crate::fees::FeeRule;
 use crate::proposal::Proposal;
+use crate::schedule::SettlementSchedule;
 use crate::settlement_window::SettlementWindow;
 use crate::tx::IdempotencyId;
 use crate::types::TierLimits;
@@ -17,14 +19,20 @@ use kopnet_primitives::{Hash, PublicKey};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// Network-wide parameters, changed only by governance.
+/// Network-wide parameters, changed only by governance (every change held
+/// to the bounds checked in [`crate::governance::check_params`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Params {
     pub chain_id: String,
     pub fee_rules: Vec<FeeRule>,
     pub tier_limits: TierLimits,
-    /// Every participant ever added, sorted; includes `network`.
+    /// Every participant ever added, sorted; includes `network`. At most
+    /// [`crate::bounds::PARTICIPANTS_MAX`].
     pub participants: Vec<CoopId>,
+    /// When settlement windows close.
+    pub settlement: SettlementSchedule,
+    /// The network's limits on its validator set.
+    pub validator_limits: ValidatorLimits,
 }
 
 /// Counters that change often, kept apart from [`Params`].

@@ -1,7 +1,9 @@
 //! Signed transactions: what members and cooperatives submit.
 
+use crate::bounds::ValidatorLimits;
 use crate::fees::FeeRule;
 use crate::rejection::Rejection;
+use crate::schedule::SettlementSchedule;
 use crate::types::{AccountKind, Amount, CoopId, KycTier};
 use kopnet_primitives::{
     codec, Hash, Keypair, PreparedKey, PublicKey, Signature, CHAIN_ID_BYTES_MAX,
@@ -64,7 +66,11 @@ pub enum Action {
     },
     /// The signing member withdraws cash at `agent`'s counter.
     CashOut { agent: CoopId, amount: Amount },
-    /// Freeze the open settlement window `window` and open the next one.
+    /// Once: freeze the open settlement window at will. Kept so that the
+    /// wire format and stored blocks still decode, but always rejected
+    /// (`window_closes_on_schedule`): windows close at the governed
+    /// schedule's cut-offs ([`crate::schedule`]), not when a cooperative
+    /// asks.
     CloseSettlementWindow { window: u64 },
     /// The signing cooperative confirms its off-ledger transfer for `window`.
     AcknowledgeSettlement { window: u64 },
@@ -113,6 +119,16 @@ pub enum GovAction {
     FundIncentive {
         member: PublicKey,
         amount: Amount,
+    },
+    /// When settlement windows close (bounds in [`crate::schedule`]); the
+    /// new schedule's cut-offs apply from the block after it executes.
+    SetSettlementSchedule {
+        schedule: SettlementSchedule,
+    },
+    /// The network's limits on its validator set (within the ceilings in
+    /// [`crate::bounds`]; the validators of the day must fit them).
+    SetValidatorLimits {
+        limits: ValidatorLimits,
     },
 }
 

@@ -98,12 +98,17 @@ fn transactions_and_block_have_fixed_bytes_and_hashes() {
 }
 
 // Changed deliberately when `WindowStats` (part of every `Cooperative` and
-// window entry) gained `on_us_volume`.
-const GENESIS_ROOT: &str = "2ba08a2f1bb31afbac1baa9d5f4ffb4de1179ecfc6cfc3d28113b1ff84829fb5";
-const STORY_ROOT: &str = "3256d37a5b870210c7c549c5468eeb3e50b1502bbec7234fa3f4cf9b8b20d940";
+// window entry) gained `on_us_volume`; again when `Params` gained the
+// settlement schedule and the validator limits (issue 14: windows close on
+// a governed schedule, validator sets are bounded), which also pinned the
+// window a scheduled cut-off writes (`closed_at_ms` is new) as CUTOFF_ROOT.
+const GENESIS_ROOT: &str = "0d84f50819908d431307fcb0c5e4ea72c0161c34f95536a4796a5fe23805c4ce";
+const STORY_ROOT: &str = "a112caa3118664ae5b5ae168503823d289a6cc2f1491c68a179c0e55ad21c7db";
+const CUTOFF_ROOT: &str = "81c69f5ca507d4b0b945589336bb0acd41fd15270f586b4304b3d5208e07925c";
 
-/// The state root after the demo genesis and after a fixed block: pins the
-/// state encoding and the commitment (shape rule, contexts, root).
+/// The state root after the demo genesis, after a fixed block and after the
+/// block that passes the next settlement cut-off: pins the state encoding
+/// and the commitment (shape rule, contexts, root).
 #[test]
 fn state_roots_of_a_fixed_history_are_fixed() {
     let mut h = Harness::new(kopnet_ledger::MemoryStorage::new(), 50_000_000);
@@ -132,10 +137,15 @@ fn state_roots_of_a_fixed_history_are_fixed() {
     let results = h.block(txs);
     assert!(results.iter().all(|r| r.is_ok()), "{results:?}");
     let story_root = h.ledger.state_root();
+    assert_eq!(h.close_window(), 0);
+    assert_eq!(h.ledger.state_window(0).unwrap().closed_at_ms, 3_600_000);
+    let cutoff_root = h.ledger.state_root();
     if std::env::var("KOPNET_PRINT_GOLDEN").is_ok() {
         println!("GENESIS_ROOT {genesis_root}");
         println!("STORY_ROOT {story_root}");
+        println!("CUTOFF_ROOT {cutoff_root}");
     }
     assert_eq!(genesis_root.to_hex(), GENESIS_ROOT);
     assert_eq!(story_root.to_hex(), STORY_ROOT);
+    assert_eq!(cutoff_root.to_hex(), CUTOFF_ROOT);
 }

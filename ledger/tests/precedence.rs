@@ -85,11 +85,14 @@ fn city() -> City {
     let budi = h.member("budi", "pasar-makmur", AccountKind::Member, 0);
     h.run(&ani, pay(budi, 1, 1)).unwrap();
     h.run(&ani, pay(budi, 1, 2)).unwrap();
-    h.run(
+    // Its one transaction: a window close, which no cooperative may do
+    // (it still uses the nonce). The schedule closes the window.
+    let refused = h.run(
         &coop("konsumen-rukun"),
         Action::CloseSettlementWindow { window: 0 },
-    )
-    .unwrap();
+    );
+    assert_eq!(refused.unwrap_err().code(), "window_closes_on_schedule");
+    assert_eq!(h.close_window(), 0);
     for slug in ["ksp-sejahtera", "pasar-makmur"] {
         h.run(&coop(slug), Action::AcknowledgeSettlement { window: 0 })
             .unwrap();

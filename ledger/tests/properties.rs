@@ -13,16 +13,25 @@
 //! * Σ balances = Σ minted − Σ burned, positions sum to zero, no balance above
 //!   its cap, no NDC breach;
 //! * replays, forgeries and unknown signers are not admitted, with the code
-//!   the model predicts.
+//!   the model predicts;
+//! * no transaction lowers the NDC headroom of any cooperative other than
+//!   the signer's own (a cooperative, or a member's home): not a window
+//!   close asked for at will (refused: windows close on the schedule), not
+//!   a cash-in of less than its fee, not anything else.
+//!
+//! Some blocks pass the settlement schedule's cut-off (their time is the
+//! next cut-off; the others are 1 ms after their parent): the open window
+//! closes before their transactions if anything happened in it.
 //!
 //! Across the whole run, the rejections that guard money (insufficient funds,
-//! balance cap, net debit cap) must each actually have occurred.
+//! balance cap, net debit cap) must each actually have occurred, and windows
+//! must have closed on the schedule and stayed open when empty.
 
 mod common;
 mod prop_model;
 use common::*;
 use kopnet_ledger::invariants;
-use kopnet_ledger::ledger::BlockLimits;
+use kopnet_ledger::ledger::{BlockContext, BlockLimits};
 use kopnet_ledger::state::{State, StateRead};
 use kopnet_ledger::testkit::DEMO_COOPERATIVES;
 use kopnet_ledger::{
@@ -106,7 +115,7 @@ impl Run {
             payments: vec![],
             codes: BTreeMap::new(),
         };
-        let results = run.apply_block(txs, None);
+        let results = run.apply_block(txs, None, false);
         assert!(results.iter().all(|r| r.is_ok()));
         run
     }
@@ -257,32 +266,52 @@ impl Run {
         }
     }
 
-    fn run_block(&mut self, steps: &[Step]) {
+    fn run_block(&mut self, plan: &BlockPlan) {
         let mut txs = Vec::new();
         let mut expect = Vec::new();
-        for step in steps {
+        for step in &plan.steps {
             if let Some((tx, e)) = self.sign_step(step) {
                 txs.push(tx);
                 expect.push(e);
             }
         }
-        self.apply_block(txs, Some(&expect));
+        self.apply_block(txs, Some(&expect), plan.cutoff);
     }
 
-    /// Build one block from `txs` on the in-memory ledger, apply it to both
-    /// ledgers and the model, and check everything. `expect` is `None` only
-    /// for the set-up block.
+    /// Build one block from `txs` on the in-memory ledger (at the schedule's
+    /// next cut-off if `cutoff`), apply it to both ledgers and the model, and
+    /// check everything. `expect` is `None` only for the set-up block.
     fn apply_block(
         &mut self,
         txs: Vec<Transaction>,
         expect: Option<&[Expect]>,
+        cutoff: bool,
     ) -> Vec<Result<(), Rejection>> {
-        let (block, skipped) = self.memory.ledger.build_block(
-            &txs,
-            coop("ksp-sejahtera"),
-            BlockLimits::default(),
-            &VerifyAll,
-        );
+        let ledger = &self.memory.ledger;
+        let time_ms = match cutoff {
+            true => ledger
+                .params()
+                .unwrap()
+                .settlement
+                .next_cutoff_after(ledger.last_block_time_ms())
+                .unwrap(),
+            false => 0, // the parent's time + 1
+        };
+        let context = BlockContext {
+            proposer: coop("ksp-sejahtera"),
+            time_ms,
+            evidence: Vec::new(),
+        };
+        let (executed, skipped) =
+            ledger.build_executed_block(&txs, context, BlockLimits::default(), &VerifyAll);
+        let block = executed.into_block();
+        if cutoff {
+            let code = match self.model.cut_off() {
+                true => "window_closed_on_schedule",
+                false => "empty_window_left_open",
+            };
+            *self.codes.entry(code).or_default() += 1;
+        }
         assert_eq!(block.txs.len(), txs.len() - skipped.len());
         // The in-memory ledger writes the execution its validation
         // returned, sled executes afresh: both must reach the same root.
@@ -321,7 +350,19 @@ impl Run {
                     Expect::Execute(op, signer) => {
                         let (executed_hash, result) = executed.next().expect("an executed tx");
                         assert_eq!(*executed_hash, hash, "{e:?}");
+                        let before: Vec<i128> =
+                            (0..=COOPS).map(|c| self.model.headroom(c)).collect();
                         let want = self.model.apply(op, *signer);
+                        let own = match *signer {
+                            Signer::Coop(c) => c,
+                            Signer::Member(m) => member_home(m),
+                        };
+                        for (c, was) in before.iter().enumerate().filter(|(c, _)| *c != own) {
+                            assert!(
+                                self.model.headroom(c) >= *was,
+                                "{op:?} signed by {signer:?} lowered participant {c}'s headroom"
+                            );
+                        }
                         let got = result.as_ref().map_err(Rejection::code).map(|_| ());
                         assert_eq!(got, want, "{op:?} signed by {signer:?}");
                         let code = got.err().unwrap_or("applied");
@@ -456,10 +497,10 @@ fn reopen_sled(path: &std::path::Path) -> SledStorage {
     }
 }
 
-fn run_case(blocks: Vec<Vec<Step>>) -> BTreeMap<&'static str, u64> {
+fn run_case(blocks: Vec<BlockPlan>) -> BTreeMap<&'static str, u64> {
     let mut run = Run::new();
-    for steps in &blocks {
-        run.run_block(steps);
+    for plan in &blocks {
+        run.run_block(plan);
     }
     // Close the sled files and open them again: same state, same root.
     let root = run.sled().state_root();
@@ -516,6 +557,10 @@ fn random_sequences_keep_every_invariant() {
         "nothing_to_acknowledge",
         // An NDC rejection that netting unsettled credits would have allowed.
         "ndc_credit_not_counted",
+        "window_closes_on_schedule",
+        "fee_exceeds_amount",
+        "window_closed_on_schedule",
+        "empty_window_left_open",
     ] {
         assert!(seen.get(code).copied().unwrap_or(0) > 0, "never saw {code}");
     }
@@ -561,11 +606,18 @@ fn same_blocks_same_root_at_every_height_on_both_stores() {
             window_offset: 0,
         },
     ];
-    for op in ops {
-        run.run_block(&[Step::Do(op, Who::Proper)]);
+    let count = ops.len();
+    for (n, op) in ops.into_iter().enumerate() {
+        // The last block passes a cut-off: the window closes before it.
+        let plan = BlockPlan {
+            cutoff: n + 1 == count,
+            steps: vec![Step::Do(op, Who::Proper)],
+        };
+        run.run_block(&plan);
+        let refused = u64::from(n + 1 == count);
         assert_eq!(
             run.codes.get("applied").copied(),
-            Some(run.sent.len() as u64 - 8)
+            Some(run.sent.len() as u64 - 8 - refused)
         );
         let h = run.memory.ledger.height();
         assert_eq!(
@@ -573,4 +625,7 @@ fn same_blocks_same_root_at_every_height_on_both_stores() {
             run.sled().state_root_at(h).unwrap()
         );
     }
+    assert_eq!(run.codes.get("window_closes_on_schedule"), Some(&1));
+    assert_eq!(run.codes.get("window_closed_on_schedule"), Some(&1));
+    assert_eq!(run.memory.ledger.counters().open_window, 1);
 }

@@ -119,12 +119,9 @@ fn cooperative_city_story() {
         assert_eq!(stats.total_volume(), Some(sent + received + on_us));
     }
 
-    // The window closes: positions freeze into window 0 and the open ones reset.
-    h.run(
-        &coop("angkot-maju"),
-        Action::CloseSettlementWindow { window: 0 },
-    )
-    .unwrap();
+    // The block clock reaches the cut-off: positions freeze into window 0
+    // and the open ones reset.
+    assert_eq!(h.close_window(), 0);
     let window = h.ledger.state_window(0).unwrap();
     for (slug, position) in expected {
         assert_eq!(window.entries[&id(slug)].position, position, "{slug}");

@@ -24,11 +24,7 @@ fn net_debit_cap_stops_a_cooperative_owing_too_much() {
     // The rejected transaction used its nonce and nothing else.
     assert_ne!(h.ledger.state_root(), before);
     // Closing the window does not free the cap: unsettled debt still counts.
-    h.run(
-        &coop("ksp-sejahtera"),
-        Action::CloseSettlementWindow { window: 0 },
-    )
-    .unwrap();
+    assert_eq!(h.close_window(), 0);
     assert_eq!(
         h.run(&ani, pay(budi, 30_000, 3)).unwrap_err().code(),
         "net_debit_cap_exceeded"
@@ -49,11 +45,7 @@ fn credits_in_an_unsettled_window_are_not_headroom() {
     let ani = h.member("ani", "ksp-sejahtera", AccountKind::Member, 200_000);
     let budi = h.member("budi", "pasar-makmur", AccountKind::Member, 200_000);
     h.run(&ani, pay(budi, 30_000, 1)).unwrap();
-    h.run(
-        &coop("angkot-maju"),
-        Action::CloseSettlementWindow { window: 0 },
-    )
-    .unwrap();
+    assert_eq!(h.close_window(), 0);
     let pasar = h.coop_record("pasar-makmur");
     assert_eq!((pasar.unsettled, pasar.unsettled_debit), (30_000, 0));
     let ksp = h.coop_record("ksp-sejahtera");
@@ -74,13 +66,9 @@ fn credits_in_an_unsettled_window_are_not_headroom() {
     assert_eq!(ksp.ndc_headroom(), 70_000);
 
     // A credit in one unsettled window does not offset a debit in another:
-    // close window 1 (KSP +50.000 there) and KSP still has 30.000 of debt
+    // window 1 closes (KSP +50.000 there) and KSP still has 30.000 of debt
     // from window 0 against its cap.
-    h.run(
-        &coop("angkot-maju"),
-        Action::CloseSettlementWindow { window: 1 },
-    )
-    .unwrap();
+    assert_eq!(h.close_window(), 1);
     let ksp = h.coop_record("ksp-sejahtera");
     assert_eq!((ksp.unsettled, ksp.unsettled_debit), (20_000, -30_000));
     assert_eq!(ksp.ndc_headroom(), 20_000);
@@ -450,11 +438,7 @@ fn on_us_legs_count_as_on_us_volume_and_move_no_position() {
     assert_eq!(stats.total_volume(), Some(15_000));
     assert_eq!(h.position("ksp-sejahtera"), 0);
     // Closing the window keeps the figures in the window and resets them.
-    h.run(
-        &coop("ksp-sejahtera"),
-        Action::CloseSettlementWindow { window: 0 },
-    )
-    .unwrap();
+    assert_eq!(h.close_window(), 0);
     let window = h.ledger.state_window(0).unwrap();
     assert_eq!(
         window.entries[&id("ksp-sejahtera")].stats.on_us_volume,

@@ -18,6 +18,20 @@ use kopnet_consensus::{
 use kopnet_ledger::storage::WriteBatch;
 use kopnet_ledger::{Ledger, LedgerError, Storage};
 
+// The ledger's bounds (`kopnet_ledger::bounds`) keep every validator set it
+// can reach within what the engine takes: at most its validator count, and
+// a total voting power far below `u64::MAX`. So `next_set_entry` never
+// meets a set it cannot record, and the chain can always name its signers.
+const _: () = assert!(
+    kopnet_ledger::bounds::VALIDATORS_CEILING as usize
+        <= kopnet_consensus::validator_set::VALIDATORS_MAX
+);
+const _: () = assert!(
+    (kopnet_ledger::bounds::VALIDATORS_CEILING as u128)
+        * (kopnet_ledger::bounds::VOTING_POWER_TOTAL_CEILING as u128)
+        <= u64::MAX as u128
+);
+
 /// Host-data key prefix of commit certificates.
 const CERTIFICATE_PREFIX: &[u8] = b"cert";
 /// Host-data key prefix of validator sets.
@@ -273,5 +287,23 @@ mod tests {
             Err(ChainStoreError::InvalidValidatorSet { height: 7, .. })
         ));
         assert!(next_set_entry(5, &[]).is_err());
+    }
+
+    /// The largest set the ledger's ceilings allow (most validators, the
+    /// whole total) is one the engine takes.
+    #[test]
+    fn the_largest_set_the_ledger_allows_is_recorded() {
+        use kopnet_ledger::bounds::{VALIDATORS_CEILING, VOTING_POWER_TOTAL_CEILING};
+        let count = u64::from(VALIDATORS_CEILING);
+        let each = VOTING_POWER_TOTAL_CEILING / count;
+        let validators: Vec<(PublicKey, u64)> = (0..count)
+            .map(|i| (testkit::key_for(&format!("v{i}")).public(), each))
+            .collect();
+        let (_, bytes) = next_set_entry(1, &validators).unwrap();
+        let set: ValidatorSet = codec::decode(&bytes).unwrap();
+        assert_eq!(set.len(), VALIDATORS_CEILING as usize);
+        assert_eq!(set.total_power(), each * count);
+        let one = [(testkit::key_for("v").public(), VOTING_POWER_TOTAL_CEILING)];
+        next_set_entry(1, &one).unwrap();
     }
 }

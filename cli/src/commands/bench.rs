@@ -29,6 +29,10 @@ pub struct BenchArgs {
     /// Demo members per cooperative.
     #[arg(long, default_value_t = 100)]
     pub members: usize,
+    /// The settlement period in seconds (at least 5): windows close on this
+    /// schedule during the load and are acknowledged.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(5..=604_800))]
+    pub window_secs: u64,
     /// `json`: the result as one JSON object on stdout, everything else on stderr.
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,
@@ -43,6 +47,7 @@ pub async fn run(args: BenchArgs) -> Result<i32> {
         rate: if args.max { bench::RATE_MAX } else { args.rate },
         members: args.members,
         out: args.out,
+        window_secs: args.window_secs,
     };
     let report = bench::run(&config).await?;
     if args.output == OutputFormat::Json {

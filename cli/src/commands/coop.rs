@@ -1,11 +1,18 @@
 //! `kopnet coop ...`: a cooperative's teller desk and governance, signed
 //! with the cooperative's key.
+//!
+//! There is no command to close a settlement window: windows close on the
+//! governed schedule (`coop propose set-settlement-schedule`), at the first
+//! block past each cut-off; a cooperative acknowledges the closed windows
+//! it has a position in (`coop ack-settlement`).
 
 use crate::amount;
 use crate::sender::{coop_of, parse_address, Sender};
 use anyhow::{Context, Result};
 use clap::Subcommand;
+use kopnet_ledger::bounds::ValidatorLimits;
 use kopnet_ledger::fees::FeeRule;
+use kopnet_ledger::schedule::SettlementSchedule;
 use kopnet_ledger::{AccountKind, Action, CoopId, GovAction, KycTier};
 use std::path::PathBuf;
 
@@ -87,11 +94,6 @@ pub enum CoopCommand {
         /// Amount: `25000`, `25.000` or `Rp25.000`.
         #[arg(long, allow_hyphen_values = true)]
         amount: String,
-    },
-    /// Close the open settlement window.
-    CloseWindow {
-        #[command(flatten)]
-        coop: CoopOpts,
     },
     /// Confirm this cooperative's off-ledger transfer for a closed window.
     AckSettlement {
@@ -196,6 +198,55 @@ pub enum ProposeAction {
         #[arg(long)]
         member: String,
     },
+    /// When settlement windows close: every `--every`, at cut-offs
+    /// `--offset` past the period's multiples of UTC time (daily at 17:00
+    /// WIB: `--every 1d --offset 10h`). Takes effect from the block after
+    /// it executes.
+    SetSettlementSchedule {
+        /// The period: `90s`, `15m`, `1h`, `1d` (5 s to 7 days).
+        #[arg(long)]
+        every: String,
+        /// Where in the period the cut-off falls (less than the period).
+        #[arg(long, default_value = "0s")]
+        offset: String,
+    },
+    /// The network's limits on its validator set (within the ceilings of
+    /// `GET /v1/params`; today's validators must fit them).
+    SetValidatorLimits {
+        /// Most validators.
+        #[arg(long)]
+        validators_max: u32,
+        /// Most voting power one validator may have.
+        #[arg(long)]
+        voting_power_max: u64,
+        /// Most voting power all validators together may have.
+        #[arg(long)]
+        voting_power_total_max: u64,
+    },
+}
+
+/// A duration such as `500ms`, `90s`, `15m`, `1h` or `1d` (a bare number
+/// is seconds), in milliseconds.
+fn parse_duration_ms(text: &str) -> Result<u64> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number
+        .parse()
+        .with_context(|| format!("{text:?} is not a duration like 90s, 15m, 1h or 1d"))?;
+    let unit_ms: u64 = match unit {
+        "ms" => 1,
+        "" | "s" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        other => anyhow::bail!("unknown unit {other:?} in {text:?}: use ms, s, m, h or d"),
+    };
+    number
+        .checked_mul(unit_ms)
+        .with_context(|| format!("{text:?} is too long"))
 }
 
 fn gov_action(action: ProposeAction) -> Result<GovAction> {
@@ -241,6 +292,25 @@ fn gov_action(action: ProposeAction) -> Result<GovAction> {
         ProposeAction::Unfreeze { member } => GovAction::Unfreeze {
             member: parse_address(&member)?,
         },
+        ProposeAction::SetSettlementSchedule { every, offset } => {
+            GovAction::SetSettlementSchedule {
+                schedule: SettlementSchedule {
+                    period_ms: parse_duration_ms(&every)?,
+                    offset_ms: parse_duration_ms(&offset)?,
+                },
+            }
+        }
+        ProposeAction::SetValidatorLimits {
+            validators_max,
+            voting_power_max,
+            voting_power_total_max,
+        } => GovAction::SetValidatorLimits {
+            limits: ValidatorLimits {
+                validators_max,
+                voting_power_max,
+                voting_power_total_max,
+            },
+        },
     })
 }
 
@@ -279,7 +349,6 @@ pub async fn run(cmd: CoopCommand) -> Result<i32> {
             member,
             amount: a,
         } => cash_in(&coop, &member, &a).await,
-        CoopCommand::CloseWindow { coop } => close_window(&coop).await,
         CoopCommand::AckSettlement { coop, window } => {
             send(&coop, Action::AcknowledgeSettlement { window }).await
         }
@@ -331,18 +400,6 @@ async fn cash_in(coop: &CoopOpts, member: &str, a: &str) -> Result<i32> {
         .await
 }
 
-/// Close the settlement window the node says is open.
-async fn close_window(coop: &CoopOpts) -> Result<i32> {
-    let sender = Sender::open(&coop.node, &coop.key)?;
-    let coops = sender.client.get("/v1/cooperatives").await?;
-    let window = coops["open_window"]
-        .as_u64()
-        .context("node did not say the open window")?;
-    sender
-        .send_and_report(Action::CloseSettlementWindow { window }, !coop.no_wait)
-        .await
-}
-
 /// Propose a governance action; once committed, show the new proposal.
 async fn propose(coop: &CoopOpts, action: ProposeAction) -> Result<i32> {
     let action = gov_action(action)?;
@@ -371,4 +428,22 @@ async fn approve(coop: &CoopOpts, proposal: u64) -> Result<i32> {
         super::proposals::print_one(&sender.client, proposal).await?;
     }
     Ok(code)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_duration_ms;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration_ms("500ms").unwrap(), 500);
+        assert_eq!(parse_duration_ms("90").unwrap(), 90_000);
+        assert_eq!(parse_duration_ms("90s").unwrap(), 90_000);
+        assert_eq!(parse_duration_ms("15m").unwrap(), 900_000);
+        assert_eq!(parse_duration_ms("1h").unwrap(), 3_600_000);
+        assert_eq!(parse_duration_ms("1d").unwrap(), 86_400_000);
+        for bad in ["", "h", "1w", "-1s", "1.5h", "99999999999999999999d"] {
+            assert!(parse_duration_ms(bad).is_err(), "{bad}");
+        }
+    }
 }

@@ -59,9 +59,12 @@ fn describe(p: &Value) -> String {
     };
     let status = match p["status"].as_str() {
         Some("executed") => format!("executed at height {}", p["executed_height"]),
+        // Approvals passed 2/3 but the action could not be carried out on
+        // the state of that moment: nothing changed.
         Some("failed") => format!(
-            "failed at height {}: {}",
+            "failed at height {} ({}), nothing changed: {}",
             p["failed"]["height"],
+            p["failed"]["code"].as_str().unwrap_or("?"),
             p["failed"]["reason"].as_str().unwrap_or("?")
         ),
         Some(other) => other.to_string(),

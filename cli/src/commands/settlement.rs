@@ -1,5 +1,6 @@
 //! `kopnet settlement report`: what each cooperative sent, received, earned
-//! and owes, for the open window or a closed one.
+//! and owes, for the open window (with the schedule: when its cut-off
+//! falls) or a closed one.
 
 use crate::amount::format_signed;
 use anyhow::{Context, Result};
@@ -38,7 +39,7 @@ pub async fn report(args: ReportArgs) -> Result<i32> {
         .as_array()
         .context("no cooperatives")?;
     let window = match args.window {
-        None => open_window(&coops, list)?,
+        None => open_window(&coops, list, client.get("/v1/params").await?)?,
         Some(n) => closed_window(&client, list, n).await?,
     };
     let json_out = matches!(args.format, ReportFormat::Json)
@@ -46,7 +47,7 @@ pub async fn report(args: ReportArgs) -> Result<i32> {
     if json_out {
         println!(
             "{}",
-            json!({"window": window.number, "open": window.settled.is_none(), "settled": window.settled, "rows": window.rows})
+            json!({"window": window.number, "open": window.settled.is_none(), "settled": window.settled, "schedule": window.schedule, "rows": window.rows})
         );
         return Ok(0);
     }
@@ -69,11 +70,15 @@ pub async fn report(args: ReportArgs) -> Result<i32> {
 struct WindowReport {
     number: u64,
     settled: Option<bool>,
+    /// The open window's schedule (`period_ms`, `next_cutoff_ms`); null for
+    /// a closed one.
+    schedule: Value,
     rows: Vec<Value>,
 }
 
-/// The open window: every cooperative's running figures.
-fn open_window(coops: &Value, list: &[Value]) -> Result<WindowReport> {
+/// The open window: every cooperative's running figures, and when it closes
+/// (`params`: the node's `GET /v1/params`).
+fn open_window(coops: &Value, list: &[Value], params: Value) -> Result<WindowReport> {
     let rows = list
         .iter()
         .map(|c| {
@@ -87,9 +92,15 @@ fn open_window(coops: &Value, list: &[Value]) -> Result<WindowReport> {
     let open = coops["open_window"]
         .as_u64()
         .context("node did not say the open window")?;
+    let schedule = &params["settlement"];
     Ok(WindowReport {
         number: open,
         settled: None,
+        schedule: json!({
+            "period_ms": schedule["period_ms"],
+            "offset_ms": schedule["offset_ms"],
+            "next_cutoff_ms": schedule["next_cutoff_ms"],
+        }),
         rows,
     })
 }
@@ -115,8 +126,27 @@ async fn closed_window(client: &Client, list: &[Value], n: u64) -> Result<Window
     Ok(WindowReport {
         number: n,
         settled: window["settled"].as_bool(),
+        schedule: Value::Null,
         rows,
     })
+}
+
+/// When the open window closes, in words: the period, and how far the next
+/// cut-off is from this machine's clock (the chain's clock is its blocks'
+/// times; this is only for reading).
+fn schedule_words(schedule: &Value) -> String {
+    let period_s = schedule["period_ms"].as_u64().unwrap_or(0) / 1_000;
+    let Some(cutoff_ms) = schedule["next_cutoff_ms"].as_u64() else {
+        return format!("windows close every {period_s} s");
+    };
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0);
+    let wait_s = cutoff_ms.saturating_sub(now_ms).div_ceil(1_000);
+    format!(
+        "windows close every {period_s} s; the first block past the next cut-off, in about {wait_s} s, closes this one if anything happened in it"
+    )
 }
 
 /// A figure of a row, 0 if missing.
@@ -145,7 +175,11 @@ fn print_summary_csv(rows: &[Value]) {
 fn print_summary_table(window: &WindowReport) {
     let settled = window.settled;
     let window_label = match settled {
-        None => format!("{} (open)", window.number),
+        None => format!(
+            "{} (open; {})",
+            window.number,
+            schedule_words(&window.schedule)
+        ),
         Some(_) => window.number.to_string(),
     };
     println!(

@@ -9,6 +9,8 @@ mod up;
 
 use anyhow::Result;
 use clap::Subcommand;
+use kopnet_ledger::bounds::ValidatorLimits;
+use kopnet_ledger::schedule::SettlementSchedule;
 use kopnet_testnet::cluster::layout;
 use std::path::PathBuf;
 
@@ -22,6 +24,19 @@ pub enum TestnetCommand {
         validators: usize,
         #[arg(long, default_value_t = 1)]
         observers: usize,
+        /// The settlement period in seconds (at least 5), written into the
+        /// genesis: a window closes at the first block past each cut-off.
+        #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(5..=604_800))]
+        window_secs: u64,
+        /// The genesis's limit on the number of validators.
+        #[arg(long, default_value_t = ValidatorLimits::default().validators_max)]
+        validators_max: u32,
+        /// The genesis's limit on one validator's voting power.
+        #[arg(long, default_value_t = ValidatorLimits::default().voting_power_max)]
+        voting_power_max: u64,
+        /// The genesis's limit on all validators' voting power together.
+        #[arg(long, default_value_t = ValidatorLimits::default().voting_power_total_max)]
+        voting_power_total_max: u64,
     },
     /// Create a local cooperative city, start its nodes and drive demo traffic.
     Up(up::UpArgs),
@@ -35,8 +50,21 @@ pub async fn run(cmd: TestnetCommand) -> Result<i32> {
             dir,
             validators,
             observers,
+            window_secs,
+            validators_max,
+            voting_power_max,
+            voting_power_total_max,
         } => {
-            let layout = layout::init(&dir, validators, observers)?;
+            let rules = layout::GenesisRules {
+                settlement: SettlementSchedule::every(window_secs.saturating_mul(1_000)),
+                validator_limits: ValidatorLimits {
+                    validators_max,
+                    voting_power_max,
+                    voting_power_total_max,
+                },
+            };
+            let layout =
+                layout::init_with(&dir, validators, observers, &vec![1; validators], rules)?;
             for node in &layout.nodes {
                 println!(
                     "{:<10} {:<20} {}  {}",

@@ -4,7 +4,7 @@
 use anyhow::Result;
 use kopnet_node::api::client::Client;
 use kopnet_testnet::cluster::layout::Layout;
-use kopnet_testnet::cluster::traffic::{percentile, Traffic};
+use kopnet_testnet::cluster::traffic::{percentile, SettlementProgress, Traffic};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -80,11 +80,36 @@ pub(super) async fn check_until_agreed(layout: &Layout, all_running: bool) -> Ch
     checks
 }
 
+/// The schedule and every window it closed during the run (number, the
+/// block that closed it and that block's time, settled or not).
+fn settlement_json(settlement: &SettlementProgress) -> Value {
+    let windows: Vec<Value> = settlement
+        .windows
+        .iter()
+        .map(|w| {
+            json!({
+                "number": w.number,
+                "closed_at_height": w.closed_at_height,
+                "closed_at_ms": w.closed_at_ms,
+                "settled": w.settled,
+            })
+        })
+        .collect();
+    json!({
+        "period_ms": settlement.period_ms,
+        "offset_ms": settlement.offset_ms,
+        "windows_closed": settlement.windows_closed,
+        "windows_settled": settlement.windows_settled(),
+        "windows": windows,
+    })
+}
+
 /// The run's figures and the checks' verdict, as text or one JSON object;
 /// exit code 0 if every check passed, else 1.
 pub(super) fn summarize(
     traffic: &Traffic,
     checks: &Checks,
+    settlement: &SettlementProgress,
     elapsed: Duration,
     json_out: bool,
 ) -> Result<i32> {
@@ -110,6 +135,7 @@ pub(super) fn summarize(
         "latency_ms_p50": p50,
         "latency_ms_p99": p99,
         "nodes": checks.nodes,
+        "settlement": settlement_json(settlement),
     });
     if json_out {
         println!("{summary}");
@@ -125,6 +151,12 @@ pub(super) fn summarize(
         }
         println!("  rejected        {:?}", stats.rejected);
         println!("  latency         p50 {p50} ms, p99 {p99} ms (submit to commit)");
+        println!(
+            "  settlement      {} windows closed on schedule (every {} s), {} settled",
+            settlement.windows_closed,
+            settlement.period_ms / 1_000,
+            settlement.windows_settled()
+        );
         println!(
             "  invariants      {}",
             if checks.ok {

@@ -1,18 +1,23 @@
 //! `kopnet testnet up`: the main job. Creates a cooperative city, starts its
 //! nodes as separate processes, registers members and merchants, drives demo
-//! traffic with fees and net debit caps in force, closes a settlement window
-//! every minute, shows live progress and ends with a checked summary (the
-//! checks and the summary are in `summary.rs`).
+//! traffic with fees and net debit caps in force, shows live progress and
+//! ends with a checked summary (the checks and the summary are in
+//! `summary.rs`). Settlement windows close on the chain's schedule (every
+//! `--window-secs`, set in the genesis: the first block past each cut-off
+//! closes the open window); the run acknowledges each closed window for
+//! every cooperative with a position in it, as the demo's banks pay at once,
+//! and settles the last ones after the load stops.
 
 use super::summary::{check_until_agreed, summarize};
 use crate::amount::format_signed;
 use anyhow::{bail, Context, Result};
-use kopnet_ledger::{Action, CoopId};
+use kopnet_ledger::schedule::SettlementSchedule;
+use kopnet_ledger::CoopId;
 use kopnet_node::api::client::Client;
 use kopnet_node::keyfile;
 use kopnet_testnet::cluster::layout::{self, Layout};
 use kopnet_testnet::cluster::process::NodeProcess;
-use kopnet_testnet::cluster::traffic::{percentile, Traffic};
+use kopnet_testnet::cluster::traffic::{percentile, SettlementProgress, Traffic};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -36,8 +41,9 @@ pub struct UpArgs {
     /// Start the network and demo accounts, but send no traffic.
     #[arg(long)]
     pub no_traffic: bool,
-    /// Seconds between settlement window closes.
-    #[arg(long, default_value_t = 60)]
+    /// The settlement period in seconds (at least 5), written into the
+    /// genesis: a window closes at the first block past each cut-off.
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(5..=604_800))]
     pub window_secs: u64,
     /// Demo members per cooperative.
     #[arg(long, default_value_t = 100)]
@@ -96,7 +102,17 @@ pub async fn up(args: UpArgs) -> Result<i32> {
             rand::random::<u32>()
         ))
     });
-    let layout = layout::init(&dir, args.validators, args.observers)?;
+    let rules = layout::GenesisRules {
+        settlement: SettlementSchedule::every(args.window_secs.saturating_mul(1_000)),
+        ..layout::GenesisRules::default()
+    };
+    let layout = layout::init_with(
+        &dir,
+        args.validators,
+        args.observers,
+        &vec![1; args.validators],
+        rules,
+    )?;
     say(json_out, &format!("kopnet testnet in {}", dir.display()));
     let mut procs = Vec::new();
     for node in &layout.nodes {
@@ -169,6 +185,7 @@ async fn run_network(
             .clone()
             .follow_commits(follow_node(layout)?, stop_rx.clone()),
     );
+    let settler = tokio::spawn(traffic.clone().settle_on_schedule(stop_rx.clone()));
     let load = if args.no_traffic {
         say(
             json_out,
@@ -185,13 +202,18 @@ async fn run_network(
     if let Some(load) = load {
         let _ = load.await;
     }
+    let _ = settler.await;
     let all_running = drain(&traffic, procs).await;
     follower.abort();
-    if all_running {
-        settle_last_window(&traffic, &driven, json_out).await;
-    }
+    let settlement = settle_windows(&traffic, all_running, json_out).await;
     let checks = check_until_agreed(layout, all_running).await;
-    summarize(&traffic, &checks, driven.load_elapsed, json_out)
+    summarize(
+        &traffic,
+        &checks,
+        &settlement,
+        driven.load_elapsed,
+        json_out,
+    )
 }
 
 /// The demo's cooperatives with their keys, and its members and merchants
@@ -257,15 +279,11 @@ fn follow_node(layout: &Layout) -> Result<Client> {
 struct Driven {
     /// How long the load ran.
     load_elapsed: Duration,
-    /// The next settlement window to close.
-    window: u64,
-    /// A window fell due as the run ended: it is closed after the load stops.
-    final_window_due: bool,
 }
 
-/// Once a second until the duration is up or Ctrl-C: close a settlement
-/// window when one is due, sweep expired submissions, warn of stopped nodes
-/// and show progress (every second on a terminal, every 5 s otherwise).
+/// Once a second until the duration is up or Ctrl-C: sweep expired
+/// submissions, warn of stopped nodes and show progress (every second on a
+/// terminal, every 5 s otherwise).
 async fn drive(
     args: &UpArgs,
     traffic: &Traffic,
@@ -277,9 +295,6 @@ async fn drive(
     let started = Instant::now();
     let deadline = args.duration.map(|d| started + Duration::from_secs(d));
     let mut tick = tokio::time::interval(Duration::from_secs(1));
-    let mut last_window = Instant::now();
-    let mut window = 0u64;
-    let mut final_window_due = false;
     let mut last_committed = 0u64;
     let tty = std::io::stdout().is_terminal() && !json_out;
     let stopped = interrupted(interrupt.clone());
@@ -289,17 +304,8 @@ async fn drive(
             _ = &mut stopped => break,
             _ = tick.tick() => {}
         }
-        let window_due =
-            !args.no_traffic && last_window.elapsed() >= Duration::from_secs(args.window_secs);
         if deadline.is_some_and(|d| Instant::now() >= d) {
-            // A window due now (`--duration 60` with the default 60-s
-            // window) is closed after the load stops, with the others'.
-            final_window_due = window_due;
             break;
-        }
-        if window_due {
-            last_window = Instant::now();
-            window = close_and_acknowledge(traffic, window, json_out).await;
         }
         traffic.sweep();
         warn_of_stopped_nodes(procs, json_out);
@@ -315,29 +321,7 @@ async fn drive(
     }
     Ok(Driven {
         load_elapsed: started.elapsed(),
-        window,
-        final_window_due,
     })
-}
-
-/// Close settlement window `window` and have the cooperatives with a
-/// position acknowledge it; returns the next window to close (the same one
-/// if closing failed).
-async fn close_and_acknowledge(traffic: &Traffic, window: u64, json_out: bool) -> u64 {
-    if let Err(e) = traffic
-        .submit_coop(
-            0,
-            Action::CloseSettlementWindow { window },
-            "settlement_close",
-        )
-        .await
-    {
-        say(json_out, &format!("closing window {window} failed: {e}"));
-        window
-    } else {
-        acknowledge(traffic, window).await;
-        window + 1
-    }
 }
 
 fn warn_of_stopped_nodes(procs: &mut [NodeProcess], json_out: bool) {
@@ -415,52 +399,28 @@ async fn drain(traffic: &Traffic, procs: &mut [NodeProcess]) -> bool {
     all_running
 }
 
-/// With the load stopped, a window that fell due at the end is closed, and
-/// the last closed window is settled, before the summary: the demo's banks
-/// pay at once, so every window ends acknowledged.
-async fn settle_last_window(traffic: &Traffic, driven: &Driven, json_out: bool) {
-    let mut window = driven.window;
-    if driven.final_window_due {
-        match traffic.close_window().await {
-            Ok(closed) => window = closed + 1,
-            Err(e) => say(json_out, &format!("closing the last window failed: {e}")),
-        }
-    }
-    if window > 0 {
-        if let Err(e) = traffic.settle_window(window - 1).await {
+/// With the load stopped (and every node running), every window the
+/// schedule closed is acknowledged and settled before the summary: the
+/// demo's banks pay at once. The open window stays open; it closes at its
+/// cut-off like every other.
+async fn settle_windows(
+    traffic: &Traffic,
+    all_running: bool,
+    json_out: bool,
+) -> SettlementProgress {
+    let settled = match all_running {
+        true => traffic.settle_windows().await,
+        false => traffic.acknowledge_windows(false).await,
+    };
+    match settled {
+        Ok(progress) => progress,
+        Err(e) => {
             say(
                 json_out,
-                &format!("settling window {} failed: {e}", window - 1),
+                &format!("settling the closed windows failed: {e}"),
             );
+            traffic.progress().unwrap_or_default()
         }
-    }
-}
-
-async fn acknowledge(traffic: &Traffic, window: u64) {
-    // Wait (bounded) for the close to commit, then every cooperative with a
-    // position acknowledges: the demo's banks settle at once.
-    let node = &traffic.coops[0].node;
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while Instant::now() < deadline {
-        if let Ok(w) = node.get(&format!("/v1/settlement/windows/{window}")).await {
-            let entries = w["entries"].as_object().cloned().unwrap_or_default();
-            for (c, coop) in traffic.coops.iter().enumerate() {
-                let owes = entries
-                    .get(coop.id.as_str())
-                    .is_some_and(|e| e["position"].as_i64().unwrap_or(0) != 0);
-                if owes {
-                    let _ = traffic
-                        .submit_coop(
-                            c,
-                            Action::AcknowledgeSettlement { window },
-                            "settlement_ack",
-                        )
-                        .await;
-                }
-            }
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
     }
 }
 

@@ -53,6 +53,12 @@ pub struct Cluster {
 
 impl Cluster {
     pub fn init(validators: usize, observers: usize) -> Cluster {
+        Cluster::init_with(validators, observers, &[])
+    }
+
+    /// [`Cluster::init`] with extra `kopnet testnet init` flags (the
+    /// genesis's settlement period, validator limits, ...).
+    pub fn init_with(validators: usize, observers: usize, flags: &[&str]) -> Cluster {
         let dir = tempfile::tempdir().unwrap();
         let net = dir.path().join("net");
         let status = Command::new(kopnet())
@@ -64,6 +70,7 @@ impl Cluster {
                 "--observers",
                 &observers.to_string(),
             ])
+            .args(flags)
             .stdout(Stdio::null())
             .status()
             .unwrap();
@@ -93,7 +100,12 @@ impl Cluster {
     }
 
     pub fn start(validators: usize, observers: usize) -> Cluster {
-        let mut cluster = Cluster::init(validators, observers);
+        Cluster::start_with(validators, observers, &[])
+    }
+
+    /// [`Cluster::start`] with extra `kopnet testnet init` flags.
+    pub fn start_with(validators: usize, observers: usize, flags: &[&str]) -> Cluster {
+        let mut cluster = Cluster::init_with(validators, observers, flags);
         for i in 0..cluster.nodes.len() {
             cluster.start_node(i);
         }

@@ -11,11 +11,14 @@
 //!   executed block is written in one atomic batch, together with the
 //!   transaction and history indexes (`index.rs`).
 //!
-//! `run.rs` holds the rule for one transaction inside a block, shared by the
-//! proposer and the validators so the two cannot disagree. Reads are in
+//! `run.rs` holds the rule for one transaction inside a block, and
+//! `begin.rs` what a block does before its transactions (the settlement
+//! schedule's cut-off), both shared by the proposer and the validators so
+//! the two cannot disagree. Reads are in
 //! `queries.rs` and `quote.rs`; typed errors in `errors.rs`.
 
 mod apply;
+mod begin;
 mod errors;
 mod executed;
 #[cfg(feature = "fault-injection")]

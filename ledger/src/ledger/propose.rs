@@ -79,7 +79,11 @@ impl<S: Storage> Ledger<S> {
         sigs: &dyn SignatureCheck,
     ) -> (ExecutedBlock, Vec<(Hash, Rejection)>) {
         let height = self.height.saturating_add(1);
+        let time_ms = context
+            .time_ms
+            .max(self.last_block_time_ms.saturating_add(1));
         let mut overlay = Overlay::new(&self.state);
+        self.begin_block(&mut overlay, height, time_ms);
         let mut chosen = Vec::new();
         let mut results = Vec::new();
         let mut changed = Vec::new();
@@ -110,9 +114,7 @@ impl<S: Storage> Ledger<S> {
         }
         let hashes: Vec<Hash> = chosen.iter().map(|(h, _)| *h).collect();
         let BlockContext {
-            proposer,
-            time_ms,
-            evidence,
+            proposer, evidence, ..
         } = context;
         let evidence = self.admissible_evidence(height, evidence);
         let header = BlockHeader {
@@ -123,7 +125,7 @@ impl<S: Storage> Ledger<S> {
             tx_root: tx_root(&hashes),
             tx_count: u32::try_from(hashes.len()).unwrap_or(u32::MAX),
             proposer,
-            time_ms: time_ms.max(self.last_block_time_ms.saturating_add(1)),
+            time_ms,
             evidence_root: evidence_root(&evidence),
         };
         let txs = chosen.into_iter().map(|(_, tx)| tx).collect();

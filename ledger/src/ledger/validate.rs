@@ -32,7 +32,8 @@ impl<S: Storage> Ledger<S> {
     }
 
     /// The header checks (chain, height, parent, previous state root, size,
-    /// transaction root) and each transaction run in block order. The first
+    /// transaction root), the block's start (the settlement cut-off) and
+    /// each transaction run in block order. The first
     /// transaction that cannot be admitted makes the whole block invalid.
     pub(super) fn execute_block(
         &self,
@@ -41,6 +42,7 @@ impl<S: Storage> Ledger<S> {
     ) -> Result<Execution, BlockError> {
         let hashes = self.check_header(block)?;
         let mut overlay = Overlay::new(&self.state);
+        self.begin_block(&mut overlay, block.header.height, block.header.time_ms);
         let mut results = Vec::with_capacity(block.txs.len());
         let mut changed = Vec::with_capacity(block.txs.len());
         let mut fees = Vec::with_capacity(block.txs.len());

@@ -1,7 +1,7 @@
 //! Shared test harness: a demo city ledger and helpers to run blocks.
 #![allow(dead_code)]
 
-use kopnet_ledger::ledger::BlockLimits;
+use kopnet_ledger::ledger::{BlockContext, BlockLimits};
 use kopnet_ledger::testkit::{demo_genesis, demo_signers, key_for, Signers};
 use kopnet_ledger::{
     AccountKind, Action, CoopId, Genesis, KycTier, Ledger, Rejection, Storage, Transaction,
@@ -59,6 +59,43 @@ impl<S: Storage> Harness<S> {
         let outcome = self.ledger.apply_block(&block, &VerifyAll, vec![]).unwrap();
         self.ledger.check_invariants().unwrap();
         outcome.results.into_iter().map(|(_, r)| r).collect()
+    }
+
+    /// Put `txs` in one block with header time `time_ms` (at least the
+    /// parent's + 1) and apply it, validated as a peer would.
+    pub fn block_at(&mut self, time_ms: u64, txs: Vec<Transaction>) -> Vec<Result<(), Rejection>> {
+        let context = BlockContext {
+            proposer: coop("ksp-sejahtera"),
+            time_ms,
+            evidence: Vec::new(),
+        };
+        let (executed, skipped) =
+            self.ledger
+                .build_executed_block(&txs, context, BlockLimits::default(), &VerifyAll);
+        assert!(skipped.is_empty(), "not admitted: {skipped:?}");
+        let block = executed.into_block();
+        let outcome = self.ledger.apply_block(&block, &VerifyAll, vec![]).unwrap();
+        self.ledger.check_invariants().unwrap();
+        outcome.results.into_iter().map(|(_, r)| r).collect()
+    }
+
+    /// Let the block clock reach the settlement schedule's next cut-off: an
+    /// empty block at that time, which closes the open window if anything
+    /// happened in it. Returns the number of the window it closed.
+    pub fn cut_off(&mut self) -> Option<u64> {
+        let schedule = self.ledger.params().unwrap().settlement;
+        let time = schedule
+            .next_cutoff_after(self.ledger.last_block_time_ms())
+            .unwrap();
+        let open = self.ledger.counters().open_window;
+        self.block_at(time, vec![]);
+        (self.ledger.counters().open_window > open).then_some(open)
+    }
+
+    /// [`Harness::cut_off`] for a window that must close: its number.
+    pub fn close_window(&mut self) -> u64 {
+        self.cut_off()
+            .expect("the open window had activity and closes")
     }
 
     /// One transaction in its own block.

@@ -84,6 +84,8 @@ pub enum Op {
         agent: usize,
         amount: u64,
     },
+    /// A cooperative asks to close the open window (offset 0) or a later
+    /// one: always refused, windows close on the schedule.
     Close {
         by: usize,
         window_offset: u8,
@@ -162,6 +164,15 @@ fn deposit() -> impl Strategy<Value = u64> {
     ]
 }
 
+/// Cash-in amounts: deposits, and some at or below the Rp 1.000 fee of
+/// another cooperative's counter (refused: `fee_exceeds_amount`).
+fn cash_in() -> impl Strategy<Value = u64> {
+    prop_oneof![
+        4 => deposit(),
+        1 => 1u64..=1_500,
+    ]
+}
+
 fn op() -> impl Strategy<Value = Op> {
     let m = 0..MEMBERS;
     let c = 0..COOPS;
@@ -172,7 +183,7 @@ fn op() -> impl Strategy<Value = Op> {
             .prop_map(|(from, to, amount, idem)| Op::Pay { from, to, amount, idem }),
         3 => (0..COOPS, 0..MEMBERS, -1i8..=1, 0u8..6)
             .prop_map(|(pick, to, delta, idem)| Op::PayNearCap { pick, to, delta, idem }),
-        2 => (c.clone(), m.clone(), deposit())
+        2 => (c.clone(), m.clone(), cash_in())
             .prop_map(|(agent, member, amount)| Op::CashIn { agent, member, amount }),
         2 => (m.clone(), c.clone(), amount())
             .prop_map(|(member, agent, amount)| Op::CashOut { member, agent, amount }),
@@ -200,8 +211,22 @@ fn step() -> impl Strategy<Value = Step> {
     ]
 }
 
-pub fn blocks() -> impl Strategy<Value = Vec<Vec<Step>>> {
-    prop::collection::vec(prop::collection::vec(step(), 1..10), 1..14)
+/// One block: whether its time passes the settlement schedule's next
+/// cut-off (the block then closes the open window before its transactions,
+/// if anything happened in it), and its steps.
+#[derive(Debug, Clone)]
+pub struct BlockPlan {
+    pub cutoff: bool,
+    pub steps: Vec<Step>,
+}
+
+pub fn blocks() -> impl Strategy<Value = Vec<BlockPlan>> {
+    let block = (
+        prop::bool::weighted(0.3),
+        prop::collection::vec(step(), 1..10),
+    )
+        .prop_map(|(cutoff, steps)| BlockPlan { cutoff, steps });
+    prop::collection::vec(block, 1..14)
 }
 
 // ---------------------------------------------------------------- the model
@@ -234,6 +259,8 @@ pub struct Model {
     pub credit_not_counted: u64,
     pub idem: BTreeMap<(usize, u8), (usize, u64)>,
     pub windows: Vec<ModelWindow>,
+    /// Whether any leg moved money in the open window.
+    pub activity: bool,
 }
 
 impl Model {
@@ -275,6 +302,7 @@ impl Model {
         }
         self.balances.insert(from, have - amount);
         self.credit(to, amount)?;
+        self.activity = true;
         let (x, y) = (self.home(from), self.home(to));
         if x != y {
             let a = i128::from(amount);
@@ -364,6 +392,10 @@ impl Model {
                 if amount == 0 {
                     return Err("zero_amount");
                 }
+                // The agent signs alone: the deposit must exceed its fees.
+                if member_home(member) != agent && amount <= 1_000 {
+                    return Err("fee_exceeds_amount");
+                }
                 self.credit(Acct::Float(agent), amount)?;
                 self.transfer(Acct::Float(agent), Acct::M(member), amount)?;
                 if member_home(member) != agent {
@@ -390,7 +422,7 @@ impl Model {
                 Ok(())
             }
             Op::Close { .. } | Op::PayNearCap { .. } => unreachable!("resolved when signed"),
-            Op::CloseAt { window, .. } => self.close_window(window),
+            Op::CloseAt { .. } => Err("window_closes_on_schedule"),
             Op::Ack { coop, window } => self.acknowledge(coop, window),
         }
     }
@@ -425,12 +457,27 @@ impl Model {
         Ok(())
     }
 
+    /// A block passed a cut-off: the open window closes if anything happened
+    /// in it. Returns whether it closed.
+    pub fn cut_off(&mut self) -> bool {
+        if !self.activity {
+            return false;
+        }
+        self.activity = false;
+        self.close_window();
+        true
+    }
+
+    /// What a cooperative may still come to owe: NDC + open position +
+    /// unsettled debits (the network's NDC is 0).
+    pub fn headroom(&self, p: usize) -> i128 {
+        let ndc = if p == NETWORK { 0 } else { i128::from(NDC) };
+        ndc + self.position[p] + self.unsettled_debit[p]
+    }
+
     /// Close the open window: positions move to the unsettled sums; a window
     /// only the network is in settles at once.
-    fn close_window(&mut self, window: u64) -> Result<(), &'static str> {
-        if window != self.windows.len() as u64 {
-            return Err("window_not_open");
-        }
+    fn close_window(&mut self) {
         let mut positions = BTreeMap::new();
         for p in 0..=COOPS {
             if self.position[p] != 0 {
@@ -449,7 +496,6 @@ impl Model {
             self.settle(&mut window);
         }
         self.windows.push(window);
-        Ok(())
     }
 
     /// A participant acknowledges a window; the last acknowledgement (the

@@ -1,12 +1,25 @@
-//! Governance proposals, for the cooperatives that vote on them and the
-//! regulators who follow them: `GET /v1/proposals` (newest first, at most
-//! [`PROPOSALS_PAGE_MAX`]) and `GET /v1/proposals/{id}`.
+//! Governance, for the cooperatives that vote and the regulators who follow
+//! them: `GET /v1/proposals` (newest first, at most [`PROPOSALS_PAGE_MAX`]),
+//! `GET /v1/proposals/{id}`, and `GET /v1/params`, the rules in force
+//! (fee rules, balance caps, the settlement schedule with its next cut-off,
+//! the validator limits and the ceilings no vote can pass).
+//!
+//! A proposal's status is `open`, `executed` (with `executed_height`) or
+//! `failed`: approvals passed 2/3 but the action could not be carried out
+//! on the state of that moment, so nothing changed; `failed` holds the
+//! height, the rejection `code` (`total_voting_power_exceeded`, ...) and
+//! the `reason` in words. A proposal refused when it was made never gets
+//! an id: its transaction is rejected with the code instead.
+//!
+//! Nothing here can panic on what the state holds: power sums are taken in
+//! `u128` (no sum of `u64` can overflow it) and shown clamped to `u64`.
 
 use super::queries::ledger_read;
 use super::{ApiError, ApiResult, ApiState};
 use axum::extract::{Path, State};
 use axum::Json;
-use kopnet_ledger::governance::{is_supermajority, Proposal, ProposalStatus};
+use kopnet_ledger::bounds::{PARTICIPANTS_MAX, VALIDATORS_CEILING, VOTING_POWER_TOTAL_CEILING};
+use kopnet_ledger::governance::{Proposal, ProposalStatus};
 use kopnet_ledger::state::StateRead;
 use kopnet_ledger::types::Cooperative;
 use serde_json::{json, Value};
@@ -44,24 +57,85 @@ pub async fn proposal(
     }
 }
 
+/// `GET /v1/params`: the rules in force and how far governance may move
+/// them.
+pub async fn params(State(state): State<ApiState>) -> ApiResult<Json<Value>> {
+    let ledger = ledger_read(&state)?;
+    let params = ledger
+        .params()
+        .ok_or_else(|| ApiError::internal("the ledger has no parameters"))?;
+    let last_block_time_ms = ledger.last_block_time_ms();
+    let validators = ledger.validators();
+    let total_power = clamp(power_sum(validators.iter().map(|(_, p)| *p)));
+    let schedule = params.settlement;
+    let limits = params.validator_limits;
+    Ok(Json(json!({
+        "height": ledger.height(),
+        "fee_rules": serde_json::to_value(&params.fee_rules).unwrap_or(Value::Null),
+        "tier_limits": serde_json::to_value(params.tier_limits).unwrap_or(Value::Null),
+        "settlement": {
+            "period_ms": schedule.period_ms,
+            "offset_ms": schedule.offset_ms,
+            "open_window": ledger.counters().open_window,
+            "last_block_time_ms": last_block_time_ms,
+            // The first block at or past this time closes the open window
+            // (if anything happened in it).
+            "next_cutoff_ms": schedule.next_cutoff_after(last_block_time_ms),
+        },
+        "validator_limits": {
+            "validators_max": limits.validators_max,
+            "voting_power_max": limits.voting_power_max,
+            "voting_power_total_max": limits.voting_power_total_max,
+        },
+        "ceilings": {
+            "validators": VALIDATORS_CEILING,
+            "voting_power_total": VOTING_POWER_TOTAL_CEILING,
+            "participants": PARTICIPANTS_MAX,
+        },
+        "validators": validators.len(),
+        "total_voting_power": total_power,
+        "participants": params.participants.len(),
+    })))
+}
+
+/// A sum of voting powers, in `u128`.
+fn power_sum(powers: impl Iterator<Item = u64>) -> u128 {
+    powers.fold(0u128, |sum, p| sum.saturating_add(u128::from(p)))
+}
+
+/// A `u128` figure as a JSON number (clamped: it only shows).
+fn clamp(value: u128) -> u64 {
+    u64::try_from(value).unwrap_or(u64::MAX)
+}
+
+/// Strictly more than two thirds, in `u128` (the ledger's rule).
+fn supermajority(signed: u128, total: u128) -> bool {
+    match (signed.checked_mul(3), total.checked_mul(2)) {
+        (Some(a), Some(b)) => a > b,
+        _ => false,
+    }
+}
+
 /// A proposal with its approvals weighed against today's voting power.
 fn proposal_json(proposal: &Proposal, cooperatives: &[Cooperative]) -> Value {
     let active = cooperatives.iter().filter(|c| c.active);
-    // Saturating: a store written before the ledger bounded the total
-    // must not be able to take this handler down.
-    let total_power = active
-        .clone()
-        .fold(0u64, |sum, c| sum.saturating_add(c.voting_power));
-    let approved_power = active
-        .filter(|c| proposal.approvals.contains(&c.id))
-        .fold(0u64, |sum, c| sum.saturating_add(c.voting_power));
+    let total_power = power_sum(active.clone().map(|c| c.voting_power));
+    let approved_power = power_sum(
+        active
+            .filter(|c| proposal.approvals.contains(&c.id))
+            .map(|c| c.voting_power),
+    );
     let (status, executed_height, failed) = match &proposal.status {
         ProposalStatus::Open => ("open", None, None),
         ProposalStatus::Executed { height } => ("executed", Some(*height), None),
-        ProposalStatus::Failed { height, reason } => (
+        ProposalStatus::Failed {
+            height,
+            code,
+            reason,
+        } => (
             "failed",
             None,
-            Some(json!({"height": height, "reason": reason})),
+            Some(json!({"height": height, "code": code, "reason": reason})),
         ),
     };
     json!({
@@ -69,12 +143,61 @@ fn proposal_json(proposal: &Proposal, cooperatives: &[Cooperative]) -> Value {
         "proposer": proposal.proposer.as_str(),
         "action": serde_json::to_value(&proposal.action).unwrap_or(Value::Null),
         "approvals": proposal.approvals.iter().map(|c| c.as_str()).collect::<Vec<_>>(),
-        "approved_power": approved_power,
-        "total_power": total_power,
-        "supermajority": is_supermajority(approved_power, total_power),
+        "approved_power": clamp(approved_power),
+        "total_power": clamp(total_power),
+        "supermajority": supermajority(approved_power, total_power),
         "status": status,
         "created_height": proposal.created_height,
         "executed_height": executed_height,
         "failed": failed,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kopnet_ledger::{CoopId, GovAction};
+    use std::collections::BTreeSet;
+
+    fn coop(id: &str, voting_power: u64) -> Cooperative {
+        let id = CoopId::new(id).unwrap();
+        Cooperative::new(id.clone(), id.to_string(), None, voting_power, 0)
+    }
+
+    /// A store can hold any figure (written before the ledger bounded
+    /// voting power, or damaged): the handler still answers.
+    #[test]
+    fn powers_past_u64_do_not_panic() {
+        let cooperatives = vec![coop("a", u64::MAX), coop("b", u64::MAX), coop("c", 1)];
+        let proposal = Proposal {
+            id: 0,
+            proposer: CoopId::new("a").unwrap(),
+            action: GovAction::SetVotingPower {
+                id: CoopId::new("b").unwrap(),
+                voting_power: u64::MAX,
+            },
+            approvals: BTreeSet::from([CoopId::new("a").unwrap(), CoopId::new("b").unwrap()]),
+            status: ProposalStatus::Failed {
+                height: 7,
+                code: "total_voting_power_exceeded".into(),
+                reason: "total_voting_power_exceeded: ...".into(),
+            },
+            created_height: 5,
+        };
+        let json = proposal_json(&proposal, &cooperatives);
+        assert_eq!(json["total_power"], u64::MAX);
+        assert_eq!(json["approved_power"], u64::MAX);
+        assert_eq!(json["supermajority"], true);
+        assert_eq!(json["status"], "failed");
+        assert_eq!(json["failed"]["code"], "total_voting_power_exceeded");
+        assert_eq!(json["failed"]["height"], 7);
+    }
+
+    #[test]
+    fn supermajority_is_strict() {
+        assert!(!supermajority(2, 3));
+        assert!(supermajority(3, 4));
+        assert!(!supermajority(0, 0));
+        assert!(!supermajority(u128::MAX, u128::MAX));
+    }
 }

@@ -61,5 +61,6 @@ pub fn routes() -> Router<ApiState> {
         .route("/v1/evidence", get(evidence::evidence))
         .route("/v1/proposals", get(governance::proposals))
         .route("/v1/proposals/{id}", get(governance::proposal))
+        .route("/v1/params", get(governance::params))
         .route("/v1/admin/isolate", post(write::isolate))
 }

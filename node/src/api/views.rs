@@ -204,6 +204,7 @@ pub fn window_json(window: &SettlementWindow) -> Value {
     json!({
         "number": window.number,
         "closed_at_height": window.closed_at_height,
+        "closed_at_ms": window.closed_at_ms,
         "settled": window.settled,
         "entries": entries,
     })

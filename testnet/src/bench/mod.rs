@@ -1,14 +1,19 @@
 //! `kopnet bench`: start a local network as `kopnet testnet up` does, drive an
 //! open-loop load, and measure committed throughput at the observer,
 //! submit-to-commit latency, CPU, peak RSS and bytes on disk per committed tx.
+//! Settlement windows close on the chain's schedule during the load (every
+//! `window_secs`, set in the genesis) and the cooperatives acknowledge them
+//! as `testnet up` does; the report's `settlement` says how many closed and
+//! settled.
 
 pub mod chart;
 pub mod sampler;
 
-use crate::cluster::layout::{self, InitError, Layout};
+use crate::cluster::layout::{self, GenesisRules, InitError, Layout};
 use crate::cluster::process::{NodeProcess, NodeProcessError};
 use crate::cluster::traffic::{percentile, Traffic, TrafficError};
 use chart::ChartError;
+use kopnet_ledger::schedule::SettlementSchedule;
 use kopnet_ledger::types::InvalidCoopId;
 use kopnet_ledger::CoopId;
 use kopnet_node::api::client::Client;
@@ -72,6 +77,9 @@ pub struct BenchConfig {
     pub rate: u64,
     pub members: usize,
     pub out: PathBuf,
+    /// The settlement period (s): windows close on this schedule during
+    /// the load and are acknowledged.
+    pub window_secs: u64,
 }
 
 /// One second of the run, as seen at the observer.
@@ -140,7 +148,17 @@ pub async fn run(config: &BenchConfig) -> Result<Value, BenchError> {
             rand::random::<u32>()
         ))
     });
-    let layout = layout::init(&dir, config.validators, config.observers)?;
+    let rules = GenesisRules {
+        settlement: SettlementSchedule::every(config.window_secs.saturating_mul(1_000)),
+        ..GenesisRules::default()
+    };
+    let layout = layout::init_with(
+        &dir,
+        config.validators,
+        config.observers,
+        &vec![1; config.validators],
+        rules,
+    )?;
     log(&format!("kopnet bench network in {}", dir.display()));
     let mut procs = Vec::new();
     for node in &layout.nodes {
@@ -238,6 +256,8 @@ struct LoadSummary {
     /// the report counts only what the timed load cost.
     disk_bytes_at_start: Vec<u64>,
     cpu_seconds_at_start: Vec<f64>,
+    /// Windows closed on the schedule during the run and settled after.
+    settlement: Value,
 }
 
 /// Where the latency samples and the commit count stood at the last sample.
@@ -269,6 +289,7 @@ async fn drive(
         .map(|n| Client::new(&n.api_url))
         .ok_or(BenchError::NoNodes)?;
     let follower = tokio::spawn(traffic.clone().follow_commits(follow_node, stop_rx.clone()));
+    let settler = tokio::spawn(traffic.clone().settle_on_schedule(stop_rx.clone()));
     let base = mark(&traffic)?;
     let disk_bytes_at_start: Vec<u64> = layout.nodes.iter().map(|n| data_bytes(&n.home)).collect();
     let cpu_seconds_at_start: Vec<f64> = procs
@@ -285,11 +306,13 @@ async fn drive(
     let elapsed = started.elapsed();
     let _ = stop_tx.send(true);
     let _ = load.await;
+    let _ = settler.await;
     let drain_deadline = Instant::now() + DRAIN_TIMEOUT;
     while traffic.outstanding() > 0 && Instant::now() < drain_deadline {
         tokio::time::sleep(POLL_INTERVAL).await;
     }
     follower.abort();
+    let settlement = settlement_json(&traffic).await;
     let stats = traffic
         .stats
         .lock()
@@ -308,8 +331,30 @@ async fn drive(
         rejected: json!(stats.rejected),
         disk_bytes_at_start,
         cpu_seconds_at_start,
+        settlement,
     };
     Ok((summary, samples))
+}
+
+/// After the load: settle every window the schedule closed, and say how
+/// many closed and settled (`error` if the nodes could not be asked).
+async fn settlement_json(traffic: &Traffic) -> Value {
+    match traffic.settle_windows().await {
+        Ok(p) => {
+            log(&format!(
+                "settlement: {} windows closed on schedule (every {} s), {} settled",
+                p.windows_closed,
+                p.period_ms / 1_000,
+                p.windows_settled()
+            ));
+            json!({
+                "period_ms": p.period_ms,
+                "windows_closed": p.windows_closed,
+                "windows_settled": p.windows_settled(),
+            })
+        }
+        Err(e) => json!({"error": e.to_string()}),
+    }
 }
 
 /// The load driver over the layout's cooperatives, its accounts registered.
@@ -456,6 +501,7 @@ fn build_report(
             "disk_bytes": n.disk_bytes,
             "disk_bytes_per_tx": round1(*d),
         })).collect::<Vec<_>>(),
+        "settlement": s.settlement,
         "per_second": samples.iter().map(|x| json!({
             "second": x.second,
             "committed": x.committed,
@@ -483,6 +529,11 @@ pub fn render_table(report: &Value) -> String {
     out.push_str(&format!(
         "  peak RSS max (MB)           {}\n  disk bytes per tx (max)     {}\n  rejected                    {}\n",
         report["rss_mb_max"], report["disk_bytes_per_tx"], report["rejected_by_reason"]
+    ));
+    let settlement = &report["settlement"];
+    out.push_str(&format!(
+        "  settlement windows          {} closed on schedule, {} settled\n",
+        settlement["windows_closed"], settlement["windows_settled"]
     ));
     out.push_str(&format!(
         "\n  {:<18} {:<10} {:>8} {:>8} {:>10} {:>12} {:>10}\n",

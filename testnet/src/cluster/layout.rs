@@ -12,6 +12,9 @@
 
 use super::ports::PortsError;
 use kopnet_consensus::Keypair;
+use kopnet_ledger::bounds::ValidatorLimits;
+use kopnet_ledger::genesis::GenesisError;
+use kopnet_ledger::schedule::SettlementSchedule;
 use kopnet_ledger::types::InvalidCoopId;
 use kopnet_ledger::{CoopId, Genesis, GenesisCooperative};
 use kopnet_node::config::{ConsensusConfig, NodeConfig, Role};
@@ -34,6 +37,27 @@ const CITY: [(&str, &str); 4] = [
 const CONSUMER: (&str, &str) = ("konsumen-rukun", "Koperasi Konsumen Rukun (consumer)");
 /// Net debit cap of every demo cooperative: Rp 50.000.000.
 pub const DEMO_NDC: u64 = 50_000_000;
+/// A local network's settlement period: a window closes every minute.
+pub const DEMO_SETTLEMENT_PERIOD_MS: u64 = 60_000;
+
+/// The rules a local network's genesis sets besides its cooperatives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GenesisRules {
+    /// When settlement windows close.
+    pub settlement: SettlementSchedule,
+    /// The limits on the validator set.
+    pub validator_limits: ValidatorLimits,
+}
+
+impl Default for GenesisRules {
+    /// Windows every [`DEMO_SETTLEMENT_PERIOD_MS`], the default limits.
+    fn default() -> Self {
+        GenesisRules {
+            settlement: SettlementSchedule::every(DEMO_SETTLEMENT_PERIOD_MS),
+            validator_limits: ValidatorLimits::default(),
+        }
+    }
+}
 /// Most validators a local network has.
 const VALIDATORS_MAX: usize = 20;
 /// Most observers a local network has.
@@ -64,6 +88,8 @@ pub enum InitError {
     Ports(#[from] PortsError),
     #[error("cannot encode testnet.json: {0}")]
     Encode(serde_json::Error),
+    #[error("the genesis would not be valid: {0}")]
+    Genesis(#[from] GenesisError),
 }
 
 /// An I/O step of [`init`] on `path`, failing with that context.
@@ -196,6 +222,26 @@ pub fn init_with_power(
     observers: usize,
     voting_power: &[u64],
 ) -> Result<Layout, InitError> {
+    init_with(
+        dir,
+        validators,
+        observers,
+        voting_power,
+        GenesisRules::default(),
+    )
+}
+
+/// [`init_with_power`] with the genesis `rules` (settlement schedule,
+/// validator limits); a genesis those rules make invalid is refused
+/// ([`InitError::Genesis`]) before any genesis file or node home is
+/// written.
+pub fn init_with(
+    dir: &Path,
+    validators: usize,
+    observers: usize,
+    voting_power: &[u64],
+    rules: GenesisRules,
+) -> Result<Layout, InitError> {
     check_init(dir, validators, observers, voting_power)?;
     create_dir(&dir.join("coops"))?;
     create_dir(&dir.join("wallets"))?;
@@ -203,9 +249,13 @@ pub fn init_with_power(
 
     let coop_keys = new_coop_keys(dir, validators)?;
     let genesis_coops = genesis_cooperatives(&coop_keys, voting_power)?;
+    let mut ledger = Genesis::new(&chain_id, genesis_coops);
+    ledger.settlement = rules.settlement;
+    ledger.validator_limits = rules.validator_limits;
+    ledger.validate()?;
     let (observer_entries, observer_homes) = new_observer_homes(dir, observers)?;
     let genesis = NetworkGenesis {
-        ledger: Genesis::new(&chain_id, genesis_coops),
+        ledger,
         observers: observer_entries,
     };
     let genesis_json = genesis.to_json();

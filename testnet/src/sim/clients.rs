@@ -15,8 +15,9 @@
 //! Cooperatives first register their members and a merchant and mint their
 //! opening balances; then the mix is payments within and across
 //! cooperatives (members and merchants), cash-in and cash-out at any
-//! cooperative's counter, settlement-window closes and acknowledgements,
-//! and the governance plan's proposals and approvals.
+//! cooperative's counter, acknowledgements of the settlement windows the
+//! schedule closed (every node closes them at the same block; no client
+//! can), and the governance plan's proposals and approvals.
 
 use super::config::timing;
 use super::governance::{Governance, Note};
@@ -245,12 +246,6 @@ impl Clients {
                 Action::CashOut {
                     agent: agent_id.clone(),
                     amount: rng.gen_range(5_000..=200_000),
-                },
-            )),
-            83..=90 => Some((
-                agent,
-                Action::CloseSettlementWindow {
-                    window: ledger.counters().open_window,
                 },
             )),
             _ => {

@@ -197,6 +197,9 @@ impl Simulation {
         ledger.txs_signed = self.clients.counts.txs_signed;
         ledger.txs_resubmitted = self.clients.counts.txs_resubmitted;
         ledger.governance_executed = self.clients.governance().executed;
+        let (closed, settled) = self.settlement_windows();
+        ledger.windows_closed = closed;
+        ledger.windows_settled = settled;
         ledger.set_changes = self.checker.set_changes;
         ledger.joined_precommits = self.checker.standby_precommits;
         let mut faults = self.faults;
@@ -611,6 +614,28 @@ impl Simulation {
         );
         let now = self.now_ms;
         self.call(node, |h| h.start(now))
+    }
+
+    /// Settlement windows the longest honest chain closed on the schedule,
+    /// and how many of them settled.
+    fn settlement_windows(&self) -> (u64, u64) {
+        let Some(host) = self
+            .nodes
+            .iter()
+            .filter(|n| n.is_honest())
+            .filter_map(|n| n.host.as_ref())
+            .max_by_key(|h| h.height())
+        else {
+            return (0, 0);
+        };
+        let Ok(ledger) = host.state().ledger.read() else {
+            return (0, 0);
+        };
+        let settled = ledger.windows().iter().filter(|w| w.settled).count();
+        (
+            ledger.counters().open_window,
+            u64::try_from(settled).unwrap_or(u64::MAX),
+        )
     }
 
     /// The clients act against the longest honest chain's committed state.

@@ -103,6 +103,10 @@ pub struct LedgerCounts {
     pub empty_blocks: u64,
     /// Governance proposals executed.
     pub governance_executed: u64,
+    /// Settlement windows the schedule closed, and those settled (on the
+    /// longest honest chain at the end).
+    pub windows_closed: u64,
+    pub windows_settled: u64,
     /// Heights whose validator set differs from the previous height's.
     pub set_changes: u64,
     /// Precommits in agreed certificates by the cooperative that joined
@@ -127,6 +131,8 @@ impl AddAssign for LedgerCounts {
         self.txs_rejected += o.txs_rejected;
         self.empty_blocks += o.empty_blocks;
         self.governance_executed += o.governance_executed;
+        self.windows_closed += o.windows_closed;
+        self.windows_settled += o.windows_settled;
         self.set_changes += o.set_changes;
         self.joined_precommits += o.joined_precommits;
         self.blocks_caught_up += o.blocks_caught_up;
@@ -144,6 +150,8 @@ impl fmt::Display for LedgerCounts {
             ("transactions rejected (reason code)", self.txs_rejected),
             ("empty blocks", self.empty_blocks),
             ("governance proposals executed", self.governance_executed),
+            ("settlement windows closed (schedule)", self.windows_closed),
+            ("settlement windows settled", self.windows_settled),
             ("validator-set changes in effect", self.set_changes),
             ("precommits by the joined validator", self.joined_precommits),
             ("blocks caught up (all nodes)", self.blocks_caught_up),

@@ -5,6 +5,7 @@
 //! cooperative, and the genesis every node opens its ledger from.
 
 use kopnet_consensus::{Hash, Keypair, PublicKey};
+use kopnet_ledger::schedule::{SettlementSchedule, SETTLEMENT_PERIOD_MS_MIN};
 use kopnet_ledger::{AccountKind, CoopId, Genesis, GenesisCooperative, KycTier};
 use rand::seq::SliceRandom;
 use rand::Rng;
@@ -142,8 +143,12 @@ impl World {
         if standby {
             powers.push(0);
         }
+        let mut genesis = Genesis::new(CHAIN_ID, genesis_coops);
+        // Windows close on the schedule at every node's same block: often
+        // enough that a run closes and settles several.
+        genesis.settlement = SettlementSchedule::every(SETTLEMENT_PERIOD_MS_MIN);
         World {
-            genesis: Genesis::new(CHAIN_ID, genesis_coops),
+            genesis,
             coops,
             powers,
             byzantine,

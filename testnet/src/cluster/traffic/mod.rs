@@ -13,8 +13,8 @@
 //! - [`plan`]: what to send next, drawn from the [`Mix`], signed.
 //! - [`submit`]: the open-loop submission loop and what happens to a
 //!   submission that fails.
-//! - [`settle`]: cooperative transactions sent one at a time (settlement
-//!   window closes and acknowledgements).
+//! - [`settle`]: acknowledging the settlement windows the chain's schedule
+//!   closes (no cooperative closes one itself).
 //! - [`follow`]: matching commits to submissions, giving up lost ones.
 //! - [`stats`]: the figures reported ([`Stats`], [`percentile`]).
 
@@ -27,6 +27,7 @@ mod stats;
 mod submit;
 
 pub use demo::{CoopDemo, OPENING_BALANCE};
+pub use settle::{ClosedWindow, SettlementProgress};
 pub use signer::{Signer, SignerSlot};
 pub use stats::{percentile, Stats};
 
@@ -54,8 +55,6 @@ pub enum TrafficError {
         hash: String,
         code: String,
     },
-    #[error("closing window {window}: {code}")]
-    CloseRejected { window: u64, code: String },
     #[error("cooperative {coop}'s node did not say the open window")]
     NoOpenWindow { coop: String },
     #[error("no cooperative number {0}")]
@@ -78,6 +77,8 @@ pub struct Traffic {
     rng: Mutex<StdRng>,
     /// What the load sends (see [`Mix`]).
     mix: Mix,
+    /// The settlement windows seen closed and acknowledged.
+    settlement: Mutex<SettlementProgress>,
 }
 
 impl std::fmt::Debug for Traffic {
@@ -129,6 +130,7 @@ impl Traffic {
             tracked: Arc::default(),
             rng: Mutex::new(StdRng::from_entropy()),
             mix: Mix::default(),
+            settlement: Mutex::default(),
         }
     }
 

@@ -1,0 +1,24 @@
+//! What a block does before its transactions, the same on the proposer and
+//! on every validator: the settlement schedule's cut-off. A block whose
+//! time passes a cut-off its parent had not reached closes the open window
+//! (if it had any activity) before its own transactions run, so those
+//! belong to the next window (see [`crate::settlement::close_on_schedule`]).
+
+use super::Ledger;
+use crate::settlement;
+use crate::state::{Overlay, StateRead};
+use crate::storage::Storage;
+
+impl<S: Storage> Ledger<S> {
+    /// Run the start of block `height` with header time `time_ms` on
+    /// `overlay` (the block's own, before any transaction); returns the
+    /// settlement window it closed, if any.
+    pub(super) fn begin_block<B: StateRead + ?Sized>(
+        &self,
+        overlay: &mut Overlay<'_, B>,
+        height: u64,
+        time_ms: u64,
+    ) -> Option<u64> {
+        settlement::close_on_schedule(overlay, height, self.last_block_time_ms, time_ms)
+    }
+}
