@@ -1,12 +1,15 @@
 //! Building the next block: the proposer picks admissible candidates in
 //! order and executes them as it goes, so the block it proposes is already
-//! executed.
+//! executed. Like every block, it first removes the idempotency records
+//! that expire at its time (see [`crate::idempotency`]).
 
 use super::executed::Execution;
+use super::payment_records::BlockBase;
 use super::run::SignatureCheck;
 use super::{ExecutedBlock, Ledger};
 use crate::block::{tx_root, Block, BlockHeader, BLOCK_BYTES_MAX, BLOCK_TXS_MAX};
 use crate::evidence::{evidence_root, EvidenceRecord};
+use crate::idempotency;
 use crate::rejection::Rejection;
 use crate::state::Overlay;
 use crate::storage::Storage;
@@ -79,7 +82,18 @@ impl<S: Storage> Ledger<S> {
         sigs: &dyn SignatureCheck,
     ) -> (ExecutedBlock, Vec<(Hash, Rejection)>) {
         let height = self.height.saturating_add(1);
-        let mut overlay = Overlay::new(&self.state);
+        let time_ms = context
+            .time_ms
+            .max(self.last_block_time_ms.saturating_add(1));
+        // A store that cannot be read gives an empty block: no payment can
+        // be checked against its records (the node stops at its next
+        // write anyway).
+        let (base, candidates) = match self.block_base(candidates, time_ms) {
+            Ok(base) => (base, candidates),
+            Err(_) => (BlockBase::without_records(&self.state), &[][..]),
+        };
+        let mut overlay = Overlay::new(&base);
+        idempotency::expire(&mut overlay, &self.state.idempotency_days(), time_ms);
         let mut chosen = Vec::new();
         let mut results = Vec::new();
         let mut changed = Vec::new();
@@ -97,7 +111,7 @@ impl<S: Storage> Ledger<S> {
                 break;
             }
             let hash = tx.hash();
-            match self.run_tx(&mut overlay, tx, hash, height, sigs) {
+            match self.run_tx(&mut overlay, tx, hash, (height, time_ms), sigs) {
                 Ok(ran) => {
                     bytes = bytes.saturating_add(size);
                     chosen.push((hash, tx.clone()));
@@ -110,9 +124,7 @@ impl<S: Storage> Ledger<S> {
         }
         let hashes: Vec<Hash> = chosen.iter().map(|(h, _)| *h).collect();
         let BlockContext {
-            proposer,
-            time_ms,
-            evidence,
+            proposer, evidence, ..
         } = context;
         let evidence = self.admissible_evidence(height, evidence);
         let header = BlockHeader {
@@ -123,7 +135,7 @@ impl<S: Storage> Ledger<S> {
             tx_root: tx_root(&hashes),
             tx_count: u32::try_from(hashes.len()).unwrap_or(u32::MAX),
             proposer,
-            time_ms: time_ms.max(self.last_block_time_ms.saturating_add(1)),
+            time_ms,
             evidence_root: evidence_root(&evidence),
         };
         let txs = chosen.into_iter().map(|(_, tx)| tx).collect();

@@ -8,6 +8,7 @@ use super::run::SignatureCheck;
 use super::{ExecutedBlock, Ledger};
 use crate::block::{tx_root, Block, BLOCK_BYTES_MAX, BLOCK_TXS_MAX};
 use crate::evidence::{check_list, evidence_root, EvidenceError};
+use crate::idempotency;
 use crate::state::Overlay;
 use crate::storage::Storage;
 use kopnet_primitives::{codec, Hash};
@@ -32,7 +33,8 @@ impl<S: Storage> Ledger<S> {
     }
 
     /// The header checks (chain, height, parent, previous state root, size,
-    /// transaction root) and each transaction run in block order. The first
+    /// transaction root), the expiry of idempotency records the block's time
+    /// calls for, and each transaction run in block order. The first
     /// transaction that cannot be admitted makes the whole block invalid.
     pub(super) fn execute_block(
         &self,
@@ -40,13 +42,18 @@ impl<S: Storage> Ledger<S> {
         sigs: &dyn SignatureCheck,
     ) -> Result<Execution, BlockError> {
         let hashes = self.check_header(block)?;
-        let mut overlay = Overlay::new(&self.state);
+        let time_ms = block.header.time_ms;
+        let base = self
+            .block_base(&block.txs, time_ms)
+            .map_err(|e| BlockError::Store(e.to_string()))?;
+        let mut overlay = Overlay::new(&base);
+        idempotency::expire(&mut overlay, &self.state.idempotency_days(), time_ms);
         let mut results = Vec::with_capacity(block.txs.len());
         let mut changed = Vec::with_capacity(block.txs.len());
         let mut fees = Vec::with_capacity(block.txs.len());
         for (index, (tx, hash)) in block.txs.iter().zip(hashes).enumerate() {
             let ran = self
-                .run_tx(&mut overlay, tx, hash, block.header.height, sigs)
+                .run_tx(&mut overlay, tx, hash, (block.header.height, time_ms), sigs)
                 .map_err(|reason| BlockError::InvalidTx { index, reason })?;
             results.push((hash, ran.result));
             changed.push(ran.changed);
