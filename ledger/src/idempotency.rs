@@ -46,9 +46,9 @@
 //! batch. A block reads the records its payments need by point lookup (at
 //! most [`DAYS_KEPT`] per payment) before it executes; start-up reads none.
 //! Expired days are deleted from disk a bounded number of records per block
-//! ([`SWEEP_RECORDS_MAX`], at least as many as a block can write, so the
-//! sweep keeps up): housekeeping, not part of the agreed state, since a
-//! block never reads a record of an expired day.
+//! ([`sweep_records_max`]: more than the block writes, so the sweep keeps
+//! up, and few in a quiet block): housekeeping, not part of the agreed
+//! state, since a block never reads a record of an expired day.
 
 use crate::block::BLOCK_TXS_MAX;
 use crate::rejection::Rejection;
@@ -60,11 +60,19 @@ use kopnet_primitives::{Hash, PublicKey};
 pub const DAY_MS: u64 = 86_400_000;
 /// Days a record is kept: the day of the block that wrote it and the next.
 pub const DAYS_KEPT: u64 = 2;
-/// Most expired records deleted from disk per block: a block writes at most
-/// [`BLOCK_TXS_MAX`] records, so the sweep deletes at least as fast as
-/// payments write and an expired day is gone within as many blocks as it
-/// took to fill it.
-pub const SWEEP_RECORDS_MAX: usize = BLOCK_TXS_MAX;
+/// Expired records a block deletes from disk besides one for each record it
+/// writes (see [`sweep_records_max`]).
+pub const SWEEP_RECORDS_BASE: usize = 2_000;
+
+/// Most expired records a block that writes `written` records deletes from
+/// disk: [`SWEEP_RECORDS_BASE`] more than it writes, so the sweep always
+/// deletes faster than payments write (a block writes at most
+/// [`BLOCK_TXS_MAX`] records), while a quiet block pays for few deletions
+/// (deleting costs about as much as writing; a day of a million payments
+/// leaves the disk over 500 blocks, not in one).
+pub fn sweep_records_max(written: usize) -> usize {
+    SWEEP_RECORDS_BASE.saturating_add(written.min(BLOCK_TXS_MAX))
+}
 
 const CHAIN_CONTEXT: &str = "kopnet 2026 idempotency day chain v1";
 

@@ -355,8 +355,8 @@ fn open_counting(
 
 /// Start-up reads the same entries whether the store holds 50 or 3,000
 /// idempotency records, and none of them; after the records' day expires
-/// they leave the disk in the expiring block (fewer than
-/// `SWEEP_RECORDS_MAX`).
+/// they leave the disk, `SWEEP_RECORDS_BASE` (2,000) per block that writes
+/// none.
 #[test]
 fn start_up_reads_no_record_and_expired_records_leave_the_disk() {
     let mut small = Harness::new(MemoryStorage::new(), 50_000_000);
@@ -381,18 +381,22 @@ fn start_up_reads_no_record_and_expired_records_leave_the_disk() {
     let day = large_open.state().idempotency_day(100).unwrap();
     assert_eq!(day.records, 3_000);
 
-    // The first block of day 102 removes day 100's entry and its records.
+    // The first block of day 102 removes day 100's entry from the state,
+    // and its records from the disk over two blocks.
+    assert_eq!(idempotency::SWEEP_RECORDS_BASE, 2_000);
     let coop_key = coop("ksp-sejahtera");
-    let nothing = large.sign(
-        &coop_key,
-        Action::Mint {
+    let mut stored = Vec::new();
+    for time_ms in [102 * DAY_MS, 102 * DAY_MS + 1] {
+        let mint = Action::Mint {
             member: large_budi,
             amount: 1,
-        },
-    );
-    block_at::<_, MemoryStorage>(&mut large.ledger, &mut [], &[nothing], 102 * DAY_MS);
-    assert_eq!(large.ledger.state().idempotency_days(), Vec::<u64>::new());
-    assert_eq!(large.ledger.stored_idempotency_records().unwrap(), 0);
+        };
+        let mint = large.sign(&coop_key, mint);
+        block_at::<_, MemoryStorage>(&mut large.ledger, &mut [], &[mint], time_ms);
+        assert_eq!(large.ledger.state().idempotency_days(), Vec::<u64>::new());
+        stored.push(large.ledger.stored_idempotency_records().unwrap());
+    }
+    assert_eq!(stored, vec![1_000, 0]);
     assert_eq!(large.ledger.state().len(), small_open.state().len() - 1);
 }
 

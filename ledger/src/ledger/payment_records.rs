@@ -125,7 +125,7 @@ impl<S: Storage> Ledger<S> {
     }
 
     /// Put a block's new records, filed under the day of `time_ms`, and the
-    /// deletion of up to [`idempotency::SWEEP_RECORDS_MAX`] records of
+    /// deletion of up to [`idempotency::sweep_records_max`] records of
     /// expired days into `batch`.
     pub(super) fn write_records(
         &self,
@@ -144,7 +144,7 @@ impl<S: Storage> Ledger<S> {
         let expired = self.store.scan_prefix_rev(
             keys::IDEMPOTENCY_PREFIX,
             Some(&first_live),
-            idempotency::SWEEP_RECORDS_MAX,
+            idempotency::sweep_records_max(records.len()),
         )?;
         for (key, _) in expired {
             batch.delete(key);
