@@ -52,7 +52,8 @@ impl SignatureCheck for Trusted {
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.as_slice() {
-        [command, dir] if command == "open" => return open(Path::new(dir)),
+        [command, dir] if command == "open" => return open(Path::new(dir)).map(drop),
+        [command, dir] if command == "expire" => return expire(open(Path::new(dir))?),
         [command, dir, payments, payers] if command == "fill" => {
             return fill(Path::new(dir), payers.parse()?, payments.parse()?);
         }
@@ -65,12 +66,14 @@ fn main() -> Result<()> {
         let dir = root.path().join(name);
         println!("== {name}: {payers} payers, {count} payments");
         fill(&dir, payers, count)?;
-        let status = Command::new(std::env::current_exe()?)
-            .arg("open")
-            .arg(&dir)
-            .status()?;
-        if !status.success() {
-            return Err(format!("the open of {name} failed: {status}").into());
+        for phase in ["open", "expire", "open"] {
+            let status = Command::new(std::env::current_exe()?)
+                .arg(phase)
+                .arg(&dir)
+                .status()?;
+            if !status.success() {
+                return Err(format!("{phase} of {name} failed: {status}").into());
+            }
         }
     }
     Ok(())
@@ -203,13 +206,13 @@ fn mb(kb: Option<u64>) -> String {
 }
 
 /// Open the store in `dir` as a node starts, and report.
-fn open(dir: &Path) -> Result<()> {
+fn open(dir: &Path) -> Result<Ledger<SledStorage>> {
     let (before, _) = rss_kb();
     let started = Instant::now();
     let store = SledStorage::open(dir, CACHE_BYTES_DEFAULT)?;
     let sled_took = started.elapsed();
     let (sled_rss, _) = rss_kb();
-    let mut ledger = Ledger::open(store, &demo_genesis(CHAIN, 4, 50_000_000))?;
+    let ledger = Ledger::open(store, &demo_genesis(CHAIN, 4, 50_000_000))?;
     let took = started.elapsed();
     let (after, peak) = rss_kb();
     println!(
@@ -226,6 +229,12 @@ fn open(dir: &Path) -> Result<()> {
         mb(after),
         mb(peak),
     );
+    Ok(ledger)
+}
+
+/// After a restart: a retry of a live id, then the expiry of the day two
+/// days later and the sweep of its records, reported.
+fn expire(mut ledger: Ledger<SledStorage>) -> Result<()> {
     let records = ledger.stored_idempotency_records()?;
     if records == 0 {
         return Ok(());

@@ -25,6 +25,9 @@ pub const STATE_PREFIX: &[u8] = b"S";
 pub const META_GENESIS: &[u8] = b"Mgenesis";
 pub const META_HEIGHT: &[u8] = b"Mheight";
 pub const META_LAST_HASH: &[u8] = b"Mlast_hash";
+/// The last block's header time (u64 BE), so that start-up need not decode
+/// the last block (up to 8 MiB) to learn it.
+pub const META_LAST_TIME: &[u8] = b"Mlast_time";
 
 fn with_prefix(prefix: u8, parts: &[&[u8]]) -> Vec<u8> {
     let mut out = vec![prefix];

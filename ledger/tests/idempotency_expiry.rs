@@ -459,3 +459,22 @@ fn a_block_whose_records_cannot_be_read_is_refused() {
     );
     assert!(empty.txs.is_empty());
 }
+
+/// Start-up takes the last block's time from its own key; a store written
+/// before that key existed still opens with the right time (read from the
+/// last block).
+#[test]
+fn start_up_knows_the_last_block_time_without_the_block() {
+    let (mut h, ani, budi) = city(MemoryStorage::new());
+    let tx = h.sign(&ani, pay(budi, 1_000, 1));
+    block_at::<_, MemoryStorage>(&mut h.ledger, &mut [], &[tx], DAY_100_NOON);
+    let store = h.ledger.storage().clone();
+    let reopened = Ledger::open(store.clone(), &h.genesis).unwrap();
+    assert_eq!(reopened.last_block_time_ms(), DAY_100_NOON);
+    let mut older = WriteBatch::default();
+    older.delete(kopnet_ledger::keys::META_LAST_TIME.to_vec());
+    store.commit(older).unwrap();
+    let reopened = Ledger::open(store, &h.genesis).unwrap();
+    assert_eq!(reopened.last_block_time_ms(), DAY_100_NOON);
+    assert_eq!(reopened.state_root(), h.ledger.state_root());
+}

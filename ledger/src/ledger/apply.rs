@@ -121,6 +121,10 @@ impl<S: Storage> Ledger<S> {
         batch.ops.extend(indexes.ops);
         batch.put(keys::META_HEIGHT.to_vec(), height.to_be_bytes().to_vec());
         batch.put(keys::META_LAST_HASH.to_vec(), hash.0.to_vec());
+        batch.put(
+            keys::META_LAST_TIME.to_vec(),
+            block.header.time_ms.to_be_bytes().to_vec(),
+        );
         batch.put(keys::root(height), root.0.to_vec());
         for (k, v) in extra {
             batch.put(keys::host(&k), v);

@@ -20,9 +20,9 @@
 //! **Start-up** ([`Ledger::open`]) reads the state map (accounts,
 //! cooperatives, windows, proposals, one entry per live day of idempotency
 //! records), rebuilds the state tree from it and checks the root against the
-//! stored one; it reads no idempotency record, no block but the last, and
-//! no index, so its time and memory do not grow with the number of payments
-//! made. Reads are in
+//! stored one; it reads no idempotency record, no block (the last block's
+//! time is kept under its own key) and no index, so its time and memory do
+//! not grow with the number of payments made. Reads are in
 //! `queries.rs` and `quote.rs`; typed errors in `errors.rs`.
 
 mod apply;
@@ -145,9 +145,11 @@ impl<S: Storage> Ledger<S> {
                 "state root at height {height} does not match the stored state"
             )));
         }
-        let last_block_time_ms = match height {
-            0 => 0,
-            h => match store.get(&keys::block(h))? {
+        let last_block_time_ms = match (height, store.get(keys::META_LAST_TIME)?) {
+            (0, _) => 0,
+            (_, Some(bytes)) => decode_u64(&bytes)?,
+            // A store written before the time was kept apart.
+            (h, None) => match store.get(&keys::block(h))? {
                 Some(bytes) => {
                     crate::block::Block::decode(&bytes)
                         .map_err(corrupt)?
