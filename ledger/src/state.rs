@@ -43,7 +43,9 @@ pub struct Counters {
     pub open_proposals: u32,
 }
 
-/// What a payment's idempotency id was first used for.
+/// What a payment's idempotency id was first used for. Kept on disk for the
+/// day of its block and the next one, then forgotten (see
+/// [`crate::idempotency`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IdempotencyRecord {
     pub tx: Hash,
