@@ -21,8 +21,10 @@
 //! block's changes share them. When a block moves `n` across a threshold, the
 //! tree is re-bucketed: leaf hashes are kept, but every bucket and node hash is
 //! recomputed (`O(n)`, once per doubling or halving of the state, so `O(1)`
-//! amortised per inserted entry; state entries are not deleted by the current
-//! ledger, so the shape cannot flap). The averages hold for key hashes that
+//! amortised per inserted entry). The only entries the ledger deletes are the
+//! per-day commitments of expired idempotency records (one entry a day, see
+//! [`crate::idempotency`]), so a state sitting on a threshold re-buckets at
+//! most about once a day. The averages hold for key hashes that
 //! are spread evenly, which blake3 gives keys not chosen to collide; someone
 //! able to register many ground keys could crowd one bucket and make updates
 //! to that bucket cost its size, not more. [`StateTree::last_work`] reports
@@ -31,6 +33,12 @@
 //! **Proofs.** A proof for one key carries `bits`, its bucket number, the
 //! bucket's leaves and the `bits` sibling hashes up to `top`; it shows either
 //! the key's value or that the key is absent.
+//!
+//! **What it holds.** Every entry of the in-memory state map, and nothing
+//! else: payments' idempotency records are kept on disk and enter the tree
+//! through their day's entry ([`crate::state::StateKey::IdempotencyDay`]),
+//! so the tree's memory and the work of building it at start-up follow the
+//! number of accounts, cooperatives, windows and proposals, not of payments.
 //!
 //! All hashes are blake3 in derive-key mode with their own contexts.
 

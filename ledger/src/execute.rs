@@ -2,10 +2,11 @@
 
 use crate::fees::{FeeKind, FeeParty, FeeRule};
 use crate::governance;
+use crate::idempotency;
 use crate::legs::{self, LegKind};
 use crate::rejection::Rejection;
 use crate::settlement;
-use crate::state::{IdempotencyRecord, Overlay, StateKey, StateRead, StateValue};
+use crate::state::{IdempotencyRecord, Overlay, StateRead};
 use crate::tx::{Action, IdempotencyId, Transaction};
 use crate::types::{
     AccountId, AccountKind, AccountStatus, Amount, CoopId, Cooperative, KycTier, MemberAccount,
@@ -95,6 +96,8 @@ pub fn bump_nonce<B: StateRead + ?Sized>(state: &mut Overlay<'_, B>, tx: &Transa
 #[derive(Debug, Clone, Copy)]
 pub struct ExecContext {
     pub height: u64,
+    /// The block's header time (ms since the Unix epoch).
+    pub time_ms: u64,
     pub tx_hash: Hash,
 }
 
@@ -240,6 +243,9 @@ struct PaymentRequest<'a> {
     idempotency_id: &'a IdempotencyId,
 }
 
+/// A payment's id against the payer's live records (the last
+/// [`idempotency::DAYS_KEPT`] days of block time; an expired record is gone,
+/// see [`crate::idempotency`]).
 fn check_idempotency<S: StateRead + ?Sized>(
     state: &S,
     p: &PaymentRequest<'_>,
@@ -290,16 +296,13 @@ fn pay<B: StateRead + ?Sized>(
         agent: None,
     };
     charge_fees(state, kind, payer_home != payee.home, p.amount, &parties)?;
-    state.put(
-        StateKey::Idempotency(p.payer, *p.idempotency_id),
-        StateValue::Idempotency(IdempotencyRecord {
-            tx: ctx.tx_hash,
-            to: p.to,
-            amount: p.amount,
-            memo: p.memo.to_string(),
-        }),
-    );
-    Ok(())
+    let record = IdempotencyRecord {
+        tx: ctx.tx_hash,
+        to: p.to,
+        amount: p.amount,
+        memo: p.memo.to_string(),
+    };
+    idempotency::remember(state, p.payer, *p.idempotency_id, record, ctx.time_ms)
 }
 
 fn active_coop<S: StateRead + ?Sized>(state: &S, id: &CoopId) -> Result<Cooperative, Rejection> {

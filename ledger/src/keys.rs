@@ -4,6 +4,7 @@
 //! | prefix | key                         | value                     |
 //! |--------|-----------------------------|---------------------------|
 //! | `S`    | encoded `StateKey`          | encoded `StateValue`      |
+//! | `I`    | day (u64 BE), payer, id     | encoded `IdempotencyRecord` |
 //! | `B`    | height (u64 BE)             | encoded block             |
 //! | `K`    | block hash                  | height (u64 BE)           |
 //! | `R`    | height (u64 BE)             | state root after it       |
@@ -14,6 +15,7 @@
 //! | `X`    | host-chosen key             | host data (certificates)  |
 //! | `M`    | meta name                   | genesis hash, height, ... |
 
+use crate::tx::IdempotencyId;
 use kopnet_primitives::{Hash, PublicKey};
 
 /// Most transactions one page of a member's history holds.
@@ -23,6 +25,9 @@ pub const STATE_PREFIX: &[u8] = b"S";
 pub const META_GENESIS: &[u8] = b"Mgenesis";
 pub const META_HEIGHT: &[u8] = b"Mheight";
 pub const META_LAST_HASH: &[u8] = b"Mlast_hash";
+/// The last block's header time (u64 BE), so that start-up need not decode
+/// the last block (up to 8 MiB) to learn it.
+pub const META_LAST_TIME: &[u8] = b"Mlast_time";
 
 fn with_prefix(prefix: u8, parts: &[&[u8]]) -> Vec<u8> {
     let mut out = vec![prefix];
@@ -34,6 +39,17 @@ fn with_prefix(prefix: u8, parts: &[&[u8]]) -> Vec<u8> {
 
 pub fn state(encoded_key: &[u8]) -> Vec<u8> {
     with_prefix(b'S', &[encoded_key])
+}
+/// Payment idempotency records, by day first (see [`crate::idempotency`]):
+/// a day's records are one contiguous range, deleted together.
+pub const IDEMPOTENCY_PREFIX: &[u8] = b"I";
+pub fn idempotency(day: u64, payer: &PublicKey, id: &IdempotencyId) -> Vec<u8> {
+    with_prefix(b'I', &[&day.to_be_bytes(), &payer.0, id])
+}
+/// The first key of `day`'s records: every record of an earlier day sorts
+/// below it.
+pub fn idempotency_day_start(day: u64) -> Vec<u8> {
+    with_prefix(b'I', &[&day.to_be_bytes()])
 }
 pub fn block(height: u64) -> Vec<u8> {
     with_prefix(b'B', &[&height.to_be_bytes()])

@@ -2,12 +2,16 @@
 //!
 //! Every node runs this crate on every block and must reach the same state.
 //! There is no wall clock, no floating point, no hash-map iteration: state is
-//! one ordered map ([`state`]), amounts are whole rupiah in `u64` with checked
+//! one ordered map ([`state`]; payments' idempotency records are kept on disk
+//! beside it), amounts are whole rupiah in `u64` with checked
 //! arithmetic, positions are `i128`.
 //!
 //! * [`types`]: cooperatives, member accounts, tiers, account ids.
 //! * [`tx`]: signed transactions and their actions.
 //! * [`execute`]: admission (chain, signer, nonce) and execution of actions.
+//! * [`idempotency`]: payment idempotency records, kept two days of block
+//!   time on disk and committed per day, so no per-payment record lives in
+//!   memory or is read at start-up.
 //! * [`legs`]: the single rule for moving money: a leg from an account homed at
 //!   X to one homed at Y moves `position[X] -= a`, `position[Y] += a`, under
 //!   the net debit cap. Cash-in and cash-out are mint/burn at the agent's float
@@ -58,6 +62,7 @@ pub mod execute;
 pub mod fees;
 pub mod genesis;
 pub mod governance;
+pub mod idempotency;
 pub mod invariants;
 pub mod keys;
 pub mod ledger;

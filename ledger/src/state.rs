@@ -6,6 +6,11 @@
 //! directly: a block runs in a block [`Overlay`], each transaction in a nested
 //! overlay that is merged only when the transaction succeeds. A failed
 //! transaction or a failed store write therefore changes nothing.
+//!
+//! One kind of entry never enters the committed map: a payment's
+//! [`IdempotencyRecord`]. There is one per payment ever made, so the ledger
+//! keeps them on disk only, by day, and commits to each day's records
+//! through one small [`IdempotencyDay`] entry (see [`crate::idempotency`]).
 
 use crate::bounds::ValidatorLimits;
 use crate::fees::FeeRule;
@@ -46,13 +51,25 @@ pub struct Counters {
     pub open_proposals: u32,
 }
 
-/// What a payment's idempotency id was first used for.
+/// What a payment's idempotency id was first used for. Kept on disk for the
+/// day of its block and the next one, then forgotten (see
+/// [`crate::idempotency`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IdempotencyRecord {
     pub tx: Hash,
     pub to: PublicKey,
     pub amount: Amount,
     pub memo: String,
+}
+
+/// The commitment to one day's idempotency records: how many there are and
+/// a hash chain over them in the order they were written (see
+/// [`crate::idempotency`]). Removed, with the day's records, when the day
+/// expires.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdempotencyDay {
+    pub records: u64,
+    pub chain: Hash,
 }
 
 /// Names every entry of the agreed state.
@@ -68,7 +85,13 @@ pub enum StateKey {
     Balance(AccountId),
     Window(u64),
     Proposal(u64),
+    /// A payment's idempotency record. Written by execution into overlays
+    /// only: the ledger stores it on disk under its day, never in
+    /// [`State`], and reads it back by point lookup when a block needs it.
     Idempotency(PublicKey, IdempotencyId),
+    /// The commitment to the idempotency records of one day of block time
+    /// (days since the Unix epoch).
+    IdempotencyDay(u64),
 }
 
 /// The value stored under a [`StateKey`] (the variant always matches the key).
@@ -83,6 +106,7 @@ pub enum StateValue {
     Window(SettlementWindow),
     Proposal(Proposal),
     Idempotency(IdempotencyRecord),
+    IdempotencyDay(IdempotencyDay),
 }
 
 /// Read access to state; typed getters are provided on top of `get_ref`.
@@ -157,6 +181,12 @@ pub trait StateRead {
             _ => None,
         }
     }
+    fn idempotency_day(&self, day: u64) -> Option<IdempotencyDay> {
+        match self.get(&StateKey::IdempotencyDay(day)) {
+            Some(StateValue::IdempotencyDay(d)) => Some(d),
+            _ => None,
+        }
+    }
 }
 
 /// The committed state: one ordered map.
@@ -195,6 +225,17 @@ impl State {
     pub fn insert(&mut self, key: StateKey, value: StateValue) {
         self.entries.insert(key, value);
     }
+
+    /// The days that have idempotency records, oldest first.
+    pub fn idempotency_days(&self) -> Vec<u64> {
+        self.entries
+            .range(StateKey::IdempotencyDay(0)..=StateKey::IdempotencyDay(u64::MAX))
+            .filter_map(|(key, _)| match key {
+                StateKey::IdempotencyDay(day) => Some(*day),
+                _ => None,
+            })
+            .collect()
+    }
 }
 
 impl StateRead for State {
@@ -220,6 +261,10 @@ impl<'a, B: StateRead + ?Sized> Overlay<'a, B> {
 
     pub fn put(&mut self, key: StateKey, value: StateValue) {
         self.writes.insert(key, Some(value));
+    }
+
+    pub fn delete(&mut self, key: StateKey) {
+        self.writes.insert(key, None);
     }
 
     pub fn writes(&self) -> &BTreeMap<StateKey, Option<StateValue>> {

@@ -1,9 +1,11 @@
-//! Applying a block: its state writes, the commitment's new root, the
-//! indexes and the host's entries land in storage in one atomic, durable
-//! batch, or none do. The in-memory state moves only after the batch is
-//! durable.
+//! Applying a block: its state writes, its payments' idempotency records
+//! (stored by day, outside the state map; see [`crate::idempotency`]), the
+//! commitment's new root, the indexes and the host's entries land in storage
+//! in one atomic, durable batch, or none do. The in-memory state moves only
+//! after the batch is durable.
 
 use super::executed::Execution;
+use super::payment_records::take_records;
 use super::queries::validators_of;
 use super::run::SignatureCheck;
 use super::{corrupt, index, ExecutedBlock, Ledger, LedgerError};
@@ -103,6 +105,7 @@ impl<S: Storage> Ledger<S> {
         after: impl FnOnce(&[(PublicKey, u64)]) -> HostEntries,
     ) -> Result<BlockOutcome, LedgerError> {
         let height = block.header.height;
+        let records = take_records(&mut execution.writes);
         let validators_before = self.validators();
         let validators_after = validators_after(&self.state, &mut execution.writes);
         extra.extend(after(&validators_after));
@@ -113,10 +116,15 @@ impl<S: Storage> Ledger<S> {
         index::index_block(&mut indexes, block, hash, &execution)?;
 
         let mut batch = WriteBatch::default();
+        self.write_records(&mut batch, &records, block.header.time_ms)?;
         let root = self.update_commitment(&mut batch, &encoded);
         batch.ops.extend(indexes.ops);
         batch.put(keys::META_HEIGHT.to_vec(), height.to_be_bytes().to_vec());
         batch.put(keys::META_LAST_HASH.to_vec(), hash.0.to_vec());
+        batch.put(
+            keys::META_LAST_TIME.to_vec(),
+            block.header.time_ms.to_be_bytes().to_vec(),
+        );
         batch.put(keys::root(height), root.0.to_vec());
         for (k, v) in extra {
             batch.put(keys::host(&k), v);

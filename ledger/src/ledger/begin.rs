@@ -1,11 +1,13 @@
 //! What a block does before its transactions, the same on the proposer and
-//! on every validator: the settlement schedule's cut-off. A block whose
-//! time passes a cut-off its parent had not reached closes the open window
-//! (if it had any activity) before its own transactions run, so those
-//! belong to the next window (see [`crate::settlement::close_on_schedule`]).
+//! on every validator: the settlement schedule's cut-off and the expiry of
+//! idempotency records. A block whose time passes a cut-off its parent had
+//! not reached closes the open window (if it had any activity) before its
+//! own transactions run, so those belong to the next window (see
+//! [`crate::settlement::close_on_schedule`]); then the days of idempotency
+//! records its time has left behind are removed ([`crate::idempotency::expire`]).
 
 use super::Ledger;
-use crate::settlement;
+use crate::{idempotency, settlement};
 use crate::state::{Overlay, StateRead};
 use crate::storage::Storage;
 
@@ -19,6 +21,9 @@ impl<S: Storage> Ledger<S> {
         height: u64,
         time_ms: u64,
     ) -> Option<u64> {
-        settlement::close_on_schedule(overlay, height, self.last_block_time_ms, time_ms)
+        let closed =
+            settlement::close_on_schedule(overlay, height, self.last_block_time_ms, time_ms);
+        idempotency::expire(overlay, &self.state.idempotency_days(), time_ms);
+        closed
     }
 }

@@ -26,6 +26,10 @@ pub enum BlockError {
     Evidence(crate::evidence::EvidenceError),
     #[error("transaction {index} cannot be in a block: {reason}")]
     InvalidTx { index: usize, reason: Rejection },
+    /// The records the block's payments are checked against could not be
+    /// read: this node cannot judge the block (its store is failing).
+    #[error("cannot read the block's idempotency records: {0}")]
+    Store(String),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

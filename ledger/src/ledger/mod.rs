@@ -13,8 +13,18 @@
 //!
 //! `run.rs` holds the rule for one transaction inside a block, and
 //! `begin.rs` what a block does before its transactions (the settlement
-//! schedule's cut-off), both shared by the proposer and the validators so
-//! the two cannot disagree. Reads are in
+//! schedule's cut-off, the expiry of idempotency records), both shared by
+//! the proposer and the validators so the two cannot disagree;
+//! `payment_records.rs` reads the idempotency records a block's payments
+//! need from the store before it runs, and writes and sweeps them with the
+//! block (they are never held in memory; see [`crate::idempotency`]).
+//!
+//! **Start-up** ([`Ledger::open`]) reads the state map (accounts,
+//! cooperatives, windows, proposals, one entry per live day of idempotency
+//! records), rebuilds the state tree from it and checks the root against the
+//! stored one; it reads no idempotency record, no block (the last block's
+//! time is kept under its own key) and no index, so its time and memory do
+//! not grow with the number of payments made. Reads are in
 //! `queries.rs` and `quote.rs`; typed errors in `errors.rs`.
 
 mod apply;
@@ -24,6 +34,7 @@ mod executed;
 #[cfg(feature = "fault-injection")]
 mod fault;
 mod index;
+mod payment_records;
 mod propose;
 mod queries;
 mod quote;
@@ -115,6 +126,12 @@ impl<S: Storage> Ledger<S> {
         for (k, v) in store.scan_prefix(keys::STATE_PREFIX)? {
             let raw_key = k.get(keys::STATE_PREFIX.len()..).unwrap_or_default();
             let key: StateKey = codec::decode(raw_key).map_err(corrupt)?;
+            if matches!(key, StateKey::Idempotency(..)) {
+                return Err(corrupt(
+                    "an idempotency record in the state map: the store was written by a \
+                     version that kept them there; start this node from a fresh home",
+                ));
+            }
             let value: StateValue = codec::decode(&v).map_err(corrupt)?;
             tree.update(raw_key, Some(&v));
             state.insert(key, value);
@@ -131,9 +148,11 @@ impl<S: Storage> Ledger<S> {
                 "state root at height {height} does not match the stored state"
             )));
         }
-        let last_block_time_ms = match height {
-            0 => 0,
-            h => match store.get(&keys::block(h))? {
+        let last_block_time_ms = match (height, store.get(keys::META_LAST_TIME)?) {
+            (0, _) => 0,
+            (_, Some(bytes)) => decode_u64(&bytes)?,
+            // A store written before the time was kept apart.
+            (h, None) => match store.get(&keys::block(h))? {
                 Some(bytes) => {
                     crate::block::Block::decode(&bytes)
                         .map_err(corrupt)?

@@ -1,8 +1,10 @@
 //! Building the next block: the proposer picks admissible candidates in
 //! order and executes them as it goes, so the block it proposes is already
-//! executed.
+//! executed. Like every block, it first removes the idempotency records
+//! that expire at its time (see [`crate::idempotency`]).
 
 use super::executed::Execution;
+use super::payment_records::BlockBase;
 use super::run::SignatureCheck;
 use super::{ExecutedBlock, Ledger};
 use crate::block::{tx_root, Block, BlockHeader, BLOCK_BYTES_MAX, BLOCK_TXS_MAX};
@@ -82,7 +84,14 @@ impl<S: Storage> Ledger<S> {
         let time_ms = context
             .time_ms
             .max(self.last_block_time_ms.saturating_add(1));
-        let mut overlay = Overlay::new(&self.state);
+        // A store that cannot be read gives an empty block: no payment can
+        // be checked against its records (the node stops at its next
+        // write anyway).
+        let (base, candidates) = match self.block_base(candidates, time_ms) {
+            Ok(base) => (base, candidates),
+            Err(_) => (BlockBase::without_records(&self.state), &[][..]),
+        };
+        let mut overlay = Overlay::new(&base);
         self.begin_block(&mut overlay, height, time_ms);
         let mut chosen = Vec::new();
         let mut results = Vec::new();
@@ -101,7 +110,7 @@ impl<S: Storage> Ledger<S> {
                 break;
             }
             let hash = tx.hash();
-            match self.run_tx(&mut overlay, tx, hash, height, sigs) {
+            match self.run_tx(&mut overlay, tx, hash, (height, time_ms), sigs) {
                 Ok(ran) => {
                     bytes = bytes.saturating_add(size);
                     chosen.push((hash, tx.clone()));

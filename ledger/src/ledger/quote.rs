@@ -2,8 +2,10 @@
 //! without signing or committing, to show a member the fee before they
 //! confirm.
 
+use super::payment_records::BlockBase;
 use super::Ledger;
 use crate::execute::{self, ExecContext};
+use crate::idempotency;
 use crate::legs;
 use crate::rejection::Rejection;
 use crate::state::{Overlay, StateKey, StateValue};
@@ -39,9 +41,18 @@ impl<S: Storage> Ledger<S> {
             signature: Signature([0; 64]),
         };
         let admitted = execute::admit(&self.state, &self.chain_id, &tx)?;
-        let mut overlay = Overlay::new(&self.state);
+        // As the next block would see it at its earliest time; a store that
+        // cannot be read quotes as if the id were unused (a quote is advice:
+        // the block checks it again).
+        let time_ms = self.last_block_time_ms.saturating_add(1);
+        let base = self
+            .block_base([&tx], time_ms)
+            .unwrap_or_else(|_| BlockBase::without_records(&self.state));
+        let mut overlay = Overlay::new(&base);
+        idempotency::expire(&mut overlay, &self.state.idempotency_days(), time_ms);
         let ctx = ExecContext {
             height: self.height.saturating_add(1),
+            time_ms,
             tx_hash: Hash::ZERO,
         };
         execute::execute(&mut overlay, &admitted, action, ctx)?;

@@ -38,7 +38,8 @@ pub(super) struct Ran {
 }
 
 impl<S: Storage> Ledger<S> {
-    /// Admit and execute one transaction on `overlay`. `Err` means the
+    /// Admit and execute one transaction on `overlay`, in the block at
+    /// `height` whose header time is `time_ms`. `Err` means the
     /// transaction could not be admitted; `Ok` holds its execution result and
     /// the member accounts it changed.
     /// Admission follows the precedence in [`crate::rejection`]: format and
@@ -48,7 +49,7 @@ impl<S: Storage> Ledger<S> {
         overlay: &mut Overlay<'_, B>,
         tx: &Transaction,
         hash: Hash,
-        height: u64,
+        (height, time_ms): (u64, u64),
         sigs: &dyn SignatureCheck,
     ) -> Result<Ran, Rejection> {
         execute::check_stateless(&self.chain_id, tx)?;
@@ -58,6 +59,7 @@ impl<S: Storage> Ledger<S> {
         let signer = execute::find_signer(&*overlay, tx)?;
         let ctx = ExecContext {
             height,
+            time_ms,
             tx_hash: hash,
         };
         let mut nested = Overlay::new(&*overlay);

@@ -32,8 +32,9 @@ impl<S: Storage> Ledger<S> {
     }
 
     /// The header checks (chain, height, parent, previous state root, size,
-    /// transaction root), the block's start (the settlement cut-off) and
-    /// each transaction run in block order. The first
+    /// transaction root), the block's start (the settlement cut-off, the
+    /// expiry of idempotency records) and each transaction run in block
+    /// order. The first
     /// transaction that cannot be admitted makes the whole block invalid.
     pub(super) fn execute_block(
         &self,
@@ -41,14 +42,18 @@ impl<S: Storage> Ledger<S> {
         sigs: &dyn SignatureCheck,
     ) -> Result<Execution, BlockError> {
         let hashes = self.check_header(block)?;
-        let mut overlay = Overlay::new(&self.state);
-        self.begin_block(&mut overlay, block.header.height, block.header.time_ms);
+        let time_ms = block.header.time_ms;
+        let base = self
+            .block_base(&block.txs, time_ms)
+            .map_err(|e| BlockError::Store(e.to_string()))?;
+        let mut overlay = Overlay::new(&base);
+        self.begin_block(&mut overlay, block.header.height, time_ms);
         let mut results = Vec::with_capacity(block.txs.len());
         let mut changed = Vec::with_capacity(block.txs.len());
         let mut fees = Vec::with_capacity(block.txs.len());
         for (index, (tx, hash)) in block.txs.iter().zip(hashes).enumerate() {
             let ran = self
-                .run_tx(&mut overlay, tx, hash, block.header.height, sigs)
+                .run_tx(&mut overlay, tx, hash, (block.header.height, time_ms), sigs)
                 .map_err(|reason| BlockError::InvalidTx { index, reason })?;
             results.push((hash, ran.result));
             changed.push(ran.changed);

@@ -1,0 +1,171 @@
+//! Payment idempotency records in the store (the rules are in
+//! [`crate::idempotency`]): read by point lookup before a block executes,
+//! written in the block's batch, and swept from disk once their day has
+//! expired. None of them is kept in the ledger's memory.
+
+use super::{corrupt, Ledger, LedgerError};
+use crate::idempotency;
+use crate::keys;
+use crate::state::{IdempotencyRecord, State, StateKey, StateRead, StateValue};
+use crate::storage::{Storage, WriteBatch};
+use crate::tx::{Action, IdempotencyId, Transaction};
+use kopnet_primitives::{codec, PublicKey};
+use std::collections::BTreeMap;
+
+/// Records read per page when counting them.
+const COUNT_PAGE_RECORDS: usize = 10_000;
+
+/// A payment's record taken out of a block's writes, to be stored by day.
+pub(super) type NewRecord = (PublicKey, IdempotencyId, IdempotencyRecord);
+
+/// What a block executes on: the committed state, plus the live idempotency
+/// records of the payments it may run, read from the store beforehand
+/// (execution itself reads memory only). A record of a payment not looked
+/// up reads as absent, so every transaction the block may run must be
+/// among those given to [`Ledger::block_base`].
+#[derive(Debug)]
+pub(super) struct BlockBase<'a> {
+    state: &'a State,
+    records: BTreeMap<StateKey, StateValue>,
+}
+
+impl<'a> BlockBase<'a> {
+    /// The committed state with no records looked up: for a block that runs
+    /// no payment.
+    pub(super) fn without_records(state: &'a State) -> Self {
+        BlockBase {
+            state,
+            records: BTreeMap::new(),
+        }
+    }
+}
+
+impl StateRead for BlockBase<'_> {
+    fn get_ref(&self, key: &StateKey) -> Option<&StateValue> {
+        match key {
+            StateKey::Idempotency(..) => self.records.get(key),
+            _ => self.state.get_ref(key),
+        }
+    }
+}
+
+impl<S: Storage> Ledger<S> {
+    /// The base for executing `txs` in a block at `time_ms`: the live
+    /// records of their payments, at most [`idempotency::DAYS_KEPT`] point
+    /// reads per payment.
+    pub(super) fn block_base<'t>(
+        &self,
+        txs: impl IntoIterator<Item = &'t Transaction>,
+        time_ms: u64,
+    ) -> Result<BlockBase<'_>, LedgerError> {
+        let mut records = BTreeMap::new();
+        for tx in txs {
+            let Action::Payment { idempotency_id, .. } = &tx.body.action else {
+                continue;
+            };
+            let key = StateKey::Idempotency(tx.body.signer, *idempotency_id);
+            if records.contains_key(&key) {
+                continue;
+            }
+            if let Some(record) = self.live_record(&tx.body.signer, idempotency_id, time_ms)? {
+                records.insert(key, StateValue::Idempotency(record));
+            }
+        }
+        Ok(BlockBase {
+            state: &self.state,
+            records,
+        })
+    }
+
+    /// `payer`'s record for `id` as a block at `time_ms` sees it (none if
+    /// it expired), from the store.
+    fn live_record(
+        &self,
+        payer: &PublicKey,
+        id: &IdempotencyId,
+        time_ms: u64,
+    ) -> Result<Option<IdempotencyRecord>, LedgerError> {
+        for day in idempotency::live_days(time_ms) {
+            if let Some(bytes) = self.store.get(&keys::idempotency(day, payer, id))? {
+                return Ok(Some(codec::decode(&bytes).map_err(corrupt)?));
+            }
+        }
+        Ok(None)
+    }
+
+    /// `payer`'s live idempotency record for `id` as of the last block (what
+    /// a payment with that id in the next block is checked against, unless
+    /// the next block starts a day that expires it).
+    pub fn idempotency_record(
+        &self,
+        payer: &PublicKey,
+        id: &IdempotencyId,
+    ) -> Result<Option<IdempotencyRecord>, LedgerError> {
+        self.live_record(payer, id, self.last_block_time_ms)
+    }
+
+    /// How many idempotency records the store holds, expired ones not yet
+    /// swept included: a full count, a page at a time (for tests and
+    /// measurements, not for a node's hot path).
+    pub fn stored_idempotency_records(&self) -> Result<u64, LedgerError> {
+        let mut count = 0u64;
+        let mut before: Option<Vec<u8>> = None;
+        loop {
+            let page = self.store.scan_prefix_rev(
+                keys::IDEMPOTENCY_PREFIX,
+                before.as_deref(),
+                COUNT_PAGE_RECORDS,
+            )?;
+            count = count.saturating_add(u64::try_from(page.len()).unwrap_or(u64::MAX));
+            match page.into_iter().last() {
+                Some((key, _)) => before = Some(key),
+                None => return Ok(count),
+            }
+        }
+    }
+
+    /// Put a block's new records, filed under the day of `time_ms`, and the
+    /// deletion of up to [`idempotency::sweep_records_max`] records of
+    /// expired days into `batch`.
+    pub(super) fn write_records(
+        &self,
+        batch: &mut WriteBatch,
+        records: &[NewRecord],
+        time_ms: u64,
+    ) -> Result<(), LedgerError> {
+        let day = idempotency::day_of(time_ms);
+        for (payer, id, record) in records {
+            batch.put(
+                keys::idempotency(day, payer, id),
+                codec::encode(record).map_err(corrupt)?,
+            );
+        }
+        let first_live = keys::idempotency_day_start(idempotency::first_live_day(time_ms));
+        let expired = self.store.scan_prefix_rev(
+            keys::IDEMPOTENCY_PREFIX,
+            Some(&first_live),
+            idempotency::sweep_records_max(records.len()),
+        )?;
+        for (key, _) in expired {
+            batch.delete(key);
+        }
+        Ok(())
+    }
+}
+
+/// Take the idempotency records out of a block's writes: they are stored by
+/// day, not in the state map or the state tree (their day's
+/// [`StateKey::IdempotencyDay`] entry commits to them).
+pub(super) fn take_records(writes: &mut BTreeMap<StateKey, Option<StateValue>>) -> Vec<NewRecord> {
+    let mut records = Vec::new();
+    writes.retain(|key, value| match (key, value) {
+        (StateKey::Idempotency(payer, id), Some(StateValue::Idempotency(record))) => {
+            records.push((*payer, *id, record.clone()));
+            false
+        }
+        // Records are written once and never deleted one by one.
+        (StateKey::Idempotency(..), _) => false,
+        _ => true,
+    });
+    records
+}
