@@ -13,7 +13,9 @@
 //!
 //! `run.rs` holds the rule for one transaction inside a block, shared by the
 //! proposer and the validators so the two cannot disagree. Reads are in
-//! `queries.rs` and `quote.rs`; typed errors in `errors.rs`.
+//! `queries.rs` and `quote.rs`, and reads of the store without the ledger
+//! (what the node's HTTP API uses, off the commit path) in `reader.rs`;
+//! typed errors in `errors.rs`.
 
 mod apply;
 mod errors;
@@ -24,6 +26,7 @@ mod index;
 mod propose;
 mod queries;
 mod quote;
+mod reader;
 mod run;
 mod validate;
 
@@ -33,9 +36,11 @@ pub use executed::ExecutedBlock;
 pub use index::{touched_members, TxRecord};
 pub use propose::{BlockContext, BlockLimits};
 pub use quote::Quote;
+pub use reader::{ChainPosition, ChainReader, CommittedTx, EvidencePosition, HistoryPosition};
 pub use run::{SignatureCheck, VerifyAll};
 
 use crate::commitment::StateTree;
+use crate::figures::Figures;
 use crate::genesis::Genesis;
 use crate::keys;
 use crate::rejection::Rejection;
@@ -64,6 +69,8 @@ pub struct Ledger<S: Storage> {
     /// it and is written only on the same revision, since an overwrite
     /// changes the state without changing the height or the root.
     revision: u64,
+    /// Sums over every account, moved with each write ([`crate::figures`]).
+    figures: Figures,
 }
 
 impl<S: Storage> Ledger<S> {
@@ -87,6 +94,7 @@ impl<S: Storage> Ledger<S> {
             batch.put(keys::state(&k), v);
         }
         let root = tree.recompute();
+        let figures = Figures::of(state.iter());
         batch.put(keys::META_GENESIS.to_vec(), genesis_hash.0.to_vec());
         batch.put(keys::META_HEIGHT.to_vec(), 0u64.to_be_bytes().to_vec());
         batch.put(keys::META_LAST_HASH.to_vec(), genesis_hash.0.to_vec());
@@ -103,6 +111,7 @@ impl<S: Storage> Ledger<S> {
             last_block_time_ms: 0,
             state_root: root,
             revision: 0,
+            figures,
         })
     }
 
@@ -117,6 +126,7 @@ impl<S: Storage> Ledger<S> {
             state.insert(key, value);
         }
         let root = tree.recompute();
+        let figures = Figures::of(state.iter());
         let height = read_u64(&store, keys::META_HEIGHT)?;
         let last = store
             .get(keys::META_LAST_HASH)?
@@ -151,6 +161,7 @@ impl<S: Storage> Ledger<S> {
             last_block_time_ms,
             state_root: root,
             revision: 0,
+            figures,
         })
     }
 
@@ -201,6 +212,21 @@ impl<S: Storage> Ledger<S> {
     /// Check conservation and position invariants over the whole state.
     pub fn check_invariants(&self) -> Result<invariants::Totals, invariants::InvariantViolation> {
         invariants::check(&self.state)
+    }
+
+    /// The same checks as [`Ledger::check_invariants`], with the sums over
+    /// accounts taken from the ledger's [`Figures`] instead of a pass over
+    /// every account: cheap enough to run after every block.
+    pub fn check_block_invariants(
+        &self,
+    ) -> Result<invariants::Totals, invariants::InvariantViolation> {
+        invariants::check_with(&self.state, &self.figures)
+    }
+
+    /// Sums over every account (balances, accounts per home cooperative),
+    /// as of the last block.
+    pub fn figures(&self) -> &Figures {
+        &self.figures
     }
 }
 
