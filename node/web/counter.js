@@ -7,8 +7,10 @@ import { el } from "./format.js";
 import { t } from "./i18n.js";
 import { accLink, blockLink, card, kind, money, resultPill } from "./ui.js";
 
-/** Blocks read back when the view opens (the API's largest page). */
-export const SCAN_BLOCKS = 100;
+/** Blocks read back when the view opens: one small page (the API caps a
+ *  page at 20 blocks and 2,000 transactions); the view then follows
+ *  /v1/events, so older blocks are never needed again. */
+export const SCAN_BLOCKS = 20;
 /** Rows kept on screen, and transactions looked up when the view opens. */
 export const ROWS_MAX = 40;
 const CASH = new Set(["cash_in", "cash_out"]);

@@ -1,30 +1,57 @@
 //! Governance proposals, for the cooperatives that vote on them and the
-//! regulators who follow them: `GET /v1/proposals` (newest first, at most
-//! [`PROPOSALS_PAGE_MAX`]) and `GET /v1/proposals/{id}`.
+//! regulators who follow them: `GET /v1/proposals` (newest first, paged:
+//! at most [`PROPOSALS_PAGE_MAX`] a page, `before=ID`) and
+//! `GET /v1/proposals/{id}`. Read from the committed view and the store,
+//! without the ledger lock ([`crate::committed_view`]).
 
-use super::queries::ledger_read;
+use super::queries::paging::{clamp_limit, PROPOSALS_PAGE_DEFAULT, PROPOSALS_PAGE_MAX};
+use super::queries::{blocking, committed, internal, parse_query};
 use super::{ApiError, ApiResult, ApiState};
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::Json;
 use kopnet_ledger::governance::{is_supermajority, Proposal, ProposalStatus};
-use kopnet_ledger::state::StateRead;
 use kopnet_ledger::types::Cooperative;
+use serde::Deserialize;
 use serde_json::{json, Value};
 
-/// Most proposals listed by `GET /v1/proposals`.
-pub const PROPOSALS_PAGE_MAX: u64 = 100;
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProposalsQuery {
+    limit: Option<usize>,
+    /// Newest first, strictly below this proposal id.
+    before: Option<u64>,
+}
 
-pub async fn proposals(State(state): State<ApiState>) -> ApiResult<Json<Value>> {
-    let ledger = ledger_read(&state)?;
-    let next_id = ledger.counters().next_proposal;
-    let cooperatives = ledger.cooperatives();
-    let list: Vec<Value> = (0..next_id)
+pub async fn proposals(
+    State(state): State<ApiState>,
+    query: Result<Query<ProposalsQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<Json<Value>> {
+    let query = parse_query(query)?;
+    let limit = clamp_limit(query.limit, PROPOSALS_PAGE_DEFAULT, PROPOSALS_PAGE_MAX);
+    let view = committed(&state);
+    let next_id = view.counters.next_proposal;
+    let ids: Vec<u64> = (0..query.before.unwrap_or(next_id).min(next_id))
         .rev()
-        .take(usize::try_from(PROPOSALS_PAGE_MAX).unwrap_or(usize::MAX))
-        .filter_map(|id| ledger.state().proposal(id))
-        .map(|p| proposal_json(&p, &cooperatives))
+        .take(limit)
         .collect();
-    Ok(Json(json!({"next_id": next_id, "proposals": list})))
+    let next_before = ids.last().copied().filter(|id| *id > 0);
+    let found = blocking(&state, move |node| {
+        ids.into_iter()
+            .filter_map(|id| node.chain.proposal(id).map_err(internal).transpose())
+            .collect::<ApiResult<Vec<Proposal>>>()
+    })
+    .await?;
+    let cooperatives = view.cooperative_records();
+    let list: Vec<Value> = found
+        .iter()
+        .map(|p| proposal_json(p, &cooperatives))
+        .collect();
+    Ok(Json(json!({
+        "next_id": next_id,
+        "limit": limit,
+        "proposals": list,
+        "next_before": next_before,
+    })))
 }
 
 pub async fn proposal(
@@ -34,9 +61,13 @@ pub async fn proposal(
     let id: u64 = id.parse().map_err(|_| {
         ApiError::bad_request("bad_proposal", "proposal must be a non-negative integer")
     })?;
-    let ledger = ledger_read(&state)?;
-    match ledger.state().proposal(id) {
-        Some(p) => Ok(Json(proposal_json(&p, &ledger.cooperatives()))),
+    let view = committed(&state);
+    let found = blocking(&state, move |node| {
+        node.chain.proposal(id).map_err(internal)
+    })
+    .await?;
+    match found {
+        Some(p) => Ok(Json(proposal_json(&p, &view.cooperative_records()))),
         None => Err(ApiError::not_found(
             "unknown_proposal",
             format!("no proposal {id}"),
