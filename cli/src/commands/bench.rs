@@ -29,6 +29,12 @@ pub struct BenchArgs {
     /// Demo members per cooperative.
     #[arg(long, default_value_t = 100)]
     pub members: usize,
+    /// Explorer-like readers beside the load (block pages, single blocks,
+    /// transactions by hash, accounts and their history, cooperatives,
+    /// invariants, settlement windows, and an open event stream each), each
+    /// reading as fast as it is answered, dealt round-robin over the nodes.
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u16).range(0..=1024))]
+    pub read_clients: u16,
     /// `json`: the result as one JSON object on stdout, everything else on stderr.
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,
@@ -43,6 +49,7 @@ pub async fn run(args: BenchArgs) -> Result<i32> {
         rate: if args.max { bench::RATE_MAX } else { args.rate },
         members: args.members,
         out: args.out,
+        read_clients: usize::from(args.read_clients),
     };
     let report = bench::run(&config).await?;
     if args.output == OutputFormat::Json {
