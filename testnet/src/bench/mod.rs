@@ -297,7 +297,12 @@ async fn drive(
         .or(layout.nodes.iter().find(|n| n.role == "validator"))
         .map(|n| Client::new(&n.api_url))
         .ok_or(BenchError::NoNodes)?;
-    let height_at_start = follow_node.status().await.ok().and_then(|s| s["height"].as_u64()).unwrap_or(1);
+    let height_at_start = follow_node
+        .status()
+        .await
+        .ok()
+        .and_then(|s| s["height"].as_u64())
+        .unwrap_or(1);
     let follower = tokio::spawn(
         traffic
             .clone()
@@ -305,15 +310,24 @@ async fn drive(
     );
     let read_targets = readers::ReadTargets {
         nodes: layout.nodes.iter().map(|n| n.api_url.clone()).collect(),
-        accounts: traffic.accounts.iter().map(|(k, _, _)| k.to_address()).collect(),
+        accounts: traffic
+            .accounts
+            .iter()
+            .map(|(k, _, _)| k.to_address())
+            .collect(),
     };
     if config.read_clients > 0 {
-        log(&format!("readers: {} explorer-like clients", config.read_clients));
+        log(&format!(
+            "readers: {} explorer-like clients",
+            config.read_clients
+        ));
     }
-    let readers = readers::Readers::start(config.read_clients, read_targets).map_err(|error| BenchError::Io {
-        action: "start the readers for",
-        path: dir_of(layout),
-        error,
+    let readers = readers::Readers::start(config.read_clients, read_targets).map_err(|error| {
+        BenchError::Io {
+            action: "start the readers for",
+            path: dir_of(layout),
+            error,
+        }
     })?;
     let reader_cpu_at_start = readers::reader_cpu_seconds();
     let bench_cpu_at_start = sampler::own_cpu_seconds();
@@ -354,7 +368,12 @@ async fn drive(
         reads.events = counts.events.load(Relaxed);
         reads.event_stream_errors = counts.event_stream_errors.load(Relaxed);
     }
-    let height_at_end = follow_node.status().await.ok().and_then(|s| s["height"].as_u64()).unwrap_or(height_at_start);
+    let height_at_end = follow_node
+        .status()
+        .await
+        .ok()
+        .and_then(|s| s["height"].as_u64())
+        .unwrap_or(height_at_start);
     tokio::task::block_in_place(|| readers.stop());
     let _ = stop_tx.send(true);
     let _ = load.await;

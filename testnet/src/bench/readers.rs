@@ -148,7 +148,11 @@ async fn read_loop(
             0 => "/v1/blocks?limit=20".to_string(),
             1 => format!("/v1/accounts/{account}/history?limit=20"),
             2 => "/v1/cooperatives".to_string(),
-            3 => match known.lock().ok().and_then(|k| k.get(turn % k.len().max(1)).cloned()) {
+            3 => match known
+                .lock()
+                .ok()
+                .and_then(|k| k.get(turn % k.len().max(1)).cloned())
+            {
                 Some(hash) => format!("/v1/tx/{hash}"),
                 None => "/v1/status".to_string(),
             },
@@ -210,10 +214,7 @@ async fn follow_events(
                     };
                     match chunk {
                         Some(Ok(bytes)) => {
-                            let blocks = bytes
-                                .windows(12)
-                                .filter(|w| w == b"event: block")
-                                .count();
+                            let blocks = bytes.windows(12).filter(|w| w == b"event: block").count();
                             counts.events.fetch_add(blocks as u64, Ordering::Relaxed);
                         }
                         Some(Err(_)) | None => break,
