@@ -89,3 +89,21 @@ fn state_read_from_the_store_is_the_ledgers_state() {
     assert_eq!(reader.window(99).unwrap(), None);
     assert_eq!(reader.proposal(99).unwrap(), None);
 }
+
+/// A member overwritten outside any block (the fault the testnet runner
+/// must catch) breaks the per-block invariant check as it breaks the full
+/// one: the figures follow the overwrite.
+#[cfg(feature = "fault-injection")]
+#[test]
+fn a_double_credit_breaks_the_per_block_check_too() {
+    let mut h = Harness::new(MemoryStorage::new(), 50_000_000);
+    let ani = h.member("ani", "ksp-sejahtera", AccountKind::Member, 70_000);
+    let mut account = h.ledger.member(&ani).unwrap();
+    account.balance += 5_000;
+    h.ledger.fault_overwrite_member(ani, account).unwrap();
+    assert!(h.ledger.check_invariants().is_err());
+    assert_eq!(
+        h.ledger.check_block_invariants().map_err(|e| e.to_string()),
+        h.ledger.check_invariants().map_err(|e| e.to_string())
+    );
+}
