@@ -80,6 +80,10 @@ pub struct BenchConfig {
     pub out: PathBuf,
     /// Explorer-like readers beside the load ([`readers`]).
     pub read_clients: usize,
+    /// Readers read only from observers (which take no part in commits),
+    /// instead of from every node: what the readers then cost the commit
+    /// path is the machine's CPU only, never a validator's lock.
+    pub read_observers_only: bool,
 }
 
 /// One second of the run, as seen at the observer.
@@ -309,7 +313,12 @@ async fn drive(
             .follow_commits(follow_node.clone(), stop_rx.clone()),
     );
     let read_targets = readers::ReadTargets {
-        nodes: layout.nodes.iter().map(|n| n.api_url.clone()).collect(),
+        nodes: layout
+            .nodes
+            .iter()
+            .filter(|n| !config.read_observers_only || n.role == "observer")
+            .map(|n| n.api_url.clone())
+            .collect(),
         accounts: traffic
             .accounts
             .iter()
@@ -562,6 +571,7 @@ fn build_report(
         },
         "reads": {
             "clients": r.clients,
+            "observers_only": config.read_observers_only,
             "requests_ok": r.ok,
             "errors": r.errors,
             "requests_per_s": round1(r.ok as f64 / secs),
