@@ -9,6 +9,7 @@
 //! | `K`    | block hash                  | height (u64 BE)           |
 //! | `R`    | height (u64 BE)             | state root after it       |
 //! | `T`    | tx hash                     | encoded `TxRecord`        |
+//! | `Y`    | tx hash                     | encoded transaction (written since the read path's change; older homes find it in its block) |
 //! | `H`    | member key, height, index   | tx hash                   |
 //! | `E`    | block height, index         | encoded `CommittedEvidence` |
 //! | `O`    | offender, height, round, kind, step | block height (u64 BE) |
@@ -62,6 +63,11 @@ pub fn root(height: u64) -> Vec<u8> {
 }
 pub fn tx(hash: &Hash) -> Vec<u8> {
     with_prefix(b'T', &[&hash.0])
+}
+/// A committed transaction's own bytes, so that a lookup by hash decodes
+/// that transaction and not its whole block.
+pub fn tx_body(hash: &Hash) -> Vec<u8> {
+    with_prefix(b'Y', &[&hash.0])
 }
 pub fn history_prefix(member: &PublicKey) -> Vec<u8> {
     with_prefix(b'H', &[&member.0])

@@ -30,7 +30,8 @@
 //! * [`commitment`]: incrementally updated Merkle state root with proofs.
 //! * [`block`], [`ledger`]: blocks and their atomic application.
 //! * [`storage`]: the storage trait with sled, memory and fault-injecting backends.
-//! * [`invariants`]: conservation and position checks, runnable at any time.
+//! * [`invariants`]: conservation and position checks, runnable at any time;
+//!   [`figures`]: the sums they need, moved block by block.
 //!
 //! Hashes, keys, signatures and the canonical codec come from
 //! `kopnet-primitives`, the leaf crate the ledger shares with consensus; the
@@ -60,6 +61,7 @@ pub mod commitment;
 pub mod evidence;
 pub mod execute;
 pub mod fees;
+pub mod figures;
 pub mod genesis;
 pub mod governance;
 pub mod idempotency;

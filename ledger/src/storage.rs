@@ -236,6 +236,26 @@ impl<S: Storage> Storage for FaultyStorage<S> {
     }
 }
 
+impl<S: Storage + ?Sized> Storage for &S {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
+        (**self).get(key)
+    }
+    fn scan_prefix(&self, prefix: &[u8]) -> Result<Vec<KeyValue>, StorageError> {
+        (**self).scan_prefix(prefix)
+    }
+    fn scan_prefix_rev(
+        &self,
+        prefix: &[u8],
+        before: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<KeyValue>, StorageError> {
+        (**self).scan_prefix_rev(prefix, before, limit)
+    }
+    fn commit(&self, batch: WriteBatch) -> Result<(), StorageError> {
+        (**self).commit(batch)
+    }
+}
+
 impl<S: Storage + ?Sized> Storage for Arc<S> {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
         (**self).get(key)

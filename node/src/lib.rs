@@ -10,6 +10,10 @@
 //! host over a simulated network and in-memory storage. Observers run the
 //! same code without an engine: they only follow, verify and serve reads.
 //!
+//! Reads never hold up commits: the API answers from a view published once
+//! per block and from the store, without the ledger lock
+//! ([`committed_view`]).
+//!
 //! Bounds: the mempool (count, bytes, per signer), gossip batches, sync
 //! pages, the verified-signature cache, the recent-rejection map, the SSE
 //! buffer, every channel and the HTTP body size all have named limits.
@@ -17,6 +21,7 @@
 pub mod allow_list;
 pub mod api;
 pub mod chain_store;
+pub mod committed_view;
 pub mod config;
 #[cfg(feature = "fault-injection")]
 pub mod fault;

@@ -1,13 +1,17 @@
 //! What the node's HTTP API and its runtime share: the host's shared state
-//! (ledger, mempool, signature cache, refusals) plus the node's own
-//! operational facts — metrics, block events for subscribers, submit times
-//! for latency, live status, and the outbox of transactions to gossip.
+//! (ledger, mempool, signature cache, refusals), the committed view and a
+//! read-only handle on the store that the API reads instead of the ledger
+//! ([`crate::committed_view`]), plus the node's own operational facts —
+//! metrics, block events for subscribers, submit times for latency, live
+//! status, and the outbox of transactions to gossip.
 
+use crate::committed_view::ViewCell;
 use crate::config::Role;
 use crate::host::{self, Admitted, Effect, HostState, Origin};
 use crate::mempool::MempoolError;
 use crate::metrics::Metrics;
 use kopnet_consensus::{Hash, PublicKey};
+use kopnet_ledger::ledger::ChainReader;
 use kopnet_ledger::SledStorage;
 use serde::Serialize;
 use std::collections::HashMap;
@@ -46,6 +50,8 @@ pub struct TxSummary {
 pub struct BlockEvent {
     pub height: u64,
     pub hash: String,
+    /// The block's header time (ms since the Unix epoch, the proposer's).
+    pub time_ms: u64,
     pub state_root: String,
     pub txs: Vec<TxSummary>,
 }
@@ -66,8 +72,14 @@ pub struct NodeState {
     pub chain_id: String,
     pub node_key: PublicKey,
     pub genesis: crate::genesis_file::NetworkGenesis,
-    /// The host's shared state: the ledger and the mempool live here.
+    /// The host's shared state: the ledger and the mempool live here. The
+    /// API reads neither the ledger nor its lock: it reads `committed` and
+    /// `chain`.
     pub host: Arc<HostState<SledStorage>>,
+    /// The last committed block's view, published by the runtime.
+    pub committed: ViewCell,
+    /// Reads of the store, without the ledger.
+    pub chain: ChainReader<SledStorage>,
     pub metrics: Metrics,
     pub events: broadcast::Sender<BlockEvent>,
     pub submitted_at: Mutex<HashMap<Hash, Instant>>,
@@ -79,6 +91,16 @@ pub struct NodeState {
 }
 
 impl NodeState {
+    /// Publish the view of the ledger as it now stands: the runtime's
+    /// step after each commit (it is the ledger's only writer, so this read
+    /// lock waits for nobody but itself).
+    pub fn publish_committed(&self) {
+        match self.host.ledger.read() {
+            Ok(ledger) => self.committed.publish_from(&ledger),
+            Err(_) => tracing::error!("ledger lock poisoned: the committed view is not updated"),
+        }
+    }
+
     pub fn note_submitted(&self, hash: Hash) {
         if let Ok(mut map) = self.submitted_at.lock() {
             if map.len() < SUBMIT_TIMES_MAX {

@@ -191,7 +191,20 @@ pub async fn run_with(
     let (p2p, net) = start_p2p(&config, &genesis, &keypair).await?;
     let (events, _) = broadcast::channel(EVENTS_BUFFER);
     let (outbox_tx, outbox_rx) = mpsc::channel(OUTBOX_MAX);
+    let (committed, chain) = {
+        let ledger = host
+            .state()
+            .ledger
+            .read()
+            .map_err(|_| NodeError::Setup("ledger lock poisoned at start".into()))?;
+        (
+            crate::committed_view::ViewCell::new(crate::committed_view::CommittedView::of(&ledger)),
+            ledger.reader(),
+        )
+    };
     let state = Arc::new(NodeState {
+        committed,
+        chain,
         role: config.role,
         chain_id: genesis.ledger.chain_id.clone(),
         node_key: keypair.public(),

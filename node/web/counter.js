@@ -7,8 +7,13 @@ import { el } from "./format.js";
 import { t } from "./i18n.js";
 import { accLink, blockLink, card, kind, money, resultPill } from "./ui.js";
 
-/** Blocks read back when the view opens (the API's largest page). */
+/** Blocks read back when the view opens, at most, in small pages (the API
+ *  caps a page at 20 blocks and 2,000 transactions; the view asks for
+ *  PAGE_BLOCKS a time and stops as soon as it has ROWS_MAX rows); the view
+ *  then follows /v1/events, so older blocks are never needed again. */
 export const SCAN_BLOCKS = 100;
+/** Blocks asked for in one request. */
+export const PAGE_BLOCKS = 20;
 /** Rows kept on screen, and transactions looked up when the view opens. */
 export const ROWS_MAX = 40;
 const CASH = new Set(["cash_in", "cash_out"]);
@@ -56,17 +61,26 @@ export async function counterView(main, id) {
   const mine = ++generation;
   view = null;
   buffered = [];
-  const [coops, list] = await Promise.all([
-    api.get("/v1/cooperatives"),
-    api.get(`/v1/blocks?limit=${SCAN_BLOCKS}`),
-  ]);
+  const coops = await api.get("/v1/cooperatives");
   const coop = coops.cooperatives.find((c) => c.id === id && c.id !== "network");
   if (!coop) throw new api.ApiError(404, "unknown_cooperative", id);
   // Newest first: blocks come newest first; within a block, later is newer.
-  const found = list.blocks.flatMap((b) => b.txs
-    .map((tx, index) => ({ ...tx, height: b.height, index }))
-    .filter((tx) => CASH.has(tx.kind) && tx.agent === id)
-    .reverse()).slice(0, ROWS_MAX);
+  const found = [];
+  let before = null;
+  for (let scanned = 0; scanned < SCAN_BLOCKS && found.length < ROWS_MAX;) {
+    const page = await api.get(`/v1/blocks?limit=${PAGE_BLOCKS}${before ? `&before=${before}` : ""}`);
+    if (mine !== generation) return;
+    for (const b of page.blocks) {
+      found.push(...b.txs
+        .map((tx, index) => ({ ...tx, height: b.height, index }))
+        .filter((tx) => CASH.has(tx.kind) && tx.agent === id)
+        .reverse());
+    }
+    scanned += page.blocks.length;
+    before = page.next_before;
+    if (!before || !page.blocks.length) break;
+  }
+  found.splice(ROWS_MAX);
   const details = await Promise.all(found.map((tx) => api.get(`/v1/tx/${tx.hash}`).catch(() => null)));
   if (mine !== generation) return;
   const rows = found.map((tx, i) => {

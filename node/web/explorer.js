@@ -36,7 +36,7 @@ const offenceAt = (e) => `${t("height")} ${e.height} · ${t("round").toLowerCase
 // ---------- views ----------
 
 async function latest() {
-  const data = await api.get("/v1/blocks?limit=15");
+  const data = await api.get("/v1/blocks?limit=10");
   live.blocks = data.blocks.map((b) => ({ height: b.height, hash: b.hash, txs: b.tx_count, proposer: b.proposer }));
   if (!live.txs.length) {
     live.txs = data.blocks.flatMap((b) => b.txs.map((tx) => ({ ...tx, height: b.height }))).slice(0, 20);
@@ -53,7 +53,7 @@ function renderLatest() {
   if (route().name !== "latest") return;
   main.replaceChildren(
     card(t("blocks"), table([t("height"), t("hash"), t("txs"), t("proposer")],
-      live.blocks.slice(0, 15).map((b) => [blockLink(b.height), el("span", { class: "mono" }, short(b.hash, 12)), b.txs, accLink(b.proposer)]), [2])),
+      live.blocks.slice(0, 10).map((b) => [blockLink(b.height), el("span", { class: "mono" }, short(b.hash, 12)), b.txs, accLink(b.proposer)]), [2])),
     card(t("transactions"), table([t("hash"), t("kind"), t("signer"), t("to"), t("amount_col"), t("result")],
       live.txs.slice(0, 20).map((tx) => [txLink(tx.hash), kind(tx.kind), accLink(tx.signer), accLink(tx.to),
         tx.amount != null ? rupiah(tx.amount) : "", resultPill(tx.result?.code ?? tx.result)]), [4])),
@@ -168,7 +168,7 @@ function matrix(entries) {
 }
 
 async function settlementView() {
-  const [data, coops] = await Promise.all([api.get("/v1/settlement/windows"), api.get("/v1/cooperatives")]);
+  const [data, coops] = await Promise.all([api.get("/v1/settlement/windows?limit=10"), api.get("/v1/cooperatives")]);
   const openEntries = Object.fromEntries(coops.cooperatives.map((c) => [c.id, { position: c.position, bilateral: c.bilateral }]));
   const sections = [
     card(`${t("window")} ${data.open_window} — ${t("open_window")}`,
@@ -176,7 +176,8 @@ async function settlementView() {
       el("h3", { style: "font-size:1rem" }, t("bilateral")), matrix(openEntries)),
   ];
   if (!data.windows.length) sections.push(card("", el("p", { class: "muted" }, t("no_windows"))));
-  for (const w of [...data.windows].reverse()) {
+  // Newest first, as the API pages them.
+  for (const w of data.windows) {
     sections.push(card(`${t("window")} ${w.number} — ${w.settled ? t("settled") : t("not_settled")}`,
       el("p", { class: "muted" }, `${t("block")} #${w.closed_at_height}`),
       table(["", t("position"), t("acknowledged")], Object.entries(w.entries).map(([id, e]) => [id, rupiah(e.position), e.acknowledged ? "✓" : "—"]), [1]),
@@ -225,7 +226,8 @@ function evidencePanel(answer) {
 
 async function networkView() {
   const [status, genesis, list, evidence] = await Promise.all([api.get("/v1/status"), api.get("/v1/genesis"),
-    api.get("/v1/blocks?limit=50"), api.get("/v1/evidence").catch((e) => e)]);
+    // Headers only: who proposed the last 20 blocks.
+    api.get("/v1/blocks?limit=20&txs=false"), api.get("/v1/evidence?limit=20").catch((e) => e)]);
   const validators = (genesis.ledger ?? genesis).cooperatives.filter((c) => c.voting_power > 0);
   const lastProposed = {};
   for (const b of list.blocks) lastProposed[b.proposer] ??= b.height;
@@ -284,7 +286,7 @@ let refreshTimer = null;
 function onBlock(b) {
   document.getElementById("top-height").textContent = `#${b.height}`;
   live.blocks.unshift({ height: b.height, hash: b.hash, txs: b.txs.length, proposer: "" });
-  live.blocks = live.blocks.slice(0, 15);
+  live.blocks = live.blocks.slice(0, 10);
   live.txs = [...b.txs.map((tx) => ({ ...tx, height: b.height })), ...live.txs].slice(0, 20);
   const name = route().name;
   if (name === "latest") renderLatest();

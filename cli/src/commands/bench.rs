@@ -33,6 +33,16 @@ pub struct BenchArgs {
     /// schedule during the load and are acknowledged.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(5..=604_800))]
     pub window_secs: u64,
+    /// Explorer-like readers beside the load (block pages, single blocks,
+    /// transactions by hash, accounts and their history, cooperatives,
+    /// invariants, settlement windows, and an open event stream each), each
+    /// reading as fast as it is answered, dealt round-robin over the nodes.
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u16).range(0..=1024))]
+    pub read_clients: u16,
+    /// The readers read only from observers, not from validators: then they
+    /// can cost the commit path CPU but never a validator's ledger lock.
+    #[arg(long, requires = "read_clients")]
+    pub read_observers_only: bool,
     /// `json`: the result as one JSON object on stdout, everything else on stderr.
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,
@@ -48,6 +58,8 @@ pub async fn run(args: BenchArgs) -> Result<i32> {
         members: args.members,
         out: args.out,
         window_secs: args.window_secs,
+        read_clients: usize::from(args.read_clients),
+        read_observers_only: args.read_observers_only,
     };
     let report = bench::run(&config).await?;
     if args.output == OutputFormat::Json {

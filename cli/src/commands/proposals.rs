@@ -35,7 +35,8 @@ pub async fn print_one(client: &Client, id: u64) -> Result<()> {
 /// `kopnet coop proposals`.
 pub async fn list(node: &str, output: OutputFormat) -> Result<i32> {
     let client = Client::new(node);
-    let list = client.get("/v1/proposals").await?;
+    // The newest 100 (the API's largest page).
+    let list = client.get("/v1/proposals?limit=100").await?;
     if output == OutputFormat::Json {
         println!("{list}");
         return Ok(0);

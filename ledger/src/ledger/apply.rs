@@ -134,6 +134,7 @@ impl<S: Storage> Ledger<S> {
             return Err(error.into());
         }
 
+        self.figures.apply(&self.state, &execution.writes);
         self.state.apply(&execution.writes);
         self.height = height;
         self.last_block_hash = hash;

@@ -30,6 +30,10 @@ impl<S: Storage> Ledger<S> {
             codec::encode(&value).map_err(corrupt)?,
         );
         self.store.commit(batch)?;
+        // The figures follow the overwrite, as the state does: the invariant
+        // check made with them must see the corruption.
+        self.figures
+            .apply_one(&self.state, &state_key, Some(&value));
         self.state.insert(state_key, value);
         self.revision = self.revision.wrapping_add(1);
         Ok(())

@@ -25,7 +25,9 @@
 //! stored one; it reads no idempotency record, no block (the last block's
 //! time is kept under its own key) and no index, so its time and memory do
 //! not grow with the number of payments made. Reads are in
-//! `queries.rs` and `quote.rs`; typed errors in `errors.rs`.
+//! `queries.rs` and `quote.rs`, and reads of the store without the ledger
+//! (what the node's HTTP API uses, off the commit path) in `reader.rs`;
+//! typed errors in `errors.rs`.
 
 mod apply;
 mod begin;
@@ -38,6 +40,7 @@ mod payment_records;
 mod propose;
 mod queries;
 mod quote;
+mod reader;
 mod run;
 mod validate;
 
@@ -47,9 +50,11 @@ pub use executed::ExecutedBlock;
 pub use index::{touched_members, TxRecord};
 pub use propose::{BlockContext, BlockLimits};
 pub use quote::Quote;
+pub use reader::{ChainPosition, ChainReader, CommittedTx, EvidencePosition, HistoryPosition};
 pub use run::{SignatureCheck, VerifyAll};
 
 use crate::commitment::StateTree;
+use crate::figures::Figures;
 use crate::genesis::Genesis;
 use crate::keys;
 use crate::rejection::Rejection;
@@ -78,6 +83,8 @@ pub struct Ledger<S: Storage> {
     /// it and is written only on the same revision, since an overwrite
     /// changes the state without changing the height or the root.
     revision: u64,
+    /// Sums over every account, moved with each write ([`crate::figures`]).
+    figures: Figures,
 }
 
 impl<S: Storage> Ledger<S> {
@@ -101,6 +108,7 @@ impl<S: Storage> Ledger<S> {
             batch.put(keys::state(&k), v);
         }
         let root = tree.recompute();
+        let figures = Figures::of(state.iter());
         batch.put(keys::META_GENESIS.to_vec(), genesis_hash.0.to_vec());
         batch.put(keys::META_HEIGHT.to_vec(), 0u64.to_be_bytes().to_vec());
         batch.put(keys::META_LAST_HASH.to_vec(), genesis_hash.0.to_vec());
@@ -117,6 +125,7 @@ impl<S: Storage> Ledger<S> {
             last_block_time_ms: 0,
             state_root: root,
             revision: 0,
+            figures,
         })
     }
 
@@ -137,6 +146,7 @@ impl<S: Storage> Ledger<S> {
             state.insert(key, value);
         }
         let root = tree.recompute();
+        let figures = Figures::of(state.iter());
         let height = read_u64(&store, keys::META_HEIGHT)?;
         let last = store
             .get(keys::META_LAST_HASH)?
@@ -173,6 +183,7 @@ impl<S: Storage> Ledger<S> {
             last_block_time_ms,
             state_root: root,
             revision: 0,
+            figures,
         })
     }
 
@@ -223,6 +234,21 @@ impl<S: Storage> Ledger<S> {
     /// Check conservation and position invariants over the whole state.
     pub fn check_invariants(&self) -> Result<invariants::Totals, invariants::InvariantViolation> {
         invariants::check(&self.state)
+    }
+
+    /// The same checks as [`Ledger::check_invariants`], with the sums over
+    /// accounts taken from the ledger's [`Figures`] instead of a pass over
+    /// every account: cheap enough to run after every block.
+    pub fn check_block_invariants(
+        &self,
+    ) -> Result<invariants::Totals, invariants::InvariantViolation> {
+        invariants::check_with(&self.state, &self.figures)
+    }
+
+    /// Sums over every account (balances, accounts per home cooperative),
+    /// as of the last block.
+    pub fn figures(&self) -> &Figures {
+        &self.figures
     }
 }
 

@@ -1,7 +1,7 @@
 //! Reads of the committed state and of the stored blocks, transactions and
 //! history. Nothing here changes the ledger.
 
-use super::{corrupt, decode_u64, Ledger, LedgerError, TxRecord};
+use super::{corrupt, ChainPosition, ChainReader, Ledger, LedgerError, TxRecord};
 use crate::block::Block;
 use crate::commitment::StateProof;
 use crate::evidence::{CommittedEvidence, EvidenceRecord};
@@ -75,11 +75,22 @@ impl<S: Storage> Ledger<S> {
         self.state.counters()
     }
 
+    /// Reads of the store through this ledger's own handle.
+    fn chain(&self) -> ChainReader<&S> {
+        ChainReader::new(&self.store)
+    }
+
+    /// A reader of this ledger's store that does not borrow the ledger:
+    /// for readers on other threads, which then need no lock on it.
+    pub fn reader(&self) -> ChainReader<S>
+    where
+        S: Clone,
+    {
+        ChainReader::new(self.store.clone())
+    }
+
     pub fn block(&self, height: u64) -> Result<Option<Block>, LedgerError> {
-        match self.store.get(&keys::block(height))? {
-            Some(bytes) => Ok(Some(Block::decode(&bytes).map_err(corrupt)?)),
-            None => Ok(None),
-        }
+        self.chain().block(height)
     }
 
     /// Whether the offence of `record` is on the chain already.
@@ -92,33 +103,24 @@ impl<S: Storage> Ledger<S> {
 
     /// Committed evidence, newest first, at most `limit` records.
     pub fn evidence(&self, limit: usize) -> Result<Vec<CommittedEvidence>, LedgerError> {
-        self.store
-            .scan_prefix_rev(keys::EVIDENCE_PREFIX, None, limit)?
+        Ok(self
+            .chain()
+            .evidence(None, limit)?
             .into_iter()
-            .map(|(_, bytes)| codec::decode(&bytes).map_err(corrupt))
-            .collect()
+            .map(|(_, e)| e)
+            .collect())
     }
 
     pub fn block_height_by_hash(&self, hash: &Hash) -> Result<Option<u64>, LedgerError> {
-        match self.store.get(&keys::block_hash(hash))? {
-            Some(bytes) => Ok(Some(decode_u64(&bytes)?)),
-            None => Ok(None),
-        }
+        self.chain().block_height_by_hash(hash)
     }
 
     pub fn state_root_at(&self, height: u64) -> Result<Option<Hash>, LedgerError> {
-        Ok(self
-            .store
-            .get(&keys::root(height))?
-            .and_then(|b| <[u8; 32]>::try_from(b.as_slice()).ok())
-            .map(Hash))
+        self.chain().state_root_at(height)
     }
 
     pub fn tx(&self, hash: &Hash) -> Result<Option<TxRecord>, LedgerError> {
-        match self.store.get(&keys::tx(hash))? {
-            Some(bytes) => Ok(Some(codec::decode(&bytes).map_err(corrupt)?)),
-            None => Ok(None),
-        }
+        self.chain().tx(hash)
     }
 
     /// A member's transactions, newest first: up to `limit` strictly before
@@ -129,24 +131,13 @@ impl<S: Storage> Ledger<S> {
         before: Option<(u64, u32)>,
         limit: usize,
     ) -> Result<Vec<(Hash, TxRecord)>, LedgerError> {
-        let prefix = keys::history_prefix(member);
-        let upper = before.map(|(h, i)| keys::history(member, h, i));
-        let rows =
-            self.store
-                .scan_prefix_rev(&prefix, upper.as_deref(), limit.min(keys::PAGE_TXS_MAX))?;
-        let mut out = Vec::with_capacity(rows.len());
-        for (_, value) in rows {
-            let hash = Hash(<[u8; 32]>::try_from(value.as_slice()).map_err(corrupt)?);
-            if let Some(record) = self.tx(&hash)? {
-                out.push((hash, record));
-            }
-        }
-        Ok(out)
+        let before = before.map(|(height, index)| ChainPosition { height, index });
+        self.chain().history(member, before, limit)
     }
 
     /// Host data written with a block (see [`Ledger::apply_block`]).
     pub fn host_data(&self, key: &[u8]) -> Result<Option<Vec<u8>>, LedgerError> {
-        Ok(self.store.get(&keys::host(key))?)
+        self.chain().host_data(key)
     }
 
     /// A proof of one state entry against the current state root.

@@ -57,7 +57,14 @@ impl<S: Storage> Harness<S> {
                 .build_block(&txs, proposer, BlockLimits::default(), &VerifyAll);
         assert!(skipped.is_empty(), "not admitted: {skipped:?}");
         let outcome = self.ledger.apply_block(&block, &VerifyAll, vec![]).unwrap();
-        self.ledger.check_invariants().unwrap();
+        let totals = self.ledger.check_invariants().unwrap();
+        // The per-block check (figures moved by the block's writes) agrees
+        // with the full pass, and the figures with a fresh scan.
+        assert_eq!(self.ledger.check_block_invariants(), Ok(totals));
+        assert_eq!(
+            self.ledger.figures(),
+            &kopnet_ledger::figures::Figures::of(self.ledger.state().iter())
+        );
         outcome.results.into_iter().map(|(_, r)| r).collect()
     }
 

@@ -3,37 +3,58 @@
 //! Each entry is an offence some validator's node proved (two conflicting
 //! signed votes for one height, round and step, or two conflicting signed
 //! proposals for one round) and a proposer took into a block, which every
-//! validator verified before voting for it. Newest first, at most
-//! [`EVIDENCE_PAGE_MAX`]. Public, like the blocks that carry it: who
-//! misbehaved is the network's business and the regulator's.
+//! validator verified before voting for it. Newest first, paged
+//! ([`EVIDENCE_PAGE_MAX`] a page, `before=HEIGHT:INDEX`), read from the
+//! store. Public, like the blocks that carry it: who misbehaved is the
+//! network's business and the regulator's.
 
-use super::queries::ledger_read;
-use super::{ApiError, ApiResult, ApiState};
-use axum::extract::State;
+use super::queries::paging::{
+    clamp_limit, parse_position, EVIDENCE_PAGE_DEFAULT, EVIDENCE_PAGE_MAX,
+};
+use super::queries::{blocking, committed, internal, parse_query};
+use super::{ApiResult, ApiState};
+use axum::extract::{Query, State};
 use axum::Json;
 use kopnet_ledger::evidence::{CommittedEvidence, EvidenceKind};
+use serde::Deserialize;
 use serde_json::{json, Value};
 
-/// Most entries one answer carries.
-pub const EVIDENCE_PAGE_MAX: usize = 200;
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EvidenceQuery {
+    limit: Option<usize>,
+    /// Cursor "HEIGHT:INDEX" from a previous page's `next_before`.
+    before: Option<String>,
+}
 
-pub async fn evidence(State(state): State<ApiState>) -> ApiResult<Json<Value>> {
-    let ledger = ledger_read(&state)?;
-    let committed = ledger
-        .evidence(EVIDENCE_PAGE_MAX)
-        .map_err(|e| ApiError::internal(e.to_string()))?;
-    let cooperatives = ledger.cooperatives();
+pub async fn evidence(
+    State(state): State<ApiState>,
+    query: Result<Query<EvidenceQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<Json<Value>> {
+    let query = parse_query(query)?;
+    let limit = clamp_limit(query.limit, EVIDENCE_PAGE_DEFAULT, EVIDENCE_PAGE_MAX);
+    let before = parse_position(query.before.as_deref())?;
+    let view = committed(&state);
+    let committed = blocking(&state, move |node| {
+        node.chain.evidence(before, limit).map_err(internal)
+    })
+    .await?;
     let list: Vec<Value> = committed
         .iter()
-        .map(|entry| {
-            let coop = cooperatives
-                .iter()
-                .find(|c| c.key == Some(entry.record.offender))
+        .map(|(_, entry)| {
+            let coop = view
+                .cooperative_with_key(&entry.record.offender)
                 .map(|c| c.id.to_string());
             evidence_json(entry, coop)
         })
         .collect();
-    Ok(Json(json!({ "evidence": list })))
+    let next_before = committed
+        .last()
+        .filter(|_| committed.len() == limit)
+        .map(|(place, _)| place.to_string());
+    Ok(Json(
+        json!({ "limit": limit, "evidence": list, "next_before": next_before }),
+    ))
 }
 
 fn evidence_json(entry: &CommittedEvidence, cooperative: Option<String>) -> Value {

@@ -1,8 +1,10 @@
 //! Governance, for the cooperatives that vote and the regulators who follow
-//! them: `GET /v1/proposals` (newest first, at most [`PROPOSALS_PAGE_MAX`]),
-//! `GET /v1/proposals/{id}`, and `GET /v1/params`, the rules in force
-//! (fee rules, balance caps, the settlement schedule with its next cut-off,
-//! the validator limits and the ceilings no vote can pass).
+//! them: `GET /v1/proposals` (newest first, paged: at most
+//! [`PROPOSALS_PAGE_MAX`] a page, `before=ID`), `GET /v1/proposals/{id}`,
+//! and `GET /v1/params`, the rules in force (fee rules, balance caps, the
+//! settlement schedule with its next cut-off, the validator limits and the
+//! ceilings no vote can pass). Read from the committed view and the store,
+//! without the ledger lock ([`crate::committed_view`]).
 //!
 //! A proposal's status is `open`, `executed` (with `executed_height`) or
 //! `failed`: approvals passed 2/3 but the action could not be carried out
@@ -14,30 +16,55 @@
 //! Nothing here can panic on what the state holds: power sums are taken in
 //! `u128` (no sum of `u64` can overflow it) and shown clamped to `u64`.
 
-use super::queries::ledger_read;
+use super::queries::paging::{clamp_limit, PROPOSALS_PAGE_DEFAULT, PROPOSALS_PAGE_MAX};
+use super::queries::{blocking, committed, internal, parse_query};
 use super::{ApiError, ApiResult, ApiState};
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::Json;
 use kopnet_ledger::bounds::{PARTICIPANTS_MAX, VALIDATORS_CEILING, VOTING_POWER_TOTAL_CEILING};
 use kopnet_ledger::governance::{Proposal, ProposalStatus};
-use kopnet_ledger::state::StateRead;
 use kopnet_ledger::types::Cooperative;
+use serde::Deserialize;
 use serde_json::{json, Value};
 
-/// Most proposals listed by `GET /v1/proposals`.
-pub const PROPOSALS_PAGE_MAX: u64 = 100;
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProposalsQuery {
+    limit: Option<usize>,
+    /// Newest first, strictly below this proposal id.
+    before: Option<u64>,
+}
 
-pub async fn proposals(State(state): State<ApiState>) -> ApiResult<Json<Value>> {
-    let ledger = ledger_read(&state)?;
-    let next_id = ledger.counters().next_proposal;
-    let cooperatives = ledger.cooperatives();
-    let list: Vec<Value> = (0..next_id)
+pub async fn proposals(
+    State(state): State<ApiState>,
+    query: Result<Query<ProposalsQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<Json<Value>> {
+    let query = parse_query(query)?;
+    let limit = clamp_limit(query.limit, PROPOSALS_PAGE_DEFAULT, PROPOSALS_PAGE_MAX);
+    let view = committed(&state);
+    let next_id = view.counters.next_proposal;
+    let ids: Vec<u64> = (0..query.before.unwrap_or(next_id).min(next_id))
         .rev()
-        .take(usize::try_from(PROPOSALS_PAGE_MAX).unwrap_or(usize::MAX))
-        .filter_map(|id| ledger.state().proposal(id))
-        .map(|p| proposal_json(&p, &cooperatives))
+        .take(limit)
         .collect();
-    Ok(Json(json!({"next_id": next_id, "proposals": list})))
+    let next_before = ids.last().copied().filter(|id| *id > 0);
+    let found = blocking(&state, move |node| {
+        ids.into_iter()
+            .filter_map(|id| node.chain.proposal(id).map_err(internal).transpose())
+            .collect::<ApiResult<Vec<Proposal>>>()
+    })
+    .await?;
+    let cooperatives = view.cooperative_records();
+    let list: Vec<Value> = found
+        .iter()
+        .map(|p| proposal_json(p, &cooperatives))
+        .collect();
+    Ok(Json(json!({
+        "next_id": next_id,
+        "limit": limit,
+        "proposals": list,
+        "next_before": next_before,
+    })))
 }
 
 pub async fn proposal(
@@ -47,9 +74,13 @@ pub async fn proposal(
     let id: u64 = id.parse().map_err(|_| {
         ApiError::bad_request("bad_proposal", "proposal must be a non-negative integer")
     })?;
-    let ledger = ledger_read(&state)?;
-    match ledger.state().proposal(id) {
-        Some(p) => Ok(Json(proposal_json(&p, &ledger.cooperatives()))),
+    let view = committed(&state);
+    let found = blocking(&state, move |node| {
+        node.chain.proposal(id).map_err(internal)
+    })
+    .await?;
+    match found {
+        Some(p) => Ok(Json(proposal_json(&p, &view.cooperative_records()))),
         None => Err(ApiError::not_found(
             "unknown_proposal",
             format!("no proposal {id}"),
@@ -60,23 +91,32 @@ pub async fn proposal(
 /// `GET /v1/params`: the rules in force and how far governance may move
 /// them.
 pub async fn params(State(state): State<ApiState>) -> ApiResult<Json<Value>> {
-    let ledger = ledger_read(&state)?;
-    let params = ledger
-        .params()
+    let view = committed(&state);
+    let params = view
+        .params
+        .as_ref()
         .ok_or_else(|| ApiError::internal("the ledger has no parameters"))?;
-    let last_block_time_ms = ledger.last_block_time_ms();
-    let validators = ledger.validators();
-    let total_power = clamp(power_sum(validators.iter().map(|(_, p)| *p)));
+    let last_block_time_ms = view.last_block_time_ms;
+    // The validators as the ledger counts them: active cooperatives with
+    // voting power and a key.
+    let validators: Vec<u64> = view
+        .cooperatives
+        .iter()
+        .map(|f| &f.coop)
+        .filter(|c| c.active && c.voting_power > 0 && c.key.is_some())
+        .map(|c| c.voting_power)
+        .collect();
+    let total_power = clamp(power_sum(validators.iter().copied()));
     let schedule = params.settlement;
     let limits = params.validator_limits;
     Ok(Json(json!({
-        "height": ledger.height(),
+        "height": view.height,
         "fee_rules": serde_json::to_value(&params.fee_rules).unwrap_or(Value::Null),
         "tier_limits": serde_json::to_value(params.tier_limits).unwrap_or(Value::Null),
         "settlement": {
             "period_ms": schedule.period_ms,
             "offset_ms": schedule.offset_ms,
-            "open_window": ledger.counters().open_window,
+            "open_window": view.counters.open_window,
             "last_block_time_ms": last_block_time_ms,
             // The first block at or past this time closes the open window
             // (if anything happened in it).

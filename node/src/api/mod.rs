@@ -16,6 +16,8 @@ pub mod views;
 mod write;
 
 pub use crate::http_error::{ApiError, ApiResult};
+/// Page sizes and cursors of the list endpoints.
+pub use queries::paging;
 
 use crate::node_state::NodeState;
 use crate::p2p::P2pHandle;

@@ -4,8 +4,14 @@
 //! by the network in block `h + 1`'s header (`prev_state_root`, covered by
 //! its commit certificate), so a phone can check its balance without
 //! trusting the node it asked.
+//!
+//! The one read that needs the ledger itself: the Merkle tree lives there,
+//! and the proof must match the root it reports. The work under the
+//! ledger's read lock is one entry and one path of the tree (bounded, not
+//! in proportion to the state), and it runs on the blocking pool, so a
+//! commit holding the lock never stalls an async worker.
 
-use super::queries::{ledger_read, parse_address};
+use super::queries::{blocking, parse_address};
 use super::{ApiError, ApiResult, ApiState};
 use axum::extract::{Path, State};
 use axum::Json;
@@ -18,7 +24,18 @@ pub async fn account_proof(
     Path(address): Path<String>,
 ) -> ApiResult<Json<Value>> {
     let key = parse_address(&address)?;
-    let ledger = ledger_read(&state)?;
+    blocking(&state, move |node| prove(node, key)).await
+}
+
+fn prove(
+    node: &crate::node_state::NodeState,
+    key: kopnet_consensus::PublicKey,
+) -> ApiResult<Json<Value>> {
+    let ledger = node
+        .host
+        .ledger
+        .read()
+        .map_err(|_| ApiError::internal("ledger lock poisoned"))?;
     let state_key = StateKey::Member(key);
     let (value, proof) = ledger
         .prove(&state_key)

@@ -1,34 +1,58 @@
-//! Read endpoints.
+//! Read endpoints. None of them takes the ledger lock the consensus loop
+//! commits under: they answer from the committed view published once per
+//! block and from the store ([`crate::committed_view`]); every list is paged
+//! with a cap ([`paging`]). Store reads run on the blocking pool, so a slow
+//! disk never stalls the async workers.
 
-use super::views::{account_json, block_json, coop_json, tx_json, window_json};
+mod blocks;
+pub mod paging;
+
+pub use blocks::{block, block_raw, blocks};
+
+use super::views::{account_json, coop_json, tx_json, window_json};
 use super::{ApiError, ApiResult, ApiState};
+use crate::committed_view::CommittedView;
+use crate::node_state::NodeState;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::Json;
 use kopnet_consensus::{Hash, PublicKey};
-use kopnet_ledger::state::{StateRead, StateValue};
-use kopnet_ledger::{AccountId, AccountKind, CoopId};
+use paging::{
+    clamp_limit, parse_position, COOPERATIVES_PAGE_MAX, HISTORY_PAGE_DEFAULT, HISTORY_PAGE_MAX,
+    WINDOWS_PAGE_DEFAULT, WINDOWS_PAGE_MAX,
+};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use std::collections::BTreeMap;
+use std::sync::Arc;
 
-/// Largest page of blocks or history entries.
-pub const PAGE_MAX: usize = 100;
-
-pub(super) fn ledger_read(
-    state: &ApiState,
-) -> ApiResult<std::sync::RwLockReadGuard<'_, kopnet_ledger::Ledger<kopnet_ledger::SledStorage>>> {
-    state
-        .node
-        .host
-        .ledger
-        .read()
-        .map_err(|_| ApiError::internal("ledger lock poisoned"))
+pub(super) fn internal(e: impl std::fmt::Display) -> ApiError {
+    ApiError::internal(e.to_string())
 }
 
-fn internal(e: impl std::fmt::Display) -> ApiError {
-    ApiError::internal(e.to_string())
+/// The last committed block's view.
+pub(super) fn committed(state: &ApiState) -> Arc<CommittedView> {
+    state.node.committed.current()
+}
+
+/// Run `read` (store reads) on the blocking pool.
+pub(super) async fn blocking<T: Send + 'static>(
+    state: &ApiState,
+    read: impl FnOnce(&NodeState) -> ApiResult<T> + Send + 'static,
+) -> ApiResult<T> {
+    let node = state.node.clone();
+    tokio::task::spawn_blocking(move || read(&node))
+        .await
+        .map_err(|e| ApiError::internal(format!("read task failed: {e}")))?
+}
+
+/// A query string, or a typed 400.
+pub(super) fn parse_query<T>(
+    query: Result<Query<T>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<T> {
+    query
+        .map(|Query(q)| q)
+        .map_err(|e| ApiError::bad_request("bad_query", e.body_text()))
 }
 
 pub async fn health() -> &'static str {
@@ -46,22 +70,20 @@ pub async fn status(State(state): State<ApiState>) -> ApiResult<Json<Value>> {
     let node = &state.node;
     let live = node.live.read().map(|l| l.clone()).unwrap_or_default();
     let mempool = node.host.mempool_len();
-    let ledger = ledger_read(&state)?;
-    // Read from the ledger on every call: a cooperative added (or removed)
-    // by governance shows here without restarting the node.
-    let cooperative = ledger
-        .cooperatives()
-        .into_iter()
-        .find(|c| c.key == Some(node.node_key))
+    let view = committed(&state);
+    // From the view of the last block: a cooperative added (or removed) by
+    // governance shows here without restarting the node.
+    let cooperative = view
+        .cooperative_with_key(&node.node_key)
         .map(|c| c.id.to_string());
     Ok(Json(json!({
         "chain_id": node.chain_id,
         "role": node.role.as_str(),
         "cooperative": cooperative,
         "node_key": node.node_key.to_address(),
-        "height": ledger.height(),
-        "last_block_hash": ledger.last_block_hash().to_hex(),
-        "state_root": ledger.state_root().to_hex(),
+        "height": view.height,
+        "last_block_hash": view.last_block_hash.to_hex(),
+        "state_root": view.state_root.to_hex(),
         // The consensus round at the node's current height (0 on observers).
         "round": node.metrics.round.load(std::sync::atomic::Ordering::Relaxed),
         "peers": live.peers,
@@ -111,22 +133,21 @@ pub(super) fn parse_address(text: &str) -> ApiResult<PublicKey> {
     PublicKey::from_address(text).map_err(|e| ApiError::bad_request("bad_address", e.to_string()))
 }
 
+/// A transaction by hash: committed (two point reads of the store, no block
+/// decoded), pending in the mempool, or recently refused.
 pub async fn tx(State(state): State<ApiState>, Path(hash): Path<String>) -> ApiResult<Json<Value>> {
     let hash = parse_hash(&hash)?;
-    {
-        let ledger = ledger_read(&state)?;
-        if let Some(record) = ledger.tx(&hash).map_err(internal)? {
-            let block = ledger.block(record.height).map_err(internal)?;
-            let tx = block
-                .as_ref()
-                .and_then(|b| b.txs.get(record.index as usize));
-            let mut body = match tx {
-                Some(tx) => tx_json(tx, &hash, Some(&record)),
-                None => json!({"hash": hash.to_hex(), "height": record.height}),
-            };
-            body["status"] = json!("committed");
-            return Ok(Json(body));
-        }
+    let committed = blocking(&state, move |node| {
+        node.chain.committed_tx(&hash).map_err(internal)
+    })
+    .await?;
+    if let Some((record, tx)) = committed {
+        let mut body = match tx {
+            Some(tx) => tx_json(&tx, &hash, Some(&record)),
+            None => json!({"hash": hash.to_hex(), "height": record.height}),
+        };
+        body["status"] = json!("committed");
+        return Ok(Json(body));
     }
     if state
         .node
@@ -156,108 +177,20 @@ pub async fn tx(State(state): State<ApiState>, Path(hash): Path<String>) -> ApiR
     }
 }
 
-pub async fn block(
-    State(state): State<ApiState>,
-    Path(height): Path<String>,
-) -> ApiResult<Json<Value>> {
-    let height: u64 = height.parse().map_err(|_| {
-        ApiError::bad_request("bad_height", "height must be a non-negative integer")
-    })?;
-    let (block, root, results) = {
-        let ledger = ledger_read(&state)?;
-        let block = ledger.block(height).map_err(internal)?;
-        let results = match &block {
-            Some(block) => tx_result_codes(&ledger, block)?,
-            None => Vec::new(),
-        };
-        (
-            block,
-            ledger.state_root_at(height).map_err(internal)?,
-            results,
-        )
-    };
-    let block = block.ok_or_else(|| {
-        ApiError::not_found("unknown_block", format!("no block at height {height}"))
-    })?;
-    let cert = ledger_read(&state)
-        .ok()
-        .and_then(|l| crate::chain_store::certificate(&l, height).ok().flatten());
-    let mut body = block_json(&block, root, cert.as_ref());
-    attach_results(&mut body, results);
-    Ok(Json(body))
-}
-
-/// Each transaction's result code in a committed block (`ok` or the
-/// rejection code), in block order, as the event stream reports them.
-fn tx_result_codes<S: kopnet_ledger::storage::Storage>(
-    ledger: &kopnet_ledger::Ledger<S>,
-    block: &kopnet_ledger::Block,
-) -> ApiResult<Vec<String>> {
-    block
-        .txs
-        .iter()
-        .map(|tx| {
-            let record = ledger.tx(&tx.hash()).map_err(internal)?;
-            Ok(match record.map(|r| r.result) {
-                Some(Ok(())) => "ok".to_string(),
-                Some(Err(reason)) => reason.code().to_string(),
-                None => "unknown".to_string(),
-            })
-        })
-        .collect()
-}
-
-fn attach_results(body: &mut Value, results: Vec<String>) {
-    if let Some(txs) = body["txs"].as_array_mut() {
-        for (tx, result) in txs.iter_mut().zip(results) {
-            tx["result"] = Value::String(result);
-        }
-    }
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct BlocksQuery {
-    from: Option<u64>,
-    limit: Option<usize>,
-}
-
-pub async fn blocks(
-    State(state): State<ApiState>,
-    query: Result<Query<BlocksQuery>, axum::extract::rejection::QueryRejection>,
-) -> ApiResult<Json<Value>> {
-    let Query(query) = query.map_err(|e| ApiError::bad_request("bad_query", e.body_text()))?;
-    let limit = query.limit.unwrap_or(20).clamp(1, PAGE_MAX);
-    let ledger = ledger_read(&state)?;
-    let top = ledger.height();
-    // Default: the newest blocks, newest first.
-    let heights: Vec<u64> = match query.from {
-        Some(from) => (from.max(1)..=top).take(limit).collect(),
-        None => (1..=top).rev().take(limit).collect(),
-    };
-    let mut out = Vec::new();
-    for h in heights {
-        if let Some(block) = ledger.block(h).map_err(internal)? {
-            let root = ledger.state_root_at(h).map_err(internal)?;
-            let mut body = block_json(&block, root, None);
-            attach_results(&mut body, tx_result_codes(&ledger, &block)?);
-            out.push(body);
-        }
-    }
-    Ok(Json(json!({"height": top, "blocks": out})))
-}
-
 pub async fn account(
     State(state): State<ApiState>,
     Path(address): Path<String>,
 ) -> ApiResult<Json<Value>> {
     let key = parse_address(&address)?;
-    let ledger = ledger_read(&state)?;
-    let account = ledger
-        .member(&key)
-        .ok_or_else(|| ApiError::not_found("unknown_account", "no account with this address"))?;
-    let cap = ledger
-        .params()
+    let view = committed(&state);
+    let account = blocking(&state, move |node| {
+        node.chain.member(&key).map_err(internal)
+    })
+    .await?
+    .ok_or_else(|| ApiError::not_found("unknown_account", "no account with this address"))?;
+    let cap = view
+        .params
+        .as_ref()
         .map(|p| p.tier_limits.cap(account.tier))
         .unwrap_or(0);
     Ok(Json(account_json(&key.to_address(), &account, cap)))
@@ -271,90 +204,132 @@ pub struct HistoryQuery {
     before: Option<String>,
 }
 
+/// An account's transactions, newest first, at most [`HISTORY_PAGE_MAX`]
+/// a page: a scan of the history index and two point reads per entry.
 pub async fn history(
     State(state): State<ApiState>,
     Path(address): Path<String>,
     query: Result<Query<HistoryQuery>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<Json<Value>> {
     let key = parse_address(&address)?;
-    let Query(query) = query.map_err(|e| ApiError::bad_request("bad_query", e.body_text()))?;
-    let limit = query.limit.unwrap_or(20).clamp(1, PAGE_MAX);
-    let before = match query.before.as_deref() {
-        None => None,
-        Some(text) => {
-            let parsed = text
-                .split_once(':')
-                .and_then(|(h, i)| Some((h.parse::<u64>().ok()?, i.parse::<u32>().ok()?)));
-            Some(parsed.ok_or_else(|| {
-                ApiError::bad_request("bad_cursor", "before must be HEIGHT:INDEX")
-            })?)
+    let query = parse_query(query)?;
+    let limit = clamp_limit(query.limit, HISTORY_PAGE_DEFAULT, HISTORY_PAGE_MAX);
+    let before = parse_position(query.before.as_deref())?;
+    let rows = blocking(&state, move |node| {
+        if node.chain.member(&key).map_err(internal)?.is_none() {
+            return Err(ApiError::not_found(
+                "unknown_account",
+                "no account with this address",
+            ));
         }
-    };
-    let ledger = ledger_read(&state)?;
-    if ledger.member(&key).is_none() {
-        return Err(ApiError::not_found(
-            "unknown_account",
-            "no account with this address",
-        ));
-    }
-    let rows = ledger.history(&key, before, limit).map_err(internal)?;
-    let mut items = Vec::new();
-    for (hash, record) in &rows {
-        let block = ledger.block(record.height).map_err(internal)?;
-        if let Some(tx) = block
-            .as_ref()
-            .and_then(|b| b.txs.get(record.index as usize))
-        {
-            items.push(tx_json(tx, hash, Some(record)));
-        }
-    }
+        node.chain
+            .history_txs(&key, before, limit)
+            .map_err(internal)
+    })
+    .await?;
+    let items: Vec<Value> = rows
+        .iter()
+        .filter_map(|(hash, (record, tx))| tx.as_ref().map(|tx| tx_json(tx, hash, Some(record))))
+        .collect();
     let next_before = rows
         .last()
         .filter(|_| rows.len() == limit)
-        .map(|(_, r)| format!("{}:{}", r.height, r.index));
-    Ok(Json(
-        json!({"address": key.to_address(), "items": items, "next_before": next_before}),
-    ))
+        .map(|(_, (r, _))| format!("{}:{}", r.height, r.index));
+    Ok(Json(json!({
+        "address": key.to_address(),
+        "limit": limit,
+        "items": items,
+        "next_before": next_before,
+    })))
 }
 
-pub async fn cooperatives(State(state): State<ApiState>) -> ApiResult<Json<Value>> {
-    let ledger = ledger_read(&state)?;
-    let mut members: BTreeMap<CoopId, (u64, u64)> = BTreeMap::new();
-    for (_, value) in ledger.state().iter() {
-        if let StateValue::Member(m) = value {
-            let entry = members.entry(m.home.clone()).or_default();
-            match m.kind {
-                AccountKind::Member => entry.0 += 1,
-                AccountKind::Merchant => entry.1 += 1,
-            }
-        }
-    }
-    let state_view = ledger.state();
-    let list: Vec<Value> = ledger
-        .cooperatives()
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CooperativesQuery {
+    limit: Option<usize>,
+    /// Cursor: the last id of the previous page (ids are sorted).
+    after: Option<String>,
+}
+
+/// The cooperatives with their figures, from the committed view (computed
+/// once per block, not per request).
+pub async fn cooperatives(
+    State(state): State<ApiState>,
+    query: Result<Query<CooperativesQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<Json<Value>> {
+    let query = parse_query(query)?;
+    let limit = clamp_limit(query.limit, COOPERATIVES_PAGE_MAX, COOPERATIVES_PAGE_MAX);
+    let view = committed(&state);
+    let after = query.after.as_deref();
+    let page: Vec<_> = view
+        .cooperatives
+        .iter()
+        .filter(|c| after.is_none_or(|a| c.coop.id.as_str() > a))
+        .take(limit)
+        .collect();
+    let more = view
+        .cooperatives
+        .iter()
+        .filter(|c| after.is_none_or(|a| c.coop.id.as_str() > a))
+        .nth(limit)
+        .is_some();
+    let next_after = page.last().filter(|_| more).map(|c| c.coop.id.to_string());
+    let list: Vec<Value> = page
         .iter()
         .map(|c| {
-            let fee = if c.id.is_network() {
-                state_view.internal_balance(&AccountId::NetworkFund)
-            } else {
-                state_view.internal_balance(&AccountId::Fee(c.id.clone()))
-            };
-            let float = state_view.internal_balance(&AccountId::Float(c.id.clone()));
-            let (m, mm) = members.get(&c.id).copied().unwrap_or_default();
-            coop_json(c, fee, float, m, mm)
+            coop_json(
+                &c.coop,
+                c.fee_balance,
+                c.float_balance,
+                c.members,
+                c.merchants,
+            )
         })
         .collect();
-    Ok(Json(
-        json!({"open_window": ledger.counters().open_window, "cooperatives": list}),
-    ))
+    Ok(Json(json!({
+        "height": view.height,
+        "open_window": view.counters.open_window,
+        "cooperatives": list,
+        "next_after": next_after,
+    })))
 }
 
-pub async fn windows(State(state): State<ApiState>) -> ApiResult<Json<Value>> {
-    let ledger = ledger_read(&state)?;
-    let list: Vec<Value> = ledger.windows().iter().map(window_json).collect();
-    Ok(Json(
-        json!({"open_window": ledger.counters().open_window, "windows": list}),
-    ))
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WindowsQuery {
+    limit: Option<usize>,
+    /// Newest first, strictly below this window number.
+    before: Option<u64>,
+}
+
+/// Closed settlement windows, newest first, at most [`WINDOWS_PAGE_MAX`] a
+/// page (one point read each).
+pub async fn windows(
+    State(state): State<ApiState>,
+    query: Result<Query<WindowsQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<Json<Value>> {
+    let query = parse_query(query)?;
+    let limit = clamp_limit(query.limit, WINDOWS_PAGE_DEFAULT, WINDOWS_PAGE_MAX);
+    let open = committed(&state).counters.open_window;
+    let below = query.before.unwrap_or(open).min(open);
+    let numbers: Vec<u64> = (0..below).rev().take(limit).collect();
+    let next_before = numbers.last().copied().filter(|n| *n > 0);
+    let list = blocking(&state, move |node| {
+        let mut list = Vec::new();
+        for n in numbers {
+            if let Some(w) = node.chain.window(n).map_err(internal)? {
+                list.push(window_json(&w));
+            }
+        }
+        Ok(list)
+    })
+    .await?;
+    Ok(Json(json!({
+        "open_window": open,
+        "limit": limit,
+        "windows": list,
+        "next_before": next_before,
+    })))
 }
 
 pub async fn window(
@@ -364,10 +339,14 @@ pub async fn window(
     let number: u64 = number.parse().map_err(|_| {
         ApiError::bad_request("bad_window", "window must be a non-negative integer")
     })?;
-    let ledger = ledger_read(&state)?;
-    match ledger.state_window(number) {
+    let open = committed(&state).counters.open_window;
+    let window = blocking(&state, move |node| {
+        node.chain.window(number).map_err(internal)
+    })
+    .await?;
+    match window {
         Some(w) => Ok(Json(window_json(&w))),
-        None if number == ledger.counters().open_window => Err(ApiError::new(
+        None if number == open => Err(ApiError::new(
             StatusCode::NOT_FOUND,
             "window_open",
             "this window is still open; see /v1/cooperatives for open positions",
@@ -384,40 +363,13 @@ pub async fn genesis(State(state): State<ApiState>) -> Json<Value> {
     Json(serde_json::to_value(&state.node.genesis).unwrap_or(Value::Null))
 }
 
-/// A block and its commit certificate as the exact encoded bytes (base64),
-/// with the state root this node computed after it: what an auditor verifies.
-pub async fn block_raw(
-    State(state): State<ApiState>,
-    Path(height): Path<String>,
-) -> ApiResult<Json<Value>> {
-    use base64::Engine as _;
-    let height: u64 = height.parse().map_err(|_| {
-        ApiError::bad_request("bad_height", "height must be a non-negative integer")
-    })?;
-    let ledger = ledger_read(&state)?;
-    let block = ledger.block(height).map_err(internal)?.ok_or_else(|| {
-        ApiError::not_found("unknown_block", format!("no block at height {height}"))
-    })?;
-    let cert = ledger
-        .host_data(&crate::chain_store::certificate_key(height))
-        .map_err(internal)?
-        .unwrap_or_default();
-    let root = ledger.state_root_at(height).map_err(internal)?;
-    let b64 = base64::engine::general_purpose::STANDARD;
-    Ok(Json(json!({
-        "height": height,
-        "block": b64.encode(block.encode().map_err(internal)?),
-        "certificate": b64.encode(cert),
-        "state_root": root.map(|r| r.to_hex()),
-    })))
-}
-
-/// Conservation and position invariants over this node's whole state.
+/// Conservation and position invariants after the last block, as checked
+/// once when it was committed ([`kopnet_ledger::Ledger::check_block_invariants`]).
 pub async fn invariants(State(state): State<ApiState>) -> ApiResult<Json<Value>> {
-    let ledger = ledger_read(&state)?;
-    let height = ledger.height();
-    let root = ledger.state_root().to_hex();
-    Ok(Json(match ledger.check_invariants() {
+    let view = committed(&state);
+    let height = view.height;
+    let root = view.state_root.to_hex();
+    Ok(Json(match &view.invariants {
         Ok(t) => json!({
             "ok": true,
             "height": height,
@@ -428,7 +380,7 @@ pub async fn invariants(State(state): State<ApiState>) -> ApiResult<Json<Value>>
             "members": t.members,
         }),
         Err(e) => {
-            json!({"ok": false, "height": height, "state_root": root, "error": e.to_string()})
+            json!({"ok": false, "height": height, "state_root": root, "error": e})
         }
     }))
 }

@@ -1,7 +1,10 @@
 //! The part of the host that readers share: the ledger, the mempool, the
-//! verified-signature cache and the recent admission refusals. The HTTP API
-//! reads it from other threads (read locks on the ledger, short locks on the
-//! mempool); only the host writes the ledger.
+//! verified-signature cache and the recent admission refusals. Only the
+//! host writes the ledger. The HTTP API's reads do not take the ledger lock
+//! (they read the committed view and the store, see
+//! [`crate::committed_view`]), except an account proof's bounded read; its
+//! writes take short locks on the mempool and admission's read of the
+//! ledger.
 
 use crate::mempool::Mempool;
 use crate::verified::VerifiedSignatures;

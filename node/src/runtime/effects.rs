@@ -147,6 +147,8 @@ fn after_commit(node: &NodeState, committed: &Committed) {
         evicted,
         ..
     } = committed;
+    // Readers see the new block from here on.
+    node.publish_committed();
     let m = &node.metrics;
     for _ in &evicted.expired {
         m.reject("expired");
@@ -190,6 +192,7 @@ fn after_commit(node: &NodeState, committed: &Committed) {
     let _ = node.events.send(BlockEvent {
         height: outcome.height,
         hash: outcome.hash.to_hex(),
+        time_ms: block.header.time_ms,
         state_root: outcome.state_root.to_hex(),
         txs,
     });

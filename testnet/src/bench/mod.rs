@@ -1,12 +1,18 @@
 //! `kopnet bench`: start a local network as `kopnet testnet up` does, drive an
 //! open-loop load, and measure committed throughput at the observer,
-//! submit-to-commit latency, CPU, peak RSS and bytes on disk per committed tx.
-//! Settlement windows close on the chain's schedule during the load (every
-//! `window_secs`, set in the genesis) and the cooperatives acknowledge them
-//! as `testnet up` does; the report's `settlement` says how many closed and
-//! settled.
+//! submit-to-commit latency, the commit interval, CPU, peak RSS and bytes on
+//! disk per committed tx. Settlement windows close on the chain's schedule
+//! during the load (every `window_secs`, set in the genesis) and the
+//! cooperatives acknowledge them as `testnet up` does; the report's
+//! `settlement` says how many closed and settled. With `--read-clients N`,
+//! N explorer-like readers ([`readers`]) read beside the load, and the
+//! report gives their requests, errors and CPU, and the machine's CPU over
+//! the timed window, so that a run with readers can be compared with one
+//! without.
 
 pub mod chart;
+pub mod intervals;
+pub mod readers;
 pub mod sampler;
 
 use crate::cluster::layout::{self, GenesisRules, InitError, Layout};
@@ -80,6 +86,12 @@ pub struct BenchConfig {
     /// The settlement period (s): windows close on this schedule during
     /// the load and are acknowledged.
     pub window_secs: u64,
+    /// Explorer-like readers beside the load ([`readers`]).
+    pub read_clients: usize,
+    /// Readers read only from observers (which take no part in commits),
+    /// instead of from every node: what the readers then cost the commit
+    /// path is the machine's CPU only, never a validator's lock.
+    pub read_observers_only: bool,
 }
 
 /// One second of the run, as seen at the observer.
@@ -258,6 +270,27 @@ struct LoadSummary {
     cpu_seconds_at_start: Vec<f64>,
     /// Windows closed on the schedule during the run and settled after.
     settlement: Value,
+    /// Per node, CPU seconds used during the timed window only.
+    cpu_seconds_in_window: Vec<f64>,
+    reads: ReadSummary,
+    commit_intervals: intervals::CommitIntervals,
+}
+
+/// The readers and the machine over the timed window.
+#[derive(Debug, Clone, Default)]
+struct ReadSummary {
+    clients: usize,
+    ok: u64,
+    errors: u64,
+    events: u64,
+    event_stream_errors: u64,
+    /// CPU seconds of the readers' threads.
+    reader_cpu_seconds: f64,
+    /// CPU seconds of the whole bench process (load driver and readers).
+    bench_cpu_seconds: f64,
+    /// The machine's busy and idle CPU seconds, all cores, every process.
+    machine_busy_seconds: f64,
+    machine_idle_seconds: f64,
 }
 
 /// Where the latency samples and the commit count stood at the last sample.
@@ -288,8 +321,47 @@ async fn drive(
         .or(layout.nodes.iter().find(|n| n.role == "validator"))
         .map(|n| Client::new(&n.api_url))
         .ok_or(BenchError::NoNodes)?;
-    let follower = tokio::spawn(traffic.clone().follow_commits(follow_node, stop_rx.clone()));
+    let height_at_start = follow_node
+        .status()
+        .await
+        .ok()
+        .and_then(|s| s["height"].as_u64())
+        .unwrap_or(1);
+    let follower = tokio::spawn(
+        traffic
+            .clone()
+            .follow_commits(follow_node.clone(), stop_rx.clone()),
+    );
     let settler = tokio::spawn(traffic.clone().settle_on_schedule(stop_rx.clone()));
+    let read_targets = readers::ReadTargets {
+        nodes: layout
+            .nodes
+            .iter()
+            .filter(|n| !config.read_observers_only || n.role == "observer")
+            .map(|n| n.api_url.clone())
+            .collect(),
+        accounts: traffic
+            .accounts
+            .iter()
+            .map(|(k, _, _)| k.to_address())
+            .collect(),
+    };
+    if config.read_clients > 0 {
+        log(&format!(
+            "readers: {} explorer-like clients",
+            config.read_clients
+        ));
+    }
+    let readers = readers::Readers::start(config.read_clients, read_targets).map_err(|error| {
+        BenchError::Io {
+            action: "start the readers for",
+            path: dir_of(layout),
+            error,
+        }
+    })?;
+    let reader_cpu_at_start = readers::reader_cpu_seconds();
+    let bench_cpu_at_start = sampler::own_cpu_seconds();
+    let machine_at_start = sampler::machine_cpu_seconds();
     let base = mark(&traffic)?;
     let disk_bytes_at_start: Vec<u64> = layout.nodes.iter().map(|n| data_bytes(&n.home)).collect();
     let cpu_seconds_at_start: Vec<f64> = procs
@@ -304,6 +376,35 @@ async fn drive(
     let started = Instant::now();
     let samples = sample_seconds(&traffic, config.duration_secs, base).await?;
     let elapsed = started.elapsed();
+    let cpu_seconds_in_window: Vec<f64> = procs
+        .iter()
+        .zip(&cpu_seconds_at_start)
+        .map(|(p, start)| (sampler::cpu_seconds(p.pid().unwrap_or(0)) - start).max(0.0))
+        .collect();
+    let machine_at_end = sampler::machine_cpu_seconds();
+    let mut reads = ReadSummary {
+        clients: config.read_clients,
+        reader_cpu_seconds: (readers::reader_cpu_seconds() - reader_cpu_at_start).max(0.0),
+        bench_cpu_seconds: (sampler::own_cpu_seconds() - bench_cpu_at_start).max(0.0),
+        machine_busy_seconds: (machine_at_end.0 - machine_at_start.0).max(0.0),
+        machine_idle_seconds: (machine_at_end.1 - machine_at_start.1).max(0.0),
+        ..ReadSummary::default()
+    };
+    {
+        use std::sync::atomic::Ordering::Relaxed;
+        let counts = &readers.counts;
+        reads.ok = counts.ok.load(Relaxed);
+        reads.errors = counts.errors.load(Relaxed);
+        reads.events = counts.events.load(Relaxed);
+        reads.event_stream_errors = counts.event_stream_errors.load(Relaxed);
+    }
+    let height_at_end = follow_node
+        .status()
+        .await
+        .ok()
+        .and_then(|s| s["height"].as_u64())
+        .unwrap_or(height_at_start);
+    tokio::task::block_in_place(|| readers.stop());
     let _ = stop_tx.send(true);
     let _ = load.await;
     let _ = settler.await;
@@ -313,6 +414,7 @@ async fn drive(
     }
     follower.abort();
     let settlement = settlement_json(&traffic).await;
+    let commit_intervals = intervals::measure(&follow_node, height_at_start, height_at_end).await;
     let stats = traffic
         .stats
         .lock()
@@ -332,6 +434,9 @@ async fn drive(
         disk_bytes_at_start,
         cpu_seconds_at_start,
         settlement,
+        cpu_seconds_in_window,
+        reads,
+        commit_intervals,
     };
     Ok((summary, samples))
 }
@@ -355,6 +460,16 @@ async fn settlement_json(traffic: &Traffic) -> Value {
         }
         Err(e) => json!({"error": e.to_string()}),
     }
+}
+
+/// The folder a layout's nodes live in (for error messages).
+fn dir_of(layout: &Layout) -> PathBuf {
+    layout
+        .nodes
+        .first()
+        .and_then(|n| n.home.parent())
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
 }
 
 /// The load driver over the layout's cooperatives, its accounts registered.
@@ -474,6 +589,8 @@ fn build_report(
         })
         .collect();
     let rss_max = nodes.iter().map(|n| n.rss_mb_peak).fold(0.0, f64::max);
+    let node_cpu_in_window: f64 = s.cpu_seconds_in_window.iter().sum();
+    let r = &s.reads;
     let disk_max = disk_per_tx.iter().copied().fold(0.0, f64::max);
     json!({
         "validators": config.validators,
@@ -491,6 +608,29 @@ fn build_report(
         "latency_ms_p99": s.latency_ms_p99,
         "rss_mb_max": round1(rss_max),
         "disk_bytes_per_tx": round1(disk_max),
+        "commit_interval_ms": {
+            "blocks": s.commit_intervals.blocks,
+            "p50": s.commit_intervals.p50_ms,
+            "p99": s.commit_intervals.p99_ms,
+            "max": s.commit_intervals.max_ms,
+        },
+        "reads": {
+            "clients": r.clients,
+            "observers_only": config.read_observers_only,
+            "requests_ok": r.ok,
+            "errors": r.errors,
+            "requests_per_s": round1(r.ok as f64 / secs),
+            "block_events": r.events,
+            "event_stream_errors": r.event_stream_errors,
+            "reader_cpu_seconds": round1(r.reader_cpu_seconds),
+        },
+        "cpu_in_window": {
+            "nodes_seconds": round1(node_cpu_in_window),
+            "node_cpu_ms_per_committed_tx": round1(1000.0 * node_cpu_in_window / committed as f64),
+            "bench_process_seconds": round1(r.bench_cpu_seconds),
+            "machine_busy_seconds": round1(r.machine_busy_seconds),
+            "machine_idle_seconds": round1(r.machine_idle_seconds),
+        },
         "nodes": nodes.iter().zip(disk_per_tx.iter()).zip(load_cpu.iter()).map(|((n, d), cpu)| json!({
             "id": n.id,
             "role": n.role,
@@ -534,6 +674,23 @@ pub fn render_table(report: &Value) -> String {
     out.push_str(&format!(
         "  settlement windows          {} closed on schedule, {} settled\n",
         settlement["windows_closed"], settlement["windows_settled"]
+    ));
+    let iv = &report["commit_interval_ms"];
+    out.push_str(&format!(
+        "  commit interval p50/p99 (ms) {} / {} ({} blocks)\n",
+        iv["p50"], iv["p99"], iv["blocks"]
+    ));
+    let reads = &report["reads"];
+    out.push_str(&format!(
+        "  readers                     {} clients: {} requests ({} /s), {} errors, {} block events, reader CPU {} s\n",
+        reads["clients"], reads["requests_ok"], reads["requests_per_s"], reads["errors"],
+        reads["block_events"], reads["reader_cpu_seconds"]
+    ));
+    let cpu = &report["cpu_in_window"];
+    out.push_str(&format!(
+        "  CPU in the window (s)       nodes {} ({} ms per committed tx), bench process {}, machine busy {} / idle {}\n",
+        cpu["nodes_seconds"], cpu["node_cpu_ms_per_committed_tx"], cpu["bench_process_seconds"],
+        cpu["machine_busy_seconds"], cpu["machine_idle_seconds"]
     ));
     out.push_str(&format!(
         "\n  {:<18} {:<10} {:>8} {:>8} {:>10} {:>12} {:>10}\n",

@@ -1,0 +1,187 @@
+//! Blocks: `GET /v1/blocks` (paged), `GET /v1/blocks/{height}` and
+//! `GET /v1/blocks/{height}/raw`, read from the store (no ledger lock).
+
+use super::paging::{clamp_limit, BLOCKS_PAGE_DEFAULT, BLOCKS_PAGE_MAX, BLOCKS_PAGE_TXS_MAX};
+use super::{blocking, internal, parse_query};
+use crate::api::views::block_json;
+use crate::api::{ApiError, ApiResult, ApiState};
+use crate::chain_store;
+use axum::extract::{Path, Query, State};
+use axum::Json;
+use kopnet_consensus::{codec, CommitCertificate};
+use kopnet_ledger::ledger::ChainReader;
+use kopnet_ledger::{Block, Storage};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+fn parse_height(text: &str) -> ApiResult<u64> {
+    text.parse()
+        .map_err(|_| ApiError::bad_request("bad_height", "height must be a non-negative integer"))
+}
+
+pub async fn block(
+    State(state): State<ApiState>,
+    Path(height): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let height = parse_height(&height)?;
+    blocking(&state, move |node| {
+        let chain = &node.chain;
+        let block = chain.block(height).map_err(internal)?.ok_or_else(|| {
+            ApiError::not_found("unknown_block", format!("no block at height {height}"))
+        })?;
+        let root = chain.state_root_at(height).map_err(internal)?;
+        let cert = certificate(chain, height)?;
+        let mut body = block_json(&block, root, cert.as_ref());
+        attach_results(&mut body, tx_result_codes(chain, &block)?);
+        Ok(Json(body))
+    })
+    .await
+}
+
+fn certificate<S: Storage>(
+    chain: &ChainReader<S>,
+    height: u64,
+) -> ApiResult<Option<CommitCertificate>> {
+    chain
+        .host_data(&chain_store::certificate_key(height))
+        .map_err(internal)?
+        .map(|bytes| codec::decode(&bytes).map_err(internal))
+        .transpose()
+}
+
+/// Each transaction's result code in a committed block (`ok` or the
+/// rejection code), in block order, as the event stream reports them: one
+/// point read per transaction.
+fn tx_result_codes<S: Storage>(chain: &ChainReader<S>, block: &Block) -> ApiResult<Vec<String>> {
+    block
+        .txs
+        .iter()
+        .map(|tx| {
+            let record = chain.tx(&tx.hash()).map_err(internal)?;
+            Ok(match record.map(|r| r.result) {
+                Some(Ok(())) => "ok".to_string(),
+                Some(Err(reason)) => reason.code().to_string(),
+                None => "unknown".to_string(),
+            })
+        })
+        .collect()
+}
+
+fn attach_results(body: &mut Value, results: Vec<String>) {
+    if let Some(txs) = body["txs"].as_array_mut() {
+        for (tx, result) in txs.iter_mut().zip(results) {
+            tx["result"] = Value::String(result);
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BlocksQuery {
+    /// Oldest first, from this height on.
+    from: Option<u64>,
+    /// Newest first, strictly below this height (the default: from the top).
+    before: Option<u64>,
+    limit: Option<usize>,
+    /// `false`: headers and transaction counts only, no transaction lists.
+    txs: Option<bool>,
+}
+
+/// A page of blocks: at most `limit` (≤ [`BLOCKS_PAGE_MAX`]) and ending
+/// after the block that brings it to [`BLOCKS_PAGE_TXS_MAX`] transactions.
+/// `next_from` / `next_before` continue it (null at the end). Heights go
+/// up to the committed view's height, which the answer names.
+pub async fn blocks(
+    State(state): State<ApiState>,
+    query: Result<Query<BlocksQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<Json<Value>> {
+    let query = parse_query(query)?;
+    if query.from.is_some() && query.before.is_some() {
+        return Err(ApiError::bad_request(
+            "bad_query",
+            "give from (oldest first) or before (newest first), not both",
+        ));
+    }
+    let limit = clamp_limit(query.limit, BLOCKS_PAGE_DEFAULT, BLOCKS_PAGE_MAX);
+    let with_txs = query.txs.unwrap_or(true);
+    let top = state.node.committed.current().height;
+    blocking(&state, move |node| {
+        let ascending = query.from.is_some();
+        let heights: Box<dyn Iterator<Item = u64>> = match (query.from, query.before) {
+            (Some(from), _) => Box::new(from.max(1)..=top),
+            (None, before) => {
+                let below = before.unwrap_or(u64::MAX).min(top.saturating_add(1));
+                Box::new((1..below).rev())
+            }
+        };
+        let mut out = Vec::new();
+        let mut txs = 0usize;
+        let mut last = None;
+        for height in heights {
+            if out.len() >= limit || txs >= BLOCKS_PAGE_TXS_MAX {
+                break;
+            }
+            let Some(block) = node.chain.block(height).map_err(internal)? else {
+                break;
+            };
+            let root = node.chain.state_root_at(height).map_err(internal)?;
+            let mut body = block_json(&block, root, None);
+            if with_txs {
+                attach_results(&mut body, tx_result_codes(&node.chain, &block)?);
+                txs = txs.saturating_add(block.txs.len());
+            } else if let Some(map) = body.as_object_mut() {
+                map.remove("txs");
+            }
+            out.push(body);
+            last = Some(height);
+        }
+        let next = |h: u64| {
+            if ascending {
+                (h < top).then(|| h.saturating_add(1))
+            } else {
+                (h > 1).then_some(h)
+            }
+        };
+        let cursor = last.and_then(next);
+        let mut answer = json!({"height": top, "limit": limit, "blocks": out});
+        if ascending {
+            answer["next_from"] = json!(cursor);
+        } else {
+            answer["next_before"] = json!(cursor);
+        }
+        Ok(Json(answer))
+    })
+    .await
+}
+
+/// A block and its commit certificate as the exact stored bytes (base64),
+/// with the state root this node computed after it: what an auditor verifies.
+pub async fn block_raw(
+    State(state): State<ApiState>,
+    Path(height): Path<String>,
+) -> ApiResult<Json<Value>> {
+    use base64::Engine as _;
+    let height = parse_height(&height)?;
+    blocking(&state, move |node| {
+        let chain = &node.chain;
+        let block = chain
+            .block_bytes(height)
+            .map_err(internal)?
+            .ok_or_else(|| {
+                ApiError::not_found("unknown_block", format!("no block at height {height}"))
+            })?;
+        let cert = chain
+            .host_data(&chain_store::certificate_key(height))
+            .map_err(internal)?
+            .unwrap_or_default();
+        let root = chain.state_root_at(height).map_err(internal)?;
+        let b64 = base64::engine::general_purpose::STANDARD;
+        Ok(Json(json!({
+            "height": height,
+            "block": b64.encode(block),
+            "certificate": b64.encode(cert),
+            "state_root": root.map(|r| r.to_hex()),
+        })))
+    })
+    .await
+}
