@@ -755,7 +755,7 @@ fn a_restarted_validator_can_still_prove_its_lock() {
     let me = (0..4).find(|i| *i != p0).unwrap();
     let mut e = engine(&ks[me], &set, 1, None);
     let mut store = Store::default();
-    let mut persist = |out: Outputs, store: &mut Store| {
+    let persist = |out: Outputs, store: &mut Store| {
         for o in out {
             if let Output::Send(p) = o {
                 let _ = p.persist(store).unwrap();

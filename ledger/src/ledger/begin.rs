@@ -7,9 +7,9 @@
 //! records its time has left behind are removed ([`crate::idempotency::expire`]).
 
 use super::Ledger;
-use crate::{idempotency, settlement};
 use crate::state::{Overlay, StateRead};
 use crate::storage::Storage;
+use crate::{idempotency, settlement};
 
 impl<S: Storage> Ledger<S> {
     /// Run the start of block `height` with header time `time_ms` on
