@@ -1,13 +1,22 @@
 //! Writes: submitting transactions, and the admin isolate switch.
+//!
+//! Submissions are charged to the client address's write rate by
+//! transaction count (`http.writes_per_second`, 429 `rate_limited` with
+//! `Retry-After` beyond it) as soon as the body is read, before anything
+//! is decoded or admitted.
 
 use super::{ApiError, ApiResult, ApiState};
 use crate::config::Role;
 use crate::host::Accepted;
 use crate::mempool::MempoolError;
 use crate::node_state::NodeState;
+use crate::http::limits::rate_limited;
+use crate::http::rate::RateClass;
+use crate::http::ClientAddr;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use base64::Engine as _;
 use kopnet_consensus::Hash;
@@ -82,6 +91,16 @@ fn status_word(accepted: Accepted) -> &'static str {
     }
 }
 
+/// Charge `count` transactions to the client's write rate.
+fn charge_writes(state: &ApiState, client: ClientAddr, count: usize) -> Result<(), Response> {
+    let cost = u32::try_from(count).unwrap_or(u32::MAX);
+    state
+        .front
+        .rates
+        .charge(RateClass::Writes, client.0, cost)
+        .map_err(|refused| rate_limited(refused.retry_after_s))
+}
+
 fn rejection(e: &MempoolError) -> ApiError {
     let status = match e.code() {
         "mempool_full" | "signer_limit" => StatusCode::SERVICE_UNAVAILABLE,
@@ -92,11 +111,19 @@ fn rejection(e: &MempoolError) -> ApiError {
 
 pub async fn submit_tx(
     State(state): State<ApiState>,
+    client: ClientAddr,
     body: Result<Json<SubmitBody>, JsonRejection>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
-    refuse_on_observer(&state)?;
-    let Json(body) = body.map_err(json_error)?;
-    let bytes = decode_tx_text(&body.tx)?;
+) -> Result<(StatusCode, Json<Value>), Response> {
+    refuse_on_observer(&state).map_err(IntoResponse::into_response)?;
+    let Json(body) = body.map_err(|e| json_error(e).into_response())?;
+    charge_writes(&state, client, 1)?;
+    submit_one(&state, &body.tx)
+        .await
+        .map_err(IntoResponse::into_response)
+}
+
+async fn submit_one(state: &ApiState, text: &str) -> ApiResult<(StatusCode, Json<Value>)> {
+    let bytes = decode_tx_text(text)?;
     let node = state.node.clone();
     let result = tokio::task::spawn_blocking(move || accept(&node, bytes))
         .await
@@ -116,12 +143,19 @@ pub async fn submit_tx(
 /// `{"hash", "status"}` or `{"error": {"code", "message"}}`.
 pub async fn submit_txs(
     State(state): State<ApiState>,
+    client: ClientAddr,
     body: Result<Json<SubmitBatchBody>, JsonRejection>,
-) -> ApiResult<Json<Value>> {
-    refuse_on_observer(&state)?;
-    let Json(body) = body.map_err(json_error)?;
+) -> Result<Json<Value>, Response> {
+    refuse_on_observer(&state).map_err(IntoResponse::into_response)?;
+    let Json(body) = body.map_err(|e| json_error(e).into_response())?;
+    check_batch_size(&body)?;
+    charge_writes(&state, client, body.txs.len())?;
+    Ok(submit_batch(&state, body).await.map_err(IntoResponse::into_response)?)
+}
+
+fn check_batch_size(body: &SubmitBatchBody) -> Result<(), Response> {
     if body.txs.is_empty() {
-        return Err(ApiError::bad_request("empty_batch", "txs is empty"));
+        return Err(ApiError::bad_request("empty_batch", "txs is empty").into_response());
     }
     if body.txs.len() > TXS_PER_REQUEST_MAX {
         return Err(ApiError::bad_request(
@@ -130,8 +164,13 @@ pub async fn submit_txs(
                 "{} transactions; at most {TXS_PER_REQUEST_MAX} per request",
                 body.txs.len()
             ),
-        ));
+        )
+        .into_response());
     }
+    Ok(())
+}
+
+async fn submit_batch(state: &ApiState, body: SubmitBatchBody) -> ApiResult<Json<Value>> {
     let decoded: Vec<ApiResult<Vec<u8>>> = body.txs.iter().map(|t| decode_tx_text(t)).collect();
     let node = state.node.clone();
     let results = tokio::task::spawn_blocking(move || {
@@ -161,18 +200,16 @@ pub struct IsolateBody {
 }
 
 /// Fault injection for test networks: drop all peers (and refuse new ones)
-/// while isolated. Only when `admin_api = true` in config.toml.
+/// while isolated. Only when `admin_api = true` in config.toml, on a node
+/// whose API is bound to loopback, with the home's admin token
+/// ([`crate::http::admin`]).
 pub async fn isolate(
     State(state): State<ApiState>,
+    client: ClientAddr,
+    headers: HeaderMap,
     body: Result<Json<IsolateBody>, JsonRejection>,
 ) -> ApiResult<Json<Value>> {
-    if !state.admin {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "admin_disabled",
-            "admin API is disabled",
-        ));
-    }
+    state.admin.check(&headers, client)?;
     let Json(body) = body.map_err(json_error)?;
     let p2p = state
         .p2p
