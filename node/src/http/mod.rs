@@ -105,3 +105,6 @@ pub fn retry_later(
         .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_s.max(1)));
     response
 }
+
+#[cfg(test)]
+mod tests;
