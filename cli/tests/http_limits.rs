@@ -147,7 +147,10 @@ fn connections_over_the_caps_are_refused_while_the_chain_commits(
     let refused = raw_get("127.0.0.1", addr, "/health");
     assert!(refused.starts_with("http/1.1 503"), "{refused}");
     assert!(refused.contains("retry-after: 1"), "{refused}");
-    assert!(refused.contains("\"code\":\"too_many_connections\""), "{refused}");
+    assert!(
+        refused.contains("\"code\":\"too_many_connections\""),
+        "{refused}"
+    );
     // From a fresh connection (another address): /health answers, and
     // the chain goes on committing while the stalled requests are held.
     let health = raw_get("127.0.0.2", addr, "/health");
@@ -215,7 +218,11 @@ fn heavy_reads_over_the_rate_get_429_while_another_address_is_served(api: &str) 
         .unwrap();
     assert_eq!(other.status().as_u16(), 200);
     let status = greedy.get(format!("{api}/v1/status")).send().unwrap();
-    assert_eq!(status.status().as_u16(), 200, "light reads are not rate-limited");
+    assert_eq!(
+        status.status().as_u16(),
+        200,
+        "light reads are not rate-limited"
+    );
 }
 
 fn event_streams_are_capped(api: &str) {
@@ -263,7 +270,12 @@ fn answers_carry_the_security_headers(api: &str) {
     }
     // The pages have no inline style or script for the policy to block.
     for page in ["/wallet", "/explorer", "/wallet/selftest"] {
-        let html = client.get(format!("{api}{page}")).send().unwrap().text().unwrap();
+        let html = client
+            .get(format!("{api}{page}"))
+            .send()
+            .unwrap()
+            .text()
+            .unwrap();
         assert!(!html.contains("style="), "{page} has a style attribute");
         assert!(!html.contains("<style"), "{page} has a style element");
         assert!(
@@ -339,7 +351,10 @@ fn admin_needs_the_token_and_a_loopback_bind(cluster: &mut Cluster, api: &str) {
         let mode = std::fs::metadata(&token_path).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600, "admin.token is private");
     }
-    let token = std::fs::read_to_string(&token_path).unwrap().trim().to_string();
+    let token = std::fs::read_to_string(&token_path)
+        .unwrap()
+        .trim()
+        .to_string();
     let isolate = |token: Option<&str>| {
         let mut request = client_from("127.0.0.1")
             .post(format!("{api}/v1/admin/isolate"))
@@ -350,7 +365,10 @@ fn admin_needs_the_token_and_a_loopback_bind(cluster: &mut Cluster, api: &str) {
         let response = request.send().unwrap();
         let status = response.status().as_u16();
         let body: Value = response.json().unwrap();
-        (status, body["error"]["code"].as_str().unwrap_or("").to_string())
+        (
+            status,
+            body["error"]["code"].as_str().unwrap_or("").to_string(),
+        )
     };
     assert_eq!(isolate(None), (401, "admin_token_missing".into()));
     let wrong = "0".repeat(token.len());
@@ -369,5 +387,7 @@ fn admin_needs_the_token_and_a_loopback_bind(cluster: &mut Cluster, api: &str) {
     cluster.start_node(0);
     cluster.wait_height(0, height + 1, Duration::from_secs(60));
     assert_eq!(isolate(Some(&token)), (403, "admin_not_loopback".into()));
-    assert!(cluster.log(0).contains("admin endpoint refuses every request"));
+    assert!(cluster
+        .log(0)
+        .contains("admin endpoint refuses every request"));
 }

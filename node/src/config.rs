@@ -261,7 +261,9 @@ impl HttpConfig {
         if !(batch..=RATE_PER_SECOND_MAX).contains(&self.writes_burst) {
             return Err(field(
                 "http.writes_burst",
-                format!("must be between {batch} (one full POST /v1/txs) and {RATE_PER_SECOND_MAX}"),
+                format!(
+                    "must be between {batch} (one full POST /v1/txs) and {RATE_PER_SECOND_MAX}"
+                ),
             ));
         }
         if self.metrics_listen.is_none() && !self.metrics_on_api {
@@ -473,21 +475,39 @@ mod tests {
         let text = "[http]\nconnections_max = 8\nmetrics_listen = \"127.0.0.1:9100\"\nmetrics_on_api = false\n";
         let config = NodeConfig::parse(text, "c.toml").unwrap();
         assert_eq!(config.http.connections_max, 8);
-        assert_eq!(config.http.metrics_listen, Some(([127, 0, 0, 1], 9100).into()));
+        assert_eq!(
+            config.http.metrics_listen,
+            Some(([127, 0, 0, 1], 9100).into())
+        );
         assert_eq!(NodeConfig::parse(&config.to_toml(), "x").unwrap(), config);
         let unthrottled = NodeConfig {
             http: HttpConfig::unthrottled(),
             ..NodeConfig::default()
         };
-        assert_eq!(NodeConfig::parse(&unthrottled.to_toml(), "x").unwrap(), unthrottled);
+        assert_eq!(
+            NodeConfig::parse(&unthrottled.to_toml(), "x").unwrap(),
+            unthrottled
+        );
         for (text, named) in [
             ("[http]\nconnections_max = 0\n", "http.connections_max"),
-            ("[http]\nrequest_head_bytes_max = 4096\n", "http.request_head_bytes_max"),
-            ("[http]\nheader_read_timeout_ms = 0\n", "http.header_read_timeout_ms"),
+            (
+                "[http]\nrequest_head_bytes_max = 4096\n",
+                "http.request_head_bytes_max",
+            ),
+            (
+                "[http]\nheader_read_timeout_ms = 0\n",
+                "http.header_read_timeout_ms",
+            ),
             ("[http]\nwrites_burst = 10\n", "http.writes_burst"),
-            ("[http]\nheavy_reads_per_second = 0\n", "http.heavy_reads_per_second"),
+            (
+                "[http]\nheavy_reads_per_second = 0\n",
+                "http.heavy_reads_per_second",
+            ),
             ("[http]\nmetrics_on_api = false\n", "http.metrics_on_api"),
-            ("[http]\nrate_addresses_max = 0\n", "http.rate_addresses_max"),
+            (
+                "[http]\nrate_addresses_max = 0\n",
+                "http.rate_addresses_max",
+            ),
             ("[http]\nspeed = 1\n", "speed"),
         ] {
             let err = NodeConfig::parse(text, "c.toml").unwrap_err();

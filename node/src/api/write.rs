@@ -8,11 +8,11 @@
 use super::{ApiError, ApiResult, ApiState};
 use crate::config::Role;
 use crate::host::Accepted;
-use crate::mempool::MempoolError;
-use crate::node_state::NodeState;
 use crate::http::limits::rate_limited;
 use crate::http::rate::RateClass;
 use crate::http::ClientAddr;
+use crate::mempool::MempoolError;
+use crate::node_state::NodeState;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -150,7 +150,9 @@ pub async fn submit_txs(
     let Json(body) = body.map_err(|e| json_error(e).into_response())?;
     check_batch_size(&body)?;
     charge_writes(&state, client, body.txs.len())?;
-    Ok(submit_batch(&state, body).await.map_err(IntoResponse::into_response)?)
+    Ok(submit_batch(&state, body)
+        .await
+        .map_err(IntoResponse::into_response)?)
 }
 
 fn check_batch_size(body: &SubmitBatchBody) -> Result<(), Response> {

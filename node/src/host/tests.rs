@@ -307,7 +307,11 @@ fn admission_checks_signer_and_nonce_before_it_verifies_a_signature() {
     ] {
         assert_eq!(code(&bytes), expected);
     }
-    assert_eq!(state.verified.checked_count(), 0, "no signature was verified");
+    assert_eq!(
+        state.verified.checked_count(),
+        0,
+        "no signature was verified"
+    );
     // A known signer with its next nonce: verified, forged or not.
     assert_eq!(code(&sign(&coop, 1, true)), "bad_signature");
     assert_eq!(state.verified.checked_count(), 1);

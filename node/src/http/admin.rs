@@ -32,7 +32,9 @@ pub enum AdminTokenError {
     Read { path: String, reason: String },
     #[error("cannot write the admin token {path}: {reason}")]
     Write { path: String, reason: String },
-    #[error("the admin token {path} is not {TOKEN_BYTES} bytes in hex (delete it to get a new one)")]
+    #[error(
+        "the admin token {path} is not {TOKEN_BYTES} bytes in hex (delete it to get a new one)"
+    )]
     Malformed { path: String },
 }
 
@@ -54,8 +56,8 @@ impl AdminToken {
         match std::fs::read_to_string(path) {
             Ok(text) => {
                 let token = text.trim();
-                let well_formed = token.len() == TOKEN_BYTES * 2
-                    && token.bytes().all(|b| b.is_ascii_hexdigit());
+                let well_formed =
+                    token.len() == TOKEN_BYTES * 2 && token.bytes().all(|b| b.is_ascii_hexdigit());
                 if !well_formed {
                     return Err(AdminTokenError::Malformed { path: shown });
                 }
@@ -223,18 +225,30 @@ mod tests {
         let loopback: SocketAddr = "127.0.0.1:8080".parse().unwrap();
         let open = AdminAccess::new(true, loopback, Some(token.clone()));
         assert_eq!(code(open.check(&bearer(&secret), local)), "ok");
-        assert_eq!(code(open.check(&HeaderMap::new(), local)), "admin_token_missing");
+        assert_eq!(
+            code(open.check(&HeaderMap::new(), local)),
+            "admin_token_missing"
+        );
         let mut wrong = secret.clone();
         wrong.replace_range(0..1, if secret.starts_with('0') { "1" } else { "0" });
-        assert_eq!(code(open.check(&bearer(&wrong), local)), "admin_token_wrong");
+        assert_eq!(
+            code(open.check(&bearer(&wrong), local)),
+            "admin_token_wrong"
+        );
         assert_eq!(code(open.check(&bearer(""), local)), "admin_token_wrong");
         // A client from elsewhere (the API bound to a loopback address
         // cannot see one, but the gate does not rely on that).
         let remote = ClientAddr(Some("10.0.0.9".parse().unwrap()));
-        assert_eq!(code(open.check(&bearer(&secret), remote)), "admin_not_loopback");
+        assert_eq!(
+            code(open.check(&bearer(&secret), remote)),
+            "admin_not_loopback"
+        );
         // Bound to every interface: refused whatever the token.
         let exposed = AdminAccess::new(true, "0.0.0.0:8080".parse().unwrap(), Some(token.clone()));
-        assert_eq!(code(exposed.check(&bearer(&secret), local)), "admin_not_loopback");
+        assert_eq!(
+            code(exposed.check(&bearer(&secret), local)),
+            "admin_not_loopback"
+        );
         let off = AdminAccess::new(false, loopback, Some(token));
         assert_eq!(code(off.check(&bearer(&secret), local)), "admin_disabled");
     }

@@ -123,9 +123,7 @@ async fn serve_connection(
     let _ = stream.set_nodelay(true);
     let io = TokioIo::new(StallGuard::new(stream, limits.write_stall_timeout));
     let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
-        request
-            .extensions_mut()
-            .insert(ClientAddr(Some(address)));
+        request.extensions_mut().insert(ClientAddr(Some(address)));
         router.clone().call(request)
     });
     let mut builder = hyper::server::conn::http1::Builder::new();

@@ -27,7 +27,8 @@ img-src 'self'; connect-src 'self'; worker-src 'self'; manifest-src 'self'; \
 font-src 'self'; media-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 /// The policy of everything else.
-pub const OTHER_CSP: &str = "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+pub const OTHER_CSP: &str =
+    "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 /// Whether `path` is a page or one of its static files (else the API).
 /// Chosen by path, not by the answer's type: a 304 revalidating a page has

@@ -214,9 +214,13 @@ mod tests {
             assert!(limiter.tracked() <= 3);
         }
         // The three seen last are still remembered (and empty).
-        assert!(limiter.take(IpAddr::from(999u32.to_be_bytes()), 1, t0).is_err());
+        assert!(limiter
+            .take(IpAddr::from(999u32.to_be_bytes()), 1, t0)
+            .is_err());
         // One forgotten long ago starts with a full bucket again.
-        assert!(limiter.take(IpAddr::from(0u32.to_be_bytes()), 1, t0).is_ok());
+        assert!(limiter
+            .take(IpAddr::from(0u32.to_be_bytes()), 1, t0)
+            .is_ok());
         assert_eq!(limiter.tracked(), 3);
     }
 }

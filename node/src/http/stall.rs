@@ -50,7 +50,11 @@ impl<T> StallGuard<T> {
         }
     }
 
-    fn progress<R>(&mut self, poll: Poll<io::Result<R>>, cx: &mut Context<'_>) -> Poll<io::Result<R>> {
+    fn progress<R>(
+        &mut self,
+        poll: Poll<io::Result<R>>,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<R>> {
         match poll {
             Poll::Ready(result) => {
                 self.stalled = None;

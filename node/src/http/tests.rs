@@ -56,9 +56,7 @@ async fn serve(config: HttpConfig) -> Served {
 /// A connection to `addr` from the loopback address `from`.
 async fn connect(from: &str, addr: SocketAddr) -> TcpStream {
     let socket = TcpSocket::new_v4().unwrap();
-    socket
-        .bind(format!("{from}:0").parse().unwrap())
-        .unwrap();
+    socket.bind(format!("{from}:0").parse().unwrap()).unwrap();
     socket.connect(addr).await.unwrap()
 }
 
@@ -116,8 +114,14 @@ async fn connections_over_the_caps_get_503_and_half_open_ones_are_closed_by_the_
     let refused = get_from("127.0.0.1", addr, "/health").await;
     assert_eq!(status(&refused), "503", "{refused}");
     assert!(refused.contains("retry-after: 1"), "{refused}");
-    assert!(refused.contains("\"code\":\"too_many_connections\""), "{refused}");
-    assert!(refused.contains("x-content-type-options: nosniff"), "{refused}");
+    assert!(
+        refused.contains("\"code\":\"too_many_connections\""),
+        "{refused}"
+    );
+    assert!(
+        refused.contains("x-content-type-options: nosniff"),
+        "{refused}"
+    );
     // A fresh connection from another address is served.
     let health = get_from("127.0.0.2", addr, "/health").await;
     assert_eq!(status(&health), "200", "{health}");
@@ -204,7 +208,10 @@ async fn requests_over_the_in_flight_cap_get_503_and_a_stuck_one_times_out() {
     assert_eq!(status(&health), "200", "/health is exempt: {health}");
     let timed_out = stuck.await.unwrap();
     assert_eq!(status(&timed_out), "503", "{timed_out}");
-    assert!(timed_out.contains("\"code\":\"request_timeout\""), "{timed_out}");
+    assert!(
+        timed_out.contains("\"code\":\"request_timeout\""),
+        "{timed_out}"
+    );
     // Its permit is back.
     let ok = get_from("127.0.0.2", addr, "/v1/status").await;
     assert_eq!(status(&ok), "200", "{ok}");
@@ -227,7 +234,10 @@ async fn every_answer_carries_the_security_headers() {
             "x-frame-options: deny".to_string(),
             "referrer-policy: no-referrer".to_string(),
         ] {
-            assert!(response.contains(&header), "{path} lacks {header}: {response}");
+            assert!(
+                response.contains(&header),
+                "{path} lacks {header}: {response}"
+            );
         }
     }
     assert!(PAGE_CSP.contains("frame-ancestors 'none'") && !PAGE_CSP.contains("unsafe"));
