@@ -91,14 +91,39 @@ fn status_word(accepted: Accepted) -> &'static str {
     }
 }
 
+/// Why a submission was refused as a whole.
+#[derive(Debug)]
+pub enum WriteRefusal {
+    /// The API's usual error answer.
+    Api(ApiError),
+    /// Over the client address's write rate: 429, come back in this many
+    /// seconds.
+    RateLimited(u64),
+}
+
+impl From<ApiError> for WriteRefusal {
+    fn from(e: ApiError) -> Self {
+        WriteRefusal::Api(e)
+    }
+}
+
+impl IntoResponse for WriteRefusal {
+    fn into_response(self) -> Response {
+        match self {
+            WriteRefusal::Api(e) => e.into_response(),
+            WriteRefusal::RateLimited(retry_after_s) => rate_limited(retry_after_s),
+        }
+    }
+}
+
 /// Charge `count` transactions to the client's write rate.
-fn charge_writes(state: &ApiState, client: ClientAddr, count: usize) -> Result<(), Response> {
+fn charge_writes(state: &ApiState, client: ClientAddr, count: usize) -> Result<(), WriteRefusal> {
     let cost = u32::try_from(count).unwrap_or(u32::MAX);
     state
         .front
         .rates
         .charge(RateClass::Writes, client.0, cost)
-        .map_err(|refused| rate_limited(refused.retry_after_s))
+        .map_err(|refused| WriteRefusal::RateLimited(refused.retry_after_s))
 }
 
 fn rejection(e: &MempoolError) -> ApiError {
@@ -113,13 +138,11 @@ pub async fn submit_tx(
     State(state): State<ApiState>,
     client: ClientAddr,
     body: Result<Json<SubmitBody>, JsonRejection>,
-) -> Result<(StatusCode, Json<Value>), Response> {
-    refuse_on_observer(&state).map_err(IntoResponse::into_response)?;
-    let Json(body) = body.map_err(|e| json_error(e).into_response())?;
+) -> Result<(StatusCode, Json<Value>), WriteRefusal> {
+    refuse_on_observer(&state)?;
+    let Json(body) = body.map_err(json_error)?;
     charge_writes(&state, client, 1)?;
-    submit_one(&state, &body.tx)
-        .await
-        .map_err(IntoResponse::into_response)
+    Ok(submit_one(&state, &body.tx).await?)
 }
 
 async fn submit_one(state: &ApiState, text: &str) -> ApiResult<(StatusCode, Json<Value>)> {
@@ -145,19 +168,17 @@ pub async fn submit_txs(
     State(state): State<ApiState>,
     client: ClientAddr,
     body: Result<Json<SubmitBatchBody>, JsonRejection>,
-) -> Result<Json<Value>, Response> {
-    refuse_on_observer(&state).map_err(IntoResponse::into_response)?;
-    let Json(body) = body.map_err(|e| json_error(e).into_response())?;
+) -> Result<Json<Value>, WriteRefusal> {
+    refuse_on_observer(&state)?;
+    let Json(body) = body.map_err(json_error)?;
     check_batch_size(&body)?;
     charge_writes(&state, client, body.txs.len())?;
-    Ok(submit_batch(&state, body)
-        .await
-        .map_err(IntoResponse::into_response)?)
+    Ok(submit_batch(&state, body).await?)
 }
 
-fn check_batch_size(body: &SubmitBatchBody) -> Result<(), Response> {
+fn check_batch_size(body: &SubmitBatchBody) -> ApiResult<()> {
     if body.txs.is_empty() {
-        return Err(ApiError::bad_request("empty_batch", "txs is empty").into_response());
+        return Err(ApiError::bad_request("empty_batch", "txs is empty"));
     }
     if body.txs.len() > TXS_PER_REQUEST_MAX {
         return Err(ApiError::bad_request(
@@ -166,8 +187,7 @@ fn check_batch_size(body: &SubmitBatchBody) -> Result<(), Response> {
                 "{} transactions; at most {TXS_PER_REQUEST_MAX} per request",
                 body.txs.len()
             ),
-        )
-        .into_response());
+        ));
     }
     Ok(())
 }

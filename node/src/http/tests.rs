@@ -33,7 +33,7 @@ async fn serve(config: HttpConfig) -> Served {
         .route("/health", get(|| async { "ok" }))
         .route("/v1/blocks", get(|| async { "[]" }))
         .route("/v1/status", get(|| async { "{}" }))
-        .route("/slow", get(|| std::future::pending::<&'static str>()))
+        .route("/slow", get(std::future::pending::<&'static str>))
         .fallback(not_found)
         .layer(from_fn_with_state(front.clone(), limits::limit_requests))
         .layer(from_fn(headers::security_headers));
