@@ -276,6 +276,107 @@ impl HttpConfig {
     }
 }
 
+/// The peer network's limits a cooperative may tune (`[p2p]` in
+/// config.toml): connections, each peer's budget and the ban policy. The
+/// defaults are the named constants of [`crate::p2p::config`]; the rest of
+/// the network's bounds are fixed there (README, "Limits a node
+/// enforces"). A budget may be raised but not set below what one honest
+/// peer's publish queue sends at once after a pause, or this node would
+/// penalise honest peers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct P2pLimitsConfig {
+    /// Established peer connections, in all.
+    pub connections_max: u32,
+    /// Messages and requests one peer may send per second, sustained.
+    pub peer_messages_per_second: u64,
+    /// Bytes one peer may send per second, sustained.
+    pub peer_bytes_per_second: u64,
+    /// How many milliseconds' worth of its budget a peer may send at once.
+    pub peer_burst_ms: u64,
+    /// Penalty points at which a peer is banned.
+    pub ban_penalty_points: u64,
+    /// A first ban; each repeat doubles it ...
+    pub ban_duration_min_ms: u64,
+    /// ... up to this.
+    pub ban_duration_max_ms: u64,
+}
+
+impl Default for P2pLimitsConfig {
+    fn default() -> Self {
+        use crate::p2p::config as p2p;
+        P2pLimitsConfig {
+            connections_max: 64,
+            peer_messages_per_second: p2p::PEER_BUDGET_MESSAGES_PER_S,
+            peer_bytes_per_second: p2p::PEER_BUDGET_BYTES_PER_S,
+            peer_burst_ms: duration_ms(p2p::PEER_BUDGET_BURST),
+            ban_penalty_points: p2p::BAN_PENALTY_POINTS,
+            ban_duration_min_ms: duration_ms(p2p::BAN_DURATION_MIN),
+            ban_duration_max_ms: duration_ms(p2p::BAN_DURATION_MAX),
+        }
+    }
+}
+
+fn duration_ms(d: std::time::Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+impl P2pLimitsConfig {
+    /// The p2p layer's per-peer limits: these fields over its defaults.
+    pub fn peer_limits(&self) -> crate::p2p::PeerLimits {
+        use std::time::Duration;
+        crate::p2p::PeerLimits {
+            messages_per_s: self.peer_messages_per_second,
+            bytes_per_s: self.peer_bytes_per_second,
+            burst: Duration::from_millis(self.peer_burst_ms),
+            ban_penalty_points: self.ban_penalty_points,
+            ban_duration_min: Duration::from_millis(self.ban_duration_min_ms),
+            ban_duration_max: Duration::from_millis(self.ban_duration_max_ms),
+            ..crate::p2p::PeerLimits::default()
+        }
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        use crate::p2p::config as p2p;
+        if !(1..=4_096).contains(&self.connections_max) {
+            return Err(field("p2p.connections_max", "must be between 1 and 4096"));
+        }
+        if !(1_000..=60_000).contains(&self.peer_burst_ms) {
+            return Err(field("p2p.peer_burst_ms", "must be between 1000 and 60000"));
+        }
+        // What one honest peer's publish queue may send at once must pass.
+        let burst = |per_second: u64| {
+            u128::from(per_second).saturating_mul(u128::from(self.peer_burst_ms)) / 1_000
+        };
+        let messages_needed = p2p::PUBLISH_QUEUE_MESSAGES_MAX as u128;
+        if burst(self.peer_messages_per_second) < messages_needed {
+            return Err(field(
+                "p2p.peer_messages_per_second",
+                format!("times p2p.peer_burst_ms must allow at least {messages_needed} messages (one honest peer's publish queue)"),
+            ));
+        }
+        let bytes_needed = p2p::PUBLISH_QUEUE_BYTES_MAX as u128;
+        if burst(self.peer_bytes_per_second) < bytes_needed {
+            return Err(field(
+                "p2p.peer_bytes_per_second",
+                format!("times p2p.peer_burst_ms must allow at least {bytes_needed} bytes (one honest peer's publish queue)"),
+            ));
+        }
+        if self.ban_penalty_points == 0 {
+            return Err(field("p2p.ban_penalty_points", "must be at least 1"));
+        }
+        if !(1_000..=86_400_000).contains(&self.ban_duration_min_ms)
+            || !(self.ban_duration_min_ms..=86_400_000).contains(&self.ban_duration_max_ms)
+        {
+            return Err(field(
+                "p2p.ban_duration_min_ms",
+                "bans must last between 1000 ms and a day, min <= p2p.ban_duration_max_ms",
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// Largest value of a count limit in `[http]`.
 const COUNT_MAX: usize = 1_000_000;
 /// Largest per-second rate or burst in `[http]`.
@@ -306,6 +407,7 @@ pub struct NodeConfig {
     pub block: BlockConfig,
     pub storage: StorageConfig,
     pub http: HttpConfig,
+    pub p2p: P2pLimitsConfig,
 }
 
 impl Default for NodeConfig {
@@ -324,6 +426,7 @@ impl Default for NodeConfig {
             block: BlockConfig::default(),
             storage: StorageConfig::default(),
             http: HttpConfig::default(),
+            p2p: P2pLimitsConfig::default(),
         }
     }
 }
@@ -437,6 +540,7 @@ impl NodeConfig {
             ));
         }
         self.http.validate()?;
+        self.p2p.validate()?;
         Ok(())
     }
 }
@@ -509,6 +613,15 @@ mod tests {
                 "http.rate_addresses_max",
             ),
             ("[http]\nspeed = 1\n", "speed"),
+            ("[p2p]\nconnections_max = 0\n", "p2p.connections_max"),
+            (
+                "[p2p]\npeer_messages_per_second = 10\n",
+                "p2p.peer_messages_per_second",
+            ),
+            (
+                "[p2p]\nban_duration_max_ms = 10\n",
+                "p2p.ban_duration_min_ms",
+            ),
         ] {
             let err = NodeConfig::parse(text, "c.toml").unwrap_err();
             assert!(err.to_string().contains(named), "{text}: {err}");

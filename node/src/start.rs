@@ -377,13 +377,13 @@ async fn start_p2p(
         bootstrap: parse(&config.peers)?,
         allowed_keys: genesis.allowed_keys().iter().map(|k| k.0).collect(),
         max_transmit_bytes: wire::WIRE_BYTES_MAX,
-        max_connections: 64,
+        max_connections: config.p2p.connections_max,
         redial_interval: Duration::from_secs(2),
         idle_connection_timeout: Duration::from_secs(3600),
         event_queue: 4_096,
         command_queue: 4_096,
     };
-    p2p::spawn(p2p_config)
+    p2p::spawn_with_limits(p2p_config, config.p2p.peer_limits())
         .await
         .map_err(|e| NodeError::Network(e.to_string()))
 }
