@@ -145,6 +145,16 @@ fn connections_over_the_caps_are_refused_while_the_chain_commits(
         .map(|_| half_open("127.0.0.1", addr))
         .collect();
     let refused = raw_get("127.0.0.1", addr, "/health");
+    eprintln!(
+        "{CONNECTIONS_PER_ADDRESS_MAX} half-open from 127.0.0.1, one more from it gets:\n{}",
+        refused
+            .lines()
+            .filter(|l| l.starts_with("http/")
+                || l.starts_with("retry-after")
+                || l.starts_with('{'))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
     assert!(refused.starts_with("http/1.1 503"), "{refused}");
     assert!(refused.contains("retry-after: 1"), "{refused}");
     assert!(
@@ -154,17 +164,26 @@ fn connections_over_the_caps_are_refused_while_the_chain_commits(
     // From a fresh connection (another address): /health answers, and
     // the chain goes on committing while the stalled requests are held.
     let health = raw_get("127.0.0.2", addr, "/health");
+    eprintln!(
+        "/health from 127.0.0.2 meanwhile: {}",
+        health.lines().next().unwrap_or("")
+    );
     assert!(health.starts_with("http/1.1 200"), "{health}");
-    wait_for(
+    let committed = wait_for(
         "the chain to commit 2 blocks while the node is flooded",
         Duration::from_secs(30),
         || height_from("127.0.0.2", api).filter(|h| *h >= before + 2),
     );
+    eprintln!("height {before} when the flood began, {committed} while it is held");
     // Fill every slot: then a fresh connection from anywhere is refused.
     for _ in 0..(CONNECTIONS_MAX - CONNECTIONS_PER_ADDRESS_MAX + 1) {
         stalled.push(half_open("127.0.0.2", addr));
     }
     let refused = raw_get("127.0.0.3", addr, "/health");
+    eprintln!(
+        "all {CONNECTIONS_MAX} slots held, 127.0.0.3 gets: {}",
+        refused.lines().next().unwrap_or("")
+    );
     assert!(refused.starts_with("http/1.1 503"), "{refused}");
     // The header-read timeout closes the half-open requests ...
     for stream in &mut stalled {
@@ -185,6 +204,10 @@ fn connections_over_the_caps_are_refused_while_the_chain_commits(
         },
     );
     cluster.wait_height(0, during + 1, Duration::from_secs(30));
+    eprintln!(
+        "half-open requests closed by the {HEADER_READ_TIMEOUT_MS} ms header-read timeout; /health from 127.0.0.1 answers again; height now {}",
+        cluster.height(0).unwrap_or(0)
+    );
 }
 
 fn heavy_reads_over_the_rate_get_429_while_another_address_is_served(api: &str) {
@@ -210,6 +233,7 @@ fn heavy_reads_over_the_rate_get_429_while_another_address_is_served(api: &str) 
         .unwrap();
     assert!(retry_after >= 1);
     let body: Value = limited.json().unwrap();
+    eprintln!("127.0.0.4: {served} heavy reads served, then 429 Retry-After: {retry_after} {body}");
     assert_eq!(body["error"]["code"], "rate_limited", "{body}");
     // Another address is served; the greedy one still reads its account.
     let other = client_from("127.0.0.5")
@@ -217,6 +241,7 @@ fn heavy_reads_over_the_rate_get_429_while_another_address_is_served(api: &str) 
         .send()
         .unwrap();
     assert_eq!(other.status().as_u16(), 200);
+    eprintln!("127.0.0.5 meanwhile: {}", other.status());
     let status = greedy.get(format!("{api}/v1/status")).send().unwrap();
     assert_eq!(
         status.status().as_u16(),
@@ -245,6 +270,7 @@ fn event_streams_are_capped(api: &str) {
     assert_eq!(refused.status().as_u16(), 503);
     assert!(refused.headers().contains_key("retry-after"));
     let body: Value = refused.json().unwrap();
+    eprintln!("third /v1/events stream (cap 2): 503 {body}");
     assert_eq!(body["error"]["code"], "too_many_streams", "{body}");
     drop(open);
 }
@@ -261,6 +287,7 @@ fn answers_carry_the_security_headers(api: &str) {
         let response = client.get(format!("{api}{path}")).send().unwrap();
         let headers = response.headers();
         let csp = headers["content-security-policy"].to_str().unwrap();
+        eprintln!("{path}: content-security-policy: {csp}");
         assert!(csp.contains(csp_has), "{path}: {csp}");
         assert!(csp.contains("frame-ancestors 'none'"), "{path}: {csp}");
         assert!(!csp.contains("unsafe-inline"), "{path}: {csp}");
@@ -337,6 +364,10 @@ fn forged_transactions_from_unknown_keys_are_refused_before_verifying(
     for result in results {
         assert_eq!(result["error"]["code"], "unknown_signer", "{result}");
     }
+    eprintln!(
+        "256 forged transactions from unknown keys: every one {}",
+        results[0]["error"]["code"]
+    );
 }
 
 /// The admin endpoint: refused without the token or with a wrong one,
@@ -370,6 +401,12 @@ fn admin_needs_the_token_and_a_loopback_bind(cluster: &mut Cluster, api: &str) {
             body["error"]["code"].as_str().unwrap_or("").to_string(),
         )
     };
+    eprintln!(
+        "admin: no token {:?}, wrong token {:?}, right token {:?}",
+        isolate(None),
+        isolate(Some("00")),
+        isolate(Some(&token))
+    );
     assert_eq!(isolate(None), (401, "admin_token_missing".into()));
     let wrong = "0".repeat(token.len());
     assert_eq!(isolate(Some(&wrong)), (401, "admin_token_wrong".into()));
@@ -386,6 +423,10 @@ fn admin_needs_the_token_and_a_loopback_bind(cluster: &mut Cluster, api: &str) {
     std::fs::write(&path, config.to_toml()).unwrap();
     cluster.start_node(0);
     cluster.wait_height(0, height + 1, Duration::from_secs(60));
+    eprintln!(
+        "admin with the right token, API bound to 0.0.0.0: {:?}",
+        isolate(Some(&token))
+    );
     assert_eq!(isolate(Some(&token)), (403, "admin_not_loopback".into()));
     assert!(cluster
         .log(0)
