@@ -48,6 +48,7 @@
 
 pub mod admin;
 pub mod client;
+pub mod config;
 pub mod conn;
 pub mod headers;
 pub mod limits;
