@@ -17,6 +17,10 @@ use std::time::{Duration, Instant};
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 /// Idle connections kept per node (the load driver sends in parallel).
 const IDLE_CONNECTIONS_PER_HOST_MAX: usize = 64;
+/// How long an idle connection is kept: below the node's default
+/// `http.header_read_timeout_ms` (10 s, also how long it keeps an idle
+/// connection), so the client does not pick one the node is closing.
+const IDLE_CONNECTION_TIMEOUT: Duration = Duration::from_secs(5);
 /// Pause between two looks at a pending transaction.
 const WAIT_POLL_INTERVAL: Duration = Duration::from_millis(100);
 /// Times a read asked to come back later (429, or 503 with `Retry-After`)
@@ -88,6 +92,7 @@ impl Client {
         let http = reqwest::Client::builder()
             .timeout(REQUEST_TIMEOUT)
             .pool_max_idle_per_host(IDLE_CONNECTIONS_PER_HOST_MAX)
+            .pool_idle_timeout(IDLE_CONNECTION_TIMEOUT)
             .build()
             .unwrap_or_default();
         Client {
