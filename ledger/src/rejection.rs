@@ -23,9 +23,22 @@
 //! that is not a valid curve point is a bad signature). A forged copy of a
 //! committed transaction is therefore `bad_signature`, not `stale_nonce`, and
 //! someone who cannot sign for a key learns nothing about its account.
-//! The node's submission path and block building/validation
-//! (`Ledger::run_tx`) follow this order; `Ledger::check_admission` checks
-//! rules 1, 2 and 4-7 (signatures are verified once per node, separately).
+//! Block building/validation (`Ledger::run_tx`) follows this order;
+//! `Ledger::check_admission` checks rules 1, 2 and 4-7 (signatures are
+//! verified once per node, separately).
+//!
+//! Admission order at a node (its HTTP API and gossip): a signature check
+//! is the dearest step, so a node refuses what it can refuse cheaply
+//! before it verifies one: 1, 2, then 4-7 and the mempool's own refusals
+//! (`nonce_taken`, `signer_limit`, `mempool_full`), then 3. Otherwise any
+//! anonymous client could make a node verify up to 256 signatures per
+//! request with keys no account has. So a forged transaction from a key
+//! no account has is reported `unknown_signer` there, and a forged copy of
+//! a committed transaction or one with a used nonce `stale_nonce`, not
+//! `bad_signature`. That tells a forger nothing new: which keys have
+//! accounts and their nonces are public (`GET /v1/accounts/{address}`).
+//! A block never holds such a transaction, so what is on the chain, and
+//! every node's code for a transaction in a block, is unchanged.
 //!
 //! Execution codes (the transaction is in a block, its nonce is used, nothing
 //! else changes): everything else.

@@ -1,6 +1,7 @@
 //! `DIR/config.toml`: every field has a default, unknown fields are errors,
 //! and validation names the bad field.
 
+pub use crate::http::config::HttpConfig;
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::path::Path;
@@ -108,6 +109,107 @@ impl Default for StorageConfig {
     }
 }
 
+/// The peer network's limits a cooperative may tune (`[p2p]` in
+/// config.toml): connections, each peer's budget and the ban policy. The
+/// defaults are the named constants of [`crate::p2p::config`]; the rest of
+/// the network's bounds are fixed there (README, "Limits a node
+/// enforces"). A budget may be raised but not set below what one honest
+/// peer's publish queue sends at once after a pause, or this node would
+/// penalise honest peers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct P2pLimitsConfig {
+    /// Established peer connections, in all.
+    pub connections_max: u32,
+    /// Messages and requests one peer may send per second, sustained.
+    pub peer_messages_per_second: u64,
+    /// Bytes one peer may send per second, sustained.
+    pub peer_bytes_per_second: u64,
+    /// How many milliseconds' worth of its budget a peer may send at once.
+    pub peer_burst_ms: u64,
+    /// Penalty points at which a peer is banned.
+    pub ban_penalty_points: u64,
+    /// A first ban; each repeat doubles it ...
+    pub ban_duration_min_ms: u64,
+    /// ... up to this.
+    pub ban_duration_max_ms: u64,
+}
+
+impl Default for P2pLimitsConfig {
+    fn default() -> Self {
+        use crate::p2p::config as p2p;
+        P2pLimitsConfig {
+            connections_max: 64,
+            peer_messages_per_second: p2p::PEER_BUDGET_MESSAGES_PER_S,
+            peer_bytes_per_second: p2p::PEER_BUDGET_BYTES_PER_S,
+            peer_burst_ms: duration_ms(p2p::PEER_BUDGET_BURST),
+            ban_penalty_points: p2p::BAN_PENALTY_POINTS,
+            ban_duration_min_ms: duration_ms(p2p::BAN_DURATION_MIN),
+            ban_duration_max_ms: duration_ms(p2p::BAN_DURATION_MAX),
+        }
+    }
+}
+
+fn duration_ms(d: std::time::Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+impl P2pLimitsConfig {
+    /// The p2p layer's per-peer limits: these fields over its defaults.
+    pub fn peer_limits(&self) -> crate::p2p::PeerLimits {
+        use std::time::Duration;
+        crate::p2p::PeerLimits {
+            messages_per_s: self.peer_messages_per_second,
+            bytes_per_s: self.peer_bytes_per_second,
+            burst: Duration::from_millis(self.peer_burst_ms),
+            ban_penalty_points: self.ban_penalty_points,
+            ban_duration_min: Duration::from_millis(self.ban_duration_min_ms),
+            ban_duration_max: Duration::from_millis(self.ban_duration_max_ms),
+            ..crate::p2p::PeerLimits::default()
+        }
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        use crate::p2p::config as p2p;
+        if !(1..=4_096).contains(&self.connections_max) {
+            return Err(field("p2p.connections_max", "must be between 1 and 4096"));
+        }
+        if !(1_000..=60_000).contains(&self.peer_burst_ms) {
+            return Err(field("p2p.peer_burst_ms", "must be between 1000 and 60000"));
+        }
+        // What one honest peer's publish queue may send at once must pass.
+        let burst = |per_second: u64| {
+            u128::from(per_second).saturating_mul(u128::from(self.peer_burst_ms)) / 1_000
+        };
+        let messages_needed = p2p::PUBLISH_QUEUE_MESSAGES_MAX as u128;
+        if burst(self.peer_messages_per_second) < messages_needed {
+            return Err(field(
+                "p2p.peer_messages_per_second",
+                format!("times p2p.peer_burst_ms must allow at least {messages_needed} messages (one honest peer's publish queue)"),
+            ));
+        }
+        let bytes_needed = p2p::PUBLISH_QUEUE_BYTES_MAX as u128;
+        if burst(self.peer_bytes_per_second) < bytes_needed {
+            return Err(field(
+                "p2p.peer_bytes_per_second",
+                format!("times p2p.peer_burst_ms must allow at least {bytes_needed} bytes (one honest peer's publish queue)"),
+            ));
+        }
+        if self.ban_penalty_points == 0 {
+            return Err(field("p2p.ban_penalty_points", "must be at least 1"));
+        }
+        if !(1_000..=86_400_000).contains(&self.ban_duration_min_ms)
+            || !(self.ban_duration_min_ms..=86_400_000).contains(&self.ban_duration_max_ms)
+        {
+            return Err(field(
+                "p2p.ban_duration_min_ms",
+                "bans must last between 1000 ms and a day, min <= p2p.ban_duration_max_ms",
+            ));
+        }
+        Ok(())
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct NodeConfig {
@@ -123,12 +225,15 @@ pub struct NodeConfig {
     pub log_format: LogFormat,
     /// Largest HTTP request body, in bytes.
     pub api_body_max_bytes: usize,
-    /// Enables `POST /v1/admin/isolate` (fault injection for test networks).
+    /// Enables `POST /v1/admin/isolate` (fault injection for test networks;
+    /// it needs the token in `admin.token` and an API bound to loopback).
     pub admin_api: bool,
     pub consensus: ConsensusConfig,
     pub mempool: MempoolConfig,
     pub block: BlockConfig,
     pub storage: StorageConfig,
+    pub http: HttpConfig,
+    pub p2p: P2pLimitsConfig,
 }
 
 impl Default for NodeConfig {
@@ -146,6 +251,8 @@ impl Default for NodeConfig {
             mempool: MempoolConfig::default(),
             block: BlockConfig::default(),
             storage: StorageConfig::default(),
+            http: HttpConfig::default(),
+            p2p: P2pLimitsConfig::default(),
         }
     }
 }
@@ -161,7 +268,7 @@ pub enum ConfigError {
     Field { field: &'static str, reason: String },
 }
 
-fn field(field: &'static str, reason: impl Into<String>) -> ConfigError {
+pub(crate) fn field(field: &'static str, reason: impl Into<String>) -> ConfigError {
     ConfigError::Field {
         field,
         reason: reason.into(),
@@ -258,6 +365,8 @@ impl NodeConfig {
                 "must be between 1024 and 1048576",
             ));
         }
+        self.http.validate()?;
+        self.p2p.validate()?;
         Ok(())
     }
 }
@@ -289,5 +398,59 @@ mod tests {
         assert!(err.to_string().contains("colour"), "{err}");
         let err = NodeConfig::parse("role = \"king\"\n", "c.toml").unwrap_err();
         assert!(err.to_string().contains("role"), "{err}");
+    }
+
+    #[test]
+    fn http_limits_parse_round_trip_and_bad_ones_are_named() {
+        let text = "[http]\nconnections_max = 8\nmetrics_listen = \"127.0.0.1:9100\"\nmetrics_on_api = false\n";
+        let config = NodeConfig::parse(text, "c.toml").unwrap();
+        assert_eq!(config.http.connections_max, 8);
+        assert_eq!(
+            config.http.metrics_listen,
+            Some(([127, 0, 0, 1], 9100).into())
+        );
+        assert_eq!(NodeConfig::parse(&config.to_toml(), "x").unwrap(), config);
+        let unthrottled = NodeConfig {
+            http: HttpConfig::unthrottled(),
+            ..NodeConfig::default()
+        };
+        assert_eq!(
+            NodeConfig::parse(&unthrottled.to_toml(), "x").unwrap(),
+            unthrottled
+        );
+        for (text, named) in [
+            ("[http]\nconnections_max = 0\n", "http.connections_max"),
+            (
+                "[http]\nrequest_head_bytes_max = 4096\n",
+                "http.request_head_bytes_max",
+            ),
+            (
+                "[http]\nheader_read_timeout_ms = 0\n",
+                "http.header_read_timeout_ms",
+            ),
+            ("[http]\nwrites_burst = 10\n", "http.writes_burst"),
+            (
+                "[http]\nheavy_reads_per_second = 0\n",
+                "http.heavy_reads_per_second",
+            ),
+            ("[http]\nmetrics_on_api = false\n", "http.metrics_on_api"),
+            (
+                "[http]\nrate_addresses_max = 0\n",
+                "http.rate_addresses_max",
+            ),
+            ("[http]\nspeed = 1\n", "speed"),
+            ("[p2p]\nconnections_max = 0\n", "p2p.connections_max"),
+            (
+                "[p2p]\npeer_messages_per_second = 10\n",
+                "p2p.peer_messages_per_second",
+            ),
+            (
+                "[p2p]\nban_duration_max_ms = 10\n",
+                "p2p.ban_duration_min_ms",
+            ),
+        ] {
+            let err = NodeConfig::parse(text, "c.toml").unwrap_err();
+            assert!(err.to_string().contains(named), "{text}: {err}");
+        }
     }
 }

@@ -27,6 +27,7 @@ pub mod config;
 pub mod fault;
 pub mod genesis_file;
 pub mod host;
+pub mod http;
 pub mod http_error;
 pub mod keyfile;
 pub mod mempool;

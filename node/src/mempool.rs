@@ -107,17 +107,19 @@ impl Mempool {
         self.entries.contains_key(hash)
     }
 
-    /// Add a transaction whose signature was verified. `next_nonce` is the
-    /// ledger's next nonce for the signer.
-    pub fn insert(
-        &mut self,
-        tx: Transaction,
-        hash: Hash,
+    /// Every check [`Mempool::insert`] makes, without inserting: the cheap
+    /// checks admission runs before it verifies a signature (a client must
+    /// not buy a verification with a used nonce or one the mempool would
+    /// refuse). `Some(AlreadyPending)` when these very bytes are pending.
+    pub fn check(
+        &self,
+        tx: &Transaction,
+        hash: &Hash,
         size: usize,
         next_nonce: u64,
-    ) -> Result<Inserted, MempoolError> {
-        if self.entries.contains_key(&hash) {
-            return Ok(Inserted::AlreadyPending);
+    ) -> Result<Option<Inserted>, MempoolError> {
+        if self.entries.contains_key(hash) {
+            return Ok(Some(Inserted::AlreadyPending));
         }
         let nonce = tx.body.nonce;
         if nonce < next_nonce {
@@ -148,6 +150,23 @@ impl Mempool {
         {
             return Err(MempoolError::Full);
         }
+        Ok(None)
+    }
+
+    /// Add a transaction whose signature was verified. `next_nonce` is the
+    /// ledger's next nonce for the signer.
+    pub fn insert(
+        &mut self,
+        tx: Transaction,
+        hash: Hash,
+        size: usize,
+        next_nonce: u64,
+    ) -> Result<Inserted, MempoolError> {
+        if let Some(already) = self.check(&tx, &hash, size, next_nonce)? {
+            return Ok(already);
+        }
+        let nonce = tx.body.nonce;
+        let signer = tx.body.signer;
         let seq = self.next_seq;
         self.next_seq = self.next_seq.saturating_add(1);
         self.by_signer

@@ -24,8 +24,6 @@ pub use crate::host::{RecentRejections, RECENT_REJECTIONS_MAX};
 
 /// How many submit times are tracked for latency metrics.
 pub const SUBMIT_TIMES_MAX: usize = 262_144;
-/// Block events buffered for slow SSE subscribers (older ones are skipped).
-pub const EVENTS_BUFFER: usize = 256;
 /// Locally accepted transactions waiting to be gossiped.
 pub const OUTBOX_MAX: usize = 65_536;
 

@@ -4,8 +4,11 @@ use crate::api::ApiState;
 use crate::config::{NodeConfig, Role};
 use crate::genesis_file::NetworkGenesis;
 use crate::host::{Host, HostConfig};
+use crate::http::admin::{AdminAccess, AdminToken, ADMIN_TOKEN_FILE};
+use crate::http::conn::{self, ConnLimits};
+use crate::http::Front;
 use crate::metrics::Metrics;
-use crate::node_state::{NodeState, EVENTS_BUFFER, OUTBOX_MAX};
+use crate::node_state::{NodeState, OUTBOX_MAX};
 use crate::p2p::{self, NetEvent, P2pConfig, P2pHandle};
 use crate::runtime::{NodeHost, Runtime};
 use crate::safety_file::SafetyFile;
@@ -51,7 +54,15 @@ impl NodeHome {
     pub fn safety(&self) -> PathBuf {
         self.data().join("safety.bin")
     }
+    /// The admin endpoint's token ([`crate::http::admin`]).
+    pub fn admin_token(&self) -> PathBuf {
+        self.dir.join(ADMIN_TOKEN_FILE)
+    }
 }
+
+/// Connections to the separate metrics address at most (in all and per
+/// address): it serves one scraper or a few.
+const METRICS_CONNECTIONS_MAX: usize = 16;
 
 #[derive(Debug, thiserror::Error)]
 pub enum NodeError {
@@ -189,7 +200,9 @@ pub async fn run_with(
     }
     let host = open_host(home, &config, &genesis, &keypair, options)?;
     let (p2p, net) = start_p2p(&config, &genesis, &keypair).await?;
-    let (events, _) = broadcast::channel(EVENTS_BUFFER);
+    // A stream that falls this far behind is dropped ([`crate::api`]'s
+    // events): the channel never holds more block events than this.
+    let (events, _) = broadcast::channel(config.http.events_lag_max);
     let (outbox_tx, outbox_rx) = mpsc::channel(OUTBOX_MAX);
     let (committed, chain) = {
         let ledger = host
@@ -227,7 +240,7 @@ pub async fn run_with(
     // The API stops when the runtime does: at shutdown, and when the host
     // fails stop (a node that cannot go on takes no more transactions).
     let (api_stop, api_stopping) = watch::channel(false);
-    let api_task = serve_api(&config, state.clone(), p2p.clone(), api_stopping).await?;
+    let api_task = serve_api(home, &config, state.clone(), p2p.clone(), api_stopping).await?;
 
     #[cfg(feature = "fault-injection")]
     let (hostile_node, hostile_shutdown) = (state.clone(), shutdown.clone());
@@ -377,46 +390,86 @@ async fn start_p2p(
         bootstrap: parse(&config.peers)?,
         allowed_keys: genesis.allowed_keys().iter().map(|k| k.0).collect(),
         max_transmit_bytes: wire::WIRE_BYTES_MAX,
-        max_connections: 64,
+        max_connections: config.p2p.connections_max,
         redial_interval: Duration::from_secs(2),
         idle_connection_timeout: Duration::from_secs(3600),
         event_queue: 4_096,
         command_queue: 4_096,
     };
-    p2p::spawn(p2p_config)
+    p2p::spawn_with_limits(p2p_config, config.p2p.peer_limits())
         .await
         .map_err(|e| NodeError::Network(e.to_string()))
 }
 
-/// Serve the HTTP API (and the web pages) until shutdown.
+/// Bind `addr` for HTTP, naming it in the error.
+async fn bind(addr: std::net::SocketAddr) -> Result<tokio::net::TcpListener, NodeError> {
+    tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| NodeError::Api {
+            addr: addr.to_string(),
+            reason: e.to_string(),
+        })
+}
+
+/// The admin endpoint's gate: with `admin_api = true` the home's token is
+/// read (or made at this first start).
+fn admin_access(home: &NodeHome, config: &NodeConfig) -> Result<AdminAccess, NodeError> {
+    if !config.admin_api {
+        return Ok(AdminAccess::default());
+    }
+    let token = AdminToken::load_or_create(&home.admin_token())
+        .map_err(|e| NodeError::Setup(e.to_string()))?;
+    let access = AdminAccess::new(true, config.api, Some(token));
+    if !access.loopback_bind {
+        tracing::warn!(
+            api = %config.api,
+            "admin_api = true but the API is not bound to a loopback address: the admin endpoint refuses every request"
+        );
+    }
+    Ok(access)
+}
+
+/// Serve the HTTP API (and the web pages) until shutdown, and `/metrics`
+/// on its own address when `http.metrics_listen` is set.
 async fn serve_api(
+    home: &NodeHome,
     config: &NodeConfig,
     state: Arc<NodeState>,
     p2p: P2pHandle,
     shutdown: watch::Receiver<bool>,
 ) -> Result<tokio::task::JoinHandle<()>, NodeError> {
-    let listener = tokio::net::TcpListener::bind(config.api)
-        .await
-        .map_err(|e| NodeError::Api {
-            addr: config.api.to_string(),
-            reason: e.to_string(),
-        })?;
+    let listener = bind(config.api).await?;
+    let metrics_listener = match config.http.metrics_listen {
+        Some(addr) => Some((addr, bind(addr).await?)),
+        None => None,
+    };
+    let api_state = ApiState {
+        node: state,
+        p2p: Some(p2p),
+        admin: Arc::new(admin_access(home, config)?),
+        front: Front::new(&config.http),
+        stopping: shutdown.clone(),
+    };
+    let limits = ConnLimits::from_config(&config.http);
+    let metrics_task = metrics_listener.map(|(addr, listener)| {
+        let router = crate::router::metrics_router(api_state.clone());
+        let limits = ConnLimits {
+            connections_max: METRICS_CONNECTIONS_MAX,
+            connections_per_address_max: METRICS_CONNECTIONS_MAX,
+            ..limits.clone()
+        };
+        tracing::info!(metrics = %addr, "metrics listening");
+        tokio::spawn(conn::serve(listener, router, limits, shutdown.clone()))
+    });
     let router = crate::router::router(
-        ApiState {
-            node: state,
-            p2p: Some(p2p),
-            admin: config.admin_api,
-            stopping: shutdown.clone(),
-        },
+        api_state,
         config.api_body_max_bytes,
+        config.http.metrics_on_api,
     );
-    let mut api_shutdown = shutdown;
     let api_task = tokio::spawn(async move {
-        let serve = axum::serve(listener, router).with_graceful_shutdown(async move {
-            let _ = api_shutdown.wait_for(|stop| *stop).await;
-        });
-        if let Err(e) = serve.await {
-            tracing::error!(error = %e, "API server stopped");
+        conn::serve(listener, router, limits, shutdown).await;
+        if let Some(task) = metrics_task {
+            let _ = task.await;
         }
     });
     tracing::info!(api = %config.api, "API listening");

@@ -9,6 +9,7 @@
 use kopnet_consensus::{Hash, PreparedKey, PublicKey};
 use kopnet_ledger::{SignatureCheck, Transaction};
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 /// Most decompressed signer keys kept; when full, the map starts over.
@@ -20,6 +21,8 @@ pub struct VerifiedSignatures {
     inner: Mutex<Inner>,
     keys: Mutex<HashMap<PublicKey, PreparedKey>>,
     capacity: usize,
+    /// Signatures checked (not found in the set), good or bad.
+    checked: AtomicU64,
 }
 
 #[derive(Debug, Default)]
@@ -35,6 +38,7 @@ impl VerifiedSignatures {
             inner: Mutex::new(Inner::default()),
             keys: Mutex::new(HashMap::new()),
             capacity: capacity.max(1),
+            checked: AtomicU64::new(0),
         }
     }
 
@@ -43,6 +47,7 @@ impl VerifiedSignatures {
         if self.contains(hash) {
             return true;
         }
+        self.checked.fetch_add(1, Ordering::Relaxed);
         let ok = match self.prepared(&tx.body.signer) {
             Some(key) => tx.verify_signature_with(&key).is_ok(),
             None => false,
@@ -89,6 +94,12 @@ impl VerifiedSignatures {
                 inner.set.remove(&old);
             }
         }
+    }
+
+    /// How many signatures this node has checked, good or bad (what
+    /// clients and peers made it spend).
+    pub fn checked_count(&self) -> u64 {
+        self.checked.load(Ordering::Relaxed)
     }
 
     /// How many signatures this node has verified.

@@ -93,7 +93,7 @@ async function txView(hash) {
     [t("amount_col"), tx.amount != null ? money(tx.amount) : "—"],
     [t("fee"), tx.fees != null ? money(tx.fees) : "—"],
     [t("nonce"), tx.nonce],
-  ]), el("pre", { class: "mono", style: "white-space:pre-wrap" }, JSON.stringify(tx.action ?? {}, null, 1))));
+  ]), el("pre", { class: "mono pre-wrap" }, JSON.stringify(tx.action ?? {}, null, 1))));
 }
 
 async function accountView(address) {
@@ -173,7 +173,7 @@ async function settlementView() {
   const sections = [
     card(`${t("window")} ${data.open_window} — ${t("open_window")}`,
       bars(Object.entries(openEntries).map(([id, e]) => ({ label: id, value: e.position }))),
-      el("h3", { style: "font-size:1rem" }, t("bilateral")), matrix(openEntries)),
+      el("h3", { class: "small-heading" }, t("bilateral")), matrix(openEntries)),
   ];
   if (!data.windows.length) sections.push(card("", el("p", { class: "muted" }, t("no_windows"))));
   // Newest first, as the API pages them.
@@ -182,7 +182,7 @@ async function settlementView() {
       el("p", { class: "muted" }, `${t("block")} #${w.closed_at_height}`),
       table(["", t("position"), t("acknowledged")], Object.entries(w.entries).map(([id, e]) => [id, rupiah(e.position), e.acknowledged ? "✓" : "—"]), [1]),
       bars(Object.entries(w.entries).map(([id, e]) => ({ label: id, value: e.position }))),
-      el("h3", { style: "font-size:1rem" }, t("bilateral")), matrix(w.entries)));
+      el("h3", { class: "small-heading" }, t("bilateral")), matrix(w.entries)));
   }
   main.replaceChildren(...sections);
 }

@@ -17,8 +17,17 @@ use std::time::{Duration, Instant};
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 /// Idle connections kept per node (the load driver sends in parallel).
 const IDLE_CONNECTIONS_PER_HOST_MAX: usize = 64;
+/// How long an idle connection is kept: below the node's default
+/// `http.header_read_timeout_ms` (10 s, also how long it keeps an idle
+/// connection), so the client does not pick one the node is closing.
+const IDLE_CONNECTION_TIMEOUT: Duration = Duration::from_secs(5);
 /// Pause between two looks at a pending transaction.
 const WAIT_POLL_INTERVAL: Duration = Duration::from_millis(100);
+/// Times a read asked to come back later (429, or 503 with `Retry-After`)
+/// is tried again before its refusal is returned.
+const GET_RETRIES_MAX: u32 = 5;
+/// Longest wait for one `Retry-After`.
+const RETRY_AFTER_WAIT_MAX: Duration = Duration::from_secs(10);
 
 /// Why a request to a node failed.
 #[derive(Debug, thiserror::Error)]
@@ -83,6 +92,7 @@ impl Client {
         let http = reqwest::Client::builder()
             .timeout(REQUEST_TIMEOUT)
             .pool_max_idle_per_host(IDLE_CONNECTIONS_PER_HOST_MAX)
+            .pool_idle_timeout(IDLE_CONNECTION_TIMEOUT)
             .build()
             .unwrap_or_default();
         Client {
@@ -124,10 +134,25 @@ impl Client {
         Ok(body)
     }
 
-    /// `GET path` (e.g. `/v1/blocks/3`) as JSON.
+    /// `GET path` (e.g. `/v1/blocks/3`) as JSON. A node that asks to be
+    /// asked later (429 `rate_limited`, 503 `busy` with `Retry-After`) is,
+    /// after the wait it names (at most [`RETRY_AFTER_WAIT_MAX`]), up to
+    /// [`GET_RETRIES_MAX`] times: a long `kopnet audit verify --node` keeps
+    /// to the node's read rate instead of failing.
     pub async fn get(&self, path: &str) -> Result<Value, ClientError> {
-        let response = self.http.get(format!("{}{path}", self.base)).send().await;
-        self.read(response).await
+        let url = format!("{}{path}", self.base);
+        let mut retries = 0;
+        loop {
+            let response = self.http.get(&url).send().await;
+            if retries < GET_RETRIES_MAX {
+                if let Some(wait) = response.as_ref().ok().and_then(retry_after) {
+                    retries += 1;
+                    tokio::time::sleep(wait).await;
+                    continue;
+                }
+            }
+            return self.read(response).await;
+        }
     }
 
     /// `GET /v1/status`.
@@ -269,5 +294,62 @@ fn short_reason(e: &reqwest::Error) -> String {
         "not a valid node URL (expected http://HOST:PORT)".into()
     } else {
         e.to_string()
+    }
+}
+
+/// The wait a 429 or 503 answer asks for in `Retry-After` (whole seconds).
+fn retry_after(response: &reqwest::Response) -> Option<Duration> {
+    let status = response.status().as_u16();
+    if status != 429 && status != 503 {
+        return None;
+    }
+    let secs: u64 = response
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
+    Some(Duration::from_secs(secs.max(1)).min(RETRY_AFTER_WAIT_MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::{header, StatusCode};
+    use axum::response::IntoResponse;
+    use std::sync::atomic::{AtomicU32, Ordering};
+    use std::sync::Arc;
+
+    #[tokio::test]
+    async fn a_read_asked_to_come_back_later_is_tried_again_after_the_wait() {
+        let asked = Arc::new(AtomicU32::new(0));
+        let counter = asked.clone();
+        let app = axum::Router::new().route(
+            "/v1/status",
+            axum::routing::get(move || {
+                let n = counter.fetch_add(1, Ordering::SeqCst);
+                async move {
+                    if n == 0 {
+                        (
+                            StatusCode::TOO_MANY_REQUESTS,
+                            [(header::RETRY_AFTER, "1")],
+                            axum::Json(serde_json::json!({"error": {"code": "rate_limited", "message": "later"}})),
+                        )
+                            .into_response()
+                    } else {
+                        axum::Json(serde_json::json!({"height": 7})).into_response()
+                    }
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let client = Client::new(&format!("http://{addr}"));
+        let status = client.status().await.unwrap();
+        assert_eq!(status["height"], 7);
+        assert_eq!(asked.load(Ordering::SeqCst), 2);
     }
 }

@@ -1,7 +1,8 @@
 //! The HTTP API (axum, JSON), served by every node. Observers refuse writes.
 //!
 //! Every error is `{"error":{"code":"...","message":"..."}}` ([`crate::http_error`]) with a 4xx status
-//! for bad input; request bodies are limited (`api_body_max_bytes`).
+//! for bad input; request bodies are limited (`api_body_max_bytes`). The
+//! timeouts, caps and rates in front of the handlers are [`crate::http`]'s.
 //!
 //! [`client`] is the other side: the typed client the `kopnet` commands and
 //! the test rig use to talk to a node.
@@ -18,7 +19,10 @@ mod write;
 pub use crate::http_error::{ApiError, ApiResult};
 /// Page sizes and cursors of the list endpoints.
 pub use queries::paging;
+pub use write::TXS_PER_REQUEST_MAX;
 
+use crate::http::admin::AdminAccess;
+use crate::http::Front;
 use crate::node_state::NodeState;
 use crate::p2p::P2pHandle;
 use axum::routing::{get, post};
@@ -30,19 +34,28 @@ use std::sync::Arc;
 pub struct ApiState {
     pub node: Arc<NodeState>,
     pub p2p: Option<P2pHandle>,
-    pub admin: bool,
+    /// Who may use `POST /v1/admin/isolate`.
+    pub admin: Arc<AdminAccess>,
+    /// The HTTP front's shared limits (write rates, event streams).
+    pub front: Arc<Front>,
     /// Becomes true when the node shuts down: long-lived responses (the
     /// event stream) end then, so the graceful shutdown never waits on an
     /// open wallet page.
     pub stopping: tokio::sync::watch::Receiver<bool>,
 }
 
-/// The API's routes, without fallbacks, body limit or state: the node's
-/// top-level router ([`crate::router`]) puts them together with the pages.
+/// `GET /metrics`, on the API address (unless `http.metrics_on_api =
+/// false`) and on `http.metrics_listen` when set ([`crate::router`]).
+pub fn metrics_route() -> Router<ApiState> {
+    Router::new().route("/metrics", get(queries::metrics))
+}
+
+/// The API's routes, without `/metrics`, fallbacks, body limit or state:
+/// the node's top-level router ([`crate::router`]) puts them together
+/// with the pages.
 pub fn routes() -> Router<ApiState> {
     Router::new()
         .route("/health", get(queries::health))
-        .route("/metrics", get(queries::metrics))
         .route("/v1/status", get(queries::status))
         .route("/v1/tx", post(write::submit_tx))
         .route("/v1/txs", post(write::submit_txs))

@@ -1,13 +1,22 @@
 //! Writes: submitting transactions, and the admin isolate switch.
+//!
+//! Submissions are charged to the client address's write rate by
+//! transaction count (`http.writes_per_second`, 429 `rate_limited` with
+//! `Retry-After` beyond it) as soon as the body is read, before anything
+//! is decoded or admitted.
 
 use super::{ApiError, ApiResult, ApiState};
 use crate::config::Role;
 use crate::host::Accepted;
+use crate::http::limits::rate_limited;
+use crate::http::rate::RateClass;
+use crate::http::ClientAddr;
 use crate::mempool::MempoolError;
 use crate::node_state::NodeState;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use base64::Engine as _;
 use kopnet_consensus::Hash;
@@ -82,6 +91,41 @@ fn status_word(accepted: Accepted) -> &'static str {
     }
 }
 
+/// Why a submission was refused as a whole.
+#[derive(Debug)]
+pub enum WriteRefusal {
+    /// The API's usual error answer.
+    Api(ApiError),
+    /// Over the client address's write rate: 429, come back in this many
+    /// seconds.
+    RateLimited(u64),
+}
+
+impl From<ApiError> for WriteRefusal {
+    fn from(e: ApiError) -> Self {
+        WriteRefusal::Api(e)
+    }
+}
+
+impl IntoResponse for WriteRefusal {
+    fn into_response(self) -> Response {
+        match self {
+            WriteRefusal::Api(e) => e.into_response(),
+            WriteRefusal::RateLimited(retry_after_s) => rate_limited(retry_after_s),
+        }
+    }
+}
+
+/// Charge `count` transactions to the client's write rate.
+fn charge_writes(state: &ApiState, client: ClientAddr, count: usize) -> Result<(), WriteRefusal> {
+    let cost = u32::try_from(count).unwrap_or(u32::MAX);
+    state
+        .front
+        .rates
+        .charge(RateClass::Writes, client.0, cost)
+        .map_err(|refused| WriteRefusal::RateLimited(refused.retry_after_s))
+}
+
 fn rejection(e: &MempoolError) -> ApiError {
     let status = match e.code() {
         "mempool_full" | "signer_limit" => StatusCode::SERVICE_UNAVAILABLE,
@@ -92,11 +136,17 @@ fn rejection(e: &MempoolError) -> ApiError {
 
 pub async fn submit_tx(
     State(state): State<ApiState>,
+    client: ClientAddr,
     body: Result<Json<SubmitBody>, JsonRejection>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> Result<(StatusCode, Json<Value>), WriteRefusal> {
     refuse_on_observer(&state)?;
     let Json(body) = body.map_err(json_error)?;
-    let bytes = decode_tx_text(&body.tx)?;
+    charge_writes(&state, client, 1)?;
+    Ok(submit_one(&state, &body.tx).await?)
+}
+
+async fn submit_one(state: &ApiState, text: &str) -> ApiResult<(StatusCode, Json<Value>)> {
+    let bytes = decode_tx_text(text)?;
     let node = state.node.clone();
     let result = tokio::task::spawn_blocking(move || accept(&node, bytes))
         .await
@@ -116,10 +166,17 @@ pub async fn submit_tx(
 /// `{"hash", "status"}` or `{"error": {"code", "message"}}`.
 pub async fn submit_txs(
     State(state): State<ApiState>,
+    client: ClientAddr,
     body: Result<Json<SubmitBatchBody>, JsonRejection>,
-) -> ApiResult<Json<Value>> {
+) -> Result<Json<Value>, WriteRefusal> {
     refuse_on_observer(&state)?;
     let Json(body) = body.map_err(json_error)?;
+    check_batch_size(&body)?;
+    charge_writes(&state, client, body.txs.len())?;
+    Ok(submit_batch(&state, body).await?)
+}
+
+fn check_batch_size(body: &SubmitBatchBody) -> ApiResult<()> {
     if body.txs.is_empty() {
         return Err(ApiError::bad_request("empty_batch", "txs is empty"));
     }
@@ -132,6 +189,10 @@ pub async fn submit_txs(
             ),
         ));
     }
+    Ok(())
+}
+
+async fn submit_batch(state: &ApiState, body: SubmitBatchBody) -> ApiResult<Json<Value>> {
     let decoded: Vec<ApiResult<Vec<u8>>> = body.txs.iter().map(|t| decode_tx_text(t)).collect();
     let node = state.node.clone();
     let results = tokio::task::spawn_blocking(move || {
@@ -161,18 +222,16 @@ pub struct IsolateBody {
 }
 
 /// Fault injection for test networks: drop all peers (and refuse new ones)
-/// while isolated. Only when `admin_api = true` in config.toml.
+/// while isolated. Only when `admin_api = true` in config.toml, on a node
+/// whose API is bound to loopback, with the home's admin token
+/// ([`crate::http::admin`]).
 pub async fn isolate(
     State(state): State<ApiState>,
+    client: ClientAddr,
+    headers: HeaderMap,
     body: Result<Json<IsolateBody>, JsonRejection>,
 ) -> ApiResult<Json<Value>> {
-    if !state.admin {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "admin_disabled",
-            "admin API is disabled",
-        ));
-    }
+    state.admin.check(&headers, client)?;
     let Json(body) = body.map_err(json_error)?;
     let p2p = state
         .p2p

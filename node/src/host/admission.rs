@@ -1,7 +1,8 @@
 //! The single path by which a transaction enters a node, from a client
-//! (HTTP) or from a peer (gossip): decode, check the chain, verify the
-//! signature once, check the nonce against the ledger, and insert into the
-//! bounded mempool. Both origins end here; only what follows differs: a
+//! (HTTP) or from a peer (gossip): decode, check the chain, check the
+//! signer and nonce against the ledger and the mempool's room, then verify
+//! the signature once (the dear step, last), and insert into the bounded
+//! mempool. Both origins end here; only what follows differs: a
 //! client's new transaction is gossiped ([`Effect::GossipTx`]), a peer's is
 //! forwarded by the gossip layer on an `Accept` verdict.
 //!
@@ -101,11 +102,22 @@ fn admit_decoded<S: Storage>(
     if committed {
         return Ok(Accepted::Committed);
     }
-    // Precedence as in the ledger: signature before signer and nonce.
+    // Cheap checks before the dear one: a signature verification is most
+    // of admission's work, so a transaction whose signer no account has,
+    // whose cooperative is inactive, whose nonce is used or out of the
+    // mempool's window, or that the mempool has no room for is refused
+    // before its signature is verified (see "Admission order at a node"
+    // in ledger/src/rejection.rs for what that changes in the codes).
+    let next_nonce = next_nonce?;
+    {
+        let mempool = state.mempool.lock().map_err(|_| busy())?;
+        if mempool.check(tx, &hash, size, next_nonce)?.is_some() {
+            return Ok(Accepted::AlreadyPending);
+        }
+    }
     if !state.verified.verify(&hash, tx) {
         return Err(Rejection::BadSignature.into());
     }
-    let next_nonce = next_nonce?;
     let mut mempool = state.mempool.lock().map_err(|_| busy())?;
     match mempool.insert(tx.clone(), hash, size, next_nonce)? {
         Inserted::New => Ok(Accepted::Pending),

@@ -265,3 +265,59 @@ fn a_safety_record_that_cannot_be_saved_stops_the_host_before_any_vote() {
     assert_eq!(shell.broadcasts, 0, "nothing was sent unpersisted");
     assert_eq!(host.height(), 0);
 }
+
+/// Admission refuses what it can refuse cheaply before it verifies a
+/// signature: a key no account has, a used nonce, a nonce past the
+/// mempool's window cost no verification, forged or not; only a known
+/// signer with a plausible nonce gets one (and a forged one is then
+/// `bad_signature`).
+#[test]
+fn admission_checks_signer_and_nonce_before_it_verifies_a_signature() {
+    let store: Store = Arc::new(FaultyStorage::new(MemoryStorage::new(), u64::MAX));
+    let host = open(&store, &MemorySafety::default()).unwrap();
+    let state = host.state();
+    let coop = validator();
+    let sign = |key: &Keypair, nonce: u64, forged: bool| {
+        let body = kopnet_ledger::TxBody {
+            chain_id: CHAIN.into(),
+            signer: key.public(),
+            nonce,
+            action: Action::Mint {
+                member: testkit::key_for("someone").public(),
+                amount: 1,
+            },
+        };
+        let mut tx = kopnet_ledger::Transaction::sign(body, key).unwrap();
+        if forged {
+            tx.signature.0[10] ^= 1;
+        }
+        tx.encode().unwrap()
+    };
+    let code = |bytes: &[u8]| match admit(state, bytes, Origin::Client).0 {
+        Ok(admitted) => format!("{:?}", admitted.accepted),
+        Err(e) => e.code().to_string(),
+    };
+    let stranger = testkit::key_for("nobody-has-this-key");
+    let window = MempoolConfig::default().max_per_signer as u64;
+    for (bytes, expected) in [
+        (sign(&stranger, 1, false), "unknown_signer"),
+        (sign(&stranger, 1, true), "unknown_signer"),
+        (sign(&coop, 0, true), "stale_nonce"),
+        (sign(&coop, 1 + window, true), "future_nonce"),
+    ] {
+        assert_eq!(code(&bytes), expected);
+    }
+    assert_eq!(
+        state.verified.checked_count(),
+        0,
+        "no signature was verified"
+    );
+    // A known signer with its next nonce: verified, forged or not.
+    assert_eq!(code(&sign(&coop, 1, true)), "bad_signature");
+    assert_eq!(state.verified.checked_count(), 1);
+    assert_eq!(code(&sign(&coop, 1, false)), "Pending");
+    assert_eq!(state.verified.checked_count(), 2);
+    // Its nonce is now taken in the mempool: refused without a check.
+    assert_eq!(code(&sign(&coop, 1, true)), "nonce_taken");
+    assert_eq!(state.verified.checked_count(), 2);
+}

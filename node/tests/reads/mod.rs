@@ -82,12 +82,17 @@ impl ReadNode {
         let api = ApiState {
             node: node.clone(),
             p2p: None,
-            admin: false,
+            admin: std::sync::Arc::new(kopnet_node::http::admin::AdminAccess::new(
+                false,
+                "127.0.0.1:0".parse().unwrap(),
+                None,
+            )),
+            front: kopnet_node::http::Front::new(&kopnet_node::config::HttpConfig::default()),
             stopping,
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
-        let app = kopnet_node::router::router(api, 1024 * 1024);
+        let app = kopnet_node::router::router(api, 1024 * 1024, true);
         tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });

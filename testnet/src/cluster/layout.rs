@@ -17,7 +17,7 @@ use kopnet_ledger::genesis::GenesisError;
 use kopnet_ledger::schedule::SettlementSchedule;
 use kopnet_ledger::types::InvalidCoopId;
 use kopnet_ledger::{CoopId, Genesis, GenesisCooperative};
-use kopnet_node::config::{ConsensusConfig, NodeConfig, Role};
+use kopnet_node::config::{ConsensusConfig, HttpConfig, NodeConfig, Role};
 use kopnet_node::genesis_file::{NetworkGenesis, ObserverEntry};
 use kopnet_node::keyfile::{self, KeyFileError};
 use serde::{Deserialize, Serialize};
@@ -414,6 +414,10 @@ fn configure_nodes(homes: &[Home], genesis_json: &str) -> Result<Vec<NodeEntry>,
             api: std::net::SocketAddr::from(([127, 0, 0, 1], api)),
             admin_api: true,
             consensus: testnet_consensus(),
+            // Every client of a local test network (load driver, bench
+            // readers, runner) is 127.0.0.1: no per-address caps or rates
+            // that would throttle them; the timeouts are the default's.
+            http: HttpConfig::unthrottled(),
             ..NodeConfig::default()
         };
         write(&home.dir.join("config.toml"), config.to_toml())?;

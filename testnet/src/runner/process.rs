@@ -28,7 +28,8 @@
 //! - `admin-endpoint`, where namespaces cannot be made (or forced with
 //!   `admin`): nodes on 127.0.0.1 as laid out, disconnect =
 //!   `POST /v1/admin/isolate {"isolated": true}` on the node
-//!   (`admin_api = true` in the test layout): it drops every peer
+//!   (`admin_api = true` in the test layout, with the token from the
+//!   node's `admin.token`): it drops every peer
 //!   connection and refuses new ones while its API stays reachable. This
 //!   relies on the node's own code to cut itself off.
 
@@ -216,9 +217,15 @@ impl ProcessBackend {
             action,
             reason,
         };
+        // The node writes its admin token at its first start (it is
+        // running, so the file is there).
+        let token_path = slot.home.join(kopnet_node::http::admin::ADMIN_TOKEN_FILE);
+        let token = std::fs::read_to_string(&token_path)
+            .map_err(|e| failed(format!("cannot read {}: {e}", token_path.display())))?;
         let response = self
             .http
             .post(&url)
+            .bearer_auth(token.trim())
             .json(&serde_json::json!({ "isolated": isolated }))
             .send()
             .await
