@@ -54,6 +54,14 @@ pub struct BlockEvent {
     pub txs: Vec<TxSummary>,
 }
 
+/// A page of an answer, encoded: what it was asked for (its key) and the
+/// JSON bytes.
+#[derive(Debug, Clone)]
+pub struct EncodedPage {
+    pub key: String,
+    pub body: axum::body::Bytes,
+}
+
 /// Facts the runtime publishes for `/v1/status`.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct LiveStatus {
@@ -78,6 +86,10 @@ pub struct NodeState {
     pub committed: ViewCell,
     /// Reads of the store, without the ledger.
     pub chain: ChainReader<SledStorage>,
+    /// The newest page of blocks as last encoded (one entry): every
+    /// explorer asks for the same page, which then costs its reads and its
+    /// JSON once per block, not once per request.
+    pub newest_blocks: Mutex<Option<EncodedPage>>,
     pub metrics: Metrics,
     pub events: broadcast::Sender<BlockEvent>,
     pub submitted_at: Mutex<HashMap<Hash, Instant>>,

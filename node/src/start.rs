@@ -218,6 +218,7 @@ pub async fn run_with(
     let state = Arc::new(NodeState {
         committed,
         chain,
+        newest_blocks: Default::default(),
         role: config.role,
         chain_id: genesis.ledger.chain_id.clone(),
         node_key: keypair.public(),

@@ -67,6 +67,12 @@ async fn read_endpoints_answer_while_the_ledger_is_write_locked() {
         .unwrap();
     assert_eq!(ksp["members"], 3, "counted once per block: {ksp}");
 
+    // The newest page, asked twice, is the same (the second from the page
+    // kept for this block).
+    let (_, newest) = get(&format!("{url}/v1/blocks?limit=1")).await;
+    assert_eq!(newest["blocks"][0]["height"], height);
+    assert_eq!(get(&format!("{url}/v1/blocks?limit=1")).await.1, newest);
+
     release_tx.send(()).unwrap();
     holder.join().unwrap();
 
@@ -76,6 +82,10 @@ async fn read_endpoints_answer_while_the_ledger_is_write_locked() {
     let (_, status) = get(&format!("{url}/v1/status")).await;
     assert_eq!(status["height"], height + 1);
     let (_, blocks) = get(&format!("{url}/v1/blocks?limit=1")).await;
-    assert_eq!(blocks["blocks"][0]["height"], height + 1);
+    assert_eq!(
+        blocks["blocks"][0]["height"],
+        height + 1,
+        "not the kept page"
+    );
     assert_eq!(blocks["blocks"][0]["txs"][1]["result"], "ok");
 }

@@ -71,6 +71,7 @@ impl ReadNode {
             host,
             committed: view,
             chain: reader,
+            newest_blocks: Default::default(),
             metrics: Default::default(),
             events,
             submitted_at: Default::default(),

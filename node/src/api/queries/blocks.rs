@@ -6,7 +6,10 @@ use super::{blocking, internal, parse_query};
 use crate::api::views::block_json;
 use crate::api::{ApiError, ApiResult, ApiState};
 use crate::chain_store;
+use crate::node_state::{EncodedPage, NodeState};
 use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use kopnet_consensus::{codec, CommitCertificate};
 use kopnet_ledger::ledger::ChainReader;
@@ -90,11 +93,13 @@ pub struct BlocksQuery {
 /// A page of blocks: at most `limit` (≤ [`BLOCKS_PAGE_MAX`]) and ending
 /// after the block that brings it to [`BLOCKS_PAGE_TXS_MAX`] transactions.
 /// `next_from` / `next_before` continue it (null at the end). Heights go
-/// up to the committed view's height, which the answer names.
+/// up to the committed view's height, which the answer names. The newest
+/// page (no cursor), which every explorer asks for, is encoded once per
+/// block and kept ([`crate::node_state::NodeState::newest_blocks`]).
 pub async fn blocks(
     State(state): State<ApiState>,
     query: Result<Query<BlocksQuery>, axum::extract::rejection::QueryRejection>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Response> {
     let query = parse_query(query)?;
     if query.from.is_some() && query.before.is_some() {
         return Err(ApiError::bad_request(
@@ -105,53 +110,91 @@ pub async fn blocks(
     let limit = clamp_limit(query.limit, BLOCKS_PAGE_DEFAULT, BLOCKS_PAGE_MAX);
     let with_txs = query.txs.unwrap_or(true);
     let top = state.node.committed.current().height;
-    blocking(&state, move |node| {
-        let ascending = query.from.is_some();
-        let heights: Box<dyn Iterator<Item = u64>> = match (query.from, query.before) {
-            (Some(from), _) => Box::new(from.max(1)..=top),
-            (None, before) => {
-                let below = before.unwrap_or(u64::MAX).min(top.saturating_add(1));
-                Box::new((1..below).rev())
-            }
-        };
-        let mut out = Vec::new();
-        let mut txs = 0usize;
-        let mut last = None;
-        for height in heights {
-            if out.len() >= limit || txs >= BLOCKS_PAGE_TXS_MAX {
-                break;
-            }
-            let Some(block) = node.chain.block(height).map_err(internal)? else {
-                break;
-            };
-            let root = node.chain.state_root_at(height).map_err(internal)?;
-            let mut body = block_json(&block, root, None);
-            if with_txs {
-                attach_results(&mut body, tx_result_codes(&node.chain, &block)?);
-                txs = txs.saturating_add(block.txs.len());
-            } else if let Some(map) = body.as_object_mut() {
-                map.remove("txs");
-            }
-            out.push(body);
-            last = Some(height);
+    let newest = (query.from.is_none() && query.before.is_none())
+        .then(|| format!("{top}/{limit}/{with_txs}"));
+    if let Some(key) = &newest {
+        let kept = state.node.newest_blocks.lock().ok().and_then(|page| {
+            page.as_ref()
+                .filter(|p| &p.key == key)
+                .map(|p| p.body.clone())
+        });
+        if let Some(body) = kept {
+            return Ok(json_bytes(body));
         }
-        let next = |h: u64| {
-            if ascending {
-                (h < top).then(|| h.saturating_add(1))
-            } else {
-                (h > 1).then_some(h)
+    }
+    let body = blocking(&state, move |node| {
+        let page = block_page(node, &query, limit, with_txs, top)?;
+        let body = axum::body::Bytes::from(serde_json::to_vec(&page).map_err(internal)?);
+        if let Some(key) = newest {
+            if let Ok(mut kept) = node.newest_blocks.lock() {
+                *kept = Some(EncodedPage {
+                    key,
+                    body: body.clone(),
+                });
             }
-        };
-        let cursor = last.and_then(next);
-        let mut answer = json!({"height": top, "limit": limit, "blocks": out});
-        if ascending {
-            answer["next_from"] = json!(cursor);
-        } else {
-            answer["next_before"] = json!(cursor);
         }
-        Ok(Json(answer))
+        Ok(body)
     })
-    .await
+    .await?;
+    Ok(json_bytes(body))
+}
+
+fn json_bytes(body: axum::body::Bytes) -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+/// The page [`blocks`] answers, read from the store.
+fn block_page(
+    node: &NodeState,
+    query: &BlocksQuery,
+    limit: usize,
+    with_txs: bool,
+    top: u64,
+) -> ApiResult<Value> {
+    let ascending = query.from.is_some();
+    let heights: Box<dyn Iterator<Item = u64>> = match (query.from, query.before) {
+        (Some(from), _) => Box::new(from.max(1)..=top),
+        (None, before) => {
+            let below = before.unwrap_or(u64::MAX).min(top.saturating_add(1));
+            Box::new((1..below).rev())
+        }
+    };
+    let mut out = Vec::new();
+    let mut txs = 0usize;
+    let mut last = None;
+    for height in heights {
+        if out.len() >= limit || txs >= BLOCKS_PAGE_TXS_MAX {
+            break;
+        }
+        let Some(block) = node.chain.block(height).map_err(internal)? else {
+            break;
+        };
+        let root = node.chain.state_root_at(height).map_err(internal)?;
+        let mut body = block_json(&block, root, None);
+        if with_txs {
+            attach_results(&mut body, tx_result_codes(&node.chain, &block)?);
+            txs = txs.saturating_add(block.txs.len());
+        } else if let Some(map) = body.as_object_mut() {
+            map.remove("txs");
+        }
+        out.push(body);
+        last = Some(height);
+    }
+    let next = |h: u64| {
+        if ascending {
+            (h < top).then(|| h.saturating_add(1))
+        } else {
+            (h > 1).then_some(h)
+        }
+    };
+    let cursor = last.and_then(next);
+    let mut answer = json!({"height": top, "limit": limit, "blocks": out});
+    if ascending {
+        answer["next_from"] = json!(cursor);
+    } else {
+        answer["next_before"] = json!(cursor);
+    }
+    Ok(answer)
 }
 
 /// A block and its commit certificate as the exact stored bytes (base64),
