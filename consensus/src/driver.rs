@@ -197,8 +197,12 @@ impl Engine {
     }
 
     /// After a restart: re-sign the votes the record says were signed in
-    /// this round (identical bytes, so no new signing decision), count them,
-    /// send them again, and put the state machine past those steps.
+    /// this round and the one before (identical bytes, so no new signing
+    /// decision), count them, send them again, and put the state machine
+    /// past this round's steps. The previous round's precommit matters: a
+    /// peer still in that round may need it to reach 2f+1 precommits and
+    /// time out of it (paper line 47); it goes out again with the round
+    /// change proof the host re-gossips.
     pub(crate) fn resend_round_votes(&mut self) {
         let (height, round) = (self.state.height, self.state.round);
         if (self.safety.height, self.safety.round) != (height, round) {
@@ -209,10 +213,10 @@ impl Engine {
         if power == 0 {
             return;
         }
-        for (kind, value_id) in self.safety.round_votes.clone() {
+        for (vote_round, kind, value_id) in self.safety.round_votes.clone() {
             let vote = Vote {
                 height,
-                round,
+                round: vote_round,
                 kind,
                 value_id,
                 validator: me,
@@ -222,6 +226,9 @@ impl Engine {
             };
             let _ = self.votes.add(signed.clone(), power);
             self.unsent.push(Message::Vote(signed));
+            if vote_round != round {
+                continue;
+            }
             let step = match kind {
                 VoteKind::Prevote => Step::Prevote,
                 VoteKind::Precommit => Step::Precommit,

@@ -52,11 +52,16 @@ pub struct SafetyRecord {
     /// lock keeps it from prevoting anything else (simulator seeds 2121
     /// and 4557).
     pub valid_proof: Vec<SignedVote>,
-    /// The votes signed at `height`/`round` (at most a prevote and a
-    /// precommit). A restarted engine re-signs exactly these (ed25519 is
-    /// deterministic: the same bytes) and sends them again, so a crash between
-    /// persisting and sending cannot withhold a vote others need to progress.
-    pub round_votes: Vec<(VoteKind, Option<Hash>)>,
+    /// The votes signed at `height` in `round` and in the round signed in
+    /// before it (at most a prevote and a precommit each). A restarted
+    /// engine re-signs exactly these (ed25519 is deterministic: the same
+    /// bytes) and sends them again, so a crash between persisting and
+    /// sending cannot withhold a vote others need to progress — including
+    /// the previous round's precommit, which peers still in that round
+    /// need to leave it (simulator seed 6756: a validator's round-0
+    /// precommit was lost in a partition, it crashed in round 1, and the
+    /// others could never collect 2f+1 round-0 precommits).
+    pub round_votes: Vec<(Round, VoteKind, Option<Hash>)>,
 }
 
 /// Why the engine refused to sign.
@@ -88,8 +93,12 @@ impl SafetyRecord {
 
     /// Record a signature at `position` (after [`SafetyRecord::check`]).
     pub fn record(&mut self, position: SignPosition, value: Option<Hash>) {
-        if (self.height, self.round) != (position.height, position.round) {
+        if self.height != position.height {
             self.round_votes.clear();
+        } else if self.round != position.round {
+            // The round we leave becomes the previous one; older go.
+            let left = self.round;
+            self.round_votes.retain(|(round, _, _)| *round == left);
         }
         self.height = position.height;
         self.round = position.round;
@@ -99,8 +108,13 @@ impl SafetyRecord {
             SignStep::Prevote => VoteKind::Prevote,
             SignStep::Precommit => VoteKind::Precommit,
         };
-        if !self.round_votes.iter().any(|(k, _)| *k == kind) {
-            self.round_votes.push((kind, value));
+        let round = position.round;
+        if !self
+            .round_votes
+            .iter()
+            .any(|(r, k, _)| *r == round && *k == kind)
+        {
+            self.round_votes.push((round, kind, value));
         }
     }
 
@@ -186,6 +200,31 @@ mod tests {
         assert!(record.check(pos(5, 1, SignStep::Precommit), None).is_ok());
         assert!(record.check(pos(5, 2, SignStep::Proposal), a).is_ok());
         assert!(record.check(pos(6, 0, SignStep::Prevote), None).is_ok());
+    }
+
+    #[test]
+    fn keeps_the_votes_of_this_round_and_the_one_before() {
+        let a = Some(Hash::digest("t", b"a"));
+        let mut record = SafetyRecord::default();
+        record.record(pos(3, 0, SignStep::Prevote), a);
+        record.record(pos(3, 0, SignStep::Precommit), a);
+        record.record(pos(3, 1, SignStep::Prevote), None);
+        assert_eq!(
+            record.round_votes,
+            vec![
+                (0, VoteKind::Prevote, a),
+                (0, VoteKind::Precommit, a),
+                (1, VoteKind::Prevote, None)
+            ]
+        );
+        record.record(pos(3, 2, SignStep::Proposal), a);
+        record.record(pos(3, 2, SignStep::Prevote), a);
+        assert_eq!(
+            record.round_votes,
+            vec![(1, VoteKind::Prevote, None), (2, VoteKind::Prevote, a)]
+        );
+        record.record(pos(4, 0, SignStep::Prevote), None);
+        assert_eq!(record.round_votes, vec![(0, VoteKind::Prevote, None)]);
     }
 
     #[test]
