@@ -695,6 +695,18 @@ fn closed_window_shows_net_positions_and_the_bilateral_matrix(scene: &Scene) {
             "0",
         ]);
     }
+    // The window closes at the first cut-off after the vote executes; the
+    // page shows what it read when it loaded, so wait for the close first.
+    wait_for(
+        "window 0 to close on schedule",
+        Duration::from_secs(30),
+        || {
+            scene
+                .cluster
+                .get(scene.merchant_node, "/v1/settlement/windows/0")
+                .filter(|w| w["closed_at_height"].as_u64().is_some())
+        },
+    );
     browser.goto(&scene.url(scene.merchant_node, "/explorer#/settlement"));
     let settlement = browser.wait("the closed window", Duration::from_secs(30), |b| {
         b.text("#main")
