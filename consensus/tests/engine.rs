@@ -240,10 +240,20 @@ fn waits_for_transactions_or_the_empty_block_interval() {
 }
 
 fn prevote(key: &Keypair, height: Height, round: u32, value: Option<Hash>) -> SignedVote {
+    signed_vote(key, height, round, VoteKind::Prevote, value)
+}
+
+fn signed_vote(
+    key: &Keypair,
+    height: Height,
+    round: u32,
+    kind: VoteKind,
+    value: Option<Hash>,
+) -> SignedVote {
     let vote = Vote {
         height,
         round,
-        kind: VoteKind::Prevote,
+        kind,
         value_id: value,
         validator: key.public(),
     };
@@ -643,13 +653,23 @@ fn proposer_index(ks: &[Keypair], set: &ValidatorSet, round: u32) -> usize {
 /// `proposer`'s signed proposal of `value` at height 1, `round`, with no
 /// valid round.
 fn proposal(proposer: &Keypair, round: u32, value: Value) -> Input {
+    proposal_with(proposer, round, None, value)
+}
+
+/// `proposer`'s signed proposal of `value` at height 1, `round`, re-proposed
+/// from `valid_round` (paper line 16).
+fn reproposal(proposer: &Keypair, round: u32, valid_round: u32, value: Value) -> Input {
+    proposal_with(proposer, round, Some(valid_round), value)
+}
+
+fn proposal_with(proposer: &Keypair, round: u32, valid_round: Option<u32>, value: Value) -> Input {
     let signed = kopnet_consensus::SignedProposal::sign(
         CHAIN,
         proposer,
         kopnet_consensus::Proposal {
             height: 1,
             round,
-            valid_round: None,
+            valid_round,
             value,
             proposer: proposer.public(),
         },
@@ -668,33 +688,8 @@ fn validated(round: u32, value_id: Hash, valid: bool) -> Input {
     }
 }
 
-/// `proposer`'s signed proposal of `value` at height 1, `round`, re-proposed
-/// from `valid_round` (paper line 16).
-fn reproposal(proposer: &Keypair, round: u32, valid_round: u32, value: Value) -> Input {
-    let signed = kopnet_consensus::SignedProposal::sign(
-        CHAIN,
-        proposer,
-        kopnet_consensus::Proposal {
-            height: 1,
-            round,
-            valid_round: Some(valid_round),
-            value,
-            proposer: proposer.public(),
-        },
-    )
-    .unwrap();
-    Input::Proposal(signed)
-}
-
 fn precommit(key: &Keypair, height: Height, round: u32, value: Option<Hash>) -> SignedVote {
-    let vote = Vote {
-        height,
-        round,
-        kind: VoteKind::Precommit,
-        value_id: value,
-        validator: key.public(),
-    };
-    SignedVote::sign(CHAIN, key, vote).unwrap()
+    signed_vote(key, height, round, VoteKind::Precommit, value)
 }
 
 fn decisions(out: Outputs) -> Vec<Decision> {
