@@ -785,7 +785,7 @@ fn network_page_shows_no_misbehaviour_recorded(scene: &Scene) {
         .cluster
         .get(scene.merchant_node, "/v1/evidence")
         .unwrap();
-    assert_eq!(evidence, json!({ "evidence": [] }));
+    assert_eq!(evidence["evidence"], json!([]), "{evidence}");
     browser.goto(&scene.url(scene.merchant_node, "/explorer#/network"));
     let empty = browser.wait("the empty evidence panel", Duration::from_secs(15), |b| {
         b.text("#evidence [data-field=evidence-empty]")
