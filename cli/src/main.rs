@@ -21,9 +21,13 @@
 //! rig's own modules, beside them, do. `kopnet-node` itself never depends on
 //! the rig. `anyhow` is used here, at the binary's edge, and nowhere below.
 
+// Every line goes through `say!` (output.rs), which survives a closed stdout.
+#![deny(clippy::print_stdout)]
+
+#[macro_use]
+mod output;
 mod amount;
 mod commands;
-mod output;
 mod sender;
 mod testnet;
 

@@ -55,7 +55,7 @@ impl Sender {
         };
         let tx = Transaction::sign(body, &self.key).map_err(|e| anyhow!("cannot sign: {e}"))?;
         let hash = self.client.submit(&tx).await?;
-        println!("tx {}", hash.to_hex());
+        say!("tx {}", hash.to_hex());
         if !wait {
             return Ok(None);
         }
@@ -68,7 +68,7 @@ impl Sender {
         match self.send(action, wait).await? {
             None => Ok(0),
             Some(outcome) if outcome.ok() => {
-                println!("committed at height {}: ok", outcome.height.unwrap_or(0));
+                say!("committed at height {}: ok", outcome.height.unwrap_or(0));
                 Ok(0)
             }
             Some(outcome) => bail!("{}", describe_rejection(&outcome)),

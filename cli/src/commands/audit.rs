@@ -217,13 +217,13 @@ fn report(json: bool, ok: bool, height: u64, txs: u64, why: &str) {
         eprintln!();
     }
     if json {
-        println!(
+        say!(
             "{}",
             serde_json::json!({"ok": ok, "height": height, "txs": txs, "error": if ok { None } else { Some(why) }})
         );
     } else if ok {
-        println!("OK height={height} txs={txs}");
+        say!("OK height={height} txs={txs}");
     } else {
-        println!("FAIL height={height}: {why}");
+        say!("FAIL height={height}: {why}");
     }
 }

@@ -63,9 +63,9 @@ pub async fn run(args: BenchArgs) -> Result<i32> {
     };
     let report = bench::run(&config).await?;
     if args.output == OutputFormat::Json {
-        println!("{report}");
+        say!("{report}");
     } else {
-        print!("{}", bench::render_table(&report));
+        say_part!("{}", bench::render_table(&report));
     }
     Ok(0)
 }

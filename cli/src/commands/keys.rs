@@ -27,16 +27,16 @@ pub fn run(cmd: KeysCommand) -> Result<i32> {
         KeysCommand::New { out } => {
             let key = Keypair::generate(&mut rand::rngs::OsRng);
             keyfile::write_new(&out, &key)?;
-            println!("{}", key.public().to_address());
+            say!("{}", key.public().to_address());
         }
         KeysCommand::Show { file, read } => {
             let key = keyfile::read(&file)?;
             let address = key.public().to_address();
             match read.output {
                 crate::output::OutputFormat::Json => {
-                    println!("{}", serde_json::json!({ "address": address }))
+                    say!("{}", serde_json::json!({ "address": address }))
                 }
-                crate::output::OutputFormat::Text => println!("{address}"),
+                crate::output::OutputFormat::Text => say!("{address}"),
             }
         }
     }

@@ -81,7 +81,7 @@ pub async fn run(cmd: NodeCommand) -> Result<i32> {
             };
             config.validate()?;
             std::fs::write(home.join("config.toml"), config.to_toml())?;
-            println!(
+            say!(
                 "initialised {} for {}",
                 home.display(),
                 keypair.public().to_address()

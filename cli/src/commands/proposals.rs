@@ -21,14 +21,14 @@ pub async fn print_new(sender: &Sender, action: &GovAction) -> Result<()> {
         .flatten()
         .find(|p| p["proposer"].as_str() == Some(coop.as_str()) && p["action"] == wanted)
         .context("the proposal committed but the node does not list it")?;
-    println!("{}", describe(found));
+    say!("{}", describe(found));
     Ok(())
 }
 
 /// After `coop approve` committed: where the proposal stands now.
 pub async fn print_one(client: &Client, id: u64) -> Result<()> {
     let proposal = client.get(&format!("/v1/proposals/{id}")).await?;
-    println!("{}", describe(&proposal));
+    say!("{}", describe(&proposal));
     Ok(())
 }
 
@@ -38,15 +38,15 @@ pub async fn list(node: &str, output: OutputFormat) -> Result<i32> {
     // The newest 100 (the API's largest page).
     let list = client.get("/v1/proposals?limit=100").await?;
     if output == OutputFormat::Json {
-        println!("{list}");
+        say!("{list}");
         return Ok(0);
     }
     let proposals = list["proposals"].as_array().cloned().unwrap_or_default();
     if proposals.is_empty() {
-        println!("no proposals");
+        say!("no proposals");
     }
     for proposal in &proposals {
-        println!("{}", describe(proposal));
+        say!("{}", describe(proposal));
     }
     Ok(0)
 }

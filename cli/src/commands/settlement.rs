@@ -45,7 +45,7 @@ pub async fn report(args: ReportArgs) -> Result<i32> {
     let json_out = matches!(args.format, ReportFormat::Json)
         || matches!(args.output, Some(crate::output::OutputFormat::Json));
     if json_out {
-        println!(
+        say!(
             "{}",
             json!({"window": window.number, "open": window.settled.is_none(), "settled": window.settled, "schedule": window.schedule, "rows": window.rows})
         );
@@ -156,9 +156,9 @@ fn num(v: &Value) -> i64 {
 
 /// The summary as CSV, plain integers.
 fn print_summary_csv(rows: &[Value]) {
-    println!("cooperative,gross_sent,gross_received,fees_earned,net_position,ndc_headroom");
+    say!("cooperative,gross_sent,gross_received,fees_earned,net_position,ndc_headroom");
     for r in rows {
-        println!(
+        say!(
             "{},{},{},{},{},{}",
             r["cooperative"].as_str().unwrap_or("?"),
             num(&r["gross_sent"]),
@@ -182,7 +182,7 @@ fn print_summary_table(window: &WindowReport) {
         ),
         Some(_) => window.number.to_string(),
     };
-    println!(
+    say!(
         "settlement window {window_label}{}",
         match settled {
             Some(true) => " — settled",
@@ -190,7 +190,7 @@ fn print_summary_table(window: &WindowReport) {
             None => "",
         }
     );
-    println!(
+    say!(
         "{:<16} {:>16} {:>16} {:>12} {:>16} {:>16}",
         "cooperative",
         "gross sent",
@@ -205,7 +205,7 @@ fn print_summary_table(window: &WindowReport) {
         }
     );
     for r in &window.rows {
-        println!(
+        say!(
             "{:<16} {:>16} {:>16} {:>12} {:>16} {:>16}",
             r["cooperative"].as_str().unwrap_or("?"),
             format_signed(num(&r["gross_sent"])),
@@ -224,13 +224,13 @@ fn print_matrix_csv(rows: &[Value]) {
         .iter()
         .filter_map(|r| r["cooperative"].as_str())
         .collect();
-    println!("cooperative,{}", ids.join(","));
+    say!("cooperative,{}", ids.join(","));
     for r in rows {
         let cells: Vec<String> = ids
             .iter()
             .map(|id| r["bilateral"][*id].as_i64().unwrap_or(0).to_string())
             .collect();
-        println!(
+        say!(
             "{},{}",
             r["cooperative"].as_str().unwrap_or("?"),
             cells.join(",")
@@ -244,19 +244,19 @@ fn print_matrix(rows: &[Value]) {
         .iter()
         .filter_map(|r| r["cooperative"].as_str().map(str::to_string))
         .collect();
-    println!();
-    println!("bilateral net positions (row vs column; negative: row owes column)");
-    print!("{:<16}", "");
+    say!();
+    say!("bilateral net positions (row vs column; negative: row owes column)");
+    say_part!("{:<16}", "");
     for id in &ids {
-        print!(" {:>14}", id.chars().take(14).collect::<String>());
+        say_part!(" {:>14}", id.chars().take(14).collect::<String>());
     }
-    println!();
+    say!();
     for r in rows {
-        print!("{:<16}", r["cooperative"].as_str().unwrap_or("?"));
+        say_part!("{:<16}", r["cooperative"].as_str().unwrap_or("?"));
         for id in &ids {
             let cell = r["bilateral"][id.as_str()].as_i64().unwrap_or(0);
-            print!(" {:>14}", format_signed(cell));
+            say_part!(" {:>14}", format_signed(cell));
         }
-        println!();
+        say!();
     }
 }

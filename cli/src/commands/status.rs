@@ -19,23 +19,23 @@ pub async fn run(args: StatusArgs) -> Result<i32> {
     match args.read.output {
         OutputFormat::Json => print_json(&status),
         OutputFormat::Text => {
-            println!("chain      {}", status["chain_id"].as_str().unwrap_or("?"));
-            println!("role       {}", status["role"].as_str().unwrap_or("?"));
-            println!(
+            say!("chain      {}", status["chain_id"].as_str().unwrap_or("?"));
+            say!("role       {}", status["role"].as_str().unwrap_or("?"));
+            say!(
                 "cooperative {}",
                 status["cooperative"].as_str().unwrap_or("-")
             );
-            println!("height     {}", status["height"]);
-            println!(
+            say!("height     {}", status["height"]);
+            say!(
                 "last block {}",
                 status["last_block_hash"].as_str().unwrap_or("?")
             );
-            println!(
+            say!(
                 "state root {}",
                 status["state_root"].as_str().unwrap_or("?")
             );
-            println!("peers      {}", status["peer_count"]);
-            println!("syncing    {}", status["syncing"]);
+            say!("peers      {}", status["peer_count"]);
+            say!("syncing    {}", status["syncing"]);
         }
     }
     Ok(0)

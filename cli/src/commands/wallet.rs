@@ -113,7 +113,7 @@ pub async fn run(cmd: WalletCommand) -> Result<i32> {
 fn new_wallet(out: &Path) -> Result<i32> {
     let key = Keypair::generate(&mut rand::rngs::OsRng);
     keyfile::write_new(out, &key)?;
-    println!("{}", key.public().to_address());
+    say!("{}", key.public().to_address());
     Ok(0)
 }
 
@@ -125,8 +125,8 @@ async fn balance(wallet: &WalletOpts, output: OutputFormat) -> Result<i32> {
         OutputFormat::Json => print_json(&account),
         OutputFormat::Text => {
             let balance = account["balance"].as_u64().unwrap_or(0);
-            println!("{}  {}", sender.address(), amount::format(balance));
-            println!(
+            say!("{}  {}", sender.address(), amount::format(balance));
+            say!(
                 "home {}  kind {}  status {}  cap {}",
                 account["home"].as_str().unwrap_or("?"),
                 account["kind"].as_str().unwrap_or("?"),
@@ -187,7 +187,7 @@ async fn history(wallet: &WalletOpts, limit: usize, output: OutputFormat) -> Res
         OutputFormat::Json => print_json(&history),
         OutputFormat::Text => {
             for item in history["items"].as_array().into_iter().flatten() {
-                println!(
+                say!(
                     "{:>7}  {:<24} {:>14}  {}  {}",
                     item["height"],
                     item["kind"].as_str().unwrap_or("?"),

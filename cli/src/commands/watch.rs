@@ -123,14 +123,14 @@ fn print_credits(block: &Value, address: &str, output: OutputFormat) {
         }
         let amount = tx["amount"].as_u64().unwrap_or(0);
         match output {
-            OutputFormat::Json => println!(
+            OutputFormat::Json => say!(
                 "{}",
                 json!({
                     "height": block["height"], "hash": tx["hash"], "kind": tx["kind"],
                     "amount": amount, "from": tx["signer"],
                 })
             ),
-            OutputFormat::Text => println!(
+            OutputFormat::Text => say!(
                 "height {}: {} {} from {}",
                 block["height"],
                 tx["kind"].as_str().unwrap_or("?"),

@@ -66,7 +66,7 @@ pub async fn run(cmd: TestnetCommand) -> Result<i32> {
             let layout =
                 layout::init_with(&dir, validators, observers, &vec![1; validators], rules)?;
             for node in &layout.nodes {
-                println!(
+                say!(
                     "{:<10} {:<20} {}  {}",
                     node.role,
                     node.id,
@@ -74,7 +74,7 @@ pub async fn run(cmd: TestnetCommand) -> Result<i32> {
                     node.home.display()
                 );
             }
-            println!("wrote {}", dir.join("testnet.json").display());
+            say!("wrote {}", dir.join("testnet.json").display());
             Ok(0)
         }
         TestnetCommand::Up(args) => up::up(args).await,

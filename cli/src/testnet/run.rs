@@ -133,7 +133,7 @@ async fn carry_out(args: RunArgs) -> Result<i32> {
         if json_out {
             eprintln!("{line}");
         } else {
-            println!("{line}");
+            say!("{line}");
         }
     };
     let exe = std::env::current_exe().context("cannot find the kopnet binary")?;
@@ -194,37 +194,40 @@ fn print_report(report: &RunReport, json_out: bool) {
             "hostile": report.hostile.iter().map(phase_json).collect::<Vec<_>>(),
             "elapsed_secs": report.elapsed_secs,
         });
-        println!("{value}");
+        say!("{value}");
         return;
     }
-    println!("--- report: manifest {} ---", report.manifest);
-    println!("backend:     {}", report.backend);
-    println!(
+    say!("--- report: manifest {} ---", report.manifest);
+    say!("backend:     {}", report.backend);
+    say!(
         "disconnect:  {} ({})",
-        report.disconnect_method, report.disconnect_detail
+        report.disconnect_method,
+        report.disconnect_detail
     );
     for event in &report.events {
-        println!("  {event}");
+        say!("  {event}");
     }
-    println!(
+    say!(
         "load:        {} accepted by a node, {} in blocks; refused or lost, by reason {:?} \
          (lost: accepted but in no block within 30 s, e.g. held by a node that was then killed)",
-        report.submitted, report.committed, report.rejected
+        report.submitted,
+        report.committed,
+        report.rejected
     );
-    println!("by kind:     {:?}", report.committed_by_kind);
+    say!("by kind:     {:?}", report.committed_by_kind);
     match &report.result {
         Ok(summary) => {
-            println!(
+            say!(
                 "checks:      PASSED — {} nodes identical at heights 1..={}, {} acknowledged txs on every node with the same result, invariants hold, every validator proposed ({:?}), no panics, no evidence against an honest validator",
                 summary.nodes, summary.common_height, summary.acknowledged_txs, summary.proposed
             );
         }
-        Err(failure) => println!("checks:      FAILED — {failure}"),
+        Err(failure) => say!("checks:      FAILED — {failure}"),
     }
     for phase in &report.hostile {
-        println!("hostile:     {}", describe(phase));
+        say!("hostile:     {}", describe(phase));
     }
-    println!("elapsed:     {} s", report.elapsed_secs);
+    say!("elapsed:     {} s", report.elapsed_secs);
 }
 
 /// One hostile phase in the JSON report.

@@ -138,26 +138,28 @@ pub(super) fn summarize(
         "settlement": settlement_json(settlement),
     });
     if json_out {
-        println!("{summary}");
+        say!("{summary}");
     } else {
-        println!("\nsummary after {:.0} s", secs);
-        println!("  blocks          {}", checks.height);
-        println!(
+        say!("\nsummary after {:.0} s", secs);
+        say!("  blocks          {}", checks.height);
+        say!(
             "  committed txs   {} ({} ok) — {:.1} tx/s",
-            stats.committed, stats.committed_ok, tps
+            stats.committed,
+            stats.committed_ok,
+            tps
         );
         for (kind, n) in &stats.by_kind {
-            println!("    {kind:<30} {n}");
+            say!("    {kind:<30} {n}");
         }
-        println!("  rejected        {:?}", stats.rejected);
-        println!("  latency         p50 {p50} ms, p99 {p99} ms (submit to commit)");
-        println!(
+        say!("  rejected        {:?}", stats.rejected);
+        say!("  latency         p50 {p50} ms, p99 {p99} ms (submit to commit)");
+        say!(
             "  settlement      {} windows closed on schedule (every {} s), {} settled",
             settlement.windows_closed,
             settlement.period_ms / 1_000,
             settlement.windows_settled()
         );
-        println!(
+        say!(
             "  invariants      {}",
             if checks.ok {
                 "all hold (conservation, positions sum to zero, same state root on every node)"
@@ -166,7 +168,7 @@ pub(super) fn summarize(
             }
         );
         for p in &checks.problems {
-            println!("    {p}");
+            say!("    {p}");
         }
     }
     Ok(if checks.ok { 0 } else { 1 })

@@ -57,7 +57,7 @@ fn say(json: bool, text: &str) {
     if json {
         eprintln!("{text}");
     } else {
-        println!("{text}");
+        say!("{text}");
     }
 }
 
@@ -317,7 +317,7 @@ async fn drive(
         }
     }
     if tty {
-        println!();
+        say!();
     }
     Ok(Driven {
         load_elapsed: started.elapsed(),
@@ -381,10 +381,10 @@ async fn print_progress(client: &Client, progress: &Progress, tps: u64, tty: boo
     let positions = positions_line(client).await;
     let line = format!("height {height:>6} | {tps:>5} tx/s | p50 {p50:>5} ms p99 {p99:>5} ms | committed {committed:>7} | {positions}");
     if tty {
-        print!("\r{line}   ");
+        say_part!("\r{line}   ");
         let _ = std::io::stdout().flush();
     } else if !json_out {
-        println!("{line}");
+        say!("{line}");
     }
 }
 
