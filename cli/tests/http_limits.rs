@@ -319,7 +319,23 @@ fn metrics_are_served_on_their_own_address(api: &str, metrics_port: u16) {
         .send()
         .unwrap();
     assert_eq!(metrics.status().as_u16(), 200);
-    assert!(metrics.text().unwrap().contains("kopnet_height"));
+    let text = metrics.text().unwrap();
+    assert!(text.contains("kopnet_height"));
+    // The refusals of the checks before this one are counted by reason.
+    let refused = |reason: &str| {
+        let series = format!("kopnet_http_refused_total{{reason=\"{reason}\"}} ");
+        text.lines()
+            .find_map(|line| line.strip_prefix(series.as_str()))
+            .and_then(|n| n.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    for reason in ["too_many_connections", "rate_limited", "too_many_streams"] {
+        eprintln!(
+            "/metrics: kopnet_http_refused_total{{reason=\"{reason}\"}} {}",
+            refused(reason)
+        );
+        assert!(refused(reason) >= 1, "{reason} not counted:\n{text}");
+    }
     // metrics_on_api = false: not on the API address.
     let on_api = client.get(format!("{api}/metrics")).send().unwrap();
     assert_eq!(on_api.status().as_u16(), 404);

@@ -110,10 +110,12 @@ impl Default for StorageConfig {
 }
 
 /// The peer network's limits a cooperative may tune (`[p2p]` in
-/// config.toml): connections, each peer's budget and the ban policy. The
-/// defaults are the named constants of [`crate::p2p::config`]; the rest of
-/// the network's bounds are fixed there (README, "Limits a node
-/// enforces"). A budget may be raised but not set below what one honest
+/// config.toml): connections (in all, per IP, in their handshake),
+/// timeouts, each peer's budget and the ban policy. The defaults are the
+/// named constants of [`crate::p2p::config`]; the bounds that must be the
+/// same on every node (message sizes, catch-up pages, the publish queue
+/// that peers' budgets are sized for) are fixed there (README, "Protocol
+/// limits"). A budget may be raised but not set below what one honest
 /// peer's publish queue sends at once after a pause, or this node would
 /// penalise honest peers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -121,6 +123,17 @@ impl Default for StorageConfig {
 pub struct P2pLimitsConfig {
     /// Established peer connections, in all.
     pub connections_max: u32,
+    /// Inbound connections from one IP address still in their handshake.
+    pub pending_inbound_per_ip_max: u32,
+    /// Inbound connections still in their handshake, from all addresses.
+    pub pending_inbound_max: u32,
+    /// Established inbound connections from one IP address.
+    pub established_inbound_per_ip_max: u32,
+    /// TCP connect to an authenticated, multiplexed connection, at most.
+    pub handshake_timeout_ms: u64,
+    /// A catch-up request not answered within this long fails (the node
+    /// asks another peer).
+    pub sync_request_timeout_ms: u64,
     /// Messages and requests one peer may send per second, sustained.
     pub peer_messages_per_second: u64,
     /// Bytes one peer may send per second, sustained.
@@ -140,6 +153,11 @@ impl Default for P2pLimitsConfig {
         use crate::p2p::config as p2p;
         P2pLimitsConfig {
             connections_max: 64,
+            pending_inbound_per_ip_max: p2p::PENDING_INBOUND_PER_IP_MAX,
+            pending_inbound_max: p2p::PENDING_INBOUND_MAX,
+            established_inbound_per_ip_max: p2p::ESTABLISHED_INBOUND_PER_IP_MAX,
+            handshake_timeout_ms: duration_ms(p2p::HANDSHAKE_TIMEOUT),
+            sync_request_timeout_ms: duration_ms(p2p::SYNC_REQUEST_TIMEOUT),
             peer_messages_per_second: p2p::PEER_BUDGET_MESSAGES_PER_S,
             peer_bytes_per_second: p2p::PEER_BUDGET_BYTES_PER_S,
             peer_burst_ms: duration_ms(p2p::PEER_BUDGET_BURST),
@@ -169,10 +187,45 @@ impl P2pLimitsConfig {
         }
     }
 
+    /// The p2p layer's inbound connection bounds: these fields.
+    pub fn inbound_limits(&self) -> crate::p2p::ip_limits::IpLimitsConfig {
+        crate::p2p::ip_limits::IpLimitsConfig {
+            pending_per_ip_max: self.pending_inbound_per_ip_max,
+            pending_max: self.pending_inbound_max,
+            established_per_ip_max: self.established_inbound_per_ip_max,
+        }
+    }
+
     fn validate(&self) -> Result<(), ConfigError> {
         use crate::p2p::config as p2p;
         if !(1..=4_096).contains(&self.connections_max) {
             return Err(field("p2p.connections_max", "must be between 1 and 4096"));
+        }
+        if !(1..=1_024).contains(&self.pending_inbound_per_ip_max) {
+            return Err(field(
+                "p2p.pending_inbound_per_ip_max",
+                "must be between 1 and 1024",
+            ));
+        }
+        if !(self.pending_inbound_per_ip_max..=65_536).contains(&self.pending_inbound_max) {
+            return Err(field(
+                "p2p.pending_inbound_max",
+                "must be between p2p.pending_inbound_per_ip_max and 65536",
+            ));
+        }
+        if !(1..=4_096).contains(&self.established_inbound_per_ip_max) {
+            return Err(field(
+                "p2p.established_inbound_per_ip_max",
+                "must be between 1 and 4096",
+            ));
+        }
+        for (name, value) in [
+            ("p2p.handshake_timeout_ms", self.handshake_timeout_ms),
+            ("p2p.sync_request_timeout_ms", self.sync_request_timeout_ms),
+        ] {
+            if !(1_000..=120_000).contains(&value) {
+                return Err(field(name, "must be between 1000 and 120000"));
+            }
         }
         if !(1_000..=60_000).contains(&self.peer_burst_ms) {
             return Err(field("p2p.peer_burst_ms", "must be between 1000 and 60000"));
@@ -234,6 +287,8 @@ pub struct NodeConfig {
     pub storage: StorageConfig,
     pub http: HttpConfig,
     pub p2p: P2pLimitsConfig,
+    /// Page sizes of the API's list endpoints.
+    pub pages: crate::api::paging::PagesConfig,
 }
 
 impl Default for NodeConfig {
@@ -253,6 +308,7 @@ impl Default for NodeConfig {
             storage: StorageConfig::default(),
             http: HttpConfig::default(),
             p2p: P2pLimitsConfig::default(),
+            pages: Default::default(),
         }
     }
 }
@@ -367,6 +423,7 @@ impl NodeConfig {
         }
         self.http.validate()?;
         self.p2p.validate()?;
+        self.pages.validate()?;
         Ok(())
     }
 }
@@ -410,6 +467,17 @@ mod tests {
             Some(([127, 0, 0, 1], 9100).into())
         );
         assert_eq!(NodeConfig::parse(&config.to_toml(), "x").unwrap(), config);
+        // Every limit of the README's table is a key: a few of the newer ones.
+        let text = "[http]\ntxs_per_request_max = 100\nrefusals_in_flight_max = 8\n\
+                    [p2p]\npending_inbound_per_ip_max = 2\nhandshake_timeout_ms = 5000\n\
+                    [pages]\nhistory_max = 50\nblocks_txs_max = 500\n";
+        let config = NodeConfig::parse(text, "c.toml").unwrap();
+        assert_eq!(config.http.txs_per_request_max, 100);
+        assert_eq!(config.http.refusals_in_flight_max, 8);
+        assert_eq!(config.p2p.inbound_limits().pending_per_ip_max, 2);
+        assert_eq!(config.p2p.handshake_timeout_ms, 5_000);
+        assert_eq!(config.pages.history_max, 50);
+        assert_eq!(config.pages.blocks_txs_max, 500);
         let unthrottled = NodeConfig {
             http: HttpConfig::unthrottled(),
             ..NodeConfig::default()
@@ -448,6 +516,37 @@ mod tests {
                 "[p2p]\nban_duration_max_ms = 10\n",
                 "p2p.ban_duration_min_ms",
             ),
+            (
+                "[p2p]\npending_inbound_per_ip_max = 0\n",
+                "p2p.pending_inbound_per_ip_max",
+            ),
+            (
+                "[p2p]\npending_inbound_max = 2\n",
+                "p2p.pending_inbound_max",
+            ),
+            (
+                "[p2p]\nhandshake_timeout_ms = 5\n",
+                "p2p.handshake_timeout_ms",
+            ),
+            (
+                "[p2p]\nsync_request_timeout_ms = 999999\n",
+                "p2p.sync_request_timeout_ms",
+            ),
+            (
+                "[http]\ntxs_per_request_max = 0\n",
+                "http.txs_per_request_max",
+            ),
+            ("[http]\ntxs_per_request_max = 1024\n", "http.writes_burst"),
+            (
+                "[http]\nrefusals_in_flight_max = 0\n",
+                "http.refusals_in_flight_max",
+            ),
+            (
+                "[http]\nmetrics_connections_max = 0\n",
+                "http.metrics_connections_max",
+            ),
+            ("[pages]\nhistory_max = 5000\n", "pages.history_max"),
+            ("[pages]\nrows = 5\n", "rows"),
         ] {
             let err = NodeConfig::parse(text, "c.toml").unwrap_err();
             assert!(err.to_string().contains(named), "{text}: {err}");

@@ -38,8 +38,17 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        // Load refusals carry their code for the front's counters
+        // ([`crate::http::refusals`]).
+        let counted = self.status == StatusCode::TOO_MANY_REQUESTS
+            || self.status == StatusCode::SERVICE_UNAVAILABLE;
+        let code = counted.then(|| crate::http::refusals::ErrorCode(self.code.clone()));
         let body = json!({"error": {"code": self.code, "message": self.message}});
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        if let Some(code) = code {
+            response.extensions_mut().insert(code);
+        }
+        response
     }
 }
 

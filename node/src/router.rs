@@ -6,7 +6,7 @@
 //! the other.
 
 use crate::api::{self, ApiState};
-use crate::http::{headers, limits};
+use crate::http::{headers, limits, refusals};
 use crate::http_error::{method_not_allowed, not_found};
 use crate::web;
 use axum::extract::DefaultBodyLimit;
@@ -26,7 +26,8 @@ pub fn router(state: ApiState, body_max_bytes: usize, with_metrics: bool) -> Rou
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(body_max_bytes))
-        .layer(from_fn_with_state(front, limits::limit_requests))
+        .layer(from_fn_with_state(front.clone(), limits::limit_requests))
+        .layer(from_fn_with_state(front, refusals::count_refusals))
         .layer(from_fn(headers::security_headers))
         .with_state(state)
 }

@@ -60,10 +60,6 @@ impl NodeHome {
     }
 }
 
-/// Connections to the separate metrics address at most (in all and per
-/// address): it serves one scraper or a few.
-const METRICS_CONNECTIONS_MAX: usize = 16;
-
 #[derive(Debug, thiserror::Error)]
 pub enum NodeError {
     #[error(transparent)]
@@ -396,6 +392,9 @@ async fn start_p2p(
         idle_connection_timeout: Duration::from_secs(3600),
         event_queue: 4_096,
         command_queue: 4_096,
+        inbound: config.p2p.inbound_limits(),
+        handshake_timeout: Duration::from_millis(config.p2p.handshake_timeout_ms),
+        sync_request_timeout: Duration::from_millis(config.p2p.sync_request_timeout_ms),
     };
     p2p::spawn_with_limits(p2p_config, config.p2p.peer_limits())
         .await
@@ -449,14 +448,15 @@ async fn serve_api(
         p2p: Some(p2p),
         admin: Arc::new(admin_access(home, config)?),
         front: Front::new(&config.http),
+        pages: config.pages,
         stopping: shutdown.clone(),
     };
-    let limits = ConnLimits::from_config(&config.http);
+    let limits = ConnLimits::new(&api_state.front);
     let metrics_task = metrics_listener.map(|(addr, listener)| {
         let router = crate::router::metrics_router(api_state.clone());
         let limits = ConnLimits {
-            connections_max: METRICS_CONNECTIONS_MAX,
-            connections_per_address_max: METRICS_CONNECTIONS_MAX,
+            connections_max: config.http.metrics_connections_max,
+            connections_per_address_max: config.http.metrics_connections_max,
             ..limits.clone()
         };
         tracing::info!(metrics = %addr, "metrics listening");

@@ -146,3 +146,37 @@ async fn history_proposals_windows_evidence_and_cooperatives_are_paged() {
     let (_, second) = get(&format!("{url}/v1/cooperatives?limit=2&after={}", ids[1])).await;
     assert_eq!(second["cooperatives"][0]["id"], ids[2].as_str());
 }
+
+/// `[pages]` of config.toml is what the endpoints apply: a node configured
+/// with small pages clamps to them and says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn configured_page_sizes_are_the_ones_applied() {
+    let pages = kopnet_node::api::paging::PagesConfig {
+        blocks_default: 2,
+        blocks_max: 3,
+        blocks_txs_max: 5,
+        history_default: 2,
+        history_max: 4,
+        proposals_max: 1,
+        cooperatives_max: 2,
+        ..Default::default()
+    };
+    let node = ReadNode::start_with_pages(12, pages).await;
+    let url = &node.url;
+    let (_, page) = get(&format!("{url}/v1/blocks?txs=false")).await;
+    assert_eq!(page["limit"], 2);
+    assert_eq!(heights(&page).len(), 2);
+    let (_, page) = get(&format!("{url}/v1/blocks?limit=1000&txs=false")).await;
+    assert_eq!(page["limit"], 3);
+    assert_eq!(heights(&page).len(), 3);
+    let budi = node.members[1].to_address();
+    let (_, history) = get(&format!("{url}/v1/accounts/{budi}/history?limit=1000")).await;
+    assert_eq!(history["limit"], 4);
+    assert_eq!(history["items"].as_array().unwrap().len(), 4);
+    let (_, proposals) = get(&format!("{url}/v1/proposals?limit=1000")).await;
+    assert_eq!(proposals["limit"], 1);
+    assert_eq!(proposals["proposals"].as_array().unwrap().len(), 1);
+    let (_, coops) = get(&format!("{url}/v1/cooperatives")).await;
+    assert_eq!(coops["cooperatives"].as_array().unwrap().len(), 2);
+    assert!(coops["next_after"].is_string(), "{coops}");
+}

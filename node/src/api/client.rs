@@ -211,7 +211,7 @@ impl Client {
         Hash::from_hex(hash).map_err(|_| ClientError::Decode("hash".into()))
     }
 
-    /// Submit up to `TXS_PER_REQUEST_MAX` signed transactions in one request
+    /// Submit up to `http.txs_per_request_max` (256 by default) signed transactions in one request
     /// (`POST /v1/txs`); one result per transaction, in order. `Err` when the
     /// request as a whole failed (unreachable, refused, malformed answer).
     pub async fn submit_batch(

@@ -8,9 +8,7 @@
 //! store. Public, like the blocks that carry it: who misbehaved is the
 //! network's business and the regulator's.
 
-use super::queries::paging::{
-    clamp_limit, parse_position, EVIDENCE_PAGE_DEFAULT, EVIDENCE_PAGE_MAX,
-};
+use super::queries::paging::{clamp_limit, parse_position};
 use super::queries::{blocking, committed, internal, parse_query};
 use super::{ApiResult, ApiState};
 use axum::extract::{Query, State};
@@ -32,7 +30,11 @@ pub async fn evidence(
     query: Result<Query<EvidenceQuery>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<Json<Value>> {
     let query = parse_query(query)?;
-    let limit = clamp_limit(query.limit, EVIDENCE_PAGE_DEFAULT, EVIDENCE_PAGE_MAX);
+    let limit = clamp_limit(
+        query.limit,
+        state.pages.evidence_default,
+        state.pages.evidence_max,
+    );
     let before = parse_position(query.before.as_deref())?;
     let view = committed(&state);
     let committed = blocking(&state, move |node| {

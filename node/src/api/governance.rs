@@ -16,7 +16,7 @@
 //! Nothing here can panic on what the state holds: power sums are taken in
 //! `u128` (no sum of `u64` can overflow it) and shown clamped to `u64`.
 
-use super::queries::paging::{clamp_limit, PROPOSALS_PAGE_DEFAULT, PROPOSALS_PAGE_MAX};
+use super::queries::paging::clamp_limit;
 use super::queries::{blocking, committed, internal, parse_query};
 use super::{ApiError, ApiResult, ApiState};
 use axum::extract::{Path, Query, State};
@@ -40,7 +40,11 @@ pub async fn proposals(
     query: Result<Query<ProposalsQuery>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<Json<Value>> {
     let query = parse_query(query)?;
-    let limit = clamp_limit(query.limit, PROPOSALS_PAGE_DEFAULT, PROPOSALS_PAGE_MAX);
+    let limit = clamp_limit(
+        query.limit,
+        state.pages.proposals_default,
+        state.pages.proposals_max,
+    );
     let view = committed(&state);
     let next_id = view.counters.next_proposal;
     let ids: Vec<u64> = (0..query.before.unwrap_or(next_id).min(next_id))

@@ -19,7 +19,6 @@ mod write;
 pub use crate::http_error::{ApiError, ApiResult};
 /// Page sizes and cursors of the list endpoints.
 pub use queries::paging;
-pub use write::TXS_PER_REQUEST_MAX;
 
 use crate::http::admin::AdminAccess;
 use crate::http::Front;
@@ -38,6 +37,8 @@ pub struct ApiState {
     pub admin: Arc<AdminAccess>,
     /// The HTTP front's shared limits (write rates, event streams).
     pub front: Arc<Front>,
+    /// Page sizes of the list endpoints (`[pages]`).
+    pub pages: paging::PagesConfig,
     /// Becomes true when the node shuts down: long-lived responses (the
     /// event stream) end then, so the graceful shutdown never waits on an
     /// open wallet page.

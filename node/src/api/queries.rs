@@ -18,10 +18,7 @@ use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::Json;
 use kopnet_consensus::{Hash, PublicKey};
-use paging::{
-    clamp_limit, parse_position, COOPERATIVES_PAGE_MAX, HISTORY_PAGE_DEFAULT, HISTORY_PAGE_MAX,
-    WINDOWS_PAGE_DEFAULT, WINDOWS_PAGE_MAX,
-};
+use paging::{clamp_limit, parse_position};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -60,10 +57,11 @@ pub async fn health() -> &'static str {
 }
 
 pub async fn metrics(State(state): State<ApiState>) -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        state.node.metrics.render(),
-    )
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], {
+        let mut out = state.node.metrics.render();
+        state.front.refusals.render(&mut out);
+        out
+    })
 }
 
 pub async fn status(State(state): State<ApiState>) -> ApiResult<Json<Value>> {
@@ -213,7 +211,11 @@ pub async fn history(
 ) -> ApiResult<Json<Value>> {
     let key = parse_address(&address)?;
     let query = parse_query(query)?;
-    let limit = clamp_limit(query.limit, HISTORY_PAGE_DEFAULT, HISTORY_PAGE_MAX);
+    let limit = clamp_limit(
+        query.limit,
+        state.pages.history_default,
+        state.pages.history_max,
+    );
     let before = parse_position(query.before.as_deref())?;
     let rows = blocking(&state, move |node| {
         if node.chain.member(&key).map_err(internal)?.is_none() {
@@ -258,7 +260,11 @@ pub async fn cooperatives(
     query: Result<Query<CooperativesQuery>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<Json<Value>> {
     let query = parse_query(query)?;
-    let limit = clamp_limit(query.limit, COOPERATIVES_PAGE_MAX, COOPERATIVES_PAGE_MAX);
+    let limit = clamp_limit(
+        query.limit,
+        state.pages.cooperatives_max,
+        state.pages.cooperatives_max,
+    );
     let view = committed(&state);
     let after = query.after.as_deref();
     let page: Vec<_> = view
@@ -309,7 +315,11 @@ pub async fn windows(
     query: Result<Query<WindowsQuery>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<Json<Value>> {
     let query = parse_query(query)?;
-    let limit = clamp_limit(query.limit, WINDOWS_PAGE_DEFAULT, WINDOWS_PAGE_MAX);
+    let limit = clamp_limit(
+        query.limit,
+        state.pages.windows_default,
+        state.pages.windows_max,
+    );
     let open = committed(&state).counters.open_window;
     let below = query.before.unwrap_or(open).min(open);
     let numbers: Vec<u64> = (0..below).rev().take(limit).collect();

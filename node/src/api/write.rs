@@ -55,9 +55,6 @@ fn decode_tx_text(text: &str) -> ApiResult<Vec<u8>> {
         .map_err(|_| ApiError::bad_request("bad_encoding", "tx must be base64 or hex"))
 }
 
-/// Most transactions one `POST /v1/txs` may carry.
-pub const TXS_PER_REQUEST_MAX: usize = 256;
-
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SubmitBatchBody {
@@ -158,7 +155,7 @@ async fn submit_one(state: &ApiState, text: &str) -> ApiResult<(StatusCode, Json
     ))
 }
 
-/// `POST /v1/txs {"txs": [...]}`: up to [`TXS_PER_REQUEST_MAX`] transactions
+/// `POST /v1/txs {"txs": [...]}`: up to `http.txs_per_request_max` transactions
 /// in one request, for tellers' systems, merchant aggregators and load
 /// drivers. Each is taken exactly as `POST /v1/tx` would take it, in order
 /// and on its own: one bad transaction does not affect the others. The
@@ -171,20 +168,20 @@ pub async fn submit_txs(
 ) -> Result<Json<Value>, WriteRefusal> {
     refuse_on_observer(&state)?;
     let Json(body) = body.map_err(json_error)?;
-    check_batch_size(&body)?;
+    check_batch_size(&body, state.front.config.txs_per_request_max)?;
     charge_writes(&state, client, body.txs.len())?;
     Ok(submit_batch(&state, body).await?)
 }
 
-fn check_batch_size(body: &SubmitBatchBody) -> ApiResult<()> {
+fn check_batch_size(body: &SubmitBatchBody, txs_max: usize) -> ApiResult<()> {
     if body.txs.is_empty() {
         return Err(ApiError::bad_request("empty_batch", "txs is empty"));
     }
-    if body.txs.len() > TXS_PER_REQUEST_MAX {
+    if body.txs.len() > txs_max {
         return Err(ApiError::bad_request(
             "batch_too_large",
             format!(
-                "{} transactions; at most {TXS_PER_REQUEST_MAX} per request",
+                "{} transactions; at most {txs_max} per request",
                 body.txs.len()
             ),
         ));

@@ -51,6 +51,14 @@ pub struct HttpConfig {
     /// Client addresses whose rates are tracked; when full, the address
     /// seen first is forgotten (which only ever gives it a fresh budget).
     pub rate_addresses_max: usize,
+    /// Transactions one `POST /v1/txs` may carry (beyond it 400
+    /// `batch_too_large`; the body limit `api_body_max_bytes` applies too).
+    pub txs_per_request_max: usize,
+    /// Over-cap connections being answered 503 at once; more are closed
+    /// unanswered (each is kept at most `conn::REFUSAL_LINGER`).
+    pub refusals_in_flight_max: usize,
+    /// Open connections to `metrics_listen`, in all and per address.
+    pub metrics_connections_max: usize,
     /// Serve `/metrics` on this address too (a port of its own, e.g. for a
     /// scraper on a private network).
     pub metrics_listen: Option<SocketAddr>,
@@ -77,6 +85,9 @@ impl Default for HttpConfig {
             heavy_reads_per_second: 20,
             heavy_reads_burst: 60,
             rate_addresses_max: 65_536,
+            txs_per_request_max: 256,
+            refusals_in_flight_max: 64,
+            metrics_connections_max: 16,
             metrics_listen: None,
             metrics_on_api: true,
         }
@@ -131,6 +142,8 @@ impl HttpConfig {
                 self.events_streams_per_address_max,
             ),
             ("http.events_lag_max", self.events_lag_max),
+            ("http.refusals_in_flight_max", self.refusals_in_flight_max),
+            ("http.metrics_connections_max", self.metrics_connections_max),
         ] {
             if !(1..=COUNT_MAX).contains(&value) {
                 return Err(field(name, format!("must be between 1 and {COUNT_MAX}")));
@@ -154,8 +167,14 @@ impl HttpConfig {
                 ));
             }
         }
+        if !(1..=TXS_PER_REQUEST_CEILING).contains(&self.txs_per_request_max) {
+            return Err(field(
+                "http.txs_per_request_max",
+                format!("must be between 1 and {TXS_PER_REQUEST_CEILING}"),
+            ));
+        }
         // A burst below a full batch would refuse every full POST /v1/txs.
-        let batch = u32::try_from(crate::api::TXS_PER_REQUEST_MAX).unwrap_or(u32::MAX);
+        let batch = u32::try_from(self.txs_per_request_max).unwrap_or(u32::MAX);
         if !(batch..=RATE_PER_SECOND_MAX).contains(&self.writes_burst) {
             return Err(field(
                 "http.writes_burst",
@@ -174,6 +193,9 @@ impl HttpConfig {
     }
 }
 
+/// Largest `http.txs_per_request_max`: a batch is decoded and checked in
+/// one go, so it stays a small multiple of a block's worth of signatures.
+const TXS_PER_REQUEST_CEILING: usize = 4_096;
 /// Largest value of a count limit in `[http]`.
 const COUNT_MAX: usize = 1_000_000;
 /// Largest per-second rate or burst in `[http]`.

@@ -7,7 +7,7 @@
 //! A connection over a cap is answered `503 too_many_connections` with
 //! `Retry-After` and closed, without reading its request (it is drained
 //! briefly so that the answer is not lost to a reset). The answering is
-//! done by at most [`REFUSALS_IN_FLIGHT_MAX`] tasks, each for at most
+//! done by at most `http.refusals_in_flight_max` tasks, each for at most
 //! [`REFUSAL_LINGER`]; past that an excess connection is closed at once.
 //!
 //! The node speaks HTTP/1.1 only (as it did with `axum::serve`'s
@@ -15,9 +15,10 @@
 
 use super::client::{client_key, ClientAddr};
 use super::headers::OTHER_CSP;
+use super::refusals::Refusals;
 use super::slots::{AddressSlots, SlotRefusal};
 use super::stall::StallGuard;
-use crate::config::HttpConfig;
+use super::Front;
 use axum::extract::Request;
 use axum::Router;
 use hyper::body::Incoming;
@@ -30,8 +31,6 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch, Semaphore};
 use tower_service::Service;
 
-/// Connections being answered 503 at once; more are closed unanswered.
-pub const REFUSALS_IN_FLIGHT_MAX: usize = 64;
 /// Longest a refused connection is kept (to write the answer and drain).
 pub const REFUSAL_LINGER: Duration = Duration::from_secs(2);
 /// Most bytes read from a refused connection while it drains.
@@ -50,16 +49,24 @@ pub struct ConnLimits {
     pub header_read_timeout: Duration,
     pub request_head_bytes_max: usize,
     pub write_stall_timeout: Duration,
+    /// Connections being answered 503 at once; more are closed unanswered.
+    pub refusals_in_flight_max: usize,
+    /// Where refused connections are counted (the front's counters).
+    pub refused: Arc<Refusals>,
 }
 
 impl ConnLimits {
-    pub fn from_config(config: &HttpConfig) -> Self {
+    /// The limits of `[http]`, counting refusals in the front's counters.
+    pub fn new(front: &Front) -> Self {
+        let config = &front.config;
         ConnLimits {
+            refused: front.refusals.clone(),
             connections_max: config.connections_max,
             connections_per_address_max: config.connections_per_address_max,
             header_read_timeout: Duration::from_millis(config.header_read_timeout_ms),
             request_head_bytes_max: config.request_head_bytes_max,
             write_stall_timeout: Duration::from_millis(config.write_stall_timeout_ms),
+            refusals_in_flight_max: config.refusals_in_flight_max,
         }
     }
 }
@@ -74,7 +81,7 @@ pub async fn serve(
     mut shutdown: watch::Receiver<bool>,
 ) {
     let slots = AddressSlots::new(limits.connections_max, limits.connections_per_address_max);
-    let refusals = Arc::new(Semaphore::new(REFUSALS_IN_FLIGHT_MAX));
+    let refusals = Arc::new(Semaphore::new(limits.refusals_in_flight_max));
     // Every connection task holds a sender; all gone = all closed.
     let (open_tx, mut open_rx) = mpsc::channel::<()>(1);
     loop {
@@ -105,7 +112,7 @@ pub async fn serve(
                     drop(open);
                 });
             }
-            Err(refusal) => refuse(stream, address, refusal, &refusals),
+            Err(refusal) => refuse(stream, address, refusal, &refusals, &limits.refused),
         }
     }
     drop(open_tx);
@@ -151,12 +158,20 @@ async fn serve_connection(
 
 /// Answer a connection over a cap with 503 and close it (or just close it
 /// when too many are being answered already).
-fn refuse(stream: TcpStream, address: IpAddr, refusal: SlotRefusal, refusals: &Arc<Semaphore>) {
+fn refuse(
+    stream: TcpStream,
+    address: IpAddr,
+    refusal: SlotRefusal,
+    refusals: &Arc<Semaphore>,
+    refused: &Refusals,
+) {
     tracing::debug!(%address, ?refusal, "API connection refused");
     let Ok(permit) = refusals.clone().try_acquire_owned() else {
+        refused.count("connection_dropped");
         drop(stream);
         return;
     };
+    refused.count("too_many_connections");
     let message = match refusal {
         SlotRefusal::Total => "the node has as many open connections as it takes; try again shortly",
         SlotRefusal::PerAddress => {

@@ -44,7 +44,8 @@
 //! the proxy, so rate-limit there or raise the limits.
 //!
 //! Every 503 and 429 answer is JSON in the API's error format
-//! (`{"error":{"code","message"}}`) with `Retry-After` in seconds.
+//! (`{"error":{"code","message"}}`) with `Retry-After` in seconds, and is
+//! counted by reason in `/metrics` ([`refusals`]).
 
 pub mod admin;
 pub mod client;
@@ -53,6 +54,7 @@ pub mod conn;
 pub mod headers;
 pub mod limits;
 pub mod rate;
+pub mod refusals;
 pub mod slots;
 pub mod stall;
 
@@ -76,6 +78,8 @@ pub struct Front {
     pub streams: slots::AddressSlots,
     /// Per-address rates of writes and of heavy reads.
     pub rates: rate::RateLimits,
+    /// What was turned away, by reason (also the connection loops').
+    pub refusals: Arc<refusals::Refusals>,
 }
 
 impl Front {
@@ -87,6 +91,7 @@ impl Front {
                 config.events_streams_per_address_max,
             ),
             rates: rate::RateLimits::new(config),
+            refusals: Arc::default(),
             config: config.clone(),
         })
     }

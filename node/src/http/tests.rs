@@ -6,7 +6,7 @@
 
 use super::conn::{self, ConnLimits};
 use super::headers::{OTHER_CSP, PAGE_CSP};
-use super::{headers, limits, Front};
+use super::{headers, limits, refusals, Front};
 use crate::config::HttpConfig;
 use crate::http_error::not_found;
 use axum::middleware::{from_fn, from_fn_with_state};
@@ -36,6 +36,7 @@ async fn serve(config: HttpConfig) -> Served {
         .route("/slow", get(std::future::pending::<&'static str>))
         .fallback(not_found)
         .layer(from_fn_with_state(front.clone(), limits::limit_requests))
+        .layer(from_fn_with_state(front.clone(), refusals::count_refusals))
         .layer(from_fn(headers::security_headers));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -43,7 +44,7 @@ async fn serve(config: HttpConfig) -> Served {
     tokio::spawn(conn::serve(
         listener,
         router,
-        ConnLimits::from_config(&config),
+        ConnLimits::new(&front),
         stopping,
     ));
     Served {
@@ -130,6 +131,8 @@ async fn connections_over_the_caps_get_503_and_half_open_ones_are_closed_by_the_
     stalled.push(half_open("127.0.0.2", addr).await);
     let refused = get_from("127.0.0.3", addr, "/health").await;
     assert_eq!(status(&refused), "503", "{refused}");
+    // Both refusals are counted for /metrics.
+    assert_eq!(refused_count(&served, "too_many_connections"), 2);
     // The stalled requests are closed by the header-read timeout ...
     for stream in &mut stalled {
         let mut rest = Vec::new();
@@ -175,6 +178,7 @@ async fn heavy_reads_over_the_rate_get_429_while_another_address_is_served() {
         limited.contains("{\"error\":{\"code\":\"rate_limited\",\"message\":"),
         "{limited}"
     );
+    assert_eq!(refused_count(&served, "rate_limited"), 1);
     // Another address has its own budget; light reads and /health are
     // not rate-limited.
     let other = get_from("127.0.0.2", addr, "/v1/blocks").await;
@@ -215,6 +219,19 @@ async fn requests_over_the_in_flight_cap_get_503_and_a_stuck_one_times_out() {
     // Its permit is back.
     let ok = get_from("127.0.0.2", addr, "/v1/status").await;
     assert_eq!(status(&ok), "200", "{ok}");
+    assert_eq!(refused_count(&served, "busy"), 1);
+    assert_eq!(refused_count(&served, "request_timeout"), 1);
+}
+
+/// How many refusals the front counted for `reason` (its `/metrics` series).
+fn refused_count(served: &Served, reason: &str) -> u64 {
+    served
+        .front
+        .refusals
+        .snapshot()
+        .get(reason)
+        .copied()
+        .unwrap_or(0)
 }
 
 #[tokio::test]

@@ -2,12 +2,9 @@
 //! connection limits, gossipsub, catch-up request-response, identify and ping.
 
 use super::codec::SyncCodec;
-use super::config::{
-    P2pConfig, CONNECTIONS_PER_PEER_MAX, ESTABLISHED_INBOUND_PER_IP_MAX, GOSSIP_ENVELOPE_BYTES,
-    PENDING_INBOUND_MAX, PENDING_INBOUND_PER_IP_MAX, SYNC_PROTOCOL, SYNC_REQUEST_TIMEOUT,
-};
+use super::config::{P2pConfig, CONNECTIONS_PER_PEER_MAX, GOSSIP_ENVELOPE_BYTES, SYNC_PROTOCOL};
 use super::error::P2pError;
-use super::ip_limits::{IpLimits, IpLimitsConfig};
+use super::ip_limits::IpLimits;
 use kopnet_consensus::crypto::Hash;
 use libp2p::allow_block_list::{self, AllowedPeers};
 use libp2p::swarm::NetworkBehaviour;
@@ -84,7 +81,7 @@ pub(crate) fn build(
     let limits = connection_limits::Behaviour::new(
         connection_limits::ConnectionLimits::default()
             .with_max_established(Some(config.max_connections))
-            .with_max_pending_incoming(Some(PENDING_INBOUND_MAX))
+            .with_max_pending_incoming(Some(config.inbound.pending_max))
             .with_max_established_per_peer(Some(CONNECTIONS_PER_PEER_MAX)),
     );
     let sync = request_response::Behaviour::with_codec(
@@ -93,17 +90,13 @@ pub(crate) fn build(
             StreamProtocol::new(SYNC_PROTOCOL),
             request_response::ProtocolSupport::Full,
         )],
-        request_response::Config::default().with_request_timeout(SYNC_REQUEST_TIMEOUT),
+        request_response::Config::default().with_request_timeout(config.sync_request_timeout),
     );
     let identify = identify::Behaviour::new(
         identify::Config::new(format!("/kopnet/{}/1", config.chain_id), key.public())
             .with_cache_size(0),
     );
-    let ip_limits = IpLimits::new(IpLimitsConfig {
-        pending_per_ip_max: PENDING_INBOUND_PER_IP_MAX,
-        pending_max: PENDING_INBOUND_MAX,
-        established_per_ip_max: ESTABLISHED_INBOUND_PER_IP_MAX,
-    });
+    let ip_limits = IpLimits::new(config.inbound);
     Ok(Behaviour {
         ip_limits,
         allow,

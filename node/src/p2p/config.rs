@@ -237,6 +237,15 @@ pub struct P2pConfig {
     pub event_queue: usize,
     /// Bound of the command channel from the node.
     pub command_queue: usize,
+    /// Inbound connections per IP and in their handshake
+    /// ([`PENDING_INBOUND_PER_IP_MAX`] and the rest by default).
+    pub inbound: super::ip_limits::IpLimitsConfig,
+    /// TCP connect to an authenticated, multiplexed connection
+    /// ([`HANDSHAKE_TIMEOUT`] by default).
+    pub handshake_timeout: Duration,
+    /// A catch-up request fails after this long ([`SYNC_REQUEST_TIMEOUT`]
+    /// by default).
+    pub sync_request_timeout: Duration,
 }
 
 /// Every field but the secret seed, which is never printed.
@@ -254,6 +263,9 @@ impl std::fmt::Debug for P2pConfig {
             .field("idle_connection_timeout", &self.idle_connection_timeout)
             .field("event_queue", &self.event_queue)
             .field("command_queue", &self.command_queue)
+            .field("inbound", &self.inbound)
+            .field("handshake_timeout", &self.handshake_timeout)
+            .field("sync_request_timeout", &self.sync_request_timeout)
             .finish()
     }
 }
@@ -274,6 +286,9 @@ impl P2pConfig {
             idle_connection_timeout: Duration::from_secs(3600),
             event_queue: 1024,
             command_queue: 1024,
+            inbound: super::ip_limits::IpLimitsConfig::default(),
+            handshake_timeout: HANDSHAKE_TIMEOUT,
+            sync_request_timeout: SYNC_REQUEST_TIMEOUT,
         }
     }
 
@@ -293,6 +308,16 @@ impl P2pConfig {
         }
         if self.redial_interval.is_zero() {
             return fail("redial_interval must be positive");
+        }
+        let inbound = &self.inbound;
+        if inbound.pending_per_ip_max == 0
+            || inbound.established_per_ip_max == 0
+            || inbound.pending_max < inbound.pending_per_ip_max
+        {
+            return fail("inbound limits must be positive, pending_max >= pending_per_ip_max");
+        }
+        if self.handshake_timeout.is_zero() || self.sync_request_timeout.is_zero() {
+            return fail("handshake_timeout and sync_request_timeout must be positive");
         }
         Ok(())
     }

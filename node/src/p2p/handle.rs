@@ -1,7 +1,7 @@
 //! The node's side: [`P2pHandle`] sends commands to the swarm task, which
 //! answers with [`NetEvent`]s. Both channels are bounded.
 
-use super::config::{SYNC_MESSAGE_BYTES_MAX, SYNC_REQUEST_BYTES_MAX, SYNC_REQUEST_TIMEOUT};
+use super::config::{SYNC_MESSAGE_BYTES_MAX, SYNC_REQUEST_BYTES_MAX};
 use super::error::P2pError;
 use super::inbound_bytes::InboundPermit;
 use super::offence::Offence;
@@ -130,6 +130,8 @@ fn check_size(size: usize, limit: usize) -> Result<(), P2pError> {
 pub struct P2pHandle {
     pub(crate) local_peer_id: PeerId,
     pub(crate) max_transmit_bytes: usize,
+    /// `P2pConfig::sync_request_timeout`.
+    pub(crate) sync_request_timeout: Duration,
     pub(crate) commands: mpsc::Sender<Command>,
     pub(crate) stats: Arc<P2pStats>,
 }
@@ -196,10 +198,11 @@ impl P2pHandle {
     }
 
     /// Send a catch-up request (at most
-    /// [`SYNC_REQUEST_BYTES_MAX`]) and wait for the answer (at most ~10 s).
+    /// [`SYNC_REQUEST_BYTES_MAX`]) and wait for the answer (at most
+    /// `P2pConfig::sync_request_timeout`, 10 s by default).
     pub async fn request(&self, peer: PeerId, data: Vec<u8>) -> Result<Vec<u8>, P2pError> {
         check_size(data.len(), SYNC_REQUEST_BYTES_MAX)?;
-        let deadline = SYNC_REQUEST_TIMEOUT + REQUEST_TIMEOUT_SLACK;
+        let deadline = self.sync_request_timeout + REQUEST_TIMEOUT_SLACK;
         match tokio::time::timeout(
             deadline,
             self.call(|done| Command::Request { peer, data, done }),

@@ -38,12 +38,29 @@ pub struct IpLimitExceeded {
     pub limit: u32,
 }
 
-/// The bounds of [`IpLimits`].
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct IpLimitsConfig {
-    pub(crate) pending_per_ip_max: u32,
-    pub(crate) pending_max: u32,
-    pub(crate) established_per_ip_max: u32,
+/// The bounds of [`IpLimits`] (`p2p.pending_inbound_per_ip_max`,
+/// `p2p.pending_inbound_max`, `p2p.established_inbound_per_ip_max`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IpLimitsConfig {
+    /// Inbound connections from one IP still in their handshake.
+    pub pending_per_ip_max: u32,
+    /// Inbound connections still in their handshake, from all addresses.
+    pub pending_max: u32,
+    /// Established inbound connections from one IP.
+    pub established_per_ip_max: u32,
+}
+
+impl Default for IpLimitsConfig {
+    fn default() -> Self {
+        use super::config::{
+            ESTABLISHED_INBOUND_PER_IP_MAX, PENDING_INBOUND_MAX, PENDING_INBOUND_PER_IP_MAX,
+        };
+        IpLimitsConfig {
+            pending_per_ip_max: PENDING_INBOUND_PER_IP_MAX,
+            pending_max: PENDING_INBOUND_MAX,
+            established_per_ip_max: ESTABLISHED_INBOUND_PER_IP_MAX,
+        }
+    }
 }
 
 pub(crate) struct IpLimits {

@@ -129,7 +129,7 @@ pub async fn spawn_with_limits(
         .with_behaviour(|_| behaviour)
         .map_err(|error| P2pError::Transport(error.to_string()))?
         .with_swarm_config(|swarm_config| swarm_config.with_idle_connection_timeout(idle))
-        .with_connection_timeout(config::HANDSHAKE_TIMEOUT)
+        .with_connection_timeout(config.handshake_timeout)
         .build();
 
     for addr in &config.listen {
@@ -148,6 +148,7 @@ pub async fn spawn_with_limits(
     let handle = P2pHandle {
         local_peer_id,
         max_transmit_bytes: config.max_transmit_bytes,
+        sync_request_timeout: config.sync_request_timeout,
         commands: command_sender.clone(),
         stats: stats.clone(),
     };

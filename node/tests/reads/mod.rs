@@ -45,6 +45,14 @@ impl ReadNode {
     /// A node whose ledger has members, `payment_blocks` blocks of payments
     /// and three governance proposals, serving its API on a loopback port.
     pub async fn start(payment_blocks: u8) -> ReadNode {
+        Self::start_with_pages(payment_blocks, Default::default()).await
+    }
+
+    /// [`ReadNode::start`] with page sizes of its own (`[pages]`).
+    pub async fn start_with_pages(
+        payment_blocks: u8,
+        pages: kopnet_node::api::paging::PagesConfig,
+    ) -> ReadNode {
         let dir = tempfile::tempdir().unwrap();
         let store = SledStorage::open(&dir.path().join("db"), 8 * 1024 * 1024).unwrap();
         let genesis = demo_genesis(CHAIN, 4, 50_000_000);
@@ -89,6 +97,7 @@ impl ReadNode {
                 None,
             )),
             front: kopnet_node::http::Front::new(&kopnet_node::config::HttpConfig::default()),
+            pages,
             stopping,
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -1,7 +1,7 @@
 //! Blocks: `GET /v1/blocks` (paged), `GET /v1/blocks/{height}` and
 //! `GET /v1/blocks/{height}/raw`, read from the store (no ledger lock).
 
-use super::paging::{clamp_limit, BLOCKS_PAGE_DEFAULT, BLOCKS_PAGE_MAX, BLOCKS_PAGE_TXS_MAX};
+use super::paging::clamp_limit;
 use super::{blocking, internal, parse_query};
 use crate::api::views::block_json;
 use crate::api::{ApiError, ApiResult, ApiState};
@@ -107,7 +107,9 @@ pub async fn blocks(
             "give from (oldest first) or before (newest first), not both",
         ));
     }
-    let limit = clamp_limit(query.limit, BLOCKS_PAGE_DEFAULT, BLOCKS_PAGE_MAX);
+    let pages = state.pages;
+    let limit = clamp_limit(query.limit, pages.blocks_default, pages.blocks_max);
+    let txs_max = pages.blocks_txs_max;
     let with_txs = query.txs.unwrap_or(true);
     let top = state.node.committed.current().height;
     let newest = (query.from.is_none() && query.before.is_none())
@@ -123,7 +125,7 @@ pub async fn blocks(
         }
     }
     let body = blocking(&state, move |node| {
-        let page = block_page(node, &query, limit, with_txs, top)?;
+        let page = block_page(node, &query, (limit, txs_max), with_txs, top)?;
         let body = axum::body::Bytes::from(serde_json::to_vec(&page).map_err(internal)?);
         if let Some(key) = newest {
             if let Ok(mut kept) = node.newest_blocks.lock() {
@@ -147,7 +149,7 @@ fn json_bytes(body: axum::body::Bytes) -> Response {
 fn block_page(
     node: &NodeState,
     query: &BlocksQuery,
-    limit: usize,
+    (limit, txs_max): (usize, usize),
     with_txs: bool,
     top: u64,
 ) -> ApiResult<Value> {
@@ -163,7 +165,7 @@ fn block_page(
     let mut txs = 0usize;
     let mut last = None;
     for height in heights {
-        if out.len() >= limit || txs >= BLOCKS_PAGE_TXS_MAX {
+        if out.len() >= limit || txs >= txs_max {
             break;
         }
         let Some(block) = node.chain.block(height).map_err(internal)? else {
