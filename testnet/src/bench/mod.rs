@@ -5,10 +5,15 @@
 //! during the load (every `window_secs`, set in the genesis) and the
 //! cooperatives acknowledge them as `testnet up` does; the report's
 //! `settlement` says how many closed and settled. With `--read-clients N`,
-//! N explorer-like readers ([`readers`]) read beside the load, and the
-//! report gives their requests, errors and CPU, and the machine's CPU over
-//! the timed window, so that a run with readers can be compared with one
-//! without.
+//! the run has two timed phases of `duration_secs` each under the same
+//! load on the same network: first without readers (the report's
+//! `without_readers`), then with N explorer-like readers ([`readers`])
+//! beside the load (the report's main figures), so that one run compares
+//! committed tx/s, latency, the commit interval and CPU with 0 and with N
+//! readers. The report gives the readers' requests, errors and CPU and the
+//! machine's CPU over each phase. The phase without readers comes first,
+//! so it also carries the load's ramp-up; the reader phase runs on a ledger
+//! that is `duration_secs` of payments larger.
 
 pub mod chart;
 pub mod intervals;
@@ -274,6 +279,24 @@ struct LoadSummary {
     cpu_seconds_in_window: Vec<f64>,
     reads: ReadSummary,
     commit_intervals: intervals::CommitIntervals,
+    /// With readers: the phase before they started, under the same load.
+    without_readers: Option<Phase>,
+}
+
+/// One timed phase of the load without readers: what committed, the
+/// latencies and commit interval, and the CPU the nodes and the machine
+/// used.
+#[derive(Debug, Clone, Default)]
+struct Phase {
+    elapsed_secs: f64,
+    committed: u64,
+    latency_ms_p50: u64,
+    latency_ms_p99: u64,
+    commit_intervals: intervals::CommitIntervals,
+    node_cpu_seconds: f64,
+    bench_cpu_seconds: f64,
+    machine_busy_seconds: f64,
+    machine_idle_seconds: f64,
 }
 
 /// The readers and the machine over the timed window.
@@ -346,6 +369,22 @@ async fn drive(
             .map(|(k, _, _)| k.to_address())
             .collect(),
     };
+    log(&format!(
+        "load: {} tx/s offered for {} s{}",
+        config.rate,
+        config.duration_secs,
+        if config.read_clients > 0 {
+            " without readers, then as long with them"
+        } else {
+            ""
+        }
+    ));
+    let load = tokio::spawn(traffic.clone().run_load(config.rate, stop_rx.clone()));
+    let without_readers = if config.read_clients > 0 {
+        Some(phase_without_readers(config, &traffic, procs, &follow_node).await?)
+    } else {
+        None
+    };
     if config.read_clients > 0 {
         log(&format!(
             "readers: {} explorer-like clients",
@@ -368,11 +407,10 @@ async fn drive(
         .iter()
         .map(|p| sampler::cpu_seconds(p.pid().unwrap_or(0)))
         .collect();
-    log(&format!(
-        "load: {} tx/s offered for {} s",
-        config.rate, config.duration_secs
-    ));
-    let load = tokio::spawn(traffic.clone().run_load(config.rate, stop_rx.clone()));
+    let height_at_start = match &without_readers {
+        Some(_) => height_of(&follow_node).await.unwrap_or(height_at_start),
+        None => height_at_start,
+    };
     let started = Instant::now();
     let samples = sample_seconds(&traffic, config.duration_secs, base).await?;
     let elapsed = started.elapsed();
@@ -415,6 +453,13 @@ async fn drive(
     follower.abort();
     let settlement = settlement_json(&traffic).await;
     let commit_intervals = intervals::measure(&follow_node, height_at_start, height_at_end).await;
+    let without_readers = match without_readers {
+        Some((mut phase, (from, to))) => {
+            phase.commit_intervals = intervals::measure(&follow_node, from, to).await;
+            Some(phase)
+        }
+        None => None,
+    };
     let stats = traffic
         .stats
         .lock()
@@ -437,8 +482,71 @@ async fn drive(
         cpu_seconds_in_window,
         reads,
         commit_intervals,
+        without_readers,
     };
     Ok((summary, samples))
+}
+
+/// The node's committed height, if it answers.
+async fn height_of(node: &Client) -> Option<u64> {
+    node.status().await.ok().and_then(|s| s["height"].as_u64())
+}
+
+/// The phase before the readers start: `duration_secs` of the load alone.
+/// Returns its figures and the heights it spanned (the commit interval is
+/// read back after the run, as for the main phase).
+async fn phase_without_readers(
+    config: &BenchConfig,
+    traffic: &Traffic,
+    procs: &[NodeProcess],
+    follow_node: &Client,
+) -> Result<(Phase, (u64, u64)), BenchError> {
+    log("phase 1 of 2: no readers");
+    let from = height_of(follow_node).await.unwrap_or(1);
+    let base = mark(traffic)?;
+    let cpu_at_start: Vec<f64> = procs
+        .iter()
+        .map(|p| sampler::cpu_seconds(p.pid().unwrap_or(0)))
+        .collect();
+    let bench_at_start = sampler::own_cpu_seconds();
+    let machine_at_start = sampler::machine_cpu_seconds();
+    let started = Instant::now();
+    let samples = sample_seconds(traffic, config.duration_secs, base).await?;
+    let elapsed = started.elapsed();
+    let node_cpu_seconds: f64 = procs
+        .iter()
+        .zip(&cpu_at_start)
+        .map(|(p, start)| (sampler::cpu_seconds(p.pid().unwrap_or(0)) - start).max(0.0))
+        .sum();
+    let machine_at_end = sampler::machine_cpu_seconds();
+    let to = height_of(follow_node).await.unwrap_or(from);
+    let (p50, p99) = {
+        let stats = traffic
+            .stats
+            .lock()
+            .map_err(|_| BenchError::StatsPoisoned)?;
+        let len = stats.latencies_ms.len();
+        let lat = stats
+            .latencies_ms
+            .get(base.latencies.min(len)..)
+            .unwrap_or(&[]);
+        (percentile(lat, 50), percentile(lat, 99))
+    };
+    log("phase 2 of 2: with readers");
+    Ok((
+        Phase {
+            elapsed_secs: elapsed.as_secs_f64(),
+            committed: samples.iter().map(|s| s.committed).sum(),
+            latency_ms_p50: p50,
+            latency_ms_p99: p99,
+            commit_intervals: intervals::CommitIntervals::default(),
+            node_cpu_seconds,
+            bench_cpu_seconds: (sampler::own_cpu_seconds() - bench_at_start).max(0.0),
+            machine_busy_seconds: (machine_at_end.0 - machine_at_start.0).max(0.0),
+            machine_idle_seconds: (machine_at_end.1 - machine_at_start.1).max(0.0),
+        },
+        (from, to),
+    ))
 }
 
 /// After the load: settle every window the schedule closed, and say how
@@ -642,12 +750,38 @@ fn build_report(
             "disk_bytes_per_tx": round1(*d),
         })).collect::<Vec<_>>(),
         "settlement": s.settlement,
+        "without_readers": s.without_readers.as_ref().map(phase_json),
         "per_second": samples.iter().map(|x| json!({
             "second": x.second,
             "committed": x.committed,
             "latency_ms_p50": x.latency_ms_p50,
             "latency_ms_p99": x.latency_ms_p99,
         })).collect::<Vec<_>>(),
+    })
+}
+
+/// A phase without readers, in the report's units.
+fn phase_json(p: &Phase) -> Value {
+    let secs = p.elapsed_secs.max(1.0);
+    json!({
+        "elapsed_s": round1(p.elapsed_secs),
+        "committed_txs": p.committed,
+        "tps": round1(p.committed as f64 / secs),
+        "latency_ms_p50": p.latency_ms_p50,
+        "latency_ms_p99": p.latency_ms_p99,
+        "commit_interval_ms": {
+            "blocks": p.commit_intervals.blocks,
+            "p50": p.commit_intervals.p50_ms,
+            "p99": p.commit_intervals.p99_ms,
+            "max": p.commit_intervals.max_ms,
+        },
+        "cpu": {
+            "nodes_seconds": round1(p.node_cpu_seconds),
+            "node_cpu_ms_per_committed_tx": round1(1000.0 * p.node_cpu_seconds / p.committed.max(1) as f64),
+            "bench_process_seconds": round1(p.bench_cpu_seconds),
+            "machine_busy_seconds": round1(p.machine_busy_seconds),
+            "machine_idle_seconds": round1(p.machine_idle_seconds),
+        },
     })
 }
 
@@ -692,6 +826,19 @@ pub fn render_table(report: &Value) -> String {
         cpu["nodes_seconds"], cpu["node_cpu_ms_per_committed_tx"], cpu["bench_process_seconds"],
         cpu["machine_busy_seconds"], cpu["machine_idle_seconds"]
     ));
+    let before = &report["without_readers"];
+    if before.is_object() {
+        let iv = &before["commit_interval_ms"];
+        let cpu = &before["cpu"];
+        out.push_str(&format!(
+            "  phase without readers       {} tx/s, latency p50/p99 {} / {} ms, commit interval p50/p99 {} / {} ms ({} blocks)\n\
+             \x20                             CPU: nodes {} s ({} ms per committed tx), bench process {}, machine busy {} / idle {}\n",
+            before["tps"], before["latency_ms_p50"], before["latency_ms_p99"],
+            iv["p50"], iv["p99"], iv["blocks"],
+            cpu["nodes_seconds"], cpu["node_cpu_ms_per_committed_tx"], cpu["bench_process_seconds"],
+            cpu["machine_busy_seconds"], cpu["machine_idle_seconds"]
+        ));
+    }
     out.push_str(&format!(
         "\n  {:<18} {:<10} {:>8} {:>8} {:>10} {:>12} {:>10}\n",
         "node", "role", "cpu s", "cpu %", "rss MB", "disk bytes", "bytes/tx"
