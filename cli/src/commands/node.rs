@@ -103,8 +103,17 @@ pub async fn run(cmd: NodeCommand) -> Result<i32> {
                 let _ = stop_tx.send(true);
             });
             let options = kopnet_node::RunOptions { new_safety_record };
-            kopnet_node::run_with(&node_home, options, stop_rx).await?;
-            Ok(0)
+            match kopnet_node::run_with(&node_home, options, stop_rx).await {
+                Ok(()) => Ok(0),
+                // Fail-stop: one line, the log's last, and the code that
+                // says what kind of stop it was (README, "Health and
+                // fail-stop").
+                Err(error @ kopnet_node::NodeError::FailStop(_)) => {
+                    tracing::error!("{error}");
+                    Ok(error.exit_code())
+                }
+                Err(error) => Err(error.into()),
+            }
         }
     }
 }

@@ -78,6 +78,7 @@ impl ReadNode {
             live: RwLock::new(LiveStatus::default()),
             outbox,
             txs_available: tokio::sync::Notify::new(),
+            health: Default::default(),
         });
         let (stop, stopping) = tokio::sync::watch::channel(false);
         let api = ApiState {
