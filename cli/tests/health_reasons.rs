@@ -3,7 +3,7 @@
 //! commit; 503 `syncing` for a node restarted into a network that cannot
 //! commit yet (it has not been in step since it started); 200 again once
 //! each recovers. `GET /health/live` answers 200 throughout. (The disk
-//! cases, `low_disk` and the fail-stop, are `fail_stop_disk.rs`.)
+//! cases, `low_disk` and the fail-stop, are in `fail_stop.rs`.)
 
 mod common;
 use common::*;

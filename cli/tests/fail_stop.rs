@@ -1,11 +1,18 @@
+//! Fail-stop on real processes.
+//!
 //! A validator whose data directory is a small filesystem (a 16 MiB tmpfs)
 //! in a network of four, under a load of payments until that filesystem is
 //! full: `/health` says `low_disk` before it fills; then the node stops
 //! cleanly (fail-stop: its log's last line says why, exit code 74) while
 //! the other three keep committing. With space freed it restarts, catches
 //! up, agrees on every block and state root, and every payment the network
-//! committed is in its store. Mounting needs root: elsewhere the test skips
-//! saying why (`.ci/run` makes it required where a probe mount works).
+//! committed is in its store. Mounting needs root: elsewhere that test
+//! skips saying why (`.ci/run` makes it required where a probe mount
+//! works).
+//!
+//! A validator whose safety record cannot be written stops the same way
+//! (exit 74, the record's path in the line) and resumes once the cause is
+//! gone; that one needs no root.
 
 mod common;
 use base64::Engine as _;
@@ -134,6 +141,43 @@ fn a_validator_whose_disk_fills_stops_cleanly_and_recovers_once_space_is_freed()
     every_block_and_payment_agrees(&cluster, victim, load.nodes[0], top, &load.sent);
     // Stopped before its filesystem is unmounted (the guard drops first).
     assert!(cluster.terminate(victim).success());
+}
+
+#[test]
+fn a_validator_that_cannot_save_its_safety_record_stops_with_exit_74_and_resumes() {
+    let mut cluster = Cluster::start(1, 0);
+    // The record is written to safety.tmp, then renamed over safety.bin: a
+    // directory in the way makes the next write fail.
+    let data = cluster.nodes[0].home.join("data");
+    let in_the_way = data.join("safety.tmp");
+    wait_for("a directory in the safety record's way", LONG, || {
+        std::fs::create_dir(&in_the_way).ok()
+    });
+    let exit = wait_for("the node to stop", LONG, || {
+        cluster.nodes[0].child.as_mut().unwrap().try_wait().unwrap()
+    });
+    cluster.nodes[0].child = None;
+    let log = cluster.log(0);
+    let last = log.lines().last().unwrap_or("");
+    eprintln!("exit code {:?}; the log's last line:\n{last}", exit.code());
+    assert_eq!(exit.code(), Some(74), "{log}");
+    assert!(last.contains("fail-stop"), "{last}");
+    assert!(last.contains("cannot persist the safety record"), "{last}");
+    assert!(
+        last.contains(&data.join("safety.bin").display().to_string()),
+        "{last}"
+    );
+    assert_eq!(cluster.live(0), None, "its API is closed");
+
+    // The cause removed, it starts from what is on disk and signs again.
+    std::fs::remove_dir(&in_the_way).unwrap();
+    cluster.start_node(0);
+    let reopened = wait_for("the node to answer again", LONG, || cluster.height(0));
+    cluster.wait_height(0, reopened + 2, LONG);
+    wait_for("the node to be healthy", LONG, || {
+        cluster.health(0).filter(|(status, _)| *status == 200)
+    });
+    assert!(cluster.terminate(0).success());
 }
 
 /// Write `bytes` of zeros to `path`.
