@@ -289,6 +289,7 @@ pub struct NodeConfig {
     pub p2p: P2pLimitsConfig,
     /// Page sizes of the API's list endpoints.
     pub pages: crate::api::paging::PagesConfig,
+    pub health: HealthConfig,
 }
 
 impl Default for NodeConfig {
@@ -309,6 +310,7 @@ impl Default for NodeConfig {
             http: HttpConfig::default(),
             p2p: P2pLimitsConfig::default(),
             pages: Default::default(),
+            health: HealthConfig::default(),
         }
     }
 }
@@ -424,6 +426,68 @@ impl NodeConfig {
         self.http.validate()?;
         self.p2p.validate()?;
         self.pages.validate()?;
+        self.health.validate(&self.consensus)?;
+        Ok(())
+    }
+}
+
+/// When `GET /health` says a node is unhealthy (`[health]` in
+/// config.toml; README, "Health and fail-stop").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HealthConfig {
+    /// No block committed for this long: `stalled`. More than twice
+    /// `consensus.empty_block_interval_ms`: an idle network commits an
+    /// empty block at least that often.
+    pub stall_after_ms: u64,
+    /// Peers claim at least this many blocks more than this node has:
+    /// `syncing` (one block behind is normal for a moment after each
+    /// commit).
+    pub syncing_lag_blocks: u64,
+    /// Free space on the filesystem of the home's `data/` below this:
+    /// `low_disk` (none at all: `disk_full`). 0 switches the floor off.
+    pub disk_free_bytes_min: u64,
+    /// How often the free space is read.
+    pub disk_check_interval_ms: u64,
+}
+
+impl Default for HealthConfig {
+    fn default() -> Self {
+        HealthConfig {
+            stall_after_ms: 30_000,
+            syncing_lag_blocks: 2,
+            disk_free_bytes_min: 512 * 1024 * 1024,
+            disk_check_interval_ms: 5_000,
+        }
+    }
+}
+
+impl HealthConfig {
+    fn validate(&self, consensus: &ConsensusConfig) -> Result<(), ConfigError> {
+        let stall_min = consensus
+            .empty_block_interval_ms
+            .saturating_mul(2)
+            .max(1_000);
+        if !(stall_min..=86_400_000).contains(&self.stall_after_ms) {
+            return Err(field(
+                "health.stall_after_ms",
+                format!(
+                    "must be between {stall_min} (twice consensus.empty_block_interval_ms, at least 1000) and 86400000"
+                ),
+            ));
+        }
+        if !(1..=1_000_000).contains(&self.syncing_lag_blocks) {
+            return Err(field(
+                "health.syncing_lag_blocks",
+                "must be between 1 and 1000000",
+            ));
+        }
+        if !(100..=600_000).contains(&self.disk_check_interval_ms) {
+            return Err(field(
+                "health.disk_check_interval_ms",
+                "must be between 100 and 600000",
+            ));
+        }
         Ok(())
     }
 }

@@ -98,6 +98,8 @@ pub struct NodeState {
     pub outbox: mpsc::Sender<Vec<u8>>,
     /// Woken when the mempool gets new transactions.
     pub txs_available: Notify,
+    /// What `GET /health` judges ([`crate::api::health`]).
+    pub health: crate::api::health::Health,
 }
 
 impl NodeState {

@@ -78,8 +78,9 @@ pub enum NodeError {
     Api { addr: String, reason: String },
     #[error("{0}")]
     Setup(String),
-    #[error("the node stopped")]
-    Host(#[from] crate::host::HostError),
+    /// The running node stopped on its own ([`crate::runtime::fail_stop`]).
+    #[error("{0}")]
+    FailStop(crate::runtime::FailStop),
     #[error(
         "the safety record {path} is missing, but this validator's ledger is at height {height}: \
          the record of what it signed is lost. Signing without it can sign twice at a height and round \
@@ -89,6 +90,18 @@ pub enum NodeError {
          \"Safety record and double signing\")"
     )]
     SafetyRecordLost { path: String, height: u64 },
+}
+
+impl NodeError {
+    /// The process's exit code for this error: a fail-stop's own code
+    /// ([`crate::runtime::fail_stop`]), 1 for anything that kept the node
+    /// from starting.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            NodeError::FailStop(stop) => stop.exit_code(),
+            _ => 1,
+        }
+    }
 }
 
 /// How `kopnet node run` was asked to start.
@@ -229,6 +242,7 @@ pub async fn run_with(
         }),
         outbox: outbox_tx,
         txs_available: tokio::sync::Notify::new(),
+        health: crate::api::health::Health::new(config.health.clone(), &home.data()),
     });
     state
         .metrics
@@ -237,6 +251,10 @@ pub async fn run_with(
     // The API stops when the runtime does: at shutdown, and when the host
     // fails stop (a node that cannot go on takes no more transactions).
     let (api_stop, api_stopping) = watch::channel(false);
+    let disk_task = tokio::spawn(crate::api::health::watch_disk(
+        state.clone(),
+        api_stopping.clone(),
+    ));
     let api_task = serve_api(home, &config, state.clone(), p2p.clone(), api_stopping).await?;
 
     #[cfg(feature = "fault-injection")]
@@ -253,7 +271,8 @@ pub async fn run_with(
     {
         tracing::warn!("API requests still open after shutdown; closing them");
     }
-    stopped?;
+    let _ = disk_task.await;
+    stopped.map_err(|error| NodeError::FailStop(crate::runtime::FailStop::new(error)))?;
     tracing::info!("node stopped");
     Ok(())
 }

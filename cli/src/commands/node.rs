@@ -103,15 +103,34 @@ pub async fn run(cmd: NodeCommand) -> Result<i32> {
                 let _ = stop_tx.send(true);
             });
             let options = kopnet_node::RunOptions { new_safety_record };
-            kopnet_node::run_with(&node_home, options, stop_rx).await?;
-            Ok(0)
+            match kopnet_node::run_with(&node_home, options, stop_rx).await {
+                Ok(()) => Ok(0),
+                // Fail-stop: one line, the log's last, and the code that
+                // says what kind of stop it was (README, "Health and
+                // fail-stop").
+                Err(error @ kopnet_node::NodeError::FailStop(_)) => {
+                    tracing::error!("{error}");
+                    Ok(error.exit_code())
+                }
+                Err(error) => Err(error.into()),
+            }
         }
     }
 }
 
 fn init_logging(json: bool) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+    let mut filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,libp2p=warn"));
+    // Every failure of sled reaches the node as an error of its store (and
+    // a storage failure stops it with one line saying so); sled's own log
+    // would only repeat it, e.g. when its store is dropped after a full
+    // disk. `RUST_LOG=...,sled=...` still shows it.
+    let sled_asked = std::env::var("RUST_LOG").is_ok_and(|v| v.contains("sled"));
+    if !sled_asked {
+        if let Ok(off) = "sled=off".parse() {
+            filter = filter.add_directive(off);
+        }
+    }
     use std::io::IsTerminal;
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)

@@ -3,6 +3,8 @@
 //! browser tests drive Chromium through [`webdriver`].
 #![allow(dead_code)]
 
+pub mod health;
+pub mod tmpfs;
 pub mod webdriver;
 
 use base64::Engine as _;

@@ -11,6 +11,7 @@ pub mod client;
 mod events;
 mod evidence;
 mod governance;
+pub mod health;
 mod proof;
 mod queries;
 pub mod views;
@@ -56,7 +57,8 @@ pub fn metrics_route() -> Router<ApiState> {
 /// with the pages.
 pub fn routes() -> Router<ApiState> {
     Router::new()
-        .route("/health", get(queries::health))
+        .route("/health", get(health::health))
+        .route("/health/live", get(health::live))
         .route("/v1/status", get(queries::status))
         .route("/v1/tx", post(write::submit_tx))
         .route("/v1/txs", post(write::submit_txs))

@@ -52,10 +52,6 @@ pub(super) fn parse_query<T>(
         .map_err(|e| ApiError::bad_request("bad_query", e.body_text()))
 }
 
-pub async fn health() -> &'static str {
-    "ok"
-}
-
 pub async fn metrics(State(state): State<ApiState>) -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], {
         let mut out = state.node.metrics.render();

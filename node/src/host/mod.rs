@@ -104,10 +104,53 @@ pub enum HostError {
     Persist(String),
     #[error("cannot commit block {height}: {reason}")]
     Commit { height: u64, reason: String },
+    /// The ledger store failed under a block's write (a write, flush or
+    /// fsync: a full disk, a failing device). Memory did not move, but the
+    /// store may hold part of it: the node stops and recovers from what is
+    /// durable.
+    #[error("cannot write block {height} to the ledger store: {source}")]
+    Store {
+        height: u64,
+        #[source]
+        source: kopnet_ledger::storage::StorageError,
+    },
     #[error("consensus engine: {0}")]
     Engine(#[from] EngineError),
     #[error(transparent)]
     DoubleSign(#[from] double_sign::DoubleSignError),
+}
+
+impl HostError {
+    /// Block `height` could not be committed: the store failing is
+    /// [`HostError::Store`], anything else [`HostError::Commit`].
+    fn commit(height: u64, error: commit::CommitError) -> HostError {
+        use commit::CommitError;
+        match error {
+            CommitError::Ledger {
+                source: LedgerError::Storage(source),
+                ..
+            }
+            | CommitError::ChainStore(ChainStoreError::Ledger(LedgerError::Storage(source))) => {
+                HostError::Store { height, source }
+            }
+            other => HostError::Commit {
+                height,
+                reason: other.to_string(),
+            },
+        }
+    }
+
+    /// Whether the node stops because its storage failed: a write, flush
+    /// or fsync of the ledger store or of the safety record (or a read of
+    /// the store) — the disk, not the chain, is at fault.
+    pub fn is_storage_failure(&self) -> bool {
+        matches!(
+            self,
+            HostError::Store { .. }
+                | HostError::Persist(_)
+                | HostError::ChainStore(ChainStoreError::Ledger(LedgerError::Storage(_)))
+        )
+    }
 }
 
 /// The node host. `S` stores the ledger, `K` the consensus safety record.
@@ -217,6 +260,12 @@ where
     /// [`CatchUp`]: a claim that proves false is dropped).
     pub fn syncing(&self) -> bool {
         self.catch_up.behind(self.height())
+    }
+
+    /// The highest height a peer claims to have committed (standing
+    /// claims only), for `GET /health`.
+    pub fn best_peer_height(&self) -> Option<u64> {
+        self.catch_up.best_claim()
     }
 
     /// Whether `key` is an observer registered in genesis.
@@ -433,10 +482,8 @@ where
         let mut refused = false;
         let mut applied = 0u64;
         for synced in &response.blocks {
-            let taken = catch_up::take_one(&self.state, synced).map_err(|e| HostError::Commit {
-                height: self.height().saturating_add(1),
-                reason: e.to_string(),
-            })?;
+            let taken = catch_up::take_one(&self.state, synced)
+                .map_err(|e| HostError::commit(self.height().saturating_add(1), e))?;
             match taken {
                 Ok(SyncedBlockOutcome::Committed(committed)) => {
                     applied = applied.saturating_add(1);
@@ -651,7 +698,7 @@ where
                 decision.certificate,
                 CommitPath::Decided,
             )
-            .map_err(|e| decided(e.to_string()))?;
+            .map_err(|e| HostError::commit(height, e))?;
             tracing::info!(height, txs = committed.block.txs.len(), "committed block");
             effects.push(Effect::AnnounceCommitted { height });
             self.after_commit(committed, effects);

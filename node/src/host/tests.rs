@@ -234,7 +234,7 @@ fn a_store_that_refuses_a_block_stops_the_host_with_memory_as_on_disk() {
     store.allow(0);
     let error = shell.run_until(&mut host, height + 1).unwrap_err();
     assert!(
-        matches!(error, HostError::Commit { height: h, .. } if h == height + 1),
+        matches!(error, HostError::Store { height: h, .. } if h == height + 1),
         "{error}"
     );
     assert_eq!(host.height(), height, "memory did not move past the disk");

@@ -34,7 +34,7 @@ pub const OTHER_CSP: &str =
 /// Chosen by path, not by the answer's type: a 304 revalidating a page has
 /// no content type, and its headers replace the cached page's.
 fn is_page(path: &str) -> bool {
-    !(path.starts_with("/v1/") || path == "/health" || path == "/metrics")
+    !(path.starts_with("/v1/") || path == "/health" || path == "/health/live" || path == "/metrics")
 }
 
 /// Add the security headers to the response.

@@ -5,7 +5,8 @@
 //! Which requests are heavy reads is decided here, by method and path
 //! ([`classify`]): what decodes blocks, scans the state, renders images
 //! or holds a stream open. Light reads (status, one account, genesis, the
-//! pages) are capped only by the in-flight limit; `/health` by nothing.
+//! pages) are capped only by the in-flight limit; `/health` and
+//! `/health/live` by nothing.
 //! Writes are charged per transaction in their handlers
 //! ([`crate::api`]'s `write` module), which know the count.
 
@@ -24,7 +25,7 @@ pub const BUSY_RETRY_AFTER_S: u64 = 1;
 /// How a request is limited.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Class {
-    /// Never refused by this layer (`/health`).
+    /// Never refused by this layer (`/health`, `/health/live`).
     Exempt,
     /// Only the in-flight cap and the timeout.
     Light,
@@ -34,7 +35,7 @@ pub enum Class {
 
 /// The class of a request by its method and path.
 pub fn classify(method: &Method, path: &str) -> Class {
-    if path == "/health" {
+    if path == "/health" || path == "/health/live" {
         return Class::Exempt;
     }
     if method == Method::POST {
@@ -118,6 +119,7 @@ mod tests {
     fn requests_are_classed_by_method_and_path() {
         let get = Method::GET;
         assert_eq!(classify(&get, "/health"), Class::Exempt);
+        assert_eq!(classify(&get, "/health/live"), Class::Exempt);
         for heavy in [
             "/v1/blocks",
             "/v1/blocks/7",

@@ -136,6 +136,9 @@ impl Runtime {
             live.syncing = self.host.syncing();
             live.double_sign_check = self.host.double_sign_checking();
         }
+        self.node
+            .health
+            .note_peer_height(self.host.best_peer_height());
     }
 }
 
@@ -155,7 +158,9 @@ fn after_commit(node: &NodeState, committed: &Committed) {
     }
     m.height.store(outcome.height, Ordering::Relaxed);
     m.blocks_committed.fetch_add(1, Ordering::Relaxed);
-    m.observe_commit(std::time::Instant::now());
+    let now = std::time::Instant::now();
+    m.observe_commit(now);
+    node.health.note_commit(now);
     m.txs_committed
         .fetch_add(outcome.results.len() as u64, Ordering::Relaxed);
     if let Ok(mut submitted) = node.submitted_at.lock() {

@@ -9,12 +9,17 @@
 //! catch-up request in flight, and the verification of gossiped batches on
 //! the blocking pool (bounded by [`INGEST_BATCHES`]).
 //!
-//! Error policy: a [`HostError`] stops the node (fail-stop) — [`Runtime::run`]
-//! returns it and the process exits saying why.
+//! Error policy: a [`HostError`] stops the node (fail-stop, [`fail_stop`]):
+//! [`Runtime::run`] notes a storage failure for `GET /health`, stops the
+//! network and returns the error; `kopnet node run` logs one line saying
+//! why and exits with the code [`FailStop::exit_code`] gives.
 
 mod effects;
+pub mod fail_stop;
 #[cfg(feature = "fault-injection")]
 pub mod hostile;
+
+pub use fail_stop::{FailStop, EXIT_CANNOT_GO_ON, EXIT_STORAGE_FAILED};
 
 use crate::host::{Host, HostError, Timers};
 use crate::node_state::NodeState;
@@ -36,6 +41,8 @@ const SYNC_INTERVAL: Duration = Duration::from_millis(500);
 pub const INGEST_BATCHES: usize = 4;
 /// Catch-up answers waiting for the loop.
 const SYNC_RESULTS_MAX: usize = 4;
+/// Longest wait for the network to stop after the host failed.
+const P2P_STOP_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A catch-up answer: the host's attempt number, the peer asked and what
 /// came back.
@@ -118,13 +125,22 @@ impl Runtime {
     }
 
     /// Run until shutdown, or until the host cannot go on (then the error
-    /// says why and the node must stop).
+    /// says why and the node must stop: the caller logs it once, as the
+    /// last line, and exits; see [`fail_stop`]).
     pub async fn run(mut self) -> Result<(), HostError> {
         let result = self.event_loop().await;
         if let Err(error) = &result {
-            tracing::error!(%error, "node stops: the host cannot go on");
+            // Until the API stops, `/health` says why.
+            if error.is_storage_failure() {
+                self.node.health.note_write_failed(error.to_string());
+            }
         }
-        self.p2p.shutdown().await;
+        if tokio::time::timeout(P2P_STOP_TIMEOUT, self.p2p.shutdown())
+            .await
+            .is_err()
+        {
+            tracing::warn!("the network did not stop in time; leaving it");
+        }
         result
     }
 

@@ -86,6 +86,7 @@ impl ReadNode {
             live: RwLock::new(LiveStatus::default()),
             outbox,
             txs_available: tokio::sync::Notify::new(),
+            health: Default::default(),
         });
         let (stop, stopping) = tokio::sync::watch::channel(false);
         let api = ApiState {
