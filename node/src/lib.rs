@@ -38,6 +38,7 @@ pub mod router;
 pub mod runtime;
 pub mod safety_file;
 mod start;
+pub mod store_check;
 pub mod sync;
 pub mod verified;
 pub mod web;
