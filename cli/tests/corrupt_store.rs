@@ -104,7 +104,10 @@ fn a_damaged_store_is_named_offline_and_refused_at_start() {
     let before = snapshot(&home.join("data"));
     let sound = check(&home);
     let out = stdout(&sound);
-    eprintln!("node check (sound home): exit {:?}: {out}", sound.status.code());
+    eprintln!(
+        "node check (sound home): exit {:?}: {out}",
+        sound.status.code()
+    );
     assert_eq!(sound.status.code(), Some(0), "{out}");
     let top: u64 = out
         .strip_prefix("OK height=")
@@ -222,7 +225,10 @@ fn a_damaged_store_is_named_offline_and_refused_at_start() {
     eprintln!("node run (sled log byte flipped, store cut back): exit {code}: {line}");
     assert_eq!(code, 1);
     assert!(line.contains(&raw_store.display().to_string()), "{line}");
-    assert!(line.contains(&format!("at height {first_missing}")), "{line}");
+    assert!(
+        line.contains(&format!("at height {first_missing}")),
+        "{line}"
+    );
     // Emptied, or refused by sled: shown where the file has such a place.
     for (kind, at, expected) in [
         ("emptied", emptied, "holds no chain"),

@@ -9,8 +9,8 @@
 //! the record durable (like raft-rs `Ready::persisted_messages`).
 
 use crate::codec::EncodeError;
-use crate::safety_format::{self, SafetyDecodeError};
 use crate::crypto::Hash;
+use crate::safety_format::{self, SafetyDecodeError};
 use crate::types::{Height, Message, Round, SignedVote, Value, VoteKind};
 use serde::{Deserialize, Serialize};
 

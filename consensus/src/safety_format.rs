@@ -47,7 +47,9 @@ pub enum SafetyDecodeError {
     Truncated { len: usize, expected: usize },
     #[error("{extra} bytes after the record")]
     TrailingBytes { extra: usize },
-    #[error("format version {0} is not known to this build (it reads version {SAFETY_FORMAT_VERSION})")]
+    #[error(
+        "format version {0} is not known to this build (it reads version {SAFETY_FORMAT_VERSION})"
+    )]
     UnsupportedVersion(u32),
     #[error("body of {len} bytes is over the limit of {SAFETY_BODY_BYTES_MAX}")]
     TooLarge { len: usize },
@@ -55,7 +57,9 @@ pub enum SafetyDecodeError {
     ChecksumMismatch,
     #[error("checksum is right but the record does not decode: {0}")]
     Body(DecodeError),
-    #[error("not a safety record (no kopnet header, and not the older headerless format either: {0})")]
+    #[error(
+        "not a safety record (no kopnet header, and not the older headerless format either: {0})"
+    )]
     NotARecord(DecodeError),
 }
 
@@ -223,7 +227,10 @@ mod tests {
     fn an_unknown_version_is_named() {
         let mut bytes = encode(&record()).unwrap();
         bytes[8..12].copy_from_slice(&2u32.to_le_bytes());
-        assert_eq!(decode(&bytes), Err(SafetyDecodeError::UnsupportedVersion(2)));
+        assert_eq!(
+            decode(&bytes),
+            Err(SafetyDecodeError::UnsupportedVersion(2))
+        );
     }
 
     /// The headerless format written before the checksum is still read, so

@@ -37,6 +37,7 @@ pub mod p2p;
 pub mod router;
 pub mod runtime;
 pub mod safety_file;
+pub mod secret;
 mod start;
 pub mod store_check;
 pub mod sync;

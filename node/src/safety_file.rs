@@ -60,12 +60,14 @@ impl SafetyFile {
     /// naming the file when it cannot be read or is damaged. Never writes.
     pub fn load(&self) -> Result<Option<SafetyRecord>, SafetyFileError> {
         match std::fs::read(&self.path) {
-            Ok(bytes) => SafetyRecord::decode(&bytes)
-                .map(Some)
-                .map_err(|reason| SafetyFileError::Damaged {
-                    path: self.path.display().to_string(),
-                    reason,
-                }),
+            Ok(bytes) => {
+                SafetyRecord::decode(&bytes)
+                    .map(Some)
+                    .map_err(|reason| SafetyFileError::Damaged {
+                        path: self.path.display().to_string(),
+                        reason,
+                    })
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(source) => Err(SafetyFileError::Io {
                 path: self.path.display().to_string(),
@@ -152,8 +154,14 @@ mod tests {
             std::fs::write(file.path(), bytes).unwrap();
             let refused = file.load().unwrap_err();
             let shown = refused.to_string();
-            assert!(matches!(refused, SafetyFileError::Damaged { .. }), "{shown}");
-            assert!(shown.contains(&file.path().display().to_string()), "{shown}");
+            assert!(
+                matches!(refused, SafetyFileError::Damaged { .. }),
+                "{shown}"
+            );
+            assert!(
+                shown.contains(&file.path().display().to_string()),
+                "{shown}"
+            );
             assert!(shown.contains(why), "{why:?} not in {shown}");
             assert!(shown.contains("--new-safety-record"), "{shown}");
             assert_eq!(std::fs::read(file.path()).unwrap(), bytes);

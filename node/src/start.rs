@@ -285,9 +285,7 @@ fn open_host(
         .map_err(|e| NodeError::Storage(format!("{}: {e}", home.ledger().display())))?;
     let safety = SafetyFile::new(&home.safety());
     // The error names the file (and, damaged, what to do): one line.
-    let record = safety
-        .load()
-        .map_err(|e| NodeError::Setup(e.to_string()))?;
+    let record = safety.load().map_err(|e| NodeError::Setup(e.to_string()))?;
     // Emptied, cut back or a damaged tip: refuse, naming store and height.
     let facts = store_check::StartFacts {
         existed,
@@ -396,7 +394,7 @@ async fn start_p2p(
     };
     let p2p_config = P2pConfig {
         chain_id: genesis.ledger.chain_id.clone(),
-        identity_seed: keypair.seed(),
+        identity_seed: crate::secret::Secret::new(keypair.seed()),
         listen: parse(&config.listen)?,
         bootstrap: parse(&config.peers)?,
         allowed_keys: genesis.allowed_keys().iter().map(|k| k.0).collect(),

@@ -68,7 +68,11 @@ pub(crate) fn decode_hash(bytes: &[u8], height: u64, what: &'static str) -> Resu
 /// The stored state root after block `height` (genesis: 0).
 pub(crate) fn root_at<S: Storage>(store: &S, height: u64) -> Result<Hash, Fault> {
     let what = "state root";
-    decode_hash(&require(store, &keys::root(height), height, what)?, height, what)
+    decode_hash(
+        &require(store, &keys::root(height), height, what)?,
+        height,
+        what,
+    )
 }
 
 /// The stored validator set that signs `height`.

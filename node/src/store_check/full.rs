@@ -76,9 +76,12 @@ fn walk<S: Storage>(
     let mut txs = 0u64;
     for height in 1..=top {
         progress(height, top);
-        let set = sets
-            .remove(&height)
-            .ok_or(Fault::at(height, Problem::Missing { what: "validator set" }))?;
+        let set = sets.remove(&height).ok_or(Fault::at(
+            height,
+            Problem::Missing {
+                what: "validator set",
+            },
+        ))?;
         if stored_set(store, height)? != set {
             return Err(Fault::at(height, Problem::ValidatorSet));
         }
@@ -112,7 +115,8 @@ fn walk<S: Storage>(
     check_tip(store, chain_id, top)?;
     // The stored state hashes to the tip's root (the ledger checks it as it
     // opens) and keeps the money invariants.
-    let ledger = Ledger::open(store, genesis).map_err(|e| Fault::at(top, Problem::State(e.to_string())))?;
+    let ledger =
+        Ledger::open(store, genesis).map_err(|e| Fault::at(top, Problem::State(e.to_string())))?;
     ledger
         .check_invariants()
         .map_err(|e| Fault::at(top, Problem::State(format!("invariants: {e}"))))?;

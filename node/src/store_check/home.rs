@@ -78,8 +78,8 @@ pub fn check_home(
 ) -> Result<HomeReport, HomeCheckError> {
     let config =
         NodeConfig::load(&home.config()).map_err(|e| HomeCheckError::Setup(e.to_string()))?;
-    let genesis = NetworkGenesis::load(&home.genesis())
-        .map_err(|e| HomeCheckError::Setup(e.to_string()))?;
+    let genesis =
+        NetworkGenesis::load(&home.genesis()).map_err(|e| HomeCheckError::Setup(e.to_string()))?;
     let path = home.ledger();
     if !store_exists(&path) {
         return Err(HomeCheckError::NoStore {
@@ -107,7 +107,8 @@ pub fn check_home(
             problem: Problem::Unopenable(e.to_string()),
         }),
     };
-    let report = store.and_then(|store| check_store(&store, &genesis.ledger, &path, facts, progress));
+    let report =
+        store.and_then(|store| check_store(&store, &genesis.ledger, &path, facts, progress));
     let safety = match record {
         Err(e) => Err(SafetyProblem::Damaged(e)),
         Ok(Some(record)) => Ok(SafetyState::Sound {

@@ -125,12 +125,10 @@ pub fn at_start<S: Storage>(
                     keys::host(RESYNC_BELOW_KEY),
                     record_height.to_be_bytes().to_vec(),
                 );
-                store
-                    .commit(batch)
-                    .map_err(|e| StartCheckError::Write {
-                        path: path.display().to_string(),
-                        reason: e.to_string(),
-                    })?;
+                store.commit(batch).map_err(|e| StartCheckError::Write {
+                    path: path.display().to_string(),
+                    reason: e.to_string(),
+                })?;
                 tracing::info!(
                     store = %path.display(),
                     signed_at = record_height,

@@ -124,7 +124,13 @@ fn facts() -> StartFacts {
 }
 
 fn full(chain: &Chain) -> Result<StoreReport, Damage> {
-    check_store(&chain.store, &chain.genesis, path(), facts(), &mut |_, _| {})
+    check_store(
+        &chain.store,
+        &chain.genesis,
+        path(),
+        facts(),
+        &mut |_, _| {},
+    )
 }
 
 fn start(chain: &Chain) -> Result<(), StartCheckError> {
@@ -161,9 +167,13 @@ fn block_bytes(chain: &Chain, height: u64) -> Vec<u8> {
 fn a_sound_store_passes_both_checks() {
     let chain = chain();
     let mut seen = Vec::new();
-    let report = check_store(&chain.store, &chain.genesis, path(), facts(), &mut |h, top| {
-        seen.push((h, top))
-    })
+    let report = check_store(
+        &chain.store,
+        &chain.genesis,
+        path(),
+        facts(),
+        &mut |h, top| seen.push((h, top)),
+    )
     .unwrap();
     assert_eq!(
         report,
@@ -209,7 +219,11 @@ fn a_flipped_bit_in_the_tip_block_stops_the_start() {
     // The header's time: the block still decodes, its hash changes.
     let mut block = Block::decode(&block_bytes(&chain, TOP)).unwrap();
     block.header.time_ms ^= 1;
-    put(&chain.store, keys::block(TOP), Some(block.encode().unwrap()));
+    put(
+        &chain.store,
+        keys::block(TOP),
+        Some(block.encode().unwrap()),
+    );
     let (height, problem) = refused_at_start(&chain);
     assert_eq!(height, TOP);
     assert!(matches!(problem, Problem::NotCertified { .. }), "{problem}");
@@ -235,7 +249,11 @@ fn a_broken_parent_link_is_found() {
         let mut block = Block::decode(&block_bytes(&chain, height)).unwrap();
         block.header.parent = kopnet_consensus::Hash::digest("t", b"elsewhere");
         let certificate = certify(&block, VALIDATORS);
-        put(&chain.store, keys::block(height), Some(block.encode().unwrap()));
+        put(
+            &chain.store,
+            keys::block(height),
+            Some(block.encode().unwrap()),
+        );
         put(
             &chain.store,
             keys::block_hash(&block.hash()),
@@ -249,7 +267,10 @@ fn a_broken_parent_link_is_found() {
         if height == TOP {
             let (at, problem) = refused_at_start(&chain);
             assert_eq!(at, TOP);
-            assert!(matches!(problem, Problem::ParentUnknown { .. }), "{problem}");
+            assert!(
+                matches!(problem, Problem::ParentUnknown { .. }),
+                "{problem}"
+            );
         }
     }
     full(&chain).unwrap();
@@ -299,13 +320,18 @@ fn a_changed_state_root_is_found_at_its_height() {
     put(&chain.store, keys::root(TOP - 1), Some(other.0.to_vec()));
     let (at, problem) = refused_at_start(&chain);
     assert_eq!(at, TOP);
-    assert!(matches!(problem, Problem::PrevStateRoot { .. }), "{problem}");
+    assert!(
+        matches!(problem, Problem::PrevStateRoot { .. }),
+        "{problem}"
+    );
 }
 
 #[test]
 fn a_changed_validator_set_record_is_found() {
     let chain = chain();
-    let wrong = next_set_entry(0, &[(validators()[0].public(), 1)]).unwrap().1;
+    let wrong = next_set_entry(0, &[(validators()[0].public(), 1)])
+        .unwrap()
+        .1;
     put(&chain.store, keys::host(&validator_set_key(3)), Some(wrong));
     assert_eq!(found(&chain), (3, Problem::ValidatorSet));
 }
@@ -333,7 +359,11 @@ fn a_changed_state_entry_is_found_at_the_tip() {
 fn the_tip_records_must_agree_with_the_tip_block() {
     let chain = chain();
     let other = kopnet_consensus::Hash::digest("t", b"x");
-    put(&chain.store, keys::META_LAST_HASH.to_vec(), Some(other.0.to_vec()));
+    put(
+        &chain.store,
+        keys::META_LAST_HASH.to_vec(),
+        Some(other.0.to_vec()),
+    );
     assert_eq!(
         refused_at_start(&chain),
         (
@@ -438,7 +468,11 @@ fn a_store_of_another_genesis_is_refused() {
 #[test]
 fn an_unreadable_record_is_named() {
     let chain = chain();
-    put(&chain.store, keys::host(&certificate_key(2)), Some(vec![1, 2, 3]));
+    put(
+        &chain.store,
+        keys::host(&certificate_key(2)),
+        Some(vec![1, 2, 3]),
+    );
     let (at, problem) = found(&chain);
     assert_eq!(at, 2);
     assert!(
