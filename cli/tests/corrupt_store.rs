@@ -56,8 +56,8 @@ fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).trim().to_string()
 }
 
-/// `kopnet node run` on `home`, which must refuse: its exit code and the
-/// last line it wrote on stderr.
+/// `kopnet node run` on `home`, which must refuse: its exit code and what
+/// it wrote on stderr, which must be one line.
 fn refused_run(home: &Path) -> (i32, String) {
     let mut child = Command::new(kopnet())
         .args(["node", "run", "--home"])
@@ -74,8 +74,48 @@ fn refused_run(home: &Path) -> (i32, String) {
     );
     let mut stderr = String::new();
     std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
-    let line = stderr.trim().lines().last().unwrap_or_default().to_string();
-    (exited.code().unwrap_or(-1), line)
+    let lines: Vec<&str> = stderr.trim().lines().collect();
+    assert_eq!(lines.len(), 1, "one line on stderr: {stderr}");
+    (exited.code().unwrap_or(-1), lines[0].to_string())
+}
+
+/// A node run on a copied home, in place of the stopped victim (same key,
+/// same ports); killed if still running when dropped.
+struct Replacement(std::process::Child);
+
+impl Replacement {
+    fn start(home: &Path) -> Replacement {
+        let log = std::fs::File::create(home.join("node.log")).unwrap();
+        let child = Command::new(kopnet())
+            .args(["node", "run", "--home"])
+            .arg(home)
+            .env("RUST_LOG", "info,libp2p=warn")
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        Replacement(child)
+    }
+
+    /// SIGTERM, then its exit status (with a deadline).
+    fn stop(&mut self) -> std::process::ExitStatus {
+        let pid = self.0.id().to_string();
+        assert!(Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success());
+        wait_for("the replacement to stop", Duration::from_secs(30), || {
+            self.0.try_wait().unwrap()
+        })
+    }
+}
+
+impl Drop for Replacement {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 /// Flip one bit in the middle of the stored record of block `height`,
@@ -157,11 +197,30 @@ fn a_damaged_store_is_named_offline_and_refused_at_start() {
     let store_path = tip.join("data").join("ledger").display().to_string();
     assert!(line.contains(&store_path), "{line}");
     assert!(line.contains(&format!("at height {top}")), "{line}");
-    assert_eq!(
-        line.lines().count(),
-        1,
-        "one line naming file and height: {line}"
+
+    // Recovery by resync: move the store aside, keep the safety record,
+    // start. The node marks where it had signed, catches up from its
+    // peers, and the recovered store checks sound.
+    std::fs::rename(tip.join("data").join("ledger"), tip.join("ledger.damaged")).unwrap();
+    let mut replacement = Replacement::start(&tip);
+    let other = (victim + 1) % cluster.nodes.len();
+    let network = cluster.height(other).unwrap();
+    cluster.wait_height(victim, network, Duration::from_secs(120));
+    let log = std::fs::read_to_string(tip.join("node.log")).unwrap();
+    let resync_line = log
+        .lines()
+        .find(|l| l.contains("resyncing from peers"))
+        .unwrap_or_else(|| panic!("no resync line in {log}"))
+        .to_string();
+    eprintln!("node run (store moved aside): {resync_line}");
+    assert!(replacement.stop().success());
+    let recovered = check(&tip);
+    eprintln!(
+        "node check (after the resync): exit {:?}: {}",
+        recovered.status.code(),
+        stdout(&recovered)
     );
+    assert_eq!(recovered.status.code(), Some(0), "{}", stdout(&recovered));
 
     // (d) A byte flipped in sled's own log file. What sled makes of it
     // depends on where the byte lands: mostly it takes the bad message for
@@ -229,6 +288,32 @@ fn a_damaged_store_is_named_offline_and_refused_at_start() {
         line.contains(&format!("at height {first_missing}")),
         "{line}"
     );
+    // Recovery by keeping what is left: the operator accepts the store as
+    // older than the record; it then checks sound at the height it kept,
+    // and the node would catch up from there.
+    let accepted = Command::new(kopnet())
+        .args(["node", "accept-older-store", "--home"])
+        .arg(&raw)
+        .output()
+        .unwrap();
+    let out = stdout(&accepted);
+    eprintln!(
+        "node accept-older-store: exit {:?}: {out}",
+        accepted.status.code()
+    );
+    assert!(accepted.status.success(), "{out}");
+    assert!(
+        out.starts_with(&format!("accepted: the store ends at height {kept}")),
+        "{out}"
+    );
+    let kept_check = check(&raw);
+    let out = stdout(&kept_check);
+    eprintln!(
+        "node check (accepted): exit {:?}: {out}",
+        kept_check.status.code()
+    );
+    assert_eq!(kept_check.status.code(), Some(0), "{out}");
+    assert!(out.starts_with(&format!("OK height={kept} ")), "{out}");
     // Emptied, or refused by sled: shown where the file has such a place.
     for (kind, at, expected) in [
         ("emptied", emptied, "holds no chain"),
@@ -284,7 +369,6 @@ fn a_damaged_store_is_named_offline_and_refused_at_start() {
     );
 
     // The network never noticed: the other three keep committing.
-    let other = (victim + 1) % cluster.nodes.len();
     let now = cluster.height(other).unwrap();
     cluster.wait_height_all(now + 2, Duration::from_secs(60));
 }

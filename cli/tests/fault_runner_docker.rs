@@ -96,7 +96,10 @@ fn ci_manifest_passes_on_containers() {
     // which the run passing shows they need no more than): their stores
     // are not root's.
     let stores = ledger_stores(&dir.path().join("net"));
-    assert!(!stores.is_empty(), "no node store under the run's directory");
+    assert!(
+        !stores.is_empty(),
+        "no node store under the run's directory"
+    );
     for store in stores {
         use std::os::unix::fs::MetadataExt;
         let owner = std::fs::metadata(&store).unwrap().uid();

@@ -1,10 +1,10 @@
-//! `kopnet node init|run|check`.
+//! `kopnet node init|run|check|accept-older-store`.
 
 use anyhow::{bail, Context, Result};
 use clap::Subcommand;
 use kopnet_node::config::{LogFormat, NodeConfig, Role};
 use kopnet_node::genesis_file::NetworkGenesis;
-use kopnet_node::store_check::{self, HomeReport, SafetyState};
+use kopnet_node::store_check::{self, Accepted, HomeReport, SafetyState};
 use kopnet_node::{keyfile, NodeHome};
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -58,6 +58,14 @@ pub enum NodeCommand {
         home: PathBuf,
         #[command(flatten)]
         read: super::ReadOpts,
+    },
+    /// Accept a stopped validator's store that is behind its safety record
+    /// on purpose (restored from an older backup, or cut back by damage and
+    /// kept): the node may then start and catch up from its peers, signing
+    /// again only past what it signed before.
+    AcceptOlderStore {
+        #[arg(long)]
+        home: PathBuf,
     },
 }
 
@@ -137,6 +145,27 @@ pub async fn run(cmd: NodeCommand) -> Result<i32> {
                     Ok(2)
                 }
             }
+        }
+        NodeCommand::AcceptOlderStore { home } => {
+            match store_check::accept_older_store(&NodeHome::new(&home))? {
+                Accepted::Marked {
+                    ledger_height,
+                    record_height,
+                } => say!(
+                    "accepted: the store ends at height {ledger_height}, the safety record at \
+                     {record_height}; the node catches up from its peers and signs again only \
+                     past height {record_height}"
+                ),
+                Accepted::NotBehind {
+                    ledger_height,
+                    record_height,
+                } => say!(
+                    "nothing to accept: the store (height {ledger_height}) is not behind the \
+                     safety record ({})",
+                    record_height.map_or("none".to_string(), |h| format!("height {h}"))
+                ),
+            }
+            Ok(0)
         }
     }
 }

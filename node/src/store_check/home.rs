@@ -68,6 +68,8 @@ pub enum HomeCheckError {
     Locked { path: String },
     #[error("cannot copy the ledger store {path} to check it: {reason}")]
     Copy { path: String, reason: String },
+    #[error("cannot write to the ledger store {path}: {reason}")]
+    Write { path: String, reason: String },
 }
 
 /// Check the store and the safety record of `home`. `progress` hears

@@ -41,14 +41,18 @@
 //! node") opens fresh; when the safety record says the validator had signed
 //! further, the start records that height in the store
 //! ([`RESYNC_BELOW_KEY`]), so the catch-up below it is not taken for lost
-//! blocks.
+//! blocks. A store restored from an older backup (or one cut back that the
+//! operator keeps) gets the same mark from `kopnet node accept-older-store`
+//! ([`accept_older_store`]).
 
+mod accept;
 mod block;
 mod full;
 mod home;
 mod replay_store;
 mod startup;
 
+pub use accept::{accept_older_store, Accepted};
 pub use full::{check_store, StoreReport};
 pub use home::{check_home, HomeCheckError, HomeReport, SafetyProblem, SafetyState};
 pub use startup::{at_start, store_exists, StartCheckError, StartFacts};

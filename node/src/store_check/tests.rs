@@ -499,3 +499,11 @@ fn an_unreadable_record_is_named() {
         )
     );
 }
+
+#[test]
+fn a_damaged_hash_index_is_found() {
+    let chain = chain();
+    let hash = Block::decode(&block_bytes(&chain, 3)).unwrap().hash();
+    put(&chain.store, keys::block_hash(&hash), None);
+    assert_eq!(found(&chain), (3, Problem::HashIndex { hash, found: None }));
+}
