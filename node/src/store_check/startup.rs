@@ -64,7 +64,7 @@ pub(crate) fn position<S: Storage>(
             let resync_below = read(store, &keys::host(RESYNC_BELOW_KEY), height, what)?
                 .map(|bytes| decode_u64(&bytes, height, what))
                 .transpose()?;
-            if !resync_below.is_some_and(|below| height < below) {
+            if resync_below.is_none_or(|below| height >= below) {
                 return Err(Fault::at(
                     height.saturating_add(1),
                     Problem::BehindSafetyRecord {
