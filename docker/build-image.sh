@@ -15,6 +15,7 @@ ldd target/release/kopnet | grep -o '/[^ ]*' | while read -r lib; do
   cp -L "$lib" "$ctx$lib"
 done
 mkdir -p "$ctx/tmp"
+chmod 1777 "$ctx/tmp"   # writable by the image's non-root user
 cp docker/Dockerfile "$ctx/Dockerfile"
 docker build -q -t "$tag" "$ctx"
 echo "built $tag"

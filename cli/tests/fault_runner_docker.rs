@@ -45,6 +45,21 @@ fn leftovers(kind: &[&str]) -> Vec<String> {
         .collect()
 }
 
+/// Every `data/ledger/db` under `dir`.
+fn ledger_stores(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        let store = path.join("data").join("ledger").join("db");
+        if store.is_file() {
+            found.push(store);
+        } else if path.is_dir() {
+            found.extend(ledger_stores(&path));
+        }
+    }
+    found
+}
+
 #[test]
 fn ci_manifest_passes_on_containers() {
     if let Err(reason) = engine() {
@@ -77,6 +92,19 @@ fn ci_manifest_passes_on_containers() {
         assert!(events.contains(kind), "{kind} never ran: {events}");
     }
     assert!(report["committed_txs"].as_u64().unwrap() > 100, "{report}");
+    // The nodes ran as a non-root user (on a read-only root filesystem,
+    // which the run passing shows they need no more than): their stores
+    // are not root's.
+    let stores = ledger_stores(&dir.path().join("net"));
+    assert!(
+        !stores.is_empty(),
+        "no node store under the run's directory"
+    );
+    for store in stores {
+        use std::os::unix::fs::MetadataExt;
+        let owner = std::fs::metadata(&store).unwrap().uid();
+        assert_ne!(owner, 0, "{} was written by root", store.display());
+    }
     // Nothing of the run is left behind.
     let containers = leftovers(&["ps", "-a", "--format", "{{.Names}}"]);
     assert!(containers.is_empty(), "containers left: {containers:?}");

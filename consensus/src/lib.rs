@@ -73,6 +73,7 @@ pub mod io;
 pub mod proposer;
 pub mod quorum;
 pub mod safety;
+pub mod safety_format;
 pub mod state_machine;
 pub mod types;
 pub mod validator_set;
@@ -89,6 +90,7 @@ pub use evidence::{Evidence, EvidenceError, Offence, SignedProposalHeader};
 pub use io::{Decision, Input, Output, Outputs};
 pub use quorum::QuorumRule;
 pub use safety::{PendingSend, SafetyRecord, SafetyStore, SignPosition, SignStep};
+pub use safety_format::SafetyDecodeError;
 pub use state_machine::{Step, TimeoutStep};
 pub use types::{
     Height, Message, Proposal, Round, SignedProposal, SignedVote, Value, Vote, VoteKind,

@@ -8,8 +8,9 @@
 //! be taken out by [`PendingSend::persist`] after a [`SafetyStore`] reports
 //! the record durable (like raft-rs `Ready::persisted_messages`).
 
-use crate::codec::{self, DecodeError, EncodeError};
+use crate::codec::EncodeError;
 use crate::crypto::Hash;
+use crate::safety_format::{self, SafetyDecodeError};
 use crate::types::{Height, Message, Round, SignedVote, Value, VoteKind};
 use serde::{Deserialize, Serialize};
 
@@ -118,12 +119,16 @@ impl SafetyRecord {
         }
     }
 
+    /// The record's bytes on disk: a versioned header with a checksum,
+    /// then the body ([`crate::safety_format`]).
     pub fn encode(&self) -> Result<Vec<u8>, EncodeError> {
-        codec::encode(self)
+        safety_format::encode(self)
     }
 
-    pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
-        codec::decode(bytes)
+    /// Read bytes written by [`SafetyRecord::encode`] (or by a version
+    /// before the header); damaged, truncated or foreign bytes are refused.
+    pub fn decode(bytes: &[u8]) -> Result<Self, SafetyDecodeError> {
+        safety_format::decode(bytes)
     }
 }
 

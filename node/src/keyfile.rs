@@ -3,25 +3,17 @@
 //! a key file that group or others may read is refused (with the `chmod`
 //! that fixes it), and the secret never appears in `Debug` output.
 
+use crate::secret::Secret;
 use kopnet_consensus::Keypair;
 use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::path::Path;
 
-#[derive(Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct KeyFile {
     address: String,
-    secret_seed_hex: String,
-}
-
-impl std::fmt::Debug for KeyFile {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("KeyFile")
-            .field("address", &self.address)
-            .field("secret_seed_hex", &"<redacted>")
-            .finish()
-    }
+    secret_seed_hex: Secret<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -71,7 +63,7 @@ pub fn write_new(path: &Path, key: &Keypair) -> Result<(), KeyFileError> {
     let shown = path.display().to_string();
     let body = KeyFile {
         address: key.public().to_address(),
-        secret_seed_hex: hex::encode(key.seed()),
+        secret_seed_hex: Secret::new(hex::encode(key.seed())),
     };
     let text = serde_json::to_string(&body).map_err(|e| KeyFileError::Write {
         path: shown.clone(),
@@ -115,9 +107,11 @@ pub fn read(path: &Path) -> Result<Keypair, KeyFileError> {
         reason: reason.to_string(),
     };
     let body: KeyFile = serde_json::from_str(text.trim()).map_err(|_| invalid("not JSON"))?;
-    let bytes = hex::decode(body.secret_seed_hex.trim()).map_err(|_| invalid("bad hex"))?;
-    let seed =
-        <[u8; 32]>::try_from(bytes.as_slice()).map_err(|_| invalid("seed is not 32 bytes"))?;
+    let bytes = Secret::new(
+        hex::decode(body.secret_seed_hex.expose().trim()).map_err(|_| invalid("bad hex"))?,
+    );
+    let seed = <[u8; 32]>::try_from(bytes.expose().as_slice())
+        .map_err(|_| invalid("seed is not 32 bytes"))?;
     let key = Keypair::from_seed(seed);
     if key.public().to_address() != body.address {
         return Err(invalid("address does not match the secret"));
@@ -146,25 +140,57 @@ mod tests {
             let mode = std::fs::metadata(&path).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
         }
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let open = std::fs::Permissions::from_mode(0o644);
-            std::fs::set_permissions(&path, open).unwrap();
-            let refused = read(&path).unwrap_err();
-            assert!(matches!(refused, KeyFileError::Exposed { mode: 0o644, .. }));
-            assert!(refused.to_string().contains("chmod 600"), "{refused}");
-            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
-        }
         let body: KeyFile =
             serde_json::from_str(std::fs::read_to_string(&path).unwrap().trim()).unwrap();
-        let shown = format!("{body:?}");
-        assert!(!shown.contains(&hex::encode([4u8; 32])), "{shown}");
+        for shown in [format!("{body:?}"), format!("{body:#?}")] {
+            assert!(shown.contains("Secret(redacted)"), "{shown}");
+            assert!(shown.contains(&key.public().to_address()), "{shown}");
+            crate::secret::assert_hidden(&shown, &[4u8; 32]);
+        }
         std::fs::write(&path, "garbage").unwrap();
         assert!(matches!(read(&path), Err(KeyFileError::Invalid { .. })));
         assert!(matches!(
             read(&dir.path().join("missing")),
             Err(KeyFileError::Read { .. })
         ));
+    }
+
+    /// Any access for group or others is refused, naming the fix; owner
+    /// read-only is fine; a refused file is not read at all.
+    #[cfg(unix)]
+    #[test]
+    fn a_key_file_group_or_others_may_touch_is_refused_with_the_chmod() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("coop.key");
+        let key = Keypair::from_seed([9; 32]);
+        write_new(&path, &key).unwrap();
+        let set = |mode: u32| {
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap()
+        };
+        for mode in [
+            0o644, 0o640, 0o604, 0o620, 0o602, 0o660, 0o666, 0o610, 0o601,
+        ] {
+            set(mode);
+            let refused = read(&path).unwrap_err();
+            assert_eq!(
+                refused,
+                KeyFileError::Exposed {
+                    path: path.display().to_string(),
+                    mode
+                }
+            );
+            let shown = refused.to_string();
+            assert!(
+                shown.contains(&format!("run `chmod 600 {}`", path.display())),
+                "{shown}"
+            );
+            assert!(shown.contains(&format!("{mode:o}")), "{shown}");
+            crate::secret::assert_hidden(&shown, &[9u8; 32]);
+        }
+        for mode in [0o600, 0o400] {
+            set(mode);
+            assert_eq!(read(&path).unwrap().public(), key.public());
+        }
     }
 }

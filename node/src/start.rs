@@ -12,7 +12,7 @@ use crate::node_state::{NodeState, OUTBOX_MAX};
 use crate::p2p::{self, NetEvent, P2pConfig, P2pHandle};
 use crate::runtime::{NodeHost, Runtime};
 use crate::safety_file::SafetyFile;
-use crate::{keyfile, wire};
+use crate::{keyfile, store_check, wire};
 use kopnet_consensus::{EngineConfig, Keypair, SafetyStore, TimeoutConfig};
 use kopnet_ledger::ledger::BlockLimits;
 use kopnet_ledger::SledStorage;
@@ -70,6 +70,8 @@ pub enum NodeError {
     Key(#[from] crate::keyfile::KeyFileError),
     #[error("storage: {0}")]
     Storage(String),
+    #[error(transparent)]
+    StoreDamaged(#[from] store_check::StartCheckError),
     #[error("network: {0}")]
     Network(String),
     #[error("consensus: {0}")]
@@ -293,12 +295,18 @@ fn open_host(
     options: RunOptions,
 ) -> Result<NodeHost, NodeError> {
     std::fs::create_dir_all(home.data()).map_err(|e| NodeError::Storage(e.to_string()))?;
+    let existed = store_check::store_exists(&home.ledger());
     let store = SledStorage::open(&home.ledger(), config.storage.cache_bytes)
-        .map_err(|e| NodeError::Storage(e.to_string()))?;
+        .map_err(|e| NodeError::Storage(format!("{}: {e}", home.ledger().display())))?;
     let safety = SafetyFile::new(&home.safety());
-    let record = safety
-        .load()
-        .map_err(|e| NodeError::Consensus(e.to_string()))?;
+    // The error names the file (and, damaged, what to do): one line.
+    let record = safety.load().map_err(|e| NodeError::Setup(e.to_string()))?;
+    // Emptied, cut back or a damaged tip: refuse, naming store and height.
+    let facts = store_check::StartFacts {
+        existed,
+        record_height: record.as_ref().map(|r| r.height),
+    };
+    store_check::at_start(&store, &genesis.ledger, &home.ledger(), facts)?;
     let has_record = record.is_some();
     let host_config = HostConfig {
         engine: engine_config(&genesis.ledger.chain_id, config)?,
@@ -322,7 +330,7 @@ fn open_host(
         record,
         host_config,
     )
-    .map_err(|e| NodeError::Storage(e.to_string()))?;
+    .map_err(|e| NodeError::Storage(format!("{}: {e}", home.ledger().display())))?;
     let host = check_safety_record(home, config, host, has_record, options)?;
     let me = keypair.public();
     let height = host.height();
@@ -401,7 +409,7 @@ async fn start_p2p(
     };
     let p2p_config = P2pConfig {
         chain_id: genesis.ledger.chain_id.clone(),
-        identity_seed: keypair.seed(),
+        identity_seed: crate::secret::Secret::new(keypair.seed()),
         listen: parse(&config.listen)?,
         bootstrap: parse(&config.peers)?,
         allowed_keys: genesis.allowed_keys().iter().map(|k| k.0).collect(),

@@ -1,10 +1,12 @@
-//! `kopnet node init|run`.
+//! `kopnet node init|run|check|accept-older-store`.
 
 use anyhow::{bail, Context, Result};
 use clap::Subcommand;
 use kopnet_node::config::{LogFormat, NodeConfig, Role};
 use kopnet_node::genesis_file::NetworkGenesis;
+use kopnet_node::store_check::{self, Accepted, HomeReport, SafetyState};
 use kopnet_node::{keyfile, NodeHome};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 
 #[derive(Debug, Subcommand)]
@@ -45,6 +47,25 @@ pub enum NodeCommand {
         /// another instance is signing with the key.
         #[arg(long)]
         new_safety_record: bool,
+    },
+    /// Verify a stopped node's store offline: every block, its commit
+    /// certificate, parent link and state root (by re-executing the chain
+    /// from genesis), and the safety record. Never writes to the home (it
+    /// checks a copy of the store). Exit 0: sound; 1: damaged (the first bad
+    /// height is named); 2: could not check.
+    Check {
+        #[arg(long)]
+        home: PathBuf,
+        #[command(flatten)]
+        read: super::ReadOpts,
+    },
+    /// Accept a stopped validator's store that is behind its safety record
+    /// on purpose (restored from an older backup, or cut back by damage and
+    /// kept): the node may then start and catch up from its peers, signing
+    /// again only past what it signed before.
+    AcceptOlderStore {
+        #[arg(long)]
+        home: PathBuf,
     },
 }
 
@@ -114,6 +135,114 @@ pub async fn run(cmd: NodeCommand) -> Result<i32> {
                 }
                 Err(error) => Err(error.into()),
             }
+        }
+        NodeCommand::Check { home, read } => {
+            let json = read.output == crate::output::OutputFormat::Json;
+            let node_home = NodeHome::new(&home);
+            let mut progress = Progress::default();
+            let checked = tokio::task::spawn_blocking(move || {
+                store_check::check_home(&node_home, &mut |h, top| progress.show(h, top))
+            })
+            .await?;
+            match checked {
+                Ok(report) => {
+                    print_check(&report, json);
+                    Ok(if report.sound() { 0 } else { 1 })
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    Ok(2)
+                }
+            }
+        }
+        NodeCommand::AcceptOlderStore { home } => {
+            match store_check::accept_older_store(&NodeHome::new(&home))? {
+                Accepted::Marked {
+                    ledger_height,
+                    record_height,
+                } => say!(
+                    "accepted: the store ends at height {ledger_height}, the safety record at \
+                     {record_height}; the node catches up from its peers and signs again only \
+                     past height {record_height}"
+                ),
+                Accepted::NotBehind {
+                    ledger_height,
+                    record_height,
+                } => say!(
+                    "nothing to accept: the store (height {ledger_height}) is not behind the \
+                     safety record ({})",
+                    record_height.map_or("none".to_string(), |h| format!("height {h}"))
+                ),
+            }
+            Ok(0)
+        }
+    }
+}
+
+/// One line per part: `OK height=N ...`, or `FAIL height=N ...: what`.
+fn print_check(report: &HomeReport, json: bool) {
+    let safety = match &report.safety {
+        Ok(SafetyState::Sound { height }) => Ok(format!("signed-to-height-{height}")),
+        Ok(SafetyState::Absent) => Ok("none".to_string()),
+        Err(e) => Err(e.to_string()),
+    };
+    if json {
+        let store = match &report.store {
+            Ok(s) => serde_json::json!({"ok": true, "height": s.height, "txs": s.txs,
+                "state_root": s.state_root.to_hex()}),
+            Err(d) => serde_json::json!({"ok": false, "height": d.height, "path": d.path,
+                "problem": d.problem.to_string()}),
+        };
+        let safety = match &safety {
+            Ok(state) => serde_json::json!({"ok": true, "state": state}),
+            Err(why) => serde_json::json!({"ok": false, "problem": why}),
+        };
+        crate::output::print_json(
+            &serde_json::json!({"ok": report.sound(), "store": store, "safety": safety}),
+        );
+        return;
+    }
+    match (&report.store, &safety) {
+        (Ok(s), Ok(state)) => say!(
+            "OK height={} txs={} state_root={} safety={state}",
+            s.height,
+            s.txs,
+            s.state_root
+        ),
+        (Ok(s), Err(_)) => say!("store OK height={} txs={}", s.height, s.txs),
+        (Err(d), _) => match d.height {
+            Some(height) => say!("FAIL height={height} store={}: {}", d.path, d.problem),
+            None => say!("FAIL store={}: {}", d.path, d.problem),
+        },
+    }
+    if let Err(why) = &safety {
+        say!("FAIL safety record: {why}");
+    }
+}
+
+/// Progress on stderr: in place on a terminal, a line every tenth of the
+/// way otherwise.
+#[derive(Default)]
+struct Progress {
+    shown: Option<u64>,
+}
+
+impl Progress {
+    fn show(&mut self, height: u64, top: u64) {
+        let terminal = std::io::stderr().is_terminal();
+        let steps = if terminal { 100 } else { 10 };
+        let step = height.saturating_mul(steps) / top.max(1);
+        if self.shown == Some(step) {
+            return;
+        }
+        self.shown = Some(step);
+        if terminal {
+            eprint!("\rchecking block {height}/{top}");
+            if height == top {
+                eprintln!();
+            }
+        } else {
+            eprintln!("checking block {height}/{top}");
         }
     }
 }

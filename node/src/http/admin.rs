@@ -13,6 +13,7 @@
 
 use super::ClientAddr;
 use crate::http_error::ApiError;
+use crate::secret::Secret;
 use axum::http::{header, HeaderMap, StatusCode};
 use rand::RngCore;
 use std::io::Write;
@@ -38,15 +39,9 @@ pub enum AdminTokenError {
     Malformed { path: String },
 }
 
-/// The secret the admin endpoint asks for.
-#[derive(Clone)]
-pub struct AdminToken(String);
-
-impl std::fmt::Debug for AdminToken {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("AdminToken(..)")
-    }
-}
+/// The secret the admin endpoint asks for (never printed: [`Secret`]).
+#[derive(Debug, Clone)]
+pub struct AdminToken(Secret<String>);
 
 impl AdminToken {
     /// Read the token at `path`, or make one there (mode 0600) if there is
@@ -62,7 +57,7 @@ impl AdminToken {
                     return Err(AdminTokenError::Malformed { path: shown });
                 }
                 warn_if_readable_by_others(path);
-                Ok(AdminToken(token.to_ascii_lowercase()))
+                Ok(AdminToken(Secret::new(token.to_ascii_lowercase())))
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Self::create(path),
             Err(e) => Err(AdminTokenError::Read {
@@ -89,13 +84,13 @@ impl AdminToken {
             .and_then(|()| file.sync_all())
             .map_err(failed)?;
         tracing::info!(path = %path.display(), "admin token written");
-        Ok(AdminToken(token))
+        Ok(AdminToken(Secret::new(token)))
     }
 
     /// Whether `given` is the token, in time independent of where they
     /// differ.
     pub fn matches(&self, given: &str) -> bool {
-        bool::from(self.0.as_bytes().ct_eq(given.trim().as_bytes()))
+        bool::from(self.0.expose().as_bytes().ct_eq(given.trim().as_bytes()))
     }
 }
 
@@ -208,7 +203,7 @@ mod tests {
             assert_eq!(mode & 0o777, 0o600);
         }
         let read = AdminToken::load_or_create(&path).unwrap();
-        assert!(read.matches(&made.0));
+        assert!(read.matches(made.0.expose()));
         std::fs::write(&path, "not hex").unwrap();
         assert!(matches!(
             AdminToken::load_or_create(&path),
@@ -220,10 +215,16 @@ mod tests {
     fn admin_needs_loopback_and_the_token() {
         let dir = tempfile::tempdir().unwrap();
         let token = AdminToken::load_or_create(&dir.path().join(ADMIN_TOKEN_FILE)).unwrap();
-        let secret = token.0.clone();
+        let secret = token.0.expose().clone();
         let local = ClientAddr(Some("127.0.0.1".parse().unwrap()));
         let loopback: SocketAddr = "127.0.0.1:8080".parse().unwrap();
         let open = AdminAccess::new(true, loopback, Some(token.clone()));
+        // Neither the token nor the gate holding it prints the secret.
+        for shown in [format!("{token:?}"), format!("{open:#?}")] {
+            assert!(shown.contains("Secret(redacted)"), "{shown}");
+            crate::secret::assert_hidden(&shown, &hex::decode(&secret).unwrap());
+            assert!(!shown.contains(&secret), "{shown}");
+        }
         assert_eq!(code(open.check(&bearer(&secret), local)), "ok");
         assert_eq!(
             code(open.check(&HeaderMap::new(), local)),

@@ -1,6 +1,7 @@
 //! Configuration, topics and key conversion.
 
 use super::error::P2pError;
+use crate::secret::Secret;
 use libp2p::{gossipsub, identity, Multiaddr, PeerId};
 use std::time::Duration;
 
@@ -212,12 +213,13 @@ impl PeerLimits {
 }
 
 /// Everything the networking layer needs; see the field docs for the bounds.
-#[derive(Clone)]
+/// `Debug` shows every field but the secret seed ([`Secret`]).
+#[derive(Debug, Clone)]
 pub struct P2pConfig {
     /// Part of every topic name, so two chains never mix gossip.
     pub chain_id: String,
     /// The cooperative's ed25519 secret seed; the libp2p identity derives from it.
-    pub identity_seed: [u8; 32],
+    pub identity_seed: Secret<[u8; 32]>,
     /// Addresses to listen on, e.g. `/ip4/127.0.0.1/tcp/0`.
     pub listen: Vec<Multiaddr>,
     /// Addresses of other nodes to dial and redial (with or without `/p2p/<peer id>`).
@@ -248,35 +250,13 @@ pub struct P2pConfig {
     pub sync_request_timeout: Duration,
 }
 
-/// Every field but the secret seed, which is never printed.
-impl std::fmt::Debug for P2pConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("P2pConfig")
-            .field("chain_id", &self.chain_id)
-            .field("identity_seed", &"<redacted>")
-            .field("listen", &self.listen)
-            .field("bootstrap", &self.bootstrap)
-            .field("allowed_keys", &self.allowed_keys.len())
-            .field("max_transmit_bytes", &self.max_transmit_bytes)
-            .field("max_connections", &self.max_connections)
-            .field("redial_interval", &self.redial_interval)
-            .field("idle_connection_timeout", &self.idle_connection_timeout)
-            .field("event_queue", &self.event_queue)
-            .field("command_queue", &self.command_queue)
-            .field("inbound", &self.inbound)
-            .field("handshake_timeout", &self.handshake_timeout)
-            .field("sync_request_timeout", &self.sync_request_timeout)
-            .finish()
-    }
-}
-
 impl P2pConfig {
     /// A configuration with the usual bounds: 4 MiB gossip, 64 connections,
     /// redial every 2 s, idle timeout 1 h, queues of 1024.
     pub fn new(chain_id: impl Into<String>, identity_seed: [u8; 32]) -> P2pConfig {
         P2pConfig {
             chain_id: chain_id.into(),
-            identity_seed,
+            identity_seed: Secret::new(identity_seed),
             listen: Vec::new(),
             bootstrap: Vec::new(),
             allowed_keys: Vec::new(),
@@ -360,12 +340,12 @@ mod tests {
 
     #[test]
     fn the_secret_seed_is_never_printed() {
-        let config = P2pConfig::new("chain", [0xab; 32]);
-        let shown = format!("{config:?}");
-        assert!(shown.contains("<redacted>"), "{shown}");
-        assert!(
-            !shown.contains("171") && !shown.to_lowercase().contains("abab"),
-            "{shown}"
-        );
+        let seed: [u8; 32] = std::array::from_fn(|i| 0xab ^ (i as u8));
+        let config = P2pConfig::new("chain", seed);
+        for shown in [format!("{config:?}"), format!("{config:#?}")] {
+            assert!(shown.contains("identity_seed: Secret(redacted)"), "{shown}");
+            assert!(shown.contains("chain"), "{shown}");
+            crate::secret::assert_hidden(&shown, &seed);
+        }
     }
 }

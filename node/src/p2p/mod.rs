@@ -108,7 +108,7 @@ pub async fn spawn_with_limits(
 ) -> Result<(P2pHandle, mpsc::Receiver<NetEvent>), P2pError> {
     config.check()?;
     limits.check(config.max_transmit_bytes)?;
-    let key = config::keypair_from_seed(&config.identity_seed)?;
+    let key = config::keypair_from_seed(config.identity_seed.expose())?;
     let local_peer_id = key.public().to_peer_id();
     let allowed = config
         .allowed_keys

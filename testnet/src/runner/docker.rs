@@ -2,7 +2,9 @@
 //! `FROM scratch` ([`super::docker_image`]), on a private bridge network the
 //! run creates and removes. Each container has a fixed address on that
 //! network; its node home (from `cluster::layout`) is mounted at the same
-//! path, rewritten by [`relayout`] so nodes listen on every interface and
+//! path (the only writable place besides a `/tmp` tmpfs: the root
+//! filesystem is read-only, and the node runs as a non-root user,
+//! [`super::docker_user`]), rewritten by [`relayout`] so nodes listen on every interface and
 //! dial their peers at the containers' addresses. The runner reaches each
 //! node's API at its container address (the host routes to its bridges).
 //!
@@ -31,6 +33,8 @@ struct Container {
     id: String,
     name: String,
     home: PathBuf,
+    /// `--user` ([`super::docker_user`]): never root.
+    user: String,
     created: bool,
 }
 
@@ -68,16 +72,23 @@ impl DockerBackend {
                 return Err(e.into());
             }
         };
-        let containers = layout
-            .nodes
-            .iter()
-            .map(|n| Container {
+        let mut containers = Vec::with_capacity(layout.nodes.len());
+        for n in &layout.nodes {
+            let user = match super::docker_user::container_user(&n.home) {
+                Ok(user) => user,
+                Err(e) => {
+                    let _ = docker(&["network", "rm", &run], DOCKER_TIMEOUT).await;
+                    return Err(e);
+                }
+            };
+            containers.push(Container {
                 id: n.id.clone(),
                 name: format!("{run}-{}", n.id),
                 home: n.home.clone(),
+                user,
                 created: false,
-            })
-            .collect();
+            });
+        }
         Ok((
             DockerBackend {
                 image,
@@ -169,6 +180,11 @@ impl Backend for DockerBackend {
         }
         let home = container.home.to_string_lossy().to_string();
         let mount = format!("{home}:{home}");
+        // A /tmp the node's user can write (`kopnet node check` copies there).
+        let tmp = match container.user.split_once(':') {
+            Some((uid, gid)) => format!("/tmp:uid={uid},gid={gid}"),
+            None => "/tmp".to_string(),
+        };
         let ip = self.plan.ip(node);
         let mut args: Vec<String> = [
             "run",
@@ -181,6 +197,12 @@ impl Backend for DockerBackend {
             &ip,
             "-v",
             &mount,
+            // Non-root, and nothing but the home (and /tmp) writable.
+            "--user",
+            &container.user,
+            "--read-only",
+            "--tmpfs",
+            &tmp,
             "--stop-timeout",
             STOP_GRACE_SECS,
         ]

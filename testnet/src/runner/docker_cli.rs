@@ -30,6 +30,8 @@ pub enum DockerError {
         "no free private subnet for the run's network (tried 10.213.0.0/24 .. 10.213.255.0/24)"
     )]
     NoSubnet,
+    #[error("cannot hand the node home {path} to the container's user: {reason}")]
+    Ownership { path: String, reason: String },
 }
 
 /// Run `docker args...`, with a deadline; the trimmed stdout on success.

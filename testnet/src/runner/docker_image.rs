@@ -80,7 +80,7 @@ pub async fn ensure(binary: &Path) -> Result<String, DockerError> {
 }
 
 /// Lay out the build context: `/kopnet`, each library at its own absolute
-/// path, an empty `/tmp`, and the Dockerfile.
+/// path, an empty `/tmp` (mode 1777), and the Dockerfile.
 fn assemble(binary: &Path, dir: &Path) -> Result<(), DockerError> {
     let fail = |what: String| DockerError::Image { reason: what };
     let copy = |from: &Path, to: &Path| -> Result<(), DockerError> {
@@ -99,13 +99,22 @@ fn assemble(binary: &Path, dir: &Path) -> Result<(), DockerError> {
         copy(&lib, &dir.join(relative))?;
     }
     std::fs::create_dir_all(dir.join("tmp")).map_err(|e| fail(format!("tmp: {e}")))?;
+    // Writable by the image's non-root user, like any /tmp (sticky).
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir.join("tmp"), std::fs::Permissions::from_mode(0o1777))
+            .map_err(|e| fail(format!("tmp: {e}")))?;
+    }
     std::fs::write(dir.join("Dockerfile"), DOCKERFILE)
         .map_err(|e| fail(format!("Dockerfile: {e}")))?;
     Ok(())
 }
 
-/// The same file as `docker/Dockerfile`.
-const DOCKERFILE: &str = "FROM scratch\nCOPY . /\nENTRYPOINT [\"/kopnet\"]\n";
+/// The same file as `docker/Dockerfile`: the node runs as the numeric
+/// user [`super::docker_user::IMAGE_USER`] (a scratch image has no
+/// `/etc/passwd`; a number needs none).
+const DOCKERFILE: &str = "FROM scratch\nCOPY . /\nUSER 10001:10001\nENTRYPOINT [\"/kopnet\"]\n";
 
 #[cfg(test)]
 mod tests {
@@ -141,5 +150,7 @@ mod tests {
             .map(|l| format!("{l}\n"))
             .collect();
         assert_eq!(body, DOCKERFILE);
+        let (uid, gid) = super::super::docker_user::IMAGE_USER;
+        assert!(DOCKERFILE.contains(&format!("\nUSER {uid}:{gid}\n")));
     }
 }

@@ -2,7 +2,8 @@
 //! ([`manifest`]), the backend interface ([`backend`]) and its
 //! implementations ([`process`], with a network namespace per node from
 //! [`netns`] where it can; [`docker`], with its locally built `FROM
-//! scratch` image in [`docker_image`], both talking to the engine through
+//! scratch` image in [`docker_image`] run as a non-root user
+//! ([`docker_user`]) on a read-only root filesystem, both talking to the engine through
 //! [`docker_cli`]; both backends move the layout off 127.0.0.1
 //! with [`addressing`]), the run itself — setup, load, perturbation
 //! schedule, collection ([`run`]) — and the after-run checks as a pure
@@ -16,6 +17,7 @@ pub mod checks;
 pub mod docker;
 pub mod docker_cli;
 pub mod docker_image;
+pub mod docker_user;
 pub mod hostile;
 pub mod hostile_probe;
 pub mod ip;
