@@ -174,9 +174,7 @@ impl<K: SafetyStore> SafetyStore for FaultySafetyStore<K> {
             // A good save is synced: it supersedes an older unsynced one.
             f.unsynced = None;
         }
-        self.inner
-            .persist(record)
-            .map_err(FaultySafetyError::Inner)
+        self.inner.persist(record).map_err(FaultySafetyError::Inner)
     }
 }
 

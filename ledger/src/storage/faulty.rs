@@ -226,7 +226,11 @@ impl Faults {
 impl<S: Storage> FaultyStorage<S> {
     /// Every entry under `prefix` as reads see it: the disk with the tail
     /// applied over it.
-    fn merged(&self, f: &Faults, prefix: &[u8]) -> Result<BTreeMap<Vec<u8>, Vec<u8>>, StorageError> {
+    fn merged(
+        &self,
+        f: &Faults,
+        prefix: &[u8],
+    ) -> Result<BTreeMap<Vec<u8>, Vec<u8>>, StorageError> {
         let mut map: BTreeMap<Vec<u8>, Vec<u8>> =
             self.inner.scan_prefix(prefix)?.into_iter().collect();
         for (key, value) in f.unflushed.iter().flat_map(|b| b.ops.iter()) {
@@ -361,7 +365,11 @@ mod tests {
             .unwrap();
         s.arm(StorageFault::FailFlush { after_commits: 0 });
         let err = s
-            .commit(batch(&[("k1", Some("new")), ("k2", None), ("k3", Some("3"))]))
+            .commit(batch(&[
+                ("k1", Some("new")),
+                ("k2", None),
+                ("k3", Some("3")),
+            ]))
             .unwrap_err();
         assert!(matches!(err, StorageError::Injected(m) if m.contains("flush")));
         assert_eq!(s.fired(), Some(FiredFault::FlushFailed));
@@ -388,7 +396,9 @@ mod tests {
         let disk = MemoryStorage::new();
         let s = FaultyStorage::new(disk.clone(), u64::MAX);
         s.arm(StorageFault::FailFlush { after_commits: 0 });
-        assert!(s.commit(batch(&[("k", Some("1")), ("k", Some("2"))])).is_err());
+        assert!(s
+            .commit(batch(&[("k", Some("1")), ("k", Some("2"))]))
+            .is_err());
         assert_eq!(get(&disk, "k"), None);
         assert_eq!(s.write_back().unwrap(), 1);
         assert_eq!(get(&disk, "k").as_deref(), Some("2"));

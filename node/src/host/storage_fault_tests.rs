@@ -9,9 +9,9 @@ use super::tests::{config_for, Shell};
 use super::*;
 use kopnet_consensus::safety_faults::{FaultySafetyStore, SafetyFault};
 use kopnet_consensus::Hash;
+use kopnet_consensus::{SignPosition, SignStep, VoteKind};
 use kopnet_ledger::storage::{FaultyStorage, FiredFault, StorageFault};
 use kopnet_ledger::{testkit, MemoryStorage};
-use kopnet_consensus::{SignPosition, SignStep, VoteKind};
 use std::convert::Infallible;
 
 const CHAIN: &str = "kopnet-storage-faults";
@@ -162,10 +162,22 @@ fn fail_at_next_block(node: &mut Node, fault: StorageFault) -> (u64, Hash) {
 #[test]
 fn every_failed_store_write_stops_the_host_with_memory_as_on_disk_and_it_resumes() {
     let faults = [
-        (StorageFault::FailWrite { after_commits: 1 }, FiredFault::WriteRefused),
-        (StorageFault::FailFlush { after_commits: 0 }, FiredFault::FlushFailed),
-        (StorageFault::FailFlush { after_commits: 2 }, FiredFault::FlushFailed),
-        (StorageFault::DiskFull { bytes_left: 2_000 }, FiredFault::DiskFull),
+        (
+            StorageFault::FailWrite { after_commits: 1 },
+            FiredFault::WriteRefused,
+        ),
+        (
+            StorageFault::FailFlush { after_commits: 0 },
+            FiredFault::FlushFailed,
+        ),
+        (
+            StorageFault::FailFlush { after_commits: 2 },
+            FiredFault::FlushFailed,
+        ),
+        (
+            StorageFault::DiskFull { bytes_left: 2_000 },
+            FiredFault::DiskFull,
+        ),
     ];
     for (fault, fired) in faults {
         let mut node = Node::new();
@@ -235,7 +247,10 @@ fn a_safety_record_that_cannot_be_saved_or_synced_stops_the_host_and_nothing_uns
             assert!(node.shell.broadcasts > 0);
             let (last, _) = saved.last_signed.unwrap();
             for message in &node.shell.sent {
-                assert!(position(message) <= last, "{message:?} sent, {last:?} saved");
+                assert!(
+                    position(message) <= last,
+                    "{message:?} sent, {last:?} saved"
+                );
             }
             node.go_down(power_cut);
             let record = node.safety.inner().record().unwrap();

@@ -481,11 +481,9 @@ impl Simulation {
         node: usize,
         down: disk::Down,
     ) -> Result<disk::Tails, Violation> {
-        let tails = self.nodes[node]
-            .crash(down)
-            .map_err(|e| Violation::Setup {
-                error: format!("node {node}'s simulated disk: {e}"),
-            })?;
+        let tails = self.nodes[node].crash(down).map_err(|e| Violation::Setup {
+            error: format!("node {node}'s simulated disk: {e}"),
+        })?;
         self.evidence_watch.crashed(node);
         self.false_sync_since[node] = None;
         Ok(tails)

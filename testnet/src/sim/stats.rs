@@ -316,7 +316,10 @@ impl StorageCounts {
             ("unsynced safety records lost", self.records_lost),
             ("unflushed batches written back", self.batches_written_back),
             ("unsynced records written back", self.records_written_back),
-            ("restarts finding the in-doubt block", self.in_doubt_blocks_found),
+            (
+                "restarts finding the in-doubt block",
+                self.in_doubt_blocks_found,
+            ),
             ("restarts after a power cut", self.restarts_after_power_cut),
         ]
     }
