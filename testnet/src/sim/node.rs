@@ -127,7 +127,9 @@ pub struct SimNode {
     pub storage: SimStorage,
     pub safety: SimSafetyStore,
     /// The last block this node committed and its state root, as its
-    /// host reported it (a restart must find exactly this in storage).
+    /// host reported it, or as its ledger held at the crash (a restart must
+    /// find exactly this in storage, or one block more if that block's
+    /// failed flush was written back).
     pub committed: (u64, Hash),
     // The simulated network's state for this node (volatile).
     /// Own messages of the current height, re-sent on every gossip tick.

@@ -586,7 +586,8 @@ impl Simulation {
 
     /// (Re)start a node from its durable state — ledger storage and safety
     /// record — exactly as `kopnet node run` starts: a new host opened from
-    /// storage. After a crash it must find exactly what it had committed.
+    /// storage. After a crash it must find exactly what it had committed
+    /// ([`Simulation::check_recovered`]).
     fn restart(&mut self, node: usize) -> Result<(), Violation> {
         let n = &mut self.nodes[node];
         let restarted = n.incarnation > 0;
