@@ -489,9 +489,11 @@ impl Simulation {
         Ok(tails)
     }
 
-    /// At the end of a passed run: the evidence on the longest honest
+    /// At the end of a passed run: a node still down holds on its disk
+    /// every block it had committed; the evidence on the longest honest
     /// chain accuses only Byzantine validators; count it.
     fn final_checks(&mut self) -> Result<(), Violation> {
+        self.reopen_crashed()?;
         let reference = self
             .nodes
             .iter()

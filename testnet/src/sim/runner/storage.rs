@@ -118,6 +118,39 @@ impl Simulation {
         }
     }
 
+    /// At the end of a run, a node still down (its restart was scheduled
+    /// after the run reached its target) is opened on what its disk holds,
+    /// as its next start would, and checked like a restart; it stays down.
+    pub(super) fn reopen_crashed(&mut self) -> Result<(), Violation> {
+        for node in 0..self.nodes.len() {
+            let n = &mut self.nodes[node];
+            if n.host.is_some() || n.incarnation == 0 {
+                continue;
+            }
+            let (had, lost_power, written_back) = (n.committed, n.lost_power, n.written_back);
+            n.open(&self.world.genesis, self.host_config.clone())
+                .map_err(|e| Violation::Recovery {
+                    node,
+                    error: e.to_string(),
+                })?;
+            let found = n.host.take().and_then(|h| {
+                let ledger = h.state().ledger.read().ok()?;
+                Some((ledger.height(), ledger.state_root()))
+            });
+            let Some(found) = found else {
+                return Err(Violation::Recovery {
+                    node,
+                    error: "ledger lock poisoned".into(),
+                });
+            };
+            let in_doubt = self.check_recovered(node, had, found, lost_power, written_back)?;
+            if in_doubt && self.nodes[node].is_honest() {
+                self.checker.honest_committed(node, found.0, found.1)?;
+            }
+        }
+        Ok(())
+    }
+
     /// A restarted node found `found` (height, state root) in its store,
     /// having committed `had`: it must hold every block it had committed
     /// — after a power cut too — and at most the one block more whose
