@@ -279,7 +279,8 @@ pub struct StorageCounts {
     /// one height more than the node had reported.
     pub in_doubt_blocks_found: u64,
     /// Restarts after a power cut whose store held every block the node
-    /// had committed (or the run fails).
+    /// had committed (or the run fails). Both counts include the nodes
+    /// still down at the end of a run, whose stores are opened then.
     pub restarts_after_power_cut: u64,
 }
 
