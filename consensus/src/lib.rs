@@ -29,7 +29,9 @@
 //!   can only be taken out through [`PendingSend::persist`], after a
 //!   [`SafetyStore`] reports the record durable (persist before send). A
 //!   restarted engine built from its record never signs two different values
-//!   for one height/round/step.
+//!   for one height/round/step. [`safety_faults`] wraps a store with
+//!   injected save and sync failures (and a power cut that loses an unsynced
+//!   record) for the node host's tests and the simulator.
 //! * timers, value requests and validations are outputs; values are opaque
 //!   bytes with a host-computed id;
 //! * [`Output::Decide`] carries a [`CommitCertificate`] (precommits of more
@@ -73,6 +75,7 @@ pub mod io;
 pub mod proposer;
 pub mod quorum;
 pub mod safety;
+pub mod safety_faults;
 pub mod safety_format;
 pub mod state_machine;
 pub mod types;

@@ -1,13 +1,17 @@
 //! Storage behind a small trait: sled for nodes, memory for tests and
-//! simulations, and a fault-injecting wrapper that fails writes on demand.
+//! simulations, and a fault-injecting wrapper ([`faulty`]) that fails
+//! writes and flushes on demand and loses what was not flushed on a
+//! simulated power cut.
 //!
 //! The ledger needs only point reads, prefix scans and one atomic, durable
 //! batch write per block.
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+
+pub mod faulty;
+pub use faulty::{FaultyStorage, FiredFault, StorageFault};
 
 /// Default sled page cache: modest, so that several nodes fit on one machine.
 pub const CACHE_BYTES_DEFAULT: u64 = 64 * 1024 * 1024;
@@ -186,53 +190,6 @@ impl Storage for SledStorage {
         self.db.apply_batch(sled_batch).map_err(io)?;
         self.db.flush().map_err(io)?;
         Ok(())
-    }
-}
-
-/// Wraps a store and fails every commit after the first `commits_ok` ones.
-#[derive(Debug)]
-pub struct FaultyStorage<S> {
-    inner: S,
-    commits_left: AtomicU64,
-}
-
-impl<S: Storage> FaultyStorage<S> {
-    pub fn new(inner: S, commits_ok: u64) -> Self {
-        FaultyStorage {
-            inner,
-            commits_left: AtomicU64::new(commits_ok),
-        }
-    }
-
-    /// Allow `n` more commits.
-    pub fn allow(&self, n: u64) {
-        self.commits_left.store(n, Ordering::SeqCst);
-    }
-}
-
-impl<S: Storage> Storage for FaultyStorage<S> {
-    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
-        self.inner.get(key)
-    }
-    fn scan_prefix(&self, prefix: &[u8]) -> Result<Vec<KeyValue>, StorageError> {
-        self.inner.scan_prefix(prefix)
-    }
-    fn scan_prefix_rev(
-        &self,
-        prefix: &[u8],
-        before: Option<&[u8]>,
-        limit: usize,
-    ) -> Result<Vec<KeyValue>, StorageError> {
-        self.inner.scan_prefix_rev(prefix, before, limit)
-    }
-    fn commit(&self, batch: WriteBatch) -> Result<(), StorageError> {
-        let left = self.commits_left.load(Ordering::SeqCst);
-        if left == 0 {
-            return Err(StorageError::Injected("commit refused"));
-        }
-        self.commits_left
-            .store(left.saturating_sub(1), Ordering::SeqCst);
-        self.inner.commit(batch)
     }
 }
 

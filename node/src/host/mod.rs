@@ -44,6 +44,8 @@ pub mod values;
 pub mod verdict;
 
 #[cfg(test)]
+mod storage_fault_tests;
+#[cfg(test)]
 mod tests;
 
 pub use admission::{admit, admit_batch, Accepted, Admitted, BatchAdmission, Origin};

@@ -86,25 +86,29 @@ fn open(store: &Store, safety: &MemorySafety) -> Result<Host<Store, MemorySafety
 }
 
 /// A shell of the least kind: effects go to a list, timers fire in
-/// deadline order with the clock jumping to each.
-struct Shell {
-    now_ms: u64,
+/// deadline order with the clock jumping to each (shared with the storage
+/// fault tests).
+pub(super) struct Shell {
+    pub(super) now_ms: u64,
     timers: Timers,
-    committed: Vec<Committed>,
-    broadcasts: usize,
+    pub(super) committed: Vec<Committed>,
+    pub(super) broadcasts: usize,
+    /// The messages broadcast, in order.
+    pub(super) sent: Vec<Message>,
 }
 
 impl Shell {
-    fn new() -> Self {
+    pub(super) fn new() -> Self {
         Shell {
             now_ms: 0,
             timers: Timers::default(),
             committed: Vec::new(),
             broadcasts: 0,
+            sent: Vec::new(),
         }
     }
 
-    fn take(&mut self, effects: Effects) {
+    pub(super) fn take(&mut self, effects: Effects) {
         for effect in effects {
             match effect {
                 Effect::Schedule {
@@ -121,14 +125,17 @@ impl Shell {
                     },
                 ),
                 Effect::Committed(c) => self.committed.push(*c),
-                Effect::Broadcast(_) => self.broadcasts += 1,
+                Effect::Broadcast(message) => {
+                    self.broadcasts += 1;
+                    self.sent.push(message);
+                }
                 _ => {}
             }
         }
     }
 
     /// Fire timers until the host commits `height` (bounded).
-    fn run_until<S: Storage, K: SafetyStore>(
+    pub(super) fn run_until<S: Storage, K: SafetyStore>(
         &mut self,
         host: &mut Host<S, K>,
         height: u64,

@@ -5,6 +5,7 @@
 //! cargo run --release -p kopnet-testnet --bin kopnet-sim -- --seeds 10000
 //! cargo run --release -p kopnet-testnet --bin kopnet-sim -- --seeds 1000 --validators 7 --byzantine 2
 //! cargo run --release -p kopnet-testnet --bin kopnet-sim -- --seed 42 --trace
+//! cargo run --release -p kopnet-testnet --bin kopnet-sim -- --seeds 10000 --storage-faults
 //! ```
 //! Exits non-zero if any seed fails, after printing the first failure with
 //! the command that replays it with the full trace.
@@ -13,7 +14,7 @@ use clap::Parser;
 use kopnet_consensus::QuorumRule;
 use kopnet_testnet::sim::{
     run_many, run_traced, FaultCounts, HostileCounts, LedgerCounts, SimConfig, SimFailure,
-    SimReport,
+    SimReport, StorageCounts,
 };
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -68,6 +69,11 @@ struct Args {
     /// fixed; docs/simulator.md).
     #[arg(long)]
     unrestricted_flood: bool,
+    /// Storage faults besides the other faults: a store that refuses a
+    /// write, fails a flush or fills up, a safety record whose save or sync
+    /// fails, power cuts (docs/simulator.md). The host must fail stop.
+    #[arg(long, conflicts_with = "no_faults")]
+    storage_faults: bool,
     /// Worker threads (each simulation is single-threaded).
     #[arg(long)]
     threads: Option<usize>,
@@ -140,6 +146,7 @@ fn sim_template(args: &Args, start: u64) -> SimConfig {
     template.faulty_ledger = args.faulty_ledger;
     template.hostile = !args.no_hostile;
     template.unrestricted_flood = args.unrestricted_flood;
+    template.storage_faults = args.storage_faults;
     template
 }
 
@@ -177,17 +184,19 @@ fn print_summary(args: &Args, seeds: u64, passed: &[SimReport], elapsed: Duratio
     let mut faults = FaultCounts::default();
     let mut ledger = LedgerCounts::default();
     let mut hostile = HostileCounts::default();
+    let mut storage = StorageCounts::default();
     let mut events = 0u64;
     let mut heights = 0u64;
     for report in passed {
         faults += report.faults;
         ledger += report.ledger;
         hostile += report.hostile;
+        storage += report.storage;
         events += report.events;
         heights += report.heights_decided;
     }
     println!(
-        "{}/{} seeds passed ({} validators, {} byzantine, {} heights after heal{}{}{}{}{}; {} events, {} heights decided; {:.1}s on {} threads)",
+        "{}/{} seeds passed ({} validators, {} byzantine, {} heights after heal{}{}{}{}{}{}; {} events, {} heights decided; {:.1}s on {} threads)",
         passed.len(),
         seeds,
         args.validators,
@@ -198,6 +207,7 @@ fn print_summary(args: &Args, seeds: u64, passed: &[SimReport], elapsed: Duratio
         if args.no_governance { ", no governance" } else { "" },
         if args.faulty_ledger { ", FAULTY ledger" } else { "" },
         if args.no_hostile { ", no hostile behaviours" } else { "" },
+        if args.storage_faults { ", storage faults" } else { "" },
         events,
         heights,
         elapsed.as_secs_f64(),
@@ -206,6 +216,12 @@ fn print_summary(args: &Args, seeds: u64, passed: &[SimReport], elapsed: Duratio
     println!("faults fired over the passed seeds:\n{faults}");
     println!("ledger and host work over the passed seeds (agreed blocks; catch-up, evictions and sets read back summed over nodes):\n{ledger}");
     println!("hostile behaviours and what honest hosts made of them (peaks: the largest of any seed):\n{hostile}");
+    if args.storage_faults {
+        println!(
+            "storage faults fired over the passed seeds ({} fail-stops):\n{storage}",
+            storage.fail_stops()
+        );
+    }
 }
 
 /// One seed with every trace line, then its result.
@@ -228,6 +244,9 @@ fn trace_one(mut config: SimConfig) -> ExitCode {
             println!("faults fired:\n{}", report.faults);
             println!("ledger work agreed:\n{}", report.ledger);
             println!("hostile behaviours:\n{}", report.hostile);
+            if any_storage_fault(&report.storage) {
+                println!("storage faults fired:\n{}", report.storage);
+            }
             ExitCode::SUCCESS
         }
         Err(failure) => {
@@ -238,4 +257,9 @@ fn trace_one(mut config: SimConfig) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Whether a run's storage counts are worth printing (any fired).
+fn any_storage_fault(storage: &StorageCounts) -> bool {
+    storage.named().iter().any(|(_, count)| *count > 0)
 }

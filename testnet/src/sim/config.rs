@@ -29,6 +29,12 @@ pub struct SimConfig {
     /// Every flooder signs its flood votes and aims at its own height being
     /// decided (the case that found the vote keeper's hole, see [`super::flood`]).
     pub unrestricted_flood: bool,
+    /// Storage faults drawn from the seed besides the other faults: a
+    /// node's store refuses a write, fails a flush or fills up, its safety
+    /// record fails to save or to sync, or its machine loses power
+    /// ([`super::disk`]). The host must fail stop; the node restarts from
+    /// what was durable.
+    pub storage_faults: bool,
     /// Keep every trace line, not only the tail (for `kopnet-sim --trace`).
     /// Does not change the run or its trace hash.
     pub full_trace: bool,
@@ -47,6 +53,7 @@ impl SimConfig {
             faulty_ledger: false,
             hostile: true,
             unrestricted_flood: false,
+            storage_faults: false,
             full_trace: false,
         }
     }
@@ -71,6 +78,9 @@ impl SimConfig {
         }
         if self.unrestricted_flood {
             flags.push_str(" --unrestricted-flood");
+        }
+        if self.storage_faults {
+            flags.push_str(" --storage-faults");
         }
         format!(
             "cargo run --release -p kopnet-testnet --bin kopnet-sim -- --seed {} --validators {} --byzantine {} --heights {}{} --trace",

@@ -35,8 +35,14 @@
 //! equivocating proposer that may also propose tampered blocks, double
 //! voter), each of which may also be hostile: flood every node with
 //! messages for future heights ([`flood`]), and send false height hints
-//! and bad catch-up pages ([`lies`]). [`stats::FaultCounts`] and
-//! [`stats::HostileCounts`] count what actually fired.
+//! and bad catch-up pages ([`lies`]). With `--storage-faults`
+//! ([`disk`]), besides: a store that refuses a write, fails a flush after
+//! applying the batch or fills up, a safety record whose save or sync
+//! fails, and power cuts that lose what was not flushed; the host must
+//! fail stop on each (a host that returns `Ok` after a storage fault fired
+//! is a violation) and the node restarts from what was durable.
+//! [`stats::FaultCounts`], [`stats::HostileCounts`] and
+//! [`stats::StorageCounts`] count what actually fired.
 //!
 //! Invariants checked as events apply ([`checker`]): agreement on block
 //! hashes and on state roots after every height, validity (decided blocks
@@ -46,7 +52,9 @@
 //! verifies with the strict > 2/3 rule against its height's validator set,
 //! every node uses the same set per height, evidence only ever accuses
 //! Byzantine nodes, and a restarted host finds exactly what it had committed
-//! and reads back the same validator set every other node uses. Against
+//! (never less — not after a power cut either — and one block more only if
+//! that block's failed flush was written back) and reads back the same
+//! validator set every other node uses. Against
 //! the hostile behaviours: every honest engine's next-height buffer stays
 //! within its bound, no honest host asks for an honest peer to be
 //! penalised, no honest node stays `syncing` on false claims alone, every
@@ -72,6 +80,7 @@ pub mod clients;
 pub mod config;
 #[cfg(feature = "fault-injection")]
 pub mod corrupt;
+pub mod disk;
 pub mod evidence_watch;
 pub mod flood;
 pub mod forge;
@@ -87,7 +96,7 @@ pub mod world;
 
 pub use config::SimConfig;
 pub use runner::{run, run_traced, SimFailure, SimReport, SimRun};
-pub use stats::{FaultCounts, HostileCounts, LedgerCounts};
+pub use stats::{FaultCounts, HostileCounts, LedgerCounts, StorageCounts};
 pub use violation::Violation;
 
 /// Run `count` seeds from `start`, spread over `threads` OS threads (each

@@ -100,6 +100,9 @@ pub enum CrashKind {
     MidSend,
     /// At the node's storage write after the next `commits_ok` ones.
     AtWrite { commits_ok: u64 },
+    /// `--storage-faults`: a fault armed in the node's store or safety
+    /// record (the host must fail stop at it), or a power cut now.
+    Disk(super::disk::DiskFault),
 }
 
 /// Events ordered by time, then by insertion order: deterministic.

@@ -5,16 +5,21 @@
 //! A crash drops the host — engine, mempool, signature cache, catch-up
 //! state, everything in memory — and a restart opens a new host from the
 //! storage exactly as `kopnet node run` opens one from sled: the same
-//! start-up repair, the same validator-set records read back.
+//! start-up repair, the same validator-set records read back. The store
+//! and the safety record sit behind fault-injecting wrappers
+//! ([`super::disk`]): what a crash leaves of their unflushed data depends
+//! on how the node went down ([`Down`]).
 
 use super::byzantine::{Behaviour, Hostility};
 use super::config::{timing, SimConfig};
+use super::disk::{DiskFault, Down, Fired, Tails};
 use super::world::CHAIN_ID;
+use kopnet_consensus::safety_faults::FaultySafetyStore;
 use kopnet_consensus::{
     EngineConfig, Hash, Keypair, Message, SafetyRecord, SafetyStore, TimeoutConfig,
 };
 use kopnet_ledger::ledger::BlockLimits;
-use kopnet_ledger::storage::FaultyStorage;
+use kopnet_ledger::storage::{FaultyStorage, StorageError};
 use kopnet_ledger::{Genesis, Ledger, MemoryStorage};
 use kopnet_node::config::MempoolConfig;
 use kopnet_node::host::{Host, HostConfig, HostError};
@@ -22,13 +27,16 @@ use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
 
-/// A node's ledger storage: memory behind a switch that can refuse writes
-/// from a chosen commit on (a crash in the middle of writing).
+/// A node's ledger storage: memory behind a wrapper that can refuse a
+/// write, fail a flush, fill up, and lose its unflushed tail.
 pub type SimStorage = Arc<FaultyStorage<MemoryStorage>>;
+/// A node's safety record store: [`SimSafety`] behind a wrapper that can
+/// fail a save or a sync and lose an unsynced record.
+pub type SimSafetyStore = FaultySafetyStore<SimSafety>;
 /// A simulated node's ledger.
 pub type SimLedger = Ledger<SimStorage>;
 /// The node host as the simulator runs it.
-pub type SimHost = Host<SimStorage, SimSafety>;
+pub type SimHost = Host<SimStorage, SimSafetyStore>;
 
 /// "Disk" for the safety record: the encoded record, written synchronously.
 /// Clones share it (the host holds one, the node keeps one for restarts).
@@ -117,9 +125,11 @@ pub struct SimNode {
     pub incarnation: u64,
     // Durable.
     pub storage: SimStorage,
-    pub safety: SimSafety,
+    pub safety: SimSafetyStore,
     /// The last block this node committed and its state root, as its
-    /// host reported it (a restart must find exactly this in storage).
+    /// host reported it, or as its ledger held at the crash (a restart must
+    /// find exactly this in storage, or one block more if that block's
+    /// failed flush was written back).
     pub committed: (u64, Hash),
     // The simulated network's state for this node (volatile).
     /// Own messages of the current height, re-sent on every gossip tick.
@@ -128,6 +138,11 @@ pub struct SimNode {
     /// The storage refuses writes from a chosen commit on: the node
     /// crashes at that write.
     pub crash_at_write: bool,
+    /// How the node last went down: its machine lost power, and the block
+    /// whose flush had failed was written back after all (so a restart may
+    /// find it, one height past `committed`).
+    pub lost_power: bool,
+    pub written_back: bool,
 }
 
 impl SimNode {
@@ -140,11 +155,13 @@ impl SimNode {
             host: None,
             incarnation: 0,
             storage: Arc::new(FaultyStorage::new(MemoryStorage::new(), u64::MAX)),
-            safety: SimSafety::default(),
+            safety: FaultySafetyStore::new(SimSafety::default()),
             committed: (0, Hash::default()),
             outbox: VecDeque::new(),
             crash_mid_send: false,
             crash_at_write: false,
+            lost_power: false,
+            written_back: false,
         }
     }
 
@@ -159,9 +176,10 @@ impl SimNode {
 
     /// Open the host from what storage holds, as `kopnet node run` does.
     pub fn open(&mut self, genesis: &Genesis, config: HostConfig) -> Result<(), HostError> {
-        self.storage.allow(u64::MAX);
+        self.storage.repair();
+        self.safety.repair();
         self.crash_at_write = false;
-        let record = self.safety.load();
+        let record = self.safety.inner().load();
         let host = Host::open(
             self.storage.clone(),
             genesis,
@@ -174,10 +192,13 @@ impl SimNode {
         Ok(())
     }
 
-    /// Drop everything in memory. What the host's ledger held is what it
-    /// had committed (its commits are durable before memory moves on, even
-    /// those whose effects the crash cut short): a restart must find it.
-    pub fn crash(&mut self) {
+    /// Drop everything in memory, going `down` as drawn: the unflushed
+    /// data of the store and the safety record is lost (power cut) or
+    /// reaches the disk (the process exited). What the host's ledger held
+    /// is what it had committed (its commits are durable before memory
+    /// moves on, even those whose effects the crash cut short): a restart
+    /// must find it.
+    pub fn crash(&mut self, down: Down) -> Result<Tails, StorageError> {
         let durable = self.host.as_ref().and_then(|h| {
             let ledger = h.state().ledger.read().ok()?;
             Some((ledger.height(), ledger.state_root()))
@@ -190,12 +211,61 @@ impl SimNode {
         self.outbox.clear();
         self.crash_mid_send = false;
         self.crash_at_write = false;
-        self.storage.allow(u64::MAX);
+        let tails = match down {
+            Down::PowerCut => Tails {
+                batches_lost: self.storage.power_cut() as u64,
+                record_lost: self.safety.power_cut(),
+                ..Tails::default()
+            },
+            Down::ProcessExit => Tails {
+                batches_written_back: self.storage.write_back()? as u64,
+                record_written_back: match self.safety.write_back() {
+                    Ok(written) => written,
+                    Err(never) => match never {},
+                },
+                ..Tails::default()
+            },
+        };
+        self.lost_power = down == Down::PowerCut;
+        self.written_back = tails.batches_written_back > 0;
+        self.storage.repair();
+        self.safety.repair();
+        Ok(tails)
     }
 
     /// Crash at the storage write after the next `commits_ok` ones.
     pub fn arm_crash_at_write(&mut self, commits_ok: u64) {
         self.crash_at_write = true;
         self.storage.allow(commits_ok);
+    }
+
+    /// Arm a storage fault (not a power cut, which strikes at once).
+    pub fn arm(&mut self, fault: DiskFault) {
+        match fault {
+            DiskFault::Store(fault) => self.storage.arm(fault),
+            DiskFault::Safety(fault) => self.safety.arm(fault),
+            DiskFault::PowerCut => {}
+        }
+    }
+
+    /// The storage fault that fired, if any.
+    pub fn fired(&self) -> Option<Fired> {
+        self.storage
+            .fired()
+            .map(Fired::Store)
+            .or_else(|| self.safety.fired().map(Fired::Safety))
+    }
+
+    /// Call off armed faults that did not fire (the restart they were
+    /// scheduled with came first).
+    pub fn call_off_faults(&mut self) {
+        self.crash_mid_send = false;
+        self.crash_at_write = false;
+        if self.storage.armed() {
+            self.storage.repair();
+        }
+        if self.safety.armed() {
+            self.safety.repair();
+        }
     }
 }

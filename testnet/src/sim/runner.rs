@@ -6,11 +6,12 @@ use super::byzantine::{Behaviour, Hostility};
 use super::checker::Checker;
 use super::clients::Clients;
 use super::config::{timing, SimConfig};
+use super::disk;
 use super::evidence_watch::EvidenceWatch;
 use super::governance::{self, Governance};
 use super::net::{CrashKind, Event, EventQueue, LinkModel, PartitionKind};
 use super::node::{self, SimNode};
-use super::stats::{FaultCounts, HostileCounts, LedgerCounts};
+use super::stats::{FaultCounts, HostileCounts, LedgerCounts, StorageCounts};
 use super::trace::{Trace, TraceEvent};
 use super::violation::Violation;
 use super::world::{World, CHAIN_ID};
@@ -32,6 +33,7 @@ pub struct SimReport {
     pub faults: FaultCounts,
     pub ledger: LedgerCounts,
     pub hostile: HostileCounts,
+    pub storage: StorageCounts,
 }
 
 /// A failed run: the seed, what broke, and the end of the trace.
@@ -92,6 +94,8 @@ pub(super) struct Simulation {
     pub(super) config: SimConfig,
     pub(super) host_config: HostConfig,
     pub(super) rng: ChaCha8Rng,
+    /// The storage faults' own generator ([`disk::rng`]).
+    pub(super) disk_rng: ChaCha8Rng,
     pub(super) queue: EventQueue,
     pub(super) link: LinkModel,
     pub(super) world: World,
@@ -101,11 +105,14 @@ pub(super) struct Simulation {
     pub(super) trace: Trace,
     pub(super) faults: FaultCounts,
     pub(super) hostile: HostileCounts,
+    pub(super) storage: StorageCounts,
     pub(super) evidence_watch: EvidenceWatch,
     /// Per node: since when it is `syncing` with no node past it.
     pub(super) false_sync_since: Vec<Option<u64>>,
     /// Transactions and blocks of the agreed chain.
     pub(super) agreed: LedgerCounts,
+    /// Heights whose block `agreed` counted.
+    pub(super) counted: std::collections::BTreeSet<u64>,
     pub(super) now_ms: u64,
     pub(super) heal_ms: u64,
     /// Height every honest node must reach, fixed when the network heals.
@@ -172,6 +179,7 @@ impl Simulation {
                 world.standby.map(|i| world.coops[i].keypair.public()),
             ),
             trace: Trace::new(config.full_trace),
+            disk_rng: disk::rng(config.seed),
             config,
             rng,
             queue: EventQueue::default(),
@@ -180,9 +188,11 @@ impl Simulation {
             nodes,
             faults: FaultCounts::default(),
             hostile: HostileCounts::default(),
+            storage: StorageCounts::default(),
             evidence_watch: EvidenceWatch::default(),
             false_sync_since: vec![None; n],
             agreed: LedgerCounts::default(),
+            counted: std::collections::BTreeSet::new(),
             now_ms: 0,
             heal_ms: 0,
             target: None,
@@ -217,6 +227,7 @@ impl Simulation {
             faults,
             ledger,
             hostile,
+            storage: self.storage,
         }
     }
 
@@ -250,6 +261,9 @@ impl Simulation {
                 };
                 self.queue.push(at, Event::Crash { node, how });
                 self.queue.push(back, Event::Restart { node });
+            }
+            if self.config.storage_faults {
+                self.schedule_storage_faults();
             }
         }
         self.queue.push(self.heal_ms, Event::Heal);
@@ -399,10 +413,7 @@ impl Simulation {
             }
             Event::Gossip { node } => self.gossip(node),
             Event::Clients => self.clients_tick(),
-            Event::Crash { node, how } => {
-                self.crash(node, how);
-                Ok(())
-            }
+            Event::Crash { node, how } => self.crash(node, how),
             Event::Restart { node } => self.restart_event(node),
             Event::Partition { groups, kind } => {
                 self.trace.record(
@@ -432,9 +443,9 @@ impl Simulation {
 
     /// A scheduled crash strikes `node` now, or arms it for its next
     /// send or storage write.
-    fn crash(&mut self, node: usize, how: CrashKind) {
+    fn crash(&mut self, node: usize, how: CrashKind) -> Result<(), Violation> {
         if self.nodes[node].host.is_none() {
-            return; // already down
+            return Ok(()); // already down
         }
         self.trace.record(
             self.now_ms,
@@ -446,23 +457,43 @@ impl Simulation {
         match how {
             CrashKind::Now => {
                 self.faults.crashes += 1;
-                self.crash_node(node);
+                self.crash_node(node)?;
             }
             CrashKind::MidSend => self.nodes[node].crash_mid_send = true,
             CrashKind::AtWrite { commits_ok } => self.nodes[node].arm_crash_at_write(commits_ok),
+            CrashKind::Disk(disk::DiskFault::PowerCut) => {
+                self.power_cut(node)?;
+            }
+            CrashKind::Disk(fault) => self.nodes[node].arm(fault),
         }
+        Ok(())
     }
 
-    /// Drop `node`'s host (everything in memory, its evidence pool too).
-    pub(super) fn crash_node(&mut self, node: usize) {
-        self.nodes[node].crash();
+    /// Drop `node`'s host (everything in memory, its evidence pool too);
+    /// its process died, its machine did not.
+    pub(super) fn crash_node(&mut self, node: usize) -> Result<disk::Tails, Violation> {
+        self.go_down(node, disk::Down::ProcessExit)
+    }
+
+    /// Drop `node`'s host, going `down` as drawn.
+    pub(super) fn go_down(
+        &mut self,
+        node: usize,
+        down: disk::Down,
+    ) -> Result<disk::Tails, Violation> {
+        let tails = self.nodes[node].crash(down).map_err(|e| Violation::Setup {
+            error: format!("node {node}'s simulated disk: {e}"),
+        })?;
         self.evidence_watch.crashed(node);
         self.false_sync_since[node] = None;
+        Ok(tails)
     }
 
-    /// At the end of a passed run: the evidence on the longest honest
+    /// At the end of a passed run: a node still down holds on its disk
+    /// every block it had committed; the evidence on the longest honest
     /// chain accuses only Byzantine validators; count it.
     fn final_checks(&mut self) -> Result<(), Violation> {
+        self.reopen_crashed()?;
         let reference = self
             .nodes
             .iter()
@@ -517,11 +548,7 @@ impl Simulation {
     fn restart_event(&mut self, node: usize) -> Result<(), Violation> {
         let n = &mut self.nodes[node];
         if n.host.is_some() {
-            n.crash_mid_send = false;
-            if n.crash_at_write {
-                n.crash_at_write = false;
-                n.storage.allow(u64::MAX);
-            }
+            n.call_off_faults();
             return Ok(());
         }
         self.faults.restarts += 1;
@@ -561,7 +588,8 @@ impl Simulation {
 
     /// (Re)start a node from its durable state — ledger storage and safety
     /// record — exactly as `kopnet node run` starts: a new host opened from
-    /// storage. After a crash it must find exactly what it had committed.
+    /// storage. After a crash it must find exactly what it had committed
+    /// ([`Simulation::check_recovered`]).
     fn restart(&mut self, node: usize) -> Result<(), Violation> {
         let n = &mut self.nodes[node];
         let restarted = n.incarnation > 0;
@@ -581,21 +609,21 @@ impl Simulation {
             }
             None => return Ok(()),
         };
-        if restarted && (height, root) != before {
-            return Err(Violation::Recovery {
-                node,
-                error: format!(
-                    "height {height} root {} after reopening, had committed height {} root {}",
-                    super::trace::short(&root),
-                    before.0,
-                    super::trace::short(&before.1),
-                ),
-            });
-        }
+        let in_doubt = if restarted {
+            let (lost_power, written_back) = (n.lost_power, n.written_back);
+            self.check_recovered(node, before, (height, root), lost_power, written_back)?
+        } else {
+            false
+        };
+        let n = &mut self.nodes[node];
         n.committed = (height, root);
+        n.lost_power = false;
+        n.written_back = false;
         let honest = n.is_honest();
-        if honest && self.checker.root(height).is_some() {
-            // What it committed before the crash is what everyone agreed.
+        if honest && (in_doubt || self.checker.root(height).is_some()) {
+            // What it committed before the crash (and a block whose failed
+            // flush was written back, decided all the same) is what
+            // everyone agreed.
             self.checker.honest_committed(node, height, root)?;
         }
         if restarted && height > 0 {
@@ -694,6 +722,7 @@ pub(super) fn count_block(counts: &mut LedgerCounts, outcome: &kopnet_ledger::Bl
 
 mod host;
 mod hostile;
+mod storage;
 
 /// The nodes a partition of `kind` cuts off, taken in `order` (a seeded
 /// shuffle) by their voting power `powers[i]`:

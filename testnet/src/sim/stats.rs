@@ -251,3 +251,95 @@ impl fmt::Display for HostileCounts {
         Ok(())
     }
 }
+
+/// Storage faults that fired (`--storage-faults`, [`super::disk`]) and
+/// what the nodes made of them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StorageCounts {
+    /// Host fail-stops on an injected storage fault, by the fault: the
+    /// store refused a write, a flush failed after the batch was applied,
+    /// the disk was full, the safety record's save failed, its sync failed.
+    pub writes_refused: u64,
+    pub flushes_failed: u64,
+    pub disks_full: u64,
+    pub safety_saves_failed: u64,
+    pub safety_syncs_failed: u64,
+    /// Machines that lost power: a scheduled power cut, or how a node that
+    /// failed stop went down (drawn; otherwise its process exited).
+    pub power_cuts: u64,
+    pub process_exits: u64,
+    /// Unflushed batches and unsynced safety records a power cut lost.
+    pub batches_lost: u64,
+    pub records_lost: u64,
+    /// Unflushed batches and unsynced records that reached the disk after
+    /// the process exited.
+    pub batches_written_back: u64,
+    pub records_written_back: u64,
+    /// Restarts that found the block whose flush had failed (written back):
+    /// one height more than the node had reported.
+    pub in_doubt_blocks_found: u64,
+    /// Restarts after a power cut whose store held every block the node
+    /// had committed (or the run fails). Both counts include the nodes
+    /// still down at the end of a run, whose stores are opened then.
+    pub restarts_after_power_cut: u64,
+}
+
+impl AddAssign for StorageCounts {
+    fn add_assign(&mut self, o: StorageCounts) {
+        self.writes_refused += o.writes_refused;
+        self.flushes_failed += o.flushes_failed;
+        self.disks_full += o.disks_full;
+        self.safety_saves_failed += o.safety_saves_failed;
+        self.safety_syncs_failed += o.safety_syncs_failed;
+        self.power_cuts += o.power_cuts;
+        self.process_exits += o.process_exits;
+        self.batches_lost += o.batches_lost;
+        self.records_lost += o.records_lost;
+        self.batches_written_back += o.batches_written_back;
+        self.records_written_back += o.records_written_back;
+        self.in_doubt_blocks_found += o.in_doubt_blocks_found;
+        self.restarts_after_power_cut += o.restarts_after_power_cut;
+    }
+}
+
+impl StorageCounts {
+    /// Every count with its name, for reports and batch assertions.
+    pub fn named(&self) -> [(&'static str, u64); 13] {
+        [
+            ("fail-stops: store write refused", self.writes_refused),
+            ("fail-stops: store flush failed", self.flushes_failed),
+            ("fail-stops: disk full", self.disks_full),
+            ("fail-stops: safety save failed", self.safety_saves_failed),
+            ("fail-stops: safety sync failed", self.safety_syncs_failed),
+            ("power cuts", self.power_cuts),
+            ("process exits after a fail-stop", self.process_exits),
+            ("unflushed batches lost", self.batches_lost),
+            ("unsynced safety records lost", self.records_lost),
+            ("unflushed batches written back", self.batches_written_back),
+            ("unsynced records written back", self.records_written_back),
+            (
+                "restarts finding the in-doubt block",
+                self.in_doubt_blocks_found,
+            ),
+            ("restarts after a power cut", self.restarts_after_power_cut),
+        ]
+    }
+
+    /// The fail-stops, all kinds together.
+    pub fn fail_stops(&self) -> u64 {
+        self.writes_refused
+            + self.flushes_failed
+            + self.disks_full
+            + self.safety_saves_failed
+            + self.safety_syncs_failed
+    }
+}
+
+impl fmt::Display for StorageCounts {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (name, count) in self.named() {
+            writeln!(f, "  {name:<36} {count}")?;
+        }
+        Ok(())
+    }
+}

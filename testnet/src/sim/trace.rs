@@ -98,6 +98,12 @@ pub enum TraceEvent {
         peer: String,
         offence: String,
     },
+    /// `--storage-faults`: the node failed stop on a storage fault, or lost
+    /// power, and what became of its unflushed data.
+    Storage {
+        node: u32,
+        what: String,
+    },
 }
 
 #[derive(Serialize)]

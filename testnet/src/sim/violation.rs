@@ -71,6 +71,20 @@ pub enum Violation {
         node: NodeId,
         error: String,
     },
+    /// A restarted node's store lacks blocks it had committed (memory ran
+    /// ahead of the disk: a commit reported before it was durable).
+    CommittedLost {
+        node: NodeId,
+        committed: Height,
+        found: Height,
+        power_cut: bool,
+    },
+    /// A storage fault fired in a host call that returned `Ok`: the host
+    /// ran on after a failed write instead of failing stop.
+    FaultIgnored {
+        node: NodeId,
+        fault: String,
+    },
     HonestAccused {
         node: NodeId,
         offender: NodeId,
@@ -177,6 +191,15 @@ impl fmt::Display for Violation {
             Violation::Recovery { node, error } => {
                 write!(f, "RECOVERY: node {node} restarted with a different ledger: {error}")
             }
+            Violation::CommittedLost { node, committed, found, power_cut } => write!(
+                f,
+                "COMMITTED BLOCK LOST: node {node} had committed height {committed}, its store holds height {found} after {}",
+                if *power_cut { "a power cut" } else { "a crash" }
+            ),
+            Violation::FaultIgnored { node, fault } => write!(
+                f,
+                "FAULT IGNORED: node {node}'s host went on after a storage fault fired ({fault}) instead of failing stop"
+            ),
             Violation::HonestAccused { node, offender } => {
                 write!(f, "EVIDENCE: node {node} produced evidence against honest node {offender}")
             }

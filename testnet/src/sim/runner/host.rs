@@ -6,6 +6,7 @@
 use super::super::byzantine::{disseminate, Behaviour};
 use super::super::clients::Submission;
 use super::super::config::timing;
+use super::super::disk::Fired;
 use super::super::forge;
 use super::super::net::{Event, Fate, NetMsg, NodeId};
 use super::super::node::SimHost;
@@ -14,6 +15,7 @@ use super::super::violation::Violation;
 use super::super::world::CHAIN_ID;
 use super::{count_block, Simulation};
 use kopnet_consensus::{Decision, Evidence, Hash, Message, Value};
+use kopnet_ledger::storage::FiredFault;
 use kopnet_node::host::catch_up;
 use kopnet_node::host::evidence::EVIDENCE_POOL_MAX;
 use kopnet_node::host::{self, CommitPath, Committed, Effect, Effects, HostError, Origin, Timer};
@@ -52,8 +54,9 @@ fn describe(message: &Message, signer: Option<usize>) -> String {
 
 impl Simulation {
     /// Run one host call on `node` (if it is up) and carry out its effects.
-    /// A host error on a node whose storage was set to fail is the crash
-    /// it was meant to be; any other host error is a violation.
+    /// A host error after a storage fault fired is the fail-stop it must
+    /// be; any other host error is a violation, and so is a call that
+    /// returns `Ok` after a storage fault fired in it.
     pub(super) fn call(
         &mut self,
         node: NodeId,
@@ -63,13 +66,18 @@ impl Simulation {
             return Ok(());
         };
         match f(h) {
-            Ok(effects) => self.carry_out(node, effects),
+            Ok(effects) => {
+                self.no_fault_ignored(node)?;
+                self.carry_out(node, effects)
+            }
             Err(error) => self.host_failed(node, error),
         }
     }
 
     fn host_failed(&mut self, node: NodeId, error: HostError) -> Result<(), Violation> {
-        if self.nodes[node].crash_at_write {
+        let fired = self.nodes[node].fired();
+        if self.nodes[node].crash_at_write && fired == Some(Fired::Store(FiredFault::WriteRefused))
+        {
             self.faults.crashes_at_write += 1;
             self.trace.record(
                 self.now_ms,
@@ -78,13 +86,16 @@ impl Simulation {
                     error: error.to_string(),
                 },
             );
-            self.crash_node(node);
+            self.crash_node(node)?;
             return Ok(());
         }
-        Err(Violation::Host {
-            node,
-            error: error.to_string(),
-        })
+        match fired {
+            Some(fired) => self.fail_stop(node, fired, error.to_string()),
+            None => Err(Violation::Host {
+                node,
+                error: error.to_string(),
+            }),
+        }
     }
 
     /// Carry out `effects` of `node`, and what they lead to, in order.
@@ -114,7 +125,7 @@ impl Simulation {
                         self.now_ms,
                         TraceEvent::CrashedMidSend { node: node as u32 },
                     );
-                    self.crash_node(node);
+                    self.crash_node(node)?;
                     work.retain(|(n, _)| *n != node);
                     return Ok(());
                 }
@@ -152,7 +163,10 @@ impl Simulation {
                 let now = self.now_ms;
                 if let Some(h) = self.nodes[node].host.as_mut() {
                     match h.on_txs_available(now) {
-                        Ok(more) => work.extend(more.into_iter().map(|e| (node, e))),
+                        Ok(more) => {
+                            self.no_fault_ignored(node)?;
+                            work.extend(more.into_iter().map(|e| (node, e)));
+                        }
                         Err(error) => return self.host_failed(node, error),
                     }
                 }
@@ -290,10 +304,9 @@ impl Simulation {
         }
         let outcome = &committed.outcome;
         if honest {
-            let first = self.checker.root(height).is_none();
             self.checker
                 .honest_committed(node, height, outcome.state_root)?;
-            if first {
+            if self.counted.insert(height) {
                 count_block(&mut self.agreed, outcome);
             }
         }
