@@ -2,6 +2,7 @@
 //! samples, commits per second and the acknowledged transactions — the
 //! figures `testnet up`, the bench and the fault runner report.
 
+use super::budget::Reservation;
 use super::signer::SignerSlot;
 use kopnet_consensus::Hash;
 use std::collections::BTreeMap;
@@ -40,6 +41,8 @@ pub(super) struct Submission {
     pub slot: SignerSlot,
     /// The label it is counted under once it commits.
     pub kind: &'static str,
+    /// What it reserved of the accounts' budgets.
+    pub reservation: Reservation,
 }
 
 impl Stats {

@@ -3,6 +3,7 @@
 //! in-flight permits; what the node refuses or never takes frees its signer
 //! (and its nonce, when the node did not use it).
 
+use super::budget::Reservation;
 use super::plan::Prepared;
 use super::signer::SignerSlot;
 use super::stats::{Submission, TRACKED_MAX};
@@ -83,7 +84,9 @@ impl Traffic {
             Ok(results) => {
                 for (prepared, result) in batch.iter().zip(results) {
                     match result {
-                        Ok(hash) => self.track(hash, prepared.slot, prepared.kind),
+                        Ok(hash) => {
+                            self.track(hash, prepared.slot, prepared.kind, prepared.reservation)
+                        }
                         Err(e) => {
                             let code = e.code().unwrap_or("unreachable").to_string();
                             self.failed(prepared, code).await;
@@ -101,19 +104,42 @@ impl Traffic {
     }
 
     /// A submission the node took: wait for it in a block.
-    pub(super) fn track(&self, hash: Hash, slot: SignerSlot, kind: &'static str) {
+    pub(super) fn track(
+        &self,
+        hash: Hash,
+        slot: SignerSlot,
+        kind: &'static str,
+        reservation: Reservation,
+    ) {
         if let Ok(mut tracked) = self.tracked.lock() {
+            // Past the bound it is not followed: its reservation stays, as
+            // for a lost one (both bounds stay true).
             if tracked.len() < TRACKED_MAX {
                 let submission = Submission {
                     at: Instant::now(),
                     slot,
                     kind,
+                    reservation,
                 };
                 tracked.insert(hash, submission);
             }
         }
         if let Ok(mut stats) = self.stats.lock() {
             stats.submitted += 1;
+        }
+    }
+
+    /// A planned transaction was applied or refused (see [`super::budget`]).
+    pub(super) fn settle_budgets(&self, reservation: &Reservation, applied: bool) {
+        if let Ok(mut budgets) = self.budgets.lock() {
+            budgets.settle(reservation, applied);
+        }
+    }
+
+    /// A planned transaction's fate is unknown: keep its reservations.
+    pub(super) fn lost_budgets(&self, reservation: &Reservation) {
+        if let Ok(mut budgets) = self.budgets.lock() {
+            budgets.lost(reservation);
         }
     }
 
@@ -126,6 +152,7 @@ impl Traffic {
 
     /// A prepared transaction was never sent: free its signer's slot and nonce.
     fn unsent(&self, prepared: &Prepared) {
+        self.settle_budgets(&prepared.reservation, false);
         if let Some(Ok(mut signer)) = self.signer_cell(prepared.slot).map(|c| c.lock()) {
             signer.in_flight = signer.in_flight.saturating_sub(1);
             signer.give_back(prepared.tx.body.nonce);
@@ -138,6 +165,11 @@ impl Traffic {
     /// is in flight, resync the signer's nonce from the node.
     async fn failed(&self, prepared: &Prepared, code: String) {
         let used = code == "stale_nonce" || code == "nonce_taken";
+        // Without an answer the node may have taken it: it may still apply.
+        match code.as_str() {
+            "unreachable" => self.lost_budgets(&prepared.reservation),
+            _ => self.settle_budgets(&prepared.reservation, false),
+        }
         if let Ok(mut stats) = self.stats.lock() {
             *stats.rejected.entry(code).or_insert(0) += 1;
         }
