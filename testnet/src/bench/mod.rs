@@ -895,7 +895,10 @@ pub fn render_table(report: &Value) -> String {
     let mut out = String::new();
     out.push_str(&format!(
         "kopnet bench: {} validators + {} observers, offered {} tx/s for {} s, {} demo accounts\n",
-        report["validators"], report["observers"], report["offered_rate"], report["duration_s"],
+        report["validators"],
+        report["observers"],
+        report["offered_rate"],
+        report["duration_s"],
         report["accounts"]
     ));
     out.push_str(&format!(

@@ -178,14 +178,16 @@ impl Budgets {
     }
 
     /// The cash-out a merchant needs now (a debit of it), if any: when its
-    /// `high` passes half its cap, all it surely has above [`MERCHANT_KEEPS`].
+    /// `high` passes half its cap, all it surely has above [`MERCHANT_KEEPS`],
+    /// once that is at least a quarter of its cap (until then the credits
+    /// in flight land first).
     pub fn needs_cash_out(&self, account: usize) -> Option<u64> {
         let b = self.accounts.get(account)?;
         if b.rebalancing || b.high <= b.cap / 2 {
             return None;
         }
         let amount = b.low.checked_sub(MERCHANT_KEEPS)?;
-        (amount > 0).then_some(amount)
+        (amount > 0 && amount >= b.cap / 4).then_some(amount)
     }
 
     /// Plan a rebalancing transaction's leg and mark the account.

@@ -100,7 +100,8 @@ impl Traffic {
     /// every payment).
     fn rebalance_first(&self, draft: &Draft) -> Option<Draft> {
         let budgets = self.budgets.lock().ok()?;
-        if let Some(payee) = draft.credit.map(|c| c.account) {
+        let merchant = |a: usize| self.homes.get(a).is_some_and(|h| h.1);
+        if let Some(payee) = draft.credit.map(|c| c.account).filter(|&a| merchant(a)) {
             if let Some(amount) = budgets.needs_cash_out(payee) {
                 let home = self.homes.get(payee)?.0;
                 let action = Action::CashOut {

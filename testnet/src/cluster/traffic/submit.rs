@@ -42,24 +42,16 @@ impl Traffic {
                 _ = interval.tick() => {}
             }
             owed += per_tick;
-            // This tick's transactions, one batch request per node.
-            let mut batches: Vec<(Client, Vec<Prepared>)> = Vec::new();
-            while owed >= 1.0 {
-                owed -= 1.0;
-                // A picked signer may still have a transaction in flight:
-                // pick again (bounded) rather than offer less than `rate`.
-                let Some(prepared) = (0..PICK_TRIES_MAX).find_map(|_| self.prepare()) else {
-                    continue;
-                };
-                let base = prepared.node.base().to_string();
-                match batches
-                    .iter_mut()
-                    .find(|(node, list)| node.base() == base && list.len() < SUBMIT_BATCH_TXS_MAX)
-                {
-                    Some((_, list)) => list.push(prepared),
-                    None => batches.push((prepared.node.clone(), vec![prepared])),
-                }
-            }
+            let count = owed.floor();
+            owed -= count;
+            // Drawing, planning and signing run on a blocking thread, off
+            // the runtime that sends, follows commits and settles.
+            let me = self.clone();
+            let Ok(batches) =
+                tokio::task::spawn_blocking(move || me.prepare_tick(count as usize)).await
+            else {
+                continue;
+            };
             for (node, batch) in batches {
                 let count = u32::try_from(batch.len()).unwrap_or(u32::MAX);
                 let Ok(permit) = permits.clone().try_acquire_many_owned(count) else {
@@ -75,6 +67,27 @@ impl Traffic {
                 });
             }
         }
+    }
+
+    /// `count` transactions for one tick, signed, in one batch per node.
+    fn prepare_tick(&self, count: usize) -> Vec<(Client, Vec<Prepared>)> {
+        let mut batches: Vec<(Client, Vec<Prepared>)> = Vec::new();
+        for _ in 0..count {
+            // A picked signer may still have a transaction in flight:
+            // pick again (bounded) rather than offer less than `rate`.
+            let Some(prepared) = (0..PICK_TRIES_MAX).find_map(|_| self.prepare()) else {
+                continue;
+            };
+            let base = prepared.node.base().to_string();
+            match batches
+                .iter_mut()
+                .find(|(node, list)| node.base() == base && list.len() < SUBMIT_BATCH_TXS_MAX)
+            {
+                Some((_, list)) => list.push(prepared),
+                None => batches.push((prepared.node.clone(), vec![prepared])),
+            }
+        }
+        batches
     }
 
     /// Send one batch to `node`; track what it took, release what it refused.
