@@ -26,9 +26,12 @@ pub struct BenchArgs {
     /// Where to write bench.json and bench.svg.
     #[arg(long, default_value = "bench-out")]
     pub out: PathBuf,
-    /// Demo members per cooperative.
-    #[arg(long, default_value_t = 100)]
-    pub members: usize,
+    /// Demo members per cooperative (merchants: a tenth of it, at least 2).
+    /// Default: enough that one payment in flight per member does not limit
+    /// the offered rate (2 s of the rate over the cooperatives, 100 to
+    /// 2,000 per cooperative).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub members: Option<u64>,
     /// The settlement period in seconds (at least 5): windows close on this
     /// schedule during the load and are acknowledged.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(5..=604_800))]
@@ -55,7 +58,7 @@ pub async fn run(args: BenchArgs) -> Result<i32> {
         observers: args.observers,
         duration_secs: args.duration,
         rate: if args.max { bench::RATE_MAX } else { args.rate },
-        members: args.members,
+        members: args.members.and_then(|m| usize::try_from(m).ok()),
         out: args.out,
         window_secs: args.window_secs,
         read_clients: usize::from(args.read_clients),

@@ -30,12 +30,32 @@ use kopnet_ledger::CoopId;
 use kopnet_node::api::client::Client;
 use kopnet_node::keyfile::{self, KeyFileError};
 use serde_json::{json, Value};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// The rate `--max` stands for; the driver's in-flight bound limits it.
 pub const RATE_MAX: u64 = 20_000;
+/// Seconds of payments in flight the default member count allows for: a
+/// member has one payment in flight at a time, so at `rate` tx/s with
+/// commits taking up to this long, `rate × this` members keep the load
+/// from waiting on busy members.
+const MEMBER_SECONDS_IN_FLIGHT: u64 = 2;
+/// Fewest and most members per cooperative [`members_for_rate`] gives.
+const MEMBERS_PER_COOP_MIN: usize = 100;
+const MEMBERS_PER_COOP_MAX: usize = 2_000;
+
+/// Members per cooperative enough for `rate` tx/s over `coops`
+/// cooperatives (see [`MEMBER_SECONDS_IN_FLIGHT`]), within
+/// 100..=2,000 (registering them all is done before the timed load).
+pub fn members_for_rate(rate: u64, coops: usize) -> usize {
+    let needed = rate.saturating_mul(MEMBER_SECONDS_IN_FLIGHT) / (coops.max(1) as u64);
+    usize::try_from(needed)
+        .unwrap_or(usize::MAX)
+        .clamp(MEMBERS_PER_COOP_MIN, MEMBERS_PER_COOP_MAX)
+}
+
 /// How long the network gets to commit its first block.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long in-flight transactions get to land after the load stops.
@@ -86,7 +106,9 @@ pub struct BenchConfig {
     pub observers: usize,
     pub duration_secs: u64,
     pub rate: u64,
-    pub members: usize,
+    /// Members per cooperative; None: what the rate needs
+    /// ([`members_for_rate`]).
+    pub members: Option<usize>,
     pub out: PathBuf,
     /// The settlement period (s): windows close on this schedule during
     /// the load and are acknowledged.
@@ -268,6 +290,10 @@ struct LoadSummary {
     latency_ms_p95: u64,
     latency_ms_p99: u64,
     rejected: Value,
+    /// Demo accounts (members and merchants) of the load.
+    accounts: usize,
+    /// What committed in the timed window: applied and refused.
+    outcomes: Outcomes,
     /// Per node (layout order), when the timed load started: bytes on disk
     /// and CPU seconds used so far (start-up and account setup), so that
     /// the report counts only what the timed load cost.
@@ -321,6 +347,67 @@ struct ReadSummary {
 struct Mark {
     committed: u64,
     latencies: usize,
+}
+
+/// What had committed at one moment, applied (by kind) and refused (by
+/// result code): the timed window's figures are the difference of two.
+#[derive(Debug, Clone, Default)]
+struct Outcomes {
+    committed: u64,
+    applied: u64,
+    applied_by_kind: BTreeMap<&'static str, u64>,
+    refused: BTreeMap<String, u64>,
+}
+
+/// The labels of the load's payments (what "applied payments" counts).
+const PAYMENT_KINDS: [&str; 4] = [
+    "merchant_payment_cross",
+    "merchant_payment_on_us",
+    "member_transfer",
+    "taxi_driver_at_consumer_coop",
+];
+
+impl Outcomes {
+    fn now(traffic: &Traffic) -> Result<Outcomes, BenchError> {
+        let stats = traffic
+            .stats
+            .lock()
+            .map_err(|_| BenchError::StatsPoisoned)?;
+        Ok(Outcomes {
+            committed: stats.committed,
+            applied: stats.committed_ok,
+            applied_by_kind: stats.by_kind.clone(),
+            refused: stats.committed_refused.clone(),
+        })
+    }
+
+    /// What committed between `earlier` and `self`.
+    fn since(&self, earlier: &Outcomes) -> Outcomes {
+        let diff = |now: u64, then: Option<&u64>| now.saturating_sub(then.copied().unwrap_or(0));
+        Outcomes {
+            committed: self.committed.saturating_sub(earlier.committed),
+            applied: self.applied.saturating_sub(earlier.applied),
+            applied_by_kind: self
+                .applied_by_kind
+                .iter()
+                .map(|(k, n)| (*k, diff(*n, earlier.applied_by_kind.get(k))))
+                .filter(|(_, n)| *n > 0)
+                .collect(),
+            refused: self
+                .refused
+                .iter()
+                .map(|(k, n)| (k.clone(), diff(*n, earlier.refused.get(k))))
+                .filter(|(_, n)| *n > 0)
+                .collect(),
+        }
+    }
+
+    fn payments(&self) -> u64 {
+        PAYMENT_KINDS
+            .iter()
+            .filter_map(|k| self.applied_by_kind.get(k))
+            .sum()
+    }
 }
 
 async fn drive(
@@ -402,6 +489,7 @@ async fn drive(
     let bench_cpu_at_start = sampler::own_cpu_seconds();
     let machine_at_start = sampler::machine_cpu_seconds();
     let base = mark(&traffic)?;
+    let outcomes_at_start = Outcomes::now(&traffic)?;
     let disk_bytes_at_start: Vec<u64> = layout.nodes.iter().map(|n| data_bytes(&n.home)).collect();
     let cpu_seconds_at_start: Vec<f64> = procs
         .iter()
@@ -414,6 +502,7 @@ async fn drive(
     let started = Instant::now();
     let samples = sample_seconds(&traffic, config.duration_secs, base).await?;
     let elapsed = started.elapsed();
+    let outcomes = Outcomes::now(&traffic)?.since(&outcomes_at_start);
     let cpu_seconds_in_window: Vec<f64> = procs
         .iter()
         .zip(&cpu_seconds_at_start)
@@ -476,6 +565,8 @@ async fn drive(
         latency_ms_p95: percentile(lat, 95),
         latency_ms_p99: percentile(lat, 99),
         rejected: json!(stats.rejected),
+        accounts: traffic.accounts.len(),
+        outcomes,
         disk_bytes_at_start,
         cpu_seconds_at_start,
         settlement,
@@ -593,12 +684,11 @@ async fn register_load(config: &BenchConfig, layout: &Layout) -> Result<Traffic,
             ))
         })
         .collect::<Result<Vec<_>, BenchError>>()?;
-    let mut traffic = Traffic::new(
-        &layout.chain_id,
-        coops,
-        config.members.max(1),
-        (config.members / 10).max(2),
-    );
+    let members = config
+        .members
+        .unwrap_or_else(|| members_for_rate(config.rate, coops.len()))
+        .max(1);
+    let mut traffic = Traffic::new(&layout.chain_id, coops, members, (members / 10).max(2));
     log(&format!(
         "registering {} members and merchants ...",
         traffic.accounts.len()
@@ -700,17 +790,31 @@ fn build_report(
     let node_cpu_in_window: f64 = s.cpu_seconds_in_window.iter().sum();
     let r = &s.reads;
     let disk_max = disk_per_tx.iter().copied().fold(0.0, f64::max);
+    let o = &s.outcomes;
     json!({
         "validators": config.validators,
         "observers": config.observers,
         "duration_s": config.duration_secs,
         "offered_rate": config.rate,
+        "members_per_coop": config.members.map_or(Value::Null, |m| json!(m)),
+        "accounts": s.accounts,
         "elapsed_s": round1(s.elapsed_secs),
         "submitted_txs": s.submitted,
         "committed_txs": s.committed,
         "committed_ok_total": s.committed_ok,
         "rejected_by_reason": s.rejected,
         "tps": round1(tps),
+        "in_window": {
+            "committed_txs": o.committed,
+            "applied_txs": o.applied,
+            "refused_txs": o.committed.saturating_sub(o.applied),
+            "applied_share_percent": round1(100.0 * o.applied as f64 / o.committed.max(1) as f64),
+            "applied_tps": round1(o.applied as f64 / secs),
+            "applied_payments": o.payments(),
+            "applied_payments_tps": round1(o.payments() as f64 / secs),
+            "applied_by_kind": o.applied_by_kind,
+            "refused_by_reason": o.refused,
+        },
         "latency_ms_p50": s.latency_ms_p50,
         "latency_ms_p95": s.latency_ms_p95,
         "latency_ms_p99": s.latency_ms_p99,
@@ -736,6 +840,7 @@ fn build_report(
             "nodes_seconds": round1(node_cpu_in_window),
             "node_cpu_ms_per_committed_tx": round1(1000.0 * node_cpu_in_window / committed as f64),
             "bench_process_seconds": round1(r.bench_cpu_seconds),
+            "bench_process_ms_per_committed_tx": round1(1000.0 * r.bench_cpu_seconds / committed as f64),
             "machine_busy_seconds": round1(r.machine_busy_seconds),
             "machine_idle_seconds": round1(r.machine_idle_seconds),
         },
@@ -789,19 +894,29 @@ fn phase_json(p: &Phase) -> Value {
 pub fn render_table(report: &Value) -> String {
     let mut out = String::new();
     out.push_str(&format!(
-        "kopnet bench: {} validators + {} observers, offered {} tx/s for {} s\n",
-        report["validators"], report["observers"], report["offered_rate"], report["duration_s"]
+        "kopnet bench: {} validators + {} observers, offered {} tx/s for {} s, {} demo accounts\n",
+        report["validators"],
+        report["observers"],
+        report["offered_rate"],
+        report["duration_s"],
+        report["accounts"]
     ));
     out.push_str(&format!(
         "  committed tx/s (observer)   {}\n  committed txs               {}\n  submitted txs               {}\n",
         report["tps"], report["committed_txs"], report["submitted_txs"]
+    ));
+    let w = &report["in_window"];
+    out.push_str(&format!(
+        "  applied / refused (window)  {} / {} of {} committed: {} % applied\n  applied tx/s                {} (payments {} /s)\n  refused by reason (window)  {}\n",
+        w["applied_txs"], w["refused_txs"], w["committed_txs"], w["applied_share_percent"],
+        w["applied_tps"], w["applied_payments_tps"], w["refused_by_reason"]
     ));
     out.push_str(&format!(
         "  latency p50/p95/p99 (ms)    {} / {} / {}\n",
         report["latency_ms_p50"], report["latency_ms_p95"], report["latency_ms_p99"]
     ));
     out.push_str(&format!(
-        "  peak RSS max (MB)           {}\n  disk bytes per tx (max)     {}\n  rejected                    {}\n",
+        "  peak RSS max (MB)           {}\n  disk bytes per tx (max)     {}\n  not applied (whole run)     {}\n",
         report["rss_mb_max"], report["disk_bytes_per_tx"], report["rejected_by_reason"]
     ));
     let settlement = &report["settlement"];
@@ -822,9 +937,10 @@ pub fn render_table(report: &Value) -> String {
     ));
     let cpu = &report["cpu_in_window"];
     out.push_str(&format!(
-        "  CPU in the window (s)       nodes {} ({} ms per committed tx), bench process {}, machine busy {} / idle {}\n",
-        cpu["nodes_seconds"], cpu["node_cpu_ms_per_committed_tx"], cpu["bench_process_seconds"],
-        cpu["machine_busy_seconds"], cpu["machine_idle_seconds"]
+        "  CPU in the window (s)       nodes {} ({} ms per committed tx), machine busy {} / idle {}\n  load driver CPU (s)         {} ({} ms per committed tx; the bench process, not counted in the nodes')\n",
+        cpu["nodes_seconds"], cpu["node_cpu_ms_per_committed_tx"],
+        cpu["machine_busy_seconds"], cpu["machine_idle_seconds"],
+        cpu["bench_process_seconds"], cpu["bench_process_ms_per_committed_tx"]
     ));
     let before = &report["without_readers"];
     if before.is_object() {
@@ -857,4 +973,18 @@ pub fn render_table(report: &Value) -> String {
         ));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn members_follow_the_rate_within_bounds() {
+        assert_eq!(members_for_rate(1_000, 5), 400);
+        assert_eq!(members_for_rate(2_500, 5), 1_000);
+        assert_eq!(members_for_rate(10, 5), MEMBERS_PER_COOP_MIN);
+        assert_eq!(members_for_rate(RATE_MAX, 5), MEMBERS_PER_COOP_MAX);
+        assert_eq!(members_for_rate(u64::MAX, 0), MEMBERS_PER_COOP_MAX);
+    }
 }

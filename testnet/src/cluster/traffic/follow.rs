@@ -119,12 +119,14 @@ impl Traffic {
             let Some(submission) = tracked.remove(&hash) else {
                 continue;
             };
+            let applied = result == "ok";
             stats.committed(hash, &submission, result, second);
-            releases.push(submission.slot);
+            releases.push((submission.slot, submission.reservation, applied));
         }
         drop(tracked);
         drop(stats);
-        for slot in releases {
+        for (slot, reservation, applied) in releases {
+            self.settle_budgets(&reservation, applied);
             self.release(slot);
         }
     }
@@ -136,7 +138,7 @@ impl Traffic {
             tracked.retain(|_, submission| {
                 let keep = submission.at.elapsed() < LOST_AFTER;
                 if !keep {
-                    lost.push(submission.slot);
+                    lost.push((submission.slot, submission.reservation));
                 }
                 keep
             });
@@ -146,7 +148,8 @@ impl Traffic {
                 *stats.rejected.entry("lost".into()).or_insert(0) += lost.len() as u64;
             }
         }
-        for slot in lost {
+        for (slot, reservation) in lost {
+            self.lost_budgets(&reservation);
             self.release(slot);
         }
     }

@@ -11,6 +11,10 @@
 //! - [`demo`]: the per-cooperative demo state and the setup that registers
 //!   and funds the demo accounts.
 //! - [`plan`]: what to send next, drawn from the [`Mix`], signed.
+//! - [`budget`]: every demo account's balance bounds as the driver knows
+//!   them from its own submissions, so that the load stays valid (no payer
+//!   planned below zero, no account above its cap; members topped up and
+//!   merchants cashed out as they go).
 //! - [`submit`]: the open-loop submission loop and what happens to a
 //!   submission that fails.
 //! - [`settle`]: acknowledging the settlement windows the chain's schedule
@@ -18,6 +22,7 @@
 //! - [`follow`]: matching commits to submissions, giving up lost ones.
 //! - [`stats`]: the figures reported ([`Stats`], [`percentile`]).
 
+mod budget;
 mod demo;
 mod follow;
 mod plan;
@@ -26,6 +31,7 @@ mod signer;
 mod stats;
 mod submit;
 
+pub use budget::{Budget, Budgets, Leg, Reservation};
 pub use demo::{CoopDemo, OPENING_BALANCE};
 pub use settle::{ClosedWindow, SettlementProgress};
 pub use signer::{Signer, SignerSlot};
@@ -33,6 +39,8 @@ pub use stats::{percentile, Stats};
 
 use super::mix::Mix;
 use kopnet_consensus::{Hash, Keypair, PublicKey};
+use kopnet_ledger::fees::{default_fee_rules, FeeRule};
+use kopnet_ledger::types::TierLimits;
 use kopnet_ledger::{Action, CoopId, Transaction, TxBody};
 use kopnet_node::api::client::{Client, ClientError};
 use rand::rngs::StdRng;
@@ -79,6 +87,14 @@ pub struct Traffic {
     mix: Mix,
     /// The settlement windows seen closed and acknowledged.
     settlement: Mutex<SettlementProgress>,
+    /// Each account's balance bounds (see [`budget`]), by account index.
+    budgets: Mutex<Budgets>,
+    /// Each account's home cooperative (index into `coops`) and whether it
+    /// is a merchant, by account index.
+    homes: Vec<(usize, bool)>,
+    /// The fee rules the chain charges (the genesis defaults, which
+    /// `kopnet testnet up` and `kopnet bench` use).
+    fee_rules: Vec<FeeRule>,
 }
 
 impl std::fmt::Debug for Traffic {
@@ -101,14 +117,25 @@ impl Traffic {
     ) -> Traffic {
         let mut accounts = Vec::new();
         let mut demos = Vec::new();
-        for (id, key, node) in coops {
+        let mut homes = Vec::new();
+        let mut budgets = Budgets::default();
+        let limits = TierLimits::default();
+        for (c, (id, key, node)) in coops.into_iter().enumerate() {
             let mut members = Vec::new();
             let mut merchants = Vec::new();
             for i in 0..members_per_coop + merchants_per_coop {
                 let k = Keypair::generate(&mut rand::rngs::OsRng);
                 let index = accounts.len();
                 accounts.push((k.public(), id.clone(), Mutex::new(Signer::new(k, 1))));
-                if i < members_per_coop {
+                let merchant = i >= members_per_coop;
+                homes.push((c, merchant));
+                // What `setup` registers: members with the opening balance
+                // at the registered tier, merchants empty at the business tier.
+                budgets.accounts.push(match merchant {
+                    false => Budget::new(OPENING_BALANCE, limits.registered),
+                    true => Budget::new(0, limits.business),
+                });
+                if !merchant {
                     members.push(index);
                 } else {
                     merchants.push(index);
@@ -131,6 +158,9 @@ impl Traffic {
             rng: Mutex::new(StdRng::from_entropy()),
             mix: Mix::default(),
             settlement: Mutex::default(),
+            budgets: Mutex::new(budgets),
+            homes,
+            fee_rules: default_fee_rules(),
         }
     }
 

@@ -8,6 +8,7 @@
 //! each ([`Traffic::settle_windows`]), so a run ends with every closed
 //! window settled.
 
+use super::budget::Reservation;
 use super::signer::SignerSlot;
 use super::{Traffic, TrafficError};
 use kopnet_consensus::Hash;
@@ -82,7 +83,7 @@ impl Traffic {
         kind: &'static str,
     ) -> Result<Hash, TrafficError> {
         let hash = self.sign_and_submit(c, action).await?;
-        self.track(hash, SignerSlot::Coop(c), kind);
+        self.track(hash, SignerSlot::Coop(c), kind, Reservation::default());
         Ok(hash)
     }
 

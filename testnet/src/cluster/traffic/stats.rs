@@ -2,6 +2,7 @@
 //! samples, commits per second and the acknowledged transactions — the
 //! figures `testnet up`, the bench and the fault runner report.
 
+use super::budget::Reservation;
 use super::signer::SignerSlot;
 use kopnet_consensus::Hash;
 use std::collections::BTreeMap;
@@ -22,6 +23,9 @@ pub struct Stats {
     pub committed_ok: u64,
     pub by_kind: BTreeMap<&'static str, u64>,
     pub rejected: BTreeMap<String, u64>,
+    /// Committed but refused by the ledger, by result code (a part of
+    /// `rejected`, which also counts submissions that never reached a block).
+    pub committed_refused: BTreeMap<String, u64>,
     pub latencies_ms: Vec<u64>,
     pub last_height: u64,
     pub per_second: Vec<(u64, u64)>,
@@ -40,6 +44,8 @@ pub(super) struct Submission {
     pub slot: SignerSlot,
     /// The label it is counted under once it commits.
     pub kind: &'static str,
+    /// What it reserved of the accounts' budgets.
+    pub reservation: Reservation,
 }
 
 impl Stats {
@@ -64,6 +70,7 @@ impl Stats {
             self.committed_ok += 1;
             *self.by_kind.entry(submission.kind).or_insert(0) += 1;
         } else {
+            *self.committed_refused.entry(result.clone()).or_insert(0) += 1;
             *self.rejected.entry(result).or_insert(0) += 1;
         }
         let room = self.per_second.len() < TRACKED_MAX;
@@ -82,6 +89,7 @@ impl Stats {
             self.committed_ok += 1;
             *self.by_kind.entry(kind).or_insert(0) += 1;
         } else {
+            *self.committed_refused.entry(code.to_string()).or_insert(0) += 1;
             *self.rejected.entry(code.to_string()).or_insert(0) += 1;
         }
     }

@@ -3,6 +3,7 @@
 //! in-flight permits; what the node refuses or never takes frees its signer
 //! (and its nonce, when the node did not use it).
 
+use super::budget::Reservation;
 use super::plan::Prepared;
 use super::signer::SignerSlot;
 use super::stats::{Submission, TRACKED_MAX};
@@ -41,24 +42,16 @@ impl Traffic {
                 _ = interval.tick() => {}
             }
             owed += per_tick;
-            // This tick's transactions, one batch request per node.
-            let mut batches: Vec<(Client, Vec<Prepared>)> = Vec::new();
-            while owed >= 1.0 {
-                owed -= 1.0;
-                // A picked signer may still have a transaction in flight:
-                // pick again (bounded) rather than offer less than `rate`.
-                let Some(prepared) = (0..PICK_TRIES_MAX).find_map(|_| self.prepare()) else {
-                    continue;
-                };
-                let base = prepared.node.base().to_string();
-                match batches
-                    .iter_mut()
-                    .find(|(node, list)| node.base() == base && list.len() < SUBMIT_BATCH_TXS_MAX)
-                {
-                    Some((_, list)) => list.push(prepared),
-                    None => batches.push((prepared.node.clone(), vec![prepared])),
-                }
-            }
+            let count = owed.floor();
+            owed -= count;
+            // Drawing, planning and signing run on a blocking thread, off
+            // the runtime that sends, follows commits and settles.
+            let me = self.clone();
+            let Ok(batches) =
+                tokio::task::spawn_blocking(move || me.prepare_tick(count as usize)).await
+            else {
+                continue;
+            };
             for (node, batch) in batches {
                 let count = u32::try_from(batch.len()).unwrap_or(u32::MAX);
                 let Ok(permit) = permits.clone().try_acquire_many_owned(count) else {
@@ -76,6 +69,27 @@ impl Traffic {
         }
     }
 
+    /// `count` transactions for one tick, signed, in one batch per node.
+    fn prepare_tick(&self, count: usize) -> Vec<(Client, Vec<Prepared>)> {
+        let mut batches: Vec<(Client, Vec<Prepared>)> = Vec::new();
+        for _ in 0..count {
+            // A picked signer may still have a transaction in flight:
+            // pick again (bounded) rather than offer less than `rate`.
+            let Some(prepared) = (0..PICK_TRIES_MAX).find_map(|_| self.prepare()) else {
+                continue;
+            };
+            let base = prepared.node.base().to_string();
+            match batches
+                .iter_mut()
+                .find(|(node, list)| node.base() == base && list.len() < SUBMIT_BATCH_TXS_MAX)
+            {
+                Some((_, list)) => list.push(prepared),
+                None => batches.push((prepared.node.clone(), vec![prepared])),
+            }
+        }
+        batches
+    }
+
     /// Send one batch to `node`; track what it took, release what it refused.
     async fn send_batch(&self, node: &Client, batch: &[Prepared]) {
         let txs: Vec<Transaction> = batch.iter().map(|p| p.tx.clone()).collect();
@@ -83,7 +97,9 @@ impl Traffic {
             Ok(results) => {
                 for (prepared, result) in batch.iter().zip(results) {
                     match result {
-                        Ok(hash) => self.track(hash, prepared.slot, prepared.kind),
+                        Ok(hash) => {
+                            self.track(hash, prepared.slot, prepared.kind, prepared.reservation)
+                        }
                         Err(e) => {
                             let code = e.code().unwrap_or("unreachable").to_string();
                             self.failed(prepared, code).await;
@@ -101,19 +117,42 @@ impl Traffic {
     }
 
     /// A submission the node took: wait for it in a block.
-    pub(super) fn track(&self, hash: Hash, slot: SignerSlot, kind: &'static str) {
+    pub(super) fn track(
+        &self,
+        hash: Hash,
+        slot: SignerSlot,
+        kind: &'static str,
+        reservation: Reservation,
+    ) {
         if let Ok(mut tracked) = self.tracked.lock() {
+            // Past the bound it is not followed: its reservation stays, as
+            // for a lost one (both bounds stay true).
             if tracked.len() < TRACKED_MAX {
                 let submission = Submission {
                     at: Instant::now(),
                     slot,
                     kind,
+                    reservation,
                 };
                 tracked.insert(hash, submission);
             }
         }
         if let Ok(mut stats) = self.stats.lock() {
             stats.submitted += 1;
+        }
+    }
+
+    /// A planned transaction was applied or refused (see [`super::budget`]).
+    pub(super) fn settle_budgets(&self, reservation: &Reservation, applied: bool) {
+        if let Ok(mut budgets) = self.budgets.lock() {
+            budgets.settle(reservation, applied);
+        }
+    }
+
+    /// A planned transaction's fate is unknown: keep its reservations.
+    pub(super) fn lost_budgets(&self, reservation: &Reservation) {
+        if let Ok(mut budgets) = self.budgets.lock() {
+            budgets.lost(reservation);
         }
     }
 
@@ -126,6 +165,7 @@ impl Traffic {
 
     /// A prepared transaction was never sent: free its signer's slot and nonce.
     fn unsent(&self, prepared: &Prepared) {
+        self.settle_budgets(&prepared.reservation, false);
         if let Some(Ok(mut signer)) = self.signer_cell(prepared.slot).map(|c| c.lock()) {
             signer.in_flight = signer.in_flight.saturating_sub(1);
             signer.give_back(prepared.tx.body.nonce);
@@ -138,6 +178,11 @@ impl Traffic {
     /// is in flight, resync the signer's nonce from the node.
     async fn failed(&self, prepared: &Prepared, code: String) {
         let used = code == "stale_nonce" || code == "nonce_taken";
+        // Without an answer the node may have taken it: it may still apply.
+        match code.as_str() {
+            "unreachable" => self.lost_budgets(&prepared.reservation),
+            _ => self.settle_budgets(&prepared.reservation, false),
+        }
         if let Ok(mut stats) = self.stats.lock() {
             *stats.rejected.entry(code).or_insert(0) += 1;
         }
