@@ -129,13 +129,26 @@ pub(super) fn parse_address(text: &str) -> ApiResult<PublicKey> {
 
 /// A transaction by hash: committed (two point reads of the store, no block
 /// decoded), pending in the mempool, or recently refused.
+/// The height of the committed view: what reads answer from.
+fn committed_view_height(state: &ApiState) -> u64 {
+    committed(state).height
+}
+
 pub async fn tx(State(state): State<ApiState>, Path(hash): Path<String>) -> ApiResult<Json<Value>> {
     let hash = parse_hash(&hash)?;
     let committed = blocking(&state, move |node| {
         node.chain.committed_tx(&hash).map_err(internal)
     })
     .await?;
-    if let Some((record, tx)) = committed {
+    // A transaction counts as committed once the committed view (what every
+    // other read answers from) has its block: the store has it a moment
+    // earlier, and a client that saw "committed" must then find its effects
+    // (a proposal, a balance) in the next read. Until then it is pending.
+    let view_height = committed_view_height(&state);
+    let in_block_being_committed = committed
+        .as_ref()
+        .is_some_and(|(record, _)| record.height > view_height);
+    if let Some((record, tx)) = committed.filter(|(record, _)| record.height <= view_height) {
         let mut body = match tx {
             Some(tx) => tx_json(&tx, &hash, Some(&record)),
             None => json!({"hash": hash.to_hex(), "height": record.height}),
@@ -143,13 +156,14 @@ pub async fn tx(State(state): State<ApiState>, Path(hash): Path<String>) -> ApiR
         body["status"] = json!("committed");
         return Ok(Json(body));
     }
-    if state
-        .node
-        .host
-        .mempool
-        .lock()
-        .map(|m| m.contains(&hash))
-        .unwrap_or(false)
+    if in_block_being_committed
+        || state
+            .node
+            .host
+            .mempool
+            .lock()
+            .map(|m| m.contains(&hash))
+            .unwrap_or(false)
     {
         return Ok(Json(json!({"hash": hash.to_hex(), "status": "pending"})));
     }

@@ -147,7 +147,7 @@ fn fail_at_next_block(node: &mut Node, fault: StorageFault) -> (u64, Hash) {
     let error = node.run_until(before.0 + 5).unwrap_err();
     let failed_at = node.host().height() + 1;
     assert!(
-        matches!(error, HostError::Commit { height, .. } if height == failed_at),
+        matches!(error, HostError::Store { height, .. } if height == failed_at),
         "{error}"
     );
     assert!(node.store.fired().is_some());
