@@ -5,11 +5,12 @@
 //! ledger's quote on the [`crate::city`] ledger, as the route does on the
 //! node's.
 
-use crate::city::with_city;
+use crate::city::{coop, with_city, City};
 use crate::wire;
 use crate::Outcome;
 use base64::Engine as _;
-use kopnet_consensus::PublicKey;
+use kopnet_consensus::{codec, PublicKey};
+use kopnet_ledger::testkit::{key_for, DEMO_COOPERATIVES};
 use kopnet_ledger::Action;
 use kopnet_node::api::{
     check_batch_size, decode_tx_text, ApiError, IsolateBody, QuoteBody, SubmitBatchBody,
@@ -98,14 +99,47 @@ pub fn post_quote(data: &[u8]) -> Outcome {
         Ok(signer) => signer,
         Err(e) => return Outcome::refused(format!("bad_address: {e}")),
     };
+    quote_on_city(&signer, &body.action)
+}
+
+/// The signers [`quote`] picks from by its first byte: members, the
+/// merchant, every cooperative, and a key the ledger does not know.
+fn quote_signer(city: &City, selector: u8) -> PublicKey {
+    let mut keys = vec![city.member, city.merchant];
+    keys.extend(DEMO_COOPERATIVES.iter().map(|(slug, _)| coop(slug)));
+    keys.push(key_for("nobody").public());
+    keys.get(usize::from(selector) % keys.len())
+        .copied()
+        .unwrap_or(city.member)
+}
+
+/// The quote of `POST /v1/quote` past its JSON: one byte choosing the
+/// signer, then the action in the codec's encoding, which mutates into
+/// other valid actions far more often than JSON text does (so the
+/// fuzzer reaches the ledger's rules, not only the JSON parser). The same
+/// checks as [`post_quote`].
+pub fn quote(data: &[u8]) -> Outcome {
+    let Some((selector, rest)) = data.split_first() else {
+        return Outcome::refused("empty");
+    };
+    let action: Action = match codec::decode(rest) {
+        Ok(action) => action,
+        Err(e) => return Outcome::refused(e),
+    };
+    let json = serde_json::to_value(&action).expect("an action has a JSON form");
+    let back: Action = serde_json::from_value(json.clone()).expect("its JSON form parses");
+    assert_eq!(back, action, "JSON round trip of {json}");
+    let signer = with_city(|city| quote_signer(city, *selector));
+    quote_on_city(&signer, &action)
+}
+
+/// `Ledger::quote` on the city's ledger, as the route calls it, and the
+/// properties of its answer.
+fn quote_on_city(signer: &PublicKey, action: &Action) -> Outcome {
     with_city(|city| {
         let root = city.ledger.state_root();
-        let quote = city.ledger.quote(&signer, &body.action);
-        assert_eq!(
-            city.ledger.quote(&signer, &body.action),
-            quote,
-            "deterministic"
-        );
+        let quote = city.ledger.quote(signer, action);
+        assert_eq!(city.ledger.quote(signer, action), quote, "deterministic");
         assert_eq!(city.ledger.state_root(), root, "a quote changes nothing");
         match quote {
             Ok(quote) => {
@@ -116,7 +150,7 @@ pub fn post_quote(data: &[u8]) -> Outcome {
                     );
                 }
                 let moved: i128 = quote.deltas.iter().map(|(_, d)| d).sum();
-                let created = match &body.action {
+                let created = match action {
                     // Cash in becomes e-money; e-money out becomes cash.
                     Action::Mint { amount, .. } | Action::CashIn { amount, .. } => {
                         i128::from(*amount)
@@ -126,7 +160,7 @@ pub fn post_quote(data: &[u8]) -> Outcome {
                     }
                     _ => 0,
                 };
-                assert_eq!(moved, created, "money is conserved: {quote:?}");
+                assert_eq!(moved, created, "money is conserved: {action:?} {quote:?}");
                 Outcome::Accepted
             }
             Err(rejection) => Outcome::refused(rejection),

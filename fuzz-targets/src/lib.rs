@@ -63,6 +63,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("post_tx", http::post_tx),
     ("post_txs", http::post_txs),
     ("post_quote", http::post_quote),
+    ("quote", http::quote),
     ("post_admin_isolate", http::post_admin_isolate),
     ("qris", qris::qris),
     ("config", files::config),

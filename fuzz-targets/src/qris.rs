@@ -23,19 +23,24 @@ pub fn qris(data: &[u8]) -> Outcome {
     let Ok(text) = std::str::from_utf8(data) else {
         return Outcome::refused("not UTF-8");
     };
-    let mut outcome = Outcome::refused("no form parsed");
+    // Accepted if either form is; else the refusal of the form with the
+    // CRC appended (the one that gets past the checksum).
+    let mut outcome = None;
     for payload in forms(text) {
         match PaymentRequest::parse(&payload) {
             Ok(request) => {
                 check_request(&request, &payload);
-                outcome = Outcome::Accepted;
+                outcome = Some(Outcome::Accepted);
             }
             Err(e) => {
                 assert!(!e.kind().is_empty() && !e.to_string().is_empty());
+                if outcome != Some(Outcome::Accepted) {
+                    outcome = Some(Outcome::refused(format!("{}: {e}", e.kind())));
+                }
             }
         }
     }
-    outcome
+    outcome.unwrap_or_else(|| Outcome::refused("no form"))
 }
 
 /// An accepted request passes the encoder's checks, encodes to a payload

@@ -28,6 +28,7 @@ pub fn all() -> Vec<(&'static str, Vec<Vec<u8>>)> {
             ("post_tx", post_tx(city)),
             ("post_txs", post_txs(city)),
             ("post_quote", post_quote(city)),
+            ("quote", quotes(city)),
             ("post_admin_isolate", post_admin_isolate()),
             ("qris", qris_payloads(city)),
             ("config", configs()),
@@ -229,6 +230,78 @@ fn post_quote(city: &City) -> Vec<Vec<u8>> {
         .collect()
 }
 
+/// For the `quote` target: a signer selector (0 the member, 2 its home
+/// cooperative, 5 the cash-in agent; see `http::quote_signer`) and an
+/// encoded action.
+fn quotes(city: &City) -> Vec<Vec<u8>> {
+    let id = |slug: &str| CoopId::new(slug).unwrap_or_else(|_| CoopId::network());
+    let actions = [
+        (
+            0u8,
+            Action::Payment {
+                to: city.merchant,
+                amount: 12_500,
+                memo: "es teh".into(),
+                idempotency_id: [9; 16],
+            },
+        ),
+        (
+            0,
+            Action::CashOut {
+                agent: id("angkot-maju"),
+                amount: 50_000,
+            },
+        ),
+        (
+            2,
+            Action::Mint {
+                member: city.member,
+                amount: 1_000,
+            },
+        ),
+        (
+            2,
+            Action::Burn {
+                member: city.member,
+                amount: 1_000,
+            },
+        ),
+        (
+            2,
+            Action::RegisterMember {
+                member: key_for("citra").public(),
+                kind: kopnet_ledger::AccountKind::Member,
+                tier: kopnet_ledger::KycTier::Registered,
+            },
+        ),
+        (
+            5,
+            Action::CashIn {
+                agent: id("taksi-bersama"),
+                member: city.member,
+                amount: 5_000,
+            },
+        ),
+        (
+            2,
+            Action::Propose {
+                action: kopnet_ledger::GovAction::SetNetDebitCap {
+                    id: id("pasar-makmur"),
+                    ndc: 50_000_000,
+                },
+            },
+        ),
+    ];
+    actions
+        .iter()
+        .filter_map(|(selector, action)| {
+            let mut bytes = vec![*selector];
+            bytes.extend(codec::encode(action).ok()?);
+            Some(bytes)
+        })
+        .collect()
+}
+
 fn post_admin_isolate() -> Vec<Vec<u8>> {
     vec![
         json_bytes(json!({ "isolated": true })),
@@ -254,7 +327,7 @@ fn qris_payloads(city: &City) -> Vec<Vec<u8>> {
     for r in [&request, &plain] {
         if let Ok(payload) = r.encode() {
             // Without its CRC field: the target appends a correct one.
-            out.push(payload[..payload.len() - 8].as_bytes().to_vec());
+            out.push(payload.as_bytes()[..payload.len() - 8].to_vec());
             out.push(payload.into_bytes());
         }
     }
