@@ -34,12 +34,18 @@ impl NetworkGenesis {
             path: path.display().to_string(),
             reason: e.to_string(),
         })?;
+        Self::parse(&text, &path.display().to_string())
+    }
+
+    /// Parse and check the text of a genesis file; `origin` names it in
+    /// errors.
+    pub fn parse(text: &str, origin: &str) -> Result<NetworkGenesis, GenesisFileError> {
         let invalid = |reason: String| GenesisFileError::Invalid {
-            path: path.display().to_string(),
+            path: origin.to_string(),
             reason,
         };
         let genesis: NetworkGenesis =
-            serde_json::from_str(&text).map_err(|e| invalid(e.to_string()))?;
+            serde_json::from_str(text).map_err(|e| invalid(e.to_string()))?;
         genesis
             .ledger
             .validate()

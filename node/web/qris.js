@@ -1,7 +1,7 @@
 // EMVCo merchant-presented payment requests (the format QRIS builds on), with
 // kopnet's merchant-account template: tag 26 = { 00: "ID.KOPNET", 01: address }.
 // Mirrors node/src/web/qris.rs; both are checked against test/vectors.json.
-import { isAddress } from "./address.js";
+import { fromAddress, isAddress, toAddress } from "./address.js";
 
 export const GUI = "ID.KOPNET";
 
@@ -21,6 +21,7 @@ export class QrisError extends Error {
   constructor(kind, detail) {
     super(detail ? `${kind}: ${detail}` : kind);
     this.kind = kind;
+    this.detail = detail ?? null;
   }
 }
 
@@ -37,8 +38,13 @@ export function encode({ to, amount, name, city, mcc = "0000", reference }) {
   return out + crc16(out).toString(16).toUpperCase().padStart(4, "0");
 }
 
-function fields(text) {
-  const out = [];
+// Parsing follows the numbered rules in node/src/web/qris.rs step by step,
+// so both give the same verdict (the same kind and field) on every payload;
+// fuzz/corpus/qris is replayed through both (test/qris-corpus.json).
+
+/** `ID LEN VALUE` fields in order; an id twice is refused. */
+function fields(text, parent) {
+  const out = new Map();
   let at = 0;
   while (at < text.length) {
     const head = text.slice(at, at + 4);
@@ -48,39 +54,55 @@ function fields(text) {
     if (len === 0) throw new QrisError("bad_header");
     const value = text.slice(at + 4, at + 4 + len);
     if (value.length < len) throw new QrisError("truncated");
-    out.push([head.slice(0, 2), value]);
+    const tag = head.slice(0, 2);
+    if (out.has(tag)) throw new QrisError("duplicate_field", parent ? `${parent}.${tag}` : tag);
+    out.set(tag, value);
     at += 4 + len;
   }
   return out;
 }
 
-/** Parse a scanned payload; throws QrisError with a `kind`. */
+/** The payee of the one kopnet merchant-account template among 26..51. */
+function kopnetPayee(map) {
+  let found = null;
+  for (let t = 26; t <= 51; t++) {
+    const tag = String(t);
+    if (!map.has(tag)) continue;
+    const sub = fields(map.get(tag), tag);
+    if ((sub.get("00") ?? "").toUpperCase() !== GUI) continue;
+    if (found) throw new QrisError("duplicate_field", GUI);
+    found = sub;
+  }
+  const to = found?.get("01");
+  if (to === undefined) throw new QrisError("not_kopnet");
+  return to;
+}
+
+const text = (map, tag, max) => {
+  const v = map.get(tag);
+  if (v.length > max) throw new QrisError("bad_field", tag);
+  return v;
+};
+
+/** Parse a scanned payload; throws QrisError with a `kind` (and the field as `detail`). */
 export function parse(payload) {
-  const p = String(payload ?? "").trim();
-  if (!p || p.length > 512) throw new QrisError("bad_length");
+  const p = String(payload ?? "").replace(/^[ \t\n\r\f]+|[ \t\n\r\f]+$/g, "");
   if (!printable(p)) throw new QrisError("bad_character");
+  if (!p || p.length > 512) throw new QrisError("bad_length");
   const body = p.slice(0, -4);
   if (p.length < 8 || !body.endsWith("6304")) throw new QrisError("missing_crc");
   const want = crc16(body).toString(16).toUpperCase().padStart(4, "0");
   if (p.slice(-4).toUpperCase() !== want) throw new QrisError("bad_crc");
-  const list = fields(body.slice(0, -4));
-  if (!list.length || list[0][0] !== "00" || list[0][1] !== "01") throw new QrisError("bad_field", "00");
-  const map = new Map();
-  for (const [t, v] of list) {
-    if (map.has(t)) throw new QrisError("duplicate_field", t);
-    map.set(t, v);
-  }
-  let to = null;
-  for (let t = 26; t <= 51 && !to; t++) {
-    const v = map.get(String(t));
-    if (!v) continue;
-    const sub = new Map(fields(v));
-    if ((sub.get("00") ?? "").toUpperCase() === GUI) to = sub.get("01") ?? null;
-  }
-  if (!to) throw new QrisError("not_kopnet");
-  if (!isAddress(to)) throw new QrisError("bad_address");
+  const map = fields(body.slice(0, -4), null);
+  const [first] = map;
+  if (!first || first[0] !== "00" || first[1] !== "01") throw new QrisError("bad_field", "00");
+  const to = kopnetPayee(map);
+  if (!isAddress(to) || toAddress(fromAddress(to)) !== to) throw new QrisError("bad_address");
   for (const t of ["52", "53", "58", "59", "60"]) if (!map.has(t)) throw new QrisError("missing_field", t);
   if (map.get("53") !== "360") throw new QrisError("bad_field", "53");
+  if (!/^\d{4}$/.test(map.get("52"))) throw new QrisError("bad_field", "52");
+  const name = text(map, "59", 25);
+  const city = text(map, "60", 15);
   let amount = null;
   if (map.has("54")) {
     const m = /^(\d{1,13})(?:\.0*)?$/.exec(map.get("54"));
@@ -88,6 +110,7 @@ export function parse(payload) {
     amount = Number(m[1]);
   }
   let reference = null;
-  if (map.has("62")) reference = new Map(fields(map.get("62"))).get("05") ?? null;
-  return { to, amount, name: map.get("59"), city: map.get("60"), mcc: map.get("52"), reference };
+  if (map.has("62")) reference = fields(map.get("62"), "62").get("05") ?? null;
+  if (reference !== null && reference.length > 25) throw new QrisError("bad_field", "62");
+  return { to, amount, name, city, mcc: map.get("52"), reference };
 }

@@ -3,7 +3,8 @@ import { runChecks } from "./selftest-core.js";
 const summary = document.getElementById("summary");
 try {
   const vectors = await (await fetch("/static/test/vectors.json")).json();
-  const results = await runChecks(vectors);
+  const qrisCorpus = await (await fetch("/static/test/qris-corpus.json")).json();
+  const results = await runChecks(vectors, qrisCorpus);
   const list = document.getElementById("results");
   for (const r of results) {
     const li = document.createElement("li");

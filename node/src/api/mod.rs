@@ -20,6 +20,11 @@ mod write;
 pub use crate::http_error::{ApiError, ApiResult};
 /// Page sizes and cursors of the list endpoints.
 pub use queries::paging;
+/// The POST routes' bodies and the checks on them that need no node (for
+/// the fuzz targets in `fuzz-targets/`).
+pub use write::{
+    check_batch_size, decode_tx_text, IsolateBody, QuoteBody, SubmitBatchBody, SubmitBody,
+};
 
 use crate::http::admin::AdminAccess;
 use crate::http::Front;

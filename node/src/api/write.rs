@@ -40,7 +40,11 @@ pub fn json_error(rejection: JsonRejection) -> ApiError {
     ApiError::new(status, code, rejection.body_text())
 }
 
-fn decode_tx_text(text: &str) -> ApiResult<Vec<u8>> {
+/// The transaction bytes a submitted `tx` string stands for: hex when it
+/// is an even number of hex digits, else standard base64 (surrounding
+/// whitespace ignored); `bad_encoding` otherwise. Needs no node, so the
+/// fuzz targets (`fuzz-targets/`) run it as the route does.
+pub fn decode_tx_text(text: &str) -> ApiResult<Vec<u8>> {
     let text = text.trim();
     let is_hex = !text.is_empty()
         && text.len().is_multiple_of(2)
@@ -173,7 +177,9 @@ pub async fn submit_txs(
     Ok(submit_batch(&state, body).await?)
 }
 
-fn check_batch_size(body: &SubmitBatchBody, txs_max: usize) -> ApiResult<()> {
+/// `empty_batch` or `batch_too_large` unless a batch holds 1 to
+/// `txs_max` (`http.txs_per_request_max`) transactions.
+pub fn check_batch_size(body: &SubmitBatchBody, txs_max: usize) -> ApiResult<()> {
     if body.txs.is_empty() {
         return Err(ApiError::bad_request("empty_batch", "txs is empty"));
     }

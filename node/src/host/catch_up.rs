@@ -234,7 +234,7 @@ pub fn serve<S: Storage>(state: &HostState<S>, request: &SyncRequest) -> SyncRes
 /// always the first one (a block alone always fits a wire message: blocks
 /// are bounded well below [`crate::wire::WIRE_BYTES_MAX`]). Stops at the
 /// first height `read` cannot supply.
-pub(crate) fn page(
+pub fn page(
     from: u64,
     limit: u32,
     height: u64,

@@ -75,6 +75,7 @@ pub const ASSETS: &[Asset] = &[
     asset!("icon.svg", SVG),
     asset!("manifest.json", JSON_TYPE),
     asset!("test/vectors.json", JSON_TYPE),
+    asset!("test/qris-corpus.json", JSON_TYPE),
 ];
 
 /// Look up an embedded file by name.

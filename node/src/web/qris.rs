@@ -13,10 +13,40 @@
 //!
 //! The parser takes untrusted text (a scanned code) and never panics: every
 //! problem is a [`QrisError`]. The wallet has the same encoder/parser in
-//! `node/web/qris.js`; both are checked against `node/web/test/vectors.json`.
+//! `node/web/qris.js`; both are checked against `node/web/test/vectors.json`,
+//! and both must give the same verdict on every entry of the fuzzing corpus
+//! (`fuzz/corpus/qris/`, replayed through the JavaScript from
+//! `node/web/test/qris-corpus.json`; see `FUZZING.md`).
+//!
+//! ## The parsing rules (the JavaScript follows the same steps in order)
+//!
+//! 1. Trim ASCII whitespace (space, tab, CR, LF, form feed) at both ends.
+//! 2. Every character must be printable ASCII (`0x20..=0x7E`), else
+//!    `bad_character`; then the length must be 1..=512, else `bad_length`.
+//! 3. The payload must end with `"6304"` and four hex digits (`missing_crc`)
+//!    that equal the CRC of everything before them (`bad_crc`, any case).
+//! 4. The fields before the CRC field are split as `ID LEN VALUE`
+//!    (`truncated`, `bad_header` for non-digits or a zero length); an id
+//!    that appears twice is refused (`duplicate_field`). The first field
+//!    must be `00` = `"01"` (`bad_field` 00).
+//! 5. Every merchant-account template present (26..=51, in order) is split
+//!    the same way, duplicate sub-tags refused (`duplicate_field` `26.01`).
+//!    Exactly one may carry `00` = `ID.KOPNET` (any case): none is
+//!    `not_kopnet`, two is `duplicate_field` `ID.KOPNET` (two payees in one
+//!    code is a conflict, never a choice). Its `01` is the payee
+//!    (`not_kopnet` without it), a valid address written exactly as the
+//!    address encoder writes it (`bad_address`).
+//! 6. Fields 52, 53, 58, 59, 60 must be present, checked in that order
+//!    (`missing_field`); then 53 must be `360`, 52 four digits, 59 at most
+//!    25 characters, 60 at most 15 (`bad_field`).
+//! 7. 54 (optional): 1 to 13 digits, an optional `.` and zeros only, not
+//!    zero (`bad_field` 54).
+//! 8. 62 (optional) is split like a template (duplicates refused); its `05`
+//!    is the reference, at most 25 characters (`bad_field` 62).
+//!
+//! Field 01 (point of initiation) and other fields are not interpreted.
 
 use kopnet_consensus::PublicKey;
-use std::collections::BTreeMap;
 
 /// kopnet's globally unique identifier in the merchant-account template.
 pub const KOPNET_GUI: &str = "ID.KOPNET";
@@ -59,8 +89,11 @@ pub enum QrisError {
     BadCharacter,
     #[error("field at offset {0} is truncated")]
     Truncated(usize),
-    #[error("field id or length at offset {0} is not two digits")]
+    #[error("field id or length at offset {0} is not two digits, or the length is zero")]
     BadHeader(usize),
+    /// A field id twice at one level (`"54"`), a sub-tag twice in a
+    /// template (`"26.01"`), or two kopnet merchant accounts
+    /// (`"ID.KOPNET"`).
     #[error("field {0} appears twice")]
     DuplicateField(String),
     #[error("payload must end with the CRC field 63 (length 04)")]
@@ -80,6 +113,36 @@ pub enum QrisError {
     BadAddress(String),
 }
 
+impl QrisError {
+    /// The error's name as the wallet's JavaScript parser reports it
+    /// (`QrisError.kind` in `node/web/qris.js`).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            QrisError::BadLength => "bad_length",
+            QrisError::BadCharacter => "bad_character",
+            QrisError::Truncated(_) => "truncated",
+            QrisError::BadHeader(_) => "bad_header",
+            QrisError::DuplicateField(_) => "duplicate_field",
+            QrisError::MissingCrc => "missing_crc",
+            QrisError::BadCrc { .. } => "bad_crc",
+            QrisError::MissingField(_) => "missing_field",
+            QrisError::BadField { .. } => "bad_field",
+            QrisError::NotKopnet => "not_kopnet",
+            QrisError::BadAddress(_) => "bad_address",
+        }
+    }
+
+    /// The field the error names, as the JavaScript parser's `detail`
+    /// (`"54"`, `"26.01"`, `"ID.KOPNET"`), if it names one.
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            QrisError::DuplicateField(tag) => Some(tag),
+            QrisError::MissingField(tag) | QrisError::BadField { tag, .. } => Some(tag),
+            _ => None,
+        }
+    }
+}
+
 /// CRC-16/CCITT-FALSE (poly 0x1021, init 0xFFFF, no reflection, no final xor).
 pub fn crc16(data: &[u8]) -> u16 {
     let mut crc: u16 = 0xFFFF;
@@ -94,6 +157,15 @@ pub fn crc16(data: &[u8]) -> u16 {
         }
     }
     crc
+}
+
+/// `body` followed by the CRC field: `"6304"` and the CRC of
+/// `body + "6304"` in four upper-case hex digits.
+pub fn with_crc(body: &str) -> String {
+    let mut out = format!("{body}6304");
+    let crc = crc16(out.as_bytes());
+    out.push_str(&format!("{crc:04X}"));
+    out
 }
 
 fn tlv(out: &mut String, tag: &str, value: &str) {
@@ -122,18 +194,34 @@ fn check_text(tag: &'static str, text: &str, max: usize) -> Result<(), QrisError
     Ok(())
 }
 
+/// A valid address, written exactly as [`PublicKey::to_address`] writes it
+/// (no spaces around it): one payee has one spelling.
+fn check_address(to: &str) -> Result<(), QrisError> {
+    let key = PublicKey::from_address(to).map_err(|e| QrisError::BadAddress(e.to_string()))?;
+    if key.to_address() != to {
+        return Err(QrisError::BadAddress("not in canonical form".into()));
+    }
+    Ok(())
+}
+
+fn check_mcc(mcc: &str) -> Result<(), QrisError> {
+    if mcc.len() != 4 || !mcc.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(QrisError::BadField {
+            tag: "52",
+            why: "merchant category code must be four digits",
+        });
+    }
+    Ok(())
+}
+
 impl PaymentRequest {
-    /// Check the fields an encoder must respect.
+    /// Check the fields an encoder must respect. Everything
+    /// [`PaymentRequest::parse`] returns passes it.
     pub fn validate(&self) -> Result<(), QrisError> {
-        PublicKey::from_address(&self.to).map_err(|e| QrisError::BadAddress(e.to_string()))?;
+        check_address(&self.to)?;
         check_text("59", &self.name, NAME_LEN_MAX)?;
         check_text("60", &self.city, CITY_LEN_MAX)?;
-        if self.mcc.len() != 4 || !self.mcc.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(QrisError::BadField {
-                tag: "52",
-                why: "merchant category code must be four digits",
-            });
-        }
+        check_mcc(&self.mcc)?;
         if let Some(amount) = self.amount {
             if amount == 0 || amount > AMOUNT_MAX {
                 return Err(QrisError::BadField {
@@ -175,25 +263,21 @@ impl PaymentRequest {
             tlv(&mut extra, "05", reference);
             tlv(&mut out, "62", &extra);
         }
-        out.push_str("6304");
-        let crc = crc16(out.as_bytes());
-        out.push_str(&format!("{crc:04X}"));
-        Ok(out)
+        Ok(with_crc(&out))
     }
 
-    /// Parse and check a scanned payload.
+    /// Parse and check a scanned payload, by the rules in the module docs.
     pub fn parse(payload: &str) -> Result<PaymentRequest, QrisError> {
-        let payload = payload.trim();
-        if payload.is_empty() || payload.len() > PAYLOAD_LEN_MAX {
-            return Err(QrisError::BadLength);
-        }
+        let payload = payload.trim_matches(|c| matches!(c, ' ' | '\t' | '\n' | '\r' | '\x0c'));
         if !printable(payload) {
             return Err(QrisError::BadCharacter);
         }
+        if payload.is_empty() || payload.len() > PAYLOAD_LEN_MAX {
+            return Err(QrisError::BadLength);
+        }
         // The CRC field is the last 8 characters: "6304" + 4 hex digits.
-        let split = payload.len().checked_sub(4).ok_or(QrisError::MissingCrc)?;
-        let (body, found) = payload.split_at(split);
-        if !body.ends_with("6304") {
+        let (body, found) = payload.split_at(payload.len().saturating_sub(4));
+        if payload.len() < 8 || !body.ends_with("6304") {
             return Err(QrisError::MissingCrc);
         }
         let expected = format!("{:04X}", crc16(body.as_bytes()));
@@ -203,66 +287,73 @@ impl PaymentRequest {
                 found: found.to_string(),
             });
         }
-        let fields = parse_tlv(body.get(..body.len() - 4).unwrap_or(""), 0)?;
-        if fields.first().map(|(t, v)| (t.as_str(), v.as_str())) != Some(("00", "01")) {
+        let fields = Fields::parse(body.get(..body.len() - 4).unwrap_or(""), None, 0)?;
+        if fields.list.first().map(|(t, v)| (t.as_str(), v.as_str())) != Some(("00", "01")) {
             return Err(QrisError::BadField {
                 tag: "00",
                 why: "payload format indicator must come first and be 01",
             });
         }
-        let mut map: BTreeMap<String, String> = BTreeMap::new();
-        for (tag, value) in fields {
-            if map.insert(tag.clone(), value).is_some() {
-                return Err(QrisError::DuplicateField(tag));
-            }
+        let to = kopnet_payee(&fields)?;
+        check_address(&to)?;
+        for tag in ["52", "53", "58", "59", "60"] {
+            fields.get(tag).ok_or(QrisError::MissingField(tag))?;
         }
-        let get = |tag: &'static str| map.get(tag).ok_or(QrisError::MissingField(tag));
-        // Merchant-account templates are tags 26..=51; find kopnet's.
-        let mut to = None;
-        for tag in 26..=51 {
-            if let Some(value) = map.get(&tag.to_string()) {
-                let sub = parse_tlv(value, 0)?;
-                let gui = sub.iter().find(|(t, _)| t == "00").map(|(_, v)| v.as_str());
-                if gui.is_some_and(|g| g.eq_ignore_ascii_case(KOPNET_GUI)) {
-                    to = sub.into_iter().find(|(t, _)| t == "01").map(|(_, v)| v);
-                    break;
-                }
-            }
-        }
-        let to = to.ok_or(QrisError::NotKopnet)?;
-        PublicKey::from_address(&to).map_err(|e| QrisError::BadAddress(e.to_string()))?;
-        if get("53")? != "360" {
+        let get = |tag: &'static str| fields.get(tag).unwrap_or_default().to_string();
+        if get("53") != "360" {
             return Err(QrisError::BadField {
                 tag: "53",
                 why: "currency must be 360 (rupiah)",
             });
         }
-        let mcc = get("52")?.clone();
-        let name = get("59")?.clone();
-        let city = get("60")?.clone();
-        get("58")?;
-        let amount = match map.get("54") {
+        let (mcc, name, city) = (get("52"), get("59"), get("60"));
+        check_mcc(&mcc)?;
+        check_text("59", &name, NAME_LEN_MAX)?;
+        check_text("60", &city, CITY_LEN_MAX)?;
+        let amount = fields.get("54").map(parse_amount).transpose()?;
+        let reference = match fields.find("62") {
             None => None,
-            Some(text) => Some(parse_amount(text)?),
+            Some((extra, at)) => Fields::parse(extra, Some("62"), at)?
+                .get("05")
+                .map(str::to_string),
         };
-        let reference = match map.get("62") {
-            None => None,
-            Some(extra) => parse_tlv(extra, 0)?
-                .into_iter()
-                .find(|(t, _)| t == "05")
-                .map(|(_, v)| v),
-        };
-        let request = PaymentRequest {
+        if let Some(reference) = &reference {
+            check_text("62", reference, REFERENCE_LEN_MAX)?;
+        }
+        Ok(PaymentRequest {
             to,
             amount,
             name,
             city,
             mcc,
             reference,
-        };
-        request.validate()?;
-        Ok(request)
+        })
     }
+}
+
+/// The payee of the one kopnet merchant-account template among 26..=51.
+fn kopnet_payee(fields: &Fields) -> Result<String, QrisError> {
+    let mut found: Option<Fields> = None;
+    for tag in 26..=51u8 {
+        let tag = tag.to_string();
+        let Some((value, at)) = fields.find(&tag) else {
+            continue;
+        };
+        let sub = Fields::parse(value, Some(&tag), at)?;
+        if !sub
+            .get("00")
+            .is_some_and(|g| g.eq_ignore_ascii_case(KOPNET_GUI))
+        {
+            continue;
+        }
+        if found.is_some() {
+            return Err(QrisError::DuplicateField(KOPNET_GUI.into()));
+        }
+        found = Some(sub);
+    }
+    found
+        .and_then(|sub| sub.get("01").map(str::to_string))
+        .ok_or(QrisError::NotKopnet)
 }
 
 /// Whole rupiah; a decimal part is accepted only if it is zero (`"25000.00"`).
@@ -286,30 +377,65 @@ fn parse_amount(text: &str) -> Result<u64, QrisError> {
     Ok(amount)
 }
 
-/// Split `text` into `(id, value)` fields; `base` is the offset for errors.
-fn parse_tlv(text: &str, base: usize) -> Result<Vec<(String, String)>, QrisError> {
-    let bytes = text.as_bytes();
-    let mut fields = Vec::new();
-    let mut at = 0usize;
-    while at < bytes.len() {
-        let header = bytes
-            .get(at..at + 4)
-            .ok_or(QrisError::Truncated(base + at))?;
-        if !header.iter().all(u8::is_ascii_digit) {
-            return Err(QrisError::BadHeader(base + at));
+/// The `ID LEN VALUE` fields of one level, in order, each id once, with
+/// the offset of each value in the payload (for errors).
+struct Fields {
+    list: Vec<(String, String)>,
+    offsets: Vec<usize>,
+}
+
+impl Fields {
+    /// Split `text`, found at offset `base` of the payload, inside the
+    /// template `parent` (for naming duplicates: `"26.01"`).
+    fn parse(text: &str, parent: Option<&str>, base: usize) -> Result<Fields, QrisError> {
+        let bytes = text.as_bytes();
+        let mut fields = Fields {
+            list: Vec::new(),
+            offsets: Vec::new(),
+        };
+        let mut at = 0usize;
+        while at < bytes.len() {
+            let header = bytes
+                .get(at..at.saturating_add(4))
+                .ok_or(QrisError::Truncated(base + at))?;
+            let [t0, t1, l0, l1] = *header else {
+                return Err(QrisError::Truncated(base + at));
+            };
+            if !header.iter().all(u8::is_ascii_digit) {
+                return Err(QrisError::BadHeader(base + at));
+            }
+            let len = usize::from(l0 - b'0') * 10 + usize::from(l1 - b'0');
+            if len == 0 {
+                return Err(QrisError::BadHeader(base + at));
+            }
+            let start = at + 4;
+            let value = text
+                .get(start..start + len)
+                .ok_or(QrisError::Truncated(base + at))?;
+            let tag = String::from_utf8_lossy(&[t0, t1]).into_owned();
+            if fields.get(&tag).is_some() {
+                return Err(QrisError::DuplicateField(match parent {
+                    Some(parent) => format!("{parent}.{tag}"),
+                    None => tag,
+                }));
+            }
+            fields.list.push((tag, value.to_string()));
+            fields.offsets.push(base + start);
+            at = start + len;
         }
-        let tag = String::from_utf8_lossy(&header[..2]).into_owned();
-        let len = usize::from(header[2] - b'0') * 10 + usize::from(header[3] - b'0');
-        let value = bytes
-            .get(at + 4..at + 4 + len)
-            .ok_or(QrisError::Truncated(base + at))?;
-        if len == 0 {
-            return Err(QrisError::BadHeader(base + at));
-        }
-        fields.push((tag, String::from_utf8_lossy(value).into_owned()));
-        at += 4 + len;
+        Ok(fields)
     }
-    Ok(fields)
+
+    fn get(&self, tag: &str) -> Option<&str> {
+        self.find(tag).map(|(value, _)| value)
+    }
+
+    /// The value of `tag` with its offset in the payload.
+    fn find(&self, tag: &str) -> Option<(&str, usize)> {
+        let index = self.list.iter().position(|(t, _)| t == tag)?;
+        let value = self.list.get(index).map(|(_, v)| v.as_str())?;
+        Some((value, self.offsets.get(index).copied().unwrap_or(0)))
+    }
 }
 
 #[cfg(test)]
@@ -380,11 +506,6 @@ mod tests {
         ));
     }
 
-    fn with_crc(body: &str) -> String {
-        let body = format!("{body}6304");
-        format!("{body}{:04X}", crc16(body.as_bytes()))
-    }
-
     #[test]
     fn bad_input_is_a_typed_error() {
         let cases: Vec<(String, &str)> = vec![
@@ -410,7 +531,7 @@ mod tests {
             ),
             (
                 with_crc(&format!(
-                    "00020126690009ID.KOPNET0152{}520458125303840",
+                    "00020126690009ID.KOPNET0152{}5204581253038405802ID5901A6001B",
                     merchant()
                 )),
                 "BadField",
@@ -475,6 +596,146 @@ mod tests {
             }
         }
         assert!(seen_ok >= 1, "the untouched body parses");
+    }
+
+    /// `ID LEN VALUE` fields, then the CRC field.
+    fn build(fields: &[(&str, &str)]) -> String {
+        let mut body = String::new();
+        for (tag, value) in fields {
+            tlv(&mut body, tag, value);
+        }
+        with_crc(&body)
+    }
+
+    fn account(to: &str) -> String {
+        let mut out = String::new();
+        tlv(&mut out, "00", KOPNET_GUI);
+        tlv(&mut out, "01", to);
+        out
+    }
+
+    /// A static code to `merchant()` with `template` as its field 26 and
+    /// `extra` fields after the required ones.
+    fn code_with(template: &str, extra: &[(&str, &str)]) -> String {
+        let mut fields = vec![
+            ("00", "01"),
+            ("01", "11"),
+            ("26", template),
+            ("52", "5812"),
+            ("53", "360"),
+            ("58", "ID"),
+            ("59", "Warung"),
+            ("60", "Sleman"),
+        ];
+        fields.extend_from_slice(extra);
+        build(&fields)
+    }
+
+    fn kind_and_field(payload: &str) -> (String, Option<String>) {
+        match PaymentRequest::parse(payload) {
+            Ok(_) => ("ok".into(), None),
+            Err(e) => (e.kind().into(), e.field().map(str::to_string)),
+        }
+    }
+
+    #[test]
+    fn the_builder_makes_a_valid_code() {
+        assert_eq!(
+            kind_and_field(&code_with(&account(&merchant()), &[])).0,
+            "ok"
+        );
+    }
+
+    /// Issue 15: Rust took the first of two `01` sub-tags, JavaScript the
+    /// last, so one code paid different people in the two wallets. Both
+    /// refuse it now.
+    #[test]
+    fn duplicate_sub_tag_in_the_kopnet_template_is_refused() {
+        // (Two full addresses do not fit one template's 99 characters.)
+        let mut template = account(&merchant());
+        tlv(&mut template, "01", "kop1");
+        assert_eq!(
+            kind_and_field(&code_with(&template, &[])),
+            ("duplicate_field".into(), Some("26.01".into()))
+        );
+        let mut template = String::new();
+        tlv(&mut template, "01", "kop1");
+        template.push_str(&account(&merchant()));
+        assert_eq!(
+            kind_and_field(&code_with(&template, &[])),
+            ("duplicate_field".into(), Some("26.01".into()))
+        );
+        // The same inside field 62 (additional data).
+        let payload = code_with(&account(&merchant()), &[("62", "0505INV-10505INV-2")]);
+        assert_eq!(
+            kind_and_field(&payload),
+            ("duplicate_field".into(), Some("62.05".into()))
+        );
+        // And a top-level field twice.
+        let payload = code_with(&account(&merchant()), &[("59", "Toko")]);
+        assert_eq!(
+            kind_and_field(&payload),
+            ("duplicate_field".into(), Some("59".into()))
+        );
+    }
+
+    /// Two kopnet merchant accounts name two payees: a conflict, refused
+    /// (Rust used to pay the first). So is a kopnet template without a
+    /// payee followed by one with (JavaScript used to pay the second).
+    #[test]
+    fn conflicting_kopnet_templates_are_refused() {
+        let full = account(&merchant());
+        let other = account(&key_for("someone-else").public().to_address());
+        assert_eq!(
+            kind_and_field(&code_with(&full, &[("27", &other)])),
+            ("duplicate_field".into(), Some(KOPNET_GUI.into()))
+        );
+        assert_eq!(
+            kind_and_field(&code_with("0009id.kopnet", &[("27", &full)])),
+            ("duplicate_field".into(), Some(KOPNET_GUI.into()))
+        );
+        assert_eq!(
+            kind_and_field(&code_with("0009ID.KOPNET", &[])),
+            ("not_kopnet".into(), None)
+        );
+        // Another scheme's template beside kopnet's is fine.
+        assert_eq!(
+            kind_and_field(&code_with(&full, &[("27", "0009ID.CO.XYZ0103abc")])).0,
+            "ok"
+        );
+    }
+
+    /// An address with a space in front is a second spelling of one payee:
+    /// refused, by the parser and by the encoder.
+    #[test]
+    fn padded_address_is_refused() {
+        let padded = format!(" {}", merchant());
+        assert!(
+            PublicKey::from_address(&padded).is_ok(),
+            "from_address trims"
+        );
+        assert_eq!(
+            kind_and_field(&code_with(&account(&padded), &[])),
+            ("bad_address".into(), None)
+        );
+        let mut r = request(None, None);
+        r.to = padded;
+        assert!(matches!(r.encode(), Err(QrisError::BadAddress(_))));
+    }
+
+    /// Non-ASCII text is refused as such, whatever its length in bytes (the
+    /// JavaScript counts UTF-16 units, so checking length first would
+    /// disagree), and only ASCII whitespace is trimmed.
+    #[test]
+    fn characters_are_checked_before_length() {
+        assert_eq!(
+            kind_and_field(&"\u{e9}".repeat(300)),
+            ("bad_character".into(), None)
+        );
+        assert_eq!(kind_and_field(" \t\r\n "), ("bad_length".into(), None));
+        assert_eq!(kind_and_field("\u{a0}"), ("bad_character".into(), None));
+        assert_eq!(kind_and_field("\u{feff}"), ("bad_character".into(), None));
+        assert!(PaymentRequest::parse(&format!("\n {DYNAMIC_VECTOR}\t")).is_ok());
     }
 
     #[test]
