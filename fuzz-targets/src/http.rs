@@ -13,8 +13,7 @@ use kopnet_consensus::{codec, PublicKey};
 use kopnet_ledger::testkit::{key_for, DEMO_COOPERATIVES};
 use kopnet_ledger::Action;
 use kopnet_node::api::{
-    check_batch_size, decode_tx_text, ApiError, IsolateBody, QuoteBody, SubmitBatchBody,
-    SubmitBody,
+    check_batch_size, decode_tx_text, ApiError, IsolateBody, QuoteBody, SubmitBatchBody, SubmitBody,
 };
 use kopnet_node::config::HttpConfig;
 use serde_json::Value;
