@@ -108,19 +108,30 @@ fn ci_manifest_passes_on_processes() {
         );
     }
     assert!(report["committed_txs"].as_u64().unwrap() > 100, "{report}");
-    // The load followed the manifest's mix: its four kinds, nothing else.
+    // The load followed the manifest's mix: its four kinds, and otherwise
+    // only the driver's upkeep that keeps the load valid (a member topped
+    // up at its own counter, a merchant cashing out before its cap:
+    // testnet/src/cluster/traffic/budget.rs).
     let by_kind = report["committed_by_kind"].as_object().unwrap();
-    let kinds: Vec<&str> = by_kind.keys().map(String::as_str).collect();
-    assert_eq!(
-        kinds,
-        [
-            "cash_in_other_counter",
-            "cash_out_other_counter",
-            "merchant_payment_cross",
-            "merchant_payment_on_us"
-        ],
-        "{report}"
-    );
+    let mix = [
+        "cash_in_other_counter",
+        "cash_out_other_counter",
+        "merchant_payment_cross",
+        "merchant_payment_on_us",
+    ];
+    let upkeep = ["member_top_up", "merchant_cash_out"];
+    for kind in mix {
+        assert!(
+            by_kind.contains_key(kind),
+            "{kind} never committed: {report}"
+        );
+    }
+    for kind in by_kind.keys() {
+        assert!(
+            mix.contains(&kind.as_str()) || upkeep.contains(&kind.as_str()),
+            "{kind} is not in the manifest's mix: {report}"
+        );
+    }
     assert!(report["common_height"].as_u64().unwrap() > 350, "{report}");
     assert_eq!(report["proposed"].as_object().unwrap().len(), 4);
 }
