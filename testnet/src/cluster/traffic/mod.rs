@@ -24,6 +24,7 @@
 
 mod budget;
 mod demo;
+mod exposure;
 mod follow;
 mod plan;
 mod settle;
@@ -32,6 +33,7 @@ mod stats;
 mod submit;
 
 pub use budget::{Budget, Budgets, Leg, Reservation};
+pub use exposure::{CoopDebit, CoopExposures, CoopReading};
 pub use demo::{CoopDemo, OPENING_BALANCE};
 pub use settle::{ClosedWindow, SettlementProgress};
 pub use signer::{Signer, SignerSlot};
@@ -118,7 +120,10 @@ impl Traffic {
         let mut accounts = Vec::new();
         let mut demos = Vec::new();
         let mut homes = Vec::new();
-        let mut budgets = Budgets::default();
+        let mut budgets = Budgets {
+            exposures: CoopExposures::new(coops.len()),
+            ..Budgets::default()
+        };
         let limits = TierLimits::default();
         for (c, (id, key, node)) in coops.into_iter().enumerate() {
             let mut members = Vec::new();
