@@ -60,7 +60,7 @@ pub fn admit<S: Storage>(
         Err(e) => return (Err(MempoolError::Rejected(e)), effects),
     };
     let hash = tx.hash();
-    match admit_decoded(state, &tx, hash, bytes.len()) {
+    match admit_decoded(state, &tx, hash, bytes.len(), origin) {
         Ok(accepted) => {
             if accepted == Accepted::Pending {
                 if origin == Origin::Client {
@@ -86,6 +86,7 @@ fn admit_decoded<S: Storage>(
     tx: &Transaction,
     hash: Hash,
     size: usize,
+    origin: Origin,
 ) -> Result<Accepted, MempoolError> {
     if tx.body.chain_id != state.chain_id {
         return Err(Rejection::WrongChain.into());
@@ -113,6 +114,9 @@ fn admit_decoded<S: Storage>(
         let mempool = state.mempool.lock().map_err(|_| busy())?;
         if mempool.check(tx, &hash, size, next_nonce)?.is_some() {
             return Ok(Accepted::AlreadyPending);
+        }
+        if origin == Origin::Client {
+            mempool.client_room(size)?;
         }
     }
     if !state.verified.verify(&hash, tx) {
