@@ -155,7 +155,15 @@ mod tests {
         };
         assert_eq!(
             verdicts(&worse),
-            [NotMet, NotMet, NotMet, NotInThisRun, NotInThisRun, NotMet, NotMet]
+            [
+                NotMet,
+                NotMet,
+                NotMet,
+                NotInThisRun,
+                NotInThisRun,
+                NotMet,
+                NotMet
+            ]
         );
     }
 
@@ -169,7 +177,10 @@ mod tests {
             ..Figures::default()
         };
         let v = verdicts(&at);
-        assert_eq!(&v[..5], &[NotInThisRun, NotInThisRun, NotInThisRun, Met, NotMet]);
+        assert_eq!(
+            &v[..5],
+            &[NotInThisRun, NotInThisRun, NotInThisRun, Met, NotMet]
+        );
         let other = Figures {
             offered_rate: 1_000,
             ..at

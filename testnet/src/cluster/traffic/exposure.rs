@@ -201,7 +201,10 @@ mod tests {
                         real.position -= debit.amount as i64;
                     }
                     let exposure = real.position + real.unsettled_debit;
-                    assert!(exposure >= -(NDC as i64), "exposure {exposure} past the cap");
+                    assert!(
+                        exposure >= -(NDC as i64),
+                        "exposure {exposure} past the cap"
+                    );
                     bounds.committed(debit, applied, height);
                 }
                 6 => {

@@ -33,8 +33,8 @@ mod stats;
 mod submit;
 
 pub use budget::{Budget, Budgets, Leg, Reservation};
-pub use exposure::{CoopDebit, CoopExposures, CoopReading};
 pub use demo::{CoopDemo, OPENING_BALANCE};
+pub use exposure::{CoopDebit, CoopExposures, CoopReading};
 pub use settle::{ClosedWindow, SettlementProgress};
 pub use signer::{Signer, SignerSlot};
 pub use stats::{percentile, Stats};
