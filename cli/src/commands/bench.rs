@@ -20,7 +20,9 @@ pub struct BenchArgs {
     /// Offer as much as the driver can (its in-flight bound limits the rate).
     #[arg(long)]
     pub max: bool,
-    /// Where to create the network (default: a new folder under the system temp dir).
+    /// Where to create the network and keep it after the run (default: a
+    /// new folder under the system temp dir, removed after a run that
+    /// succeeded; kept, with the nodes' logs, after one that failed).
     #[arg(long)]
     pub dir: Option<PathBuf>,
     /// Where to write bench.json and bench.svg.

@@ -254,6 +254,14 @@ pub async fn run(config: &BenchConfig) -> Result<Value, BenchError> {
         .collect();
     let report = report::build(config, &summary, &figures);
     write_outputs(&config.out, &report, &summary.main.samples)?;
+    // A network of our own making (no `--dir`) holds a store per node,
+    // hundreds of MB after a long run: removed once the report is written.
+    if config.dir.is_none() {
+        match std::fs::remove_dir_all(&dir) {
+            Ok(()) => log(&format!("removed {}", dir.display())),
+            Err(e) => log(&format!("warning: cannot remove {}: {e}", dir.display())),
+        }
+    }
     Ok(report)
 }
 
