@@ -304,7 +304,11 @@ mod tests {
         let want: Vec<bool> = cases.iter().map(|(_, valid)| *valid).collect();
         assert_eq!(together.verify_items(items.clone()), want);
         for (item, valid) in &cases {
-            assert_eq!(together.contains(&item.hash), *valid, "remembered only if good");
+            assert_eq!(
+                together.contains(&item.hash),
+                *valid,
+                "remembered only if good"
+            );
         }
         // Asked again: the good ones come from the set, the bad ones are
         // checked again and still refused.
@@ -337,7 +341,10 @@ mod tests {
         }
         let hashed: Vec<(Hash, &Transaction)> = txs.iter().map(|tx| (tx.hash(), tx)).collect();
         let one_by_one = VerifiedSignatures::new(1024);
-        let want: Vec<bool> = hashed.iter().map(|(h, tx)| one_by_one.verify(h, tx)).collect();
+        let want: Vec<bool> = hashed
+            .iter()
+            .map(|(h, tx)| one_by_one.verify(h, tx))
+            .collect();
         assert!(want.iter().filter(|ok| !**ok).count() >= 8);
         let together = VerifiedSignatures::new(1024);
         assert_eq!(together.verify_many(&hashed), want);

@@ -49,8 +49,11 @@ fn measured(mode: &str, entries: &[Signed], strict: &[ed25519_dalek::VerifyingKe
             .iter()
             .zip(strict)
             .filter(|(e, key)| {
-                key.verify_strict(&e.bytes, &ed25519_dalek::Signature::from_bytes(&e.signature.0))
-                    .is_ok()
+                key.verify_strict(
+                    &e.bytes,
+                    &ed25519_dalek::Signature::from_bytes(&e.signature.0),
+                )
+                .is_ok()
             })
             .count(),
         "single" => entries.iter().filter(|e| e.verify()).count(),

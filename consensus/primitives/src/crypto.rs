@@ -11,8 +11,8 @@
 //!   address is rejected instead of paying a stranger.
 
 use crate::codec::fixed_bytes;
-use domain::signing_bytes;
 use crate::signature_rule;
+use domain::signing_bytes;
 use ed25519_dalek::{Signer, SigningKey};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -155,7 +155,11 @@ impl PreparedKey {
     /// message`; the test vectors use plain messages) under
     /// [`crate::signature_rule`]: the byte checks on `R` and `s`, then the
     /// cofactored equation.
-    pub fn verify_signed_bytes(&self, bytes: &[u8], signature: &Signature) -> Result<(), CryptoError> {
+    pub fn verify_signed_bytes(
+        &self,
+        bytes: &[u8],
+        signature: &Signature,
+    ) -> Result<(), CryptoError> {
         signature_rule::check_signature(signature)?;
         let signature = ed25519_zebra::Signature::from_bytes(&signature.0);
         self.key

@@ -167,10 +167,7 @@ pub fn check_key(key: &[u8; 32]) -> Result<(), CryptoError> {
 /// `s < l`.
 pub fn check_signature(signature: &Signature) -> Result<(), CryptoError> {
     let (r, s) = split(signature);
-    if !is_canonical_point_encoding(&r)
-        || is_small_order_encoding(&r)
-        || !is_canonical_scalar(&s)
-    {
+    if !is_canonical_point_encoding(&r) || is_small_order_encoding(&r) || !is_canonical_scalar(&s) {
         return Err(CryptoError::BadSignature);
     }
     Ok(())

@@ -60,9 +60,9 @@ fn oracle(key: &[u8; 32], message: &[u8], sig: &[u8; 64]) -> bool {
     let Some(r) = canonical_point(&r_bytes) else {
         return false;
     };
-    let Some(s) = Option::<Scalar>::from(Scalar::from_canonical_bytes(
-        sig[32..].try_into().unwrap(),
-    )) else {
+    let Some(s) =
+        Option::<Scalar>::from(Scalar::from_canonical_bytes(sig[32..].try_into().unwrap()))
+    else {
         return false;
     };
     let k = challenge(&r_bytes, key, message);
@@ -148,7 +148,10 @@ const SPECCHECK: [(&str, &str, &str, &str); 12] = [
 /// The 8 small-order points' canonical encodings and the 6 non-canonical
 /// encodings of small-order points (ZIP-215's list).
 fn small_order_encodings() -> Vec<[u8; 32]> {
-    let mut out: Vec<[u8; 32]> = EIGHT_TORSION.iter().map(|p| p.compress().to_bytes()).collect();
+    let mut out: Vec<[u8; 32]> = EIGHT_TORSION
+        .iter()
+        .map(|p| p.compress().to_bytes())
+        .collect();
     let mut y1_signed = [0u8; 32];
     y1_signed[0] = 1;
     y1_signed[31] = 0x80;
@@ -185,8 +188,18 @@ fn built_cases() -> Vec<Case> {
         // the cofactorless equation fails and only the cofactored one holds.
         for counter in 0u32.. {
             let message = format!("kopnet {name} {counter}").into_bytes();
-            let a = secret * ED25519_BASEPOINT_POINT + if key_torsion { torsion } else { EdwardsPoint::default() };
-            let r = nonce * ED25519_BASEPOINT_POINT + if r_torsion { torsion } else { EdwardsPoint::default() };
+            let a = secret * ED25519_BASEPOINT_POINT
+                + if key_torsion {
+                    torsion
+                } else {
+                    EdwardsPoint::default()
+                };
+            let r = nonce * ED25519_BASEPOINT_POINT
+                + if r_torsion {
+                    torsion
+                } else {
+                    EdwardsPoint::default()
+                };
             let a_bytes = a.compress().to_bytes();
             let r_bytes = r.compress().to_bytes();
             let k = challenge(&r_bytes, &a_bytes, &message);
@@ -207,9 +220,21 @@ fn built_cases() -> Vec<Case> {
             }
         }
     };
-    try_message("mixed-order A, only the cofactored equation holds", true, false);
-    try_message("mixed-order R, only the cofactored equation holds", false, true);
-    try_message("mixed-order A and R, only the cofactored equation holds", true, true);
+    try_message(
+        "mixed-order A, only the cofactored equation holds",
+        true,
+        false,
+    );
+    try_message(
+        "mixed-order R, only the cofactored equation holds",
+        false,
+        true,
+    );
+    try_message(
+        "mixed-order A and R, only the cofactored equation holds",
+        true,
+        true,
+    );
 
     // s + l and s + 2^255 - ... of RFC 8032 TEST 1: the same point, a
     // non-canonical scalar.
@@ -218,10 +243,14 @@ fn built_cases() -> Vec<Case> {
     let s = Scalar::from_canonical_bytes(plus_l[32..].try_into().unwrap()).unwrap();
     let mut wide = [0u64; 5];
     let limbs = |bytes: &[u8]| -> Vec<u64> {
-        bytes.chunks(8).map(|c| u64::from_le_bytes(c.try_into().unwrap())).collect()
+        bytes
+            .chunks(8)
+            .map(|c| u64::from_le_bytes(c.try_into().unwrap()))
+            .collect()
     };
     let s_limbs = limbs(s.as_bytes());
-    let l_bytes: [u8; 32] = array("edd3f55c1a631258d69cf7a2def9de1400000000000000000000000000000010");
+    let l_bytes: [u8; 32] =
+        array("edd3f55c1a631258d69cf7a2def9de1400000000000000000000000000000010");
     let l_limbs = limbs(&l_bytes);
     let mut carry = 0u128;
     for i in 0..4 {
@@ -267,7 +296,13 @@ fn built_cases() -> Vec<Case> {
 fn all_cases() -> Vec<Case> {
     let mut out = Vec::new();
     for (i, (seed, key, msg, sig)) in RFC8032.iter().enumerate() {
-        let mut c = case(format!("RFC 8032 TEST {}", i + 1), "RFC 8032 section 7.1", key, msg, sig);
+        let mut c = case(
+            format!("RFC 8032 TEST {}", i + 1),
+            "RFC 8032 section 7.1",
+            key,
+            msg,
+            sig,
+        );
         c.seed = Some(array(seed));
         out.push(c);
     }
@@ -374,8 +409,7 @@ fn good_entries(count: u8) -> Vec<Signed> {
             Signed {
                 key: key.public().prepare().unwrap(),
                 signature: Signature(
-                    ed25519_dalek::SigningKey::from_bytes(&key.seed())
-                        .sign_raw(&message),
+                    ed25519_dalek::SigningKey::from_bytes(&key.seed()).sign_raw(&message),
                 ),
                 bytes: message,
             }
@@ -403,7 +437,10 @@ fn vector_file_is_current() {
         std::fs::write(VECTORS, &text).unwrap();
     }
     let have: Value = serde_json::from_str(&std::fs::read_to_string(VECTORS).unwrap()).unwrap();
-    assert!(have == want, "{VECTORS} is stale: rerun with KOPNET_BLESS=1 after a deliberate change");
+    assert!(
+        have == want,
+        "{VECTORS} is stale: rerun with KOPNET_BLESS=1 after a deliberate change"
+    );
 }
 
 #[test]
@@ -438,7 +475,11 @@ fn what_verify_strict_accepted_is_still_accepted() {
     // no honest signer can hold; none is among the vectors.
     for v in load() {
         if v.strict {
-            assert!(v.valid, "{}: verify_strict accepted it, the rule refuses", v.name);
+            assert!(
+                v.valid,
+                "{}: verify_strict accepted it, the rule refuses",
+                v.name
+            );
         }
     }
 }
@@ -498,7 +539,11 @@ fn threaded_verification_gives_every_verdict() {
     }
     assert!(entries.len() >= 2 * 64);
     for threads in [1, 2, 3, 4, 16] {
-        assert_eq!(verify_each_parallel(&entries, threads), want, "{threads} threads");
+        assert_eq!(
+            verify_each_parallel(&entries, threads),
+            want,
+            "{threads} threads"
+        );
     }
     let goods = good_entries(130);
     assert_eq!(verify_each_parallel(&goods, 2), vec![true; 130]);
@@ -530,9 +575,19 @@ fn byte_checks_match_curve_arithmetic() {
             continue;
         };
         let canonical = point.compress().to_bytes() == bytes;
-        assert_eq!(is_canonical_point_encoding(&bytes), canonical, "{}", hex(&bytes));
+        assert_eq!(
+            is_canonical_point_encoding(&bytes),
+            canonical,
+            "{}",
+            hex(&bytes)
+        );
         if canonical {
-            assert_eq!(is_small_order_encoding(&bytes), point.is_small_order(), "{}", hex(&bytes));
+            assert_eq!(
+                is_small_order_encoding(&bytes),
+                point.is_small_order(),
+                "{}",
+                hex(&bytes)
+            );
         }
     }
     for point in EIGHT_TORSION {
