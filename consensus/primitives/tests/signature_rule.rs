@@ -508,7 +508,12 @@ fn batch_verification_gives_every_verdict() {
             assert!(!v.valid, "{}: key refused but valid", v.name);
             continue;
         };
-        assert_eq!(batch_holds(&[entry.clone()]), v.valid, "alone: {}", v.name);
+        assert_eq!(
+            batch_holds(std::slice::from_ref(&entry)),
+            v.valid,
+            "alone: {}",
+            v.name
+        );
         let mut mixed = goods.clone();
         mixed.insert(3, entry.clone());
         assert_eq!(batch_holds(&mixed), v.valid, "among good ones: {}", v.name);

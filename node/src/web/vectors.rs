@@ -125,7 +125,7 @@ fn wallet_signatures_verify_on_every_path() {
             bytes: message.clone(),
             signature,
         };
-        assert!(batch_holds(&[entry.clone()]), "{}", v["name"]);
+        assert!(batch_holds(std::slice::from_ref(&entry)), "{}", v["name"]);
         entries.push(entry);
         let item = SignedItem {
             hash: Hash::digest("kopnet test wallet vector", &i.to_le_bytes()),
