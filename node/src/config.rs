@@ -65,6 +65,10 @@ pub struct MempoolConfig {
     pub max_per_signer: usize,
     /// Blocks a transaction may wait before it is dropped as `expired`.
     pub max_age_blocks: u64,
+    /// Share (%) of `max_txs` and `max_bytes` that clients' submissions
+    /// may fill; the rest is kept for transactions gossiped by peers (see
+    /// `Mempool::client_room`).
+    pub client_room_percent: u8,
 }
 
 impl Default for MempoolConfig {
@@ -74,6 +78,7 @@ impl Default for MempoolConfig {
             max_bytes: 64 * 1024 * 1024,
             max_per_signer: 256,
             max_age_blocks: 600,
+            client_room_percent: 50,
         }
     }
 }
@@ -394,6 +399,12 @@ impl NodeConfig {
         }
         if !(1..=10_000_000).contains(&self.mempool.max_txs) {
             return Err(field("mempool.max_txs", "must be between 1 and 10000000"));
+        }
+        if !(1..=100).contains(&self.mempool.client_room_percent) {
+            return Err(field(
+                "mempool.client_room_percent",
+                "must be between 1 and 100",
+            ));
         }
         if self.mempool.max_bytes < 64 * 1024 {
             return Err(field("mempool.max_bytes", "must be at least 65536"));

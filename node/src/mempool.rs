@@ -153,6 +153,26 @@ impl Mempool {
         Ok(None)
     }
 
+    /// Whether a client's new transaction of `size` bytes may still come
+    /// in: clients fill at most `client_room_percent` of the pool's count
+    /// and bytes, peers' gossip the whole. Why: a transaction pending at a
+    /// peer may be in that peer's next proposal, and one this node has
+    /// already taken (and verified) costs nothing when the proposal comes;
+    /// one it had no room for must be verified while the proposal waits.
+    /// So under a flood the pool keeps room for what the other nodes hold,
+    /// and the clients, who can retry, are told `mempool_full` first.
+    pub fn client_room(&self, size: usize) -> Result<(), MempoolError> {
+        let share = |whole: usize| {
+            whole.saturating_mul(usize::from(self.config.client_room_percent.min(100))) / 100
+        };
+        if self.entries.len() >= share(self.config.max_txs)
+            || self.bytes.saturating_add(size) > share(self.config.max_bytes)
+        {
+            return Err(MempoolError::Full);
+        }
+        Ok(())
+    }
+
     /// Add a transaction whose signature was verified. `next_nonce` is the
     /// ledger's next nonce for the signer.
     pub fn insert(
@@ -299,7 +319,39 @@ mod tests {
             max_bytes: 1 << 20,
             max_per_signer: 2,
             max_age_blocks: 3,
+            client_room_percent: 50,
         }
+    }
+
+    #[test]
+    fn clients_fill_only_their_share_and_peers_the_rest() {
+        let mut signers = Signers::default();
+        let keys: Vec<PublicKey> = (1..=5u8)
+            .map(|i| signers.add(kopnet_consensus::Keypair::from_seed([i; 32])))
+            .collect();
+        let mut pool = Mempool::new(config(4));
+        for (taken, key) in keys.iter().take(2).enumerate() {
+            assert_eq!(pool.len(), taken);
+            assert_eq!(pool.client_room(10), Ok(()));
+            let t = tx(&mut signers, key);
+            pool.insert(t.clone(), t.hash(), 10, 0).unwrap();
+        }
+        // Half of 4 is taken: a client is refused, a peer's gossip is not.
+        assert_eq!(pool.client_room(10), Err(MempoolError::Full));
+        for key in &keys[2..4] {
+            let t = tx(&mut signers, key);
+            assert_eq!(pool.check(&t, &t.hash(), 10, 0), Ok(None));
+            pool.insert(t.clone(), t.hash(), 10, 0).unwrap();
+        }
+        let last = tx(&mut signers, &keys[4]);
+        assert_eq!(
+            pool.check(&last, &last.hash(), 10, 0),
+            Err(MempoolError::Full)
+        );
+        // Bytes count too.
+        let by_bytes = Mempool::new(config(100));
+        assert_eq!(by_bytes.client_room(1 << 19), Ok(()));
+        assert_eq!(by_bytes.client_room((1 << 19) + 1), Err(MempoolError::Full));
     }
 
     #[test]

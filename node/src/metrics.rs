@@ -47,6 +47,9 @@ pub struct Metrics {
     pub evidence_seen: AtomicU64,
     /// Catch-up peers this node caught with a false claim or a bad page.
     pub catch_up_penalties: AtomicU64,
+    /// Gossiped transaction batches dropped because verification was
+    /// that far behind (`runtime::INGEST_QUEUE_BYTES`).
+    pub gossip_batches_dropped_busy: AtomicU64,
     latency_buckets: [AtomicU64; LATENCY_BUCKETS_MS.len()],
     latency_count: AtomicU64,
     latency_sum_ms: AtomicU64,
@@ -183,7 +186,7 @@ impl Metrics {
 
     fn render_counters_and_gauges(&self, out: &mut String) {
         // (name, help, kind, value)
-        let series: [(&str, &str, &str, &AtomicU64); 9] = [
+        let series: [(&str, &str, &str, &AtomicU64); 10] = [
             ("kopnet_height", "Committed height.", "gauge", &self.height),
             (
                 "kopnet_round",
@@ -227,6 +230,12 @@ impl Metrics {
                 "Catch-up peers caught with a false height claim or a page that does not verify.",
                 "counter",
                 &self.catch_up_penalties,
+            ),
+            (
+                "kopnet_gossip_tx_batches_dropped_busy_total",
+                "Gossiped transaction batches dropped unverified because the node was that far behind verifying earlier ones.",
+                "counter",
+                &self.gossip_batches_dropped_busy,
             ),
         ];
         for (name, help, kind, value) in series {

@@ -62,6 +62,7 @@ pub async fn run(cmd: TestnetCommand) -> Result<i32> {
                     voting_power_max,
                     voting_power_total_max,
                 },
+                ..layout::GenesisRules::default()
             };
             let layout =
                 layout::init_with(&dir, validators, observers, &vec![1; validators], rules)?;

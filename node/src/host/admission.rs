@@ -80,7 +80,7 @@ pub fn admit_many<S: Storage, B: AsRef<[u8]>>(
             let bytes = bytes.as_ref();
             let tx = Transaction::decode(bytes).map_err(MempoolError::Rejected)?;
             let hash = tx.hash();
-            match check_cheap(state, &tx, hash, bytes.len()) {
+            match check_cheap(state, &tx, hash, bytes.len(), origin) {
                 Ok(checked) => Ok((tx, hash, checked)),
                 Err(e) => {
                     state.note_rejection(hash, e.code());
@@ -110,7 +110,7 @@ pub fn admit_many<S: Storage, B: AsRef<[u8]>>(
                 Checked::Done(accepted) => Ok(accepted),
                 Checked::NeedsSignature { next_nonce, size } => {
                     if verdicts.next().unwrap_or(false) {
-                        insert(state, &tx, hash, size, next_nonce)
+                        insert(state, &tx, hash, size, next_nonce, origin)
                     } else {
                         Err(Rejection::BadSignature.into())
                     }
@@ -153,6 +153,7 @@ fn check_cheap<S: Storage>(
     tx: &Transaction,
     hash: Hash,
     size: usize,
+    origin: Origin,
 ) -> Result<Checked, MempoolError> {
     if tx.body.chain_id != state.chain_id {
         return Err(Rejection::WrongChain.into());
@@ -180,19 +181,28 @@ fn check_cheap<S: Storage>(
     if mempool.check(tx, &hash, size, next_nonce)?.is_some() {
         return Ok(Checked::Done(Accepted::AlreadyPending));
     }
+    if origin == Origin::Client {
+        mempool.client_room(size)?;
+    }
     Ok(Checked::NeedsSignature { next_nonce, size })
 }
 
 /// Put a transaction whose signature verified into the mempool (which
-/// repeats its checks: the mempool may have changed since).
+/// repeats its checks: the mempool may have changed since, and the
+/// transactions of one batch were all checked before any was inserted; a
+/// client's is held to the clients' share again for the same reason).
 fn insert<S: Storage>(
     state: &HostState<S>,
     tx: &Transaction,
     hash: Hash,
     size: usize,
     next_nonce: u64,
+    origin: Origin,
 ) -> Result<Accepted, MempoolError> {
     let mut mempool = state.mempool.lock().map_err(|_| busy())?;
+    if origin == Origin::Client && mempool.check(tx, &hash, size, next_nonce)?.is_none() {
+        mempool.client_room(size)?;
+    }
     match mempool.insert(tx.clone(), hash, size, next_nonce)? {
         Inserted::New => Ok(Accepted::Pending),
         Inserted::AlreadyPending => Ok(Accepted::AlreadyPending),

@@ -39,6 +39,12 @@ const GOSSIP_FLUSH: Duration = Duration::from_millis(20);
 const SYNC_INTERVAL: Duration = Duration::from_millis(500);
 /// Gossiped transaction batches being verified at once.
 pub const INGEST_BATCHES: usize = 4;
+/// Bytes of gossiped transaction batches waiting for verification or in
+/// it; a batch past this is dropped (and counted). Waiting, not dropping,
+/// is the rule below it: a transaction dropped here is still in the
+/// sender's mempool and may come back in its proposal, where it would be
+/// verified while the consensus loop waits.
+pub const INGEST_QUEUE_BYTES: usize = 32 * 1024 * 1024;
 /// Catch-up answers waiting for the loop.
 const SYNC_RESULTS_MAX: usize = 4;
 /// Longest wait for the network to stop after the host failed.
@@ -66,6 +72,8 @@ pub struct Runtime {
     batch: Vec<Vec<u8>>,
     sync_results: (mpsc::Sender<SyncAnswer>, mpsc::Receiver<SyncAnswer>),
     ingest: Arc<tokio::sync::Semaphore>,
+    /// Bytes of gossiped batches taken and not yet verified.
+    ingest_queue: Arc<tokio::sync::Semaphore>,
     /// A deliberately hostile node's attack (fault injection only).
     #[cfg(feature = "fault-injection")]
     hostile: Option<hostile::HostileHook>,
@@ -103,6 +111,7 @@ impl Runtime {
             batch: Vec::new(),
             sync_results: mpsc::channel(SYNC_RESULTS_MAX),
             ingest: Arc::new(tokio::sync::Semaphore::new(INGEST_BATCHES)),
+            ingest_queue: Arc::new(tokio::sync::Semaphore::new(INGEST_QUEUE_BYTES)),
             #[cfg(feature = "fault-injection")]
             hostile: None,
         }
@@ -314,13 +323,24 @@ impl Runtime {
             let _ = self.p2p.report(id, source, Verdict::Ignore).await;
             return;
         }
-        let Ok(permit) = self.ingest.clone().try_acquire_owned() else {
+        let bytes = u32::try_from(data.len()).unwrap_or(u32::MAX);
+        let Ok(queued) = self.ingest_queue.clone().try_acquire_many_owned(bytes) else {
+            self.node
+                .metrics
+                .gossip_batches_dropped_busy
+                .fetch_add(1, Ordering::Relaxed);
             let _ = self.p2p.report(id, source, Verdict::Ignore).await;
             return;
         };
+        let ingest = self.ingest.clone();
         let node = self.node.clone();
         let p2p = self.p2p.clone();
         tokio::spawn(async move {
+            let _queued = queued;
+            let Ok(permit) = ingest.acquire_owned().await else {
+                let _ = p2p.report(id, source, Verdict::Ignore).await;
+                return;
+            };
             let verdict = tokio::task::spawn_blocking(move || {
                 let admission = crate::host::admit_batch(&node.host, &data);
                 for code in &admission.refused {

@@ -17,20 +17,25 @@
 
 pub mod chart;
 pub mod intervals;
+pub mod phase;
 pub mod readers;
+mod report;
 pub mod sampler;
+pub mod targets;
+
+pub use report::render_table;
 
 use crate::cluster::layout::{self, GenesisRules, InitError, Layout};
 use crate::cluster::process::{NodeProcess, NodeProcessError};
-use crate::cluster::traffic::{percentile, Traffic, TrafficError};
+use crate::cluster::traffic::{Traffic, TrafficError};
 use chart::ChartError;
 use kopnet_ledger::schedule::SettlementSchedule;
 use kopnet_ledger::types::InvalidCoopId;
 use kopnet_ledger::CoopId;
 use kopnet_node::api::client::Client;
 use kopnet_node::keyfile::{self, KeyFileError};
+use phase::Phase;
 use serde_json::{json, Value};
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -54,6 +59,30 @@ pub fn members_for_rate(rate: u64, coops: usize) -> usize {
     usize::try_from(needed)
         .unwrap_or(usize::MAX)
         .clamp(MEMBERS_PER_COOP_MIN, MEMBERS_PER_COOP_MAX)
+}
+
+/// Net debit cap per cooperative for every offered tx/s and second of
+/// the settlement period: Rp 20.000, about what the load's busiest
+/// debtor (the taxi cooperative, whose members also pay at the others'
+/// shops) comes to owe per offered transaction. See [`ndc_for_rate`].
+const NDC_PER_TX_PER_SECOND: u64 = 20_000;
+/// The rate the cap is sized for at most (`--max` offers more than the
+/// network commits).
+const NDC_SIZING_RATE_MAX: u64 = 10_000;
+
+/// The net debit cap the bench's genesis gives every cooperative: a real
+/// network sizes a cooperative's cap to its volume (and the collateral
+/// behind it), and the bench's members pay far more often than real ones,
+/// so the cap follows the offered rate and the settlement period: enough
+/// for a period of the load's net debits, never below the demo's
+/// Rp 50.000.000. The driver still never plans a transaction that could
+/// pass a cap (`cluster::traffic::exposure`); the cap sets how often it
+/// must hold a cooperative's payers back until a window settles.
+pub fn ndc_for_rate(rate: u64, window_secs: u64) -> u64 {
+    rate.min(NDC_SIZING_RATE_MAX)
+        .saturating_mul(window_secs)
+        .saturating_mul(NDC_PER_TX_PER_SECOND)
+        .max(layout::DEMO_NDC)
 }
 
 /// How long the network gets to commit its first block.
@@ -189,6 +218,7 @@ pub async fn run(config: &BenchConfig) -> Result<Value, BenchError> {
     });
     let rules = GenesisRules {
         settlement: SettlementSchedule::every(config.window_secs.saturating_mul(1_000)),
+        ndc: ndc_for_rate(config.rate, config.window_secs),
         ..GenesisRules::default()
     };
     let layout = layout::init_with(
@@ -213,7 +243,7 @@ pub async fn run(config: &BenchConfig) -> Result<Value, BenchError> {
     if !clean {
         log("warning: some nodes did not stop cleanly");
     }
-    let (summary, samples) = result?;
+    let summary = result?;
     let figures: Vec<NodeFigures> = figures
         .into_iter()
         .zip(layout.nodes.iter())
@@ -222,8 +252,8 @@ pub async fn run(config: &BenchConfig) -> Result<Value, BenchError> {
             f
         })
         .collect();
-    let report = build_report(config, &summary, &samples, &figures);
-    write_outputs(&config.out, &report, &samples)?;
+    let report = report::build(config, &summary, &figures);
+    write_outputs(&config.out, &report, &summary.main.samples)?;
     Ok(report)
 }
 
@@ -282,139 +312,39 @@ fn data_bytes(home: &Path) -> u64 {
 /// What the load measured.
 #[derive(Debug, Clone, Default)]
 struct LoadSummary {
-    elapsed_secs: f64,
     submitted: u64,
-    committed: u64,
-    committed_ok: u64,
-    latency_ms_p50: u64,
-    latency_ms_p95: u64,
-    latency_ms_p99: u64,
+    committed_ok_total: u64,
     rejected: Value,
     /// Demo accounts (members and merchants) of the load.
     accounts: usize,
-    /// What committed in the timed window: applied and refused.
-    outcomes: Outcomes,
-    /// Per node (layout order), when the timed load started: bytes on disk
-    /// and CPU seconds used so far (start-up and account setup), so that
-    /// the report counts only what the timed load cost.
+    /// Per node (layout order), when the timed load started: bytes on
+    /// disk, so that the report counts only what the timed load added.
     disk_bytes_at_start: Vec<u64>,
-    cpu_seconds_at_start: Vec<f64>,
     /// Windows closed on the schedule during the run and settled after.
     settlement: Value,
-    /// Per node, CPU seconds used during the timed window only.
-    cpu_seconds_in_window: Vec<f64>,
-    reads: ReadSummary,
-    commit_intervals: intervals::CommitIntervals,
+    reads: ReadCounts,
+    /// The timed phase the report's main figures come from (with the
+    /// readers, if any).
+    main: Phase,
     /// With readers: the phase before they started, under the same load.
     without_readers: Option<Phase>,
 }
 
-/// One timed phase of the load without readers: what committed, the
-/// latencies and commit interval, and the CPU the nodes and the machine
-/// used.
+/// What the readers did in the main phase.
 #[derive(Debug, Clone, Default)]
-struct Phase {
-    elapsed_secs: f64,
-    committed: u64,
-    latency_ms_p50: u64,
-    latency_ms_p99: u64,
-    commit_intervals: intervals::CommitIntervals,
-    node_cpu_seconds: f64,
-    bench_cpu_seconds: f64,
-    machine_busy_seconds: f64,
-    machine_idle_seconds: f64,
-}
-
-/// The readers and the machine over the timed window.
-#[derive(Debug, Clone, Default)]
-struct ReadSummary {
+struct ReadCounts {
     clients: usize,
     ok: u64,
     errors: u64,
     events: u64,
     event_stream_errors: u64,
-    /// CPU seconds of the readers' threads.
-    reader_cpu_seconds: f64,
-    /// CPU seconds of the whole bench process (load driver and readers).
-    bench_cpu_seconds: f64,
-    /// The machine's busy and idle CPU seconds, all cores, every process.
-    machine_busy_seconds: f64,
-    machine_idle_seconds: f64,
-}
-
-/// Where the latency samples and the commit count stood at the last sample.
-#[derive(Debug, Clone, Copy)]
-struct Mark {
-    committed: u64,
-    latencies: usize,
-}
-
-/// What had committed at one moment, applied (by kind) and refused (by
-/// result code): the timed window's figures are the difference of two.
-#[derive(Debug, Clone, Default)]
-struct Outcomes {
-    committed: u64,
-    applied: u64,
-    applied_by_kind: BTreeMap<&'static str, u64>,
-    refused: BTreeMap<String, u64>,
-}
-
-/// The labels of the load's payments (what "applied payments" counts).
-const PAYMENT_KINDS: [&str; 4] = [
-    "merchant_payment_cross",
-    "merchant_payment_on_us",
-    "member_transfer",
-    "taxi_driver_at_consumer_coop",
-];
-
-impl Outcomes {
-    fn now(traffic: &Traffic) -> Result<Outcomes, BenchError> {
-        let stats = traffic
-            .stats
-            .lock()
-            .map_err(|_| BenchError::StatsPoisoned)?;
-        Ok(Outcomes {
-            committed: stats.committed,
-            applied: stats.committed_ok,
-            applied_by_kind: stats.by_kind.clone(),
-            refused: stats.committed_refused.clone(),
-        })
-    }
-
-    /// What committed between `earlier` and `self`.
-    fn since(&self, earlier: &Outcomes) -> Outcomes {
-        let diff = |now: u64, then: Option<&u64>| now.saturating_sub(then.copied().unwrap_or(0));
-        Outcomes {
-            committed: self.committed.saturating_sub(earlier.committed),
-            applied: self.applied.saturating_sub(earlier.applied),
-            applied_by_kind: self
-                .applied_by_kind
-                .iter()
-                .map(|(k, n)| (*k, diff(*n, earlier.applied_by_kind.get(k))))
-                .filter(|(_, n)| *n > 0)
-                .collect(),
-            refused: self
-                .refused
-                .iter()
-                .map(|(k, n)| (k.clone(), diff(*n, earlier.refused.get(k))))
-                .filter(|(_, n)| *n > 0)
-                .collect(),
-        }
-    }
-
-    fn payments(&self) -> u64 {
-        PAYMENT_KINDS
-            .iter()
-            .filter_map(|k| self.applied_by_kind.get(k))
-            .sum()
-    }
 }
 
 async fn drive(
     config: &BenchConfig,
     layout: &Layout,
     procs: &mut [NodeProcess],
-) -> Result<(LoadSummary, Vec<SecondSample>), BenchError> {
+) -> Result<LoadSummary, BenchError> {
     let clients: Vec<(String, Client)> = layout
         .nodes
         .iter()
@@ -431,12 +361,6 @@ async fn drive(
         .or(layout.nodes.iter().find(|n| n.role == "validator"))
         .map(|n| Client::new(&n.api_url))
         .ok_or(BenchError::NoNodes)?;
-    let height_at_start = follow_node
-        .status()
-        .await
-        .ok()
-        .and_then(|s| s["height"].as_u64())
-        .unwrap_or(1);
     let follower = tokio::spawn(
         traffic
             .clone()
@@ -468,16 +392,16 @@ async fn drive(
     ));
     let load = tokio::spawn(traffic.clone().run_load(config.rate, stop_rx.clone()));
     let without_readers = if config.read_clients > 0 {
-        Some(phase_without_readers(config, &traffic, procs, &follow_node).await?)
+        log("phase 1 of 2: no readers");
+        let phase = phase::measure(&traffic, procs, &follow_node, config.duration_secs).await?;
+        log(&format!(
+            "phase 2 of 2: with readers ({} explorer-like clients)",
+            config.read_clients
+        ));
+        Some(phase)
     } else {
         None
     };
-    if config.read_clients > 0 {
-        log(&format!(
-            "readers: {} explorer-like clients",
-            config.read_clients
-        ));
-    }
     let readers = readers::Readers::start(config.read_clients, read_targets).map_err(|error| {
         BenchError::Io {
             action: "start the readers for",
@@ -485,66 +409,34 @@ async fn drive(
             error,
         }
     })?;
-    let reader_cpu_at_start = readers::reader_cpu_seconds();
-    let bench_cpu_at_start = sampler::own_cpu_seconds();
-    let machine_at_start = sampler::machine_cpu_seconds();
-    let base = mark(&traffic)?;
-    let outcomes_at_start = Outcomes::now(&traffic)?;
     let disk_bytes_at_start: Vec<u64> = layout.nodes.iter().map(|n| data_bytes(&n.home)).collect();
-    let cpu_seconds_at_start: Vec<f64> = procs
-        .iter()
-        .map(|p| sampler::cpu_seconds(p.pid().unwrap_or(0)))
-        .collect();
-    let height_at_start = match &without_readers {
-        Some(_) => height_of(&follow_node).await.unwrap_or(height_at_start),
-        None => height_at_start,
-    };
-    let started = Instant::now();
-    let samples = sample_seconds(&traffic, config.duration_secs, base).await?;
-    let elapsed = started.elapsed();
-    let outcomes = Outcomes::now(&traffic)?.since(&outcomes_at_start);
-    let cpu_seconds_in_window: Vec<f64> = procs
-        .iter()
-        .zip(&cpu_seconds_at_start)
-        .map(|(p, start)| (sampler::cpu_seconds(p.pid().unwrap_or(0)) - start).max(0.0))
-        .collect();
-    let machine_at_end = sampler::machine_cpu_seconds();
-    let mut reads = ReadSummary {
-        clients: config.read_clients,
-        reader_cpu_seconds: (readers::reader_cpu_seconds() - reader_cpu_at_start).max(0.0),
-        bench_cpu_seconds: (sampler::own_cpu_seconds() - bench_cpu_at_start).max(0.0),
-        machine_busy_seconds: (machine_at_end.0 - machine_at_start.0).max(0.0),
-        machine_idle_seconds: (machine_at_end.1 - machine_at_start.1).max(0.0),
-        ..ReadSummary::default()
-    };
-    {
+    let main = phase::measure(&traffic, procs, &follow_node, config.duration_secs).await;
+    let reads = {
         use std::sync::atomic::Ordering::Relaxed;
         let counts = &readers.counts;
-        reads.ok = counts.ok.load(Relaxed);
-        reads.errors = counts.errors.load(Relaxed);
-        reads.events = counts.events.load(Relaxed);
-        reads.event_stream_errors = counts.event_stream_errors.load(Relaxed);
-    }
-    let height_at_end = follow_node
-        .status()
-        .await
-        .ok()
-        .and_then(|s| s["height"].as_u64())
-        .unwrap_or(height_at_start);
+        ReadCounts {
+            clients: config.read_clients,
+            ok: counts.ok.load(Relaxed),
+            errors: counts.errors.load(Relaxed),
+            events: counts.events.load(Relaxed),
+            event_stream_errors: counts.event_stream_errors.load(Relaxed),
+        }
+    };
     tokio::task::block_in_place(|| readers.stop());
     let _ = stop_tx.send(true);
     let _ = load.await;
     let _ = settler.await;
+    let mut main = main?;
     let drain_deadline = Instant::now() + DRAIN_TIMEOUT;
     while traffic.outstanding() > 0 && Instant::now() < drain_deadline {
         tokio::time::sleep(POLL_INTERVAL).await;
     }
     follower.abort();
     let settlement = settlement_json(&traffic).await;
-    let commit_intervals = intervals::measure(&follow_node, height_at_start, height_at_end).await;
+    main.read_intervals(&follow_node).await;
     let without_readers = match without_readers {
-        Some((mut phase, (from, to))) => {
-            phase.commit_intervals = intervals::measure(&follow_node, from, to).await;
+        Some(mut phase) => {
+            phase.read_intervals(&follow_node).await;
             Some(phase)
         }
         None => None,
@@ -553,91 +445,17 @@ async fn drive(
         .stats
         .lock()
         .map_err(|_| BenchError::StatsPoisoned)?;
-    let lat = stats.latencies_ms.get(base.latencies..).unwrap_or(&[]);
-    // Throughput counts only what committed during the timed window.
-    let committed_in_window: u64 = samples.iter().map(|s| s.committed).sum();
-    let summary = LoadSummary {
-        elapsed_secs: elapsed.as_secs_f64(),
+    Ok(LoadSummary {
         submitted: stats.submitted,
-        committed: committed_in_window,
-        committed_ok: stats.committed_ok,
-        latency_ms_p50: percentile(lat, 50),
-        latency_ms_p95: percentile(lat, 95),
-        latency_ms_p99: percentile(lat, 99),
+        committed_ok_total: stats.committed_ok,
         rejected: json!(stats.rejected),
         accounts: traffic.accounts.len(),
-        outcomes,
         disk_bytes_at_start,
-        cpu_seconds_at_start,
         settlement,
-        cpu_seconds_in_window,
         reads,
-        commit_intervals,
+        main,
         without_readers,
-    };
-    Ok((summary, samples))
-}
-
-/// The node's committed height, if it answers.
-async fn height_of(node: &Client) -> Option<u64> {
-    node.status().await.ok().and_then(|s| s["height"].as_u64())
-}
-
-/// The phase before the readers start: `duration_secs` of the load alone.
-/// Returns its figures and the heights it spanned (the commit interval is
-/// read back after the run, as for the main phase).
-async fn phase_without_readers(
-    config: &BenchConfig,
-    traffic: &Traffic,
-    procs: &[NodeProcess],
-    follow_node: &Client,
-) -> Result<(Phase, (u64, u64)), BenchError> {
-    log("phase 1 of 2: no readers");
-    let from = height_of(follow_node).await.unwrap_or(1);
-    let base = mark(traffic)?;
-    let cpu_at_start: Vec<f64> = procs
-        .iter()
-        .map(|p| sampler::cpu_seconds(p.pid().unwrap_or(0)))
-        .collect();
-    let bench_at_start = sampler::own_cpu_seconds();
-    let machine_at_start = sampler::machine_cpu_seconds();
-    let started = Instant::now();
-    let samples = sample_seconds(traffic, config.duration_secs, base).await?;
-    let elapsed = started.elapsed();
-    let node_cpu_seconds: f64 = procs
-        .iter()
-        .zip(&cpu_at_start)
-        .map(|(p, start)| (sampler::cpu_seconds(p.pid().unwrap_or(0)) - start).max(0.0))
-        .sum();
-    let machine_at_end = sampler::machine_cpu_seconds();
-    let to = height_of(follow_node).await.unwrap_or(from);
-    let (p50, p99) = {
-        let stats = traffic
-            .stats
-            .lock()
-            .map_err(|_| BenchError::StatsPoisoned)?;
-        let len = stats.latencies_ms.len();
-        let lat = stats
-            .latencies_ms
-            .get(base.latencies.min(len)..)
-            .unwrap_or(&[]);
-        (percentile(lat, 50), percentile(lat, 99))
-    };
-    log("phase 2 of 2: with readers");
-    Ok((
-        Phase {
-            elapsed_secs: elapsed.as_secs_f64(),
-            committed: samples.iter().map(|s| s.committed).sum(),
-            latency_ms_p50: p50,
-            latency_ms_p99: p99,
-            commit_intervals: intervals::CommitIntervals::default(),
-            node_cpu_seconds,
-            bench_cpu_seconds: (sampler::own_cpu_seconds() - bench_at_start).max(0.0),
-            machine_busy_seconds: (machine_at_end.0 - machine_at_start.0).max(0.0),
-            machine_idle_seconds: (machine_at_end.1 - machine_at_start.1).max(0.0),
-        },
-        (from, to),
-    ))
+    })
 }
 
 /// After the load: settle every window the schedule closed, and say how
@@ -697,284 +515,6 @@ async fn register_load(config: &BenchConfig, layout: &Layout) -> Result<Traffic,
     Ok(traffic)
 }
 
-fn mark(traffic: &Traffic) -> Result<Mark, BenchError> {
-    let stats = traffic
-        .stats
-        .lock()
-        .map_err(|_| BenchError::StatsPoisoned)?;
-    Ok(Mark {
-        committed: stats.committed,
-        latencies: stats.latencies_ms.len(),
-    })
-}
-
-/// One sample per second for `duration_secs`, each counting what committed
-/// since the previous one, with the latencies of those commits.
-async fn sample_seconds(
-    traffic: &Traffic,
-    duration_secs: u64,
-    base: Mark,
-) -> Result<Vec<SecondSample>, BenchError> {
-    let started = Instant::now();
-    let deadline = started + Duration::from_secs(duration_secs);
-    let mut tick = tokio::time::interval(Duration::from_secs(1));
-    tick.tick().await;
-    let mut samples = Vec::new();
-    let mut last = base;
-    while Instant::now() < deadline {
-        tick.tick().await;
-        traffic.sweep();
-        let (now, p50, p99) = {
-            let stats = traffic
-                .stats
-                .lock()
-                .map_err(|_| BenchError::StatsPoisoned)?;
-            let len = stats.latencies_ms.len();
-            let window = stats
-                .latencies_ms
-                .get(last.latencies.min(len)..)
-                .unwrap_or(&[]);
-            let now = Mark {
-                committed: stats.committed,
-                latencies: len,
-            };
-            (now, percentile(window, 50), percentile(window, 99))
-        };
-        let sample = SecondSample {
-            second: started.elapsed().as_secs(),
-            committed: now.committed.saturating_sub(last.committed),
-            latency_ms_p50: p50,
-            latency_ms_p99: p99,
-        };
-        last = now;
-        log(&format!(
-            "t={:>4}s {:>6} tx/s  p50 {:>5} ms  p99 {:>5} ms",
-            sample.second, sample.committed, p50, p99
-        ));
-        samples.push(sample);
-    }
-    Ok(samples)
-}
-
-fn round1(x: f64) -> f64 {
-    (x * 10.0).round() / 10.0
-}
-
-fn build_report(
-    config: &BenchConfig,
-    s: &LoadSummary,
-    samples: &[SecondSample],
-    nodes: &[NodeFigures],
-) -> Value {
-    let secs = s.elapsed_secs.max(1.0);
-    let tps = s.committed as f64 / secs;
-    let committed = s.committed.max(1);
-    // What the timed load added, per committed transaction.
-    let disk_per_tx: Vec<f64> = nodes
-        .iter()
-        .enumerate()
-        .map(|(i, n)| {
-            let start = s.disk_bytes_at_start.get(i).copied().unwrap_or(0);
-            n.disk_bytes.saturating_sub(start) as f64 / committed as f64
-        })
-        .collect();
-    let load_cpu: Vec<f64> = nodes
-        .iter()
-        .enumerate()
-        .map(|(i, n)| {
-            let start = s.cpu_seconds_at_start.get(i).copied().unwrap_or(0.0);
-            (n.cpu_seconds - start).max(0.0)
-        })
-        .collect();
-    let rss_max = nodes.iter().map(|n| n.rss_mb_peak).fold(0.0, f64::max);
-    let node_cpu_in_window: f64 = s.cpu_seconds_in_window.iter().sum();
-    let r = &s.reads;
-    let disk_max = disk_per_tx.iter().copied().fold(0.0, f64::max);
-    let o = &s.outcomes;
-    json!({
-        "validators": config.validators,
-        "observers": config.observers,
-        "duration_s": config.duration_secs,
-        "offered_rate": config.rate,
-        "members_per_coop": config.members.map_or(Value::Null, |m| json!(m)),
-        "accounts": s.accounts,
-        "elapsed_s": round1(s.elapsed_secs),
-        "submitted_txs": s.submitted,
-        "committed_txs": s.committed,
-        "committed_ok_total": s.committed_ok,
-        "rejected_by_reason": s.rejected,
-        "tps": round1(tps),
-        "in_window": {
-            "committed_txs": o.committed,
-            "applied_txs": o.applied,
-            "refused_txs": o.committed.saturating_sub(o.applied),
-            "applied_share_percent": round1(100.0 * o.applied as f64 / o.committed.max(1) as f64),
-            "applied_tps": round1(o.applied as f64 / secs),
-            "applied_payments": o.payments(),
-            "applied_payments_tps": round1(o.payments() as f64 / secs),
-            "applied_by_kind": o.applied_by_kind,
-            "refused_by_reason": o.refused,
-        },
-        "latency_ms_p50": s.latency_ms_p50,
-        "latency_ms_p95": s.latency_ms_p95,
-        "latency_ms_p99": s.latency_ms_p99,
-        "rss_mb_max": round1(rss_max),
-        "disk_bytes_per_tx": round1(disk_max),
-        "commit_interval_ms": {
-            "blocks": s.commit_intervals.blocks,
-            "p50": s.commit_intervals.p50_ms,
-            "p99": s.commit_intervals.p99_ms,
-            "max": s.commit_intervals.max_ms,
-        },
-        "reads": {
-            "clients": r.clients,
-            "observers_only": config.read_observers_only,
-            "requests_ok": r.ok,
-            "errors": r.errors,
-            "requests_per_s": round1(r.ok as f64 / secs),
-            "block_events": r.events,
-            "event_stream_errors": r.event_stream_errors,
-            "reader_cpu_seconds": round1(r.reader_cpu_seconds),
-        },
-        "cpu_in_window": {
-            "nodes_seconds": round1(node_cpu_in_window),
-            "node_cpu_ms_per_committed_tx": round1(1000.0 * node_cpu_in_window / committed as f64),
-            "bench_process_seconds": round1(r.bench_cpu_seconds),
-            "bench_process_ms_per_committed_tx": round1(1000.0 * r.bench_cpu_seconds / committed as f64),
-            "machine_busy_seconds": round1(r.machine_busy_seconds),
-            "machine_idle_seconds": round1(r.machine_idle_seconds),
-        },
-        "nodes": nodes.iter().zip(disk_per_tx.iter()).zip(load_cpu.iter()).map(|((n, d), cpu)| json!({
-            "id": n.id,
-            "role": n.role,
-            "cpu_seconds": round1(*cpu),
-            "cpu_seconds_total": round1(n.cpu_seconds),
-            "cpu_percent_of_one_core": round1(100.0 * cpu / secs),
-            "rss_mb_peak": round1(n.rss_mb_peak),
-            "disk_bytes": n.disk_bytes,
-            "disk_bytes_per_tx": round1(*d),
-        })).collect::<Vec<_>>(),
-        "settlement": s.settlement,
-        "without_readers": s.without_readers.as_ref().map(phase_json),
-        "per_second": samples.iter().map(|x| json!({
-            "second": x.second,
-            "committed": x.committed,
-            "latency_ms_p50": x.latency_ms_p50,
-            "latency_ms_p99": x.latency_ms_p99,
-        })).collect::<Vec<_>>(),
-    })
-}
-
-/// A phase without readers, in the report's units.
-fn phase_json(p: &Phase) -> Value {
-    let secs = p.elapsed_secs.max(1.0);
-    json!({
-        "elapsed_s": round1(p.elapsed_secs),
-        "committed_txs": p.committed,
-        "tps": round1(p.committed as f64 / secs),
-        "latency_ms_p50": p.latency_ms_p50,
-        "latency_ms_p99": p.latency_ms_p99,
-        "commit_interval_ms": {
-            "blocks": p.commit_intervals.blocks,
-            "p50": p.commit_intervals.p50_ms,
-            "p99": p.commit_intervals.p99_ms,
-            "max": p.commit_intervals.max_ms,
-        },
-        "cpu": {
-            "nodes_seconds": round1(p.node_cpu_seconds),
-            "node_cpu_ms_per_committed_tx": round1(1000.0 * p.node_cpu_seconds / p.committed.max(1) as f64),
-            "bench_process_seconds": round1(p.bench_cpu_seconds),
-            "machine_busy_seconds": round1(p.machine_busy_seconds),
-            "machine_idle_seconds": round1(p.machine_idle_seconds),
-        },
-    })
-}
-
-/// The human table.
-pub fn render_table(report: &Value) -> String {
-    let mut out = String::new();
-    out.push_str(&format!(
-        "kopnet bench: {} validators + {} observers, offered {} tx/s for {} s, {} demo accounts\n",
-        report["validators"],
-        report["observers"],
-        report["offered_rate"],
-        report["duration_s"],
-        report["accounts"]
-    ));
-    out.push_str(&format!(
-        "  committed tx/s (observer)   {}\n  committed txs               {}\n  submitted txs               {}\n",
-        report["tps"], report["committed_txs"], report["submitted_txs"]
-    ));
-    let w = &report["in_window"];
-    out.push_str(&format!(
-        "  applied / refused (window)  {} / {} of {} committed: {} % applied\n  applied tx/s                {} (payments {} /s)\n  refused by reason (window)  {}\n",
-        w["applied_txs"], w["refused_txs"], w["committed_txs"], w["applied_share_percent"],
-        w["applied_tps"], w["applied_payments_tps"], w["refused_by_reason"]
-    ));
-    out.push_str(&format!(
-        "  latency p50/p95/p99 (ms)    {} / {} / {}\n",
-        report["latency_ms_p50"], report["latency_ms_p95"], report["latency_ms_p99"]
-    ));
-    out.push_str(&format!(
-        "  peak RSS max (MB)           {}\n  disk bytes per tx (max)     {}\n  not applied (whole run)     {}\n",
-        report["rss_mb_max"], report["disk_bytes_per_tx"], report["rejected_by_reason"]
-    ));
-    let settlement = &report["settlement"];
-    out.push_str(&format!(
-        "  settlement windows          {} closed on schedule, {} settled\n",
-        settlement["windows_closed"], settlement["windows_settled"]
-    ));
-    let iv = &report["commit_interval_ms"];
-    out.push_str(&format!(
-        "  commit interval p50/p99 (ms) {} / {} ({} blocks)\n",
-        iv["p50"], iv["p99"], iv["blocks"]
-    ));
-    let reads = &report["reads"];
-    out.push_str(&format!(
-        "  readers                     {} clients: {} requests ({} /s), {} errors, {} block events, reader CPU {} s\n",
-        reads["clients"], reads["requests_ok"], reads["requests_per_s"], reads["errors"],
-        reads["block_events"], reads["reader_cpu_seconds"]
-    ));
-    let cpu = &report["cpu_in_window"];
-    out.push_str(&format!(
-        "  CPU in the window (s)       nodes {} ({} ms per committed tx), machine busy {} / idle {}\n  load driver CPU (s)         {} ({} ms per committed tx; the bench process, not counted in the nodes')\n",
-        cpu["nodes_seconds"], cpu["node_cpu_ms_per_committed_tx"],
-        cpu["machine_busy_seconds"], cpu["machine_idle_seconds"],
-        cpu["bench_process_seconds"], cpu["bench_process_ms_per_committed_tx"]
-    ));
-    let before = &report["without_readers"];
-    if before.is_object() {
-        let iv = &before["commit_interval_ms"];
-        let cpu = &before["cpu"];
-        out.push_str(&format!(
-            "  phase without readers       {} tx/s, latency p50/p99 {} / {} ms, commit interval p50/p99 {} / {} ms ({} blocks)\n\
-             \x20                             CPU: nodes {} s ({} ms per committed tx), bench process {}, machine busy {} / idle {}\n",
-            before["tps"], before["latency_ms_p50"], before["latency_ms_p99"],
-            iv["p50"], iv["p99"], iv["blocks"],
-            cpu["nodes_seconds"], cpu["node_cpu_ms_per_committed_tx"], cpu["bench_process_seconds"],
-            cpu["machine_busy_seconds"], cpu["machine_idle_seconds"]
-        ));
-    }
-    out.push_str(&format!(
-        "\n  {:<18} {:<10} {:>8} {:>8} {:>10} {:>12} {:>10}\n",
-        "node", "role", "cpu s", "cpu %", "rss MB", "disk bytes", "bytes/tx"
-    ));
-    for n in report["nodes"].as_array().into_iter().flatten() {
-        out.push_str(&format!(
-            "  {:<18} {:<10} {:>8} {:>8} {:>10} {:>12} {:>10}\n",
-            n["id"].as_str().unwrap_or("?"),
-            n["role"].as_str().unwrap_or("?"),
-            // serde_json's Display ignores width: pad the text instead.
-            n["cpu_seconds"].to_string(),
-            n["cpu_percent_of_one_core"].to_string(),
-            n["rss_mb_peak"].to_string(),
-            n["disk_bytes"].to_string(),
-            n["disk_bytes_per_tx"].to_string()
-        ));
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -986,5 +526,13 @@ mod tests {
         assert_eq!(members_for_rate(10, 5), MEMBERS_PER_COOP_MIN);
         assert_eq!(members_for_rate(RATE_MAX, 5), MEMBERS_PER_COOP_MAX);
         assert_eq!(members_for_rate(u64::MAX, 0), MEMBERS_PER_COOP_MAX);
+    }
+
+    #[test]
+    fn the_cap_follows_the_rate_and_period_within_bounds() {
+        assert_eq!(ndc_for_rate(1_000, 10), 200_000_000);
+        assert_eq!(ndc_for_rate(RATE_MAX, 10), 2_000_000_000);
+        assert_eq!(ndc_for_rate(10, 10), layout::DEMO_NDC);
+        assert_eq!(ndc_for_rate(u64::MAX, u64::MAX), u64::MAX);
     }
 }

@@ -4,20 +4,9 @@ use std::path::Path;
 
 /// CPU seconds (utime + stime) of a process.
 pub fn cpu_seconds(pid: u32) -> f64 {
-    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-        return 0.0;
-    };
-    // Fields after the command name (which may contain spaces) start at ')'.
-    let Some(rest) = stat.rfind(')').map(|i| &stat[i + 1..]) else {
-        return 0.0;
-    };
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    // utime and stime are fields 14 and 15 overall; 12 and 13 after ')'.
-    let ticks: u64 = [11usize, 12]
-        .iter()
-        .filter_map(|i| fields.get(*i).and_then(|f| f.parse::<u64>().ok()))
-        .sum();
-    ticks as f64 / 100.0
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|s| stat_cpu_seconds(&s))
+        .unwrap_or(0.0)
 }
 
 /// Peak resident set size (VmHWM) of a process, in bytes.
@@ -109,4 +98,44 @@ pub fn machine_cpu_seconds() -> (f64, f64) {
     let busy = at(0) + at(1) + at(2) + at(5) + at(6) + at(7);
     let idle = at(3) + at(4);
     (busy, idle)
+}
+
+/// The machine a run is on, as the report states it beside every figure.
+#[derive(Debug, Clone, Default)]
+pub struct Host {
+    pub nproc: usize,
+    /// `model name` of `/proc/cpuinfo`'s first processor.
+    pub cpu_model: String,
+    pub memory_gb: f64,
+    /// `/proc/loadavg`'s three load averages.
+    pub load_average: String,
+}
+
+pub fn host() -> Host {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let cpu_model = cpuinfo
+        .lines()
+        .find_map(|l| l.strip_prefix("model name"))
+        .and_then(|rest| rest.split_once(':'))
+        .map(|(_, model)| model.trim().to_string())
+        .unwrap_or_else(|| "unknown".to_string());
+    let memory_kb: u64 = std::fs::read_to_string("/proc/meminfo")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("MemTotal:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|kb| kb.parse().ok())
+        .unwrap_or(0);
+    let load_average = std::fs::read_to_string("/proc/loadavg")
+        .unwrap_or_default()
+        .split_whitespace()
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" ");
+    Host {
+        nproc: std::thread::available_parallelism().map_or(0, |n| n.get()),
+        cpu_model,
+        memory_gb: memory_kb as f64 / (1024.0 * 1024.0),
+        load_average,
+    }
 }

@@ -47,6 +47,8 @@ pub struct GenesisRules {
     pub settlement: SettlementSchedule,
     /// The limits on the validator set.
     pub validator_limits: ValidatorLimits,
+    /// Every cooperative's net debit cap.
+    pub ndc: u64,
 }
 
 impl Default for GenesisRules {
@@ -55,6 +57,7 @@ impl Default for GenesisRules {
         GenesisRules {
             settlement: SettlementSchedule::every(DEMO_SETTLEMENT_PERIOD_MS),
             validator_limits: ValidatorLimits::default(),
+            ndc: DEMO_NDC,
         }
     }
 }
@@ -248,7 +251,7 @@ pub fn init_with(
     let chain_id = format!("kopnet-local-{}", rand::random::<u16>());
 
     let coop_keys = new_coop_keys(dir, validators)?;
-    let genesis_coops = genesis_cooperatives(&coop_keys, voting_power)?;
+    let genesis_coops = genesis_cooperatives(&coop_keys, voting_power, rules.ndc)?;
     let mut ledger = Genesis::new(&chain_id, genesis_coops);
     ledger.settlement = rules.settlement;
     ledger.validator_limits = rules.validator_limits;
@@ -319,10 +322,12 @@ fn new_coop_keys(dir: &Path, validators: usize) -> Result<Vec<CoopKey>, InitErro
 }
 
 /// The genesis entry of each cooperative: the validators with their voting
-/// power, the consumer cooperative (past `voting_power`) with none.
+/// power, the consumer cooperative (past `voting_power`) with none, each
+/// with net debit cap `ndc`.
 fn genesis_cooperatives(
     coop_keys: &[CoopKey],
     voting_power: &[u64],
+    ndc: u64,
 ) -> Result<Vec<GenesisCooperative>, InitError> {
     coop_keys
         .iter()
@@ -333,7 +338,7 @@ fn genesis_cooperatives(
                 name: coop.name.clone(),
                 key: coop.key.public(),
                 voting_power: voting_power.get(index).copied().unwrap_or(0),
-                ndc: DEMO_NDC,
+                ndc,
             })
         })
         .collect()

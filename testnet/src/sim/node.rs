@@ -82,6 +82,7 @@ pub fn mempool_config() -> MempoolConfig {
         max_bytes: 1 << 20,
         max_per_signer: 16,
         max_age_blocks: 12,
+        client_room_percent: 50,
     }
 }
 

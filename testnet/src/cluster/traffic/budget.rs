@@ -21,6 +21,7 @@
 //! passes half its cap cashes out what it surely has at its own counter.
 //! Both are ordinary applied transactions of the load.
 
+use super::exposure::{CoopDebit, CoopExposures};
 use kopnet_ledger::fees::{FeeKind, FeeParty, FeeRule};
 
 /// A member tops up when its `low` bound falls under this (Rp 1.000.000).
@@ -85,15 +86,55 @@ pub struct Reservation {
     pub credit: Option<Leg>,
     /// This is a top-up or cash-out: clears the account's `rebalancing`.
     pub rebalance: Option<usize>,
+    /// The cooperative it makes a debtor, and for how much (see
+    /// [`super::exposure`]).
+    pub coop_debit: Option<CoopDebit>,
 }
 
-/// Every demo account's budget, by index into `Traffic::accounts`.
+/// Every demo account's budget, by index into `Traffic::accounts`, and
+/// every cooperative's net-debit headroom, by index into `Traffic::coops`.
 #[derive(Debug, Clone, Default)]
 pub struct Budgets {
     pub accounts: Vec<Budget>,
+    pub exposures: CoopExposures,
 }
 
 impl Budgets {
+    /// [`Budgets::plan`], and the cooperative debit with it if there is
+    /// one (both reserved, or neither).
+    pub fn plan_load(
+        &mut self,
+        debit: Option<Leg>,
+        credit: Option<Leg>,
+        coop_debit: Option<CoopDebit>,
+    ) -> Option<Reservation> {
+        if let Some(d) = coop_debit {
+            if !self.exposures.plan(d) {
+                return None;
+            }
+        }
+        let Some(mut r) = self.plan(debit, credit) else {
+            if let Some(d) = coop_debit {
+                self.exposures.unsent(d);
+            }
+            return None;
+        };
+        r.coop_debit = coop_debit;
+        Some(r)
+    }
+
+    /// A planned transaction's end: committed in a block at `height`
+    /// (applied or refused by the ledger), or refused before any block
+    /// (`height` None, not applied).
+    pub fn landed(&mut self, r: &Reservation, applied: bool, height: Option<u64>) {
+        self.settle(r, applied);
+        match (r.coop_debit, height) {
+            (Some(d), Some(h)) => self.exposures.committed(d, applied, h),
+            (Some(d), None) => self.exposures.unsent(d),
+            (None, _) => {}
+        }
+    }
+
     /// Reserve `debit` and `credit` if both fit; else change nothing.
     pub fn plan(&mut self, debit: Option<Leg>, credit: Option<Leg>) -> Option<Reservation> {
         if let Some(d) = debit {
@@ -125,6 +166,7 @@ impl Budgets {
             debit,
             credit,
             rebalance: None,
+            coop_debit: None,
         })
     }
 
@@ -320,6 +362,7 @@ mod tests {
     fn a_member_is_never_planned_below_zero() {
         let mut budgets = Budgets {
             accounts: vec![Budget::new(1_000, 10_000), Budget::new(0, 10_000)],
+            ..Budgets::default()
         };
         let pay = |n| Some(Leg::of(0, n));
         let to = |n| Some(Leg::of(1, n));
@@ -344,6 +387,7 @@ mod tests {
     fn a_merchant_is_never_planned_above_its_cap() {
         let mut budgets = Budgets {
             accounts: vec![Budget::new(50_000, 100_000), Budget::new(9_000, 10_000)],
+            ..Budgets::default()
         };
         let pay = |n| Some(Leg::of(0, n));
         let to = |n| Some(Leg::of(1, n));
@@ -360,6 +404,7 @@ mod tests {
         // Past half its cap, the merchant cashes out what it surely has.
         let mut merchant = Budgets {
             accounts: vec![Budget::new(60_000_000, 100_000_000)],
+            ..Budgets::default()
         };
         let amount = merchant.needs_cash_out(0).unwrap();
         assert_eq!(amount, 60_000_000 - MERCHANT_KEEPS);

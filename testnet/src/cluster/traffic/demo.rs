@@ -93,6 +93,9 @@ impl Traffic {
         for coop in &self.coops {
             coop.idle()?;
         }
+        // The cooperatives' net debit headroom, before any cross-
+        // cooperative transaction is planned.
+        self.read_exposures().await?;
         Ok(())
     }
 

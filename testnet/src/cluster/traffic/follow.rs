@@ -109,7 +109,8 @@ impl Traffic {
         let (Ok(mut tracked), Ok(mut stats)) = (self.tracked.lock(), self.stats.lock()) else {
             return;
         };
-        stats.last_height = block["height"].as_u64().unwrap_or(stats.last_height);
+        let height = block["height"].as_u64();
+        stats.last_height = height.unwrap_or(stats.last_height);
         let second = started.elapsed().as_secs();
         for tx in &txs {
             let Some(hash) = tx["hash"].as_str().and_then(|h| Hash::from_hex(h).ok()) else {
@@ -126,7 +127,7 @@ impl Traffic {
         drop(tracked);
         drop(stats);
         for (slot, reservation, applied) in releases {
-            self.settle_budgets(&reservation, applied);
+            self.settle_budgets(&reservation, applied, height);
             self.release(slot);
         }
     }

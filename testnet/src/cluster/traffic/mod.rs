@@ -24,6 +24,7 @@
 
 mod budget;
 mod demo;
+mod exposure;
 mod follow;
 mod plan;
 mod settle;
@@ -33,6 +34,7 @@ mod submit;
 
 pub use budget::{Budget, Budgets, Leg, Reservation};
 pub use demo::{CoopDemo, OPENING_BALANCE};
+pub use exposure::{CoopDebit, CoopExposures, CoopReading};
 pub use settle::{ClosedWindow, SettlementProgress};
 pub use signer::{Signer, SignerSlot};
 pub use stats::{percentile, Stats};
@@ -118,7 +120,10 @@ impl Traffic {
         let mut accounts = Vec::new();
         let mut demos = Vec::new();
         let mut homes = Vec::new();
-        let mut budgets = Budgets::default();
+        let mut budgets = Budgets {
+            exposures: CoopExposures::new(coops.len()),
+            ..Budgets::default()
+        };
         let limits = TierLimits::default();
         for (c, (id, key, node)) in coops.into_iter().enumerate() {
             let mut members = Vec::new();

@@ -3,6 +3,7 @@
 //! signed by the signer whose turn it is, unless that signer is busy.
 
 use super::budget::{fees, Leg, Reservation};
+use super::exposure::CoopDebit;
 use super::signer::SignerSlot;
 use super::Traffic;
 use crate::cluster::mix::LoadKind;
@@ -38,6 +39,8 @@ struct Draft {
     credit: Option<Leg>,
     /// A top-up or cash-out that keeps the load valid.
     rebalance: bool,
+    /// The cooperative it makes a debtor (see [`super::exposure`]).
+    coop_debit: Option<CoopDebit>,
     kind: &'static str,
 }
 
@@ -77,12 +80,12 @@ impl Traffic {
             let mut budgets = self.budgets.lock().ok()?;
             match draft.rebalance {
                 true => budgets.plan_rebalance(draft.debit, draft.credit)?,
-                false => budgets.plan(draft.debit, draft.credit)?,
+                false => budgets.plan_load(draft.debit, draft.credit, draft.coop_debit)?,
             }
         };
         let Some(tx) = self.sign_with(&mut signer, draft.action) else {
             if let Ok(mut budgets) = self.budgets.lock() {
-                budgets.settle(&reservation, false);
+                budgets.landed(&reservation, false, None);
             }
             return None;
         };
@@ -114,6 +117,7 @@ impl Traffic {
                     debit: Some(Leg::of(payee, amount)),
                     credit: None,
                     rebalance: true,
+                    coop_debit: None,
                     kind: "merchant_cash_out",
                 });
             }
@@ -133,6 +137,7 @@ impl Traffic {
             debit: None,
             credit: Some(Leg::of(payer, amount)),
             rebalance: true,
+            coop_debit: None,
             kind: "member_top_up",
         })
     }
@@ -210,6 +215,7 @@ impl Traffic {
                         fees: by_member,
                     }),
                     rebalance: false,
+                    coop_debit: cross.then_some(CoopDebit { coop: a, amount }),
                     kind: label,
                 })
             }
@@ -228,6 +234,10 @@ impl Traffic {
                     debit: Some(Leg::of(member, amount.checked_add(by_member)?)),
                     credit: None,
                     rebalance: false,
+                    coop_debit: cross.then_some(CoopDebit {
+                        coop: self.homes.get(member)?.0,
+                        amount: amount.checked_add(by_member)?,
+                    }),
                     kind: label,
                 })
             }
@@ -273,6 +283,10 @@ impl Traffic {
                 fees: by_payee,
             }),
             rebalance: false,
+            coop_debit: (payer_home != payee_home).then_some(CoopDebit {
+                coop: payer_home,
+                amount: amount.checked_add(by_payer)?,
+            }),
             kind,
         })
     }

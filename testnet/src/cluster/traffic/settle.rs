@@ -9,6 +9,7 @@
 //! window settled.
 
 use super::budget::Reservation;
+use super::exposure::CoopReading;
 use super::signer::SignerSlot;
 use super::{Traffic, TrafficError};
 use kopnet_consensus::Hash;
@@ -22,6 +23,8 @@ use std::time::Duration;
 const SETTLED_COMMIT_TIMEOUT: Duration = Duration::from_secs(30);
 /// How often the settling task looks for closed windows.
 const SETTLE_INTERVAL: Duration = Duration::from_secs(1);
+/// Most pages of cooperatives read by [`Traffic::read_exposures`].
+const COOPERATIVE_PAGES_MAX: usize = 100;
 /// Closed windows remembered for the summary (oldest dropped).
 const WINDOWS_KEPT_MAX: usize = 10_000;
 
@@ -101,7 +104,42 @@ impl Traffic {
                 _ = tick.tick() => {}
             }
             let _ = self.acknowledge_windows(false).await;
+            let _ = self.read_exposures().await;
         }
+    }
+
+    /// Read every cooperative's position, closed-window debit and cap at
+    /// the node's committed height into the budgets' net-debit bounds (see
+    /// [`super::exposure`]). Every page of `GET /v1/cooperatives` is read.
+    pub async fn read_exposures(&self) -> Result<(), TrafficError> {
+        let coop = self.coops.first().ok_or(TrafficError::NoSuchCoop(0))?;
+        let mut after: Option<String> = None;
+        for _ in 0..COOPERATIVE_PAGES_MAX {
+            let path = match &after {
+                Some(a) => format!("/v1/cooperatives?after={a}"),
+                None => "/v1/cooperatives".to_string(),
+            };
+            let page = coop.node.get(&path).await.map_err(|e| coop.node_error(e))?;
+            let height = page["height"].as_u64().unwrap_or(0);
+            for entry in page["cooperatives"].as_array().into_iter().flatten() {
+                let Some(c) = self.coops.iter().position(|c| entry["id"] == c.id.as_str()) else {
+                    continue;
+                };
+                let reading = CoopReading {
+                    ndc: entry["ndc"].as_u64().unwrap_or(0),
+                    position: entry["position"].as_i64().unwrap_or(i64::MIN),
+                    unsettled_debit: entry["unsettled_debit"].as_i64().unwrap_or(i64::MIN),
+                };
+                if let Ok(mut budgets) = self.budgets.lock() {
+                    budgets.exposures.read(c, reading, height);
+                }
+            }
+            match page["next_after"].as_str() {
+                Some(next) => after = Some(next.to_string()),
+                None => break,
+            }
+        }
+        Ok(())
     }
 
     /// Look at every closed window not known to be settled; each

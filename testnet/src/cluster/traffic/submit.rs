@@ -142,10 +142,16 @@ impl Traffic {
         }
     }
 
-    /// A planned transaction was applied or refused (see [`super::budget`]).
-    pub(super) fn settle_budgets(&self, reservation: &Reservation, applied: bool) {
+    /// A planned transaction was applied or refused, in a block at
+    /// `height` or (None) before any (see [`super::budget`]).
+    pub(super) fn settle_budgets(
+        &self,
+        reservation: &Reservation,
+        applied: bool,
+        height: Option<u64>,
+    ) {
         if let Ok(mut budgets) = self.budgets.lock() {
-            budgets.settle(reservation, applied);
+            budgets.landed(reservation, applied, height);
         }
     }
 
@@ -165,7 +171,7 @@ impl Traffic {
 
     /// A prepared transaction was never sent: free its signer's slot and nonce.
     fn unsent(&self, prepared: &Prepared) {
-        self.settle_budgets(&prepared.reservation, false);
+        self.settle_budgets(&prepared.reservation, false, None);
         if let Some(Ok(mut signer)) = self.signer_cell(prepared.slot).map(|c| c.lock()) {
             signer.in_flight = signer.in_flight.saturating_sub(1);
             signer.give_back(prepared.tx.body.nonce);
@@ -181,7 +187,7 @@ impl Traffic {
         // Without an answer the node may have taken it: it may still apply.
         match code.as_str() {
             "unreachable" => self.lost_budgets(&prepared.reservation),
-            _ => self.settle_budgets(&prepared.reservation, false),
+            _ => self.settle_budgets(&prepared.reservation, false, None),
         }
         if let Ok(mut stats) = self.stats.lock() {
             *stats.rejected.entry(code).or_insert(0) += 1;
