@@ -9,7 +9,8 @@
 //!
 //! 1. `malformed`: the bytes or a field break a format rule;
 //! 2. `wrong_chain`: the transaction names another network;
-//! 3. `bad_signature`: the signature does not verify (`verify_strict`) under
+//! 3. `bad_signature`: the signature does not verify (kopnet's signature rule,
+//!    `kopnet_primitives::signature_rule`) under
 //!    the key the transaction names as its signer;
 //! 4. `unknown_signer`: no cooperative or member account has that key;
 //! 5. `signer_inactive`: the key's cooperative was removed;

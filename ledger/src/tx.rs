@@ -176,7 +176,8 @@ impl Transaction {
         }
     }
 
-    /// Check the signature with `verify_strict`.
+    /// Check the signature under kopnet's signature rule
+    /// ([`kopnet_primitives::signature_rule`]).
     pub fn verify_signature(&self) -> Result<(), Rejection> {
         let key = self
             .body
@@ -192,9 +193,18 @@ impl Transaction {
         if key.public() != self.body.signer {
             return Err(Rejection::BadSignature);
         }
-        let bytes = codec::encode(&self.body).map_err(|e| Rejection::Malformed(e.to_string()))?;
-        key.verify(TX_SIGNING_DOMAIN, &bytes, &self.signature)
+        key.verify_signed_bytes(&self.signed_bytes()?, &self.signature)
             .map_err(|_| Rejection::BadSignature)
+    }
+
+    /// The exact bytes the signature covers: `TX_SIGNING_DOMAIN || 0 ||
+    /// codec(body)` (for batch verification, which takes them as they are).
+    pub fn signed_bytes(&self) -> Result<Vec<u8>, Rejection> {
+        let body = codec::encode(&self.body).map_err(|e| Rejection::Malformed(e.to_string()))?;
+        Ok(kopnet_primitives::crypto::domain::signing_bytes(
+            TX_SIGNING_DOMAIN,
+            &body,
+        ))
     }
 
     /// Field rules that decoding alone cannot enforce.

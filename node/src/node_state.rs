@@ -134,22 +134,41 @@ impl NodeState {
     /// (submit time for latency, refusal metrics). Blocking (it may verify
     /// a signature): run it off the async workers.
     pub fn submit_from_client(&self, bytes: &[u8]) -> Result<Admitted, MempoolError> {
-        let (admitted, effects) = host::admit(&self.host, bytes, Origin::Client);
-        match &admitted {
-            Ok(a) if a.accepted == host::Accepted::Pending => self.note_submitted(a.hash),
-            Ok(_) => {}
-            Err(e) => self.metrics.reject(e.code()),
-        }
-        for effect in effects {
-            match effect {
-                Effect::GossipTx(bytes) => self.gossip_later(bytes),
-                Effect::TxsAvailable => self.txs_available.notify_one(),
-                _ => {}
+        self.submit_many_from_client(&[bytes])
+            .pop()
+            .unwrap_or_else(|| {
+                Err(MempoolError::Rejected(kopnet_ledger::Rejection::Malformed(
+                    "node busy".into(),
+                )))
+            })
+    }
+
+    /// [`NodeState::submit_from_client`] for several transactions (`POST
+    /// /v1/txs`): one answer each, in order, their signatures verified
+    /// together (batch verification on both cores).
+    pub fn submit_many_from_client<B: AsRef<[u8]>>(
+        &self,
+        txs: &[B],
+    ) -> Vec<Result<Admitted, MempoolError>> {
+        let mut answers = Vec::with_capacity(txs.len());
+        for (admitted, effects) in host::admit_many(&self.host, txs, Origin::Client) {
+            match &admitted {
+                Ok(a) if a.accepted == host::Accepted::Pending => self.note_submitted(a.hash),
+                Ok(_) => {}
+                Err(e) => self.metrics.reject(e.code()),
             }
+            for effect in effects {
+                match effect {
+                    Effect::GossipTx(bytes) => self.gossip_later(bytes),
+                    Effect::TxsAvailable => self.txs_available.notify_one(),
+                    _ => {}
+                }
+            }
+            answers.push(admitted);
         }
         self.metrics
             .mempool_size
             .store(self.host.mempool_len() as u64, Ordering::Relaxed);
-        admitted
+        answers
     }
 }

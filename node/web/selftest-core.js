@@ -85,6 +85,19 @@ export async function runChecks(v, qrisCorpus) {
     try { qrisParse(bad); } catch (e) { kind = e.kind; }
     eq(`QR bad CRC rejected ${q.payload.slice(-8)}`, kind, "bad_crc");
   }
+  // Ed25519 signing of the signature-rule vectors that carry a seed (RFC
+  // 8032 TEST 1-3 and kopnet's own): deterministic, so the wallet's
+  // signatures must equal the vectors', which Rust checks on every
+  // verification path (single, batch, the node's verified set).
+  for (const s of v.signatures ?? []) {
+    try {
+      const key = await fromSeed(fromHex(s.seed_hex));
+      eq(`public key of ${s.name}`, toHex(key.publicKey), s.public_hex);
+      eq(`ed25519 signature of ${s.name}`, toHex(await sign(key, fromHex(s.message_hex))), s.signature_hex);
+    } catch (e) {
+      check(`sign ${s.name}`, false, e);
+    }
+  }
   if (qrisCorpus) results.push(checkQrisCorpus(qrisCorpus));
   for (const a of v.bad_addresses) check(`bad address ${a} refused`, !isAddress(a), "accepted");
   eq("rupiah format", rupiah(25000), "Rp25.000");

@@ -4,14 +4,16 @@
 //!   (`"kopnet 2026 tx v1"`, `"kopnet 2026 block v1"`, ...) and a hash of one kind
 //!   can never be mistaken for a hash of another.
 //! * Signatures are ed25519 over `domain || 0x00 || bytes` ([`domain`]),
-//!   verified with `verify_strict` (rejects malleable signatures and
-//!   small-order keys).
+//!   verified under kopnet's one rule ([`crate::signature_rule`]): canonical,
+//!   large-order `A` and `R`, canonical `s`, and the cofactored (ZIP-215)
+//!   equation, so single and batch verification accept the same set.
 //! * Addresses are `kop` + base58(public key ‖ 4-byte checksum), so a mistyped
 //!   address is rejected instead of paying a stranger.
 
 use crate::codec::fixed_bytes;
+use crate::signature_rule;
 use domain::signing_bytes;
-use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
+use ed25519_dalek::{Signer, SigningKey};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
@@ -122,12 +124,14 @@ pub enum CryptoError {
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct PublicKey(pub [u8; 32]);
 
-/// A [`PublicKey`] already decompressed to a curve point: verifies exactly
-/// as [`PublicKey::verify`] does, without decompressing the key each time.
+/// A [`PublicKey`] that passed the key part of the signature rule
+/// (canonical, not of small order) and is decompressed to a curve point:
+/// verifies exactly as [`PublicKey::verify`] does, without checking and
+/// decompressing the key each time.
 #[derive(Debug, Clone, Copy)]
 pub struct PreparedKey {
     public: PublicKey,
-    key: VerifyingKey,
+    key: ed25519_zebra::VerificationKey,
 }
 
 impl PreparedKey {
@@ -136,16 +140,30 @@ impl PreparedKey {
         self.public
     }
 
-    /// Verify `signature` over `domain || 0 || message` with `verify_strict`.
+    /// Verify `signature` over `domain || 0 || message` under
+    /// [`crate::signature_rule`].
     pub fn verify(
         &self,
         domain: &str,
         message: &[u8],
         signature: &Signature,
     ) -> Result<(), CryptoError> {
-        let signature = ed25519_dalek::Signature::from_bytes(&signature.0);
+        self.verify_signed_bytes(&signing_bytes(domain, message), signature)
+    }
+
+    /// Verify `signature` over exactly `bytes` (already `domain || 0 ||
+    /// message`; the test vectors use plain messages) under
+    /// [`crate::signature_rule`]: the byte checks on `R` and `s`, then the
+    /// cofactored equation.
+    pub fn verify_signed_bytes(
+        &self,
+        bytes: &[u8],
+        signature: &Signature,
+    ) -> Result<(), CryptoError> {
+        signature_rule::check_signature(signature)?;
+        let signature = ed25519_zebra::Signature::from_bytes(&signature.0);
         self.key
-            .verify_strict(&signing_bytes(domain, message), &signature)
+            .verify(&signature, bytes)
             .map_err(|_| CryptoError::BadSignature)
     }
 }
@@ -154,16 +172,15 @@ const ADDRESS_PREFIX: &str = "kop";
 const ADDRESS_CHECKSUM_CONTEXT: &str = "kopnet 2026 address checksum v1";
 
 impl PublicKey {
-    /// Check that the bytes are a usable key: a valid curve point, not of small order.
+    /// Check that the bytes are a usable key: the canonical encoding of a
+    /// curve point that is not of small order (the key part of
+    /// [`crate::signature_rule`]; no signature under any other key verifies).
     pub fn validate(&self) -> Result<(), CryptoError> {
-        let key = VerifyingKey::from_bytes(&self.0).map_err(|_| CryptoError::InvalidPublicKey)?;
-        if key.is_weak() {
-            return Err(CryptoError::WeakPublicKey);
-        }
-        Ok(())
+        self.prepare().map(|_| ())
     }
 
-    /// Verify `signature` over `domain || 0 || message` with `verify_strict`.
+    /// Verify `signature` over `domain || 0 || message` under
+    /// [`crate::signature_rule`].
     pub fn verify(
         &self,
         domain: &str,
@@ -173,10 +190,15 @@ impl PublicKey {
         self.prepare()?.verify(domain, message, signature)
     }
 
-    /// Decompress the key once, for verifying many signatures by one signer
-    /// (decompression is a fifth or so of a `verify_strict`).
+    /// Check the key against the signature rule and decompress it once, for
+    /// verifying many signatures by one signer (decompression is a fifth or
+    /// so of a verification). Refuses a non-canonical encoding or a
+    /// non-point ([`CryptoError::InvalidPublicKey`]) and a small-order point
+    /// ([`CryptoError::WeakPublicKey`]).
     pub fn prepare(&self) -> Result<PreparedKey, CryptoError> {
-        let key = VerifyingKey::from_bytes(&self.0).map_err(|_| CryptoError::InvalidPublicKey)?;
+        signature_rule::check_key(&self.0)?;
+        let key = ed25519_zebra::VerificationKey::try_from(self.0)
+            .map_err(|_| CryptoError::InvalidPublicKey)?;
         Ok(PreparedKey { public: *self, key })
     }
 

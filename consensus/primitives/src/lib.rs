@@ -6,7 +6,8 @@
 //! depends on nothing of kopnet's and does no I/O (no tokio, libp2p, sled,
 //! filesystem, clock, or randomness it picks itself): `cargo tree -p
 //! kopnet-primitives -e normal` lists only bincode, serde, blake3,
-//! ed25519-dalek, thiserror, bs58 and rand_core.
+//! ed25519-dalek (signing), ed25519-zebra (verification), thiserror, bs58
+//! and rand_core.
 //!
 //! * [`codec`]: the one place that touches bincode. Every byte string that
 //!   is signed, hashed, stored or sent is produced by [`codec::encode`] and
@@ -15,8 +16,11 @@
 //! * [`crypto`]: blake3 [hashes](struct@Hash) under a context string for
 //!   every kind of hash, ed25519 [`Keypair`]s and [`PublicKey`]s (with
 //!   [`PreparedKey`] for verifying many signatures by one signer),
-//!   [`Signature`]s checked with `verify_strict`, and the `kop…` text form
-//!   of a key.
+//!   [`Signature`]s, and the `kop…` text form of a key.
+//! * [`signature_rule`]: the one ed25519 verification rule (canonical,
+//!   large-order `A` and `R`, `s < l`, cofactored ZIP-215 equation) under
+//!   which single and batch verification accept exactly the same
+//!   signatures, with batch and multi-threaded checks.
 //! * [`crypto::domain`]: the domain-separation rule every signature follows
 //!   (`domain || 0x00 || message`). The domains themselves belong to the
 //!   crate that owns the message: transactions to the ledger, votes and
@@ -49,6 +53,7 @@
 pub mod chain_id;
 pub mod codec;
 pub mod crypto;
+pub mod signature_rule;
 
 pub use chain_id::CHAIN_ID_BYTES_MAX;
 pub use crypto::{CryptoError, Hash, Keypair, PreparedKey, PublicKey, Signature};

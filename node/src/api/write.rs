@@ -199,9 +199,20 @@ async fn submit_batch(state: &ApiState, body: SubmitBatchBody) -> ApiResult<Json
     let decoded: Vec<ApiResult<Vec<u8>>> = body.txs.iter().map(|t| decode_tx_text(t)).collect();
     let node = state.node.clone();
     let results = tokio::task::spawn_blocking(move || {
+        // The decodable ones go through admission together (their
+        // signatures verified as a batch); answers keep the request's order.
+        let good: Vec<&Vec<u8>> = decoded.iter().flat_map(|d| d.as_ref().ok()).collect();
+        let mut admitted = node.submit_many_from_client(&good).into_iter();
         decoded
             .into_iter()
-            .map(|bytes| accept(&node, bytes?).map_err(|e| rejection(&e)))
+            .map(|bytes| {
+                bytes?;
+                match admitted.next() {
+                    Some(Ok(a)) => Ok((a.hash, a.accepted)),
+                    Some(Err(e)) => Err(rejection(&e)),
+                    None => Err(ApiError::internal("admission lost an answer")),
+                }
+            })
             .collect::<Vec<_>>()
     })
     .await

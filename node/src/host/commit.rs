@@ -95,5 +95,7 @@ fn write_block<S: Storage>(
             written => return written,
         }
     }
+    // A block from catch-up: verify its unseen signatures together first.
+    state.verified.verify_txs(&block.txs);
     ledger.apply_block_with(block, &state.verified, extra, next_set)
 }

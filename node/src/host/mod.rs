@@ -48,7 +48,7 @@ mod storage_fault_tests;
 #[cfg(test)]
 mod tests;
 
-pub use admission::{admit, admit_batch, Accepted, Admitted, BatchAdmission, Origin};
+pub use admission::{admit, admit_batch, admit_many, Accepted, Admitted, BatchAdmission, Origin};
 pub use effect::{CommitPath, Committed, Effect, Effects};
 pub use state::{HostState, RecentRejections, RECENT_REJECTIONS_MAX};
 pub use timers::{Timer, Timers};

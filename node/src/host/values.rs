@@ -146,6 +146,10 @@ pub fn validate<S: Storage>(
             got: block.header.height,
         });
     }
+    // The transactions this node had not seen (not in the mempool's
+    // verified set) are verified here together, batched over both cores;
+    // the block's execution then finds every good one in the set.
+    state.verified.verify_txs(&block.txs);
     ledger
         .validate_block(&block, &state.verified)
         .map_err(|e| ValueRefusal::Ledger(e.to_string()))

@@ -65,7 +65,78 @@ fn generate() -> Value {
         "txs": tx_vectors(&merchant),
         "qris": qris_vectors(&merchant),
         "bad_addresses": bad_addresses(&merchant),
+        "signatures": signature_vectors(),
     })
+}
+
+/// The primitives' edge-case vectors that come with a secret seed (RFC
+/// 8032's and one of kopnet's own): the wallet must make byte-identical
+/// signatures of their messages (ed25519 signing is deterministic), and
+/// [`wallet_signatures_verify_on_every_path`] checks those signatures pass
+/// single, batch and `VerifiedSignatures` verification.
+fn signature_vectors() -> Vec<Value> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../consensus/primitives/tests/vectors/ed25519_edge_cases.json");
+    let file: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    file["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|case| case.get("seed_hex").is_some())
+        .map(|case| {
+            json!({
+                "name": case["name"],
+                "seed_hex": case["seed_hex"],
+                "public_hex": case["public_hex"],
+                "message_hex": case["message_hex"],
+                "signature_hex": case["signature_hex"],
+            })
+        })
+        .collect()
+}
+
+#[test]
+fn wallet_signatures_verify_on_every_path() {
+    use crate::verified::{SignedItem, VerifiedSignatures};
+    use kopnet_consensus::{Hash, Signature};
+    use kopnet_primitives::signature_rule::{batch_holds, verify_each, Signed};
+    let unhex = |v: &Value| -> Vec<u8> {
+        let text = v.as_str().unwrap();
+        (0..text.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap())
+            .collect()
+    };
+    let vectors = signature_vectors();
+    assert!(vectors.len() >= 4, "RFC 8032 TEST 1-3 and kopnet's own");
+    let verified = VerifiedSignatures::new(64);
+    let mut entries = Vec::new();
+    for (i, v) in vectors.iter().enumerate() {
+        let key = PublicKey(unhex(&v["public_hex"]).try_into().unwrap());
+        let message = unhex(&v["message_hex"]);
+        let signature = Signature(unhex(&v["signature_hex"]).try_into().unwrap());
+        // The seed gives the key (what the wallet derives).
+        let seed: [u8; 32] = unhex(&v["seed_hex"]).try_into().unwrap();
+        assert_eq!(kopnet_consensus::Keypair::from_seed(seed).public(), key);
+        let prepared = key.prepare().unwrap();
+        prepared.verify_signed_bytes(&message, &signature).unwrap();
+        let entry = Signed {
+            key: prepared,
+            bytes: message.clone(),
+            signature,
+        };
+        assert!(batch_holds(std::slice::from_ref(&entry)), "{}", v["name"]);
+        entries.push(entry);
+        let item = SignedItem {
+            hash: Hash::digest("kopnet test wallet vector", &i.to_le_bytes()),
+            signer: key,
+            bytes: message,
+            signature,
+        };
+        assert_eq!(verified.verify_items(vec![item]), vec![true]);
+    }
+    assert!(batch_holds(&entries));
+    assert!(verify_each(&entries).iter().all(|ok| *ok));
 }
 
 /// Seed, public key and address of a member, a merchant and a cooperative.
