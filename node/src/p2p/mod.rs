@@ -74,6 +74,7 @@ mod peer_score;
 mod publish_queue;
 mod stats;
 mod swarm_task;
+mod wire_bytes;
 
 pub use config::{key_of_peer, peer_id_from_key, P2pConfig, PeerLimits, Topic};
 pub use error::P2pError;
@@ -85,6 +86,7 @@ pub use offence::Offence;
 pub use stats::P2pStats;
 
 use futures::StreamExt;
+use libp2p::core::Transport;
 use libp2p::swarm::SwarmEvent;
 use libp2p::{noise, tcp, yamux};
 use std::collections::HashSet;
@@ -118,13 +120,20 @@ pub async fn spawn_with_limits(
         .collect::<Result<HashSet<PeerId>, P2pError>>()?;
     let behaviour = behaviour::build(&key, &config, &allowed)?;
     let idle = config.idle_connection_timeout;
+    let stats = Arc::new(P2pStats::default());
+    let counted = stats.clone();
+    let noise = noise::Config::new(&key).map_err(|error| P2pError::Transport(error.to_string()))?;
     let mut swarm = libp2p::SwarmBuilder::with_existing_identity(key)
         .with_tokio()
-        .with_tcp(
-            tcp::Config::default().nodelay(true),
-            noise::Config::new,
-            yamux::Config::default,
-        )
+        .with_other_transport(|_| {
+            // TCP + noise + yamux as `with_tcp` builds it, with every
+            // connection's bytes counted below noise.
+            tcp::tokio::Transport::new(tcp::Config::default().nodelay(true))
+                .map(move |stream, _| wire_bytes::CountedStream::new(stream, counted.clone()))
+                .upgrade(libp2p::core::upgrade::Version::V1Lazy)
+                .authenticate(noise)
+                .multiplex(yamux::Config::default())
+        })
         .map_err(|error| P2pError::Transport(error.to_string()))?
         .with_behaviour(|_| behaviour)
         .map_err(|error| P2pError::Transport(error.to_string()))?
@@ -144,7 +153,6 @@ pub async fn spawn_with_limits(
 
     let (command_sender, commands) = mpsc::channel(config.command_queue);
     let (events, event_receiver) = mpsc::channel(config.event_queue);
-    let stats = Arc::new(P2pStats::default());
     let handle = P2pHandle {
         local_peer_id,
         max_transmit_bytes: config.max_transmit_bytes,
