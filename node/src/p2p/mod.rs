@@ -10,9 +10,9 @@
 //!   `allow_block_list::Behaviour<AllowedPeers>` denies every other peer right
 //!   after the noise handshake (inbound and outbound), logging
 //!   `rejected connection from peer not in genesis`; a second check on
-//!   `ConnectionEstablished` and on every gossip message and request
-//!   (`source` and signed `author`) makes sure nothing from a stranger
-//!   becomes a [`NetEvent`]. `connection_limits` bounds the total
+//!   `ConnectionEstablished` and on every gossip message and request (the
+//!   peer that delivered it) makes sure nothing from a stranger becomes a
+//!   [`NetEvent`]. `connection_limits` bounds the total
 //!   ([`P2pConfig::max_connections`]) and per-peer connections.
 //! * **Before the handshake**: an `IpLimits` behaviour bounds inbound
 //!   connections per remote IP (in their handshake, and established) and
@@ -38,8 +38,33 @@
 //!   kept). One score, ours, decides, and `/metrics` shows it.
 //! * **Counters**: [`P2pHandle::stats`] ([`P2pStats`]) for `/metrics`.
 //! * **Gossip**: gossipsub on `kopnet/<chain_id>/tx/1` and
-//!   `kopnet/<chain_id>/consensus/1`, signed messages, strict validation, a
-//!   content-hash (blake3) message id, every genesis peer an explicit peer.
+//!   `kopnet/<chain_id>/consensus/1`, **anonymous** messages (no author,
+//!   sequence number or signature; gossipsub's `ValidationMode::Anonymous`
+//!   refuses any that carry one), a content-hash (blake3) message id, every
+//!   genesis peer an explicit peer.
+//!
+//!   *Why anonymous* (issue 21): signed gossip cost an ed25519 signature per
+//!   message published and a verification per message received, over the
+//!   whole message (SHA-512 of every byte of a batch or proposal): about
+//!   half of this layer's CPU per transaction (BENCHMARKS.md, "Wire per
+//!   transaction"), on top of payloads that authenticate themselves.
+//!   *What the author check rested on before*: gossipsub's signature named
+//!   the peer that first published a message (`author`), and the node
+//!   refused transaction gossip authored by an observer, consensus messages
+//!   authored by a non-validator, and "committed" hints whose `from` was
+//!   not their author. *What it rests on now*: the **sender** is the
+//!   noise-authenticated, allow-listed connection a message came on
+//!   (`propagation_source`, the only peer a verdict can penalise anyway);
+//!   the **maker** is the payload's own signature: a transaction's
+//!   member's, verified on admission before it is kept or forwarded; a
+//!   proposal's or vote's validator's, which must be a validator of the
+//!   height and verify before the engine keeps or forwards it. Observers
+//!   still cannot inject consensus messages (they cannot sign as a
+//!   validator; relaying a genuine one is what forwarding is) nor
+//!   transactions (observers never forward transaction gossip, so any that
+//!   arrives on an observer's connection is its own and is refused).
+//!   "Committed" hints carry no signature: they are believed only on their
+//!   named sender's own connection and never forwarded.
 //!   Messages are not forwarded until the node answers with
 //!   [`P2pHandle::report`]. Publishing before any peer has subscribed queues
 //!   the message (bounded, oldest dropped) and retries on every
