@@ -337,7 +337,7 @@ fn consensus_gossip_is_judged_by_its_sender_connection_and_its_signer() {
     use kopnet_consensus::{SignedVote, Vote, VoteKind};
     let store: Store = Arc::new(FaultyStorage::new(MemoryStorage::new(), u64::MAX));
     let mut host = open(&store, &MemorySafety::default()).unwrap();
-    host.start(0).unwrap();
+    let _started = host.start(0).unwrap();
     let peer = testkit::key_for("koperasi-tetangga");
     let relay = testkit::key_for("koperasi-perantara").public();
     let hint = wire::encode(&ConsensusGossip::Committed {
