@@ -249,7 +249,7 @@ impl Metrics {
         let stats = self.p2p.get();
         let get = |read: fn(&P2pStats) -> u64| stats.map_or(0, |stats| read(stats));
         // (name, help, kind, value)
-        let series: [(&str, &str, &str, u64); 5] = [
+        let series: [(&str, &str, &str, u64); 7] = [
             (
                 "kopnet_p2p_penalties_total",
                 "Strikes recorded against peers (any offence).",
@@ -279,6 +279,18 @@ impl Metrics {
                 "Gossip messages and catch-up requests dropped because the node had not taken earlier ones.",
                 "counter",
                 get(P2pStats::dropped_queue_full_total),
+            ),
+            (
+                "kopnet_p2p_bytes_sent_total",
+                "Bytes written to peers' connections (noise, yamux and every protocol included).",
+                "counter",
+                get(P2pStats::bytes_sent_total),
+            ),
+            (
+                "kopnet_p2p_bytes_received_total",
+                "Bytes read from peers' connections.",
+                "counter",
+                get(P2pStats::bytes_received_total),
             ),
         ];
         for (name, help, kind, v) in series {

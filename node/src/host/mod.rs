@@ -324,30 +324,45 @@ where
         Ok(effects)
     }
 
-    /// Encoded consensus gossip signed by `author` (the gossip layer's
-    /// authenticated sender, if it is an ed25519 key).
+    /// Encoded consensus gossip delivered by `sender` (the peer at the other
+    /// end of the noise-authenticated connection it came on, if it is an
+    /// ed25519 key). Gossip is anonymous (issue 21): nothing but the
+    /// payload's own signature says who made a message.
+    ///
+    /// * A proposal or vote is judged by its signer: it must be a
+    ///   validator of the height (checked here, before the signature, so a
+    ///   message naming anyone else is refused cheaply) and its signature
+    ///   must verify (the engine, before it is kept or forwarded). An
+    ///   observer or a stranger's key cannot make one; anyone may relay a
+    ///   genuine one, which is what forwarding is (and content-hash message
+    ///   ids make a replay within gossipsub's cache a duplicate; a later
+    ///   one is stale to the engine).
+    /// * A "committed" hint is not signed: it is believed only from its
+    ///   sender's own connection (`sender == from`) and not forwarded
+    ///   (every node publishes its own to each peer directly); one relayed
+    ///   by anyone else is ignored without penalty, so nobody can make a
+    ///   node chase (and then punish) an honest peer under a false hint.
     pub fn on_consensus_gossip(
         &mut self,
         now_ms: u64,
         data: &[u8],
-        author: Option<PublicKey>,
+        sender: Option<PublicKey>,
     ) -> Result<(Verdict, Effects), HostError> {
         let Ok(gossip) = wire::decode::<ConsensusGossip>(data) else {
             return Ok((Verdict::Reject, Effects::default()));
         };
         match gossip {
             ConsensusGossip::Committed { height, from } => {
-                // The hint names its sender; the gossip layer signed who that was.
-                if author != Some(from) {
-                    return Ok((Verdict::Reject, Effects::default()));
+                if sender != Some(from) {
+                    return Ok((Verdict::Ignore, Effects::default()));
                 }
-                Ok((Verdict::Accept, self.on_peer_height(now_ms, from, height)))
+                Ok((Verdict::Ignore, self.on_peer_height(now_ms, from, height)))
             }
             ConsensusGossip::Message(message) => {
-                // Consensus messages travel under validators' names only: an
-                // observer (or a validator's leaked key that is no longer
-                // one) cannot inject or re-publish them as its own.
-                if !author.is_some_and(|a| self.is_validator(&a)) {
+                // Consensus messages are made by validators only: one whose
+                // signer is not a validator (an observer's, or a key that
+                // is no longer one) is refused before any signature work.
+                if !self.is_validator(&message.signer()) {
                     // Provably wrong only for a height whose set we know: a
                     // node behind a set change must not punish the honest
                     // peers forwarding a new validator's messages.

@@ -328,3 +328,58 @@ fn admission_checks_signer_and_nonce_before_it_verifies_a_signature() {
     assert_eq!(code(&sign(&coop, 1, true)), "nonce_taken");
     assert_eq!(state.verified.checked_count(), 2);
 }
+
+/// Gossip is anonymous: a "committed" hint counts only on its named
+/// sender's own connection and is never forwarded; a consensus message is
+/// judged by its signer, whoever relays it.
+#[test]
+fn consensus_gossip_is_judged_by_its_sender_connection_and_its_signer() {
+    use kopnet_consensus::{SignedVote, Vote, VoteKind};
+    let store: Store = Arc::new(FaultyStorage::new(MemoryStorage::new(), u64::MAX));
+    let mut host = open(&store, &MemorySafety::default()).unwrap();
+    let _started = host.start(0).unwrap();
+    let peer = testkit::key_for("koperasi-tetangga");
+    let relay = testkit::key_for("koperasi-perantara").public();
+    let hint = wire::encode(&ConsensusGossip::Committed {
+        height: 50,
+        from: peer.public(),
+    });
+    let asks = |effects: &Effects| {
+        effects
+            .iter()
+            .any(|e| matches!(e, Effect::RequestBlocks { .. }))
+    };
+
+    // Relayed (or forged) under another's name: no catch-up, no penalty.
+    let (verdict, effects) = host.on_consensus_gossip(1, &hint, Some(relay)).unwrap();
+    assert_eq!(verdict, Verdict::Ignore);
+    assert!(!asks(&effects));
+    // From its sender's own connection: believed, not forwarded.
+    let (verdict, effects) = host
+        .on_consensus_gossip(2, &hint, Some(peer.public()))
+        .unwrap();
+    assert_eq!(verdict, Verdict::Ignore);
+    assert!(asks(&effects));
+
+    // A vote signed by a key that is not a validator is refused whoever
+    // delivers it, even its own signer; one by our validator is not.
+    let vote = |key: &Keypair| {
+        let vote = Vote {
+            height: 1,
+            round: 0,
+            kind: VoteKind::Prevote,
+            value_id: None,
+            validator: key.public(),
+        };
+        let signed = SignedVote::sign(CHAIN, key, vote).unwrap();
+        wire::encode(&ConsensusGossip::Message(Message::Vote(signed)))
+    };
+    let (verdict, _) = host
+        .on_consensus_gossip(3, &vote(&peer), Some(peer.public()))
+        .unwrap();
+    assert_eq!(verdict, Verdict::Reject);
+    let (verdict, _) = host
+        .on_consensus_gossip(4, &vote(&validator()), Some(relay))
+        .unwrap();
+    assert_ne!(verdict, Verdict::Reject);
+}

@@ -30,11 +30,12 @@ pub use crate::wire::Verdict;
 pub enum NetEvent {
     /// A gossip message from an allowed peer, not yet forwarded: answer with
     /// [`P2pHandle::report`]`(id, source, verdict)`. `source` is the peer that
-    /// sent it to us; `author` is the peer that signed it.
+    /// sent it to us (the noise-authenticated connection); gossip is
+    /// anonymous, so who made it is only what the payload's own signature
+    /// says.
     Gossip {
         topic: Topic,
         source: PeerId,
-        author: PeerId,
         id: MessageId,
         data: Vec<u8>,
         permit: InboundPermit,

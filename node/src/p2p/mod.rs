@@ -10,9 +10,9 @@
 //!   `allow_block_list::Behaviour<AllowedPeers>` denies every other peer right
 //!   after the noise handshake (inbound and outbound), logging
 //!   `rejected connection from peer not in genesis`; a second check on
-//!   `ConnectionEstablished` and on every gossip message and request
-//!   (`source` and signed `author`) makes sure nothing from a stranger
-//!   becomes a [`NetEvent`]. `connection_limits` bounds the total
+//!   `ConnectionEstablished` and on every gossip message and request (the
+//!   peer that delivered it) makes sure nothing from a stranger becomes a
+//!   [`NetEvent`]. `connection_limits` bounds the total
 //!   ([`P2pConfig::max_connections`]) and per-peer connections.
 //! * **Before the handshake**: an `IpLimits` behaviour bounds inbound
 //!   connections per remote IP (in their handshake, and established) and
@@ -38,8 +38,33 @@
 //!   kept). One score, ours, decides, and `/metrics` shows it.
 //! * **Counters**: [`P2pHandle::stats`] ([`P2pStats`]) for `/metrics`.
 //! * **Gossip**: gossipsub on `kopnet/<chain_id>/tx/1` and
-//!   `kopnet/<chain_id>/consensus/1`, signed messages, strict validation, a
-//!   content-hash (blake3) message id, every genesis peer an explicit peer.
+//!   `kopnet/<chain_id>/consensus/1`, **anonymous** messages (no author,
+//!   sequence number or signature; gossipsub's `ValidationMode::Anonymous`
+//!   refuses any that carry one), a content-hash (blake3) message id, every
+//!   genesis peer an explicit peer.
+//!
+//!   *Why anonymous* (issue 21): signed gossip cost an ed25519 signature per
+//!   message published and a verification per message received, over the
+//!   whole message (SHA-512 of every byte of a batch or proposal): about
+//!   half of this layer's CPU per transaction (BENCHMARKS.md, "Wire per
+//!   transaction"), on top of payloads that authenticate themselves.
+//!   *What the author check rested on before*: gossipsub's signature named
+//!   the peer that first published a message (`author`), and the node
+//!   refused transaction gossip authored by an observer, consensus messages
+//!   authored by a non-validator, and "committed" hints whose `from` was
+//!   not their author. *What it rests on now*: the **sender** is the
+//!   noise-authenticated, allow-listed connection a message came on
+//!   (`propagation_source`, the only peer a verdict can penalise anyway);
+//!   the **maker** is the payload's own signature: a transaction's
+//!   member's, verified on admission before it is kept or forwarded; a
+//!   proposal's or vote's validator's, which must be a validator of the
+//!   height and verify before the engine keeps or forwards it. Observers
+//!   still cannot inject consensus messages (they cannot sign as a
+//!   validator; relaying a genuine one is what forwarding is) nor
+//!   transactions (observers never forward transaction gossip, so any that
+//!   arrives on an observer's connection is its own and is refused).
+//!   "Committed" hints carry no signature: they are believed only on their
+//!   named sender's own connection and never forwarded.
 //!   Messages are not forwarded until the node answers with
 //!   [`P2pHandle::report`]. Publishing before any peer has subscribed queues
 //!   the message (bounded, oldest dropped) and retries on every
@@ -74,6 +99,7 @@ mod peer_score;
 mod publish_queue;
 mod stats;
 mod swarm_task;
+mod wire_bytes;
 
 pub use config::{key_of_peer, peer_id_from_key, P2pConfig, PeerLimits, Topic};
 pub use error::P2pError;
@@ -85,6 +111,7 @@ pub use offence::Offence;
 pub use stats::P2pStats;
 
 use futures::StreamExt;
+use libp2p::core::Transport;
 use libp2p::swarm::SwarmEvent;
 use libp2p::{noise, tcp, yamux};
 use std::collections::HashSet;
@@ -118,13 +145,20 @@ pub async fn spawn_with_limits(
         .collect::<Result<HashSet<PeerId>, P2pError>>()?;
     let behaviour = behaviour::build(&key, &config, &allowed)?;
     let idle = config.idle_connection_timeout;
+    let stats = Arc::new(P2pStats::default());
+    let counted = stats.clone();
+    let noise = noise::Config::new(&key).map_err(|error| P2pError::Transport(error.to_string()))?;
     let mut swarm = libp2p::SwarmBuilder::with_existing_identity(key)
         .with_tokio()
-        .with_tcp(
-            tcp::Config::default().nodelay(true),
-            noise::Config::new,
-            yamux::Config::default,
-        )
+        .with_other_transport(|_| {
+            // TCP + noise + yamux as `with_tcp` builds it, with every
+            // connection's bytes counted below noise.
+            tcp::tokio::Transport::new(tcp::Config::default().nodelay(true))
+                .map(move |stream, _| wire_bytes::CountedStream::new(stream, counted.clone()))
+                .upgrade(libp2p::core::upgrade::Version::V1Lazy)
+                .authenticate(noise)
+                .multiplex(yamux::Config::default())
+        })
         .map_err(|error| P2pError::Transport(error.to_string()))?
         .with_behaviour(|_| behaviour)
         .map_err(|error| P2pError::Transport(error.to_string()))?
@@ -144,7 +178,6 @@ pub async fn spawn_with_limits(
 
     let (command_sender, commands) = mpsc::channel(config.command_queue);
     let (events, event_receiver) = mpsc::channel(config.event_queue);
-    let stats = Arc::new(P2pStats::default());
     let handle = P2pHandle {
         local_peer_id,
         max_transmit_bytes: config.max_transmit_bytes,

@@ -11,6 +11,8 @@ pub struct P2pStats {
     banned_peers: AtomicU64,
     dropped_over_budget: AtomicU64,
     dropped_queue_full: AtomicU64,
+    bytes_sent: AtomicU64,
+    bytes_received: AtomicU64,
 }
 
 impl P2pStats {
@@ -39,6 +41,27 @@ impl P2pStats {
     /// not yet taken enough of the earlier ones (count or bytes).
     pub fn dropped_queue_full_total(&self) -> u64 {
         self.dropped_queue_full.load(Ordering::Relaxed)
+    }
+
+    /// Bytes written to peers' TCP connections (noise, yamux and every
+    /// protocol included).
+    pub fn bytes_sent_total(&self) -> u64 {
+        self.bytes_sent.load(Ordering::Relaxed)
+    }
+
+    /// Bytes read from peers' TCP connections.
+    pub fn bytes_received_total(&self) -> u64 {
+        self.bytes_received.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn count_bytes_sent(&self, bytes: usize) {
+        let bytes = u64::try_from(bytes).unwrap_or(u64::MAX);
+        self.bytes_sent.fetch_add(bytes, Ordering::Relaxed);
+    }
+
+    pub(crate) fn count_bytes_received(&self, bytes: usize) {
+        let bytes = u64::try_from(bytes).unwrap_or(u64::MAX);
+        self.bytes_received.fetch_add(bytes, Ordering::Relaxed);
     }
 
     pub(crate) fn count_penalty(&self) {

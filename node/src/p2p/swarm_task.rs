@@ -392,19 +392,18 @@ impl SwarmTask {
                 message,
             } => {
                 let gossipsub = &mut self.swarm.behaviour_mut().gossipsub;
-                let author = message.source;
-                let allowed_author = author.filter(|author| self.allowed.contains(author));
-                let (Some(author), true) =
-                    (allowed_author, self.allowed.contains(&propagation_source))
-                else {
-                    tracing::warn!(peer = %propagation_source, ?author, "gossip from peer not in genesis dropped");
+                // Gossip is anonymous (`behaviour::build`): the peer that
+                // delivered it, authenticated by noise, is all we know
+                // here; the payload's own signature says who made it.
+                if !self.allowed.contains(&propagation_source) {
+                    tracing::warn!(peer = %propagation_source, "gossip from peer not in genesis dropped");
                     gossipsub.report_message_validation_result(
                         &message_id,
                         &propagation_source,
                         MessageAcceptance::Reject,
                     );
                     return;
-                };
+                }
                 let topic = self.topic_of(&message.topic);
                 // Charged whatever the topic: a peer's budget covers all it sends.
                 let permit = self.admit_inbound(propagation_source, message.data.len());
@@ -420,7 +419,6 @@ impl SwarmTask {
                 let event = NetEvent::Gossip {
                     topic,
                     source: propagation_source,
-                    author,
                     id: message_id.clone(),
                     data: message.data,
                     permit,

@@ -232,7 +232,6 @@ impl Runtime {
             NetEvent::Gossip {
                 topic: Topic::Transactions,
                 source,
-                author,
                 id,
                 data,
                 ..
@@ -241,10 +240,13 @@ impl Runtime {
                 if let Some(hostile) = &self.hostile {
                     hostile.gossip(Topic::Transactions, &data);
                 }
-                // Observers take no transactions from clients, so none of
-                // theirs travel: gossip under an observer's name is refused.
+                // Observers take no transactions from clients and never
+                // forward transaction gossip (they answer `Ignore`), so
+                // any that an observer's connection delivers is its own:
+                // refused. (Gossip is anonymous; the connection is what
+                // names the sender.)
                 let by_observer =
-                    crate::p2p::key_of_peer(&author).is_some_and(|key| self.host.is_observer(&key));
+                    crate::p2p::key_of_peer(&source).is_some_and(|key| self.host.is_observer(&key));
                 if by_observer {
                     let _ = self.p2p.report(id, source, Verdict::Reject).await;
                     return Ok(());
@@ -254,7 +256,6 @@ impl Runtime {
             NetEvent::Gossip {
                 topic: Topic::Consensus,
                 source,
-                author,
                 id,
                 data,
                 ..
@@ -264,9 +265,9 @@ impl Runtime {
                     hostile.gossip(Topic::Consensus, &data);
                 }
                 let now = self.now_ms();
-                let author = crate::p2p::key_of_peer(&author);
+                let sender = crate::p2p::key_of_peer(&source);
                 let (verdict, effects) = tokio::task::block_in_place(|| {
-                    self.host.on_consensus_gossip(now, &data, author)
+                    self.host.on_consensus_gossip(now, &data, sender)
                 })?;
                 let _ = self.p2p.report(id, source, verdict).await;
                 self.carry_out(effects).await?;
