@@ -44,6 +44,17 @@ pub type KeyValue = (Vec<u8>, Vec<u8>);
 /// What the ledger needs from a key-value store.
 pub trait Storage: Send + Sync {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError>;
+    /// Bytes `range` of the value under `key`: `None` when there is no
+    /// such key or the value is shorter than `range.end`. A store that can
+    /// share a value without copying it (sled's cache) copies only the
+    /// range: a reader takes one transaction out of a stored block.
+    fn get_range(
+        &self,
+        key: &[u8],
+        range: std::ops::Range<usize>,
+    ) -> Result<Option<Vec<u8>>, StorageError> {
+        Ok(self.get(key)?.and_then(|v| v.get(range).map(<[u8]>::to_vec)))
+    }
     /// All entries whose key starts with `prefix`, in key order.
     fn scan_prefix(&self, prefix: &[u8]) -> Result<Vec<KeyValue>, StorageError>;
     /// Up to `limit` entries with key starting with `prefix` and below `before`
@@ -155,6 +166,20 @@ impl Storage for SledStorage {
         Ok(self.db.get(key).map_err(io)?.map(|v| v.to_vec()))
     }
 
+    fn get_range(
+        &self,
+        key: &[u8],
+        range: std::ops::Range<usize>,
+    ) -> Result<Option<Vec<u8>>, StorageError> {
+        // sled hands out a shared handle on a cached value: only the range
+        // is copied.
+        Ok(self
+            .db
+            .get(key)
+            .map_err(io)?
+            .and_then(|v| v.get(range).map(<[u8]>::to_vec)))
+    }
+
     fn scan_prefix(&self, prefix: &[u8]) -> Result<Vec<KeyValue>, StorageError> {
         self.db
             .scan_prefix(prefix)
@@ -197,6 +222,13 @@ impl<S: Storage + ?Sized> Storage for &S {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
         (**self).get(key)
     }
+    fn get_range(
+        &self,
+        key: &[u8],
+        range: std::ops::Range<usize>,
+    ) -> Result<Option<Vec<u8>>, StorageError> {
+        (**self).get_range(key, range)
+    }
     fn scan_prefix(&self, prefix: &[u8]) -> Result<Vec<KeyValue>, StorageError> {
         (**self).scan_prefix(prefix)
     }
@@ -216,6 +248,13 @@ impl<S: Storage + ?Sized> Storage for &S {
 impl<S: Storage + ?Sized> Storage for Arc<S> {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
         (**self).get(key)
+    }
+    fn get_range(
+        &self,
+        key: &[u8],
+        range: std::ops::Range<usize>,
+    ) -> Result<Option<Vec<u8>>, StorageError> {
+        (**self).get_range(key, range)
     }
     fn scan_prefix(&self, prefix: &[u8]) -> Result<Vec<KeyValue>, StorageError> {
         (**self).scan_prefix(prefix)
