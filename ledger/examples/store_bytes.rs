@@ -34,8 +34,7 @@ use kopnet_ledger::ledger::{BlockContext, BlockLimits};
 use kopnet_ledger::storage::CACHE_BYTES_DEFAULT;
 use kopnet_ledger::testkit::{demo_genesis, key_for};
 use kopnet_ledger::{
-    AccountKind, Action, KycTier, Ledger, SignatureCheck, SledStorage, Storage, Transaction,
-    TxBody,
+    AccountKind, Action, KycTier, Ledger, SignatureCheck, SledStorage, Storage, Transaction, TxBody,
 };
 use kopnet_primitives::{Hash, PublicKey, Signature};
 use std::collections::BTreeMap;
@@ -62,10 +61,7 @@ fn filler(seed: &[u8], len: usize) -> Vec<u8> {
     let mut out = Vec::with_capacity(len + 32);
     let mut counter = 0u64;
     while out.len() < len {
-        let part = Hash::digest_parts(
-            "kopnet store_bytes filler",
-            &[seed, &counter.to_le_bytes()],
-        );
+        let part = Hash::digest_parts("kopnet store_bytes filler", &[seed, &counter.to_le_bytes()]);
         out.extend_from_slice(&part.0);
         counter += 1;
     }

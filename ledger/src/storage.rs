@@ -53,7 +53,9 @@ pub trait Storage: Send + Sync {
         key: &[u8],
         range: std::ops::Range<usize>,
     ) -> Result<Option<Vec<u8>>, StorageError> {
-        Ok(self.get(key)?.and_then(|v| v.get(range).map(<[u8]>::to_vec)))
+        Ok(self
+            .get(key)?
+            .and_then(|v| v.get(range).map(<[u8]>::to_vec)))
     }
     /// All entries whose key starts with `prefix`, in key order.
     fn scan_prefix(&self, prefix: &[u8]) -> Result<Vec<KeyValue>, StorageError>;

@@ -170,7 +170,10 @@ impl<'a> Reader<'a> {
 
     fn take(&mut self, len: usize) -> Result<&'a [u8], BlockTxsError> {
         let end = self.at.checked_add(len).ok_or(BlockTxsError::Truncated)?;
-        let out = self.bytes.get(self.at..end).ok_or(BlockTxsError::Truncated)?;
+        let out = self
+            .bytes
+            .get(self.at..end)
+            .ok_or(BlockTxsError::Truncated)?;
         self.at = end;
         Ok(out)
     }
@@ -216,7 +219,10 @@ mod tests {
                     len: 194,
                 },
                 TxEntry {
-                    result: Err(Rejection::StaleNonce { expected: 3, got: 9 }),
+                    result: Err(Rejection::StaleNonce {
+                        expected: 3,
+                        got: 9,
+                    }),
                     fees: 1_500,
                     len: 230,
                 },

@@ -124,9 +124,9 @@ impl<S: Storage> ChainReader<S> {
     /// exactly that hash (a transaction committed twice answers with its
     /// latest place, as a record under the full hash did in format 1).
     fn find_tx(&self, hash: &Hash) -> Result<Option<(TxRecord, Transaction)>, LedgerError> {
-        let places =
-            self.store
-                .scan_prefix_rev(&keys::tx_places(hash), None, TX_PLACES_MAX)?;
+        let places = self
+            .store
+            .scan_prefix_rev(&keys::tx_places(hash), None, TX_PLACES_MAX)?;
         let mut index = None;
         for (key, _) in places {
             let place = tx_place(&key).ok_or_else(|| corrupt("transaction place key"))?;
@@ -157,9 +157,7 @@ impl<S: Storage> ChainReader<S> {
         index: &mut Option<(u64, BlockTxs)>,
     ) -> Result<Option<(TxRecord, Transaction)>, LedgerError> {
         if index.as_ref().map(|(height, _)| *height) != Some(place.height) {
-            *index = self
-                .block_txs(place.height)?
-                .map(|txs| (place.height, txs));
+            *index = self.block_txs(place.height)?.map(|txs| (place.height, txs));
         }
         let Some((_, txs)) = index.as_ref() else {
             return Ok(None);
