@@ -50,7 +50,9 @@ pub const STORE_FORMAT: u64 = 2;
 pub const TX_HASH_PREFIX_BYTES: usize = 8;
 
 fn with_prefix(prefix: u8, parts: &[&[u8]]) -> Vec<u8> {
-    let mut out = vec![prefix];
+    // Sized once: a key is built for every write of every block.
+    let mut out = Vec::with_capacity(1 + parts.iter().map(|p| p.len()).sum::<usize>());
+    out.push(prefix);
     for part in parts {
         out.extend_from_slice(part);
     }
