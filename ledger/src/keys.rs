@@ -8,13 +8,26 @@
 //! | `B`    | height (u64 BE)             | encoded block             |
 //! | `K`    | block hash                  | height (u64 BE)           |
 //! | `R`    | height (u64 BE)             | state root after it       |
-//! | `T`    | tx hash                     | encoded `TxRecord`        |
-//! | `Y`    | tx hash                     | encoded transaction (written since the read path's change; older homes find it in its block) |
-//! | `H`    | member key, height, index   | tx hash                   |
+//! | `C`    | height (u64 BE)             | the block's transactions' results, fees and sizes ([`crate::ledger::BlockTxs`]) |
+//! | `T`    | first 8 bytes of tx hash, height (u64 BE), index (u32 BE) | nothing |
+//! | `H`    | member key, height, index   | nothing                   |
 //! | `E`    | block height, index         | encoded `CommittedEvidence` |
 //! | `O`    | offender, height, round, kind, step | block height (u64 BE) |
 //! | `X`    | host-chosen key             | host data (certificates)  |
-//! | `M`    | meta name                   | genesis hash, height, ... |
+//! | `M`    | meta name                   | genesis hash, height, store format, ... |
+//!
+//! **Store format 2** (issue 21): what is per transaction is written once
+//! per block. A transaction's bytes live only in its block (`B`); its
+//! result and fees in its block's `C` value, which also gives each
+//! transaction's size, so one transaction is read from the block's bytes
+//! without decoding the block. `T` finds a hash's place from a short prefix
+//! of the hash: every place with that prefix is listed (collisions are kept
+//! apart by the height and index in the key) and the reader keeps the one
+//! whose transaction hashes to the full hash. History entries are keys
+//! alone: the transaction and its hash come from the block. Format 1 (no
+//! `Mstore_format` key) kept a `TxRecord` and a copy of the transaction
+//! under the full hash and the hash in each history entry; a node refuses
+//! to open such a store (README, "Recovering a damaged node").
 
 use crate::tx::IdempotencyId;
 use kopnet_primitives::{Hash, PublicKey};
@@ -29,9 +42,17 @@ pub const META_LAST_HASH: &[u8] = b"Mlast_hash";
 /// The last block's header time (u64 BE), so that start-up need not decode
 /// the last block (up to 8 MiB) to learn it.
 pub const META_LAST_TIME: &[u8] = b"Mlast_time";
+/// The store's layout version (u64 BE), written when the store is created.
+pub const META_STORE_FORMAT: &[u8] = b"Mstore_format";
+/// The layout this version writes and reads (see the module docs).
+pub const STORE_FORMAT: u64 = 2;
+/// Bytes of a transaction hash that key its place (`T`).
+pub const TX_HASH_PREFIX_BYTES: usize = 8;
 
 fn with_prefix(prefix: u8, parts: &[&[u8]]) -> Vec<u8> {
-    let mut out = vec![prefix];
+    // Sized once: a key is built for every write of every block.
+    let mut out = Vec::with_capacity(1 + parts.iter().map(|p| p.len()).sum::<usize>());
+    out.push(prefix);
     for part in parts {
         out.extend_from_slice(part);
     }
@@ -61,13 +82,32 @@ pub fn block_hash(hash: &Hash) -> Vec<u8> {
 pub fn root(height: u64) -> Vec<u8> {
     with_prefix(b'R', &[&height.to_be_bytes()])
 }
-pub fn tx(hash: &Hash) -> Vec<u8> {
-    with_prefix(b'T', &[&hash.0])
+/// The places of the transactions whose hash starts like `hash`'s.
+pub fn tx_places(hash: &Hash) -> Vec<u8> {
+    with_prefix(b'T', &[&hash.0[..TX_HASH_PREFIX_BYTES]])
 }
-/// A committed transaction's own bytes, so that a lookup by hash decodes
-/// that transaction and not its whole block.
-pub fn tx_body(hash: &Hash) -> Vec<u8> {
-    with_prefix(b'Y', &[&hash.0])
+/// The place (`height`, `index`) of the transaction `hash`.
+pub fn tx_place(hash: &Hash, height: u64, index: u32) -> Vec<u8> {
+    with_prefix(
+        b'T',
+        &[
+            &hash.0[..TX_HASH_PREFIX_BYTES],
+            &height.to_be_bytes(),
+            &index.to_be_bytes(),
+        ],
+    )
+}
+/// The results, fees and sizes of block `height`'s transactions.
+pub fn block_txs(height: u64) -> Vec<u8> {
+    with_prefix(b'C', &[&height.to_be_bytes()])
+}
+/// The (height, index) at the end of a `T` or `H` key.
+pub fn place_suffix(key: &[u8]) -> Option<(u64, u32)> {
+    let start = key.len().checked_sub(12)?;
+    let rest = key.get(start..)?;
+    let height = u64::from_be_bytes(rest.get(..8)?.try_into().ok()?);
+    let index = u32::from_be_bytes(rest.get(8..12)?.try_into().ok()?);
+    Some((height, index))
 }
 pub fn history_prefix(member: &PublicKey) -> Vec<u8> {
     with_prefix(b'H', &[&member.0])

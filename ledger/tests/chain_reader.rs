@@ -1,8 +1,8 @@
 //! [`ChainReader`]: what the node's HTTP API reads without the ledger — a
-//! transaction found by hash from its own record (no block decoded), the
-//! same answer from a store written before transactions had their own key,
-//! history pages with their transactions, and state entries read from the
-//! store matching the ledger's in-memory state.
+//! transaction found by hash (its place under a short prefix of the hash,
+//! its bytes out of its block, collisions of the prefix told apart by the
+//! full hash), history pages with their transactions, and state entries
+//! read from the store matching the ledger's in-memory state.
 
 mod common;
 use common::*;
@@ -12,7 +12,7 @@ use kopnet_ledger::storage::{Storage, WriteBatch};
 use kopnet_ledger::{AccountKind, MemoryStorage};
 
 #[test]
-fn a_transaction_is_found_by_hash_with_or_without_its_own_key() {
+fn a_transaction_is_found_by_hash_from_its_block() {
     let store = MemoryStorage::new();
     let mut h = Harness::new(store.clone(), 50_000_000);
     let ani = h.member("ani", "ksp-sejahtera", AccountKind::Member, 100_000);
@@ -26,13 +26,23 @@ fn a_transaction_is_found_by_hash_with_or_without_its_own_key() {
     assert_eq!(tx.as_ref(), Some(&second));
     assert_eq!(record.index, 1);
     assert_eq!(record.height, h.ledger.height());
-    assert!(store.get(&keys::tx_body(&second.hash())).unwrap().is_some());
+    assert_eq!(record.result, Ok(()));
+    assert_eq!(reader.tx(&first.hash()).unwrap().unwrap().index, 0);
+    // No copy of the transaction beside its block, one key for its place.
+    let places = store.scan_prefix(&keys::tx_places(&second.hash())).unwrap();
+    assert_eq!(places.len(), 1);
+    assert_eq!(places[0].1, Vec::<u8>::new());
 
-    // A store written before the transaction's own key existed: the
-    // transaction is taken from its block, the answer is the same.
+    // Another hash with the same prefix: its place holds `second`, whose
+    // full hash differs, so it is not taken for it.
+    let mut twin = second.hash();
+    twin.0[31] ^= 1;
     let mut batch = WriteBatch::default();
-    batch.delete(keys::tx_body(&first.hash()));
-    batch.delete(keys::tx_body(&second.hash()));
+    batch.put(keys::tx_place(&twin, record.height, 0), Vec::new());
+    store.commit(batch).unwrap();
+    assert_eq!(reader.committed_tx(&twin).unwrap(), None);
+    let mut batch = WriteBatch::default();
+    batch.put(keys::tx_place(&second.hash(), record.height, 0), Vec::new());
     store.commit(batch).unwrap();
     assert_eq!(
         reader.committed_tx(&second.hash()).unwrap(),
@@ -40,6 +50,29 @@ fn a_transaction_is_found_by_hash_with_or_without_its_own_key() {
     );
     let unknown = kopnet_primitives::Hash([9; 32]);
     assert_eq!(reader.committed_tx(&unknown).unwrap(), None);
+}
+
+#[test]
+fn a_block_is_stored_as_the_codec_encodes_it() {
+    let store = MemoryStorage::new();
+    let mut h = Harness::new(store.clone(), 50_000_000);
+    let ani = h.member("ani", "ksp-sejahtera", AccountKind::Member, 100_000);
+    let budi = h.member("budi", "pasar-makmur", AccountKind::Merchant, 0);
+    let txs: Vec<_> = (1..=3u8)
+        .map(|n| h.sign(&ani, pay(budi, 1_000 * u64::from(n), n)))
+        .collect();
+    h.block(txs.clone());
+    let reader = ChainReader::new(store.clone());
+    let height = h.ledger.height();
+    let block = reader.block(height).unwrap().unwrap();
+    let (bytes, _, lens) = kopnet_ledger::ledger::encode_block(&block).unwrap();
+    assert_eq!(bytes, block.encode().unwrap());
+    assert_eq!(reader.block_bytes(height).unwrap(), Some(bytes));
+    let index = reader.block_txs(height).unwrap().unwrap();
+    for (at, tx) in txs.iter().enumerate() {
+        assert_eq!(index.entries[at].len as usize, tx.encode().unwrap().len());
+        assert_eq!(lens[at], index.entries[at].len);
+    }
 }
 
 #[test]

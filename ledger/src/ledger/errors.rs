@@ -44,6 +44,15 @@ pub enum LedgerError {
     GenesisMismatch,
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    /// The store was written in another layout ([`crate::keys`]): `found`
+    /// is `None` for format 1, which had no format record.
+    #[error(
+        "the ledger store is in store format {}, this kopnet reads format {expected}: \
+         move data/ledger aside and start the node again to resync it from peers \
+         (README, \"Recovering a damaged node\")",
+        found.map_or_else(|| "1".to_string(), |f| f.to_string())
+    )]
+    StoreFormat { found: Option<u64>, expected: u64 },
     /// An [`ExecutedBlock`](super::ExecutedBlock) was executed on another
     /// state than the ledger's current one (the ledger applied a block or
     /// was overwritten since): writing it would be wrong. Nothing was

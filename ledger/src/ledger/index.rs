@@ -1,8 +1,11 @@
-//! The indexes written with each block: the block by height and by hash,
-//! each transaction's [`TxRecord`] and its own bytes (so that a lookup by
-//! hash decodes one transaction, not its block: about 200 more bytes per
-//! transaction on disk), and each member's history.
+//! The indexes written with each block (store format 2, see
+//! [`crate::keys`]): the block by height and by hash, one [`BlockTxs`]
+//! value for all of its transactions' results, fees and sizes, one short
+//! key per transaction for its hash's place, and one key (no value) per
+//! member in each member's history. The transaction's bytes are stored
+//! once, in its block.
 
+use super::block_txs::{encode_block, BlockTxs, TxEntry};
 use super::executed::Execution;
 use super::{corrupt, LedgerError};
 use crate::block::Block;
@@ -34,7 +37,8 @@ pub(super) fn index_block(
     execution: &Execution,
 ) -> Result<(), LedgerError> {
     let height = block.header.height;
-    batch.put(keys::block(height), block.encode().map_err(corrupt)?);
+    let (block_bytes, txs_start, lens) = encode_block(block).map_err(corrupt)?;
+    batch.put(keys::block(height), block_bytes);
     batch.put(keys::block_hash(&hash), height.to_be_bytes().to_vec());
     for (index, record) in block.evidence.iter().enumerate() {
         let index = u32::try_from(index).map_err(corrupt)?;
@@ -54,18 +58,17 @@ pub(super) fn index_block(
         .iter()
         .zip(&execution.changed)
         .zip(&execution.fees);
-    for (index, (tx, (((tx_hash, result), changed), fees))) in
-        block.txs.iter().zip(runs).enumerate()
+    let mut entries = Vec::with_capacity(block.txs.len());
+    for (index, ((tx, (((tx_hash, result), changed), fees)), len)) in
+        block.txs.iter().zip(runs).zip(lens).enumerate()
     {
         let index = u32::try_from(index).map_err(corrupt)?;
-        let record = TxRecord {
-            height,
-            index,
+        entries.push(TxEntry {
             result: result.clone(),
             fees: *fees,
-        };
-        batch.put(keys::tx(tx_hash), codec::encode(&record).map_err(corrupt)?);
-        batch.put(keys::tx_body(tx_hash), tx.encode().map_err(corrupt)?);
+            len,
+        });
+        batch.put(keys::tx_place(tx_hash, height, index), Vec::new());
         // Those the transaction names, and those whose account it
         // changed: a freeze, unfreeze or incentive lands in the member's
         // history under the approval that executed it.
@@ -74,9 +77,11 @@ pub(super) fn index_block(
         members.sort();
         members.dedup();
         for member in members {
-            batch.put(keys::history(&member, height, index), tx_hash.0.to_vec());
+            batch.put(keys::history(&member, height, index), Vec::new());
         }
     }
+    let txs = BlockTxs { txs_start, entries };
+    batch.put(keys::block_txs(height), txs.encode().map_err(corrupt)?);
     Ok(())
 }
 

@@ -31,6 +31,7 @@
 
 mod apply;
 mod begin;
+mod block_txs;
 mod errors;
 mod executed;
 #[cfg(feature = "fault-injection")]
@@ -45,6 +46,7 @@ mod run;
 mod validate;
 
 pub use apply::BlockOutcome;
+pub use block_txs::{encode_block, BlockTxs, BlockTxsError, TxEntry};
 pub use errors::{BlockError, LedgerError};
 pub use executed::ExecutedBlock;
 pub use index::{touched_members, TxRecord};
@@ -110,6 +112,10 @@ impl<S: Storage> Ledger<S> {
         let root = tree.recompute();
         let figures = Figures::of(state.iter());
         batch.put(keys::META_GENESIS.to_vec(), genesis_hash.0.to_vec());
+        batch.put(
+            keys::META_STORE_FORMAT.to_vec(),
+            keys::STORE_FORMAT.to_be_bytes().to_vec(),
+        );
         batch.put(keys::META_HEIGHT.to_vec(), 0u64.to_be_bytes().to_vec());
         batch.put(keys::META_LAST_HASH.to_vec(), genesis_hash.0.to_vec());
         batch.put(keys::root(0), root.0.to_vec());
@@ -130,6 +136,7 @@ impl<S: Storage> Ledger<S> {
     }
 
     fn load(store: S, genesis: &Genesis, genesis_hash: Hash) -> Result<Self, LedgerError> {
+        check_store_format(&store)?;
         let mut state = State::default();
         let mut tree = StateTree::new();
         for (k, v) in store.scan_prefix(keys::STATE_PREFIX)? {
@@ -250,6 +257,21 @@ impl<S: Storage> Ledger<S> {
     pub fn figures(&self) -> &Figures {
         &self.figures
     }
+}
+
+/// Refuse a store written in another layout ([`keys::STORE_FORMAT`]).
+pub fn check_store_format<S: Storage>(store: &S) -> Result<(), LedgerError> {
+    let found = match store.get(keys::META_STORE_FORMAT)? {
+        Some(bytes) => Some(decode_u64(&bytes)?),
+        None => None,
+    };
+    if found == Some(keys::STORE_FORMAT) {
+        return Ok(());
+    }
+    Err(LedgerError::StoreFormat {
+        found,
+        expected: keys::STORE_FORMAT,
+    })
 }
 
 fn corrupt(what: impl std::fmt::Display) -> LedgerError {

@@ -9,12 +9,12 @@
 //! blocks (a commit may land between them); callers that combine reads say
 //! which height they answer for from their own snapshot. Every list is
 //! bounded by the caller's `limit`, and every lookup by hash decodes one
-//! record, not a block: a transaction's own bytes are stored beside its
-//! record (`keys::tx_body`). Stores written before that key existed still
-//! answer: the transaction is then taken from its block (one block decoded,
-//! bounded by the block size limit).
+//! transaction, not a block: its place comes from a short key under the
+//! hash's prefix, its size and offset from its block's [`BlockTxs`], and
+//! only its bytes are copied out of the stored block (store format 2, see
+//! [`crate::keys`]).
 
-use super::{corrupt, decode_u64, LedgerError, TxRecord};
+use super::{corrupt, decode_u64, BlockTxs, LedgerError, TxRecord};
 use crate::block::Block;
 use crate::evidence::CommittedEvidence;
 use crate::keys;
@@ -111,38 +111,75 @@ impl<S: Storage> ChainReader<S> {
 
     /// How a committed transaction ended.
     pub fn tx(&self, hash: &Hash) -> Result<Option<TxRecord>, LedgerError> {
-        match self.store.get(&keys::tx(hash))? {
-            Some(bytes) => Ok(Some(codec::decode(&bytes).map_err(corrupt)?)),
+        Ok(self.find_tx(hash)?.map(|(record, _)| record))
+    }
+
+    /// A committed transaction and how it ended.
+    pub fn committed_tx(&self, hash: &Hash) -> Result<Option<CommittedTx>, LedgerError> {
+        Ok(self.find_tx(hash)?.map(|(record, tx)| (record, Some(tx))))
+    }
+
+    /// The transaction `hash` and its record: every place listed under the
+    /// hash's prefix, newest first, until one holds a transaction with
+    /// exactly that hash (a transaction committed twice answers with its
+    /// latest place, as a record under the full hash did in format 1).
+    fn find_tx(&self, hash: &Hash) -> Result<Option<(TxRecord, Transaction)>, LedgerError> {
+        let places = self
+            .store
+            .scan_prefix_rev(&keys::tx_places(hash), None, TX_PLACES_MAX)?;
+        let mut index = None;
+        for (key, _) in places {
+            let place = tx_place(&key).ok_or_else(|| corrupt("transaction place key"))?;
+            if let Some((record, tx)) = self.tx_at(place, &mut index)? {
+                if tx.hash() == *hash {
+                    return Ok(Some((record, tx)));
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// The results, fees and sizes of block `height`'s transactions.
+    pub fn block_txs(&self, height: u64) -> Result<Option<BlockTxs>, LedgerError> {
+        match self.store.get(&keys::block_txs(height))? {
+            Some(bytes) => Ok(Some(BlockTxs::decode(&bytes).map_err(corrupt)?)),
             None => Ok(None),
         }
     }
 
-    /// A committed transaction and how it ended: two point reads.
-    pub fn committed_tx(&self, hash: &Hash) -> Result<Option<CommittedTx>, LedgerError> {
-        let Some(record) = self.tx(hash)? else {
+    /// The transaction at `place` and its record, read out of its stored
+    /// block without decoding the block (`None` if the store has no such
+    /// block); `index` keeps the last block's [`BlockTxs`] for the next
+    /// call.
+    fn tx_at(
+        &self,
+        place: ChainPosition,
+        index: &mut Option<(u64, BlockTxs)>,
+    ) -> Result<Option<(TxRecord, Transaction)>, LedgerError> {
+        if index.as_ref().map(|(height, _)| *height) != Some(place.height) {
+            *index = self.block_txs(place.height)?.map(|txs| (place.height, txs));
+        }
+        let Some((_, txs)) = index.as_ref() else {
             return Ok(None);
         };
-        let tx = self.tx_body(hash, &record, &mut None)?;
+        let at = usize::try_from(place.index).map_err(corrupt)?;
+        let (Some(entry), Some(range)) = (txs.entries.get(at), txs.range_of(at)) else {
+            return Err(corrupt(format!(
+                "no transaction {} in block {}'s index",
+                place.index, place.height
+            )));
+        };
+        let Some(bytes) = self.store.get_range(&keys::block(place.height), range)? else {
+            return Ok(None);
+        };
+        let tx = Transaction::decode(&bytes).map_err(corrupt)?;
+        let record = TxRecord {
+            height: place.height,
+            index: place.index,
+            result: entry.result.clone(),
+            fees: entry.fees,
+        };
         Ok(Some((record, tx)))
-    }
-
-    /// The transaction `hash` committed at `record`'s place: its own key,
-    /// or, in a store written before that key, its block (kept in `block`
-    /// for the next lookup in the same block).
-    fn tx_body(
-        &self,
-        hash: &Hash,
-        record: &TxRecord,
-        block: &mut Option<Block>,
-    ) -> Result<Option<Transaction>, LedgerError> {
-        if let Some(bytes) = self.store.get(&keys::tx_body(hash))? {
-            return Ok(Some(Transaction::decode(&bytes).map_err(corrupt)?));
-        }
-        if block.as_ref().map(|b| b.header.height) != Some(record.height) {
-            *block = self.block(record.height)?;
-        }
-        let index = usize::try_from(record.index).map_err(corrupt)?;
-        Ok(block.as_ref().and_then(|b| b.txs.get(index)).cloned())
     }
 
     /// A member's transactions, newest first: up to `limit` (at most
@@ -153,37 +190,41 @@ impl<S: Storage> ChainReader<S> {
         before: Option<HistoryPosition>,
         limit: usize,
     ) -> Result<Vec<(Hash, TxRecord)>, LedgerError> {
-        let prefix = keys::history_prefix(member);
-        let upper = before.map(|p| keys::history(member, p.height, p.index));
-        let rows =
-            self.store
-                .scan_prefix_rev(&prefix, upper.as_deref(), limit.min(keys::PAGE_TXS_MAX))?;
-        let mut out = Vec::with_capacity(rows.len());
-        for (_, value) in rows {
-            let hash = Hash(<[u8; 32]>::try_from(value.as_slice()).map_err(corrupt)?);
-            if let Some(record) = self.tx(&hash)? {
-                out.push((hash, record));
-            }
-        }
-        Ok(out)
+        Ok(self
+            .history_txs(member, before, limit)?
+            .into_iter()
+            .map(|(hash, (record, _))| (hash, record))
+            .collect())
     }
 
-    /// [`ChainReader::history`] with each transaction: one more point read
-    /// per entry.
+    /// [`ChainReader::history`] with each transaction: each entry's key
+    /// names its place, the transaction (and so its hash) is read from its
+    /// block.
     pub fn history_txs(
         &self,
         member: &PublicKey,
         before: Option<HistoryPosition>,
         limit: usize,
     ) -> Result<Vec<(Hash, CommittedTx)>, LedgerError> {
-        let mut block = None;
-        self.history(member, before, limit)?
-            .into_iter()
-            .map(|(hash, record)| {
-                let tx = self.tx_body(&hash, &record, &mut block)?;
-                Ok((hash, (record, tx)))
-            })
-            .collect()
+        let prefix = keys::history_prefix(member);
+        let upper = before.map(|p| keys::history(member, p.height, p.index));
+        let rows =
+            self.store
+                .scan_prefix_rev(&prefix, upper.as_deref(), limit.min(keys::PAGE_TXS_MAX))?;
+        let mut index = None;
+        let mut out = Vec::with_capacity(rows.len());
+        for (key, _) in rows {
+            let place = key
+                .get(prefix.len()..)
+                .filter(|rest| rest.len() == 12)
+                .and_then(keys::place_suffix)
+                .map(|(height, index)| ChainPosition { height, index })
+                .ok_or_else(|| corrupt("history key"))?;
+            if let Some((record, tx)) = self.tx_at(place, &mut index)? {
+                out.push((tx.hash(), (record, Some(tx))));
+            }
+        }
+        Ok(out)
     }
 
     /// Committed evidence, newest first: up to `limit` records strictly
@@ -239,6 +280,19 @@ impl<S: Storage> ChainReader<S> {
             _ => None,
         })
     }
+}
+
+/// Most places read for one hash prefix: far more than chance collisions
+/// of [`keys::TX_HASH_PREFIX_BYTES`] bytes give.
+const TX_PLACES_MAX: usize = 64;
+
+/// The place a `T` key names.
+fn tx_place(key: &[u8]) -> Option<ChainPosition> {
+    if key.len() != 1 + keys::TX_HASH_PREFIX_BYTES + 12 {
+        return None;
+    }
+    let (height, index) = keys::place_suffix(key)?;
+    Some(ChainPosition { height, index })
 }
 
 /// The place an evidence key names (prefix, height u64 BE, index u32 BE).

@@ -7,6 +7,7 @@ use crate::chain_store::{certificate_key, validator_set_key};
 use kopnet_consensus::{codec, CommitCertificate, Hash, ValidatorSet};
 use kopnet_ledger::block::tx_root;
 use kopnet_ledger::evidence::evidence_root;
+use kopnet_ledger::ledger::{encode_block, BlockTxs};
 use kopnet_ledger::{keys, Block, Storage};
 
 /// One record, read at `height` (the height a failure is reported at).
@@ -140,6 +141,7 @@ pub(crate) fn check_block<S: Storage>(
     if evidence_root(&block.evidence) != header.evidence_root {
         return Err(fault(Problem::EvidenceRoot));
     }
+    check_tx_index(store, height, &block)?;
     check_parent(store, height, header.parent, parent)?;
     let hash = block.hash();
     check_certificate(store, chain_id, height, hash, set)?;
@@ -160,6 +162,43 @@ pub(crate) fn check_block<S: Storage>(
         }));
     }
     Ok(block)
+}
+
+/// Block `height`'s transaction index: present, readable, and placing each
+/// transaction where the stored block holds it (what the API reads a
+/// transaction by). Returns it.
+pub(crate) fn check_tx_index<S: Storage>(
+    store: &S,
+    height: u64,
+    block: &Block,
+) -> Result<BlockTxs, Fault> {
+    let what = "transaction index";
+    let bytes = require(store, &keys::block_txs(height), height, what)?;
+    let index = BlockTxs::decode(&bytes).map_err(|e| {
+        Fault::at(
+            height,
+            Problem::Undecodable {
+                what,
+                reason: e.to_string(),
+            },
+        )
+    })?;
+    let (_, txs_start, lens) = encode_block(block)
+        .map_err(|e| Fault::at(height, Problem::TxIndex(format!("cannot be rebuilt: {e}"))))?;
+    let stored_lens: Vec<u32> = index.entries.iter().map(|e| e.len).collect();
+    if index.txs_start != txs_start || stored_lens != lens {
+        return Err(Fault::at(
+            height,
+            Problem::TxIndex(format!(
+                "places {} transactions from offset {}, the block holds {} from offset {}",
+                stored_lens.len(),
+                index.txs_start,
+                lens.len(),
+                txs_start
+            )),
+        ));
+    }
+    Ok(index)
 }
 
 fn check_parent<S: Storage>(

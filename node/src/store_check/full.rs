@@ -1,13 +1,13 @@
 //! The whole-store check behind `kopnet node check`: every height from 1 to
 //! the tip, in order, so the first failure is the first bad height.
 
-use super::block::{check_block, root_at, stored_set, Parent};
+use super::block::{check_block, check_tx_index, read, root_at, stored_set, Parent};
 use super::replay_store::ReplayStore;
 use super::startup::{check_tip, position, StartFacts};
 use super::{Damage, Fault, Problem};
 use crate::chain_store;
 use kopnet_consensus::{Hash, ValidatorSet, VALIDATOR_SET_CHANGE_DELAY};
-use kopnet_ledger::{Genesis, Ledger, Storage, VerifyAll};
+use kopnet_ledger::{keys, Block, BlockOutcome, Genesis, Ledger, Storage, VerifyAll};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -42,6 +42,51 @@ pub fn check_store<S: Storage>(
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<StoreReport, Damage> {
     walk(store, genesis, facts, progress).map_err(|fault| fault.in_store(path))
+}
+
+/// Block `height`'s stored results and fees are those of its re-execution,
+/// and each transaction's place is listed under its hash.
+fn check_tx_records<S: Storage>(
+    store: &S,
+    height: u64,
+    block: &Block,
+    outcome: &BlockOutcome,
+) -> Result<(), Fault> {
+    let index = check_tx_index(store, height, block)?;
+    let stored: Vec<_> = index
+        .entries
+        .iter()
+        .map(|e| (e.result.clone(), e.fees))
+        .collect();
+    let replayed: Vec<_> = outcome
+        .results
+        .iter()
+        .map(|(_, result)| result.clone())
+        .zip(outcome.fees.iter().copied())
+        .collect();
+    if stored != replayed {
+        return Err(Fault::at(
+            height,
+            Problem::TxIndex("holds other results or fees than re-executing the block".into()),
+        ));
+    }
+    for (at, (hash, _)) in outcome.results.iter().enumerate() {
+        let at = u32::try_from(at).unwrap_or(u32::MAX);
+        if read(
+            store,
+            &keys::tx_place(hash, height, at),
+            height,
+            "transaction place",
+        )?
+        .is_none()
+        {
+            return Err(Fault::at(
+                height,
+                Problem::TxIndex(format!("has no place for transaction {at} under its hash")),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn walk<S: Storage>(
@@ -89,6 +134,7 @@ fn walk<S: Storage>(
         let outcome = replay
             .apply_block(&block, &VerifyAll, vec![])
             .map_err(|e| reexecution(height, e))?;
+        check_tx_records(store, height, &block, &outcome)?;
         let stored = root_at(store, height)?;
         if stored != outcome.state_root {
             return Err(Fault::at(

@@ -31,9 +31,17 @@
 //!   exclusive lock, so a running node is refused), so it never writes to
 //!   the node's files: opening a sled directory can itself write (recovery).
 //!
-//! Not checked: the transaction, history and evidence indexes beyond the
-//! block-hash index (the API reads them; a damaged one gives a wrong answer
-//! for one query, not a wrong chain), and, for an observer (it has no safety
+//! The store's layout version ([`kopnet_ledger::keys::STORE_FORMAT`]) is
+//! checked first: a store of another format is refused, saying what to do.
+//! Each checked block's transaction index (`keys::block_txs`: results,
+//! fees, sizes) must list the block's transactions at the offsets they have
+//! in the stored block, since the API reads one transaction out of the
+//! block through it; the offline check also compares its results and fees
+//! with the re-execution and finds each transaction's place under its hash.
+//!
+//! Not checked: the history and evidence indexes (the API reads them; a
+//! damaged one gives a wrong answer for one query, not a wrong chain), and,
+//! for an observer (it has no safety
 //! record), a store that sled cut back to an earlier non-empty point: that
 //! one looks like a node that stopped earlier and catches up.
 //!
@@ -82,6 +90,12 @@ pub enum Problem {
     },
     #[error("the store was made for another genesis")]
     Genesis,
+    #[error(
+        "the store is in store format {}, this kopnet reads format {expected}: move \
+         data/ledger aside and start the node to resync it from peers",
+        found.map_or_else(|| "1".to_string(), |f| f.to_string())
+    )]
+    StoreFormat { found: Option<u64>, expected: u64 },
     #[error("sled cannot open it: {0}")]
     Unopenable(String),
     #[error("the {what} cannot be read: {reason}")]
@@ -108,6 +122,8 @@ pub enum Problem {
     TxRoot,
     #[error("the block's evidence does not match its header's evidence root")]
     EvidenceRoot,
+    #[error("the block's transaction index {0}")]
+    TxIndex(String),
     #[error("the block says the state root before it is {header}, but the store holds {stored}")]
     PrevStateRoot { header: Hash, stored: Hash },
     #[error("the stored validator set differs from the one the chain gives")]

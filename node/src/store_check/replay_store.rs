@@ -7,8 +7,9 @@ use kopnet_ledger::storage::{KeyValue, StorageError, WriteBatch};
 use kopnet_ledger::{MemoryStorage, Storage};
 
 /// Key prefixes ([`kopnet_ledger::keys`]) a replay never reads back:
-/// blocks, the hash, transaction, body, history and evidence indexes.
-const DROPPED_PREFIXES: &[u8] = b"BKTYHE";
+/// blocks, the block-hash index, the blocks' transaction indexes, the
+/// transaction places, history and evidence.
+const DROPPED_PREFIXES: &[u8] = b"BKCTHE";
 
 #[derive(Debug, Default, Clone)]
 pub(crate) struct ReplayStore {

@@ -5,7 +5,7 @@
 use super::block::{check_block, decode_hash, decode_u64, read, root_at, stored_set, Parent};
 use super::{Damage, Fault, Problem, RESYNC_BELOW_KEY};
 use kopnet_ledger::storage::WriteBatch;
-use kopnet_ledger::{keys, Genesis, Storage};
+use kopnet_ledger::{keys, Genesis, LedgerError, Storage};
 use std::path::Path;
 
 /// What the start knows besides the store.
@@ -50,6 +50,21 @@ pub(crate) fn position<S: Storage>(
     };
     if stored != genesis.hash().0 {
         return Err(Fault::at(0, Problem::Genesis));
+    }
+    match kopnet_ledger::ledger::check_store_format(store) {
+        Ok(()) => {}
+        Err(LedgerError::StoreFormat { found, expected }) => {
+            return Err(Fault::at(0, Problem::StoreFormat { found, expected }))
+        }
+        Err(e) => {
+            return Err(Fault::at(
+                0,
+                Problem::Unreadable {
+                    what: "store format",
+                    reason: e.to_string(),
+                },
+            ))
+        }
     }
     let what = "height record";
     let height = match read(store, keys::META_HEIGHT, 0, what)? {

@@ -507,3 +507,92 @@ fn a_damaged_hash_index_is_found() {
     put(&chain.store, keys::block_hash(&hash), None);
     assert_eq!(found(&chain), (3, Problem::HashIndex { hash, found: None }));
 }
+
+/// A store of the layout before store format 2 (no format record) is
+/// refused at start, by the full check and by the ledger, each saying
+/// what to do.
+#[test]
+fn a_store_of_an_older_format_is_refused_saying_what_to_do() {
+    let chain = chain();
+    put(&chain.store, keys::META_STORE_FORMAT.to_vec(), None);
+    let expected = Problem::StoreFormat {
+        found: None,
+        expected: keys::STORE_FORMAT,
+    };
+    assert_eq!(refused_at_start(&chain), (0, expected.clone()));
+    assert_eq!(found(&chain), (0, expected.clone()));
+    assert!(
+        expected.to_string().contains("store format 1"),
+        "{expected}"
+    );
+    assert!(expected.to_string().contains("resync"), "{expected}");
+    let opened = Ledger::open(chain.store.clone(), &chain.genesis).unwrap_err();
+    assert_eq!(
+        opened,
+        kopnet_ledger::LedgerError::StoreFormat {
+            found: None,
+            expected: keys::STORE_FORMAT
+        }
+    );
+    assert!(opened.to_string().contains("Recovering a damaged node"));
+}
+
+/// The index the API reads a transaction through must place each of the
+/// block's transactions where the block holds it and, offline, carry the
+/// results and fees the block re-executes to and a place under each hash.
+#[test]
+fn a_damaged_transaction_index_is_found_at_its_height() {
+    use kopnet_ledger::ledger::BlockTxs;
+    let stored = |chain: &Chain| {
+        BlockTxs::decode(&chain.store.get(&keys::block_txs(2)).unwrap().unwrap()).unwrap()
+    };
+
+    let chain = self::chain();
+    let mut index = stored(&chain);
+    assert_eq!(index.entries.len(), 1, "block 2 mints");
+    index.entries[0].len += 1;
+    put(
+        &chain.store,
+        keys::block_txs(2),
+        Some(index.encode().unwrap()),
+    );
+    assert!(matches!(found(&chain), (2, Problem::TxIndex(_))));
+
+    let chain = self::chain();
+    let mut index = stored(&chain);
+    index.entries[0].fees += 1;
+    put(
+        &chain.store,
+        keys::block_txs(2),
+        Some(index.encode().unwrap()),
+    );
+    assert!(matches!(found(&chain), (2, Problem::TxIndex(_))));
+
+    let chain = self::chain();
+    let hash = Block::decode(&block_bytes(&chain, 2)).unwrap().txs[0].hash();
+    put(&chain.store, keys::tx_place(&hash, 2, 0), None);
+    assert!(matches!(found(&chain), (2, Problem::TxIndex(_))));
+
+    let chain = self::chain();
+    put(&chain.store, keys::block_txs(TOP), Some(vec![0xff]));
+    assert!(matches!(
+        refused_at_start(&chain),
+        (
+            TOP,
+            Problem::Undecodable {
+                what: "transaction index",
+                ..
+            }
+        )
+    ));
+    put(&chain.store, keys::block_txs(TOP), None);
+    assert_eq!(
+        refused_at_start(&chain),
+        (
+            TOP,
+            Problem::Missing {
+                what: "transaction index"
+            }
+        )
+    );
+}
