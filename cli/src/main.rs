@@ -33,10 +33,19 @@ mod testnet;
 
 use clap::Parser;
 
+/// Most threads tokio keeps for blocking work (signature checks, store
+/// reads): that work is CPU-bound, so more threads than this on a small
+/// server only queue at the cores, and every extra thread that allocates
+/// may take its own glibc malloc arena. With tokio's default of 512, a
+/// validator at `kopnet bench --max` grew to 450-770 MB of RSS; see
+/// BENCHMARKS.md.
+const BLOCKING_THREADS_MAX: usize = 8;
+
 fn main() {
     let cli = commands::Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        .max_blocking_threads(BLOCKING_THREADS_MAX)
         .build()
     {
         Ok(runtime) => runtime,
