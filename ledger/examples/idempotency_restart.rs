@@ -23,10 +23,8 @@
 use kopnet_ledger::idempotency::{DAY_MS, SWEEP_RECORDS_BASE};
 use kopnet_ledger::ledger::{BlockContext, BlockLimits};
 use kopnet_ledger::storage::CACHE_BYTES_DEFAULT;
-use kopnet_ledger::testkit::{demo_genesis, key_for};
-use kopnet_ledger::{
-    AccountKind, Action, KycTier, Ledger, SignatureCheck, SledStorage, Transaction, TxBody,
-};
+use kopnet_ledger::testkit::{demo_genesis, key_for, register_and_fund};
+use kopnet_ledger::{Action, Ledger, SignatureCheck, SledStorage, Transaction, TxBody};
 use kopnet_primitives::{Hash, PublicKey, Signature};
 use std::path::Path;
 use std::process::Command;
@@ -135,22 +133,11 @@ fn fill(dir: &Path, payers: usize, payments: usize) -> Result<()> {
     let started = Instant::now();
     let mut ledger = ledger_at(dir)?;
     let coop = key_for("ksp-sejahtera").public();
-    let mut setup = Vec::new();
-    for i in 0..payers {
-        let member = payer_key(i);
-        let nonce = 2 * i as u64;
-        let register = Action::RegisterMember {
-            member,
-            kind: AccountKind::Member,
-            tier: KycTier::Registered,
-        };
-        setup.push(unsigned(coop, nonce + 1, register));
-        let mint = Action::Mint {
-            member,
-            amount: 1_000_000,
-        };
-        setup.push(unsigned(coop, nonce + 2, mint));
-    }
+    let setup: Vec<Transaction> = register_and_fund((0..payers).map(payer_key), 1_000_000)
+        .into_iter()
+        .zip(1..)
+        .map(|(action, nonce)| unsigned(coop, nonce, action))
+        .collect();
     let mut time_ms = apply(&mut ledger, &setup, 1)?;
     time_ms = time_ms.max(PAYMENT_DAY_MS);
     let keys: Vec<PublicKey> = (0..payers).map(payer_key).collect();

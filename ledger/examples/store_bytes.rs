@@ -32,10 +32,8 @@
 
 use kopnet_ledger::ledger::{BlockContext, BlockLimits};
 use kopnet_ledger::storage::CACHE_BYTES_DEFAULT;
-use kopnet_ledger::testkit::{demo_genesis, key_for};
-use kopnet_ledger::{
-    AccountKind, Action, KycTier, Ledger, SignatureCheck, SledStorage, Storage, Transaction, TxBody,
-};
+use kopnet_ledger::testkit::{demo_genesis, key_for, register_and_fund};
+use kopnet_ledger::{Action, Ledger, SignatureCheck, SledStorage, Storage, Transaction, TxBody};
 use kopnet_primitives::{Hash, PublicKey, Signature};
 use std::collections::BTreeMap;
 
@@ -145,22 +143,11 @@ fn main() -> Result<()> {
     let mut ledger = Ledger::open(store, &demo_genesis(CHAIN, 4, 50_000_000))?;
 
     let coop = key_for("ksp-sejahtera").public();
-    let mut setup = Vec::new();
-    for i in 0..payers {
-        let member = payer_key(i);
-        let nonce = 2 * i as u64;
-        let register = Action::RegisterMember {
-            member,
-            kind: AccountKind::Member,
-            tier: KycTier::Registered,
-        };
-        setup.push(signed(coop, nonce + 1, register));
-        let mint = Action::Mint {
-            member,
-            amount: 1_000_000,
-        };
-        setup.push(signed(coop, nonce + 2, mint));
-    }
+    let setup: Vec<Transaction> = register_and_fund((0..payers).map(payer_key), 1_000_000)
+        .into_iter()
+        .zip(1..)
+        .map(|(action, nonce)| signed(coop, nonce, action))
+        .collect();
     let mut time_ms = 1;
     for chunk in setup.chunks(2_000) {
         apply_block(&mut ledger, chunk, time_ms)?;

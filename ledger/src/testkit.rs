@@ -5,7 +5,7 @@
 
 use crate::genesis::{Genesis, GenesisCooperative};
 use crate::tx::{Action, Transaction, TxBody};
-use crate::types::CoopId;
+use crate::types::{AccountKind, Amount, CoopId, KycTier};
 use kopnet_primitives::{Hash, Keypair, PublicKey};
 use std::collections::BTreeMap;
 
@@ -97,4 +97,26 @@ pub fn demo_signers() -> Signers {
         signers.add(key_for(slug));
     }
     signers
+}
+
+/// A cooperative's setup of `members`: for each, its registration as a
+/// registered member and a mint of `amount`, in that order (so signed with
+/// the cooperative's consecutive nonces, the list can be applied as is).
+pub fn register_and_fund(
+    members: impl IntoIterator<Item = PublicKey>,
+    amount: Amount,
+) -> Vec<Action> {
+    members
+        .into_iter()
+        .flat_map(|member| {
+            [
+                Action::RegisterMember {
+                    member,
+                    kind: AccountKind::Member,
+                    tier: KycTier::Registered,
+                },
+                Action::Mint { member, amount },
+            ]
+        })
+        .collect()
 }
