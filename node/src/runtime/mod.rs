@@ -45,6 +45,9 @@ pub const INGEST_BATCHES: usize = 4;
 /// sender's mempool and may come back in its proposal, where it would be
 /// verified while the consensus loop waits.
 pub const INGEST_QUEUE_BYTES: usize = 32 * 1024 * 1024;
+/// What a batch is charged against [`INGEST_QUEUE_BYTES`] at least, so the
+/// number waiting is bounded too (at most 8,192 batches), however small.
+pub const INGEST_CHARGE_MIN_BYTES: usize = 4 * 1024;
 /// Catch-up answers waiting for the loop.
 const SYNC_RESULTS_MAX: usize = 4;
 /// Longest wait for the network to stop after the host failed.
@@ -324,7 +327,8 @@ impl Runtime {
             let _ = self.p2p.report(id, source, Verdict::Ignore).await;
             return;
         }
-        let bytes = u32::try_from(data.len()).unwrap_or(u32::MAX);
+        let charge = data.len().max(INGEST_CHARGE_MIN_BYTES);
+        let bytes = u32::try_from(charge).unwrap_or(u32::MAX);
         let Ok(queued) = self.ingest_queue.clone().try_acquire_many_owned(bytes) else {
             self.node
                 .metrics
