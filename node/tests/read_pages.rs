@@ -180,3 +180,19 @@ async fn configured_page_sizes_are_the_ones_applied() {
     assert_eq!(coops["cooperatives"].as_array().unwrap().len(), 2);
     assert!(coops["next_after"].is_string(), "{coops}");
 }
+
+/// A page of blocks carries each transaction's result, taken from the
+/// block's transaction index: committed and rejected alike, in block order.
+#[tokio::test]
+async fn a_block_page_names_each_transaction_result_in_block_order() {
+    let mut node = ReadNode::start(1).await;
+    node.commit_payments(&[10, 1_000_000_000, 20]);
+    let (_, page) = get(&format!("{}/v1/blocks?limit=1", node.url)).await;
+    let results: Vec<&str> = page["blocks"][0]["txs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|tx| tx["result"].as_str().unwrap())
+        .collect();
+    assert_eq!(results, ["ok", "insufficient_funds", "ok"], "{page}");
+}

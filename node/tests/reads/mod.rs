@@ -211,6 +211,30 @@ impl ReadNode {
         self.commit(txs);
     }
 
+    /// Payments of `amounts` rupiah from Ani to Budi, in one block (a
+    /// payment above Ani's balance is committed with its rejection).
+    pub fn commit_payments(&mut self, amounts: &[u64]) {
+        let (ani, budi) = (self.members[0], self.members[1]);
+        let txs = amounts
+            .iter()
+            .enumerate()
+            .map(|(n, amount)| {
+                let mut idempotency_id = [0xee; 16];
+                idempotency_id[..8].copy_from_slice(&(n as u64).to_be_bytes());
+                self.sign(
+                    &ani,
+                    Action::Payment {
+                        to: budi,
+                        amount: *amount,
+                        memo: String::new(),
+                        idempotency_id,
+                    },
+                )
+            })
+            .collect();
+        self.commit(txs);
+    }
+
     pub fn height(&self) -> u64 {
         self.node.committed.current().height
     }

@@ -54,20 +54,21 @@ fn certificate<S: Storage>(
 
 /// Each transaction's result code in a committed block (`ok` or the
 /// rejection code), in block order, as the event stream reports them: one
-/// point read per transaction.
+/// read of the block's transaction index (`BlockTxs`),
+/// not one lookup per transaction. `unknown` for every transaction when the
+/// store has no index for the block.
 fn tx_result_codes<S: Storage>(chain: &ChainReader<S>, block: &Block) -> ApiResult<Vec<String>> {
-    block
-        .txs
-        .iter()
-        .map(|tx| {
-            let record = chain.tx(&tx.hash()).map_err(internal)?;
-            Ok(match record.map(|r| r.result) {
-                Some(Ok(())) => "ok".to_string(),
-                Some(Err(reason)) => reason.code().to_string(),
-                None => "unknown".to_string(),
-            })
-        })
-        .collect()
+    let index = chain.block_txs(block.header.height).map_err(internal)?;
+    let codes = block.txs.iter().enumerate().map(|(at, _)| {
+        match index.as_ref().and_then(|txs| txs.entries.get(at)) {
+            Some(entry) => match &entry.result {
+                Ok(()) => "ok".to_string(),
+                Err(reason) => reason.code().to_string(),
+            },
+            None => "unknown".to_string(),
+        }
+    });
+    Ok(codes.collect())
 }
 
 fn attach_results(body: &mut Value, results: Vec<String>) {
