@@ -242,59 +242,40 @@ impl Storage for SledStorage {
     }
 }
 
-impl<S: Storage + ?Sized> Storage for &S {
-    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
-        (**self).get(key)
-    }
-    fn get_range(
-        &self,
-        key: &[u8],
-        range: std::ops::Range<usize>,
-    ) -> Result<Option<Vec<u8>>, StorageError> {
-        (**self).get_range(key, range)
-    }
-    fn scan_prefix(&self, prefix: &[u8]) -> Result<Vec<KeyValue>, StorageError> {
-        (**self).scan_prefix(prefix)
-    }
-    fn scan_prefix_rev(
-        &self,
-        prefix: &[u8],
-        before: Option<&[u8]>,
-        limit: usize,
-    ) -> Result<Vec<KeyValue>, StorageError> {
-        (**self).scan_prefix_rev(prefix, before, limit)
-    }
-    fn commit(&self, batch: WriteBatch) -> Result<(), StorageError> {
-        (**self).commit(batch)
-    }
+/// `Storage` for a type that derefs to a store (`&S`, `Arc<S>`): every
+/// method, the defaulted `get_range` included, goes to the store itself.
+macro_rules! storage_by_deref {
+    ($($target:ty),+) => {$(
+        impl<S: Storage + ?Sized> Storage for $target {
+            fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
+                (**self).get(key)
+            }
+            fn get_range(
+                &self,
+                key: &[u8],
+                range: std::ops::Range<usize>,
+            ) -> Result<Option<Vec<u8>>, StorageError> {
+                (**self).get_range(key, range)
+            }
+            fn scan_prefix(&self, prefix: &[u8]) -> Result<Vec<KeyValue>, StorageError> {
+                (**self).scan_prefix(prefix)
+            }
+            fn scan_prefix_rev(
+                &self,
+                prefix: &[u8],
+                before: Option<&[u8]>,
+                limit: usize,
+            ) -> Result<Vec<KeyValue>, StorageError> {
+                (**self).scan_prefix_rev(prefix, before, limit)
+            }
+            fn commit(&self, batch: WriteBatch) -> Result<(), StorageError> {
+                (**self).commit(batch)
+            }
+        }
+    )+};
 }
 
-impl<S: Storage + ?Sized> Storage for Arc<S> {
-    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
-        (**self).get(key)
-    }
-    fn get_range(
-        &self,
-        key: &[u8],
-        range: std::ops::Range<usize>,
-    ) -> Result<Option<Vec<u8>>, StorageError> {
-        (**self).get_range(key, range)
-    }
-    fn scan_prefix(&self, prefix: &[u8]) -> Result<Vec<KeyValue>, StorageError> {
-        (**self).scan_prefix(prefix)
-    }
-    fn scan_prefix_rev(
-        &self,
-        prefix: &[u8],
-        before: Option<&[u8]>,
-        limit: usize,
-    ) -> Result<Vec<KeyValue>, StorageError> {
-        (**self).scan_prefix_rev(prefix, before, limit)
-    }
-    fn commit(&self, batch: WriteBatch) -> Result<(), StorageError> {
-        (**self).commit(batch)
-    }
-}
+storage_by_deref!(&S, Arc<S>);
 
 #[cfg(test)]
 mod tests {
