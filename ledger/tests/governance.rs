@@ -181,6 +181,8 @@ fn proposals_past_a_bound_are_rejected_when_made() {
         key: keypair("koperasi-baru").public(),
         voting_power,
         ndc: 0,
+        validator_key: kopnet_ledger::testkit::validator_key_for("koperasi-baru").public(),
+        node_key: kopnet_ledger::testkit::node_key_for("koperasi-baru").public(),
     };
     let mut bad_rule = kopnet_ledger::fees::default_fee_rules();
     bad_rule[1].bps = 10_001;

@@ -258,6 +258,8 @@ fn governance_changes_validators_and_fees() {
         key: new_key,
         voting_power: 2,
         ndc: 1_000,
+        validator_key: kopnet_ledger::testkit::validator_key_for("koperasi-baru").public(),
+        node_key: kopnet_ledger::testkit::node_key_for("koperasi-baru").public(),
     };
     let before = h.ledger.validators();
     h.run(&coop("ksp-sejahtera"), Action::Propose { action: add })
@@ -382,6 +384,8 @@ fn weak_or_invalid_keys_cannot_own_an_account() {
         key: PublicKey(identity),
         voting_power: 1,
         ndc: 0,
+        validator_key: kopnet_ledger::testkit::validator_key_for("koperasi-lemah").public(),
+        node_key: kopnet_ledger::testkit::node_key_for("koperasi-lemah").public(),
     };
     h.run(&coop("ksp-sejahtera"), Action::Propose { action: add })
         .unwrap();
