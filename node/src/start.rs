@@ -283,7 +283,13 @@ pub async fn run_with(
         runtime = runtime.with_next_key_watch(watch);
     }
     #[cfg(feature = "fault-injection")]
-    let runtime = hostile(runtime, &keypair, &hostile_node, &p2p, &hostile_shutdown)?;
+    let runtime = hostile(
+        runtime,
+        keys.consensus_key(),
+        &hostile_node,
+        &p2p,
+        &hostile_shutdown,
+    )?;
     let stopped = runtime.run().await;
     let _ = api_stop.send(true);
     // Graceful: in-flight requests finish; bounded all the same.

@@ -44,6 +44,8 @@ pub mod values;
 pub mod verdict;
 
 #[cfg(test)]
+mod rotation_tests;
+#[cfg(test)]
 mod storage_fault_tests;
 #[cfg(test)]
 mod tests;
