@@ -19,7 +19,7 @@ pub(super) struct MemorySafety {
 }
 
 #[derive(Debug)]
-struct SafetyBroken;
+pub(super) struct SafetyBroken;
 
 impl std::fmt::Display for SafetyBroken {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
