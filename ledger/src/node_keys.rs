@@ -156,7 +156,10 @@ pub fn rotate<B: StateRead + ?Sized>(
         }
     }
     if rotation.validator_key.is_some() && rotation.validator_key == rotation.node_key {
-        let key = rotation.node_key.map(|k| k.to_address()).unwrap_or_default();
+        let key = rotation
+            .node_key
+            .map(|k| k.to_address())
+            .unwrap_or_default();
         return Err(Rejection::KeyInUse(key));
     }
     // The stored record, not the signer's snapshot: nothing else written

@@ -212,7 +212,9 @@ pub enum Rejection {
     NoKeyToRotate,
     /// The node identity replaced by the last rotation is still in its
     /// grace period; another node identity rotation waits until it ends.
-    #[error("node_key_rotation_pending: the previous node identity is admitted until {until_ms} ms")]
+    #[error(
+        "node_key_rotation_pending: the previous node identity is admitted until {until_ms} ms"
+    )]
     NodeKeyRotationPending { until_ms: u64 },
     /// The cooperative carried out as many key rotations as one may.
     #[error("key_rotations_exhausted: at most {max} key rotations per cooperative")]

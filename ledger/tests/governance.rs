@@ -41,7 +41,12 @@ fn each_action_executes_above_two_thirds_and_not_at_two_thirds() {
                 id: id("angkot-maju"),
                 voting_power: 2,
             },
-            |h| h.ledger.validators().contains(&(kopnet_ledger::testkit::validator_key_for("angkot-maju").public(), 2)),
+            |h| {
+                h.ledger.validators().contains(&(
+                    kopnet_ledger::testkit::validator_key_for("angkot-maju").public(),
+                    2,
+                ))
+            },
         ),
         (
             "set net debit cap",
@@ -315,7 +320,13 @@ fn proposals_past_a_bound_are_rejected_when_made() {
         .run(&coop("taksi-bersama"), Action::Propose { action: last })
         .unwrap_err();
     assert_eq!(err.code(), "no_validator_left");
-    assert_eq!(h.ledger.validators(), vec![(kopnet_ledger::testkit::validator_key_for("taksi-bersama").public(), 3)]);
+    assert_eq!(
+        h.ledger.validators(),
+        vec![(
+            kopnet_ledger::testkit::validator_key_for("taksi-bersama").public(),
+            3
+        )]
+    );
 }
 
 /// Two proposals each fine when made; the first executes, and by the time

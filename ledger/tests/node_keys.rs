@@ -45,7 +45,12 @@ fn genesis_binds_three_keys_and_the_validator_set_lists_validator_keys() {
     assert_eq!(ksp.node_key, Some(node_key_for("ksp-sejahtera").public()));
     let validators = h.ledger.validators();
     assert_eq!(validators.len(), 4);
-    for slug in ["ksp-sejahtera", "pasar-makmur", "angkot-maju", "taksi-bersama"] {
+    for slug in [
+        "ksp-sejahtera",
+        "pasar-makmur",
+        "angkot-maju",
+        "taksi-bersama",
+    ] {
         assert!(validators.contains(&(validator_key_for(slug).public(), 1)));
         assert!(
             !validators.iter().any(|(k, _)| *k == coop(slug)),
@@ -68,7 +73,9 @@ fn genesis_refuses_a_key_used_for_two_jobs_or_by_two_cooperatives() {
         ("validator key = cooperative key", |c, _| {
             c.validator_key = c.key
         }),
-        ("node key = validator key", |c, _| c.node_key = c.validator_key),
+        ("node key = validator key", |c, _| {
+            c.node_key = c.validator_key
+        }),
         ("node key = another cooperative's key", |c, other| {
             c.node_key = other
         }),
@@ -110,7 +117,11 @@ fn rotation_replaces_the_validator_key_in_the_next_set_and_keeps_the_old_identit
     let record = h.coop_record("angkot-maju");
     assert_eq!(record.validator_key, Some(new_validator));
     assert_eq!(record.node_key, Some(new_node));
-    assert_eq!(record.key, Some(coop("angkot-maju")), "cooperative key kept");
+    assert_eq!(
+        record.key,
+        Some(coop("angkot-maju")),
+        "cooperative key kept"
+    );
     assert_eq!(record.key_rotations, 1);
     let retired = record.retired_node_key.unwrap();
     assert_eq!(retired.key, old_node);
@@ -136,7 +147,10 @@ fn a_rotation_may_replace_one_key_only() {
         .unwrap();
     let record = h.coop_record("ksp-sejahtera");
     assert_eq!(record.validator_key, Some(new_validator));
-    assert_eq!(record.node_key, Some(node_key_for("ksp-sejahtera").public()));
+    assert_eq!(
+        record.node_key,
+        Some(node_key_for("ksp-sejahtera").public())
+    );
     assert_eq!(record.retired_node_key, None);
 
     let new_node = keypair("ksp/node/2").public();

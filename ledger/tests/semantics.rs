@@ -276,10 +276,10 @@ fn governance_changes_validators_and_fees() {
     let outcome = h.ledger.apply_block(&block, &VerifyAll, vec![]).unwrap();
     assert!(outcome.validators_changed);
     assert_eq!(h.ledger.validators().len(), before.len() + 1);
-    assert!(h
-        .ledger
-        .validators()
-        .contains(&(kopnet_ledger::testkit::validator_key_for("koperasi-baru").public(), 2)));
+    assert!(h.ledger.validators().contains(&(
+        kopnet_ledger::testkit::validator_key_for("koperasi-baru").public(),
+        2
+    )));
 
     // Fees off: a cross merchant payment then pays no discount.
     h.run(

@@ -8,11 +8,11 @@ use crate::http::admin::{AdminAccess, AdminToken, ADMIN_TOKEN_FILE};
 use crate::http::conn::{self, ConnLimits};
 use crate::http::Front;
 use crate::metrics::Metrics;
+use crate::node_keys::{NextKeyWatch, NodeKeys};
 use crate::node_state::{NodeState, OUTBOX_MAX};
 use crate::p2p::{self, NetEvent, P2pConfig, P2pHandle};
 use crate::runtime::{NodeHost, Runtime};
 use crate::safety_file::SafetyFile;
-use crate::node_keys::{NextKeyWatch, NodeKeys};
 use crate::{store_check, wire};
 use kopnet_consensus::{EngineConfig, Keypair, SafetyStore, TimeoutConfig};
 use kopnet_ledger::ledger::BlockLimits;
@@ -217,7 +217,10 @@ pub async fn run_with(
             .read()
             .map_err(|_| NodeError::Setup("ledger lock poisoned at start".into()))?;
         let identity = keys.identity_for(&ledger).clone();
-        let admitted = crate::allow_list::current(&ledger, &genesis.observers.iter().map(|o| o.key).collect::<Vec<_>>());
+        let admitted = crate::allow_list::current(
+            &ledger,
+            &genesis.observers.iter().map(|o| o.key).collect::<Vec<_>>(),
+        );
         if !admitted.contains(&identity.public()) {
             tracing::warn!(
                 key = %identity.public(),

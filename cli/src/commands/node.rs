@@ -109,7 +109,10 @@ pub async fn run(cmd: NodeCommand) -> Result<i32> {
                 (Some(_), true) => bail!("an observer signs nothing: leave out --validator-key"),
                 (None, true) => None,
             };
-            if validator.as_ref().is_some_and(|v| v.public() == keypair.public()) {
+            if validator
+                .as_ref()
+                .is_some_and(|v| v.public() == keypair.public())
+            {
                 bail!("the validator key and the node identity must be different keys");
             }
             if home.join("config.toml").exists() {
@@ -271,7 +274,11 @@ fn next_keys(home: &std::path::Path, promote: bool) -> Result<i32> {
         let key = kopnet_consensus::Keypair::generate(&mut rand::rngs::OsRng);
         keyfile::write_new(next, &key)?;
         say!("{job}: {} ({})", next.display(), key.public().to_address());
-        let flag = if *job == "validator key" { "--validator-key" } else { "--node-key" };
+        let flag = if *job == "validator key" {
+            "--validator-key"
+        } else {
+            "--node-key"
+        };
         args.push(format!("{flag} {}", key.public().to_address()));
     }
     say!(

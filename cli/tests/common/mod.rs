@@ -201,7 +201,11 @@ impl Cluster {
     }
 
     pub fn coop_key(&self, id: &str) -> Keypair {
-        let path = self.net_dir().join("coops").join(id).join("cooperative.key");
+        let path = self
+            .net_dir()
+            .join("coops")
+            .join(id)
+            .join("cooperative.key");
         kopnet_node::keyfile::read(&path).unwrap()
     }
 

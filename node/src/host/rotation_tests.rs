@@ -95,9 +95,7 @@ fn a_rotated_validator_key_signs_from_two_blocks_on_and_the_old_one_is_refused()
     };
     let signed = SignedVote::sign(CHAIN, &old, vote).unwrap();
     let data = wire::encode(&ConsensusGossip::Message(Message::Vote(signed)));
-    let (verdict, effects) = host
-        .on_consensus_gossip(shell.now_ms, &data, None)
-        .unwrap();
+    let (verdict, effects) = host.on_consensus_gossip(shell.now_ms, &data, None).unwrap();
     assert_eq!(verdict, Verdict::Reject);
     assert!(effects.is_empty());
 }

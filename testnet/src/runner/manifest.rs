@@ -410,12 +410,12 @@ impl Manifest {
             "late-join",
             "rotate-key",
         ]
-            .iter()
-            .all(|kind| {
-                self.perturbations
-                    .iter()
-                    .any(|p| p.perturbation.name() == *kind)
-            })
+        .iter()
+        .all(|kind| {
+            self.perturbations
+                .iter()
+                .any(|p| p.perturbation.name() == *kind)
+        })
     }
 }
 

@@ -204,10 +204,7 @@ async fn old_key_refused(
     let real: CommitCertificate =
         codec::decode(&bytes).map_err(|e| format!("certificate of {height}: {e}"))?;
     let set = validator_set(client).await?;
-    let chain_id = client
-        .status()
-        .await
-        .map_err(|e| e.to_string())?["chain_id"]
+    let chain_id = client.status().await.map_err(|e| e.to_string())?["chain_id"]
         .as_str()
         .unwrap_or("")
         .to_string();
@@ -220,8 +217,7 @@ async fn old_key_refused(
         value_id: Some(real.value_id),
         validator: old.public(),
     };
-    let signed =
-        SignedVote::sign(&chain_id, old, vote).map_err(|e| format!("cannot sign: {e}"))?;
+    let signed = SignedVote::sign(&chain_id, old, vote).map_err(|e| format!("cannot sign: {e}"))?;
     let mut forged = real.clone();
     forged.signatures.retain(|s| s.validator != new.public());
     forged.signatures.push(CommitSignature {

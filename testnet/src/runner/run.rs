@@ -16,8 +16,8 @@
 use super::backend::{Backend, BackendError};
 use super::checks::{self, Acknowledged, BlockSeen, CheckFailure, CheckSummary, NodeSnapshot};
 use super::hostile::{HostilePhases, PhaseReport};
-use super::rotate::{self, RotationReport};
 use super::manifest::{Manifest, NodeRef, Perturbation};
+use super::rotate::{self, RotationReport};
 use crate::cluster::layout::{self, InitError, Layout};
 use crate::cluster::traffic::{Traffic, TrafficError};
 use futures::StreamExt;
@@ -242,15 +242,18 @@ async fn drive<B: Backend>(
     if let Some(stopped) = stopped_node(layout, backend) {
         return Ok((events, traffic, phases.reports, rotations, Err(stopped)));
     }
-    let result =
-        collect_and_check(manifest, layout, backend, &clients, &traffic, &rotations, say).await?;
-    let rotation_failure = rotations
-        .iter()
-        .find(|r| !r.passed())
-        .map(|r| CheckFailure::RotateKey {
-            node: r.node.clone(),
-            reason: r.lines().join("; "),
-        });
+    let result = collect_and_check(
+        manifest, layout, backend, &clients, &traffic, &rotations, say,
+    )
+    .await?;
+    let rotation_failure =
+        rotations
+            .iter()
+            .find(|r| !r.passed())
+            .map(|r| CheckFailure::RotateKey {
+                node: r.node.clone(),
+                reason: r.lines().join("; "),
+            });
     let result = match (result, stalled, phases.first_failure(), rotation_failure) {
         (Ok(_), Some(stall), _, _) => Err(stall),
         (Ok(_), None, Some(hostile), _) => Err(hostile),
@@ -523,8 +526,7 @@ impl Rotations {
             return;
         };
         let traffic = traffic.clone();
-        let task =
-            tokio::spawn(async move { rotate::rotate(&entry, coop, traffic, client).await });
+        let task = tokio::spawn(async move { rotate::rotate(&entry, coop, traffic, client).await });
         self.running.insert(node, task);
     }
 

@@ -175,7 +175,12 @@ impl Governance {
         let validators: Vec<usize> = ledger
             .validators()
             .iter()
-            .filter_map(|(key, _)| world.coops.iter().position(|c| c.validator.public() == *key))
+            .filter_map(|(key, _)| {
+                world
+                    .coops
+                    .iter()
+                    .position(|c| c.validator.public() == *key)
+            })
             .collect();
         match self.stage.clone() {
             Stage::Idle => {
