@@ -107,7 +107,8 @@ impl Scene {
             .cluster
             .net_dir()
             .join("coops")
-            .join(format!("{}.key", self.payer_coop));
+            .join(&self.payer_coop)
+            .join("cooperative.key");
         path.to_str().unwrap().to_string()
     }
 
@@ -684,7 +685,8 @@ fn closed_window_shows_net_positions_and_the_bilateral_matrix(scene: &Scene) {
             .cluster
             .net_dir()
             .join("coops")
-            .join(format!("{}.key", node.id));
+            .join(&node.id)
+            .join("cooperative.key");
         cli(&[
             "coop",
             "approve",

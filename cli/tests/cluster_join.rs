@@ -16,19 +16,31 @@ use std::time::Duration;
 fn a_cooperative_added_by_governance_joins_catches_up_and_signs() {
     let cluster = Cluster::start(4, 1);
 
-    // The newcomer's node, set up by hand with a key no one knows yet.
+    // The newcomer's node, set up by hand with keys no one knows yet: its
+    // cooperative key (the board's, never on the node), its validator key
+    // and its node identity.
     let home = cluster.dir.path().join("koperasi-baru");
-    let key_file = cluster.dir.path().join("koperasi-baru.key");
-    assert!(Command::new(kopnet())
-        .args(["keys", "new", "--out"])
-        .arg(&key_file)
-        .stdout(Stdio::null())
-        .status()
-        .unwrap()
-        .success());
-    let newcomer = kopnet_node::keyfile::read(&key_file).unwrap();
+    let new_key = |name: &str| {
+        let path = cluster.dir.path().join(name);
+        assert!(Command::new(kopnet())
+            .args(["keys", "new", "--out"])
+            .arg(&path)
+            .stdout(Stdio::null())
+            .status()
+            .unwrap()
+            .success());
+        (kopnet_node::keyfile::read(&path).unwrap().public(), path)
+    };
+    let (coop_key, _) = new_key("koperasi-baru.cooperative.key");
+    let (validator_key, validator_file) = new_key("koperasi-baru.validator.key");
+    let (node_key, node_file) = new_key("koperasi-baru.node.key");
     let ports = kopnet_testnet::cluster::ports::reserve(2).unwrap();
-    let _newcomer_node = start_newcomer(&cluster, &home, &key_file, (ports[0], ports[1]));
+    let _newcomer_node = start_newcomer(
+        &cluster,
+        &home,
+        (&node_file, &validator_file),
+        (ports[0], ports[1]),
+    );
     let api = format!("http://127.0.0.1:{}", ports[0]);
     let newcomer_height = || height_of(&api);
 
@@ -46,14 +58,15 @@ fn a_cooperative_added_by_governance_joins_catches_up_and_signs() {
     cluster.wait_height(0, before + 2, Duration::from_secs(60));
     assert_eq!(newcomer_height(), Some(0), "learned blocks while refused");
 
-    let executed = add_by_governance(&cluster, newcomer.public());
+    let executed = add_by_governance(&cluster, [coop_key, validator_key, node_key]);
 
     // The peers now let it in: it catches up past the executing block ...
     wait_for("the newcomer to catch up", Duration::from_secs(90), || {
         (newcomer_height()? > executed).then_some(())
     });
-    // ... and signs certificates once its power takes effect (h + 2).
-    let address = newcomer.public().to_address();
+    // ... and signs certificates with its validator key once its power
+    // takes effect (h + 2).
+    let address = validator_key.to_address();
     wait_for(
         "the newcomer to sign a commit certificate",
         Duration::from_secs(90),
@@ -100,7 +113,7 @@ fn peer_addresses(cluster: &Cluster) -> Vec<String> {
 fn start_newcomer(
     cluster: &Cluster,
     home: &Path,
-    key_file: &Path,
+    (node_file, validator_file): (&Path, &Path),
     ports: (u16, u16),
 ) -> KillOnDrop {
     let net = cluster.net_dir();
@@ -111,7 +124,9 @@ fn start_newcomer(
         .arg("--genesis")
         .arg(net.join("genesis.json"))
         .arg("--key")
-        .arg(key_file)
+        .arg(node_file)
+        .arg("--validator-key")
+        .arg(validator_file)
         .args(["--api", &format!("127.0.0.1:{}", ports.0)])
         .args(["--listen", &format!("/ip4/127.0.0.1/tcp/{}", ports.1)]);
     for peer in &peers {
@@ -140,9 +155,10 @@ fn height_of(api: &str) -> Option<u64> {
         .and_then(|v| v["height"].as_u64())
 }
 
-/// Governance: one proposal to add `koperasi-baru` with `key`, two more
-/// approvals (3 of 4 > 2/3); returns the height it executed at.
-fn add_by_governance(cluster: &Cluster, key: PublicKey) -> u64 {
+/// Governance: one proposal to add `koperasi-baru` with its cooperative,
+/// validator and node keys, two more approvals (3 of 4 > 2/3); returns
+/// the height it executed at.
+fn add_by_governance(cluster: &Cluster, [key, validator_key, node_key]: [PublicKey; 3]) -> u64 {
     let chain = cluster.chain_id.clone();
     let mut ksp = Wallet::new(cluster.coop_key("ksp-sejahtera"), &chain);
     let propose = ksp.sign(Action::Propose {
@@ -152,6 +168,8 @@ fn add_by_governance(cluster: &Cluster, key: PublicKey) -> u64 {
             key,
             voting_power: 1,
             ndc: 10_000_000,
+            validator_key,
+            node_key,
         },
     });
     let ksp_node = cluster.node_of("ksp-sejahtera");

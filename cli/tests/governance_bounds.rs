@@ -31,7 +31,11 @@ const LIMITS: [&str; 6] = [
 /// `kopnet coop <args>` signed by cooperative `coop` at its own node:
 /// (succeeded, stdout + stderr).
 fn coop(cluster: &Cluster, coop: &str, args: &[&str]) -> (bool, String) {
-    let key = cluster.net_dir().join("coops").join(format!("{coop}.key"));
+    let key = cluster
+        .net_dir()
+        .join("coops")
+        .join(coop)
+        .join("cooperative.key");
     let node = &cluster.nodes[cluster.node_of(coop)].api;
     let (verb, rest) = args.split_first().unwrap();
     let out = Command::new(kopnet())

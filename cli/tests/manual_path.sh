@@ -59,9 +59,9 @@ A=$("$K" keys show "$N/wallets/ksp-anggota-1.key")
 [ "$("$K" keys show --output json "$N/wallets/ksp-anggota-1.key" | json_field "['address']")" = "$A" ] \
   || fail "keys show --output json"
 M=$("$K" keys show "$N/wallets/pasar-pedagang.key")
-"$K" coop register-member --key "$N/coops/ksp-sejahtera.key" --node "$KSP" --member "$A"
-"$K" coop mint --key "$N/coops/ksp-sejahtera.key" --node "$KSP" --member "$A" --amount Rp100.000
-"$K" coop register-member --key "$N/coops/pasar-makmur.key" --node "$PASAR" --member "$M" --merchant
+"$K" coop register-member --key "$N/coops/ksp-sejahtera/cooperative.key" --node "$KSP" --member "$A"
+"$K" coop mint --key "$N/coops/ksp-sejahtera/cooperative.key" --node "$KSP" --member "$A" --amount Rp100.000
+"$K" coop register-member --key "$N/coops/pasar-makmur/cooperative.key" --node "$PASAR" --member "$M" --merchant
 
 # The merchant's phone-less wallet follows incoming payments.
 "$K" wallet watch --key "$N/wallets/pasar-pedagang.key" --node "$PASAR" --output json > "$D/watch.jsonl" 2> "$D/watch.err" &
@@ -101,21 +101,21 @@ assert rows[0][0] == "cooperative" and set(m) == set(ids), rows
 assert all(m[a][b] == -m[b][a] for a in ids for b in ids), m
 assert m["ksp-sejahtera"]["pasar-makmur"] < 0, m
 PY
-"$K" coop ack-settlement --key "$N/coops/ksp-sejahtera.key" --node "$KSP" --window 0
-"$K" coop ack-settlement --key "$N/coops/pasar-makmur.key" --node "$PASAR" --window 0
+"$K" coop ack-settlement --key "$N/coops/ksp-sejahtera/cooperative.key" --node "$KSP" --window 0
+"$K" coop ack-settlement --key "$N/coops/pasar-makmur/cooperative.key" --node "$PASAR" --window 0
 wait_for 30 'settled' "$K" settlement report --node "$OBS" --window 0
 
 # Governance: the savings cooperative proposes a higher net debit cap for the
 # market traders; two more cooperatives approve (3 of 4 voting power > 2/3).
-proposed=$("$K" coop propose --key "$N/coops/ksp-sejahtera.key" --node "$KSP" \
+proposed=$("$K" coop propose --key "$N/coops/ksp-sejahtera/cooperative.key" --node "$KSP" \
   set-ndc --id pasar-makmur --ndc Rp75.000.000)
 echo "$proposed"
 pid=$(echo "$proposed" | sed -n 's/^proposal \([0-9]*\) .*/\1/p')
 [ -n "$pid" ] || fail "propose did not print the proposal id: $proposed"
 echo "$proposed" | grep -q "open" || fail "a lone approval executed: $proposed"
-"$K" coop approve --key "$N/coops/pasar-makmur.key" --node "$PASAR" "$pid" | grep -q "open" \
+"$K" coop approve --key "$N/coops/pasar-makmur/cooperative.key" --node "$PASAR" "$pid" | grep -q "open" \
   || fail "2 of 4 approvals executed"
-"$K" coop approve --key "$N/coops/angkot-maju.key" --node "$(api angkot-maju)" "$pid" \
+"$K" coop approve --key "$N/coops/angkot-maju/cooperative.key" --node "$(api angkot-maju)" "$pid" \
   | grep -q "executed at height" || fail "3 of 4 approvals did not execute"
 "$K" coop proposals --node "$OBS" --output json \
   | json_field "['proposals'][0]['status']" | grep -qx executed || fail "proposals list"
@@ -152,8 +152,8 @@ bad "not a valid node URL" "$K" status --node notaurl
 bad "cannot read key file" "$K" wallet balance --key "$D/missing.key" --node "$KSP"
 bad "insufficient funds" "$K" wallet pay "${W[@]}" --to "$M" --amount Rp1.000.000
 # A proposal past a bound is refused when it is made (the chain goes on).
-bad "voting_power_out_of_range" "$K" coop propose --key "$N/coops/ksp-sejahtera.key" --node "$KSP" \
+bad "voting_power_out_of_range" "$K" coop propose --key "$N/coops/ksp-sejahtera/cooperative.key" --node "$KSP" \
   set-voting-power --id pasar-makmur --voting-power 18446744073709551615
-bad "settlement_schedule_out_of_range" "$K" coop propose --key "$N/coops/ksp-sejahtera.key" --node "$KSP" \
+bad "settlement_schedule_out_of_range" "$K" coop propose --key "$N/coops/ksp-sejahtera/cooperative.key" --node "$KSP" \
   set-settlement-schedule --every 1s
 echo "manual path OK"

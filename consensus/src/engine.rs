@@ -28,7 +28,14 @@ pub(crate) struct ProposalEntry {
 #[derive(Debug)]
 pub struct Engine {
     pub(crate) config: EngineConfig,
+    /// The key this engine signs with at the current height: of the keys
+    /// it holds, the one the height's validator set lists
+    /// ([`Engine::hold_next_key`]).
     pub(crate) keypair: Keypair,
+    /// A second validator key the node holds: its next one while a key
+    /// rotation takes effect (or the previous one, after it did). At most
+    /// one, so an engine never holds more than two keys.
+    pub(crate) other_key: Option<Keypair>,
     pub(crate) validators: ValidatorSet,
     pub(crate) state: State,
     pub(crate) votes: VoteKeeper,
@@ -73,6 +80,7 @@ impl Engine {
         }
         Ok(Engine {
             keypair,
+            other_key: None,
             validators,
             state,
             votes,
@@ -87,6 +95,43 @@ impl Engine {
             refused_signatures: 0,
             config,
         })
+    }
+
+    /// Hold a second validator key (the cooperative's next one, loaded
+    /// before its rotation is sent): from the first height whose validator
+    /// set lists it and not the current key, the engine signs with it. A
+    /// key held before is replaced; the key in use never is. Switching
+    /// keys is safe for the safety record: it is kept per height and
+    /// round, whatever key signs.
+    pub fn hold_next_key(&mut self, keypair: Keypair) {
+        if keypair.public() == self.keypair.public() {
+            return;
+        }
+        self.other_key = Some(keypair);
+        self.choose_key();
+    }
+
+    /// Whether the engine holds a key with this public key.
+    pub fn holds_key(&self, key: &PublicKey) -> bool {
+        self.keypair.public() == *key || self.other_key.as_ref().is_some_and(|k| k.public() == *key)
+    }
+
+    /// Sign with the held key the current height's set lists (the current
+    /// key if it does, or if neither does).
+    fn choose_key(&mut self) {
+        if self.validators.power_of(&self.keypair.public()) > 0 {
+            return;
+        }
+        let other_listed = self
+            .other_key
+            .as_ref()
+            .is_some_and(|k| self.validators.power_of(&k.public()) > 0);
+        if other_listed {
+            if let Some(other) = self.other_key.take() {
+                let previous = std::mem::replace(&mut self.keypair, other);
+                self.other_key = Some(previous);
+            }
+        }
     }
 
     /// Tell the engine the next height's validator set, so that messages
@@ -601,6 +646,7 @@ impl Engine {
         }
         self.validators = validators;
         self.next_validators = next_validators;
+        self.choose_key();
         self.state = State::new(height);
         self.votes = VoteKeeper::new();
         self.proposals.clear();

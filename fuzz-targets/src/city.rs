@@ -11,7 +11,9 @@ use kopnet_consensus::{
     CommitCertificate, PublicKey, SignedVote, Validator, ValidatorSet, Vote, VoteKind,
 };
 use kopnet_ledger::ledger::BlockLimits;
-use kopnet_ledger::testkit::{demo_genesis, demo_signers, key_for, DEMO_COOPERATIVES};
+use kopnet_ledger::testkit::{
+    demo_genesis, demo_signers, key_for, validator_key_for, DEMO_COOPERATIVES,
+};
 use kopnet_ledger::{
     AccountKind, Action, Block, CoopId, KycTier, Ledger, MemoryStorage, Transaction, VerifyAll,
 };
@@ -165,7 +167,7 @@ impl City {
 
     /// Put `txs` in the next block, commit it and sign its certificate.
     fn commit(&mut self, txs: Vec<Transaction>) {
-        let proposer = coop(DEMO_COOPERATIVES[0].0);
+        let proposer = validator_key_for(DEMO_COOPERATIVES[0].0).public();
         let (block, skipped) =
             self.ledger
                 .build_block(&txs, proposer, BlockLimits::default(), &VerifyAll);
@@ -179,7 +181,7 @@ impl City {
         let precommits: Vec<SignedVote> = DEMO_COOPERATIVES[..VALIDATORS]
             .iter()
             .map(|(slug, _)| {
-                let key = key_for(slug);
+                let key = validator_key_for(slug);
                 let vote = Vote {
                     height: block.header.height,
                     round: 0,

@@ -168,6 +168,19 @@ pub fn execute<B: StateRead + ?Sized>(
         (Action::Approve { proposal }, Signer::Cooperative(coop)) => {
             governance::approve(state, coop, *proposal, ctx.height)
         }
+        (
+            Action::RotateNodeKeys {
+                validator_key,
+                node_key,
+            },
+            Signer::Cooperative(coop),
+        ) => {
+            let rotation = crate::node_keys::Rotation {
+                validator_key: *validator_key,
+                node_key: *node_key,
+            };
+            crate::node_keys::rotate(state, coop, rotation, ctx.time_ms)
+        }
         (_, Signer::Member(..)) => Err(Rejection::NotAuthorized(
             "this action must be signed by a cooperative".into(),
         )),
@@ -190,6 +203,9 @@ fn register_member<B: StateRead + ?Sized>(
     member.validate().map_err(|_| Rejection::WeakKey)?;
     if state.member(member).is_some() || state.coop_by_key(member).is_some() {
         return Err(Rejection::AccountExists);
+    }
+    if state.node_key_use(member).is_some() {
+        return Err(Rejection::KeyInUse(member.to_address()));
     }
     let account = MemberAccount {
         home: coop.id.clone(),

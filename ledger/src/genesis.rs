@@ -2,6 +2,7 @@
 
 use crate::bounds::ValidatorLimits;
 use crate::fees::{default_fee_rules, FeeRule};
+use crate::node_keys::{KeyJob, NodeKeyUse};
 use crate::schedule::SettlementSchedule;
 use crate::state::{Counters, Params, State, StateKey, StateValue};
 use crate::types::{Amount, CoopId, Cooperative, TierLimits, COOP_NAME_BYTES_MAX};
@@ -19,9 +20,14 @@ pub const GENESIS_COOPERATIVES_MAX: usize = 256;
 pub struct GenesisCooperative {
     pub id: CoopId,
     pub name: String,
+    /// The cooperative key: signs its ledger transactions (kept offline).
     pub key: PublicKey,
     pub voting_power: u64,
     pub ndc: Amount,
+    /// Signs its consensus messages (on its node).
+    pub validator_key: PublicKey,
+    /// Its node's libp2p identity.
+    pub node_key: PublicKey,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -50,6 +56,8 @@ pub enum GenesisError {
     CooperativeCount,
     #[error("cooperative {0}: duplicate id")]
     DuplicateId(String),
+    /// A cooperative, validator or node key used twice anywhere in the
+    /// genesis (one key never does two jobs), or weak.
     #[error("cooperative {0}: key used twice or weak")]
     BadKey(String),
     #[error("cooperative {0}: name must be 1-64 bytes")]
@@ -126,8 +134,10 @@ impl Genesis {
             if !ids.insert(coop.id.clone()) {
                 return Err(GenesisError::DuplicateId(id));
             }
-            if !keys.insert(coop.key) || coop.key.validate().is_err() {
-                return Err(GenesisError::BadKey(id));
+            for key in [coop.key, coop.validator_key, coop.node_key] {
+                if !keys.insert(key) || key.validate().is_err() {
+                    return Err(GenesisError::BadKey(id));
+                }
             }
             if coop.name.is_empty() || coop.name.len() > COOP_NAME_BYTES_MAX {
                 return Err(GenesisError::Name(id));
@@ -208,15 +218,30 @@ impl Genesis {
                 StateKey::CoopKey(coop.key),
                 StateValue::CoopKey(coop.id.clone()),
             );
+            for (job, key) in [
+                (KeyJob::Validator, coop.validator_key),
+                (KeyJob::Node, coop.node_key),
+            ] {
+                state.insert(
+                    StateKey::NodeKey(key),
+                    StateValue::NodeKey(NodeKeyUse {
+                        coop: coop.id.clone(),
+                        job,
+                    }),
+                );
+            }
+            let mut record = Cooperative::new(
+                coop.id.clone(),
+                coop.name.clone(),
+                Some(coop.key),
+                coop.voting_power,
+                coop.ndc,
+            );
+            record.validator_key = Some(coop.validator_key);
+            record.node_key = Some(coop.node_key);
             state.insert(
                 StateKey::Cooperative(coop.id.clone()),
-                StateValue::Cooperative(Cooperative::new(
-                    coop.id.clone(),
-                    coop.name.clone(),
-                    Some(coop.key),
-                    coop.voting_power,
-                    coop.ndc,
-                )),
+                StateValue::Cooperative(record),
             );
         }
         Ok(state)

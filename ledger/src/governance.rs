@@ -19,6 +19,7 @@
 use crate::bounds::{self, ValidatorLimits};
 use crate::fees;
 use crate::legs::{self, LegKind};
+use crate::node_keys::{self, KeyJob};
 pub use crate::proposal::{Proposal, ProposalStatus};
 use crate::rejection::Rejection;
 use crate::state::{Overlay, Params, StateKey, StateRead, StateValue};
@@ -269,7 +270,16 @@ fn execute<B: StateRead + ?Sized>(
             key,
             voting_power,
             ndc,
-        } => add_cooperative(state, id, name, key, *voting_power, *ndc),
+            validator_key,
+            node_key,
+        } => {
+            let keys = NewCoopKeys {
+                key: *key,
+                validator_key: *validator_key,
+                node_key: *node_key,
+            };
+            add_cooperative(state, id, name, keys, *voting_power, *ndc)
+        }
         GovAction::RemoveCooperative { id } => remove_cooperative(state, id),
         GovAction::SetVotingPower { id, voting_power } => {
             let mut coop = existing(state, id)?;
@@ -311,37 +321,60 @@ fn update_params<B: StateRead + ?Sized>(
     Ok(())
 }
 
-/// Admit a new cooperative: a strong key no account uses, an unused id; it
-/// joins the participants (kept sorted) and is found by its key.
+/// The three keys of a cooperative `AddCooperative` admits.
+struct NewCoopKeys {
+    key: PublicKey,
+    validator_key: PublicKey,
+    node_key: PublicKey,
+}
+
+/// Admit a new cooperative: three strong, distinct keys nobody uses or used
+/// (cooperative key: `account_exists` as before; validator key and node
+/// identity: `key_in_use`), an unused id; it joins the participants (kept
+/// sorted) and is found by its cooperative key.
 fn add_cooperative<B: StateRead + ?Sized>(
     state: &mut Overlay<'_, B>,
     id: &CoopId,
     name: &str,
-    key: &PublicKey,
+    keys: NewCoopKeys,
     voting_power: u64,
     ndc: Amount,
 ) -> Result<(), Rejection> {
-    key.validate().map_err(|_| Rejection::WeakKey)?;
+    let key = &keys.key;
+    for k in [&keys.key, &keys.validator_key, &keys.node_key] {
+        k.validate().map_err(|_| Rejection::WeakKey)?;
+    }
     if state.cooperative(id).is_some() {
         return Err(Rejection::InvalidAction(
             "cooperative id already used".to_string(),
         ));
     }
-    if state.coop_by_key(key).is_some() || state.member(key).is_some() {
+    if state.coop_by_key(key).is_some()
+        || state.member(key).is_some()
+        || state.node_key_use(key).is_some()
+    {
         return Err(Rejection::AccountExists);
+    }
+    for k in [keys.validator_key, keys.node_key] {
+        node_keys::check_fresh(state, &k)?;
+    }
+    if keys.validator_key == keys.node_key
+        || keys.key == keys.validator_key
+        || keys.key == keys.node_key
+    {
+        return Err(Rejection::KeyInUse(keys.node_key.to_address()));
     }
     update_params(state, |p| {
         p.participants.push(id.clone());
         p.participants.sort();
     })?;
     state.put(StateKey::CoopKey(*key), StateValue::CoopKey(id.clone()));
-    state.put_cooperative(Cooperative::new(
-        id.clone(),
-        name.to_string(),
-        Some(*key),
-        voting_power,
-        ndc,
-    ));
+    node_keys::bind(state, id, KeyJob::Validator, keys.validator_key);
+    node_keys::bind(state, id, KeyJob::Node, keys.node_key);
+    let mut coop = Cooperative::new(id.clone(), name.to_string(), Some(*key), voting_power, ndc);
+    coop.validator_key = Some(keys.validator_key);
+    coop.node_key = Some(keys.node_key);
+    state.put_cooperative(coop);
     Ok(())
 }
 

@@ -69,6 +69,7 @@ pub mod invariants;
 pub mod keys;
 pub mod ledger;
 pub mod legs;
+pub mod node_keys;
 pub mod proposal;
 pub mod rejection;
 pub mod schedule;

@@ -203,6 +203,22 @@ pub enum Rejection {
     /// balance and home cooperative's position would go down).
     #[error("fee_exceeds_amount: fees {fees} for a cash-in of {amount}")]
     FeeExceedsAmount { amount: u64, fees: u64 },
+    /// The key is (or was) used by an account, a cooperative, a validator
+    /// or a node: no key is ever used for two jobs or used again.
+    #[error("key_in_use: {0} is or was used already")]
+    KeyInUse(String),
+    /// `RotateNodeKeys` named neither a validator key nor a node identity.
+    #[error("no_key_to_rotate: name a new validator key, a new node key or both")]
+    NoKeyToRotate,
+    /// The node identity replaced by the last rotation is still in its
+    /// grace period; another node identity rotation waits until it ends.
+    #[error(
+        "node_key_rotation_pending: the previous node identity is admitted until {until_ms} ms"
+    )]
+    NodeKeyRotationPending { until_ms: u64 },
+    /// The cooperative carried out as many key rotations as one may.
+    #[error("key_rotations_exhausted: at most {max} key rotations per cooperative")]
+    KeyRotationsExhausted { max: u64 },
 }
 
 impl Rejection {
@@ -250,6 +266,10 @@ impl Rejection {
             Rejection::ScheduleOutOfRange(_) => "settlement_schedule_out_of_range",
             Rejection::ValidatorLimitsOutOfRange(_) => "validator_limits_out_of_range",
             Rejection::FeeExceedsAmount { .. } => "fee_exceeds_amount",
+            Rejection::KeyInUse(_) => "key_in_use",
+            Rejection::NoKeyToRotate => "no_key_to_rotate",
+            Rejection::NodeKeyRotationPending { .. } => "node_key_rotation_pending",
+            Rejection::KeyRotationsExhausted { .. } => "key_rotations_exhausted",
         }
     }
 

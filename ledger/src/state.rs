@@ -92,6 +92,9 @@ pub enum StateKey {
     /// The commitment to the idempotency records of one day of block time
     /// (days since the Unix epoch).
     IdempotencyDay(u64),
+    /// Which cooperative a validator key or node identity belongs to (or
+    /// belonged to: retired keys stay, so no key is ever used again).
+    NodeKey(PublicKey),
 }
 
 /// The value stored under a [`StateKey`] (the variant always matches the key).
@@ -107,6 +110,7 @@ pub enum StateValue {
     Proposal(Proposal),
     Idempotency(IdempotencyRecord),
     IdempotencyDay(IdempotencyDay),
+    NodeKey(crate::node_keys::NodeKeyUse),
 }
 
 /// Read access to state; typed getters are provided on top of `get_ref`.
@@ -145,6 +149,14 @@ pub trait StateRead {
             _ => None,
         }
     }
+    /// Whose validator key or node identity `key` is (or was).
+    fn node_key_use(&self, key: &PublicKey) -> Option<crate::node_keys::NodeKeyUse> {
+        match self.get_ref(&StateKey::NodeKey(*key)) {
+            Some(StateValue::NodeKey(used)) => Some(used.clone()),
+            _ => None,
+        }
+    }
+
     fn coop_by_key(&self, key: &PublicKey) -> Option<CoopId> {
         match self.get(&StateKey::CoopKey(*key)) {
             Some(StateValue::CoopKey(id)) => Some(id),

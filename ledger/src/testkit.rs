@@ -27,6 +27,17 @@ pub fn key_for(name: &str) -> Keypair {
     Keypair::from_seed(seed.0)
 }
 
+/// The validator key of the cooperative (or anything) named `name`, for
+/// tests: distinct from [`key_for`]`(name)`.
+pub fn validator_key_for(name: &str) -> Keypair {
+    key_for(&format!("{name}/validator"))
+}
+
+/// The node identity of the cooperative named `name`, for tests.
+pub fn node_key_for(name: &str) -> Keypair {
+    key_for(&format!("{name}/node"))
+}
+
 /// Holds keys and next nonces, and signs transactions.
 #[derive(Debug, Clone, Default)]
 pub struct Signers {
@@ -85,6 +96,8 @@ pub fn demo_genesis(chain_id: &str, validators: usize, ndc: u64) -> Genesis {
             key: key_for(slug).public(),
             voting_power: u64::from(index < validators),
             ndc,
+            validator_key: validator_key_for(slug).public(),
+            node_key: node_key_for(slug).public(),
         })
         .collect();
     Genesis::new(chain_id, cooperatives)

@@ -78,6 +78,13 @@ pub enum Action {
     Propose { action: GovAction },
     /// A validator cooperative approves an open proposal.
     Approve { proposal: u64 },
+    /// The signing cooperative (by its cooperative key) replaces its
+    /// validator key, its node identity or both; the new validator key
+    /// signs from two blocks on ([`crate::node_keys`]).
+    RotateNodeKeys {
+        validator_key: Option<PublicKey>,
+        node_key: Option<PublicKey>,
+    },
 }
 
 /// Changes to the network itself, executed once approvals reach more than
@@ -87,9 +94,14 @@ pub enum GovAction {
     AddCooperative {
         id: CoopId,
         name: String,
+        /// The cooperative key (ledger transactions).
         key: PublicKey,
         voting_power: u64,
         ndc: Amount,
+        /// Signs its consensus messages.
+        validator_key: PublicKey,
+        /// Its node's libp2p identity.
+        node_key: PublicKey,
     },
     RemoveCooperative {
         id: CoopId,

@@ -201,7 +201,10 @@ impl WindowStats {
 pub struct Cooperative {
     pub id: CoopId,
     pub name: String,
-    /// Operational key; `None` only for the `network` pseudo-participant.
+    /// The cooperative key (governance, tellers, minting policy; kept
+    /// offline by the board); `None` only for the `network`
+    /// pseudo-participant. It never signs consensus messages and is never
+    /// a node's network identity.
     pub key: Option<PublicKey>,
     /// Validator voting power; 0 means a non-validating participant.
     pub voting_power: u64,
@@ -224,6 +227,20 @@ pub struct Cooperative {
     pub nonce: u64,
     /// Removed cooperatives keep their history but can no longer act.
     pub active: bool,
+    /// The key that signs this cooperative's consensus messages (lives on
+    /// its node); the validator set lists it. `None` only for `network`.
+    /// Replaced by `RotateNodeKeys` (see [`crate::node_keys`]).
+    pub validator_key: Option<PublicKey>,
+    /// The libp2p identity of this cooperative's node: what the allow
+    /// list admits. `None` only for `network`.
+    pub node_key: Option<PublicKey>,
+    /// The node identity replaced by the last rotation, still admitted
+    /// until its grace period ends ([`crate::node_keys::NODE_KEY_GRACE_MS`]).
+    pub retired_node_key: Option<crate::node_keys::RetiredNodeKey>,
+    /// Rotations carried out so far (bounded by
+    /// [`crate::node_keys::KEY_ROTATIONS_MAX`]: every retired key stays
+    /// in the key index for ever, so that no key is ever used twice).
+    pub key_rotations: u32,
 }
 
 impl Cooperative {
@@ -248,6 +265,10 @@ impl Cooperative {
             bilateral: std::collections::BTreeMap::new(),
             nonce: 0,
             active: true,
+            validator_key: None,
+            node_key: None,
+            retired_node_key: None,
+            key_rotations: 0,
         }
     }
 }

@@ -71,7 +71,10 @@ fn writing_an_execution_equals_executing_afresh() {
         }
         write_on_a_and_execute_afresh_on_b(&mut a, &mut b, n, &txs, &ani);
     }
-    assert!(a.ledger.validators().contains(&(coop("angkot-maju"), 2)));
+    assert!(a.ledger.validators().contains(&(
+        kopnet_ledger::testkit::validator_key_for("angkot-maju").public(),
+        2
+    )));
     // Both stores reopen to the same state root.
     let root = a.ledger.state_root();
     let reopened = Ledger::open(a.ledger.storage().clone(), &a.genesis).unwrap();

@@ -105,10 +105,14 @@ fn transactions_and_block_have_fixed_bytes_and_hashes() {
 // STORY_ROOT and CUTOFF_ROOT changed deliberately again when payments'
 // idempotency records left the state map for the store: the story's payment
 // now adds a `StateKey::IdempotencyDay` entry (the day's count and hash
-// chain) instead of a `StateKey::Idempotency` leaf.
-const GENESIS_ROOT: &str = "0d84f50819908d431307fcb0c5e4ea72c0161c34f95536a4796a5fe23805c4ce";
-const STORY_ROOT: &str = "dcc27f15f727de47810cb98cee3925bcb9089869c9c296f5c9b6ef4acb451608";
-const CUTOFF_ROOT: &str = "8485db46bd04bc7fa7a78224544d6ea76cbc340e95d3e0c5572e3f23d777b513";
+// chain) instead of a `StateKey::Idempotency` leaf. All three changed
+// deliberately again when every cooperative gained a validator key and a
+// node identity (issue 16: `Cooperative` has `validator_key`, `node_key`,
+// `retired_node_key`, `key_rotations`; the genesis adds a
+// `StateKey::NodeKey` entry per validator key and node identity).
+const GENESIS_ROOT: &str = "896c514a063429864908ae9c37bd9c8fdfdb949c48bd3c8d6d49b3bdad5ce069";
+const STORY_ROOT: &str = "c44d4bac0a554c796154d714af45e6d9d8897ea76eda72d007945cdd0678a395";
+const CUTOFF_ROOT: &str = "67e208f17f18f37bf542af2d1dd6359262260c4bb5b8ef08b283a37f6f24fa74";
 
 /// The state root after the demo genesis, after a fixed block and after the
 /// block that passes the next settlement cut-off: pins the state encoding

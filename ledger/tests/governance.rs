@@ -41,7 +41,12 @@ fn each_action_executes_above_two_thirds_and_not_at_two_thirds() {
                 id: id("angkot-maju"),
                 voting_power: 2,
             },
-            |h| h.ledger.validators().contains(&(coop("angkot-maju"), 2)),
+            |h| {
+                h.ledger.validators().contains(&(
+                    kopnet_ledger::testkit::validator_key_for("angkot-maju").public(),
+                    2,
+                ))
+            },
         ),
         (
             "set net debit cap",
@@ -141,7 +146,8 @@ fn apply_block_with_sees_the_validators_after_the_block() {
         .unwrap();
     assert!(outcome.validators_changed);
     assert_ne!(seen, before);
-    assert!(seen.contains(&(coop("angkot-maju"), 2)), "{seen:?}");
+    let angkot = kopnet_ledger::testkit::validator_key_for("angkot-maju").public();
+    assert!(seen.contains(&(angkot, 2)), "{seen:?}");
     assert_eq!(seen, h.ledger.validators());
     assert_eq!(h.ledger.host_data(b"probe").unwrap(), Some(b"1".to_vec()));
 }
@@ -181,6 +187,8 @@ fn proposals_past_a_bound_are_rejected_when_made() {
         key: keypair("koperasi-baru").public(),
         voting_power,
         ndc: 0,
+        validator_key: kopnet_ledger::testkit::validator_key_for("koperasi-baru").public(),
+        node_key: kopnet_ledger::testkit::node_key_for("koperasi-baru").public(),
     };
     let mut bad_rule = kopnet_ledger::fees::default_fee_rules();
     bad_rule[1].bps = 10_001;
@@ -312,7 +320,13 @@ fn proposals_past_a_bound_are_rejected_when_made() {
         .run(&coop("taksi-bersama"), Action::Propose { action: last })
         .unwrap_err();
     assert_eq!(err.code(), "no_validator_left");
-    assert_eq!(h.ledger.validators(), vec![(coop("taksi-bersama"), 3)]);
+    assert_eq!(
+        h.ledger.validators(),
+        vec![(
+            kopnet_ledger::testkit::validator_key_for("taksi-bersama").public(),
+            3
+        )]
+    );
 }
 
 /// Two proposals each fine when made; the first executes, and by the time

@@ -154,6 +154,8 @@ impl Run {
                     key: self.keys[c],
                     voting_power: power,
                     ndc: 0,
+                    validator_key: kopnet_ledger::testkit::validator_key_for(&slug(c)).public(),
+                    node_key: kopnet_ledger::testkit::node_key_for(&slug(c)).public(),
                 })
             }
             Op::Remove { target, .. } => propose(GovAction::RemoveCooperative {

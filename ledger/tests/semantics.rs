@@ -258,6 +258,8 @@ fn governance_changes_validators_and_fees() {
         key: new_key,
         voting_power: 2,
         ndc: 1_000,
+        validator_key: kopnet_ledger::testkit::validator_key_for("koperasi-baru").public(),
+        node_key: kopnet_ledger::testkit::node_key_for("koperasi-baru").public(),
     };
     let before = h.ledger.validators();
     h.run(&coop("ksp-sejahtera"), Action::Propose { action: add })
@@ -274,7 +276,10 @@ fn governance_changes_validators_and_fees() {
     let outcome = h.ledger.apply_block(&block, &VerifyAll, vec![]).unwrap();
     assert!(outcome.validators_changed);
     assert_eq!(h.ledger.validators().len(), before.len() + 1);
-    assert!(h.ledger.validators().contains(&(new_key, 2)));
+    assert!(h.ledger.validators().contains(&(
+        kopnet_ledger::testkit::validator_key_for("koperasi-baru").public(),
+        2
+    )));
 
     // Fees off: a cross merchant payment then pays no discount.
     h.run(
@@ -382,6 +387,8 @@ fn weak_or_invalid_keys_cannot_own_an_account() {
         key: PublicKey(identity),
         voting_power: 1,
         ndc: 0,
+        validator_key: kopnet_ledger::testkit::validator_key_for("koperasi-lemah").public(),
+        node_key: kopnet_ledger::testkit::node_key_for("koperasi-lemah").public(),
     };
     h.run(&coop("ksp-sejahtera"), Action::Propose { action: add })
         .unwrap();

@@ -103,12 +103,16 @@ impl CommittedView {
         }
     }
 
-    /// The cooperative whose operational key is `key`.
+    /// The cooperative whose cooperative key, validator key or node
+    /// identity (also one a rotation retired recently) is `key`.
     pub fn cooperative_with_key(&self, key: &PublicKey) -> Option<&Cooperative> {
-        self.cooperatives
-            .iter()
-            .map(|c| &c.coop)
-            .find(|c| c.key == Some(*key))
+        let key = Some(*key);
+        self.cooperatives.iter().map(|c| &c.coop).find(|c| {
+            c.key == key
+                || c.validator_key == key
+                || c.node_key == key
+                || c.retired_node_key.map(|r| r.key) == key
+        })
     }
 
     /// The plain cooperatives, for code that weighs them (voting power).

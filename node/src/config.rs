@@ -272,8 +272,21 @@ impl P2pLimitsConfig {
 #[serde(default, deny_unknown_fields)]
 pub struct NodeConfig {
     pub role: Role,
-    /// The key file (relative paths are relative to the home directory).
+    /// The node identity's key file: its libp2p key, what the other nodes'
+    /// allow lists admit (relative paths are relative to the home
+    /// directory, like every key file below). Never the cooperative key.
     pub key_file: String,
+    /// The node identity a rotation replaces it with (`kopnet node
+    /// next-keys` writes it): at start the node uses it instead of
+    /// `key_file` once the ledger names it as its cooperative's node key.
+    pub next_key_file: String,
+    /// Validators: the key that signs consensus messages.
+    pub validator_key_file: String,
+    /// Validators: the cooperative's next validator key, when a rotation
+    /// is under way. Read at start and again after every block while it
+    /// is not held: the node signs with whichever of its validator keys
+    /// the height's validator set lists.
+    pub next_validator_key_file: String,
     /// libp2p listen addresses.
     pub listen: Vec<String>,
     /// Addresses of other nodes to dial.
@@ -302,6 +315,9 @@ impl Default for NodeConfig {
         NodeConfig {
             role: Role::Validator,
             key_file: "node.key".into(),
+            next_key_file: "node.next.key".into(),
+            validator_key_file: "validator.key".into(),
+            next_validator_key_file: "validator.next.key".into(),
             listen: vec!["/ip4/127.0.0.1/tcp/26656".into()],
             peers: vec![],
             api: SocketAddr::from(([127, 0, 0, 1], 8080)),
@@ -361,8 +377,15 @@ impl NodeConfig {
     }
 
     pub fn validate(&self) -> Result<(), ConfigError> {
-        if self.key_file.trim().is_empty() {
-            return Err(field("key_file", "must name a file"));
+        for (name, file) in [
+            ("key_file", &self.key_file),
+            ("next_key_file", &self.next_key_file),
+            ("validator_key_file", &self.validator_key_file),
+            ("next_validator_key_file", &self.next_validator_key_file),
+        ] {
+            if file.trim().is_empty() {
+                return Err(field(name, "must name a file"));
+            }
         }
         if self.listen.is_empty() {
             return Err(field("listen", "needs at least one address"));

@@ -63,13 +63,14 @@ impl NetworkGenesis {
         serde_json::to_string_pretty(self).unwrap_or_default()
     }
 
-    /// Every key allowed to connect: cooperatives and observers.
+    /// Every key allowed to connect at genesis: the cooperatives' node
+    /// identities and the observers.
     pub fn allowed_keys(&self) -> Vec<PublicKey> {
         let mut keys: Vec<PublicKey> = self
             .ledger
             .cooperatives
             .iter()
-            .map(|c| c.key)
+            .map(|c| c.node_key)
             .chain(self.observers.iter().map(|o| o.key))
             .collect();
         keys.sort();

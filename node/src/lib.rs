@@ -32,6 +32,7 @@ pub mod http_error;
 pub mod keyfile;
 pub mod mempool;
 pub mod metrics;
+pub mod node_keys;
 pub mod node_state;
 pub mod p2p;
 pub mod router;

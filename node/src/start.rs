@@ -8,11 +8,12 @@ use crate::http::admin::{AdminAccess, AdminToken, ADMIN_TOKEN_FILE};
 use crate::http::conn::{self, ConnLimits};
 use crate::http::Front;
 use crate::metrics::Metrics;
+use crate::node_keys::{NextKeyWatch, NodeKeys};
 use crate::node_state::{NodeState, OUTBOX_MAX};
 use crate::p2p::{self, NetEvent, P2pConfig, P2pHandle};
 use crate::runtime::{NodeHost, Runtime};
 use crate::safety_file::SafetyFile;
-use crate::{keyfile, store_check, wire};
+use crate::{store_check, wire};
 use kopnet_consensus::{EngineConfig, Keypair, SafetyStore, TimeoutConfig};
 use kopnet_ledger::ledger::BlockLimits;
 use kopnet_ledger::SledStorage;
@@ -202,14 +203,32 @@ pub async fn run_with(
     let config = NodeConfig::load(&home.config())?;
     init_fault()?;
     let genesis = NetworkGenesis::load(&home.genesis())?;
-    let keypair = keyfile::read(&home.dir.join(&config.key_file))?;
-    if !genesis.allowed_keys().contains(&keypair.public()) {
-        tracing::warn!(
-            key = %keypair.public(),
-            "this node's key is not in genesis: peers refuse it until governance adds its cooperative"
-        );
+    let keys = NodeKeys::load(&home.dir, &config)?;
+    let mut host = open_host(home, &config, &genesis, keys.consensus_key(), options)?;
+    if let Some(next) = keys.next_validator.clone() {
+        if host.hold_next_validator_key(next.clone()) {
+            tracing::info!(key = %next.public(), "holding the next validator key");
+        }
     }
-    let host = open_host(home, &config, &genesis, &keypair, options)?;
+    let keypair = {
+        let ledger = host
+            .state()
+            .ledger
+            .read()
+            .map_err(|_| NodeError::Setup("ledger lock poisoned at start".into()))?;
+        let identity = keys.identity_for(&ledger).clone();
+        let admitted = crate::allow_list::current(
+            &ledger,
+            &genesis.observers.iter().map(|o| o.key).collect::<Vec<_>>(),
+        );
+        if !admitted.contains(&identity.public()) {
+            tracing::warn!(
+                key = %identity.public(),
+                "this node's identity is not admitted by the ledger: peers refuse it until governance adds its cooperative"
+            );
+        }
+        identity
+    };
     let (p2p, net) = start_p2p(&config, &genesis, &keypair).await?;
     // A stream that falls this far behind is dropped ([`crate::api`]'s
     // events): the channel never holds more block events than this.
@@ -261,9 +280,19 @@ pub async fn run_with(
 
     #[cfg(feature = "fault-injection")]
     let (hostile_node, hostile_shutdown) = (state.clone(), shutdown.clone());
-    let runtime = Runtime::new(host, state, p2p.clone(), net, outbox_rx, shutdown);
+    let mut runtime = Runtime::new(host, state, p2p.clone(), net, outbox_rx, shutdown);
+    if config.role == Role::Validator {
+        let watch = NextKeyWatch::new(home.dir.join(&config.next_validator_key_file));
+        runtime = runtime.with_next_key_watch(watch);
+    }
     #[cfg(feature = "fault-injection")]
-    let runtime = hostile(runtime, &keypair, &hostile_node, &p2p, &hostile_shutdown)?;
+    let runtime = hostile(
+        runtime,
+        keys.consensus_key(),
+        &hostile_node,
+        &p2p,
+        &hostile_shutdown,
+    )?;
     let stopped = runtime.run().await;
     let _ = api_stop.send(true);
     // Graceful: in-flight requests finish; bounded all the same.
@@ -341,12 +370,15 @@ fn open_host(
         .map_err(|_| NodeError::Storage("ledger lock poisoned".into()))?;
     // A validator's cooperative: from genesis, or added later by governance
     // (then the node follows the chain and signs once it has voting power).
-    let has_coop = ledger.cooperatives().into_iter().any(|c| c.key == Some(me));
+    let has_coop = ledger
+        .cooperatives()
+        .into_iter()
+        .any(|c| c.validator_key == Some(me));
     if config.role == Role::Validator && !has_coop {
         tracing::warn!(
             key = %me,
             height,
-            "role is validator but no cooperative has this key yet: following the chain until governance adds it"
+            "role is validator but no cooperative has this validator key yet: following the chain until governance adds it"
         );
     }
     tracing::info!(height, root = %ledger.state_root(), role = config.role.as_str(), "ledger opened");

@@ -117,6 +117,23 @@ pub enum CoopCommand {
         /// The proposal's id (see `kopnet coop proposals`).
         proposal: u64,
     },
+    /// Replace this cooperative's validator key, node identity or both
+    /// (signed by the cooperative key). The new validator key signs from
+    /// two blocks after the one that carries this; the old node identity
+    /// stays admitted for an hour of block time, so restart the node with
+    /// its new identity within that hour. Write the next keys first with
+    /// `kopnet node next-keys --home NODE_HOME` (the running node picks up
+    /// the validator key by itself).
+    RotateKeys {
+        #[command(flatten)]
+        coop: CoopOpts,
+        /// Address of the new validator key (`validator.next.key`).
+        #[arg(long)]
+        validator_key: Option<String>,
+        /// Address of the new node identity (`node.next.key`).
+        #[arg(long)]
+        node_key: Option<String>,
+    },
     /// List governance proposals, newest first, with approvals and status.
     Proposals {
         /// The node's API URL.
@@ -137,9 +154,16 @@ pub enum ProposeAction {
         /// Display name.
         #[arg(long)]
         name: String,
-        /// Address (`kop...`) of the new cooperative's operational key.
+        /// Address (`kop...`) of the new cooperative's cooperative key (its
+        /// board's, for ledger transactions).
         #[arg(long)]
         coop_address: String,
+        /// Address of its validator key (`validator.key` in its node home).
+        #[arg(long)]
+        validator_address: String,
+        /// Address of its node identity (`node.key` in its node home).
+        #[arg(long)]
+        node_address: String,
         /// Validator voting power (0: a participant that does not validate).
         #[arg(long, default_value_t = 0)]
         voting_power: u64,
@@ -255,6 +279,8 @@ fn gov_action(action: ProposeAction) -> Result<GovAction> {
             id,
             name,
             coop_address,
+            validator_address,
+            node_address,
             voting_power,
             ndc,
         } => GovAction::AddCooperative {
@@ -263,6 +289,8 @@ fn gov_action(action: ProposeAction) -> Result<GovAction> {
             key: parse_address(&coop_address)?,
             voting_power,
             ndc: amount::parse(&ndc)?,
+            validator_key: parse_address(&validator_address)?,
+            node_key: parse_address(&node_address)?,
         },
         ProposeAction::RemoveCooperative { id } => GovAction::RemoveCooperative {
             id: CoopId::new(&id)?,
@@ -355,6 +383,20 @@ pub async fn run(cmd: CoopCommand) -> Result<i32> {
         CoopCommand::Propose { coop, action } => propose(&coop, action).await,
         CoopCommand::Approve { coop, proposal } => approve(&coop, proposal).await,
         CoopCommand::Proposals { node, output } => super::proposals::list(&node, output).await,
+        CoopCommand::RotateKeys {
+            coop,
+            validator_key,
+            node_key,
+        } => {
+            if validator_key.is_none() && node_key.is_none() {
+                anyhow::bail!("give --validator-key, --node-key or both");
+            }
+            let action = Action::RotateNodeKeys {
+                validator_key: validator_key.as_deref().map(parse_address).transpose()?,
+                node_key: node_key.as_deref().map(parse_address).transpose()?,
+            };
+            send(&coop, action).await
+        }
     }
 }
 

@@ -1,4 +1,4 @@
-//! `kopnet node init|run|check|accept-older-store`.
+//! `kopnet node init|run|check|accept-older-store|next-keys`.
 
 use anyhow::{bail, Context, Result};
 use clap::Subcommand;
@@ -11,14 +11,20 @@ use std::path::PathBuf;
 
 #[derive(Debug, Subcommand)]
 pub enum NodeCommand {
-    /// Create a node home from a genesis and a key.
+    /// Create a node home from a genesis and its keys (copied into the
+    /// home: never the cooperative key).
     Init {
         #[arg(long)]
         home: PathBuf,
         #[arg(long)]
         genesis: PathBuf,
+        /// The node identity's key file (libp2p; becomes `node.key`).
         #[arg(long)]
         key: PathBuf,
+        /// The validator key file (consensus; becomes `validator.key`).
+        /// Required for a validator.
+        #[arg(long)]
+        validator_key: Option<PathBuf>,
         /// Run as a read-only observer.
         #[arg(long)]
         observer: bool,
@@ -67,6 +73,20 @@ pub enum NodeCommand {
         #[arg(long)]
         home: PathBuf,
     },
+    /// Write a node's next keys for a rotation (`validator.next.key` for a
+    /// validator, `node.next.key`) and print the `kopnet coop rotate-keys`
+    /// the board then signs. A running validator picks up its next
+    /// validator key after its next block; it starts with its next node
+    /// identity at its next start once the rotation executed. With
+    /// `--promote`, after the rotation executed: the next keys become
+    /// `validator.key` / `node.key`, the old ones are kept as
+    /// `*.retired.key`.
+    NextKeys {
+        #[arg(long)]
+        home: PathBuf,
+        #[arg(long)]
+        promote: bool,
+    },
 }
 
 pub async fn run(cmd: NodeCommand) -> Result<i32> {
@@ -75,6 +95,7 @@ pub async fn run(cmd: NodeCommand) -> Result<i32> {
             home,
             genesis,
             key,
+            validator_key,
             observer,
             api,
             listen,
@@ -82,12 +103,27 @@ pub async fn run(cmd: NodeCommand) -> Result<i32> {
         } => {
             let parsed = NetworkGenesis::load(&genesis)?;
             let keypair = keyfile::read(&key)?;
+            let validator = match (&validator_key, observer) {
+                (Some(path), false) => Some(keyfile::read(path)?),
+                (None, false) => bail!("a validator needs --validator-key (its consensus key)"),
+                (Some(_), true) => bail!("an observer signs nothing: leave out --validator-key"),
+                (None, true) => None,
+            };
+            if validator
+                .as_ref()
+                .is_some_and(|v| v.public() == keypair.public())
+            {
+                bail!("the validator key and the node identity must be different keys");
+            }
             if home.join("config.toml").exists() {
                 bail!("{} already has a config.toml", home.display());
             }
             std::fs::create_dir_all(&home)
                 .with_context(|| format!("cannot create {}", home.display()))?;
             keyfile::write_new(&home.join("node.key"), &keypair)?;
+            if let Some(validator) = &validator {
+                keyfile::write_new(&home.join("validator.key"), validator)?;
+            }
             std::fs::write(home.join("genesis.json"), parsed.to_json())?;
             let config = NodeConfig {
                 role: if observer {
@@ -155,6 +191,7 @@ pub async fn run(cmd: NodeCommand) -> Result<i32> {
                 }
             }
         }
+        NodeCommand::NextKeys { home, promote } => next_keys(&home, promote),
         NodeCommand::AcceptOlderStore { home } => {
             match store_check::accept_older_store(&NodeHome::new(&home))? {
                 Accepted::Marked {
@@ -177,6 +214,78 @@ pub async fn run(cmd: NodeCommand) -> Result<i32> {
             Ok(0)
         }
     }
+}
+
+/// The key files of a home a rotation replaces: (current, next, retired)
+/// per job, from the home's config.
+fn rotation_files(home: &std::path::Path) -> Result<Vec<(&'static str, [PathBuf; 3])>> {
+    let config = NodeConfig::load(&home.join("config.toml"))?;
+    let retired = |file: &str| home.join(file.replace(".key", ".retired.key"));
+    let mut files = vec![(
+        "node identity",
+        [
+            home.join(&config.key_file),
+            home.join(&config.next_key_file),
+            retired(&config.key_file),
+        ],
+    )];
+    if config.role == Role::Validator {
+        files.push((
+            "validator key",
+            [
+                home.join(&config.validator_key_file),
+                home.join(&config.next_validator_key_file),
+                retired(&config.validator_key_file),
+            ],
+        ));
+    }
+    Ok(files)
+}
+
+/// `kopnet node next-keys`.
+fn next_keys(home: &std::path::Path, promote: bool) -> Result<i32> {
+    let files = rotation_files(home)?;
+    if promote {
+        for (job, [current, next, retired]) in &files {
+            if !next.exists() {
+                say!("{job}: no {} to promote", next.display());
+                continue;
+            }
+            if retired.exists() {
+                bail!("{} exists: move it away first", retired.display());
+            }
+            std::fs::rename(current, retired)
+                .with_context(|| format!("cannot move {}", current.display()))?;
+            std::fs::rename(next, current)
+                .with_context(|| format!("cannot move {}", next.display()))?;
+            say!("{job}: {} is now {}", next.display(), current.display());
+        }
+        return Ok(0);
+    }
+    if let Some((_, [_, next, _])) = files.iter().find(|(_, [_, next, _])| next.exists()) {
+        bail!(
+            "{} exists: a rotation is under way (after it executed, run `kopnet node next-keys --home {} --promote`)",
+            next.display(),
+            home.display()
+        );
+    }
+    let mut args = Vec::new();
+    for (job, [_, next, _]) in &files {
+        let key = kopnet_consensus::Keypair::generate(&mut rand::rngs::OsRng);
+        keyfile::write_new(next, &key)?;
+        say!("{job}: {} ({})", next.display(), key.public().to_address());
+        let flag = if *job == "validator key" {
+            "--validator-key"
+        } else {
+            "--node-key"
+        };
+        args.push(format!("{flag} {}", key.public().to_address()));
+    }
+    say!(
+        "now have the board sign: kopnet coop rotate-keys --key cooperative.key {}",
+        args.join(" ")
+    );
+    Ok(0)
 }
 
 /// One line per part: `OK height=N ...`, or `FAIL height=N ...: what`.

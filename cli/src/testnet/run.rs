@@ -192,6 +192,18 @@ fn print_report(report: &RunReport, json_out: bool) {
             "failure": report.result.as_ref().err().map(|e| e.to_string()),
             "failure_kind": report.result.as_ref().err().map(|e| e.kind()),
             "hostile": report.hostile.iter().map(phase_json).collect::<Vec<_>>(),
+            "rotations": report.rotations.iter().map(|r| json!({
+                "node": r.node,
+                "rotated_at": r.rotated_at,
+                "old_validator_key": r.old_validator_key,
+                "new_validator_key": r.new_validator_key,
+                "new_node_key": r.new_node_key,
+                "new_key_signed_at": r.new_key_signed_at,
+                "old_key_signed": r.old_key_signed,
+                "old_key_refused": r.old_key_refused.as_ref().ok(),
+                "passed": r.passed(),
+                "lines": r.lines(),
+            })).collect::<Vec<_>>(),
             "elapsed_secs": report.elapsed_secs,
         });
         say!("{value}");
@@ -226,6 +238,11 @@ fn print_report(report: &RunReport, json_out: bool) {
     }
     for phase in &report.hostile {
         say!("hostile:     {}", describe(phase));
+    }
+    for rotation in &report.rotations {
+        for line in rotation.lines() {
+            say!("rotation:    {line}");
+        }
     }
     say!("elapsed:     {} s", report.elapsed_secs);
 }

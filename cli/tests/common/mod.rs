@@ -201,7 +201,12 @@ impl Cluster {
     }
 
     pub fn coop_key(&self, id: &str) -> Keypair {
-        kopnet_node::keyfile::read(&self.net_dir().join("coops").join(format!("{id}.key"))).unwrap()
+        let path = self
+            .net_dir()
+            .join("coops")
+            .join(id)
+            .join("cooperative.key");
+        kopnet_node::keyfile::read(&path).unwrap()
     }
 
     /// Index of the validator node of cooperative `id`.

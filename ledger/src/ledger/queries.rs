@@ -151,15 +151,17 @@ impl<S: Storage> Ledger<S> {
     }
 }
 
-/// Validators of a state: active cooperatives with voting power and a key,
-/// as (key, power), sorted.
+/// Validators of a state: active cooperatives with voting power and a
+/// validator key, as (validator key, power), sorted. The host records the
+/// set derived after block `h` as the set of `h + 2`, so a rotated
+/// validator key signs from two blocks after the rotation.
 pub(super) fn validators_of<S: StateRead + ?Sized>(state: &S) -> Vec<(PublicKey, u64)> {
     let ids = state.params().map(|p| p.participants).unwrap_or_default();
     let mut out: Vec<(PublicKey, u64)> = ids
         .iter()
         .filter_map(|id| state.cooperative(id))
         .filter(|c| c.active && c.voting_power > 0)
-        .filter_map(|c| c.key.map(|k| (k, c.voting_power)))
+        .filter_map(|c| c.validator_key.map(|k| (k, c.voting_power)))
         .collect();
     out.sort();
     out

@@ -102,12 +102,12 @@ pub async fn params(State(state): State<ApiState>) -> ApiResult<Json<Value>> {
         .ok_or_else(|| ApiError::internal("the ledger has no parameters"))?;
     let last_block_time_ms = view.last_block_time_ms;
     // The validators as the ledger counts them: active cooperatives with
-    // voting power and a key.
+    // voting power and a validator key.
     let validators: Vec<u64> = view
         .cooperatives
         .iter()
         .map(|f| &f.coop)
-        .filter(|c| c.active && c.voting_power > 0 && c.key.is_some())
+        .filter(|c| c.active && c.voting_power > 0 && c.validator_key.is_some())
         .map(|c| c.voting_power)
         .collect();
     let total_power = clamp(power_sum(validators.iter().copied()));

@@ -20,6 +20,7 @@ pub fn action_kind(action: &Action) -> &'static str {
         Action::AcknowledgeSettlement { .. } => "acknowledge_settlement",
         Action::Propose { .. } => "propose",
         Action::Approve { .. } => "approve",
+        Action::RotateNodeKeys { .. } => "rotate_node_keys",
     }
 }
 
@@ -158,6 +159,13 @@ pub fn coop_json(
         "id": coop.id.as_str(),
         "name": coop.name,
         "key": coop.key.map(|k| k.to_address()),
+        "validator_key": coop.validator_key.map(|k| k.to_address()),
+        "node_key": coop.node_key.map(|k| k.to_address()),
+        "retired_node_key": coop.retired_node_key.map(|r| json!({
+            "key": r.key.to_address(),
+            "admitted_until_ms": r.until_ms,
+        })),
+        "key_rotations": coop.key_rotations,
         "voting_power": coop.voting_power,
         "ndc": coop.ndc,
         "position": i64::try_from(coop.position).unwrap_or(i64::MAX),

@@ -44,6 +44,8 @@ pub mod values;
 pub mod verdict;
 
 #[cfg(test)]
+mod rotation_tests;
+#[cfg(test)]
 mod storage_fault_tests;
 #[cfg(test)]
 mod tests;
@@ -158,7 +160,12 @@ impl HostError {
 /// The node host. `S` stores the ledger, `K` the consensus safety record.
 pub struct Host<S: Storage, K: SafetyStore> {
     state: Arc<HostState<S>>,
+    /// The validator key (on an observer: its node key, which signs
+    /// nothing).
     keypair: Keypair,
+    /// The cooperative's next validator key, when the node holds it
+    /// ([`Host::hold_next_validator_key`]).
+    next_key: Option<Keypair>,
     config: HostConfig,
     engine: Option<Engine>,
     safety: K,
@@ -228,6 +235,7 @@ where
         Ok(Host {
             state,
             keypair,
+            next_key: None,
             config,
             engine,
             safety,
@@ -249,8 +257,29 @@ where
         self.engine.as_ref()
     }
 
+    /// The key this node signs consensus messages with now: of its
+    /// validator keys, the one the current height's set lists.
     pub fn public_key(&self) -> PublicKey {
-        self.keypair.public()
+        self.engine
+            .as_ref()
+            .map_or_else(|| self.keypair.public(), Engine::public_key)
+    }
+
+    /// Hold the cooperative's next validator key (its rotation is sent
+    /// now or was sent already): the engine signs with it from the first
+    /// height whose validator set lists it ([`Engine::hold_next_key`]).
+    /// Returns whether the key is new to this host.
+    pub fn hold_next_validator_key(&mut self, keypair: Keypair) -> bool {
+        let key = keypair.public();
+        if key == self.keypair.public() || self.next_key.as_ref().is_some_and(|k| k.public() == key)
+        {
+            return false;
+        }
+        if let Some(engine) = self.engine.as_mut() {
+            engine.hold_next_key(keypair.clone());
+        }
+        self.next_key = Some(keypair);
+        true
     }
 
     /// The committed height.
@@ -623,7 +652,7 @@ where
                 Ok(Vec::new())
             }
             Output::GetValue { height, round } => {
-                let proposer = self.keypair.public();
+                let proposer = self.public_key();
                 let evidence = if self.config.include_evidence {
                     self.evidence.records()
                 } else {
@@ -807,6 +836,9 @@ where
         )?;
         if let Some(next) = next_validators {
             engine.set_next_validators(next);
+        }
+        if let Some(next_key) = &self.next_key {
+            engine.hold_next_key(next_key.clone());
         }
         effects.push(Effect::HeightStarted { height, validators });
         let outputs = engine.start(now_ms);

@@ -86,7 +86,7 @@ impl Node {
         let mut host = Host::open(
             self.store.clone(),
             &genesis(),
-            testkit::key_for("ksp-sejahtera"),
+            testkit::validator_key_for("ksp-sejahtera"),
             self.safety.clone(),
             record,
             config_for(CHAIN),

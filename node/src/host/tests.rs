@@ -13,13 +13,13 @@ use kopnet_ledger::{testkit, Action, MemoryStorage};
 type Store = Arc<FaultyStorage<MemoryStorage>>;
 
 #[derive(Clone, Default)]
-struct MemorySafety {
-    record: Arc<Mutex<Option<SafetyRecord>>>,
-    broken: bool,
+pub(super) struct MemorySafety {
+    pub(super) record: Arc<Mutex<Option<SafetyRecord>>>,
+    pub(super) broken: bool,
 }
 
 #[derive(Debug)]
-struct SafetyBroken;
+pub(super) struct SafetyBroken;
 
 impl std::fmt::Display for SafetyBroken {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -42,7 +42,13 @@ impl SafetyStore for MemorySafety {
 
 const CHAIN: &str = "kopnet-test";
 
+/// The lone validator's validator key.
 fn validator() -> Keypair {
+    testkit::validator_key_for("ksp-sejahtera")
+}
+
+/// Its cooperative key (signs its ledger transactions).
+fn cooperative() -> Keypair {
     testkit::key_for("ksp-sejahtera")
 }
 
@@ -196,7 +202,7 @@ fn a_client_transaction_takes_the_admission_path_into_a_block() {
     let member = testkit::key_for("anggota").public();
     let tx = signers.sign(
         CHAIN,
-        &validator().public(),
+        &cooperative().public(),
         Action::RegisterMember {
             member,
             kind: kopnet_ledger::types::AccountKind::Member,
@@ -283,7 +289,7 @@ fn admission_checks_signer_and_nonce_before_it_verifies_a_signature() {
     let store: Store = Arc::new(FaultyStorage::new(MemoryStorage::new(), u64::MAX));
     let host = open(&store, &MemorySafety::default()).unwrap();
     let state = host.state();
-    let coop = validator();
+    let coop = cooperative();
     let sign = |key: &Keypair, nonce: u64, forged: bool| {
         let body = kopnet_ledger::TxBody {
             chain_id: CHAIN.into(),

@@ -75,6 +75,7 @@ impl Runtime {
                 #[cfg(feature = "fault-injection")]
                 crate::fault::after_commit(self.host.state(), &committed);
                 after_commit(&self.node, &committed);
+                self.poll_next_key();
             }
             Effect::HeightStarted { height, validators } => {
                 tracing::debug!(

@@ -80,6 +80,8 @@ pub struct Runtime {
     /// A deliberately hostile node's attack (fault injection only).
     #[cfg(feature = "fault-injection")]
     hostile: Option<hostile::HostileHook>,
+    /// A validator's next validator key file, looked at after each block.
+    next_key: Option<crate::node_keys::NextKeyWatch>,
 }
 
 impl std::fmt::Debug for Runtime {
@@ -117,6 +119,31 @@ impl Runtime {
             ingest_queue: Arc::new(tokio::sync::Semaphore::new(INGEST_QUEUE_BYTES)),
             #[cfg(feature = "fault-injection")]
             hostile: None,
+            next_key: None,
+        }
+    }
+
+    /// Look for the cooperative's next validator key after every block
+    /// (and now), so an operator can add it while the node runs.
+    pub fn with_next_key_watch(mut self, mut watch: crate::node_keys::NextKeyWatch) -> Self {
+        if let Some(key) = watch.poll() {
+            self.hold_next_key(key);
+        }
+        self.next_key = Some(watch);
+        self
+    }
+
+    /// See [`Runtime::with_next_key_watch`].
+    fn poll_next_key(&mut self) {
+        if let Some(key) = self.next_key.as_mut().and_then(|w| w.poll()) {
+            self.hold_next_key(key);
+        }
+    }
+
+    fn hold_next_key(&mut self, key: kopnet_consensus::Keypair) {
+        let public = key.public();
+        if self.host.hold_next_validator_key(key) {
+            tracing::info!(key = %public, "holding the next validator key");
         }
     }
 

@@ -19,10 +19,11 @@ const CHAIN: &str = "kopnet-test";
 const VALIDATORS: usize = 4;
 const TOP: u64 = 6;
 
+/// The validators' validator keys.
 fn validators() -> Vec<Keypair> {
     DEMO_COOPERATIVES[..VALIDATORS]
         .iter()
-        .map(|(slug, _)| testkit::key_for(slug))
+        .map(|(slug, _)| testkit::validator_key_for(slug))
         .collect()
 }
 
@@ -60,7 +61,7 @@ fn chain() -> Chain {
     let mut ledger = Ledger::open(store.clone(), &genesis).unwrap();
     init_validator_sets(&ledger).unwrap();
     let mut signers = testkit::demo_signers();
-    let coop = validators()[0].public();
+    let coop = testkit::key_for(DEMO_COOPERATIVES[0].0).public();
     let member = testkit::key_for("anggota").public();
     for height in 1..=TOP {
         let txs = match height {

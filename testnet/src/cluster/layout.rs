@@ -4,11 +4,24 @@
 //! ```text
 //! DIR/genesis.json            the network genesis (also copied into each node home)
 //! DIR/testnet.json            {"nodes": [{"id","role","home","key","api_url"}], ...}
-//! DIR/node-<coop>/            validator homes: config.toml, genesis.json, node.key
-//! DIR/observer-<n>/           observer homes
-//! DIR/coops/<coop>.key        every cooperative's key (teller desk)
+//! DIR/node-<coop>/            validator homes: config.toml, genesis.json,
+//!                             validator.key (signs consensus messages),
+//!                             node.key (libp2p identity)
+//! DIR/observer-<n>/           observer homes (node.key: their one identity)
+//! DIR/coops/<coop>/cooperative.key
+//!                             every cooperative's cooperative key
+//! DIR/coops/konsumen-rukun/{validator,node}.key
+//!                             the consumer cooperative's other keys (it has
+//!                             no node; genesis binds all three)
 //! DIR/wallets/<name>.key      demo member and merchant keys
 //! ```
+//!
+//! Each key has one job (issue 16). The cooperative key signs the
+//! cooperative's ledger transactions and is never read by a node: a real
+//! board keeps it offline. In a local testnet it is kept beside the node
+//! homes, in `coops/`, because the demo and load driver (`testnet up`,
+//! the fault runner, the bench) act as every cooperative's board and
+//! teller desk.
 
 use super::ports::PortsError;
 use kopnet_consensus::Keypair;
@@ -117,7 +130,12 @@ pub struct NodeEntry {
     pub id: String,
     pub role: String,
     pub home: PathBuf,
+    /// The key file its consensus messages are signed with: a validator's
+    /// `validator.key`, an observer's `node.key` (it signs nothing).
     pub key: PathBuf,
+    /// Its libp2p identity's key file (`node.key`).
+    #[serde(default)]
+    pub node_key: PathBuf,
     pub api_url: String,
 }
 
@@ -125,6 +143,7 @@ pub struct NodeEntry {
 pub struct CoopEntry {
     pub id: String,
     pub name: String,
+    /// The cooperative key file (`coops/<id>/cooperative.key`).
     pub key: PathBuf,
     /// API of the node its teller desk uses.
     pub node: String,
@@ -202,20 +221,25 @@ pub fn init(dir: &Path, validators: usize, observers: usize) -> Result<Layout, I
     init_with_power(dir, validators, observers, &vec![1; validators])
 }
 
-/// A cooperative's key file and key, made by [`init_with_power`].
+/// A cooperative's key file and keys, made by [`init_with_power`].
 struct CoopKey {
     id: String,
     name: String,
+    /// The cooperative key's file.
     path: PathBuf,
     key: Keypair,
+    validator: Keypair,
+    node: Keypair,
 }
 
-/// A node home to configure: its id, role, folder and the key file it signs with.
+/// A node home to configure: its id, role, folder, the key file it signs
+/// consensus messages with and its identity's.
 struct Home {
     id: String,
     role: Role,
     dir: PathBuf,
     key: PathBuf,
+    node_key: PathBuf,
 }
 
 /// [`init`] with the given voting power per validator.
@@ -246,7 +270,6 @@ pub fn init_with(
     rules: GenesisRules,
 ) -> Result<Layout, InitError> {
     check_init(dir, validators, observers, voting_power)?;
-    create_dir(&dir.join("coops"))?;
     create_dir(&dir.join("wallets"))?;
     let chain_id = format!("kopnet-local-{}", rand::random::<u16>());
 
@@ -264,7 +287,7 @@ pub fn init_with(
     let genesis_json = genesis.to_json();
     write(&dir.join("genesis.json"), &genesis_json)?;
 
-    let homes = node_homes(dir, &coop_keys, validators, observer_homes)?;
+    let homes = node_homes(dir, &coop_keys, validators, observer_homes);
     let nodes = configure_nodes(&homes, &genesis_json)?;
     let (cooperatives, wallets) = teller_desks(dir, &coop_keys, &nodes, validators)?;
     let layout = Layout {
@@ -301,21 +324,37 @@ fn check_init(
     Ok(())
 }
 
-/// A new key in `coops/<id>.key` for each validator's cooperative, then the
-/// consumer cooperative's.
+/// Three new keys for each validator's cooperative, then the consumer
+/// cooperative's: the cooperative key in `coops/<id>/cooperative.key`;
+/// a validator's validator and node keys in its home `node-<id>/`, the
+/// consumer cooperative's (no node) beside its cooperative key.
 fn new_coop_keys(dir: &Path, validators: usize) -> Result<Vec<CoopKey>, InitError> {
     let mut coops = coop_names(validators);
     coops.push((CONSUMER.0.to_string(), CONSUMER.1.to_string()));
     coops
         .into_iter()
-        .map(|(id, name)| {
-            let path = dir.join("coops").join(format!("{id}.key"));
+        .enumerate()
+        .map(|(index, (id, name))| {
+            let coop_dir = dir.join("coops").join(&id);
+            create_dir(&coop_dir)?;
+            let path = coop_dir.join("cooperative.key");
             let key = new_key(&path)?;
+            let node_dir = if index < validators {
+                let home = dir.join(format!("node-{id}"));
+                create_dir(&home)?;
+                home
+            } else {
+                coop_dir
+            };
+            let validator = new_key(&node_dir.join("validator.key"))?;
+            let node = new_key(&node_dir.join("node.key"))?;
             Ok(CoopKey {
                 id,
                 name,
                 path,
                 key,
+                validator,
+                node,
             })
         })
         .collect()
@@ -339,6 +378,8 @@ fn genesis_cooperatives(
                 key: coop.key.public(),
                 voting_power: voting_power.get(index).copied().unwrap_or(0),
                 ndc,
+                validator_key: coop.validator.public(),
+                node_key: coop.node.public(),
             })
         })
         .collect()
@@ -365,24 +406,24 @@ fn new_observer_homes(
     Ok((observer_entries, observer_homes))
 }
 
-/// Node homes: validators first (`node-<coop id>`, the node key a copy of
-/// the cooperative's), then the observers.
+/// Node homes: validators first (`node-<coop id>`, holding the
+/// validator and node keys [`new_coop_keys`] wrote, never the cooperative
+/// key), then the observers.
 fn node_homes(
     dir: &Path,
     coop_keys: &[CoopKey],
     validators: usize,
     observer_homes: Vec<PathBuf>,
-) -> Result<Vec<Home>, InitError> {
+) -> Vec<Home> {
     let mut homes = Vec::new();
     for coop in coop_keys.iter().take(validators) {
         let home = dir.join(format!("node-{}", coop.id));
-        create_dir(&home)?;
-        keyfile::write_new(&home.join("node.key"), &coop.key)?;
         homes.push(Home {
             id: coop.id.clone(),
             role: Role::Validator,
+            key: home.join("validator.key"),
+            node_key: home.join("node.key"),
             dir: home,
-            key: coop.path.clone(),
         });
     }
     for (n, home) in observer_homes.into_iter().enumerate() {
@@ -390,10 +431,11 @@ fn node_homes(
             id: format!("observer-{n}"),
             role: Role::Observer,
             key: home.join("node.key"),
+            node_key: home.join("node.key"),
             dir: home,
         });
     }
-    Ok(homes)
+    homes
 }
 
 /// Give every home two local ports (p2p, API), a config that dials all the
@@ -432,6 +474,7 @@ fn configure_nodes(homes: &[Home], genesis_json: &str) -> Result<Vec<NodeEntry>,
             role: home.role.as_str().to_string(),
             home: home.dir.clone(),
             key: home.key.clone(),
+            node_key: home.node_key.clone(),
             api_url: format!("http://127.0.0.1:{api}"),
         });
     }

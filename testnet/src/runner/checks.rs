@@ -127,6 +127,10 @@ pub enum CheckFailure {
         behaviour: String,
         reason: String,
     },
+    /// Every data check passed, but a key rotation did not (see
+    /// [`super::rotate`]).
+    #[error("rotate-key of {node} failed: {reason}")]
+    RotateKey { node: String, reason: String },
 }
 
 impl CheckFailure {
@@ -147,6 +151,7 @@ impl CheckFailure {
             CheckFailure::Evidence { .. } => "evidence",
             CheckFailure::Stalled { .. } => "stalled",
             CheckFailure::Hostile { .. } => "hostile",
+            CheckFailure::RotateKey { .. } => "rotate_key",
         }
     }
 }

@@ -78,6 +78,8 @@ pub enum ManifestError {
     HostileOnly { index: usize, field: &'static str },
     #[error("unknown defences_off entry {0:?} (known: evidence)")]
     Defence(String),
+    #[error("perturbation {index}: rotate-key applies to validators only")]
+    RotateKeyValidatorOnly { index: usize },
 }
 
 /// What a hostile node does (the node's `KOPNET_FAULT` names).
@@ -181,6 +183,9 @@ pub enum Perturbation {
         secs: u64,
         rate: Option<u32>,
     },
+    /// Its cooperative rotates its validator key and node identity on the
+    /// running network (`runner::rotate`); the node keeps running.
+    RotateKey,
 }
 
 impl Perturbation {
@@ -192,6 +197,7 @@ impl Perturbation {
             Perturbation::Disconnect { .. } => "disconnect",
             Perturbation::LateJoin => "late-join",
             Perturbation::Hostile { .. } => "hostile",
+            Perturbation::RotateKey => "rotate-key",
         }
     }
 }
@@ -311,6 +317,7 @@ enum RawKind {
     Disconnect,
     LateJoin,
     Hostile,
+    RotateKey,
 }
 
 #[derive(Debug, Deserialize)]
@@ -395,13 +402,20 @@ impl Manifest {
 
     /// Every perturbation kind appears at least once (what `ci.toml` promises).
     pub fn covers_every_perturbation(&self) -> bool {
-        ["kill", "restart", "pause", "disconnect", "late-join"]
-            .iter()
-            .all(|kind| {
-                self.perturbations
-                    .iter()
-                    .any(|p| p.perturbation.name() == *kind)
-            })
+        [
+            "kill",
+            "restart",
+            "pause",
+            "disconnect",
+            "late-join",
+            "rotate-key",
+        ]
+        .iter()
+        .all(|kind| {
+            self.perturbations
+                .iter()
+                .any(|p| p.perturbation.name() == *kind)
+        })
     }
 }
 
@@ -496,6 +510,12 @@ fn check_perturbations(
                 secs: secs("hostile")?,
                 rate: p.rate.filter(|r| *r > 0),
             },
+            RawKind::RotateKey => {
+                if !matches!(node, NodeRef::Validator(_)) {
+                    return Err(ManifestError::RotateKeyValidatorOnly { index });
+                }
+                Perturbation::RotateKey
+            }
         };
         perturbations.push(ScheduledPerturbation {
             node,

@@ -9,7 +9,8 @@
 //! schedule, collection ([`run`]) — and the after-run checks as a pure
 //! function over what was collected from each node ([`checks`]), and the
 //! hostile phases with their own pass criteria ([`hostile`], reading the
-//! nodes through [`hostile_probe`]).
+//! nodes through [`hostile_probe`]), and the key rotation with its two
+//! checks ([`rotate`]).
 
 pub mod addressing;
 pub mod backend;
@@ -24,4 +25,5 @@ pub mod ip;
 pub mod manifest;
 pub mod netns;
 pub mod process;
+pub mod rotate;
 pub mod run;

@@ -17,6 +17,7 @@ use super::backend::{Backend, BackendError};
 use super::checks::{self, Acknowledged, BlockSeen, CheckFailure, CheckSummary, NodeSnapshot};
 use super::hostile::{HostilePhases, PhaseReport};
 use super::manifest::{Manifest, NodeRef, Perturbation};
+use super::rotate::{self, RotationReport};
 use crate::cluster::layout::{self, InitError, Layout};
 use crate::cluster::traffic::{Traffic, TrafficError};
 use futures::StreamExt;
@@ -97,6 +98,8 @@ pub struct RunReport {
     pub result: Result<CheckSummary, CheckFailure>,
     /// The hostile phases, in the order they ran.
     pub hostile: Vec<PhaseReport>,
+    /// The key rotations, in the order they ran.
+    pub rotations: Vec<RotationReport>,
     pub elapsed_secs: u64,
 }
 
@@ -142,7 +145,7 @@ pub async fn run<B: Backend>(
     let started = Instant::now();
     let result = drive(manifest, layout, backend, say).await;
     backend.stop_all().await;
-    let (events, traffic, hostile, result) = result?;
+    let (events, traffic, hostile, rotations, result) = result?;
     let stats = traffic.stats.lock().map_err(|_| RunError::StatsPoisoned)?;
     Ok(RunReport {
         manifest: manifest.name.clone(),
@@ -160,6 +163,7 @@ pub async fn run<B: Backend>(
         rejected: stats.rejected.clone(),
         result,
         hostile,
+        rotations,
         elapsed_secs: started.elapsed().as_secs(),
     })
 }
@@ -168,6 +172,7 @@ type Driven = (
     Vec<String>,
     Arc<Traffic>,
     Vec<PhaseReport>,
+    Vec<RotationReport>,
     Result<CheckSummary, CheckFailure>,
 );
 
@@ -207,17 +212,20 @@ async fn drive<B: Backend>(
         manifest.load.duration_secs,
         steps.len()
     ));
+    let mut rotations = Rotations::new(layout);
     let (events, stalled) = perturb(
         manifest,
         backend,
         &clients,
         &mut steps,
         &mut phases,
+        &mut rotations,
         &traffic,
         &stop_tx,
         say,
     )
     .await?;
+    let rotations = rotations.reports;
     let _ = stop_tx.send(true);
     let _ = load.await;
     say("load stopped; waiting for in-flight transactions ...");
@@ -232,15 +240,27 @@ async fn drive<B: Backend>(
     // now stopped by itself (a fail-stop or a crash). That is the finding;
     // the other checks would only report its absence.
     if let Some(stopped) = stopped_node(layout, backend) {
-        return Ok((events, traffic, phases.reports, Err(stopped)));
+        return Ok((events, traffic, phases.reports, rotations, Err(stopped)));
     }
-    let result = collect_and_check(manifest, layout, backend, &clients, &traffic, say).await?;
-    let result = match (result, stalled, phases.first_failure()) {
-        (Ok(_), Some(stall), _) => Err(stall),
-        (Ok(_), None, Some(hostile)) => Err(hostile),
-        (result, _, _) => result,
+    let result = collect_and_check(
+        manifest, layout, backend, &clients, &traffic, &rotations, say,
+    )
+    .await?;
+    let rotation_failure =
+        rotations
+            .iter()
+            .find(|r| !r.passed())
+            .map(|r| CheckFailure::RotateKey {
+                node: r.node.clone(),
+                reason: r.lines().join("; "),
+            });
+    let result = match (result, stalled, phases.first_failure(), rotation_failure) {
+        (Ok(_), Some(stall), _, _) => Err(stall),
+        (Ok(_), None, Some(hostile), _) => Err(hostile),
+        (Ok(_), None, None, Some(rotation)) => Err(rotation),
+        (result, _, _, _) => result,
     };
-    Ok((events, traffic, phases.reports, result))
+    Ok((events, traffic, phases.reports, rotations, result))
 }
 
 /// The first node that is not running, with the reason its log gives.
@@ -356,7 +376,8 @@ async fn perturb<B: Backend>(
     clients: &[Client],
     steps: &mut [Step],
     phases: &mut HostilePhases,
-    traffic: &Traffic,
+    rotations: &mut Rotations,
+    traffic: &Arc<Traffic>,
     stop_load: &watch::Sender<bool>,
     say: &(dyn Fn(&str) + Sync),
 ) -> Result<(Vec<String>, Option<CheckFailure>), RunError> {
@@ -377,6 +398,16 @@ async fn perturb<B: Backend>(
         let height = network_height(clients).await;
         phases.sample(backend);
         for step in steps.iter_mut().filter(|s| !s.done) {
+            if step.perturbation == Perturbation::RotateKey && step.ends_at.is_some() {
+                if let Some(lines) = rotations.finished(step.node).await {
+                    for line in lines {
+                        say(&line);
+                    }
+                    step.done = true;
+                    events.push(format!("height {height}: {} ended", step.label()));
+                }
+                continue;
+            }
             if let Some(end) = step.ends_at {
                 if Instant::now() >= end {
                     end_step(backend, phases, step, say).await?;
@@ -391,7 +422,13 @@ async fn perturb<B: Backend>(
             if hostile && phases.active() {
                 continue;
             }
-            begin_step(backend, phases, step, now).await?;
+            if step.perturbation == Perturbation::RotateKey {
+                rotations.begin(step.node, traffic, clients);
+                // Ends when the rotation's task does ([`Rotations::finished`]).
+                step.ends_at = Some(now);
+            } else {
+                begin_step(backend, phases, step, now).await?;
+            }
             let line = format!("height {height}: {}", step.label());
             say(&line);
             events.push(line);
@@ -449,8 +486,86 @@ async fn begin_step<B: Backend>(
             backend.disconnect(step.node).await?;
             step.ends_at = Some(now + Duration::from_secs(secs));
         }
+        // Begun by [`Rotations::begin`].
+        Perturbation::RotateKey => {}
     }
     Ok(())
+}
+
+/// The `rotate-key` steps: each runs as its own task while the schedule
+/// goes on ([`rotate::rotate`]).
+struct Rotations {
+    nodes: Vec<layout::NodeEntry>,
+    /// For each node index: the load's index of its cooperative.
+    coops: Vec<Option<usize>>,
+    running: BTreeMap<usize, tokio::task::JoinHandle<Result<RotationReport, String>>>,
+    reports: Vec<RotationReport>,
+}
+
+impl Rotations {
+    fn new(layout: &Layout) -> Rotations {
+        let coops = layout
+            .nodes
+            .iter()
+            .map(|n| layout.cooperatives.iter().position(|c| c.id == n.id))
+            .collect();
+        Rotations {
+            nodes: layout.nodes.clone(),
+            coops,
+            running: BTreeMap::new(),
+            reports: Vec::new(),
+        }
+    }
+
+    fn begin(&mut self, node: usize, traffic: &Arc<Traffic>, clients: &[Client]) {
+        let (Some(entry), Some(Some(coop)), Some(client)) = (
+            self.nodes.get(node).cloned(),
+            self.coops.get(node).copied(),
+            clients.get(node).cloned(),
+        ) else {
+            return;
+        };
+        let traffic = traffic.clone();
+        let task = tokio::spawn(async move { rotate::rotate(&entry, coop, traffic, client).await });
+        self.running.insert(node, task);
+    }
+
+    /// The report lines of `node`'s rotation once its task is done.
+    async fn finished(&mut self, node: usize) -> Option<Vec<String>> {
+        if self.running.get(&node).is_some_and(|t| !t.is_finished()) {
+            return None;
+        }
+        let name = self
+            .nodes
+            .get(node)
+            .map(|n| n.id.clone())
+            .unwrap_or_default();
+        let report = match self.running.remove(&node) {
+            Some(task) => match task.await {
+                Ok(Ok(report)) => report,
+                Ok(Err(reason)) => failed(name, reason),
+                Err(e) => failed(name, format!("rotation task: {e}")),
+            },
+            None => failed(name, "its cooperative is not in the load".into()),
+        };
+        let lines = report.lines();
+        self.reports.push(report);
+        Some(lines)
+    }
+}
+
+/// A rotation that could not be carried out.
+fn failed(node: String, reason: String) -> RotationReport {
+    RotationReport {
+        node,
+        old_validator_key: String::new(),
+        new_validator_key: String::new(),
+        new_node_key: String::new(),
+        rotated_at: 0,
+        new_key_signed_at: None,
+        old_key_signed: Vec::new(),
+        old_key_refused: Err(reason),
+    }
 }
 
 /// End a pause, disconnect or hostile phase whose time is up.
@@ -515,6 +630,7 @@ async fn collect_and_check<B: Backend>(
     backend: &mut B,
     clients: &[Client],
     traffic: &Traffic,
+    rotations: &[RotationReport],
     say: &(dyn Fn(&str) + Sync),
 ) -> Result<Result<CheckSummary, CheckFailure>, RunError> {
     let target = network_height(clients).await;
@@ -551,7 +667,19 @@ async fn collect_and_check<B: Backend>(
     let mut snapshots = Vec::new();
     for (index, (entry, client)) in layout.nodes.iter().zip(clients).enumerate() {
         let log = backend.log(index).unwrap_or_default();
-        snapshots.push(collect(&entry.id, client, target, &acknowledged, &log, &validators).await);
+        let mut snapshot =
+            collect(&entry.id, client, target, &acknowledged, &log, &validators).await;
+        // A rotated validator proposes under its new key: count those
+        // blocks as its own.
+        for block in snapshot.blocks.values_mut() {
+            if let Some(r) = rotations
+                .iter()
+                .find(|r| r.new_validator_key == block.proposer)
+            {
+                block.proposer = r.old_validator_key.clone();
+            }
+        }
+        snapshots.push(snapshot);
     }
     // Evidence against a validator made hostile is expected: `equivocate`
     // double-signs on purpose, and `future-flood` signs votes for heights

@@ -36,6 +36,8 @@ impl Change {
                     key: coop.keypair.public(),
                     voting_power: power,
                     ndc: NDC,
+                    validator_key: coop.validator.public(),
+                    node_key: coop.node.public(),
                 }
             }
             Change::Remove { node } => GovAction::RemoveCooperative {
@@ -173,7 +175,12 @@ impl Governance {
         let validators: Vec<usize> = ledger
             .validators()
             .iter()
-            .filter_map(|(key, _)| world.coops.iter().position(|c| c.keypair.public() == *key))
+            .filter_map(|(key, _)| {
+                world
+                    .coops
+                    .iter()
+                    .position(|c| c.validator.public() == *key)
+            })
             .collect();
         match self.stage.clone() {
             Stage::Idle => {

@@ -157,7 +157,7 @@ impl Simulation {
             .iter()
             .zip(behaviours)
             .map(|(coop, (behaviour, hostility))| {
-                SimNode::new(coop.keypair.clone(), behaviour, hostility)
+                SimNode::new(coop.validator.clone(), behaviour, hostility)
             })
             .collect();
         // `--faulty-ledger` corrupts a ledger, which only a build with the
@@ -176,7 +176,7 @@ impl Simulation {
             checker: Checker::new(
                 CHAIN_ID,
                 world.byzantine_keys(),
-                world.standby.map(|i| world.coops[i].keypair.public()),
+                world.standby.map(|i| world.coops[i].validator.public()),
             ),
             trace: Trace::new(config.full_trace),
             disk_rng: disk::rng(config.seed),
@@ -573,7 +573,7 @@ impl Simulation {
                             .world
                             .coops
                             .iter()
-                            .position(|c| c.keypair.public() == v.key)
+                            .position(|c| c.validator.public() == v.key)
                             .map_or_else(|| "?".to_string(), |i| i.to_string());
                         format!("{index}:{}", v.voting_power)
                     })

@@ -23,7 +23,13 @@ pub const NDC: u64 = 50_000_000;
 #[derive(Clone, Debug)]
 pub struct CoopSpec {
     pub id: CoopId,
+    /// The cooperative key: signs its ledger transactions.
     pub keypair: Keypair,
+    /// Its validator key: what its node signs consensus messages with.
+    pub validator: Keypair,
+    /// Its node identity (bound in the ledger; the simulated network
+    /// needs no allow list).
+    pub node: Keypair,
 }
 
 /// A member (or merchant) account and its home cooperative's index.
@@ -100,6 +106,8 @@ impl World {
             .map(|i| CoopSpec {
                 id: coop_id(i),
                 keypair: key("kopnet sim key", seed, i as u64, 0),
+                validator: key("kopnet sim validator key", seed, i as u64, 0),
+                node: key("kopnet sim node key", seed, i as u64, 0),
             })
             .collect();
         let mut indices: Vec<usize> = (0..validators).collect();
@@ -117,6 +125,8 @@ impl World {
                 key: c.keypair.public(),
                 voting_power: power,
                 ndc: NDC,
+                validator_key: c.validator.public(),
+                node_key: c.node.public(),
             })
             .collect();
         let members = (0..validators)
@@ -169,7 +179,7 @@ impl World {
     pub fn byzantine_keys(&self) -> Vec<PublicKey> {
         self.byzantine
             .iter()
-            .map(|&i| self.coops[i].keypair.public())
+            .map(|&i| self.coops[i].validator.public())
             .collect()
     }
 

@@ -34,8 +34,9 @@ impl SafetyStore for Safety {
     }
 }
 
+/// Validator `i`'s validator key.
 fn key(i: usize) -> Keypair {
-    testkit::key_for(testkit::DEMO_COOPERATIVES[i].0)
+    testkit::validator_key_for(testkit::DEMO_COOPERATIVES[i].0)
 }
 
 fn config() -> HostConfig {

@@ -22,7 +22,8 @@ const GARBAGE_BYTES: usize = 512;
 
 pub(super) async fn run(ctx: Context, mut out: Publisher, paced: bool) {
     let mut interval = tokio::time::interval(HINT_INTERVAL);
-    let from = ctx.keypair.public();
+    // A hint names its sender's node identity.
+    let from = ctx.node.node_key;
     let mut n: u64 = 0;
     while !ctx.stopping() {
         if !paced {

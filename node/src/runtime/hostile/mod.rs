@@ -86,6 +86,8 @@ impl HostileHook {
 /// Everything a hostile task works with.
 pub struct Context {
     pub behaviour: Hostile,
+    /// The key its consensus messages are signed with (a validator's
+    /// validator key, an observer's identity).
     pub keypair: Keypair,
     pub node: Arc<NodeState>,
     pub p2p: P2pHandle,

@@ -1,0 +1,262 @@
+//! The `rotate-key` perturbation: a validator's cooperative rotates its
+//! validator key and node identity on the running network, under load,
+//! the way an operator does it (issue 16):
+//!
+//! 1. the next keys are written into the node's home (`validator.next.key`,
+//!    `node.next.key`, what `kopnet node next-keys` writes); the running
+//!    node picks up the validator key after its next block;
+//! 2. the cooperative (the load driver holds its cooperative key)
+//!    signs `RotateNodeKeys` with both new keys; it commits at height `h`;
+//! 3. the node keeps running: no restart.
+//!
+//! Two checks, both in the report:
+//!
+//! (a) **the validator keeps signing with the new key**: within
+//!     [`SIGNED_WAIT_BLOCKS`] blocks from `h + 2` (the first height whose
+//!     validator set lists the new key), the new key is among the signers
+//!     of a block's commit certificate (`GET /v1/blocks/{n}`), and the old
+//!     key signs none of the certificates from `h + 2` on;
+//! (b) **a message signed with the old key is refused**: a precommit for
+//!     a committed block at or after `h + 2`, signed by the old validator
+//!     key, put in that block's real certificate (read raw from
+//!     `GET /v1/blocks/{n}/raw`) in place of the new key's, fails the
+//!     certificate verification every node runs on blocks it catches up
+//!     on (`unknown_signer`) against the validator set the network reports
+//!     (`GET /v1/cooperatives`), while the real certificate passes it.
+//!     Live gossip of an old-key vote is refused by the same rule (its
+//!     signer is no validator of the height: `node/src/host`'s
+//!     `is_validator`, tested in `node/src/host/rotation_tests.rs`).
+
+use crate::cluster::layout::NodeEntry;
+use crate::cluster::traffic::Traffic;
+use base64::Engine as _;
+use kopnet_consensus::{
+    codec, CommitCertificate, CommitSignature, Keypair, PublicKey, SignedVote, Validator,
+    ValidatorSet, Vote, VoteKind,
+};
+use kopnet_ledger::Action;
+use kopnet_node::api::client::Client;
+use kopnet_node::keyfile;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Blocks from `h + 2` within which the new key must sign a certificate.
+pub const SIGNED_WAIT_BLOCKS: u64 = 20;
+/// Longest wait for the rotation to commit and for those blocks.
+pub const ROTATION_WAIT: Duration = Duration::from_secs(60);
+/// Pause between two looks at the network.
+const POLL: Duration = Duration::from_millis(250);
+
+/// What a rotation did and what the checks found.
+#[derive(Debug, Clone)]
+pub struct RotationReport {
+    pub node: String,
+    pub old_validator_key: String,
+    pub new_validator_key: String,
+    pub new_node_key: String,
+    /// The height of the block carrying `RotateNodeKeys`.
+    pub rotated_at: u64,
+    /// The first block at or after `rotated_at + 2` whose certificate the
+    /// new key signed.
+    pub new_key_signed_at: Option<u64>,
+    /// Certificates from `rotated_at + 2` on that the old key signed (must
+    /// be none).
+    pub old_key_signed: Vec<u64>,
+    /// Check (b): how the old-key message was refused.
+    pub old_key_refused: Result<String, String>,
+}
+
+impl RotationReport {
+    /// Both checks passed.
+    pub fn passed(&self) -> bool {
+        self.new_key_signed_at.is_some()
+            && self.old_key_signed.is_empty()
+            && self.old_key_refused.is_ok()
+    }
+
+    /// The report's lines.
+    pub fn lines(&self) -> Vec<String> {
+        vec![
+            format!(
+                "rotate-key {}: RotateNodeKeys committed at height {}; validator key {} -> {}, node identity -> {}",
+                self.node,
+                self.rotated_at,
+                short(&self.old_validator_key),
+                short(&self.new_validator_key),
+                short(&self.new_node_key)
+            ),
+            match self.new_key_signed_at {
+                Some(h) => format!(
+                    "  (a) new validator key signs after the rotation: first certificate at height {h} (effective from {}); old key signed {} certificates from then on",
+                    self.rotated_at + 2,
+                    self.old_key_signed.len()
+                ),
+                None => format!(
+                    "  (a) FAILED: the new validator key signed no certificate within {SIGNED_WAIT_BLOCKS} blocks of height {}",
+                    self.rotated_at + 2
+                ),
+            },
+            match &self.old_key_refused {
+                Ok(how) => format!("  (b) message signed with the old validator key rejected: {how}"),
+                Err(why) => format!("  (b) FAILED: {why}"),
+            },
+        ]
+    }
+}
+
+fn short(address: &str) -> &str {
+    address.get(..12).unwrap_or(address)
+}
+
+/// Carry out the rotation of `node`'s keys (its cooperative is the load's
+/// cooperative `coop`) and check it; `clients` are every node's.
+pub async fn rotate(
+    node: &NodeEntry,
+    coop: usize,
+    traffic: Arc<Traffic>,
+    client: Client,
+) -> Result<RotationReport, String> {
+    let old = keyfile::read(&node.key).map_err(|e| e.to_string())?;
+    let new_validator = Keypair::generate(&mut rand::rngs::OsRng);
+    let new_node = Keypair::generate(&mut rand::rngs::OsRng);
+    // What `kopnet node next-keys` writes; the running node reads the
+    // validator key after its next block.
+    for (file, key) in [
+        ("validator.next.key", &new_validator),
+        ("node.next.key", &new_node),
+    ] {
+        keyfile::write_new(&node.home.join(file), key).map_err(|e| e.to_string())?;
+    }
+    let action = Action::RotateNodeKeys {
+        validator_key: Some(new_validator.public()),
+        node_key: Some(new_node.public()),
+    };
+    let hash = traffic
+        .submit_coop(coop, action, "rotate_node_keys")
+        .await
+        .map_err(|e| format!("RotateNodeKeys not submitted: {e}"))?;
+    let outcome = client
+        .wait(&hash, ROTATION_WAIT)
+        .await
+        .map_err(|e| format!("RotateNodeKeys not committed: {e}"))?;
+    if outcome.code != "ok" {
+        return Err(format!("RotateNodeKeys rejected: {}", outcome.code));
+    }
+    let rotated_at = outcome
+        .height
+        .ok_or("RotateNodeKeys committed without a height")?;
+    let effective = rotated_at + 2;
+    let new_address = new_validator.public().to_address();
+    let old_address = old.public().to_address();
+    let mut report = RotationReport {
+        node: node.id.clone(),
+        old_validator_key: old_address.clone(),
+        new_validator_key: new_address.clone(),
+        new_node_key: new_node.public().to_address(),
+        rotated_at,
+        new_key_signed_at: None,
+        old_key_signed: Vec::new(),
+        old_key_refused: Err("not checked".into()),
+    };
+    let deadline = Instant::now() + ROTATION_WAIT;
+    let mut height = effective;
+    while height < effective + SIGNED_WAIT_BLOCKS && Instant::now() < deadline {
+        let Ok(block) = client.get(&format!("/v1/blocks/{height}")).await else {
+            tokio::time::sleep(POLL).await;
+            continue;
+        };
+        let signers: Vec<&str> = block["certificate"]["signers"]
+            .as_array()
+            .map(|s| s.iter().filter_map(|v| v.as_str()).collect())
+            .unwrap_or_default();
+        if signers.is_empty() {
+            // The certificate of the newest block lands with the next.
+            tokio::time::sleep(POLL).await;
+            continue;
+        }
+        if signers.contains(&old_address.as_str()) {
+            report.old_key_signed.push(height);
+        }
+        if signers.contains(&new_address.as_str()) && report.new_key_signed_at.is_none() {
+            report.new_key_signed_at = Some(height);
+            report.old_key_refused = old_key_refused(&client, height, &old, &new_validator).await;
+            break;
+        }
+        height += 1;
+    }
+    Ok(report)
+}
+
+/// Check (b) on block `height`, whose certificate the new key signed.
+async fn old_key_refused(
+    client: &Client,
+    height: u64,
+    old: &Keypair,
+    new: &Keypair,
+) -> Result<String, String> {
+    let raw = client
+        .get(&format!("/v1/blocks/{height}/raw"))
+        .await
+        .map_err(|e| format!("block {height} raw: {e}"))?;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(raw["certificate"].as_str().unwrap_or(""))
+        .map_err(|e| format!("certificate of {height}: {e}"))?;
+    let real: CommitCertificate =
+        codec::decode(&bytes).map_err(|e| format!("certificate of {height}: {e}"))?;
+    let set = validator_set(client).await?;
+    let chain_id = client.status().await.map_err(|e| e.to_string())?["chain_id"]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
+    real.verify(&chain_id, &set)
+        .map_err(|e| format!("the real certificate of {height} does not verify: {e}"))?;
+    let vote = Vote {
+        height: real.height,
+        round: real.round,
+        kind: VoteKind::Precommit,
+        value_id: Some(real.value_id),
+        validator: old.public(),
+    };
+    let signed = SignedVote::sign(&chain_id, old, vote).map_err(|e| format!("cannot sign: {e}"))?;
+    let mut forged = real.clone();
+    forged.signatures.retain(|s| s.validator != new.public());
+    forged.signatures.push(CommitSignature {
+        validator: old.public(),
+        signature: signed.signature,
+    });
+    forged.signatures.sort_by_key(|s| s.validator);
+    match forged.verify(&chain_id, &set) {
+        Ok(()) => Err(format!(
+            "a precommit for height {height} signed by the old key was accepted"
+        )),
+        Err(e) => Ok(format!(
+            "its precommit for height {height} (a real block) fails certificate verification: {e}"
+        )),
+    }
+}
+
+/// The validator set the network reports now: active cooperatives with
+/// voting power, by validator key.
+async fn validator_set(client: &Client) -> Result<ValidatorSet, String> {
+    let body = client
+        .get("/v1/cooperatives")
+        .await
+        .map_err(|e| format!("cooperatives: {e}"))?;
+    let list = body["cooperatives"]
+        .as_array()
+        .or_else(|| body.as_array())
+        .cloned()
+        .unwrap_or_default();
+    let validators = list
+        .iter()
+        .filter(|c| c["voting_power"].as_u64().unwrap_or(0) > 0)
+        .filter_map(|c| {
+            let key = PublicKey::from_address(c["validator_key"].as_str()?).ok()?;
+            Some(Validator {
+                key,
+                voting_power: c["voting_power"].as_u64()?,
+            })
+        })
+        .collect();
+    ValidatorSet::new(validators).map_err(|e| e.to_string())
+}
