@@ -14,6 +14,9 @@
 //!    the key the transaction names as its signer;
 //! 4. `unknown_signer`: no cooperative or member account has that key;
 //! 5. `signer_inactive`: the key's cooperative was removed;
+//!    `teller_removed`: the key is a teller its cooperative removed;
+//!    `key_replaced`: the key signed for a member account once, but the
+//!    account has another key now (rotated or recovered);
 //! 6. `stale_nonce`, 7. `future_nonce`: the nonce is not the signer's next.
 //!
 //! Why this order: the first three need no state, so their answer for a
@@ -203,6 +206,36 @@ pub enum Rejection {
     /// balance and home cooperative's position would go down).
     #[error("fee_exceeds_amount: fees {fees} for a cash-in of {amount}")]
     FeeExceedsAmount { amount: u64, fees: u64 },
+    /// The signing key is a teller its cooperative removed (admission, in
+    /// the place of `signer_inactive`).
+    #[error("teller_removed: this teller key was removed by its cooperative")]
+    TellerRemoved,
+    /// The signing key once signed for this member account but was
+    /// replaced (rotated or recovered); admission, in the place of
+    /// `signer_inactive`.
+    #[error("key_replaced: this key no longer signs for account {0}")]
+    KeyReplaced(String),
+    /// The teller's Mint, Burn and CashIn of the day (WIB) would pass its limit.
+    #[error("teller_daily_limit: limit {limit}, used today {used}, this transaction {amount}")]
+    TellerDailyLimit { limit: u64, used: u64, amount: u64 },
+    /// No active teller of the signing cooperative has this key.
+    #[error("unknown_teller: {0}")]
+    UnknownTeller(String),
+    /// The cooperative has as many tellers as it may have.
+    #[error("too_many_tellers: at most {max}")]
+    TooManyTellers { max: u64 },
+    /// The account already has a pending recovery.
+    #[error("recovery_pending: account {0} has a pending recovery")]
+    RecoveryPending(String),
+    /// The account has no pending recovery.
+    #[error("no_recovery_pending: account {0}")]
+    NoRecoveryPending(String),
+    /// The cooperative has as many pending recoveries as it may have.
+    #[error("too_many_recoveries: at most {max} pending per cooperative")]
+    TooManyRecoveries { max: u64 },
+    /// A proposed recovery waiting period is outside its bounds.
+    #[error("recovery_wait_out_of_range: {0}")]
+    RecoveryWaitOutOfRange(String),
 }
 
 impl Rejection {
@@ -250,6 +283,15 @@ impl Rejection {
             Rejection::ScheduleOutOfRange(_) => "settlement_schedule_out_of_range",
             Rejection::ValidatorLimitsOutOfRange(_) => "validator_limits_out_of_range",
             Rejection::FeeExceedsAmount { .. } => "fee_exceeds_amount",
+            Rejection::TellerRemoved => "teller_removed",
+            Rejection::KeyReplaced(_) => "key_replaced",
+            Rejection::TellerDailyLimit { .. } => "teller_daily_limit",
+            Rejection::UnknownTeller(_) => "unknown_teller",
+            Rejection::TooManyTellers { .. } => "too_many_tellers",
+            Rejection::RecoveryPending(_) => "recovery_pending",
+            Rejection::NoRecoveryPending(_) => "no_recovery_pending",
+            Rejection::TooManyRecoveries { .. } => "too_many_recoveries",
+            Rejection::RecoveryWaitOutOfRange(_) => "recovery_wait_out_of_range",
         }
     }
 
@@ -263,6 +305,8 @@ impl Rejection {
                 | Rejection::BadSignature
                 | Rejection::UnknownSigner
                 | Rejection::SignerInactive
+                | Rejection::TellerRemoved
+                | Rejection::KeyReplaced(_)
                 | Rejection::StaleNonce { .. }
                 | Rejection::FutureNonce { .. }
         )
