@@ -177,7 +177,10 @@ pub async fn rotate(wallet: &WalletOpts, new_key: &str, no_wait: bool) -> Result
     let sender = Sender::open(&wallet.node, &wallet.key)?;
     let code = sender.send_and_report(action, !no_wait).await?;
     if !no_wait {
-        say!("from now on sign with the new key; the old key is refused (key_replaced)");
+        say!(
+            "{} no longer signs: from now on sign with the new key (the old one is refused: key_replaced)",
+            sender.address()
+        );
     }
     Ok(code)
 }
