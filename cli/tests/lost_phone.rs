@@ -131,8 +131,16 @@ fn a_member_who_loses_a_phone_keeps_the_money() {
     // 1. A recovery Ani did not ask for: her old key pays and cancels it.
     let stranger = Keypair::generate(&mut rand::rngs::OsRng);
     cli(&[
-        "coop", "recover-member", "--key", coop_file, "--node", &api, "--member", &ani_address,
-        "--new-key", &stranger.public().to_address(),
+        "coop",
+        "recover-member",
+        "--key",
+        coop_file,
+        "--node",
+        &api,
+        "--member",
+        &ani_address,
+        "--new-key",
+        &stranger.public().to_address(),
     ]);
     let first = net.account(&ani)["recovery"].clone();
     assert_eq!(first["new_key"], stranger.public().to_address(), "{first}");
@@ -140,7 +148,14 @@ fn a_member_who_loses_a_phone_keeps_the_money() {
     assert!(warning.contains("WARNING"), "{warning}");
     let mut ani_wallet = net.wallet(&ani);
     assert_eq!(net.run(ksp, &ani_wallet.sign(pay(&budi, 10_000))), "ok");
-    cli(&["wallet", "cancel-recovery", "--key", ani_file, "--node", &api]);
+    cli(&[
+        "wallet",
+        "cancel-recovery",
+        "--key",
+        ani_file,
+        "--node",
+        &api,
+    ]);
     assert_eq!(net.account(&ani)["recovery"], Value::Null);
     net.wait_block_time(first["effective_ms"].as_u64().unwrap() + 1);
     assert_eq!(net.account(&ani)["key"], ani_address);
@@ -172,13 +187,24 @@ fn a_member_who_loses_a_phone_keeps_the_money() {
     let body: Value = response.json().unwrap();
     assert_eq!(body["error"]["code"], "key_replaced", "{body}");
     cli(&[
-        "wallet", "pay", "--key", new_file, "--node", &api, "--to",
-        &budi.public().to_address(), "--amount", "Rp2.000",
+        "wallet",
+        "pay",
+        "--key",
+        new_file,
+        "--node",
+        &api,
+        "--to",
+        &budi.public().to_address(),
+        "--amount",
+        "Rp2.000",
     ]);
     assert_eq!(net.account(&ani)["balance"], 83_000);
     assert_eq!(net.account(&budi)["balance"], 17_000);
     let balance = cli(&["wallet", "balance", "--key", new_file, "--node", &api]);
-    assert!(balance.contains(&ani_address) && !balance.contains("WARNING"), "{balance}");
+    assert!(
+        balance.contains(&ani_address) && !balance.contains("WARNING"),
+        "{balance}"
+    );
 
     // The regulator's observer lists both, newest first.
     let list = net.get("/v1/recoveries");

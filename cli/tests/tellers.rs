@@ -100,13 +100,32 @@ fn a_teller_works_its_counter_within_its_limit_and_nothing_else() {
     let teller_file = teller_file.to_str().unwrap();
     let teller_address = teller.public().to_address();
     cli(&[
-        "coop", "teller", "add", "--key", coop_key_file, "--node", &api, "--teller",
-        &teller_address, "--name", "Loket 1", "--daily-limit", "Rp100.000",
+        "coop",
+        "teller",
+        "add",
+        "--key",
+        coop_key_file,
+        "--node",
+        &api,
+        "--teller",
+        &teller_address,
+        "--name",
+        "Loket 1",
+        "--daily-limit",
+        "Rp100.000",
     ]);
     let listed = cli(&[
-        "coop", "tellers", "--cooperative", "ksp-sejahtera", "--node", &api,
+        "coop",
+        "tellers",
+        "--cooperative",
+        "ksp-sejahtera",
+        "--node",
+        &api,
     ]);
-    assert!(listed.contains("Loket 1") && listed.contains(&teller_address), "{listed}");
+    assert!(
+        listed.contains("Loket 1") && listed.contains(&teller_address),
+        "{listed}"
+    );
 
     // Registration, mint and burn at its counter, with the counter commands.
     let ani = new_key(&dir.join("ani.key"));
@@ -139,7 +158,11 @@ fn a_teller_works_its_counter_within_its_limit_and_nothing_else() {
     let pasar_node = net.cluster.node_of("pasar-makmur");
     assert_eq!(net.run(pasar_node, &pasar.sign(register)), "ok");
     as_teller(&[
-        "cash-in", "--member", &budi.public().to_address(), "--amount", "Rp30.000",
+        "cash-in",
+        "--member",
+        &budi.public().to_address(),
+        "--amount",
+        "Rp30.000",
     ]);
     assert!(net.balance(&budi) > 0);
 
@@ -197,7 +220,11 @@ fn a_teller_works_its_counter_within_its_limit_and_nothing_else() {
         assert_eq!(net.run(ksp_node, &tx), "not_authorized", "{action:?}");
     }
     let open = net.get("/v1/proposals?limit=10");
-    assert_eq!(open["proposals"].as_array().map(Vec::len), Some(0), "{open}");
+    assert_eq!(
+        open["proposals"].as_array().map(Vec::len),
+        Some(0),
+        "{open}"
+    );
 
     // History names the teller.
     let history = net.get(&format!("/v1/accounts/{ani_address}/history?limit=20"));
@@ -212,7 +239,14 @@ fn a_teller_works_its_counter_within_its_limit_and_nothing_else() {
 
     // Removed: refused at admission, typed.
     cli(&[
-        "coop", "teller", "remove", "--key", coop_key_file, "--node", &api, "--teller",
+        "coop",
+        "teller",
+        "remove",
+        "--key",
+        coop_key_file,
+        "--node",
+        &api,
+        "--teller",
         &teller_address,
     ]);
     let after = teller_wallet.sign(Action::RegisterMember {

@@ -3,16 +3,16 @@
 use crate::fees::{FeeKind, FeeParty, FeeRule};
 use crate::governance;
 use crate::idempotency;
-use crate::tellers::{self, Teller};
-use crate::{member_keys, recovery};
 use crate::legs::{self, LegKind};
 use crate::rejection::Rejection;
 use crate::settlement;
 use crate::state::{IdempotencyRecord, Overlay, StateRead};
+use crate::tellers::{self, Teller};
 use crate::tx::{Action, IdempotencyId, Transaction};
 use crate::types::{
     AccountId, AccountKind, AccountStatus, Amount, CoopId, Cooperative, KycTier, MemberAccount,
 };
+use crate::{member_keys, recovery};
 use kopnet_primitives::{Hash, PublicKey};
 
 /// Who signed a transaction.

@@ -78,7 +78,10 @@ pub fn install<B: StateRead + ?Sized>(
     account.key = *new_key;
     state.put_member(*address, account);
     if new_key != address {
-        state.put(StateKey::MemberKey(*new_key), StateValue::MemberKey(*address));
+        state.put(
+            StateKey::MemberKey(*new_key),
+            StateValue::MemberKey(*address),
+        );
     }
 }
 

@@ -32,12 +32,12 @@
 //! (the `StartRecovery` and `CancelRecovery` transactions, under the
 //! member's account).
 
+use crate::execute::ExecContext;
 use crate::member_keys;
 use crate::rejection::Rejection;
 use crate::state::{Overlay, State, StateKey, StateRead, StateValue};
 use crate::tellers;
 use crate::types::{AccountStatus, CoopId, Cooperative};
-use crate::execute::ExecContext;
 use kopnet_primitives::PublicKey;
 use serde::{Deserialize, Serialize};
 
@@ -81,7 +81,10 @@ pub struct Recovery {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum RecoveryStatus {
     Pending,
-    Completed { height: u64, time_ms: u64 },
+    Completed {
+        height: u64,
+        time_ms: u64,
+    },
     /// Cancelled by the key `by` (the member's, or its cooperative's or a
     /// teller's).
     Cancelled {

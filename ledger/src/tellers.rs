@@ -146,7 +146,10 @@ pub fn add<B: StateRead + ?Sized>(
         return Err(Rejection::AccountExists);
     }
     let mut roles = roles(state, &coop.id);
-    let ever = roles.tellers.len().saturating_add(roles.removed_tellers.len());
+    let ever = roles
+        .tellers
+        .len()
+        .saturating_add(roles.removed_tellers.len());
     if roles.tellers.len() >= TELLERS_ACTIVE_MAX {
         return Err(Rejection::TooManyTellers {
             max: TELLERS_ACTIVE_MAX as u64,
@@ -207,7 +210,9 @@ pub fn execute<B: StateRead + ?Sized>(
     let as_coop = Signer::Cooperative(coop.clone());
     match action {
         Action::RegisterMember { .. } => execute::execute(state, &as_coop, action, ctx),
-        Action::Mint { amount, .. } | Action::Burn { amount, .. } | Action::CashIn { amount, .. } => {
+        Action::Mint { amount, .. }
+        | Action::Burn { amount, .. }
+        | Action::CashIn { amount, .. } => {
             execute::execute(state, &as_coop, action, ctx)?;
             count_against_limit(state, key, *amount, ctx.time_ms)
         }

@@ -94,7 +94,10 @@ pub enum Action {
     /// The member's home cooperative (its key or a teller) starts replacing
     /// a lost key; it takes effect after the governed waiting period (see
     /// [`crate::recovery`]).
-    StartRecovery { member: PublicKey, new_key: PublicKey },
+    StartRecovery {
+        member: PublicKey,
+        new_key: PublicKey,
+    },
     /// Cancel `member`'s pending recovery: signed by the account's current
     /// key, or by its home cooperative (its key or a teller).
     CancelRecovery { member: PublicKey },
@@ -152,7 +155,9 @@ pub enum GovAction {
     },
     /// How long a member-key recovery waits before it takes effect (bounds
     /// in [`crate::recovery`]).
-    SetRecoveryWait { wait_ms: u64 },
+    SetRecoveryWait {
+        wait_ms: u64,
+    },
 }
 
 /// A signed transaction as it travels and is stored.

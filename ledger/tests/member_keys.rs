@@ -168,7 +168,11 @@ fn a_lost_phone_is_recovered_after_the_wait_and_the_old_key_pays_until_then() {
     );
     let pending = recovery::pending(h.ledger.state(), &ani).unwrap();
     assert_eq!(
-        (pending.new_key, pending.effective_ms, pending.started_by.teller),
+        (
+            pending.new_key,
+            pending.effective_ms,
+            pending.started_by.teller
+        ),
         (new.public(), T0 + WAIT, None)
     );
     // The new key is reserved but cannot sign yet; the old one still pays.
@@ -422,7 +426,10 @@ fn the_waiting_period_is_governed_within_bounds() {
         run_at(&mut h, T0, &sejahtera, propose(4_999)).unwrap_err(),
         "recovery_wait_out_of_range"
     );
-    assert_eq!(run_at(&mut h, T0 + 1, &sejahtera, propose(7_200_000)), Ok(()));
+    assert_eq!(
+        run_at(&mut h, T0 + 1, &sejahtera, propose(7_200_000)),
+        Ok(())
+    );
     for (i, slug) in ["pasar-makmur", "angkot-maju"].into_iter().enumerate() {
         let approve = Action::Approve { proposal: 0 };
         assert_eq!(

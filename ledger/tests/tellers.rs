@@ -66,7 +66,12 @@ fn a_teller_works_the_counter_of_its_own_cooperative() {
     let loket = add_teller(&mut h, "ksp-sejahtera", "loket-1", None);
     let record = tellers::teller(h.ledger.state(), &loket).unwrap();
     assert_eq!(
-        (record.coop, record.name.as_str(), record.active, record.nonce),
+        (
+            record.coop,
+            record.name.as_str(),
+            record.active,
+            record.nonce
+        ),
         (id("ksp-sejahtera"), "loket-1", true, 0)
     );
     let ani = h.member_key("ani");
@@ -219,7 +224,10 @@ fn the_daily_limit_counts_mint_burn_and_cash_in_per_wib_day() {
     assert_eq!(record.day, tellers::wib_day(midnight_wib));
     // Registration is not money: no limit applies to it.
     let citra = h.member_key("citra");
-    assert_eq!(at(&mut h, midnight_wib + 3, &loket, register(citra)), Ok(()));
+    assert_eq!(
+        at(&mut h, midnight_wib + 3, &loket, register(citra)),
+        Ok(())
+    );
 }
 
 #[test]
@@ -233,7 +241,10 @@ fn a_removed_teller_is_refused_at_admission() {
         at(&mut h, t, &coop("pasar-makmur"), remove.clone()).unwrap_err(),
         "unknown_teller"
     );
-    assert_eq!(at(&mut h, t + 1, &coop("ksp-sejahtera"), remove.clone()), Ok(()));
+    assert_eq!(
+        at(&mut h, t + 1, &coop("ksp-sejahtera"), remove.clone()),
+        Ok(())
+    );
     let record = tellers::teller(h.ledger.state(), &loket).unwrap();
     assert!(!record.active);
     assert_eq!(
@@ -283,7 +294,10 @@ fn teller_keys_must_be_new_strong_and_bounded_in_number() {
     }
     // A name breaks the format: never admitted.
     let bad = h.sign(&sejahtera, add(keypair("x").public(), ""));
-    assert_eq!(h.ledger.check_admission(&bad).unwrap_err().code(), "malformed");
+    assert_eq!(
+        h.ledger.check_admission(&bad).unwrap_err().code(),
+        "malformed"
+    );
     h.signers.rewind(&sejahtera);
     // Members cannot add tellers.
     assert_eq!(

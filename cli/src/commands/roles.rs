@@ -162,9 +162,9 @@ pub async fn coop_cancel(coop: &CoopOpts, member: &str) -> Result<i32> {
 pub async fn account_address(sender: &Sender) -> Result<PublicKey> {
     let key = sender.key.public();
     match sender.client.signer(&key).await {
-        Ok(signer) if signer["role"] == "member" => {
-            Ok(parse_address(signer["account"].as_str().unwrap_or_default())?)
-        }
+        Ok(signer) if signer["role"] == "member" => Ok(parse_address(
+            signer["account"].as_str().unwrap_or_default(),
+        )?),
         _ => Ok(key),
     }
 }

@@ -128,7 +128,8 @@ pub async fn tellers(
     State(state): State<ApiState>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    let coop = CoopId::new(&id).map_err(|e| ApiError::bad_request("bad_cooperative", e.to_string()))?;
+    let coop =
+        CoopId::new(&id).map_err(|e| ApiError::bad_request("bad_cooperative", e.to_string()))?;
     let view = committed(&state);
     let time_ms = view.last_block_time_ms;
     let height = view.height;
@@ -174,8 +175,10 @@ fn resolve<S: Storage>(chain: &ChainReader<S>, key: &PublicKey) -> ApiResult<Val
             "cooperative": id.as_str(), "next_nonce": nonce.saturating_add(1)}));
     }
     if let Some(t) = teller(chain, key)? {
-        return Ok(json!({"address": address, "role": "teller", "cooperative": t.coop.as_str(),
-            "name": t.name, "active": t.active, "next_nonce": t.nonce.saturating_add(1)}));
+        return Ok(
+            json!({"address": address, "role": "teller", "cooperative": t.coop.as_str(),
+            "name": t.name, "active": t.active, "next_nonce": t.nonce.saturating_add(1)}),
+        );
     }
     let member = |k: PublicKey| -> ApiResult<Option<MemberAccount>> {
         Ok(match read(chain, StateKey::Member(k))? {
