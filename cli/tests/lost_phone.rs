@@ -186,6 +186,14 @@ fn a_member_who_loses_a_phone_keeps_the_money() {
     let response = net.cluster.submit(ksp, &old);
     let body: Value = response.json().unwrap();
     assert_eq!(body["error"]["code"], "key_replaced", "{body}");
+    let obs_api = &net.cluster.nodes[observer].api;
+    let response = http()
+        .get(format!("{obs_api}/v1/signers/{ani_address}"))
+        .send()
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 409);
+    let signer = net.get(&format!("/v1/signers/{}", new.public().to_address()));
+    assert_eq!(signer["account"], ani_address, "{signer}");
     cli(&[
         "wallet",
         "pay",

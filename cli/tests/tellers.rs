@@ -126,6 +126,44 @@ fn a_teller_works_its_counter_within_its_limit_and_nothing_else() {
         listed.contains("Loket 1") && listed.contains(&teller_address),
         "{listed}"
     );
+    // Bad reads get typed errors.
+    let obs_api = &net.cluster.nodes[observer].api;
+    for (path, status, code) in [
+        (
+            "/v1/cooperatives/nobody/tellers",
+            404,
+            "unknown_cooperative",
+        ),
+        (
+            "/v1/cooperatives/Not%20An%20Id/tellers",
+            400,
+            "bad_cooperative",
+        ),
+        ("/v1/signers/kop1notanaddress", 400, "bad_address"),
+        ("/v1/recoveries?limit=x", 400, "bad_query"),
+    ] {
+        let response = http().get(format!("{obs_api}{path}")).send().unwrap();
+        assert_eq!(response.status().as_u16(), status, "{path}");
+        let body: Value = response.json().unwrap();
+        assert_eq!(body["error"]["code"], code, "{path}");
+    }
+    let stranger = Keypair::generate(&mut rand::rngs::OsRng)
+        .public()
+        .to_address();
+    let response = http()
+        .get(format!("{obs_api}/v1/signers/{stranger}"))
+        .send()
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 404);
+    let signer = net.get(&format!("/v1/signers/{teller_address}"));
+    assert_eq!(
+        (
+            signer["role"].as_str(),
+            signer["cooperative"].as_str(),
+            signer["name"].as_str()
+        ),
+        (Some("teller"), Some("ksp-sejahtera"), Some("Loket 1"))
+    );
 
     // Registration, mint and burn at its counter, with the counter commands.
     let ani = new_key(&dir.join("ani.key"));

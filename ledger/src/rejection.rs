@@ -64,6 +64,18 @@
 //! transaction but the proposal's status (`failed`, with the code and the
 //! reason), and it changes nothing else.
 //!
+//! Tellers ([`crate::tellers`]): an action a teller may not sign is
+//! `not_authorized`; a counter action runs its own rules first (so it
+//! reports their codes), then `teller_daily_limit`. Teller management
+//! reports `weak_key` / `account_exists` for the key, then
+//! `too_many_tellers`; `unknown_teller` for a key that is no active teller
+//! of the signing cooperative. Member keys ([`crate::member_keys`],
+//! [`crate::recovery`]): `account_frozen`, then `recovery_pending`, then
+//! `weak_key` / `account_exists` for a rotation; `unknown_account`,
+//! `not_authorized`, `recovery_pending`, `weak_key` / `account_exists`,
+//! `too_many_recoveries` for a recovery's start; `not_authorized` /
+//! `account_frozen`, then `no_recovery_pending` for its cancellation.
+//!
 //! `window_closes_on_schedule`: `CloseSettlementWindow` stays decodable (old
 //! clients, stored blocks) but no cooperative may close a window; windows
 //! close at the schedule's cut-offs (see [`crate::schedule`]).
