@@ -53,14 +53,16 @@ pub fn resolve<S: StateRead + ?Sized>(
     state: &S,
     key: &PublicKey,
 ) -> Result<Option<(PublicKey, MemberAccount)>, Rejection> {
-    let address = match state.member(key) {
-        Some(_) => *key,
+    let (address, account) = match state.member(key) {
+        Some(account) => (*key, account),
         None => match member_by_key(state, key) {
-            Some(address) => address,
+            Some(address) => {
+                let account = state.member(&address).ok_or(Rejection::UnknownSigner)?;
+                (address, account)
+            }
             None => return Ok(None),
         },
     };
-    let account = state.member(&address).ok_or(Rejection::UnknownSigner)?;
     if account.key != *key {
         return Err(Rejection::KeyReplaced(address.to_address()));
     }
