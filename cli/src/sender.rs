@@ -109,6 +109,17 @@ pub fn describe_rejection(outcome: &TxOutcome) -> String {
         "settlement_schedule_out_of_range" => "the settlement schedule is out of bounds",
         "validator_limits_out_of_range" => "the validator limits are out of bounds",
         "fee_exceeds_amount" => "the cash-in is not more than its fees",
+        "teller_removed" => "this teller key was removed by its cooperative",
+        "key_replaced" => "this key no longer signs for its account (rotated or recovered)",
+        "teller_daily_limit" => "the teller's daily limit would be passed",
+        "unknown_teller" => "no active teller of this cooperative has that key",
+        "too_many_tellers" => "the cooperative has as many tellers as it may have",
+        "recovery_pending" => "the account already has a pending recovery",
+        "no_recovery_pending" => "the account has no pending recovery",
+        "too_many_recoveries" => "the cooperative has too many pending recoveries",
+        "recovery_wait_out_of_range" => "the recovery waiting period is out of bounds",
+        "account_exists" => "the key is already in use",
+        "weak_key" => "the key is weak or invalid",
         other => other,
     };
     let detail = outcome.message.clone().unwrap_or_default();
@@ -128,17 +139,18 @@ pub fn describe_rejection(outcome: &TxOutcome) -> String {
     )
 }
 
-/// Look up the cooperative id a key belongs to.
+/// Look up the cooperative a key works for: its own cooperative key, or
+/// one of its tellers' keys.
 pub async fn coop_of(client: &Client, key: &PublicKey) -> Result<String> {
-    let coops = client.get("/v1/cooperatives").await?;
-    let address = key.to_address();
-    coops["cooperatives"]
-        .as_array()
-        .and_then(|l| {
-            l.iter()
-                .find(|c| c["key"].as_str() == Some(address.as_str()))
-        })
-        .and_then(|c| c["id"].as_str())
-        .map(str::to_string)
-        .ok_or_else(|| anyhow!("key {address} is not a cooperative's key"))
+    let signer = client.signer(key).await?;
+    match signer["role"].as_str() {
+        Some("cooperative" | "teller") => signer["cooperative"]
+            .as_str()
+            .map(str::to_string)
+            .ok_or_else(|| anyhow!("the node did not name the key's cooperative")),
+        _ => bail!(
+            "key {} is neither a cooperative's key nor a teller's",
+            key.to_address()
+        ),
+    }
 }

@@ -7,17 +7,22 @@ use crate::legs::{self, LegKind};
 use crate::rejection::Rejection;
 use crate::settlement;
 use crate::state::{IdempotencyRecord, Overlay, StateRead};
+use crate::tellers::{self, Teller};
 use crate::tx::{Action, IdempotencyId, Transaction};
 use crate::types::{
     AccountId, AccountKind, AccountStatus, Amount, CoopId, Cooperative, KycTier, MemberAccount,
 };
+use crate::{member_keys, recovery};
 use kopnet_primitives::{Hash, PublicKey};
 
 /// Who signed a transaction.
 #[derive(Debug, Clone)]
 pub enum Signer {
     Cooperative(Cooperative),
+    /// A member account by its address, signed by its current key.
     Member(PublicKey, MemberAccount),
+    /// A teller (its key and record) of an active cooperative.
+    Teller(PublicKey, Teller, Cooperative),
 }
 
 impl Signer {
@@ -25,6 +30,7 @@ impl Signer {
         match self {
             Signer::Cooperative(c) => c.nonce,
             Signer::Member(_, m) => m.nonce,
+            Signer::Teller(_, t, _) => t.nonce,
         }
     }
 }
@@ -52,24 +58,13 @@ pub fn check_stateless(chain_id: &str, tx: &Transaction) -> Result<(), Rejection
 }
 
 /// The admission rules that read state, after the signature: the signer
-/// must be a known, active cooperative or a member account, and the nonce
-/// must be its next one.
+/// must be a known, active cooperative, an active teller of one, or the
+/// current key of a member account, and the nonce must be its next one.
 pub fn find_signer<S: StateRead + ?Sized>(
     state: &S,
     tx: &Transaction,
 ) -> Result<Signer, Rejection> {
-    let key = tx.body.signer;
-    let signer = if let Some(id) = state.coop_by_key(&key) {
-        let coop = state.cooperative(&id).ok_or(Rejection::UnknownSigner)?;
-        if !coop.active {
-            return Err(Rejection::SignerInactive);
-        }
-        Signer::Cooperative(coop)
-    } else if let Some(member) = state.member(&key) {
-        Signer::Member(key, member)
-    } else {
-        return Err(Rejection::UnknownSigner);
-    };
+    let signer = resolve_signer(state, &tx.body.signer)?;
     let expected = signer.nonce().checked_add(1).ok_or(Rejection::Overflow)?;
     match tx.body.nonce {
         n if n < expected => Err(Rejection::StaleNonce { expected, got: n }),
@@ -78,17 +73,56 @@ pub fn find_signer<S: StateRead + ?Sized>(
     }
 }
 
-/// Record that the signer used its nonce.
-pub fn bump_nonce<B: StateRead + ?Sized>(state: &mut Overlay<'_, B>, tx: &Transaction) {
-    let key = tx.body.signer;
-    if let Some(id) = state.coop_by_key(&key) {
-        if let Some(mut coop) = state.cooperative(&id) {
-            coop.nonce = tx.body.nonce;
-            state.put_cooperative(coop);
+/// Who `key` signs as: a cooperative key, a teller key, or a member
+/// account's current key (see [`crate::tellers`], [`crate::member_keys`]).
+pub fn resolve_signer<S: StateRead + ?Sized>(
+    state: &S,
+    key: &PublicKey,
+) -> Result<Signer, Rejection> {
+    if let Some(id) = state.coop_by_key(key) {
+        let coop = state.cooperative(&id).ok_or(Rejection::UnknownSigner)?;
+        if !coop.active {
+            return Err(Rejection::SignerInactive);
         }
-    } else if let Some(mut member) = state.member(&key) {
-        member.nonce = tx.body.nonce;
-        state.put_member(key, member);
+        return Ok(Signer::Cooperative(coop));
+    }
+    if let Some(teller) = tellers::teller(state, key) {
+        if !teller.active {
+            return Err(Rejection::TellerRemoved);
+        }
+        let coop = state
+            .cooperative(&teller.coop)
+            .filter(|c| c.active)
+            .ok_or(Rejection::SignerInactive)?;
+        return Ok(Signer::Teller(*key, teller, coop));
+    }
+    match member_keys::resolve(state, key)? {
+        Some((address, account)) => Ok(Signer::Member(address, account)),
+        None => Err(Rejection::UnknownSigner),
+    }
+}
+
+/// Record that the signer used its nonce (its record as execution left it).
+pub fn bump_nonce<B: StateRead + ?Sized>(state: &mut Overlay<'_, B>, signer: &Signer, nonce: u64) {
+    match signer {
+        Signer::Cooperative(coop) => {
+            if let Some(mut coop) = state.cooperative(&coop.id) {
+                coop.nonce = nonce;
+                state.put_cooperative(coop);
+            }
+        }
+        Signer::Member(address, _) => {
+            if let Some(mut member) = state.member(address) {
+                member.nonce = nonce;
+                state.put_member(*address, member);
+            }
+        }
+        Signer::Teller(key, ..) => {
+            if let Some(mut teller) = tellers::teller(state, key) {
+                teller.nonce = nonce;
+                tellers::put_teller(state, *key, teller);
+            }
+        }
     }
 }
 
@@ -110,6 +144,35 @@ pub fn execute<B: StateRead + ?Sized>(
     ctx: ExecContext,
 ) -> Result<(), Rejection> {
     match (action, signer) {
+        (_, Signer::Teller(key, _, coop)) => tellers::execute(state, key, coop, action, ctx),
+        (
+            Action::AddTeller {
+                teller,
+                name,
+                daily_limit,
+            },
+            Signer::Cooperative(coop),
+        ) => tellers::add(state, coop, teller, name, *daily_limit, ctx.height),
+        (Action::RemoveTeller { teller }, Signer::Cooperative(coop)) => {
+            tellers::remove(state, coop, teller, ctx.height)
+        }
+        (Action::RotateMemberKey { new_key }, Signer::Member(address, _)) => {
+            member_keys::rotate(state, address, new_key)
+        }
+        (Action::StartRecovery { member, new_key }, Signer::Cooperative(coop)) => {
+            let by = recovery::StartedBy {
+                coop: coop.id.clone(),
+                teller: None,
+            };
+            recovery::start(state, by, member, new_key, ctx)
+        }
+        (Action::CancelRecovery { member }, Signer::Cooperative(coop)) => {
+            let key = coop.key.ok_or(Rejection::UnknownSigner)?;
+            recovery::cancel_by_coop(state, coop, key, member, ctx)
+        }
+        (Action::CancelRecovery { member }, Signer::Member(address, account)) => {
+            recovery::cancel_by_member(state, address, account.key, member, ctx)
+        }
         (Action::RegisterMember { member, kind, tier }, Signer::Cooperative(coop)) => {
             register_member(state, coop, member, *kind, *tier, ctx.height)
         }
@@ -191,7 +254,8 @@ pub fn execute<B: StateRead + ?Sized>(
 }
 
 /// Open an account for `member` at the signing cooperative, empty and
-/// active. The key must be strong and unused by any member or cooperative.
+/// active. The key must be strong and used nowhere
+/// ([`member_keys::key_in_use`]).
 fn register_member<B: StateRead + ?Sized>(
     state: &mut Overlay<'_, B>,
     coop: &Cooperative,
@@ -201,7 +265,7 @@ fn register_member<B: StateRead + ?Sized>(
     height: u64,
 ) -> Result<(), Rejection> {
     member.validate().map_err(|_| Rejection::WeakKey)?;
-    if state.member(member).is_some() || state.coop_by_key(member).is_some() {
+    if member_keys::key_in_use(state, member) {
         return Err(Rejection::AccountExists);
     }
     if state.node_key_use(member).is_some() {
@@ -215,6 +279,7 @@ fn register_member<B: StateRead + ?Sized>(
         balance: 0,
         nonce: 0,
         registered_at_height: height,
+        key: *member,
     };
     state.put_member(*member, account);
     Ok(())

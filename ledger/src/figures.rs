@@ -153,6 +153,7 @@ mod tests {
             balance,
             nonce: 0,
             registered_at_height: 1,
+            key: key_for(home).public(),
         })
     }
 

@@ -45,6 +45,14 @@ pub struct Genesis {
     /// [`ValidatorLimits::default`]).
     #[serde(default)]
     pub validator_limits: ValidatorLimits,
+    /// How long a member-key recovery waits, in ms of block time (default
+    /// 24 hours; bounds in [`crate::recovery`]).
+    #[serde(default = "default_recovery_wait_ms")]
+    pub recovery_wait_ms: u64,
+}
+
+fn default_recovery_wait_ms() -> u64 {
+    crate::recovery::RECOVERY_WAIT_MS_DEFAULT
 }
 
 /// A genesis that cannot start a network.
@@ -82,6 +90,8 @@ pub enum GenesisError {
     Schedule(String),
     #[error("tier limits: {0}")]
     TierLimits(String),
+    #[error("recovery wait: {0}")]
+    RecoveryWait(String),
 }
 
 impl Genesis {
@@ -95,6 +105,7 @@ impl Genesis {
             network_ndc: 0,
             settlement: SettlementSchedule::default(),
             validator_limits: ValidatorLimits::default(),
+            recovery_wait_ms: default_recovery_wait_ms(),
         }
     }
 
@@ -120,6 +131,8 @@ impl Genesis {
             .check()
             .map_err(|e| GenesisError::ValidatorLimits(e.to_string()))?;
         self.settlement.check().map_err(GenesisError::Schedule)?;
+        crate::recovery::check_wait(self.recovery_wait_ms)
+            .map_err(|e| GenesisError::RecoveryWait(e.to_string()))?;
         crate::governance::check_tier_limits(&self.tier_limits)
             .map_err(|e| GenesisError::TierLimits(e.to_string()))?;
         let mut ids = BTreeSet::new();
@@ -196,6 +209,7 @@ impl Genesis {
                 participants,
                 settlement: self.settlement,
                 validator_limits: self.validator_limits,
+                recovery_wait_ms: self.recovery_wait_ms,
             }),
         );
         state.insert(

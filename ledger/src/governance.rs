@@ -155,6 +155,7 @@ pub fn check_action<S: StateRead + ?Sized>(state: &S, action: &GovAction) -> Res
             schedule.check().map_err(Rejection::ScheduleOutOfRange)
         }
         GovAction::SetValidatorLimits { limits } => limits.check(),
+        GovAction::SetRecoveryWait { wait_ms } => crate::recovery::check_wait(*wait_ms),
         GovAction::RemoveCooperative { .. }
         | GovAction::SetNetDebitCap { .. }
         | GovAction::Freeze { .. }
@@ -215,6 +216,7 @@ pub fn check_params(params: &Params) -> Result<(), Rejection> {
     bounds::check_participants(params.participants.len())?;
     fees::check_rules(&params.fee_rules)?;
     check_tier_limits(&params.tier_limits)?;
+    crate::recovery::check_wait(params.recovery_wait_ms)?;
     params
         .settlement
         .check()
@@ -307,6 +309,9 @@ fn execute<B: StateRead + ?Sized>(
             let limits: ValidatorLimits = *limits;
             update_params(state, |p| p.validator_limits = limits)
         }
+        GovAction::SetRecoveryWait { wait_ms } => {
+            update_params(state, |p| p.recovery_wait_ms = *wait_ms)
+        }
     }
 }
 
@@ -349,10 +354,7 @@ fn add_cooperative<B: StateRead + ?Sized>(
             "cooperative id already used".to_string(),
         ));
     }
-    if state.coop_by_key(key).is_some()
-        || state.member(key).is_some()
-        || state.node_key_use(key).is_some()
-    {
+    if crate::member_keys::key_in_use(state, key) {
         return Err(Rejection::AccountExists);
     }
     for k in [keys.validator_key, keys.node_key] {

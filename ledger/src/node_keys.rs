@@ -77,19 +77,11 @@ pub struct RetiredNodeKey {
     pub until_ms: u64,
 }
 
-/// Whether any account, cooperative, validator or node uses `key` now or
-/// used it before.
-pub fn key_in_use<S: StateRead + ?Sized>(state: &S, key: &PublicKey) -> bool {
-    state.coop_by_key(key).is_some()
-        || state.member(key).is_some()
-        || state.node_key_use(key).is_some()
-}
-
 /// A key that may take on a new job: a strong ed25519 key nobody uses
 /// or used (`weak_key`, `key_in_use`).
 pub fn check_fresh<S: StateRead + ?Sized>(state: &S, key: &PublicKey) -> Result<(), Rejection> {
     key.validate().map_err(|_| Rejection::WeakKey)?;
-    if key_in_use(state, key) {
+    if crate::member_keys::key_in_use(state, key) {
         return Err(Rejection::KeyInUse(key.to_address()));
     }
     Ok(())

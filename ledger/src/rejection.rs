@@ -14,6 +14,9 @@
 //!    the key the transaction names as its signer;
 //! 4. `unknown_signer`: no cooperative or member account has that key;
 //! 5. `signer_inactive`: the key's cooperative was removed;
+//!    `teller_removed`: the key is a teller its cooperative removed;
+//!    `key_replaced`: the key signed for a member account once, but the
+//!    account has another key now (rotated or recovered);
 //! 6. `stale_nonce`, 7. `future_nonce`: the nonce is not the signer's next.
 //!
 //! Why this order: the first three need no state, so their answer for a
@@ -60,6 +63,18 @@
 //! (`unknown_cooperative`, ...): a failure there is not a rejected
 //! transaction but the proposal's status (`failed`, with the code and the
 //! reason), and it changes nothing else.
+//!
+//! Tellers ([`crate::tellers`]): an action a teller may not sign is
+//! `not_authorized`; a counter action runs its own rules first (so it
+//! reports their codes), then `teller_daily_limit`. Teller management
+//! reports `weak_key` / `account_exists` for the key, then
+//! `too_many_tellers`; `unknown_teller` for a key that is no active teller
+//! of the signing cooperative. Member keys ([`crate::member_keys`],
+//! [`crate::recovery`]): `account_frozen`, then `recovery_pending`, then
+//! `weak_key` / `account_exists` for a rotation; `unknown_account`,
+//! `not_authorized`, `recovery_pending`, `weak_key` / `account_exists`,
+//! `too_many_recoveries` for a recovery's start; `not_authorized` /
+//! `account_frozen`, then `no_recovery_pending` for its cancellation.
 //!
 //! `window_closes_on_schedule`: `CloseSettlementWindow` stays decodable (old
 //! clients, stored blocks) but no cooperative may close a window; windows
@@ -219,6 +234,36 @@ pub enum Rejection {
     /// The cooperative carried out as many key rotations as one may.
     #[error("key_rotations_exhausted: at most {max} key rotations per cooperative")]
     KeyRotationsExhausted { max: u64 },
+    /// The signing key is a teller its cooperative removed (admission, in
+    /// the place of `signer_inactive`).
+    #[error("teller_removed: this teller key was removed by its cooperative")]
+    TellerRemoved,
+    /// The signing key once signed for this member account but was
+    /// replaced (rotated or recovered); admission, in the place of
+    /// `signer_inactive`.
+    #[error("key_replaced: this key no longer signs for account {0}")]
+    KeyReplaced(String),
+    /// The teller's Mint, Burn and CashIn of the day (WIB) would pass its limit.
+    #[error("teller_daily_limit: limit {limit}, used today {used}, this transaction {amount}")]
+    TellerDailyLimit { limit: u64, used: u64, amount: u64 },
+    /// No active teller of the signing cooperative has this key.
+    #[error("unknown_teller: {0}")]
+    UnknownTeller(String),
+    /// The cooperative has as many tellers as it may have.
+    #[error("too_many_tellers: at most {max}")]
+    TooManyTellers { max: u64 },
+    /// The account already has a pending recovery.
+    #[error("recovery_pending: account {0} has a pending recovery")]
+    RecoveryPending(String),
+    /// The account has no pending recovery.
+    #[error("no_recovery_pending: account {0}")]
+    NoRecoveryPending(String),
+    /// The cooperative has as many pending recoveries as it may have.
+    #[error("too_many_recoveries: at most {max} pending per cooperative")]
+    TooManyRecoveries { max: u64 },
+    /// A proposed recovery waiting period is outside its bounds.
+    #[error("recovery_wait_out_of_range: {0}")]
+    RecoveryWaitOutOfRange(String),
 }
 
 impl Rejection {
@@ -270,6 +315,15 @@ impl Rejection {
             Rejection::NoKeyToRotate => "no_key_to_rotate",
             Rejection::NodeKeyRotationPending { .. } => "node_key_rotation_pending",
             Rejection::KeyRotationsExhausted { .. } => "key_rotations_exhausted",
+            Rejection::TellerRemoved => "teller_removed",
+            Rejection::KeyReplaced(_) => "key_replaced",
+            Rejection::TellerDailyLimit { .. } => "teller_daily_limit",
+            Rejection::UnknownTeller(_) => "unknown_teller",
+            Rejection::TooManyTellers { .. } => "too_many_tellers",
+            Rejection::RecoveryPending(_) => "recovery_pending",
+            Rejection::NoRecoveryPending(_) => "no_recovery_pending",
+            Rejection::TooManyRecoveries { .. } => "too_many_recoveries",
+            Rejection::RecoveryWaitOutOfRange(_) => "recovery_wait_out_of_range",
         }
     }
 
@@ -283,6 +337,8 @@ impl Rejection {
                 | Rejection::BadSignature
                 | Rejection::UnknownSigner
                 | Rejection::SignerInactive
+                | Rejection::TellerRemoved
+                | Rejection::KeyReplaced(_)
                 | Rejection::StaleNonce { .. }
                 | Rejection::FutureNonce { .. }
         )

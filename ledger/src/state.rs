@@ -38,6 +38,9 @@ pub struct Params {
     pub settlement: SettlementSchedule,
     /// The network's limits on its validator set.
     pub validator_limits: ValidatorLimits,
+    /// How long a member-key recovery waits before it takes effect, in ms
+    /// of block time (bounds in [`crate::recovery`]).
+    pub recovery_wait_ms: u64,
 }
 
 /// Counters that change often, kept apart from [`Params`].
@@ -95,6 +98,25 @@ pub enum StateKey {
     /// Which cooperative a validator key or node identity belongs to (or
     /// belonged to: retired keys stay, so no key is ever used again).
     NodeKey(PublicKey),
+    /// A teller's record (see [`crate::tellers`]).
+    Teller(PublicKey),
+    /// A cooperative's tellers and pending recoveries (see [`crate::tellers`]).
+    CoopRoles(CoopId),
+    /// Which member account a key that is not its address signs for, now
+    /// or once (see [`crate::member_keys`]). Never removed.
+    MemberKey(PublicKey),
+    /// The pending recovery of a member account, by its address (see
+    /// [`crate::recovery`]).
+    Recovery(PublicKey),
+    /// A pending recovery by the block time it takes effect (ms), then the
+    /// account's address: what a block's start walks in order.
+    RecoveryDue(u64, PublicKey),
+    /// A key a pending recovery will install, reserved until it finishes.
+    RecoveryKey(PublicKey),
+    /// One recovery in the bounded log of recent ones, by sequence number.
+    RecoveryLog(u64),
+    /// The recovery log's next sequence number.
+    RecoveryStats,
 }
 
 /// The value stored under a [`StateKey`] (the variant always matches the key).
@@ -111,6 +133,16 @@ pub enum StateValue {
     Idempotency(IdempotencyRecord),
     IdempotencyDay(IdempotencyDay),
     NodeKey(crate::node_keys::NodeKeyUse),
+    Teller(crate::tellers::Teller),
+    CoopRoles(crate::tellers::CoopRoles),
+    /// The account's address.
+    MemberKey(PublicKey),
+    Recovery(crate::recovery::Recovery),
+    RecoveryDue,
+    /// The account's address.
+    RecoveryKey(PublicKey),
+    RecoveryLog(crate::recovery::RecoveryRecord),
+    RecoveryStats(crate::recovery::RecoveryStats),
 }
 
 /// Read access to state; typed getters are provided on top of `get_ref`.
@@ -236,6 +268,14 @@ impl State {
 
     pub fn insert(&mut self, key: StateKey, value: StateValue) {
         self.entries.insert(key, value);
+    }
+
+    /// The entries with keys in `range`, in key order.
+    pub fn range<R: std::ops::RangeBounds<StateKey>>(
+        &self,
+        range: R,
+    ) -> impl Iterator<Item = (&StateKey, &StateValue)> {
+        self.entries.range(range)
     }
 
     /// The days that have idempotency records, oldest first.

@@ -85,6 +85,29 @@ pub enum Action {
         validator_key: Option<PublicKey>,
         node_key: Option<PublicKey>,
     },
+    /// The cooperative key registers a teller key for its counter (see
+    /// [`crate::tellers`]); `daily_limit` caps the rupiah the teller may
+    /// mint, burn and cash in per day (WIB), `None` for no cap.
+    AddTeller {
+        teller: PublicKey,
+        name: String,
+        daily_limit: Option<Amount>,
+    },
+    /// The cooperative key retires one of its tellers for good.
+    RemoveTeller { teller: PublicKey },
+    /// A member replaces the key that signs for its account, at once
+    /// (signed by the current key; see [`crate::member_keys`]).
+    RotateMemberKey { new_key: PublicKey },
+    /// The member's home cooperative (its key or a teller) starts replacing
+    /// a lost key; it takes effect after the governed waiting period (see
+    /// [`crate::recovery`]).
+    StartRecovery {
+        member: PublicKey,
+        new_key: PublicKey,
+    },
+    /// Cancel `member`'s pending recovery: signed by the account's current
+    /// key, or by its home cooperative (its key or a teller).
+    CancelRecovery { member: PublicKey },
 }
 
 /// Changes to the network itself, executed once approvals reach more than
@@ -141,6 +164,11 @@ pub enum GovAction {
     /// [`crate::bounds`]; the validators of the day must fit them).
     SetValidatorLimits {
         limits: ValidatorLimits,
+    },
+    /// How long a member-key recovery waits before it takes effect (bounds
+    /// in [`crate::recovery`]).
+    SetRecoveryWait {
+        wait_ms: u64,
     },
 }
 
@@ -233,6 +261,9 @@ impl Transaction {
                 malformed("invalid cooperative id")
             }
             Action::Propose { action } => check_gov_format(action),
+            Action::AddTeller {
+                name, daily_limit, ..
+            } => crate::tellers::check_format(name, *daily_limit),
             _ => Ok(()),
         }
     }

@@ -152,7 +152,10 @@ impl TierLimits {
     }
 }
 
-/// A member's (or merchant's) e-money account, owned by the member's key.
+/// A member's (or merchant's) e-money account. Its address (the key it
+/// was registered with, under which it is stored and paid) never changes;
+/// the key that signs for it (`key`) can be replaced (see
+/// [`crate::member_keys`] and [`crate::recovery`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MemberAccount {
     pub home: CoopId,
@@ -160,9 +163,13 @@ pub struct MemberAccount {
     pub status: AccountStatus,
     pub tier: KycTier,
     pub balance: Amount,
-    /// The last nonce this key used; the next transaction carries `nonce + 1`.
+    /// The last nonce the account used (whatever key signed); the next
+    /// transaction carries `nonce + 1`.
     pub nonce: u64,
     pub registered_at_height: u64,
+    /// The key that signs for the account now: the address until the
+    /// member rotates it or a recovery replaces it.
+    pub key: PublicKey,
 }
 
 /// Activity of one cooperative in the open settlement window.

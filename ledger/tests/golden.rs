@@ -109,7 +109,9 @@ fn transactions_and_block_have_fixed_bytes_and_hashes() {
 // deliberately again when every cooperative gained a validator key and a
 // node identity (issue 16: `Cooperative` has `validator_key`, `node_key`,
 // `retired_node_key`, `key_rotations`; the genesis adds a
-// `StateKey::NodeKey` entry per validator key and node identity).
+// `StateKey::NodeKey` entry per validator key and node identity), and
+// when `Params` gained `recovery_wait_ms` and `MemberAccount` its current
+// `key` (issue 16: accounts outlive keys).
 const GENESIS_ROOT: &str = "896c514a063429864908ae9c37bd9c8fdfdb949c48bd3c8d6d49b3bdad5ce069";
 const STORY_ROOT: &str = "c44d4bac0a554c796154d714af45e6d9d8897ea76eda72d007945cdd0678a395";
 const CUTOFF_ROOT: &str = "67e208f17f18f37bf542af2d1dd6359262260c4bb5b8ef08b283a37f6f24fa74";

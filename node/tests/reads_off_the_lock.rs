@@ -45,6 +45,9 @@ async fn read_endpoints_answer_while_the_ledger_is_write_locked() {
         "/v1/evidence".to_string(),
         "/v1/proposals".to_string(),
         "/v1/proposals/0".to_string(),
+        "/v1/cooperatives/ksp-sejahtera/tellers".to_string(),
+        format!("/v1/signers/{ani}"),
+        "/v1/recoveries".to_string(),
     ];
     for path in &paths {
         let (status, body) = get(&format!("{url}{path}")).await;

@@ -33,7 +33,8 @@ function row(tx, fresh) {
       el("span", {}, el("strong", {}, kind(tx.kind)), " ", resultPill(tx.result)),
       el("strong", { class: "counter-amount" }, money(tx.amount))),
     el("div", { class: "line muted" },
-      el("span", {}, accLink(tx.member), " · ", blockLink(tx.height)),
+      el("span", {}, accLink(tx.member), " · ", blockLink(tx.height),
+        ...(tx.teller ? [" · ", el("span", { class: "counter-teller" }, `${t("counter_teller")}: ${tx.teller}`)] : [])),
       el("span", {}, `${t("fee")} `, money(tx.fees))));
 }
 
@@ -86,7 +87,8 @@ export async function counterView(main, id) {
   const rows = found.map((tx, i) => {
     const d = details[i] ?? {};
     return { hash: tx.hash, kind: tx.kind, height: tx.height, member: memberOf(d.kind ? d : tx),
-      amount: d.amount, fees: d.fees, result: codeOf(d.result) ?? codeOf(tx.result) };
+      amount: d.amount, fees: d.fees, result: codeOf(d.result) ?? codeOf(tx.result),
+      teller: d.teller?.name ?? null };
   });
   const summary = el("div", { id: "counter-totals" });
   const ul = el("ul", { class: "list counter", id: "counter-list" });
@@ -117,6 +119,16 @@ export function counterOnBlock(block) {
   if (!fresh.length) return;
   view.rows = [...fresh, ...view.rows].slice(0, ROWS_MAX);
   paint(new Set(fresh.map((r) => r.hash)));
+  // A cash-in a teller signed names the teller: the block's summary does
+  // not carry it, the transaction's detail does.
+  const mine = generation;
+  for (const r of fresh.filter((r) => r.kind === "cash_in")) {
+    api.get(`/v1/tx/${r.hash}`).then((d) => {
+      if (mine !== generation || !view || !d?.teller?.name) return;
+      r.teller = d.teller.name;
+      paint();
+    }).catch(() => {});
+  }
 }
 
 /** Stop following (the explorer left the counter view). */

@@ -88,6 +88,7 @@ async function txView(hash) {
     [t("kind"), tx.kind ? kind(tx.kind) : ""],
     [t("block"), tx.height != null ? blockLink(tx.height) : "—"],
     [t("signer"), accLink(tx.signer)],
+    ...(tx.teller ? [[t("counter_teller"), `${tx.teller.name} (${tx.teller.cooperative})`]] : []),
     [t("to"), accLink(tx.to)],
     ...(tx.agent ? [[t("agent"), link(`#/counter/${tx.agent}`, tx.agent)]] : []),
     [t("amount_col"), tx.amount != null ? money(tx.amount) : "—"],
@@ -107,9 +108,13 @@ async function accountView(address) {
       [t("balance"), money(acc.balance)],
       [t("home_coop"), acc.home], [t("kind"), word("acct_", acc.kind)], [t("status"), word("acct_", acc.status)],
       [t("tier"), word("tier_", acc.tier)], [t("balance_cap"), money(acc.balance_cap)], [t("nonce"), acc.nonce],
+      ...(acc.key && acc.key !== acc.address ? [[t("current_key"), el("span", { class: "mono" }, acc.key)]] : []),
+      ...(acc.recovery ? [[t("recovery_pending"), el("span", { class: "mono" },
+        `${acc.recovery.new_key} · ${acc.recovery.started_by.cooperative} · ${new Date(acc.recovery.effective_ms).toISOString()}`)]] : []),
     ])),
     card(t("history"), table([t("hash"), t("kind"), t("block"), t("signer"), t("to"), t("amount_col"), t("result")],
-      hist.items.map((tx) => [txLink(tx.hash), kind(tx.kind), blockLink(tx.height), accLink(tx.signer), accLink(tx.to),
+      hist.items.map((tx) => [txLink(tx.hash), kind(tx.kind), blockLink(tx.height),
+        tx.teller ? el("span", {}, accLink(tx.signer), ` ${tx.teller.name}`) : accLink(tx.signer), accLink(tx.to),
         tx.amount != null ? rupiah(tx.amount) : "", resultPill(tx.result?.code)]), [5])),
   );
 }

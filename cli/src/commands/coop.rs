@@ -18,7 +18,7 @@ use std::path::PathBuf;
 
 #[derive(Debug, clap::Args)]
 pub struct CoopOpts {
-    /// The cooperative's key file.
+    /// The cooperative's key file, or a teller's for the counter commands.
     #[arg(long)]
     pub key: PathBuf,
     /// The node's API URL.
@@ -134,6 +134,44 @@ pub enum CoopCommand {
         #[arg(long)]
         node_key: Option<String>,
     },
+    /// Register or remove a teller key (cooperative key only).
+    #[command(subcommand)]
+    Teller(super::roles::TellerCommand),
+    /// List a cooperative's tellers: name, address, limit, used today.
+    Tellers {
+        /// The cooperative's id (or give --key to use the key's cooperative).
+        #[arg(long)]
+        cooperative: Option<String>,
+        /// A cooperative or teller key file whose cooperative to list.
+        #[arg(long)]
+        key: Option<PathBuf>,
+        /// The node's API URL.
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        node: String,
+        #[arg(long, value_enum, default_value_t = crate::output::OutputFormat::Text)]
+        output: crate::output::OutputFormat,
+    },
+    /// Start replacing a member's lost key (after checking the member in
+    /// person): it takes effect after the governed waiting period unless
+    /// the old key cancels it.
+    RecoverMember {
+        #[command(flatten)]
+        coop: CoopOpts,
+        /// The member account's address.
+        #[arg(long)]
+        member: String,
+        /// The new key's address (or its key file).
+        #[arg(long)]
+        new_key: String,
+    },
+    /// Withdraw a pending recovery of one of this cooperative's members.
+    CancelRecovery {
+        #[command(flatten)]
+        coop: CoopOpts,
+        /// The member account's address.
+        #[arg(long)]
+        member: String,
+    },
     /// List governance proposals, newest first, with approvals and status.
     Proposals {
         /// The node's API URL.
@@ -247,6 +285,13 @@ pub enum ProposeAction {
         #[arg(long)]
         voting_power_total_max: u64,
     },
+    /// How long a member-key recovery waits before it takes effect (5 s to
+    /// 30 days; default 24 h).
+    SetRecoveryWait {
+        /// The wait: `90s`, `15m`, `24h`, `2d`.
+        #[arg(long)]
+        wait: String,
+    },
 }
 
 /// A duration such as `500ms`, `90s`, `15m`, `1h` or `1d` (a bare number
@@ -339,6 +384,9 @@ fn gov_action(action: ProposeAction) -> Result<GovAction> {
                 voting_power_total_max,
             },
         },
+        ProposeAction::SetRecoveryWait { wait } => GovAction::SetRecoveryWait {
+            wait_ms: parse_duration_ms(&wait)?,
+        },
     })
 }
 
@@ -396,6 +444,21 @@ pub async fn run(cmd: CoopCommand) -> Result<i32> {
                 node_key: node_key.as_deref().map(parse_address).transpose()?,
             };
             send(&coop, action).await
+        }
+        CoopCommand::Teller(cmd) => super::roles::teller(cmd).await,
+        CoopCommand::Tellers {
+            cooperative,
+            key,
+            node,
+            output,
+        } => super::roles::list(&node, cooperative, key.as_deref(), output).await,
+        CoopCommand::RecoverMember {
+            coop,
+            member,
+            new_key,
+        } => super::roles::recover_member(&coop, &member, &new_key).await,
+        CoopCommand::CancelRecovery { coop, member } => {
+            super::roles::coop_cancel(&coop, &member).await
         }
     }
 }

@@ -11,6 +11,7 @@ mod coop;
 mod keys;
 mod node;
 mod proposals;
+mod roles;
 mod settlement;
 mod status;
 mod wallet;

@@ -71,6 +71,24 @@ pub enum WalletCommand {
         #[command(flatten)]
         read: ReadOpts,
     },
+    /// Replace the account's key at once (signed by the current key); the
+    /// old key is refused afterwards.
+    Rotate {
+        #[command(flatten)]
+        wallet: WalletOpts,
+        /// The new key's file (from `kopnet wallet new`) or its address.
+        #[arg(long)]
+        new_key: String,
+        #[arg(long)]
+        no_wait: bool,
+    },
+    /// Cancel a pending recovery of this account (a recovery you did not ask for).
+    CancelRecovery {
+        #[command(flatten)]
+        wallet: WalletOpts,
+        #[arg(long)]
+        no_wait: bool,
+    },
     /// Follow committed blocks and print payments to this wallet as they land.
     Watch {
         #[command(flatten)]
@@ -104,7 +122,16 @@ pub async fn run(cmd: WalletCommand) -> Result<i32> {
         } => history(&wallet, limit, read.output).await,
         WalletCommand::Watch { wallet, read } => {
             let sender = Sender::open(&wallet.node, &wallet.key)?;
-            super::watch::run(&sender.client, &sender.address(), read.output).await
+            let address = super::roles::account_address(&sender).await?.to_address();
+            super::watch::run(&sender.client, &address, read.output).await
+        }
+        WalletCommand::Rotate {
+            wallet,
+            new_key,
+            no_wait,
+        } => super::roles::rotate(&wallet, &new_key, no_wait).await,
+        WalletCommand::CancelRecovery { wallet, no_wait } => {
+            super::roles::wallet_cancel(&wallet, no_wait).await
         }
     }
 }
@@ -120,12 +147,13 @@ fn new_wallet(out: &Path) -> Result<i32> {
 /// The account's balance, home cooperative, kind, status and cap.
 async fn balance(wallet: &WalletOpts, output: OutputFormat) -> Result<i32> {
     let sender = Sender::open(&wallet.node, &wallet.key)?;
-    let account = sender.client.account(&sender.key.public()).await?;
+    let address = super::roles::account_address(&sender).await?;
+    let account = sender.client.account(&address).await?;
     match output {
         OutputFormat::Json => print_json(&account),
         OutputFormat::Text => {
             let balance = account["balance"].as_u64().unwrap_or(0);
-            say!("{}  {}", sender.address(), amount::format(balance));
+            say!("{}  {}", address.to_address(), amount::format(balance));
             say!(
                 "home {}  kind {}  status {}  cap {}",
                 account["home"].as_str().unwrap_or("?"),
@@ -133,6 +161,15 @@ async fn balance(wallet: &WalletOpts, output: OutputFormat) -> Result<i32> {
                 account["status"].as_str().unwrap_or("?"),
                 amount::format(account["balance_cap"].as_u64().unwrap_or(0))
             );
+            let recovery = &account["recovery"];
+            if !recovery.is_null() {
+                say!(
+                    "WARNING: cooperative {} started a recovery of this account: key {} takes                      over at block time {} ms. If you did not ask for it, run                      `kopnet wallet cancel-recovery` now and go to your cooperative.",
+                    recovery["started_by"]["cooperative"].as_str().unwrap_or("?"),
+                    recovery["new_key"].as_str().unwrap_or("?"),
+                    recovery["effective_ms"]
+                );
+            }
         }
     }
     Ok(0)
@@ -177,9 +214,10 @@ async fn cash_out(wallet: &WalletOpts, agent: &str, text: &str, no_wait: bool) -
 /// The last `limit` (1 to 100) transactions, newest first.
 async fn history(wallet: &WalletOpts, limit: usize, output: OutputFormat) -> Result<i32> {
     let sender = Sender::open(&wallet.node, &wallet.key)?;
+    let address = super::roles::account_address(&sender).await?;
     let path = format!(
         "/v1/accounts/{}/history?limit={}",
-        sender.address(),
+        address.to_address(),
         limit.clamp(1, 100)
     );
     let history = sender.client.get(&path).await?;

@@ -37,6 +37,10 @@ pub enum TestnetCommand {
         /// The genesis's limit on all validators' voting power together.
         #[arg(long, default_value_t = ValidatorLimits::default().voting_power_total_max)]
         voting_power_total_max: u64,
+        /// How long a member-key recovery waits, in seconds of block time
+        /// (5 s to 30 days; default 24 hours), written into the genesis.
+        #[arg(long, default_value_t = 86_400, value_parser = clap::value_parser!(u64).range(5..=2_592_000))]
+        recovery_wait_secs: u64,
     },
     /// Create a local cooperative city, start its nodes and drive demo traffic.
     Up(up::UpArgs),
@@ -54,6 +58,7 @@ pub async fn run(cmd: TestnetCommand) -> Result<i32> {
             validators_max,
             voting_power_max,
             voting_power_total_max,
+            recovery_wait_secs,
         } => {
             let rules = layout::GenesisRules {
                 settlement: SettlementSchedule::every(window_secs.saturating_mul(1_000)),
@@ -62,6 +67,7 @@ pub async fn run(cmd: TestnetCommand) -> Result<i32> {
                     voting_power_max,
                     voting_power_total_max,
                 },
+                recovery_wait_ms: recovery_wait_secs.saturating_mul(1_000),
                 ..layout::GenesisRules::default()
             };
             let layout =

@@ -4,12 +4,14 @@
 //! not reached closes the open window (if it had any activity) before its
 //! own transactions run, so those belong to the next window (see
 //! [`crate::settlement::close_on_schedule`]); then the days of idempotency
-//! records its time has left behind are removed ([`crate::idempotency::expire`]).
+//! records its time has left behind are removed ([`crate::idempotency::expire`]),
+//! and the member-key recoveries due by its time take effect
+//! ([`crate::recovery::complete_due`]).
 
 use super::Ledger;
 use crate::state::{Overlay, StateRead};
 use crate::storage::Storage;
-use crate::{idempotency, settlement};
+use crate::{idempotency, recovery, settlement};
 
 impl<S: Storage> Ledger<S> {
     /// Run the start of block `height` with header time `time_ms` on
@@ -24,6 +26,7 @@ impl<S: Storage> Ledger<S> {
         let closed =
             settlement::close_on_schedule(overlay, height, self.last_block_time_ms, time_ms);
         idempotency::expire(overlay, &self.state.idempotency_days(), time_ms);
+        recovery::complete_due(overlay, &self.state, height, time_ms);
         closed
     }
 }

@@ -98,6 +98,9 @@ pub fn touched_members(tx: &Transaction) -> Vec<PublicKey> {
         | Action::Burn { member, .. }
         | Action::CashIn { member, .. } => out.push(*member),
         Action::Payment { to, .. } => out.push(*to),
+        Action::StartRecovery { member, .. } | Action::CancelRecovery { member } => {
+            out.push(*member)
+        }
         Action::Propose {
             action:
                 GovAction::Freeze { member }

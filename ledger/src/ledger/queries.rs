@@ -37,21 +37,10 @@ impl<S: Storage> Ledger<S> {
     /// The nonce the signer's next transaction must carry, or why the signer
     /// cannot sign at all (unknown, inactive).
     pub fn next_nonce(&self, signer: &PublicKey) -> Result<u64, Rejection> {
-        let nonce = if let Some(id) = self.state.coop_by_key(signer) {
-            let coop = self
-                .state
-                .cooperative(&id)
-                .ok_or(Rejection::UnknownSigner)?;
-            if !coop.active {
-                return Err(Rejection::SignerInactive);
-            }
-            coop.nonce
-        } else if let Some(member) = self.state.member(signer) {
-            member.nonce
-        } else {
-            return Err(Rejection::UnknownSigner);
-        };
-        nonce.checked_add(1).ok_or(Rejection::Overflow)
+        crate::execute::resolve_signer(&self.state, signer)?
+            .nonce()
+            .checked_add(1)
+            .ok_or(Rejection::Overflow)
     }
 
     /// A closed settlement window.

@@ -78,7 +78,13 @@ impl<S: Storage> Ledger<S> {
             fees = fees_charged(&*overlay, &writes);
             overlay.merge(writes);
         }
-        execute::bump_nonce(overlay, tx);
+        // A member's account is in its history whatever key signed for it
+        // (the index also lists the signing key, which may not be the
+        // account's address).
+        if let execute::Signer::Member(address, _) = &signer {
+            changed.push(*address);
+        }
+        execute::bump_nonce(overlay, &signer, tx.body.nonce);
         Ok(Ran {
             result,
             changed,

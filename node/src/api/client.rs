@@ -166,31 +166,18 @@ impl Client {
             .await
     }
 
-    /// The next nonce for `key`, whether it is a member or a cooperative.
+    /// `GET /v1/signers/{address}`: who `key` signs as (cooperative,
+    /// teller or member account) and its next nonce.
+    pub async fn signer(&self, key: &PublicKey) -> Result<Value, ClientError> {
+        self.get(&format!("/v1/signers/{}", key.to_address())).await
+    }
+
+    /// The next nonce for `key`, whether it is a cooperative's, a teller's
+    /// or a member account's current key.
     pub async fn next_nonce(&self, key: &PublicKey) -> Result<u64, ClientError> {
-        match self.account(key).await {
-            Ok(account) => {
-                return account["next_nonce"]
-                    .as_u64()
-                    .ok_or_else(|| ClientError::Decode("next_nonce".into()))
-            }
-            Err(ClientError::Api { status: 404, .. }) => {}
-            Err(e) => return Err(e),
-        }
-        let coops = self.get("/v1/cooperatives").await?;
-        let address = key.to_address();
-        coops["cooperatives"]
-            .as_array()
-            .and_then(|list| {
-                list.iter()
-                    .find(|c| c["key"].as_str() == Some(address.as_str()))
-            })
-            .and_then(|c| c["next_nonce"].as_u64())
-            .ok_or(ClientError::Api {
-                status: 404,
-                code: "unknown_signer".into(),
-                message: format!("{address} is neither a registered member nor a cooperative"),
-            })
+        self.signer(key).await?["next_nonce"]
+            .as_u64()
+            .ok_or_else(|| ClientError::Decode("next_nonce".into()))
     }
 
     /// Submit a signed transaction; returns its hash.

@@ -136,6 +136,8 @@ pub async fn params(State(state): State<ApiState>) -> ApiResult<Json<Value>> {
             "voting_power_total": VOTING_POWER_TOTAL_CEILING,
             "participants": PARTICIPANTS_MAX,
         },
+        // How long a member-key recovery waits before it takes effect.
+        "recovery_wait_ms": params.recovery_wait_ms,
         "validators": validators.len(),
         "total_voting_power": total_power,
         "participants": params.participants.len(),

@@ -14,6 +14,7 @@ mod governance;
 pub mod health;
 mod proof;
 mod queries;
+pub mod roles;
 pub mod views;
 mod write;
 
@@ -78,6 +79,9 @@ pub fn routes() -> Router<ApiState> {
         .route("/v1/accounts/{address}/history", get(queries::history))
         .route("/v1/accounts/{address}/proof", get(proof::account_proof))
         .route("/v1/cooperatives", get(queries::cooperatives))
+        .route("/v1/cooperatives/{id}/tellers", get(roles::tellers))
+        .route("/v1/signers/{address}", get(roles::signer))
+        .route("/v1/recoveries", get(roles::recoveries))
         .route("/v1/settlement/windows", get(queries::windows))
         .route("/v1/settlement/windows/{number}", get(queries::window))
         .route("/v1/events", get(events::events))

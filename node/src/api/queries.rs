@@ -137,9 +137,18 @@ fn committed_view_height(state: &ApiState) -> u64 {
 pub async fn tx(State(state): State<ApiState>, Path(hash): Path<String>) -> ApiResult<Json<Value>> {
     let hash = parse_hash(&hash)?;
     let committed = blocking(&state, move |node| {
-        node.chain.committed_tx(&hash).map_err(internal)
+        let found = node.chain.committed_tx(&hash).map_err(internal)?;
+        let teller = found
+            .as_ref()
+            .and_then(|(_, tx)| tx.as_ref())
+            .map(|tx| super::roles::teller_json(&node.chain, &tx.body.signer));
+        Ok(found.map(|f| (f, teller)))
     })
     .await?;
+    let (committed, teller) = match committed {
+        Some((found, teller)) => (Some(found), teller),
+        None => (None, None),
+    };
     // A transaction counts as committed once the committed view (what every
     // other read answers from) has its block: the store has it a moment
     // earlier, and a client that saw "committed" must then find its effects
@@ -154,6 +163,9 @@ pub async fn tx(State(state): State<ApiState>, Path(hash): Path<String>) -> ApiR
             None => json!({"hash": hash.to_hex(), "height": record.height}),
         };
         body["status"] = json!("committed");
+        if let Some(teller) = teller {
+            body["teller"] = teller;
+        }
         return Ok(Json(body));
     }
     if in_block_being_committed
@@ -191,8 +203,10 @@ pub async fn account(
 ) -> ApiResult<Json<Value>> {
     let key = parse_address(&address)?;
     let view = committed(&state);
-    let account = blocking(&state, move |node| {
-        node.chain.member(&key).map_err(internal)
+    let (account, recovery) = blocking(&state, move |node| {
+        let account = node.chain.member(&key).map_err(internal)?;
+        let recovery = super::roles::pending_recovery(&node.chain, &key)?;
+        Ok(account.map(|a| (a, recovery)))
     })
     .await?
     .ok_or_else(|| ApiError::not_found("unknown_account", "no account with this address"))?;
@@ -201,7 +215,13 @@ pub async fn account(
         .as_ref()
         .map(|p| p.tier_limits.cap(account.tier))
         .unwrap_or(0);
-    Ok(Json(account_json(&key.to_address(), &account, cap)))
+    let mut body = account_json(&key.to_address(), &account, cap);
+    // A pending recovery (a new key taking over at `effective_ms`): what a
+    // wallet warns its owner about.
+    body["recovery"] = recovery
+        .as_ref()
+        .map_or(Value::Null, super::roles::recovery_json);
+    Ok(Json(body))
 }
 
 #[derive(Debug, Deserialize)]
@@ -234,15 +254,24 @@ pub async fn history(
                 "no account with this address",
             ));
         }
-        node.chain
+        let rows = node
+            .chain
             .history_txs(&key, before, limit)
-            .map_err(internal)
+            .map_err(internal)?;
+        // Transactions a teller signed name it.
+        let items: Vec<Value> = rows
+            .iter()
+            .filter_map(|(hash, (record, tx))| {
+                let tx = tx.as_ref()?;
+                let mut item = tx_json(tx, hash, Some(record));
+                item["teller"] = super::roles::teller_json(&node.chain, &tx.body.signer);
+                Some(item)
+            })
+            .collect();
+        Ok((rows, items))
     })
     .await?;
-    let items: Vec<Value> = rows
-        .iter()
-        .filter_map(|(hash, (record, tx))| tx.as_ref().map(|tx| tx_json(tx, hash, Some(record))))
-        .collect();
+    let (rows, items) = rows;
     let next_before = rows
         .last()
         .filter(|_| rows.len() == limit)

@@ -21,6 +21,11 @@ pub fn action_kind(action: &Action) -> &'static str {
         Action::Propose { .. } => "propose",
         Action::Approve { .. } => "approve",
         Action::RotateNodeKeys { .. } => "rotate_node_keys",
+        Action::AddTeller { .. } => "add_teller",
+        Action::RemoveTeller { .. } => "remove_teller",
+        Action::RotateMemberKey { .. } => "rotate_member_key",
+        Action::StartRecovery { .. } => "start_recovery",
+        Action::CancelRecovery { .. } => "cancel_recovery",
     }
 }
 
@@ -45,7 +50,9 @@ pub fn summarize(
         }
         Action::CashIn { member, amount, .. } => (Some(member.to_address()), Some(*amount)),
         Action::CashOut { amount, .. } => (None, Some(*amount)),
-        Action::RegisterMember { member, .. } => (Some(member.to_address()), None),
+        Action::RegisterMember { member, .. }
+        | Action::StartRecovery { member, .. }
+        | Action::CancelRecovery { member } => (Some(member.to_address()), None),
         _ => (None, None),
     };
     TxSummary {
@@ -144,6 +151,9 @@ pub fn account_json(address: &str, account: &MemberAccount, cap: u64) -> Value {
         "tier": format!("{:?}", account.tier).to_lowercase(),
         "balance_cap": cap,
         "registered_at_height": account.registered_at_height,
+        // The key that signs for the account now (the address until a
+        // rotation or a recovery replaced it).
+        "key": account.key.to_address(),
     })
 }
 

@@ -62,6 +62,8 @@ pub struct GenesisRules {
     pub validator_limits: ValidatorLimits,
     /// Every cooperative's net debit cap.
     pub ndc: u64,
+    /// How long a member-key recovery waits (ms of block time).
+    pub recovery_wait_ms: u64,
 }
 
 impl Default for GenesisRules {
@@ -71,6 +73,7 @@ impl Default for GenesisRules {
             settlement: SettlementSchedule::every(DEMO_SETTLEMENT_PERIOD_MS),
             validator_limits: ValidatorLimits::default(),
             ndc: DEMO_NDC,
+            recovery_wait_ms: kopnet_ledger::recovery::RECOVERY_WAIT_MS_DEFAULT,
         }
     }
 }
@@ -278,6 +281,7 @@ pub fn init_with(
     let mut ledger = Genesis::new(&chain_id, genesis_coops);
     ledger.settlement = rules.settlement;
     ledger.validator_limits = rules.validator_limits;
+    ledger.recovery_wait_ms = rules.recovery_wait_ms;
     ledger.validate()?;
     let (observer_entries, observer_homes) = new_observer_homes(dir, observers)?;
     let genesis = NetworkGenesis {
