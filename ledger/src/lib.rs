@@ -23,6 +23,10 @@
 //!   made and when they execute.
 //! * [`schedule`]: when settlement windows close (governed cut-offs in
 //!   block time; no cooperative closes a window at will).
+//! * [`tellers`]: teller keys, their counter rights and daily limits;
+//!   [`member_keys`]: a member account's stable address and replaceable
+//!   key; [`recovery`]: the lost phone, a key replaced after a governed
+//!   wait ([`role_records`]: the records the three keep in the state).
 //! * [`proposal`], [`settlement_window`]: the records those two keep in the
 //!   state, in modules of their own so that [`state`] stores them without
 //!   importing the rules that change them (the modules form no cycle).
@@ -74,6 +78,7 @@ pub mod member_keys;
 pub mod proposal;
 pub mod recovery;
 pub mod rejection;
+pub mod role_records;
 pub mod schedule;
 pub mod settlement;
 pub mod settlement_window;

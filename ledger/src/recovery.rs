@@ -35,11 +35,11 @@
 use crate::execute::ExecContext;
 use crate::member_keys;
 use crate::rejection::Rejection;
+pub use crate::role_records::{Recovery, RecoveryRecord, RecoveryStats, RecoveryStatus, StartedBy};
 use crate::state::{Overlay, State, StateKey, StateRead, StateValue};
 use crate::tellers;
-use crate::types::{AccountStatus, CoopId, Cooperative};
+use crate::types::{AccountStatus, Cooperative};
 use kopnet_primitives::PublicKey;
-use serde::{Deserialize, Serialize};
 
 /// The shortest waiting period governance may set: 5 s (for test networks;
 /// a real network keeps a day or more).
@@ -54,58 +54,6 @@ pub const RECOVERIES_PENDING_MAX: u32 = 64;
 pub const RECOVERIES_PER_BLOCK_MAX: usize = 64;
 /// How many recoveries the log keeps (the most recently started).
 pub const RECOVERY_LOG_MAX: u64 = 1024;
-
-/// Who started a recovery.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StartedBy {
-    pub coop: CoopId,
-    /// The teller who signed it; `None` when the cooperative key did.
-    pub teller: Option<PublicKey>,
-}
-
-/// A recovery of the account at `member`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Recovery {
-    pub member: PublicKey,
-    pub new_key: PublicKey,
-    pub started_by: StartedBy,
-    pub started_height: u64,
-    pub started_ms: u64,
-    /// The block time from which it takes effect.
-    pub effective_ms: u64,
-    /// Its sequence number in the log.
-    pub log: u64,
-}
-
-/// How a recovery stands.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub enum RecoveryStatus {
-    Pending,
-    Completed {
-        height: u64,
-        time_ms: u64,
-    },
-    /// Cancelled by the key `by` (the member's, or its cooperative's or a
-    /// teller's).
-    Cancelled {
-        height: u64,
-        time_ms: u64,
-        by: PublicKey,
-    },
-}
-
-/// One entry of the recovery log.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RecoveryRecord {
-    pub recovery: Recovery,
-    pub status: RecoveryStatus,
-}
-
-/// The recovery log's next sequence number.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RecoveryStats {
-    pub next_log: u64,
-}
 
 /// A waiting period within its bounds.
 pub fn check_wait(wait_ms: u64) -> Result<(), Rejection> {

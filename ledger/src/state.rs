@@ -133,16 +133,16 @@ pub enum StateValue {
     Idempotency(IdempotencyRecord),
     IdempotencyDay(IdempotencyDay),
     NodeKey(crate::node_keys::NodeKeyUse),
-    Teller(crate::tellers::Teller),
-    CoopRoles(crate::tellers::CoopRoles),
+    Teller(crate::role_records::Teller),
+    CoopRoles(crate::role_records::CoopRoles),
     /// The account's address.
     MemberKey(PublicKey),
-    Recovery(crate::recovery::Recovery),
+    Recovery(crate::role_records::Recovery),
     RecoveryDue,
     /// The account's address.
     RecoveryKey(PublicKey),
-    RecoveryLog(crate::recovery::RecoveryRecord),
-    RecoveryStats(crate::recovery::RecoveryStats),
+    RecoveryLog(crate::role_records::RecoveryRecord),
+    RecoveryStats(crate::role_records::RecoveryStats),
 }
 
 /// Read access to state; typed getters are provided on top of `get_ref`.

@@ -32,13 +32,12 @@
 
 use crate::execute::{self, ExecContext, Signer};
 use crate::rejection::Rejection;
+pub use crate::role_records::{wib_day, CoopRoles, Teller, WIB_OFFSET_MS};
 use crate::state::{Overlay, StateKey, StateRead, StateValue};
 use crate::tx::Action;
 use crate::types::{Amount, CoopId, Cooperative};
 use crate::{member_keys, recovery};
 use kopnet_primitives::PublicKey;
-use serde::{Deserialize, Serialize};
-use std::collections::BTreeSet;
 
 /// Longest teller name, in bytes.
 pub const TELLER_NAME_BYTES_MAX: usize = 64;
@@ -46,53 +45,6 @@ pub const TELLER_NAME_BYTES_MAX: usize = 64;
 pub const TELLERS_ACTIVE_MAX: usize = 64;
 /// Most teller keys one cooperative may ever register (active and removed).
 pub const TELLERS_EVER_MAX: usize = 1024;
-/// WIB (Western Indonesia Time) is UTC+7: a teller's day starts at 00:00 WIB.
-pub const WIB_OFFSET_MS: u64 = 7 * 60 * 60 * 1000;
-const DAY_MS: u64 = 24 * 60 * 60 * 1000;
-
-/// A teller key's record.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Teller {
-    /// The cooperative whose counter the teller works at.
-    pub coop: CoopId,
-    pub name: String,
-    /// Most rupiah of Mint, Burn and CashIn per WIB day; `None`: no cap.
-    pub daily_limit: Option<Amount>,
-    /// The last nonce this teller used.
-    pub nonce: u64,
-    /// The WIB day (days since 1970-01-01 WIB) `used_today` counts.
-    pub day: u64,
-    /// Rupiah of Mint, Burn and CashIn on `day`.
-    pub used_today: Amount,
-    pub active: bool,
-    pub added_height: u64,
-    pub removed_height: Option<u64>,
-}
-
-impl Teller {
-    /// What the teller has used on the WIB day of `time_ms` (0 on a new day).
-    pub fn used_on(&self, time_ms: u64) -> Amount {
-        if self.day == wib_day(time_ms) {
-            self.used_today
-        } else {
-            0
-        }
-    }
-}
-
-/// A cooperative's roles: its tellers, and how many of its members'
-/// recoveries are pending (bounded by [`recovery::RECOVERIES_PENDING_MAX`]).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CoopRoles {
-    pub tellers: BTreeSet<PublicKey>,
-    pub removed_tellers: BTreeSet<PublicKey>,
-    pub recoveries_pending: u32,
-}
-
-/// The WIB calendar day of a block time.
-pub fn wib_day(time_ms: u64) -> u64 {
-    time_ms.saturating_add(WIB_OFFSET_MS) / DAY_MS
-}
 
 /// Format rules of `AddTeller` that need no state.
 pub fn check_format(name: &str, daily_limit: Option<Amount>) -> Result<(), Rejection> {
@@ -262,6 +214,7 @@ fn count_against_limit<B: StateRead + ?Sized>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::role_records::DAY_MS;
 
     #[test]
     fn the_wib_day_turns_at_midnight_wib() {

@@ -48,6 +48,8 @@ pub fn classify(method: &Method, path: &str) -> Class {
     let heavy = path == "/v1/blocks"
         || path.starts_with("/v1/blocks/")
         || path == "/v1/cooperatives"
+        || path.starts_with("/v1/cooperatives/")
+        || path == "/v1/recoveries"
         || path == "/v1/invariants"
         || path == "/v1/evidence"
         || path == "/v1/events"
@@ -125,6 +127,8 @@ mod tests {
             "/v1/blocks/7",
             "/v1/blocks/7/raw",
             "/v1/cooperatives",
+            "/v1/cooperatives/ksp-sejahtera/tellers",
+            "/v1/recoveries",
             "/v1/invariants",
             "/v1/events",
             "/v1/settlement/windows",
@@ -140,6 +144,7 @@ mod tests {
         for light in [
             "/v1/status",
             "/v1/accounts/kop1abc",
+            "/v1/signers/kop1abc",
             "/v1/tx/00ff",
             "/v1/genesis",
             "/metrics",
