@@ -4,6 +4,7 @@ use crate::fees::{FeeKind, FeeParty, FeeRule};
 use crate::governance;
 use crate::idempotency;
 use crate::legs::{self, LegKind};
+use crate::merchant_names;
 use crate::rejection::Rejection;
 use crate::settlement;
 use crate::state::{IdempotencyRecord, Overlay, StateRead};
@@ -167,6 +168,9 @@ pub fn execute<B: StateRead + ?Sized>(
         }
         (Action::Approve { proposal }, Signer::Cooperative(coop)) => {
             governance::approve(state, coop, *proposal, ctx.height)
+        }
+        (Action::SetMerchantName { merchant, name }, signer) => {
+            merchant_names::set(state, signer, merchant, name)
         }
         (_, Signer::Member(..)) => Err(Rejection::NotAuthorized(
             "this action must be signed by a cooperative".into(),

@@ -92,6 +92,8 @@ pub enum StateKey {
     /// The commitment to the idempotency records of one day of block time
     /// (days since the Unix epoch).
     IdempotencyDay(u64),
+    /// A merchant's public display name (see [`crate::merchant_names`]).
+    MerchantName(PublicKey),
 }
 
 /// The value stored under a [`StateKey`] (the variant always matches the key).
@@ -107,6 +109,7 @@ pub enum StateValue {
     Proposal(Proposal),
     Idempotency(IdempotencyRecord),
     IdempotencyDay(IdempotencyDay),
+    MerchantName(String),
 }
 
 /// Read access to state; typed getters are provided on top of `get_ref`.

@@ -78,6 +78,11 @@ pub enum Action {
     Propose { action: GovAction },
     /// A validator cooperative approves an open proposal.
     Approve { proposal: u64 },
+    /// A merchant's home cooperative sets (or, with an empty name, removes)
+    /// the merchant's public display name, which wallets show on the
+    /// confirm screen instead of the name printed in a QR code (rules in
+    /// [`crate::merchant_names`]).
+    SetMerchantName { merchant: PublicKey, name: String },
 }
 
 /// Changes to the network itself, executed once approvals reach more than
@@ -221,6 +226,7 @@ impl Transaction {
                 malformed("invalid cooperative id")
             }
             Action::Propose { action } => check_gov_format(action),
+            Action::SetMerchantName { name, .. } => crate::merchant_names::check_name_format(name),
             _ => Ok(()),
         }
     }

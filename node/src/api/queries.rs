@@ -18,6 +18,7 @@ use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::Json;
 use kopnet_consensus::{Hash, PublicKey};
+use kopnet_ledger::state::{StateKey, StateValue};
 use paging::{clamp_limit, parse_position};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -191,8 +192,15 @@ pub async fn account(
 ) -> ApiResult<Json<Value>> {
     let key = parse_address(&address)?;
     let view = committed(&state);
-    let account = blocking(&state, move |node| {
-        node.chain.member(&key).map_err(internal)
+    let (account, merchant_name) = blocking(&state, move |node| {
+        let Some(account) = node.chain.member(&key).map_err(internal)? else {
+            return Ok(None);
+        };
+        let name = node
+            .chain
+            .state_value(&StateKey::MerchantName(key))
+            .map_err(internal)?;
+        Ok(Some((account, name)))
     })
     .await?
     .ok_or_else(|| ApiError::not_found("unknown_account", "no account with this address"))?;
@@ -201,7 +209,14 @@ pub async fn account(
         .as_ref()
         .map(|p| p.tier_limits.cap(account.tier))
         .unwrap_or(0);
-    Ok(Json(account_json(&key.to_address(), &account, cap)))
+    let mut json = account_json(&key.to_address(), &account, cap);
+    // The merchant's public name as its home cooperative set it on the
+    // ledger (null when none): what a wallet shows, never a QR code's name.
+    json["merchant_name"] = match merchant_name {
+        Some(StateValue::MerchantName(name)) => json!(name),
+        _ => Value::Null,
+    };
+    Ok(Json(json))
 }
 
 #[derive(Debug, Deserialize)]

@@ -20,6 +20,7 @@ pub fn action_kind(action: &Action) -> &'static str {
         Action::AcknowledgeSettlement { .. } => "acknowledge_settlement",
         Action::Propose { .. } => "propose",
         Action::Approve { .. } => "approve",
+        Action::SetMerchantName { .. } => "set_merchant_name",
     }
 }
 
@@ -44,7 +45,9 @@ pub fn summarize(
         }
         Action::CashIn { member, amount, .. } => (Some(member.to_address()), Some(*amount)),
         Action::CashOut { amount, .. } => (None, Some(*amount)),
-        Action::RegisterMember { member, .. } => (Some(member.to_address()), None),
+        Action::RegisterMember { member, .. } | Action::SetMerchantName { merchant: member, .. } => {
+            (Some(member.to_address()), None)
+        }
         _ => (None, None),
     };
     TxSummary {

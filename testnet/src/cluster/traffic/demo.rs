@@ -16,6 +16,24 @@ const SETUP_CHUNK_TXS: usize = 128;
 /// How long one setup transaction gets to commit.
 const SETUP_COMMIT_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// Shop names for the demo merchants, in turn.
+const DEMO_MERCHANT_SHOPS: [&str; 6] = [
+    "Warung", "Toko", "Bakso", "Kios", "Apotek", "Bengkel",
+];
+
+/// The public name of a cooperative's `ordinal`-th demo merchant, e.g.
+/// "Warung 1 ksp-sejahtera": at most 25 printable ASCII characters (see
+/// `kopnet_ledger::merchant_names`).
+pub fn demo_merchant_name(coop: &CoopId, ordinal: usize) -> String {
+    let shop = DEMO_MERCHANT_SHOPS
+        .get(ordinal % DEMO_MERCHANT_SHOPS.len())
+        .copied()
+        .unwrap_or("Toko");
+    let mut name = format!("{shop} {} {}", ordinal + 1, coop.as_str());
+    name.truncate(kopnet_ledger::merchant_names::MERCHANT_NAME_BYTES_MAX);
+    name.trim_end().to_string()
+}
+
 /// One cooperative with its key, node and demo accounts.
 #[derive(Debug)]
 pub struct CoopDemo {
@@ -100,7 +118,7 @@ impl Traffic {
     }
 
     /// A cooperative's setup: register each member (and mint its opening
-    /// balance) and each merchant.
+    /// balance) and each merchant (and set its public name).
     fn setup_plan(&self, coop: &CoopDemo) -> Vec<Action> {
         let mut actions = Vec::new();
         for &index in coop.members.iter().chain(&coop.merchants) {
@@ -112,7 +130,15 @@ impl Traffic {
                 (AccountKind::Member, KycTier::Registered)
             };
             actions.push(Action::RegisterMember { member, kind, tier });
-            if !merchant {
+            if merchant {
+                // Its public name on the ledger, so wallets paying it show
+                // the cooperative's name for it, not only the QR code's.
+                let ordinal = coop.merchants.iter().position(|&m| m == index).unwrap_or(0);
+                actions.push(Action::SetMerchantName {
+                    merchant: member,
+                    name: demo_merchant_name(&coop.id, ordinal),
+                });
+            } else {
                 actions.push(Action::Mint {
                     member,
                     amount: OPENING_BALANCE,
