@@ -379,6 +379,7 @@ async function confirmScreen(action, rows, { amount = null, warning = null } = {
   } catch (e) {
     return fail(reason(e.code, e.message));
   }
+  const pinNeeded = amount != null && (await guard.needsPin(amount));
   show("confirm");
   state.action = action;
   const details = $("confirm-details");
@@ -388,7 +389,7 @@ async function confirmScreen(action, rows, { amount = null, warning = null } = {
   }
   $("confirm-name-warning").textContent = warning ?? "";
   $("confirm-name-warning").hidden = !warning;
-  state.pinNeeded = amount != null && (await guard.needsPin(amount));
+  state.pinNeeded = pinNeeded;
   $("pin-row").hidden = !(quote.ok && state.pinNeeded);
   $("confirm-error").hidden = quote.ok;
   if (!quote.ok) $("confirm-error").textContent = reason(quote.result?.code, quote.result?.message);

@@ -787,7 +787,7 @@ mod tests {
         );
         // A second name (or city) in the language template.
         assert_eq!(
-            kind_and_field(&code_with(&full, &[("64", "0002ID0113Warung Palsu")])),
+            kind_and_field(&code_with(&full, &[("64", "0002ID0112Warung Palsu")])),
             ("conflicting_field".into(), Some("64.01".into()))
         );
         assert_eq!(
