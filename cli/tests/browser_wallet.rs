@@ -176,7 +176,7 @@ fn phone_wallet_pays_a_merchant_at_another_cooperative() {
     let address = page_makes_a_key_and_shows_it_for_registration(&scene);
     teller_registers_and_mints_for_the_page_key(&scene, &address);
     let mut merchant = merchant_is_registered_at_another_cooperative(&scene);
-    merchant_cooperative_sets_the_merchant_name(&scene, &merchant);
+    merchant_cooperative_sets_the_merchant_name(&scene, &mut merchant);
     minted_balance_arrives_on_the_page_live(&scene);
     // 3. Pay the merchant through the page.
     too_large_a_payment_is_refused_with_the_reason_in_words(&scene, &merchant);
@@ -234,16 +234,23 @@ fn selftest_passes_against_the_rust_vectors(scene: &Scene) {
 fn page_makes_a_key_and_shows_it_for_registration(scene: &Scene) -> String {
     let browser = &scene.browser;
     browser.goto(&scene.url(scene.payer_node, "/wallet"));
+    browser.wait("the setup screen", Duration::from_secs(15), |b| {
+        b.visible("#setup-pass").then_some(())
+    });
     browser.type_into("#setup-pass", "pendek");
     browser.type_into("#setup-pass2", "pendek");
     browser.type_into("#setup-pin", PIN);
     browser.click("#create-key");
-    browser.wait("the short-passphrase message", Duration::from_secs(10), |b| {
-        b.visible("#error")
-            .then(|| b.text("#error"))
-            .flatten()
-            .filter(|t| t.contains("minimal 8"))
-    });
+    browser.wait(
+        "the short-passphrase message",
+        Duration::from_secs(10),
+        |b| {
+            b.visible("#error")
+                .then(|| b.text("#error"))
+                .flatten()
+                .filter(|t| t.contains("minimal 8"))
+        },
+    );
     browser.type_into("#setup-pass", PASSPHRASE);
     browser.type_into("#setup-pass2", PASSPHRASE);
     browser.click("#create-key");
@@ -285,9 +292,9 @@ fn wallet_key_is_not_exportable(scene: &Scene, address: &str) {
         let refused = refused.as_str().unwrap();
         assert!(!refused.ends_with(": exported"), "{refused}");
     }
-    let status = scene.browser.js(
-        "return document.querySelector('#key-status') ? 'present' : 'missing';",
-    );
+    let status = scene
+        .browser
+        .js("return document.querySelector('#key-status') ? 'present' : 'missing';");
     assert_eq!(status, "present");
 }
 
@@ -357,7 +364,7 @@ fn merchant_is_registered_at_another_cooperative(scene: &Scene) -> Merchant {
 
 /// The merchant's cooperative gives the merchant its public name on the
 /// ledger with the CLI; the account API returns it.
-fn merchant_cooperative_sets_the_merchant_name(scene: &Scene, merchant: &Merchant) {
+fn merchant_cooperative_sets_the_merchant_name(scene: &Scene, merchant: &mut Merchant) {
     let coop_key = scene.coop_key_file(&scene.merchant_coop);
     let node_url = scene.cluster.nodes[scene.merchant_node].api.clone();
     cli(&[
@@ -375,10 +382,15 @@ fn merchant_cooperative_sets_the_merchant_name(scene: &Scene, merchant: &Merchan
     let account = wait_for("the merchant name via API", Duration::from_secs(15), || {
         scene
             .cluster
-            .get(scene.payer_node, &format!("/v1/accounts/{}", merchant.address))
+            .get(
+                scene.payer_node,
+                &format!("/v1/accounts/{}", merchant.address),
+            )
             .filter(|a| a["merchant_name"] == MERCHANT_NAME)
     });
     assert_eq!(account["kind"], "merchant");
+    // The CLI used the cooperative's next nonce.
+    merchant.teller.nonce += 1;
 }
 
 /// A payment-request QR payload to the merchant, as its node renders it.
@@ -409,9 +421,15 @@ fn qr_with_another_name_shows_the_ledger_name_and_a_warning(scene: &Scene, merch
     browser.type_into("#pay-amount", "");
     browser.type_into("#pay-to", &payload);
     browser.click("#pay-next");
-    let to = browser.wait("the payee on the confirm screen", Duration::from_secs(15), |b| {
-        b.visible("#confirm-go").then(|| b.text("#confirm-to")).flatten()
-    });
+    let to = browser.wait(
+        "the payee on the confirm screen",
+        Duration::from_secs(15),
+        |b| {
+            b.visible("#confirm-go")
+                .then(|| b.text("#confirm-to"))
+                .flatten()
+        },
+    );
     let note = browser.text("#confirm-to-note").unwrap_or_default();
     let warning = browser.wait("the name warning", Duration::from_secs(5), |b| {
         b.visible("#confirm-name-warning")
@@ -422,7 +440,10 @@ fn qr_with_another_name_shows_the_ledger_name_and_a_warning(scene: &Scene, merch
     assert!(to.starts_with(MERCHANT_NAME), "{to}");
     assert!(!to.contains("Palsu"), "{to}");
     assert!(note.contains(&scene.merchant_coop), "{note}");
-    assert!(warning.contains("Toko Emas Palsu") && warning.contains(MERCHANT_NAME), "{warning}");
+    assert!(
+        warning.contains("Toko Emas Palsu") && warning.contains(MERCHANT_NAME),
+        "{warning}"
+    );
     browser.screenshot(&scene.shots.join("wallet-name-mismatch.png"));
     browser.click("section[data-view=confirm] button.back");
 }
@@ -444,11 +465,15 @@ fn qr_with_a_field_twice_is_refused(scene: &Scene, merchant: &Merchant) {
     browser.click("#nav-pay");
     browser.type_into("#pay-amount", "");
     browser.type_into("#pay-to", &twice);
-    let why = browser.wait("the refusal on the pay screen", Duration::from_secs(10), |b| {
-        b.attr("#pay-merchant", "data-state")
-            .filter(|s| s == "refused")
-            .and_then(|_| b.text("#pay-merchant"))
-    });
+    let why = browser.wait(
+        "the refusal on the pay screen",
+        Duration::from_secs(10),
+        |b| {
+            b.attr("#pay-merchant", "data-state")
+                .filter(|s| s == "refused")
+                .and_then(|_| b.text("#pay-merchant"))
+        },
+    );
     println!("QR with a field twice: {why}");
     assert!(why.contains("ganda"), "{why}");
     browser.type_into("#pay-amount", "10.000");
@@ -457,7 +482,10 @@ fn qr_with_a_field_twice_is_refused(scene: &Scene, merchant: &Merchant) {
         b.visible("#error").then(|| b.text("#error")).flatten()
     });
     assert!(error.contains("ditolak"), "{error}");
-    assert!(!browser.visible("#confirm-go"), "a refused code reaches no confirm screen");
+    assert!(
+        !browser.visible("#confirm-go"),
+        "a refused code reaches no confirm screen"
+    );
     browser.type_into("#pay-to", "");
     browser.click("section[data-view=pay] button.back");
 }
@@ -478,7 +506,8 @@ fn pin_threshold_is_lowered_with_the_pin(scene: &Scene) {
     browser.type_into("#threshold-pin", "000000");
     browser.click("#threshold-save");
     browser.wait("the wrong PIN", Duration::from_secs(15), |b| {
-        b.attr("#threshold-msg", "data-state").filter(|s| s == "wrong")
+        b.attr("#threshold-msg", "data-state")
+            .filter(|s| s == "wrong")
     });
     browser.type_into("#threshold-pin", PIN);
     browser.click("#threshold-save");
@@ -577,14 +606,20 @@ fn payment_from_a_qr_payload_shows_the_fee_and_commits(
             .flatten()
     });
     assert!(why.contains("PIN"), "{why}");
-    assert!(!browser.visible("#tx-status"), "nothing is sent without the PIN");
+    assert!(
+        !browser.visible("#tx-status"),
+        "nothing is sent without the PIN"
+    );
     browser.type_into("#confirm-pin", "135790");
     browser.click("#confirm-go");
     let why = browser.wait("the wrong-PIN message", Duration::from_secs(15), |b| {
         b.text("#confirm-error").filter(|t| t.contains("PIN salah"))
     });
     println!("wrong PIN on the confirm screen: {why}");
-    assert!(!browser.visible("#tx-status"), "nothing is sent with a wrong PIN");
+    assert!(
+        !browser.visible("#tx-status"),
+        "nothing is sent with a wrong PIN"
+    );
     browser.type_into("#confirm-pin", PIN);
     browser.click("#confirm-go");
     let status = browser.wait("the payment to commit", Duration::from_secs(30), |b| {

@@ -56,8 +56,16 @@ fn only_the_home_cooperative_names_only_its_merchants() {
         (warung, set(warung, "Warung Saya"), "not_authorized"),
         (ani, set(warung, "Warung Ani"), "not_authorized"),
         // Member names stay off the ledger.
-        (coop("pasar-makmur"), set(ani, "Ani Lestari"), "invalid_action"),
-        (coop("pasar-makmur"), set(stranger, "Toko"), "unknown_account"),
+        (
+            coop("pasar-makmur"),
+            set(ani, "Ani Lestari"),
+            "invalid_action",
+        ),
+        (
+            coop("pasar-makmur"),
+            set(stranger, "Toko"),
+            "unknown_account",
+        ),
     ];
     for (signer, action, code) in refused {
         let root = h.ledger.state_root();

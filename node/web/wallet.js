@@ -301,6 +301,7 @@ function randomId() {
 }
 
 async function payNext() {
+  resetConfirm();
   const text = $("pay-to").value.trim();
   const p = readPayee(text);
   if (!p) {
@@ -362,10 +363,8 @@ async function cashOutNext() {
 
 const money = (v) => (v == null ? "—" : rupiah(v));
 
-/** `amount`: what leaves the wallet (the PIN is asked above the
- * threshold); `warning`: shown above the buttons (a name mismatch). */
-async function confirmScreen(action, rows, { amount = null, warning = null } = {}) {
-  // Never show a previous confirmation while the new quote is on its way.
+/** Never show a previous confirmation while a new one is being prepared. */
+function resetConfirm() {
   $("confirm-details").replaceChildren();
   $("confirm-name-warning").hidden = true;
   $("pin-row").hidden = true;
@@ -373,6 +372,12 @@ async function confirmScreen(action, rows, { amount = null, warning = null } = {
   $("tx-status").hidden = true;
   delete $("tx-status").dataset.state;
   delete $("tx-status").dataset.hash;
+}
+
+/** `amount`: what leaves the wallet (the PIN is asked above the
+ * threshold); `warning`: shown above the buttons (a name mismatch). */
+async function confirmScreen(action, rows, { amount = null, warning = null } = {}) {
+  resetConfirm();
   let quote;
   try {
     quote = await api.post("/v1/quote", { signer: state.key.address, action });

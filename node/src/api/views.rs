@@ -45,9 +45,10 @@ pub fn summarize(
         }
         Action::CashIn { member, amount, .. } => (Some(member.to_address()), Some(*amount)),
         Action::CashOut { amount, .. } => (None, Some(*amount)),
-        Action::RegisterMember { member, .. } | Action::SetMerchantName { merchant: member, .. } => {
-            (Some(member.to_address()), None)
-        }
+        Action::RegisterMember { member, .. }
+        | Action::SetMerchantName {
+            merchant: member, ..
+        } => (Some(member.to_address()), None),
         _ => (None, None),
     };
     TxSummary {

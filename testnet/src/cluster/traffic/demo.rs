@@ -17,9 +17,7 @@ const SETUP_CHUNK_TXS: usize = 128;
 const SETUP_COMMIT_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Shop names for the demo merchants, in turn.
-const DEMO_MERCHANT_SHOPS: [&str; 6] = [
-    "Warung", "Toko", "Bakso", "Kios", "Apotek", "Bengkel",
-];
+const DEMO_MERCHANT_SHOPS: [&str; 6] = ["Warung", "Toko", "Bakso", "Kios", "Apotek", "Bengkel"];
 
 /// The public name of a cooperative's `ordinal`-th demo merchant, e.g.
 /// "Warung 1 ksp-sejahtera": at most 25 printable ASCII characters (see
@@ -193,5 +191,29 @@ impl Traffic {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::demo_merchant_name;
+    use kopnet_ledger::merchant_names::check_name_format;
+    use kopnet_ledger::testkit::DEMO_COOPERATIVES;
+    use kopnet_ledger::CoopId;
+
+    /// Every demo merchant's name passes the ledger's format rule (the
+    /// setup would otherwise stop at a malformed transaction).
+    #[test]
+    fn demo_merchant_names_are_valid_ledger_names() {
+        for (slug, _) in DEMO_COOPERATIVES {
+            let coop = CoopId::new(slug).unwrap();
+            for ordinal in 0..20 {
+                let name = demo_merchant_name(&coop, ordinal);
+                assert_eq!(check_name_format(&name), Ok(()), "{name:?}");
+                assert!(!name.is_empty());
+            }
+        }
+        let long = CoopId::new("koperasi-panjang").unwrap();
+        assert_eq!(demo_merchant_name(&long, 0), "Warung 1 koperasi-panjang");
     }
 }
