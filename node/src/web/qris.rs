@@ -51,10 +51,10 @@
 //!    says both "the payer types the amount" and "the amount is fixed"
 //!    leaves the payer unsure what the merchant asked for.
 //! 10. 64 (merchant information in another language, optional) is split
-//!    like a template (duplicates refused); its `01` (name) and `02`
-//!    (city), when present, must equal 59 and 60 (`conflicting_field`
-//!    `64.01`, `64.02`): one code names one payee, never a second name
-//!    that some wallet might show instead.
+//!     like a template (duplicates refused); its `01` (name) and `02`
+//!     (city), when present, must equal 59 and 60 (`conflicting_field`
+//!     `64.01`, `64.02`): one code names one payee, never a second name
+//!     that some wallet might show instead.
 //!
 //! Other fields are not interpreted.
 
