@@ -206,6 +206,9 @@ fn phone_wallet_pays_a_merchant_at_another_cooperative() {
     explorer_views_render_and_switch_to_english(&scene);
     // 6. Backup and restore.
     encrypted_backup_restores_through_the_page(&scene, &address);
+    // 7. A wallet made before issue 16 (extractable key, no PIN, no stored
+    // backup) is secured once: PIN, backup, non-extractable key.
+    wallet_from_before_issue_16_is_secured_once(&scene);
     println!("browser test done in {:?}", started.elapsed());
 }
 
@@ -1158,6 +1161,43 @@ fn encrypted_backup_restores_through_the_page(scene: &Scene, address: &str) {
     assert_eq!(browser.text("#my-address").as_deref(), Some(address));
     // Restored non-extractable too.
     wallet_key_is_not_exportable(scene, address);
+}
+
+/// A wallet stored the way the page stored keys before issue 16 (an
+/// extractable CryptoKey and its address, nothing else): on opening, the
+/// page asks once for a PIN and a backup passphrase, makes the backup and
+/// re-imports the key non-extractable; the address stays the same.
+fn wallet_from_before_issue_16_is_secured_once(scene: &Scene) {
+    let browser = &scene.browser;
+    let address = browser.js_async(
+        "(async () => { \
+           const k = await import('/static/keys.js'); \
+           const a = await import('/static/address.js'); \
+           await k.forget(); \
+           const pair = await crypto.subtle.generateKey({ name: 'Ed25519' }, true, ['sign', 'verify']); \
+           const pub = new Uint8Array(await crypto.subtle.exportKey('raw', pair.publicKey)); \
+           const address = a.toAddress(pub); \
+           const db = await new Promise((ok, no) => { const r = indexedDB.open('kopnet-wallet', 1); \
+             r.onupgradeneeded = () => r.result.createObjectStore('keys'); \
+             r.onsuccess = () => ok(r.result); r.onerror = () => no(r.error); }); \
+           await new Promise((ok, no) => { const t = db.transaction('keys', 'readwrite'); \
+             t.objectStore('keys').put({ privateKey: pair.privateKey, address, saved: Date.now() }, 'main'); \
+             t.oncomplete = ok; t.onerror = () => no(t.error); }); \
+           db.close(); done(address); })().catch((e) => done('error: ' + e));",
+    );
+    let address = address.as_str().unwrap().to_string();
+    assert!(address.starts_with("kop"), "{address}");
+    browser.goto(&scene.url(scene.payer_node, "/wallet"));
+    browser.wait("the secure screen", Duration::from_secs(15), |b| {
+        b.visible("#secure-go").then_some(())
+    });
+    browser.type_into("#secure-pass", PASSPHRASE);
+    browser.type_into("#secure-pin", PIN);
+    browser.click("#secure-go");
+    browser.wait("the secured wallet", Duration::from_secs(30), |b| {
+        b.text("#my-address").filter(|a| *a == address)
+    });
+    wallet_key_is_not_exportable(scene, &address);
 }
 
 /// A validator that double-signs: its node is restarted with
