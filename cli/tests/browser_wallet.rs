@@ -16,9 +16,11 @@
 //!    then pay the merchant from its payment-request QR payload (fee shown
 //!    before confirming, the PIN asked: refused without it and when wrong),
 //!    watch it commit; both balances change on the pages (wallet and
-//!    explorer) and through the API. Then a payment request (receive), a
-//!    cash-out at another cooperative's counter, and the encrypted backup
-//!    made at creation restored through the page.
+//!    explorer) and through the API. A recovery or key rotation reported by
+//!    the account API shows as a warning. Then a payment request (receive),
+//!    a cash-out at another cooperative's counter, the encrypted backup
+//!    made at creation restored through the page, and a wallet stored
+//!    before issue 16 secured once.
 //! 3. The explorer: transaction; the teller's counter view of the agent
 //!    cooperative, which shows the page's cash-out and then, live, a cash-in;
 //!    cooperatives (volume = on-us + cross, cross share of its own volume);
@@ -185,6 +187,7 @@ fn phone_wallet_pays_a_merchant_at_another_cooperative() {
     pin_threshold_is_lowered_with_the_pin(&scene);
     let payment = payment_from_a_qr_payload_shows_the_fee_and_commits(&scene, &merchant);
     balances_change_through_the_api_and_on_the_wallet(&scene, &address, &merchant, &payment);
+    recovery_or_rotation_elsewhere_shows_a_warning(&scene, &merchant);
     // 4. Receive, 5. cash-out at another cooperative's counter.
     payment_request_is_a_checked_emvco_qr(&scene, &address);
     let cash_out = cash_out_at_another_counter_shows_its_fee_and_commits(&scene, &address);
@@ -662,6 +665,61 @@ fn balances_change_through_the_api_and_on_the_wallet(
         Duration::from_secs(15),
         |b| b.attr("#balance", "data-value").filter(|v| v == "75000"),
     );
+}
+
+/// A recovery or key rotation started elsewhere shows on the home screen.
+/// The account API gains `key` and `recovery` with key rotation (issue 16,
+/// another part); until then this step puts them into the page's view of
+/// the account (the page's `fetch` answers with the fields added), which
+/// is what the wallet reads either way.
+fn recovery_or_rotation_elsewhere_shows_a_warning(scene: &Scene, merchant: &Merchant) {
+    let browser = &scene.browser;
+    let other = &merchant.address;
+    let patch = |fields: &str| {
+        browser.js(&format!(
+            "window.__fetch = window.__fetch ?? window.fetch; \
+             window.fetch = async (path, opts) => {{ \
+               const r = await window.__fetch(path, opts); \
+               if (typeof path !== 'string' || !/^\\/v1\\/accounts\\/kop[^/?]+$/.test(path) || !r.ok) return r; \
+               const j = await r.json(); Object.assign(j, {fields}); \
+               return new Response(JSON.stringify(j), {{ status: 200, headers: {{ 'content-type': 'application/json' }} }}); }}; \
+             return true;"
+        ));
+        // Back home through another screen: the home screen reads the account again.
+        browser.click("#nav-receive");
+        browser.click("section[data-view=receive] button.back");
+    };
+    patch(&format!(
+        "{{ recovery: {{ new_key: '{other}', effective_at_ms: 1767225600000, started_by: '{}' }} }}",
+        scene.payer_coop
+    ));
+    let warning = browser.wait("the recovery warning", Duration::from_secs(15), |b| {
+        b.attr("#key-warning", "data-kind")
+            .filter(|k| k == "recovery")
+            .and_then(|_| b.text("#key-warning"))
+    });
+    println!("recovery started elsewhere: {warning}");
+    assert!(warning.contains(&scene.payer_coop), "{warning}");
+    assert!(warning.contains("WIB"), "{warning}");
+    assert!(
+        browser.visible("#nav-pay"),
+        "the old key still pays during the wait"
+    );
+    browser.screenshot(&scene.shots.join("wallet-recovery-warning.png"));
+    patch(&format!("{{ key: '{other}' }}"));
+    let warning = browser.wait("the rotation warning", Duration::from_secs(15), |b| {
+        b.attr("#key-warning", "data-kind")
+            .filter(|k| k == "rotated")
+            .and_then(|_| b.text("#key-warning"))
+    });
+    println!("key changed elsewhere: {warning}");
+    assert!(!browser.visible("#nav-pay"), "a replaced key cannot pay");
+    browser.js("window.fetch = window.__fetch; return true;");
+    browser.click("#nav-receive");
+    browser.click("section[data-view=receive] button.back");
+    browser.wait("no warning", Duration::from_secs(15), |b| {
+        (!b.visible("#key-warning") && b.visible("#nav-pay")).then_some(())
+    });
 }
 
 /// Receive: a payment request as an EMVCo QR code, checked by the server.
