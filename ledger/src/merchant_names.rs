@@ -13,9 +13,12 @@
 //!   A merchant's name is public business data, like the name over a shop
 //!   door; a *member's* name is personal data and never goes on the ledger
 //!   (every node and every observer can read the whole state);
-//! - only the merchant's home cooperative may set or clear it
-//!   (`not_authorized` for any other signer), and the merchant must exist
-//!   (`unknown_account`) and be a merchant (`invalid_action`);
+//! - only the merchant's home cooperative may set or clear it, signing with
+//!   its cooperative key, and only for a merchant. Checked in this order:
+//!   a signer that is not a cooperative is `not_authorized`; a merchant
+//!   address without an account is `unknown_account`; a cooperative that is
+//!   not the account's home is `not_authorized`; a member (not merchant)
+//!   account is `invalid_action`;
 //! - the name is 1 to [`MERCHANT_NAME_BYTES_MAX`] characters of printable
 //!   ASCII without leading or trailing spaces (`malformed` otherwise, before
 //!   the transaction reaches a block): the same alphabet and length as the
