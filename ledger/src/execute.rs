@@ -4,6 +4,7 @@ use crate::fees::{FeeKind, FeeParty, FeeRule};
 use crate::governance;
 use crate::idempotency;
 use crate::legs::{self, LegKind};
+use crate::merchant_names;
 use crate::rejection::Rejection;
 use crate::settlement;
 use crate::state::{IdempotencyRecord, Overlay, StateRead};
@@ -243,6 +244,9 @@ pub fn execute<B: StateRead + ?Sized>(
                 node_key: *node_key,
             };
             crate::node_keys::rotate(state, coop, rotation, ctx.time_ms)
+        }
+        (Action::SetMerchantName { merchant, name }, signer) => {
+            merchant_names::set(state, signer, merchant, name)
         }
         (_, Signer::Member(..)) => Err(Rejection::NotAuthorized(
             "this action must be signed by a cooperative".into(),

@@ -30,6 +30,8 @@
 //! * [`proposal`], [`settlement_window`]: the records those two keep in the
 //!   state, in modules of their own so that [`state`] stores them without
 //!   importing the rules that change them (the modules form no cycle).
+//! * [`merchant_names`]: merchants' public display names, set by their
+//!   home cooperative (what the wallet shows instead of a QR code's name).
 //! * [`rejection`]: typed, precedence-ordered reason codes.
 //! * [`commitment`]: incrementally updated Merkle state root with proofs.
 //! * [`block`], [`ledger`]: blocks and their atomic application.
@@ -75,6 +77,7 @@ pub mod ledger;
 pub mod legs;
 pub mod node_keys;
 pub mod member_keys;
+pub mod merchant_names;
 pub mod proposal;
 pub mod recovery;
 pub mod rejection;

@@ -117,6 +117,8 @@ pub enum StateKey {
     RecoveryLog(u64),
     /// The recovery log's next sequence number.
     RecoveryStats,
+    /// A merchant's public display name (see [`crate::merchant_names`]).
+    MerchantName(PublicKey),
 }
 
 /// The value stored under a [`StateKey`] (the variant always matches the key).
@@ -143,6 +145,7 @@ pub enum StateValue {
     RecoveryKey(PublicKey),
     RecoveryLog(crate::role_records::RecoveryRecord),
     RecoveryStats(crate::role_records::RecoveryStats),
+    MerchantName(String),
 }
 
 /// Read access to state; typed getters are provided on top of `get_ref`.

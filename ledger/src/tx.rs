@@ -108,6 +108,11 @@ pub enum Action {
     /// Cancel `member`'s pending recovery: signed by the account's current
     /// key, or by its home cooperative (its key or a teller).
     CancelRecovery { member: PublicKey },
+    /// A merchant's home cooperative sets (or, with an empty name, removes)
+    /// the merchant's public display name, which wallets show on the
+    /// confirm screen instead of the name printed in a QR code (rules in
+    /// [`crate::merchant_names`]).
+    SetMerchantName { merchant: PublicKey, name: String },
 }
 
 /// Changes to the network itself, executed once approvals reach more than
@@ -264,6 +269,7 @@ impl Transaction {
             Action::AddTeller {
                 name, daily_limit, ..
             } => crate::tellers::check_format(name, *daily_limit),
+            Action::SetMerchantName { name, .. } => crate::merchant_names::check_name_format(name),
             _ => Ok(()),
         }
     }

@@ -105,6 +105,7 @@ async function accountView(address) {
   main.replaceChildren(
     card(t("account"), kv([
       ["", el("span", { class: "mono" }, acc.address)],
+      ...(acc.merchant_name ? [[t("merchant_name_ledger"), acc.merchant_name]] : []),
       [t("balance"), money(acc.balance)],
       [t("home_coop"), acc.home], [t("kind"), word("acct_", acc.kind)], [t("status"), word("acct_", acc.status)],
       [t("tier"), word("tier_", acc.tier)], [t("balance_cap"), money(acc.balance_cap)], [t("nonce"), acc.nonce],

@@ -94,6 +94,7 @@ export function parse(payload) {
   const want = crc16(body).toString(16).toUpperCase().padStart(4, "0");
   if (p.slice(-4).toUpperCase() !== want) throw new QrisError("bad_crc");
   const map = fields(body.slice(0, -4), null);
+  if (map.has("63")) throw new QrisError("duplicate_field", "63");
   const [first] = map;
   if (!first || first[0] !== "00" || first[1] !== "01") throw new QrisError("bad_field", "00");
   const to = kopnetPayee(map);
@@ -112,5 +113,17 @@ export function parse(payload) {
   let reference = null;
   if (map.has("62")) reference = fields(map.get("62"), "62").get("05") ?? null;
   if (reference !== null && reference.length > 25) throw new QrisError("bad_field", "62");
+  // Rule 9: the point of initiation agrees with the amount.
+  if (map.has("01")) {
+    const initiation = map.get("01");
+    if (initiation !== "11" && initiation !== "12") throw new QrisError("bad_field", "01");
+    if ((initiation === "12") !== (amount !== null)) throw new QrisError("conflicting_field", "01");
+  }
+  // Rule 10: no second name or city in the language template.
+  if (map.has("64")) {
+    const language = fields(map.get("64"), "64");
+    if (language.has("01") && language.get("01") !== name) throw new QrisError("conflicting_field", "64.01");
+    if (language.has("02") && language.get("02") !== city) throw new QrisError("conflicting_field", "64.02");
+  }
   return { to, amount, name, city, mcc: map.get("52"), reference };
 }

@@ -6,7 +6,7 @@
 // `node --test node/web/test/`.
 import { fromAddress, isAddress, toAddress } from "./address.js";
 import { encodeBody, encodeTx, fromHex, signingBytes, toHex, txHash } from "./codec.js";
-import { exportBackup, fromSeed, importBackup, sign } from "./keys.js";
+import { create, fromSeed, importBackup, sign } from "./keys.js";
 import { encode as qrisEncode, parse as qrisParse } from "./qris.js";
 import { parseRupiah, rupiah } from "./format.js";
 
@@ -102,14 +102,32 @@ export async function runChecks(v, qrisCorpus) {
   for (const a of v.bad_addresses) check(`bad address ${a} refused`, !isAddress(a), "accepted");
   eq("rupiah format", rupiah(25000), "Rp25.000");
   eq("rupiah parse", parseRupiah("Rp25.000"), 25000);
-  if (keys.ani) {
+  // The wallet's key is made with its backup and is non-extractable; the
+  // backup restores it non-extractable too, and it signs byte-identically.
+  const ani = v.keys.find((k) => k.name === "ani");
+  if (ani && keys.ani) {
     try {
-      const backup = await exportBackup(keys.ani, "kata sandi rahasia", 2000);
-      const back = await importBackup(backup, "kata sandi rahasia");
-      eq("backup round trip", back.address, keys.ani.address);
+      const made = await create("kata sandi rahasia", { seed: fromHex(ani.seed_hex), iterations: 2000 });
+      eq("key made with its backup", made.address, ani.address);
+      eq("new key is not extractable", made.privateKey.extractable, false);
+      let exported = "exported";
+      try { await crypto.subtle.exportKey("pkcs8", made.privateKey); } catch { exported = "refused"; }
+      eq("exportKey refuses the new key", exported, "refused");
+      const back = await importBackup(made.backup, "kata sandi rahasia");
+      eq("backup round trip", back.address, ani.address);
+      eq("restored key is not extractable", back.privateKey.extractable, false);
+      const t = v.txs.find((x) => x.signer === "ani");
+      if (t) eq("restored key signs like the vectors", toHex(await sign(back, fromHex(t.signing_bytes_hex))), t.signature_hex);
       let err = null;
-      try { await importBackup(backup, "salah"); } catch (e) { err = e.message; }
+      try { await importBackup(made.backup, "salah"); } catch (e) { err = e.message; }
       eq("backup wrong passphrase", err, "wrong_passphrase");
+      // A backup whose address was changed is refused (AES-GCM binds it).
+      const other = v.keys.find((k) => k.name !== "ani");
+      if (other) {
+        err = null;
+        try { await importBackup(made.backup.replace(ani.address, other.address), "kata sandi rahasia"); } catch (e) { err = e.message; }
+        eq("backup with another address refused", err, "wrong_passphrase");
+      }
     } catch (e) {
       check("backup round trip", false, e);
     }

@@ -1,9 +1,9 @@
 // Offline shell: the wallet and explorer pages and their static files are
 // cached; API calls always go to the network (balances are never stale).
-const CACHE = "kopnet-shell-v2";
+const CACHE = "kopnet-shell-v3";
 const SHELL = [
   "/wallet", "/explorer", "/static/app.css", "/static/icon.svg", "/static/manifest.json",
-  "/static/blake3.js", "/static/address.js", "/static/codec.js", "/static/keys.js", "/static/i18n.js",
+  "/static/blake3.js", "/static/address.js", "/static/codec.js", "/static/keys.js", "/static/guard.js", "/static/payee.js", "/static/i18n.js",
   "/static/format.js", "/static/api.js", "/static/qris.js", "/static/wallet.js", "/static/explorer.js",
   "/static/ui.js", "/static/charts.js", "/static/counter.js",
 ];

@@ -1,13 +1,18 @@
-// The phone wallet. Keys stay here: the page generates an Ed25519 key with
-// WebCrypto, keeps it in IndexedDB, encodes transactions with codec.js (the
+// The phone wallet. Keys stay here: the page makes an Ed25519 key and its
+// encrypted backup together, keeps the key as a non-extractable WebCrypto
+// key in IndexedDB (keys.js), encodes transactions with codec.js (the
 // ledger's exact bytes) and signs them locally; the node only sees signed
-// transactions. Every screen is a <section data-view>.
+// transactions. A PIN guards payments above a threshold (guard.js); the
+// payee's name comes from the ledger (payee.js). Every screen is a
+// <section data-view>.
 import * as api from "./api.js";
 import { isAddress } from "./address.js";
 import { encodeBody, encodeTx, signingBytes, toBase64 } from "./codec.js";
 import { el, parseRupiah, rupiah, short } from "./format.js";
-import { apply, reason, t, toggle } from "./i18n.js";
+import * as guard from "./guard.js";
+import { apply, lang, reason, t, toggle } from "./i18n.js";
 import * as keys from "./keys.js";
+import * as payee from "./payee.js";
 import * as qris from "./qris.js";
 
 const $ = (id) => document.getElementById(id);
@@ -45,20 +50,31 @@ async function start() {
     state.key = null;
   }
   if (!state.key) return show("setup");
+  if ("serviceWorker" in navigator) navigator.serviceWorker.register("/sw.js").catch(() => {});
+  if (!state.key.backup || !(await guard.isPinSet())) return goSecure();
   goHome();
   goLive();
-  if ("serviceWorker" in navigator) navigator.serviceWorker.register("/sw.js").catch(() => {});
 }
 
+/** A new key: its backup passphrase (twice) and the payment PIN first; the
+ * encrypted backup is made with the key and downloaded at once. */
 async function createKey() {
+  const pass = $("setup-pass").value;
+  const pin = $("setup-pin").value;
+  if (pass.length < 8) return fail(t("passphrase_short"));
+  if (pass !== $("setup-pass2").value) return fail(t("passphrase_mismatch"));
+  if (!guard.validPin(pin)) return fail(t("pin_bad"));
   $("create-key").disabled = true;
   try {
-    state.key = await keys.generate();
-    await keys.save(state.key);
-  } catch (e) {
+    const key = await keys.create(pass);
+    await guard.setPin(pin);
+    await keys.save(key);
+    state.key = key;
+  } catch {
     $("create-key").disabled = false;
     return show("unsupported");
   }
+  downloadBackup();
   goHome();
   goLive();
 }
@@ -66,11 +82,43 @@ async function createKey() {
 async function restoreKey() {
   const file = $("restore-file").files[0];
   if (!file) return fail(t("bad_backup"));
+  const pin = $("restore-pin").value;
+  if (!guard.validPin(pin)) return fail(t("pin_bad"));
   try {
     state.key = await keys.importBackup(await file.text(), $("restore-pass").value);
-    await keys.save(state.key);
   } catch (e) {
     return fail(t(e.message === "wrong_passphrase" ? "wrong_passphrase" : "bad_backup"));
+  }
+  await guard.setPin(pin);
+  await keys.save(state.key);
+  goHome();
+  goLive();
+}
+
+/** A wallet made before the PIN and the backup-at-creation: set them once
+ * (the key is made non-extractable on the way, see keys.migrate). */
+function goSecure() {
+  show("secure");
+  $("secure-pass").hidden = $("secure-pass").labels[0].hidden = !!state.key.backup;
+}
+
+async function secureWallet() {
+  const pin = $("secure-pin").value;
+  if (!guard.validPin(pin)) return fail(t("pin_bad"));
+  $("secure-go").disabled = true;
+  try {
+    if (!state.key.backup) {
+      const pass = $("secure-pass").value;
+      if (pass.length < 8) return fail(t("passphrase_short"));
+      state.key = await keys.migrate(state.key, pass);
+      await keys.save(state.key);
+      downloadBackup();
+    }
+    await guard.setPin(pin);
+  } catch (e) {
+    return fail(String(e.message ?? e));
+  } finally {
+    $("secure-go").disabled = false;
   }
   goHome();
   goLive();
@@ -105,7 +153,8 @@ async function refresh() {
   $("balance").textContent = registered ? rupiah(state.account.balance) : "—";
   $("balance").dataset.value = registered ? String(state.account.balance) : "";
   $("home-coop").textContent = registered ? coopName(state.account.home) : "—";
-  $("nav-pay").disabled = $("nav-cashout").disabled = !registered;
+  const lost = keyWarning() === "rotated";
+  $("nav-pay").disabled = $("nav-cashout").disabled = !registered || lost;
   state.history = [];
   if (registered) {
     try {
@@ -114,6 +163,37 @@ async function refresh() {
   }
   renderHistory();
   if (!state.coops.length) loadCoops().then(() => { if (state.account) $("home-coop").textContent = coopName(state.account.home); });
+}
+
+const wib = (ms) =>
+  `${new Date(ms).toLocaleString(lang === "id" ? "id-ID" : "en-GB", { timeZone: "Asia/Jakarta", dateStyle: "medium", timeStyle: "short" })} WIB`;
+
+/** A key rotation or recovery of this account started elsewhere, from the
+ * account's `key` (its current key) and `recovery` (a pending recovery:
+ * `{new_key, effective_at_ms, started_by}`); both are absent on a node
+ * without key rotation. Returns "rotated", "recovery" or null. */
+function keyWarning() {
+  const a = state.account;
+  const box = $("key-warning");
+  let kind = null;
+  let text = "";
+  if (a?.key && a.key !== state.key.address) {
+    kind = "rotated";
+    text = t("warn_key_rotated", { key: short(a.key, 14) });
+  } else if (a?.recovery && a.recovery.new_key !== state.key.address) {
+    kind = "recovery";
+    const by = a.recovery.started_by;
+    text = t("warn_recovery", {
+      key: short(String(a.recovery.new_key ?? "?"), 14),
+      when: Number.isSafeInteger(a.recovery.effective_at_ms) ? wib(a.recovery.effective_at_ms) : "?",
+      by: coopName(typeof by === "string" ? by : by?.cooperative ?? by?.id ?? JSON.stringify(by ?? "?")),
+    });
+  }
+  box.hidden = !kind;
+  box.textContent = text;
+  if (kind) box.dataset.kind = kind;
+  else delete box.dataset.kind;
+  return kind;
 }
 
 function renderHistory() {
@@ -172,8 +252,16 @@ function readPayee(text) {
 }
 
 function onPayeeInput() {
-  const p = readPayee($("pay-to").value);
-  $("pay-merchant").textContent = p?.name ? `${p.name}, ${p.city}${p.reference ? ` · ${p.reference}` : ""}` : "";
+  const text = $("pay-to").value.trim();
+  const p = readPayee(text);
+  // What the QR says, labelled as such: the confirm screen shows the
+  // ledger's name. A code the parser refuses says why.
+  let why = "";
+  if (!p && text && !isAddress(text)) {
+    try { qris.parse(text); } catch (e) { why = t("qr_refused", { why: t(`qr_${e.kind}`) }); }
+  }
+  $("pay-merchant").textContent = p?.name ? `QR: ${p.name}, ${p.city}${p.reference ? ` · ${p.reference}` : ""}` : why;
+  $("pay-merchant").dataset.state = why ? "refused" : p ? "ok" : "";
   if (p?.amount) $("pay-amount").value = rupiah(p.amount).replace("Rp", "");
   if (p?.reference && !$("pay-memo").value) $("pay-memo").value = p.reference;
 }
@@ -213,20 +301,38 @@ function randomId() {
 }
 
 async function payNext() {
-  const payee = readPayee($("pay-to").value);
-  if (!payee) return fail(t("bad_address"));
+  resetConfirm();
+  const text = $("pay-to").value.trim();
+  const p = readPayee(text);
+  if (!p) {
+    if (isAddress(text)) return fail(t("bad_address"));
+    try { qris.parse(text); } catch (e) { if (e.kind !== "not_kopnet") return fail(t("qr_refused", { why: t(`qr_${e.kind}`) })); }
+    return fail(t("bad_address"));
+  }
   const amount = parseRupiah($("pay-amount").value);
   if (!amount) return fail(t("bad_amount"));
   const memo = $("pay-memo").value.trim().slice(0, 64);
-  const action = { Payment: { to: payee.to, amount, memo, idempotency_id: randomId() } };
+  let who;
+  try {
+    who = await payee.describe(p.to, p.name);
+  } catch (e) {
+    return fail(reason(e.code, e.message));
+  }
+  if (!state.coops.length) await loadCoops();
+  const home = coopName(who.home);
+  const note = who.verified ? t("name_verified", { coop: home })
+    : who.name ? t("name_unverified", { coop: home }) : t("payee_home", { coop: home });
+  const action = { Payment: { to: p.to, amount, memo, idempotency_id: randomId() } };
+  const warning = who.mismatch ? t("name_mismatch", { qr: who.mismatch.qr, ledger: who.mismatch.ledger }) : null;
   await confirmScreen(action, (q) => [
-    [t("to"), payee.name ? `${payee.name} · ${short(payee.to, 12)}` : short(payee.to, 16), "confirm-to"],
+    [t("to"), who.name ? `${who.name} · ${short(p.to, 12)}` : short(p.to, 16), "confirm-to"],
+    ["", note, "confirm-to-note"],
     [t("amount"), rupiah(amount), "confirm-amount"],
     ...(memo ? [[t("memo"), memo, "confirm-memo"]] : []),
     [t("fee"), money(q.fees), "confirm-fee"],
     [t("payee_receives"), q.fees == null ? "—" : rupiah(q.payee_receives ?? amount), "confirm-payee"],
     [t("total"), q.fees == null ? "—" : rupiah(amount + q.fees), "confirm-total"],
-  ]);
+  ], { amount, warning });
 }
 
 // ---------- cash-out ----------
@@ -250,32 +356,46 @@ async function cashOutNext() {
     [t("cash_you_get"), rupiah(amount), "confirm-amount"],
     [t("fee"), money(q.fees), "confirm-fee"],
     [t("total"), q.fees == null ? "—" : rupiah(amount + q.fees), "confirm-total"],
-  ]);
+  ], { amount });
 }
 
 // ---------- confirm, sign, submit, watch ----------
 
 const money = (v) => (v == null ? "—" : rupiah(v));
 
-async function confirmScreen(action, rows) {
-  // Never show a previous confirmation while the new quote is on its way.
+/** Never show a previous confirmation while a new one is being prepared. */
+function resetConfirm() {
   $("confirm-details").replaceChildren();
+  $("confirm-name-warning").hidden = true;
+  $("pin-row").hidden = true;
+  $("confirm-pin").value = "";
   $("tx-status").hidden = true;
   delete $("tx-status").dataset.state;
   delete $("tx-status").dataset.hash;
+}
+
+/** `amount`: what leaves the wallet (the PIN is asked above the
+ * threshold); `warning`: shown above the buttons (a name mismatch). */
+async function confirmScreen(action, rows, { amount = null, warning = null } = {}) {
+  resetConfirm();
   let quote;
   try {
     quote = await api.post("/v1/quote", { signer: state.key.address, action });
   } catch (e) {
     return fail(reason(e.code, e.message));
   }
+  const pinNeeded = amount != null && (await guard.needsPin(amount));
   show("confirm");
   state.action = action;
   const details = $("confirm-details");
   details.replaceChildren();
   for (const [k, v, id] of rows(quote.ok ? quote : {})) {
-    details.append(el("dt", {}, k), el("dd", { id, class: id === "confirm-total" ? "total" : "" }, v));
+    details.append(el("dt", {}, k), el("dd", { id, class: id === "confirm-total" ? "total" : id === "confirm-to-note" ? "muted" : "" }, v));
   }
+  $("confirm-name-warning").textContent = warning ?? "";
+  $("confirm-name-warning").hidden = !warning;
+  state.pinNeeded = pinNeeded;
+  $("pin-row").hidden = !(quote.ok && state.pinNeeded);
   $("confirm-error").hidden = quote.ok;
   if (!quote.ok) $("confirm-error").textContent = reason(quote.result?.code, quote.result?.message);
   $("confirm-go").disabled = !quote.ok;
@@ -284,8 +404,33 @@ async function confirmScreen(action, rows) {
   $("confirm-done").hidden = true;
 }
 
+/** The PIN, when the amount needs it; false (with the reason shown) if not given or wrong. */
+async function pinGiven() {
+  if (!state.pinNeeded) return true;
+  const error = $("confirm-error");
+  const pin = $("confirm-pin").value;
+  let message = null;
+  if (!pin) {
+    message = t("pin_required");
+  } else {
+    const r = await guard.checkPin(pin);
+    if (r.result === "locked") message = t("pin_locked", { when: wib(r.until_ms) });
+    else if (r.result === "wrong") message = t("pin_wrong", { left: r.left });
+    else if (r.result === "no_pin") message = t("pin_required");
+  }
+  error.hidden = !message;
+  error.textContent = message ?? "";
+  if (message) $("confirm-pin").focus();
+  return !message;
+}
+
 async function submit() {
   $("confirm-go").disabled = true;
+  if (!(await pinGiven())) {
+    $("confirm-go").disabled = false;
+    return;
+  }
+  $("pin-row").hidden = true;
   setStatus("pending", t("sending"));
   try {
     if (!state.chainId) state.chainId = (await api.get("/v1/status")).chain_id;
@@ -364,23 +509,47 @@ function makeRequest() {
 
 // ---------- backup ----------
 
-async function exportBackup() {
-  const pass = $("backup-pass").value;
-  if (pass.length < 8) return fail(t("passphrase_short"));
-  $("backup-export").disabled = true;
-  try {
-    const text = await keys.exportBackup(state.key, pass);
-    const a = el("a", {
-      href: URL.createObjectURL(new Blob([text], { type: "application/json" })),
-      download: `kopnet-wallet-${state.key.address.slice(0, 11)}.json`,
-    });
-    document.body.append(a);
-    a.click();
-    a.remove();
-    $("backup-msg").textContent = t("backup_saved");
-  } finally {
-    $("backup-export").disabled = false;
-  }
+/** Download the encrypted backup made with the key (the key itself
+ * cannot be exported: this file is the only way to move it). */
+function downloadBackup() {
+  const text = state.key?.backup;
+  if (!text) return;
+  const a = el("a", {
+    href: URL.createObjectURL(new Blob([text], { type: "application/json" })),
+    download: `kopnet-wallet-${state.key.address.slice(0, 11)}.json`,
+  });
+  document.body.append(a);
+  a.click();
+  a.remove();
+}
+
+async function goBackup() {
+  show("backup");
+  $("key-status").textContent = t(state.key.extractable ? "key_extractable" : "key_not_extractable");
+  $("key-status").dataset.extractable = String(!!state.key.extractable);
+  $("pin-threshold").value = rupiah(await guard.threshold()).replace("Rp", "");
+  $("threshold-pin").value = "";
+  $("threshold-msg").textContent = "";
+  $("backup-msg").textContent = "";
+}
+
+function exportBackup() {
+  if (!state.key.backup) return goSecure();
+  downloadBackup();
+  $("backup-msg").textContent = t("backup_saved");
+}
+
+async function saveThreshold() {
+  const text = $("pin-threshold").value.trim();
+  const amount = /^(rp\s*)?0+$/i.test(text) ? 0 : parseRupiah(text);
+  if (amount == null) return fail(t("bad_amount"));
+  const r = await guard.setThreshold(amount, $("threshold-pin").value);
+  $("threshold-pin").value = "";
+  const msg = $("threshold-msg");
+  if (r.result === "ok") msg.textContent = t("threshold_saved", { amount: rupiah(amount) });
+  else if (r.result === "locked") msg.textContent = t("pin_locked", { when: wib(r.until_ms) });
+  else msg.textContent = t("pin_wrong", { left: r.left ?? 0 });
+  msg.dataset.state = r.result;
 }
 
 async function forget() {
@@ -396,7 +565,9 @@ $("restore-go").addEventListener("click", restoreKey);
 $("nav-pay").addEventListener("click", goPay);
 $("nav-receive").addEventListener("click", () => show("receive"));
 $("nav-cashout").addEventListener("click", goCashOut);
-$("nav-backup").addEventListener("click", () => show("backup"));
+$("nav-backup").addEventListener("click", goBackup);
+$("secure-go").addEventListener("click", secureWallet);
+$("threshold-save").addEventListener("click", saveThreshold);
 $("pay-to").addEventListener("input", onPayeeInput);
 $("pay-scan").addEventListener("click", scan);
 $("pay-next").addEventListener("click", payNext);

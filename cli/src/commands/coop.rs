@@ -180,6 +180,19 @@ pub enum CoopCommand {
         #[arg(long, value_enum, default_value_t = crate::output::OutputFormat::Text)]
         output: crate::output::OutputFormat,
     },
+    /// Set the public display name of a merchant of this cooperative (what
+    /// wallets show on the confirm screen; an empty name removes it).
+    /// Merchant names only: members' names never go on the ledger.
+    MerchantName {
+        #[command(flatten)]
+        coop: CoopOpts,
+        /// The merchant's address.
+        #[arg(long)]
+        merchant: String,
+        /// 1-25 printable ASCII characters (as in the merchant's QR code), or "".
+        #[arg(long)]
+        name: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -459,6 +472,19 @@ pub async fn run(cmd: CoopCommand) -> Result<i32> {
         } => super::roles::recover_member(&coop, &member, &new_key).await,
         CoopCommand::CancelRecovery { coop, member } => {
             super::roles::coop_cancel(&coop, &member).await
+        }
+        CoopCommand::MerchantName {
+            coop,
+            merchant,
+            name,
+        } => {
+            kopnet_ledger::merchant_names::check_name_format(&name)
+                .map_err(|e| anyhow::anyhow!("--name: {e}"))?;
+            let action = Action::SetMerchantName {
+                merchant: parse_address(&merchant)?,
+                name,
+            };
+            send(&coop, action).await
         }
     }
 }

@@ -86,7 +86,7 @@ pub(super) fn index_block(
 }
 
 /// Member accounts a transaction names (signer, payee, registered or minted
-/// member, the member of a proposed freeze, unfreeze or incentive). The
+/// member, named merchant, the member of a proposed freeze, unfreeze or incentive). The
 /// history index shows a transaction under these and under every member
 /// account its execution changed, so a governance action's effect is also
 /// found under the approval that executed it.
@@ -101,6 +101,7 @@ pub fn touched_members(tx: &Transaction) -> Vec<PublicKey> {
         Action::StartRecovery { member, .. } | Action::CancelRecovery { member } => {
             out.push(*member)
         }
+        Action::SetMerchantName { merchant, .. } => out.push(*merchant),
         Action::Propose {
             action:
                 GovAction::Freeze { member }

@@ -18,6 +18,7 @@ use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::Json;
 use kopnet_consensus::{Hash, PublicKey};
+use kopnet_ledger::state::{StateKey, StateValue};
 use paging::{clamp_limit, parse_position};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -203,10 +204,16 @@ pub async fn account(
 ) -> ApiResult<Json<Value>> {
     let key = parse_address(&address)?;
     let view = committed(&state);
-    let (account, recovery) = blocking(&state, move |node| {
-        let account = node.chain.member(&key).map_err(internal)?;
+    let (account, recovery, merchant_name) = blocking(&state, move |node| {
+        let Some(account) = node.chain.member(&key).map_err(internal)? else {
+            return Ok(None);
+        };
         let recovery = super::roles::pending_recovery(&node.chain, &key)?;
-        Ok(account.map(|a| (a, recovery)))
+        let name = node
+            .chain
+            .state_value(&StateKey::MerchantName(key))
+            .map_err(internal)?;
+        Ok(Some((account, recovery, name)))
     })
     .await?
     .ok_or_else(|| ApiError::not_found("unknown_account", "no account with this address"))?;
@@ -221,6 +228,12 @@ pub async fn account(
     body["recovery"] = recovery
         .as_ref()
         .map_or(Value::Null, super::roles::recovery_json);
+    // The merchant's public name as its home cooperative set it on the
+    // ledger (null when none): what a wallet shows, never a QR code's name.
+    body["merchant_name"] = match merchant_name {
+        Some(StateValue::MerchantName(name)) => json!(name),
+        _ => Value::Null,
+    };
     Ok(Json(body))
 }
 

@@ -26,6 +26,7 @@ pub fn action_kind(action: &Action) -> &'static str {
         Action::RotateMemberKey { .. } => "rotate_member_key",
         Action::StartRecovery { .. } => "start_recovery",
         Action::CancelRecovery { .. } => "cancel_recovery",
+        Action::SetMerchantName { .. } => "set_merchant_name",
     }
 }
 
@@ -52,7 +53,10 @@ pub fn summarize(
         Action::CashOut { amount, .. } => (None, Some(*amount)),
         Action::RegisterMember { member, .. }
         | Action::StartRecovery { member, .. }
-        | Action::CancelRecovery { member } => (Some(member.to_address()), None),
+        | Action::CancelRecovery { member }
+        | Action::SetMerchantName {
+            merchant: member, ..
+        } => (Some(member.to_address()), None),
         _ => (None, None),
     };
     TxSummary {

@@ -60,6 +60,8 @@ pub const ASSETS: &[Asset] = &[
     asset!("address.js", JS),
     asset!("codec.js", JS),
     asset!("keys.js", JS),
+    asset!("guard.js", JS),
+    asset!("payee.js", JS),
     asset!("i18n.js", JS),
     asset!("format.js", JS),
     asset!("api.js", JS),

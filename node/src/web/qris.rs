@@ -27,7 +27,9 @@
 //!    that equal the CRC of everything before them (`bad_crc`, any case).
 //! 4. The fields before the CRC field are split as `ID LEN VALUE`
 //!    (`truncated`, `bad_header` for non-digits or a zero length); an id
-//!    that appears twice is refused (`duplicate_field`). The first field
+//!    that appears twice is refused (`duplicate_field`), and so is a CRC
+//!    field `63` before the last one (`duplicate_field` 63: two checksums,
+//!    one of them covering less than the whole code). The first field
 //!    must be `00` = `"01"` (`bad_field` 00).
 //! 5. Every merchant-account template present (26..=51, in order) is split
 //!    the same way, duplicate sub-tags refused (`duplicate_field` `26.01`).
@@ -43,8 +45,18 @@
 //!    zero (`bad_field` 54).
 //! 8. 62 (optional) is split like a template (duplicates refused); its `05`
 //!    is the reference, at most 25 characters (`bad_field` 62).
+//! 9. 01 (point of initiation, optional) must be `11` (static) or `12`
+//!    (dynamic) (`bad_field` 01), and agree with 54: a static code has no
+//!    amount, a dynamic one has one (`conflicting_field` 01). A code that
+//!    says both "the payer types the amount" and "the amount is fixed"
+//!    leaves the payer unsure what the merchant asked for.
+//! 10. 64 (merchant information in another language, optional) is split
+//!     like a template (duplicates refused); its `01` (name) and `02`
+//!     (city), when present, must equal 59 and 60 (`conflicting_field`
+//!     `64.01`, `64.02`): one code names one payee, never a second name
+//!     that some wallet might show instead.
 //!
-//! Field 01 (point of initiation) and other fields are not interpreted.
+//! Other fields are not interpreted.
 
 use kopnet_consensus::PublicKey;
 
@@ -111,6 +123,10 @@ pub enum QrisError {
     NotKopnet,
     #[error("the payee address is invalid: {0}")]
     BadAddress(String),
+    /// Two fields that contradict each other (`"01"`: the point of
+    /// initiation and the amount; `"64.01"`: a second merchant name).
+    #[error("field {0} contradicts another field")]
+    ConflictingField(&'static str),
 }
 
 impl QrisError {
@@ -129,6 +145,7 @@ impl QrisError {
             QrisError::BadField { .. } => "bad_field",
             QrisError::NotKopnet => "not_kopnet",
             QrisError::BadAddress(_) => "bad_address",
+            QrisError::ConflictingField(_) => "conflicting_field",
         }
     }
 
@@ -137,7 +154,9 @@ impl QrisError {
     pub fn field(&self) -> Option<&str> {
         match self {
             QrisError::DuplicateField(tag) => Some(tag),
-            QrisError::MissingField(tag) | QrisError::BadField { tag, .. } => Some(tag),
+            QrisError::MissingField(tag)
+            | QrisError::BadField { tag, .. }
+            | QrisError::ConflictingField(tag) => Some(tag),
             _ => None,
         }
     }
@@ -288,6 +307,9 @@ impl PaymentRequest {
             });
         }
         let fields = Fields::parse(body.get(..body.len() - 4).unwrap_or(""), None, 0)?;
+        if fields.get("63").is_some() {
+            return Err(QrisError::DuplicateField("63".into()));
+        }
         if fields.list.first().map(|(t, v)| (t.as_str(), v.as_str())) != Some(("00", "01")) {
             return Err(QrisError::BadField {
                 tag: "00",
@@ -319,6 +341,16 @@ impl PaymentRequest {
         };
         if let Some(reference) = &reference {
             check_text("62", reference, REFERENCE_LEN_MAX)?;
+        }
+        check_initiation(fields.get("01"), amount)?;
+        if let Some((language, at)) = fields.find("64") {
+            let language = Fields::parse(language, Some("64"), at)?;
+            if language.get("01").is_some_and(|n| n != name) {
+                return Err(QrisError::ConflictingField("64.01"));
+            }
+            if language.get("02").is_some_and(|c| c != city) {
+                return Err(QrisError::ConflictingField("64.02"));
+            }
         }
         Ok(PaymentRequest {
             to,
@@ -354,6 +386,19 @@ fn kopnet_payee(fields: &Fields) -> Result<String, QrisError> {
     found
         .and_then(|sub| sub.get("01").map(str::to_string))
         .ok_or(QrisError::NotKopnet)
+}
+
+/// Rule 9: the point of initiation, if present, is static without an
+/// amount or dynamic with one.
+fn check_initiation(initiation: Option<&str>, amount: Option<u64>) -> Result<(), QrisError> {
+    match (initiation, amount) {
+        (None, _) | (Some("11"), None) | (Some("12"), Some(_)) => Ok(()),
+        (Some("11" | "12"), _) => Err(QrisError::ConflictingField("01")),
+        (Some(_), _) => Err(QrisError::BadField {
+            tag: "01",
+            why: "point of initiation must be 11 (static) or 12 (dynamic)",
+        }),
+    }
 }
 
 /// Whole rupiah; a decimal part is accepted only if it is zero (`"25000.00"`).
@@ -701,6 +746,61 @@ mod tests {
         // Another scheme's template beside kopnet's is fine.
         assert_eq!(
             kind_and_field(&code_with(&full, &[("27", "0009ID.CO.XYZ0103abc")])).0,
+            "ok"
+        );
+    }
+
+    /// Issue 16: fields that contradict each other are refused, in both
+    /// parsers: a second CRC field, a point of initiation that disagrees
+    /// with the amount, a second merchant name or city in field 64.
+    #[test]
+    fn conflicting_fields_are_refused() {
+        let full = account(&merchant());
+        // A CRC field before the last one.
+        assert_eq!(
+            kind_and_field(&code_with(&full, &[("63", "ABCD")])),
+            ("duplicate_field".into(), Some("63".into()))
+        );
+        // Static (11) with an amount; dynamic (12) without one.
+        assert_eq!(
+            kind_and_field(&code_with(&full, &[("54", "5000")])),
+            ("conflicting_field".into(), Some("01".into()))
+        );
+        let dynamic_without_amount = build(&[
+            ("00", "01"),
+            ("01", "12"),
+            ("26", &full),
+            ("52", "5812"),
+            ("53", "360"),
+            ("58", "ID"),
+            ("59", "Warung"),
+            ("60", "Sleman"),
+        ]);
+        assert_eq!(
+            kind_and_field(&dynamic_without_amount),
+            ("conflicting_field".into(), Some("01".into()))
+        );
+        let odd_initiation = dynamic_without_amount.replace("010212", "010213");
+        assert_eq!(
+            kind_and_field(&with_crc(&odd_initiation[..odd_initiation.len() - 8])),
+            ("bad_field".into(), Some("01".into()))
+        );
+        // A second name (or city) in the language template.
+        assert_eq!(
+            kind_and_field(&code_with(&full, &[("64", "0002ID0112Warung Palsu")])),
+            ("conflicting_field".into(), Some("64.01".into()))
+        );
+        assert_eq!(
+            kind_and_field(&code_with(&full, &[("64", "0002ID0206Bantul")])),
+            ("conflicting_field".into(), Some("64.02".into()))
+        );
+        assert_eq!(
+            kind_and_field(&code_with(&full, &[("64", "0002ID0106Warung0106Warung")])),
+            ("duplicate_field".into(), Some("64.01".into()))
+        );
+        // The same name and city again is no conflict.
+        assert_eq!(
+            kind_and_field(&code_with(&full, &[("64", "0002ID0106Warung0206Sleman")])).0,
             "ok"
         );
     }

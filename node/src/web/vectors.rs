@@ -313,6 +313,7 @@ fn qris_corpus_verdicts_match() {
     // Both verdicts occur: the corpus reaches past the checks.
     assert!(cases.iter().any(|c| c["kind"] == "ok"));
     assert!(cases.iter().any(|c| c["kind"] == "duplicate_field"));
+    assert!(cases.iter().any(|c| c["kind"] == "conflicting_field"));
     check_generated("test/qris-corpus.json", &corpus);
 }
 

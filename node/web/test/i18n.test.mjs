@@ -13,6 +13,9 @@ const DYNAMIC = [
   "acct_member", "acct_merchant", "acct_active", "acct_frozen",
   "tier_basic", "tier_registered", "tier_business",
   "kind_payment", "kind_cash_in", "kind_cash_out",
+  "qr_bad_length", "qr_bad_character", "qr_truncated", "qr_bad_header", "qr_duplicate_field",
+  "qr_missing_crc", "qr_bad_crc", "qr_missing_field", "qr_bad_field", "qr_not_kopnet",
+  "qr_bad_address", "qr_conflicting_field",
 ];
 
 test("Indonesian and English have the same keys", () => {

@@ -16,6 +16,22 @@ const SETUP_CHUNK_TXS: usize = 128;
 /// How long one setup transaction gets to commit.
 const SETUP_COMMIT_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// Shop names for the demo merchants, in turn.
+const DEMO_MERCHANT_SHOPS: [&str; 6] = ["Warung", "Toko", "Bakso", "Kios", "Apotek", "Bengkel"];
+
+/// The public name of a cooperative's `ordinal`-th demo merchant, e.g.
+/// "Warung 1 ksp-sejahtera": at most 25 printable ASCII characters (see
+/// `kopnet_ledger::merchant_names`).
+pub fn demo_merchant_name(coop: &CoopId, ordinal: usize) -> String {
+    let shop = DEMO_MERCHANT_SHOPS
+        .get(ordinal % DEMO_MERCHANT_SHOPS.len())
+        .copied()
+        .unwrap_or("Toko");
+    let mut name = format!("{shop} {} {}", ordinal + 1, coop.as_str());
+    name.truncate(kopnet_ledger::merchant_names::MERCHANT_NAME_BYTES_MAX);
+    name.trim_end().to_string()
+}
+
 /// One cooperative with its key, node and demo accounts.
 #[derive(Debug)]
 pub struct CoopDemo {
@@ -100,7 +116,7 @@ impl Traffic {
     }
 
     /// A cooperative's setup: register each member (and mint its opening
-    /// balance) and each merchant.
+    /// balance) and each merchant (and set its public name).
     fn setup_plan(&self, coop: &CoopDemo) -> Vec<Action> {
         let mut actions = Vec::new();
         for &index in coop.members.iter().chain(&coop.merchants) {
@@ -112,7 +128,15 @@ impl Traffic {
                 (AccountKind::Member, KycTier::Registered)
             };
             actions.push(Action::RegisterMember { member, kind, tier });
-            if !merchant {
+            if merchant {
+                // Its public name on the ledger, so wallets paying it show
+                // the cooperative's name for it, not only the QR code's.
+                let ordinal = coop.merchants.iter().position(|&m| m == index).unwrap_or(0);
+                actions.push(Action::SetMerchantName {
+                    merchant: member,
+                    name: demo_merchant_name(&coop.id, ordinal),
+                });
+            } else {
                 actions.push(Action::Mint {
                     member,
                     amount: OPENING_BALANCE,
@@ -167,5 +191,29 @@ impl Traffic {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::demo_merchant_name;
+    use kopnet_ledger::merchant_names::check_name_format;
+    use kopnet_ledger::testkit::DEMO_COOPERATIVES;
+    use kopnet_ledger::CoopId;
+
+    /// Every demo merchant's name passes the ledger's format rule (the
+    /// setup would otherwise stop at a malformed transaction).
+    #[test]
+    fn demo_merchant_names_are_valid_ledger_names() {
+        for (slug, _) in DEMO_COOPERATIVES {
+            let coop = CoopId::new(slug).unwrap();
+            for ordinal in 0..20 {
+                let name = demo_merchant_name(&coop, ordinal);
+                assert_eq!(check_name_format(&name), Ok(()), "{name:?}");
+                assert!(!name.is_empty());
+            }
+        }
+        let long = CoopId::new("koperasi-panjang").unwrap();
+        assert_eq!(demo_merchant_name(&long, 0), "Warung 1 koperasi-panjang");
     }
 }
