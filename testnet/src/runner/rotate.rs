@@ -125,7 +125,9 @@ pub async fn rotate(
         ("validator.next.key", &new_validator),
         ("node.next.key", &new_node),
     ] {
-        keyfile::write_new(&node.home.join(file), key).map_err(|e| e.to_string())?;
+        let path = node.home.join(file);
+        keyfile::write_new(&path, key).map_err(|e| e.to_string())?;
+        same_owner_as_home(&path, &node.home)?;
     }
     let action = Action::RotateNodeKeys {
         validator_key: Some(new_validator.public()),
@@ -185,6 +187,21 @@ pub async fn rotate(
         height += 1;
     }
     Ok(report)
+}
+
+/// Give a key file written into a node home the home's owner: a docker
+/// node's home belongs to the container's user, who must read the file.
+fn same_owner_as_home(path: &std::path::Path, home: &std::path::Path) -> Result<(), String> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let meta = std::fs::metadata(home).map_err(|e| format!("{}: {e}", home.display()))?;
+        std::os::unix::fs::chown(path, Some(meta.uid()), Some(meta.gid()))
+            .map_err(|e| format!("chown {}: {e}", path.display()))?;
+    }
+    #[cfg(not(unix))]
+    let _ = (path, home);
+    Ok(())
 }
 
 /// Check (b) on block `height`, whose certificate the new key signed.
