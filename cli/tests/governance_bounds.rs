@@ -89,6 +89,8 @@ fn proposals_past_a_bound_are_refused_and_the_chain_keeps_committing() {
         "voting_power_out_of_range",
     );
     let newcomer = Keypair::generate(&mut rand::rngs::OsRng).public();
+    let newcomer_validator = Keypair::generate(&mut rand::rngs::OsRng).public();
+    let newcomer_node = Keypair::generate(&mut rand::rngs::OsRng).public();
     refused(
         &cluster,
         &[
@@ -100,6 +102,10 @@ fn proposals_past_a_bound_are_refused_and_the_chain_keeps_committing() {
             "Koperasi Baru",
             "--coop-address",
             &newcomer.to_address(),
+            "--validator-address",
+            &newcomer_validator.to_address(),
+            "--node-address",
+            &newcomer_node.to_address(),
             "--voting-power",
             "1",
             "--ndc",

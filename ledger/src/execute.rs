@@ -17,6 +17,10 @@ use crate::{member_keys, recovery};
 use kopnet_primitives::{Hash, PublicKey};
 
 /// Who signed a transaction.
+// A cooperative's record is the large variant (its keys, issue 16): a
+// `Signer` lives for one transaction on the stack, where boxing it would
+// only add an allocation per transaction.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum Signer {
     Cooperative(Cooperative),

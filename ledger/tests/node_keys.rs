@@ -69,7 +69,8 @@ fn genesis_binds_three_keys_and_the_validator_set_lists_validator_keys() {
 fn genesis_refuses_a_key_used_for_two_jobs_or_by_two_cooperatives() {
     let base = demo_genesis(CHAIN, 4, 0);
     let other_coop = coop("pasar-makmur");
-    let cases: Vec<(&str, fn(&mut kopnet_ledger::GenesisCooperative, PublicKey))> = vec![
+    type Change = fn(&mut kopnet_ledger::GenesisCooperative, PublicKey);
+    let cases: Vec<(&str, Change)> = vec![
         ("validator key = cooperative key", |c, _| {
             c.validator_key = c.key
         }),

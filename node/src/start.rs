@@ -370,10 +370,15 @@ fn open_host(
         .map_err(|_| NodeError::Storage("ledger lock poisoned".into()))?;
     // A validator's cooperative: from genesis, or added later by governance
     // (then the node follows the chain and signs once it has voting power).
-    let has_coop = ledger
-        .cooperatives()
-        .into_iter()
-        .any(|c| c.validator_key == Some(me));
+    // Its next validator key counts too: after a rotation and before the
+    // operator promotes the next key file, the ledger names that one.
+    let next = crate::node_keys::read_optional(&home.dir.join(&config.next_validator_key_file))
+        .ok()
+        .flatten()
+        .map(|k| k.public());
+    let has_coop = ledger.cooperatives().into_iter().any(|c| {
+        c.validator_key.is_some() && (c.validator_key == Some(me) || c.validator_key == next)
+    });
     if config.role == Role::Validator && !has_coop {
         tracing::warn!(
             key = %me,

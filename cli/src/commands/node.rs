@@ -73,8 +73,8 @@ pub enum NodeCommand {
         #[arg(long)]
         home: PathBuf,
     },
-    /// Write a node's next keys for a rotation (`validator.next.key` for a
-    /// validator, `node.next.key`) and print the `kopnet coop rotate-keys`
+    /// Write a validator node's next keys for a rotation
+    /// (`validator.next.key`, `node.next.key`) and print the `kopnet coop rotate-keys`
     /// the board then signs. A running validator picks up its next
     /// validator key after its next block; it starts with its next node
     /// identity at its next start once the rotation executed. With
@@ -220,26 +220,31 @@ pub async fn run(cmd: NodeCommand) -> Result<i32> {
 /// per job, from the home's config.
 fn rotation_files(home: &std::path::Path) -> Result<Vec<(&'static str, [PathBuf; 3])>> {
     let config = NodeConfig::load(&home.join("config.toml"))?;
+    if config.role != Role::Validator {
+        bail!(
+            "{} is an observer: observers keep the identity genesis lists (observer rotation is not built yet)",
+            home.display()
+        );
+    }
     let retired = |file: &str| home.join(file.replace(".key", ".retired.key"));
-    let mut files = vec![(
-        "node identity",
-        [
-            home.join(&config.key_file),
-            home.join(&config.next_key_file),
-            retired(&config.key_file),
-        ],
-    )];
-    if config.role == Role::Validator {
-        files.push((
+    Ok(vec![
+        (
+            "node identity",
+            [
+                home.join(&config.key_file),
+                home.join(&config.next_key_file),
+                retired(&config.key_file),
+            ],
+        ),
+        (
             "validator key",
             [
                 home.join(&config.validator_key_file),
                 home.join(&config.next_validator_key_file),
                 retired(&config.validator_key_file),
             ],
-        ));
-    }
-    Ok(files)
+        ),
+    ])
 }
 
 /// `kopnet node next-keys`.

@@ -46,6 +46,10 @@ pub const SIGNED_WAIT_BLOCKS: u64 = 20;
 pub const ROTATION_WAIT: Duration = Duration::from_secs(60);
 /// Pause between two looks at the network.
 const POLL: Duration = Duration::from_millis(250);
+/// Times the rotation is sent at most (see [`submit`]).
+const SUBMIT_ATTEMPTS_MAX: u32 = 6;
+/// Longest wait for one attempt to commit.
+const ATTEMPT_WAIT: Duration = Duration::from_secs(20);
 
 /// What a rotation did and what the checks found.
 #[derive(Debug, Clone)]
@@ -125,26 +129,15 @@ pub async fn rotate(
         ("validator.next.key", &new_validator),
         ("node.next.key", &new_node),
     ] {
-        keyfile::write_new(&node.home.join(file), key).map_err(|e| e.to_string())?;
+        let path = node.home.join(file);
+        keyfile::write_new(&path, key).map_err(|e| e.to_string())?;
+        same_owner_as_home(&path, &node.home)?;
     }
     let action = Action::RotateNodeKeys {
         validator_key: Some(new_validator.public()),
         node_key: Some(new_node.public()),
     };
-    let hash = traffic
-        .submit_coop(coop, action, "rotate_node_keys")
-        .await
-        .map_err(|e| format!("RotateNodeKeys not submitted: {e}"))?;
-    let outcome = client
-        .wait(&hash, ROTATION_WAIT)
-        .await
-        .map_err(|e| format!("RotateNodeKeys not committed: {e}"))?;
-    if outcome.code != "ok" {
-        return Err(format!("RotateNodeKeys rejected: {}", outcome.code));
-    }
-    let rotated_at = outcome
-        .height
-        .ok_or("RotateNodeKeys committed without a height")?;
+    let rotated_at = submit(&traffic, coop, &client, action).await?;
     let effective = rotated_at + 2;
     let new_address = new_validator.public().to_address();
     let old_address = old.public().to_address();
@@ -185,6 +178,97 @@ pub async fn rotate(
         height += 1;
     }
     Ok(report)
+}
+
+/// Submit `action` signed by cooperative `coop` (with the load's nonces)
+/// until it is in a block; returns the block's height. The load may have
+/// lost one of the cooperative's transactions (its node was killed with it
+/// in the mempool), leaving a nonce gap that strands every later one until
+/// it expires: then the cooperative's nonces start again from the node's
+/// view and the rotation is sent again (at most [`SUBMIT_ATTEMPTS_MAX`]
+/// times, within [`ROTATION_WAIT`] in all).
+async fn submit(
+    traffic: &Traffic,
+    coop: usize,
+    client: &Client,
+    action: Action,
+) -> Result<u64, String> {
+    let deadline = Instant::now() + ROTATION_WAIT;
+    let mut last = String::from("not sent");
+    // Every attempt sent: an earlier one another node still held may land
+    // after all (a later one then finds its keys in use).
+    let mut sent = Vec::new();
+    for _ in 0..SUBMIT_ATTEMPTS_MAX {
+        if let Some(height) = landed(client, &sent).await {
+            return Ok(height);
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            break;
+        }
+        let hash = match traffic
+            .submit_coop(coop, action.clone(), "rotate_node_keys")
+            .await
+        {
+            Ok(hash) => {
+                sent.push(hash);
+                hash
+            }
+            Err(e) => {
+                last = format!("not submitted: {e}");
+                let _ = traffic.resync_coop(coop).await;
+                tokio::time::sleep(POLL).await;
+                continue;
+            }
+        };
+        match client.wait(&hash, left.min(ATTEMPT_WAIT)).await {
+            Ok(outcome) if outcome.status == "committed" => {
+                if outcome.code != "ok" {
+                    if let Some(height) = landed(client, &sent).await {
+                        return Ok(height);
+                    }
+                    return Err(format!("RotateNodeKeys rejected: {}", outcome.code));
+                }
+                return outcome
+                    .height
+                    .ok_or_else(|| "RotateNodeKeys committed without a height".to_string());
+            }
+            Ok(outcome) => last = format!("{} ({})", outcome.status, outcome.code),
+            Err(e) => last = format!("not committed: {e}"),
+        }
+        let _ = traffic.resync_coop(coop).await;
+    }
+    if let Some(height) = landed(client, &sent).await {
+        return Ok(height);
+    }
+    Err(format!("RotateNodeKeys never committed: {last}"))
+}
+
+/// The height of the attempt among `sent` that was committed and applied.
+async fn landed(client: &Client, sent: &[kopnet_consensus::Hash]) -> Option<u64> {
+    for hash in sent {
+        if let Ok(outcome) = client.tx(hash).await {
+            if outcome.status == "committed" && outcome.code == "ok" {
+                return outcome.height;
+            }
+        }
+    }
+    None
+}
+
+/// Give a key file written into a node home the home's owner: a docker
+/// node's home belongs to the container's user, who must read the file.
+fn same_owner_as_home(path: &std::path::Path, home: &std::path::Path) -> Result<(), String> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let meta = std::fs::metadata(home).map_err(|e| format!("{}: {e}", home.display()))?;
+        std::os::unix::fs::chown(path, Some(meta.uid()), Some(meta.gid()))
+            .map_err(|e| format!("chown {}: {e}", path.display()))?;
+    }
+    #[cfg(not(unix))]
+    let _ = (path, home);
+    Ok(())
 }
 
 /// Check (b) on block `height`, whose certificate the new key signed.

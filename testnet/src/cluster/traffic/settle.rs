@@ -90,6 +90,14 @@ impl Traffic {
         Ok(hash)
     }
 
+    /// Start cooperative `c`'s nonces again from its node's view: after one
+    /// of its transactions was lost (a node killed with it in its
+    /// mempool) and left a gap that strands every later one.
+    pub async fn resync_coop(&self, c: usize) -> Result<(), TrafficError> {
+        let coop = self.coops.get(c).ok_or(TrafficError::NoSuchCoop(c))?;
+        coop.resync_from_node().await
+    }
+
     /// Every second until `stop`: acknowledge the windows the schedule
     /// closed (see [`Traffic::acknowledge_windows`]). A node that does not
     /// answer is asked again the next second.
