@@ -273,11 +273,13 @@ fn register_member<B: StateRead + ?Sized>(
     height: u64,
 ) -> Result<(), Rejection> {
     member.validate().map_err(|_| Rejection::WeakKey)?;
-    if member_keys::key_in_use(state, member) {
-        return Err(Rejection::AccountExists);
-    }
+    // A validator key or node identity is `key_in_use`; any other use
+    // (a member, a cooperative, a teller, a member's key) `account_exists`.
     if state.node_key_use(member).is_some() {
         return Err(Rejection::KeyInUse(member.to_address()));
+    }
+    if member_keys::key_in_use(state, member) {
+        return Err(Rejection::AccountExists);
     }
     let account = MemberAccount {
         home: coop.id.clone(),

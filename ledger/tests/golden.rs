@@ -112,9 +112,9 @@ fn transactions_and_block_have_fixed_bytes_and_hashes() {
 // `StateKey::NodeKey` entry per validator key and node identity), and
 // when `Params` gained `recovery_wait_ms` and `MemberAccount` its current
 // `key` (issue 16: accounts outlive keys).
-const GENESIS_ROOT: &str = "896c514a063429864908ae9c37bd9c8fdfdb949c48bd3c8d6d49b3bdad5ce069";
-const STORY_ROOT: &str = "c44d4bac0a554c796154d714af45e6d9d8897ea76eda72d007945cdd0678a395";
-const CUTOFF_ROOT: &str = "67e208f17f18f37bf542af2d1dd6359262260c4bb5b8ef08b283a37f6f24fa74";
+const GENESIS_ROOT: &str = "5d20046147b5f45e38eab57c7b834dccd090dad4ece9b755dfe1af3aac96f107";
+const STORY_ROOT: &str = "f072c4c1cf08adb84517ebc2a64210ed8058f6fcdceb6eb85ac6466200b54557";
+const CUTOFF_ROOT: &str = "132522ff3a2baddc461c6888a2688e7d86f31b660e202330ae2ee5e583e1b9b8";
 
 /// The state root after the demo genesis, after a fixed block and after the
 /// block that passes the next settlement cut-off: pins the state encoding
