@@ -102,7 +102,10 @@ fn a_member_who_loses_a_phone_keeps_the_money() {
     let dir = net.cluster.dir.path();
     let ksp = net.cluster.node_of("ksp-sejahtera");
     let api = net.cluster.nodes[ksp].api.clone();
-    let coop_file = net.cluster.net_dir().join("coops/ksp-sejahtera/cooperative.key");
+    let coop_file = net
+        .cluster
+        .net_dir()
+        .join("coops/ksp-sejahtera/cooperative.key");
     let coop_file = coop_file.to_str().unwrap();
     let chain = net.cluster.chain_id.clone();
     assert_eq!(net.get("/v1/params")["recovery_wait_ms"], 5_000);

@@ -90,7 +90,10 @@ fn a_teller_works_its_counter_within_its_limit_and_nothing_else() {
     let dir = net.cluster.dir.path();
     let ksp_node = net.cluster.node_of("ksp-sejahtera");
     let api = net.cluster.nodes[ksp_node].api.clone();
-    let coop_key_file = net.cluster.net_dir().join("coops/ksp-sejahtera/cooperative.key");
+    let coop_key_file = net
+        .cluster
+        .net_dir()
+        .join("coops/ksp-sejahtera/cooperative.key");
     let coop_key_file = coop_key_file.to_str().unwrap();
 
     // The cooperative key registers the teller; a teller PC holds only
