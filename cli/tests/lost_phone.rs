@@ -60,6 +60,14 @@ impl Net {
         self.cluster.get(self.observer, path).unwrap()
     }
 
+    /// Wait until the observer has every block `node` has now: a CLI
+    /// command returns once its transaction committed at the node it was
+    /// sent to, and the reads below ask the observer.
+    fn caught_up(&self, node: usize) {
+        let height = self.cluster.height(node).unwrap_or(0);
+        self.cluster.wait_height(self.observer, height, TIMEOUT);
+    }
+
     fn account(&self, key: &Keypair) -> Value {
         self.get(&format!("/v1/accounts/{}", key.public().to_address()))
     }
@@ -145,6 +153,7 @@ fn a_member_who_loses_a_phone_keeps_the_money() {
         "--new-key",
         &stranger.public().to_address(),
     ]);
+    net.caught_up(ksp);
     let first = net.account(&ani)["recovery"].clone();
     assert_eq!(first["new_key"], stranger.public().to_address(), "{first}");
     let warning = cli(&["wallet", "balance", "--key", ani_file, "--node", &api]);
@@ -159,6 +168,7 @@ fn a_member_who_loses_a_phone_keeps_the_money() {
         "--node",
         &api,
     ]);
+    net.caught_up(ksp);
     assert_eq!(net.account(&ani)["recovery"], Value::Null);
     net.wait_block_time(first["effective_ms"].as_u64().unwrap() + 1);
     assert_eq!(net.account(&ani)["key"], ani_address);
@@ -209,6 +219,7 @@ fn a_member_who_loses_a_phone_keeps_the_money() {
         "--amount",
         "Rp2.000",
     ]);
+    net.caught_up(ksp);
     assert_eq!(net.account(&ani)["balance"], 83_000);
     assert_eq!(net.account(&budi)["balance"], 17_000);
     let balance = cli(&["wallet", "balance", "--key", new_file, "--node", &api]);

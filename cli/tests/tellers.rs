@@ -58,6 +58,14 @@ impl Net {
         self.cluster.get(self.observer, path).unwrap()
     }
 
+    /// Wait until the observer has every block `node` has now: a CLI
+    /// command returns once its transaction committed at the node it was
+    /// sent to, and the reads below ask the observer.
+    fn caught_up(&self, node: usize) {
+        let height = self.cluster.height(node).unwrap_or(0);
+        self.cluster.wait_height(self.observer, height, TIMEOUT);
+    }
+
     fn balance(&self, key: &Keypair) -> u64 {
         self.get(&format!("/v1/accounts/{}", key.public().to_address()))["balance"]
             .as_u64()
@@ -117,6 +125,7 @@ fn a_teller_works_its_counter_within_its_limit_and_nothing_else() {
         "--daily-limit",
         "Rp100.000",
     ]);
+    net.caught_up(ksp_node);
     let listed = cli(&[
         "coop",
         "tellers",
@@ -176,7 +185,9 @@ fn a_teller_works_its_counter_within_its_limit_and_nothing_else() {
         all.extend_from_slice(&args[..1]);
         all.extend_from_slice(&["--key", teller_file, "--node", &api]);
         all.extend_from_slice(&args[1..]);
-        cli(&all)
+        let out = cli(&all);
+        net.caught_up(ksp_node);
+        out
     };
     as_teller(&["register-member", "--member", &ani_address]);
     as_teller(&["mint", "--member", &ani_address, "--amount", "Rp60.000"]);
@@ -290,6 +301,7 @@ fn a_teller_works_its_counter_within_its_limit_and_nothing_else() {
         "--teller",
         &teller_address,
     ]);
+    net.caught_up(ksp_node);
     let after = teller_wallet.sign(Action::RegisterMember {
         member: Keypair::generate(&mut rand::rngs::OsRng).public(),
         kind: AccountKind::Member,
