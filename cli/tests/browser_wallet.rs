@@ -159,7 +159,12 @@ fn phone_wallet_pays_a_merchant_at_another_cooperative() {
     // Settlement windows close weekly until the scene has its figures in
     // one open window; then governance moves the cut-offs to every 5 s
     // (see `closed_window_shows_net_positions_and_the_bilateral_matrix`).
-    let cluster = Cluster::start_with(4, 0, &["--window-secs", "604800"]);
+    // A lost phone's recovery waits 5 s of block time here (24 h by default).
+    let cluster = Cluster::start_with(
+        4,
+        0,
+        &["--window-secs", "604800", "--recovery-wait-secs", "5"],
+    );
     let browser = Browser::start(&chromedriver, &chromium);
     let (payer_node, merchant_node) = (0, 1);
     let scene = Scene {
@@ -210,7 +215,10 @@ fn phone_wallet_pays_a_merchant_at_another_cooperative() {
     explorer_views_render_and_switch_to_english(&scene);
     // 6. Backup and restore.
     encrypted_backup_restores_through_the_page(&scene, &address);
-    // 7. A wallet made before issue 16 (extractable key, no PIN, no stored
+    // 7. The phone is lost: a new phone's wallet takes the account over
+    // once the cooperative's recovery has waited its time.
+    a_new_phone_takes_over_the_account_after_a_recovery(&scene, &address);
+    // 8. A wallet made before issue 16 (extractable key, no PIN, no stored
     // backup) is secured once: PIN, backup, non-extractable key.
     wallet_from_before_issue_16_is_secured_once(&scene);
     println!("browser test done in {:?}", started.elapsed());
@@ -1221,6 +1229,62 @@ fn encrypted_backup_restores_through_the_page(scene: &Scene, address: &str) {
     assert_eq!(browser.text("#my-address").as_deref(), Some(address));
     // Restored non-extractable too.
     wallet_key_is_not_exportable(scene, address);
+}
+
+/// The member lost the phone: a new phone makes a new key, the home
+/// cooperative recovers the account to it, and after the waiting period the
+/// new phone's wallet shows the account — its address, which never changes,
+/// and its balance — not the new key's own address, and pays with it.
+fn a_new_phone_takes_over_the_account_after_a_recovery(scene: &Scene, address: &str) {
+    let browser = &scene.browser;
+    browser.js_async(
+        "import('/static/keys.js').then(async (k) => { await k.forget(); done(true); })            .catch((e) => done('error: ' + e));",
+    );
+    browser.goto(&scene.url(scene.payer_node, "/wallet"));
+    browser.wait("the setup screen", Duration::from_secs(15), |b| {
+        b.visible("#setup-pass").then_some(())
+    });
+    browser.type_into("#setup-pass", PASSPHRASE);
+    browser.type_into("#setup-pass2", PASSPHRASE);
+    browser.type_into("#setup-pin", PIN);
+    browser.click("#create-key");
+    let new_key = browser.wait("the new phone's key", Duration::from_secs(30), |b| {
+        b.text("#my-address")
+            .filter(|a| a.starts_with("kop") && a != address)
+    });
+    cli(&[
+        "coop",
+        "recover-member",
+        "--key",
+        &scene.payer_coop_key(),
+        "--node",
+        &scene.payer_node_url(),
+        "--member",
+        address,
+        "--new-key",
+        &new_key,
+    ]);
+    wait_for("the recovery to complete", Duration::from_secs(60), || {
+        let account = scene
+            .cluster
+            .get(scene.payer_node, &format!("/v1/accounts/{address}"))?;
+        (account["key"] == new_key.as_str()).then_some(())
+    });
+    // Back home through another screen: the home screen reads again.
+    browser.click("#nav-receive");
+    browser.click("section[data-view=receive] button.back");
+    browser.wait("the recovered account", Duration::from_secs(20), |b| {
+        let shown = b.text("#my-address").filter(|a| a == address)?;
+        b.attr("#balance", "data-value")
+            .filter(|v| v == "61500")
+            .map(|_| shown)
+    });
+    assert!(
+        !browser.visible("#key-warning"),
+        "no warning: this key signs"
+    );
+    assert!(browser.visible("#nav-pay"), "the new phone pays");
+    println!("recovered to the new phone's key {new_key}: account {address}");
 }
 
 /// A wallet stored the way the page stored keys before issue 16 (an

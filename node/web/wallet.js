@@ -16,7 +16,7 @@ import * as payee from "./payee.js";
 import * as qris from "./qris.js";
 
 const $ = (id) => document.getElementById(id);
-const state = { key: null, chainId: null, account: null, coops: [], pending: null, view: null };
+const state = { key: null, accountAddress: null, accountFor: null, chainId: null, account: null, coops: [], pending: null, view: null };
 
 function show(view) {
   state.view = view;
@@ -135,12 +135,42 @@ function goLive() {
 
 function goHome() {
   show("home");
-  $("my-address").textContent = state.key.address;
+  $("my-address").textContent = accountAddress();
   refresh();
 }
 
+/** The address of the account this phone's key signs for. An account's
+ * address never changes, but after a rotation or a recovery (a lost phone)
+ * it is not this key's own address: the ledger says which account a key
+ * signs for (`GET /v1/signers/{key}`). Payments to this member go to the
+ * account address, so that is what the home screen and the receive QR show. */
+function accountAddress() {
+  const known = state.accountAddress && state.accountFor === state.key.address;
+  return known ? state.accountAddress : state.key.address;
+}
+
+async function resolveAccount() {
+  try {
+    const signer = await api.get(`/v1/signers/${state.key.address}`);
+    state.accountFor = state.key.address;
+    state.accountAddress = signer.role === "member" && signer.account ? signer.account : state.key.address;
+  } catch (e) {
+    // Not registered yet (`unknown_signer`) or replaced (`key_replaced`:
+    // the account at this key's address then warns that its key changed).
+    if (e.code !== "unknown_signer" && e.code !== "key_replaced") throw e;
+    state.accountFor = state.key.address;
+    state.accountAddress = state.key.address;
+  }
+  $("my-address").textContent = accountAddress();
+}
+
 async function refresh() {
-  const address = state.key.address;
+  try {
+    await resolveAccount();
+  } catch {
+    return fail(t("offline"));
+  }
+  const address = accountAddress();
   try {
     state.account = await api.get(`/v1/accounts/${address}`);
   } catch (e) {
@@ -201,7 +231,7 @@ function renderHistory() {
   list.replaceChildren();
   if (!state.history?.length) return list.append(el("li", { class: "muted" }, t("no_history")));
   for (const item of state.history) {
-    const out = item.signer === state.key.address && item.kind !== "register_member";
+    const out = (item.signer === state.key.address || item.signer === accountAddress()) && item.kind !== "register_member";
     const ok = item.result?.code === "ok";
     const who = out ? item.to : item.signer;
     list.append(
@@ -227,7 +257,8 @@ function coopName(id) {
 
 function onBlock(block) {
   const me = state.key?.address;
-  const mine = block.txs?.some((tx) => tx.signer === me || tx.to === me);
+  const account = state.key ? accountAddress() : undefined;
+  const mine = block.txs?.some((tx) => tx.signer === me || tx.to === me || tx.to === account);
   if (state.pending && block.txs?.some((tx) => tx.hash === state.pending.hash)) checkPending();
   if (mine && state.view === "home") refresh();
 }
@@ -434,7 +465,7 @@ async function submit() {
   setStatus("pending", t("sending"));
   try {
     if (!state.chainId) state.chainId = (await api.get("/v1/status")).chain_id;
-    const account = await api.get(`/v1/accounts/${state.key.address}`);
+    const account = await api.get(`/v1/accounts/${accountAddress()}`);
     const body = encodeBody({ chain_id: state.chainId, signer: state.key.address, nonce: account.next_nonce, action: state.action });
     const signature = await keys.sign(state.key, signingBytes(body));
     const res = await api.post("/v1/tx", { tx: toBase64(encodeTx(body, signature)) });
@@ -492,7 +523,7 @@ function makeRequest() {
   const ascii = (s, n, d) => (s.replace(/[^\x20-\x7e]/g, "").trim().slice(0, n) || d);
   try {
     const payload = qris.encode({
-      to: state.key.address,
+      to: accountAddress(),
       amount,
       name: ascii($("rc-name").value, 25, "KOPNET"),
       city: ascii($("rc-city").value, 15, "INDONESIA"),
@@ -578,10 +609,10 @@ $("rc-make").addEventListener("click", makeRequest);
 $("backup-export").addEventListener("click", exportBackup);
 $("forget").addEventListener("click", forget);
 $("copy-address").addEventListener("click", async () => {
-  try { await navigator.clipboard.writeText(state.key.address); $("copy-address").textContent = t("copied"); } catch { /* no clipboard */ }
+  try { await navigator.clipboard.writeText(accountAddress()); $("copy-address").textContent = t("copied"); } catch { /* no clipboard */ }
 });
 $("show-qr").addEventListener("click", () => {
-  $("my-qr").src = qrUrl(state.key.address);
+  $("my-qr").src = qrUrl(accountAddress());
   $("my-qr").hidden = !$("my-qr").hidden;
 });
 start();
