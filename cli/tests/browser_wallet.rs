@@ -45,6 +45,7 @@
 
 mod common;
 
+use common::observed::kopnet_ok;
 use common::webdriver::{find_program, Browser};
 use common::*;
 use kopnet_consensus::Keypair;
@@ -60,17 +61,6 @@ fn screenshot_dir() -> PathBuf {
     } else {
         Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots")
     }
-}
-
-fn cli(args: &[&str]) -> String {
-    let out = Command::new(kopnet()).args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "kopnet {args:?} failed: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 fn group_thousands(n: u64) -> String {
@@ -317,7 +307,7 @@ fn wallet_key_is_not_exportable(scene: &Scene, address: &str) {
 fn teller_registers_and_mints_for_the_page_key(scene: &Scene, address: &str) {
     let coop_key = scene.payer_coop_key();
     let node_url = scene.payer_node_url();
-    cli(&[
+    kopnet_ok(&[
         "coop",
         "register-member",
         "--key",
@@ -327,7 +317,7 @@ fn teller_registers_and_mints_for_the_page_key(scene: &Scene, address: &str) {
         "--member",
         address,
     ]);
-    cli(&[
+    kopnet_ok(&[
         "coop",
         "mint",
         "--key",
@@ -382,7 +372,7 @@ fn merchant_is_registered_at_another_cooperative(scene: &Scene) -> Merchant {
 fn merchant_cooperative_sets_the_merchant_name(scene: &Scene, merchant: &mut Merchant) {
     let coop_key = scene.coop_key_file(&scene.merchant_coop);
     let node_url = scene.cluster.nodes[scene.merchant_node].api.clone();
-    cli(&[
+    kopnet_ok(&[
         "coop",
         "merchant-name",
         "--key",
@@ -978,7 +968,7 @@ fn cooperatives_page_shows_volume_and_cross_share(scene: &Scene) {
 /// and the bilateral matrix.
 fn closed_window_shows_net_positions_and_the_bilateral_matrix(scene: &Scene) {
     let browser = &scene.browser;
-    cli(&[
+    kopnet_ok(&[
         "coop",
         "propose",
         "--key",
@@ -1000,7 +990,7 @@ fn closed_window_shows_net_positions_and_the_bilateral_matrix(scene: &Scene) {
             .join("coops")
             .join(&node.id)
             .join("cooperative.key");
-        cli(&[
+        kopnet_ok(&[
             "coop",
             "approve",
             "--key",
@@ -1252,7 +1242,7 @@ fn a_new_phone_takes_over_the_account_after_a_recovery(scene: &Scene, address: &
         b.text("#my-address")
             .filter(|a| a.starts_with("kop") && a != address)
     });
-    cli(&[
+    kopnet_ok(&[
         "coop",
         "recover-member",
         "--key",

@@ -13,72 +13,16 @@
 //! No sleeps: every wait is on a condition with a deadline.
 
 mod common;
+use common::observed::*;
 use common::*;
 use kopnet_consensus::Keypair;
-use kopnet_ledger::{AccountKind, Action, KycTier, Transaction};
+use kopnet_ledger::{AccountKind, Action, KycTier};
 use serde_json::Value;
-use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
-const TIMEOUT: Duration = Duration::from_secs(60);
+const TIMEOUT: Duration = OBSERVED_TIMEOUT;
 
-fn cli(args: &[&str]) -> String {
-    let out = Command::new(kopnet()).args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "kopnet {args:?} failed: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn new_key(path: &Path) -> Keypair {
-    cli(&["wallet", "new", "--out", path.to_str().unwrap()]);
-    kopnet_node::keyfile::read(path).unwrap()
-}
-
-struct Net {
-    cluster: Cluster,
-    observer: usize,
-}
-
-impl Net {
-    fn run(&self, node: usize, tx: &Transaction) -> String {
-        let response = self.cluster.submit(node, tx);
-        assert!(
-            response.status().is_success(),
-            "{}",
-            response.text().unwrap()
-        );
-        self.cluster.wait_tx(node, &tx.hash(), TIMEOUT);
-        self.cluster.wait_tx(self.observer, &tx.hash(), TIMEOUT)
-    }
-
-    fn get(&self, path: &str) -> Value {
-        self.cluster.get(self.observer, path).unwrap()
-    }
-
-    /// Wait until the observer has every block `node` has now: a CLI
-    /// command returns once its transaction committed at the node it was
-    /// sent to, and the reads below ask the observer.
-    fn caught_up(&self, node: usize) {
-        let height = self.cluster.height(node).unwrap_or(0);
-        self.cluster.wait_height(self.observer, height, TIMEOUT);
-    }
-
-    fn account(&self, key: &Keypair) -> Value {
-        self.get(&format!("/v1/accounts/{}", key.public().to_address()))
-    }
-
-    fn wallet(&self, key: &Keypair) -> Wallet {
-        let signer = self.get(&format!("/v1/signers/{}", key.public().to_address()));
-        let mut wallet = Wallet::new(key.clone(), &self.cluster.chain_id);
-        wallet.nonce = signer["next_nonce"].as_u64().unwrap() - 1;
-        wallet
-    }
-
+impl ObservedNet {
     /// Wait until the observer has a block at or past `time_ms`.
     fn wait_block_time(&self, time_ms: u64) {
         wait_for(&format!("a block at {time_ms} ms"), TIMEOUT, || {
@@ -101,12 +45,8 @@ fn pay(to: &Keypair, amount: u64) -> Action {
 #[test]
 fn a_member_who_loses_a_phone_keeps_the_money() {
     let cluster = Cluster::start_with(4, 1, &["--recovery-wait-secs", "5"]);
-    let observer = cluster
-        .nodes
-        .iter()
-        .position(|n| n.role == "observer")
-        .unwrap();
-    let net = Net { cluster, observer };
+    let net = ObservedNet::new(cluster);
+    let observer = net.observer;
     let dir = net.cluster.dir.path();
     let ksp = net.cluster.node_of("ksp-sejahtera");
     let api = net.cluster.nodes[ksp].api.clone();
@@ -120,7 +60,7 @@ fn a_member_who_loses_a_phone_keeps_the_money() {
 
     // Ani (savings cooperative, Rp 100.000) and Budi, who she pays.
     let ani_file = dir.join("ani.key");
-    let ani = new_key(&ani_file);
+    let ani = new_wallet_key(&ani_file);
     let ani_file = ani_file.to_str().unwrap();
     let ani_address = ani.public().to_address();
     let budi = Keypair::generate(&mut rand::rngs::OsRng);
@@ -141,7 +81,7 @@ fn a_member_who_loses_a_phone_keeps_the_money() {
 
     // 1. A recovery Ani did not ask for: her old key pays and cancels it.
     let stranger = Keypair::generate(&mut rand::rngs::OsRng);
-    cli(&[
+    kopnet_ok(&[
         "coop",
         "recover-member",
         "--key",
@@ -156,11 +96,11 @@ fn a_member_who_loses_a_phone_keeps_the_money() {
     net.caught_up(ksp);
     let first = net.account(&ani)["recovery"].clone();
     assert_eq!(first["new_key"], stranger.public().to_address(), "{first}");
-    let warning = cli(&["wallet", "balance", "--key", ani_file, "--node", &api]);
+    let warning = kopnet_ok(&["wallet", "balance", "--key", ani_file, "--node", &api]);
     assert!(warning.contains("WARNING"), "{warning}");
     let mut ani_wallet = net.wallet(&ani);
     assert_eq!(net.run(ksp, &ani_wallet.sign(pay(&budi, 10_000))), "ok");
-    cli(&[
+    kopnet_ok(&[
         "wallet",
         "cancel-recovery",
         "--key",
@@ -176,7 +116,7 @@ fn a_member_who_loses_a_phone_keeps_the_money() {
     // 2. Ani lost her phone: the cooperative recovers the account to her
     // new key. The old key still pays during the wait.
     let new_file = dir.join("ani-new.key");
-    let new = new_key(&new_file);
+    let new = new_wallet_key(&new_file);
     let new_file = new_file.to_str().unwrap();
     let mut coop = net.wallet(&net.cluster.coop_key("ksp-sejahtera"));
     let start = coop.sign(Action::StartRecovery {
@@ -207,7 +147,7 @@ fn a_member_who_loses_a_phone_keeps_the_money() {
     assert_eq!(response.status().as_u16(), 409);
     let signer = net.get(&format!("/v1/signers/{}", new.public().to_address()));
     assert_eq!(signer["account"], ani_address, "{signer}");
-    cli(&[
+    kopnet_ok(&[
         "wallet",
         "pay",
         "--key",
@@ -222,7 +162,7 @@ fn a_member_who_loses_a_phone_keeps_the_money() {
     net.caught_up(ksp);
     assert_eq!(net.account(&ani)["balance"], 83_000);
     assert_eq!(net.account(&budi)["balance"], 17_000);
-    let balance = cli(&["wallet", "balance", "--key", new_file, "--node", &api]);
+    let balance = kopnet_ok(&["wallet", "balance", "--key", new_file, "--node", &api]);
     assert!(
         balance.contains(&ani_address) && !balance.contains("WARNING"),
         "{balance}"

@@ -9,75 +9,17 @@
 //! name it in history; once removed it is refused at admission.
 
 mod common;
+use common::observed::*;
 use common::*;
 use kopnet_consensus::Keypair;
-use kopnet_ledger::{AccountKind, Action, CoopId, GovAction, KycTier, Transaction};
+use kopnet_ledger::{AccountKind, Action, CoopId, GovAction, KycTier};
 use serde_json::Value;
-use std::path::Path;
-use std::process::Command;
-use std::time::Duration;
 
-const TIMEOUT: Duration = Duration::from_secs(60);
-
-/// Run the CLI; its stdout (the command must succeed).
-fn cli(args: &[&str]) -> String {
-    let out = Command::new(kopnet()).args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "kopnet {args:?} failed: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// A new wallet key file at `path`; its key.
-fn new_key(path: &Path) -> Keypair {
-    cli(&["wallet", "new", "--out", path.to_str().unwrap()]);
-    kopnet_node::keyfile::read(path).unwrap()
-}
-
-struct Net {
-    cluster: Cluster,
-    observer: usize,
-}
-
-impl Net {
-    fn run(&self, node: usize, tx: &Transaction) -> String {
-        let response = self.cluster.submit(node, tx);
-        assert!(
-            response.status().is_success(),
-            "{}",
-            response.text().unwrap()
-        );
-        self.cluster.wait_tx(node, &tx.hash(), TIMEOUT);
-        self.cluster.wait_tx(self.observer, &tx.hash(), TIMEOUT)
-    }
-
-    fn get(&self, path: &str) -> Value {
-        self.cluster.get(self.observer, path).unwrap()
-    }
-
-    /// Wait until the observer has every block `node` has now: a CLI
-    /// command returns once its transaction committed at the node it was
-    /// sent to, and the reads below ask the observer.
-    fn caught_up(&self, node: usize) {
-        let height = self.cluster.height(node).unwrap_or(0);
-        self.cluster.wait_height(self.observer, height, TIMEOUT);
-    }
-
+impl ObservedNet {
     fn balance(&self, key: &Keypair) -> u64 {
         self.get(&format!("/v1/accounts/{}", key.public().to_address()))["balance"]
             .as_u64()
             .unwrap()
-    }
-
-    /// A wallet for `key` at the nonce the network expects next.
-    fn wallet(&self, key: &Keypair) -> Wallet {
-        let signer = self.get(&format!("/v1/signers/{}", key.public().to_address()));
-        let mut wallet = Wallet::new(key.clone(), &self.cluster.chain_id);
-        wallet.nonce = signer["next_nonce"].as_u64().unwrap() - 1;
-        wallet
     }
 
     fn loket(&self) -> Value {
@@ -89,12 +31,8 @@ impl Net {
 #[test]
 fn a_teller_works_its_counter_within_its_limit_and_nothing_else() {
     let cluster = Cluster::start(4, 1);
-    let observer = cluster
-        .nodes
-        .iter()
-        .position(|n| n.role == "observer")
-        .unwrap();
-    let net = Net { cluster, observer };
+    let net = ObservedNet::new(cluster);
+    let observer = net.observer;
     let dir = net.cluster.dir.path();
     let ksp_node = net.cluster.node_of("ksp-sejahtera");
     let api = net.cluster.nodes[ksp_node].api.clone();
@@ -107,10 +45,10 @@ fn a_teller_works_its_counter_within_its_limit_and_nothing_else() {
     // The cooperative key registers the teller; a teller PC holds only
     // its own key.
     let teller_file = dir.join("loket-1.key");
-    let teller = new_key(&teller_file);
+    let teller = new_wallet_key(&teller_file);
     let teller_file = teller_file.to_str().unwrap();
     let teller_address = teller.public().to_address();
-    cli(&[
+    kopnet_ok(&[
         "coop",
         "teller",
         "add",
@@ -126,7 +64,7 @@ fn a_teller_works_its_counter_within_its_limit_and_nothing_else() {
         "Rp100.000",
     ]);
     net.caught_up(ksp_node);
-    let listed = cli(&[
+    let listed = kopnet_ok(&[
         "coop",
         "tellers",
         "--cooperative",
@@ -178,14 +116,14 @@ fn a_teller_works_its_counter_within_its_limit_and_nothing_else() {
     );
 
     // Registration, mint and burn at its counter, with the counter commands.
-    let ani = new_key(&dir.join("ani.key"));
+    let ani = new_wallet_key(&dir.join("ani.key"));
     let ani_address = ani.public().to_address();
     let as_teller = |args: &[&str]| {
         let mut all = vec!["coop"];
         all.extend_from_slice(&args[..1]);
         all.extend_from_slice(&["--key", teller_file, "--node", &api]);
         all.extend_from_slice(&args[1..]);
-        let out = cli(&all);
+        let out = kopnet_ok(&all);
         net.caught_up(ksp_node);
         out
     };
@@ -290,7 +228,7 @@ fn a_teller_works_its_counter_within_its_limit_and_nothing_else() {
     assert!(by_teller.iter().any(|i| i["kind"] == "mint"));
 
     // Removed: refused at admission, typed.
-    cli(&[
+    kopnet_ok(&[
         "coop",
         "teller",
         "remove",

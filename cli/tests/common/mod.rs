@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod health;
+pub mod observed;
 pub mod tmpfs;
 pub mod webdriver;
 
