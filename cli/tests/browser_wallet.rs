@@ -52,7 +52,6 @@ use kopnet_consensus::Keypair;
 use kopnet_ledger::{AccountKind, Action, KycTier};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 fn screenshot_dir() -> PathBuf {
@@ -1427,7 +1426,7 @@ fn restart_equivocating(cluster: &mut Cluster, i: usize) {
         .append(true)
         .open(node.home.join("node.log"))
         .unwrap();
-    let child = Command::new(kopnet())
+    let child = std::process::Command::new(kopnet())
         .args(["node", "run", "--home"])
         .arg(&node.home)
         .env("RUST_LOG", "info,libp2p=warn")
