@@ -52,7 +52,7 @@ fn killed_validator_catches_up_and_votes_again() {
     cluster.start_node(victim);
     cluster.wait_height(victim, during, Duration::from_secs(90));
     // It votes again: a later certificate carries its signature.
-    let victim_key = cluster.coop_key("taksi-bersama").public().to_address();
+    let victim_key = cluster.validator_key("taksi-bersama").public().to_address();
     wait_for(
         "the restarted validator to sign a commit certificate",
         Duration::from_secs(90),

@@ -29,7 +29,7 @@ fn signed(cluster: &Cluster, i: usize, address: &str, from: u64, to: u64) -> Vec
 fn a_validator_without_its_safety_record_refuses_then_signs_only_after_the_check() {
     let mut cluster = Cluster::start(4, 0);
     let victim = cluster.node_of("taksi-bersama");
-    let address = cluster.coop_key("taksi-bersama").public().to_address();
+    let address = cluster.validator_key("taksi-bersama").public().to_address();
     let home = cluster.nodes[victim].home.clone();
     let safety = home.join("data").join("safety.bin");
     cluster.wait_height_all(3, Duration::from_secs(60));

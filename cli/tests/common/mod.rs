@@ -201,6 +201,13 @@ impl Cluster {
         }
     }
 
+    /// The validator key of cooperative `id`'s node (`validator.key` in
+    /// its home): what signs its votes and commit certificates.
+    pub fn validator_key(&self, id: &str) -> Keypair {
+        let home = &self.nodes[self.node_of(id)].home;
+        kopnet_node::keyfile::read(&home.join("validator.key")).unwrap()
+    }
+
     pub fn coop_key(&self, id: &str) -> Keypair {
         let path = self
             .net_dir()
