@@ -119,7 +119,8 @@ fn ci_manifest_passes_on_processes() {
         "merchant_payment_cross",
         "merchant_payment_on_us",
     ];
-    let upkeep = ["member_top_up", "merchant_cash_out"];
+    // The load's upkeep, and the `rotate-key` perturbation's own rotation.
+    let upkeep = ["member_top_up", "merchant_cash_out", "rotate_node_keys"];
     for kind in mix {
         assert!(
             by_kind.contains_key(kind),
@@ -133,6 +134,18 @@ fn ci_manifest_passes_on_processes() {
         );
     }
     assert!(report["common_height"].as_u64().unwrap() > 350, "{report}");
+    // `rotate-key`: the new validator key signed after the rotation and a
+    // precommit under the old key was refused.
+    let rotation = &report["rotations"][0];
+    assert_eq!(rotation["passed"], true, "{report}");
+    assert!(rotation["new_key_signed_at"].is_u64(), "{report}");
+    assert!(
+        rotation["old_key_signed"]
+            .as_array()
+            .is_some_and(|a| a.is_empty()),
+        "{report}"
+    );
+    assert!(rotation["old_key_refused"].is_string(), "{report}");
     assert_eq!(report["proposed"].as_object().unwrap().len(), 4);
 }
 
