@@ -9,7 +9,7 @@ use kopnet_consensus::{
     codec, Evidence, Hash, Message, Proposal, SignedProposal, SignedVote, Value, Vote, VoteKind,
 };
 use kopnet_ledger::evidence::{evidence_root, EvidenceKind, EvidenceRecord};
-use kopnet_ledger::testkit::key_for;
+use kopnet_ledger::testkit::{key_for, validator_key_for};
 use kopnet_ledger::{Action, Block, CoopId};
 use kopnet_node::config::{NodeConfig, Role};
 use kopnet_node::web::qris::{self, PaymentRequest};
@@ -46,7 +46,7 @@ fn txs(city: &City) -> Vec<Vec<u8>> {
 }
 
 fn vote(signer: &str, height: u64, kind: VoteKind, value_id: Option<Hash>) -> SignedVote {
-    let key = key_for(signer);
+    let key = validator_key_for(signer);
     let vote = Vote {
         height,
         round: 0,
@@ -72,7 +72,7 @@ fn blocks(city: &City) -> Vec<Vec<u8>> {
             second: vote(offender, 1, VoteKind::Prevote, None),
         };
         let record = EvidenceRecord {
-            offender: coop(offender),
+            offender: validator_key_for(offender).public(),
             kind: EvidenceKind::DuplicateVote,
             height: 1,
             round: 0,
@@ -90,7 +90,7 @@ fn blocks(city: &City) -> Vec<Vec<u8>> {
 fn consensus(city: &City) -> Vec<Vec<u8>> {
     let mut out = Vec::new();
     if let Some((block, _)) = city.chain.first() {
-        let proposer = key_for("ksp-sejahtera");
+        let proposer = validator_key_for("ksp-sejahtera");
         let proposal = Proposal {
             height: block.header.height,
             round: 0,
