@@ -39,9 +39,11 @@ impl Runtime {
                 }
             }
             Effect::AnnounceCommitted { height } => {
+                // A hint names its sender's node identity (the libp2p key
+                // receivers compare it with), not the validator key.
                 let bytes = wire::encode(&ConsensusGossip::Committed {
                     height,
-                    from: self.host.public_key(),
+                    from: self.node.node_key,
                 });
                 let _ = self.p2p.publish(Topic::Consensus, bytes).await;
             }
