@@ -94,7 +94,13 @@ fn byzantine_manifest_passes_and_names_every_behaviour() {
         phases[0]
     );
     if report["passed"] != true {
-        panic!("{report}\n{log}\n{}", common::log_tails(&net, 40));
+        // The reason first: CI keeps only a part of a long message.
+        panic!(
+            "run failed ({}): {}\n{report}\n{log}\n{}",
+            report["failure_kind"],
+            report["failure"],
+            common::log_tails(&net, 40)
+        );
     }
     assert_eq!(code, 0, "{report}");
 }

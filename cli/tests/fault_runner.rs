@@ -68,7 +68,12 @@ fn ci_manifest_passes_on_processes() {
     let expected = expected_auto_method();
     let (code, report, log) = run_ci_manifest(&net, None, "auto");
     if report["passed"] != true {
-        panic!("{report}\n{log}\n{}", common::log_tails(&net, 60));
+        panic!(
+            "run failed ({}): {}\n{report}\n{log}\n{}",
+            report["failure_kind"],
+            report["failure"],
+            common::log_tails(&net, 60)
+        );
     }
     assert_eq!(code, 0, "{report}\n{log}");
     assert_eq!(report["backend"], "process");

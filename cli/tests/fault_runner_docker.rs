@@ -82,7 +82,12 @@ fn ci_manifest_passes_on_containers() {
     let report: Value = serde_json::from_str(stdout.trim())
         .unwrap_or_else(|e| panic!("report is not JSON ({e}): {stdout}\n{stderr}\n{}", tails()));
     if report["passed"] != true {
-        panic!("{report}\n{stderr}\n{}", tails());
+        panic!(
+            "run failed ({}): {}\n{report}\n{stderr}\n{}",
+            report["failure_kind"],
+            report["failure"],
+            tails()
+        );
     }
     assert_eq!(out.status.code(), Some(0), "{report}\n{stderr}");
     assert_eq!(report["backend"], "docker");

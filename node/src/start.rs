@@ -229,6 +229,7 @@ pub async fn run_with(
         }
         identity
     };
+    host.set_identity(keypair.public());
     let (p2p, net) = start_p2p(&config, &genesis, &keypair).await?;
     // A stream that falls this far behind is dropped ([`crate::api`]'s
     // events): the channel never holds more block events than this.
@@ -348,6 +349,9 @@ fn open_host(
         runs_consensus: config.role == Role::Validator,
         observers: genesis.observers.iter().map(|o| o.key).collect(),
         include_evidence: true,
+        // Set again once the ledger says which of the node's identities
+        // it starts libp2p with ([`NodeKeys::identity_for`]).
+        identity: keypair.public(),
     };
     #[cfg(feature = "fault-injection")]
     let host_config = defences_off(host_config)?;

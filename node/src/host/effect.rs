@@ -44,9 +44,11 @@ pub enum Effect {
     /// seen, so repeating is cheap; without it a locked validator could
     /// not prove its lock to a peer that restarted after the polka.
     Rebroadcast(Message),
-    /// Tell peers that this node committed `height`; peers behind it catch
-    /// up (they call [`super::Host::on_peer_height`]).
-    AnnounceCommitted { height: u64 },
+    /// Tell peers that this node committed `height`: publish `hint` (the
+    /// encoded [`crate::wire::ConsensusGossip::Committed`], naming this
+    /// node's [`super::HostConfig::identity`]) on the consensus topic;
+    /// peers behind it catch up.
+    AnnounceCommitted { height: u64, hint: Vec<u8> },
     /// Gossip a transaction a client submitted to this node (transactions
     /// that arrived by gossip are forwarded by the gossip layer itself).
     GossipTx(Vec<u8>),

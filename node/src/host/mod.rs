@@ -95,6 +95,11 @@ pub struct HostConfig {
     /// Always on in a real node; a test build switches it off to show that
     /// the Byzantine runner notices.
     pub include_evidence: bool,
+    /// This node's identity on the network (its libp2p key; on a
+    /// validator not its validator key): the committed-height hints it
+    /// announces name it, and peers believe a hint only from the
+    /// connection of the identity it names.
+    pub identity: PublicKey,
 }
 
 /// Why the host cannot go on. The shell stops the node and reports it.
@@ -245,6 +250,12 @@ where
             evidence: EvidencePool::default(),
             double_sign: None,
         })
+    }
+
+    /// The node's identity on the network ([`HostConfig::identity`]), once
+    /// the shell knows which of its identities it starts libp2p with.
+    pub fn set_identity(&mut self, identity: PublicKey) {
+        self.config.identity = identity;
     }
 
     /// What readers share (ledger, mempool, signature cache, refusals).
@@ -746,7 +757,13 @@ where
             )
             .map_err(|e| HostError::commit(height, e))?;
             tracing::info!(height, txs = committed.block.txs.len(), "committed block");
-            effects.push(Effect::AnnounceCommitted { height });
+            effects.push(Effect::AnnounceCommitted {
+                height,
+                hint: wire::encode(&ConsensusGossip::Committed {
+                    height,
+                    from: self.config.identity,
+                }),
+            });
             self.after_commit(committed, effects);
         }
         let next = height.saturating_add(1);

@@ -47,6 +47,11 @@ fn validator() -> Keypair {
     testkit::validator_key_for("ksp-sejahtera")
 }
 
+/// Its node identity (its libp2p key: neither of the other two).
+pub(super) fn node_identity() -> Keypair {
+    testkit::node_key_for("ksp-sejahtera")
+}
+
 /// Its cooperative key (signs its ledger transactions).
 fn cooperative() -> Keypair {
     testkit::key_for("ksp-sejahtera")
@@ -75,6 +80,7 @@ pub(super) fn config_for(chain: &str) -> HostConfig {
         verified_signatures_max: 1_024,
         runs_consensus: true,
         observers: Vec::new(),
+        identity: node_identity().public(),
     }
 }
 
@@ -101,6 +107,8 @@ pub(super) struct Shell {
     pub(super) broadcasts: usize,
     /// The messages broadcast, in order.
     pub(super) sent: Vec<Message>,
+    /// The committed-height hints announced, encoded.
+    pub(super) hints: Vec<Vec<u8>>,
 }
 
 impl Shell {
@@ -111,6 +119,7 @@ impl Shell {
             committed: Vec::new(),
             broadcasts: 0,
             sent: Vec::new(),
+            hints: Vec::new(),
         }
     }
 
@@ -131,6 +140,7 @@ impl Shell {
                     },
                 ),
                 Effect::Committed(c) => self.committed.push(*c),
+                Effect::AnnounceCommitted { hint, .. } => self.hints.push(hint),
                 Effect::Broadcast(message) => {
                     self.broadcasts += 1;
                     self.sent.push(message);
@@ -333,6 +343,51 @@ fn admission_checks_signer_and_nonce_before_it_verifies_a_signature() {
     // Its nonce is now taken in the mempool: refused without a check.
     assert_eq!(code(&sign(&coop, 1, true)), "nonce_taken");
     assert_eq!(state.verified.checked_count(), 2);
+}
+
+/// A validator's committed-height hint names its node identity (the key
+/// its peers see its connection under), not the validator key it signs
+/// votes with: a peer believes it from that connection and catches up.
+#[test]
+fn a_committed_hint_names_the_node_identity_and_a_peer_catches_up_on_it() {
+    let store: Store = Arc::new(FaultyStorage::new(MemoryStorage::new(), u64::MAX));
+    let mut host = open(&store, &MemorySafety::default()).unwrap();
+    let mut shell = Shell::new();
+    shell.take(host.start(0).unwrap());
+    shell.run_until(&mut host, 2).unwrap();
+    let hint = shell
+        .hints
+        .last()
+        .expect("a commit announces its height")
+        .clone();
+    match wire::decode::<ConsensusGossip>(&hint).unwrap() {
+        ConsensusGossip::Committed { height, from } => {
+            assert_eq!(height, 2);
+            assert_eq!(from, node_identity().public());
+            assert_ne!(from, validator().public());
+        }
+        other => panic!("not a hint: {other:?}"),
+    }
+
+    // A second node of the same network, still at genesis.
+    let peer_store: Store = Arc::new(FaultyStorage::new(MemoryStorage::new(), u64::MAX));
+    let mut peer = open(&peer_store, &MemorySafety::default()).unwrap();
+    let _started = peer.start(0).unwrap();
+    let asks = |effects: &Effects| {
+        effects
+            .iter()
+            .any(|e| matches!(e, Effect::RequestBlocks { .. }))
+    };
+    // Under the validator key's name the connection is not the hint's.
+    let (_, effects) = peer
+        .on_consensus_gossip(1, &hint, Some(validator().public()))
+        .unwrap();
+    assert!(!asks(&effects));
+    // From the node identity's own connection: the peer asks for blocks.
+    let (_, effects) = peer
+        .on_consensus_gossip(2, &hint, Some(node_identity().public()))
+        .unwrap();
+    assert!(asks(&effects), "{effects:?}");
 }
 
 /// Gossip is anonymous: a "committed" hint counts only on its named

@@ -38,14 +38,10 @@ impl Runtime {
                     tracing::debug!(error = %e, "consensus gossip not published again");
                 }
             }
-            Effect::AnnounceCommitted { height } => {
-                // A hint names its sender's node identity (the libp2p key
-                // receivers compare it with), not the validator key.
-                let bytes = wire::encode(&ConsensusGossip::Committed {
-                    height,
-                    from: self.node.node_key,
-                });
-                let _ = self.p2p.publish(Topic::Consensus, bytes).await;
+            Effect::AnnounceCommitted { height, hint } => {
+                if let Err(e) = self.p2p.publish(Topic::Consensus, hint).await {
+                    tracing::debug!(height, error = %e, "committed hint not published");
+                }
             }
             Effect::GossipTx(bytes) => {
                 self.batch.push(bytes);

@@ -21,10 +21,10 @@ pub enum NetMsg {
     /// An encoded transaction a client submitted to the sender, passed on
     /// to peers.
     Tx(Arc<[u8]>),
-    /// "I committed this height" (sent after each commit).
-    Status {
-        height: Height,
-    },
+    /// "I committed this height": the encoded consensus-gossip hint, as
+    /// the sender's host made it (naming the sender's node identity), or
+    /// as a lying node forged it.
+    Hint(Arc<[u8]>),
     /// "Send me committed blocks from this height on" (catch-up request
     /// `attempt` of the sender's host).
     SyncRequest {

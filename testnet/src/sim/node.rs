@@ -16,7 +16,7 @@ use super::disk::{DiskFault, Down, Fired, Tails};
 use super::world::CHAIN_ID;
 use kopnet_consensus::safety_faults::FaultySafetyStore;
 use kopnet_consensus::{
-    EngineConfig, Hash, Keypair, Message, SafetyRecord, SafetyStore, TimeoutConfig,
+    EngineConfig, Hash, Keypair, Message, PublicKey, SafetyRecord, SafetyStore, TimeoutConfig,
 };
 use kopnet_ledger::ledger::BlockLimits;
 use kopnet_ledger::storage::{FaultyStorage, StorageError};
@@ -110,11 +110,17 @@ pub fn host_config(config: &SimConfig) -> HostConfig {
         verified_signatures_max: 4_096,
         runs_consensus: true,
         observers: Vec::new(),
+        // Each node's own, set when it opens ([`SimNode::open`]).
+        identity: PublicKey([0; 32]),
     }
 }
 
 pub struct SimNode {
+    /// The validator key (signs votes and proposals).
     pub keypair: Keypair,
+    /// The node's identity on the network (its libp2p key in a real node):
+    /// what peers know its connection by.
+    pub identity: PublicKey,
     pub behaviour: Behaviour,
     /// Floods and lies besides the behaviour (Byzantine nodes only).
     pub hostility: Hostility,
@@ -147,9 +153,15 @@ pub struct SimNode {
 }
 
 impl SimNode {
-    pub fn new(keypair: Keypair, behaviour: Behaviour, hostility: Hostility) -> Self {
+    pub fn new(
+        keypair: Keypair,
+        identity: PublicKey,
+        behaviour: Behaviour,
+        hostility: Hostility,
+    ) -> Self {
         SimNode {
             keypair,
+            identity,
             behaviour,
             hostility,
             ticks: 0,
@@ -177,6 +189,10 @@ impl SimNode {
 
     /// Open the host from what storage holds, as `kopnet node run` does.
     pub fn open(&mut self, genesis: &Genesis, config: HostConfig) -> Result<(), HostError> {
+        let config = HostConfig {
+            identity: self.identity,
+            ..config
+        };
         self.storage.repair();
         self.safety.repair();
         self.crash_at_write = false;

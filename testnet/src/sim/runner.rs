@@ -157,7 +157,12 @@ impl Simulation {
             .iter()
             .zip(behaviours)
             .map(|(coop, (behaviour, hostility))| {
-                SimNode::new(coop.validator.clone(), behaviour, hostility)
+                SimNode::new(
+                    coop.validator.clone(),
+                    coop.node.public(),
+                    behaviour,
+                    hostility,
+                )
             })
             .collect();
         // `--faulty-ledger` corrupts a ledger, which only a build with the

@@ -39,6 +39,11 @@ fn key(i: usize) -> Keypair {
     testkit::validator_key_for(testkit::DEMO_COOPERATIVES[i].0)
 }
 
+/// Validator `i`'s node identity: what its peers know its connection by.
+fn identity(i: usize) -> PublicKey {
+    testkit::node_key_for(testkit::DEMO_COOPERATIVES[i].0).public()
+}
+
 fn config() -> HostConfig {
     super::super::tests::config_for(CHAIN)
 }
@@ -63,8 +68,9 @@ struct Node {
 
 enum Delivery {
     Message(Message),
-    Height {
-        height: u64,
+    /// An encoded committed-height hint, on `from`'s connection.
+    Hint {
+        hint: Vec<u8>,
         from: PublicKey,
     },
     Blocks {
@@ -120,7 +126,10 @@ impl Net {
             key(i),
             node.safety.clone(),
             record,
-            config(),
+            HostConfig {
+                identity: identity(i),
+                ..config()
+            },
         )
         .unwrap();
         let mut host = if lost_record {
@@ -144,15 +153,18 @@ impl Net {
     }
 
     fn take(&mut self, i: usize, effects: Effects) {
-        let me = key(i).public();
+        let me = identity(i);
         for effect in effects {
             match effect {
                 Effect::Broadcast(message) => {
                     self.nodes[i].sent.push((self.now_ms, message.clone()));
                     self.send_to_others(i, || Delivery::Message(message.clone()));
                 }
-                Effect::AnnounceCommitted { height } => {
-                    self.send_to_others(i, || Delivery::Height { height, from: me });
+                Effect::AnnounceCommitted { hint, .. } => {
+                    self.send_to_others(i, || Delivery::Hint {
+                        hint: hint.clone(),
+                        from: me,
+                    });
                 }
                 Effect::Schedule {
                     deadline_ms,
@@ -190,11 +202,8 @@ impl Net {
         let now = self.now_ms;
         let answer = match &delivery {
             Delivery::Blocks { peer, .. } => {
-                let serving = self.nodes.iter().position(|n| {
-                    n.host
-                        .as_ref()
-                        .is_some_and(|h| Some(h.public_key()) == *peer)
-                });
+                let serving = (0..self.nodes.len())
+                    .find(|&s| self.nodes[s].host.is_some() && Some(identity(s)) == *peer);
                 let from = self.host(to).height() + 1;
                 serving.map(|s| {
                     catch_up::serve(
@@ -213,7 +222,9 @@ impl Net {
         };
         let result = match delivery {
             Delivery::Message(message) => host.on_consensus_message(now, message).map(|(_, e)| e),
-            Delivery::Height { height, from } => Ok(host.on_peer_height(now, from, height)),
+            Delivery::Hint { hint, from } => host
+                .on_consensus_gossip(now, &hint, Some(from))
+                .map(|(_, e)| e),
             Delivery::Blocks { attempt, peer } => match answer {
                 Some(response) => host.on_blocks(now, attempt, peer, &response),
                 None => {

@@ -140,11 +140,12 @@ impl Simulation {
                     }
                 }
             }
-            Effect::AnnounceCommitted { height } => {
+            Effect::AnnounceCommitted { hint, .. } => {
                 if self.nodes[node].behaviour != Behaviour::Silent {
+                    let hint: Arc<[u8]> = hint.into();
                     for to in 0..self.nodes.len() {
                         if to != node {
-                            self.send(node, to, NetMsg::Status { height });
+                            self.send(node, to, NetMsg::Hint(hint.clone()));
                         }
                     }
                 }
@@ -357,7 +358,8 @@ impl Simulation {
 
     /// Ask a peer (rotating with `attempt`) for blocks; the request fails
     /// if no answer came back within the sync timeout.
-    /// Ask `target` (a node's key) or else a peer rotating with `attempt`.
+    /// Ask `target` (a node's identity) or else a peer rotating with
+    /// `attempt`.
     fn request_blocks(
         &mut self,
         node: NodeId,
@@ -373,7 +375,7 @@ impl Simulation {
         let targeted = target.and_then(|key| {
             self.nodes
                 .iter()
-                .position(|m| m.keypair.public() == key)
+                .position(|m| m.identity == key)
                 .filter(|peer| *peer != node)
         });
         let peer = targeted.unwrap_or((node + offset) % n);
@@ -520,9 +522,13 @@ impl Simulation {
                 let (_, effects) = host::admit(h.state(), &bytes, Origin::Peer);
                 self.carry_out(to, effects)
             }
-            NetMsg::Status { height } => {
-                let peer = self.nodes[from].keypair.public();
-                self.call(to, |h| Ok(h.on_peer_height(now, peer, height)))
+            NetMsg::Hint(bytes) => {
+                // Through the gossip path a real node takes: the hint counts
+                // only from the connection of the identity it names.
+                let peer = Some(self.nodes[from].identity);
+                self.call(to, |h| {
+                    h.on_consensus_gossip(now, &bytes, peer).map(|(_, e)| e)
+                })
             }
             NetMsg::SyncRequest {
                 from: start,
@@ -551,7 +557,7 @@ impl Simulation {
             }
             NetMsg::SyncResponse { attempt, response } => {
                 self.trace_delivery(from, to, format!("sync {} blocks", response.blocks.len()));
-                let peer = Some(self.nodes[from].keypair.public());
+                let peer = Some(self.nodes[from].identity);
                 self.call(to, |h| h.on_blocks(now, attempt, peer, &response))
             }
         }

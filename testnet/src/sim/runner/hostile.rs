@@ -14,7 +14,7 @@ use super::super::world::CHAIN_ID;
 use super::Simulation;
 use kopnet_consensus::{Message, PublicKey};
 use kopnet_node::host::catch_up::PeerOffence;
-use kopnet_node::wire::{SyncResponse, Verdict};
+use kopnet_node::wire::{self, ConsensusGossip, SyncResponse, Verdict};
 use std::sync::Arc;
 
 impl Simulation {
@@ -30,11 +30,16 @@ impl Simulation {
         let others: Vec<NodeId> = (0..self.nodes.len()).filter(|&to| to != node).collect();
         if hostility.lies {
             let claimed = lies::false_hint(height, ticks);
+            let hint: Arc<[u8]> = wire::encode(&ConsensusGossip::Committed {
+                height: claimed,
+                from: self.nodes[node].identity,
+            })
+            .into();
             for &to in &others {
                 if self.nodes[to].is_honest() {
                     self.hostile.false_hints += 1;
                 }
-                self.send(node, to, NetMsg::Status { height: claimed });
+                self.send(node, to, NetMsg::Hint(hint.clone()));
             }
         }
         if hostility.flood && ticks % flood::FLOOD_EVERY_TICKS == 0 {
@@ -151,7 +156,7 @@ impl Simulation {
         peer: PublicKey,
         offence: PeerOffence,
     ) -> Result<(), Violation> {
-        let index = self.nodes.iter().position(|n| n.keypair.public() == peer);
+        let index = self.nodes.iter().position(|n| n.identity == peer);
         self.trace.record(
             self.now_ms,
             TraceEvent::Penalise {
