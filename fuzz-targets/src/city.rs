@@ -10,6 +10,7 @@
 use kopnet_consensus::{
     CommitCertificate, PublicKey, SignedVote, Validator, ValidatorSet, Vote, VoteKind,
 };
+use kopnet_ledger::genesis::GenesisObserver;
 use kopnet_ledger::ledger::BlockLimits;
 use kopnet_ledger::testkit::{
     demo_genesis, demo_signers, key_for, validator_key_for, DEMO_COOPERATIVES,
@@ -17,7 +18,7 @@ use kopnet_ledger::testkit::{
 use kopnet_ledger::{
     AccountKind, Action, Block, CoopId, KycTier, Ledger, MemoryStorage, Transaction, VerifyAll,
 };
-use kopnet_node::genesis_file::{NetworkGenesis, ObserverEntry};
+use kopnet_node::genesis_file::NetworkGenesis;
 
 /// The city's chain id.
 pub const CHAIN: &str = "kopnet-fuzz";
@@ -63,13 +64,13 @@ impl City {
     /// The city, built from nothing. Panics only if the ledger refuses its
     /// own fixture (a bug in this file or in the ledger).
     pub fn build() -> City {
-        let ledger_genesis = demo_genesis(CHAIN, VALIDATORS, NDC);
+        let mut ledger_genesis = demo_genesis(CHAIN, VALIDATORS, NDC);
+        ledger_genesis.observers = vec![GenesisObserver {
+            name: "OJK regulator".into(),
+            key: key_for("ojk-observer").public(),
+        }];
         let genesis = NetworkGenesis {
             ledger: ledger_genesis.clone(),
-            observers: vec![ObserverEntry {
-                name: "OJK regulator".into(),
-                key: key_for("ojk-observer").public(),
-            }],
         };
         let ledger = Ledger::open(MemoryStorage::new(), &ledger_genesis)
             .expect("the demo genesis opens a ledger");

@@ -28,6 +28,8 @@ pub enum Signer {
     Member(PublicKey, MemberAccount),
     /// A teller (its key and record) of an active cooperative.
     Teller(PublicKey, Teller, Cooperative),
+    /// A registered observer, by its current key (see [`crate::observers`]).
+    Observer(PublicKey, crate::observers::Observer),
 }
 
 impl Signer {
@@ -36,6 +38,7 @@ impl Signer {
             Signer::Cooperative(c) => c.nonce,
             Signer::Member(_, m) => m.nonce,
             Signer::Teller(_, t, _) => t.nonce,
+            Signer::Observer(_, o) => o.nonce,
         }
     }
 }
@@ -78,8 +81,8 @@ pub fn find_signer<S: StateRead + ?Sized>(
     }
 }
 
-/// Who `key` signs as: a cooperative key, a teller key, or a member
-/// account's current key (see [`crate::tellers`], [`crate::member_keys`]).
+/// Who `key` signs as: a cooperative key, a teller key, an observer's
+/// current key, or a member account's current key (see [`crate::tellers`], [`crate::member_keys`]).
 pub fn resolve_signer<S: StateRead + ?Sized>(
     state: &S,
     key: &PublicKey,
@@ -100,6 +103,9 @@ pub fn resolve_signer<S: StateRead + ?Sized>(
             .filter(|c| c.active)
             .ok_or(Rejection::SignerInactive)?;
         return Ok(Signer::Teller(*key, teller, coop));
+    }
+    if let Some(observer) = crate::observers::observer(state, key) {
+        return Ok(Signer::Observer(*key, observer));
     }
     match member_keys::resolve(state, key)? {
         Some((address, account)) => Ok(Signer::Member(address, account)),
@@ -128,6 +134,7 @@ pub fn bump_nonce<B: StateRead + ?Sized>(state: &mut Overlay<'_, B>, signer: &Si
                 tellers::put_teller(state, *key, teller);
             }
         }
+        Signer::Observer(key, _) => crate::observers::bump_nonce(state, key, nonce),
     }
 }
 
@@ -252,6 +259,12 @@ pub fn execute<B: StateRead + ?Sized>(
         (Action::SetMerchantName { merchant, name }, signer) => {
             merchant_names::set(state, signer, merchant, name)
         }
+        (Action::RotateObserverKey { new_key }, Signer::Observer(key, _)) => {
+            crate::observers::rotate(state, key, new_key, ctx.time_ms)
+        }
+        (_, Signer::Observer(..)) => Err(Rejection::NotAuthorized(
+            "an observer signs only its own key rotation".into(),
+        )),
         (_, Signer::Member(..)) => Err(Rejection::NotAuthorized(
             "this action must be signed by a cooperative".into(),
         )),

@@ -49,6 +49,22 @@ pub struct Genesis {
     /// 24 hours; bounds in [`crate::recovery`]).
     #[serde(default = "default_recovery_wait_ms")]
     pub recovery_wait_ms: u64,
+    /// The regulators' observer nodes admitted from the start
+    /// ([`crate::observers`]; governance adds and removes them later).
+    /// Left out of the genesis hash's bytes when empty, so a genesis
+    /// without observers hashes as it did before observers were on the
+    /// ledger.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub observers: Vec<GenesisObserver>,
+}
+
+/// An observer genesis registers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GenesisObserver {
+    pub name: String,
+    /// Its node identity.
+    pub key: PublicKey,
 }
 
 fn default_recovery_wait_ms() -> u64 {
@@ -92,6 +108,10 @@ pub enum GenesisError {
     TierLimits(String),
     #[error("recovery wait: {0}")]
     RecoveryWait(String),
+    /// An observer's name breaks its format, its key is weak or used by
+    /// anyone else in the genesis, or there are too many observers.
+    #[error("observer {0}: {1}")]
+    Observer(String, String),
 }
 
 impl Genesis {
@@ -106,6 +126,7 @@ impl Genesis {
             settlement: SettlementSchedule::default(),
             validator_limits: ValidatorLimits::default(),
             recovery_wait_ms: default_recovery_wait_ms(),
+            observers: Vec::new(),
         }
     }
 
@@ -172,6 +193,22 @@ impl Genesis {
         if power == 0 {
             return Err(GenesisError::CooperativeCount);
         }
+        if self.observers.len() > crate::observers::OBSERVERS_MAX {
+            return Err(GenesisError::Observer(
+                format!("#{}", self.observers.len()),
+                format!("at most {} observers", crate::observers::OBSERVERS_MAX),
+            ));
+        }
+        for observer in &self.observers {
+            let bad = |why: String| GenesisError::Observer(observer.name.clone(), why);
+            crate::observers::check_name_format(&observer.name).map_err(|e| bad(e.to_string()))?;
+            if observer.key.validate().is_err() {
+                return Err(bad("weak key".into()));
+            }
+            if !keys.insert(observer.key) {
+                return Err(bad("key used twice".into()));
+            }
+        }
         let validators_max = limits.validators_max;
         if u32::try_from(validators).map_or(true, |v| v > validators_max) {
             return Err(GenesisError::ValidatorCount {
@@ -227,6 +264,12 @@ impl Genesis {
             StateKey::Cooperative(network.id.clone()),
             StateValue::Cooperative(network),
         );
+        if !self.observers.is_empty() {
+            state.insert(
+                StateKey::Observers,
+                StateValue::Observers(crate::observers::at_genesis(&self.observers)),
+            );
+        }
         for coop in &self.cooperatives {
             state.insert(
                 StateKey::CoopKey(coop.key),

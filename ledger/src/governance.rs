@@ -115,7 +115,8 @@ fn decide<B: StateRead + ?Sized>(
     let (signed, total) = voting_power(state, &proposal.approvals);
     if is_supermajority(signed, total) {
         let mut nested = Overlay::new(&*state);
-        let result = execute(&mut nested, &proposal.action).and_then(|()| check_network(&nested));
+        let result =
+            execute(&mut nested, &proposal.action, height).and_then(|()| check_network(&nested));
         let writes = nested.into_writes();
         proposal.status = match result {
             Ok(()) => {
@@ -157,6 +158,8 @@ pub fn check_action<S: StateRead + ?Sized>(state: &S, action: &GovAction) -> Res
         GovAction::SetValidatorLimits { limits } => limits.check(),
         GovAction::SetRecoveryWait { wait_ms } => crate::recovery::check_wait(*wait_ms),
         GovAction::RemoveCooperative { .. }
+        | GovAction::AddObserver { .. }
+        | GovAction::RemoveObserver { .. }
         | GovAction::SetNetDebitCap { .. }
         | GovAction::Freeze { .. }
         | GovAction::Unfreeze { .. }
@@ -263,6 +266,7 @@ fn existing<S: StateRead + ?Sized>(state: &S, id: &CoopId) -> Result<Cooperative
 fn execute<B: StateRead + ?Sized>(
     state: &mut Overlay<'_, B>,
     action: &GovAction,
+    height: u64,
 ) -> Result<(), Rejection> {
     check_action(state, action)?;
     match action {
@@ -312,6 +316,8 @@ fn execute<B: StateRead + ?Sized>(
         GovAction::SetRecoveryWait { wait_ms } => {
             update_params(state, |p| p.recovery_wait_ms = *wait_ms)
         }
+        GovAction::AddObserver { name, key } => crate::observers::add(state, name, key, height),
+        GovAction::RemoveObserver { key } => crate::observers::remove(state, key),
     }
 }
 

@@ -78,6 +78,7 @@ pub mod legs;
 pub mod member_keys;
 pub mod merchant_names;
 pub mod node_keys;
+pub mod observers;
 pub mod proposal;
 pub mod recovery;
 pub mod rejection;

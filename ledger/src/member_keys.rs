@@ -37,7 +37,8 @@ pub fn member_by_key<S: StateRead + ?Sized>(state: &S, key: &PublicKey) -> Optio
 
 /// Whether `key` is used anywhere: a cooperative key, a validator key or
 /// node identity (now or before), a teller, a member address, a member's
-/// current or former key, or a key a pending recovery will install.
+/// current or former key, a key a pending recovery will install, or an
+/// observer's key (now or before).
 pub fn key_in_use<S: StateRead + ?Sized>(state: &S, key: &PublicKey) -> bool {
     state.coop_by_key(key).is_some()
         || state.member(key).is_some()
@@ -45,6 +46,7 @@ pub fn key_in_use<S: StateRead + ?Sized>(state: &S, key: &PublicKey) -> bool {
         || tellers::teller(state, key).is_some()
         || recovery::reserved(state, key).is_some()
         || state.node_key_use(key).is_some()
+        || crate::observers::key_used(state, key)
 }
 
 /// The account `key` signs for now, as `(address, account)`: `Ok(None)`

@@ -252,6 +252,12 @@ pub enum Rejection {
     /// The cooperative has as many tellers as it may have.
     #[error("too_many_tellers: at most {max}")]
     TooManyTellers { max: u64 },
+    /// No registered observer has this key now.
+    #[error("unknown_observer: {0}")]
+    UnknownObserver(String),
+    /// As many observers are registered as the network may have.
+    #[error("too_many_observers: at most {max}")]
+    TooManyObservers { max: u64 },
     /// The account already has a pending recovery.
     #[error("recovery_pending: account {0} has a pending recovery")]
     RecoveryPending(String),
@@ -320,6 +326,8 @@ impl Rejection {
             Rejection::TellerDailyLimit { .. } => "teller_daily_limit",
             Rejection::UnknownTeller(_) => "unknown_teller",
             Rejection::TooManyTellers { .. } => "too_many_tellers",
+            Rejection::UnknownObserver(_) => "unknown_observer",
+            Rejection::TooManyObservers { .. } => "too_many_observers",
             Rejection::RecoveryPending(_) => "recovery_pending",
             Rejection::NoRecoveryPending(_) => "no_recovery_pending",
             Rejection::TooManyRecoveries { .. } => "too_many_recoveries",

@@ -119,6 +119,8 @@ pub enum StateKey {
     RecoveryStats,
     /// A merchant's public display name (see [`crate::merchant_names`]).
     MerchantName(PublicKey),
+    /// The registered observers (see [`crate::observers`]).
+    Observers,
 }
 
 /// The value stored under a [`StateKey`] (the variant always matches the key).
@@ -146,6 +148,7 @@ pub enum StateValue {
     RecoveryLog(crate::role_records::RecoveryRecord),
     RecoveryStats(crate::role_records::RecoveryStats),
     MerchantName(String),
+    Observers(crate::observers::Observers),
 }
 
 /// Read access to state; typed getters are provided on top of `get_ref`.

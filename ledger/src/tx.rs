@@ -113,6 +113,10 @@ pub enum Action {
     /// confirm screen instead of the name printed in a QR code (rules in
     /// [`crate::merchant_names`]).
     SetMerchantName { merchant: PublicKey, name: String },
+    /// A registered observer replaces its key (its node identity), signed
+    /// by its current key; the old one stays admitted for an hour of block
+    /// time ([`crate::observers`]).
+    RotateObserverKey { new_key: PublicKey },
 }
 
 /// Changes to the network itself, executed once approvals reach more than
@@ -174,6 +178,17 @@ pub enum GovAction {
     /// in [`crate::recovery`]).
     SetRecoveryWait {
         wait_ms: u64,
+    },
+    /// Register a regulator's read-only observer node: every allow-list
+    /// admits `key` from the block that executes this ([`crate::observers`]).
+    AddObserver {
+        name: String,
+        key: PublicKey,
+    },
+    /// Unregister the observer whose current key is `key`: disconnected
+    /// from the block that executes this.
+    RemoveObserver {
+        key: PublicKey,
     },
 }
 
@@ -302,6 +317,7 @@ fn check_gov_format(action: &GovAction) -> Result<(), Rejection> {
         GovAction::SetFeeRules { rules } if rules.len() > FEE_RULES_MAX => {
             malformed("too many fee rules")
         }
+        GovAction::AddObserver { name, .. } => crate::observers::check_name_format(name),
         _ => Ok(()),
     }
 }

@@ -1,23 +1,17 @@
-//! `DIR/genesis.json`: the ledger genesis plus who may connect.
+//! `DIR/genesis.json`: the network's founding document — the ledger
+//! genesis, which also lists the first observers (`ledger.observers`;
+//! governance adds and removes them later, see `kopnet_ledger::observers`).
 
 use kopnet_consensus::PublicKey;
 use kopnet_ledger::Genesis;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
-/// A registered read-only observer (a regulator's node).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ObserverEntry {
-    pub name: String,
-    pub key: PublicKey,
-}
-
 /// The network's founding document, identical on every node.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NetworkGenesis {
     pub ledger: Genesis,
-    pub observers: Vec<ObserverEntry>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -50,12 +44,6 @@ impl NetworkGenesis {
             .ledger
             .validate()
             .map_err(|e| invalid(e.to_string()))?;
-        for observer in &genesis.observers {
-            observer
-                .key
-                .validate()
-                .map_err(|e| invalid(format!("observer {}: {e}", observer.name)))?;
-        }
         Ok(genesis)
     }
 
@@ -71,7 +59,7 @@ impl NetworkGenesis {
             .cooperatives
             .iter()
             .map(|c| c.node_key)
-            .chain(self.observers.iter().map(|o| o.key))
+            .chain(self.ledger.observers.iter().map(|o| o.key))
             .collect();
         keys.sort();
         keys.dedup();

@@ -80,8 +80,8 @@ impl NodeKeys {
     }
 
     /// The identity to start libp2p with: the next one once the ledger
-    /// names it as an active cooperative's node key (the rotation
-    /// executed), else the current one.
+    /// names it as an active cooperative's node key or a registered
+    /// observer's key (the rotation executed), else the current one.
     pub fn identity_for<S: Storage>(&self, ledger: &Ledger<S>) -> &Keypair {
         let Some(next) = &self.next_identity else {
             return &self.identity;
@@ -89,7 +89,8 @@ impl NodeKeys {
         let named = ledger
             .cooperatives()
             .iter()
-            .any(|c| c.active && c.node_key == Some(next.public()));
+            .any(|c| c.active && c.node_key == Some(next.public()))
+            || ledger.observers().by_key(&next.public()).is_some();
         if named {
             tracing::info!(
                 key = %next.public(),

@@ -217,10 +217,7 @@ pub async fn run_with(
             .read()
             .map_err(|_| NodeError::Setup("ledger lock poisoned at start".into()))?;
         let identity = keys.identity_for(&ledger).clone();
-        let admitted = crate::allow_list::current(
-            &ledger,
-            &genesis.observers.iter().map(|o| o.key).collect::<Vec<_>>(),
-        );
+        let admitted = crate::allow_list::current(&ledger);
         if !admitted.contains(&identity.public()) {
             tracing::warn!(
                 key = %identity.public(),
@@ -347,7 +344,6 @@ fn open_host(
         mempool: config.mempool.clone(),
         verified_signatures_max: VERIFIED_SIGNATURES_MAX,
         runs_consensus: config.role == Role::Validator,
-        observers: genesis.observers.iter().map(|o| o.key).collect(),
         include_evidence: true,
         // Set again once the ledger says which of the node's identities
         // it starts libp2p with ([`NodeKeys::identity_for`]).

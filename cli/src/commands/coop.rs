@@ -305,6 +305,22 @@ pub enum ProposeAction {
         #[arg(long)]
         wait: String,
     },
+    /// Register a regulator's read-only observer node (every node admits
+    /// its identity once this executes).
+    AddObserver {
+        /// Who runs it, e.g. `OJK Purwokerto` (public).
+        #[arg(long)]
+        name: String,
+        /// Address of its node identity (`node.key` in its home).
+        #[arg(long)]
+        key: String,
+    },
+    /// Unregister an observer (disconnected once this executes).
+    RemoveObserver {
+        /// Address of its current node identity.
+        #[arg(long)]
+        key: String,
+    },
 }
 
 /// A duration such as `500ms`, `90s`, `15m`, `1h` or `1d` (a bare number
@@ -399,6 +415,17 @@ fn gov_action(action: ProposeAction) -> Result<GovAction> {
         },
         ProposeAction::SetRecoveryWait { wait } => GovAction::SetRecoveryWait {
             wait_ms: parse_duration_ms(&wait)?,
+        },
+        ProposeAction::AddObserver { name, key } => {
+            kopnet_ledger::observers::check_name_format(&name)
+                .map_err(|e| anyhow::anyhow!("--name: {e}"))?;
+            GovAction::AddObserver {
+                name,
+                key: parse_address(&key)?,
+            }
+        }
+        ProposeAction::RemoveObserver { key } => GovAction::RemoveObserver {
+            key: parse_address(&key)?,
         },
     })
 }

@@ -10,6 +10,7 @@ mod bench;
 mod coop;
 mod keys;
 mod node;
+mod observer;
 mod proposals;
 mod roles;
 mod settlement;
@@ -48,6 +49,9 @@ pub enum Command {
     /// A cooperative's teller desk and governance.
     #[command(subcommand)]
     Coop(coop::CoopCommand),
+    /// A regulator's observer: its own key.
+    #[command(subcommand)]
+    Observer(observer::ObserverCommand),
     /// Regulator's audit.
     #[command(subcommand)]
     Audit(AuditCommand),
@@ -86,6 +90,7 @@ pub async fn dispatch(cli: Cli) -> Result<i32> {
         Command::Status(args) => status::run(args).await,
         Command::Wallet(cmd) => wallet::run(cmd).await,
         Command::Coop(cmd) => coop::run(cmd).await,
+        Command::Observer(cmd) => observer::run(cmd).await,
         Command::Audit(AuditCommand::Verify(args)) => audit::verify(args).await,
         Command::Settlement(SettlementCommand::Report(args)) => settlement::report(args).await,
         Command::Bench(args) => bench::run(args).await,

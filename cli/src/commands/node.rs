@@ -220,31 +220,27 @@ pub async fn run(cmd: NodeCommand) -> Result<i32> {
 /// per job, from the home's config.
 fn rotation_files(home: &std::path::Path) -> Result<Vec<(&'static str, [PathBuf; 3])>> {
     let config = NodeConfig::load(&home.join("config.toml"))?;
-    if config.role != Role::Validator {
-        bail!(
-            "{} is an observer: observers keep the identity genesis lists (observer rotation is not built yet)",
-            home.display()
-        );
-    }
     let retired = |file: &str| home.join(file.replace(".key", ".retired.key"));
-    Ok(vec![
-        (
-            "node identity",
-            [
-                home.join(&config.key_file),
-                home.join(&config.next_key_file),
-                retired(&config.key_file),
-            ],
-        ),
-        (
+    let mut files = vec![(
+        "node identity",
+        [
+            home.join(&config.key_file),
+            home.join(&config.next_key_file),
+            retired(&config.key_file),
+        ],
+    )];
+    // An observer has only its node identity.
+    if config.role == Role::Validator {
+        files.push((
             "validator key",
             [
                 home.join(&config.validator_key_file),
                 home.join(&config.next_validator_key_file),
                 retired(&config.validator_key_file),
             ],
-        ),
-    ])
+        ));
+    }
+    Ok(files)
 }
 
 /// `kopnet node next-keys`.
@@ -274,6 +270,7 @@ fn next_keys(home: &std::path::Path, promote: bool) -> Result<i32> {
             home.display()
         );
     }
+    let observer = files.len() == 1;
     let mut args = Vec::new();
     for (job, [_, next, _]) in &files {
         let key = kopnet_consensus::Keypair::generate(&mut rand::rngs::OsRng);
@@ -286,10 +283,17 @@ fn next_keys(home: &std::path::Path, promote: bool) -> Result<i32> {
         };
         args.push(format!("{flag} {}", key.public().to_address()));
     }
-    say!(
-        "now have the board sign: kopnet coop rotate-keys --key cooperative.key {}",
-        args.join(" ")
-    );
+    if observer {
+        say!(
+            "now sign the rotation with the observer's current key: kopnet observer rotate-key --home {}",
+            home.display()
+        );
+    } else {
+        say!(
+            "now have the board sign: kopnet coop rotate-keys --key cooperative.key {}",
+            args.join(" ")
+        );
+    }
     Ok(0)
 }
 

@@ -30,6 +30,11 @@ impl<S: Storage> Ledger<S> {
             .collect()
     }
 
+    /// The registered observers ([`crate::observers`]).
+    pub fn observers(&self) -> crate::observers::Observers {
+        crate::observers::registry(&self.state)
+    }
+
     pub fn member(&self, key: &PublicKey) -> Option<MemberAccount> {
         self.state.member(key)
     }

@@ -81,6 +81,7 @@ pub fn routes() -> Router<ApiState> {
         .route("/v1/cooperatives", get(queries::cooperatives))
         .route("/v1/cooperatives/{id}/tellers", get(roles::tellers))
         .route("/v1/signers/{address}", get(roles::signer))
+        .route("/v1/observers", get(roles::observers))
         .route("/v1/recoveries", get(roles::recoveries))
         .route("/v1/settlement/windows", get(queries::windows))
         .route("/v1/settlement/windows/{number}", get(queries::window))

@@ -4,10 +4,15 @@
 //!   and removed), each with its name, address, daily limit, what it has
 //!   used of it today (WIB day of the last block) and its next nonce;
 //! * `GET /v1/signers/{address}`: who a key signs as — `cooperative`,
-//!   `teller` (with its cooperative and name) or `member` (with the
+//!   `teller` (with its cooperative and name), `observer` (with its name)
+//!   or `member` (with the
 //!   account's address, which differs from the key after a rotation or a
 //!   recovery) — and its next nonce; `key_replaced` (409) for a key that
 //!   no longer signs, `unknown_signer` (404) for one that never did;
+//! * `GET /v1/observers`: the registered observers (regulators' nodes),
+//!   each with its name, current key, the key its last rotation replaced
+//!   and until when (block time) that one is still admitted, and the
+//!   height that registered it;
 //! * `GET /v1/recoveries`: the member-key recoveries, newest first, from
 //!   the ledger's bounded log ([`kopnet_ledger::recovery`]: the last
 //!   1,024 started), pending, completed and cancelled — what a regulator's
@@ -174,6 +179,14 @@ fn resolve<S: Storage>(chain: &ChainReader<S>, key: &PublicKey) -> ApiResult<Val
         return Ok(json!({"address": address, "role": "cooperative",
             "cooperative": id.as_str(), "next_nonce": nonce.saturating_add(1)}));
     }
+    if let Some(StateValue::Observers(registry)) = read(chain, StateKey::Observers)? {
+        if let Some(o) = registry.by_key(key) {
+            return Ok(
+                json!({"address": address, "role": "observer", "name": o.name,
+                "next_nonce": o.nonce.saturating_add(1)}),
+            );
+        }
+    }
     if let Some(t) = teller(chain, key)? {
         return Ok(
             json!({"address": address, "role": "teller", "cooperative": t.coop.as_str(),
@@ -211,6 +224,34 @@ fn resolve<S: Storage>(chain: &ChainReader<S>, key: &PublicKey) -> ApiResult<Val
             "no cooperative, teller or member account has this key",
         )),
     }
+}
+
+pub async fn observers(State(state): State<ApiState>) -> ApiResult<Json<Value>> {
+    let view = committed(&state);
+    let (height, time_ms) = (view.height, view.last_block_time_ms);
+    let registry = blocking(&state, move |node| {
+        Ok(match read(&node.chain, StateKey::Observers)? {
+            Some(StateValue::Observers(o)) => o,
+            _ => Default::default(),
+        })
+    })
+    .await?;
+    let rows: Vec<Value> = registry
+        .active
+        .iter()
+        .map(|o| {
+            let retired = o.retired_key.filter(|r| time_ms < r.until_ms);
+            json!({
+                "name": o.name,
+                "key": o.key.to_address(),
+                "retired_key": retired.map(|r| r.key.to_address()),
+                "retired_key_admitted_until_ms": retired.map(|r| r.until_ms),
+                "added_height": o.added_height,
+                "next_nonce": o.nonce.saturating_add(1),
+            })
+        })
+        .collect();
+    Ok(Json(json!({"height": height, "observers": rows})))
 }
 
 pub async fn signer(

@@ -27,6 +27,7 @@ pub fn action_kind(action: &Action) -> &'static str {
         Action::StartRecovery { .. } => "start_recovery",
         Action::CancelRecovery { .. } => "cancel_recovery",
         Action::SetMerchantName { .. } => "set_merchant_name",
+        Action::RotateObserverKey { .. } => "rotate_observer_key",
     }
 }
 

@@ -88,9 +88,6 @@ pub struct HostConfig {
     pub verified_signatures_max: usize,
     /// Validators run a consensus engine; observers only follow.
     pub runs_consensus: bool,
-    /// Keys always allowed to connect besides the ledger's cooperatives
-    /// (the observers registered in genesis).
-    pub observers: Vec<PublicKey>,
     /// Take evidence of misbehaviour into the blocks this node proposes.
     /// Always on in a real node; a test build switches it off to show that
     /// the Byzantine runner notices.
@@ -177,6 +174,8 @@ pub struct Host<S: Storage, K: SafetyStore> {
     catch_up: CatchUp,
     /// The allow-list last given to the shell.
     allowed: Vec<PublicKey>,
+    /// The observers' admitted keys at the same height (sorted).
+    observers: Vec<PublicKey>,
     /// See [`EXECUTED_BLOCKS_MAX`].
     executed: VecDeque<ExecutedBlock>,
     /// Evidence waiting for a block of ours.
@@ -246,6 +245,7 @@ where
             safety,
             catch_up: CatchUp::new(),
             allowed: Vec::new(),
+            observers: Vec::new(),
             executed: VecDeque::new(),
             evidence: EvidencePool::default(),
             double_sign: None,
@@ -310,9 +310,12 @@ where
         self.catch_up.best_claim()
     }
 
-    /// Whether `key` is an observer registered in genesis.
+    /// Whether `key` is a registered observer's node identity (its
+    /// current one, or the one its rotation replaced while admitted).
+    /// Kept with the allow-list, after every commit (checked per gossiped
+    /// transaction: no ledger lock here).
     pub fn is_observer(&self, key: &PublicKey) -> bool {
-        self.config.observers.contains(key)
+        self.observers.binary_search(key).is_ok()
     }
 
     /// Offences seen and not on the chain yet.
@@ -866,10 +869,15 @@ where
     /// Tell the shell the ledger's allow-list if it changed (a cooperative
     /// added or removed by governance).
     fn refresh_allow_list(&mut self, effects: &mut Effects) {
-        let keys = match self.state.ledger.read() {
-            Ok(ledger) => allow_list::current(&ledger, &self.config.observers),
+        let (keys, mut observers) = match self.state.ledger.read() {
+            Ok(ledger) => (
+                allow_list::current(&ledger),
+                ledger.observers().admitted(ledger.last_block_time_ms()),
+            ),
             Err(_) => return,
         };
+        observers.sort();
+        self.observers = observers;
         if keys != self.allowed {
             self.allowed = keys.clone();
             effects.push(Effect::AllowList(keys));

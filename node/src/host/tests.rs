@@ -79,7 +79,6 @@ pub(super) fn config_for(chain: &str) -> HostConfig {
         mempool: MempoolConfig::default(),
         verified_signatures_max: 1_024,
         runs_consensus: true,
-        observers: Vec::new(),
         identity: node_identity().public(),
     }
 }

@@ -72,10 +72,7 @@ impl ReadNode {
             role: Role::Observer,
             chain_id: CHAIN.into(),
             node_key: coop("ksp-sejahtera"),
-            genesis: NetworkGenesis {
-                ledger: genesis,
-                observers: Vec::new(),
-            },
+            genesis: NetworkGenesis { ledger: genesis },
             host,
             committed: view,
             chain: reader,

@@ -27,11 +27,12 @@ use super::ports::PortsError;
 use kopnet_consensus::Keypair;
 use kopnet_ledger::bounds::ValidatorLimits;
 use kopnet_ledger::genesis::GenesisError;
+use kopnet_ledger::genesis::GenesisObserver;
 use kopnet_ledger::schedule::SettlementSchedule;
 use kopnet_ledger::types::InvalidCoopId;
 use kopnet_ledger::{CoopId, Genesis, GenesisCooperative};
 use kopnet_node::config::{ConsensusConfig, HttpConfig, NodeConfig, Role};
-use kopnet_node::genesis_file::{NetworkGenesis, ObserverEntry};
+use kopnet_node::genesis_file::NetworkGenesis;
 use kopnet_node::keyfile::{self, KeyFileError};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -282,12 +283,10 @@ pub fn init_with(
     ledger.settlement = rules.settlement;
     ledger.validator_limits = rules.validator_limits;
     ledger.recovery_wait_ms = rules.recovery_wait_ms;
-    ledger.validate()?;
     let (observer_entries, observer_homes) = new_observer_homes(dir, observers)?;
-    let genesis = NetworkGenesis {
-        ledger,
-        observers: observer_entries,
-    };
+    ledger.observers = observer_entries;
+    ledger.validate()?;
+    let genesis = NetworkGenesis { ledger };
     let genesis_json = genesis.to_json();
     write(&dir.join("genesis.json"), &genesis_json)?;
 
@@ -394,14 +393,14 @@ fn genesis_cooperatives(
 fn new_observer_homes(
     dir: &Path,
     observers: usize,
-) -> Result<(Vec<ObserverEntry>, Vec<PathBuf>), InitError> {
+) -> Result<(Vec<GenesisObserver>, Vec<PathBuf>), InitError> {
     let mut observer_entries = Vec::new();
     let mut observer_homes = Vec::new();
     for n in 0..observers {
         let home = dir.join(format!("observer-{n}"));
         create_dir(&home)?;
         let key = new_key(&home.join("node.key"))?;
-        observer_entries.push(ObserverEntry {
+        observer_entries.push(GenesisObserver {
             name: format!("regulator-{n}"),
             key: key.public(),
         });

@@ -109,7 +109,6 @@ pub fn host_config(config: &SimConfig) -> HostConfig {
         mempool: mempool_config(),
         verified_signatures_max: 4_096,
         runs_consensus: true,
-        observers: Vec::new(),
         // Each node's own, set when it opens ([`SimNode::open`]).
         identity: PublicKey([0; 32]),
     }
