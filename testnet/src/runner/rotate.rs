@@ -392,3 +392,71 @@ async fn validator_set(client: &Client) -> Result<ValidatorSet, String> {
         .collect();
     ValidatorSet::new(validators).map_err(|e| e.to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rotated() -> RotationReport {
+        RotationReport {
+            node: "ksp-sejahtera".into(),
+            old_validator_key: "kop1oldoldoldold".into(),
+            new_validator_key: "kop1newnewnewnew".into(),
+            new_node_key: "kop1nodenodenode".into(),
+            rotated_at: 210,
+            new_key_signed_at: Some(212),
+            old_key_signed: Vec::new(),
+            old_key_refused: Ok("unknown signer".into()),
+            old_key_live: Ok(OldKeyLive {
+                secs: 4,
+                messages_sent: 3,
+                penalties_before: 0,
+                penalties_after: 6,
+                penalties_grown: 6,
+                bans: 0,
+                honest_blocks_min: 8,
+                heights_checked: (212, 250),
+                old_key_certificates: Vec::new(),
+                phase_failure: None,
+                stopped: None,
+                healthy_after: true,
+            }),
+        }
+    }
+
+    #[test]
+    fn the_report_tells_the_live_check_from_the_offline_one() {
+        let report = rotated();
+        assert!(report.passed());
+        let lines = report.lines();
+        assert!(lines
+            .iter()
+            .any(|l| l.contains("(b, live)") && l.contains("3 sent")));
+        assert!(lines.iter().any(|l| l.contains("(b, offline)")));
+    }
+
+    #[test]
+    fn old_key_messages_not_refused_fail_the_rotation_naming_it() {
+        let mut report = rotated();
+        if let Ok(live) = report.old_key_live.as_mut() {
+            live.penalties_after = 0;
+            live.penalties_grown = 0;
+        }
+        assert!(!report.passed());
+        let reason = report.old_key_accepted().unwrap();
+        assert!(reason.contains("were not refused"), "{reason}");
+
+        // A live phase that never ran fails the rotation, but is no
+        // accepted old-key message.
+        let mut report = rotated();
+        report.old_key_live = Err("the schedule ended before it".into());
+        assert!(!report.passed());
+        assert_eq!(report.old_key_accepted(), None);
+        assert!(report.live_failure().unwrap().contains("did not run"));
+
+        // Check (a) failed: no live phase is due.
+        let mut report = rotated();
+        report.new_key_signed_at = None;
+        assert!(!report.live_phase_due());
+    }
+}
