@@ -158,6 +158,7 @@ pub async fn run<B: Backend>(
     let deadline = started + OLD_KEY_WAIT;
     let mut stopped = None;
     loop {
+        phases.sample(&*backend);
         let (sent, penalised) = phases.progress().await.unwrap_or((0, 0));
         if sent >= OLD_KEY_MESSAGES_MIN && penalised > 0 {
             break;

@@ -423,15 +423,22 @@ async fn perturb<B: Backend>(
                 if rotations.live_phase_due(step.node) && (others_in_force || phases.active()) {
                     continue;
                 }
-                let lines = rotations
-                    .finish(step.node, &step.name, backend, phases, say)
-                    .await?;
+                step.done = true;
+                let (node, name, label) = (step.node, step.name.clone(), step.label());
+                let before = network_height(clients).await;
+                let lines = rotations.finish(node, &name, backend, phases, say).await?;
                 for line in lines {
                     say(&line);
                 }
-                step.done = true;
-                let height = network_height(clients).await;
-                events.push(format!("height {height}: {} ended", step.label()));
+                let after = network_height(clients).await;
+                // The schedule stood still meanwhile: what fell due since
+                // comes as many blocks later, not all at once.
+                postpone(
+                    steps,
+                    before.saturating_sub(base),
+                    after.saturating_sub(before),
+                );
+                events.push(format!("height {after}: {label} ended"));
                 continue;
             }
             if let Some(end) = step.ends_at {
@@ -467,6 +474,18 @@ async fn perturb<B: Backend>(
                 end_schedule_early(backend, phases, steps, height, &mut events, say).await?;
             return Ok((events, Some(stall)));
         }
+    }
+}
+
+/// Move every step that has not begun and is due at or after load height
+/// `from` by `blocks` (a rotation's live phase held the schedule for that
+/// many blocks).
+fn postpone(steps: &mut [Step], from: u64, blocks: u64) {
+    for step in steps
+        .iter_mut()
+        .filter(|s| !s.done && s.ends_at.is_none() && s.at_height >= from)
+    {
+        step.at_height = step.at_height.saturating_add(blocks);
     }
 }
 
@@ -921,4 +940,40 @@ pub fn prepare(manifest: &Manifest, dir: &std::path::Path) -> Result<Layout, Ini
         manifest.observers,
         &manifest.voting_power,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn step(at_height: u64, perturbation: Perturbation) -> Step {
+        Step {
+            node: 0,
+            name: "validator-0".into(),
+            at_height,
+            perturbation,
+            ends_at: None,
+            done: false,
+        }
+    }
+
+    #[test]
+    fn steps_due_during_a_live_phase_move_by_the_blocks_it_took() {
+        let mut steps = vec![
+            step(50, Perturbation::Kill),
+            step(240, Perturbation::Restart),
+            step(250, Perturbation::Pause { secs: 4 }),
+            step(350, Perturbation::Disconnect { secs: 4 }),
+        ];
+        // Already done, and begun and in force: left alone.
+        steps[0].done = true;
+        steps[1].ends_at = Some(Instant::now());
+        postpone(&mut steps, 215, 150);
+        let heights: Vec<u64> = steps.iter().map(|s| s.at_height).collect();
+        assert_eq!(heights, vec![50, 240, 400, 500]);
+        // Overdue before the phase began: begins now, unmoved.
+        let mut overdue = vec![step(210, Perturbation::Restart)];
+        postpone(&mut overdue, 215, 150);
+        assert_eq!(overdue[0].at_height, 210);
+    }
 }
