@@ -139,8 +139,8 @@ fn ci_manifest_passes_on_processes() {
         );
     }
     assert!(report["common_height"].as_u64().unwrap() > 350, "{report}");
-    // `rotate-key`: the new validator key signed after the rotation and a
-    // precommit under the old key was refused.
+    // `rotate-key`: the new validator key signed after the rotation, and
+    // messages under the old key were refused, live and offline.
     let rotation = &report["rotations"][0];
     assert_eq!(rotation["passed"], true, "{report}");
     assert!(rotation["new_key_signed_at"].is_u64(), "{report}");
@@ -150,7 +150,29 @@ fn ci_manifest_passes_on_processes() {
             .is_some_and(|a| a.is_empty()),
         "{report}"
     );
+    // (b, offline): the certificate check refuses an old-key precommit.
     assert!(rotation["old_key_refused"].is_string(), "{report}");
+    // (b, live): the rotated node, restarted with `KOPNET_FAULT=old-key`,
+    // gossiped votes signed with its old key; the honest nodes refused
+    // them (their penalties grew) and no certificate carries that key.
+    let live = &rotation["old_key_live"];
+    assert!(live["messages_sent"].as_u64().unwrap_or(0) > 0, "{report}");
+    assert!(
+        live["penalties_after"].as_u64().unwrap_or(0)
+            > live["penalties_before"].as_u64().unwrap_or(u64::MAX),
+        "{report}"
+    );
+    assert!(
+        live["penalties_grown"].as_u64().unwrap_or(0) > 0,
+        "{report}"
+    );
+    assert!(
+        live["old_key_certificates"]
+            .as_array()
+            .is_some_and(|a| a.is_empty()),
+        "{report}"
+    );
+    assert!(live["failure"].is_null(), "{report}");
     assert_eq!(report["proposed"].as_object().unwrap().len(), 4);
 }
 

@@ -10,9 +10,9 @@
 //! the commit path.
 //!
 //! Besides the broken ledger there are hostile nodes ([`Hostile`]): a node
-//! that equivocates, floods future heights, sends false catch-up hints or
-//! spams gossip, so that the runner can show the honest nodes keep going
-//! and penalise it. Their code is in `runtime/hostile/`. And a test build
+//! that equivocates, floods future heights, sends false catch-up hints,
+//! spams gossip or signs with its retired validator key, so that the runner
+//! can show the honest nodes keep going and penalise it. Their code is in `runtime/hostile/`. And a test build
 //! can switch one of the honest nodes' defences off
 //! (`KOPNET_DEFENCE_OFF=evidence`, [`DefencesOff`]) to show that a run then
 //! fails naming that defence.
@@ -52,14 +52,20 @@ pub enum Hostile {
     /// Garbage and re-sent batches on the transaction topic, garbage and
     /// replayed messages on the consensus topic.
     GossipSpam,
+    /// After its cooperative rotated its validator key: every own vote
+    /// goes out a second time, signed with the retired key (the one the
+    /// ledger no longer lists). A node with no retired key refuses to
+    /// start with it.
+    OldKey,
 }
 
 impl Hostile {
-    pub const ALL: [Hostile; 4] = [
+    pub const ALL: [Hostile; 5] = [
         Hostile::Equivocate,
         Hostile::FutureFlood,
         Hostile::FalseHints,
         Hostile::GossipSpam,
+        Hostile::OldKey,
     ];
 
     /// The name in `KOPNET_FAULT`, the manifest and the metric's label.
@@ -69,6 +75,7 @@ impl Hostile {
             Hostile::FutureFlood => "future-flood",
             Hostile::FalseHints => "false-hints",
             Hostile::GossipSpam => "gossip-spam",
+            Hostile::OldKey => "old-key",
         }
     }
 
@@ -78,7 +85,7 @@ impl Hostile {
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("unknown {FAULT_ENV} value {0:?} (known: double-credit, equivocate, future-flood, false-hints, gossip-spam)")]
+#[error("unknown {FAULT_ENV} value {0:?} (known: double-credit, equivocate, future-flood, false-hints, gossip-spam, old-key)")]
 pub struct UnknownFault(String);
 
 fn parse(value: Option<&str>) -> Result<Fault, UnknownFault> {
@@ -110,6 +117,9 @@ pub enum FaultSettingError {
     UnknownDefence(String),
     #[error("{HOSTILE_RATE_ENV} must be a whole number of messages per second, got {0:?}")]
     Rate(String),
+    /// `old-key` on a node that holds no retired validator key.
+    #[error(transparent)]
+    NoRetiredKey(#[from] crate::runtime::hostile::NoRetiredKey),
 }
 
 /// `KOPNET_DEFENCE_OFF`: a comma-separated list of defences.
@@ -225,6 +235,10 @@ mod tests {
         assert_eq!(
             parse(Some("future-flood")).unwrap(),
             Fault::Hostile(Hostile::FutureFlood)
+        );
+        assert_eq!(
+            parse(Some("old-key")).unwrap(),
+            Fault::Hostile(Hostile::OldKey)
         );
     }
 

@@ -149,11 +149,40 @@ fn defences_off(mut host_config: HostConfig) -> Result<HostConfig, NodeError> {
     Ok(host_config)
 }
 
+/// The validator key of this node that the ledger no longer lists (its
+/// cooperative rotated to `validator.next.key`), for the hostile
+/// behaviour `old-key`.
+#[cfg(feature = "fault-injection")]
+fn retired_validator_key(
+    host: &NodeHost,
+    keys: &NodeKeys,
+) -> Result<Keypair, crate::runtime::hostile::NoRetiredKey> {
+    let listed: Vec<kopnet_consensus::PublicKey> = host
+        .state()
+        .ledger
+        .read()
+        .map(|ledger| {
+            ledger
+                .cooperatives()
+                .iter()
+                .filter_map(|c| c.validator_key)
+                .collect()
+        })
+        .unwrap_or_default();
+    crate::runtime::hostile::old_key::retired_key(
+        keys.validator.as_ref(),
+        keys.next_validator.as_ref(),
+        &listed,
+    )
+    .cloned()
+}
+
 /// Make the runtime hostile when `KOPNET_FAULT` names a hostile behaviour.
 #[cfg(feature = "fault-injection")]
 fn hostile(
     runtime: Runtime,
     keypair: &Keypair,
+    retired_validator_key: Result<Keypair, crate::runtime::hostile::NoRetiredKey>,
     node: &Arc<NodeState>,
     p2p: &P2pHandle,
     shutdown: &watch::Receiver<bool>,
@@ -164,6 +193,7 @@ fn hostile(
     let hook = crate::runtime::hostile::spawn(crate::runtime::hostile::Context {
         behaviour,
         keypair: keypair.clone(),
+        retired_validator_key,
         node: node.clone(),
         p2p: p2p.clone(),
         shutdown: shutdown.clone(),
@@ -278,6 +308,8 @@ pub async fn run_with(
 
     #[cfg(feature = "fault-injection")]
     let (hostile_node, hostile_shutdown) = (state.clone(), shutdown.clone());
+    #[cfg(feature = "fault-injection")]
+    let retired = retired_validator_key(&host, &keys);
     let mut runtime = Runtime::new(host, state, p2p.clone(), net, outbox_rx, shutdown);
     if config.role == Role::Validator {
         let watch = NextKeyWatch::new(home.dir.join(&config.next_validator_key_file));
@@ -287,6 +319,7 @@ pub async fn run_with(
     let runtime = hostile(
         runtime,
         keys.consensus_key(),
+        retired,
         &hostile_node,
         &p2p,
         &hostile_shutdown,

@@ -8,6 +8,7 @@ use kopnet_testnet::runner::backend::Backend;
 use kopnet_testnet::runner::docker::DockerBackend;
 use kopnet_testnet::runner::hostile::{describe, PhaseReport};
 use kopnet_testnet::runner::manifest::{BackendKind, Defence, DisconnectChoice, Manifest};
+use kopnet_testnet::runner::old_key_live::OldKeyLive;
 use kopnet_testnet::runner::process::ProcessBackend;
 use kopnet_testnet::runner::run::{prepare, run, RunReport};
 use serde_json::json;
@@ -201,6 +202,8 @@ fn print_report(report: &RunReport, json_out: bool) {
                 "new_key_signed_at": r.new_key_signed_at,
                 "old_key_signed": r.old_key_signed,
                 "old_key_refused": r.old_key_refused.as_ref().ok(),
+                "old_key_live": r.old_key_live.as_ref().ok().map(old_key_live_json),
+                "old_key_live_error": r.old_key_live.as_ref().err(),
                 "passed": r.passed(),
                 "lines": r.lines(),
             })).collect::<Vec<_>>(),
@@ -245,6 +248,23 @@ fn print_report(report: &RunReport, json_out: bool) {
         }
     }
     say!("elapsed:     {} s", report.elapsed_secs);
+}
+
+/// The rotation's live old-key phase in the JSON report.
+fn old_key_live_json(live: &OldKeyLive) -> serde_json::Value {
+    json!({
+        "secs": live.secs,
+        "messages_sent": live.messages_sent,
+        "penalties_before": live.penalties_before,
+        "penalties_after": live.penalties_after,
+        "penalties_grown": live.penalties_grown,
+        "bans": live.bans,
+        "honest_blocks_min": live.honest_blocks_min,
+        "heights_checked": [live.heights_checked.0, live.heights_checked.1],
+        "old_key_certificates": live.old_key_certificates,
+        "healthy_after": live.healthy_after,
+        "failure": live.failure(),
+    })
 }
 
 /// One hostile phase in the JSON report.

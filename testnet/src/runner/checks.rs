@@ -131,6 +131,11 @@ pub enum CheckFailure {
     /// [`super::rotate`]).
     #[error("rotate-key of {node} failed: {reason}")]
     RotateKey { node: String, reason: String },
+    /// Every data check passed, but votes the rotated validator signed
+    /// with its retired key, gossiped on the running network, were not
+    /// shown refused (see [`super::old_key_live`]).
+    #[error("rotate-key of {node}: a message signed with the old validator key was not refused: {reason}")]
+    OldKeyNotRefused { node: String, reason: String },
 }
 
 impl CheckFailure {
@@ -152,6 +157,7 @@ impl CheckFailure {
             CheckFailure::Stalled { .. } => "stalled",
             CheckFailure::Hostile { .. } => "hostile",
             CheckFailure::RotateKey { .. } => "rotate_key",
+            CheckFailure::OldKeyNotRefused { .. } => "old_key_not_refused",
         }
     }
 }

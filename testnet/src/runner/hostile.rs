@@ -75,6 +75,10 @@ pub struct PhaseReport {
     pub honest_blocks_min: u64,
     /// Growth of the honest nodes' defence counters, summed.
     pub defences: DefenceCounters,
+    /// The honest nodes' `kopnet_p2p_penalties_total`, summed, when the
+    /// phase began and when it ended.
+    pub penalties_before: u64,
+    pub penalties_after: u64,
     /// Evidence against the hostile node's key on the chain.
     pub evidence: Vec<EvidenceEntry>,
     pub rss_peak_bytes: u64,
@@ -236,6 +240,7 @@ impl HostilePhases {
         let mut honest_blocks_min = u64::MAX;
         let mut stalled = Vec::new();
         let mut defences = DefenceCounters::default();
+        let (mut penalties_before, mut penalties_after) = (0u64, 0u64);
         let honest: Vec<(usize, String, String)> = self
             .honest(hostile)
             .map(|(i, n)| (i, n.id.clone(), n.api_url.clone()))
@@ -256,6 +261,8 @@ impl HostilePhases {
             let now = self.counters(url).await;
             let before = active.counters_before.get(*i).copied().unwrap_or_default();
             defences = defences.plus(now.since(before));
+            penalties_before = penalties_before.saturating_add(before.penalties);
+            penalties_after = penalties_after.saturating_add(now.penalties);
         }
         backend.set_env_var(hostile, FAULT_ENV, None)?;
         backend.set_env_var(hostile, RATE_ENV, None)?;
@@ -289,6 +296,8 @@ impl HostilePhases {
                 honest_blocks_min
             },
             defences,
+            penalties_before,
+            penalties_after,
             evidence: evidence.clone().unwrap_or_default(),
             rss_peak_bytes: active.rss_peak.0,
             rss_peak_node,
@@ -300,13 +309,46 @@ impl HostilePhases {
         Ok(())
     }
 
+    /// During a phase: how many messages of its behaviour the hostile node
+    /// says it sent, and how much the honest nodes' penalties grew since
+    /// the phase began (`None` when no phase is under way).
+    pub async fn progress(&self) -> Option<(u64, u64)> {
+        let active = self.active.as_ref()?;
+        let info = self.nodes.get(active.node)?;
+        let sent = match probe::fetch_metrics(&self.http, &info.api_url).await {
+            Some(text) => probe::metric_sum(
+                &text,
+                probe::HOSTILE_SENT,
+                Some(("behaviour", active.behaviour.name())),
+            ),
+            None => 0,
+        };
+        let mut penalised = 0u64;
+        for (i, honest) in self.honest(active.node) {
+            let before = active.counters_before.get(i).copied().unwrap_or_default();
+            let now = self.counters(&honest.api_url).await;
+            penalised = penalised.saturating_add(now.since(before).penalties);
+        }
+        Some((sent, penalised))
+    }
+
+    /// After a phase, before anything else perturbs the network: every
+    /// ban has run out and the validators committed [`SETTLE_BLOCKS`]
+    /// blocks (see [`Self::begin`]). Returns whether both happened before
+    /// their deadlines.
+    pub async fn settle(&self) -> bool {
+        let lifted = self.wait_for_bans_to_lift().await;
+        let settled = self.wait_for_blocks_since_last_phase().await;
+        lifted && settled
+    }
+
     /// Before a node turns hostile, let every ban from earlier phases run
     /// out: a validator banned for an earlier phase (now honest again) and
     /// the next hostile one would be two faulty validators of four, more
     /// than the network is built to bear (fewer than a third), and a node
     /// still banned cannot show that it keeps committing. Waits at most
-    /// [`BANS_LIFT_WAIT`].
-    async fn wait_for_bans_to_lift(&self) {
+    /// [`BANS_LIFT_WAIT`]; returns whether the bans lifted.
+    async fn wait_for_bans_to_lift(&self) -> bool {
         let deadline = tokio::time::Instant::now() + BANS_LIFT_WAIT;
         loop {
             let mut banned = 0u64;
@@ -315,8 +357,11 @@ impl HostilePhases {
                     banned += probe::metric_sum(&text, probe::BANNED_PEERS, None);
                 }
             }
-            if banned == 0 || tokio::time::Instant::now() >= deadline {
-                return;
+            if banned == 0 {
+                return true;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return false;
             }
             tokio::time::sleep(BANS_POLL).await;
         }
@@ -327,8 +372,8 @@ impl HostilePhases {
     /// a validator that signed votes ahead (the future flood does) is
     /// still faulty at those heights after it was restarted honest, and
     /// the next hostile validator on top of it would be two faulty of
-    /// four. Waits at most [`SETTLE_WAIT`].
-    async fn wait_for_blocks_since_last_phase(&self) {
+    /// four. Waits at most [`SETTLE_WAIT`]; returns whether they came.
+    async fn wait_for_blocks_since_last_phase(&self) -> bool {
         let mut target = 0u64;
         for info in &self.nodes {
             target = target.max(height(&info.api_url).await.unwrap_or(0));
@@ -340,8 +385,11 @@ impl HostilePhases {
             for info in self.nodes.iter().filter(|n| n.role == "validator") {
                 lowest = lowest.min(height(&info.api_url).await.unwrap_or(0));
             }
-            if lowest >= target || tokio::time::Instant::now() >= deadline {
-                return;
+            if lowest >= target {
+                return true;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return false;
             }
             tokio::time::sleep(BANS_POLL).await;
         }
@@ -504,6 +552,8 @@ mod tests {
             messages_sent: 1_000,
             honest_blocks_min: 30,
             defences: DefenceCounters::default(),
+            penalties_before: 0,
+            penalties_after: 0,
             evidence: vec![],
             rss_peak_bytes: 100 * 1024 * 1024,
             rss_peak_node: "ksp-sejahtera".into(),

@@ -89,9 +89,15 @@ pub enum HostileBehaviour {
     FutureFlood,
     FalseHints,
     GossipSpam,
+    /// Votes signed again with the retired validator key. Not for a
+    /// manifest's `hostile` entries (only a rotated validator holds such a
+    /// key): the `rotate-key` perturbation runs it after the rotation
+    /// ([`super::old_key_live`]).
+    OldKey,
 }
 
 impl HostileBehaviour {
+    /// The behaviours a manifest may schedule (all but [`Self::OldKey`]).
     pub const ALL: [HostileBehaviour; 4] = [
         HostileBehaviour::Equivocate,
         HostileBehaviour::FutureFlood,
@@ -107,6 +113,7 @@ impl HostileBehaviour {
             HostileBehaviour::FutureFlood => "future-flood",
             HostileBehaviour::FalseHints => "false-hints",
             HostileBehaviour::GossipSpam => "gossip-spam",
+            HostileBehaviour::OldKey => "old-key",
         }
     }
 
@@ -812,6 +819,12 @@ at_height = 10
         for name in HostileBehaviour::NAMES {
             assert_eq!(HostileBehaviour::parse(name).map(|b| b.name()), Some(name));
         }
+        // `old-key` is the rotate-key perturbation's own, not a manifest's.
+        assert_eq!(HostileBehaviour::parse("old-key"), None);
+        assert_eq!(
+            with("[[perturb]]\nnode = \"validator-1\"\nkind = \"hostile\"\nat_height = 5\nsecs = 3\nbehaviour = \"old-key\"\n"),
+            Err(ManifestError::Behaviour { index: 0 })
+        );
     }
 
     #[test]

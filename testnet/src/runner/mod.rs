@@ -9,8 +9,8 @@
 //! schedule, collection ([`run`]) — and the after-run checks as a pure
 //! function over what was collected from each node ([`checks`]), and the
 //! hostile phases with their own pass criteria ([`hostile`], reading the
-//! nodes through [`hostile_probe`]), and the key rotation with its two
-//! checks ([`rotate`]).
+//! nodes through [`hostile_probe`]), and the key rotation with its
+//! checks ([`rotate`]; the live old-key phase in [`old_key_live`]).
 
 pub mod addressing;
 pub mod backend;
@@ -24,6 +24,7 @@ pub mod hostile_probe;
 pub mod ip;
 pub mod manifest;
 pub mod netns;
+pub mod old_key_live;
 pub mod process;
 pub mod rotate;
 pub mod run;

@@ -9,24 +9,39 @@
 //!    signs `RotateNodeKeys` with both new keys; it commits at height `h`;
 //! 3. the node keeps running: no restart.
 //!
-//! Two checks, both in the report:
+//! The checks, all in the report:
 //!
 //! (a) **the validator keeps signing with the new key**: within
 //!     [`SIGNED_WAIT_BLOCKS`] blocks from `h + 2` (the first height whose
 //!     validator set lists the new key), the new key is among the signers
 //!     of a block's commit certificate (`GET /v1/blocks/{n}`), and the old
 //!     key signs none of the certificates from `h + 2` on;
-//! (b) **a message signed with the old key is refused**: a precommit for
-//!     a committed block at or after `h + 2`, signed by the old validator
-//!     key, put in that block's real certificate (read raw from
-//!     `GET /v1/blocks/{n}/raw`) in place of the new key's, fails the
+//! (b, live) **a message signed with the old key is refused by the running
+//!     network**: once (a) holds and no other perturbation is in force,
+//!     the rotated node is restarted with `KOPNET_FAULT=old-key`
+//!     ([`super::old_key_live`], the hostile-phase machinery): it goes on
+//!     signing with its new key and also gossips each of its votes signed
+//!     again with the old key. The report gives the old-key messages it
+//!     counted sent, the honest nodes' `kopnet_p2p_penalties_total` before
+//!     and after (they must grow: the host refuses a vote whose signer is
+//!     no validator of a known height, `node/src/host`'s `is_validator`,
+//!     and the p2p layer penalises the sender), and that no honest node's
+//!     block from `h + 2` on has a certificate signed by the old key. Then
+//!     the node is restarted honest, and bans run out before the next
+//!     perturbation. A failure here fails the run as `old_key_not_refused`.
+//! (b, offline) **the product's certificate check refuses the old key**: a
+//!     precommit for a committed block at or after `h + 2`, signed by the
+//!     old validator key, put in that block's real certificate (read raw
+//!     from `GET /v1/blocks/{n}/raw`) in place of the new key's, fails the
 //!     certificate verification every node runs on blocks it catches up
 //!     on (`unknown_signer`) against the validator set the network reports
 //!     (`GET /v1/cooperatives`), while the real certificate passes it.
-//!     Live gossip of an old-key vote is refused by the same rule (its
-//!     signer is no validator of the height: `node/src/host`'s
-//!     `is_validator`, tested in `node/src/host/rotation_tests.rs`).
+//!
+//! (a) and (b, offline) run in the rotation's own task ([`rotate`]); the
+//! live phase needs the backend and runs in the schedule
+//! (`super::run`'s `Rotations`).
 
+use super::old_key_live::OldKeyLive;
 use crate::cluster::layout::NodeEntry;
 use crate::cluster::traffic::Traffic;
 use base64::Engine as _;
@@ -66,16 +81,44 @@ pub struct RotationReport {
     /// Certificates from `rotated_at + 2` on that the old key signed (must
     /// be none).
     pub old_key_signed: Vec<u64>,
-    /// Check (b): how the old-key message was refused.
+    /// Check (b, offline): how the old-key precommit was refused by the
+    /// certificate verification.
     pub old_key_refused: Result<String, String>,
+    /// Check (b, live): the running node gossiping old-key votes
+    /// (`Err`: why the phase did not run).
+    pub old_key_live: Result<OldKeyLive, String>,
 }
 
 impl RotationReport {
-    /// Both checks passed.
+    /// Every check passed.
     pub fn passed(&self) -> bool {
         self.new_key_signed_at.is_some()
             && self.old_key_signed.is_empty()
             && self.old_key_refused.is_ok()
+            && self.live_failure().is_none()
+    }
+
+    /// Check (a) holds, so the live old-key phase is due.
+    pub fn live_phase_due(&self) -> bool {
+        self.new_key_signed_at.is_some() && self.old_key_signed.is_empty()
+    }
+
+    /// Why check (b, live) failed: it did not run, or it ran and the
+    /// old-key messages were not shown refused.
+    pub fn live_failure(&self) -> Option<String> {
+        match &self.old_key_live {
+            Ok(live) => live.failure(),
+            Err(why) => Some(format!("the old-key phase did not run: {why}")),
+        }
+    }
+
+    /// The old-key messages ran and were not refused (the run's failure
+    /// is then `OldKeyNotRefused`, not a failed rotation).
+    pub fn old_key_accepted(&self) -> Option<String> {
+        self.old_key_live
+            .as_ref()
+            .ok()
+            .and_then(OldKeyLive::failure)
     }
 
     /// The report's lines.
@@ -100,9 +143,13 @@ impl RotationReport {
                     self.rotated_at + 2
                 ),
             },
+            match &self.old_key_live {
+                Ok(live) => live.line(),
+                Err(why) => format!("  (b, live) FAILED: not run: {why}"),
+            },
             match &self.old_key_refused {
-                Ok(how) => format!("  (b) message signed with the old validator key rejected: {how}"),
-                Err(why) => format!("  (b) FAILED: {why}"),
+                Ok(how) => format!("  (b, offline) precommit signed with the old validator key rejected by the certificate check: {how}"),
+                Err(why) => format!("  (b, offline) FAILED: {why}"),
             },
         ]
     }
@@ -150,6 +197,7 @@ pub async fn rotate(
         new_key_signed_at: None,
         old_key_signed: Vec::new(),
         old_key_refused: Err("not checked".into()),
+        old_key_live: Err("check (a) did not pass".into()),
     };
     let deadline = Instant::now() + ROTATION_WAIT;
     let mut height = effective;
@@ -343,4 +391,72 @@ async fn validator_set(client: &Client) -> Result<ValidatorSet, String> {
         })
         .collect();
     ValidatorSet::new(validators).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rotated() -> RotationReport {
+        RotationReport {
+            node: "ksp-sejahtera".into(),
+            old_validator_key: "kop1oldoldoldold".into(),
+            new_validator_key: "kop1newnewnewnew".into(),
+            new_node_key: "kop1nodenodenode".into(),
+            rotated_at: 210,
+            new_key_signed_at: Some(212),
+            old_key_signed: Vec::new(),
+            old_key_refused: Ok("unknown signer".into()),
+            old_key_live: Ok(OldKeyLive {
+                secs: 4,
+                messages_sent: 3,
+                penalties_before: 0,
+                penalties_after: 6,
+                penalties_grown: 6,
+                bans: 0,
+                honest_blocks_min: 8,
+                heights_checked: (212, 250),
+                old_key_certificates: Vec::new(),
+                phase_failure: None,
+                stopped: None,
+                healthy_after: true,
+            }),
+        }
+    }
+
+    #[test]
+    fn the_report_tells_the_live_check_from_the_offline_one() {
+        let report = rotated();
+        assert!(report.passed());
+        let lines = report.lines();
+        assert!(lines
+            .iter()
+            .any(|l| l.contains("(b, live)") && l.contains("3 sent")));
+        assert!(lines.iter().any(|l| l.contains("(b, offline)")));
+    }
+
+    #[test]
+    fn old_key_messages_not_refused_fail_the_rotation_naming_it() {
+        let mut report = rotated();
+        if let Ok(live) = report.old_key_live.as_mut() {
+            live.penalties_after = 0;
+            live.penalties_grown = 0;
+        }
+        assert!(!report.passed());
+        let reason = report.old_key_accepted().unwrap();
+        assert!(reason.contains("were not refused"), "{reason}");
+
+        // A live phase that never ran fails the rotation, but is no
+        // accepted old-key message.
+        let mut report = rotated();
+        report.old_key_live = Err("the schedule ended before it".into());
+        assert!(!report.passed());
+        assert_eq!(report.old_key_accepted(), None);
+        assert!(report.live_failure().unwrap().contains("did not run"));
+
+        // Check (a) failed: no live phase is due.
+        let mut report = rotated();
+        report.new_key_signed_at = None;
+        assert!(!report.live_phase_due());
+    }
 }

@@ -17,6 +17,7 @@ use super::backend::{Backend, BackendError};
 use super::checks::{self, Acknowledged, BlockSeen, CheckFailure, CheckSummary, NodeSnapshot};
 use super::hostile::{HostilePhases, PhaseReport};
 use super::manifest::{Manifest, NodeRef, Perturbation};
+use super::old_key_live;
 use super::rotate::{self, RotationReport};
 use crate::cluster::layout::{self, InitError, Layout};
 use crate::cluster::traffic::{Traffic, TrafficError};
@@ -225,7 +226,7 @@ async fn drive<B: Backend>(
         say,
     )
     .await?;
-    let rotations = rotations.reports;
+    let rotations = rotations.into_reports();
     let _ = stop_tx.send(true);
     let _ = load.await;
     say("load stopped; waiting for in-flight transactions ...");
@@ -250,9 +251,15 @@ async fn drive<B: Backend>(
         rotations
             .iter()
             .find(|r| !r.passed())
-            .map(|r| CheckFailure::RotateKey {
-                node: r.node.clone(),
-                reason: r.lines().join("; "),
+            .map(|r| match r.old_key_accepted() {
+                Some(reason) => CheckFailure::OldKeyNotRefused {
+                    node: r.node.clone(),
+                    reason,
+                },
+                None => CheckFailure::RotateKey {
+                    node: r.node.clone(),
+                    reason: r.lines().join("; "),
+                },
             });
     let result = match (result, stalled, phases.first_failure(), rotation_failure) {
         (Ok(_), Some(stall), _, _) => Err(stall),
@@ -271,9 +278,11 @@ fn stopped_node<B: Backend>(layout: &Layout, backend: &mut B) -> Option<CheckFai
         .enumerate()
         .find(|(node, _)| !backend.running(*node))?;
     let log = entry.home.join("node.log");
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
     Some(CheckFailure::Stopped {
         node: entry.id.clone(),
-        reason: stop_reason(&log),
+        reason: last_error_line(&text)
+            .unwrap_or_else(|| "no error in its log (killed?)".to_string()),
         log: log.display().to_string(),
     })
 }
@@ -282,14 +291,12 @@ fn stopped_node<B: Backend>(layout: &Layout, backend: &mut B) -> Option<CheckFai
 const STOP_REASON_CHARS_MAX: usize = 400;
 
 /// The last error line of a node's log (a fail-stop names its cause
-/// there), or a plain statement that there is none.
-fn stop_reason(log: &std::path::Path) -> String {
-    let text = std::fs::read_to_string(log).unwrap_or_default();
-    text.lines()
+/// there, and so does a node that refused to start), shortened.
+pub(super) fn last_error_line(log: &str) -> Option<String> {
+    log.lines()
         .rev()
         .find(|l| l.starts_with("error:") || l.contains(" ERROR "))
         .map(|l| l.chars().take(STOP_REASON_CHARS_MAX).collect())
-        .unwrap_or_else(|| "no error in its log (killed?)".to_string())
 }
 
 /// The manifest's perturbations, none begun.
@@ -397,15 +404,41 @@ async fn perturb<B: Backend>(
         }
         let height = network_height(clients).await;
         phases.sample(backend);
-        for step in steps.iter_mut().filter(|s| !s.done) {
+        for index in 0..steps.len() {
+            // A rotation's live old-key phase runs alone: not while another
+            // perturbation is in force, and nothing begins during it.
+            let others_in_force = steps.iter().enumerate().any(|(other, s)| {
+                other != index
+                    && !s.done
+                    && s.ends_at.is_some()
+                    && s.perturbation != Perturbation::RotateKey
+            });
+            let Some(step) = steps.get_mut(index).filter(|s| !s.done) else {
+                continue;
+            };
             if step.perturbation == Perturbation::RotateKey && step.ends_at.is_some() {
-                if let Some(lines) = rotations.finished(step.node).await {
-                    for line in lines {
-                        say(&line);
-                    }
-                    step.done = true;
-                    events.push(format!("height {height}: {} ended", step.label()));
+                if !rotations.collect(step.node).await {
+                    continue;
                 }
+                if rotations.live_phase_due(step.node) && (others_in_force || phases.active()) {
+                    continue;
+                }
+                step.done = true;
+                let (node, name, label) = (step.node, step.name.clone(), step.label());
+                let before = network_height(clients).await;
+                let lines = rotations.finish(node, &name, backend, phases, say).await?;
+                for line in lines {
+                    say(&line);
+                }
+                let after = network_height(clients).await;
+                // The schedule stood still meanwhile: what fell due since
+                // comes as many blocks later, not all at once.
+                postpone(
+                    steps,
+                    before.saturating_sub(base),
+                    after.saturating_sub(before),
+                );
+                events.push(format!("height {after}: {label} ended"));
                 continue;
             }
             if let Some(end) = step.ends_at {
@@ -441,6 +474,18 @@ async fn perturb<B: Backend>(
                 end_schedule_early(backend, phases, steps, height, &mut events, say).await?;
             return Ok((events, Some(stall)));
         }
+    }
+}
+
+/// Move every step that has not begun and is due at or after load height
+/// `from` by `blocks` (a rotation's live phase held the schedule for that
+/// many blocks).
+fn postpone(steps: &mut [Step], from: u64, blocks: u64) {
+    for step in steps
+        .iter_mut()
+        .filter(|s| !s.done && s.ends_at.is_none() && s.at_height >= from)
+    {
+        step.at_height = step.at_height.saturating_add(blocks);
     }
 }
 
@@ -492,13 +537,17 @@ async fn begin_step<B: Backend>(
     Ok(())
 }
 
-/// The `rotate-key` steps: each runs as its own task while the schedule
-/// goes on ([`rotate::rotate`]).
+/// The `rotate-key` steps: the rotation and checks (a) and (b, offline)
+/// run as their own task while the schedule goes on ([`rotate::rotate`]);
+/// once it is done, the live old-key phase runs in the schedule, which
+/// holds the backend ([`old_key_live::run`]).
 struct Rotations {
     nodes: Vec<layout::NodeEntry>,
     /// For each node index: the load's index of its cooperative.
     coops: Vec<Option<usize>>,
     running: BTreeMap<usize, tokio::task::JoinHandle<Result<RotationReport, String>>>,
+    /// Reports whose task is done, waiting for the live phase.
+    held: BTreeMap<usize, RotationReport>,
     reports: Vec<RotationReport>,
 }
 
@@ -513,6 +562,7 @@ impl Rotations {
             nodes: layout.nodes.clone(),
             coops,
             running: BTreeMap::new(),
+            held: BTreeMap::new(),
             reports: Vec::new(),
         }
     }
@@ -530,10 +580,13 @@ impl Rotations {
         self.running.insert(node, task);
     }
 
-    /// The report lines of `node`'s rotation once its task is done.
-    async fn finished(&mut self, node: usize) -> Option<Vec<String>> {
+    /// Whether `node`'s rotation task is done (its report is then held).
+    async fn collect(&mut self, node: usize) -> bool {
+        if self.held.contains_key(&node) {
+            return true;
+        }
         if self.running.get(&node).is_some_and(|t| !t.is_finished()) {
-            return None;
+            return false;
         }
         let name = self
             .nodes
@@ -548,9 +601,60 @@ impl Rotations {
             },
             None => failed(name, "its cooperative is not in the load".into()),
         };
+        self.held.insert(node, report);
+        true
+    }
+
+    /// Whether `node`'s held report waits for its live old-key phase.
+    fn live_phase_due(&self, node: usize) -> bool {
+        self.held
+            .get(&node)
+            .is_some_and(RotationReport::live_phase_due)
+    }
+
+    /// Run `node`'s live old-key phase when check (a) passed, and file the
+    /// report; returns its lines. `name` is the node's manifest name.
+    async fn finish<B: Backend>(
+        &mut self,
+        node: usize,
+        name: &str,
+        backend: &mut B,
+        phases: &mut HostilePhases,
+        say: &(dyn Fn(&str) + Sync),
+    ) -> Result<Vec<String>, BackendError> {
+        let Some(mut report) = self.held.remove(&node) else {
+            return Ok(Vec::new());
+        };
+        if report.live_phase_due() {
+            let live = old_key_live::run(
+                backend,
+                phases,
+                &self.nodes,
+                node,
+                name,
+                &report.old_validator_key,
+                report.rotated_at.saturating_add(2),
+                say,
+            )
+            .await?;
+            report.old_key_live = Ok(live);
+        }
         let lines = report.lines();
         self.reports.push(report);
-        Some(lines)
+        Ok(lines)
+    }
+
+    /// Every report, those still waiting for their live phase (the
+    /// schedule ended early) marked so.
+    fn into_reports(mut self) -> Vec<RotationReport> {
+        for (_, mut report) in std::mem::take(&mut self.held) {
+            if report.live_phase_due() {
+                report.old_key_live =
+                    Err("the schedule ended before it (the network stalled)".into());
+            }
+            self.reports.push(report);
+        }
+        self.reports
     }
 }
 
@@ -565,6 +669,7 @@ fn failed(node: String, reason: String) -> RotationReport {
         new_key_signed_at: None,
         old_key_signed: Vec::new(),
         old_key_refused: Err(reason),
+        old_key_live: Err("the rotation failed".into()),
     }
 }
 
@@ -835,4 +940,40 @@ pub fn prepare(manifest: &Manifest, dir: &std::path::Path) -> Result<Layout, Ini
         manifest.observers,
         &manifest.voting_power,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn step(at_height: u64, perturbation: Perturbation) -> Step {
+        Step {
+            node: 0,
+            name: "validator-0".into(),
+            at_height,
+            perturbation,
+            ends_at: None,
+            done: false,
+        }
+    }
+
+    #[test]
+    fn steps_due_during_a_live_phase_move_by_the_blocks_it_took() {
+        let mut steps = vec![
+            step(50, Perturbation::Kill),
+            step(240, Perturbation::Restart),
+            step(250, Perturbation::Pause { secs: 4 }),
+            step(350, Perturbation::Disconnect { secs: 4 }),
+        ];
+        // Already done, and begun and in force: left alone.
+        steps[0].done = true;
+        steps[1].ends_at = Some(Instant::now());
+        postpone(&mut steps, 215, 150);
+        let heights: Vec<u64> = steps.iter().map(|s| s.at_height).collect();
+        assert_eq!(heights, vec![50, 240, 400, 500]);
+        // Overdue before the phase began: begins now, unmoved.
+        let mut overdue = vec![step(210, Perturbation::Restart)];
+        postpone(&mut overdue, 215, 150);
+        assert_eq!(overdue[0].at_height, 210);
+    }
 }

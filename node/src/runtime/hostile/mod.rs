@@ -1,9 +1,11 @@
 //! Hostile nodes for the fault-injection runner (cargo feature
-//! `fault-injection`, `KOPNET_FAULT=equivocate|future-flood|false-hints|gossip-spam`).
+//! `fault-injection`,
+//! `KOPNET_FAULT=equivocate|future-flood|false-hints|gossip-spam|old-key`).
 //!
 //! A hostile node runs its honest work unchanged and, beside it, one task
 //! that attacks its peers with its own key: [`equivocate`], [`flood`],
-//! [`hints`] or [`spam`]. The runtime tells the task what it needs through
+//! [`hints`] or [`spam`]; or, after a key rotation, with its retired
+//! validator key ([`old_key`]). The runtime tells the task what it needs through
 //! a [`HostileHook`] (its own broadcasts, the gossip it received) and asks
 //! it for the answer to a catch-up request; nothing here changes what the
 //! host decides. Every message sent is counted in
@@ -17,7 +19,10 @@
 mod equivocate;
 mod flood;
 mod hints;
+pub mod old_key;
 mod spam;
+
+pub use old_key::NoRetiredKey;
 
 use crate::fault::{FaultSettingError, Hostile};
 use crate::node_state::NodeState;
@@ -54,9 +59,10 @@ pub struct HostileHook {
 }
 
 impl HostileHook {
-    /// The node broadcast its own proposal or vote (`equivocate` answers it).
+    /// The node broadcast its own proposal or vote (`equivocate` answers
+    /// it, `old-key` signs its votes again with the retired key).
     pub fn own_broadcast(&self, message: &Message) {
-        if self.behaviour == Hostile::Equivocate {
+        if matches!(self.behaviour, Hostile::Equivocate | Hostile::OldKey) {
             let _ = self.seen.try_send(Seen::OwnBroadcast(message.clone()));
         }
     }
@@ -89,6 +95,9 @@ pub struct Context {
     /// The key its consensus messages are signed with (a validator's
     /// validator key, an observer's identity).
     pub keypair: Keypair,
+    /// The validator key the ledger no longer lists for this node's
+    /// cooperative (`old-key` signs with it; see [`old_key::retired_key`]).
+    pub retired_validator_key: Result<Keypair, NoRetiredKey>,
     pub node: Arc<NodeState>,
     pub p2p: P2pHandle,
     pub shutdown: watch::Receiver<bool>,
@@ -150,9 +159,14 @@ impl Publisher {
 }
 
 /// Start the hostile task of `ctx.behaviour`; the runtime keeps the hook.
-/// `KOPNET_HOSTILE_RATE` paces it (read here, once).
+/// `KOPNET_HOSTILE_RATE` paces it (read here, once). `old-key` without a
+/// retired key is refused here, before anything runs.
 pub fn spawn(ctx: Context) -> Result<HostileHook, FaultSettingError> {
     let rate = crate::fault::hostile_rate_from_env()?;
+    let retired = match ctx.behaviour {
+        Hostile::OldKey => Some(ctx.retired_validator_key.clone()?),
+        _ => None,
+    };
     let (seen_tx, seen_rx) = mpsc::channel(SEEN_MAX);
     let hook = HostileHook {
         behaviour: ctx.behaviour,
@@ -162,6 +176,7 @@ pub fn spawn(ctx: Context) -> Result<HostileHook, FaultSettingError> {
     tracing::warn!(
         behaviour = ctx.behaviour.name(),
         ?rate,
+        retired_key = ?retired.as_ref().map(|k| k.public().to_address()),
         "HOSTILE NODE: attacking its peers on purpose"
     );
     let publisher = Publisher::new(&ctx, rate);
@@ -171,6 +186,11 @@ pub fn spawn(ctx: Context) -> Result<HostileHook, FaultSettingError> {
             Hostile::FutureFlood => flood::run(ctx, publisher).await,
             Hostile::FalseHints => hints::run(ctx, publisher, rate.is_some()).await,
             Hostile::GossipSpam => spam::run(ctx, seen_rx, publisher).await,
+            Hostile::OldKey => {
+                if let Some(retired) = retired {
+                    old_key::run(ctx, retired, seen_rx, publisher).await;
+                }
+            }
         }
     });
     Ok(hook)
