@@ -223,15 +223,13 @@ pub fn rotate<B: StateRead + ?Sized>(
     time_ms: u64,
 ) -> Result<(), Rejection> {
     let mut observers = registry(state);
-    let index = observers
-        .active
-        .iter()
-        .position(|o| o.key == *signer)
-        .ok_or_else(|| Rejection::UnknownObserver(signer.to_address()))?;
-    if let Some(retired) = observers.active[index]
+    let unknown = || Rejection::UnknownObserver(signer.to_address());
+    let pending = observers
+        .by_key(signer)
+        .ok_or_else(unknown)?
         .retired_key
-        .filter(|r| time_ms < r.until_ms)
-    {
+        .filter(|r| time_ms < r.until_ms);
+    if let Some(retired) = pending {
         return Err(Rejection::NodeKeyRotationPending {
             until_ms: retired.until_ms,
         });
@@ -241,7 +239,11 @@ pub fn rotate<B: StateRead + ?Sized>(
     let until_ms = time_ms
         .checked_add(NODE_KEY_GRACE_MS)
         .ok_or(Rejection::Overflow)?;
-    let observer = &mut observers.active[index];
+    let observer = observers
+        .active
+        .iter_mut()
+        .find(|o| o.key == *signer)
+        .ok_or_else(unknown)?;
     observer.retired_key = Some(RetiredNodeKey {
         key: observer.key,
         until_ms,
