@@ -5,6 +5,7 @@
 //! height its voting power takes effect it signs commit certificates.
 
 mod common;
+use common::outsider::{height_of, init_and_run, KillOnDrop};
 use common::*;
 use kopnet_consensus::PublicKey;
 use kopnet_ledger::{Action, CoopId, GovAction};
@@ -91,23 +92,6 @@ fn a_cooperative_added_by_governance_joins_catches_up_and_signs() {
     assert_eq!(status["cooperative"], "koperasi-baru", "{status}");
 }
 
-/// Every cluster node's p2p listen address, from its config.
-fn peer_addresses(cluster: &Cluster) -> Vec<String> {
-    cluster
-        .nodes
-        .iter()
-        .map(|n| {
-            let config = std::fs::read_to_string(n.home.join("config.toml")).unwrap();
-            let line = config
-                .lines()
-                .find(|l| l.contains("/ip4/127.0.0.1/tcp/"))
-                .unwrap()
-                .to_string();
-            line.split('"').nth(1).unwrap().to_string()
-        })
-        .collect()
-}
-
 /// Initialise the newcomer's node home (API and p2p on `ports`, every
 /// cluster node as a peer) and run it; killed when the guard drops.
 fn start_newcomer(
@@ -117,7 +101,6 @@ fn start_newcomer(
     ports: (u16, u16),
 ) -> KillOnDrop {
     let net = cluster.net_dir();
-    let peers = peer_addresses(cluster);
     let mut init = Command::new(kopnet());
     init.args(["node", "init", "--home"])
         .arg(home)
@@ -129,30 +112,7 @@ fn start_newcomer(
         .arg(validator_file)
         .args(["--api", &format!("127.0.0.1:{}", ports.0)])
         .args(["--listen", &format!("/ip4/127.0.0.1/tcp/{}", ports.1)]);
-    for peer in &peers {
-        init.args(["--peer", peer]);
-    }
-    assert!(init.stdout(Stdio::null()).status().unwrap().success());
-    let log = std::fs::File::create(home.join("node.log")).unwrap();
-    KillOnDrop(
-        Command::new(kopnet())
-            .args(["node", "run", "--home"])
-            .arg(home)
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .unwrap(),
-    )
-}
-
-/// The height a node's API reports, if it answers.
-fn height_of(api: &str) -> Option<u64> {
-    http()
-        .get(format!("{api}/v1/status"))
-        .send()
-        .ok()
-        .and_then(|r| r.json::<serde_json::Value>().ok())
-        .and_then(|v| v["height"].as_u64())
+    init_and_run(cluster, home, init)
 }
 
 /// Governance: one proposal to add `koperasi-baru` with its cooperative,
@@ -195,14 +155,4 @@ fn add_by_governance(cluster: &Cluster, [key, validator_key, node_key]: [PublicK
         let p = cluster.get(0, &format!("/v1/proposals/{proposal}"))?;
         p["executed_height"].as_u64()
     })
-}
-
-/// Kills the newcomer's node however the test ends.
-struct KillOnDrop(std::process::Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }

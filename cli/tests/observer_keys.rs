@@ -8,10 +8,11 @@
 
 mod common;
 use common::observed::kopnet_ok;
+use common::outsider::{height_of, init_and_run, KillOnDrop};
 use common::*;
 use serde_json::Value;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(90);
@@ -98,14 +99,7 @@ fn governance_admits_a_new_observer_and_removes_it_again() {
     let home = dir.join("bi-observer");
     let _node = start_observer(&cluster, &home, &key_file, (ports[0], ports[1]));
     let api = format!("http://127.0.0.1:{}", ports[0]);
-    let height = || {
-        http()
-            .get(format!("{api}/v1/status"))
-            .send()
-            .ok()
-            .and_then(|r| r.json::<Value>().ok())
-            .and_then(|v| v["height"].as_u64())
-    };
+    let height = || height_of(&api);
 
     // Refused while it is no observer.
     wait_for("a peer to refuse the new observer", WAIT, || {
@@ -217,32 +211,5 @@ fn start_observer(
         .arg(key_file)
         .args(["--api", &format!("127.0.0.1:{}", ports.0)])
         .args(["--listen", &format!("/ip4/127.0.0.1/tcp/{}", ports.1)]);
-    for node in &cluster.nodes {
-        let config = std::fs::read_to_string(node.home.join("config.toml")).unwrap();
-        let line = config
-            .lines()
-            .find(|l| l.contains("/ip4/127.0.0.1/tcp/"))
-            .unwrap();
-        init.args(["--peer", line.split('"').nth(1).unwrap()]);
-    }
-    assert!(init.stdout(Stdio::null()).status().unwrap().success());
-    let log = std::fs::File::create(home.join("node.log")).unwrap();
-    KillOnDrop(
-        Command::new(kopnet())
-            .args(["node", "run", "--home"])
-            .arg(home)
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .unwrap(),
-    )
-}
-
-struct KillOnDrop(Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
+    init_and_run(cluster, home, init)
 }

@@ -5,6 +5,7 @@
 
 pub mod health;
 pub mod observed;
+pub mod outsider;
 pub mod tmpfs;
 pub mod webdriver;
 
