@@ -98,6 +98,11 @@ pub trait Backend {
             ),
         })
     }
+    /// Whether [`Backend::set_env_var`] works (hostile phases and the
+    /// rotation's live old-key phase need it).
+    fn restarts_with_env(&self) -> bool {
+        false
+    }
     /// The pid of the node's process while it runs, where the backend
     /// knows it (for sampling its memory).
     fn pid(&self, node: usize) -> Option<u32> {

@@ -242,6 +242,10 @@ impl Backend for ProcessBackend {
         "process"
     }
 
+    fn restarts_with_env(&self) -> bool {
+        true
+    }
+
     fn disconnect_method(&self) -> DisconnectMethod {
         self.method
     }

@@ -213,7 +213,13 @@ async fn drive<B: Backend>(
         manifest.load.duration_secs,
         steps.len()
     ));
-    let mut rotations = Rotations::new(layout);
+    let live_unavailable = (!backend.restarts_with_env()).then(|| {
+        format!(
+            "the {} backend cannot restart a node with another environment",
+            backend.name()
+        )
+    });
+    let mut rotations = Rotations::new(layout, live_unavailable);
     let (events, stalled) = perturb(
         manifest,
         backend,
@@ -546,13 +552,15 @@ struct Rotations {
     /// For each node index: the load's index of its cooperative.
     coops: Vec<Option<usize>>,
     running: BTreeMap<usize, tokio::task::JoinHandle<Result<RotationReport, String>>>,
+    /// Why the backend cannot run the live old-key phase, if it cannot.
+    live_unavailable: Option<String>,
     /// Reports whose task is done, waiting for the live phase.
     held: BTreeMap<usize, RotationReport>,
     reports: Vec<RotationReport>,
 }
 
 impl Rotations {
-    fn new(layout: &Layout) -> Rotations {
+    fn new(layout: &Layout, live_unavailable: Option<String>) -> Rotations {
         let coops = layout
             .nodes
             .iter()
@@ -562,6 +570,7 @@ impl Rotations {
             nodes: layout.nodes.clone(),
             coops,
             running: BTreeMap::new(),
+            live_unavailable,
             held: BTreeMap::new(),
             reports: Vec::new(),
         }
@@ -593,7 +602,7 @@ impl Rotations {
             .get(node)
             .map(|n| n.id.clone())
             .unwrap_or_default();
-        let report = match self.running.remove(&node) {
+        let mut report = match self.running.remove(&node) {
             Some(task) => match task.await {
                 Ok(Ok(report)) => report,
                 Ok(Err(reason)) => failed(name, reason),
@@ -601,6 +610,7 @@ impl Rotations {
             },
             None => failed(name, "its cooperative is not in the load".into()),
         };
+        report.live_unavailable = self.live_unavailable.clone();
         self.held.insert(node, report);
         true
     }
@@ -670,6 +680,7 @@ fn failed(node: String, reason: String) -> RotationReport {
         old_key_signed: Vec::new(),
         old_key_refused: Err(reason),
         old_key_live: Err("the rotation failed".into()),
+        live_unavailable: None,
     }
 }
 
