@@ -104,11 +104,13 @@ pub fn resolve_signer<S: StateRead + ?Sized>(
             .ok_or(Rejection::SignerInactive)?;
         return Ok(Signer::Teller(*key, teller, coop));
     }
-    if let Some(observer) = crate::observers::observer(state, key) {
-        return Ok(Signer::Observer(*key, observer));
+    // Members before observers: a payment's signer is found without
+    // reading the observer registry (no key is ever used for both).
+    if let Some((address, account)) = member_keys::resolve(state, key)? {
+        return Ok(Signer::Member(address, account));
     }
-    match member_keys::resolve(state, key)? {
-        Some((address, account)) => Ok(Signer::Member(address, account)),
+    match crate::observers::observer(state, key) {
+        Some(observer) => Ok(Signer::Observer(*key, observer)),
         None => Err(Rejection::UnknownSigner),
     }
 }

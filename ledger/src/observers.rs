@@ -98,10 +98,14 @@ impl Observers {
                 max: OBSERVER_KEYS_MAX as u64,
             });
         }
+        self.mark_used(key);
+        Ok(())
+    }
+
+    fn mark_used(&mut self, key: PublicKey) {
         if let Err(at) = self.used_keys.binary_search(&key) {
             self.used_keys.insert(at, key);
         }
-        Ok(())
     }
 }
 
@@ -110,6 +114,15 @@ pub fn registry<S: StateRead + ?Sized>(state: &S) -> Observers {
     match state.get_ref(&StateKey::Observers) {
         Some(StateValue::Observers(o)) => o.clone(),
         _ => Observers::default(),
+    }
+}
+
+/// The observer keys admitted at block time `now_ms` ([`Observers::admitted`],
+/// without cloning the registry).
+pub fn admitted<S: StateRead + ?Sized>(state: &S, now_ms: u64) -> Vec<PublicKey> {
+    match state.get_ref(&StateKey::Observers) {
+        Some(StateValue::Observers(o)) => o.admitted(now_ms),
+        _ => Vec::new(),
     }
 }
 
@@ -161,9 +174,8 @@ pub fn at_genesis(entries: &[crate::genesis::GenesisObserver]) -> Observers {
             nonce: 0,
             added_height: 0,
         });
-        if let Err(at) = observers.used_keys.binary_search(&entry.key) {
-            observers.used_keys.insert(at, entry.key);
-        }
+        // Genesis holds at most OBSERVERS_MAX keys: far inside the bound.
+        observers.mark_used(entry.key);
     }
     observers
 }

@@ -20,7 +20,7 @@ pub fn current<S: Storage>(ledger: &Ledger<S>) -> Vec<PublicKey> {
         .iter()
         .filter(|c| c.active)
         .flat_map(|c| kopnet_ledger::node_keys::admitted_node_keys(c, now_ms))
-        .chain(ledger.observers().admitted(now_ms))
+        .chain(ledger.admitted_observers())
         .collect();
     keys.sort();
     keys.dedup();

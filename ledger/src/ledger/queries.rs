@@ -35,6 +35,11 @@ impl<S: Storage> Ledger<S> {
         crate::observers::registry(&self.state)
     }
 
+    /// The observer keys every allow-list admits at the last block's time.
+    pub fn admitted_observers(&self) -> Vec<PublicKey> {
+        crate::observers::admitted(&self.state, self.last_block_time_ms())
+    }
+
     pub fn member(&self, key: &PublicKey) -> Option<MemberAccount> {
         self.state.member(key)
     }

@@ -870,10 +870,7 @@ where
     /// added or removed by governance).
     fn refresh_allow_list(&mut self, effects: &mut Effects) {
         let (keys, mut observers) = match self.state.ledger.read() {
-            Ok(ledger) => (
-                allow_list::current(&ledger),
-                ledger.observers().admitted(ledger.last_block_time_ms()),
-            ),
+            Ok(ledger) => (allow_list::current(&ledger), ledger.admitted_observers()),
             Err(_) => return,
         };
         observers.sort();
