@@ -10,7 +10,8 @@
 //! | `R`    | height (u64 BE)             | state root after it       |
 //! | `C`    | height (u64 BE)             | the block's transactions' results, fees and sizes ([`crate::ledger::BlockTxs`]) |
 //! | `T`    | first 8 bytes of tx hash, height (u64 BE), index (u32 BE) | nothing |
-//! | `H`    | member key, height, index   | nothing                   |
+//! | `J`    | height (u64 BE)             | the block's history entries, while its epoch is open ([`crate::ledger::history_index`]) |
+//! | `H`    | member key, epoch (u64 BE)  | the member's places in that epoch's blocks ([`crate::ledger::history_index`]) |
 //! | `E`    | block height, index         | encoded `CommittedEvidence` |
 //! | `O`    | offender, height, round, kind, step | block height (u64 BE) |
 //! | `X`    | host-chosen key             | host data (certificates)  |
@@ -28,6 +29,13 @@
 //! `Mstore_format` key) kept a `TxRecord` and a copy of the transaction
 //! under the full hash and the hash in each history entry; a node refuses
 //! to open such a store (README, "Recovering a damaged node").
+//!
+//! **Store format 3** (issue 21, second pass): a member's history is no
+//! longer one key per transaction (sled spent about a third of a block's
+//! commit inserting them) but one `J` value per block and, once the
+//! block's epoch of [`crate::ledger::history_index::EPOCH_BLOCKS`] blocks
+//! is complete, one `H` value per member per epoch. A format-2 store is
+//! refused like a format-1 one.
 
 use crate::tx::IdempotencyId;
 use kopnet_primitives::{Hash, PublicKey};
@@ -45,7 +53,7 @@ pub const META_LAST_TIME: &[u8] = b"Mlast_time";
 /// The store's layout version (u64 BE), written when the store is created.
 pub const META_STORE_FORMAT: &[u8] = b"Mstore_format";
 /// The layout this version writes and reads (see the module docs).
-pub const STORE_FORMAT: u64 = 2;
+pub const STORE_FORMAT: u64 = 3;
 /// Bytes of a transaction hash that key its place (`T`).
 pub const TX_HASH_PREFIX_BYTES: usize = 8;
 
@@ -101,7 +109,7 @@ pub fn tx_place(hash: &Hash, height: u64, index: u32) -> Vec<u8> {
 pub fn block_txs(height: u64) -> Vec<u8> {
     with_prefix(b'C', &[&height.to_be_bytes()])
 }
-/// The (height, index) at the end of a `T` or `H` key.
+/// The (height, index) at the end of a `T` key.
 pub fn place_suffix(key: &[u8]) -> Option<(u64, u32)> {
     let start = key.len().checked_sub(12)?;
     let rest = key.get(start..)?;
@@ -112,11 +120,13 @@ pub fn place_suffix(key: &[u8]) -> Option<(u64, u32)> {
 pub fn history_prefix(member: &PublicKey) -> Vec<u8> {
     with_prefix(b'H', &[&member.0])
 }
-pub fn history(member: &PublicKey, height: u64, index: u32) -> Vec<u8> {
-    with_prefix(
-        b'H',
-        &[&member.0, &height.to_be_bytes(), &index.to_be_bytes()],
-    )
+/// `member`'s places in the blocks of history epoch `epoch`.
+pub fn history(member: &PublicKey, epoch: u64) -> Vec<u8> {
+    with_prefix(b'H', &[&member.0, &epoch.to_be_bytes()])
+}
+/// Block `height`'s history entries, kept until its epoch is complete.
+pub fn block_history(height: u64) -> Vec<u8> {
+    with_prefix(b'J', &[&height.to_be_bytes()])
 }
 pub const EVIDENCE_PREFIX: &[u8] = b"E";
 pub fn evidence(block_height: u64, index: u32) -> Vec<u8> {

@@ -66,6 +66,13 @@ pub trait Storage: Send + Sync {
             .get(key)?
             .and_then(|v| v.get(range).map(<[u8]>::to_vec)))
     }
+    /// Call `read` with the value under `key`, without copying it where the
+    /// store can lend it (sled's cache); `false` when there is no such key.
+    /// Readers that search inside a large value (a block's history
+    /// entries) use this.
+    fn read_with(&self, key: &[u8], read: &mut dyn FnMut(&[u8])) -> Result<bool, StorageError> {
+        Ok(self.get(key)?.map(|value| read(&value)).is_some())
+    }
     /// All entries whose key starts with `prefix`, in key order.
     fn scan_prefix(&self, prefix: &[u8]) -> Result<Vec<KeyValue>, StorageError>;
     /// Up to `limit` entries with key starting with `prefix` and below `before`
@@ -204,6 +211,10 @@ impl Storage for SledStorage {
             .and_then(|v| v.get(range).map(<[u8]>::to_vec)))
     }
 
+    fn read_with(&self, key: &[u8], read: &mut dyn FnMut(&[u8])) -> Result<bool, StorageError> {
+        Ok(self.db.get(key).map_err(io)?.map(|v| read(&v)).is_some())
+    }
+
     fn scan_prefix(&self, prefix: &[u8]) -> Result<Vec<KeyValue>, StorageError> {
         self.db
             .scan_prefix(prefix)
@@ -256,6 +267,13 @@ macro_rules! storage_by_deref {
                 range: std::ops::Range<usize>,
             ) -> Result<Option<Vec<u8>>, StorageError> {
                 (**self).get_range(key, range)
+            }
+            fn read_with(
+                &self,
+                key: &[u8],
+                read: &mut dyn FnMut(&[u8]),
+            ) -> Result<bool, StorageError> {
+                (**self).read_with(key, read)
             }
             fn scan_prefix(&self, prefix: &[u8]) -> Result<Vec<KeyValue>, StorageError> {
                 (**self).scan_prefix(prefix)

@@ -113,7 +113,7 @@ impl<S: Storage> Ledger<S> {
         // Everything that can fail is done before the commitment changes.
         let encoded = encode_writes(&execution.writes)?;
         let mut indexes = WriteBatch::default();
-        index::index_block(&mut indexes, block, hash, &execution)?;
+        index::index_block(&self.store, &mut indexes, block, hash, &execution)?;
 
         let mut batch = WriteBatch::default();
         self.write_records(&mut batch, &records, block.header.time_ms)?;

@@ -1,18 +1,19 @@
 //! The indexes written with each block (store format 2, see
 //! [`crate::keys`]): the block by height and by hash, one [`BlockTxs`]
 //! value for all of its transactions' results, fees and sizes, one short
-//! key per transaction for its hash's place, and one key (no value) per
-//! member in each member's history. The transaction's bytes are stored
-//! once, in its block.
+//! key per transaction for its hash's place, and the block's history
+//! entries ([`super::history_index`], store format 3). The transaction's
+//! bytes are stored once, in its block.
 
 use super::block_txs::{encode_block, BlockTxs, TxEntry};
 use super::executed::Execution;
+use super::history_index;
 use super::{corrupt, LedgerError};
 use crate::block::Block;
 use crate::evidence::CommittedEvidence;
 use crate::keys;
 use crate::rejection::Rejection;
-use crate::storage::WriteBatch;
+use crate::storage::{Storage, WriteBatch};
 use crate::tx::{Action, GovAction, Transaction};
 use crate::types::Amount;
 use kopnet_primitives::{codec, Hash, PublicKey};
@@ -30,7 +31,8 @@ pub struct TxRecord {
 }
 
 /// Put `block`'s index entries into `batch`.
-pub(super) fn index_block(
+pub(super) fn index_block<S: Storage>(
+    store: &S,
     batch: &mut WriteBatch,
     block: &Block,
     hash: Hash,
@@ -59,6 +61,7 @@ pub(super) fn index_block(
         .zip(&execution.changed)
         .zip(&execution.fees);
     let mut entries = Vec::with_capacity(block.txs.len());
+    let mut history = Vec::with_capacity(block.txs.len() * 2);
     for (index, ((tx, (((tx_hash, result), changed), fees)), len)) in
         block.txs.iter().zip(runs).zip(lens).enumerate()
     {
@@ -72,17 +75,12 @@ pub(super) fn index_block(
         // Those the transaction names, and those whose account it
         // changed: a freeze, unfreeze or incentive lands in the member's
         // history under the approval that executed it.
-        let mut members = touched_members(tx);
-        members.extend(changed);
-        members.sort();
-        members.dedup();
-        for member in members {
-            batch.put(keys::history(&member, height, index), Vec::new());
-        }
+        history.extend(touched_members(tx).into_iter().map(|m| (m, index)));
+        history.extend(changed.iter().map(|m| (*m, index)));
     }
     let txs = BlockTxs { txs_start, entries };
     batch.put(keys::block_txs(height), txs.encode().map_err(corrupt)?);
-    Ok(())
+    history_index::index_history(store, batch, height, history)
 }
 
 /// Member accounts a transaction names (signer, payee, registered or minted

@@ -36,6 +36,7 @@ mod errors;
 mod executed;
 #[cfg(feature = "fault-injection")]
 mod fault;
+pub mod history_index;
 mod index;
 mod payment_records;
 mod propose;

@@ -14,7 +14,7 @@
 //! only its bytes are copied out of the stored block (store format 2, see
 //! [`crate::keys`]).
 
-use super::{corrupt, decode_u64, BlockTxs, LedgerError, TxRecord};
+use super::{corrupt, decode_u64, history_index, BlockTxs, LedgerError, TxRecord};
 use crate::block::Block;
 use crate::evidence::CommittedEvidence;
 use crate::keys;
@@ -206,20 +206,17 @@ impl<S: Storage> ChainReader<S> {
         before: Option<HistoryPosition>,
         limit: usize,
     ) -> Result<Vec<(Hash, CommittedTx)>, LedgerError> {
-        let prefix = keys::history_prefix(member);
-        let upper = before.map(|p| keys::history(member, p.height, p.index));
-        let rows =
-            self.store
-                .scan_prefix_rev(&prefix, upper.as_deref(), limit.min(keys::PAGE_TXS_MAX))?;
+        let tip = self.height()?;
+        let places = history_index::history_places(
+            &self.store,
+            member,
+            tip,
+            before,
+            limit.min(keys::PAGE_TXS_MAX),
+        )?;
         let mut index = None;
-        let mut out = Vec::with_capacity(rows.len());
-        for (key, _) in rows {
-            let place = key
-                .get(prefix.len()..)
-                .filter(|rest| rest.len() == 12)
-                .and_then(keys::place_suffix)
-                .map(|(height, index)| ChainPosition { height, index })
-                .ok_or_else(|| corrupt("history key"))?;
+        let mut out = Vec::with_capacity(places.len());
+        for place in places {
             if let Some((record, tx)) = self.tx_at(place, &mut index)? {
                 out.push((tx.hash(), (record, Some(tx))));
             }
