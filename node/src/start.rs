@@ -492,6 +492,7 @@ async fn start_p2p(
         inbound: config.p2p.inbound_limits(),
         handshake_timeout: Duration::from_millis(config.p2p.handshake_timeout_ms),
         sync_request_timeout: Duration::from_millis(config.p2p.sync_request_timeout_ms),
+        transaction_gossip: config.role == Role::Validator,
     };
     p2p::spawn_with_limits(p2p_config, config.p2p.peer_limits())
         .await

@@ -83,7 +83,10 @@ pub(crate) fn build(
         allow.allow_peer(*peer);
         gossipsub.add_explicit_peer(peer);
     }
-    for topic in super::Topic::ALL {
+    for topic in super::Topic::ALL
+        .into_iter()
+        .filter(|topic| config.transaction_gossip || *topic != super::Topic::Transactions)
+    {
         gossipsub
             .subscribe(&topic.ident(&config.chain_id))
             .map_err(|error| P2pError::InvalidConfig(format!("subscribe: {error}")))?;

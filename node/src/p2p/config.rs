@@ -248,6 +248,14 @@ pub struct P2pConfig {
     /// A catch-up request fails after this long ([`SYNC_REQUEST_TIMEOUT`]
     /// by default).
     pub sync_request_timeout: Duration,
+    /// Whether this node subscribes to transaction gossip. Validators do;
+    /// an observer does not (it never proposes, its API takes no
+    /// transactions and it never forwards transaction gossip): it learns
+    /// transactions from committed blocks, verifying their signatures
+    /// there, and the validators stop sending it every batch (issue 21:
+    /// the batches cost an observer decoding and admission and each
+    /// validator one more copy to encrypt and send).
+    pub transaction_gossip: bool,
 }
 
 impl P2pConfig {
@@ -269,6 +277,7 @@ impl P2pConfig {
             inbound: super::ip_limits::IpLimitsConfig::default(),
             handshake_timeout: HANDSHAKE_TIMEOUT,
             sync_request_timeout: SYNC_REQUEST_TIMEOUT,
+            transaction_gossip: true,
         }
     }
 
