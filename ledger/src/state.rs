@@ -181,6 +181,13 @@ pub trait StateRead {
             _ => Counters::default(),
         }
     }
+    /// A cooperative's record, borrowed (hot paths read a field or two).
+    fn cooperative_ref(&self, id: &CoopId) -> Option<&Cooperative> {
+        match self.get_ref(&StateKey::Cooperative(id.clone())) {
+            Some(StateValue::Cooperative(c)) => Some(c),
+            _ => None,
+        }
+    }
     fn cooperative(&self, id: &CoopId) -> Option<Cooperative> {
         match self.get(&StateKey::Cooperative(id.clone())) {
             Some(StateValue::Cooperative(c)) => Some(c),
@@ -198,6 +205,13 @@ pub trait StateRead {
     fn coop_by_key(&self, key: &PublicKey) -> Option<CoopId> {
         match self.get(&StateKey::CoopKey(*key)) {
             Some(StateValue::CoopKey(id)) => Some(id),
+            _ => None,
+        }
+    }
+    /// A member account, borrowed (hot paths read a field or two).
+    fn member_ref(&self, key: &PublicKey) -> Option<&MemberAccount> {
+        match self.get_ref(&StateKey::Member(*key)) {
+            Some(StateValue::Member(m)) => Some(m),
             _ => None,
         }
     }
@@ -319,6 +333,35 @@ impl<'a, B: StateRead + ?Sized> Overlay<'a, B> {
 
     pub fn put(&mut self, key: StateKey, value: StateValue) {
         self.writes.insert(key, Some(value));
+    }
+
+    /// The value at `key`, to change in place: the base's value is copied
+    /// into this overlay on the first call, later calls change that copy.
+    /// The key counts as written from the first call on (like a
+    /// [`Overlay::put`]), so callers use it only where they would have put
+    /// the value back anyway. `None` if the key has no value.
+    pub fn get_mut(&mut self, key: &StateKey) -> Option<&mut StateValue> {
+        if !self.writes.contains_key(key) {
+            let copy = self.base.get_ref(key)?.clone();
+            self.writes.insert(key.clone(), Some(copy));
+        }
+        self.writes.get_mut(key)?.as_mut()
+    }
+
+    /// A member account to change in place (see [`Overlay::get_mut`]).
+    pub fn member_mut(&mut self, key: &PublicKey) -> Option<&mut MemberAccount> {
+        match self.get_mut(&StateKey::Member(*key)) {
+            Some(StateValue::Member(m)) => Some(m),
+            _ => None,
+        }
+    }
+
+    /// A cooperative's record to change in place (see [`Overlay::get_mut`]).
+    pub fn cooperative_mut(&mut self, id: &CoopId) -> Option<&mut Cooperative> {
+        match self.get_mut(&StateKey::Cooperative(id.clone())) {
+            Some(StateValue::Cooperative(c)) => Some(c),
+            _ => None,
+        }
     }
 
     pub fn delete(&mut self, key: StateKey) {
