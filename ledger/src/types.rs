@@ -26,9 +26,18 @@ pub const VOTING_POWER_TOTAL_MAX: u64 = 1_000_000_000_000;
 pub const NETWORK_PARTICIPANT: &str = "network";
 
 /// A cooperative's short slug: 1-16 bytes of `[a-z0-9-]`, e.g. `ksp-sejahtera`.
-#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String")]
-pub struct CoopId(String);
+///
+/// Held inline (its length and up to [`COOP_ID_BYTES_MAX`] bytes, the rest
+/// zero) rather than in a `String`: ids are cloned and compared on every
+/// leg of every payment (state keys, bilateral rows, fee parties), and a
+/// heap copy each time was a large part of a validator's cost of executing
+/// payments (issue 21). It encodes, orders, hashes and prints exactly as
+/// the string it holds, so no stored or signed byte changed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct CoopId {
+    len: u8,
+    bytes: [u8; COOP_ID_BYTES_MAX],
+}
 
 impl TryFrom<String> for CoopId {
     type Error = InvalidCoopId;
@@ -44,41 +53,89 @@ impl CoopId {
         let ok_chars = slug
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-        if ok_len && ok_chars {
-            Ok(CoopId(slug.to_string()))
-        } else {
-            Err(InvalidCoopId(slug.chars().take(40).collect()))
+        match u8::try_from(slug.len()) {
+            Ok(len) if ok_len && ok_chars => {
+                let mut bytes = [0; COOP_ID_BYTES_MAX];
+                bytes[..slug.len()].copy_from_slice(slug.as_bytes());
+                Ok(CoopId { len, bytes })
+            }
+            _ => Err(InvalidCoopId(slug.chars().take(40).collect())),
         }
     }
 
     /// The pseudo-participant that homes the network fund.
     pub fn network() -> CoopId {
-        CoopId(NETWORK_PARTICIPANT.to_string())
+        // `network` is a valid slug; the fallback is never taken.
+        CoopId::new(NETWORK_PARTICIPANT).unwrap_or(CoopId {
+            len: 0,
+            bytes: [0; COOP_ID_BYTES_MAX],
+        })
     }
 
     pub fn is_network(&self) -> bool {
-        self.0 == NETWORK_PARTICIPANT
+        self.as_bytes() == NETWORK_PARTICIPANT.as_bytes()
     }
 
-    /// Whether a decoded value obeys the slug rules (decoding bypasses `new`).
+    /// Whether the id obeys the slug rules (every constructor checks them,
+    /// decoding included).
     pub fn is_valid(&self) -> bool {
-        CoopId::new(&self.0).is_ok()
+        CoopId::new(self.as_str()).is_ok()
     }
 
     pub fn as_str(&self) -> &str {
-        &self.0
+        // Only ASCII slugs are ever stored.
+        std::str::from_utf8(self.as_bytes()).unwrap_or("")
+    }
+
+    fn as_bytes(&self) -> &[u8] {
+        self.bytes.get(..usize::from(self.len)).unwrap_or(&[])
+    }
+}
+
+/// Byte order of the slugs: the order of the strings.
+impl Ord for CoopId {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.as_bytes().cmp(other.as_bytes())
+    }
+}
+
+impl PartialOrd for CoopId {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl std::hash::Hash for CoopId {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
+    }
+}
+
+/// Encoded as the `String` it holds, as a newtype (what the derived
+/// encoding of the former `CoopId(String)` wrote).
+impl Serialize for CoopId {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_newtype_struct("CoopId", self.as_str())
+    }
+}
+
+/// Decoded from a `String` and checked like [`CoopId::new`].
+impl<'de> Deserialize<'de> for CoopId {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let slug = String::deserialize(deserializer)?;
+        CoopId::try_from(slug).map_err(serde::de::Error::custom)
     }
 }
 
 impl fmt::Debug for CoopId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(self.as_str())
     }
 }
 
 impl fmt::Display for CoopId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(self.as_str())
     }
 }
 
