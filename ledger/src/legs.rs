@@ -21,12 +21,12 @@
 //! ([`Overlay::get_mut`]) rather than copying each record out and back per
 //! leg: the copies were a fifth of a validator's cost of executing
 //! payments. A leg that fails may therefore leave its transaction's
-//! overlay half-changed; that is harmless because a failed transaction's
-//! overlay is always discarded (see [`crate::state`]).
+//! changes half made; that is harmless because a failed transaction's
+//! changes are always undone or discarded (see [`crate::state`]).
 
 use crate::rejection::Rejection;
 use crate::state::{Overlay, StateRead};
-use crate::types::{AccountId, AccountStatus, Amount, CoopId, Position, WindowStats};
+use crate::types::{AccountId, AccountStatus, Amount, CoopId, KycTier, Position, WindowStats};
 
 /// Whether a leg pays a fee (fees are counted in `fees_earned`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,37 +78,64 @@ fn set_balance<B: StateRead + ?Sized>(
     Ok(())
 }
 
-fn check_not_frozen<S: StateRead + ?Sized>(
-    state: &S,
-    account: &AccountId,
-) -> Result<(), Rejection> {
-    if let AccountId::Member(key) = account {
-        let member = state
-            .member_ref(key)
-            .ok_or_else(|| Rejection::UnknownAccount(key.to_address()))?;
-        if member.status == AccountStatus::Frozen {
-            return Err(Rejection::AccountFrozen(key.to_address()));
-        }
-    }
-    Ok(())
+/// What a leg reads of one of its accounts, read once.
+struct Side {
+    balance: Amount,
+    /// The balance cap's tier (member accounts only: others are uncapped).
+    tier: Option<KycTier>,
+    home: CoopId,
 }
 
-/// The balance cap that applies to receiving into `account` (`None`: uncapped).
-fn cap_of<S: StateRead + ?Sized>(
-    state: &S,
-    account: &AccountId,
-) -> Result<Option<Amount>, Rejection> {
+/// Read `account` for a leg: unknown and frozen accounts are refused here.
+fn read_side<S: StateRead + ?Sized>(state: &S, account: &AccountId) -> Result<Side, Rejection> {
     match account {
         AccountId::Member(key) => {
-            let tier = state
+            let member = state
                 .member_ref(key)
-                .ok_or_else(|| Rejection::UnknownAccount(key.to_address()))?
-                .tier;
-            let params = state.params_ref().ok_or(Rejection::Overflow)?;
-            Ok(Some(params.tier_limits.cap(tier)))
+                .ok_or_else(|| Rejection::UnknownAccount(key.to_address()))?;
+            if member.status == AccountStatus::Frozen {
+                return Err(Rejection::AccountFrozen(key.to_address()));
+            }
+            Ok(Side {
+                balance: member.balance,
+                tier: Some(member.tier),
+                home: member.home.clone(),
+            })
         }
-        _ => Ok(None),
+        other => Ok(Side {
+            balance: state.internal_balance(other),
+            tier: None,
+            home: home_of(state, other)?,
+        }),
     }
+}
+
+/// `balance + amount` for `account`, within its balance cap.
+fn credited<S: StateRead + ?Sized>(
+    state: &S,
+    side: &Side,
+    balance: Amount,
+    amount: Amount,
+) -> Result<Amount, Rejection> {
+    let new_balance = balance.checked_add(amount).ok_or(Rejection::Overflow)?;
+    if let Some(tier) = side.tier {
+        let params = state.params_ref().ok_or(Rejection::Overflow)?;
+        let cap = params.tier_limits.cap(tier);
+        if new_balance > cap {
+            return Err(Rejection::BalanceCapExceeded { cap });
+        }
+    }
+    Ok(new_balance)
+}
+
+/// `balance - amount`, refusing to go below zero.
+fn debited(balance: Amount, amount: Amount) -> Result<Amount, Rejection> {
+    balance
+        .checked_sub(amount)
+        .ok_or(Rejection::InsufficientFunds {
+            balance,
+            needed: amount,
+        })
 }
 
 fn credit<B: StateRead + ?Sized>(
@@ -116,14 +143,8 @@ fn credit<B: StateRead + ?Sized>(
     to: &AccountId,
     amount: Amount,
 ) -> Result<(), Rejection> {
-    check_not_frozen(state, to)?;
-    let balance = balance_of(state, to)?;
-    let new_balance = balance.checked_add(amount).ok_or(Rejection::Overflow)?;
-    if let Some(cap) = cap_of(state, to)? {
-        if new_balance > cap {
-            return Err(Rejection::BalanceCapExceeded { cap });
-        }
-    }
+    let side = read_side(state, to)?;
+    let new_balance = credited(state, &side, side.balance, amount)?;
     set_balance(state, to, new_balance)
 }
 
@@ -132,19 +153,16 @@ fn debit<B: StateRead + ?Sized>(
     from: &AccountId,
     amount: Amount,
 ) -> Result<(), Rejection> {
-    check_not_frozen(state, from)?;
-    let balance = balance_of(state, from)?;
-    let new_balance = balance
-        .checked_sub(amount)
-        .ok_or(Rejection::InsufficientFunds {
-            balance,
-            needed: amount,
-        })?;
-    set_balance(state, from, new_balance)
+    let side = read_side(state, from)?;
+    set_balance(state, from, debited(side.balance, amount)?)
 }
 
 /// Move `amount` from one account to another, updating positions across
 /// cooperatives. Zero-amount legs do nothing.
+///
+/// Each account is read once and written once; the checks and their order
+/// are those of checking both accounts, debiting `from`, then crediting
+/// `to` (which, if it is `from`, sees the debited balance).
 pub fn transfer<B: StateRead + ?Sized>(
     state: &mut Overlay<'_, B>,
     from: &AccountId,
@@ -155,19 +173,24 @@ pub fn transfer<B: StateRead + ?Sized>(
     if amount == 0 {
         return Ok(());
     }
-    check_not_frozen(state, from)?;
-    check_not_frozen(state, to)?;
-    debit(state, from, amount)?;
-    credit(state, to, amount)?;
-    let payer_home = home_of(state, from)?;
-    let payee_home = home_of(state, to)?;
-    if payer_home != payee_home {
-        move_position(state, &payer_home, &payee_home, amount)?;
+    let payer = read_side(state, from)?;
+    let payee = read_side(state, to)?;
+    let payer_balance = debited(payer.balance, amount)?;
+    let payee_before = if from == to {
+        payer_balance
     } else {
-        add_to_stat(state, &payer_home, amount, |s| &mut s.on_us_volume)?;
+        payee.balance
+    };
+    let payee_balance = credited(state, &payee, payee_before, amount)?;
+    set_balance(state, from, payer_balance)?;
+    set_balance(state, to, payee_balance)?;
+    if payer.home != payee.home {
+        move_position(state, &payer.home, &payee.home, amount)?;
+    } else {
+        add_to_stat(state, &payer.home, amount, |s| &mut s.on_us_volume)?;
     }
     if kind == LegKind::Fee {
-        add_to_stat(state, &payee_home, amount, |s| &mut s.fees_earned)?;
+        add_to_stat(state, &payee.home, amount, |s| &mut s.fees_earned)?;
     }
     Ok(())
 }
