@@ -287,6 +287,21 @@ impl State {
         }
     }
 
+    /// [`State::apply`], taking the writes: nothing is copied (a block's
+    /// writes are not needed once applied).
+    pub fn apply_owned(&mut self, writes: BTreeMap<StateKey, Option<StateValue>>) {
+        for (key, value) in writes {
+            match value {
+                Some(v) => {
+                    self.entries.insert(key, v);
+                }
+                None => {
+                    self.entries.remove(&key);
+                }
+            }
+        }
+    }
+
     pub fn insert(&mut self, key: StateKey, value: StateValue) {
         self.entries.insert(key, value);
     }
