@@ -527,3 +527,96 @@ impl<B: StateRead + ?Sized> StateRead for Overlay<'_, B> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The balance key of cooperative `c{n}`'s fee account.
+    fn key(n: u8) -> StateKey {
+        let coop = CoopId::new(&format!("c{n}")).unwrap();
+        StateKey::Balance(AccountId::Fee(coop))
+    }
+
+    fn balance<S: StateRead>(state: &S, n: u8) -> Option<Amount> {
+        match state.get_ref(&key(n)) {
+            Some(StateValue::Balance(b)) => Some(*b),
+            _ => None,
+        }
+    }
+
+    fn add<B: StateRead>(state: &mut Overlay<'_, B>, n: u8, amount: Amount) {
+        if let Some(StateValue::Balance(b)) = state.get_mut(&key(n)) {
+            *b += amount;
+        }
+    }
+
+    /// 1 and 2 are in the base, 2 and 3 written by the block before the
+    /// unit; the unit changes 1 (in place), 2 (put, then in place), 3
+    /// (deleted) and 4 (new, through a nested overlay merged in).
+    fn unit<B: StateRead>(block: &mut Overlay<'_, B>) -> Result<(), ()> {
+        add(block, 1, 10);
+        block.put(key(2), StateValue::Balance(200));
+        add(block, 2, 1);
+        block.delete(key(3));
+        let mut nested = Overlay::new(&*block);
+        nested.put(key(4), StateValue::Balance(4));
+        let writes = nested.into_writes();
+        block.merge(writes);
+        Ok(())
+    }
+
+    fn base() -> State {
+        let mut base = State::default();
+        base.insert(key(1), StateValue::Balance(1));
+        base.insert(key(2), StateValue::Balance(2));
+        base
+    }
+
+    fn block(base: &State) -> Overlay<'_, State> {
+        let mut block = Overlay::new(base);
+        block.put(key(2), StateValue::Balance(20));
+        block.put(key(3), StateValue::Balance(30));
+        block
+    }
+
+    #[test]
+    fn a_failed_unit_leaves_the_overlay_as_it_was() {
+        let base = base();
+        let mut block = block(&base);
+        let before = block.writes().clone();
+        let (result, touched) = block.undoable(|block| unit(block).and(Err::<(), ()>(())));
+        assert!(result.is_err());
+        assert!(touched.is_empty());
+        assert_eq!(block.writes(), &before);
+        assert_eq!(balance(&block, 1), Some(1));
+        assert_eq!(balance(&block, 4), None);
+    }
+
+    #[test]
+    fn a_unit_that_succeeds_keeps_its_writes_and_names_what_they_replaced() {
+        let base = base();
+        let mut block = block(&base);
+        let (result, touched) = block.undoable(unit);
+        assert!(result.is_ok());
+        let mut plain = self::block(&base);
+        unit(&mut plain).unwrap();
+        assert_eq!(block.writes(), plain.writes());
+        assert_eq!(balance(&block, 1), Some(11));
+        assert_eq!(balance(&block, 2), Some(201));
+        assert_eq!(balance(&block, 3), None);
+        assert_eq!(balance(&block, 4), Some(4));
+        // What each key held before the unit first changed it.
+        let before = |n: u8| {
+            let entry = touched.iter().find(|(k, _)| *k == key(n)).unwrap();
+            match block.before(entry) {
+                Some(StateValue::Balance(b)) => Some(*b),
+                _ => None,
+            }
+        };
+        assert_eq!(before(1), Some(1));
+        assert_eq!(before(2), Some(20));
+        assert_eq!(before(3), Some(30));
+        assert_eq!(before(4), None);
+    }
+}

@@ -56,7 +56,9 @@ impl CoopId {
         match u8::try_from(slug.len()) {
             Ok(len) if ok_len && ok_chars => {
                 let mut bytes = [0; COOP_ID_BYTES_MAX];
-                bytes[..slug.len()].copy_from_slice(slug.as_bytes());
+                for (slot, byte) in bytes.iter_mut().zip(slug.bytes()) {
+                    *slot = byte;
+                }
                 Ok(CoopId { len, bytes })
             }
             _ => Err(InvalidCoopId(slug.chars().take(40).collect())),
@@ -375,5 +377,47 @@ impl fmt::Display for AccountId {
             AccountId::Float(coop) => write!(f, "float:{coop}"),
             AccountId::NetworkFund => f.write_str("network-fund"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kopnet_primitives::codec;
+
+    /// What `CoopId` was before it held its slug inline.
+    #[derive(Serialize)]
+    struct StringCoopId(String);
+
+    #[test]
+    fn coop_ids_encode_and_order_as_their_strings() {
+        let slugs = [
+            "a",
+            "ab",
+            "b",
+            "ksp-sejahtera",
+            "network",
+            "z0-9",
+            "zzzzzzzzzzzzzzzz",
+        ];
+        for slug in slugs {
+            let id = CoopId::new(slug).unwrap();
+            let bytes = codec::encode(&id).unwrap();
+            assert_eq!(bytes, codec::encode(&StringCoopId(slug.into())).unwrap());
+            assert_eq!(codec::decode::<CoopId>(&bytes).unwrap(), id);
+            assert_eq!(id.as_str(), slug);
+            assert_eq!(id.to_string(), slug);
+            for other in slugs {
+                let other_id = CoopId::new(other).unwrap();
+                assert_eq!(id.cmp(&other_id), slug.cmp(other));
+                assert_eq!(id == other_id, slug == other);
+            }
+        }
+        assert!(CoopId::network().is_network());
+        assert_eq!(CoopId::network().as_str(), NETWORK_PARTICIPANT);
+        let too_long = codec::encode(&StringCoopId("a".repeat(17))).unwrap();
+        assert!(codec::decode::<CoopId>(&too_long).is_err());
+        let bad = codec::encode(&StringCoopId("Upper".into())).unwrap();
+        assert!(codec::decode::<CoopId>(&bad).is_err());
     }
 }

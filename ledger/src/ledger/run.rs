@@ -73,8 +73,7 @@ impl<S: Storage> Ledger<S> {
                     _ => None,
                 })
                 .collect();
-            // In key order, each once, as the writes of a nested overlay
-            // listed them.
+            // In key order, each once (the history index's order).
             changed.sort_unstable();
             changed.dedup();
             fees = fees_charged(overlay, &touched);
@@ -103,7 +102,7 @@ fn fees_charged<B: StateRead + ?Sized>(overlay: &Overlay<'_, B>, touched: &[Touc
     for (index, entry) in touched.iter().enumerate() {
         let key = &entry.0;
         if !matches!(key, StateKey::Cooperative(_))
-            || touched[..index].iter().any(|(k, _)| k == key)
+            || touched.iter().take(index).any(|(k, _)| k == key)
         {
             continue;
         }
