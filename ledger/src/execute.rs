@@ -119,15 +119,13 @@ pub fn resolve_signer<S: StateRead + ?Sized>(
 pub fn bump_nonce<B: StateRead + ?Sized>(state: &mut Overlay<'_, B>, signer: &Signer, nonce: u64) {
     match signer {
         Signer::Cooperative(coop) => {
-            if let Some(mut coop) = state.cooperative(&coop.id) {
+            if let Some(coop) = state.cooperative_mut(&coop.id) {
                 coop.nonce = nonce;
-                state.put_cooperative(coop);
             }
         }
         Signer::Member(address, _) => {
-            if let Some(mut member) = state.member(address) {
+            if let Some(member) = state.member_mut(address) {
                 member.nonce = nonce;
-                state.put_member(*address, member);
             }
         }
         Signer::Teller(key, ..) => {
@@ -383,25 +381,27 @@ fn pay<B: StateRead + ?Sized>(
     if p.payer == p.to {
         return Err(Rejection::SelfPayment);
     }
-    let payee = state
-        .member(&p.to)
+    let (payee_kind, payee_home) = state
+        .member_ref(&p.to)
+        .map(|payee| (payee.kind, payee.home.clone()))
         .ok_or_else(|| Rejection::UnknownAccount(p.to.to_address()))?;
     let payer_home = legs::home_of(state, &AccountId::Member(p.payer))?;
     let from = AccountId::Member(p.payer);
     let to = AccountId::Member(p.to);
     legs::transfer(state, &from, &to, p.amount, LegKind::Principal)?;
-    let kind = match payee.kind {
+    let kind = match payee_kind {
         AccountKind::Merchant => FeeKind::PaymentToMerchant,
         AccountKind::Member => FeeKind::PaymentToMember,
     };
+    let cross = payer_home != payee_home;
     let parties = Parties {
         payer: Some(from),
         payee: Some(to),
-        payer_coop: payer_home.clone(),
-        payee_coop: Some(payee.home.clone()),
+        payer_coop: payer_home,
+        payee_coop: Some(payee_home),
         agent: None,
     };
-    charge_fees(state, kind, payer_home != payee.home, p.amount, &parties)?;
+    charge_fees(state, kind, cross, p.amount, &parties)?;
     let record = IdempotencyRecord {
         tx: ctx.tx_hash,
         to: p.to,
@@ -428,10 +428,11 @@ fn cash_in<B: StateRead + ?Sized>(
     if amount == 0 {
         return Err(Rejection::ZeroAmount);
     }
-    let account = state
-        .member(member)
+    let home = state
+        .member_ref(member)
+        .map(|account| account.home.clone())
         .ok_or_else(|| Rejection::UnknownAccount(member.to_address()))?;
-    let cross = &account.home != agent;
+    let cross = &home != agent;
     // The agent signs a cash-in alone: it must leave the member and the
     // member's home cooperative better off, or an agent could charge
     // another cooperative's members fees (and lower that cooperative's
@@ -447,7 +448,7 @@ fn cash_in<B: StateRead + ?Sized>(
     let parties = Parties {
         payer: Some(to),
         payee: None,
-        payer_coop: account.home.clone(),
+        payer_coop: home,
         payee_coop: None,
         agent: Some(agent.clone()),
     };

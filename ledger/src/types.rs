@@ -26,9 +26,18 @@ pub const VOTING_POWER_TOTAL_MAX: u64 = 1_000_000_000_000;
 pub const NETWORK_PARTICIPANT: &str = "network";
 
 /// A cooperative's short slug: 1-16 bytes of `[a-z0-9-]`, e.g. `ksp-sejahtera`.
-#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String")]
-pub struct CoopId(String);
+///
+/// Held inline (its length and up to [`COOP_ID_BYTES_MAX`] bytes, the rest
+/// zero) rather than in a `String`: ids are cloned and compared on every
+/// leg of every payment (state keys, bilateral rows, fee parties), and a
+/// heap copy each time was a large part of a validator's cost of executing
+/// payments (issue 21). It encodes, orders, hashes and prints exactly as
+/// the string it holds, so no stored or signed byte changed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct CoopId {
+    len: u8,
+    bytes: [u8; COOP_ID_BYTES_MAX],
+}
 
 impl TryFrom<String> for CoopId {
     type Error = InvalidCoopId;
@@ -44,41 +53,91 @@ impl CoopId {
         let ok_chars = slug
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-        if ok_len && ok_chars {
-            Ok(CoopId(slug.to_string()))
-        } else {
-            Err(InvalidCoopId(slug.chars().take(40).collect()))
+        match u8::try_from(slug.len()) {
+            Ok(len) if ok_len && ok_chars => {
+                let mut bytes = [0; COOP_ID_BYTES_MAX];
+                for (slot, byte) in bytes.iter_mut().zip(slug.bytes()) {
+                    *slot = byte;
+                }
+                Ok(CoopId { len, bytes })
+            }
+            _ => Err(InvalidCoopId(slug.chars().take(40).collect())),
         }
     }
 
     /// The pseudo-participant that homes the network fund.
     pub fn network() -> CoopId {
-        CoopId(NETWORK_PARTICIPANT.to_string())
+        // `network` is a valid slug; the fallback is never taken.
+        CoopId::new(NETWORK_PARTICIPANT).unwrap_or(CoopId {
+            len: 0,
+            bytes: [0; COOP_ID_BYTES_MAX],
+        })
     }
 
     pub fn is_network(&self) -> bool {
-        self.0 == NETWORK_PARTICIPANT
+        self.as_bytes() == NETWORK_PARTICIPANT.as_bytes()
     }
 
-    /// Whether a decoded value obeys the slug rules (decoding bypasses `new`).
+    /// Whether the id obeys the slug rules (every constructor checks them,
+    /// decoding included).
     pub fn is_valid(&self) -> bool {
-        CoopId::new(&self.0).is_ok()
+        CoopId::new(self.as_str()).is_ok()
     }
 
     pub fn as_str(&self) -> &str {
-        &self.0
+        // Only ASCII slugs are ever stored.
+        std::str::from_utf8(self.as_bytes()).unwrap_or("")
+    }
+
+    fn as_bytes(&self) -> &[u8] {
+        self.bytes.get(..usize::from(self.len)).unwrap_or(&[])
+    }
+}
+
+/// Byte order of the slugs: the order of the strings.
+impl Ord for CoopId {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.as_bytes().cmp(other.as_bytes())
+    }
+}
+
+impl PartialOrd for CoopId {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl std::hash::Hash for CoopId {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
+    }
+}
+
+/// Encoded as the `String` it holds, as a newtype (what the derived
+/// encoding of the former `CoopId(String)` wrote).
+impl Serialize for CoopId {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_newtype_struct("CoopId", self.as_str())
+    }
+}
+
+/// Decoded from a `String` and checked like [`CoopId::new`].
+impl<'de> Deserialize<'de> for CoopId {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let slug = String::deserialize(deserializer)?;
+        CoopId::try_from(slug).map_err(serde::de::Error::custom)
     }
 }
 
 impl fmt::Debug for CoopId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(self.as_str())
     }
 }
 
 impl fmt::Display for CoopId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(self.as_str())
     }
 }
 
@@ -318,5 +377,47 @@ impl fmt::Display for AccountId {
             AccountId::Float(coop) => write!(f, "float:{coop}"),
             AccountId::NetworkFund => f.write_str("network-fund"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kopnet_primitives::codec;
+
+    /// What `CoopId` was before it held its slug inline.
+    #[derive(Serialize)]
+    struct StringCoopId(String);
+
+    #[test]
+    fn coop_ids_encode_and_order_as_their_strings() {
+        let slugs = [
+            "a",
+            "ab",
+            "b",
+            "ksp-sejahtera",
+            "network",
+            "z0-9",
+            "zzzzzzzzzzzzzzzz",
+        ];
+        for slug in slugs {
+            let id = CoopId::new(slug).unwrap();
+            let bytes = codec::encode(&id).unwrap();
+            assert_eq!(bytes, codec::encode(&StringCoopId(slug.into())).unwrap());
+            assert_eq!(codec::decode::<CoopId>(&bytes).unwrap(), id);
+            assert_eq!(id.as_str(), slug);
+            assert_eq!(id.to_string(), slug);
+            for other in slugs {
+                let other_id = CoopId::new(other).unwrap();
+                assert_eq!(id.cmp(&other_id), slug.cmp(other));
+                assert_eq!(id == other_id, slug == other);
+            }
+        }
+        assert!(CoopId::network().is_network());
+        assert_eq!(CoopId::network().as_str(), NETWORK_PARTICIPANT);
+        let too_long = codec::encode(&StringCoopId("a".repeat(17))).unwrap();
+        assert!(codec::decode::<CoopId>(&too_long).is_err());
+        let bad = codec::encode(&StringCoopId("Upper".into())).unwrap();
+        assert!(codec::decode::<CoopId>(&bad).is_err());
     }
 }

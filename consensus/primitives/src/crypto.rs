@@ -121,8 +121,36 @@ pub enum CryptoError {
 }
 
 /// An ed25519 public key: the identity of a cooperative, a member or a node.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct PublicKey(pub [u8; 32]);
+
+/// The bytes' lexicographic order (what the derived order was), compared
+/// as two big-endian 128-bit halves: keys order most of the ledger's state
+/// maps, and the derived comparison called `memcmp` for each of the tens
+/// of comparisons a lookup makes (issue 21).
+impl Ord for PublicKey {
+    #[inline]
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        key_halves(&self.0).cmp(&key_halves(&other.0))
+    }
+}
+
+impl PartialOrd for PublicKey {
+    #[inline]
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+/// A key's bytes as two big-endian numbers, most significant first.
+#[inline]
+fn key_halves(bytes: &[u8; 32]) -> (u128, u128) {
+    let mut high = [0u8; 16];
+    let mut low = [0u8; 16];
+    high.copy_from_slice(&bytes[..16]);
+    low.copy_from_slice(&bytes[16..]);
+    (u128::from_be_bytes(high), u128::from_be_bytes(low))
+}
 
 /// A [`PublicKey`] that passed the key part of the signature rule
 /// (canonical, not of small order) and is decompressed to a curve point:
@@ -353,6 +381,29 @@ impl fmt::Debug for Keypair {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn keys_order_as_their_bytes() {
+        // Keys that differ in each byte position, in both halves, and at
+        // the extremes; plus digests as keys.
+        let mut keys = vec![PublicKey([0; 32]), PublicKey([0xff; 32])];
+        for position in [0, 1, 7, 8, 15, 16, 17, 24, 31] {
+            for value in [1u8, 0x7f, 0x80, 0xfe] {
+                let mut bytes = [0x80; 32];
+                bytes[position] = value;
+                keys.push(PublicKey(bytes));
+            }
+        }
+        for n in 0u8..40 {
+            keys.push(PublicKey(Hash::digest("order test", &[n]).0));
+        }
+        for a in &keys {
+            for b in &keys {
+                assert_eq!(a.cmp(b), a.0.cmp(&b.0), "{a:?} vs {b:?}");
+                assert_eq!(a.partial_cmp(b), Some(a.0.cmp(&b.0)));
+            }
+        }
+    }
 
     #[test]
     fn address_round_trips_and_catches_typos() {

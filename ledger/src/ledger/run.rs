@@ -1,16 +1,15 @@
-//! One transaction inside a block: admission, then execution in a nested
-//! overlay. The proposer and every validator run this same rule, so a block
-//! built by one is accepted by the others.
+//! One transaction inside a block: admission, then execution as one
+//! undoable unit on the block's overlay. The proposer and every validator
+//! run this same rule, so a block built by one is accepted by the others.
 
 use super::Ledger;
 use crate::execute::{self, ExecContext};
 use crate::rejection::Rejection;
-use crate::state::{Overlay, StateKey, StateRead, StateValue};
+use crate::state::{Overlay, StateKey, StateRead, StateValue, Touched};
 use crate::storage::Storage;
 use crate::tx::Transaction;
 use crate::types::Amount;
 use kopnet_primitives::{Hash, PublicKey};
-use std::collections::BTreeMap;
 
 /// Decides whether a transaction's signature is good. Nodes verify each
 /// signature once (in the mempool) and answer from a cache here.
@@ -62,21 +61,22 @@ impl<S: Storage> Ledger<S> {
             time_ms,
             tx_hash: hash,
         };
-        let mut nested = Overlay::new(&*overlay);
-        let result = execute::execute(&mut nested, &signer, &tx.body.action, ctx);
-        let writes = nested.into_writes();
+        let (result, touched) =
+            overlay.undoable(|overlay| execute::execute(overlay, &signer, &tx.body.action, ctx));
         let mut changed = Vec::new();
         let mut fees = 0;
         if result.is_ok() {
-            changed = writes
-                .keys()
-                .filter_map(|key| match key {
+            changed = touched
+                .iter()
+                .filter_map(|(key, _)| match key {
                     StateKey::Member(member) => Some(*member),
                     _ => None,
                 })
                 .collect();
-            fees = fees_charged(&*overlay, &writes);
-            overlay.merge(writes);
+            // In key order, each once (the history index's order).
+            changed.sort_unstable();
+            changed.dedup();
+            fees = fees_charged(overlay, &touched);
         }
         // A member's account is in its history whatever key signed for it
         // (the index also lists the signing key, which may not be the
@@ -93,19 +93,23 @@ impl<S: Storage> Ledger<S> {
     }
 }
 
-/// The fees a transaction's writes charged: what its fee legs added to the
+/// The fees a transaction charged: what its fee legs added to the
 /// participants' `fees_earned` (only fee legs add to it; closing a window
-/// resets it, which charges nothing).
-fn fees_charged<B: StateRead + ?Sized>(
-    before: &B,
-    writes: &BTreeMap<StateKey, Option<StateValue>>,
-) -> Amount {
+/// resets it, which charges nothing). `touched` are the entries it changed
+/// on `overlay` (see [`Overlay::undoable`]).
+fn fees_charged<B: StateRead + ?Sized>(overlay: &Overlay<'_, B>, touched: &[Touched]) -> Amount {
     let mut total: Amount = 0;
-    for (key, value) in writes {
-        let (StateKey::Cooperative(id), Some(StateValue::Cooperative(after))) = (key, value) else {
+    for (index, entry) in touched.iter().enumerate() {
+        let key = &entry.0;
+        if !matches!(key, StateKey::Cooperative(_))
+            || touched.iter().take(index).any(|(k, _)| k == key)
+        {
+            continue;
+        }
+        let Some(StateValue::Cooperative(after)) = overlay.get_ref(key) else {
             continue;
         };
-        let earlier = match before.get_ref(&StateKey::Cooperative(id.clone())) {
+        let earlier = match overlay.before(entry) {
             Some(StateValue::Cooperative(c)) => c.stats.fees_earned,
             _ => 0,
         };
