@@ -48,7 +48,7 @@ impl Hash {
 
     /// Hash `bytes` under a domain-separation context.
     pub fn digest(context: &str, bytes: &[u8]) -> Hash {
-        let mut hasher = blake3::Hasher::new_derive_key(context);
+        let mut hasher = derive_key_hasher(context);
         hasher.update(bytes);
         Hash(*hasher.finalize().as_bytes())
     }
@@ -56,7 +56,7 @@ impl Hash {
     /// Hash several parts under one context; each part is length-prefixed so
     /// that `["ab","c"]` and `["a","bc"]` hash differently.
     pub fn digest_parts(context: &str, parts: &[&[u8]]) -> Hash {
-        let mut hasher = blake3::Hasher::new_derive_key(context);
+        let mut hasher = derive_key_hasher(context);
         for part in parts {
             hasher.update(&(part.len() as u64).to_le_bytes());
             hasher.update(part);
@@ -378,9 +378,74 @@ impl fmt::Debug for Keypair {
     }
 }
 
+/// Context keys kept per thread: blake3's derive-key mode first hashes the
+/// context string into a key (about 2,700 instructions, more than hashing
+/// a transaction), and kopnet hashes under a dozen fixed contexts millions
+/// of times. The key of a context is the same whoever computes it, so the
+/// cache changes no hash (tested against `new_derive_key`).
+const CONTEXT_KEYS_CACHED: usize = 32;
+
+thread_local! {
+    static CONTEXT_KEYS: std::cell::RefCell<Vec<(Box<str>, blake3::hazmat::ContextKey)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// A blake3 hasher in derive-key mode for `context`, its context key from
+/// this thread's cache when it holds it.
+fn derive_key_hasher(context: &str) -> blake3::Hasher {
+    use blake3::hazmat::HasherExt;
+    let key = CONTEXT_KEYS.with(|keys| {
+        let mut keys = keys.try_borrow_mut().ok()?;
+        if let Some((_, key)) = keys.iter().find(|(name, _)| &**name == context) {
+            return Some(*key);
+        }
+        let key = blake3::hazmat::hash_derive_key_context(context);
+        if keys.len() < CONTEXT_KEYS_CACHED {
+            keys.push((context.into(), key));
+        }
+        Some(key)
+    });
+    match key {
+        Some(key) => blake3::Hasher::new_from_context_key(&key),
+        None => blake3::Hasher::new_derive_key(context),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cached_context_keys_give_blake3s_own_derive_key_hashes() {
+        let plain = |context: &str, bytes: &[u8]| {
+            let mut hasher = blake3::Hasher::new_derive_key(context);
+            hasher.update(bytes);
+            Hash(*hasher.finalize().as_bytes())
+        };
+        // More contexts than the cache keeps, each hashed twice (the
+        // second time from the cache where it was kept).
+        let contexts: Vec<String> = (0..CONTEXT_KEYS_CACHED + 5)
+            .map(|i| format!("kopnet test context {i}"))
+            .collect();
+        for round in 0..2u8 {
+            for context in &contexts {
+                let bytes = [round; 40];
+                assert_eq!(Hash::digest(context, &bytes), plain(context, &bytes));
+                let mut parts_plain = blake3::Hasher::new_derive_key(context);
+                parts_plain.update(&3u64.to_le_bytes());
+                parts_plain.update(b"abc");
+                assert_eq!(
+                    Hash::digest_parts(context, &[b"abc"]),
+                    Hash(*parts_plain.finalize().as_bytes())
+                );
+            }
+        }
+        // A context that shares a prefix with a cached one is its own.
+        assert_ne!(
+            Hash::digest("kopnet test context 1", b"x"),
+            Hash::digest("kopnet test context 10", b"x")
+        );
+    }
 
     #[test]
     fn keys_order_as_their_bytes() {
