@@ -105,11 +105,11 @@ impl<S: Storage> Ledger<S> {
             if chosen.len() >= max_txs {
                 break;
             }
-            let size = tx.encoded_len();
+            // One encoding gives both (each costs a full encode).
+            let (hash, size) = tx.hash_and_size();
             if bytes.saturating_add(size) > max_bytes {
                 break;
             }
-            let hash = tx.hash();
             match self.run_tx(&mut overlay, tx, hash, (height, time_ms), sigs) {
                 Ok(ran) => {
                     bytes = bytes.saturating_add(size);
