@@ -440,6 +440,12 @@ fn a_block_whose_records_cannot_be_read_is_refused() {
     }
     let store = Arc::new(Unreadable(MemoryStorage::new(), false.into()));
     let (mut h, ani, budi) = city(Arc::clone(&store));
+    // A day without records is not read at all: the first payment of the
+    // day runs with the records unreadable.
+    store.1.store(true, Ordering::SeqCst);
+    assert_eq!(h.run(&ani, pay(budi, 1_000, 9)), Ok(()));
+    store.1.store(false, Ordering::SeqCst);
+    // Now today has records: the next payment's must be read.
     let tx = h.sign(&ani, pay(budi, 1_000, 1));
     let (block, _) = h.ledger.build_block(
         std::slice::from_ref(&tx),
