@@ -31,11 +31,12 @@
 //! also prints the final state root and a digest of every result and fee:
 //! a change that makes execution cheaper must leave both as they were.
 
-use kopnet_ledger::ledger::{BlockContext, BlockLimits, BlockOutcome, ExecutedBlock};
-use kopnet_ledger::testkit::{demo_genesis, key_for, DEMO_COOPERATIVES};
+use kopnet_ledger::ledger::{BlockOutcome, ExecutedBlock};
+use kopnet_ledger::testkit::{
+    build_all, demo_genesis, key_for, TrustedSignatures as Trusted, DEMO_COOPERATIVES,
+};
 use kopnet_ledger::{
-    AccountKind, Action, Block, CoopId, KycTier, Ledger, MemoryStorage, SignatureCheck,
-    Transaction, TxBody,
+    AccountKind, Action, Block, CoopId, KycTier, Ledger, MemoryStorage, Transaction, TxBody,
 };
 use kopnet_primitives::{Hash, PublicKey, Signature};
 use std::collections::BTreeMap;
@@ -50,15 +51,6 @@ const MEMBER_FUNDS: u64 = 3_000_000;
 const START_MS: u64 = 20_000 * 86_400_000 + 10 * 60 * 1_000;
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
-
-/// Every signature counts as good: a node's cache of signatures it checked
-/// in its mempool answers the same way.
-struct Trusted;
-impl SignatureCheck for Trusted {
-    fn is_valid(&self, _: &Hash, _: &Transaction) -> bool {
-        true
-    }
-}
 
 /// A fixed pseudo-random sequence (splitmix64): the same blocks every run.
 struct Sequence(u64);
@@ -114,7 +106,7 @@ impl City {
     }
 
     /// `action` signed by `signer` with its next nonce (the signature is
-    /// filler: see [`Trusted`]).
+    /// filler: see [`TrustedSignatures`](kopnet_ledger::testkit::TrustedSignatures)).
     fn tx(&mut self, signer: PublicKey, action: Action) -> Transaction {
         let nonce = self.nonces.entry(signer).or_insert(0);
         *nonce += 1;
@@ -209,19 +201,7 @@ impl City {
 /// The proposer's block of `txs` at `time_ms` (not measured); every
 /// transaction must be admitted.
 fn propose(ledger: &Ledger<MemoryStorage>, txs: &[Transaction], time_ms: u64) -> Result<Block> {
-    let limits = BlockLimits {
-        max_txs: txs.len().max(1),
-        max_bytes: 8 * 1024 * 1024,
-    };
-    let context = BlockContext {
-        time_ms,
-        ..BlockContext::new(key_for("ksp-sejahtera").public())
-    };
-    let (executed, skipped) = ledger.build_executed_block(txs, context, limits, &Trusted);
-    if let Some(first) = skipped.first() {
-        return Err(format!("not admitted: {first:?}").into());
-    }
-    Ok(executed.into_block())
+    Ok(build_all(ledger, txs, time_ms)?.into_block())
 }
 
 /// A validator's check of a proposed block: header and every transaction.

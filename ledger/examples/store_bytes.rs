@@ -30,10 +30,9 @@
 //!     target/release/examples/store_bytes 20 500 2000
 //! ```
 
-use kopnet_ledger::ledger::{BlockContext, BlockLimits};
 use kopnet_ledger::storage::CACHE_BYTES_DEFAULT;
-use kopnet_ledger::testkit::{demo_genesis, key_for, register_and_fund};
-use kopnet_ledger::{Action, Ledger, SignatureCheck, SledStorage, Storage, Transaction, TxBody};
+use kopnet_ledger::testkit::{build_all, demo_genesis, key_for, register_and_fund};
+use kopnet_ledger::{Action, Ledger, SledStorage, Storage, Transaction, TxBody};
 use kopnet_primitives::{Hash, PublicKey, Signature};
 use std::collections::BTreeMap;
 
@@ -44,14 +43,6 @@ const PAYMENT_DAY_MS: u64 = 20_000 * 86_400_000 + 43_200_000;
 const CERTIFICATE_BYTES: usize = 424;
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
-
-/// Every signature counts as good (the signature bytes are filler).
-struct Trusted;
-impl SignatureCheck for Trusted {
-    fn is_valid(&self, _: &Hash, _: &Transaction) -> bool {
-        true
-    }
-}
 
 /// `len` pseudo-random bytes derived from `seed` (incompressible, like a
 /// signature or a certificate).
@@ -93,18 +84,7 @@ fn apply_block(
     txs: &[Transaction],
     time_ms: u64,
 ) -> Result<usize> {
-    let limits = BlockLimits {
-        max_txs: txs.len().max(1),
-        max_bytes: 8 * 1024 * 1024,
-    };
-    let context = BlockContext {
-        time_ms,
-        ..BlockContext::new(key_for("ksp-sejahtera").public())
-    };
-    let (executed, skipped) = ledger.build_executed_block(txs, context, limits, &Trusted);
-    if !skipped.is_empty() {
-        return Err(format!("not admitted: {:?}", skipped.first()).into());
-    }
+    let executed = build_all(ledger, txs, time_ms)?;
     let taken = executed.block().txs.len();
     let height = executed.height();
     let certificate = (
