@@ -22,11 +22,7 @@ fn a_batch_is_taken_item_by_item_and_bounded() {
         .iter()
         .position(|n| n.role == "validator")
         .unwrap();
-    let observer = cluster
-        .nodes
-        .iter()
-        .position(|n| n.role == "observer")
-        .unwrap();
+    let observer = cluster.observer();
     let coop = cluster.nodes[validator].id.clone();
     let mut teller = Wallet::new(cluster.coop_key(&coop), &cluster.chain_id);
     let member = Keypair::from_seed([9; 32]);

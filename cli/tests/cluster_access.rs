@@ -11,11 +11,7 @@ use std::time::Duration;
 #[test]
 fn outsiders_are_refused_and_observers_are_read_only() {
     let mut cluster = Cluster::start(4, 1);
-    let observer = cluster
-        .nodes
-        .iter()
-        .position(|n| n.role == "observer")
-        .unwrap();
+    let observer = cluster.observer();
     an_observer_refuses_writes(&cluster, observer);
     an_outsider_is_refused_and_learns_nothing(&cluster);
     sigterm_stops_a_node_cleanly_and_it_resumes(&mut cluster, observer);

@@ -13,11 +13,7 @@ fn killed_validator_catches_up_and_votes_again() {
     let mut cluster = Cluster::start(4, 1);
     let chain = cluster.chain_id.clone();
     let victim = cluster.node_of("taksi-bersama");
-    let observer = cluster
-        .nodes
-        .iter()
-        .position(|n| n.role == "observer")
-        .unwrap();
+    let observer = cluster.observer();
     let mut teller = Wallet::new(cluster.coop_key("ksp-sejahtera"), &chain);
     let member = Keypair::from_seed([42; 32]);
     let reg = teller.sign(Action::RegisterMember {

@@ -28,11 +28,7 @@ fn observers(cluster: &Cluster) -> Vec<Value> {
 #[test]
 fn an_observer_rotates_its_identity_and_follows_the_chain_under_the_new_one() {
     let mut cluster = Cluster::start(4, 1);
-    let observer = cluster
-        .nodes
-        .iter()
-        .position(|n| n.role == "observer")
-        .unwrap();
+    let observer = cluster.observer();
     let home = cluster.nodes[observer].home.clone();
     let home_arg = home.to_str().unwrap();
     let old_key = kopnet_node::keyfile::read(&home.join("node.key")).unwrap();

@@ -108,11 +108,7 @@ impl Net {
 #[test]
 fn closing_at_will_is_refused_and_windows_close_on_schedule() {
     let cluster = Cluster::start_with(4, 1, &["--window-secs", "604800"]);
-    let observer = cluster
-        .nodes
-        .iter()
-        .position(|n| n.role == "observer")
-        .unwrap();
+    let observer = cluster.observer();
     let net = Net { cluster, observer };
     let chain = net.cluster.chain_id.clone();
     let node = |id: &str| net.cluster.node_of(id);

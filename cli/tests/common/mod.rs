@@ -223,6 +223,14 @@ impl Cluster {
         self.nodes.iter().position(|n| n.id == id).unwrap_or(0)
     }
 
+    /// Index of the first observer node (the cluster must have one).
+    pub fn observer(&self) -> usize {
+        self.nodes
+            .iter()
+            .position(|n| n.role == "observer")
+            .expect("a cluster with an observer")
+    }
+
     pub fn submit(&self, i: usize, tx: &Transaction) -> reqwest::blocking::Response {
         let b64 = base64::engine::general_purpose::STANDARD.encode(tx.encode().unwrap());
         http()

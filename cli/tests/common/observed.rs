@@ -41,11 +41,7 @@ pub struct ObservedNet {
 impl ObservedNet {
     /// The cluster's first observer.
     pub fn new(cluster: Cluster) -> ObservedNet {
-        let observer = cluster
-            .nodes
-            .iter()
-            .position(|n| n.role == "observer")
-            .expect("a cluster with an observer");
+        let observer = cluster.observer();
         ObservedNet { cluster, observer }
     }
 
