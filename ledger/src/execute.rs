@@ -1,6 +1,6 @@
 //! Admission and execution of one transaction against state.
 
-use crate::fees::{FeeKind, FeeParty, FeeRule};
+use crate::fees::{FeeCase, FeeKind, FeeParty, FeeRule};
 use crate::governance;
 use crate::idempotency;
 use crate::legs::{self, LegKind};
@@ -12,6 +12,7 @@ use crate::tellers::{self, Teller};
 use crate::tx::{Action, IdempotencyId, Transaction};
 use crate::types::{
     AccountId, AccountKind, AccountStatus, Amount, CoopId, Cooperative, KycTier, MemberAccount,
+    MerchantClass,
 };
 use crate::{member_keys, recovery};
 use kopnet_primitives::{Hash, PublicKey};
@@ -186,7 +187,40 @@ pub fn execute<B: StateRead + ?Sized>(
             recovery::cancel_by_member(state, address, account.key, member, ctx)
         }
         (Action::RegisterMember { member, kind, tier }, Signer::Cooperative(coop)) => {
-            register_member(state, coop, member, *kind, *tier, ctx.height)
+            let class = match kind {
+                AccountKind::Merchant => Some(MerchantClass::UNSPECIFIED),
+                AccountKind::Member => None,
+            };
+            let account = NewAccount {
+                kind: *kind,
+                tier: *tier,
+                class,
+            };
+            register_member(state, coop, member, account, ctx.height)
+        }
+        (
+            Action::RegisterMerchant {
+                merchant,
+                tier,
+                class,
+            },
+            Signer::Cooperative(coop),
+        ) => {
+            let account = NewAccount {
+                kind: AccountKind::Merchant,
+                tier: *tier,
+                class: Some(*class),
+            };
+            register_member(state, coop, merchant, account, ctx.height)
+        }
+        (Action::SetMerchantClass { merchant, class }, Signer::Cooperative(coop)) => {
+            set_merchant_class(state, coop, merchant, *class)
+        }
+        (Action::SetMemberTier { member, tier }, Signer::Cooperative(coop)) => {
+            crate::tiers::set_member_tier(state, coop, member, *tier)
+        }
+        (Action::Payout { member, amount, .. }, Signer::Cooperative(coop)) => {
+            crate::payouts::pay(state, coop, member, *amount)
         }
         (Action::Mint { member, amount }, Signer::Cooperative(coop)) => {
             home_counter(state, coop, member, *amount)?;
@@ -194,6 +228,7 @@ pub fn execute<B: StateRead + ?Sized>(
         }
         (Action::Burn { member, amount }, Signer::Cooperative(coop)) => {
             home_counter(state, coop, member, *amount)?;
+            crate::tiers::check_cash_out(state, member)?;
             legs::burn(state, &AccountId::Member(*member), *amount)
         }
         (
@@ -238,10 +273,10 @@ pub fn execute<B: StateRead + ?Sized>(
             settlement::acknowledge(state, &coop.id, *window)
         }
         (Action::Propose { action }, Signer::Cooperative(coop)) => {
-            governance::propose(state, coop, action.clone(), ctx.height).map(|_| ())
+            governance::propose(state, coop, action.clone(), ctx.height, ctx.time_ms).map(|_| ())
         }
         (Action::Approve { proposal }, Signer::Cooperative(coop)) => {
-            governance::approve(state, coop, *proposal, ctx.height)
+            governance::approve(state, coop, *proposal, ctx.height, ctx.time_ms)
         }
         (
             Action::RotateNodeKeys {
@@ -274,6 +309,13 @@ pub fn execute<B: StateRead + ?Sized>(
     }
 }
 
+/// What a registration decides about a new account.
+struct NewAccount {
+    kind: AccountKind,
+    tier: KycTier,
+    class: Option<MerchantClass>,
+}
+
 /// Open an account for `member` at the signing cooperative, empty and
 /// active. The key must be strong and used nowhere
 /// ([`member_keys::key_in_use`]).
@@ -281,8 +323,7 @@ fn register_member<B: StateRead + ?Sized>(
     state: &mut Overlay<'_, B>,
     coop: &Cooperative,
     member: &PublicKey,
-    kind: AccountKind,
-    tier: KycTier,
+    new: NewAccount,
     height: u64,
 ) -> Result<(), Rejection> {
     member.validate().map_err(|_| Rejection::WeakKey)?;
@@ -296,15 +337,41 @@ fn register_member<B: StateRead + ?Sized>(
     }
     let account = MemberAccount {
         home: coop.id.clone(),
-        kind,
+        kind: new.kind,
         status: AccountStatus::Active,
-        tier,
+        tier: new.tier,
         balance: 0,
         nonce: 0,
         registered_at_height: height,
         key: *member,
+        incoming: None,
+        class: new.class,
     };
     state.put_member(*member, account);
+    Ok(())
+}
+
+/// `SetMerchantClass`, by the merchant's home cooperative.
+fn set_merchant_class<B: StateRead + ?Sized>(
+    state: &mut Overlay<'_, B>,
+    coop: &Cooperative,
+    merchant: &PublicKey,
+    class: MerchantClass,
+) -> Result<(), Rejection> {
+    let account = state
+        .member_mut(merchant)
+        .ok_or_else(|| Rejection::UnknownAccount(merchant.to_address()))?;
+    if account.home != coop.id {
+        return Err(Rejection::NotAuthorized(
+            "only the merchant's home cooperative sets its class".into(),
+        ));
+    }
+    if account.kind != AccountKind::Merchant {
+        return Err(Rejection::InvalidAction(
+            "only a merchant account has a class".into(),
+        ));
+    }
+    account.class = Some(class);
     Ok(())
 }
 
@@ -381,11 +448,22 @@ fn pay<B: StateRead + ?Sized>(
     if p.payer == p.to {
         return Err(Rejection::SelfPayment);
     }
-    let (payee_kind, payee_home) = state
+    let (payee_kind, payee_home, payee_class) = state
         .member_ref(&p.to)
-        .map(|payee| (payee.kind, payee.home.clone()))
+        .map(|payee| (payee.kind, payee.home.clone(), payee.class))
         .ok_or_else(|| Rejection::UnknownAccount(p.to.to_address()))?;
-    let payer_home = legs::home_of(state, &AccountId::Member(p.payer))?;
+    let payer_home = match state.member_ref(&p.payer) {
+        Some(payer) => {
+            if payee_kind == AccountKind::Member {
+                crate::tiers::check_transfer(state, payer)?;
+            }
+            payer.home.clone()
+        }
+        None => return Err(Rejection::UnknownAccount(p.payer.to_address())),
+    };
+    if payee_kind == AccountKind::Merchant {
+        crate::tiers::check_qr_payment(state, p.amount)?;
+    }
     let from = AccountId::Member(p.payer);
     let to = AccountId::Member(p.to);
     legs::transfer(state, &from, &to, p.amount, LegKind::Principal)?;
@@ -401,7 +479,23 @@ fn pay<B: StateRead + ?Sized>(
         payee_coop: Some(payee_home),
         agent: None,
     };
-    charge_fees(state, kind, cross, p.amount, &parties)?;
+    let case = FeeCase {
+        kind,
+        cross,
+        class: payee_class,
+        amount: p.amount,
+    };
+    charge_fees(state, &case, &parties)?;
+    if let (AccountKind::Merchant, Some(class)) = (payee_kind, payee_class) {
+        let purchase = crate::incentives::Purchase {
+            payer: p.payer,
+            amount: p.amount,
+            cross,
+            class,
+            time_ms: ctx.time_ms,
+        };
+        crate::incentives::reward(state, &purchase)?;
+    }
     let record = IdempotencyRecord {
         tx: ctx.tx_hash,
         to: p.to,
@@ -437,7 +531,13 @@ fn cash_in<B: StateRead + ?Sized>(
     // member's home cooperative better off, or an agent could charge
     // another cooperative's members fees (and lower that cooperative's
     // position) with deposits of Rp 1.
-    let fees = member_side_fees(state, FeeKind::CashIn, cross, amount)?;
+    let case = FeeCase {
+        kind: FeeKind::CashIn,
+        cross,
+        class: None,
+        amount,
+    };
+    let fees = member_side_fees(state, &case)?;
     if fees >= amount {
         return Err(Rejection::FeeExceedsAmount { amount, fees });
     }
@@ -452,22 +552,17 @@ fn cash_in<B: StateRead + ?Sized>(
         payee_coop: None,
         agent: Some(agent.clone()),
     };
-    charge_fees(state, FeeKind::CashIn, cross, amount, &parties)
+    charge_fees(state, &case, &parties)
 }
 
-/// The fees the rules for `kind` would take from the payer or the payer's
-/// cooperative on a principal of `amount`.
-fn member_side_fees<S: StateRead + ?Sized>(
-    state: &S,
-    kind: FeeKind,
-    cross: bool,
-    amount: Amount,
-) -> Result<Amount, Rejection> {
+/// The fees the rules for `case` would take from the payer or the payer's
+/// cooperative.
+fn member_side_fees<S: StateRead + ?Sized>(state: &S, case: &FeeCase) -> Result<Amount, Rejection> {
     let rules = &state.params_ref().ok_or(Rejection::Overflow)?.fee_rules;
     let mut total: Amount = 0;
-    for rule in rules.iter().filter(|r| r.applies(kind, cross)) {
+    for rule in rules.iter().filter(|r| r.applies(case)) {
         if matches!(rule.from, FeeParty::Payer | FeeParty::PayerCoop) {
-            let fee = rule.fee(amount).ok_or(Rejection::Overflow)?;
+            let fee = rule.fee(case.amount).ok_or(Rejection::Overflow)?;
             total = total.checked_add(fee).ok_or(Rejection::Overflow)?;
         }
     }
@@ -485,6 +580,7 @@ fn cash_out<B: StateRead + ?Sized>(
         return Err(Rejection::ZeroAmount);
     }
     active_coop(state, agent)?;
+    crate::tiers::check_cash_out(state, member)?;
     let home = legs::home_of(state, &AccountId::Member(*member))?;
     let float = AccountId::Float(agent.clone());
     let from = AccountId::Member(*member);
@@ -496,7 +592,13 @@ fn cash_out<B: StateRead + ?Sized>(
         payee_coop: None,
         agent: Some(agent.clone()),
     };
-    charge_fees(state, FeeKind::CashOut, &home != agent, amount, &parties)?;
+    let case = FeeCase {
+        kind: FeeKind::CashOut,
+        cross: &home != agent,
+        class: None,
+        amount,
+    };
+    charge_fees(state, &case, &parties)?;
     legs::burn(state, &float, amount)
 }
 
@@ -529,9 +631,7 @@ impl Parties {
 
 fn charge_fees<B: StateRead + ?Sized>(
     state: &mut Overlay<'_, B>,
-    kind: FeeKind,
-    cross: bool,
-    amount: Amount,
+    case: &FeeCase,
     parties: &Parties,
 ) -> Result<(), Rejection> {
     // Only the rules that apply are copied out (the legs below write state).
@@ -540,11 +640,11 @@ fn charge_fees<B: StateRead + ?Sized>(
         .ok_or(Rejection::Overflow)?
         .fee_rules
         .iter()
-        .filter(|r| r.applies(kind, cross))
+        .filter(|r| r.applies(case))
         .cloned()
         .collect();
     for rule in &rules {
-        let fee = rule.fee(amount).ok_or(Rejection::Overflow)?;
+        let fee = rule.fee(case.amount).ok_or(Rejection::Overflow)?;
         let from = parties.resolve(rule.from)?;
         let to = parties.resolve(rule.to)?;
         legs::transfer(state, &from, &to, fee, LegKind::Fee)?;

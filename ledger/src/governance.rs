@@ -56,6 +56,7 @@ pub fn propose<B: StateRead + ?Sized>(
     proposer: &Cooperative,
     action: GovAction,
     height: u64,
+    time_ms: u64,
 ) -> Result<u64, Rejection> {
     require_validator(proposer)?;
     check_action(state, &action)?;
@@ -76,7 +77,7 @@ pub fn propose<B: StateRead + ?Sized>(
         status: ProposalStatus::Open,
         created_height: height,
     };
-    decide(state, proposal, height)?;
+    decide(state, proposal, height, time_ms)?;
     Ok(id)
 }
 
@@ -85,6 +86,7 @@ pub fn approve<B: StateRead + ?Sized>(
     approver: &Cooperative,
     id: u64,
     height: u64,
+    time_ms: u64,
 ) -> Result<(), Rejection> {
     require_validator(approver)?;
     let mut proposal = state
@@ -94,7 +96,7 @@ pub fn approve<B: StateRead + ?Sized>(
     if !proposal.approvals.insert(approver.id.clone()) {
         return Err(Rejection::AlreadyApproved(id));
     }
-    decide(state, proposal, height)
+    decide(state, proposal, height, time_ms)
 }
 
 fn require_validator(coop: &Cooperative) -> Result<(), Rejection> {
@@ -111,12 +113,13 @@ fn decide<B: StateRead + ?Sized>(
     state: &mut Overlay<'_, B>,
     mut proposal: Proposal,
     height: u64,
+    time_ms: u64,
 ) -> Result<(), Rejection> {
     let (signed, total) = voting_power(state, &proposal.approvals);
     if is_supermajority(signed, total) {
         let mut nested = Overlay::new(&*state);
-        let result =
-            execute(&mut nested, &proposal.action, height).and_then(|()| check_network(&nested));
+        let result = execute(&mut nested, &proposal.action, height, time_ms)
+            .and_then(|()| check_network(&nested));
         let writes = nested.into_writes();
         proposal.status = match result {
             Ok(()) => {
@@ -157,7 +160,24 @@ pub fn check_action<S: StateRead + ?Sized>(state: &S, action: &GovAction) -> Res
         }
         GovAction::SetValidatorLimits { limits } => limits.check(),
         GovAction::SetRecoveryWait { wait_ms } => crate::recovery::check_wait(*wait_ms),
-        GovAction::RemoveCooperative { .. }
+        GovAction::SetTierRule { tier, rule } => {
+            let mut rules = params.tier_rules;
+            rules.set(*tier, *rule);
+            rules.check()
+        }
+        GovAction::SetQrPaymentCap { cap } => crate::tiers::check_qr_payment_cap(*cap),
+        GovAction::CreateIncentive { terms } => {
+            terms.check_format()?;
+            let count = crate::incentives::programmes(state).programmes.len();
+            if count >= crate::incentives::PROGRAMMES_MAX {
+                return Err(Rejection::TooManyIncentives {
+                    max: crate::incentives::PROGRAMMES_MAX as u64,
+                });
+            }
+            Ok(())
+        }
+        GovAction::EndIncentive { .. }
+        | GovAction::RemoveCooperative { .. }
         | GovAction::AddObserver { .. }
         | GovAction::RemoveObserver { .. }
         | GovAction::SetNetDebitCap { .. }
@@ -219,6 +239,8 @@ pub fn check_params(params: &Params) -> Result<(), Rejection> {
     bounds::check_participants(params.participants.len())?;
     fees::check_rules(&params.fee_rules)?;
     check_tier_limits(&params.tier_limits)?;
+    params.tier_rules.check()?;
+    crate::tiers::check_qr_payment_cap(params.qr_payment_cap)?;
     crate::recovery::check_wait(params.recovery_wait_ms)?;
     params
         .settlement
@@ -267,6 +289,7 @@ fn execute<B: StateRead + ?Sized>(
     state: &mut Overlay<'_, B>,
     action: &GovAction,
     height: u64,
+    time_ms: u64,
 ) -> Result<(), Rejection> {
     check_action(state, action)?;
     match action {
@@ -318,6 +341,12 @@ fn execute<B: StateRead + ?Sized>(
         }
         GovAction::AddObserver { name, key } => crate::observers::add(state, name, key, height),
         GovAction::RemoveObserver { key } => crate::observers::remove(state, key),
+        GovAction::SetTierRule { tier, rule } => {
+            update_params(state, |p| p.tier_rules.set(*tier, *rule))
+        }
+        GovAction::SetQrPaymentCap { cap } => update_params(state, |p| p.qr_payment_cap = *cap),
+        GovAction::CreateIncentive { terms } => crate::incentives::create(state, terms, time_ms),
+        GovAction::EndIncentive { id } => crate::incentives::end(state, *id, time_ms),
     }
 }
 

@@ -16,7 +16,12 @@
 //!   X to one homed at Y moves `position[X] -= a`, `position[Y] += a`, under
 //!   the net debit cap. Cash-in and cash-out are mint/burn at the agent's float
 //!   plus legs, so one rule covers every case.
-//! * [`fees`]: fee rules as data (governance-set), turned into extra legs.
+//! * [`fees`]: fee rules as data (governance-set), turned into extra legs;
+//!   the merchant discount rate by merchant class and amount band.
+//! * [`tiers`]: e-money tiers (balance caps, monthly incoming caps, what
+//!   each tier may do) and the WIB calendar month; [`incentives`]: cashback
+//!   programmes paid by the ledger from the network fund; [`payouts`]: a
+//!   cooperative paying many members from its own funds.
 //! * [`settlement`]: windows, acknowledgements, the net debit cap's memory.
 //! * [`governance`]: proposals executed at more than 2/3 of voting power,
 //!   held to the [`bounds`] on validator sets and parameters when they are
@@ -71,6 +76,7 @@ pub mod figures;
 pub mod genesis;
 pub mod governance;
 pub mod idempotency;
+pub mod incentives;
 pub mod invariants;
 pub mod keys;
 pub mod ledger;
@@ -79,6 +85,7 @@ pub mod member_keys;
 pub mod merchant_names;
 pub mod node_keys;
 pub mod observers;
+pub mod payouts;
 pub mod proposal;
 pub mod recovery;
 pub mod rejection;
@@ -90,6 +97,7 @@ pub mod state;
 pub mod storage;
 pub mod tellers;
 pub mod testkit;
+pub mod tiers;
 pub mod tx;
 pub mod types;
 
@@ -101,4 +109,4 @@ pub use ledger::{
 pub use rejection::Rejection;
 pub use storage::{MemoryStorage, SledStorage, Storage};
 pub use tx::{Action, GovAction, Transaction, TxBody};
-pub use types::{AccountId, AccountKind, Amount, CoopId, KycTier};
+pub use types::{AccountId, AccountKind, Amount, CoopId, KycTier, MerchantClass};

@@ -76,6 +76,17 @@
 //! `too_many_recoveries` for a recovery's start; `not_authorized` /
 //! `account_frozen`, then `no_recovery_pending` for its cancellation.
 //!
+//! Money rules ([`crate::tiers`], [`crate::fees`], [`crate::incentives`]):
+//! a payment reports `zero_amount`, `self_payment`, the idempotency codes,
+//! then `tier_forbids_transfer` (to a member) or `qr_payment_cap` (to a
+//! merchant), then its legs' codes in the legs' order (`account_frozen`,
+//! `insufficient_funds`, `tier_balance_cap`, `tier_monthly_incoming_cap`,
+//! `net_debit_cap_exceeded`); a cash-out (`CashOut`, `Burn`) reports
+//! `tier_forbids_cash_out` before its legs. Governance of these rules
+//! reports `tier_limit_out_of_range`, `invalid_fee_rule`,
+//! `payment_rule_out_of_range`, `too_many_incentives` and
+//! `unknown_incentive`.
+//!
 //! `window_closes_on_schedule`: `CloseSettlementWindow` stays decodable (old
 //! clients, stored blocks) but no cooperative may close a window; windows
 //! close at the schedule's cut-offs (see [`crate::schedule`]).
@@ -151,8 +162,9 @@ pub enum Rejection {
     /// The paying account does not hold enough.
     #[error("insufficient_funds: balance {balance}, needed {needed}")]
     InsufficientFunds { balance: u64, needed: u64 },
-    /// The receiving account would exceed its KYC tier's balance cap.
-    #[error("balance_cap_exceeded: cap {cap}")]
+    /// The receiving account would exceed its KYC tier's balance cap (code
+    /// `tier_balance_cap`; it was `balance_cap_exceeded` before issue 17).
+    #[error("tier_balance_cap: the account's tier holds at most {cap}")]
     BalanceCapExceeded { cap: u64 },
     /// A leg would take a participant's open position plus its unsettled
     /// closed-window net debit (credits in unsettled windows do not count)
@@ -270,6 +282,32 @@ pub enum Rejection {
     /// A proposed recovery waiting period is outside its bounds.
     #[error("recovery_wait_out_of_range: {0}")]
     RecoveryWaitOutOfRange(String),
+    /// The payer's tier may pay merchants only ([`crate::tiers`]).
+    #[error("tier_forbids_transfer: this account's tier may pay merchants only")]
+    TierForbidsTransfer,
+    /// The account's tier may not take cash out ([`crate::tiers`]).
+    #[error("tier_forbids_cash_out: this account's tier may not take cash out")]
+    TierForbidsCashOut,
+    /// The credit would take the month's incoming money (WIB calendar
+    /// month) above the tier's monthly cap ([`crate::tiers`]).
+    #[error(
+        "tier_monthly_incoming_cap: at most {cap} incoming per month, received {used} this month, \
+         this credit {amount}"
+    )]
+    TierMonthlyIncomingCap { cap: u64, used: u64, amount: u64 },
+    /// A payment to a merchant above the QR payment cap ([`crate::tiers`]).
+    #[error("qr_payment_cap: at most {cap} per payment to a merchant")]
+    QrPaymentCap { cap: u64 },
+    /// A proposed payment rule (QR cap, incentive programme) is outside
+    /// its bounds.
+    #[error("payment_rule_out_of_range: {0}")]
+    PaymentRuleOutOfRange(String),
+    /// As many incentive programmes exist as the network may keep.
+    #[error("too_many_incentives: at most {max} programmes")]
+    TooManyIncentives { max: u64 },
+    /// No incentive programme has this number.
+    #[error("unknown_incentive: programme {0}")]
+    UnknownIncentive(u32),
 }
 
 impl Rejection {
@@ -296,7 +334,7 @@ impl Rejection {
             Rejection::WeakKey => "weak_key",
             Rejection::AccountFrozen(_) => "account_frozen",
             Rejection::InsufficientFunds { .. } => "insufficient_funds",
-            Rejection::BalanceCapExceeded { .. } => "balance_cap_exceeded",
+            Rejection::BalanceCapExceeded { .. } => "tier_balance_cap",
             Rejection::NetDebitCapExceeded { .. } => "net_debit_cap_exceeded",
             Rejection::WindowNotOpen(_) => "window_not_open",
             Rejection::UnknownWindow(_) => "unknown_window",
@@ -332,6 +370,13 @@ impl Rejection {
             Rejection::NoRecoveryPending(_) => "no_recovery_pending",
             Rejection::TooManyRecoveries { .. } => "too_many_recoveries",
             Rejection::RecoveryWaitOutOfRange(_) => "recovery_wait_out_of_range",
+            Rejection::TierForbidsTransfer => "tier_forbids_transfer",
+            Rejection::TierForbidsCashOut => "tier_forbids_cash_out",
+            Rejection::TierMonthlyIncomingCap { .. } => "tier_monthly_incoming_cap",
+            Rejection::QrPaymentCap { .. } => "qr_payment_cap",
+            Rejection::PaymentRuleOutOfRange(_) => "payment_rule_out_of_range",
+            Rejection::TooManyIncentives { .. } => "too_many_incentives",
+            Rejection::UnknownIncentive(_) => "unknown_incentive",
         }
     }
 

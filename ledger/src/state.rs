@@ -42,6 +42,10 @@ pub struct Params {
     /// How long a member-key recovery waits before it takes effect, in ms
     /// of block time (bounds in [`crate::recovery`]).
     pub recovery_wait_ms: u64,
+    /// What each tier may receive per month and do ([`crate::tiers`]).
+    pub tier_rules: crate::tiers::TierRules,
+    /// Most rupiah of one payment to a merchant ([`crate::tiers`]).
+    pub qr_payment_cap: Amount,
 }
 
 /// Counters that change often, kept apart from [`Params`].
@@ -53,6 +57,9 @@ pub struct Counters {
     pub open_window: u64,
     pub next_proposal: u64,
     pub open_proposals: u32,
+    /// The calendar month (WIB) of the last block's time, in which member
+    /// accounts count their incoming money ([`crate::tiers::wib_month`]).
+    pub wib_month: u32,
 }
 
 /// What a payment's idempotency id was first used for. Kept on disk for the
@@ -122,6 +129,11 @@ pub enum StateKey {
     MerchantName(PublicKey),
     /// The registered observers (see [`crate::observers`]).
     Observers,
+    /// The incentive programmes (see [`crate::incentives`]).
+    Incentives,
+    /// What the incentive programmes paid one member account this month
+    /// (see [`crate::incentives`]).
+    IncentiveUse(PublicKey),
 }
 
 /// The value stored under a [`StateKey`] (the variant always matches the key).
@@ -150,6 +162,8 @@ pub enum StateValue {
     RecoveryStats(crate::role_records::RecoveryStats),
     MerchantName(String),
     Observers(crate::observers::Observers),
+    Incentives(crate::incentives::Programmes),
+    IncentiveUse(crate::incentives::IncentiveUse),
 }
 
 /// Read access to state; typed getters are provided on top of `get_ref`.

@@ -4,7 +4,7 @@ use crate::bounds::ValidatorLimits;
 use crate::fees::FeeRule;
 use crate::rejection::Rejection;
 use crate::schedule::SettlementSchedule;
-use crate::types::{AccountKind, Amount, CoopId, KycTier};
+use crate::types::{AccountKind, Amount, CoopId, KycTier, MerchantClass};
 use kopnet_primitives::{
     codec, Hash, Keypair, PreparedKey, PublicKey, Signature, CHAIN_ID_BYTES_MAX,
 };
@@ -117,6 +117,31 @@ pub enum Action {
     /// by its current key; the old one stays admitted for an hour of block
     /// time ([`crate::observers`]).
     RotateObserverKey { new_key: PublicKey },
+    /// The member's home cooperative (its key or a teller) moves the
+    /// account to another KYC tier, e.g. to `registered` after KYC (rules
+    /// in [`crate::tiers`]).
+    SetMemberTier { member: PublicKey, tier: KycTier },
+    /// A cooperative (its key or a teller) registers a merchant of a class
+    /// ([`MerchantClass`]; the class selects its fee rules).
+    RegisterMerchant {
+        merchant: PublicKey,
+        tier: KycTier,
+        class: MerchantClass,
+    },
+    /// The merchant's home cooperative (its key or a teller) changes its
+    /// class.
+    SetMerchantClass {
+        merchant: PublicKey,
+        class: MerchantClass,
+    },
+    /// The cooperative (its key) pays `member` from its own funds: one line
+    /// of a bulk payout (surplus share, wages, social aid; see
+    /// [`crate::payouts`]).
+    Payout {
+        member: PublicKey,
+        amount: Amount,
+        reference: String,
+    },
 }
 
 /// Changes to the network itself, executed once approvals reach more than
@@ -189,6 +214,23 @@ pub enum GovAction {
     /// from the block that executes this.
     RemoveObserver {
         key: PublicKey,
+    },
+    /// What a tier may receive per month and do ([`crate::tiers`]).
+    SetTierRule {
+        tier: KycTier,
+        rule: crate::tiers::TierRule,
+    },
+    /// The most one payment to a merchant may be ([`crate::tiers`]).
+    SetQrPaymentCap {
+        cap: Amount,
+    },
+    /// Start an incentive programme ([`crate::incentives`]).
+    CreateIncentive {
+        terms: crate::incentives::IncentiveTerms,
+    },
+    /// End an incentive programme early.
+    EndIncentive {
+        id: u32,
     },
 }
 
@@ -285,6 +327,7 @@ impl Transaction {
                 name, daily_limit, ..
             } => crate::tellers::check_format(name, *daily_limit),
             Action::SetMerchantName { name, .. } => crate::merchant_names::check_name_format(name),
+            Action::Payout { reference, .. } => crate::payouts::check_reference(reference),
             _ => Ok(()),
         }
     }
@@ -318,6 +361,12 @@ fn check_gov_format(action: &GovAction) -> Result<(), Rejection> {
             malformed("too many fee rules")
         }
         GovAction::AddObserver { name, .. } => crate::observers::check_name_format(name),
+        GovAction::CreateIncentive { terms }
+            if terms.name.len() > crate::incentives::PROGRAMME_NAME_BYTES_MAX
+                || terms.classes.len() > MerchantClass::ALL.len() =>
+        {
+            malformed("incentive name or class list too long")
+        }
         _ => Ok(()),
     }
 }

@@ -111,10 +111,15 @@ fn transactions_and_block_have_fixed_bytes_and_hashes() {
 // `retired_node_key`, `key_rotations`; the genesis adds a
 // `StateKey::NodeKey` entry per validator key and node identity), and
 // when `Params` gained `recovery_wait_ms` and `MemberAccount` its current
-// `key` (issue 16: accounts outlive keys).
-const GENESIS_ROOT: &str = "5d20046147b5f45e38eab57c7b834dccd090dad4ece9b755dfe1af3aac96f107";
-const STORY_ROOT: &str = "f072c4c1cf08adb84517ebc2a64210ed8058f6fcdceb6eb85ac6466200b54557";
-const CUTOFF_ROOT: &str = "132522ff3a2baddc461c6888a2688e7d86f31b660e202330ae2ee5e583e1b9b8";
+// `key` (issue 16: accounts outlive keys). All three changed deliberately
+// again with the money rules (issue 17): `Params` gained the tier rules
+// and the QR payment cap, the registered tier's cap became Rp 20.000.000,
+// fee rules gained merchant classes and amount bands (the default MDR
+// schedule), `Counters` the block's calendar month, `MemberAccount` its
+// month's incoming money and a merchant's class.
+const GENESIS_ROOT: &str = "f36aec8b79db5992ddee176957ff487991f793e75e3c45575c1a500a0a13738f";
+const STORY_ROOT: &str = "d1cc28b1f59d4081ed311d98fd7fb1dd4939500cbdcece1ea69b32637b3b14b9";
+const CUTOFF_ROOT: &str = "2f2a0d89f31f831044c7baabffd017297fa7aca23f196dd357e7597a9c95679e";
 
 /// The state root after the demo genesis, after a fixed block and after the
 /// block that passes the next settlement cut-off: pins the state encoding

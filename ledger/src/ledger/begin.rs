@@ -5,13 +5,14 @@
 //! own transactions run, so those belong to the next window (see
 //! [`crate::settlement::close_on_schedule`]); then the days of idempotency
 //! records its time has left behind are removed ([`crate::idempotency::expire`]),
-//! and the member-key recoveries due by its time take effect
-//! ([`crate::recovery::complete_due`]).
+//! the calendar month its time falls in is recorded
+//! ([`crate::tiers::begin_block`]), and the member-key recoveries due by its
+//! time take effect ([`crate::recovery::complete_due`]).
 
 use super::Ledger;
 use crate::state::{Overlay, StateRead};
 use crate::storage::Storage;
-use crate::{idempotency, recovery, settlement};
+use crate::{idempotency, recovery, settlement, tiers};
 
 impl<S: Storage> Ledger<S> {
     /// Run the start of block `height` with header time `time_ms` on
@@ -26,6 +27,7 @@ impl<S: Storage> Ledger<S> {
         let closed =
             settlement::close_on_schedule(overlay, height, self.last_block_time_ms, time_ms);
         idempotency::expire(overlay, &self.state.idempotency_days(), time_ms);
+        tiers::begin_block(overlay, time_ms);
         recovery::complete_due(overlay, &self.state, height, time_ms);
         closed
     }

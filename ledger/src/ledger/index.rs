@@ -99,7 +99,10 @@ pub fn touched_members(tx: &Transaction) -> Vec<PublicKey> {
         Action::StartRecovery { member, .. } | Action::CancelRecovery { member } => {
             out.push(*member)
         }
-        Action::SetMerchantName { merchant, .. } => out.push(*merchant),
+        Action::SetMerchantName { merchant, .. }
+        | Action::RegisterMerchant { merchant, .. }
+        | Action::SetMerchantClass { merchant, .. } => out.push(*merchant),
+        Action::SetMemberTier { member, .. } | Action::Payout { member, .. } => out.push(*member),
         Action::Propose {
             action:
                 GovAction::Freeze { member }

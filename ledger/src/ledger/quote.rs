@@ -50,6 +50,7 @@ impl<S: Storage> Ledger<S> {
             .unwrap_or_else(|_| BlockBase::without_records(&self.state));
         let mut overlay = Overlay::new(&base);
         idempotency::expire(&mut overlay, &self.state.idempotency_days(), time_ms);
+        crate::tiers::begin_block(&mut overlay, time_ms);
         let ctx = ExecContext {
             height: self.height.saturating_add(1),
             time_ms,
