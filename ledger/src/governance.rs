@@ -176,8 +176,18 @@ pub fn check_action<S: StateRead + ?Sized>(state: &S, action: &GovAction) -> Res
             }
             Ok(())
         }
-        GovAction::EndIncentive { .. }
-        | GovAction::RemoveCooperative { .. }
+        GovAction::EndIncentive { id } => {
+            let all = crate::incentives::programmes(state);
+            match all
+                .programmes
+                .iter()
+                .any(|p| p.id == *id && p.ended_at_ms.is_none())
+            {
+                true => Ok(()),
+                false => Err(Rejection::UnknownIncentive(*id)),
+            }
+        }
+        GovAction::RemoveCooperative { .. }
         | GovAction::AddObserver { .. }
         | GovAction::RemoveObserver { .. }
         | GovAction::SetNetDebitCap { .. }
@@ -317,7 +327,14 @@ fn execute<B: StateRead + ?Sized>(
             Ok(())
         }
         GovAction::SetNetDebitCap { id, ndc } => {
-            let mut coop = existing(state, id)?;
+            // The network fund's cap too: how much cashback it may owe the
+            // cooperatives before settlement ([`crate::incentives`]).
+            let mut coop = match id.is_network() {
+                true => state
+                    .cooperative(id)
+                    .ok_or_else(|| Rejection::UnknownCooperative(id.to_string()))?,
+                false => existing(state, id)?,
+            };
             coop.ndc = *ndc;
             state.put_cooperative(coop);
             Ok(())

@@ -22,6 +22,16 @@
 //! budget running out mid-block pays the last payment the rest of it, and
 //! the next ones nothing.
 //!
+//! **The network's net debit cap.** Cashback to a member of a cooperative
+//! is a leg from the network participant to that cooperative: the network
+//! owes it the money until the window settles. What the network fund
+//! earned in a closed window that is not settled yet is no headroom (the
+//! rule of [`crate::legs`]), so right after a cut-off the fund pays
+//! cashback only within the network's own net debit cap: set it in the
+//! genesis (`network_ndc`) or by governance (`SetNetDebitCap` naming
+//! `network`) to what the programmes may pay between a cut-off and its
+//! settlement.
+//!
 //! **Bounds**: at most [`PROGRAMMES_MAX`] programmes ever (records are kept
 //! for the explorer); rate 1..=[`CASHBACK_BPS_MAX`]; name 1-64 bytes; an end
 //! time after the block that creates it. One [`IncentiveUse`] entry per
