@@ -219,8 +219,26 @@ pub fn execute<B: StateRead + ?Sized>(
         (Action::SetMemberTier { member, tier }, Signer::Cooperative(coop)) => {
             crate::tiers::set_member_tier(state, coop, member, *tier)
         }
-        (Action::Payout { member, amount, .. }, Signer::Cooperative(coop)) => {
-            crate::payouts::pay(state, coop, member, *amount)
+        (
+            Action::Payout {
+                member,
+                amount,
+                reference,
+                idempotency_id,
+            },
+            Signer::Cooperative(coop),
+        ) => {
+            let payer = coop.key.ok_or(Rejection::UnknownSigner)?;
+            let line = IdempotentTransfer {
+                payer,
+                to: *member,
+                amount: *amount,
+                memo: reference,
+                idempotency_id,
+            };
+            check_idempotency(state, &line)?;
+            crate::payouts::pay(state, coop, member, *amount)?;
+            remember(state, &line, ctx)
         }
         (Action::Mint { member, amount }, Signer::Cooperative(coop)) => {
             home_counter(state, coop, member, *amount)?;
@@ -240,7 +258,7 @@ pub fn execute<B: StateRead + ?Sized>(
             },
             Signer::Member(payer, _),
         ) => {
-            let payment = PaymentRequest {
+            let payment = IdempotentTransfer {
                 payer: *payer,
                 to: *to,
                 amount: *amount,
@@ -406,7 +424,9 @@ fn home_counter<S: StateRead + ?Sized>(
     Ok(())
 }
 
-struct PaymentRequest<'a> {
+/// A transfer that carries an idempotency id: a payment, or a payout line
+/// (whose payer, for its record, is the cooperative key).
+struct IdempotentTransfer<'a> {
     payer: PublicKey,
     to: PublicKey,
     amount: Amount,
@@ -414,12 +434,27 @@ struct PaymentRequest<'a> {
     idempotency_id: &'a IdempotencyId,
 }
 
-/// A payment's id against the payer's live records (the last
+/// Record a successful transfer's id (see [`crate::idempotency`]).
+fn remember<B: StateRead + ?Sized>(
+    state: &mut Overlay<'_, B>,
+    p: &IdempotentTransfer<'_>,
+    ctx: ExecContext,
+) -> Result<(), Rejection> {
+    let record = IdempotencyRecord {
+        tx: ctx.tx_hash,
+        to: p.to,
+        amount: p.amount,
+        memo: p.memo.to_string(),
+    };
+    idempotency::remember(state, p.payer, *p.idempotency_id, record, ctx.time_ms)
+}
+
+/// A transfer's id against the payer's live records (the last
 /// [`idempotency::DAYS_KEPT`] days of block time; an expired record is gone,
 /// see [`crate::idempotency`]).
 fn check_idempotency<S: StateRead + ?Sized>(
     state: &S,
-    p: &PaymentRequest<'_>,
+    p: &IdempotentTransfer<'_>,
 ) -> Result<(), Rejection> {
     let Some(first) = state.idempotency(&p.payer, p.idempotency_id) else {
         return Ok(());
@@ -438,7 +473,7 @@ fn check_idempotency<S: StateRead + ?Sized>(
 
 fn pay<B: StateRead + ?Sized>(
     state: &mut Overlay<'_, B>,
-    p: PaymentRequest<'_>,
+    p: IdempotentTransfer<'_>,
     ctx: ExecContext,
 ) -> Result<(), Rejection> {
     check_idempotency(state, &p)?;
@@ -496,13 +531,7 @@ fn pay<B: StateRead + ?Sized>(
         };
         crate::incentives::reward(state, &purchase)?;
     }
-    let record = IdempotencyRecord {
-        tx: ctx.tx_hash,
-        to: p.to,
-        amount: p.amount,
-        memo: p.memo.to_string(),
-    };
-    idempotency::remember(state, p.payer, *p.idempotency_id, record, ctx.time_ms)
+    remember(state, &p, ctx)
 }
 
 fn active_coop<S: StateRead + ?Sized>(state: &S, id: &CoopId) -> Result<Cooperative, Rejection> {

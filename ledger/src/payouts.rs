@@ -17,6 +17,14 @@
 //! or rejected on its own with its reason, so one bad line does not stop
 //! the others. The reference (at most [`PAYOUT_REFERENCE_BYTES_MAX`] bytes)
 //! names the batch and line in the member's history.
+//!
+//! **Sending a file twice pays nobody twice** (within the idempotency
+//! window): each line carries an idempotency id (the CLI derives it from
+//! the file's bytes and the line number) checked and recorded like a
+//! payment's, with the cooperative key as the payer
+//! ([`crate::idempotency`]): the line is then `duplicate`. The checks
+//! run in the payment's order: the idempotency codes first, then
+//! `zero_amount`, `unknown_account`, then the legs'.
 
 use crate::legs::{self, LegKind};
 use crate::rejection::Rejection;

@@ -141,6 +141,9 @@ pub enum Action {
         member: PublicKey,
         amount: Amount,
         reference: String,
+        /// Makes the line safe to send again, like a payment's: the
+        /// cooperative key is the payer of the idempotency record.
+        idempotency_id: IdempotencyId,
     },
 }
 

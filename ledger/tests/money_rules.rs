@@ -491,10 +491,11 @@ fn a_payout_pays_each_line_or_refuses_it_with_its_reason() {
     let budi = account(&mut h, "budi", "pasar-makmur", KycTier::Registered);
     let stranger = h.member_key("stranger");
     let angkot = coop("angkot-maju");
-    let line = |member, amount: u64, n: u32| Action::Payout {
+    let line = |member, amount: u64, n: u8| Action::Payout {
         member,
         amount,
         reference: format!("SHU 2026 line {n}"),
+        idempotency_id: [n; 16],
     };
     let minted_before = h.ledger.counters().minted;
     let txs = vec![
@@ -523,6 +524,23 @@ fn a_payout_pays_each_line_or_refuses_it_with_its_reason() {
     // Budi is homed at pasar-makmur: angkot-maju owes it Rp 300.000.
     assert_eq!(h.position("angkot-maju"), -300_000);
     assert_eq!(h.position("pasar-makmur"), 300_000);
+    assert!(
+        h.ledger
+            .idempotency_record(&angkot, &[1; 16])
+            .unwrap()
+            .is_some(),
+        "the paid line's record"
+    );
+    // Sent again, the paid lines are duplicates (nobody is paid twice),
+    // the refused ones are tried again.
+    let again = vec![
+        h.sign(&angkot, line(ani, 750_000, 1)),
+        h.sign(&angkot, line(sri, 2_000_000, 2)),
+        h.sign(&angkot, line(budi, 300_000, 4)),
+    ];
+    let codes: Vec<String> = h.block(again).into_iter().map(code).collect();
+    assert_eq!(codes, ["duplicate", "ok", "duplicate"]);
+    assert_eq!(h.balance(&ani), 750_000);
     // Only a cooperative key pays out; a member cannot.
     assert_eq!(code(h.run(&ani, line(budi, 1, 6))), "not_authorized");
     // A reference longer than 64 bytes is malformed.
@@ -530,6 +548,7 @@ fn a_payout_pays_each_line_or_refuses_it_with_its_reason() {
         member: ani,
         amount: 1,
         reference: "x".repeat(65),
+        idempotency_id: [9; 16],
     };
     let tx = h.sign(&angkot, long);
     assert_eq!(tx.check_format().unwrap_err().code(), "malformed");
