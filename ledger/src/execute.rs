@@ -262,6 +262,13 @@ pub fn execute<B: StateRead + ?Sized>(
         (Action::RotateObserverKey { new_key }, Signer::Observer(key, _)) => {
             crate::observers::rotate(state, key, new_key, ctx.time_ms)
         }
+        (
+            Action::RequestPayment { .. }
+            | Action::PayRequest { .. }
+            | Action::DeclineRequest { .. }
+            | Action::CancelRequest { .. },
+            Signer::Member(address, account),
+        ) => crate::payment_requests::execute(state, address, account, action, ctx),
         (_, Signer::Observer(..)) => Err(Rejection::NotAuthorized(
             "an observer signs only its own key rotation".into(),
         )),
@@ -339,12 +346,14 @@ fn home_counter<S: StateRead + ?Sized>(
     Ok(())
 }
 
-struct PaymentRequest<'a> {
-    payer: PublicKey,
-    to: PublicKey,
-    amount: Amount,
-    memo: &'a str,
-    idempotency_id: &'a IdempotencyId,
+/// One payment from member to member: what `Payment` asks for, and what
+/// paying a request is ([`crate::payment_requests`]); both run [`pay`].
+pub(crate) struct PaymentRequest<'a> {
+    pub(crate) payer: PublicKey,
+    pub(crate) to: PublicKey,
+    pub(crate) amount: Amount,
+    pub(crate) memo: &'a str,
+    pub(crate) idempotency_id: &'a IdempotencyId,
 }
 
 /// A payment's id against the payer's live records (the last
@@ -369,7 +378,9 @@ fn check_idempotency<S: StateRead + ?Sized>(
     }
 }
 
-fn pay<B: StateRead + ?Sized>(
+/// A payment with its fees, tier caps, balance and net debit cap rules,
+/// and its idempotency record.
+pub(crate) fn pay<B: StateRead + ?Sized>(
     state: &mut Overlay<'_, B>,
     p: PaymentRequest<'_>,
     ctx: ExecContext,

@@ -122,6 +122,17 @@ pub enum StateKey {
     MerchantName(PublicKey),
     /// The registered observers (see [`crate::observers`]).
     Observers,
+    /// A payment request by its requester's address and id (see
+    /// [`crate::payment_requests`]).
+    PaymentRequest(PublicKey, crate::payment_requests::RequestId),
+    /// An open request addressed to a payer: (payer, requester, id).
+    RequestTo(PublicKey, PublicKey, crate::payment_requests::RequestId),
+    /// An account's open requests, made and addressed to it.
+    RequestCounts(PublicKey),
+    /// A request by the block time it is due (ms: its expiry while open,
+    /// its removal once ended), then requester and id: what a block's
+    /// start walks in order.
+    RequestDue(u64, PublicKey, crate::payment_requests::RequestId),
 }
 
 /// The value stored under a [`StateKey`] (the variant always matches the key).
@@ -150,6 +161,10 @@ pub enum StateValue {
     RecoveryStats(crate::role_records::RecoveryStats),
     MerchantName(String),
     Observers(crate::observers::Observers),
+    PaymentRequest(crate::payment_requests::PaymentRequest),
+    RequestTo,
+    RequestCounts(crate::payment_requests::RequestCounts),
+    RequestDue,
 }
 
 /// Read access to state; typed getters are provided on top of `get_ref`.

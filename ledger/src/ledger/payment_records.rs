@@ -60,14 +60,19 @@ impl<S: Storage> Ledger<S> {
     ) -> Result<BlockBase<'_>, LedgerError> {
         let mut records = BTreeMap::new();
         for tx in txs {
-            let Action::Payment { idempotency_id, .. } = &tx.body.action else {
-                continue;
+            let idempotency_id = match &tx.body.action {
+                Action::Payment { idempotency_id, .. } => *idempotency_id,
+                // Paying a request is a payment under a derived id.
+                Action::PayRequest { requester, id, .. } => {
+                    crate::payment_requests::idempotency_id(requester, id)
+                }
+                _ => continue,
             };
-            let key = StateKey::Idempotency(tx.body.signer, *idempotency_id);
+            let key = StateKey::Idempotency(tx.body.signer, idempotency_id);
             if records.contains_key(&key) {
                 continue;
             }
-            if let Some(record) = self.live_record(&tx.body.signer, idempotency_id, time_ms)? {
+            if let Some(record) = self.live_record(&tx.body.signer, &idempotency_id, time_ms)? {
                 records.insert(key, StateValue::Idempotency(record));
             }
         }

@@ -79,13 +79,15 @@ impl<S: Storage> Ledger<S> {
                 .unwrap_or(0)
         };
         let principal = match action {
-            Action::Payment { amount, .. } | Action::CashOut { amount, .. } => i128::from(*amount),
+            Action::Payment { amount, .. }
+            | Action::CashOut { amount, .. }
+            | Action::PayRequest { amount, .. } => i128::from(*amount),
             _ => 0,
         };
         let signer_delta = delta_of(&AccountId::Member(*signer));
         let signer_fees = u64::try_from((-signer_delta - principal).max(0)).unwrap_or(0);
         let payee_receives = match action {
-            Action::Payment { to, .. } => {
+            Action::Payment { to, .. } | Action::PayRequest { requester: to, .. } => {
                 u64::try_from(delta_of(&AccountId::Member(*to)).max(0)).ok()
             }
             _ => None,

@@ -28,6 +28,10 @@ pub fn action_kind(action: &Action) -> &'static str {
         Action::CancelRecovery { .. } => "cancel_recovery",
         Action::SetMerchantName { .. } => "set_merchant_name",
         Action::RotateObserverKey { .. } => "rotate_observer_key",
+        Action::RequestPayment { .. } => "request_payment",
+        Action::PayRequest { .. } => "pay_request",
+        Action::DeclineRequest { .. } => "decline_request",
+        Action::CancelRequest { .. } => "cancel_request",
     }
 }
 
