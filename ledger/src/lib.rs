@@ -34,7 +34,7 @@
 //!   home cooperative (what the wallet shows instead of a QR code's name).
 //! * [`payment_requests`]: request to pay (addressed or a dynamic QR
 //!   code), paid at most once, declined or cancelled, removed a day after
-//!   it ends.
+//!   it ends ([`request_records`]: the records it keeps and wallets' lists).
 //! * [`rejection`]: typed, precedence-ordered reason codes.
 //! * [`commitment`]: incrementally updated Merkle state root with proofs.
 //! * [`block`], [`ledger`]: blocks and their atomic application.
@@ -86,6 +86,7 @@ pub mod payment_requests;
 pub mod proposal;
 pub mod recovery;
 pub mod rejection;
+pub mod request_records;
 pub mod role_records;
 pub mod schedule;
 pub mod settlement;

@@ -80,15 +80,14 @@
 
 use crate::execute::{self, ExecContext, PaymentRequest as PaymentOrder};
 use crate::rejection::Rejection;
+pub use crate::request_records::{
+    counts, request, requests_by, requests_to, ListedRequest, PaymentRequest, RequestCounts,
+    RequestId, RequestStatus, REQUESTS_PAGE_MAX,
+};
 use crate::state::{Overlay, State, StateKey, StateRead, StateValue};
 use crate::tx::{Action, IdempotencyId, MEMO_BYTES_MAX};
 use crate::types::{AccountStatus, Amount, MemberAccount};
 use kopnet_primitives::{Hash, PublicKey};
-use serde::{Deserialize, Serialize};
-
-/// A request's id, chosen by its requester (unique among the requester's
-/// records still kept).
-pub type RequestId = [u8; 16];
 
 /// Longest reference, in bytes (a payment memo's length).
 pub const REFERENCE_BYTES_MAX: usize = MEMO_BYTES_MAX;
@@ -101,97 +100,14 @@ pub const OPEN_PER_REQUESTER_MAX: u32 = 64;
 /// Most open requests addressed to one payer.
 pub const OPEN_PER_PAYER_MAX: u32 = 64;
 /// Most due-index entries one block's start handles (expiries and
-/// removals). A request gives at most two, and a block holds at most
-/// [`crate::block::BLOCK_TXS_MAX`] transactions: a busy stretch is worked
-/// off over the next blocks.
-pub const DUE_PER_BLOCK_MAX: usize = 1024;
-/// Most requests one page of a listing returns.
-pub const REQUESTS_PAGE_MAX: usize = 100;
+/// removals). A request needs at most two (its expiry, then its removal)
+/// and a block opens at most [`crate::block::BLOCK_TXS_MAX`] of them, so a
+/// block start handling twice that always keeps up with the requests
+/// opened, even at full load; after a stall (blocks hours apart) a
+/// backlog is worked off over the next blocks, oldest first.
+pub const DUE_PER_BLOCK_MAX: usize = 2 * crate::block::BLOCK_TXS_MAX;
 
 const IDEMPOTENCY_CONTEXT: &str = "kopnet 2026 payment request idempotency v1";
-
-/// Where a request stands.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub enum RequestStatus {
-    /// Open until its expiry (past it, it is expired even before the
-    /// block start marks it so).
-    Open,
-    Paid {
-        by: PublicKey,
-        tx: Hash,
-        time_ms: u64,
-    },
-    Declined {
-        time_ms: u64,
-    },
-    Cancelled {
-        time_ms: u64,
-    },
-    /// Marked at a block start once its expiry was reached; `time_ms` is
-    /// the expiry.
-    Expired {
-        time_ms: u64,
-    },
-}
-
-/// A payment request's record, under `(requester, id)`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PaymentRequest {
-    pub amount: Amount,
-    pub reference: String,
-    /// The addressed payer; `None` for a dynamic QR code.
-    pub payer: Option<PublicKey>,
-    pub created_height: u64,
-    pub created_ms: u64,
-    pub expires_at_ms: u64,
-    pub status: RequestStatus,
-}
-
-impl PaymentRequest {
-    /// Whether it can still be paid, declined or cancelled at `time_ms`.
-    pub fn is_open_at(&self, time_ms: u64) -> bool {
-        self.status == RequestStatus::Open && time_ms < self.expires_at_ms
-    }
-
-    /// When it ended (paid, declined, cancelled, expired), if it did by
-    /// `time_ms`.
-    pub fn ended_ms(&self, time_ms: u64) -> Option<u64> {
-        match self.status {
-            RequestStatus::Open if time_ms >= self.expires_at_ms => Some(self.expires_at_ms),
-            RequestStatus::Open => None,
-            RequestStatus::Paid { time_ms, .. }
-            | RequestStatus::Declined { time_ms }
-            | RequestStatus::Cancelled { time_ms }
-            | RequestStatus::Expired { time_ms } => Some(time_ms),
-        }
-    }
-
-    /// Why it cannot be acted on at `time_ms`, if it cannot.
-    fn check_open(&self, time_ms: u64) -> Result<(), Rejection> {
-        match &self.status {
-            RequestStatus::Paid { tx, .. } => Err(Rejection::RequestAlreadyPaid { tx: *tx }),
-            RequestStatus::Declined { .. } => Err(Rejection::RequestClosed("declined".into())),
-            RequestStatus::Cancelled { .. } => Err(Rejection::RequestClosed("cancelled".into())),
-            RequestStatus::Expired { time_ms } => Err(Rejection::RequestExpired {
-                expired_at_ms: *time_ms,
-            }),
-            RequestStatus::Open if time_ms >= self.expires_at_ms => {
-                Err(Rejection::RequestExpired {
-                    expired_at_ms: self.expires_at_ms,
-                })
-            }
-            RequestStatus::Open => Ok(()),
-        }
-    }
-}
-
-/// An account's open requests: made by it, and addressed to it. Kept only
-/// while one of them is above zero.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RequestCounts {
-    pub open_made: u32,
-    pub open_to: u32,
-}
 
 /// The idempotency id of the payment that pays request `(requester, id)`:
 /// the first 16 bytes of `blake3` under the context
@@ -220,26 +136,6 @@ pub fn check_format(amount: Amount, reference: &str) -> Result<(), Rejection> {
         ));
     }
     Ok(())
-}
-
-/// Request `(requester, id)`, if its record is kept.
-pub fn request<S: StateRead + ?Sized>(
-    state: &S,
-    requester: &PublicKey,
-    id: &RequestId,
-) -> Option<PaymentRequest> {
-    match state.get_ref(&StateKey::PaymentRequest(*requester, *id)) {
-        Some(StateValue::PaymentRequest(r)) => Some(r.clone()),
-        _ => None,
-    }
-}
-
-/// The open counts of `account`.
-pub fn counts<S: StateRead + ?Sized>(state: &S, account: &PublicKey) -> RequestCounts {
-    match state.get_ref(&StateKey::RequestCounts(*account)) {
-        Some(StateValue::RequestCounts(c)) => *c,
-        _ => RequestCounts::default(),
-    }
 }
 
 fn put_counts<B: StateRead + ?Sized>(
@@ -376,7 +272,7 @@ fn pay<B: StateRead + ?Sized>(
             "this request is addressed to another account".into(),
         ));
     }
-    record.check_open(ctx.time_ms)?;
+    check_open(&record, ctx.time_ms)?;
     if amount != record.amount {
         return Err(Rejection::RequestAmountMismatch {
             requested: record.amount,
@@ -415,7 +311,7 @@ fn decline<B: StateRead + ?Sized>(
             "only the account a request is addressed to can decline it".into(),
         ));
     }
-    record.check_open(ctx.time_ms)?;
+    check_open(&record, ctx.time_ms)?;
     let status = RequestStatus::Declined {
         time_ms: ctx.time_ms,
     };
@@ -431,7 +327,7 @@ fn cancel<B: StateRead + ?Sized>(
     ctx: ExecContext,
 ) -> Result<(), Rejection> {
     let record = request(state, requester, id).ok_or_else(|| Rejection::UnknownRequest(hex(id)))?;
-    record.check_open(ctx.time_ms)?;
+    check_open(&record, ctx.time_ms)?;
     let status = RequestStatus::Cancelled {
         time_ms: ctx.time_ms,
     };
@@ -510,75 +406,20 @@ pub fn process_due<B: StateRead + ?Sized>(
     handled
 }
 
-/// A request as a listing shows it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ListedRequest {
-    pub requester: PublicKey,
-    pub id: RequestId,
-    pub request: PaymentRequest,
-}
-
-/// The open requests addressed to `payer` as of block time `now_ms`: those
-/// still open first, soonest expiry first, then those past their expiry
-/// that no block start has marked yet; at most `limit` (at most
-/// [`REQUESTS_PAGE_MAX`]). The payer's index holds at most
-/// [`OPEN_PER_PAYER_MAX`] entries, so this reads a bounded range.
-pub fn requests_to(
-    state: &State,
-    payer: &PublicKey,
-    now_ms: u64,
-    limit: usize,
-) -> Vec<ListedRequest> {
-    let first = StateKey::RequestTo(*payer, PublicKey([0; 32]), [0; 16]);
-    let last = StateKey::RequestTo(*payer, PublicKey([0xff; 32]), [0xff; 16]);
-    let mut out: Vec<ListedRequest> = state
-        .range(first..=last)
-        .filter_map(|(key, _)| match key {
-            StateKey::RequestTo(_, requester, id) => Some(ListedRequest {
-                requester: *requester,
-                id: *id,
-                request: request(state, requester, id)?,
-            }),
-            _ => None,
-        })
-        .collect();
-    out.sort_by_key(|r| {
-        let open = r.request.is_open_at(now_ms);
-        (!open, r.request.expires_at_ms, r.requester, r.id)
-    });
-    out.truncate(limit.min(REQUESTS_PAGE_MAX));
-    out
-}
-
-/// The kept requests of `requester` (open and ended), in id order: up to
-/// `limit` (at most [`REQUESTS_PAGE_MAX`]) with ids after `after` if
-/// given (the last id of the previous page).
-pub fn requests_by(
-    state: &State,
-    requester: &PublicKey,
-    after: Option<RequestId>,
-    limit: usize,
-) -> Vec<ListedRequest> {
-    use std::ops::Bound;
-    let start = match after {
-        Some(id) => Bound::Excluded(StateKey::PaymentRequest(*requester, id)),
-        None => Bound::Included(StateKey::PaymentRequest(*requester, [0; 16])),
-    };
-    let end = Bound::Included(StateKey::PaymentRequest(*requester, [0xff; 16]));
-    state
-        .range((start, end))
-        .filter_map(|(key, value)| match (key, value) {
-            (StateKey::PaymentRequest(requester, id), StateValue::PaymentRequest(r)) => {
-                Some(ListedRequest {
-                    requester: *requester,
-                    id: *id,
-                    request: r.clone(),
-                })
-            }
-            _ => None,
-        })
-        .take(limit.min(REQUESTS_PAGE_MAX))
-        .collect()
+/// Why `record` cannot be acted on at `time_ms`, if it cannot.
+fn check_open(record: &PaymentRequest, time_ms: u64) -> Result<(), Rejection> {
+    match &record.status {
+        RequestStatus::Paid { tx, .. } => Err(Rejection::RequestAlreadyPaid { tx: *tx }),
+        RequestStatus::Declined { .. } => Err(Rejection::RequestClosed("declined".into())),
+        RequestStatus::Cancelled { .. } => Err(Rejection::RequestClosed("cancelled".into())),
+        RequestStatus::Expired { time_ms } => Err(Rejection::RequestExpired {
+            expired_at_ms: *time_ms,
+        }),
+        RequestStatus::Open if time_ms >= record.expires_at_ms => Err(Rejection::RequestExpired {
+            expired_at_ms: record.expires_at_ms,
+        }),
+        RequestStatus::Open => Ok(()),
+    }
 }
 
 /// The memo of the payment that pays a request: its reference, cut to

@@ -124,15 +124,15 @@ pub enum StateKey {
     Observers,
     /// A payment request by its requester's address and id (see
     /// [`crate::payment_requests`]).
-    PaymentRequest(PublicKey, crate::payment_requests::RequestId),
+    PaymentRequest(PublicKey, crate::request_records::RequestId),
     /// An open request addressed to a payer: (payer, requester, id).
-    RequestTo(PublicKey, PublicKey, crate::payment_requests::RequestId),
+    RequestTo(PublicKey, PublicKey, crate::request_records::RequestId),
     /// An account's open requests, made and addressed to it.
     RequestCounts(PublicKey),
     /// A request by the block time it is due (ms: its expiry while open,
     /// its removal once ended), then requester and id: what a block's
     /// start walks in order.
-    RequestDue(u64, PublicKey, crate::payment_requests::RequestId),
+    RequestDue(u64, PublicKey, crate::request_records::RequestId),
 }
 
 /// The value stored under a [`StateKey`] (the variant always matches the key).
@@ -161,9 +161,9 @@ pub enum StateValue {
     RecoveryStats(crate::role_records::RecoveryStats),
     MerchantName(String),
     Observers(crate::observers::Observers),
-    PaymentRequest(crate::payment_requests::PaymentRequest),
+    PaymentRequest(crate::request_records::PaymentRequest),
     RequestTo,
-    RequestCounts(crate::payment_requests::RequestCounts),
+    RequestCounts(crate::request_records::RequestCounts),
     RequestDue,
 }
 

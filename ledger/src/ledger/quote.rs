@@ -21,7 +21,8 @@ pub struct Quote {
     pub deltas: Vec<(AccountId, i128)>,
     /// What the signer pays beyond the principal (fees), if it is a member.
     pub signer_fees: u64,
-    /// What the payee receives after fees taken from it (payments only).
+    /// What the payee receives after fees taken from it (payments and
+    /// paid requests only).
     pub payee_receives: Option<u64>,
 }
 
