@@ -315,6 +315,13 @@ pub fn execute<B: StateRead + ?Sized>(
         (Action::RotateObserverKey { new_key }, Signer::Observer(key, _)) => {
             crate::observers::rotate(state, key, new_key, ctx.time_ms)
         }
+        (
+            Action::RequestPayment { .. }
+            | Action::PayRequest { .. }
+            | Action::DeclineRequest { .. }
+            | Action::CancelRequest { .. },
+            Signer::Member(address, account),
+        ) => crate::payment_requests::execute(state, address, account, action, ctx),
         (_, Signer::Observer(..)) => Err(Rejection::NotAuthorized(
             "an observer signs only its own key rotation".into(),
         )),
@@ -424,14 +431,15 @@ fn home_counter<S: StateRead + ?Sized>(
     Ok(())
 }
 
-/// A transfer that carries an idempotency id: a payment, or a payout line
-/// (whose payer, for its record, is the cooperative key).
-struct IdempotentTransfer<'a> {
-    payer: PublicKey,
-    to: PublicKey,
-    amount: Amount,
-    memo: &'a str,
-    idempotency_id: &'a IdempotencyId,
+/// A transfer that carries an idempotency id: a payment (and paying a
+/// request, [`crate::payment_requests`]), or a payout line (whose payer,
+/// for its record, is the cooperative key).
+pub(crate) struct IdempotentTransfer<'a> {
+    pub(crate) payer: PublicKey,
+    pub(crate) to: PublicKey,
+    pub(crate) amount: Amount,
+    pub(crate) memo: &'a str,
+    pub(crate) idempotency_id: &'a IdempotencyId,
 }
 
 /// Record a successful transfer's id (see [`crate::idempotency`]).
@@ -471,7 +479,9 @@ fn check_idempotency<S: StateRead + ?Sized>(
     }
 }
 
-fn pay<B: StateRead + ?Sized>(
+/// A payment with its fees, tier caps, balance and net debit cap rules,
+/// and its idempotency record.
+pub(crate) fn pay<B: StateRead + ?Sized>(
     state: &mut Overlay<'_, B>,
     p: IdempotentTransfer<'_>,
     ctx: ExecContext,

@@ -56,12 +56,16 @@ use crate::state::{IdempotencyDay, IdempotencyRecord, Overlay, StateKey, StateRe
 use crate::tx::IdempotencyId;
 use kopnet_primitives::{Hash, PublicKey};
 
-/// The idempotency id an action carries: a payment's, a payout line's
-/// (both keyed by their signer).
+/// The idempotency id an action carries: a payment's, a payout line's, or
+/// the one derived for paying a request (all keyed by their signer).
 pub fn id_of(action: &crate::tx::Action) -> Option<IdempotencyId> {
     match action {
         crate::tx::Action::Payment { idempotency_id, .. }
         | crate::tx::Action::Payout { idempotency_id, .. } => Some(*idempotency_id),
+        // Paying a request is a payment under a derived id.
+        crate::tx::Action::PayRequest { requester, id, .. } => {
+            Some(crate::payment_requests::idempotency_id(requester, id))
+        }
         _ => None,
     }
 }

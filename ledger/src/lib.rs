@@ -37,6 +37,9 @@
 //!   importing the rules that change them (the modules form no cycle).
 //! * [`merchant_names`]: merchants' public display names, set by their
 //!   home cooperative (what the wallet shows instead of a QR code's name).
+//! * [`payment_requests`]: request to pay (addressed or a dynamic QR
+//!   code), paid at most once, declined or cancelled, removed a day after
+//!   it ends ([`request_records`]: the records it keeps and wallets' lists).
 //! * [`rejection`]: typed, precedence-ordered reason codes.
 //! * [`commitment`]: incrementally updated Merkle state root with proofs.
 //! * [`block`], [`ledger`]: blocks and their atomic application.
@@ -85,10 +88,12 @@ pub mod member_keys;
 pub mod merchant_names;
 pub mod node_keys;
 pub mod observers;
+pub mod payment_requests;
 pub mod payouts;
 pub mod proposal;
 pub mod recovery;
 pub mod rejection;
+pub mod request_records;
 pub mod role_records;
 pub mod schedule;
 pub mod settlement;

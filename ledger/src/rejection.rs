@@ -87,6 +87,17 @@
 //! `payment_rule_out_of_range`, `too_many_incentives` and
 //! `unknown_incentive`.
 //!
+//! Payment requests ([`crate::payment_requests`]): `RequestPayment`
+//! reports `malformed` (amount 0, reference over 64 bytes) at admission,
+//! then `account_frozen`, `unknown_account` / `self_payment` for the
+//! addressed payer, `request_expiry_out_of_range`, `request_exists`,
+//! `too_many_requests`, `too_many_requests_to_payer`. `PayRequest`:
+//! `unknown_request`, `not_authorized`, `request_already_paid` /
+//! `request_closed` / `request_expired`, `request_amount_mismatch`, then
+//! the codes of a payment. `DeclineRequest` and `CancelRequest`:
+//! `unknown_request`, `not_authorized` (decline only), then
+//! `request_already_paid` / `request_closed` / `request_expired`.
+//!
 //! `window_closes_on_schedule`: `CloseSettlementWindow` stays decodable (old
 //! clients, stored blocks) but no cooperative may close a window; windows
 //! close at the schedule's cut-offs (see [`crate::schedule`]).
@@ -308,6 +319,34 @@ pub enum Rejection {
     /// No incentive programme has this number.
     #[error("unknown_incentive: programme {0}")]
     UnknownIncentive(u32),
+    /// No kept payment request has this requester and id (hex).
+    #[error("unknown_request: {0}")]
+    UnknownRequest(String),
+    /// The payment request was paid already, by transaction `tx`.
+    #[error("request_already_paid: paid by {tx}")]
+    RequestAlreadyPaid { tx: Hash },
+    /// The payment request expired (block time at or past its expiry).
+    #[error("request_expired: expired at {expired_at_ms} ms")]
+    RequestExpired { expired_at_ms: u64 },
+    /// The payment request was declined or cancelled.
+    #[error("request_closed: {0}")]
+    RequestClosed(String),
+    /// A `PayRequest` names another amount than the request's.
+    #[error("request_amount_mismatch: requested {requested}, offered {offered}")]
+    RequestAmountMismatch { requested: u64, offered: u64 },
+    /// The requester has as many open payment requests as it may have.
+    #[error("too_many_requests: at most {max} open per requester")]
+    TooManyRequests { max: u64 },
+    /// The payer has as many open requests addressed to it as it may have.
+    #[error("too_many_requests_to_payer: at most {max} open per payer")]
+    TooManyRequestsToPayer { max: u64 },
+    /// A request's expiry is not after the block time or too far after it.
+    #[error("request_expiry_out_of_range: {0}")]
+    RequestExpiryOutOfRange(String),
+    /// The requester has a kept request (open, or ended and not yet
+    /// removed) with this id (hex).
+    #[error("request_exists: {0}")]
+    RequestExists(String),
 }
 
 impl Rejection {
@@ -377,6 +416,15 @@ impl Rejection {
             Rejection::PaymentRuleOutOfRange(_) => "payment_rule_out_of_range",
             Rejection::TooManyIncentives { .. } => "too_many_incentives",
             Rejection::UnknownIncentive(_) => "unknown_incentive",
+            Rejection::UnknownRequest(_) => "unknown_request",
+            Rejection::RequestAlreadyPaid { .. } => "request_already_paid",
+            Rejection::RequestExpired { .. } => "request_expired",
+            Rejection::RequestClosed(_) => "request_closed",
+            Rejection::RequestAmountMismatch { .. } => "request_amount_mismatch",
+            Rejection::TooManyRequests { .. } => "too_many_requests",
+            Rejection::TooManyRequestsToPayer { .. } => "too_many_requests_to_payer",
+            Rejection::RequestExpiryOutOfRange(_) => "request_expiry_out_of_range",
+            Rejection::RequestExists(_) => "request_exists",
         }
     }
 

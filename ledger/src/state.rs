@@ -134,6 +134,17 @@ pub enum StateKey {
     /// What the incentive programmes paid one member account this month
     /// (see [`crate::incentives`]).
     IncentiveUse(PublicKey),
+    /// A payment request by its requester's address and id (see
+    /// [`crate::payment_requests`]).
+    PaymentRequest(PublicKey, crate::request_records::RequestId),
+    /// An open request addressed to a payer: (payer, requester, id).
+    RequestTo(PublicKey, PublicKey, crate::request_records::RequestId),
+    /// An account's open requests, made and addressed to it.
+    RequestCounts(PublicKey),
+    /// A request by the block time it is due (ms: its expiry while open,
+    /// its removal once ended), then requester and id: what a block's
+    /// start walks in order.
+    RequestDue(u64, PublicKey, crate::request_records::RequestId),
 }
 
 /// The value stored under a [`StateKey`] (the variant always matches the key).
@@ -164,6 +175,10 @@ pub enum StateValue {
     Observers(crate::observers::Observers),
     Incentives(crate::incentives::Programmes),
     IncentiveUse(crate::incentives::IncentiveUse),
+    PaymentRequest(crate::request_records::PaymentRequest),
+    RequestTo,
+    RequestCounts(crate::request_records::RequestCounts),
+    RequestDue,
 }
 
 /// Read access to state; typed getters are provided on top of `get_ref`.

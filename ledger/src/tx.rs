@@ -2,6 +2,7 @@
 
 use crate::bounds::ValidatorLimits;
 use crate::fees::FeeRule;
+use crate::payment_requests::RequestId;
 use crate::rejection::Rejection;
 use crate::schedule::SettlementSchedule;
 use crate::types::{AccountKind, Amount, CoopId, KycTier, MerchantClass};
@@ -145,6 +146,27 @@ pub enum Action {
         /// cooperative key is the payer of the idempotency record.
         idempotency_id: IdempotencyId,
     },
+    /// The signing member or merchant account asks for a payment, named
+    /// `id` among its requests: addressed to `payer`, or a dynamic QR code
+    /// anyone may pay once (`None`); rules in [`crate::payment_requests`].
+    RequestPayment {
+        id: RequestId,
+        payer: Option<PublicKey>,
+        amount: Amount,
+        reference: String,
+        expires_at_ms: u64,
+    },
+    /// The signer pays request `(requester, id)`: a payment of `amount`,
+    /// which must be the amount requested.
+    PayRequest {
+        requester: PublicKey,
+        id: RequestId,
+        amount: Amount,
+    },
+    /// The addressed payer declines request `(requester, id)`.
+    DeclineRequest { requester: PublicKey, id: RequestId },
+    /// The requester cancels its open request `id`.
+    CancelRequest { id: RequestId },
 }
 
 /// Changes to the network itself, executed once approvals reach more than
@@ -331,6 +353,9 @@ impl Transaction {
             } => crate::tellers::check_format(name, *daily_limit),
             Action::SetMerchantName { name, .. } => crate::merchant_names::check_name_format(name),
             Action::Payout { reference, .. } => crate::payouts::check_reference(reference),
+            Action::RequestPayment {
+                amount, reference, ..
+            } => crate::payment_requests::check_format(*amount, reference),
             _ => Ok(()),
         }
     }

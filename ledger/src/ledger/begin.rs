@@ -7,12 +7,14 @@
 //! records its time has left behind are removed ([`crate::idempotency::expire`]),
 //! the calendar month its time falls in is recorded
 //! ([`crate::tiers::begin_block`]), and the member-key recoveries due by its
-//! time take effect ([`crate::recovery::complete_due`]).
+//! time take effect ([`crate::recovery::complete_due`]); last the payment
+//! requests due by its time expire or are removed
+//! ([`crate::payment_requests::process_due`]).
 
 use super::Ledger;
 use crate::state::{Overlay, StateRead};
 use crate::storage::Storage;
-use crate::{idempotency, recovery, settlement, tiers};
+use crate::{idempotency, payment_requests, recovery, settlement, tiers};
 
 impl<S: Storage> Ledger<S> {
     /// Run the start of block `height` with header time `time_ms` on
@@ -29,6 +31,7 @@ impl<S: Storage> Ledger<S> {
         idempotency::expire(overlay, &self.state.idempotency_days(), time_ms);
         tiers::begin_block(overlay, time_ms);
         recovery::complete_due(overlay, &self.state, height, time_ms);
+        payment_requests::process_due(overlay, &self.state, time_ms);
         closed
     }
 }

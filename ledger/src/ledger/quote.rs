@@ -21,7 +21,8 @@ pub struct Quote {
     pub deltas: Vec<(AccountId, i128)>,
     /// What the signer pays beyond the principal (fees), if it is a member.
     pub signer_fees: u64,
-    /// What the payee receives after fees taken from it (payments only).
+    /// What the payee receives after fees taken from it (payments and
+    /// paid requests only).
     pub payee_receives: Option<u64>,
 }
 
@@ -80,13 +81,15 @@ impl<S: Storage> Ledger<S> {
                 .unwrap_or(0)
         };
         let principal = match action {
-            Action::Payment { amount, .. } | Action::CashOut { amount, .. } => i128::from(*amount),
+            Action::Payment { amount, .. }
+            | Action::CashOut { amount, .. }
+            | Action::PayRequest { amount, .. } => i128::from(*amount),
             _ => 0,
         };
         let signer_delta = delta_of(&AccountId::Member(*signer));
         let signer_fees = u64::try_from((-signer_delta - principal).max(0)).unwrap_or(0);
         let payee_receives = match action {
-            Action::Payment { to, .. } => {
+            Action::Payment { to, .. } | Action::PayRequest { requester: to, .. } => {
                 u64::try_from(delta_of(&AccountId::Member(*to)).max(0)).ok()
             }
             _ => None,

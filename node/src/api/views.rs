@@ -32,6 +32,10 @@ pub fn action_kind(action: &Action) -> &'static str {
         Action::RegisterMerchant { .. } => "register_merchant",
         Action::SetMerchantClass { .. } => "set_merchant_class",
         Action::Payout { .. } => "payout",
+        Action::RequestPayment { .. } => "request_payment",
+        Action::PayRequest { .. } => "pay_request",
+        Action::DeclineRequest { .. } => "decline_request",
+        Action::CancelRequest { .. } => "cancel_request",
     }
 }
 
