@@ -12,8 +12,10 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 /// Every kind of transaction the demo story sends (windows close on the
-/// chain's schedule, not by a transaction; the run acknowledges them).
-const STORY_KINDS: [&str; 7] = [
+/// chain's schedule, not by a transaction; the run acknowledges them): a
+/// request to pay and its payment, and the cooperatives' surplus-share
+/// payout lines (sent 3 s into the load) among them.
+const STORY_KINDS: [&str; 10] = [
     "merchant_payment_cross",
     "merchant_payment_on_us",
     "member_transfer",
@@ -21,7 +23,14 @@ const STORY_KINDS: [&str; 7] = [
     "cash_in_other_counter",
     "cash_out_other_counter",
     "settlement_ack",
+    "payment_request",
+    "request_paid",
+    "payout_line",
 ];
+
+/// Merchant classes every run pays (each cooperative's first two
+/// merchants are a micro and a large one).
+const MERCHANT_CLASSES: [&str; 2] = ["micro", "large"];
 
 #[test]
 fn timed_run_prints_a_json_summary_with_every_kind_and_invariants_holding() {
@@ -61,6 +70,24 @@ fn timed_run_prints_a_json_summary_with_every_kind_and_invariants_holding() {
     for kind in STORY_KINDS {
         let count = summary["committed_by_kind"][kind].as_u64().unwrap_or(0);
         assert!(count > 0, "no committed {kind}: {summary}");
+    }
+    for class in MERCHANT_CLASSES {
+        let count = summary["merchant_payments_by_class"][class]
+            .as_u64()
+            .unwrap_or(0);
+        assert!(count > 0, "no payment to a {class} merchant: {summary}");
+    }
+    // The cashback programme voted in at setup paid some payments, and no
+    // credit was planned past a tier's monthly incoming cap.
+    let cashback = &summary["cashback"];
+    assert_eq!(cashback["programmes"], 1, "{summary}");
+    assert!(cashback["payments"].as_u64().unwrap() > 0, "{summary}");
+    assert!(cashback["paid"].as_u64().unwrap() > 0, "{summary}");
+    for code in ["tier_monthly_incoming_cap", "tier_balance_cap"] {
+        assert!(
+            summary["rejected_by_reason"].get(code).is_none(),
+            "{code}: {summary}"
+        );
     }
     // Windows closed on the 5-s schedule while the load ran, and the run
     // settled every one of them before it ended.

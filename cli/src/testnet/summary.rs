@@ -110,6 +110,7 @@ pub(super) fn summarize(
     traffic: &Traffic,
     checks: &Checks,
     settlement: &SettlementProgress,
+    cashback: &Value,
     elapsed: Duration,
     json_out: bool,
 ) -> Result<i32> {
@@ -126,6 +127,8 @@ pub(super) fn summarize(
         "committed_txs": stats.committed,
         "committed_ok": stats.committed_ok,
         "committed_by_kind": stats.by_kind,
+        "merchant_payments_by_class": stats.by_merchant_class,
+        "cashback": cashback,
         "submitted_txs": stats.submitted,
         "rejected_by_reason": stats.rejected,
         "invariants_ok": checks.ok,
@@ -151,6 +154,17 @@ pub(super) fn summarize(
         for (kind, n) in &stats.by_kind {
             say!("    {kind:<30} {n}");
         }
+        let classes: Vec<String> = stats
+            .by_merchant_class
+            .iter()
+            .map(|(class, n)| format!("{class} {n}"))
+            .collect();
+        say!("  merchant pays   by class: {}", classes.join(", "));
+        say!(
+            "  cashback        {} payments earned Rp {} (GET /v1/incentives)",
+            cashback["payments"].as_u64().unwrap_or(0),
+            cashback["paid"].as_u64().unwrap_or(0)
+        );
         say!("  rejected        {:?}", stats.rejected);
         say!("  latency         p50 {p50} ms, p99 {p99} ms (submit to commit)");
         say!(

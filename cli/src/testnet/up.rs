@@ -207,10 +207,16 @@ async fn run_network(
     follower.abort();
     let settlement = settle_windows(&traffic, all_running, json_out).await;
     let checks = check_until_agreed(layout, all_running).await;
+    // What the cashback programme paid, as the ledger counts it.
+    let cashback = traffic
+        .cashback_summary()
+        .await
+        .unwrap_or(serde_json::Value::Null);
     summarize(
         &traffic,
         &checks,
         &settlement,
+        &cashback,
         driven.load_elapsed,
         json_out,
     )

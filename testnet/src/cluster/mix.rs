@@ -1,7 +1,10 @@
 //! What the load generator sends: the kinds of transactions with their
-//! relative weights, and which cooperatives' members pay (also weighted).
+//! relative weights, which cooperatives' members pay (also weighted), and
+//! the money rules' story besides: a cashback programme the cooperatives
+//! vote in at setup, and one surplus-share payout during the run.
 //! `kopnet testnet up` and `kopnet bench` use [`Mix::default`]; a runner
-//! manifest's `[load] mix` and `[load] coops` set their own.
+//! manifest's `[load] mix` and `[load] coops` set their own (without the
+//! cashback programme and the payout: only the kinds it names).
 
 use rand::Rng;
 use std::collections::BTreeMap;
@@ -21,26 +24,31 @@ pub enum LoadKind {
     CashIn,
     /// A member withdraws cash at another cooperative's counter.
     CashOut,
+    /// A merchant requests a payment from a member (`RequestPayment`),
+    /// and the member pays it once the request commits (`PayRequest`).
+    RequestToPay,
 }
 
 impl LoadKind {
-    pub const ALL: [LoadKind; 6] = [
+    pub const ALL: [LoadKind; 7] = [
         LoadKind::CrossCoopPayment,
         LoadKind::OnUsPayment,
         LoadKind::MemberTransfer,
         LoadKind::TaxiAtConsumerCoop,
         LoadKind::CashIn,
         LoadKind::CashOut,
+        LoadKind::RequestToPay,
     ];
 
     /// Names used in manifests.
-    pub const NAMES: [&'static str; 6] = [
+    pub const NAMES: [&'static str; 7] = [
         "cross_coop_payment",
         "on_us_payment",
         "member_transfer",
         "taxi_at_consumer_coop",
         "cash_in",
         "cash_out",
+        "request_to_pay",
     ];
 
     pub fn parse(name: &str) -> Option<LoadKind> {
@@ -59,6 +67,8 @@ impl LoadKind {
             LoadKind::TaxiAtConsumerCoop => "taxi_driver_at_consumer_coop",
             LoadKind::CashIn => "cash_in_other_counter",
             LoadKind::CashOut => "cash_out_other_counter",
+            // The request; the payment that follows is `request_paid`.
+            LoadKind::RequestToPay => "payment_request",
         }
     }
 }
@@ -71,15 +81,28 @@ pub struct Mix {
     /// Weight of each cooperative (by id) as the paying side; cooperatives
     /// not listed get weight 0 unless the map is empty (then all are equal).
     pub coops: BTreeMap<String, u32>,
+    /// Vote in the demo's cashback programme at setup (see
+    /// `traffic::cashback`).
+    pub cashback: bool,
+    /// This many seconds into the load, every cooperative pays its members
+    /// a surplus share (`traffic::payout`); None: no payout.
+    pub payout_after_secs: Option<u64>,
 }
 
+/// When the default mix's payout goes: 3 s into the load (before the first
+/// settlement window of a short run closes).
+pub const PAYOUT_AFTER_SECS: u64 = 3;
+
 impl Default for Mix {
-    /// The demo story: mostly cross-cooperative merchant payments.
+    /// The demo story: mostly cross-cooperative merchant payments, the
+    /// cashback programme and a payout.
     fn default() -> Mix {
-        let weights = [55, 8, 10, 7, 10, 10];
+        let weights = [55, 8, 10, 7, 10, 10, 5];
         Mix {
             kinds: LoadKind::ALL.into_iter().zip(weights).collect(),
             coops: BTreeMap::new(),
+            cashback: true,
+            payout_after_secs: Some(PAYOUT_AFTER_SECS),
         }
     }
 }
@@ -141,6 +164,8 @@ mod tests {
             coops: [("a".to_string(), 1), ("b".to_string(), 0)]
                 .into_iter()
                 .collect(),
+            cashback: false,
+            payout_after_secs: None,
         };
         let mut counts: BTreeMap<LoadKind, u32> = BTreeMap::new();
         for _ in 0..4_000 {

@@ -248,6 +248,8 @@ impl Load {
         crate::cluster::mix::Mix {
             kinds: self.mix.clone(),
             coops: self.coops.clone(),
+            cashback: false,
+            payout_after_secs: None,
         }
     }
 }

@@ -1,9 +1,14 @@
 //! Each cooperative's demo state (its key, its node, its members and
 //! merchants) and the setup that registers the demo accounts and mints
-//! their opening balances.
+//! their opening balances. Merchants are registered with a class
+//! (`RegisterMerchant`), in turn [`DEMO_MERCHANT_CLASSES`] at each
+//! cooperative: micro first and large second, so that every cooperative
+//! with two merchants (the fewest `testnet up` and the bench make) has a
+//! micro and a large one. The class selects the merchant's fees (micro: free
+//! up to Rp500.000) and whether its payments earn cashback.
 
 use super::{Signer, Traffic, TrafficError};
-use kopnet_ledger::{AccountKind, Action, CoopId, KycTier};
+use kopnet_ledger::{AccountKind, Action, CoopId, KycTier, MerchantClass};
 use kopnet_node::api::client::{Client, ClientError};
 use std::sync::Mutex;
 use std::time::Duration;
@@ -15,6 +20,21 @@ pub const OPENING_BALANCE: u64 = 2_000_000;
 const SETUP_CHUNK_TXS: usize = 128;
 /// How long one setup transaction gets to commit.
 const SETUP_COMMIT_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The classes of a cooperative's demo merchants, in turn.
+pub const DEMO_MERCHANT_CLASSES: [MerchantClass; 3] = [
+    MerchantClass::Micro,
+    MerchantClass::Large,
+    MerchantClass::Small,
+];
+
+/// The class of a cooperative's `ordinal`-th demo merchant.
+pub fn merchant_class(ordinal: usize) -> MerchantClass {
+    DEMO_MERCHANT_CLASSES
+        .get(ordinal % DEMO_MERCHANT_CLASSES.len())
+        .copied()
+        .unwrap_or(MerchantClass::UNSPECIFIED)
+}
 
 /// Shop names for the demo merchants, in turn.
 const DEMO_MERCHANT_SHOPS: [&str; 6] = ["Warung", "Toko", "Bakso", "Kios", "Apotek", "Bengkel"];
@@ -109,6 +129,9 @@ impl Traffic {
         for coop in &self.coops {
             coop.idle()?;
         }
+        if self.mix.cashback {
+            self.vote_in_cashback().await?;
+        }
         // The cooperatives' net debit headroom, before any cross-
         // cooperative transaction is planned.
         self.read_exposures().await?;
@@ -116,18 +139,24 @@ impl Traffic {
     }
 
     /// A cooperative's setup: register each member (and mint its opening
-    /// balance) and each merchant (and set its public name).
+    /// balance) and each merchant with its class (and set its public name).
     fn setup_plan(&self, coop: &CoopDemo) -> Vec<Action> {
         let mut actions = Vec::new();
         for &index in coop.members.iter().chain(&coop.merchants) {
             let merchant = coop.merchants.contains(&index);
             let member = self.accounts[index].0;
-            let (kind, tier) = if merchant {
-                (AccountKind::Merchant, KycTier::Business)
-            } else {
-                (AccountKind::Member, KycTier::Registered)
-            };
-            actions.push(Action::RegisterMember { member, kind, tier });
+            actions.push(match self.classes.get(index).copied().flatten() {
+                Some(class) if merchant => Action::RegisterMerchant {
+                    merchant: member,
+                    tier: KycTier::Business,
+                    class,
+                },
+                _ => Action::RegisterMember {
+                    member,
+                    kind: AccountKind::Member,
+                    tier: KycTier::Registered,
+                },
+            });
             if merchant {
                 // Its public name on the ledger, so wallets paying it show
                 // the cooperative's name for it, not only the QR code's.
@@ -148,7 +177,11 @@ impl Traffic {
 
     /// Chunk `round` of every cooperative's plan: sent in one batch per
     /// cooperative, then each transaction waited for.
-    async fn setup_round(&self, plans: &[Vec<Action>], round: usize) -> Result<(), TrafficError> {
+    pub(super) async fn setup_round(
+        &self,
+        plans: &[Vec<Action>],
+        round: usize,
+    ) -> Result<(), TrafficError> {
         let mut hashes = Vec::new();
         for (c, actions) in plans.iter().enumerate() {
             let coop = self.coops.get(c).ok_or(TrafficError::NoSuchCoop(c))?;
@@ -196,10 +229,27 @@ impl Traffic {
 
 #[cfg(test)]
 mod tests {
-    use super::demo_merchant_name;
+    use super::{demo_merchant_name, merchant_class};
     use kopnet_ledger::merchant_names::check_name_format;
     use kopnet_ledger::testkit::DEMO_COOPERATIVES;
     use kopnet_ledger::CoopId;
+    use kopnet_ledger::MerchantClass;
+
+    /// Two merchants (the fewest a cooperative gets) are a micro and a
+    /// large one; then small, and round again.
+    #[test]
+    fn merchant_classes_go_round_micro_large_small() {
+        let classes: Vec<MerchantClass> = (0..4).map(merchant_class).collect();
+        assert_eq!(
+            classes,
+            [
+                MerchantClass::Micro,
+                MerchantClass::Large,
+                MerchantClass::Small,
+                MerchantClass::Micro
+            ]
+        );
+    }
 
     /// Every demo merchant's name passes the ledger's format rule (the
     /// setup would otherwise stop at a malformed transaction).

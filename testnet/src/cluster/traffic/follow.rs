@@ -110,6 +110,7 @@ impl Traffic {
             return;
         };
         let height = block["height"].as_u64();
+        let time_ms = block["time_ms"].as_u64();
         stats.last_height = height.unwrap_or(stats.last_height);
         let second = started.elapsed().as_secs();
         for tx in &txs {
@@ -122,13 +123,16 @@ impl Traffic {
             };
             let applied = result == "ok";
             stats.committed(hash, &submission, result, second);
-            releases.push((submission.slot, submission.reservation, applied));
+            releases.push((submission, applied));
         }
         drop(tracked);
         drop(stats);
-        for (slot, reservation, applied) in releases {
-            self.settle_budgets(&reservation, applied, height);
-            self.release(slot);
+        for (submission, applied) in releases {
+            match submission.then {
+                Some(pay) => self.request_landed(pay, submission.reservation, applied, height),
+                None => self.settle_budgets(&submission.reservation, applied, height, time_ms),
+            }
+            self.release(submission.slot);
         }
     }
 
@@ -139,7 +143,7 @@ impl Traffic {
             tracked.retain(|_, submission| {
                 let keep = submission.at.elapsed() < LOST_AFTER;
                 if !keep {
-                    lost.push((submission.slot, submission.reservation));
+                    lost.push(*submission);
                 }
                 keep
             });
@@ -149,9 +153,14 @@ impl Traffic {
                 *stats.rejected.entry("lost".into()).or_insert(0) += lost.len() as u64;
             }
         }
-        for (slot, reservation) in lost {
-            self.lost_budgets(&reservation);
-            self.release(slot);
+        for submission in lost {
+            // A lost request is never paid by the driver: nothing of its
+            // payment can apply, so its reservation is given back.
+            match submission.then {
+                Some(pay) => self.request_landed(pay, submission.reservation, false, None),
+                None => self.lost_budgets(&submission.reservation),
+            }
+            self.release(submission.slot);
         }
     }
 }

@@ -9,32 +9,44 @@
 //! - [`signer`]: a key's nonces and what it has in flight; [`SignerSlot`]
 //!   says whose signer a transaction holds (a demo account or a cooperative).
 //! - [`demo`]: the per-cooperative demo state and the setup that registers
-//!   and funds the demo accounts.
+//!   and funds the demo accounts (merchants of each class in turn, see
+//!   [`DEMO_MERCHANT_CLASSES`]).
+//! - [`cashback`]: the cashback programme the cooperatives vote in at
+//!   setup, and what it paid.
 //! - [`plan`]: what to send next, drawn from the [`Mix`], signed.
 //! - [`budget`]: every demo account's balance bounds as the driver knows
 //!   them from its own submissions, so that the load stays valid (no payer
 //!   planned below zero, no account above its cap; members topped up and
-//!   merchants cashed out as they go).
+//!   merchants cashed out as they go); [`incoming`]: each member's
+//!   incoming money per month within its tier's cap.
 //! - [`submit`]: the open-loop submission loop and what happens to a
 //!   submission that fails.
+//! - [`requests`]: requests to pay waiting for their payer's payment.
+//! - [`payout`]: the surplus share every cooperative pays its members once.
 //! - [`settle`]: acknowledging the settlement windows the chain's schedule
 //!   closes (no cooperative closes one itself).
 //! - [`follow`]: matching commits to submissions, giving up lost ones.
 //! - [`stats`]: the figures reported ([`Stats`], [`percentile`]).
 
 mod budget;
+mod cashback;
 mod demo;
 mod exposure;
 mod follow;
+mod incoming;
+mod payout;
 mod plan;
+mod requests;
 mod settle;
 mod signer;
 mod stats;
 mod submit;
 
 pub use budget::{Budget, Budgets, Leg, Reservation};
-pub use demo::{CoopDemo, OPENING_BALANCE};
+pub use cashback::{CashbackTerms, DEMO_CASHBACK};
+pub use demo::{CoopDemo, DEMO_MERCHANT_CLASSES, OPENING_BALANCE};
 pub use exposure::{CoopDebit, CoopExposures, CoopReading};
+pub use incoming::{Incoming, Months};
 pub use settle::{ClosedWindow, SettlementProgress};
 pub use signer::{Signer, SignerSlot};
 pub use stats::{percentile, Stats};
@@ -42,13 +54,15 @@ pub use stats::{percentile, Stats};
 use super::mix::Mix;
 use kopnet_consensus::{Hash, Keypair, PublicKey};
 use kopnet_ledger::fees::{default_fee_rules, FeeRule};
+use kopnet_ledger::tiers::TierRules;
 use kopnet_ledger::types::TierLimits;
-use kopnet_ledger::{Action, CoopId, Transaction, TxBody};
+use kopnet_ledger::{Action, CoopId, MerchantClass, Transaction, TxBody};
 use kopnet_node::api::client::{Client, ClientError};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
+use requests::PendingPay;
 use stats::Submission;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
 /// Why a step of the demo traffic failed (the load itself never fails: it
@@ -94,6 +108,13 @@ pub struct Traffic {
     /// Each account's home cooperative (index into `coops`) and whether it
     /// is a merchant, by account index.
     homes: Vec<(usize, bool)>,
+    /// Each merchant's class (None for members), by account index.
+    classes: Vec<Option<MerchantClass>>,
+    /// The cashback programme voted in at setup, if any (the budgets count
+    /// what it may pay a payer).
+    cashback: Option<CashbackTerms>,
+    /// Requests to pay committed, waiting for their payer's payment.
+    pending_pays: Mutex<VecDeque<PendingPay>>,
     /// The fee rules the chain charges (the genesis defaults, which
     /// `kopnet testnet up` and `kopnet bench` use).
     fee_rules: Vec<FeeRule>,
@@ -120,11 +141,13 @@ impl Traffic {
         let mut accounts = Vec::new();
         let mut demos = Vec::new();
         let mut homes = Vec::new();
+        let mut classes = Vec::new();
         let mut budgets = Budgets {
             exposures: CoopExposures::new(coops.len()),
             ..Budgets::default()
         };
         let limits = TierLimits::default();
+        let monthly = TierRules::default().registered.monthly_incoming_cap;
         for (c, (id, key, node)) in coops.into_iter().enumerate() {
             let mut members = Vec::new();
             let mut merchants = Vec::new();
@@ -134,10 +157,12 @@ impl Traffic {
                 accounts.push((k.public(), id.clone(), Mutex::new(Signer::new(k, 1))));
                 let merchant = i >= members_per_coop;
                 homes.push((c, merchant));
+                classes.push(merchant.then(|| demo::merchant_class(i - members_per_coop)));
                 // What `setup` registers: members with the opening balance
-                // at the registered tier, merchants empty at the business tier.
+                // at the registered tier, merchants empty at the business
+                // tier (no monthly incoming cap).
                 budgets.accounts.push(match merchant {
-                    false => Budget::new(OPENING_BALANCE, limits.registered),
+                    false => Budget::member(OPENING_BALANCE, limits.registered, monthly),
                     true => Budget::new(0, limits.business),
                 });
                 if !merchant {
@@ -165,6 +190,9 @@ impl Traffic {
             settlement: Mutex::default(),
             budgets: Mutex::new(budgets),
             homes,
+            classes,
+            cashback: None,
+            pending_pays: Mutex::default(),
             fee_rules: default_fee_rules(),
         }
     }

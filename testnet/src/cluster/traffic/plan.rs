@@ -1,14 +1,18 @@
-//! What to send next: a kind drawn from the [`Mix`](super::Mix), the
-//! accounts and cooperatives it involves, an amount, and the transaction
-//! signed by the signer whose turn it is, unless that signer is busy.
+//! What to send next: the payment of a committed request to pay whose
+//! payer is free ([`super::requests`]), else a kind drawn from the
+//! [`Mix`](super::Mix), the accounts and cooperatives it involves, an
+//! amount, and the transaction signed by the signer whose turn it is,
+//! unless that signer is busy.
 
 use super::budget::{fees, Leg, Reservation};
 use super::exposure::CoopDebit;
+use super::incoming::{wall_clock_ms, Months};
+use super::requests::{PayLater, REQUEST_EXPIRES_AFTER_MS};
 use super::signer::SignerSlot;
 use super::Traffic;
 use crate::cluster::mix::LoadKind;
 use kopnet_ledger::fees::FeeKind;
-use kopnet_ledger::{Action, Transaction};
+use kopnet_ledger::{Action, MerchantClass, Transaction};
 use kopnet_node::api::client::Client;
 use rand::rngs::StdRng;
 use rand::Rng;
@@ -17,7 +21,7 @@ use rand::Rng;
 const MEMBER_IN_FLIGHT_MAX: u32 = 1;
 /// Most load transactions of one cooperative in flight (below the node's
 /// per-signer mempool window of 256, so none is refused as future_nonce).
-const COOP_IN_FLIGHT_MAX: u32 = 128;
+pub(super) const COOP_IN_FLIGHT_MAX: u32 = 128;
 /// Amounts are whole multiples of this many rupiah.
 const AMOUNT_STEP: u64 = 500;
 
@@ -27,6 +31,10 @@ pub(super) struct Prepared {
     pub node: Client,
     pub slot: SignerSlot,
     pub kind: &'static str,
+    /// The merchant's class, for a payment to a merchant.
+    pub class: Option<MerchantClass>,
+    /// A request to pay: its payment, sent once it commits.
+    pub then: Option<PayLater>,
     /// What it reserved of its accounts' budgets.
     pub reservation: Reservation,
 }
@@ -37,11 +45,44 @@ struct Draft {
     action: Action,
     debit: Option<Leg>,
     credit: Option<Leg>,
+    /// Cashback the ledger may pay the payer with it.
+    bonus: Option<Leg>,
     /// A top-up or cash-out that keeps the load valid.
     rebalance: bool,
     /// The cooperative it makes a debtor (see [`super::exposure`]).
     coop_debit: Option<CoopDebit>,
     kind: &'static str,
+    class: Option<MerchantClass>,
+    then: Option<PayLater>,
+}
+
+impl Draft {
+    /// This draft with `other`'s budget legs.
+    fn with_legs(self, other: &Draft) -> Draft {
+        Draft {
+            debit: other.debit,
+            credit: other.credit,
+            bonus: other.bonus,
+            coop_debit: other.coop_debit,
+            ..self
+        }
+    }
+
+    /// A draft of `kind` signed by `slot`, moving nothing yet.
+    fn new(slot: SignerSlot, action: Action, kind: &'static str) -> Draft {
+        Draft {
+            slot,
+            action,
+            debit: None,
+            credit: None,
+            bonus: None,
+            rebalance: false,
+            coop_debit: None,
+            kind,
+            class: None,
+            then: None,
+        }
+    }
 }
 
 /// The cooperatives a draw involves: `a` pays (by the mix's cooperative
@@ -60,6 +101,9 @@ impl Traffic {
     /// payment whose payer is running dry or whose merchant is filling up
     /// gives way to that account's top-up or cash-out.
     pub(super) fn prepare(&self) -> Option<Prepared> {
+        if let Some(pay) = self.prepare_pending() {
+            return Some(pay);
+        }
         let mut rng = self.rng.lock().ok()?;
         let kind = self.mix.pick_kind(&mut *rng)?;
         let parties = self.pick_parties(&mut rng)?;
@@ -78,14 +122,17 @@ impl Traffic {
         }
         let reservation = {
             let mut budgets = self.budgets.lock().ok()?;
+            budgets.months = Months::now();
             match draft.rebalance {
                 true => budgets.plan_rebalance(draft.debit, draft.credit)?,
-                false => budgets.plan_load(draft.debit, draft.credit, draft.coop_debit)?,
+                false => {
+                    budgets.plan_load((draft.debit, draft.credit, draft.bonus), draft.coop_debit)?
+                }
             }
         };
         let Some(tx) = self.sign_with(&mut signer, draft.action) else {
             if let Ok(mut budgets) = self.budgets.lock() {
-                budgets.landed(&reservation, false, None);
+                budgets.landed(&reservation, false, None, None);
             }
             return None;
         };
@@ -94,6 +141,8 @@ impl Traffic {
             node,
             slot: draft.slot,
             kind: draft.kind,
+            class: draft.class,
+            then: draft.then,
             reservation,
         })
     }
@@ -112,13 +161,9 @@ impl Traffic {
                     amount,
                 };
                 return Some(Draft {
-                    slot: SignerSlot::Account(payee),
-                    action,
                     debit: Some(Leg::of(payee, amount)),
-                    credit: None,
                     rebalance: true,
-                    coop_debit: None,
-                    kind: "merchant_cash_out",
+                    ..Draft::new(SignerSlot::Account(payee), action, "merchant_cash_out")
                 });
             }
         }
@@ -132,13 +177,9 @@ impl Traffic {
             amount,
         };
         Some(Draft {
-            slot: SignerSlot::Coop(home),
-            action,
-            debit: None,
             credit: Some(Leg::of(payer, amount)),
             rebalance: true,
-            coop_debit: None,
-            kind: "member_top_up",
+            ..Draft::new(SignerSlot::Coop(home), action, "member_top_up")
         })
     }
 
@@ -206,17 +247,13 @@ impl Traffic {
                     amount,
                 };
                 Some(Draft {
-                    slot: SignerSlot::Coop(a),
-                    action,
-                    debit: None,
                     credit: Some(Leg {
                         account: member,
                         amount,
                         fees: by_member,
                     }),
-                    rebalance: false,
                     coop_debit: cross.then_some(CoopDebit { coop: a, amount }),
-                    kind: label,
+                    ..Draft::new(SignerSlot::Coop(a), action, label)
                 })
             }
             LoadKind::CashOut => {
@@ -229,19 +266,64 @@ impl Traffic {
                     amount,
                 };
                 Some(Draft {
-                    slot: SignerSlot::Account(member),
-                    action,
                     debit: Some(Leg::of(member, amount.checked_add(by_member)?)),
-                    credit: None,
-                    rebalance: false,
                     coop_debit: cross.then_some(CoopDebit {
                         coop: self.homes.get(member)?.0,
                         amount: amount.checked_add(by_member)?,
                     }),
-                    kind: label,
+                    ..Draft::new(SignerSlot::Account(member), action, label)
                 })
             }
+            LoadKind::RequestToPay => {
+                self.request_to_pay(rng, (&coop_a.members, &coop_b.merchants))
+            }
         }
+    }
+
+    /// A merchant of `to` requests a payment from a member of `from`; the
+    /// payment's legs are planned now (see [`super::requests`]).
+    fn request_to_pay(&self, rng: &mut StdRng, (from, to): (&[usize], &[usize])) -> Option<Draft> {
+        let pay = self.payment(
+            rng,
+            (from, to),
+            (10_000, 200_000),
+            ("tagihan", "request_paid"),
+        )?;
+        let Action::Payment {
+            to: requester,
+            amount,
+            ..
+        } = pay.action
+        else {
+            return None;
+        };
+        let merchant = pay.credit?.account;
+        let payer = pay.debit?.account;
+        let now_ms = wall_clock_ms();
+        let id = rng.gen();
+        let action = Action::RequestPayment {
+            id,
+            payer: Some(self.accounts.get(payer)?.0),
+            amount,
+            reference: "tagihan".into(),
+            expires_at_ms: now_ms.checked_add(REQUEST_EXPIRES_AFTER_MS)?,
+        };
+        Some(Draft {
+            then: Some(PayLater {
+                payer,
+                requester,
+                id,
+                amount,
+                class: pay.class,
+            }),
+            class: None,
+            ..Draft::new(
+                SignerSlot::Account(merchant),
+                action,
+                LoadKind::RequestToPay.label(),
+            )
+            .with_legs(&pay)
+        })
     }
 
     /// A payment from one of `from` to one of `to`, between `low` and `high`
@@ -265,15 +347,16 @@ impl Traffic {
             true => FeeKind::PaymentToMerchant,
             false => FeeKind::PaymentToMember,
         };
-        // Traffic registers merchants without a class (small).
-        let class = merchant.then_some(kopnet_ledger::MerchantClass::UNSPECIFIED);
-        let (by_payer, by_payee) = fees(
-            &self.fee_rules,
-            fee_kind,
-            payer_home != payee_home,
-            class,
-            amount,
-        )?;
+        let class = match merchant {
+            true => Some(self.classes.get(payee).copied().flatten()?),
+            false => None,
+        };
+        let cross = payer_home != payee_home;
+        let (by_payer, by_payee) = fees(&self.fee_rules, fee_kind, cross, class, amount)?;
+        let cashback = match (merchant, self.cashback) {
+            (true, Some(terms)) => terms.most(amount, cross),
+            _ => 0,
+        };
         let action = Action::Payment {
             to: self.accounts.get(payee)?.0,
             amount,
@@ -281,20 +364,19 @@ impl Traffic {
             idempotency_id: rng.gen(),
         };
         Some(Draft {
-            slot: SignerSlot::Account(payer),
-            action,
             debit: Some(Leg::of(payer, amount.checked_add(by_payer)?)),
             credit: Some(Leg {
                 account: payee,
                 amount,
                 fees: by_payee,
             }),
-            rebalance: false,
-            coop_debit: (payer_home != payee_home).then_some(CoopDebit {
+            bonus: (cashback > 0).then_some(Leg::of(payer, cashback)),
+            coop_debit: cross.then_some(CoopDebit {
                 coop: payer_home,
                 amount: amount.checked_add(by_payer)?,
             }),
-            kind,
+            class,
+            ..Draft::new(SignerSlot::Account(payer), action, kind)
         })
     }
 }

@@ -3,8 +3,10 @@
 //! figures `testnet up`, the bench and the fault runner report.
 
 use super::budget::Reservation;
+use super::requests::PayLater;
 use super::signer::SignerSlot;
 use kopnet_consensus::Hash;
+use kopnet_ledger::MerchantClass;
 use std::collections::BTreeMap;
 use std::time::Instant;
 
@@ -22,6 +24,9 @@ pub struct Stats {
     pub committed: u64,
     pub committed_ok: u64,
     pub by_kind: BTreeMap<&'static str, u64>,
+    /// Applied payments to merchants (of every kind: cross, on-us, taxi,
+    /// requests paid) by the merchant's class (`micro`, `small`, ...).
+    pub by_merchant_class: BTreeMap<&'static str, u64>,
     pub rejected: BTreeMap<String, u64>,
     /// Committed but refused by the ledger, by result code (a part of
     /// `rejected`, which also counts submissions that never reached a block).
@@ -44,6 +49,10 @@ pub(super) struct Submission {
     pub slot: SignerSlot,
     /// The label it is counted under once it commits.
     pub kind: &'static str,
+    /// The merchant's class, for a payment to a merchant.
+    pub class: Option<MerchantClass>,
+    /// A request to pay: its payment, queued once it commits.
+    pub then: Option<PayLater>,
     /// What it reserved of the accounts' budgets.
     pub reservation: Reservation,
 }
@@ -69,6 +78,9 @@ impl Stats {
         if result == "ok" {
             self.committed_ok += 1;
             *self.by_kind.entry(submission.kind).or_insert(0) += 1;
+            if let Some(class) = submission.class {
+                *self.by_merchant_class.entry(class.name()).or_insert(0) += 1;
+            }
         } else {
             *self.committed_refused.entry(result.clone()).or_insert(0) += 1;
             *self.rejected.entry(result).or_insert(0) += 1;

@@ -26,7 +26,8 @@ const SUBMIT_BATCH_TXS_MAX: usize = 128;
 const TICKS_PER_SECOND: u64 = 100;
 
 impl Traffic {
-    /// Send load at `rate` transactions per second until `stop` says so.
+    /// Send load at `rate` transactions per second until `stop` says so;
+    /// the mix's payout goes once, beside it, when its time comes.
     pub async fn run_load(
         self: Arc<Self>,
         rate: u64,
@@ -36,10 +37,18 @@ impl Traffic {
         let mut interval = tokio::time::interval(Duration::from_millis(1000 / TICKS_PER_SECOND));
         let per_tick = rate as f64 / TICKS_PER_SECOND as f64;
         let mut owed = 0.0f64;
+        let mut payout_at = self
+            .mix
+            .payout_after_secs
+            .map(|secs| Instant::now() + Duration::from_secs(secs));
         loop {
             tokio::select! {
                 _ = stop.changed() => break,
                 _ = interval.tick() => {}
+            }
+            if payout_at.is_some_and(|at| Instant::now() >= at) {
+                payout_at = None;
+                tokio::spawn(self.clone().pay_surplus());
             }
             owed += per_tick;
             let count = owed.floor();
@@ -91,15 +100,23 @@ impl Traffic {
     }
 
     /// Send one batch to `node`; track what it took, release what it refused.
-    async fn send_batch(&self, node: &Client, batch: &[Prepared]) {
+    pub(super) async fn send_batch(&self, node: &Client, batch: &[Prepared]) {
         let txs: Vec<Transaction> = batch.iter().map(|p| p.tx.clone()).collect();
         match node.submit_batch(&txs).await {
             Ok(results) => {
                 for (prepared, result) in batch.iter().zip(results) {
                     match result {
-                        Ok(hash) => {
-                            self.track(hash, prepared.slot, prepared.kind, prepared.reservation)
-                        }
+                        Ok(hash) => self.track_submission(
+                            hash,
+                            Submission {
+                                at: Instant::now(),
+                                slot: prepared.slot,
+                                kind: prepared.kind,
+                                class: prepared.class,
+                                then: prepared.then,
+                                reservation: prepared.reservation,
+                            },
+                        ),
                         Err(e) => {
                             let code = e.code().unwrap_or("unreachable").to_string();
                             self.failed(prepared, code).await;
@@ -124,17 +141,28 @@ impl Traffic {
         kind: &'static str,
         reservation: Reservation,
     ) {
+        let submission = Submission {
+            at: Instant::now(),
+            slot,
+            kind,
+            class: None,
+            then: None,
+            reservation,
+        };
+        self.track_submission(hash, submission);
+    }
+
+    /// [`Traffic::track`] with everything the submission carries.
+    fn track_submission(&self, hash: Hash, submission: Submission) {
         if let Ok(mut tracked) = self.tracked.lock() {
             // Past the bound it is not followed: its reservation stays, as
-            // for a lost one (both bounds stay true).
+            // for a lost one (both bounds stay true); a request's is given
+            // back, as it is never paid.
             if tracked.len() < TRACKED_MAX {
-                let submission = Submission {
-                    at: Instant::now(),
-                    slot,
-                    kind,
-                    reservation,
-                };
                 tracked.insert(hash, submission);
+            } else if let Some(pay) = submission.then {
+                drop(tracked);
+                self.request_landed(pay, submission.reservation, false, None);
             }
         }
         if let Ok(mut stats) = self.stats.lock() {
@@ -143,15 +171,17 @@ impl Traffic {
     }
 
     /// A planned transaction was applied or refused, in a block at
-    /// `height` or (None) before any (see [`super::budget`]).
+    /// `height` whose time is `time_ms`, or (None) before any (see
+    /// [`super::budget`]).
     pub(super) fn settle_budgets(
         &self,
         reservation: &Reservation,
         applied: bool,
         height: Option<u64>,
+        time_ms: Option<u64>,
     ) {
         if let Ok(mut budgets) = self.budgets.lock() {
-            budgets.landed(reservation, applied, height);
+            budgets.landed(reservation, applied, height, time_ms);
         }
     }
 
@@ -171,7 +201,7 @@ impl Traffic {
 
     /// A prepared transaction was never sent: free its signer's slot and nonce.
     fn unsent(&self, prepared: &Prepared) {
-        self.settle_budgets(&prepared.reservation, false, None);
+        self.settle_budgets(&prepared.reservation, false, None, None);
         if let Some(Ok(mut signer)) = self.signer_cell(prepared.slot).map(|c| c.lock()) {
             signer.in_flight = signer.in_flight.saturating_sub(1);
             signer.give_back(prepared.tx.body.nonce);
@@ -185,9 +215,11 @@ impl Traffic {
     async fn failed(&self, prepared: &Prepared, code: String) {
         let used = code == "stale_nonce" || code == "nonce_taken";
         // Without an answer the node may have taken it: it may still apply.
-        match code.as_str() {
-            "unreachable" => self.lost_budgets(&prepared.reservation),
-            _ => self.settle_budgets(&prepared.reservation, false, None),
+        match (code.as_str(), prepared.then) {
+            // A request is never paid by the driver once it failed here.
+            (_, Some(pay)) => self.request_landed(pay, prepared.reservation, false, None),
+            ("unreachable", None) => self.lost_budgets(&prepared.reservation),
+            _ => self.settle_budgets(&prepared.reservation, false, None, None),
         }
         if let Ok(mut stats) = self.stats.lock() {
             *stats.rejected.entry(code).or_insert(0) += 1;
