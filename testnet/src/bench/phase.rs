@@ -12,12 +12,14 @@ use kopnet_node::api::client::Client;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-/// The labels of the load's payments (what "applied payments" counts).
-pub const PAYMENT_KINDS: [&str; 4] = [
+/// The labels of the load's payments (what "applied payments" counts):
+/// a request's payment is one, the request itself and payout lines are not.
+pub const PAYMENT_KINDS: [&str; 5] = [
     "merchant_payment_cross",
     "merchant_payment_on_us",
     "member_transfer",
     "taxi_driver_at_consumer_coop",
+    "request_paid",
 ];
 
 /// What one timed phase measured.
