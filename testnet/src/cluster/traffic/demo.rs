@@ -107,7 +107,9 @@ impl CoopDemo {
 }
 
 impl Traffic {
-    /// Register every demo account and mint opening balances; wait for all.
+    /// Register every demo account and mint opening balances; wait for all;
+    /// then, if the mix has it, vote in the cashback programme
+    /// ([`super::cashback`]).
     pub async fn setup(&mut self) -> Result<(), TrafficError> {
         for coop in &self.coops {
             coop.resync_from_node().await?;
