@@ -113,6 +113,13 @@ pub enum Op {
         coop: usize,
         window: u8,
     },
+    /// A payout line: `coop` pays `member` from its own funds.
+    Payout {
+        coop: usize,
+        member: usize,
+        amount: u64,
+        idem: u8,
+    },
 }
 
 impl Op {
@@ -126,6 +133,7 @@ impl Op {
             Op::CashOut { member, .. } => Signer::Member(member),
             Op::Close { by, .. } | Op::CloseAt { by, .. } => Signer::Coop(by),
             Op::Ack { coop, .. } => Signer::Coop(coop),
+            Op::Payout { coop, .. } => Signer::Coop(coop),
         }
     }
 
@@ -138,6 +146,7 @@ impl Op {
             (Op::CashOut { member, .. }, Signer::Member(m)) => *member = m,
             (Op::Close { by, .. } | Op::CloseAt { by, .. }, Signer::Coop(c)) => *by = c,
             (Op::Ack { coop, .. }, Signer::Coop(c)) => *coop = c,
+            (Op::Payout { coop, .. }, Signer::Coop(c)) => *coop = c,
             _ => {}
         }
         op
@@ -203,6 +212,8 @@ fn op() -> impl Strategy<Value = Op> {
             .prop_map(|(member, agent, amount)| Op::CashOut { member, agent, amount }),
         2 => (c.clone(), 0u8..2).prop_map(|(by, window_offset)| Op::Close { by, window_offset }),
         2 => (c.clone(), 0u8..4).prop_map(|(coop, window)| Op::Ack { coop, window }),
+        2 => (c.clone(), m.clone(), deposit(), 0u8..4)
+            .prop_map(|(coop, member, amount, idem)| Op::Payout { coop, member, amount, idem }),
     ]
 }
 
@@ -277,7 +288,22 @@ pub struct Model {
     pub activity: bool,
     /// Each member account's incoming money this month.
     pub incoming: BTreeMap<usize, u64>,
+    /// Payout lines' idempotency ids by (cooperative, id): (member, amount).
+    pub payout_idem: BTreeMap<(usize, u8), (usize, u64)>,
+    /// The cashback programme's budget left and each member's cashback this
+    /// month (the programme of [`CASHBACK_BPS`]).
+    pub cashback_paid: u64,
+    pub cashback_used: BTreeMap<usize, u64>,
+    /// Payments that earned cashback (for coverage).
+    pub cashbacks: u64,
 }
+
+/// The cashback programme the property test's setup votes in: 1 % of
+/// cross-cooperative purchases at merchants, at most [`CASHBACK_CAP`] per
+/// member per month, [`CASHBACK_BUDGET`] in all, from the network fund.
+pub const CASHBACK_BPS: u64 = 100;
+pub const CASHBACK_CAP: u64 = 3_000;
+pub const CASHBACK_BUDGET: u64 = 20_000;
 
 impl Model {
     fn home(&self, a: Acct) -> usize {
@@ -453,6 +479,57 @@ impl Model {
             Op::Close { .. } | Op::PayNearCap { .. } => unreachable!("resolved when signed"),
             Op::CloseAt { .. } => Err("window_closes_on_schedule"),
             Op::Ack { coop, window } => self.acknowledge(coop, window),
+            Op::Payout {
+                coop,
+                member,
+                amount,
+                idem,
+            } => {
+                if let Some(&(first_member, first_amount)) = self.payout_idem.get(&(coop, idem)) {
+                    return Err(if first_member != member {
+                        "exists_with_different_payee"
+                    } else if first_amount != amount {
+                        "exists_with_different_amount"
+                    } else {
+                        "duplicate"
+                    });
+                }
+                if amount == 0 {
+                    return Err("zero_amount");
+                }
+                self.credit(Acct::Float(coop), amount)?;
+                self.transfer(Acct::Float(coop), Acct::M(member), amount)?;
+                self.payout_idem.insert((coop, idem), (member, amount));
+                Ok(())
+            }
+        }
+    }
+
+    /// The cashback a cross-cooperative purchase of `amount` by `payer`
+    /// earns: cut to the member's month, the budget and the fund; a leg
+    /// that cannot be made (the payer's caps, the network's net debit cap)
+    /// is not paid and changes nothing.
+    fn cashback(&mut self, payer: usize, amount: u64) {
+        let used = self.cashback_used.get(&payer).copied().unwrap_or(0);
+        let cashback = Self::fee(amount, CASHBACK_BPS)
+            .min(CASHBACK_CAP - used)
+            .min(CASHBACK_BUDGET - self.cashback_paid)
+            .min(self.bal(Acct::Net));
+        if cashback == 0 {
+            return;
+        }
+        let before = self.clone();
+        match self.transfer(Acct::Net, Acct::M(payer), cashback) {
+            Ok(()) => {
+                self.cashback_used.insert(payer, used + cashback);
+                self.cashback_paid += cashback;
+                self.cashbacks += 1;
+            }
+            Err(_) => {
+                let credit_not_counted = self.credit_not_counted;
+                *self = before;
+                self.credit_not_counted = credit_not_counted;
+            }
         }
     }
 
@@ -495,6 +572,9 @@ impl Model {
             self.transfer(Acct::M(to), Acct::Fee(x), Self::fee(amount, issuer))?;
             self.transfer(Acct::M(to), Acct::Fee(y), Self::fee(amount, acquirer))?;
             self.transfer(Acct::M(to), Acct::Net, Self::fee(amount, network))?;
+        }
+        if is_merchant(to) && x != y {
+            self.cashback(from, amount);
         }
         self.idem.insert((from, idem), (to, amount));
         Ok(())
