@@ -196,6 +196,26 @@ impl Run {
                     idem,
                 }
             }
+            // Mostly (`amount` 0-5 is a pick, not an amount) an existing
+            // request, paid by its payer: its own amount, or one rupiah
+            // more (pick 5); otherwise what was drawn (an unknown request).
+            Op::PayRequest {
+                payer,
+                requester,
+                id,
+                amount,
+            } if amount < 6 && !self.model.requests.is_empty() => {
+                let n = (requester * 3 + usize::from(id)) % self.model.requests.len();
+                let (&(requester, id), &(payer_of, requested, _)) =
+                    self.model.requests.iter().nth(n).expect("n < len");
+                let _ = payer;
+                Op::PayRequest {
+                    payer: payer_of,
+                    requester,
+                    id,
+                    amount: requested + u64::from(amount == 5),
+                }
+            }
             ref other => other.clone(),
         }
     }
@@ -231,6 +251,26 @@ impl Run {
             Op::Close { .. } | Op::PayNearCap { .. } => unreachable!("resolved before signing"),
             Op::Ack { window, .. } => Action::AcknowledgeSettlement {
                 window: u64::from(window),
+            },
+            Op::Request {
+                payer, amount, id, ..
+            } => Action::RequestPayment {
+                id: [id; 16],
+                payer: Some(m[payer]),
+                amount,
+                reference: "order".into(),
+                // A day after the last block: open for the whole case.
+                expires_at_ms: self.memory.ledger.last_block_time_ms() + 86_400_000,
+            },
+            Op::PayRequest {
+                requester,
+                id,
+                amount,
+                ..
+            } => Action::PayRequest {
+                requester: m[requester],
+                id: [id; 16],
+                amount,
             },
             Op::Payout {
                 member,
@@ -613,6 +653,8 @@ fn random_sequences_keep_every_invariant() {
         "window_closed_on_schedule",
         "empty_window_left_open",
         "cashback_paid",
+        "request_already_paid",
+        "request_amount_mismatch",
     ] {
         assert!(seen.get(code).copied().unwrap_or(0) > 0, "never saw {code}");
     }

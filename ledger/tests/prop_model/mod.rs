@@ -113,6 +113,20 @@ pub enum Op {
         coop: usize,
         window: u8,
     },
+    /// `requester` asks `payer` for `amount` (request id `id`).
+    Request {
+        requester: usize,
+        payer: usize,
+        amount: u64,
+        id: u8,
+    },
+    /// `payer` pays `requester`'s request `id`, naming `amount`.
+    PayRequest {
+        payer: usize,
+        requester: usize,
+        id: u8,
+        amount: u64,
+    },
     /// A payout line: `coop` pays `member` from its own funds.
     Payout {
         coop: usize,
@@ -134,6 +148,8 @@ impl Op {
             Op::Close { by, .. } | Op::CloseAt { by, .. } => Signer::Coop(by),
             Op::Ack { coop, .. } => Signer::Coop(coop),
             Op::Payout { coop, .. } => Signer::Coop(coop),
+            Op::Request { requester, .. } => Signer::Member(requester),
+            Op::PayRequest { payer, .. } => Signer::Member(payer),
         }
     }
 
@@ -147,6 +163,8 @@ impl Op {
             (Op::Close { by, .. } | Op::CloseAt { by, .. }, Signer::Coop(c)) => *by = c,
             (Op::Ack { coop, .. }, Signer::Coop(c)) => *coop = c,
             (Op::Payout { coop, .. }, Signer::Coop(c)) => *coop = c,
+            (Op::Request { requester, .. }, Signer::Member(m)) => *requester = m,
+            (Op::PayRequest { payer, .. }, Signer::Member(m)) => *payer = m,
             _ => {}
         }
         op
@@ -214,6 +232,12 @@ fn op() -> impl Strategy<Value = Op> {
         2 => (c.clone(), 0u8..4).prop_map(|(coop, window)| Op::Ack { coop, window }),
         2 => (c.clone(), m.clone(), deposit(), 0u8..4)
             .prop_map(|(coop, member, amount, idem)| Op::Payout { coop, member, amount, idem }),
+        2 => (m.clone(), m.clone(), 1u64..150_000, 0u8..3)
+            .prop_map(|(requester, payer, amount, id)| Op::Request { requester, payer, amount, id }),
+        4 => (m.clone(), m.clone(), 0u8..3, 0u8..8).prop_map(|(payer, requester, id, pick)| {
+            // Mostly the amount requested (resolved when signed), sometimes another.
+            Op::PayRequest { payer, requester, id, amount: u64::from(pick) }
+        }),
     ]
 }
 
@@ -296,6 +320,8 @@ pub struct Model {
     pub cashback_used: BTreeMap<usize, u64>,
     /// Payments that earned cashback (for coverage).
     pub cashbacks: u64,
+    /// Payment requests by (requester, id): (payer, amount, paid).
+    pub requests: BTreeMap<(usize, u8), (usize, u64, bool)>,
 }
 
 /// The cashback programme the property test's setup votes in: 1 % of
@@ -391,8 +417,14 @@ impl Model {
     /// [`Op::as_signed_by`]).
     fn authorize(&self, op: &Op, signer: Signer) -> Result<(), &'static str> {
         match (op, signer) {
-            (Op::Pay { .. } | Op::CashOut { .. }, Signer::Member(_)) => Ok(()),
-            (Op::Pay { .. } | Op::CashOut { .. }, Signer::Coop(_)) => Err("not_authorized"),
+            (
+                Op::Pay { .. } | Op::CashOut { .. } | Op::Request { .. } | Op::PayRequest { .. },
+                Signer::Member(_),
+            ) => Ok(()),
+            (
+                Op::Pay { .. } | Op::CashOut { .. } | Op::Request { .. } | Op::PayRequest { .. },
+                Signer::Coop(_),
+            ) => Err("not_authorized"),
             (_, Signer::Member(_)) => Err("not_authorized"),
             (Op::Mint { member, amount } | Op::Burn { member, amount }, Signer::Coop(c)) => {
                 if *amount == 0 {
@@ -502,6 +534,45 @@ impl Model {
                 self.payout_idem.insert((coop, idem), (member, amount));
                 Ok(())
             }
+            Op::Request {
+                requester,
+                payer,
+                amount,
+                id,
+            } => {
+                if payer == requester {
+                    return Err("self_payment");
+                }
+                if self.requests.contains_key(&(requester, id)) {
+                    return Err("request_exists");
+                }
+                self.requests
+                    .insert((requester, id), (payer, amount, false));
+                Ok(())
+            }
+            Op::PayRequest {
+                payer,
+                requester,
+                id,
+                amount,
+            } => {
+                let (addressed, requested, paid) = *self
+                    .requests
+                    .get(&(requester, id))
+                    .ok_or("unknown_request")?;
+                if addressed != payer {
+                    return Err("not_authorized");
+                }
+                if paid {
+                    return Err("request_already_paid");
+                }
+                if amount != requested {
+                    return Err("request_amount_mismatch");
+                }
+                self.pay_inner(payer, requester, amount)?;
+                self.requests.insert((requester, id), (payer, amount, true));
+                Ok(())
+            }
         }
     }
 
@@ -548,6 +619,14 @@ impl Model {
                 "duplicate"
             });
         }
+        self.pay_inner(from, to, amount)?;
+        self.idem.insert((from, idem), (to, amount));
+        Ok(())
+    }
+
+    /// A payment after its idempotency id: what paying a request is too
+    /// (its derived id never meets a payment's).
+    fn pay_inner(&mut self, from: usize, to: usize, amount: u64) -> Result<(), &'static str> {
         if amount == 0 {
             return Err("zero_amount");
         }
@@ -576,7 +655,6 @@ impl Model {
         if is_merchant(to) && x != y {
             self.cashback(from, amount);
         }
-        self.idem.insert((from, idem), (to, amount));
         Ok(())
     }
 
