@@ -200,7 +200,7 @@ impl Run {
             // request, paid by its payer: its own amount, or one rupiah
             // more (pick 5); otherwise what was drawn (an unknown request).
             Op::PayRequest {
-                payer,
+                payer: _,
                 requester,
                 id,
                 amount,
@@ -208,7 +208,6 @@ impl Run {
                 let n = (requester * 3 + usize::from(id)) % self.model.requests.len();
                 let (&(requester, id), &(payer_of, requested, _)) =
                     self.model.requests.iter().nth(n).expect("n < len");
-                let _ = payer;
                 Op::PayRequest {
                     payer: payer_of,
                     requester,
