@@ -13,8 +13,9 @@ use crate::tx::{Action, IdempotencyId, Transaction};
 use crate::types::{
     AccountId, AccountKind, AccountStatus, Amount, CoopId, Cooperative, KycTier, MemberAccount,
 };
-use crate::{member_keys, recovery};
+use crate::{member_keys, recovery, refunds};
 use kopnet_primitives::{Hash, PublicKey};
+use serde::{Deserialize, Serialize};
 
 /// Who signed a transaction.
 // A cooperative's record is the large variant (its keys, issue 16): a
@@ -262,6 +263,24 @@ pub fn execute<B: StateRead + ?Sized>(
         (Action::RotateObserverKey { new_key }, Signer::Observer(key, _)) => {
             crate::observers::rotate(state, key, new_key, ctx.time_ms)
         }
+        (
+            Action::Refund {
+                payment, amount, ..
+            },
+            Signer::Member(address, account),
+        ) => {
+            let by = refunds::RefundBy::Merchant(*address, account.kind);
+            refunds::refund(state, &by, payment, *amount, ctx)
+        }
+        (
+            Action::Refund {
+                payment, amount, ..
+            },
+            Signer::Cooperative(coop),
+        ) => {
+            let by = refunds::RefundBy::Cooperative(coop.id.clone());
+            refunds::refund(state, &by, payment, *amount, ctx)
+        }
         (_, Signer::Observer(..)) => Err(Rejection::NotAuthorized(
             "an observer signs only its own key rotation".into(),
         )),
@@ -401,7 +420,17 @@ fn pay<B: StateRead + ?Sized>(
         payee_coop: Some(payee_home),
         agent: None,
     };
-    charge_fees(state, kind, cross, p.amount, &parties)?;
+    let fees = charge_fees(state, kind, cross, p.amount, &parties)?;
+    if payee_kind == AccountKind::Merchant {
+        let payment = refunds::MerchantPayment {
+            day: idempotency::day_of(ctx.time_ms),
+            payer: p.payer,
+            merchant: p.to,
+            amount: p.amount,
+            fees,
+        };
+        refunds::remember(state, ctx.tx_hash, payment)?;
+    }
     let record = IdempotencyRecord {
         tx: ctx.tx_hash,
         to: p.to,
@@ -452,7 +481,7 @@ fn cash_in<B: StateRead + ?Sized>(
         payee_coop: None,
         agent: Some(agent.clone()),
     };
-    charge_fees(state, FeeKind::CashIn, cross, amount, &parties)
+    charge_fees(state, FeeKind::CashIn, cross, amount, &parties).map(|_| ())
 }
 
 /// The fees the rules for `kind` would take from the payer or the payer's
@@ -527,13 +556,24 @@ impl Parties {
     }
 }
 
+/// One fee leg a transaction moved: what a refund reverses (the rules may
+/// have changed since).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChargedFee {
+    pub from: AccountId,
+    pub to: AccountId,
+    pub amount: Amount,
+}
+
+/// Move the fee legs of the rules that apply; the legs moved, in rule
+/// order (legs of Rp 0 left out).
 fn charge_fees<B: StateRead + ?Sized>(
     state: &mut Overlay<'_, B>,
     kind: FeeKind,
     cross: bool,
     amount: Amount,
     parties: &Parties,
-) -> Result<(), Rejection> {
+) -> Result<Vec<ChargedFee>, Rejection> {
     // Only the rules that apply are copied out (the legs below write state).
     let rules: Vec<FeeRule> = state
         .params_ref()
@@ -543,11 +583,19 @@ fn charge_fees<B: StateRead + ?Sized>(
         .filter(|r| r.applies(kind, cross))
         .cloned()
         .collect();
+    let mut charged = Vec::with_capacity(rules.len());
     for rule in &rules {
         let fee = rule.fee(amount).ok_or(Rejection::Overflow)?;
         let from = parties.resolve(rule.from)?;
         let to = parties.resolve(rule.to)?;
         legs::transfer(state, &from, &to, fee, LegKind::Fee)?;
+        if fee > 0 {
+            charged.push(ChargedFee {
+                from,
+                to,
+                amount: fee,
+            });
+        }
     }
-    Ok(())
+    Ok(charged)
 }

@@ -247,6 +247,7 @@ impl Genesis {
                 settlement: self.settlement,
                 validator_limits: self.validator_limits,
                 recovery_wait_ms: self.recovery_wait_ms,
+                refund_period_ms: crate::refunds::REFUND_PERIOD_MS_DEFAULT,
             }),
         );
         state.insert(

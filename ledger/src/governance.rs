@@ -157,6 +157,7 @@ pub fn check_action<S: StateRead + ?Sized>(state: &S, action: &GovAction) -> Res
         }
         GovAction::SetValidatorLimits { limits } => limits.check(),
         GovAction::SetRecoveryWait { wait_ms } => crate::recovery::check_wait(*wait_ms),
+        GovAction::SetRefundPeriod { period_ms } => crate::refunds::check_period(*period_ms),
         GovAction::RemoveCooperative { .. }
         | GovAction::AddObserver { .. }
         | GovAction::RemoveObserver { .. }
@@ -220,6 +221,7 @@ pub fn check_params(params: &Params) -> Result<(), Rejection> {
     fees::check_rules(&params.fee_rules)?;
     check_tier_limits(&params.tier_limits)?;
     crate::recovery::check_wait(params.recovery_wait_ms)?;
+    crate::refunds::check_period(params.refund_period_ms)?;
     params
         .settlement
         .check()
@@ -318,6 +320,9 @@ fn execute<B: StateRead + ?Sized>(
         }
         GovAction::AddObserver { name, key } => crate::observers::add(state, name, key, height),
         GovAction::RemoveObserver { key } => crate::observers::remove(state, key),
+        GovAction::SetRefundPeriod { period_ms } => {
+            update_params(state, |p| p.refund_period_ms = *period_ms)
+        }
     }
 }
 

@@ -81,6 +81,7 @@ pub mod node_keys;
 pub mod observers;
 pub mod proposal;
 pub mod recovery;
+pub mod refunds;
 pub mod rejection;
 pub mod role_records;
 pub mod schedule;

@@ -117,6 +117,16 @@ pub enum Action {
     /// by its current key; the old one stays admitted for an hour of block
     /// time ([`crate::observers`]).
     RotateObserverKey { new_key: PublicKey },
+    /// Refund all or part of the payment to a merchant `payment` (its
+    /// transaction hash) to its payer, within the governed refund period:
+    /// signed by the merchant, or by its home cooperative's key or a
+    /// teller; the payment's fees are reversed in proportion (rules in
+    /// [`crate::refunds`]).
+    Refund {
+        payment: Hash,
+        amount: Amount,
+        memo: String,
+    },
 }
 
 /// Changes to the network itself, executed once approvals reach more than
@@ -189,6 +199,11 @@ pub enum GovAction {
     /// from the block that executes this.
     RemoveObserver {
         key: PublicKey,
+    },
+    /// How long a payment to a merchant may be refunded (bounds in
+    /// [`crate::refunds`]).
+    SetRefundPeriod {
+        period_ms: u64,
     },
 }
 
@@ -285,6 +300,9 @@ impl Transaction {
                 name, daily_limit, ..
             } => crate::tellers::check_format(name, *daily_limit),
             Action::SetMerchantName { name, .. } => crate::merchant_names::check_name_format(name),
+            Action::Refund { memo, .. } if memo.len() > MEMO_BYTES_MAX => {
+                malformed("memo longer than 64 bytes")
+            }
             _ => Ok(()),
         }
     }

@@ -6,12 +6,13 @@
 //! [`crate::settlement::close_on_schedule`]); then the days of idempotency
 //! records its time has left behind are removed ([`crate::idempotency::expire`]),
 //! and the member-key recoveries due by its time take effect
-//! ([`crate::recovery::complete_due`]).
+//! ([`crate::recovery::complete_due`]), and the days of merchant payments
+//! whose refund period is over are removed ([`crate::refunds::expire`]).
 
 use super::Ledger;
 use crate::state::{Overlay, StateRead};
 use crate::storage::Storage;
-use crate::{idempotency, recovery, settlement};
+use crate::{idempotency, recovery, refunds, settlement};
 
 impl<S: Storage> Ledger<S> {
     /// Run the start of block `height` with header time `time_ms` on
@@ -26,6 +27,7 @@ impl<S: Storage> Ledger<S> {
         let closed =
             settlement::close_on_schedule(overlay, height, self.last_block_time_ms, time_ms);
         idempotency::expire(overlay, &self.state.idempotency_days(), time_ms);
+        refunds::expire(overlay, &self.state, time_ms);
         recovery::complete_due(overlay, &self.state, height, time_ms);
         closed
     }

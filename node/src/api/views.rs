@@ -28,6 +28,7 @@ pub fn action_kind(action: &Action) -> &'static str {
         Action::CancelRecovery { .. } => "cancel_recovery",
         Action::SetMerchantName { .. } => "set_merchant_name",
         Action::RotateObserverKey { .. } => "rotate_observer_key",
+        Action::Refund { .. } => "refund",
     }
 }
 
