@@ -111,10 +111,12 @@ fn transactions_and_block_have_fixed_bytes_and_hashes() {
 // `retired_node_key`, `key_rotations`; the genesis adds a
 // `StateKey::NodeKey` entry per validator key and node identity), and
 // when `Params` gained `recovery_wait_ms` and `MemberAccount` its current
-// `key` (issue 16: accounts outlive keys).
-const GENESIS_ROOT: &str = "5d20046147b5f45e38eab57c7b834dccd090dad4ece9b755dfe1af3aac96f107";
-const STORY_ROOT: &str = "f072c4c1cf08adb84517ebc2a64210ed8058f6fcdceb6eb85ac6466200b54557";
-const CUTOFF_ROOT: &str = "132522ff3a2baddc461c6888a2688e7d86f31b660e202330ae2ee5e583e1b9b8";
+// `key` (issue 16: accounts outlive keys). All three changed deliberately
+// again when `Params` gained `refund_period_ms` (issue 17: refunds within
+// a governed period); transaction encodings did not change.
+const GENESIS_ROOT: &str = "4b4e62809d6f2e52ea8bedc0ccba58b1580ba200992d9b8afefd30001ac4be8d";
+const STORY_ROOT: &str = "faa6e54e43f5d73c273d74d75daa2834bece26d662c16a5725d3d91a05466922";
+const CUTOFF_ROOT: &str = "c7a606a8e6354d3672b5d39b78532eb49040ebbdec7aefc0f58d64f6f8c403a8";
 
 /// The state root after the demo genesis, after a fixed block and after the
 /// block that passes the next settlement cut-off: pins the state encoding
