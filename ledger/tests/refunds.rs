@@ -164,7 +164,25 @@ fn a_payment_is_refunded_in_parts_with_its_fees_and_never_past_its_amount() {
     assert_eq!(other.stored_merchant_payments().unwrap(), 1);
 
     // Rp 100.000 back: 750 * 100.000 / 250.000 = 300, 300, and
-    // 250 * 100.000 / 250.000 = 100 reversed to the merchant first.
+    // 250 * 100.000 / 250.000 = 100 reversed to the merchant first. The
+    // quote says so before it is signed.
+    let quote =
+        c.h.ledger
+            .quote(&warung, &refund(payment, 100_000))
+            .unwrap();
+    let fee = |slug: &str| AccountId::Fee(id(slug));
+    let mut expected = vec![
+        (AccountId::Member(warung), 700 - 100_000),
+        (AccountId::Member(ani), 100_000),
+        (fee("pasar-makmur"), -300),
+        (fee("ksp-sejahtera"), -300),
+        (AccountId::NetworkFund, -100),
+    ];
+    expected.sort();
+    let mut deltas = quote.deltas.clone();
+    deltas.sort();
+    assert_eq!(deltas, expected);
+    assert_eq!(quote.signer_fees, 0);
     let time = DAY_100_NOON + 1;
     let (result, first) = at(
         &mut c,
@@ -179,6 +197,9 @@ fn a_payment_is_refunded_in_parts_with_its_fees_and_never_past_its_amount() {
     let status = c.h.ledger.payment_refunds(&payment).unwrap().unwrap();
     assert_eq!(status.refunded.amount, 100_000);
     assert_eq!(status.refunded.refunds, vec![first]);
+    // The store's reader (the node's API) gives the same answer.
+    let reader = kopnet_ledger::ledger::ChainReader::new(c.h.ledger.storage().clone());
+    assert_eq!(reader.payment_refunds(&payment).unwrap(), Some(status));
 
     // More than the 150.000 left: refused, nothing moves.
     let (result, _) = at(
@@ -273,6 +294,8 @@ fn a_refund_after_the_period_is_an_unknown_payment() {
     assert!(state.get_ref(&StateKey::Refunded(100, payment)).is_none());
     assert_eq!(c.h.ledger.stored_merchant_payments().unwrap(), 0);
     assert_eq!(c.h.ledger.payment_refunds(&payment).unwrap(), None);
+    let reader = kopnet_ledger::ledger::ChainReader::new(c.h.ledger.storage().clone());
+    assert_eq!(reader.payment_refunds(&payment).unwrap(), None);
     // 10.000 less fees of 30, 30 and 10, plus 3, 3 and 1 reversed, less 1.000.
     assert_eq!(c.h.balance(&warung), 8_937);
 }

@@ -5,7 +5,7 @@
 //! the ledger's memory; the same scheme as the idempotency records of
 //! `payment_records.rs`.
 
-use super::{corrupt, Ledger, LedgerError};
+use super::{corrupt, decode_u64, ChainReader, Ledger, LedgerError};
 use crate::keys;
 use crate::refunds::{self, MerchantPayment, Refunded};
 use crate::state::{StateKey, StateRead, StateValue};
@@ -61,16 +61,12 @@ impl<S: Storage> Ledger<S> {
     ) -> Result<Option<MerchantPayment>, LedgerError> {
         let period = refunds::period_ms(&self.state);
         let has_records = |day: u64| {
-            self.state
+            Ok(self
+                .state
                 .get_ref(&StateKey::MerchantPaymentDay(day))
-                .is_some()
+                .is_some())
         };
-        for day in refunds::live_days(time_ms, period).filter(|day| has_records(*day)) {
-            if let Some(bytes) = self.store.get(&keys::merchant_payment(day, payment))? {
-                return Ok(Some(codec::decode(&bytes).map_err(corrupt)?));
-            }
-        }
-        Ok(None)
+        find_record(&self.store, payment, time_ms, period, has_records)
     }
 
     /// The payment to a merchant `payment` and its refunds so far, as of
@@ -137,6 +133,60 @@ impl<S: Storage> Ledger<S> {
         }
         Ok(())
     }
+}
+
+impl<S: Storage> ChainReader<S> {
+    /// [`Ledger::payment_refunds`] from the store alone, as of the last
+    /// block written (for the node's API, off the commit path): reads the
+    /// parameters, the last block's time, the live days' entries, at most
+    /// one point read per live day with records, and the refund entry.
+    pub fn payment_refunds(&self, payment: &Hash) -> Result<Option<PaymentRefunds>, LedgerError> {
+        let period = match self.state_value(&StateKey::Params)? {
+            Some(StateValue::Params(p)) => p.refund_period_ms,
+            _ => return Err(corrupt("missing parameters")),
+        };
+        let time_ms = match self.store.get(keys::META_LAST_TIME)? {
+            Some(bytes) => decode_u64(&bytes)?,
+            None => 0,
+        };
+        let has_records = |day: u64| {
+            Ok(self
+                .state_value(&StateKey::MerchantPaymentDay(day))?
+                .is_some())
+        };
+        let Some(record) = find_record(&self.store, payment, time_ms, period, has_records)? else {
+            return Ok(None);
+        };
+        let refunded = match self.state_value(&StateKey::Refunded(record.day, *payment))? {
+            Some(StateValue::Refunded(r)) => r,
+            _ => Refunded::default(),
+        };
+        Ok(Some(PaymentRefunds {
+            refundable_until_ms: refunds::expires_at_ms(record.day, period),
+            payment: record,
+            refunded,
+        }))
+    }
+}
+
+/// The record of `payment` in `store`, looked up in each day a block at
+/// `time_ms` may refund under `period_ms` that `has_records`.
+fn find_record<S: Storage>(
+    store: &S,
+    payment: &Hash,
+    time_ms: u64,
+    period_ms: u64,
+    has_records: impl Fn(u64) -> Result<bool, LedgerError>,
+) -> Result<Option<MerchantPayment>, LedgerError> {
+    for day in refunds::live_days(time_ms, period_ms) {
+        if !has_records(day)? {
+            continue;
+        }
+        if let Some(bytes) = store.get(&keys::merchant_payment(day, payment))? {
+            return Ok(Some(codec::decode(&bytes).map_err(corrupt)?));
+        }
+    }
+    Ok(None)
 }
 
 /// Take the merchant payment records out of a block's writes: they are
