@@ -629,3 +629,66 @@ fn refunds_from_the_network_fund_need_its_net_debit_cap() {
     );
     assert_eq!(balances(&c), (148_950, 850_000, 450, 450, 150));
 }
+
+/// A store whose merchant payment records cannot be read refuses a block
+/// that runs a refund (this node cannot judge it), changing nothing;
+/// blocks without refunds never read those records.
+#[test]
+fn a_block_whose_refund_records_cannot_be_read_is_refused() {
+    use kopnet_ledger::ledger::{BlockError, LedgerError};
+    use kopnet_ledger::storage::{KeyValue, StorageError, WriteBatch};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    struct Unreadable(MemoryStorage, AtomicBool);
+    impl Storage for Unreadable {
+        fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
+            let record = key.starts_with(kopnet_ledger::keys::MERCHANT_PAYMENT_PREFIX);
+            if self.1.load(Ordering::SeqCst) && record {
+                return Err(StorageError::Io("disk gone".into()));
+            }
+            self.0.get(key)
+        }
+        fn scan_prefix(&self, prefix: &[u8]) -> Result<Vec<KeyValue>, StorageError> {
+            self.0.scan_prefix(prefix)
+        }
+        fn scan_prefix_rev(
+            &self,
+            prefix: &[u8],
+            before: Option<&[u8]>,
+            limit: usize,
+        ) -> Result<Vec<KeyValue>, StorageError> {
+            self.0.scan_prefix_rev(prefix, before, limit)
+        }
+        fn commit(&self, batch: WriteBatch) -> Result<(), StorageError> {
+            self.0.commit(batch)
+        }
+    }
+    let store = Arc::new(Unreadable(MemoryStorage::new(), false.into()));
+    let mut c = city(Arc::clone(&store));
+    let (ani, warung) = (c.ani, c.warung);
+    let none: &mut [&mut Ledger<MemoryStorage>] = &mut [];
+    let (_, payment) = at(&mut c, none, DAY_100_NOON, &ani, pay(warung, 10_000, 1));
+    store.1.store(true, Ordering::SeqCst);
+    let (result, _) = at(&mut c, none, DAY_100_NOON + 1, &ani, pay(warung, 1_000, 2));
+    assert_eq!(result, Ok(()), "a payment reads no merchant payment record");
+    store.1.store(false, Ordering::SeqCst);
+    let tx = c.h.sign(&warung, refund(payment, 1_000));
+    let (block, _) = c.h.ledger.build_block(
+        std::slice::from_ref(&tx),
+        coop("ksp-sejahtera"),
+        BlockLimits::default(),
+        &VerifyAll,
+    );
+    assert_eq!(block.txs.len(), 1);
+    store.1.store(true, Ordering::SeqCst);
+    let root = c.h.ledger.state_root();
+    let refused = c.h.ledger.apply_block(&block, &VerifyAll, vec![]);
+    assert!(
+        matches!(refused, Err(LedgerError::Block(BlockError::Store(_)))),
+        "{refused:?}"
+    );
+    assert_eq!(c.h.ledger.state_root(), root);
+    store.1.store(false, Ordering::SeqCst);
+    let outcome = c.h.ledger.apply_block(&block, &VerifyAll, vec![]).unwrap();
+    assert_eq!(outcome.results[0].1, Ok(()));
+}
