@@ -80,7 +80,17 @@ impl Sender {
 pub fn describe_rejection(outcome: &TxOutcome) -> String {
     let words = match outcome.code.as_str() {
         "insufficient_funds" => "insufficient funds",
-        "balance_cap_exceeded" => "the receiving account would exceed its balance cap",
+        "tier_balance_cap" => "the receiving account would exceed its tier's balance cap",
+        "tier_monthly_incoming_cap" => {
+            "the receiving account would pass its tier's incoming limit for this month"
+        }
+        "tier_forbids_transfer" => {
+            "this account's tier pays merchants only; register the member (KYC) first"
+        }
+        "tier_forbids_cash_out" => {
+            "this account's tier may not take cash out; register the member (KYC) first"
+        }
+        "qr_payment_cap" => "above the network's cap on one payment to a merchant (QRIS)",
         "net_debit_cap_exceeded" => "a cooperative would exceed its net debit cap",
         "account_frozen" => "the account is frozen",
         "unknown_account" => "unknown account",

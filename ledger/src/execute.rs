@@ -1,6 +1,6 @@
 //! Admission and execution of one transaction against state.
 
-use crate::fees::{FeeKind, FeeParty, FeeRule};
+use crate::fees::{FeeCase, FeeKind, FeeParty, FeeRule};
 use crate::governance;
 use crate::idempotency;
 use crate::legs::{self, LegKind};
@@ -12,6 +12,7 @@ use crate::tellers::{self, Teller};
 use crate::tx::{Action, IdempotencyId, Transaction};
 use crate::types::{
     AccountId, AccountKind, AccountStatus, Amount, CoopId, Cooperative, KycTier, MemberAccount,
+    MerchantClass,
 };
 use crate::{member_keys, recovery, refunds};
 use kopnet_primitives::{Hash, PublicKey};
@@ -187,7 +188,58 @@ pub fn execute<B: StateRead + ?Sized>(
             recovery::cancel_by_member(state, address, account.key, member, ctx)
         }
         (Action::RegisterMember { member, kind, tier }, Signer::Cooperative(coop)) => {
-            register_member(state, coop, member, *kind, *tier, ctx.height)
+            let class = match kind {
+                AccountKind::Merchant => Some(MerchantClass::UNSPECIFIED),
+                AccountKind::Member => None,
+            };
+            let account = NewAccount {
+                kind: *kind,
+                tier: *tier,
+                class,
+            };
+            register_member(state, coop, member, account, ctx.height)
+        }
+        (
+            Action::RegisterMerchant {
+                merchant,
+                tier,
+                class,
+            },
+            Signer::Cooperative(coop),
+        ) => {
+            let account = NewAccount {
+                kind: AccountKind::Merchant,
+                tier: *tier,
+                class: Some(*class),
+            };
+            register_member(state, coop, merchant, account, ctx.height)
+        }
+        (Action::SetMerchantClass { merchant, class }, Signer::Cooperative(coop)) => {
+            set_merchant_class(state, coop, merchant, *class)
+        }
+        (Action::SetMemberTier { member, tier }, Signer::Cooperative(coop)) => {
+            crate::tiers::set_member_tier(state, coop, member, *tier)
+        }
+        (
+            Action::Payout {
+                member,
+                amount,
+                reference,
+                idempotency_id,
+            },
+            Signer::Cooperative(coop),
+        ) => {
+            let payer = coop.key.ok_or(Rejection::UnknownSigner)?;
+            let line = IdempotentTransfer {
+                payer,
+                to: *member,
+                amount: *amount,
+                memo: reference,
+                idempotency_id,
+            };
+            check_idempotency(state, &line)?;
+            crate::payouts::pay(state, coop, member, *amount)?;
+            remember(state, &line, ctx)
         }
         (Action::Mint { member, amount }, Signer::Cooperative(coop)) => {
             home_counter(state, coop, member, *amount)?;
@@ -195,6 +247,7 @@ pub fn execute<B: StateRead + ?Sized>(
         }
         (Action::Burn { member, amount }, Signer::Cooperative(coop)) => {
             home_counter(state, coop, member, *amount)?;
+            crate::tiers::check_cash_out(state, member)?;
             legs::burn(state, &AccountId::Member(*member), *amount)
         }
         (
@@ -206,7 +259,7 @@ pub fn execute<B: StateRead + ?Sized>(
             },
             Signer::Member(payer, _),
         ) => {
-            let payment = PaymentRequest {
+            let payment = IdempotentTransfer {
                 payer: *payer,
                 to: *to,
                 amount: *amount,
@@ -239,10 +292,10 @@ pub fn execute<B: StateRead + ?Sized>(
             settlement::acknowledge(state, &coop.id, *window)
         }
         (Action::Propose { action }, Signer::Cooperative(coop)) => {
-            governance::propose(state, coop, action.clone(), ctx.height).map(|_| ())
+            governance::propose(state, coop, action.clone(), ctx.height, ctx.time_ms).map(|_| ())
         }
         (Action::Approve { proposal }, Signer::Cooperative(coop)) => {
-            governance::approve(state, coop, *proposal, ctx.height)
+            governance::approve(state, coop, *proposal, ctx.height, ctx.time_ms)
         }
         (
             Action::RotateNodeKeys {
@@ -263,6 +316,13 @@ pub fn execute<B: StateRead + ?Sized>(
         (Action::RotateObserverKey { new_key }, Signer::Observer(key, _)) => {
             crate::observers::rotate(state, key, new_key, ctx.time_ms)
         }
+        (
+            Action::RequestPayment { .. }
+            | Action::PayRequest { .. }
+            | Action::DeclineRequest { .. }
+            | Action::CancelRequest { .. },
+            Signer::Member(address, account),
+        ) => crate::payment_requests::execute(state, address, account, action, ctx),
         (
             Action::Refund {
                 payment, amount, ..
@@ -293,6 +353,13 @@ pub fn execute<B: StateRead + ?Sized>(
     }
 }
 
+/// What a registration decides about a new account.
+struct NewAccount {
+    kind: AccountKind,
+    tier: KycTier,
+    class: Option<MerchantClass>,
+}
+
 /// Open an account for `member` at the signing cooperative, empty and
 /// active. The key must be strong and used nowhere
 /// ([`member_keys::key_in_use`]).
@@ -300,8 +367,7 @@ fn register_member<B: StateRead + ?Sized>(
     state: &mut Overlay<'_, B>,
     coop: &Cooperative,
     member: &PublicKey,
-    kind: AccountKind,
-    tier: KycTier,
+    new: NewAccount,
     height: u64,
 ) -> Result<(), Rejection> {
     member.validate().map_err(|_| Rejection::WeakKey)?;
@@ -315,15 +381,41 @@ fn register_member<B: StateRead + ?Sized>(
     }
     let account = MemberAccount {
         home: coop.id.clone(),
-        kind,
+        kind: new.kind,
         status: AccountStatus::Active,
-        tier,
+        tier: new.tier,
         balance: 0,
         nonce: 0,
         registered_at_height: height,
         key: *member,
+        incoming: None,
+        class: new.class,
     };
     state.put_member(*member, account);
+    Ok(())
+}
+
+/// `SetMerchantClass`, by the merchant's home cooperative.
+fn set_merchant_class<B: StateRead + ?Sized>(
+    state: &mut Overlay<'_, B>,
+    coop: &Cooperative,
+    merchant: &PublicKey,
+    class: MerchantClass,
+) -> Result<(), Rejection> {
+    let account = state
+        .member_mut(merchant)
+        .ok_or_else(|| Rejection::UnknownAccount(merchant.to_address()))?;
+    if account.home != coop.id {
+        return Err(Rejection::NotAuthorized(
+            "only the merchant's home cooperative sets its class".into(),
+        ));
+    }
+    if account.kind != AccountKind::Merchant {
+        return Err(Rejection::InvalidAction(
+            "only a merchant account has a class".into(),
+        ));
+    }
+    account.class = Some(class);
     Ok(())
 }
 
@@ -358,20 +450,38 @@ fn home_counter<S: StateRead + ?Sized>(
     Ok(())
 }
 
-struct PaymentRequest<'a> {
-    payer: PublicKey,
-    to: PublicKey,
-    amount: Amount,
-    memo: &'a str,
-    idempotency_id: &'a IdempotencyId,
+/// A transfer that carries an idempotency id: a payment (and paying a
+/// request, [`crate::payment_requests`]), or a payout line (whose payer,
+/// for its record, is the cooperative key).
+pub(crate) struct IdempotentTransfer<'a> {
+    pub(crate) payer: PublicKey,
+    pub(crate) to: PublicKey,
+    pub(crate) amount: Amount,
+    pub(crate) memo: &'a str,
+    pub(crate) idempotency_id: &'a IdempotencyId,
 }
 
-/// A payment's id against the payer's live records (the last
+/// Record a successful transfer's id (see [`crate::idempotency`]).
+fn remember<B: StateRead + ?Sized>(
+    state: &mut Overlay<'_, B>,
+    p: &IdempotentTransfer<'_>,
+    ctx: ExecContext,
+) -> Result<(), Rejection> {
+    let record = IdempotencyRecord {
+        tx: ctx.tx_hash,
+        to: p.to,
+        amount: p.amount,
+        memo: p.memo.to_string(),
+    };
+    idempotency::remember(state, p.payer, *p.idempotency_id, record, ctx.time_ms)
+}
+
+/// A transfer's id against the payer's live records (the last
 /// [`idempotency::DAYS_KEPT`] days of block time; an expired record is gone,
 /// see [`crate::idempotency`]).
 fn check_idempotency<S: StateRead + ?Sized>(
     state: &S,
-    p: &PaymentRequest<'_>,
+    p: &IdempotentTransfer<'_>,
 ) -> Result<(), Rejection> {
     let Some(first) = state.idempotency(&p.payer, p.idempotency_id) else {
         return Ok(());
@@ -388,9 +498,11 @@ fn check_idempotency<S: StateRead + ?Sized>(
     }
 }
 
-fn pay<B: StateRead + ?Sized>(
+/// A payment with its fees, tier caps, balance and net debit cap rules,
+/// and its idempotency record.
+pub(crate) fn pay<B: StateRead + ?Sized>(
     state: &mut Overlay<'_, B>,
-    p: PaymentRequest<'_>,
+    p: IdempotentTransfer<'_>,
     ctx: ExecContext,
 ) -> Result<(), Rejection> {
     check_idempotency(state, &p)?;
@@ -400,11 +512,22 @@ fn pay<B: StateRead + ?Sized>(
     if p.payer == p.to {
         return Err(Rejection::SelfPayment);
     }
-    let (payee_kind, payee_home) = state
+    let (payee_kind, payee_home, payee_class) = state
         .member_ref(&p.to)
-        .map(|payee| (payee.kind, payee.home.clone()))
+        .map(|payee| (payee.kind, payee.home.clone(), payee.class))
         .ok_or_else(|| Rejection::UnknownAccount(p.to.to_address()))?;
-    let payer_home = legs::home_of(state, &AccountId::Member(p.payer))?;
+    let payer_home = match state.member_ref(&p.payer) {
+        Some(payer) => {
+            if payee_kind == AccountKind::Member {
+                crate::tiers::check_transfer(state, payer)?;
+            }
+            payer.home.clone()
+        }
+        None => return Err(Rejection::UnknownAccount(p.payer.to_address())),
+    };
+    if payee_kind == AccountKind::Merchant {
+        crate::tiers::check_qr_payment(state, p.amount)?;
+    }
     let from = AccountId::Member(p.payer);
     let to = AccountId::Member(p.to);
     legs::transfer(state, &from, &to, p.amount, LegKind::Principal)?;
@@ -420,7 +543,13 @@ fn pay<B: StateRead + ?Sized>(
         payee_coop: Some(payee_home),
         agent: None,
     };
-    let fees = charge_fees(state, kind, cross, p.amount, &parties)?;
+    let case = FeeCase {
+        kind,
+        cross,
+        class: payee_class,
+        amount: p.amount,
+    };
+    let fees = charge_fees(state, &case, &parties)?;
     if payee_kind == AccountKind::Merchant {
         let payment = refunds::MerchantPayment {
             day: idempotency::day_of(ctx.time_ms),
@@ -431,13 +560,17 @@ fn pay<B: StateRead + ?Sized>(
         };
         refunds::remember(state, ctx.tx_hash, payment)?;
     }
-    let record = IdempotencyRecord {
-        tx: ctx.tx_hash,
-        to: p.to,
-        amount: p.amount,
-        memo: p.memo.to_string(),
-    };
-    idempotency::remember(state, p.payer, *p.idempotency_id, record, ctx.time_ms)
+    if let (AccountKind::Merchant, Some(class)) = (payee_kind, payee_class) {
+        let purchase = crate::incentives::Purchase {
+            payer: p.payer,
+            amount: p.amount,
+            cross,
+            class,
+            time_ms: ctx.time_ms,
+        };
+        crate::incentives::reward(state, &purchase)?;
+    }
+    remember(state, &p, ctx)
 }
 
 fn active_coop<S: StateRead + ?Sized>(state: &S, id: &CoopId) -> Result<Cooperative, Rejection> {
@@ -466,7 +599,13 @@ fn cash_in<B: StateRead + ?Sized>(
     // member's home cooperative better off, or an agent could charge
     // another cooperative's members fees (and lower that cooperative's
     // position) with deposits of Rp 1.
-    let fees = member_side_fees(state, FeeKind::CashIn, cross, amount)?;
+    let case = FeeCase {
+        kind: FeeKind::CashIn,
+        cross,
+        class: None,
+        amount,
+    };
+    let fees = member_side_fees(state, &case)?;
     if fees >= amount {
         return Err(Rejection::FeeExceedsAmount { amount, fees });
     }
@@ -481,22 +620,17 @@ fn cash_in<B: StateRead + ?Sized>(
         payee_coop: None,
         agent: Some(agent.clone()),
     };
-    charge_fees(state, FeeKind::CashIn, cross, amount, &parties).map(|_| ())
+    charge_fees(state, &case, &parties).map(|_| ())
 }
 
-/// The fees the rules for `kind` would take from the payer or the payer's
-/// cooperative on a principal of `amount`.
-fn member_side_fees<S: StateRead + ?Sized>(
-    state: &S,
-    kind: FeeKind,
-    cross: bool,
-    amount: Amount,
-) -> Result<Amount, Rejection> {
+/// The fees the rules for `case` would take from the payer or the payer's
+/// cooperative.
+fn member_side_fees<S: StateRead + ?Sized>(state: &S, case: &FeeCase) -> Result<Amount, Rejection> {
     let rules = &state.params_ref().ok_or(Rejection::Overflow)?.fee_rules;
     let mut total: Amount = 0;
-    for rule in rules.iter().filter(|r| r.applies(kind, cross)) {
+    for rule in rules.iter().filter(|r| r.applies(case)) {
         if matches!(rule.from, FeeParty::Payer | FeeParty::PayerCoop) {
-            let fee = rule.fee(amount).ok_or(Rejection::Overflow)?;
+            let fee = rule.fee(case.amount).ok_or(Rejection::Overflow)?;
             total = total.checked_add(fee).ok_or(Rejection::Overflow)?;
         }
     }
@@ -514,6 +648,7 @@ fn cash_out<B: StateRead + ?Sized>(
         return Err(Rejection::ZeroAmount);
     }
     active_coop(state, agent)?;
+    crate::tiers::check_cash_out(state, member)?;
     let home = legs::home_of(state, &AccountId::Member(*member))?;
     let float = AccountId::Float(agent.clone());
     let from = AccountId::Member(*member);
@@ -525,7 +660,13 @@ fn cash_out<B: StateRead + ?Sized>(
         payee_coop: None,
         agent: Some(agent.clone()),
     };
-    charge_fees(state, FeeKind::CashOut, &home != agent, amount, &parties)?;
+    let case = FeeCase {
+        kind: FeeKind::CashOut,
+        cross: &home != agent,
+        class: None,
+        amount,
+    };
+    charge_fees(state, &case, &parties)?;
     legs::burn(state, &float, amount)
 }
 
@@ -569,9 +710,7 @@ pub struct ChargedFee {
 /// order (legs of Rp 0 left out).
 fn charge_fees<B: StateRead + ?Sized>(
     state: &mut Overlay<'_, B>,
-    kind: FeeKind,
-    cross: bool,
-    amount: Amount,
+    case: &FeeCase,
     parties: &Parties,
 ) -> Result<Vec<ChargedFee>, Rejection> {
     // Only the rules that apply are copied out (the legs below write state).
@@ -580,12 +719,12 @@ fn charge_fees<B: StateRead + ?Sized>(
         .ok_or(Rejection::Overflow)?
         .fee_rules
         .iter()
-        .filter(|r| r.applies(kind, cross))
+        .filter(|r| r.applies(case))
         .cloned()
         .collect();
     let mut charged = Vec::with_capacity(rules.len());
     for rule in &rules {
-        let fee = rule.fee(amount).ok_or(Rejection::Overflow)?;
+        let fee = rule.fee(case.amount).ok_or(Rejection::Overflow)?;
         let from = parties.resolve(rule.from)?;
         let to = parties.resolve(rule.to)?;
         legs::transfer(state, &from, &to, fee, LegKind::Fee)?;

@@ -1,14 +1,40 @@
 //! Fee rules: data set by governance, turned into extra transfer legs.
 //!
 //! A rule applies to one kind of transaction in one scope (on-us: payer and
-//! payee homed at the same cooperative; cross: different cooperatives) and
-//! moves `fee = clamp(fixed + floor(amount * bps / 10_000), min, max)` from one
-//! party to another. Rounding is always down, so every node computes the same
-//! rupiah.
+//! payee homed at the same cooperative; cross: different cooperatives), for
+//! payments to merchants optionally to some merchant classes only
+//! ([`MerchantClass`]), and to principals in a band (`band_min ..=
+//! band_max`, both inclusive); it moves `fee = clamp(fixed + floor(amount *
+//! bps / 10_000), min, max)` from one party to another. Rounding is always
+//! down, so every node computes the same rupiah.
+//!
+//! **The merchant discount rate (MDR)** is the sum of the rules that apply
+//! to a payment to a merchant: each rule is one share of it, paid by the
+//! merchant (`Payee`) to the payer's cooperative (the issuer), the
+//! merchant's cooperative (the acquirer) or the network fund. The payer pays
+//! no surcharge. On-us payments follow the same schedule (issuer and
+//! acquirer are then the same cooperative and receive both shares). The
+//! defaults ([`default_fee_rules`]) follow QRIS's MDR by merchant class
+//! (Bank Indonesia, PADG 24/2022 and the December 2023 change for micro
+//! merchants), split issuer : acquirer : network about 3 : 3 : 1:
+//!
+//! | class | MDR | issuer | acquirer | network |
+//! |---|---|---|---|---|
+//! | micro, up to Rp500.000 | 0 % | – | – | – |
+//! | micro, above Rp500.000 | 0,3 % | 0,13 % | 0,13 % | 0,04 % |
+//! | small, medium, large | 0,7 % | 0,3 % | 0,3 % | 0,1 % |
+//! | fuel, public service | 0,4 % | 0,17 % | 0,17 % | 0,06 % |
+//! | education | 0,6 % | 0,26 % | 0,26 % | 0,08 % |
+//! | government (aid, taxes), donations | 0 % | – | – | – |
+//!
+//! Each share rounds down on its own, so a payment's MDR may be up to Rp 2
+//! below the rate times the amount, never above; a micro merchant's payment
+//! of exactly Rp500.000 is free, one of Rp500.001 pays 0,3 % of the whole
+//! amount (Rp650 + Rp650 + Rp200 = Rp1.500).
 
 use crate::rejection::Rejection;
 use crate::tx::FEE_RULES_MAX;
-use crate::types::Amount;
+use crate::types::{Amount, MerchantClass};
 use serde::{Deserialize, Serialize};
 
 /// The transaction kinds fees can apply to.
@@ -60,6 +86,16 @@ pub enum FeeParty {
 pub struct FeeRule {
     pub kind: FeeKind,
     pub scope: FeeScope,
+    /// The merchant classes the rule applies to (payments to merchants
+    /// only); empty: every class.
+    #[serde(default)]
+    pub classes: Vec<MerchantClass>,
+    /// The smallest principal the rule applies to.
+    #[serde(default)]
+    pub band_min: Amount,
+    /// The largest principal the rule applies to; `None`: no upper end.
+    #[serde(default)]
+    pub band_max: Option<Amount>,
     pub from: FeeParty,
     pub to: FeeParty,
     /// Basis points of the principal (1 bp = 0.01 %).
@@ -77,9 +113,29 @@ pub const FEE_BPS_MAX: u32 = 1_000;
 /// make every transaction of its kind fail.
 pub const FEE_AMOUNT_MAX: Amount = 10_000_000;
 
+/// What selects the fee rules of one transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FeeCase {
+    pub kind: FeeKind,
+    /// Whether the two cooperatives involved differ.
+    pub cross: bool,
+    /// The merchant's class (payments to merchants only).
+    pub class: Option<MerchantClass>,
+    /// The principal.
+    pub amount: Amount,
+}
+
 impl FeeRule {
-    pub fn applies(&self, kind: FeeKind, cross: bool) -> bool {
-        self.kind == kind && self.scope.matches(cross)
+    /// Whether the rule applies to `case`.
+    pub fn applies(&self, case: &FeeCase) -> bool {
+        self.kind == case.kind
+            && self.scope.matches(case.cross)
+            && (self.classes.is_empty()
+                || case
+                    .class
+                    .is_some_and(|class| self.classes.contains(&class)))
+            && case.amount >= self.band_min
+            && self.band_max.is_none_or(|max| case.amount <= max)
     }
 
     /// The fee in rupiah for a principal of `amount`, or `None` on overflow.
@@ -124,6 +180,16 @@ impl FeeRule {
         if matches!(self.max, Some(max) if max < self.min) {
             return Err("max below min".into());
         }
+        if !self.classes.is_empty() && self.kind != FeeKind::PaymentToMerchant {
+            return Err("merchant classes apply to payments to merchants only".into());
+        }
+        let distinct: std::collections::BTreeSet<_> = self.classes.iter().collect();
+        if distinct.len() != self.classes.len() {
+            return Err("a merchant class named twice".into());
+        }
+        if matches!(self.band_max, Some(max) if max < self.band_min) {
+            return Err("band_max below band_min".into());
+        }
         Ok(())
     }
 }
@@ -149,40 +215,77 @@ pub fn check_rules(rules: &[FeeRule]) -> Result<(), Rejection> {
 }
 
 /// The defaults that tell the story:
-/// * cross-cooperative merchant payment: 0.7 % merchant discount (like QRIS),
-///   0.3 % to each cooperative and 0.1 % to the network fund;
+/// * payments to merchants, on-us and across cooperatives: QRIS's MDR by
+///   merchant class (the table in the module doc), paid by the merchant;
 /// * cash-out at another cooperative's counter: Rp 2.500 to the agent and
 ///   Rp 1.000 to the member's home cooperative;
 /// * cash-in at another cooperative's counter: Rp 1.000 to the agent;
-/// * on-us payments and member-to-member payments: free.
+/// * member-to-member payments: free.
 pub fn default_fee_rules() -> Vec<FeeRule> {
-    let rule = |kind, scope, from, to, bps, fixed| FeeRule {
+    use FeeKind::*;
+    use FeeParty::*;
+    use MerchantClass::*;
+    let cash = |kind, from, to, fixed| FeeRule {
         kind,
-        scope,
+        scope: FeeScope::Cross,
+        classes: Vec::new(),
+        band_min: 0,
+        band_max: None,
         from,
         to,
-        bps,
+        bps: 0,
         fixed,
         min: 0,
         max: None,
     };
-    use FeeKind::*;
-    use FeeParty::*;
-    vec![
-        rule(PaymentToMerchant, FeeScope::Cross, Payee, PayeeCoop, 30, 0),
-        rule(PaymentToMerchant, FeeScope::Cross, Payee, PayerCoop, 30, 0),
-        rule(
-            PaymentToMerchant,
-            FeeScope::Cross,
-            Payee,
-            NetworkFund,
-            10,
-            0,
-        ),
-        rule(CashOut, FeeScope::Cross, Payer, AgentCoop, 0, 2_500),
-        rule(CashOut, FeeScope::Cross, Payer, PayerCoop, 0, 1_000),
-        rule(CashIn, FeeScope::Cross, Payer, AgentCoop, 0, 1_000),
-    ]
+    // One MDR: the issuer's, the acquirer's and the network's shares.
+    let mdr = |classes: &[MerchantClass], band_min, shares: [u32; 3]| {
+        [PayerCoop, PayeeCoop, NetworkFund]
+            .into_iter()
+            .zip(shares)
+            .map(move |(to, bps)| FeeRule {
+                kind: PaymentToMerchant,
+                scope: FeeScope::Any,
+                classes: classes.to_vec(),
+                band_min,
+                band_max: None,
+                from: Payee,
+                to,
+                bps,
+                fixed: 0,
+                min: 0,
+                max: None,
+            })
+            .collect::<Vec<_>>()
+    };
+    let mut rules = Vec::new();
+    rules.extend(mdr(&[Micro], MICRO_FREE_UP_TO + 1, [13, 13, 4]));
+    rules.extend(mdr(&[Small, Medium, Large], 0, [30, 30, 10]));
+    rules.extend(mdr(&[Fuel, PublicService], 0, [17, 17, 6]));
+    rules.extend(mdr(&[Education], 0, [26, 26, 8]));
+    rules.push(cash(CashOut, Payer, AgentCoop, 2_500));
+    rules.push(cash(CashOut, Payer, PayerCoop, 1_000));
+    rules.push(cash(CashIn, Payer, AgentCoop, 1_000));
+    rules
+}
+
+/// Payments to micro merchants up to this amount pay no MDR (QRIS, from
+/// December 2023).
+pub const MICRO_FREE_UP_TO: Amount = 500_000;
+
+/// The fee a rule list takes for `case`: `(paid by the payer and its
+/// cooperative, paid by the payee)`, or `None` on overflow.
+pub fn fee_totals(rules: &[FeeRule], case: &FeeCase) -> Option<(Amount, Amount)> {
+    let (mut payer, mut payee): (Amount, Amount) = (0, 0);
+    for rule in rules.iter().filter(|r| r.applies(case)) {
+        let fee = rule.fee(case.amount)?;
+        match rule.from {
+            FeeParty::Payer | FeeParty::PayerCoop => payer = payer.checked_add(fee)?,
+            FeeParty::Payee | FeeParty::PayeeCoop => payee = payee.checked_add(fee)?,
+            FeeParty::AgentCoop | FeeParty::NetworkFund => {}
+        }
+    }
+    Some((payer, payee))
 }
 
 #[cfg(test)]
@@ -191,7 +294,8 @@ mod tests {
 
     #[test]
     fn fee_rounds_down_and_clamps() {
-        let mut rule = default_fee_rules()[0].clone();
+        // The small-merchant issuer share: 30 bps.
+        let mut rule = default_fee_rules()[3].clone();
         assert_eq!(rule.fee(25_000), Some(75));
         assert_eq!(rule.fee(333), Some(0)); // 0.999 rounds down
         rule.min = 10;
@@ -209,6 +313,68 @@ mod tests {
             rule.validate().unwrap();
         }
         check_rules(&default_fee_rules()).unwrap();
+    }
+
+    #[test]
+    fn each_class_and_band_pays_its_mdr() {
+        let rules = default_fee_rules();
+        let merchant = |class, amount| {
+            fee_totals(
+                &rules,
+                &FeeCase {
+                    kind: FeeKind::PaymentToMerchant,
+                    cross: true,
+                    class: Some(class),
+                    amount,
+                },
+            )
+            .unwrap()
+        };
+        use MerchantClass::*;
+        // Rp 1.000.000 at 0,7 %: 3.000 + 3.000 + 1.000.
+        for class in [Small, Medium, Large] {
+            assert_eq!(merchant(class, 1_000_000), (0, 7_000));
+        }
+        // Micro: free up to Rp 500.000, then 0,3 % of the whole amount.
+        assert_eq!(merchant(Micro, 500_000), (0, 0));
+        // 500.001 * 13 / 10.000 = 650.0013 -> 650 (twice); * 4 -> 200.
+        assert_eq!(merchant(Micro, 500_001), (0, 1_500));
+        // Fuel and public service 0,4 %: 1.700 + 1.700 + 600.
+        assert_eq!(merchant(Fuel, 1_000_000), (0, 4_000));
+        assert_eq!(merchant(PublicService, 1_000_000), (0, 4_000));
+        // Education 0,6 %: 2.600 + 2.600 + 800.
+        assert_eq!(merchant(Education, 1_000_000), (0, 6_000));
+        assert_eq!(merchant(Government, 1_000_000), (0, 0));
+        assert_eq!(merchant(Donation, 1_000_000), (0, 0));
+        // On-us follows the same schedule.
+        let on_us = FeeCase {
+            kind: FeeKind::PaymentToMerchant,
+            cross: false,
+            class: Some(Small),
+            amount: 1_000_000,
+        };
+        assert_eq!(fee_totals(&rules, &on_us), Some((0, 7_000)));
+        // A member-to-member payment is free.
+        let to_member = FeeCase {
+            kind: FeeKind::PaymentToMember,
+            cross: true,
+            class: None,
+            amount: 1_000_000,
+        };
+        assert_eq!(fee_totals(&rules, &to_member), Some((0, 0)));
+    }
+
+    #[test]
+    fn classes_and_bands_are_checked() {
+        let mut rule = default_fee_rules()[0].clone();
+        rule.classes = vec![MerchantClass::Micro, MerchantClass::Micro];
+        assert!(rule.validate().is_err());
+        rule.classes = vec![MerchantClass::Micro];
+        rule.band_max = Some(rule.band_min - 1);
+        assert!(rule.validate().is_err());
+        let mut cash = default_fee_rules().pop().unwrap();
+        cash.classes = vec![MerchantClass::Small];
+        assert!(cash.validate().is_err());
     }
 
     #[test]

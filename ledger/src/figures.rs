@@ -154,6 +154,8 @@ mod tests {
             nonce: 0,
             registered_at_height: 1,
             key: key_for(home).public(),
+            incoming: None,
+            class: None,
         })
     }
 

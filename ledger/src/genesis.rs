@@ -56,6 +56,17 @@ pub struct Genesis {
     /// ledger.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub observers: Vec<GenesisObserver>,
+    /// What each tier may receive per month and do (default: Bank
+    /// Indonesia's rules, [`crate::tiers`]).
+    #[serde(default)]
+    pub tier_rules: crate::tiers::TierRules,
+    /// Most rupiah of one payment to a merchant (default Rp 10.000.000).
+    #[serde(default = "default_qr_payment_cap")]
+    pub qr_payment_cap: Amount,
+}
+
+fn default_qr_payment_cap() -> Amount {
+    crate::tiers::QR_PAYMENT_CAP_DEFAULT
 }
 
 /// An observer genesis registers.
@@ -127,6 +138,8 @@ impl Genesis {
             validator_limits: ValidatorLimits::default(),
             recovery_wait_ms: default_recovery_wait_ms(),
             observers: Vec::new(),
+            tier_rules: crate::tiers::TierRules::default(),
+            qr_payment_cap: default_qr_payment_cap(),
         }
     }
 
@@ -155,6 +168,11 @@ impl Genesis {
         crate::recovery::check_wait(self.recovery_wait_ms)
             .map_err(|e| GenesisError::RecoveryWait(e.to_string()))?;
         crate::governance::check_tier_limits(&self.tier_limits)
+            .map_err(|e| GenesisError::TierLimits(e.to_string()))?;
+        self.tier_rules
+            .check()
+            .map_err(|e| GenesisError::TierLimits(e.to_string()))?;
+        crate::tiers::check_qr_payment_cap(self.qr_payment_cap)
             .map_err(|e| GenesisError::TierLimits(e.to_string()))?;
         let mut ids = BTreeSet::new();
         let mut keys = BTreeSet::new();
@@ -247,6 +265,8 @@ impl Genesis {
                 settlement: self.settlement,
                 validator_limits: self.validator_limits,
                 recovery_wait_ms: self.recovery_wait_ms,
+                tier_rules: self.tier_rules,
+                qr_payment_cap: self.qr_payment_cap,
                 refund_period_ms: crate::refunds::REFUND_PERIOD_MS_DEFAULT,
             }),
         );

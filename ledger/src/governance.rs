@@ -56,6 +56,7 @@ pub fn propose<B: StateRead + ?Sized>(
     proposer: &Cooperative,
     action: GovAction,
     height: u64,
+    time_ms: u64,
 ) -> Result<u64, Rejection> {
     require_validator(proposer)?;
     check_action(state, &action)?;
@@ -76,7 +77,7 @@ pub fn propose<B: StateRead + ?Sized>(
         status: ProposalStatus::Open,
         created_height: height,
     };
-    decide(state, proposal, height)?;
+    decide(state, proposal, height, time_ms)?;
     Ok(id)
 }
 
@@ -85,6 +86,7 @@ pub fn approve<B: StateRead + ?Sized>(
     approver: &Cooperative,
     id: u64,
     height: u64,
+    time_ms: u64,
 ) -> Result<(), Rejection> {
     require_validator(approver)?;
     let mut proposal = state
@@ -94,7 +96,7 @@ pub fn approve<B: StateRead + ?Sized>(
     if !proposal.approvals.insert(approver.id.clone()) {
         return Err(Rejection::AlreadyApproved(id));
     }
-    decide(state, proposal, height)
+    decide(state, proposal, height, time_ms)
 }
 
 fn require_validator(coop: &Cooperative) -> Result<(), Rejection> {
@@ -111,12 +113,13 @@ fn decide<B: StateRead + ?Sized>(
     state: &mut Overlay<'_, B>,
     mut proposal: Proposal,
     height: u64,
+    time_ms: u64,
 ) -> Result<(), Rejection> {
     let (signed, total) = voting_power(state, &proposal.approvals);
     if is_supermajority(signed, total) {
         let mut nested = Overlay::new(&*state);
-        let result =
-            execute(&mut nested, &proposal.action, height).and_then(|()| check_network(&nested));
+        let result = execute(&mut nested, &proposal.action, height, time_ms)
+            .and_then(|()| check_network(&nested));
         let writes = nested.into_writes();
         proposal.status = match result {
             Ok(()) => {
@@ -157,6 +160,33 @@ pub fn check_action<S: StateRead + ?Sized>(state: &S, action: &GovAction) -> Res
         }
         GovAction::SetValidatorLimits { limits } => limits.check(),
         GovAction::SetRecoveryWait { wait_ms } => crate::recovery::check_wait(*wait_ms),
+        GovAction::SetTierRule { tier, rule } => {
+            let mut rules = params.tier_rules;
+            rules.set(*tier, *rule);
+            rules.check()
+        }
+        GovAction::SetQrPaymentCap { cap } => crate::tiers::check_qr_payment_cap(*cap),
+        GovAction::CreateIncentive { terms } => {
+            terms.check_format()?;
+            let count = crate::incentives::programmes(state).programmes.len();
+            if count >= crate::incentives::PROGRAMMES_MAX {
+                return Err(Rejection::TooManyIncentives {
+                    max: crate::incentives::PROGRAMMES_MAX as u64,
+                });
+            }
+            Ok(())
+        }
+        GovAction::EndIncentive { id } => {
+            let all = crate::incentives::programmes(state);
+            match all
+                .programmes
+                .iter()
+                .any(|p| p.id == *id && p.ended_at_ms.is_none())
+            {
+                true => Ok(()),
+                false => Err(Rejection::UnknownIncentive(*id)),
+            }
+        }
         GovAction::SetRefundPeriod { period_ms } => crate::refunds::check_period(*period_ms),
         GovAction::RemoveCooperative { .. }
         | GovAction::AddObserver { .. }
@@ -220,6 +250,8 @@ pub fn check_params(params: &Params) -> Result<(), Rejection> {
     bounds::check_participants(params.participants.len())?;
     fees::check_rules(&params.fee_rules)?;
     check_tier_limits(&params.tier_limits)?;
+    params.tier_rules.check()?;
+    crate::tiers::check_qr_payment_cap(params.qr_payment_cap)?;
     crate::recovery::check_wait(params.recovery_wait_ms)?;
     crate::refunds::check_period(params.refund_period_ms)?;
     params
@@ -269,6 +301,7 @@ fn execute<B: StateRead + ?Sized>(
     state: &mut Overlay<'_, B>,
     action: &GovAction,
     height: u64,
+    time_ms: u64,
 ) -> Result<(), Rejection> {
     check_action(state, action)?;
     match action {
@@ -296,7 +329,14 @@ fn execute<B: StateRead + ?Sized>(
             Ok(())
         }
         GovAction::SetNetDebitCap { id, ndc } => {
-            let mut coop = existing(state, id)?;
+            // The network fund's cap too: how much cashback it may owe the
+            // cooperatives before settlement ([`crate::incentives`]).
+            let mut coop = match id.is_network() {
+                true => state
+                    .cooperative(id)
+                    .ok_or_else(|| Rejection::UnknownCooperative(id.to_string()))?,
+                false => existing(state, id)?,
+            };
             coop.ndc = *ndc;
             state.put_cooperative(coop);
             Ok(())
@@ -320,6 +360,12 @@ fn execute<B: StateRead + ?Sized>(
         }
         GovAction::AddObserver { name, key } => crate::observers::add(state, name, key, height),
         GovAction::RemoveObserver { key } => crate::observers::remove(state, key),
+        GovAction::SetTierRule { tier, rule } => {
+            update_params(state, |p| p.tier_rules.set(*tier, *rule))
+        }
+        GovAction::SetQrPaymentCap { cap } => update_params(state, |p| p.qr_payment_cap = *cap),
+        GovAction::CreateIncentive { terms } => crate::incentives::create(state, terms, time_ms),
+        GovAction::EndIncentive { id } => crate::incentives::end(state, *id, time_ms),
         GovAction::SetRefundPeriod { period_ms } => {
             update_params(state, |p| p.refund_period_ms = *period_ms)
         }

@@ -56,6 +56,20 @@ use crate::state::{IdempotencyDay, IdempotencyRecord, Overlay, StateKey, StateRe
 use crate::tx::IdempotencyId;
 use kopnet_primitives::{Hash, PublicKey};
 
+/// The idempotency id an action carries: a payment's, a payout line's, or
+/// the one derived for paying a request (all keyed by their signer).
+pub fn id_of(action: &crate::tx::Action) -> Option<IdempotencyId> {
+    match action {
+        crate::tx::Action::Payment { idempotency_id, .. }
+        | crate::tx::Action::Payout { idempotency_id, .. } => Some(*idempotency_id),
+        // Paying a request is a payment under a derived id.
+        crate::tx::Action::PayRequest { requester, id, .. } => {
+            Some(crate::payment_requests::idempotency_id(requester, id))
+        }
+        _ => None,
+    }
+}
+
 /// One day of block time, in milliseconds.
 pub const DAY_MS: u64 = 86_400_000;
 /// Days a record is kept: the day of the block that wrote it and the next.

@@ -37,11 +37,16 @@
 //! block's epoch of [`crate::ledger::history_index::EPOCH_BLOCKS`] blocks
 //! is complete, one `H` value per member per epoch. A format-2 store is
 //! refused like a format-1 one.
-
 //!
-//! **Store format 4** (issue 17, refunds): payments to merchants are kept
+//! **Store format 4** (issue 17, the money rules): the state's encoding
+//! changed (`Params` holds the tier rules, the QR payment cap and fee rules
+//! with merchant classes and bands; `Counters` the calendar month; member
+//! accounts their month's incoming money and a merchant's class). A
+//! format-3 store is refused like the earlier ones.
+//!
+//! **Store format 5** (issue 17, refunds): payments to merchants are kept
 //! for the refund period under `P` ([`crate::refunds`]), and `Params` has
-//! the refund period. A format-3 store is refused like the older ones.
+//! the refund period. A format-4 store is refused like the older ones.
 
 use crate::tx::IdempotencyId;
 use kopnet_primitives::{Hash, PublicKey};
@@ -59,7 +64,7 @@ pub const META_LAST_TIME: &[u8] = b"Mlast_time";
 /// The store's layout version (u64 BE), written when the store is created.
 pub const META_STORE_FORMAT: &[u8] = b"Mstore_format";
 /// The layout this version writes and reads (see the module docs).
-pub const STORE_FORMAT: u64 = 4;
+pub const STORE_FORMAT: u64 = 5;
 /// Bytes of a transaction hash that key its place (`T`).
 pub const TX_HASH_PREFIX_BYTES: usize = 8;
 

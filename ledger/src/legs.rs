@@ -15,7 +15,9 @@
 //! [`Cooperative::unsettled_debit`]: crate::types::Cooperative::unsettled_debit
 //!
 //! Checks run in this order, so every node reports the same reason: frozen
-//! accounts, insufficient funds, balance cap, net debit cap.
+//! accounts, insufficient funds, the payee's tier balance cap, its tier's
+//! monthly incoming cap ([`crate::tiers`]; every credit to a member account
+//! counts in its month), net debit cap.
 //!
 //! Legs change accounts and cooperatives in place in the overlay
 //! ([`Overlay::get_mut`]) rather than copying each record out and back per
@@ -78,11 +80,33 @@ fn set_balance<B: StateRead + ?Sized>(
     Ok(())
 }
 
+/// Write a credited account: its balance and, for a member account, its
+/// month's incoming money.
+fn set_credited<B: StateRead + ?Sized>(
+    state: &mut Overlay<'_, B>,
+    account: &AccountId,
+    credit: Credit,
+) -> Result<(), Rejection> {
+    match account {
+        AccountId::Member(key) => {
+            let member = state
+                .member_mut(key)
+                .ok_or_else(|| Rejection::UnknownAccount(key.to_address()))?;
+            member.balance = credit.balance;
+            member.incoming = credit.incoming;
+        }
+        other => state.put_internal_balance(other.clone(), credit.balance),
+    }
+    Ok(())
+}
+
 /// What a leg reads of one of its accounts, read once.
 struct Side {
     balance: Amount,
     /// The balance cap's tier (member accounts only: others are uncapped).
     tier: Option<KycTier>,
+    /// The month's incoming money (member accounts only).
+    incoming: Option<(u32, Amount)>,
     home: CoopId,
 }
 
@@ -99,33 +123,61 @@ fn read_side<S: StateRead + ?Sized>(state: &S, account: &AccountId) -> Result<Si
             Ok(Side {
                 balance: member.balance,
                 tier: Some(member.tier),
+                incoming: member.incoming,
                 home: member.home.clone(),
             })
         }
         other => Ok(Side {
             balance: state.internal_balance(other),
             tier: None,
+            incoming: None,
             home: home_of(state, other)?,
         }),
     }
 }
 
-/// `balance + amount` for `account`, within its balance cap.
+/// An account as a credit leaves it.
+#[derive(Debug, Clone, Copy)]
+struct Credit {
+    balance: Amount,
+    incoming: Option<(u32, Amount)>,
+}
+
+/// `balance + amount` for the account of `side`, within its tier's balance
+/// cap and monthly incoming cap (member accounts; see [`crate::tiers`]).
 fn credited<S: StateRead + ?Sized>(
     state: &S,
     side: &Side,
     balance: Amount,
     amount: Amount,
-) -> Result<Amount, Rejection> {
+) -> Result<Credit, Rejection> {
     let new_balance = balance.checked_add(amount).ok_or(Rejection::Overflow)?;
-    if let Some(tier) = side.tier {
-        let params = state.params_ref().ok_or(Rejection::Overflow)?;
-        let cap = params.tier_limits.cap(tier);
-        if new_balance > cap {
-            return Err(Rejection::BalanceCapExceeded { cap });
+    let Some(tier) = side.tier else {
+        return Ok(Credit {
+            balance: new_balance,
+            incoming: None,
+        });
+    };
+    let params = state.params_ref().ok_or(Rejection::Overflow)?;
+    let cap = params.tier_limits.cap(tier);
+    if new_balance > cap {
+        return Err(Rejection::BalanceCapExceeded { cap });
+    }
+    let month = state.counters().wib_month;
+    let used = match side.incoming {
+        Some((counted, used)) if counted == month => used,
+        _ => 0,
+    };
+    let after = used.checked_add(amount).ok_or(Rejection::Overflow)?;
+    if let Some(cap) = params.tier_rules.rule(tier).monthly_incoming_cap {
+        if after > cap {
+            return Err(Rejection::TierMonthlyIncomingCap { cap, used, amount });
         }
     }
-    Ok(new_balance)
+    Ok(Credit {
+        balance: new_balance,
+        incoming: Some((month, after)),
+    })
 }
 
 /// `balance - amount`, refusing to go below zero.
@@ -144,8 +196,8 @@ fn credit<B: StateRead + ?Sized>(
     amount: Amount,
 ) -> Result<(), Rejection> {
     let side = read_side(state, to)?;
-    let new_balance = credited(state, &side, side.balance, amount)?;
-    set_balance(state, to, new_balance)
+    let credit = credited(state, &side, side.balance, amount)?;
+    set_credited(state, to, credit)
 }
 
 fn debit<B: StateRead + ?Sized>(
@@ -181,9 +233,9 @@ pub fn transfer<B: StateRead + ?Sized>(
     } else {
         payee.balance
     };
-    let payee_balance = credited(state, &payee, payee_before, amount)?;
+    let payee_credit = credited(state, &payee, payee_before, amount)?;
     set_balance(state, from, payer_balance)?;
-    set_balance(state, to, payee_balance)?;
+    set_credited(state, to, payee_credit)?;
     if payer.home != payee.home {
         move_position(state, &payer.home, &payee.home, amount)?;
     } else {

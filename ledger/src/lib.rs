@@ -16,7 +16,12 @@
 //!   X to one homed at Y moves `position[X] -= a`, `position[Y] += a`, under
 //!   the net debit cap. Cash-in and cash-out are mint/burn at the agent's float
 //!   plus legs, so one rule covers every case.
-//! * [`fees`]: fee rules as data (governance-set), turned into extra legs.
+//! * [`fees`]: fee rules as data (governance-set), turned into extra legs;
+//!   the merchant discount rate by merchant class and amount band.
+//! * [`tiers`]: e-money tiers (balance caps, monthly incoming caps, what
+//!   each tier may do) and the WIB calendar month; [`incentives`]: cashback
+//!   programmes paid by the ledger from the network fund; [`payouts`]: a
+//!   cooperative paying many members from its own funds.
 //! * [`settlement`]: windows, acknowledgements, the net debit cap's memory.
 //! * [`governance`]: proposals executed at more than 2/3 of voting power,
 //!   held to the [`bounds`] on validator sets and parameters when they are
@@ -32,6 +37,9 @@
 //!   importing the rules that change them (the modules form no cycle).
 //! * [`merchant_names`]: merchants' public display names, set by their
 //!   home cooperative (what the wallet shows instead of a QR code's name).
+//! * [`payment_requests`]: request to pay (addressed or a dynamic QR
+//!   code), paid at most once, declined or cancelled, removed a day after
+//!   it ends ([`request_records`]: the records it keeps and wallets' lists).
 //! * [`rejection`]: typed, precedence-ordered reason codes.
 //! * [`commitment`]: incrementally updated Merkle state root with proofs.
 //! * [`block`], [`ledger`]: blocks and their atomic application.
@@ -71,6 +79,7 @@ pub mod figures;
 pub mod genesis;
 pub mod governance;
 pub mod idempotency;
+pub mod incentives;
 pub mod invariants;
 pub mod keys;
 pub mod ledger;
@@ -79,10 +88,13 @@ pub mod member_keys;
 pub mod merchant_names;
 pub mod node_keys;
 pub mod observers;
+pub mod payment_requests;
+pub mod payouts;
 pub mod proposal;
 pub mod recovery;
 pub mod refunds;
 pub mod rejection;
+pub mod request_records;
 pub mod role_records;
 pub mod schedule;
 pub mod settlement;
@@ -91,6 +103,7 @@ pub mod state;
 pub mod storage;
 pub mod tellers;
 pub mod testkit;
+pub mod tiers;
 pub mod tx;
 pub mod types;
 
@@ -102,4 +115,4 @@ pub use ledger::{
 pub use rejection::Rejection;
 pub use storage::{MemoryStorage, SledStorage, Storage};
 pub use tx::{Action, GovAction, Transaction, TxBody};
-pub use types::{AccountId, AccountKind, Amount, CoopId, KycTier};
+pub use types::{AccountId, AccountKind, Amount, CoopId, KycTier, MerchantClass};

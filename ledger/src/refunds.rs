@@ -4,7 +4,8 @@
 //! proportion, and a payment is never refunded for more than it was.
 //!
 //! **What is kept.** Every successful payment to an account of kind
-//! `merchant` (not member-to-member payments) leaves a [`MerchantPayment`]
+//! `merchant` (not member-to-member payments) — a `Payment`, or a
+//! `PayRequest` paying a merchant's request — leaves a [`MerchantPayment`]
 //! record under its transaction hash: its payer, its merchant, its amount
 //! and the fee legs it actually moved ([`ChargedFee`]; the fee rules may
 //! change before the refund, so the record says what was charged, not
@@ -70,7 +71,8 @@
 //! 6. the payment was refunded [`REFUNDS_PER_PAYMENT_MAX`] times:
 //!    `too_many_refunds`;
 //! 7. the legs, in this order, with their usual codes (frozen accounts,
-//!    insufficient funds, balance cap, net debit cap): each fee leg `f`
+//!    insufficient funds, the tier's balance cap and monthly incoming cap —
+//!    a refund is money coming in for the payer — and the net debit cap): each fee leg `f`
 //!    the payment moved is reversed in proportion, `floor(f * amount /
 //!    payment amount)` (u128, rounded down) from the leg's recipient back
 //!    to the leg's payer; then `amount` moves from the merchant to the

@@ -76,6 +76,27 @@
 //! `too_many_recoveries` for a recovery's start; `not_authorized` /
 //! `account_frozen`, then `no_recovery_pending` for its cancellation.
 //!
+//! Money rules ([`crate::tiers`], [`crate::fees`], [`crate::incentives`]):
+//! a payment reports `zero_amount`, `self_payment`, the idempotency codes,
+//! then `tier_forbids_transfer` (to a member) or `qr_payment_cap` (to a
+//! merchant), then its legs' codes in the legs' order (`account_frozen`,
+//! `insufficient_funds`, `tier_balance_cap`, `tier_monthly_incoming_cap`,
+//! `net_debit_cap_exceeded`); a cash-out (`CashOut`, `Burn`) reports
+//! `tier_forbids_cash_out` before its legs. Governance of these rules
+//! reports `tier_limit_out_of_range`, `invalid_fee_rule`,
+//! `payment_rule_out_of_range`, `too_many_incentives` and
+//! `unknown_incentive`.
+//!
+//! Payment requests ([`crate::payment_requests`]): `RequestPayment`
+//! reports `malformed` (amount 0, reference over 64 bytes) at admission,
+//! then `account_frozen`, `unknown_account` / `self_payment` for the
+//! addressed payer, `request_expiry_out_of_range`, `request_exists`,
+//! `too_many_requests`, `too_many_requests_to_payer`. `PayRequest`:
+//! `unknown_request`, `not_authorized`, `request_already_paid` /
+//! `request_closed` / `request_expired`, `request_amount_mismatch`, then
+//! the codes of a payment. `DeclineRequest` and `CancelRequest`:
+//! `unknown_request`, `not_authorized` (decline only), then
+//! `request_already_paid` / `request_closed` / `request_expired`.
 //! Refunds ([`crate::refunds`]): `not_authorized` for a member signer
 //! whose account is not a merchant, `zero_amount`, `unknown_payment` (no
 //! payment to a merchant with that hash, or its refund period is over),
@@ -83,7 +104,8 @@
 //! nor (its key or a teller) the merchant's home cooperative,
 //! `refund_exceeds_payment` (with what is left), `too_many_refunds`, then
 //! the legs' codes (`account_frozen`, `insufficient_funds`,
-//! `balance_cap_exceeded`, `net_debit_cap_exceeded`). A proposed refund
+//! `tier_balance_cap`, `tier_monthly_incoming_cap`,
+//! `net_debit_cap_exceeded`). A proposed refund
 //! period outside its bounds is `refund_period_out_of_range`.
 //!
 //! `window_closes_on_schedule`: `CloseSettlementWindow` stays decodable (old
@@ -161,8 +183,9 @@ pub enum Rejection {
     /// The paying account does not hold enough.
     #[error("insufficient_funds: balance {balance}, needed {needed}")]
     InsufficientFunds { balance: u64, needed: u64 },
-    /// The receiving account would exceed its KYC tier's balance cap.
-    #[error("balance_cap_exceeded: cap {cap}")]
+    /// The receiving account would exceed its KYC tier's balance cap (code
+    /// `tier_balance_cap`; it was `balance_cap_exceeded` before issue 17).
+    #[error("tier_balance_cap: the account's tier holds at most {cap}")]
     BalanceCapExceeded { cap: u64 },
     /// A leg would take a participant's open position plus its unsettled
     /// closed-window net debit (credits in unsettled windows do not count)
@@ -280,6 +303,60 @@ pub enum Rejection {
     /// A proposed recovery waiting period is outside its bounds.
     #[error("recovery_wait_out_of_range: {0}")]
     RecoveryWaitOutOfRange(String),
+    /// The payer's tier may pay merchants only ([`crate::tiers`]).
+    #[error("tier_forbids_transfer: this account's tier may pay merchants only")]
+    TierForbidsTransfer,
+    /// The account's tier may not take cash out ([`crate::tiers`]).
+    #[error("tier_forbids_cash_out: this account's tier may not take cash out")]
+    TierForbidsCashOut,
+    /// The credit would take the month's incoming money (WIB calendar
+    /// month) above the tier's monthly cap ([`crate::tiers`]).
+    #[error(
+        "tier_monthly_incoming_cap: at most {cap} incoming per month, received {used} this month, \
+         this credit {amount}"
+    )]
+    TierMonthlyIncomingCap { cap: u64, used: u64, amount: u64 },
+    /// A payment to a merchant above the QR payment cap ([`crate::tiers`]).
+    #[error("qr_payment_cap: at most {cap} per payment to a merchant")]
+    QrPaymentCap { cap: u64 },
+    /// A proposed payment rule (QR cap, incentive programme) is outside
+    /// its bounds.
+    #[error("payment_rule_out_of_range: {0}")]
+    PaymentRuleOutOfRange(String),
+    /// As many incentive programmes exist as the network may keep.
+    #[error("too_many_incentives: at most {max} programmes")]
+    TooManyIncentives { max: u64 },
+    /// No incentive programme has this number.
+    #[error("unknown_incentive: programme {0}")]
+    UnknownIncentive(u32),
+    /// No kept payment request has this requester and id (hex).
+    #[error("unknown_request: {0}")]
+    UnknownRequest(String),
+    /// The payment request was paid already, by transaction `tx`.
+    #[error("request_already_paid: paid by {tx}")]
+    RequestAlreadyPaid { tx: Hash },
+    /// The payment request expired (block time at or past its expiry).
+    #[error("request_expired: expired at {expired_at_ms} ms")]
+    RequestExpired { expired_at_ms: u64 },
+    /// The payment request was declined or cancelled.
+    #[error("request_closed: {0}")]
+    RequestClosed(String),
+    /// A `PayRequest` names another amount than the request's.
+    #[error("request_amount_mismatch: requested {requested}, offered {offered}")]
+    RequestAmountMismatch { requested: u64, offered: u64 },
+    /// The requester has as many open payment requests as it may have.
+    #[error("too_many_requests: at most {max} open per requester")]
+    TooManyRequests { max: u64 },
+    /// The payer has as many open requests addressed to it as it may have.
+    #[error("too_many_requests_to_payer: at most {max} open per payer")]
+    TooManyRequestsToPayer { max: u64 },
+    /// A request's expiry is not after the block time or too far after it.
+    #[error("request_expiry_out_of_range: {0}")]
+    RequestExpiryOutOfRange(String),
+    /// The requester has a kept request (open, or ended and not yet
+    /// removed) with this id (hex).
+    #[error("request_exists: {0}")]
+    RequestExists(String),
     /// A proposed refund period is outside its bounds.
     #[error("refund_period_out_of_range: {0}")]
     RefundPeriodOutOfRange(String),
@@ -319,7 +396,7 @@ impl Rejection {
             Rejection::WeakKey => "weak_key",
             Rejection::AccountFrozen(_) => "account_frozen",
             Rejection::InsufficientFunds { .. } => "insufficient_funds",
-            Rejection::BalanceCapExceeded { .. } => "balance_cap_exceeded",
+            Rejection::BalanceCapExceeded { .. } => "tier_balance_cap",
             Rejection::NetDebitCapExceeded { .. } => "net_debit_cap_exceeded",
             Rejection::WindowNotOpen(_) => "window_not_open",
             Rejection::UnknownWindow(_) => "unknown_window",
@@ -355,6 +432,22 @@ impl Rejection {
             Rejection::NoRecoveryPending(_) => "no_recovery_pending",
             Rejection::TooManyRecoveries { .. } => "too_many_recoveries",
             Rejection::RecoveryWaitOutOfRange(_) => "recovery_wait_out_of_range",
+            Rejection::TierForbidsTransfer => "tier_forbids_transfer",
+            Rejection::TierForbidsCashOut => "tier_forbids_cash_out",
+            Rejection::TierMonthlyIncomingCap { .. } => "tier_monthly_incoming_cap",
+            Rejection::QrPaymentCap { .. } => "qr_payment_cap",
+            Rejection::PaymentRuleOutOfRange(_) => "payment_rule_out_of_range",
+            Rejection::TooManyIncentives { .. } => "too_many_incentives",
+            Rejection::UnknownIncentive(_) => "unknown_incentive",
+            Rejection::UnknownRequest(_) => "unknown_request",
+            Rejection::RequestAlreadyPaid { .. } => "request_already_paid",
+            Rejection::RequestExpired { .. } => "request_expired",
+            Rejection::RequestClosed(_) => "request_closed",
+            Rejection::RequestAmountMismatch { .. } => "request_amount_mismatch",
+            Rejection::TooManyRequests { .. } => "too_many_requests",
+            Rejection::TooManyRequestsToPayer { .. } => "too_many_requests_to_payer",
+            Rejection::RequestExpiryOutOfRange(_) => "request_expiry_out_of_range",
+            Rejection::RequestExists(_) => "request_exists",
             Rejection::RefundPeriodOutOfRange(_) => "refund_period_out_of_range",
             Rejection::UnknownPayment(_) => "unknown_payment",
             Rejection::RefundExceedsPayment { .. } => "refund_exceeds_payment",

@@ -45,6 +45,10 @@ pub struct Params {
     /// How long a member-key recovery waits before it takes effect, in ms
     /// of block time (bounds in [`crate::recovery`]).
     pub recovery_wait_ms: u64,
+    /// What each tier may receive per month and do ([`crate::tiers`]).
+    pub tier_rules: crate::tiers::TierRules,
+    /// Most rupiah of one payment to a merchant ([`crate::tiers`]).
+    pub qr_payment_cap: Amount,
     /// How long a payment to a merchant may be refunded, in ms of block
     /// time (bounds in [`crate::refunds`]).
     pub refund_period_ms: u64,
@@ -59,6 +63,9 @@ pub struct Counters {
     pub open_window: u64,
     pub next_proposal: u64,
     pub open_proposals: u32,
+    /// The calendar month (WIB) of the last block's time, in which member
+    /// accounts count their incoming money ([`crate::tiers::wib_month`]).
+    pub wib_month: u32,
 }
 
 /// What a payment's idempotency id was first used for. Kept on disk for the
@@ -128,6 +135,22 @@ pub enum StateKey {
     MerchantName(PublicKey),
     /// The registered observers (see [`crate::observers`]).
     Observers,
+    /// The incentive programmes (see [`crate::incentives`]).
+    Incentives,
+    /// What the incentive programmes paid one member account this month
+    /// (see [`crate::incentives`]).
+    IncentiveUse(PublicKey),
+    /// A payment request by its requester's address and id (see
+    /// [`crate::payment_requests`]).
+    PaymentRequest(PublicKey, crate::request_records::RequestId),
+    /// An open request addressed to a payer: (payer, requester, id).
+    RequestTo(PublicKey, PublicKey, crate::request_records::RequestId),
+    /// An account's open requests, made and addressed to it.
+    RequestCounts(PublicKey),
+    /// A request by the block time it is due (ms: its expiry while open,
+    /// its removal once ended), then requester and id: what a block's
+    /// start walks in order.
+    RequestDue(u64, PublicKey, crate::request_records::RequestId),
     /// A payment to a merchant, by its transaction hash, as a refund needs
     /// it. Written by execution into overlays only, like
     /// [`StateKey::Idempotency`]: stored on disk under its day, never in
@@ -168,6 +191,12 @@ pub enum StateValue {
     RecoveryStats(crate::role_records::RecoveryStats),
     MerchantName(String),
     Observers(crate::observers::Observers),
+    Incentives(crate::incentives::Programmes),
+    IncentiveUse(crate::incentives::IncentiveUse),
+    PaymentRequest(crate::request_records::PaymentRequest),
+    RequestTo,
+    RequestCounts(crate::request_records::RequestCounts),
+    RequestDue,
     MerchantPayment(crate::refunds::MerchantPayment),
     MerchantPaymentDay(crate::refunds::MerchantPaymentDay),
     Refunded(crate::refunds::Refunded),

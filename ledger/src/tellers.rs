@@ -10,7 +10,9 @@
 //! sequence, so tellers never compete for one.
 //!
 //! **What a teller may sign**, always as its own cooperative:
-//! `RegisterMember`, `Mint` and `Burn` for the cooperative's own members,
+//! `RegisterMember`, `RegisterMerchant`, `SetMerchantClass`,
+//! `SetMemberTier` (after checking the member's identity in person), `Mint`
+//! and `Burn` for the cooperative's own members,
 //! `CashIn` at its own counter, and `StartRecovery` / `CancelRecovery` for
 //! a member of its cooperative (the teller is who checks the member in
 //! person), and `Refund` of a payment to one of its cooperative's
@@ -164,7 +166,10 @@ pub fn execute<B: StateRead + ?Sized>(
 ) -> Result<(), Rejection> {
     let as_coop = Signer::Cooperative(coop.clone());
     match action {
-        Action::RegisterMember { .. } => execute::execute(state, &as_coop, action, ctx),
+        Action::RegisterMember { .. }
+        | Action::RegisterMerchant { .. }
+        | Action::SetMerchantClass { .. }
+        | Action::SetMemberTier { .. } => execute::execute(state, &as_coop, action, ctx),
         Action::Mint { amount, .. }
         | Action::Burn { amount, .. }
         | Action::CashIn { amount, .. } => {
@@ -183,8 +188,9 @@ pub fn execute<B: StateRead + ?Sized>(
         }
         Action::Refund { .. } => execute::execute(state, &as_coop, action, ctx),
         _ => Err(Rejection::NotAuthorized(
-            "a teller may only register members, mint, burn, cash in, start or cancel \
-             recoveries and refund merchant payments at its own cooperative's counter"
+            "a teller may only register members and merchants, set their tier and class, mint, \
+             burn, cash in, start or cancel recoveries and refund merchant payments at its own \
+             cooperative's counter"
                 .into(),
         )),
     }

@@ -2,9 +2,10 @@
 
 use crate::bounds::ValidatorLimits;
 use crate::fees::FeeRule;
+use crate::payment_requests::RequestId;
 use crate::rejection::Rejection;
 use crate::schedule::SettlementSchedule;
-use crate::types::{AccountKind, Amount, CoopId, KycTier};
+use crate::types::{AccountKind, Amount, CoopId, KycTier, MerchantClass};
 use kopnet_primitives::{
     codec, Hash, Keypair, PreparedKey, PublicKey, Signature, CHAIN_ID_BYTES_MAX,
 };
@@ -117,6 +118,55 @@ pub enum Action {
     /// by its current key; the old one stays admitted for an hour of block
     /// time ([`crate::observers`]).
     RotateObserverKey { new_key: PublicKey },
+    /// The member's home cooperative (its key or a teller) moves the
+    /// account to another KYC tier, e.g. to `registered` after KYC (rules
+    /// in [`crate::tiers`]).
+    SetMemberTier { member: PublicKey, tier: KycTier },
+    /// A cooperative (its key or a teller) registers a merchant of a class
+    /// ([`MerchantClass`]; the class selects its fee rules).
+    RegisterMerchant {
+        merchant: PublicKey,
+        tier: KycTier,
+        class: MerchantClass,
+    },
+    /// The merchant's home cooperative (its key or a teller) changes its
+    /// class.
+    SetMerchantClass {
+        merchant: PublicKey,
+        class: MerchantClass,
+    },
+    /// The cooperative (its key) pays `member` from its own funds: one line
+    /// of a bulk payout (surplus share, wages, social aid; see
+    /// [`crate::payouts`]).
+    Payout {
+        member: PublicKey,
+        amount: Amount,
+        reference: String,
+        /// Makes the line safe to send again, like a payment's: the
+        /// cooperative key is the payer of the idempotency record.
+        idempotency_id: IdempotencyId,
+    },
+    /// The signing member or merchant account asks for a payment, named
+    /// `id` among its requests: addressed to `payer`, or a dynamic QR code
+    /// anyone may pay once (`None`); rules in [`crate::payment_requests`].
+    RequestPayment {
+        id: RequestId,
+        payer: Option<PublicKey>,
+        amount: Amount,
+        reference: String,
+        expires_at_ms: u64,
+    },
+    /// The signer pays request `(requester, id)`: a payment of `amount`,
+    /// which must be the amount requested.
+    PayRequest {
+        requester: PublicKey,
+        id: RequestId,
+        amount: Amount,
+    },
+    /// The addressed payer declines request `(requester, id)`.
+    DeclineRequest { requester: PublicKey, id: RequestId },
+    /// The requester cancels its open request `id`.
+    CancelRequest { id: RequestId },
     /// Refund all or part of the payment to a merchant `payment` (its
     /// transaction hash) to its payer, within the governed refund period:
     /// signed by the merchant, or by its home cooperative's key or a
@@ -199,6 +249,23 @@ pub enum GovAction {
     /// from the block that executes this.
     RemoveObserver {
         key: PublicKey,
+    },
+    /// What a tier may receive per month and do ([`crate::tiers`]).
+    SetTierRule {
+        tier: KycTier,
+        rule: crate::tiers::TierRule,
+    },
+    /// The most one payment to a merchant may be ([`crate::tiers`]).
+    SetQrPaymentCap {
+        cap: Amount,
+    },
+    /// Start an incentive programme ([`crate::incentives`]).
+    CreateIncentive {
+        terms: crate::incentives::IncentiveTerms,
+    },
+    /// End an incentive programme early.
+    EndIncentive {
+        id: u32,
     },
     /// How long a payment to a merchant may be refunded (bounds in
     /// [`crate::refunds`]).
@@ -300,6 +367,10 @@ impl Transaction {
                 name, daily_limit, ..
             } => crate::tellers::check_format(name, *daily_limit),
             Action::SetMerchantName { name, .. } => crate::merchant_names::check_name_format(name),
+            Action::Payout { reference, .. } => crate::payouts::check_reference(reference),
+            Action::RequestPayment {
+                amount, reference, ..
+            } => crate::payment_requests::check_format(*amount, reference),
             Action::Refund { memo, .. } if memo.len() > MEMO_BYTES_MAX => {
                 malformed("memo longer than 64 bytes")
             }
@@ -336,6 +407,12 @@ fn check_gov_format(action: &GovAction) -> Result<(), Rejection> {
             malformed("too many fee rules")
         }
         GovAction::AddObserver { name, .. } => crate::observers::check_name_format(name),
+        GovAction::CreateIncentive { terms }
+            if terms.name.len() > crate::incentives::PROGRAMME_NAME_BYTES_MAX
+                || terms.classes.len() > MerchantClass::ALL.len() =>
+        {
+            malformed("incentive name or class list too long")
+        }
         _ => Ok(()),
     }
 }

@@ -165,7 +165,7 @@ pub enum AccountStatus {
 pub enum KycTier {
     /// Unregistered e-money account (Bank Indonesia cap: Rp 2,000,000).
     Basic,
-    /// Registered account (Bank Indonesia cap: Rp 10,000,000).
+    /// Registered account (Bank Indonesia cap: Rp 20,000,000 since July 2022).
     Registered,
     /// Merchants and businesses.
     Business,
@@ -187,7 +187,7 @@ impl Default for TierLimits {
     fn default() -> Self {
         TierLimits {
             basic: 2_000_000,
-            registered: 10_000_000,
+            registered: 20_000_000,
             business: 100_000_000,
         }
     }
@@ -229,6 +229,77 @@ pub struct MemberAccount {
     /// The key that signs for the account now: the address until the
     /// member rotates it or a recovery replaces it.
     pub key: PublicKey,
+    /// The rupiah received in one calendar month (WIB), with the month
+    /// ([`crate::tiers::wib_month`]); a credit in a later month starts
+    /// again from zero (rules in [`crate::tiers`]). `None` until the first
+    /// credit.
+    pub incoming: Option<(u32, Amount)>,
+    /// A merchant's class, which selects its fee rules ([`crate::fees`]);
+    /// `None` for member accounts.
+    pub class: Option<MerchantClass>,
+}
+
+/// A merchant's class, set by its home cooperative at registration and
+/// changed by it (`SetMerchantClass`): QRIS's merchant categories, which
+/// the fee rules select by ([`crate::fees`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum MerchantClass {
+    /// Usaha mikro (UMI).
+    Micro,
+    /// Usaha kecil (UKE).
+    Small,
+    /// Usaha menengah (UME).
+    Medium,
+    /// Usaha besar (UBE).
+    Large,
+    /// Fuel stations (SPBU).
+    Fuel,
+    /// Public services (BLU, hospitals, utilities, transport authorities).
+    PublicService,
+    /// Schools and universities.
+    Education,
+    /// Government aid, taxes and other payments to the state.
+    Government,
+    /// Donations and social funds.
+    Donation,
+}
+
+impl MerchantClass {
+    pub const ALL: [MerchantClass; 9] = [
+        MerchantClass::Micro,
+        MerchantClass::Small,
+        MerchantClass::Medium,
+        MerchantClass::Large,
+        MerchantClass::Fuel,
+        MerchantClass::PublicService,
+        MerchantClass::Education,
+        MerchantClass::Government,
+        MerchantClass::Donation,
+    ];
+
+    /// The class of a merchant registered without one (`RegisterMember`
+    /// with kind `merchant`): small, whose default fee is the general rate.
+    pub const UNSPECIFIED: MerchantClass = MerchantClass::Small;
+
+    /// Its lowercase name, as the CLI and the API write it.
+    pub fn name(self) -> &'static str {
+        match self {
+            MerchantClass::Micro => "micro",
+            MerchantClass::Small => "small",
+            MerchantClass::Medium => "medium",
+            MerchantClass::Large => "large",
+            MerchantClass::Fuel => "fuel",
+            MerchantClass::PublicService => "public-service",
+            MerchantClass::Education => "education",
+            MerchantClass::Government => "government",
+            MerchantClass::Donation => "donation",
+        }
+    }
+
+    /// The class named `name` (as [`MerchantClass::name`] writes it).
+    pub fn parse(name: &str) -> Option<MerchantClass> {
+        MerchantClass::ALL.into_iter().find(|c| c.name() == name)
+    }
 }
 
 /// Activity of one cooperative in the open settlement window.

@@ -112,11 +112,16 @@ fn transactions_and_block_have_fixed_bytes_and_hashes() {
 // `StateKey::NodeKey` entry per validator key and node identity), and
 // when `Params` gained `recovery_wait_ms` and `MemberAccount` its current
 // `key` (issue 16: accounts outlive keys). All three changed deliberately
-// again when `Params` gained `refund_period_ms` (issue 17: refunds within
+// again with the money rules (issue 17): `Params` gained the tier rules
+// and the QR payment cap, the registered tier's cap became Rp 20.000.000,
+// fee rules gained merchant classes and amount bands (the default MDR
+// schedule), `Counters` the block's calendar month, `MemberAccount` its
+// month's incoming money and a merchant's class. All three changed
+// deliberately again when `Params` gained `refund_period_ms` (issue 17: refunds within
 // a governed period); transaction encodings did not change.
-const GENESIS_ROOT: &str = "4b4e62809d6f2e52ea8bedc0ccba58b1580ba200992d9b8afefd30001ac4be8d";
-const STORY_ROOT: &str = "faa6e54e43f5d73c273d74d75daa2834bece26d662c16a5725d3d91a05466922";
-const CUTOFF_ROOT: &str = "c7a606a8e6354d3672b5d39b78532eb49040ebbdec7aefc0f58d64f6f8c403a8";
+const GENESIS_ROOT: &str = "519b8eb7a61d1136c1966113c2cdbde5534f558c5fe0fb748aff271568d3d097";
+const STORY_ROOT: &str = "6608dbefd9e224f5918b44fbd909c0ec8ae880bc63da271e3f3fda7322da4c6a";
+const CUTOFF_ROOT: &str = "64d7b1cbd4bb74d4c6e0378eefffd0bba9e7f74477db24ce4ef1a4a6bc3a26a1";
 
 /// The state root after the demo genesis, after a fixed block and after the
 /// block that passes the next settlement cut-off: pins the state encoding

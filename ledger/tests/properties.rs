@@ -78,7 +78,11 @@ struct Run {
 impl Run {
     fn new() -> Run {
         let dir = tempfile::tempdir().unwrap();
-        let mut memory = Harness::new(MemoryStorage::new(), NDC);
+        let mut genesis = kopnet_ledger::testkit::demo_genesis(CHAIN, 4, NDC);
+        // Monthly caps low enough for random cases to reach them.
+        genesis.tier_rules.basic.monthly_incoming_cap = Some(MONTHLY_BASIC);
+        genesis.tier_rules.registered.monthly_incoming_cap = Some(MONTHLY_MEMBER);
+        let mut memory = Harness::with_genesis(MemoryStorage::new(), genesis);
         let sled_store = SledStorage::open(dir.path(), SLED_CACHE).unwrap();
         let sled = Ledger::open(sled_store, &memory.genesis).unwrap();
         let mut members = Vec::new();
@@ -88,18 +92,25 @@ impl Run {
             members.push(key);
             let (kind, tier) = if is_merchant(m) {
                 (AccountKind::Merchant, kopnet_ledger::KycTier::Business)
+            } else if m == BASIC_MEMBER {
+                (AccountKind::Member, kopnet_ledger::KycTier::Basic)
             } else {
                 (AccountKind::Member, kopnet_ledger::KycTier::Registered)
             };
             let home = member_home(m);
-            txs.push(memory.sign(
-                &coop(coop_slug(home)),
-                Action::RegisterMember {
+            let action = match m {
+                MICRO_MERCHANT => Action::RegisterMerchant {
+                    merchant: key,
+                    tier,
+                    class: kopnet_ledger::MerchantClass::Micro,
+                },
+                _ => Action::RegisterMember {
                     member: key,
                     kind,
                     tier,
                 },
-            ));
+            };
+            txs.push(memory.sign(&coop(coop_slug(home)), action));
         }
         let strangers = (0..UNKNOWN_KEYS)
             .map(|u| memory.member_key(&unknown_name(u)))
@@ -547,7 +558,10 @@ fn random_sequences_keep_every_invariant() {
     for code in [
         "applied",
         "insufficient_funds",
-        "balance_cap_exceeded",
+        "tier_balance_cap",
+        "tier_forbids_transfer",
+        "tier_forbids_cash_out",
+        "tier_monthly_incoming_cap",
         "net_debit_cap_exceeded",
         "not_authorized",
         "unknown_signer",

@@ -574,10 +574,10 @@ fn a_refund_keeps_the_payers_balance_cap() {
     let (ani, warung) = (c.ani, c.warung);
     let none: &mut [&mut Ledger<MemoryStorage>] = &mut [];
     let (_, payment) = at(&mut c, none, DAY_100_NOON, &ani, pay(warung, 100_000, 1));
-    // Fill ani up to the registered tier's cap of Rp 10.000.000.
+    // Fill ani up to the registered tier's cap of Rp 20.000.000.
     let mint = Action::Mint {
         member: ani,
-        amount: 10_000_000 - 900_000,
+        amount: 20_000_000 - 900_000,
     };
     let (result, _) = at(&mut c, none, DAY_100_NOON + 1, &coop("ksp-sejahtera"), mint);
     assert_eq!(result, Ok(()));
@@ -589,7 +589,7 @@ fn a_refund_keeps_the_payers_balance_cap() {
         &warung,
         refund(payment, 1_000),
     );
-    assert_eq!(result.unwrap_err().code(), "balance_cap_exceeded");
+    assert_eq!(result.unwrap_err().code(), "tier_balance_cap");
     assert_eq!(balances(&c), before);
 }
 

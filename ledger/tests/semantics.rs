@@ -146,12 +146,13 @@ fn idempotency_returns_the_first_result_and_flags_changes() {
 #[test]
 fn balance_cap_frozen_and_authorization() {
     let mut h = city();
-    let ani = h.member("ani", "ksp-sejahtera", AccountKind::Member, 9_000_000);
+    let ani = h.member("ani", "ksp-sejahtera", AccountKind::Member, 19_000_000);
     mint_is_capped_and_signed_by_the_home_cooperative(&mut h, ani);
     governance_freezes_the_account(&mut h, ani);
 }
 
-/// Ani (Rp 9.000.000) cannot be minted past the cap, only her home
+/// Ani (Rp 19.000.000) cannot be minted past the registered tier's
+/// Rp 20.000.000 cap, only her home
 /// cooperative mints, and she cannot pay herself or pay nothing.
 fn mint_is_capped_and_signed_by_the_home_cooperative(
     h: &mut Harness<MemoryStorage>,
@@ -167,7 +168,7 @@ fn mint_is_capped_and_signed_by_the_home_cooperative(
         )
         .unwrap_err()
         .code(),
-        "balance_cap_exceeded"
+        "tier_balance_cap"
     );
     // Only the home cooperative mints.
     assert_eq!(

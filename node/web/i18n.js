@@ -442,7 +442,11 @@ export const STRINGS = {
 const REASONS = {
   id: {
     insufficient_funds: "saldo tidak cukup",
-    balance_cap_exceeded: "saldo penerima akan melebihi batas",
+    tier_balance_cap: "saldo penerima akan melebihi batas jenis akunnya",
+    tier_monthly_incoming_cap: "penerima akan melebihi batas dana masuk bulan ini",
+    tier_forbids_transfer: "akun unregistered hanya bisa membayar merchant; daftarkan (KYC) di koperasi",
+    tier_forbids_cash_out: "akun unregistered tidak bisa tarik tunai; daftarkan (KYC) di koperasi",
+    qr_payment_cap: "melebihi batas satu pembayaran QR",
     account_frozen: "akun dibekukan",
     net_debit_cap_exceeded: "batas debit bersih koperasi terlampaui; coba lagi setelah penyelesaian",
     unknown_account: "akun belum terdaftar",
@@ -467,7 +471,11 @@ const REASONS = {
   },
   en: {
     insufficient_funds: "insufficient funds",
-    balance_cap_exceeded: "the payee's balance would exceed its cap",
+    tier_balance_cap: "the payee's balance would exceed its tier's cap",
+    tier_monthly_incoming_cap: "the payee would pass its incoming limit for this month",
+    tier_forbids_transfer: "an unregistered account pays merchants only; register (KYC) at the cooperative",
+    tier_forbids_cash_out: "an unregistered account cannot take cash out; register (KYC) at the cooperative",
+    qr_payment_cap: "above the limit of one QR payment",
     account_frozen: "the account is frozen",
     net_debit_cap_exceeded: "a cooperative's net debit cap is reached; try again after settlement",
     unknown_account: "the account is not registered",

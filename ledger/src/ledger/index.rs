@@ -84,7 +84,9 @@ pub(super) fn index_block<S: Storage>(
 }
 
 /// Member accounts a transaction names (signer, payee, registered or minted
-/// member, named merchant, the member of a proposed freeze, unfreeze or incentive). The
+/// member, named merchant, the member of a proposed freeze, unfreeze or
+/// incentive, the payer a payment request is addressed to, the requester
+/// of a request paid or declined). The
 /// history index shows a transaction under these and under every member
 /// account its execution changed, so a governance action's effect is also
 /// found under the approval that executed it, and a `Refund` (which names
@@ -101,7 +103,16 @@ pub fn touched_members(tx: &Transaction) -> Vec<PublicKey> {
         Action::StartRecovery { member, .. } | Action::CancelRecovery { member } => {
             out.push(*member)
         }
-        Action::SetMerchantName { merchant, .. } => out.push(*merchant),
+        Action::SetMerchantName { merchant, .. }
+        | Action::RegisterMerchant { merchant, .. }
+        | Action::SetMerchantClass { merchant, .. } => out.push(*merchant),
+        Action::SetMemberTier { member, .. } | Action::Payout { member, .. } => out.push(*member),
+        Action::RequestPayment {
+            payer: Some(payer), ..
+        } => out.push(*payer),
+        Action::PayRequest { requester, .. } | Action::DeclineRequest { requester, .. } => {
+            out.push(*requester)
+        }
         Action::Propose {
             action:
                 GovAction::Freeze { member }

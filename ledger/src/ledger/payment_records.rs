@@ -8,7 +8,7 @@ use crate::idempotency;
 use crate::keys;
 use crate::state::{IdempotencyRecord, State, StateKey, StateRead, StateValue};
 use crate::storage::{Storage, WriteBatch};
-use crate::tx::{Action, IdempotencyId, Transaction};
+use crate::tx::{IdempotencyId, Transaction};
 use kopnet_primitives::{codec, PublicKey};
 use std::collections::BTreeMap;
 
@@ -62,18 +62,18 @@ impl<S: Storage> Ledger<S> {
         let mut records = BTreeMap::new();
         for tx in txs {
             // A refund's payment record (see `refund_records.rs`).
-            if let Action::Refund { payment, .. } = &tx.body.action {
+            if let crate::tx::Action::Refund { payment, .. } = &tx.body.action {
                 self.prefetch_merchant_payment(&mut records, payment, time_ms)?;
                 continue;
             }
-            let Action::Payment { idempotency_id, .. } = &tx.body.action else {
+            let Some(idempotency_id) = idempotency::id_of(&tx.body.action) else {
                 continue;
             };
-            let key = StateKey::Idempotency(tx.body.signer, *idempotency_id);
+            let key = StateKey::Idempotency(tx.body.signer, idempotency_id);
             if records.contains_key(&key) {
                 continue;
             }
-            if let Some(record) = self.live_record(&tx.body.signer, idempotency_id, time_ms)? {
+            if let Some(record) = self.live_record(&tx.body.signer, &idempotency_id, time_ms)? {
                 records.insert(key, StateValue::Idempotency(record));
             }
         }

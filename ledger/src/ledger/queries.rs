@@ -6,6 +6,7 @@ use crate::block::Block;
 use crate::commitment::StateProof;
 use crate::evidence::{CommittedEvidence, EvidenceRecord};
 use crate::keys;
+use crate::payment_requests::{self, ListedRequest, RequestId};
 use crate::rejection::Rejection;
 use crate::settlement_window::SettlementWindow;
 use crate::state::{Counters, Params, StateKey, StateRead};
@@ -51,6 +52,34 @@ impl<S: Storage> Ledger<S> {
             .nonce()
             .checked_add(1)
             .ok_or(Rejection::Overflow)
+    }
+
+    /// Payment request `(requester, id)`, if its record is kept
+    /// ([`crate::payment_requests`]).
+    pub fn payment_request(
+        &self,
+        requester: &PublicKey,
+        id: &RequestId,
+    ) -> Option<payment_requests::PaymentRequest> {
+        payment_requests::request(&self.state, requester, id)
+    }
+
+    /// The open requests addressed to `payer`, open ones first, as of the
+    /// last block's time (at most `limit`, at most
+    /// [`payment_requests::REQUESTS_PAGE_MAX`]).
+    pub fn requests_to(&self, payer: &PublicKey, limit: usize) -> Vec<ListedRequest> {
+        payment_requests::requests_to(&self.state, payer, self.last_block_time_ms, limit)
+    }
+
+    /// The kept requests `requester` made, in id order, a page of at most
+    /// `limit` after the id `after` (see [`payment_requests::requests_by`]).
+    pub fn requests_by(
+        &self,
+        requester: &PublicKey,
+        after: Option<RequestId>,
+        limit: usize,
+    ) -> Vec<ListedRequest> {
+        payment_requests::requests_by(&self.state, requester, after, limit)
     }
 
     /// A closed settlement window.

@@ -21,7 +21,8 @@ pub struct Quote {
     pub deltas: Vec<(AccountId, i128)>,
     /// What the signer pays beyond the principal (fees), if it is a member.
     pub signer_fees: u64,
-    /// What the payee receives after fees taken from it (payments only).
+    /// What the payee receives after fees taken from it (payments and
+    /// paid requests only).
     pub payee_receives: Option<u64>,
 }
 
@@ -50,6 +51,7 @@ impl<S: Storage> Ledger<S> {
             .unwrap_or_else(|_| BlockBase::without_records(&self.state));
         let mut overlay = Overlay::new(&base);
         idempotency::expire(&mut overlay, &self.state.idempotency_days(), time_ms);
+        crate::tiers::begin_block(&mut overlay, time_ms);
         refunds::expire(&mut overlay, &self.state, time_ms);
         let ctx = ExecContext {
             height: self.height.saturating_add(1),
@@ -82,13 +84,14 @@ impl<S: Storage> Ledger<S> {
         let principal = match action {
             Action::Payment { amount, .. }
             | Action::CashOut { amount, .. }
+            | Action::PayRequest { amount, .. }
             | Action::Refund { amount, .. } => i128::from(*amount),
             _ => 0,
         };
         let signer_delta = delta_of(&AccountId::Member(*signer));
         let signer_fees = u64::try_from((-signer_delta - principal).max(0)).unwrap_or(0);
         let payee_receives = match action {
-            Action::Payment { to, .. } => {
+            Action::Payment { to, .. } | Action::PayRequest { requester: to, .. } => {
                 u64::try_from(delta_of(&AccountId::Member(*to)).max(0)).ok()
             }
             _ => None,

@@ -13,8 +13,22 @@ pub const COOPS: usize = 5;
 pub const UNKNOWN_KEYS: usize = 2;
 pub const NETWORK: usize = COOPS;
 pub const NDC: u64 = 400_000;
-pub const CAP_MEMBER: u64 = 10_000_000;
+/// The tiers' balance caps and monthly incoming caps (the defaults).
+pub const CAP_BASIC: u64 = 2_000_000;
+pub const CAP_MEMBER: u64 = 20_000_000;
 pub const CAP_MERCHANT: u64 = 100_000_000;
+/// The monthly incoming caps the property test's genesis sets (lower than
+/// the defaults, so that random cases reach them). Every block of a case
+/// falls in one calendar month (block times start at the epoch and a case
+/// spans hours), so the model counts one month.
+pub const MONTHLY_BASIC: u64 = 3_000_000;
+pub const MONTHLY_MEMBER: u64 = 12_000_000;
+pub const QR_PAYMENT_CAP: u64 = 10_000_000;
+/// The member registered at the basic tier: pays merchants only, takes no
+/// cash out.
+pub const BASIC_MEMBER: usize = 5;
+/// The micro merchant (the other, 7, is small: registered without a class).
+pub const MICRO_MERCHANT: usize = 6;
 
 pub fn member_home(m: usize) -> usize {
     m % COOPS
@@ -261,6 +275,8 @@ pub struct Model {
     pub windows: Vec<ModelWindow>,
     /// Whether any leg moved money in the open window.
     pub activity: bool,
+    /// Each member account's incoming money this month.
+    pub incoming: BTreeMap<usize, u64>,
 }
 
 impl Model {
@@ -279,14 +295,21 @@ impl Model {
     fn credit(&mut self, to: Acct, amount: u64) -> Result<(), &'static str> {
         let new = self.bal(to) + amount;
         if let Acct::M(m) = to {
-            let cap = if is_merchant(m) {
-                CAP_MERCHANT
+            let (cap, monthly) = if is_merchant(m) {
+                (CAP_MERCHANT, None)
+            } else if m == BASIC_MEMBER {
+                (CAP_BASIC, Some(MONTHLY_BASIC))
             } else {
-                CAP_MEMBER
+                (CAP_MEMBER, Some(MONTHLY_MEMBER))
             };
             if new > cap {
-                return Err("balance_cap_exceeded");
+                return Err("tier_balance_cap");
             }
+            let incoming = self.incoming.get(&m).copied().unwrap_or(0) + amount;
+            if monthly.is_some_and(|monthly| incoming > monthly) {
+                return Err("tier_monthly_incoming_cap");
+            }
+            self.incoming.insert(m, incoming);
         }
         self.balances.insert(to, new);
         Ok(())
@@ -371,6 +394,9 @@ impl Model {
                 if amount == 0 {
                     return Err("zero_amount");
                 }
+                if member == BASIC_MEMBER {
+                    return Err("tier_forbids_cash_out");
+                }
                 let have = self.bal(Acct::M(member));
                 if have < amount {
                     return Err("insufficient_funds");
@@ -411,6 +437,9 @@ impl Model {
                 if amount == 0 {
                     return Err("zero_amount");
                 }
+                if member == BASIC_MEMBER {
+                    return Err("tier_forbids_cash_out");
+                }
                 self.transfer(Acct::M(member), Acct::Float(agent), amount)?;
                 let home = member_home(member);
                 if home != agent {
@@ -427,9 +456,11 @@ impl Model {
         }
     }
 
-    /// A payment: the idempotency id first, then the amount and payee; a
-    /// merchant paid across cooperatives pays 0.3% to each and 0.1% to the
-    /// network.
+    /// A payment: the idempotency id first, then the amount and payee, the
+    /// payer's tier (the basic member pays merchants only), the QR cap; a
+    /// merchant pays its MDR, on-us too: the small one 0.3 % to the payer's
+    /// cooperative, 0.3 % to its own and 0.1 % to the network; the micro one
+    /// nothing up to Rp 500.000, above it 0.13 %, 0.13 % and 0.04 %.
     fn pay(&mut self, from: usize, to: usize, amount: u64, idem: u8) -> Result<(), &'static str> {
         if let Some(&(first_to, first_amount)) = self.idem.get(&(from, idem)) {
             return Err(if first_to != to {
@@ -446,12 +477,24 @@ impl Model {
         if from == to {
             return Err("self_payment");
         }
+        if from == BASIC_MEMBER && !is_merchant(to) {
+            return Err("tier_forbids_transfer");
+        }
+        if is_merchant(to) && amount > QR_PAYMENT_CAP {
+            return Err("qr_payment_cap");
+        }
         self.transfer(Acct::M(from), Acct::M(to), amount)?;
         let (x, y) = (member_home(from), member_home(to));
-        if is_merchant(to) && x != y {
-            self.transfer(Acct::M(to), Acct::Fee(y), Self::fee(amount, 30))?;
-            self.transfer(Acct::M(to), Acct::Fee(x), Self::fee(amount, 30))?;
-            self.transfer(Acct::M(to), Acct::Net, Self::fee(amount, 10))?;
+        let shares = match (is_merchant(to), to == MICRO_MERCHANT) {
+            (false, _) => None,
+            (true, true) if amount <= 500_000 => None,
+            (true, true) => Some([13, 13, 4]),
+            (true, false) => Some([30, 30, 10]),
+        };
+        if let Some([issuer, acquirer, network]) = shares {
+            self.transfer(Acct::M(to), Acct::Fee(x), Self::fee(amount, issuer))?;
+            self.transfer(Acct::M(to), Acct::Fee(y), Self::fee(amount, acquirer))?;
+            self.transfer(Acct::M(to), Acct::Net, Self::fee(amount, network))?;
         }
         self.idem.insert((from, idem), (to, amount));
         Ok(())

@@ -28,6 +28,14 @@ pub fn action_kind(action: &Action) -> &'static str {
         Action::CancelRecovery { .. } => "cancel_recovery",
         Action::SetMerchantName { .. } => "set_merchant_name",
         Action::RotateObserverKey { .. } => "rotate_observer_key",
+        Action::SetMemberTier { .. } => "set_member_tier",
+        Action::RegisterMerchant { .. } => "register_merchant",
+        Action::SetMerchantClass { .. } => "set_merchant_class",
+        Action::Payout { .. } => "payout",
+        Action::RequestPayment { .. } => "request_payment",
+        Action::PayRequest { .. } => "pay_request",
+        Action::DeclineRequest { .. } => "decline_request",
+        Action::CancelRequest { .. } => "cancel_request",
         Action::Refund { .. } => "refund",
     }
 }
@@ -51,11 +59,20 @@ pub fn summarize(
         Action::Mint { member, amount } | Action::Burn { member, amount } => {
             (Some(member.to_address()), Some(*amount))
         }
-        Action::CashIn { member, amount, .. } => (Some(member.to_address()), Some(*amount)),
+        Action::CashIn { member, amount, .. } | Action::Payout { member, amount, .. } => {
+            (Some(member.to_address()), Some(*amount))
+        }
         Action::CashOut { amount, .. } => (None, Some(*amount)),
         Action::RegisterMember { member, .. }
         | Action::StartRecovery { member, .. }
         | Action::CancelRecovery { member }
+        | Action::SetMemberTier { member, .. }
+        | Action::RegisterMerchant {
+            merchant: member, ..
+        }
+        | Action::SetMerchantClass {
+            merchant: member, ..
+        }
         | Action::SetMerchantName {
             merchant: member, ..
         } => (Some(member.to_address()), None),

@@ -22,7 +22,8 @@
 //! Both are ordinary applied transactions of the load.
 
 use super::exposure::{CoopDebit, CoopExposures};
-use kopnet_ledger::fees::{FeeKind, FeeParty, FeeRule};
+use kopnet_ledger::fees::{FeeCase, FeeKind, FeeParty, FeeRule};
+use kopnet_ledger::MerchantClass;
 
 /// A member tops up when its `low` bound falls under this (Rp 1.000.000).
 pub const TOP_UP_BELOW: u64 = 1_000_000;
@@ -250,10 +251,22 @@ impl Budgets {
 
 /// The fees of one transaction under `rules`: (paid by the payer, paid by
 /// the payee), as the ledger charges them (`ledger/src/fees.rs`); None on
-/// overflow.
-pub fn fees(rules: &[FeeRule], kind: FeeKind, cross: bool, amount: u64) -> Option<(u64, u64)> {
+/// overflow. `class` is the merchant's, for payments to merchants.
+pub fn fees(
+    rules: &[FeeRule],
+    kind: FeeKind,
+    cross: bool,
+    class: Option<MerchantClass>,
+    amount: u64,
+) -> Option<(u64, u64)> {
     let (mut payer, mut payee) = (0u64, 0u64);
-    for rule in rules.iter().filter(|r| r.applies(kind, cross)) {
+    let case = FeeCase {
+        kind,
+        cross,
+        class,
+        amount,
+    };
+    for rule in rules.iter().filter(|r| r.applies(&case)) {
         let fee = rule.fee(amount)?;
         match rule.from {
             FeeParty::Payer => payer = payer.checked_add(fee)?,
@@ -308,8 +321,14 @@ mod tests {
                 budgets.plan_rebalance(None, Some(credit))
             } else {
                 let amount = rng.gen_range(1..=300) * 500;
-                let (by_payer, by_payee) =
-                    fees(&rules, FeeKind::PaymentToMerchant, true, amount).unwrap();
+                let (by_payer, by_payee) = fees(
+                    &rules,
+                    FeeKind::PaymentToMerchant,
+                    true,
+                    Some(MerchantClass::Small),
+                    amount,
+                )
+                .unwrap();
                 let debit = Leg::of(payer, amount + by_payer);
                 let credit = Leg {
                     account: merchant,
@@ -422,23 +441,34 @@ mod tests {
     #[test]
     fn fees_follow_the_default_rules() {
         let rules = default_fee_rules();
-        // Cross merchant payment: the merchant pays 0.3 + 0.3 + 0.1 %.
+        let small = Some(MerchantClass::Small);
+        // A small merchant pays 0.3 + 0.3 + 0.1 %, across cooperatives and
+        // on-us alike.
         assert_eq!(
-            fees(&rules, FeeKind::PaymentToMerchant, true, 100_000),
+            fees(&rules, FeeKind::PaymentToMerchant, true, small, 100_000),
             Some((0, 700))
         );
         assert_eq!(
-            fees(&rules, FeeKind::PaymentToMerchant, false, 100_000),
+            fees(&rules, FeeKind::PaymentToMerchant, false, small, 100_000),
+            Some((0, 700))
+        );
+        // A micro merchant pays nothing up to Rp 500.000.
+        let micro = Some(MerchantClass::Micro);
+        assert_eq!(
+            fees(&rules, FeeKind::PaymentToMerchant, true, micro, 100_000),
             Some((0, 0))
         );
         assert_eq!(
-            fees(&rules, FeeKind::CashOut, true, 100_000),
+            fees(&rules, FeeKind::CashOut, true, None, 100_000),
             Some((3_500, 0))
         );
         assert_eq!(
-            fees(&rules, FeeKind::CashIn, true, 100_000),
+            fees(&rules, FeeKind::CashIn, true, None, 100_000),
             Some((1_000, 0))
         );
-        assert_eq!(fees(&rules, FeeKind::CashIn, false, 100_000), Some((0, 0)));
+        assert_eq!(
+            fees(&rules, FeeKind::CashIn, false, None, 100_000),
+            Some((0, 0))
+        );
     }
 }

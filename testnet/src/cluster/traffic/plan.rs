@@ -199,7 +199,7 @@ impl Traffic {
                 let member = pick(rng, &coop_b.members)?;
                 let amount = pick_amount(rng, 100_000, 1_000_000);
                 let cross = self.homes.get(member)?.0 != a;
-                let (by_member, _) = fees(&self.fee_rules, FeeKind::CashIn, cross, amount)?;
+                let (by_member, _) = fees(&self.fee_rules, FeeKind::CashIn, cross, None, amount)?;
                 let action = Action::CashIn {
                     agent: coop_a.id.clone(),
                     member: self.accounts.get(member)?.0,
@@ -223,7 +223,7 @@ impl Traffic {
                 let member = pick(rng, &coop_a.members)?;
                 let amount = pick_amount(rng, 20_000, 200_000);
                 let cross = self.homes.get(member)?.0 != b;
-                let (by_member, _) = fees(&self.fee_rules, FeeKind::CashOut, cross, amount)?;
+                let (by_member, _) = fees(&self.fee_rules, FeeKind::CashOut, cross, None, amount)?;
                 let action = Action::CashOut {
                     agent: coop_b.id.clone(),
                     amount,
@@ -265,8 +265,15 @@ impl Traffic {
             true => FeeKind::PaymentToMerchant,
             false => FeeKind::PaymentToMember,
         };
-        let (by_payer, by_payee) =
-            fees(&self.fee_rules, fee_kind, payer_home != payee_home, amount)?;
+        // Traffic registers merchants without a class (small).
+        let class = merchant.then_some(kopnet_ledger::MerchantClass::UNSPECIFIED);
+        let (by_payer, by_payee) = fees(
+            &self.fee_rules,
+            fee_kind,
+            payer_home != payee_home,
+            class,
+            amount,
+        )?;
         let action = Action::Payment {
             to: self.accounts.get(payee)?.0,
             amount,
