@@ -692,3 +692,38 @@ fn a_block_whose_refund_records_cannot_be_read_is_refused() {
     let outcome = c.h.ledger.apply_block(&block, &VerifyAll, vec![]).unwrap();
     assert_eq!(outcome.results[0].1, Ok(()));
 }
+
+/// A payment to a merchant made by paying its request (`PayRequest`) is
+/// kept like a `Payment`: the refund names the `PayRequest`'s hash.
+#[test]
+fn a_paid_request_to_a_merchant_is_refundable() {
+    let mut c = city(MemoryStorage::new());
+    let (ani, warung) = (c.ani, c.warung);
+    let none: &mut [&mut Ledger<MemoryStorage>] = &mut [];
+    let request = Action::RequestPayment {
+        id: [7; 16],
+        payer: Some(ani),
+        amount: 250_000,
+        reference: "INV-7".into(),
+        expires_at_ms: DAY_100_NOON + DAY_MS,
+    };
+    let (result, _) = at(&mut c, none, DAY_100_NOON, &warung, request);
+    assert_eq!(result, Ok(()));
+    let pay_request = Action::PayRequest {
+        requester: warung,
+        id: [7; 16],
+        amount: 250_000,
+    };
+    let (result, payment) = at(&mut c, none, DAY_100_NOON + 1, &ani, pay_request);
+    assert_eq!(result, Ok(()));
+    assert_eq!(balances(&c), (248_250, 750_000, 750, 750, 250));
+    let (result, _) = at(
+        &mut c,
+        none,
+        DAY_100_NOON + 2,
+        &warung,
+        refund(payment, 100_000),
+    );
+    assert_eq!(result, Ok(()));
+    assert_eq!(balances(&c), (148_950, 850_000, 450, 450, 150));
+}
