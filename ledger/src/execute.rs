@@ -728,6 +728,9 @@ fn charge_fees<B: StateRead + ?Sized>(
         let from = parties.resolve(rule.from)?;
         let to = parties.resolve(rule.to)?;
         legs::transfer(state, &from, &to, fee, LegKind::Fee)?;
+        if let Some(class) = case.class.filter(|_| fee > 0) {
+            count_mdr_income(state, &to, class, fee)?;
+        }
         if fee > 0 {
             charged.push(ChargedFee {
                 from,
@@ -737,4 +740,25 @@ fn charge_fees<B: StateRead + ?Sized>(
         }
     }
     Ok(charged)
+}
+
+/// Add a merchant discount share to its receiver's income by class
+/// ([`Cooperative::mdr_income`]; member accounts keep none).
+fn count_mdr_income<B: StateRead + ?Sized>(
+    state: &mut Overlay<'_, B>,
+    to: &AccountId,
+    class: MerchantClass,
+    fee: Amount,
+) -> Result<(), Rejection> {
+    let id = match to {
+        AccountId::Fee(coop) => coop.clone(),
+        AccountId::NetworkFund => CoopId::network(),
+        AccountId::Member(_) | AccountId::Float(_) => return Ok(()),
+    };
+    let coop = state
+        .cooperative_mut(&id)
+        .ok_or_else(|| Rejection::UnknownCooperative(id.to_string()))?;
+    let income = coop.mdr_income.entry(class).or_insert(0);
+    *income = income.checked_add(fee).ok_or(Rejection::Overflow)?;
+    Ok(())
 }

@@ -378,6 +378,10 @@ pub struct Cooperative {
     /// [`crate::node_keys::KEY_ROTATIONS_MAX`]: every retired key stays
     /// in the key index for ever, so that no key is ever used twice).
     pub key_rotations: u32,
+    /// The merchant discount this participant has earned since it joined,
+    /// by the paying merchant's class (its issuer and acquirer shares; the
+    /// network fund's share for `network`). At most one entry per class.
+    pub mdr_income: std::collections::BTreeMap<MerchantClass, Amount>,
 }
 
 impl Cooperative {
@@ -406,6 +410,7 @@ impl Cooperative {
             node_key: None,
             retired_node_key: None,
             key_rotations: 0,
+            mdr_income: std::collections::BTreeMap::new(),
         }
     }
 }

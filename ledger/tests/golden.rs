@@ -119,9 +119,9 @@ fn transactions_and_block_have_fixed_bytes_and_hashes() {
 // month's incoming money and a merchant's class. All three changed
 // deliberately again when `Params` gained `refund_period_ms` (issue 17: refunds within
 // a governed period); transaction encodings did not change.
-const GENESIS_ROOT: &str = "519b8eb7a61d1136c1966113c2cdbde5534f558c5fe0fb748aff271568d3d097";
-const STORY_ROOT: &str = "6608dbefd9e224f5918b44fbd909c0ec8ae880bc63da271e3f3fda7322da4c6a";
-const CUTOFF_ROOT: &str = "64d7b1cbd4bb74d4c6e0378eefffd0bba9e7f74477db24ce4ef1a4a6bc3a26a1";
+const GENESIS_ROOT: &str = "61c0f5594be5e133dbbd070801109c4e406965bdaaf5c0a5e62019ec3ace48df";
+const STORY_ROOT: &str = "99ff13da4a638b7082e25b1a8c6a29a11a8314be273891a14ed0be4979c93fb0";
+const CUTOFF_ROOT: &str = "ff10c1143a63f6aabd8af74a200e79d80c38b95fc3e9ff52828dc454da24d279";
 
 /// The state root after the demo genesis, after a fixed block and after the
 /// block that passes the next settlement cut-off: pins the state encoding

@@ -320,6 +320,14 @@ fn each_merchant_class_and_band_pays_its_mdr_to_issuer_acquirer_and_network() {
         // The payer pays no surcharge.
         assert_eq!(h.balance(&ani), 0);
     }
+    // Each cooperative's MDR income by class: ksp-sejahtera's issuer shares.
+    let income = h.coop_record("ksp-sejahtera").mdr_income;
+    assert_eq!(income.get(&MerchantClass::Micro), Some(&650));
+    assert_eq!(income.get(&MerchantClass::Small), Some(&3_000));
+    assert_eq!(income.get(&MerchantClass::Fuel), Some(&1_700));
+    assert_eq!(income.get(&MerchantClass::Government), None);
+    let network = h.coop_record("network").mdr_income;
+    assert_eq!(network.get(&MerchantClass::Education), Some(&800));
     // On-us: a small merchant of the payer's own cooperative pays the same
     // 0,7 %, both cooperative shares to that cooperative.
     let own = merchant(&mut h, "own-shop", "ksp-sejahtera", MerchantClass::Small);
@@ -397,6 +405,19 @@ fn cashback_is_paid_in_the_same_block_until_the_budget_runs_out() {
     };
     govern(&mut h, GovAction::CreateIncentive { terms });
     let (ani, budi, citra, dewi) = (payers[0], payers[1], payers[2], payers[3]);
+    // The confirm screen's quote: the cashback, and the fund's share of
+    // the MDR before it pays it.
+    let quote = h.ledger.quote(&ani, &pay(shop, 500_000, 1)).unwrap();
+    assert_eq!(quote.cashback, 5_000);
+    assert_eq!(quote.signer_fees, 0);
+    assert_eq!(
+        quote.fee_split,
+        vec![
+            (AccountId::Fee(id("ksp-sejahtera")), 1_500),
+            (AccountId::Fee(id("pasar-makmur")), 1_500),
+            (AccountId::NetworkFund, 500),
+        ]
+    );
     let block = vec![
         // 1 % of Rp 500.000 = Rp 5.000: Ani's whole month.
         h.sign(&ani, pay(shop, 500_000, 1)),

@@ -185,6 +185,17 @@ fn quote_shows_fees_before_confirming_and_changes_nothing() {
     let quote = h.ledger.quote(&ani, &pay(budi, 25_000, 1)).unwrap();
     assert_eq!(quote.signer_fees, 0);
     assert_eq!(quote.payee_receives, Some(25_000 - 175));
+    // Who receives the merchant's 0,7 %: the issuer (the payer's
+    // cooperative), the acquirer (the merchant's) and the network fund.
+    assert_eq!(
+        quote.fee_split,
+        vec![
+            (kopnet_ledger::AccountId::Fee(id("ksp-sejahtera")), 75),
+            (kopnet_ledger::AccountId::Fee(id("pasar-makmur")), 75),
+            (kopnet_ledger::AccountId::NetworkFund, 25),
+        ]
+    );
+    assert_eq!(quote.cashback, 0);
     let cash_out = Action::CashOut {
         agent: id("angkot-maju"),
         amount: 100_000,

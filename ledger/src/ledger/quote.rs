@@ -24,6 +24,12 @@ pub struct Quote {
     /// What the payee receives after fees taken from it (payments and
     /// paid requests only).
     pub payee_receives: Option<u64>,
+    /// Cashback the incentive programmes would pay the signer
+    /// ([`crate::incentives`]).
+    pub cashback: u64,
+    /// Who receives the fees, and how much each: the cooperatives' fee
+    /// accounts and the network fund (before the fund pays any cashback).
+    pub fee_split: Vec<(AccountId, u64)>,
 }
 
 impl<S: Storage> Ledger<S> {
@@ -88,7 +94,27 @@ impl<S: Storage> Ledger<S> {
             | Action::Refund { amount, .. } => i128::from(*amount),
             _ => 0,
         };
-        let signer_delta = delta_of(&AccountId::Member(*signer));
+        let paid = |programmes: crate::incentives::Programmes| {
+            programmes
+                .programmes
+                .iter()
+                .fold(0u64, |sum, p| sum.saturating_add(p.paid))
+        };
+        let cashback = paid(crate::incentives::programmes(&overlay))
+            .saturating_sub(paid(crate::incentives::programmes(&self.state)));
+        let fee_split = deltas
+            .iter()
+            .filter_map(|(account, delta)| match account {
+                AccountId::Fee(_) => Some((account.clone(), u64::try_from(*delta).ok()?)),
+                AccountId::NetworkFund => {
+                    let earned = delta.checked_add(i128::from(cashback))?;
+                    Some((account.clone(), u64::try_from(earned).ok()?))
+                }
+                AccountId::Member(_) | AccountId::Float(_) => None,
+            })
+            .filter(|(_, fee)| *fee > 0)
+            .collect();
+        let signer_delta = delta_of(&AccountId::Member(*signer)) - i128::from(cashback);
         let signer_fees = u64::try_from((-signer_delta - principal).max(0)).unwrap_or(0);
         let payee_receives = match action {
             Action::Payment { to, .. } | Action::PayRequest { requester: to, .. } => {
@@ -100,6 +126,8 @@ impl<S: Storage> Ledger<S> {
             deltas,
             signer_fees,
             payee_receives,
+            cashback,
+            fee_split,
         })
     }
 }

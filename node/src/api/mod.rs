@@ -12,6 +12,7 @@ mod events;
 mod evidence;
 mod governance;
 pub mod health;
+mod money;
 mod proof;
 mod queries;
 pub mod roles;
@@ -78,6 +79,8 @@ pub fn routes() -> Router<ApiState> {
         .route("/v1/accounts/{address}", get(queries::account))
         .route("/v1/accounts/{address}/history", get(queries::history))
         .route("/v1/accounts/{address}/proof", get(proof::account_proof))
+        .route("/v1/accounts/{address}/requests", get(money::requests))
+        .route("/v1/incentives", get(money::incentives))
         .route("/v1/cooperatives", get(queries::cooperatives))
         .route("/v1/cooperatives/{id}/tellers", get(roles::tellers))
         .route("/v1/signers/{address}", get(roles::signer))

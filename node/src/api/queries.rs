@@ -217,12 +217,12 @@ pub async fn account(
     })
     .await?
     .ok_or_else(|| ApiError::not_found("unknown_account", "no account with this address"))?;
-    let cap = view
-        .params
-        .as_ref()
-        .map(|p| p.tier_limits.cap(account.tier))
-        .unwrap_or(0);
-    let mut body = account_json(&key.to_address(), &account, cap);
+    let mut body = account_json(
+        &key.to_address(),
+        &account,
+        view.params.as_ref(),
+        view.counters.wib_month,
+    );
     // A pending recovery (a new key taking over at `effective_ms`): what a
     // wallet warns its owner about.
     body["recovery"] = recovery

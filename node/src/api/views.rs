@@ -162,7 +162,20 @@ pub fn block_json(
     })
 }
 
-pub fn account_json(address: &str, account: &MemberAccount, cap: u64) -> Value {
+/// A member account as clients see it, with what its tier allows: the
+/// balance cap, the monthly incoming cap and what is left of it in the
+/// month `month` (the last block's WIB calendar month), whether it may pay
+/// other members and take cash out, and a merchant's class.
+pub fn account_json(
+    address: &str,
+    account: &MemberAccount,
+    params: Option<&kopnet_ledger::state::Params>,
+    month: u32,
+) -> Value {
+    let cap = params.map(|p| p.tier_limits.cap(account.tier)).unwrap_or(0);
+    let rule = params.map(|p| p.tier_rules.rule(account.tier));
+    let monthly_cap = rule.and_then(|r| r.monthly_incoming_cap);
+    let incoming = kopnet_ledger::tiers::incoming_in(account, month);
     json!({
         "address": address,
         "balance": account.balance,
@@ -173,6 +186,14 @@ pub fn account_json(address: &str, account: &MemberAccount, cap: u64) -> Value {
         "status": match account.status { AccountStatus::Active => "active", AccountStatus::Frozen => "frozen" },
         "tier": format!("{:?}", account.tier).to_lowercase(),
         "balance_cap": cap,
+        // What the tier allows this calendar month (WIB): null cap and
+        // headroom when the tier has no monthly limit.
+        "incoming_this_month": incoming,
+        "monthly_incoming_cap": monthly_cap,
+        "monthly_headroom": monthly_cap.map(|c| c.saturating_sub(incoming)),
+        "may_transfer": rule.is_some_and(|r| r.may_transfer),
+        "may_cash_out": rule.is_some_and(|r| r.may_cash_out),
+        "merchant_class": account.class.map(|c| c.name()),
         "registered_at_height": account.registered_at_height,
         // The key that signs for the account now (the address until a
         // rotation or a recovery replaced it).
@@ -219,6 +240,8 @@ pub fn coop_json(
         "next_nonce": coop.nonce.saturating_add(1),
         "active": coop.active,
         "bilateral": bilateral_json(&coop.bilateral),
+        // Merchant discount earned since joining, by the merchant's class.
+        "mdr_income": coop.mdr_income.iter().map(|(class, fee)| (class.name().to_string(), json!(fee))).collect::<serde_json::Map<String, Value>>(),
     })
 }
 

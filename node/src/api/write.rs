@@ -286,6 +286,11 @@ pub async fn quote(
             "ok": true,
             "fees": q.signer_fees,
             "payee_receives": q.payee_receives,
+            // Who receives the fee (the issuer's and the acquirer's fee
+            // accounts, the network fund) and the cashback the incentive
+            // programmes would pay: what the confirm screen shows.
+            "fee_split": q.fee_split.iter().map(|(a, fee)| json!({"account": a.to_string(), "fee": fee})).collect::<Vec<_>>(),
+            "cashback": q.cashback,
             "deltas": q.deltas.iter().map(|(a, d)| json!({"account": a.to_string(), "delta": i64::try_from(*d).unwrap_or(0)})).collect::<Vec<_>>(),
         }))),
         Err(r) => Ok(Json(
