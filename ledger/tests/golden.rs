@@ -116,9 +116,10 @@ fn transactions_and_block_have_fixed_bytes_and_hashes() {
 // and the QR payment cap, the registered tier's cap became Rp 20.000.000,
 // fee rules gained merchant classes and amount bands (the default MDR
 // schedule), `Counters` the block's calendar month, `MemberAccount` its
-// month's incoming money and a merchant's class. All three changed
-// deliberately again when `Params` gained `refund_period_ms` (issue 17: refunds within
-// a governed period); transaction encodings did not change.
+// month's incoming money and a merchant's class, `Cooperative` its MDR
+// income by merchant class, and `Params` the refund period
+// (`refund_period_ms`, refunds within a governed period). Transaction
+// encodings did not change.
 const GENESIS_ROOT: &str = "61c0f5594be5e133dbbd070801109c4e406965bdaaf5c0a5e62019ec3ace48df";
 const STORY_ROOT: &str = "99ff13da4a638b7082e25b1a8c6a29a11a8314be273891a14ed0be4979c93fb0";
 const CUTOFF_ROOT: &str = "ff10c1143a63f6aabd8af74a200e79d80c38b95fc3e9ff52828dc454da24d279";
