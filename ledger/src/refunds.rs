@@ -83,11 +83,10 @@
 //! network fund is reversed from the fund, which is homed at the `network`
 //! participant; in a later settlement window than the payment's, that leg
 //! is a debit of `network`, so it needs the network's net debit cap
-//! (genesis `network_ndc`, or `SetNetDebitCap` on `network`). With a cap of
-//! 0, the genesis default, such a refund is `net_debit_cap_exceeded` for
-//! `network` unless the fund earned as much in the open window — the same
-//! rule that bounds `FundIncentive`. A network that offers refunds gives
-//! the network participant a cap.
+//! (genesis `network_ndc`, default Rp 10.000.000, or `SetNetDebitCap` on
+//! `network`). With a cap of 0 such a refund is `net_debit_cap_exceeded`
+//! for `network` unless the fund earned as much in the open window — the
+//! same rule that bounds `FundIncentive` and cashback.
 //!
 //! The reversed legs are plain movements back (they add nothing to the
 //! cooperatives' `fees_earned`, and a refund charges no fee of its own).

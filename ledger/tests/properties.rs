@@ -73,6 +73,9 @@ struct Run {
     payments: Vec<Op>,
     /// How often each result code occurred.
     codes: BTreeMap<&'static str, u64>,
+    /// The transaction hash of each of the model's merchant payments, in
+    /// order.
+    merchant_payment_txs: Vec<kopnet_primitives::Hash>,
 }
 
 impl Run {
@@ -141,6 +144,7 @@ impl Run {
             sent: vec![],
             payments: vec![],
             codes: BTreeMap::new(),
+            merchant_payment_txs: vec![],
         };
         let results = run.apply_block(txs, None, false);
         assert!(results.iter().all(|r| r.is_ok()));
@@ -215,6 +219,38 @@ impl Run {
                     amount: requested + u64::from(amount == 5),
                 }
             }
+            // A refund of an earlier merchant payment, by the merchant or
+            // its cooperative: what is left (how 0), half the payment (1),
+            // Rp 1.000 (2), one rupiah more than is left (3), nothing (4).
+            Op::RefundDraw { pick, how, by_coop } => {
+                let payments = &self.model.merchant_payments;
+                if payments.is_empty() {
+                    return Op::Refund {
+                        payment: usize::MAX,
+                        amount: 1_000,
+                        by: Signer::Coop(0),
+                    };
+                }
+                let n = pick % payments.len();
+                let p = &payments[n];
+                let left = p.amount - p.refunded;
+                let amount = match how {
+                    0 => left,
+                    1 => p.amount / 2,
+                    2 => 1_000,
+                    3 => left + 1,
+                    _ => 0,
+                };
+                let by = match by_coop {
+                    true => Signer::Coop(member_home(p.merchant)),
+                    false => Signer::Member(p.merchant),
+                };
+                Op::Refund {
+                    payment: n,
+                    amount,
+                    by,
+                }
+            }
             ref other => other.clone(),
         }
     }
@@ -251,6 +287,18 @@ impl Run {
             Op::Ack { window, .. } => Action::AcknowledgeSettlement {
                 window: u64::from(window),
             },
+            Op::Refund {
+                payment, amount, ..
+            } => Action::Refund {
+                payment: self
+                    .merchant_payment_txs
+                    .get(payment)
+                    .copied()
+                    .unwrap_or(kopnet_primitives::Hash([7; 32])),
+                amount,
+                memo: String::new(),
+            },
+            Op::RefundDraw { .. } => unreachable!("resolved before signing"),
             Op::Request {
                 payer, amount, id, ..
             } => Action::RequestPayment {
@@ -429,12 +477,22 @@ impl Run {
                         assert_eq!(*executed_hash, hash, "{e:?}");
                         let before: Vec<i128> =
                             (0..=COOPS).map(|c| self.model.headroom(c)).collect();
-                        let cashbacks = self.model.cashbacks;
+                        let (cashbacks, refunds) = (self.model.cashbacks, self.model.refunds);
+                        let merchant_payments = self.model.merchant_payments.len();
                         let want = self.model.apply(op, *signer);
-                        // Cashback is the network fund's own (governed)
-                        // payment: only then may the network's headroom go
-                        // down.
-                        let paid_cashback = self.model.cashbacks > cashbacks;
+                        if self.model.merchant_payments.len() > merchant_payments {
+                            self.merchant_payment_txs.push(hash);
+                        }
+                        // Only two things may lower the network's headroom:
+                        // cashback, the network fund's own (governed)
+                        // payment, and a refund, which gives back the fee
+                        // share the fund earned on that very payment. Every
+                        // other participant's headroom never falls by
+                        // another's transaction, refunds included (the
+                        // issuer's share goes back, but the principal
+                        // comes home to it).
+                        let paid_cashback =
+                            self.model.cashbacks > cashbacks || self.model.refunds > refunds;
                         let own = match *signer {
                             Signer::Coop(c) => c,
                             Signer::Member(m) => member_home(m),
@@ -601,6 +659,7 @@ fn run_case(blocks: Vec<BlockPlan>) -> BTreeMap<&'static str, u64> {
     let mut codes = run.codes;
     codes.insert("ndc_credit_not_counted", run.model.credit_not_counted);
     codes.insert("cashback_paid", run.model.cashbacks);
+    codes.insert("refund_applied", run.model.refunds);
     codes
 }
 
@@ -654,6 +713,8 @@ fn random_sequences_keep_every_invariant() {
         "cashback_paid",
         "request_already_paid",
         "request_amount_mismatch",
+        "refund_applied",
+        "refund_exceeds_payment",
     ] {
         assert!(seen.get(code).copied().unwrap_or(0) > 0, "never saw {code}");
     }

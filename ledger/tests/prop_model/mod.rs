@@ -129,6 +129,20 @@ pub enum Op {
         id: u8,
         amount: u64,
     },
+    /// A refund drawn: which earlier payment to a merchant (`pick`, modulo
+    /// how many there are) and how much (`how`: resolved when signed).
+    RefundDraw {
+        pick: usize,
+        how: u8,
+        by_coop: bool,
+    },
+    /// A refund of the model's merchant payment number `payment`
+    /// (`usize::MAX`: a hash no payment has), signed `by`.
+    Refund {
+        payment: usize,
+        amount: u64,
+        by: Signer,
+    },
     /// A payout line: `coop` pays `member` from its own funds.
     Payout {
         coop: usize,
@@ -151,6 +165,8 @@ impl Op {
             Op::Ack { coop, .. } => Signer::Coop(coop),
             Op::Payout { coop, .. } => Signer::Coop(coop),
             Op::Request { requester, .. } => Signer::Member(requester),
+            Op::Refund { by, .. } => by,
+            Op::RefundDraw { .. } => unreachable!("resolved before signing"),
             Op::PayRequest { payer, .. } => Signer::Member(payer),
         }
     }
@@ -166,6 +182,7 @@ impl Op {
             (Op::Ack { coop, .. }, Signer::Coop(c)) => *coop = c,
             (Op::Payout { coop, .. }, Signer::Coop(c)) => *coop = c,
             (Op::Request { requester, .. }, Signer::Member(m)) => *requester = m,
+            (Op::Refund { by, .. }, signer) => *by = signer,
             (Op::PayRequest { payer, .. }, Signer::Member(m)) => *payer = m,
             _ => {}
         }
@@ -236,6 +253,8 @@ fn op() -> impl Strategy<Value = Op> {
             .prop_map(|(coop, member, amount, idem)| Op::Payout { coop, member, amount, idem }),
         2 => (m.clone(), m.clone(), 1u64..150_000, 0u8..3)
             .prop_map(|(requester, payer, amount, id)| Op::Request { requester, payer, amount, id }),
+        3 => (0usize..64, 0u8..5, prop::bool::weighted(0.3))
+            .prop_map(|(pick, how, by_coop)| Op::RefundDraw { pick, how, by_coop }),
         4 => (m.clone(), m.clone(), 0u8..3, 0u8..8).prop_map(|(payer, requester, id, pick)| {
             // Mostly the amount requested (resolved when signed), sometimes another.
             Op::PayRequest { payer, requester, id, amount: u64::from(pick) }
@@ -324,6 +343,23 @@ pub struct Model {
     pub cashbacks: u64,
     /// Payment requests by (requester, id): (payer, amount, paid).
     pub requests: BTreeMap<(usize, u8), (usize, u64, bool)>,
+    /// Every successful payment to a merchant, in order (all refundable
+    /// for the whole case: the period is 30 days).
+    pub merchant_payments: Vec<MerchantPayment>,
+    /// Refunds applied (for coverage).
+    pub refunds: u64,
+}
+
+/// A payment to a merchant as a refund needs it.
+#[derive(Debug, Clone)]
+pub struct MerchantPayment {
+    pub payer: usize,
+    pub merchant: usize,
+    pub amount: u64,
+    /// The fee legs moved: (from, to, amount), legs of Rp 0 left out.
+    pub fees: Vec<(Acct, Acct, u64)>,
+    pub refunded: u64,
+    pub parts: u32,
 }
 
 /// The cashback programme the property test's setup votes in: 1 % of
@@ -431,6 +467,8 @@ impl Model {
                 Op::Pay { .. } | Op::CashOut { .. } | Op::Request { .. } | Op::PayRequest { .. },
                 Signer::Coop(_),
             ) => Err("not_authorized"),
+            (Op::Refund { .. }, Signer::Member(m)) if !is_merchant(m) => Err("not_authorized"),
+            (Op::Refund { .. }, _) => Ok(()),
             (_, Signer::Member(_)) => Err("not_authorized"),
             (Op::Mint { member, amount } | Op::Burn { member, amount }, Signer::Coop(c)) => {
                 if *amount == 0 {
@@ -540,6 +578,12 @@ impl Model {
                 self.payout_idem.insert((coop, idem), (member, amount));
                 Ok(())
             }
+            Op::Refund {
+                payment,
+                amount,
+                by,
+            } => self.refund(payment, amount, by),
+            Op::RefundDraw { .. } => unreachable!("resolved when signed"),
             Op::Request {
                 requester,
                 payer,
@@ -580,6 +624,45 @@ impl Model {
                 Ok(())
             }
         }
+    }
+
+    /// A refund, in the rules' order: the amount, the payment, the signer
+    /// (the merchant or its home cooperative), what is left, the parts,
+    /// then each fee leg reversed in proportion and the principal back.
+    fn refund(&mut self, payment: usize, amount: u64, by: Signer) -> Result<(), &'static str> {
+        if amount == 0 {
+            return Err("zero_amount");
+        }
+        let record = self
+            .merchant_payments
+            .get(payment)
+            .cloned()
+            .ok_or("unknown_payment")?;
+        let allowed = match by {
+            Signer::Member(m) => m == record.merchant,
+            Signer::Coop(c) => c == member_home(record.merchant),
+        };
+        if !allowed {
+            return Err("not_authorized");
+        }
+        if amount > record.amount - record.refunded {
+            return Err("refund_exceeds_payment");
+        }
+        if record.parts >= 16 {
+            return Err("too_many_refunds");
+        }
+        for &(from, to, fee) in &record.fees {
+            let back =
+                u64::try_from(u128::from(fee) * u128::from(amount) / u128::from(record.amount))
+                    .expect("at most the fee");
+            self.transfer(to, from, back)?;
+        }
+        self.transfer(Acct::M(record.merchant), Acct::M(record.payer), amount)?;
+        let entry = &mut self.merchant_payments[payment];
+        entry.refunded += amount;
+        entry.parts += 1;
+        self.refunds += 1;
+        Ok(())
     }
 
     /// The cashback a cross-cooperative purchase of `amount` by `payer`
@@ -653,13 +736,32 @@ impl Model {
             (true, true) => Some([13, 13, 4]),
             (true, false) => Some([30, 30, 10]),
         };
+        let mut fees = Vec::new();
         if let Some([issuer, acquirer, network]) = shares {
-            self.transfer(Acct::M(to), Acct::Fee(x), Self::fee(amount, issuer))?;
-            self.transfer(Acct::M(to), Acct::Fee(y), Self::fee(amount, acquirer))?;
-            self.transfer(Acct::M(to), Acct::Net, Self::fee(amount, network))?;
+            for (account, bps) in [
+                (Acct::Fee(x), issuer),
+                (Acct::Fee(y), acquirer),
+                (Acct::Net, network),
+            ] {
+                let fee = Self::fee(amount, bps);
+                self.transfer(Acct::M(to), account, fee)?;
+                if fee > 0 {
+                    fees.push((Acct::M(to), account, fee));
+                }
+            }
         }
         if is_merchant(to) && x != y {
             self.cashback(from, amount);
+        }
+        if is_merchant(to) {
+            self.merchant_payments.push(MerchantPayment {
+                payer: from,
+                merchant: to,
+                amount,
+                fees,
+                refunded: 0,
+                parts: 0,
+            });
         }
         Ok(())
     }
