@@ -62,6 +62,16 @@ pub fn summarize(
             (Some(member.to_address()), Some(*amount))
         }
         Action::CashOut { amount, .. } => (None, Some(*amount)),
+        // A request names the account asked to pay it (none for a dynamic
+        // QR code); paying or declining one names the requester, so both
+        // wallets see the transaction in a block event.
+        Action::RequestPayment { payer, amount, .. } => {
+            (payer.map(|p| p.to_address()), Some(*amount))
+        }
+        Action::PayRequest {
+            requester, amount, ..
+        } => (Some(requester.to_address()), Some(*amount)),
+        Action::DeclineRequest { requester, .. } => (Some(requester.to_address()), None),
         Action::RegisterMember { member, .. }
         | Action::StartRecovery { member, .. }
         | Action::CancelRecovery { member }
