@@ -1207,10 +1207,7 @@ fn home_shows_the_tier_and_this_months_headroom(scene: &Scene, address: &str) {
             .filter(|v| v == "39900000")
             .and_then(|_| b.text("#headroom"))
     });
-    assert_eq!(
-        headroom,
-        "Sisa batas dana masuk bulan ini: Rp39.900.000"
-    );
+    assert_eq!(headroom, "Sisa batas dana masuk bulan ini: Rp39.900.000");
     assert_eq!(
         browser.text("#tier").as_deref(),
         Some("Registered (sudah KYC)")
@@ -1257,9 +1254,11 @@ fn home_shows_the_tier_and_this_months_headroom(scene: &Scene, address: &str) {
     browser.js("window.fetch = window.__fetch; return true;");
     browser.click("#nav-receive");
     browser.click("section[data-view=receive] button.back");
-    browser.wait("the registered account again", Duration::from_secs(15), |b| {
-        (!b.visible("#basic-note") && b.visible("#nav-cashout")).then_some(())
-    });
+    browser.wait(
+        "the registered account again",
+        Duration::from_secs(15),
+        |b| (!b.visible("#basic-note") && b.visible("#nav-cashout")).then_some(()),
+    );
 }
 
 /// The confirm screen of a payment to a merchant at another cooperative
@@ -1268,32 +1267,30 @@ fn home_shows_the_tier_and_this_months_headroom(scene: &Scene, address: &str) {
 /// the network fund; the payer pays no surcharge.
 fn confirm_screen_shows_who_receives_the_fee(scene: &Scene, shares: [u64; 3], shot: &str) {
     let browser = &scene.browser;
-    let row = |id: &str| -> (String, String) {
-        let pair = browser.js(&format!(
+    // (label, amount, who) of one row.
+    let row = |id: &str| -> [String; 3] {
+        let found = browser.js(&format!(
             "const d = document.getElementById('{id}'); \
-             return d ? [d.previousElementSibling.textContent, d.textContent] : null;"
+             return d ? [d.previousElementSibling.textContent, d.querySelector('.amount').textContent, \
+                         d.querySelector('.small')?.textContent ?? ''] : null;"
         ));
-        let pair: Vec<String> = serde_json::from_value(pair).unwrap_or_default();
-        match &pair[..] {
-            [label, value] => (label.clone(), value.clone()),
-            _ => panic!("no row {id}: {:?}", browser.text("#confirm-card")),
-        }
+        serde_json::from_value(found.clone())
+            .unwrap_or_else(|_| panic!("no row {id}: {:?}", browser.text("#confirm-card")))
     };
-    let (issuer, issuer_fee) = row("confirm-split-issuer");
-    let (acquirer, acquirer_fee) = row("confirm-split-acquirer");
-    let (network, network_fee) = row("confirm-split-network");
+    let [issuer, issuer_fee, issuer_coop] = row("confirm-split-issuer");
+    let [acquirer, acquirer_fee, acquirer_coop] = row("confirm-split-acquirer");
+    let [network, network_fee, _] = row("confirm-split-network");
     println!(
-        "fee split: {issuer} {issuer_fee}, {acquirer} {acquirer_fee}, {network} {network_fee}"
+        "fee split: {issuer} {issuer_fee} ({issuer_coop}), {acquirer} {acquirer_fee} ({acquirer_coop}), {network} {network_fee}"
     );
+    assert_eq!(issuer, "Untuk penerbit (koperasi pembayar)");
+    assert!(issuer_coop.contains(&scene.payer_coop), "{issuer_coop}");
+    assert_eq!(acquirer, "Untuk acquirer (koperasi pedagang)");
     assert!(
-        issuer.contains("penerbit") && issuer.contains(&scene.payer_coop),
-        "{issuer}"
+        acquirer_coop.contains(&scene.merchant_coop),
+        "{acquirer_coop}"
     );
-    assert!(
-        acquirer.contains("acquirer") && acquirer.contains(&scene.merchant_coop),
-        "{acquirer}"
-    );
-    assert_eq!(network, "Dana jaringan");
+    assert_eq!(network, "Untuk dana jaringan");
     let rp = |n: u64| format!("Rp{}", group_thousands(n));
     assert_eq!(
         [issuer_fee, acquirer_fee, network_fee],
@@ -1302,6 +1299,7 @@ fn confirm_screen_shows_who_receives_the_fee(scene: &Scene, shares: [u64; 3], sh
     );
     let note = browser.text("#confirm-mdr-note").unwrap_or_default();
     assert!(note.contains("tidak membayar biaya tambahan"), "{note}");
+    browser.js("document.getElementById('confirm-fee').scrollIntoView(); return null;");
     browser.screenshot(&scene.shots.join(shot));
 }
 
@@ -1341,7 +1339,12 @@ fn commit(scene: &Scene, node: usize, wallet: &mut Wallet, action: Action) {
 fn govern(scene: &Scene, action: GovAction) {
     let cluster = &scene.cluster;
     let mut proposer = coop_wallet(scene, &scene.payer_coop);
-    commit(scene, scene.payer_node, &mut proposer, Action::Propose { action });
+    commit(
+        scene,
+        scene.payer_node,
+        &mut proposer,
+        Action::Propose { action },
+    );
     let id = cluster.get(scene.payer_node, "/v1/proposals").unwrap()["proposals"][0]["id"]
         .as_u64()
         .unwrap();
@@ -1392,7 +1395,10 @@ fn governance_starts_a_cashback_programme(scene: &Scene) {
             },
         },
     );
-    let programmes = scene.cluster.get(scene.payer_node, "/v1/incentives").unwrap();
+    let programmes = scene
+        .cluster
+        .get(scene.payer_node, "/v1/incentives")
+        .unwrap();
     let programme = programmes["programmes"]
         .as_array()
         .unwrap()
@@ -1408,7 +1414,10 @@ fn governance_starts_a_cashback_programme(scene: &Scene) {
 fn requests_of(scene: &Scene, address: &str) -> (Vec<Value>, Vec<Value>) {
     let r = scene
         .cluster
-        .get(scene.payer_node, &format!("/v1/accounts/{address}/requests"))
+        .get(
+            scene.payer_node,
+            &format!("/v1/accounts/{address}/requests"),
+        )
         .unwrap();
     let list = |k: &str| r[k].as_array().cloned().unwrap_or_default();
     (list("to_pay"), list("requested"))
@@ -1467,13 +1476,20 @@ fn requests_to_the_wallet_are_paid_once_or_declined(
         format!("#requests li[data-request=\"{}\"]", hex(paid_id)),
         format!("#requests li[data-request=\"{}\"]", hex(declined_id)),
     );
-    browser.wait("both requests on the wallet", Duration::from_secs(30), |b| {
-        (b.visible(&format!("{paid_row} button.approve"))
-            && b.visible(&format!("{declined_row} button.decline")))
-        .then_some(())
-    });
+    browser.wait(
+        "both requests on the wallet",
+        Duration::from_secs(30),
+        |b| {
+            (b.visible(&format!("{paid_row} button.approve"))
+                && b.visible(&format!("{declined_row} button.decline")))
+            .then_some(())
+        },
+    );
     let text = browser.text(&paid_row).unwrap_or_default();
-    assert!(text.contains("Rp2.000") && text.contains("INV-90"), "{text}");
+    assert!(
+        text.contains("Rp2.000") && text.contains("INV-90"),
+        "{text}"
+    );
     assert_eq!(
         browser.js("return window.kopnetNotReloaded === true;"),
         json!(true),
@@ -1533,11 +1549,18 @@ fn requests_to_the_wallet_are_paid_once_or_declined(
         .unwrap();
     assert_eq!(again["result"]["code"], "request_already_paid", "{again}");
     browser.click("#confirm-done");
-    browser.wait("the balance with the cashback", Duration::from_secs(15), |b| {
-        b.attr("#balance", "data-value")
-            .filter(|v| *v == payer_after.to_string())
-    });
-    assert!(browser.text(&paid_row).is_none(), "a paid request leaves the list");
+    browser.wait(
+        "the balance with the cashback",
+        Duration::from_secs(15),
+        |b| {
+            b.attr("#balance", "data-value")
+                .filter(|v| *v == payer_after.to_string())
+        },
+    );
+    assert!(
+        browser.text(&paid_row).is_none(),
+        "a paid request leaves the list"
+    );
 
     // Decline the second: one tap, no money moves.
     browser.click(&format!("{declined_row} button.decline"));
@@ -1552,7 +1575,10 @@ fn requests_to_the_wallet_are_paid_once_or_declined(
     browser.wait("the list without it", Duration::from_secs(15), |b| {
         (b.text(&declined_row).is_none() && !b.visible("#requests-card")).then_some(())
     });
-    assert_eq!(balance(cluster, scene.merchant_node, address), Some(payer_after));
+    assert_eq!(
+        balance(cluster, scene.merchant_node, address),
+        Some(payer_after)
+    );
     payer_after
 }
 
@@ -1573,9 +1599,15 @@ fn wallet_requests_a_payment_and_sees_it_paid_live(
     browser.type_into("#rc-ref", "ONGKIR-1");
     browser.type_into("#rc-payer", &merchant.to_address());
     browser.click("#rc-request");
-    browser.wait("the request's confirm screen", Duration::from_secs(15), |b| {
-        b.visible("#confirm-go").then(|| b.text("#confirm-expires")).flatten()
-    });
+    browser.wait(
+        "the request's confirm screen",
+        Duration::from_secs(15),
+        |b| {
+            b.visible("#confirm-go")
+                .then(|| b.text("#confirm-expires"))
+                .flatten()
+        },
+    );
     assert_eq!(browser.text("#confirm-amount").as_deref(), Some("Rp3.000"));
     browser.click("#confirm-go");
     let status = browser.wait("the request to commit", Duration::from_secs(30), |b| {
@@ -1595,9 +1627,11 @@ fn wallet_requests_a_payment_and_sees_it_paid_live(
     assert_eq!(request["amount"], 3_000);
     let id_hex = request["id"].as_str().unwrap().to_string();
     let row = format!("#requested li[data-request=\"{id_hex}\"]");
-    browser.wait("the open request on the wallet", Duration::from_secs(15), |b| {
-        b.attr(&row, "data-status").filter(|s| s == "open")
-    });
+    browser.wait(
+        "the open request on the wallet",
+        Duration::from_secs(15),
+        |b| b.attr(&row, "data-status").filter(|s| s == "open"),
+    );
     browser.js("window.kopnetNotReloaded = true; return null;");
     let id: [u8; 16] = (0..16)
         .map(|i| u8::from_str_radix(&id_hex[2 * i..2 * i + 2], 16).unwrap())
@@ -1606,7 +1640,10 @@ fn wallet_requests_a_payment_and_sees_it_paid_live(
         .unwrap();
     let mut payer = Wallet::new(merchant_key, &cluster.chain_id);
     payer.nonce = cluster
-        .get(scene.merchant_node, &format!("/v1/accounts/{}", merchant.to_address()))
+        .get(
+            scene.merchant_node,
+            &format!("/v1/accounts/{}", merchant.to_address()),
+        )
         .unwrap()["nonce"]
         .as_u64()
         .unwrap();
@@ -1634,10 +1671,14 @@ fn wallet_requests_a_payment_and_sees_it_paid_live(
     );
     // A payment to a member costs nothing: the wallet receives all of it.
     let after = balance_before + 3_000;
-    browser.wait("the balance with the paid request", Duration::from_secs(15), |b| {
-        b.attr("#balance", "data-value")
-            .filter(|v| *v == after.to_string())
-    });
+    browser.wait(
+        "the balance with the paid request",
+        Duration::from_secs(15),
+        |b| {
+            b.attr("#balance", "data-value")
+                .filter(|v| *v == after.to_string())
+        },
+    );
     assert_eq!(balance(cluster, scene.merchant_node, address), Some(after));
     after
 }
@@ -1675,7 +1716,10 @@ fn explorer_shows_the_programme_and_mdr_income_by_class(scene: &Scene) {
             .as_deref(),
         Some("berjalan")
     );
-    assert!(browser.fits_width(), "the incentives page is wider than 360 px");
+    assert!(
+        browser.fits_width(),
+        "the incentives page is wider than 360 px"
+    );
     browser.screenshot(&scene.shots.join("explorer-incentives.png"));
 
     let merchant_coop = &scene.merchant_coop;
@@ -1691,7 +1735,8 @@ fn explorer_shows_the_programme_and_mdr_income_by_class(scene: &Scene) {
         .unwrap();
     assert_eq!(coop["mdr_income"], json!({ "small": 81 }), "{coop}");
     browser.goto(&scene.url(scene.merchant_node, "/explorer#/coops"));
-    let cell = format!("[data-coop=\"{merchant_coop}\"] [data-field=mdr-income] dd[data-class=small]");
+    let cell =
+        format!("[data-coop=\"{merchant_coop}\"] [data-field=mdr-income] dd[data-class=small]");
     let income = browser.wait("the MDR income by class", Duration::from_secs(15), |b| {
         b.text(&cell)
     });
@@ -1770,11 +1815,7 @@ fn encrypted_backup_restores_through_the_page(scene: &Scene, address: &str, bala
 /// cooperative recovers the account to it, and after the waiting period the
 /// new phone's wallet shows the account — its address, which never changes,
 /// and its balance — not the new key's own address, and pays with it.
-fn a_new_phone_takes_over_the_account_after_a_recovery(
-    scene: &Scene,
-    address: &str,
-    balance: u64,
-) {
+fn a_new_phone_takes_over_the_account_after_a_recovery(scene: &Scene, address: &str, balance: u64) {
     let browser = &scene.browser;
     let balance = balance.to_string();
     browser.js_async(

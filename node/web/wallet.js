@@ -371,12 +371,17 @@ function renderHistory() {
     const out = (item.signer === state.key.address || item.signer === accountAddress()) && item.kind !== "register_member";
     const ok = item.result?.code === "ok";
     const who = out ? item.to : item.signer;
+    // A request moves no money: its amount is shown without a sign.
+    const asked = item.kind === "request_payment";
+    const amount = item.amount == null ? ""
+      : asked ? el("div", { class: "muted" }, rupiah(item.amount))
+        : el("div", { class: out ? "amount-out" : "amount-in" }, out ? "−" : "+", rupiah(item.amount));
     list.append(
       el("li", {},
         el("div", {},
           el("div", {}, t(`kind_${item.kind}`), " ", ok ? "" : el("span", { class: "pill bad" }, reason(item.result?.code))),
           el("div", { class: "muted mono" }, who ? short(who, 14) : "", " · #", item.height)),
-        item.amount != null ? el("div", { class: out ? "amount-out" : "amount-in" }, out ? "−" : "+", rupiah(item.amount)) : ""),
+        amount),
     );
   }
 }
@@ -522,16 +527,17 @@ function paymentRows(q, amount, who) {
 
 /** The quote's `fee_split` as rows, each checked: "fee:COOP" (labelled by
  * `role(coop)`: issuer, acquirer, both, agent, home, or just the
- * cooperative) and "network-fund". */
+ * cooperative, named under the amount) and "network-fund". */
 function splitRows(q, role) {
   if (!Array.isArray(q.fee_split)) return [];
+  const fee = (v, who) => el("span", {}, el("span", { class: "amount" }, rupiah(v)), who ? el("div", { class: "muted small" }, who) : "");
   return q.fee_split.flatMap((s) => {
     if (!Number.isSafeInteger(s?.fee) || s.fee <= 0 || typeof s.account !== "string") return [];
-    if (s.account === "network-fund") return [[t("split_network"), rupiah(s.fee), "confirm-split-network"]];
+    if (s.account === "network-fund") return [[t("split_network"), fee(s.fee), "confirm-split-network"]];
     const m = /^fee:([a-z0-9-]{1,64})$/.exec(s.account);
     if (!m) return [];
     const r = role(m[1]);
-    return [[t(`split_${r ?? "coop"}`, { coop: coopName(m[1]) }), rupiah(s.fee), `confirm-split-${r ?? m[1]}`]];
+    return [[t(`split_${r ?? "coop"}`), fee(s.fee, coopName(m[1])), `confirm-split-${r ?? m[1]}`]];
   });
 }
 
