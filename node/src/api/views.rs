@@ -381,6 +381,59 @@ mod tests {
         assert_eq!(tx_json(&tx, &tx.hash(), None)["agent"], Value::Null);
     }
 
+    /// A payment request names the payer it asks (so the payer's wallet
+    /// sees it in a block event) and its amount; paying or declining one
+    /// names the requester; a dynamic QR request and a cancellation name
+    /// nobody.
+    #[test]
+    fn request_actions_name_the_other_party() {
+        let (ani, warung) = (key_for("ani"), key_for("warung-bu-sri"));
+        let summary = |signer: &kopnet_consensus::Keypair, action: Action| {
+            let tx = Transaction::sign(
+                TxBody {
+                    chain_id: "kopnet-test".into(),
+                    signer: signer.public(),
+                    nonce: 1,
+                    action,
+                },
+                signer,
+            )
+            .unwrap();
+            let s = summarize(&tx, &tx.hash(), &Ok(()), 0);
+            (s.to, s.amount)
+        };
+        let request = |payer| Action::RequestPayment {
+            id: [7; 16],
+            payer,
+            amount: 15_000,
+            reference: "INV-7".into(),
+            expires_at_ms: 1,
+        };
+        let (ani_address, warung_address) =
+            (ani.public().to_address(), warung.public().to_address());
+        assert_eq!(
+            summary(&warung, request(Some(ani.public()))),
+            (Some(ani_address), Some(15_000))
+        );
+        assert_eq!(summary(&warung, request(None)), (None, Some(15_000)));
+        let pay = Action::PayRequest {
+            requester: warung.public(),
+            id: [7; 16],
+            amount: 15_000,
+        };
+        assert_eq!(
+            summary(&ani, pay),
+            (Some(warung_address.clone()), Some(15_000))
+        );
+        let decline = Action::DeclineRequest {
+            requester: warung.public(),
+            id: [7; 16],
+        };
+        assert_eq!(summary(&ani, decline), (Some(warung_address), None));
+        let cancel = Action::CancelRequest { id: [7; 16] };
+        assert_eq!(summary(&warung, cancel), (None, None));
+    }
+
     #[test]
     fn a_cooperatives_volume_is_on_us_plus_cross() {
         let mut coop = Cooperative::new(
