@@ -304,12 +304,25 @@ async function declineRequest(r, button) {
   button.disabled = true;
   button.textContent = t("declining");
   try {
-    await signAndSend({ DeclineRequest: { requester: r.requester, id: Array.from(fromHex(r.id)) } });
+    follow(await signAndSend({ DeclineRequest: { requester: r.requester, id: Array.from(fromHex(r.id)) } }));
   } catch (e) {
     button.disabled = false;
     button.textContent = t("decline");
     fail(t("rejected", { reason: reason(e.code, e.message) }));
   }
+}
+
+/** Follow a transaction sent without the confirm screen until the network
+ * decides: a refusal is shown in words; either way the home screen reads
+ * the account again. */
+async function follow(hash, deadline = Date.now() + 60000) {
+  let r = null;
+  try { r = await api.get(`/v1/tx/${hash}`); } catch { /* ask again */ }
+  const decided = r?.status === "committed" || r?.status === "rejected";
+  if (!decided && Date.now() < deadline) return setTimeout(() => follow(hash, deadline), 400);
+  const code = decided ? r.result?.code : "timeout";
+  if (code !== "ok") fail(t("rejected", { reason: reason(code, r?.result?.message) }));
+  if (state.view === "home") refresh();
 }
 
 /** Ask a member (by address) for the amount on the receive screen: a
