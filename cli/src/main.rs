@@ -28,6 +28,7 @@
 mod output;
 mod amount;
 mod commands;
+mod payout_file;
 mod sender;
 mod testnet;
 

@@ -130,6 +130,18 @@ pub fn describe_rejection(outcome: &TxOutcome) -> String {
         "recovery_wait_out_of_range" => "the recovery waiting period is out of bounds",
         "account_exists" => "the key is already in use",
         "weak_key" => "the key is weak or invalid",
+        "payment_rule_out_of_range" => "the payment rule is out of bounds",
+        "too_many_incentives" => "the network keeps as many incentive programmes as it may",
+        "unknown_incentive" => "no running incentive programme has that number",
+        "unknown_request" => "no payment request with that requester and id",
+        "request_already_paid" => "the payment request was paid already",
+        "request_expired" => "the payment request expired",
+        "request_closed" => "the payment request was declined or cancelled",
+        "request_amount_mismatch" => "the amount is not the one requested",
+        "too_many_requests" => "the requester has as many open requests as it may",
+        "too_many_requests_to_payer" => "the payer has as many open requests as it may",
+        "request_expiry_out_of_range" => "a request must expire within 7 days",
+        "request_exists" => "a request with that id exists already",
         other => other,
     };
     let detail = outcome.message.clone().unwrap_or_default();

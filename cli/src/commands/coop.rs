@@ -12,8 +12,10 @@ use anyhow::{Context, Result};
 use clap::Subcommand;
 use kopnet_ledger::bounds::ValidatorLimits;
 use kopnet_ledger::fees::FeeRule;
+use kopnet_ledger::incentives::IncentiveTerms;
 use kopnet_ledger::schedule::SettlementSchedule;
-use kopnet_ledger::{AccountKind, Action, CoopId, GovAction, KycTier};
+use kopnet_ledger::tiers::TierRule;
+use kopnet_ledger::{AccountKind, Action, CoopId, GovAction, KycTier, MerchantClass};
 use std::path::PathBuf;
 
 #[derive(Debug, clap::Args)]
@@ -46,6 +48,36 @@ impl From<Tier> for KycTier {
     }
 }
 
+/// A merchant's class (QRIS categories; it selects the merchant's fee).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Class {
+    Micro,
+    Small,
+    Medium,
+    Large,
+    Fuel,
+    PublicService,
+    Education,
+    Government,
+    Donation,
+}
+
+impl From<Class> for MerchantClass {
+    fn from(c: Class) -> MerchantClass {
+        match c {
+            Class::Micro => MerchantClass::Micro,
+            Class::Small => MerchantClass::Small,
+            Class::Medium => MerchantClass::Medium,
+            Class::Large => MerchantClass::Large,
+            Class::Fuel => MerchantClass::Fuel,
+            Class::PublicService => MerchantClass::PublicService,
+            Class::Education => MerchantClass::Education,
+            Class::Government => MerchantClass::Government,
+            Class::Donation => MerchantClass::Donation,
+        }
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum CoopCommand {
     /// Register a member (or merchant) at this cooperative.
@@ -61,6 +93,46 @@ pub enum CoopCommand {
         /// KYC tier (default: registered for members, business for merchants).
         #[arg(long, value_enum)]
         tier: Option<Tier>,
+        /// A merchant's class (with --merchant; default small: the general
+        /// 0,7 % merchant discount).
+        #[arg(long, value_enum, requires = "merchant")]
+        class: Option<Class>,
+    },
+    /// Move a member to another KYC tier (e.g. registered, after checking
+    /// the member's identity in person); the cooperative key or a teller.
+    SetTier {
+        #[command(flatten)]
+        coop: CoopOpts,
+        /// The member's address.
+        #[arg(long)]
+        member: String,
+        #[arg(long, value_enum)]
+        tier: Tier,
+    },
+    /// Change a merchant's class (which selects its merchant discount).
+    MerchantClass {
+        #[command(flatten)]
+        coop: CoopOpts,
+        /// The merchant's address.
+        #[arg(long)]
+        merchant: String,
+        #[arg(long, value_enum)]
+        class: Class,
+    },
+    /// Pay many members at once from the cooperative's own funds (surplus
+    /// share, wages, social aid): a file of `address,amount[,reference]`
+    /// lines; every line applied or refused with its reason, a summary at
+    /// the end. Sending the same file again pays nobody twice (within a
+    /// day).
+    Payout {
+        #[command(flatten)]
+        coop: CoopOpts,
+        /// The payout file (CSV: address,amount[,reference]).
+        #[arg(long)]
+        file: PathBuf,
+        /// Also write the outcome of every line to this CSV file.
+        #[arg(long)]
+        report: Option<PathBuf>,
     },
     /// Cash deposited at the counter of the member's home cooperative.
     Mint {
@@ -321,11 +393,98 @@ pub enum ProposeAction {
         #[arg(long)]
         key: String,
     },
+    /// What a KYC tier may receive per calendar month (WIB) and do.
+    SetTierRule {
+        #[arg(long, value_enum)]
+        tier: Tier,
+        /// Most rupiah incoming per month, e.g. `Rp40.000.000`; `none` for
+        /// no monthly limit.
+        #[arg(long)]
+        monthly_incoming_cap: String,
+        /// Whether the tier may pay other members (`true`/`false`).
+        #[arg(long, action = clap::ArgAction::Set)]
+        may_transfer: bool,
+        /// Whether the tier may take cash out (`true`/`false`).
+        #[arg(long, action = clap::ArgAction::Set)]
+        may_cash_out: bool,
+    },
+    /// The most one payment to a merchant may be (QRIS: Rp10.000.000).
+    SetQrPaymentCap {
+        #[arg(long, allow_hyphen_values = true)]
+        cap: String,
+    },
+    /// Start a cashback programme paid from the network fund.
+    CreateIncentive {
+        /// Its public name, e.g. `Belanja antar-koperasi`.
+        #[arg(long)]
+        name: String,
+        /// Cashback in basis points of the payment (100 = 1 %).
+        #[arg(long)]
+        bps: u32,
+        /// Most cashback per member per calendar month, e.g. `Rp25.000`.
+        #[arg(long, allow_hyphen_values = true)]
+        member_monthly_cap: String,
+        /// The programme's total budget, e.g. `Rp10.000.000`.
+        #[arg(long, allow_hyphen_values = true)]
+        budget: String,
+        /// The day it ends (`YYYY-MM-DD`): it pays nothing from 00:00 WIB
+        /// of that day.
+        #[arg(long)]
+        ends: String,
+        /// Only purchases at merchants of another cooperative than the
+        /// payer's.
+        #[arg(long)]
+        cross_only: bool,
+        /// Only purchases at merchants of these classes (repeat the flag;
+        /// default: every class).
+        #[arg(long = "class", value_enum)]
+        classes: Vec<Class>,
+    },
+    /// End a cashback programme early.
+    EndIncentive {
+        /// The programme's number (`GET /v1/incentives`).
+        #[arg(long)]
+        id: u32,
+    },
+}
+
+/// The first millisecond of `YYYY-MM-DD` in WIB (UTC+7), as block time.
+fn parse_wib_date_ms(text: &str) -> Result<u64> {
+    let bad = || anyhow::anyhow!("invalid date {text:?}: write YYYY-MM-DD, e.g. 2027-01-31");
+    let parts: Vec<&str> = text.trim().split('-').collect();
+    let [y, m, d] = parts.as_slice() else {
+        return Err(bad());
+    };
+    let (year, month, day): (i64, i64, i64) = (
+        y.parse().map_err(|_| bad())?,
+        m.parse().map_err(|_| bad())?,
+        d.parse().map_err(|_| bad())?,
+    );
+    let days_in_month = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
+        2 => 28,
+        _ => return Err(bad()),
+    };
+    if !(1970..=9999).contains(&year) || !(1..=days_in_month).contains(&day) {
+        return Err(bad());
+    }
+    // Days since 1970-01-01 (H. Hinnant's days_from_civil).
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y / 400;
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let utc_ms = days * 86_400_000;
+    u64::try_from(utc_ms - 7 * 3_600_000).map_err(|_| bad())
 }
 
 /// A duration such as `500ms`, `90s`, `15m`, `1h` or `1d` (a bare number
 /// is seconds), in milliseconds.
-fn parse_duration_ms(text: &str) -> Result<u64> {
+pub fn parse_duration_ms(text: &str) -> Result<u64> {
     let text = text.trim();
     let split = text
         .find(|c: char| !c.is_ascii_digit())
@@ -427,6 +586,49 @@ fn gov_action(action: ProposeAction) -> Result<GovAction> {
         ProposeAction::RemoveObserver { key } => GovAction::RemoveObserver {
             key: parse_address(&key)?,
         },
+        ProposeAction::SetTierRule {
+            tier,
+            monthly_incoming_cap,
+            may_transfer,
+            may_cash_out,
+        } => GovAction::SetTierRule {
+            tier: tier.into(),
+            rule: TierRule {
+                monthly_incoming_cap: match monthly_incoming_cap.trim() {
+                    "none" => None,
+                    cap => Some(amount::parse(cap)?),
+                },
+                may_transfer,
+                may_cash_out,
+            },
+        },
+        ProposeAction::SetQrPaymentCap { cap } => GovAction::SetQrPaymentCap {
+            cap: amount::parse(&cap)?,
+        },
+        ProposeAction::CreateIncentive {
+            name,
+            bps,
+            member_monthly_cap,
+            budget,
+            ends,
+            cross_only,
+            classes,
+        } => {
+            let terms = IncentiveTerms {
+                name,
+                bps,
+                member_monthly_cap: amount::parse(&member_monthly_cap)?,
+                budget: amount::parse(&budget)?,
+                ends_at_ms: parse_wib_date_ms(&ends)?,
+                cross_only,
+                classes: classes.into_iter().map(MerchantClass::from).collect(),
+            };
+            terms
+                .check_format()
+                .map_err(|e| anyhow::anyhow!("incentive: {e}"))?;
+            GovAction::CreateIncentive { terms }
+        }
+        ProposeAction::EndIncentive { id } => GovAction::EndIncentive { id },
     })
 }
 
@@ -437,7 +639,29 @@ pub async fn run(cmd: CoopCommand) -> Result<i32> {
             member,
             merchant,
             tier,
-        } => send(&coop, register_member(&member, merchant, tier)?).await,
+            class,
+        } => send(&coop, register_member(&member, merchant, tier, class)?).await,
+        CoopCommand::SetTier { coop, member, tier } => {
+            let action = Action::SetMemberTier {
+                member: parse_address(&member)?,
+                tier: tier.into(),
+            };
+            send(&coop, action).await
+        }
+        CoopCommand::MerchantClass {
+            coop,
+            merchant,
+            class,
+        } => {
+            let action = Action::SetMerchantClass {
+                merchant: parse_address(&merchant)?,
+                class: class.into(),
+            };
+            send(&coop, action).await
+        }
+        CoopCommand::Payout { coop, file, report } => {
+            super::payout::run(&coop, &file, report.as_deref()).await
+        }
         CoopCommand::Mint {
             coop,
             member,
@@ -523,8 +747,14 @@ async fn send(coop: &CoopOpts, action: Action) -> Result<i32> {
 }
 
 /// Registering a member or merchant; the tier defaults to registered for a
-/// member and business for a merchant.
-fn register_member(member: &str, merchant: bool, tier: Option<Tier>) -> Result<Action> {
+/// member and business for a merchant; a merchant with a class is
+/// registered with it (`RegisterMerchant`).
+fn register_member(
+    member: &str,
+    merchant: bool,
+    tier: Option<Tier>,
+    class: Option<Class>,
+) -> Result<Action> {
     let kind = if merchant {
         AccountKind::Merchant
     } else {
@@ -536,7 +766,14 @@ fn register_member(member: &str, merchant: bool, tier: Option<Tier>) -> Result<A
         KycTier::Registered
     });
     let member = parse_address(member)?;
-    Ok(Action::RegisterMember { member, kind, tier })
+    Ok(match class {
+        Some(class) if merchant => Action::RegisterMerchant {
+            merchant: member,
+            tier,
+            class: class.into(),
+        },
+        _ => Action::RegisterMember { member, kind, tier },
+    })
 }
 
 /// Cash-in at this cooperative's counter: the node says which cooperative
@@ -590,7 +827,27 @@ async fn approve(coop: &CoopOpts, proposal: u64) -> Result<i32> {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_duration_ms;
+    use super::{parse_duration_ms, parse_wib_date_ms};
+
+    #[test]
+    fn dates_are_midnight_wib() {
+        // 1 February 2027, 00:00 WIB is 31 January, 17:00 UTC.
+        assert_eq!(parse_wib_date_ms("2027-02-01").unwrap(), 1_801_414_800_000);
+        assert_eq!(
+            parse_wib_date_ms("2028-02-29").unwrap() + 86_400_000,
+            parse_wib_date_ms("2028-03-01").unwrap()
+        );
+        for bad in [
+            "",
+            "2027-02-29",
+            "2027-13-01",
+            "2027-1",
+            "1969-12-31",
+            "x-y-z",
+        ] {
+            assert!(parse_wib_date_ms(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn durations() {

@@ -89,6 +89,67 @@ pub enum WalletCommand {
         #[arg(long)]
         no_wait: bool,
     },
+    /// Ask a member for a payment (`--to`), or make a dynamic QR request
+    /// anyone may pay once (no `--to`); prints the request's id.
+    Request {
+        #[command(flatten)]
+        wallet: WalletOpts,
+        /// The payer's address; leave out for a dynamic QR code.
+        #[arg(long)]
+        to: Option<String>,
+        #[arg(long, allow_hyphen_values = true)]
+        amount: String,
+        /// What the payer sees (at most 64 bytes).
+        #[arg(long, default_value = "")]
+        reference: String,
+        /// How long the request stays open: `30m`, `24h`, up to `7d`.
+        #[arg(long, default_value = "24h")]
+        expires: String,
+        #[arg(long)]
+        no_wait: bool,
+    },
+    /// The payment requests addressed to this wallet and those it made.
+    Requests {
+        #[command(flatten)]
+        wallet: WalletOpts,
+        #[command(flatten)]
+        read: ReadOpts,
+    },
+    /// Pay a request (its amount must be the one requested).
+    PayRequest {
+        #[command(flatten)]
+        wallet: WalletOpts,
+        /// The requester's address.
+        #[arg(long)]
+        requester: String,
+        /// The request's id (32 hex digits).
+        #[arg(long)]
+        id: String,
+        #[arg(long, allow_hyphen_values = true)]
+        amount: String,
+        #[arg(long)]
+        no_wait: bool,
+    },
+    /// Decline a request addressed to this wallet.
+    DeclineRequest {
+        #[command(flatten)]
+        wallet: WalletOpts,
+        #[arg(long)]
+        requester: String,
+        #[arg(long)]
+        id: String,
+        #[arg(long)]
+        no_wait: bool,
+    },
+    /// Cancel an open request this wallet made.
+    CancelRequest {
+        #[command(flatten)]
+        wallet: WalletOpts,
+        #[arg(long)]
+        id: String,
+        #[arg(long)]
+        no_wait: bool,
+    },
     /// Follow committed blocks and print payments to this wallet as they land.
     Watch {
         #[command(flatten)]
@@ -133,6 +194,38 @@ pub async fn run(cmd: WalletCommand) -> Result<i32> {
         WalletCommand::CancelRecovery { wallet, no_wait } => {
             super::roles::wallet_cancel(&wallet, no_wait).await
         }
+        WalletCommand::Request {
+            wallet,
+            to,
+            amount: text,
+            reference,
+            expires,
+            no_wait,
+        } => {
+            super::requests::request(&wallet, to.as_deref(), &text, reference, &expires, no_wait)
+                .await
+        }
+        WalletCommand::Requests { wallet, read } => {
+            super::requests::list(&wallet, read.output).await
+        }
+        WalletCommand::PayRequest {
+            wallet,
+            requester,
+            id,
+            amount: text,
+            no_wait,
+        } => super::requests::pay(&wallet, &requester, &id, &text, no_wait).await,
+        WalletCommand::DeclineRequest {
+            wallet,
+            requester,
+            id,
+            no_wait,
+        } => super::requests::decline(&wallet, &requester, &id, no_wait).await,
+        WalletCommand::CancelRequest {
+            wallet,
+            id,
+            no_wait,
+        } => super::requests::cancel(&wallet, &id, no_wait).await,
     }
 }
 
@@ -161,11 +254,28 @@ async fn balance(wallet: &WalletOpts, output: OutputFormat) -> Result<i32> {
                 account["status"].as_str().unwrap_or("?"),
                 amount::format(account["balance_cap"].as_u64().unwrap_or(0))
             );
+            let headroom = match account["monthly_headroom"].as_u64() {
+                Some(left) => format!("{} left to receive this month", amount::format(left)),
+                None => "no monthly limit".to_string(),
+            };
+            say!(
+                "tier {}  {headroom}{}",
+                account["tier"].as_str().unwrap_or("?"),
+                match account["may_transfer"].as_bool() {
+                    Some(false) =>
+                        "  (pays merchants only, no cash out: register at your cooperative)",
+                    _ => "",
+                }
+            );
             let recovery = &account["recovery"];
             if !recovery.is_null() {
                 say!(
-                    "WARNING: cooperative {} started a recovery of this account: key {} takes                      over at block time {} ms. If you did not ask for it, run                      `kopnet wallet cancel-recovery` now and go to your cooperative.",
-                    recovery["started_by"]["cooperative"].as_str().unwrap_or("?"),
+                    "WARNING: cooperative {} started a recovery of this account: key {} takes \
+                     over at block time {} ms. If you did not ask for it, run \
+                     `kopnet wallet cancel-recovery` now and go to your cooperative.",
+                    recovery["started_by"]["cooperative"]
+                        .as_str()
+                        .unwrap_or("?"),
                     recovery["new_key"].as_str().unwrap_or("?"),
                     recovery["effective_ms"]
                 );
