@@ -27,7 +27,7 @@
 //!    network fund) and the cashback; payment requests addressed to the
 //!    wallet arrive live and are paid once (one tap, the payment's confirm
 //!    screen) or declined (one tap); the wallet requests a payment from the
-//!    receive screen and sees it paid, live.
+//!    receive screen and sees it paid, live, and cancels another.
 //! 3. The explorer: transaction; the teller's counter view of the agent
 //!    cooperative, which shows the page's cash-out and then, live, a cash-in;
 //!    cooperatives (volume = on-us + cross, cross share of its own volume);
@@ -219,6 +219,7 @@ fn phone_wallet_pays_a_merchant_at_another_cooperative() {
     governance_starts_a_cashback_programme(&scene);
     let balance = requests_to_the_wallet_are_paid_once_or_declined(&scene, &address, &merchant);
     let balance = wallet_requests_a_payment_and_sees_it_paid_live(&scene, &address, balance);
+    wallet_cancels_its_open_request(&scene, &address);
     explorer_shows_the_programme_and_mdr_income_by_class(&scene);
     // 6. Backup and restore.
     encrypted_backup_restores_through_the_page(&scene, &address, balance);
@@ -1490,6 +1491,8 @@ fn requests_to_the_wallet_are_paid_once_or_declined(
         text.contains("Rp2.000") && text.contains("INV-90"),
         "{text}"
     );
+    // Who asks: the merchant's name on the ledger.
+    assert!(text.contains(MERCHANT_NAME), "{text}");
     assert_eq!(
         browser.js("return window.kopnetNotReloaded === true;"),
         json!(true),
@@ -1633,11 +1636,7 @@ fn wallet_requests_a_payment_and_sees_it_paid_live(
         |b| b.attr(&row, "data-status").filter(|s| s == "open"),
     );
     browser.js("window.kopnetNotReloaded = true; return null;");
-    let id: [u8; 16] = (0..16)
-        .map(|i| u8::from_str_radix(&id_hex[2 * i..2 * i + 2], 16).unwrap())
-        .collect::<Vec<_>>()
-        .try_into()
-        .unwrap();
+    let id = hex_bytes(&id_hex);
     let mut payer = Wallet::new(merchant_key, &cluster.chain_id);
     payer.nonce = cluster
         .get(
@@ -1681,6 +1680,66 @@ fn wallet_requests_a_payment_and_sees_it_paid_live(
     );
     assert_eq!(balance(cluster, scene.merchant_node, address), Some(after));
     after
+}
+
+/// A request the wallet makes and then cancels (one tap in "my
+/// requests"): the ledger records it cancelled, and the merchant can no
+/// longer pay it.
+fn wallet_cancels_its_open_request(scene: &Scene, address: &str) {
+    let browser = &scene.browser;
+    let merchant = kopnet_ledger::testkit::key_for("browser-test warung")
+        .public()
+        .to_address();
+    browser.click("#nav-receive");
+    browser.type_into("#rc-amount", "4.000");
+    browser.type_into("#rc-ref", "ONGKIR-2");
+    browser.type_into("#rc-payer", &merchant);
+    browser.click("#rc-request");
+    browser.click("#confirm-go");
+    let status = browser.wait("the request to commit", Duration::from_secs(30), |b| {
+        b.attr("#tx-status", "data-state")
+            .filter(|s| s != "pending")
+    });
+    assert_eq!(status, "committed", "{:?}", browser.text("#tx-status"));
+    browser.click("#confirm-done");
+    let (_, requested) = requests_of(scene, address);
+    let id = requested
+        .iter()
+        .find(|r| r["reference"] == "ONGKIR-2")
+        .and_then(|r| r["id"].as_str())
+        .unwrap()
+        .to_string();
+    let row = format!("#requested li[data-request=\"{id}\"]");
+    browser.click(&format!("{row} button.cancel"));
+    let shown = browser.wait("the request cancelled", Duration::from_secs(30), |b| {
+        b.attr(&row, "data-status")
+            .filter(|s| s == "cancelled")
+            .and_then(|_| b.text(&row))
+    });
+    assert!(shown.contains("dibatalkan"), "{shown}");
+    assert!(browser.text(&format!("{row} button.cancel")).is_none());
+    let (_, requested) = requests_of(scene, address);
+    let request = requested.iter().find(|r| r["id"] == id.as_str()).unwrap();
+    assert_eq!(request["status"], "cancelled", "{request}");
+    let again: Value = http()
+        .post(scene.url(scene.payer_node, "/v1/quote"))
+        .json(&json!({
+            "signer": merchant,
+            "action": { "PayRequest": { "requester": address, "id": hex_bytes(&id), "amount": 4000 } },
+        }))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(again["result"]["code"], "request_closed", "{again}");
+}
+
+/// 32 hex digits as the 16 bytes of a request id.
+fn hex_bytes(hex: &str) -> [u8; 16] {
+    let bytes: Vec<u8> = (0..hex.len() / 2)
+        .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap())
+        .collect();
+    bytes.try_into().unwrap()
 }
 
 /// The explorer's incentives page lists the programme with what it paid

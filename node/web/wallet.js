@@ -22,6 +22,8 @@ const $ = (id) => document.getElementById(id);
 const state = {
   key: null, accountAddress: null, accountFor: null, chainId: null, account: null, coops: [], pending: null, view: null,
   requests: { to_pay: [], requested: [] },
+  /** Ledger names of requesters (merchants' public names; null for none). */
+  names: new Map(),
 };
 
 function show(view) {
@@ -200,6 +202,7 @@ async function refresh() {
     try {
       const r = await api.get(`/v1/accounts/${address}/requests`);
       state.requests = { to_pay: readRequests(r?.to_pay), requested: readRequests(r?.requested) };
+      await learnNames(state.requests.to_pay.map((q) => q.requester));
     } catch { /* keep the balance */ }
   }
   renderHome();
@@ -254,6 +257,19 @@ function readRequest(r) {
 
 const readRequests = (list) => (Array.isArray(list) ? list.map(readRequest).filter(Boolean) : []);
 
+/** Most names remembered (the ledger keeps at most 64 open requests per payer). */
+const NAMES_MAX = 64;
+
+/** The ledger's names of `addresses` not known yet (a merchant's public
+ * name; a member has none), so a request says who asks. */
+async function learnNames(addresses) {
+  const unknown = [...new Set(addresses)].filter((a) => !state.names.has(a)).slice(0, NAMES_MAX);
+  if (state.names.size + unknown.length > NAMES_MAX) state.names.clear();
+  await Promise.all(unknown.map(async (a) => {
+    try { state.names.set(a, (await payee.describe(a)).name); } catch { /* shown by address */ }
+  }));
+}
+
 /** Requests addressed to this account that it can still pay (one tap: the
  * confirm screen) or decline (one tap: signed and sent at once); then the
  * requests it made, with their outcome. */
@@ -263,6 +279,7 @@ function renderRequests() {
   $("requests").replaceChildren(...open.map((r) => el("li", { "data-request": r.id },
     el("div", {},
       el("div", {}, el("strong", { class: "amount" }, rupiah(r.amount)), r.reference ? ` · ${r.reference}` : ""),
+      state.names.get(r.requester) ? el("div", { class: "requester" }, state.names.get(r.requester)) : "",
       el("div", { class: "muted mono" }, short(r.requester, 14)),
       el("div", { class: "muted" }, t("valid_until", { when: wib(r.expires_at_ms) }))),
     el("div", { class: "req-actions" },
@@ -274,7 +291,9 @@ function renderRequests() {
     el("div", {},
       el("div", {}, el("span", { class: "amount" }, rupiah(r.amount)), r.reference ? ` · ${r.reference}` : ""),
       el("div", { class: "muted mono" }, r.payer ? short(r.payer, 14) : "QR")),
-    el("div", {}, el("span", { class: `pill ${r.status === "paid" ? "ok" : r.status === "open" ? "" : "bad"}` }, t(`req_status_${r.status}`))))));
+    el("div", { class: "req-actions" },
+      el("span", { class: `pill ${r.status === "paid" ? "ok" : r.status === "open" ? "" : "bad"}` }, t(`req_status_${r.status}`)),
+      r.status === "open" ? el("button", { class: "small cancel", onclick: (e) => cancelRequest(r, e.currentTarget) }, t("cancel")) : ""))));
 }
 
 /** Pay a request: the confirm screen (and PIN) of a payment, signing
@@ -308,6 +327,17 @@ async function declineRequest(r, button) {
   } catch (e) {
     button.disabled = false;
     button.textContent = t("decline");
+    fail(t("rejected", { reason: reason(e.code, e.message) }));
+  }
+}
+
+/** Cancel one of this account's open requests: signed and sent at once. */
+async function cancelRequest(r, button) {
+  button.disabled = true;
+  try {
+    follow(await signAndSend({ CancelRequest: { id: Array.from(fromHex(r.id)) } }));
+  } catch (e) {
+    button.disabled = false;
     fail(t("rejected", { reason: reason(e.code, e.message) }));
   }
 }
