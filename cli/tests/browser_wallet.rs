@@ -1216,6 +1216,16 @@ fn home_shows_the_tier_and_this_months_headroom(scene: &Scene, address: &str) {
     assert!(!browser.visible("#basic-note"));
     assert!(browser.fits_width(), "the wallet is wider than 360 px");
     browser.screenshot(&scene.shots.join("wallet-tier.png"));
+    // In English too.
+    browser.click("#lang");
+    browser.wait("the tier in English", Duration::from_secs(5), |b| {
+        b.text("#tier").filter(|t| t == "Registered")
+    });
+    assert_eq!(
+        browser.text("#headroom").as_deref(),
+        Some("Incoming money left this month: Rp39.900.000")
+    );
+    browser.click("#lang");
     // The same page for a basic account.
     browser.js(
         "window.__fetch = window.__fetch ?? window.fetch; \
