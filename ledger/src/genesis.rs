@@ -267,6 +267,7 @@ impl Genesis {
                 recovery_wait_ms: self.recovery_wait_ms,
                 tier_rules: self.tier_rules,
                 qr_payment_cap: self.qr_payment_cap,
+                refund_period_ms: crate::refunds::REFUND_PERIOD_MS_DEFAULT,
             }),
         );
         state.insert(

@@ -116,10 +116,12 @@ fn transactions_and_block_have_fixed_bytes_and_hashes() {
 // and the QR payment cap, the registered tier's cap became Rp 20.000.000,
 // fee rules gained merchant classes and amount bands (the default MDR
 // schedule), `Counters` the block's calendar month, `MemberAccount` its
-// month's incoming money and a merchant's class.
-const GENESIS_ROOT: &str = "f36aec8b79db5992ddee176957ff487991f793e75e3c45575c1a500a0a13738f";
-const STORY_ROOT: &str = "d1cc28b1f59d4081ed311d98fd7fb1dd4939500cbdcece1ea69b32637b3b14b9";
-const CUTOFF_ROOT: &str = "2f2a0d89f31f831044c7baabffd017297fa7aca23f196dd357e7597a9c95679e";
+// month's incoming money and a merchant's class. All three changed
+// deliberately again when `Params` gained `refund_period_ms` (issue 17: refunds within
+// a governed period); transaction encodings did not change.
+const GENESIS_ROOT: &str = "61c0f5594be5e133dbbd070801109c4e406965bdaaf5c0a5e62019ec3ace48df";
+const STORY_ROOT: &str = "99ff13da4a638b7082e25b1a8c6a29a11a8314be273891a14ed0be4979c93fb0";
+const CUTOFF_ROOT: &str = "ff10c1143a63f6aabd8af74a200e79d80c38b95fc3e9ff52828dc454da24d279";
 
 /// The state root after the demo genesis, after a fixed block and after the
 /// block that passes the next settlement cut-off: pins the state encoding

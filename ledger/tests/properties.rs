@@ -112,6 +112,22 @@ impl Run {
             };
             txs.push(memory.sign(&coop(coop_slug(home)), action));
         }
+        // The cooperatives vote in the cashback programme the model knows
+        // (ksp-sejahtera proposes, two more approve: 3 of 4).
+        let terms = kopnet_ledger::incentives::IncentiveTerms {
+            name: "cashback".into(),
+            bps: CASHBACK_BPS as u32,
+            member_monthly_cap: CASHBACK_CAP,
+            budget: CASHBACK_BUDGET,
+            ends_at_ms: 4_000_000_000_000,
+            cross_only: true,
+            classes: vec![],
+        };
+        let create = kopnet_ledger::GovAction::CreateIncentive { terms };
+        txs.push(memory.sign(&coop(coop_slug(0)), Action::Propose { action: create }));
+        for c in [1, 2] {
+            txs.push(memory.sign(&coop(coop_slug(c)), Action::Approve { proposal: 0 }));
+        }
         let strangers = (0..UNKNOWN_KEYS)
             .map(|u| memory.member_key(&unknown_name(u)))
             .collect();
@@ -180,6 +196,25 @@ impl Run {
                     idem,
                 }
             }
+            // Mostly (`amount` 0-5 is a pick, not an amount) an existing
+            // request, paid by its payer: its own amount, or one rupiah
+            // more (pick 5); otherwise what was drawn (an unknown request).
+            Op::PayRequest {
+                payer: _,
+                requester,
+                id,
+                amount,
+            } if amount < 6 && !self.model.requests.is_empty() => {
+                let n = (requester * 3 + usize::from(id)) % self.model.requests.len();
+                let (&(requester, id), &(payer_of, requested, _)) =
+                    self.model.requests.iter().nth(n).expect("n < len");
+                Op::PayRequest {
+                    payer: payer_of,
+                    requester,
+                    id,
+                    amount: requested + u64::from(amount == 5),
+                }
+            }
             ref other => other.clone(),
         }
     }
@@ -215,6 +250,37 @@ impl Run {
             Op::Close { .. } | Op::PayNearCap { .. } => unreachable!("resolved before signing"),
             Op::Ack { window, .. } => Action::AcknowledgeSettlement {
                 window: u64::from(window),
+            },
+            Op::Request {
+                payer, amount, id, ..
+            } => Action::RequestPayment {
+                id: [id; 16],
+                payer: Some(m[payer]),
+                amount,
+                reference: "order".into(),
+                // A day after the last block: open for the whole case.
+                expires_at_ms: self.memory.ledger.last_block_time_ms() + 86_400_000,
+            },
+            Op::PayRequest {
+                requester,
+                id,
+                amount,
+                ..
+            } => Action::PayRequest {
+                requester: m[requester],
+                id: [id; 16],
+                amount,
+            },
+            Op::Payout {
+                member,
+                amount,
+                idem,
+                ..
+            } => Action::Payout {
+                member: m[member],
+                amount,
+                reference: "SHU".into(),
+                idempotency_id: [idem; 16],
             },
         }
     }
@@ -363,12 +429,21 @@ impl Run {
                         assert_eq!(*executed_hash, hash, "{e:?}");
                         let before: Vec<i128> =
                             (0..=COOPS).map(|c| self.model.headroom(c)).collect();
+                        let cashbacks = self.model.cashbacks;
                         let want = self.model.apply(op, *signer);
+                        // Cashback is the network fund's own (governed)
+                        // payment: only then may the network's headroom go
+                        // down.
+                        let paid_cashback = self.model.cashbacks > cashbacks;
                         let own = match *signer {
                             Signer::Coop(c) => c,
                             Signer::Member(m) => member_home(m),
                         };
-                        for (c, was) in before.iter().enumerate().filter(|(c, _)| *c != own) {
+                        let others = before
+                            .iter()
+                            .enumerate()
+                            .filter(|(c, _)| *c != own && !(paid_cashback && *c == NETWORK));
+                        for (c, was) in others {
                             assert!(
                                 self.model.headroom(c) >= *was,
                                 "{op:?} signed by {signer:?} lowered participant {c}'s headroom"
@@ -525,6 +600,7 @@ fn run_case(blocks: Vec<BlockPlan>) -> BTreeMap<&'static str, u64> {
     assert!(reopened.state() == &state);
     let mut codes = run.codes;
     codes.insert("ndc_credit_not_counted", run.model.credit_not_counted);
+    codes.insert("cashback_paid", run.model.cashbacks);
     codes
 }
 
@@ -575,6 +651,9 @@ fn random_sequences_keep_every_invariant() {
         "fee_exceeds_amount",
         "window_closed_on_schedule",
         "empty_window_left_open",
+        "cashback_paid",
+        "request_already_paid",
+        "request_amount_mismatch",
     ] {
         assert!(seen.get(code).copied().unwrap_or(0) > 0, "never saw {code}");
     }
@@ -631,7 +710,8 @@ fn same_blocks_same_root_at_every_height_on_both_stores() {
         let refused = u64::from(n + 1 == count);
         assert_eq!(
             run.codes.get("applied").copied(),
-            Some(run.sent.len() as u64 - 8 - refused)
+            // The set-up block: the registrations and the programme's vote.
+            Some(run.sent.len() as u64 - (MEMBERS as u64 + 3) - refused)
         );
         let h = run.memory.ledger.height();
         assert_eq!(

@@ -113,6 +113,27 @@ pub enum Op {
         coop: usize,
         window: u8,
     },
+    /// `requester` asks `payer` for `amount` (request id `id`).
+    Request {
+        requester: usize,
+        payer: usize,
+        amount: u64,
+        id: u8,
+    },
+    /// `payer` pays `requester`'s request `id`, naming `amount`.
+    PayRequest {
+        payer: usize,
+        requester: usize,
+        id: u8,
+        amount: u64,
+    },
+    /// A payout line: `coop` pays `member` from its own funds.
+    Payout {
+        coop: usize,
+        member: usize,
+        amount: u64,
+        idem: u8,
+    },
 }
 
 impl Op {
@@ -126,6 +147,9 @@ impl Op {
             Op::CashOut { member, .. } => Signer::Member(member),
             Op::Close { by, .. } | Op::CloseAt { by, .. } => Signer::Coop(by),
             Op::Ack { coop, .. } => Signer::Coop(coop),
+            Op::Payout { coop, .. } => Signer::Coop(coop),
+            Op::Request { requester, .. } => Signer::Member(requester),
+            Op::PayRequest { payer, .. } => Signer::Member(payer),
         }
     }
 
@@ -138,6 +162,9 @@ impl Op {
             (Op::CashOut { member, .. }, Signer::Member(m)) => *member = m,
             (Op::Close { by, .. } | Op::CloseAt { by, .. }, Signer::Coop(c)) => *by = c,
             (Op::Ack { coop, .. }, Signer::Coop(c)) => *coop = c,
+            (Op::Payout { coop, .. }, Signer::Coop(c)) => *coop = c,
+            (Op::Request { requester, .. }, Signer::Member(m)) => *requester = m,
+            (Op::PayRequest { payer, .. }, Signer::Member(m)) => *payer = m,
             _ => {}
         }
         op
@@ -203,6 +230,14 @@ fn op() -> impl Strategy<Value = Op> {
             .prop_map(|(member, agent, amount)| Op::CashOut { member, agent, amount }),
         2 => (c.clone(), 0u8..2).prop_map(|(by, window_offset)| Op::Close { by, window_offset }),
         2 => (c.clone(), 0u8..4).prop_map(|(coop, window)| Op::Ack { coop, window }),
+        2 => (c.clone(), m.clone(), deposit(), 0u8..4)
+            .prop_map(|(coop, member, amount, idem)| Op::Payout { coop, member, amount, idem }),
+        2 => (m.clone(), m.clone(), 1u64..150_000, 0u8..3)
+            .prop_map(|(requester, payer, amount, id)| Op::Request { requester, payer, amount, id }),
+        4 => (m.clone(), m.clone(), 0u8..3, 0u8..8).prop_map(|(payer, requester, id, pick)| {
+            // Mostly the amount requested (resolved when signed), sometimes another.
+            Op::PayRequest { payer, requester, id, amount: u64::from(pick) }
+        }),
     ]
 }
 
@@ -277,7 +312,24 @@ pub struct Model {
     pub activity: bool,
     /// Each member account's incoming money this month.
     pub incoming: BTreeMap<usize, u64>,
+    /// Payout lines' idempotency ids by (cooperative, id): (member, amount).
+    pub payout_idem: BTreeMap<(usize, u8), (usize, u64)>,
+    /// The cashback programme's budget left and each member's cashback this
+    /// month (the programme of [`CASHBACK_BPS`]).
+    pub cashback_paid: u64,
+    pub cashback_used: BTreeMap<usize, u64>,
+    /// Payments that earned cashback (for coverage).
+    pub cashbacks: u64,
+    /// Payment requests by (requester, id): (payer, amount, paid).
+    pub requests: BTreeMap<(usize, u8), (usize, u64, bool)>,
 }
+
+/// The cashback programme the property test's setup votes in: 1 % of
+/// cross-cooperative purchases at merchants, at most [`CASHBACK_CAP`] per
+/// member per month, [`CASHBACK_BUDGET`] in all, from the network fund.
+pub const CASHBACK_BPS: u64 = 100;
+pub const CASHBACK_CAP: u64 = 3_000;
+pub const CASHBACK_BUDGET: u64 = 20_000;
 
 impl Model {
     fn home(&self, a: Acct) -> usize {
@@ -365,8 +417,14 @@ impl Model {
     /// [`Op::as_signed_by`]).
     fn authorize(&self, op: &Op, signer: Signer) -> Result<(), &'static str> {
         match (op, signer) {
-            (Op::Pay { .. } | Op::CashOut { .. }, Signer::Member(_)) => Ok(()),
-            (Op::Pay { .. } | Op::CashOut { .. }, Signer::Coop(_)) => Err("not_authorized"),
+            (
+                Op::Pay { .. } | Op::CashOut { .. } | Op::Request { .. } | Op::PayRequest { .. },
+                Signer::Member(_),
+            ) => Ok(()),
+            (
+                Op::Pay { .. } | Op::CashOut { .. } | Op::Request { .. } | Op::PayRequest { .. },
+                Signer::Coop(_),
+            ) => Err("not_authorized"),
             (_, Signer::Member(_)) => Err("not_authorized"),
             (Op::Mint { member, amount } | Op::Burn { member, amount }, Signer::Coop(c)) => {
                 if *amount == 0 {
@@ -453,6 +511,96 @@ impl Model {
             Op::Close { .. } | Op::PayNearCap { .. } => unreachable!("resolved when signed"),
             Op::CloseAt { .. } => Err("window_closes_on_schedule"),
             Op::Ack { coop, window } => self.acknowledge(coop, window),
+            Op::Payout {
+                coop,
+                member,
+                amount,
+                idem,
+            } => {
+                if let Some(&(first_member, first_amount)) = self.payout_idem.get(&(coop, idem)) {
+                    return Err(if first_member != member {
+                        "exists_with_different_payee"
+                    } else if first_amount != amount {
+                        "exists_with_different_amount"
+                    } else {
+                        "duplicate"
+                    });
+                }
+                if amount == 0 {
+                    return Err("zero_amount");
+                }
+                self.credit(Acct::Float(coop), amount)?;
+                self.transfer(Acct::Float(coop), Acct::M(member), amount)?;
+                self.payout_idem.insert((coop, idem), (member, amount));
+                Ok(())
+            }
+            Op::Request {
+                requester,
+                payer,
+                amount,
+                id,
+            } => {
+                if payer == requester {
+                    return Err("self_payment");
+                }
+                if self.requests.contains_key(&(requester, id)) {
+                    return Err("request_exists");
+                }
+                self.requests
+                    .insert((requester, id), (payer, amount, false));
+                Ok(())
+            }
+            Op::PayRequest {
+                payer,
+                requester,
+                id,
+                amount,
+            } => {
+                let (addressed, requested, paid) = *self
+                    .requests
+                    .get(&(requester, id))
+                    .ok_or("unknown_request")?;
+                if addressed != payer {
+                    return Err("not_authorized");
+                }
+                if paid {
+                    return Err("request_already_paid");
+                }
+                if amount != requested {
+                    return Err("request_amount_mismatch");
+                }
+                self.pay_inner(payer, requester, amount)?;
+                self.requests.insert((requester, id), (payer, amount, true));
+                Ok(())
+            }
+        }
+    }
+
+    /// The cashback a cross-cooperative purchase of `amount` by `payer`
+    /// earns: cut to the member's month, the budget and the fund; a leg
+    /// that cannot be made (the payer's caps, the network's net debit cap)
+    /// is not paid and changes nothing.
+    fn cashback(&mut self, payer: usize, amount: u64) {
+        let used = self.cashback_used.get(&payer).copied().unwrap_or(0);
+        let cashback = Self::fee(amount, CASHBACK_BPS)
+            .min(CASHBACK_CAP - used)
+            .min(CASHBACK_BUDGET - self.cashback_paid)
+            .min(self.bal(Acct::Net));
+        if cashback == 0 {
+            return;
+        }
+        let before = self.clone();
+        match self.transfer(Acct::Net, Acct::M(payer), cashback) {
+            Ok(()) => {
+                self.cashback_used.insert(payer, used + cashback);
+                self.cashback_paid += cashback;
+                self.cashbacks += 1;
+            }
+            Err(_) => {
+                let credit_not_counted = self.credit_not_counted;
+                *self = before;
+                self.credit_not_counted = credit_not_counted;
+            }
         }
     }
 
@@ -471,6 +619,14 @@ impl Model {
                 "duplicate"
             });
         }
+        self.pay_inner(from, to, amount)?;
+        self.idem.insert((from, idem), (to, amount));
+        Ok(())
+    }
+
+    /// A payment after its idempotency id: what paying a request is too
+    /// (its derived id never meets a payment's).
+    fn pay_inner(&mut self, from: usize, to: usize, amount: u64) -> Result<(), &'static str> {
         if amount == 0 {
             return Err("zero_amount");
         }
@@ -496,7 +652,9 @@ impl Model {
             self.transfer(Acct::M(to), Acct::Fee(y), Self::fee(amount, acquirer))?;
             self.transfer(Acct::M(to), Acct::Net, Self::fee(amount, network))?;
         }
-        self.idem.insert((from, idem), (to, amount));
+        if is_merchant(to) && x != y {
+            self.cashback(from, amount);
+        }
         Ok(())
     }
 

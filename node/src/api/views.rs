@@ -36,6 +36,7 @@ pub fn action_kind(action: &Action) -> &'static str {
         Action::PayRequest { .. } => "pay_request",
         Action::DeclineRequest { .. } => "decline_request",
         Action::CancelRequest { .. } => "cancel_request",
+        Action::Refund { .. } => "refund",
     }
 }
 
