@@ -27,7 +27,9 @@
 //!    network fund) and the cashback; payment requests addressed to the
 //!    wallet arrive live and are paid once (one tap, the payment's confirm
 //!    screen) or declined (one tap); the wallet requests a payment from the
-//!    receive screen and sees it paid, live, and cancels another.
+//!    receive screen and sees it paid, live, and cancels another; a refund
+//!    of part of the first payment shows in the history, live, linked to
+//!    the payment.
 //! 3. The explorer: transaction; the teller's counter view of the agent
 //!    cooperative, which shows the page's cash-out and then, live, a cash-in;
 //!    cooperatives (volume = on-us + cross, cross share of its own volume);
@@ -221,6 +223,8 @@ fn phone_wallet_pays_a_merchant_at_another_cooperative() {
     let balance = wallet_requests_a_payment_and_sees_it_paid_live(&scene, &address, balance);
     wallet_cancels_its_open_request(&scene, &address);
     explorer_shows_the_programme_and_mdr_income_by_class(&scene);
+    let balance =
+        a_refund_shows_in_the_history_linked_to_its_payment(&scene, &address, &payment, balance);
     // 6. Backup and restore.
     encrypted_backup_restores_through_the_page(&scene, &address, balance);
     // 7. The phone is lost: a new phone's wallet takes the account over
@@ -1824,6 +1828,82 @@ fn explorer_shows_the_programme_and_mdr_income_by_class(scene: &Scene) {
         json!(cell)
     ));
     browser.screenshot(&scene.shots.join("explorer-mdr-income.png"));
+}
+
+/// The merchant refunds Rp5.000 of the wallet's Rp25.000 payment (a
+/// `Refund` signed by the merchant's key in the test): the wallet's history
+/// shows the refund, live, as money in, linked to the payment's page; the
+/// wallet receives exactly the amount refunded. Returns the new balance.
+fn a_refund_shows_in_the_history_linked_to_its_payment(
+    scene: &Scene,
+    address: &str,
+    payment: &str,
+    balance_before: u64,
+) -> u64 {
+    let (browser, cluster) = (&scene.browser, &scene.cluster);
+    browser.goto(&scene.url(scene.payer_node, "/wallet"));
+    let before = balance_before.to_string();
+    browser.wait("the wallet", Duration::from_secs(15), |b| {
+        b.attr("#balance", "data-value").filter(|v| *v == before)
+    });
+    browser.js("window.kopnetNotReloaded = true; return null;");
+    let merchant_key = kopnet_ledger::testkit::key_for("browser-test warung");
+    let mut merchant = Wallet::new(merchant_key, &cluster.chain_id);
+    merchant.nonce = cluster
+        .get(
+            scene.merchant_node,
+            &format!("/v1/accounts/{}", merchant.public().to_address()),
+        )
+        .unwrap()["nonce"]
+        .as_u64()
+        .unwrap();
+    let refund = merchant.sign(Action::Refund {
+        payment: kopnet_consensus::Hash::from_hex(payment).unwrap(),
+        amount: 5_000,
+        memo: "retur bakso".into(),
+    });
+    assert!(cluster
+        .submit(scene.merchant_node, &refund)
+        .status()
+        .is_success());
+    assert_eq!(
+        cluster.wait_tx(scene.merchant_node, &refund.hash(), Duration::from_secs(30)),
+        "ok"
+    );
+    let row = format!("#history li[data-tx=\"{}\"]", refund.hash().to_hex());
+    let text = browser.wait("the refund in the history", Duration::from_secs(30), |b| {
+        b.text(&row)
+    });
+    println!("refund in the wallet's history: {text}");
+    assert!(
+        text.contains("Pengembalian dana") && text.contains("+Rp5.000"),
+        "{text}"
+    );
+    assert_eq!(
+        browser.attr(&format!("{row} a.refund-of"), "href"),
+        Some(format!("/explorer#/tx/{payment}"))
+    );
+    assert_eq!(
+        browser.js("return window.kopnetNotReloaded === true;"),
+        json!(true),
+        "the refund came live, without reloading the page"
+    );
+    let after = balance_before + 5_000;
+    browser.wait(
+        "the balance with the refund",
+        Duration::from_secs(15),
+        |b| {
+            b.attr("#balance", "data-value")
+                .filter(|v| *v == after.to_string())
+        },
+    );
+    assert_eq!(balance(cluster, scene.merchant_node, address), Some(after));
+    browser.js(&format!(
+        "document.querySelector({}).scrollIntoView({{ block: 'center' }}); return null;",
+        json!(row)
+    ));
+    browser.screenshot(&scene.shots.join("wallet-refund.png"));
+    after
 }
 
 /// Export an encrypted backup of the page's key, remove the key from the

@@ -406,10 +406,25 @@ function keyWarning() {
   return kind;
 }
 
+/** The payment (its transaction hash) a refund in the history gives money
+ * back from, or null. */
+function refundOf(item) {
+  const hash = item.kind === "refund" ? item.action?.Refund?.payment : null;
+  return typeof hash === "string" && /^[0-9a-f]{64}$/.test(hash) ? hash : null;
+}
+
 function renderHistory() {
   const list = $("history");
   list.replaceChildren();
   if (!state.history?.length) return list.append(el("li", { class: "muted" }, t("no_history")));
+  // What the refunds listed gave back of each payment.
+  const refunded = new Map();
+  for (const item of state.history) {
+    const payment = refundOf(item);
+    if (payment && item.result?.code === "ok" && Number.isSafeInteger(item.amount)) {
+      refunded.set(payment, (refunded.get(payment) ?? 0) + item.amount);
+    }
+  }
   for (const item of state.history) {
     const out = (item.signer === state.key.address || item.signer === accountAddress()) && item.kind !== "register_member";
     const ok = item.result?.code === "ok";
@@ -419,11 +434,17 @@ function renderHistory() {
     const amount = item.amount == null ? ""
       : asked ? el("div", { class: "muted" }, rupiah(item.amount))
         : el("div", { class: out ? "amount-out" : "amount-in" }, out ? "−" : "+", rupiah(item.amount));
+    // A refund links to its payment; a payment says what was refunded of it.
+    const payment = refundOf(item);
+    const back = refunded.get(item.hash);
     list.append(
-      el("li", {},
+      el("li", { "data-tx": String(item.hash ?? ""), "data-kind": String(item.kind ?? "") },
         el("div", {},
           el("div", {}, t(`kind_${item.kind}`), " ", ok ? "" : el("span", { class: "pill bad" }, reason(item.result?.code))),
-          el("div", { class: "muted mono" }, who ? short(who, 14) : "", " · #", item.height)),
+          el("div", { class: "muted mono" }, who ? `${short(who, 14)} · ` : "", "#", item.height),
+          payment ? el("div", { class: "muted" }, t("refund_of"), " ",
+            el("a", { class: "mono refund-of", href: `/explorer#/tx/${payment}` }, short(payment, 12))) : "",
+          back ? el("div", { class: "muted refunded" }, t("refunded", { amount: rupiah(back) })) : ""),
         amount),
     );
   }
@@ -443,7 +464,8 @@ function coopName(id) {
 function onBlock(block) {
   const me = state.key?.address;
   const account = state.key ? accountAddress() : undefined;
-  const mine = block.txs?.some((tx) => tx.signer === me || tx.to === me || tx.to === account);
+  // A refund names its payment, not the payer: any refund may be ours.
+  const mine = block.txs?.some((tx) => tx.signer === me || tx.to === me || tx.to === account || tx.kind === "refund");
   if (state.pending && block.txs?.some((tx) => tx.hash === state.pending.hash)) checkPending();
   if (mine && state.view === "home") refresh();
 }

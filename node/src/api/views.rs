@@ -73,6 +73,9 @@ pub fn summarize(
             requester, amount, ..
         } => (Some(requester.to_address()), Some(*amount)),
         Action::DeclineRequest { requester, .. } => (Some(requester.to_address()), None),
+        // The refund names the payment, not its payer (the payment's page
+        // and the payer's history have it).
+        Action::Refund { amount, .. } => (None, Some(*amount)),
         Action::RegisterMember { member, .. }
         | Action::StartRecovery { member, .. }
         | Action::CancelRecovery { member }
@@ -385,7 +388,7 @@ mod tests {
     /// A payment request names the payer it asks (so the payer's wallet
     /// sees it in a block event) and its amount; paying or declining one
     /// names the requester; a dynamic QR request and a cancellation name
-    /// nobody.
+    /// nobody; a refund names its amount.
     #[test]
     fn request_actions_name_the_other_party() {
         let (ani, warung) = (key_for("ani"), key_for("warung-bu-sri"));
@@ -433,6 +436,13 @@ mod tests {
         assert_eq!(summary(&ani, decline), (Some(warung_address), None));
         let cancel = Action::CancelRequest { id: [7; 16] };
         assert_eq!(summary(&warung, cancel), (None, None));
+        // A refund names its amount; its payer is the payment's.
+        let refund = Action::Refund {
+            payment: Hash::digest("kopnet test payment", b"bakso"),
+            amount: 5_000,
+            memo: String::new(),
+        };
+        assert_eq!(summary(&warung, refund), (None, Some(5_000)));
     }
 
     #[test]

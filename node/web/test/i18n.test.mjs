@@ -20,6 +20,7 @@ const DYNAMIC = [
   "req_status_open", "req_status_paid", "req_status_declined", "req_status_cancelled", "req_status_expired",
   "split_issuer", "split_acquirer", "split_both", "split_agent", "split_home", "split_coop",
   "kind_request_payment", "kind_pay_request", "kind_decline_request", "kind_cancel_request",
+  "kind_refund",
   "class_micro", "class_small", "class_medium", "class_large", "class_fuel", "class_public-service",
   "class_education", "class_government", "class_donation",
 ];
