@@ -116,12 +116,14 @@ fn transactions_and_block_have_fixed_bytes_and_hashes() {
 // and the QR payment cap, the registered tier's cap became Rp 20.000.000,
 // fee rules gained merchant classes and amount bands (the default MDR
 // schedule), `Counters` the block's calendar month, `MemberAccount` its
-// month's incoming money and a merchant's class. All three changed
-// deliberately again when `Params` gained `refund_period_ms` (issue 17: refunds within
-// a governed period); transaction encodings did not change.
-const GENESIS_ROOT: &str = "61c0f5594be5e133dbbd070801109c4e406965bdaaf5c0a5e62019ec3ace48df";
-const STORY_ROOT: &str = "99ff13da4a638b7082e25b1a8c6a29a11a8314be273891a14ed0be4979c93fb0";
-const CUTOFF_ROOT: &str = "ff10c1143a63f6aabd8af74a200e79d80c38b95fc3e9ff52828dc454da24d279";
+// month's incoming money and a merchant's class, `Cooperative` its MDR
+// income by merchant class, and `Params` the refund period
+// (`refund_period_ms`, refunds within a governed period), and the
+// network participant's default net debit cap became Rp 10.000.000.
+// Transaction encodings did not change.
+const GENESIS_ROOT: &str = "350bb5ea0cbcafd3a55c7f326073576cedc92acd251128b6b273c49483911ffa";
+const STORY_ROOT: &str = "78601aa192f60d1cc6b25318bd0f7b8dcd81c9dc4e63d60fcb64103a0677c243";
+const CUTOFF_ROOT: &str = "422fc3b67e4e665c40fd6f2c8f6b0e6327183da1996ecaa3896b1c00e6d5c9a4";
 
 /// The state root after the demo genesis, after a fixed block and after the
 /// block that passes the next settlement cut-off: pins the state encoding

@@ -13,6 +13,8 @@ pub const COOPS: usize = 5;
 pub const UNKNOWN_KEYS: usize = 2;
 pub const NETWORK: usize = COOPS;
 pub const NDC: u64 = 400_000;
+/// The network participant's net debit cap (the genesis default).
+pub const NETWORK_NDC: u64 = kopnet_ledger::genesis::NETWORK_NDC_DEFAULT;
 /// The tiers' balance caps and monthly incoming caps (the defaults).
 pub const CAP_BASIC: u64 = 2_000_000;
 pub const CAP_MEMBER: u64 = 20_000_000;
@@ -381,7 +383,11 @@ impl Model {
         let (x, y) = (self.home(from), self.home(to));
         if x != y {
             let a = i128::from(amount);
-            let ndc = if x == NETWORK { 0 } else { i128::from(NDC) };
+            let ndc = if x == NETWORK {
+                i128::from(NETWORK_NDC)
+            } else {
+                i128::from(NDC)
+            };
             if self.position[x] - a + self.unsettled_debit[x] < -ndc {
                 if self.position[x] - a + self.unsettled[x] >= -ndc {
                     self.credit_not_counted += 1;
@@ -670,9 +676,13 @@ impl Model {
     }
 
     /// What a cooperative may still come to owe: NDC + open position +
-    /// unsettled debits (the network's NDC is 0).
+    /// unsettled debits.
     pub fn headroom(&self, p: usize) -> i128 {
-        let ndc = if p == NETWORK { 0 } else { i128::from(NDC) };
+        let ndc = if p == NETWORK {
+            i128::from(NETWORK_NDC)
+        } else {
+            i128::from(NDC)
+        };
         ndc + self.position[p] + self.unsettled_debit[p]
     }
 
