@@ -142,6 +142,10 @@ pub fn describe_rejection(outcome: &TxOutcome) -> String {
         "too_many_requests_to_payer" => "the payer has as many open requests as it may",
         "request_expiry_out_of_range" => "a request must expire within 7 days",
         "request_exists" => "a request with that id exists already",
+        "unknown_payment" => "no payment to a merchant with that hash can be refunded now",
+        "refund_exceeds_payment" => "the refunds would pass what the payment was",
+        "too_many_refunds" => "the payment has been refunded in as many parts as it may",
+        "refund_period_out_of_range" => "the refund period must be 1 to 90 days",
         other => other,
     };
     let detail = outcome.message.clone().unwrap_or_default();

@@ -20,14 +20,25 @@
 //!    the account API shows as a warning. Then a payment request (receive),
 //!    a cash-out at another cooperative's counter, the encrypted backup
 //!    made at creation restored through the page, and a wallet stored
-//!    before issue 16 secured once.
+//!    before issue 16 secured once. The money rules (issue 17): the home
+//!    screen shows the KYC tier and this month's incoming headroom (and, for
+//!    an unregistered account, that it pays merchants only); the confirm
+//!    screen names who receives the merchant discount (issuer, acquirer,
+//!    network fund) and the cashback; payment requests addressed to the
+//!    wallet arrive live and are paid once (one tap, the payment's confirm
+//!    screen) or declined (one tap); the wallet requests a payment from the
+//!    receive screen and sees it paid, live, and cancels another; a refund
+//!    of part of the first payment shows in the history, live, linked to
+//!    the payment.
 //! 3. The explorer: transaction; the teller's counter view of the agent
 //!    cooperative, which shows the page's cash-out and then, live, a cash-in;
 //!    cooperatives (volume = on-us + cross, cross share of its own volume);
 //!    a closed settlement window with its bilateral matrix; network health
 //!    with the node's commit latency and the misbehaviour-evidence panel
 //!    (empty: every validator is honest); a block's time in WIB; the English
-//!    switch.
+//!    switch; the incentive programmes (one made by governance, signed in
+//!    the test) with what they paid, and each cooperative's MDR income by
+//!    merchant class.
 //! 4. (With `--features fault-injection`, as CI runs it.) A validator
 //!    restarted with `KOPNET_FAULT=equivocate` double-signs; the honest
 //!    nodes put the evidence on the chain and the network page lists it,
@@ -49,7 +60,8 @@ use common::observed::kopnet_ok;
 use common::webdriver::{find_program, Browser};
 use common::*;
 use kopnet_consensus::Keypair;
-use kopnet_ledger::{AccountKind, Action, KycTier};
+use kopnet_ledger::incentives::IncentiveTerms;
+use kopnet_ledger::{AccountKind, Action, GovAction, KycTier};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -175,6 +187,7 @@ fn phone_wallet_pays_a_merchant_at_another_cooperative() {
     let mut merchant = merchant_is_registered_at_another_cooperative(&scene);
     merchant_cooperative_sets_the_merchant_name(&scene, &mut merchant);
     minted_balance_arrives_on_the_page_live(&scene);
+    home_shows_the_tier_and_this_months_headroom(&scene, &address);
     // 3. Pay the merchant through the page.
     too_large_a_payment_is_refused_with_the_reason_in_words(&scene, &merchant);
     qr_with_another_name_shows_the_ledger_name_and_a_warning(&scene, &merchant);
@@ -202,11 +215,21 @@ fn phone_wallet_pays_a_merchant_at_another_cooperative() {
     network_page_shows_no_misbehaviour_recorded(&scene);
     block_view_shows_the_block_time_in_wib(&scene);
     explorer_views_render_and_switch_to_english(&scene);
+    // The money rules: a cashback programme, payment requests paid and
+    // declined from the wallet and made by it, the programme and the MDR
+    // income by merchant class in the explorer.
+    governance_starts_a_cashback_programme(&scene);
+    let balance = requests_to_the_wallet_are_paid_once_or_declined(&scene, &address, &merchant);
+    let balance = wallet_requests_a_payment_and_sees_it_paid_live(&scene, &address, balance);
+    wallet_cancels_its_open_request(&scene, &address);
+    explorer_shows_the_programme_and_mdr_income_by_class(&scene);
+    let balance =
+        a_refund_shows_in_the_history_linked_to_its_payment(&scene, &address, &payment, balance);
     // 6. Backup and restore.
-    encrypted_backup_restores_through_the_page(&scene, &address);
+    encrypted_backup_restores_through_the_page(&scene, &address, balance);
     // 7. The phone is lost: a new phone's wallet takes the account over
     // once the cooperative's recovery has waited its time.
-    a_new_phone_takes_over_the_account_after_a_recovery(&scene, &address);
+    a_new_phone_takes_over_the_account_after_a_recovery(&scene, &address, balance);
     // 8. A wallet made before issue 16 (extractable key, no PIN, no stored
     // backup) is secured once: PIN, backup, non-extractable key.
     wallet_from_before_issue_16_is_secured_once(&scene);
@@ -603,6 +626,7 @@ fn payment_from_a_qr_payload_shows_the_fee_and_commits(
     // Rp25.000 is above the wallet's Rp20.000 threshold: the PIN is asked.
     assert!(browser.visible("#pin-row"), "the PIN must be asked");
     browser.screenshot(&scene.shots.join("wallet-pay-confirm.png"));
+    confirm_screen_shows_who_receives_the_fee(scene, [75, 75, 25], "wallet-confirm-fee-split.png");
     browser.click("#confirm-go");
     let why = browser.wait("the PIN request", Duration::from_secs(10), |b| {
         b.visible("#confirm-error")
@@ -1167,14 +1191,735 @@ fn explorer_views_render_and_switch_to_english(scene: &Scene) {
     browser.click("#lang");
 }
 
-/// Export an encrypted backup of the page's key, remove the key from the
-/// browser, restore it through the page: a wrong passphrase is refused in
-/// words, the right one brings back the address and balance.
-fn encrypted_backup_restores_through_the_page(scene: &Scene, address: &str) {
+/// The home screen shows the account's KYC tier in words and what it may
+/// still receive this month: registered (the CLI's default for a member),
+/// Rp40.000.000 a month, of which the Rp100.000 minted is used. An
+/// unregistered (basic) account, as the account API would describe it
+/// (the page's `fetch` answers with the fields changed), reads that it pays
+/// merchants only and where to register, and cannot start a cash-out.
+fn home_shows_the_tier_and_this_months_headroom(scene: &Scene, address: &str) {
     let browser = &scene.browser;
+    let account = scene
+        .cluster
+        .get(scene.payer_node, &format!("/v1/accounts/{address}"))
+        .unwrap();
+    assert_eq!(account["tier"], "registered", "{account}");
+    assert_eq!(account["incoming_this_month"], 100_000, "{account}");
+    assert_eq!(account["monthly_incoming_cap"], 40_000_000, "{account}");
+    assert_eq!(account["monthly_headroom"], 39_900_000, "{account}");
+    let headroom = browser.wait("the headroom", Duration::from_secs(15), |b| {
+        b.attr("#headroom", "data-value")
+            .filter(|v| v == "39900000")
+            .and_then(|_| b.text("#headroom"))
+    });
+    assert_eq!(headroom, "Sisa batas dana masuk bulan ini: Rp39.900.000");
+    assert_eq!(
+        browser.text("#tier").as_deref(),
+        Some("Registered (sudah KYC)")
+    );
+    assert!(!browser.visible("#basic-note"));
+    assert!(browser.fits_width(), "the wallet is wider than 360 px");
+    browser.screenshot(&scene.shots.join("wallet-tier.png"));
+    // In English too.
+    browser.click("#lang");
+    browser.wait("the tier in English", Duration::from_secs(5), |b| {
+        b.text("#tier").filter(|t| t == "Registered")
+    });
+    assert_eq!(
+        browser.text("#headroom").as_deref(),
+        Some("Incoming money left this month: Rp39.900.000")
+    );
+    browser.click("#lang");
+    // The same page for a basic account.
+    browser.js(
+        "window.__fetch = window.__fetch ?? window.fetch; \
+         window.fetch = async (path, opts) => { \
+           const r = await window.__fetch(path, opts); \
+           if (typeof path !== 'string' || !/^\\/v1\\/accounts\\/kop[^/?]+$/.test(path) || !r.ok) return r; \
+           const j = await r.json(); \
+           Object.assign(j, { tier: 'basic', may_transfer: false, may_cash_out: false, \
+             monthly_incoming_cap: 20000000, monthly_headroom: 19900000 }); \
+           return new Response(JSON.stringify(j), { status: 200, headers: { 'content-type': 'application/json' } }); }; \
+         return true;",
+    );
+    browser.click("#nav-receive");
+    browser.click("section[data-view=receive] button.back");
+    let note = browser.wait("the basic account's note", Duration::from_secs(15), |b| {
+        b.visible("#basic-note")
+            .then(|| b.text("#basic-note"))
+            .flatten()
+    });
+    println!("basic account: {note}");
+    assert!(
+        note.contains("hanya bisa membayar pedagang")
+            && note.contains("KYC")
+            && note.contains(&scene.payer_coop),
+        "{note}"
+    );
+    assert_eq!(
+        browser.text("#tier").as_deref(),
+        Some("Unregistered (belum KYC)")
+    );
+    assert_eq!(
+        browser.text("#headroom").as_deref(),
+        Some("Sisa batas dana masuk bulan ini: Rp19.900.000")
+    );
+    assert!(!browser.visible("#nav-cashout"), "basic: no cash-out");
+    assert!(browser.visible("#nav-pay"), "basic: pays merchants");
+    browser.js("window.fetch = window.__fetch; return true;");
+    browser.click("#nav-receive");
+    browser.click("section[data-view=receive] button.back");
+    browser.wait(
+        "the registered account again",
+        Duration::from_secs(15),
+        |b| (!b.visible("#basic-note") && b.visible("#nav-cashout")).then_some(()),
+    );
+}
+
+/// The confirm screen of a payment to a merchant at another cooperative
+/// names who receives its merchant discount, `[issuer, acquirer, network]`
+/// rupiah: the payer's cooperative (issuer), the merchant's (acquirer) and
+/// the network fund; the payer pays no surcharge.
+fn confirm_screen_shows_who_receives_the_fee(scene: &Scene, shares: [u64; 3], shot: &str) {
+    let browser = &scene.browser;
+    // (label, amount, who) of one row.
+    let row = |id: &str| -> [String; 3] {
+        let found = browser.js(&format!(
+            "const d = document.getElementById('{id}'); \
+             return d ? [d.previousElementSibling.textContent, d.querySelector('.amount').textContent, \
+                         d.querySelector('.small')?.textContent ?? ''] : null;"
+        ));
+        serde_json::from_value(found.clone())
+            .unwrap_or_else(|_| panic!("no row {id}: {:?}", browser.text("#confirm-card")))
+    };
+    let [issuer, issuer_fee, issuer_coop] = row("confirm-split-issuer");
+    let [acquirer, acquirer_fee, acquirer_coop] = row("confirm-split-acquirer");
+    let [network, network_fee, _] = row("confirm-split-network");
+    println!(
+        "fee split: {issuer} {issuer_fee} ({issuer_coop}), {acquirer} {acquirer_fee} ({acquirer_coop}), {network} {network_fee}"
+    );
+    assert_eq!(issuer, "Untuk penerbit (koperasi pembayar)");
+    assert!(issuer_coop.contains(&scene.payer_coop), "{issuer_coop}");
+    assert_eq!(acquirer, "Untuk acquirer (koperasi pedagang)");
+    assert!(
+        acquirer_coop.contains(&scene.merchant_coop),
+        "{acquirer_coop}"
+    );
+    assert_eq!(network, "Untuk dana jaringan");
+    let rp = |n: u64| format!("Rp{}", group_thousands(n));
+    assert_eq!(
+        [issuer_fee, acquirer_fee, network_fee],
+        shares.map(rp),
+        "issuer, acquirer, network"
+    );
+    let note = browser.text("#confirm-mdr-note").unwrap_or_default();
+    assert!(note.contains("tidak membayar biaya tambahan"), "{note}");
+    browser.js("document.getElementById('confirm-fee').scrollIntoView(); return null;");
+    browser.screenshot(&scene.shots.join(shot));
+}
+
+/// A wallet for a cooperative's key at its next nonce.
+fn coop_wallet(scene: &Scene, coop: &str) -> Wallet {
+    let mut wallet = Wallet::new(scene.cluster.coop_key(coop), &scene.cluster.chain_id);
+    let next = scene
+        .cluster
+        .get(scene.payer_node, "/v1/cooperatives")
+        .unwrap()["cooperatives"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == coop)
+        .unwrap()["next_nonce"]
+        .as_u64()
+        .unwrap();
+    wallet.nonce = next - 1;
+    wallet
+}
+
+/// Sign and submit `action` as `wallet` on node `node`; it must commit ok.
+fn commit(scene: &Scene, node: usize, wallet: &mut Wallet, action: Action) {
+    let tx = wallet.sign(action);
+    let response = scene.cluster.submit(node, &tx);
+    assert!(response.status().is_success(), "{:?}", response.text());
+    assert_eq!(
+        scene
+            .cluster
+            .wait_tx(node, &tx.hash(), Duration::from_secs(30)),
+        "ok"
+    );
+}
+
+/// `action` through governance: the payer's cooperative proposes, two
+/// others approve (three of four equal votes), and it executes.
+fn govern(scene: &Scene, action: GovAction) {
+    let cluster = &scene.cluster;
+    let mut proposer = coop_wallet(scene, &scene.payer_coop);
+    commit(
+        scene,
+        scene.payer_node,
+        &mut proposer,
+        Action::Propose { action },
+    );
+    let id = cluster.get(scene.payer_node, "/v1/proposals").unwrap()["proposals"][0]["id"]
+        .as_u64()
+        .unwrap();
+    let approvers: Vec<usize> = (0..cluster.nodes.len())
+        .filter(|i| *i != scene.payer_node)
+        .take(2)
+        .collect();
+    for i in approvers {
+        let mut approver = coop_wallet(scene, &cluster.nodes[i].id);
+        commit(scene, i, &mut approver, Action::Approve { proposal: id });
+    }
+    wait_for("the proposal to execute", Duration::from_secs(30), || {
+        cluster
+            .get(scene.payer_node, &format!("/v1/proposals/{id}"))
+            .filter(|p| p["status"] == "executed")
+    });
+}
+
+/// The programme's name (the explorer step finds it by name).
+const PROGRAMME: &str = "Cashback QRIS antar-koperasi";
+
+/// Governance starts a programme: 1 % cashback on cross-cooperative
+/// payments to merchants, at most Rp10.000 a member a month, Rp1.000.000
+/// in all, for a day. (The network fund may owe the cashback between a
+/// cut-off and its settlement: the genesis gives the network participant
+/// a net debit cap.)
+fn governance_starts_a_cashback_programme(scene: &Scene) {
+    let network = scene
+        .cluster
+        .get(scene.payer_node, "/v1/cooperatives")
+        .unwrap()["cooperatives"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "network")
+        .cloned()
+        .unwrap();
+    assert!(network["ndc"].as_u64() >= Some(1_000), "{network}");
+    let now_ms = scene.cluster.get(scene.payer_node, "/v1/blocks/1").unwrap()["time_ms"]
+        .as_u64()
+        .unwrap();
+    govern(
+        scene,
+        GovAction::CreateIncentive {
+            terms: IncentiveTerms {
+                name: PROGRAMME.into(),
+                bps: 100,
+                member_monthly_cap: 10_000,
+                budget: 1_000_000,
+                ends_at_ms: now_ms + 24 * 3600 * 1000,
+                cross_only: true,
+                classes: Vec::new(),
+            },
+        },
+    );
+    let programmes = scene
+        .cluster
+        .get(scene.payer_node, "/v1/incentives")
+        .unwrap();
+    let programme = programmes["programmes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == PROGRAMME)
+        .cloned()
+        .unwrap();
+    assert_eq!(programme["live"], true, "{programme}");
+    assert_eq!(programme["paid"], 0, "{programme}");
+}
+
+/// The wallet's requests as the API lists them: `(to_pay, requested)`.
+fn requests_of(scene: &Scene, address: &str) -> (Vec<Value>, Vec<Value>) {
+    let r = scene
+        .cluster
+        .get(
+            scene.payer_node,
+            &format!("/v1/accounts/{address}/requests"),
+        )
+        .unwrap();
+    let list = |k: &str| r[k].as_array().cloned().unwrap_or_default();
+    (list("to_pay"), list("requested"))
+}
+
+/// The merchant asks the wallet for Rp2.000 and Rp7.500 (signed in the
+/// test); both appear on the open wallet by themselves. The first is paid
+/// with one tap and the payment's confirm screen (the merchant pays the
+/// discount: Rp6 + Rp6 + Rp2; 1 % cashback, Rp20, to the payer); it is
+/// paid once (a second payment is refused). The second is declined with
+/// one tap. Returns the wallet's balance: Rp61.500 − Rp2.000 + Rp20.
+fn requests_to_the_wallet_are_paid_once_or_declined(
+    scene: &Scene,
+    address: &str,
+    merchant: &Merchant,
+) -> u64 {
+    let (browser, cluster) = (&scene.browser, &scene.cluster);
+    let merchant_key = kopnet_ledger::testkit::key_for("browser-test warung");
+    let mut requester = Wallet::new(merchant_key, &cluster.chain_id);
+    requester.nonce = cluster
+        .get(
+            scene.merchant_node,
+            &format!("/v1/accounts/{}", merchant.address),
+        )
+        .unwrap()["nonce"]
+        .as_u64()
+        .unwrap();
+    let merchant_before = balance(cluster, scene.merchant_node, &merchant.address).unwrap();
     browser.goto(&scene.url(scene.payer_node, "/wallet"));
     browser.wait("the wallet", Duration::from_secs(15), |b| {
         b.attr("#balance", "data-value").filter(|v| v == "61500")
+    });
+    browser.js("window.kopnetNotReloaded = true; return null;");
+    let payer = kopnet_consensus::PublicKey::from_address(address).unwrap();
+    let expires_at_ms = cluster.get(scene.payer_node, "/v1/blocks/1").unwrap()["time_ms"]
+        .as_u64()
+        .unwrap()
+        + 24 * 3600 * 1000;
+    let (paid_id, declined_id) = ([0x11u8; 16], [0x22u8; 16]);
+    for (id, amount, reference) in [(paid_id, 2_000, "INV-90"), (declined_id, 7_500, "INV-91")] {
+        commit(
+            scene,
+            scene.merchant_node,
+            &mut requester,
+            Action::RequestPayment {
+                id,
+                payer: Some(payer),
+                amount,
+                reference: reference.into(),
+                expires_at_ms,
+            },
+        );
+    }
+    let hex = |id: [u8; 16]| id.iter().map(|b| format!("{b:02x}")).collect::<String>();
+    let (paid_row, declined_row) = (
+        format!("#requests li[data-request=\"{}\"]", hex(paid_id)),
+        format!("#requests li[data-request=\"{}\"]", hex(declined_id)),
+    );
+    browser.wait(
+        "both requests on the wallet",
+        Duration::from_secs(30),
+        |b| {
+            (b.visible(&format!("{paid_row} button.approve"))
+                && b.visible(&format!("{declined_row} button.decline")))
+            .then_some(())
+        },
+    );
+    let text = browser.text(&paid_row).unwrap_or_default();
+    assert!(
+        text.contains("Rp2.000") && text.contains("INV-90"),
+        "{text}"
+    );
+    // Who asks: the merchant's name on the ledger.
+    assert!(text.contains(MERCHANT_NAME), "{text}");
+    assert_eq!(
+        browser.js("return window.kopnetNotReloaded === true;"),
+        json!(true),
+        "the requests came live, without reloading the page"
+    );
+    assert!(browser.fits_width(), "the wallet is wider than 360 px");
+    browser.screenshot(&scene.shots.join("wallet-requests.png"));
+
+    // Pay the first: the payment's confirm screen, with the cashback.
+    browser.click(&format!("{paid_row} button.approve"));
+    let cashback = browser.wait("the cashback", Duration::from_secs(15), |b| {
+        b.visible("#confirm-go")
+            .then(|| b.text("#confirm-cashback"))
+            .flatten()
+    });
+    assert_eq!(cashback, "+Rp20");
+    assert_eq!(browser.text("#confirm-amount").as_deref(), Some("Rp2.000"));
+    assert_eq!(browser.text("#confirm-fee").as_deref(), Some("Rp0"));
+    assert_eq!(browser.text("#confirm-payee").as_deref(), Some("Rp1.986"));
+    assert!(browser
+        .text("#confirm-to")
+        .unwrap_or_default()
+        .starts_with(MERCHANT_NAME));
+    confirm_screen_shows_who_receives_the_fee(scene, [6, 6, 2], "wallet-request-confirm.png");
+    assert!(!browser.visible("#pin-row"), "Rp2.000 needs no PIN");
+    browser.click("#confirm-go");
+    let status = browser.wait("the request's payment", Duration::from_secs(30), |b| {
+        b.attr("#tx-status", "data-state")
+            .filter(|s| s != "pending")
+    });
+    assert_eq!(status, "committed", "{:?}", browser.text("#tx-status"));
+    let (_, requested) = requests_of(scene, &merchant.address);
+    let paid = requested
+        .iter()
+        .find(|r| r["id"] == hex(paid_id).as_str())
+        .unwrap();
+    assert_eq!(paid["status"], "paid", "{paid}");
+    assert_eq!(paid["paid_by"], address, "{paid}");
+    let payer_after = 61_500 - 2_000 + 20;
+    wait_for("the payer's balance", Duration::from_secs(15), || {
+        balance(cluster, scene.merchant_node, address).filter(|b| *b == payer_after)
+    });
+    wait_for("the merchant's balance", Duration::from_secs(15), || {
+        balance(cluster, scene.payer_node, &merchant.address)
+            .filter(|b| *b == merchant_before + 1_986)
+    });
+    // Paid once: paying it again is refused.
+    let again: Value = http()
+        .post(scene.url(scene.payer_node, "/v1/quote"))
+        .json(&json!({
+            "signer": address,
+            "action": { "PayRequest": { "requester": merchant.address, "id": paid_id, "amount": 2000 } },
+        }))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(again["result"]["code"], "request_already_paid", "{again}");
+    browser.click("#confirm-done");
+    browser.wait(
+        "the balance with the cashback",
+        Duration::from_secs(15),
+        |b| {
+            b.attr("#balance", "data-value")
+                .filter(|v| *v == payer_after.to_string())
+        },
+    );
+    assert!(
+        browser.text(&paid_row).is_none(),
+        "a paid request leaves the list"
+    );
+
+    // Decline the second: one tap, no money moves.
+    browser.click(&format!("{declined_row} button.decline"));
+    wait_for("the request declined", Duration::from_secs(30), || {
+        let (to_pay, _) = requests_of(scene, address);
+        to_pay
+            .iter()
+            .find(|r| r["id"] == hex(declined_id).as_str())
+            .is_none_or(|r| r["status"] == "declined")
+            .then_some(())
+    });
+    browser.wait("the list without it", Duration::from_secs(15), |b| {
+        (b.text(&declined_row).is_none() && !b.visible("#requests-card")).then_some(())
+    });
+    assert_eq!(
+        balance(cluster, scene.merchant_node, address),
+        Some(payer_after)
+    );
+    payer_after
+}
+
+/// The wallet asks the merchant's account for Rp3.000 from the receive
+/// screen (a `RequestPayment` signed in the page, open for 24 hours); its
+/// "requested" list shows it open, then paid, live, once the merchant pays
+/// it (signed in the test). Returns the wallet's balance.
+fn wallet_requests_a_payment_and_sees_it_paid_live(
+    scene: &Scene,
+    address: &str,
+    balance_before: u64,
+) -> u64 {
+    let (browser, cluster) = (&scene.browser, &scene.cluster);
+    let merchant_key = kopnet_ledger::testkit::key_for("browser-test warung");
+    let merchant = merchant_key.public();
+    browser.click("#nav-receive");
+    browser.type_into("#rc-amount", "3.000");
+    browser.type_into("#rc-ref", "ONGKIR-1");
+    browser.type_into("#rc-payer", &merchant.to_address());
+    browser.click("#rc-request");
+    browser.wait(
+        "the request's confirm screen",
+        Duration::from_secs(15),
+        |b| {
+            b.visible("#confirm-go")
+                .then(|| b.text("#confirm-expires"))
+                .flatten()
+        },
+    );
+    assert_eq!(browser.text("#confirm-amount").as_deref(), Some("Rp3.000"));
+    browser.click("#confirm-go");
+    let status = browser.wait("the request to commit", Duration::from_secs(30), |b| {
+        b.attr("#tx-status", "data-state")
+            .filter(|s| s != "pending")
+    });
+    assert_eq!(status, "committed", "{:?}", browser.text("#tx-status"));
+    browser.click("#confirm-done");
+    let (_, requested) = requests_of(scene, address);
+    let request = requested
+        .iter()
+        .find(|r| r["reference"] == "ONGKIR-1")
+        .cloned()
+        .unwrap();
+    assert_eq!(request["status"], "open", "{request}");
+    assert_eq!(request["payer"], merchant.to_address(), "{request}");
+    assert_eq!(request["amount"], 3_000);
+    let id_hex = request["id"].as_str().unwrap().to_string();
+    let row = format!("#requested li[data-request=\"{id_hex}\"]");
+    browser.wait(
+        "the open request on the wallet",
+        Duration::from_secs(15),
+        |b| b.attr(&row, "data-status").filter(|s| s == "open"),
+    );
+    browser.js("window.kopnetNotReloaded = true; return null;");
+    let id = hex_bytes(&id_hex);
+    let mut payer = Wallet::new(merchant_key, &cluster.chain_id);
+    payer.nonce = cluster
+        .get(
+            scene.merchant_node,
+            &format!("/v1/accounts/{}", merchant.to_address()),
+        )
+        .unwrap()["nonce"]
+        .as_u64()
+        .unwrap();
+    commit(
+        scene,
+        scene.merchant_node,
+        &mut payer,
+        Action::PayRequest {
+            requester: kopnet_consensus::PublicKey::from_address(address).unwrap(),
+            id,
+            amount: 3_000,
+        },
+    );
+    let shown = browser.wait("the request paid, live", Duration::from_secs(30), |b| {
+        b.attr(&row, "data-status")
+            .filter(|s| s == "paid")
+            .and_then(|_| b.text(&row))
+    });
+    println!("requested list: {shown}");
+    assert!(shown.contains("dibayar"), "{shown}");
+    assert_eq!(
+        browser.js("return window.kopnetNotReloaded === true;"),
+        json!(true),
+        "the status changed live, without reloading the page"
+    );
+    // A payment to a member costs nothing: the wallet receives all of it.
+    let after = balance_before + 3_000;
+    browser.wait(
+        "the balance with the paid request",
+        Duration::from_secs(15),
+        |b| {
+            b.attr("#balance", "data-value")
+                .filter(|v| *v == after.to_string())
+        },
+    );
+    assert_eq!(balance(cluster, scene.merchant_node, address), Some(after));
+    after
+}
+
+/// A request the wallet makes and then cancels (one tap in "my
+/// requests"): the ledger records it cancelled, and the merchant can no
+/// longer pay it.
+fn wallet_cancels_its_open_request(scene: &Scene, address: &str) {
+    let browser = &scene.browser;
+    let merchant = kopnet_ledger::testkit::key_for("browser-test warung")
+        .public()
+        .to_address();
+    browser.click("#nav-receive");
+    browser.type_into("#rc-amount", "4.000");
+    browser.type_into("#rc-ref", "ONGKIR-2");
+    browser.type_into("#rc-payer", &merchant);
+    browser.click("#rc-request");
+    browser.click("#confirm-go");
+    let status = browser.wait("the request to commit", Duration::from_secs(30), |b| {
+        b.attr("#tx-status", "data-state")
+            .filter(|s| s != "pending")
+    });
+    assert_eq!(status, "committed", "{:?}", browser.text("#tx-status"));
+    browser.click("#confirm-done");
+    let (_, requested) = requests_of(scene, address);
+    let id = requested
+        .iter()
+        .find(|r| r["reference"] == "ONGKIR-2")
+        .and_then(|r| r["id"].as_str())
+        .unwrap()
+        .to_string();
+    let row = format!("#requested li[data-request=\"{id}\"]");
+    browser.click(&format!("{row} button.cancel"));
+    let shown = browser.wait("the request cancelled", Duration::from_secs(30), |b| {
+        b.attr(&row, "data-status")
+            .filter(|s| s == "cancelled")
+            .and_then(|_| b.text(&row))
+    });
+    assert!(shown.contains("dibatalkan"), "{shown}");
+    assert!(browser.text(&format!("{row} button.cancel")).is_none());
+    let (_, requested) = requests_of(scene, address);
+    let request = requested.iter().find(|r| r["id"] == id.as_str()).unwrap();
+    assert_eq!(request["status"], "cancelled", "{request}");
+    let again: Value = http()
+        .post(scene.url(scene.payer_node, "/v1/quote"))
+        .json(&json!({
+            "signer": merchant,
+            "action": { "PayRequest": { "requester": address, "id": hex_bytes(&id), "amount": 4000 } },
+        }))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(again["result"]["code"], "request_closed", "{again}");
+}
+
+/// 32 hex digits as the 16 bytes of a request id.
+fn hex_bytes(hex: &str) -> [u8; 16] {
+    let bytes: Vec<u8> = (0..hex.len() / 2)
+        .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap())
+        .collect();
+    bytes.try_into().unwrap()
+}
+
+/// The explorer's incentives page lists the programme with what it paid
+/// (the one cashback of Rp20) and its budget left; the cooperatives page
+/// shows the merchant's cooperative's MDR income by merchant class: its
+/// acquirer shares of the merchant's two payments, Rp75 + Rp6.
+fn explorer_shows_the_programme_and_mdr_income_by_class(scene: &Scene) {
+    let browser = &scene.browser;
+    browser.goto(&scene.url(scene.merchant_node, "/explorer#/incentives"));
+    let card = browser.wait("the programme", Duration::from_secs(15), |b| {
+        b.js(&format!(
+            "const c = [...document.querySelectorAll('[data-programme]')] \
+               .find((e) => e.querySelector('h3').textContent.startsWith({})); \
+             return c ? '[data-programme=\"' + c.dataset.programme + '\"]' : null;",
+            json!(PROGRAMME)
+        ))
+        .as_str()
+        .map(str::to_string)
+    });
+    let field = |f: &str| {
+        browser
+            .text(&format!("{card} [data-field={f}] strong"))
+            .unwrap_or_default()
+    };
+    assert_eq!(field("paid"), "Rp20");
+    assert_eq!(field("budget"), "Rp1.000.000");
+    assert_eq!(field("budget-left"), "Rp999.980");
+    assert_eq!(field("payments"), "1");
+    assert_eq!(field("members-reached"), "1");
+    assert_eq!(
+        browser
+            .text(&format!("{card} [data-field=live]"))
+            .as_deref(),
+        Some("berjalan")
+    );
+    assert!(
+        browser.fits_width(),
+        "the incentives page is wider than 360 px"
+    );
+    browser.screenshot(&scene.shots.join("explorer-incentives.png"));
+
+    let merchant_coop = &scene.merchant_coop;
+    let coop = scene
+        .cluster
+        .get(scene.merchant_node, "/v1/cooperatives")
+        .unwrap()["cooperatives"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == merchant_coop.as_str())
+        .cloned()
+        .unwrap();
+    assert_eq!(coop["mdr_income"], json!({ "small": 81 }), "{coop}");
+    browser.goto(&scene.url(scene.merchant_node, "/explorer#/coops"));
+    let cell =
+        format!("[data-coop=\"{merchant_coop}\"] [data-field=mdr-income] dd[data-class=small]");
+    let income = browser.wait("the MDR income by class", Duration::from_secs(15), |b| {
+        b.text(&cell)
+    });
+    assert_eq!(income, "Rp81");
+    let label = browser
+        .js(&format!(
+            "return document.querySelector({}).previousElementSibling.textContent;",
+            json!(cell)
+        ))
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert_eq!(label, "kecil");
+    browser.js(&format!(
+        "document.querySelector({}).scrollIntoView({{ block: 'center' }}); return null;",
+        json!(cell)
+    ));
+    browser.screenshot(&scene.shots.join("explorer-mdr-income.png"));
+}
+
+/// The merchant refunds Rp5.000 of the wallet's Rp25.000 payment (a
+/// `Refund` signed by the merchant's key in the test): the wallet's history
+/// shows the refund, live, as money in, linked to the payment's page; the
+/// wallet receives exactly the amount refunded. Returns the new balance.
+fn a_refund_shows_in_the_history_linked_to_its_payment(
+    scene: &Scene,
+    address: &str,
+    payment: &str,
+    balance_before: u64,
+) -> u64 {
+    let (browser, cluster) = (&scene.browser, &scene.cluster);
+    browser.goto(&scene.url(scene.payer_node, "/wallet"));
+    let before = balance_before.to_string();
+    browser.wait("the wallet", Duration::from_secs(15), |b| {
+        b.attr("#balance", "data-value").filter(|v| *v == before)
+    });
+    browser.js("window.kopnetNotReloaded = true; return null;");
+    let merchant_key = kopnet_ledger::testkit::key_for("browser-test warung");
+    let mut merchant = Wallet::new(merchant_key, &cluster.chain_id);
+    merchant.nonce = cluster
+        .get(
+            scene.merchant_node,
+            &format!("/v1/accounts/{}", merchant.public().to_address()),
+        )
+        .unwrap()["nonce"]
+        .as_u64()
+        .unwrap();
+    let refund = merchant.sign(Action::Refund {
+        payment: kopnet_consensus::Hash::from_hex(payment).unwrap(),
+        amount: 5_000,
+        memo: "retur bakso".into(),
+    });
+    assert!(cluster
+        .submit(scene.merchant_node, &refund)
+        .status()
+        .is_success());
+    assert_eq!(
+        cluster.wait_tx(scene.merchant_node, &refund.hash(), Duration::from_secs(30)),
+        "ok"
+    );
+    let row = format!("#history li[data-tx=\"{}\"]", refund.hash().to_hex());
+    let text = browser.wait("the refund in the history", Duration::from_secs(30), |b| {
+        b.text(&row)
+    });
+    println!("refund in the wallet's history: {text}");
+    assert!(
+        text.contains("Pengembalian dana") && text.contains("+Rp5.000"),
+        "{text}"
+    );
+    assert_eq!(
+        browser.attr(&format!("{row} a.refund-of"), "href"),
+        Some(format!("/explorer#/tx/{payment}"))
+    );
+    assert_eq!(
+        browser.js("return window.kopnetNotReloaded === true;"),
+        json!(true),
+        "the refund came live, without reloading the page"
+    );
+    let after = balance_before + 5_000;
+    browser.wait(
+        "the balance with the refund",
+        Duration::from_secs(15),
+        |b| {
+            b.attr("#balance", "data-value")
+                .filter(|v| *v == after.to_string())
+        },
+    );
+    assert_eq!(balance(cluster, scene.merchant_node, address), Some(after));
+    browser.js(&format!(
+        "document.querySelector({}).scrollIntoView({{ block: 'center' }}); return null;",
+        json!(row)
+    ));
+    browser.screenshot(&scene.shots.join("wallet-refund.png"));
+    after
+}
+
+/// Export an encrypted backup of the page's key, remove the key from the
+/// browser, restore it through the page: a wrong passphrase is refused in
+/// words, the right one brings back the address and balance.
+fn encrypted_backup_restores_through_the_page(scene: &Scene, address: &str, balance: u64) {
+    let browser = &scene.browser;
+    let balance = balance.to_string();
+    browser.goto(&scene.url(scene.payer_node, "/wallet"));
+    browser.wait("the wallet", Duration::from_secs(15), |b| {
+        b.attr("#balance", "data-value").filter(|v| *v == balance)
     });
     // The backup file made at creation (what the page downloaded then and
     // offers to download again), then the wallet is removed from the phone.
@@ -1213,7 +1958,7 @@ fn encrypted_backup_restores_through_the_page(scene: &Scene, address: &str) {
     browser.type_into("#restore-pass", PASSPHRASE);
     browser.click("#restore-go");
     browser.wait("the restored wallet", Duration::from_secs(20), |b| {
-        b.attr("#balance", "data-value").filter(|v| v == "61500")
+        b.attr("#balance", "data-value").filter(|v| *v == balance)
     });
     assert_eq!(browser.text("#my-address").as_deref(), Some(address));
     // Restored non-extractable too.
@@ -1224,8 +1969,9 @@ fn encrypted_backup_restores_through_the_page(scene: &Scene, address: &str) {
 /// cooperative recovers the account to it, and after the waiting period the
 /// new phone's wallet shows the account — its address, which never changes,
 /// and its balance — not the new key's own address, and pays with it.
-fn a_new_phone_takes_over_the_account_after_a_recovery(scene: &Scene, address: &str) {
+fn a_new_phone_takes_over_the_account_after_a_recovery(scene: &Scene, address: &str, balance: u64) {
     let browser = &scene.browser;
+    let balance = balance.to_string();
     browser.js_async(
         "import('/static/keys.js').then(async (k) => { await k.forget(); done(true); })            .catch((e) => done('error: ' + e));",
     );
@@ -1265,7 +2011,7 @@ fn a_new_phone_takes_over_the_account_after_a_recovery(scene: &Scene, address: &
     browser.wait("the recovered account", Duration::from_secs(20), |b| {
         let shown = b.text("#my-address").filter(|a| a == address)?;
         b.attr("#balance", "data-value")
-            .filter(|v| v == "61500")
+            .filter(|v| *v == balance)
             .map(|_| shown)
     });
     assert!(

@@ -216,6 +216,44 @@ fn tiers_classes_payouts_requests_and_cashback_through_the_cli() {
     assert_eq!(requests["requested"][0]["status"], "paid", "{requests}");
     assert_eq!(requests["requested"][0]["paid_by"], ani.as_str());
 
+    // The warung refunds part of it; its cooperative cannot refund more
+    // than is left; both transactions link to the payment.
+    let paid_tx = requests["requested"][0]["tx"].as_str().unwrap().to_string();
+    let (ok, text) = kopnet_run(&[
+        "wallet",
+        "refund",
+        "--key",
+        key_arg(&warung_file),
+        "--node",
+        &api,
+        "--payment",
+        &paid_tx,
+        "--amount",
+        "40.000",
+        "--memo",
+        "1 kotak kurang",
+    ]);
+    assert!(ok, "{text}");
+    let (ok, text) = coop(
+        &pasar_key,
+        &["refund", "--payment", &paid_tx, "--amount", "60.001"],
+    );
+    assert!(!ok && text.contains("refund_exceeds_payment"), "{text}");
+    net.caught_up(ksp);
+    let refunds = net.get(&format!("/v1/tx/{paid_tx}/refunds"));
+    assert_eq!(
+        (
+            refunds["amount"].as_u64(),
+            refunds["refunded"].as_u64(),
+            refunds["refundable"].as_u64()
+        ),
+        (Some(100_000), Some(40_000), Some(60_000)),
+        "{refunds}"
+    );
+    assert_eq!(refunds["refunds"].as_array().map(Vec::len), Some(1));
+    assert_eq!(account(&ani)["balance"], 240_000);
+    assert_eq!(account(&warung)["balance"], 60_000);
+
     // A cashback programme, voted in by three of the four validators.
     let (ok, text) = coop(
         &ksp_key,

@@ -14,8 +14,9 @@ use crate::types::{
     AccountId, AccountKind, AccountStatus, Amount, CoopId, Cooperative, KycTier, MemberAccount,
     MerchantClass,
 };
-use crate::{member_keys, recovery};
+use crate::{member_keys, recovery, refunds};
 use kopnet_primitives::{Hash, PublicKey};
+use serde::{Deserialize, Serialize};
 
 /// Who signed a transaction.
 // A cooperative's record is the large variant (its keys, issue 16): a
@@ -322,6 +323,24 @@ pub fn execute<B: StateRead + ?Sized>(
             | Action::CancelRequest { .. },
             Signer::Member(address, account),
         ) => crate::payment_requests::execute(state, address, account, action, ctx),
+        (
+            Action::Refund {
+                payment, amount, ..
+            },
+            Signer::Member(address, account),
+        ) => {
+            let by = refunds::RefundBy::Merchant(*address, account.kind);
+            refunds::refund(state, &by, payment, *amount, ctx)
+        }
+        (
+            Action::Refund {
+                payment, amount, ..
+            },
+            Signer::Cooperative(coop),
+        ) => {
+            let by = refunds::RefundBy::Cooperative(coop.id.clone());
+            refunds::refund(state, &by, payment, *amount, ctx)
+        }
         (_, Signer::Observer(..)) => Err(Rejection::NotAuthorized(
             "an observer signs only its own key rotation".into(),
         )),
@@ -530,7 +549,17 @@ pub(crate) fn pay<B: StateRead + ?Sized>(
         class: payee_class,
         amount: p.amount,
     };
-    charge_fees(state, &case, &parties)?;
+    let fees = charge_fees(state, &case, &parties)?;
+    if payee_kind == AccountKind::Merchant {
+        let payment = refunds::MerchantPayment {
+            day: idempotency::day_of(ctx.time_ms),
+            payer: p.payer,
+            merchant: p.to,
+            amount: p.amount,
+            fees,
+        };
+        refunds::remember(state, ctx.tx_hash, payment)?;
+    }
     if let (AccountKind::Merchant, Some(class)) = (payee_kind, payee_class) {
         let purchase = crate::incentives::Purchase {
             payer: p.payer,
@@ -591,7 +620,7 @@ fn cash_in<B: StateRead + ?Sized>(
         payee_coop: None,
         agent: Some(agent.clone()),
     };
-    charge_fees(state, &case, &parties)
+    charge_fees(state, &case, &parties).map(|_| ())
 }
 
 /// The fees the rules for `case` would take from the payer or the payer's
@@ -668,11 +697,22 @@ impl Parties {
     }
 }
 
+/// One fee leg a transaction moved: what a refund reverses (the rules may
+/// have changed since).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChargedFee {
+    pub from: AccountId,
+    pub to: AccountId,
+    pub amount: Amount,
+}
+
+/// Move the fee legs of the rules that apply; the legs moved, in rule
+/// order (legs of Rp 0 left out).
 fn charge_fees<B: StateRead + ?Sized>(
     state: &mut Overlay<'_, B>,
     case: &FeeCase,
     parties: &Parties,
-) -> Result<(), Rejection> {
+) -> Result<Vec<ChargedFee>, Rejection> {
     // Only the rules that apply are copied out (the legs below write state).
     let rules: Vec<FeeRule> = state
         .params_ref()
@@ -682,6 +722,7 @@ fn charge_fees<B: StateRead + ?Sized>(
         .filter(|r| r.applies(case))
         .cloned()
         .collect();
+    let mut charged = Vec::with_capacity(rules.len());
     for rule in &rules {
         let fee = rule.fee(case.amount).ok_or(Rejection::Overflow)?;
         let from = parties.resolve(rule.from)?;
@@ -690,8 +731,15 @@ fn charge_fees<B: StateRead + ?Sized>(
         if let Some(class) = case.class.filter(|_| fee > 0) {
             count_mdr_income(state, &to, class, fee)?;
         }
+        if fee > 0 {
+            charged.push(ChargedFee {
+                from,
+                to,
+                amount: fee,
+            });
+        }
     }
-    Ok(())
+    Ok(charged)
 }
 
 /// Add a merchant discount share to its receiver's income by class

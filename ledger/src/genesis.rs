@@ -65,6 +65,13 @@ pub struct Genesis {
     pub qr_payment_cap: Amount,
 }
 
+/// The network participant's default net debit cap: what the network fund
+/// may owe the cooperatives between a settlement cut-off and the window's
+/// settlement — cashback it pays ([`crate::incentives`]) and the fee shares
+/// it gives back on refunds ([`crate::refunds`]) while its fee income of
+/// the closed window is not settled yet.
+pub const NETWORK_NDC_DEFAULT: Amount = 10_000_000;
+
 fn default_qr_payment_cap() -> Amount {
     crate::tiers::QR_PAYMENT_CAP_DEFAULT
 }
@@ -133,7 +140,7 @@ impl Genesis {
             cooperatives,
             fee_rules: default_fee_rules(),
             tier_limits: TierLimits::default(),
-            network_ndc: 0,
+            network_ndc: NETWORK_NDC_DEFAULT,
             settlement: SettlementSchedule::default(),
             validator_limits: ValidatorLimits::default(),
             recovery_wait_ms: default_recovery_wait_ms(),
@@ -267,6 +274,7 @@ impl Genesis {
                 recovery_wait_ms: self.recovery_wait_ms,
                 tier_rules: self.tier_rules,
                 qr_payment_cap: self.qr_payment_cap,
+                refund_period_ms: crate::refunds::REFUND_PERIOD_MS_DEFAULT,
             }),
         );
         state.insert(

@@ -187,6 +187,7 @@ pub fn check_action<S: StateRead + ?Sized>(state: &S, action: &GovAction) -> Res
                 false => Err(Rejection::UnknownIncentive(*id)),
             }
         }
+        GovAction::SetRefundPeriod { period_ms } => crate::refunds::check_period(*period_ms),
         GovAction::RemoveCooperative { .. }
         | GovAction::AddObserver { .. }
         | GovAction::RemoveObserver { .. }
@@ -252,6 +253,7 @@ pub fn check_params(params: &Params) -> Result<(), Rejection> {
     params.tier_rules.check()?;
     crate::tiers::check_qr_payment_cap(params.qr_payment_cap)?;
     crate::recovery::check_wait(params.recovery_wait_ms)?;
+    crate::refunds::check_period(params.refund_period_ms)?;
     params
         .settlement
         .check()
@@ -364,6 +366,9 @@ fn execute<B: StateRead + ?Sized>(
         GovAction::SetQrPaymentCap { cap } => update_params(state, |p| p.qr_payment_cap = *cap),
         GovAction::CreateIncentive { terms } => crate::incentives::create(state, terms, time_ms),
         GovAction::EndIncentive { id } => crate::incentives::end(state, *id, time_ms),
+        GovAction::SetRefundPeriod { period_ms } => {
+            update_params(state, |p| p.refund_period_ms = *period_ms)
+        }
     }
 }
 

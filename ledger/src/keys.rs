@@ -5,6 +5,7 @@
 //! |--------|-----------------------------|---------------------------|
 //! | `S`    | encoded `StateKey`          | encoded `StateValue`      |
 //! | `I`    | day (u64 BE), payer, id     | encoded `IdempotencyRecord` |
+//! | `P`    | day (u64 BE), payment tx hash | encoded `MerchantPayment` ([`crate::refunds`]) |
 //! | `B`    | height (u64 BE)             | encoded block             |
 //! | `K`    | block hash                  | height (u64 BE)           |
 //! | `R`    | height (u64 BE)             | state root after it       |
@@ -42,6 +43,10 @@
 //! with merchant classes and bands; `Counters` the calendar month; member
 //! accounts their month's incoming money and a merchant's class). A
 //! format-3 store is refused like the earlier ones.
+//!
+//! **Store format 5** (issue 17, refunds): payments to merchants are kept
+//! for the refund period under `P` ([`crate::refunds`]), and `Params` has
+//! the refund period. A format-4 store is refused like the older ones.
 
 use crate::tx::IdempotencyId;
 use kopnet_primitives::{Hash, PublicKey};
@@ -59,7 +64,7 @@ pub const META_LAST_TIME: &[u8] = b"Mlast_time";
 /// The store's layout version (u64 BE), written when the store is created.
 pub const META_STORE_FORMAT: &[u8] = b"Mstore_format";
 /// The layout this version writes and reads (see the module docs).
-pub const STORE_FORMAT: u64 = 4;
+pub const STORE_FORMAT: u64 = 5;
 /// Bytes of a transaction hash that key its place (`T`).
 pub const TX_HASH_PREFIX_BYTES: usize = 8;
 
@@ -86,6 +91,16 @@ pub fn idempotency(day: u64, payer: &PublicKey, id: &IdempotencyId) -> Vec<u8> {
 /// below it.
 pub fn idempotency_day_start(day: u64) -> Vec<u8> {
     with_prefix(b'I', &[&day.to_be_bytes()])
+}
+/// Payments to merchants kept for refunds, by day first (see
+/// [`crate::refunds`]): a day's records are one contiguous range.
+pub const MERCHANT_PAYMENT_PREFIX: &[u8] = b"P";
+pub fn merchant_payment(day: u64, payment: &Hash) -> Vec<u8> {
+    with_prefix(b'P', &[&day.to_be_bytes(), &payment.0])
+}
+/// The first key of `day`'s merchant payment records.
+pub fn merchant_payment_day_start(day: u64) -> Vec<u8> {
+    with_prefix(b'P', &[&day.to_be_bytes()])
 }
 pub fn block(height: u64) -> Vec<u8> {
     with_prefix(b'B', &[&height.to_be_bytes()])

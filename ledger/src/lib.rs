@@ -92,6 +92,7 @@ pub mod payment_requests;
 pub mod payouts;
 pub mod proposal;
 pub mod recovery;
+pub mod refunds;
 pub mod rejection;
 pub mod request_records;
 pub mod role_records;

@@ -97,6 +97,16 @@
 //! the codes of a payment. `DeclineRequest` and `CancelRequest`:
 //! `unknown_request`, `not_authorized` (decline only), then
 //! `request_already_paid` / `request_closed` / `request_expired`.
+//! Refunds ([`crate::refunds`]): `not_authorized` for a member signer
+//! whose account is not a merchant, `zero_amount`, `unknown_payment` (no
+//! payment to a merchant with that hash, or its refund period is over),
+//! `not_authorized` for a signer that is neither the payment's merchant
+//! nor (its key or a teller) the merchant's home cooperative,
+//! `refund_exceeds_payment` (with what is left), `too_many_refunds`, then
+//! the legs' codes (`account_frozen`, `insufficient_funds`,
+//! `tier_balance_cap`, `tier_monthly_incoming_cap`,
+//! `net_debit_cap_exceeded`). A proposed refund
+//! period outside its bounds is `refund_period_out_of_range`.
 //!
 //! `window_closes_on_schedule`: `CloseSettlementWindow` stays decodable (old
 //! clients, stored blocks) but no cooperative may close a window; windows
@@ -347,6 +357,19 @@ pub enum Rejection {
     /// removed) with this id (hex).
     #[error("request_exists: {0}")]
     RequestExists(String),
+    /// A proposed refund period is outside its bounds.
+    #[error("refund_period_out_of_range: {0}")]
+    RefundPeriodOutOfRange(String),
+    /// No payment to a merchant with this hash can be refunded: there is
+    /// none, or its refund period is over.
+    #[error("unknown_payment: no refundable payment to a merchant {0}")]
+    UnknownPayment(Hash),
+    /// The refund would take the payment's refunds past its amount.
+    #[error("refund_exceeds_payment: at most {left} is left to refund")]
+    RefundExceedsPayment { left: u64 },
+    /// The payment was refunded in as many parts as one may be.
+    #[error("too_many_refunds: at most {max} refunds per payment")]
+    TooManyRefunds { max: u64 },
 }
 
 impl Rejection {
@@ -425,6 +448,10 @@ impl Rejection {
             Rejection::TooManyRequestsToPayer { .. } => "too_many_requests_to_payer",
             Rejection::RequestExpiryOutOfRange(_) => "request_expiry_out_of_range",
             Rejection::RequestExists(_) => "request_exists",
+            Rejection::RefundPeriodOutOfRange(_) => "refund_period_out_of_range",
+            Rejection::UnknownPayment(_) => "unknown_payment",
+            Rejection::RefundExceedsPayment { .. } => "refund_exceeds_payment",
+            Rejection::TooManyRefunds { .. } => "too_many_refunds",
         }
     }
 

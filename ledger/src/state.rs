@@ -11,6 +11,9 @@
 //! [`IdempotencyRecord`]. There is one per payment ever made, so the ledger
 //! keeps them on disk only, by day, and commits to each day's records
 //! through one small [`IdempotencyDay`] entry (see [`crate::idempotency`]).
+//! A payment to a merchant's refund record ([`crate::refunds::MerchantPayment`])
+//! is kept the same way, by day, for the refund period (see
+//! [`crate::refunds`]).
 
 use crate::bounds::ValidatorLimits;
 use crate::fees::FeeRule;
@@ -46,6 +49,9 @@ pub struct Params {
     pub tier_rules: crate::tiers::TierRules,
     /// Most rupiah of one payment to a merchant ([`crate::tiers`]).
     pub qr_payment_cap: Amount,
+    /// How long a payment to a merchant may be refunded, in ms of block
+    /// time (bounds in [`crate::refunds`]).
+    pub refund_period_ms: u64,
 }
 
 /// Counters that change often, kept apart from [`Params`].
@@ -145,6 +151,18 @@ pub enum StateKey {
     /// its removal once ended), then requester and id: what a block's
     /// start walks in order.
     RequestDue(u64, PublicKey, crate::request_records::RequestId),
+    /// A payment to a merchant, by its transaction hash, as a refund needs
+    /// it. Written by execution into overlays only, like
+    /// [`StateKey::Idempotency`]: stored on disk under its day, never in
+    /// [`State`] (see [`crate::refunds`]).
+    MerchantPayment(Hash),
+    /// The commitment to the merchant payment records of one day of block
+    /// time (days since the Unix epoch).
+    MerchantPaymentDay(u64),
+    /// What was refunded so far of the merchant payment of day `.0` with
+    /// hash `.1`: created by its first refund, removed after its day
+    /// expires.
+    Refunded(u64, Hash),
 }
 
 /// The value stored under a [`StateKey`] (the variant always matches the key).
@@ -179,6 +197,9 @@ pub enum StateValue {
     RequestTo,
     RequestCounts(crate::request_records::RequestCounts),
     RequestDue,
+    MerchantPayment(crate::refunds::MerchantPayment),
+    MerchantPaymentDay(crate::refunds::MerchantPaymentDay),
+    Refunded(crate::refunds::Refunded),
 }
 
 /// Read access to state; typed getters are provided on top of `get_ref`.
@@ -349,6 +370,19 @@ impl State {
             .range(StateKey::IdempotencyDay(0)..=StateKey::IdempotencyDay(u64::MAX))
             .filter_map(|(key, _)| match key {
                 StateKey::IdempotencyDay(day) => Some(*day),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+impl State {
+    /// The days that have merchant payment records, oldest first.
+    pub fn merchant_payment_days(&self) -> Vec<u64> {
+        self.entries
+            .range(StateKey::MerchantPaymentDay(0)..=StateKey::MerchantPaymentDay(u64::MAX))
+            .filter_map(|(key, _)| match key {
+                StateKey::MerchantPaymentDay(day) => Some(*day),
                 _ => None,
             })
             .collect()

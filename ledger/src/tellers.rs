@@ -15,7 +15,10 @@
 //! and `Burn` for the cooperative's own members,
 //! `CashIn` at its own counter, and `StartRecovery` / `CancelRecovery` for
 //! a member of its cooperative (the teller is who checks the member in
-//! person). Everything else — governance (`Propose`, `Approve`),
+//! person), and `Refund` of a payment to one of its cooperative's
+//! merchants ([`crate::refunds`]; not counted against the daily limit,
+//! which caps e-money created or paid out at the counter, while a refund
+//! only moves it back). Everything else — governance (`Propose`, `Approve`),
 //! settlement acknowledgements, teller management, payments — is
 //! `not_authorized`; another cooperative's counter or member is
 //! `not_authorized` exactly as for the cooperative key.
@@ -183,9 +186,11 @@ pub fn execute<B: StateRead + ?Sized>(
         Action::CancelRecovery { member } => {
             recovery::cancel_by_coop(state, coop, *key, member, ctx)
         }
+        Action::Refund { .. } => execute::execute(state, &as_coop, action, ctx),
         _ => Err(Rejection::NotAuthorized(
             "a teller may only register members and merchants, set their tier and class, mint, \
-             burn, cash in and start or cancel recoveries at its own cooperative's counter"
+             burn, cash in, start or cancel recoveries and refund merchant payments at its own \
+             cooperative's counter"
                 .into(),
         )),
     }

@@ -167,6 +167,16 @@ pub enum Action {
     DeclineRequest { requester: PublicKey, id: RequestId },
     /// The requester cancels its open request `id`.
     CancelRequest { id: RequestId },
+    /// Refund all or part of the payment to a merchant `payment` (its
+    /// transaction hash) to its payer, within the governed refund period:
+    /// signed by the merchant, or by its home cooperative's key or a
+    /// teller; the payment's fees are reversed in proportion (rules in
+    /// [`crate::refunds`]).
+    Refund {
+        payment: Hash,
+        amount: Amount,
+        memo: String,
+    },
 }
 
 /// Changes to the network itself, executed once approvals reach more than
@@ -256,6 +266,11 @@ pub enum GovAction {
     /// End an incentive programme early.
     EndIncentive {
         id: u32,
+    },
+    /// How long a payment to a merchant may be refunded (bounds in
+    /// [`crate::refunds`]).
+    SetRefundPeriod {
+        period_ms: u64,
     },
 }
 
@@ -356,6 +371,9 @@ impl Transaction {
             Action::RequestPayment {
                 amount, reference, ..
             } => crate::payment_requests::check_format(*amount, reference),
+            Action::Refund { memo, .. } if memo.len() > MEMO_BYTES_MAX => {
+                malformed("memo longer than 64 bytes")
+            }
             _ => Ok(()),
         }
     }

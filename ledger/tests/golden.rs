@@ -116,10 +116,14 @@ fn transactions_and_block_have_fixed_bytes_and_hashes() {
 // and the QR payment cap, the registered tier's cap became Rp 20.000.000,
 // fee rules gained merchant classes and amount bands (the default MDR
 // schedule), `Counters` the block's calendar month, `MemberAccount` its
-// month's incoming money and a merchant's class.
-const GENESIS_ROOT: &str = "f36aec8b79db5992ddee176957ff487991f793e75e3c45575c1a500a0a13738f";
-const STORY_ROOT: &str = "d1cc28b1f59d4081ed311d98fd7fb1dd4939500cbdcece1ea69b32637b3b14b9";
-const CUTOFF_ROOT: &str = "2f2a0d89f31f831044c7baabffd017297fa7aca23f196dd357e7597a9c95679e";
+// month's incoming money and a merchant's class, `Cooperative` its MDR
+// income by merchant class, and `Params` the refund period
+// (`refund_period_ms`, refunds within a governed period), and the
+// network participant's default net debit cap became Rp 10.000.000.
+// Transaction encodings did not change.
+const GENESIS_ROOT: &str = "350bb5ea0cbcafd3a55c7f326073576cedc92acd251128b6b273c49483911ffa";
+const STORY_ROOT: &str = "78601aa192f60d1cc6b25318bd0f7b8dcd81c9dc4e63d60fcb64103a0677c243";
+const CUTOFF_ROOT: &str = "422fc3b67e4e665c40fd6f2c8f6b0e6327183da1996ecaa3896b1c00e6d5c9a4";
 
 /// The state root after the demo genesis, after a fixed block and after the
 /// block that passes the next settlement cut-off: pins the state encoding

@@ -73,6 +73,9 @@ struct Run {
     payments: Vec<Op>,
     /// How often each result code occurred.
     codes: BTreeMap<&'static str, u64>,
+    /// The transaction hash of each of the model's merchant payments, in
+    /// order.
+    merchant_payment_txs: Vec<kopnet_primitives::Hash>,
 }
 
 impl Run {
@@ -112,6 +115,22 @@ impl Run {
             };
             txs.push(memory.sign(&coop(coop_slug(home)), action));
         }
+        // The cooperatives vote in the cashback programme the model knows
+        // (ksp-sejahtera proposes, two more approve: 3 of 4).
+        let terms = kopnet_ledger::incentives::IncentiveTerms {
+            name: "cashback".into(),
+            bps: CASHBACK_BPS as u32,
+            member_monthly_cap: CASHBACK_CAP,
+            budget: CASHBACK_BUDGET,
+            ends_at_ms: 4_000_000_000_000,
+            cross_only: true,
+            classes: vec![],
+        };
+        let create = kopnet_ledger::GovAction::CreateIncentive { terms };
+        txs.push(memory.sign(&coop(coop_slug(0)), Action::Propose { action: create }));
+        for c in [1, 2] {
+            txs.push(memory.sign(&coop(coop_slug(c)), Action::Approve { proposal: 0 }));
+        }
         let strangers = (0..UNKNOWN_KEYS)
             .map(|u| memory.member_key(&unknown_name(u)))
             .collect();
@@ -125,6 +144,7 @@ impl Run {
             sent: vec![],
             payments: vec![],
             codes: BTreeMap::new(),
+            merchant_payment_txs: vec![],
         };
         let results = run.apply_block(txs, None, false);
         assert!(results.iter().all(|r| r.is_ok()));
@@ -180,6 +200,57 @@ impl Run {
                     idem,
                 }
             }
+            // Mostly (`amount` 0-5 is a pick, not an amount) an existing
+            // request, paid by its payer: its own amount, or one rupiah
+            // more (pick 5); otherwise what was drawn (an unknown request).
+            Op::PayRequest {
+                payer: _,
+                requester,
+                id,
+                amount,
+            } if amount < 6 && !self.model.requests.is_empty() => {
+                let n = (requester * 3 + usize::from(id)) % self.model.requests.len();
+                let (&(requester, id), &(payer_of, requested, _)) =
+                    self.model.requests.iter().nth(n).expect("n < len");
+                Op::PayRequest {
+                    payer: payer_of,
+                    requester,
+                    id,
+                    amount: requested + u64::from(amount == 5),
+                }
+            }
+            // A refund of an earlier merchant payment, by the merchant or
+            // its cooperative: what is left (how 0), half the payment (1),
+            // Rp 1.000 (2), one rupiah more than is left (3), nothing (4).
+            Op::RefundDraw { pick, how, by_coop } => {
+                let payments = &self.model.merchant_payments;
+                if payments.is_empty() {
+                    return Op::Refund {
+                        payment: usize::MAX,
+                        amount: 1_000,
+                        by: Signer::Coop(0),
+                    };
+                }
+                let n = pick % payments.len();
+                let p = &payments[n];
+                let left = p.amount - p.refunded;
+                let amount = match how {
+                    0 => left,
+                    1 => p.amount / 2,
+                    2 => 1_000,
+                    3 => left + 1,
+                    _ => 0,
+                };
+                let by = match by_coop {
+                    true => Signer::Coop(member_home(p.merchant)),
+                    false => Signer::Member(p.merchant),
+                };
+                Op::Refund {
+                    payment: n,
+                    amount,
+                    by,
+                }
+            }
             ref other => other.clone(),
         }
     }
@@ -215,6 +286,49 @@ impl Run {
             Op::Close { .. } | Op::PayNearCap { .. } => unreachable!("resolved before signing"),
             Op::Ack { window, .. } => Action::AcknowledgeSettlement {
                 window: u64::from(window),
+            },
+            Op::Refund {
+                payment, amount, ..
+            } => Action::Refund {
+                payment: self
+                    .merchant_payment_txs
+                    .get(payment)
+                    .copied()
+                    .unwrap_or(kopnet_primitives::Hash([7; 32])),
+                amount,
+                memo: String::new(),
+            },
+            Op::RefundDraw { .. } => unreachable!("resolved before signing"),
+            Op::Request {
+                payer, amount, id, ..
+            } => Action::RequestPayment {
+                id: [id; 16],
+                payer: Some(m[payer]),
+                amount,
+                reference: "order".into(),
+                // A day after the last block: open for the whole case.
+                expires_at_ms: self.memory.ledger.last_block_time_ms() + 86_400_000,
+            },
+            Op::PayRequest {
+                requester,
+                id,
+                amount,
+                ..
+            } => Action::PayRequest {
+                requester: m[requester],
+                id: [id; 16],
+                amount,
+            },
+            Op::Payout {
+                member,
+                amount,
+                idem,
+                ..
+            } => Action::Payout {
+                member: m[member],
+                amount,
+                reference: "SHU".into(),
+                idempotency_id: [idem; 16],
             },
         }
     }
@@ -363,12 +477,31 @@ impl Run {
                         assert_eq!(*executed_hash, hash, "{e:?}");
                         let before: Vec<i128> =
                             (0..=COOPS).map(|c| self.model.headroom(c)).collect();
+                        let (cashbacks, refunds) = (self.model.cashbacks, self.model.refunds);
+                        let merchant_payments = self.model.merchant_payments.len();
                         let want = self.model.apply(op, *signer);
+                        if self.model.merchant_payments.len() > merchant_payments {
+                            self.merchant_payment_txs.push(hash);
+                        }
+                        // Only two things may lower the network's headroom:
+                        // cashback, the network fund's own (governed)
+                        // payment, and a refund, which gives back the fee
+                        // share the fund earned on that very payment. Every
+                        // other participant's headroom never falls by
+                        // another's transaction, refunds included (the
+                        // issuer's share goes back, but the principal
+                        // comes home to it).
+                        let paid_cashback =
+                            self.model.cashbacks > cashbacks || self.model.refunds > refunds;
                         let own = match *signer {
                             Signer::Coop(c) => c,
                             Signer::Member(m) => member_home(m),
                         };
-                        for (c, was) in before.iter().enumerate().filter(|(c, _)| *c != own) {
+                        let others = before
+                            .iter()
+                            .enumerate()
+                            .filter(|(c, _)| *c != own && !(paid_cashback && *c == NETWORK));
+                        for (c, was) in others {
                             assert!(
                                 self.model.headroom(c) >= *was,
                                 "{op:?} signed by {signer:?} lowered participant {c}'s headroom"
@@ -525,6 +658,8 @@ fn run_case(blocks: Vec<BlockPlan>) -> BTreeMap<&'static str, u64> {
     assert!(reopened.state() == &state);
     let mut codes = run.codes;
     codes.insert("ndc_credit_not_counted", run.model.credit_not_counted);
+    codes.insert("cashback_paid", run.model.cashbacks);
+    codes.insert("refund_applied", run.model.refunds);
     codes
 }
 
@@ -575,6 +710,11 @@ fn random_sequences_keep_every_invariant() {
         "fee_exceeds_amount",
         "window_closed_on_schedule",
         "empty_window_left_open",
+        "cashback_paid",
+        "request_already_paid",
+        "request_amount_mismatch",
+        "refund_applied",
+        "refund_exceeds_payment",
     ] {
         assert!(seen.get(code).copied().unwrap_or(0) > 0, "never saw {code}");
     }
@@ -631,7 +771,8 @@ fn same_blocks_same_root_at_every_height_on_both_stores() {
         let refused = u64::from(n + 1 == count);
         assert_eq!(
             run.codes.get("applied").copied(),
-            Some(run.sent.len() as u64 - 8 - refused)
+            // The set-up block: the registrations and the programme's vote.
+            Some(run.sent.len() as u64 - (MEMBERS as u64 + 3) - refused)
         );
         let h = run.memory.ledger.height();
         assert_eq!(

@@ -1,7 +1,8 @@
 // The exact bytes kopnet's codec (bincode 2, fixed-width little-endian
 // integers) gives a transaction, for the actions the wallet signs.
 //   u64: 8 bytes LE; enum variant: u32 LE; String / Vec: u64 LE length + bytes;
-//   PublicKey: 32 raw bytes; [u8; N]: N raw bytes.
+//   PublicKey: 32 raw bytes; [u8; N]: N raw bytes; Option: one byte 0 (None)
+//   or 1 then the value.
 // The signature is ed25519 over "kopnet/tx/v1" ‖ 0x00 ‖ codec(TxBody), and a
 // Transaction is codec(TxBody) ‖ 64 signature bytes.
 import { fromAddress } from "./address.js";
@@ -15,6 +16,8 @@ export const MAX_MEMO_BYTES = 64;
 export const ACTIONS = {
   RegisterMember: 0, Mint: 1, Burn: 2, Payment: 3, CashIn: 4, CashOut: 5,
   CloseSettlementWindow: 6, AcknowledgeSettlement: 7, Propose: 8, Approve: 9,
+  // 10-21: cooperative and governance actions the wallet does not sign.
+  RequestPayment: 22, PayRequest: 23, DeclineRequest: 24, CancelRequest: 25,
 };
 
 const utf8 = new TextEncoder();
@@ -35,6 +38,7 @@ class Writer {
     return this.bytes(b);
   }
   string(s) { const b = utf8.encode(s); return this.u64(b.length).bytes(b); }
+  u8(n) { return this.bytes([n]); }
   key(address) { return this.bytes(fromAddress(address)); }
   fixed(arr, n) {
     if (arr.length !== n) throw new RangeError(`expected ${n} bytes`);
@@ -76,6 +80,22 @@ function writeAction(w, action) {
       break;
     case "Approve":
       w.u64(a.proposal);
+      break;
+    case "RequestPayment":
+      if (utf8.encode(a.reference ?? "").length > MAX_MEMO_BYTES) throw new RangeError("reference longer than 64 bytes");
+      w.fixed(a.id, 16);
+      if (a.payer == null) w.u8(0);
+      else w.u8(1).key(a.payer);
+      w.u64(a.amount).string(a.reference ?? "").u64(a.expires_at_ms);
+      break;
+    case "PayRequest":
+      w.key(a.requester).fixed(a.id, 16).u64(a.amount);
+      break;
+    case "DeclineRequest":
+      w.key(a.requester).fixed(a.id, 16);
+      break;
+    case "CancelRequest":
+      w.fixed(a.id, 16);
       break;
     default:
       throw new Error(`the wallet does not encode ${name}`);

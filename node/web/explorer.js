@@ -1,8 +1,8 @@
 // The public explorer: blocks and transactions (live over /v1/events),
 // cooperatives with small inline SVG charts, a teller's counter view,
-// settlement windows and network health. Hash routes: #/, #/coops,
-// #/counter/COOP, #/settlement, #/network, #/block/N, #/tx/HASH,
-// #/account/ADDRESS.
+// settlement windows, incentive programmes and network health. Hash routes:
+// #/, #/coops, #/counter/COOP, #/settlement, #/incentives, #/network,
+// #/block/N, #/tx/HASH, #/account/ADDRESS.
 import * as api from "./api.js";
 import { isAddress } from "./address.js";
 import { el, rupiah, short } from "./format.js";
@@ -108,7 +108,10 @@ async function accountView(address) {
       ...(acc.merchant_name ? [[t("merchant_name_ledger"), acc.merchant_name]] : []),
       [t("balance"), money(acc.balance)],
       [t("home_coop"), acc.home], [t("kind"), word("acct_", acc.kind)], [t("status"), word("acct_", acc.status)],
-      [t("tier"), word("tier_", acc.tier)], [t("balance_cap"), money(acc.balance_cap)], [t("nonce"), acc.nonce],
+      [t("tier"), word("tier_", acc.tier)], [t("balance_cap"), money(acc.balance_cap)],
+      ...(Number.isSafeInteger(acc.monthly_headroom) ? [[t("monthly_headroom"), money(acc.monthly_headroom)]] : []),
+      ...(typeof acc.merchant_class === "string" ? [[t("merchant_class"), className(acc.merchant_class)]] : []),
+      [t("nonce"), acc.nonce],
       ...(acc.key && acc.key !== acc.address ? [[t("current_key"), el("span", { class: "mono" }, acc.key)]] : []),
       ...(acc.recovery ? [[t("recovery_pending"), el("span", { class: "mono" },
         `${acc.recovery.new_key} · ${acc.recovery.started_by.cooperative} · ${new Date(acc.recovery.effective_ms).toISOString()}`)]] : []),
@@ -151,6 +154,7 @@ async function coopsView() {
       gauge(share, "#d08a1f"),
       el("div", { class: "muted" }, t("ndc_used", { ndc: rupiah(c.ndc), pct: pct(used) })),
       gauge(used, used > 0.8 ? "#b3261e" : "#0f7a4f"),
+      mdrIncome(c.mdr_income),
       c.id === "network" ? null : el("p", { class: "card-link" }, link(`#/counter/${c.id}`, `${t("counter_link")} →`, "counter-link")),
     );
   });
@@ -160,6 +164,54 @@ async function coopsView() {
     el("div", { class: "coop-grid", id: "coops" }, cards),
     card(t("position"), bars(coops.map((c) => ({ label: c.id, value: c.position })))),
     card(t("definitions"), el("p", { class: "muted", id: "volume-def" }, t("volume_def"))),
+  );
+}
+
+/** A merchant class in words ("small" → "kecil"). */
+const className = (c) => word("class_", c);
+
+/** A cooperative's merchant discount income by merchant class (issuer and
+ *  acquirer shares), largest first; only whole rupiah amounts are shown. */
+function mdrIncome(income) {
+  const rows = Object.entries(income && typeof income === "object" ? income : {})
+    .filter(([, v]) => Number.isSafeInteger(v) && v > 0)
+    .sort((a, b) => b[1] - a[1]);
+  return el("div", { "data-field": "mdr-income" },
+    el("h3", { class: "small-heading" }, t("mdr_income")),
+    rows.length
+      ? el("dl", { class: "kv" }, rows.flatMap(([c, v]) => [el("dt", {}, className(c)), el("dd", { "data-class": c }, money(v))]))
+      : el("p", { class: "muted" }, t("no_mdr_income")));
+}
+
+/** Incentive programmes (GET /v1/incentives): terms, what each paid and
+ *  to how many, and whether it pays now. */
+async function incentivesView() {
+  const data = await api.get("/v1/incentives");
+  const list = Array.isArray(data?.programmes) ? data.programmes : [];
+  const amount = (v) => (Number.isSafeInteger(v) ? money(v) : "—");
+  const count = (v) => (Number.isSafeInteger(v) ? String(v) : "—");
+  const bps = (v) => (Number.isSafeInteger(v) ? pct(v / 10000) : "—");
+  const cards = list.map((p) => {
+    const classes = Array.isArray(p.classes) && p.classes.length ? p.classes.map((c) => className(String(c))).join(", ") : t("all_classes");
+    return el("div", { class: "card", "data-programme": String(p.id) },
+      el("h3", {}, String(p.name ?? ""), " ",
+        el("span", { class: `pill ${p.live ? "ok" : ""}`, "data-field": "live" }, t(p.live ? "programme_live" : "programme_ended"))),
+      el("div", { class: "metrics" }, [
+        [t("budget"), amount(p.budget), "budget"], [t("paid"), amount(p.paid), "paid"],
+        [t("budget_left"), amount(p.budget_left), "budget-left"], [t("payments"), count(p.payments), "payments"],
+        [t("members_reached"), count(p.members_reached), "members-reached"], [t("cashback_rate"), bps(p.cashback_bps), "cashback"],
+      ].map(([label, value, field]) => el("div", { class: "metric", "data-field": field },
+        el("div", { class: "muted" }, label), el("strong", {}, value)))),
+      kv([
+        [t("member_monthly_cap"), amount(p.member_monthly_cap)],
+        [t("qualifies"), p.cross_only ? `${classes} · ${t("cross_only")}` : classes],
+        [t("ends_at"), Number.isSafeInteger(p.ends_at_ms) ? wib(p.ends_at_ms) : "—"],
+      ]));
+  });
+  main.replaceChildren(
+    card(t("incentives"), el("p", { class: "muted" }, t("incentives_intro")),
+      cards.length ? "" : el("p", { class: "muted", "data-field": "no-incentives" }, t("no_incentives"))),
+    el("div", { id: "programmes" }, cards),
   );
 }
 
@@ -276,6 +328,7 @@ async function render() {
       case "coops": await coopsView(); break;
       case "counter": await counterView(main, r.arg); break;
       case "settlement": await settlementView(); break;
+      case "incentives": await incentivesView(); break;
       case "network": await networkView(); break;
       case "block": await blockView(r.arg); break;
       case "tx": await txView(r.arg); break;
@@ -297,7 +350,7 @@ function onBlock(b) {
   const name = route().name;
   if (name === "latest") renderLatest();
   else if (name === "counter") counterOnBlock(b);
-  else if (((["coops", "settlement"].includes(name) && b.txs.length) || name === "network") && !refreshTimer) {
+  else if (((["coops", "settlement", "incentives"].includes(name) && b.txs.length) || name === "network") && !refreshTimer) {
     refreshTimer = setTimeout(() => { refreshTimer = null; render(); }, name === "network" ? 5000 : 1000);
   }
 }

@@ -3,11 +3,14 @@
 // key in IndexedDB (keys.js), encodes transactions with codec.js (the
 // ledger's exact bytes) and signs them locally; the node only sees signed
 // transactions. A PIN guards payments above a threshold (guard.js); the
-// payee's name comes from the ledger (payee.js). Every screen is a
-// <section data-view>.
+// payee's name comes from the ledger (payee.js). The home screen shows the
+// account's KYC tier and what it may still receive this month, and the
+// payment requests addressed to it (pay or decline, one tap each) and the
+// ones it made; the confirm screen shows who receives the fee. Every screen
+// is a <section data-view>.
 import * as api from "./api.js";
 import { isAddress } from "./address.js";
-import { encodeBody, encodeTx, signingBytes, toBase64 } from "./codec.js";
+import { encodeBody, encodeTx, fromHex, MAX_MEMO_BYTES, signingBytes, toBase64 } from "./codec.js";
 import { el, parseRupiah, rupiah, short } from "./format.js";
 import * as guard from "./guard.js";
 import { apply, lang, reason, t, toggle } from "./i18n.js";
@@ -16,7 +19,12 @@ import * as payee from "./payee.js";
 import * as qris from "./qris.js";
 
 const $ = (id) => document.getElementById(id);
-const state = { key: null, accountAddress: null, accountFor: null, chainId: null, account: null, coops: [], pending: null, view: null };
+const state = {
+  key: null, accountAddress: null, accountFor: null, chainId: null, account: null, coops: [], pending: null, view: null,
+  requests: { to_pay: [], requested: [] },
+  /** Ledger names of requesters (merchants' public names; null for none). */
+  names: new Map(),
+};
 
 function show(view) {
   state.view = view;
@@ -36,7 +44,7 @@ const qrUrl = (text) => `/v1/qr?data=${encodeURIComponent(text)}`;
 
 async function start() {
   apply();
-  $("lang").addEventListener("click", () => { toggle(); if (state.view === "home") renderHistory(); });
+  $("lang").addEventListener("click", () => { toggle(); if (state.view === "home") renderHome(); });
   for (const b of document.querySelectorAll("button.back")) b.addEventListener("click", goHome);
   if (!keys.supported()) return show("unsupported");
   try {
@@ -182,17 +190,189 @@ async function refresh() {
   if (!registered) $("register-qr").src = qrUrl(address);
   $("balance").textContent = registered ? rupiah(state.account.balance) : "—";
   $("balance").dataset.value = registered ? String(state.account.balance) : "";
-  $("home-coop").textContent = registered ? coopName(state.account.home) : "—";
   const lost = keyWarning() === "rotated";
-  $("nav-pay").disabled = $("nav-cashout").disabled = !registered || lost;
+  $("nav-pay").disabled = !registered || lost;
+  $("nav-cashout").disabled = !registered || lost || state.account.may_cash_out === false;
   state.history = [];
+  state.requests = { to_pay: [], requested: [] };
   if (registered) {
     try {
       state.history = (await api.get(`/v1/accounts/${address}/history?limit=10`)).items ?? [];
     } catch { /* keep the balance */ }
+    try {
+      const r = await api.get(`/v1/accounts/${address}/requests`);
+      state.requests = { to_pay: readRequests(r?.to_pay), requested: readRequests(r?.requested) };
+      await learnNames(state.requests.to_pay.map((q) => q.requester));
+    } catch { /* keep the balance */ }
   }
+  renderHome();
+  if (!state.coops.length) loadCoops().then(renderHome);
+}
+
+function renderHome() {
+  $("home-coop").textContent = state.account ? coopName(state.account.home) : "—";
+  renderTier();
+  renderRequests();
   renderHistory();
-  if (!state.coops.length) loadCoops().then(() => { if (state.account) $("home-coop").textContent = coopName(state.account.home); });
+}
+
+const TIERS = ["basic", "registered", "business"];
+
+/** The account's KYC tier in words and what it may still receive this
+ * month (`monthly_headroom`; null: the tier has no monthly limit); for a
+ * basic (unregistered) account, that it pays merchants only and where to
+ * register. */
+function renderTier() {
+  const a = state.account;
+  const tier = TIERS.includes(a?.tier) ? a.tier : null;
+  $("tier").textContent = tier ? t(`tier_word_${tier}`) : "—";
+  $("tier").dataset.tier = tier ?? "";
+  const headroom = a?.monthly_headroom;
+  const known = Number.isSafeInteger(headroom) && headroom >= 0;
+  $("headroom").textContent = known ? t("headroom", { amount: rupiah(headroom) })
+    : a && a.monthly_incoming_cap === null ? t("headroom_none") : "";
+  $("headroom").dataset.value = known ? String(headroom) : "";
+  $("basic-note").hidden = tier !== "basic";
+  $("basic-note").textContent = tier === "basic" ? t("basic_note", { coop: coopName(a.home) }) : "";
+}
+
+// ---------- payment requests ----------
+
+const REQUEST_STATUSES = ["open", "paid", "declined", "cancelled", "expired"];
+/** How long a request the wallet makes stays open (the ledger allows 7 days). */
+const REQUEST_LIFETIME_MS = 24 * 60 * 60 * 1000;
+
+/** A request from `GET /v1/accounts/{a}/requests`, checked field by field;
+ * null when anything is off (it is then not shown). */
+function readRequest(r) {
+  if (!r || typeof r !== "object" || !isAddress(String(r.requester)) || !/^[0-9a-f]{32}$/.test(String(r.id))) return null;
+  if (!Number.isSafeInteger(r.amount) || r.amount <= 0 || !Number.isSafeInteger(r.expires_at_ms)) return null;
+  if (!REQUEST_STATUSES.includes(r.status)) return null;
+  return {
+    requester: r.requester, id: r.id, amount: r.amount, expires_at_ms: r.expires_at_ms, status: r.status,
+    reference: typeof r.reference === "string" ? r.reference : "",
+    payer: typeof r.payer === "string" && isAddress(r.payer) ? r.payer : null,
+  };
+}
+
+const readRequests = (list) => (Array.isArray(list) ? list.map(readRequest).filter(Boolean) : []);
+
+/** Most names remembered (the ledger keeps at most 64 open requests per payer). */
+const NAMES_MAX = 64;
+
+/** The ledger's names of `addresses` not known yet (a merchant's public
+ * name; a member has none), so a request says who asks. */
+async function learnNames(addresses) {
+  const unknown = [...new Set(addresses)].filter((a) => !state.names.has(a)).slice(0, NAMES_MAX);
+  if (state.names.size + unknown.length > NAMES_MAX) state.names.clear();
+  await Promise.all(unknown.map(async (a) => {
+    try { state.names.set(a, (await payee.describe(a)).name); } catch { /* shown by address */ }
+  }));
+}
+
+/** Requests addressed to this account that it can still pay (one tap: the
+ * confirm screen) or decline (one tap: signed and sent at once); then the
+ * requests it made, with their outcome. */
+function renderRequests() {
+  const open = state.requests.to_pay.filter((r) => r.status === "open");
+  $("requests-card").hidden = !open.length;
+  $("requests").replaceChildren(...open.map((r) => el("li", { "data-request": r.id },
+    el("div", {},
+      el("div", {}, el("strong", { class: "amount" }, rupiah(r.amount)), r.reference ? ` · ${r.reference}` : ""),
+      state.names.get(r.requester) ? el("div", { class: "requester" }, state.names.get(r.requester)) : "",
+      el("div", { class: "muted mono" }, short(r.requester, 14)),
+      el("div", { class: "muted" }, t("valid_until", { when: wib(r.expires_at_ms) }))),
+    el("div", { class: "req-actions" },
+      el("button", { class: "small primary approve", onclick: () => approveRequest(r) }, t("approve")),
+      el("button", { class: "small decline", onclick: (e) => declineRequest(r, e.currentTarget) }, t("decline"))))));
+  const mine = state.requests.requested;
+  $("requested-card").hidden = !mine.length;
+  $("requested").replaceChildren(...mine.map((r) => el("li", { "data-request": r.id, "data-status": r.status },
+    el("div", {},
+      el("div", {}, el("span", { class: "amount" }, rupiah(r.amount)), r.reference ? ` · ${r.reference}` : ""),
+      el("div", { class: "muted mono" }, r.payer ? short(r.payer, 14) : "QR")),
+    el("div", { class: "req-actions" },
+      el("span", { class: `pill ${r.status === "paid" ? "ok" : r.status === "open" ? "" : "bad"}` }, t(`req_status_${r.status}`)),
+      r.status === "open" ? el("button", { class: "small cancel", onclick: (e) => cancelRequest(r, e.currentTarget) }, t("cancel")) : ""))));
+}
+
+/** Pay a request: the confirm screen (and PIN) of a payment, signing
+ * `PayRequest` with the amount requested. */
+async function approveRequest(r) {
+  resetConfirm();
+  let who;
+  try {
+    who = await payee.describe(r.requester);
+  } catch (e) {
+    return fail(reason(e.code, e.message));
+  }
+  if (!state.coops.length) await loadCoops();
+  const action = { PayRequest: { requester: r.requester, id: Array.from(fromHex(r.id)), amount: r.amount } };
+  await confirmScreen(action, (q) => [
+    [t("pay_request_title"), who.name ? `${who.name} · ${short(r.requester, 12)}` : short(r.requester, 16), "confirm-to"],
+    ["", t(who.verified ? "name_verified" : "payee_home", { coop: coopName(who.home) }), "confirm-to-note"],
+    [t("amount"), rupiah(r.amount), "confirm-amount"],
+    ...(r.reference ? [[t("reference"), r.reference, "confirm-memo"]] : []),
+    ...paymentRows(q, r.amount, who),
+  ], { amount: r.amount });
+}
+
+/** Decline a request: signed and sent at once (no money moves); the list
+ * loses it when the block that records it arrives. */
+async function declineRequest(r, button) {
+  button.disabled = true;
+  button.textContent = t("declining");
+  try {
+    follow(await signAndSend({ DeclineRequest: { requester: r.requester, id: Array.from(fromHex(r.id)) } }));
+  } catch (e) {
+    button.disabled = false;
+    button.textContent = t("decline");
+    fail(t("rejected", { reason: reason(e.code, e.message) }));
+  }
+}
+
+/** Cancel one of this account's open requests: signed and sent at once. */
+async function cancelRequest(r, button) {
+  button.disabled = true;
+  try {
+    follow(await signAndSend({ CancelRequest: { id: Array.from(fromHex(r.id)) } }));
+  } catch (e) {
+    button.disabled = false;
+    fail(t("rejected", { reason: reason(e.code, e.message) }));
+  }
+}
+
+/** Follow a transaction sent without the confirm screen until the network
+ * decides: a refusal is shown in words; either way the home screen reads
+ * the account again. */
+async function follow(hash, deadline = Date.now() + 60000) {
+  let r = null;
+  try { r = await api.get(`/v1/tx/${hash}`); } catch { /* ask again */ }
+  const decided = r?.status === "committed" || r?.status === "rejected";
+  if (!decided && Date.now() < deadline) return setTimeout(() => follow(hash, deadline), 400);
+  const code = decided ? r.result?.code : "timeout";
+  if (code !== "ok") fail(t("rejected", { reason: reason(code, r?.result?.message) }));
+  if (state.view === "home") refresh();
+}
+
+/** Ask a member (by address) for the amount on the receive screen: a
+ * `RequestPayment` that stays open for 24 hours of block time. */
+async function sendRequest() {
+  const payer = $("rc-payer").value.trim();
+  if (!isAddress(payer)) return fail(t("bad_address"));
+  const amount = parseRupiah($("rc-amount").value);
+  if (!amount) return fail(t("request_needs_amount"));
+  const chars = Array.from($("rc-ref").value.trim());
+  while (new TextEncoder().encode(chars.join("")).length > MAX_MEMO_BYTES) chars.pop();
+  const reference = chars.join("");
+  const expires = Date.now() + REQUEST_LIFETIME_MS;
+  const action = { RequestPayment: { id: randomId(), payer, amount, reference, expires_at_ms: expires } };
+  await confirmScreen(action, () => [
+    [t("request_to"), short(payer, 16), "confirm-to"],
+    [t("amount"), rupiah(amount), "confirm-amount"],
+    ...(reference ? [[t("reference"), reference, "confirm-memo"]] : []),
+    [t("request_expires"), wib(expires), "confirm-expires"],
+  ]);
 }
 
 const wib = (ms) =>
@@ -226,20 +406,46 @@ function keyWarning() {
   return kind;
 }
 
+/** The payment (its transaction hash) a refund in the history gives money
+ * back from, or null. */
+function refundOf(item) {
+  const hash = item.kind === "refund" ? item.action?.Refund?.payment : null;
+  return typeof hash === "string" && /^[0-9a-f]{64}$/.test(hash) ? hash : null;
+}
+
 function renderHistory() {
   const list = $("history");
   list.replaceChildren();
   if (!state.history?.length) return list.append(el("li", { class: "muted" }, t("no_history")));
+  // What the refunds listed gave back of each payment.
+  const refunded = new Map();
+  for (const item of state.history) {
+    const payment = refundOf(item);
+    if (payment && item.result?.code === "ok" && Number.isSafeInteger(item.amount)) {
+      refunded.set(payment, (refunded.get(payment) ?? 0) + item.amount);
+    }
+  }
   for (const item of state.history) {
     const out = (item.signer === state.key.address || item.signer === accountAddress()) && item.kind !== "register_member";
     const ok = item.result?.code === "ok";
     const who = out ? item.to : item.signer;
+    // A request moves no money: its amount is shown without a sign.
+    const asked = item.kind === "request_payment";
+    const amount = item.amount == null ? ""
+      : asked ? el("div", { class: "muted" }, rupiah(item.amount))
+        : el("div", { class: out ? "amount-out" : "amount-in" }, out ? "−" : "+", rupiah(item.amount));
+    // A refund links to its payment; a payment says what was refunded of it.
+    const payment = refundOf(item);
+    const back = refunded.get(item.hash);
     list.append(
-      el("li", {},
+      el("li", { "data-tx": String(item.hash ?? ""), "data-kind": String(item.kind ?? "") },
         el("div", {},
           el("div", {}, t(`kind_${item.kind}`), " ", ok ? "" : el("span", { class: "pill bad" }, reason(item.result?.code))),
-          el("div", { class: "muted mono" }, who ? short(who, 14) : "", " · #", item.height)),
-        item.amount != null ? el("div", { class: out ? "amount-out" : "amount-in" }, out ? "−" : "+", rupiah(item.amount)) : ""),
+          el("div", { class: "muted mono" }, who ? `${short(who, 14)} · ` : "", "#", item.height),
+          payment ? el("div", { class: "muted" }, t("refund_of"), " ",
+            el("a", { class: "mono refund-of", href: `/explorer#/tx/${payment}` }, short(payment, 12))) : "",
+          back ? el("div", { class: "muted refunded" }, t("refunded", { amount: rupiah(back) })) : ""),
+        amount),
     );
   }
 }
@@ -258,7 +464,8 @@ function coopName(id) {
 function onBlock(block) {
   const me = state.key?.address;
   const account = state.key ? accountAddress() : undefined;
-  const mine = block.txs?.some((tx) => tx.signer === me || tx.to === me || tx.to === account);
+  // A refund names its payment, not the payer: any refund may be ours.
+  const mine = block.txs?.some((tx) => tx.signer === me || tx.to === me || tx.to === account || tx.kind === "refund");
   if (state.pending && block.txs?.some((tx) => tx.hash === state.pending.hash)) checkPending();
   if (mine && state.view === "home") refresh();
 }
@@ -360,11 +567,47 @@ async function payNext() {
     ["", note, "confirm-to-note"],
     [t("amount"), rupiah(amount), "confirm-amount"],
     ...(memo ? [[t("memo"), memo, "confirm-memo"]] : []),
-    [t("fee"), money(q.fees), "confirm-fee"],
-    [t("payee_receives"), q.fees == null ? "—" : rupiah(q.payee_receives ?? amount), "confirm-payee"],
-    [t("total"), q.fees == null ? "—" : rupiah(amount + q.fees), "confirm-total"],
+    ...paymentRows(q, amount, who),
   ], { amount, warning });
 }
+
+/** A payment's costs on the confirm screen: the payer's fee (none to a
+ * merchant: the merchant pays the MDR out of its receipt), who receives
+ * the fee (issuer = the payer's cooperative, acquirer = the payee's, the
+ * network fund), what the payee receives, the total, and the cashback. */
+function paymentRows(q, amount, who) {
+  const home = state.account?.home;
+  const role = (coop) => (coop === home && coop === who.home ? "both"
+    : coop === home ? "issuer" : coop === who.home ? "acquirer" : null);
+  const split = splitRows(q, role);
+  return [
+    [t("fee"), money(q.fees), "confirm-fee"],
+    ...split,
+    ...(who.kind === "merchant" && q.fees === 0 && split.length ? [["", t("mdr_note"), "confirm-mdr-note"]] : []),
+    [t("payee_receives"), q.fees == null ? "—" : rupiah(Number.isSafeInteger(q.payee_receives) ? q.payee_receives : amount), "confirm-payee"],
+    [t("total"), q.fees == null ? "—" : rupiah(amount + q.fees), "confirm-total"],
+    ...cashbackRows(q),
+  ];
+}
+
+/** The quote's `fee_split` as rows, each checked: "fee:COOP" (labelled by
+ * `role(coop)`: issuer, acquirer, both, agent, home, or just the
+ * cooperative, named under the amount) and "network-fund". */
+function splitRows(q, role) {
+  if (!Array.isArray(q.fee_split)) return [];
+  const fee = (v, who) => el("span", {}, el("span", { class: "amount" }, rupiah(v)), who ? el("div", { class: "muted small" }, who) : "");
+  return q.fee_split.flatMap((s) => {
+    if (!Number.isSafeInteger(s?.fee) || s.fee <= 0 || typeof s.account !== "string") return [];
+    if (s.account === "network-fund") return [[t("split_network"), fee(s.fee), "confirm-split-network"]];
+    const m = /^fee:([a-z0-9-]{1,64})$/.exec(s.account);
+    if (!m) return [];
+    const r = role(m[1]);
+    return [[t(`split_${r ?? "coop"}`), fee(s.fee, coopName(m[1])), `confirm-split-${r ?? m[1]}`]];
+  });
+}
+
+const cashbackRows = (q) => (Number.isSafeInteger(q.cashback) && q.cashback > 0
+  ? [[t("cashback"), `+${rupiah(q.cashback)}`, "confirm-cashback"]] : []);
 
 // ---------- cash-out ----------
 
@@ -386,6 +629,7 @@ async function cashOutNext() {
     [t("agent"), coopName(agent), "confirm-agent"],
     [t("cash_you_get"), rupiah(amount), "confirm-amount"],
     [t("fee"), money(q.fees), "confirm-fee"],
+    ...splitRows(q, (coop) => (coop === agent ? "agent" : coop === state.account?.home ? "home" : null)),
     [t("total"), q.fees == null ? "—" : rupiah(amount + q.fees), "confirm-total"],
   ], { amount });
 }
@@ -421,7 +665,7 @@ async function confirmScreen(action, rows, { amount = null, warning = null } = {
   const details = $("confirm-details");
   details.replaceChildren();
   for (const [k, v, id] of rows(quote.ok ? quote : {})) {
-    details.append(el("dt", {}, k), el("dd", { id, class: id === "confirm-total" ? "total" : id === "confirm-to-note" ? "muted" : "" }, v));
+    details.append(el("dt", {}, k), el("dd", { id, class: id === "confirm-total" ? "total" : id.endsWith("-note") ? "muted" : "" }, v));
   }
   $("confirm-name-warning").textContent = warning ?? "";
   $("confirm-name-warning").hidden = !warning;
@@ -464,12 +708,8 @@ async function submit() {
   $("pin-row").hidden = true;
   setStatus("pending", t("sending"));
   try {
-    if (!state.chainId) state.chainId = (await api.get("/v1/status")).chain_id;
-    const account = await api.get(`/v1/accounts/${accountAddress()}`);
-    const body = encodeBody({ chain_id: state.chainId, signer: state.key.address, nonce: account.next_nonce, action: state.action });
-    const signature = await keys.sign(state.key, signingBytes(body));
-    const res = await api.post("/v1/tx", { tx: toBase64(encodeTx(body, signature)) });
-    state.pending = { hash: res.hash, deadline: Date.now() + 60000 };
+    const hash = await signAndSend(state.action);
+    state.pending = { hash, deadline: Date.now() + 60000 };
     $("confirm-buttons").hidden = true;
     setStatus("pending", t("pending"));
     pollPending();
@@ -477,6 +717,18 @@ async function submit() {
     setStatus("rejected", t("rejected", { reason: reason(e.code, e.message) }));
     $("confirm-go").disabled = false;
   }
+}
+
+/** Sign `action` with this phone's key at the account's next nonce and
+ * send it; returns the transaction's hash. */
+async function signAndSend(action) {
+  if (!state.chainId) state.chainId = (await api.get("/v1/status")).chain_id;
+  const account = await api.get(`/v1/accounts/${accountAddress()}`);
+  const body = encodeBody({ chain_id: state.chainId, signer: state.key.address, nonce: account.next_nonce, action });
+  const signature = await keys.sign(state.key, signingBytes(body));
+  const res = await api.post("/v1/tx", { tx: toBase64(encodeTx(body, signature)) });
+  if (typeof res?.hash !== "string" || !/^[0-9a-f]{64}$/.test(res.hash)) throw new Error("bad answer from the node");
+  return res.hash;
 }
 
 function setStatus(stateName, text) {
@@ -606,6 +858,7 @@ $("co-next").addEventListener("click", cashOutNext);
 $("confirm-go").addEventListener("click", submit);
 $("confirm-done").addEventListener("click", goHome);
 $("rc-make").addEventListener("click", makeRequest);
+$("rc-request").addEventListener("click", sendRequest);
 $("backup-export").addEventListener("click", exportBackup);
 $("forget").addEventListener("click", forget);
 $("copy-address").addEventListener("click", async () => {

@@ -119,6 +119,20 @@ pub enum CoopCommand {
         #[arg(long, value_enum)]
         class: Class,
     },
+    /// Refund all or part of a payment one of this cooperative's merchants
+    /// received (the cooperative key or a teller; within the refund
+    /// period; its fees come back in proportion).
+    Refund {
+        #[command(flatten)]
+        coop: CoopOpts,
+        /// The payment's transaction hash.
+        #[arg(long)]
+        payment: String,
+        #[arg(long, allow_hyphen_values = true)]
+        amount: String,
+        #[arg(long, default_value = "")]
+        memo: String,
+    },
     /// Pay many members at once from the cooperative's own funds (surplus
     /// share, wages, social aid): a file of `address,amount[,reference]`
     /// lines; every line applied or refused with its reason, a summary at
@@ -440,6 +454,12 @@ pub enum ProposeAction {
         #[arg(long = "class", value_enum)]
         classes: Vec<Class>,
     },
+    /// How long a payment to a merchant can be refunded (1 to 90 days).
+    SetRefundPeriod {
+        /// The period: `30d`, `720h`.
+        #[arg(long)]
+        period: String,
+    },
     /// End a cashback programme early.
     EndIncentive {
         /// The programme's number (`GET /v1/incentives`).
@@ -629,6 +649,9 @@ fn gov_action(action: ProposeAction) -> Result<GovAction> {
             GovAction::CreateIncentive { terms }
         }
         ProposeAction::EndIncentive { id } => GovAction::EndIncentive { id },
+        ProposeAction::SetRefundPeriod { period } => GovAction::SetRefundPeriod {
+            period_ms: parse_duration_ms(&period)?,
+        },
     })
 }
 
@@ -658,6 +681,15 @@ pub async fn run(cmd: CoopCommand) -> Result<i32> {
                 class: class.into(),
             };
             send(&coop, action).await
+        }
+        CoopCommand::Refund {
+            coop,
+            payment,
+            amount: text,
+            memo,
+        } => {
+            super::requests::refund(&coop.node, &coop.key, &payment, &text, memo, coop.no_wait)
+                .await
         }
         CoopCommand::Payout { coop, file, report } => {
             super::payout::run(&coop, &file, report.as_deref()).await

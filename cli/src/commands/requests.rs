@@ -124,6 +124,32 @@ pub async fn cancel(wallet: &WalletOpts, id: &str, no_wait: bool) -> Result<i32>
         .await
 }
 
+/// Refund all or part of the payment to a merchant `payment` (its
+/// transaction hash) to its payer: signed by the merchant (`kopnet wallet
+/// refund`) or its home cooperative's key or teller (`kopnet coop refund`);
+/// the payment's fees are reversed in proportion.
+pub async fn refund(
+    node: &str,
+    key: &std::path::Path,
+    payment: &str,
+    text: &str,
+    memo: String,
+    no_wait: bool,
+) -> Result<i32> {
+    if memo.len() > kopnet_ledger::tx::MEMO_BYTES_MAX {
+        anyhow::bail!("--memo: at most 64 bytes");
+    }
+    let action = Action::Refund {
+        payment: kopnet_consensus::Hash::from_hex(payment.trim())
+            .map_err(|_| anyhow!("invalid payment hash {payment:?}: 64 hex digits"))?,
+        amount: amount::parse(text)?,
+        memo,
+    };
+    Sender::open(node, key)?
+        .send_and_report(action, !no_wait)
+        .await
+}
+
 #[cfg(test)]
 mod tests {
     use super::parse_id;

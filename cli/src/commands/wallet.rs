@@ -150,6 +150,21 @@ pub enum WalletCommand {
         #[arg(long)]
         no_wait: bool,
     },
+    /// Refund all or part of a payment this merchant received (within the
+    /// refund period; its fees come back in proportion).
+    Refund {
+        #[command(flatten)]
+        wallet: WalletOpts,
+        /// The payment's transaction hash.
+        #[arg(long)]
+        payment: String,
+        #[arg(long, allow_hyphen_values = true)]
+        amount: String,
+        #[arg(long, default_value = "")]
+        memo: String,
+        #[arg(long)]
+        no_wait: bool,
+    },
     /// Follow committed blocks and print payments to this wallet as they land.
     Watch {
         #[command(flatten)]
@@ -226,6 +241,15 @@ pub async fn run(cmd: WalletCommand) -> Result<i32> {
             id,
             no_wait,
         } => super::requests::cancel(&wallet, &id, no_wait).await,
+        WalletCommand::Refund {
+            wallet,
+            payment,
+            amount: text,
+            memo,
+            no_wait,
+        } => {
+            super::requests::refund(&wallet.node, &wallet.key, &payment, &text, memo, no_wait).await
+        }
     }
 }
 

@@ -1,5 +1,6 @@
 //! Applying a block: its state writes, its payments' idempotency records
-//! (stored by day, outside the state map; see [`crate::idempotency`]), the
+//! and merchant payments' refund records (stored by day, outside the state
+//! map; see [`crate::idempotency`], [`crate::refunds`]), the
 //! commitment's new root, the indexes and the host's entries land in storage
 //! in one atomic, durable batch, or none do. The in-memory state moves only
 //! after the batch is durable.
@@ -7,6 +8,7 @@
 use super::executed::Execution;
 use super::payment_records::take_records;
 use super::queries::validators_of;
+use super::refund_records::take_merchant_payments;
 use super::run::SignatureCheck;
 use super::{corrupt, index, ExecutedBlock, Ledger, LedgerError};
 use crate::block::Block;
@@ -106,6 +108,7 @@ impl<S: Storage> Ledger<S> {
     ) -> Result<BlockOutcome, LedgerError> {
         let height = block.header.height;
         let records = take_records(&mut execution.writes);
+        let merchant_payments = take_merchant_payments(&mut execution.writes);
         let validators_before = self.validators();
         let validators_after = validators_after(&self.state, &mut execution.writes);
         extra.extend(after(&validators_after));
@@ -117,6 +120,7 @@ impl<S: Storage> Ledger<S> {
 
         let mut batch = WriteBatch::default();
         self.write_records(&mut batch, &records, block.header.time_ms)?;
+        self.write_merchant_payments(&mut batch, &merchant_payments, block.header.time_ms)?;
         let root = self.update_commitment(&mut batch, &encoded);
         batch.ops.extend(indexes.ops);
         batch.put(keys::META_HEIGHT.to_vec(), height.to_be_bytes().to_vec());

@@ -9,12 +9,14 @@
 //! ([`crate::tiers::begin_block`]), and the member-key recoveries due by its
 //! time take effect ([`crate::recovery::complete_due`]); last the payment
 //! requests due by its time expire or are removed
-//! ([`crate::payment_requests::process_due`]).
+//! ([`crate::payment_requests::process_due`]). The days of merchant
+//! payments whose refund period is over are removed with the idempotency
+//! days ([`crate::refunds::expire`]).
 
 use super::Ledger;
 use crate::state::{Overlay, StateRead};
 use crate::storage::Storage;
-use crate::{idempotency, payment_requests, recovery, settlement, tiers};
+use crate::{idempotency, payment_requests, recovery, refunds, settlement, tiers};
 
 impl<S: Storage> Ledger<S> {
     /// Run the start of block `height` with header time `time_ms` on
@@ -29,6 +31,7 @@ impl<S: Storage> Ledger<S> {
         let closed =
             settlement::close_on_schedule(overlay, height, self.last_block_time_ms, time_ms);
         idempotency::expire(overlay, &self.state.idempotency_days(), time_ms);
+        refunds::expire(overlay, &self.state, time_ms);
         tiers::begin_block(overlay, time_ms);
         recovery::complete_due(overlay, &self.state, height, time_ms);
         payment_requests::process_due(overlay, &self.state, time_ms);

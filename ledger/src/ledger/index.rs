@@ -89,7 +89,9 @@ pub(super) fn index_block<S: Storage>(
 /// of a request paid or declined). The
 /// history index shows a transaction under these and under every member
 /// account its execution changed, so a governance action's effect is also
-/// found under the approval that executed it.
+/// found under the approval that executed it, and a `Refund` (which names
+/// only the payment's hash) under the merchant and the payer whose
+/// balances it moved ([`crate::refunds`]).
 pub fn touched_members(tx: &Transaction) -> Vec<PublicKey> {
     let mut out = vec![tx.body.signer];
     match &tx.body.action {

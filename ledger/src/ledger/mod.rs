@@ -17,7 +17,9 @@
 //! the proposer and the validators so the two cannot disagree;
 //! `payment_records.rs` reads the idempotency records a block's payments
 //! need from the store before it runs, and writes and sweeps them with the
-//! block (they are never held in memory; see [`crate::idempotency`]).
+//! block (they are never held in memory; see [`crate::idempotency`]);
+//! `refund_records.rs` does the same for the records of payments to
+//! merchants that refunds name ([`crate::refunds`]).
 //!
 //! **Start-up** ([`Ledger::open`]) reads the state map (accounts,
 //! cooperatives, windows, proposals, one entry per live day of idempotency
@@ -43,6 +45,7 @@ mod propose;
 mod queries;
 mod quote;
 mod reader;
+mod refund_records;
 mod run;
 mod validate;
 
@@ -54,6 +57,7 @@ pub use index::{touched_members, TxRecord};
 pub use propose::{BlockContext, BlockLimits};
 pub use quote::Quote;
 pub use reader::{ChainPosition, ChainReader, CommittedTx, EvidencePosition, HistoryPosition};
+pub use refund_records::PaymentRefunds;
 pub use run::{SignatureCheck, VerifyAll};
 
 use crate::commitment::StateTree;
@@ -143,7 +147,10 @@ impl<S: Storage> Ledger<S> {
         for (k, v) in store.scan_prefix(keys::STATE_PREFIX)? {
             let raw_key = k.get(keys::STATE_PREFIX.len()..).unwrap_or_default();
             let key: StateKey = codec::decode(raw_key).map_err(corrupt)?;
-            if matches!(key, StateKey::Idempotency(..)) {
+            if matches!(
+                key,
+                StateKey::Idempotency(..) | StateKey::MerchantPayment(..)
+            ) {
                 return Err(corrupt(
                     "an idempotency record in the state map: the store was written by a \
                      version that kept them there; start this node from a fresh home",

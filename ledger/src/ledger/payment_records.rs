@@ -19,7 +19,8 @@ const COUNT_PAGE_RECORDS: usize = 10_000;
 pub(super) type NewRecord = (PublicKey, IdempotencyId, IdempotencyRecord);
 
 /// What a block executes on: the committed state, plus the live idempotency
-/// records of the payments it may run, read from the store beforehand
+/// records of the payments it may run and the live records of the payments
+/// its refunds name ([`crate::refunds`]), read from the store beforehand
 /// (execution itself reads memory only). A record of a payment not looked
 /// up reads as absent, so every transaction the block may run must be
 /// among those given to [`Ledger::block_base`].
@@ -43,7 +44,7 @@ impl<'a> BlockBase<'a> {
 impl StateRead for BlockBase<'_> {
     fn get_ref(&self, key: &StateKey) -> Option<&StateValue> {
         match key {
-            StateKey::Idempotency(..) => self.records.get(key),
+            StateKey::Idempotency(..) | StateKey::MerchantPayment(..) => self.records.get(key),
             _ => self.state.get_ref(key),
         }
     }
@@ -60,6 +61,11 @@ impl<S: Storage> Ledger<S> {
     ) -> Result<BlockBase<'_>, LedgerError> {
         let mut records = BTreeMap::new();
         for tx in txs {
+            // A refund's payment record (see `refund_records.rs`).
+            if let crate::tx::Action::Refund { payment, .. } = &tx.body.action {
+                self.prefetch_merchant_payment(&mut records, payment, time_ms)?;
+                continue;
+            }
             let Some(idempotency_id) = idempotency::id_of(&tx.body.action) else {
                 continue;
             };

@@ -5,13 +5,13 @@
 use super::payment_records::BlockBase;
 use super::Ledger;
 use crate::execute::{self, ExecContext};
-use crate::idempotency;
 use crate::legs;
 use crate::rejection::Rejection;
 use crate::state::{Overlay, StateKey, StateValue};
 use crate::storage::Storage;
 use crate::tx::{Action, Transaction, TxBody};
 use crate::types::AccountId;
+use crate::{idempotency, refunds};
 use kopnet_primitives::{Hash, PublicKey, Signature};
 
 /// What a transaction would do, computed without signing or committing.
@@ -58,6 +58,7 @@ impl<S: Storage> Ledger<S> {
         let mut overlay = Overlay::new(&base);
         idempotency::expire(&mut overlay, &self.state.idempotency_days(), time_ms);
         crate::tiers::begin_block(&mut overlay, time_ms);
+        refunds::expire(&mut overlay, &self.state, time_ms);
         let ctx = ExecContext {
             height: self.height.saturating_add(1),
             time_ms,
@@ -89,7 +90,8 @@ impl<S: Storage> Ledger<S> {
         let principal = match action {
             Action::Payment { amount, .. }
             | Action::CashOut { amount, .. }
-            | Action::PayRequest { amount, .. } => i128::from(*amount),
+            | Action::PayRequest { amount, .. }
+            | Action::Refund { amount, .. } => i128::from(*amount),
             _ => 0,
         };
         let paid = |programmes: crate::incentives::Programmes| {

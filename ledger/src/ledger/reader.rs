@@ -65,7 +65,7 @@ pub type CommittedTx = (TxRecord, Option<Transaction>);
 /// (sled's handle is).
 #[derive(Debug, Clone)]
 pub struct ChainReader<S> {
-    store: S,
+    pub(super) store: S,
 }
 
 impl<S: Storage> ChainReader<S> {

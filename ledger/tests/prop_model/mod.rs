@@ -13,6 +13,8 @@ pub const COOPS: usize = 5;
 pub const UNKNOWN_KEYS: usize = 2;
 pub const NETWORK: usize = COOPS;
 pub const NDC: u64 = 400_000;
+/// The network participant's net debit cap (the genesis default).
+pub const NETWORK_NDC: u64 = kopnet_ledger::genesis::NETWORK_NDC_DEFAULT;
 /// The tiers' balance caps and monthly incoming caps (the defaults).
 pub const CAP_BASIC: u64 = 2_000_000;
 pub const CAP_MEMBER: u64 = 20_000_000;
@@ -113,6 +115,41 @@ pub enum Op {
         coop: usize,
         window: u8,
     },
+    /// `requester` asks `payer` for `amount` (request id `id`).
+    Request {
+        requester: usize,
+        payer: usize,
+        amount: u64,
+        id: u8,
+    },
+    /// `payer` pays `requester`'s request `id`, naming `amount`.
+    PayRequest {
+        payer: usize,
+        requester: usize,
+        id: u8,
+        amount: u64,
+    },
+    /// A refund drawn: which earlier payment to a merchant (`pick`, modulo
+    /// how many there are) and how much (`how`: resolved when signed).
+    RefundDraw {
+        pick: usize,
+        how: u8,
+        by_coop: bool,
+    },
+    /// A refund of the model's merchant payment number `payment`
+    /// (`usize::MAX`: a hash no payment has), signed `by`.
+    Refund {
+        payment: usize,
+        amount: u64,
+        by: Signer,
+    },
+    /// A payout line: `coop` pays `member` from its own funds.
+    Payout {
+        coop: usize,
+        member: usize,
+        amount: u64,
+        idem: u8,
+    },
 }
 
 impl Op {
@@ -126,6 +163,11 @@ impl Op {
             Op::CashOut { member, .. } => Signer::Member(member),
             Op::Close { by, .. } | Op::CloseAt { by, .. } => Signer::Coop(by),
             Op::Ack { coop, .. } => Signer::Coop(coop),
+            Op::Payout { coop, .. } => Signer::Coop(coop),
+            Op::Request { requester, .. } => Signer::Member(requester),
+            Op::Refund { by, .. } => by,
+            Op::RefundDraw { .. } => unreachable!("resolved before signing"),
+            Op::PayRequest { payer, .. } => Signer::Member(payer),
         }
     }
 
@@ -138,6 +180,10 @@ impl Op {
             (Op::CashOut { member, .. }, Signer::Member(m)) => *member = m,
             (Op::Close { by, .. } | Op::CloseAt { by, .. }, Signer::Coop(c)) => *by = c,
             (Op::Ack { coop, .. }, Signer::Coop(c)) => *coop = c,
+            (Op::Payout { coop, .. }, Signer::Coop(c)) => *coop = c,
+            (Op::Request { requester, .. }, Signer::Member(m)) => *requester = m,
+            (Op::Refund { by, .. }, signer) => *by = signer,
+            (Op::PayRequest { payer, .. }, Signer::Member(m)) => *payer = m,
             _ => {}
         }
         op
@@ -203,6 +249,16 @@ fn op() -> impl Strategy<Value = Op> {
             .prop_map(|(member, agent, amount)| Op::CashOut { member, agent, amount }),
         2 => (c.clone(), 0u8..2).prop_map(|(by, window_offset)| Op::Close { by, window_offset }),
         2 => (c.clone(), 0u8..4).prop_map(|(coop, window)| Op::Ack { coop, window }),
+        2 => (c.clone(), m.clone(), deposit(), 0u8..4)
+            .prop_map(|(coop, member, amount, idem)| Op::Payout { coop, member, amount, idem }),
+        2 => (m.clone(), m.clone(), 1u64..150_000, 0u8..3)
+            .prop_map(|(requester, payer, amount, id)| Op::Request { requester, payer, amount, id }),
+        3 => (0usize..64, 0u8..5, prop::bool::weighted(0.3))
+            .prop_map(|(pick, how, by_coop)| Op::RefundDraw { pick, how, by_coop }),
+        4 => (m.clone(), m.clone(), 0u8..3, 0u8..8).prop_map(|(payer, requester, id, pick)| {
+            // Mostly the amount requested (resolved when signed), sometimes another.
+            Op::PayRequest { payer, requester, id, amount: u64::from(pick) }
+        }),
     ]
 }
 
@@ -277,7 +333,41 @@ pub struct Model {
     pub activity: bool,
     /// Each member account's incoming money this month.
     pub incoming: BTreeMap<usize, u64>,
+    /// Payout lines' idempotency ids by (cooperative, id): (member, amount).
+    pub payout_idem: BTreeMap<(usize, u8), (usize, u64)>,
+    /// The cashback programme's budget left and each member's cashback this
+    /// month (the programme of [`CASHBACK_BPS`]).
+    pub cashback_paid: u64,
+    pub cashback_used: BTreeMap<usize, u64>,
+    /// Payments that earned cashback (for coverage).
+    pub cashbacks: u64,
+    /// Payment requests by (requester, id): (payer, amount, paid).
+    pub requests: BTreeMap<(usize, u8), (usize, u64, bool)>,
+    /// Every successful payment to a merchant, in order (all refundable
+    /// for the whole case: the period is 30 days).
+    pub merchant_payments: Vec<MerchantPayment>,
+    /// Refunds applied (for coverage).
+    pub refunds: u64,
 }
+
+/// A payment to a merchant as a refund needs it.
+#[derive(Debug, Clone)]
+pub struct MerchantPayment {
+    pub payer: usize,
+    pub merchant: usize,
+    pub amount: u64,
+    /// The fee legs moved: (from, to, amount), legs of Rp 0 left out.
+    pub fees: Vec<(Acct, Acct, u64)>,
+    pub refunded: u64,
+    pub parts: u32,
+}
+
+/// The cashback programme the property test's setup votes in: 1 % of
+/// cross-cooperative purchases at merchants, at most [`CASHBACK_CAP`] per
+/// member per month, [`CASHBACK_BUDGET`] in all, from the network fund.
+pub const CASHBACK_BPS: u64 = 100;
+pub const CASHBACK_CAP: u64 = 3_000;
+pub const CASHBACK_BUDGET: u64 = 20_000;
 
 impl Model {
     fn home(&self, a: Acct) -> usize {
@@ -329,7 +419,11 @@ impl Model {
         let (x, y) = (self.home(from), self.home(to));
         if x != y {
             let a = i128::from(amount);
-            let ndc = if x == NETWORK { 0 } else { i128::from(NDC) };
+            let ndc = if x == NETWORK {
+                i128::from(NETWORK_NDC)
+            } else {
+                i128::from(NDC)
+            };
             if self.position[x] - a + self.unsettled_debit[x] < -ndc {
                 if self.position[x] - a + self.unsettled[x] >= -ndc {
                     self.credit_not_counted += 1;
@@ -365,8 +459,16 @@ impl Model {
     /// [`Op::as_signed_by`]).
     fn authorize(&self, op: &Op, signer: Signer) -> Result<(), &'static str> {
         match (op, signer) {
-            (Op::Pay { .. } | Op::CashOut { .. }, Signer::Member(_)) => Ok(()),
-            (Op::Pay { .. } | Op::CashOut { .. }, Signer::Coop(_)) => Err("not_authorized"),
+            (
+                Op::Pay { .. } | Op::CashOut { .. } | Op::Request { .. } | Op::PayRequest { .. },
+                Signer::Member(_),
+            ) => Ok(()),
+            (
+                Op::Pay { .. } | Op::CashOut { .. } | Op::Request { .. } | Op::PayRequest { .. },
+                Signer::Coop(_),
+            ) => Err("not_authorized"),
+            (Op::Refund { .. }, Signer::Member(m)) if !is_merchant(m) => Err("not_authorized"),
+            (Op::Refund { .. }, _) => Ok(()),
             (_, Signer::Member(_)) => Err("not_authorized"),
             (Op::Mint { member, amount } | Op::Burn { member, amount }, Signer::Coop(c)) => {
                 if *amount == 0 {
@@ -453,6 +555,141 @@ impl Model {
             Op::Close { .. } | Op::PayNearCap { .. } => unreachable!("resolved when signed"),
             Op::CloseAt { .. } => Err("window_closes_on_schedule"),
             Op::Ack { coop, window } => self.acknowledge(coop, window),
+            Op::Payout {
+                coop,
+                member,
+                amount,
+                idem,
+            } => {
+                if let Some(&(first_member, first_amount)) = self.payout_idem.get(&(coop, idem)) {
+                    return Err(if first_member != member {
+                        "exists_with_different_payee"
+                    } else if first_amount != amount {
+                        "exists_with_different_amount"
+                    } else {
+                        "duplicate"
+                    });
+                }
+                if amount == 0 {
+                    return Err("zero_amount");
+                }
+                self.credit(Acct::Float(coop), amount)?;
+                self.transfer(Acct::Float(coop), Acct::M(member), amount)?;
+                self.payout_idem.insert((coop, idem), (member, amount));
+                Ok(())
+            }
+            Op::Refund {
+                payment,
+                amount,
+                by,
+            } => self.refund(payment, amount, by),
+            Op::RefundDraw { .. } => unreachable!("resolved when signed"),
+            Op::Request {
+                requester,
+                payer,
+                amount,
+                id,
+            } => {
+                if payer == requester {
+                    return Err("self_payment");
+                }
+                if self.requests.contains_key(&(requester, id)) {
+                    return Err("request_exists");
+                }
+                self.requests
+                    .insert((requester, id), (payer, amount, false));
+                Ok(())
+            }
+            Op::PayRequest {
+                payer,
+                requester,
+                id,
+                amount,
+            } => {
+                let (addressed, requested, paid) = *self
+                    .requests
+                    .get(&(requester, id))
+                    .ok_or("unknown_request")?;
+                if addressed != payer {
+                    return Err("not_authorized");
+                }
+                if paid {
+                    return Err("request_already_paid");
+                }
+                if amount != requested {
+                    return Err("request_amount_mismatch");
+                }
+                self.pay_inner(payer, requester, amount)?;
+                self.requests.insert((requester, id), (payer, amount, true));
+                Ok(())
+            }
+        }
+    }
+
+    /// A refund, in the rules' order: the amount, the payment, the signer
+    /// (the merchant or its home cooperative), what is left, the parts,
+    /// then each fee leg reversed in proportion and the principal back.
+    fn refund(&mut self, payment: usize, amount: u64, by: Signer) -> Result<(), &'static str> {
+        if amount == 0 {
+            return Err("zero_amount");
+        }
+        let record = self
+            .merchant_payments
+            .get(payment)
+            .cloned()
+            .ok_or("unknown_payment")?;
+        let allowed = match by {
+            Signer::Member(m) => m == record.merchant,
+            Signer::Coop(c) => c == member_home(record.merchant),
+        };
+        if !allowed {
+            return Err("not_authorized");
+        }
+        if amount > record.amount - record.refunded {
+            return Err("refund_exceeds_payment");
+        }
+        if record.parts >= 16 {
+            return Err("too_many_refunds");
+        }
+        for &(from, to, fee) in &record.fees {
+            let back =
+                u64::try_from(u128::from(fee) * u128::from(amount) / u128::from(record.amount))
+                    .expect("at most the fee");
+            self.transfer(to, from, back)?;
+        }
+        self.transfer(Acct::M(record.merchant), Acct::M(record.payer), amount)?;
+        let entry = &mut self.merchant_payments[payment];
+        entry.refunded += amount;
+        entry.parts += 1;
+        self.refunds += 1;
+        Ok(())
+    }
+
+    /// The cashback a cross-cooperative purchase of `amount` by `payer`
+    /// earns: cut to the member's month, the budget and the fund; a leg
+    /// that cannot be made (the payer's caps, the network's net debit cap)
+    /// is not paid and changes nothing.
+    fn cashback(&mut self, payer: usize, amount: u64) {
+        let used = self.cashback_used.get(&payer).copied().unwrap_or(0);
+        let cashback = Self::fee(amount, CASHBACK_BPS)
+            .min(CASHBACK_CAP - used)
+            .min(CASHBACK_BUDGET - self.cashback_paid)
+            .min(self.bal(Acct::Net));
+        if cashback == 0 {
+            return;
+        }
+        let before = self.clone();
+        match self.transfer(Acct::Net, Acct::M(payer), cashback) {
+            Ok(()) => {
+                self.cashback_used.insert(payer, used + cashback);
+                self.cashback_paid += cashback;
+                self.cashbacks += 1;
+            }
+            Err(_) => {
+                let credit_not_counted = self.credit_not_counted;
+                *self = before;
+                self.credit_not_counted = credit_not_counted;
+            }
         }
     }
 
@@ -471,6 +708,14 @@ impl Model {
                 "duplicate"
             });
         }
+        self.pay_inner(from, to, amount)?;
+        self.idem.insert((from, idem), (to, amount));
+        Ok(())
+    }
+
+    /// A payment after its idempotency id: what paying a request is too
+    /// (its derived id never meets a payment's).
+    fn pay_inner(&mut self, from: usize, to: usize, amount: u64) -> Result<(), &'static str> {
         if amount == 0 {
             return Err("zero_amount");
         }
@@ -491,12 +736,33 @@ impl Model {
             (true, true) => Some([13, 13, 4]),
             (true, false) => Some([30, 30, 10]),
         };
+        let mut fees = Vec::new();
         if let Some([issuer, acquirer, network]) = shares {
-            self.transfer(Acct::M(to), Acct::Fee(x), Self::fee(amount, issuer))?;
-            self.transfer(Acct::M(to), Acct::Fee(y), Self::fee(amount, acquirer))?;
-            self.transfer(Acct::M(to), Acct::Net, Self::fee(amount, network))?;
+            for (account, bps) in [
+                (Acct::Fee(x), issuer),
+                (Acct::Fee(y), acquirer),
+                (Acct::Net, network),
+            ] {
+                let fee = Self::fee(amount, bps);
+                self.transfer(Acct::M(to), account, fee)?;
+                if fee > 0 {
+                    fees.push((Acct::M(to), account, fee));
+                }
+            }
         }
-        self.idem.insert((from, idem), (to, amount));
+        if is_merchant(to) && x != y {
+            self.cashback(from, amount);
+        }
+        if is_merchant(to) {
+            self.merchant_payments.push(MerchantPayment {
+                payer: from,
+                merchant: to,
+                amount,
+                fees,
+                refunded: 0,
+                parts: 0,
+            });
+        }
         Ok(())
     }
 
@@ -512,9 +778,13 @@ impl Model {
     }
 
     /// What a cooperative may still come to owe: NDC + open position +
-    /// unsettled debits (the network's NDC is 0).
+    /// unsettled debits.
     pub fn headroom(&self, p: usize) -> i128 {
-        let ndc = if p == NETWORK { 0 } else { i128::from(NDC) };
+        let ndc = if p == NETWORK {
+            i128::from(NETWORK_NDC)
+        } else {
+            i128::from(NDC)
+        };
         ndc + self.position[p] + self.unsettled_debit[p]
     }
 

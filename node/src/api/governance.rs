@@ -117,6 +117,12 @@ pub async fn params(State(state): State<ApiState>) -> ApiResult<Json<Value>> {
         "height": view.height,
         "fee_rules": serde_json::to_value(&params.fee_rules).unwrap_or(Value::Null),
         "tier_limits": serde_json::to_value(params.tier_limits).unwrap_or(Value::Null),
+        // The money rules (issue 17): each tier's monthly incoming cap and
+        // what it may do, the cap on one payment to a merchant, how long a
+        // merchant payment can be refunded.
+        "tier_rules": serde_json::to_value(params.tier_rules).unwrap_or(Value::Null),
+        "qr_payment_cap": params.qr_payment_cap,
+        "refund_period_ms": params.refund_period_ms,
         "settlement": {
             "period_ms": schedule.period_ms,
             "offset_ms": schedule.offset_ms,

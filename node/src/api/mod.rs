@@ -70,6 +70,7 @@ pub fn routes() -> Router<ApiState> {
         .route("/v1/tx", post(write::submit_tx))
         .route("/v1/txs", post(write::submit_txs))
         .route("/v1/tx/{hash}", get(queries::tx))
+        .route("/v1/tx/{hash}/refunds", get(money::refunds))
         .route("/v1/quote", post(write::quote))
         .route("/v1/blocks", get(queries::blocks))
         .route("/v1/blocks/{height}", get(queries::block))

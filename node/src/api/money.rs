@@ -12,6 +12,14 @@
 //!   [`kopnet_ledger::payment_requests::REQUESTS_PAGE_MAX`] of each; both
 //!   are bounded by the ledger (at most 64 open per payer and per
 //!   requester).
+//! * `GET /v1/tx/{hash}/refunds`: a payment to a merchant and its refunds
+//!   while it can be refunded (the governed refund period): payer,
+//!   merchant, amount, the fee legs it moved, what was refunded so far,
+//!   what is left, the refunds' transactions and until when (block time)
+//!   it can be refunded; `unknown_payment` (404) for a transaction that is
+//!   no payment to a merchant or whose period ended. A refund's own
+//!   transaction names its payment (`action.Refund.payment`), so the two
+//!   link both ways.
 
 use super::queries::{blocking, committed, internal, parse_address};
 use super::{ApiError, ApiResult, ApiState};
@@ -21,6 +29,40 @@ use kopnet_ledger::incentives::{Programme, Programmes};
 use kopnet_ledger::payment_requests::{ListedRequest, RequestStatus, REQUESTS_PAGE_MAX};
 use kopnet_ledger::state::{StateKey, StateValue};
 use serde_json::{json, Value};
+
+pub async fn refunds(
+    State(state): State<ApiState>,
+    Path(hash): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let payment = kopnet_consensus::Hash::from_hex(&hash)
+        .map_err(|_| ApiError::bad_request("bad_hash", "a transaction hash is 64 hex digits"))?;
+    let found = blocking(&state, move |node| {
+        node.chain.payment_refunds(&payment).map_err(internal)
+    })
+    .await?
+    .ok_or_else(|| {
+        ApiError::not_found(
+            "unknown_payment",
+            "no payment to a merchant with this hash can be refunded now",
+        )
+    })?;
+    let p = &found.payment;
+    Ok(Json(json!({
+        "payment": payment.to_hex(),
+        "payer": p.payer.to_address(),
+        "merchant": p.merchant.to_address(),
+        "amount": p.amount,
+        "fees": p.fees.iter().map(|f| json!({
+            "from": f.from.to_string(),
+            "to": f.to.to_string(),
+            "amount": f.amount,
+        })).collect::<Vec<_>>(),
+        "refunded": found.refunded.amount,
+        "refundable": p.amount.saturating_sub(found.refunded.amount),
+        "refunds": found.refunded.refunds.iter().map(|h| h.to_hex()).collect::<Vec<_>>(),
+        "refundable_until_ms": found.refundable_until_ms,
+    })))
+}
 
 pub async fn incentives(State(state): State<ApiState>) -> ApiResult<Json<Value>> {
     let now_ms = committed(&state).last_block_time_ms;

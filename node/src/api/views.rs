@@ -36,6 +36,7 @@ pub fn action_kind(action: &Action) -> &'static str {
         Action::PayRequest { .. } => "pay_request",
         Action::DeclineRequest { .. } => "decline_request",
         Action::CancelRequest { .. } => "cancel_request",
+        Action::Refund { .. } => "refund",
     }
 }
 
@@ -62,6 +63,19 @@ pub fn summarize(
             (Some(member.to_address()), Some(*amount))
         }
         Action::CashOut { amount, .. } => (None, Some(*amount)),
+        // A request names the account asked to pay it (none for a dynamic
+        // QR code); paying or declining one names the requester, so both
+        // wallets see the transaction in a block event.
+        Action::RequestPayment { payer, amount, .. } => {
+            (payer.map(|p| p.to_address()), Some(*amount))
+        }
+        Action::PayRequest {
+            requester, amount, ..
+        } => (Some(requester.to_address()), Some(*amount)),
+        Action::DeclineRequest { requester, .. } => (Some(requester.to_address()), None),
+        // The refund names the payment, not its payer (the payment's page
+        // and the payer's history have it).
+        Action::Refund { amount, .. } => (None, Some(*amount)),
         Action::RegisterMember { member, .. }
         | Action::StartRecovery { member, .. }
         | Action::CancelRecovery { member }
@@ -369,6 +383,66 @@ mod tests {
         let event = serde_json::to_value(&summary).unwrap();
         assert!(event.get("agent").is_none(), "{event}");
         assert_eq!(tx_json(&tx, &tx.hash(), None)["agent"], Value::Null);
+    }
+
+    /// A payment request names the payer it asks (so the payer's wallet
+    /// sees it in a block event) and its amount; paying or declining one
+    /// names the requester; a dynamic QR request and a cancellation name
+    /// nobody; a refund names its amount.
+    #[test]
+    fn request_actions_name_the_other_party() {
+        let (ani, warung) = (key_for("ani"), key_for("warung-bu-sri"));
+        let summary = |signer: &kopnet_consensus::Keypair, action: Action| {
+            let tx = Transaction::sign(
+                TxBody {
+                    chain_id: "kopnet-test".into(),
+                    signer: signer.public(),
+                    nonce: 1,
+                    action,
+                },
+                signer,
+            )
+            .unwrap();
+            let s = summarize(&tx, &tx.hash(), &Ok(()), 0);
+            (s.to, s.amount)
+        };
+        let request = |payer| Action::RequestPayment {
+            id: [7; 16],
+            payer,
+            amount: 15_000,
+            reference: "INV-7".into(),
+            expires_at_ms: 1,
+        };
+        let (ani_address, warung_address) =
+            (ani.public().to_address(), warung.public().to_address());
+        assert_eq!(
+            summary(&warung, request(Some(ani.public()))),
+            (Some(ani_address), Some(15_000))
+        );
+        assert_eq!(summary(&warung, request(None)), (None, Some(15_000)));
+        let pay = Action::PayRequest {
+            requester: warung.public(),
+            id: [7; 16],
+            amount: 15_000,
+        };
+        assert_eq!(
+            summary(&ani, pay),
+            (Some(warung_address.clone()), Some(15_000))
+        );
+        let decline = Action::DeclineRequest {
+            requester: warung.public(),
+            id: [7; 16],
+        };
+        assert_eq!(summary(&ani, decline), (Some(warung_address), None));
+        let cancel = Action::CancelRequest { id: [7; 16] };
+        assert_eq!(summary(&warung, cancel), (None, None));
+        // A refund names its amount; its payer is the payment's.
+        let refund = Action::Refund {
+            payment: Hash::digest("kopnet test payment", b"bakso"),
+            amount: 5_000,
+            memo: String::new(),
+        };
+        assert_eq!(summary(&warung, refund), (None, Some(5_000)));
     }
 
     #[test]

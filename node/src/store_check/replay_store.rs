@@ -1,5 +1,6 @@
 //! The in-memory store a replay runs on: it keeps what executing a block
-//! reads (state, idempotency records, offences, roots, meta) and drops the
+//! reads (state, idempotency and merchant payment records, offences, roots,
+//! meta) and drops the
 //! blocks and the read indexes, so a replay of a long chain holds about as
 //! much as the node's own state, not the whole history.
 

@@ -156,8 +156,11 @@ fn key_vectors() -> Vec<Value> {
         .collect()
 }
 
-/// A payment to `merchant`, one with an empty memo, and a cash-out.
+/// A payment to `merchant`, one with an empty memo, a cash-out, and the
+/// payment-request actions the wallet signs: a request addressed to a
+/// member and a dynamic one (no payer), paying, declining and cancelling.
 fn tx_vectors(merchant: &PublicKey) -> Vec<Value> {
+    let ani = key_for("ani").public();
     vec![
         tx_vector(
             "payment",
@@ -189,6 +192,55 @@ fn tx_vectors(merchant: &PublicKey) -> Vec<Value> {
                 agent: CoopId::new("angkot-maju").unwrap(),
                 amount: 100_000,
             },
+        ),
+        tx_vector(
+            "request_payment",
+            "warung-bu-sri",
+            3,
+            Action::RequestPayment {
+                id: [0x5a; 16],
+                payer: Some(ani),
+                amount: 15_000,
+                reference: "INV-7".into(),
+                expires_at_ms: 1_767_312_000_000,
+            },
+        ),
+        tx_vector(
+            "request_payment_dynamic",
+            "warung-bu-sri",
+            4,
+            Action::RequestPayment {
+                id: core::array::from_fn(|i| 0xf0 | i as u8),
+                payer: None,
+                amount: 1,
+                reference: String::new(),
+                expires_at_ms: 1,
+            },
+        ),
+        tx_vector(
+            "pay_request",
+            "ani",
+            9,
+            Action::PayRequest {
+                requester: *merchant,
+                id: [0x5a; 16],
+                amount: 15_000,
+            },
+        ),
+        tx_vector(
+            "decline_request",
+            "ani",
+            10,
+            Action::DeclineRequest {
+                requester: *merchant,
+                id: core::array::from_fn(|i| i as u8),
+            },
+        ),
+        tx_vector(
+            "cancel_request",
+            "warung-bu-sri",
+            5,
+            Action::CancelRequest { id: [0x5a; 16] },
         ),
     ]
 }

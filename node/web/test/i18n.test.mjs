@@ -16,6 +16,13 @@ const DYNAMIC = [
   "qr_bad_length", "qr_bad_character", "qr_truncated", "qr_bad_header", "qr_duplicate_field",
   "qr_missing_crc", "qr_bad_crc", "qr_missing_field", "qr_bad_field", "qr_not_kopnet",
   "qr_bad_address", "qr_conflicting_field",
+  "tier_word_basic", "tier_word_registered", "tier_word_business",
+  "req_status_open", "req_status_paid", "req_status_declined", "req_status_cancelled", "req_status_expired",
+  "split_issuer", "split_acquirer", "split_both", "split_agent", "split_home", "split_coop",
+  "kind_request_payment", "kind_pay_request", "kind_decline_request", "kind_cancel_request",
+  "kind_refund",
+  "class_micro", "class_small", "class_medium", "class_large", "class_fuel", "class_public-service",
+  "class_education", "class_government", "class_donation",
 ];
 
 test("Indonesian and English have the same keys", () => {
