@@ -51,11 +51,6 @@ const CITY: [(&str, &str); 4] = [
 const CONSUMER: (&str, &str) = ("konsumen-rukun", "Koperasi Konsumen Rukun (consumer)");
 /// Net debit cap of every demo cooperative: Rp 50.000.000.
 pub const DEMO_NDC: u64 = 50_000_000;
-/// Net debit cap of the `network` participant (the network fund):
-/// Rp 5.000.000, so that the fund can pay the demo's cashback
-/// (`traffic::cashback`) between a window's cut-off and its settlement
-/// (the genesis default is 0: no cashback right after a cut-off).
-pub const DEMO_NETWORK_NDC: u64 = 5_000_000;
 /// A local network's settlement period: a window closes every minute.
 pub const DEMO_SETTLEMENT_PERIOD_MS: u64 = 60_000;
 
@@ -66,23 +61,23 @@ pub struct GenesisRules {
     pub settlement: SettlementSchedule,
     /// The limits on the validator set.
     pub validator_limits: ValidatorLimits,
-    /// Every cooperative's net debit cap.
+    /// Every cooperative's net debit cap (the network fund's is the
+    /// genesis default, [`kopnet_ledger::genesis::NETWORK_NDC_DEFAULT`]:
+    /// what the demo's cashback and refunds need between a window's
+    /// cut-off and its settlement).
     pub ndc: u64,
-    /// The network fund's net debit cap.
-    pub network_ndc: u64,
     /// How long a member-key recovery waits (ms of block time).
     pub recovery_wait_ms: u64,
 }
 
 impl Default for GenesisRules {
-    /// Windows every [`DEMO_SETTLEMENT_PERIOD_MS`], the demo net debit caps
-    /// ([`DEMO_NDC`], [`DEMO_NETWORK_NDC`]), the default limits.
+    /// Windows every [`DEMO_SETTLEMENT_PERIOD_MS`], the demo cooperatives'
+    /// net debit cap [`DEMO_NDC`], the default limits.
     fn default() -> Self {
         GenesisRules {
             settlement: SettlementSchedule::every(DEMO_SETTLEMENT_PERIOD_MS),
             validator_limits: ValidatorLimits::default(),
             ndc: DEMO_NDC,
-            network_ndc: DEMO_NETWORK_NDC,
             recovery_wait_ms: kopnet_ledger::recovery::RECOVERY_WAIT_MS_DEFAULT,
         }
     }
@@ -292,7 +287,6 @@ pub fn init_with(
     ledger.settlement = rules.settlement;
     ledger.validator_limits = rules.validator_limits;
     ledger.recovery_wait_ms = rules.recovery_wait_ms;
-    ledger.network_ndc = rules.network_ndc;
     let (observer_entries, observer_homes) = new_observer_homes(dir, observers)?;
     ledger.observers = observer_entries;
     ledger.validate()?;

@@ -7,8 +7,9 @@
 //! cooperative (any class), at most Rp5.000 per member per month, a budget
 //! of Rp5.000.000, ending 30 days of block time after setup. The ledger
 //! pays it from the network fund (fed by the network's share of the fees),
-//! within the network's net debit cap (`network_ndc` in the genesis,
-//! [`crate::cluster::layout::DEMO_NETWORK_NDC`]), in the payment's block.
+//! within the network's net debit cap (`network_ndc` in the genesis: the
+//! default, [`kopnet_ledger::genesis::NETWORK_NDC_DEFAULT`], lets the fund
+//! pay between a cut-off and its settlement), in the payment's block.
 //!
 //! The budgets ([`super::budget`]) count, for every payment that may earn
 //! it, the most it can pay the payer ([`CashbackTerms::most`]) on the
