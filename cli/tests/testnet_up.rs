@@ -13,9 +13,10 @@ use std::time::Duration;
 
 /// Every kind of transaction the demo story sends (windows close on the
 /// chain's schedule, not by a transaction; the run acknowledges them): a
-/// request to pay and its payment, and the cooperatives' surplus-share
-/// payout lines (sent 3 s into the load) among them.
-const STORY_KINDS: [&str; 10] = [
+/// request to pay and its payment, a micro merchant's refund of part of a
+/// payment, and the cooperatives' surplus-share payout lines (sent 3 s
+/// into the load) among them.
+const STORY_KINDS: [&str; 11] = [
     "merchant_payment_cross",
     "merchant_payment_on_us",
     "member_transfer",
@@ -26,6 +27,7 @@ const STORY_KINDS: [&str; 10] = [
     "payment_request",
     "request_paid",
     "payout_line",
+    "refund",
 ];
 
 /// Merchant classes every run pays (each cooperative's first two

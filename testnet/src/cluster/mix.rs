@@ -27,10 +27,12 @@ pub enum LoadKind {
     /// A merchant requests a payment from a member (`RequestPayment`),
     /// and the member pays it once the request commits (`PayRequest`).
     RequestToPay,
+    /// A micro merchant refunds part of a recent payment it received.
+    Refund,
 }
 
 impl LoadKind {
-    pub const ALL: [LoadKind; 7] = [
+    pub const ALL: [LoadKind; 8] = [
         LoadKind::CrossCoopPayment,
         LoadKind::OnUsPayment,
         LoadKind::MemberTransfer,
@@ -38,10 +40,11 @@ impl LoadKind {
         LoadKind::CashIn,
         LoadKind::CashOut,
         LoadKind::RequestToPay,
+        LoadKind::Refund,
     ];
 
     /// Names used in manifests.
-    pub const NAMES: [&'static str; 7] = [
+    pub const NAMES: [&'static str; 8] = [
         "cross_coop_payment",
         "on_us_payment",
         "member_transfer",
@@ -49,6 +52,7 @@ impl LoadKind {
         "cash_in",
         "cash_out",
         "request_to_pay",
+        "refund",
     ];
 
     pub fn parse(name: &str) -> Option<LoadKind> {
@@ -69,6 +73,7 @@ impl LoadKind {
             LoadKind::CashOut => "cash_out_other_counter",
             // The request; the payment that follows is `request_paid`.
             LoadKind::RequestToPay => "payment_request",
+            LoadKind::Refund => "refund",
         }
     }
 }
@@ -97,7 +102,7 @@ impl Default for Mix {
     /// The demo story: mostly cross-cooperative merchant payments, the
     /// cashback programme and a payout.
     fn default() -> Mix {
-        let weights = [55, 8, 10, 7, 10, 10, 5];
+        let weights = [55, 8, 10, 7, 10, 10, 5, 3];
         Mix {
             kinds: LoadKind::ALL.into_iter().zip(weights).collect(),
             coops: BTreeMap::new(),

@@ -2,6 +2,8 @@
 //! reading blocks in height order from whichever node answers; and giving
 //! up, as lost, submissions never seen in a block.
 
+use super::refunds::{RecentPayment, RECENT_PAYMENTS_MAX};
+use super::stats::Submission;
 use super::{Traffic, TrafficError};
 use futures::StreamExt;
 use kopnet_consensus::Hash;
@@ -123,16 +125,32 @@ impl Traffic {
             };
             let applied = result == "ok";
             stats.committed(hash, &submission, result, second);
-            releases.push((submission, applied));
+            releases.push((hash, submission, applied));
         }
         drop(tracked);
         drop(stats);
-        for (submission, applied) in releases {
+        for (hash, submission, applied) in releases {
+            if applied {
+                self.remember_payment(hash, &submission);
+            }
             match submission.then {
                 Some(pay) => self.request_landed(pay, submission.reservation, applied, height),
                 None => self.settle_budgets(&submission.reservation, applied, height, time_ms),
             }
             self.release(submission.slot);
+        }
+    }
+
+    /// An applied payment to a micro merchant, to be refunded later.
+    fn remember_payment(&self, hash: Hash, submission: &Submission) {
+        let Some(payment) = RecentPayment::of(hash, submission) else {
+            return;
+        };
+        if let Ok(mut recent) = self.recent_payments.lock() {
+            if recent.len() >= RECENT_PAYMENTS_MAX {
+                recent.pop_front();
+            }
+            recent.push_back(payment);
         }
     }
 

@@ -22,6 +22,7 @@
 //! - [`submit`]: the open-loop submission loop and what happens to a
 //!   submission that fails.
 //! - [`requests`]: requests to pay waiting for their payer's payment.
+//! - [`refunds`]: the recent payments to micro merchants they refund.
 //! - [`payout`]: the surplus share every cooperative pays its members once.
 //! - [`settle`]: acknowledging the settlement windows the chain's schedule
 //!   closes (no cooperative closes one itself).
@@ -36,6 +37,7 @@ mod follow;
 mod incoming;
 mod payout;
 mod plan;
+mod refunds;
 mod requests;
 mod settle;
 mod signer;
@@ -60,6 +62,7 @@ use kopnet_ledger::{Action, CoopId, MerchantClass, Transaction, TxBody};
 use kopnet_node::api::client::{Client, ClientError};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
+use refunds::RecentPayment;
 use requests::PendingPay;
 use stats::Submission;
 use std::collections::{HashMap, VecDeque};
@@ -115,6 +118,8 @@ pub struct Traffic {
     cashback: Option<CashbackTerms>,
     /// Requests to pay committed, waiting for their payer's payment.
     pending_pays: Mutex<VecDeque<PendingPay>>,
+    /// Applied payments to micro merchants, newest last, not yet refunded.
+    recent_payments: Mutex<VecDeque<RecentPayment>>,
     /// The fee rules the chain charges (the genesis defaults, which
     /// `kopnet testnet up` and `kopnet bench` use).
     fee_rules: Vec<FeeRule>,
@@ -193,6 +198,7 @@ impl Traffic {
             classes,
             cashback: None,
             pending_pays: Mutex::default(),
+            recent_payments: Mutex::default(),
             fee_rules: default_fee_rules(),
         }
     }

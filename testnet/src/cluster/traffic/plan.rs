@@ -167,7 +167,8 @@ impl Traffic {
                 });
             }
         }
-        let payer = draft.debit.map(|d| d.account)?;
+        // Members are topped up; a merchant paying (a refund) is not.
+        let payer = draft.debit.map(|d| d.account).filter(|&a| !merchant(a))?;
         let amount = budgets.needs_top_up(payer)?;
         let home = self.homes.get(payer)?.0;
         let coop = self.coops.get(home)?;
@@ -277,7 +278,36 @@ impl Traffic {
             LoadKind::RequestToPay => {
                 self.request_to_pay(rng, (&coop_a.members, &coop_b.merchants))
             }
+            LoadKind::Refund => self.refund(rng),
         }
+    }
+
+    /// The newest remembered payment to a micro merchant, refunded in part
+    /// or whole (see [`super::refunds`]); None if there is none.
+    fn refund(&self, rng: &mut StdRng) -> Option<Draft> {
+        let payment = self.recent_payments.lock().ok()?.pop_back()?;
+        let amount = rng.gen_range(1..=(payment.amount / AMOUNT_STEP).max(1)) * AMOUNT_STEP;
+        let amount = amount.min(payment.amount);
+        let homes = (
+            self.homes.get(payment.payer)?.0,
+            self.homes.get(payment.merchant)?.0,
+        );
+        let (debit, credit, coop_debit) = payment.refund_legs(amount, homes);
+        let action = Action::Refund {
+            payment: payment.hash,
+            amount,
+            memo: "retur".into(),
+        };
+        Some(Draft {
+            debit: Some(debit),
+            credit: Some(credit),
+            coop_debit,
+            ..Draft::new(
+                SignerSlot::Account(payment.merchant),
+                action,
+                LoadKind::Refund.label(),
+            )
+        })
     }
 
     /// A merchant of `to` requests a payment from a member of `from`; the
