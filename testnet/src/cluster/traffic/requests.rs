@@ -106,3 +106,74 @@ impl Traffic {
         None
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cluster::traffic::budget::Leg;
+    use crate::cluster::traffic::OPENING_BALANCE;
+    use kopnet_ledger::testkit::key_for;
+    use kopnet_ledger::CoopId;
+    use kopnet_node::api::client::Client;
+
+    /// Two cooperatives with two members and two merchants each (no node
+    /// is ever asked: nothing here sends).
+    fn traffic() -> Traffic {
+        let coop = |id: &str| {
+            let node = Client::new("http://127.0.0.1:9");
+            (CoopId::new(id).unwrap(), key_for(id), node)
+        };
+        Traffic::new("kopnet-test", vec![coop("ksp-a"), coop("ksp-b")], 2, 2)
+    }
+
+    #[test]
+    fn a_committed_request_is_paid_once_its_payer_is_free_and_a_refused_one_gives_back() {
+        let t = traffic();
+        let (payer, merchant) = (t.coops[0].members[0], t.coops[1].merchants[0]);
+        let pay = PayLater {
+            payer,
+            requester: t.accounts[merchant].0,
+            id: [7; 16],
+            amount: 50_000,
+            class: Some(MerchantClass::Micro),
+        };
+        let reserve = || {
+            let mut budgets = t.budgets.lock().unwrap();
+            let legs = (
+                Some(Leg::of(payer, 50_000)),
+                Some(Leg::of(merchant, 50_000)),
+                None,
+            );
+            budgets.plan_load(legs, None).unwrap()
+        };
+        let low = |t: &Traffic| t.budgets.lock().unwrap().accounts[payer].low;
+
+        // Refused: the payment's reservation is given back, nothing queued.
+        let reservation = reserve();
+        assert_eq!(low(&t), OPENING_BALANCE - 50_000);
+        t.request_landed(pay, reservation, false, Some(4));
+        assert_eq!(low(&t), OPENING_BALANCE);
+        assert!(t.pending_pays.lock().unwrap().is_empty());
+
+        // Applied: queued with its reservation, paid once the payer is free.
+        let reservation = reserve();
+        t.request_landed(pay, reservation, true, Some(5));
+        t.accounts[payer].2.lock().unwrap().in_flight = 1;
+        assert!(t.prepare_pending().is_none(), "the payer is busy");
+        t.accounts[payer].2.lock().unwrap().in_flight = 0;
+        let prepared = t.prepare_pending().unwrap();
+        assert_eq!(prepared.kind, "request_paid");
+        assert_eq!(prepared.class, Some(MerchantClass::Micro));
+        assert_eq!(prepared.reservation, reservation);
+        assert_eq!(prepared.tx.body.signer, t.accounts[payer].0);
+        let expected = Action::PayRequest {
+            requester: t.accounts[merchant].0,
+            id: [7; 16],
+            amount: 50_000,
+        };
+        assert_eq!(prepared.tx.body.action, expected);
+        assert_eq!(t.accounts[payer].2.lock().unwrap().in_flight, 1);
+        assert!(t.prepare_pending().is_none(), "paid once");
+        assert_eq!(low(&t), OPENING_BALANCE - 50_000, "still reserved");
+    }
+}
