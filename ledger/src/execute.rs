@@ -609,10 +609,8 @@ fn cash_in<B: StateRead + ?Sized>(
     if fees >= amount {
         return Err(Rejection::FeeExceedsAmount { amount, fees });
     }
-    let float = AccountId::Float(agent.clone());
     let to = AccountId::Member(*member);
-    legs::mint(state, &float, amount)?;
-    legs::transfer(state, &float, &to, amount, LegKind::Principal)?;
+    legs::deposit_at(state, agent, &to, amount)?;
     let parties = Parties {
         payer: Some(to),
         payee: None,

@@ -323,6 +323,21 @@ pub fn mint<B: StateRead + ?Sized>(
     Ok(())
 }
 
+/// Cash (or a cooperative's own money) received at `coop`'s counter for
+/// `to`: minted into `coop`'s float, then moved to `to` by an ordinary
+/// leg, so the rules of a credit and the net debit cap apply as to any
+/// leg (cash-in at another counter, a payout line).
+pub fn deposit_at<B: StateRead + ?Sized>(
+    state: &mut Overlay<'_, B>,
+    coop: &CoopId,
+    to: &AccountId,
+    amount: Amount,
+) -> Result<(), Rejection> {
+    let float = AccountId::Float(coop.clone());
+    mint(state, &float, amount)?;
+    transfer(state, &float, to, amount, LegKind::Principal)
+}
+
 /// Destroy e-money in `from` (cash paid out at the counter of `from`'s home).
 pub fn burn<B: StateRead + ?Sized>(
     state: &mut Overlay<'_, B>,

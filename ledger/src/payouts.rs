@@ -26,7 +26,7 @@
 //! run in the payment's order: the idempotency codes first, then
 //! `zero_amount`, `unknown_account`, then the legs'.
 
-use crate::legs::{self, LegKind};
+use crate::legs;
 use crate::rejection::Rejection;
 use crate::state::{Overlay, StateRead};
 use crate::types::{AccountId, Amount, Cooperative};
@@ -58,13 +58,5 @@ pub fn pay<B: StateRead + ?Sized>(
     if state.member_ref(member).is_none() {
         return Err(Rejection::UnknownAccount(member.to_address()));
     }
-    let float = AccountId::Float(coop.id.clone());
-    legs::mint(state, &float, amount)?;
-    legs::transfer(
-        state,
-        &float,
-        &AccountId::Member(*member),
-        amount,
-        LegKind::Principal,
-    )
+    legs::deposit_at(state, &coop.id, &AccountId::Member(*member), amount)
 }

@@ -48,34 +48,16 @@ impl From<Tier> for KycTier {
     }
 }
 
-/// A merchant's class (QRIS categories; it selects the merchant's fee).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Class {
-    Micro,
-    Small,
-    Medium,
-    Large,
-    Fuel,
-    PublicService,
-    Education,
-    Government,
-    Donation,
-}
-
-impl From<Class> for MerchantClass {
-    fn from(c: Class) -> MerchantClass {
-        match c {
-            Class::Micro => MerchantClass::Micro,
-            Class::Small => MerchantClass::Small,
-            Class::Medium => MerchantClass::Medium,
-            Class::Large => MerchantClass::Large,
-            Class::Fuel => MerchantClass::Fuel,
-            Class::PublicService => MerchantClass::PublicService,
-            Class::Education => MerchantClass::Education,
-            Class::Government => MerchantClass::Government,
-            Class::Donation => MerchantClass::Donation,
-        }
-    }
+/// A merchant's class as written on the command line (QRIS categories;
+/// it selects the merchant's fee): the ledger's own names.
+fn parse_class(text: &str) -> Result<MerchantClass, String> {
+    MerchantClass::parse(text).ok_or_else(|| {
+        let names: Vec<&str> = MerchantClass::ALL.iter().map(|c| c.name()).collect();
+        format!(
+            "unknown merchant class {text:?}; one of {}",
+            names.join(", ")
+        )
+    })
 }
 
 #[derive(Debug, Subcommand)]
@@ -95,8 +77,8 @@ pub enum CoopCommand {
         tier: Option<Tier>,
         /// A merchant's class (with --merchant; default small: the general
         /// 0,7 % merchant discount).
-        #[arg(long, value_enum, requires = "merchant")]
-        class: Option<Class>,
+        #[arg(long, value_parser = parse_class, requires = "merchant")]
+        class: Option<MerchantClass>,
     },
     /// Move a member to another KYC tier (e.g. registered, after checking
     /// the member's identity in person); the cooperative key or a teller.
@@ -116,8 +98,10 @@ pub enum CoopCommand {
         /// The merchant's address.
         #[arg(long)]
         merchant: String,
-        #[arg(long, value_enum)]
-        class: Class,
+        /// micro, small, medium, large, fuel, public-service, education,
+        /// government or donation.
+        #[arg(long, value_parser = parse_class)]
+        class: MerchantClass,
     },
     /// Refund all or part of a payment one of this cooperative's merchants
     /// received (the cooperative key or a teller; within the refund
@@ -451,8 +435,8 @@ pub enum ProposeAction {
         cross_only: bool,
         /// Only purchases at merchants of these classes (repeat the flag;
         /// default: every class).
-        #[arg(long = "class", value_enum)]
-        classes: Vec<Class>,
+        #[arg(long = "class", value_parser = parse_class)]
+        classes: Vec<MerchantClass>,
     },
     /// How long a payment to a merchant can be refunded (1 to 90 days).
     SetRefundPeriod {
@@ -641,7 +625,7 @@ fn gov_action(action: ProposeAction) -> Result<GovAction> {
                 budget: amount::parse(&budget)?,
                 ends_at_ms: parse_wib_date_ms(&ends)?,
                 cross_only,
-                classes: classes.into_iter().map(MerchantClass::from).collect(),
+                classes,
             };
             terms
                 .check_format()
@@ -678,7 +662,7 @@ pub async fn run(cmd: CoopCommand) -> Result<i32> {
         } => {
             let action = Action::SetMerchantClass {
                 merchant: parse_address(&merchant)?,
-                class: class.into(),
+                class,
             };
             send(&coop, action).await
         }
@@ -785,7 +769,7 @@ fn register_member(
     member: &str,
     merchant: bool,
     tier: Option<Tier>,
-    class: Option<Class>,
+    class: Option<MerchantClass>,
 ) -> Result<Action> {
     let kind = if merchant {
         AccountKind::Merchant
@@ -802,7 +786,7 @@ fn register_member(
         Some(class) if merchant => Action::RegisterMerchant {
             merchant: member,
             tier,
-            class: class.into(),
+            class,
         },
         _ => Action::RegisterMember { member, kind, tier },
     })

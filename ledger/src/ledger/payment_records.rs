@@ -118,20 +118,40 @@ impl<S: Storage> Ledger<S> {
     /// swept included: a full count, a page at a time (for tests and
     /// measurements, not for a node's hot path).
     pub fn stored_idempotency_records(&self) -> Result<u64, LedgerError> {
+        self.count_prefix(keys::IDEMPOTENCY_PREFIX)
+    }
+
+    /// How many keys the store holds under `prefix`, a page at a time (for
+    /// tests and measurements of the records kept by day).
+    pub(super) fn count_prefix(&self, prefix: &[u8]) -> Result<u64, LedgerError> {
         let mut count = 0u64;
         let mut before: Option<Vec<u8>> = None;
         loop {
-            let page = self.store.scan_prefix_rev(
-                keys::IDEMPOTENCY_PREFIX,
-                before.as_deref(),
-                COUNT_PAGE_RECORDS,
-            )?;
+            let page = self
+                .store
+                .scan_prefix_rev(prefix, before.as_deref(), COUNT_PAGE_RECORDS)?;
             count = count.saturating_add(u64::try_from(page.len()).unwrap_or(u64::MAX));
             match page.into_iter().last() {
                 Some((key, _)) => before = Some(key),
                 None => return Ok(count),
             }
         }
+    }
+
+    /// Delete into `batch` up to `max` keys under `prefix` that sort before
+    /// `first_live` (records of days that expired), oldest last: the
+    /// bounded sweep of records kept by day.
+    pub(super) fn sweep_expired(
+        &self,
+        batch: &mut WriteBatch,
+        prefix: &[u8],
+        first_live: &[u8],
+        max: usize,
+    ) -> Result<(), LedgerError> {
+        for (key, _) in self.store.scan_prefix_rev(prefix, Some(first_live), max)? {
+            batch.delete(key);
+        }
+        Ok(())
     }
 
     /// Put a block's new records, filed under the day of `time_ms`, and the
@@ -151,15 +171,12 @@ impl<S: Storage> Ledger<S> {
             );
         }
         let first_live = keys::idempotency_day_start(idempotency::first_live_day(time_ms));
-        let expired = self.store.scan_prefix_rev(
+        self.sweep_expired(
+            batch,
             keys::IDEMPOTENCY_PREFIX,
-            Some(&first_live),
+            &first_live,
             idempotency::sweep_records_max(records.len()),
-        )?;
-        for (key, _) in expired {
-            batch.delete(key);
-        }
-        Ok(())
+        )
     }
 }
 

@@ -13,9 +13,6 @@ use crate::storage::{Storage, WriteBatch};
 use kopnet_primitives::{codec, Hash};
 use std::collections::BTreeMap;
 
-/// Records read per page when counting them.
-const COUNT_PAGE_RECORDS: usize = 10_000;
-
 /// A merchant payment's record taken out of a block's writes, by its
 /// transaction hash.
 pub(super) type NewPayment = (Hash, MerchantPayment);
@@ -90,20 +87,7 @@ impl<S: Storage> Ledger<S> {
     /// How many merchant payment records the store holds, expired ones not
     /// yet swept included (for tests and measurements).
     pub fn stored_merchant_payments(&self) -> Result<u64, LedgerError> {
-        let mut count = 0u64;
-        let mut before: Option<Vec<u8>> = None;
-        loop {
-            let page = self.store.scan_prefix_rev(
-                keys::MERCHANT_PAYMENT_PREFIX,
-                before.as_deref(),
-                COUNT_PAGE_RECORDS,
-            )?;
-            count = count.saturating_add(u64::try_from(page.len()).unwrap_or(u64::MAX));
-            match page.into_iter().last() {
-                Some((key, _)) => before = Some(key),
-                None => return Ok(count),
-            }
-        }
+        self.count_prefix(keys::MERCHANT_PAYMENT_PREFIX)
     }
 
     /// Put a block's new merchant payment records, each under its day, and
@@ -123,15 +107,12 @@ impl<S: Storage> Ledger<S> {
         }
         let period = refunds::period_ms(&self.state);
         let first_live = keys::merchant_payment_day_start(refunds::first_live_day(time_ms, period));
-        let expired = self.store.scan_prefix_rev(
+        self.sweep_expired(
+            batch,
             keys::MERCHANT_PAYMENT_PREFIX,
-            Some(&first_live),
+            &first_live,
             refunds::sweep_records_max(records.len()),
-        )?;
-        for (key, _) in expired {
-            batch.delete(key);
-        }
-        Ok(())
+        )
     }
 }
 
