@@ -13,6 +13,8 @@
 //! | `T`    | first 8 bytes of tx hash, height (u64 BE), index (u32 BE) | nothing |
 //! | `J`    | height (u64 BE)             | the block's history entries, while its epoch is open ([`crate::ledger::history_index`]) |
 //! | `H`    | member key, epoch (u64 BE)  | the member's places in that epoch's blocks ([`crate::ledger::history_index`]) |
+//! | `D`    | WIB day (u64 BE), cooperative id | encoded `DayFigures`: the day's aggregates for the Indeks Kota Koperasi ([`crate::ledger::daily_figures`]) |
+//! | `L`    | member address              | the WIB day (u64 BE) of the member's last own transaction ([`crate::ledger::daily_figures`]) |
 //! | `E`    | block height, index         | encoded `CommittedEvidence` |
 //! | `O`    | offender, height, round, kind, step | block height (u64 BE) |
 //! | `X`    | host-chosen key             | host data (certificates)  |
@@ -47,8 +49,15 @@
 //! **Store format 5** (issue 17, refunds): payments to merchants are kept
 //! for the refund period under `P` ([`crate::refunds`]), and `Params` has
 //! the refund period. A format-4 store is refused like the older ones.
+//!
+//! **Store format 6** (issue 18, the Indeks Kota Koperasi): each block also
+//! writes its day's aggregates per cooperative (`D`) and each active
+//! member's last active day (`L`) ([`crate::ledger::daily_figures`]). A
+//! format-5 store lacks them for every earlier block, so the index would
+//! silently undercount: it is refused like the older ones.
 
 use crate::tx::IdempotencyId;
+use crate::types::CoopId;
 use kopnet_primitives::{Hash, PublicKey};
 
 /// Most transactions one page of a member's history holds.
@@ -64,7 +73,7 @@ pub const META_LAST_TIME: &[u8] = b"Mlast_time";
 /// The store's layout version (u64 BE), written when the store is created.
 pub const META_STORE_FORMAT: &[u8] = b"Mstore_format";
 /// The layout this version writes and reads (see the module docs).
-pub const STORE_FORMAT: u64 = 5;
+pub const STORE_FORMAT: u64 = 6;
 /// Bytes of a transaction hash that key its place (`T`).
 pub const TX_HASH_PREFIX_BYTES: usize = 8;
 
@@ -148,6 +157,28 @@ pub fn history(member: &PublicKey, epoch: u64) -> Vec<u8> {
 /// Block `height`'s history entries, kept until its epoch is complete.
 pub fn block_history(height: u64) -> Vec<u8> {
     with_prefix(b'J', &[&height.to_be_bytes()])
+}
+/// Daily aggregates per (WIB day, cooperative), by day first: a range of
+/// days is one contiguous range of keys.
+pub const DAY_FIGURES_PREFIX: &[u8] = b"D";
+/// `coop`'s aggregates of WIB day `day`.
+pub fn day_figures(day: u64, coop: &CoopId) -> Vec<u8> {
+    with_prefix(b'D', &[&day.to_be_bytes(), coop.as_str().as_bytes()])
+}
+/// The first key of `day`'s aggregates: every earlier day's sorts below it.
+pub fn day_figures_start(day: u64) -> Vec<u8> {
+    with_prefix(b'D', &[&day.to_be_bytes()])
+}
+/// The day and cooperative of a `D` key.
+pub fn day_figures_parts(key: &[u8]) -> Option<(u64, CoopId)> {
+    let rest = key.strip_prefix(DAY_FIGURES_PREFIX)?;
+    let (day, coop) = rest.split_first_chunk::<8>()?;
+    let coop = CoopId::new(std::str::from_utf8(coop).ok()?).ok()?;
+    Some((u64::from_be_bytes(*day), coop))
+}
+/// The WIB day of `member`'s last own transaction.
+pub fn last_active(member: &PublicKey) -> Vec<u8> {
+    with_prefix(b'L', &[&member.0])
 }
 pub const EVIDENCE_PREFIX: &[u8] = b"E";
 pub fn evidence(block_height: u64, index: u32) -> Vec<u8> {

@@ -6,6 +6,7 @@
 //! commands: they alone use `kopnet-testnet`.
 
 mod audit;
+mod audit_index;
 mod bench;
 mod coop;
 mod keys;
@@ -68,6 +69,8 @@ pub enum Command {
 pub enum AuditCommand {
     /// Replay every block from genesis and verify certificates, signatures and state roots.
     Verify(audit::VerifyArgs),
+    /// The Indeks Kota Koperasi: members, activity, growth, cross-cooperative business, fees and cash-outs per cooperative and for the city, ranked.
+    Index(audit_index::IndexArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -94,6 +97,7 @@ pub async fn dispatch(cli: Cli) -> Result<i32> {
         Command::Coop(cmd) => coop::run(cmd).await,
         Command::Observer(cmd) => observer::run(cmd).await,
         Command::Audit(AuditCommand::Verify(args)) => audit::verify(args).await,
+        Command::Audit(AuditCommand::Index(args)) => audit_index::run(args).await,
         Command::Settlement(SettlementCommand::Report(args)) => settlement::report(args).await,
         Command::Bench(args) => bench::run(args).await,
     }

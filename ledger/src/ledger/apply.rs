@@ -5,6 +5,7 @@
 //! in one atomic, durable batch, or none do. The in-memory state moves only
 //! after the batch is durable.
 
+use super::daily_figures::BlockDay;
 use super::executed::Execution;
 use super::payment_records::take_records;
 use super::queries::validators_of;
@@ -111,12 +112,14 @@ impl<S: Storage> Ledger<S> {
         let merchant_payments = take_merchant_payments(&mut execution.writes);
         let validators_before = self.validators();
         let validators_after = validators_after(&self.state, &mut execution.writes);
+        let day = block_day(&self.state, block, &mut execution);
         extra.extend(after(&validators_after));
 
         // Everything that can fail is done before the commitment changes.
         let encoded = encode_writes(&execution.writes)?;
         let mut indexes = WriteBatch::default();
         index::index_block(&self.store, &mut indexes, block, hash, &execution)?;
+        day.write(&self.store, &mut indexes)?;
 
         let mut batch = WriteBatch::default();
         self.write_records(&mut batch, &records, block.header.time_ms)?;
@@ -197,6 +200,20 @@ fn validators_after(
     let validators = validators_of(&post);
     *writes = post.into_writes();
     validators
+}
+
+/// The block's additions to its day's figures ([`BlockDay`]): fee
+/// accounts from `state` to the writes, transactions against the state
+/// after the block. The writes are lent to an overlay and given back
+/// unchanged.
+fn block_day(state: &State, block: &Block, execution: &mut Execution) -> BlockDay {
+    let mut day = BlockDay::new(block.header.time_ms);
+    day.fees(state, &execution.writes);
+    let mut post = Overlay::new(state);
+    post.merge(std::mem::take(&mut execution.writes));
+    day.transactions(block, &execution.results, &post);
+    execution.writes = post.into_writes();
+    day
 }
 
 fn encode_writes(

@@ -34,6 +34,7 @@
 mod apply;
 mod begin;
 mod block_txs;
+pub mod daily_figures;
 mod errors;
 mod executed;
 #[cfg(feature = "fault-injection")]

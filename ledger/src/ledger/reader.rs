@@ -14,7 +14,7 @@
 //! only its bytes are copied out of the stored block (store format 2, see
 //! [`crate::keys`]).
 
-use super::{corrupt, decode_u64, history_index, BlockTxs, LedgerError, TxRecord};
+use super::{corrupt, daily_figures, decode_u64, history_index, BlockTxs, LedgerError, TxRecord};
 use crate::block::Block;
 use crate::evidence::CommittedEvidence;
 use crate::keys;
@@ -195,6 +195,17 @@ impl<S: Storage> ChainReader<S> {
             .into_iter()
             .map(|(hash, (record, _))| (hash, record))
             .collect())
+    }
+
+    /// The daily aggregates of WIB days `first ..= last` (at most
+    /// [`daily_figures::INDEX_DAYS_MAX`] days, the latest ones), by day then
+    /// cooperative; days and cooperatives with nothing recorded are absent.
+    pub fn day_figures(
+        &self,
+        first: u64,
+        last: u64,
+    ) -> Result<daily_figures::FiguresByDay, LedgerError> {
+        daily_figures::read_days(&self.store, first, last)
     }
 
     /// [`ChainReader::history`] with each transaction: each entry's key

@@ -8,6 +8,7 @@
 //! the test rig use to talk to a node.
 
 pub mod client;
+mod city_index;
 mod events;
 mod evidence;
 mod governance;
@@ -95,4 +96,5 @@ pub fn routes() -> Router<ApiState> {
         .route("/v1/proposals/{id}", get(governance::proposal))
         .route("/v1/params", get(governance::params))
         .route("/v1/admin/isolate", post(write::isolate))
+        .route("/v1/index", get(city_index::index))
 }
