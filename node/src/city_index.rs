@@ -174,7 +174,7 @@ pub enum PopulationError {
     NotANumber(String),
     #[error("population must be positive")]
     Zero,
-    #[error("population {0} is above the largest accepted, {POPULATION_MAX}")]
+    #[error("population {0} is above the largest accepted, {max}", max = POPULATION_MAX)]
     TooLarge(u64),
 }
 
@@ -202,7 +202,9 @@ pub fn compute(input: &IndexInput) -> CityIndex {
     let prev_first = recent_first.saturating_sub(WINDOW_DAYS);
     let window = |coop: Option<&CoopId>, first: u64, last: Option<u64>| {
         let mut sum = DayFigures::default();
-        let Some(last) = last else { return sum };
+        let Some(last) = last.filter(|l| *l >= first) else {
+            return sum;
+        };
         for (_, coops) in input.figures.range(first..=last) {
             for (id, figures) in coops {
                 if coop.is_none_or(|c| c == id) {
