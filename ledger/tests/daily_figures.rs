@@ -8,6 +8,7 @@ mod common;
 use common::*;
 use kopnet_ledger::ledger::daily_figures::DayFigures;
 use kopnet_ledger::ledger::ChainReader;
+use kopnet_ledger::state::StateRead;
 use kopnet_ledger::tellers::{wib_day, WIB_OFFSET_MS};
 use kopnet_ledger::{AccountId, AccountKind, Action, MemoryStorage};
 

@@ -127,7 +127,11 @@ function render(index) {
 async function show() {
   const r = route();
   addTab();
-  document.getElementById("city-index-tab")?.replaceChildren(w("tab"));
+  const tab = document.getElementById("city-index-tab");
+  tab?.replaceChildren(w("tab"));
+  // explorer.js marks the active tab on its own renders; the first one
+  // ran before this tab existed.
+  tab?.classList.toggle("active", r.shown);
   section.hidden = !r.shown;
   main.hidden = r.shown;
   if (!r.shown) return;
