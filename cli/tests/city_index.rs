@@ -58,7 +58,10 @@ fn commit(cluster: &Cluster, wallet: &mut Wallet, action: Action) {
     let tx = wallet.sign(action);
     let response = cluster.submit(0, &tx);
     assert!(response.status().is_success(), "{:?}", response.text());
-    assert_eq!(cluster.wait_tx(0, &tx.hash(), Duration::from_secs(30)), "ok");
+    assert_eq!(
+        cluster.wait_tx(0, &tx.hash(), Duration::from_secs(30)),
+        "ok"
+    );
 }
 
 fn member(cluster: &Cluster, name: &str) -> Wallet {
@@ -162,7 +165,10 @@ fn api_counts_each_activity_where_it_belongs(cluster: &Cluster, a: &str, b: &str
     assert_eq!(ra["cross_share_rupiah_bp"], 7_142);
     assert_eq!(ra["active_members_30d"], 1, "ani signed, budi did not");
     assert_eq!(ra["new_members_30d"], 2);
-    assert!(ra["fee_income_rupiah_30d"].as_i64().unwrap() > 0, "issuer share, home cash-out fee");
+    assert!(
+        ra["fee_income_rupiah_30d"].as_i64().unwrap() > 0,
+        "issuer share, home cash-out fee"
+    );
     let rb = &row(&index, b)["indicators"];
     assert_eq!(rb["payments_30d"], 1);
     assert_eq!(rb["cross_share_count_bp"], 10_000);
@@ -198,7 +204,10 @@ fn api_counts_each_activity_where_it_belongs(cluster: &Cluster, a: &str, b: &str
     // A bad population: a typed 400, whatever the form.
     for bad in ["0", "abc", "-1", "2.5"] {
         let response = http()
-            .get(format!("{}/v1/index?population={bad}", cluster.nodes[0].api))
+            .get(format!(
+                "{}/v1/index?population={bad}",
+                cluster.nodes[0].api
+            ))
             .send()
             .unwrap();
         assert_eq!(response.status(), 400, "{bad}");
@@ -219,14 +228,20 @@ fn cli_prints_every_cooperative_and_the_city(cluster: &Cluster, ids: &[String]) 
     assert!(ids.iter().all(|id| listed.contains(id)));
 
     let out = kopnet_out(&["audit", "index", "--node", node, "--population", POPULATION]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let table = String::from_utf8(out.stdout).unwrap();
     println!("{table}");
     assert!(table.starts_with("Indeks Kota Koperasi"), "{table}");
     assert!(table.contains("population 250000"));
     for id in &listed {
         assert!(
-            table.lines().any(|l| l.split_whitespace().nth(1) == Some(id.as_str())),
+            table
+                .lines()
+                .any(|l| l.split_whitespace().nth(1) == Some(id.as_str())),
             "no row for {id}:\n{table}"
         );
     }
@@ -244,7 +259,16 @@ fn cli_prints_every_cooperative_and_the_city(cluster: &Cluster, ids: &[String]) 
     assert_eq!(lines.len(), listed.len() + 2, "{csv}");
     assert!(lines.last().unwrap().starts_with(",city,"));
 
-    let out = kopnet_out(&["audit", "index", "--node", node, "--format", "json", "--population", "100"]);
+    let out = kopnet_out(&[
+        "audit",
+        "index",
+        "--node",
+        node,
+        "--format",
+        "json",
+        "--population",
+        "100",
+    ]);
     assert!(out.status.success());
     let index: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(index["population"], 100);
@@ -265,14 +289,20 @@ fn explorer_shows_the_index_with_charts(cluster: &Cluster, ids: &[String]) {
         return;
     };
     let Some(chromium) = find_program(&["chromium", "chromium-browser", "google-chrome"]) else {
-        println!("SKIPPED the explorer step: chromium not found on PATH (apt-get install chromium)");
+        println!(
+            "SKIPPED the explorer step: chromium not found on PATH (apt-get install chromium)"
+        );
         return;
     };
     let browser = Browser::start(&chromedriver, &chromium);
     let shots = screenshot_dir();
-    browser.goto(&format!("{}/explorer#/index/{POPULATION}", cluster.nodes[0].api));
+    browser.goto(&format!(
+        "{}/explorer#/index/{POPULATION}",
+        cluster.nodes[0].api
+    ));
     browser.wait("the city index", Duration::from_secs(20), |b| {
-        b.attr("#city-index", "data-ready").filter(|r| r == "true")?;
+        b.attr("#city-index", "data-ready")
+            .filter(|r| r == "true")?;
         b.text("#city-index-table")
     });
     for id in ids {
@@ -298,14 +328,41 @@ fn explorer_shows_the_index_with_charts(cluster: &Cluster, ids: &[String]) {
         .unwrap()
         .contains("cash_outs_for_others_30d"));
     assert!(browser.text("#city-index-rule").unwrap().contains("Borda"));
+    // The wide table scrolls inside its card: the page fits the phone.
+    assert!(browser.fits_width(), "the index is wider than 360 px");
+    browser.screenshot(&shots.join("explorer-city-index-phone.png"));
+    // The README's pictures: a desktop screen (Chrome's device metrics
+    // over the DevTools protocol), the table, then the charts.
+    browser.call(
+        "POST",
+        &browser.s("/goog/cdp/execute"),
+        json!({"cmd": "Emulation.setDeviceMetricsOverride",
+               "params": {"width": 1200, "height": 900, "deviceScaleFactor": 1, "mobile": false}}),
+    );
+    browser.goto(&format!("{}/explorer#/index", cluster.nodes[0].api));
+    browser.goto(&format!(
+        "{}/explorer#/index/{POPULATION}",
+        cluster.nodes[0].api
+    ));
+    browser.wait(
+        "the city index on a wide screen",
+        Duration::from_secs(20),
+        |b| {
+            b.attr("#city-index", "data-ready")
+                .filter(|r| r == "true")?;
+            b.text("#city-index-table tr[data-coop=\"city\"]")
+        },
+    );
+    browser.js("document.querySelector('#city-index-title').scrollIntoView(); return null;");
     browser.screenshot(&shots.join("explorer-city-index.png"));
-    browser.js("document.querySelector('#city-index svg.chart').scrollIntoView(); return null;");
+    browser.js("document.querySelector('#city-index svg.chart').closest('.card').scrollIntoView(); return null;");
     browser.screenshot(&shots.join("explorer-city-index-charts.png"));
 
     // A bad population typed in the page: the error in words, nothing else.
     browser.goto(&format!("{}/explorer#/index/abc", cluster.nodes[0].api));
     browser.wait("the population error", Duration::from_secs(20), |b| {
-        b.attr("#city-index", "data-ready").filter(|r| r == "true")?;
+        b.attr("#city-index", "data-ready")
+            .filter(|r| r == "true")?;
         b.text("#city-index-body .error")
     });
 }

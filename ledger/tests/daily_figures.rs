@@ -20,9 +20,7 @@ fn noon(day: u64) -> u64 {
 }
 
 fn fee_balance(h: &Harness<MemoryStorage>, slug: &str) -> u64 {
-    h.ledger
-        .state()
-        .internal_balance(&AccountId::Fee(id(slug)))
+    h.ledger.state().internal_balance(&AccountId::Fee(id(slug)))
 }
 
 fn row(reader: &ChainReader<MemoryStorage>, day: u64, slug: &str) -> DayFigures {
@@ -107,7 +105,10 @@ fn a_block_of_cross_cooperative_payments_cash_outs_and_fees_is_counted_per_coope
             "{slug}"
         );
     }
-    assert!(earned_any, "the merchant payment and cash-outs charged fees");
+    assert!(
+        earned_any,
+        "the merchant payment and cash-outs charged fees"
+    );
     assert!(row(&reader, day, "angkot-maju").fees_earned_rupiah > 0);
 }
 

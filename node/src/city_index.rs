@@ -363,9 +363,7 @@ fn rank(rows: &mut [CoopRow]) {
         for (row, value) in rows.iter_mut().zip(&values) {
             let place = place_of(*value, &values);
             row.ranks.insert(field.to_string(), place);
-            row.score = row
-                .score
-                .saturating_add(n.saturating_sub(u64::from(place)));
+            row.score = row.score.saturating_add(n.saturating_sub(u64::from(place)));
         }
     }
     let scores: Vec<Option<i128>> = rows.iter().map(|r| Some(i128::from(r.score))).collect();

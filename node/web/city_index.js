@@ -87,7 +87,8 @@ function render(index) {
   const titles = Object.fromEntries(index.definitions.map((d) => [d.field, d.title]));
   const rows = index.cooperatives.map((r) => el("tr", { "data-coop": r.id },
     el("td", { class: "num" }, r.rank),
-    el("td", {}, el("strong", {}, r.id), el("br"), el("span", { class: "muted" }, r.name)),
+    // Non-breaking hyphens: "ksp-sejahtera" stays on one line.
+    el("td", { title: r.name }, el("strong", {}, r.id.replace(/-/g, "\u2011"))),
     el("td", { class: "num" }, r.score),
     COLUMNS.map(([, f]) => el("td", { class: "num" }, f(r.indicators)))));
   rows.push(el("tr", { "data-coop": "city", class: "city-row" },
@@ -98,7 +99,8 @@ function render(index) {
   const main_table = el("div", { class: "scroll" }, el("table", { id: "city-index-table" }, el("thead", {}, head), el("tbody", {}, rows)));
 
   const coops = index.cooperatives;
-  const charts = el("div", { class: "grid2" },
+  // Two charts a row on a wide screen, one on a phone.
+  const charts = el("div", { class: window.innerWidth >= 700 ? "grid2" : "" },
     chartCard(w("volume_chart"), coops.map((r) => ({ label: r.id, value: r.indicators.payments_rupiah_30d })), rupiah),
     chartCard(w("cross_chart"), coops.map((r) => ({ label: r.id, value: r.indicators.cross_share_rupiah_bp ?? 0, color: "#2f6db3" })), percent),
     chartCard(w("active_chart"), coops.map((r) => ({ label: r.id, value: r.indicators.active_share_bp ?? 0, color: "#8a5a00" })), percent),

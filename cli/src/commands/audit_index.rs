@@ -250,7 +250,10 @@ mod tests {
         assert_eq!(percent(Some(-5_000)), "-50,00%");
         assert_eq!(percent(Some(5)), "0,05%");
         assert_eq!(percent(None), "-");
-        assert_eq!(field("KSP \"Maju\", Bersama"), "\"KSP \"\"Maju\"\", Bersama\"");
+        assert_eq!(
+            field("KSP \"Maju\", Bersama"),
+            "\"KSP \"\"Maju\"\", Bersama\""
+        );
     }
 
     #[test]

@@ -219,7 +219,10 @@ impl BlockDay {
                         .saturating_add(u128::from(*amount));
                 }
             }
-            Action::RegisterMember { member, .. } | Action::RegisterMerchant { merchant: member, .. } => {
+            Action::RegisterMember { member, .. }
+            | Action::RegisterMerchant {
+                merchant: member, ..
+            } => {
                 if let Some((home, kind)) = after.home(member) {
                     let figures = self.at(&home);
                     match kind {
@@ -327,7 +330,11 @@ fn read_row<S: Storage>(
 
 /// The stored figures of days `first ..= last` (at most
 /// [`INDEX_DAYS_MAX`] days, the latest ones when the range is wider).
-pub fn read_days<S: Storage>(store: &S, first: u64, last: u64) -> Result<FiguresByDay, LedgerError> {
+pub fn read_days<S: Storage>(
+    store: &S,
+    first: u64,
+    last: u64,
+) -> Result<FiguresByDay, LedgerError> {
     let first = first.max(last.saturating_sub(INDEX_DAYS_MAX - 1));
     let mut out = FiguresByDay::new();
     let mut upper = keys::day_figures_start(last.saturating_add(1));

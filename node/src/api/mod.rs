@@ -7,8 +7,8 @@
 //! [`client`] is the other side: the typed client the `kopnet` commands and
 //! the test rig use to talk to a node.
 
-pub mod client;
 mod city_index;
+pub mod client;
 mod events;
 mod evidence;
 mod governance;

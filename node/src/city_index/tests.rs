@@ -48,7 +48,12 @@ fn two_coops(population: Option<u64>) -> CityIndex {
     let today = 20_500;
     let mut figures = FiguresByDay::new();
     // Recent window: today and 29 days before (today - 29 is inside).
-    put(&mut figures, today, "ksp-a", payments(4, 400_000, 2, 200_000));
+    put(
+        &mut figures,
+        today,
+        "ksp-a",
+        payments(4, 400_000, 2, 200_000),
+    );
     put(
         &mut figures,
         today - 29,
@@ -61,9 +66,19 @@ fn two_coops(population: Option<u64>) -> CityIndex {
         },
     );
     // Previous window: today - 30 ..= today - 59.
-    put(&mut figures, today - 30, "ksp-a", payments(4, 400_000, 0, 0));
+    put(
+        &mut figures,
+        today - 30,
+        "ksp-a",
+        payments(4, 400_000, 0, 0),
+    );
     // Outside both windows: ignored.
-    put(&mut figures, today - 60, "ksp-a", payments(99, 9_900_000, 99, 9_900_000));
+    put(
+        &mut figures,
+        today - 60,
+        "ksp-a",
+        payments(99, 9_900_000, 99, 9_900_000),
+    );
     put(
         &mut figures,
         today - 1,
@@ -191,7 +206,10 @@ fn members_per_population_in_basis_points() {
     let index = two_coops(Some(250_000));
     assert_eq!(index.population, Some(250_000));
     // 10 of 250 000 is 0,4 bp: rounded down to 0; the city's 25 is 1 bp.
-    assert_eq!(row(&index, "ksp-a").indicators.members_per_population_bp, Some(0));
+    assert_eq!(
+        row(&index, "ksp-a").indicators.members_per_population_bp,
+        Some(0)
+    );
     assert_eq!(index.city.members_per_population_bp, Some(1));
     let small = two_coops(Some(100));
     assert_eq!(small.city.members_per_population_bp, Some(2_500));
@@ -209,7 +227,15 @@ fn the_index_round_trips_through_json() {
 fn a_population_is_a_positive_whole_number() {
     assert_eq!(parse_population("250000"), Ok(250_000));
     assert_eq!(parse_population("0"), Err(PopulationError::Zero));
-    for bad in ["", "-5", "2.5", "1e6", " 10", "abc", "99999999999999999999999"] {
+    for bad in [
+        "",
+        "-5",
+        "2.5",
+        "1e6",
+        " 10",
+        "abc",
+        "99999999999999999999999",
+    ] {
         assert!(
             matches!(parse_population(bad), Err(PopulationError::NotANumber(_))),
             "{bad:?}"
