@@ -210,14 +210,16 @@ impl BlockDay {
                     self.at(home).pay(*amount, cross);
                 }
             }
-            Action::CashOut { agent, amount } => {
-                if payer_home.as_ref().is_some_and(|(home, _)| home != agent) {
-                    let served = self.at(agent);
-                    served.cash_outs_for_others = served.cash_outs_for_others.saturating_add(1);
-                    served.cash_outs_for_others_rupiah = served
-                        .cash_outs_for_others_rupiah
-                        .saturating_add(u128::from(*amount));
-                }
+            // Served for another cooperative's member: the counter is not
+            // the member's home.
+            Action::CashOut { agent, amount }
+                if payer_home.as_ref().is_some_and(|(home, _)| home != agent) =>
+            {
+                let served = self.at(agent);
+                served.cash_outs_for_others = served.cash_outs_for_others.saturating_add(1);
+                served.cash_outs_for_others_rupiah = served
+                    .cash_outs_for_others_rupiah
+                    .saturating_add(u128::from(*amount));
             }
             Action::RegisterMember { member, .. }
             | Action::RegisterMerchant {
