@@ -7,6 +7,7 @@
 //! [`client`] is the other side: the typed client the `kopnet` commands and
 //! the test rig use to talk to a node.
 
+pub mod access;
 mod city_index;
 pub mod client;
 mod events;
@@ -17,6 +18,7 @@ mod money;
 mod proof;
 mod queries;
 pub mod roles;
+pub mod signed_request;
 pub mod views;
 mod write;
 
