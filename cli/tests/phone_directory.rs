@@ -100,8 +100,8 @@ fn a_member_pays_another_cooperatives_member_by_phone_number() {
         .send()
         .unwrap();
     assert_eq!(anonymous.status(), 401);
-    let tokio = tokio::runtime::Runtime::new().unwrap();
-    let own = tokio.block_on(async {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let own = rt.block_on(async {
         DirectoryClient::connect(&api_a, sri.clone())
             .await
             .unwrap()
@@ -112,7 +112,7 @@ fn a_member_pays_another_cooperatives_member_by_phone_number() {
     assert_eq!(own["name"], "Sri Wahyuni", "{own}");
     assert_eq!(own["phone"], "+6281234567890");
     assert_eq!(own["nik"], "3174012345678901");
-    let other_coop = tokio.block_on(async {
+    let other_coop = rt.block_on(async {
         DirectoryClient::connect(&api_a, cluster.coop_key("pasar-makmur"))
             .await
             .unwrap()
@@ -200,12 +200,12 @@ fn a_member_pays_another_cooperatives_member_by_phone_number() {
     assert!(!ok && text.contains("phone_not_found"), "{text}");
 
     // One wallet, 100 lookups in a minute; the 101st is refused.
-    let budi_client = tokio
+    let budi_client = rt
         .block_on(DirectoryClient::connect(&api_b, budi.clone()))
         .unwrap();
     let mut refused_at = None;
     for i in 1..=101 {
-        let answer = tokio.block_on(budi_client.lookup("081100000000"));
+        let answer = rt.block_on(budi_client.lookup("081100000000"));
         if let Err(ClientError::Api {
             status: 429, code, ..
         }) = &answer
@@ -219,7 +219,7 @@ fn a_member_pays_another_cooperatives_member_by_phone_number() {
     assert_eq!(refused_at, Some(101 - 3), "lookups before the 429");
     // An outsider key (no member of B) is refused outright.
     let stranger = Keypair::generate(&mut rand::rngs::OsRng);
-    let outsider = tokio.block_on(async {
+    let outsider = rt.block_on(async {
         DirectoryClient::connect(&api_b, stranger)
             .await
             .unwrap()
