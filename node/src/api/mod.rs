@@ -7,6 +7,7 @@
 //! [`client`] is the other side: the typed client the `kopnet` commands and
 //! the test rig use to talk to a node.
 
+pub mod access;
 pub mod client;
 mod directory;
 pub mod directory_client;
@@ -18,6 +19,7 @@ mod money;
 mod proof;
 mod queries;
 pub mod roles;
+pub mod signed_request;
 pub mod views;
 mod write;
 
