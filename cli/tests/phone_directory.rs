@@ -178,8 +178,11 @@ fn a_member_pays_another_cooperatives_member_by_phone_number() {
     assert!(paid.contains("Sri W***"), "{paid}");
     assert!(paid.contains(": ok"), "{paid}");
     cluster.wait_height(a, cluster.height(b).unwrap_or(0), TIMEOUT);
-    let account = cluster
-        .get(a, &format!("/v1/accounts/{sri_address}"))
+    // A member's account is read by right: Sri's own signed read.
+    let account = rt
+        .block_on(
+            kopnet_node::api::client::Client::signed(&api_a, sri.clone()).account(&sri.public()),
+        )
         .unwrap();
     assert_eq!(account["balance"], 25_000, "{account}");
 

@@ -11,6 +11,7 @@ use crate::output::{print_json, OutputFormat};
 use crate::sender::{parse_address, Sender};
 use anyhow::{bail, Result};
 use kopnet_ledger::Action;
+use kopnet_node::api::client::Client;
 use kopnet_node::api::directory_client::DirectoryClient;
 use kopnet_node::keyfile;
 use std::io::{BufRead, Read};
@@ -167,7 +168,12 @@ pub async fn pay_to_phone(
         say!("not paid");
         return Ok(1);
     }
-    let sender = Sender::open(&wallet.node, &wallet.key)?;
+    // Signed reads (its nonce is the holder's to read).
+    let key = keyfile::read(&wallet.key)?;
+    let sender = Sender {
+        client: Client::signed(&wallet.node, key.clone()),
+        key,
+    };
     let action = Action::Payment {
         to: parse_address(&address)?,
         amount: value,

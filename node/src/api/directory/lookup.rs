@@ -3,12 +3,12 @@
 
 use super::{own_cooperative, signer};
 use crate::api::queries::{blocking, internal};
+use crate::api::signed_request::SignedBody;
 use crate::api::{ApiError, ApiResult, ApiState};
 use crate::personal::ask::{self, LookupOutcome};
 use crate::personal::{home, Phone};
-use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -22,12 +22,9 @@ pub struct LookupBody {
 
 pub async fn lookup(
     State(state): State<ApiState>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
+    SignedBody { caller, body }: SignedBody,
 ) -> ApiResult<Json<Value>> {
-    let signer = signer(&state, &method, &uri, &headers, &body)?;
+    let signer = signer(caller)?;
     let own = own_cooperative(&state)?;
     let coop = own.clone();
     let wallet = blocking(&state, move |node| {

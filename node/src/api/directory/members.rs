@@ -2,12 +2,11 @@
 
 use super::{forbidden, own_cooperative, signer, store_error};
 use crate::api::queries::{blocking, committed, internal, parse_address};
+use crate::api::signed_request::{Caller, SignedBody};
 use crate::api::{ApiError, ApiResult, ApiState};
 use crate::personal::record::{check_name, check_nik};
 use crate::personal::{home, MemberRecord, Phone};
-use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, Method, Uri};
 use axum::Json;
 use kopnet_consensus::PublicKey;
 use kopnet_ledger::CoopId;
@@ -114,12 +113,9 @@ fn check_body(body: &[u8], now: u64) -> ApiResult<MemberRecord> {
 pub async fn put_member(
     State(state): State<ApiState>,
     Path(address): Path<String>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
+    SignedBody { caller, body }: SignedBody,
 ) -> ApiResult<Json<Value>> {
-    let signer = signer(&state, &method, &uri, &headers, &body)?;
+    let signer = signer(caller)?;
     let member = parse_address(&address)?;
     let record = check_body(&body, now_ms())?;
     let own = authorise(&state, signer, member, false).await?;
@@ -137,11 +133,9 @@ pub async fn put_member(
 pub async fn get_member(
     State(state): State<ApiState>,
     Path(address): Path<String>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
+    caller: Caller,
 ) -> ApiResult<Json<Value>> {
-    let signer = signer(&state, &method, &uri, &headers, b"")?;
+    let signer = signer(caller)?;
     let member = parse_address(&address)?;
     let own = authorise(&state, signer, member, true).await?;
     let record = blocking(&state, move |node| {
@@ -155,12 +149,9 @@ pub async fn get_member(
 pub async fn unlink_phone(
     State(state): State<ApiState>,
     Path(address): Path<String>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
+    SignedBody { caller, .. }: SignedBody,
 ) -> ApiResult<Json<Value>> {
-    let signer = signer(&state, &method, &uri, &headers, &body)?;
+    let signer = signer(caller)?;
     let member = parse_address(&address)?;
     let own = authorise(&state, signer, member, false).await?;
     let now = now_ms();
@@ -178,12 +169,9 @@ pub async fn unlink_phone(
 pub async fn erase(
     State(state): State<ApiState>,
     Path(address): Path<String>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
+    SignedBody { caller, .. }: SignedBody,
 ) -> ApiResult<Json<Value>> {
-    let signer = signer(&state, &method, &uri, &headers, &body)?;
+    let signer = signer(caller)?;
     let member = parse_address(&address)?;
     authorise(&state, signer, member, false).await?;
     blocking(&state, move |node| {

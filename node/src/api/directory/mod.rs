@@ -11,31 +11,24 @@
 //!
 //! There is deliberately no route that lists records or numbers.
 
-mod caller;
 mod lookup;
 mod members;
 
-pub use caller::{signed_bytes, Caller, SIGNED_REQUEST_DOMAIN};
 pub use lookup::lookup;
 pub use members::{erase, get_member, put_member, unlink_phone};
 
 use super::queries::committed;
+use super::signed_request::Caller;
 use super::{ApiError, ApiState};
 use crate::personal::home;
-use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::http::StatusCode;
 use kopnet_consensus::PublicKey;
 use kopnet_ledger::CoopId;
 
-/// The signer of a request that must be signed.
-fn signer(
-    state: &ApiState,
-    method: &Method,
-    uri: &Uri,
-    headers: &HeaderMap,
-    body: &[u8],
-) -> Result<PublicKey, ApiError> {
-    let path = uri.path_and_query().map_or(uri.path(), |p| p.as_str());
-    match caller::caller(&state.node.chain_id, method.as_str(), path, headers, body)? {
+/// The signer of a request that must be signed (the signature itself was
+/// checked by the extractor, [`super::signed_request`]).
+fn signer(caller: Caller) -> Result<PublicKey, ApiError> {
+    match caller {
         Caller::Signed(key) => Ok(key),
         Caller::Anonymous => Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
