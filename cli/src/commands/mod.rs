@@ -8,6 +8,7 @@
 mod audit;
 mod bench;
 mod coop;
+mod directory;
 mod keys;
 mod node;
 mod observer;
