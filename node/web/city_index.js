@@ -155,6 +155,7 @@ form.addEventListener("submit", (e) => {
   const p = input.value.trim().replace(/\./g, "");
   location.hash = p ? `#/index/${encodeURIComponent(p)}` : "#/index";
 });
-document.getElementById("lang")?.addEventListener("click", () => show());
+// After explorer.js's own listener has switched the language.
+document.getElementById("lang")?.addEventListener("click", () => setTimeout(show, 0));
 window.addEventListener("hashchange", show);
 show();

@@ -10,6 +10,8 @@
 pub mod access;
 mod city_index;
 pub mod client;
+mod directory;
+pub mod directory_client;
 mod events;
 mod evidence;
 mod governance;
@@ -35,7 +37,7 @@ use crate::http::admin::AdminAccess;
 use crate::http::Front;
 use crate::node_state::NodeState;
 use crate::p2p::P2pHandle;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::Router;
 use std::sync::Arc;
 
@@ -99,4 +101,15 @@ pub fn routes() -> Router<ApiState> {
         .route("/v1/params", get(governance::params))
         .route("/v1/admin/isolate", post(write::isolate))
         .route("/v1/index", get(city_index::index))
+        .route(
+            "/v1/directory/members/{address}",
+            get(directory::get_member)
+                .put(directory::put_member)
+                .delete(directory::erase),
+        )
+        .route(
+            "/v1/directory/members/{address}/phone",
+            delete(directory::unlink_phone),
+        )
+        .route("/v1/directory/lookup", post(directory::lookup))
 }

@@ -69,6 +69,7 @@ pub const ASSETS: &[Asset] = &[
     asset!("wallet.js", JS),
     asset!("explorer.js", JS),
     asset!("city_index.js", JS),
+    asset!("session.js", JS),
     asset!("ui.js", JS),
     asset!("charts.js", JS),
     asset!("counter.js", JS),
