@@ -11,7 +11,7 @@
 
 use crate::amount;
 use crate::output::OutputFormat;
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use kopnet_node::api::client::Client;
 use serde_json::{json, Value};
 use std::time::Duration;
