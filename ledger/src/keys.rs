@@ -47,6 +47,10 @@
 //! **Store format 5** (issue 17, refunds): payments to merchants are kept
 //! for the refund period under `P` ([`crate::refunds`]), and `Params` has
 //! the refund period. A format-4 store is refused like the older ones.
+//!
+//! **Store format 6** (issue 18, the regulator's desk): `Params` has the
+//! cash transaction reporting threshold ([`crate::cash_reports`]). A
+//! format-5 store is refused like the older ones.
 
 use crate::tx::IdempotencyId;
 use kopnet_primitives::{Hash, PublicKey};
@@ -64,7 +68,7 @@ pub const META_LAST_TIME: &[u8] = b"Mlast_time";
 /// The store's layout version (u64 BE), written when the store is created.
 pub const META_STORE_FORMAT: &[u8] = b"Mstore_format";
 /// The layout this version writes and reads (see the module docs).
-pub const STORE_FORMAT: u64 = 5;
+pub const STORE_FORMAT: u64 = 6;
 /// Bytes of a transaction hash that key its place (`T`).
 pub const TX_HASH_PREFIX_BYTES: usize = 8;
 

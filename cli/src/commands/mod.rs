@@ -6,6 +6,7 @@
 //! commands: they alone use `kopnet-testnet`.
 
 mod audit;
+mod audit_report;
 mod bench;
 mod coop;
 mod keys;
@@ -68,6 +69,9 @@ pub enum Command {
 pub enum AuditCommand {
     /// Replay every block from genesis and verify certificates, signatures and state roots.
     Verify(audit::VerifyArgs),
+    /// The regulator's desk (on an observer): cash transactions at or above
+    /// the reporting threshold, flags for review, cooperatives' statements.
+    Report(audit_report::ReportArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -94,6 +98,7 @@ pub async fn dispatch(cli: Cli) -> Result<i32> {
         Command::Coop(cmd) => coop::run(cmd).await,
         Command::Observer(cmd) => observer::run(cmd).await,
         Command::Audit(AuditCommand::Verify(args)) => audit::verify(args).await,
+        Command::Audit(AuditCommand::Report(args)) => audit_report::run(args).await,
         Command::Settlement(SettlementCommand::Report(args)) => settlement::report(args).await,
         Command::Bench(args) => bench::run(args).await,
     }

@@ -16,8 +16,11 @@ mod money;
 mod proof;
 mod queries;
 pub mod roles;
+pub mod signed_request;
 pub mod views;
 mod write;
+
+mod audit;
 
 pub use crate::http_error::{ApiError, ApiResult};
 /// Page sizes and cursors of the list endpoints.
@@ -47,6 +50,8 @@ pub struct ApiState {
     pub front: Arc<Front>,
     /// Page sizes of the list endpoints (`[pages]`).
     pub pages: paging::PagesConfig,
+    /// Observers: the regulator's desk's flag thresholds (`[audit]`).
+    pub audit: crate::config::AuditConfig,
     /// Becomes true when the node shuts down: long-lived responses (the
     /// event stream) end then, so the graceful shutdown never waits on an
     /// open wallet page.
@@ -95,4 +100,5 @@ pub fn routes() -> Router<ApiState> {
         .route("/v1/proposals/{id}", get(governance::proposal))
         .route("/v1/params", get(governance::params))
         .route("/v1/admin/isolate", post(write::isolate))
+        .route("/v1/audit/report", get(audit::report))
 }
