@@ -172,9 +172,10 @@ mod tests {
             assert!(matches!(parse_day(bad), Err(PeriodError::BadDate(_))), "{bad}");
         }
         assert_eq!(Period::parse("2026-12-06", "2026-12-05"), Err(PeriodError::Reversed));
-        assert_eq!(Period::parse("2026-01-01", "2026-04-02"), Err(PeriodError::TooLong));
-        let p = Period::parse("2026-01-01", "2026-04-01").unwrap();
-        assert_eq!(p.last_day - p.first_day + 1, 91);
+        // 92 days (31 + 28 + 31 + 2) is the most.
+        assert_eq!(Period::parse("2026-01-01", "2026-04-03"), Err(PeriodError::TooLong));
+        let p = Period::parse("2026-01-01", "2026-04-02").unwrap();
+        assert_eq!(p.last_day - p.first_day + 1, PERIOD_DAYS_MAX);
         assert!(p.contains(p.start_ms()) && !p.contains(p.end_ms()));
     }
 }
