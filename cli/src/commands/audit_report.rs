@@ -198,7 +198,7 @@ pub fn to_csv(report: &Value) -> String {
         ];
         let txs = list(&flag["transactions"]);
         if txs.is_empty() {
-            row(&mut out, &[head.as_slice(), &[Value::Null; 4]].concat());
+            row(&mut out, &[head.as_slice(), &[const { Value::Null }; 4]].concat());
         }
         for tx in txs {
             let tail = [
