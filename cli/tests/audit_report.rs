@@ -148,9 +148,22 @@ fn audit_report_lists_the_planted_cases_and_no_flag_on_ordinary_traffic() {
             "a flag on an ordinary account: {row}"
         );
     }
-    // 3. A statement for every cooperative and the network fund.
+    // 3. A statement for every cooperative and the network fund, each
+    // with the windows closed so far.
+    let layout: Value =
+        serde_json::from_str(&std::fs::read_to_string(net.join("testnet.json")).unwrap()).unwrap();
+    let coops = layout["cooperatives"].as_array().unwrap();
     let statements = section(&csv, "statements");
-    assert_eq!(statements.len(), 1 + 4 + 1, "{csv}");
+    assert_eq!(statements.len(), 1 + coops.len() + 1, "{csv}");
+    for coop in coops {
+        let id = coop["id"].as_str().unwrap();
+        let row = statements
+            .iter()
+            .find(|r| r.starts_with(&format!("{id},")))
+            .unwrap_or_else(|| panic!("no statement for {id}: {csv}"));
+        let windows: u64 = row.split(',').nth(1).unwrap().parse().unwrap();
+        assert!(windows > 0, "{row}");
+    }
 
     // The JSON is the node's report as it is.
     let json = report(&api, &key, &from, &to, "json");
@@ -164,8 +177,6 @@ fn audit_report_lists_the_planted_cases_and_no_flag_on_ordinary_traffic() {
     let url = format!("{api}/v1/audit/report?from={from}&to={to}");
     let anonymous = http().get(&url).send().unwrap();
     assert_eq!(anonymous.status().as_u16(), 401);
-    let layout: Value =
-        serde_json::from_str(&std::fs::read_to_string(net.join("testnet.json")).unwrap()).unwrap();
     let coop_key = layout["cooperatives"][0]["key"].as_str().unwrap();
     let refused = report(&api, Path::new(coop_key), &from, &to, "csv");
     assert!(!refused.status.success());
