@@ -86,9 +86,11 @@ fn audit_report_lists_the_planted_cases_and_no_flag_on_ordinary_traffic() {
         serde_json::from_str(&std::fs::read_to_string(&cases_file).ok()?).ok()
     };
     // The dormant account wakes 55 s after the cases are planted.
-    let cases = wait_for("the dormant account to wake", Duration::from_secs(240), || {
-        read_cases().filter(|c| c["dormant_woke"] == true)
-    });
+    let cases = wait_for(
+        "the dormant account to wake",
+        Duration::from_secs(240),
+        || read_cases().filter(|c| c["dormant_woke"] == true),
+    );
     let api = cases["observer_api"].as_str().unwrap().to_string();
     let key = std::path::PathBuf::from(cases["regulator_key"].as_str().unwrap());
     let planted: Vec<String> = ["cash_in_over_threshold", "structuring", "dormant"]
@@ -120,8 +122,16 @@ fn audit_report_lists_the_planted_cases_and_no_flag_on_ordinary_traffic() {
     assert_eq!(over.len(), 1, "{csv}");
     let columns: Vec<&str> = over[0].split(',').collect();
     assert_eq!(columns.len(), 12, "{}", over[0]);
-    assert_ne!(columns[2], columns[10], "home and counter differ: {}", over[0]);
-    assert!(columns[11].starts_with("kop"), "a teller served it: {}", over[0]);
+    assert_ne!(
+        columns[2], columns[10],
+        "home and counter differ: {}",
+        over[0]
+    );
+    assert!(
+        columns[11].starts_with("kop"),
+        "a teller served it: {}",
+        over[0]
+    );
     // The structuring member's day passes the threshold too (3 × 9.000.000).
     assert!(
         cash.iter()
@@ -132,7 +142,9 @@ fn audit_report_lists_the_planted_cases_and_no_flag_on_ordinary_traffic() {
     // ordinary demo account.
     let flags = section(&csv, "flags");
     assert!(
-        flags.iter().any(|r| r.starts_with(&format!("structuring,{}", planted[1]))),
+        flags
+            .iter()
+            .any(|r| r.starts_with(&format!("structuring,{}", planted[1]))),
         "{csv}"
     );
     assert!(

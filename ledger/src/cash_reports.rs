@@ -45,7 +45,11 @@ mod tests {
         check_threshold(CASH_REPORT_THRESHOLD_DEFAULT).unwrap();
         check_threshold(CASH_REPORT_THRESHOLD_MIN).unwrap();
         check_threshold(CASH_REPORT_THRESHOLD_MAX).unwrap();
-        for bad in [0, CASH_REPORT_THRESHOLD_MIN - 1, CASH_REPORT_THRESHOLD_MAX + 1] {
+        for bad in [
+            0,
+            CASH_REPORT_THRESHOLD_MIN - 1,
+            CASH_REPORT_THRESHOLD_MAX + 1,
+        ] {
             assert_eq!(
                 check_threshold(bad).unwrap_err().code(),
                 "cash_report_threshold_out_of_range"

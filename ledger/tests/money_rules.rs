@@ -284,7 +284,12 @@ fn the_cash_report_threshold_is_governed_within_bounds() {
             "cash_report_threshold_out_of_range"
         );
     }
-    govern(&mut h, GovAction::SetCashReportThreshold { amount: 100_000_000 });
+    govern(
+        &mut h,
+        GovAction::SetCashReportThreshold {
+            amount: 100_000_000,
+        },
+    );
     assert_eq!(threshold(&h), 100_000_000);
 }
 

@@ -73,8 +73,9 @@ pub async fn run(args: ReportArgs) -> Result<i32> {
         ReportFormat::Csv => to_csv(&report),
     };
     match &args.out {
-        Some(file) => std::fs::write(file, text)
-            .with_context(|| format!("writing {}", file.display()))?,
+        Some(file) => {
+            std::fs::write(file, text).with_context(|| format!("writing {}", file.display()))?
+        }
         None => say_part!("{text}"),
     }
     Ok(0)
@@ -109,7 +110,10 @@ async fn signed_get(base: &str, key: &kopnet_consensus::Keypair, path: &str) -> 
     if code >= 400 {
         return Err(ClientError::Api {
             status: code,
-            code: body["error"]["code"].as_str().unwrap_or("error").to_string(),
+            code: body["error"]["code"]
+                .as_str()
+                .unwrap_or("error")
+                .to_string(),
             message: body["error"]["message"].as_str().unwrap_or("").to_string(),
         }
         .into());
@@ -198,7 +202,10 @@ pub fn to_csv(report: &Value) -> String {
         ];
         let txs = list(&flag["transactions"]);
         if txs.is_empty() {
-            row(&mut out, &[head.as_slice(), &[const { Value::Null }; 4]].concat());
+            row(
+                &mut out,
+                &[head.as_slice(), &[const { Value::Null }; 4]].concat(),
+            );
         }
         for tx in txs {
             let tail = [
@@ -303,12 +310,29 @@ mod tests {
                  "mdr_to_date_by_class": {}}]}
         });
         let csv = to_csv(&report);
-        assert!(csv.contains("2026-12-06,kop1m,ksp-a,600,600,0,ab,3,cash_in,600,ksp-b,\n"), "{csv}");
-        assert!(csv.contains("structuring,kop1m,ksp-a,\"3 pieces, \"\"just\"\" under\",cd,4,cash_in,450\n"), "{csv}");
-        assert!(csv.contains("ksp-a,1,0,0,-5,5,0,0,0,1,0,0,1000,0,small=3,\n"), "{csv}");
-        assert!(csv.contains("statements (windows): more than listed"), "{csv}");
+        assert!(
+            csv.contains("2026-12-06,kop1m,ksp-a,600,600,0,ab,3,cash_in,600,ksp-b,\n"),
+            "{csv}"
+        );
+        assert!(
+            csv.contains(
+                "structuring,kop1m,ksp-a,\"3 pieces, \"\"just\"\" under\",cd,4,cash_in,450\n"
+            ),
+            "{csv}"
+        );
+        assert!(
+            csv.contains("ksp-a,1,0,0,-5,5,0,0,0,1,0,0,1000,0,small=3,\n"),
+            "{csv}"
+        );
+        assert!(
+            csv.contains("statements (windows): more than listed"),
+            "{csv}"
+        );
         let sections: Vec<&str> = csv.lines().filter(|l| l.starts_with('#')).collect();
-        assert_eq!(sections, ["# cash_transactions", "# flags", "# statements", "# notes"]);
+        assert_eq!(
+            sections,
+            ["# cash_transactions", "# flags", "# statements", "# notes"]
+        );
     }
 
     #[test]

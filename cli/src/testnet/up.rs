@@ -17,7 +17,9 @@ use kopnet_node::api::client::Client;
 use kopnet_node::keyfile;
 use kopnet_testnet::cluster::layout::{self, Layout};
 use kopnet_testnet::cluster::process::NodeProcess;
-use kopnet_testnet::cluster::traffic::{audit_cases, percentile, AuditCases, SettlementProgress, Traffic};
+use kopnet_testnet::cluster::traffic::{
+    audit_cases, percentile, AuditCases, SettlementProgress, Traffic,
+};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::sync::Arc;

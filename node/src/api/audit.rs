@@ -54,10 +54,16 @@ pub async fn report(
     let view = committed(&state);
     let now_ms = view.last_block_time_ms;
     let registered = blocking(&state, move |node| {
-        Ok(match node.chain.state_value(&StateKey::Observers).map_err(internal)? {
-            Some(StateValue::Observers(o)) => o.admitted(now_ms).contains(&key),
-            _ => false,
-        })
+        Ok(
+            match node
+                .chain
+                .state_value(&StateKey::Observers)
+                .map_err(internal)?
+            {
+                Some(StateValue::Observers(o)) => o.admitted(now_ms).contains(&key),
+                _ => false,
+            },
+        )
     })
     .await?;
     if !registered {

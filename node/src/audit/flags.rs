@@ -165,7 +165,11 @@ pub fn structuring(
 }
 
 /// `dormant_awakening`: a long silence, then large volume.
-pub fn dormant_awakening(txs: &[AuditTx], directory: &Directory, config: &AuditConfig) -> Vec<Flag> {
+pub fn dormant_awakening(
+    txs: &[AuditTx],
+    directory: &Directory,
+    config: &AuditConfig,
+) -> Vec<Flag> {
     let mut out = Vec::new();
     for (account, own) in by_account(txs) {
         let info = directory.get(&account);
@@ -173,7 +177,8 @@ pub fn dormant_awakening(txs: &[AuditTx], directory: &Directory, config: &AuditC
         // before the period the history's last, or the registration.
         let mut last = info.and_then(|i| i.active_before_ms.or(i.registered_ms));
         for (at, tx) in own.iter().enumerate() {
-            let woke = last.is_some_and(|l| tx.time_ms.saturating_sub(l) >= config.dormant_after_ms);
+            let woke =
+                last.is_some_and(|l| tx.time_ms.saturating_sub(l) >= config.dormant_after_ms);
             let silent_ms = last.map_or(0, |l| tx.time_ms.saturating_sub(l));
             last = Some(tx.time_ms);
             if !woke || tx.kind == TxKind::Register {
@@ -193,7 +198,13 @@ pub fn dormant_awakening(txs: &[AuditTx], directory: &Directory, config: &AuditC
                     burst.len(),
                     config.awakening_span_ms
                 );
-                out.push(flag("dormant_awakening", &account, directory, detail, &burst));
+                out.push(flag(
+                    "dormant_awakening",
+                    &account,
+                    directory,
+                    detail,
+                    &burst,
+                ));
                 break;
             }
         }
@@ -202,7 +213,11 @@ pub fn dormant_awakening(txs: &[AuditTx], directory: &Directory, config: &AuditC
 }
 
 /// `volume_above_norm`: a month far above the account's peers.
-pub fn volume_above_norm(txs: &[AuditTx], directory: &Directory, config: &AuditConfig) -> Vec<Flag> {
+pub fn volume_above_norm(
+    txs: &[AuditTx],
+    directory: &Directory,
+    config: &AuditConfig,
+) -> Vec<Flag> {
     // (month, home, kind) -> account -> its transactions that month.
     type Group<'a> = BTreeMap<PublicKey, Vec<&'a AuditTx>>;
     let mut groups: BTreeMap<(String, CoopId, bool), Group<'_>> = BTreeMap::new();
@@ -247,14 +262,24 @@ pub fn volume_above_norm(txs: &[AuditTx], directory: &Directory, config: &AuditC
             );
             let mut largest = own.clone();
             largest.sort_by(|a, b| b.amount.cmp(&a.amount));
-            out.push(flag("volume_above_norm", account, directory, detail, &largest));
+            out.push(flag(
+                "volume_above_norm",
+                account,
+                directory,
+                detail,
+                &largest,
+            ));
         }
     }
     out
 }
 
 /// `fan_in_new_accounts`: many new accounts paying one member.
-pub fn fan_in_new_accounts(txs: &[AuditTx], directory: &Directory, config: &AuditConfig) -> Vec<Flag> {
+pub fn fan_in_new_accounts(
+    txs: &[AuditTx],
+    directory: &Directory,
+    config: &AuditConfig,
+) -> Vec<Flag> {
     let mut incoming: BTreeMap<PublicKey, Vec<&AuditTx>> = BTreeMap::new();
     for tx in txs.iter().filter(|t| t.kind == TxKind::Payment) {
         let (Some(payer), Some(payee)) = (tx.from, tx.to) else {
@@ -308,7 +333,13 @@ pub fn fan_in_new_accounts(txs: &[AuditTx], directory: &Directory, config: &Audi
                     config.fan_in_span_ms
                 );
                 let behind: Vec<&AuditTx> = window.iter().copied().collect();
-                out.push(flag("fan_in_new_accounts", &payee, directory, detail, &behind));
+                out.push(flag(
+                    "fan_in_new_accounts",
+                    &payee,
+                    directory,
+                    detail,
+                    &behind,
+                ));
                 break;
             }
         }
@@ -391,7 +422,10 @@ mod tests {
         let mut txs = txs;
         txs.sort_by_key(|t| t.time_ms);
         let found = dormant_awakening(&txs, &directory, &config);
-        assert_eq!(rules(&found), vec![("dormant_awakening", key(1).to_address())]);
+        assert_eq!(
+            rules(&found),
+            vec![("dormant_awakening", key(1).to_address())]
+        );
         assert_eq!(found[0].transactions.len(), 2);
         // Too little volume: nothing.
         let quiet = AuditConfig {
@@ -418,7 +452,10 @@ mod tests {
         // Member 6 moves 1.000 more: 1.100 ≥ 10 × median 100.
         txs.push(tx(CashIn, None, Some(6), 1_000, T0 + 10));
         let found = volume_above_norm(&txs, &directory, &config);
-        assert_eq!(rules(&found), vec![("volume_above_norm", key(6).to_address())]);
+        assert_eq!(
+            rules(&found),
+            vec![("volume_above_norm", key(6).to_address())]
+        );
         // Under the minimum volume: nothing.
         let high_min = AuditConfig {
             norm_volume_min: 1_101,
@@ -446,10 +483,19 @@ mod tests {
             let mut info = member("ksp-b");
             info.registered_ms = Some(T0);
             directory.insert(key(n), info);
-            txs.push(tx(Payment, Some(n), Some(100), 100, T0 + DAY + u64::from(n)));
+            txs.push(tx(
+                Payment,
+                Some(n),
+                Some(100),
+                100,
+                T0 + DAY + u64::from(n),
+            ));
         }
         let found = fan_in_new_accounts(&txs, &directory, &config);
-        assert_eq!(rules(&found), vec![("fan_in_new_accounts", key(100).to_address())]);
+        assert_eq!(
+            rules(&found),
+            vec![("fan_in_new_accounts", key(100).to_address())]
+        );
         assert_eq!(found[0].transactions.len(), 3);
         // Payers registered long ago: nothing.
         let mut old = directory.clone();

@@ -252,7 +252,10 @@ pub fn audit_report<S: kopnet_ledger::Storage>(
 
 /// Up to [`FLAG_TXS_MAX`] of `txs`, as listed.
 pub fn listed<'a>(txs: impl IntoIterator<Item = &'a AuditTx>) -> Vec<ListedTx> {
-    txs.into_iter().take(FLAG_TXS_MAX).map(ListedTx::from).collect()
+    txs.into_iter()
+        .take(FLAG_TXS_MAX)
+        .map(ListedTx::from)
+        .collect()
 }
 
 #[cfg(test)]
@@ -280,7 +283,13 @@ pub(crate) mod testing {
     }
 
     /// A transaction at `time_ms` (heights follow the time, one a second).
-    pub fn tx(kind: TxKind, from: Option<u8>, to: Option<u8>, amount: Amount, time_ms: u64) -> AuditTx {
+    pub fn tx(
+        kind: TxKind,
+        from: Option<u8>,
+        to: Option<u8>,
+        amount: Amount,
+        time_ms: u64,
+    ) -> AuditTx {
         let mut bytes = [0u8; 32];
         bytes[..8].copy_from_slice(&time_ms.to_be_bytes());
         bytes[8..16].copy_from_slice(&amount.to_be_bytes());

@@ -89,7 +89,8 @@ pub fn day_name(day: u64) -> String {
 pub fn parse_day(text: &str) -> Result<u64, PeriodError> {
     let bad = || PeriodError::BadDate(text.chars().take(32).collect());
     let mut parts = text.trim().split('-');
-    let (Some(y), Some(m), Some(d), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+    let (Some(y), Some(m), Some(d), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
     else {
         return Err(bad());
     };
@@ -153,8 +154,14 @@ mod tests {
     #[test]
     fn days_round_trip_and_wib_midnight_is_17_utc() {
         assert_eq!(parse_day("1970-01-01"), Ok(0));
-        assert_eq!(parse_day("2026-12-06").map(day_name), Ok("2026-12-06".into()));
-        assert_eq!(parse_day("2028-02-29").map(day_name), Ok("2028-02-29".into()));
+        assert_eq!(
+            parse_day("2026-12-06").map(day_name),
+            Ok("2026-12-06".into())
+        );
+        assert_eq!(
+            parse_day("2028-02-29").map(day_name),
+            Ok("2028-02-29".into())
+        );
         for day in [0, 59, 365, 10_000, 20_793, 2_932_896] {
             let name = day_name(day);
             assert_eq!(parse_day(&name), Ok(day), "{name}");
@@ -168,12 +175,29 @@ mod tests {
 
     #[test]
     fn bad_dates_and_periods_are_refused() {
-        for bad in ["", "2026-13-01", "2026-02-30", "2026-2-01", "26-12-06", "2026-12-06-1", "x"] {
-            assert!(matches!(parse_day(bad), Err(PeriodError::BadDate(_))), "{bad}");
+        for bad in [
+            "",
+            "2026-13-01",
+            "2026-02-30",
+            "2026-2-01",
+            "26-12-06",
+            "2026-12-06-1",
+            "x",
+        ] {
+            assert!(
+                matches!(parse_day(bad), Err(PeriodError::BadDate(_))),
+                "{bad}"
+            );
         }
-        assert_eq!(Period::parse("2026-12-06", "2026-12-05"), Err(PeriodError::Reversed));
+        assert_eq!(
+            Period::parse("2026-12-06", "2026-12-05"),
+            Err(PeriodError::Reversed)
+        );
         // 92 days (31 + 28 + 31 + 2) is the most.
-        assert_eq!(Period::parse("2026-01-01", "2026-04-03"), Err(PeriodError::TooLong));
+        assert_eq!(
+            Period::parse("2026-01-01", "2026-04-03"),
+            Err(PeriodError::TooLong)
+        );
         let p = Period::parse("2026-01-01", "2026-04-02").unwrap();
         assert_eq!(p.last_day - p.first_day + 1, PERIOD_DAYS_MAX);
         assert!(p.contains(p.start_ms()) && !p.contains(p.end_ms()));

@@ -88,17 +88,27 @@ pub fn statements(
         for (id, entry) in &window.entries {
             let Some(s) = out.get_mut(id) else { continue };
             s.windows_closed = s.windows_closed.saturating_add(1);
-            s.first_window = Some(s.first_window.map_or(window.number, |f| f.min(window.number)));
-            s.last_window = Some(s.last_window.map_or(window.number, |l| l.max(window.number)));
+            s.first_window = Some(
+                s.first_window
+                    .map_or(window.number, |f| f.min(window.number)),
+            );
+            s.last_window = Some(
+                s.last_window
+                    .map_or(window.number, |l| l.max(window.number)),
+            );
             s.net_position = s.net_position.saturating_add(entry.position);
-            s.gross_sent = s.gross_sent.saturating_add(u128::from(entry.stats.gross_sent));
+            s.gross_sent = s
+                .gross_sent
+                .saturating_add(u128::from(entry.stats.gross_sent));
             s.gross_received = s
                 .gross_received
                 .saturating_add(u128::from(entry.stats.gross_received));
             s.on_us_volume = s
                 .on_us_volume
                 .saturating_add(u128::from(entry.stats.on_us_volume));
-            s.fees_earned = s.fees_earned.saturating_add(u128::from(entry.stats.fees_earned));
+            s.fees_earned = s
+                .fees_earned
+                .saturating_add(u128::from(entry.stats.fees_earned));
             let owes_ack = entry.position != 0 && !id.is_network();
             if owes_ack && !window.acknowledged.contains(id) {
                 s.unacknowledged = s.unacknowledged.saturating_add(1);
@@ -107,7 +117,9 @@ pub fn statements(
     }
     for tx in txs {
         for (coop, kind, class, fee) in fee_legs(tx, directory, rules) {
-            let Some(s) = out.get_mut(&coop) else { continue };
+            let Some(s) = out.get_mut(&coop) else {
+                continue;
+            };
             let by_kind = s.fees_by_kind.entry(kind_name(kind)).or_default();
             *by_kind = by_kind.saturating_add(u128::from(fee));
             if let Some(class) = class {
@@ -250,8 +262,14 @@ mod tests {
         );
         let a = &s.cooperatives[0];
         let b = &s.cooperatives[1];
-        assert_eq!((a.cooperative.as_str(), b.cooperative.as_str()), ("ksp-a", "ksp-b"));
-        assert_eq!((a.windows_closed, a.first_window, a.last_window), (2, Some(3), Some(4)));
+        assert_eq!(
+            (a.cooperative.as_str(), b.cooperative.as_str()),
+            ("ksp-a", "ksp-b")
+        );
+        assert_eq!(
+            (a.windows_closed, a.first_window, a.last_window),
+            (2, Some(3), Some(4))
+        );
         assert_eq!((a.net_position, b.net_position), (-14, 14));
         assert_eq!((a.fees_earned, b.fees_earned), (6, 2));
         assert_eq!((a.unacknowledged, b.unacknowledged), (1, 1));

@@ -7,7 +7,9 @@
 //! [`WALK_TXS_MAX`] transactions and [`STATEMENT_WINDOWS_MAX`] windows.
 
 use super::period::Period;
-use super::{AccountInfo, AuditTx, Counter, Directory, TxKind, STATEMENT_WINDOWS_MAX, WALK_TXS_MAX};
+use super::{
+    AccountInfo, AuditTx, Counter, Directory, TxKind, STATEMENT_WINDOWS_MAX, WALK_TXS_MAX,
+};
 use crate::config::AuditConfig;
 use kopnet_consensus::PublicKey;
 use kopnet_ledger::ledger::{ChainPosition, ChainReader, LedgerError};
@@ -79,7 +81,9 @@ pub fn walk<S: Storage>(
     let mut resolver = Resolver::new(chain);
     let mut last = None;
     'blocks: for height in first..=top {
-        let block = chain.block(height)?.ok_or(WalkError::MissingBlock(height))?;
+        let block = chain
+            .block(height)?
+            .ok_or(WalkError::MissingBlock(height))?;
         if block.header.time_ms >= period.end_ms() {
             break;
         }
@@ -114,9 +118,8 @@ pub fn closed_windows<S: Storage>(
     open_window: u64,
     period: &Period,
 ) -> Result<(Vec<SettlementWindow>, bool), WalkError> {
-    let closed_at = |n: u64| -> Result<Option<u64>, WalkError> {
-        Ok(chain.window(n)?.map(|w| w.closed_at_ms))
-    };
+    let closed_at =
+        |n: u64| -> Result<Option<u64>, WalkError> { Ok(chain.window(n)?.map(|w| w.closed_at_ms)) };
     // The first window closed at or after the period's start.
     let (mut low, mut high) = (0u64, open_window);
     while low < high {
@@ -128,7 +131,9 @@ pub fn closed_windows<S: Storage>(
     }
     let mut out = Vec::new();
     for number in low..open_window {
-        let Some(window) = chain.window(number)? else { continue };
+        let Some(window) = chain.window(number)? else {
+            continue;
+        };
         if window.closed_at_ms >= period.end_ms() {
             return Ok((out, false));
         }
@@ -198,7 +203,9 @@ impl<'a, S: Storage> Resolver<'a, S> {
     ) -> Result<Option<AuditTx>, WalkError> {
         let signer = tx.body.signer;
         let (kind, from, to, amount, counter) = match &tx.body.action {
-            Action::RegisterMember { member, .. } => (TxKind::Register, None, Some(*member), 0, None),
+            Action::RegisterMember { member, .. } => {
+                (TxKind::Register, None, Some(*member), 0, None)
+            }
             Action::RegisterMerchant { merchant, .. } => {
                 (TxKind::Register, None, Some(*merchant), 0, None)
             }
@@ -208,7 +215,13 @@ impl<'a, S: Storage> Resolver<'a, S> {
             }
             Action::Burn { member, amount } => {
                 let counter = self.counter(signer)?;
-                (TxKind::CashWithdrawal, Some(*member), None, *amount, counter)
+                (
+                    TxKind::CashWithdrawal,
+                    Some(*member),
+                    None,
+                    *amount,
+                    counter,
+                )
             }
             Action::CashIn {
                 agent,
@@ -238,7 +251,13 @@ impl<'a, S: Storage> Resolver<'a, S> {
                 requester, amount, ..
             } => {
                 let payer = self.account(signer)?;
-                (TxKind::Payment, Some(payer), Some(*requester), *amount, None)
+                (
+                    TxKind::Payment,
+                    Some(payer),
+                    Some(*requester),
+                    *amount,
+                    None,
+                )
             }
             Action::Payout { member, amount, .. } => {
                 (TxKind::Payout, None, Some(*member), *amount, None)

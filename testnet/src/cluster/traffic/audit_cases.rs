@@ -70,7 +70,11 @@ impl AuditCases {
         };
         // The cooperatives register the accounts and a teller each.
         let mut home_txs = Vec::new();
-        for member in [cases.cash_in_over_threshold, cases.structuring, cases.dormant] {
+        for member in [
+            cases.cash_in_over_threshold,
+            cases.structuring,
+            cases.dormant,
+        ] {
             home_txs.push(Action::RegisterMember {
                 member,
                 kind: AccountKind::Member,
@@ -183,9 +187,11 @@ fn sign_all(
     actions
         .into_iter()
         .map(|action| {
-            traffic.sign_coop(c, action).ok_or_else(|| TrafficError::Sign {
-                coop: coop.id.to_string(),
-            })
+            traffic
+                .sign_coop(c, action)
+                .ok_or_else(|| TrafficError::Sign {
+                    coop: coop.id.to_string(),
+                })
         })
         .collect()
 }
