@@ -261,7 +261,7 @@ pub fn volume_above_norm(
                 if merchant { "merchants" } else { "members" }
             );
             let mut largest = own.clone();
-            largest.sort_by(|a, b| b.amount.cmp(&a.amount));
+            largest.sort_by_key(|t| std::cmp::Reverse(t.amount));
             out.push(flag(
                 "volume_above_norm",
                 account,
