@@ -8,9 +8,10 @@
 //! commit in time.
 
 use base64::Engine as _;
-use kopnet_consensus::{Hash, PublicKey};
+use kopnet_consensus::{Hash, Keypair, PublicKey};
 use kopnet_ledger::Transaction;
 use serde_json::Value;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Deadline of one HTTP request.
@@ -62,10 +63,23 @@ impl ClientError {
 }
 
 /// One node's API at `base` (`http://HOST:PORT`); cheap to clone.
+///
+/// A client made with [`Client::signed`] signs every request with its key
+/// ([`crate::api::signed_request`]), so the node serves what that key may
+/// read; one made with [`Client::new`] is anonymous.
 #[derive(Debug, Clone)]
 pub struct Client {
     base: String,
     http: reqwest::Client,
+    signer: Option<Arc<Signer>>,
+}
+
+/// The key a client signs with, and the network it signs for (learnt from
+/// the node's `/v1/status` at the first signed request).
+#[derive(Debug)]
+struct Signer {
+    key: Keypair,
+    chain_id: tokio::sync::OnceCell<String>,
 }
 
 /// How a transaction ended.
@@ -98,7 +112,78 @@ impl Client {
         Client {
             base: base.trim_end_matches('/').to_string(),
             http,
+            signer: None,
         }
+    }
+
+    /// A client for the node at `base` that signs every request with `key`.
+    pub fn signed(base: &str, key: Keypair) -> Client {
+        Client {
+            signer: Some(Arc::new(Signer {
+                key,
+                chain_id: tokio::sync::OnceCell::new(),
+            })),
+            ..Client::new(base)
+        }
+    }
+
+    /// The same node, signing with `key` instead.
+    pub fn with_signer(&self, key: Keypair) -> Client {
+        Client {
+            signer: Some(Arc::new(Signer {
+                key,
+                chain_id: tokio::sync::OnceCell::new(),
+            })),
+            ..self.clone()
+        }
+    }
+
+    /// The key this client signs with, if any.
+    pub fn signer_key(&self) -> Option<PublicKey> {
+        self.signer.as_ref().map(|s| s.key.public())
+    }
+
+    /// `request` with the signature headers of `method path` and `body`
+    /// when this client signs.
+    async fn sign(
+        &self,
+        request: reqwest::RequestBuilder,
+        method: &str,
+        path: &str,
+        body: &[u8],
+    ) -> Result<reqwest::RequestBuilder, ClientError> {
+        let Some(signer) = &self.signer else {
+            return Ok(request);
+        };
+        let chain_id = signer
+            .chain_id
+            .get_or_try_init(|| async {
+                let response = self
+                    .http
+                    .get(format!("{}/v1/status", self.base))
+                    .send()
+                    .await;
+                let status = self.read(response).await?;
+                status["chain_id"]
+                    .as_str()
+                    .map(str::to_string)
+                    .ok_or_else(|| ClientError::Decode("chain_id".into()))
+            })
+            .await?;
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+        let headers = crate::api::signed_request::sign_request(
+            &signer.key,
+            chain_id,
+            method,
+            path,
+            now_ms,
+            body,
+        );
+        Ok(headers.into_iter().fold(request, |request, (name, value)| {
+            request.header(name, value)
+        }))
     }
 
     /// The node's base URL, without a trailing slash.
@@ -143,7 +228,8 @@ impl Client {
         let url = format!("{}{path}", self.base);
         let mut retries = 0;
         loop {
-            let response = self.http.get(&url).send().await;
+            let request = self.sign(self.http.get(&url), "GET", path, &[]).await?;
+            let response = request.send().await;
             if retries < GET_RETRIES_MAX {
                 if let Some(wait) = response.as_ref().ok().and_then(retry_after) {
                     retries += 1;
@@ -153,6 +239,23 @@ impl Client {
             }
             return self.read(response).await;
         }
+    }
+
+    /// `method path` with a JSON body (signed when the client signs).
+    pub async fn send_json(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: &Value,
+    ) -> Result<Value, ClientError> {
+        let bytes = serde_json::to_vec(body).map_err(|e| ClientError::Decode(e.to_string()))?;
+        let request = self
+            .http
+            .request(method.clone(), format!("{}{path}", self.base))
+            .header(reqwest::header::CONTENT_TYPE, "application/json");
+        let request = self.sign(request, method.as_str(), path, &bytes).await?;
+        let response = request.body(bytes).send().await;
+        self.read(response).await
     }
 
     /// `GET /v1/status`.
@@ -307,7 +410,6 @@ mod tests {
     use axum::http::{header, StatusCode};
     use axum::response::IntoResponse;
     use std::sync::atomic::{AtomicU32, Ordering};
-    use std::sync::Arc;
 
     #[tokio::test]
     async fn a_read_asked_to_come_back_later_is_tried_again_after_the_wait() {

@@ -28,7 +28,28 @@ use tokio_stream::StreamExt;
 /// `Retry-After` of a stream refused over the caps.
 const STREAMS_RETRY_AFTER_S: u64 = 5;
 
-pub async fn events(State(state): State<ApiState>, client: ClientAddr) -> Response {
+///
+/// Participants get each block's transaction summaries; anyone else the
+/// block's height, hash, time, state root and `tx_count` only
+/// ([`super::access`]).
+pub async fn events(
+    State(state): State<ApiState>,
+    caller: super::signed_request::Caller,
+    client: ClientAddr,
+) -> Response {
+    let view = state.node.committed.current();
+    let node = state.node.clone();
+    let whole = match tokio::task::spawn_blocking(move || {
+        super::access::caller_standing(&node.chain, &view, &caller).map(|s| s.is_participant())
+    })
+    .await
+    {
+        Ok(Ok(whole)) => whole,
+        Ok(Err(e)) => return e.into_response(),
+        Err(e) => {
+            return super::ApiError::internal(format!("read task failed: {e}")).into_response()
+        }
+    };
     let slot = match state.front.streams.take(client.0) {
         Ok(slot) => slot,
         Err(refusal) => {
@@ -47,7 +68,7 @@ pub async fn events(State(state): State<ApiState>, client: ClientAddr) -> Respon
         }
     };
     let items = stream_items(state.node.events.subscribe(), slot);
-    let events = items.map(|item| Ok::<_, Infallible>(item.into_event()));
+    let events = items.map(move |item| Ok::<_, Infallible>(item.into_event(whole)));
     // The stream ends when the node shuts down (else the graceful shutdown
     // would wait for every open event stream forever).
     let mut stopping = state.stopping.clone();
@@ -69,11 +90,22 @@ pub enum StreamItem {
 }
 
 impl StreamItem {
-    fn into_event(self) -> Event {
+    /// The event; `whole`: with the transaction summaries.
+    fn into_event(self, whole: bool) -> Event {
         match self {
-            StreamItem::Block(block) => Event::default()
+            StreamItem::Block(block) if whole => Event::default()
                 .event("block")
                 .json_data(&block)
+                .unwrap_or_else(|_| Event::default().event("block")),
+            StreamItem::Block(block) => Event::default()
+                .event("block")
+                .json_data(serde_json::json!({
+                    "height": block.height,
+                    "hash": block.hash,
+                    "time_ms": block.time_ms,
+                    "state_root": block.state_root,
+                    "tx_count": block.txs.len(),
+                }))
                 .unwrap_or_else(|_| Event::default().event("block")),
             StreamItem::Dropped(skipped) => Event::default().event("dropped").data(format!(
                 "this stream fell {skipped} blocks behind and is closed; reconnect and fetch the missed blocks from /v1/blocks"

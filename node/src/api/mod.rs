@@ -7,6 +7,7 @@
 //! [`client`] is the other side: the typed client the `kopnet` commands and
 //! the test rig use to talk to a node.
 
+pub mod access;
 pub mod client;
 mod events;
 mod evidence;

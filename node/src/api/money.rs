@@ -21,7 +21,9 @@
 //!   transaction names its payment (`action.Refund.payment`), so the two
 //!   link both ways.
 
+use super::access;
 use super::queries::{blocking, committed, internal, parse_address};
+use super::signed_request::Caller;
 use super::{ApiError, ApiResult, ApiState};
 use axum::extract::{Path, State};
 use axum::Json;
@@ -32,12 +34,33 @@ use serde_json::{json, Value};
 
 pub async fn refunds(
     State(state): State<ApiState>,
+    caller: Caller,
     Path(hash): Path<String>,
 ) -> ApiResult<Json<Value>> {
     let payment = kopnet_consensus::Hash::from_hex(&hash)
         .map_err(|_| ApiError::bad_request("bad_hash", "a transaction hash is 64 hex digits"))?;
+    let view = committed(&state);
     let found = blocking(&state, move |node| {
-        node.chain.payment_refunds(&payment).map_err(internal)
+        let found = node.chain.payment_refunds(&payment).map_err(internal)?;
+        if let Some(found) = &found {
+            // The payer's and the merchant's readers, and participants.
+            let mut allowed =
+                access::caller_standing(&node.chain, &view, &caller)?.is_participant();
+            for party in [found.payment.payer, found.payment.merchant] {
+                if allowed {
+                    break;
+                }
+                if let Some(account) = node.chain.member(&party).map_err(internal)? {
+                    allowed = access::may_read_account(&node.chain, &caller, &account)?;
+                }
+            }
+            if !allowed {
+                return Err(access::not_permitted(
+                    "the payer, the merchant, their home cooperatives, cooperatives and observers",
+                ));
+            }
+        }
+        Ok(found)
     })
     .await?
     .ok_or_else(|| {
@@ -108,9 +131,20 @@ fn programme_json(p: &Programme, now_ms: u64) -> Value {
 
 pub async fn requests(
     State(state): State<ApiState>,
+    caller: Caller,
     Path(address): Path<String>,
 ) -> ApiResult<Json<Value>> {
     let key = parse_address(&address)?;
+    blocking(&state, move |node| {
+        match node.chain.member(&key).map_err(internal)? {
+            Some(account) => access::require_account_reader(&node.chain, &caller, &account),
+            None => Err(ApiError::not_found(
+                "unknown_account",
+                "no account with this address",
+            )),
+        }
+    })
+    .await?;
     let ledger = state
         .node
         .host

@@ -21,10 +21,19 @@ use serde_json::{json, Value};
 
 pub async fn account_proof(
     State(state): State<ApiState>,
+    caller: super::signed_request::Caller,
     Path(address): Path<String>,
 ) -> ApiResult<Json<Value>> {
     let key = parse_address(&address)?;
-    blocking(&state, move |node| prove(node, key)).await
+    blocking(&state, move |node| {
+        // The proof carries the account's value: the same right as a read
+        // of the account ([`super::access`]).
+        if let Some(account) = node.chain.member(&key).map_err(super::queries::internal)? {
+            super::access::require_account_reader(&node.chain, &caller, &account)?;
+        }
+        prove(node, key)
+    })
+    .await
 }
 
 fn prove(

@@ -9,6 +9,8 @@ pub mod paging;
 
 pub use blocks::{block, block_raw, blocks};
 
+use super::access;
+use super::signed_request::Caller;
 use super::views::{account_json, coop_json, tx_json, window_json};
 use super::{ApiError, ApiResult, ApiState};
 use crate::committed_view::CommittedView;
@@ -135,10 +137,23 @@ fn committed_view_height(state: &ApiState) -> u64 {
     committed(state).height
 }
 
-pub async fn tx(State(state): State<ApiState>, Path(hash): Path<String>) -> ApiResult<Json<Value>> {
+/// A participant or the transaction's own signer gets it whole; anyone
+/// else its status, height and result only ([`super::access`]).
+pub async fn tx(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path(hash): Path<String>,
+) -> ApiResult<Json<Value>> {
     let hash = parse_hash(&hash)?;
+    let view = committed(&state);
     let committed = blocking(&state, move |node| {
         let found = node.chain.committed_tx(&hash).map_err(internal)?;
+        let whole = match found.as_ref().and_then(|(_, tx)| tx.as_ref()) {
+            Some(tx) if caller.key() == Some(tx.body.signer) => true,
+            Some(_) => access::caller_standing(&node.chain, &view, &caller)?.is_participant(),
+            None => false,
+        };
+        let found = found.map(|(record, tx)| (record, tx.filter(|_| whole)));
         let teller = found
             .as_ref()
             .and_then(|(_, tx)| tx.as_ref())
@@ -161,7 +176,13 @@ pub async fn tx(State(state): State<ApiState>, Path(hash): Path<String>) -> ApiR
     if let Some((record, tx)) = committed.filter(|(record, _)| record.height <= view_height) {
         let mut body = match tx {
             Some(tx) => tx_json(&tx, &hash, Some(&record)),
-            None => json!({"hash": hash.to_hex(), "height": record.height}),
+            None => {
+                let code = match &record.result {
+                    Ok(()) => "ok".to_string(),
+                    Err(rejection) => rejection.code().to_string(),
+                };
+                json!({"hash": hash.to_hex(), "height": record.height, "result": {"code": code}})
+            }
         };
         body["status"] = json!("committed");
         if let Some(teller) = teller {
@@ -198,25 +219,43 @@ pub async fn tx(State(state): State<ApiState>, Path(hash): Path<String>) -> ApiR
     }
 }
 
+/// One account: whole to those who may read it ([`access::ACCOUNT_READERS`]);
+/// a merchant's public fields to anyone else; 403 for a member's.
 pub async fn account(
     State(state): State<ApiState>,
+    caller: Caller,
     Path(address): Path<String>,
 ) -> ApiResult<Json<Value>> {
     let key = parse_address(&address)?;
     let view = committed(&state);
-    let (account, recovery, merchant_name) = blocking(&state, move |node| {
+    let (account, recovery, merchant_name, whole) = blocking(&state, move |node| {
         let Some(account) = node.chain.member(&key).map_err(internal)? else {
             return Ok(None);
         };
+        let whole = access::may_read_account(&node.chain, &caller, &account)?;
+        if !whole && account.kind != kopnet_ledger::types::AccountKind::Merchant {
+            return Err(access::not_permitted(access::ACCOUNT_READERS));
+        }
         let recovery = super::roles::pending_recovery(&node.chain, &key)?;
         let name = node
             .chain
             .state_value(&StateKey::MerchantName(key))
             .map_err(internal)?;
-        Ok(Some((account, recovery, name)))
+        Ok(Some((account, recovery, name, whole)))
     })
     .await?
     .ok_or_else(|| ApiError::not_found("unknown_account", "no account with this address"))?;
+    let merchant_name = match merchant_name {
+        Some(StateValue::MerchantName(name)) => json!(name),
+        _ => Value::Null,
+    };
+    if !whole {
+        return Ok(Json(super::views::merchant_public_json(
+            &key.to_address(),
+            &account,
+            merchant_name,
+        )));
+    }
     let mut body = account_json(
         &key.to_address(),
         &account,
@@ -230,10 +269,8 @@ pub async fn account(
         .map_or(Value::Null, super::roles::recovery_json);
     // The merchant's public name as its home cooperative set it on the
     // ledger (null when none): what a wallet shows, never a QR code's name.
-    body["merchant_name"] = match merchant_name {
-        Some(StateValue::MerchantName(name)) => json!(name),
-        _ => Value::Null,
-    };
+    body["merchant_name"] = merchant_name;
+    body["visibility"] = json!("whole");
     Ok(Json(body))
 }
 
@@ -249,6 +286,7 @@ pub struct HistoryQuery {
 /// a page: a scan of the history index and two point reads per entry.
 pub async fn history(
     State(state): State<ApiState>,
+    caller: Caller,
     Path(address): Path<String>,
     query: Result<Query<HistoryQuery>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<Json<Value>> {
@@ -261,12 +299,13 @@ pub async fn history(
     );
     let before = parse_position(query.before.as_deref())?;
     let rows = blocking(&state, move |node| {
-        if node.chain.member(&key).map_err(internal)?.is_none() {
+        let Some(account) = node.chain.member(&key).map_err(internal)? else {
             return Err(ApiError::not_found(
                 "unknown_account",
                 "no account with this address",
             ));
-        }
+        };
+        access::require_account_reader(&node.chain, &caller, &account)?;
         let rows = node
             .chain
             .history_txs(&key, before, limit)

@@ -23,8 +23,10 @@
 //! teller list is at most [`kopnet_ledger::tellers::TELLERS_EVER_MAX`]
 //! reads), off the ledger lock.
 
+use super::access;
 use super::queries::paging::clamp_limit;
 use super::queries::{blocking, committed, internal, parse_address, parse_query};
+use super::signed_request::Caller;
 use super::{ApiError, ApiResult, ApiState};
 use axum::extract::{Path, Query, State};
 use axum::Json;
@@ -254,13 +256,42 @@ pub async fn observers(State(state): State<ApiState>) -> ApiResult<Json<Value>> 
     Ok(Json(json!({"height": height, "observers": rows})))
 }
 
+/// Public for cooperative, teller and observer keys; for a member's key
+/// (or one a member's rotation replaced) only to the key itself and to
+/// those who may read the account ([`super::access`]): a member's nonce
+/// counts its transactions.
 pub async fn signer(
     State(state): State<ApiState>,
+    caller: Caller,
     Path(address): Path<String>,
 ) -> ApiResult<Json<Value>> {
     let key = parse_address(&address)?;
-    let body = blocking(&state, move |node| resolve(&node.chain, &key)).await?;
+    let body = blocking(&state, move |node| {
+        let chain = &node.chain;
+        if caller.key() != Some(key) {
+            if let Some(account) = member_of_key(chain, &key)? {
+                access::require_account_reader(chain, &caller, &account)?;
+            }
+        }
+        resolve(chain, &key)
+    })
+    .await?;
     Ok(Json(body))
+}
+
+/// The member account `key` signs (or signed) for, if any.
+fn member_of_key<S: Storage>(
+    chain: &ChainReader<S>,
+    key: &PublicKey,
+) -> ApiResult<Option<MemberAccount>> {
+    let address = match read(chain, StateKey::MemberKey(*key))? {
+        Some(StateValue::MemberKey(a)) => a,
+        _ => *key,
+    };
+    Ok(match read(chain, StateKey::Member(address))? {
+        Some(StateValue::Member(m)) => Some(m),
+        _ => None,
+    })
 }
 
 #[derive(Debug, Deserialize)]
@@ -271,11 +302,18 @@ pub struct RecoveriesQuery {
     before: Option<u64>,
 }
 
+/// Participants only: the log names members ([`super::access`]).
 pub async fn recoveries(
     State(state): State<ApiState>,
+    caller: Caller,
     query: Result<Query<RecoveriesQuery>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<Json<Value>> {
     let query = parse_query(query)?;
+    let view = committed(&state);
+    blocking(&state, move |node| {
+        access::require_participant(&node.chain, &view, &caller)
+    })
+    .await?;
     let limit = clamp_limit(query.limit, RECOVERIES_PAGE_MAX, RECOVERIES_PAGE_MAX);
     let height = committed(&state).height;
     let before = query.before;

@@ -275,15 +275,59 @@ mod tests {
         let key = Keypair::from_seed([7; 32]);
         let headers = signed(&key, "GET", "/v1/accounts/a", NOW, &[]);
         let bad = Err(SignedRequestError::BadSignature);
-        assert_eq!(verify(CHAIN, &Method::GET, &uri("/v1/accounts/b"), &headers, &[], NOW), bad);
         assert_eq!(
-            verify(CHAIN, &Method::GET, &uri("/v1/accounts/a?limit=1"), &headers, &[], NOW),
+            verify(
+                CHAIN,
+                &Method::GET,
+                &uri("/v1/accounts/b"),
+                &headers,
+                &[],
+                NOW
+            ),
             bad
         );
-        assert_eq!(verify(CHAIN, &Method::POST, &uri("/v1/accounts/a"), &headers, &[], NOW), bad);
-        assert_eq!(verify(CHAIN, &Method::GET, &uri("/v1/accounts/a"), &headers, b"x", NOW), bad);
         assert_eq!(
-            verify("other-net", &Method::GET, &uri("/v1/accounts/a"), &headers, &[], NOW),
+            verify(
+                CHAIN,
+                &Method::GET,
+                &uri("/v1/accounts/a?limit=1"),
+                &headers,
+                &[],
+                NOW
+            ),
+            bad
+        );
+        assert_eq!(
+            verify(
+                CHAIN,
+                &Method::POST,
+                &uri("/v1/accounts/a"),
+                &headers,
+                &[],
+                NOW
+            ),
+            bad
+        );
+        assert_eq!(
+            verify(
+                CHAIN,
+                &Method::GET,
+                &uri("/v1/accounts/a"),
+                &headers,
+                b"x",
+                NOW
+            ),
+            bad
+        );
+        assert_eq!(
+            verify(
+                "other-net",
+                &Method::GET,
+                &uri("/v1/accounts/a"),
+                &headers,
+                &[],
+                NOW
+            ),
             bad
         );
     }

@@ -214,6 +214,22 @@ pub fn account_json(
     })
 }
 
+/// What anyone may know of a merchant account: it is a business that
+/// takes payments, not a person's wallet ([`super::access`]): its kind,
+/// home cooperative, status, QRIS class and public display name — never
+/// its balance, nonce, tier or history.
+pub fn merchant_public_json(address: &str, account: &MemberAccount, merchant_name: Value) -> Value {
+    json!({
+        "address": address,
+        "kind": "merchant",
+        "home": account.home.as_str(),
+        "status": match account.status { AccountStatus::Active => "active", AccountStatus::Frozen => "frozen" },
+        "merchant_class": account.class.map(|c| c.name()),
+        "merchant_name": merchant_name,
+        "visibility": "public",
+    })
+}
+
 pub fn coop_json(
     coop: &Cooperative,
     fee_balance: u64,

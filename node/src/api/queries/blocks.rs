@@ -3,6 +3,8 @@
 
 use super::paging::clamp_limit;
 use super::{blocking, internal, parse_query};
+use crate::api::access;
+use crate::api::signed_request::Caller;
 use crate::api::views::block_json;
 use crate::api::{ApiError, ApiResult, ApiState};
 use crate::chain_store;
@@ -22,20 +24,29 @@ fn parse_height(text: &str) -> ApiResult<u64> {
         .map_err(|_| ApiError::bad_request("bad_height", "height must be a non-negative integer"))
 }
 
+/// A block: whole to participants; to anyone else its header, counts and
+/// certificate without the transactions ([`crate::api::access`]).
 pub async fn block(
     State(state): State<ApiState>,
+    caller: Caller,
     Path(height): Path<String>,
 ) -> ApiResult<Json<Value>> {
     let height = parse_height(&height)?;
+    let view = state.node.committed.current();
     blocking(&state, move |node| {
         let chain = &node.chain;
+        let participant = access::caller_standing(chain, &view, &caller)?.is_participant();
         let block = chain.block(height).map_err(internal)?.ok_or_else(|| {
             ApiError::not_found("unknown_block", format!("no block at height {height}"))
         })?;
         let root = chain.state_root_at(height).map_err(internal)?;
         let cert = certificate(chain, height)?;
         let mut body = block_json(&block, root, cert.as_ref());
-        attach_results(&mut body, tx_result_codes(chain, &block)?);
+        if participant {
+            attach_results(&mut body, tx_result_codes(chain, &block)?);
+        } else if let Some(map) = body.as_object_mut() {
+            map.remove("txs");
+        }
         Ok(Json(body))
     })
     .await
@@ -97,11 +108,25 @@ pub struct BlocksQuery {
 /// up to the committed view's height, which the answer names. The newest
 /// page (no cursor), which every explorer asks for, is encoded once per
 /// block and kept ([`crate::node_state::NodeState::newest_blocks`]).
+///
+/// Participants get the transactions; anyone else the page as with
+/// `txs=false` ([`crate::api::access`]).
 pub async fn blocks(
     State(state): State<ApiState>,
+    caller: Caller,
     query: Result<Query<BlocksQuery>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<Response> {
-    let query = parse_query(query)?;
+    let mut query = parse_query(query)?;
+    if caller != Caller::Anonymous || query.txs != Some(false) {
+        let view = state.node.committed.current();
+        let participant = blocking(&state, move |node| {
+            access::caller_standing(&node.chain, &view, &caller).map(|s| s.is_participant())
+        })
+        .await?;
+        if !participant {
+            query.txs = Some(false);
+        }
+    }
     if query.from.is_some() && query.before.is_some() {
         return Err(ApiError::bad_request(
             "bad_query",
@@ -202,14 +227,18 @@ fn block_page(
 
 /// A block and its commit certificate as the exact stored bytes (base64),
 /// with the state root this node computed after it: what an auditor verifies.
+/// Participants only ([`crate::api::access`]).
 pub async fn block_raw(
     State(state): State<ApiState>,
+    caller: Caller,
     Path(height): Path<String>,
 ) -> ApiResult<Json<Value>> {
     use base64::Engine as _;
     let height = parse_height(&height)?;
+    let view = state.node.committed.current();
     blocking(&state, move |node| {
         let chain = &node.chain;
+        access::require_participant(chain, &view, &caller)?;
         let block = chain
             .block_bytes(height)
             .map_err(internal)?
