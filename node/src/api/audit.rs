@@ -3,12 +3,14 @@
 //! `not_an_observer` elsewhere: a cooperative's node is not the
 //! regulator's) and only to a request signed by a key of a registered
 //! observer, the regulator's (401 `signature_required` unsigned, 403
-//! `not_a_regulator` for any other key). The period is at most
+//! `not_a_regulator` for any other key: [`super::access::standing`]
+//! must say `Observer`). The period is at most
 //! [`crate::audit::period::PERIOD_DAYS_MAX`] days (400 `bad_period`). The
 //! report is read from the store on the blocking pool, at the committed
 //! height the answer names; the thresholds of its flags are this
 //! observer's `[audit]` config.
 
+use super::access::{standing, Standing};
 use super::queries::{blocking, committed, internal, parse_query};
 use super::signed_request::Caller;
 use super::{ApiError, ApiResult, ApiState};
@@ -18,7 +20,6 @@ use crate::config::Role;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::Json;
-use kopnet_ledger::state::{StateKey, StateValue};
 use serde::Deserialize;
 
 #[derive(Debug, Deserialize)]
@@ -52,18 +53,8 @@ pub async fn report(
     let period = Period::parse(&query.from, &query.to)
         .map_err(|e| ApiError::bad_request("bad_period", e.to_string()))?;
     let view = committed(&state);
-    let now_ms = view.last_block_time_ms;
     let registered = blocking(&state, move |node| {
-        Ok(
-            match node
-                .chain
-                .state_value(&StateKey::Observers)
-                .map_err(internal)?
-            {
-                Some(StateValue::Observers(o)) => o.admitted(now_ms).contains(&key),
-                _ => false,
-            },
-        )
+        Ok(standing(&node.chain, &key)? == Standing::Observer)
     })
     .await?;
     if !registered {
