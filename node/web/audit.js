@@ -113,4 +113,4 @@ export async function mountAuditDesk(section = document.getElementById("audit-de
     out);
 }
 
-mountAuditDesk();
+if (typeof document !== "undefined") mountAuditDesk();
