@@ -29,8 +29,10 @@ pub fn parse_address(text: &str) -> Result<PublicKey> {
 impl Sender {
     pub fn open(node: &str, key_file: &Path) -> Result<Sender> {
         let key = keyfile::read(key_file)?;
+        // Reads are signed with the same key, so the node serves what the
+        // key may read (a member its own account, a desk its members').
         Ok(Sender {
-            client: Client::new(node),
+            client: Client::signed(node, key.clone()),
             key,
         })
     }

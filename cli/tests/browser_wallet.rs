@@ -201,7 +201,7 @@ fn phone_wallet_pays_a_merchant_at_another_cooperative() {
     let cash_out = cash_out_at_another_counter_shows_its_fee_and_commits(&scene, &address);
     // The explorer: the merchant, the transaction, the counter, the
     // cooperatives, settlement and network health.
-    explorer_shows_the_merchant_balance_and_the_payment(&scene, &merchant, &payment);
+    explorer_shows_the_merchant_balance_and_the_payment(&scene, &address, &merchant, &payment);
     counter_lists_the_cash_out_then_a_live_cash_in(
         &scene,
         &address,
@@ -823,25 +823,81 @@ fn cash_out_at_another_counter_shows_its_fee_and_commits(scene: &Scene, address:
     cash_out_hash
 }
 
-/// The explorer: the merchant's balance on its account page, then the
-/// payment's page with the merchant discount as the fees it charged.
+/// The explorer by right (issue 18): anonymous, it shows a merchant's
+/// public fields without its balance, a member's account as private and
+/// block transactions as for participants only; the payer, signed in with
+/// its wallet, sees its own account; the merchant's cooperative, signed in
+/// with its key file, sees the merchant's balance and the payment whole.
 fn explorer_shows_the_merchant_balance_and_the_payment(
     scene: &Scene,
+    address: &str,
     merchant: &Merchant,
     hash: &str,
 ) {
     let browser = &scene.browser;
+    // Anonymous: the merchant's public fields, no balance.
+    browser.goto(&scene.url(
+        scene.merchant_node,
+        &format!("/explorer#/account/{}", merchant.address),
+    ));
+    let public = browser.wait("the merchant's public page", Duration::from_secs(15), |b| {
+        b.text("#main")
+            .filter(|t| t.contains("Data publik pedagang"))
+    });
+    assert!(
+        !public.contains("Rp24.825"),
+        "no balance for anyone: {public}"
+    );
+    // A member's account is private to an anonymous reader.
+    browser.goto(&scene.url(
+        scene.merchant_node,
+        &format!("/explorer#/account/{address}"),
+    ));
+    browser.wait(
+        "the member's account refused",
+        Duration::from_secs(15),
+        |b| b.text("[data-field=\"account-private\"]"),
+    );
+    browser.screenshot(&scene.shots.join("explorer-private.png"));
+    // The payment's page: its status, not its parties or amount.
+    browser.goto(&scene.url(scene.merchant_node, &format!("/explorer#/tx/{hash}")));
+    let anonymous_tx = browser.wait("the transaction page", Duration::from_secs(15), |b| {
+        b.text("#main").filter(|t| t.contains("tercatat"))
+    });
+    assert!(!anonymous_tx.contains("Rp25.000"), "{anonymous_tx}");
+    // The payer, signed in with the wallet on its own node's origin, sees
+    // its own account and balance.
+    browser.goto(&scene.url(scene.payer_node, "/explorer#/me"));
+    browser.click("[data-field=\"sign-in-here\"]");
+    let own = browser.wait("the payer's own account", Duration::from_secs(15), |b| {
+        b.text("[data-field=\"account-address\"]")
+            .filter(|t| t == address)
+            .and_then(|_| b.text("#main"))
+    });
+    assert!(own.contains("Saldo"), "{own}");
+    browser.screenshot(&scene.shots.join("explorer-signed-in.png"));
+    // The merchant's cooperative, signed in with its key file, sees the
+    // merchant's balance and the payment whole.
+    let key_file = std::fs::read_to_string(scene.coop_key_file(&scene.merchant_coop)).unwrap();
+    browser.goto(&scene.url(scene.merchant_node, "/explorer#/me"));
+    browser.type_into("#key-file-text", key_file.trim());
+    browser.click("#key-file-use");
+    browser.wait(
+        "signed in with the key file",
+        Duration::from_secs(15),
+        |b| b.text("[data-field=\"signed-in-as\"]"),
+    );
     browser.goto(&scene.url(
         scene.merchant_node,
         &format!("/explorer#/account/{}", merchant.address),
     ));
     browser.wait(
-        "the merchant's balance in the explorer",
+        "the merchant's balance for its cooperative",
         Duration::from_secs(15),
         |b| b.text("#main").filter(|t| t.contains("Rp24.825")),
     );
     browser.goto(&scene.url(scene.merchant_node, &format!("/explorer#/tx/{hash}")));
-    browser.wait("the transaction page", Duration::from_secs(15), |b| {
+    browser.wait("the whole transaction page", Duration::from_secs(15), |b| {
         b.text("#main")
             .filter(|t| t.contains("tercatat") && t.contains("Rp25.000"))
     });

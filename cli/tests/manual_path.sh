@@ -122,7 +122,7 @@ echo "$proposed" | grep -q "open" || fail "a lone approval executed: $proposed"
 wait_for 30 'ndc_headroom":75000000' "$K" settlement report --node "$OBS" --format json
 
 # The regulator replays everything from genesis, over the API ...
-"$K" audit verify --node "$OBS" | tee "$D/audit.txt"
+"$K" audit verify --node "$OBS" --key "$N/observer-0/node.key" | tee "$D/audit.txt"
 grep '^OK height=' "$D/audit.txt" > /dev/null || fail "audit did not print OK"
 # ... and offline from a stopped node's own store.
 kill -TERM "${pids[4]}"

@@ -36,6 +36,7 @@ pub mod metrics;
 pub mod node_keys;
 pub mod node_state;
 pub mod p2p;
+pub mod personal;
 pub mod router;
 pub mod runtime;
 pub mod safety_file;

@@ -100,6 +100,9 @@ pub struct NodeState {
     pub txs_available: Notify,
     /// What `GET /health` judges ([`crate::api::health`]).
     pub health: crate::api::health::Health,
+    /// This cooperative's members' personal data and the phone directory
+    /// (node-local, never replicated: [`crate::personal`]).
+    pub directory: Arc<crate::personal::Directory>,
 }
 
 impl NodeState {

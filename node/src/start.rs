@@ -292,6 +292,10 @@ pub async fn run_with(
         outbox: outbox_tx,
         txs_available: tokio::sync::Notify::new(),
         health: crate::api::health::Health::new(config.health.clone(), &home.data()),
+        directory: Arc::new(crate::personal::Directory::new(
+            crate::personal::PersonalStore::open(&home.data().join("personal"))
+                .map_err(|e| NodeError::Storage(e.to_string()))?,
+        )),
     });
     state
         .metrics

@@ -490,9 +490,9 @@ async fn peer_not_in_genesis_is_refused_and_never_heard() {
                     assert_ne!(data, b"intruder");
                     assert_ne!(source, intruder_id);
                 }
-                NetEvent::Request { peer, .. } | NetEvent::PeerConnected(peer) => {
-                    assert_ne!(peer, intruder_id)
-                }
+                NetEvent::Request { peer, .. }
+                | NetEvent::DirectoryRequest { peer, .. }
+                | NetEvent::PeerConnected(peer) => assert_ne!(peer, intruder_id),
                 NetEvent::PeerDisconnected(_) => {}
             }
         }

@@ -3,6 +3,7 @@
 // the most recent blocks and then follows /v1/events, so a member's cash-out
 // lands on the teller's screen as soon as it is committed.
 import * as api from "./api.js";
+import { read, session } from "./session.js";
 import { el } from "./format.js";
 import { t } from "./i18n.js";
 import { accLink, blockLink, card, kind, money, resultPill } from "./ui.js";
@@ -69,10 +70,10 @@ export async function counterView(main, id) {
   const found = [];
   let before = null;
   for (let scanned = 0; scanned < SCAN_BLOCKS && found.length < ROWS_MAX;) {
-    const page = await api.get(`/v1/blocks?limit=${PAGE_BLOCKS}${before ? `&before=${before}` : ""}`);
+    const page = await read(`/v1/blocks?limit=${PAGE_BLOCKS}${before ? `&before=${before}` : ""}`);
     if (mine !== generation) return;
     for (const b of page.blocks) {
-      found.push(...b.txs
+      found.push(...(b.txs ?? [])
         .map((tx, index) => ({ ...tx, height: b.height, index }))
         .filter((tx) => CASH.has(tx.kind) && tx.agent === id)
         .reverse());
@@ -82,7 +83,7 @@ export async function counterView(main, id) {
     if (!before || !page.blocks.length) break;
   }
   found.splice(ROWS_MAX);
-  const details = await Promise.all(found.map((tx) => api.get(`/v1/tx/${tx.hash}`).catch(() => null)));
+  const details = await Promise.all(found.map((tx) => read(`/v1/tx/${tx.hash}`).catch(() => null)));
   if (mine !== generation) return;
   const rows = found.map((tx, i) => {
     const d = details[i] ?? {};
@@ -95,6 +96,7 @@ export async function counterView(main, id) {
   main.replaceChildren(
     card(`${t("counter_title")}: ${coop.name}`,
       el("p", { class: "muted" }, `${coop.id} · ${t("counter_intro", { blocks: SCAN_BLOCKS })}`),
+      session.key ? "" : el("p", { class: "muted", id: "counter-sign-in" }, t("counter_sign_in")),
       summary),
     card(t("counter_latest"), ul),
   );
@@ -107,11 +109,23 @@ export async function counterView(main, id) {
 
 /** A committed block from /v1/events: add this counter's cash transactions. */
 export function counterOnBlock(block) {
+  // The stream carries no transactions for a browser (EventSource cannot
+  // sign): a signed-in desk reads the block's cash transactions itself.
+  if (!block.txs && session.key && block.tx_count) {
+    const h = block.height;
+    read(`/v1/blocks/${h}`).then(async (full) => {
+      if (!full.txs) return;
+      const cash = full.txs.filter((tx) => CASH.has(tx.kind));
+      const details = await Promise.all(cash.map((tx) => read(`/v1/tx/${tx.hash}`).catch(() => null)));
+      counterOnBlock({ ...block, txs: cash.map((tx, i) => ({ ...tx, ...(details[i] ?? {}), agent: tx.agent })) });
+    }).catch(() => {});
+    return;
+  }
   if (!view) {
     if (buffered && buffered.length < SCAN_BLOCKS) buffered.push(block);
     return;
   }
-  const fresh = block.txs
+  const fresh = (block.txs ?? [])
     .filter((tx) => CASH.has(tx.kind) && tx.agent === view.id && !view.rows.some((r) => r.hash === tx.hash))
     .map((tx) => ({ hash: tx.hash, kind: tx.kind, height: block.height, member: memberOf(tx),
       amount: tx.amount, fees: tx.fees, result: codeOf(tx.result) }))
@@ -123,7 +137,7 @@ export function counterOnBlock(block) {
   // not carry it, the transaction's detail does.
   const mine = generation;
   for (const r of fresh.filter((r) => r.kind === "cash_in")) {
-    api.get(`/v1/tx/${r.hash}`).then((d) => {
+    read(`/v1/tx/${r.hash}`).then((d) => {
       if (mine !== generation || !view || !d?.teller?.name) return;
       r.teller = d.teller.name;
       paint();

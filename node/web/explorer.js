@@ -4,6 +4,7 @@
 // #/, #/coops, #/counter/COOP, #/settlement, #/incentives, #/network,
 // #/block/N, #/tx/HASH, #/account/ADDRESS.
 import * as api from "./api.js";
+import { read, session, withKeyFile, withWallet } from "./session.js";
 import { isAddress } from "./address.js";
 import { el, rupiah, short } from "./format.js";
 import { apply, lang, reason, t, toggle } from "./i18n.js";
@@ -12,6 +13,7 @@ import { counterOnBlock, counterView, leaveCounter } from "./counter.js";
 import { accLink, blockLink, card, kind, kv, link, money, resultPill, table, txLink } from "./ui.js";
 
 const main = document.getElementById("main");
+// Reads go through session.js: anonymous until someone signs in.
 const live = { blocks: [], txs: [] };
 /** A value translated by prefix ("role_" + "observer"), or the value itself. */
 const word = (prefix, v) => { const s = t(`${prefix}${v}`); return s.startsWith(prefix) ? String(v ?? "—") : s; };
@@ -36,12 +38,13 @@ const offenceAt = (e) => `${t("height")} ${e.height} · ${t("round").toLowerCase
 // ---------- views ----------
 
 async function latest() {
-  const data = await api.get("/v1/blocks?limit=10");
+  const data = await read("/v1/blocks?limit=10");
+  live.private = data.blocks.some((b) => !b.txs);
   live.blocks = data.blocks.map((b) => ({ height: b.height, hash: b.hash, txs: b.tx_count, proposer: b.proposer }));
   if (!live.txs.length) {
-    live.txs = data.blocks.flatMap((b) => b.txs.map((tx) => ({ ...tx, height: b.height }))).slice(0, 20);
+    live.txs = data.blocks.flatMap((b) => (b.txs ?? []).map((tx) => ({ ...tx, height: b.height }))).slice(0, 20);
     // Block listings carry no amounts or results: fill in the newest few.
-    const details = await Promise.all(live.txs.slice(0, 10).map((tx) => api.get(`/v1/tx/${tx.hash}`).catch(() => null)));
+    const details = await Promise.all(live.txs.slice(0, 10).map((tx) => read(`/v1/tx/${tx.hash}`).catch(() => null)));
     details.forEach((d, i) => {
       if (d) Object.assign(live.txs[i], { to: d.to, amount: d.amount, result: d.result?.code });
     });
@@ -54,6 +57,7 @@ function renderLatest() {
   main.replaceChildren(
     card(t("blocks"), table([t("height"), t("hash"), t("txs"), t("proposer")],
       live.blocks.slice(0, 10).map((b) => [blockLink(b.height), el("span", { class: "mono" }, short(b.hash, 12)), b.txs, accLink(b.proposer)]), [2])),
+    live.private ? card(t("transactions"), el("p", { class: "muted", "data-field": "txs-private" }, t("txs_private"))) :
     card(t("transactions"), table([t("hash"), t("kind"), t("signer"), t("to"), t("amount_col"), t("result")],
       live.txs.slice(0, 20).map((tx) => [txLink(tx.hash), kind(tx.kind), accLink(tx.signer), accLink(tx.to),
         tx.amount != null ? rupiah(tx.amount) : "", resultPill(tx.result?.code ?? tx.result)]), [4])),
@@ -61,7 +65,7 @@ function renderLatest() {
 }
 
 async function blockView(h) {
-  const b = await api.get(`/v1/blocks/${encodeURIComponent(h)}`);
+  const b = await read(`/v1/blocks/${encodeURIComponent(h)}`);
   main.replaceChildren(
     card(`${t("block")} #${b.height}`, kv([
       [t("hash"), el("span", { class: "mono" }, b.hash)],
@@ -72,14 +76,15 @@ async function blockView(h) {
       [t("validators"), b.certificate ? `${b.certificate.signers.length} (${t("round")} ${b.certificate.round})` : "—"],
     ]),
     el("p"), el("div", { class: "row" }, b.height > 1 ? link(`#/block/${b.height - 1}`, `← #${b.height - 1}`) : "", link(`#/block/${b.height + 1}`, `#${b.height + 1} →`))),
-    card(t("transactions"), table([t("hash"), t("kind"), t("signer")], b.txs.map((tx) => [txLink(tx.hash), kind(tx.kind), accLink(tx.signer)]))),
+    b.txs ? card(t("transactions"), table([t("hash"), t("kind"), t("signer")], b.txs.map((tx) => [txLink(tx.hash), kind(tx.kind), accLink(tx.signer)])))
+      : card(t("transactions"), el("p", { class: "muted" }, `${b.tx_count} · ${t("txs_private")}`)),
     b.evidence?.length ? card(t("evidence_title"), table([t("evidence_who"), t("evidence_what"), t("evidence_where")],
       b.evidence.map((e) => [accLink(e.offender), offence(e), offenceAt(e)]))) : "",
   );
 }
 
 async function txView(hash) {
-  const tx = await api.get(`/v1/tx/${encodeURIComponent(hash)}`);
+  const tx = await read(`/v1/tx/${encodeURIComponent(hash)}`);
   const code = tx.result?.code;
   main.replaceChildren(card(`${t("tx")}`, kv([
     [t("hash"), el("span", { class: "mono" }, tx.hash)],
@@ -98,13 +103,28 @@ async function txView(hash) {
 }
 
 async function accountView(address) {
-  const [acc, hist] = await Promise.all([
-    api.get(`/v1/accounts/${encodeURIComponent(address)}`),
-    api.get(`/v1/accounts/${encodeURIComponent(address)}/history?limit=25`).catch(() => ({ items: [] })),
-  ]);
+  let acc;
+  try {
+    acc = await read(`/v1/accounts/${encodeURIComponent(address)}`);
+  } catch (e) {
+    if (e.code !== "not_permitted") throw e;
+    return main.replaceChildren(card(t("account"), el("p", { class: "mono" }, address),
+      el("p", { "data-field": "account-private" }, t("account_private")), signInButton()));
+  }
+  if (acc.visibility === "public") {
+    // A merchant seen by someone who may not read it: its public fields.
+    return main.replaceChildren(card(t("account"), kv([
+      ["", el("span", { class: "mono" }, acc.address)],
+      ...(acc.merchant_name ? [[t("merchant_name_ledger"), acc.merchant_name]] : []),
+      [t("home_coop"), acc.home], [t("kind"), word("acct_", acc.kind)], [t("status"), word("acct_", acc.status)],
+      ...(typeof acc.merchant_class === "string" ? [[t("merchant_class"), className(acc.merchant_class)]] : []),
+    ]), el("p", { class: "muted" }, t("merchant_public"))));
+  }
+  const hist = await read(`/v1/accounts/${encodeURIComponent(address)}/history?limit=25`).catch(() => ({ items: [] }));
   main.replaceChildren(
     card(t("account"), kv([
-      ["", el("span", { class: "mono" }, acc.address)],
+      ["", el("span", { class: "mono", "data-field": "account-address" }, acc.address)],
+      [t("balance_visible_to"), t("balance_visible_to_who")],
       ...(acc.merchant_name ? [[t("merchant_name_ledger"), acc.merchant_name]] : []),
       [t("balance"), money(acc.balance)],
       [t("home_coop"), acc.home], [t("kind"), word("acct_", acc.kind)], [t("status"), word("acct_", acc.status)],
@@ -333,6 +353,7 @@ async function render() {
       case "block": await blockView(r.arg); break;
       case "tx": await txView(r.arg); break;
       case "account": await accountView(r.arg); break;
+      case "me": await meView(); break;
       default: await latest();
     }
   } catch (e) {
@@ -341,16 +362,69 @@ async function render() {
   main.dataset.ready = "true";
 }
 
+// ---------- signing in ----------
+
+/** "Sign in with your wallet": this device's wallet key, if it has one. */
+async function signIn() {
+  if (!(await withWallet())) {
+    main.replaceChildren(card(t("sign_in"), el("p", { "data-field": "no-wallet" }, t("sign_in_no_wallet")), link("/wallet", t("wallet_title"))));
+    return;
+  }
+  signedIn();
+  location.hash = "#/me";
+  render();
+}
+
+function signedIn() {
+  document.getElementById("sign-in").textContent = `${t("signed_in")} ${short(session.key.address, 10)}`;
+}
+
+/** The sign-in choices: this device's wallet, or a desk's key file. */
+function signInButton() {
+  const b = el("button", { class: "small", "data-field": "sign-in-here" }, t("sign_in"));
+  b.addEventListener("click", signIn);
+  const text = el("textarea", { id: "key-file-text", rows: "3", placeholder: t("key_file_ph") });
+  const use = el("button", { class: "small", id: "key-file-use" }, t("sign_in_key_file"));
+  const error = el("p", { class: "error", id: "key-file-error" });
+  use.addEventListener("click", async () => {
+    try {
+      await withKeyFile(text.value);
+      text.value = "";
+      signedIn();
+      render();
+    } catch (e) {
+      error.textContent = String(e.message);
+    }
+  });
+  return el("div", {}, el("p", {}, b), el("p", { class: "muted" }, t("sign_in_desk")), text, el("p", {}, use), error);
+}
+
+/** The signed-in member's own account (the address its key signs for). */
+async function meView() {
+  if (!session.key) {
+    return main.replaceChildren(card(t("my_account"), el("p", {}, t("sign_in_why")), signInButton()));
+  }
+  if (session.via === "key_file") {
+    return main.replaceChildren(card(t("my_account"), kv([
+      ["", el("span", { class: "mono", "data-field": "signed-in-as" }, session.key.address)],
+      [t("role"), word("role_", (await read(`/v1/signers/${session.key.address}`).catch(() => ({}))).role)],
+    ])));
+  }
+  const signer = await read(`/v1/signers/${session.key.address}`);
+  await accountView(signer.account ?? session.key.address);
+}
+
 let refreshTimer = null;
 function onBlock(b) {
   document.getElementById("top-height").textContent = `#${b.height}`;
-  live.blocks.unshift({ height: b.height, hash: b.hash, txs: b.txs.length, proposer: "" });
+  live.blocks.unshift({ height: b.height, hash: b.hash, txs: b.tx_count ?? b.txs?.length ?? 0, proposer: "" });
   live.blocks = live.blocks.slice(0, 10);
-  live.txs = [...b.txs.map((tx) => ({ ...tx, height: b.height })), ...live.txs].slice(0, 20);
+  live.private = !b.txs;
+  live.txs = [...(b.txs ?? []).map((tx) => ({ ...tx, height: b.height })), ...live.txs].slice(0, 20);
   const name = route().name;
   if (name === "latest") renderLatest();
   else if (name === "counter") counterOnBlock(b);
-  else if (((["coops", "settlement", "incentives"].includes(name) && b.txs.length) || name === "network") && !refreshTimer) {
+  else if (((["coops", "settlement", "incentives"].includes(name) && (b.tx_count ?? b.txs?.length)) || name === "network") && !refreshTimer) {
     refreshTimer = setTimeout(() => { refreshTimer = null; render(); }, name === "network" ? 5000 : 1000);
   }
 }
@@ -363,6 +437,7 @@ document.getElementById("search-form").addEventListener("submit", (e) => {
   else if (isAddress(q)) location.hash = `#/account/${q}`;
 });
 document.getElementById("lang").addEventListener("click", () => { toggle(); render(); });
+document.getElementById("sign-in").addEventListener("click", signIn);
 window.addEventListener("hashchange", render);
 apply();
 render();

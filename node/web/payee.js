@@ -3,7 +3,8 @@
 // SetMerchantName) or, when the ledger has none, from the QR code marked as
 // unverified together with the payee's home cooperative; never from the QR
 // code alone. Member names are not on the ledger (personal data), so a
-// member is shown by address and home cooperative.
+// member is shown by address (its home cooperative too is private: only
+// the member, its cooperative and the regulator read a member's account).
 import * as api from "./api.js";
 
 /** Names compared the way a person reads them: case and runs of spaces
@@ -20,7 +21,16 @@ const norm = (s) => String(s ?? "").trim().replace(/\s+/g, " ").toUpperCase();
  * }. Throws the API's error (unknown_account, offline).
  */
 export async function describe(to, qrName) {
-  const account = await api.get(`/v1/accounts/${to}`);
+  let account;
+  try {
+    account = await api.get(`/v1/accounts/${to}`);
+  } catch (e) {
+    // A member's account is private (the node's api::access): it exists
+    // (else unknown_account), and a payer sees only the address and the QR's
+    // name, unverified.
+    if (e.code !== "not_permitted") throw e;
+    account = { kind: "member", home: null };
+  }
   const ledgerName = typeof account.merchant_name === "string" && account.merchant_name ? account.merchant_name : null;
   const qr = qrName ? String(qrName) : null;
   return {

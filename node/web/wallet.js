@@ -159,7 +159,7 @@ function accountAddress() {
 
 async function resolveAccount() {
   try {
-    const signer = await api.get(`/v1/signers/${state.key.address}`);
+    const signer = await api.getAs(state.key, state.chainId, `/v1/signers/${state.key.address}`);
     state.accountFor = state.key.address;
     state.accountAddress = signer.role === "member" && signer.account ? signer.account : state.key.address;
   } catch (e) {
@@ -180,7 +180,7 @@ async function refresh() {
   }
   const address = accountAddress();
   try {
-    state.account = await api.get(`/v1/accounts/${address}`);
+    state.account = await api.getAs(state.key, state.chainId, `/v1/accounts/${address}`);
   } catch (e) {
     if (e.code === "unknown_account") state.account = null;
     else return fail(t("offline"));
@@ -197,10 +197,10 @@ async function refresh() {
   state.requests = { to_pay: [], requested: [] };
   if (registered) {
     try {
-      state.history = (await api.get(`/v1/accounts/${address}/history?limit=10`)).items ?? [];
+      state.history = (await api.getAs(state.key, state.chainId, `/v1/accounts/${address}/history?limit=10`)).items ?? [];
     } catch { /* keep the balance */ }
     try {
-      const r = await api.get(`/v1/accounts/${address}/requests`);
+      const r = await api.getAs(state.key, state.chainId, `/v1/accounts/${address}/requests`);
       state.requests = { to_pay: readRequests(r?.to_pay), requested: readRequests(r?.requested) };
       await learnNames(state.requests.to_pay.map((q) => q.requester));
     } catch { /* keep the balance */ }
@@ -310,7 +310,7 @@ async function approveRequest(r) {
   const action = { PayRequest: { requester: r.requester, id: Array.from(fromHex(r.id)), amount: r.amount } };
   await confirmScreen(action, (q) => [
     [t("pay_request_title"), who.name ? `${who.name} · ${short(r.requester, 12)}` : short(r.requester, 16), "confirm-to"],
-    ["", t(who.verified ? "name_verified" : "payee_home", { coop: coopName(who.home) }), "confirm-to-note"],
+    ["", who.home ? t(who.verified ? "name_verified" : "payee_home", { coop: coopName(who.home) }) : t("payee_private"), "confirm-to-note"],
     [t("amount"), rupiah(r.amount), "confirm-amount"],
     ...(r.reference ? [[t("reference"), r.reference, "confirm-memo"]] : []),
     ...paymentRows(q, r.amount, who),
@@ -465,8 +465,10 @@ function onBlock(block) {
   const me = state.key?.address;
   const account = state.key ? accountAddress() : undefined;
   // A refund names its payment, not the payer: any refund may be ours.
-  const mine = block.txs?.some((tx) => tx.signer === me || tx.to === me || tx.to === account || tx.kind === "refund");
-  if (state.pending && block.txs?.some((tx) => tx.hash === state.pending.hash)) checkPending();
+  // A member is shown no one's transactions in the stream (the node's
+  // api::access): without them, every block may be ours, so look.
+  const mine = !block.txs || block.txs.some((tx) => tx.signer === me || tx.to === me || tx.to === account || tx.kind === "refund");
+  if (state.pending && (!block.txs || block.txs.some((tx) => tx.hash === state.pending.hash))) checkPending();
   if (mine && state.view === "home") refresh();
 }
 
@@ -558,7 +560,8 @@ async function payNext() {
   }
   if (!state.coops.length) await loadCoops();
   const home = coopName(who.home);
-  const note = who.verified ? t("name_verified", { coop: home })
+  const note = !who.home ? (who.name ? `${t("name_unverified_private")}` : t("payee_private"))
+    : who.verified ? t("name_verified", { coop: home })
     : who.name ? t("name_unverified", { coop: home }) : t("payee_home", { coop: home });
   const action = { Payment: { to: p.to, amount, memo, idempotency_id: randomId() } };
   const warning = who.mismatch ? t("name_mismatch", { qr: who.mismatch.qr, ledger: who.mismatch.ledger }) : null;
@@ -723,7 +726,7 @@ async function submit() {
  * send it; returns the transaction's hash. */
 async function signAndSend(action) {
   if (!state.chainId) state.chainId = (await api.get("/v1/status")).chain_id;
-  const account = await api.get(`/v1/accounts/${accountAddress()}`);
+  const account = await api.getAs(state.key, state.chainId, `/v1/accounts/${accountAddress()}`);
   const body = encodeBody({ chain_id: state.chainId, signer: state.key.address, nonce: account.next_nonce, action });
   const signature = await keys.sign(state.key, signingBytes(body));
   const res = await api.post("/v1/tx", { tx: toBase64(encodeTx(body, signature)) });

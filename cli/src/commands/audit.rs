@@ -25,6 +25,11 @@ pub struct VerifyArgs {
     /// Audit a stopped node's home directory offline.
     #[arg(long)]
     pub home: Option<PathBuf>,
+    /// With `--node`: the key that signs the reads — a participant's (a
+    /// registered observer's key, or a cooperative's key or node key):
+    /// raw blocks are served to participants only.
+    #[arg(long, requires = "node")]
+    pub key: Option<PathBuf>,
     #[command(flatten)]
     pub read: super::ReadOpts,
 }
@@ -94,7 +99,10 @@ fn set_of<S: Storage>(ledger: &Ledger<S>) -> Result<ValidatorSet> {
 pub async fn verify(args: VerifyArgs) -> Result<i32> {
     let (source, genesis) = match (&args.node, &args.home) {
         (Some(url), None) => {
-            let client = Client::new(url);
+            let client = match &args.key {
+                Some(key) => Client::signed(url, kopnet_node::keyfile::read(key)?),
+                None => Client::new(url),
+            };
             let genesis: NetworkGenesis = serde_json::from_value(client.get("/v1/genesis").await?)
                 .context("node returned an unreadable genesis")?;
             (Source::Api(client), genesis)

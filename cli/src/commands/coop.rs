@@ -79,6 +79,15 @@ pub enum CoopCommand {
         /// 0,7 % merchant discount).
         #[arg(long, value_parser = parse_class, requires = "merchant")]
         class: Option<MerchantClass>,
+        /// The member's name, kept at this node only (personal data).
+        #[arg(long)]
+        name: Option<String>,
+        /// The member's phone (for pay-by-phone); needs --name.
+        #[arg(long, requires = "name")]
+        phone: Option<String>,
+        /// The member's identity number (NIK); needs --name.
+        #[arg(long, requires = "name")]
+        nik: Option<String>,
     },
     /// Move a member to another KYC tier (e.g. registered, after checking
     /// the member's identity in person); the cooperative key or a teller.
@@ -263,6 +272,12 @@ pub enum CoopCommand {
         #[arg(long)]
         name: String,
     },
+    /// Keep a member's name, phone and identity number at this node only
+    /// (never on the ledger); the phone enables pay-by-phone.
+    MemberInfo(super::directory::MemberInfoArgs),
+    /// Unlink a member's phone number (or, with --erase, erase all its
+    /// personal data) at this node.
+    UnlinkPhone(super::directory::UnlinkArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -656,7 +671,26 @@ pub async fn run(cmd: CoopCommand) -> Result<i32> {
             merchant,
             tier,
             class,
-        } => send(&coop, register_member(&member, merchant, tier, class)?).await,
+            name,
+            phone,
+            nik,
+        } => {
+            let code = send(&coop, register_member(&member, merchant, tier, class)?).await?;
+            if let (0, Some(name), false) = (code, name, coop.no_wait) {
+                super::directory::record_after_registration(
+                    &coop.node,
+                    &coop.key,
+                    &member,
+                    &name,
+                    phone.as_deref(),
+                    nik.as_deref(),
+                )
+                .await?;
+            }
+            Ok(code)
+        }
+        CoopCommand::MemberInfo(args) => super::directory::member_info(args).await,
+        CoopCommand::UnlinkPhone(args) => super::directory::unlink(args).await,
         CoopCommand::SetTier { coop, member, tier } => {
             let action = Action::SetMemberTier {
                 member: parse_address(&member)?,

@@ -9,6 +9,7 @@ mod audit;
 mod audit_report;
 mod bench;
 mod coop;
+mod directory;
 mod keys;
 mod node;
 mod observer;

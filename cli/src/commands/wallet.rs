@@ -35,12 +35,23 @@ pub enum WalletCommand {
         #[command(flatten)]
         read: ReadOpts,
     },
-    /// Pay a member or merchant.
+    /// Pay a member or merchant (by address, or by phone number).
     Pay {
         #[command(flatten)]
         wallet: WalletOpts,
+        #[arg(
+            long,
+            required_unless_present = "to_phone",
+            conflicts_with = "to_phone"
+        )]
+        to: Option<String>,
+        /// Pay the member who linked this phone number (looked up, its
+        /// masked name shown for confirmation).
         #[arg(long)]
-        to: String,
+        to_phone: Option<String>,
+        /// With --to-phone: pay without asking for confirmation.
+        #[arg(long)]
+        yes: bool,
         /// 25000, 25.000 or Rp25.000.
         #[arg(long, allow_hyphen_values = true)]
         amount: String,
@@ -49,6 +60,15 @@ pub enum WalletCommand {
         /// Return after submitting, without waiting for the commit.
         #[arg(long)]
         no_wait: bool,
+    },
+    /// Whose is a phone number: masked name, address, home cooperative.
+    Lookup {
+        #[command(flatten)]
+        wallet: WalletOpts,
+        #[arg(long)]
+        phone: String,
+        #[command(flatten)]
+        read: ReadOpts,
     },
     /// Withdraw cash at a cooperative's counter.
     CashOut {
@@ -181,10 +201,23 @@ pub async fn run(cmd: WalletCommand) -> Result<i32> {
         WalletCommand::Pay {
             wallet,
             to,
+            to_phone,
+            yes,
             amount: text,
             memo,
             no_wait,
-        } => pay(&wallet, &to, &text, memo, no_wait).await,
+        } => match (to, to_phone) {
+            (Some(to), _) => pay(&wallet, &to, &text, memo, no_wait).await,
+            (None, Some(phone)) => {
+                super::directory::pay_to_phone(&wallet, &phone, &text, memo, no_wait, yes).await
+            }
+            (None, None) => anyhow::bail!("--to or --to-phone is required"),
+        },
+        WalletCommand::Lookup {
+            wallet,
+            phone,
+            read,
+        } => super::directory::lookup(&wallet, &phone, read.output).await,
         WalletCommand::CashOut {
             wallet,
             agent,

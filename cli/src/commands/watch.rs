@@ -1,21 +1,23 @@
 //! `kopnet wallet watch`: money arriving in a wallet, as it lands.
 //!
-//! Follows the node's `/v1/events` stream; when the stream breaks (node
-//! restarted, network hiccup) or skips blocks (the subscriber lagged), it
-//! reconnects with a growing pause and first reads the blocks it missed from
-//! `/v1/blocks`, so no incoming payment goes unprinted. One line per credit,
+//! Follows the node's `/v1/events` stream as a wake-up: after each new
+//! block it reads the account's own history (signed with the wallet key —
+//! the stream shows a member no one's transactions, its own included) from
+//! the last height it printed. When the stream breaks (node restarted,
+//! network hiccup) or ends (the subscriber lagged), it reconnects with a
+//! growing pause and first reads the history it missed, so no incoming
+//! payment goes unprinted. One line per credit,
 //! or one JSON object per line with `--output json`.
 
 use crate::amount;
 use crate::output::OutputFormat;
 use anyhow::{bail, Context, Result};
-use futures::StreamExt;
 use kopnet_node::api::client::Client;
 use serde_json::{json, Value};
 use std::time::Duration;
 
-/// Blocks read per catch-up request.
-const CATCH_UP_PAGE_BLOCKS: u64 = 100;
+/// History entries read per catch-up request.
+const HISTORY_PAGE: usize = 100;
 /// Longest pause between reconnection attempts.
 const RECONNECT_PAUSE_MAX: Duration = Duration::from_secs(10);
 /// Largest partial event kept while reading the stream.
@@ -40,34 +42,51 @@ pub async fn run(client: &Client, address: &str, output: OutputFormat) -> Result
     }
 }
 
-/// Read blocks `next..` from the API and print their credits.
+/// Print the credits to `address` at heights `next..` from the account's
+/// own history (a signed read: the wallet's key may read its account;
+/// the event stream carries no transactions for it, see the node's
+/// `api::access`), oldest first, and move `next` past the newest block.
 async fn catch_up(
     client: &Client,
     address: &str,
     next: &mut u64,
     output: OutputFormat,
 ) -> Result<()> {
-    loop {
+    let top = client.status().await?["height"]
+        .as_u64()
+        .context("status has no height")?;
+    let mut credits = Vec::new();
+    let mut before: Option<String> = None;
+    'pages: loop {
+        let cursor = before
+            .as_ref()
+            .map_or(String::new(), |b| format!("&before={b}"));
         let page = client
             .get(&format!(
-                "/v1/blocks?from={next}&limit={CATCH_UP_PAGE_BLOCKS}"
+                "/v1/accounts/{address}/history?limit={HISTORY_PAGE}{cursor}"
             ))
             .await?;
-        let blocks = page["blocks"].as_array().cloned().unwrap_or_default();
-        let before = *next;
-        for block in &blocks {
-            if block["height"].as_u64() == Some(*next) {
-                print_credits(block, address, output);
-                *next += 1;
+        for tx in page["items"].as_array().into_iter().flatten() {
+            match tx["height"].as_u64() {
+                Some(h) if h >= *next && h <= top => credits.push(tx.clone()),
+                Some(h) if h < *next => break 'pages,
+                _ => {}
             }
         }
-        if *next == before {
-            return Ok(());
+        match page["next_before"].as_str() {
+            Some(cursor) => before = Some(cursor.to_string()),
+            None => break,
         }
     }
+    for tx in credits.iter().rev() {
+        print_credit(tx, address, output);
+    }
+    *next = (*next).max(top + 1);
+    Ok(())
 }
 
-/// Follow the event stream until it ends, breaks or skips a block.
+/// Follow the event stream until it ends or breaks, reading the account's
+/// history after each new block.
 async fn follow(
     client: &Client,
     address: &str,
@@ -75,37 +94,23 @@ async fn follow(
     output: OutputFormat,
     pause: &mut Duration,
 ) -> Result<()> {
-    let url = format!("{}/v1/events", client.base());
-    let response = reqwest::get(&url)
-        .await
-        .with_context(|| format!("cannot reach {url}"))?;
-    if !response.status().is_success() {
-        bail!("{url} answered {}", response.status());
-    }
+    let mut response = client.event_stream().await?;
     *pause = Duration::from_secs(1);
-    let mut stream = response.bytes_stream();
     let mut buffer = String::new();
-    while let Some(chunk) = stream.next().await {
-        buffer.push_str(&String::from_utf8_lossy(&chunk.context("broke")?));
+    while let Some(chunk) = response.chunk().await.context("broke")? {
+        buffer.push_str(&String::from_utf8_lossy(&chunk));
         while let Some(end) = buffer.find("\n\n") {
             let event: String = buffer.drain(..end + 2).collect();
-            if event.lines().any(|l| l.trim() == "event: lagged") {
-                return Ok(()); // missed blocks: read them, then follow again
+            if event.lines().any(|l| l.trim() == "event: dropped") {
+                return Ok(()); // the stream ended: catch up, then follow again
             }
-            let Some(block) = event
+            let height = event
                 .lines()
                 .find_map(|l| l.strip_prefix("data:"))
                 .and_then(|data| serde_json::from_str::<Value>(data.trim()).ok())
-            else {
-                continue;
-            };
-            match block["height"].as_u64() {
-                Some(h) if h == *next => {
-                    print_credits(&block, address, output);
-                    *next += 1;
-                }
-                Some(h) if h > *next => return Ok(()), // a gap: catch up first
-                _ => {}
+                .and_then(|block| block["height"].as_u64());
+            if height.is_some_and(|h| h >= *next) {
+                catch_up(client, address, next, output).await?;
             }
         }
         if buffer.len() > EVENT_BYTES_MAX {
@@ -115,28 +120,26 @@ async fn follow(
     Ok(())
 }
 
-/// Print every applied transaction of `block` that credits `address`.
-fn print_credits(block: &Value, address: &str, output: OutputFormat) {
-    for tx in block["txs"].as_array().into_iter().flatten() {
-        if tx["to"].as_str() != Some(address) || tx["result"] != "ok" {
-            continue;
-        }
-        let amount = tx["amount"].as_u64().unwrap_or(0);
-        match output {
-            OutputFormat::Json => say!(
-                "{}",
-                json!({
-                    "height": block["height"], "hash": tx["hash"], "kind": tx["kind"],
-                    "amount": amount, "from": tx["signer"],
-                })
-            ),
-            OutputFormat::Text => say!(
-                "height {}: {} {} from {}",
-                block["height"],
-                tx["kind"].as_str().unwrap_or("?"),
-                amount::format(amount),
-                tx["signer"].as_str().unwrap_or("?")
-            ),
-        }
+/// Print `tx` (a history entry) when it is an applied credit to `address`.
+fn print_credit(tx: &Value, address: &str, output: OutputFormat) {
+    if tx["to"].as_str() != Some(address) || tx["result"]["code"] != "ok" {
+        return;
+    }
+    let amount = tx["amount"].as_u64().unwrap_or(0);
+    match output {
+        OutputFormat::Json => say!(
+            "{}",
+            json!({
+                "height": tx["height"], "hash": tx["hash"], "kind": tx["kind"],
+                "amount": amount, "from": tx["signer"],
+            })
+        ),
+        OutputFormat::Text => say!(
+            "height {}: {} {} from {}",
+            tx["height"],
+            tx["kind"].as_str().unwrap_or("?"),
+            amount::format(amount),
+            tx["signer"].as_str().unwrap_or("?")
+        ),
     }
 }

@@ -123,7 +123,7 @@ pub async fn up(args: UpArgs) -> Result<i32> {
     let clients: Vec<(String, Client)> = layout
         .nodes
         .iter()
-        .map(|n| (n.id.clone(), Client::new(&n.api_url)))
+        .map(|n| (n.id.clone(), layout.reader(&n.api_url)))
         .collect();
     for node in &layout.nodes {
         say(
@@ -237,10 +237,11 @@ async fn register_demo_accounts(
         .cooperatives
         .iter()
         .map(|c| {
+            let key = keyfile::read(&c.key)?;
             Ok((
                 CoopId::new(&c.id)?,
-                keyfile::read(&c.key)?,
-                Client::new(&c.node),
+                key.clone(),
+                Client::signed(&c.node, key),
             ))
         })
         .collect::<Result<Vec<_>>>()?;
@@ -335,7 +336,7 @@ fn follow_node(layout: &Layout) -> Result<Client> {
         .iter()
         .find(|n| n.role == "observer")
         .or(validators.first().copied())
-        .map(|n| Client::new(&n.api_url))
+        .map(|n| layout.reader(&n.api_url))
         .context("no nodes")
 }
 

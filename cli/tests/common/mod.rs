@@ -29,6 +29,15 @@ pub fn http() -> reqwest::blocking::Client {
 }
 
 /// Wait until `f` returns Some, or panic after `timeout` with `what`.
+/// The signature headers of `GET path` by `key` on network `chain_id`, now.
+pub fn sign_get(key: &Keypair, chain_id: &str, path: &str) -> [(&'static str, String); 3] {
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    kopnet_node::api::signed_request::sign_request(key, chain_id, "GET", path, now_ms, &[])
+}
+
 pub fn wait_for<T>(what: &str, timeout: Duration, mut f: impl FnMut() -> Option<T>) -> T {
     let deadline = Instant::now() + timeout;
     loop {
@@ -171,11 +180,44 @@ impl Cluster {
         std::fs::read_to_string(self.nodes[i].home.join("node.log")).unwrap_or_default()
     }
 
+    /// The key the rig reads with: the first observer's (a regulator reads
+    /// every account), or with no observer the first cooperative's key.
+    pub fn reader_key(&self) -> Keypair {
+        match self.nodes.iter().find(|n| n.role == "observer") {
+            Some(observer) => kopnet_node::keyfile::read(&observer.home.join("node.key")).unwrap(),
+            None => self.coop_key(&self.nodes[0].id),
+        }
+    }
+
+    /// `GET path` at node `i`, signed with [`Cluster::reader_key`]; `None`
+    /// unless it answers 2xx.
     pub fn get(&self, i: usize, path: &str) -> Option<Value> {
-        let response = http()
-            .get(format!("{}{path}", self.nodes[i].api))
-            .send()
-            .ok()?;
+        self.get_as(i, path, Some(&self.reader_key()))
+    }
+
+    /// `GET path` at node `i` signed by `key` (anonymous with `None`): the
+    /// status and the JSON body, whatever the status.
+    pub fn get_status_as(&self, i: usize, path: &str, key: Option<&Keypair>) -> (u16, Value) {
+        let mut request = http().get(format!("{}{path}", self.nodes[i].api));
+        if let Some(key) = key {
+            for (name, value) in sign_get(key, &self.chain_id, path) {
+                request = request.header(name, value);
+            }
+        }
+        let response = request.send().unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().unwrap_or(Value::Null))
+    }
+
+    /// `GET path` at node `i`, signed by `key` (anonymous with `None`).
+    pub fn get_as(&self, i: usize, path: &str, key: Option<&Keypair>) -> Option<Value> {
+        let mut request = http().get(format!("{}{path}", self.nodes[i].api));
+        if let Some(key) = key {
+            for (name, value) in sign_get(key, &self.chain_id, path) {
+                request = request.header(name, value);
+            }
+        }
+        let response = request.send().ok()?;
         if !response.status().is_success() {
             return None;
         }

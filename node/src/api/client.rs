@@ -22,6 +22,9 @@ const IDLE_CONNECTIONS_PER_HOST_MAX: usize = 64;
 /// `http.header_read_timeout_ms` (10 s, also how long it keeps an idle
 /// connection), so the client does not pick one the node is closing.
 const IDLE_CONNECTION_TIMEOUT: Duration = Duration::from_secs(5);
+/// Longest life of one event stream (the node ends streams itself when it
+/// stops or the reader lags; this only bounds a stream nobody ends).
+const EVENT_STREAM_TIMEOUT: Duration = Duration::from_secs(24 * 3600);
 /// Pause between two looks at a pending transaction.
 const WAIT_POLL_INTERVAL: Duration = Duration::from_millis(100);
 /// Times a read asked to come back later (429, or 503 with `Retry-After`)
@@ -256,6 +259,33 @@ impl Client {
         let request = self.sign(request, method.as_str(), path, &bytes).await?;
         let response = request.body(bytes).send().await;
         self.read(response).await
+    }
+
+    /// `GET /v1/events` (signed when the client signs), as the open
+    /// response for the caller to read chunk by chunk; an error status is
+    /// the API's error.
+    pub async fn event_stream(&self) -> Result<reqwest::Response, ClientError> {
+        let path = "/v1/events";
+        let request = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .timeout(EVENT_STREAM_TIMEOUT);
+        let response = self
+            .sign(request, "GET", path, &[])
+            .await?
+            .send()
+            .await
+            .map_err(|e| ClientError::Unreachable {
+                url: self.base.clone(),
+                reason: short_reason(&e),
+            })?;
+        if response.status().is_success() {
+            Ok(response)
+        } else {
+            Err(self.read(Ok(response)).await.err().unwrap_or_else(|| {
+                ClientError::Decode("an error status with a success body".into())
+            }))
+        }
     }
 
     /// `GET /v1/status`.

@@ -9,6 +9,8 @@
 
 pub mod access;
 pub mod client;
+mod directory;
+pub mod directory_client;
 mod events;
 mod evidence;
 mod governance;
@@ -36,7 +38,7 @@ use crate::http::admin::AdminAccess;
 use crate::http::Front;
 use crate::node_state::NodeState;
 use crate::p2p::P2pHandle;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::Router;
 use std::sync::Arc;
 
@@ -101,5 +103,16 @@ pub fn routes() -> Router<ApiState> {
         .route("/v1/proposals/{id}", get(governance::proposal))
         .route("/v1/params", get(governance::params))
         .route("/v1/admin/isolate", post(write::isolate))
+        .route(
+            "/v1/directory/members/{address}",
+            get(directory::get_member)
+                .put(directory::put_member)
+                .delete(directory::erase),
+        )
+        .route(
+            "/v1/directory/members/{address}/phone",
+            delete(directory::unlink_phone),
+        )
+        .route("/v1/directory/lookup", post(directory::lookup))
         .route("/v1/audit/report", get(audit::report))
 }

@@ -26,6 +26,8 @@ pub(crate) struct Behaviour {
     pub(crate) limits: connection_limits::Behaviour,
     pub(crate) gossipsub: gossipsub::Behaviour,
     pub(crate) sync: request_response::Behaviour<SyncCodec>,
+    /// The phone-number directory ([`super::directory`]).
+    pub(crate) directory: request_response::Behaviour<super::directory::DirectoryCodec>,
     pub(crate) identify: identify::Behaviour,
     pub(crate) ping: ping::Behaviour,
 }
@@ -116,6 +118,7 @@ pub(crate) fn build(
         limits,
         gossipsub,
         sync,
+        directory: super::directory::behaviour(),
         identify,
         ping: ping::Behaviour::default(),
     })

@@ -50,13 +50,16 @@ async fn read_frame_into<T: AsyncRead + Unpin + Send>(
     Ok(())
 }
 
-async fn read_frame<T: AsyncRead + Unpin + Send>(io: &mut T, limit: usize) -> io::Result<Vec<u8>> {
+pub(super) async fn read_frame<T: AsyncRead + Unpin + Send>(
+    io: &mut T,
+    limit: usize,
+) -> io::Result<Vec<u8>> {
     let mut data = Vec::new();
     read_frame_into(io, limit, &mut data).await?;
     Ok(data)
 }
 
-async fn write_frame<T: AsyncWrite + Unpin + Send>(
+pub(super) async fn write_frame<T: AsyncWrite + Unpin + Send>(
     io: &mut T,
     data: &[u8],
     limit: usize,

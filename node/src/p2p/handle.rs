@@ -47,6 +47,14 @@ pub enum NetEvent {
         reply: Responder,
         permit: InboundPermit,
     },
+    /// A phone-directory request ([`super::directory`]); answer with
+    /// [`super::DirectoryResponder::send`].
+    DirectoryRequest {
+        peer: PeerId,
+        data: Vec<u8>,
+        reply: super::directory::DirectoryResponder,
+        permit: InboundPermit,
+    },
     /// The first connection to an allowed peer was established.
     PeerConnected(PeerId),
     /// The last connection to an allowed peer closed.
@@ -93,6 +101,15 @@ pub(crate) enum Command {
         offence: Offence,
     },
     Respond {
+        id: InboundRequestId,
+        data: Vec<u8>,
+    },
+    DirectoryRequest {
+        peer: PeerId,
+        data: Vec<u8>,
+        done: oneshot::Sender<Result<Vec<u8>, P2pError>>,
+    },
+    DirectoryRespond {
         id: InboundRequestId,
         data: Vec<u8>,
     },
@@ -207,6 +224,27 @@ impl P2pHandle {
         match tokio::time::timeout(
             deadline,
             self.call(|done| Command::Request { peer, data, done }),
+        )
+        .await
+        {
+            Ok(result) => result?,
+            Err(_) => Err(P2pError::RequestTimeout { peer }),
+        }
+    }
+
+    /// Send a phone-directory request (at most
+    /// [`super::directory::DIRECTORY_FRAME_BYTES_MAX`]) and wait for the
+    /// answer (at most [`super::directory::DIRECTORY_REQUEST_TIMEOUT`]).
+    pub async fn directory_request(
+        &self,
+        peer: PeerId,
+        data: Vec<u8>,
+    ) -> Result<Vec<u8>, P2pError> {
+        check_size(data.len(), super::directory::DIRECTORY_FRAME_BYTES_MAX)?;
+        let deadline = super::directory::DIRECTORY_REQUEST_TIMEOUT + REQUEST_TIMEOUT_SLACK;
+        match tokio::time::timeout(
+            deadline,
+            self.call(|done| Command::DirectoryRequest { peer, data, done }),
         )
         .await
         {

@@ -87,6 +87,7 @@ mod address_book;
 pub mod behaviour;
 pub mod codec;
 pub mod config;
+pub mod directory;
 mod discipline;
 pub mod error;
 pub mod handle;
@@ -102,6 +103,7 @@ mod swarm_task;
 mod wire_bytes;
 
 pub use config::{key_of_peer, peer_id_from_key, P2pConfig, PeerLimits, Topic};
+pub use directory::DirectoryResponder;
 pub use error::P2pError;
 pub use handle::{NetEvent, P2pHandle, Responder, Verdict};
 pub use inbound_bytes::InboundPermit;

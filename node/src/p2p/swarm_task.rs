@@ -50,6 +50,10 @@ pub(crate) struct SwarmTask {
     pub(crate) publish_queue: PublishQueue,
     pub(crate) outbound: HashMap<OutboundRequestId, ResponseSender>,
     pub(crate) inbound: HashMap<InboundRequestId, ResponseChannel<Vec<u8>>>,
+    /// Our directory requests waiting for an answer ([`super::directory`]).
+    pub(crate) directory_outbound: HashMap<OutboundRequestId, ResponseSender>,
+    /// Peers' directory requests waiting for the node's answer.
+    pub(crate) directory_inbound: HashMap<InboundRequestId, ResponseChannel<Vec<u8>>>,
     /// Addresses we dialed, and who answered there.
     pub(crate) dialed: HashMap<Multiaddr, PeerId>,
     /// Addresses of allowed peers, for redialing.
@@ -79,6 +83,8 @@ impl SwarmTask {
             publish_queue: PublishQueue::default(),
             outbound: HashMap::new(),
             inbound: HashMap::new(),
+            directory_outbound: HashMap::new(),
+            directory_inbound: HashMap::new(),
             dialed: HashMap::new(),
             known_addrs: AddressBook::default(),
             isolated: false,
@@ -174,6 +180,10 @@ impl SwarmTask {
                 }
                 None => tracing::debug!("response to an expired catch-up request dropped"),
             },
+            Command::DirectoryRequest { peer, data, done } => {
+                self.send_directory_request(peer, data, done)
+            }
+            Command::DirectoryRespond { id, data } => self.respond_directory(id, data),
             Command::ConnectedPeers { done } => {
                 let peers = self
                     .swarm
@@ -372,6 +382,7 @@ impl SwarmTask {
         match event {
             BehaviourEvent::Gossipsub(event) => self.on_gossip_event(event),
             BehaviourEvent::Sync(event) => self.on_sync_event(event),
+            BehaviourEvent::Directory(event) => self.on_directory_event(event),
             BehaviourEvent::Identify(identify::Event::Received { peer_id, info, .. }) => {
                 if self.is_allowed(&peer_id) {
                     self.known_addrs.announce(peer_id, info.listen_addrs)
@@ -536,11 +547,16 @@ impl SwarmTask {
 
     /// Hand an event to the node without ever blocking the swarm; returns
     /// whether it was delivered.
-    fn emit(&self, event: NetEvent) -> bool {
+    pub(crate) fn emit(&self, event: NetEvent) -> bool {
         match self.events.try_send(event) {
             Ok(()) => true,
             Err(mpsc::error::TrySendError::Full(event)) => {
-                if matches!(event, NetEvent::Gossip { .. } | NetEvent::Request { .. }) {
+                if matches!(
+                    event,
+                    NetEvent::Gossip { .. }
+                        | NetEvent::Request { .. }
+                        | NetEvent::DirectoryRequest { .. }
+                ) {
                     self.discipline.stats().count_dropped_queue_full();
                 }
                 tracing::warn!(
@@ -558,6 +574,7 @@ fn event_name(event: &NetEvent) -> &'static str {
     match event {
         NetEvent::Gossip { .. } => "gossip",
         NetEvent::Request { .. } => "request",
+        NetEvent::DirectoryRequest { .. } => "directory request",
         NetEvent::PeerConnected(_) => "peer connected",
         NetEvent::PeerDisconnected(_) => "peer disconnected",
     }

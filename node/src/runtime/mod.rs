@@ -325,6 +325,27 @@ impl Runtime {
                     tracing::warn!(%peer, blocks, %error, "could not answer a sync request");
                 }
             }
+            NetEvent::DirectoryRequest {
+                peer, data, reply, ..
+            } => {
+                // Store reads, off the consensus loop; bounded by the
+                // network layer's `DIRECTORY_INBOUND_MAX`.
+                let node = self.node.clone();
+                tokio::spawn(async move {
+                    let key = crate::p2p::key_of_peer(&peer);
+                    let answer = tokio::task::spawn_blocking(move || {
+                        let directory = node.directory.clone();
+                        crate::personal::answer::answer_peer(&node, &directory, key, &data)
+                    })
+                    .await
+                    .unwrap_or_else(|_| {
+                        crate::personal::wire::LookupAnswer::refused("unavailable")
+                    });
+                    if let Err(error) = reply.send(crate::personal::wire::encode(&answer)).await {
+                        tracing::debug!(%peer, %error, "could not answer a directory request");
+                    }
+                });
+            }
             NetEvent::PeerConnected(_) | NetEvent::PeerDisconnected(_) => {
                 if let Ok(peers) = self.p2p.connected_peers().await {
                     self.node

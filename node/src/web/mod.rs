@@ -68,6 +68,7 @@ pub const ASSETS: &[Asset] = &[
     asset!("qris.js", JS),
     asset!("wallet.js", JS),
     asset!("explorer.js", JS),
+    asset!("session.js", JS),
     asset!("audit.js", JS),
     asset!("ui.js", JS),
     asset!("charts.js", JS),

@@ -84,6 +84,7 @@ impl ReadNode {
             outbox,
             txs_available: tokio::sync::Notify::new(),
             health: Default::default(),
+            directory: Arc::new(kopnet_node::personal::Directory::temporary().unwrap()),
         });
         let (stop, stopping) = tokio::sync::watch::channel(false);
         let api = ApiState {

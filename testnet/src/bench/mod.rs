@@ -356,7 +356,7 @@ async fn drive(
     let clients: Vec<(String, Client)> = layout
         .nodes
         .iter()
-        .map(|n| (n.id.clone(), Client::new(&n.api_url)))
+        .map(|n| (n.id.clone(), layout.reader(&n.api_url)))
         .collect();
     log("waiting for the first block ...");
     wait_until_ready(&clients, procs, START_TIMEOUT).await?;
@@ -367,7 +367,7 @@ async fn drive(
         .iter()
         .find(|n| n.role == "observer")
         .or(layout.nodes.iter().find(|n| n.role == "validator"))
-        .map(|n| Client::new(&n.api_url))
+        .map(|n| layout.reader(&n.api_url))
         .ok_or(BenchError::NoNodes)?;
     let follower = tokio::spawn(
         traffic
@@ -387,6 +387,10 @@ async fn drive(
             .iter()
             .map(|(k, _, _)| k.to_address())
             .collect(),
+        signer: layout
+            .reader_key()
+            .ok()
+            .map(|key| (key, layout.chain_id.clone())),
     };
     log(&format!(
         "load: {} tx/s offered for {} s{}",
@@ -503,10 +507,11 @@ async fn register_load(config: &BenchConfig, layout: &Layout) -> Result<Traffic,
         .cooperatives
         .iter()
         .map(|c| {
+            let key = keyfile::read(&c.key)?;
             Ok((
                 CoopId::new(&c.id)?,
-                keyfile::read(&c.key)?,
-                Client::new(&c.node),
+                key.clone(),
+                Client::signed(&c.node, key),
             ))
         })
         .collect::<Result<Vec<_>, BenchError>>()?;

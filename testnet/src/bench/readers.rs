@@ -62,6 +62,11 @@ pub struct ReadTargets {
     pub nodes: Vec<String>,
     /// Account addresses whose pages are read.
     pub accounts: Vec<String>,
+    /// The key the readers sign their requests with and the network's
+    /// chain id: reads of members' accounts are served by right (the
+    /// layout's reader key, a regulator's); `None` reads anonymously,
+    /// which the node answers with 403 for members' pages.
+    pub signer: Option<(kopnet_consensus::Keypair, String)>,
 }
 
 impl Readers {
@@ -162,9 +167,25 @@ async fn read_loop(
             _ => format!("/v1/accounts/{account}"),
         };
         turn = turn.wrapping_add(1);
+        let mut request = http.get(format!("{base}{path}"));
+        if let Some((key, chain_id)) = &targets.signer {
+            let now_ms = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as u64);
+            for (name, value) in kopnet_node::api::signed_request::sign_request(
+                key,
+                chain_id,
+                "GET",
+                &path,
+                now_ms,
+                &[],
+            ) {
+                request = request.header(name, value);
+            }
+        }
         let answer = tokio::select! {
             _ = stop.changed() => break,
-            answer = http.get(format!("{base}{path}")).send() => answer,
+            answer = request.send() => answer,
         };
         let body = match answer {
             Ok(r) if r.status().is_success() => r.json::<serde_json::Value>().await.ok(),

@@ -142,6 +142,36 @@ fn write(path: &Path, contents: impl AsRef<[u8]>) -> Result<(), InitError> {
     io("write", path, std::fs::write(path, contents))
 }
 
+impl Layout {
+    /// The key the test rig reads with (signed requests, see
+    /// `kopnet_node::api::access`): the first observer's node key — a
+    /// regulator's, which may read every account — or, in a network
+    /// without observers, the first cooperative's key (a participant:
+    /// blocks and transactions, and its own members' accounts).
+    pub fn reader_key(&self) -> Result<Keypair, kopnet_node::keyfile::KeyFileError> {
+        match self.nodes.iter().find(|n| n.role == "observer") {
+            Some(observer) => kopnet_node::keyfile::read(&observer.key),
+            None => match self.cooperatives.first() {
+                Some(coop) => kopnet_node::keyfile::read(&coop.key),
+                None => Err(kopnet_node::keyfile::KeyFileError::Read {
+                    path: "testnet.json".into(),
+                    reason: "the layout has no observer and no cooperative".into(),
+                }),
+            },
+        }
+    }
+
+    /// A client of the node at `api_url` signing with [`Layout::reader_key`]
+    /// (anonymous if the key file cannot be read: reads of members then fail
+    /// with the node's `not_permitted`, which names the cause).
+    pub fn reader(&self, api_url: &str) -> kopnet_node::api::client::Client {
+        match self.reader_key() {
+            Ok(key) => kopnet_node::api::client::Client::signed(api_url, key),
+            Err(_) => kopnet_node::api::client::Client::new(api_url),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct NodeEntry {
     pub id: String,

@@ -194,7 +194,7 @@ async fn drive<B: Backend>(
     let clients: Vec<Client> = layout
         .nodes
         .iter()
-        .map(|n| Client::new(&n.api_url))
+        .map(|n| layout.reader(&n.api_url))
         .collect();
     let mut steps = schedule(manifest);
     let mut phases = HostilePhases::new(layout)?;
@@ -356,10 +356,11 @@ async fn register_load(
         .cooperatives
         .iter()
         .map(|c| {
+            let key = keyfile::read(&c.key)?;
             Ok((
                 CoopId::new(&c.id)?,
-                keyfile::read(&c.key)?,
-                Client::new(&c.node),
+                key.clone(),
+                Client::signed(&c.node, key),
             ))
         })
         .collect::<Result<Vec<_>, RunError>>()?;
