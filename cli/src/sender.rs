@@ -148,6 +148,9 @@ pub fn describe_rejection(outcome: &TxOutcome) -> String {
         "refund_exceeds_payment" => "the refunds would pass what the payment was",
         "too_many_refunds" => "the payment has been refunded in as many parts as it may",
         "refund_period_out_of_range" => "the refund period must be 1 to 90 days",
+        "cash_report_threshold_out_of_range" => {
+            "the cash report threshold must be Rp1.000.000 to Rp100.000.000.000"
+        }
         other => other,
     };
     let detail = outcome.message.clone().unwrap_or_default();

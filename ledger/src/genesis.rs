@@ -63,6 +63,15 @@ pub struct Genesis {
     /// Most rupiah of one payment to a merchant (default Rp 10.000.000).
     #[serde(default = "default_qr_payment_cap")]
     pub qr_payment_cap: Amount,
+    /// The daily sum of a member's cash transactions at or above which
+    /// observers report it (default Rp500.000.000, [`crate::cash_reports`];
+    /// a test network may set it lower). Left out of the genesis hash's
+    /// bytes at the default, so a genesis that keeps it hashes as before.
+    #[serde(
+        default = "default_cash_report_threshold",
+        skip_serializing_if = "is_default_cash_report_threshold"
+    )]
+    pub cash_report_threshold: Amount,
 }
 
 /// The network participant's default net debit cap: what the network fund
@@ -71,6 +80,14 @@ pub struct Genesis {
 /// it gives back on refunds ([`crate::refunds`]) while its fee income of
 /// the closed window is not settled yet.
 pub const NETWORK_NDC_DEFAULT: Amount = 10_000_000;
+
+fn default_cash_report_threshold() -> Amount {
+    crate::cash_reports::CASH_REPORT_THRESHOLD_DEFAULT
+}
+
+fn is_default_cash_report_threshold(amount: &Amount) -> bool {
+    *amount == crate::cash_reports::CASH_REPORT_THRESHOLD_DEFAULT
+}
 
 fn default_qr_payment_cap() -> Amount {
     crate::tiers::QR_PAYMENT_CAP_DEFAULT
@@ -147,6 +164,7 @@ impl Genesis {
             observers: Vec::new(),
             tier_rules: crate::tiers::TierRules::default(),
             qr_payment_cap: default_qr_payment_cap(),
+            cash_report_threshold: default_cash_report_threshold(),
         }
     }
 
@@ -180,6 +198,8 @@ impl Genesis {
             .check()
             .map_err(|e| GenesisError::TierLimits(e.to_string()))?;
         crate::tiers::check_qr_payment_cap(self.qr_payment_cap)
+            .map_err(|e| GenesisError::TierLimits(e.to_string()))?;
+        crate::cash_reports::check_threshold(self.cash_report_threshold)
             .map_err(|e| GenesisError::TierLimits(e.to_string()))?;
         let mut ids = BTreeSet::new();
         let mut keys = BTreeSet::new();
@@ -275,6 +295,7 @@ impl Genesis {
                 tier_rules: self.tier_rules,
                 qr_payment_cap: self.qr_payment_cap,
                 refund_period_ms: crate::refunds::REFUND_PERIOD_MS_DEFAULT,
+                cash_report_threshold: self.cash_report_threshold,
             }),
         );
         state.insert(

@@ -188,6 +188,9 @@ pub fn check_action<S: StateRead + ?Sized>(state: &S, action: &GovAction) -> Res
             }
         }
         GovAction::SetRefundPeriod { period_ms } => crate::refunds::check_period(*period_ms),
+        GovAction::SetCashReportThreshold { amount } => {
+            crate::cash_reports::check_threshold(*amount)
+        }
         GovAction::RemoveCooperative { .. }
         | GovAction::AddObserver { .. }
         | GovAction::RemoveObserver { .. }
@@ -254,6 +257,7 @@ pub fn check_params(params: &Params) -> Result<(), Rejection> {
     crate::tiers::check_qr_payment_cap(params.qr_payment_cap)?;
     crate::recovery::check_wait(params.recovery_wait_ms)?;
     crate::refunds::check_period(params.refund_period_ms)?;
+    crate::cash_reports::check_threshold(params.cash_report_threshold)?;
     params
         .settlement
         .check()
@@ -368,6 +372,9 @@ fn execute<B: StateRead + ?Sized>(
         GovAction::EndIncentive { id } => crate::incentives::end(state, *id, time_ms),
         GovAction::SetRefundPeriod { period_ms } => {
             update_params(state, |p| p.refund_period_ms = *period_ms)
+        }
+        GovAction::SetCashReportThreshold { amount } => {
+            update_params(state, |p| p.cash_report_threshold = *amount)
         }
     }
 }

@@ -55,6 +55,10 @@
 //! member's last active day (`L`) ([`crate::ledger::daily_figures`]). A
 //! format-5 store lacks them for every earlier block, so the index would
 //! silently undercount: it is refused like the older ones.
+//!
+//! **Store format 7** (issue 18, the regulator's desk): `Params` has the
+//! cash transaction reporting threshold ([`crate::cash_reports`]). A
+//! format-6 store is refused like the older ones.
 
 use crate::tx::IdempotencyId;
 use crate::types::CoopId;
@@ -73,7 +77,7 @@ pub const META_LAST_TIME: &[u8] = b"Mlast_time";
 /// The store's layout version (u64 BE), written when the store is created.
 pub const META_STORE_FORMAT: &[u8] = b"Mstore_format";
 /// The layout this version writes and reads (see the module docs).
-pub const STORE_FORMAT: u64 = 6;
+pub const STORE_FORMAT: u64 = 7;
 /// Bytes of a transaction hash that key its place (`T`).
 pub const TX_HASH_PREFIX_BYTES: usize = 8;
 

@@ -71,6 +71,7 @@
 
 pub mod block;
 pub mod bounds;
+pub mod cash_reports;
 pub mod commitment;
 pub mod evidence;
 pub mod execute;

@@ -106,7 +106,9 @@
 //! the legs' codes (`account_frozen`, `insufficient_funds`,
 //! `tier_balance_cap`, `tier_monthly_incoming_cap`,
 //! `net_debit_cap_exceeded`). A proposed refund
-//! period outside its bounds is `refund_period_out_of_range`.
+//! period outside its bounds is `refund_period_out_of_range`; a proposed
+//! cash reporting threshold outside its bounds,
+//! `cash_report_threshold_out_of_range` ([`crate::cash_reports`]).
 //!
 //! `window_closes_on_schedule`: `CloseSettlementWindow` stays decodable (old
 //! clients, stored blocks) but no cooperative may close a window; windows
@@ -370,6 +372,10 @@ pub enum Rejection {
     /// The payment was refunded in as many parts as one may be.
     #[error("too_many_refunds: at most {max} refunds per payment")]
     TooManyRefunds { max: u64 },
+    /// A proposed cash reporting threshold is outside its bounds
+    /// ([`crate::cash_reports`]).
+    #[error("cash_report_threshold_out_of_range: {0}")]
+    CashReportThresholdOutOfRange(String),
 }
 
 impl Rejection {
@@ -452,6 +458,7 @@ impl Rejection {
             Rejection::UnknownPayment(_) => "unknown_payment",
             Rejection::RefundExceedsPayment { .. } => "refund_exceeds_payment",
             Rejection::TooManyRefunds { .. } => "too_many_refunds",
+            Rejection::CashReportThresholdOutOfRange(_) => "cash_report_threshold_out_of_range",
         }
     }
 

@@ -52,6 +52,9 @@ pub struct Params {
     /// How long a payment to a merchant may be refunded, in ms of block
     /// time (bounds in [`crate::refunds`]).
     pub refund_period_ms: u64,
+    /// The daily sum of a member's cash transactions, in rupiah, at or
+    /// above which observers report it ([`crate::cash_reports`]).
+    pub cash_report_threshold: Amount,
 }
 
 /// Counters that change often, kept apart from [`Params`].

@@ -272,6 +272,11 @@ pub enum GovAction {
     SetRefundPeriod {
         period_ms: u64,
     },
+    /// The daily sum of a member's cash transactions at or above which
+    /// observers report it (bounds in [`crate::cash_reports`]).
+    SetCashReportThreshold {
+        amount: Amount,
+    },
 }
 
 /// A signed transaction as it travels and is stored.

@@ -268,6 +268,31 @@ fn a_qr_payment_is_at_most_ten_million() {
     assert_eq!(code(h.run(&ani, pay(toko, 1_000_001, 4))), "qr_payment_cap");
 }
 
+/// The cash reporting threshold observers apply is the network's: Rp
+/// 500.000.000 by default, governed within its bounds (issue 18).
+#[test]
+fn the_cash_report_threshold_is_governed_within_bounds() {
+    let mut h = city();
+    let threshold = |h: &Harness<MemoryStorage>| h.ledger.params().unwrap().cash_report_threshold;
+    assert_eq!(threshold(&h), 500_000_000);
+    for amount in [0, 999_999, 100_000_000_001] {
+        let proposal = Action::Propose {
+            action: GovAction::SetCashReportThreshold { amount },
+        };
+        assert_eq!(
+            code(h.run(&coop("ksp-sejahtera"), proposal)),
+            "cash_report_threshold_out_of_range"
+        );
+    }
+    govern(
+        &mut h,
+        GovAction::SetCashReportThreshold {
+            amount: 100_000_000,
+        },
+    );
+    assert_eq!(threshold(&h), 100_000_000);
+}
+
 /// One payment per class and band, Rp 1.000.000 each from a member of
 /// ksp-sejahtera (the issuer) to a merchant of pasar-makmur (the
 /// acquirer): what the merchant receives and what each party earns.

@@ -308,6 +308,9 @@ pub struct NodeConfig {
     /// Page sizes of the API's list endpoints.
     pub pages: crate::api::paging::PagesConfig,
     pub health: HealthConfig,
+    /// Observers: the thresholds of the regulator's desk's review flags
+    /// ([`crate::audit::flags`]).
+    pub audit: AuditConfig,
 }
 
 impl Default for NodeConfig {
@@ -332,6 +335,7 @@ impl Default for NodeConfig {
             p2p: P2pLimitsConfig::default(),
             pages: Default::default(),
             health: HealthConfig::default(),
+            audit: AuditConfig::default(),
         }
     }
 }
@@ -461,6 +465,120 @@ impl NodeConfig {
         self.p2p.validate()?;
         self.pages.validate()?;
         self.health.validate(&self.consensus)?;
+        self.audit.validate()?;
+        Ok(())
+    }
+}
+
+/// The thresholds of the regulator's desk's review flags (`[audit]` in an
+/// observer's config.toml; what each rule means is in
+/// [`crate::audit::flags`]). Times are ms of block time, amounts rupiah.
+/// The defaults raise no flag on ordinary traffic; the reporting threshold
+/// itself is not here: it is the ledger's (governed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuditConfig {
+    /// `structuring`: a cash transaction is "just under" the threshold
+    /// when within this many per mille below it (200: 80 % to 100 %).
+    pub structuring_band_per_mille: u32,
+    /// `structuring`: this many such pieces (3)...
+    pub structuring_count_min: u32,
+    /// ...within this span (7 days).
+    pub structuring_span_ms: u64,
+    /// `dormant_awakening`: silent this long (180 days)...
+    pub dormant_after_ms: u64,
+    /// ...then at least `awakening_volume_min` (Rp100.000.000)...
+    pub awakening_volume_min: u64,
+    /// ...within this span after waking (7 days).
+    pub awakening_span_ms: u64,
+    /// `volume_above_norm`: a month's volume at least this many times the
+    /// median of the account's peers (10)...
+    pub norm_multiple: u32,
+    /// ...and at least this much (Rp250.000.000)...
+    pub norm_volume_min: u64,
+    /// ...among at least this many peers active that month (5).
+    pub norm_group_min: u32,
+    /// `fan_in_new_accounts`: a payer is new this long after its
+    /// registration (30 days);
+    pub new_account_age_ms: u64,
+    /// this many distinct new payers (10)...
+    pub fan_in_payers_min: u32,
+    /// ...paying at least this much together (Rp50.000.000)...
+    pub fan_in_amount_min: u64,
+    /// ...within this span (7 days).
+    pub fan_in_span_ms: u64,
+}
+
+const AUDIT_DAY_MS: u64 = 86_400_000;
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        AuditConfig {
+            structuring_band_per_mille: 200,
+            structuring_count_min: 3,
+            structuring_span_ms: 7 * AUDIT_DAY_MS,
+            dormant_after_ms: 180 * AUDIT_DAY_MS,
+            awakening_volume_min: 100_000_000,
+            awakening_span_ms: 7 * AUDIT_DAY_MS,
+            norm_multiple: 10,
+            norm_volume_min: 250_000_000,
+            norm_group_min: 5,
+            new_account_age_ms: 30 * AUDIT_DAY_MS,
+            fan_in_payers_min: 10,
+            fan_in_amount_min: 50_000_000,
+            fan_in_span_ms: 7 * AUDIT_DAY_MS,
+        }
+    }
+}
+
+impl AuditConfig {
+    /// A local demo network's observer (`kopnet testnet up`): an account is
+    /// dormant after 45 seconds (a demo setting: a real one is months) and
+    /// wakes with Rp30.000.000 within 2 minutes; a month is "far above the
+    /// norm" from Rp50.000.000. The demo's ordinary accounts never reach
+    /// these: a member quiet for 45 s sends a few payments of at most
+    /// Rp250.000 in the next 2 minutes, and its balance is capped at
+    /// Rp20.000.000.
+    pub fn demo() -> AuditConfig {
+        AuditConfig {
+            dormant_after_ms: 45_000,
+            awakening_volume_min: 30_000_000,
+            awakening_span_ms: 120_000,
+            norm_volume_min: 50_000_000,
+            ..AuditConfig::default()
+        }
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.structuring_band_per_mille > 1_000 {
+            return Err(field(
+                "audit.structuring_band_per_mille",
+                "must be at most 1000",
+            ));
+        }
+        let counts = [
+            ("audit.structuring_count_min", self.structuring_count_min),
+            ("audit.norm_multiple", self.norm_multiple),
+            ("audit.norm_group_min", self.norm_group_min),
+            ("audit.fan_in_payers_min", self.fan_in_payers_min),
+        ];
+        for (name, value) in counts {
+            if !(1..=1_000_000).contains(&value) {
+                return Err(field(name, "must be between 1 and 1000000"));
+            }
+        }
+        let spans = [
+            ("audit.structuring_span_ms", self.structuring_span_ms),
+            ("audit.dormant_after_ms", self.dormant_after_ms),
+            ("audit.awakening_span_ms", self.awakening_span_ms),
+            ("audit.new_account_age_ms", self.new_account_age_ms),
+            ("audit.fan_in_span_ms", self.fan_in_span_ms),
+        ];
+        for (name, value) in spans {
+            if !(1_000..=3_650 * AUDIT_DAY_MS).contains(&value) {
+                return Err(field(name, "must be between 1000 ms and 3650 days"));
+            }
+        }
         Ok(())
     }
 }

@@ -20,6 +20,7 @@
 
 pub mod allow_list;
 pub mod api;
+pub mod audit;
 pub mod chain_store;
 pub mod city_index;
 pub mod committed_view;

@@ -551,6 +551,7 @@ async fn serve_api(
         admin: Arc::new(admin_access(home, config)?),
         front: Front::new(&config.http),
         pages: config.pages,
+        audit: config.audit,
         stopping: shutdown.clone(),
     };
     let limits = ConnLimits::new(&api_state.front);

@@ -465,6 +465,12 @@ pub enum ProposeAction {
         #[arg(long)]
         id: u32,
     },
+    /// The daily sum of a member's cash transactions at or above which
+    /// observers report it (PPATK's cash transaction report: Rp500.000.000).
+    SetCashReportThreshold {
+        #[arg(long, allow_hyphen_values = true)]
+        amount: String,
+    },
 }
 
 /// The first millisecond of `YYYY-MM-DD` in WIB (UTC+7), as block time.
@@ -650,6 +656,9 @@ fn gov_action(action: ProposeAction) -> Result<GovAction> {
         ProposeAction::EndIncentive { id } => GovAction::EndIncentive { id },
         ProposeAction::SetRefundPeriod { period } => GovAction::SetRefundPeriod {
             period_ms: parse_duration_ms(&period)?,
+        },
+        ProposeAction::SetCashReportThreshold { amount } => GovAction::SetCashReportThreshold {
+            amount: amount::parse(&amount)?,
         },
     })
 }

@@ -7,6 +7,7 @@
 
 mod audit;
 mod audit_index;
+mod audit_report;
 mod bench;
 mod coop;
 mod directory;
@@ -72,6 +73,9 @@ pub enum AuditCommand {
     Verify(audit::VerifyArgs),
     /// The Indeks Kota Koperasi: members, activity, growth, cross-cooperative business, fees and cash-outs per cooperative and for the city, ranked.
     Index(audit_index::IndexArgs),
+    /// The regulator's desk (on an observer): cash transactions at or above
+    /// the reporting threshold, flags for review, cooperatives' statements.
+    Report(audit_report::ReportArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -99,6 +103,7 @@ pub async fn dispatch(cli: Cli) -> Result<i32> {
         Command::Observer(cmd) => observer::run(cmd).await,
         Command::Audit(AuditCommand::Verify(args)) => audit::verify(args).await,
         Command::Audit(AuditCommand::Index(args)) => audit_index::run(args).await,
+        Command::Audit(AuditCommand::Report(args)) => audit_report::run(args).await,
         Command::Settlement(SettlementCommand::Report(args)) => settlement::report(args).await,
         Command::Bench(args) => bench::run(args).await,
     }

@@ -17,7 +17,9 @@ use kopnet_node::api::client::Client;
 use kopnet_node::keyfile;
 use kopnet_testnet::cluster::layout::{self, Layout};
 use kopnet_testnet::cluster::process::NodeProcess;
-use kopnet_testnet::cluster::traffic::{percentile, SettlementProgress, Traffic};
+use kopnet_testnet::cluster::traffic::{
+    audit_cases, percentile, AuditCases, SettlementProgress, Traffic,
+};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -179,6 +181,7 @@ async fn run_network(
         return Ok(EXIT_INTERRUPTED);
     };
     let traffic = Arc::new(traffic);
+    let _waking = plant_audit_cases(&traffic, layout, json_out).await?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let follower = tokio::spawn(
         traffic
@@ -263,6 +266,61 @@ async fn register_demo_accounts(
         }
     }
     Ok(Some(traffic))
+}
+
+/// Where `kopnet testnet up` writes the planted audit cases
+/// (`DIR/audit-cases.json`): the accounts, the observer to ask and the
+/// regulator's key file, and whether the dormant account woke yet.
+pub const AUDIT_CASES_FILE: &str = "audit-cases.json";
+
+/// Plant the regulator's desk's cases (with two cooperatives or more and
+/// an observer) and wake the dormant account when its time comes; the
+/// task that wakes it is returned (it ends with the run).
+async fn plant_audit_cases(
+    traffic: &Arc<Traffic>,
+    layout: &Layout,
+    json_out: bool,
+) -> Result<Option<tokio::task::JoinHandle<()>>> {
+    let Some(observer) = layout.nodes.iter().find(|n| n.role == "observer") else {
+        return Ok(None);
+    };
+    if traffic.coops.len() < 2 {
+        return Ok(None);
+    }
+    let cases = AuditCases::plant(traffic)
+        .await
+        .context("planting the audit cases")?;
+    let Some(dir) = observer.home.parent().map(|d| d.join(AUDIT_CASES_FILE)) else {
+        return Ok(None);
+    };
+    let describe = |woke: bool| {
+        serde_json::json!({
+            "observer_api": observer.api_url,
+            "regulator_key": observer.home.join("node.key"),
+            "cash_in_over_threshold": cases.cash_in_over_threshold.to_address(),
+            "structuring": cases.structuring.to_address(),
+            "dormant": cases.dormant.to_address(),
+            "dormant_woke": woke,
+        })
+    };
+    std::fs::write(&dir, format!("{:#}\n", describe(false)))
+        .with_context(|| format!("writing {}", dir.display()))?;
+    say(
+        json_out,
+        &format!(
+            "audit cases planted (cash over the threshold, structuring; a dormant account wakes in {} s): {}",
+            audit_cases::DORMANT_WAKE_AFTER.as_secs(),
+            dir.display()
+        ),
+    );
+    let traffic = traffic.clone();
+    let woke = describe(true);
+    Ok(Some(tokio::spawn(async move {
+        tokio::time::sleep(audit_cases::DORMANT_WAKE_AFTER).await;
+        if cases.wake_dormant(&traffic).await.is_ok() {
+            let _ = std::fs::write(&dir, format!("{woke:#}\n"));
+        }
+    })))
 }
 
 /// The node whose commits the run follows: an observer if there is one,

@@ -123,6 +123,9 @@ pub async fn params(State(state): State<ApiState>) -> ApiResult<Json<Value>> {
         "tier_rules": serde_json::to_value(params.tier_rules).unwrap_or(Value::Null),
         "qr_payment_cap": params.qr_payment_cap,
         "refund_period_ms": params.refund_period_ms,
+        // The daily sum of a member's cash at or above which observers
+        // report it (issue 18).
+        "cash_report_threshold": params.cash_report_threshold,
         "settlement": {
             "period_ms": schedule.period_ms,
             "offset_ms": schedule.offset_ms,

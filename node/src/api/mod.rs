@@ -24,6 +24,8 @@ pub mod signed_request;
 pub mod views;
 mod write;
 
+mod audit;
+
 pub use crate::http_error::{ApiError, ApiResult};
 /// Page sizes and cursors of the list endpoints.
 pub use queries::paging;
@@ -52,6 +54,8 @@ pub struct ApiState {
     pub front: Arc<Front>,
     /// Page sizes of the list endpoints (`[pages]`).
     pub pages: paging::PagesConfig,
+    /// Observers: the regulator's desk's flag thresholds (`[audit]`).
+    pub audit: crate::config::AuditConfig,
     /// Becomes true when the node shuts down: long-lived responses (the
     /// event stream) end then, so the graceful shutdown never waits on an
     /// open wallet page.
@@ -112,4 +116,5 @@ pub fn routes() -> Router<ApiState> {
             delete(directory::unlink_phone),
         )
         .route("/v1/directory/lookup", post(directory::lookup))
+        .route("/v1/audit/report", get(audit::report))
 }

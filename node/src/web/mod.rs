@@ -70,6 +70,7 @@ pub const ASSETS: &[Asset] = &[
     asset!("explorer.js", JS),
     asset!("city_index.js", JS),
     asset!("session.js", JS),
+    asset!("audit.js", JS),
     asset!("ui.js", JS),
     asset!("charts.js", JS),
     asset!("counter.js", JS),

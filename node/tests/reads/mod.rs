@@ -97,6 +97,7 @@ impl ReadNode {
             )),
             front: kopnet_node::http::Front::new(&kopnet_node::config::HttpConfig::default()),
             pages,
+            audit: Default::default(),
             stopping,
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -31,7 +31,7 @@ use kopnet_ledger::genesis::GenesisObserver;
 use kopnet_ledger::schedule::SettlementSchedule;
 use kopnet_ledger::types::InvalidCoopId;
 use kopnet_ledger::{CoopId, Genesis, GenesisCooperative};
-use kopnet_node::config::{ConsensusConfig, HttpConfig, NodeConfig, Role};
+use kopnet_node::config::{AuditConfig, ConsensusConfig, HttpConfig, NodeConfig, Role};
 use kopnet_node::genesis_file::NetworkGenesis;
 use kopnet_node::keyfile::{self, KeyFileError};
 use serde::{Deserialize, Serialize};
@@ -51,6 +51,11 @@ const CITY: [(&str, &str); 4] = [
 const CONSUMER: (&str, &str) = ("konsumen-rukun", "Koperasi Konsumen Rukun (consumer)");
 /// Net debit cap of every demo cooperative: Rp 50.000.000.
 pub const DEMO_NDC: u64 = 50_000_000;
+/// A local network's cash reporting threshold: Rp10.000.000 a member a
+/// day (the real one, Rp500.000.000, is beyond any demo account's balance
+/// cap), so that the demo's planted cash cases show in `kopnet audit
+/// report`.
+pub const DEMO_CASH_REPORT_THRESHOLD: u64 = 10_000_000;
 /// A local network's settlement period: a window closes every minute.
 pub const DEMO_SETTLEMENT_PERIOD_MS: u64 = 60_000;
 
@@ -68,6 +73,9 @@ pub struct GenesisRules {
     pub ndc: u64,
     /// How long a member-key recovery waits (ms of block time).
     pub recovery_wait_ms: u64,
+    /// The daily cash a member may move before observers report it
+    /// ([`DEMO_CASH_REPORT_THRESHOLD`] on a local network).
+    pub cash_report_threshold: u64,
 }
 
 impl Default for GenesisRules {
@@ -79,6 +87,7 @@ impl Default for GenesisRules {
             validator_limits: ValidatorLimits::default(),
             ndc: DEMO_NDC,
             recovery_wait_ms: kopnet_ledger::recovery::RECOVERY_WAIT_MS_DEFAULT,
+            cash_report_threshold: DEMO_CASH_REPORT_THRESHOLD,
         }
     }
 }
@@ -317,6 +326,7 @@ pub fn init_with(
     ledger.settlement = rules.settlement;
     ledger.validator_limits = rules.validator_limits;
     ledger.recovery_wait_ms = rules.recovery_wait_ms;
+    ledger.cash_report_threshold = rules.cash_report_threshold;
     let (observer_entries, observer_homes) = new_observer_homes(dir, observers)?;
     ledger.observers = observer_entries;
     ledger.validate()?;
@@ -502,6 +512,12 @@ fn configure_nodes(homes: &[Home], genesis_json: &str) -> Result<Vec<NodeEntry>,
             // readers, runner) is 127.0.0.1: no per-address caps or rates
             // that would throttle them; the timeouts are the default's.
             http: HttpConfig::unthrottled(),
+            // An observer is the regulator's desk: the demo's short
+            // dormancy, so the planted dormant account shows in minutes.
+            audit: match home.role {
+                Role::Observer => AuditConfig::demo(),
+                Role::Validator => AuditConfig::default(),
+            },
             ..NodeConfig::default()
         };
         write(&home.dir.join("config.toml"), config.to_toml())?;

@@ -24,11 +24,14 @@
 //! - [`requests`]: requests to pay waiting for their payer's payment.
 //! - [`refunds`]: the recent payments to micro merchants they refund.
 //! - [`payout`]: the surplus share every cooperative pays its members once.
+//! - [`audit_cases`]: the cases planted for the regulator's desk (cash
+//!   over the reporting threshold, structuring, a dormant account waking).
 //! - [`settle`]: acknowledging the settlement windows the chain's schedule
 //!   closes (no cooperative closes one itself).
 //! - [`follow`]: matching commits to submissions, giving up lost ones.
 //! - [`stats`]: the figures reported ([`Stats`], [`percentile`]).
 
+pub mod audit_cases;
 mod budget;
 mod cashback;
 mod demo;
@@ -44,6 +47,7 @@ mod signer;
 mod stats;
 mod submit;
 
+pub use audit_cases::AuditCases;
 pub use budget::{Budget, Budgets, Leg, Reservation};
 pub use cashback::{CashbackTerms, DEMO_CASHBACK};
 pub use demo::{CoopDemo, DEMO_MERCHANT_CLASSES, OPENING_BALANCE};
