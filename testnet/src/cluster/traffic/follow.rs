@@ -28,11 +28,16 @@ impl Traffic {
         mut stop: tokio::sync::watch::Receiver<bool>,
     ) -> Result<(), TrafficError> {
         let url = format!("{}/v1/events", node.base());
-        let events_error = |error| TrafficError::Events {
+        let events_error = |error: String| TrafficError::Events {
             url: url.clone(),
             error,
         };
-        let response = reqwest::get(&url).await.map_err(events_error)?;
+        // Signed by the client's key (the layout's reader): the stream
+        // carries transactions only to participants.
+        let response = node
+            .event_stream()
+            .await
+            .map_err(|e| events_error(e.to_string()))?;
         let mut stream = response.bytes_stream();
         let mut buffer = String::new();
         let started = Instant::now();
@@ -42,7 +47,7 @@ impl Traffic {
                 chunk = stream.next() => chunk,
             };
             let Some(chunk) = chunk else { return Ok(()) };
-            buffer.push_str(&String::from_utf8_lossy(&chunk.map_err(events_error)?));
+            buffer.push_str(&String::from_utf8_lossy(&chunk.map_err(|e| events_error(e.to_string()))?));
             while let Some(end) = buffer.find("\n\n") {
                 let event: String = buffer.drain(..end + 2).collect();
                 if let Some(data) = event.lines().find_map(|l| l.strip_prefix("data:")) {

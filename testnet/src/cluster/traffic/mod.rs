@@ -93,7 +93,7 @@ pub enum TrafficError {
     #[error("the signer of cooperative {coop} is poisoned (a thread panicked holding it)")]
     Poisoned { coop: String },
     #[error("cannot follow {url}: {error}")]
-    Events { url: String, error: reqwest::Error },
+    Events { url: String, error: String },
 }
 
 /// The demo city's traffic: its cooperatives, their demo accounts, what is
