@@ -139,12 +139,21 @@ fn a_member_who_loses_a_phone_keeps_the_money() {
     let response = net.cluster.submit(ksp, &old);
     let body: Value = response.json().unwrap();
     assert_eq!(body["error"]["code"], "key_replaced", "{body}");
-    let obs_api = &net.cluster.nodes[observer].api;
-    let response = http()
-        .get(format!("{obs_api}/v1/signers/{ani_address}"))
-        .send()
-        .unwrap();
-    assert_eq!(response.status().as_u16(), 409);
+    // The old phone, asking with its own key, learns it was replaced;
+    // anyone else asking about a member's key is refused (issue 18).
+    let signers = format!("/v1/signers/{ani_address}");
+    let (status, body) = net.cluster.get_status_as(observer, &signers, Some(&ani));
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (409, Some("key_replaced")),
+        "{body}"
+    );
+    let (status, body) = net.cluster.get_status_as(observer, &signers, None);
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (403, Some("not_permitted")),
+        "{body}"
+    );
     let signer = net.get(&format!("/v1/signers/{}", new.public().to_address()));
     assert_eq!(signer["account"], ani_address, "{signer}");
     kopnet_ok(&[

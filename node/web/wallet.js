@@ -467,8 +467,8 @@ function onBlock(block) {
   // A refund names its payment, not the payer: any refund may be ours.
   // A member is shown no one's transactions in the stream (the node's
   // api::access): without them, every block may be ours, so look.
-  const mine = !block.txs || block.txs.some((tx) => tx.signer === me || tx.to === me || tx.to === account || tx.kind === "refund");
-  if (state.pending && (!block.txs || block.txs.some((tx) => tx.hash === state.pending.hash))) checkPending();
+  const mine = !block.txs ? block.tx_count > 0 : block.txs.some((tx) => tx.signer === me || tx.to === me || tx.to === account || tx.kind === "refund");
+  if (state.pending && (!block.txs ? block.tx_count > 0 : block.txs.some((tx) => tx.hash === state.pending.hash))) checkPending();
   if (mine && state.view === "home") refresh();
 }
 

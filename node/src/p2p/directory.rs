@@ -162,53 +162,14 @@ impl SwarmTask {
     }
 
     pub(crate) fn on_directory_event(&mut self, event: request_response::Event<Vec<u8>, Vec<u8>>) {
-        match event {
-            request_response::Event::Message { peer, message, .. } => match message {
-                request_response::Message::Request {
-                    request_id,
-                    request,
-                    channel,
-                } => self.on_inbound_directory_request(peer, request_id, request, channel),
-                request_response::Message::Response {
-                    request_id,
-                    response,
-                } => {
-                    if let Some(done) = self.directory_outbound.remove(&request_id) {
-                        let _ = done.send(Ok(response));
-                    }
-                }
-            },
-            request_response::Event::OutboundFailure {
-                peer,
-                request_id,
-                error,
-                ..
-            } => {
-                if let Some(done) = self.directory_outbound.remove(&request_id) {
-                    let error = match error {
-                        request_response::OutboundFailure::Timeout => {
-                            P2pError::RequestTimeout { peer }
-                        }
-                        other => P2pError::Request {
-                            peer,
-                            reason: other.to_string(),
-                        },
-                    };
-                    let _ = done.send(Err(error));
-                }
-            }
-            request_response::Event::InboundFailure {
-                peer,
-                request_id,
-                error,
-                ..
-            } => {
-                self.directory_inbound.remove(&request_id);
-                tracing::debug!(%peer, %error, "inbound directory request failed");
-            }
-            request_response::Event::ResponseSent { request_id, .. } => {
-                self.directory_inbound.remove(&request_id);
-            }
+        let settled = super::request_events::settle(
+            event,
+            &mut self.directory_outbound,
+            &mut self.directory_inbound,
+            "directory",
+        );
+        if let Some(r) = settled {
+            self.on_inbound_directory_request(r.peer, r.id, r.data, r.channel);
         }
     }
 

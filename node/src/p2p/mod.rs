@@ -98,6 +98,7 @@ mod peer_budget;
 mod peer_records;
 mod peer_score;
 mod publish_queue;
+mod request_events;
 mod stats;
 mod swarm_task;
 mod wire_bytes;

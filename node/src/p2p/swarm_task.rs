@@ -27,7 +27,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::time::{Instant, MissedTickBehavior};
 
 /// Where the answer to one outbound catch-up request goes.
-type ResponseSender = oneshot::Sender<Result<Vec<u8>, P2pError>>;
+use super::request_events::{self, ResponseSender};
 
 /// The task's channels to and from the node.
 pub(crate) struct Channels {
@@ -460,53 +460,10 @@ impl SwarmTask {
     }
 
     fn on_sync_event(&mut self, event: request_response::Event<Vec<u8>, Vec<u8>>) {
-        match event {
-            request_response::Event::Message { peer, message, .. } => match message {
-                request_response::Message::Request {
-                    request_id,
-                    request,
-                    channel,
-                } => self.on_inbound_request(peer, request_id, request, channel),
-                request_response::Message::Response {
-                    request_id,
-                    response,
-                } => {
-                    if let Some(done) = self.outbound.remove(&request_id) {
-                        let _ = done.send(Ok(response));
-                    }
-                }
-            },
-            request_response::Event::OutboundFailure {
-                peer,
-                request_id,
-                error,
-                ..
-            } => {
-                if let Some(done) = self.outbound.remove(&request_id) {
-                    let error = match error {
-                        request_response::OutboundFailure::Timeout => {
-                            P2pError::RequestTimeout { peer }
-                        }
-                        other => P2pError::Request {
-                            peer,
-                            reason: other.to_string(),
-                        },
-                    };
-                    let _ = done.send(Err(error));
-                }
-            }
-            request_response::Event::InboundFailure {
-                peer,
-                request_id,
-                error,
-                ..
-            } => {
-                self.inbound.remove(&request_id);
-                tracing::debug!(%peer, %error, "inbound catch-up request failed");
-            }
-            request_response::Event::ResponseSent { request_id, .. } => {
-                self.inbound.remove(&request_id);
-            }
+        let settled =
+            request_events::settle(event, &mut self.outbound, &mut self.inbound, "catch-up");
+        if let Some(r) = settled {
+            self.on_inbound_request(r.peer, r.id, r.data, r.channel);
         }
     }
 

@@ -239,14 +239,41 @@ impl ReadNode {
     }
 }
 
-/// `GET url` within [`ANSWER_DEADLINE`]: (status, JSON body).
+/// `GET url` within [`ANSWER_DEADLINE`], signed by the members' home
+/// cooperative (`ksp-sejahtera`'s key: a participant, and the desk that may
+/// read its members' accounts): (status, JSON body).
 pub async fn get(url: &str) -> (u16, serde_json::Value) {
+    get_as(url, Some(&key_for("ksp-sejahtera"))).await
+}
+
+/// `GET url` within [`ANSWER_DEADLINE`], signed by `key` (anonymous with
+/// `None`): (status, JSON body).
+pub async fn get_as(
+    url: &str,
+    key: Option<&kopnet_consensus::Keypair>,
+) -> (u16, serde_json::Value) {
     let client = reqwest::Client::builder()
         .timeout(ANSWER_DEADLINE)
         .build()
         .unwrap();
-    let response = client
-        .get(url)
+    let mut request = client.get(url);
+    if let Some(key) = key {
+        let parsed = reqwest::Url::parse(url).unwrap();
+        let path = match parsed.query() {
+            Some(query) => format!("{}?{query}", parsed.path()),
+            None => parsed.path().to_string(),
+        };
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64;
+        for (name, value) in
+            kopnet_node::api::signed_request::sign_request(key, CHAIN, "GET", &path, now_ms, &[])
+        {
+            request = request.header(name, value);
+        }
+    }
+    let response = request
         .send()
         .await
         .unwrap_or_else(|e| panic!("GET {url}: no answer within {ANSWER_DEADLINE:?}: {e}"));

@@ -47,7 +47,9 @@ impl Traffic {
                 chunk = stream.next() => chunk,
             };
             let Some(chunk) = chunk else { return Ok(()) };
-            buffer.push_str(&String::from_utf8_lossy(&chunk.map_err(|e| events_error(e.to_string()))?));
+            buffer.push_str(&String::from_utf8_lossy(
+                &chunk.map_err(|e| events_error(e.to_string()))?,
+            ));
             while let Some(end) = buffer.find("\n\n") {
                 let event: String = buffer.drain(..end + 2).collect();
                 if let Some(data) = event.lines().find_map(|l| l.strip_prefix("data:")) {
