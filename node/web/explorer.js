@@ -376,7 +376,9 @@ async function signIn() {
 }
 
 function signedIn() {
-  document.getElementById("sign-in").textContent = `${t("signed_in")} ${short(session.key.address, 10)}`;
+  const button = document.getElementById("sign-in");
+  button.textContent = t("signed_in");
+  button.title = session.key.address;
 }
 
 /** The sign-in choices: this device's wallet, or a desk's key file. */
