@@ -23,7 +23,7 @@ use libp2p::request_response::{self, InboundRequestId, OutboundRequestId, Respon
 use libp2p::swarm::{DialError, ListenError, SwarmEvent};
 use libp2p::{identify, Multiaddr, PeerId, Swarm};
 use std::collections::{HashMap, HashSet};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 use tokio::time::{Instant, MissedTickBehavior};
 
 /// Where the answer to one outbound catch-up request goes.
