@@ -410,7 +410,7 @@ fn big_answer() -> Vec<u8> {
 #[tokio::test]
 async fn sync_codec_refuses_oversized_frames_before_allocating() {
     let protocol = StreamProtocol::new(SYNC_PROTOCOL);
-    let mut codec = SyncCodec;
+    let mut codec = SyncCodec::default();
     let mut wire = Vec::new();
     codec
         .write_request(&protocol, &mut Cursor::new(&mut wire), b"abc".to_vec())

@@ -100,7 +100,7 @@ pub(crate) fn build(
             .with_max_established_per_peer(Some(CONNECTIONS_PER_PEER_MAX)),
     );
     let sync = request_response::Behaviour::with_codec(
-        SyncCodec,
+        SyncCodec::default(),
         [(
             StreamProtocol::new(SYNC_PROTOCOL),
             request_response::ProtocolSupport::Full,

@@ -14,8 +14,13 @@ use std::io;
 /// The first read's capacity: most frames (requests, short pages) fit.
 const FRAME_INITIAL_CAPACITY_BYTES: usize = 4 * 1024;
 
+/// A request-response codec of length-prefixed frames: requests of at most
+/// `REQUEST_MAX` bytes, responses of at most `RESPONSE_MAX`.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct SyncCodec;
+pub struct FramedCodec<const REQUEST_MAX: usize, const RESPONSE_MAX: usize>;
+
+/// Catch-up (`/kopnet/sync/1`).
+pub type SyncCodec = FramedCodec<SYNC_REQUEST_BYTES_MAX, SYNC_MESSAGE_BYTES_MAX>;
 
 /// Read one frame of at most `limit` bytes into `data` (cleared first).
 async fn read_frame_into<T: AsyncRead + Unpin + Send>(
@@ -77,7 +82,9 @@ pub(super) async fn write_frame<T: AsyncWrite + Unpin + Send>(
     io.close().await
 }
 
-impl request_response::Codec for SyncCodec {
+impl<const REQUEST_MAX: usize, const RESPONSE_MAX: usize> request_response::Codec
+    for FramedCodec<REQUEST_MAX, RESPONSE_MAX>
+{
     type Protocol = StreamProtocol;
     type Request = Vec<u8>;
     type Response = Vec<u8>;
@@ -86,14 +93,14 @@ impl request_response::Codec for SyncCodec {
     where
         T: AsyncRead + Unpin + Send,
     {
-        read_frame(io, SYNC_REQUEST_BYTES_MAX).await
+        read_frame(io, REQUEST_MAX).await
     }
 
     async fn read_response<T>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<Vec<u8>>
     where
         T: AsyncRead + Unpin + Send,
     {
-        read_frame(io, SYNC_MESSAGE_BYTES_MAX).await
+        read_frame(io, RESPONSE_MAX).await
     }
 
     async fn write_request<T>(
@@ -105,7 +112,7 @@ impl request_response::Codec for SyncCodec {
     where
         T: AsyncWrite + Unpin + Send,
     {
-        write_frame(io, &request, SYNC_REQUEST_BYTES_MAX).await
+        write_frame(io, &request, REQUEST_MAX).await
     }
 
     async fn write_response<T>(
@@ -117,7 +124,7 @@ impl request_response::Codec for SyncCodec {
     where
         T: AsyncWrite + Unpin + Send,
     {
-        write_frame(io, &response, SYNC_MESSAGE_BYTES_MAX).await
+        write_frame(io, &response, RESPONSE_MAX).await
     }
 }
 
@@ -139,7 +146,7 @@ mod tests {
 
     #[tokio::test]
     async fn requests_have_their_own_small_bound() {
-        let mut codec = SyncCodec;
+        let mut codec = SyncCodec::default();
         let largest = vec![7u8; SYNC_REQUEST_BYTES_MAX];
         let mut wire = Vec::new();
         codec
@@ -174,7 +181,7 @@ mod tests {
 
     #[tokio::test]
     async fn responses_beyond_the_bound_are_refused_before_reading() {
-        let mut codec = SyncCodec;
+        let mut codec = SyncCodec::default();
         let wire = frame(SYNC_MESSAGE_BYTES_MAX + 1, b"");
         let read = codec
             .read_response(&protocol(), &mut Cursor::new(wire))

@@ -11,14 +11,11 @@
 //! means, and who may ask what, is the node's business
 //! ([`crate::personal`]): this layer moves bounded bytes.
 
-use super::codec::{read_frame, write_frame};
 use super::error::P2pError;
 use super::handle::{Command, NetEvent};
 use super::swarm_task::SwarmTask;
-use futures::{AsyncRead, AsyncWrite};
 use libp2p::request_response::{self, InboundRequestId, ResponseChannel};
-use libp2p::{request_response::Codec, PeerId, StreamProtocol};
-use std::io;
+use libp2p::{PeerId, StreamProtocol};
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
@@ -37,57 +34,13 @@ pub const DIRECTORY_OUTBOUND_MAX: usize = 256;
 pub(crate) type DirectoryResponseSender = oneshot::Sender<Result<Vec<u8>, P2pError>>;
 
 /// The length-prefixed codec, bounded both ways.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct DirectoryCodec;
-
-impl Codec for DirectoryCodec {
-    type Protocol = StreamProtocol;
-    type Request = Vec<u8>;
-    type Response = Vec<u8>;
-
-    async fn read_request<T>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<Vec<u8>>
-    where
-        T: AsyncRead + Unpin + Send,
-    {
-        read_frame(io, DIRECTORY_FRAME_BYTES_MAX).await
-    }
-
-    async fn read_response<T>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<Vec<u8>>
-    where
-        T: AsyncRead + Unpin + Send,
-    {
-        read_frame(io, DIRECTORY_FRAME_BYTES_MAX).await
-    }
-
-    async fn write_request<T>(
-        &mut self,
-        _: &StreamProtocol,
-        io: &mut T,
-        data: Vec<u8>,
-    ) -> io::Result<()>
-    where
-        T: AsyncWrite + Unpin + Send,
-    {
-        write_frame(io, &data, DIRECTORY_FRAME_BYTES_MAX).await
-    }
-
-    async fn write_response<T>(
-        &mut self,
-        _: &StreamProtocol,
-        io: &mut T,
-        data: Vec<u8>,
-    ) -> io::Result<()>
-    where
-        T: AsyncWrite + Unpin + Send,
-    {
-        write_frame(io, &data, DIRECTORY_FRAME_BYTES_MAX).await
-    }
-}
+pub type DirectoryCodec =
+    super::codec::FramedCodec<DIRECTORY_FRAME_BYTES_MAX, DIRECTORY_FRAME_BYTES_MAX>;
 
 /// The behaviour for the swarm.
 pub(crate) fn behaviour() -> request_response::Behaviour<DirectoryCodec> {
     request_response::Behaviour::with_codec(
-        DirectoryCodec,
+        DirectoryCodec::default(),
         [(
             StreamProtocol::new(DIRECTORY_PROTOCOL),
             request_response::ProtocolSupport::Full,
@@ -211,11 +164,13 @@ impl SwarmTask {
 mod tests {
     use super::*;
     use futures::io::Cursor;
+    use libp2p::request_response::Codec;
+    use std::io;
 
     #[tokio::test]
     async fn frames_past_the_bound_are_refused_both_ways() {
         let protocol = StreamProtocol::new(DIRECTORY_PROTOCOL);
-        let mut codec = DirectoryCodec;
+        let mut codec = DirectoryCodec::default();
         let mut wire = Vec::new();
         let largest = vec![1u8; DIRECTORY_FRAME_BYTES_MAX];
         codec
