@@ -209,18 +209,7 @@ async fn send_and_wait(coop: &CoopDemo, txs: &[Transaction]) -> Result<(), Traff
         hashes.push(result.map_err(|e| coop.node_error(e))?);
     }
     for hash in hashes {
-        let outcome = coop
-            .node
-            .wait(&hash, COMMIT_TIMEOUT)
-            .await
-            .map_err(|e| coop.node_error(e))?;
-        if !outcome.ok() {
-            return Err(TrafficError::SetupRejected {
-                coop: coop.id.to_string(),
-                hash: hash.to_hex(),
-                code: outcome.code,
-            });
-        }
+        coop.wait_applied(&hash, COMMIT_TIMEOUT).await?;
     }
     Ok(())
 }

@@ -73,6 +73,29 @@ impl CoopDemo {
         }
     }
 
+    /// Wait for a setup transaction sent to this cooperative's node; an
+    /// error unless it committed and applied.
+    pub(super) async fn wait_applied(
+        &self,
+        hash: &kopnet_consensus::Hash,
+        timeout: std::time::Duration,
+    ) -> Result<(), TrafficError> {
+        let outcome = self
+            .node
+            .wait(hash, timeout)
+            .await
+            .map_err(|e| self.node_error(e))?;
+        if outcome.ok() {
+            Ok(())
+        } else {
+            Err(TrafficError::SetupRejected {
+                coop: self.id.to_string(),
+                hash: hash.to_hex(),
+                code: outcome.code,
+            })
+        }
+    }
+
     fn poisoned(&self) -> TrafficError {
         TrafficError::Poisoned {
             coop: self.id.to_string(),
@@ -212,18 +235,7 @@ impl Traffic {
             }
         }
         for (coop, hash) in hashes {
-            let outcome = coop
-                .node
-                .wait(&hash, SETUP_COMMIT_TIMEOUT)
-                .await
-                .map_err(|e| coop.node_error(e))?;
-            if !outcome.ok() {
-                return Err(TrafficError::SetupRejected {
-                    coop: coop.id.to_string(),
-                    hash: hash.to_hex(),
-                    code: outcome.code,
-                });
-            }
+            coop.wait_applied(&hash, SETUP_COMMIT_TIMEOUT).await?;
         }
         Ok(())
     }
