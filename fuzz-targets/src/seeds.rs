@@ -12,7 +12,7 @@ use kopnet_ledger::evidence::{evidence_root, EvidenceKind, EvidenceRecord};
 use kopnet_ledger::testkit::{key_for, validator_key_for};
 use kopnet_ledger::{Action, Block, CoopId};
 use kopnet_node::config::{NodeConfig, Role};
-use kopnet_node::web::qris::{self, PaymentRequest};
+use kopnet_node::web::qris::{self, Payee, PaymentRequest};
 use kopnet_node::wire::{self, ConsensusGossip, SyncRequest, SyncResponse, SyncedBlock};
 use serde_json::json;
 
@@ -311,7 +311,7 @@ fn post_admin_isolate() -> Vec<Vec<u8>> {
 
 fn qris_payloads(city: &City) -> Vec<Vec<u8>> {
     let request = PaymentRequest {
-        to: city.merchant.to_address(),
+        payee: Payee::Address(city.merchant.to_address()),
         amount: Some(25_000),
         name: "Warung Bu Sri".into(),
         city: "Yogyakarta".into(),
@@ -323,8 +323,13 @@ fn qris_payloads(city: &City) -> Vec<Vec<u8>> {
         reference: None,
         ..request.clone()
     };
+    // A member's code by phone alias (issue 18).
+    let by_phone = PaymentRequest {
+        payee: Payee::Phone("+6281234567890".into()),
+        ..plain.clone()
+    };
     let mut out = Vec::new();
-    for r in [&request, &plain] {
+    for r in [&request, &plain, &by_phone] {
         if let Ok(payload) = r.encode() {
             // Without its CRC field: the target appends a correct one.
             out.push(payload.as_bytes()[..payload.len() - 8].to_vec());

@@ -1,5 +1,6 @@
 // EMVCo merchant-presented payment requests (the format QRIS builds on), with
-// kopnet's merchant-account template: tag 26 = { 00: "ID.KOPNET", 01: address }.
+// kopnet's merchant-account template: tag 26 = { 00: "ID.KOPNET", 01: address }
+// or { 00: "ID.KOPNET", 02: phone alias "+628…" } (looked up before paying).
 // Mirrors node/src/web/qris.rs; both are checked against test/vectors.json.
 import { fromAddress, isAddress, toAddress } from "./address.js";
 
@@ -25,11 +26,22 @@ export class QrisError extends Error {
   }
 }
 
-/** {to, amount?, name, city, mcc, reference?} → payload text. */
-export function encode({ to, amount, name, city, mcc = "0000", reference }) {
-  if (!isAddress(to)) throw new QrisError("bad_address");
+/** A phone alias as the directory writes numbers: +628 and 7 to 11 digits. */
+export const isPhoneAlias = (s) => /^\+628[0-9]{7,11}$/.test(s);
+
+/** {to | phone, amount?, name, city, mcc, reference?} → payload text. */
+export function encode({ to, phone, amount, name, city, mcc = "0000", reference }) {
+  let payee;
+  if (phone != null) {
+    if (to != null) throw new QrisError("conflicting_field", GUI);
+    if (!isPhoneAlias(phone)) throw new QrisError("bad_phone");
+    payee = tlv("02", phone);
+  } else {
+    if (!isAddress(to)) throw new QrisError("bad_address");
+    payee = tlv("01", to);
+  }
   let out = tlv("00", "01") + tlv("01", amount ? "12" : "11");
-  out += tlv("26", tlv("00", GUI) + tlv("01", to));
+  out += tlv("26", tlv("00", GUI) + payee);
   out += tlv("52", mcc) + tlv("53", "360");
   if (amount) out += tlv("54", String(amount));
   out += tlv("58", "ID") + tlv("59", name) + tlv("60", city);
@@ -62,7 +74,8 @@ function fields(text, parent) {
   return out;
 }
 
-/** The payee of the one kopnet merchant-account template among 26..51. */
+/** The payee of the one kopnet merchant-account template among 26..51:
+ * {to} (sub-tag 01) or {phone} (02), exactly one. */
 function kopnetPayee(map) {
   let found = null;
   for (let t = 26; t <= 51; t++) {
@@ -73,9 +86,12 @@ function kopnetPayee(map) {
     if (found) throw new QrisError("duplicate_field", GUI);
     found = sub;
   }
-  const to = found?.get("01");
-  if (to === undefined) throw new QrisError("not_kopnet");
-  return to;
+  if (!found) throw new QrisError("not_kopnet");
+  const to = found.get("01");
+  const phone = found.get("02");
+  if (to !== undefined && phone !== undefined) throw new QrisError("conflicting_field", GUI);
+  if (to === undefined && phone === undefined) throw new QrisError("not_kopnet");
+  return to !== undefined ? { to, phone: null } : { to: null, phone };
 }
 
 const text = (map, tag, max) => {
@@ -97,8 +113,9 @@ export function parse(payload) {
   if (map.has("63")) throw new QrisError("duplicate_field", "63");
   const [first] = map;
   if (!first || first[0] !== "00" || first[1] !== "01") throw new QrisError("bad_field", "00");
-  const to = kopnetPayee(map);
-  if (!isAddress(to) || toAddress(fromAddress(to)) !== to) throw new QrisError("bad_address");
+  const { to, phone } = kopnetPayee(map);
+  if (to !== null && (!isAddress(to) || toAddress(fromAddress(to)) !== to)) throw new QrisError("bad_address");
+  if (phone !== null && !isPhoneAlias(phone)) throw new QrisError("bad_phone");
   for (const t of ["52", "53", "58", "59", "60"]) if (!map.has(t)) throw new QrisError("missing_field", t);
   if (map.get("53") !== "360") throw new QrisError("bad_field", "53");
   if (!/^\d{4}$/.test(map.get("52"))) throw new QrisError("bad_field", "52");
@@ -125,5 +142,5 @@ export function parse(payload) {
     if (language.has("01") && language.get("01") !== name) throw new QrisError("conflicting_field", "64.01");
     if (language.has("02") && language.get("02") !== city) throw new QrisError("conflicting_field", "64.02");
   }
-  return { to, amount, name, city, mcc: map.get("52"), reference };
+  return { to, phone, amount, name, city, mcc: map.get("52"), reference };
 }

@@ -21,7 +21,7 @@ function qrisVerdict(payload) {
 
 /** A parsed request with its fields in one order (for comparing). */
 const request = (r) =>
-  r && { to: r.to, amount: r.amount, name: r.name, city: r.city, mcc: r.mcc, reference: r.reference };
+  r && { to: r.to, phone: r.phone, amount: r.amount, name: r.name, city: r.city, mcc: r.mcc, reference: r.reference };
 
 /** Every corpus payload gets the Rust parser's verdict: the same kind and
  * field, or the same request. One check; the first disagreements in detail. */
@@ -76,7 +76,7 @@ export async function runChecks(v, qrisCorpus) {
     eq(`hash of ${t.name}`, txHash(tx), t.hash);
   }
   for (const q of v.qris) {
-    const fields = { to: q.to, amount: q.amount, name: q.name, city: q.city, mcc: q.mcc, reference: q.reference };
+    const fields = { to: q.to, phone: q.phone, amount: q.amount, name: q.name, city: q.city, mcc: q.mcc, reference: q.reference };
     eq(`QR payload ${q.payload.slice(-8)}`, qrisEncode(fields), q.payload);
     const parsed = qrisParse(q.payload);
     eq(`QR parse ${q.payload.slice(-8)}`, JSON.stringify(parsed), JSON.stringify(fields));

@@ -25,7 +25,6 @@ use axum::routing::get;
 use axum::{Json, Router};
 use kopnet_consensus::Hash;
 use serde::Deserialize;
-use serde_json::json;
 
 /// One embedded file.
 pub struct Asset {
@@ -221,7 +220,11 @@ async fn qr_text(q: QueryResult<QrTextQuery>) -> Result<Response, ApiError> {
 
 #[derive(Debug, Deserialize)]
 pub struct QrPayQuery {
-    to: String,
+    /// The payee's address; or
+    to: Option<String>,
+    /// the payee's phone alias (any spelling the directory takes; written
+    /// `+628…` in the code). Exactly one of the two.
+    phone: Option<String>,
     amount: Option<u64>,
     name: Option<String>,
     city: Option<String>,
@@ -232,12 +235,29 @@ pub struct QrPayQuery {
     format: Option<String>,
 }
 
-/// `GET /v1/qr/pay?to=&amount=&ref=&name=&city=&mcc=&format=svg|text`: a
-/// kopnet payment request as an EMVCo payload, rendered as a QR code.
+/// `GET /v1/qr/pay?to=|phone=&amount=&ref=&name=&city=&mcc=&format=svg|text`:
+/// a kopnet payment request as an EMVCo payload, rendered as a QR code.
+/// It only encodes: nothing checks that a phone alias is linked (the
+/// wallet's receive screen checks its own number first).
 async fn qr_pay(q: QueryResult<QrPayQuery>) -> Result<Response, ApiError> {
     let q = query(q)?;
+    let payee = match (q.to, q.phone) {
+        (Some(to), None) => qris::Payee::Address(to),
+        (None, Some(phone)) => qris::Payee::Phone(
+            crate::personal::Phone::parse(&phone)
+                .map_err(|e| ApiError::bad_request("bad_phone", e.to_string()))?
+                .as_str()
+                .to_string(),
+        ),
+        _ => {
+            return Err(ApiError::bad_request(
+                "bad_payment_request",
+                "give the payee as either to= (an address) or phone=, not both",
+            ))
+        }
+    };
     let request = qris::PaymentRequest {
-        to: q.to,
+        payee,
         amount: q.amount.filter(|a| *a > 0),
         name: q.name.unwrap_or_else(|| "KOPNET".into()),
         city: q.city.unwrap_or_else(|| "INDONESIA".into()),
@@ -268,10 +288,7 @@ async fn qr_parse(q: QueryResult<QrParseQuery>) -> Result<Json<serde_json::Value
     let q = query(q)?;
     let r = qris::PaymentRequest::parse(&q.payload)
         .map_err(|e| ApiError::bad_request("bad_payment_request", e.to_string()))?;
-    Ok(Json(json!({
-        "to": r.to, "amount": r.amount, "name": r.name, "city": r.city,
-        "mcc": r.mcc, "reference": r.reference,
-    })))
+    Ok(Json(r.to_json()))
 }
 
 #[cfg(test)]

@@ -4,8 +4,13 @@
 //! `"6304"`.
 //!
 //! kopnet's own merchant-account template is tag **26** with sub-tag `00` =
-//! `"ID.KOPNET"` (the globally unique identifier) and `01` = the payee's
-//! `kop…` address. Other fields: `00` payload format `"01"`, `01` point of
+//! `"ID.KOPNET"` (the globally unique identifier) and the payee: either
+//! `01` = its `kop…` address, or `02` = the phone number it linked at its
+//! home cooperative (the **phone alias**, written `+628…`), which the
+//! payer's wallet resolves through its own node's directory
+//! (`POST /v1/directory/lookup`, a masked name shown before paying). A
+//! phone alias is personal data the member chose to print; the ledger
+//! never sees it (the payment names the resolved address). Other fields: `00` payload format `"01"`, `01` point of
 //! initiation (`"11"` static, `"12"` dynamic: with an amount), `52` merchant
 //! category code, `53` currency `"360"` (IDR), `54` amount in whole rupiah
 //! (optional), `58` country `"ID"`, `59` merchant name, `60` city, `62`
@@ -35,9 +40,13 @@
 //!    the same way, duplicate sub-tags refused (`duplicate_field` `26.01`).
 //!    Exactly one may carry `00` = `ID.KOPNET` (any case): none is
 //!    `not_kopnet`, two is `duplicate_field` `ID.KOPNET` (two payees in one
-//!    code is a conflict, never a choice). Its `01` is the payee
-//!    (`not_kopnet` without it), a valid address written exactly as the
-//!    address encoder writes it (`bad_address`).
+//!    code is a conflict, never a choice). Its payee is its `01`
+//!    (address) or its `02` (phone alias): neither is `not_kopnet`, both
+//!    is `conflicting_field` `ID.KOPNET` (two payees again). An address
+//!    must be valid and written exactly as the address encoder writes it
+//!    (`bad_address`); a phone alias exactly as the directory normalises
+//!    numbers, `+628` and 7 to 11 digits (`bad_phone`): one payee, one
+//!    spelling.
 //! 6. Fields 52, 53, 58, 59, 60 must be present, checked in that order
 //!    (`missing_field`); then 53 must be `360`, 52 four digits, 59 at most
 //!    25 characters, 60 at most 15 (`bad_field`).
@@ -74,12 +83,60 @@ pub const CITY_LEN_MAX: usize = 15;
 pub const REFERENCE_LEN_MAX: usize = 25;
 /// Largest amount in the 13-character amount field.
 pub const AMOUNT_MAX: u64 = 9_999_999_999_999;
+/// The phone alias's prefix: Indonesian mobile numbers in E.164.
+pub const PHONE_PREFIX: &str = "+628";
+/// Fewest and most digits after [`PHONE_PREFIX`] (as the directory's
+/// `personal::Phone`).
+pub const PHONE_DIGITS: std::ops::RangeInclusive<usize> = 7..=11;
+
+/// Who a payment request names as the payee.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Payee {
+    /// The payee's address (`kop…`), sub-tag `01`.
+    Address(String),
+    /// The phone number the payee linked at its home cooperative, `+628…`
+    /// (sub-tag `02`): the payer's wallet looks it up before paying.
+    Phone(String),
+}
+
+impl Payee {
+    /// The address, when the code names one.
+    pub fn address(&self) -> Option<&str> {
+        match self {
+            Payee::Address(address) => Some(address),
+            Payee::Phone(_) => None,
+        }
+    }
+
+    /// The phone alias, when the code names one.
+    pub fn phone(&self) -> Option<&str> {
+        match self {
+            Payee::Phone(phone) => Some(phone),
+            Payee::Address(_) => None,
+        }
+    }
+
+    /// The template's sub-tag and value.
+    fn field(&self) -> (&'static str, &str) {
+        match self {
+            Payee::Address(address) => ("01", address),
+            Payee::Phone(phone) => ("02", phone),
+        }
+    }
+
+    fn check(&self) -> Result<(), QrisError> {
+        match self {
+            Payee::Address(address) => check_address(address),
+            Payee::Phone(phone) => check_phone(phone),
+        }
+    }
+}
 
 /// A kopnet payment request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PaymentRequest {
-    /// The payee's address (`kop…`).
-    pub to: String,
+    /// The payee: an address, or a phone alias.
+    pub payee: Payee,
     /// Whole rupiah; `None` for a static code where the payer types the amount.
     pub amount: Option<u64>,
     /// Merchant name (1–25 characters).
@@ -123,8 +180,12 @@ pub enum QrisError {
     NotKopnet,
     #[error("the payee address is invalid: {0}")]
     BadAddress(String),
+    /// A phone alias not written `+628` and 7 to 11 digits.
+    #[error("the payee phone number must be written +628 and 7 to 11 digits")]
+    BadPhone,
     /// Two fields that contradict each other (`"01"`: the point of
-    /// initiation and the amount; `"64.01"`: a second merchant name).
+    /// initiation and the amount; `"64.01"`: a second merchant name;
+    /// `"ID.KOPNET"`: an address and a phone alias, two payees).
     #[error("field {0} contradicts another field")]
     ConflictingField(&'static str),
 }
@@ -145,6 +206,7 @@ impl QrisError {
             QrisError::BadField { .. } => "bad_field",
             QrisError::NotKopnet => "not_kopnet",
             QrisError::BadAddress(_) => "bad_address",
+            QrisError::BadPhone => "bad_phone",
             QrisError::ConflictingField(_) => "conflicting_field",
         }
     }
@@ -223,6 +285,18 @@ fn check_address(to: &str) -> Result<(), QrisError> {
     Ok(())
 }
 
+/// A phone alias written exactly as the directory writes a number
+/// (`personal::Phone::as_str`): `+628` and 7 to 11 digits.
+fn check_phone(phone: &str) -> Result<(), QrisError> {
+    let digits = phone
+        .strip_prefix(PHONE_PREFIX)
+        .ok_or(QrisError::BadPhone)?;
+    if !PHONE_DIGITS.contains(&digits.len()) || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(QrisError::BadPhone);
+    }
+    Ok(())
+}
+
 fn check_mcc(mcc: &str) -> Result<(), QrisError> {
     if mcc.len() != 4 || !mcc.bytes().all(|b| b.is_ascii_digit()) {
         return Err(QrisError::BadField {
@@ -237,7 +311,7 @@ impl PaymentRequest {
     /// Check the fields an encoder must respect. Everything
     /// [`PaymentRequest::parse`] returns passes it.
     pub fn validate(&self) -> Result<(), QrisError> {
-        check_address(&self.to)?;
+        self.payee.check()?;
         check_text("59", &self.name, NAME_LEN_MAX)?;
         check_text("60", &self.city, CITY_LEN_MAX)?;
         check_mcc(&self.mcc)?;
@@ -255,6 +329,16 @@ impl PaymentRequest {
         Ok(())
     }
 
+    /// The request as JSON, as the wallet's parser returns it: `to` (the
+    /// address) or `phone` (the alias), the other `null`.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "to": self.payee.address(), "phone": self.payee.phone(),
+            "amount": self.amount, "name": self.name, "city": self.city,
+            "mcc": self.mcc, "reference": self.reference,
+        })
+    }
+
     /// The payload text, CRC included.
     pub fn encode(&self) -> Result<String, QrisError> {
         self.validate()?;
@@ -267,7 +351,8 @@ impl PaymentRequest {
         );
         let mut account = String::new();
         tlv(&mut account, "00", KOPNET_GUI);
-        tlv(&mut account, "01", &self.to);
+        let (sub_tag, payee) = self.payee.field();
+        tlv(&mut account, sub_tag, payee);
         tlv(&mut out, KOPNET_TEMPLATE_TAG, &account);
         tlv(&mut out, "52", &self.mcc);
         tlv(&mut out, "53", "360");
@@ -316,8 +401,8 @@ impl PaymentRequest {
                 why: "payload format indicator must come first and be 01",
             });
         }
-        let to = kopnet_payee(&fields)?;
-        check_address(&to)?;
+        let payee = kopnet_payee(&fields)?;
+        payee.check()?;
         for tag in ["52", "53", "58", "59", "60"] {
             fields.get(tag).ok_or(QrisError::MissingField(tag))?;
         }
@@ -353,7 +438,7 @@ impl PaymentRequest {
             }
         }
         Ok(PaymentRequest {
-            to,
+            payee,
             amount,
             name,
             city,
@@ -363,8 +448,9 @@ impl PaymentRequest {
     }
 }
 
-/// The payee of the one kopnet merchant-account template among 26..=51.
-fn kopnet_payee(fields: &Fields) -> Result<String, QrisError> {
+/// The payee of the one kopnet merchant-account template among 26..=51:
+/// its address (`01`) or its phone alias (`02`), exactly one.
+fn kopnet_payee(fields: &Fields) -> Result<Payee, QrisError> {
     let mut found: Option<Fields> = None;
     for tag in 26..=51u8 {
         let tag = tag.to_string();
@@ -383,9 +469,13 @@ fn kopnet_payee(fields: &Fields) -> Result<String, QrisError> {
         }
         found = Some(sub);
     }
-    found
-        .and_then(|sub| sub.get("01").map(str::to_string))
-        .ok_or(QrisError::NotKopnet)
+    let sub = found.ok_or(QrisError::NotKopnet)?;
+    match (sub.get("01"), sub.get("02")) {
+        (Some(_), Some(_)) => Err(QrisError::ConflictingField(KOPNET_GUI)),
+        (Some(address), None) => Ok(Payee::Address(address.to_string())),
+        (None, Some(phone)) => Ok(Payee::Phone(phone.to_string())),
+        (None, None) => Err(QrisError::NotKopnet),
+    }
 }
 
 /// Rule 9: the point of initiation, if present, is static without an
@@ -494,7 +584,7 @@ mod tests {
 
     fn request(amount: Option<u64>, reference: Option<&str>) -> PaymentRequest {
         PaymentRequest {
-            to: merchant(),
+            payee: Payee::Address(merchant()),
             amount,
             name: "Warung Bu Sri".into(),
             city: "Yogyakarta".into(),
@@ -615,7 +705,7 @@ mod tests {
         ));
         let parsed = PaymentRequest::parse(&payload).unwrap();
         assert_eq!(parsed.amount, Some(2500));
-        assert_eq!(parsed.to, merchant());
+        assert_eq!(parsed.payee, Payee::Address(merchant()));
     }
 
     /// Every truncation and every single-character change of a valid payload,
@@ -819,7 +909,7 @@ mod tests {
             ("bad_address".into(), None)
         );
         let mut r = request(None, None);
-        r.to = padded;
+        r.payee = Payee::Address(padded);
         assert!(matches!(r.encode(), Err(QrisError::BadAddress(_))));
     }
 
@@ -849,7 +939,99 @@ mod tests {
         r.mcc = "58a2".into();
         assert!(r.encode().is_err());
         r.mcc = "5812".into();
-        r.to = "kop111".into();
+        r.payee = Payee::Address("kop111".into());
         assert!(matches!(r.encode(), Err(QrisError::BadAddress(_))));
+        r.payee = Payee::Phone("081234567890".into());
+        assert_eq!(r.encode(), Err(QrisError::BadPhone));
     }
+
+    const SRI_PHONE: &str = "+6281234567890";
+
+    fn phone_account(phone: &str) -> String {
+        let mut out = String::new();
+        tlv(&mut out, "00", KOPNET_GUI);
+        tlv(&mut out, "02", phone);
+        out
+    }
+
+    /// Issue 18: a code may name the payee by the phone number it linked
+    /// at its home cooperative instead of by address.
+    #[test]
+    fn a_phone_alias_names_the_payee() {
+        let mut r = request(Some(10_000), Some("BAKSO-2"));
+        r.payee = Payee::Phone(SRI_PHONE.into());
+        let payload = r.encode().unwrap();
+        assert_eq!(payload, PHONE_VECTOR);
+        let parsed = PaymentRequest::parse(&payload).unwrap();
+        assert_eq!(parsed, r);
+        assert_eq!(parsed.payee.phone(), Some(SRI_PHONE));
+        assert_eq!(parsed.payee.address(), None);
+        // Static too, and at the shortest and longest lengths.
+        for phone in ["+6281234567", "+6281234567890", "+62812345678901"] {
+            let code = code_with(&phone_account(phone), &[]);
+            assert_eq!(kind_and_field(&code).0, "ok", "{phone}");
+        }
+    }
+
+    /// One payee, one spelling: only the directory's normal form
+    /// (`+628` and 7 to 11 digits) is a phone alias, and a template that
+    /// names both an address and a phone names two payees.
+    #[test]
+    fn a_phone_alias_has_one_spelling_and_one_payee() {
+        for bad in [
+            "081234567890",
+            "6281234567890",
+            "+62 81234567890",
+            "+62812345",
+            "+628123456789012",
+            "+6281234x67890",
+            "+6591234567",
+        ] {
+            assert_eq!(
+                kind_and_field(&code_with(&phone_account(bad), &[])),
+                ("bad_phone".into(), None),
+                "{bad}"
+            );
+        }
+        let mut both = account(&merchant());
+        tlv(&mut both, "02", SRI_PHONE);
+        assert_eq!(
+            kind_and_field(&code_with(&both, &[])),
+            ("conflicting_field".into(), Some(KOPNET_GUI.into()))
+        );
+        let mut phone_twice = phone_account(SRI_PHONE);
+        tlv(&mut phone_twice, "02", SRI_PHONE);
+        assert_eq!(
+            kind_and_field(&code_with(&phone_twice, &[])),
+            ("duplicate_field".into(), Some("26.02".into()))
+        );
+    }
+
+    /// The parser's phone rule is the directory's normal form: every number
+    /// the directory writes is a valid alias, and every valid alias is a
+    /// number the directory writes that way.
+    #[test]
+    fn phone_rule_matches_the_directory() {
+        use crate::personal::Phone;
+        for text in [
+            "081234567",
+            "0812345678901",
+            "+62 812-3456-7890",
+            "+628123456",
+            "+62812345678901",
+            "+628123456789012",
+            "+62812345",
+            "62812345678",
+        ] {
+            let alias = check_phone(text).is_ok();
+            let normal = Phone::parse(text).is_ok_and(|p| p.as_str() == text);
+            assert_eq!(alias, normal, "{text}");
+            if let Ok(phone) = Phone::parse(text) {
+                assert!(check_phone(phone.as_str()).is_ok(), "{text}");
+            }
+        }
+    }
+
+    /// Fixed vector of a phone-alias code.
+    pub(crate) const PHONE_VECTOR: &str = "00020101021226310009ID.KOPNET0214+62812345678905204581253033605405100005802ID5913Warung Bu Sri6010Yogyakarta62110507BAKSO-26304A654";
 }

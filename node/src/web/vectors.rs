@@ -15,7 +15,7 @@
 //! Regenerate after a deliberate format change, or after the corpus
 //! changed, with `KOPNET_BLESS=1 cargo test -p kopnet-node web::vectors`.
 
-use super::qris::PaymentRequest;
+use super::qris::{Payee, PaymentRequest};
 use kopnet_consensus::codec;
 use kopnet_consensus::PublicKey;
 use kopnet_ledger::testkit::key_for;
@@ -246,11 +246,11 @@ fn tx_vectors(merchant: &PublicKey) -> Vec<Value> {
 }
 
 /// EMVCo payment requests to `merchant`, with and without amount and
-/// reference.
+/// reference, and one to a member by phone alias.
 fn qris_vectors(merchant: &PublicKey) -> Vec<Value> {
     let requests = [
         PaymentRequest {
-            to: merchant.to_address(),
+            payee: Payee::Address(merchant.to_address()),
             amount: Some(25_000),
             name: "Warung Bu Sri".into(),
             city: "Yogyakarta".into(),
@@ -258,21 +258,28 @@ fn qris_vectors(merchant: &PublicKey) -> Vec<Value> {
             reference: Some("INV-042".into()),
         },
         PaymentRequest {
-            to: merchant.to_address(),
+            payee: Payee::Address(merchant.to_address()),
             amount: None,
             name: "Warung Bu Sri".into(),
             city: "Yogyakarta".into(),
             mcc: "5812".into(),
             reference: None,
         },
+        PaymentRequest {
+            payee: Payee::Phone("+6281234567890".into()),
+            amount: Some(10_000),
+            name: "Sri".into(),
+            city: "Sleman".into(),
+            mcc: "0000".into(),
+            reference: Some("ARISAN-5".into()),
+        },
     ];
     requests
         .iter()
         .map(|r| {
-            json!({
-                "to": r.to, "amount": r.amount, "name": r.name, "city": r.city,
-                "mcc": r.mcc, "reference": r.reference, "payload": r.encode().unwrap(),
-            })
+            let mut vector = r.to_json();
+            vector["payload"] = json!(r.encode().unwrap());
+            vector
         })
         .collect()
 }
@@ -297,10 +304,7 @@ fn qris_case(payload: &str) -> Value {
     match PaymentRequest::parse(payload) {
         Ok(r) => json!({
             "payload": payload, "kind": "ok", "field": null,
-            "request": {
-                "to": r.to, "amount": r.amount, "name": r.name, "city": r.city,
-                "mcc": r.mcc, "reference": r.reference,
-            },
+            "request": r.to_json(),
         }),
         Err(e) => json!({
             "payload": payload, "kind": e.kind(), "field": e.field(), "request": null,
@@ -366,6 +370,10 @@ fn qris_corpus_verdicts_match() {
     assert!(cases.iter().any(|c| c["kind"] == "ok"));
     assert!(cases.iter().any(|c| c["kind"] == "duplicate_field"));
     assert!(cases.iter().any(|c| c["kind"] == "conflicting_field"));
+    assert!(cases.iter().any(|c| c["kind"] == "bad_phone"));
+    assert!(cases
+        .iter()
+        .any(|c| c["kind"] == "ok" && c["request"]["phone"].is_string()));
     check_generated("test/qris-corpus.json", &corpus);
 }
 
