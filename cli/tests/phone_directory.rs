@@ -3,7 +3,10 @@
 //! finds the number through its own node (which asks over the nodes'
 //! network), sees a masked name and pays; unlinked, the number is gone;
 //! the 101st lookup within a minute from one wallet is refused (429); no
-//! route lists numbers.
+//! route lists numbers. A member's QR code and a payment request can name
+//! a phone number instead of an address (the phone alias): the code is
+//! made only for the member's own number, and paying it or asking by it
+//! goes through the same lookup.
 //!
 //! No sleeps: every wait is on a condition with a deadline.
 
@@ -19,6 +22,7 @@ use std::time::Duration;
 
 const TIMEOUT: Duration = Duration::from_secs(60);
 const SRI_PHONE: &str = "0812-3456-7890";
+const BUDI_PHONE: &str = "0813 1111 2222";
 
 /// Run `kopnet`; (success, stdout + stderr).
 fn kopnet_run(args: &[&str]) -> (bool, String) {
@@ -186,6 +190,137 @@ fn a_member_pays_another_cooperatives_member_by_phone_number() {
         .unwrap();
     assert_eq!(account["balance"], 25_000, "{account}");
 
+    // Budi's number is linked at his cooperative (B).
+    let coop_b_file = cluster.net_dir().join("coops/pasar-makmur/cooperative.key");
+    kopnet_ok(&[
+        "coop",
+        "member-info",
+        "--key",
+        coop_b_file.to_str().unwrap(),
+        "--node",
+        &api_b,
+        "--member",
+        &budi.public().to_address(),
+        "--name",
+        "Budi Santoso",
+        "--phone",
+        BUDI_PHONE,
+    ]);
+    // Sri's QR code names her number, not her address; she cannot make
+    // one for a number that is not hers.
+    let sri_file = sri_file.to_str().unwrap();
+    let payload = kopnet_ok(&[
+        "wallet",
+        "qr",
+        "--key",
+        sri_file,
+        "--node",
+        &api_a,
+        "--phone",
+        SRI_PHONE,
+        "--amount",
+        "10000",
+        "--name",
+        "Sri",
+        "--city",
+        "Sleman",
+        "--reference",
+        "ARISAN-5",
+    ]);
+    let payload = payload.trim();
+    assert!(payload.contains("0214+6281234567890"), "{payload}");
+    assert!(!payload.contains(&sri_address), "{payload}");
+    let parsed: serde_json::Value = http()
+        .get(format!("{api_b}/v1/qr/parse"))
+        .query(&[("payload", payload)])
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(parsed["phone"], "+6281234567890", "{parsed}");
+    assert!(parsed["to"].is_null(), "{parsed}");
+    assert_eq!(parsed["amount"], 10_000, "{parsed}");
+    let (ok, text) = kopnet_run(&[
+        "wallet", "qr", "--key", sri_file, "--node", &api_a, "--phone", BUDI_PHONE,
+    ]);
+    assert!(!ok && text.contains("phone_not_yours"), "{text}");
+    // Budi pays the code: his node looks the number up, he sees the masked
+    // name, the amount and reference are the code's.
+    let paid = kopnet_ok(&[
+        "wallet", "pay", "--key", budi_file, "--node", &api_b, "--qr", payload, "--yes",
+    ]);
+    assert!(paid.contains("Sri W***"), "{paid}");
+    assert!(paid.contains("Rp10.000"), "{paid}");
+    assert!(paid.contains(": ok"), "{paid}");
+    // A different --amount than the code's is refused before anything is sent.
+    let (ok, text) = kopnet_run(&[
+        "wallet", "pay", "--key", budi_file, "--node", &api_b, "--qr", payload, "--amount", "9000",
+        "--yes",
+    ]);
+    assert!(!ok && text.contains("the code asks for"), "{text}");
+
+    // Sri asks Budi for money by his phone number: the request on the
+    // ledger names his address; he pays it from his own node.
+    let asked = kopnet_ok(&[
+        "wallet",
+        "request",
+        "--key",
+        sri_file,
+        "--node",
+        &api_a,
+        "--to-phone",
+        BUDI_PHONE,
+        "--amount",
+        "5000",
+        "--reference",
+        "KAS",
+        "--yes",
+    ]);
+    assert!(asked.contains("Budi S***"), "{asked}");
+    assert!(!asked.contains("Santoso"), "{asked}");
+    assert!(asked.contains(": ok"), "{asked}");
+    let id = asked
+        .split_whitespace()
+        .skip_while(|w| *w != "request")
+        .nth(1)
+        .unwrap_or_default()
+        .to_string();
+    assert_eq!(id.len(), 32, "{asked}");
+    cluster.wait_height(b, cluster.height(a).unwrap_or(0), TIMEOUT);
+    let requests = kopnet_ok(&[
+        "wallet", "requests", "--key", budi_file, "--node", &api_b, "--output", "json",
+    ]);
+    let requests: serde_json::Value = serde_json::from_str(&requests).unwrap();
+    let to_pay = requests["to_pay"].as_array().unwrap();
+    assert!(
+        to_pay
+            .iter()
+            .any(|r| r["id"] == id.as_str() && r["requester"] == sri_address.as_str()),
+        "{requests}"
+    );
+    let paid = kopnet_ok(&[
+        "wallet",
+        "pay-request",
+        "--key",
+        budi_file,
+        "--node",
+        &api_b,
+        "--requester",
+        &sri_address,
+        "--id",
+        &id,
+        "--amount",
+        "5000",
+    ]);
+    assert!(paid.contains(": ok"), "{paid}");
+    cluster.wait_height(a, cluster.height(b).unwrap_or(0), TIMEOUT);
+    let account = rt
+        .block_on(
+            kopnet_node::api::client::Client::signed(&api_a, sri.clone()).account(&sri.public()),
+        )
+        .unwrap();
+    assert_eq!(account["balance"], 40_000, "{account}");
+
     // A unlinks the number: the lookup is a plain not-found.
     kopnet_ok(&[
         "coop",
@@ -218,8 +353,9 @@ fn a_member_pays_another_cooperatives_member_by_phone_number() {
             break;
         }
     }
-    // Two lookups (plus the pay's) came before this loop.
-    assert_eq!(refused_at, Some(101 - 3), "lookups before the 429");
+    // Two lookups, the pay by phone's and the pay by QR's came before
+    // this loop (the refused --amount stopped before looking up).
+    assert_eq!(refused_at, Some(101 - 4), "lookups before the 429");
     // An outsider key (no member of B) is refused outright.
     let stranger = Keypair::generate(&mut rand::rngs::OsRng);
     let outsider = rt.block_on(async {

@@ -122,8 +122,18 @@ pub async fn unlink(args: UnlinkArgs) -> Result<i32> {
     Ok(0)
 }
 
-/// Who a phone number belongs to: `(address, masked name, cooperative)`.
-async fn resolve(wallet: &WalletOpts, phone: &str) -> Result<(String, String, String)> {
+/// Whose a phone number is, as the directory answered: the address, the
+/// masked name ("Sri W***") and the home cooperative.
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    pub address: String,
+    pub masked_name: String,
+    pub cooperative: String,
+}
+
+/// Look `phone` up through the wallet's own node (which asks the
+/// member's home node over the nodes' network).
+pub async fn resolve(wallet: &WalletOpts, phone: &str) -> Result<Resolved> {
     let key = keyfile::read(&wallet.key)?;
     let client = DirectoryClient::connect(&wallet.node, key).await?;
     let found = client.lookup(phone).await?;
@@ -133,12 +143,20 @@ async fn resolve(wallet: &WalletOpts, phone: &str) -> Result<(String, String, St
             None => bail!("the node's lookup answer has no {field}"),
         }
     };
-    Ok((text("address")?, text("masked_name")?, text("cooperative")?))
+    Ok(Resolved {
+        address: text("address")?,
+        masked_name: text("masked_name")?,
+        cooperative: text("cooperative")?,
+    })
 }
 
 /// `kopnet wallet lookup --phone P`.
 pub async fn lookup(wallet: &WalletOpts, phone: &str, output: OutputFormat) -> Result<i32> {
-    let (address, masked_name, cooperative) = resolve(wallet, phone).await?;
+    let Resolved {
+        address,
+        masked_name,
+        cooperative,
+    } = resolve(wallet, phone).await?;
     match output {
         OutputFormat::Json => print_json(&serde_json::json!({
             "address": address, "masked_name": masked_name, "cooperative": cooperative,
@@ -159,12 +177,27 @@ pub async fn pay_to_phone(
     yes: bool,
 ) -> Result<i32> {
     let value = amount::parse(text)?;
-    let (address, masked_name, cooperative) = resolve(wallet, phone).await?;
+    let to = resolve(wallet, phone).await?;
+    pay_resolved(wallet, &to, value, memo, no_wait, yes).await
+}
+
+/// Show who `to` is, ask (unless `yes`), and pay `value` to its address.
+pub async fn pay_resolved(
+    wallet: &WalletOpts,
+    to: &Resolved,
+    value: u64,
+    memo: String,
+    no_wait: bool,
+    yes: bool,
+) -> Result<i32> {
     say!(
-        "pay {} to {masked_name} ({address}, {cooperative})",
-        amount::format(value)
+        "pay {} to {} ({}, {})",
+        amount::format(value),
+        to.masked_name,
+        to.address,
+        to.cooperative
     );
-    if !yes && !confirmed()? {
+    if !confirmed(yes)? {
         say!("not paid");
         return Ok(1);
     }
@@ -175,7 +208,7 @@ pub async fn pay_to_phone(
         key,
     };
     let action = Action::Payment {
-        to: parse_address(&address)?,
+        to: parse_address(&to.address)?,
         amount: value,
         memo,
         idempotency_id: rand::random(),
@@ -186,7 +219,12 @@ pub async fn pay_to_phone(
 /// Most bytes read for the answer to "pay?".
 const ANSWER_BYTES_MAX: u64 = 64;
 
-fn confirmed() -> Result<bool> {
+/// Whether the person at the keyboard says the payee is right (`yes`
+/// answers for them).
+pub fn confirmed(yes: bool) -> Result<bool> {
+    if yes {
+        return Ok(true);
+    }
     crate::output::write_stdout(format_args!("is this the right person? [y/N] "));
     let mut line = String::new();
     std::io::stdin()

@@ -16,6 +16,7 @@ mod node;
 mod observer;
 mod payout;
 mod proposals;
+mod qr;
 mod requests;
 mod roles;
 mod settlement;

@@ -25,10 +25,24 @@ pub fn parse_id(text: &str) -> Result<RequestId> {
         .map_err(|_| anyhow!("a request id is 32 hex digits, got {text:?}"))
 }
 
+/// Whom a request asks.
+#[derive(Debug)]
+pub enum Payer {
+    /// A member by address.
+    Address(String),
+    /// A member by the phone number it linked at its home cooperative:
+    /// looked up through this wallet's node, its masked name confirmed
+    /// (unless `yes`); the request on the ledger names the address (a phone
+    /// number is never on the ledger).
+    Phone { phone: String, yes: bool },
+    /// Anyone who scans the dynamic QR code, once.
+    Anyone,
+}
+
 /// Ask for a payment; prints the request's id (what the payer names).
 pub async fn request(
     wallet: &WalletOpts,
-    to: Option<&str>,
+    payer: Payer,
     text: &str,
     reference: String,
     expires: &str,
@@ -36,7 +50,25 @@ pub async fn request(
 ) -> Result<i32> {
     kopnet_ledger::payment_requests::check_format(amount::parse(text)?, &reference)
         .map_err(|e| anyhow!("{e}"))?;
-    let payer = to.map(parse_address).transpose()?;
+    let payer = match payer {
+        Payer::Address(to) => Some(parse_address(&to)?),
+        Payer::Anyone => None,
+        Payer::Phone { phone, yes } => {
+            let found = super::directory::resolve(wallet, &phone).await?;
+            say!(
+                "ask {} ({}, {}) for {}",
+                found.masked_name,
+                found.address,
+                found.cooperative,
+                amount::format(amount::parse(text)?)
+            );
+            if !super::directory::confirmed(yes)? {
+                say!("not asked");
+                return Ok(1);
+            }
+            Some(parse_address(&found.address)?)
+        }
+    };
     let lifetime = super::coop::parse_duration_ms(expires)?;
     let now_ms = u64::try_from(
         std::time::SystemTime::now()

@@ -4,7 +4,7 @@ use super::ReadOpts;
 use crate::amount;
 use crate::output::{print_json, OutputFormat};
 use crate::sender::{parse_address, Sender};
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::Subcommand;
 use kopnet_consensus::Keypair;
 use kopnet_ledger::{Action, CoopId};
@@ -35,26 +35,32 @@ pub enum WalletCommand {
         #[command(flatten)]
         read: ReadOpts,
     },
-    /// Pay a member or merchant (by address, or by phone number).
+    /// Pay a member or merchant (by address, by phone number, or by a
+    /// scanned QR payload).
     Pay {
         #[command(flatten)]
         wallet: WalletOpts,
         #[arg(
             long,
-            required_unless_present = "to_phone",
-            conflicts_with = "to_phone"
+            required_unless_present_any = ["to_phone", "qr"],
+            conflicts_with_all = ["to_phone", "qr"]
         )]
         to: Option<String>,
         /// Pay the member who linked this phone number (looked up, its
         /// masked name shown for confirmation).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "qr")]
         to_phone: Option<String>,
-        /// With --to-phone: pay without asking for confirmation.
+        /// Pay a payment-request QR payload (an address or a phone alias;
+        /// its amount and reference are used).
+        #[arg(long)]
+        qr: Option<String>,
+        /// With --to-phone or --qr: pay without asking for confirmation.
         #[arg(long)]
         yes: bool,
-        /// 25000, 25.000 or Rp25.000.
+        /// 25000, 25.000 or Rp25.000 (with --qr: only for a code without
+        /// an amount, or the code's own amount).
         #[arg(long, allow_hyphen_values = true)]
-        amount: String,
+        amount: Option<String>,
         #[arg(long, default_value = "")]
         memo: String,
         /// Return after submitting, without waiting for the commit.
@@ -109,14 +115,25 @@ pub enum WalletCommand {
         #[arg(long)]
         no_wait: bool,
     },
-    /// Ask a member for a payment (`--to`), or make a dynamic QR request
-    /// anyone may pay once (no `--to`); prints the request's id.
+    /// Print a QR payload that pays this wallet (by address, or by its
+    /// linked phone number).
+    Qr(super::qr::MakeArgs),
+    /// Ask a member for a payment (`--to` or `--to-phone`), or make a
+    /// dynamic QR request anyone may pay once (neither); prints the
+    /// request's id.
     Request {
         #[command(flatten)]
         wallet: WalletOpts,
         /// The payer's address; leave out for a dynamic QR code.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "to_phone")]
         to: Option<String>,
+        /// The payer's phone number (looked up, its masked name shown for
+        /// confirmation; the request names the address it resolves to).
+        #[arg(long)]
+        to_phone: Option<String>,
+        /// With --to-phone: ask without confirmation.
+        #[arg(long)]
+        yes: bool,
         #[arg(long, allow_hyphen_values = true)]
         amount: String,
         /// What the payer sees (at most 64 bytes).
@@ -202,17 +219,40 @@ pub async fn run(cmd: WalletCommand) -> Result<i32> {
             wallet,
             to,
             to_phone,
+            qr,
             yes,
-            amount: text,
+            amount,
             memo,
             no_wait,
-        } => match (to, to_phone) {
-            (Some(to), _) => pay(&wallet, &to, &text, memo, no_wait).await,
-            (None, Some(phone)) => {
-                super::directory::pay_to_phone(&wallet, &phone, &text, memo, no_wait, yes).await
+        } => {
+            let need_amount = || amount.clone().context("--amount is required");
+            match (to, to_phone, qr) {
+                (Some(to), None, None) => pay(&wallet, &to, &need_amount()?, memo, no_wait).await,
+                (None, Some(phone), None) => {
+                    super::directory::pay_to_phone(
+                        &wallet,
+                        &phone,
+                        &need_amount()?,
+                        memo,
+                        no_wait,
+                        yes,
+                    )
+                    .await
+                }
+                (None, None, Some(payload)) => {
+                    let args = super::qr::PayQr {
+                        payload: &payload,
+                        amount: amount.as_deref(),
+                        memo,
+                        no_wait,
+                        yes,
+                    };
+                    super::qr::pay(&wallet, args).await
+                }
+                _ => anyhow::bail!("give exactly one of --to, --to-phone and --qr"),
             }
-            (None, None) => anyhow::bail!("--to or --to-phone is required"),
-        },
+        }
+        WalletCommand::Qr(args) => super::qr::make(args).await,
         WalletCommand::Lookup {
             wallet,
             phone,
@@ -245,13 +285,19 @@ pub async fn run(cmd: WalletCommand) -> Result<i32> {
         WalletCommand::Request {
             wallet,
             to,
+            to_phone,
+            yes,
             amount: text,
             reference,
             expires,
             no_wait,
         } => {
-            super::requests::request(&wallet, to.as_deref(), &text, reference, &expires, no_wait)
-                .await
+            let payer = match (to, to_phone) {
+                (Some(to), _) => super::requests::Payer::Address(to),
+                (None, Some(phone)) => super::requests::Payer::Phone { phone, yes },
+                (None, None) => super::requests::Payer::Anyone,
+            };
+            super::requests::request(&wallet, payer, &text, reference, &expires, no_wait).await
         }
         WalletCommand::Requests { wallet, read } => {
             super::requests::list(&wallet, read.output).await
