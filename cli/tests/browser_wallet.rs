@@ -198,6 +198,7 @@ fn phone_wallet_pays_a_merchant_at_another_cooperative() {
     recovery_or_rotation_elsewhere_shows_a_warning(&scene, &merchant);
     // 4. Receive, 5. cash-out at another cooperative's counter.
     payment_request_is_a_checked_emvco_qr(&scene, &address);
+    phone_numbers_stand_for_addresses_in_qr_codes(&scene, &address, &mut merchant);
     let cash_out = cash_out_at_another_counter_shows_its_fee_and_commits(&scene, &address);
     // The explorer: the merchant, the transaction, the counter, the
     // cooperatives, settlement and network health.
@@ -774,6 +775,127 @@ fn payment_request_is_a_checked_emvco_qr(scene: &Scene, address: &str) {
     browser.click("section[data-view=receive] button.back");
 }
 
+/// Issue 18: the receive screen's QR code names the wallet's own phone
+/// number instead of its address (only a number the directory gives this
+/// account for); paying a member's phone-alias code shows the directory's
+/// masked name and cooperative on the confirm screen. Nothing is paid here
+/// (the CLI's `phone_directory` test pays such a code); the payer backs out.
+fn phone_numbers_stand_for_addresses_in_qr_codes(
+    scene: &Scene,
+    address: &str,
+    merchant: &mut Merchant,
+) {
+    let browser = &scene.browser;
+    // The page's member links 0812-7777-1234 at its cooperative; Sri, a
+    // member of the merchant's cooperative, links hers there.
+    kopnet_ok(&[
+        "coop",
+        "member-info",
+        "--key",
+        &scene.payer_coop_key(),
+        "--node",
+        &scene.payer_node_url(),
+        "--member",
+        address,
+        "--name",
+        "Ani Lestari",
+        "--phone",
+        "0812-7777-1234",
+    ]);
+    // (Registered with the merchant's cooperative's wallet, which keeps
+    // its nonce; the name and number go to its node with the CLI.)
+    let sri_key = Keypair::generate(&mut rand::rngs::OsRng).public();
+    let register = Action::RegisterMember {
+        member: sri_key,
+        kind: AccountKind::Member,
+        tier: KycTier::Registered,
+    };
+    commit(scene, scene.merchant_node, &mut merchant.teller, register);
+    let sri = sri_key.to_address();
+    kopnet_ok(&[
+        "coop",
+        "member-info",
+        "--key",
+        &scene.coop_key_file(&scene.merchant_coop),
+        "--node",
+        &scene.url(scene.merchant_node, ""),
+        "--member",
+        &sri,
+        "--name",
+        "Sri Wahyuni",
+        "--phone",
+        "0813 5555 6666",
+    ]);
+    // A number that is not this account's is refused for the code.
+    browser.click("#nav-receive");
+    browser.type_into("#rc-amount", "");
+    browser.type_into("#rc-phone", "0813 5555 6666");
+    browser.click("#rc-make");
+    let why = browser.wait("the refusal", Duration::from_secs(15), |b| {
+        b.text("#error")
+            .filter(|t| t.contains("tidak terdaftar untuk akun Anda"))
+    });
+    println!("someone else's number: {why}");
+    browser.type_into("#rc-phone", "0812 7777 1234");
+    browser.click("#rc-make");
+    let payload = browser.wait("the phone-alias code", Duration::from_secs(15), |b| {
+        b.text("#rc-payload")
+            .filter(|p| p.contains("+6281277771234"))
+    });
+    assert!(!payload.contains(address), "{payload}");
+    let parsed: Value = http()
+        .get(scene.url(scene.merchant_node, "/v1/qr/parse"))
+        .query(&[("payload", &payload)])
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(parsed["phone"], "+6281277771234", "{parsed}");
+    assert!(parsed["to"].is_null(), "{parsed}");
+    browser.screenshot(&scene.shots.join("wallet-receive-phone.png"));
+    browser.type_into("#rc-phone", "");
+    browser.click("section[data-view=receive] button.back");
+    // Sri's code by phone alias: the confirm screen names her as the
+    // directory masks her, with her cooperative; never her full name.
+    let code = http()
+        .get(scene.url(scene.merchant_node, "/v1/qr/pay"))
+        .query(&[
+            ("phone", "0813-5555-6666"),
+            ("amount", "5000"),
+            ("name", "Sri"),
+            ("city", "Sleman"),
+            ("format", "text"),
+        ])
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(code.contains("0214+6281355556666"), "{code}");
+    browser.click("#nav-pay");
+    browser.type_into("#pay-to", &code);
+    browser.click("#pay-next");
+    let to = browser.wait("the directory's name", Duration::from_secs(20), |b| {
+        b.text("#confirm-to").filter(|t| t.contains("Sri W***"))
+    });
+    assert!(!to.contains("Wahyuni"), "{to}");
+    assert!(to.contains(&sri[..12]), "{to} names {sri}");
+    let note = browser.text("#confirm-to-note").unwrap_or_default();
+    assert!(
+        note.contains("+6281355556666") && note.contains(&scene.merchant_coop),
+        "{note}"
+    );
+    assert_eq!(
+        browser.text("#confirm-amount").unwrap_or_default(),
+        "Rp5.000"
+    );
+    browser.screenshot(&scene.shots.join("wallet-pay-by-phone-confirm.png"));
+    // Backing out sends nothing and goes home.
+    browser.click("#confirm-buttons button.back");
+    browser.wait("home", Duration::from_secs(10), |b| {
+        b.visible("#nav-pay").then_some(())
+    });
+}
+
 /// Cash-out at the merchant's cooperative's counter, fee shown first; it
 /// commits and the balance drops by amount and fees. Returns its hash.
 fn cash_out_at_another_counter_shows_its_fee_and_commits(scene: &Scene, address: &str) -> String {
@@ -946,10 +1068,8 @@ fn counter_lists_the_cash_out_then_a_live_cash_in(
         member: merchant.key.public(),
         amount: 20_000,
     });
-    assert!(cluster
-        .submit(scene.merchant_node, &cash_in)
-        .status()
-        .is_success());
+    let response = cluster.submit(scene.merchant_node, &cash_in);
+    assert!(response.status().is_success(), "{:?}", response.text());
     let cash_in_hash = cash_in.hash().to_hex();
     let first = browser.wait(
         "the live cash-in at the counter",

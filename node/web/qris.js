@@ -29,6 +29,21 @@ export class QrisError extends Error {
 /** A phone alias as the directory writes numbers: +628 and 7 to 11 digits. */
 export const isPhoneAlias = (s) => /^\+628[0-9]{7,11}$/.test(s);
 
+/** A phone number as a person types it (08…, 628…, +628…, with spaces,
+ * dashes, dots, parentheses) → its alias "+628…", or null. The twin of the
+ * node's `personal::Phone::parse`; test/vectors.json's "phones" checks it. */
+export function phoneAlias(text) {
+  const s = String(text ?? "").trim();
+  if (!s || s.length > 32) return null;
+  const plus = s.startsWith("+");
+  const rest = plus ? s.slice(1) : s;
+  if (!/^[0-9 .()-]*$/.test(rest)) return null;
+  const d = rest.replace(/[ .()-]/g, "");
+  const sub = plus ? (d.startsWith("628") ? d.slice(3) : null)
+    : d.startsWith("08") ? d.slice(2) : d.startsWith("628") ? d.slice(3) : null;
+  return sub !== null && /^[0-9]{7,11}$/.test(sub) ? `+628${sub}` : null;
+}
+
 /** {to | phone, amount?, name, city, mcc, reference?} → payload text. */
 export function encode({ to, phone, amount, name, city, mcc = "0000", reference }) {
   let payee;

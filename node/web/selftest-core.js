@@ -7,7 +7,7 @@
 import { fromAddress, isAddress, toAddress } from "./address.js";
 import { encodeBody, encodeTx, fromHex, signingBytes, toHex, txHash } from "./codec.js";
 import { create, fromSeed, importBackup, sign } from "./keys.js";
-import { encode as qrisEncode, parse as qrisParse } from "./qris.js";
+import { encode as qrisEncode, parse as qrisParse, phoneAlias } from "./qris.js";
 import { parseRupiah, rupiah } from "./format.js";
 
 /** The JavaScript verdict on a payload, in the corpus file's terms. */
@@ -85,6 +85,8 @@ export async function runChecks(v, qrisCorpus) {
     try { qrisParse(bad); } catch (e) { kind = e.kind; }
     eq(`QR bad CRC rejected ${q.payload.slice(-8)}`, kind, "bad_crc");
   }
+  // Phone numbers normalised as the node's directory does.
+  for (const ph of v.phones ?? []) eq(`phone alias of ${JSON.stringify(ph.text)}`, phoneAlias(ph.text), ph.alias);
   // Ed25519 signing of the signature-rule vectors that carry a seed (RFC
   // 8032 TEST 1-3 and kopnet's own): deterministic, so the wallet's
   // signatures must equal the vectors', which Rust checks on every

@@ -358,17 +358,32 @@ async function follow(hash, deadline = Date.now() + 60000) {
 /** Ask a member (by address) for the amount on the receive screen: a
  * `RequestPayment` that stays open for 24 hours of block time. */
 async function sendRequest() {
-  const payer = $("rc-payer").value.trim();
-  if (!isAddress(payer)) return fail(t("bad_address"));
+  const payerText = $("rc-payer").value.trim();
+  const phone = isAddress(payerText) ? null : qris.phoneAlias(payerText);
+  if (!isAddress(payerText) && !phone) return fail(t("bad_address"));
   const amount = parseRupiah($("rc-amount").value);
   if (!amount) return fail(t("request_needs_amount"));
+  // A phone number is looked up; the request on the ledger names the
+  // address (a phone number is never on the ledger).
+  let payer = payerText;
+  let payerName = null;
+  if (phone) {
+    try {
+      const found = await lookupPhone(phone);
+      if (!isAddress(String(found?.address))) return fail(t("bad_address"));
+      payer = found.address;
+      payerName = `${found.masked_name} · ${phone}`;
+    } catch (e) {
+      return fail(reason(e.code, e.message));
+    }
+  }
   const chars = Array.from($("rc-ref").value.trim());
   while (new TextEncoder().encode(chars.join("")).length > MAX_MEMO_BYTES) chars.pop();
   const reference = chars.join("");
   const expires = Date.now() + REQUEST_LIFETIME_MS;
   const action = { RequestPayment: { id: randomId(), payer, amount, reference, expires_at_ms: expires } };
   await confirmScreen(action, () => [
-    [t("request_to"), short(payer, 16), "confirm-to"],
+    [t("request_to"), payerName ? `${payerName} · ${short(payer, 12)}` : short(payer, 16), "confirm-to"],
     [t("amount"), rupiah(amount), "confirm-amount"],
     ...(reference ? [[t("reference"), reference, "confirm-memo"]] : []),
     [t("request_expires"), wib(expires), "confirm-expires"],
@@ -479,17 +494,26 @@ function goPay() {
   $("pay-merchant").textContent = "";
 }
 
-/** An address, or an EMVCo payload with kopnet's template. */
+/** An address, a phone number ({phone}: looked up before paying), or an
+ * EMVCo payload with kopnet's template (naming an address or a phone). */
 function readPayee(text) {
   const v = text.trim();
   if (isAddress(v)) return { to: v };
+  const phone = qris.phoneAlias(v);
+  if (phone) return { phone };
   try {
     const r = qris.parse(v);
-    return { to: r.to, amount: r.amount, name: r.name, city: r.city, reference: r.reference };
+    return { to: r.to, phone: r.phone, amount: r.amount, name: r.name, city: r.city, reference: r.reference };
   } catch {
     return null;
   }
 }
+
+/** Whose `phone` is: {address, masked_name, cooperative}, asked at this
+ * wallet's own node, which asks the member's home node (signed: lookups
+ * are per member wallet and rate-limited; the full name never leaves the
+ * home node). */
+const lookupPhone = (phone) => api.postAs(state.key, state.chainId, "/v1/directory/lookup", { phone });
 
 function onPayeeInput() {
   const text = $("pay-to").value.trim();
@@ -500,7 +524,8 @@ function onPayeeInput() {
   if (!p && text && !isAddress(text)) {
     try { qris.parse(text); } catch (e) { why = t("qr_refused", { why: t(`qr_${e.kind}`) }); }
   }
-  $("pay-merchant").textContent = p?.name ? `QR: ${p.name}, ${p.city}${p.reference ? ` · ${p.reference}` : ""}` : why;
+  $("pay-merchant").textContent = p?.name ? `QR: ${p.name}, ${p.city}${p.reference ? ` · ${p.reference}` : ""}${p.phone ? ` · ${p.phone}` : ""}`
+    : p?.phone ? t("phone_looked_up", { phone: p.phone }) : why;
   $("pay-merchant").dataset.state = why ? "refused" : p ? "ok" : "";
   if (p?.amount) $("pay-amount").value = rupiah(p.amount).replace("Rp", "");
   if (p?.reference && !$("pay-memo").value) $("pay-memo").value = p.reference;
@@ -553,20 +578,33 @@ async function payNext() {
   if (!amount) return fail(t("bad_amount"));
   const memo = $("pay-memo").value.trim().slice(0, 64);
   let who;
+  let to = p.to;
+  let byPhone = null;
   try {
-    who = await payee.describe(p.to, p.name);
+    // A phone alias is paid at the address the directory gives.
+    if (p.phone) {
+      byPhone = await lookupPhone(p.phone);
+      if (!isAddress(String(byPhone?.address))) return fail(t("bad_address"));
+      to = byPhone.address;
+    }
+    who = await payee.describe(to, p.name);
   } catch (e) {
     return fail(reason(e.code, e.message));
   }
+  if (byPhone && !who.verified) {
+    // The directory's masked name ("Sri W***") and cooperative, not the QR's.
+    who = { ...who, name: String(byPhone.masked_name ?? ""), mismatch: null, home: who.home ?? String(byPhone.cooperative ?? "") };
+  }
   if (!state.coops.length) await loadCoops();
   const home = coopName(who.home);
-  const note = !who.home ? (who.name ? `${t("name_unverified_private")}` : t("payee_private"))
+  const note = byPhone && !who.verified ? t("name_directory", { phone: p.phone, coop: home })
+    : !who.home ? (who.name ? `${t("name_unverified_private")}` : t("payee_private"))
     : who.verified ? t("name_verified", { coop: home })
     : who.name ? t("name_unverified", { coop: home }) : t("payee_home", { coop: home });
-  const action = { Payment: { to: p.to, amount, memo, idempotency_id: randomId() } };
+  const action = { Payment: { to, amount, memo, idempotency_id: randomId() } };
   const warning = who.mismatch ? t("name_mismatch", { qr: who.mismatch.qr, ledger: who.mismatch.ledger }) : null;
   await confirmScreen(action, (q) => [
-    [t("to"), who.name ? `${who.name} · ${short(p.to, 12)}` : short(p.to, 16), "confirm-to"],
+    [t("to"), who.name ? `${who.name} · ${short(to, 12)}` : short(to, 16), "confirm-to"],
     ["", note, "confirm-to-note"],
     [t("amount"), rupiah(amount), "confirm-amount"],
     ...(memo ? [[t("memo"), memo, "confirm-memo"]] : []),
@@ -771,20 +809,36 @@ async function pollPending() {
 
 // ---------- receive ----------
 
-function makeRequest() {
+/** The receive screen's QR code: this account by address, or by the phone
+ * number it linked at its cooperative (checked first: the directory must
+ * give this account's address for it). */
+async function makeRequest() {
   const amountText = $("rc-amount").value.trim();
   const amount = amountText ? parseRupiah(amountText) : null;
   if (amountText && !amount) return fail(t("bad_amount"));
   const ascii = (s, n, d) => (s.replace(/[^\x20-\x7e]/g, "").trim().slice(0, n) || d);
+  const phoneText = $("rc-phone").value.trim();
+  let phone = null;
+  if (phoneText) {
+    phone = qris.phoneAlias(phoneText);
+    if (!phone) return fail(t("bad_phone"));
+    try {
+      const owner = await lookupPhone(phone);
+      if (owner?.address !== accountAddress()) return fail(t("phone_not_yours"));
+    } catch (e) {
+      return fail(e.code === "phone_not_found" ? t("phone_not_yours") : reason(e.code, e.message));
+    }
+  }
   try {
     const payload = qris.encode({
-      to: accountAddress(),
+      ...(phone ? { phone } : { to: accountAddress() }),
       amount,
       name: ascii($("rc-name").value, 25, "KOPNET"),
       city: ascii($("rc-city").value, 15, "INDONESIA"),
       mcc: "0000",
       reference: ascii($("rc-ref").value, 25, "") || null,
     });
+    $("error").hidden = true;
     $("rc-qr").src = qrUrl(payload);
     $("rc-qr").hidden = false;
     $("rc-payload").textContent = payload;

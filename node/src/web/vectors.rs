@@ -65,6 +65,7 @@ fn generate() -> Value {
         "txs": tx_vectors(&merchant),
         "qris": qris_vectors(&merchant),
         "bad_addresses": bad_addresses(&merchant),
+        "phones": phone_vectors(),
         "signatures": signature_vectors(),
     })
 }
@@ -282,6 +283,39 @@ fn qris_vectors(merchant: &PublicKey) -> Vec<Value> {
             vector
         })
         .collect()
+}
+
+/// Phone numbers as people type them, with the directory's normal form
+/// (`personal::Phone`) or `null` when it refuses them: the wallet's
+/// `qris.phoneAlias` must give the same.
+fn phone_vectors() -> Vec<Value> {
+    [
+        "081234567890",
+        "6281234567890",
+        "+6281234567890",
+        "+62 812-3456-7890",
+        "(0812) 3456.7890",
+        "  0813 1111 2222 ",
+        "081234567",
+        "0812345678901",
+        "0812345",
+        "08123456789012",
+        "+08123456789",
+        "+6591234567",
+        "0212345678",
+        "0812a4567890",
+        "++6281234567890",
+        "",
+        "0812345678901234567890123456789012",
+    ]
+    .iter()
+    .map(|text| {
+        let normal = crate::personal::Phone::parse(text)
+            .ok()
+            .map(|p| p.as_str().to_string());
+        json!({ "text": text, "alias": normal })
+    })
+    .collect()
 }
 
 /// Addresses near `merchant`'s that must be refused: a changed last
