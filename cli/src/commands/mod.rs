@@ -13,6 +13,7 @@ mod coop;
 mod directory;
 mod keys;
 mod node;
+mod node_backup;
 mod observer;
 mod payout;
 mod proposals;

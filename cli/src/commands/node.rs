@@ -87,6 +87,28 @@ pub enum NodeCommand {
         #[arg(long)]
         promote: bool,
     },
+    /// Back up a node's home to one file, while the node runs (read over
+    /// its own API) or stopped: configuration, genesis, keys, every
+    /// committed block with its certificate, and the members' personal
+    /// data. Not the safety record (README, "Operating a node"). The file
+    /// holds keys and personal data: keep it like the keys.
+    Backup {
+        #[arg(long)]
+        home: PathBuf,
+        /// The backup file to write (never overwritten).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Restore a backup into a new home: every block is verified and
+    /// executed again. A validator then starts with `--new-safety-record`.
+    Restore {
+        /// The backup file.
+        #[arg(long)]
+        from: PathBuf,
+        /// The new home (must not exist, or be empty).
+        #[arg(long)]
+        home: PathBuf,
+    },
 }
 
 pub async fn run(cmd: NodeCommand) -> Result<i32> {
@@ -192,6 +214,8 @@ pub async fn run(cmd: NodeCommand) -> Result<i32> {
             }
         }
         NodeCommand::NextKeys { home, promote } => next_keys(&home, promote),
+        NodeCommand::Backup { home, out } => super::node_backup::backup(&home, &out).await,
+        NodeCommand::Restore { from, home } => super::node_backup::restore(&from, &home).await,
         NodeCommand::AcceptOlderStore { home } => {
             match store_check::accept_older_store(&NodeHome::new(&home))? {
                 Accepted::Marked {
@@ -338,15 +362,25 @@ fn print_check(report: &HomeReport, json: bool) {
     }
 }
 
-/// Progress on stderr: in place on a terminal, a line every tenth of the
-/// way otherwise.
-#[derive(Default)]
-struct Progress {
+/// A progress line on stderr ("checking block 5/10"): in place on a
+/// terminal, ten lines otherwise.
+pub(super) struct Progress {
     shown: Option<u64>,
+    verb: &'static str,
+}
+
+impl Default for Progress {
+    fn default() -> Self {
+        Progress::new("checking")
+    }
 }
 
 impl Progress {
-    fn show(&mut self, height: u64, top: u64) {
+    pub(super) fn new(verb: &'static str) -> Self {
+        Progress { shown: None, verb }
+    }
+
+    pub(super) fn show(&mut self, height: u64, top: u64) {
         let terminal = std::io::stderr().is_terminal();
         let steps = if terminal { 100 } else { 10 };
         let step = height.saturating_mul(steps) / top.max(1);
@@ -355,12 +389,12 @@ impl Progress {
         }
         self.shown = Some(step);
         if terminal {
-            eprint!("\rchecking block {height}/{top}");
+            eprint!("\r{} block {height}/{top}", self.verb);
             if height == top {
                 eprintln!();
             }
         } else {
-            eprintln!("checking block {height}/{top}");
+            eprintln!("{} block {height}/{top}", self.verb);
         }
     }
 }

@@ -116,5 +116,6 @@ pub fn routes() -> Router<ApiState> {
             delete(directory::unlink_phone),
         )
         .route("/v1/directory/lookup", post(directory::lookup))
+        .route("/v1/directory/export", get(directory::export))
         .route("/v1/audit/report", get(audit::report))
 }

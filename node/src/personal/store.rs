@@ -73,11 +73,14 @@ fn untx(e: TransactionError<StoreError>) -> StoreError {
     }
 }
 
-fn encode(record: &MemberRecord) -> Result<Vec<u8>, StoreError> {
+/// A record as the store keeps it (JSON), also the form a backup carries
+/// it in ([`crate::backup`]).
+pub fn encode(record: &MemberRecord) -> Result<Vec<u8>, StoreError> {
     serde_json::to_vec(&StoredRecord::from(record)).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
-fn decode(bytes: &[u8]) -> Result<MemberRecord, StoreError> {
+/// A record from its stored form, checked as a new one would be.
+pub fn decode(bytes: &[u8]) -> Result<MemberRecord, StoreError> {
     let stored: StoredRecord =
         serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     Ok(MemberRecord::try_from(stored)?)
@@ -220,6 +223,50 @@ impl PersonalStore {
         Ok(record)
     }
 
+    /// Up to `limit` records in address order, after `after` (exclusive)
+    /// when given: a backup reads the store page by page.
+    pub fn page_after(
+        &self,
+        after: Option<&PublicKey>,
+        limit: usize,
+    ) -> Result<Vec<(PublicKey, MemberRecord)>, StoreError> {
+        let iter = match after {
+            Some(key) => self.members.range::<&[u8], _>((
+                std::ops::Bound::Excluded(&key.0[..]),
+                std::ops::Bound::Unbounded,
+            )),
+            None => self.members.iter(),
+        };
+        let mut out = Vec::new();
+        for entry in iter.take(limit) {
+            let (key, bytes) = entry?;
+            let key: [u8; 32] = key
+                .as_ref()
+                .try_into()
+                .map_err(|_| StoreError::Corrupt("a member key is not an address".into()))?;
+            out.push((PublicKey(key), decode(&bytes)?));
+        }
+        Ok(out)
+    }
+
+    /// Write `record` for `member` exactly as it was kept (its link time
+    /// included): what a restore from a backup does. The phone must not
+    /// be linked to another member.
+    pub fn restore(&self, member: &PublicKey, record: MemberRecord) -> Result<(), StoreError> {
+        let linked_at_ms = record.linked_at_ms;
+        let kept = self.put(member, record)?;
+        if kept.linked_at_ms != linked_at_ms {
+            let exact = MemberRecord {
+                linked_at_ms,
+                ..kept
+            };
+            let bytes = encode(&exact)?;
+            self.members.insert(&member.0[..], bytes)?;
+            self.members.flush()?;
+        }
+        Ok(())
+    }
+
     /// Erase everything kept about `member` (the right to erasure).
     pub fn erase(&self, member: &PublicKey) -> Result<(), StoreError> {
         let record = self.get(member)?.ok_or(StoreError::NotFound)?;
@@ -295,5 +342,41 @@ mod tests {
             .is_none());
         assert!(matches!(store.erase(&sri), Err(StoreError::NotFound)));
         assert_eq!(store.len(), 1);
+    }
+
+    /// A backup reads the store page by page; a restore writes each
+    /// record back exactly, link time included.
+    #[test]
+    fn pages_and_exact_restore() {
+        let store = PersonalStore::temporary().unwrap();
+        for i in 1..=5u8 {
+            let phone = format!("08123456780{i}");
+            store
+                .put(
+                    &PublicKey([i; 32]),
+                    record("Anggota", Some(&phone), u64::from(i)),
+                )
+                .unwrap();
+        }
+        let first = store.page_after(None, 2).unwrap();
+        assert_eq!(first.len(), 2);
+        let rest = store.page_after(Some(&first[1].0), 10).unwrap();
+        assert_eq!(rest.len(), 3);
+        assert_eq!(rest[0].0, PublicKey([3; 32]));
+        let copy = PersonalStore::temporary().unwrap();
+        let mut original = first;
+        original.extend(rest);
+        for (member, mut kept) in original.clone() {
+            kept.linked_at_ms = Some(1_000 + kept.updated_at_ms);
+            copy.restore(&member, kept).unwrap();
+        }
+        let restored = copy.page_after(None, 10).unwrap();
+        assert_eq!(restored.len(), 5);
+        assert!(restored
+            .iter()
+            .all(|(_, r)| r.linked_at_ms == Some(1_000 + r.updated_at_ms)));
+        // A number already linked to another member is refused.
+        let clash = copy.restore(&PublicKey([9; 32]), record("X", Some("081234567801"), 1));
+        assert!(matches!(clash, Err(StoreError::PhoneTaken)));
     }
 }

@@ -8,12 +8,16 @@
 //! | `DELETE /v1/directory/members/{address}/phone` | home cooperative or teller | unlink the phone |
 //! | `DELETE /v1/directory/members/{address}` | home cooperative or teller | erase the record |
 //! | `POST /v1/directory/lookup` | a member wallet homed at this node's cooperative (signed) | address, masked name, cooperative |
+//! | `GET /v1/directory/export?after=&limit=` | this node's own key only (signed) | every record, page by page, for `kopnet node backup` |
 //!
-//! There is deliberately no route that lists records or numbers.
+//! There is deliberately no route that lists records or numbers to anyone
+//! but the node itself (whose home holds the store anyway).
 
+mod export;
 mod lookup;
 mod members;
 
+pub use export::export;
 pub use lookup::lookup;
 pub use members::{erase, get_member, put_member, unlink_phone};
 

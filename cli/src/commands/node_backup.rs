@@ -1,0 +1,54 @@
+//! `kopnet node backup` and `kopnet node restore` (the work is in
+//! `kopnet_node::backup`).
+
+use super::node::Progress;
+use anyhow::Result;
+use std::path::Path;
+
+/// Back up the node at `home` into `out`.
+pub async fn backup(home: &Path, out: &Path) -> Result<i32> {
+    let mut progress = Progress::new("backing up");
+    let summary =
+        kopnet_node::backup::create::create(home, out, |h, top| progress.show(h, top)).await?;
+    say!(
+        "backed up {} (chain {}, height {}, read from its {}) to {}: {} home files, {} blocks, {} members' personal data, {} bytes",
+        summary.header.node,
+        summary.header.chain_id,
+        summary.header.height,
+        summary.source,
+        out.display(),
+        summary.files,
+        summary.blocks,
+        summary.members,
+        summary.bytes
+    );
+    say!("the file holds the node's keys and its members' personal data: keep it like the keys");
+    Ok(0)
+}
+
+/// Restore the backup `from` into the new home `home`.
+pub async fn restore(from: &Path, home: &Path) -> Result<i32> {
+    let (from, home) = (from.to_path_buf(), home.to_path_buf());
+    let shown = home.display().to_string();
+    let summary = tokio::task::spawn_blocking(move || {
+        let mut progress = Progress::new("restoring");
+        kopnet_node::backup::restore::restore(&from, &home, |h, top| progress.show(h, top))
+    })
+    .await??;
+    say!(
+        "restored {} (chain {}) into {shown}: {} home files, {} blocks verified and executed, {} members' personal data",
+        summary.header.node,
+        summary.header.chain_id,
+        summary.files,
+        summary.blocks,
+        summary.members
+    );
+    if summary.header.role == "validator" {
+        say!(
+            "start it with: kopnet node run --home {shown} --new-safety-record  (the safety record is never in a backup: the node follows the chain without signing until its double-sign check passes)"
+        );
+    } else {
+        say!("start it with: kopnet node run --home {shown}");
+    }
+    Ok(0)
+}
