@@ -112,6 +112,13 @@ fn ci_manifest_passes_on_processes() {
             "{kind} never ran: {events:?}"
         );
     }
+    // The restore ran for real on processes (not skipped).
+    assert!(
+        events
+            .iter()
+            .any(|e| e.contains("restore") && e.contains("restored in")),
+        "the restore never ran: {events:?}"
+    );
     assert!(report["committed_txs"].as_u64().unwrap() > 100, "{report}");
     // The load followed the manifest's mix: its four kinds, and otherwise
     // only the driver's upkeep that keeps the load valid (a member topped

@@ -438,10 +438,20 @@ fn check_safety_record(
 ) -> Result<NodeHost, NodeError> {
     let height = host.height();
     let validator = config.role == Role::Validator;
+    let restored = home.data().join(crate::host::double_sign::RESTORED_MARKER);
     if options.new_safety_record && validator && !has_record {
         // Nothing is written before the check passes: stopped before that,
         // the node still needs the flag (and the check) next time.
+        if restored.exists() {
+            return Ok(host.with_double_sign_check_after_restore());
+        }
         return Ok(host.with_double_sign_check());
+    }
+    if has_record && restored.exists() {
+        // The check passed after a restore: the home is an ordinary one now.
+        std::fs::remove_file(&restored).map_err(|e| {
+            NodeError::Storage(format!("cannot remove {}: {e}", restored.display()))
+        })?;
     }
     if options.new_safety_record {
         tracing::warn!(

@@ -266,6 +266,13 @@ fn build(
         rejections: Mutex::default(),
     };
     let personal = PersonalStore::open(&home.data().join("personal")).map_err(|e| write(&e))?;
+    // The double-sign check of a restored validator takes the network's
+    // height as the bound of what its previous life signed.
+    write_private(
+        &home.data().join(crate::host::double_sign::RESTORED_MARKER),
+        format!("restored to height {}\n", checked.header.height).as_bytes(),
+    )
+    .map_err(|e| write(&e))?;
     let mut reader = sections(from)?;
     let (mut files, mut members) = (0usize, 0u64);
     let top = checked.header.height;

@@ -31,6 +31,20 @@
 //! round. Signatures at or below `since_height` are this home's own past
 //! and only make the check wait.
 //!
+//! **A home restored from a backup** (`kopnet node restore`, marked by
+//! [`RESTORED_MARKER`]) breaks that bound: the node the backup was taken
+//! from went on signing after the backup's height, so its own signatures
+//! above the restored ledger are its past, not another instance. For such a
+//! home the bound is the network's: while the node catches up, every
+//! signature of its key on a certificate is taken as the previous life's
+//! (the bound rises with each), and the moment it has caught up (the first
+//! condition) the bound freezes at that height plus one. From then on the rule is
+//! the same: its key above the bound — a signature made while this node is
+//! silent — is another instance, and stops it. Its engine still waits for
+//! [`DOUBLE_SIGN_CHECK_BLOCKS`] blocks past its last signature and the
+//! listening window, so it never signs at a height its previous life
+//! signed at.
+//!
 //! **Limits.** A network that cannot commit without this validator (a single
 //! validator, or too many others down) never moves past its last signature,
 //! so the check waits until it can. Gossip under this node's own peer id is
@@ -45,6 +59,12 @@ use kopnet_consensus::{
     CommitCertificate, Height, PublicKey, Round, SafetyRecord, SafetyStore, TimeoutConfig,
 };
 use kopnet_ledger::Storage;
+
+/// The file in a home's `data/` that `kopnet node restore` leaves: the
+/// double-sign check then takes the network's height as the bound of what
+/// this home's previous life signed (module docs). Removed at the first
+/// start that finds a safety record.
+pub const RESTORED_MARKER: &str = "restored-from-backup";
 
 /// How many of the last committed blocks must carry no signature of this
 /// validator before its engine may start (CometBFT's default suggestion).
@@ -133,6 +153,9 @@ pub struct DoubleSignCheck {
     heard_network: bool,
     /// Listening since this host time (conditions 1 and 2 held).
     listening_since_ms: Option<u64>,
+    /// A restored home whose bound still follows the chain (module docs);
+    /// cleared when the node has caught up.
+    bound_follows_chain: bool,
 }
 
 impl DoubleSignCheck {
@@ -146,6 +169,16 @@ impl DoubleSignCheck {
             scanned_to: 0,
             heard_network: false,
             listening_since_ms: None,
+            bound_follows_chain: false,
+        }
+    }
+
+    /// A check for a home restored from a backup: until the node has
+    /// caught up, its key on a certificate is its previous life's.
+    pub fn restored(key: PublicKey, height: Height, window_ms: u64) -> Self {
+        DoubleSignCheck {
+            bound_follows_chain: true,
+            ..DoubleSignCheck::new(key, height, window_ms)
         }
     }
 
@@ -167,6 +200,9 @@ impl DoubleSignCheck {
     /// A committed block's certificate.
     pub fn certificate(&mut self, certificate: &CommitCertificate) -> Result<(), DoubleSignError> {
         self.scanned_to = self.scanned_to.max(certificate.height);
+        if self.bound_follows_chain {
+            self.since_height = self.since_height.max(certificate.height.saturating_add(1));
+        }
         if certificate
             .signatures
             .iter()
@@ -222,6 +258,11 @@ impl DoubleSignCheck {
             self.listening_since_ms = None;
             return Progress::Wait(Waiting::CatchingUp);
         }
+        if self.bound_follows_chain {
+            // Caught up: what this key signs from here on is someone else.
+            self.bound_follows_chain = false;
+            self.since_height = self.since_height.max(height.saturating_add(1));
+        }
         if let Some(signed) = self.last_signed {
             let until = signed.saturating_add(DOUBLE_SIGN_CHECK_BLOCKS);
             if height < until {
@@ -246,15 +287,32 @@ where
     /// Run the double-sign check before this validator's engine starts (its
     /// safety record is lost; see the module docs). No effect on observers.
     #[must_use]
-    pub fn with_double_sign_check(mut self) -> Self {
+    pub fn with_double_sign_check(self) -> Self {
+        self.with_check(false)
+    }
+
+    /// [`Self::with_double_sign_check`] for a home restored from a backup:
+    /// the bound follows the chain until the node has caught up.
+    #[must_use]
+    pub fn with_double_sign_check_after_restore(self) -> Self {
+        self.with_check(true)
+    }
+
+    fn with_check(mut self, restored: bool) -> Self {
         if self.config.runs_consensus {
             self.engine = None;
             let window_ms = listen_window_ms(&self.config.engine.timeouts);
-            let check = DoubleSignCheck::new(self.keypair.public(), self.height(), window_ms);
+            let (key, height) = (self.keypair.public(), self.height());
+            let check = if restored {
+                DoubleSignCheck::restored(key, height, window_ms)
+            } else {
+                DoubleSignCheck::new(key, height, window_ms)
+            };
             tracing::warn!(
                 since_height = check.since_height(),
                 window_ms,
                 blocks = DOUBLE_SIGN_CHECK_BLOCKS,
+                restored,
                 "safety record lost: double-sign check before this validator signs anything"
             );
             self.double_sign = Some(check);
@@ -404,6 +462,46 @@ mod tests {
             Progress::Wait(_)
         ));
         assert_eq!(check.tick(200 + WINDOW_MS, 31, false), Progress::Pass);
+    }
+
+    /// Restored from a backup at height 20: the node it was taken from
+    /// signed on to 40 before it died. Those are its past while it catches
+    /// up; once caught up (at 45), its key at 47 is another instance.
+    #[test]
+    fn a_restored_home_takes_the_networks_height_as_its_bound() {
+        let me = key();
+        let other = Keypair::from_seed([8; 32]);
+        let mut check = DoubleSignCheck::restored(me.public(), 20, WINDOW_MS);
+        for h in 21..=40 {
+            check.certificate(&certificate(h, &[&me, &other])).unwrap();
+        }
+        for h in 41..=45 {
+            check.certificate(&certificate(h, &[&other])).unwrap();
+        }
+        check.heard(45, 45);
+        assert_eq!(
+            check.tick(0, 45, false),
+            Progress::Wait(Waiting::OwnSignature {
+                signed: 40,
+                until: 50
+            })
+        );
+        assert_eq!(check.since_height(), 46);
+        // Its previous life's last precommit may still land at 46.
+        check.certificate(&certificate(46, &[&me, &other])).unwrap();
+        let error = check.certificate(&certificate(47, &[&me])).unwrap_err();
+        assert!(matches!(
+            error,
+            DoubleSignError::SignedElsewhere {
+                height: 47,
+                since_height: 46,
+                ..
+            }
+        ));
+        // The same signatures on a home that was not restored: another
+        // instance at once.
+        let mut strict = DoubleSignCheck::new(me.public(), 20, WINDOW_MS);
+        assert!(strict.certificate(&certificate(30, &[&me])).is_err());
     }
 
     #[test]

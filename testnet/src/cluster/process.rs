@@ -50,19 +50,20 @@ impl NodeProcess {
         home: &Path,
         env: &[(String, String)],
     ) -> Result<NodeProcess, NodeProcessError> {
-        NodeProcess::start_under(&[], exe, id, home, env)
+        NodeProcess::start_under(&[], exe, id, home, env, &[])
     }
 
     /// [`Self::start_with`] through a launcher that execs its arguments
     /// without forking (e.g. `ip netns exec NS`), so the child's pid is the
     /// node's and signals reach the node itself. An empty `launcher` starts
-    /// `exe` directly.
+    /// `exe` directly. `flags` follow `node run --home HOME`.
     pub fn start_under(
         launcher: &[String],
         exe: &Path,
         id: &str,
         home: &Path,
         env: &[(String, String)],
+        flags: &[String],
     ) -> Result<NodeProcess, NodeProcessError> {
         let log_error = |error| NodeProcessError::Log {
             node: id.to_string(),
@@ -86,6 +87,7 @@ impl NodeProcess {
         let child = command
             .args(["node", "run", "--home"])
             .arg(home)
+            .args(flags)
             .envs(env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(log)

@@ -103,6 +103,27 @@ pub trait Backend {
     fn restarts_with_env(&self) -> bool {
         false
     }
+    /// Whether [`Backend::restore`] works (the docker backend cannot yet:
+    /// a `restore` step is then reported as skipped).
+    fn can_restore(&self) -> bool {
+        false
+    }
+    /// Back the running node up, crash it, destroy its home, restore it
+    /// from the backup and start it again ([`super::restore`]).
+    async fn restore(
+        &mut self,
+        node: usize,
+    ) -> Result<super::restore::RestoreReport, BackendError> {
+        let _ = node;
+        Err(BackendError::Action {
+            node: format!("node {node}"),
+            action: "restore",
+            reason: format!(
+                "the {} backend cannot back up and restore a node's home yet (the restore perturbation needs the process backend)",
+                self.name()
+            ),
+        })
+    }
     /// The pid of the node's process while it runs, where the backend
     /// knows it (for sampling its memory).
     fn pid(&self, node: usize) -> Option<u32> {

@@ -193,6 +193,10 @@ pub enum Perturbation {
     /// Its cooperative rotates its validator key and node identity on the
     /// running network (`runner::rotate`); the node keeps running.
     RotateKey,
+    /// Backed up while it runs (`kopnet node backup`), crashed, its home
+    /// destroyed, restored from the backup (`kopnet node restore`) and
+    /// started again with `--new-safety-record` (`runner::restore`).
+    Restore,
 }
 
 impl Perturbation {
@@ -205,6 +209,7 @@ impl Perturbation {
             Perturbation::LateJoin => "late-join",
             Perturbation::Hostile { .. } => "hostile",
             Perturbation::RotateKey => "rotate-key",
+            Perturbation::Restore => "restore",
         }
     }
 }
@@ -327,6 +332,7 @@ enum RawKind {
     LateJoin,
     Hostile,
     RotateKey,
+    Restore,
 }
 
 #[derive(Debug, Deserialize)]
@@ -418,6 +424,7 @@ impl Manifest {
             "disconnect",
             "late-join",
             "rotate-key",
+            "restore",
         ]
         .iter()
         .all(|kind| {
@@ -510,6 +517,7 @@ fn check_perturbations(
                 secs: secs("disconnect")?,
             },
             RawKind::LateJoin => Perturbation::LateJoin,
+            RawKind::Restore => Perturbation::Restore,
             RawKind::Hostile => Perturbation::Hostile {
                 behaviour: p
                     .behaviour

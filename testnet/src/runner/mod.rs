@@ -26,5 +26,6 @@ pub mod manifest;
 pub mod netns;
 pub mod old_key_live;
 pub mod process;
+pub mod restore;
 pub mod rotate;
 pub mod run;

@@ -53,6 +53,11 @@ struct Slot {
     home: PathBuf,
     api_url: String,
     process: Option<NodeProcess>,
+    /// `node run` flags for the next start only (a restored validator's
+    /// `--new-safety-record`).
+    next_flags: Vec<String>,
+    /// Restores done so far (names the backup and the destroyed home).
+    restores: u32,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -137,6 +142,8 @@ impl ProcessBackend {
                 home: n.home.clone(),
                 api_url: n.api_url.clone(),
                 process: None,
+                next_flags: Vec::new(),
+                restores: 0,
             })
             .collect();
         ProcessBackend {
@@ -270,7 +277,8 @@ impl Backend for ProcessBackend {
         if slot.process.as_mut().is_some_and(NodeProcess::running) {
             return Ok(());
         }
-        let process = NodeProcess::start_under(&launcher, &exe, &slot.id, &slot.home, &env)
+        let flags = std::mem::take(&mut slot.next_flags);
+        let process = NodeProcess::start_under(&launcher, &exe, &slot.id, &slot.home, &env, &flags)
             .map_err(|e| BackendError::Action {
                 node: slot.id.clone(),
                 action: "start",
@@ -278,6 +286,42 @@ impl Backend for ProcessBackend {
             })?;
         slot.process = Some(process);
         Ok(())
+    }
+
+    fn can_restore(&self) -> bool {
+        true
+    }
+
+    async fn restore(
+        &mut self,
+        node: usize,
+    ) -> Result<super::restore::RestoreReport, BackendError> {
+        use super::restore;
+        let exe = self.exe.clone();
+        let launcher = match &self.netns {
+            Some(net) => net
+                .exec_args(node)
+                .map_err(|_| BackendError::NoSuchNode(node))?,
+            None => Vec::new(),
+        };
+        let slot = self.slot(node)?;
+        slot.restores = slot.restores.saturating_add(1);
+        let (id, home) = (slot.id.clone(), slot.home.clone());
+        let (backup, destroyed) = restore::paths(&home, slot.restores);
+        let (header, backup_bytes, backup_ms) =
+            restore::back_up(&id, &launcher, &exe, &home, &backup).await?;
+        // The server dies: a crash, then its home is gone.
+        self.slot(node)?.process = None;
+        let restore_ms =
+            restore::destroy_and_restore(&id, &exe, &home, &backup, &destroyed).await?;
+        self.slot(node)?.next_flags = vec![restore::RESTORED_START_FLAG.to_string()];
+        self.start(node).await?;
+        Ok(restore::RestoreReport {
+            backup_height: header.height,
+            backup_bytes,
+            backup_ms,
+            restore_ms,
+        })
     }
 
     async fn kill(&mut self, node: usize) -> Result<(), BackendError> {

@@ -462,14 +462,18 @@ async fn perturb<B: Backend>(
             if hostile && phases.active() {
                 continue;
             }
+            let mut detail = None;
             if step.perturbation == Perturbation::RotateKey {
                 rotations.begin(step.node, traffic, clients);
                 // Ends when the rotation's task does ([`Rotations::finished`]).
                 step.ends_at = Some(now);
             } else {
-                begin_step(backend, phases, step, now).await?;
+                detail = begin_step(backend, phases, step, now).await?;
             }
-            let line = format!("height {height}: {}", step.label());
+            let line = match detail {
+                Some(detail) => format!("height {height}: {} ({detail})", step.label()),
+                None => format!("height {height}: {}", step.label()),
+            };
             say(&line);
             events.push(line);
         }
@@ -497,13 +501,13 @@ fn postpone(steps: &mut [Step], from: u64, blocks: u64) {
 }
 
 /// Apply a step's perturbation; a pause, disconnect or hostile phase ends
-/// later.
+/// later. Some say what they did (a restore: the backup's height and size).
 async fn begin_step<B: Backend>(
     backend: &mut B,
     phases: &mut HostilePhases,
     step: &mut Step,
     now: Instant,
-) -> Result<(), BackendError> {
+) -> Result<Option<String>, BackendError> {
     match step.perturbation {
         Perturbation::Hostile {
             behaviour,
@@ -530,6 +534,20 @@ async fn begin_step<B: Backend>(
             backend.start(step.node).await?;
             step.done = true;
         }
+        Perturbation::Restore => {
+            step.done = true;
+            if !backend.can_restore() {
+                return Ok(Some(format!(
+                    "skipped: the {} backend cannot back up and restore a node yet",
+                    backend.name()
+                )));
+            }
+            let r = backend.restore(step.node).await?;
+            return Ok(Some(format!(
+                "backed up while running to height {} ({} bytes, {} ms), home destroyed, restored in {} ms, started with --new-safety-record",
+                r.backup_height, r.backup_bytes, r.backup_ms, r.restore_ms
+            )));
+        }
         Perturbation::Pause { secs } => {
             backend.pause(step.node).await?;
             step.ends_at = Some(now + Duration::from_secs(secs));
@@ -541,7 +559,7 @@ async fn begin_step<B: Backend>(
         // Begun by [`Rotations::begin`].
         Perturbation::RotateKey => {}
     }
-    Ok(())
+    Ok(None)
 }
 
 /// The `rotate-key` steps: the rotation and checks (a) and (b, offline)
