@@ -296,6 +296,8 @@ impl Genesis {
                 qr_payment_cap: self.qr_payment_cap,
                 refund_period_ms: crate::refunds::REFUND_PERIOD_MS_DEFAULT,
                 cash_report_threshold: self.cash_report_threshold,
+                protocol_version: crate::upgrades::GENESIS_PROTOCOL_VERSION,
+                upgrade: None,
             }),
         );
         state.insert(

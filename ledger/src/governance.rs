@@ -191,6 +191,13 @@ pub fn check_action<S: StateRead + ?Sized>(state: &S, action: &GovAction) -> Res
         GovAction::SetCashReportThreshold { amount } => {
             crate::cash_reports::check_threshold(*amount)
         }
+        GovAction::ScheduleUpgrade { version, .. } => {
+            crate::upgrades::check_schedule(params, *version)
+        }
+        GovAction::CancelUpgrade => match params.upgrade {
+            Some(_) => Ok(()),
+            None => Err(Rejection::NoUpgradeScheduled),
+        },
         GovAction::RemoveCooperative { .. }
         | GovAction::AddObserver { .. }
         | GovAction::RemoveObserver { .. }
@@ -373,6 +380,11 @@ fn execute<B: StateRead + ?Sized>(
         GovAction::SetRefundPeriod { period_ms } => {
             update_params(state, |p| p.refund_period_ms = *period_ms)
         }
+        GovAction::ScheduleUpgrade {
+            version,
+            height: at_height,
+        } => crate::upgrades::schedule(state, *version, *at_height, height),
+        GovAction::CancelUpgrade => crate::upgrades::cancel(state),
         GovAction::SetCashReportThreshold { amount } => {
             update_params(state, |p| p.cash_report_threshold = *amount)
         }

@@ -59,6 +59,10 @@
 //! **Store format 7** (issue 18, the regulator's desk): `Params` has the
 //! cash transaction reporting threshold ([`crate::cash_reports`]). A
 //! format-6 store is refused like the older ones.
+//!
+//! **Store format 8** (issue 19, upgrades): `Params` has the protocol
+//! version and the scheduled upgrade ([`crate::upgrades`]). A format-7
+//! store is refused like the older ones.
 
 use crate::tx::IdempotencyId;
 use crate::types::CoopId;
@@ -77,7 +81,7 @@ pub const META_LAST_TIME: &[u8] = b"Mlast_time";
 /// The store's layout version (u64 BE), written when the store is created.
 pub const META_STORE_FORMAT: &[u8] = b"Mstore_format";
 /// The layout this version writes and reads (see the module docs).
-pub const STORE_FORMAT: u64 = 7;
+pub const STORE_FORMAT: u64 = 8;
 /// Bytes of a transaction hash that key its place (`T`).
 pub const TX_HASH_PREFIX_BYTES: usize = 8;
 

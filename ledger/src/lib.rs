@@ -107,6 +107,7 @@ pub mod testkit;
 pub mod tiers;
 pub mod tx;
 pub mod types;
+pub mod upgrades;
 
 pub use block::{Block, BlockHeader};
 pub use genesis::{Genesis, GenesisCooperative};

@@ -376,6 +376,13 @@ pub enum Rejection {
     /// ([`crate::cash_reports`]).
     #[error("cash_report_threshold_out_of_range: {0}")]
     CashReportThresholdOutOfRange(String),
+    /// A scheduled upgrade that is not the next version, too soon, or
+    /// beside a pending one ([`crate::upgrades`]).
+    #[error("upgrade_out_of_range: {0}")]
+    UpgradeOutOfRange(String),
+    /// `CancelUpgrade` with no upgrade scheduled.
+    #[error("no_upgrade_scheduled: no upgrade is scheduled")]
+    NoUpgradeScheduled,
 }
 
 impl Rejection {
@@ -459,6 +466,8 @@ impl Rejection {
             Rejection::RefundExceedsPayment { .. } => "refund_exceeds_payment",
             Rejection::TooManyRefunds { .. } => "too_many_refunds",
             Rejection::CashReportThresholdOutOfRange(_) => "cash_report_threshold_out_of_range",
+            Rejection::UpgradeOutOfRange(_) => "upgrade_out_of_range",
+            Rejection::NoUpgradeScheduled => "no_upgrade_scheduled",
         }
     }
 

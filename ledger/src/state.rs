@@ -55,6 +55,10 @@ pub struct Params {
     /// The daily sum of a member's cash transactions, in rupiah, at or
     /// above which observers report it ([`crate::cash_reports`]).
     pub cash_report_threshold: Amount,
+    /// The protocol version blocks are executed under ([`crate::upgrades`]).
+    pub protocol_version: u32,
+    /// The upgrade governance scheduled, if any ([`crate::upgrades`]).
+    pub upgrade: Option<crate::upgrades::ScheduledUpgrade>,
 }
 
 /// Counters that change often, kept apart from [`Params`].

@@ -277,6 +277,15 @@ pub enum GovAction {
     SetCashReportThreshold {
         amount: Amount,
     },
+    /// Blocks from `height` on are executed under protocol `version` (the
+    /// next one); nodes that do not speak it stop before it
+    /// ([`crate::upgrades`]).
+    ScheduleUpgrade {
+        version: u32,
+        height: u64,
+    },
+    /// Withdraw the scheduled upgrade.
+    CancelUpgrade,
 }
 
 /// A signed transaction as it travels and is stored.

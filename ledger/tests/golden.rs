@@ -123,10 +123,14 @@ fn transactions_and_block_have_fixed_bytes_and_hashes() {
 // All three changed deliberately again when `Params` gained the cash
 // transaction reporting threshold (issue 18, `cash_report_threshold`,
 // governed by `SetCashReportThreshold`). Transaction encodings did not
-// change (the new governance action is appended at the end).
-const GENESIS_ROOT: &str = "ab8578b04dbc0dc6d488ec2b470f98e32cc22aaa5177560ddefbc30c0d9f9421";
-const STORY_ROOT: &str = "a6e0dd83b075d9f63d6aca0ebebf86daca0be177641aa37a68c64bdccd518b79";
-const CUTOFF_ROOT: &str = "bb6b1067dd3cc00d18cbcf8df5f2245889ed0af3128621893d0f18fceb071c68";
+// change (the new governance action is appended at the end). All three
+// changed deliberately again when `Params` gained the protocol version and
+// the scheduled upgrade (issue 19, `protocol_version`, `upgrade`, governed
+// by `ScheduleUpgrade` / `CancelUpgrade`, appended at the end: transaction
+// encodings did not change).
+const GENESIS_ROOT: &str = "31fa9daa63e5f31b08be5c53a29ddccac821b012e4aaeba301184014126c2d21";
+const STORY_ROOT: &str = "32a49a86ea515ca2e8a481c41fa8ec9bff53015444eca97a377506f6ecf0afa9";
+const CUTOFF_ROOT: &str = "293b0be5ba18d4d035f5d7ac3524a2e6dadd6e60c326a5c4105c24c281874d76";
 
 /// The state root after the demo genesis, after a fixed block and after the
 /// block that passes the next settlement cut-off: pins the state encoding

@@ -11,12 +11,13 @@
 //! requests due by its time expire or are removed
 //! ([`crate::payment_requests::process_due`]). The days of merchant
 //! payments whose refund period is over are removed with the idempotency
-//! days ([`crate::refunds::expire`]).
+//! days ([`crate::refunds::expire`]). A scheduled protocol upgrade takes
+//! effect at its height ([`crate::upgrades::begin_block`]).
 
 use super::Ledger;
 use crate::state::{Overlay, StateRead};
 use crate::storage::Storage;
-use crate::{idempotency, payment_requests, recovery, refunds, settlement, tiers};
+use crate::{idempotency, payment_requests, recovery, refunds, settlement, tiers, upgrades};
 
 impl<S: Storage> Ledger<S> {
     /// Run the start of block `height` with header time `time_ms` on
@@ -35,6 +36,7 @@ impl<S: Storage> Ledger<S> {
         tiers::begin_block(overlay, time_ms);
         recovery::complete_due(overlay, &self.state, height, time_ms);
         payment_requests::process_due(overlay, &self.state, time_ms);
+        upgrades::begin_block(overlay, height);
         closed
     }
 }
