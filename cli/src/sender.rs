@@ -151,6 +151,10 @@ pub fn describe_rejection(outcome: &TxOutcome) -> String {
         "cash_report_threshold_out_of_range" => {
             "the cash report threshold must be Rp1.000.000 to Rp100.000.000.000"
         }
+        "upgrade_out_of_range" => {
+            "an upgrade names the next protocol version, at least 10 blocks ahead, and only one may be scheduled"
+        }
+        "no_upgrade_scheduled" => "no upgrade is scheduled",
         other => other,
     };
     let detail = outcome.message.clone().unwrap_or_default();

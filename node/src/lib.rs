@@ -46,6 +46,7 @@ pub mod secret;
 mod start;
 pub mod store_check;
 pub mod sync;
+pub mod upgrade;
 pub mod verified;
 pub mod web;
 pub mod wire;

@@ -93,6 +93,10 @@ pub enum NodeError {
          \"Safety record and double signing\")"
     )]
     SafetyRecordLost { path: String, height: u64 },
+    /// The chain runs (or is about to run) a protocol version this build
+    /// does not speak ([`crate::upgrade`]).
+    #[error(transparent)]
+    UpgradeRequired(crate::upgrade::UpgradeRequired),
 }
 
 impl NodeError {
@@ -102,6 +106,7 @@ impl NodeError {
     pub fn exit_code(&self) -> i32 {
         match self {
             NodeError::FailStop(stop) => stop.exit_code(),
+            NodeError::UpgradeRequired(_) => crate::runtime::fail_stop::EXIT_UPGRADE_REQUIRED,
             _ => 1,
         }
     }
@@ -385,6 +390,7 @@ fn open_host(
         // Set again once the ledger says which of the node's identities
         // it starts libp2p with ([`NodeKeys::identity_for`]).
         identity: keypair.public(),
+        speaks_protocol: crate::upgrade::speaks(),
     };
     #[cfg(feature = "fault-injection")]
     let host_config = defences_off(host_config)?;
@@ -397,6 +403,16 @@ fn open_host(
         host_config,
     )
     .map_err(|e| NodeError::Storage(format!("{}: {e}", home.ledger().display())))?;
+    // A chain past (or at) an upgrade this build does not speak: refuse
+    // at once, naming the version to install.
+    if let Err(e) = host.check_protocol(host.height()) {
+        return Err(match e {
+            crate::host::HostError::UpgradeRequired(required) => {
+                NodeError::UpgradeRequired(required)
+            }
+            other => NodeError::Storage(other.to_string()),
+        });
+    }
     let host = check_safety_record(home, config, host, has_record, options)?;
     let me = keypair.public();
     let height = host.height();

@@ -471,6 +471,18 @@ pub enum ProposeAction {
         #[arg(long, allow_hyphen_values = true)]
         amount: String,
     },
+    /// Blocks from `--height` on run under `--protocol-version` (the next
+    /// one, at least 10 blocks ahead): every operator installs a build that
+    /// speaks it before then; nodes that do not stop at that height saying
+    /// so (README, "Operating a node: upgrades").
+    ScheduleUpgrade {
+        #[arg(long)]
+        protocol_version: u32,
+        #[arg(long)]
+        height: u64,
+    },
+    /// Withdraw the scheduled upgrade.
+    CancelUpgrade,
 }
 
 /// The first millisecond of `YYYY-MM-DD` in WIB (UTC+7), as block time.
@@ -660,6 +672,14 @@ fn gov_action(action: ProposeAction) -> Result<GovAction> {
         ProposeAction::SetCashReportThreshold { amount } => GovAction::SetCashReportThreshold {
             amount: amount::parse(&amount)?,
         },
+        ProposeAction::ScheduleUpgrade {
+            protocol_version,
+            height,
+        } => GovAction::ScheduleUpgrade {
+            version: protocol_version,
+            height,
+        },
+        ProposeAction::CancelUpgrade => GovAction::CancelUpgrade,
     })
 }
 

@@ -191,6 +191,12 @@ pub async fn run(cmd: NodeCommand) -> Result<i32> {
                     tracing::error!("{error}");
                     Ok(error.exit_code())
                 }
+                // A chain past an upgrade this build does not speak: one
+                // line on stderr and exit code 75, as when it stops for it.
+                Err(error @ kopnet_node::NodeError::UpgradeRequired(_)) => {
+                    eprintln!("error: {error}");
+                    Ok(error.exit_code())
+                }
                 Err(error) => Err(error.into()),
             }
         }

@@ -136,6 +136,11 @@ impl Cluster {
 
     /// Start node `i` with extra `kopnet node run` flags.
     pub fn start_node_with(&mut self, i: usize, flags: &[&str]) {
+        self.start_node_env(i, flags, &[]);
+    }
+
+    /// Start node `i` with extra flags and environment variables.
+    pub fn start_node_env(&mut self, i: usize, flags: &[&str], env: &[(&str, &str)]) {
         let node = &mut self.nodes[i];
         let log = std::fs::OpenOptions::new()
             .create(true)
@@ -147,6 +152,7 @@ impl Cluster {
             .arg(&node.home)
             .args(flags)
             .env("RUST_LOG", "info,libp2p=warn")
+            .envs(env.iter().copied())
             .stdout(log.try_clone().unwrap())
             .stderr(log)
             .spawn()

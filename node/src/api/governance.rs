@@ -126,6 +126,11 @@ pub async fn params(State(state): State<ApiState>) -> ApiResult<Json<Value>> {
         // The daily sum of a member's cash at or above which observers
         // report it (issue 18).
         "cash_report_threshold": params.cash_report_threshold,
+        // The protocol version blocks run under and the scheduled upgrade
+        // (issue 19); `speaks` is this node's build's highest version.
+        "protocol_version": params.protocol_version,
+        "upgrade": params.upgrade.map(|u| serde_json::json!({"version": u.version, "height": u.height})),
+        "speaks_protocol": crate::upgrade::speaks(),
         "settlement": {
             "period_ms": schedule.period_ms,
             "offset_ms": schedule.offset_ms,

@@ -97,6 +97,10 @@ pub struct HostConfig {
     /// announces name it, and peers believe a hint only from the
     /// connection of the identity it names.
     pub identity: PublicKey,
+    /// The highest protocol version this build speaks
+    /// ([`crate::upgrade::speaks`]): the host stops before a block of a
+    /// version above it.
+    pub speaks_protocol: u32,
 }
 
 /// Why the host cannot go on. The shell stops the node and reports it.
@@ -124,6 +128,10 @@ pub enum HostError {
     Engine(#[from] EngineError),
     #[error(transparent)]
     DoubleSign(#[from] double_sign::DoubleSignError),
+    /// The chain upgrades to a version this build does not speak: the
+    /// node stops before the upgrade's height ([`crate::upgrade`]).
+    #[error(transparent)]
+    UpgradeRequired(#[from] crate::upgrade::UpgradeRequired),
 }
 
 impl HostError {
@@ -547,7 +555,7 @@ where
             match taken {
                 Ok(SyncedBlockOutcome::Committed(committed)) => {
                     applied = applied.saturating_add(1);
-                    self.after_commit(*committed, &mut effects);
+                    self.after_commit(*committed, &mut effects)?;
                 }
                 Ok(SyncedBlockOutcome::Known) => {}
                 Err(refusal) => {
@@ -767,7 +775,7 @@ where
                     from: self.config.identity,
                 }),
             });
-            self.after_commit(committed, effects);
+            self.after_commit(committed, effects)?;
         }
         let next = height.saturating_add(1);
         let (validators, next_validators) = {
@@ -804,7 +812,11 @@ where
     }
 
     /// Bookkeeping after any commit.
-    fn after_commit(&mut self, committed: Committed, effects: &mut Effects) {
+    fn after_commit(
+        &mut self,
+        committed: Committed,
+        effects: &mut Effects,
+    ) -> Result<(), HostError> {
         self.executed.clear();
         let height = committed.outcome.height;
         self.catch_up.forget_up_to(height);
@@ -813,6 +825,22 @@ where
         }
         self.refresh_allow_list(effects);
         effects.push(Effect::Committed(Box::new(committed)));
+        self.check_protocol(height)
+    }
+
+    /// Whether this build may go on past `height` ([`crate::upgrade`]):
+    /// a scheduled version it does not speak stops it here, before it
+    /// signs anything at the upgrade's height.
+    pub fn check_protocol(&self, height: u64) -> Result<(), HostError> {
+        use kopnet_ledger::state::StateRead;
+        let ledger = self.state.ledger.read().map_err(|_| HostError::Commit {
+            height,
+            reason: "ledger lock poisoned".into(),
+        })?;
+        if let Some(params) = ledger.state().params_ref() {
+            crate::upgrade::check(params, height, self.config.speaks_protocol)?;
+        }
+        Ok(())
     }
 
     /// After catching up, run consensus from `height` with a fresh engine

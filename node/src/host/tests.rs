@@ -79,6 +79,7 @@ pub(super) fn config_for(chain: &str) -> HostConfig {
         mempool: MempoolConfig::default(),
         verified_signatures_max: 1_024,
         runs_consensus: true,
+        speaks_protocol: crate::upgrade::PROTOCOL_VERSION,
         identity: node_identity().public(),
     }
 }

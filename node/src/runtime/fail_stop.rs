@@ -17,6 +17,7 @@
 //! | 1 | refused to start (config, key, genesis, store that cannot be opened, safety record lost) |
 //! | [`EXIT_STORAGE_FAILED`] (74, `EX_IOERR`) | a read or write of the ledger store or the safety record failed |
 //! | [`EXIT_CANNOT_GO_ON`] (70, `EX_SOFTWARE`) | the node cannot go on for another reason (see the line) |
+//! | [`EXIT_UPGRADE_REQUIRED`] (75, `EX_TEMPFAIL`) | the chain upgrades to a protocol version this build does not speak: install the version the line names (at start too) |
 //!
 //! Restarting is safe: the ledger's block batch is atomic and durable
 //! before the next height starts, and the safety record is replaced
@@ -32,6 +33,9 @@ pub const EXIT_STORAGE_FAILED: i32 = 74;
 /// Exit code of a node that cannot go on for another reason
 /// (`EX_SOFTWARE` of sysexits.h).
 pub const EXIT_CANNOT_GO_ON: i32 = 70;
+/// Exit code of a node that stopped for a scheduled upgrade it cannot
+/// follow (`EX_TEMPFAIL`: start it again on the new build).
+pub const EXIT_UPGRADE_REQUIRED: i32 = 75;
 
 /// Why a running node stopped on its own.
 #[derive(Debug)]
@@ -59,6 +63,8 @@ impl FailStop {
     pub fn exit_code(&self) -> i32 {
         if self.storage_failed() {
             EXIT_STORAGE_FAILED
+        } else if matches!(self.error, HostError::UpgradeRequired(_)) {
+            EXIT_UPGRADE_REQUIRED
         } else {
             EXIT_CANNOT_GO_ON
         }
@@ -68,6 +74,12 @@ impl FailStop {
 impl std::fmt::Display for FailStop {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let code = self.exit_code();
+        if let HostError::UpgradeRequired(required) = &self.error {
+            return write!(
+                f,
+                "stopped for a scheduled upgrade: {required} (exit code {code})"
+            );
+        }
         if self.storage_failed() {
             write!(
                 f,

@@ -109,6 +109,7 @@ pub fn host_config(config: &SimConfig) -> HostConfig {
         mempool: mempool_config(),
         verified_signatures_max: 4_096,
         runs_consensus: true,
+        speaks_protocol: kopnet_node::upgrade::PROTOCOL_VERSION,
         // Each node's own, set when it opens ([`SimNode::open`]).
         identity: PublicKey([0; 32]),
     }
