@@ -112,6 +112,13 @@ fn ci_manifest_passes_on_processes() {
             "{kind} never ran: {events:?}"
         );
     }
+    // The upgrade restart ran on processes (not skipped).
+    assert!(
+        events
+            .iter()
+            .any(|e| e.contains("upgrade") && e.contains("restarted on the new build")),
+        "the upgrade never ran: {events:?}"
+    );
     // The restore ran for real on processes (not skipped).
     assert!(
         events

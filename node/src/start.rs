@@ -130,6 +130,7 @@ fn init_fault() -> Result<(), NodeError> {
         crate::FAULT_ENV,
         "KOPNET_DEFENCE_OFF",
         "KOPNET_HOSTILE_RATE",
+        crate::upgrade::SPEAKS_PROTOCOL_ENV,
     ] {
         if std::env::var_os(name).is_some_and(|v| !v.is_empty()) {
             return Err(NodeError::Setup(format!(

@@ -197,6 +197,11 @@ pub enum Perturbation {
     /// destroyed, restored from the backup (`kopnet node restore`) and
     /// started again with `--new-safety-record` (`runner::restore`).
     Restore,
+    /// Restarted on the "new build": a fault-injection build told to speak
+    /// the next protocol version (`KOPNET_SPEAKS_PROTOCOL`), the rolling
+    /// restart that comes before a scheduled upgrade (no vote needed: a
+    /// new build speaks the old version too). It stays on it.
+    Upgrade,
 }
 
 impl Perturbation {
@@ -210,6 +215,7 @@ impl Perturbation {
             Perturbation::Hostile { .. } => "hostile",
             Perturbation::RotateKey => "rotate-key",
             Perturbation::Restore => "restore",
+            Perturbation::Upgrade => "upgrade",
         }
     }
 }
@@ -333,6 +339,7 @@ enum RawKind {
     Hostile,
     RotateKey,
     Restore,
+    Upgrade,
 }
 
 #[derive(Debug, Deserialize)]
@@ -425,6 +432,7 @@ impl Manifest {
             "late-join",
             "rotate-key",
             "restore",
+            "upgrade",
         ]
         .iter()
         .all(|kind| {
@@ -518,6 +526,7 @@ fn check_perturbations(
             },
             RawKind::LateJoin => Perturbation::LateJoin,
             RawKind::Restore => Perturbation::Restore,
+            RawKind::Upgrade => Perturbation::Upgrade,
             RawKind::Hostile => Perturbation::Hostile {
                 behaviour: p
                     .behaviour

@@ -548,6 +548,26 @@ async fn begin_step<B: Backend>(
                 r.backup_height, r.backup_bytes, r.backup_ms, r.restore_ms
             )));
         }
+        Perturbation::Upgrade => {
+            step.done = true;
+            if !backend.restarts_with_env() {
+                return Ok(Some(format!(
+                    "skipped: the {} backend cannot restart a node on another build",
+                    backend.name()
+                )));
+            }
+            let next = kopnet_node::upgrade::PROTOCOL_VERSION.saturating_add(1);
+            backend.set_env_var(
+                step.node,
+                kopnet_node::upgrade::SPEAKS_PROTOCOL_ENV,
+                Some(&next.to_string()),
+            )?;
+            backend.terminate(step.node).await?;
+            backend.start(step.node).await?;
+            return Ok(Some(format!(
+                "restarted on the new build: speaks protocol version {next}"
+            )));
+        }
         Perturbation::Pause { secs } => {
             backend.pause(step.node).await?;
             step.ends_at = Some(now + Duration::from_secs(secs));
