@@ -10,7 +10,7 @@
 //! No sleeps: every wait is on a condition with a deadline.
 
 mod common;
-use common::observed::{kopnet_ok, new_wallet_key};
+use common::observed::{kopnet_ok, kopnet_run, new_wallet_key};
 use common::*;
 use kopnet_ledger::{AccountKind, Action, KycTier};
 use kopnet_node::api::directory_client::DirectoryClient;
@@ -18,17 +18,6 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 const TIMEOUT: Duration = Duration::from_secs(90);
-
-/// Run `kopnet`; (success, stdout + stderr).
-fn kopnet_run(args: &[&str]) -> (bool, String) {
-    let out = Command::new(kopnet()).args(args).output().unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), text)
-}
 
 /// Whether `address` signed the certificate of block `h` (read on node `i`).
 fn signed_at(cluster: &Cluster, i: usize, address: &str, h: u64) -> bool {

@@ -11,18 +11,6 @@ use common::observed::*;
 use common::*;
 use serde_json::Value;
 use std::path::Path;
-use std::process::Command;
-
-/// Run the CLI; (success, stdout + stderr).
-fn kopnet_run(args: &[&str]) -> (bool, String) {
-    let out = Command::new(kopnet()).args(args).output().unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), text)
-}
 
 fn key_arg(path: &Path) -> &str {
     path.to_str().unwrap()

@@ -17,23 +17,11 @@ use kopnet_consensus::Keypair;
 use kopnet_ledger::{AccountKind, Action, KycTier};
 use kopnet_node::api::client::ClientError;
 use kopnet_node::api::directory_client::DirectoryClient;
-use std::process::Command;
 use std::time::Duration;
 
 const TIMEOUT: Duration = Duration::from_secs(60);
 const SRI_PHONE: &str = "0812-3456-7890";
 const BUDI_PHONE: &str = "0813 1111 2222";
-
-/// Run `kopnet`; (success, stdout + stderr).
-fn kopnet_run(args: &[&str]) -> (bool, String) {
-    let out = Command::new(kopnet()).args(args).output().unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), text)
-}
 
 #[test]
 fn a_member_pays_another_cooperatives_member_by_phone_number() {

@@ -26,6 +26,17 @@ pub fn kopnet_ok(args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// Run `kopnet` to the end; (success, stdout + stderr).
+pub fn kopnet_run(args: &[&str]) -> (bool, String) {
+    let out = Command::new(kopnet()).args(args).output().unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
 /// A new wallet key file at `path` (`kopnet wallet new`); its key.
 pub fn new_wallet_key(path: &Path) -> Keypair {
     kopnet_ok(&["wallet", "new", "--out", path.to_str().unwrap()]);
