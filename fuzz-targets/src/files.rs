@@ -1,4 +1,5 @@
-//! The two files a node reads at start: `config.toml` and `genesis.json`.
+//! The files a node reads from outside: `config.toml` and `genesis.json`
+//! at start, and a backup file (`kopnet node restore`).
 
 use crate::Outcome;
 use kopnet_ledger::{Ledger, MemoryStorage};
@@ -65,4 +66,36 @@ pub fn genesis(data: &[u8]) -> Outcome {
             Outcome::refused(e)
         }
     }
+}
+
+/// A backup file (`kopnet node restore` reads it section by section,
+/// [`kopnet_node::backup::format`]): what the reader accepts, written
+/// again section by section, gives the very same bytes (one file, one
+/// encoding); a refusal is the reader's typed error.
+pub fn backup(data: &[u8]) -> Outcome {
+    use kopnet_node::backup::format::{Reader, Writer};
+    let mut reader = match Reader::new(data) {
+        Ok(reader) => reader,
+        Err(e) => return Outcome::refused(e),
+    };
+    let mut sections = Vec::new();
+    loop {
+        match reader.next_section() {
+            Ok(Some(section)) => sections.push(section),
+            Ok(None) => break,
+            Err(e) => return Outcome::refused(e),
+        }
+    }
+    let mut writer = Writer::new(Vec::new()).expect("writing to memory");
+    for s in &sections {
+        writer
+            .section(s.kind, &s.name, &s.payload)
+            .expect("an accepted section is within the bounds");
+    }
+    let written = writer.finish().expect("writing to memory");
+    assert_eq!(
+        written, data,
+        "an accepted backup is not written back the same"
+    );
+    Outcome::Accepted
 }

@@ -11,7 +11,8 @@
 //!   expects there (`malformed` for a transaction, a codec error for a
 //!   block, `bad_encoding` for a transaction's text, ...);
 //! * what a loader accepts survives its own writer (config and genesis
-//!   round-trip), and a genesis it accepts really opens a ledger;
+//!   round-trip), and a genesis it accepts really opens a ledger; a backup
+//!   file the restore's reader accepts is written back byte for byte;
 //! * what the QR parser accepts passes the encoder's checks, encodes back
 //!   to a payload that parses to the same request, and has no duplicate
 //!   field at any level (checked by a second, naive scanner).
@@ -68,6 +69,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("qris", qris::qris),
     ("config", files::config),
     ("genesis", files::genesis),
+    ("backup", files::backup),
 ];
 
 /// The target named `name`.

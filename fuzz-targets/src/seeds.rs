@@ -33,6 +33,7 @@ pub fn all() -> Vec<(&'static str, Vec<Vec<u8>>)> {
             ("qris", qris_payloads(city)),
             ("config", configs()),
             ("genesis", genesis(city)),
+            ("backup", backups(city)),
         ]
     })
 }
@@ -364,4 +365,43 @@ fn configs() -> Vec<Vec<u8>> {
 
 fn genesis(city: &City) -> Vec<Vec<u8>> {
     vec![city.genesis.to_json().into_bytes()]
+}
+
+/// Backup files: a header, a home file, the city's blocks with their
+/// certificates, a member's record; and an empty one (header only).
+fn backups(city: &City) -> Vec<Vec<u8>> {
+    use kopnet_node::backup::create::block_payload;
+    use kopnet_node::backup::format::{Kind, Writer};
+    let header = br#"{"chain_id":"fuzz","height":1,"node":"kop1","role":"validator","created_ms":0,"kopnet_version":"0"}"#;
+    let mut full = Writer::new(Vec::new()).expect("memory");
+    let mut ok = full.section(Kind::Header, "", header).is_ok();
+    ok &= full
+        .section(Kind::HomeFile, "config.toml", b"role = \"validator\"\n")
+        .is_ok();
+    for (block, certificate) in &city.chain {
+        if let (Ok(bytes), Ok(cert)) = (block.encode(), codec::encode(certificate)) {
+            let payload = block_payload(&bytes, &cert);
+            ok &= full
+                .section(Kind::Block, &block.header.height.to_string(), &payload)
+                .is_ok();
+        }
+    }
+    ok &= full
+        .section(
+            Kind::Member,
+            &city.merchant.to_address(),
+            br#"{"name":"Sri","phone":null,"nik":null,"linked_at_ms":null,"updated_at_ms":1}"#,
+        )
+        .is_ok();
+    let mut out = Vec::new();
+    if let (true, Ok(bytes)) = (ok, full.finish()) {
+        out.push(bytes);
+    }
+    let mut empty = Writer::new(Vec::new()).expect("memory");
+    if empty.section(Kind::Header, "", header).is_ok() {
+        if let Ok(bytes) = empty.finish() {
+            out.push(bytes);
+        }
+    }
+    out
 }
