@@ -37,6 +37,28 @@ const COLLECT_REQUESTS_MAX: usize = 32;
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long the network gets to commit its first block.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a node restarted on the new build has to say it speaks the
+/// next version.
+const UPGRADE_CHECK_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The node's `speaks_protocol` once it answers with `want`, or the last
+/// value it gave before [`UPGRADE_CHECK_TIMEOUT`].
+async fn speaks_protocol(client: &Client, want: u32) -> Option<u32> {
+    let deadline = Instant::now() + UPGRADE_CHECK_TIMEOUT;
+    let mut last = None;
+    while Instant::now() < deadline {
+        if let Ok(params) = client.get("/v1/params").await {
+            last = params["speaks_protocol"]
+                .as_u64()
+                .and_then(|v| u32::try_from(v).ok());
+            if last == Some(want) {
+                return last;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    last
+}
 /// Demo members per cooperative for the load.
 const MEMBERS_PER_COOP: usize = 40;
 /// Demo merchants per cooperative for the load.
@@ -468,7 +490,7 @@ async fn perturb<B: Backend>(
                 // Ends when the rotation's task does ([`Rotations::finished`]).
                 step.ends_at = Some(now);
             } else {
-                detail = begin_step(backend, phases, step, now).await?;
+                detail = begin_step(backend, phases, step, now, clients.get(step.node)).await?;
             }
             let line = match detail {
                 Some(detail) => format!("height {height}: {} ({detail})", step.label()),
@@ -507,6 +529,7 @@ async fn begin_step<B: Backend>(
     phases: &mut HostilePhases,
     step: &mut Step,
     now: Instant,
+    client: Option<&Client>,
 ) -> Result<Option<String>, BackendError> {
     match step.perturbation {
         Perturbation::Hostile {
@@ -564,8 +587,23 @@ async fn begin_step<B: Backend>(
             )?;
             backend.terminate(step.node).await?;
             backend.start(step.node).await?;
+            // It came back on the new build: its own word, at /v1/params.
+            let speaks = match client {
+                Some(client) => speaks_protocol(client, next).await,
+                None => None,
+            };
+            if speaks != Some(next) {
+                return Err(BackendError::Action {
+                    node: step.name.clone(),
+                    action: "restart on the new build",
+                    reason: format!(
+                        "within {}s its /v1/params said speaks_protocol {speaks:?}, not {next}",
+                        UPGRADE_CHECK_TIMEOUT.as_secs()
+                    ),
+                });
+            }
             return Ok(Some(format!(
-                "restarted on the new build: speaks protocol version {next}"
+                "restarted on the new build: speaks protocol version {next} (its /v1/params says so)"
             )));
         }
         Perturbation::Pause { secs } => {
