@@ -90,6 +90,24 @@ fn a_validator_is_backed_up_running_lost_and_restored() {
         .and_then(|t| t.parse().ok())
         .unwrap_or_else(|| panic!("no height in {out}"));
     assert!(backed_up_height >= 3, "{out}");
+    // Told the wrong API address, it cannot read the node (whose running
+    // process holds the store): a clear error, and no file is left.
+    let nowhere_file = dir.join("wrong-api.kopnet-backup");
+    let (ok, text) = kopnet_run(&[
+        "node",
+        "backup",
+        "--home",
+        home_text,
+        "--out",
+        nowhere_file.to_str().unwrap(),
+        "--node",
+        "http://127.0.0.1:9",
+    ]);
+    assert!(
+        !ok && text.contains("does not answer") && text.contains("cannot be opened"),
+        "{text}"
+    );
+    assert!(!nowhere_file.exists() && !dir.join("wrong-api.kopnet-backup.partial").exists());
     // Never over an existing file.
     let (ok, text) = kopnet_run(&["node", "backup", "--home", home_text, "--out", backup_text]);
     assert!(!ok && text.contains("never overwrites"), "{text}");

@@ -98,6 +98,10 @@ pub enum NodeCommand {
         /// The backup file to write (never overwritten).
         #[arg(long)]
         out: PathBuf,
+        /// The running node's API URL, when it is not the configured
+        /// address on loopback (a container, a proxy).
+        #[arg(long)]
+        node: Option<String>,
     },
     /// Restore a backup into a new home: every block is verified and
     /// executed again. A validator then starts with `--new-safety-record`.
@@ -220,7 +224,9 @@ pub async fn run(cmd: NodeCommand) -> Result<i32> {
             }
         }
         NodeCommand::NextKeys { home, promote } => next_keys(&home, promote),
-        NodeCommand::Backup { home, out } => super::node_backup::backup(&home, &out).await,
+        NodeCommand::Backup { home, out, node } => {
+            super::node_backup::backup(&home, &out, node.as_deref()).await
+        }
         NodeCommand::Restore { from, home } => super::node_backup::restore(&from, &home).await,
         NodeCommand::AcceptOlderStore { home } => {
             match store_check::accept_older_store(&NodeHome::new(&home))? {

@@ -5,11 +5,12 @@ use super::node::Progress;
 use anyhow::Result;
 use std::path::Path;
 
-/// Back up the node at `home` into `out`.
-pub async fn backup(home: &Path, out: &Path) -> Result<i32> {
+/// Back up the node at `home` into `out` (read at `node` when given).
+pub async fn backup(home: &Path, out: &Path, node: Option<&str>) -> Result<i32> {
     let mut progress = Progress::new("backing up");
     let summary =
-        kopnet_node::backup::create::create(home, out, |h, top| progress.show(h, top)).await?;
+        kopnet_node::backup::create::create(home, out, node, |h, top| progress.show(h, top))
+            .await?;
     say!(
         "backed up {} (chain {}, height {}, read from its {}) to {}: {} home files, {} blocks, {} members' personal data, {} bytes",
         summary.header.node,

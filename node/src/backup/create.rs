@@ -101,11 +101,11 @@ fn api_error(e: ClientError) -> BackupError {
 impl Source {
     async fn open(
         home: &NodeHome,
-        config: &NodeConfig,
+        api: &str,
         genesis: &NetworkGenesis,
         key: &Keypair,
     ) -> Result<Source, BackupError> {
-        let api = local_api(config.api);
+        let api = api.to_string();
         let client = Client::signed(&api, key.clone());
         let api_error = match client.status().await {
             Ok(status) => {
@@ -301,11 +301,13 @@ fn create_private(path: &Path) -> std::io::Result<std::fs::File> {
     options.open(path)
 }
 
-/// Write a backup of the node at `home` to `out`. `progress` is told each
-/// block written (height, top).
+/// Write a backup of the node at `home` to `out`, reading a running node
+/// at `api` (its configured API address, on loopback, when `None`).
+/// `progress` is told each block written (height, top).
 pub async fn create(
     home_dir: &Path,
     out: &Path,
+    api: Option<&str>,
     mut progress: impl FnMut(u64, u64),
 ) -> Result<BackupSummary, BackupError> {
     if out.exists() {
@@ -318,7 +320,8 @@ pub async fn create(
     let genesis = NetworkGenesis::load(&home.genesis())?;
     let key = crate::keyfile::read(&home_dir.join(&config.key_file))?;
     let keys = key_files(home_dir, &config)?;
-    let source = Source::open(&home, &config, &genesis, &key).await?;
+    let api = api.map_or_else(|| local_api(config.api), str::to_string);
+    let source = Source::open(&home, &api, &genesis, &key).await?;
     let height = source.height().await?;
     let header = Header {
         chain_id: genesis.ledger.chain_id.clone(),
@@ -341,10 +344,12 @@ pub async fn create(
             return Err(e);
         }
     };
-    std::fs::rename(&partial, out).map_err(|source| BackupError::Write {
-        path: out.display().to_string(),
-        source,
-    })?;
+    std::fs::rename(&partial, out)
+        .and_then(|()| super::sync_parent(out))
+        .map_err(|source| BackupError::Write {
+            path: out.display().to_string(),
+            source,
+        })?;
     Ok(BackupSummary {
         header,
         source: source.name(),

@@ -61,6 +61,14 @@ pub struct Header {
 /// relative to the home.
 pub const HOME_FILES: [&str; 2] = ["config.toml", "genesis.json"];
 
+/// Make a rename into `path`'s directory durable: fsync the directory.
+pub(crate) fn sync_parent(path: &std::path::Path) -> std::io::Result<()> {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => std::fs::File::open(dir)?.sync_all(),
+        _ => std::fs::File::open(".")?.sync_all(),
+    }
+}
+
 /// Whether `name` may be a home file's path in a backup: relative, plain
 /// components only, not under `data/` (which a restore rebuilds).
 pub fn is_home_file_name(name: &str) -> bool {

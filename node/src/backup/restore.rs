@@ -230,7 +230,9 @@ pub fn restore(
             if home.exists() {
                 std::fs::remove_dir(home).map_err(|e| RestoreError::Write(e.to_string()))?;
             }
-            std::fs::rename(&staging, home).map_err(|e| RestoreError::Write(e.to_string()))?;
+            std::fs::rename(&staging, home)
+                .and_then(|()| super::sync_parent(home))
+                .map_err(|e| RestoreError::Write(e.to_string()))?;
             Ok(RestoreSummary {
                 blocks: checked.header.height,
                 header: checked.header,
