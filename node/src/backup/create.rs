@@ -13,7 +13,6 @@ use crate::NodeHome;
 use base64::Engine as _;
 use kopnet_consensus::{Keypair, PublicKey};
 use kopnet_ledger::{Ledger, SledStorage};
-use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 
@@ -423,8 +422,6 @@ async fn write(
         .map_err(|e| write_error(e.into_error()))?;
     file.sync_all().map_err(write_error)?;
     let bytes = file.metadata().map_err(write_error)?.len();
-    let mut file = file;
-    file.flush().map_err(write_error)?;
     Ok((files, members, bytes))
 }
 

@@ -176,6 +176,17 @@ impl ProcessBackend {
             .ok_or(BackendError::NoSuchNode(node))
     }
 
+    /// What runs a command in the node's network namespace (`ip netns exec
+    /// NS`), or nothing without namespaces.
+    fn launcher(&self, node: usize) -> Result<Vec<String>, BackendError> {
+        match &self.netns {
+            Some(net) => net
+                .exec_args(node)
+                .map_err(|_| BackendError::NoSuchNode(node)),
+            None => Ok(Vec::new()),
+        }
+    }
+
     fn signal(
         &mut self,
         node: usize,
@@ -267,12 +278,7 @@ impl Backend for ProcessBackend {
     async fn start(&mut self, node: usize) -> Result<(), BackendError> {
         let exe = self.exe.clone();
         let env = self.env.get(node).cloned().unwrap_or_default();
-        let launcher = match &self.netns {
-            Some(net) => net
-                .exec_args(node)
-                .map_err(|_| BackendError::NoSuchNode(node))?,
-            None => Vec::new(),
-        };
+        let launcher = self.launcher(node)?;
         let slot = self.slot(node)?;
         if slot.process.as_mut().is_some_and(NodeProcess::running) {
             return Ok(());
@@ -298,12 +304,7 @@ impl Backend for ProcessBackend {
     ) -> Result<super::restore::RestoreReport, BackendError> {
         use super::restore;
         let exe = self.exe.clone();
-        let launcher = match &self.netns {
-            Some(net) => net
-                .exec_args(node)
-                .map_err(|_| BackendError::NoSuchNode(node))?,
-            None => Vec::new(),
-        };
+        let launcher = self.launcher(node)?;
         let slot = self.slot(node)?;
         slot.restores = slot.restores.saturating_add(1);
         let (id, home) = (slot.id.clone(), slot.home.clone());
