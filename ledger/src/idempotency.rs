@@ -52,7 +52,9 @@
 
 use crate::block::BLOCK_TXS_MAX;
 use crate::rejection::Rejection;
-use crate::state::{IdempotencyDay, IdempotencyRecord, Overlay, StateKey, StateRead, StateValue};
+use crate::state::{
+    IdempotencyDay, IdempotencyRecord, Overlay, Sequenced, StateKey, StateRead, StateValue,
+};
 use crate::tx::IdempotencyId;
 use kopnet_primitives::{Hash, PublicKey};
 
@@ -113,7 +115,7 @@ pub fn expires_at_ms(day: u64) -> u64 {
 
 impl IdempotencyDay {
     /// The day's commitment with `record`, of `payer`'s id `id`, added.
-    fn extended(
+    pub(crate) fn extended(
         &self,
         payer: &PublicKey,
         id: &IdempotencyId,
@@ -158,14 +160,17 @@ pub fn remember<B: StateRead + ?Sized>(
     time_ms: u64,
 ) -> Result<(), Rejection> {
     let day = day_of(time_ms);
-    let digest = state
-        .idempotency_day(day)
-        .unwrap_or_default()
+    let before = state.idempotency_day(day).unwrap_or_default();
+    let seq = before.records;
+    let digest = before
         .extended(&payer, &id, &record)
         .ok_or(Rejection::Overflow)?;
     state.put(
         StateKey::Idempotency(payer, id),
-        StateValue::Idempotency(record),
+        StateValue::Idempotency(Sequenced {
+            seq: Some(seq),
+            record,
+        }),
     );
     state.put(
         StateKey::IdempotencyDay(day),

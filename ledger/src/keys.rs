@@ -63,6 +63,11 @@
 //! **Store format 8** (issue 19, upgrades): `Params` has the protocol
 //! version and the scheduled upgrade ([`crate::upgrades`]). A format-7
 //! store is refused like the older ones.
+//!
+//! **Store format 9** (issue 19, snapshots): records kept by day (`I`, `P`)
+//! are stored with their place in their day's hash chain
+//! ([`crate::state::Sequenced`]). A format-8 store is *migrated* at start
+//! ([`crate::migrate`]), the first layout change that is.
 
 use crate::tx::IdempotencyId;
 use crate::types::CoopId;
@@ -78,10 +83,17 @@ pub const META_LAST_HASH: &[u8] = b"Mlast_hash";
 /// The last block's header time (u64 BE), so that start-up need not decode
 /// the last block (up to 8 MiB) to learn it.
 pub const META_LAST_TIME: &[u8] = b"Mlast_time";
+/// The lowest height whose block the store holds (u64 BE); absent means
+/// 1. Above 1 on a node that started from a snapshot (the snapshot's
+/// height + 1) or pruned old blocks.
+pub const META_BASE: &[u8] = b"Mbase";
+/// The height of the snapshot this store started from (u64 BE), if it did
+/// ([`crate::snapshot`]).
+pub const META_SNAPSHOT_HEIGHT: &[u8] = b"Msnapshot_height";
 /// The store's layout version (u64 BE), written when the store is created.
 pub const META_STORE_FORMAT: &[u8] = b"Mstore_format";
 /// The layout this version writes and reads (see the module docs).
-pub const STORE_FORMAT: u64 = 8;
+pub const STORE_FORMAT: u64 = 9;
 /// Bytes of a transaction hash that key its place (`T`).
 pub const TX_HASH_PREFIX_BYTES: usize = 8;
 

@@ -119,7 +119,7 @@ use crate::execute::ExecContext;
 use crate::idempotency::{day_of, DAY_MS, SWEEP_RECORDS_BASE};
 use crate::legs::{self, LegKind};
 use crate::rejection::Rejection;
-use crate::state::{Overlay, State, StateKey, StateRead, StateValue};
+use crate::state::{Overlay, Sequenced, State, StateKey, StateRead, StateValue};
 use crate::types::{AccountId, AccountKind, Amount, CoopId};
 use kopnet_primitives::{codec, Hash, PublicKey};
 use serde::{Deserialize, Serialize};
@@ -227,7 +227,7 @@ pub fn sweep_records_max(written: usize) -> usize {
 
 impl MerchantPaymentDay {
     /// The day's commitment with the record of payment `tx` added.
-    fn extended(&self, tx: &Hash, record: &MerchantPayment) -> Result<Self, Rejection> {
+    pub(crate) fn extended(&self, tx: &Hash, record: &MerchantPayment) -> Result<Self, Rejection> {
         let encoded = codec::encode(record).map_err(|e| Rejection::Malformed(e.to_string()))?;
         let chain = Hash::digest_parts(CHAIN_CONTEXT, &[&self.chain.0, &tx.0, &encoded]);
         Ok(MerchantPaymentDay {
@@ -245,13 +245,17 @@ pub fn remember<B: StateRead + ?Sized>(
     payment: MerchantPayment,
 ) -> Result<(), Rejection> {
     let day = payment.day;
-    let digest = match state.get_ref(&StateKey::MerchantPaymentDay(day)) {
-        Some(StateValue::MerchantPaymentDay(d)) => d.extended(&tx, &payment)?,
-        _ => MerchantPaymentDay::default().extended(&tx, &payment)?,
+    let before = match state.get_ref(&StateKey::MerchantPaymentDay(day)) {
+        Some(StateValue::MerchantPaymentDay(d)) => d.clone(),
+        _ => MerchantPaymentDay::default(),
     };
+    let digest = before.extended(&tx, &payment)?;
     state.put(
         StateKey::MerchantPayment(tx),
-        StateValue::MerchantPayment(payment),
+        StateValue::MerchantPayment(Sequenced {
+            seq: Some(before.records),
+            record: payment,
+        }),
     );
     state.put(
         StateKey::MerchantPaymentDay(day),
@@ -288,7 +292,8 @@ pub fn live_payment<S: StateRead + ?Sized>(
     tx: &Hash,
     time_ms: u64,
 ) -> Option<MerchantPayment> {
-    let Some(StateValue::MerchantPayment(record)) = state.get_ref(&StateKey::MerchantPayment(*tx))
+    let Some(StateValue::MerchantPayment(Sequenced { record, .. })) =
+        state.get_ref(&StateKey::MerchantPayment(*tx))
     else {
         return None;
     };

@@ -75,6 +75,20 @@ pub struct Counters {
     pub wib_month: u32,
 }
 
+/// A record kept on disk by day (an idempotency record, a merchant payment
+/// record) with its place in its day's hash chain: `seq` is `n` for the
+/// day's `n`-th record (from 0), which is how a snapshot lists a day's
+/// records in chain order so a node that receives them can check them
+/// against the day's commitment ([`crate::snapshot`]). `None` for records
+/// written before store format 9, whose place was not kept
+/// ([`crate::migrate`]). Not part of the chain's hash nor of the state
+/// root: only the record is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sequenced<T> {
+    pub seq: Option<u64>,
+    pub record: T,
+}
+
 /// What a payment's idempotency id was first used for. Kept on disk for the
 /// day of its block and the next one, then forgotten (see
 /// [`crate::idempotency`]).
@@ -183,7 +197,7 @@ pub enum StateValue {
     Balance(Amount),
     Window(SettlementWindow),
     Proposal(Proposal),
-    Idempotency(IdempotencyRecord),
+    Idempotency(Sequenced<IdempotencyRecord>),
     IdempotencyDay(IdempotencyDay),
     NodeKey(crate::node_keys::NodeKeyUse),
     Teller(crate::role_records::Teller),
@@ -204,7 +218,7 @@ pub enum StateValue {
     RequestTo,
     RequestCounts(crate::request_records::RequestCounts),
     RequestDue,
-    MerchantPayment(crate::refunds::MerchantPayment),
+    MerchantPayment(Sequenced<crate::refunds::MerchantPayment>),
     MerchantPaymentDay(crate::refunds::MerchantPaymentDay),
     Refunded(crate::refunds::Refunded),
 }
@@ -299,7 +313,7 @@ pub trait StateRead {
     }
     fn idempotency(&self, payer: &PublicKey, id: &IdempotencyId) -> Option<IdempotencyRecord> {
         match self.get(&StateKey::Idempotency(*payer, *id)) {
-            Some(StateValue::Idempotency(r)) => Some(r),
+            Some(StateValue::Idempotency(r)) => Some(r.record),
             _ => None,
         }
     }

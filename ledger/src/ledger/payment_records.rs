@@ -6,7 +6,7 @@
 use super::{corrupt, Ledger, LedgerError};
 use crate::idempotency;
 use crate::keys;
-use crate::state::{IdempotencyRecord, State, StateKey, StateRead, StateValue};
+use crate::state::{IdempotencyRecord, Sequenced, State, StateKey, StateRead, StateValue};
 use crate::storage::{Storage, WriteBatch};
 use crate::tx::{IdempotencyId, Transaction};
 use kopnet_primitives::{codec, PublicKey};
@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 const COUNT_PAGE_RECORDS: usize = 10_000;
 
 /// A payment's record taken out of a block's writes, to be stored by day.
-pub(super) type NewRecord = (PublicKey, IdempotencyId, IdempotencyRecord);
+pub(super) type NewRecord = (PublicKey, IdempotencyId, Sequenced<IdempotencyRecord>);
 
 /// What a block executes on: the committed state, plus the live idempotency
 /// records of the payments it may run and the live records of the payments
@@ -90,7 +90,7 @@ impl<S: Storage> Ledger<S> {
         payer: &PublicKey,
         id: &IdempotencyId,
         time_ms: u64,
-    ) -> Result<Option<IdempotencyRecord>, LedgerError> {
+    ) -> Result<Option<Sequenced<IdempotencyRecord>>, LedgerError> {
         // A day without a commitment entry in the state has no records:
         // no point read for it (on a young network, or the day after a
         // quiet one, half the reads of every payment).
@@ -111,7 +111,9 @@ impl<S: Storage> Ledger<S> {
         payer: &PublicKey,
         id: &IdempotencyId,
     ) -> Result<Option<IdempotencyRecord>, LedgerError> {
-        self.live_record(payer, id, self.last_block_time_ms)
+        Ok(self
+            .live_record(payer, id, self.last_block_time_ms)?
+            .map(|stored| stored.record))
     }
 
     /// How many idempotency records the store holds, expired ones not yet

@@ -8,14 +8,14 @@
 use super::{corrupt, decode_u64, ChainReader, Ledger, LedgerError};
 use crate::keys;
 use crate::refunds::{self, MerchantPayment, Refunded};
-use crate::state::{StateKey, StateRead, StateValue};
+use crate::state::{Sequenced, StateKey, StateRead, StateValue};
 use crate::storage::{Storage, WriteBatch};
 use kopnet_primitives::{codec, Hash};
 use std::collections::BTreeMap;
 
 /// A merchant payment's record taken out of a block's writes, by its
 /// transaction hash.
-pub(super) type NewPayment = (Hash, MerchantPayment);
+pub(super) type NewPayment = (Hash, Sequenced<MerchantPayment>);
 
 /// A payment to a merchant and what was refunded of it so far: what a
 /// wallet shows to link a payment with its refunds.
@@ -55,7 +55,7 @@ impl<S: Storage> Ledger<S> {
         &self,
         payment: &Hash,
         time_ms: u64,
-    ) -> Result<Option<MerchantPayment>, LedgerError> {
+    ) -> Result<Option<Sequenced<MerchantPayment>>, LedgerError> {
         let period = refunds::period_ms(&self.state);
         let has_records = |day: u64| {
             Ok(self
@@ -71,7 +71,7 @@ impl<S: Storage> Ledger<S> {
     /// period is over (the refunds still name it in their action).
     pub fn payment_refunds(&self, payment: &Hash) -> Result<Option<PaymentRefunds>, LedgerError> {
         let time_ms = self.last_block_time_ms;
-        let Some(record) = self.stored_merchant_payment(payment, time_ms)? else {
+        let Some(Sequenced { record, .. }) = self.stored_merchant_payment(payment, time_ms)? else {
             return Ok(None);
         };
         let refunded = refunds::refunded(&self.state, record.day, payment);
@@ -101,7 +101,7 @@ impl<S: Storage> Ledger<S> {
     ) -> Result<(), LedgerError> {
         for (tx, record) in records {
             batch.put(
-                keys::merchant_payment(record.day, tx),
+                keys::merchant_payment(record.record.day, tx),
                 codec::encode(record).map_err(corrupt)?,
             );
         }
@@ -135,7 +135,9 @@ impl<S: Storage> ChainReader<S> {
                 .state_value(&StateKey::MerchantPaymentDay(day))?
                 .is_some())
         };
-        let Some(record) = find_record(&self.store, payment, time_ms, period, has_records)? else {
+        let Some(Sequenced { record, .. }) =
+            find_record(&self.store, payment, time_ms, period, has_records)?
+        else {
             return Ok(None);
         };
         let refunded = match self.state_value(&StateKey::Refunded(record.day, *payment))? {
@@ -158,7 +160,7 @@ fn find_record<S: Storage>(
     time_ms: u64,
     period_ms: u64,
     has_records: impl Fn(u64) -> Result<bool, LedgerError>,
-) -> Result<Option<MerchantPayment>, LedgerError> {
+) -> Result<Option<Sequenced<MerchantPayment>>, LedgerError> {
     for day in refunds::live_days(time_ms, period_ms) {
         if !has_records(day)? {
             continue;

@@ -1,0 +1,224 @@
+//! Taking a snapshot: a [`Capture`] of the state map at one height, made
+//! where blocks are applied (it copies the entries, so blocks may go on
+//! being applied at once), then [`export`], which may run on another
+//! thread: it reads the day's records from the store, keeping those the
+//! captured commitments count (a record's place in its day's chain is kept
+//! with it, so records written by later blocks are told apart by place).
+
+use super::{chunk_hash, Chunk, ChunkRef, Item, Manifest, SnapshotError};
+use super::{CHUNKS_MAX, CHUNK_BYTES_MAX, SNAPSHOT_FORMAT};
+use crate::keys;
+use crate::ledger::Ledger;
+use crate::refunds::MerchantPayment;
+use crate::state::{IdempotencyRecord, Sequenced, StateKey, StateValue};
+use crate::storage::Storage;
+use kopnet_primitives::{codec, Hash, PublicKey};
+use serde::de::DeserializeOwned;
+
+/// The state map and chain position at one height.
+#[derive(Debug, Clone)]
+pub struct Capture {
+    pub chain_id: String,
+    pub genesis_hash: Hash,
+    pub height: u64,
+    pub block_hash: Hash,
+    pub block_time_ms: u64,
+    pub state_root: Hash,
+    /// Encoded state entries, in key order.
+    entries: Vec<(Vec<u8>, Vec<u8>)>,
+    /// Each day with idempotency records, and how many its chain counts.
+    idempotency_days: Vec<(u64, u64)>,
+    /// Each day with merchant payment records, and how many.
+    merchant_days: Vec<(u64, u64)>,
+}
+
+impl Capture {
+    /// The ledger's state as of its last block: `O(state entries)`.
+    pub fn of<S: Storage>(ledger: &Ledger<S>) -> Result<Capture, SnapshotError> {
+        let mut entries = Vec::with_capacity(ledger.state().len());
+        let mut idempotency_days = Vec::new();
+        let mut merchant_days = Vec::new();
+        for (key, value) in ledger.state().iter() {
+            match (key, value) {
+                (StateKey::IdempotencyDay(day), StateValue::IdempotencyDay(d)) => {
+                    idempotency_days.push((*day, d.records));
+                }
+                (StateKey::MerchantPaymentDay(day), StateValue::MerchantPaymentDay(d)) => {
+                    merchant_days.push((*day, d.records));
+                }
+                _ => {}
+            }
+            entries.push((encode(key)?, encode(value)?));
+        }
+        Ok(Capture {
+            chain_id: ledger.chain_id().to_string(),
+            genesis_hash: ledger.genesis_hash(),
+            height: ledger.height(),
+            block_hash: ledger.last_block_hash(),
+            block_time_ms: ledger.last_block_time_ms(),
+            state_root: ledger.state_root(),
+            entries,
+            idempotency_days,
+            merchant_days,
+        })
+    }
+}
+
+fn encode<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, SnapshotError> {
+    codec::encode(value).map_err(|e| SnapshotError::Encode(e.to_string()))
+}
+
+/// Cuts items into chunks and hands each chunk's bytes to the sink.
+struct ChunkWriter<'a> {
+    items: Vec<Item>,
+    bytes: usize,
+    refs: Vec<ChunkRef>,
+    sink: &'a mut dyn FnMut(&[u8]) -> Result<(), SnapshotError>,
+}
+
+/// Room left in a chunk for the length prefix of its item list.
+const CHUNK_OVERHEAD_BYTES: usize = 16;
+
+impl ChunkWriter<'_> {
+    fn push(&mut self, item: Item) -> Result<(), SnapshotError> {
+        let len = codec::encode(&item)
+            .map_err(|e| SnapshotError::Encode(e.to_string()))?
+            .len();
+        if len + CHUNK_OVERHEAD_BYTES > CHUNK_BYTES_MAX {
+            return Err(SnapshotError::Encode(format!(
+                "one item of {len} bytes does not fit a chunk"
+            )));
+        }
+        if self.bytes + len + CHUNK_OVERHEAD_BYTES > CHUNK_BYTES_MAX {
+            self.flush()?;
+        }
+        self.bytes += len;
+        self.items.push(item);
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<(), SnapshotError> {
+        if self.items.is_empty() {
+            return Ok(());
+        }
+        let chunk = Chunk {
+            items: std::mem::take(&mut self.items),
+        };
+        self.bytes = 0;
+        let bytes = codec::encode(&chunk).map_err(|e| SnapshotError::Encode(e.to_string()))?;
+        if self.refs.len() >= CHUNKS_MAX {
+            return Err(SnapshotError::Encode(format!(
+                "the state needs more than {CHUNKS_MAX} chunks"
+            )));
+        }
+        (self.sink)(&bytes)?;
+        self.refs.push(ChunkRef {
+            hash: chunk_hash(&bytes),
+            bytes: u32::try_from(bytes.len()).unwrap_or(u32::MAX),
+        });
+        Ok(())
+    }
+}
+
+/// Write the snapshot of `capture` to `sink`, one call per chunk in order,
+/// reading the captured days' records from `store` (the store the captured
+/// ledger writes to). Returns the manifest.
+///
+/// Memory: one chunk, plus the keys and values of one day's records while
+/// they are put in chain order.
+pub fn export<S: Storage>(
+    capture: &Capture,
+    store: &S,
+    sink: &mut dyn FnMut(&[u8]) -> Result<(), SnapshotError>,
+) -> Result<Manifest, SnapshotError> {
+    let mut writer = ChunkWriter {
+        items: Vec::new(),
+        bytes: 0,
+        refs: Vec::new(),
+        sink,
+    };
+    for (key, value) in &capture.entries {
+        writer.push(Item::State {
+            key: key.clone(),
+            value: value.clone(),
+        })?;
+    }
+    for &(day, count) in &capture.idempotency_days {
+        let start = keys::idempotency_day_start(day);
+        for (key, record) in day_records::<S, IdempotencyRecord>(store, &start, day, count)? {
+            let (payer, id) = idempotency_key_parts(&key, start.len())
+                .ok_or_else(|| SnapshotError::Content(format!("idempotency key of day {day}")))?;
+            writer.push(Item::Idempotency {
+                day,
+                payer,
+                id,
+                record,
+            })?;
+        }
+    }
+    for &(day, count) in &capture.merchant_days {
+        let start = keys::merchant_payment_day_start(day);
+        for (key, record) in day_records::<S, MerchantPayment>(store, &start, day, count)? {
+            let tx = key
+                .get(start.len()..)
+                .and_then(|b| <[u8; 32]>::try_from(b).ok())
+                .map(Hash)
+                .ok_or_else(|| SnapshotError::Content(format!("payment key of day {day}")))?;
+            writer.push(Item::MerchantPayment { tx, record })?;
+        }
+    }
+    writer.flush()?;
+    Ok(Manifest {
+        format: SNAPSHOT_FORMAT,
+        chain_id: capture.chain_id.clone(),
+        genesis_hash: capture.genesis_hash,
+        height: capture.height,
+        block_hash: capture.block_hash,
+        block_time_ms: capture.block_time_ms,
+        state_root: capture.state_root,
+        chunks: writer.refs,
+    })
+}
+
+/// The first `count` records of `day` (under `start`) in chain order, or why
+/// not: records without a place, or fewer than the commitment counts (the
+/// day expired and was swept since the capture).
+fn day_records<S: Storage, T: DeserializeOwned + serde::Serialize>(
+    store: &S,
+    start: &[u8],
+    day: u64,
+    count: u64,
+) -> Result<Vec<(Vec<u8>, T)>, SnapshotError> {
+    let mut placed = Vec::new();
+    for (key, value) in store.scan_prefix(start)? {
+        let stored: Sequenced<T> = codec::decode(&value)
+            .map_err(|e| SnapshotError::Content(format!("a stored record of day {day}: {e}")))?;
+        let Some(seq) = stored.seq else {
+            return Err(SnapshotError::UnsequencedRecords { day });
+        };
+        // Records a block after the capture added have later places.
+        if seq < count {
+            placed.push((seq, key, stored.record));
+        }
+    }
+    placed.sort_by_key(|(seq, _, _)| *seq);
+    let complete = placed.len() as u64 == count
+        && placed
+            .iter()
+            .enumerate()
+            .all(|(i, (seq, _, _))| *seq == i as u64);
+    if !complete {
+        return Err(SnapshotError::Moved(format!(
+            "day {day} has {} of its {count} records",
+            placed.len()
+        )));
+    }
+    Ok(placed.into_iter().map(|(_, key, r)| (key, r)).collect())
+}
+
+/// The payer and id at the end of an idempotency key after its day.
+fn idempotency_key_parts(key: &[u8], after: usize) -> Option<(PublicKey, [u8; 16])> {
+    let rest = key.get(after..)?;
+    let (payer, id) = rest.split_first_chunk::<32>()?;
+    Some((PublicKey(*payer), <[u8; 16]>::try_from(id).ok()?))
+}

@@ -1,0 +1,391 @@
+//! Snapshots (`kopnet_ledger::snapshot`): a ledger imported from a snapshot
+//! is the ledger it was taken from (same root, same records, same answers
+//! to the next blocks); every kind of tampering is refused; a store of
+//! format 8 is migrated, and its unsequenced records hold snapshots back
+//! until they expire.
+
+mod common;
+use common::*;
+use kopnet_ledger::idempotency::DAY_MS;
+use kopnet_ledger::keys;
+use kopnet_ledger::migrate::{self, Needed};
+use kopnet_ledger::refunds::MerchantPayment;
+use kopnet_ledger::snapshot::{self, Capture, Chunk, Importer, Item, Manifest, SnapshotError};
+use kopnet_ledger::state::{IdempotencyRecord, Sequenced};
+use kopnet_ledger::storage::WriteBatch;
+use kopnet_ledger::{AccountKind, Ledger, MemoryStorage, Rejection, Storage};
+use kopnet_primitives::{codec, Hash, PublicKey};
+
+const DAY_100_NOON: u64 = 100 * DAY_MS + DAY_MS / 2;
+
+struct Town {
+    h: Harness<MemoryStorage>,
+    members: Vec<PublicKey>,
+    warung: PublicKey,
+}
+
+/// Members paying each other and a merchant over two days: idempotency
+/// records on both days, merchant payment records on both.
+fn town() -> Town {
+    let mut h = Harness::new(MemoryStorage::new(), 50_000_000);
+    let warung = h.member("warung", "pasar-makmur", AccountKind::Merchant, 0);
+    let members: Vec<PublicKey> = (0..6)
+        .map(|i| {
+            let home = if i % 2 == 0 {
+                "ksp-sejahtera"
+            } else {
+                "pasar-makmur"
+            };
+            h.member(&format!("m{i}"), home, AccountKind::Member, 1_000_000)
+        })
+        .collect();
+    for (day, time) in [(0u8, DAY_100_NOON), (1, DAY_100_NOON + DAY_MS)] {
+        for round in 0..3u8 {
+            let mut txs = Vec::new();
+            for (i, m) in members.iter().enumerate() {
+                let to = if i % 2 == 0 {
+                    warung
+                } else {
+                    members[(i + 1) % members.len()]
+                };
+                let idem = 1 + day * 50 + round * 10 + i as u8;
+                txs.push(h.sign(m, pay(to, 1_000 + i as u64, idem)));
+            }
+            let results = h.block_at(time + u64::from(round) * 1_000, txs);
+            assert!(results.iter().all(Result::is_ok), "{results:?}");
+        }
+    }
+    Town { h, members, warung }
+}
+
+/// The snapshot of `ledger`: its manifest and chunks.
+fn take<S: Storage>(ledger: &Ledger<S>) -> Result<(Manifest, Vec<Vec<u8>>), SnapshotError> {
+    let capture = Capture::of(ledger)?;
+    let mut chunks = Vec::new();
+    let manifest = snapshot::export(&capture, ledger.storage(), &mut |bytes| {
+        chunks.push(bytes.to_vec());
+        Ok(())
+    })?;
+    Ok((manifest, chunks))
+}
+
+fn import(
+    genesis: &kopnet_ledger::Genesis,
+    manifest: &Manifest,
+    chunks: &[Vec<u8>],
+    root: Hash,
+) -> Result<Ledger<MemoryStorage>, SnapshotError> {
+    let mut importer = Importer::new(MemoryStorage::new(), genesis, manifest.clone(), root)?;
+    for (i, chunk) in chunks.iter().enumerate() {
+        importer.chunk(i, chunk)?;
+    }
+    importer.finish(genesis)
+}
+
+/// Re-chunk `items` into one chunk with a manifest that names it honestly:
+/// what a lying peer would send, since only the root is certified.
+fn forged(manifest: &Manifest, items: Vec<Item>) -> (Manifest, Vec<Vec<u8>>) {
+    let bytes = codec::encode(&Chunk { items }).unwrap();
+    let mut m = manifest.clone();
+    m.chunks = vec![snapshot::ChunkRef {
+        hash: snapshot::chunk_hash(&bytes),
+        bytes: bytes.len() as u32,
+    }];
+    (m, vec![bytes])
+}
+
+fn all_items(chunks: &[Vec<u8>]) -> Vec<Item> {
+    chunks
+        .iter()
+        .flat_map(|c| codec::decode::<Chunk>(c).unwrap().items)
+        .collect()
+}
+
+#[test]
+fn an_imported_ledger_is_the_ledger_it_was_taken_from() {
+    let mut t = town();
+    let (manifest, chunks) = take(&t.h.ledger).unwrap();
+    assert_eq!(manifest.height, t.h.ledger.height());
+    let items = all_items(&chunks);
+    let idem = items
+        .iter()
+        .filter(|i| matches!(i, Item::Idempotency { .. }))
+        .count();
+    let merchant = items
+        .iter()
+        .filter(|i| matches!(i, Item::MerchantPayment { .. }))
+        .count();
+    assert_eq!(idem, 36, "six payments a block, three blocks a day, two days");
+    assert_eq!(merchant, 18, "three of the six pay the merchant");
+
+    let mut imported = import(
+        &t.h.genesis,
+        &manifest,
+        &chunks,
+        t.h.ledger.state_root(),
+    )
+    .unwrap();
+    assert_eq!(imported.state_root(), t.h.ledger.state_root());
+    assert_eq!(imported.height(), t.h.ledger.height());
+    assert_eq!(imported.last_block_hash(), t.h.ledger.last_block_hash());
+    assert_eq!(
+        imported.last_block_time_ms(),
+        t.h.ledger.last_block_time_ms()
+    );
+    assert_eq!(
+        imported.storage().get(keys::META_BASE).unwrap(),
+        Some((manifest.height + 1).to_be_bytes().to_vec())
+    );
+    imported.check_invariants().unwrap();
+    // Its own snapshot is the same snapshot.
+    let (again, again_chunks) = take(&imported).unwrap();
+    assert_eq!(again, manifest);
+    assert_eq!(again_chunks, chunks);
+
+    // The next block: a retry of a payment of the day before (refused as a
+    // duplicate on both), a refund of a merchant payment (found on both) and a new
+    // payment.
+    let m0 = t.members[0];
+    let retry = t.h.sign(&m0, pay(t.warung, 1_000, 1));
+    let fresh = t.h.sign(&m0, pay(t.warung, 77, 200));
+    let block_time = DAY_100_NOON + DAY_MS + 10_000;
+    let context = kopnet_ledger::ledger::BlockContext {
+        time_ms: block_time,
+        ..kopnet_ledger::ledger::BlockContext::new(coop("ksp-sejahtera"))
+    };
+    let (executed, _) = t.h.ledger.build_executed_block(
+        &[retry, fresh],
+        context,
+        kopnet_ledger::ledger::BlockLimits::default(),
+        &kopnet_ledger::VerifyAll,
+    );
+    let block = executed.block().clone();
+    let there = t
+        .h
+        .ledger
+        .apply_executed(executed, vec![], |_| vec![])
+        .unwrap();
+    let here = imported
+        .apply_block(&block, &kopnet_ledger::VerifyAll, vec![])
+        .unwrap();
+    assert_eq!(here, there);
+    assert!(matches!(
+        here.results.first().map(|(_, r)| r),
+        Some(Err(Rejection::Duplicate { .. }))
+    ));
+    assert_eq!(imported.state_root(), t.h.ledger.state_root());
+}
+
+#[test]
+fn a_snapshot_is_refused_unless_its_root_is_the_certified_one() {
+    let t = town();
+    let (manifest, chunks) = take(&t.h.ledger).unwrap();
+    let genesis = &t.h.genesis;
+    let root = t.h.ledger.state_root();
+    let other_root = Hash::digest("test", b"another root");
+    assert!(matches!(
+        import(genesis, &manifest, &chunks, other_root),
+        Err(SnapshotError::NotCertified { .. })
+    ));
+
+    // A chunk changed in transit: refused by its hash before decoding.
+    let mut bent = chunks.clone();
+    let last = bent[0].len() - 1;
+    bent[0][last] ^= 1;
+    assert!(matches!(
+        import(genesis, &manifest, &bent, root),
+        Err(SnapshotError::ChunkMismatch { index: 0 })
+    ));
+
+    let items = all_items(&chunks);
+    // A balance raised, under a manifest naming the forged chunk: the
+    // entries no longer give the certified root.
+    let mut richer = items.clone();
+    let member = richer
+        .iter()
+        .position(|i| matches!(i, Item::State { value, .. } if value.len() > 60))
+        .unwrap();
+    if let Item::State { value, .. } = &mut richer[member] {
+        let at = value.len() / 2;
+        value[at] ^= 1;
+    }
+    let (m, c) = forged(&manifest, richer);
+    let refused = import(genesis, &m, &c, root).unwrap_err();
+    assert!(
+        matches!(
+            refused,
+            SnapshotError::WrongRoot { .. } | SnapshotError::Content(_)
+        ),
+        "{refused}"
+    );
+
+    // An idempotency record left out: its day's chain does not match.
+    let mut fewer = items.clone();
+    let record = fewer
+        .iter()
+        .position(|i| matches!(i, Item::Idempotency { .. }))
+        .unwrap();
+    fewer.remove(record);
+    let (m, c) = forged(&manifest, fewer);
+    assert!(matches!(
+        import(genesis, &m, &c, root),
+        Err(SnapshotError::WrongRecords { .. })
+    ));
+
+    // Two merchant payment records swapped: chain order matters.
+    let mut swapped = items.clone();
+    let first = swapped
+        .iter()
+        .position(|i| matches!(i, Item::MerchantPayment { .. }))
+        .unwrap();
+    swapped.swap(first, first + 1);
+    let (m, c) = forged(&manifest, swapped);
+    assert!(matches!(
+        import(genesis, &m, &c, root),
+        Err(SnapshotError::WrongRecords { .. })
+    ));
+
+    // A record's amount changed.
+    let mut bent = items.clone();
+    if let Some(Item::Idempotency { record, .. }) = bent
+        .iter_mut()
+        .find(|i| matches!(i, Item::Idempotency { .. }))
+    {
+        record.amount += 1;
+    }
+    let (m, c) = forged(&manifest, bent);
+    assert!(matches!(
+        import(genesis, &m, &c, root),
+        Err(SnapshotError::WrongRecords { .. })
+    ));
+
+    // Records before the state entries.
+    let mut reordered = items.clone();
+    let record = reordered
+        .iter()
+        .position(|i| matches!(i, Item::Idempotency { .. }))
+        .unwrap();
+    let moved = reordered.remove(record);
+    reordered.insert(0, moved);
+    let (m, c) = forged(&manifest, reordered);
+    assert!(matches!(
+        import(genesis, &m, &c, root),
+        Err(SnapshotError::WrongRoot { .. })
+    ));
+
+    // Chunks out of order, and a snapshot cut short.
+    let (m, c) = forged(&manifest, items.clone());
+    let mut importer = Importer::new(MemoryStorage::new(), genesis, m.clone(), root).unwrap();
+    assert!(matches!(
+        importer.chunk(1, &c[0]),
+        Err(SnapshotError::ChunkOrder { .. })
+    ));
+    let mut two = m.clone();
+    two.chunks.push(two.chunks[0]);
+    let mut importer = Importer::new(MemoryStorage::new(), genesis, two, root).unwrap();
+    importer.chunk(0, &c[0]).unwrap();
+    assert!(matches!(
+        importer.finish(genesis),
+        Err(SnapshotError::Incomplete(_))
+    ));
+
+    // Another chain's snapshot.
+    let other = kopnet_ledger::testkit::demo_genesis("kopnet-other", 4, 50_000_000);
+    assert!(matches!(
+        Importer::new(MemoryStorage::new(), &other, manifest.clone(), root),
+        Err(SnapshotError::OtherChain { .. })
+    ));
+
+    // Garbage where a manifest should be.
+    assert!(Manifest::decode(&[0xff; 40]).is_err());
+    let mut huge = manifest.clone();
+    huge.chunks[0].bytes = u32::MAX;
+    assert!(Manifest::decode(&huge.encode().unwrap()).is_err());
+    assert_eq!(Manifest::decode(&manifest.encode().unwrap()).unwrap(), manifest);
+
+    // The honest snapshot still goes in.
+    import(genesis, &manifest, &chunks, root).unwrap();
+}
+
+/// Rewrite a format-9 store as format 8 wrote it: bare records, format 8.
+fn as_format_8(store: &MemoryStorage) {
+    let mut batch = WriteBatch::default();
+    for (key, value) in store.scan_prefix(keys::IDEMPOTENCY_PREFIX).unwrap() {
+        let s: Sequenced<IdempotencyRecord> = codec::decode(&value).unwrap();
+        batch.put(key, codec::encode(&s.record).unwrap());
+    }
+    for (key, value) in store.scan_prefix(keys::MERCHANT_PAYMENT_PREFIX).unwrap() {
+        let s: Sequenced<MerchantPayment> = codec::decode(&value).unwrap();
+        batch.put(key, codec::encode(&s.record).unwrap());
+    }
+    batch.put(keys::META_STORE_FORMAT.to_vec(), 8u64.to_be_bytes().to_vec());
+    store.commit(batch).unwrap();
+}
+
+#[test]
+fn a_format_8_store_is_migrated_and_snapshots_wait_for_its_records_to_expire() {
+    let t = town();
+    let root = t.h.ledger.state_root();
+    let store = t.h.ledger.storage().clone();
+    let genesis = t.h.genesis.clone();
+    drop(t);
+    as_format_8(&store);
+    assert!(matches!(
+        Ledger::open(store.clone(), &genesis),
+        Err(kopnet_ledger::LedgerError::StoreFormat {
+            found: Some(8),
+            ..
+        })
+    ));
+    assert_eq!(migrate::needed(&store).unwrap(), Needed::Migrate { from: 8 });
+    let report = migrate::migrate(&store).unwrap();
+    assert_eq!((report.from, report.to, report.records), (8, 9, 54));
+    assert_eq!(migrate::needed(&store).unwrap(), Needed::Nothing);
+    assert!(store
+        .get(migrate::META_MIGRATION_CURSOR)
+        .unwrap()
+        .is_none());
+    // A second run changes nothing.
+    assert_eq!(migrate::migrate(&store).unwrap().records, 0);
+
+    let mut ledger = Ledger::open(store, &genesis).unwrap();
+    assert_eq!(ledger.state_root(), root, "the agreed state is unchanged");
+    assert!(matches!(
+        take(&ledger),
+        Err(SnapshotError::UnsequencedRecords { day: 100 })
+    ));
+    // Days 100 and 101 expire (idempotency at day 103, refunds after the
+    // refund period); a quiet block past that lets the snapshot be taken.
+    let period = kopnet_ledger::refunds::REFUND_PERIOD_MS_DEFAULT;
+    let later = 102 * DAY_MS + period + DAY_MS;
+    let mut h = Harness {
+        ledger,
+        signers: kopnet_ledger::testkit::demo_signers(),
+        genesis: genesis.clone(),
+    };
+    h.block_at(later, vec![]);
+    ledger = h.ledger;
+    let (manifest, chunks) = take(&ledger).unwrap();
+    import(&genesis, &manifest, &chunks, ledger.state_root()).unwrap();
+}
+
+#[test]
+fn a_store_of_an_unknown_format_is_not_migrated() {
+    let store = MemoryStorage::new();
+    assert_eq!(migrate::needed(&store).unwrap(), Needed::Nothing);
+    let mut batch = WriteBatch::default();
+    batch.put(keys::META_GENESIS.to_vec(), vec![0; 32]);
+    batch.put(keys::META_STORE_FORMAT.to_vec(), 7u64.to_be_bytes().to_vec());
+    store.commit(batch).unwrap();
+    assert!(matches!(
+        migrate::migrate(&store),
+        Err(migrate::MigrationError::TooOld { found: 7 })
+    ));
+    let mut batch = WriteBatch::default();
+    batch.put(keys::META_STORE_FORMAT.to_vec(), 10u64.to_be_bytes().to_vec());
+    store.commit(batch).unwrap();
+    assert!(matches!(
+        migrate::migrate(&store),
+        Err(migrate::MigrationError::TooNew { found: 10 })
+    ));
+}
