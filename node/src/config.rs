@@ -311,6 +311,9 @@ pub struct NodeConfig {
     /// Observers: the thresholds of the regulator's desk's review flags
     /// ([`crate::audit::flags`]).
     pub audit: AuditConfig,
+    /// Snapshots this node takes and serves to nodes that join
+    /// ([`crate::snapshots`]).
+    pub snapshots: crate::snapshots::SnapshotConfig,
 }
 
 impl Default for NodeConfig {
@@ -336,6 +339,7 @@ impl Default for NodeConfig {
             pages: Default::default(),
             health: HealthConfig::default(),
             audit: AuditConfig::default(),
+            snapshots: Default::default(),
         }
     }
 }
@@ -402,6 +406,7 @@ impl NodeConfig {
             addr.parse::<libp2p::Multiaddr>()
                 .map_err(|e| field("peers", format!("{addr:?}: {e}")))?;
         }
+        self.snapshots.validate()?;
         let c = &self.consensus;
         for (name, value) in [
             ("consensus.timeout_propose_ms", c.timeout_propose_ms),

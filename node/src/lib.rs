@@ -43,6 +43,7 @@ pub mod router;
 pub mod runtime;
 pub mod safety_file;
 pub mod secret;
+pub mod snapshots;
 mod start;
 pub mod store_check;
 pub mod sync;

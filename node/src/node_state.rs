@@ -103,6 +103,8 @@ pub struct NodeState {
     /// This cooperative's members' personal data and the phone directory
     /// (node-local, never replicated: [`crate::personal`]).
     pub directory: Arc<crate::personal::Directory>,
+    /// The snapshots this node keeps and serves ([`crate::snapshots`]).
+    pub snapshots: crate::snapshots::dir::SnapshotDir,
 }
 
 impl NodeState {

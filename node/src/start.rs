@@ -268,7 +268,7 @@ pub async fn run_with(
     // events): the channel never holds more block events than this.
     let (events, _) = broadcast::channel(config.http.events_lag_max);
     let (outbox_tx, outbox_rx) = mpsc::channel(OUTBOX_MAX);
-    let (committed, chain) = {
+    let (committed, chain, snapshot_store) = {
         let ledger = host
             .state()
             .ledger
@@ -277,6 +277,7 @@ pub async fn run_with(
         (
             crate::committed_view::ViewCell::new(crate::committed_view::CommittedView::of(&ledger)),
             ledger.reader(),
+            ledger.storage().clone(),
         )
     };
     let state = Arc::new(NodeState {
@@ -302,6 +303,7 @@ pub async fn run_with(
             crate::personal::PersonalStore::open(&home.data().join("personal"))
                 .map_err(|e| NodeError::Storage(e.to_string()))?,
         )),
+        snapshots: crate::snapshots::dir::SnapshotDir::of_data(&home.data()),
     });
     state
         .metrics
@@ -321,6 +323,13 @@ pub async fn run_with(
     #[cfg(feature = "fault-injection")]
     let retired = retired_validator_key(&host, &keys);
     let mut runtime = Runtime::new(host, state, p2p.clone(), net, outbox_rx, shutdown);
+    if config.snapshots.interval_blocks > 0 {
+        runtime = runtime.with_snapshots(crate::snapshots::taker::SnapshotTaker::new(
+            crate::snapshots::dir::SnapshotDir::of_data(&home.data()),
+            config.snapshots.keep,
+            snapshot_store,
+        ));
+    }
     if config.role == Role::Validator {
         let watch = NextKeyWatch::new(home.dir.join(&config.next_validator_key_file));
         runtime = runtime.with_next_key_watch(watch);
@@ -392,6 +401,7 @@ fn open_host(
         // it starts libp2p with ([`NodeKeys::identity_for`]).
         identity: keypair.public(),
         speaks_protocol: crate::upgrade::speaks(),
+        snapshot_interval_blocks: config.snapshots.interval_blocks,
     };
     #[cfg(feature = "fault-injection")]
     let host_config = defences_off(host_config)?;

@@ -14,6 +14,7 @@ mod directory;
 mod keys;
 mod node;
 mod node_backup;
+mod node_state_sync;
 mod observer;
 mod payout;
 mod proposals;

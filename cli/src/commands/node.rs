@@ -103,6 +103,28 @@ pub enum NodeCommand {
         #[arg(long)]
         node: Option<String>,
     },
+    /// Start this home's ledger from a snapshot its peers keep, instead of
+    /// replaying every block (README, "Operating a node: joining"). The
+    /// snapshot is tied to a block you trust; then `kopnet node run`
+    /// catches up the rest.
+    StateSync {
+        #[arg(long)]
+        home: PathBuf,
+        /// A peer's API to fetch from (repeat it: chunks are asked of each
+        /// in turn, and one that sends a wrong chunk is passed over).
+        #[arg(long = "from", required = true)]
+        from: Vec<String>,
+        /// The block you trust, as HEIGHT:HASH (from your own cooperative's
+        /// node, the regulator's, any explorer you believe).
+        #[arg(long, conflicts_with = "trust_from")]
+        trust_block: Option<String>,
+        /// Trust the newest block of the node at this URL.
+        #[arg(long)]
+        trust_from: Option<String>,
+        /// Print the summary as one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
     /// Restore a backup into a new home: every block is verified and
     /// executed again. A validator then starts with `--new-safety-record`.
     Restore {
@@ -228,6 +250,22 @@ pub async fn run(cmd: NodeCommand) -> Result<i32> {
             super::node_backup::backup(&home, &out, node.as_deref()).await
         }
         NodeCommand::Restore { from, home } => super::node_backup::restore(&from, &home).await,
+        NodeCommand::StateSync {
+            home,
+            from,
+            trust_block,
+            trust_from,
+            json,
+        } => {
+            super::node_state_sync::state_sync(
+                &home,
+                &from,
+                trust_block.as_deref(),
+                trust_from.as_deref(),
+                json,
+            )
+            .await
+        }
         NodeCommand::AcceptOlderStore { home } => {
             match store_check::accept_older_store(&NodeHome::new(&home))? {
                 Accepted::Marked {

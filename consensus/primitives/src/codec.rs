@@ -88,6 +88,19 @@ pub fn decode_bounded<T: Serialize + DeserializeOwned>(
     }
 }
 
+/// Decode a value from the start of `bytes`, ignoring what follows it
+/// (a block's header from a stored block: the header is encoded first).
+/// The value must be canonical; the bytes after it are not looked at.
+pub fn decode_prefix<T: Serialize + DeserializeOwned>(bytes: &[u8]) -> Result<T, DecodeError> {
+    let bytes = bytes.get(..bytes.len().min(DECODE_BYTES_MAX)).unwrap_or(bytes);
+    let (value, used): (T, usize) =
+        bincode::serde::decode_from_slice(bytes, config()).map_err(map_decode_error)?;
+    match encode(&value) {
+        Ok(again) if bytes.get(..used) == Some(again.as_slice()) => Ok(value),
+        _ => Err(DecodeError::NonCanonical),
+    }
+}
+
 /// Decode a value of at most [`DECODE_BYTES_MAX`].
 pub fn decode<T: Serialize + DeserializeOwned>(bytes: &[u8]) -> Result<T, DecodeError> {
     decode_bounded(bytes, DECODE_BYTES_MAX)

@@ -93,6 +93,20 @@ impl<S: Storage> ChainReader<S> {
         }
     }
 
+    /// Block `height`'s header alone: decoded from the front of the stored
+    /// block (the header is encoded first), without decoding its
+    /// transactions.
+    pub fn header(&self, height: u64) -> Result<Option<crate::block::BlockHeader>, LedgerError> {
+        let mut header = None;
+        let found = self.store.read_with(&keys::block(height), &mut |bytes| {
+            header = Some(codec::decode_prefix::<crate::block::BlockHeader>(bytes));
+        })?;
+        match (found, header) {
+            (true, Some(decoded)) => Ok(Some(decoded.map_err(corrupt)?)),
+            _ => Ok(None),
+        }
+    }
+
     pub fn block_height_by_hash(&self, hash: &Hash) -> Result<Option<u64>, LedgerError> {
         match self.store.get(&keys::block_hash(hash))? {
             Some(bytes) => Ok(Some(decode_u64(&bytes)?)),

@@ -21,6 +21,7 @@ mod proof;
 mod queries;
 pub mod roles;
 pub mod signed_request;
+pub mod snapshots;
 pub mod views;
 mod write;
 
@@ -85,6 +86,13 @@ pub fn routes() -> Router<ApiState> {
         .route("/v1/blocks/{height}", get(queries::block))
         .route("/v1/blocks/{height}/raw", get(queries::block_raw))
         .route("/v1/genesis", get(queries::genesis))
+        .route("/v1/headers", get(snapshots::headers))
+        .route("/v1/snapshots", get(snapshots::list))
+        .route("/v1/snapshots/{height}/manifest", get(snapshots::manifest))
+        .route(
+            "/v1/snapshots/{height}/chunks/{index}",
+            get(snapshots::chunk),
+        )
         .route("/v1/invariants", get(queries::invariants))
         .route("/v1/accounts/{address}", get(queries::account))
         .route("/v1/accounts/{address}/history", get(queries::history))

@@ -82,6 +82,9 @@ pub enum Effect {
     },
     /// A block was committed: update metrics, events and latencies.
     Committed(Box<Committed>),
+    /// The state at a snapshot height, for the shell to write on a
+    /// blocking thread ([`crate::snapshots`]).
+    Snapshot(Box<kopnet_ledger::snapshot::Capture>),
     /// Consensus started `height` with `validators`.
     HeightStarted {
         height: Height,

@@ -101,6 +101,9 @@ pub struct HostConfig {
     /// ([`crate::upgrade::speaks`]): the host stops before a block of a
     /// version above it.
     pub speaks_protocol: u32,
+    /// Capture the state for a snapshot after every block whose height is
+    /// a multiple of this (0: never; [`crate::snapshots`]).
+    pub snapshot_interval_blocks: u64,
 }
 
 /// Why the host cannot go on. The shell stops the node and reports it.
@@ -825,7 +828,27 @@ where
         }
         self.refresh_allow_list(effects);
         effects.push(Effect::Committed(Box::new(committed)));
+        self.capture_snapshot(height, effects)?;
         self.check_protocol(height)
+    }
+
+    /// At a snapshot height, copy the state for the shell to write
+    /// ([`crate::snapshots`]): `O(state entries)`, here where no block is
+    /// being applied, so the copy is of exactly this height.
+    fn capture_snapshot(&self, height: u64, effects: &mut Effects) -> Result<(), HostError> {
+        let interval = self.config.snapshot_interval_blocks;
+        if interval == 0 || height % interval != 0 {
+            return Ok(());
+        }
+        let ledger = self.state.ledger.read().map_err(|_| HostError::Commit {
+            height,
+            reason: "ledger lock poisoned".into(),
+        })?;
+        match kopnet_ledger::snapshot::Capture::of(&ledger) {
+            Ok(capture) => effects.push(Effect::Snapshot(Box::new(capture))),
+            Err(error) => tracing::warn!(height, %error, "cannot capture the state for a snapshot"),
+        }
+        Ok(())
     }
 
     /// Whether this build may go on past `height` ([`crate::upgrade`]):

@@ -80,6 +80,7 @@ pub(super) fn config_for(chain: &str) -> HostConfig {
         verified_signatures_max: 1_024,
         runs_consensus: true,
         speaks_protocol: crate::upgrade::PROTOCOL_VERSION,
+        snapshot_interval_blocks: 0,
         identity: node_identity().public(),
     }
 }

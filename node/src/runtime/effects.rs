@@ -75,6 +75,10 @@ impl Runtime {
                 after_commit(&self.node, &committed);
                 self.poll_next_key();
             }
+            Effect::Snapshot(capture) => match &self.snapshots {
+                Some(taker) => taker.take(capture),
+                None => tracing::debug!(height = capture.height, "no snapshot directory"),
+            },
             Effect::HeightStarted { height, validators } => {
                 tracing::debug!(
                     height,

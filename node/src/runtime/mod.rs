@@ -82,6 +82,8 @@ pub struct Runtime {
     hostile: Option<hostile::HostileHook>,
     /// A validator's next validator key file, looked at after each block.
     next_key: Option<crate::node_keys::NextKeyWatch>,
+    /// Writes the snapshots the host captures ([`crate::snapshots`]).
+    snapshots: Option<crate::snapshots::taker::SnapshotTaker<SledStorage>>,
 }
 
 impl std::fmt::Debug for Runtime {
@@ -120,7 +122,17 @@ impl Runtime {
             #[cfg(feature = "fault-injection")]
             hostile: None,
             next_key: None,
+            snapshots: None,
         }
+    }
+
+    /// Write the snapshots the host captures with `taker`.
+    pub fn with_snapshots(
+        mut self,
+        taker: crate::snapshots::taker::SnapshotTaker<SledStorage>,
+    ) -> Self {
+        self.snapshots = Some(taker);
+        self
     }
 
     /// Look for the cooperative's next validator key after every block

@@ -110,6 +110,7 @@ pub fn host_config(config: &SimConfig) -> HostConfig {
         verified_signatures_max: 4_096,
         runs_consensus: true,
         speaks_protocol: kopnet_node::upgrade::PROTOCOL_VERSION,
+        snapshot_interval_blocks: 0,
         // Each node's own, set when it opens ([`SimNode::open`]).
         identity: PublicKey([0; 32]),
     }

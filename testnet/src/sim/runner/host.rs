@@ -200,7 +200,8 @@ impl Simulation {
                 self.nodes[node].outbox.clear();
                 self.use_set(node, height, &validators)?;
             }
-            Effect::AllowList(_) => {}
+            // The simulator's hosts take no snapshots (interval 0).
+            Effect::AllowList(_) | Effect::Snapshot(_) => {}
             Effect::Penalise { peer, offence } => self.penalise(node, peer, offence)?,
             Effect::Evidence(evidence) => self.evidence(node, &evidence)?,
         }
