@@ -46,6 +46,7 @@ pub mod secret;
 pub mod snapshots;
 mod start;
 pub mod store_check;
+pub mod store_migration;
 pub mod sync;
 pub mod upgrade;
 pub mod verified;

@@ -374,6 +374,19 @@ fn open_host(
     options: RunOptions,
 ) -> Result<NodeHost, NodeError> {
     std::fs::create_dir_all(home.data()).map_err(|e| NodeError::Storage(e.to_string()))?;
+    // A store of an older format: copied aside, then migrated, before
+    // anything else reads it.
+    match crate::store_migration::migrate_if_needed(&home.ledger(), config.storage.cache_bytes) {
+        Ok(Some(done)) => tracing::info!(
+            from = done.report.from,
+            to = done.report.to,
+            records = done.report.records,
+            copy = %done.copy.display(),
+            "ledger store migrated (the store as it was is kept in the copy)"
+        ),
+        Ok(None) => {}
+        Err(e) => return Err(NodeError::Storage(e.to_string())),
+    }
     let existed = store_check::store_exists(&home.ledger());
     let store = SledStorage::open(&home.ledger(), config.storage.cache_bytes)
         .map_err(|e| NodeError::Storage(format!("{}: {e}", home.ledger().display())))?;
