@@ -1,5 +1,6 @@
 //! The files a node reads from outside: `config.toml` and `genesis.json`
-//! at start, and a backup file (`kopnet node restore`).
+//! at start, a backup file (`kopnet node restore`), and a snapshot
+//! fetched from peers (`kopnet node state-sync`).
 
 use crate::Outcome;
 use kopnet_ledger::{Ledger, MemoryStorage};
@@ -98,4 +99,51 @@ pub fn backup(data: &[u8]) -> Outcome {
         "an accepted backup is not written back the same"
     );
     Outcome::Accepted
+}
+
+/// A snapshot from peers (`kopnet node state-sync`): the input is a
+/// manifest (its length as 4 bytes LE, then the manifest) followed by one
+/// chunk, imported for the fuzz city's genesis against the root the
+/// manifest claims (the fuzzer cannot forge a certified root, so it gets
+/// the claimed one). An accepted import opens a ledger at the manifest's
+/// height and root whose invariants hold; every refusal is typed.
+pub fn snapshot(data: &[u8]) -> Outcome {
+    use kopnet_ledger::snapshot::{Importer, Manifest};
+    let Some((len, rest)) = data.split_first_chunk::<4>() else {
+        return Outcome::refused("shorter than a length");
+    };
+    let len = u32::from_le_bytes(*len) as usize;
+    let Some((manifest, chunk)) = (len <= rest.len()).then(|| rest.split_at(len)) else {
+        return Outcome::refused("manifest longer than the input");
+    };
+    let manifest = match Manifest::decode(manifest) {
+        Ok(m) => m,
+        Err(e) => return Outcome::refused(e),
+    };
+    crate::city::with_city(|city| {
+        let root = manifest.state_root;
+        let (height, chunks) = (manifest.height, manifest.chunks.len());
+        let mut importer =
+            match Importer::new(MemoryStorage::new(), &city.genesis.ledger, manifest, root) {
+                Ok(i) => i,
+                Err(e) => return Outcome::refused(e),
+            };
+        if let Err(e) = importer.chunk(0, chunk) {
+            return Outcome::refused(e);
+        }
+        if chunks != 1 {
+            return Outcome::refused("more chunks than the input holds");
+        }
+        match importer.finish(&city.genesis.ledger) {
+            Ok(ledger) => {
+                assert_eq!(ledger.height(), height);
+                assert_eq!(ledger.state_root(), root);
+                if let Err(e) = ledger.check_invariants() {
+                    panic!("an imported snapshot breaks an invariant: {e}");
+                }
+                Outcome::Accepted
+            }
+            Err(e) => Outcome::refused(e),
+        }
+    })
 }

@@ -70,6 +70,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("config", files::config),
     ("genesis", files::genesis),
     ("backup", files::backup),
+    ("snapshot", files::snapshot),
 ];
 
 /// The target named `name`.

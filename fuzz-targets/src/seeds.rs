@@ -34,6 +34,7 @@ pub fn all() -> Vec<(&'static str, Vec<Vec<u8>>)> {
             ("config", configs()),
             ("genesis", genesis(city)),
             ("backup", backups(city)),
+            ("snapshot", snapshots(city)),
         ]
     })
 }
@@ -365,6 +366,29 @@ fn configs() -> Vec<Vec<u8>> {
 
 fn genesis(city: &City) -> Vec<Vec<u8>> {
     vec![city.genesis.to_json().into_bytes()]
+}
+
+/// The city's snapshot at its last height, in the target's framing
+/// (manifest length, manifest, its one chunk).
+fn snapshots(city: &City) -> Vec<Vec<u8>> {
+    use kopnet_ledger::snapshot::{export, Capture};
+    let Ok(capture) = Capture::of(&city.ledger) else {
+        return Vec::new();
+    };
+    let mut chunks = Vec::new();
+    let manifest = export(&capture, city.ledger.storage(), &mut |bytes| {
+        chunks.push(bytes.to_vec());
+        Ok(())
+    });
+    match (manifest.ok().and_then(|m| m.encode().ok()), chunks.as_slice()) {
+        (Some(manifest), [chunk]) => {
+            let mut framed = (manifest.len() as u32).to_le_bytes().to_vec();
+            framed.extend_from_slice(&manifest);
+            framed.extend_from_slice(chunk);
+            vec![framed]
+        }
+        _ => Vec::new(),
+    }
 }
 
 /// Backup files: a header, a home file, the city's blocks with their
