@@ -309,11 +309,15 @@ fn a_new_observer_state_syncs_from_a_snapshot_and_audits_from_it() {
     });
     let sync_secs = sync_from.elapsed().as_secs_f64();
     println!(
-        "state sync: snapshot at height {snapshot_height} ({} chunks, {} bytes of snapshot, {} bytes downloaded in all, state-sync step {} ms), in sync at height {sync_target} after {sync_secs:.1} s (its ledger store: {} bytes)",
+        "state sync: snapshot at height {snapshot_height} ({} chunks, {} bytes of snapshot, {} bytes downloaded in all, state-sync step {} ms: fetching {} ms, importing {} ms, opening {} ms, two blocks {} ms), in sync at height {sync_target} after {sync_secs:.1} s (its ledger store: {} bytes)",
         summary["chunks"],
         summary["snapshot_bytes"],
         summary["downloaded_bytes"],
         summary["elapsed_ms"],
+        summary["fetch_ms"],
+        summary["import_ms"],
+        summary["open_ms"],
+        summary["blocks_ms"],
         dir_bytes(&home.join("data/ledger")),
     );
     // It follows the chain from there, and says where its blocks begin.

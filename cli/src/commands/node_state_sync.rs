@@ -44,6 +44,10 @@ pub async fn state_sync(
                 "refused_chunks": summary.refused_chunks,
                 "sources": summary.sources,
                 "elapsed_ms": summary.elapsed_ms,
+                "fetch_ms": summary.fetch_ms,
+                "import_ms": summary.import_ms,
+                "open_ms": summary.open_ms,
+                "blocks_ms": summary.blocks_ms,
             })
         );
         return Ok(0);
@@ -58,13 +62,17 @@ pub async fn state_sync(
         summary.headers
     );
     say!(
-        "downloaded {} bytes ({} of snapshot in {} chunks, {} refused) from {} in {} ms",
+        "downloaded {} bytes ({} of snapshot in {} chunks, {} refused) from {} in {} ms (fetching {} ms, importing {} ms, opening {} ms, two blocks {} ms)",
         summary.downloaded_bytes,
         summary.snapshot_bytes,
         summary.chunks,
         summary.refused_chunks,
         summary.sources.join(", "),
-        summary.elapsed_ms
+        summary.elapsed_ms,
+        summary.fetch_ms,
+        summary.import_ms,
+        summary.open_ms,
+        summary.blocks_ms
     );
     say!(
         "start it with: kopnet node run --home {}  (it catches up the blocks after height {})",

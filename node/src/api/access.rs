@@ -12,8 +12,8 @@
 //! | `/v1/tx/{hash}` | status, height and result only | full when it signed it | full | full | full |
 //! | `/v1/tx/{hash}/refunds` | 403 | payer or merchant: yes | yes | yes | yes |
 //! | `/v1/blocks`, `/v1/blocks/{h}`, `/v1/events` | headers and counts, no transactions | same as anonymous | full | full | full |
-//! | `/v1/blocks/{h}/raw`, `/v1/recoveries` | 403 | 403 | yes | yes | yes |
-//! | status, health, genesis, params, proposals, cooperatives, settlement windows, invariants, incentives, observers, tellers, evidence, quote, metrics, the city index (`/v1/index`: aggregates only) | public | | | | |
+//! | `/v1/blocks/{h}/raw`, `/v1/recoveries`, `/v1/snapshots` (list, manifest, chunks) | 403 | 403 | yes | yes | yes |
+//! | status, health, genesis, params, proposals, cooperatives, settlement windows, invariants, incentives, observers, tellers, evidence, headers, quote, metrics, the city index (`/v1/index`: aggregates only) | public | | | | |
 //!
 //! "Participants" are the network's cooperatives (their cooperative key,
 //! an active teller, their validator key or node identity) and the

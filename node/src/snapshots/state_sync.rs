@@ -130,6 +130,13 @@ pub struct StateSyncSummary {
     pub refused_chunks: u64,
     pub sources: Vec<String>,
     pub elapsed_ms: u64,
+    /// Where the time went: fetching (headers, manifest, chunks, blocks),
+    /// importing the chunks (checks and writes), opening the imported
+    /// ledger, applying the two blocks.
+    pub fetch_ms: u64,
+    pub import_ms: u64,
+    pub open_ms: u64,
+    pub blocks_ms: u64,
 }
 
 /// What a source keeps.
@@ -195,8 +202,10 @@ pub async fn state_sync(
         });
     };
     let mut fetched = Fetched::default();
+    let clock = Instant::now();
     let anchor = anchor_headers(&clients, best, trusted_height, trusted_hash, &mut fetched, &mut progress)
         .await?;
+    fetched.fetch += clock.elapsed();
     let staging = {
         let mut name = home.ledger().into_os_string();
         name.push(".syncing");
@@ -250,13 +259,25 @@ pub async fn state_sync(
         height,
         refused_chunks: fetched.refused_chunks,
         sources: used.into_iter().map(|i| sources[i].clone()).collect(),
-        elapsed_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        elapsed_ms: ms(started.elapsed()),
+        fetch_ms: ms(fetched.fetch),
+        import_ms: ms(fetched.import),
+        open_ms: ms(fetched.open),
+        blocks_ms: ms(fetched.blocks),
     })
+}
+
+fn ms(d: std::time::Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// Counts of what was fetched.
 #[derive(Debug, Default)]
 struct Fetched {
+    fetch: std::time::Duration,
+    import: std::time::Duration,
+    open: std::time::Duration,
+    blocks: std::time::Duration,
     bytes: u64,
     snapshot_bytes: u64,
     refused_chunks: u64,
@@ -476,6 +497,7 @@ async fn build(
     let total = manifest.chunks.len();
     for index in 0..total {
         let mut chunk = None;
+        let clock = Instant::now();
         for attempt in 0..order.len() {
             let source = order[(index + attempt) % order.len()];
             let Ok(bytes) = clients[source]
@@ -500,17 +522,21 @@ async fn build(
             return Err(fail(format!("no source sent chunk {index} as the manifest names it")));
         };
         fetched.snapshot_bytes += bytes.len() as u64;
+        fetched.fetch += clock.elapsed();
+        let clock = Instant::now();
         if let Err(e) = importer.chunk(index, &bytes) {
             kept.abandon();
             return Err(fail(e.to_string()));
         }
         kept.chunk(&bytes)
             .map_err(|e| write_error(snapshots.root(), e))?;
+        fetched.import += clock.elapsed();
         progress(Progress::Chunk {
             done: index + 1,
             total,
         });
     }
+    let clock = Instant::now();
     let ledger = match importer.finish(&genesis.ledger) {
         Ok(ledger) => ledger,
         Err(e) => {
@@ -520,7 +546,10 @@ async fn build(
     };
     kept.finish(&manifest)
         .map_err(|e| write_error(snapshots.root(), e))?;
+    fetched.open += clock.elapsed();
+    let clock = Instant::now();
     let height_after = next_two_blocks(clients, &order, ledger, anchor, genesis, fetched).await?;
+    fetched.blocks += clock.elapsed();
     Ok((manifest, height_after))
 }
 
