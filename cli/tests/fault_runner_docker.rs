@@ -1,7 +1,9 @@
 //! The fault-injection runner with the docker backend: `ci.toml` on one
 //! container per node (image built locally FROM scratch, private bridge
-//! network; kill/stop/pause/network disconnect by docker) passes every
-//! check, and the run leaves no container or network behind. Skips, saying
+//! network; kill/stop/pause/network disconnect by docker; a node backed up,
+//! its home destroyed and restored, and a node restarted on the new build,
+//! each in a new container) passes every check, and the run leaves no
+//! container or network behind. Skips, saying
 //! why, where no Docker engine answers.
 
 mod common;
@@ -93,9 +95,22 @@ fn ci_manifest_passes_on_containers() {
     assert_eq!(report["backend"], "docker");
     assert_eq!(report["disconnect_method"], "docker-network", "{report}");
     let events = report["perturbations"].to_string();
-    for kind in ["kill", "restart", "pause", "disconnect", "late-join"] {
+    for kind in [
+        "kill",
+        "restart",
+        "pause",
+        "disconnect",
+        "late-join",
+        "restore",
+        "upgrade",
+    ] {
         assert!(events.contains(kind), "{kind} never ran: {events}");
     }
+    // Backed up over its container's API, restored, handed to the
+    // container's user and started anew; restarted on the new build.
+    assert!(!events.contains("skipped"), "{events}");
+    assert!(events.contains("restored in"), "{events}");
+    assert!(events.contains("speaks protocol version"), "{events}");
     assert!(report["committed_txs"].as_u64().unwrap() > 100, "{report}");
     // The nodes ran as a non-root user (on a read-only root filesystem,
     // which the run passing shows they need no more than): their stores

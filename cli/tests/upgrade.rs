@@ -5,7 +5,11 @@
 //! it; the validator left on the old build stops cleanly before that
 //! height with exit code 75 and a line naming the version to install,
 //! refuses to start again on the old build, and rejoins on the new one.
-//! Payments before and after the height all commit.
+//! Payments before and after the height all commit, and a load of member
+//! payments runs through the whole upgrade — every restart and the
+//! switch — with no payment lost: each one the wallets sent commits `ok`
+//! (a wallet sends again the very same transaction that a node restarted
+//! under it dropped, as wallets do).
 //!
 //! No sleeps: every wait is on a condition with a deadline.
 #![cfg(feature = "fault-injection")]
@@ -19,6 +23,87 @@ use std::time::Duration;
 
 const TIMEOUT: Duration = Duration::from_secs(90);
 const NEW_BUILD: (&str, &str) = ("KOPNET_SPEAKS_PROTOCOL", "2");
+/// Members paying each other in a ring through the upgrade.
+const LOAD_MEMBERS: usize = 12;
+/// Rounds of the ring in flight before the load waits for one to commit.
+const LOAD_ROUNDS_IN_FLIGHT: usize = 4;
+
+/// Payments in a ring among `members`, each sent to the first node of
+/// `apis` that takes it (nodes restart under the load), until `stop`;
+/// every payment a node took. Paced by commits: it waits for a round to
+/// commit somewhere before it sends [`LOAD_ROUNDS_IN_FLIGHT`] more.
+fn ring_load(
+    apis: Vec<String>,
+    chain_id: String,
+    members: Vec<kopnet_consensus::Keypair>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> Vec<kopnet_ledger::Transaction> {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let mut wallets: Vec<Wallet> = members
+        .iter()
+        .map(|k| Wallet::new(k.clone(), &chain_id))
+        .collect();
+    let mut sent = Vec::new();
+    let mut tails = std::collections::VecDeque::new();
+    let mut round = 0u64;
+    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+        for i in 0..wallets.len() {
+            let to = members[(i + 1) % members.len()].public();
+            let mut id = [0u8; 16];
+            id[..8].copy_from_slice(&round.to_be_bytes());
+            id[8] = i as u8;
+            let tx = wallets[i].sign(Action::Payment {
+                to,
+                amount: 100,
+                memo: String::new(),
+                idempotency_id: id,
+            });
+            let body = serde_json::json!({"tx": b64.encode(tx.encode().unwrap())});
+            let taken = (0..apis.len()).any(|k| {
+                let api = &apis[(i + k + round as usize) % apis.len()];
+                http()
+                    .post(format!("{api}/v1/tx"))
+                    .json(&body)
+                    .send()
+                    .is_ok_and(|r| r.status().is_success())
+            });
+            if taken {
+                sent.push(tx);
+            } else {
+                // No node took it: the wallet keeps its nonce for the next.
+                wallets[i].nonce -= 1;
+            }
+        }
+        if let Some(last) = sent.last() {
+            tails.push_back(last.hash());
+        }
+        round += 1;
+        if tails.len() >= LOAD_ROUNDS_IN_FLIGHT {
+            let hash = tails.pop_front().unwrap();
+            let path = format!("/v1/tx/{}", hash.to_hex());
+            let deadline = std::time::Instant::now() + TIMEOUT;
+            while std::time::Instant::now() < deadline
+                && !stop.load(std::sync::atomic::Ordering::Relaxed)
+            {
+                let committed = apis.iter().any(|api| {
+                    http()
+                        .get(format!("{api}{path}"))
+                        .send()
+                        .ok()
+                        .and_then(|r| r.json::<serde_json::Value>().ok())
+                        .is_some_and(|v| v["status"] == "committed")
+                });
+                if committed {
+                    break;
+                }
+                // Poll interval of the wait on a condition.
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+    }
+    sent
+}
 
 /// Sign `action` as `wallet`, submit it to node `i`; it must commit ok.
 fn commit(cluster: &Cluster, i: usize, wallet: &mut Wallet, action: Action) {
@@ -46,6 +131,31 @@ fn a_scheduled_upgrade_passes_and_the_old_build_stops_before_it() {
             tier: KycTier::Registered,
         },
     );
+    // The load's members, funded.
+    let members: Vec<kopnet_consensus::Keypair> = (0..LOAD_MEMBERS)
+        .map(|_| kopnet_consensus::Keypair::generate(&mut rand::rngs::OsRng))
+        .collect();
+    for m in &members {
+        let register = coop.sign(Action::RegisterMember {
+            member: m.public(),
+            kind: AccountKind::Member,
+            tier: KycTier::Registered,
+        });
+        assert!(cluster.submit(ksp, &register).status().is_success());
+        let mint = coop.sign(Action::Mint {
+            member: m.public(),
+            amount: 1_000_000,
+        });
+        assert!(cluster.submit(ksp, &mint).status().is_success());
+        assert_eq!(cluster.wait_tx(ksp, &mint.hash(), TIMEOUT), "ok");
+    }
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let load = {
+        let apis: Vec<String> = cluster.nodes.iter().map(|n| n.api.clone()).collect();
+        let (chain_id, members, stop) = (cluster.chain_id.clone(), members.clone(), stop.clone());
+        std::thread::spawn(move || ring_load(apis, chain_id, members, stop))
+    };
+
     // A rolling restart onto the new build: no vote needed, no stop.
     for &i in &new {
         assert!(cluster.terminate(i).success());
@@ -165,4 +275,40 @@ fn a_scheduled_upgrade_passes_and_the_old_build_stops_before_it() {
     cluster.start_node_env(old, &[], &[NEW_BUILD]);
     let top = cluster.height(ksp).unwrap();
     cluster.wait_height(old, top, TIMEOUT);
+
+    // No payment lost: every one the wallets sent commits ok; one a
+    // restarted node dropped is sent again, the very same bytes.
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let sent = load.join().unwrap();
+    assert!(sent.len() >= LOAD_MEMBERS * 20, "too little load: {}", sent.len());
+    let mut sent_again = 0;
+    for tx in &sent {
+        let status = cluster
+            .get(ksp, &format!("/v1/tx/{}", tx.hash().to_hex()))
+            .map(|v| v["status"].as_str().unwrap_or("").to_string());
+        if status.as_deref() != Some("committed") {
+            let _ = cluster.submit(ksp, tx);
+            sent_again += 1;
+        }
+    }
+    for tx in &sent {
+        assert_eq!(cluster.wait_tx(ksp, &tx.hash(), TIMEOUT), "ok", "{}", tx.hash());
+    }
+    println!(
+        "load through the upgrade: {} payments, all committed ok ({sent_again} sent again after a restart dropped them)",
+        sent.len()
+    );
+    // The ring leaves every member where it began, less its fees.
+    let total: u64 = members
+        .iter()
+        .map(|m| {
+            cluster
+                .get(ksp, &format!("/v1/accounts/{}", m.public().to_address()))
+                .unwrap()["balance"]
+                .as_u64()
+                .unwrap()
+        })
+        .sum();
+    assert!(total <= 1_000_000 * LOAD_MEMBERS as u64, "{total}");
+    assert!(total > 1_000_000 * LOAD_MEMBERS as u64 - sent.len() as u64 * 100, "{total}");
 }

@@ -553,34 +553,21 @@ async fn build(
     Ok((manifest, height_after))
 }
 
-/// A block's bytes and certificate from `/v1/blocks/{h}/raw`.
+/// A block's bytes and certificate from `/v1/blocks/{h}/raw` at one
+/// source, if it serves them.
 async fn raw_block(
-    clients: &[Client],
-    order: &[usize],
+    client: &Client,
     height: u64,
     fetched: &mut Fetched,
-) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StateSyncError> {
+) -> Option<(Vec<u8>, Vec<u8>)> {
     let b64 = base64::engine::general_purpose::STANDARD;
-    let mut answers = Vec::new();
-    for source in order {
-        let Ok(body) = clients[*source].get(&format!("/v1/blocks/{height}/raw")).await else {
-            continue;
-        };
-        let field = |name: &str| b64.decode(body[name].as_str().unwrap_or_default()).ok();
-        if let (Some(block), Some(certificate)) = (field("block"), field("certificate")) {
-            if block.len() + certificate.len() <= BLOCK_ANSWER_BYTES_MAX {
-                fetched.bytes += (block.len() + certificate.len()) as u64;
-                answers.push((block, certificate));
-            }
-        }
-    }
-    if answers.is_empty() {
-        return Err(StateSyncError::Block {
-            height,
-            reason: "no source serves it".into(),
-        });
-    }
-    Ok(answers)
+    let body = client.get(&format!("/v1/blocks/{height}/raw")).await.ok()?;
+    let field = |name: &str| b64.decode(body[name].as_str().unwrap_or_default()).ok();
+    let (block, certificate) = (field("block")?, field("certificate")?);
+    (block.len() + certificate.len() <= BLOCK_ANSWER_BYTES_MAX).then(|| {
+        fetched.bytes += (block.len() + certificate.len()) as u64;
+        (block, certificate)
+    })
 }
 
 /// Apply blocks `S + 1` (anchored by hash) and `S + 2` (by certificate,
@@ -598,7 +585,10 @@ async fn next_two_blocks(
     chain_store::init_validator_sets(&ledger).map_err(|e| fail(first_height, e.to_string()))?;
     let wanted = anchor.first.hash();
     let mut applied = false;
-    for (bytes, _) in raw_block(clients, order, first_height, fetched).await? {
+    for source in order {
+        let Some((bytes, _)) = raw_block(&clients[*source], first_height, fetched).await else {
+            continue;
+        };
         let Ok(block) = Block::decode(&bytes) else {
             continue;
         };
@@ -629,7 +619,11 @@ async fn next_two_blocks(
     };
     let mut reason = "no source sent it with a certificate that verifies".to_string();
     let mut committed = false;
-    for (block, certificate) in raw_block(clients, order, second_height, fetched).await? {
+    for source in order {
+        let Some((block, certificate)) = raw_block(&clients[*source], second_height, fetched).await
+        else {
+            continue;
+        };
         if let (Some(header), Ok(decoded)) = (&anchor.second, Block::decode(&block)) {
             if decoded.hash() != header.hash() {
                 continue;

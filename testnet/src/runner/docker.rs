@@ -13,6 +13,17 @@
 //! disconnect`/`connect` (same address back). Everything the run created —
 //! containers and the network — is removed by `stop_all`, also after a
 //! failed run.
+//!
+//! A node whose start must differ from its container's — another
+//! environment (the `upgrade` step's new build, a hostile phase), or a
+//! restored home's one-time `--new-safety-record` — gets a new container
+//! (`docker rm -f`, then `docker run` again on the same home and address).
+//! `restore` backs the running node up over its API at its container
+//! address (`kopnet node backup --node`, run on the host), kills the
+//! container, moves the home aside, restores it (`kopnet node restore`),
+//! hands the restored files to the container's user ([`super::docker_user`])
+//! and starts a new container with `--new-safety-record`; the next start
+//! after that is an ordinary one.
 
 use super::addressing::{relayout, AddressPlan, Bind};
 use super::backend::{Backend, BackendError, DisconnectMethod};
@@ -35,11 +46,22 @@ struct Container {
     home: PathBuf,
     /// `--user` ([`super::docker_user`]): never root.
     user: String,
+    /// The node's API at its container address (for `kopnet node backup`).
+    api: String,
     created: bool,
+    /// The next start needs a new container (another environment or flags).
+    recreate: bool,
+    /// `kopnet node run` flags of the next container, used once.
+    next_flags: Vec<String>,
+    /// Restores so far (names the backup and the destroyed home).
+    restores: u32,
 }
 
 #[derive(Debug)]
 pub struct DockerBackend {
+    /// The kopnet binary the image holds (the runner's `backup`/`restore`
+    /// steps run it on the host).
+    exe: PathBuf,
     image: String,
     network: String,
     plan: AddressPlan,
@@ -86,11 +108,16 @@ impl DockerBackend {
                 name: format!("{run}-{}", n.id),
                 home: n.home.clone(),
                 user,
+                api: n.api_url.clone(),
                 created: false,
+                recreate: false,
+                next_flags: Vec::new(),
+                restores: 0,
             });
         }
         Ok((
             DockerBackend {
+                exe: binary.to_path_buf(),
                 image,
                 network: run,
                 plan,
@@ -173,11 +200,96 @@ impl Backend for DockerBackend {
         DisconnectMethod::DockerNetwork
     }
 
+    fn restarts_with_env(&self) -> bool {
+        true
+    }
+
+    fn set_env_var(
+        &mut self,
+        node: usize,
+        key: &str,
+        value: Option<&str>,
+    ) -> Result<(), BackendError> {
+        if node >= self.containers.len() {
+            return Err(BackendError::NoSuchNode(node));
+        }
+        if self.env.len() <= node {
+            self.env.resize(self.containers.len(), Vec::new());
+        }
+        let env = self
+            .env
+            .get_mut(node)
+            .ok_or(BackendError::NoSuchNode(node))?;
+        env.retain(|(k, _)| k != key);
+        if let Some(value) = value {
+            env.push((key.to_string(), value.to_string()));
+        }
+        if let Some(c) = self.containers.get_mut(node) {
+            c.recreate = true;
+        }
+        Ok(())
+    }
+
+    fn can_restore(&self) -> bool {
+        true
+    }
+
+    async fn restore(
+        &mut self,
+        node: usize,
+    ) -> Result<super::restore::RestoreReport, BackendError> {
+        use super::restore;
+        let exe = self.exe.clone();
+        let container = self
+            .containers
+            .get_mut(node)
+            .ok_or(BackendError::NoSuchNode(node))?;
+        container.restores = container.restores.saturating_add(1);
+        let (id, home, api) = (
+            container.id.clone(),
+            container.home.clone(),
+            container.api.clone(),
+        );
+        let (backup, destroyed) = restore::paths(&home, container.restores);
+        let (header, backup_bytes, backup_ms) =
+            restore::back_up_at(&id, &exe, &home, &backup, &api).await?;
+        // The server dies: a crash, then its home is gone.
+        self.kill(node).await?;
+        let restore_ms =
+            restore::destroy_and_restore(&id, &exe, &home, &backup, &destroyed).await?;
+        let user = super::docker_user::container_user(&home).map_err(|e| BackendError::Action {
+            node: id.clone(),
+            action: "hand the restored home to the container's user",
+            reason: e.to_string(),
+        })?;
+        if let Some(c) = self.containers.get_mut(node) {
+            c.user = user;
+            c.recreate = true;
+            c.next_flags = vec![restore::RESTORED_START_FLAG.to_string()];
+        }
+        self.start(node).await?;
+        Ok(restore::RestoreReport {
+            backup_height: header.height,
+            backup_bytes,
+            backup_ms,
+            restore_ms,
+        })
+    }
+
     async fn start(&mut self, node: usize) -> Result<(), BackendError> {
+        let container = self.container(node)?;
+        if container.created && container.recreate {
+            self.act(node, "replace its container", &["rm", "-f"])
+                .await?;
+            if let Some(c) = self.containers.get_mut(node) {
+                c.created = false;
+            }
+        }
         let container = self.container(node)?;
         if container.created {
             return self.act(node, "start", &["start"]).await;
         }
+        let flags = container.next_flags.clone();
         let home = container.home.to_string_lossy().to_string();
         let mount = format!("{home}:{home}");
         // A /tmp the node's user can write (`kopnet node check` copies there).
@@ -220,6 +332,7 @@ impl Backend for DockerBackend {
             "--home".into(),
             home,
         ]);
+        args.extend(flags.iter().cloned());
         let refs: Vec<&str> = args.iter().map(String::as_str).collect();
         let id = container.id.clone();
         docker(&refs, DOCKER_TIMEOUT)
@@ -231,6 +344,10 @@ impl Backend for DockerBackend {
             })?;
         if let Some(c) = self.containers.get_mut(node) {
             c.created = true;
+            // A container made with one-time flags is replaced at the
+            // next start by an ordinary one.
+            c.recreate = !flags.is_empty();
+            c.next_flags.clear();
         }
         Ok(())
     }

@@ -94,8 +94,19 @@ pub async fn back_up(
     home: &Path,
     out: &Path,
 ) -> Result<(Header, u64, u64), BackendError> {
+    back_up_with(node, launcher, exe, home, out, None).await
+}
+
+async fn back_up_with(
+    node: &str,
+    launcher: &[String],
+    exe: &Path,
+    home: &Path,
+    out: &Path,
+    api: Option<&str>,
+) -> Result<(Header, u64, u64), BackendError> {
     let started = Instant::now();
-    let args = vec![
+    let mut args = vec![
         "node".to_string(),
         "backup".into(),
         "--home".into(),
@@ -103,6 +114,9 @@ pub async fn back_up(
         "--out".into(),
         out.display().to_string(),
     ];
+    if let Some(api) = api {
+        args.extend(["--node".to_string(), api.to_string()]);
+    }
     run(node, "back up", launcher, exe, args).await?;
     let ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     let file =
@@ -124,6 +138,18 @@ pub async fn back_up(
         }
     };
     Ok((header, bytes, ms))
+}
+
+/// `kopnet node backup` of the running node at `home`, read over its API
+/// at `api` (a container's address, from the host); as [`back_up`].
+pub async fn back_up_at(
+    node: &str,
+    exe: &Path,
+    home: &Path,
+    out: &Path,
+    api: &str,
+) -> Result<(Header, u64, u64), BackendError> {
+    back_up_with(node, &[], exe, home, out, Some(api)).await
 }
 
 /// Move the (stopped) node's home aside, then `kopnet node restore` the
