@@ -33,7 +33,12 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const WAIT: Duration = Duration::from_secs(120);
-const COOPS: [&str; 4] = ["ksp-sejahtera", "pasar-makmur", "angkot-maju", "taksi-bersama"];
+const COOPS: [&str; 4] = [
+    "ksp-sejahtera",
+    "pasar-makmur",
+    "angkot-maju",
+    "taksi-bersama",
+];
 /// Members per cooperative paying each other in a ring.
 const MEMBERS_PER_COOP: usize = 50;
 /// Rounds of the ring in flight at once (each member has at most this many
@@ -136,8 +141,11 @@ fn snapshot_often(cluster: &Cluster) {
         let path = node.home.join("config.toml");
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(text.contains("interval_blocks = 1000"), "{text}");
-        std::fs::write(&path, text.replace("interval_blocks = 1000", "interval_blocks = 20"))
-            .unwrap();
+        std::fs::write(
+            &path,
+            text.replace("interval_blocks = 1000", "interval_blocks = 20"),
+        )
+        .unwrap();
     }
 }
 
@@ -203,16 +211,6 @@ fn a_new_observer_state_syncs_from_a_snapshot_and_audits_from_it() {
     let key_file = dir.join("ojk.node.key");
     kopnet_ok(&["keys", "new", "--out", key_file.to_str().unwrap()]);
     let key = kopnet_node::keyfile::read(&key_file).unwrap().public();
-    enact(
-        &cluster,
-        &[
-            "add-observer",
-            "--name",
-            "Otoritas Jasa Keuangan",
-            "--key",
-            &key.to_address(),
-        ],
-    );
     let ports = kopnet_testnet::cluster::ports::reserve(2).unwrap();
     let home = dir.join("ojk-observer");
     let mut init = Command::new(kopnet());
@@ -230,6 +228,31 @@ fn a_new_observer_state_syncs_from_a_snapshot_and_audits_from_it() {
     assert!(init.stdout(Stdio::null()).status().unwrap().success());
     let home_arg = home.to_str().unwrap().to_string();
     let sources: Vec<String> = (0..3).map(|i| cluster.nodes[i].api.clone()).collect();
+
+    // Before governance admits it, no participant serves it a snapshot.
+    let (ok, said) = common::observed::kopnet_run(&[
+        "node",
+        "state-sync",
+        "--home",
+        &home_arg,
+        "--from",
+        &sources[0],
+        "--trust-from",
+        &cluster.nodes[3].api,
+    ]);
+    assert!(!ok, "{said}");
+    assert!(said.contains("no source offers a snapshot"), "{said}");
+    assert!(said.contains("not_permitted"), "{said}");
+    enact(
+        &cluster,
+        &[
+            "add-observer",
+            "--name",
+            "Otoritas Jasa Keuangan",
+            "--key",
+            &key.to_address(),
+        ],
+    );
 
     // A trust hash that is not the chain's: refused, nothing kept.
     let wrong = format!("{}:{}", cluster.height(3).unwrap(), "ab".repeat(32));
@@ -260,7 +283,11 @@ fn a_new_observer_state_syncs_from_a_snapshot_and_audits_from_it() {
     let mut damaged = Vec::new();
     for entry in std::fs::read_dir(&snapshots).unwrap() {
         let entry = entry.unwrap();
-        let Some(height) = entry.file_name().to_str().and_then(|n| n.parse::<u64>().ok()) else {
+        let Some(height) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u64>().ok())
+        else {
             continue;
         };
         let chunk = entry.path().join("chunk-00000.bin");
@@ -272,7 +299,10 @@ fn a_new_observer_state_syncs_from_a_snapshot_and_audits_from_it() {
             damaged.push(height);
         }
     }
-    assert!(!damaged.is_empty(), "no snapshot below {trusted} on validator 0");
+    assert!(
+        !damaged.is_empty(),
+        "no snapshot below {trusted} on validator 0"
+    );
     let sync_target = cluster.height(0).unwrap();
     let trust = format!("{trusted}:{trusted_hash}");
     let mut args = vec!["node", "state-sync", "--home", &home_arg, "--json"];
@@ -338,8 +368,15 @@ fn a_new_observer_state_syncs_from_a_snapshot_and_audits_from_it() {
     let said = kopnet_ok(&["audit", "verify", "--home", &home_arg, "--output", "json"]);
     let audit: Value = serde_json::from_str(said.lines().last().unwrap()).unwrap();
     assert_eq!(audit["ok"], true, "{said}");
-    assert_eq!(audit["from_snapshot"].as_u64(), Some(snapshot_height), "{said}");
-    assert!(audit["height"].as_u64().unwrap() > snapshot_height + 2, "{said}");
+    assert_eq!(
+        audit["from_snapshot"].as_u64(),
+        Some(snapshot_height),
+        "{said}"
+    );
+    assert!(
+        audit["height"].as_u64().unwrap() > snapshot_height + 2,
+        "{said}"
+    );
 }
 
 /// `kopnet coop propose` by ksp-sejahtera, approved by two more validator

@@ -280,7 +280,11 @@ fn a_scheduled_upgrade_passes_and_the_old_build_stops_before_it() {
     // restarted node dropped is sent again, the very same bytes.
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let sent = load.join().unwrap();
-    assert!(sent.len() >= LOAD_MEMBERS * 20, "too little load: {}", sent.len());
+    assert!(
+        sent.len() >= LOAD_MEMBERS * 20,
+        "too little load: {}",
+        sent.len()
+    );
     let mut sent_again = 0;
     for tx in &sent {
         let status = cluster
@@ -292,10 +296,15 @@ fn a_scheduled_upgrade_passes_and_the_old_build_stops_before_it() {
         }
     }
     for tx in &sent {
-        assert_eq!(cluster.wait_tx(ksp, &tx.hash(), TIMEOUT), "ok", "{}", tx.hash());
+        assert_eq!(
+            cluster.wait_tx(ksp, &tx.hash(), TIMEOUT),
+            "ok",
+            "{}",
+            tx.hash()
+        );
     }
     println!(
-        "load through the upgrade: {} payments, all committed ok ({sent_again} sent again after a restart dropped them)",
+        "load through the upgrade: {} payments, all committed ok ({sent_again} not yet committed when the load stopped were sent again, the same bytes, as a wallet does)",
         sent.len()
     );
     // The ring leaves every member where it began, less its fees.
@@ -310,5 +319,8 @@ fn a_scheduled_upgrade_passes_and_the_old_build_stops_before_it() {
         })
         .sum();
     assert!(total <= 1_000_000 * LOAD_MEMBERS as u64, "{total}");
-    assert!(total > 1_000_000 * LOAD_MEMBERS as u64 - sent.len() as u64 * 100, "{total}");
+    assert!(
+        total > 1_000_000 * LOAD_MEMBERS as u64 - sent.len() as u64 * 100,
+        "{total}"
+    );
 }

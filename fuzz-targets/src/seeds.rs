@@ -380,7 +380,10 @@ fn snapshots(city: &City) -> Vec<Vec<u8>> {
         chunks.push(bytes.to_vec());
         Ok(())
     });
-    match (manifest.ok().and_then(|m| m.encode().ok()), chunks.as_slice()) {
+    match (
+        manifest.ok().and_then(|m| m.encode().ok()),
+        chunks.as_slice(),
+    ) {
         (Some(manifest), [chunk]) => {
             let mut framed = (manifest.len() as u32).to_le_bytes().to_vec();
             framed.extend_from_slice(&manifest);

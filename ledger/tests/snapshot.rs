@@ -115,16 +115,13 @@ fn an_imported_ledger_is_the_ledger_it_was_taken_from() {
         .iter()
         .filter(|i| matches!(i, Item::MerchantPayment { .. }))
         .count();
-    assert_eq!(idem, 36, "six payments a block, three blocks a day, two days");
+    assert_eq!(
+        idem, 36,
+        "six payments a block, three blocks a day, two days"
+    );
     assert_eq!(merchant, 18, "three of the six pay the merchant");
 
-    let mut imported = import(
-        &t.h.genesis,
-        &manifest,
-        &chunks,
-        t.h.ledger.state_root(),
-    )
-    .unwrap();
+    let mut imported = import(&t.h.genesis, &manifest, &chunks, t.h.ledger.state_root()).unwrap();
     assert_eq!(imported.state_root(), t.h.ledger.state_root());
     assert_eq!(imported.height(), t.h.ledger.height());
     assert_eq!(imported.last_block_hash(), t.h.ledger.last_block_hash());
@@ -160,11 +157,10 @@ fn an_imported_ledger_is_the_ledger_it_was_taken_from() {
         &kopnet_ledger::VerifyAll,
     );
     let block = executed.block().clone();
-    let there = t
-        .h
-        .ledger
-        .apply_executed(executed, vec![], |_| vec![])
-        .unwrap();
+    let there =
+        t.h.ledger
+            .apply_executed(executed, vec![], |_| vec![])
+            .unwrap();
     let here = imported
         .apply_block(&block, &kopnet_ledger::VerifyAll, vec![])
         .unwrap();
@@ -301,7 +297,10 @@ fn a_snapshot_is_refused_unless_its_root_is_the_certified_one() {
     let mut huge = manifest.clone();
     huge.chunks[0].bytes = u32::MAX;
     assert!(Manifest::decode(&huge.encode().unwrap()).is_err());
-    assert_eq!(Manifest::decode(&manifest.encode().unwrap()).unwrap(), manifest);
+    assert_eq!(
+        Manifest::decode(&manifest.encode().unwrap()).unwrap(),
+        manifest
+    );
 
     // The honest snapshot still goes in.
     import(genesis, &manifest, &chunks, root).unwrap();
@@ -318,7 +317,10 @@ fn as_format_8(store: &MemoryStorage) {
         let s: Sequenced<MerchantPayment> = codec::decode(&value).unwrap();
         batch.put(key, codec::encode(&s.record).unwrap());
     }
-    batch.put(keys::META_STORE_FORMAT.to_vec(), 8u64.to_be_bytes().to_vec());
+    batch.put(
+        keys::META_STORE_FORMAT.to_vec(),
+        8u64.to_be_bytes().to_vec(),
+    );
     store.commit(batch).unwrap();
 }
 
@@ -332,19 +334,16 @@ fn a_format_8_store_is_migrated_and_snapshots_wait_for_its_records_to_expire() {
     as_format_8(&store);
     assert!(matches!(
         Ledger::open(store.clone(), &genesis),
-        Err(kopnet_ledger::LedgerError::StoreFormat {
-            found: Some(8),
-            ..
-        })
+        Err(kopnet_ledger::LedgerError::StoreFormat { found: Some(8), .. })
     ));
-    assert_eq!(migrate::needed(&store).unwrap(), Needed::Migrate { from: 8 });
+    assert_eq!(
+        migrate::needed(&store).unwrap(),
+        Needed::Migrate { from: 8 }
+    );
     let report = migrate::migrate(&store).unwrap();
     assert_eq!((report.from, report.to, report.records), (8, 9, 54));
     assert_eq!(migrate::needed(&store).unwrap(), Needed::Nothing);
-    assert!(store
-        .get(migrate::META_MIGRATION_CURSOR)
-        .unwrap()
-        .is_none());
+    assert!(store.get(migrate::META_MIGRATION_CURSOR).unwrap().is_none());
     // A second run changes nothing.
     assert_eq!(migrate::migrate(&store).unwrap().records, 0);
 
@@ -375,14 +374,20 @@ fn a_store_of_an_unknown_format_is_not_migrated() {
     assert_eq!(migrate::needed(&store).unwrap(), Needed::Nothing);
     let mut batch = WriteBatch::default();
     batch.put(keys::META_GENESIS.to_vec(), vec![0; 32]);
-    batch.put(keys::META_STORE_FORMAT.to_vec(), 7u64.to_be_bytes().to_vec());
+    batch.put(
+        keys::META_STORE_FORMAT.to_vec(),
+        7u64.to_be_bytes().to_vec(),
+    );
     store.commit(batch).unwrap();
     assert!(matches!(
         migrate::migrate(&store),
         Err(migrate::MigrationError::TooOld { found: 7 })
     ));
     let mut batch = WriteBatch::default();
-    batch.put(keys::META_STORE_FORMAT.to_vec(), 10u64.to_be_bytes().to_vec());
+    batch.put(
+        keys::META_STORE_FORMAT.to_vec(),
+        10u64.to_be_bytes().to_vec(),
+    );
     store.commit(batch).unwrap();
     assert!(matches!(
         migrate::migrate(&store),

@@ -207,7 +207,14 @@ pub async fn verify(args: VerifyArgs) -> Result<i32> {
         sets.retain(|h, _| *h + 2 > height);
     }
     if let Err(e) = replay.check_invariants() {
-        report(json, false, top, txs, from_snapshot, &format!("invariants: {e}"));
+        report(
+            json,
+            false,
+            top,
+            txs,
+            from_snapshot,
+            &format!("invariants: {e}"),
+        );
         return Ok(2);
     }
     report(json, true, top, txs, from_snapshot, "");
@@ -231,7 +238,10 @@ fn start_snapshot(source: &Source, genesis: &NetworkGenesis) -> Result<Option<Sn
     let Source::Home { ledger, data } = source else {
         return Ok(None);
     };
-    let started_at = match ledger.storage().get(kopnet_ledger::keys::META_SNAPSHOT_HEIGHT)? {
+    let started_at = match ledger
+        .storage()
+        .get(kopnet_ledger::keys::META_SNAPSHOT_HEIGHT)?
+    {
         Some(bytes) => u64::from_be_bytes(
             <[u8; 8]>::try_from(bytes.as_slice()).map_err(|_| anyhow!("bad snapshot height"))?,
         ),
@@ -269,7 +279,10 @@ fn start_snapshot(source: &Source, genesis: &NetworkGenesis) -> Result<Option<Sn
     let mut sets = Vec::new();
     for h in [height + 1, height + 2] {
         if let Some(bytes) = ledger.host_data(&kopnet_node::chain_store::validator_set_key(h))? {
-            sets.push((h, codec::decode(&bytes).map_err(|e| anyhow!("validator set {h}: {e}"))?));
+            sets.push((
+                h,
+                codec::decode(&bytes).map_err(|e| anyhow!("validator set {h}: {e}"))?,
+            ));
         }
     }
     Ok(Some(SnapshotStart {

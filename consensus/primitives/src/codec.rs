@@ -92,7 +92,9 @@ pub fn decode_bounded<T: Serialize + DeserializeOwned>(
 /// (a block's header from a stored block: the header is encoded first).
 /// The value must be canonical; the bytes after it are not looked at.
 pub fn decode_prefix<T: Serialize + DeserializeOwned>(bytes: &[u8]) -> Result<T, DecodeError> {
-    let bytes = bytes.get(..bytes.len().min(DECODE_BYTES_MAX)).unwrap_or(bytes);
+    let bytes = bytes
+        .get(..bytes.len().min(DECODE_BYTES_MAX))
+        .unwrap_or(bytes);
     let (value, used): (T, usize) =
         bincode::serde::decode_from_slice(bytes, config()).map_err(map_decode_error)?;
     match encode(&value) {

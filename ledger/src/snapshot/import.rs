@@ -76,7 +76,9 @@ impl<S: Storage> Importer<S> {
             });
         }
         if manifest.height == 0 {
-            return Err(content("a snapshot at height 0 (start from genesis instead)"));
+            return Err(content(
+                "a snapshot at height 0 (start from genesis instead)",
+            ));
         }
         if store.get(keys::META_GENESIS)?.is_some() {
             return Err(content("the store to import into is not empty"));
@@ -300,7 +302,10 @@ impl<S: Storage> Importer<S> {
                 Some((d, committed)) if d == day && committed == sofar => Ok(()),
                 Some((_, committed)) => Err(wrong(
                     day,
-                    format!("{} records given, {} committed", sofar.records, committed.records),
+                    format!(
+                        "{} records given, {} committed",
+                        sofar.records, committed.records
+                    ),
                 )),
                 None => Err(wrong(day, "no commitment".into())),
             },
@@ -308,7 +313,10 @@ impl<S: Storage> Importer<S> {
                 Some((d, committed)) if d == day && committed == sofar => Ok(()),
                 Some((_, committed)) => Err(wrong(
                     day,
-                    format!("{} records given, {} committed", sofar.records, committed.records),
+                    format!(
+                        "{} records given, {} committed",
+                        sofar.records, committed.records
+                    ),
                 )),
                 None => Err(wrong(day, "no commitment".into())),
             },

@@ -152,14 +152,20 @@ pub fn chunk_hash(bytes: &[u8]) -> Hash {
 pub enum Item {
     /// A state map entry: the encoded [`crate::state::StateKey`] and
     /// [`crate::state::StateValue`], as the state tree hashes them.
-    State { key: Vec<u8>, value: Vec<u8> },
+    State {
+        key: Vec<u8>,
+        value: Vec<u8>,
+    },
     Idempotency {
         day: u64,
         payer: PublicKey,
         id: IdempotencyId,
         record: IdempotencyRecord,
     },
-    MerchantPayment { tx: Hash, record: MerchantPayment },
+    MerchantPayment {
+        tx: Hash,
+        record: MerchantPayment,
+    },
 }
 
 /// A chunk: a run of items.
@@ -184,7 +190,9 @@ pub enum SnapshotError {
     Encode(String),
     #[error("snapshot is of chain {found}, not {expected}")]
     OtherChain { found: String, expected: String },
-    #[error("snapshot claims state root {claimed}, but the chain's root at its height is {certified}")]
+    #[error(
+        "snapshot claims state root {claimed}, but the chain's root at its height is {certified}"
+    )]
     NotCertified { claimed: Hash, certified: Hash },
     #[error("chunk {index} does not match the manifest (hash or size)")]
     ChunkMismatch { index: usize },
@@ -206,4 +214,3 @@ pub enum SnapshotError {
     #[error("the ledger moved on while the snapshot was taken: {0}")]
     Moved(String),
 }
-

@@ -47,8 +47,8 @@ use crate::host::catch_up::{take_one, SyncedBlockOutcome};
 use crate::host::state::HostState;
 use crate::mempool::Mempool;
 use crate::start::NodeHome;
-use crate::wire::SyncedBlock;
 use crate::verified::VerifiedSignatures;
+use crate::wire::SyncedBlock;
 use base64::Engine as _;
 use kopnet_consensus::{codec, Hash, PublicKey};
 use kopnet_ledger::block::{Block, BlockHeader};
@@ -179,7 +179,8 @@ pub async fn state_sync(
         ));
     }
     let home = NodeHome::new(home_dir);
-    let config = NodeConfig::load(&home.config()).map_err(|e| StateSyncError::Home(e.to_string()))?;
+    let config =
+        NodeConfig::load(&home.config()).map_err(|e| StateSyncError::Home(e.to_string()))?;
     let genesis =
         NetworkGenesis::load(&home.genesis()).map_err(|e| StateSyncError::Home(e.to_string()))?;
     let key = crate::keyfile::read(&home_dir.join(&config.key_file))
@@ -194,17 +195,28 @@ pub async fn state_sync(
         .map(|url| Client::signed(url, key.clone()))
         .collect();
     let (trusted_height, trusted_hash) = trusted_block(&trust, &key).await?;
-    let offers = offers(&clients, trusted_height).await;
+    let (offers, refusals) = offers(&clients, trusted_height).await;
     let Some(best) = offers.iter().map(|o| o.height).max() else {
+        let detail = refusals
+            .iter()
+            .map(|(source, why)| format!("; {}: {why}", sources[*source]))
+            .collect::<String>();
         return Err(StateSyncError::NoSnapshot {
             trusted: trusted_height,
-            detail: String::new(),
+            detail,
         });
     };
     let mut fetched = Fetched::default();
     let clock = Instant::now();
-    let anchor = anchor_headers(&clients, best, trusted_height, trusted_hash, &mut fetched, &mut progress)
-        .await?;
+    let anchor = anchor_headers(
+        &clients,
+        best,
+        trusted_height,
+        trusted_hash,
+        &mut fetched,
+        &mut progress,
+    )
+    .await?;
     fetched.fetch += clock.elapsed();
     let staging = {
         let mut name = home.ledger().into_os_string();
@@ -304,22 +316,31 @@ async fn trusted_block(
             let hash = block["hash"]
                 .as_str()
                 .and_then(|h| Hash::from_hex(h).ok())
-                .ok_or_else(|| StateSyncError::Trust(format!("{url}: block {height} has no hash")))?;
+                .ok_or_else(|| {
+                    StateSyncError::Trust(format!("{url}: block {height} has no hash"))
+                })?;
             Ok((height, hash))
         }
     }
 }
 
-/// What each source keeps below the trusted height (a source that does
-/// not answer offers nothing).
-async fn offers(clients: &[Client], trusted: u64) -> Vec<Offer> {
+/// What each source keeps below the trusted height, and why a source
+/// offers nothing (it does not answer, or refuses: only participants —
+/// the network's cooperatives and registered observers — are served).
+async fn offers(clients: &[Client], trusted: u64) -> (Vec<Offer>, Vec<(usize, String)>) {
     let mut offers = Vec::new();
+    let mut refusals = Vec::new();
     for (source, client) in clients.iter().enumerate() {
-        let Ok(listed) = client.get("/v1/snapshots").await else {
-            continue;
+        let listed = match client.get("/v1/snapshots").await {
+            Ok(listed) => listed,
+            Err(e) => {
+                refusals.push((source, e.to_string()));
+                continue;
+            }
         };
         for entry in listed["snapshots"].as_array().into_iter().flatten() {
-            let (Some(height), Some(id)) = (entry["height"].as_u64(), entry["manifest_id"].as_str())
+            let (Some(height), Some(id)) =
+                (entry["height"].as_u64(), entry["manifest_id"].as_str())
             else {
                 continue;
             };
@@ -332,7 +353,7 @@ async fn offers(clients: &[Client], trusted: u64) -> Vec<Offer> {
             }
         }
     }
-    offers
+    (offers, refusals)
 }
 
 /// The headers right after the snapshot, tied to the trusted hash.
@@ -400,11 +421,17 @@ async fn anchor_headers(
             let header: BlockHeader = codec::decode_bounded(&bytes, HEADER_BYTES_MAX)
                 .map_err(|e| fail(format!("header {next}: {e}")))?;
             if header.height != next {
-                return Err(fail(format!("asked for header {next}, got {}", header.height)));
+                return Err(fail(format!(
+                    "asked for header {next}, got {}",
+                    header.height
+                )));
             }
             if let Some(hash) = previous {
                 if header.parent != hash {
-                    return Err(fail(format!("header {next} does not follow header {}", next - 1)));
+                    return Err(fail(format!(
+                        "header {next} does not follow header {}",
+                        next - 1
+                    )));
                 }
             }
             previous = Some(header.hash());
@@ -451,7 +478,10 @@ async fn build(
     let mut manifest = None;
     for offer in &holders {
         let Ok(bytes) = clients[offer.source]
-            .get_bytes(&format!("/v1/snapshots/{height}/manifest"), MANIFEST_BYTES_MAX)
+            .get_bytes(
+                &format!("/v1/snapshots/{height}/manifest"),
+                MANIFEST_BYTES_MAX,
+            )
             .await
         else {
             continue;
@@ -483,7 +513,8 @@ async fn build(
             order.push(offer.source);
         }
     }
-    let store = SledStorage::open(staging, 64 * 1024 * 1024).map_err(|e| write_error(staging, e))?;
+    let store =
+        SledStorage::open(staging, 64 * 1024 * 1024).map_err(|e| write_error(staging, e))?;
     let mut importer = Importer::new(
         store,
         &genesis.ledger,
@@ -519,7 +550,9 @@ async fn build(
         }
         let Some(bytes) = chunk else {
             kept.abandon();
-            return Err(fail(format!("no source sent chunk {index} as the manifest names it")));
+            return Err(fail(format!(
+                "no source sent chunk {index} as the manifest names it"
+            )));
         };
         fetched.snapshot_bytes += bytes.len() as u64;
         fetched.fetch += clock.elapsed();
@@ -607,7 +640,10 @@ async fn next_two_blocks(
         break;
     }
     if !applied {
-        return Err(fail(first_height, "no source sent the block the trusted chain names".into()));
+        return Err(fail(
+            first_height,
+            "no source sent the block the trusted chain names".into(),
+        ));
     }
     let second_height = first_height + 1;
     let state = HostState {
