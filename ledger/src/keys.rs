@@ -84,8 +84,8 @@ pub const META_LAST_HASH: &[u8] = b"Mlast_hash";
 /// the last block (up to 8 MiB) to learn it.
 pub const META_LAST_TIME: &[u8] = b"Mlast_time";
 /// The lowest height whose block the store holds (u64 BE); absent means
-/// 1. Above 1 on a node that started from a snapshot (the snapshot's
-/// height + 1) or pruned old blocks.
+/// height 1. Above 1 on a node that started from a snapshot (the
+/// snapshot's height + 1) or pruned old blocks.
 pub const META_BASE: &[u8] = b"Mbase";
 /// The height of the snapshot this store started from (u64 BE), if it did
 /// ([`crate::snapshot`]).

@@ -29,7 +29,7 @@ pub async fn state_sync(
     })
     .await?;
     if json {
-        println!(
+        say!(
             "{}",
             serde_json::json!({
                 "trusted_height": summary.trusted_height,

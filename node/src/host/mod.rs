@@ -837,7 +837,7 @@ where
     /// being applied, so the copy is of exactly this height.
     fn capture_snapshot(&self, height: u64, effects: &mut Effects) -> Result<(), HostError> {
         let interval = self.config.snapshot_interval_blocks;
-        if interval == 0 || height % interval != 0 {
+        if interval == 0 || !height.is_multiple_of(interval) {
             return Ok(());
         }
         let ledger = self.state.ledger.read().map_err(|_| HostError::Commit {

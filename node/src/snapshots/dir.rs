@@ -89,7 +89,7 @@ impl SnapshotDir {
                 (manifest.height == height).then_some(Listed { height, manifest })
             })
             .collect();
-        listed.sort_by(|a, b| b.height.cmp(&a.height));
+        listed.sort_by_key(|l| std::cmp::Reverse(l.height));
         listed
     }
 
