@@ -145,18 +145,27 @@ fn a_pruned_ledger_keeps_its_last_blocks_and_the_same_chain() {
     assert_eq!(count(&pruned_store, &keys::host(b"cert")), KEEP as usize);
     for h in 1..base {
         assert!(pruned_store.get(&keys::block(h)).unwrap().is_none());
-        assert!(pruned_store.get(&keys::host(&cert_key(h))).unwrap().is_none());
+        assert!(pruned_store
+            .get(&keys::host(&cert_key(h)))
+            .unwrap()
+            .is_none());
     }
     let kept_txs = paid.iter().filter(|(h, _)| *h >= base).count();
     let setup_txs = count(&pruned_store, b"T") - kept_txs;
-    assert_eq!(setup_txs, 0, "every transaction place below the base is gone");
+    assert_eq!(
+        setup_txs, 0,
+        "every transaction place below the base is gone"
+    );
     // History: no `H` value or member list of an epoch wholly pruned.
     let first_epoch = epoch_of(base);
     for (key, _) in pruned_store.scan_prefix(b"G").unwrap() {
         let epoch = u64::from_be_bytes(key[1..9].try_into().unwrap());
         assert!(epoch >= first_epoch, "member list of epoch {epoch}");
     }
-    for (key, _) in pruned_store.scan_prefix(&keys::history_prefix(&ani)).unwrap() {
+    for (key, _) in pruned_store
+        .scan_prefix(&keys::history_prefix(&ani))
+        .unwrap()
+    {
         let epoch = u64::from_be_bytes(key[33..41].try_into().unwrap());
         assert!(epoch >= first_epoch, "history of epoch {epoch}");
     }
@@ -193,7 +202,11 @@ fn a_pruned_ledger_keeps_its_last_blocks_and_the_same_chain() {
         reader.state_root_at(tip).unwrap(),
         full.state_root_at(tip).unwrap()
     );
-    assert_eq!(reader.block(tip + 1).unwrap(), None, "above the tip: absent");
+    assert_eq!(
+        reader.block(tip + 1).unwrap(),
+        None,
+        "above the tip: absent"
+    );
     let (old_height, old) = paid[0];
     assert!(old_height < base);
     assert_eq!(reader.committed_tx(&old).unwrap(), None);
@@ -244,7 +257,14 @@ fn a_pruned_ledger_keeps_its_last_blocks_and_the_same_chain() {
         LedgerError::Pruned { height: base, base }
     );
     assert!(reader
-        .history_txs(&ani, Some(ChainPosition { height: 2, index: 0 }), 10)
+        .history_txs(
+            &ani,
+            Some(ChainPosition {
+                height: 2,
+                index: 0
+            }),
+            10
+        )
         .is_err());
     // The archive still answers those.
     assert!(!full.history_txs(&ani, Some(below), 10).unwrap().is_empty());
@@ -256,7 +276,11 @@ fn a_pruned_ledger_keeps_its_last_blocks_and_the_same_chain() {
     let reopened = Ledger::open(pruned_store, &genesis).unwrap();
     assert_eq!(reopened.base_height(), base);
     assert_eq!(reopened.state_root(), root);
-    assert_eq!(reopened.pruning(), None, "the setting is the node's, not the store's");
+    assert_eq!(
+        reopened.pruning(),
+        None,
+        "the setting is the node's, not the store's"
+    );
 }
 
 #[test]
@@ -296,7 +320,10 @@ fn an_archive_switched_to_pruning_works_off_its_backlog_a_bounded_step_a_block()
         apply(&mut archive, time_ms, &[]);
     }
     let first_epoch = epoch_of(archive.ledger.base_height());
-    for (key, _) in archive_store.scan_prefix(&keys::history_prefix(&ani)).unwrap() {
+    for (key, _) in archive_store
+        .scan_prefix(&keys::history_prefix(&ani))
+        .unwrap()
+    {
         let epoch = u64::from_be_bytes(key[33..41].try_into().unwrap());
         assert!(epoch >= first_epoch, "history of epoch {epoch}");
     }

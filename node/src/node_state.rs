@@ -103,6 +103,9 @@ pub struct NodeState {
     /// This cooperative's members' personal data and the phone directory
     /// (node-local, never replicated: [`crate::personal`]).
     pub directory: Arc<crate::personal::Directory>,
+    /// Blocks this node keeps (`[pruning] keep_blocks`; `None`: every
+    /// block, an archive node).
+    pub keep_blocks: Option<u64>,
 }
 
 impl NodeState {

@@ -121,7 +121,10 @@ pub(super) fn index_history<S: Storage>(
         batch.put(keys::history(&PublicKey(member), epoch), list);
         chunk.extend_from_slice(&member);
         if chunk.len() >= EPOCH_MEMBERS_CHUNK * MEMBER_BYTES {
-            batch.put(keys::epoch_members(epoch, chunk_no), std::mem::take(&mut chunk));
+            batch.put(
+                keys::epoch_members(epoch, chunk_no),
+                std::mem::take(&mut chunk),
+            );
             chunk_no = chunk_no.saturating_add(1);
         }
     }
@@ -145,7 +148,6 @@ pub(super) fn members_of_chunk(bytes: &[u8]) -> Result<Vec<PublicKey>, LedgerErr
         .filter_map(|m| <[u8; MEMBER_BYTES]>::try_from(m).ok().map(PublicKey))
         .collect())
 }
-
 
 /// The member and transaction index at the start of `entry`.
 fn split_entry(entry: &[u8]) -> Option<([u8; MEMBER_BYTES], [u8; 4])> {
