@@ -140,7 +140,7 @@ pub const EPOCH_MEMBERS_CHUNK: usize = 1_024;
 
 /// The members listed in a `G` value.
 pub(super) fn members_of_chunk(bytes: &[u8]) -> Result<Vec<PublicKey>, LedgerError> {
-    if bytes.len() % MEMBER_BYTES != 0 {
+    if !bytes.len().is_multiple_of(MEMBER_BYTES) {
         return Err(corrupt("history epoch member list"));
     }
     Ok(bytes

@@ -323,18 +323,16 @@ fn write_outputs(out: &Path, report: &Value, samples: &[SecondSample]) -> Result
 
 /// `[pruning] keep_blocks = keep` in every validator's config.toml.
 fn set_pruning(layout: &Layout, keep: u64) -> Result<(), BenchError> {
-    use std::io::Write;
     for node in layout.nodes.iter().filter(|n| n.role == "validator") {
         let path = node.home.join("config.toml");
-        let mut file = std::fs::OpenOptions::new()
-            .append(true)
-            .open(&path)
-            .map_err(|error| BenchError::Io {
-                action: "open",
+        let mut config =
+            kopnet_node::config::NodeConfig::load(&path).map_err(|e| BenchError::Io {
+                action: "read",
                 path: path.clone(),
-                error,
+                error: std::io::Error::other(e.to_string()),
             })?;
-        writeln!(file, "\n[pruning]\nkeep_blocks = {keep}").map_err(|error| BenchError::Io {
+        config.pruning.keep_blocks = keep;
+        std::fs::write(&path, config.to_toml()).map_err(|error| BenchError::Io {
             action: "write",
             path: path.clone(),
             error,
