@@ -85,6 +85,7 @@ impl ReadNode {
             txs_available: tokio::sync::Notify::new(),
             health: Default::default(),
             directory: Arc::new(kopnet_node::personal::Directory::temporary().unwrap()),
+            keep_blocks: None,
         });
         let (stop, stopping) = tokio::sync::watch::channel(false);
         let api = ApiState {
