@@ -13,12 +13,13 @@
 //! | `T`    | first 8 bytes of tx hash, height (u64 BE), index (u32 BE) | nothing |
 //! | `J`    | height (u64 BE)             | the block's history entries, while its epoch is open ([`crate::ledger::history_index`]) |
 //! | `H`    | member key, epoch (u64 BE)  | the member's places in that epoch's blocks ([`crate::ledger::history_index`]) |
+//! | `G`    | epoch (u64 BE), chunk (u32 BE) | the members that have an `H` value for that epoch, 32 bytes each: what pruning deletes ([`crate::ledger::prune`]) |
 //! | `D`    | WIB day (u64 BE), cooperative id | encoded `DayFigures`: the day's aggregates for the Indeks Kota Koperasi ([`crate::ledger::daily_figures`]) |
 //! | `L`    | member address              | the WIB day (u64 BE) of the member's last own transaction ([`crate::ledger::daily_figures`]) |
 //! | `E`    | block height, index         | encoded `CommittedEvidence` |
 //! | `O`    | offender, height, round, kind, step | block height (u64 BE) |
 //! | `X`    | host-chosen key             | host data (certificates)  |
-//! | `M`    | meta name                   | genesis hash, height, store format, ... |
+//! | `M`    | meta name                   | genesis hash, height, store format, base height, ... |
 //!
 //! **Store format 2** (issue 21): what is per transaction is written once
 //! per block. A transaction's bytes live only in its block (`B`); its
@@ -68,6 +69,20 @@
 //! are stored with their place in their day's hash chain
 //! ([`crate::state::Sequenced`]). A format-8 store is *migrated* at start
 //! ([`crate::migrate`]), the first layout change that is.
+//!
+//! **Pruning** (issue 19, [`crate::ledger::prune`]): `Mbase` ([`META_BASE`])
+//! is the lowest height whose block, certificate and indexes the store
+//! still holds (absent: 1, nothing pruned; a node started from a snapshot
+//! has a base above 1 without ever pruning). Readers rely on it alone. The
+//! `G` values list, per completed history epoch, the members that have an
+//! `H` value for it, so that pruning finds an epoch's `H` values without
+//! scanning every member's; they are written by the same code that writes
+//! the `H` values, in the same batch. A store written before them has no
+//! `G` values for its old epochs: pruning such a store leaves those
+//! epochs' `H` values behind (readers skip them: they are below the base).
+//! Format 9 ships with pruning; a format-8 store migrated to it
+//! ([`crate::migrate`]) is such a store: its old epochs' `H` values stay
+//! until the node is state-synced or rebuilt.
 
 use crate::tx::IdempotencyId;
 use crate::types::CoopId;
@@ -83,15 +98,16 @@ pub const META_LAST_HASH: &[u8] = b"Mlast_hash";
 /// The last block's header time (u64 BE), so that start-up need not decode
 /// the last block (up to 8 MiB) to learn it.
 pub const META_LAST_TIME: &[u8] = b"Mlast_time";
-/// The lowest height whose block the store holds (u64 BE); absent means
-/// height 1. Above 1 on a node that started from a snapshot (the
-/// snapshot's height + 1) or pruned old blocks.
-pub const META_BASE: &[u8] = b"Mbase";
 /// The height of the snapshot this store started from (u64 BE), if it did
 /// ([`crate::snapshot`]).
 pub const META_SNAPSHOT_HEIGHT: &[u8] = b"Msnapshot_height";
 /// The store's layout version (u64 BE), written when the store is created.
 pub const META_STORE_FORMAT: &[u8] = b"Mstore_format";
+/// The lowest height whose block (and certificate and indexes) the store
+/// holds (u64 BE); absent means 1: nothing pruned ([`crate::ledger::prune`]).
+/// Above 1 also on a node that started from a snapshot
+/// ([`crate::snapshot`]).
+pub const META_BASE: &[u8] = b"Mbase";
 /// The layout this version writes and reads (see the module docs).
 pub const STORE_FORMAT: u64 = 9;
 /// Bytes of a transaction hash that key its place (`T`).
@@ -173,6 +189,20 @@ pub fn history_prefix(member: &PublicKey) -> Vec<u8> {
 /// `member`'s places in the blocks of history epoch `epoch`.
 pub fn history(member: &PublicKey, epoch: u64) -> Vec<u8> {
     with_prefix(b'H', &[&member.0, &epoch.to_be_bytes()])
+}
+/// Members with an `H` value in history epoch `epoch`, chunk `chunk`
+/// ([`crate::ledger::prune`]).
+pub fn epoch_members(epoch: u64, chunk: u32) -> Vec<u8> {
+    with_prefix(b'G', &[&epoch.to_be_bytes(), &chunk.to_be_bytes()])
+}
+pub const EPOCH_MEMBERS_PREFIX: &[u8] = b"G";
+/// The first `G` key of `epoch`: every earlier epoch's sort below it.
+pub fn epoch_members_start(epoch: u64) -> Vec<u8> {
+    with_prefix(b'G', &[&epoch.to_be_bytes()])
+}
+/// The first evidence key of block `height`.
+pub fn evidence_of_block(height: u64) -> Vec<u8> {
+    with_prefix(b'E', &[&height.to_be_bytes()])
 }
 /// Block `height`'s history entries, kept until its epoch is complete.
 pub fn block_history(height: u64) -> Vec<u8> {

@@ -323,6 +323,13 @@ impl Transaction {
         }
     }
 
+    /// The id of the transaction whose exact (canonical) bytes are
+    /// `encoded`, without decoding it: what [`Transaction::hash`] gives for
+    /// the transaction those bytes decode to.
+    pub fn hash_of_encoded(encoded: &[u8]) -> Hash {
+        Hash::digest(TX_HASH_CONTEXT, encoded)
+    }
+
     /// The transaction's id and its encoded size, from one encoding
     /// (`usize::MAX` if it cannot be encoded).
     pub fn hash_and_size(&self) -> (Hash, usize) {

@@ -11,10 +11,15 @@
 //! validators as of block `h`; it is written in block `h`'s own batch
 //! ([`next_set_entry`]), so no crash can separate a block from the set it
 //! decides. Genesis validators sign heights 1 and 2 ([`init_validator_sets`]).
+//!
+//! A pruning node ([`pruning`]) deletes certificates with their blocks and
+//! validator sets [`EVIDENCE_AGE_MAX`] heights later.
 
 use kopnet_consensus::{
     codec, CommitCertificate, PublicKey, Validator, ValidatorSet, VALIDATOR_SET_CHANGE_DELAY,
 };
+use kopnet_ledger::evidence::EVIDENCE_AGE_MAX;
+use kopnet_ledger::ledger::{HostSeries, Pruning, PruningError};
 use kopnet_ledger::storage::WriteBatch;
 use kopnet_ledger::{Ledger, LedgerError, Storage};
 
@@ -36,6 +41,28 @@ const _: () = assert!(
 const CERTIFICATE_PREFIX: &[u8] = b"cert";
 /// Host-data key prefix of validator sets.
 const VALIDATOR_SET_PREFIX: &[u8] = b"vset";
+
+/// The ledger's pruning setting for keeping the last `keep_blocks` blocks
+/// (`0`: none, an archive node): certificates go with their blocks;
+/// validator sets are kept at least [`EVIDENCE_AGE_MAX`] heights more
+/// whatever `keep_blocks` is, because evidence that old may still come in a
+/// block and is checked against its height's set.
+pub fn pruning(keep_blocks: u64) -> Result<Option<Pruning>, PruningError> {
+    if keep_blocks == 0 {
+        return Ok(None);
+    }
+    let series = vec![
+        HostSeries {
+            prefix: CERTIFICATE_PREFIX.to_vec(),
+            keep_min_blocks: 0,
+        },
+        HostSeries {
+            prefix: VALIDATOR_SET_PREFIX.to_vec(),
+            keep_min_blocks: EVIDENCE_AGE_MAX.saturating_add(VALIDATOR_SET_CHANGE_DELAY + 1),
+        },
+    ];
+    Pruning::new(keep_blocks, series).map(Some)
+}
 
 /// Why a chain record could not be read or written.
 #[derive(Debug, thiserror::Error)]

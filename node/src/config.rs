@@ -114,6 +114,26 @@ impl Default for StorageConfig {
     }
 }
 
+/// How many blocks the node keeps (`[pruning]` in config.toml; README,
+/// "Operating a node: pruning"). `keep_blocks = 0` (the default, on every
+/// role) keeps every block: an archive node. A pruning node keeps the last
+/// `keep_blocks` blocks with their certificates and indexes (at least
+/// [`kopnet_ledger::ledger::KEEP_BLOCKS_MIN`]); what is older answers
+/// `410 pruned` and is served by archive nodes
+/// ([`kopnet_ledger::ledger::prune`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct PruningConfig {
+    pub keep_blocks: u64,
+}
+
+impl PruningConfig {
+    /// Whether this keeps every block.
+    pub fn is_archive(&self) -> bool {
+        self.keep_blocks == 0
+    }
+}
+
 /// The peer network's limits a cooperative may tune (`[p2p]` in
 /// config.toml): connections (in all, per IP, in their handshake),
 /// timeouts, each peer's budget and the ban policy. The defaults are the
@@ -303,6 +323,7 @@ pub struct NodeConfig {
     pub mempool: MempoolConfig,
     pub block: BlockConfig,
     pub storage: StorageConfig,
+    pub pruning: PruningConfig,
     pub http: HttpConfig,
     pub p2p: P2pLimitsConfig,
     /// Page sizes of the API's list endpoints.
@@ -334,6 +355,7 @@ impl Default for NodeConfig {
             mempool: MempoolConfig::default(),
             block: BlockConfig::default(),
             storage: StorageConfig::default(),
+            pruning: PruningConfig::default(),
             http: HttpConfig::default(),
             p2p: P2pLimitsConfig::default(),
             pages: Default::default(),
@@ -459,6 +481,13 @@ impl NodeConfig {
         }
         if self.storage.cache_bytes < 1024 * 1024 {
             return Err(field("storage.cache_bytes", "must be at least 1048576"));
+        }
+        let keep_min = kopnet_ledger::ledger::KEEP_BLOCKS_MIN;
+        if self.pruning.keep_blocks != 0 && self.pruning.keep_blocks < keep_min {
+            return Err(field(
+                "pruning.keep_blocks",
+                format!("must be 0 (keep every block) or at least {keep_min}"),
+            ));
         }
         if !(1024..=1024 * 1024).contains(&self.api_body_max_bytes) {
             return Err(field(

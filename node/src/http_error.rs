@@ -15,6 +15,9 @@ pub struct ApiError {
     pub status: StatusCode,
     pub code: String,
     pub message: String,
+    /// More fields of the `error` object, beside `code` and `message`
+    /// (`base_height` of a `pruned` answer).
+    pub fields: serde_json::Map<String, serde_json::Value>,
 }
 
 impl ApiError {
@@ -23,7 +26,24 @@ impl ApiError {
             status,
             code: code.to_string(),
             message: message.into(),
+            fields: serde_json::Map::new(),
         }
+    }
+    /// `410 Gone`, code `pruned`: what was asked for (at `height`) is below
+    /// this node's pruning base; the body names the base
+    /// (`error.base_height`) and says that archive nodes keep it.
+    pub fn pruned(height: u64, base: u64) -> Self {
+        let mut error = Self::new(
+            StatusCode::GONE,
+            "pruned",
+            format!(
+                "height {height} is pruned on this node: history before height {base} is kept by archive nodes"
+            ),
+        );
+        error
+            .fields
+            .insert("base_height".into(), serde_json::Value::from(base));
+        error
     }
     pub fn bad_request(code: &str, message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, code, message)
@@ -43,7 +63,10 @@ impl IntoResponse for ApiError {
         let counted = self.status == StatusCode::TOO_MANY_REQUESTS
             || self.status == StatusCode::SERVICE_UNAVAILABLE;
         let code = counted.then(|| crate::http::refusals::ErrorCode(self.code.clone()));
-        let body = json!({"error": {"code": self.code, "message": self.message}});
+        let mut error = self.fields;
+        error.insert("code".into(), self.code.into());
+        error.insert("message".into(), self.message.into());
+        let body = json!({ "error": error });
         let mut response = (self.status, Json(body)).into_response();
         if let Some(code) = code {
             response.extensions_mut().insert(code);

@@ -105,6 +105,9 @@ pub struct NodeState {
     pub directory: Arc<crate::personal::Directory>,
     /// The snapshots this node keeps and serves ([`crate::snapshots`]).
     pub snapshots: crate::snapshots::dir::SnapshotDir,
+    /// Blocks this node keeps (`[pruning] keep_blocks`; `None`: every
+    /// block, an archive node).
+    pub keep_blocks: Option<u64>,
 }
 
 impl NodeState {

@@ -304,6 +304,7 @@ pub async fn run_with(
                 .map_err(|e| NodeError::Storage(e.to_string()))?,
         )),
         snapshots: crate::snapshots::dir::SnapshotDir::of_data(&home.data()),
+        keep_blocks: (!config.pruning.is_archive()).then_some(config.pruning.keep_blocks),
     });
     state
         .metrics
@@ -437,6 +438,13 @@ fn open_host(
             other => NodeError::Storage(other.to_string()),
         });
     }
+    let pruning = crate::chain_store::pruning(config.pruning.keep_blocks)
+        .map_err(|e| NodeError::Setup(format!("pruning.keep_blocks: {e}")))?;
+    host.state()
+        .ledger
+        .write()
+        .map_err(|_| NodeError::Storage("ledger lock poisoned".into()))?
+        .set_pruning(pruning);
     let host = check_safety_record(home, config, host, has_record, options)?;
     let me = keypair.public();
     let height = host.height();
@@ -463,7 +471,14 @@ fn open_host(
             "role is validator but no cooperative has this validator key yet: following the chain until governance adds it"
         );
     }
-    tracing::info!(height, root = %ledger.state_root(), role = config.role.as_str(), "ledger opened");
+    tracing::info!(
+        height,
+        root = %ledger.state_root(),
+        role = config.role.as_str(),
+        base = ledger.base_height(),
+        keep_blocks = config.pruning.keep_blocks,
+        "ledger opened"
+    );
     drop(ledger);
     Ok(host)
 }

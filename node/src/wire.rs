@@ -51,9 +51,29 @@ pub struct SyncedBlock {
 /// Catch-up response.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SyncResponse {
-    /// The responder's committed height.
+    /// The responder's committed height (0 with no block: it cannot serve
+    /// from the height asked, see [`SyncResponse::cannot_serve`]).
     pub height: u64,
     pub blocks: Vec<SyncedBlock>,
+}
+
+impl SyncResponse {
+    /// "I cannot serve blocks from there" (they are below my pruning base,
+    /// or my store cannot be read): no block, height 0. Claiming nothing,
+    /// it is never taken for a false height claim; the requester asks
+    /// another peer. (A page of the same shape as before pruning, so nodes
+    /// of earlier builds read it as an empty page, also without penalty.)
+    pub fn cannot_serve() -> Self {
+        SyncResponse {
+            height: 0,
+            blocks: Vec::new(),
+        }
+    }
+
+    /// Whether this is [`SyncResponse::cannot_serve`].
+    pub fn is_cannot_serve(&self) -> bool {
+        self.height == 0 && self.blocks.is_empty()
+    }
 }
 
 /// The node's verdict on a gossip message, fed back to gossipsub.

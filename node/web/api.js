@@ -2,10 +2,12 @@
 import { hash as blake3 } from "./blake3.js";
 
 export class ApiError extends Error {
-  constructor(status, code, message) {
+  constructor(status, code, message, baseHeight = null) {
     super(message || code);
     this.status = status;
     this.code = code;
+    // `410 pruned`: the lowest height the node still holds.
+    this.baseHeight = Number.isSafeInteger(baseHeight) ? baseHeight : null;
   }
 }
 
@@ -14,7 +16,7 @@ async function handle(r) {
   try { body = await r.json(); } catch { /* not JSON */ }
   if (!r.ok) {
     const e = body?.error ?? {};
-    throw new ApiError(r.status, e.code ?? `http_${r.status}`, e.message ?? r.statusText);
+    throw new ApiError(r.status, e.code ?? `http_${r.status}`, e.message ?? r.statusText, e.base_height);
   }
   return body;
 }

@@ -139,7 +139,9 @@ async function accountView(address) {
     card(t("history"), table([t("hash"), t("kind"), t("block"), t("signer"), t("to"), t("amount_col"), t("result")],
       hist.items.map((tx) => [txLink(tx.hash), kind(tx.kind), blockLink(tx.height),
         tx.teller ? el("span", {}, accLink(tx.signer), ` ${tx.teller.name}`) : accLink(tx.signer), accLink(tx.to),
-        tx.amount != null ? rupiah(tx.amount) : "", resultPill(tx.result?.code)]), [5])),
+        tx.amount != null ? rupiah(tx.amount) : "", resultPill(tx.result?.code)]), [5]),
+      Number.isSafeInteger(hist.pruned_before)
+        ? el("p", { class: "muted", "data-field": "pruned-history" }, t("pruned_history", { base: hist.pruned_before })) : ""),
   );
 }
 
@@ -357,7 +359,9 @@ async function render() {
       default: await latest();
     }
   } catch (e) {
-    main.replaceChildren(card("", el("p", { class: "error" }, e.code === "unknown_tx" || e.code === "unknown_cooperative" || e.status === 404 ? t("not_found") : String(e.message))));
+    const text = e.code === "pruned" && e.baseHeight != null ? t("pruned", { base: e.baseHeight })
+      : e.code === "unknown_tx" || e.code === "unknown_cooperative" || e.status === 404 ? t("not_found") : String(e.message);
+    main.replaceChildren(card("", el("p", { class: "error", "data-field": e.code === "pruned" ? "pruned" : "error" }, text)));
   }
   main.dataset.ready = "true";
 }

@@ -194,10 +194,14 @@ async function refresh() {
   $("nav-pay").disabled = !registered || lost;
   $("nav-cashout").disabled = !registered || lost || state.account.may_cash_out === false;
   state.history = [];
+  state.prunedBefore = null;
   state.requests = { to_pay: [], requested: [] };
   if (registered) {
     try {
-      state.history = (await api.getAs(state.key, state.chainId, `/v1/accounts/${address}/history?limit=10`)).items ?? [];
+      const page = await api.getAs(state.key, state.chainId, `/v1/accounts/${address}/history?limit=10`);
+      state.history = page.items ?? [];
+      // A pruning node: older history is on archive nodes.
+      state.prunedBefore = Number.isSafeInteger(page.pruned_before) ? page.pruned_before : null;
     } catch { /* keep the balance */ }
     try {
       const r = await api.getAs(state.key, state.chainId, `/v1/accounts/${address}/requests`);
@@ -431,7 +435,9 @@ function refundOf(item) {
 function renderHistory() {
   const list = $("history");
   list.replaceChildren();
-  if (!state.history?.length) return list.append(el("li", { class: "muted" }, t("no_history")));
+  const pruned = state.prunedBefore != null
+    ? el("li", { class: "muted", "data-field": "pruned-history" }, t("pruned_history", { base: state.prunedBefore })) : null;
+  if (!state.history?.length) return list.append(pruned ?? el("li", { class: "muted" }, t("no_history")));
   // What the refunds listed gave back of each payment.
   const refunded = new Map();
   for (const item of state.history) {
@@ -463,6 +469,7 @@ function renderHistory() {
         amount),
     );
   }
+  if (pruned) list.append(pruned);
 }
 
 async function loadCoops() {

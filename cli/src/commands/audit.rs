@@ -1,10 +1,10 @@
 //! `kopnet audit verify`: replay the chain from genesis and check everything.
 //!
-//! A node that started from a snapshot (`kopnet node state-sync`) has no
-//! blocks before it: the audit of its home starts from the oldest snapshot
-//! it keeps, imported and checked against the state root in the next
-//! block's header, and verifies everything from there (the JSON report
-//! names `from_snapshot`).
+//! A node that started from a snapshot (`kopnet node state-sync`) or pruned
+//! its old blocks has no blocks before some height: the audit of its home
+//! starts from the oldest snapshot it keeps from there on, imported and
+//! checked against the state root in the next block's header, and
+//! verifies everything after it (the JSON report names `from_snapshot`).
 //!
 //! For every height: the commit certificate is verified against the validator
 //! set of that height (changes take effect two heights after they commit),
@@ -83,13 +83,21 @@ impl Source {
                 })
             }
             Source::Home { ledger: l, .. } => {
-                let block = l
-                    .block(height)?
+                // From the store itself, not through the readers' base: a
+                // state-synced node holds block S + 1 below its base (it has
+                // no certificate for it).
+                let store = l.storage();
+                let block = store
+                    .get(&kopnet_ledger::keys::block(height))?
                     .ok_or_else(|| anyhow!("block {height} is missing"))?;
+                let state_root = store
+                    .get(&kopnet_ledger::keys::root(height))?
+                    .and_then(|b| <[u8; 32]>::try_from(b.as_slice()).ok())
+                    .map(Hash);
                 Ok(RawBlock {
-                    block: block.encode()?,
+                    block,
                     certificate: l.host_data(&certificate_key(height))?.unwrap_or_default(),
-                    state_root: l.state_root_at(height)?,
+                    state_root,
                 })
             }
         }
@@ -238,14 +246,24 @@ fn start_snapshot(source: &Source, genesis: &NetworkGenesis) -> Result<Option<Sn
     let Source::Home { ledger, data } = source else {
         return Ok(None);
     };
-    let started_at = match ledger
-        .storage()
-        .get(kopnet_ledger::keys::META_SNAPSHOT_HEIGHT)?
-    {
-        Some(bytes) => u64::from_be_bytes(
-            <[u8; 8]>::try_from(bytes.as_slice()).map_err(|_| anyhow!("bad snapshot height"))?,
-        ),
-        None => return Ok(None),
+    let meta = |key: &[u8]| -> Result<Option<u64>> {
+        match ledger.storage().get(key)? {
+            Some(bytes) => Ok(Some(u64::from_be_bytes(
+                <[u8; 8]>::try_from(bytes.as_slice()).map_err(|_| anyhow!("a bad store height"))?,
+            ))),
+            None => Ok(None),
+        }
+    };
+    // A state-synced node holds blocks from its snapshot's height + 1; a
+    // pruned one from its base.
+    let started_at = match (
+        meta(kopnet_ledger::keys::META_SNAPSHOT_HEIGHT)?,
+        meta(kopnet_ledger::keys::META_BASE)?.unwrap_or(1),
+    ) {
+        // Block S + 1 of a state-synced node is held below its base (S + 2).
+        (Some(snapshot), base) if base <= snapshot.saturating_add(2) => snapshot,
+        (_, base) if base > 1 => base - 1,
+        (_, _) => return Ok(None),
     };
     let dir = kopnet_node::snapshots::dir::SnapshotDir::of_data(data);
     let Some(kept) = dir
@@ -255,13 +273,18 @@ fn start_snapshot(source: &Source, genesis: &NetworkGenesis) -> Result<Option<Sn
         .min_by_key(|l| l.height)
     else {
         bail!(
-            "this node started from the snapshot at height {started_at} and keeps no snapshot \
-             to replay from (data/snapshots): audit an archive node from genesis instead"
+            "this node holds no blocks before height {} and keeps no snapshot at or after \
+             height {started_at} to replay from (data/snapshots): audit an archive node from \
+             genesis instead",
+            started_at + 1
         );
     };
     let height = kept.height;
     let next = ledger
-        .block(height + 1)?
+        .storage()
+        .get(&kopnet_ledger::keys::block(height + 1))?
+        .map(|bytes| Block::decode(&bytes))
+        .transpose()?
         .ok_or_else(|| anyhow!("block {} is missing", height + 1))?;
     let mut importer = kopnet_ledger::snapshot::Importer::new(
         MemoryStorage::new(),

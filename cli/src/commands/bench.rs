@@ -48,6 +48,11 @@ pub struct BenchArgs {
     /// can cost the commit path CPU but never a validator's ledger lock.
     #[arg(long, requires = "read_clients")]
     pub read_observers_only: bool,
+    /// The validators keep only their last N blocks (`[pruning]
+    /// keep_blocks`, at least 256; observers keep every block), and every
+    /// node's disk use is sampled every 5 s into prune.json and prune.svg.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(256..))]
+    pub prune_keep: Option<u64>,
     /// `json`: the result as one JSON object on stdout, everything else on stderr.
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,
@@ -65,6 +70,7 @@ pub async fn run(args: BenchArgs) -> Result<i32> {
         window_secs: args.window_secs,
         read_clients: usize::from(args.read_clients),
         read_observers_only: args.read_observers_only,
+        prune_keep: args.prune_keep,
     };
     let report = bench::run(&config).await?;
     if args.output == OutputFormat::Json {

@@ -120,6 +120,9 @@ impl<S: Storage> Ledger<S> {
         let mut indexes = WriteBatch::default();
         index::index_block(&self.store, &mut indexes, block, hash, &execution)?;
         day.write(&self.store, &mut indexes)?;
+        // The bounded pruning step ([`super::prune`]), in the same batch.
+        let mut pruned = WriteBatch::default();
+        let base = self.prune_into(&mut pruned, height)?;
 
         let mut batch = WriteBatch::default();
         self.write_records(&mut batch, &records, block.header.time_ms)?;
@@ -136,6 +139,7 @@ impl<S: Storage> Ledger<S> {
         for (k, v) in extra {
             batch.put(keys::host(&k), v);
         }
+        batch.ops.extend(pruned.ops);
         if let Err(error) = self.store.commit(batch) {
             self.restore_commitment(&encoded)?;
             return Err(error.into());
@@ -147,6 +151,7 @@ impl<S: Storage> Ledger<S> {
         self.last_block_hash = hash;
         self.last_block_time_ms = block.header.time_ms;
         self.state_root = root;
+        self.base = base;
         self.revision = self.revision.wrapping_add(1);
         Ok(BlockOutcome {
             height,

@@ -66,4 +66,8 @@ pub enum LedgerError {
         block_height: u64,
         ledger_height: u64,
     },
+    /// What was asked for is below the store's base: this node pruned it
+    /// (or started from a snapshot above it). Archive nodes keep it.
+    #[error("height {height} is pruned on this node: history before height {base} is kept by archive nodes")]
+    Pruned { height: u64, base: u64 },
 }

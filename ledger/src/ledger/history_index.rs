@@ -114,10 +114,39 @@ pub(super) fn index_history<S: Storage>(
     for (member, index) in entries {
         put(member.0, height, index.to_be_bytes());
     }
+    // The epoch's members, in chunks, for pruning to find these values.
+    let mut chunk = Vec::new();
+    let mut chunk_no = 0u32;
     for (member, list) in places {
         batch.put(keys::history(&PublicKey(member), epoch), list);
+        chunk.extend_from_slice(&member);
+        if chunk.len() >= EPOCH_MEMBERS_CHUNK * MEMBER_BYTES {
+            batch.put(
+                keys::epoch_members(epoch, chunk_no),
+                std::mem::take(&mut chunk),
+            );
+            chunk_no = chunk_no.saturating_add(1);
+        }
+    }
+    if !chunk.is_empty() {
+        batch.put(keys::epoch_members(epoch, chunk_no), chunk);
     }
     Ok(())
+}
+
+/// Members per `G` value (32 KiB): what one step of the history sweep of
+/// pruning deletes ([`super::prune`]).
+pub const EPOCH_MEMBERS_CHUNK: usize = 1_024;
+
+/// The members listed in a `G` value.
+pub(super) fn members_of_chunk(bytes: &[u8]) -> Result<Vec<PublicKey>, LedgerError> {
+    if !bytes.len().is_multiple_of(MEMBER_BYTES) {
+        return Err(corrupt("history epoch member list"));
+    }
+    Ok(bytes
+        .chunks_exact(MEMBER_BYTES)
+        .filter_map(|m| <[u8; MEMBER_BYTES]>::try_from(m).ok().map(PublicKey))
+        .collect())
 }
 
 /// The member and transaction index at the start of `entry`.
@@ -127,12 +156,14 @@ fn split_entry(entry: &[u8]) -> Option<([u8; MEMBER_BYTES], [u8; 4])> {
     Some((*member, *index))
 }
 
-/// Up to `limit` of `member`'s places among blocks up to `tip`, newest
-/// first, strictly before `before` if given.
+/// Up to `limit` of `member`'s places among blocks `base ..= tip`, newest
+/// first, strictly before `before` if given. Places below `base` (the
+/// store's pruning base, [`super::prune`]) are never returned, even where
+/// an `H` value still lists them.
 pub(super) fn history_places<S: Storage>(
     store: &S,
     member: &PublicKey,
-    tip: u64,
+    (base, tip): (u64, u64),
     before: Option<ChainPosition>,
     limit: usize,
 ) -> Result<Vec<ChainPosition>, LedgerError> {
@@ -142,10 +173,12 @@ pub(super) fn history_places<S: Storage>(
     }
     // Entries above `tip` (a block committed since the caller read it)
     // are left for the next read.
-    let wanted = |place: &ChainPosition| place.height <= tip && before.is_none_or(|b| *place < b);
+    let wanted = |place: &ChainPosition| {
+        place.height <= tip && place.height >= base && before.is_none_or(|b| *place < b)
+    };
     let top = before.map_or(tip, |b| b.height.min(tip));
     // The open epoch's blocks, newest first, from their `J` values.
-    let open_start = epoch_start(epoch_of(tip));
+    let open_start = epoch_start(epoch_of(tip)).max(base);
     for height in (open_start..=top).rev() {
         let mut sound = true;
         store.read_with(&keys::block_history(height), &mut |bytes| {
@@ -192,7 +225,9 @@ pub(super) fn history_places<S: Storage>(
             }
             upper = key;
         }
-        if fetched < EPOCHS_PER_SCAN {
+        // Epochs wholly below the base hold nothing wanted.
+        let below_base = keys::history(member, epoch_of(base));
+        if fetched < EPOCHS_PER_SCAN || upper <= below_base {
             return Ok(out);
         }
     }
@@ -295,7 +330,7 @@ mod tests {
         let mut paged = Vec::new();
         let mut before = None;
         loop {
-            let page = history_places(&store, &key(1), tip, before, 7).unwrap();
+            let page = history_places(&store, &key(1), (1, tip), before, 7).unwrap();
             assert!(page.len() <= 7);
             let Some(last) = page.last() else { break };
             before = Some(*last);
@@ -303,14 +338,14 @@ mod tests {
         }
         assert_eq!(paged, expected);
 
-        let all = history_places(&store, &key(2), tip, None, 1_000).unwrap();
+        let all = history_places(&store, &key(2), (1, tip), None, 1_000).unwrap();
         let threes: Vec<_> = (1..=tip)
             .rev()
             .filter(|h| h % 3 == 0)
             .map(|h| place(h, 1))
             .collect();
         assert_eq!(all, threes);
-        assert!(history_places(&store, &key(9), tip, None, 10)
+        assert!(history_places(&store, &key(9), (1, tip), None, 10)
             .unwrap()
             .is_empty());
     }
@@ -325,7 +360,7 @@ mod tests {
         let tip = EPOCH_BLOCKS - 2;
         let expected: Vec<_> = (1..=tip).rev().map(|h| place(h, 0)).collect();
         assert_eq!(
-            history_places(&store, &key(1), tip, None, 1_000).unwrap(),
+            history_places(&store, &key(1), (1, tip), None, 1_000).unwrap(),
             expected
         );
 
@@ -340,7 +375,7 @@ mod tests {
         both.put(keys::history(&key(1), 0), places);
         store.commit(both).unwrap();
         assert_eq!(
-            history_places(&store, &key(1), tip, None, 1_000).unwrap(),
+            history_places(&store, &key(1), (1, tip), None, 1_000).unwrap(),
             expected
         );
 
@@ -349,10 +384,10 @@ mod tests {
         index(&store, &[(EPOCH_BLOCKS - 1, vec![(key(1), 0)])]);
         assert!(store.get(&keys::block_history(3)).unwrap().is_none());
         assert_eq!(
-            history_places(&store, &key(1), tip, None, 1_000).unwrap(),
+            history_places(&store, &key(1), (1, tip), None, 1_000).unwrap(),
             expected
         );
-        let fresh = history_places(&store, &key(1), EPOCH_BLOCKS - 1, None, 1_000).unwrap();
+        let fresh = history_places(&store, &key(1), (1, EPOCH_BLOCKS - 1), None, 1_000).unwrap();
         assert_eq!(fresh.len(), expected.len() + 1);
         assert_eq!(fresh[0], place(EPOCH_BLOCKS - 1, 0));
     }
@@ -364,8 +399,8 @@ mod tests {
         batch.put(keys::block_history(3), vec![1, 2, 3]);
         batch.put(keys::history(&key(1), 0), vec![0; 5]);
         store.commit(batch).unwrap();
-        assert!(history_places(&store, &key(1), 3, None, 10).is_err());
-        assert!(history_places(&store, &key(1), 2 * EPOCH_BLOCKS, None, 10).is_err());
+        assert!(history_places(&store, &key(1), (1, 3), None, 10).is_err());
+        assert!(history_places(&store, &key(1), (1, 2 * EPOCH_BLOCKS), None, 10).is_err());
         let mut batch = WriteBatch::default();
         assert!(index_history(&store, &mut batch, EPOCH_BLOCKS - 1, vec![]).is_err());
     }

@@ -29,7 +29,9 @@
 //! not grow with the number of payments made. Reads are in
 //! `queries.rs` and `quote.rs`, and reads of the store without the ledger
 //! (what the node's HTTP API uses, off the commit path) in `reader.rs`;
-//! typed errors in `errors.rs`.
+//! typed errors in `errors.rs`. A node that keeps only its last blocks
+//! deletes older ones in each block's batch, a bounded amount at a time
+//! (`prune.rs`).
 
 mod apply;
 mod begin;
@@ -43,6 +45,7 @@ pub mod history_index;
 mod index;
 mod payment_records;
 mod propose;
+pub mod prune;
 mod queries;
 mod quote;
 mod reader;
@@ -56,6 +59,7 @@ pub use errors::{BlockError, LedgerError};
 pub use executed::ExecutedBlock;
 pub use index::{touched_members, TxRecord};
 pub use propose::{BlockContext, BlockLimits};
+pub use prune::{HostSeries, Pruning, PruningError, KEEP_BLOCKS_MIN};
 pub use quote::Quote;
 pub use reader::{ChainPosition, ChainReader, CommittedTx, EvidencePosition, HistoryPosition};
 pub use refund_records::PaymentRefunds;
@@ -93,6 +97,10 @@ pub struct Ledger<S: Storage> {
     revision: u64,
     /// Sums over every account, moved with each write ([`crate::figures`]).
     figures: Figures,
+    /// The lowest height whose block the store holds ([`prune`]).
+    base: u64,
+    /// How many blocks to keep (`None`: all of them).
+    pruning: Option<Pruning>,
 }
 
 impl<S: Storage> Ledger<S> {
@@ -138,6 +146,8 @@ impl<S: Storage> Ledger<S> {
             state_root: root,
             revision: 0,
             figures,
+            base: 1,
+            pruning: None,
         })
     }
 
@@ -168,6 +178,7 @@ impl<S: Storage> Ledger<S> {
             .get(keys::META_LAST_HASH)?
             .and_then(|b| <[u8; 32]>::try_from(b.as_slice()).ok())
             .ok_or_else(|| corrupt("missing last block hash"))?;
+        let base = prune::stored_base(&store)?;
         let stored_root = store.get(&keys::root(height))?;
         if stored_root.as_deref() != Some(&root.0[..]) {
             return Err(corrupt(format!(
@@ -200,6 +211,8 @@ impl<S: Storage> Ledger<S> {
             state_root: root,
             revision: 0,
             figures,
+            base,
+            pruning: None,
         })
     }
 

@@ -81,9 +81,31 @@ impl<S: Storage> ChainReader<S> {
         }
     }
 
-    /// The encoded block at `height`, as stored.
+    /// The lowest height whose block, certificate and indexes the store
+    /// holds ([`keys::META_BASE`]; 1 when nothing was pruned).
+    pub fn base_height(&self) -> Result<u64, LedgerError> {
+        super::prune::stored_base(&self.store)
+    }
+
+    /// `found`, or [`LedgerError::Pruned`] when it is missing because
+    /// `height` is below the base. The base is read after the record, so a
+    /// record pruned between the two reads is reported pruned, not absent.
+    fn or_pruned<T>(&self, found: Option<T>, height: u64) -> Result<Option<T>, LedgerError> {
+        if found.is_some() {
+            return Ok(found);
+        }
+        let base = self.base_height()?;
+        if height < base {
+            return Err(LedgerError::Pruned { height, base });
+        }
+        Ok(None)
+    }
+
+    /// The encoded block at `height`, as stored ([`LedgerError::Pruned`]
+    /// below the base).
     pub fn block_bytes(&self, height: u64) -> Result<Option<Vec<u8>>, LedgerError> {
-        Ok(self.store.get(&keys::block(height))?)
+        let found = self.store.get(&keys::block(height))?;
+        self.or_pruned(found, height)
     }
 
     pub fn block(&self, height: u64) -> Result<Option<Block>, LedgerError> {
@@ -114,13 +136,15 @@ impl<S: Storage> ChainReader<S> {
         }
     }
 
-    /// The state root after block `height`.
+    /// The state root after block `height` ([`LedgerError::Pruned`] below
+    /// the base).
     pub fn state_root_at(&self, height: u64) -> Result<Option<Hash>, LedgerError> {
-        Ok(self
+        let found = self
             .store
             .get(&keys::root(height))?
             .and_then(|b| <[u8; 32]>::try_from(b.as_slice()).ok())
-            .map(Hash))
+            .map(Hash);
+        self.or_pruned(found, height)
     }
 
     /// How a committed transaction ended.
@@ -153,11 +177,22 @@ impl<S: Storage> ChainReader<S> {
         Ok(None)
     }
 
-    /// The results, fees and sizes of block `height`'s transactions.
+    /// The results, fees and sizes of block `height`'s transactions
+    /// ([`LedgerError::Pruned`] below the base).
     pub fn block_txs(&self, height: u64) -> Result<Option<BlockTxs>, LedgerError> {
-        match self.store.get(&keys::block_txs(height))? {
-            Some(bytes) => Ok(Some(BlockTxs::decode(&bytes).map_err(corrupt)?)),
-            None => Ok(None),
+        let found = match self.store.get(&keys::block_txs(height))? {
+            Some(bytes) => Some(BlockTxs::decode(&bytes).map_err(corrupt)?),
+            None => None,
+        };
+        self.or_pruned(found, height)
+    }
+
+    /// [`ChainReader::block_txs`], with a pruned height read as absent
+    /// (a transaction whose block was pruned while it was being found).
+    fn block_txs_if_kept(&self, height: u64) -> Result<Option<BlockTxs>, LedgerError> {
+        match self.block_txs(height) {
+            Err(LedgerError::Pruned { .. }) => Ok(None),
+            other => other,
         }
     }
 
@@ -171,7 +206,9 @@ impl<S: Storage> ChainReader<S> {
         index: &mut Option<(u64, BlockTxs)>,
     ) -> Result<Option<(TxRecord, Transaction)>, LedgerError> {
         if index.as_ref().map(|(height, _)| *height) != Some(place.height) {
-            *index = self.block_txs(place.height)?.map(|txs| (place.height, txs));
+            *index = self
+                .block_txs_if_kept(place.height)?
+                .map(|txs| (place.height, txs));
         }
         let Some((_, txs)) = index.as_ref() else {
             return Ok(None);
@@ -197,7 +234,11 @@ impl<S: Storage> ChainReader<S> {
     }
 
     /// A member's transactions, newest first: up to `limit` (at most
-    /// [`keys::PAGE_TXS_MAX`]) strictly before `before` if given.
+    /// [`keys::PAGE_TXS_MAX`]) strictly before `before` if given, among the
+    /// blocks the store holds; [`LedgerError::Pruned`] when every place
+    /// before `before` is below the base. A page that reaches the base is
+    /// shorter than `limit` (the caller tells the reader that what is
+    /// older is pruned: [`ChainReader::base_height`]).
     pub fn history(
         &self,
         member: &PublicKey,
@@ -232,10 +273,21 @@ impl<S: Storage> ChainReader<S> {
         limit: usize,
     ) -> Result<Vec<(Hash, CommittedTx)>, LedgerError> {
         let tip = self.height()?;
+        let base = self.base_height()?;
+        let first_kept = ChainPosition {
+            height: base,
+            index: 0,
+        };
+        if let Some(before) = before.filter(|b| base > 1 && *b <= first_kept) {
+            return Err(LedgerError::Pruned {
+                height: before.height,
+                base,
+            });
+        }
         let places = history_index::history_places(
             &self.store,
             member,
-            tip,
+            (base, tip),
             before,
             limit.min(keys::PAGE_TXS_MAX),
         )?;

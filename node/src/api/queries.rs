@@ -30,6 +30,15 @@ pub(super) fn internal(e: impl std::fmt::Display) -> ApiError {
     ApiError::internal(e.to_string())
 }
 
+/// A store read's error: `410 pruned` (with the base) for what this node
+/// pruned ([`ApiError::pruned`]), else `500`.
+pub(crate) fn read_error(e: kopnet_ledger::LedgerError) -> ApiError {
+    match e {
+        kopnet_ledger::LedgerError::Pruned { height, base } => ApiError::pruned(height, base),
+        other => internal(other),
+    }
+}
+
 /// The last committed block's view.
 pub(super) fn committed(state: &ApiState) -> Arc<CommittedView> {
     state.node.committed.current()
@@ -79,6 +88,10 @@ pub async fn status(State(state): State<ApiState>) -> ApiResult<Json<Value>> {
         "cooperative": cooperative,
         "node_key": node.node_key.to_address(),
         "height": view.height,
+        // The lowest height whose block this node holds, and how many it
+        // keeps (null: every block, an archive node).
+        "base_height": node.chain.base_height().map_err(internal)?,
+        "pruning": {"keep_blocks": node.keep_blocks, "archive": node.keep_blocks.is_none()},
         "last_block_hash": view.last_block_hash.to_hex(),
         "state_root": view.state_root.to_hex(),
         // The consensus round at the node's current height (0 on observers).
@@ -158,9 +171,11 @@ pub async fn tx(
             .as_ref()
             .and_then(|(_, tx)| tx.as_ref())
             .map(|tx| super::roles::teller_json(&node.chain, &tx.body.signer));
-        Ok(found.map(|f| (f, teller)))
+        let base = node.chain.base_height().map_err(internal)?;
+        Ok((found.map(|f| (f, teller)), base))
     })
     .await?;
+    let (committed, base) = committed;
     let (committed, teller) = match committed {
         Some((found, teller)) => (Some(found), teller),
         None => (None, None),
@@ -212,6 +227,19 @@ pub async fn tx(
         Some(code) => Ok(Json(
             json!({"hash": hash.to_hex(), "status": "rejected", "result": {"code": code}}),
         )),
+        // A pruned node cannot tell an unknown transaction from one in a
+        // block it pruned: it says so, and from which height it knows.
+        None if base > 1 => {
+            let mut error = ApiError::not_found(
+                "unknown_tx",
+                format!(
+                    "this node has not seen that transaction since height {base}: \
+                     history before height {base} is kept by archive nodes"
+                ),
+            );
+            error.fields.insert("base_height".into(), json!(base));
+            Err(error)
+        }
         None => Err(ApiError::not_found(
             "unknown_tx",
             "this node has not seen that transaction",
@@ -309,7 +337,8 @@ pub async fn history(
         let rows = node
             .chain
             .history_txs(&key, before, limit)
-            .map_err(internal)?;
+            .map_err(read_error)?;
+        let base = node.chain.base_height().map_err(internal)?;
         // Transactions a teller signed name it.
         let items: Vec<Value> = rows
             .iter()
@@ -320,19 +349,26 @@ pub async fn history(
                 Some(item)
             })
             .collect();
-        Ok((rows, items))
+        Ok((rows, items, base))
     })
     .await?;
-    let (rows, items) = rows;
+    let (rows, items, base) = rows;
     let next_before = rows
         .last()
         .filter(|_| rows.len() == limit)
+        .filter(|(_, (r, _))| (r.height, r.index) > (base, 0))
         .map(|(_, (r, _))| format!("{}:{}", r.height, r.index));
+    // A page that ends without a cursor on a pruned node may have older
+    // history elsewhere: `pruned_before` says from which height archive
+    // nodes hold it (null when this node holds all of it).
+    let pruned_before = (base > 1 && next_before.is_none()).then_some(base);
     Ok(Json(json!({
         "address": key.to_address(),
         "limit": limit,
         "items": items,
         "next_before": next_before,
+        "base_height": base,
+        "pruned_before": pruned_before,
     })))
 }
 

@@ -54,6 +54,10 @@ pub struct InFlight {
 #[derive(Debug, Default)]
 pub struct CatchUp {
     claims: BTreeMap<PublicKey, Claim>,
+    /// Peers that answered "cannot serve from there" (they pruned it, see
+    /// [`serve`]): not asked for blocks from this height or below, which
+    /// they cannot come to hold again. At most [`CLAIMS_MAX`].
+    unable: BTreeMap<PublicKey, u64>,
     /// Peers not believed until the given time (ms).
     discredited: BTreeMap<PublicKey, u64>,
     in_flight: Option<InFlight>,
@@ -111,6 +115,22 @@ impl CatchUp {
     /// Drop claims at or below our `height` (fulfilled).
     pub fn forget_up_to(&mut self, height: u64) {
         self.claims.retain(|_, c| c.height > height);
+        self.unable.retain(|_, from| *from > height);
+    }
+
+    /// `peer` cannot serve blocks from `from` (it pruned them): ask
+    /// someone else for those, without holding it against the peer.
+    pub fn unable_from(&mut self, peer: PublicKey, from: u64) {
+        if self.unable.len() >= CLAIMS_MAX && !self.unable.contains_key(&peer) {
+            return;
+        }
+        let at = self.unable.entry(peer).or_insert(from);
+        *at = (*at).max(from);
+    }
+
+    /// Whether `peer` said it cannot serve blocks from `from`.
+    pub fn is_unable(&self, peer: &PublicKey, from: u64) -> bool {
+        self.unable.get(peer).is_some_and(|at| from <= *at)
     }
 
     /// Ask for blocks after `height` unless a request is in flight: from
@@ -119,10 +139,11 @@ impl CatchUp {
         if self.in_flight.is_some() {
             return;
         }
+        let from = height.saturating_add(1);
         let peer = self
             .claims
             .iter()
-            .filter(|(_, c)| c.height > height)
+            .filter(|(key, c)| c.height > height && !self.is_unable(key, from))
             .max_by_key(|(key, c)| (c.height, std::cmp::Reverse(**key)))
             .map(|(key, _)| *key);
         self.attempts = self.attempts.wrapping_add(1);
@@ -131,7 +152,7 @@ impl CatchUp {
             peer,
         });
         effects.push(Effect::RequestBlocks {
-            from: height.saturating_add(1),
+            from,
             attempt: self.attempts,
             peer,
         });
@@ -208,15 +229,21 @@ impl CatchUp {
 }
 
 /// Answer a sync request from our store (a bounded page).
+///
+/// A request from below our base (blocks this node pruned, or never had
+/// because it started from a snapshot) is answered with no block and
+/// height 0: [`SyncResponse::cannot_serve`]. The requester treats that as
+/// "ask someone else" and holds nothing against us; claiming our real
+/// height with no block would read as a false claim.
 pub fn serve<S: Storage>(state: &HostState<S>, request: &SyncRequest) -> SyncResponse {
     let SyncRequest::Blocks { from, limit } = *request;
     let Ok(ledger) = state.ledger.read() else {
-        return SyncResponse {
-            height: 0,
-            blocks: vec![],
-        };
+        return SyncResponse::cannot_serve();
     };
     let height = ledger.height();
+    if from.max(1) < ledger.base_height() && from <= height {
+        return SyncResponse::cannot_serve();
+    }
     let blocks = page(from, limit, height, SYNC_PAGE_BYTES_MAX, |h| {
         let (Ok(Some(block)), Ok(Some(certificate))) =
             (ledger.block(h), chain_store::certificate_bytes(&ledger, h))
@@ -459,6 +486,46 @@ mod tests {
         }
         assert!(!catch_up.behind(10));
         assert!(catch_up.claim(0, key(5), 50));
+    }
+
+    #[test]
+    fn a_peer_that_cannot_serve_is_asked_no_more_for_those_heights_and_not_penalised() {
+        let mut catch_up = CatchUp::new();
+        // The pruned peer claims more than the archive one.
+        assert!(catch_up.claim(0, key(1), 900));
+        assert!(catch_up.claim(0, key(2), 800));
+        let mut effects = Effects::default();
+        catch_up.request(5, &mut effects);
+        assert!(matches!(
+            effects.iter().next(),
+            Some(Effect::RequestBlocks { from: 6, peer: Some(p), .. }) if *p == key(1)
+        ));
+        // It answers "cannot serve" (height 0, no block): no offence.
+        let answer = SyncResponse::cannot_serve();
+        assert!(answer.is_cannot_serve());
+        assert_eq!(
+            catch_up.judge_page(0, key(1), false, false, answer.height, 5),
+            None
+        );
+        catch_up.unable_from(key(1), 6);
+        assert!(catch_up.answered(1).is_some());
+        let mut effects = Effects::default();
+        catch_up.request(5, &mut effects);
+        assert!(matches!(
+            effects.iter().next(),
+            Some(Effect::RequestBlocks { from: 6, peer: Some(p), .. }) if *p == key(2)
+        ));
+        // Past those heights it is asked again.
+        assert!(catch_up.is_unable(&key(1), 6));
+        assert!(!catch_up.is_unable(&key(1), 7));
+        catch_up.forget_up_to(6);
+        assert!(!catch_up.is_unable(&key(1), 6));
+        // A normal page is not "cannot serve".
+        assert!(!SyncResponse {
+            height: 9,
+            blocks: vec![]
+        }
+        .is_cannot_serve());
     }
 
     #[test]

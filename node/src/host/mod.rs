@@ -549,6 +549,11 @@ where
             if response.height > ours {
                 self.catch_up.claim(now_ms, peer, response.height);
             }
+            if response.is_cannot_serve() {
+                // A pruned peer: ask someone else for these heights.
+                tracing::debug!(%peer, from = ours.saturating_add(1), "peer cannot serve these blocks (pruned): asking another");
+                self.catch_up.unable_from(peer, ours.saturating_add(1));
+            }
         }
         let mut refused = false;
         let mut applied = 0u64;

@@ -1,7 +1,7 @@
 //! The whole-store check behind `kopnet node check`: every height from 1 to
 //! the tip, in order, so the first failure is the first bad height.
 
-use super::block::{check_block, check_tx_index, read, root_at, stored_set, Parent};
+use super::block::{check_block, check_tx_index, decode_u64, read, root_at, stored_set, Parent};
 use super::replay_store::ReplayStore;
 use super::startup::{check_tip, position, StartFacts};
 use super::{Damage, Fault, Problem};
@@ -99,6 +99,13 @@ fn walk<S: Storage>(
     let Some(top) = position(store, genesis, facts)? else {
         return Err(Fault::at(0, Problem::Missing { what: "chain" }));
     };
+    let base = match read(store, keys::META_BASE, 0, "pruning base")? {
+        Some(bytes) => decode_u64(&bytes, 0, "pruning base")?,
+        None => 1,
+    };
+    if base > 1 {
+        return Err(Fault::at(base, Problem::Pruned { base }));
+    }
     let mut replay =
         Ledger::open(ReplayStore::default(), genesis).map_err(|e| reexecution(0, e))?;
     let genesis_root = root_at(store, 0)?;

@@ -136,6 +136,14 @@ pub enum Problem {
     State(String),
     #[error("the ledger's {what} does not match the block at the tip")]
     Meta { what: &'static str },
+    /// The whole-store check replays the chain from genesis: a store that
+    /// holds blocks from `base` on only (pruned, or started from a
+    /// snapshot) cannot be checked that way.
+    #[error(
+        "the store holds blocks from height {base} on only (pruned): the whole-store check \
+         replays from genesis and needs an archive node's store"
+    )]
+    Pruned { base: u64 },
 }
 
 /// A damaged store: where, at which height, and what is wrong.

@@ -86,6 +86,7 @@ impl ReadNode {
             health: Default::default(),
             directory: Arc::new(kopnet_node::personal::Directory::temporary().unwrap()),
             snapshots: kopnet_node::snapshots::dir::SnapshotDir::of_data(&dir.path().join("data")),
+            keep_blocks: None,
         });
         let (stop, stopping) = tokio::sync::watch::channel(false);
         let api = ApiState {

@@ -16,6 +16,7 @@
 //! that is `duration_secs` of payments larger.
 
 pub mod chart;
+pub mod disk;
 pub mod intervals;
 pub mod phase;
 pub mod readers;
@@ -148,6 +149,11 @@ pub struct BenchConfig {
     /// instead of from every node: what the readers then cost the commit
     /// path is the machine's CPU only, never a validator's lock.
     pub read_observers_only: bool,
+    /// The validators keep only their last this many blocks
+    /// (`[pruning] keep_blocks`; observers stay archive nodes, their
+    /// default), and the run samples every node's disk use ([`disk`]) into
+    /// `prune.json` and `prune.svg`.
+    pub prune_keep: Option<u64>,
 }
 
 /// One second of the run, as seen at the observer.
@@ -229,6 +235,9 @@ pub async fn run(config: &BenchConfig) -> Result<Value, BenchError> {
         rules,
     )?;
     log(&format!("kopnet bench network in {}", dir.display()));
+    if let Some(keep) = config.prune_keep {
+        set_pruning(&layout, keep)?;
+    }
     let mut procs = Vec::new();
     for node in &layout.nodes {
         procs.push(NodeProcess::start(&node.id, &node.home)?);
@@ -252,7 +261,10 @@ pub async fn run(config: &BenchConfig) -> Result<Value, BenchError> {
             f
         })
         .collect();
-    let report = report::build(config, &summary, &figures);
+    let mut report = report::build(config, &summary, &figures);
+    if config.prune_keep.is_some() {
+        report["pruning"] = write_disk_outputs(config, &layout, &summary.disk)?;
+    }
     write_outputs(&config.out, &report, &summary.main.samples)?;
     // A network of our own making (no `--dir`) holds a store per node,
     // hundreds of MB after a long run: removed once the report is written.
@@ -309,6 +321,110 @@ fn write_outputs(out: &Path, report: &Value, samples: &[SecondSample]) -> Result
     Ok(())
 }
 
+/// `[pruning] keep_blocks = keep` in every validator's config.toml.
+fn set_pruning(layout: &Layout, keep: u64) -> Result<(), BenchError> {
+    for node in layout.nodes.iter().filter(|n| n.role == "validator") {
+        let path = node.home.join("config.toml");
+        let mut config =
+            kopnet_node::config::NodeConfig::load(&path).map_err(|e| BenchError::Io {
+                action: "read",
+                path: path.clone(),
+                error: std::io::Error::other(e.to_string()),
+            })?;
+        config.pruning.keep_blocks = keep;
+        std::fs::write(&path, config.to_toml()).map_err(|error| BenchError::Io {
+            action: "write",
+            path: path.clone(),
+            error,
+        })?;
+    }
+    log(&format!(
+        "validators keep their last {keep} blocks; observers keep every block"
+    ));
+    Ok(())
+}
+
+/// The nodes as [`disk`] samples them.
+fn disk_nodes(config: &BenchConfig, layout: &Layout) -> Vec<disk::DiskNode> {
+    layout
+        .nodes
+        .iter()
+        .map(|n| disk::DiskNode {
+            id: n.id.clone(),
+            role: n.role.clone(),
+            keep_blocks: config.prune_keep.filter(|_| n.role == "validator"),
+            home: n.home.clone(),
+            api: Some(layout.reader(&n.api_url)),
+        })
+        .collect()
+}
+
+/// `out/prune.json` and `out/prune.svg`; the report's `pruning` part.
+fn write_disk_outputs(
+    config: &BenchConfig,
+    layout: &Layout,
+    samples: &[disk::DiskSample],
+) -> Result<Value, BenchError> {
+    let io = |action, path: &Path| {
+        let path = path.to_path_buf();
+        move |error| BenchError::Io {
+            action,
+            path,
+            error,
+        }
+    };
+    let nodes = disk_nodes(config, layout);
+    let horizon = disk::horizon_second(&nodes, samples);
+    // Growth after the horizon, per node: what "flat" means in numbers.
+    let after: Vec<Value> = nodes
+        .iter()
+        .enumerate()
+        .map(|(i, n)| {
+            let at = |s: &disk::DiskSample| s.nodes.get(i).map(|d| d.bytes);
+            let from = horizon
+                .and_then(|h| samples.iter().find(|s| s.second >= h))
+                .and_then(at);
+            let last = samples.last().and_then(at);
+            let peak = samples.iter().filter_map(at).max();
+            json!({
+                "id": n.id,
+                "role": n.role,
+                "keep_blocks": n.keep_blocks,
+                "bytes_at_horizon": from,
+                "bytes_at_end": last,
+                "bytes_peak": peak,
+                "base_height_at_end": samples.last().and_then(|s| s.nodes.get(i)).and_then(|d| d.base_height),
+                "height_at_end": samples.last().and_then(|s| s.nodes.get(i)).and_then(|d| d.height),
+            })
+        })
+        .collect();
+    let summary = json!({
+        "keep_blocks": config.prune_keep,
+        "sample_secs": disk::DISK_SAMPLE_SECS,
+        "horizon_second": horizon,
+        "nodes": after,
+    });
+    let out = &config.out;
+    std::fs::create_dir_all(out).map_err(io("create", out))?;
+    let json_path = out.join("prune.json");
+    let body = json!({"summary": summary, "nodes": nodes, "samples": samples});
+    let text = serde_json::to_string_pretty(&body).map_err(BenchError::Encode)?;
+    std::fs::write(&json_path, text).map_err(io("write", &json_path))?;
+    let svg_path = out.join("prune.svg");
+    let title = format!(
+        "disk use per node at {} tx/s offered; validators keep {} blocks",
+        config.rate,
+        config.prune_keep.unwrap_or(0)
+    );
+    disk::write_svg(&svg_path, &nodes, samples, &title)?;
+    log(&format!(
+        "wrote {} and {}",
+        json_path.display(),
+        svg_path.display()
+    ));
+    Ok(summary)
+}
+
 /// Bytes of a node's home except its log file (the sled data and keys).
 fn data_bytes(home: &Path) -> u64 {
     let log_len = std::fs::metadata(home.join("node.log"))
@@ -336,6 +452,8 @@ struct LoadSummary {
     main: Phase,
     /// With readers: the phase before they started, under the same load.
     without_readers: Option<Phase>,
+    /// With `prune_keep`: every node's disk use over the timed load.
+    disk: Vec<disk::DiskSample>,
 }
 
 /// What the readers did in the main phase.
@@ -403,6 +521,9 @@ async fn drive(
         }
     ));
     let load = tokio::spawn(traffic.clone().run_load(config.rate, stop_rx.clone()));
+    let disk_sampler = config
+        .prune_keep
+        .map(|_| tokio::spawn(disk::sample(disk_nodes(config, layout), stop_rx.clone())));
     let without_readers = if config.read_clients > 0 {
         log("phase 1 of 2: no readers");
         let phase = phase::measure(&traffic, procs, &follow_node, config.duration_secs).await?;
@@ -438,6 +559,10 @@ async fn drive(
     let _ = stop_tx.send(true);
     let _ = load.await;
     let _ = settler.await;
+    let disk = match disk_sampler {
+        Some(task) => task.await.unwrap_or_default(),
+        None => Vec::new(),
+    };
     let mut main = main?;
     let drain_deadline = Instant::now() + DRAIN_TIMEOUT;
     while traffic.outstanding() > 0 && Instant::now() < drain_deadline {
@@ -467,6 +592,7 @@ async fn drive(
         reads,
         main,
         without_readers,
+        disk,
     })
 }
 

@@ -2,7 +2,7 @@
 //! `GET /v1/blocks/{height}/raw`, read from the store (no ledger lock).
 
 use super::paging::clamp_limit;
-use super::{blocking, internal, parse_query};
+use super::{blocking, internal, parse_query, read_error};
 use crate::api::access;
 use crate::api::signed_request::Caller;
 use crate::api::views::block_json;
@@ -36,10 +36,10 @@ pub async fn block(
     blocking(&state, move |node| {
         let chain = &node.chain;
         let participant = access::caller_standing(chain, &view, &caller)?.is_participant();
-        let block = chain.block(height).map_err(internal)?.ok_or_else(|| {
+        let block = chain.block(height).map_err(read_error)?.ok_or_else(|| {
             ApiError::not_found("unknown_block", format!("no block at height {height}"))
         })?;
-        let root = chain.state_root_at(height).map_err(internal)?;
+        let root = chain.state_root_at(height).map_err(read_error)?;
         let cert = certificate(chain, height)?;
         let mut body = block_json(&block, root, cert.as_ref());
         if participant {
@@ -69,7 +69,7 @@ fn certificate<S: Storage>(
 /// not one lookup per transaction. `unknown` for every transaction when the
 /// store has no index for the block.
 fn tx_result_codes<S: Storage>(chain: &ChainReader<S>, block: &Block) -> ApiResult<Vec<String>> {
-    let index = chain.block_txs(block.header.height).map_err(internal)?;
+    let index = chain.block_txs(block.header.height).map_err(read_error)?;
     let codes = block.txs.iter().enumerate().map(|(at, _)| {
         match index.as_ref().and_then(|txs| txs.entries.get(at)) {
             Some(entry) => match &entry.result {
@@ -187,6 +187,7 @@ fn block_page(
             Box::new((1..below).rev())
         }
     };
+    let base = node.chain.base_height().map_err(internal)?;
     let mut out = Vec::new();
     let mut txs = 0usize;
     let mut last = None;
@@ -194,10 +195,18 @@ fn block_page(
         if out.len() >= limit || txs >= txs_max {
             break;
         }
-        let Some(block) = node.chain.block(height).map_err(internal)? else {
-            break;
+        // Below the base (pruned): the page ends there; a page that would
+        // start there is `410 pruned`.
+        let block = match node.chain.block(height) {
+            Ok(Some(block)) => block,
+            Ok(None) => break,
+            Err(kopnet_ledger::LedgerError::Pruned { .. }) if !out.is_empty() => break,
+            Err(e) => return Err(read_error(e)),
         };
-        let root = node.chain.state_root_at(height).map_err(internal)?;
+        let root = match node.chain.state_root_at(height) {
+            Err(kopnet_ledger::LedgerError::Pruned { .. }) if !out.is_empty() => break,
+            other => other.map_err(read_error)?,
+        };
         let mut body = block_json(&block, root, None);
         if with_txs {
             attach_results(&mut body, tx_result_codes(&node.chain, &block)?);
@@ -212,11 +221,12 @@ fn block_page(
         if ascending {
             (h < top).then(|| h.saturating_add(1))
         } else {
-            (h > 1).then_some(h)
+            (h > base.max(1)).then_some(h)
         }
     };
     let cursor = last.and_then(next);
-    let mut answer = json!({"height": top, "limit": limit, "blocks": out});
+    // `base_height`: the lowest height this node holds (1 unless pruned).
+    let mut answer = json!({"height": top, "base_height": base, "limit": limit, "blocks": out});
     if ascending {
         answer["next_from"] = json!(cursor);
     } else {
@@ -241,7 +251,7 @@ pub async fn block_raw(
         access::require_participant(chain, &view, &caller)?;
         let block = chain
             .block_bytes(height)
-            .map_err(internal)?
+            .map_err(read_error)?
             .ok_or_else(|| {
                 ApiError::not_found("unknown_block", format!("no block at height {height}"))
             })?;
@@ -249,7 +259,7 @@ pub async fn block_raw(
             .host_data(&chain_store::certificate_key(height))
             .map_err(internal)?
             .unwrap_or_default();
-        let root = chain.state_root_at(height).map_err(internal)?;
+        let root = chain.state_root_at(height).map_err(read_error)?;
         let b64 = base64::engine::general_purpose::STANDARD;
         Ok(Json(json!({
             "height": height,
