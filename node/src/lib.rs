@@ -22,6 +22,7 @@ pub mod allow_list;
 pub mod api;
 pub mod audit;
 pub mod backup;
+pub mod block_clock;
 pub mod chain_store;
 pub mod city_index;
 pub mod committed_view;

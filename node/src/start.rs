@@ -131,6 +131,7 @@ fn init_fault() -> Result<(), NodeError> {
         "KOPNET_DEFENCE_OFF",
         "KOPNET_HOSTILE_RATE",
         crate::upgrade::SPEAKS_PROTOCOL_ENV,
+        crate::block_clock::BLOCK_CLOCK_ENV,
     ] {
         if std::env::var_os(name).is_some_and(|v| !v.is_empty()) {
             return Err(NodeError::Setup(format!(
@@ -416,6 +417,7 @@ fn open_host(
         identity: keypair.public(),
         speaks_protocol: crate::upgrade::speaks(),
         snapshot_interval_blocks: config.snapshots.interval_blocks,
+        block_clock: crate::block_clock::BlockClock::from_env().map_err(NodeError::Setup)?,
     };
     #[cfg(feature = "fault-injection")]
     let host_config = defences_off(host_config)?;

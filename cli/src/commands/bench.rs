@@ -53,6 +53,13 @@ pub struct BenchArgs {
     /// node's disk use is sampled every 5 s into prune.json and prune.svg.
     #[arg(long, value_parser = clap::value_parser!(u64).range(256..))]
     pub prune_keep: Option<u64>,
+    /// Block time runs N times faster than the wall clock (a
+    /// fault-injection build only: `cargo run --features fault-injection`),
+    /// and the settlement period with it: a 600-s run at 300 passes two
+    /// days and more of block time, so the payment records kept by day
+    /// expire and a pruning node's disk turns over.
+    #[arg(long)]
+    pub block_clock_speedup: Option<u64>,
     /// `json`: the result as one JSON object on stdout, everything else on stderr.
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,
@@ -71,7 +78,13 @@ pub async fn run(args: BenchArgs) -> Result<i32> {
         read_clients: usize::from(args.read_clients),
         read_observers_only: args.read_observers_only,
         prune_keep: args.prune_keep,
+        block_clock_speedup: args.block_clock_speedup,
     };
+    if config.block_clock_speedup.is_some() && !cfg!(feature = "fault-injection") {
+        anyhow::bail!(
+            "--block-clock-speedup needs a fault-injection build: cargo run --release --features fault-injection --bin kopnet -- bench ..."
+        );
+    }
     let report = bench::run(&config).await?;
     if args.output == OutputFormat::Json {
         say!("{report}");

@@ -104,6 +104,9 @@ pub struct HostConfig {
     /// Capture the state for a snapshot after every block whose height is
     /// a multiple of this (0: never; [`crate::snapshots`]).
     pub snapshot_interval_blocks: u64,
+    /// The clock block headers are stamped and checked with
+    /// ([`crate::block_clock`]): the real one but in fault-injection runs.
+    pub block_clock: crate::block_clock::BlockClock,
 }
 
 /// Why the host cannot go on. The shell stops the node and reports it.
@@ -689,7 +692,9 @@ where
                     Vec::new()
                 };
                 let limits = self.config.block_limits;
-                let built = values::build(&self.state, height, proposer, now_ms, evidence, limits);
+                let block_now = self.config.block_clock.at(now_ms);
+                let built =
+                    values::build(&self.state, height, proposer, block_now, evidence, limits);
                 Ok(built
                     .map(|(value, executed)| {
                         self.keep_executed(executed);
@@ -713,7 +718,8 @@ where
                     signer: proposer,
                     fresh: valid_round.is_none(),
                 };
-                let valid = match values::validate(&self.state, height, by, now_ms, &value) {
+                let block_now = self.config.block_clock.at(now_ms);
+                let valid = match values::validate(&self.state, height, by, block_now, &value) {
                     Ok(executed) => {
                         self.keep_executed(executed);
                         true

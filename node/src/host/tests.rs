@@ -81,6 +81,7 @@ pub(super) fn config_for(chain: &str) -> HostConfig {
         runs_consensus: true,
         speaks_protocol: crate::upgrade::PROTOCOL_VERSION,
         snapshot_interval_blocks: 0,
+        block_clock: Default::default(),
         identity: node_identity().public(),
     }
 }

@@ -154,6 +154,12 @@ pub struct BenchConfig {
     /// default), and the run samples every node's disk use ([`disk`]) into
     /// `prune.json` and `prune.svg`.
     pub prune_keep: Option<u64>,
+    /// Block time runs this many times faster than the wall clock
+    /// ([`kopnet_node::block_clock`], fault-injection builds only), and the
+    /// settlement period in block time with it, so windows close at the
+    /// same pace in real time: days of block time pass in a run, and the
+    /// records kept by day expire.
+    pub block_clock_speedup: Option<u64>,
 }
 
 /// One second of the run, as seen at the observer.
@@ -222,8 +228,14 @@ pub async fn run(config: &BenchConfig) -> Result<Value, BenchError> {
             rand::random::<u32>()
         ))
     });
+    let speedup = config.block_clock_speedup.unwrap_or(1);
     let rules = GenesisRules {
-        settlement: SettlementSchedule::every(config.window_secs.saturating_mul(1_000)),
+        settlement: SettlementSchedule::every(
+            config
+                .window_secs
+                .saturating_mul(1_000)
+                .saturating_mul(speedup),
+        ),
         ndc: ndc_for_rate(config.rate, config.window_secs),
         ..GenesisRules::default()
     };
@@ -238,9 +250,26 @@ pub async fn run(config: &BenchConfig) -> Result<Value, BenchError> {
     if let Some(keep) = config.prune_keep {
         set_pruning(&layout, keep)?;
     }
+    // One epoch for every node, so their fast clocks agree.
+    let env: Vec<(String, String)> = match config.block_clock_speedup {
+        Some(speedup) => {
+            let epoch_ms = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+            log(&format!(
+                "block time runs {speedup} times faster than the wall clock"
+            ));
+            vec![(
+                kopnet_node::block_clock::BLOCK_CLOCK_ENV.to_string(),
+                format!("{epoch_ms}:{speedup}"),
+            )]
+        }
+        None => Vec::new(),
+    };
+    let exe = std::env::current_exe().map_err(NodeProcessError::NoBinary)?;
     let mut procs = Vec::new();
     for node in &layout.nodes {
-        procs.push(NodeProcess::start(&node.id, &node.home)?);
+        procs.push(NodeProcess::start_with(&exe, &node.id, &node.home, &env)?);
     }
     let result = drive(config, &layout, &mut procs).await;
     // Read the resource figures while the processes still exist.

@@ -111,6 +111,7 @@ pub fn host_config(config: &SimConfig) -> HostConfig {
         runs_consensus: true,
         speaks_protocol: kopnet_node::upgrade::PROTOCOL_VERSION,
         snapshot_interval_blocks: 0,
+        block_clock: Default::default(),
         // Each node's own, set when it opens ([`SimNode::open`]).
         identity: PublicKey([0; 32]),
     }
