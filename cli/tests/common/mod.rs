@@ -3,6 +3,7 @@
 //! browser tests drive Chromium through [`webdriver`].
 #![allow(dead_code)]
 
+pub mod governance;
 pub mod health;
 pub mod observed;
 pub mod outsider;

@@ -131,3 +131,27 @@ pub trait Backend {
         None
     }
 }
+
+/// Set (or, with `None`, remove) `key` in node `node`'s environment among
+/// `nodes` nodes' (`env` grows to hold every node): what both backends'
+/// [`Backend::set_env_var`] keep for the node's next start.
+pub fn set_env_in(
+    env: &mut Vec<Vec<(String, String)>>,
+    nodes: usize,
+    node: usize,
+    key: &str,
+    value: Option<&str>,
+) -> Result<(), BackendError> {
+    if node >= nodes {
+        return Err(BackendError::NoSuchNode(node));
+    }
+    if env.len() <= node {
+        env.resize(nodes, Vec::new());
+    }
+    let vars = env.get_mut(node).ok_or(BackendError::NoSuchNode(node))?;
+    vars.retain(|(k, _)| k != key);
+    if let Some(value) = value {
+        vars.push((key.to_string(), value.to_string()));
+    }
+    Ok(())
+}

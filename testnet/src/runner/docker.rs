@@ -210,20 +210,8 @@ impl Backend for DockerBackend {
         key: &str,
         value: Option<&str>,
     ) -> Result<(), BackendError> {
-        if node >= self.containers.len() {
-            return Err(BackendError::NoSuchNode(node));
-        }
-        if self.env.len() <= node {
-            self.env.resize(self.containers.len(), Vec::new());
-        }
-        let env = self
-            .env
-            .get_mut(node)
-            .ok_or(BackendError::NoSuchNode(node))?;
-        env.retain(|(k, _)| k != key);
-        if let Some(value) = value {
-            env.push((key.to_string(), value.to_string()));
-        }
+        let nodes = self.containers.len();
+        super::backend::set_env_in(&mut self.env, nodes, node, key, value)?;
         if let Some(c) = self.containers.get_mut(node) {
             c.recreate = true;
         }

@@ -388,21 +388,8 @@ impl Backend for ProcessBackend {
         key: &str,
         value: Option<&str>,
     ) -> Result<(), BackendError> {
-        if node >= self.slots.len() {
-            return Err(BackendError::NoSuchNode(node));
-        }
-        if self.env.len() <= node {
-            self.env.resize(self.slots.len(), Vec::new());
-        }
-        let env = self
-            .env
-            .get_mut(node)
-            .ok_or(BackendError::NoSuchNode(node))?;
-        env.retain(|(k, _)| k != key);
-        if let Some(value) = value {
-            env.push((key.to_string(), value.to_string()));
-        }
-        Ok(())
+        let nodes = self.slots.len();
+        super::backend::set_env_in(&mut self.env, nodes, node, key, value)
     }
 
     fn pid(&self, node: usize) -> Option<u32> {
