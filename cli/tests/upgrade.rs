@@ -166,8 +166,10 @@ fn a_scheduled_upgrade_passes_and_the_old_build_stops_before_it() {
     let params = cluster.get(ksp, "/v1/params").unwrap();
     assert_eq!(params["protocol_version"], 1, "{params}");
     assert_eq!(params["speaks_protocol"], 2, "{params}");
-    // Governance: version 2 at a height 25 blocks ahead.
-    let at = cluster.height(ksp).unwrap() + 25;
+    // Governance: version 2 at a height 300 blocks ahead (under the load
+    // blocks come every ~100 ms, and the vote takes a few seconds: the
+    // height must still be at least 10 blocks ahead when it executes).
+    let at = cluster.height(ksp).unwrap() + 300;
     let coop_file = |id: &str| {
         cluster
             .net_dir()
@@ -226,7 +228,8 @@ fn a_scheduled_upgrade_passes_and_the_old_build_stops_before_it() {
 
     // The old build stops by itself once it has committed block at - 1.
     let child = cluster.nodes[old].child.as_mut().unwrap();
-    let status = wait_for("the old build to stop", TIMEOUT, || {
+    // Up to 300 blocks away: at one block a second (no load), 5 minutes.
+    let status = wait_for("the old build to stop", Duration::from_secs(360), || {
         child.try_wait().unwrap()
     });
     cluster.nodes[old].child = None;
