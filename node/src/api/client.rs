@@ -228,6 +228,16 @@ impl Client {
     /// [`GET_RETRIES_MAX`] times: a long `kopnet audit verify --node` keeps
     /// to the node's read rate instead of failing.
     pub async fn get(&self, path: &str) -> Result<Value, ClientError> {
+        let response = self.get_response(path).await?;
+        self.read(response).await
+    }
+
+    /// `GET path`, signed when the client signs, asked again after a
+    /// `Retry-After` wait as [`Client::get`] describes.
+    async fn get_response(
+        &self,
+        path: &str,
+    ) -> Result<Result<reqwest::Response, reqwest::Error>, ClientError> {
         let url = format!("{}{path}", self.base);
         let mut retries = 0;
         loop {
@@ -240,7 +250,7 @@ impl Client {
                     continue;
                 }
             }
-            return self.read(response).await;
+            return Ok(response);
         }
     }
 
@@ -249,40 +259,30 @@ impl Client {
     /// peer cannot make the client hold more. Errors and retries as
     /// [`Client::get`].
     pub async fn get_bytes(&self, path: &str, limit: usize) -> Result<Vec<u8>, ClientError> {
-        let url = format!("{}{path}", self.base);
-        let mut retries = 0;
-        loop {
-            let request = self.sign(self.http.get(&url), "GET", path, &[]).await?;
-            let response = request.send().await;
-            if retries < GET_RETRIES_MAX {
-                if let Some(wait) = response.as_ref().ok().and_then(retry_after) {
-                    retries += 1;
-                    tokio::time::sleep(wait).await;
-                    continue;
-                }
-            }
-            let mut response = response.map_err(|e| ClientError::Unreachable {
-                url: self.base.clone(),
-                reason: short_reason(&e),
-            })?;
-            if response.status().as_u16() >= 400 {
-                return self.read(Ok(response)).await.map(|_| Vec::new());
-            }
-            let mut body = Vec::new();
-            while let Some(piece) = response
-                .chunk()
-                .await
-                .map_err(|e| ClientError::Decode(e.to_string()))?
-            {
-                if body.len() + piece.len() > limit {
-                    return Err(ClientError::Decode(format!(
-                        "{path}: answer longer than {limit} bytes"
-                    )));
-                }
-                body.extend_from_slice(&piece);
-            }
-            return Ok(body);
+        let mut response =
+            self.get_response(path)
+                .await?
+                .map_err(|e| ClientError::Unreachable {
+                    url: self.base.clone(),
+                    reason: short_reason(&e),
+                })?;
+        if response.status().as_u16() >= 400 {
+            return self.read(Ok(response)).await.map(|_| Vec::new());
         }
+        let mut body = Vec::new();
+        while let Some(piece) = response
+            .chunk()
+            .await
+            .map_err(|e| ClientError::Decode(e.to_string()))?
+        {
+            if body.len() + piece.len() > limit {
+                return Err(ClientError::Decode(format!(
+                    "{path}: answer longer than {limit} bytes"
+                )));
+            }
+            body.extend_from_slice(&piece);
+        }
+        Ok(body)
     }
 
     /// `method path` with a JSON body (signed when the client signs).
