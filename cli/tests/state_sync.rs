@@ -364,7 +364,22 @@ fn a_new_observer_state_syncs_from_a_snapshot_and_audits_from_it() {
         .unwrap();
     assert_eq!(status["syncing"], false, "{status}");
 
-    // 4. Stopped, it passes the audit from its snapshot.
+    // 4. Backed up while it runs: it holds no block 1, so the backup
+    // starts at its snapshot (read over its API, signed with its key).
+    let backup = dir.join("ojk-observer.backup");
+    let backup_arg = backup.to_str().unwrap().to_string();
+    let said = kopnet_ok(&["node", "backup", "--home", &home_arg, "--out", &backup_arg]);
+    assert!(said.contains("read from its api"), "{said}");
+    // Its newest snapshot: the one it synced from, or one it took since.
+    let backup_from: u64 = said
+        .split("the snapshot at height ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|h| h.parse().ok())
+        .unwrap_or_else(|| panic!("no snapshot in {said}"));
+    assert!(backup_from >= snapshot_height, "{said}");
+
+    // 5. Stopped, it passes the audit from its snapshot.
     drop(node);
     let said = kopnet_ok(&["audit", "verify", "--home", &home_arg, "--output", "json"]);
     let audit: Value = serde_json::from_str(said.lines().last().unwrap()).unwrap();
@@ -377,5 +392,48 @@ fn a_new_observer_state_syncs_from_a_snapshot_and_audits_from_it() {
     assert!(
         audit["height"].as_u64().unwrap() > snapshot_height + 2,
         "{said}"
+    );
+
+    // 6. The backup restores into a new home (the observer's server died):
+    // the snapshot is imported, the blocks after it verified, and the node
+    // goes on from there like the one it replaces.
+    let restored = dir.join("ojk-restored");
+    let restored_arg = restored.to_str().unwrap().to_string();
+    let said = kopnet_ok(&[
+        "node",
+        "restore",
+        "--from",
+        &backup_arg,
+        "--home",
+        &restored_arg,
+    ]);
+    assert!(
+        said.contains(&format!("the snapshot at height {backup_from} and the ")),
+        "{said}"
+    );
+    let log = std::fs::File::create(restored.join("node.log")).unwrap();
+    let _restored_node = KillOnDrop(
+        Command::new(kopnet())
+            .args(["node", "run", "--home", &restored_arg])
+            .env("RUST_LOG", "info,libp2p=warn")
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap(),
+    );
+    let top = cluster.height(0).unwrap();
+    wait_for("the restored observer to catch up", WAIT, || {
+        (height_of(&api)? > top).then_some(())
+    });
+    let status: Value = http()
+        .get(format!("{api}/v1/status"))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(
+        status["base_height"].as_u64(),
+        Some(backup_from + 2),
+        "{status}"
     );
 }

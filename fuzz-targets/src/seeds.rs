@@ -424,6 +424,25 @@ fn backups(city: &City) -> Vec<Vec<u8>> {
     if let (true, Ok(bytes)) = (ok, full.finish()) {
         out.push(bytes);
     }
+    // A backup that starts at a snapshot (format 2): the manifest and its
+    // chunks before the blocks.
+    let snapshot_header = br#"{"chain_id":"fuzz","height":12,"snapshot_height":10,"node":"kop1","role":"observer","created_ms":0,"kopnet_version":"0"}"#;
+    let mut from_snapshot = Writer::new(Vec::new()).expect("memory");
+    let mut ok = from_snapshot
+        .section(Kind::Header, "", snapshot_header)
+        .is_ok();
+    ok &= from_snapshot
+        .section(Kind::SnapshotManifest, "10", &[1; 64])
+        .is_ok();
+    ok &= from_snapshot
+        .section(Kind::SnapshotChunk, "0", &[2; 128])
+        .is_ok();
+    ok &= from_snapshot
+        .section(Kind::Block, "11", &block_payload(&[3; 40], &[]))
+        .is_ok();
+    if let (true, Ok(bytes)) = (ok, from_snapshot.finish()) {
+        out.push(bytes);
+    }
     let mut empty = Writer::new(Vec::new()).expect("memory");
     if empty.section(Kind::Header, "", header).is_ok() {
         if let Ok(bytes) = empty.finish() {

@@ -118,7 +118,9 @@ impl Default for StorageConfig {
 /// "Operating a node: pruning"). `keep_blocks = 0` (the default, on every
 /// role) keeps every block: an archive node. A pruning node keeps the last
 /// `keep_blocks` blocks with their certificates and indexes (at least
-/// [`kopnet_ledger::ledger::KEEP_BLOCKS_MIN`]); what is older answers
+/// [`kopnet_ledger::ledger::KEEP_BLOCKS_MIN`], and at least twice
+/// `[snapshots] interval_blocks`, which must not be 0: its backups and the
+/// nodes that join from it start at its newest snapshot); what is older answers
 /// `410 pruned` and is served by archive nodes
 /// ([`kopnet_ledger::ledger::prune`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -489,6 +491,7 @@ impl NodeConfig {
                 format!("must be 0 (keep every block) or at least {keep_min}"),
             ));
         }
+        self.pruning_keeps_a_snapshot()?;
         if !(1024..=1024 * 1024).contains(&self.api_body_max_bytes) {
             return Err(field(
                 "api_body_max_bytes",
@@ -500,6 +503,39 @@ impl NodeConfig {
         self.pages.validate()?;
         self.health.validate(&self.consensus)?;
         self.audit.validate()?;
+        Ok(())
+    }
+}
+
+impl NodeConfig {
+    /// A pruning node must always hold a snapshot and the blocks after it:
+    /// its backups start there (a pruned node has no block 1), and so do
+    /// the nodes that state-sync from it. So pruning needs snapshots, and
+    /// keeps at least two snapshot intervals of blocks (one snapshot may be
+    /// skipped while the previous one is still being written).
+    fn pruning_keeps_a_snapshot(&self) -> Result<(), ConfigError> {
+        if self.pruning.is_archive() {
+            return Ok(());
+        }
+        let interval = self.snapshots.interval_blocks;
+        if interval == 0 {
+            return Err(field(
+                "pruning.keep_blocks",
+                "a pruning node must take snapshots (set snapshots.interval_blocks): its \
+                 backups, and the nodes that join from it, start at its newest snapshot",
+            ));
+        }
+        let needed = interval.saturating_mul(2);
+        if self.pruning.keep_blocks < needed {
+            return Err(field(
+                "pruning.keep_blocks",
+                format!(
+                    "must be at least twice snapshots.interval_blocks ({needed}), so that the \
+                     blocks after the newest snapshot are always kept (or lower \
+                     snapshots.interval_blocks)"
+                ),
+            ));
+        }
         Ok(())
     }
 }
@@ -688,6 +724,34 @@ mod tests {
         let text = config.to_toml();
         assert_eq!(NodeConfig::parse(&text, "x").unwrap(), config);
         assert_eq!(NodeConfig::parse("", "x").unwrap(), config);
+    }
+
+    #[test]
+    fn a_pruning_node_keeps_two_snapshot_intervals_of_blocks() {
+        // The default interval (1,000) needs 2,000 blocks kept.
+        let err = NodeConfig::parse("[pruning]\nkeep_blocks = 300\n", "c.toml").unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("twice snapshots.interval_blocks (2000)"),
+            "{err}"
+        );
+        let text = "[pruning]\nkeep_blocks = 300\n[snapshots]\ninterval_blocks = 150\n";
+        assert_eq!(
+            NodeConfig::parse(text, "c.toml")
+                .unwrap()
+                .pruning
+                .keep_blocks,
+            300
+        );
+        let text = "[pruning]\nkeep_blocks = 300\n[snapshots]\ninterval_blocks = 151\n";
+        assert!(NodeConfig::parse(text, "c.toml").is_err());
+        // No snapshots: nothing a backup or a joining node could start from.
+        let text = "[pruning]\nkeep_blocks = 5000\n[snapshots]\ninterval_blocks = 0\n";
+        let err = NodeConfig::parse(text, "c.toml").unwrap_err();
+        assert!(err.to_string().contains("must take snapshots"), "{err}");
+        // An archive node may turn snapshots off.
+        let text = "[snapshots]\ninterval_blocks = 0\n";
+        assert!(NodeConfig::parse(text, "c.toml").is_ok());
     }
 
     #[test]

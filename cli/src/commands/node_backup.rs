@@ -12,19 +12,28 @@ pub async fn backup(home: &Path, out: &Path, node: Option<&str>) -> Result<i32> 
         kopnet_node::backup::create::create(home, out, node, |h, top| progress.show(h, top))
             .await?;
     say!(
-        "backed up {} (chain {}, height {}, read from its {}) to {}: {} home files, {} blocks, {} members' personal data, {} bytes",
+        "backed up {} (chain {}, height {}, read from its {}) to {}: {} home files, {}{} blocks, {} members' personal data, {} bytes",
         summary.header.node,
         summary.header.chain_id,
         summary.header.height,
         summary.source,
         out.display(),
         summary.files,
+        starting_point(summary.snapshot),
         summary.blocks,
         summary.members,
         summary.bytes
     );
     say!("the file holds the node's keys and its members' personal data: keep it like the keys");
     Ok(0)
+}
+
+/// How the chain in a backup starts, before its block count: from block 1
+/// (nothing said) or from a snapshot.
+fn starting_point(snapshot: Option<u64>) -> String {
+    snapshot.map_or_else(String::new, |h| {
+        format!("the snapshot at height {h} and the ")
+    })
 }
 
 /// Restore the backup `from` into the new home `home`.
@@ -37,10 +46,11 @@ pub async fn restore(from: &Path, home: &Path) -> Result<i32> {
     })
     .await??;
     say!(
-        "restored {} (chain {}) into {shown}: {} home files, {} blocks verified and executed, {} members' personal data",
+        "restored {} (chain {}) into {shown}: {} home files, {}{} blocks verified and executed, {} members' personal data",
         summary.header.node,
         summary.header.chain_id,
         summary.files,
+        starting_point(summary.header.snapshot_height),
         summary.blocks,
         summary.members
     );

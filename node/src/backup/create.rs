@@ -9,9 +9,11 @@ use crate::chain_store::certificate_key;
 use crate::config::NodeConfig;
 use crate::genesis_file::NetworkGenesis;
 use crate::personal::PersonalStore;
+use crate::snapshots::dir::SnapshotDir;
 use crate::NodeHome;
 use base64::Engine as _;
 use kopnet_consensus::{Keypair, PublicKey};
+use kopnet_ledger::snapshot::{Importer, Manifest, CHUNK_BYTES_MAX, MANIFEST_BYTES_MAX};
 use kopnet_ledger::{Ledger, SledStorage};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -50,6 +52,25 @@ pub enum BackupError {
         "{field} = {path:?} is outside the home: a backup carries only files inside it (move the key into the home, or keep a copy of it yourself)"
     )]
     KeyOutsideHome { field: &'static str, path: String },
+    #[error(
+        "the node holds no block 1 (its base is {base}: it was pruned or started from a \
+         snapshot) and none of its snapshots ({snapshots:?}) is followed by the blocks a \
+         restore needs (the block after it, and every block from the one after that to \
+         {height} with its certificate): wait for its next snapshot (`[snapshots] \
+         interval_blocks`), or enable snapshots if they are off"
+    )]
+    NoStartingPoint {
+        base: u64,
+        height: u64,
+        snapshots: Vec<u64>,
+    },
+    #[error(
+        "the node removed its snapshot at height {height} while the backup read it (it keeps \
+         only the newest few): run the backup again"
+    )]
+    SnapshotGone { height: u64 },
+    #[error("block {height} has no commit certificate at the node")]
+    NoCertificate { height: u64 },
     #[error("reading from the node: {0}")]
     Api(String),
     #[error("reading the node's store: {0}")]
@@ -68,6 +89,8 @@ pub struct BackupSummary {
     /// `api` or `store`: where the chain was read.
     pub source: &'static str,
     pub files: usize,
+    /// The snapshot the chain starts from (`None`: from block 1).
+    pub snapshot: Option<u64>,
     pub blocks: u64,
     pub members: u64,
     pub bytes: u64,
@@ -79,6 +102,7 @@ enum Source {
     Store {
         ledger: Box<Ledger<SledStorage>>,
         personal: Option<PersonalStore>,
+        snapshots: SnapshotDir,
     },
 }
 
@@ -144,6 +168,7 @@ impl Source {
         Ok(Source::Store {
             ledger: Box::new(ledger),
             personal,
+            snapshots: SnapshotDir::of_data(&home.data()),
         })
     }
 
@@ -163,7 +188,73 @@ impl Source {
         }
     }
 
-    /// Block `height` and its certificate, encoded.
+    /// The lowest height whose block and certificate the node holds (1
+    /// unless it was pruned or started from a snapshot).
+    async fn base(&self) -> Result<u64, BackupError> {
+        match self {
+            Source::Api(client) => Ok(client.status().await.map_err(api_error)?["base_height"]
+                .as_u64()
+                .unwrap_or(1)),
+            Source::Store { ledger, .. } => Ok(ledger.base_height()),
+        }
+    }
+
+    /// The heights of the snapshots the node keeps, newest first.
+    async fn snapshot_heights(&self) -> Result<Vec<u64>, BackupError> {
+        match self {
+            Source::Api(client) => {
+                let body = client.get("/v1/snapshots").await.map_err(api_error)?;
+                Ok(body["snapshots"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|s| s["height"].as_u64())
+                    .collect())
+            }
+            Source::Store { snapshots, .. } => {
+                Ok(snapshots.list().into_iter().map(|l| l.height).collect())
+            }
+        }
+    }
+
+    /// The encoded manifest of the snapshot at `height`.
+    async fn manifest(&self, height: u64) -> Result<Vec<u8>, BackupError> {
+        let gone = || BackupError::SnapshotGone { height };
+        match self {
+            Source::Api(client) => client
+                .get_bytes(
+                    &format!("/v1/snapshots/{height}/manifest"),
+                    MANIFEST_BYTES_MAX,
+                )
+                .await
+                .map_err(|e| match e {
+                    ClientError::Api { status: 404, .. } => gone(),
+                    e => api_error(e),
+                }),
+            Source::Store { snapshots, .. } => snapshots.manifest_bytes(height).ok_or_else(gone),
+        }
+    }
+
+    /// Chunk `index` of the snapshot at `height`.
+    async fn chunk(&self, height: u64, index: usize) -> Result<Vec<u8>, BackupError> {
+        let gone = || BackupError::SnapshotGone { height };
+        match self {
+            Source::Api(client) => client
+                .get_bytes(
+                    &format!("/v1/snapshots/{height}/chunks/{index}"),
+                    CHUNK_BYTES_MAX,
+                )
+                .await
+                .map_err(|e| match e {
+                    ClientError::Api { status: 404, .. } => gone(),
+                    e => api_error(e),
+                }),
+            Source::Store { snapshots, .. } => snapshots.chunk(height, index).ok_or_else(gone),
+        }
+    }
+
+    /// Block `height` and its certificate, encoded (the certificate may be
+    /// empty for the block right after the snapshot a node started from).
     async fn block(&self, height: u64) -> Result<(Vec<u8>, Vec<u8>), BackupError> {
         match self {
             Source::Api(client) => {
@@ -189,9 +280,7 @@ impl Source {
                 let certificate = ledger
                     .host_data(&certificate_key(height))
                     .map_err(store)?
-                    .ok_or_else(|| {
-                        BackupError::Store(format!("the certificate of block {height} is missing"))
-                    })?;
+                    .unwrap_or_default();
                 let block = block
                     .encode()
                     .map_err(|e| BackupError::Store(e.to_string()))?;
@@ -322,9 +411,11 @@ pub async fn create(
     let api = api.map_or_else(|| local_api(config.api), str::to_string);
     let source = Source::open(&home, &api, &genesis, &key).await?;
     let height = source.height().await?;
+    let snapshot = plan_start(&source, height).await?;
     let header = Header {
         chain_id: genesis.ledger.chain_id.clone(),
         height,
+        snapshot_height: snapshot,
         node: key.public().to_address(),
         role: format!("{:?}", config.role).to_lowercase(),
         created_ms: now_ms(),
@@ -353,9 +444,38 @@ pub async fn create(
         header,
         source: source.name(),
         files,
-        blocks: height,
+        snapshot,
+        blocks: height - snapshot.unwrap_or(0),
         members,
         bytes,
+    })
+}
+
+/// Where the backup's chain starts: `None` from block 1, when the node
+/// holds it (an archive node's backup keeps its whole history); otherwise
+/// the newest snapshot `S` the node keeps with block `S + 1` and the
+/// certified blocks `S + 2 ..= height` ([`crate::snapshots::anchor`]).
+async fn plan_start(source: &Source, height: u64) -> Result<Option<u64>, BackupError> {
+    let base = source.base().await?;
+    if base <= 1 {
+        return Ok(None);
+    }
+    let snapshots = source.snapshot_heights().await?;
+    for &snapshot in &snapshots {
+        let (Some(first), Some(second)) = (snapshot.checked_add(1), snapshot.checked_add(2)) else {
+            continue;
+        };
+        if second > height || second < base {
+            continue;
+        }
+        if source.block(first).await.is_ok() {
+            return Ok(Some(snapshot));
+        }
+    }
+    Err(BackupError::NoStartingPoint {
+        base,
+        height,
+        snapshots,
     })
 }
 
@@ -390,8 +510,22 @@ async fn write(
             .map_err(write_error)?;
         files += 1;
     }
-    for height in 1..=header.height {
+    if let Some(snapshot) = header.snapshot_height {
+        write_snapshot(&mut writer, source, snapshot)
+            .await
+            .map_err(|e| match e {
+                SectionError::Write(e) => write_error(e),
+                SectionError::Read(e) => e,
+            })?;
+    }
+    let first = header.snapshot_height.map_or(1, |s| s + 1);
+    for height in first..=header.height {
         let (block, certificate) = source.block(height).await?;
+        // Only the block right after a snapshot may lack its certificate
+        // (a node started from that snapshot never had it).
+        if certificate.is_empty() && header.snapshot_height.is_none_or(|s| height != s + 1) {
+            return Err(BackupError::NoCertificate { height });
+        }
         let payload = block_payload(&block, &certificate);
         writer
             .section(Kind::Block, &height.to_string(), &payload)
@@ -423,6 +557,43 @@ async fn write(
     file.sync_all().map_err(write_error)?;
     let bytes = file.metadata().map_err(write_error)?.len();
     Ok((files, members, bytes))
+}
+
+/// A failure while copying sections: reading the node, or writing the file.
+enum SectionError {
+    Read(BackupError),
+    Write(std::io::Error),
+}
+
+/// The snapshot at `height`: its manifest, then each chunk, checked against
+/// the manifest as it is copied (a snapshot that changed under the backup
+/// is refused, not written).
+async fn write_snapshot<W: std::io::Write>(
+    writer: &mut Writer<W>,
+    source: &Source,
+    height: u64,
+) -> Result<(), SectionError> {
+    let bytes = source.manifest(height).await.map_err(SectionError::Read)?;
+    let manifest = Manifest::decode(&bytes)
+        .ok()
+        .filter(|m| m.height == height)
+        .ok_or(SectionError::Read(BackupError::SnapshotGone { height }))?;
+    writer
+        .section(Kind::SnapshotManifest, &height.to_string(), &bytes)
+        .map_err(SectionError::Write)?;
+    for index in 0..manifest.chunks.len() {
+        let chunk = source
+            .chunk(height, index)
+            .await
+            .map_err(SectionError::Read)?;
+        if !Importer::<SledStorage>::matches(&manifest, index, &chunk) {
+            return Err(SectionError::Read(BackupError::SnapshotGone { height }));
+        }
+        writer
+            .section(Kind::SnapshotChunk, &index.to_string(), &chunk)
+            .map_err(SectionError::Write)?;
+    }
+    Ok(())
 }
 
 /// A block section's payload: the block's length (u32 LE), the block, the

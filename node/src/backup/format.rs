@@ -16,8 +16,13 @@ use std::io::{Read, Write};
 
 /// The file's first bytes.
 pub const MAGIC: &[u8; 14] = b"KOPNET-BACKUP\n";
-/// The format this code writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+/// The format this code writes. Format 2 added the snapshot sections
+/// ([`Kind::SnapshotManifest`], [`Kind::SnapshotChunk`]); a kopnet that reads
+/// only format 1 refuses a format-2 file by its version, plainly.
+pub const FORMAT_VERSION: u32 = 2;
+/// The oldest format this code reads (format 1 is format 2 without
+/// snapshot sections).
+pub const FORMAT_VERSION_OLDEST: u32 = 1;
 /// Longest section name (a home file's relative path, an address).
 pub const NAME_BYTES_MAX: usize = 256;
 /// Largest section payload: a block (12 MiB at most) with its certificate.
@@ -39,6 +44,11 @@ pub enum Kind {
     /// One member's personal data (name: the address; payload: the
     /// personal store's JSON form).
     Member,
+    /// The manifest of the snapshot the chain starts from (name: its
+    /// height; payload: the encoded [`kopnet_ledger::snapshot::Manifest`]).
+    SnapshotManifest,
+    /// One chunk of that snapshot (name: its index), in order.
+    SnapshotChunk,
     /// The end marker (name empty; payload: the hash over all sections).
     End,
 }
@@ -50,6 +60,8 @@ impl Kind {
             Kind::HomeFile => 2,
             Kind::Block => 3,
             Kind::Member => 4,
+            Kind::SnapshotManifest => 5,
+            Kind::SnapshotChunk => 6,
             Kind::End => 0xff,
         }
     }
@@ -60,6 +72,8 @@ impl Kind {
             2 => Kind::HomeFile,
             3 => Kind::Block,
             4 => Kind::Member,
+            5 => Kind::SnapshotManifest,
+            6 => Kind::SnapshotChunk,
             0xff => Kind::End,
             _ => return None,
         })
@@ -71,7 +85,9 @@ impl Kind {
 pub enum FormatError {
     #[error("not a kopnet backup file (it does not start with the backup header)")]
     NotABackup,
-    #[error("backup format {0} is not one this kopnet reads (it reads {FORMAT_VERSION})")]
+    #[error(
+        "backup format {0} is not one this kopnet reads (it reads {FORMAT_VERSION_OLDEST} to {FORMAT_VERSION})"
+    )]
     Version(u32),
     #[error("the backup file ends in the middle of section {section}: it is cut short")]
     Truncated { section: u64 },
@@ -188,7 +204,7 @@ impl<R: Read> Reader<R> {
         let mut version = [0u8; 4];
         read_exact_or(&mut input, &mut version, FormatError::NotABackup)?;
         let version = u32::from_le_bytes(version);
-        if version != FORMAT_VERSION {
+        if !(FORMAT_VERSION_OLDEST..=FORMAT_VERSION).contains(&version) {
             return Err(FormatError::Version(version));
         }
         Ok(Reader {
@@ -366,6 +382,14 @@ mod tests {
         let mut wrong = sample();
         wrong[MAGIC.len()] = 9;
         assert!(matches!(read_all(&wrong), Err(FormatError::Version(9))));
+        // Format 1 (before snapshot sections) still reads; the next one
+        // does not.
+        let mut older = sample();
+        older[MAGIC.len()] = 1;
+        assert!(read_all(&older).is_ok());
+        let mut newer = sample();
+        newer[MAGIC.len()] = 3;
+        assert!(matches!(read_all(&newer), Err(FormatError::Version(3))));
         assert!(matches!(read_all(b"hello"), Err(FormatError::NotABackup)));
     }
 }

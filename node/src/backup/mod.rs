@@ -8,6 +8,21 @@
 //! members ([`crate::personal`]). It does **not** hold the ledger's store
 //! itself, the safety record or the admin token.
 //!
+//! **A node without block 1** (pruned, or started from a snapshot) cannot
+//! give every block. Its backup starts at the newest snapshot `S` it keeps
+//! ([`crate::snapshots`]) that is followed by block `S + 1` and the
+//! certified blocks `S + 2 ..=` height: the manifest and the chunks, then
+//! those blocks. A restore imports the snapshot (each chunk checked against
+//! the manifest, the state against the root block `S + 1` carries, each
+//! day's records against their commitment), applies block `S + 1` on its
+//! hash, which block `S + 2` names, and every later block by its
+//! certificate ([`crate::snapshots::anchor`]); the restored node then
+//! holds blocks from `S + 2` on and keeps the snapshot, like a node that
+//! state-synced from it. A node that holds block 1 (an archive node) is
+//! backed up from block 1, so that its restore gives its whole history
+//! back. This is why a pruning node must take snapshots and keep two
+//! snapshot intervals of blocks ([`crate::config::NodeConfig`]).
+//!
 //! **Why blocks and not the store.** A running node holds its stores
 //! locked, and a copy of files being written is not consistent. Committed
 //! blocks never change, so the blocks `1..=h` with their certificates are
@@ -47,6 +62,10 @@ pub struct Header {
     pub chain_id: String,
     /// The height the chain is backed up to.
     pub height: u64,
+    /// The snapshot the chain starts from, when the node held no block 1
+    /// (absent: the blocks start at 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshot_height: Option<u64>,
     /// The node's identity (address) whose home this is.
     pub node: String,
     /// `validator` or `observer`.

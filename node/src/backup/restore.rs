@@ -7,21 +7,22 @@ use super::create::split_block_payload;
 use super::format::{FormatError, Kind, Reader, Section};
 use super::{is_home_file_name, Header, HOME_FILES};
 use crate::chain_store;
-use crate::config::{MempoolConfig, NodeConfig};
+use crate::config::NodeConfig;
 use crate::genesis_file::NetworkGenesis;
 use crate::host::catch_up::{take_one, SyncedBlockOutcome};
 use crate::host::state::HostState;
-use crate::mempool::Mempool;
 use crate::personal::PersonalStore;
-use crate::verified::VerifiedSignatures;
+use crate::snapshots::anchor;
+use crate::snapshots::dir::{Partial, SnapshotDir};
 use crate::wire::SyncedBlock;
 use crate::NodeHome;
-use kopnet_consensus::PublicKey;
+use kopnet_consensus::{codec, PublicKey};
+use kopnet_ledger::block::{Block, BlockHeader};
+use kopnet_ledger::snapshot::{Importer, Manifest};
 use kopnet_ledger::{Ledger, SledStorage};
 use std::collections::BTreeSet;
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, RwLock};
 
 /// Why a restore was refused or failed. Nothing is left at `NEWDIR`.
 #[derive(Debug, thiserror::Error)]
@@ -50,6 +51,8 @@ pub enum RestoreError {
 pub struct RestoreSummary {
     pub header: Header,
     pub files: usize,
+    /// Blocks verified and executed (after the snapshot, when the backup
+    /// starts at one: [`Header::snapshot_height`]).
     pub blocks: u64,
     pub members: u64,
 }
@@ -70,11 +73,33 @@ fn sections(path: &Path) -> Result<Reader<BufReader<std::fs::File>>, RestoreErro
 struct Checked {
     header: Header,
     genesis: NetworkGenesis,
+    /// The snapshot the chain starts from, when it does not start at 1.
+    snapshot: Option<SnapshotStart>,
+}
+
+/// A backup's snapshot and the block after it.
+struct SnapshotStart {
+    manifest: Manifest,
+    /// Block `S + 1`: taken on its hash, which block `S + 2` names as its
+    /// parent ([`crate::snapshots::anchor`]).
+    first: Block,
+}
+
+/// Where pass one is in the file: sections come in this order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Stage {
+    HomeFiles,
+    Snapshot,
+    Blocks,
+    Members,
 }
 
 /// Pass one: every checksum, the order of the sections (header, home
-/// files, blocks 1..=height, members), the configuration and genesis
-/// parse, each block section splits, each member decodes. Writes nothing.
+/// files, the snapshot's manifest and chunks when the chain starts at one,
+/// the blocks from 1 or from the snapshot's next, members), the
+/// configuration and genesis parse, each chunk matches the manifest, each
+/// block section splits (the two after a snapshot decode and chain), each
+/// member decodes. Writes nothing.
 fn check(path: &Path) -> Result<Checked, RestoreError> {
     let mut reader = sections(path)?;
     let first = reader
@@ -85,11 +110,22 @@ fn check(path: &Path) -> Result<Checked, RestoreError> {
     }
     let header: Header = serde_json::from_slice(&first.payload)
         .map_err(|e| content(format!("its header does not read: {e}")))?;
+    let mut stage = Stage::HomeFiles;
     let mut files = BTreeSet::new();
     let mut config = None;
     let mut genesis = None;
+    let mut manifest: Option<Manifest> = None;
+    let mut next_chunk = 0usize;
+    let mut first_block: Option<Block> = None;
     let mut next_block = 1u64;
     let mut members = BTreeSet::new();
+    let mut enter = |next: Stage, name: &str| {
+        if next < stage {
+            return Err(content(format!("section {name} is out of order")));
+        }
+        stage = next;
+        Ok(())
+    };
     while let Some(Section {
         kind,
         name,
@@ -98,9 +134,7 @@ fn check(path: &Path) -> Result<Checked, RestoreError> {
     {
         match kind {
             Kind::HomeFile => {
-                if next_block != 1 || !members.is_empty() {
-                    return Err(content(format!("home file {name} comes after the blocks")));
-                }
+                enter(Stage::HomeFiles, &name)?;
                 if !is_home_file_name(&name) || !files.insert(name.clone()) {
                     return Err(content(format!(
                         "home file name {name:?} is not allowed here"
@@ -122,18 +156,52 @@ fn check(path: &Path) -> Result<Checked, RestoreError> {
                     );
                 }
             }
+            Kind::SnapshotManifest => {
+                enter(Stage::Snapshot, &name)?;
+                let decoded = Manifest::decode(&payload)
+                    .map_err(|e| content(format!("the snapshot's manifest: {e}")))?;
+                if manifest.is_some()
+                    || header.snapshot_height != Some(decoded.height)
+                    || name != decoded.height.to_string()
+                {
+                    return Err(content(format!(
+                        "a snapshot at height {name} where its header names {:?}",
+                        header.snapshot_height
+                    )));
+                }
+                next_block = decoded.height.saturating_add(1);
+                manifest = Some(decoded);
+            }
+            Kind::SnapshotChunk => {
+                enter(Stage::Snapshot, &name)?;
+                let Some(manifest) = &manifest else {
+                    return Err(content("a snapshot chunk before the snapshot's manifest"));
+                };
+                if name != next_chunk.to_string()
+                    || !Importer::<SledStorage>::matches(manifest, next_chunk, &payload)
+                {
+                    return Err(content(format!(
+                        "snapshot chunk {name} is not chunk {next_chunk} of the manifest"
+                    )));
+                }
+                next_chunk += 1;
+            }
             Kind::Block => {
-                if name != next_block.to_string() || !members.is_empty() {
+                enter(Stage::Blocks, &name)?;
+                if name != next_block.to_string() {
                     return Err(content(format!(
                         "block section {name} where block {next_block} was due"
                     )));
                 }
-                if split_block_payload(&payload).is_none() {
-                    return Err(content(format!("block section {name} does not split")));
+                let (block, _) = split_block_payload(&payload)
+                    .ok_or_else(|| content(format!("block section {name} does not split")))?;
+                if let Some(manifest) = &manifest {
+                    anchored(manifest, next_block, block, &mut first_block)?;
                 }
                 next_block += 1;
             }
             Kind::Member => {
+                enter(Stage::Members, &name)?;
                 let key = PublicKey::from_address(&name)
                     .map_err(|e| content(format!("member {name:?}: {e}")))?;
                 crate::personal::store::decode(&payload)
@@ -174,7 +242,71 @@ fn check(path: &Path) -> Result<Checked, RestoreError> {
             next_block - 1
         )));
     }
-    Ok(Checked { header, genesis })
+    let snapshot = match (header.snapshot_height, manifest) {
+        (None, None) => None,
+        (Some(height), Some(manifest)) => {
+            if next_chunk != manifest.chunks.len() {
+                return Err(content(format!(
+                    "it holds {next_chunk} of the snapshot's {} chunks",
+                    manifest.chunks.len()
+                )));
+            }
+            // Block S + 2 is what ties block S + 1, and so the snapshot, to
+            // a certificate.
+            if next_block < height.saturating_add(3) {
+                return Err(content(format!(
+                    "it holds no block {} after its snapshot at {height}",
+                    height.saturating_add(2)
+                )));
+            }
+            let first = first_block.ok_or_else(|| content("no block after the snapshot"))?;
+            Some(SnapshotStart { manifest, first })
+        }
+        (Some(height), None) => {
+            return Err(content(format!(
+                "its header names a snapshot at {height}, it holds none"
+            )))
+        }
+        (None, Some(_)) => return Err(content("a snapshot its header does not name")),
+    };
+    Ok(Checked {
+        header,
+        genesis,
+        snapshot,
+    })
+}
+
+/// The two blocks after the snapshot: block `S + 1` must follow the
+/// snapshot's block and carry its state root (kept in `first`), block
+/// `S + 2` must name block `S + 1` as its parent.
+fn anchored(
+    manifest: &Manifest,
+    height: u64,
+    bytes: &[u8],
+    first: &mut Option<Block>,
+) -> Result<(), RestoreError> {
+    let refused = |reason: &str| RestoreError::Block {
+        height,
+        reason: reason.to_string(),
+    };
+    if height == manifest.height.saturating_add(1) {
+        let block = Block::decode(bytes).map_err(|e| refused(&e.to_string()))?;
+        if block.header.parent != manifest.block_hash
+            || block.header.prev_state_root != manifest.state_root
+        {
+            return Err(refused(
+                "it does not follow the snapshot (parent or state root differ)",
+            ));
+        }
+        *first = Some(block);
+    } else if height == manifest.height.saturating_add(2) {
+        let header: BlockHeader =
+            codec::decode_prefix(bytes).map_err(|e| refused(&e.to_string()))?;
+        if first.as_ref().map(Block::hash) != Some(header.parent) {
+            return Err(refused("its parent is not the block after the snapshot"));
+        }
+    }
+    Ok(())
 }
 
 /// Whether `dir` is absent or an empty directory.
@@ -234,7 +366,7 @@ pub fn restore(
                 .and_then(|()| super::sync_parent(home))
                 .map_err(|e| RestoreError::Write(e.to_string()))?;
             Ok(RestoreSummary {
-                blocks: checked.header.height,
+                blocks: checked.header.height - checked.header.snapshot_height.unwrap_or(0),
                 header: checked.header,
                 files,
                 members,
@@ -247,6 +379,16 @@ pub fn restore(
     }
 }
 
+/// The ledger as pass two builds it: a snapshot being imported, then the
+/// blocks being executed.
+enum Building {
+    Importing {
+        importer: Box<Importer<SledStorage>>,
+        kept: Partial,
+    },
+    Executing(Box<HostState<SledStorage>>),
+}
+
 /// Pass two, into `staging`: (home files, members).
 fn build(
     from: &Path,
@@ -257,15 +399,30 @@ fn build(
     let write = |e: &dyn std::fmt::Display| RestoreError::Write(e.to_string());
     let home = NodeHome::new(staging);
     std::fs::create_dir_all(home.data()).map_err(|e| write(&e))?;
+    let chain_id = &checked.genesis.ledger.chain_id;
     let store = SledStorage::open(&home.ledger(), 64 * 1024 * 1024).map_err(|e| write(&e))?;
-    let ledger = Ledger::open(store, &checked.genesis.ledger).map_err(|e| write(&e))?;
-    chain_store::init_validator_sets(&ledger).map_err(|e| write(&e))?;
-    let state = HostState {
-        chain_id: checked.genesis.ledger.chain_id.clone(),
-        ledger: RwLock::new(ledger),
-        mempool: Mutex::new(Mempool::new(MempoolConfig::default())),
-        verified: VerifiedSignatures::new(1024),
-        rejections: Mutex::default(),
+    let mut building = match &checked.snapshot {
+        None => {
+            let ledger = Ledger::open(store, &checked.genesis.ledger).map_err(|e| write(&e))?;
+            chain_store::init_validator_sets(&ledger).map_err(|e| write(&e))?;
+            Building::Executing(Box::new(anchor::offline_state(chain_id, ledger)))
+        }
+        Some(start) => {
+            let importer = Importer::new(
+                store,
+                &checked.genesis.ledger,
+                start.manifest.clone(),
+                start.first.header.prev_state_root,
+            )
+            .map_err(|e| snapshot_refused(&start.manifest, &e))?;
+            let kept = SnapshotDir::of_data(&home.data())
+                .begin(start.manifest.height)
+                .map_err(|e| write(&e))?;
+            Building::Importing {
+                importer: Box::new(importer),
+                kept,
+            }
+        }
     };
     let personal = PersonalStore::open(&home.data().join("personal")).map_err(|e| write(&e))?;
     // The double-sign check of a restored validator takes the network's
@@ -285,15 +442,35 @@ fn build(
                     .map_err(|e| write(&e))?;
                 files += 1;
             }
+            Kind::SnapshotChunk => {
+                let (Building::Importing { importer, kept }, Some(start)) =
+                    (&mut building, &checked.snapshot)
+                else {
+                    return Err(content("a snapshot chunk after the blocks began"));
+                };
+                let index: usize = section.name.parse().unwrap_or(usize::MAX);
+                importer
+                    .chunk(index, &section.payload)
+                    .map_err(|e| snapshot_refused(&start.manifest, &e))?;
+                kept.chunk(&section.payload).map_err(|e| write(&e))?;
+            }
             Kind::Block => {
                 let height: u64 = section.name.parse().unwrap_or(0);
+                if let Building::Importing { .. } = building {
+                    building = first_after_snapshot(building, checked)?;
+                    progress(height, top);
+                    continue;
+                }
+                let Building::Executing(state) = &building else {
+                    return Err(content("blocks while the ledger is not built"));
+                };
                 let (block, certificate) = split_block_payload(&section.payload)
                     .ok_or_else(|| content("a block section does not split"))?;
                 let synced = SyncedBlock {
                     block: block.to_vec(),
                     certificate: certificate.to_vec(),
                 };
-                match take_one(&state, &synced) {
+                match take_one(state, &synced) {
                     Ok(Ok(SyncedBlockOutcome::Committed(_))) => progress(height, top),
                     Ok(Ok(SyncedBlockOutcome::Known)) => {
                         return Err(RestoreError::Block {
@@ -318,8 +495,44 @@ fn build(
                 personal.restore(&key, record).map_err(|e| write(&e))?;
                 members += 1;
             }
-            Kind::Header | Kind::End => {}
+            Kind::Header | Kind::SnapshotManifest | Kind::End => {}
         }
     }
+    if let (Some(start), Building::Executing(state)) = (&checked.snapshot, &building) {
+        // The node holds no certified block below S + 2, like a node that
+        // state-synced from the same snapshot.
+        let ledger = state
+            .ledger
+            .read()
+            .map_err(|_| write(&"ledger lock poisoned"))?;
+        anchor::set_base(&ledger, start.manifest.height + 2).map_err(|e| write(&e))?;
+    }
     Ok((files, members))
+}
+
+fn snapshot_refused(manifest: &Manifest, e: &dyn std::fmt::Display) -> RestoreError {
+    content(format!("its snapshot at height {}: {e}", manifest.height))
+}
+
+/// The snapshot is imported whole: check it (root, day commitments), keep
+/// it on disk, and apply block `S + 1` on its hash (pass one checked that
+/// block `S + 2` names it; `S + 2`'s certificate is checked next).
+fn first_after_snapshot(building: Building, checked: &Checked) -> Result<Building, RestoreError> {
+    let write = |e: &dyn std::fmt::Display| RestoreError::Write(e.to_string());
+    let (Building::Importing { importer, kept }, Some(start)) = (building, &checked.snapshot)
+    else {
+        return Err(content("no snapshot to finish"));
+    };
+    let mut ledger = importer
+        .finish(&checked.genesis.ledger)
+        .map_err(|e| snapshot_refused(&start.manifest, &e))?;
+    kept.finish(&start.manifest).map_err(|e| write(&e))?;
+    anchor::apply_first_block(&mut ledger, &start.first).map_err(|e| RestoreError::Block {
+        height: start.first.header.height,
+        reason: e.to_string(),
+    })?;
+    Ok(Building::Executing(Box::new(anchor::offline_state(
+        &checked.genesis.ledger.chain_id,
+        ledger,
+    ))))
 }

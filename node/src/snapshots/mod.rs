@@ -26,6 +26,7 @@
 //!   next two blocks, and leaves a home that `kopnet node run` continues
 //!   by ordinary catch-up.
 
+pub mod anchor;
 pub mod dir;
 pub mod state_sync;
 pub mod taker;

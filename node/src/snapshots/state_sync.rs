@@ -38,25 +38,20 @@
 //! double-sign check takes the network's height as the bound of what its
 //! key signed before ([`crate::host::double_sign`]).
 
+use super::anchor;
 use super::dir::{Partial, SnapshotDir};
 use crate::api::client::{Client, ClientError};
-use crate::chain_store;
-use crate::config::{MempoolConfig, NodeConfig};
+use crate::config::NodeConfig;
 use crate::genesis_file::NetworkGenesis;
 use crate::host::catch_up::{take_one, SyncedBlockOutcome};
-use crate::host::state::HostState;
-use crate::mempool::Mempool;
 use crate::start::NodeHome;
-use crate::verified::VerifiedSignatures;
 use crate::wire::SyncedBlock;
 use base64::Engine as _;
-use kopnet_consensus::{codec, Hash, PublicKey};
+use kopnet_consensus::{codec, Hash};
 use kopnet_ledger::block::{Block, BlockHeader};
 use kopnet_ledger::snapshot::{Importer, Manifest, CHUNK_BYTES_MAX, MANIFEST_BYTES_MAX};
-use kopnet_ledger::storage::WriteBatch;
-use kopnet_ledger::{keys, Ledger, SledStorage, Storage, VerifyAll};
+use kopnet_ledger::{Ledger, SledStorage};
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, RwLock};
 use std::time::Instant;
 
 /// Most headers between a snapshot and the trusted block (a trusted block
@@ -615,7 +610,6 @@ async fn next_two_blocks(
 ) -> Result<u64, StateSyncError> {
     let first_height = anchor.first.height;
     let fail = |height: u64, reason: String| StateSyncError::Block { height, reason };
-    chain_store::init_validator_sets(&ledger).map_err(|e| fail(first_height, e.to_string()))?;
     let wanted = anchor.first.hash();
     let mut applied = false;
     for source in order {
@@ -628,13 +622,7 @@ async fn next_two_blocks(
         if block.hash() != wanted {
             continue;
         }
-        let next_set = |validators: &[(PublicKey, u64)]| {
-            chain_store::next_set_entry(first_height, validators)
-                .map(|entry| vec![entry])
-                .unwrap_or_default()
-        };
-        ledger
-            .apply_block_with(&block, &VerifyAll, vec![], next_set)
+        anchor::apply_first_block(&mut ledger, &block)
             .map_err(|e| fail(first_height, e.to_string()))?;
         applied = true;
         break;
@@ -646,13 +634,7 @@ async fn next_two_blocks(
         ));
     }
     let second_height = first_height + 1;
-    let state = HostState {
-        chain_id: genesis.ledger.chain_id.clone(),
-        ledger: RwLock::new(ledger),
-        mempool: Mutex::new(Mempool::new(MempoolConfig::default())),
-        verified: VerifiedSignatures::new(1024),
-        rejections: Mutex::default(),
-    };
+    let state = anchor::offline_state(&genesis.ledger.chain_id, ledger);
     let mut reason = "no source sent it with a certificate that verifies".to_string();
     let mut committed = false;
     for source in order {
@@ -678,19 +660,7 @@ async fn next_two_blocks(
     if !committed {
         return Err(fail(second_height, reason));
     }
-    let ledger = state
-        .ledger
-        .into_inner()
-        .map_err(|_| fail(second_height, "ledger lock poisoned".into()))?;
-    // The node holds no block with a certificate below S + 2.
-    let mut batch = WriteBatch::default();
-    batch.put(
-        keys::META_BASE.to_vec(),
-        second_height.to_be_bytes().to_vec(),
-    );
-    ledger
-        .storage()
-        .commit(batch)
-        .map_err(|e| fail(second_height, e.to_string()))?;
+    let ledger = anchor::into_ledger(state).map_err(|e| fail(second_height, e.to_string()))?;
+    anchor::set_base(&ledger, second_height).map_err(|e| fail(second_height, e.to_string()))?;
     Ok(ledger.height())
 }

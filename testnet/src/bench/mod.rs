@@ -361,6 +361,12 @@ fn set_pruning(layout: &Layout, keep: u64) -> Result<(), BenchError> {
                 error: std::io::Error::other(e.to_string()),
             })?;
         config.pruning.keep_blocks = keep;
+        // A pruning node keeps two snapshot intervals of blocks at least
+        // (`NodeConfig::validate`): snapshot often enough for the horizon.
+        if config.snapshots.interval_blocks.saturating_mul(2) > keep {
+            config.snapshots.interval_blocks =
+                (keep / 2).max(kopnet_node::snapshots::INTERVAL_BLOCKS_MIN);
+        }
         std::fs::write(&path, config.to_toml()).map_err(|error| BenchError::Io {
             action: "write",
             path: path.clone(),
