@@ -263,7 +263,7 @@ fn every_panel_has_data_every_alert_reads_served_series_and_a_stall_fires() {
         prometheus::shorten_durations(&rules_text, prometheus::TEST_RANGE, prometheus::TEST_FOR);
     let dir = tempfile::tempdir().unwrap();
     let prom = Prometheus::start(&binary, dir.path(), &targets, &rules);
-    wait_for("Prometheus to be ready", DEADLINE, || {
+    prom.wait_for("Prometheus to be ready", DEADLINE, || {
         prom.ready().then_some(())
     });
     let started = now_secs();
@@ -275,12 +275,12 @@ fn every_panel_has_data_every_alert_reads_served_series_and_a_stall_fires() {
     for panel in dashboard_panels() {
         for (_, expr) in &panel.queries {
             let what = format!("panel {:?} to have data: {expr}", panel.title);
-            wait_for(&what, DEADLINE, || {
+            prom.wait_for(&what, DEADLINE, || {
                 prom.query(expr).filter(|samples| !samples.is_empty())
             });
         }
     }
-    let loaded = wait_for("every rule loaded and evaluated", DEADLINE, || {
+    let loaded = prom.wait_for("every rule loaded and evaluated", DEADLINE, || {
         let rules = prom.rules();
         let evaluated = rules.len() == rules_count && rules.iter().all(|(_, _, h)| h == "ok");
         evaluated.then_some(rules)
@@ -300,7 +300,7 @@ fn every_panel_has_data_every_alert_reads_served_series_and_a_stall_fires() {
 
     // Nobody acknowledges the windows the payments closed: two 5-s periods
     // later the settlement alert fires. The chain moves: no stall alert.
-    let unacknowledged = wait_for("KopnetSettlementUnacknowledged to fire", DEADLINE, || {
+    let unacknowledged = prom.wait_for("KopnetSettlementUnacknowledged to fire", DEADLINE, || {
         Some(firing(&prom, "KopnetSettlementUnacknowledged")).filter(|f| !f.is_empty())
     });
     eprintln!("firing: {unacknowledged:?}");
@@ -326,7 +326,7 @@ fn every_panel_has_data_every_alert_reads_served_series_and_a_stall_fires() {
         assert!(cluster.terminate(i).success());
     }
     let running: Vec<&String> = targets.iter().take(2).collect();
-    let stalled = wait_for(
+    let stalled = prom.wait_for(
         "KopnetChainStalled to fire on both running nodes",
         DEADLINE,
         || {
@@ -338,7 +338,7 @@ fn every_panel_has_data_every_alert_reads_served_series_and_a_stall_fires() {
         },
     );
     eprintln!("firing: {stalled:?}");
-    wait_for(
+    prom.wait_for(
         "KopnetNodeDown to fire on both stopped nodes",
         DEADLINE,
         || {

@@ -6,7 +6,7 @@
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Set (by `.ci/run`, where `apt-get install prometheus` worked) to make
 /// the test fail instead of skipping when `prometheus` is missing.
@@ -165,9 +165,27 @@ impl Prometheus {
             .unwrap_or_default()
     }
 
-    /// The server's log, for a failure's message.
-    pub fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
+    /// Wait until `f` returns Some, or panic after `timeout` with `what`
+    /// and the end of the server's log.
+    pub fn wait_for<T>(
+        &self,
+        what: &str,
+        timeout: Duration,
+        mut f: impl FnMut() -> Option<T>,
+    ) -> T {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(value) = f() {
+                return value;
+            }
+            if Instant::now() >= deadline {
+                let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+                let lines: Vec<&str> = log.lines().collect();
+                let tail = lines[lines.len().saturating_sub(20)..].join("\n");
+                panic!("timed out waiting for {what}; Prometheus' log ends:\n{tail}");
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
     }
 }
 
