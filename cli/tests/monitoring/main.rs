@@ -190,10 +190,12 @@ impl Traffic {
     }
 }
 
-/// A payment from a key no cooperative registered: refused at submission
-/// (a rejection reason for the dashboard).
-fn submit_refused(cluster: &Cluster) {
-    let mut stranger = Wallet::new(Keypair::from_seed([0xee; 32]), &cluster.chain_id);
+/// A payment from a key no cooperative registered (the `n`-th such key):
+/// refused at submission (a rejection reason for the dashboard).
+fn submit_refused(cluster: &Cluster, n: u64) {
+    let mut seed = [0xee; 32];
+    seed[..8].copy_from_slice(&n.to_le_bytes());
+    let mut stranger = Wallet::new(Keypair::from_seed(seed), &cluster.chain_id);
     let tx = stranger.sign(Action::Payment {
         to: Keypair::from_seed([1; 32]).public(),
         amount: 1_000,
@@ -270,7 +272,7 @@ fn every_panel_has_data_every_alert_reads_served_series_and_a_stall_fires() {
 
     let mut traffic = Traffic::open(&cluster);
     traffic.pay_round(&cluster);
-    submit_refused(&cluster);
+    submit_refused(&cluster, 0);
 
     for panel in dashboard_panels() {
         for (_, expr) in &panel.queries {
@@ -310,8 +312,12 @@ fn every_panel_has_data_every_alert_reads_served_series_and_a_stall_fires() {
             .and_then(|s| s.parse().ok())
             .unwrap_or(60);
         let until = Instant::now() + Duration::from_secs(secs);
-        while Instant::now() < until {
+        for n in 1u64.. {
+            if Instant::now() >= until {
+                break;
+            }
             traffic.pay_round(&cluster);
+            submit_refused(&cluster, n);
         }
         std::fs::create_dir_all(dir).unwrap();
     }
@@ -351,6 +357,12 @@ fn every_panel_has_data_every_alert_reads_served_series_and_a_stall_fires() {
     );
 
     if let Some(dir) = svg_dir {
+        // On until the running nodes' /health has said stalled for 5 s.
+        let expr = "sum_over_time(kopnet_health_problem{reason=\"stalled\"}[10s:1s]) >= 5";
+        prom.wait_for("the running nodes to report stalled", DEADLINE, || {
+            let stalled = prom.query(expr)?;
+            (stalled.len() == running.len()).then_some(())
+        });
         draw_panels(&prom, &dir, &cluster, &targets, started, now_secs());
     }
     drop(prom);

@@ -12,6 +12,10 @@ pub struct Line {
     pub points: Vec<(f64, f64)>,
 }
 
+/// Where the legend column starts, and the height of one of its rows.
+const LEGEND_X: u32 = 760;
+const LEGEND_ROW: i32 = 16;
+
 const COLOURS: [RGBColor; 8] = [
     RGBColor(31, 119, 180),
     RGBColor(255, 127, 14),
@@ -53,9 +57,10 @@ pub fn write(path: &Path, title: &str, unit: &str, lines: &[Line]) -> Result<(),
     } else {
         y_min - pad
     };
-    let root = SVGBackend::new(path, (900, 380)).into_drawing_area();
+    let root = SVGBackend::new(path, (1000, 380)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| fail(&e))?;
-    let mut chart = ChartBuilder::on(&root)
+    let (plot, legend) = root.split_horizontally(LEGEND_X);
+    let mut chart = ChartBuilder::on(&plot)
         .caption(title, ("sans-serif", 18))
         .margin(10)
         .x_label_area_size(30)
@@ -71,27 +76,41 @@ pub fn write(path: &Path, title: &str, unit: &str, lines: &[Line]) -> Result<(),
     for (i, line) in lines.iter().enumerate() {
         let colour = COLOURS[i % COLOURS.len()];
         // NaN (a ratio of nothing) leaves a gap, as in Grafana.
-        let segments = line.points.split(|(_, y)| !y.is_finite());
-        let mut labelled = false;
-        for segment in segments.filter(|s| !s.is_empty()) {
-            let series = chart
+        for segment in line.points.split(|(_, y)| !y.is_finite()) {
+            chart
                 .draw_series(LineSeries::new(segment.iter().copied(), colour))
                 .map_err(|e| fail(&e))?;
-            if !labelled {
-                series
-                    .label(line.label.as_str())
-                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], colour));
-                labelled = true;
-            }
         }
     }
-    chart
-        .configure_series_labels()
-        .background_style(WHITE.mix(0.8))
-        .border_style(BLACK)
-        .position(SeriesLabelPosition::UpperLeft)
-        .draw()
-        .map_err(|e| fail(&e))?;
+    // The legend beside the chart, one line per series, as many as fit.
+    let fits = usize::try_from((380 - 40) / LEGEND_ROW).unwrap_or(0);
+    for (i, line) in lines.iter().enumerate().take(fits) {
+        let colour = COLOURS[i % COLOURS.len()];
+        let y = 40 + LEGEND_ROW * i32::try_from(i).unwrap_or(0);
+        legend
+            .draw(&PathElement::new(
+                vec![(4, y), (24, y)],
+                colour.stroke_width(2),
+            ))
+            .map_err(|e| fail(&e))?;
+        legend
+            .draw(&Text::new(
+                line.label.clone(),
+                (30, y - 6),
+                ("sans-serif", 12),
+            ))
+            .map_err(|e| fail(&e))?;
+    }
+    if lines.len() > fits {
+        let more = format!("... {} more", lines.len() - fits);
+        legend
+            .draw(&Text::new(
+                more,
+                (30, 40 + LEGEND_ROW * i32::try_from(fits).unwrap_or(0)),
+                ("sans-serif", 12),
+            ))
+            .map_err(|e| fail(&e))?;
+    }
     root.present().map_err(|e| fail(&e))?;
     Ok(())
 }
