@@ -88,7 +88,8 @@ impl Signatures {
     /// Both counters in Prometheus' text format (header lines even when no
     /// certificate was counted yet).
     pub fn render(&self, out: &mut String) {
-        let series: [(&str, &str, fn(&ValidatorTally) -> u64); 2] = [
+        type Count = fn(&ValidatorTally) -> u64;
+        let series: [(&str, &str, Count); 2] = [
             (
                 "kopnet_validator_signatures_total",
                 "Commit certificates stored here that hold this validator's precommit (heights it validated).",
