@@ -19,7 +19,10 @@
 //!   writes, and the invariant check runs over the cooperatives and windows
 //!   only ([`kopnet_ledger::Ledger::check_block_invariants`]). Building a
 //!   view costs time in proportion to the cooperatives and windows, not to
-//!   the accounts.
+//!   the accounts. The settlement windows still waiting for
+//!   acknowledgements ([`SettlementFigures`], for `/metrics`) are counted
+//!   from where the previous view's count started, so that walk covers the
+//!   unsettled windows only.
 //! * Everything else — blocks, transactions, history, accounts, windows,
 //!   proposals, evidence — is read from the store through a read-only
 //!   [`ChainReader`](kopnet_ledger::ledger::ChainReader) (sled reads run
@@ -31,6 +34,10 @@
 //!   Merkle tree lives in the ledger): bounded work (one path of the tree),
 //!   taken on the blocking pool so a commit in progress never stalls an
 //!   async worker ([`crate::api`]'s `proof`).
+
+mod settlement_figures;
+
+pub use settlement_figures::{OldestUnsettled, SettlementFigures};
 
 use kopnet_consensus::{Hash, PublicKey};
 use kopnet_ledger::invariants::Totals;
@@ -65,11 +72,22 @@ pub struct CommittedView {
     pub cooperatives: Vec<CoopFigures>,
     /// The invariant check after this block, or what broke.
     pub invariants: Result<Totals, String>,
+    /// The closed windows still waiting for acknowledgements.
+    pub settlement: SettlementFigures,
 }
 
 impl CommittedView {
     /// The view of `ledger` as it stands (call right after a commit).
     pub fn of<S: Storage>(ledger: &Ledger<S>) -> CommittedView {
+        CommittedView::after(ledger, None)
+    }
+
+    /// [`CommittedView::of`], given the view of an earlier block of the same
+    /// chain: its settled windows are not looked at again.
+    pub fn after<S: Storage>(
+        ledger: &Ledger<S>,
+        previous: Option<&CommittedView>,
+    ) -> CommittedView {
         let state = ledger.state();
         let figures = ledger.figures();
         let cooperatives = ledger
@@ -100,6 +118,10 @@ impl CommittedView {
             params: ledger.params(),
             cooperatives,
             invariants: ledger.check_block_invariants().map_err(|e| e.to_string()),
+            settlement: SettlementFigures::of(
+                state,
+                previous.map_or(0, |p| p.settlement.scan_from),
+            ),
         }
     }
 
@@ -147,6 +169,7 @@ impl ViewCell {
     /// Build the view of `ledger` (read-locked by the caller, the only
     /// writer) and publish it.
     pub fn publish_from<S: Storage>(&self, ledger: &Ledger<S>) {
-        self.publish(CommittedView::of(ledger));
+        let previous = self.current();
+        self.publish(CommittedView::after(ledger, Some(&previous)));
     }
 }

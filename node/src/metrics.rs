@@ -1,6 +1,26 @@
 //! Counters and a latency histogram, rendered in Prometheus text format.
+//!
+//! `/metrics` ([`scrape`]) is this node's own counters ([`Metrics`]), the
+//! committed state's figures ([`committed`], from the view built once per
+//! block), the health judgement ([`health`]) and the HTTP refusals. The
+//! dashboard and alert rules in `deploy/monitoring/` read these series;
+//! README "Monitoring a node" says what each panel and alert means. Every
+//! value is an integer, and nothing a scrape does walks data that grows
+//! with the ledger.
 
+pub mod committed;
+pub mod disk;
+pub mod health;
+pub mod signatures;
+
+#[cfg(test)]
+mod deploy_names;
+
+use crate::committed_view::CommittedView;
 use crate::p2p::P2pStats;
+use disk::DiskUsage;
+use kopnet_consensus::{CommitCertificate, PublicKey, ValidatorSet};
+use signatures::Signatures;
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -50,6 +70,9 @@ pub struct Metrics {
     /// Gossiped transaction batches dropped because verification was
     /// that far behind (`runtime::INGEST_QUEUE_BYTES`).
     pub gossip_batches_dropped_busy: AtomicU64,
+    /// Blocks whose commit certificate is from a round above 0: the
+    /// round-0 proposer was absent or too slow.
+    pub blocks_round_above_zero: AtomicU64,
     latency_buckets: [AtomicU64; LATENCY_BUCKETS_MS.len()],
     latency_count: AtomicU64,
     latency_sum_ms: AtomicU64,
@@ -61,6 +84,25 @@ pub struct Metrics {
     /// Messages a deliberately hostile node sent, by behaviour (only a
     /// `fault-injection` build with `KOPNET_FAULT` set ever counts one).
     hostile_sent: Mutex<BTreeMap<&'static str, u64>>,
+    /// Who signed the certificates of the blocks committed here.
+    signatures: Mutex<Signatures>,
+    /// The last reading of the data directory (the disk watcher's).
+    disk_usage: Mutex<Option<DiskUsage>>,
+}
+
+/// Everything `GET /metrics` answers but the HTTP refusals (the front
+/// adds those): the node's counters, the committed state's figures from
+/// `view`, and `health` judged at `now`.
+pub fn scrape(
+    metrics: &Metrics,
+    view: &CommittedView,
+    health: &crate::api::health::Health,
+    now: Instant,
+) -> String {
+    let mut out = metrics.render();
+    committed::render(view, &mut out);
+    health::render(health, view.height, now, &mut out);
+    out
 }
 
 /// One unlabelled series in Prometheus' text format.
@@ -139,6 +181,30 @@ impl Metrics {
         })
     }
 
+    /// Count a committed block's certificate: its round, and who of
+    /// `set` (the validator set of its height) signed it; `coop_of` names
+    /// a validator's cooperative.
+    pub fn observe_certificate(
+        &self,
+        certificate: &CommitCertificate,
+        set: &ValidatorSet,
+        coop_of: impl Fn(&PublicKey) -> Option<String>,
+    ) {
+        if certificate.round > 0 {
+            self.blocks_round_above_zero.fetch_add(1, Ordering::Relaxed);
+        }
+        if let Ok(mut signatures) = self.signatures.lock() {
+            signatures.note(certificate, set, coop_of);
+        }
+    }
+
+    /// A new reading of the data directory.
+    pub fn observe_disk_usage(&self, usage: DiskUsage) {
+        if let Ok(mut slot) = self.disk_usage.lock() {
+            *slot = Some(usage);
+        }
+    }
+
     /// Export the networking layer's counters (the first call wins; a node
     /// has one networking layer).
     pub fn attach_p2p(&self, stats: Arc<P2pStats>) {
@@ -173,7 +239,8 @@ impl Metrics {
     }
 
     /// The metrics in Prometheus' text format: the counters and gauges, the
-    /// commit-latency histogram, then the rejections by reason.
+    /// commit-latency histogram, the rejections by reason, the validators'
+    /// certificate signatures and the data directory's size.
     pub fn render(&self) -> String {
         let mut out = String::new();
         self.render_counters_and_gauges(&mut out);
@@ -181,12 +248,18 @@ impl Metrics {
         self.render_latency_histogram(&mut out);
         self.render_rejections(&mut out);
         self.render_hostile(&mut out);
+        if let Ok(signatures) = self.signatures.lock() {
+            signatures.render(&mut out);
+        }
+        if let Some(usage) = self.disk_usage.lock().ok().and_then(|u| u.clone()) {
+            usage.render(&mut out);
+        }
         out
     }
 
     fn render_counters_and_gauges(&self, out: &mut String) {
         // (name, help, kind, value)
-        let series: [(&str, &str, &str, &AtomicU64); 10] = [
+        let series: [(&str, &str, &str, &AtomicU64); 11] = [
             ("kopnet_height", "Committed height.", "gauge", &self.height),
             (
                 "kopnet_round",
@@ -236,6 +309,12 @@ impl Metrics {
                 "Gossiped transaction batches dropped unverified because the node was that far behind verifying earlier ones.",
                 "counter",
                 &self.gossip_batches_dropped_busy,
+            ),
+            (
+                "kopnet_blocks_round_above_zero_total",
+                "Blocks committed whose certificate is from a consensus round above 0 (the round-0 proposer was absent or too slow).",
+                "counter",
+                &self.blocks_round_above_zero,
             ),
         ];
         for (name, help, kind, value) in series {

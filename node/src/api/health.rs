@@ -297,7 +297,9 @@ pub async fn live() -> Json<Value> {
 }
 
 /// Read the free space of `dir`'s filesystem every
-/// `health.disk_check_interval_ms` into `health`, until `stop` turns true.
+/// `health.disk_check_interval_ms` into `health`, and what the directory
+/// holds into the metrics ([`crate::metrics::disk`]), until `stop` turns
+/// true.
 /// The read runs on the blocking pool (a hung network filesystem must not
 /// hold an async worker).
 pub async fn watch_disk(
@@ -309,6 +311,7 @@ pub async fn watch_disk(
     let mut tick = tokio::time::interval(Duration::from_millis(interval_ms));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut warned = false;
+    let mut walk_warned = false;
     loop {
         tokio::select! {
             _ = tick.tick() => {}
@@ -332,6 +335,20 @@ pub async fn watch_disk(
             Err(_) => {}
         }
         health.note_disk(reading);
+        // What the data directory holds, for `/metrics` (a bounded walk).
+        let dir = health.data_dir().to_path_buf();
+        let usage =
+            tokio::task::spawn_blocking(move || crate::metrics::disk::DiskUsage::measure(&dir));
+        if let Ok(usage) = usage.await {
+            if usage.truncated && !walk_warned {
+                tracing::warn!(
+                    entries_max = crate::metrics::disk::DISK_WALK_ENTRIES_MAX,
+                    "the data directory holds more entries than its size reading counts"
+                );
+                walk_warned = true;
+            }
+            node.metrics.observe_disk_usage(usage);
+        }
     }
 }
 

@@ -64,9 +64,13 @@ pub(super) fn parse_query<T>(
         .map_err(|e| ApiError::bad_request("bad_query", e.body_text()))
 }
 
+/// `GET /metrics`: [`crate::metrics::scrape`] and the HTTP refusals.
 pub async fn metrics(State(state): State<ApiState>) -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], {
-        let mut out = state.node.metrics.render();
+        let node = &state.node;
+        let view = committed(&state);
+        let now = std::time::Instant::now();
+        let mut out = crate::metrics::scrape(&node.metrics, &view, &node.health, now);
         state.front.refusals.render(&mut out);
         out
     })

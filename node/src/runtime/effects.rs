@@ -145,17 +145,43 @@ impl Runtime {
     }
 }
 
+/// Count who signed `certificate` (the block just committed) against the
+/// validator set of its height, read from the store (one point read).
+fn observe_certificate(node: &NodeState, certificate: &kopnet_consensus::CommitCertificate) {
+    let set = match node.host.ledger.read() {
+        Ok(ledger) => crate::chain_store::validator_set(&ledger, certificate.height),
+        Err(_) => return,
+    };
+    let set = match set {
+        Ok(set) => set,
+        Err(error) => {
+            tracing::debug!(height = certificate.height, %error, "no validator set to count the certificate's signers against");
+            return;
+        }
+    };
+    let view = node.committed.current();
+    let coops: std::collections::BTreeMap<_, _> = view
+        .cooperatives
+        .iter()
+        .filter_map(|c| Some((c.coop.validator_key?, c.coop.id.to_string())))
+        .collect();
+    node.metrics
+        .observe_certificate(certificate, &set, |key| coops.get(key).cloned());
+}
+
 /// Metrics, latencies and the block event of one commit.
 fn after_commit(node: &NodeState, committed: &Committed) {
     let Committed {
         block,
         outcome,
         evicted,
+        certificate,
         ..
     } = committed;
     // Readers see the new block from here on.
     node.publish_committed();
     let m = &node.metrics;
+    observe_certificate(node, certificate);
     for _ in &evicted.expired {
         m.reject("expired");
     }
