@@ -188,7 +188,9 @@ pub struct Relays {
 
 impl std::fmt::Debug for Relays {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Relays").field("ports", &self.ports).finish()
+        f.debug_struct("Relays")
+            .field("ports", &self.ports)
+            .finish()
     }
 }
 
@@ -258,11 +260,7 @@ async fn relay_pair(listener: TcpListener, target: SocketAddr, shape: Shape) {
             continue;
         }
         seed = seed.wrapping_add(1);
-        connections.spawn(relay_connection(
-            inbound,
-            target,
-            Shape { seed, ..shape },
-        ));
+        connections.spawn(relay_connection(inbound, target, Shape { seed, ..shape }));
     }
 }
 
@@ -342,8 +340,7 @@ pub fn route_through(
 ) -> Result<(), LinksError> {
     for (i, node) in layout.nodes.iter().enumerate() {
         let path = node.home.join("config.toml");
-        let mut config =
-            NodeConfig::load(&path).map_err(|e| LinksError::Setup(format!("{e}")))?;
+        let mut config = NodeConfig::load(&path).map_err(|e| LinksError::Setup(format!("{e}")))?;
         config.peers = ports
             .iter()
             .filter(|((from, _), _)| *from == i)
@@ -490,10 +487,16 @@ mod tests {
         assert!(Links::check(raw(20, DELAY_MS_MAX + 1, 5, 1.0)).is_err());
         assert_eq!(
             Links::check(raw(20, 80, 21, 1.0)),
-            Err(LinksError::Jitter { jitter: 21, min: 20 })
+            Err(LinksError::Jitter {
+                jitter: 21,
+                min: 20
+            })
         );
         assert_eq!(Links::check(raw(20, 80, 5, -1.0)), Err(LinksError::Loss));
-        assert_eq!(Links::check(raw(20, 80, 5, f64::NAN)), Err(LinksError::Loss));
+        assert_eq!(
+            Links::check(raw(20, 80, 5, f64::NAN)),
+            Err(LinksError::Loss)
+        );
         assert_eq!(Links::check(raw(20, 80, 5, 25.0)), Err(LinksError::Loss));
     }
 
@@ -514,11 +517,21 @@ mod tests {
         let plan = AddressPlan::new(214, 3);
         let rules = rules(plan, 3, 1, &links);
         let text: Vec<String> = rules.iter().map(|r| r.join(" ")).collect();
-        assert!(text.contains(&"-A OUTPUT -p tcp -d 10.214.3.10 -j REJECT --reject-with tcp-reset".to_string()));
-        assert!(text.contains(&"-A OUTPUT -p tcp -d 10.214.3.12 -j REJECT --reject-with tcp-reset".to_string()));
+        assert!(text.contains(
+            &"-A OUTPUT -p tcp -d 10.214.3.10 -j REJECT --reject-with tcp-reset".to_string()
+        ));
+        assert!(text.contains(
+            &"-A OUTPUT -p tcp -d 10.214.3.12 -j REJECT --reject-with tcp-reset".to_string()
+        ));
         assert!(!text.iter().any(|r| r.contains("10.214.3.11")), "{text:?}");
-        assert!(text.contains(&"-A INPUT -i eth0 -m statistic --mode random --probability 0.005000 -j DROP".to_string()));
-        assert!(text.contains(&"-A OUTPUT -o eth0 -m statistic --mode random --probability 0.005000 -j DROP".to_string()));
+        assert!(text.contains(
+            &"-A INPUT -i eth0 -m statistic --mode random --probability 0.005000 -j DROP"
+                .to_string()
+        ));
+        assert!(text.contains(
+            &"-A OUTPUT -o eth0 -m statistic --mode random --probability 0.005000 -j DROP"
+                .to_string()
+        ));
         let lossless = Links {
             loss_basis_points: 0,
             ..links
@@ -550,7 +563,9 @@ mod tests {
             received
         });
         let sent: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
-        let mut client = TcpStream::connect((Ipv4Addr::LOCALHOST, port)).await.unwrap();
+        let mut client = TcpStream::connect((Ipv4Addr::LOCALHOST, port))
+            .await
+            .unwrap();
         for piece in sent.chunks(1000) {
             client.write_all(piece).await.unwrap();
         }
