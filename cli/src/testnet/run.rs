@@ -7,6 +7,7 @@ use anyhow::{bail, Context, Result};
 use kopnet_testnet::runner::backend::Backend;
 use kopnet_testnet::runner::docker::DockerBackend;
 use kopnet_testnet::runner::hostile::{describe, PhaseReport};
+use kopnet_testnet::runner::links;
 use kopnet_testnet::runner::manifest::{BackendKind, Defence, DisconnectChoice, Manifest};
 use kopnet_testnet::runner::old_key_live::OldKeyLive;
 use kopnet_testnet::runner::process::ProcessBackend;
@@ -87,6 +88,17 @@ async fn carry_out(args: RunArgs) -> Result<i32> {
         Some(DisconnectArg::Admin) => DisconnectChoice::Admin,
         None => manifest.disconnect,
     };
+    if manifest.links.is_some()
+        && (backend != BackendKind::Process || disconnect == DisconnectChoice::Admin)
+    {
+        bail!("this manifest's [links] need the process backend in network namespaces (not --backend docker or --disconnect admin)");
+    }
+    // Links are made in the nodes' namespaces: without them, refuse.
+    let disconnect = if manifest.links.is_some() {
+        DisconnectChoice::Namespace
+    } else {
+        disconnect
+    };
     if backend == BackendKind::Docker && disconnect != DisconnectChoice::Auto {
         bail!("--disconnect / disconnect = \"...\" applies to the process backend only (docker disconnects with docker network disconnect)");
     }
@@ -148,7 +160,15 @@ async fn carry_out(args: RunArgs) -> Result<i32> {
             let (mut backend, layout) =
                 ProcessBackend::prepare(exe, &layout, &dir, env, disconnect)?;
             say(&format!("disconnect: {}", backend.disconnect_detail()));
-            run(&manifest, &layout, &mut backend, &say).await?
+            // Kept for the whole run: dropping them cuts the nodes apart.
+            let mut relays = None;
+            if let (Some(links), Some(net)) = (&manifest.links, backend.netns()) {
+                relays = Some(links::apply(links, net, &layout).await?);
+                say(&format!("links: {}", links.describe(layout.nodes.len())));
+            }
+            let report = run(&manifest, &layout, &mut backend, &say).await?;
+            drop(relays);
+            report
         }
         BackendKind::Docker => {
             say(&format!(
@@ -161,7 +181,11 @@ async fn carry_out(args: RunArgs) -> Result<i32> {
             run(&manifest, &layout, &mut backend, &say).await?
         }
     };
-    print_report(&report, json_out);
+    let links = manifest
+        .links
+        .as_ref()
+        .map(|l| l.describe(manifest.validators + manifest.observers));
+    print_report(&report, links.as_deref(), json_out);
     Ok(if report.passed() { 0 } else { 1 })
 }
 
@@ -175,13 +199,14 @@ fn node_index(manifest: &Manifest, name: &str) -> Option<usize> {
     }
 }
 
-fn print_report(report: &RunReport, json_out: bool) {
+fn print_report(report: &RunReport, links: Option<&str>, json_out: bool) {
     if json_out {
         let value = json!({
             "manifest": report.manifest,
             "backend": report.backend,
             "disconnect_method": report.disconnect_method,
             "disconnect_detail": report.disconnect_detail,
+            "links": links,
             "perturbations": report.events,
             "submitted": report.submitted,
             "committed_txs": report.committed,
@@ -208,6 +233,9 @@ fn print_report(report: &RunReport, json_out: bool) {
                 "passed": r.passed(),
                 "lines": r.lines(),
             })).collect::<Vec<_>>(),
+            "latency_samples": report.latency_ms.0,
+            "latency_p50_ms": report.latency_ms.1,
+            "latency_p99_ms": report.latency_ms.2,
             "elapsed_secs": report.elapsed_secs,
         });
         say!("{value}");
@@ -220,6 +248,9 @@ fn print_report(report: &RunReport, json_out: bool) {
         report.disconnect_method,
         report.disconnect_detail
     );
+    if let Some(links) = links {
+        say!("links:       {links}");
+    }
     for event in &report.events {
         say!("  {event}");
     }
@@ -231,6 +262,12 @@ fn print_report(report: &RunReport, json_out: bool) {
         report.rejected
     );
     say!("by kind:     {:?}", report.committed_by_kind);
+    say!(
+        "latency:     p50 {} ms, p99 {} ms submit-to-commit ({} samples)",
+        report.latency_ms.1,
+        report.latency_ms.2,
+        report.latency_ms.0
+    );
     match &report.result {
         Ok(summary) => {
             say!(

@@ -78,6 +78,8 @@ pub enum ManifestError {
     HostileOnly { index: usize, field: &'static str },
     #[error("unknown defences_off entry {0:?} (known: evidence)")]
     Defence(String),
+    #[error("{0}")]
+    Links(String),
     #[error("perturbation {index}: rotate-key applies to validators only")]
     RotateKeyValidatorOnly { index: usize },
 }
@@ -280,6 +282,9 @@ pub struct Manifest {
     pub catch_up_timeout_secs: u64,
     /// Defences every node runs without (`KOPNET_DEFENCE_OFF`).
     pub defences_off: Vec<Defence>,
+    /// Latency, jitter and loss between the nodes (`[links]`; absent: the
+    /// host's own, near-perfect links).
+    pub links: Option<super::links::Links>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -301,6 +306,7 @@ struct RawManifest {
     wait: RawWait,
     #[serde(default)]
     defences_off: Vec<String>,
+    links: Option<super::links::RawLinks>,
 }
 
 fn default_backend() -> BackendKind {
@@ -397,6 +403,18 @@ impl Manifest {
             .into_iter()
             .map(|name| Defence::parse(&name).ok_or(ManifestError::Defence(name)))
             .collect::<Result<Vec<_>, _>>()?;
+        let links = raw
+            .links
+            .map(super::links::Links::check)
+            .transpose()
+            .map_err(|e| ManifestError::Links(e.to_string()))?;
+        if links.is_some()
+            && (raw.backend != BackendKind::Process || raw.disconnect == DisconnectChoice::Admin)
+        {
+            return Err(ManifestError::Links(
+                "links need backend = \"process\" in network namespaces (disconnect = \"namespace\" or \"auto\")".into(),
+            ));
+        }
         Ok(Manifest {
             name: raw.name,
             backend: raw.backend,
@@ -408,6 +426,7 @@ impl Manifest {
             perturbations,
             catch_up_timeout_secs: raw.wait.catch_up_timeout_secs,
             defences_off,
+            links,
         })
     }
 

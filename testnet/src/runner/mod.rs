@@ -10,7 +10,8 @@
 //! function over what was collected from each node ([`checks`]), and the
 //! hostile phases with their own pass criteria ([`hostile`], reading the
 //! nodes through [`hostile_probe`]), and the key rotation with its
-//! checks ([`rotate`]; the live old-key phase in [`old_key_live`]).
+//! checks ([`rotate`]; the live old-key phase in [`old_key_live`]), and
+//! links with a city's latency and loss between the nodes ([`links`]).
 
 pub mod addressing;
 pub mod backend;
@@ -22,6 +23,7 @@ pub mod docker_user;
 pub mod hostile;
 pub mod hostile_probe;
 pub mod ip;
+pub mod links;
 pub mod manifest;
 pub mod netns;
 pub mod old_key_live;

@@ -123,6 +123,9 @@ pub struct RunReport {
     pub hostile: Vec<PhaseReport>,
     /// The key rotations, in the order they ran.
     pub rotations: Vec<RotationReport>,
+    /// Submit-to-commit latency of the load, as the driver saw it:
+    /// (samples, p50 ms, p99 ms).
+    pub latency_ms: (usize, u64, u64),
     pub elapsed_secs: u64,
 }
 
@@ -187,6 +190,11 @@ pub async fn run<B: Backend>(
         result,
         hostile,
         rotations,
+        latency_ms: (
+            stats.latencies_ms.len(),
+            crate::cluster::traffic::percentile(&stats.latencies_ms, 50),
+            crate::cluster::traffic::percentile(&stats.latencies_ms, 99),
+        ),
         elapsed_secs: started.elapsed().as_secs(),
     })
 }
