@@ -85,6 +85,7 @@ impl Modify for SecuritySchemes {
         use api::signed_request::{REQUEST_SIGNING_DOMAIN, TIME_SKEW_MAX_MS};
         let components = doc.components.get_or_insert_with(Default::default);
         let header = |name: &str, text: String| {
+            let name = name.to_string();
             SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(name, text)))
         };
         let covers = format!(
@@ -95,7 +96,10 @@ impl Modify for SecuritySchemes {
         );
         components.add_security_scheme(
             SIGNER_SCHEME,
-            header(SIGNER_SCHEME, format!("The signing key's address (`kop…`). {covers}")),
+            header(
+                SIGNER_SCHEME,
+                format!("The signing key's address (`kop…`). {covers}"),
+            ),
         );
         components.add_security_scheme(
             TIME_SCHEME,
@@ -106,7 +110,10 @@ impl Modify for SecuritySchemes {
         );
         components.add_security_scheme(
             SIGNATURE_SCHEME,
-            header(SIGNATURE_SCHEME, format!("The signature, 128 hex digits. {covers}")),
+            header(
+                SIGNATURE_SCHEME,
+                format!("The signature, 128 hex digits. {covers}"),
+            ),
         );
         components.add_security_scheme(
             ADMIN_SCHEME,
@@ -141,12 +148,71 @@ pub fn described(with_metrics: bool) -> OpenApiRouter<ApiState> {
 /// segments (`{*file}`) are written as OpenAPI path parameters (`{file}`).
 pub fn document() -> utoipa::openapi::OpenApi {
     let mut doc = described(true).split_for_parts().1;
+    add_common_refusals(&mut doc);
     let paths = std::mem::take(&mut doc.paths.paths);
     doc.paths.paths = paths
         .into_iter()
         .map(|(path, item)| (openapi_path(&path), item))
         .collect();
     doc
+}
+
+/// The refusals that come before any handler's own answer: 401 for a bad
+/// or partial signature on every operation that takes one (the `Caller`
+/// extractor, [`crate::api::signed_request`]), and the HTTP front's
+/// ([`crate::http::limits`]): 503 (`busy`, `request_timeout`) on all but
+/// the health checks, 429 `rate_limited` on the heavy reads — classed by
+/// the same function the front uses, so they cannot disagree.
+fn add_common_refusals(doc: &mut utoipa::openapi::OpenApi) {
+    use crate::http::limits::{classify, Class};
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    let refusal = |text: &str| {
+        ResponseBuilder::new()
+            .description(text)
+            .content(
+                "application/json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("ErrorBody")))
+                    .build(),
+            )
+            .build()
+    };
+    for (path, item) in doc.paths.paths.iter_mut() {
+        let operations = [
+            (axum::http::Method::GET, &mut item.get),
+            (axum::http::Method::POST, &mut item.post),
+            (axum::http::Method::PUT, &mut item.put),
+            (axum::http::Method::DELETE, &mut item.delete),
+            (axum::http::Method::PATCH, &mut item.patch),
+        ];
+        for (method, operation) in operations {
+            let Some(operation) = operation else { continue };
+            let class = classify(&method, path);
+            let signed = operation.security.iter().flatten().any(|requirement| {
+                serde_json::to_value(requirement).is_ok_and(|v| v.get(SIGNATURE_SCHEME).is_some())
+            });
+            let responses = &mut operation.responses.responses;
+            if signed {
+                responses.entry("401".into()).or_insert_with(|| {
+                    refusal("A bad, stale or partial request signature (`bad_signature`, `stale_request_time`, `incomplete_signature`, ...)").into()
+                });
+            }
+            if class != Class::Exempt {
+                responses.entry("503".into()).or_insert_with(|| {
+                    refusal("`busy` or `request_timeout` (with `Retry-After`): the node is loaded")
+                        .into()
+                });
+            }
+            if class == Class::Heavy {
+                responses.entry("429".into()).or_insert_with(|| {
+                    refusal(
+                        "`rate_limited` (with `Retry-After`): over this address's heavy-read rate",
+                    )
+                    .into()
+                });
+            }
+        }
+    }
 }
 
 /// An axum route path as an OpenAPI path template: `{*rest}` → `{rest}`.

@@ -41,7 +41,9 @@ def main(argv=None):
     pay.add_argument("--nonce", type=int, help="default: the account's next_nonce")
     pay.add_argument("--wait", action="store_true", help="wait until committed")
     pay.add_argument("--timeout", type=float, default=60.0)
-    sub.choices["events"].add_argument("--count", type=int, default=1, help="blocks to print")
+    events = sub.choices["events"]
+    events.add_argument("--count", type=int, default=1, help="blocks to print (0: until stopped)")
+    events.add_argument("--timeout", type=float, default=60.0, help="longest wait for a line")
     args = parser.parse_args(argv)
 
     try:
@@ -61,11 +63,13 @@ def main(argv=None):
                 answer = client.wait_committed(answer["hash"], key=key, timeout_s=args.timeout)
             _print(answer)
         elif args.command == "events":
+            stream = client.events(key=key, timeout_s=args.timeout)
+            _print({"event": "connected"})
             seen = 0
-            for event, data in client.events(key=key):
+            for event, data in stream:
                 _print({"event": event, "data": data})
                 seen += event == "block"
-                if seen >= args.count or event == "dropped":
+                if seen == args.count or event == "dropped":
                     break
         return 0
     except (ApiError, TransportError, KeyFileError, AddressError, EncodeError,

@@ -194,7 +194,7 @@ class Client:
     # -- events -------------------------------------------------------
 
     def events(self, key=None, timeout_s=None):
-        """Follow ``GET /v1/events``: yields ``(event, data)`` pairs, the
+        """Follow ``GET /v1/events``: connects, then yields ``(event, data)`` pairs, the
         data decoded from JSON when it is (``block`` events), else text (a
         last ``dropped`` when the stream fell behind). Participants'
         signatures get each block's transactions; anyone else its height,
@@ -211,30 +211,38 @@ class Client:
             raise self._error(e) from None
         except (urllib.error.URLError, OSError) as e:
             raise TransportError(f"GET {path}: {e}") from None
-        with response:
-            name, data = None, []
-            while True:
+        return _event_stream(response)
+
+
+def _event_stream(response):
+    """The ``(event, data)`` pairs of an open event stream."""
+    with response:
+        name, data = None, []
+        while True:
+            try:
                 line = response.readline(EVENT_LINE_BYTES_MAX + 1)
-                if not line:
-                    return
-                if len(line) > EVENT_LINE_BYTES_MAX:
-                    raise TransportError("an event line is too long")
-                line = line.decode("utf-8").rstrip("\r\n")
-                if line == "":
-                    if data:
-                        text = "\n".join(data)
-                        try:
-                            value = json.loads(text)
-                        except ValueError:
-                            value = text
-                        yield name or "message", value
-                    name, data = None, []
-                elif line.startswith(":"):
-                    continue
-                else:
-                    field, _, value = line.partition(":")
-                    value = value[1:] if value.startswith(" ") else value
-                    if field == "event":
-                        name = value
-                    elif field == "data":
-                        data.append(value)
+            except OSError as e:
+                raise TransportError(f"the event stream broke: {e}") from None
+            if not line:
+                return
+            if len(line) > EVENT_LINE_BYTES_MAX:
+                raise TransportError("an event line is too long")
+            line = line.decode("utf-8").rstrip("\r\n")
+            if line == "":
+                if data:
+                    text = "\n".join(data)
+                    try:
+                        value = json.loads(text)
+                    except ValueError:
+                        value = text
+                    yield name or "message", value
+                name, data = None, []
+            elif line.startswith(":"):
+                continue
+            else:
+                field, _, value = line.partition(":")
+                value = value[1:] if value.startswith(" ") else value
+                if field == "event":
+                    name = value
+                elif field == "data":
+                    data.append(value)

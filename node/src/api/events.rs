@@ -40,11 +40,8 @@ const STREAMS_RETRY_AFTER_S: u64 = 5;
     tag = "blocks",
     security((), ("kopnet-signer" = [], "kopnet-time" = [], "kopnet-signature" = [])),
     responses(
-        (status = 200, description = "An event stream; each `block` event's data is a BlockEvent (participants) or a PublicBlockEvent (anyone else)",
-            content(
-                (crate::node_state::BlockEvent = "text/event-stream"),
-                (super::shapes::PublicBlockEvent = "text/event-stream"),
-            )),
+        (status = 200, description = "An event stream: `event: block` with the block as JSON `data` (whole for participants), and a last `event: dropped` when the reader fell too far behind",
+            body = super::shapes::BlockEventData, content_type = "text/event-stream"),
         (status = 401, description = "A bad or partial signature", body = crate::http_error::ErrorBody),
         (status = 503, description = "`too_many_streams` (with `Retry-After`)", body = crate::http_error::ErrorBody),
     )

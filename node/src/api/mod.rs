@@ -85,9 +85,9 @@ pub fn routes() -> OpenApiRouter<ApiState> {
         .routes(routes!(queries::tx))
         .routes(routes!(money::refunds))
         .routes(routes!(write::quote))
-        .routes(routes!(queries::blocks))
-        .routes(routes!(queries::block))
-        .routes(routes!(queries::block_raw))
+        .routes(routes!(queries::blocks::blocks))
+        .routes(routes!(queries::blocks::block))
+        .routes(routes!(queries::blocks::block_raw))
         .routes(routes!(queries::genesis))
         .routes(routes!(snapshots::headers))
         .routes(routes!(snapshots::list))
@@ -114,12 +114,12 @@ pub fn routes() -> OpenApiRouter<ApiState> {
         .routes(routes!(write::isolate))
         .routes(routes!(city_index::index))
         .routes(routes!(
-            directory::get_member,
-            directory::put_member,
-            directory::erase
+            directory::members::get_member,
+            directory::members::put_member,
+            directory::members::erase
         ))
-        .routes(routes!(directory::unlink_phone))
-        .routes(routes!(directory::lookup))
-        .routes(routes!(directory::export))
+        .routes(routes!(directory::members::unlink_phone))
+        .routes(routes!(directory::lookup::lookup))
+        .routes(routes!(directory::export::export))
         .routes(routes!(audit::report))
 }

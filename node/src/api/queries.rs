@@ -4,10 +4,8 @@
 //! with a cap ([`paging`]). Store reads run on the blocking pool, so a slow
 //! disk never stalls the async workers.
 
-mod blocks;
+pub(super) mod blocks;
 pub mod paging;
-
-pub use blocks::{block, block_raw, blocks};
 
 use super::access;
 use super::signed_request::Caller;

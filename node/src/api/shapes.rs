@@ -118,7 +118,7 @@ pub struct Submitted {
 
 /// One entry of a batch answer: taken, or refused on its own.
 #[derive(ToSchema)]
-#[schema(untagged)]
+#[serde(untagged)]
 pub enum BatchEntry {
     Taken(Submitted),
     Refused(ErrorBody),
@@ -226,7 +226,7 @@ pub struct MerchantPublic {
 
 /// An account, whole or its public fields (see `visibility`).
 #[derive(ToSchema)]
-#[schema(untagged)]
+#[serde(untagged)]
 pub enum AccountAnswer {
     Whole(Account),
     Public(MerchantPublic),
@@ -327,6 +327,16 @@ pub struct PublicBlockEvent {
     pub time_ms: u64,
     pub state_root: String,
     pub tx_count: u64,
+}
+
+/// The data of a `block` event of `/v1/events`: whole (with the
+/// transactions' summaries) for participants, the header facts for
+/// anyone else.
+#[derive(ToSchema)]
+#[serde(untagged)]
+pub enum BlockEventData {
+    Whole(crate::node_state::BlockEvent),
+    Public(PublicBlockEvent),
 }
 
 /// `GET /v1/invariants`: the money checks after the last block.

@@ -146,10 +146,11 @@ fn rejection(e: &MempoolError) -> ApiError {
     request_body = SubmitBody,
     responses(
         (status = 202, description = "Taken: pending, or already committed", body = super::shapes::Submitted),
-        (status = 400, description = "`malformed_json`, `bad_encoding`", body = crate::http_error::ErrorBody),
+        (status = 400, description = "`malformed_json` (not JSON), `bad_encoding`", body = crate::http_error::ErrorBody),
         (status = 403, description = "`read_only_observer`", body = crate::http_error::ErrorBody),
         (status = 413, description = "`body_too_large`", body = crate::http_error::ErrorBody),
-        (status = 422, description = "Refused by admission: the ledger's or the mempool's code (`bad_signature`, `bad_nonce`, `insufficient_funds`, ...)", body = crate::http_error::ErrorBody),
+        (status = 415, description = "`malformed_json`: the body is not `content-type: application/json`", body = crate::http_error::ErrorBody),
+        (status = 422, description = "`malformed_json` (JSON of another shape), or refused by admission: the ledger's or the mempool's code (`bad_signature`, `bad_nonce`, `insufficient_funds`, ...)", body = crate::http_error::ErrorBody),
         (status = 429, description = "`rate_limited` (with `Retry-After`)", body = crate::http_error::ErrorBody),
         (status = 503, description = "`mempool_full`, `signer_limit`", body = crate::http_error::ErrorBody),
     )
@@ -191,8 +192,10 @@ async fn submit_one(state: &ApiState, text: &str) -> ApiResult<(StatusCode, Json
     request_body = SubmitBatchBody,
     responses(
         (status = 200, description = "One entry per transaction, in order", body = super::shapes::BatchAnswer),
-        (status = 400, description = "`malformed_json`, `empty_batch`, `batch_too_large`", body = crate::http_error::ErrorBody),
+        (status = 400, description = "`malformed_json` (not JSON), `empty_batch`, `batch_too_large`", body = crate::http_error::ErrorBody),
         (status = 403, description = "`read_only_observer`", body = crate::http_error::ErrorBody),
+        (status = 415, description = "`malformed_json`: the body is not `content-type: application/json`", body = crate::http_error::ErrorBody),
+        (status = 422, description = "`malformed_json`: JSON of another shape", body = crate::http_error::ErrorBody),
         (status = 429, description = "`rate_limited` (with `Retry-After`)", body = crate::http_error::ErrorBody),
     )
 )]
@@ -278,8 +281,9 @@ pub struct IsolateBody {
     security(("admin-token" = [])),
     responses(
         (status = 200, description = "The new state", body = super::shapes::Isolated),
-        (status = 403, description = "Admin API off, not loopback, or a wrong token", body = crate::http_error::ErrorBody),
-        (status = 404, description = "Admin API off", body = crate::http_error::ErrorBody),
+        (status = 401, description = "`admin_token_missing`, `admin_token_wrong`", body = crate::http_error::ErrorBody),
+        (status = 403, description = "`admin_disabled`, `admin_not_loopback`", body = crate::http_error::ErrorBody),
+        (status = 422, description = "`malformed_json`", body = crate::http_error::ErrorBody),
     )
 )]
 pub async fn isolate(
@@ -321,7 +325,9 @@ pub struct QuoteBody {
     request_body = QuoteBody,
     responses(
         (status = 200, description = "The fees and amounts, or the rejection it would get (`ok: false`)", body = super::shapes::Quote),
-        (status = 400, description = "`malformed_json`, `bad_address`", body = crate::http_error::ErrorBody),
+        (status = 400, description = "`malformed_json` (not JSON), `bad_address`", body = crate::http_error::ErrorBody),
+        (status = 415, description = "`malformed_json`: the body is not `content-type: application/json`", body = crate::http_error::ErrorBody),
+        (status = 422, description = "`malformed_json`: JSON of another shape", body = crate::http_error::ErrorBody),
     )
 )]
 pub async fn quote(
