@@ -29,7 +29,8 @@
 //! - Bytes in kopnet's codec (bincode 2.0.1) are
 //!   `application/octet-stream` (snapshot manifests and chunks); raw blocks
 //!   are JSON with the codec bytes in base64.
-//! - The document is built once per process and kept (about 100 kB).
+//! - The document is built on its first request and kept for the
+//!   process's life (it changes only with the binary).
 
 use crate::api::{self, ApiState};
 use crate::web;

@@ -154,6 +154,14 @@ async fn every_path_parameter_is_declared_and_every_error_is_the_error_body() {
             assert_eq!(declared, in_template, "{method} {path}");
             let responses = op["responses"].as_object().expect("responses");
             assert!(!responses.is_empty(), "{method} {path}");
+            for requirement in op["security"].as_array().into_iter().flatten() {
+                for scheme in requirement.as_object().unwrap().keys() {
+                    assert!(
+                        doc["components"]["securitySchemes"].get(scheme).is_some(),
+                        "{method} {path}: undeclared security scheme {scheme}"
+                    );
+                }
+            }
             let signed = op["security"]
                 .as_array()
                 .is_some_and(|s| s.iter().any(|r| r.get("kopnet-signature").is_some()));
