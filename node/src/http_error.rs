@@ -77,6 +77,29 @@ impl IntoResponse for ApiError {
 
 pub type ApiResult<T> = Result<T, ApiError>;
 
+/// The shape of every error answer, for the OpenAPI description
+/// ([`crate::openapi`]): `{"error": {"code", "message", ...}}` with a 4xx
+/// or 5xx status. 429 and 503 answers carry `Retry-After` (seconds).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // describes what [`ApiError`] writes; never built
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+/// The `error` object of an error answer.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct ErrorDetail {
+    /// Stable, machine-readable: `bad_address`, `not_permitted`,
+    /// `rate_limited`, ...
+    pub code: String,
+    /// What went wrong, in words.
+    pub message: String,
+    /// With `pruned` (410) and a pruned node's `unknown_tx` (404): the
+    /// lowest height this node still holds.
+    pub base_height: Option<u64>,
+}
+
 /// Fallback for a path no route serves.
 pub async fn not_found() -> ApiError {
     ApiError::not_found("not_found", "no such endpoint")

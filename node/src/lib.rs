@@ -38,6 +38,7 @@ pub mod mempool;
 pub mod metrics;
 pub mod node_keys;
 pub mod node_state;
+pub mod openapi;
 pub mod p2p;
 pub mod personal;
 pub mod router;

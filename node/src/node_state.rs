@@ -28,7 +28,7 @@ pub const SUBMIT_TIMES_MAX: usize = 262_144;
 pub const OUTBOX_MAX: usize = 65_536;
 
 /// One transaction in a block event.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct TxSummary {
     pub hash: String,
     pub kind: &'static str,
@@ -44,7 +44,7 @@ pub struct TxSummary {
 }
 
 /// Sent to `/v1/events` subscribers for each committed block.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct BlockEvent {
     pub height: u64,
     pub hash: String,

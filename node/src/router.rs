@@ -3,12 +3,12 @@
 //! the request body limit and the HTTP front's request layers
 //! ([`crate::http`]: in-flight cap, heavy-read rates, request timeout,
 //! security headers). Built here, above both, so neither module imports
-//! the other.
+//! the other. The routes come from their OpenAPI description
+//! ([`crate::openapi`]), so every route served is a route described.
 
 use crate::api::{self, ApiState};
 use crate::http::{headers, limits, refusals};
 use crate::http_error::{method_not_allowed, not_found};
-use crate::web;
 use axum::extract::DefaultBodyLimit;
 use axum::middleware::{from_fn, from_fn_with_state};
 use axum::Router;
@@ -17,10 +17,7 @@ use axum::Router;
 /// `body_max_bytes` (`api_body_max_bytes` in the config). `/metrics` is
 /// among them when `with_metrics` (`http.metrics_on_api`).
 pub fn router(state: ApiState, body_max_bytes: usize, with_metrics: bool) -> Router {
-    let mut routes = Router::new().merge(api::routes()).merge(web::router());
-    if with_metrics {
-        routes = routes.merge(api::metrics_route());
-    }
+    let routes = crate::openapi::described(with_metrics).split_for_parts().0;
     let front = state.front.clone();
     routes
         .fallback(not_found)
@@ -35,7 +32,7 @@ pub fn router(state: ApiState, body_max_bytes: usize, with_metrics: bool) -> Rou
 /// The router of the separate metrics address (`http.metrics_listen`):
 /// `/metrics` and nothing else, with the security headers.
 pub fn metrics_router(state: ApiState) -> Router {
-    api::metrics_route()
+    Router::from(api::metrics_route())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(from_fn(headers::security_headers))

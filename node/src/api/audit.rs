@@ -22,8 +22,9 @@ use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ReportQuery {
     /// First day, `YYYY-MM-DD` (WIB).
     from: String,
@@ -31,6 +32,20 @@ pub struct ReportQuery {
     to: String,
 }
 
+/// The regulator's audit report (observers).
+#[utoipa::path(
+    get,
+    path = "/v1/audit/report",
+    tag = "reports",
+    params(ReportQuery),
+    security(("kopnet-signer" = [], "kopnet-time" = [], "kopnet-signature" = [])),
+    responses(
+        (status = 200, description = "The regulator's report for the period", body = Object),
+        (status = 400, description = "`bad_query`, `bad_period`", body = crate::http_error::ErrorBody),
+        (status = 401, description = "A bad or partial signature", body = crate::http_error::ErrorBody),
+        (status = 403, description = "`not_permitted`: registered observers only", body = crate::http_error::ErrorBody),
+    )
+)]
 pub async fn report(
     State(state): State<ApiState>,
     caller: Caller,

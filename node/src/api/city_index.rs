@@ -17,11 +17,24 @@ use serde::Deserialize;
 
 /// The query string: the population is text so that a bad one gets its
 /// own error code, not the generic `bad_query`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct IndexQuery {
+    /// The city's population, for per-capita figures.
     pub population: Option<String>,
 }
 
+/// The city index (aggregates of the economy the ledger sees).
+#[utoipa::path(
+    get,
+    path = "/v1/index",
+    tag = "reports",
+    params(IndexQuery),
+    responses(
+        (status = 200, description = "The city index: aggregates only, no account", body = Object),
+        (status = 400, description = "`bad_population`", body = crate::http_error::ErrorBody),
+    )
+)]
 pub async fn index(
     State(state): State<ApiState>,
     query: Result<Query<IndexQuery>, axum::extract::rejection::QueryRejection>,

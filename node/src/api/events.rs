@@ -28,10 +28,24 @@ use tokio_stream::StreamExt;
 /// `Retry-After` of a stream refused over the caps.
 const STREAMS_RETRY_AFTER_S: u64 = 5;
 
+/// Server-sent events: `block` for each committed block (its JSON in
+/// `data`), and a last `dropped` when the stream fell too far behind.
 ///
 /// Participants get each block's transaction summaries; anyone else the
 /// block's height, hash, time, state root and `tx_count` only
 /// ([`super::access`]).
+#[utoipa::path(
+    get,
+    path = "/v1/events",
+    tag = "blocks",
+    security((), ("kopnet-signer" = [], "kopnet-time" = [], "kopnet-signature" = [])),
+    responses(
+        (status = 200, description = "An event stream: `event: block` with the block as JSON `data` (whole for participants), and a last `event: dropped` when the reader fell too far behind",
+            body = super::shapes::BlockEventData, content_type = "text/event-stream"),
+        (status = 401, description = "A bad or partial signature", body = crate::http_error::ErrorBody),
+        (status = 503, description = "`too_many_streams` (with `Retry-After`)", body = crate::http_error::ErrorBody),
+    )
+)]
 pub async fn events(
     State(state): State<ApiState>,
     caller: super::signed_request::Caller,

@@ -17,14 +17,26 @@ use kopnet_ledger::evidence::{CommittedEvidence, EvidenceKind};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct EvidenceQuery {
     limit: Option<usize>,
     /// Cursor "HEIGHT:INDEX" from a previous page's `next_before`.
     before: Option<String>,
 }
 
+/// Evidence of validators' misbehaviour.
+#[utoipa::path(
+    get,
+    path = "/v1/evidence",
+    tag = "network",
+    params(EvidenceQuery),
+    responses(
+        (status = 200, description = "`{limit, evidence: [...], next_before}`: validator misbehaviour recorded in blocks, newest first", body = Object),
+        (status = 400, description = "`bad_query`, `bad_cursor`", body = crate::http_error::ErrorBody),
+    )
+)]
 pub async fn evidence(
     State(state): State<ApiState>,
     query: Result<Query<EvidenceQuery>, axum::extract::rejection::QueryRejection>,

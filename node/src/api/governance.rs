@@ -27,14 +27,26 @@ use kopnet_ledger::types::Cooperative;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ProposalsQuery {
     limit: Option<usize>,
     /// Newest first, strictly below this proposal id.
     before: Option<u64>,
 }
 
+/// Governance proposals with their approvals.
+#[utoipa::path(
+    get,
+    path = "/v1/proposals",
+    tag = "network",
+    params(ProposalsQuery),
+    responses(
+        (status = 200, description = "`{limit, proposals: [...], next_before}`: governance proposals, newest first", body = Object),
+        (status = 400, description = "`bad_query`", body = crate::http_error::ErrorBody),
+    )
+)]
 pub async fn proposals(
     State(state): State<ApiState>,
     query: Result<Query<ProposalsQuery>, axum::extract::rejection::QueryRejection>,
@@ -71,6 +83,18 @@ pub async fn proposals(
     })))
 }
 
+/// One governance proposal.
+#[utoipa::path(
+    get,
+    path = "/v1/proposals/{id}",
+    tag = "network",
+    params(("id" = u64, Path, description = "The proposal's id")),
+    responses(
+        (status = 200, description = "The proposal with its approvals weighed against today's voting power", body = Object),
+        (status = 400, description = "`bad_proposal`", body = crate::http_error::ErrorBody),
+        (status = 404, description = "`unknown_proposal`", body = crate::http_error::ErrorBody),
+    )
+)]
 pub async fn proposal(
     State(state): State<ApiState>,
     Path(id): Path<String>,
@@ -94,6 +118,14 @@ pub async fn proposal(
 
 /// `GET /v1/params`: the rules in force and how far governance may move
 /// them.
+#[utoipa::path(
+    get,
+    path = "/v1/params",
+    tag = "network",
+    responses(
+        (status = 200, description = "The governed parameters in force and their bounds", body = Object),
+    )
+)]
 pub async fn params(State(state): State<ApiState>) -> ApiResult<Json<Value>> {
     let view = committed(&state);
     let params = view

@@ -285,6 +285,15 @@ impl Health {
 
 /// `GET /health`: 200 `{"status":"ok",...}` when healthy, else 503
 /// `{"status":"unhealthy","reason":CODE,"message":...,"reasons":[...],...}`.
+#[utoipa::path(
+    get,
+    path = "/health",
+    tag = "node",
+    responses(
+        (status = 200, description = "In step with the network and able to store blocks", body = super::shapes::Health),
+        (status = 503, description = "Unhealthy: the reasons, most urgent first", body = super::shapes::Health),
+    )
+)]
 pub async fn health(State(state): State<ApiState>) -> Response {
     let height = state.node.committed.current().height;
     let (status, body) = state.node.health.answer(height, Instant::now());
@@ -292,6 +301,12 @@ pub async fn health(State(state): State<ApiState>) -> Response {
 }
 
 /// `GET /health/live`: 200 while the process serves.
+#[utoipa::path(
+    get,
+    path = "/health/live",
+    tag = "node",
+    responses((status = 200, description = "The process serves", body = super::shapes::Live))
+)]
 pub async fn live() -> Json<Value> {
     Json(json!({"status": "live"}))
 }

@@ -20,6 +20,7 @@ mod money;
 mod proof;
 mod queries;
 pub mod roles;
+pub mod shapes;
 pub mod signed_request;
 pub mod snapshots;
 pub mod views;
@@ -40,9 +41,9 @@ use crate::http::admin::AdminAccess;
 use crate::http::Front;
 use crate::node_state::NodeState;
 use crate::p2p::P2pHandle;
-use axum::routing::{delete, get, post};
-use axum::Router;
 use std::sync::Arc;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// What handlers share.
 #[derive(Clone, Debug)]
@@ -65,65 +66,60 @@ pub struct ApiState {
 
 /// `GET /metrics`, on the API address (unless `http.metrics_on_api =
 /// false`) and on `http.metrics_listen` when set ([`crate::router`]).
-pub fn metrics_route() -> Router<ApiState> {
-    Router::new().route("/metrics", get(queries::metrics))
+pub fn metrics_route() -> OpenApiRouter<ApiState> {
+    OpenApiRouter::new().routes(routes!(queries::metrics))
 }
 
 /// The API's routes, without `/metrics`, fallbacks, body limit or state:
 /// the node's top-level router ([`crate::router`]) puts them together
-/// with the pages.
-pub fn routes() -> Router<ApiState> {
-    Router::new()
-        .route("/health", get(health::health))
-        .route("/health/live", get(health::live))
-        .route("/v1/status", get(queries::status))
-        .route("/v1/tx", post(write::submit_tx))
-        .route("/v1/txs", post(write::submit_txs))
-        .route("/v1/tx/{hash}", get(queries::tx))
-        .route("/v1/tx/{hash}/refunds", get(money::refunds))
-        .route("/v1/quote", post(write::quote))
-        .route("/v1/blocks", get(queries::blocks))
-        .route("/v1/blocks/{height}", get(queries::block))
-        .route("/v1/blocks/{height}/raw", get(queries::block_raw))
-        .route("/v1/genesis", get(queries::genesis))
-        .route("/v1/headers", get(snapshots::headers))
-        .route("/v1/snapshots", get(snapshots::list))
-        .route("/v1/snapshots/{height}/manifest", get(snapshots::manifest))
-        .route(
-            "/v1/snapshots/{height}/chunks/{index}",
-            get(snapshots::chunk),
-        )
-        .route("/v1/invariants", get(queries::invariants))
-        .route("/v1/accounts/{address}", get(queries::account))
-        .route("/v1/accounts/{address}/history", get(queries::history))
-        .route("/v1/accounts/{address}/proof", get(proof::account_proof))
-        .route("/v1/accounts/{address}/requests", get(money::requests))
-        .route("/v1/incentives", get(money::incentives))
-        .route("/v1/cooperatives", get(queries::cooperatives))
-        .route("/v1/cooperatives/{id}/tellers", get(roles::tellers))
-        .route("/v1/signers/{address}", get(roles::signer))
-        .route("/v1/observers", get(roles::observers))
-        .route("/v1/recoveries", get(roles::recoveries))
-        .route("/v1/settlement/windows", get(queries::windows))
-        .route("/v1/settlement/windows/{number}", get(queries::window))
-        .route("/v1/events", get(events::events))
-        .route("/v1/evidence", get(evidence::evidence))
-        .route("/v1/proposals", get(governance::proposals))
-        .route("/v1/proposals/{id}", get(governance::proposal))
-        .route("/v1/params", get(governance::params))
-        .route("/v1/admin/isolate", post(write::isolate))
-        .route("/v1/index", get(city_index::index))
-        .route(
-            "/v1/directory/members/{address}",
-            get(directory::get_member)
-                .put(directory::put_member)
-                .delete(directory::erase),
-        )
-        .route(
-            "/v1/directory/members/{address}/phone",
-            delete(directory::unlink_phone),
-        )
-        .route("/v1/directory/lookup", post(directory::lookup))
-        .route("/v1/directory/export", get(directory::export))
-        .route("/v1/audit/report", get(audit::report))
+/// with the pages. Each handler's `#[utoipa::path]` attribute gives its
+/// method and path, so the router and its OpenAPI description
+/// ([`crate::openapi`]) are made from the same words.
+pub fn routes() -> OpenApiRouter<ApiState> {
+    OpenApiRouter::new()
+        .routes(routes!(health::health))
+        .routes(routes!(health::live))
+        .routes(routes!(queries::status))
+        .routes(routes!(write::submit_tx))
+        .routes(routes!(write::submit_txs))
+        .routes(routes!(queries::tx))
+        .routes(routes!(money::refunds))
+        .routes(routes!(write::quote))
+        .routes(routes!(queries::blocks::blocks))
+        .routes(routes!(queries::blocks::block))
+        .routes(routes!(queries::blocks::block_raw))
+        .routes(routes!(queries::genesis))
+        .routes(routes!(snapshots::headers))
+        .routes(routes!(snapshots::list))
+        .routes(routes!(snapshots::manifest))
+        .routes(routes!(snapshots::chunk))
+        .routes(routes!(queries::invariants))
+        .routes(routes!(queries::account))
+        .routes(routes!(queries::history))
+        .routes(routes!(proof::account_proof))
+        .routes(routes!(money::requests))
+        .routes(routes!(money::incentives))
+        .routes(routes!(queries::cooperatives))
+        .routes(routes!(roles::tellers))
+        .routes(routes!(roles::signer))
+        .routes(routes!(roles::observers))
+        .routes(routes!(roles::recoveries))
+        .routes(routes!(queries::windows))
+        .routes(routes!(queries::window))
+        .routes(routes!(events::events))
+        .routes(routes!(evidence::evidence))
+        .routes(routes!(governance::proposals))
+        .routes(routes!(governance::proposal))
+        .routes(routes!(governance::params))
+        .routes(routes!(write::isolate))
+        .routes(routes!(city_index::index))
+        .routes(routes!(
+            directory::members::get_member,
+            directory::members::put_member,
+            directory::members::erase
+        ))
+        .routes(routes!(directory::members::unlink_phone))
+        .routes(routes!(directory::lookup::lookup))
+        .routes(routes!(directory::export::export))
+        .routes(routes!(audit::report))
 }

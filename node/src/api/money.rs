@@ -32,6 +32,20 @@ use kopnet_ledger::payment_requests::{ListedRequest, RequestStatus, REQUESTS_PAG
 use kopnet_ledger::state::{StateKey, StateValue};
 use serde_json::{json, Value};
 
+/// A payment to a merchant and its refunds, while it can be refunded.
+#[utoipa::path(
+    get,
+    path = "/v1/tx/{hash}/refunds",
+    tag = "transactions",
+    params(("hash" = String, Path, description = "The payment's hash, 64 hex digits")),
+    security(("kopnet-signer" = [], "kopnet-time" = [], "kopnet-signature" = [])),
+    responses(
+        (status = 200, description = "`{payment, payer, merchant, amount, fees: [{from, to, amount}], refunded, refundable, refunds: [hash], refundable_until_ms}`", body = Object),
+        (status = 400, description = "`bad_hash`", body = crate::http_error::ErrorBody),
+        (status = 403, description = "`not_permitted`: the payer, the merchant, participants", body = crate::http_error::ErrorBody),
+        (status = 404, description = "`unknown_payment`", body = crate::http_error::ErrorBody),
+    )
+)]
 pub async fn refunds(
     State(state): State<ApiState>,
     caller: Caller,
@@ -87,6 +101,15 @@ pub async fn refunds(
     })))
 }
 
+/// Every incentive programme, its terms and what it paid.
+#[utoipa::path(
+    get,
+    path = "/v1/incentives",
+    tag = "network",
+    responses(
+        (status = 200, description = "`{programmes: [{id, name, cashback_bps, member_monthly_cap, budget, paid, budget_left, ..., live}]}`", body = Object),
+    )
+)]
 pub async fn incentives(State(state): State<ApiState>) -> ApiResult<Json<Value>> {
     let now_ms = committed(&state).last_block_time_ms;
     let programmes = blocking(&state, move |node| {
@@ -129,6 +152,20 @@ fn programme_json(p: &Programme, now_ms: u64) -> Value {
     })
 }
 
+/// The payment requests an account can pay or decline, and those it made.
+#[utoipa::path(
+    get,
+    path = "/v1/accounts/{address}/requests",
+    tag = "accounts",
+    params(("address" = String, Path, description = "The account's address (`kop…`)")),
+    security(("kopnet-signer" = [], "kopnet-time" = [], "kopnet-signature" = [])),
+    responses(
+        (status = 200, description = "`{address, to_pay: [request], requested: [request]}`", body = Object),
+        (status = 400, description = "`bad_address`", body = crate::http_error::ErrorBody),
+        (status = 403, description = "`not_permitted`", body = crate::http_error::ErrorBody),
+        (status = 404, description = "`unknown_account`", body = crate::http_error::ErrorBody),
+    )
+)]
 pub async fn requests(
     State(state): State<ApiState>,
     caller: Caller,

@@ -19,6 +19,20 @@ use kopnet_consensus::codec;
 use kopnet_ledger::state::StateKey;
 use serde_json::{json, Value};
 
+/// A proof of an account's state against the committed state root.
+#[utoipa::path(
+    get,
+    path = "/v1/accounts/{address}/proof",
+    tag = "accounts",
+    params(("address" = String, Path, description = "The account's address (`kop…`)")),
+    security(("kopnet-signer" = [], "kopnet-time" = [], "kopnet-signature" = [])),
+    responses(
+        (status = 200, description = "`{address, height, state_root, certified_by_block, balance, key, value, proof: {bits, bucket, leaves, siblings}}`: checkable against the state root the next block certifies", body = Object),
+        (status = 400, description = "`bad_address`", body = crate::http_error::ErrorBody),
+        (status = 403, description = "`not_permitted`", body = crate::http_error::ErrorBody),
+        (status = 404, description = "`unknown_account`", body = crate::http_error::ErrorBody),
+    )
+)]
 pub async fn account_proof(
     State(state): State<ApiState>,
     caller: super::signed_request::Caller,

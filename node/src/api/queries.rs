@@ -4,10 +4,8 @@
 //! with a cap ([`paging`]). Store reads run on the blocking pool, so a slow
 //! disk never stalls the async workers.
 
-mod blocks;
+pub(super) mod blocks;
 pub mod paging;
-
-pub use blocks::{block, block_raw, blocks};
 
 use super::access;
 use super::signed_request::Caller;
@@ -64,7 +62,14 @@ pub(super) fn parse_query<T>(
         .map_err(|e| ApiError::bad_request("bad_query", e.body_text()))
 }
 
-/// `GET /metrics`: [`crate::metrics::scrape`] and the HTTP refusals.
+/// `GET /metrics`: [`crate::metrics::scrape`] and the HTTP refusals
+/// (Prometheus text exposition format 0.0.4).
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "node",
+    responses((status = 200, description = "Prometheus text format", body = String, content_type = "text/plain; version=0.0.4"))
+)]
 pub async fn metrics(State(state): State<ApiState>) -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], {
         let node = &state.node;
@@ -76,6 +81,13 @@ pub async fn metrics(State(state): State<ApiState>) -> impl IntoResponse {
     })
 }
 
+/// The node's height, role, peers, mempool and commit latency.
+#[utoipa::path(
+    get,
+    path = "/v1/status",
+    tag = "node",
+    responses((status = 200, description = "The node's status", body = super::shapes::Status))
+)]
 pub async fn status(State(state): State<ApiState>) -> ApiResult<Json<Value>> {
     let node = &state.node;
     let live = node.live.read().map(|l| l.clone()).unwrap_or_default();
@@ -154,8 +166,21 @@ fn committed_view_height(state: &ApiState) -> u64 {
     committed(state).height
 }
 
-/// A participant or the transaction's own signer gets it whole; anyone
-/// else its status, height and result only ([`super::access`]).
+/// A transaction: committed, pending or recently refused. A participant
+/// or the transaction's own signer gets it whole; anyone else its status,
+/// height and result only ([`super::access`]).
+#[utoipa::path(
+    get,
+    path = "/v1/tx/{hash}",
+    tag = "transactions",
+    params(("hash" = String, Path, description = "The transaction's hash, 64 hex digits")),
+    security((), ("kopnet-signer" = [], "kopnet-time" = [], "kopnet-signature" = [])),
+    responses(
+        (status = 200, description = "`status`: committed, pending or rejected", body = super::shapes::TxView),
+        (status = 400, description = "`bad_hash`", body = crate::http_error::ErrorBody),
+        (status = 404, description = "`unknown_tx` (with `base_height` on a pruned node)", body = crate::http_error::ErrorBody),
+    )
+)]
 pub async fn tx(
     State(state): State<ApiState>,
     caller: Caller,
@@ -251,8 +276,24 @@ pub async fn tx(
     }
 }
 
-/// One account: whole to those who may read it ([`access::ACCOUNT_READERS`]);
+/// An account's balance, nonce, tier and limits.
+///
+/// Whole to those who may read it ([`access::ACCOUNT_READERS`]);
 /// a merchant's public fields to anyone else; 403 for a member's.
+#[utoipa::path(
+    get,
+    path = "/v1/accounts/{address}",
+    tag = "accounts",
+    params(("address" = String, Path, description = "The account's address (`kop…`)")),
+    security((), ("kopnet-signer" = [], "kopnet-time" = [], "kopnet-signature" = [])),
+    responses(
+        (status = 200, description = "The account (`visibility`: `whole` or a merchant's `public` fields)", body = super::shapes::AccountAnswer),
+        (status = 400, description = "`bad_address`", body = crate::http_error::ErrorBody),
+        (status = 401, description = "A bad or partial signature", body = crate::http_error::ErrorBody),
+        (status = 403, description = "`not_permitted`: a member's account, to anyone but its readers", body = crate::http_error::ErrorBody),
+        (status = 404, description = "`unknown_account`", body = crate::http_error::ErrorBody),
+    )
+)]
 pub async fn account(
     State(state): State<ApiState>,
     caller: Caller,
@@ -306,9 +347,11 @@ pub async fn account(
     Ok(Json(body))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct HistoryQuery {
+    /// Page size (clamped to the node's `[pages]` cap).
     limit: Option<usize>,
     /// Cursor "HEIGHT:INDEX" from a previous page's `next_before`.
     before: Option<String>,
@@ -316,6 +359,21 @@ pub struct HistoryQuery {
 
 /// An account's transactions, newest first, at most [`HISTORY_PAGE_MAX`]
 /// a page: a scan of the history index and two point reads per entry.
+#[utoipa::path(
+    get,
+    path = "/v1/accounts/{address}/history",
+    tag = "accounts",
+    params(("address" = String, Path, description = "The account's address"), HistoryQuery),
+    security(("kopnet-signer" = [], "kopnet-time" = [], "kopnet-signature" = [])),
+    responses(
+        (status = 200, description = "A page of transactions, newest first", body = super::shapes::History),
+        (status = 400, description = "`bad_address`, `bad_query`, `bad_cursor`", body = crate::http_error::ErrorBody),
+        (status = 401, description = "A bad or partial signature", body = crate::http_error::ErrorBody),
+        (status = 403, description = "`not_permitted`", body = crate::http_error::ErrorBody),
+        (status = 404, description = "`unknown_account`", body = crate::http_error::ErrorBody),
+        (status = 410, description = "`pruned`", body = crate::http_error::ErrorBody),
+    )
+)]
 pub async fn history(
     State(state): State<ApiState>,
     caller: Caller,
@@ -376,9 +434,11 @@ pub async fn history(
     })))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct CooperativesQuery {
+    /// Page size (clamped).
     limit: Option<usize>,
     /// Cursor: the last id of the previous page (ids are sorted).
     after: Option<String>,
@@ -386,6 +446,16 @@ pub struct CooperativesQuery {
 
 /// The cooperatives with their figures, from the committed view (computed
 /// once per block, not per request).
+#[utoipa::path(
+    get,
+    path = "/v1/cooperatives",
+    tag = "network",
+    params(CooperativesQuery),
+    responses(
+        (status = 200, description = "A page of cooperatives", body = super::shapes::CooperativesPage),
+        (status = 400, description = "`bad_query`", body = crate::http_error::ErrorBody),
+    )
+)]
 pub async fn cooperatives(
     State(state): State<ApiState>,
     query: Result<Query<CooperativesQuery>, axum::extract::rejection::QueryRejection>,
@@ -431,9 +501,11 @@ pub async fn cooperatives(
     })))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct WindowsQuery {
+    /// Page size (clamped).
     limit: Option<usize>,
     /// Newest first, strictly below this window number.
     before: Option<u64>,
@@ -441,6 +513,16 @@ pub struct WindowsQuery {
 
 /// Closed settlement windows, newest first, at most [`WINDOWS_PAGE_MAX`] a
 /// page (one point read each).
+#[utoipa::path(
+    get,
+    path = "/v1/settlement/windows",
+    tag = "network",
+    params(WindowsQuery),
+    responses(
+        (status = 200, description = "A page of closed windows", body = super::shapes::WindowsPage),
+        (status = 400, description = "`bad_query`", body = crate::http_error::ErrorBody),
+    )
+)]
 pub async fn windows(
     State(state): State<ApiState>,
     query: Result<Query<WindowsQuery>, axum::extract::rejection::QueryRejection>,
@@ -473,6 +555,18 @@ pub async fn windows(
     })))
 }
 
+/// One closed settlement window.
+#[utoipa::path(
+    get,
+    path = "/v1/settlement/windows/{number}",
+    tag = "network",
+    params(("number" = u64, Path, description = "The window's number")),
+    responses(
+        (status = 200, description = "The window", body = super::shapes::Window),
+        (status = 400, description = "`bad_window`", body = crate::http_error::ErrorBody),
+        (status = 404, description = "`window_open` or `unknown_window`", body = crate::http_error::ErrorBody),
+    )
+)]
 pub async fn window(
     State(state): State<ApiState>,
     Path(number): Path<String>,
@@ -500,12 +594,24 @@ pub async fn window(
 }
 
 /// The network genesis this node runs (for auditors replaying from scratch).
+#[utoipa::path(
+    get,
+    path = "/v1/genesis",
+    tag = "network",
+    responses((status = 200, description = "The genesis (the ledger's JSON form)", body = Object))
+)]
 pub async fn genesis(State(state): State<ApiState>) -> Json<Value> {
     Json(serde_json::to_value(&state.node.genesis).unwrap_or(Value::Null))
 }
 
 /// Conservation and position invariants after the last block, as checked
 /// once when it was committed ([`kopnet_ledger::Ledger::check_block_invariants`]).
+#[utoipa::path(
+    get,
+    path = "/v1/invariants",
+    tag = "network",
+    responses((status = 200, description = "The invariants' totals, or what failed", body = super::shapes::Invariants))
+)]
 pub async fn invariants(State(state): State<ApiState>) -> ApiResult<Json<Value>> {
     let view = committed(&state);
     let height = view.height;

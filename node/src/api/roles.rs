@@ -131,6 +131,18 @@ fn teller_row(key: &PublicKey, t: &Teller, time_ms: u64) -> Value {
     })
 }
 
+/// A cooperative's tellers.
+#[utoipa::path(
+    get,
+    path = "/v1/cooperatives/{id}/tellers",
+    tag = "network",
+    params(("id" = String, Path, description = "The cooperative's id, e.g. `ksp-sejahtera`")),
+    responses(
+        (status = 200, description = "`{cooperative, tellers: [{address, name, daily_limit, used_today, active, added_height, removed_height, next_nonce}]}`", body = Object),
+        (status = 400, description = "`bad_cooperative`", body = crate::http_error::ErrorBody),
+        (status = 404, description = "`unknown_cooperative`", body = crate::http_error::ErrorBody),
+    )
+)]
 pub async fn tellers(
     State(state): State<ApiState>,
     Path(id): Path<String>,
@@ -228,6 +240,15 @@ fn resolve<S: Storage>(chain: &ChainReader<S>, key: &PublicKey) -> ApiResult<Val
     }
 }
 
+/// The registered observers and their keys.
+#[utoipa::path(
+    get,
+    path = "/v1/observers",
+    tag = "network",
+    responses(
+        (status = 200, description = "`{height, observers: [...]}`: the registered observers (regulators)", body = Object),
+    )
+)]
 pub async fn observers(State(state): State<ApiState>) -> ApiResult<Json<Value>> {
     let view = committed(&state);
     let (height, time_ms) = (view.height, view.last_block_time_ms);
@@ -260,6 +281,21 @@ pub async fn observers(State(state): State<ApiState>) -> ApiResult<Json<Value>> 
 /// (or one a member's rotation replaced) only to the key itself and to
 /// those who may read the account ([`super::access`]): a member's nonce
 /// counts its transactions.
+/// Who a key signs as.
+///
+#[utoipa::path(
+    get,
+    path = "/v1/signers/{address}",
+    tag = "accounts",
+    params(("address" = String, Path, description = "A key's address")),
+    security((), ("kopnet-signer" = [], "kopnet-time" = [], "kopnet-signature" = [])),
+    responses(
+        (status = 200, description = "`{address, role: cooperative|observer|teller|member, ...}`", body = Object),
+        (status = 400, description = "`bad_address`", body = crate::http_error::ErrorBody),
+        (status = 403, description = "`not_permitted`: a member's key", body = crate::http_error::ErrorBody),
+        (status = 404, description = "`unknown_signer`", body = crate::http_error::ErrorBody),
+    )
+)]
 pub async fn signer(
     State(state): State<ApiState>,
     caller: Caller,
@@ -294,8 +330,9 @@ fn member_of_key<S: Storage>(
     })
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct RecoveriesQuery {
     limit: Option<usize>,
     /// Newest first, strictly below this sequence number.
@@ -303,6 +340,18 @@ pub struct RecoveriesQuery {
 }
 
 /// Participants only: the log names members ([`super::access`]).
+#[utoipa::path(
+    get,
+    path = "/v1/recoveries",
+    tag = "network",
+    params(RecoveriesQuery),
+    security(("kopnet-signer" = [], "kopnet-time" = [], "kopnet-signature" = [])),
+    responses(
+        (status = 200, description = "A page of the key-recovery log, newest first", body = Object),
+        (status = 400, description = "`bad_query`", body = crate::http_error::ErrorBody),
+        (status = 403, description = "`not_permitted`: participants only", body = crate::http_error::ErrorBody),
+    )
+)]
 pub async fn recoveries(
     State(state): State<ApiState>,
     caller: Caller,

@@ -44,6 +44,16 @@ fn no_snapshot(height: u64) -> ApiError {
 }
 
 /// The snapshots kept, newest first.
+#[utoipa::path(
+    get,
+    path = "/v1/snapshots",
+    tag = "blocks",
+    security(("kopnet-signer" = [], "kopnet-time" = [], "kopnet-signature" = [])),
+    responses(
+        (status = 200, description = "`{\"snapshots\": [{height, manifest_id, block_hash, state_root, chunks, bytes}]}`", body = Object),
+        (status = 403, description = "`not_permitted`: participants only", body = crate::http_error::ErrorBody),
+    )
+)]
 pub async fn list(State(state): State<ApiState>, caller: Caller) -> ApiResult<Json<Value>> {
     let view = state.node.committed.current();
     blocking(&state, move |node| {
@@ -69,6 +79,19 @@ pub async fn list(State(state): State<ApiState>, caller: Caller) -> ApiResult<Js
 }
 
 /// A snapshot's encoded manifest.
+#[utoipa::path(
+    get,
+    path = "/v1/snapshots/{height}/manifest",
+    tag = "blocks",
+    params(("height" = u64, Path, description = "The snapshot's height")),
+    security(("kopnet-signer" = [], "kopnet-time" = [], "kopnet-signature" = [])),
+    responses(
+        (status = 200, description = "The manifest in the ledger's codec (bincode 2.0.1)", body = [u8], content_type = "application/octet-stream"),
+        (status = 400, description = "`bad_height`", body = crate::http_error::ErrorBody),
+        (status = 403, description = "`not_permitted`: participants only", body = crate::http_error::ErrorBody),
+        (status = 404, description = "`unknown_snapshot`", body = crate::http_error::ErrorBody),
+    )
+)]
 pub async fn manifest(
     State(state): State<ApiState>,
     caller: Caller,
@@ -88,6 +111,22 @@ pub async fn manifest(
 }
 
 /// One chunk of a snapshot.
+#[utoipa::path(
+    get,
+    path = "/v1/snapshots/{height}/chunks/{index}",
+    tag = "blocks",
+    params(
+        ("height" = u64, Path, description = "The snapshot's height"),
+        ("index" = u64, Path, description = "The chunk's index in the manifest"),
+    ),
+    security(("kopnet-signer" = [], "kopnet-time" = [], "kopnet-signature" = [])),
+    responses(
+        (status = 200, description = "The chunk's bytes, as the manifest hashes them", body = [u8], content_type = "application/octet-stream"),
+        (status = 400, description = "`bad_height`, `bad_index`", body = crate::http_error::ErrorBody),
+        (status = 403, description = "`not_permitted`: participants only", body = crate::http_error::ErrorBody),
+        (status = 404, description = "`unknown_chunk`", body = crate::http_error::ErrorBody),
+    )
+)]
 pub async fn chunk(
     State(state): State<ApiState>,
     caller: Caller,
@@ -110,10 +149,13 @@ pub async fn chunk(
     .await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct HeadersQuery {
+    /// The first height, at least 1.
     from: u64,
+    /// The last height wanted (inclusive).
     to: u64,
 }
 
@@ -121,6 +163,16 @@ pub struct HeadersQuery {
 /// committed height), each the base64 of its canonical encoding; stops
 /// before the first height this node does not hold (`next` says where to
 /// go on, null when done).
+#[utoipa::path(
+    get,
+    path = "/v1/headers",
+    tag = "blocks",
+    params(HeadersQuery),
+    responses(
+        (status = 200, description = "`{\"from\", \"headers\": [base64 of codec(BlockHeader)], \"next\": height or null}`", body = Object),
+        (status = 400, description = "`bad_query`, `bad_range`", body = crate::http_error::ErrorBody),
+    )
+)]
 pub async fn headers(
     State(state): State<ApiState>,
     query: Result<Query<HeadersQuery>, axum::extract::rejection::QueryRejection>,

@@ -23,10 +23,12 @@ use kopnet_consensus::Hash;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SubmitBody {
-    /// The encoded signed transaction, base64 (standard) or hex.
+    /// The encoded signed transaction, base64 (standard) or hex: the
+    /// ledger's codec (bincode 2.0.1) of the transaction body followed by
+    /// the 64-byte ed25519 signature over `kopnet/tx/v1` || 0x00 || body.
     pub tx: String,
 }
 
@@ -59,7 +61,7 @@ pub fn decode_tx_text(text: &str) -> ApiResult<Vec<u8>> {
         .map_err(|_| ApiError::bad_request("bad_encoding", "tx must be base64 or hex"))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SubmitBatchBody {
     /// Encoded signed transactions, each base64 (standard) or hex.
@@ -135,6 +137,24 @@ fn rejection(e: &MempoolError) -> ApiError {
     ApiError::new(status, e.code(), e.to_string())
 }
 
+/// Submit one signed transaction. Charged to the client address's write
+/// rate; admitted as gossiped transactions are (signature, nonce, fees).
+#[utoipa::path(
+    post,
+    path = "/v1/tx",
+    tag = "transactions",
+    request_body = SubmitBody,
+    responses(
+        (status = 202, description = "Taken: pending, or already committed", body = super::shapes::Submitted),
+        (status = 400, description = "`malformed_json` (not JSON), `bad_encoding`", body = crate::http_error::ErrorBody),
+        (status = 403, description = "`read_only_observer`", body = crate::http_error::ErrorBody),
+        (status = 413, description = "`body_too_large`", body = crate::http_error::ErrorBody),
+        (status = 415, description = "`malformed_json`: the body is not `content-type: application/json`", body = crate::http_error::ErrorBody),
+        (status = 422, description = "`malformed_json` (JSON of another shape), or refused by admission: the ledger's or the mempool's code (`bad_signature`, `bad_nonce`, `insufficient_funds`, ...)", body = crate::http_error::ErrorBody),
+        (status = 429, description = "`rate_limited` (with `Retry-After`)", body = crate::http_error::ErrorBody),
+        (status = 503, description = "`mempool_full`, `signer_limit`", body = crate::http_error::ErrorBody),
+    )
+)]
 pub async fn submit_tx(
     State(state): State<ApiState>,
     client: ClientAddr,
@@ -165,6 +185,20 @@ async fn submit_one(state: &ApiState, text: &str) -> ApiResult<(StatusCode, Json
 /// and on its own: one bad transaction does not affect the others. The
 /// answer is 200 with one entry per transaction, in the same order:
 /// `{"hash", "status"}` or `{"error": {"code", "message"}}`.
+#[utoipa::path(
+    post,
+    path = "/v1/txs",
+    tag = "transactions",
+    request_body = SubmitBatchBody,
+    responses(
+        (status = 200, description = "One entry per transaction, in order", body = super::shapes::BatchAnswer),
+        (status = 400, description = "`malformed_json` (not JSON), `empty_batch`, `batch_too_large`", body = crate::http_error::ErrorBody),
+        (status = 403, description = "`read_only_observer`", body = crate::http_error::ErrorBody),
+        (status = 415, description = "`malformed_json`: the body is not `content-type: application/json`", body = crate::http_error::ErrorBody),
+        (status = 422, description = "`malformed_json`: JSON of another shape", body = crate::http_error::ErrorBody),
+        (status = 429, description = "`rate_limited` (with `Retry-After`)", body = crate::http_error::ErrorBody),
+    )
+)]
 pub async fn submit_txs(
     State(state): State<ApiState>,
     client: ClientAddr,
@@ -229,7 +263,7 @@ async fn submit_batch(state: &ApiState, body: SubmitBatchBody) -> ApiResult<Json
     Ok(Json(json!({ "results": entries })))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IsolateBody {
     pub isolated: bool,
@@ -239,6 +273,19 @@ pub struct IsolateBody {
 /// while isolated. Only when `admin_api = true` in config.toml, on a node
 /// whose API is bound to loopback, with the home's admin token
 /// ([`crate::http::admin`]).
+#[utoipa::path(
+    post,
+    path = "/v1/admin/isolate",
+    tag = "admin",
+    request_body = IsolateBody,
+    security(("admin-token" = [])),
+    responses(
+        (status = 200, description = "The new state", body = super::shapes::Isolated),
+        (status = 401, description = "`admin_token_missing`, `admin_token_wrong`", body = crate::http_error::ErrorBody),
+        (status = 403, description = "`admin_disabled`, `admin_not_loopback`", body = crate::http_error::ErrorBody),
+        (status = 422, description = "`malformed_json`", body = crate::http_error::ErrorBody),
+    )
+)]
 pub async fn isolate(
     State(state): State<ApiState>,
     client: ClientAddr,
@@ -257,17 +304,32 @@ pub async fn isolate(
     Ok(Json(json!({"isolated": body.isolated})))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct QuoteBody {
     /// The address that would sign.
     pub signer: String,
-    /// The action, in the JSON form `/v1/tx/{hash}` shows.
+    /// The action, in the JSON form `/v1/tx/{hash}` shows, e.g.
+    /// `{"Payment": {"to": "kop…", "amount": 25000, "memo": "",
+    /// "idempotency_id": [16 bytes]}}`.
+    #[schema(value_type = Object)]
     pub action: kopnet_ledger::Action,
 }
 
 /// Dry-run an action: the fee the signer would pay and what the payee would
 /// receive, or the rejection it would get. Changes nothing.
+#[utoipa::path(
+    post,
+    path = "/v1/quote",
+    tag = "transactions",
+    request_body = QuoteBody,
+    responses(
+        (status = 200, description = "The fees and amounts, or the rejection it would get (`ok: false`)", body = super::shapes::Quote),
+        (status = 400, description = "`malformed_json` (not JSON), `bad_address`", body = crate::http_error::ErrorBody),
+        (status = 415, description = "`malformed_json`: the body is not `content-type: application/json`", body = crate::http_error::ErrorBody),
+        (status = 422, description = "`malformed_json`: JSON of another shape", body = crate::http_error::ErrorBody),
+    )
+)]
 pub async fn quote(
     State(state): State<ApiState>,
     body: Result<Json<QuoteBody>, JsonRejection>,

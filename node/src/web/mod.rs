@@ -17,14 +17,15 @@ pub mod qris;
 #[cfg(test)]
 mod vectors;
 
-use crate::http_error::ApiError;
+use crate::http_error::{ApiError, ErrorBody};
 use axum::extract::{Path, Query};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use kopnet_consensus::Hash;
 use serde::Deserialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// One embedded file.
 pub struct Asset {
@@ -87,35 +88,78 @@ pub fn asset(name: &str) -> Option<&'static Asset> {
     ASSETS.iter().find(|a| a.name == name)
 }
 
-/// Routes for the pages, their static files and the QR helpers. Stateless,
-/// so the node's top-level router ([`crate::router`]) merges it beside the
-/// API whatever its state type.
-pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
-    Router::new()
-        .route("/", get(|| async { Redirect::to("/wallet") }))
-        .route(
-            "/wallet",
-            get(|h: HeaderMap| async move { page("wallet.html", &h) }),
-        )
-        .route("/wallet/", get(|| async { Redirect::to("/wallet") }))
-        .route(
-            "/wallet/selftest",
-            get(|h: HeaderMap| async move { page("selftest.html", &h) }),
-        )
-        .route(
-            "/explorer",
-            get(|h: HeaderMap| async move { page("explorer.html", &h) }),
-        )
-        .route("/explorer/", get(|| async { Redirect::to("/explorer") }))
-        // The service worker must be served from the root of what it controls.
-        .route(
-            "/sw.js",
-            get(|h: HeaderMap| async move { page("sw.js", &h) }),
-        )
-        .route("/static/{*file}", get(static_file))
-        .route("/v1/qr", get(qr_text))
-        .route("/v1/qr/pay", get(qr_pay))
-        .route("/v1/qr/parse", get(qr_parse))
+/// Routes for the pages, their static files and the QR helpers, each
+/// described in the node's OpenAPI document ([`crate::openapi`]).
+/// Stateless, so the node's top-level router ([`crate::router`]) merges it
+/// beside the API whatever its state type.
+pub fn router<S: Clone + Send + Sync + 'static>() -> OpenApiRouter<S> {
+    OpenApiRouter::new()
+        .routes(routes!(root))
+        .routes(routes!(wallet))
+        .routes(routes!(wallet_slash))
+        .routes(routes!(wallet_selftest))
+        .routes(routes!(explorer))
+        .routes(routes!(explorer_slash))
+        .routes(routes!(service_worker))
+        .routes(routes!(static_file))
+        .routes(routes!(qr_text))
+        .routes(routes!(qr_pay))
+        .routes(routes!(qr_parse))
+}
+
+/// The front page: a redirect to the wallet.
+#[utoipa::path(get, path = "/", tag = "pages", responses((status = 303, description = "To `/wallet`")))]
+async fn root() -> Redirect {
+    Redirect::to("/wallet")
+}
+
+/// The phone wallet.
+#[utoipa::path(get, path = "/wallet", tag = "pages", responses(
+    (status = 200, description = "The page", body = String, content_type = "text/html"),
+    (status = 304, description = "Not modified (`If-None-Match`)"),
+))]
+async fn wallet(h: HeaderMap) -> Response {
+    page("wallet.html", &h)
+}
+
+/// A redirect to `/wallet`.
+#[utoipa::path(get, path = "/wallet/", tag = "pages", responses((status = 303, description = "To `/wallet`")))]
+async fn wallet_slash() -> Redirect {
+    Redirect::to("/wallet")
+}
+
+/// The wallet's self-test page (checks the JavaScript against the golden
+/// vectors).
+#[utoipa::path(get, path = "/wallet/selftest", tag = "pages", responses(
+    (status = 200, description = "The page", body = String, content_type = "text/html"),
+    (status = 304, description = "Not modified"),
+))]
+async fn wallet_selftest(h: HeaderMap) -> Response {
+    page("selftest.html", &h)
+}
+
+/// The public explorer.
+#[utoipa::path(get, path = "/explorer", tag = "pages", responses(
+    (status = 200, description = "The page", body = String, content_type = "text/html"),
+    (status = 304, description = "Not modified"),
+))]
+async fn explorer(h: HeaderMap) -> Response {
+    page("explorer.html", &h)
+}
+
+/// A redirect to `/explorer`.
+#[utoipa::path(get, path = "/explorer/", tag = "pages", responses((status = 303, description = "To `/explorer`")))]
+async fn explorer_slash() -> Redirect {
+    Redirect::to("/explorer")
+}
+
+/// The wallet's service worker (served from the root of what it controls).
+#[utoipa::path(get, path = "/sw.js", tag = "pages", responses(
+    (status = 200, description = "The script", body = String, content_type = "text/javascript"),
+    (status = 304, description = "Not modified"),
+))]
+async fn service_worker(h: HeaderMap) -> Response {
+    page("sw.js", &h)
 }
 
 fn etag(bytes: &[u8]) -> String {
@@ -161,6 +205,14 @@ fn page(name: &str, headers: &HeaderMap) -> Response {
     }
 }
 
+/// A file of the pages (scripts, styles, icons, test vectors).
+#[utoipa::path(get, path = "/static/{*file}", tag = "pages",
+    params(("file" = String, Path, description = "The file's name, e.g. `wallet.js`")),
+    responses(
+        (status = 200, description = "The file, with its content type", body = [u8], content_type = "application/octet-stream"),
+        (status = 304, description = "Not modified"),
+        (status = 404, description = "`not_found`", body = ErrorBody),
+    ))]
 async fn static_file(Path(file): Path<String>, headers: HeaderMap) -> Response {
     match asset(&file) {
         Some(a) => serve(a, &headers),
@@ -200,8 +252,10 @@ fn svg_response(svg: String) -> Response {
         .into_response()
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct QrTextQuery {
+    /// The text to encode, 1 to 512 bytes.
     data: String,
 }
 
@@ -213,12 +267,17 @@ fn query<T>(q: QueryResult<T>) -> Result<T, ApiError> {
 }
 
 /// `GET /v1/qr?data=TEXT`: any short text (an address, a payload) as SVG.
+#[utoipa::path(get, path = "/v1/qr", tag = "qr", params(QrTextQuery), responses(
+    (status = 200, description = "The QR code", body = String, content_type = "image/svg+xml"),
+    (status = 400, description = "`bad_query`, `bad_qr_text`", body = ErrorBody),
+))]
 async fn qr_text(q: QueryResult<QrTextQuery>) -> Result<Response, ApiError> {
     let q = query(q)?;
     Ok(svg_response(qr_svg(&q.data)?))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct QrPayQuery {
     /// The payee's address; or
     to: Option<String>,
@@ -239,6 +298,11 @@ pub struct QrPayQuery {
 /// a kopnet payment request as an EMVCo payload, rendered as a QR code.
 /// It only encodes: nothing checks that a phone alias is linked (the
 /// wallet's receive screen checks its own number first).
+#[utoipa::path(get, path = "/v1/qr/pay", tag = "qr", params(QrPayQuery), responses(
+    (status = 200, description = "The QR code (SVG), or with `format=text` the payload",
+        content((String = "image/svg+xml"), (String = "text/plain"))),
+    (status = 400, description = "`bad_query`, `bad_phone`, `bad_payment_request`, `bad_qr_text`", body = ErrorBody),
+))]
 async fn qr_pay(q: QueryResult<QrPayQuery>) -> Result<Response, ApiError> {
     let q = query(q)?;
     let payee = match (q.to, q.phone) {
@@ -277,13 +341,19 @@ async fn qr_pay(q: QueryResult<QrPayQuery>) -> Result<Response, ApiError> {
     Ok(svg_response(qr_svg(&payload)?))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct QrParseQuery {
+    /// The scanned EMVCo payload.
     payload: String,
 }
 
 /// `GET /v1/qr/parse?payload=`: check a scanned payload (the wallet parses
 /// locally too; this is for other clients).
+#[utoipa::path(get, path = "/v1/qr/parse", tag = "qr", params(QrParseQuery), responses(
+    (status = 200, description = "The payment request: payee (`to` or `phone`), amount, name, city, mcc, reference", body = Object),
+    (status = 400, description = "`bad_query`, `bad_payment_request`", body = ErrorBody),
+))]
 async fn qr_parse(q: QueryResult<QrParseQuery>) -> Result<Json<serde_json::Value>, ApiError> {
     let q = query(q)?;
     let r = qris::PaymentRequest::parse(&q.payload)

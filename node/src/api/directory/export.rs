@@ -17,8 +17,9 @@ use serde_json::{json, Value};
 /// Most records in one page.
 pub const EXPORT_PAGE_MAX: usize = 1_000;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ExportQuery {
     /// The last address of the previous page (exclusive).
     pub after: Option<String>,
@@ -26,6 +27,20 @@ pub struct ExportQuery {
     pub limit: Option<usize>,
 }
 
+/// Every directory record, for `kopnet node backup` (this node's key).
+#[utoipa::path(
+    get,
+    path = "/v1/directory/export",
+    tag = "directory",
+    params(ExportQuery),
+    security(("kopnet-signer" = [], "kopnet-time" = [], "kopnet-signature" = [])),
+    responses(
+        (status = 200, description = "`{members: [{address, record}], next}`: every record, page by page", body = Object),
+        (status = 400, description = "`bad_query`", body = crate::http_error::ErrorBody),
+        (status = 401, description = "`signature_required`", body = crate::http_error::ErrorBody),
+        (status = 403, description = "`forbidden`: this node's own key only", body = crate::http_error::ErrorBody),
+    )
+)]
 pub async fn export(
     State(state): State<ApiState>,
     caller: Caller,

@@ -14,12 +14,29 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use std::time::Instant;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LookupBody {
     pub phone: String,
 }
 
+/// Look up a phone number (a member wallet homed at this node's cooperative).
+#[utoipa::path(
+    post,
+    path = "/v1/directory/lookup",
+    tag = "directory",
+    request_body = LookupBody,
+    security(("kopnet-signer" = [], "kopnet-time" = [], "kopnet-signature" = [])),
+    responses(
+        (status = 200, description = "`{address, name (masked), cooperative}`", body = Object),
+        (status = 400, description = "`bad_body`, `bad_phone`", body = crate::http_error::ErrorBody),
+        (status = 401, description = "`signature_required`", body = crate::http_error::ErrorBody),
+        (status = 403, description = "`not_home_member`, `not_a_cooperative_node`", body = crate::http_error::ErrorBody),
+        (status = 404, description = "`phone_not_found`", body = crate::http_error::ErrorBody),
+        (status = 429, description = "`rate_limited`", body = crate::http_error::ErrorBody),
+        (status = 503, description = "`directory_unavailable`", body = crate::http_error::ErrorBody),
+    )
+)]
 pub async fn lookup(
     State(state): State<ApiState>,
     SignedBody { caller, body }: SignedBody,

@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// `PUT /v1/directory/members/{address}`'s body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MemberBody {
     pub name: String,
@@ -110,6 +110,23 @@ fn check_body(body: &[u8], now: u64) -> ApiResult<MemberRecord> {
     })
 }
 
+/// Record or replace a member's name, phone and NIK.
+#[utoipa::path(
+    put,
+    path = "/v1/directory/members/{address}",
+    tag = "directory",
+    params(("address" = String, Path, description = "The member's address")),
+    request_body = MemberBody,
+    security(("kopnet-signer" = [], "kopnet-time" = [], "kopnet-signature" = [])),
+    responses(
+        (status = 200, description = "The record kept", body = Object),
+        (status = 400, description = "`bad_address`, `bad_body`, ...", body = crate::http_error::ErrorBody),
+        (status = 401, description = "`signature_required`", body = crate::http_error::ErrorBody),
+        (status = 403, description = "`forbidden`: the home cooperative's key or its tellers; `not_a_cooperative_node`", body = crate::http_error::ErrorBody),
+        (status = 404, description = "`unknown_member`, `no_record`", body = crate::http_error::ErrorBody),
+        (status = 409, description = "`phone_taken`", body = crate::http_error::ErrorBody),
+    )
+)]
 pub async fn put_member(
     State(state): State<ApiState>,
     Path(address): Path<String>,
@@ -130,6 +147,22 @@ pub async fn put_member(
     Ok(Json(record_json(&member, &own, &kept)))
 }
 
+/// A member's record (its cooperative, or the member itself).
+#[utoipa::path(
+    get,
+    path = "/v1/directory/members/{address}",
+    tag = "directory",
+    params(("address" = String, Path, description = "The member's address")),
+    security(("kopnet-signer" = [], "kopnet-time" = [], "kopnet-signature" = [])),
+    responses(
+        (status = 200, description = "The record", body = Object),
+        (status = 400, description = "`bad_address`, `bad_body`, ...", body = crate::http_error::ErrorBody),
+        (status = 401, description = "`signature_required`", body = crate::http_error::ErrorBody),
+        (status = 403, description = "`forbidden`: the home cooperative's key or its tellers; `not_a_cooperative_node`", body = crate::http_error::ErrorBody),
+        (status = 404, description = "`unknown_member`, `no_record`", body = crate::http_error::ErrorBody),
+        (status = 409, description = "`phone_taken`", body = crate::http_error::ErrorBody),
+    )
+)]
 pub async fn get_member(
     State(state): State<ApiState>,
     Path(address): Path<String>,
@@ -146,6 +179,22 @@ pub async fn get_member(
     Ok(Json(record_json(&member, &own, &record)))
 }
 
+/// Unlink a member's phone number.
+#[utoipa::path(
+    delete,
+    path = "/v1/directory/members/{address}/phone",
+    tag = "directory",
+    params(("address" = String, Path, description = "The member's address")),
+    security(("kopnet-signer" = [], "kopnet-time" = [], "kopnet-signature" = [])),
+    responses(
+        (status = 200, description = "The record without its phone", body = Object),
+        (status = 400, description = "`bad_address`, `bad_body`, ...", body = crate::http_error::ErrorBody),
+        (status = 401, description = "`signature_required`", body = crate::http_error::ErrorBody),
+        (status = 403, description = "`forbidden`: the home cooperative's key or its tellers; `not_a_cooperative_node`", body = crate::http_error::ErrorBody),
+        (status = 404, description = "`unknown_member`, `no_record`", body = crate::http_error::ErrorBody),
+        (status = 409, description = "`phone_taken`", body = crate::http_error::ErrorBody),
+    )
+)]
 pub async fn unlink_phone(
     State(state): State<ApiState>,
     Path(address): Path<String>,
@@ -166,6 +215,22 @@ pub async fn unlink_phone(
     Ok(Json(record_json(&member, &own, &kept)))
 }
 
+/// Erase a member's record.
+#[utoipa::path(
+    delete,
+    path = "/v1/directory/members/{address}",
+    tag = "directory",
+    params(("address" = String, Path, description = "The member's address")),
+    security(("kopnet-signer" = [], "kopnet-time" = [], "kopnet-signature" = [])),
+    responses(
+        (status = 200, description = "`{address, erased: true}`", body = Object),
+        (status = 400, description = "`bad_address`, `bad_body`, ...", body = crate::http_error::ErrorBody),
+        (status = 401, description = "`signature_required`", body = crate::http_error::ErrorBody),
+        (status = 403, description = "`forbidden`: the home cooperative's key or its tellers; `not_a_cooperative_node`", body = crate::http_error::ErrorBody),
+        (status = 404, description = "`unknown_member`, `no_record`", body = crate::http_error::ErrorBody),
+        (status = 409, description = "`phone_taken`", body = crate::http_error::ErrorBody),
+    )
+)]
 pub async fn erase(
     State(state): State<ApiState>,
     Path(address): Path<String>,

@@ -13,13 +13,9 @@
 //! There is deliberately no route that lists records or numbers to anyone
 //! but the node itself (whose home holds the store anyway).
 
-mod export;
-mod lookup;
-mod members;
-
-pub use export::export;
-pub use lookup::lookup;
-pub use members::{erase, get_member, put_member, unlink_phone};
+pub(super) mod export;
+pub(super) mod lookup;
+pub(super) mod members;
 
 use super::queries::committed;
 use super::signed_request::Caller;

@@ -26,6 +26,20 @@ fn parse_height(text: &str) -> ApiResult<u64> {
 
 /// A block: whole to participants; to anyone else its header, counts and
 /// certificate without the transactions ([`crate::api::access`]).
+#[utoipa::path(
+    get,
+    path = "/v1/blocks/{height}",
+    tag = "blocks",
+    params(("height" = u64, Path, description = "The block's height")),
+    security((), ("kopnet-signer" = [], "kopnet-time" = [], "kopnet-signature" = [])),
+    responses(
+        (status = 200, description = "The block (its transactions for participants only)", body = crate::api::shapes::BlockView),
+        (status = 400, description = "`bad_height`", body = crate::http_error::ErrorBody),
+        (status = 401, description = "A bad or partial signature", body = crate::http_error::ErrorBody),
+        (status = 404, description = "`unknown_block`", body = crate::http_error::ErrorBody),
+        (status = 410, description = "`pruned`", body = crate::http_error::ErrorBody),
+    )
+)]
 pub async fn block(
     State(state): State<ApiState>,
     caller: Caller,
@@ -90,13 +104,15 @@ fn attach_results(body: &mut Value, results: Vec<String>) {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct BlocksQuery {
     /// Oldest first, from this height on.
     from: Option<u64>,
     /// Newest first, strictly below this height (the default: from the top).
     before: Option<u64>,
+    /// Page size (clamped to the node's `[pages]` caps).
     limit: Option<usize>,
     /// `false`: headers and transaction counts only, no transaction lists.
     txs: Option<bool>,
@@ -111,6 +127,19 @@ pub struct BlocksQuery {
 ///
 /// Participants get the transactions; anyone else the page as with
 /// `txs=false` ([`crate::api::access`]).
+#[utoipa::path(
+    get,
+    path = "/v1/blocks",
+    tag = "blocks",
+    params(BlocksQuery),
+    security((), ("kopnet-signer" = [], "kopnet-time" = [], "kopnet-signature" = [])),
+    responses(
+        (status = 200, description = "A page of blocks", body = crate::api::shapes::BlocksPage),
+        (status = 400, description = "`bad_query`", body = crate::http_error::ErrorBody),
+        (status = 401, description = "A bad or partial signature", body = crate::http_error::ErrorBody),
+        (status = 410, description = "`pruned`", body = crate::http_error::ErrorBody),
+    )
+)]
 pub async fn blocks(
     State(state): State<ApiState>,
     caller: Caller,
@@ -238,6 +267,20 @@ fn block_page(
 /// A block and its commit certificate as the exact stored bytes (base64),
 /// with the state root this node computed after it: what an auditor verifies.
 /// Participants only ([`crate::api::access`]).
+#[utoipa::path(
+    get,
+    path = "/v1/blocks/{height}/raw",
+    tag = "blocks",
+    params(("height" = u64, Path, description = "The block's height")),
+    security(("kopnet-signer" = [], "kopnet-time" = [], "kopnet-signature" = [])),
+    responses(
+        (status = 200, description = "The block and certificate in the ledger's codec, base64", body = crate::api::shapes::RawBlock),
+        (status = 400, description = "`bad_height`", body = crate::http_error::ErrorBody),
+        (status = 403, description = "`not_permitted`: participants only", body = crate::http_error::ErrorBody),
+        (status = 404, description = "`unknown_block`", body = crate::http_error::ErrorBody),
+        (status = 410, description = "`pruned`", body = crate::http_error::ErrorBody),
+    )
+)]
 pub async fn block_raw(
     State(state): State<ApiState>,
     caller: Caller,
