@@ -425,8 +425,23 @@ impl NodeConfig {
                 .map_err(|e| field("listen", format!("{addr:?}: {e}")))?;
         }
         for addr in &self.peers {
-            addr.parse::<libp2p::Multiaddr>()
+            let parsed = addr
+                .parse::<libp2p::Multiaddr>()
                 .map_err(|e| field("peers", format!("{addr:?}: {e}")))?;
+            // The node's transport is TCP on an IP address: it resolves no
+            // DNS name, so such a peer would never be reached.
+            let mut parts = parsed.iter();
+            let ip = matches!(
+                parts.next(),
+                Some(libp2p::multiaddr::Protocol::Ip4(_) | libp2p::multiaddr::Protocol::Ip6(_))
+            );
+            let tcp = matches!(parts.next(), Some(libp2p::multiaddr::Protocol::Tcp(_)));
+            if !(ip && tcp) {
+                return Err(field(
+                    "peers",
+                    format!("{addr:?}: write /ip4/ADDRESS/tcp/PORT or /ip6/ADDRESS/tcp/PORT (DNS names are not resolved)"),
+                ));
+            }
         }
         self.snapshots.validate()?;
         let c = &self.consensus;
