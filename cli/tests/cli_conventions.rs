@@ -122,8 +122,9 @@ fn node_and_key_come_from_the_environment() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("member.key");
     stdout_of(&["wallet", "new", "--out", file.to_str().unwrap()]);
-    // Nothing listens on port 9 of loopback: the error names the node the
-    // variable gave, so the variable was read (and the key file too).
+    // Nothing listens on a reserved loopback port: the error names the
+    // node the variable gave, so the variable was read (and the key file
+    // too, or the command would have stopped at it).
     let port = kopnet_testnet::cluster::ports::reserve(1).unwrap()[0];
     let node = format!("http://127.0.0.1:{port}");
     let out = Command::new(kopnet())

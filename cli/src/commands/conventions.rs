@@ -23,7 +23,8 @@ const NODE_ENV_IN_CODE: &[&str] = &["kopnet audit verify"];
 /// Every command with its path (`kopnet wallet pay`), depth first.
 fn walk(command: &Command, path: &str, out: &mut Vec<(String, Command)>) {
     out.push((path.to_string(), command.clone()));
-    for sub in command.get_subcommands() {
+    // clap's own `help` subcommands are not ours.
+    for sub in command.get_subcommands().filter(|s| s.get_name() != "help") {
         walk(sub, &format!("{path} {}", sub.get_name()), out);
     }
 }

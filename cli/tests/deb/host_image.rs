@@ -99,9 +99,30 @@ fn canonical(path: &str) -> Option<PathBuf> {
     full.symlink_metadata().ok().map(|_| full)
 }
 
+/// Every path under `dir`, relative to `root`, parents first.
+fn collect(root: &Path, dir: &Path, out: &mut Vec<PathBuf>) {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    entries.sort();
+    for path in entries {
+        if let Ok(relative) = path.strip_prefix(root) {
+            out.push(relative.to_path_buf());
+        }
+        if path.is_dir() {
+            collect(root, &path, out);
+        }
+    }
+}
+
 /// The image's tag for these packages at their versions.
 fn tag_for(packages: &BTreeSet<String>) -> String {
     let mut hasher = blake3::Hasher::new();
+    // How the image is made: a change to this file makes a new tag.
+    hasher.update(include_bytes!("host_image.rs"));
     for p in packages {
         let version = query(&["-W", "-f=${Version}", p]).unwrap_or_default();
         hasher.update(format!("{p}={version}\n").as_bytes());
@@ -228,15 +249,36 @@ pub fn ensure(extra: &[String]) -> Result<String, String> {
             .map_err(|e| e.to_string())?;
         }
     }
-    // The host's files (without recursion: exactly the listed ones), then
-    // the made ones over them, as one stream into `docker import`.
+    // The host's files (without recursion: exactly the listed ones; the
+    // leading `/` dropped from names, not from link targets), then the
+    // made ones, as one stream into `docker import`.
     let list = work.path().join("files");
+    // What was made replaces the host's; a path may be in the archive
+    // once only (`docker import` refuses duplicates).
+    let mut made: Vec<PathBuf> = Vec::new();
+    collect(&extra_root, &extra_root, &mut made);
+    let made_set: BTreeSet<PathBuf> = made
+        .iter()
+        .filter(|p| !extra_root.join(p).is_dir())
+        .map(|p| Path::new("/").join(p))
+        .collect();
     let names: String = files
         .iter()
-        .filter(|p| !p.starts_with("/etc/passwd") && !p.starts_with("/var/lib/dpkg/status"))
+        .filter(|p| !made_set.contains(*p))
         .map(|p| format!("{}\n", p.display()))
         .collect();
     std::fs::write(&list, names).map_err(|e| e.to_string())?;
+    let made_list = work.path().join("made");
+    let made_names: String = made
+        .iter()
+        .filter(|p| {
+            let absolute = Path::new("/").join(p);
+            // A folder the host's files already bring stays theirs.
+            !(files.contains(&absolute) && extra_root.join(p).is_dir())
+        })
+        .map(|p| format!("{}\n", p.display()))
+        .collect();
+    std::fs::write(&made_list, made_names).map_err(|e| e.to_string())?;
     let archive = work.path().join("image.tar");
     let tar = |args: &[&str]| -> Result<(), String> {
         let out = Command::new("tar")
@@ -260,11 +302,20 @@ pub fn ensure(extra: &[String]) -> Result<String, String> {
         "--no-recursion",
         "-P",
         "--transform",
-        "s,^/,,",
+        "s,^/,,S",
         "-T",
         list_arg,
     ])?;
-    tar(&["-rf", archive_arg, "-C", extra_root.to_str().unwrap(), "."])?;
+    let made_arg = made_list.to_str().unwrap();
+    tar(&[
+        "-rf",
+        archive_arg,
+        "--no-recursion",
+        "-C",
+        extra_root.to_str().unwrap(),
+        "-T",
+        made_arg,
+    ])?;
     let mut import = Command::new("docker")
         .args(["import", "-", &tag])
         .stdin(Stdio::piped())
