@@ -77,22 +77,14 @@ fn node_and_signing_key_can_come_from_the_environment() {
     for (path, command) in all_commands() {
         for arg in own_args(&command) {
             let env = arg.get_env().and_then(|e| e.to_str());
-            match arg.get_long() {
-                Some("node") if !NODE_ENV_IN_CODE.contains(&path.as_str()) => {
-                    if env != Some(NODE_ENV) {
-                        wrong.push(format!("{path} --node: env {env:?}"));
-                    }
-                }
-                Some("key") if !KEY_NOT_SIGNER.contains(&path.as_str()) => {
-                    if env != Some(KEY_ENV) {
-                        wrong.push(format!("{path} --key: env {env:?}"));
-                    }
-                }
-                _ if env.is_some() => {
-                    let name = arg.get_id();
-                    wrong.push(format!("{path} {name}: unexpected env {env:?}"));
-                }
-                _ => {}
+            let expected = match arg.get_long() {
+                Some("node") if !NODE_ENV_IN_CODE.contains(&path.as_str()) => Some(NODE_ENV),
+                Some("key") if !KEY_NOT_SIGNER.contains(&path.as_str()) => Some(KEY_ENV),
+                _ => None,
+            };
+            if env != expected {
+                let name = arg.get_id();
+                wrong.push(format!("{path} {name}: env {env:?}, not {expected:?}"));
             }
         }
     }
