@@ -42,7 +42,7 @@ pub enum JoinError {
     NotASource(String),
     #[error("--join {url}: {reason}")]
     BadUrl { url: String, reason: String },
-    #[error("cannot fetch the genesis from {url}: {source}")]
+    #[error("cannot fetch the genesis from {url}")]
     Fetch {
         url: String,
         #[source]
