@@ -35,22 +35,25 @@ fn sections(help: &str) -> Vec<(String, Vec<(String, bool)>)> {
             sections.push((line.trim_end_matches(':').to_string(), Vec::new()));
             continue;
         }
-        let Some((_, entries)) = sections.last_mut() else {
+        let Some((title, entries)) = sections.last_mut() else {
             continue;
         };
-        // An entry starts two spaces in; its description follows two or
-        // more spaces after the argument, or on deeper lines below.
-        let Some(rest) = line.strip_prefix("  ") else {
-            continue;
-        };
-        if rest.starts_with(' ') || rest.is_empty() {
+        // An entry starts 2 to 6 spaces in (`  -h, --help`, `      --key
+        // <KEY>`, `  <FILE>`, `  keys`); its description follows two or
+        // more spaces after it, or on the deeper lines below (8 or more).
+        let indent = line.len() - line.trim_start().len();
+        let rest = line.trim_start();
+        let is_entry = (2..=6).contains(&indent)
+            && !rest.is_empty()
+            && (title == "Commands" || rest.starts_with(['-', '<', '[']));
+        if !is_entry {
             continue;
         }
         let spec_end = rest.find("  ").unwrap_or(rest.len());
         let same_line = !rest[spec_end..].trim().is_empty();
-        let below = lines
-            .get(i + 1)
-            .is_some_and(|next| next.starts_with("      ") && !next.trim().is_empty());
+        let below = lines.get(i + 1).is_some_and(|next| {
+            next.len() - next.trim_start().len() >= 8 && !next.trim().is_empty()
+        });
         entries.push((rest.to_string(), same_line || below));
     }
     sections
@@ -80,6 +83,23 @@ fn walk(path: Vec<String>, problems: &mut Vec<String>, seen: &mut usize) {
             }
         }
     }
+}
+
+#[test]
+fn the_help_reader_sees_an_argument_without_a_description() {
+    let help = "About.\n\nUsage: kopnet x [OPTIONS] <FILE>\n\nArguments:\n  <FILE>\n          The file\n\n\
+                Options:\n      --key <KEY>\n          The key\n\n      --bare <BARE>\n\n  -h, --help\n          Print help\n\n\
+                Commands:\n  keys  Keys\n  node\n";
+    let found = sections(help);
+    let undescribed: Vec<&str> = found
+        .iter()
+        .flat_map(|(_, entries)| entries)
+        .filter(|(_, described)| !described)
+        .map(|(entry, _)| entry.as_str())
+        .collect();
+    assert_eq!(undescribed, ["--bare <BARE>", "node"]);
+    let entries: usize = found.iter().map(|(_, e)| e.len()).sum();
+    assert_eq!(entries, 6);
 }
 
 #[test]
