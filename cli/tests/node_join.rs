@@ -89,6 +89,8 @@ fn an_observer_joins_from_a_validators_url_and_bad_sources_are_refused() {
     let zeros = "0".repeat(64);
     let pinned = [&base[..], &["--join", &url, "--genesis-hash", &zeros]].concat();
     refused(&home, &pinned, "is not the network you meant to join");
+    let malformed = [&base[..], &["--join", &url, "--genesis-hash", "5f0c"]].concat();
+    refused(&home, &malformed, "write the 64 hex digits");
     refused(
         &home,
         &[&base[..], &["--join", "no/such/genesis.json"]].concat(),

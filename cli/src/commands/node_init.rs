@@ -58,6 +58,12 @@ pub struct InitArgs {
 }
 
 pub async fn run(args: InitArgs) -> Result<i32> {
+    if let Some(pinned) = &args.genesis_hash {
+        let pinned = pinned.trim();
+        if pinned.len() != 64 || !pinned.chars().all(|c| c.is_ascii_hexdigit()) {
+            bail!("--genesis-hash {pinned:?}: write the 64 hex digits `kopnet node init` printed");
+        }
+    }
     let (parsed, source, default_peer) = match (&args.genesis, &args.join) {
         (Some(file), None) => (
             NetworkGenesis::load(file)?,
