@@ -2,8 +2,10 @@
 //! cli/Cargo.toml with dpkg-deb, the way cargo-deb reads that table
 //! (`deploy/deb/build.sh` is the release path): every asset at its
 //! destination with its mode (`target/release/` meaning the binary under
-//! test and what it generates), manual pages gzipped, the maintainer
-//! scripts, and a control file from the table's fields.
+//! test and what it generates, manual pages gzipped as build.sh does), the
+//! maintainer scripts, and a control file from the table's fields. (Not
+//! what build.sh adds on cargo-deb's command line: the debug symbols moved
+//! to a separate file.)
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -71,10 +73,6 @@ fn place(from: &Path, to: &str, mode: u32, root: &Path) {
     std::fs::create_dir_all(target.parent().unwrap()).unwrap();
     std::fs::copy(from, &target).unwrap_or_else(|e| panic!("{}: {e}", from.display()));
     std::fs::set_permissions(&target, std::fs::Permissions::from_mode(mode)).unwrap();
-    // Debian ships manual pages compressed.
-    if target.to_string_lossy().contains("/usr/share/man/") {
-        run(Command::new("gzip").args(["-9n"]).arg(&target));
-    }
 }
 
 /// Build the package into `work`; returns the .deb's path.
@@ -90,6 +88,12 @@ pub fn build(meta: &DebMetadata, work: &Path) -> PathBuf {
         .arg("man")
         .arg("--dir")
         .arg(generated.join("man")));
+    // As build.sh: Debian ships manual pages compressed.
+    let pages: Vec<PathBuf> = std::fs::read_dir(generated.join("man"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    run(Command::new("gzip").arg("-9n").args(&pages));
     let root = work.join("root");
     for asset in meta.table["assets"].as_array().unwrap() {
         let asset = asset.as_array().unwrap();
