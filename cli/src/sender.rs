@@ -41,8 +41,9 @@ impl Sender {
         self.key.public().to_address()
     }
 
-    /// Sign and submit; returns the hash (printed) and, if `wait`, the outcome.
-    pub async fn send(&self, action: Action, wait: bool) -> Result<Option<TxOutcome>> {
+    /// Sign and submit; returns the hash (printed for a person at once:
+    /// waiting may take a while) and, if `wait`, the outcome.
+    pub async fn send(&self, action: Action, wait: bool) -> Result<Sent> {
         let status = self.client.status().await?;
         let chain_id = status["chain_id"]
             .as_str()
@@ -59,21 +60,71 @@ impl Sender {
         let hash = self.client.submit(&tx).await?;
         say!("tx {}", hash.to_hex());
         if !wait {
-            return Ok(None);
+            return Ok(Sent {
+                hash,
+                outcome: None,
+            });
         }
         let outcome = self.client.wait(&hash, COMMIT_TIMEOUT).await?;
-        Ok(Some(outcome))
+        Ok(Sent {
+            hash,
+            outcome: Some(outcome),
+        })
     }
 
-    /// Send and turn a rejection into an error line.
-    pub async fn send_and_report(&self, action: Action, wait: bool) -> Result<i32> {
-        match self.send(action, wait).await? {
-            None => Ok(0),
+    /// Send; a rejection is an error (under `--output json` its JSON is
+    /// printed first, so a script reads the code). A person reads
+    /// "committed at height N: ok"; a script gets nothing yet: the caller
+    /// prints [`Sent::to_json`], with whatever it adds.
+    pub async fn send_checked(&self, action: Action, wait: bool) -> Result<Sent> {
+        let sent = self.send(action, wait).await?;
+        match &sent.outcome {
+            None => {}
             Some(outcome) if outcome.ok() => {
                 say!("committed at height {}: ok", outcome.height.unwrap_or(0));
-                Ok(0)
             }
-            Some(outcome) => bail!("{}", describe_rejection(&outcome)),
+            Some(outcome) => {
+                if crate::output::json() {
+                    crate::output::print_json(&sent.to_json());
+                }
+                bail!("{}", describe_rejection(outcome));
+            }
+        }
+        Ok(sent)
+    }
+
+    /// Send and report: a rejection is an error line; under `--output
+    /// json` the result is one JSON object ([`Sent::to_json`]).
+    pub async fn send_and_report(&self, action: Action, wait: bool) -> Result<i32> {
+        let sent = self.send_checked(action, wait).await?;
+        if crate::output::json() {
+            crate::output::print_json(&sent.to_json());
+        }
+        Ok(0)
+    }
+}
+
+/// A submitted transaction, and how it ended when it was waited for.
+#[derive(Debug, Clone)]
+pub struct Sent {
+    pub hash: kopnet_consensus::Hash,
+    pub outcome: Option<TxOutcome>,
+}
+
+impl Sent {
+    /// `{"tx", "status": "submitted"}` (not waited for), or `{"tx",
+    /// "status": "committed", "height", "code": "ok"}`, or a rejection's
+    /// `code` and `message`.
+    pub fn to_json(&self) -> serde_json::Value {
+        match &self.outcome {
+            None => serde_json::json!({"tx": self.hash.to_hex(), "status": "submitted"}),
+            Some(outcome) => serde_json::json!({
+                "tx": self.hash.to_hex(),
+                "status": outcome.status,
+                "height": outcome.height,
+                "code": outcome.code,
+                "message": if outcome.ok() { None } else { Some(describe_rejection(outcome)) },
+            }),
         }
     }
 }

@@ -427,8 +427,23 @@ impl NodeConfig {
                 .map_err(|e| field("listen", format!("{addr:?}: {e}")))?;
         }
         for addr in &self.peers {
-            addr.parse::<libp2p::Multiaddr>()
+            let parsed = addr
+                .parse::<libp2p::Multiaddr>()
                 .map_err(|e| field("peers", format!("{addr:?}: {e}")))?;
+            // The node's transport is TCP on an IP address: it resolves no
+            // DNS name, so such a peer would never be reached.
+            let mut parts = parsed.iter();
+            let ip = matches!(
+                parts.next(),
+                Some(libp2p::multiaddr::Protocol::Ip4(_) | libp2p::multiaddr::Protocol::Ip6(_))
+            );
+            let tcp = matches!(parts.next(), Some(libp2p::multiaddr::Protocol::Tcp(_)));
+            if !(ip && tcp) {
+                return Err(field(
+                    "peers",
+                    format!("{addr:?}: write /ip4/ADDRESS/tcp/PORT or /ip6/ADDRESS/tcp/PORT (DNS names are not resolved)"),
+                ));
+            }
         }
         self.snapshots.validate()?;
         let c = &self.consensus;
@@ -769,6 +784,29 @@ mod tests {
         assert!(err.to_string().contains("colour"), "{err}");
         let err = NodeConfig::parse("role = \"king\"\n", "c.toml").unwrap_err();
         assert!(err.to_string().contains("role"), "{err}");
+        // A peer the node could never dial: a DNS name, or no TCP port.
+        for peer in ["/dns4/node.example/tcp/26656", "/ip4/10.0.0.1/udp/26656"] {
+            let text = format!("peers = [\"{peer}\"]\n");
+            let err = NodeConfig::parse(&text, "c.toml").unwrap_err();
+            assert!(err.to_string().contains("`peers`"), "{err}");
+        }
+        let ok = "peers = [\"/ip4/10.0.0.1/tcp/26656\", \"/ip6/2001:db8::1/tcp/26656\"]\n";
+        assert_eq!(NodeConfig::parse(ok, "c.toml").unwrap().peers.len(), 2);
+    }
+
+    #[test]
+    fn trusted_proxies_round_trip_and_are_bounded() {
+        let text = "[http]\ntrusted_proxies = [\"127.0.0.1\", \"::1\"]\n";
+        let config = NodeConfig::parse(text, "c.toml").unwrap();
+        assert_eq!(config.http.trusted_proxies.len(), 2);
+        assert_eq!(NodeConfig::parse(&config.to_toml(), "x").unwrap(), config);
+        let many: Vec<String> = (0..17).map(|i| format!("\"10.0.0.{i}\"")).collect();
+        let text = format!("[http]\ntrusted_proxies = [{}]\n", many.join(", "));
+        let err = NodeConfig::parse(&text, "c.toml").unwrap_err();
+        assert!(err.to_string().contains("http.trusted_proxies"), "{err}");
+        let err =
+            NodeConfig::parse("[http]\ntrusted_proxies = [\"proxy\"]\n", "c.toml").unwrap_err();
+        assert!(err.to_string().contains("trusted_proxies"), "{err}");
     }
 
     #[test]

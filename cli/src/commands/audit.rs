@@ -25,7 +25,8 @@ use std::path::PathBuf;
 
 #[derive(Debug, clap::Args)]
 pub struct VerifyArgs {
-    /// Audit a running node over its API.
+    /// Audit a running node over its API (without `--home`, the
+    /// environment's KOPNET_NODE is used when set).
     #[arg(long, conflicts_with = "home")]
     pub node: Option<String>,
     /// Audit a stopped node's home directory offline.
@@ -33,11 +34,29 @@ pub struct VerifyArgs {
     pub home: Option<PathBuf>,
     /// With `--node`: the key that signs the reads — a participant's (a
     /// registered observer's key, or a cooperative's key or node key):
-    /// raw blocks are served to participants only.
-    #[arg(long, requires = "node")]
+    /// raw blocks are served to participants only (without `--home`, the
+    /// environment's KOPNET_KEY is used when set).
+    #[arg(long, conflicts_with = "home")]
     pub key: Option<PathBuf>,
-    #[command(flatten)]
-    pub read: super::ReadOpts,
+}
+
+impl VerifyArgs {
+    /// `--node` and `--key`, or, for an audit over the API (no `--home`),
+    /// KOPNET_NODE and KOPNET_KEY. Read here rather than by clap's `env`,
+    /// which would count a set variable as given and so refuse `--home`
+    /// beside it.
+    fn api_source(&self) -> (Option<String>, Option<PathBuf>) {
+        if self.home.is_some() {
+            return (self.node.clone(), self.key.clone());
+        }
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        (
+            self.node.clone().or_else(|| var(super::NODE_ENV)),
+            self.key
+                .clone()
+                .or_else(|| var(super::KEY_ENV).map(PathBuf::from)),
+        )
+    }
 }
 
 /// Where the chain comes from.
@@ -114,9 +133,13 @@ fn set_of<S: Storage>(ledger: &Ledger<S>) -> Result<ValidatorSet> {
 }
 
 pub async fn verify(args: VerifyArgs) -> Result<i32> {
-    let (source, genesis) = match (&args.node, &args.home) {
+    let (node, key) = args.api_source();
+    if key.is_some() && node.is_none() {
+        bail!("--key signs reads over the API: give --node URL too");
+    }
+    let (source, genesis) = match (&node, &args.home) {
         (Some(url), None) => {
-            let client = match &args.key {
+            let client = match &key {
                 Some(key) => Client::signed(url, kopnet_node::keyfile::read(key)?),
                 None => Client::new(url),
             };
@@ -145,7 +168,7 @@ pub async fn verify(args: VerifyArgs) -> Result<i32> {
         _ => bail!("give --node URL or --home DIR"),
     };
     let chain_id = genesis.ledger.chain_id.clone();
-    let json = args.read.output == crate::output::OutputFormat::Json;
+    let json = crate::output::json();
     let mut sets: BTreeMap<u64, ValidatorSet> = BTreeMap::new();
     let (mut replay, first, from_snapshot) = match start_snapshot(&source, &genesis)? {
         Some(start) => {
@@ -359,9 +382,8 @@ fn report(json: bool, ok: bool, height: u64, txs: u64, from_snapshot: Option<u64
         eprintln!();
     }
     if json {
-        say!(
-            "{}",
-            serde_json::json!({"ok": ok, "height": height, "txs": txs, "from_snapshot": from_snapshot, "error": if ok { None } else { Some(why) }})
+        crate::output::print_json(
+            &serde_json::json!({"ok": ok, "height": height, "txs": txs, "from_snapshot": from_snapshot, "error": if ok { None } else { Some(why) }}),
         );
     } else if ok {
         match from_snapshot {

@@ -16,14 +16,17 @@ pub enum IndexFormat {
 
 #[derive(Debug, clap::Args)]
 pub struct IndexArgs {
-    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    /// The node's API URL.
+    #[arg(long, env = super::NODE_ENV, default_value = "http://127.0.0.1:8080")]
     pub node: String,
     /// The city's population: adds members per population (basis points).
     /// A positive whole number.
     #[arg(long, value_parser = population)]
     pub population: Option<u64>,
-    #[arg(long, value_enum, default_value_t = IndexFormat::Table)]
-    pub format: IndexFormat,
+    /// `table` (the default), `csv`, or `json` (also `--output json`: the
+    /// node's answer as it is, with every indicator's definition).
+    #[arg(long, value_enum)]
+    pub format: Option<IndexFormat>,
 }
 
 /// clap's parser for `--population`: the node's own rule, its typed error.
@@ -32,19 +35,27 @@ fn population(text: &str) -> Result<u64, kopnet_node::city_index::PopulationErro
 }
 
 pub async fn run(args: IndexArgs) -> Result<i32> {
+    let format = match (args.format, crate::output::json()) {
+        (None, false) => IndexFormat::Table,
+        (None | Some(IndexFormat::Json), true) => IndexFormat::Json,
+        (Some(_), true) => {
+            anyhow::bail!("--format and --output json ask for two formats: give one")
+        }
+        (Some(format), false) => format,
+    };
     let client = Client::new(&args.node);
     let path = match args.population {
         Some(p) => format!("/v1/index?population={p}"),
         None => "/v1/index".to_string(),
     };
     let body = client.get(&path).await?;
-    if matches!(args.format, IndexFormat::Json) {
-        say!("{body}");
+    if matches!(format, IndexFormat::Json) {
+        crate::output::print_json(&body);
         return Ok(0);
     }
     let index: CityIndex =
         serde_json::from_value(body).context("the node's index is not in the expected form")?;
-    match args.format {
+    match format {
         IndexFormat::Csv => print_csv(&index),
         _ => print_table(&index),
     }

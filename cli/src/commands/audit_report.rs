@@ -41,10 +41,10 @@ pub enum ReportFormat {
 #[derive(Debug, clap::Args)]
 pub struct ReportArgs {
     /// The observer node's API, e.g. `http://127.0.0.1:8085`.
-    #[arg(long)]
+    #[arg(long, env = super::NODE_ENV)]
     pub node: String,
     /// The regulator's key file (the observer key registered on the ledger).
-    #[arg(long)]
+    #[arg(long, env = super::KEY_ENV)]
     pub key: PathBuf,
     /// First day, `YYYY-MM-DD` (WIB).
     #[arg(long)]
@@ -52,8 +52,9 @@ pub struct ReportArgs {
     /// Last day, included (at most 92 days after `--from`).
     #[arg(long)]
     pub to: String,
-    #[arg(long, value_enum, default_value_t = ReportFormat::Csv)]
-    pub format: ReportFormat,
+    /// `csv` (the default) or `json` (also `--output json`: the node's answer as it is).
+    #[arg(long, value_enum)]
+    pub format: Option<ReportFormat>,
     /// Write to this file instead of stdout.
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -67,8 +68,16 @@ pub async fn run(args: ReportArgs) -> Result<i32> {
         query_value(&args.from),
         query_value(&args.to)
     );
+    let format = match (args.format, crate::output::json()) {
+        (None, false) => ReportFormat::Csv,
+        (None | Some(ReportFormat::Json), true) => ReportFormat::Json,
+        (Some(ReportFormat::Csv), true) => {
+            anyhow::bail!("--format csv and --output json ask for two formats: give one")
+        }
+        (Some(format), false) => format,
+    };
     let report = signed_get(&args.node, &key, &path).await?;
-    let text = match args.format {
+    let text = match format {
         ReportFormat::Json => format!("{report:#}\n"),
         ReportFormat::Csv => to_csv(&report),
     };
@@ -76,7 +85,8 @@ pub async fn run(args: ReportArgs) -> Result<i32> {
         Some(file) => {
             std::fs::write(file, text).with_context(|| format!("writing {}", file.display()))?
         }
-        None => say_part!("{text}"),
+        // The report is the result in either format: stdout.
+        None => crate::output::write_stdout(format_args!("{text}")),
     }
     Ok(0)
 }

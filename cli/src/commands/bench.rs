@@ -1,14 +1,15 @@
 //! `kopnet bench`: throughput, latency and resource use of a local network.
 
-use crate::output::OutputFormat;
 use anyhow::Result;
 use kopnet_testnet::bench::{self, BenchConfig};
 use std::path::PathBuf;
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct BenchArgs {
+    /// Validator cooperatives.
     #[arg(long, default_value_t = 4)]
     pub validators: usize,
+    /// Regulators' observer nodes.
     #[arg(long, default_value_t = 1)]
     pub observers: usize,
     /// Seconds of load.
@@ -60,9 +61,6 @@ pub struct BenchArgs {
     /// expire and a pruning node's disk turns over.
     #[arg(long)]
     pub block_clock_speedup: Option<u64>,
-    /// `json`: the result as one JSON object on stdout, everything else on stderr.
-    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
-    pub output: OutputFormat,
 }
 
 pub async fn run(args: BenchArgs) -> Result<i32> {
@@ -86,8 +84,8 @@ pub async fn run(args: BenchArgs) -> Result<i32> {
         );
     }
     let report = bench::run(&config).await?;
-    if args.output == OutputFormat::Json {
-        say!("{report}");
+    if crate::output::json() {
+        crate::output::print_json(&report);
     } else {
         say_part!("{}", bench::render_table(&report));
     }

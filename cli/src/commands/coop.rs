@@ -21,10 +21,10 @@ use std::path::PathBuf;
 #[derive(Debug, clap::Args)]
 pub struct CoopOpts {
     /// The cooperative's key file, or a teller's for the counter commands.
-    #[arg(long)]
+    #[arg(long, env = super::KEY_ENV)]
     pub key: PathBuf,
     /// The node's API URL.
-    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    #[arg(long, env = super::NODE_ENV, default_value = "http://127.0.0.1:8080")]
     pub node: String,
     /// Return after submitting, without waiting for the commit.
     #[arg(long)]
@@ -97,6 +97,7 @@ pub enum CoopCommand {
         /// The member's address.
         #[arg(long)]
         member: String,
+        /// The new tier.
         #[arg(long, value_enum)]
         tier: Tier,
     },
@@ -121,8 +122,11 @@ pub enum CoopCommand {
         /// The payment's transaction hash.
         #[arg(long)]
         payment: String,
+        /// How much to refund: `25000`, `25.000` or `Rp25.000` (at most what is
+        /// left of the payment).
         #[arg(long, allow_hyphen_values = true)]
         amount: String,
+        /// A note the payer sees (at most 64 bytes).
         #[arg(long, default_value = "")]
         memo: String,
     },
@@ -222,13 +226,11 @@ pub enum CoopCommand {
         #[arg(long)]
         cooperative: Option<String>,
         /// A cooperative or teller key file whose cooperative to list.
-        #[arg(long)]
+        #[arg(long, env = super::KEY_ENV)]
         key: Option<PathBuf>,
         /// The node's API URL.
-        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        #[arg(long, env = super::NODE_ENV, default_value = "http://127.0.0.1:8080")]
         node: String,
-        #[arg(long, value_enum, default_value_t = crate::output::OutputFormat::Text)]
-        output: crate::output::OutputFormat,
     },
     /// Start replacing a member's lost key (after checking the member in
     /// person): it takes effect after the governed waiting period unless
@@ -254,10 +256,8 @@ pub enum CoopCommand {
     /// List governance proposals, newest first, with approvals and status.
     Proposals {
         /// The node's API URL.
-        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        #[arg(long, env = super::NODE_ENV, default_value = "http://127.0.0.1:8080")]
         node: String,
-        #[arg(long, value_enum, default_value_t = crate::output::OutputFormat::Text)]
-        output: crate::output::OutputFormat,
     },
     /// Set the public display name of a merchant of this cooperative (what
     /// wallets show on the confirm screen; an empty name removes it).
@@ -408,6 +408,7 @@ pub enum ProposeAction {
     },
     /// What a KYC tier may receive per calendar month (WIB) and do.
     SetTierRule {
+        /// The tier.
         #[arg(long, value_enum)]
         tier: Tier,
         /// Most rupiah incoming per month, e.g. `Rp40.000.000`; `none` for
@@ -423,6 +424,7 @@ pub enum ProposeAction {
     },
     /// The most one payment to a merchant may be (QRIS: Rp10.000.000).
     SetQrPaymentCap {
+        /// The cap, e.g. `Rp10.000.000`.
         #[arg(long, allow_hyphen_values = true)]
         cap: String,
     },
@@ -468,6 +470,7 @@ pub enum ProposeAction {
     /// The daily sum of a member's cash transactions at or above which
     /// observers report it (PPATK's cash transaction report: Rp500.000.000).
     SetCashReportThreshold {
+        /// The daily sum, e.g. `Rp500.000.000`.
         #[arg(long, allow_hyphen_values = true)]
         amount: String,
     },
@@ -476,8 +479,10 @@ pub enum ProposeAction {
     /// speaks it before then; nodes that do not stop at that height saying
     /// so (README, "Operating a node: upgrades").
     ScheduleUpgrade {
+        /// The protocol version blocks run under from `--height` (the next one).
         #[arg(long)]
         protocol_version: u32,
+        /// The first height under it (at least 10 blocks ahead).
         #[arg(long)]
         height: u64,
     },
@@ -695,8 +700,11 @@ pub async fn run(cmd: CoopCommand) -> Result<i32> {
             phone,
             nik,
         } => {
-            let code = send(&coop, register_member(&member, merchant, tier, class)?).await?;
-            if let (0, Some(name), false) = (code, name, coop.no_wait) {
+            let action = register_member(&member, merchant, tier, class)?;
+            let sender = Sender::open(&coop.node, &coop.key)?;
+            let sent = sender.send_checked(action, !coop.no_wait).await?;
+            let keep = name.is_some() && !coop.no_wait;
+            if let (Some(name), true) = (name, keep) {
                 super::directory::record_after_registration(
                     &coop.node,
                     &coop.key,
@@ -707,7 +715,12 @@ pub async fn run(cmd: CoopCommand) -> Result<i32> {
                 )
                 .await?;
             }
-            Ok(code)
+            if crate::output::json() {
+                let mut value = sent.to_json();
+                value["personal_data_kept"] = serde_json::Value::from(keep);
+                crate::output::print_json(&value);
+            }
+            Ok(0)
         }
         CoopCommand::MemberInfo(args) => super::directory::member_info(args).await,
         CoopCommand::UnlinkPhone(args) => super::directory::unlink(args).await,
@@ -773,7 +786,9 @@ pub async fn run(cmd: CoopCommand) -> Result<i32> {
         }
         CoopCommand::Propose { coop, action } => propose(&coop, action).await,
         CoopCommand::Approve { coop, proposal } => approve(&coop, proposal).await,
-        CoopCommand::Proposals { node, output } => super::proposals::list(&node, output).await,
+        CoopCommand::Proposals { node } => {
+            super::proposals::list(&node, crate::output::format()).await
+        }
         CoopCommand::RotateKeys {
             coop,
             validator_key,
@@ -793,8 +808,7 @@ pub async fn run(cmd: CoopCommand) -> Result<i32> {
             cooperative,
             key,
             node,
-            output,
-        } => super::roles::list(&node, cooperative, key.as_deref(), output).await,
+        } => super::roles::list(&node, cooperative, key.as_deref(), crate::output::format()).await,
         CoopCommand::RecoverMember {
             coop,
             member,
@@ -878,30 +892,47 @@ async fn cash_in(coop: &CoopOpts, member: &str, a: &str) -> Result<i32> {
 async fn propose(coop: &CoopOpts, action: ProposeAction) -> Result<i32> {
     let action = gov_action(action)?;
     let sender = Sender::open(&coop.node, &coop.key)?;
-    let code = sender
-        .send_and_report(
+    let sent = sender
+        .send_checked(
             Action::Propose {
                 action: action.clone(),
             },
             !coop.no_wait,
         )
         .await?;
-    if !coop.no_wait {
-        super::proposals::print_new(&sender, &action).await?;
+    let proposal = match coop.no_wait {
+        true => None,
+        false => Some(super::proposals::find_new(&sender, &action).await?),
+    };
+    report_with_proposal(&sent, proposal);
+    Ok(0)
+}
+
+/// A governance transaction's result and the proposal it made or
+/// approved: one line each, or one JSON object (`proposal`: null when not
+/// waited for).
+fn report_with_proposal(sent: &crate::sender::Sent, proposal: Option<serde_json::Value>) {
+    if crate::output::json() {
+        let mut value = sent.to_json();
+        value["proposal"] = proposal.unwrap_or(serde_json::Value::Null);
+        crate::output::print_json(&value);
+    } else if let Some(proposal) = proposal {
+        say!("{}", super::proposals::describe(&proposal));
     }
-    Ok(code)
 }
 
 /// Approve a proposal; once committed, show where it stands.
 async fn approve(coop: &CoopOpts, proposal: u64) -> Result<i32> {
     let sender = Sender::open(&coop.node, &coop.key)?;
-    let code = sender
-        .send_and_report(Action::Approve { proposal }, !coop.no_wait)
+    let sent = sender
+        .send_checked(Action::Approve { proposal }, !coop.no_wait)
         .await?;
-    if !coop.no_wait {
-        super::proposals::print_one(&sender.client, proposal).await?;
-    }
-    Ok(code)
+    let standing = match coop.no_wait {
+        true => None,
+        false => Some(super::proposals::fetch_one(&sender.client, proposal).await?),
+    };
+    report_with_proposal(&sent, standing);
+    Ok(0)
 }
 
 #[cfg(test)]

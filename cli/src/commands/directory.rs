@@ -21,10 +21,10 @@ use std::path::PathBuf;
 #[derive(Debug, clap::Args)]
 pub struct DeskOpts {
     /// The cooperative's key file, or one of its tellers'.
-    #[arg(long)]
+    #[arg(long, env = super::KEY_ENV)]
     pub key: PathBuf,
     /// The cooperative's own node's API URL.
-    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    #[arg(long, env = super::NODE_ENV, default_value = "http://127.0.0.1:8080")]
     pub node: String,
 }
 
@@ -45,8 +45,6 @@ pub struct MemberInfoArgs {
     /// The member's identity number (NIK, 16 digits).
     #[arg(long)]
     pub nik: Option<String>,
-    #[arg(long, value_enum, default_value_t)]
-    pub output: OutputFormat,
 }
 
 /// `kopnet coop unlink-phone`'s arguments.
@@ -79,7 +77,7 @@ pub async fn member_info(args: MemberInfoArgs) -> Result<i32> {
             args.nik.as_deref(),
         )
         .await?;
-    match args.output {
+    match crate::output::format() {
         OutputFormat::Json => print_json(&record),
         OutputFormat::Text => say!(
             "{}  {}  phone {}",
@@ -112,11 +110,18 @@ pub async fn record_after_registration(
 pub async fn unlink(args: UnlinkArgs) -> Result<i32> {
     let member = parse_address(&args.member)?;
     let client = desk_client(&args.desk).await?;
-    if args.erase {
+    let done = if args.erase {
         client.erase(&member).await?;
-        say!("{}: personal data erased", args.member);
+        "erased"
     } else {
         client.unlink_phone(&member).await?;
+        "phone_unlinked"
+    };
+    if crate::output::json() {
+        print_json(&serde_json::json!({"member": args.member, "done": done}));
+    } else if args.erase {
+        say!("{}: personal data erased", args.member);
+    } else {
         say!("{}: phone unlinked", args.member);
     }
     Ok(0)
@@ -225,7 +230,7 @@ pub fn confirmed(yes: bool) -> Result<bool> {
     if yes {
         return Ok(true);
     }
-    crate::output::write_stdout(format_args!("is this the right person? [y/N] "));
+    crate::output::write_human(format_args!("is this the right person? [y/N] "));
     let mut line = String::new();
     std::io::stdin()
         .lock()

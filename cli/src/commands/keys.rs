@@ -16,9 +16,8 @@ pub enum KeysCommand {
     },
     /// Show the address of a key file (never the secret).
     Show {
+        /// The key file.
         file: PathBuf,
-        #[command(flatten)]
-        read: super::ReadOpts,
     },
 }
 
@@ -27,18 +26,26 @@ pub fn run(cmd: KeysCommand) -> Result<i32> {
         KeysCommand::New { out } => {
             let key = Keypair::generate(&mut rand::rngs::OsRng);
             keyfile::write_new(&out, &key)?;
-            say!("{}", key.public().to_address());
+            print_address(&key.public().to_address(), Some(&out));
         }
-        KeysCommand::Show { file, read } => {
+        KeysCommand::Show { file } => {
             let key = keyfile::read(&file)?;
-            let address = key.public().to_address();
-            match read.output {
-                crate::output::OutputFormat::Json => {
-                    say!("{}", serde_json::json!({ "address": address }))
-                }
-                crate::output::OutputFormat::Text => say!("{address}"),
-            }
+            print_address(&key.public().to_address(), None);
         }
     }
     Ok(0)
+}
+
+/// A key's address: the line alone, or `{"address", "file"}` under
+/// `--output json` (`file` when a key file was just written).
+pub fn print_address(address: &str, written: Option<&std::path::Path>) {
+    if crate::output::json() {
+        let mut value = serde_json::json!({ "address": address });
+        if let Some(file) = written {
+            value["file"] = serde_json::Value::from(file.display().to_string());
+        }
+        crate::output::print_json(&value);
+    } else {
+        say!("{address}");
+    }
 }

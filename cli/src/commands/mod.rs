@@ -9,11 +9,17 @@ mod audit;
 mod audit_index;
 mod audit_report;
 mod bench;
+mod completions;
+#[cfg(test)]
+mod conventions;
 mod coop;
 mod directory;
 mod keys;
+mod manual;
 mod node;
 mod node_backup;
+mod node_init;
+mod node_join;
 mod node_state_sync;
 mod observer;
 mod payout;
@@ -29,11 +35,38 @@ mod watch;
 use crate::output::OutputFormat;
 use anyhow::Result;
 use clap::{Parser, Subcommand};
+use std::sync::LazyLock;
+
+/// The environment variable that stands for `--node URL` (a node's API)
+/// wherever a command takes it; `--node` wins over it.
+pub const NODE_ENV: &str = "KOPNET_NODE";
+/// The environment variable that stands for `--key FILE` (the signing key
+/// file of the person at the keyboard: a member's, a cooperative's, a
+/// teller's or a regulator's) wherever a command takes it. Never for a
+/// node's own keys (`node init --key`) nor where `--key` is an address.
+pub const KEY_ENV: &str = "KOPNET_KEY";
+
+/// `kopnet --version`: the release, the newest protocol version this build
+/// speaks (`kopnet_node::upgrade::PROTOCOL_VERSION`, README "Operating a
+/// node: upgrades") and the commit it was built from (`build.rs`:
+/// `git rev-parse`, or `KOPNET_GIT_COMMIT`, else `unknown`).
+pub static VERSION: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "{} (protocol {}, commit {})",
+        env!("CARGO_PKG_VERSION"),
+        kopnet_node::upgrade::PROTOCOL_VERSION,
+        env!("KOPNET_GIT_COMMIT")
+    )
+});
 
 /// kopnet: the cooperative city ledger network.
 #[derive(Debug, Parser)]
-#[command(name = "kopnet", version, about, propagate_version = true)]
+#[command(name = "kopnet", version = VERSION.as_str(), about, propagate_version = true)]
 pub struct Cli {
+    /// Output format: `text` for people, `json` for scripts (one JSON value
+    /// on stdout, every other line on stderr).
+    #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -68,6 +101,10 @@ pub enum Command {
     Settlement(SettlementCommand),
     /// Measure throughput, latency and resource use of a local network.
     Bench(bench::BenchArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(completions::CompletionsArgs),
+    /// Print the manual page (roff), or write one page per command to a folder.
+    Man(manual::ManArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -87,15 +124,8 @@ pub enum SettlementCommand {
     Report(settlement::ReportArgs),
 }
 
-/// Options shared by commands that read.
-#[derive(Debug, Clone, clap::Args)]
-pub struct ReadOpts {
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
-    pub output: OutputFormat,
-}
-
 pub async fn dispatch(cli: Cli) -> Result<i32> {
+    crate::output::set_format(cli.output);
     match cli.command {
         Command::Keys(cmd) => keys::run(cmd),
         Command::Node(cmd) => node::run(cmd).await,
@@ -109,5 +139,17 @@ pub async fn dispatch(cli: Cli) -> Result<i32> {
         Command::Audit(AuditCommand::Report(args)) => audit_report::run(args).await,
         Command::Settlement(SettlementCommand::Report(args)) => settlement::report(args).await,
         Command::Bench(args) => bench::run(args).await,
+        Command::Completions(args) => completions::run(args),
+        Command::Man(args) => manual::run(args),
     }
+}
+
+/// Commands whose output is a file of its own kind (a completion script,
+/// roff) have no JSON form: `--output json` there is refused rather than
+/// ignored.
+fn refuse_json(command: &str, what: &str) -> Result<()> {
+    if crate::output::json() {
+        anyhow::bail!("`kopnet {command}` prints {what}: --output json does not apply");
+    }
+    Ok(())
 }

@@ -3,7 +3,6 @@
 use anyhow::{bail, Context, Result};
 use clap::Subcommand;
 use kopnet_node::config::{LogFormat, NodeConfig, Role};
-use kopnet_node::genesis_file::NetworkGenesis;
 use kopnet_node::store_check::{self, Accepted, HomeReport, SafetyState};
 use kopnet_node::{keyfile, NodeHome};
 use std::io::IsTerminal;
@@ -12,37 +11,16 @@ use std::path::PathBuf;
 #[derive(Debug, Subcommand)]
 pub enum NodeCommand {
     /// Create a node home from a genesis and its keys (copied into the
-    /// home: never the cooperative key).
-    Init {
-        #[arg(long)]
-        home: PathBuf,
-        #[arg(long)]
-        genesis: PathBuf,
-        /// The node identity's key file (libp2p; becomes `node.key`).
-        #[arg(long)]
-        key: PathBuf,
-        /// The validator key file (consensus; becomes `validator.key`).
-        /// Required for a validator.
-        #[arg(long)]
-        validator_key: Option<PathBuf>,
-        /// Run as a read-only observer.
-        #[arg(long)]
-        observer: bool,
-        /// HTTP API address.
-        #[arg(long, default_value = "127.0.0.1:8080")]
-        api: std::net::SocketAddr,
-        /// libp2p listen address.
-        #[arg(long, default_value = "/ip4/127.0.0.1/tcp/26656")]
-        listen: String,
-        /// Addresses of other nodes (repeatable).
-        #[arg(long = "peer")]
-        peers: Vec<String>,
-    },
+    /// home: never the cooperative key); `--join` takes the genesis of a
+    /// running network and its bootstrap peer.
+    Init(super::node_init::InitArgs),
     /// Run the node in a home directory until SIGINT/SIGTERM.
     Run {
+        /// The node home (config.toml, genesis.json, keys, data/).
         #[arg(long)]
         home: PathBuf,
-        /// Log as JSON lines instead of human text.
+        /// Log as JSON lines instead of human text (so does `--output
+        /// json`: a running node's output is its log).
         #[arg(long)]
         log_json: bool,
         /// Start a validator whose safety record (data/safety.bin) is lost.
@@ -60,16 +38,16 @@ pub enum NodeCommand {
     /// checks a copy of the store). Exit 0: sound; 1: damaged (the first bad
     /// height is named); 2: could not check.
     Check {
+        /// The stopped node's home.
         #[arg(long)]
         home: PathBuf,
-        #[command(flatten)]
-        read: super::ReadOpts,
     },
     /// Accept a stopped validator's store that is behind its safety record
     /// on purpose (restored from an older backup, or cut back by damage and
     /// kept): the node may then start and catch up from its peers, signing
     /// again only past what it signed before.
     AcceptOlderStore {
+        /// The stopped validator's home.
         #[arg(long)]
         home: PathBuf,
     },
@@ -82,8 +60,10 @@ pub enum NodeCommand {
     /// `validator.key` / `node.key`, the old ones are kept as
     /// `*.retired.key`.
     NextKeys {
+        /// The node's home.
         #[arg(long)]
         home: PathBuf,
+        /// After the rotation executed: make the next keys the current ones.
         #[arg(long)]
         promote: bool,
     },
@@ -93,6 +73,7 @@ pub enum NodeCommand {
     /// data. Not the safety record (README, "Operating a node"). The file
     /// holds keys and personal data: keep it like the keys.
     Backup {
+        /// The node's home.
         #[arg(long)]
         home: PathBuf,
         /// The backup file to write (never overwritten).
@@ -100,7 +81,7 @@ pub enum NodeCommand {
         out: PathBuf,
         /// The running node's API URL, when it is not the configured
         /// address on loopback (a container, a proxy).
-        #[arg(long)]
+        #[arg(long, env = super::NODE_ENV)]
         node: Option<String>,
     },
     /// Start this home's ledger from a snapshot its peers keep, instead of
@@ -108,6 +89,7 @@ pub enum NodeCommand {
     /// snapshot is tied to a block you trust; then `kopnet node run`
     /// catches up the rest.
     StateSync {
+        /// The new node's home (from `kopnet node init`).
         #[arg(long)]
         home: PathBuf,
         /// A peer's API to fetch from (repeat it: chunks are asked of each
@@ -121,8 +103,8 @@ pub enum NodeCommand {
         /// Trust the newest block of the node at this URL.
         #[arg(long)]
         trust_from: Option<String>,
-        /// Print the summary as one JSON object.
-        #[arg(long)]
+        /// Same as `--output json` (kept for scripts written before it).
+        #[arg(long, hide = true)]
         json: bool,
     },
     /// Restore a backup into a new home: every block is verified and
@@ -139,60 +121,7 @@ pub enum NodeCommand {
 
 pub async fn run(cmd: NodeCommand) -> Result<i32> {
     match cmd {
-        NodeCommand::Init {
-            home,
-            genesis,
-            key,
-            validator_key,
-            observer,
-            api,
-            listen,
-            peers,
-        } => {
-            let parsed = NetworkGenesis::load(&genesis)?;
-            let keypair = keyfile::read(&key)?;
-            let validator = match (&validator_key, observer) {
-                (Some(path), false) => Some(keyfile::read(path)?),
-                (None, false) => bail!("a validator needs --validator-key (its consensus key)"),
-                (Some(_), true) => bail!("an observer signs nothing: leave out --validator-key"),
-                (None, true) => None,
-            };
-            if validator
-                .as_ref()
-                .is_some_and(|v| v.public() == keypair.public())
-            {
-                bail!("the validator key and the node identity must be different keys");
-            }
-            if home.join("config.toml").exists() {
-                bail!("{} already has a config.toml", home.display());
-            }
-            std::fs::create_dir_all(&home)
-                .with_context(|| format!("cannot create {}", home.display()))?;
-            keyfile::write_new(&home.join("node.key"), &keypair)?;
-            if let Some(validator) = &validator {
-                keyfile::write_new(&home.join("validator.key"), validator)?;
-            }
-            std::fs::write(home.join("genesis.json"), parsed.to_json())?;
-            let config = NodeConfig {
-                role: if observer {
-                    Role::Observer
-                } else {
-                    Role::Validator
-                },
-                listen: vec![listen],
-                peers,
-                api,
-                ..NodeConfig::default()
-            };
-            config.validate()?;
-            std::fs::write(home.join("config.toml"), config.to_toml())?;
-            say!(
-                "initialised {} for {}",
-                home.display(),
-                keypair.public().to_address()
-            );
-            Ok(0)
-        }
+        NodeCommand::Init(args) => super::node_init::run(args).await,
         NodeCommand::Run {
             home,
             log_json,
@@ -200,7 +129,7 @@ pub async fn run(cmd: NodeCommand) -> Result<i32> {
         } => {
             let node_home = NodeHome::new(&home);
             let config = NodeConfig::load(&node_home.config())?;
-            init_logging(log_json || config.log_format == LogFormat::Json);
+            init_logging(log_json || crate::output::json() || config.log_format == LogFormat::Json);
             let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
             tokio::spawn(async move {
                 wait_for_signal().await;
@@ -226,8 +155,8 @@ pub async fn run(cmd: NodeCommand) -> Result<i32> {
                 Err(error) => Err(error.into()),
             }
         }
-        NodeCommand::Check { home, read } => {
-            let json = read.output == crate::output::OutputFormat::Json;
+        NodeCommand::Check { home } => {
+            let json = crate::output::json();
             let node_home = NodeHome::new(&home);
             let mut progress = Progress::default();
             let checked = tokio::task::spawn_blocking(move || {
@@ -262,12 +191,31 @@ pub async fn run(cmd: NodeCommand) -> Result<i32> {
                 &from,
                 trust_block.as_deref(),
                 trust_from.as_deref(),
-                json,
+                json || crate::output::json(),
             )
             .await
         }
         NodeCommand::AcceptOlderStore { home } => {
-            match store_check::accept_older_store(&NodeHome::new(&home))? {
+            let accepted = store_check::accept_older_store(&NodeHome::new(&home))?;
+            if crate::output::json() {
+                let (accepted, ledger_height, record_height) = match accepted {
+                    Accepted::Marked {
+                        ledger_height,
+                        record_height,
+                    } => (true, ledger_height, Some(record_height)),
+                    Accepted::NotBehind {
+                        ledger_height,
+                        record_height,
+                    } => (false, ledger_height, record_height),
+                };
+                crate::output::print_json(&serde_json::json!({
+                    "accepted": accepted,
+                    "store_height": ledger_height,
+                    "safety_record_height": record_height,
+                }));
+                return Ok(0);
+            }
+            match accepted {
                 Accepted::Marked {
                     ledger_height,
                     record_height,
@@ -320,10 +268,12 @@ fn rotation_files(home: &std::path::Path) -> Result<Vec<(&'static str, [PathBuf;
 /// `kopnet node next-keys`.
 fn next_keys(home: &std::path::Path, promote: bool) -> Result<i32> {
     let files = rotation_files(home)?;
+    let mut done = Vec::new();
     if promote {
         for (job, [current, next, retired]) in &files {
             if !next.exists() {
                 say!("{job}: no {} to promote", next.display());
+                done.push(serde_json::json!({"job": job, "promoted": false}));
                 continue;
             }
             if retired.exists() {
@@ -334,6 +284,11 @@ fn next_keys(home: &std::path::Path, promote: bool) -> Result<i32> {
             std::fs::rename(next, current)
                 .with_context(|| format!("cannot move {}", next.display()))?;
             say!("{job}: {} is now {}", next.display(), current.display());
+            done.push(serde_json::json!({"job": job, "promoted": true,
+                "file": current.display().to_string(), "retired": retired.display().to_string()}));
+        }
+        if crate::output::json() {
+            crate::output::print_json(&serde_json::json!({ "promoted": done }));
         }
         return Ok(0);
     }
@@ -350,6 +305,10 @@ fn next_keys(home: &std::path::Path, promote: bool) -> Result<i32> {
         let key = kopnet_consensus::Keypair::generate(&mut rand::rngs::OsRng);
         keyfile::write_new(next, &key)?;
         say!("{job}: {} ({})", next.display(), key.public().to_address());
+        done.push(
+            serde_json::json!({"job": job, "file": next.display().to_string(),
+            "address": key.public().to_address()}),
+        );
         let flag = if *job == "validator key" {
             "--validator-key"
         } else {
@@ -357,16 +316,22 @@ fn next_keys(home: &std::path::Path, promote: bool) -> Result<i32> {
         };
         args.push(format!("{flag} {}", key.public().to_address()));
     }
-    if observer {
-        say!(
-            "now sign the rotation with the observer's current key: kopnet observer rotate-key --home {}",
-            home.display()
-        );
+    let next_step = if observer {
+        format!("kopnet observer rotate-key --home {}", home.display())
     } else {
-        say!(
-            "now have the board sign: kopnet coop rotate-keys --key cooperative.key {}",
+        format!(
+            "kopnet coop rotate-keys --key cooperative.key {}",
             args.join(" ")
+        )
+    };
+    if crate::output::json() {
+        crate::output::print_json(
+            &serde_json::json!({ "next_keys": done, "next_step": next_step }),
         );
+    } else if observer {
+        say!("now sign the rotation with the observer's current key: {next_step}");
+    } else {
+        say!("now have the board sign: {next_step}");
     }
     Ok(0)
 }

@@ -11,6 +11,19 @@ pub async fn backup(home: &Path, out: &Path, node: Option<&str>) -> Result<i32> 
     let summary =
         kopnet_node::backup::create::create(home, out, node, |h, top| progress.show(h, top))
             .await?;
+    if crate::output::json() {
+        crate::output::print_json(&serde_json::json!({
+            "node": summary.header.node,
+            "chain_id": summary.header.chain_id,
+            "height": summary.header.height,
+            "read_from": summary.source,
+            "file": out.display().to_string(),
+            "home_files": summary.files,
+            "blocks": summary.blocks,
+            "members": summary.members,
+            "bytes": summary.bytes,
+        }));
+    }
     say!(
         "backed up {} (chain {}, height {}, read from its {}) to {}: {} home files, {}{} blocks, {} members' personal data, {} bytes",
         summary.header.node,
@@ -45,6 +58,23 @@ pub async fn restore(from: &Path, home: &Path) -> Result<i32> {
         kopnet_node::backup::restore::restore(&from, &home, |h, top| progress.show(h, top))
     })
     .await??;
+    let start = if summary.header.role == "validator" {
+        format!("kopnet node run --home {shown} --new-safety-record")
+    } else {
+        format!("kopnet node run --home {shown}")
+    };
+    if crate::output::json() {
+        crate::output::print_json(&serde_json::json!({
+            "node": summary.header.node,
+            "chain_id": summary.header.chain_id,
+            "home": shown,
+            "home_files": summary.files,
+            "blocks": summary.blocks,
+            "members": summary.members,
+            "start": start,
+        }));
+        return Ok(0);
+    }
     say!(
         "restored {} (chain {}) into {shown}: {} home files, {}{} blocks verified and executed, {} members' personal data",
         summary.header.node,
@@ -56,10 +86,10 @@ pub async fn restore(from: &Path, home: &Path) -> Result<i32> {
     );
     if summary.header.role == "validator" {
         say!(
-            "start it with: kopnet node run --home {shown} --new-safety-record  (the safety record is never in a backup: the node follows the chain without signing until its double-sign check passes)"
+            "start it with: {start}  (the safety record is never in a backup: the node follows the chain without signing until its double-sign check passes)"
         );
     } else {
-        say!("start it with: kopnet node run --home {shown}");
+        say!("start it with: {start}");
     }
     Ok(0)
 }

@@ -29,9 +29,7 @@ pub async fn state_sync(
     })
     .await?;
     if json {
-        say!(
-            "{}",
-            serde_json::json!({
+        crate::output::print_json(&serde_json::json!({
                 "trusted_height": summary.trusted_height,
                 "snapshot_height": summary.snapshot_height,
                 "manifest_id": summary.manifest_id.to_hex(),
@@ -48,8 +46,7 @@ pub async fn state_sync(
                 "import_ms": summary.import_ms,
                 "open_ms": summary.open_ms,
                 "blocks_ms": summary.blocks_ms,
-            })
-        );
+        }));
         return Ok(0);
     }
     say!(

@@ -24,7 +24,7 @@ pub enum ObserverCommand {
         #[arg(long)]
         home: PathBuf,
         /// A validator's API URL (observers take no transactions).
-        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        #[arg(long, env = super::NODE_ENV, default_value = "http://127.0.0.1:8080")]
         node: String,
         /// Return after submitting, without waiting for the commit.
         #[arg(long)]

@@ -62,7 +62,11 @@ pub async fn run(coop: &CoopOpts, file: &Path, report: Option<&Path>) -> Result<
         fates.push((line.line, Some(line.clone()), String::new(), fate));
     }
     fates.sort_by_key(|(line, ..)| *line);
-    print_summary(&name, &fates);
+    if crate::output::json() {
+        crate::output::print_json(&summary_json(&name, &fates));
+    } else {
+        print_summary(&name, &fates);
+    }
     if let Some(path) = report {
         std::fs::write(path, report_csv(&fates))
             .with_context(|| format!("cannot write {}", path.display()))?;
@@ -194,25 +198,69 @@ fn print_summary(name: &str, fates: &[(usize, Option<PayoutLine>, String, Fate)]
     );
 }
 
+/// One line's fate as the report's columns: `(address or the line's
+/// text, amount, reference, result, detail, tx)`.
+fn columns(
+    line: &Option<PayoutLine>,
+    text: &str,
+    fate: &Fate,
+) -> (String, Option<u64>, String, &'static str, String, String) {
+    let (address, amount, reference) = match line {
+        Some(l) => (l.member.to_address(), Some(l.amount), l.reference.clone()),
+        None => (text.to_string(), None, String::new()),
+    };
+    let (result, detail, tx) = match fate {
+        Fate::Applied { tx } => ("applied", String::new(), tx.clone()),
+        Fate::RefusedInFile(reason) => ("refused_in_file", reason.clone(), String::new()),
+        Fate::RefusedByLedger { code, .. } => ("refused", code.clone(), String::new()),
+        Fate::NotSent(reason) => ("not_sent", reason.clone(), String::new()),
+    };
+    (address, amount, reference, result, detail, tx)
+}
+
+/// `--output json`: every line's fate (the report's columns) and the totals.
+fn summary_json(
+    name: &str,
+    fates: &[(usize, Option<PayoutLine>, String, Fate)],
+) -> serde_json::Value {
+    let mut lines = Vec::with_capacity(fates.len());
+    let mut count = std::collections::BTreeMap::<&str, u64>::new();
+    let mut applied_amount = 0u64;
+    for (number, line, text, fate) in fates {
+        let (address, amount, reference, result, detail, tx) = columns(line, text, fate);
+        *count.entry(result).or_default() += 1;
+        if result == "applied" {
+            applied_amount = applied_amount.saturating_add(amount.unwrap_or(0));
+        }
+        lines.push(serde_json::json!({
+            "line": number, "address": address, "amount": amount, "reference": reference,
+            "result": result, "detail": detail, "tx": tx,
+        }));
+    }
+    let n = |result: &str| count.get(result).copied().unwrap_or(0);
+    serde_json::json!({
+        "file": name,
+        "lines": lines,
+        "applied": n("applied"),
+        "applied_amount": applied_amount,
+        "refused_in_file": n("refused_in_file"),
+        "refused_by_ledger": n("refused"),
+        "not_sent": n("not_sent"),
+    })
+}
+
 /// The report as CSV: `line,address,amount,reference,result,detail,tx`.
 fn report_csv(fates: &[(usize, Option<PayoutLine>, String, Fate)]) -> String {
     let mut out = String::from("line,address,amount,reference,result,detail,tx\n");
     let clean = |s: &str| s.replace([',', '\n', '\r'], " ");
     for (number, line, text, fate) in fates {
-        let (address, amount, reference) = match line {
-            Some(l) => (
-                l.member.to_address(),
-                l.amount.to_string(),
-                clean(&l.reference),
-            ),
-            None => (clean(text), String::new(), String::new()),
-        };
-        let (result, detail, tx) = match fate {
-            Fate::Applied { tx } => ("applied", String::new(), tx.clone()),
-            Fate::RefusedInFile(reason) => ("refused_in_file", clean(reason), String::new()),
-            Fate::RefusedByLedger { code, .. } => ("refused", code.clone(), String::new()),
-            Fate::NotSent(reason) => ("not_sent", clean(reason), String::new()),
-        };
+        let (address, amount, reference, result, detail, tx) = columns(line, text, fate);
+        let (address, amount, reference, detail) = (
+            clean(&address),
+            amount.map(|a| a.to_string()).unwrap_or_default(),
+            clean(&reference),
+            clean(&detail),
+        );
         let _ = writeln!(
             out,
             "{number},{address},{amount},{reference},{result},{detail},{tx}"

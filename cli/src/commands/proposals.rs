@@ -9,8 +9,9 @@ use kopnet_ledger::GovAction;
 use kopnet_node::api::client::Client;
 use serde_json::Value;
 
-/// After `coop propose` committed: find and print the new proposal's id.
-pub async fn print_new(sender: &Sender, action: &GovAction) -> Result<()> {
+/// After `coop propose` committed: the new proposal (its id and where it
+/// stands), as the node lists it.
+pub async fn find_new(sender: &Sender, action: &GovAction) -> Result<Value> {
     let coop = coop_of(&sender.client, &sender.key.public()).await?;
     let wanted = serde_json::to_value(action)?;
     let list = sender.client.get("/v1/proposals").await?;
@@ -21,15 +22,12 @@ pub async fn print_new(sender: &Sender, action: &GovAction) -> Result<()> {
         .flatten()
         .find(|p| p["proposer"].as_str() == Some(coop.as_str()) && p["action"] == wanted)
         .context("the proposal committed but the node does not list it")?;
-    say!("{}", describe(found));
-    Ok(())
+    Ok(found.clone())
 }
 
 /// After `coop approve` committed: where the proposal stands now.
-pub async fn print_one(client: &Client, id: u64) -> Result<()> {
-    let proposal = client.get(&format!("/v1/proposals/{id}")).await?;
-    say!("{}", describe(&proposal));
-    Ok(())
+pub async fn fetch_one(client: &Client, id: u64) -> Result<Value> {
+    Ok(client.get(&format!("/v1/proposals/{id}")).await?)
 }
 
 /// `kopnet coop proposals`.
@@ -38,7 +36,7 @@ pub async fn list(node: &str, output: OutputFormat) -> Result<i32> {
     // The newest 100 (the API's largest page).
     let list = client.get("/v1/proposals?limit=100").await?;
     if output == OutputFormat::Json {
-        say!("{list}");
+        crate::output::print_json(&list);
         return Ok(0);
     }
     let proposals = list["proposals"].as_array().cloned().unwrap_or_default();
@@ -52,7 +50,7 @@ pub async fn list(node: &str, output: OutputFormat) -> Result<i32> {
 }
 
 /// One line: id, action, status, approvals against voting power.
-fn describe(p: &Value) -> String {
+pub fn describe(p: &Value) -> String {
     let action = match &p["action"] {
         Value::Object(map) => map.keys().next().cloned().unwrap_or_default(),
         Value::String(name) => name.clone(),

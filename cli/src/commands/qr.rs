@@ -74,7 +74,11 @@ pub async fn make(args: MakeArgs) -> Result<i32> {
         reference: args.reference.filter(|r| !r.is_empty()),
     };
     let payload = request.encode().map_err(|e| anyhow!("{}: {e}", e.kind()))?;
-    say!("{payload}");
+    if crate::output::json() {
+        crate::output::print_json(&serde_json::json!({ "payload": payload }));
+    } else {
+        say!("{payload}");
+    }
     Ok(0)
 }
 

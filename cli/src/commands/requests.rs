@@ -87,7 +87,14 @@ pub async fn request(
         expires_at_ms: now_ms.saturating_add(lifetime),
     };
     say!("request {} by {}", hex::encode(id), sender.address());
-    sender.send_and_report(action, !no_wait).await
+    let sent = sender.send_checked(action, !no_wait).await?;
+    if crate::output::json() {
+        let mut value = sent.to_json();
+        value["request"] =
+            serde_json::json!({"id": hex::encode(id), "requester": sender.address()});
+        print_json(&value);
+    }
+    Ok(0)
 }
 
 /// The requests addressed to this wallet and the ones it made.

@@ -139,14 +139,21 @@ pub async fn recover_member(coop: &CoopOpts, member: &str, new_key: &str) -> Res
         new_key: key_or_address(new_key)?,
     };
     let sender = Sender::open(&coop.node, &coop.key)?;
-    let code = sender.send_and_report(action, !coop.no_wait).await?;
+    let sent = sender.send_checked(action, !coop.no_wait).await?;
+    let mut effective_ms = None;
     if !coop.no_wait {
         let account = sender.client.account(&parse_address(member)?).await?;
-        if let Some(at) = account["recovery"]["effective_ms"].as_u64() {
+        effective_ms = account["recovery"]["effective_ms"].as_u64();
+        if let Some(at) = effective_ms {
             say!("the new key takes over at block time {at} ms, unless the old key cancels");
         }
     }
-    Ok(code)
+    if crate::output::json() {
+        let mut value = sent.to_json();
+        value["effective_ms"] = serde_json::Value::from(effective_ms);
+        print_json(&value);
+    }
+    Ok(0)
 }
 
 /// `kopnet coop cancel-recovery`: withdraw a recovery of a member.

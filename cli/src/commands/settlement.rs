@@ -16,23 +16,30 @@ pub enum ReportFormat {
 
 #[derive(Debug, clap::Args)]
 pub struct ReportArgs {
-    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    /// The node's API URL.
+    #[arg(long, env = crate::commands::NODE_ENV, default_value = "http://127.0.0.1:8080")]
     pub node: String,
     /// A closed window (default: the open one).
     #[arg(long)]
     pub window: Option<u64>,
-    #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
-    pub format: ReportFormat,
+    /// `table` (the default), `csv`, or `json` (also `--output json`).
+    #[arg(long, value_enum)]
+    pub format: Option<ReportFormat>,
     /// Also print the bilateral matrix (who owes whom). With `--format csv`
     /// the matrix is printed instead of the summary, as its own CSV table.
     #[arg(long)]
     pub matrix: bool,
-    /// Same as --format json.
-    #[arg(long, value_enum)]
-    pub output: Option<crate::output::OutputFormat>,
 }
 
 pub async fn report(args: ReportArgs) -> Result<i32> {
+    let format = match (args.format, crate::output::json()) {
+        (None, false) => ReportFormat::Table,
+        (None | Some(ReportFormat::Json), true) => ReportFormat::Json,
+        (Some(_), true) => {
+            anyhow::bail!("--format and --output json ask for two formats: give one")
+        }
+        (Some(format), false) => format,
+    };
     let client = Client::new(&args.node);
     let coops = client.get("/v1/cooperatives").await?;
     let list = coops["cooperatives"]
@@ -42,16 +49,14 @@ pub async fn report(args: ReportArgs) -> Result<i32> {
         None => open_window(&coops, list, client.get("/v1/params").await?)?,
         Some(n) => closed_window(&client, list, n).await?,
     };
-    let json_out = matches!(args.format, ReportFormat::Json)
-        || matches!(args.output, Some(crate::output::OutputFormat::Json));
+    let json_out = matches!(format, ReportFormat::Json);
     if json_out {
-        say!(
-            "{}",
-            json!({"window": window.number, "open": window.settled.is_none(), "settled": window.settled, "schedule": window.schedule, "rows": window.rows})
+        crate::output::print_json(
+            &json!({"window": window.number, "open": window.settled.is_none(), "settled": window.settled, "schedule": window.schedule, "rows": window.rows}),
         );
         return Ok(0);
     }
-    match args.format {
+    match format {
         ReportFormat::Csv if args.matrix => {
             print_matrix_csv(&window.rows);
             return Ok(0);

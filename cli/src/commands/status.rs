@@ -1,6 +1,5 @@
 //! `kopnet status --node URL`.
 
-use super::ReadOpts;
 use crate::output::{print_json, OutputFormat};
 use anyhow::Result;
 use kopnet_node::api::client::Client;
@@ -8,15 +7,13 @@ use kopnet_node::api::client::Client;
 #[derive(Debug, clap::Args)]
 pub struct StatusArgs {
     /// The node's API URL.
-    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    #[arg(long, env = super::NODE_ENV, default_value = "http://127.0.0.1:8080")]
     pub node: String,
-    #[command(flatten)]
-    pub read: ReadOpts,
 }
 
 pub async fn run(args: StatusArgs) -> Result<i32> {
     let status = Client::new(&args.node).status().await?;
-    match args.read.output {
+    match crate::output::format() {
         OutputFormat::Json => print_json(&status),
         OutputFormat::Text => {
             say!("chain      {}", status["chain_id"].as_str().unwrap_or("?"));

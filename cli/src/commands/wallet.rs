@@ -1,6 +1,5 @@
 //! `kopnet wallet ...`: a member's wallet.
 
-use super::ReadOpts;
 use crate::amount;
 use crate::output::{print_json, OutputFormat};
 use crate::sender::{parse_address, Sender};
@@ -14,10 +13,10 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, clap::Args)]
 pub struct WalletOpts {
     /// The member's key file.
-    #[arg(long)]
+    #[arg(long, env = super::KEY_ENV)]
     pub key: PathBuf,
     /// The node's API URL.
-    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    #[arg(long, env = super::NODE_ENV, default_value = "http://127.0.0.1:8080")]
     pub node: String,
 }
 
@@ -25,6 +24,7 @@ pub struct WalletOpts {
 pub enum WalletCommand {
     /// Create a new wallet key file and print its address.
     New {
+        /// Where to write the key file (must not exist yet; mode 0600).
         #[arg(long)]
         out: PathBuf,
     },
@@ -32,14 +32,13 @@ pub enum WalletCommand {
     Balance {
         #[command(flatten)]
         wallet: WalletOpts,
-        #[command(flatten)]
-        read: ReadOpts,
     },
     /// Pay a member or merchant (by address, by phone number, or by a
     /// scanned QR payload).
     Pay {
         #[command(flatten)]
         wallet: WalletOpts,
+        /// The payee's address (`kop...`).
         #[arg(
             long,
             required_unless_present_any = ["to_phone", "qr"],
@@ -61,6 +60,7 @@ pub enum WalletCommand {
         /// an amount, or the code's own amount).
         #[arg(long, allow_hyphen_values = true)]
         amount: Option<String>,
+        /// A note the payee sees (at most 64 bytes).
         #[arg(long, default_value = "")]
         memo: String,
         /// Return after submitting, without waiting for the commit.
@@ -71,10 +71,9 @@ pub enum WalletCommand {
     Lookup {
         #[command(flatten)]
         wallet: WalletOpts,
+        /// The phone number (08…, 628… or +628…).
         #[arg(long)]
         phone: String,
-        #[command(flatten)]
-        read: ReadOpts,
     },
     /// Withdraw cash at a cooperative's counter.
     CashOut {
@@ -83,8 +82,10 @@ pub enum WalletCommand {
         /// The cooperative whose counter pays out.
         #[arg(long)]
         agent: String,
+        /// Amount: `25000`, `25.000` or `Rp25.000`.
         #[arg(long, allow_hyphen_values = true)]
         amount: String,
+        /// Return after submitting, without waiting for the commit.
         #[arg(long)]
         no_wait: bool,
     },
@@ -92,10 +93,9 @@ pub enum WalletCommand {
     History {
         #[command(flatten)]
         wallet: WalletOpts,
+        /// How many transactions (1 to 100).
         #[arg(long, default_value_t = 20)]
         limit: usize,
-        #[command(flatten)]
-        read: ReadOpts,
     },
     /// Replace the account's key at once (signed by the current key); the
     /// old key is refused afterwards.
@@ -105,6 +105,7 @@ pub enum WalletCommand {
         /// The new key's file (from `kopnet wallet new`) or its address.
         #[arg(long)]
         new_key: String,
+        /// Return after submitting, without waiting for the commit.
         #[arg(long)]
         no_wait: bool,
     },
@@ -112,6 +113,7 @@ pub enum WalletCommand {
     CancelRecovery {
         #[command(flatten)]
         wallet: WalletOpts,
+        /// Return after submitting, without waiting for the commit.
         #[arg(long)]
         no_wait: bool,
     },
@@ -134,6 +136,7 @@ pub enum WalletCommand {
         /// With --to-phone: ask without confirmation.
         #[arg(long)]
         yes: bool,
+        /// Amount: `25000`, `25.000` or `Rp25.000`.
         #[arg(long, allow_hyphen_values = true)]
         amount: String,
         /// What the payer sees (at most 64 bytes).
@@ -142,6 +145,7 @@ pub enum WalletCommand {
         /// How long the request stays open: `30m`, `24h`, up to `7d`.
         #[arg(long, default_value = "24h")]
         expires: String,
+        /// Return after submitting, without waiting for the commit.
         #[arg(long)]
         no_wait: bool,
     },
@@ -149,8 +153,6 @@ pub enum WalletCommand {
     Requests {
         #[command(flatten)]
         wallet: WalletOpts,
-        #[command(flatten)]
-        read: ReadOpts,
     },
     /// Pay a request (its amount must be the one requested).
     PayRequest {
@@ -162,8 +164,10 @@ pub enum WalletCommand {
         /// The request's id (32 hex digits).
         #[arg(long)]
         id: String,
+        /// The amount requested (the ledger refuses another).
         #[arg(long, allow_hyphen_values = true)]
         amount: String,
+        /// Return after submitting, without waiting for the commit.
         #[arg(long)]
         no_wait: bool,
     },
@@ -171,10 +175,13 @@ pub enum WalletCommand {
     DeclineRequest {
         #[command(flatten)]
         wallet: WalletOpts,
+        /// The requester's address.
         #[arg(long)]
         requester: String,
+        /// The request's id (32 hex digits).
         #[arg(long)]
         id: String,
+        /// Return after submitting, without waiting for the commit.
         #[arg(long)]
         no_wait: bool,
     },
@@ -182,8 +189,10 @@ pub enum WalletCommand {
     CancelRequest {
         #[command(flatten)]
         wallet: WalletOpts,
+        /// The request's id (32 hex digits).
         #[arg(long)]
         id: String,
+        /// Return after submitting, without waiting for the commit.
         #[arg(long)]
         no_wait: bool,
     },
@@ -195,10 +204,13 @@ pub enum WalletCommand {
         /// The payment's transaction hash.
         #[arg(long)]
         payment: String,
+        /// How much to refund (at most what is left of the payment).
         #[arg(long, allow_hyphen_values = true)]
         amount: String,
+        /// A note the payer sees (at most 64 bytes).
         #[arg(long, default_value = "")]
         memo: String,
+        /// Return after submitting, without waiting for the commit.
         #[arg(long)]
         no_wait: bool,
     },
@@ -206,15 +218,13 @@ pub enum WalletCommand {
     Watch {
         #[command(flatten)]
         wallet: WalletOpts,
-        #[command(flatten)]
-        read: ReadOpts,
     },
 }
 
 pub async fn run(cmd: WalletCommand) -> Result<i32> {
     match cmd {
         WalletCommand::New { out } => new_wallet(&out),
-        WalletCommand::Balance { wallet, read } => balance(&wallet, read.output).await,
+        WalletCommand::Balance { wallet } => balance(&wallet, crate::output::format()).await,
         WalletCommand::Pay {
             wallet,
             to,
@@ -253,26 +263,22 @@ pub async fn run(cmd: WalletCommand) -> Result<i32> {
             }
         }
         WalletCommand::Qr(args) => super::qr::make(args).await,
-        WalletCommand::Lookup {
-            wallet,
-            phone,
-            read,
-        } => super::directory::lookup(&wallet, &phone, read.output).await,
+        WalletCommand::Lookup { wallet, phone } => {
+            super::directory::lookup(&wallet, &phone, crate::output::format()).await
+        }
         WalletCommand::CashOut {
             wallet,
             agent,
             amount: text,
             no_wait,
         } => cash_out(&wallet, &agent, &text, no_wait).await,
-        WalletCommand::History {
-            wallet,
-            limit,
-            read,
-        } => history(&wallet, limit, read.output).await,
-        WalletCommand::Watch { wallet, read } => {
+        WalletCommand::History { wallet, limit } => {
+            history(&wallet, limit, crate::output::format()).await
+        }
+        WalletCommand::Watch { wallet } => {
             let sender = Sender::open(&wallet.node, &wallet.key)?;
             let address = super::roles::account_address(&sender).await?.to_address();
-            super::watch::run(&sender.client, &address, read.output).await
+            super::watch::run(&sender.client, &address, crate::output::format()).await
         }
         WalletCommand::Rotate {
             wallet,
@@ -299,8 +305,8 @@ pub async fn run(cmd: WalletCommand) -> Result<i32> {
             };
             super::requests::request(&wallet, payer, &text, reference, &expires, no_wait).await
         }
-        WalletCommand::Requests { wallet, read } => {
-            super::requests::list(&wallet, read.output).await
+        WalletCommand::Requests { wallet } => {
+            super::requests::list(&wallet, crate::output::format()).await
         }
         WalletCommand::PayRequest {
             wallet,
@@ -336,7 +342,7 @@ pub async fn run(cmd: WalletCommand) -> Result<i32> {
 fn new_wallet(out: &Path) -> Result<i32> {
     let key = Keypair::generate(&mut rand::rngs::OsRng);
     keyfile::write_new(out, &key)?;
-    say!("{}", key.public().to_address());
+    super::keys::print_address(&key.public().to_address(), Some(out));
     Ok(0)
 }
 

@@ -127,13 +127,10 @@ fn print_credit(tx: &Value, address: &str, output: OutputFormat) {
     }
     let amount = tx["amount"].as_u64().unwrap_or(0);
     match output {
-        OutputFormat::Json => say!(
-            "{}",
-            json!({
-                "height": tx["height"], "hash": tx["hash"], "kind": tx["kind"],
-                "amount": amount, "from": tx["signer"],
-            })
-        ),
+        OutputFormat::Json => crate::output::print_json(&json!({
+            "height": tx["height"], "hash": tx["hash"], "kind": tx["kind"],
+            "amount": amount, "from": tx["signer"],
+        })),
         OutputFormat::Text => say!(
             "height {}: {} {} from {}",
             tx["height"],

@@ -18,10 +18,13 @@ use std::path::PathBuf;
 pub enum TestnetCommand {
     /// Write keys, genesis and node homes without starting anything.
     Init {
+        /// The folder to write the network into.
         #[arg(long)]
         dir: PathBuf,
+        /// Validator cooperatives.
         #[arg(long, default_value_t = 4)]
         validators: usize,
+        /// Regulators' observer nodes.
         #[arg(long, default_value_t = 1)]
         observers: usize,
         /// The settlement period in seconds (at least 5), written into the
@@ -72,6 +75,21 @@ pub async fn run(cmd: TestnetCommand) -> Result<i32> {
             };
             let layout =
                 layout::init_with(&dir, validators, observers, &vec![1; validators], rules)?;
+            if crate::output::json() {
+                let nodes: Vec<serde_json::Value> = layout
+                    .nodes
+                    .iter()
+                    .map(|node| {
+                        serde_json::json!({"id": node.id, "role": node.role,
+                            "api_url": node.api_url, "home": node.home.display().to_string()})
+                    })
+                    .collect();
+                crate::output::print_json(&serde_json::json!({
+                    "nodes": nodes,
+                    "layout": dir.join("testnet.json").display().to_string(),
+                }));
+                return Ok(0);
+            }
             for node in &layout.nodes {
                 say!(
                     "{:<10} {:<20} {}  {}",

@@ -44,8 +44,6 @@ pub struct RunArgs {
     /// with fault injection.
     #[arg(long, value_name = "DEFENCE")]
     pub defence_off: Vec<String>,
-    #[arg(long, value_enum, default_value_t = crate::output::OutputFormat::Text)]
-    pub output: crate::output::OutputFormat,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -75,7 +73,7 @@ pub async fn run_manifest(args: RunArgs) -> Result<i32> {
 }
 
 async fn carry_out(args: RunArgs) -> Result<i32> {
-    let json_out = args.output == crate::output::OutputFormat::Json;
+    let json_out = crate::output::json();
     let manifest = Manifest::load(&args.manifest)?;
     let backend = match args.backend {
         Some(BackendArg::Process) => BackendKind::Process,
@@ -238,7 +236,7 @@ fn print_report(report: &RunReport, links: Option<&str>, json_out: bool) {
             "latency_p99_ms": report.latency_ms.2,
             "elapsed_secs": report.elapsed_secs,
         });
-        say!("{value}");
+        crate::output::print_json(&value);
         return;
     }
     say!("--- report: manifest {} ---", report.manifest);

@@ -141,7 +141,7 @@ pub(super) fn summarize(
         "settlement": settlement_json(settlement),
     });
     if json_out {
-        say!("{summary}");
+        crate::output::print_json(&summary);
     } else {
         say!("\nsummary after {:.0} s", secs);
         say!("  blocks          {}", checks.height);

@@ -30,8 +30,10 @@ pub struct UpArgs {
     /// Where to create the network (default: a new folder under the system temp dir).
     #[arg(long)]
     pub dir: Option<PathBuf>,
+    /// Validator cooperatives.
     #[arg(long, default_value_t = 4)]
     pub validators: usize,
+    /// Regulators' observer nodes.
     #[arg(long, default_value_t = 1)]
     pub observers: usize,
     /// Run this many seconds, then stop and print the summary (default: until Ctrl-C).
@@ -50,9 +52,6 @@ pub struct UpArgs {
     /// Demo members per cooperative.
     #[arg(long, default_value_t = 100)]
     pub members: usize,
-    /// Print the final summary as one JSON object on stdout.
-    #[arg(long, value_enum, default_value_t = crate::output::OutputFormat::Text)]
-    pub output: crate::output::OutputFormat,
 }
 
 fn say(json: bool, text: &str) {
@@ -96,7 +95,7 @@ async fn wait_until_ready(
 }
 
 pub async fn up(args: UpArgs) -> Result<i32> {
-    let json_out = args.output == crate::output::OutputFormat::Json;
+    let json_out = crate::output::json();
     let dir = args.dir.clone().unwrap_or_else(|| {
         std::env::temp_dir().join(format!(
             "kopnet-testnet-{}-{}",

@@ -4,7 +4,7 @@
 
 use crate::config::{field, ConfigError};
 use serde::{Deserialize, Serialize};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 /// The HTTP front's limits (`[http]` in config.toml): timeouts, caps on
 /// connections, requests and event streams, per-address rates, and where
@@ -65,6 +65,14 @@ pub struct HttpConfig {
     /// Serve `/metrics` on the API address (set false together with
     /// `metrics_listen` to keep it off the public port).
     pub metrics_on_api: bool,
+    /// Reverse proxies in front of the API, by the address the node sees
+    /// them connect from (`127.0.0.1` for one on the same host). A request
+    /// from one is counted under the client its `X-Forwarded-For` names
+    /// (the last address there that is not itself a trusted proxy), and
+    /// their connections count toward `connections_max` only, not toward
+    /// one address's share ([`crate::http::client`]). Empty (the default):
+    /// `X-Forwarded-For` is ignored and every client is the peer address.
+    pub trusted_proxies: Vec<IpAddr>,
 }
 
 impl Default for HttpConfig {
@@ -90,6 +98,7 @@ impl Default for HttpConfig {
             metrics_connections_max: 16,
             metrics_listen: None,
             metrics_on_api: true,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -183,6 +192,12 @@ impl HttpConfig {
                 ),
             ));
         }
+        if self.trusted_proxies.len() > TRUSTED_PROXIES_MAX {
+            return Err(field(
+                "http.trusted_proxies",
+                format!("at most {TRUSTED_PROXIES_MAX} addresses"),
+            ));
+        }
         if self.metrics_listen.is_none() && !self.metrics_on_api {
             return Err(field(
                 "http.metrics_on_api",
@@ -200,5 +215,8 @@ const TXS_PER_REQUEST_CEILING: usize = 4_096;
 const COUNT_MAX: usize = 1_000_000;
 /// Largest per-second rate or burst in `[http]`.
 pub const RATE_PER_SECOND_MAX: u32 = 1_000_000;
+/// Most addresses in `http.trusted_proxies` (a node has a proxy or two in
+/// front of it, not a network of them).
+pub const TRUSTED_PROXIES_MAX: usize = 16;
 /// Largest `http.rate_addresses_max`.
 const RATE_ADDRESSES_MAX: usize = 16_777_216;

@@ -13,7 +13,7 @@
 //! The node speaks HTTP/1.1 only (as it did with `axum::serve`'s
 //! defaults): put a TLS-terminating proxy in front for HTTP/2.
 
-use super::client::{client_key, ClientAddr};
+use super::client::{client_key, forwarded_client, ClientAddr};
 use super::headers::OTHER_CSP;
 use super::refusals::Refusals;
 use super::slots::{AddressSlots, SlotRefusal};
@@ -53,6 +53,9 @@ pub struct ConnLimits {
     pub refusals_in_flight_max: usize,
     /// Where refused connections are counted (the front's counters).
     pub refused: Arc<Refusals>,
+    /// `http.trusted_proxies`: peers believed about the client they
+    /// forward for ([`super::client`]).
+    pub trusted_proxies: Arc<[IpAddr]>,
 }
 
 impl ConnLimits {
@@ -67,6 +70,11 @@ impl ConnLimits {
             request_head_bytes_max: config.request_head_bytes_max,
             write_stall_timeout: Duration::from_millis(config.write_stall_timeout_ms),
             refusals_in_flight_max: config.refusals_in_flight_max,
+            trusted_proxies: config
+                .trusted_proxies
+                .iter()
+                .map(IpAddr::to_canonical)
+                .collect(),
         }
     }
 }
@@ -100,14 +108,17 @@ pub async fn serve(
             }
         };
         let address = client_key(peer.ip());
-        match slots.take(Some(address)) {
+        // A trusted proxy carries many clients: its connections count in
+        // the total only; its requests are counted per forwarded client.
+        let proxied = limits.trusted_proxies.contains(&peer.ip().to_canonical());
+        match slots.take((!proxied).then_some(address)) {
             Ok(slot) => {
                 let router = router.clone();
                 let limits = limits.clone();
                 let stop = shutdown.clone();
                 let open = open_tx.clone();
                 tokio::spawn(async move {
-                    serve_connection(stream, address, router, &limits, stop).await;
+                    serve_connection(stream, (address, proxied), router, &limits, stop).await;
                     drop(slot);
                     drop(open);
                 });
@@ -122,15 +133,20 @@ pub async fn serve(
 /// One connection, to its end or to shutdown (then gracefully).
 async fn serve_connection(
     stream: TcpStream,
-    address: IpAddr,
+    (address, proxied): (IpAddr, bool),
     router: Router,
     limits: &ConnLimits,
     mut stop: watch::Receiver<bool>,
 ) {
     let _ = stream.set_nodelay(true);
     let io = TokioIo::new(StallGuard::new(stream, limits.write_stall_timeout));
+    let trusted = limits.trusted_proxies.clone();
     let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
-        request.extensions_mut().insert(ClientAddr(Some(address)));
+        let client = match proxied {
+            true => forwarded_client(request.headers(), &trusted).map_or(address, client_key),
+            false => address,
+        };
+        request.extensions_mut().insert(ClientAddr(Some(client)));
         router.clone().call(request)
     });
     let mut builder = hyper::server::conn::http1::Builder::new();

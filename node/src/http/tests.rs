@@ -74,6 +74,18 @@ async fn get_from(from: &str, addr: SocketAddr, path: &str) -> String {
     String::from_utf8_lossy(&response).to_lowercase()
 }
 
+/// `get_from` with `X-Forwarded-For: forwarded_for`.
+async fn get_forwarded(from: &str, addr: SocketAddr, path: &str, forwarded_for: &str) -> String {
+    let mut stream = connect(from, addr).await;
+    let request = format!(
+        "GET {path} HTTP/1.1\r\nhost: node\r\nx-forwarded-for: {forwarded_for}\r\nconnection: close\r\n\r\n"
+    );
+    let _ = stream.write_all(request.as_bytes()).await;
+    let mut response = Vec::new();
+    let _ = tokio::time::timeout(DEADLINE, stream.read_to_end(&mut response)).await;
+    String::from_utf8_lossy(&response).to_lowercase()
+}
+
 /// A connection from `from` that sends half a request head and stalls.
 async fn half_open(from: &str, addr: SocketAddr) -> TcpStream {
     let mut stream = connect(from, addr).await;
@@ -187,6 +199,56 @@ async fn heavy_reads_over_the_rate_get_429_while_another_address_is_served() {
         let light = get_from("127.0.0.1", addr, path).await;
         assert_eq!(status(&light), "200", "{path}: {light}");
     }
+}
+
+#[tokio::test]
+async fn a_trusted_proxy_is_believed_about_its_clients_and_no_one_else_is() {
+    let served = serve(HttpConfig {
+        heavy_reads_per_second: 1,
+        heavy_reads_burst: 2,
+        connections_per_address_max: 1,
+        trusted_proxies: vec!["127.0.0.5".parse().unwrap()],
+        ..config()
+    })
+    .await;
+    let addr = served.addr;
+    // Limited within 50 requests (a burst of 2, one more a second), each
+    // from `from` with the `X-Forwarded-For` that `header(i)` makes.
+    let limited = |from: &'static str, header: fn(usize) -> String| async move {
+        for i in 0..50 {
+            let response = get_forwarded(from, addr, "/v1/blocks", &header(i)).await;
+            if status(&response) == "429" {
+                return true;
+            }
+        }
+        false
+    };
+    // Through the proxy, each client has its own budget: twenty clients
+    // are all served (as one client they would be refused by the fourth).
+    for i in 0..20 {
+        let response =
+            get_forwarded("127.0.0.5", addr, "/v1/blocks", &format!("192.0.2.{i}")).await;
+        assert_eq!(status(&response), "200", "client {i}: {response}");
+    }
+    // The client is the address the proxy saw (the last entry), whatever
+    // the client claimed before it.
+    assert!(
+        limited("127.0.0.5", |i| format!("198.51.100.{i}, 192.0.2.200")).await,
+        "a client changing what it claims was never limited"
+    );
+    // From a peer that is no trusted proxy the header means nothing.
+    assert!(
+        limited("127.0.0.6", |i| format!("192.0.2.{i}")).await,
+        "an untrusted peer was believed"
+    );
+    // The proxy's connections are not held to one address's share (1) ...
+    let _stalled = half_open("127.0.0.5", addr).await;
+    let health = get_forwarded("127.0.0.5", addr, "/health", "192.0.2.9").await;
+    assert_eq!(status(&health), "200", "{health}");
+    // ... anyone else's are.
+    let _other_stalled = half_open("127.0.0.7", addr).await;
+    let refused = get_from("127.0.0.7", addr, "/health").await;
+    assert_eq!(status(&refused), "503", "{refused}");
 }
 
 #[tokio::test]
