@@ -164,6 +164,31 @@ fn dir_bytes(path: &Path) -> u64 {
         .unwrap_or(0)
 }
 
+/// `kopnet node run --home HOME`, its log in `HOME/node.log`; killed on drop.
+fn run_node(home: &Path) -> KillOnDrop {
+    let log = std::fs::File::create(home.join("node.log")).unwrap();
+    KillOnDrop(
+        Command::new(kopnet())
+            .args(["node", "run", "--home"])
+            .arg(home)
+            .env("RUST_LOG", "info,libp2p=warn")
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap(),
+    )
+}
+
+/// `GET /v1/status` of the node at `api`.
+fn status_of(api: &str) -> Value {
+    http()
+        .get(format!("{api}/v1/status"))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap()
+}
+
 #[test]
 fn a_new_observer_state_syncs_from_a_snapshot_and_audits_from_it() {
     let mut cluster = Cluster::init(4, 1);
@@ -324,16 +349,7 @@ fn a_new_observer_state_syncs_from_a_snapshot_and_audits_from_it() {
         .join(format!("data/snapshots/{snapshot_height}/manifest.bin"))
         .exists());
 
-    let log = std::fs::File::create(home.join("node.log")).unwrap();
-    let node = KillOnDrop(
-        Command::new(kopnet())
-            .args(["node", "run", "--home", &home_arg])
-            .env("RUST_LOG", "info,libp2p=warn")
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .unwrap(),
-    );
+    let node = run_node(&home);
     let api = format!("http://127.0.0.1:{}", ports[0]);
     wait_for("the state-synced observer to be in sync", WAIT, || {
         (height_of(&api)? >= sync_target).then_some(())
@@ -356,12 +372,7 @@ fn a_new_observer_state_syncs_from_a_snapshot_and_audits_from_it() {
     wait_for("the state-synced observer to follow", WAIT, || {
         (height_of(&api)? > top).then_some(())
     });
-    let status: Value = http()
-        .get(format!("{api}/v1/status"))
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
+    let status = status_of(&api);
     assert_eq!(status["syncing"], false, "{status}");
 
     // 4. Backed up while it runs: it holds no block 1, so the backup
@@ -411,26 +422,12 @@ fn a_new_observer_state_syncs_from_a_snapshot_and_audits_from_it() {
         said.contains(&format!("the snapshot at height {backup_from} and the ")),
         "{said}"
     );
-    let log = std::fs::File::create(restored.join("node.log")).unwrap();
-    let _restored_node = KillOnDrop(
-        Command::new(kopnet())
-            .args(["node", "run", "--home", &restored_arg])
-            .env("RUST_LOG", "info,libp2p=warn")
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .unwrap(),
-    );
+    let _restored_node = run_node(&restored);
     let top = cluster.height(0).unwrap();
     wait_for("the restored observer to catch up", WAIT, || {
         (height_of(&api)? > top).then_some(())
     });
-    let status: Value = http()
-        .get(format!("{api}/v1/status"))
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
+    let status = status_of(&api);
     assert_eq!(
         status["base_height"].as_u64(),
         Some(backup_from + 2),
