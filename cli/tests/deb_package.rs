@@ -21,29 +21,6 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-/// Whether a Docker engine answers within a few seconds (Err = why not).
-fn engine() -> Result<(), String> {
-    let mut child = Command::new("docker")
-        .args(["version", "--format", "{{.Server.Version}}"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .map_err(|e| format!("cannot run docker: {e}"))?;
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        match child.try_wait() {
-            Ok(Some(status)) if status.success() => return Ok(()),
-            Ok(Some(status)) => return Err(format!("`docker version` exited with {status}")),
-            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(100)),
-            Ok(None) => {
-                let _ = child.kill();
-                return Err("`docker version` did not answer within 15 s".into());
-            }
-            Err(e) => return Err(e.to_string()),
-        }
-    }
-}
-
 /// Skip saying why, or fail when the environment says this must run.
 fn skip_or_fail(why: &str) {
     if std::env::var_os("KOPNET_REQUIRE_DOCKER").is_some() {
@@ -116,7 +93,7 @@ fn health(container: &Container, port: u16) -> String {
 
 #[test]
 fn the_package_installs_and_its_service_answers_health() {
-    if let Err(why) = engine() {
+    if let Err(why) = common::docker_engine() {
         return skip_or_fail(&format!("no Docker engine answers ({why})"));
     }
     if Command::new("dpkg-deb").arg("--version").output().is_err() {

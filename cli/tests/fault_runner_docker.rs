@@ -11,32 +11,6 @@ mod common;
 use serde_json::Value;
 use std::path::Path;
 use std::process::Command;
-use std::time::{Duration, Instant};
-
-/// Whether a Docker engine answers within a few seconds (Err = why not).
-fn engine() -> Result<(), String> {
-    let mut child = Command::new("docker")
-        .args(["version", "--format", "{{.Server.Version}}"])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .map_err(|e| format!("cannot run docker: {e}"))?;
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        match child.try_wait() {
-            Ok(Some(status)) if status.success() => return Ok(()),
-            Ok(Some(status)) => return Err(format!("`docker version` exited with {status}")),
-            Ok(None) if Instant::now() < deadline => {
-                std::thread::sleep(Duration::from_millis(100));
-            }
-            Ok(None) => {
-                let _ = child.kill();
-                return Err("`docker version` did not answer within 15 s".into());
-            }
-            Err(e) => return Err(e.to_string()),
-        }
-    }
-}
 
 fn leftovers(kind: &[&str]) -> Vec<String> {
     let out = Command::new("docker").args(kind).output().unwrap();
@@ -64,7 +38,7 @@ fn ledger_stores(dir: &Path) -> Vec<std::path::PathBuf> {
 
 #[test]
 fn ci_manifest_passes_on_containers() {
-    if let Err(reason) = engine() {
+    if let Err(reason) = common::docker_engine() {
         eprintln!("skipping: no Docker engine answers ({reason})");
         return;
     }

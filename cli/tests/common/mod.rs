@@ -383,3 +383,28 @@ pub fn log_tails(net: &Path, lines: usize) -> String {
     }
     out
 }
+
+/// Whether a Docker engine answers within a few seconds (Err = why not).
+pub fn docker_engine() -> Result<(), String> {
+    let mut child = std::process::Command::new("docker")
+        .args(["version", "--format", "{{.Server.Version}}"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .map_err(|e| format!("cannot run docker: {e}"))?;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) if status.success() => return Ok(()),
+            Ok(Some(status)) => return Err(format!("`docker version` exited with {status}")),
+            Ok(None) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            Ok(None) => {
+                let _ = child.kill();
+                return Err("`docker version` did not answer within 15 s".into());
+            }
+            Err(e) => return Err(e.to_string()),
+        }
+    }
+}

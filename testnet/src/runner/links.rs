@@ -183,7 +183,8 @@ impl SplitMix {
 pub struct Relays {
     /// `(i, j)` → the gateway port node `i` dials to reach node `j`.
     pub ports: BTreeMap<(usize, usize), u16>,
-    tasks: JoinSet<()>,
+    /// Held, not read: dropping the set aborts every relay task.
+    _tasks: JoinSet<()>,
 }
 
 impl std::fmt::Debug for Relays {
@@ -227,12 +228,10 @@ impl Relays {
                 tasks.spawn(relay_pair(listener, *target, shape));
             }
         }
-        Ok(Relays { ports, tasks })
-    }
-
-    /// Stop every relay now.
-    pub fn stop(&mut self) {
-        self.tasks.abort_all();
+        Ok(Relays {
+            ports,
+            _tasks: tasks,
+        })
     }
 }
 
