@@ -119,14 +119,14 @@ impl Mix {
     }
 
     /// An index into `ids` drawn by the cooperative weights.
-    pub fn pick_coop(&self, rng: &mut impl Rng, ids: &[&str]) -> Option<usize> {
+    pub fn pick_coop(&self, rng: &mut impl Rng, ids: &[impl AsRef<str>]) -> Option<usize> {
         if self.coops.is_empty() {
             return (!ids.is_empty()).then(|| rng.gen_range(0..ids.len()));
         }
         let weights = ids
             .iter()
             .enumerate()
-            .map(|(i, id)| (i, self.coops.get(*id).copied().unwrap_or(0)));
+            .map(|(i, id)| (i, self.coops.get(id.as_ref()).copied().unwrap_or(0)));
         pick_weighted(rng, weights)
     }
 }

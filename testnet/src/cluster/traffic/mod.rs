@@ -127,6 +127,29 @@ pub struct Traffic {
     /// The fee rules the chain charges (the genesis defaults, which
     /// `kopnet testnet up` and `kopnet bench` use).
     fee_rules: Vec<FeeRule>,
+    /// The cooperatives' ids and the story's roles, found once rather than
+    /// at every draw.
+    story: StoryCoops,
+}
+
+/// The cooperatives' ids (as the [`Mix`] weighs them) and the indexes of
+/// the taxi and consumer cooperatives of the demo story, where the city
+/// has them.
+struct StoryCoops {
+    ids: Vec<String>,
+    taxi: Option<usize>,
+    consumer: Option<usize>,
+}
+
+impl StoryCoops {
+    fn of(coops: &[CoopDemo]) -> StoryCoops {
+        let position = |id: &str| coops.iter().position(|c| c.id.as_str() == id);
+        StoryCoops {
+            ids: coops.iter().map(|c| c.id.as_str().to_string()).collect(),
+            taxi: position("taksi-bersama"),
+            consumer: position("konsumen-rukun"),
+        }
+    }
 }
 
 impl std::fmt::Debug for Traffic {
@@ -190,6 +213,7 @@ impl Traffic {
         }
         Traffic {
             chain_id: chain_id.to_string(),
+            story: StoryCoops::of(&demos),
             coops: demos,
             accounts,
             stats: Arc::default(),
@@ -259,8 +283,8 @@ impl Traffic {
     fn node_of(&self, slot: SignerSlot) -> Option<&Client> {
         match slot {
             SignerSlot::Account(index) => {
-                let (_, home, _) = self.accounts.get(index)?;
-                self.coops.iter().find(|c| &c.id == home).map(|c| &c.node)
+                let (home, _) = *self.homes.get(index)?;
+                self.coops.get(home).map(|c| &c.node)
             }
             SignerSlot::Coop(c) => self.coops.get(c).map(|c| &c.node),
         }

@@ -186,18 +186,16 @@ impl Traffic {
 
     fn pick_parties(&self, rng: &mut StdRng) -> Option<Parties> {
         let n = self.coops.len();
-        let ids: Vec<&str> = self.coops.iter().map(|c| c.id.as_str()).collect();
-        let a = self.mix.pick_coop(rng, &ids)?;
+        let a = self.mix.pick_coop(rng, &self.story.ids)?;
         let mut b = rng.gen_range(0..n);
         if n > 1 && b == a {
             b = (a + 1 + rng.gen_range(0..n - 1)) % n;
         }
-        let position = |id: &str| self.coops.iter().position(|c| c.id.as_str() == id);
         Some(Parties {
             a,
             b,
-            taxi: position("taksi-bersama"),
-            consumer: position("konsumen-rukun"),
+            taxi: self.story.taxi,
+            consumer: self.story.consumer,
         })
     }
 

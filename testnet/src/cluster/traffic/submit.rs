@@ -53,11 +53,14 @@ impl Traffic {
             owed += per_tick;
             let count = owed.floor();
             owed -= count;
+            // Only what can be sent now is prepared: a transaction signed
+            // without a permit to send it would be thrown away (at `--max`
+            // most of the driver's CPU went to that).
+            let count = (count as usize).min(permits.available_permits());
             // Drawing, planning and signing run on a blocking thread, off
             // the runtime that sends, follows commits and settles.
             let me = self.clone();
-            let Ok(batches) =
-                tokio::task::spawn_blocking(move || me.prepare_tick(count as usize)).await
+            let Ok(batches) = tokio::task::spawn_blocking(move || me.prepare_tick(count)).await
             else {
                 continue;
             };
@@ -78,20 +81,23 @@ impl Traffic {
         }
     }
 
-    /// `count` transactions for one tick, signed, in one batch per node.
+    /// Up to `count` transactions for one tick, signed, in one batch per
+    /// node.
     fn prepare_tick(&self, count: usize) -> Vec<(Client, Vec<Prepared>)> {
         let mut batches: Vec<(Client, Vec<Prepared>)> = Vec::new();
         for _ in 0..count {
             // A picked signer may still have a transaction in flight:
-            // pick again (bounded) rather than offer less than `rate`.
+            // pick again (bounded) rather than offer less than `rate`. When
+            // that many picks in a row find only busy signers (every
+            // member waiting for a commit, as at `--max`), the rest of the
+            // tick is not offered: drawing again would only burn the CPU
+            // the nodes are measured on.
             let Some(prepared) = (0..PICK_TRIES_MAX).find_map(|_| self.prepare()) else {
-                continue;
+                break;
             };
-            let base = prepared.node.base().to_string();
-            match batches
-                .iter_mut()
-                .find(|(node, list)| node.base() == base && list.len() < SUBMIT_BATCH_TXS_MAX)
-            {
+            match batches.iter_mut().find(|(node, list)| {
+                node.base() == prepared.node.base() && list.len() < SUBMIT_BATCH_TXS_MAX
+            }) {
                 Some((_, list)) => list.push(prepared),
                 None => batches.push((prepared.node.clone(), vec![prepared])),
             }
