@@ -44,7 +44,10 @@
 //! **Storage.** Records are stored outside the state map under
 //! `I ‖ day ‖ payer ‖ id` (see [`crate::keys`]), written in the block's own
 //! batch. A block reads the records its payments need by point lookup (at
-//! most [`DAYS_KEPT`] per payment) before it executes; start-up reads none.
+//! most [`DAYS_KEPT`] per payment, and none when the in-memory filter of
+//! the day says the payment surely has no record:
+//! `ledger/src/ledger/record_filter.rs`) before it executes; start-up reads
+//! none.
 //! Expired days are deleted from disk a bounded number of records per block
 //! ([`sweep_records_max`]: more than the block writes, so the sweep keeps
 //! up, and few in a quiet block): housekeeping, not part of the agreed

@@ -147,6 +147,7 @@ impl<S: Storage> Ledger<S> {
 
         self.figures.apply(&self.state, &execution.writes);
         self.state.apply_owned(execution.writes);
+        self.records_stored(&records, block.header.time_ms);
         self.height = height;
         self.last_block_hash = hash;
         self.last_block_time_ms = block.header.time_ms;

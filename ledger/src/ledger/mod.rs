@@ -49,6 +49,7 @@ pub mod prune;
 mod queries;
 mod quote;
 mod reader;
+mod record_filter;
 mod refund_records;
 mod run;
 mod validate;
@@ -101,6 +102,9 @@ pub struct Ledger<S: Storage> {
     base: u64,
     /// How many blocks to keep (`None`: all of them).
     pruning: Option<Pruning>,
+    /// Which payments surely have no idempotency record, so that their
+    /// lookup skips the store ([`record_filter`]).
+    record_filter: record_filter::RecordFilter,
 }
 
 impl<S: Storage> Ledger<S> {
@@ -148,6 +152,7 @@ impl<S: Storage> Ledger<S> {
             figures,
             base: 1,
             pruning: None,
+            record_filter: record_filter::RecordFilter::new(),
         })
     }
 
@@ -179,6 +184,7 @@ impl<S: Storage> Ledger<S> {
             .and_then(|b| <[u8; 32]>::try_from(b.as_slice()).ok())
             .ok_or_else(|| corrupt("missing last block hash"))?;
         let base = prune::stored_base(&store)?;
+        let record_filter = record_filter::RecordFilter::opened_with(&state.idempotency_days());
         let stored_root = store.get(&keys::root(height))?;
         if stored_root.as_deref() != Some(&root.0[..]) {
             return Err(corrupt(format!(
@@ -213,6 +219,7 @@ impl<S: Storage> Ledger<S> {
             figures,
             base,
             pruning: None,
+            record_filter,
         })
     }
 

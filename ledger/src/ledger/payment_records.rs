@@ -94,8 +94,13 @@ impl<S: Storage> Ledger<S> {
         // A day without a commitment entry in the state has no records:
         // no point read for it (on a young network, or the day after a
         // quiet one, half the reads of every payment).
+        // Nor for a day whose filter says it surely has none for this id
+        // (most payments: [`super::record_filter`]).
         let has_records = |day: u64| self.state.get_ref(&StateKey::IdempotencyDay(day)).is_some();
-        for day in idempotency::live_days(time_ms).filter(|day| has_records(*day)) {
+        let might_hold = |day: u64| self.record_filter.might_hold(day, payer, id);
+        for day in
+            idempotency::live_days(time_ms).filter(|day| has_records(*day) && might_hold(*day))
+        {
             if let Some(bytes) = self.store.get(&keys::idempotency(day, payer, id))? {
                 return Ok(Some(codec::decode(&bytes).map_err(corrupt)?));
             }
@@ -179,6 +184,18 @@ impl<S: Storage> Ledger<S> {
             &first_live,
             idempotency::sweep_records_max(records.len()),
         )
+    }
+}
+
+impl<S: Storage> Ledger<S> {
+    /// A block's records are stored (its batch committed): the filter
+    /// holds them, and lets go of the days that expired.
+    pub(super) fn records_stored(&mut self, records: &[NewRecord], time_ms: u64) {
+        let day = idempotency::day_of(time_ms);
+        for (payer, id, _) in records {
+            self.record_filter.insert(day, payer, id);
+        }
+        self.record_filter.keep_days(&self.state.idempotency_days());
     }
 }
 
