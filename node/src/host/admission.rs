@@ -162,9 +162,18 @@ fn check_cheap<S: Storage>(
         let ledger = state.ledger.read().map_err(|_| busy())?;
         let next_nonce = ledger.next_nonce(&tx.body.signer);
         // A committed transaction used its nonce: one whose nonce is still
-        // ahead cannot be in a block, so the store is asked only otherwise.
+        // ahead cannot be in a block, so the store is asked only otherwise,
+        // and only for a client, who is told "committed" rather than
+        // `stale_nonce` when it sends a transaction again. A peer's
+        // transaction with a used nonce is refused as `stale_nonce` without
+        // asking: late gossip of committed transactions is routine when
+        // the node is busy, and finding one reads its block's whole index
+        // (2.6 % of a validator at `--max`, BENCHMARKS.md issue 21); the
+        // transaction is dropped either way.
         let fresh = matches!(next_nonce, Ok(next) if tx.body.nonce >= next);
-        let committed = !fresh && ledger.tx(&hash).ok().flatten().is_some();
+        let committed = !fresh
+            && origin == Origin::Client
+            && ledger.tx(&hash).ok().flatten().is_some();
         (next_nonce, committed)
     };
     if committed {

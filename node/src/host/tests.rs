@@ -242,6 +242,15 @@ fn a_client_transaction_takes_the_admission_path_into_a_block() {
     });
     assert!(in_block, "the transaction was committed and applied");
     assert_eq!(host.state().mempool_len(), 0);
+    // Sent again, a client is told it is committed; a peer's late gossip of
+    // it is refused for its used nonce without looking it up.
+    let (again, effects) = admit(host.state(), &bytes, Origin::Client);
+    assert_eq!(again.unwrap().accepted, Accepted::Committed);
+    assert!(effects.is_empty());
+    let (late, effects) = admit(host.state(), &bytes, Origin::Peer);
+    assert_eq!(late.unwrap_err().code(), "stale_nonce");
+    assert!(effects.is_empty());
+    assert_eq!(host.state().mempool_len(), 0);
 }
 
 #[test]
