@@ -171,9 +171,8 @@ fn check_cheap<S: Storage>(
         // (2.6 % of a validator at `--max`, BENCHMARKS.md issue 21); the
         // transaction is dropped either way.
         let fresh = matches!(next_nonce, Ok(next) if tx.body.nonce >= next);
-        let committed = !fresh
-            && origin == Origin::Client
-            && ledger.tx(&hash).ok().flatten().is_some();
+        let committed =
+            !fresh && origin == Origin::Client && ledger.tx(&hash).ok().flatten().is_some();
         (next_nonce, committed)
     };
     if committed {
