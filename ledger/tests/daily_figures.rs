@@ -153,3 +153,80 @@ fn active_members_are_counted_once_on_their_latest_day() {
     let recent = reader.day_figures(first + 1, later).unwrap();
     assert_eq!(recent.len(), 1);
 }
+
+/// Counts point reads of one key.
+struct CountReads {
+    inner: MemoryStorage,
+    key: Vec<u8>,
+    reads: std::sync::atomic::AtomicU64,
+}
+
+impl kopnet_ledger::Storage for CountReads {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, kopnet_ledger::storage::StorageError> {
+        if key == self.key.as_slice() {
+            self.reads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+        self.inner.get(key)
+    }
+    fn scan_prefix(
+        &self,
+        prefix: &[u8],
+    ) -> Result<Vec<kopnet_ledger::storage::KeyValue>, kopnet_ledger::storage::StorageError> {
+        self.inner.scan_prefix(prefix)
+    }
+    fn scan_prefix_rev(
+        &self,
+        prefix: &[u8],
+        before: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<kopnet_ledger::storage::KeyValue>, kopnet_ledger::storage::StorageError> {
+        self.inner.scan_prefix_rev(prefix, before, limit)
+    }
+    fn commit(
+        &self,
+        batch: kopnet_ledger::storage::WriteBatch,
+    ) -> Result<(), kopnet_ledger::storage::StorageError> {
+        self.inner.commit(batch)
+    }
+}
+
+/// A member's last active day is read once a day, not at every payment:
+/// the ledger remembers whom it saw active today (`ActiveToday`), and
+/// forgets at the first block of the next day and when it is reopened.
+#[test]
+fn a_member_active_again_the_same_day_is_not_looked_up() {
+    let memory = MemoryStorage::new();
+    let ani = kopnet_ledger::testkit::key_for("ani").public();
+    let store = std::sync::Arc::new(CountReads {
+        inner: memory.clone(),
+        key: kopnet_ledger::keys::last_active(&ani),
+        reads: Default::default(),
+    });
+    let reads = || store.reads.load(std::sync::atomic::Ordering::SeqCst);
+    let mut h = Harness::new(std::sync::Arc::clone(&store), 50_000_000);
+    let ani = h.member("ani", "ksp-sejahtera", AccountKind::Member, 1_000_000);
+    let budi = h.member("budi", "ksp-sejahtera", AccountKind::Member, 1_000_000);
+    let first = wib_day(h.ledger.last_block_time_ms()) + 1;
+    let before = reads();
+    for n in 0..5u8 {
+        let tx = h.sign(&ani, pay(budi, 1_000, n + 1));
+        h.block_at(noon(first) + u64::from(n) * 1_000, vec![tx]);
+    }
+    assert_eq!(reads() - before, 1, "read at her first payment of the day");
+    // The next day she is read again (her record moves to that day).
+    let tx = h.sign(&ani, pay(budi, 1_000, 10));
+    h.block_at(noon(first + 1), vec![tx]);
+    assert_eq!(reads() - before, 2);
+    // Reopened, the ledger remembers nobody: read once more.
+    h.ledger = kopnet_ledger::Ledger::open(std::sync::Arc::clone(&store), &h.genesis).unwrap();
+    let tx = h.sign(&ani, pay(budi, 1_000, 11));
+    h.block_at(noon(first + 1) + 1_000, vec![tx]);
+    assert_eq!(reads() - before, 3);
+    // Counted once per day all along.
+    let reader = ChainReader::new(memory);
+    assert_eq!(row(&reader, first, "ksp-sejahtera").last_active_members, 0);
+    assert_eq!(
+        row(&reader, first + 1, "ksp-sejahtera").last_active_members,
+        1
+    );
+}

@@ -119,7 +119,8 @@ impl<S: Storage> Ledger<S> {
         let encoded = encode_writes(&execution.writes)?;
         let mut indexes = WriteBatch::default();
         index::index_block(&self.store, &mut indexes, block, hash, &execution)?;
-        day.write(&self.store, &mut indexes)?;
+        let active_day = day.day;
+        let active = day.write(&self.store, &mut indexes, &self.active_today)?;
         // The bounded pruning step ([`super::prune`]), in the same batch.
         let mut pruned = WriteBatch::default();
         let base = self.prune_into(&mut pruned, height)?;
@@ -148,6 +149,7 @@ impl<S: Storage> Ledger<S> {
         self.figures.apply(&self.state, &execution.writes);
         self.state.apply_owned(execution.writes);
         self.records_stored(&records, block.header.time_ms);
+        self.active_today.note(active_day, active);
         self.height = height;
         self.last_block_hash = hash;
         self.last_block_time_ms = block.header.time_ms;

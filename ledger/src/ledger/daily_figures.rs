@@ -271,16 +271,28 @@ impl BlockDay {
 
     /// Merge the block's figures with the stored ones into `batch`: the
     /// day's rows and, for each active member seen on a new day, its `L`
-    /// record and the `last_active_members` of the day it leaves.
-    pub fn write<S: Storage>(self, store: &S, batch: &mut WriteBatch) -> Result<(), LedgerError> {
+    /// record and the `last_active_members` of the day it leaves. A member
+    /// `known` to be last active today already is not looked up. Returns
+    /// the block's active members (all now last active on its day), for
+    /// [`ActiveToday::note`] once the batch is committed.
+    pub fn write<S: Storage>(
+        self,
+        store: &S,
+        batch: &mut WriteBatch,
+        known: &ActiveToday,
+    ) -> Result<Vec<PublicKey>, LedgerError> {
         let day = self.day;
         let mut added: BTreeMap<(u64, CoopId), DayFigures> = BTreeMap::new();
         for (coop, figures) in self.coops {
             added.insert((day, coop), figures);
         }
+        let active: Vec<PublicKey> = self.active.keys().copied().collect();
         // Rows whose day some active member leaves: (day, home) -> members.
         let mut left: BTreeMap<(u64, CoopId), u64> = BTreeMap::new();
         for (member, home) in self.active {
+            if known.holds(day, &member) {
+                continue;
+            }
             let key = keys::last_active(&member);
             let before = match store.get(&key)? {
                 Some(bytes) => Some(super::decode_u64(&bytes)?),
@@ -309,7 +321,46 @@ impl BlockDay {
             }
             batch.put(keys::day_figures(*at, coop), encode_row(&row)?);
         }
-        Ok(())
+        Ok(active)
+    }
+}
+
+/// Most members [`ActiveToday`] remembers for one day (8 MiB of keys);
+/// past it the others are looked up in the store as before.
+pub const ACTIVE_TODAY_MAX: usize = 1 << 18;
+
+/// The members whose `L` record the ledger has seen or written as today
+/// (the WIB day of its last block), so that their next transactions of the
+/// day skip the read of it: a member paying ten times a day is looked up
+/// once. Only blocks that committed are noted; the set starts empty when
+/// the ledger opens and is emptied by the first block of a new day, so a
+/// member it holds is last active on its day for certain (a record only
+/// ever moves to a later day). Local, like the figures: nothing agreed
+/// depends on it.
+#[derive(Debug, Default)]
+pub struct ActiveToday {
+    day: u64,
+    members: std::collections::HashSet<PublicKey>,
+}
+
+impl ActiveToday {
+    /// Is `member` known to be last active on `day`?
+    pub fn holds(&self, day: u64, member: &PublicKey) -> bool {
+        self.day == day && self.members.contains(member)
+    }
+
+    /// A block of `day` with these active members committed.
+    pub fn note(&mut self, day: u64, members: Vec<PublicKey>) {
+        if day != self.day {
+            self.day = day;
+            self.members.clear();
+        }
+        for member in members {
+            if self.members.len() >= ACTIVE_TODAY_MAX {
+                return;
+            }
+            self.members.insert(member);
+        }
     }
 }
 

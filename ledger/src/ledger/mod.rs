@@ -105,6 +105,8 @@ pub struct Ledger<S: Storage> {
     /// Which payments surely have no idempotency record, so that their
     /// lookup skips the store ([`record_filter`]).
     record_filter: record_filter::RecordFilter,
+    /// Members known to be last active today ([`daily_figures::ActiveToday`]).
+    active_today: daily_figures::ActiveToday,
 }
 
 impl<S: Storage> Ledger<S> {
@@ -153,6 +155,7 @@ impl<S: Storage> Ledger<S> {
             base: 1,
             pruning: None,
             record_filter: record_filter::RecordFilter::new(),
+            active_today: daily_figures::ActiveToday::default(),
         })
     }
 
@@ -220,6 +223,7 @@ impl<S: Storage> Ledger<S> {
             base,
             pruning: None,
             record_filter,
+            active_today: daily_figures::ActiveToday::default(),
         })
     }
 
