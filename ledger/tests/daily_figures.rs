@@ -5,6 +5,7 @@
 //! and exact counts of distinct active members over a window of days.
 
 mod common;
+use common::counting::Counting;
 use common::*;
 use kopnet_ledger::ledger::daily_figures::DayFigures;
 use kopnet_ledger::ledger::ChainReader;
@@ -154,42 +155,6 @@ fn active_members_are_counted_once_on_their_latest_day() {
     assert_eq!(recent.len(), 1);
 }
 
-/// Counts point reads of one key.
-struct CountReads {
-    inner: MemoryStorage,
-    key: Vec<u8>,
-    reads: std::sync::atomic::AtomicU64,
-}
-
-impl kopnet_ledger::Storage for CountReads {
-    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, kopnet_ledger::storage::StorageError> {
-        if key == self.key.as_slice() {
-            self.reads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        }
-        self.inner.get(key)
-    }
-    fn scan_prefix(
-        &self,
-        prefix: &[u8],
-    ) -> Result<Vec<kopnet_ledger::storage::KeyValue>, kopnet_ledger::storage::StorageError> {
-        self.inner.scan_prefix(prefix)
-    }
-    fn scan_prefix_rev(
-        &self,
-        prefix: &[u8],
-        before: Option<&[u8]>,
-        limit: usize,
-    ) -> Result<Vec<kopnet_ledger::storage::KeyValue>, kopnet_ledger::storage::StorageError> {
-        self.inner.scan_prefix_rev(prefix, before, limit)
-    }
-    fn commit(
-        &self,
-        batch: kopnet_ledger::storage::WriteBatch,
-    ) -> Result<(), kopnet_ledger::storage::StorageError> {
-        self.inner.commit(batch)
-    }
-}
-
 /// A member's last active day is read once a day, not at every payment:
 /// the ledger remembers whom it saw active today (`ActiveToday`), and
 /// forgets at the first block of the next day and when it is reopened.
@@ -197,12 +162,9 @@ impl kopnet_ledger::Storage for CountReads {
 fn a_member_active_again_the_same_day_is_not_looked_up() {
     let memory = MemoryStorage::new();
     let ani = kopnet_ledger::testkit::key_for("ani").public();
-    let store = std::sync::Arc::new(CountReads {
-        inner: memory.clone(),
-        key: kopnet_ledger::keys::last_active(&ani),
-        reads: Default::default(),
-    });
-    let reads = || store.reads.load(std::sync::atomic::Ordering::SeqCst);
+    let store = std::sync::Arc::new(Counting::new(memory.clone()));
+    let key = kopnet_ledger::keys::last_active(&ani);
+    let reads = || store.lookups(&key);
     let mut h = Harness::new(std::sync::Arc::clone(&store), 50_000_000);
     let ani = h.member("ani", "ksp-sejahtera", AccountKind::Member, 1_000_000);
     let budi = h.member("budi", "ksp-sejahtera", AccountKind::Member, 1_000_000);

@@ -5,6 +5,7 @@
 //! expired records leave the disk.
 
 mod common;
+use common::counting::Counting;
 use common::*;
 use kopnet_ledger::idempotency::{self, DAY_MS};
 use kopnet_ledger::ledger::{BlockContext, BlockLimits, LedgerError, Quote};
@@ -15,7 +16,7 @@ use kopnet_ledger::{
     Transaction, VerifyAll,
 };
 use kopnet_primitives::{Hash, PublicKey};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 /// Noon of day 100 of block time.
@@ -225,75 +226,6 @@ fn a_reopened_ledger_has_the_same_root_and_behaves_as_one_that_never_stopped() {
     assert_eq!(restarted.stored_idempotency_records().unwrap(), 1);
 }
 
-/// Counts what a store hands out: entries returned by reads and scans, and
-/// those of them that are idempotency records; and every point read of a
-/// record, found or not.
-struct Counting<S> {
-    inner: S,
-    entries: AtomicU64,
-    records: AtomicU64,
-    record_lookups: AtomicU64,
-}
-
-impl<S> Counting<S> {
-    fn new(inner: S) -> Self {
-        Counting {
-            inner,
-            entries: AtomicU64::new(0),
-            records: AtomicU64::new(0),
-            record_lookups: AtomicU64::new(0),
-        }
-    }
-    fn record_lookups(&self) -> u64 {
-        self.record_lookups.load(Ordering::SeqCst)
-    }
-    fn count<'a>(&self, keys: impl Iterator<Item = &'a [u8]>) {
-        for key in keys {
-            self.entries.fetch_add(1, Ordering::SeqCst);
-            if key.starts_with(kopnet_ledger::keys::IDEMPOTENCY_PREFIX) {
-                self.records.fetch_add(1, Ordering::SeqCst);
-            }
-        }
-    }
-    fn counts(&self) -> (u64, u64) {
-        (
-            self.entries.load(Ordering::SeqCst),
-            self.records.load(Ordering::SeqCst),
-        )
-    }
-}
-
-impl<S: Storage> Storage for Counting<S> {
-    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
-        if key.starts_with(kopnet_ledger::keys::IDEMPOTENCY_PREFIX) {
-            self.record_lookups.fetch_add(1, Ordering::SeqCst);
-        }
-        let value = self.inner.get(key)?;
-        if value.is_some() {
-            self.count(std::iter::once(key));
-        }
-        Ok(value)
-    }
-    fn scan_prefix(&self, prefix: &[u8]) -> Result<Vec<KeyValue>, StorageError> {
-        let rows = self.inner.scan_prefix(prefix)?;
-        self.count(rows.iter().map(|(k, _)| k.as_slice()));
-        Ok(rows)
-    }
-    fn scan_prefix_rev(
-        &self,
-        prefix: &[u8],
-        before: Option<&[u8]>,
-        limit: usize,
-    ) -> Result<Vec<KeyValue>, StorageError> {
-        let rows = self.inner.scan_prefix_rev(prefix, before, limit)?;
-        self.count(rows.iter().map(|(k, _)| k.as_slice()));
-        Ok(rows)
-    }
-    fn commit(&self, batch: WriteBatch) -> Result<(), StorageError> {
-        self.inner.commit(batch)
-    }
-}
-
 /// `payers` members at ksp-sejahtera, each with Rp 1.000.000, and a payee.
 fn payers(h: &mut Harness<MemoryStorage>, payers: usize) -> (Vec<PublicKey>, PublicKey) {
     let budi = h.member("budi", "pasar-makmur", AccountKind::Member, 0);
@@ -431,13 +363,16 @@ fn new_ids_read_no_record_once_the_ledger_wrote_the_whole_day() {
     let (mut h, ani, budi) = city(Arc::clone(&store));
     let fresh = |h: &mut Harness<Arc<Counting<MemoryStorage>>>, actions: Vec<Action>, at: u64| {
         let txs: Vec<Transaction> = actions.into_iter().map(|a| h.sign(&ani, a)).collect();
-        let before = store.record_lookups();
+        let before = store.lookups(kopnet_ledger::keys::IDEMPOTENCY_PREFIX);
         let codes: Vec<&str> =
             block_at::<_, MemoryStorage>(&mut h.ledger, &mut [], &txs, DAY_100_NOON + at)
                 .iter()
                 .map(|r| r.as_ref().map_or_else(Rejection::code, |_| "ok"))
                 .collect();
-        (codes, store.record_lookups() - before)
+        (
+            codes,
+            store.lookups(kopnet_ledger::keys::IDEMPOTENCY_PREFIX) - before,
+        )
     };
     // Day 100 begins: no records, no reads.
     let first = fresh(&mut h, (1..=20).map(|id| pay(budi, 100, id)).collect(), 0);
@@ -458,9 +393,12 @@ fn new_ids_read_no_record_once_the_ledger_wrote_the_whole_day() {
         h.sign(&ani, pay(budi, 100, 41)),
         h.sign(&ani, pay(budi, 100, 5)),
     ];
-    let before = store.record_lookups();
+    let before = store.lookups(kopnet_ledger::keys::IDEMPOTENCY_PREFIX);
     let results = block_at::<_, MemoryStorage>(&mut reopened, &mut [], &txs, DAY_100_NOON + 3);
-    assert_eq!(store.record_lookups() - before, 2);
+    assert_eq!(
+        store.lookups(kopnet_ledger::keys::IDEMPOTENCY_PREFIX) - before,
+        2
+    );
     assert_eq!(results[0], Ok(()));
     assert!(matches!(results[1], Err(Rejection::Duplicate { .. })));
 }

@@ -1,6 +1,8 @@
 //! Shared test harness: a demo city ledger and helpers to run blocks.
 #![allow(dead_code)]
 
+pub mod counting;
+
 use kopnet_ledger::ledger::{BlockContext, BlockLimits};
 use kopnet_ledger::testkit::{demo_genesis, demo_signers, key_for, Signers};
 use kopnet_ledger::{
