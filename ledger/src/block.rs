@@ -62,10 +62,8 @@ pub enum BlockDecodeError {
 
 impl BlockHeader {
     pub fn hash(&self) -> Hash {
-        match codec::encode(self) {
-            Ok(bytes) => Hash::digest(BLOCK_HASH_CONTEXT, &bytes),
-            Err(_) => Hash::ZERO,
-        }
+        codec::encode_with(self, |bytes| Hash::digest(BLOCK_HASH_CONTEXT, bytes))
+            .unwrap_or(Hash::ZERO)
     }
 }
 

@@ -228,8 +228,10 @@ pub fn sweep_records_max(written: usize) -> usize {
 impl MerchantPaymentDay {
     /// The day's commitment with the record of payment `tx` added.
     pub(crate) fn extended(&self, tx: &Hash, record: &MerchantPayment) -> Result<Self, Rejection> {
-        let encoded = codec::encode(record).map_err(|e| Rejection::Malformed(e.to_string()))?;
-        let chain = Hash::digest_parts(CHAIN_CONTEXT, &[&self.chain.0, &tx.0, &encoded]);
+        let chain = codec::encode_with(record, |encoded| {
+            Hash::digest_parts(CHAIN_CONTEXT, &[&self.chain.0, &tx.0, encoded])
+        })
+        .map_err(|e| Rejection::Malformed(e.to_string()))?;
         Ok(MerchantPaymentDay {
             records: self.records.checked_add(1).ok_or(Rejection::Overflow)?,
             chain,

@@ -566,7 +566,14 @@ impl<'a, B: StateRead + ?Sized> Overlay<'a, B> {
     /// Take over the writes of a nested overlay that succeeded.
     pub fn merge(&mut self, writes: BTreeMap<StateKey, Option<StateValue>>) {
         if self.journal.is_none() {
-            self.writes.extend(writes);
+            // Into an empty overlay (a block's writes lent to a fresh one
+            // to read the state after them): a move, not a re-insert of
+            // every entry.
+            if self.writes.is_empty() {
+                self.writes = writes;
+            } else {
+                self.writes.extend(writes);
+            }
             return;
         }
         for (key, value) in writes {

@@ -298,8 +298,8 @@ pub struct Transaction {
 impl Transaction {
     /// Sign a body with the signer's key (the body's `signer` must match).
     pub fn sign(body: TxBody, key: &Keypair) -> Result<Transaction, Rejection> {
-        let bytes = codec::encode(&body).map_err(|e| Rejection::Malformed(e.to_string()))?;
-        let signature = key.sign(TX_SIGNING_DOMAIN, &bytes);
+        let signature = codec::encode_with(&body, |bytes| key.sign(TX_SIGNING_DOMAIN, bytes))
+            .map_err(|e| Rejection::Malformed(e.to_string()))?;
         Ok(Transaction { body, signature })
     }
 
@@ -317,10 +317,7 @@ impl Transaction {
 
     /// The transaction's id: a domain-separated hash of its exact bytes.
     pub fn hash(&self) -> Hash {
-        match self.encode() {
-            Ok(bytes) => Hash::digest(TX_HASH_CONTEXT, &bytes),
-            Err(_) => Hash::ZERO,
-        }
+        codec::encode_with(self, |bytes| Hash::digest(TX_HASH_CONTEXT, bytes)).unwrap_or(Hash::ZERO)
     }
 
     /// The id of the transaction whose exact (canonical) bytes are
@@ -333,10 +330,10 @@ impl Transaction {
     /// The transaction's id and its encoded size, from one encoding
     /// (`usize::MAX` if it cannot be encoded).
     pub fn hash_and_size(&self) -> (Hash, usize) {
-        match self.encode() {
-            Ok(bytes) => (Hash::digest(TX_HASH_CONTEXT, &bytes), bytes.len()),
-            Err(_) => (Hash::ZERO, usize::MAX),
-        }
+        codec::encode_with(self, |bytes| {
+            (Hash::digest(TX_HASH_CONTEXT, bytes), bytes.len())
+        })
+        .unwrap_or((Hash::ZERO, usize::MAX))
     }
 
     /// Check the signature under kopnet's signature rule
@@ -363,11 +360,10 @@ impl Transaction {
     /// The exact bytes the signature covers: `TX_SIGNING_DOMAIN || 0 ||
     /// codec(body)` (for batch verification, which takes them as they are).
     pub fn signed_bytes(&self) -> Result<Vec<u8>, Rejection> {
-        let body = codec::encode(&self.body).map_err(|e| Rejection::Malformed(e.to_string()))?;
-        Ok(kopnet_primitives::crypto::domain::signing_bytes(
-            TX_SIGNING_DOMAIN,
-            &body,
-        ))
+        codec::encode_with(&self.body, |body| {
+            kopnet_primitives::crypto::domain::signing_bytes(TX_SIGNING_DOMAIN, body)
+        })
+        .map_err(|e| Rejection::Malformed(e.to_string()))
     }
 
     /// Field rules that decoding alone cannot enforce.

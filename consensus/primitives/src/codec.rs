@@ -59,7 +59,66 @@ pub struct EncodeError(pub String);
 
 /// Encode a value into its canonical bytes.
 pub fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, EncodeError> {
-    bincode::serde::encode_to_vec(value, config()).map_err(|e| EncodeError(e.to_string()))
+    encode_with(value, <[u8]>::to_vec)
+}
+
+/// Encode a value and hand its canonical bytes to `use_bytes`, without a
+/// new allocation per call: the bytes are written into a buffer kept per
+/// thread (issue 21). bincode writes an encoding a few bytes at a time
+/// (a key's 32 bytes one by one), so a fresh `Vec` grew by reallocation
+/// five or six times for each transaction, state entry or record; hashing
+/// an encoding, comparing it (the canonical check of every decode) or
+/// copying it out at its exact size now costs no reallocation at all.
+///
+/// The buffer is dropped after an encoding larger than
+/// [`SCRATCH_KEPT_BYTES_MAX`] (a block), so a thread keeps at most that
+/// much. A nested call (from inside `use_bytes`) gets a buffer of its own.
+pub fn encode_with<T: Serialize + ?Sized, R>(
+    value: &T,
+    use_bytes: impl FnOnce(&[u8]) -> R,
+) -> Result<R, EncodeError> {
+    SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
+        Ok(mut buffer) => {
+            buffer.clear();
+            let written = write_into(value, &mut buffer).map(|()| use_bytes(&buffer));
+            if buffer.capacity() > SCRATCH_KEPT_BYTES_MAX {
+                *buffer = Vec::new();
+            }
+            written
+        }
+        Err(_) => {
+            let mut own = Vec::new();
+            write_into(value, &mut own)?;
+            Ok(use_bytes(&own))
+        }
+    })
+}
+
+/// Largest per-thread encoding buffer kept between calls of [`encode_with`].
+pub const SCRATCH_KEPT_BYTES_MAX: usize = 64 * 1024;
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// bincode's writer over a `Vec` that only appends.
+struct AppendWriter<'a>(&'a mut Vec<u8>);
+
+impl bincode::enc::write::Writer for AppendWriter<'_> {
+    #[inline(always)]
+    fn write(&mut self, bytes: &[u8]) -> Result<(), bincode::error::EncodeError> {
+        // Keys and hashes arrive a byte at a time: a push, not a memcpy.
+        match bytes {
+            [byte] => self.0.push(*byte),
+            _ => self.0.extend_from_slice(bytes),
+        }
+        Ok(())
+    }
+}
+
+fn write_into<T: Serialize + ?Sized>(value: &T, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+    bincode::serde::encode_into_writer(value, AppendWriter(out), config())
+        .map_err(|e| EncodeError(e.to_string()))
 }
 
 /// Decode a value, allowing at most `limit` bytes of input (capped by
@@ -82,8 +141,8 @@ pub fn decode_bounded<T: Serialize + DeserializeOwned>(
             extra: bytes.len().saturating_sub(used),
         });
     }
-    match encode(&value) {
-        Ok(again) if again == bytes => Ok(value),
+    match encode_with(&value, |again| again == bytes) {
+        Ok(true) => Ok(value),
         _ => Err(DecodeError::NonCanonical),
     }
 }
@@ -97,8 +156,8 @@ pub fn decode_prefix<T: Serialize + DeserializeOwned>(bytes: &[u8]) -> Result<T,
         .unwrap_or(bytes);
     let (value, used): (T, usize) =
         bincode::serde::decode_from_slice(bytes, config()).map_err(map_decode_error)?;
-    match encode(&value) {
-        Ok(again) if bytes.get(..used) == Some(again.as_slice()) => Ok(value),
+    match encode_with(&value, |again| bytes.get(..used) == Some(again)) {
+        Ok(true) => Ok(value),
         _ => Err(DecodeError::NonCanonical),
     }
 }
@@ -266,5 +325,58 @@ mod tests {
         bytes.extend_from_slice(&7u64.to_le_bytes());
         bytes.extend_from_slice(&u64::MAX.to_le_bytes());
         assert!(decode::<Sample>(&bytes).is_err());
+    }
+
+    /// The bytes bincode's own `encode_to_vec` gives: what every earlier
+    /// release of kopnet signed, hashed and stored.
+    fn reference(value: &(impl Serialize + ?Sized)) -> Vec<u8> {
+        bincode::serde::encode_to_vec(value, config()).unwrap()
+    }
+
+    #[test]
+    fn encoding_through_the_thread_buffer_gives_bincodes_bytes() {
+        let key = [7u8; 32];
+        let values: Vec<Vec<u8>> = vec![
+            encode(&sample()).unwrap(),
+            encode(&key).unwrap(),
+            encode(&vec![sample(), sample()]).unwrap(),
+            encode("").unwrap(),
+        ];
+        assert_eq!(values[0], reference(&sample()));
+        assert_eq!(values[1], reference(&key));
+        assert_eq!(values[2], reference(&vec![sample(), sample()]));
+        assert_eq!(values[3], reference(""));
+        // A value larger than the kept buffer, then a small one: the
+        // buffer is dropped, not kept at the large size, and reused clean.
+        let large = vec![9u8; SCRATCH_KEPT_BYTES_MAX * 2];
+        assert_eq!(encode(&large).unwrap(), reference(&large));
+        SCRATCH.with(|scratch| assert_eq!(scratch.borrow().capacity(), 0));
+        assert_eq!(encode(&sample()).unwrap(), reference(&sample()));
+        SCRATCH.with(|scratch| assert!(scratch.borrow().capacity() > 0));
+    }
+
+    #[test]
+    fn an_encoding_inside_another_gets_its_own_buffer() {
+        let outer = encode_with(&sample(), |outer| {
+            // The thread's buffer holds `outer`: this one must not touch it.
+            let inner = encode_with(&[1u8; 32], <[u8]>::to_vec).unwrap();
+            (outer.to_vec(), inner)
+        })
+        .unwrap();
+        assert_eq!(outer.0, reference(&sample()));
+        assert_eq!(outer.1, reference(&[1u8; 32]));
+    }
+
+    #[test]
+    fn the_canonical_check_compares_with_the_thread_buffer() {
+        let bytes = encode(&sample()).unwrap();
+        assert_eq!(decode::<Sample>(&bytes).unwrap(), sample());
+        let mut longer = bytes.clone();
+        longer.push(0);
+        assert_eq!(
+            decode::<Sample>(&longer),
+            Err(DecodeError::TrailingBytes { extra: 1 })
+        );
+        assert_eq!(decode_prefix::<Sample>(&longer).unwrap(), sample());
     }
 }

@@ -39,7 +39,9 @@ pub struct BlockOutcome {
 /// Host entries (key, value) written in a block's batch under the host prefix.
 type HostEntries = Vec<(Vec<u8>, Vec<u8>)>;
 
-/// A state entry encoded for the commitment and the store (`None` deletes).
+/// A state entry encoded for the store: its store key (the state prefix,
+/// then the encoded `StateKey`, which is what the commitment hashes) and
+/// its encoded value (`None` deletes).
 type EncodedWrite = (Vec<u8>, Option<Vec<u8>>);
 
 impl<S: Storage> Ledger<S> {
@@ -128,7 +130,7 @@ impl<S: Storage> Ledger<S> {
         let mut batch = WriteBatch::default();
         self.write_records(&mut batch, &records, block.header.time_ms)?;
         self.write_merchant_payments(&mut batch, &merchant_payments, block.header.time_ms)?;
-        let root = self.update_commitment(&mut batch, &encoded);
+        let root = self.update_commitment(&mut batch, encoded);
         batch.ops.extend(indexes.ops);
         batch.put(keys::META_HEIGHT.to_vec(), height.to_be_bytes().to_vec());
         batch.put(keys::META_LAST_HASH.to_vec(), hash.0.to_vec());
@@ -142,7 +144,7 @@ impl<S: Storage> Ledger<S> {
         }
         batch.ops.extend(pruned.ops);
         if let Err(error) = self.store.commit(batch) {
-            self.restore_commitment(&encoded)?;
+            self.restore_commitment(&execution.writes)?;
             return Err(error.into());
         }
 
@@ -166,31 +168,36 @@ impl<S: Storage> Ledger<S> {
         })
     }
 
-    /// Put the encoded state writes into the commitment and `batch`; the new
-    /// state root.
-    fn update_commitment(&mut self, batch: &mut WriteBatch, encoded: &[EncodedWrite]) -> Hash {
-        for (k, v) in encoded {
-            self.tree.update(k, v.as_deref());
-            match v {
-                Some(v) => batch.put(keys::state(k), v.clone()),
-                None => batch.delete(keys::state(k)),
+    /// Put the encoded state writes into the commitment and move them into
+    /// `batch`; the new state root.
+    fn update_commitment(&mut self, batch: &mut WriteBatch, encoded: Vec<EncodedWrite>) -> Hash {
+        for (store_key, value) in encoded {
+            let key = store_key
+                .get(keys::STATE_PREFIX.len()..)
+                .unwrap_or_default();
+            self.tree.update(key, value.as_deref());
+            match value {
+                Some(value) => batch.put(store_key, value),
+                None => batch.delete(store_key),
             }
         }
         self.tree.recompute()
     }
 
-    /// Put the commitment back as it was after a failed write: the state map
-    /// is untouched, so it holds the old value of every written key.
-    fn restore_commitment(&mut self, encoded: &[EncodedWrite]) -> Result<(), LedgerError> {
-        for (k, _) in encoded {
-            let old = match codec::decode::<StateKey>(k)
-                .ok()
-                .and_then(|key| self.state.get(&key))
-            {
+    /// Put the commitment back as it was after a failed write of `writes`:
+    /// the state map is untouched, so it holds the old value of every
+    /// written key.
+    fn restore_commitment(
+        &mut self,
+        writes: &BTreeMap<StateKey, Option<StateValue>>,
+    ) -> Result<(), LedgerError> {
+        for key in writes.keys() {
+            let k = codec::encode(key).map_err(corrupt)?;
+            let old = match self.state.get(key) {
                 Some(value) => Some(codec::encode(&value).map_err(corrupt)?),
                 None => None,
             };
-            self.tree.update(k, old.as_deref());
+            self.tree.update(&k, old.as_deref());
         }
         self.tree.recompute();
         Ok(())
@@ -229,7 +236,7 @@ fn encode_writes(
 ) -> Result<Vec<EncodedWrite>, LedgerError> {
     let mut encoded = Vec::with_capacity(writes.len());
     for (key, value) in writes {
-        let k = codec::encode(key).map_err(corrupt)?;
+        let k = codec::encode_with(key, keys::state).map_err(corrupt)?;
         let v = match value {
             Some(v) => Some(codec::encode(v).map_err(corrupt)?),
             None => None,
