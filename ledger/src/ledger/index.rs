@@ -75,8 +75,13 @@ pub(super) fn index_block<S: Storage>(
         // Those the transaction names, and those whose account it
         // changed: a freeze, unfreeze or incentive lands in the member's
         // history under the approval that executed it.
-        history.extend(touched_members(tx).into_iter().map(|m| (m, index)));
-        history.extend(changed.iter().map(|m| (*m, index)));
+        // Mostly the same members twice (the payer and payee named and
+        // changed): each once, so the block's sort has half the entries.
+        let mut members = touched_members(tx);
+        members.extend(changed.iter().copied());
+        members.sort_unstable();
+        members.dedup();
+        history.extend(members.into_iter().map(|m| (m, index)));
     }
     let txs = BlockTxs { txs_start, entries };
     batch.put(keys::block_txs(height), txs.encode().map_err(corrupt)?);
