@@ -317,7 +317,7 @@ impl Transaction {
 
     /// The transaction's id: a domain-separated hash of its exact bytes.
     pub fn hash(&self) -> Hash {
-        codec::encode_with(self, |bytes| Hash::digest(TX_HASH_CONTEXT, bytes)).unwrap_or(Hash::ZERO)
+        self.hash_and_size().0
     }
 
     /// The id of the transaction whose exact (canonical) bytes are
@@ -331,7 +331,7 @@ impl Transaction {
     /// (`usize::MAX` if it cannot be encoded).
     pub fn hash_and_size(&self) -> (Hash, usize) {
         codec::encode_with(self, |bytes| {
-            (Hash::digest(TX_HASH_CONTEXT, bytes), bytes.len())
+            (Transaction::hash_of_encoded(bytes), bytes.len())
         })
         .unwrap_or((Hash::ZERO, usize::MAX))
     }
