@@ -17,7 +17,8 @@
 //!
 //! It prints the process's CPU seconds (user + system, every thread: the
 //! stores' background threads count) and the CPU per operation, from
-//! `/proc/self/stat`, so Linux only.
+//! `/proc/self/stat`, and the peak resident memory (`VmHWM`), so Linux
+//! only.
 
 use std::path::Path;
 
@@ -43,6 +44,16 @@ fn cpu_seconds() -> f64 {
     // utime and stime are fields 14 and 15 of the line, 12 and 13 here.
     let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
     ticks as f64 / 100.0
+}
+
+/// The process's peak resident memory in MB (`VmHWM`).
+fn peak_rss_mb() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|kb| kb.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map_or(0, |kb| kb / 1024)
 }
 
 fn disk_bytes(dir: &Path) -> u64 {
@@ -153,8 +164,9 @@ fn main() {
     let cpu = cpu_seconds() - start;
     let ops = batches * BATCH_OPS;
     println!(
-        "{mode}: {ops} ops in batches of {BATCH_OPS}, CPU {cpu:.2} s, {:.1} us per op, disk {} bytes",
+        "{mode}: {ops} ops in batches of {BATCH_OPS}, CPU {cpu:.2} s, {:.1} us per op, disk {} bytes, peak RSS {} MB",
         cpu * 1e6 / ops as f64,
-        disk_bytes(&dir)
+        disk_bytes(&dir),
+        peak_rss_mb()
     );
 }
