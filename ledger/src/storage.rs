@@ -50,6 +50,9 @@ impl WriteBatch {
 
 pub type KeyValue = (Vec<u8>, Vec<u8>);
 
+/// What [`Storage::scan_prefix_with`] calls with each entry (key, value).
+pub type EntryVisitor<'a> = &'a mut dyn FnMut(&[u8], &[u8]) -> Result<(), StorageError>;
+
 /// What the ledger needs from a key-value store.
 pub trait Storage: Send + Sync {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError>;
@@ -75,6 +78,20 @@ pub trait Storage: Send + Sync {
     }
     /// All entries whose key starts with `prefix`, in key order.
     fn scan_prefix(&self, prefix: &[u8]) -> Result<Vec<KeyValue>, StorageError>;
+    /// Call `visit` with each entry whose key starts with `prefix`, in key
+    /// order, without collecting them: a store that can iterate (sled, the
+    /// memory store) holds one entry at a time, so a caller that keeps
+    /// little of each entry needs little memory however many there are
+    /// (a snapshot reading a day's records). The default collects through
+    /// [`Storage::scan_prefix`]. The first error `visit` returns ends the
+    /// scan and is returned. `visit` must not use the store (the memory
+    /// store holds its lock while it visits).
+    fn scan_prefix_with(&self, prefix: &[u8], visit: EntryVisitor<'_>) -> Result<(), StorageError> {
+        for (key, value) in self.scan_prefix(prefix)? {
+            visit(&key, &value)?;
+        }
+        Ok(())
+    }
     /// Up to `limit` entries with key starting with `prefix` and below `before`
     /// (if given), in descending key order.
     fn scan_prefix_rev(
@@ -119,6 +136,17 @@ impl Storage for MemoryStorage {
             .take_while(|(k, _)| k.starts_with(prefix))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect())
+    }
+
+    fn scan_prefix_with(&self, prefix: &[u8], visit: EntryVisitor<'_>) -> Result<(), StorageError> {
+        let map = self.lock()?;
+        for (key, value) in map
+            .range(prefix.to_vec()..)
+            .take_while(|(k, _)| k.starts_with(prefix))
+        {
+            visit(key, value)?;
+        }
+        Ok(())
     }
 
     fn scan_prefix_rev(
@@ -222,6 +250,14 @@ impl Storage for SledStorage {
             .collect()
     }
 
+    fn scan_prefix_with(&self, prefix: &[u8], visit: EntryVisitor<'_>) -> Result<(), StorageError> {
+        for entry in self.db.scan_prefix(prefix) {
+            let (key, value) = entry.map_err(io)?;
+            visit(&key, &value)?;
+        }
+        Ok(())
+    }
+
     fn scan_prefix_rev(
         &self,
         prefix: &[u8],
@@ -277,6 +313,13 @@ macro_rules! storage_by_deref {
             }
             fn scan_prefix(&self, prefix: &[u8]) -> Result<Vec<KeyValue>, StorageError> {
                 (**self).scan_prefix(prefix)
+            }
+            fn scan_prefix_with(
+                &self,
+                prefix: &[u8],
+                visit: EntryVisitor<'_>,
+            ) -> Result<(), StorageError> {
+                (**self).scan_prefix_with(prefix, visit)
             }
             fn scan_prefix_rev(
                 &self,

@@ -394,3 +394,87 @@ fn a_store_of_an_unknown_format_is_not_migrated() {
         Err(migrate::MigrationError::TooNew { found: 10 })
     ));
 }
+
+/// A store whose collecting scan refuses the day-record prefixes: only the
+/// visiting scan may read them.
+#[derive(Clone)]
+struct VisitOnly(MemoryStorage);
+
+impl Storage for VisitOnly {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, kopnet_ledger::storage::StorageError> {
+        self.0.get(key)
+    }
+    fn scan_prefix(
+        &self,
+        prefix: &[u8],
+    ) -> Result<Vec<kopnet_ledger::storage::KeyValue>, kopnet_ledger::storage::StorageError> {
+        if prefix.starts_with(keys::IDEMPOTENCY_PREFIX)
+            || prefix.starts_with(keys::MERCHANT_PAYMENT_PREFIX)
+        {
+            return Err(kopnet_ledger::storage::StorageError::Io(
+                "a day's records collected at once".into(),
+            ));
+        }
+        self.0.scan_prefix(prefix)
+    }
+    fn scan_prefix_with(
+        &self,
+        prefix: &[u8],
+        visit: kopnet_ledger::storage::EntryVisitor<'_>,
+    ) -> Result<(), kopnet_ledger::storage::StorageError> {
+        self.0.scan_prefix_with(prefix, visit)
+    }
+    fn scan_prefix_rev(
+        &self,
+        prefix: &[u8],
+        before: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<kopnet_ledger::storage::KeyValue>, kopnet_ledger::storage::StorageError> {
+        self.0.scan_prefix_rev(prefix, before, limit)
+    }
+    fn commit(&self, batch: WriteBatch) -> Result<(), kopnet_ledger::storage::StorageError> {
+        self.0.commit(batch)
+    }
+}
+
+#[test]
+fn a_snapshot_reads_a_days_records_one_at_a_time() {
+    let t = town();
+    let (manifest, chunks) = take(&t.h.ledger).unwrap();
+    let capture = Capture::of(&t.h.ledger).unwrap();
+    let store = VisitOnly(t.h.ledger.storage().clone());
+    assert!(
+        store.scan_prefix(keys::IDEMPOTENCY_PREFIX).is_err(),
+        "the test store refuses to collect records"
+    );
+    let mut visited = Vec::new();
+    let again = snapshot::export(&capture, &store, &mut |bytes| {
+        visited.push(bytes.to_vec());
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(again, manifest);
+    assert_eq!(visited, chunks);
+}
+
+#[test]
+fn a_record_gone_while_the_snapshot_is_taken_stops_it() {
+    let t = town();
+    let capture = Capture::of(&t.h.ledger).unwrap();
+    let store = t.h.ledger.storage().clone();
+    // The sweep of an expired day removes its records after the capture.
+    let (gone, _) = store
+        .scan_prefix(keys::IDEMPOTENCY_PREFIX)
+        .unwrap()
+        .into_iter()
+        .next()
+        .unwrap();
+    let mut batch = WriteBatch::default();
+    batch.delete(gone);
+    store.commit(batch).unwrap();
+    let result = snapshot::export(&capture, &store, &mut |_| Ok(()));
+    assert!(
+        matches!(result, Err(SnapshotError::Moved(ref why)) if why.contains("17 of its 18")),
+        "{result:?}"
+    );
+}

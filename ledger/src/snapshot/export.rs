@@ -11,7 +11,7 @@ use crate::keys;
 use crate::ledger::Ledger;
 use crate::refunds::MerchantPayment;
 use crate::state::{IdempotencyRecord, Sequenced, StateKey, StateValue};
-use crate::storage::Storage;
+use crate::storage::{Storage, StorageError};
 use kopnet_primitives::{codec, Hash, PublicKey};
 use serde::de::DeserializeOwned;
 
@@ -124,8 +124,9 @@ impl ChunkWriter<'_> {
 /// reading the captured days' records from `store` (the store the captured
 /// ledger writes to). Returns the manifest.
 ///
-/// Memory: one chunk, plus the keys and values of one day's records while
-/// they are put in chain order.
+/// Memory: one chunk, plus each record's place and key (about 60 bytes)
+/// for one day while its records are put in chain order; the records
+/// themselves are read back one at a time ([`in_chain_order`]).
 pub fn export<S: Storage>(
     capture: &Capture,
     store: &S,
@@ -145,27 +146,27 @@ pub fn export<S: Storage>(
     }
     for &(day, count) in &capture.idempotency_days {
         let start = keys::idempotency_day_start(day);
-        for (key, record) in day_records::<S, IdempotencyRecord>(store, &start, day, count)? {
-            let (payer, id) = idempotency_key_parts(&key, start.len())
+        in_chain_order::<S, IdempotencyRecord>(store, &start, day, count, &mut |key, record| {
+            let (payer, id) = idempotency_key_parts(key, start.len())
                 .ok_or_else(|| SnapshotError::Content(format!("idempotency key of day {day}")))?;
             writer.push(Item::Idempotency {
                 day,
                 payer,
                 id,
                 record,
-            })?;
-        }
+            })
+        })?;
     }
     for &(day, count) in &capture.merchant_days {
         let start = keys::merchant_payment_day_start(day);
-        for (key, record) in day_records::<S, MerchantPayment>(store, &start, day, count)? {
+        in_chain_order::<S, MerchantPayment>(store, &start, day, count, &mut |key, record| {
             let tx = key
                 .get(start.len()..)
                 .and_then(|b| <[u8; 32]>::try_from(b).ok())
                 .map(Hash)
                 .ok_or_else(|| SnapshotError::Content(format!("payment key of day {day}")))?;
-            writer.push(Item::MerchantPayment { tx, record })?;
-        }
+            writer.push(Item::MerchantPayment { tx, record })
+        })?;
     }
     writer.flush()?;
     Ok(Manifest {
@@ -180,40 +181,137 @@ pub fn export<S: Storage>(
     })
 }
 
-/// The first `count` records of `day` (under `start`) in chain order, or why
-/// not: records without a place, or fewer than the commitment counts (the
-/// day expired and was swept since the capture).
-fn day_records<S: Storage, T: DeserializeOwned + serde::Serialize>(
+/// A day's record keys and their places in the day's chain, kept flat: all
+/// of a day's keys have the same length, so they are stored end to end
+/// (no allocation per record) and sorted through their places.
+struct DayPlaces {
+    key_len: usize,
+    keys: Vec<u8>,
+    /// (place in the day's chain, index of the key in `keys`).
+    places: Vec<(u64, u32)>,
+}
+
+impl DayPlaces {
+    fn key(&self, index: u32) -> Option<&[u8]> {
+        let start = usize::try_from(index).ok()?.checked_mul(self.key_len)?;
+        self.keys.get(start..start.checked_add(self.key_len)?)
+    }
+}
+
+/// What [`in_chain_order`] hands each record to, with its key.
+type RecordSink<'a, T> = &'a mut dyn FnMut(&[u8], T) -> Result<(), SnapshotError>;
+
+/// Call `emit` with the first `count` records of `day` (under `start`) in
+/// chain order, or say why not: records without a place, or fewer than
+/// the commitment counts (the day expired and was swept since the
+/// capture).
+///
+/// A day may hold millions of records, so they are not all held at once:
+/// one scan keeps each record's place and key, the places are sorted, and
+/// each record is read back by its key in chain order. Records are written
+/// once and never changed; one removed in between (its day expired) is
+/// reported like a short day.
+fn in_chain_order<S: Storage, T: DeserializeOwned + serde::Serialize>(
     store: &S,
     start: &[u8],
     day: u64,
     count: u64,
-) -> Result<Vec<(Vec<u8>, T)>, SnapshotError> {
-    let mut placed = Vec::new();
-    for (key, value) in store.scan_prefix(start)? {
-        let stored: Sequenced<T> = codec::decode(&value)
-            .map_err(|e| SnapshotError::Content(format!("a stored record of day {day}: {e}")))?;
-        let Some(seq) = stored.seq else {
-            return Err(SnapshotError::UnsequencedRecords { day });
-        };
-        // Records a block after the capture added have later places.
-        if seq < count {
-            placed.push((seq, key, stored.record));
-        }
-    }
-    placed.sort_by_key(|(seq, _, _)| *seq);
-    let complete = placed.len() as u64 == count
-        && placed
+    emit: RecordSink<'_, T>,
+) -> Result<(), SnapshotError> {
+    let places = day_places::<S, T>(store, start, day, count)?;
+    let moved = |found: usize| {
+        SnapshotError::Moved(format!("day {day} has {found} of its {count} records"))
+    };
+    let complete = places.places.len() as u64 == count
+        && places
+            .places
             .iter()
             .enumerate()
-            .all(|(i, (seq, _, _))| *seq == i as u64);
+            .all(|(i, (seq, _))| *seq == i as u64);
     if !complete {
-        return Err(SnapshotError::Moved(format!(
-            "day {day} has {} of its {count} records",
-            placed.len()
-        )));
+        return Err(moved(places.places.len()));
     }
-    Ok(placed.into_iter().map(|(_, key, r)| (key, r)).collect())
+    for (i, &(seq, index)) in places.places.iter().enumerate() {
+        let key = places
+            .key(index)
+            .ok_or_else(|| SnapshotError::Content(format!("a record key of day {day}")))?;
+        let mut decoded = None;
+        store.read_with(key, &mut |value| {
+            decoded = Some(codec::decode::<Sequenced<T>>(value));
+        })?;
+        let stored = match decoded {
+            Some(Ok(stored)) => stored,
+            Some(Err(e)) => {
+                return Err(SnapshotError::Content(format!(
+                    "a stored record of day {day}: {e}"
+                )))
+            }
+            None => return Err(moved(i)),
+        };
+        if stored.seq != Some(seq) {
+            return Err(SnapshotError::Content(format!(
+                "a record of day {day} changed its place in the chain"
+            )));
+        }
+        emit(key, stored.record)?;
+    }
+    Ok(())
+}
+
+/// The places and keys of the first `count` records of `day`, sorted by
+/// place.
+fn day_places<S: Storage, T: DeserializeOwned + serde::Serialize>(
+    store: &S,
+    start: &[u8],
+    day: u64,
+    count: u64,
+) -> Result<DayPlaces, SnapshotError> {
+    let mut places = DayPlaces {
+        key_len: 0,
+        keys: Vec::new(),
+        places: Vec::new(),
+    };
+    let mut failure = None;
+    store
+        .scan_prefix_with(start, &mut |key, value| {
+            let stored: Sequenced<T> = match codec::decode(value) {
+                Ok(stored) => stored,
+                Err(e) => {
+                    failure = Some(SnapshotError::Content(format!(
+                        "a stored record of day {day}: {e}"
+                    )));
+                    return Err(StorageError::Io("snapshot export stopped".into()));
+                }
+            };
+            let Some(seq) = stored.seq else {
+                failure = Some(SnapshotError::UnsequencedRecords { day });
+                return Err(StorageError::Io("snapshot export stopped".into()));
+            };
+            // Records a block after the capture added have later places.
+            if seq >= count {
+                return Ok(());
+            }
+            if places.places.is_empty() {
+                places.key_len = key.len();
+            }
+            let index = u32::try_from(places.places.len()).ok();
+            match index {
+                Some(index) if key.len() == places.key_len => {
+                    places.keys.extend_from_slice(key);
+                    places.places.push((seq, index));
+                    Ok(())
+                }
+                _ => {
+                    failure = Some(SnapshotError::Content(format!(
+                        "record keys of day {day} differ in length, or too many"
+                    )));
+                    Err(StorageError::Io("snapshot export stopped".into()))
+                }
+            }
+        })
+        .map_err(|e| failure.take().unwrap_or(SnapshotError::Storage(e)))?;
+    places.places.sort_unstable();
+    Ok(places)
 }
 
 /// The payer and id at the end of an idempotency key after its day.
