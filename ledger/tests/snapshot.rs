@@ -438,7 +438,7 @@ impl Storage for VisitOnly {
 }
 
 #[test]
-fn a_snapshot_reads_a_days_records_one_at_a_time() {
+fn a_snapshot_reads_a_days_records_without_collecting_them() {
     let t = town();
     let (manifest, chunks) = take(&t.h.ledger).unwrap();
     let capture = Capture::of(&t.h.ledger).unwrap();
@@ -447,14 +447,23 @@ fn a_snapshot_reads_a_days_records_one_at_a_time() {
         store.scan_prefix(keys::IDEMPOTENCY_PREFIX).is_err(),
         "the test store refuses to collect records"
     );
-    let mut visited = Vec::new();
-    let again = snapshot::export(&capture, &store, &mut |bytes| {
-        visited.push(bytes.to_vec());
-        Ok(())
-    })
-    .unwrap();
-    assert_eq!(again, manifest);
-    assert_eq!(visited, chunks);
+    // Held whole (a small day), and read back one at a time (as a day of
+    // more than `DAY_RECORDS_IN_MEMORY_MAX` records is): the same snapshot.
+    for in_memory_max in [snapshot::DAY_RECORDS_IN_MEMORY_MAX, 0] {
+        let mut written = Vec::new();
+        let again = snapshot::export_bounded(
+            &capture,
+            &store,
+            &mut |bytes| {
+                written.push(bytes.to_vec());
+                Ok(())
+            },
+            in_memory_max,
+        )
+        .unwrap();
+        assert_eq!(again, manifest, "in memory up to {in_memory_max}");
+        assert_eq!(written, chunks, "in memory up to {in_memory_max}");
+    }
 }
 
 #[test]
@@ -472,9 +481,11 @@ fn a_record_gone_while_the_snapshot_is_taken_stops_it() {
     let mut batch = WriteBatch::default();
     batch.delete(gone);
     store.commit(batch).unwrap();
-    let result = snapshot::export(&capture, &store, &mut |_| Ok(()));
-    assert!(
-        matches!(result, Err(SnapshotError::Moved(ref why)) if why.contains("17 of its 18")),
-        "{result:?}"
-    );
+    for in_memory_max in [snapshot::DAY_RECORDS_IN_MEMORY_MAX, 0] {
+        let result = snapshot::export_bounded(&capture, &store, &mut |_| Ok(()), in_memory_max);
+        assert!(
+            matches!(result, Err(SnapshotError::Moved(ref why)) if why.contains("17 of its 18")),
+            "in memory up to {in_memory_max}: {result:?}"
+        );
+    }
 }

@@ -120,17 +120,35 @@ impl ChunkWriter<'_> {
     }
 }
 
+/// Days with at most this many records are ordered in memory, records and
+/// all (about 450 bytes a record: ~45 MB at most); a larger day keeps only
+/// each record's place and key (about 60 bytes) and reads the records back
+/// one at a time, which takes about 1.7 times as long (BENCHMARKS.md,
+/// "Issue 21, fifth pass").
+pub const DAY_RECORDS_IN_MEMORY_MAX: u64 = 100_000;
+
 /// Write the snapshot of `capture` to `sink`, one call per chunk in order,
 /// reading the captured days' records from `store` (the store the captured
 /// ledger writes to). Returns the manifest.
 ///
-/// Memory: one chunk, plus each record's place and key (about 60 bytes)
-/// for one day while its records are put in chain order; the records
-/// themselves are read back one at a time ([`in_chain_order`]).
+/// Memory: one chunk, plus one day's records while they are put in chain
+/// order — whole for a day of at most [`DAY_RECORDS_IN_MEMORY_MAX`]
+/// records, only their places and keys for a larger one.
 pub fn export<S: Storage>(
     capture: &Capture,
     store: &S,
     sink: &mut dyn FnMut(&[u8]) -> Result<(), SnapshotError>,
+) -> Result<Manifest, SnapshotError> {
+    export_bounded(capture, store, sink, DAY_RECORDS_IN_MEMORY_MAX)
+}
+
+/// [`export`], ordering in memory only days of at most
+/// `day_records_in_memory_max` records (tests use it to take either way).
+pub fn export_bounded<S: Storage>(
+    capture: &Capture,
+    store: &S,
+    sink: &mut dyn FnMut(&[u8]) -> Result<(), SnapshotError>,
+    day_records_in_memory_max: u64,
 ) -> Result<Manifest, SnapshotError> {
     let mut writer = ChunkWriter {
         items: Vec::new(),
@@ -146,27 +164,40 @@ pub fn export<S: Storage>(
     }
     for &(day, count) in &capture.idempotency_days {
         let start = keys::idempotency_day_start(day);
-        in_chain_order::<S, IdempotencyRecord>(store, &start, day, count, &mut |key, record| {
-            let (payer, id) = idempotency_key_parts(key, start.len())
-                .ok_or_else(|| SnapshotError::Content(format!("idempotency key of day {day}")))?;
-            writer.push(Item::Idempotency {
-                day,
-                payer,
-                id,
-                record,
-            })
-        })?;
+        in_chain_order::<S, IdempotencyRecord>(
+            store,
+            &start,
+            (day, count),
+            day_records_in_memory_max,
+            &mut |key, record| {
+                let (payer, id) = idempotency_key_parts(key, start.len()).ok_or_else(|| {
+                    SnapshotError::Content(format!("idempotency key of day {day}"))
+                })?;
+                writer.push(Item::Idempotency {
+                    day,
+                    payer,
+                    id,
+                    record,
+                })
+            },
+        )?;
     }
     for &(day, count) in &capture.merchant_days {
         let start = keys::merchant_payment_day_start(day);
-        in_chain_order::<S, MerchantPayment>(store, &start, day, count, &mut |key, record| {
-            let tx = key
-                .get(start.len()..)
-                .and_then(|b| <[u8; 32]>::try_from(b).ok())
-                .map(Hash)
-                .ok_or_else(|| SnapshotError::Content(format!("payment key of day {day}")))?;
-            writer.push(Item::MerchantPayment { tx, record })
-        })?;
+        in_chain_order::<S, MerchantPayment>(
+            store,
+            &start,
+            (day, count),
+            day_records_in_memory_max,
+            &mut |key, record| {
+                let tx = key
+                    .get(start.len()..)
+                    .and_then(|b| <[u8; 32]>::try_from(b).ok())
+                    .map(Hash)
+                    .ok_or_else(|| SnapshotError::Content(format!("payment key of day {day}")))?;
+                writer.push(Item::MerchantPayment { tx, record })
+            },
+        )?;
     }
     writer.flush()?;
     Ok(Manifest {
@@ -198,6 +229,12 @@ impl DayPlaces {
     }
 }
 
+/// Whether sorted places are exactly `0..count`: every record the day's
+/// commitment counts, once.
+fn all_places(sorted: impl ExactSizeIterator<Item = u64>, count: u64) -> bool {
+    sorted.len() as u64 == count && sorted.enumerate().all(|(i, seq)| seq == i as u64)
+}
+
 /// What [`in_chain_order`] hands each record to, with its key.
 type RecordSink<'a, T> = &'a mut dyn FnMut(&[u8], T) -> Result<(), SnapshotError>;
 
@@ -206,29 +243,33 @@ type RecordSink<'a, T> = &'a mut dyn FnMut(&[u8], T) -> Result<(), SnapshotError
 /// the commitment counts (the day expired and was swept since the
 /// capture).
 ///
-/// A day may hold millions of records, so they are not all held at once:
-/// one scan keeps each record's place and key, the places are sorted, and
-/// each record is read back by its key in chain order. Records are written
-/// once and never changed; one removed in between (its day expired) is
-/// reported like a short day.
+/// A day may hold millions of records, so past `in_memory_max` they are
+/// not all held at once: one scan keeps each record's place and key, the
+/// places are sorted, and each record is read back by its key in chain
+/// order. Records are written once and never changed; one removed in
+/// between (its day expired) is reported like a short day.
 fn in_chain_order<S: Storage, T: DeserializeOwned + serde::Serialize>(
     store: &S,
     start: &[u8],
-    day: u64,
-    count: u64,
+    (day, count): (u64, u64),
+    in_memory_max: u64,
     emit: RecordSink<'_, T>,
 ) -> Result<(), SnapshotError> {
-    let places = day_places::<S, T>(store, start, day, count)?;
     let moved = |found: usize| {
         SnapshotError::Moved(format!("day {day} has {found} of its {count} records"))
     };
-    let complete = places.places.len() as u64 == count
-        && places
-            .places
-            .iter()
-            .enumerate()
-            .all(|(i, (seq, _))| *seq == i as u64);
-    if !complete {
+    if count <= in_memory_max {
+        let records = day_records::<S, T>(store, start, day, count)?;
+        if !all_places(records.iter().map(|(seq, _, _)| *seq), count) {
+            return Err(moved(records.len()));
+        }
+        for (_, key, record) in records {
+            emit(&key, record)?;
+        }
+        return Ok(());
+    }
+    let places = day_places::<S, T>(store, start, day, count)?;
+    if !all_places(places.places.iter().map(|(seq, _)| *seq), count) {
         return Err(moved(places.places.len()));
     }
     for (i, &(seq, index)) in places.places.iter().enumerate() {
@@ -258,6 +299,26 @@ fn in_chain_order<S: Storage, T: DeserializeOwned + serde::Serialize>(
     Ok(())
 }
 
+/// The first `count` records of `day` with their places and keys, sorted
+/// by place: a small day, held whole.
+fn day_records<S: Storage, T: DeserializeOwned + serde::Serialize>(
+    store: &S,
+    start: &[u8],
+    day: u64,
+    count: u64,
+) -> Result<Vec<(u64, Vec<u8>, T)>, SnapshotError> {
+    let mut records = Vec::new();
+    scan_sequenced::<S, T>(store, start, day, &mut |seq, key, record| {
+        // Records a block after the capture added have later places.
+        if seq < count {
+            records.push((seq, key.to_vec(), record));
+        }
+        Ok(())
+    })?;
+    records.sort_unstable_by_key(|(seq, _, _)| *seq);
+    Ok(records)
+}
+
 /// The places and keys of the first `count` records of `day`, sorted by
 /// place.
 fn day_places<S: Storage, T: DeserializeOwned + serde::Serialize>(
@@ -271,47 +332,63 @@ fn day_places<S: Storage, T: DeserializeOwned + serde::Serialize>(
         keys: Vec::new(),
         places: Vec::new(),
     };
-    let mut failure = None;
-    store
-        .scan_prefix_with(start, &mut |key, value| {
-            let stored: Sequenced<T> = match codec::decode(value) {
-                Ok(stored) => stored,
-                Err(e) => {
-                    failure = Some(SnapshotError::Content(format!(
-                        "a stored record of day {day}: {e}"
-                    )));
-                    return Err(StorageError::Io("snapshot export stopped".into()));
-                }
-            };
-            let Some(seq) = stored.seq else {
-                failure = Some(SnapshotError::UnsequencedRecords { day });
-                return Err(StorageError::Io("snapshot export stopped".into()));
-            };
-            // Records a block after the capture added have later places.
-            if seq >= count {
-                return Ok(());
+    scan_sequenced::<S, T>(store, start, day, &mut |seq, key, _| {
+        // Records a block after the capture added have later places.
+        if seq >= count {
+            return Ok(());
+        }
+        if places.places.is_empty() {
+            places.key_len = key.len();
+        }
+        match u32::try_from(places.places.len()) {
+            Ok(index) if key.len() == places.key_len => {
+                places.keys.extend_from_slice(key);
+                places.places.push((seq, index));
+                Ok(())
             }
-            if places.places.is_empty() {
-                places.key_len = key.len();
-            }
-            let index = u32::try_from(places.places.len()).ok();
-            match index {
-                Some(index) if key.len() == places.key_len => {
-                    places.keys.extend_from_slice(key);
-                    places.places.push((seq, index));
-                    Ok(())
-                }
-                _ => {
-                    failure = Some(SnapshotError::Content(format!(
-                        "record keys of day {day} differ in length, or too many"
-                    )));
-                    Err(StorageError::Io("snapshot export stopped".into()))
-                }
-            }
-        })
-        .map_err(|e| failure.take().unwrap_or(SnapshotError::Storage(e)))?;
+            _ => Err(SnapshotError::Content(format!(
+                "record keys of day {day} differ in length, or are too many"
+            ))),
+        }
+    })?;
     places.places.sort_unstable();
     Ok(places)
+}
+
+/// What [`scan_sequenced`] hands each record to: its place, key and record.
+type SequencedSink<'a, T> = &'a mut dyn FnMut(u64, &[u8], T) -> Result<(), SnapshotError>;
+
+/// Call `keep` with every record of `day` under `start`, in key order,
+/// with its place in the day's chain; a record that does not decode or has
+/// no place (kept before store format 9) ends the scan with its error.
+fn scan_sequenced<S: Storage, T: DeserializeOwned + serde::Serialize>(
+    store: &S,
+    start: &[u8],
+    day: u64,
+    keep: SequencedSink<'_, T>,
+) -> Result<(), SnapshotError> {
+    // The store's scan speaks `StorageError`: the snapshot's own error is
+    // kept aside and returned in its place.
+    let mut failure = None;
+    let stopped = || StorageError::Io("snapshot export stopped".into());
+    store
+        .scan_prefix_with(start, &mut |key, value| {
+            let result = match codec::decode::<Sequenced<T>>(value) {
+                Err(e) => Err(SnapshotError::Content(format!(
+                    "a stored record of day {day}: {e}"
+                ))),
+                Ok(Sequenced { seq: None, .. }) => Err(SnapshotError::UnsequencedRecords { day }),
+                Ok(Sequenced {
+                    seq: Some(seq),
+                    record,
+                }) => keep(seq, key, record),
+            };
+            result.map_err(|error| {
+                failure = Some(error);
+                stopped()
+            })
+        })
+        .map_err(|e| failure.take().unwrap_or(SnapshotError::Storage(e)))
 }
 
 /// The payer and id at the end of an idempotency key after its day.

@@ -48,7 +48,7 @@
 mod export;
 mod import;
 
-pub use export::{export, Capture};
+pub use export::{export, export_bounded, Capture, DAY_RECORDS_IN_MEMORY_MAX};
 pub use import::Importer;
 
 use crate::refunds::MerchantPayment;
