@@ -278,17 +278,9 @@ fn in_chain_order<S: Storage, T: DeserializeOwned + serde::Serialize>(
             .ok_or_else(|| SnapshotError::Content(format!("a record key of day {day}")))?;
         let mut decoded = None;
         store.read_with(key, &mut |value| {
-            decoded = Some(codec::decode::<Sequenced<T>>(value));
+            decoded = Some(decode_stored::<T>(value, day))
         })?;
-        let stored = match decoded {
-            Some(Ok(stored)) => stored,
-            Some(Err(e)) => {
-                return Err(SnapshotError::Content(format!(
-                    "a stored record of day {day}: {e}"
-                )))
-            }
-            None => return Err(moved(i)),
-        };
+        let stored = decoded.ok_or_else(|| moved(i))??;
         if stored.seq != Some(seq) {
             return Err(SnapshotError::Content(format!(
                 "a record of day {day} changed its place in the chain"
@@ -373,10 +365,8 @@ fn scan_sequenced<S: Storage, T: DeserializeOwned + serde::Serialize>(
     let stopped = || StorageError::Io("snapshot export stopped".into());
     store
         .scan_prefix_with(start, &mut |key, value| {
-            let result = match codec::decode::<Sequenced<T>>(value) {
-                Err(e) => Err(SnapshotError::Content(format!(
-                    "a stored record of day {day}: {e}"
-                ))),
+            let result = match decode_stored::<T>(value, day) {
+                Err(error) => Err(error),
                 Ok(Sequenced { seq: None, .. }) => Err(SnapshotError::UnsequencedRecords { day }),
                 Ok(Sequenced {
                     seq: Some(seq),
@@ -389,6 +379,15 @@ fn scan_sequenced<S: Storage, T: DeserializeOwned + serde::Serialize>(
             })
         })
         .map_err(|e| failure.take().unwrap_or(SnapshotError::Storage(e)))
+}
+
+/// A stored record of `day` with its place, or why it does not decode.
+fn decode_stored<T: DeserializeOwned + serde::Serialize>(
+    value: &[u8],
+    day: u64,
+) -> Result<Sequenced<T>, SnapshotError> {
+    codec::decode(value)
+        .map_err(|e| SnapshotError::Content(format!("a stored record of day {day}: {e}")))
 }
 
 /// The payer and id at the end of an idempotency key after its day.
