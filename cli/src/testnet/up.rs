@@ -78,8 +78,9 @@ async fn wait_until_ready(
             } else if let Some(p) = procs.iter_mut().find(|p| &p.id == id) {
                 if !p.running() {
                     bail!(
-                        "node {id} exited during start-up; see {}",
-                        p.home.join("node.log").display()
+                        "node {id} exited during start-up; see {}; it ended with:\n{}",
+                        p.home.join("node.log").display(),
+                        p.log_tail(20)
                     );
                 }
             }

@@ -88,6 +88,8 @@ pub fn ndc_for_rate(rate: u64, window_secs: u64) -> u64 {
 
 /// How long the network gets to commit its first block.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
+/// Lines of a node's log shown when it exits during start-up.
+const STARTUP_LOG_TAIL_LINES: usize = 20;
 /// How long in-flight transactions get to land after the load stops.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long each node gets to stop after SIGTERM.
@@ -102,8 +104,12 @@ pub enum BenchError {
     Init(#[from] InitError),
     #[error(transparent)]
     Process(#[from] NodeProcessError),
-    #[error("node {node} exited during start-up; see {}", .log.display())]
-    NodeExited { node: String, log: PathBuf },
+    #[error("node {node} exited during start-up; see {}; it ended with:\n{tail}", .log.display())]
+    NodeExited {
+        node: String,
+        log: PathBuf,
+        tail: String,
+    },
     #[error("the network did not commit its first block within {secs} s")]
     NotStarted { secs: u64 },
     #[error(transparent)]
@@ -203,6 +209,7 @@ async fn wait_until_ready(
                     return Err(BenchError::NodeExited {
                         node: id.clone(),
                         log: p.home.join("node.log"),
+                        tail: p.log_tail(STARTUP_LOG_TAIL_LINES),
                     });
                 }
             }

@@ -113,6 +113,14 @@ impl NodeProcess {
         self.child.as_ref().map(Child::id)
     }
 
+    /// The last `lines` lines of the node's log (`home/node.log`), for an
+    /// error that should say why a node stopped without sending anyone to
+    /// a folder that a test's clean-up may already have removed. Reads at
+    /// most the last 64 KiB; an unreadable log gives a note saying so.
+    pub fn log_tail(&self, lines: usize) -> String {
+        log_tail(&self.home.join("node.log"), lines)
+    }
+
     /// Whether the process is still running.
     pub fn running(&mut self) -> bool {
         match self.child.as_mut() {
@@ -168,5 +176,46 @@ impl Drop for NodeProcess {
             let _ = child.kill();
             let _ = child.wait();
         }
+    }
+}
+
+/// Bytes read from the end of a log by [`log_tail`].
+const LOG_TAIL_BYTES_MAX: u64 = 64 * 1024;
+
+/// The last `lines` lines of the file at `path` (see
+/// [`NodeProcess::log_tail`]).
+pub fn log_tail(path: &Path, lines: usize) -> String {
+    use std::io::{Read, Seek, SeekFrom};
+    let read = || -> std::io::Result<String> {
+        let mut file = std::fs::File::open(path)?;
+        let len = file.metadata()?.len();
+        file.seek(SeekFrom::Start(len.saturating_sub(LOG_TAIL_BYTES_MAX)))?;
+        let mut bytes = Vec::new();
+        file.take(LOG_TAIL_BYTES_MAX).read_to_end(&mut bytes)?;
+        Ok(String::from_utf8_lossy(&bytes).into_owned())
+    };
+    match read() {
+        Ok(text) => {
+            let all: Vec<&str> = text.lines().collect();
+            all[all.len().saturating_sub(lines)..].join("\n")
+        }
+        Err(error) => format!("(cannot read {}: {error})", path.display()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_log_tail_is_the_last_lines_or_says_why_it_is_missing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("node.log");
+        let text: String = (1..=30).map(|i| format!("line {i}\n")).collect();
+        std::fs::write(&path, text).unwrap();
+        assert_eq!(log_tail(&path, 3), "line 28\nline 29\nline 30");
+        assert_eq!(log_tail(&path, 100).lines().count(), 30);
+        let missing = log_tail(&dir.path().join("gone.log"), 3);
+        assert!(missing.starts_with("(cannot read "), "{missing}");
     }
 }
