@@ -18,6 +18,7 @@
 //! | `L`    | member address              | the WIB day (u64 BE) of the member's last own transaction ([`crate::ledger::daily_figures`]) |
 //! | `E`    | block height, index         | encoded `CommittedEvidence` |
 //! | `O`    | offender, height, round, kind, step | block height (u64 BE) |
+//! | `Q`    | record kind (`I`/`P`), day (u64 BE), first place (u64 BE) | the record keys (after their day) of the day's chain places from the first on ([`crate::day_order`]) |
 //! | `X`    | host-chosen key             | host data (certificates)  |
 //! | `M`    | meta name                   | genesis hash, height, store format, base height, ... |
 //!
@@ -70,6 +71,15 @@
 //! ([`crate::state::Sequenced`]). A format-8 store is *migrated* at start
 //! ([`crate::migrate`]), the first layout change that is.
 //!
+//! **Store format 10** (issue 21, sixth pass): each block also writes,
+//! per kind of record kept by day, one `Q` value listing the keys of the
+//! records it added in chain order ([`crate::day_order`]), swept with the
+//! day; a snapshot restore writes them too. A snapshot then reads a day's
+//! records one list at a time instead of ordering the whole day in memory.
+//! A format-9 store is *migrated* by writing the new format number alone:
+//! its days without lists are still exported the old way
+//! ([`crate::snapshot`]) until they expire.
+//!
 //! **Pruning** (issue 19, [`crate::ledger::prune`]): `Mbase` ([`META_BASE`])
 //! is the lowest height whose block, certificate and indexes the store
 //! still holds (absent: 1, nothing pruned; a node started from a snapshot
@@ -109,7 +119,7 @@ pub const META_STORE_FORMAT: &[u8] = b"Mstore_format";
 /// ([`crate::snapshot`]).
 pub const META_BASE: &[u8] = b"Mbase";
 /// The layout this version writes and reads (see the module docs).
-pub const STORE_FORMAT: u64 = 9;
+pub const STORE_FORMAT: u64 = 10;
 /// Bytes of a transaction hash that key its place (`T`).
 pub const TX_HASH_PREFIX_BYTES: usize = 8;
 
@@ -199,6 +209,22 @@ pub const EPOCH_MEMBERS_PREFIX: &[u8] = b"G";
 /// The first `G` key of `epoch`: every earlier epoch's sort below it.
 pub fn epoch_members_start(epoch: u64) -> Vec<u8> {
     with_prefix(b'G', &[&epoch.to_be_bytes()])
+}
+/// Lists of the records kept by day in their chains' order
+/// ([`crate::day_order`]).
+pub const DAY_ORDER_PREFIX: &[u8] = b"Q";
+/// The list of `kind`'s records of `day` from chain place `first` on.
+pub fn day_order(kind: u8, day: u64, first: u64) -> Vec<u8> {
+    with_prefix(b'Q', &[&[kind], &day.to_be_bytes(), &first.to_be_bytes()])
+}
+/// The first key of `kind`'s lists of `day`: every earlier day's sort
+/// below it.
+pub fn day_order_start(kind: u8, day: u64) -> Vec<u8> {
+    with_prefix(b'Q', &[&[kind], &day.to_be_bytes()])
+}
+/// Every list of `kind`.
+pub fn day_order_kind(kind: u8) -> Vec<u8> {
+    with_prefix(b'Q', &[&[kind]])
 }
 /// The first evidence key of block `height`.
 pub fn evidence_of_block(height: u64) -> Vec<u8> {

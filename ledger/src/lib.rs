@@ -11,7 +11,8 @@
 //! * [`execute`]: admission (chain, signer, nonce) and execution of actions.
 //! * [`idempotency`]: payment idempotency records, kept two days of block
 //!   time on disk and committed per day, so no per-payment record lives in
-//!   memory or is read at start-up.
+//!   memory or is read at start-up; [`day_order`]: the records kept by day
+//!   listed in their day's chain order, for snapshots.
 //! * [`legs`]: the single rule for moving money: a leg from an account homed at
 //!   X to one homed at Y moves `position[X] -= a`, `position[Y] += a`, under
 //!   the net debit cap. Cash-in and cash-out are mint/burn at the agent's float
@@ -73,6 +74,7 @@ pub mod block;
 pub mod bounds;
 pub mod cash_reports;
 pub mod commitment;
+pub mod day_order;
 pub mod evidence;
 pub mod execute;
 pub mod fees;

@@ -14,6 +14,12 @@
 //!   records expire within the refund period like any other; until then the
 //!   node cannot take a snapshot (it says so), and after that it can. The
 //!   agreed state, its root and every block are unchanged.
+//! - **9 → 10**: blocks write chain-order lists of the records kept by day
+//!   ([`crate::day_order`]). Nothing is rewritten: the format number alone
+//!   changes (so that an older version, which would never sweep the lists,
+//!   refuses the store). A day with records but no lists is exported the
+//!   older way ([`crate::snapshot`]) until it expires. A format-8 store
+//!   takes both steps.
 //!
 //! **Crash safety.** Records are rewritten a page at a time, each page in one
 //! atomic batch together with a cursor (`Mmigration`) naming the last key
@@ -121,10 +127,14 @@ pub fn migrate<S: Storage>(store: &S) -> Result<MigrationReport, MigrationError>
         }
         Needed::Migrate { from } => from,
     };
-    // 8 → 9 is the only step so far.
     let mut records = 0;
-    records += sequence_records::<S, IdempotencyRecord>(store, keys::IDEMPOTENCY_PREFIX)?;
-    records += sequence_records::<S, MerchantPayment>(store, keys::MERCHANT_PAYMENT_PREFIX)?;
+    // 8 → 9: records get their place (none known).
+    if from < 9 {
+        records += sequence_records::<S, IdempotencyRecord>(store, keys::IDEMPOTENCY_PREFIX)?;
+        records += sequence_records::<S, MerchantPayment>(store, keys::MERCHANT_PAYMENT_PREFIX)?;
+    }
+    // 9 → 10: nothing to rewrite (days without lists are read the older
+    // way), only the format number below.
     let mut batch = WriteBatch::default();
     batch.delete(META_MIGRATION_CURSOR.to_vec());
     batch.put(

@@ -6,6 +6,7 @@
 
 mod common;
 use common::*;
+use kopnet_ledger::day_order::{self, RecordKind};
 use kopnet_ledger::idempotency::DAY_MS;
 use kopnet_ledger::keys;
 use kopnet_ledger::migrate::{self, Needed};
@@ -134,7 +135,14 @@ fn an_imported_ledger_is_the_ledger_it_was_taken_from() {
         Some((manifest.height + 1).to_be_bytes().to_vec())
     );
     imported.check_invariants().unwrap();
-    // Its own snapshot is the same snapshot.
+    // The import listed every day's records in chain order, as blocks do.
+    for kind in [RecordKind::Idempotency, RecordKind::MerchantPayment] {
+        for day in [100, 101] {
+            let here = day_order::list_starts(imported.storage(), kind, day).unwrap();
+            assert_eq!(here.first(), Some(&0), "{kind:?} day {day}: {here:?}");
+        }
+    }
+    // Its own snapshot is the same snapshot (by those lists).
     let (again, again_chunks) = take(&imported).unwrap();
     assert_eq!(again, manifest);
     assert_eq!(again_chunks, chunks);
@@ -306,8 +314,18 @@ fn a_snapshot_is_refused_unless_its_root_is_the_certified_one() {
     import(genesis, &manifest, &chunks, root).unwrap();
 }
 
-/// Rewrite a format-9 store as format 8 wrote it: bare records, format 8.
+/// Remove the chain-order lists, as a store of format 9 or older had none.
+fn without_lists(store: &MemoryStorage) {
+    let mut batch = WriteBatch::default();
+    for (key, _) in store.scan_prefix(keys::DAY_ORDER_PREFIX).unwrap() {
+        batch.delete(key);
+    }
+    store.commit(batch).unwrap();
+}
+
+/// Rewrite a store as format 8 wrote it: bare records, no lists, format 8.
 fn as_format_8(store: &MemoryStorage) {
+    without_lists(store);
     let mut batch = WriteBatch::default();
     for (key, value) in store.scan_prefix(keys::IDEMPOTENCY_PREFIX).unwrap() {
         let s: Sequenced<IdempotencyRecord> = codec::decode(&value).unwrap();
@@ -341,7 +359,7 @@ fn a_format_8_store_is_migrated_and_snapshots_wait_for_its_records_to_expire() {
         Needed::Migrate { from: 8 }
     );
     let report = migrate::migrate(&store).unwrap();
-    assert_eq!((report.from, report.to, report.records), (8, 9, 54));
+    assert_eq!((report.from, report.to, report.records), (8, 10, 54));
     assert_eq!(migrate::needed(&store).unwrap(), Needed::Nothing);
     assert!(store.get(migrate::META_MIGRATION_CURSOR).unwrap().is_none());
     // A second run changes nothing.
@@ -369,6 +387,43 @@ fn a_format_8_store_is_migrated_and_snapshots_wait_for_its_records_to_expire() {
 }
 
 #[test]
+fn a_format_9_store_is_migrated_by_its_number_and_its_days_without_lists_still_snapshot() {
+    let t = town();
+    let (manifest, chunks) = take(&t.h.ledger).unwrap();
+    let store = t.h.ledger.storage().clone();
+    let genesis = t.h.genesis.clone();
+    drop(t);
+    without_lists(&store);
+    let mut batch = WriteBatch::default();
+    batch.put(
+        keys::META_STORE_FORMAT.to_vec(),
+        9u64.to_be_bytes().to_vec(),
+    );
+    store.commit(batch).unwrap();
+    let before = store.scan_prefix(b"").unwrap();
+    assert_eq!(
+        migrate::needed(&store).unwrap(),
+        Needed::Migrate { from: 9 }
+    );
+    let report = migrate::migrate(&store).unwrap();
+    assert_eq!((report.from, report.to, report.records), (9, 10, 0));
+    // Nothing but the format number changed.
+    let after = store.scan_prefix(b"").unwrap();
+    assert_eq!(before.len(), after.len());
+    for ((kb, vb), (ka, va)) in before.iter().zip(&after) {
+        assert_eq!(kb, ka);
+        if kb.as_slice() != keys::META_STORE_FORMAT {
+            assert_eq!(vb, va);
+        }
+    }
+    // Days without lists are exported the older way: the same snapshot.
+    let ledger = Ledger::open(store, &genesis).unwrap();
+    let (again, again_chunks) = take(&ledger).unwrap();
+    assert_eq!(again, manifest);
+    assert_eq!(again_chunks, chunks);
+}
+
+#[test]
 fn a_store_of_an_unknown_format_is_not_migrated() {
     let store = MemoryStorage::new();
     assert_eq!(migrate::needed(&store).unwrap(), Needed::Nothing);
@@ -386,43 +441,55 @@ fn a_store_of_an_unknown_format_is_not_migrated() {
     let mut batch = WriteBatch::default();
     batch.put(
         keys::META_STORE_FORMAT.to_vec(),
-        10u64.to_be_bytes().to_vec(),
+        11u64.to_be_bytes().to_vec(),
     );
     store.commit(batch).unwrap();
     assert!(matches!(
         migrate::migrate(&store),
-        Err(migrate::MigrationError::TooNew { found: 10 })
+        Err(migrate::MigrationError::TooNew { found: 11 })
     ));
 }
 
-/// A store whose collecting scan refuses the day-record prefixes: only the
-/// visiting scan may read them.
+/// A store that refuses to scan the day-record prefixes: with `visit`,
+/// only collecting scans are refused (a visiting scan holds one record at
+/// a time); without, every scan is (records are read by key only).
 #[derive(Clone)]
-struct VisitOnly(MemoryStorage);
+struct NoRecordScans {
+    store: MemoryStorage,
+    visit: bool,
+}
 
-impl Storage for VisitOnly {
+fn refused(prefix: &[u8]) -> Result<(), kopnet_ledger::storage::StorageError> {
+    if prefix.starts_with(keys::IDEMPOTENCY_PREFIX)
+        || prefix.starts_with(keys::MERCHANT_PAYMENT_PREFIX)
+    {
+        return Err(kopnet_ledger::storage::StorageError::Io(
+            "a day's records scanned".into(),
+        ));
+    }
+    Ok(())
+}
+
+impl Storage for NoRecordScans {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, kopnet_ledger::storage::StorageError> {
-        self.0.get(key)
+        self.store.get(key)
     }
     fn scan_prefix(
         &self,
         prefix: &[u8],
     ) -> Result<Vec<kopnet_ledger::storage::KeyValue>, kopnet_ledger::storage::StorageError> {
-        if prefix.starts_with(keys::IDEMPOTENCY_PREFIX)
-            || prefix.starts_with(keys::MERCHANT_PAYMENT_PREFIX)
-        {
-            return Err(kopnet_ledger::storage::StorageError::Io(
-                "a day's records collected at once".into(),
-            ));
-        }
-        self.0.scan_prefix(prefix)
+        refused(prefix)?;
+        self.store.scan_prefix(prefix)
     }
     fn scan_prefix_with(
         &self,
         prefix: &[u8],
         visit: kopnet_ledger::storage::EntryVisitor<'_>,
     ) -> Result<(), kopnet_ledger::storage::StorageError> {
-        self.0.scan_prefix_with(prefix, visit)
+        if !self.visit {
+            refused(prefix)?;
+        }
+        self.store.scan_prefix_with(prefix, visit)
     }
     fn scan_prefix_rev(
         &self,
@@ -430,39 +497,107 @@ impl Storage for VisitOnly {
         before: Option<&[u8]>,
         limit: usize,
     ) -> Result<Vec<kopnet_ledger::storage::KeyValue>, kopnet_ledger::storage::StorageError> {
-        self.0.scan_prefix_rev(prefix, before, limit)
+        refused(prefix)?;
+        self.store.scan_prefix_rev(prefix, before, limit)
     }
     fn commit(&self, batch: WriteBatch) -> Result<(), kopnet_ledger::storage::StorageError> {
-        self.0.commit(batch)
+        self.store.commit(batch)
+    }
+}
+
+/// Export `capture` from `store`, ordering days without lists in memory
+/// up to `in_memory_max` records.
+fn export_from<S: Storage>(
+    capture: &Capture,
+    store: &S,
+    in_memory_max: u64,
+) -> Result<(Manifest, Vec<Vec<u8>>), SnapshotError> {
+    let mut written = Vec::new();
+    let manifest = snapshot::export_bounded(
+        capture,
+        store,
+        &mut |bytes| {
+            written.push(bytes.to_vec());
+            Ok(())
+        },
+        in_memory_max,
+    )?;
+    Ok((manifest, written))
+}
+
+#[test]
+fn a_snapshot_reads_a_days_records_by_its_lists_without_scanning_them() {
+    let t = town();
+    let (manifest, chunks) = take(&t.h.ledger).unwrap();
+    let capture = Capture::of(&t.h.ledger).unwrap();
+    let store = NoRecordScans {
+        store: t.h.ledger.storage().clone(),
+        visit: false,
+    };
+    assert!(
+        store
+            .scan_prefix_with(keys::IDEMPOTENCY_PREFIX, &mut |_, _| Ok(()))
+            .is_err(),
+        "the test store refuses to scan records"
+    );
+    // Three blocks a day, one list each per kind.
+    assert_eq!(
+        day_order::list_starts(&store, RecordKind::Idempotency, 100).unwrap(),
+        vec![0, 6, 12]
+    );
+    // Whatever the bound for days without lists: this day has them.
+    for in_memory_max in [snapshot::DAY_RECORDS_IN_MEMORY_MAX, 0] {
+        let (again, again_chunks) = export_from(&capture, &store, in_memory_max).unwrap();
+        assert_eq!(again, manifest, "in memory up to {in_memory_max}");
+        assert_eq!(again_chunks, chunks, "in memory up to {in_memory_max}");
     }
 }
 
 #[test]
-fn a_snapshot_reads_a_days_records_without_collecting_them() {
+fn a_day_without_lists_or_with_a_late_first_list_is_read_the_older_way() {
     let t = town();
     let (manifest, chunks) = take(&t.h.ledger).unwrap();
     let capture = Capture::of(&t.h.ledger).unwrap();
-    let store = VisitOnly(t.h.ledger.storage().clone());
+    let memory = t.h.ledger.storage().clone();
+    // Each day's first list gone: as a day begun before the store had
+    // lists (the upgrade came at its second block).
+    let mut batch = WriteBatch::default();
+    for kind in [RecordKind::Idempotency, RecordKind::MerchantPayment] {
+        for day in [100, 101] {
+            batch.delete(keys::day_order(kind.tag(), day, 0));
+        }
+    }
+    memory.commit(batch).unwrap();
+    let listed_only = NoRecordScans {
+        store: memory.clone(),
+        visit: false,
+    };
     assert!(
-        store.scan_prefix(keys::IDEMPOTENCY_PREFIX).is_err(),
-        "the test store refuses to collect records"
+        export_from(&capture, &listed_only, 0).is_err(),
+        "the older way scans the day"
     );
-    // Held whole (a small day), and read back one at a time (as a day of
-    // more than `DAY_RECORDS_IN_MEMORY_MAX` records is): the same snapshot.
-    for in_memory_max in [snapshot::DAY_RECORDS_IN_MEMORY_MAX, 0] {
-        let mut written = Vec::new();
-        let again = snapshot::export_bounded(
-            &capture,
-            &store,
-            &mut |bytes| {
-                written.push(bytes.to_vec());
-                Ok(())
-            },
-            in_memory_max,
-        )
-        .unwrap();
-        assert_eq!(again, manifest, "in memory up to {in_memory_max}");
-        assert_eq!(written, chunks, "in memory up to {in_memory_max}");
+    for lists in ["late", "none"] {
+        if lists == "none" {
+            without_lists(&memory);
+        }
+        // Held whole (a small day), and read back one at a time (as a day
+        // of more than `DAY_RECORDS_IN_MEMORY_MAX` records is), each by a
+        // visiting scan: the same snapshot.
+        let store = NoRecordScans {
+            store: memory.clone(),
+            visit: true,
+        };
+        for in_memory_max in [snapshot::DAY_RECORDS_IN_MEMORY_MAX, 0] {
+            let (again, again_chunks) = export_from(&capture, &store, in_memory_max).unwrap();
+            assert_eq!(
+                again, manifest,
+                "lists {lists}, in memory up to {in_memory_max}"
+            );
+            assert_eq!(
+                again_chunks, chunks,
+                "lists {lists}, in memory up to {in_memory_max}"
+            );
+        }
     }
 }
 
@@ -472,20 +607,70 @@ fn a_record_gone_while_the_snapshot_is_taken_stops_it() {
     let capture = Capture::of(&t.h.ledger).unwrap();
     let store = t.h.ledger.storage().clone();
     // The sweep of an expired day removes its records after the capture.
-    let (gone, _) = store
+    let (gone, value) = store
         .scan_prefix(keys::IDEMPOTENCY_PREFIX)
         .unwrap()
         .into_iter()
         .next()
         .unwrap();
+    let place = codec::decode::<Sequenced<IdempotencyRecord>>(&value)
+        .unwrap()
+        .seq
+        .unwrap();
     let mut batch = WriteBatch::default();
     batch.delete(gone);
     store.commit(batch).unwrap();
+    // By the lists: stopped at the missing record's place.
+    let result = export_from(&capture, &store, 0);
+    let expected = format!("place {place} of 18");
+    assert!(
+        matches!(result, Err(SnapshotError::Moved(ref why)) if why.contains(&expected)),
+        "{expected}: {result:?}"
+    );
+    // The older way: a day short of one record.
+    without_lists(&store);
     for in_memory_max in [snapshot::DAY_RECORDS_IN_MEMORY_MAX, 0] {
-        let result = snapshot::export_bounded(&capture, &store, &mut |_| Ok(()), in_memory_max);
+        let result = export_from(&capture, &store, in_memory_max);
         assert!(
             matches!(result, Err(SnapshotError::Moved(ref why)) if why.contains("17 of its 18")),
             "in memory up to {in_memory_max}: {result:?}"
         );
     }
+}
+
+#[test]
+fn the_lists_of_an_expired_day_leave_the_disk_with_its_records() {
+    let t = town();
+    let store = t.h.ledger.storage().clone();
+    let genesis = t.h.genesis.clone();
+    let lists = |kind| {
+        let mut days = Vec::new();
+        for day in [100, 101] {
+            days.push(day_order::list_starts(&store, kind, day).unwrap().len());
+        }
+        days
+    };
+    assert_eq!(lists(RecordKind::Idempotency), vec![3, 3]);
+    assert_eq!(lists(RecordKind::MerchantPayment), vec![3, 3]);
+    let mut h = Harness {
+        ledger: t.h.ledger,
+        signers: kopnet_ledger::testkit::demo_signers(),
+        genesis,
+    };
+    // Day 103: both idempotency days have expired; the merchant payments
+    // stay for their refund period. Lists go a few a block
+    // (`LISTS_SWEPT_PER_BLOCK_MAX`): the six take two blocks.
+    h.block_at(103 * DAY_MS, vec![]);
+    assert_eq!(h.ledger.stored_idempotency_records().unwrap(), 0);
+    let left = 6 - day_order::LISTS_SWEPT_PER_BLOCK_MAX;
+    assert_eq!(lists(RecordKind::Idempotency), vec![left, 0]);
+    h.block_at(103 * DAY_MS + 1_000, vec![]);
+    assert_eq!(lists(RecordKind::Idempotency), vec![0, 0]);
+    assert_eq!(lists(RecordKind::MerchantPayment), vec![3, 3]);
+    let period = kopnet_ledger::refunds::REFUND_PERIOD_MS_DEFAULT;
+    let expired = 102 * DAY_MS + period + DAY_MS;
+    h.block_at(expired, vec![]);
+    h.block_at(expired + 1_000, vec![]);
+    assert_eq!(h.ledger.stored_merchant_payments().unwrap(), 0);
+    assert_eq!(lists(RecordKind::MerchantPayment), vec![0, 0]);
 }

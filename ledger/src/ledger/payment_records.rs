@@ -4,6 +4,7 @@
 //! expired. None of them is kept in the ledger's memory.
 
 use super::{corrupt, Ledger, LedgerError};
+use crate::day_order::{self, RecordKind};
 use crate::idempotency;
 use crate::keys;
 use crate::state::{IdempotencyRecord, Sequenced, State, StateKey, StateRead, StateValue};
@@ -171,13 +172,26 @@ impl<S: Storage> Ledger<S> {
         time_ms: u64,
     ) -> Result<(), LedgerError> {
         let day = idempotency::day_of(time_ms);
+        let mut suffixes = Vec::with_capacity(records.len());
         for (payer, id, record) in records {
             batch.put(
                 keys::idempotency(day, payer, id),
                 codec::encode(record).map_err(corrupt)?,
             );
+            let mut suffix = [0u8; 48];
+            let (payer_part, id_part) = suffix.split_at_mut(32);
+            payer_part.copy_from_slice(&payer.0);
+            id_part.copy_from_slice(id);
+            suffixes.push((record.seq, suffix));
         }
-        let first_live = keys::idempotency_day_start(idempotency::first_live_day(time_ms));
+        let places = suffixes
+            .iter()
+            .filter_map(|(seq, suffix)| Some((day, (*seq)?, &suffix[..])))
+            .collect();
+        day_order::put_lists(batch, RecordKind::Idempotency, places);
+        let first_live_day = idempotency::first_live_day(time_ms);
+        day_order::sweep_expired(&self.store, batch, RecordKind::Idempotency, first_live_day)?;
+        let first_live = keys::idempotency_day_start(first_live_day);
         self.sweep_expired(
             batch,
             keys::IDEMPOTENCY_PREFIX,

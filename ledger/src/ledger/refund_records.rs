@@ -6,6 +6,7 @@
 //! `payment_records.rs`.
 
 use super::{corrupt, decode_u64, ChainReader, Ledger, LedgerError};
+use crate::day_order::{self, RecordKind};
 use crate::keys;
 use crate::refunds::{self, MerchantPayment, Refunded};
 use crate::state::{Sequenced, StateKey, StateRead, StateValue};
@@ -105,8 +106,20 @@ impl<S: Storage> Ledger<S> {
                 codec::encode(record).map_err(corrupt)?,
             );
         }
+        let places = records
+            .iter()
+            .filter_map(|(tx, r)| Some((r.record.day, r.seq?, &tx.0[..])))
+            .collect();
+        day_order::put_lists(batch, RecordKind::MerchantPayment, places);
         let period = refunds::period_ms(&self.state);
-        let first_live = keys::merchant_payment_day_start(refunds::first_live_day(time_ms, period));
+        let first_live_day = refunds::first_live_day(time_ms, period);
+        day_order::sweep_expired(
+            &self.store,
+            batch,
+            RecordKind::MerchantPayment,
+            first_live_day,
+        )?;
+        let first_live = keys::merchant_payment_day_start(first_live_day);
         self.sweep_expired(
             batch,
             keys::MERCHANT_PAYMENT_PREFIX,

@@ -4,9 +4,16 @@
 //! thread: it reads the day's records from the store, keeping those the
 //! captured commitments count (a record's place in its day's chain is kept
 //! with it, so records written by later blocks are told apart by place).
+//!
+//! A day's records are read in chain order by the day's chain-order lists
+//! ([`crate::day_order`], store format 10): one list (one block's records)
+//! in memory at a time, each record read back by key. A day begun before
+//! the store had lists (migrated from format 9) is ordered the older way
+//! ([`in_chain_order`]) until it expires.
 
 use super::{chunk_hash, Chunk, ChunkRef, Item, Manifest, SnapshotError};
 use super::{CHUNKS_MAX, CHUNK_BYTES_MAX, SNAPSHOT_FORMAT};
+use crate::day_order::{self, RecordKind};
 use crate::keys;
 use crate::ledger::Ledger;
 use crate::refunds::MerchantPayment;
@@ -120,7 +127,8 @@ impl ChunkWriter<'_> {
     }
 }
 
-/// Days with at most this many records are ordered in memory, records and
+/// Of the days without chain-order lists (begun before store format 10),
+/// those with at most this many records are ordered in memory, records and
 /// all (about 450 bytes a record: ~45 MB at most); a larger day keeps only
 /// each record's place and key (about 60 bytes) and reads the records back
 /// one at a time, which takes about 1.7 times as long (BENCHMARKS.md,
@@ -131,9 +139,12 @@ pub const DAY_RECORDS_IN_MEMORY_MAX: u64 = 100_000;
 /// reading the captured days' records from `store` (the store the captured
 /// ledger writes to). Returns the manifest.
 ///
-/// Memory: one chunk, plus one day's records while they are put in chain
-/// order — whole for a day of at most [`DAY_RECORDS_IN_MEMORY_MAX`]
-/// records, only their places and keys for a larger one.
+/// Memory: one chunk, one block's list of record keys, and eight bytes per
+/// list of the day being read (about a block's worth of records each). A
+/// day without lists (begun before store format 10) is held while it is
+/// put in chain order — whole for a day of at most
+/// [`DAY_RECORDS_IN_MEMORY_MAX`] records, only its places and keys for a
+/// larger one.
 pub fn export<S: Storage>(
     capture: &Capture,
     store: &S,
@@ -164,9 +175,9 @@ pub fn export_bounded<S: Storage>(
     }
     for &(day, count) in &capture.idempotency_days {
         let start = keys::idempotency_day_start(day);
-        in_chain_order::<S, IdempotencyRecord>(
+        day_in_chain_order::<S, IdempotencyRecord>(
             store,
-            &start,
+            RecordKind::Idempotency,
             (day, count),
             day_records_in_memory_max,
             &mut |key, record| {
@@ -184,9 +195,9 @@ pub fn export_bounded<S: Storage>(
     }
     for &(day, count) in &capture.merchant_days {
         let start = keys::merchant_payment_day_start(day);
-        in_chain_order::<S, MerchantPayment>(
+        day_in_chain_order::<S, MerchantPayment>(
             store,
-            &start,
+            RecordKind::MerchantPayment,
             (day, count),
             day_records_in_memory_max,
             &mut |key, record| {
@@ -210,6 +221,82 @@ pub fn export_bounded<S: Storage>(
         state_root: capture.state_root,
         chunks: writer.refs,
     })
+}
+
+/// Call `emit` with the first `count` records of `day` in chain order: by
+/// the day's chain-order lists ([`crate::day_order`]), one list in memory
+/// at a time; for a day whose lists do not start at its first record (a
+/// day begun before store format 10), by [`in_chain_order`].
+fn day_in_chain_order<S: Storage, T: DeserializeOwned + serde::Serialize>(
+    store: &S,
+    kind: RecordKind,
+    (day, count): (u64, u64),
+    in_memory_max: u64,
+    emit: RecordSink<'_, T>,
+) -> Result<(), SnapshotError> {
+    if count == 0 {
+        return Ok(());
+    }
+    let starts = day_order::list_starts(store, kind, day)?;
+    if starts.first() != Some(&0) {
+        let start = kind.day_start(day);
+        return in_chain_order::<S, T>(store, &start, (day, count), in_memory_max, emit);
+    }
+    by_order_lists::<S, T>(store, kind, &starts, (day, count), emit)
+}
+
+/// [`day_in_chain_order`] by the day's lists, whose first places are
+/// `starts` (in order, the first 0). Records are read back one at a time
+/// by key, each checked to be at the place its list gives.
+fn by_order_lists<S: Storage, T: DeserializeOwned + serde::Serialize>(
+    store: &S,
+    kind: RecordKind,
+    starts: &[u64],
+    (day, count): (u64, u64),
+    emit: RecordSink<'_, T>,
+) -> Result<(), SnapshotError> {
+    let gone = |place: u64| {
+        SnapshotError::Moved(format!(
+            "day {day} no longer holds its record at place {place} of {count}"
+        ))
+    };
+    let mut next = 0u64;
+    for &first in starts {
+        if next >= count {
+            break;
+        }
+        if first != next {
+            return Err(SnapshotError::Content(format!(
+                "the order lists of day {day} go from place {next} to {first}"
+            )));
+        }
+        let list = day_order::read_list(store, kind, day, first)
+            .map_err(|e| SnapshotError::Content(e.to_string()))?
+            .ok_or_else(|| gone(next))?;
+        for suffix in list.chunks_exact(kind.suffix_len()) {
+            if next >= count {
+                break;
+            }
+            let mut key = kind.day_start(day);
+            key.extend_from_slice(suffix);
+            let mut decoded = None;
+            store.read_with(&key, &mut |value| {
+                decoded = Some(decode_stored::<T>(value, day))
+            })?;
+            let stored = decoded.ok_or_else(|| gone(next))??;
+            if stored.seq != Some(next) {
+                return Err(SnapshotError::Content(format!(
+                    "a record of day {day} is not at the place its list gives ({next})"
+                )));
+            }
+            emit(&key, stored.record)?;
+            next += 1;
+        }
+    }
+    if next < count {
+        return Err(gone(next));
+    }
+    Ok(())
 }
 
 /// A day's record keys and their places in the day's chain, kept flat: all

@@ -1,10 +1,12 @@
 //! Receiving a snapshot: [`Importer`] checks every chunk against the
 //! manifest, the state entries against the certified root, then each day's
 //! records against the day's commitment, writing into a store of its own
-//! as it goes; [`Importer::finish`] opens the ledger on it.
+//! as it goes (with the records' chain-order lists, [`crate::day_order`]);
+//! [`Importer::finish`] opens the ledger on it.
 
 use super::{chunk_hash, Chunk, Item, Manifest, SnapshotError, CHUNK_BYTES_MAX};
 use crate::commitment::StateTree;
+use crate::day_order::{DayOrderLists, RecordKind};
 use crate::genesis::Genesis;
 use crate::keys;
 use crate::ledger::Ledger;
@@ -46,6 +48,9 @@ pub struct Importer<S: Storage> {
     merchant_days: Vec<(u64, MerchantPaymentDay)>,
     run: Option<DayRun>,
     root_checked: bool,
+    /// The chain-order lists of the records of the chunk being read
+    /// ([`crate::day_order`]), written with its batch.
+    order: DayOrderLists,
 }
 
 fn content(what: impl Into<String>) -> SnapshotError {
@@ -95,6 +100,7 @@ impl<S: Storage> Importer<S> {
             merchant_days: Vec::new(),
             run: None,
             root_checked: false,
+            order: DayOrderLists::default(),
         })
     }
 
@@ -132,6 +138,7 @@ impl<S: Storage> Importer<S> {
         for item in chunk.items {
             self.item(item, &mut batch)?;
         }
+        self.order.put_into(&mut batch);
         self.store.commit(batch)?;
         self.next_chunk += 1;
         Ok(())
@@ -171,6 +178,8 @@ impl<S: Storage> Importer<S> {
                     keys::idempotency(day, &payer, &id),
                     codec::encode(&stored).map_err(|e| SnapshotError::Encode(e.to_string()))?,
                 );
+                let suffix = [&payer.0[..], &id[..]].concat();
+                self.order.push(RecordKind::Idempotency, day, seq, &suffix);
                 Ok(())
             }
             Item::MerchantPayment { tx, record } => {
@@ -188,6 +197,8 @@ impl<S: Storage> Importer<S> {
                     keys::merchant_payment(day, &tx),
                     codec::encode(&stored).map_err(|e| SnapshotError::Encode(e.to_string()))?,
                 );
+                self.order
+                    .push(RecordKind::MerchantPayment, day, seq, &tx.0);
                 Ok(())
             }
         }
