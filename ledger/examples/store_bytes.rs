@@ -23,6 +23,9 @@
 //! layout is deterministic; sled's is repeatable run to run within a few
 //! per cent.
 //!
+//! With `KOPNET_STORE_BYTES_DIR=DIR` set, the store is built in `DIR` (a
+//! new directory) and kept, for `snapshot_memory` to read.
+//!
 //! For instruction counts of the commit path alone:
 //!
 //! ```text
@@ -118,8 +121,12 @@ fn main() -> Result<()> {
     let blocks = args.first().copied().unwrap_or(200);
     let per_block = args.get(1).copied().unwrap_or(500);
     let payers = args.get(2).copied().unwrap_or(2_000);
-    let dir = tempfile::tempdir()?;
-    let store = SledStorage::open(dir.path(), CACHE_BYTES_DEFAULT)?;
+    let temp = tempfile::tempdir()?;
+    let dir = match std::env::var_os("KOPNET_STORE_BYTES_DIR") {
+        Some(kept) => std::path::PathBuf::from(kept),
+        None => temp.path().to_path_buf(),
+    };
+    let store = SledStorage::open(&dir, CACHE_BYTES_DEFAULT)?;
     let mut ledger = Ledger::open(store, &demo_genesis(CHAIN, 4, 50_000_000))?;
 
     let coop = key_for("ksp-sejahtera").public();
