@@ -674,3 +674,31 @@ fn the_lists_of_an_expired_day_leave_the_disk_with_its_records() {
     assert_eq!(h.ledger.stored_merchant_payments().unwrap(), 0);
     assert_eq!(lists(RecordKind::MerchantPayment), vec![0, 0]);
 }
+
+#[test]
+fn a_list_that_disagrees_with_its_records_stops_the_snapshot() {
+    let t = town();
+    let capture = Capture::of(&t.h.ledger).unwrap();
+    let store = t.h.ledger.storage().clone();
+    let key = keys::day_order(RecordKind::Idempotency.tag(), 100, 0);
+    let list = store.get(&key).unwrap().unwrap();
+    // Two records listed in each other's place.
+    let mut swapped = list.clone();
+    swapped[..48].copy_from_slice(&list[48..96]);
+    swapped[48..96].copy_from_slice(&list[..48]);
+    // A list cut inside a record key.
+    let torn = list[..list.len() - 1].to_vec();
+    for (what, bad, expected) in [
+        ("swapped", swapped, "not at its place in the chain (0)"),
+        ("torn", torn, "is not whole record keys"),
+    ] {
+        let mut batch = WriteBatch::default();
+        batch.put(key.clone(), bad);
+        store.commit(batch).unwrap();
+        let result = export_from(&capture, &store, 0);
+        assert!(
+            matches!(result, Err(SnapshotError::Content(ref why)) if why.contains(expected)),
+            "{what}: {result:?}"
+        );
+    }
+}

@@ -279,17 +279,8 @@ fn by_order_lists<S: Storage, T: DeserializeOwned + serde::Serialize>(
             }
             let mut key = kind.day_start(day);
             key.extend_from_slice(suffix);
-            let mut decoded = None;
-            store.read_with(&key, &mut |value| {
-                decoded = Some(decode_stored::<T>(value, day))
-            })?;
-            let stored = decoded.ok_or_else(|| gone(next))??;
-            if stored.seq != Some(next) {
-                return Err(SnapshotError::Content(format!(
-                    "a record of day {day} is not at the place its list gives ({next})"
-                )));
-            }
-            emit(&key, stored.record)?;
+            let record = read_back::<S, T>(store, &key, (day, next))?.ok_or_else(|| gone(next))?;
+            emit(&key, record)?;
             next += 1;
         }
     }
@@ -363,19 +354,32 @@ fn in_chain_order<S: Storage, T: DeserializeOwned + serde::Serialize>(
         let key = places
             .key(index)
             .ok_or_else(|| SnapshotError::Content(format!("a record key of day {day}")))?;
-        let mut decoded = None;
-        store.read_with(key, &mut |value| {
-            decoded = Some(decode_stored::<T>(value, day))
-        })?;
-        let stored = decoded.ok_or_else(|| moved(i))??;
-        if stored.seq != Some(seq) {
-            return Err(SnapshotError::Content(format!(
-                "a record of day {day} changed its place in the chain"
-            )));
-        }
-        emit(key, stored.record)?;
+        let record = read_back::<S, T>(store, key, (day, seq))?.ok_or_else(|| moved(i))?;
+        emit(key, record)?;
     }
     Ok(())
+}
+
+/// The record under `key`, which must be at place `seq` of `day`'s
+/// chain; `None` if it is gone (its day expired and was swept).
+fn read_back<S: Storage, T: DeserializeOwned + serde::Serialize>(
+    store: &S,
+    key: &[u8],
+    (day, seq): (u64, u64),
+) -> Result<Option<T>, SnapshotError> {
+    let mut decoded = None;
+    store.read_with(key, &mut |value| {
+        decoded = Some(decode_stored::<T>(value, day))
+    })?;
+    let Some(stored) = decoded.transpose()? else {
+        return Ok(None);
+    };
+    if stored.seq != Some(seq) {
+        return Err(SnapshotError::Content(format!(
+            "a record of day {day} is not at its place in the chain ({seq})"
+        )));
+    }
+    Ok(Some(stored.record))
 }
 
 /// The first `count` records of `day` with their places and keys, sorted
