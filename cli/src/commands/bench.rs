@@ -61,6 +61,10 @@ pub struct BenchArgs {
     /// expire and a pruning node's disk turns over.
     #[arg(long)]
     pub block_clock_speedup: Option<u64>,
+    /// Every node's sled page cache in bytes (`[storage] cache_bytes`, at
+    /// least 1 MiB; default the node's own, 64 MiB).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1_048_576..))]
+    pub cache_bytes: Option<u64>,
 }
 
 pub async fn run(args: BenchArgs) -> Result<i32> {
@@ -77,6 +81,7 @@ pub async fn run(args: BenchArgs) -> Result<i32> {
         read_observers_only: args.read_observers_only,
         prune_keep: args.prune_keep,
         block_clock_speedup: args.block_clock_speedup,
+        cache_bytes: args.cache_bytes,
     };
     if config.block_clock_speedup.is_some() && !cfg!(feature = "fault-injection") {
         anyhow::bail!(
@@ -90,4 +95,21 @@ pub async fn run(args: BenchArgs) -> Result<i32> {
         say_part!("{}", bench::render_table(&report));
     }
     Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_cache_size_below_a_mebibyte_or_not_a_number_is_refused_by_the_parser() {
+        use clap::Parser;
+        let parse = |bytes: &str| {
+            let arg = format!("--cache-bytes={bytes}");
+            crate::commands::Cli::try_parse_from(["kopnet", "bench", arg.as_str()])
+        };
+        assert!(parse("16777216").is_ok());
+        for bad in ["0", "1048575", "-1", "64MiB"] {
+            let error = parse(bad).unwrap_err().to_string();
+            assert!(error.contains("cache-bytes"), "{bad}: {error}");
+        }
+    }
 }

@@ -166,6 +166,10 @@ pub struct BenchConfig {
     /// same pace in real time: days of block time pass in a run, and the
     /// records kept by day expire.
     pub block_clock_speedup: Option<u64>,
+    /// Every node's sled page cache (`[storage] cache_bytes`; default the
+    /// node's own, 64 MiB): to see what the cache costs in memory and
+    /// buys in CPU.
+    pub cache_bytes: Option<u64>,
 }
 
 /// One second of the run, as seen at the observer.
@@ -256,6 +260,10 @@ pub async fn run(config: &BenchConfig) -> Result<Value, BenchError> {
     log(&format!("kopnet bench network in {}", dir.display()));
     if let Some(keep) = config.prune_keep {
         set_pruning(&layout, keep)?;
+    }
+    if let Some(bytes) = config.cache_bytes {
+        edit_configs(&layout, |_| true, |c| c.storage.cache_bytes = bytes)?;
+        log(&format!("every node's sled cache: {bytes} bytes"));
     }
     // One epoch for every node, so their fast clocks agree.
     let env: Vec<(String, String)> = match config.block_clock_speedup {
@@ -359,7 +367,34 @@ fn write_outputs(out: &Path, report: &Value, samples: &[SecondSample]) -> Result
 
 /// `[pruning] keep_blocks = keep` in every validator's config.toml.
 fn set_pruning(layout: &Layout, keep: u64) -> Result<(), BenchError> {
-    for node in layout.nodes.iter().filter(|n| n.role == "validator") {
+    edit_configs(
+        layout,
+        |role| role == "validator",
+        |config| {
+            config.pruning.keep_blocks = keep;
+            // A pruning node keeps two snapshot intervals of blocks at
+            // least (`NodeConfig::validate`): snapshot often enough for
+            // the horizon.
+            if config.snapshots.interval_blocks.saturating_mul(2) > keep {
+                config.snapshots.interval_blocks =
+                    (keep / 2).max(kopnet_node::snapshots::INTERVAL_BLOCKS_MIN);
+            }
+        },
+    )?;
+    log(&format!(
+        "validators keep their last {keep} blocks; observers keep every block"
+    ));
+    Ok(())
+}
+
+/// Rewrite the config.toml of every node whose role `which` takes with
+/// `edit`.
+fn edit_configs(
+    layout: &Layout,
+    which: impl Fn(&str) -> bool,
+    edit: impl Fn(&mut kopnet_node::config::NodeConfig),
+) -> Result<(), BenchError> {
+    for node in layout.nodes.iter().filter(|n| which(&n.role)) {
         let path = node.home.join("config.toml");
         let mut config =
             kopnet_node::config::NodeConfig::load(&path).map_err(|e| BenchError::Io {
@@ -367,22 +402,13 @@ fn set_pruning(layout: &Layout, keep: u64) -> Result<(), BenchError> {
                 path: path.clone(),
                 error: std::io::Error::other(e.to_string()),
             })?;
-        config.pruning.keep_blocks = keep;
-        // A pruning node keeps two snapshot intervals of blocks at least
-        // (`NodeConfig::validate`): snapshot often enough for the horizon.
-        if config.snapshots.interval_blocks.saturating_mul(2) > keep {
-            config.snapshots.interval_blocks =
-                (keep / 2).max(kopnet_node::snapshots::INTERVAL_BLOCKS_MIN);
-        }
+        edit(&mut config);
         std::fs::write(&path, config.to_toml()).map_err(|error| BenchError::Io {
             action: "write",
             path: path.clone(),
             error,
         })?;
     }
-    log(&format!(
-        "validators keep their last {keep} blocks; observers keep every block"
-    ));
     Ok(())
 }
 
