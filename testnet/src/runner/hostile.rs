@@ -112,6 +112,9 @@ struct Active {
     heights_before: Vec<Option<u64>>,
     counters_before: Vec<DefenceCounters>,
     rss_peak: (u64, usize),
+    /// Why the network was not back to health when the phase began (see
+    /// [`unsettled`]), if it was not.
+    unsettled: Option<String>,
 }
 
 /// The hostile phases of one run, one at a time.
@@ -169,8 +172,9 @@ impl HostilePhases {
         // Every phase starts from a healthy network: the last phase's node,
         // restarted honest, is still banned (and so cannot commit) until its
         // bans run out.
-        self.wait_for_bans_to_lift().await;
-        self.wait_for_blocks_since_last_phase().await;
+        let lifted = self.wait_for_bans_to_lift().await;
+        let settled = self.wait_for_blocks_since_last_phase().await;
+        let unsettled = unsettled(lifted, settled);
         let mut heights_before = Vec::new();
         let mut counters_before = Vec::new();
         for info in &self.nodes {
@@ -191,6 +195,7 @@ impl HostilePhases {
             heights_before,
             counters_before,
             rss_peak: (0, node),
+            unsettled,
         });
         Ok(())
     }
@@ -303,7 +308,12 @@ impl HostilePhases {
             rss_peak_node,
             failure: None,
         };
-        report.failure = judge(&report, &stalled, evidence_due, evidence.err());
+        // A network that had not recovered from the phase before cannot
+        // show what this one does: that is the failure, named as such.
+        report.failure = active
+            .unsettled
+            .clone()
+            .or_else(|| judge(&report, &stalled, evidence_due, evidence.err()));
         say(&describe(&report));
         self.reports.push(report);
         Ok(())
@@ -460,6 +470,27 @@ impl HostilePhases {
     }
 }
 
+/// Why a phase cannot be judged: the network had not recovered from the
+/// phase before it when it began (bans still in force after
+/// [`BANS_LIFT_WAIT`], or fewer than [`SETTLE_BLOCKS`] blocks within
+/// [`SETTLE_WAIT`]).
+fn unsettled(bans_lifted: bool, blocks_came: bool) -> Option<String> {
+    let why = match (bans_lifted, blocks_came) {
+        (true, true) => return None,
+        (false, _) => format!(
+            "bans were still in force after {} s",
+            BANS_LIFT_WAIT.as_secs()
+        ),
+        (true, false) => format!(
+            "the validators did not commit {SETTLE_BLOCKS} blocks within {} s",
+            SETTLE_WAIT.as_secs()
+        ),
+    };
+    Some(format!(
+        "the network had not recovered from the phase before when this one began: {why}"
+    ))
+}
+
 /// The reason a phase fails, in the order (a), (c), (e), (d).
 fn judge(
     report: &PhaseReport,
@@ -559,6 +590,26 @@ mod tests {
             rss_peak_node: "ksp-sejahtera".into(),
             failure: None,
         }
+    }
+
+    #[test]
+    fn a_phase_begun_before_the_network_recovered_says_so() {
+        assert_eq!(unsettled(true, true), None);
+        let stalled = unsettled(true, false).unwrap();
+        assert!(
+            stalled.contains("had not recovered from the phase before"),
+            "{stalled}"
+        );
+        assert!(
+            stalled.contains("did not commit 3 blocks within 60 s"),
+            "{stalled}"
+        );
+        let banned = unsettled(false, true).unwrap();
+        assert!(
+            banned.contains("bans were still in force after 660 s"),
+            "{banned}"
+        );
+        assert_eq!(unsettled(false, false), Some(banned));
     }
 
     #[test]
