@@ -24,6 +24,8 @@
 
 use crate::keys;
 use crate::storage::{Storage, StorageError, WriteBatch};
+use crate::tx::IdempotencyId;
+use kopnet_primitives::PublicKey;
 
 /// Lists of expired days deleted per block and kind, at most.
 pub const LISTS_SWEPT_PER_BLOCK_MAX: usize = 4;
@@ -62,6 +64,16 @@ impl RecordKind {
             RecordKind::MerchantPayment => keys::merchant_payment_day_start(day),
         }
     }
+}
+
+/// An idempotency record's key after its day (see
+/// [`keys::idempotency`]): what its list holds for it.
+pub fn idempotency_suffix(payer: &PublicKey, id: &IdempotencyId) -> [u8; 48] {
+    let mut suffix = [0u8; 48];
+    let (payer_part, id_part) = suffix.split_at_mut(32);
+    payer_part.copy_from_slice(&payer.0);
+    id_part.copy_from_slice(id);
+    suffix
 }
 
 /// Why a day's lists could not be read.

@@ -178,11 +178,7 @@ impl<S: Storage> Ledger<S> {
                 keys::idempotency(day, payer, id),
                 codec::encode(record).map_err(corrupt)?,
             );
-            let mut suffix = [0u8; 48];
-            let (payer_part, id_part) = suffix.split_at_mut(32);
-            payer_part.copy_from_slice(&payer.0);
-            id_part.copy_from_slice(id);
-            suffixes.push((record.seq, suffix));
+            suffixes.push((record.seq, day_order::idempotency_suffix(payer, id)));
         }
         let places = suffixes
             .iter()

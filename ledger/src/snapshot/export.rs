@@ -260,6 +260,8 @@ fn by_order_lists<S: Storage, T: DeserializeOwned + serde::Serialize>(
             "day {day} no longer holds its record at place {place} of {count}"
         ))
     };
+    let start = kind.day_start(day);
+    let mut key = start.clone();
     let mut next = 0u64;
     for &first in starts {
         if next >= count {
@@ -277,7 +279,7 @@ fn by_order_lists<S: Storage, T: DeserializeOwned + serde::Serialize>(
             if next >= count {
                 break;
             }
-            let mut key = kind.day_start(day);
+            key.truncate(start.len());
             key.extend_from_slice(suffix);
             let record = read_back::<S, T>(store, &key, (day, next))?.ok_or_else(|| gone(next))?;
             emit(&key, record)?;

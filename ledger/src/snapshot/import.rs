@@ -6,7 +6,7 @@
 
 use super::{chunk_hash, Chunk, Item, Manifest, SnapshotError, CHUNK_BYTES_MAX};
 use crate::commitment::StateTree;
-use crate::day_order::{DayOrderLists, RecordKind};
+use crate::day_order::{self, DayOrderLists, RecordKind};
 use crate::genesis::Genesis;
 use crate::keys;
 use crate::ledger::Ledger;
@@ -178,7 +178,7 @@ impl<S: Storage> Importer<S> {
                     keys::idempotency(day, &payer, &id),
                     codec::encode(&stored).map_err(|e| SnapshotError::Encode(e.to_string()))?,
                 );
-                let suffix = [&payer.0[..], &id[..]].concat();
+                let suffix = day_order::idempotency_suffix(&payer, &id);
                 self.order.push(RecordKind::Idempotency, day, seq, &suffix);
                 Ok(())
             }
