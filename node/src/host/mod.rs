@@ -477,6 +477,18 @@ where
             }
             return Ok((verdict, effects));
         }
+        // A message for a height the engine does not take (one it has
+        // passed, or beyond the next) is dropped unheard, but a forged
+        // signature is provably bad at any height: without this check a
+        // validator's key could send forged messages for far heights (the
+        // `future-flood`'s half with garbage signatures) unpunished.
+        if let Some(engine) = self.engine.as_ref() {
+            let (current, got) = (engine.height(), message.height());
+            if got != current && Some(got) != current.checked_add(1) {
+                let verdict = verdict::for_other_height(&self.state.chain_id, &message);
+                return Ok((verdict, effects));
+            }
+        }
         let input = match message {
             Message::Proposal(p) => Input::Proposal(p),
             Message::Vote(v) => Input::Vote(v),

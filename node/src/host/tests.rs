@@ -455,3 +455,60 @@ fn consensus_gossip_is_judged_by_its_sender_connection_and_its_signer() {
         .unwrap();
     assert_ne!(verdict, Verdict::Reject);
 }
+
+/// A forged signature is provably bad at any height: a validator key's
+/// messages for heights the engine does not take now (far ahead, or
+/// passed) are dropped unforwarded, and refused — the sender penalised —
+/// if their signature does not verify (the `future-flood` half that
+/// carries garbage signatures).
+#[test]
+fn forged_messages_for_other_heights_are_refused_and_signed_ones_ignored() {
+    use kopnet_consensus::{Signature, SignedVote, Vote, VoteKind};
+    let store: Store = Arc::new(FaultyStorage::new(MemoryStorage::new(), u64::MAX));
+    let mut host = open(&store, &MemorySafety::default()).unwrap();
+    let _started = host.start(0).unwrap();
+    let current = host.engine.as_ref().unwrap().height();
+    let key = validator();
+    let vote_at = |height: u64, forged: bool| {
+        let vote = Vote {
+            height,
+            round: 0,
+            kind: VoteKind::Precommit,
+            value_id: None,
+            validator: key.public(),
+        };
+        let mut signed = SignedVote::sign(CHAIN, &key, vote).unwrap();
+        if forged {
+            signed.signature = Signature([0x5A; 64]);
+        }
+        wire::encode(&ConsensusGossip::Message(Message::Vote(signed)))
+    };
+    let relay = Some(testkit::key_for("koperasi-perantara").public());
+    let far = current + 500;
+    let (verdict, effects) = host
+        .on_consensus_gossip(1, &vote_at(far, true), relay)
+        .unwrap();
+    assert_eq!(verdict, Verdict::Reject);
+    assert!(effects.is_empty(), "{effects:?}");
+    let (verdict, effects) = host
+        .on_consensus_gossip(2, &vote_at(far, false), relay)
+        .unwrap();
+    assert_eq!(verdict, Verdict::Ignore);
+    assert!(effects.is_empty(), "{effects:?}");
+    // A passed height (0 is below every engine height) likewise.
+    let (verdict, _) = host
+        .on_consensus_gossip(3, &vote_at(0, true), relay)
+        .unwrap();
+    assert_eq!(verdict, Verdict::Reject);
+    let (verdict, _) = host
+        .on_consensus_gossip(4, &vote_at(0, false), relay)
+        .unwrap();
+    assert_eq!(verdict, Verdict::Ignore);
+    // The engine's own heights are still the engine's to judge: a forged
+    // vote of the current height is refused by it, as before.
+    let (verdict, _) = host
+        .on_consensus_gossip(5, &vote_at(current, true), relay)
+        .unwrap();
+    assert_eq!(verdict, Verdict::Reject);
+    assert_eq!(host.engine.as_ref().unwrap().height(), current);
+}

@@ -28,6 +28,23 @@ pub fn for_engine_error(error: &InputError) -> Verdict {
     }
 }
 
+/// The verdict on a message for a height the engine does not take now (a
+/// past one, or one beyond the next): never forwarded, and refused — the
+/// sender penalised — if its signature does not verify against the key it
+/// names, which is provably bad at any height. Its signer is already known
+/// to be a validator of this height or the next.
+pub fn for_other_height(chain_id: &str, message: &Message) -> Verdict {
+    let verified = match message {
+        Message::Proposal(p) => p.verify(chain_id),
+        Message::Vote(v) => v.verify(chain_id),
+    };
+    if verified.is_err() {
+        Verdict::Reject
+    } else {
+        Verdict::Ignore
+    }
+}
+
 /// The verdict of a node without an engine (an observer): the signature
 /// must verify, and the signer must be one of `validators` (the current
 /// set; a signer it does not know yet, e.g. after a set change it has not
