@@ -193,3 +193,32 @@ fn storage_faults_pass_60_seeds_and_every_kind_fires() {
     assert_eq!(run(&one).unwrap(), reports[3]);
     assert!(one.replay_command().contains("--storage-faults"));
 }
+
+/// `--prune-keep`: every node prunes as `kopnet node run` does, the faults
+/// (crashes, partitions, storage faults, power cuts) are held until the
+/// chain is past the pruning horizon and then strike nodes that prune with
+/// every block, and every seed passes: no node prunes a height it must
+/// keep, every restart finds what it committed, lagging nodes catch up from
+/// peers that no longer hold the oldest blocks, and each seed pruned.
+#[test]
+fn pruning_nodes_pass_faults_and_storage_faults_past_the_horizon() {
+    let mut template = SimConfig::new(0, 4, 1, 20);
+    template.storage_faults = true;
+    template.prune_keep_blocks = 256;
+    let reports = assert_all_pass(&template, 6);
+    let mut faults = FaultCounts::default();
+    let mut ledger = LedgerCounts::default();
+    let mut storage = StorageCounts::default();
+    for r in &reports {
+        // Past the horizon and a history epoch more before the faults.
+        assert!(r.ledger.heights_pruned > 64, "{}", r.ledger);
+        assert!(r.heights_decided >= 256 + 64 + 20, "{}", r.heights_decided);
+        faults += r.faults;
+        ledger += r.ledger;
+        storage += r.storage;
+    }
+    assert!(faults.restarts > 0, "{faults}");
+    assert!(ledger.blocks_caught_up > 0, "{ledger}");
+    assert!(storage.power_cuts > 0, "{storage}");
+    assert!(template.replay_command().contains("--prune-keep 256"));
+}

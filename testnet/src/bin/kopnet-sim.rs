@@ -12,6 +12,7 @@
 
 use clap::Parser;
 use kopnet_consensus::QuorumRule;
+use kopnet_ledger::ledger::KEEP_BLOCKS_MIN;
 use kopnet_testnet::sim::{
     run_many, run_traced, FaultCounts, HostileCounts, LedgerCounts, SimConfig, SimFailure,
     SimReport, StorageCounts,
@@ -74,6 +75,11 @@ struct Args {
     /// fails, power cuts (docs/simulator.md). The host must fail stop.
     #[arg(long, conflicts_with = "no_faults")]
     storage_faults: bool,
+    /// Every node prunes, keeping this many blocks (0: archive, the
+    /// default; else at least 256, the node's minimum). The faults wait
+    /// until the chain is past the pruning horizon (docs/simulator.md).
+    #[arg(long, default_value_t = 0)]
+    prune_keep: u64,
     /// Worker threads (each simulation is single-threaded).
     #[arg(long)]
     threads: Option<usize>,
@@ -129,6 +135,12 @@ fn seed_range(args: &Args) -> Result<(u64, u64), String> {
     if args.heights == 0 || seeds == 0 {
         return Err("--seeds and --heights must be at least 1".to_string());
     }
+    if args.prune_keep != 0 && args.prune_keep < KEEP_BLOCKS_MIN {
+        return Err(format!(
+            "--prune-keep {} is below the node's minimum of {KEEP_BLOCKS_MIN} blocks (0 keeps everything)",
+            args.prune_keep
+        ));
+    }
     if args.trace && seeds != 1 {
         return Err("--trace prints one seed: use --seed S".to_string());
     }
@@ -147,6 +159,7 @@ fn sim_template(args: &Args, start: u64) -> SimConfig {
     template.hostile = !args.no_hostile;
     template.unrestricted_flood = args.unrestricted_flood;
     template.storage_faults = args.storage_faults;
+    template.prune_keep_blocks = args.prune_keep;
     template
 }
 
@@ -196,7 +209,7 @@ fn print_summary(args: &Args, seeds: u64, passed: &[SimReport], elapsed: Duratio
         heights += report.heights_decided;
     }
     println!(
-        "{}/{} seeds passed ({} validators, {} byzantine, {} heights after heal{}{}{}{}{}{}; {} events, {} heights decided; {:.1}s on {} threads)",
+        "{}/{} seeds passed ({} validators, {} byzantine, {} heights after heal{}{}{}{}{}{}{}; {} events, {} heights decided; {:.1}s on {} threads)",
         passed.len(),
         seeds,
         args.validators,
@@ -208,6 +221,11 @@ fn print_summary(args: &Args, seeds: u64, passed: &[SimReport], elapsed: Duratio
         if args.faulty_ledger { ", FAULTY ledger" } else { "" },
         if args.no_hostile { ", no hostile behaviours" } else { "" },
         if args.storage_faults { ", storage faults" } else { "" },
+        if args.prune_keep > 0 {
+            format!(", pruning to {} blocks", args.prune_keep)
+        } else {
+            String::new()
+        },
         events,
         heights,
         elapsed.as_secs_f64(),

@@ -35,6 +35,12 @@ pub struct SimConfig {
     /// ([`super::disk`]). The host must fail stop; the node restarts from
     /// what was durable.
     pub storage_faults: bool,
+    /// Every node prunes, keeping this many blocks (0: archive nodes, the
+    /// default; else at least `KEEP_BLOCKS_MIN`). The run's faults are then
+    /// held back until the chain is past the pruning horizon, so crashes,
+    /// partitions and storage faults strike nodes that prune with every
+    /// block ([`super::runner`]).
+    pub prune_keep_blocks: u64,
     /// Keep every trace line, not only the tail (for `kopnet-sim --trace`).
     /// Does not change the run or its trace hash.
     pub full_trace: bool,
@@ -54,6 +60,7 @@ impl SimConfig {
             hostile: true,
             unrestricted_flood: false,
             storage_faults: false,
+            prune_keep_blocks: 0,
             full_trace: false,
         }
     }
@@ -81,6 +88,9 @@ impl SimConfig {
         }
         if self.storage_faults {
             flags.push_str(" --storage-faults");
+        }
+        if self.prune_keep_blocks > 0 {
+            flags.push_str(&format!(" --prune-keep {}", self.prune_keep_blocks));
         }
         format!(
             "cargo run --release -p kopnet-testnet --bin kopnet-sim -- --seed {} --validators {} --byzantine {} --heights {}{} --trace",

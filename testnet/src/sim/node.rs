@@ -18,7 +18,7 @@ use kopnet_consensus::safety_faults::FaultySafetyStore;
 use kopnet_consensus::{
     EngineConfig, Hash, Keypair, Message, PublicKey, SafetyRecord, SafetyStore, TimeoutConfig,
 };
-use kopnet_ledger::ledger::BlockLimits;
+use kopnet_ledger::ledger::{BlockLimits, Pruning};
 use kopnet_ledger::storage::{FaultyStorage, StorageError};
 use kopnet_ledger::{Genesis, Ledger, MemoryStorage};
 use kopnet_node::config::MempoolConfig;
@@ -130,6 +130,9 @@ pub struct SimNode {
     pub ticks: u64,
     /// None while crashed.
     pub host: Option<SimHost>,
+    /// The pruning setting every (re)start gives the ledger, as
+    /// `kopnet node run` does from `pruning.keep_blocks` (None: archive).
+    pub pruning: Option<Pruning>,
     /// Bumped on every crash; timers of an older incarnation are ignored.
     pub incarnation: u64,
     // Durable.
@@ -168,6 +171,7 @@ impl SimNode {
             hostility,
             ticks: 0,
             host: None,
+            pruning: None,
             incarnation: 0,
             storage: Arc::new(FaultyStorage::new(MemoryStorage::new(), u64::MAX)),
             safety: FaultySafetyStore::new(SimSafety::default()),
@@ -207,6 +211,10 @@ impl SimNode {
             record,
             config,
         )?;
+        // Single-threaded: the lock is never poisoned.
+        if let Ok(mut ledger) = host.state().ledger.write() {
+            ledger.set_pruning(self.pruning.clone());
+        }
         self.host = Some(host);
         Ok(())
     }

@@ -126,6 +126,9 @@ pub(super) struct Simulation {
     pub(super) corrupt: Option<usize>,
     /// Set if the world could not be built.
     setup_error: Option<String>,
+    /// `--prune-keep`: the faults held until the chain is past the pruning
+    /// horizon ([`pruning`]); None once released, or without pruning.
+    held_faults: Option<pruning::HeldFaults>,
 }
 
 impl Simulation {
@@ -167,8 +170,19 @@ impl Simulation {
             .collect();
         // `--faulty-ledger` corrupts a ledger, which only a build with the
         // fault-injection feature can do.
-        let setup_error = (config.faulty_ledger && !cfg!(feature = "fault-injection"))
+        let mut setup_error = (config.faulty_ledger && !cfg!(feature = "fault-injection"))
             .then(|| "--faulty-ledger needs a build with --features fault-injection".to_string());
+        let mut nodes = nodes;
+        match kopnet_node::chain_store::pruning(config.prune_keep_blocks) {
+            Ok(setting) => {
+                for node in &mut nodes {
+                    node.pruning = setting.clone();
+                }
+            }
+            Err(e) => setup_error = Some(format!("--prune-keep: {e}")),
+        }
+        let held_faults = (config.prune_keep_blocks > 0)
+            .then(|| pruning::HeldFaults::new(config.prune_keep_blocks));
         let n = world.nodes();
         let corrupt = config
             .faulty_ledger
@@ -204,6 +218,7 @@ impl Simulation {
             send_seq: 0,
             last_delivered: vec![0; n * n],
             setup_error,
+            held_faults,
         }
     }
 
@@ -250,7 +265,7 @@ impl Simulation {
             if self.rng.gen_bool(0.7) {
                 let at = self.rng.gen_range(0..self.heal_ms);
                 let (groups, kind) = self.partition_groups();
-                self.queue.push(at, Event::Partition { groups, kind });
+                self.schedule_fault(at, Event::Partition { groups, kind });
             }
             let crashes = self.rng.gen_range(0..=2usize);
             for _ in 0..crashes {
@@ -264,14 +279,14 @@ impl Simulation {
                         commits_ok: self.rng.gen_range(0..=1),
                     },
                 };
-                self.queue.push(at, Event::Crash { node, how });
-                self.queue.push(back, Event::Restart { node });
+                self.schedule_fault(at, Event::Crash { node, how });
+                self.schedule_fault(back, Event::Restart { node });
             }
             if self.config.storage_faults {
                 self.schedule_storage_faults();
             }
         }
-        self.queue.push(self.heal_ms, Event::Heal);
+        self.schedule_fault(self.heal_ms, Event::Heal);
         let clients_at = self.rng.gen_range(0..timing::CLIENT_TICK_MS_MAX);
         self.queue.push(clients_at, Event::Clients);
         for node in 0..n {
@@ -310,11 +325,9 @@ impl Simulation {
 
     fn run_loop(&mut self) -> Result<(), Violation> {
         self.setup()?;
-        let deadline = self.heal_ms
-            + timing::LIVENESS_BASE_MS
-            + self.config.heights * timing::PER_HEIGHT_BUDGET_MS;
         while let Some((at, event)) = self.queue.pop() {
             self.now_ms = at;
+            let deadline = self.deadline_ms();
             if let Some(target) = self.target {
                 if self.honest().all(|n| n.height() >= target) {
                     return self.final_checks();
@@ -329,8 +342,22 @@ impl Simulation {
                 });
             }
             self.apply(event)?;
+            self.release_held_faults();
         }
-        Err(self.liveness_violation(deadline))
+        Err(self.liveness_violation(self.deadline_ms()))
+    }
+
+    /// When the honest nodes must have reached the target: after the heal,
+    /// a base allowance and a budget per height (and, while faults are held
+    /// for pruning, a budget per height up to their release).
+    fn deadline_ms(&self) -> u64 {
+        let heights = self
+            .config
+            .heights
+            .saturating_add(self.held_budget_heights());
+        self.heal_ms
+            .saturating_add(timing::LIVENESS_BASE_MS)
+            .saturating_add(heights.saturating_mul(timing::PER_HEIGHT_BUDGET_MS))
     }
 
     pub(super) fn honest(&self) -> impl Iterator<Item = &SimNode> {
@@ -523,7 +550,7 @@ impl Simulation {
             self.accused_on_chain(node, evidence.included_in_block, &evidence.record.offender)?;
         }
         self.hostile.evidence_committed = committed.len() as u64;
-        Ok(())
+        self.check_pruning_ran()
     }
 
     /// A committed block of `height` accuses `offender`: it must be a
@@ -727,6 +754,7 @@ pub(super) fn count_block(counts: &mut LedgerCounts, outcome: &kopnet_ledger::Bl
 
 mod host;
 mod hostile;
+mod pruning;
 mod storage;
 
 /// The nodes a partition of `kind` cuts off, taken in `order` (a seeded

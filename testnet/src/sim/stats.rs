@@ -121,6 +121,9 @@ pub struct LedgerCounts {
     /// Restarts whose host read the next height's validator set back from
     /// storage (and used the same set as every other node, or the run fails).
     pub sets_read_back: u64,
+    /// `--prune-keep`: the most heights an honest node had pruned (summed
+    /// over seeds).
+    pub heights_pruned: u64,
 }
 
 impl AddAssign for LedgerCounts {
@@ -138,6 +141,7 @@ impl AddAssign for LedgerCounts {
         self.blocks_caught_up += o.blocks_caught_up;
         self.mempool_evictions += o.mempool_evictions;
         self.sets_read_back += o.sets_read_back;
+        self.heights_pruned += o.heights_pruned;
     }
 }
 
@@ -157,6 +161,7 @@ impl fmt::Display for LedgerCounts {
             ("blocks caught up (all nodes)", self.blocks_caught_up),
             ("mempool evictions (all nodes)", self.mempool_evictions),
             ("validator sets read back at restart", self.sets_read_back),
+            ("heights pruned (most by a node)", self.heights_pruned),
         ];
         for (name, count) in rows {
             writeln!(f, "  {name:<36} {count}")?;

@@ -295,6 +295,11 @@ impl Simulation {
                 height,
                 error: e.to_string(),
             })?;
+            if let Some(pruned) = super::pruning::check_pruned(node, &ledger)? {
+                if honest {
+                    self.agreed.heights_pruned = self.agreed.heights_pruned.max(pruned);
+                }
+            }
             if honest {
                 for record in &committed.block.evidence {
                     self.accused_on_chain(node, height, &record.offender)?;

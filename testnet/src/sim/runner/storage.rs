@@ -29,14 +29,14 @@ impl Simulation {
             let at = self.disk_rng.gen_range(0..self.heal_ms.max(1));
             let back = at + self.disk_rng.gen_range(RESTART_MS_MIN..=RESTART_MS_MAX);
             let fault = disk::draw(&mut self.disk_rng);
-            self.queue.push(
+            self.schedule_fault(
                 at,
                 Event::Crash {
                     node,
                     how: CrashKind::Disk(fault),
                 },
             );
-            self.queue.push(back, Event::Restart { node });
+            self.schedule_fault(back, Event::Restart { node });
         }
     }
 
