@@ -122,7 +122,13 @@ pub(super) fn check_pruned<S: Storage + Clone>(
         height,
         error,
     };
-    let allowed = pruning.target_base(height);
+    // Keeping N blocks means holding heights `height - N + 1 ..= height`:
+    // said here on its own, not with the ledger's `target_base`, so that a
+    // wrong horizon in the ledger is caught rather than agreed with.
+    let allowed = height
+        .saturating_sub(pruning.keep_blocks())
+        .saturating_add(1)
+        .max(1);
     if base > allowed {
         return Err(violation(format!(
             "pruned past its horizon: base {base}, but keeping {} blocks at height {height} \
