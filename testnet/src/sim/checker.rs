@@ -67,6 +67,17 @@ impl Checker {
         }
     }
 
+    /// A value an honest node proposed in a host call that then failed stop
+    /// (its effects, the proposal's publication among them, never left the
+    /// node), but that it also decided and committed in that call: with
+    /// more than 2/3 of the power its own votes were a quorum. Its decision
+    /// is then checked like any other ([`Self::honest_decided`]), its
+    /// certificate included; the caller has checked that the block is the
+    /// node's own proposal.
+    pub fn proposed_unpublished(&mut self, value_id: Hash) {
+        self.proposed.insert(value_id);
+    }
+
     /// A node starts `height` with `set`: every node must use the same set
     /// for a height, and the Byzantine power in it must stay below a third.
     /// `Some` the first time any node uses the height.

@@ -8,7 +8,7 @@ use super::super::trace::{short, TraceEvent};
 use super::super::violation::Violation;
 use super::Simulation;
 use kopnet_consensus::safety_faults::SafetyFaultFired;
-use kopnet_consensus::Hash;
+use kopnet_consensus::{Decision, Hash, Value};
 use kopnet_ledger::storage::FiredFault;
 use rand::Rng;
 
@@ -56,6 +56,7 @@ impl Simulation {
         fired: Fired,
         error: String,
     ) -> Result<(), Violation> {
+        self.decided_in_failed_call(node)?;
         let counter = match fired {
             Fired::Store(FiredFault::WriteRefused) => &mut self.storage.writes_refused,
             Fired::Store(FiredFault::FlushFailed) => &mut self.storage.flushes_failed,
@@ -82,6 +83,85 @@ impl Simulation {
                 self.storage.process_exits += 1;
                 self.count_tails(node, "process exit", tails);
             }
+        }
+        Ok(())
+    }
+
+    /// Blocks an honest node committed in the host call that failed stop:
+    /// the call's effects are dropped as a real node's runtime drops them
+    /// (nothing it meant to send leaves), so their `Committed` reports never
+    /// reached the checker, yet the blocks are durable and other nodes will
+    /// catch up from them. Each is checked now as a reported commit would
+    /// have been: same value as every other decision of its height, a
+    /// certificate with more than 2/3 of the power of the height's set (the
+    /// same set every other node used), the same state root. A
+    /// block missing from the proposals seen is accepted as proposed only
+    /// if it is this node's own (its publication was among the dropped
+    /// effects; found by seed 230 of `--prune-keep 256 --storage-faults`,
+    /// where one honest validator held more than 2/3 of the power after
+    /// governance changes and decided two empty blocks on its own in the
+    /// call whose third commit was refused).
+    fn decided_in_failed_call(&mut self, node: NodeId) -> Result<(), Violation> {
+        if !self.nodes[node].is_honest() {
+            return Ok(());
+        }
+        let reported = self.nodes[node].committed.0;
+        let me = self.nodes[node].keypair.public();
+        let mut blocks = Vec::new();
+        if let Some(host) = self.nodes[node].host.as_ref() {
+            let ledger = host.state().ledger.read().map_err(|_| Violation::Setup {
+                error: "ledger lock poisoned".into(),
+            })?;
+            for height in reported.saturating_add(1)..=ledger.height() {
+                let read = |e: String| Violation::Ledger {
+                    node,
+                    height,
+                    error: format!("committed in the failed call, unreadable: {e}"),
+                };
+                let block = ledger.block(height).map_err(|e| read(e.to_string()))?;
+                let certificate = kopnet_node::chain_store::certificate(&ledger, height)
+                    .map_err(|e| read(e.to_string()))?;
+                let root = ledger
+                    .state_root_at(height)
+                    .map_err(|e| read(e.to_string()))?;
+                let set = kopnet_node::chain_store::validator_set(&ledger, height)
+                    .map_err(|e| read(e.to_string()))?;
+                match (block, certificate, root) {
+                    (Some(block), Some(certificate), Some(root)) => {
+                        blocks.push((height, block, certificate, root, set))
+                    }
+                    _ => return Err(read("block, certificate or root missing".into())),
+                }
+            }
+        }
+        for (height, block, certificate, root, set) in blocks {
+            // The set it signed this height with (its `HeightStarted` was
+            // dropped with the rest): one set per height, as for every node.
+            self.use_set(node, height, &set)?;
+            let value = Value {
+                id: block.hash(),
+                bytes: block.encode().unwrap_or_default(),
+            };
+            if block.header.proposer == me {
+                self.checker.proposed_unpublished(value.id);
+            }
+            self.trace.record(
+                self.now_ms,
+                TraceEvent::Storage {
+                    node: node as u32,
+                    what: format!(
+                        "committed height {height} ({}) in the call that failed",
+                        short(&value.id)
+                    ),
+                },
+            );
+            let decision = Decision {
+                height,
+                value,
+                certificate,
+            };
+            self.checker.honest_decided(node, &decision)?;
+            self.checker.honest_committed(node, height, root)?;
         }
         Ok(())
     }
