@@ -34,14 +34,18 @@ pub fn for_engine_error(error: &InputError) -> Verdict {
 /// names, which is provably bad at any height. Its signer is already known
 /// to be a validator of this height or the next.
 pub fn for_other_height(chain_id: &str, message: &Message) -> Verdict {
-    let verified = match message {
-        Message::Proposal(p) => p.verify(chain_id),
-        Message::Vote(v) => v.verify(chain_id),
-    };
-    if verified.is_err() {
-        Verdict::Reject
-    } else {
+    if signature_holds(chain_id, message) {
         Verdict::Ignore
+    } else {
+        Verdict::Reject
+    }
+}
+
+/// Whether `message`'s signature verifies against the key it names.
+fn signature_holds(chain_id: &str, message: &Message) -> bool {
+    match message {
+        Message::Proposal(p) => p.verify(chain_id).is_ok(),
+        Message::Vote(v) => v.verify(chain_id).is_ok(),
     }
 }
 
@@ -50,14 +54,10 @@ pub fn for_other_height(chain_id: &str, message: &Message) -> Verdict {
 /// set; a signer it does not know yet, e.g. after a set change it has not
 /// caught up with, is ignored rather than punished).
 pub fn for_observer(chain_id: &str, validators: &[PublicKey], message: &Message) -> Verdict {
-    let (signer, verified) = match message {
-        Message::Proposal(p) => (p.proposal.proposer, p.verify(chain_id)),
-        Message::Vote(v) => (v.vote.validator, v.verify(chain_id)),
-    };
-    if verified.is_err() {
+    if !signature_holds(chain_id, message) {
         return Verdict::Reject;
     }
-    if validators.contains(&signer) {
+    if validators.contains(&message.signer()) {
         Verdict::Accept
     } else {
         Verdict::Ignore

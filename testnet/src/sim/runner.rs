@@ -155,7 +155,7 @@ impl Simulation {
         } else {
             Vec::new()
         };
-        let nodes: Vec<SimNode> = world
+        let mut nodes: Vec<SimNode> = world
             .coops
             .iter()
             .zip(behaviours)
@@ -172,7 +172,6 @@ impl Simulation {
         // fault-injection feature can do.
         let mut setup_error = (config.faulty_ledger && !cfg!(feature = "fault-injection"))
             .then(|| "--faulty-ledger needs a build with --features fault-injection".to_string());
-        let mut nodes = nodes;
         match kopnet_node::chain_store::pruning(config.prune_keep_blocks) {
             Ok(setting) => {
                 for node in &mut nodes {
