@@ -10,7 +10,8 @@
 //! | `K`    | block hash                  | height (u64 BE)           |
 //! | `R`    | height (u64 BE)             | state root after it       |
 //! | `C`    | height (u64 BE)             | the block's transactions' results, fees and sizes ([`crate::ledger::BlockTxs`]) |
-//! | `T`    | first 8 bytes of tx hash, height (u64 BE), index (u32 BE) | nothing |
+//! | `T`    | first 8 bytes of tx hash, height (u64 BE), index (u32 BE) | nothing (format 10 and before; kept for the heights before a migration to 11) |
+//! | `U`    | level, bucket (u32 BE), run (u64 BE) | the run's transaction places, sorted ([`crate::ledger::place_index`]) |
 //! | `J`    | height (u64 BE)             | the block's history entries, while its epoch is open ([`crate::ledger::history_index`]) |
 //! | `H`    | member key, epoch (u64 BE)  | the member's places in that epoch's blocks ([`crate::ledger::history_index`]) |
 //! | `G`    | epoch (u64 BE), chunk (u32 BE) | the members that have an `H` value for that epoch, 32 bytes each: what pruning deletes ([`crate::ledger::prune`]) |
@@ -80,6 +81,14 @@
 //! its days without lists are still exported the old way
 //! ([`crate::snapshot`]) until they expire.
 //!
+//! **Store format 11** (issue 21, eighth pass): a transaction's place
+//! under its hash is no longer one `T` key per transaction but an entry in
+//! a *run*, one `U` value per bucket of hashes per span of blocks, merged
+//! into longer spans as the chain grows ([`crate::ledger::place_index`]).
+//! A format-10 store is *migrated* by writing the format number and
+//! [`META_PLACE_RUNS_FROM`]: its `T` keys stay for the heights before it,
+//! are read by lookups and deleted by pruning as before.
+//!
 //! **Pruning** (issue 19, [`crate::ledger::prune`]): `Mbase` ([`META_BASE`])
 //! is the lowest height whose block, certificate and indexes the store
 //! still holds (absent: 1, nothing pruned; a node started from a snapshot
@@ -118,8 +127,13 @@ pub const META_STORE_FORMAT: &[u8] = b"Mstore_format";
 /// Above 1 also on a node that started from a snapshot
 /// ([`crate::snapshot`]).
 pub const META_BASE: &[u8] = b"Mbase";
+/// The first height whose transaction places are in runs (`U`) rather
+/// than `T` keys (u64 BE); absent means 1 (a store created at format 11
+/// or later). Written by the migration from format 10
+/// ([`crate::migrate`]).
+pub const META_PLACE_RUNS_FROM: &[u8] = b"Mplace_runs_from";
 /// The layout this version writes and reads (see the module docs).
-pub const STORE_FORMAT: u64 = 10;
+pub const STORE_FORMAT: u64 = 11;
 /// Bytes of a transaction hash that key its place (`T`).
 pub const TX_HASH_PREFIX_BYTES: usize = 8;
 
@@ -166,6 +180,8 @@ pub fn block_hash(hash: &Hash) -> Vec<u8> {
 pub fn root(height: u64) -> Vec<u8> {
     with_prefix(b'R', &[&height.to_be_bytes()])
 }
+/// Transaction place runs ([`crate::ledger::place_index`]).
+pub const PLACE_RUN_PREFIX: &[u8] = b"U";
 /// The places of the transactions whose hash starts like `hash`'s.
 pub fn tx_places(hash: &Hash) -> Vec<u8> {
     with_prefix(b'T', &[&hash.0[..TX_HASH_PREFIX_BYTES]])

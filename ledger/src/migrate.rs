@@ -20,6 +20,12 @@
 //!   refuses the store). A day with records but no lists is exported the
 //!   older way ([`crate::snapshot`]) until it expires. A format-8 store
 //!   takes both steps.
+//! - **10 → 11**: transaction places are kept in runs
+//!   ([`crate::ledger::place_index`]) instead of one `T` key each. Nothing
+//!   is rewritten: the migration records the first height indexed in runs
+//!   ([`keys::META_PLACE_RUNS_FROM`], the stored height + 1) with the
+//!   format number; the `T` keys of the heights before it are still read
+//!   and pruned. Every older format takes this step too.
 //!
 //! **Crash safety.** Records are rewritten a page at a time, each page in one
 //! atomic batch together with a cursor (`Mmigration`) naming the last key
@@ -136,6 +142,24 @@ pub fn migrate<S: Storage>(store: &S) -> Result<MigrationReport, MigrationError>
     // 9 → 10: nothing to rewrite (days without lists are read the older
     // way), only the format number below.
     let mut batch = WriteBatch::default();
+    // 10 → 11: the blocks after the stored height index their places in
+    // runs; the `T` keys of the earlier ones stay.
+    if from < 11 {
+        let height = match store.get(keys::META_HEIGHT)? {
+            Some(bytes) => <[u8; 8]>::try_from(bytes.as_slice())
+                .map(u64::from_be_bytes)
+                .map_err(|_| MigrationError::Corrupt {
+                    key: hex(keys::META_HEIGHT),
+                    format: from,
+                    reason: "the stored height is not 8 bytes".into(),
+                })?,
+            None => 0,
+        };
+        batch.put(
+            keys::META_PLACE_RUNS_FROM.to_vec(),
+            height.saturating_add(1).to_be_bytes().to_vec(),
+        );
+    }
     batch.delete(META_MIGRATION_CURSOR.to_vec());
     batch.put(
         keys::META_STORE_FORMAT.to_vec(),

@@ -7,7 +7,7 @@
 mod common;
 use common::*;
 use kopnet_ledger::keys;
-use kopnet_ledger::ledger::{ChainPosition, ChainReader};
+use kopnet_ledger::ledger::{place_index, ChainPosition, ChainReader};
 use kopnet_ledger::storage::{Storage, WriteBatch};
 use kopnet_ledger::{AccountKind, MemoryStorage};
 
@@ -28,12 +28,14 @@ fn a_transaction_is_found_by_hash_from_its_block() {
     assert_eq!(record.height, h.ledger.height());
     assert_eq!(record.result, Ok(()));
     assert_eq!(reader.tx(&first.hash()).unwrap().unwrap().index, 0);
-    // No copy of the transaction beside its block, one key for its place.
-    let places = store.scan_prefix(&keys::tx_places(&second.hash())).unwrap();
-    assert_eq!(places.len(), 1);
-    assert_eq!(places[0].1, Vec::<u8>::new());
+    // No copy of the transaction beside its block, and no key per
+    // transaction for its place (store format 11): the block's place run.
+    assert!(store.scan_prefix(b"T").unwrap().is_empty());
+    let places = place_index::places(&store, &second.hash(), 64).unwrap();
+    assert_eq!(places, vec![(record.height, 1)]);
 
-    // Another hash with the same prefix: its place holds `second`, whose
+    // Another hash with the same prefix, listed by a `T` key as a store
+    // migrated from format 10 has them: its place holds `first`, whose
     // full hash differs, so it is not taken for it.
     let mut twin = second.hash();
     twin.0[31] ^= 1;

@@ -359,7 +359,7 @@ fn a_format_8_store_is_migrated_and_snapshots_wait_for_its_records_to_expire() {
         Needed::Migrate { from: 8 }
     );
     let report = migrate::migrate(&store).unwrap();
-    assert_eq!((report.from, report.to, report.records), (8, 10, 54));
+    assert_eq!((report.from, report.to, report.records), (8, 11, 54));
     assert_eq!(migrate::needed(&store).unwrap(), Needed::Nothing);
     assert!(store.get(migrate::META_MIGRATION_CURSOR).unwrap().is_none());
     // A second run changes nothing.
@@ -406,9 +406,16 @@ fn a_format_9_store_is_migrated_by_its_number_and_its_days_without_lists_still_s
         Needed::Migrate { from: 9 }
     );
     let report = migrate::migrate(&store).unwrap();
-    assert_eq!((report.from, report.to, report.records), (9, 10, 0));
-    // Nothing but the format number changed.
-    let after = store.scan_prefix(b"").unwrap();
+    assert_eq!((report.from, report.to, report.records), (9, 11, 0));
+    // Nothing but the format number changed, and the first height whose
+    // transaction places are in runs is recorded (format 11).
+    let mut after = store.scan_prefix(b"").unwrap();
+    let height = ledger_height(&store);
+    let runs_from = after
+        .iter()
+        .position(|(k, _)| k.as_slice() == keys::META_PLACE_RUNS_FROM)
+        .map(|at| after.remove(at).1);
+    assert_eq!(runs_from, Some((height + 1).to_be_bytes().to_vec()));
     assert_eq!(before.len(), after.len());
     for ((kb, vb), (ka, va)) in before.iter().zip(&after) {
         assert_eq!(kb, ka);
@@ -421,6 +428,11 @@ fn a_format_9_store_is_migrated_by_its_number_and_its_days_without_lists_still_s
     let (again, again_chunks) = take(&ledger).unwrap();
     assert_eq!(again, manifest);
     assert_eq!(again_chunks, chunks);
+}
+
+fn ledger_height(store: &MemoryStorage) -> u64 {
+    let bytes = store.get(keys::META_HEIGHT).unwrap().unwrap();
+    u64::from_be_bytes(bytes.try_into().unwrap())
 }
 
 #[test]
@@ -441,12 +453,12 @@ fn a_store_of_an_unknown_format_is_not_migrated() {
     let mut batch = WriteBatch::default();
     batch.put(
         keys::META_STORE_FORMAT.to_vec(),
-        11u64.to_be_bytes().to_vec(),
+        (keys::STORE_FORMAT + 1).to_be_bytes().to_vec(),
     );
     store.commit(batch).unwrap();
     assert!(matches!(
         migrate::migrate(&store),
-        Err(migrate::MigrationError::TooNew { found: 11 })
+        Err(migrate::MigrationError::TooNew { found }) if found == keys::STORE_FORMAT + 1
     ));
 }
 

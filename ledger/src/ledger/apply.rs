@@ -120,7 +120,14 @@ impl<S: Storage> Ledger<S> {
         // Everything that can fail is done before the commitment changes.
         let encoded = encode_writes(&execution.writes)?;
         let mut indexes = WriteBatch::default();
-        index::index_block(&self.store, &mut indexes, block, hash, &execution)?;
+        index::index_block(
+            &self.store,
+            &mut indexes,
+            block,
+            hash,
+            &execution,
+            self.base,
+        )?;
         let active_day = day.day;
         let active = day.write(&self.store, &mut indexes, &self.active_today)?;
         // The bounded pruning step ([`super::prune`]), in the same batch.

@@ -1,13 +1,15 @@
 //! The indexes written with each block (store format 2, see
 //! [`crate::keys`]): the block by height and by hash, one [`BlockTxs`]
-//! value for all of its transactions' results, fees and sizes, one short
-//! key per transaction for its hash's place, and the block's history
+//! value for all of its transactions' results, fees and sizes, its
+//! transactions' places under their hashes in runs
+//! ([`super::place_index`], store format 11), and the block's history
 //! entries ([`super::history_index`], store format 3). The transaction's
 //! bytes are stored once, in its block.
 
 use super::block_txs::{encode_block, BlockTxs, TxEntry};
 use super::executed::Execution;
 use super::history_index;
+use super::place_index;
 use super::{corrupt, LedgerError};
 use crate::block::Block;
 use crate::evidence::CommittedEvidence;
@@ -37,6 +39,7 @@ pub(super) fn index_block<S: Storage>(
     block: &Block,
     hash: Hash,
     execution: &Execution,
+    base: u64,
 ) -> Result<(), LedgerError> {
     let height = block.header.height;
     let (block_bytes, txs_start, lens) = encode_block(block).map_err(corrupt)?;
@@ -62,7 +65,7 @@ pub(super) fn index_block<S: Storage>(
         .zip(&execution.fees);
     let mut entries = Vec::with_capacity(block.txs.len());
     let mut history = Vec::with_capacity(block.txs.len() * 2);
-    for (index, ((tx, (((tx_hash, result), changed), fees)), len)) in
+    for (index, ((tx, (((_, result), changed), fees)), len)) in
         block.txs.iter().zip(runs).zip(lens).enumerate()
     {
         let index = u32::try_from(index).map_err(corrupt)?;
@@ -71,7 +74,6 @@ pub(super) fn index_block<S: Storage>(
             fees: *fees,
             len,
         });
-        batch.put(keys::tx_place(tx_hash, height, index), Vec::new());
         // Those the transaction names, and those whose account it
         // changed: a freeze, unfreeze or incentive lands in the member's
         // history under the approval that executed it.
@@ -83,6 +85,8 @@ pub(super) fn index_block<S: Storage>(
         members.dedup();
         history.extend(members.into_iter().map(|m| (m, index)));
     }
+    let hashes: Vec<Hash> = execution.results.iter().map(|(h, _)| *h).collect();
+    place_index::index_block(store, batch, height, &hashes, base)?;
     let txs = BlockTxs { txs_start, entries };
     batch.put(keys::block_txs(height), txs.encode().map_err(corrupt)?);
     history_index::index_history(store, batch, height, history)

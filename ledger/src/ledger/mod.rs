@@ -44,6 +44,7 @@ mod fault;
 pub mod history_index;
 mod index;
 mod payment_records;
+pub mod place_index;
 mod propose;
 pub mod prune;
 mod queries;

@@ -4,7 +4,9 @@
 //! **What is removed.** For every height below the *base* (the lowest
 //! height still held, [`keys::META_BASE`]): the block (`B`), its hash's
 //! entry (`K`), its transactions' results, fees and sizes (`C`), the
-//! places of its transactions under their hashes (`T`), its state root
+//! places of its transactions under their hashes (`T` keys of a store
+//! indexed before format 11; the place runs that replaced them drop pruned
+//! heights as they merge, [`super::place_index`]), its state root
 //! (`R`), its history entries (`J`; already folded into `H` once its epoch
 //! completed), its committed evidence (`E`), and the host's records of it
 //! that the host names by height ([`HostSeries`]: the node's commit
@@ -172,11 +174,16 @@ impl<S: Storage> Ledger<S> {
         let mut base = self.base;
         let mut heights = 0u64;
         let mut bytes = 0usize;
+        let runs_from = match self.store.get(keys::META_PLACE_RUNS_FROM)? {
+            Some(bytes) => decode_u64(&bytes)?,
+            None => 1,
+        };
         while base < target
             && heights < PRUNE_HEIGHTS_PER_BLOCK
             && bytes < PRUNE_BLOCK_BYTES_PER_BLOCK
         {
-            bytes = bytes.saturating_add(prune_height(&self.store, batch, base)?);
+            let t_keys = base < runs_from;
+            bytes = bytes.saturating_add(prune_height(&self.store, batch, base, t_keys)?);
             base = base.saturating_add(1);
             heights = heights.saturating_add(1);
         }
@@ -233,11 +240,15 @@ impl<S: Storage> Ledger<S> {
 
 /// Put the deletion of everything stored for block `height` into `batch`;
 /// the bytes of the block read. A height the store has no block for (one
-/// below a snapshot's base) deletes what is keyed by height only.
+/// below a snapshot's base) deletes what is keyed by height only. With
+/// `t_keys` (a height indexed before the store's migration to format 11)
+/// its transactions' `T` keys are deleted too; later heights' places are
+/// in runs, which merges prune ([`super::place_index`]).
 fn prune_height<S: Storage>(
     store: &S,
     batch: &mut WriteBatch,
     height: u64,
+    t_keys: bool,
 ) -> Result<usize, LedgerError> {
     let index = match store.get(&keys::block_txs(height))? {
         Some(bytes) => Some(BlockTxs::decode(&bytes).map_err(corrupt)?),
@@ -245,7 +256,7 @@ fn prune_height<S: Storage>(
     };
     let mut read: Option<Result<Hashes, LedgerError>> = None;
     store.read_with(&keys::block(height), &mut |bytes| {
-        read = Some(hashes_of(bytes, index.as_ref()));
+        read = Some(hashes_of(bytes, index.as_ref(), t_keys));
     })?;
     let mut block_bytes = 0;
     if let Some(found) = read {
@@ -282,7 +293,11 @@ struct Hashes {
 /// The hashes of a stored block and its transactions, from the
 /// transactions' offsets in `index` (without decoding the block), or by
 /// decoding it when its index is missing.
-fn hashes_of(bytes: &[u8], index: Option<&BlockTxs>) -> Result<Hashes, LedgerError> {
+fn hashes_of(
+    bytes: &[u8],
+    index: Option<&BlockTxs>,
+    with_txs: bool,
+) -> Result<Hashes, LedgerError> {
     let Some(index) = index else {
         let block = crate::block::Block::decode(bytes).map_err(corrupt)?;
         return Ok(Hashes {
@@ -301,8 +316,9 @@ fn hashes_of(bytes: &[u8], index: Option<&BlockTxs>) -> Result<Hashes, LedgerErr
         .get(..header_end)
         .ok_or_else(|| corrupt("stored block shorter than its header"))?;
     let header: BlockHeader = codec::decode(header_bytes).map_err(corrupt)?;
-    let mut txs = Vec::with_capacity(index.entries.len());
-    for at in 0..index.entries.len() {
+    let count = if with_txs { index.entries.len() } else { 0 };
+    let mut txs = Vec::with_capacity(count);
+    for at in 0..count {
         let tx = index
             .range_of(at)
             .and_then(|range| bytes.get(range))

@@ -9,12 +9,14 @@
 //! blocks (a commit may land between them); callers that combine reads say
 //! which height they answer for from their own snapshot. Every list is
 //! bounded by the caller's `limit`, and every lookup by hash decodes one
-//! transaction, not a block: its place comes from a short key under the
-//! hash's prefix, its size and offset from its block's [`BlockTxs`], and
+//! transaction, not a block: its place comes from the place index under the
+//! hash's prefix ([`super::place_index`]), its size and offset from its block's [`BlockTxs`], and
 //! only its bytes are copied out of the stored block (store format 2, see
 //! [`crate::keys`]).
 
-use super::{corrupt, daily_figures, decode_u64, history_index, BlockTxs, LedgerError, TxRecord};
+use super::{
+    corrupt, daily_figures, decode_u64, history_index, place_index, BlockTxs, LedgerError, TxRecord,
+};
 use crate::block::Block;
 use crate::evidence::CommittedEvidence;
 use crate::keys;
@@ -162,12 +164,10 @@ impl<S: Storage> ChainReader<S> {
     /// exactly that hash (a transaction committed twice answers with its
     /// latest place, as a record under the full hash did in format 1).
     fn find_tx(&self, hash: &Hash) -> Result<Option<(TxRecord, Transaction)>, LedgerError> {
-        let places = self
-            .store
-            .scan_prefix_rev(&keys::tx_places(hash), None, TX_PLACES_MAX)?;
+        let places = place_index::places(&self.store, hash, TX_PLACES_MAX)?;
         let mut index = None;
-        for (key, _) in places {
-            let place = tx_place(&key).ok_or_else(|| corrupt("transaction place key"))?;
+        for (height, at) in places {
+            let place = ChainPosition { height, index: at };
             if let Some((record, tx)) = self.tx_at(place, &mut index)? {
                 if tx.hash() == *hash {
                     return Ok(Some((record, tx)));
@@ -359,15 +359,6 @@ impl<S: Storage> ChainReader<S> {
 /// Most places read for one hash prefix: far more than chance collisions
 /// of [`keys::TX_HASH_PREFIX_BYTES`] bytes give.
 const TX_PLACES_MAX: usize = 64;
-
-/// The place a `T` key names.
-fn tx_place(key: &[u8]) -> Option<ChainPosition> {
-    if key.len() != 1 + keys::TX_HASH_PREFIX_BYTES + 12 {
-        return None;
-    }
-    let (height, index) = keys::place_suffix(key)?;
-    Some(ChainPosition { height, index })
-}
 
 /// The place an evidence key names (prefix, height u64 BE, index u32 BE).
 fn evidence_position(key: &[u8]) -> Option<EvidencePosition> {

@@ -8,7 +8,7 @@ use crate::chain_store::{
 use kopnet_consensus::{
     CommitCertificate, Keypair, SignedVote, Vote, VoteKind, VALIDATOR_SET_CHANGE_DELAY,
 };
-use kopnet_ledger::ledger::BlockLimits;
+use kopnet_ledger::ledger::{place_index, BlockLimits};
 use kopnet_ledger::storage::WriteBatch;
 use kopnet_ledger::testkit::{self, DEMO_COOPERATIVES};
 use kopnet_ledger::types::{AccountKind, KycTier};
@@ -571,7 +571,12 @@ fn a_damaged_transaction_index_is_found_at_its_height() {
 
     let chain = self::chain();
     let hash = Block::decode(&block_bytes(&chain, 2)).unwrap().txs[0].hash();
-    put(&chain.store, keys::tx_place(&hash, 2, 0), None);
+    // Block 2's level-0 run of the hash's bucket (the first 4 bits).
+    put(
+        &chain.store,
+        place_index::run_key(0, u32::from(hash.0[0] >> 4), 1),
+        None,
+    );
     assert!(matches!(found(&chain), (2, Problem::TxIndex(_))));
 
     let chain = self::chain();
