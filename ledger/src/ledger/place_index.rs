@@ -19,16 +19,17 @@
 //!
 //! | level | blocks per run | buckets | written |
 //! |---|---:|---:|---|
-//! | 0 | 1 | 16 | with its block |
-//! | 1 | 64 | 256 | from 64 level-0 runs |
-//! | 2 | 1,024 | 4,096 | from 16 level-1 runs |
-//! | 3 | 16,384 | 65,536 | from 16 level-2 runs |
-//! | 4 | 262,144 | 1,048,576 | from 16 level-3 runs; never merged further |
+//! | 0 | 1 | 4 | with its block |
+//! | 1 | 16 | 64 | from 16 level-0 runs |
+//! | 2 | 256 | 1,024 | from 16 level-1 runs |
+//! | 3 | 4,096 | 16,384 | from 16 level-2 runs |
+//! | 4 | 65,536 | 262,144 | from 16 level-3 runs |
+//! | 5 | 1,048,576 | 4,194,304 | from 16 level-4 runs; never merged further |
 //!
 //! Every level has 16 times the buckets of the one below, so a run's
 //! bucket holds about the same number of entries at every level (a
 //! quarter of a block's transactions). A block writes its level-0 run
-//! (at most 16 values, none for an empty block) instead of one key per
+//! (at most 4 values, none for an empty block) instead of one key per
 //! transaction.
 //!
 //! **Merges, spread by height.** Once the last input run of a level-`L`
@@ -42,13 +43,16 @@
 //! stays flat whatever the chain's length. Merges of one level finish
 //! exactly when the next ones of that level start.
 //!
-//! **Lookups** ([`places`]) scan the hash's bucket at each level, lowest
-//! level first, and binary-search each run: at most about 130 runs below
-//! the top (64 + 64 level-0 runs of two windows, up to 32 at each other
-//! level) plus the top level's, one per 262,144 blocks. Entries only ever
-//! move *up* (a unit writes the merged run and deletes its inputs in one
-//! batch), so a reader that scans the levels in rising order while a
-//! block commits finds an entry either where it was or where it went.
+//! **Lookups** ([`find`]) scan the hash's bucket one level at a time,
+//! lowest first, binary-search each run, and stop at the first level that
+//! holds the transaction: a level holds at most 32 runs of a bucket (the
+//! 16 of a merge under way and up to 16 of the next one; in between
+//! fewer), so a recent transaction costs up to about 32 runs read and a
+//! hash no transaction has about 32 per level — up to ~160 plus one top
+//! run per 1,048,576 blocks. Entries only ever move *up* (a unit writes
+//! the merged run and deletes its inputs in one batch), so a reader that
+//! scans the levels in rising order while a block commits finds an entry
+//! either where it was or where it went.
 //!
 //! **Not agreed, not hashed.** The index is local to a node (what a
 //! pruning node keeps differs, below); nothing checked or agreed reads it.
@@ -83,39 +87,45 @@ struct Shape {
 }
 
 /// The levels, lowest first; the last one's runs are never merged.
-const LEVELS: [Shape; 5] = [
+const LEVELS: [Shape; 6] = [
     Shape {
         span: 1,
-        bits: 4,
+        bits: 2,
         fan_in: 0,
         delay: 0,
     },
     Shape {
-        span: 64,
-        bits: 8,
-        fan_in: 64,
-        delay: 64,
+        span: 16,
+        bits: 6,
+        fan_in: 16,
+        delay: 16,
     },
     Shape {
-        span: 1_024,
-        bits: 12,
+        span: 256,
+        bits: 10,
         fan_in: 16,
-        delay: 1_088,
+        delay: 272,
     },
     Shape {
-        span: 16_384,
-        bits: 16,
+        span: 4_096,
+        bits: 14,
         fan_in: 16,
-        delay: 17_472,
+        delay: 4_368,
+    },
+    Shape {
+        span: 65_536,
+        bits: 18,
+        fan_in: 16,
+        delay: 69_904,
     },
     TOP,
 ];
 /// The top level's shape (its runs accumulate).
 const TOP: Shape = Shape {
-    span: 262_144,
-    bits: 20,
+    span: 1_048_576,
+    bits: 22,
     fan_in: 16,
-    delay: 279_616,
+    delay: 1_118_480,
 };
 /// The top level's number.
 const TOP_LEVEL: u8 = (LEVELS.len() - 1) as u8;
@@ -404,27 +414,78 @@ pub fn places<S: Storage>(
     hash: &Hash,
     limit: usize,
 ) -> Result<Vec<(u64, u32)>, LedgerError> {
-    let prefix = prefix_of(hash);
     let mut found = Vec::new();
-    for (shape, level) in LEVELS.iter().zip(0u8..) {
-        let mut failed = None;
-        let bucket = bucket_of(prefix, shape.bits);
-        store.scan_prefix_with(&bucket_key(level, bucket), &mut |_, run| {
-            if let Err(error) = matching(run, prefix, &mut found) {
-                failed = Some(error);
-            }
-            Ok(())
-        })?;
-        if let Some(error) = failed {
-            return Err(error);
-        }
-    }
-    for (key, _) in store.scan_prefix_rev(&keys::tx_places(hash), None, limit)? {
-        found.push(keys::place_suffix(&key).ok_or_else(|| corrupt("transaction place key"))?);
+    for group in 0..GROUPS {
+        found.extend(candidates(store, hash, group, limit)?);
     }
     found.sort_unstable_by(|a, b| b.cmp(a));
     found.dedup();
     found.truncate(limit);
+    Ok(found)
+}
+
+/// The first answer `check` gives for the places listed under `hash`'s
+/// prefix, read a level at a time from the lowest (the newest blocks) to
+/// the `T` keys of a migrated store: a lookup of a recent transaction
+/// stops at the level that holds it. At most `limit` places are checked.
+pub fn find<S: Storage, T>(
+    store: &S,
+    hash: &Hash,
+    limit: usize,
+    check: &mut dyn FnMut(u64, u32) -> Result<Option<T>, LedgerError>,
+) -> Result<Option<T>, LedgerError> {
+    let mut checked = 0;
+    for group in 0..GROUPS {
+        for (height, index) in candidates(store, hash, group, limit)? {
+            if checked >= limit {
+                return Ok(None);
+            }
+            checked += 1;
+            if let Some(found) = check(height, index)? {
+                return Ok(Some(found));
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// Groups of places a lookup reads in turn: each level, then `T` keys.
+const GROUPS: usize = LEVELS.len() + 1;
+
+/// The places of one group (a level, or past the levels the `T` keys)
+/// listed under `hash`'s prefix, newest first.
+fn candidates<S: Storage>(
+    store: &S,
+    hash: &Hash,
+    group: usize,
+    limit: usize,
+) -> Result<Vec<(u64, u32)>, LedgerError> {
+    let prefix = prefix_of(hash);
+    let mut found = Vec::new();
+    match LEVELS.get(group) {
+        Some(shape) => {
+            let level = u8::try_from(group).map_err(corrupt)?;
+            let mut failed = None;
+            let bucket = bucket_of(prefix, shape.bits);
+            store.scan_prefix_with(&bucket_key(level, bucket), &mut |_, run| {
+                if let Err(error) = matching(run, prefix, &mut found) {
+                    failed = Some(error);
+                }
+                Ok(())
+            })?;
+            if let Some(error) = failed {
+                return Err(error);
+            }
+        }
+        None => {
+            for (key, _) in store.scan_prefix_rev(&keys::tx_places(hash), None, limit)? {
+                let place =
+                    keys::place_suffix(&key).ok_or_else(|| corrupt("transaction place key"))?;
+                found.push(place);
+            }
+        }
+    }
+    found.sort_unstable_by(|a, b| b.cmp(a));
     Ok(found)
 }
 
@@ -481,56 +542,77 @@ mod tests {
         store
     }
 
+    /// The first run of `level` not yet merged away after block `blocks`:
+    /// the merge of its group `g` of runs into the next level starts at
+    /// block `(g + 1)·span + delay + 1` (the next level's span, this
+    /// level's delay) and its last unit is `span − 4` blocks later.
+    fn first_live_run(level: usize, blocks: u64) -> u64 {
+        let (shape, upper) = (LEVELS[level], LEVELS[level + 1]);
+        let merged_groups =
+            ((blocks + UNIT_BLOCKS - 1).saturating_sub(shape.delay) / upper.span).saturating_sub(1);
+        merged_groups * upper.fan_in
+    }
+
     #[test]
     fn every_transaction_is_found_at_its_place_across_merges() {
-        let blocks = LEVELS[2].span * 2 + LEVELS[1].delay + 200;
+        // Past the first level-3 merge's start.
+        let blocks = LEVELS[3].span + LEVELS[2].delay + 300;
         let store = indexed(blocks, 3, 1);
         for height in 1..=blocks {
             for i in 0..3 {
-                let places = places(&store, &hash(height * 1_000 + i), 64).unwrap();
+                let hash = hash(height * 1_000 + i);
+                let places = places(&store, &hash, 64).unwrap();
                 assert!(
                     places.contains(&(height, i as u32)),
                     "height {height} index {i}: {places:?}"
                 );
+                let found = find(&store, &hash, 64, &mut |h, at| {
+                    Ok((h == height && at == i as u32).then_some(()))
+                });
+                assert_eq!(found.unwrap(), Some(()));
             }
         }
         assert!(places(&store, &hash(7), 64).unwrap().is_empty());
-        // Merged runs are gone: after block 2,312 the level-1 merges of
-        // windows up to 34 are done (window 34's last unit at 35·64 + 61),
-        // so every level-0 run left is of a block above 35·64; level-2 run
-        // 0 (level-1 runs 0..16) was merged in blocks 1,089..=2,112.
-        let runs = |level: u8| -> Vec<u64> {
+        // Merged runs are gone, and every level below the top was reached.
+        let runs = |level: usize| -> Vec<u64> {
             store
-                .scan_prefix(&[b'U', level])
+                .scan_prefix(&[b'U', level as u8])
                 .unwrap()
                 .iter()
                 .map(|(key, _)| run_of(key).unwrap())
                 .collect()
         };
-        assert_eq!(blocks, 2_312);
-        assert!(runs(0).iter().all(|&run| run >= 35 * 64), "{:?}", runs(0));
-        assert!(runs(1).iter().all(|&run| run >= 16), "{:?}", runs(1));
-        assert!(runs(2).contains(&0));
+        for level in 0..usize::from(TOP_LEVEL) {
+            let first = first_live_run(level, blocks);
+            let left = runs(level);
+            assert!(
+                left.iter().all(|&run| run >= first),
+                "level {level}: {left:?}"
+            );
+        }
+        // Levels 0 and 1 had merges complete; level 3 was written.
+        assert!(first_live_run(0, blocks) > 0 && first_live_run(1, blocks) > 0);
+        assert!(!runs(3).is_empty());
         assert!(store.scan_prefix(b"T").unwrap().is_empty());
     }
 
     #[test]
     fn merges_drop_entries_below_the_base_and_the_top_level_its_runs_below_it() {
-        let blocks = LEVELS[1].span * 4;
-        let store = indexed(blocks, 2, 100);
+        // Windows of 16 blocks; 1..=64 merged by block 77, 65..=80 not yet.
+        let blocks = 80;
+        let store = indexed(blocks, 2, 75);
         let found = |height: u64| {
             !places(&store, &hash(height * 1_000), 64)
                 .unwrap()
                 .is_empty()
         };
-        // Windows 1..=64 and 65..=128 are merged (their units ran by block
-        // 189): below the base, dropped; at or above it, kept.
+        // Merged below the base: dropped.
         assert!(!found(5));
-        assert!(!found(70));
-        assert!(found(100));
-        assert!(found(120));
+        assert!(!found(20));
+        assert!(!found(60));
         // Not merged yet (level 0): kept whatever the base.
-        assert!(found(250));
+        assert!(found(70));
+        assert!(found(78));
 
         let store = MemoryStorage::new();
         let old = Entry::of(&hash(1), 10, 0);

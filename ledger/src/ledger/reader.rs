@@ -159,22 +159,20 @@ impl<S: Storage> ChainReader<S> {
         Ok(self.find_tx(hash)?.map(|(record, tx)| (record, Some(tx))))
     }
 
-    /// The transaction `hash` and its record: every place listed under the
-    /// hash's prefix, newest first, until one holds a transaction with
-    /// exactly that hash (a transaction committed twice answers with its
-    /// latest place, as a record under the full hash did in format 1).
+    /// The transaction `hash` and its record: the places listed under the
+    /// hash's prefix, a level of the place index at a time from the newest
+    /// blocks ([`place_index::find`]), until one holds a transaction with
+    /// exactly that hash. (A transaction's nonce keeps it from being
+    /// committed twice; were it, the place found first is the one in the
+    /// lowest level, which holds the newer blocks.)
     fn find_tx(&self, hash: &Hash) -> Result<Option<(TxRecord, Transaction)>, LedgerError> {
-        let places = place_index::places(&self.store, hash, TX_PLACES_MAX)?;
         let mut index = None;
-        for (height, at) in places {
+        place_index::find(&self.store, hash, TX_PLACES_MAX, &mut |height, at| {
             let place = ChainPosition { height, index: at };
-            if let Some((record, tx)) = self.tx_at(place, &mut index)? {
-                if tx.hash() == *hash {
-                    return Ok(Some((record, tx)));
-                }
-            }
-        }
-        Ok(None)
+            Ok(self
+                .tx_at(place, &mut index)?
+                .filter(|(_, tx)| tx.hash() == *hash))
+        })
     }
 
     /// The results, fees and sizes of block `height`'s transactions

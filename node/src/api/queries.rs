@@ -187,6 +187,15 @@ pub async fn tx(
     Path(hash): Path<String>,
 ) -> ApiResult<Json<Value>> {
     let hash = parse_hash(&hash)?;
+    // A transaction the mempool still holds is pending (the mempool drops
+    // it in the same host call that commits its block, before the
+    // committed view moves): answered without a look in the store. A
+    // wallet polls here while it waits, and a hash the store does not
+    // hold is the dearest lookup there is (every level of the place
+    // index, `ledger/src/ledger/place_index.rs`).
+    if in_mempool(&state, &hash) {
+        return Ok(Json(json!({"hash": hash.to_hex(), "status": "pending"})));
+    }
     let view = committed(&state);
     let committed = blocking(&state, move |node| {
         let found = node.chain.committed_tx(&hash).map_err(internal)?;
@@ -234,15 +243,7 @@ pub async fn tx(
         }
         return Ok(Json(body));
     }
-    if in_block_being_committed
-        || state
-            .node
-            .host
-            .mempool
-            .lock()
-            .map(|m| m.contains(&hash))
-            .unwrap_or(false)
-    {
+    if in_block_being_committed || in_mempool(&state, &hash) {
         return Ok(Json(json!({"hash": hash.to_hex(), "status": "pending"})));
     }
     let rejected = state
@@ -630,4 +631,15 @@ pub async fn invariants(State(state): State<ApiState>) -> ApiResult<Json<Value>>
             json!({"ok": false, "height": height, "state_root": root, "error": e})
         }
     }))
+}
+
+/// Whether the node's mempool holds `hash` (a poisoned lock: no).
+fn in_mempool(state: &ApiState, hash: &Hash) -> bool {
+    state
+        .node
+        .host
+        .mempool
+        .lock()
+        .map(|m| m.contains(hash))
+        .unwrap_or(false)
 }
