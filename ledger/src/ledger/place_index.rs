@@ -385,13 +385,7 @@ fn delete_top_runs_below<S: Storage>(
             .ok_or_else(|| corrupt("place run bucket"))?;
         let mut below = Vec::new();
         store.scan_prefix_with(&bucket_key(TOP_LEVEL, bucket), &mut |key, _| {
-            let run = key
-                .len()
-                .checked_sub(8)
-                .and_then(|s| key.get(s..))
-                .and_then(|t| <[u8; 8]>::try_from(t).ok())
-                .map(u64::from_be_bytes);
-            if let Some(run) = run {
+            if let Ok(run) = run_of(key) {
                 if run.saturating_add(1).saturating_mul(TOP.span) < base {
                     below.push(key.to_vec());
                 }
