@@ -27,7 +27,8 @@
 //!    certificate cannot be checked, since the validator set that signed
 //!    it is decided by state before the snapshot) and block `S + 2` with
 //!    its commit certificate, checked against the validator set the
-//!    snapshot's state decides;
+//!    snapshot's state decides (when `S + 2` is past the trusted block and
+//!    no source has committed it yet, it waits for it, up to a minute);
 //! 6. moves the store into `data/ledger` and keeps the snapshot in
 //!    `data/snapshots/S` (so `kopnet audit verify` can start from it, and
 //!    the node can serve it to the next one).
@@ -61,6 +62,11 @@ pub const ANCHOR_HEADERS_MAX: u64 = 100_000;
 const HEADER_BYTES_MAX: usize = 4 * 1024;
 /// Largest raw-block answer accepted (base64 JSON of the largest block).
 const BLOCK_ANSWER_BYTES_MAX: usize = 16 * 1024 * 1024;
+/// How long state sync waits for block `S + 2` while no source has it
+/// (it is one past the trusted block when the snapshot is just below it).
+const SECOND_BLOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
+/// How often it asks again meanwhile.
+const SECOND_BLOCK_POLL: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// The block the operator trusts.
 #[derive(Debug, Clone)]
@@ -635,27 +641,48 @@ async fn next_two_blocks(
     }
     let second_height = first_height + 1;
     let state = anchor::offline_state(&genesis.ledger.chain_id, ledger);
-    let mut reason = "no source sent it with a certificate that verifies".to_string();
+    // Block `S + 2` is one past the trusted block when the snapshot is the
+    // one just below it: the sources may not have committed it yet. While
+    // none serves it, ask again until `SECOND_BLOCK_WAIT` has passed.
+    let waiting_since = Instant::now();
     let mut committed = false;
-    for source in order {
-        let Some((block, certificate)) = raw_block(&clients[*source], second_height, fetched).await
-        else {
-            continue;
-        };
-        if let (Some(header), Ok(decoded)) = (&anchor.second, Block::decode(&block)) {
-            if decoded.hash() != header.hash() {
+    let mut reason;
+    loop {
+        reason = "no source sent it with a certificate that verifies".to_string();
+        let mut served = false;
+        for source in order {
+            let Some((block, certificate)) =
+                raw_block(&clients[*source], second_height, fetched).await
+            else {
                 continue;
+            };
+            served = true;
+            if let (Some(header), Ok(decoded)) = (&anchor.second, Block::decode(&block)) {
+                if decoded.hash() != header.hash() {
+                    continue;
+                }
+            }
+            match take_one(&state, &SyncedBlock { block, certificate }) {
+                Ok(Ok(SyncedBlockOutcome::Committed(_))) => {
+                    committed = true;
+                    break;
+                }
+                Ok(Ok(SyncedBlockOutcome::Known)) => {}
+                Ok(Err(refusal)) => reason = refusal.to_string(),
+                Err(e) => return Err(fail(second_height, e.to_string())),
             }
         }
-        match take_one(&state, &SyncedBlock { block, certificate }) {
-            Ok(Ok(SyncedBlockOutcome::Committed(_))) => {
-                committed = true;
-                break;
-            }
-            Ok(Ok(SyncedBlockOutcome::Known)) => {}
-            Ok(Err(refusal)) => reason = refusal.to_string(),
-            Err(e) => return Err(fail(second_height, e.to_string())),
+        if committed || served {
+            break;
         }
+        if waiting_since.elapsed() >= SECOND_BLOCK_WAIT {
+            reason = format!(
+                "no source has it yet (waited {} s): try again once the network is past it",
+                SECOND_BLOCK_WAIT.as_secs()
+            );
+            break;
+        }
+        tokio::time::sleep(SECOND_BLOCK_POLL).await;
     }
     if !committed {
         return Err(fail(second_height, reason));
