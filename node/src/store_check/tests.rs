@@ -8,7 +8,7 @@ use crate::chain_store::{
 use kopnet_consensus::{
     CommitCertificate, Keypair, SignedVote, Vote, VoteKind, VALIDATOR_SET_CHANGE_DELAY,
 };
-use kopnet_ledger::ledger::{place_index, BlockLimits};
+use kopnet_ledger::ledger::BlockLimits;
 use kopnet_ledger::storage::WriteBatch;
 use kopnet_ledger::testkit::{self, DEMO_COOPERATIVES};
 use kopnet_ledger::types::{AccountKind, KycTier};
@@ -570,13 +570,21 @@ fn a_damaged_transaction_index_is_found_at_its_height() {
     assert!(matches!(found(&chain), (2, Problem::TxIndex(_))));
 
     let chain = self::chain();
-    let hash = Block::decode(&block_bytes(&chain, 2)).unwrap().txs[0].hash();
-    // Block 2's level-0 run of the hash's bucket (the first 4 bits).
-    put(
-        &chain.store,
-        place_index::run_key(0, u32::from(hash.0[0] >> 4), 1),
-        None,
-    );
+    // Block 2's level-0 runs (run 1 of level 0, every bucket): its
+    // transactions' places are gone.
+    let level_0 = [kopnet_ledger::keys::PLACE_RUN_PREFIX, &[0]].concat();
+    let runs_of_block_2: Vec<Vec<u8>> = chain
+        .store
+        .scan_prefix(&level_0)
+        .unwrap()
+        .into_iter()
+        .map(|(key, _)| key)
+        .filter(|key| key.ends_with(&1u64.to_be_bytes()))
+        .collect();
+    assert!(!runs_of_block_2.is_empty());
+    for key in runs_of_block_2 {
+        put(&chain.store, key, None);
+    }
     assert!(matches!(found(&chain), (2, Problem::TxIndex(_))));
 
     let chain = self::chain();
