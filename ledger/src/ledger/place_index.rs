@@ -218,24 +218,25 @@ fn entry_at(run: &[u8], i: usize) -> Option<Entry> {
     })
 }
 
-fn decode_into(run: &[u8], out: &mut Vec<Entry>) -> Result<(), LedgerError> {
+/// How many entries an encoded run holds (`Corrupt` if its length is not
+/// a whole number of entries).
+fn entry_count(run: &[u8]) -> Result<usize, LedgerError> {
     if !run.len().is_multiple_of(ENTRY_BYTES) {
         return Err(corrupt(
             "place run of a length not a whole number of entries",
         ));
     }
-    out.extend((0..run.len() / ENTRY_BYTES).filter_map(|i| entry_at(run, i)));
+    Ok(run.len() / ENTRY_BYTES)
+}
+
+fn decode_into(run: &[u8], out: &mut Vec<Entry>) -> Result<(), LedgerError> {
+    out.extend((0..entry_count(run)?).filter_map(|i| entry_at(run, i)));
     Ok(())
 }
 
 /// The entries of a sorted encoded run with this prefix.
 fn matching(run: &[u8], prefix: u64, out: &mut Vec<(u64, u32)>) -> Result<(), LedgerError> {
-    if !run.len().is_multiple_of(ENTRY_BYTES) {
-        return Err(corrupt(
-            "place run of a length not a whole number of entries",
-        ));
-    }
-    let count = run.len() / ENTRY_BYTES;
+    let count = entry_count(run)?;
     // First entry whose prefix is not below `prefix`.
     let (mut low, mut high) = (0, count);
     while low < high {
