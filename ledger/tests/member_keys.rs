@@ -443,3 +443,57 @@ fn the_waiting_period_is_governed_within_bounds() {
     genesis.recovery_wait_ms = 0;
     assert!(genesis.validate().is_err());
 }
+
+/// An idempotency record belongs to the account, not to the key that
+/// signed: a payment signed with a new key and an id the account already
+/// used is the same payment, whether the key changed in an earlier block
+/// or earlier in the same one; a quote says so too.
+#[test]
+fn a_new_key_cannot_pay_twice_under_an_id_the_account_used() {
+    let mut h = city();
+    let _ani = h.member("ani", "ksp-sejahtera", AccountKind::Member, 100_000);
+    let budi = h.member("budi", "pasar-makmur", AccountKind::Member, 0);
+    let old = keypair("ani");
+    let new = keypair("ani-phone-2");
+    let t = T0;
+    assert_eq!(run_at(&mut h, t, &old, pay(budi, 10_000, 7)), Ok(()));
+    let rotate = Action::RotateMemberKey {
+        new_key: new.public(),
+    };
+    assert_eq!(run_at(&mut h, t + 1, &old, rotate), Ok(()));
+    // The same payment again, signed by the new key: refused as a duplicate.
+    assert_eq!(
+        run_at(&mut h, t + 2, &new, pay(budi, 10_000, 7)).unwrap_err(),
+        "duplicate"
+    );
+    assert_eq!(h.balance(&budi), 10_000);
+
+    // The key changes in the block that pays again under a used id.
+    let third = keypair("ani-phone-3");
+    let rotate = signed(
+        &h.ledger,
+        &new,
+        Action::RotateMemberKey {
+            new_key: third.public(),
+        },
+    );
+    let again = Transaction::sign(
+        TxBody {
+            chain_id: CHAIN.into(),
+            signer: third.public(),
+            nonce: rotate.body.nonce + 1,
+            action: pay(budi, 10_000, 7),
+        },
+        &third,
+    )
+    .unwrap();
+    let results: Vec<_> = h
+        .block_at(t + 3, vec![rotate, again])
+        .into_iter()
+        .map(|r| r.map_err(|e| e.code().to_string()))
+        .collect();
+    assert_eq!(results, vec![Ok(()), Err("duplicate".to_string())]);
+    assert_eq!(h.balance(&budi), 10_000);
+    let quoted = h.ledger.quote(&third.public(), &pay(budi, 10_000, 7));
+    assert_eq!(quoted.unwrap_err().code(), "duplicate");
+}

@@ -11,7 +11,8 @@ use crate::state::{IdempotencyRecord, Sequenced, State, StateKey, StateRead, Sta
 use crate::storage::{Storage, WriteBatch};
 use crate::tx::{IdempotencyId, Transaction};
 use kopnet_primitives::{codec, PublicKey};
-use std::collections::BTreeMap;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Records read per page when counting them.
 const COUNT_PAGE_RECORDS: usize = 10_000;
@@ -22,13 +23,25 @@ pub(super) type NewRecord = (PublicKey, IdempotencyId, Sequenced<IdempotencyReco
 /// What a block executes on: the committed state, plus the live idempotency
 /// records of the payments it may run and the live records of the payments
 /// its refunds name ([`crate::refunds`]), read from the store beforehand
-/// (execution itself reads memory only). A record of a payment not looked
-/// up reads as absent, so every transaction the block may run must be
-/// among those given to [`Ledger::block_base`].
+/// (execution itself reads memory only).
+///
+/// **No record is missed.** Which records a block needs is known only as
+/// it runs: a payment's record is kept under the paying *account*, which
+/// is not the signing key once the account's key was replaced, and a key
+/// can be replaced earlier in the same block. So the base notes every
+/// record execution asks for that was not looked up ([`BlockBase::missed`]),
+/// and whoever executes on it looks those up and runs the block again
+/// until nothing was missed ([`Ledger::fetch_missed`]); execution is
+/// deterministic, so every node ends on the same run. The first look-up
+/// (the signer's records) covers nearly every block, which then runs once.
 #[derive(Debug)]
 pub(super) struct BlockBase<'a> {
     state: &'a State,
     records: BTreeMap<StateKey, StateValue>,
+    /// Record keys looked up in the store, found or not.
+    fetched: BTreeSet<StateKey>,
+    /// Record keys execution asked for that were not looked up.
+    missed: RefCell<BTreeSet<StateKey>>,
 }
 
 impl<'a> BlockBase<'a> {
@@ -38,14 +51,26 @@ impl<'a> BlockBase<'a> {
         BlockBase {
             state,
             records: BTreeMap::new(),
+            fetched: BTreeSet::new(),
+            missed: RefCell::new(BTreeSet::new()),
         }
+    }
+
+    /// Whether execution asked for a record that was not looked up.
+    pub(super) fn missed_any(&self) -> bool {
+        !self.missed.borrow().is_empty()
     }
 }
 
 impl StateRead for BlockBase<'_> {
     fn get_ref(&self, key: &StateKey) -> Option<&StateValue> {
         match key {
-            StateKey::Idempotency(..) | StateKey::MerchantPayment(..) => self.records.get(key),
+            StateKey::Idempotency(..) | StateKey::MerchantPayment(..) => {
+                if !self.fetched.contains(key) {
+                    self.missed.borrow_mut().insert(key.clone());
+                }
+                self.records.get(key)
+            }
             _ => self.state.get_ref(key),
         }
     }
@@ -53,35 +78,72 @@ impl StateRead for BlockBase<'_> {
 
 impl<S: Storage> Ledger<S> {
     /// The base for executing `txs` in a block at `time_ms`: the live
-    /// records of their payments, at most [`idempotency::DAYS_KEPT`] point
-    /// reads per payment.
+    /// records of their signers' payments, at most
+    /// [`idempotency::DAYS_KEPT`] point reads per payment, and of the
+    /// payments their refunds name. Records keyed otherwise (an account
+    /// whose key changed) are looked up once execution asks for them
+    /// ([`Ledger::fetch_missed`]).
     pub(super) fn block_base<'t>(
         &self,
         txs: impl IntoIterator<Item = &'t Transaction>,
         time_ms: u64,
     ) -> Result<BlockBase<'_>, LedgerError> {
-        let mut records = BTreeMap::new();
+        let mut base = BlockBase::without_records(&self.state);
         for tx in txs {
-            // A refund's payment record (see `refund_records.rs`).
-            if let crate::tx::Action::Refund { payment, .. } = &tx.body.action {
-                self.prefetch_merchant_payment(&mut records, payment, time_ms)?;
-                continue;
-            }
-            let Some(idempotency_id) = idempotency::id_of(&tx.body.action) else {
-                continue;
+            let key = match &tx.body.action {
+                // A refund's payment record (see `refund_records.rs`).
+                crate::tx::Action::Refund { payment, .. } => StateKey::MerchantPayment(*payment),
+                action => match idempotency::id_of(action) {
+                    Some(id) => StateKey::Idempotency(tx.body.signer, id),
+                    None => continue,
+                },
             };
-            let key = StateKey::Idempotency(tx.body.signer, idempotency_id);
-            if records.contains_key(&key) {
-                continue;
-            }
-            if let Some(record) = self.live_record(&tx.body.signer, &idempotency_id, time_ms)? {
-                records.insert(key, StateValue::Idempotency(record));
-            }
+            self.fetch_record(&mut base, key, time_ms)?;
         }
-        Ok(BlockBase {
-            state: &self.state,
-            records,
-        })
+        Ok(base)
+    }
+
+    /// Look up the records execution asked `base` for and did not find
+    /// looked up; whether there were any (then the block must run again on
+    /// `base`).
+    pub(super) fn fetch_missed(
+        &self,
+        base: &mut BlockBase<'_>,
+        time_ms: u64,
+    ) -> Result<bool, LedgerError> {
+        let missed = std::mem::take(base.missed.get_mut());
+        let any = !missed.is_empty();
+        for key in missed {
+            self.fetch_record(base, key, time_ms)?;
+        }
+        Ok(any)
+    }
+
+    /// Look up the record under `key` (an idempotency or merchant payment
+    /// key; any other key is ignored) as a block at `time_ms` sees it.
+    fn fetch_record(
+        &self,
+        base: &mut BlockBase<'_>,
+        key: StateKey,
+        time_ms: u64,
+    ) -> Result<(), LedgerError> {
+        if base.fetched.contains(&key) {
+            return Ok(());
+        }
+        let value = match &key {
+            StateKey::Idempotency(payer, id) => self
+                .live_record(payer, id, time_ms)?
+                .map(StateValue::Idempotency),
+            StateKey::MerchantPayment(payment) => self
+                .stored_merchant_payment(payment, time_ms)?
+                .map(StateValue::MerchantPayment),
+            _ => return Ok(()),
+        };
+        if let Some(value) = value {
+            base.records.insert(key.clone(), value);
+        }
+        base.fetched.insert(key);
+        Ok(())
     }
 
     /// `payer`'s record for `id` as a block at `time_ms` sees it (none if

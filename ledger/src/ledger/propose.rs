@@ -87,40 +87,31 @@ impl<S: Storage> Ledger<S> {
         // A store that cannot be read gives an empty block: no payment can
         // be checked against its records (the node stops at its next
         // write anyway).
-        let (base, candidates) = match self.block_base(candidates, time_ms) {
+        let (mut base, candidates) = match self.block_base(candidates, time_ms) {
             Ok(base) => (base, candidates),
             Err(_) => (BlockBase::without_records(&self.state), &[][..]),
         };
-        let mut overlay = Overlay::new(&base);
-        self.begin_block(&mut overlay, height, time_ms);
-        let mut chosen = Vec::new();
-        let mut results = Vec::new();
-        let mut changed = Vec::new();
-        let mut fees = Vec::new();
-        let mut skipped = Vec::new();
-        let mut bytes = 0usize;
-        let max_txs = limits.max_txs.min(BLOCK_TXS_MAX);
-        let max_bytes = limits.max_bytes.min(BLOCK_BYTES_MAX / 2);
-        for tx in candidates {
-            if chosen.len() >= max_txs {
-                break;
-            }
-            // One encoding gives both (each costs a full encode).
-            let (hash, size) = tx.hash_and_size();
-            if bytes.saturating_add(size) > max_bytes {
-                break;
-            }
-            match self.run_tx(&mut overlay, tx, hash, (height, time_ms), sigs) {
-                Ok(ran) => {
-                    bytes = bytes.saturating_add(size);
-                    chosen.push((hash, tx.clone()));
-                    results.push((hash, ran.result));
-                    changed.push(ran.changed);
-                    fees.push(ran.fees);
+        let built = loop {
+            let built = self.build_on(&base, candidates, (height, time_ms), limits, sigs);
+            // A run that asked for a record not looked up is not the
+            // block's run (see `BlockBase`): look it up and build again.
+            match self.fetch_missed(&mut base, time_ms) {
+                Ok(false) => break built,
+                Ok(true) => continue,
+                Err(_) => {
+                    let empty = BlockBase::without_records(&self.state);
+                    break self.build_on(&empty, &[], (height, time_ms), limits, sigs);
                 }
-                Err(reason) => skipped.push((hash, reason)),
             }
-        }
+        };
+        let Built {
+            chosen,
+            results,
+            changed,
+            fees,
+            skipped,
+            writes,
+        } = built;
         let hashes: Vec<Hash> = chosen.iter().map(|(h, _)| *h).collect();
         let BlockContext {
             proposer, evidence, ..
@@ -144,7 +135,7 @@ impl<S: Storage> Ledger<S> {
             evidence,
         };
         let execution = Execution {
-            writes: overlay.into_writes(),
+            writes,
             results,
             changed,
             fees,
@@ -154,6 +145,65 @@ impl<S: Storage> Ledger<S> {
             ExecutedBlock::new(block, hash, self.tip(), execution),
             skipped,
         )
+    }
+}
+
+/// The transactions a proposer chose and what running them did.
+struct Built {
+    chosen: Vec<(Hash, Transaction)>,
+    results: Vec<(Hash, Result<(), Rejection>)>,
+    changed: Vec<Vec<PublicKey>>,
+    fees: Vec<crate::types::Amount>,
+    skipped: Vec<(Hash, Rejection)>,
+    writes: std::collections::BTreeMap<crate::state::StateKey, Option<crate::state::StateValue>>,
+}
+
+impl<S: Storage> Ledger<S> {
+    /// Run the block's start on `base`, then each admissible candidate in
+    /// order while the limits allow.
+    fn build_on(
+        &self,
+        base: &BlockBase<'_>,
+        candidates: &[Transaction],
+        (height, time_ms): (u64, u64),
+        limits: BlockLimits,
+        sigs: &dyn SignatureCheck,
+    ) -> Built {
+        let mut overlay = Overlay::new(base);
+        self.begin_block(&mut overlay, height, time_ms);
+        let mut built = Built {
+            chosen: Vec::new(),
+            results: Vec::new(),
+            changed: Vec::new(),
+            fees: Vec::new(),
+            skipped: Vec::new(),
+            writes: Default::default(),
+        };
+        let mut bytes = 0usize;
+        let max_txs = limits.max_txs.min(BLOCK_TXS_MAX);
+        let max_bytes = limits.max_bytes.min(BLOCK_BYTES_MAX / 2);
+        for tx in candidates {
+            if built.chosen.len() >= max_txs {
+                break;
+            }
+            // One encoding gives both (each costs a full encode).
+            let (hash, size) = tx.hash_and_size();
+            if bytes.saturating_add(size) > max_bytes {
+                break;
+            }
+            match self.run_tx(&mut overlay, tx, hash, (height, time_ms), sigs) {
+                Ok(ran) => {
+                    bytes = bytes.saturating_add(size);
+                    built.chosen.push((hash, tx.clone()));
+                    built.results.push((hash, ran.result));
+                    built.changed.push(ran.changed);
+                    built.fees.push(ran.fees);
+                }
+                Err(reason) => built.skipped.push((hash, reason)),
+            }
+        }
+        built.writes = overlay.into_writes();
+        built
     }
 }
 

@@ -33,6 +33,23 @@ pub struct Quote {
 }
 
 impl<S: Storage> Ledger<S> {
+    /// The next block's start, then `action` by `signer`, on `base`.
+    fn quote_run<'b>(
+        &self,
+        base: &'b BlockBase<'_>,
+        signer: &execute::Signer,
+        action: &Action,
+        ctx: ExecContext,
+    ) -> Result<Overlay<'b, BlockBase<'b>>, Rejection> {
+        let time_ms = ctx.time_ms;
+        let mut overlay = Overlay::new(base);
+        idempotency::expire(&mut overlay, &self.state.idempotency_days(), time_ms);
+        crate::tiers::begin_block(&mut overlay, time_ms);
+        refunds::expire(&mut overlay, &self.state, time_ms);
+        execute::execute(&mut overlay, signer, action, ctx)?;
+        Ok(overlay)
+    }
+
     /// Dry-run `action` as `signer` against the committed state: the rejection
     /// it would get, or the balance changes and fees it would cause. Used to
     /// show a member the fee before they confirm.
@@ -52,19 +69,24 @@ impl<S: Storage> Ledger<S> {
         // cannot be read quotes as if the id were unused (a quote is advice:
         // the block checks it again).
         let time_ms = self.last_block_time_ms.saturating_add(1);
-        let base = self
+        let mut base = self
             .block_base([&tx], time_ms)
             .unwrap_or_else(|_| BlockBase::without_records(&self.state));
-        let mut overlay = Overlay::new(&base);
-        idempotency::expire(&mut overlay, &self.state.idempotency_days(), time_ms);
-        crate::tiers::begin_block(&mut overlay, time_ms);
-        refunds::expire(&mut overlay, &self.state, time_ms);
         let ctx = ExecContext {
             height: self.height.saturating_add(1),
             time_ms,
             tx_hash: Hash::ZERO,
         };
-        execute::execute(&mut overlay, &admitted, action, ctx)?;
+        let first = self.quote_run(&base, &admitted, action, ctx);
+        // The payer's record under its account, not its key (see
+        // `BlockBase`): run again once it is looked up.
+        let overlay = if base.missed_any() {
+            drop(first);
+            let _ = self.fetch_missed(&mut base, time_ms);
+            self.quote_run(&base, &admitted, action, ctx)?
+        } else {
+            first?
+        };
         let mut deltas = Vec::new();
         for (key, value) in overlay.writes() {
             let (account, after) = match (key, value) {

@@ -31,28 +31,9 @@ pub struct PaymentRefunds {
 }
 
 impl<S: Storage> Ledger<S> {
-    /// Add the live record of `payment` as a block at `time_ms` sees it
-    /// to `records` (nothing if there is none): a point read in each live
-    /// day that has records.
-    pub(super) fn prefetch_merchant_payment(
-        &self,
-        records: &mut BTreeMap<StateKey, StateValue>,
-        payment: &Hash,
-        time_ms: u64,
-    ) -> Result<(), LedgerError> {
-        let key = StateKey::MerchantPayment(*payment);
-        if records.contains_key(&key) {
-            return Ok(());
-        }
-        if let Some(record) = self.stored_merchant_payment(payment, time_ms)? {
-            records.insert(key, StateValue::MerchantPayment(record));
-        }
-        Ok(())
-    }
-
     /// The stored record of `payment` in the days a block at `time_ms`
     /// may refund (by the committed refund period), if any.
-    fn stored_merchant_payment(
+    pub(super) fn stored_merchant_payment(
         &self,
         payment: &Hash,
         time_ms: u64,

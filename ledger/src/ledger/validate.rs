@@ -4,8 +4,9 @@
 
 use super::errors::BlockError;
 use super::executed::Execution;
+use super::payment_records::BlockBase;
 use super::run::SignatureCheck;
-use super::{ExecutedBlock, Ledger};
+use super::{ExecutedBlock, Ledger, LedgerError};
 use crate::block::{tx_root, Block, BLOCK_BYTES_MAX, BLOCK_TXS_MAX};
 use crate::evidence::{check_list, evidence_root, EvidenceError};
 use crate::state::Overlay;
@@ -43,15 +44,33 @@ impl<S: Storage> Ledger<S> {
     ) -> Result<Execution, BlockError> {
         let hashes = self.check_header(block)?;
         let time_ms = block.header.time_ms;
-        let base = self
-            .block_base(&block.txs, time_ms)
-            .map_err(|e| BlockError::Store(e.to_string()))?;
-        let mut overlay = Overlay::new(&base);
+        let store_error = |e: LedgerError| BlockError::Store(e.to_string());
+        let mut base = self.block_base(&block.txs, time_ms).map_err(store_error)?;
+        loop {
+            let ran = self.run_block(&base, block, &hashes, sigs);
+            // A run that asked for a record not looked up is not the
+            // block's run (see `BlockBase`): look it up and run again.
+            if !self.fetch_missed(&mut base, time_ms).map_err(store_error)? {
+                return ran;
+            }
+        }
+    }
+
+    /// Run `block`'s start and its transactions, in order, on `base`.
+    fn run_block(
+        &self,
+        base: &BlockBase<'_>,
+        block: &Block,
+        hashes: &[Hash],
+        sigs: &dyn SignatureCheck,
+    ) -> Result<Execution, BlockError> {
+        let time_ms = block.header.time_ms;
+        let mut overlay = Overlay::new(base);
         self.begin_block(&mut overlay, block.header.height, time_ms);
         let mut results = Vec::with_capacity(block.txs.len());
         let mut changed = Vec::with_capacity(block.txs.len());
         let mut fees = Vec::with_capacity(block.txs.len());
-        for (index, (tx, hash)) in block.txs.iter().zip(hashes).enumerate() {
+        for (index, (tx, hash)) in block.txs.iter().zip(hashes.iter().copied()).enumerate() {
             let ran = self
                 .run_tx(&mut overlay, tx, hash, (block.header.height, time_ms), sigs)
                 .map_err(|reason| BlockError::InvalidTx { index, reason })?;
