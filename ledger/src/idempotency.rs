@@ -83,6 +83,11 @@ pub const DAYS_KEPT: u64 = 2;
 /// writes (see [`sweep_records_max`]).
 pub const SWEEP_RECORDS_BASE: usize = 2_000;
 
+/// Expired blocks' record values (`W`, store format 12) a block deletes
+/// from disk, at most: more than the one a block adds, so the sweep
+/// catches up (a day of 86,400 blocks leaves in under 3 hours of blocks).
+pub const BLOCK_RECORDS_SWEPT_PER_BLOCK_MAX: usize = 8;
+
 /// Most expired records a block that writes `written` records deletes from
 /// disk: [`SWEEP_RECORDS_BASE`] more than it writes, so the sweep always
 /// deletes faster than payments write (a block writes at most

@@ -133,7 +133,7 @@ pub const META_BASE: &[u8] = b"Mbase";
 /// ([`crate::migrate`]).
 pub const META_PLACE_RUNS_FROM: &[u8] = b"Mplace_runs_from";
 /// The layout this version writes and reads (see the module docs).
-pub const STORE_FORMAT: u64 = 11;
+pub const STORE_FORMAT: u64 = 12;
 /// Bytes of a transaction hash that key its place (`T`).
 pub const TX_HASH_PREFIX_BYTES: usize = 8;
 
@@ -161,6 +161,17 @@ pub fn idempotency(day: u64, payer: &PublicKey, id: &IdempotencyId) -> Vec<u8> {
 pub fn idempotency_day_start(day: u64) -> Vec<u8> {
     with_prefix(b'I', &[&day.to_be_bytes()])
 }
+/// A block's idempotency records, in the order its payments wrote them
+/// (store format 12: one value per block instead of one `I` key per
+/// record; `ledger/src/ledger/payment_records.rs`), by day first.
+pub const BLOCK_RECORDS_PREFIX: &[u8] = b"W";
+pub fn block_records(day: u64, height: u64) -> Vec<u8> {
+    with_prefix(b'W', &[&day.to_be_bytes(), &height.to_be_bytes()])
+}
+/// The first key of `day`'s block records.
+pub fn block_records_day_start(day: u64) -> Vec<u8> {
+    with_prefix(b'W', &[&day.to_be_bytes()])
+}
 /// Payments to merchants kept for refunds, by day first (see
 /// [`crate::refunds`]): a day's records are one contiguous range.
 pub const MERCHANT_PAYMENT_PREFIX: &[u8] = b"P";
@@ -182,6 +193,10 @@ pub fn root(height: u64) -> Vec<u8> {
 }
 /// Transaction place runs ([`crate::ledger::place_index`]).
 pub const PLACE_RUN_PREFIX: &[u8] = b"U";
+/// Runs of payments' idempotency records under the hash of payer and id
+/// (store format 12, `ledger/src/ledger/place_index.rs`,
+/// `ledger/src/ledger/payment_records.rs`).
+pub const RECORD_RUN_PREFIX: &[u8] = b"V";
 /// The places of the transactions whose hash starts like `hash`'s.
 pub fn tx_places(hash: &Hash) -> Vec<u8> {
     with_prefix(b'T', &[&hash.0[..TX_HASH_PREFIX_BYTES]])

@@ -92,6 +92,15 @@ pub trait Storage: Send + Sync {
         }
         Ok(())
     }
+    /// The first key (in key order) that starts with `prefix`, if any. The
+    /// default reads every entry under `prefix`; the stores override it.
+    fn first_key_with_prefix(&self, prefix: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
+        Ok(self
+            .scan_prefix(prefix)?
+            .into_iter()
+            .next()
+            .map(|(key, _)| key))
+    }
     /// Up to `limit` entries with key starting with `prefix` and below `before`
     /// (if given), in descending key order.
     fn scan_prefix_rev(
@@ -136,6 +145,16 @@ impl Storage for MemoryStorage {
             .take_while(|(k, _)| k.starts_with(prefix))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect())
+    }
+
+    fn first_key_with_prefix(&self, prefix: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
+        Ok(self
+            .lock()?
+            .range(prefix.to_vec()..)
+            .next()
+            .map(|(k, _)| k)
+            .filter(|k| k.starts_with(prefix))
+            .cloned())
     }
 
     fn scan_prefix_with(&self, prefix: &[u8], visit: EntryVisitor<'_>) -> Result<(), StorageError> {
@@ -250,6 +269,13 @@ impl Storage for SledStorage {
             .collect()
     }
 
+    fn first_key_with_prefix(&self, prefix: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
+        match self.db.scan_prefix(prefix).keys().next() {
+            Some(key) => Ok(Some(key.map_err(io)?.to_vec())),
+            None => Ok(None),
+        }
+    }
+
     fn scan_prefix_with(&self, prefix: &[u8], visit: EntryVisitor<'_>) -> Result<(), StorageError> {
         for entry in self.db.scan_prefix(prefix) {
             let (key, value) = entry.map_err(io)?;
@@ -328,6 +354,12 @@ macro_rules! storage_by_deref {
                 limit: usize,
             ) -> Result<Vec<KeyValue>, StorageError> {
                 (**self).scan_prefix_rev(prefix, before, limit)
+            }
+            fn first_key_with_prefix(
+                &self,
+                prefix: &[u8],
+            ) -> Result<Option<Vec<u8>>, StorageError> {
+                (**self).first_key_with_prefix(prefix)
             }
             fn commit(&self, batch: WriteBatch) -> Result<(), StorageError> {
                 (**self).commit(batch)

@@ -276,7 +276,8 @@ fn pay_many(
         };
         txs.push(h.sign(&payer, action));
     }
-    for (n, chunk) in txs.chunks(1_000).enumerate() {
+    // 200 a block: a large day spans more blocks than one block sweeps.
+    for (n, chunk) in txs.chunks(200).enumerate() {
         let results =
             block_at::<_, MemoryStorage>(&mut h.ledger, &mut [], chunk, time_ms + n as u64);
         assert!(results.iter().all(Result::is_ok));
@@ -323,8 +324,9 @@ fn start_up_reads_no_record_and_expired_records_leave_the_disk() {
     assert_eq!(day.records, 3_000);
 
     // The first block of day 102 removes day 100's entry from the state,
-    // and its records from the disk over two blocks.
-    assert_eq!(idempotency::SWEEP_RECORDS_BASE, 2_000);
+    // and its records from the disk over two blocks: 8 blocks' records
+    // (`W` values) a block, the 15 blocks of 200 in two.
+    assert_eq!(idempotency::BLOCK_RECORDS_SWEPT_PER_BLOCK_MAX, 8);
     let coop_key = coop("ksp-sejahtera");
     let mut stored = Vec::new();
     for time_ms in [102 * DAY_MS, 102 * DAY_MS + 1] {
@@ -337,7 +339,7 @@ fn start_up_reads_no_record_and_expired_records_leave_the_disk() {
         assert_eq!(large.ledger.state().idempotency_days(), Vec::<u64>::new());
         stored.push(large.ledger.stored_idempotency_records().unwrap());
     }
-    assert_eq!(stored, vec![1_000, 0]);
+    assert_eq!(stored, vec![1_400, 0]);
     // Day 100's entry is gone; the day-102 block also passed a settlement
     // cut-off, which adds the next window's entry: leave windows out.
     let without_windows = |state: &kopnet_ledger::state::State| {

@@ -37,6 +37,7 @@ fn pay_once(
 /// Rewrite the places of blocks `1..=top` as format 10 kept them: one `T`
 /// key per transaction, no place runs; and the format number 10.
 fn as_format_10(store: &MemoryStorage, top: u64) {
+    common::format_11::as_format_11(store);
     let mut batch = WriteBatch::default();
     for (key, _) in store.scan_prefix(keys::PLACE_RUN_PREFIX).unwrap() {
         batch.delete(key);
@@ -67,7 +68,7 @@ fn a_migrated_format_10_store_finds_old_and_new_places_and_prunes_the_old_keys()
     assert!(t_keys >= 20, "{t_keys}");
 
     let report = migrate::migrate(&store).unwrap();
-    assert_eq!((report.from, report.to, report.records), (10, 11, 0));
+    assert_eq!((report.from, report.to, report.records), (10, 12, 0));
     assert_eq!(
         store.get(keys::META_PLACE_RUNS_FROM).unwrap(),
         Some((migrated_at + 1).to_be_bytes().to_vec())

@@ -5,6 +5,7 @@
 //! until they expire.
 
 mod common;
+use common::format_11::as_format_11;
 use common::*;
 use kopnet_ledger::day_order::{self, RecordKind};
 use kopnet_ledger::idempotency::DAY_MS;
@@ -325,6 +326,7 @@ fn without_lists(store: &MemoryStorage) {
 
 /// Rewrite a store as format 8 wrote it: bare records, no lists, format 8.
 fn as_format_8(store: &MemoryStorage) {
+    as_format_11(store);
     without_lists(store);
     let mut batch = WriteBatch::default();
     for (key, value) in store.scan_prefix(keys::IDEMPOTENCY_PREFIX).unwrap() {
@@ -359,7 +361,7 @@ fn a_format_8_store_is_migrated_and_snapshots_wait_for_its_records_to_expire() {
         Needed::Migrate { from: 8 }
     );
     let report = migrate::migrate(&store).unwrap();
-    assert_eq!((report.from, report.to, report.records), (8, 11, 54));
+    assert_eq!((report.from, report.to, report.records), (8, 12, 54));
     assert_eq!(migrate::needed(&store).unwrap(), Needed::Nothing);
     assert!(store.get(migrate::META_MIGRATION_CURSOR).unwrap().is_none());
     // A second run changes nothing.
@@ -393,6 +395,7 @@ fn a_format_9_store_is_migrated_by_its_number_and_its_days_without_lists_still_s
     let store = t.h.ledger.storage().clone();
     let genesis = t.h.genesis.clone();
     drop(t);
+    as_format_11(&store);
     without_lists(&store);
     let mut batch = WriteBatch::default();
     batch.put(
@@ -406,7 +409,7 @@ fn a_format_9_store_is_migrated_by_its_number_and_its_days_without_lists_still_s
         Needed::Migrate { from: 9 }
     );
     let report = migrate::migrate(&store).unwrap();
-    assert_eq!((report.from, report.to, report.records), (9, 11, 0));
+    assert_eq!((report.from, report.to, report.records), (9, 12, 0));
     // Nothing but the format number changed, and the first height whose
     // transaction places are in runs is recorded (format 11).
     let mut after = store.scan_prefix(b"").unwrap();
@@ -542,6 +545,17 @@ fn a_snapshot_reads_a_days_records_by_its_lists_without_scanning_them() {
     let t = town();
     let (manifest, chunks) = take(&t.h.ledger).unwrap();
     let capture = Capture::of(&t.h.ledger).unwrap();
+    // Records in block values (format 12) need no list and no record scan.
+    let blocks = NoRecordScans {
+        store: t.h.ledger.storage().clone(),
+        visit: false,
+    };
+    assert_eq!(
+        export_from(&capture, &blocks, 0).unwrap(),
+        (manifest.clone(), chunks.clone())
+    );
+    // The same records as format 11 kept them: the same snapshot, by lists.
+    as_format_11(t.h.ledger.storage());
     let store = NoRecordScans {
         store: t.h.ledger.storage().clone(),
         visit: false,
@@ -571,6 +585,7 @@ fn a_day_without_lists_or_with_a_late_first_list_is_read_the_older_way() {
     let (manifest, chunks) = take(&t.h.ledger).unwrap();
     let capture = Capture::of(&t.h.ledger).unwrap();
     let memory = t.h.ledger.storage().clone();
+    as_format_11(&memory);
     // Each day's first list gone: as a day begun before the store had
     // lists (the upgrade came at its second block).
     let mut batch = WriteBatch::default();
@@ -618,7 +633,55 @@ fn a_record_gone_while_the_snapshot_is_taken_stops_it() {
     let t = town();
     let capture = Capture::of(&t.h.ledger).unwrap();
     let store = t.h.ledger.storage().clone();
-    // The sweep of an expired day removes its records after the capture.
+    let copy_of = |store: &MemoryStorage| {
+        let copy = MemoryStorage::new();
+        let mut batch = WriteBatch::default();
+        for (key, value) in store.scan_prefix(b"").unwrap() {
+            batch.put(key, value);
+        }
+        copy.commit(batch).unwrap();
+        copy
+    };
+    let before = copy_of(&store);
+    type BlockRecord = (
+        kopnet_primitives::PublicKey,
+        kopnet_ledger::tx::IdempotencyId,
+        Sequenced<IdempotencyRecord>,
+    );
+    let values = store
+        .scan_prefix(&keys::block_records_day_start(100))
+        .unwrap();
+    assert_eq!(values.len(), 3, "three blocks of six records on day 100");
+    let first_place = |value: &[u8]| {
+        let records: Vec<BlockRecord> = codec::decode(value).unwrap();
+        records[0].2.seq.unwrap()
+    };
+    // The sweep of an expired day removes its newest blocks' records
+    // (format 12) first: stopped at the first record of the one gone.
+    let (last, value) = values[2].clone();
+    let mut batch = WriteBatch::default();
+    batch.delete(last);
+    store.commit(batch).unwrap();
+    let result = export_from(&capture, &store, 0);
+    let expected = format!("place {} of 18", first_place(&value));
+    assert!(
+        matches!(result, Err(SnapshotError::Moved(ref why)) if why.contains(&expected)),
+        "{expected}: {result:?}"
+    );
+    // A block's records missing between two others is not a sweep: the
+    // store is damaged.
+    let holed = copy_of(&before);
+    let mut batch = WriteBatch::default();
+    batch.delete(values[1].0.clone());
+    holed.commit(batch).unwrap();
+    let result = export_from(&capture, &holed, 0);
+    assert!(
+        matches!(result, Err(SnapshotError::Content(ref why)) if why.contains("go from place 6 to 12")),
+        "{result:?}"
+    );
+    let store = before;
+    as_format_11(&store);
+    // The same as format 11 kept it: one record swept.
     let (gone, value) = store
         .scan_prefix(keys::IDEMPOTENCY_PREFIX)
         .unwrap()
@@ -652,9 +715,13 @@ fn a_record_gone_while_the_snapshot_is_taken_stops_it() {
 
 #[test]
 fn the_lists_of_an_expired_day_leave_the_disk_with_its_records() {
-    let t = town();
+    let mut t = town();
     let store = t.h.ledger.storage().clone();
     let genesis = t.h.genesis.clone();
+    // Records and lists as format 11 kept them, migrated to format 12.
+    as_format_11(&store);
+    migrate::migrate(&store).unwrap();
+    t.h.ledger = Ledger::open(store.clone(), &genesis).unwrap();
     let lists = |kind| {
         let mut days = Vec::new();
         for day in [100, 101] {
@@ -692,6 +759,7 @@ fn a_list_that_disagrees_with_its_records_stops_the_snapshot() {
     let t = town();
     let capture = Capture::of(&t.h.ledger).unwrap();
     let store = t.h.ledger.storage().clone();
+    as_format_11(&store);
     let key = keys::day_order(RecordKind::Idempotency.tag(), 100, 0);
     let list = store.get(&key).unwrap().unwrap();
     // Two records listed in each other's place.

@@ -135,7 +135,7 @@ impl<S: Storage> Ledger<S> {
         let base = self.prune_into(&mut pruned, height)?;
 
         let mut batch = WriteBatch::default();
-        self.write_records(&mut batch, &records, block.header.time_ms)?;
+        self.write_records(&mut batch, &records, (height, block.header.time_ms))?;
         self.write_merchant_payments(&mut batch, &merchant_payments, block.header.time_ms)?;
         let root = self.update_commitment(&mut batch, encoded);
         batch.ops.extend(indexes.ops);

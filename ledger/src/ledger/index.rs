@@ -86,7 +86,14 @@ pub(super) fn index_block<S: Storage>(
         history.extend(members.into_iter().map(|m| (m, index)));
     }
     let hashes: Vec<Hash> = execution.results.iter().map(|(h, _)| *h).collect();
-    place_index::index_block(store, batch, height, &hashes, base)?;
+    place_index::index_block(
+        store,
+        batch,
+        place_index::Family::Places,
+        height,
+        &hashes,
+        base,
+    )?;
     let txs = BlockTxs { txs_start, entries };
     batch.put(keys::block_txs(height), txs.encode().map_err(corrupt)?);
     history_index::index_history(store, batch, height, history)

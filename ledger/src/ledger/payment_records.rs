@@ -2,7 +2,31 @@
 //! [`crate::idempotency`]): read by point lookup before a block executes,
 //! written in the block's batch, and swept from disk once their day has
 //! expired. None of them is kept in the ledger's memory.
+//!
+//! **Store format 12: a block's records in one value.** Until format 11
+//! every record was its own key (`I ‖ day ‖ payer ‖ id`) plus 48 bytes in
+//! its day's order list (`Q`): one new random key per payment, about a
+//! third of the instructions of applying a payment and 194 of its ~450
+//! live bytes (BENCHMARKS.md, issue 21, ninth pass). Now a block writes
+//! its records, in the order its payments wrote them, as one value
+//! `W ‖ day ‖ height`, and lists each under the hash of payer and id in
+//! the runs of [`place_index`] (family [`Family::Records`], 20 bytes a
+//! record: where it is, not what it is). A day's `W` values read in key
+//! order are its records in chain order, so they need no order list.
+//!
+//! **Looking one up** (only when the day's filter says "maybe":
+//! [`super::record_filter`]): the `I` key, for records written before the
+//! store moved to format 12 or by a snapshot restore (those stay in the
+//! older form until they expire), then the index: each place listed under
+//! the hash, newest first, is read from the live days' `W` value of that
+//! height and kept only if it is this payer's record for this id. A place
+//! of an expired record finds no live `W` value. Every place listed is
+//! checked, so a lookup never answers "none" while a live record exists.
+//!
+//! **Merges keep only live records:** the index's merges drop places below
+//! the lowest height with a live `W` value ([`Ledger::records_base`]).
 
+use super::place_index::{self, Family};
 use super::{corrupt, Ledger, LedgerError};
 use crate::day_order::{self, RecordKind};
 use crate::idempotency;
@@ -10,12 +34,19 @@ use crate::keys;
 use crate::state::{IdempotencyRecord, Sequenced, State, StateKey, StateRead, StateValue};
 use crate::storage::{Storage, WriteBatch};
 use crate::tx::{IdempotencyId, Transaction};
-use kopnet_primitives::{codec, PublicKey};
+use kopnet_primitives::{codec, Hash, PublicKey};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Records read per page when counting them.
 const COUNT_PAGE_RECORDS: usize = 10_000;
+const RECORD_HASH_CONTEXT: &str = "kopnet 2026 idempotency record index v1";
+
+/// The hash `payer`'s record for `id` is listed under in the index (not
+/// agreed: only this node's index uses it).
+pub fn record_hash(payer: &PublicKey, id: &IdempotencyId) -> Hash {
+    Hash::digest_parts(RECORD_HASH_CONTEXT, &[&payer.0, id])
+}
 
 /// A payment's record taken out of a block's writes, to be stored by day.
 pub(super) type NewRecord = (PublicKey, IdempotencyId, Sequenced<IdempotencyRecord>);
@@ -155,20 +186,64 @@ impl<S: Storage> Ledger<S> {
         time_ms: u64,
     ) -> Result<Option<Sequenced<IdempotencyRecord>>, LedgerError> {
         // A day without a commitment entry in the state has no records:
-        // no point read for it (on a young network, or the day after a
-        // quiet one, half the reads of every payment).
-        // Nor for a day whose filter says it surely has none for this id
-        // (most payments: [`super::record_filter`]).
+        // no read for it (on a young network, or the day after a quiet
+        // one, half the reads of every payment). Nor for a day whose
+        // filter says it surely has none for this id (most payments:
+        // [`super::record_filter`]).
         let has_records = |day: u64| self.state.get_ref(&StateKey::IdempotencyDay(day)).is_some();
         let might_hold = |day: u64| self.record_filter.might_hold(day, payer, id);
-        for day in
-            idempotency::live_days(time_ms).filter(|day| has_records(*day) && might_hold(*day))
-        {
-            if let Some(bytes) = self.store.get(&keys::idempotency(day, payer, id))? {
+        let days: Vec<u64> = idempotency::live_days(time_ms)
+            .filter(|day| has_records(*day) && might_hold(*day))
+            .collect();
+        if days.is_empty() {
+            return Ok(None);
+        }
+        // Records in the form before format 12 (a migrated store, a
+        // snapshot restore).
+        for day in &days {
+            if let Some(bytes) = self.store.get(&keys::idempotency(*day, payer, id))? {
                 return Ok(Some(codec::decode(&bytes).map_err(corrupt)?));
             }
         }
-        Ok(None)
+        // Every place listed is checked (no limit): stopping early could
+        // answer "none" for a live record on one node and not another.
+        let hash = record_hash(payer, id);
+        place_index::find_in(
+            &self.store,
+            Family::Records,
+            &hash,
+            usize::MAX,
+            &mut |height, index| {
+                for day in &days {
+                    if let Some(found) = self.block_record(*day, height, index, payer, id)? {
+                        return Ok(Some(found));
+                    }
+                }
+                Ok(None)
+            },
+        )
+    }
+
+    /// The record at `index` of block `height`'s records of `day`, if
+    /// there is one and it is `payer`'s for `id`.
+    fn block_record(
+        &self,
+        day: u64,
+        height: u64,
+        index: u32,
+        payer: &PublicKey,
+        id: &IdempotencyId,
+    ) -> Result<Option<Sequenced<IdempotencyRecord>>, LedgerError> {
+        let Some(bytes) = self.store.get(&keys::block_records(day, height))? else {
+            return Ok(None);
+        };
+        let records: Vec<NewRecord> = codec::decode(&bytes).map_err(corrupt)?;
+        let index = usize::try_from(index).map_err(corrupt)?;
+        Ok(records
+            .into_iter()
+            .nth(index)
+            .filter(|(p, i, _)| p == payer && i == id)
+            .map(|(_, _, record)| record))
     }
 
     /// `payer`'s live idempotency record for `id` as of the last block (what
@@ -185,10 +260,27 @@ impl<S: Storage> Ledger<S> {
     }
 
     /// How many idempotency records the store holds, expired ones not yet
-    /// swept included: a full count, a page at a time (for tests and
-    /// measurements, not for a node's hot path).
+    /// swept included (`I` keys and the records in `W` values): a full
+    /// count, a page at a time (for tests and measurements, not for a
+    /// node's hot path).
     pub fn stored_idempotency_records(&self) -> Result<u64, LedgerError> {
-        self.count_prefix(keys::IDEMPOTENCY_PREFIX)
+        let mut count = self.count_prefix(keys::IDEMPOTENCY_PREFIX)?;
+        let mut failed = None;
+        self.store
+            .scan_prefix_with(keys::BLOCK_RECORDS_PREFIX, &mut |_, value| {
+                match codec::decode::<Vec<NewRecord>>(value) {
+                    Ok(records) => {
+                        count =
+                            count.saturating_add(u64::try_from(records.len()).unwrap_or(u64::MAX))
+                    }
+                    Err(error) => failed = Some(corrupt(error)),
+                }
+                Ok(())
+            })?;
+        match failed {
+            Some(error) => Err(error),
+            None => Ok(count),
+        }
     }
 
     /// How many keys the store holds under `prefix`, a page at a time (for
@@ -224,30 +316,36 @@ impl<S: Storage> Ledger<S> {
         Ok(())
     }
 
-    /// Put a block's new records, filed under the day of `time_ms`, and the
-    /// deletion of up to [`idempotency::sweep_records_max`] records of
-    /// expired days into `batch`.
+    /// Put block `height`'s new records (one `W` value, filed under the
+    /// day of `time_ms`), their places in the index, and the sweep of
+    /// expired days' records into `batch`.
     pub(super) fn write_records(
         &self,
         batch: &mut WriteBatch,
         records: &[NewRecord],
-        time_ms: u64,
+        (height, time_ms): (u64, u64),
     ) -> Result<(), LedgerError> {
         let day = idempotency::day_of(time_ms);
-        let mut suffixes = Vec::with_capacity(records.len());
-        for (payer, id, record) in records {
+        if !records.is_empty() {
             batch.put(
-                keys::idempotency(day, payer, id),
-                codec::encode(record).map_err(corrupt)?,
+                keys::block_records(day, height),
+                codec::encode(&records).map_err(corrupt)?,
             );
-            suffixes.push((record.seq, day_order::idempotency_suffix(payer, id)));
         }
-        let places = suffixes
+        let hashes: Vec<Hash> = records
             .iter()
-            .filter_map(|(seq, suffix)| Some((day, (*seq)?, &suffix[..])))
+            .map(|(payer, id, _)| record_hash(payer, id))
             .collect();
-        day_order::put_lists(batch, RecordKind::Idempotency, places);
+        let base = self.records_base(height, time_ms)?;
+        place_index::index_block(&self.store, batch, Family::Records, height, &hashes, base)?;
         let first_live_day = idempotency::first_live_day(time_ms);
+        self.sweep_expired(
+            batch,
+            keys::BLOCK_RECORDS_PREFIX,
+            &keys::block_records_day_start(first_live_day),
+            idempotency::BLOCK_RECORDS_SWEPT_PER_BLOCK_MAX,
+        )?;
+        // Records and lists in the form before format 12.
         day_order::sweep_expired(&self.store, batch, RecordKind::Idempotency, first_live_day)?;
         let first_live = keys::idempotency_day_start(first_live_day);
         self.sweep_expired(
@@ -256,6 +354,24 @@ impl<S: Storage> Ledger<S> {
             &first_live,
             idempotency::sweep_records_max(records.len()),
         )
+    }
+
+    /// The lowest height whose records a block `height` at `time_ms` may
+    /// still find: that of the first `W` value of a live day, or `height`
+    /// itself if there is none. Merges of the index drop places below it.
+    pub(super) fn records_base(&self, height: u64, time_ms: u64) -> Result<u64, LedgerError> {
+        for day in idempotency::live_days(time_ms) {
+            let start = keys::block_records_day_start(day);
+            if let Some(key) = self.store.first_key_with_prefix(&start)? {
+                let first = key
+                    .get(start.len()..)
+                    .and_then(|b| <[u8; 8]>::try_from(b).ok())
+                    .map(u64::from_be_bytes)
+                    .ok_or_else(|| corrupt("block records key"))?;
+                return Ok(first.min(height));
+            }
+        }
+        Ok(height)
     }
 }
 
@@ -271,9 +387,11 @@ impl<S: Storage> Ledger<S> {
     }
 }
 
-/// Take the idempotency records out of a block's writes: they are stored by
-/// day, not in the state map or the state tree (their day's
-/// [`StateKey::IdempotencyDay`] entry commits to them).
+/// Take the idempotency records out of a block's writes, in the order the
+/// block wrote them (their places in the day's chain; the writes hold them
+/// in key order): they are stored by day, not in the state map or the
+/// state tree (their day's [`StateKey::IdempotencyDay`] entry commits to
+/// them).
 pub(super) fn take_records(writes: &mut BTreeMap<StateKey, Option<StateValue>>) -> Vec<NewRecord> {
     let mut records = Vec::new();
     writes.retain(|key, value| match (key, value) {
@@ -285,5 +403,6 @@ pub(super) fn take_records(writes: &mut BTreeMap<StateKey, Option<StateValue>>) 
         (StateKey::Idempotency(..), _) => false,
         _ => true,
     });
+    records.sort_by_key(|(_, _, record)| record.seq);
     records
 }

@@ -138,6 +138,27 @@ const ENTRY_BYTES: usize = 8 + 8 + 4;
 /// Child buckets of a bucket at the next level.
 const CHILDREN: u32 = 16;
 
+/// What an index of runs lists: the same structure serves two indexes,
+/// told apart by their key prefix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    /// Transactions' places, under their hash (`U`).
+    Places,
+    /// Payments' idempotency records, under the hash of payer and id, at
+    /// the block that wrote them and their index among its records (`V`,
+    /// see [`super::payment_records`]).
+    Records,
+}
+
+impl Family {
+    fn prefix(self) -> &'static [u8] {
+        match self {
+            Family::Places => keys::PLACE_RUN_PREFIX,
+            Family::Records => keys::RECORD_RUN_PREFIX,
+        }
+    }
+}
+
 /// One transaction's place under its hash's prefix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 struct Entry {
@@ -173,15 +194,20 @@ fn bucket_of(prefix: u64, bits: u32) -> u32 {
 
 /// The key of level `level`'s run `run` in `bucket`.
 pub fn run_key(level: u8, bucket: u32, run: u64) -> Vec<u8> {
-    let mut key = bucket_key(level, bucket);
+    run_key_in(Family::Places, level, bucket, run)
+}
+
+/// The key of `family`'s level `level` run `run` in `bucket`.
+fn run_key_in(family: Family, level: u8, bucket: u32, run: u64) -> Vec<u8> {
+    let mut key = bucket_key(family, level, bucket);
     key.extend_from_slice(&run.to_be_bytes());
     key
 }
 
 /// The prefix of every run of `level` in `bucket`.
-fn bucket_key(level: u8, bucket: u32) -> Vec<u8> {
+fn bucket_key(family: Family, level: u8, bucket: u32) -> Vec<u8> {
     let mut key = Vec::with_capacity(14);
-    key.extend_from_slice(keys::PLACE_RUN_PREFIX);
+    key.extend_from_slice(family.prefix());
     key.push(level);
     key.extend_from_slice(&bucket.to_be_bytes());
     key
@@ -297,6 +323,7 @@ pub fn due_units(height: u64) -> impl Iterator<Item = Unit> {
 pub(super) fn index_block<S: Storage>(
     store: &S,
     batch: &mut WriteBatch,
+    family: Family,
     height: u64,
     hashes: &[Hash],
     base: u64,
@@ -311,20 +338,30 @@ pub(super) fn index_block<S: Storage>(
     }
     entries.sort_unstable();
     if let Some(level_0) = LEVELS.first() {
-        put_split(batch, 0, level_0.bits, run, &entries);
+        put_split(batch, family, 0, level_0.bits, run, &entries);
     }
     for unit in due_units(height) {
-        merge(store, batch, unit, base)?;
+        merge(store, batch, family, unit, base)?;
     }
     Ok(())
 }
 
 /// Write sorted `entries` as level `level`'s run `run`, one value per
 /// bucket (of `bits` bits) that has entries.
-fn put_split(batch: &mut WriteBatch, level: u8, bits: u32, run: u64, entries: &[Entry]) {
+fn put_split(
+    batch: &mut WriteBatch,
+    family: Family,
+    level: u8,
+    bits: u32,
+    run: u64,
+    entries: &[Entry],
+) {
     for group in entries.chunk_by(|a, b| a.bucket(bits) == b.bucket(bits)) {
         if let Some(first) = group.first() {
-            batch.put(run_key(level, first.bucket(bits), run), encode(group));
+            batch.put(
+                run_key_in(family, level, first.bucket(bits), run),
+                encode(group),
+            );
         }
     }
 }
@@ -336,6 +373,7 @@ fn put_split(batch: &mut WriteBatch, level: u8, bits: u32, run: u64, entries: &[
 fn merge<S: Storage>(
     store: &S,
     batch: &mut WriteBatch,
+    family: Family,
     unit: Unit,
     base: u64,
 ) -> Result<(), LedgerError> {
@@ -347,8 +385,8 @@ fn merge<S: Storage>(
     let end = first.saturating_add(unit.shape.fan_in);
     let fan_in = usize::try_from(unit.shape.fan_in).map_err(corrupt)?;
     let inputs = store.scan_prefix_rev(
-        &bucket_key(lower, unit.parent),
-        Some(&run_key(lower, unit.parent, end)),
+        &bucket_key(family, lower, unit.parent),
+        Some(&run_key_in(family, lower, unit.parent, end)),
         fan_in,
     )?;
     let mut entries = Vec::new();
@@ -365,9 +403,16 @@ fn merge<S: Storage>(
     }
     entries.retain(|e| e.height >= base);
     entries.sort_unstable();
-    put_split(batch, unit.level, unit.shape.bits, unit.run, &entries);
+    put_split(
+        batch,
+        family,
+        unit.level,
+        unit.shape.bits,
+        unit.run,
+        &entries,
+    );
     if unit.level == TOP_LEVEL && base > 1 {
-        delete_top_runs_below(store, batch, unit.parent, base)?;
+        delete_top_runs_below(store, batch, family, unit.parent, base)?;
     }
     Ok(())
 }
@@ -376,6 +421,7 @@ fn merge<S: Storage>(
 fn delete_top_runs_below<S: Storage>(
     store: &S,
     batch: &mut WriteBatch,
+    family: Family,
     parent: u32,
     base: u64,
 ) -> Result<(), LedgerError> {
@@ -385,7 +431,7 @@ fn delete_top_runs_below<S: Storage>(
             .and_then(|first| first.checked_add(child))
             .ok_or_else(|| corrupt("place run bucket"))?;
         let mut below = Vec::new();
-        store.scan_prefix_with(&bucket_key(TOP_LEVEL, bucket), &mut |key, _| {
+        store.scan_prefix_with(&bucket_key(family, TOP_LEVEL, bucket), &mut |key, _| {
             if let Ok(run) = run_of(key) {
                 if run.saturating_add(1).saturating_mul(TOP.span) < base {
                     below.push(key.to_vec());
@@ -411,7 +457,7 @@ pub fn places<S: Storage>(
 ) -> Result<Vec<(u64, u32)>, LedgerError> {
     let mut found = Vec::new();
     for group in 0..GROUPS {
-        found.extend(candidates(store, hash, group, limit)?);
+        found.extend(candidates(store, Family::Places, hash, group, limit)?);
     }
     found.sort_unstable_by(|a, b| b.cmp(a));
     found.dedup();
@@ -429,9 +475,20 @@ pub fn find<S: Storage, T>(
     limit: usize,
     check: &mut dyn FnMut(u64, u32) -> Result<Option<T>, LedgerError>,
 ) -> Result<Option<T>, LedgerError> {
+    find_in(store, Family::Places, hash, limit, check)
+}
+
+/// [`find`] in `family`'s runs (only places have `T` keys).
+pub(super) fn find_in<S: Storage, T>(
+    store: &S,
+    family: Family,
+    hash: &Hash,
+    limit: usize,
+    check: &mut dyn FnMut(u64, u32) -> Result<Option<T>, LedgerError>,
+) -> Result<Option<T>, LedgerError> {
     let mut checked = 0;
     for group in 0..GROUPS {
-        for (height, index) in candidates(store, hash, group, limit)? {
+        for (height, index) in candidates(store, family, hash, group, limit)? {
             if checked >= limit {
                 return Ok(None);
             }
@@ -451,6 +508,7 @@ const GROUPS: usize = LEVELS.len() + 1;
 /// listed under `hash`'s prefix, newest first.
 fn candidates<S: Storage>(
     store: &S,
+    family: Family,
     hash: &Hash,
     group: usize,
     limit: usize,
@@ -462,7 +520,7 @@ fn candidates<S: Storage>(
             let level = u8::try_from(group).map_err(corrupt)?;
             let mut failed = None;
             let bucket = bucket_of(prefix, shape.bits);
-            store.scan_prefix_with(&bucket_key(level, bucket), &mut |_, run| {
+            store.scan_prefix_with(&bucket_key(family, level, bucket), &mut |_, run| {
                 if let Err(error) = matching(run, prefix, &mut found) {
                     failed = Some(error);
                 }
@@ -472,13 +530,14 @@ fn candidates<S: Storage>(
                 return Err(error);
             }
         }
-        None => {
+        None if family == Family::Places => {
             for (key, _) in store.scan_prefix_rev(&keys::tx_places(hash), None, limit)? {
                 let place =
                     keys::place_suffix(&key).ok_or_else(|| corrupt("transaction place key"))?;
                 found.push(place);
             }
         }
+        None => {}
     }
     found.sort_unstable_by(|a, b| b.cmp(a));
     Ok(found)
@@ -531,7 +590,7 @@ mod tests {
         for height in 1..=blocks {
             let hashes: Vec<Hash> = (0..per_block).map(|i| hash(height * 1_000 + i)).collect();
             let mut batch = WriteBatch::default();
-            index_block(&store, &mut batch, height, &hashes, base).unwrap();
+            index_block(&store, &mut batch, Family::Places, height, &hashes, base).unwrap();
             store.commit(batch).unwrap();
         }
         store
@@ -624,7 +683,7 @@ mod tests {
             shape: TOP,
         };
         let mut batch = WriteBatch::default();
-        merge(&store, &mut batch, unit, TOP.span + 5).unwrap();
+        merge(&store, &mut batch, Family::Places, unit, TOP.span + 5).unwrap();
         store.commit(batch).unwrap();
         assert!(store
             .get(&run_key(TOP_LEVEL, old.bucket(TOP.bits), 0))

@@ -175,10 +175,13 @@ pub fn export_bounded<S: Storage>(
     }
     for &(day, count) in &capture.idempotency_days {
         let start = keys::idempotency_day_start(day);
+        // The day's records in the form before store format 12 come first
+        // in its chain, those in block values (`W`) after them.
+        let older = records_before_block_values(store, day, count)?;
         day_in_chain_order::<S, IdempotencyRecord>(
             store,
             RecordKind::Idempotency,
-            (day, count),
+            (day, older),
             day_records_in_memory_max,
             &mut |key, record| {
                 let (payer, id) = idempotency_key_parts(key, start.len()).ok_or_else(|| {
@@ -192,6 +195,14 @@ pub fn export_bounded<S: Storage>(
                 })
             },
         )?;
+        block_records_in_order(store, day, (older, count), &mut |payer, id, record| {
+            writer.push(Item::Idempotency {
+                day,
+                payer,
+                id,
+                record,
+            })
+        })?;
     }
     for &(day, count) in &capture.merchant_days {
         let start = keys::merchant_payment_day_start(day);
@@ -221,6 +232,111 @@ pub fn export_bounded<S: Storage>(
         state_root: capture.state_root,
         chunks: writer.refs,
     })
+}
+
+/// How many of the first `count` records of `day` are in the form before
+/// store format 12 (`I` keys): the place of the day's first record in a
+/// block value, or all `count` if it has none.
+fn records_before_block_values<S: Storage>(
+    store: &S,
+    day: u64,
+    count: u64,
+) -> Result<u64, SnapshotError> {
+    let Some(key) = store.first_key_with_prefix(&keys::block_records_day_start(day))? else {
+        return Ok(count);
+    };
+    let Some(value) = store.get(&key)? else {
+        // Swept since (the day expired): the export finds the day short.
+        return Ok(count);
+    };
+    let records: Vec<BlockRecord> = decode_value(&value, day)?;
+    let first = records
+        .first()
+        .and_then(|(_, _, record)| record.seq)
+        .ok_or_else(|| SnapshotError::Content(format!("a block record of day {day}")))?;
+    Ok(first.min(count))
+}
+
+/// One record of a block value: payer, id and the record with its place.
+type BlockRecord = (
+    PublicKey,
+    crate::tx::IdempotencyId,
+    Sequenced<IdempotencyRecord>,
+);
+
+fn decode_value<T: DeserializeOwned + serde::Serialize>(
+    value: &[u8],
+    day: u64,
+) -> Result<T, SnapshotError> {
+    codec::decode(value)
+        .map_err(|e| SnapshotError::Content(format!("block records of day {day}: {e}")))
+}
+
+/// Call `emit` with the records of `day` at places `from..count`, in chain
+/// order, from the day's block values (`W`, in height order): one value in
+/// memory at a time. Each record must be at the next place; fewer than
+/// `count` means the day was swept since the capture.
+fn block_records_in_order<S: Storage>(
+    store: &S,
+    day: u64,
+    (from, count): (u64, u64),
+    emit: &mut dyn FnMut(
+        PublicKey,
+        crate::tx::IdempotencyId,
+        IdempotencyRecord,
+    ) -> Result<(), SnapshotError>,
+) -> Result<(), SnapshotError> {
+    if from >= count {
+        return Ok(());
+    }
+    let mut next = from;
+    let mut failed = None;
+    store.scan_prefix_with(&keys::block_records_day_start(day), &mut |_, value| {
+        if failed.is_some() || next >= count {
+            return Ok(());
+        }
+        let records: Vec<BlockRecord> = match decode_value(value, day) {
+            Ok(records) => records,
+            Err(error) => {
+                failed = Some(error);
+                return Ok(());
+            }
+        };
+        for (payer, id, stored) in records {
+            let Some(seq) = stored.seq else {
+                failed = Some(SnapshotError::Content(format!(
+                    "a block record of day {day} without its place"
+                )));
+                return Ok(());
+            };
+            if seq < next {
+                continue;
+            }
+            if seq != next || next >= count {
+                if next < count {
+                    failed = Some(SnapshotError::Content(format!(
+                        "the block records of day {day} go from place {next} to {seq}"
+                    )));
+                }
+                return Ok(());
+            }
+            if let Err(error) = emit(payer, id, stored.record) {
+                failed = Some(error);
+                return Ok(());
+            }
+            next += 1;
+        }
+        Ok(())
+    })?;
+    if let Some(error) = failed {
+        return Err(error);
+    }
+    if next < count {
+        return Err(SnapshotError::Moved(format!(
+            "day {day} no longer holds its record at place {next} of {count}"
+        )));
+    }
+    Ok(())
 }
 
 /// Call `emit` with the first `count` records of `day` in chain order: by

@@ -263,6 +263,14 @@ impl<S: Storage> Storage for FaultyStorage<S> {
         Ok(self.merged(&f, prefix)?.into_iter().collect())
     }
 
+    fn first_key_with_prefix(&self, prefix: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
+        let f = self.lock();
+        if f.unflushed.is_empty() {
+            return self.inner.first_key_with_prefix(prefix);
+        }
+        Ok(self.merged(&f, prefix)?.into_keys().next())
+    }
+
     fn scan_prefix_rev(
         &self,
         prefix: &[u8],

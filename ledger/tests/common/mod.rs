@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod counting;
+pub mod format_11;
 
 use kopnet_ledger::ledger::{BlockContext, BlockLimits};
 use kopnet_ledger::testkit::{demo_genesis, demo_signers, key_for, Signers};

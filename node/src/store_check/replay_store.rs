@@ -35,6 +35,10 @@ impl Storage for ReplayStore {
         self.inner.scan_prefix_rev(prefix, before, limit)
     }
 
+    fn first_key_with_prefix(&self, prefix: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
+        self.inner.first_key_with_prefix(prefix)
+    }
+
     fn commit(&self, batch: WriteBatch) -> Result<(), StorageError> {
         let ops = batch
             .ops
