@@ -15,6 +15,12 @@
 //! Read in key order, a day's lists give its records in chain order, so a
 //! snapshot holds one list at a time ([`crate::snapshot`]).
 //!
+//! Since store format 12 blocks write no idempotency lists: a block's
+//! idempotency records are one value in chain order
+//! (`ledger/src/ledger/payment_records.rs`). Idempotency lists remain for
+//! the records written before (a migrated store) and by a snapshot
+//! restore, until their days expire.
+//!
 //! Lists are swept with their day, a few per block
 //! ([`LISTS_SWEPT_PER_BLOCK_MAX`]: more than the one a block adds, so the
 //! sweep always catches up). They are not part of the state or its root:

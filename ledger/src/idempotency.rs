@@ -41,16 +41,20 @@
 //! at expiry takes them all out of the root at once. Records have no
 //! per-key Merkle proof (nothing asks for one).
 //!
-//! **Storage.** Records are stored outside the state map under
-//! `I ‖ day ‖ payer ‖ id` (see [`crate::keys`]), written in the block's own
-//! batch. A block reads the records its payments need by point lookup (at
-//! most [`DAYS_KEPT`] per payment, and none when the in-memory filter of
+//! **Storage.** Records are stored outside the state map, written in the
+//! block's own batch: since store format 12, a block's records are one
+//! value `W ‖ day ‖ height` in the order the block wrote them, and each is
+//! listed under the hash of payer and id in runs of 20-byte entries
+//! (`ledger/src/ledger/payment_records.rs`); before, each was a key
+//! `I ‖ day ‖ payer ‖ id` (still read until those days expire). A block
+//! reads the records its payments need before it executes (at most
+//! [`DAYS_KEPT`] days per payment, and none when the in-memory filter of
 //! the day says the payment surely has no record:
-//! `ledger/src/ledger/record_filter.rs`) before it executes; start-up reads
-//! none.
-//! Expired days are deleted from disk a bounded number of records per block
-//! ([`sweep_records_max`]: more than the block writes, so the sweep keeps
-//! up, and few in a quiet block): housekeeping, not part of the agreed
+//! `ledger/src/ledger/record_filter.rs`); start-up reads none.
+//! Expired days leave the disk a bounded number per block
+//! ([`BLOCK_RECORDS_SWEPT_PER_BLOCK_MAX`] block values,
+//! [`sweep_records_max`] older keys: more than the block writes, so the
+//! sweep keeps up, and few in a quiet block): housekeeping, not part of the agreed
 //! state, since a block never reads a record of an expired day.
 
 use crate::block::BLOCK_TXS_MAX;

@@ -4,7 +4,9 @@
 //! | prefix | key                         | value                     |
 //! |--------|-----------------------------|---------------------------|
 //! | `S`    | encoded `StateKey`          | encoded `StateValue`      |
-//! | `I`    | day (u64 BE), payer, id     | encoded `IdempotencyRecord` |
+//! | `I`    | day (u64 BE), payer, id     | encoded `IdempotencyRecord` (format 11 and before, and snapshot restores; read until they expire) |
+//! | `W`    | day (u64 BE), height (u64 BE) | the block's idempotency records in chain order (format 12, [`crate::ledger`]'s `payment_records`) |
+//! | `V`    | level, bucket (u32 BE), run (u64 BE) | the run's idempotency record places under the hash of payer and id, sorted ([`crate::ledger::place_index`]) |
 //! | `P`    | day (u64 BE), payment tx hash | encoded `MerchantPayment` ([`crate::refunds`]) |
 //! | `B`    | height (u64 BE)             | encoded block             |
 //! | `K`    | block hash                  | height (u64 BE)           |
@@ -88,6 +90,14 @@
 //! A format-10 store is *migrated* by writing the format number and
 //! [`META_PLACE_RUNS_FROM`]: its `T` keys stay for the heights before it,
 //! are read by lookups and deleted by pruning as before.
+//!
+//! **Store format 12** (issue 21, ninth pass): a payment's idempotency
+//! record is no longer one `I` key (and 48 bytes of its day's `Q` list)
+//! but part of its block's one `W` value, found through entries in runs
+//! of the same structure as the places (`V`, keyed by the hash of payer
+//! and id). A format-11 store is *migrated* by writing the format number
+//! alone: its `I` keys and lists stay until their day expires, are read by
+//! lookups first and exported before the day's `W` values.
 //!
 //! **Pruning** (issue 19, [`crate::ledger::prune`]): `Mbase` ([`META_BASE`])
 //! is the lowest height whose block, certificate and indexes the store

@@ -5,7 +5,12 @@
 //! captured commitments count (a record's place in its day's chain is kept
 //! with it, so records written by later blocks are told apart by place).
 //!
-//! A day's records are read in chain order by the day's chain-order lists
+//! A day's idempotency records written by blocks since store format 12 are
+//! read from its block values (`W`), which are in chain order; they follow
+//! the day's records in the older form (`I` keys, from a migrated store or
+//! a restore), which come first in its chain.
+//!
+//! A day's older records are read in chain order by the day's chain-order lists
 //! ([`crate::day_order`], store format 10): one list (one block's records)
 //! in memory at a time, each record read back by key. A day begun before
 //! the store had lists (migrated from format 9) is ordered the older way
