@@ -71,6 +71,7 @@
 )]
 
 pub mod block;
+pub mod block_records;
 pub mod bounds;
 pub mod cash_reports;
 pub mod commitment;

@@ -643,17 +643,12 @@ fn a_record_gone_while_the_snapshot_is_taken_stops_it() {
         copy
     };
     let before = copy_of(&store);
-    type BlockRecord = (
-        kopnet_primitives::PublicKey,
-        kopnet_ledger::tx::IdempotencyId,
-        Sequenced<IdempotencyRecord>,
-    );
     let values = store
         .scan_prefix(&keys::block_records_day_start(100))
         .unwrap();
     assert_eq!(values.len(), 3, "three blocks of six records on day 100");
     let first_place = |value: &[u8]| {
-        let records: Vec<BlockRecord> = codec::decode(value).unwrap();
+        let records = kopnet_ledger::block_records::decode_all(value).unwrap();
         records[0].2.seq.unwrap()
     };
     // The sweep of an expired day removes its newest blocks' records

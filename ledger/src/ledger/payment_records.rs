@@ -28,6 +28,7 @@
 
 use super::place_index::{self, Family};
 use super::{corrupt, Ledger, LedgerError};
+use crate::block_records;
 use crate::day_order::{self, RecordKind};
 use crate::idempotency;
 use crate::keys;
@@ -234,14 +235,16 @@ impl<S: Storage> Ledger<S> {
         payer: &PublicKey,
         id: &IdempotencyId,
     ) -> Result<Option<Sequenced<IdempotencyRecord>>, LedgerError> {
-        let Some(bytes) = self.store.get(&keys::block_records(day, height))? else {
-            return Ok(None);
-        };
-        let records: Vec<NewRecord> = codec::decode(&bytes).map_err(corrupt)?;
         let index = usize::try_from(index).map_err(corrupt)?;
-        Ok(records
-            .into_iter()
-            .nth(index)
+        // Read in place (sled lends its cached value) and only the one
+        // record decoded ([`crate::block_records`]).
+        let mut found = Ok(None);
+        self.store
+            .read_with(&keys::block_records(day, height), &mut |value| {
+                found = block_records::decode_at(value, index)
+            })?;
+        Ok(found
+            .map_err(corrupt)?
             .filter(|(p, i, _)| p == payer && i == id)
             .map(|(_, _, record)| record))
     }
@@ -268,7 +271,7 @@ impl<S: Storage> Ledger<S> {
         let mut failed = None;
         self.store
             .scan_prefix_with(keys::BLOCK_RECORDS_PREFIX, &mut |_, value| {
-                match codec::decode::<Vec<NewRecord>>(value) {
+                match block_records::decode_all(value) {
                     Ok(records) => {
                         count =
                             count.saturating_add(u64::try_from(records.len()).unwrap_or(u64::MAX))
@@ -329,7 +332,7 @@ impl<S: Storage> Ledger<S> {
         if !records.is_empty() {
             batch.put(
                 keys::block_records(day, height),
-                codec::encode(&records).map_err(corrupt)?,
+                block_records::encode(records).map_err(corrupt)?,
             );
         }
         let hashes: Vec<Hash> = records

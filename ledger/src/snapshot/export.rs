@@ -18,6 +18,7 @@
 
 use super::{chunk_hash, Chunk, ChunkRef, Item, Manifest, SnapshotError};
 use super::{CHUNKS_MAX, CHUNK_BYTES_MAX, SNAPSHOT_FORMAT};
+use crate::block_records::BlockRecord;
 use crate::day_order::{self, RecordKind};
 use crate::keys;
 use crate::ledger::Ledger;
@@ -254,7 +255,7 @@ fn records_before_block_values<S: Storage>(
         // Swept since (the day expired): the export finds the day short.
         return Ok(count);
     };
-    let records: Vec<BlockRecord> = decode_value(&value, day)?;
+    let records = decode_value(&value, day)?;
     let first = records
         .first()
         .and_then(|(_, _, record)| record.seq)
@@ -262,18 +263,8 @@ fn records_before_block_values<S: Storage>(
     Ok(first.min(count))
 }
 
-/// One record of a block value: payer, id and the record with its place.
-type BlockRecord = (
-    PublicKey,
-    crate::tx::IdempotencyId,
-    Sequenced<IdempotencyRecord>,
-);
-
-fn decode_value<T: DeserializeOwned + serde::Serialize>(
-    value: &[u8],
-    day: u64,
-) -> Result<T, SnapshotError> {
-    codec::decode(value)
+fn decode_value(value: &[u8], day: u64) -> Result<Vec<BlockRecord>, SnapshotError> {
+    crate::block_records::decode_all(value)
         .map_err(|e| SnapshotError::Content(format!("block records of day {day}: {e}")))
 }
 
@@ -300,7 +291,7 @@ fn block_records_in_order<S: Storage>(
         if failed.is_some() || next >= count {
             return Ok(());
         }
-        let records: Vec<BlockRecord> = match decode_value(value, day) {
+        let records = match decode_value(value, day) {
             Ok(records) => records,
             Err(error) => {
                 failed = Some(error);

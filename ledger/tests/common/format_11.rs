@@ -5,19 +5,15 @@
 
 use kopnet_ledger::day_order::{self, RecordKind};
 use kopnet_ledger::keys;
-use kopnet_ledger::state::{IdempotencyRecord, Sequenced};
 use kopnet_ledger::storage::WriteBatch;
-use kopnet_ledger::tx::IdempotencyId;
 use kopnet_ledger::{MemoryStorage, Storage};
-use kopnet_primitives::{codec, PublicKey};
-
-type BlockRecord = (PublicKey, IdempotencyId, Sequenced<IdempotencyRecord>);
+use kopnet_primitives::codec;
 
 pub fn as_format_11(store: &MemoryStorage) {
     let mut batch = WriteBatch::default();
     for (key, value) in store.scan_prefix(keys::BLOCK_RECORDS_PREFIX).unwrap() {
         let day = u64::from_be_bytes(key[1..9].try_into().unwrap());
-        let records: Vec<BlockRecord> = codec::decode(&value).unwrap();
+        let records = kopnet_ledger::block_records::decode_all(&value).unwrap();
         let suffixes: Vec<(u64, [u8; 48])> = records
             .iter()
             .map(|(payer, id, r)| (r.seq.unwrap(), day_order::idempotency_suffix(payer, id)))
