@@ -50,7 +50,7 @@ pub fn record_hash(payer: &PublicKey, id: &IdempotencyId) -> Hash {
 }
 
 /// A payment's record taken out of a block's writes, to be stored by day.
-pub(super) type NewRecord = (PublicKey, IdempotencyId, Sequenced<IdempotencyRecord>);
+pub(super) type NewRecord = block_records::BlockRecord;
 
 /// What a block executes on: the committed state, plus the live idempotency
 /// records of the payments it may run and the live records of the payments
