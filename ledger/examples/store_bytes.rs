@@ -2,14 +2,17 @@
 //! measurement behind "Storage per block (issue 21)" in BENCHMARKS.md.
 //!
 //! ```text
-//! cargo run --release -p kopnet-ledger --example store_bytes [BLOCKS] [TXS_PER_BLOCK] [PAYERS]
+//! cargo run --release -p kopnet-ledger --example store_bytes [BLOCKS] [TXS_PER_BLOCK] [PAYERS] [MERCHANTS]
 //! ```
 //!
-//! (defaults: 200 blocks of 500 payments among 2,000 payers). It registers
-//! and funds the payers through real blocks, notes the store's size, then
-//! applies `BLOCKS` blocks of `TXS_PER_BLOCK` payments (payer `i` pays
-//! payer `i + 1`, Rp 1..=999, no memo, all on one day of block time so every
-//! idempotency record is live: the figure is before any pruning), each
+//! (defaults: 200 blocks of 500 payments among 2,000 payers, no merchants).
+//! It registers and funds the payers (and registers the merchants) through
+//! real blocks, notes the store's size, then applies `BLOCKS` blocks of
+//! `TXS_PER_BLOCK` payments (payer `i` pays payer `i + 1`, or with
+//! `MERCHANTS` > 0 payment `n` pays merchant `n % MERCHANTS`, so each also
+//! keeps its record for refunds; Rp 1..=999, no memo, all on one day of
+//! block time so every idempotency and refund record is live: the figure
+//! is before any pruning), each
 //! block with a 424-byte host entry standing in for a four-signature commit
 //! certificate, through the same code a node runs (`build_executed_block`
 //! then `apply_executed`; signatures are not checked, every other rule is,
@@ -35,7 +38,9 @@
 
 use kopnet_ledger::storage::CACHE_BYTES_DEFAULT;
 use kopnet_ledger::testkit::{build_all, demo_genesis, key_for, register_and_fund};
-use kopnet_ledger::{Action, Ledger, SledStorage, Storage, Transaction, TxBody};
+use kopnet_ledger::{
+    Action, KycTier, Ledger, MerchantClass, SledStorage, Storage, Transaction, TxBody,
+};
 use kopnet_primitives::{Hash, PublicKey, Signature};
 use std::collections::BTreeMap;
 
@@ -80,6 +85,10 @@ fn payer_key(i: usize) -> PublicKey {
     key_for(&format!("payer-{i}")).public()
 }
 
+fn merchant_key(i: usize) -> PublicKey {
+    key_for(&format!("merchant-{i}")).public()
+}
+
 /// Apply one block of `txs` at `time_ms`; every transaction must be taken
 /// and succeed.
 fn apply_block(
@@ -121,6 +130,7 @@ fn main() -> Result<()> {
     let blocks = args.first().copied().unwrap_or(200);
     let per_block = args.get(1).copied().unwrap_or(500);
     let payers = args.get(2).copied().unwrap_or(2_000);
+    let merchants = args.get(3).copied().unwrap_or(0);
     let temp = tempfile::tempdir()?;
     let dir = match std::env::var_os("KOPNET_STORE_BYTES_DIR") {
         Some(kept) => std::path::PathBuf::from(kept),
@@ -130,8 +140,18 @@ fn main() -> Result<()> {
     let mut ledger = Ledger::open(store, &demo_genesis(CHAIN, 4, 50_000_000))?;
 
     let coop = key_for("ksp-sejahtera").public();
+    let merchant_keys: Vec<PublicKey> = (0..merchants).map(merchant_key).collect();
     let setup: Vec<Transaction> = register_and_fund((0..payers).map(payer_key), 1_000_000)
         .into_iter()
+        .chain(
+            merchant_keys
+                .iter()
+                .map(|merchant| Action::RegisterMerchant {
+                    merchant: *merchant,
+                    tier: KycTier::Business,
+                    class: MerchantClass::Small,
+                }),
+        )
         .zip(1..)
         .map(|(action, nonce)| signed(coop, nonce, action))
         .collect();
@@ -153,8 +173,12 @@ fn main() -> Result<()> {
                 let serial = block * per_block + n;
                 let i = serial % payers;
                 nonces[i] += 1;
+                let to = match merchant_keys.get(serial % merchants.max(1)) {
+                    Some(merchant) => *merchant,
+                    None => keys[(i + 1) % payers],
+                };
                 let action = Action::Payment {
-                    to: keys[(i + 1) % payers],
+                    to,
                     amount: 1 + (serial as u64 * 7) % 999,
                     memo: String::new(),
                     idempotency_id: (serial as u128).to_le_bytes(),

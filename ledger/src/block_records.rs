@@ -1,6 +1,8 @@
-//! How a block's idempotency records are stored in its one value
-//! (`W ‖ day ‖ height`, store format 12; see
-//! `ledger/src/ledger/payment_records.rs`): so that one record can be read
+//! How a block's records kept by day are stored in one value per block
+//! and kind: its idempotency records (`W ‖ day ‖ height`, store format 12;
+//! see `ledger/src/ledger/payment_records.rs`) and its payments to
+//! merchants kept for refunds (`Y ‖ day ‖ height`, store format 13; see
+//! `ledger/src/ledger/refund_records.rs`): so that one record can be read
 //! without decoding the others.
 //!
 //! A lookup that reaches the store wants one record of a block that may
@@ -12,17 +14,24 @@
 //! count (u32 BE) ‖ end of record 0 (u32 BE) ‖ … ‖ end of record count-1 (u32 BE) ‖ record 0 ‖ …
 //! ```
 //!
-//! where each record is the codec encoding of (payer, id, record with its
-//! place) and each end is its offset from the start of the records. A
-//! value that does not parse is `Corrupt`, never a panic.
+//! where each record is the codec encoding of its [`BlockRecord`] or
+//! [`BlockPayment`] and each end is its offset from the start of the
+//! records. A value that does not parse is `Corrupt`, never a panic.
 
+use crate::refunds::MerchantPayment;
 use crate::state::{IdempotencyRecord, Sequenced};
 use crate::tx::IdempotencyId;
-use kopnet_primitives::{codec, PublicKey};
+use kopnet_primitives::{codec, Hash, PublicKey};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 
-/// One record of a block: payer, id, and the record with its place in its
-/// day's chain.
+/// One idempotency record of a block: payer, id, and the record with its
+/// place in its day's chain.
 pub type BlockRecord = (PublicKey, IdempotencyId, Sequenced<IdempotencyRecord>);
+
+/// One payment to a merchant a block keeps for refunds: the payment's
+/// transaction hash, and the record with its place in its day's chain.
+pub type BlockPayment = (Hash, Sequenced<MerchantPayment>);
 
 /// Why a stored value is not a block's records.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -34,7 +43,7 @@ fn broken(what: impl Into<String>) -> BlockRecordsError {
 }
 
 /// The stored value of `records`, in their order.
-pub fn encode(records: &[BlockRecord]) -> Result<Vec<u8>, BlockRecordsError> {
+pub fn encode<T: Serialize>(records: &[T]) -> Result<Vec<u8>, BlockRecordsError> {
     let count = u32::try_from(records.len()).map_err(|_| broken("too many records"))?;
     let mut ends = Vec::with_capacity(records.len());
     let mut body = Vec::new();
@@ -87,7 +96,10 @@ fn record_bytes(value: &[u8], index: usize) -> Result<Option<&[u8]>, BlockRecord
 }
 
 /// Record `index` of `value`, decoding it alone (`None` past the last).
-pub fn decode_at(value: &[u8], index: usize) -> Result<Option<BlockRecord>, BlockRecordsError> {
+pub fn decode_at<T: Serialize + DeserializeOwned>(
+    value: &[u8],
+    index: usize,
+) -> Result<Option<T>, BlockRecordsError> {
     match record_bytes(value, index)? {
         None => Ok(None),
         Some(bytes) => codec::decode(bytes)
@@ -97,7 +109,9 @@ pub fn decode_at(value: &[u8], index: usize) -> Result<Option<BlockRecord>, Bloc
 }
 
 /// Every record of `value`, in order.
-pub fn decode_all(value: &[u8]) -> Result<Vec<BlockRecord>, BlockRecordsError> {
+pub fn decode_all<T: Serialize + DeserializeOwned>(
+    value: &[u8],
+) -> Result<Vec<T>, BlockRecordsError> {
     let (count, _) = header(value)?;
     let mut records = Vec::with_capacity(count.min(value.len() / 4));
     for index in 0..count {
@@ -137,9 +151,13 @@ mod tests {
         for (index, expected) in records.iter().enumerate() {
             assert_eq!(decode_at(&value, index).unwrap().as_ref(), Some(expected));
         }
-        assert_eq!(decode_at(&value, 20).unwrap(), None);
-        assert_eq!(decode_all(&value).unwrap(), records);
-        assert_eq!(decode_all(&encode(&[]).unwrap()).unwrap(), vec![]);
+        assert_eq!(decode_at::<BlockRecord>(&value, 20).unwrap(), None);
+        assert_eq!(decode_all::<BlockRecord>(&value).unwrap(), records);
+        let empty: Vec<BlockRecord> = Vec::new();
+        assert_eq!(
+            decode_all::<BlockRecord>(&encode(&empty).unwrap()).unwrap(),
+            empty
+        );
     }
 
     #[test]
@@ -147,16 +165,16 @@ mod tests {
         let value = encode(&[record(1, "a"), record(2, "bb")]).unwrap();
         // Cut anywhere, or a count or an offset made huge.
         for len in 0..value.len() {
-            let _ = decode_all(&value[..len]);
-            let _ = decode_at(&value[..len], 1);
+            let _ = decode_all::<BlockRecord>(&value[..len]);
+            let _ = decode_at::<BlockRecord>(&value[..len], 1);
         }
-        assert!(decode_all(&value[..value.len() - 1]).is_err());
+        assert!(decode_all::<BlockRecord>(&value[..value.len() - 1]).is_err());
         let mut huge_count = value.clone();
         huge_count[..4].copy_from_slice(&u32::MAX.to_be_bytes());
-        assert!(decode_all(&huge_count).is_err());
+        assert!(decode_all::<BlockRecord>(&huge_count).is_err());
         let mut huge_end = value.clone();
         huge_end[4..8].copy_from_slice(&u32::MAX.to_be_bytes());
-        assert!(decode_at(&huge_end, 0).is_err());
-        assert!(decode_all(&[]).is_err());
+        assert!(decode_at::<BlockRecord>(&huge_end, 0).is_err());
+        assert!(decode_all::<BlockRecord>(&[]).is_err());
     }
 }

@@ -19,7 +19,8 @@
 //! idempotency records are one value in chain order
 //! (`ledger/src/ledger/payment_records.rs`). Idempotency lists remain for
 //! the records written before (a migrated store) and by a snapshot
-//! restore, until their days expire.
+//! restore, until their days expire. Since store format 13 the same
+//! holds for merchant payment records (`ledger/src/ledger/refund_records.rs`).
 //!
 //! Lists are swept with their day, a few per block
 //! ([`LISTS_SWEPT_PER_BLOCK_MAX`]: more than the one a block adds, so the

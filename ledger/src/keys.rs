@@ -7,7 +7,9 @@
 //! | `I`    | day (u64 BE), payer, id     | encoded `IdempotencyRecord` (format 11 and before, and snapshot restores; read until they expire) |
 //! | `W`    | day (u64 BE), height (u64 BE) | the block's idempotency records in chain order (format 12, [`crate::ledger`]'s `payment_records`) |
 //! | `V`    | level, bucket (u32 BE), run (u64 BE) | the run's idempotency record places under the hash of payer and id, sorted ([`crate::ledger::place_index`]) |
-//! | `P`    | day (u64 BE), payment tx hash | encoded `MerchantPayment` ([`crate::refunds`]) |
+//! | `P`    | day (u64 BE), payment tx hash | encoded `MerchantPayment` ([`crate::refunds`]; format 12 and before, and snapshot restores; read until their refund period ends) |
+//! | `Y`    | day (u64 BE), height (u64 BE) | the block's payments to merchants kept for refunds, in chain order (format 13, [`crate::ledger`]'s `refund_records`) |
+//! | `Z`    | level, bucket (u32 BE), run (u64 BE) | the run's places of those records under the payment's transaction hash, sorted ([`crate::ledger::place_index`]) |
 //! | `B`    | height (u64 BE)             | encoded block             |
 //! | `K`    | block hash                  | height (u64 BE)           |
 //! | `R`    | height (u64 BE)             | state root after it       |
@@ -99,6 +101,14 @@
 //! alone: its `I` keys and lists stay until their day expires, are read by
 //! lookups first and exported before the day's `W` values.
 //!
+//! **Store format 13** (issue 21, tenth pass): the same for a payment to a
+//! merchant kept for refunds: no longer one `P` key (and 32 bytes of its
+//! day's `Q` list) but part of its block's one `Y` value, found through
+//! runs (`Z`) under the payment's transaction hash. A format-12 store is
+//! *migrated* by writing the format number alone: its `P` keys and lists
+//! stay until their refund period ends, are read by lookups first and
+//! exported before the day's `Y` values.
+//!
 //! **Pruning** (issue 19, [`crate::ledger::prune`]): `Mbase` ([`META_BASE`])
 //! is the lowest height whose block, certificate and indexes the store
 //! still holds (absent: 1, nothing pruned; a node started from a snapshot
@@ -143,7 +153,7 @@ pub const META_BASE: &[u8] = b"Mbase";
 /// ([`crate::migrate`]).
 pub const META_PLACE_RUNS_FROM: &[u8] = b"Mplace_runs_from";
 /// The layout this version writes and reads (see the module docs).
-pub const STORE_FORMAT: u64 = 12;
+pub const STORE_FORMAT: u64 = 13;
 /// Bytes of a transaction hash that key its place (`T`).
 pub const TX_HASH_PREFIX_BYTES: usize = 8;
 
@@ -182,8 +192,21 @@ pub fn block_records(day: u64, height: u64) -> Vec<u8> {
 pub fn block_records_day_start(day: u64) -> Vec<u8> {
     with_prefix(b'W', &[&day.to_be_bytes()])
 }
+/// A block's payments to merchants kept for refunds, in the order its
+/// payments wrote them (store format 13: one value per block instead of
+/// one `P` key per record; `ledger/src/ledger/refund_records.rs`), by day
+/// first.
+pub const BLOCK_PAYMENTS_PREFIX: &[u8] = b"Y";
+pub fn block_payments(day: u64, height: u64) -> Vec<u8> {
+    with_prefix(b'Y', &[&day.to_be_bytes(), &height.to_be_bytes()])
+}
+/// The first key of `day`'s block payment records.
+pub fn block_payments_day_start(day: u64) -> Vec<u8> {
+    with_prefix(b'Y', &[&day.to_be_bytes()])
+}
 /// Payments to merchants kept for refunds, by day first (see
-/// [`crate::refunds`]): a day's records are one contiguous range.
+/// [`crate::refunds`]; store format 12 and before, and snapshot
+/// restores): a day's records are one contiguous range.
 pub const MERCHANT_PAYMENT_PREFIX: &[u8] = b"P";
 pub fn merchant_payment(day: u64, payment: &Hash) -> Vec<u8> {
     with_prefix(b'P', &[&day.to_be_bytes(), &payment.0])
@@ -207,6 +230,10 @@ pub const PLACE_RUN_PREFIX: &[u8] = b"U";
 /// (store format 12, `ledger/src/ledger/place_index.rs`,
 /// `ledger/src/ledger/payment_records.rs`).
 pub const RECORD_RUN_PREFIX: &[u8] = b"V";
+/// Runs of payments to merchants kept for refunds under the payment's
+/// transaction hash (store format 13, `ledger/src/ledger/place_index.rs`,
+/// `ledger/src/ledger/refund_records.rs`).
+pub const PAYMENT_RUN_PREFIX: &[u8] = b"Z";
 /// The places of the transactions whose hash starts like `hash`'s.
 pub fn tx_places(hash: &Hash) -> Vec<u8> {
     with_prefix(b'T', &[&hash.0[..TX_HASH_PREFIX_BYTES]])

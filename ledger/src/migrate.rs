@@ -26,6 +26,12 @@
 //!   ([`keys::META_PLACE_RUNS_FROM`], the stored height + 1) with the
 //!   format number; the `T` keys of the heights before it are still read
 //!   and pruned. Every older format takes this step too.
+//! - **11 → 12**: a block's idempotency records are one `W` value, found
+//!   through runs (`V`). Nothing is rewritten: the `I` keys and their lists
+//!   stay until their day expires, read before the runs.
+//! - **12 → 13**: a block's payments kept for refunds are one `Y` value,
+//!   found through runs (`Z`). Nothing is rewritten: the `P` keys and their
+//!   lists stay until their refund period ends, read before the runs.
 //!
 //! **Crash safety.** Records are rewritten a page at a time, each page in one
 //! atomic batch together with a cursor (`Mmigration`) naming the last key

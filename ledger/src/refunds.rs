@@ -32,17 +32,22 @@
 //! its payments is `unknown_payment`. A period changed by governance moves
 //! the expiry of the days still live; a day already removed stays removed.
 //! Expired records leave the disk a bounded number per block
-//! ([`sweep_records_max`]), as idempotency records do.
+//! ([`BLOCK_PAYMENTS_SWEPT_PER_BLOCK_MAX`] blocks' values, and
+//! [`sweep_records_max`] records in the form before store format 13), as
+//! idempotency records do.
 //!
 //! **Where a block finds the record.** A refund names the payment by its
 //! transaction hash only, not its day (a wallet knows the hash from the
 //! payment it shows; decided so the action needs nothing else). Before a
-//! block executes, the ledger reads the record of each refund it may run
-//! by point lookup in each live day that has records (days without a
-//! `MerchantPaymentDay` entry are not read): at most `period / DAY_MS + 1`
-//! point reads per refund (31 with the default period, 91 at most), most
-//! of them misses. Refunds are rare next to payments, so this costs less
-//! than carrying the day in the action and checking it.
+//! block executes, the ledger reads the record of each refund it may run:
+//! in each live day that has records (days without a `MerchantPaymentDay`
+//! entry are not read) the record in the form before store format 13 by
+//! point lookup, then the places listed under the hash in the payment
+//! runs, each checked against those days' block values
+//! (`ledger/src/ledger/refund_records.rs`): at most `period / DAY_MS + 1`
+//! point reads per day kind (31 with the default period, 91 at most), most
+//! of them misses, plus the runs. Refunds are rare next to payments, so
+//! this costs less than carrying the day in the action and checking it.
 //!
 //! **What was refunded** changes with each refund, so it is not in the
 //! write-once record: it is a small state entry, [`StateKey::Refunded`]`(day,
@@ -217,6 +222,12 @@ pub fn expires_at_ms(day: u64, period_ms: u64) -> u64 {
         .saturating_mul(DAY_MS)
         .saturating_add(period_ms)
 }
+
+/// Expired blocks' payment record values (`Y`, store format 13) a block
+/// deletes from disk, at most: more than the one a block adds, so the
+/// sweep catches up (the same rule as
+/// [`crate::idempotency::BLOCK_RECORDS_SWEPT_PER_BLOCK_MAX`]).
+pub const BLOCK_PAYMENTS_SWEPT_PER_BLOCK_MAX: usize = 8;
 
 /// Most expired records a block that writes `written` records deletes from
 /// disk (the same rule as idempotency records,

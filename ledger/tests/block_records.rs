@@ -103,7 +103,7 @@ fn a_store_migrated_from_format_11_finds_old_and_new_records_and_snapshots_them_
     let store = h.ledger.storage().clone();
     as_format_11(&store);
     let report = migrate::migrate(&store).unwrap();
-    assert_eq!((report.from, report.to), (11, 12));
+    assert_eq!((report.from, report.to), (11, 13));
     h.ledger = Ledger::open(store.clone(), &h.genesis).unwrap();
     assert_eq!(
         store.scan_prefix(keys::IDEMPOTENCY_PREFIX).unwrap().len(),

@@ -648,7 +648,10 @@ fn a_record_gone_while_the_snapshot_is_taken_stops_it() {
         .unwrap();
     assert_eq!(values.len(), 3, "three blocks of six records on day 100");
     let first_place = |value: &[u8]| {
-        let records = kopnet_ledger::block_records::decode_all(value).unwrap();
+        let records = kopnet_ledger::block_records::decode_all::<
+            kopnet_ledger::block_records::BlockRecord,
+        >(value)
+        .unwrap();
         records[0].2.seq.unwrap()
     };
     // The sweep of an expired day removes its newest blocks' records

@@ -166,12 +166,12 @@ mod tests {
                 migrated.report.to,
                 migrated.report.records
             ),
-            (8, 12, 1)
+            (8, 13, 1)
         );
         assert_eq!(migrated.copy, home.path().join("ledger.format-8"));
         // The copy is the store as it was; the store is migrated.
         assert_eq!(format_of(&migrated.copy), 8);
-        assert_eq!(format_of(&dir), 12);
+        assert_eq!(format_of(&dir), 13);
         let store = SledStorage::open(&dir, CACHE).unwrap();
         let stored: Sequenced<IdempotencyRecord> =
             codec::decode(&store.get(&key).unwrap().unwrap()).unwrap();

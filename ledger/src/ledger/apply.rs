@@ -136,7 +136,11 @@ impl<S: Storage> Ledger<S> {
 
         let mut batch = WriteBatch::default();
         self.write_records(&mut batch, &records, (height, block.header.time_ms))?;
-        self.write_merchant_payments(&mut batch, &merchant_payments, block.header.time_ms)?;
+        self.write_merchant_payments(
+            &mut batch,
+            &merchant_payments,
+            (height, block.header.time_ms),
+        )?;
         let root = self.update_commitment(&mut batch, encoded);
         batch.ops.extend(indexes.ops);
         batch.put(keys::META_HEIGHT.to_vec(), height.to_be_bytes().to_vec());

@@ -241,7 +241,7 @@ impl<S: Storage> Ledger<S> {
         let mut found = Ok(None);
         self.store
             .read_with(&keys::block_records(day, height), &mut |value| {
-                found = block_records::decode_at(value, index)
+                found = block_records::decode_at::<NewRecord>(value, index)
             })?;
         Ok(found
             .map_err(corrupt)?
@@ -271,7 +271,7 @@ impl<S: Storage> Ledger<S> {
         let mut failed = None;
         self.store
             .scan_prefix_with(keys::BLOCK_RECORDS_PREFIX, &mut |_, value| {
-                match block_records::decode_all(value) {
+                match block_records::decode_all::<NewRecord>(value) {
                     Ok(records) => {
                         count =
                             count.saturating_add(u64::try_from(records.len()).unwrap_or(u64::MAX))

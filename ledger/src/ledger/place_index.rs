@@ -138,7 +138,7 @@ const ENTRY_BYTES: usize = 8 + 8 + 4;
 /// Child buckets of a bucket at the next level.
 const CHILDREN: u32 = 16;
 
-/// What an index of runs lists: the same structure serves two indexes,
+/// What an index of runs lists: the same structure serves three indexes,
 /// told apart by their key prefix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Family {
@@ -148,6 +148,10 @@ pub enum Family {
     /// the block that wrote them and their index among its records (`V`,
     /// see [`super::payment_records`]).
     Records,
+    /// Payments to merchants kept for refunds, under the payment's
+    /// transaction hash, at the block that wrote them and their index
+    /// among its records (`Z`, see [`super::refund_records`]).
+    Payments,
 }
 
 impl Family {
@@ -155,6 +159,7 @@ impl Family {
         match self {
             Family::Places => keys::PLACE_RUN_PREFIX,
             Family::Records => keys::RECORD_RUN_PREFIX,
+            Family::Payments => keys::PAYMENT_RUN_PREFIX,
         }
     }
 }

@@ -1,11 +1,36 @@
 //! Payments to merchants kept for refunds, in the store (the rules are in
-//! [`crate::refunds`]): read by point lookup before a block executes the
-//! refunds that name them, written in the block's batch, and swept from
-//! disk once their day's refund period is over. None of them is kept in
-//! the ledger's memory; the same scheme as the idempotency records of
+//! [`crate::refunds`]): read before a block executes the refunds that name
+//! them, written in the block's batch, and swept from disk once their
+//! day's refund period is over. None of them is kept in the ledger's
+//! memory; the same scheme as the idempotency records of
 //! `payment_records.rs`.
+//!
+//! **Store format 13: a block's records in one value.** Until format 12
+//! every record was its own key (`P ‖ day ‖ payment`) plus 32 bytes in its
+//! day's order list (`Q`): one new random key per payment to a merchant,
+//! about a quarter of the instructions of applying one (BENCHMARKS.md,
+//! issue 21, tenth pass). Now a block writes its records, in the order its
+//! payments wrote them (their places in the day's chain), as one value
+//! `Y ‖ day ‖ height` ([`crate::block_records`]), and lists each under the
+//! payment's transaction hash in the runs of [`place_index`] (family
+//! [`Family::Payments`], 20 bytes a record). A day's `Y` values read in
+//! key order are its records in chain order.
+//!
+//! **Looking one up** (a refund names its payment; rare next to payments):
+//! in each live day that has records, the `P` key first (records written
+//! before the store moved to format 13, or by a snapshot restore), then
+//! every place listed under the hash, newest first, read from the live
+//! days' `Y` value of that height and kept only if it is this payment's.
+//! Every place listed is checked: a lookup never answers "none" while a
+//! live record exists, on any node.
+//!
+//! **Merges keep only what may be live:** the index's merges drop places
+//! below the height of the oldest `Y` value still on disk
+//! ([`Ledger::payments_base`]).
 
+use super::place_index::{self, Family};
 use super::{corrupt, decode_u64, ChainReader, Ledger, LedgerError};
+use crate::block_records;
 use crate::day_order::{self, RecordKind};
 use crate::keys;
 use crate::refunds::{self, MerchantPayment, Refunded};
@@ -16,7 +41,7 @@ use std::collections::BTreeMap;
 
 /// A merchant payment's record taken out of a block's writes, by its
 /// transaction hash.
-pub(super) type NewPayment = (Hash, Sequenced<MerchantPayment>);
+pub(super) type NewPayment = block_records::BlockPayment;
 
 /// A payment to a merchant and what was refunded of it so far: what a
 /// wallet shows to link a payment with its refunds.
@@ -67,33 +92,56 @@ impl<S: Storage> Ledger<S> {
     }
 
     /// How many merchant payment records the store holds, expired ones not
-    /// yet swept included (for tests and measurements).
+    /// yet swept included (`P` keys and the records in `Y` values): a full
+    /// count (for tests and measurements, not for a node's hot path).
     pub fn stored_merchant_payments(&self) -> Result<u64, LedgerError> {
-        self.count_prefix(keys::MERCHANT_PAYMENT_PREFIX)
+        let mut count = self.count_prefix(keys::MERCHANT_PAYMENT_PREFIX)?;
+        let mut failed = None;
+        self.store
+            .scan_prefix_with(keys::BLOCK_PAYMENTS_PREFIX, &mut |_, value| {
+                match block_records::decode_all::<NewPayment>(value) {
+                    Ok(records) => {
+                        count =
+                            count.saturating_add(u64::try_from(records.len()).unwrap_or(u64::MAX))
+                    }
+                    Err(error) => failed = Some(corrupt(error)),
+                }
+                Ok(())
+            })?;
+        match failed {
+            Some(error) => Err(error),
+            None => Ok(count),
+        }
     }
 
-    /// Put a block's new merchant payment records, each under its day, and
-    /// the deletion of up to [`refunds::sweep_records_max`] records of days
-    /// whose refund period is over at `time_ms` into `batch`.
+    /// Put block `height`'s new merchant payment records (one `Y` value,
+    /// filed under the day of `time_ms`), their places in the index, and
+    /// the sweep of records of days whose refund period is over into
+    /// `batch`.
     pub(super) fn write_merchant_payments(
         &self,
         batch: &mut WriteBatch,
         records: &[NewPayment],
-        time_ms: u64,
+        (height, time_ms): (u64, u64),
     ) -> Result<(), LedgerError> {
-        for (tx, record) in records {
+        if !records.is_empty() {
             batch.put(
-                keys::merchant_payment(record.record.day, tx),
-                codec::encode(record).map_err(corrupt)?,
+                keys::block_payments(crate::idempotency::day_of(time_ms), height),
+                block_records::encode(records).map_err(corrupt)?,
             );
         }
-        let places = records
-            .iter()
-            .filter_map(|(tx, r)| Some((r.record.day, r.seq?, &tx.0[..])))
-            .collect();
-        day_order::put_lists(batch, RecordKind::MerchantPayment, places);
+        let hashes: Vec<Hash> = records.iter().map(|(tx, _)| *tx).collect();
+        let base = self.payments_base(height)?;
+        place_index::index_block(&self.store, batch, Family::Payments, height, &hashes, base)?;
         let period = refunds::period_ms(&self.state);
         let first_live_day = refunds::first_live_day(time_ms, period);
+        self.sweep_expired(
+            batch,
+            keys::BLOCK_PAYMENTS_PREFIX,
+            &keys::block_payments_day_start(first_live_day),
+            refunds::BLOCK_PAYMENTS_SWEPT_PER_BLOCK_MAX,
+        )?;
+        // Records and lists in the form before format 13.
         day_order::sweep_expired(
             &self.store,
             batch,
@@ -107,6 +155,26 @@ impl<S: Storage> Ledger<S> {
             &first_live,
             refunds::sweep_records_max(records.len()),
         )
+    }
+
+    /// The lowest height whose records a block `height` may still find:
+    /// that of the oldest `Y` value on disk, or `height` itself if there
+    /// is none. Merges of the index drop places below it. A value of a day
+    /// that expired and is not swept yet only keeps more places than
+    /// needed (the sweep catches up within hours of blocks).
+    pub(super) fn payments_base(&self, height: u64) -> Result<u64, LedgerError> {
+        let Some(key) = self
+            .store
+            .first_key_with_prefix(keys::BLOCK_PAYMENTS_PREFIX)?
+        else {
+            return Ok(height);
+        };
+        let first = key
+            .get(keys::BLOCK_PAYMENTS_PREFIX.len() + 8..)
+            .and_then(|b| <[u8; 8]>::try_from(b).ok())
+            .map(u64::from_be_bytes)
+            .ok_or_else(|| corrupt("block payments key"))?;
+        Ok(first.min(height))
     }
 }
 
@@ -155,15 +223,59 @@ fn find_record<S: Storage>(
     period_ms: u64,
     has_records: impl Fn(u64) -> Result<bool, LedgerError>,
 ) -> Result<Option<Sequenced<MerchantPayment>>, LedgerError> {
+    let mut days = Vec::new();
     for day in refunds::live_days(time_ms, period_ms) {
-        if !has_records(day)? {
-            continue;
+        if has_records(day)? {
+            days.push(day);
         }
-        if let Some(bytes) = store.get(&keys::merchant_payment(day, payment))? {
+    }
+    // Records in the form before format 13 (a migrated store, a snapshot
+    // restore).
+    for day in &days {
+        if let Some(bytes) = store.get(&keys::merchant_payment(*day, payment))? {
             return Ok(Some(codec::decode(&bytes).map_err(corrupt)?));
         }
     }
-    Ok(None)
+    if days.is_empty() {
+        return Ok(None);
+    }
+    // Every place listed is checked (no limit): stopping early could answer
+    // "none" for a live record on one node and not another.
+    place_index::find_in(
+        store,
+        Family::Payments,
+        payment,
+        usize::MAX,
+        &mut |height, index| {
+            for day in &days {
+                if let Some(found) = block_payment(store, *day, height, index, payment)? {
+                    return Ok(Some(found));
+                }
+            }
+            Ok(None)
+        },
+    )
+}
+
+/// The record at `index` of block `height`'s payment records of `day`, if
+/// there is one and it is `payment`'s.
+fn block_payment<S: Storage>(
+    store: &S,
+    day: u64,
+    height: u64,
+    index: u32,
+    payment: &Hash,
+) -> Result<Option<Sequenced<MerchantPayment>>, LedgerError> {
+    let index = usize::try_from(index).map_err(corrupt)?;
+    // Read in place and only the one record decoded.
+    let mut found = Ok(None);
+    store.read_with(&keys::block_payments(day, height), &mut |value| {
+        found = block_records::decode_at::<NewPayment>(value, index)
+    })?;
+    Ok(found
+        .map_err(corrupt)?
+        .filter(|(tx, _)| tx == payment)
+        .map(|(_, record)| record))
 }
 
 /// Take the merchant payment records out of a block's writes: they are
@@ -182,5 +294,7 @@ pub(super) fn take_merchant_payments(
         (StateKey::MerchantPayment(..), _) => false,
         _ => true,
     });
+    // In the order the block wrote them (the writes hold them by hash).
+    records.sort_by_key(|(_, record)| record.seq);
     records
 }

@@ -8,7 +8,9 @@
 //! A day's idempotency records written by blocks since store format 12 are
 //! read from its block values (`W`), which are in chain order; they follow
 //! the day's records in the older form (`I` keys, from a migrated store or
-//! a restore), which come first in its chain.
+//! a restore), which come first in its chain. The same for a day's
+//! merchant payment records since store format 13 (`Y` values after `P`
+//! keys).
 //!
 //! A day's older records are read in chain order by the day's chain-order lists
 //! ([`crate::day_order`], store format 10): one list (one block's records)
@@ -18,7 +20,7 @@
 
 use super::{chunk_hash, Chunk, ChunkRef, Item, Manifest, SnapshotError};
 use super::{CHUNKS_MAX, CHUNK_BYTES_MAX, SNAPSHOT_FORMAT};
-use crate::block_records::BlockRecord;
+use crate::block_records::{BlockPayment, BlockRecord};
 use crate::day_order::{self, RecordKind};
 use crate::keys;
 use crate::ledger::Ledger;
@@ -183,7 +185,11 @@ pub fn export_bounded<S: Storage>(
         let start = keys::idempotency_day_start(day);
         // The day's records in the form before store format 12 come first
         // in its chain, those in block values (`W`) after them.
-        let older = records_before_block_values(store, day, count)?;
+        let older = records_before_block_values::<S, BlockRecord>(
+            store,
+            &keys::block_records_day_start(day),
+            (day, count),
+        )?;
         day_in_chain_order::<S, IdempotencyRecord>(
             store,
             RecordKind::Idempotency,
@@ -201,21 +207,31 @@ pub fn export_bounded<S: Storage>(
                 })
             },
         )?;
-        block_records_in_order(store, day, (older, count), &mut |payer, id, record| {
-            writer.push(Item::Idempotency {
-                day,
-                payer,
-                id,
-                record,
-            })
-        })?;
+        block_records_in_order::<S, BlockRecord>(
+            store,
+            &keys::block_records_day_start(day),
+            (day, older, count),
+            &mut |(payer, id, stored)| {
+                writer.push(Item::Idempotency {
+                    day,
+                    payer,
+                    id,
+                    record: stored.record,
+                })
+            },
+        )?;
     }
     for &(day, count) in &capture.merchant_days {
         let start = keys::merchant_payment_day_start(day);
+        // As for idempotency records: the older form first (`P`), then
+        // the block values (`Y`, store format 13).
+        let values_start = keys::block_payments_day_start(day);
+        let older =
+            records_before_block_values::<S, BlockPayment>(store, &values_start, (day, count))?;
         day_in_chain_order::<S, MerchantPayment>(
             store,
             RecordKind::MerchantPayment,
-            (day, count),
+            (day, older),
             day_records_in_memory_max,
             &mut |key, record| {
                 let tx = key
@@ -224,6 +240,17 @@ pub fn export_bounded<S: Storage>(
                     .map(Hash)
                     .ok_or_else(|| SnapshotError::Content(format!("payment key of day {day}")))?;
                 writer.push(Item::MerchantPayment { tx, record })
+            },
+        )?;
+        block_records_in_order::<S, BlockPayment>(
+            store,
+            &values_start,
+            (day, older, count),
+            &mut |(tx, stored)| {
+                writer.push(Item::MerchantPayment {
+                    tx,
+                    record: stored.record,
+                })
             },
         )?;
     }
@@ -240,66 +267,80 @@ pub fn export_bounded<S: Storage>(
     })
 }
 
+/// A record in a block value, with its place in its day's chain.
+trait InBlockValue: serde::Serialize + DeserializeOwned {
+    fn seq(&self) -> Option<u64>;
+}
+
+impl InBlockValue for BlockRecord {
+    fn seq(&self) -> Option<u64> {
+        self.2.seq
+    }
+}
+
+impl InBlockValue for BlockPayment {
+    fn seq(&self) -> Option<u64> {
+        self.1.seq
+    }
+}
+
 /// How many of the first `count` records of `day` are in the form before
-/// store format 12 (`I` keys): the place of the day's first record in a
-/// block value, or all `count` if it has none.
-fn records_before_block_values<S: Storage>(
+/// its kind moved into block values (`I` or `P` keys): the place of the
+/// day's first record in a block value (keys from `values_start`), or all
+/// `count` if it has none.
+fn records_before_block_values<S: Storage, T: InBlockValue>(
     store: &S,
-    day: u64,
-    count: u64,
+    values_start: &[u8],
+    (day, count): (u64, u64),
 ) -> Result<u64, SnapshotError> {
-    let Some(key) = store.first_key_with_prefix(&keys::block_records_day_start(day))? else {
+    let Some(key) = store.first_key_with_prefix(values_start)? else {
         return Ok(count);
     };
     let Some(value) = store.get(&key)? else {
         // Swept since (the day expired): the export finds the day short.
         return Ok(count);
     };
-    let records = decode_value(&value, day)?;
+    let records = decode_value::<T>(&value, day)?;
     let first = records
         .first()
-        .and_then(|(_, _, record)| record.seq)
+        .and_then(InBlockValue::seq)
         .ok_or_else(|| SnapshotError::Content(format!("a block record of day {day}")))?;
     Ok(first.min(count))
 }
 
-fn decode_value(value: &[u8], day: u64) -> Result<Vec<BlockRecord>, SnapshotError> {
-    crate::block_records::decode_all(value)
+fn decode_value<T: InBlockValue>(value: &[u8], day: u64) -> Result<Vec<T>, SnapshotError> {
+    crate::block_records::decode_all::<T>(value)
         .map_err(|e| SnapshotError::Content(format!("block records of day {day}: {e}")))
 }
 
 /// Call `emit` with the records of `day` at places `from..count`, in chain
-/// order, from the day's block values (`W`, in height order): one value in
-/// memory at a time. Each record must be at the next place; fewer than
-/// `count` means the day was swept since the capture.
-fn block_records_in_order<S: Storage>(
+/// order, from the day's block values (keys from `values_start`, in height
+/// order): one value in memory at a time. Each record must be at the next
+/// place; fewer than `count` means the day was swept since the capture.
+fn block_records_in_order<S: Storage, T: InBlockValue>(
     store: &S,
-    day: u64,
-    (from, count): (u64, u64),
-    emit: &mut dyn FnMut(
-        PublicKey,
-        crate::tx::IdempotencyId,
-        IdempotencyRecord,
-    ) -> Result<(), SnapshotError>,
+    values_start: &[u8],
+    (day, from, count): (u64, u64, u64),
+    emit: &mut dyn FnMut(T) -> Result<(), SnapshotError>,
 ) -> Result<(), SnapshotError> {
     if from >= count {
         return Ok(());
     }
     let mut next = from;
     let mut failed = None;
-    store.scan_prefix_with(&keys::block_records_day_start(day), &mut |_, value| {
+    store.scan_prefix_with(values_start, &mut |_, value| {
         if failed.is_some() || next >= count {
             return Ok(());
         }
-        let records = match decode_value(value, day) {
+        let records = match decode_value::<T>(value, day) {
             Ok(records) => records,
             Err(error) => {
                 failed = Some(error);
                 return Ok(());
             }
         };
-        for (payer, id, stored) in records {
-            let Some(seq) = stored.seq else {
+        for record in records {
+            let Some(seq) = record.seq() else {
                 failed = Some(SnapshotError::Content(format!(
                     "a block record of day {day} without its place"
                 )));
@@ -316,7 +357,7 @@ fn block_records_in_order<S: Storage>(
                 }
                 return Ok(());
             }
-            if let Err(error) = emit(payer, id, stored.record) {
+            if let Err(error) = emit(record) {
                 failed = Some(error);
                 return Ok(());
             }
