@@ -9,7 +9,6 @@ mod common;
 use common::format_11::as_format_11;
 use common::*;
 use kopnet_ledger::idempotency::DAY_MS;
-use kopnet_ledger::snapshot::{self, Capture, Importer};
 use kopnet_ledger::storage::Storage;
 use kopnet_ledger::{keys, migrate, AccountKind, Ledger, MemoryStorage, Rejection};
 use kopnet_primitives::PublicKey;
@@ -126,24 +125,6 @@ fn a_store_migrated_from_format_11_finds_old_and_new_records_and_snapshots_them_
 
     // A snapshot lists the day's five older records, then the five newer:
     // the importer checks them against the day's chain.
-    let capture = Capture::of(&h.ledger).unwrap();
-    let mut chunks = Vec::new();
-    let manifest = snapshot::export(&capture, &store, &mut |bytes| {
-        chunks.push(bytes.to_vec());
-        Ok(())
-    })
-    .unwrap();
-    let mut importer = Importer::new(
-        MemoryStorage::new(),
-        &h.genesis,
-        manifest.clone(),
-        h.ledger.state_root(),
-    )
-    .unwrap();
-    for (index, chunk) in chunks.iter().enumerate() {
-        importer.chunk(index, chunk).unwrap();
-    }
-    let imported = importer.finish(&h.genesis).unwrap();
-    assert_eq!(imported.state_root(), h.ledger.state_root());
+    let imported = snapshot_round_trip(&h.ledger, &h.genesis);
     assert_eq!(imported.stored_idempotency_records().unwrap(), 10);
 }

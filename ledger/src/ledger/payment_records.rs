@@ -267,19 +267,28 @@ impl<S: Storage> Ledger<S> {
     /// count, a page at a time (for tests and measurements, not for a
     /// node's hot path).
     pub fn stored_idempotency_records(&self) -> Result<u64, LedgerError> {
-        let mut count = self.count_prefix(keys::IDEMPOTENCY_PREFIX)?;
+        let keys = self.count_prefix(keys::IDEMPOTENCY_PREFIX)?;
+        let in_values = self.count_in_block_values::<NewRecord>(keys::BLOCK_RECORDS_PREFIX)?;
+        Ok(keys.saturating_add(in_values))
+    }
+
+    /// How many records the block values under `prefix` hold, each value
+    /// decoded as records of `T` (for tests and measurements).
+    pub(super) fn count_in_block_values<T: serde::Serialize + serde::de::DeserializeOwned>(
+        &self,
+        prefix: &[u8],
+    ) -> Result<u64, LedgerError> {
+        let mut count = 0u64;
         let mut failed = None;
-        self.store
-            .scan_prefix_with(keys::BLOCK_RECORDS_PREFIX, &mut |_, value| {
-                match block_records::decode_all::<NewRecord>(value) {
-                    Ok(records) => {
-                        count =
-                            count.saturating_add(u64::try_from(records.len()).unwrap_or(u64::MAX))
-                    }
-                    Err(error) => failed = Some(corrupt(error)),
+        self.store.scan_prefix_with(prefix, &mut |_, value| {
+            match block_records::decode_all::<T>(value) {
+                Ok(records) => {
+                    count = count.saturating_add(u64::try_from(records.len()).unwrap_or(u64::MAX))
                 }
-                Ok(())
-            })?;
+                Err(error) => failed = Some(corrupt(error)),
+            }
+            Ok(())
+        })?;
         match failed {
             Some(error) => Err(error),
             None => Ok(count),

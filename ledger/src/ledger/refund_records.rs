@@ -95,23 +95,9 @@ impl<S: Storage> Ledger<S> {
     /// yet swept included (`P` keys and the records in `Y` values): a full
     /// count (for tests and measurements, not for a node's hot path).
     pub fn stored_merchant_payments(&self) -> Result<u64, LedgerError> {
-        let mut count = self.count_prefix(keys::MERCHANT_PAYMENT_PREFIX)?;
-        let mut failed = None;
-        self.store
-            .scan_prefix_with(keys::BLOCK_PAYMENTS_PREFIX, &mut |_, value| {
-                match block_records::decode_all::<NewPayment>(value) {
-                    Ok(records) => {
-                        count =
-                            count.saturating_add(u64::try_from(records.len()).unwrap_or(u64::MAX))
-                    }
-                    Err(error) => failed = Some(corrupt(error)),
-                }
-                Ok(())
-            })?;
-        match failed {
-            Some(error) => Err(error),
-            None => Ok(count),
-        }
+        let keys = self.count_prefix(keys::MERCHANT_PAYMENT_PREFIX)?;
+        let in_values = self.count_in_block_values::<NewPayment>(keys::BLOCK_PAYMENTS_PREFIX)?;
+        Ok(keys.saturating_add(in_values))
     }
 
     /// Put block `height`'s new merchant payment records (one `Y` value,

@@ -183,3 +183,33 @@ pub fn keypair(name: &str) -> Keypair {
 pub fn zero_hash() -> Hash {
     Hash::ZERO
 }
+
+/// Take a snapshot of `ledger` (its store) and import it into a new
+/// memory store against `ledger`'s root: the imported ledger (the importer
+/// checks every day's records against its chain).
+pub fn snapshot_round_trip(
+    ledger: &Ledger<kopnet_ledger::MemoryStorage>,
+    genesis: &Genesis,
+) -> Ledger<kopnet_ledger::MemoryStorage> {
+    use kopnet_ledger::snapshot::{self, Capture, Importer};
+    let capture = Capture::of(ledger).unwrap();
+    let mut chunks = Vec::new();
+    let manifest = snapshot::export(&capture, ledger.storage(), &mut |bytes| {
+        chunks.push(bytes.to_vec());
+        Ok(())
+    })
+    .unwrap();
+    let mut importer = Importer::new(
+        kopnet_ledger::MemoryStorage::new(),
+        genesis,
+        manifest,
+        ledger.state_root(),
+    )
+    .unwrap();
+    for (index, chunk) in chunks.iter().enumerate() {
+        importer.chunk(index, chunk).unwrap();
+    }
+    let imported = importer.finish(genesis).unwrap();
+    assert_eq!(imported.state_root(), ledger.state_root());
+    imported
+}
