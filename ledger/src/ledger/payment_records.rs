@@ -235,16 +235,9 @@ impl<S: Storage> Ledger<S> {
         payer: &PublicKey,
         id: &IdempotencyId,
     ) -> Result<Option<Sequenced<IdempotencyRecord>>, LedgerError> {
-        let index = usize::try_from(index).map_err(corrupt)?;
-        // Read in place (sled lends its cached value) and only the one
-        // record decoded ([`crate::block_records`]).
-        let mut found = Ok(None);
-        self.store
-            .read_with(&keys::block_records(day, height), &mut |value| {
-                found = block_records::decode_at::<NewRecord>(value, index)
-            })?;
+        let found: Option<NewRecord> =
+            read_block_value_at(&self.store, &keys::block_records(day, height), index)?;
         Ok(found
-            .map_err(corrupt)?
             .filter(|(p, i, _)| p == payer && i == id)
             .map(|(_, _, record)| record))
     }
@@ -397,6 +390,23 @@ impl<S: Storage> Ledger<S> {
         }
         self.record_filter.keep_days(&self.state.idempotency_days());
     }
+}
+
+/// Record `index` of the block value under `key` (none if there is no such
+/// value or record): read in place (sled lends its cached value) and only
+/// the one record decoded ([`crate::block_records`]). For both kinds of
+/// block value (`W`, `Y`).
+pub(super) fn read_block_value_at<S: Storage, T: serde::Serialize + serde::de::DeserializeOwned>(
+    store: &S,
+    key: &[u8],
+    index: u32,
+) -> Result<Option<T>, LedgerError> {
+    let index = usize::try_from(index).map_err(corrupt)?;
+    let mut found = Ok(None);
+    store.read_with(key, &mut |value| {
+        found = block_records::decode_at::<T>(value, index)
+    })?;
+    found.map_err(corrupt)
 }
 
 /// Take the idempotency records out of a block's writes, in the order the

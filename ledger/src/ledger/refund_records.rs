@@ -28,6 +28,7 @@
 //! below the height of the oldest `Y` value still on disk
 //! ([`Ledger::payments_base`]).
 
+use super::payment_records::read_block_value_at;
 use super::place_index::{self, Family};
 use super::{corrupt, decode_u64, ChainReader, Ledger, LedgerError};
 use crate::block_records;
@@ -252,14 +253,9 @@ fn block_payment<S: Storage>(
     index: u32,
     payment: &Hash,
 ) -> Result<Option<Sequenced<MerchantPayment>>, LedgerError> {
-    let index = usize::try_from(index).map_err(corrupt)?;
-    // Read in place and only the one record decoded.
-    let mut found = Ok(None);
-    store.read_with(&keys::block_payments(day, height), &mut |value| {
-        found = block_records::decode_at::<NewPayment>(value, index)
-    })?;
+    let found: Option<NewPayment> =
+        read_block_value_at(store, &keys::block_payments(day, height), index)?;
     Ok(found
-        .map_err(corrupt)?
         .filter(|(tx, _)| tx == payment)
         .map(|(_, record)| record))
 }
