@@ -18,6 +18,14 @@ pub struct TimeoutConfig {
     /// When no transactions arrive, the longest wait before round 0 of a
     /// height starts anyway (and the proposer proposes an empty block).
     pub empty_block_interval_ms: u64,
+    /// When transactions are waiting, the shortest time from the start of
+    /// a height (the commit of the one before, as this node saw it) to its
+    /// round 0: a busy network makes at most one block per interval, so
+    /// the work every block costs whatever it holds (votes and their
+    /// signatures, the safety record's fsync, the store's commit) is not
+    /// paid for a handful of transactions. 0: round 0 starts as soon as
+    /// transactions are there. Like CometBFT's `timeout_commit`.
+    pub block_interval_min_ms: u64,
 }
 
 impl Default for TimeoutConfig {
@@ -28,6 +36,7 @@ impl Default for TimeoutConfig {
             precommit_ms: 1_000,
             delta_ms: 500,
             empty_block_interval_ms: 5_000,
+            block_interval_min_ms: 0,
         }
     }
 }
@@ -37,6 +46,7 @@ impl TimeoutConfig {
     pub fn duration_ms(&self, step: TimeoutStep, round: Round) -> u64 {
         let base = match step {
             TimeoutStep::EmptyBlock => return self.empty_block_interval_ms,
+            TimeoutStep::BlockInterval => return self.block_interval_min_ms,
             TimeoutStep::Propose => self.propose_ms,
             TimeoutStep::Prevote => self.prevote_ms,
             TimeoutStep::Precommit => self.precommit_ms,

@@ -52,6 +52,13 @@ pub struct Engine {
     /// Signed during the current input, released after the record is durable.
     pub(crate) unsent: Vec<Message>,
     pub(crate) now_ms: u64,
+    /// When the current height started (the input that started it):
+    /// round 0 waits for [`crate::TimeoutConfig::block_interval_min_ms`]
+    /// after it.
+    pub(crate) height_started_ms: u64,
+    /// Transactions arrived before the block interval was up and a
+    /// [`TimeoutStep::BlockInterval`] timer is set for this height.
+    pub(crate) block_interval_scheduled: bool,
     pub(crate) refused_signatures: u64,
 }
 
@@ -91,6 +98,8 @@ impl Engine {
             evidence_reported: BTreeSet::new(),
             evidence_proposals: BTreeSet::new(),
             unsent: Vec::new(),
+            height_started_ms: 0,
+            block_interval_scheduled: false,
             now_ms: 0,
             refused_signatures: 0,
             config,
@@ -156,6 +165,8 @@ impl Engine {
     /// empty-block interval) before round 0.
     pub fn start(&mut self, now_ms: u64) -> Outputs {
         self.now_ms = now_ms;
+        self.height_started_ms = now_ms;
+        self.block_interval_scheduled = false;
         let mut out = Outputs::default();
         let resume = self.safety.height == self.state.height && self.safety.last_signed.is_some();
         if resume {
@@ -266,7 +277,7 @@ impl Engine {
             } => self.on_validated(height, round, value_id, valid),
             Input::TxsAvailable { height } => {
                 if height == self.state.height && self.state.step == Step::NewHeight {
-                    self.enter_round(0, &mut out);
+                    self.on_txs_available(&mut out);
                 }
             }
             Input::BlockSynced { value, certificate } => {
@@ -541,6 +552,27 @@ impl Engine {
         Ok(())
     }
 
+    /// Transactions are waiting while the height waits for them: round 0
+    /// starts now if the height is at least
+    /// [`crate::TimeoutConfig::block_interval_min_ms`] old, otherwise when
+    /// it will be (one timer per height; a message of the height from
+    /// another validator still starts round 0 at once).
+    fn on_txs_available(&mut self, out: &mut Outputs) {
+        let interval_ms = self.config.timeouts.block_interval_min_ms;
+        let ready_ms = self.height_started_ms.saturating_add(interval_ms);
+        if self.now_ms >= ready_ms {
+            self.enter_round(0, out);
+        } else if !self.block_interval_scheduled {
+            self.block_interval_scheduled = true;
+            out.push(Output::ScheduleTimeout {
+                height: self.state.height,
+                round: 0,
+                step: TimeoutStep::BlockInterval,
+                deadline_ms: ready_ms,
+            });
+        }
+    }
+
     /// A message of this height arrived while waiting for transactions:
     /// the others have started, so start round 0 too.
     fn leave_new_height(&mut self, out: &mut Outputs) {
@@ -554,7 +586,9 @@ impl Engine {
             return;
         }
         let event = match step {
-            TimeoutStep::EmptyBlock => return self.leave_new_height(out),
+            TimeoutStep::EmptyBlock | TimeoutStep::BlockInterval => {
+                return self.leave_new_height(out)
+            }
             TimeoutStep::Propose => Event::TimeoutPropose { round },
             TimeoutStep::Prevote => Event::TimeoutPrevote { round },
             TimeoutStep::Precommit => Event::TimeoutPrecommit { round },

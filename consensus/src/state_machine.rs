@@ -31,6 +31,10 @@ pub enum TimeoutStep {
     Propose,
     Prevote,
     Precommit,
+    /// Transactions arrived before the height was
+    /// [`crate::TimeoutConfig::block_interval_min_ms`] old: start round 0
+    /// when it is.
+    BlockInterval,
 }
 
 /// Round state: the paper's `round_p`, `step_p`, `lockedValue_p`,

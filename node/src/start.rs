@@ -219,6 +219,7 @@ fn engine_config(chain_id: &str, config: &NodeConfig) -> Result<EngineConfig, No
         precommit_ms: c.timeout_precommit_ms,
         delta_ms: c.timeout_delta_ms,
         empty_block_interval_ms: c.empty_block_interval_ms,
+        block_interval_min_ms: c.block_interval_min_ms,
     };
     // A proposal's value is a block: bounded by the block size limit.
     engine.value_bytes_max = kopnet_ledger::block::BLOCK_BYTES_MAX;

@@ -557,6 +557,7 @@ mod tests {
             precommit_ms: 750,
             delta_ms: 250,
             empty_block_interval_ms: 1_000,
+            block_interval_min_ms: 100,
         };
         assert_eq!(listen_window_ms(&timeouts), 8_000);
     }

@@ -71,6 +71,7 @@ pub(super) fn config_for(chain: &str) -> HostConfig {
         precommit_ms: 100,
         delta_ms: 10,
         empty_block_interval_ms: 50,
+        block_interval_min_ms: 0,
     };
     HostConfig {
         include_evidence: true,

@@ -248,6 +248,7 @@ fn testnet_consensus() -> ConsensusConfig {
         timeout_precommit_ms: 750,
         timeout_delta_ms: 250,
         empty_block_interval_ms: 1_000,
+        block_interval_min_ms: kopnet_node::config::BLOCK_INTERVAL_MIN_MS_DEFAULT,
     }
 }
 

@@ -106,6 +106,10 @@ pub mod timing {
     pub const PRECOMMIT_MS: u64 = 200;
     pub const DELTA_MS: u64 = 100;
     pub const EMPTY_BLOCK_INTERVAL_MS: u64 = 600;
+    /// Busy heights wait this long before round 0 (the node's rule,
+    /// `consensus.block_interval_min_ms`), so the simulated hosts take
+    /// that timer's path too.
+    pub const BLOCK_INTERVAL_MIN_MS: u64 = 100;
     pub const GOSSIP_INTERVAL_MS: u64 = 250;
     pub const DELAY_MS_MAX: u64 = 150;
     /// Faults (partitions, crashes) all end by this time.

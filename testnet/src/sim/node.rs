@@ -96,6 +96,7 @@ pub fn host_config(config: &SimConfig) -> HostConfig {
         precommit_ms: timing::PRECOMMIT_MS,
         delta_ms: timing::DELTA_MS,
         empty_block_interval_ms: timing::EMPTY_BLOCK_INTERVAL_MS,
+        block_interval_min_ms: timing::BLOCK_INTERVAL_MIN_MS,
     };
     engine.quorum_rule = config.quorum_rule;
     engine.value_bytes_max = VALUE_BYTES_MAX;
