@@ -3,42 +3,17 @@
 //! transaction notices arrive — and starts at once when it is older, or
 //! when another validator's message of the height shows the others began.
 
+mod common;
+
+use common::{equal_set, keys, MemoryStore};
 use kopnet_consensus::proposer::proposer;
 use kopnet_consensus::{
-    Engine, EngineConfig, Hash, Input, Keypair, Message, Output, Outputs, SafetyRecord,
-    SafetyStore, Step, TimeoutStep, Validator, ValidatorSet, Value,
+    Engine, EngineConfig, Hash, Input, Keypair, Message, Output, Outputs, Step, TimeoutStep,
+    ValidatorSet, Value,
 };
-use std::convert::Infallible;
 
 const CHAIN: &str = "kopnet-test";
 const INTERVAL_MS: u64 = 100;
-
-#[derive(Default)]
-struct Store(Option<SafetyRecord>);
-
-impl SafetyStore for Store {
-    type Error = Infallible;
-    fn persist(&mut self, record: &SafetyRecord) -> Result<(), Infallible> {
-        self.0 = Some(record.clone());
-        Ok(())
-    }
-}
-
-fn keys() -> Vec<Keypair> {
-    (1..=4u8).map(|i| Keypair::from_seed([i; 32])).collect()
-}
-
-fn set_of(keys: &[Keypair]) -> ValidatorSet {
-    ValidatorSet::new(
-        keys.iter()
-            .map(|k| Validator {
-                key: k.public(),
-                voting_power: 1,
-            })
-            .collect(),
-    )
-    .unwrap()
-}
 
 fn engine(key: &Keypair, set: &ValidatorSet, interval_ms: u64) -> Engine {
     let mut config = EngineConfig::new(CHAIN).unwrap();
@@ -46,11 +21,14 @@ fn engine(key: &Keypair, set: &ValidatorSet, interval_ms: u64) -> Engine {
     Engine::new(config, key.clone(), 1, set.clone(), None).unwrap()
 }
 
-/// The proposer of height 1, round 0 and one validator that is not.
-fn proposer_and_other(keys: &[Keypair], set: &ValidatorSet) -> (Keypair, Keypair) {
-    let first = proposer(set, 1, 0).unwrap().key;
+/// Four validators of equal power: the proposer of height 1, round 0, one
+/// that is not, and their set.
+fn four_validators() -> (Keypair, Keypair, ValidatorSet) {
+    let keys = keys(4);
+    let set = equal_set(&keys);
+    let first = proposer(&set, 1, 0).unwrap().key;
     let at = keys.iter().position(|k| k.public() == first).unwrap();
-    (keys[at].clone(), keys[(at + 1) % keys.len()].clone())
+    (keys[at].clone(), keys[(at + 1) % keys.len()].clone(), set)
 }
 
 fn block_interval_timers(outputs: &Outputs) -> Vec<(u64, u32, u64)> {
@@ -82,11 +60,10 @@ fn asks_for_a_value(outputs: &Outputs) -> bool {
 
 #[test]
 fn a_young_height_waits_for_the_interval_with_one_timer() {
-    let keys = keys();
-    let set = set_of(&keys);
-    let (first, _) = proposer_and_other(&keys, &set);
+    let (first, _, set) = four_validators();
     let mut e = engine(&first, &set, INTERVAL_MS);
-    e.start(1_000);
+    let out = e.start(1_000);
+    assert!(block_interval_timers(&out).is_empty());
 
     let out = e.handle(1_010, Input::TxsAvailable { height: 1 }).unwrap();
     assert_eq!(e.step(), Step::NewHeight, "round 0 must wait");
@@ -118,12 +95,11 @@ fn a_young_height_waits_for_the_interval_with_one_timer() {
 
 #[test]
 fn an_old_enough_height_starts_at_once_and_zero_never_waits() {
-    let keys = keys();
-    let set = set_of(&keys);
-    let (first, _) = proposer_and_other(&keys, &set);
+    let (first, _, set) = four_validators();
 
     let mut e = engine(&first, &set, INTERVAL_MS);
-    e.start(1_000);
+    let out = e.start(1_000);
+    assert!(block_interval_timers(&out).is_empty());
     let out = e
         .handle(1_000 + INTERVAL_MS, Input::TxsAvailable { height: 1 })
         .unwrap();
@@ -132,7 +108,8 @@ fn an_old_enough_height_starts_at_once_and_zero_never_waits() {
     assert!(block_interval_timers(&out).is_empty());
 
     let mut e = engine(&first, &set, 0);
-    e.start(1_000);
+    let out = e.start(1_000);
+    assert!(block_interval_timers(&out).is_empty());
     let out = e.handle(1_000, Input::TxsAvailable { height: 1 }).unwrap();
     assert_eq!(e.step(), Step::Propose);
     assert!(asks_for_a_value(&out));
@@ -140,11 +117,10 @@ fn an_old_enough_height_starts_at_once_and_zero_never_waits() {
 
 #[test]
 fn a_stale_timer_or_one_of_another_height_starts_nothing() {
-    let keys = keys();
-    let set = set_of(&keys);
-    let (first, _) = proposer_and_other(&keys, &set);
+    let (first, _, set) = four_validators();
     let mut e = engine(&first, &set, INTERVAL_MS);
-    e.start(1_000);
+    let out = e.start(1_000);
+    assert!(block_interval_timers(&out).is_empty());
     // No transactions yet and the timer is for height 2: the height keeps
     // waiting (for transactions or the empty-block interval).
     let out = e
@@ -163,13 +139,12 @@ fn a_stale_timer_or_one_of_another_height_starts_nothing() {
 
 #[test]
 fn another_validators_proposal_starts_round_zero_during_the_wait() {
-    let keys = keys();
-    let set = set_of(&keys);
-    let (first, other) = proposer_and_other(&keys, &set);
+    let (first, other, set) = four_validators();
 
     // The proposer's height began earlier: it proposes now.
     let mut proposing = engine(&first, &set, INTERVAL_MS);
-    proposing.start(0);
+    let out = proposing.start(0);
+    assert!(block_interval_timers(&out).is_empty());
     let out = proposing
         .handle(INTERVAL_MS, Input::TxsAvailable { height: 1 })
         .unwrap();
@@ -189,7 +164,7 @@ fn another_validators_proposal_starts_round_zero_during_the_wait() {
             },
         )
         .unwrap();
-    let mut store = Store::default();
+    let mut store = MemoryStore::default();
     let proposal = out
         .into_iter()
         .find_map(|o| match o {
@@ -209,11 +184,16 @@ fn another_validators_proposal_starts_round_zero_during_the_wait() {
 
     // The other validator's height is young and it has transactions.
     let mut waiting = engine(&other, &set, INTERVAL_MS);
-    waiting.start(INTERVAL_MS);
-    waiting
+    let out = waiting.start(INTERVAL_MS);
+    assert!(block_interval_timers(&out).is_empty());
+    let out = waiting
         .handle(INTERVAL_MS + 10, Input::TxsAvailable { height: 1 })
         .unwrap();
     assert_eq!(waiting.step(), Step::NewHeight);
+    assert_eq!(
+        block_interval_timers(&out),
+        vec![(1, 0, INTERVAL_MS + INTERVAL_MS)]
+    );
     // The proposal shows the others began: round 0 starts without waiting,
     // and the proposal goes to be validated.
     let out = waiting

@@ -1,30 +1,18 @@
 //! Engine behaviour through its public API: a small in-process cluster,
 //! restarts from the safety record, untrusted inputs, evidence, sync.
 
+mod common;
+
+use common::{keys, MemoryStore as Store};
+
 use kopnet_consensus::{
     CertificateError, CommitCertificate, Decision, Engine, EngineConfig, Evidence, Hash, Height,
-    Input, InputError, Keypair, Message, Output, Outputs, SafetyRecord, SafetyStore, SignedVote,
-    Step, TimeoutStep, Validator, ValidatorSet, Value, Vote, VoteKind,
+    Input, InputError, Keypair, Message, Output, Outputs, SafetyRecord, SignedVote, Step,
+    TimeoutStep, Validator, ValidatorSet, Value, Vote, VoteKind,
 };
 use std::collections::VecDeque;
-use std::convert::Infallible;
 
 const CHAIN: &str = "kopnet-test";
-
-#[derive(Default)]
-struct Store(Option<SafetyRecord>);
-
-impl SafetyStore for Store {
-    type Error = Infallible;
-    fn persist(&mut self, record: &SafetyRecord) -> Result<(), Infallible> {
-        self.0 = Some(record.clone());
-        Ok(())
-    }
-}
-
-fn keys(n: u8) -> Vec<Keypair> {
-    (1..=n).map(|i| Keypair::from_seed([i; 32])).collect()
-}
 
 fn set_of(keys: &[Keypair], powers: &[u64]) -> ValidatorSet {
     ValidatorSet::new(

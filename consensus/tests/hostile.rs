@@ -3,29 +3,16 @@
 //! each; two different messages for one slot become evidence that
 //! verifies; a conflicting proposal is evidence too.
 
+mod common;
+
+use common::{equal_set as set_of, keys};
 use kopnet_consensus::proposer::proposer;
 use kopnet_consensus::{
     Engine, EngineConfig, Evidence, Hash, Height, Input, InputError, Keypair, Output, Proposal,
-    Round, SignedProposal, SignedVote, Validator, ValidatorSet, Value, Vote, VoteKind,
+    Round, SignedProposal, SignedVote, ValidatorSet, Value, Vote, VoteKind,
 };
 
 const CHAIN: &str = "kopnet-hostile-test";
-
-fn keys(n: u8) -> Vec<Keypair> {
-    (1..=n).map(|i| Keypair::from_seed([i; 32])).collect()
-}
-
-fn set_of(keys: &[Keypair]) -> ValidatorSet {
-    ValidatorSet::new(
-        keys.iter()
-            .map(|k| Validator {
-                key: k.public(),
-                voting_power: 1,
-            })
-            .collect(),
-    )
-    .unwrap()
-}
 
 fn prevote(key: &Keypair, height: Height, round: Round, tag: u8) -> SignedVote {
     let vote = Vote {
