@@ -27,6 +27,9 @@ const NEW_BUILD: (&str, &str) = ("KOPNET_SPEAKS_PROTOCOL", "2");
 const LOAD_MEMBERS: usize = 12;
 /// Rounds of the ring in flight before the load waits for one to commit.
 const LOAD_ROUNDS_IN_FLIGHT: usize = 4;
+/// How long the load waits for a round before it sends the rounds in
+/// flight again.
+const LOAD_RESEND_AFTER: Duration = Duration::from_secs(3);
 
 /// Payments in a ring among `members`, each sent to the first node of
 /// `apis` that takes it (nodes restart under the load), until `stop`;
@@ -83,9 +86,26 @@ fn ring_load(
             let hash = tails.pop_front().unwrap();
             let path = format!("/v1/tx/{}", hash.to_hex());
             let deadline = std::time::Instant::now() + TIMEOUT;
+            let mut resend_at = std::time::Instant::now() + LOAD_RESEND_AFTER;
             while std::time::Instant::now() < deadline
                 && !stop.load(std::sync::atomic::Ordering::Relaxed)
             {
+                // A node restarted under the load may have dropped one of
+                // the rounds in flight (or one before it of the same
+                // wallet, which holds the rest back by its nonce): send
+                // them again, the same bytes, as a wallet does.
+                if std::time::Instant::now() >= resend_at {
+                    resend_at = std::time::Instant::now() + LOAD_RESEND_AFTER;
+                    let from = sent
+                        .len()
+                        .saturating_sub((LOAD_ROUNDS_IN_FLIGHT + 1) * wallets.len());
+                    for tx in &sent[from..] {
+                        let body = serde_json::json!({"tx": b64.encode(tx.encode().unwrap())});
+                        for api in &apis {
+                            let _ = http().post(format!("{api}/v1/tx")).json(&body).send();
+                        }
+                    }
+                }
                 let committed = apis.iter().any(|api| {
                     http()
                         .get(format!("{api}{path}"))
