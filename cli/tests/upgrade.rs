@@ -43,6 +43,7 @@ fn ring_load(
 ) -> Vec<kopnet_ledger::Transaction> {
     use base64::Engine as _;
     let b64 = base64::engine::general_purpose::STANDARD;
+    let body_of = |tx: &kopnet_ledger::Transaction| serde_json::json!({"tx": b64.encode(tx.encode().unwrap())});
     let mut wallets: Vec<Wallet> = members
         .iter()
         .map(|k| Wallet::new(k.clone(), &chain_id))
@@ -62,7 +63,7 @@ fn ring_load(
                 memo: String::new(),
                 idempotency_id: id,
             });
-            let body = serde_json::json!({"tx": b64.encode(tx.encode().unwrap())});
+            let body = body_of(&tx);
             let taken = (0..apis.len()).any(|k| {
                 let api = &apis[(i + k + round as usize) % apis.len()];
                 http()
@@ -100,7 +101,7 @@ fn ring_load(
                         .len()
                         .saturating_sub((LOAD_ROUNDS_IN_FLIGHT + 1) * wallets.len());
                     for tx in &sent[from..] {
-                        let body = serde_json::json!({"tx": b64.encode(tx.encode().unwrap())});
+                        let body = body_of(tx);
                         for api in &apis {
                             let _ = http().post(format!("{api}/v1/tx")).json(&body).send();
                         }
